@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test` (README). Everything else is a helper.
+JOBS ?= $(shell nproc)
+TEST_PRESET ?= asan
+
+.PHONY: run test build release bench fuzz clean deps
+
+run: ## install what is missing, build release, start on the embedded default
+	scripts/deps.sh build
+	cmake --preset release >/dev/null
+	cmake --build build/release --target latchkey -j $(JOBS)
+	@mkdir -p .latchkey
+	@[ -f .latchkey/config.json ] || cp conf/sample.json .latchkey/config.json
+	@build/release/server/latchkey keys --data-dir .latchkey/data --config .latchkey/config.json | sed 's/^/  /'
+	@echo "  FAPI: http://127.0.0.1:8080   BAPI: http://127.0.0.1:8081   (Ctrl-C stops)"
+	exec build/release/server/latchkey serve --data-dir .latchkey/data --config .latchkey/config.json
+
+test: ## install what is missing, build (ASan+UBSan), run every test: unit, integration, e2e
+	scripts/deps.sh test
+	cmake --preset $(TEST_PRESET) >/dev/null
+	cmake --build build/$(TEST_PRESET) -j $(JOBS)
+	ctest --preset $(TEST_PRESET) -j $(JOBS)
+
+release:
+	scripts/deps.sh build
+	cmake --preset release >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+bench: ## micro-benchmarks + wrk load scenarios with same-run baselines
+	scripts/deps.sh bench
+	cmake --preset release >/dev/null
+	cmake --build build/release -j $(JOBS)
+	bench/load/run.sh
+
+clean:
+	rm -rf build

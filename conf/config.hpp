@@ -1,0 +1,98 @@
+#pragma once
+// The instance settings: what Clerk keeps in its dashboard plus the operator's process settings.
+// An aggregate with sensible defaults for a local app; conf/load.hpp fills it from flags, env and a JSON file.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latchkey::conf {
+
+/// One user attribute (email_address, phone_number, username, first_name, last_name, password).
+struct attribute {
+    bool enabled = false;
+    bool required = false;
+    bool used_for_first_factor = false;  ///< identifiers only
+    bool verify_at_sign_up = false;      ///< email/phone only
+};
+
+struct password_policy {
+    std::uint32_t min_length = 8;
+    std::uint32_t max_length = 72;
+    bool require_lowercase = false;
+    bool require_uppercase = false;
+    bool require_numbers = false;
+    bool require_special_char = false;
+    bool reject_common = true;  ///< refuse a built-in list of the most common passwords (form_password_pwned)
+};
+
+struct jwt_template {
+    std::string name;
+    std::string claims = "{}";  ///< JSON object text
+    std::uint32_t lifetime = 60;
+    std::uint32_t allowed_clock_skew = 5;
+};
+
+struct attack_protection {
+    std::uint32_t max_attempts = 100;              ///< failed sign-in attempts before the user is locked
+    std::chrono::seconds lockout{3600};            ///< how long a lockout lasts
+    std::uint32_t code_max_attempts = 3;           ///< wrong codes before a code is burned
+    std::chrono::seconds code_ttl{600};            ///< one-time code lifetime
+    std::uint32_t rate_per_ip_per_minute = 120;    ///< sign-in/sign-up/verification requests per IP
+    std::uint32_t rate_per_identifier_per_minute = 30;
+};
+
+struct config {
+    // ---- process ----
+    std::string listen = "127.0.0.1:8080";          ///< FAPI listener
+    std::string backend_listen = "127.0.0.1:8081";  ///< BAPI listener
+    std::string data_dir = "./.latchkey/data";
+    std::string config_file;
+    std::vector<std::string> secret_keys;  ///< BAPI keys (first = primary); empty = generated in data_dir
+    std::string frontend_api;  ///< public FAPI URL as browsers reach it; empty = http://<listen>
+    std::string instance_type = "development";  ///< development | production
+    bool test_mode = true;
+    unsigned threads = 0;       ///< I/O threads; 0 = hardware concurrency
+    unsigned hash_threads = 0;  ///< password-hash threads; 0 = max(1, cores - 1)
+    std::uint64_t map_size = 1ull << 34;
+    bool durable = true;  ///< false = MDB_NOSYNC (faster, loses the last commits on power loss)
+    std::string tls_cert;
+    std::string tls_key;
+    bool access_log = true;
+
+    // ---- limits ----
+    std::uint32_t max_header_bytes = 16 * 1024;
+    std::uint32_t max_body_bytes = 1024 * 1024;
+    std::uint32_t max_field_bytes = 8 * 1024;  ///< one form/JSON string field
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds idle_timeout{75'000};
+    std::chrono::milliseconds shutdown_grace{5'000};
+    std::uint32_t max_connections = 20'000;
+
+    // ---- instance (dashboard) ----
+    std::string application_name = "latchkey";
+    attribute email_address{true, true, true, true};
+    attribute phone_number{false, false, false, false};
+    attribute username{false, false, false, false};
+    attribute first_name{true, false, false, false};
+    attribute last_name{true, false, false, false};
+    attribute password{true, true, false, false};
+    std::vector<std::string> first_factors{"password", "email_code", "reset_password_email_code"};
+    std::vector<std::string> second_factors{};
+    password_policy passwords{};
+    bool single_session_mode = false;
+    std::chrono::seconds session_lifetime{7 * 24 * 3600};
+    std::chrono::seconds inactivity_timeout{0};  ///< 0 = none
+    std::chrono::seconds token_lifetime{60};
+    std::chrono::seconds client_cookie_lifetime{7 * 24 * 3600};
+    std::vector<std::string> allowed_origins;  ///< exact origins allowed for credentialed CORS / CSRF
+    std::vector<jwt_template> jwt_templates;
+    std::string home_url;
+    std::string sign_in_url;
+    std::string sign_up_url;
+    std::string preferred_sign_in_strategy = "password";
+    std::string sign_up_mode = "public";
+    attack_protection protection{};
+};
+
+}  // namespace latchkey::conf

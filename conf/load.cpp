@@ -1,0 +1,514 @@
+#include "conf/load.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/throw_exception.hpp>
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace latchkey::conf {
+
+namespace json = boost::json;
+
+void throw_exception_from_error(load_error const& e, boost::source_location const& loc) {
+    boost::throw_exception(std::runtime_error(e.what()), loc);
+}
+
+env_lookup process_env() {
+    return [](std::string_view name) -> std::optional<std::string> {
+        std::string n(name);
+        char const* v = std::getenv(n.c_str());  // NOLINT(concurrency-mt-unsafe): read at startup only
+        if (v == nullptr) return std::nullopt;
+        return std::string(v);
+    };
+}
+
+namespace {
+
+using error_opt = std::optional<std::string>;  // message when the value is bad
+
+error_opt parse_bool(std::string_view s, bool& out) {
+    if (s == "true" || s == "1" || s == "yes" || s == "on") {
+        out = true;
+        return {};
+    }
+    if (s == "false" || s == "0" || s == "no" || s == "off") {
+        out = false;
+        return {};
+    }
+    return "expected true or false";
+}
+
+template <class Int>
+error_opt parse_uint(std::string_view s, Int& out, Int max) {
+    unsigned long long v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || s.empty()) return "expected a non-negative integer";
+    if (v > static_cast<unsigned long long>(max)) return "value too large";
+    out = static_cast<Int>(v);
+    return {};
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto comma = s.find(',');
+        auto part = s.substr(0, comma);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (!part.empty()) out.emplace_back(part);
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+/// A process setting reachable from a flag, an env var and a top-level JSON key.
+struct setting {
+    std::string_view key;   ///< JSON key and flag name with '-' for '_'
+    std::string_view env;   ///< env var
+    std::string_view help;
+    error_opt (*from_string)(config&, std::string_view);
+};
+
+#define LATCHKEY_STR_SETTING(field)                                     \
+    [](config& c, std::string_view v) -> error_opt {                    \
+        c.field = std::string(v);                                       \
+        return {};                                                      \
+    }
+
+// clang-format off
+setting const settings[] = {
+    {"listen", "LATCHKEY_LISTEN", "FAPI address ADDR:PORT (default 127.0.0.1:8080)", LATCHKEY_STR_SETTING(listen)},
+    {"backend_listen", "LATCHKEY_BACKEND_LISTEN", "BAPI address ADDR:PORT (default 127.0.0.1:8081)", LATCHKEY_STR_SETTING(backend_listen)},
+    {"data_dir", "LATCHKEY_DATA_DIR", "data directory (default ./.latchkey/data)", LATCHKEY_STR_SETTING(data_dir)},
+    {"config", "LATCHKEY_CONFIG", "JSON config file", LATCHKEY_STR_SETTING(config_file)},
+    {"secret_key", "LATCHKEY_SECRET_KEY", "BAPI secret key(s), comma-separated; first is primary",
+        [](config& c, std::string_view v) -> error_opt { c.secret_keys = split_list(v); return {}; }},
+    {"frontend_api", "LATCHKEY_FRONTEND_API", "public FAPI URL as browsers reach it", LATCHKEY_STR_SETTING(frontend_api)},
+    {"instance", "LATCHKEY_INSTANCE", "development | production", LATCHKEY_STR_SETTING(instance_type)},
+    {"test_mode", "LATCHKEY_TEST_MODE", "true | false: +clerk_test emails and 555-01xx phones accept 424242",
+        [](config& c, std::string_view v) { return parse_bool(v, c.test_mode); }},
+    {"threads", "LATCHKEY_THREADS", "I/O threads (0 = cores)",
+        [](config& c, std::string_view v) { return parse_uint<unsigned>(v, c.threads, 1024); }},
+    {"hash_threads", "LATCHKEY_HASH_THREADS", "password hashing threads (0 = cores - 1, at least 1)",
+        [](config& c, std::string_view v) { return parse_uint<unsigned>(v, c.hash_threads, 1024); }},
+    {"durable", "LATCHKEY_DURABLE", "true | false: fsync every commit (default true)",
+        [](config& c, std::string_view v) { return parse_bool(v, c.durable); }},
+    {"access_log", "LATCHKEY_ACCESS_LOG", "true | false: one JSON line per request (default true)",
+        [](config& c, std::string_view v) { return parse_bool(v, c.access_log); }},
+    {"map_size", "LATCHKEY_MAP_SIZE", "LMDB map size in bytes",
+        [](config& c, std::string_view v) { return parse_uint<std::uint64_t>(v, c.map_size, 1ull << 44); }},
+    {"tls_cert", "LATCHKEY_TLS_CERT", "PEM certificate chain (enables TLS)", LATCHKEY_STR_SETTING(tls_cert)},
+    {"tls_key", "LATCHKEY_TLS_KEY", "PEM private key for tls_cert", LATCHKEY_STR_SETTING(tls_key)},
+};
+// clang-format on
+#undef LATCHKEY_STR_SETTING
+
+setting const* find_setting(std::string_view key) {
+    for (auto const& s : settings)
+        if (s.key == key) return &s;
+    return nullptr;
+}
+
+std::string flag_name(std::string_view key) {
+    std::string f = "--";
+    for (char ch : key) f += ch == '_' ? '-' : ch;
+    return f;
+}
+
+// ---- JSON reading ----
+
+struct json_reader {
+    std::string path;  // "passwords.min_length"
+    std::optional<load_error> err;
+
+    void fail(std::string_view key, std::string msg) {
+        if (!err) err = load_error{path.empty() ? std::string(key) : path + "." + std::string(key), std::move(msg)};
+    }
+    void boolean(json::object const& o, std::string_view key, bool& out) {
+        if (auto const* v = o.if_contains(key)) {
+            if (v->is_bool())
+                out = v->get_bool();
+            else
+                fail(key, "expected a boolean");
+        }
+    }
+    template <class Int>
+    void integer(json::object const& o, std::string_view key, Int& out, std::uint64_t max) {
+        if (auto const* v = o.if_contains(key)) {
+            if (v->is_uint64() && v->get_uint64() <= max)
+                out = static_cast<Int>(v->get_uint64());
+            else if (v->is_int64() && v->get_int64() >= 0 && static_cast<std::uint64_t>(v->get_int64()) <= max)
+                out = static_cast<Int>(v->get_int64());
+            else
+                fail(key, "expected a non-negative integer up to " + std::to_string(max));
+        }
+    }
+    void seconds(json::object const& o, std::string_view key, std::chrono::seconds& out) {
+        std::uint64_t s = static_cast<std::uint64_t>(out.count());
+        integer(o, key, s, 10ull * 365 * 24 * 3600);
+        out = std::chrono::seconds(static_cast<long long>(s));
+    }
+    void millis(json::object const& o, std::string_view key, std::chrono::milliseconds& out) {
+        std::uint64_t s = static_cast<std::uint64_t>(out.count());
+        integer(o, key, s, 3600ull * 1000);
+        out = std::chrono::milliseconds(static_cast<long long>(s));
+    }
+    void string(json::object const& o, std::string_view key, std::string& out) {
+        if (auto const* v = o.if_contains(key)) {
+            if (v->is_string())
+                out = std::string(v->get_string());
+            else
+                fail(key, "expected a string");
+        }
+    }
+    void strings(json::object const& o, std::string_view key, std::vector<std::string>& out) {
+        auto const* v = o.if_contains(key);
+        if (v == nullptr) return;
+        if (!v->is_array()) return fail(key, "expected an array of strings");
+        std::vector<std::string> r;
+        for (auto const& e : v->get_array()) {
+            if (!e.is_string()) return fail(key, "expected an array of strings");
+            r.emplace_back(e.get_string());
+        }
+        out = std::move(r);
+    }
+    bool only_keys(json::object const& o, std::initializer_list<std::string_view> keys) {
+        for (auto const& kv : o) {
+            bool known = false;
+            for (auto k : keys) known = known || kv.key() == k;
+            if (!known) {
+                fail(kv.key(), "unknown setting");
+                return false;
+            }
+        }
+        return true;
+    }
+};
+
+void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
+    auto const* v = root.if_contains(key);
+    if (v == nullptr) return;
+    if (!v->is_object()) return r.fail(key, "expected an object");
+    json_reader sub{std::string(key), {}};
+    auto const& o = v->get_object();
+    if (sub.only_keys(o, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"})) {
+        sub.boolean(o, "enabled", a.enabled);
+        sub.boolean(o, "required", a.required);
+        sub.boolean(o, "used_for_first_factor", a.used_for_first_factor);
+        sub.boolean(o, "verify_at_sign_up", a.verify_at_sign_up);
+    }
+    if (sub.err && !r.err) r.err = sub.err;
+}
+
+}  // namespace
+
+std::optional<load_error> apply_json(config& c, std::string_view text) {
+    boost::system::error_code ec;
+    json::value doc = json::parse(text, ec);
+    if (ec) return load_error{"config", "invalid JSON: " + ec.message()};
+    if (!doc.is_object()) return load_error{"config", "expected a JSON object"};
+    auto const& o = doc.get_object();
+    json_reader r;
+    for (auto const& kv : o) {
+        std::string_view key = kv.key();
+        if (auto const* s = find_setting(key)) {
+            if (key == "secret_key") {
+                if (kv.value().is_array()) {
+                    r.strings(o, key, c.secret_keys);
+                    continue;
+                }
+            }
+            if (kv.value().is_string()) {
+                if (auto bad = s->from_string(c, kv.value().get_string())) r.fail(key, *bad);
+            } else if (kv.value().is_bool()) {
+                if (auto bad = s->from_string(c, kv.value().get_bool() ? "true" : "false")) r.fail(key, *bad);
+            } else if (kv.value().is_number()) {
+                auto num = json::serialize(kv.value());
+                if (auto bad = s->from_string(c, num)) r.fail(key, *bad);
+            } else {
+                r.fail(key, "expected a string, number or boolean");
+            }
+            continue;
+        }
+        static constexpr std::string_view instance_keys[] = {"application_name", "email_address", "phone_number",
+            "username", "first_name", "last_name", "password", "first_factors", "second_factors", "password_policy",
+            "single_session_mode", "session_lifetime", "inactivity_timeout", "token_lifetime",
+            "client_cookie_lifetime", "allowed_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
+            "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
+            "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
+            "max_connections"};
+        bool known = false;
+        for (auto k : instance_keys) known = known || k == key;
+        if (!known) r.fail(key, "unknown setting");
+    }
+    if (r.err) return r.err;
+
+    r.string(o, "application_name", c.application_name);
+    read_attribute(r, o, "email_address", c.email_address);
+    read_attribute(r, o, "phone_number", c.phone_number);
+    read_attribute(r, o, "username", c.username);
+    read_attribute(r, o, "first_name", c.first_name);
+    read_attribute(r, o, "last_name", c.last_name);
+    read_attribute(r, o, "password", c.password);
+    r.strings(o, "first_factors", c.first_factors);
+    r.strings(o, "second_factors", c.second_factors);
+    if (auto const* v = o.if_contains("password_policy")) {
+        if (!v->is_object()) {
+            r.fail("password_policy", "expected an object");
+        } else {
+            json_reader sub{"password_policy", {}};
+            auto const& p = v->get_object();
+            if (sub.only_keys(p, {"min_length", "max_length", "require_lowercase", "require_uppercase",
+                                  "require_numbers", "require_special_char", "reject_common"})) {
+                sub.integer(p, "min_length", c.passwords.min_length, 72);
+                sub.integer(p, "max_length", c.passwords.max_length, 256);
+                sub.boolean(p, "require_lowercase", c.passwords.require_lowercase);
+                sub.boolean(p, "require_uppercase", c.passwords.require_uppercase);
+                sub.boolean(p, "require_numbers", c.passwords.require_numbers);
+                sub.boolean(p, "require_special_char", c.passwords.require_special_char);
+                sub.boolean(p, "reject_common", c.passwords.reject_common);
+            }
+            if (sub.err && !r.err) r.err = sub.err;
+        }
+    }
+    r.boolean(o, "single_session_mode", c.single_session_mode);
+    r.seconds(o, "session_lifetime", c.session_lifetime);
+    r.seconds(o, "inactivity_timeout", c.inactivity_timeout);
+    r.seconds(o, "token_lifetime", c.token_lifetime);
+    r.seconds(o, "client_cookie_lifetime", c.client_cookie_lifetime);
+    r.strings(o, "allowed_origins", c.allowed_origins);
+    if (auto const* v = o.if_contains("jwt_templates")) {
+        if (!v->is_array()) {
+            r.fail("jwt_templates", "expected an array");
+        } else {
+            c.jwt_templates.clear();
+            for (auto const& e : v->get_array()) {
+                if (!e.is_object()) {
+                    r.fail("jwt_templates", "expected objects");
+                    break;
+                }
+                json_reader sub{"jwt_templates", {}};
+                auto const& t = e.get_object();
+                jwt_template jt;
+                if (sub.only_keys(t, {"name", "claims", "lifetime", "allowed_clock_skew"})) {
+                    sub.string(t, "name", jt.name);
+                    if (auto const* cl = t.if_contains("claims")) {
+                        if (cl->is_object())
+                            jt.claims = json::serialize(*cl);
+                        else
+                            sub.fail("claims", "expected an object");
+                    }
+                    sub.integer(t, "lifetime", jt.lifetime, 315360000);
+                    sub.integer(t, "allowed_clock_skew", jt.allowed_clock_skew, 300);
+                    if (jt.name.empty()) sub.fail("name", "required");
+                }
+                if (sub.err) {
+                    if (!r.err) r.err = sub.err;
+                    break;
+                }
+                c.jwt_templates.push_back(std::move(jt));
+            }
+        }
+    }
+    r.string(o, "home_url", c.home_url);
+    r.string(o, "sign_in_url", c.sign_in_url);
+    r.string(o, "sign_up_url", c.sign_up_url);
+    r.string(o, "preferred_sign_in_strategy", c.preferred_sign_in_strategy);
+    r.string(o, "sign_up_mode", c.sign_up_mode);
+    if (auto const* v = o.if_contains("attack_protection")) {
+        if (!v->is_object()) {
+            r.fail("attack_protection", "expected an object");
+        } else {
+            json_reader sub{"attack_protection", {}};
+            auto const& p = v->get_object();
+            if (sub.only_keys(p, {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds",
+                                  "rate_per_ip_per_minute", "rate_per_identifier_per_minute"})) {
+                sub.integer(p, "max_attempts", c.protection.max_attempts, 1000000);
+                sub.seconds(p, "lockout_seconds", c.protection.lockout);
+                sub.integer(p, "code_max_attempts", c.protection.code_max_attempts, 100);
+                sub.seconds(p, "code_ttl_seconds", c.protection.code_ttl);
+                sub.integer(p, "rate_per_ip_per_minute", c.protection.rate_per_ip_per_minute, 1000000);
+                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
+            }
+            if (sub.err && !r.err) r.err = sub.err;
+        }
+    }
+    r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
+    r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
+    r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);
+    r.millis(o, "header_timeout_ms", c.header_timeout);
+    r.millis(o, "idle_timeout_ms", c.idle_timeout);
+    r.millis(o, "shutdown_grace_ms", c.shutdown_grace);
+    r.integer(o, "max_connections", c.max_connections, 1000000);
+    return r.err;
+}
+
+std::optional<std::pair<std::string, unsigned short>> split_host_port(std::string_view s) {
+    std::string_view host;
+    std::string_view port;
+    if (!s.empty() && s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+        host = s.substr(1, close - 1);
+        port = s.substr(close + 2);
+    } else {
+        auto colon = s.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;
+    }
+    if (host.empty() || port.empty()) return std::nullopt;
+    unsigned short p = 0;
+    if (parse_uint<unsigned short>(port, p, 65535)) return std::nullopt;
+    return std::pair{std::string(host), p};
+}
+
+namespace {
+
+/// Parses "scheme://host[:port][/path]" loosely; returns host[:port] or an error message.
+error_opt check_frontend_api(std::string_view url) {
+    std::string_view rest;
+    if (url.starts_with("https://"))
+        rest = url.substr(8);
+    else if (url.starts_with("http://"))
+        rest = url.substr(7);
+    else
+        return "must start with http:// or https://";
+    auto slash = rest.find('/');
+    auto host = rest.substr(0, slash);
+    if (host.empty()) return "missing host";
+    if (host.find('_') != std::string_view::npos) return "host must not contain '_' (publishable keys forbid it)";
+    if (host.find('.') == std::string_view::npos)
+        return "host must contain a '.' (Clerk SDKs reject publishable keys without one; use 127.0.0.1, not localhost)";
+    for (char ch : host) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                  ch == '-' || ch == ':' || ch == '[' || ch == ']';
+        if (!ok) return "host has an invalid character";
+    }
+    return {};
+}
+
+}  // namespace
+
+std::optional<load_error> validate(config const& c) {
+    if (!split_host_port(c.listen)) return load_error{"listen", "expected ADDR:PORT, got '" + c.listen + "'"};
+    if (!split_host_port(c.backend_listen))
+        return load_error{"backend_listen", "expected ADDR:PORT, got '" + c.backend_listen + "'"};
+    if (c.data_dir.empty()) return load_error{"data_dir", "must not be empty"};
+    if (c.instance_type != "development" && c.instance_type != "production")
+        return load_error{"instance", "expected development or production, got '" + c.instance_type + "'"};
+    if (!c.frontend_api.empty())
+        if (auto bad = check_frontend_api(c.frontend_api)) return load_error{"frontend_api", *bad};
+    for (auto const& k : c.secret_keys) {
+        bool prefix = k.starts_with("sk_test_") || k.starts_with("sk_live_");
+        if (!prefix || k.size() < 8 + 16)
+            return load_error{"secret_key", "each key must be sk_test_... or sk_live_... with at least 16 characters after the prefix"};
+        for (char ch : k)
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+                return load_error{"secret_key", "keys may contain only letters, digits, '_' and '-'"};
+    }
+    if (c.tls_cert.empty() != c.tls_key.empty())
+        return load_error{c.tls_cert.empty() ? "tls_cert" : "tls_key", "tls_cert and tls_key go together"};
+    if (c.passwords.min_length > c.passwords.max_length)
+        return load_error{"password_policy.min_length", "greater than max_length"};
+    if (c.token_lifetime.count() < 1) return load_error{"token_lifetime", "must be at least 1 second"};
+    if (c.session_lifetime.count() < 60) return load_error{"session_lifetime", "must be at least 60 seconds"};
+    if (c.max_header_bytes < 1024) return load_error{"max_header_bytes", "must be at least 1024"};
+    if (c.max_body_bytes < 1024) return load_error{"max_body_bytes", "must be at least 1024"};
+    if (c.preferred_sign_in_strategy != "password" && c.preferred_sign_in_strategy != "otp")
+        return load_error{"preferred_sign_in_strategy", "expected password or otp"};
+    if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted")
+        return load_error{"sign_up_mode", "expected public or restricted"};
+    static constexpr std::string_view known_factors[] = {"password", "email_code", "phone_code",
+        "reset_password_email_code", "reset_password_phone_code"};
+    for (auto const& f : c.first_factors) {
+        bool ok = false;
+        for (auto k : known_factors) ok = ok || f == k;
+        if (!ok) return load_error{"first_factors", "unknown strategy '" + f + "'"};
+    }
+    for (auto const& o : c.allowed_origins)
+        if (!(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with("/"))
+            return load_error{"allowed_origins", "each origin is scheme://host[:port] without a trailing slash: '" + o + "'"};
+    for (auto const* a : {&c.email_address, &c.phone_number, &c.username})
+        if (a->required && !a->enabled) return load_error{"attributes", "a required identifier must be enabled"};
+    if (!c.email_address.enabled && !c.phone_number.enabled && !c.username.enabled)
+        return load_error{"email_address", "at least one identifier (email_address, phone_number, username) must be enabled"};
+    return std::nullopt;
+}
+
+load_result<config> load(std::vector<std::string> const& args, env_lookup const& env) {
+    // 1. flags (kept aside: they win over everything)
+    std::vector<std::pair<setting const*, std::string>> flags;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (!a.starts_with("--")) return load_error{std::string(a), "unexpected argument"};
+        std::string name(a.substr(2));
+        std::string value;
+        bool has_value = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+            has_value = true;
+        }
+        for (char& ch : name)
+            if (ch == '-') ch = '_';
+        setting const* s = find_setting(name);
+        if (s == nullptr) return load_error{std::string(a), "unknown flag (see --help)"};
+        if (!has_value) {
+            if (i + 1 >= args.size()) return load_error{flag_name(s->key), "missing value"};
+            value = args[++i];
+        }
+        flags.emplace_back(s, std::move(value));
+    }
+
+    config c;
+    // 2. which file? flag > env
+    std::string file;
+    if (auto v = env("LATCHKEY_CONFIG")) file = *v;
+    for (auto const& [s, v] : flags)
+        if (s->key == "config") file = v;
+    if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return load_error{"config", "cannot read '" + file + "'"};
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        if (auto e = apply_json(c, ss.str())) return *e;
+        c.config_file = file;
+    }
+    // 3. env over file
+    for (auto const& s : settings) {
+        if (auto v = env(s.env)) {
+            if (auto bad = s.from_string(c, *v)) return load_error{std::string(s.env), *bad};
+        }
+    }
+    // 4. flags over env
+    for (auto const& [s, v] : flags)
+        if (auto bad = s->from_string(c, v)) return load_error{flag_name(s->key), *bad};
+
+    if (auto e = validate(c)) return *e;
+    return c;
+}
+
+std::string usage() {
+    std::string u =
+        "usage: latchkey serve [flags]     run the FAPI and BAPI listeners\n"
+        "       latchkey keys [flags]      print the publishable and secret keys\n"
+        "       latchkey --help | --version\n\n"
+        "flags (each also from the environment; precedence: flag > env > config file > default):\n";
+    for (auto const& s : settings) {
+        std::string f = flag_name(s.key) + " VALUE";
+        u += "  " + f + std::string(f.size() < 24 ? 24 - f.size() : 1, ' ') + std::string(s.env) + "\n      " +
+             std::string(s.help) + "\n";
+    }
+    return u;
+}
+
+}  // namespace latchkey::conf

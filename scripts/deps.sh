@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what latchkey needs on Debian 12 (as root, or with sudo), skipping what is already there.
+# Usage: scripts/deps.sh [build|test|bench]
+set -euo pipefail
+what=${1:-build}
+pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+      libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libbenchmark-dev openssl)
+case "$what" in
+  test)  pkgs+=(nodejs npm chromium lmdb-utils) ;;
+  bench) pkgs+=(wrk nginx-light openssl) ;;
+  fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node/npm may come from elsewhere than Debian: accept any working node >= 18.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+clean=(); for p in "${missing[@]}"; do [ -n "$p" ] && clean+=("$p"); done
+if [ ${#clean[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${clean[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${clean[@]}"
+fi
+if [ "$what" = test ] && [ -f tests/e2e/package.json ]; then
+  (cd tests/e2e && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; })
+fi

@@ -1,0 +1,109 @@
+#pragma once
+// What every handler gets: settings, the store, keys and the few shared in-memory services.
+// Handlers are plain synchronous functions of (app&, request_ctx&) that do no I/O beyond LMDB.
+#include "conf/config.hpp"
+#include "crypto/keys.hpp"
+#include "server/instance.hpp"
+#include "store/db.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace latchkey::server::api {
+
+/// A message to deliver (one-time codes). The default sink writes it to the log and to
+/// <data_dir>/outbox.jsonl; the code itself goes only to the outbox file, never to the log.
+struct message {
+    std::string channel;  ///< "email" | "sms"
+    std::string to;
+    std::string kind;     ///< "email_code", "phone_code", "reset_password_email_code", ...
+    std::string code;
+};
+
+class message_sink {
+public:
+    virtual ~message_sink() = default;
+    virtual void send(message const& m) = 0;
+};
+
+/// Appends one JSON line per message to a file (mode 0600) and logs that a message went out.
+class outbox_sink final : public message_sink {
+public:
+    explicit outbox_sink(std::string path);
+    void send(message const& m) override;
+
+private:
+    std::mutex mu_;
+    std::string path_;
+};
+
+/// A recently minted session token, reused for `last_active_token` so GET /v1/client needs no RSA
+/// signature per request. Entries are only reused while fresh and not older than the client's last change.
+struct cached_token {
+    std::string jwt;
+    std::int64_t iat = 0;  ///< seconds
+    std::int64_t exp = 0;  ///< seconds
+    std::string azp;
+};
+
+class token_cache {
+public:
+    /// The cached token for `session_id` if it has at least `min_remaining_s` left, was issued at or after
+    /// `not_before_s`, and was minted for `azp`.
+    bool get(std::string_view session_id, std::string_view azp, std::int64_t now_s, std::int64_t not_before_s,
+             std::int64_t min_remaining_s, cached_token& out) const;
+    void put(std::string_view session_id, cached_token t);
+    void erase(std::string_view session_id);
+
+private:
+    static constexpr std::size_t shards = 16;
+    struct shard {
+        mutable std::mutex mu;
+        std::unordered_map<std::string, cached_token> map;
+    };
+    shard& pick(std::string_view id) const;
+    mutable shard shards_[shards];
+};
+
+/// Fixed-window counters keyed by string (per-IP, per-identifier). Thread-safe.
+class rate_limiter {
+public:
+    /// Counts one hit on `key`; true when still within `limit` per `window`. `retry_after_s` is set when not.
+    bool hit(std::string_view key, std::uint32_t limit, std::chrono::seconds window, std::int64_t now_ms,
+             std::int64_t& retry_after_s);
+
+private:
+    struct window_state {
+        std::int64_t start_ms = 0;
+        std::uint32_t count = 0;
+    };
+    std::mutex mu_;
+    std::unordered_map<std::string, window_state> map_;
+    std::int64_t last_sweep_ms_ = 0;
+};
+
+struct app {
+    conf::config const& cfg;
+    instance const& inst;
+    store::db& db;
+    crypto::keyring const& keys;
+    message_sink& sink;
+    token_cache tokens{};
+    rate_limiter limiter{};
+    /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
+    std::atomic<std::int64_t> clock_offset_ms{0};
+
+    std::int64_t now_ms() const noexcept {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() +
+               clock_offset_ms.load(std::memory_order_relaxed);
+    }
+};
+
+}  // namespace latchkey::server::api

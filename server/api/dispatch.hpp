@@ -1,0 +1,35 @@
+#pragma once
+// Where transport meets the API: parses the request into a request_ctx, applies CORS, auth and limits,
+// runs the handler (hopping to the hash pool when the route says so), and renders Clerk's envelopes.
+#include "server/api/context.hpp"
+#include "server/http/server.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace latchkey::server::api {
+
+enum class api_kind { frontend, backend };
+
+class api_service final : public service {
+public:
+    api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool);
+
+    net::awaitable<void> handle(request& req, response& res, connection_info const& ci) override;
+    void transport_error(response& res, http::status status, std::string_view code,
+                         std::string_view message) override;
+
+private:
+    /// Runs parsing, auth and the handler synchronously; returns false when `res` is already final.
+    api_result<reply> invoke(route_entry const& route, request_ctx& ctx);
+    void finish(response& res, request_ctx& ctx, api_result<reply>& r);
+
+    app& app_;
+    route_table const& routes_;
+    api_kind kind_;
+    net::any_io_executor hash_pool_;
+};
+
+/// True when `origin` may make credentialed requests to the FAPI.
+bool origin_allowed(app const& a, std::string_view origin);
+
+}  // namespace latchkey::server::api

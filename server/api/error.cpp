@@ -1,0 +1,65 @@
+#include "server/api/error.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/throw_exception.hpp>
+
+#include <stdexcept>
+
+namespace latchkey::server::api {
+
+namespace {
+
+struct code_entry {
+    std::string_view name;
+    http::status status;
+    std::string_view message;
+    std::string_view long_message;
+};
+
+constexpr code_entry table[] = {
+#define LATCHKEY_X(name, status, msg, long_msg) {#name, http::status::status, msg, long_msg},
+    LATCHKEY_API_ERRORS(LATCHKEY_X)
+#undef LATCHKEY_X
+};
+
+code_entry const& entry(code c) noexcept { return table[static_cast<std::size_t>(c)]; }
+
+}  // namespace
+
+void throw_exception_from_error(api_error const& e, boost::source_location const& loc) {
+    boost::throw_exception(std::runtime_error(e.code), loc);
+}
+
+std::string_view code_name(code c) noexcept { return entry(c).name; }
+
+http::status code_status(code c) noexcept { return entry(c).status; }
+
+api_error make_error(code c) {
+    auto const& e = entry(c);
+    return api_error{e.status, std::string(e.name), std::string(e.message), std::string(e.long_message), {}};
+}
+
+api_error param_error(code c, std::string_view param_name, std::string_view long_message) {
+    api_error e = make_error(c);
+    e.meta["param_name"] = param_name;
+    if (!long_message.empty())
+        e.long_message = std::string(long_message);
+    else if (e.code.starts_with("form_param_"))
+        e.long_message = std::string(param_name) + " " + e.message;
+    return e;
+}
+
+std::string render_errors(api_error const& e, std::string_view trace_id) {
+    boost::json::object err;
+    err["code"] = e.code;
+    err["message"] = e.message;
+    err["long_message"] = e.long_message;
+    err["meta"] = e.meta;
+    boost::json::object root;
+    root["errors"] = boost::json::array{std::move(err)};
+    root["clerk_trace_id"] = trace_id;
+    return boost::json::serialize(root);
+}
+
+}  // namespace latchkey::server::api

@@ -1,0 +1,114 @@
+#pragma once
+// Clerk's error model. Everything in api_error is client-visible; internals go to the log only.
+// THE table of API error codes (code -> status -> default message) lives in error.cpp; handlers build
+// errors through the named constructors below, never from ad-hoc strings.
+#include "server/http/types.hpp"
+
+#include <boost/assert/source_location.hpp>
+#include <boost/json/object.hpp>
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace latchkey::server::api {
+
+/// Every code latchkey may answer with. The order is irrelevant; error.cpp maps each to status and text.
+#define LATCHKEY_API_ERRORS(X)                                                                                   \
+    X(resource_not_found, not_found, "not found", "The requested resource was not found.")                     \
+    X(method_not_allowed, method_not_allowed, "method not allowed", "This method is not allowed on this resource.") \
+    X(form_param_missing, unprocessable_entity, "is missing", "A required parameter is missing.")               \
+    X(form_param_format_invalid, unprocessable_entity, "is invalid", "A parameter has an invalid format.")       \
+    X(form_param_value_invalid, unprocessable_entity, "is invalid", "A parameter has an invalid value.")         \
+    X(form_param_unknown, unprocessable_entity, "is unknown", "A parameter is not recognized.")                  \
+    X(form_param_max_length_exceeded, unprocessable_entity, "is too long", "A parameter exceeds the allowed length.") \
+    X(form_param_type_invalid, unprocessable_entity, "has the wrong type", "A parameter has the wrong type.")    \
+    X(form_identifier_not_found, unprocessable_entity, "Couldn't find your account.", "Couldn't find your account.") \
+    X(form_identifier_exists, unprocessable_entity, "That identifier is taken. Please try another.",             \
+      "That identifier is taken. Please try another.")                                                            \
+    X(form_password_incorrect, unprocessable_entity, "Password is incorrect. Try again, or use another method.", \
+      "Password is incorrect. Try again, or use another method.")                                                 \
+    X(form_password_pwned, unprocessable_entity, "Password has been found in an online data breach.",             \
+      "Password has been found in an online data breach. For account safety, please use a different password.")  \
+    X(form_password_length_too_short, unprocessable_entity, "Passwords must be 8 characters or more.",            \
+      "Passwords must be 8 characters or more.")                                                                  \
+    X(form_password_length_too_long, unprocessable_entity, "Password is too long.", "Password is too long.")     \
+    X(form_password_not_strong_enough, unprocessable_entity, "Given password is not strong enough.",              \
+      "Given password is not strong enough.")                                                                     \
+    X(form_code_incorrect, unprocessable_entity, "Incorrect code", "The verification code is incorrect.")        \
+    X(form_username_invalid_length, unprocessable_entity, "Username length is invalid.",                          \
+      "Usernames must be between 4 and 64 characters long.")                                                      \
+    X(form_username_invalid_character, unprocessable_entity, "Username contains invalid characters.",            \
+      "Usernames can only contain letters, numbers, '_' and '-'.")                                               \
+    X(strategy_for_user_invalid, unprocessable_entity, "Invalid verification strategy",                           \
+      "The verification strategy is not valid for this account.")                                                \
+    X(verification_expired, bad_request, "Verification expired", "This verification has expired. Request a new code.") \
+    X(verification_failed, bad_request, "Too many failed attempts",                                               \
+      "You have made too many failed attempts. Request a new code.")                                             \
+    X(verification_already_verified, bad_request, "Already verified", "This verification has already been verified.") \
+    X(verification_not_sent, bad_request, "Verification not sent",                                               \
+      "No code was sent for this verification. Prepare the verification first.")                                 \
+    X(sign_in_not_ready, bad_request, "Sign-in is not at this step", "This sign-in cannot take this action now.") \
+    X(sign_up_not_ready, bad_request, "Sign-up is not at this step", "This sign-up cannot take this action now.") \
+    X(session_exists, bad_request, "You're already signed in", "You're already signed in.")                     \
+    X(identifier_already_signed_in, bad_request, "You're already signed in", "You're already signed in with this identifier.") \
+    X(user_locked, forbidden, "Account locked", "Your account is locked. Please try again later.")               \
+    X(user_banned, forbidden, "Account banned", "This account is banned.")                                      \
+    X(not_allowed_to_sign_up, forbidden, "Not allowed to sign up", "Sign-ups are restricted on this instance.") \
+    X(origin_invalid, forbidden, "Invalid origin", "The request origin is not allowed for this instance.")       \
+    X(authentication_invalid, unauthorized, "Invalid authentication", "The request is not authenticated.")       \
+    X(session_not_active, unauthorized, "Session is not active", "The session is not active.")                   \
+    X(dev_browser_unauthenticated, unauthorized, "Browser unauthenticated", "Unable to authenticate this browser for your development instance.") \
+    X(clerk_key_invalid, unauthorized, "Secret key invalid", "The provided secret key is invalid.")             \
+    X(authorization_header_missing, unauthorized, "Authorization header missing",                               \
+      "Requests to the Backend API need an Authorization: Bearer <secret key> header.")                          \
+    X(missing_expired_token, unprocessable_entity, "Missing expired token", "The expired token is missing.")    \
+    X(password_not_set, unprocessable_entity, "No password set", "This user has no password.")                 \
+    X(cannot_remove_last_identification, unprocessable_entity, "Cannot remove",                                  \
+      "An account needs at least one way to sign in.")                                                           \
+    X(too_many_requests, too_many_requests, "Too many requests", "Too many requests. Please try again later.")   \
+    X(request_body_invalid, bad_request, "Request body invalid", "The request body could not be parsed.")        \
+    X(request_body_too_large, payload_too_large, "Request body too large", "The request body is too large.")     \
+    X(request_header_too_large, request_header_fields_too_large, "Request header too large",                    \
+      "The request header fields are too large.")                                                                \
+    X(request_timeout, request_timeout, "Request timeout", "The request took too long to arrive.")               \
+    X(malformed_request, bad_request, "Malformed request", "The request could not be parsed.")                  \
+    X(unsupported_content_type, unsupported_media_type, "Unsupported content type",                              \
+      "Send application/json (Backend API) or application/x-www-form-urlencoded (Frontend API).")                \
+    X(too_many_connections, service_unavailable, "Server busy", "The server is at its connection limit.")        \
+    X(storage_full, insufficient_storage, "Storage full", "The server's storage is full.")                       \
+    X(internal_clerk_error, internal_server_error, "Oops, an unexpected error occurred",                         \
+      "There was an internal error on our servers. Please try again.")
+
+enum class code {
+#define LATCHKEY_X(name, status, msg, long_msg) name,
+    LATCHKEY_API_ERRORS(LATCHKEY_X)
+#undef LATCHKEY_X
+};
+
+struct api_error {
+    http::status status = http::status::internal_server_error;
+    std::string code;
+    std::string message;
+    std::string long_message;
+    boost::json::object meta{};
+};
+
+[[noreturn]] void throw_exception_from_error(api_error const& e, boost::source_location const& loc);
+
+template <class T>
+using api_result = boost::system::result<T, api_error>;
+
+/// Builds the error for `c` from the table.
+api_error make_error(code c);
+/// Same, with meta.param_name and (optionally) a long_message naming the problem.
+api_error param_error(code c, std::string_view param_name, std::string_view long_message = {});
+
+/// The code's wire name ("form_identifier_not_found").
+std::string_view code_name(code c) noexcept;
+http::status code_status(code c) noexcept;
+
+/// The error envelope: {"errors":[{code,message,long_message,meta}],"clerk_trace_id":...}.
+std::string render_errors(api_error const& e, std::string_view trace_id);
+
+}  // namespace latchkey::server::api

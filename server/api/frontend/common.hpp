@@ -1,0 +1,90 @@
+#pragma once
+// FAPI building blocks shared by the client, sign-in, sign-up, session and me handlers: loading and
+// creating the browser's client, starting sessions, minting session tokens and rendering the
+// {"response": ..., "client": ...} envelope with the full piggy-backed client.
+#include "server/api/context.hpp"
+#include "store/db.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+
+namespace latchkey::server::api::frontend {
+
+/// Maps a store error to the API error (map_full -> 507 storage_full, the rest -> 500, logged).
+api_error store_failure(boost::system::error_code ec, std::string_view what);
+
+/// The request's client, if it has one that still exists.
+std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t);
+
+/// The request's client, creating one (and binding it to the dev browser, or setting the __client cookie /
+/// Authorization header) when there is none. Writes the new client in `w`.
+api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w);
+
+/// Starts an active session for `user` on `client` (single-session mode: other live sessions on the client
+/// are ended first), makes it last_active, bumps client.updated_at, and writes session + client.
+/// `first_factor_at`/`second_factor_at` feed the fva claim.
+api_result<store::session_record> start_session(app& a, request_ctx& ctx, store::write_txn& w,
+                                                store::client_record& client, store::user_record& user,
+                                                std::int64_t second_factor_at = 0);
+
+/// Mints a session JWT (RS256, kid, typ JWT) for a live session, with every claim the SDKs read
+/// (sub, sid, iat, nbf, exp, iss, azp, v:2, sts, fva) and the configured lifetime; `extra` claims (from a
+/// JWT template) are merged; `lifetime_s` 0 = the configured session token lifetime.
+api_result<std::string> mint_token(app& a, store::session_record const& s, std::string_view azp, std::int64_t now_ms,
+                                   boost::json::object const* extra = nullptr, std::int64_t lifetime_s = 0);
+
+/// The token to show as last_active_token: from the per-session cache when fresh and not older than the
+/// client's last change (clerk-wire rule 19), else freshly minted and cached.
+api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx, store::session_record const& s,
+                                                 std::int64_t client_updated_at);
+
+/// FAPI session JSON with the full user, public_user_data and last_active_token (null when not live).
+api_result<boost::json::object> session_json(app& a, request_ctx const& ctx, store::session_record const& s,
+                                             store::user_record const& u, std::int64_t client_updated_at);
+
+/// FAPI client JSON: every session attached to the client that is not removed, each full; sign_in;
+/// sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).
+api_result<boost::json::value> client_json(app& a, request_ctx& ctx, store::txn const& t,
+                                           store::client_record const& c);
+
+/// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
+api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
+
+/// Sign-in / sign-up JSON (they reference the client's state, so they live here).
+boost::json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s);
+boost::json::object sign_up_json(app& a, store::sign_up_record const& s);
+
+/// Normalisation and validation shared by sign-up, sign-in, me and BAPI.
+std::optional<std::string> normalize_email(std::string_view in);  ///< lowercase, must look like a@b.c
+std::optional<std::string> normalize_phone(std::string_view in);  ///< E.164 (+ and 8..15 digits)
+/// Validates a password against the policy; returns the error (param_name "password") or nothing.
+std::optional<api_error> check_password_policy(app const& a, std::string_view password);
+
+/// One-time codes: a new 6-digit code, its digest (HMAC with the instance code key), and test-mode checks.
+std::string new_code();
+std::string code_digest(app const& a, std::string_view code);
+/// True for +clerk_test emails and +1 XXX 555-0100..0199 phones when the instance is in test mode.
+bool is_test_identifier(app const& a, std::string_view value);
+
+/// Reads a form field limited to max_field_bytes; absent -> nullopt.
+std::optional<std::string> field(request_ctx const& ctx, std::string_view name);
+
+}  // namespace latchkey::server::api::frontend
+
+namespace latchkey::server::api::frontend {
+
+/// Starts a one-time-code verification in `v` (status unverified, strategy, digest, expire_at, attempts 0,
+/// target_id) and delivers the code through the message sink — unless `to` is a test identifier, which
+/// accepts 424242 and sends nothing.
+void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
+                  std::string_view channel, std::string_view to, std::string_view target_id);
+
+/// Checks `code` against `v` and updates `v` (attempts, status). Errors: verification_not_sent,
+/// verification_expired, verification_failed (too many attempts), verification_already_verified,
+/// form_code_incorrect (param_name "code"). The caller persists `v` whatever the outcome.
+api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code);
+
+}  // namespace latchkey::server::api::frontend

@@ -1,0 +1,45 @@
+// Well-known documents, health and the dev browser.
+#include "server/api/frontend/handlers.hpp"
+
+#include "crypto/keys.hpp"
+#include "crypto/random.hpp"
+#include "server/api/frontend/common.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace latchkey::server::api::frontend {
+
+namespace json = boost::json;
+
+api_result<reply> get_jwks(app& a, request_ctx&) { return reply{http::status::ok, crypto::jwks_json(a.keys), {}}; }
+
+api_result<reply> get_openid_configuration(app& a, request_ctx&) {
+    json::object o;
+    o["issuer"] = a.inst.issuer;
+    o["jwks_uri"] = a.inst.frontend_api + "/.well-known/jwks.json";
+    o["response_types_supported"] = json::array{"id_token"};
+    o["subject_types_supported"] = json::array{"public"};
+    o["id_token_signing_alg_values_supported"] = json::array{"RS256"};
+    o["claims_supported"] = json::array{"sub", "iss", "iat", "exp", "nbf", "sid", "azp"};
+    return reply{http::status::ok, json::serialize(o), {}};
+}
+
+api_result<reply> get_health(app&, request_ctx&) { return reply{http::status::ok, R"({"status":"ok"})", {}}; }
+
+api_result<reply> create_dev_browser(app& a, request_ctx& ctx) {
+    if (a.inst.production) return make_error(code::resource_not_found);
+    store::dev_browser_record d;
+    d.id = "dvb_" + crypto::random_token(24);
+    d.created_at = ctx.now;
+    auto r = a.db.with_write([&](store::write_txn& w) { return a.db.put_dev_browser(w, d); });
+    if (!r) return store_failure(r.error(), "create_dev_browser");
+    json::object o;
+    o["object"] = "dev_browser";
+    o["id"] = d.id;
+    o["instance_id"] = a.inst.id;
+    o["created_at"] = ctx.now;
+    o["updated_at"] = ctx.now;
+    return reply{http::status::ok, json::serialize(o), {}};
+}
+
+}  // namespace latchkey::server::api::frontend

@@ -1,0 +1,127 @@
+// THE route tables, in the order of the spec files. Auth and execution policy live here, not in handlers.
+#include "server/api/backend/handlers.hpp"
+#include "server/api/context.hpp"
+#include "server/api/frontend/handlers.hpp"
+
+namespace latchkey::server::api {
+
+namespace {
+constexpr auto none = auth_policy::none;
+constexpr auto fapi = auth_policy::fapi;
+constexpr auto sk = auth_policy::secret_key;
+constexpr auto io = exec_policy::io;
+constexpr auto pool = exec_policy::hash_pool;
+}  // namespace
+
+route_table frontend_routes() {
+    namespace f = frontend;
+    using enum http::verb;
+    route_table r;
+    // clang-format off
+    //     method   path                                                          handler                              auth  exec
+    r.add(get,     "/.well-known/jwks.json",                                     {f::get_jwks,                         none, io});
+    r.add(get,     "/.well-known/openid-configuration",                          {f::get_openid_configuration,         none, io});
+    r.add(get,     "/v1/environment",                                            {f::get_environment,                  none, io});
+    r.add(patch,   "/v1/environment",                                            {f::patch_environment,                fapi, io});
+    r.add(get,     "/v1/health",                                                 {f::get_health,                       none, io});
+    r.add(get,     "/v1/proxy-health",                                           {f::get_health,                       none, io});
+    r.add(get,     "/v1/client",                                                 {f::get_client,                       fapi, io});
+    r.add(put,     "/v1/client",                                                 {f::create_client,                    fapi, io});
+    r.add(post,    "/v1/client",                                                 {f::create_client,                    fapi, io});
+    r.add(delete_, "/v1/client",                                                 {f::delete_client,                    fapi, io});
+    r.add(post,    "/v1/client/sign_ins",                                        {f::create_sign_in,                   fapi, pool});
+    r.add(get,     "/v1/client/sign_ins/{sign_in_id}",                           {f::get_sign_in,                      fapi, io});
+    r.add(post,    "/v1/client/sign_ins/{sign_in_id}/reset_password",            {f::reset_password,                   fapi, pool});
+    r.add(post,    "/v1/client/sign_ins/{sign_in_id}/prepare_first_factor",      {f::prepare_first_factor,             fapi, io});
+    r.add(post,    "/v1/client/sign_ins/{sign_in_id}/attempt_first_factor",      {f::attempt_first_factor,             fapi, pool});
+    r.add(post,    "/v1/client/sign_ins/{sign_in_id}/prepare_second_factor",     {f::prepare_second_factor,            fapi, io});
+    r.add(post,    "/v1/client/sign_ins/{sign_in_id}/attempt_second_factor",     {f::attempt_second_factor,            fapi, io});
+    r.add(post,    "/v1/client/sign_ups",                                        {f::create_sign_up,                   fapi, pool});
+    r.add(get,     "/v1/client/sign_ups/{sign_up_id}",                           {f::get_sign_up,                      fapi, io});
+    r.add(patch,   "/v1/client/sign_ups/{sign_up_id}",                           {f::update_sign_up,                   fapi, pool});
+    r.add(post,    "/v1/client/sign_ups/{sign_up_id}/prepare_verification",     {f::prepare_sign_up_verification,     fapi, io});
+    r.add(post,    "/v1/client/sign_ups/{sign_up_id}/attempt_verification",     {f::attempt_sign_up_verification,     fapi, io});
+    r.add(get,     "/v1/client/handshake",                                       {f::handshake,                        fapi, io});
+    r.add(post,    "/v1/dev_browser",                                            {f::create_dev_browser,               none, io});
+    r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
+    r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/touch",                     {f::touch_session,                    fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/end",                       {f::end_session,                      fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/remove",                    {f::remove_session,                   fapi, io});
+    r.add(get,     "/v1/me/sessions/active",                                     {f::me_active_sessions,               fapi, io});
+    r.add(post,    "/v1/me/sessions/{session_id}/revoke",                        {f::me_revoke_session,                fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/tokens",                    {f::create_session_token,             fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/tokens/{template_name}",    {f::create_session_template_token,    fapi, io});
+    r.add(get,     "/v1/me/sessions",                                            {f::me_sessions,                      fapi, io});
+    r.add(get,     "/v1/me/email_addresses",                                     {f::list_email_addresses,             fapi, io});
+    r.add(post,    "/v1/me/email_addresses",                                     {f::create_email_address,             fapi, io});
+    r.add(post,    "/v1/me/email_addresses/{email_id}/attempt_verification",     {f::attempt_email_verification,       fapi, io});
+    r.add(post,    "/v1/me/email_addresses/{email_id}/prepare_verification",     {f::prepare_email_verification,       fapi, io});
+    r.add(get,     "/v1/me/email_addresses/{email_id}",                          {f::get_email_address,                fapi, io});
+    r.add(delete_, "/v1/me/email_addresses/{email_id}",                          {f::delete_email_address,             fapi, io});
+    r.add(get,     "/v1/me/phone_numbers",                                       {f::list_phone_numbers,               fapi, io});
+    r.add(post,    "/v1/me/phone_numbers",                                       {f::create_phone_number,              fapi, io});
+    r.add(post,    "/v1/me/phone_numbers/{phone_number_id}/attempt_verification",{f::attempt_phone_verification,       fapi, io});
+    r.add(post,    "/v1/me/phone_numbers/{phone_number_id}/prepare_verification",{f::prepare_phone_verification,       fapi, io});
+    r.add(get,     "/v1/me/phone_numbers/{phone_number_id}",                     {f::get_phone_number,                 fapi, io});
+    r.add(patch,   "/v1/me/phone_numbers/{phone_number_id}",                     {f::update_phone_number,              fapi, io});
+    r.add(delete_, "/v1/me/phone_numbers/{phone_number_id}",                     {f::delete_phone_number,              fapi, io});
+    r.add(get,     "/v1/me",                                                     {f::get_me,                           fapi, io});
+    r.add(patch,   "/v1/me",                                                     {f::update_me,                        fapi, io});
+    r.add(delete_, "/v1/me",                                                     {f::delete_me,                        fapi, io});
+    r.add(patch,   "/v1/me/metadata",                                            {f::update_me_metadata,               fapi, io});
+    r.add(post,    "/v1/me/tokens",                                              {f::create_me_token,                  fapi, io});
+    r.add(post,    "/v1/me/change_password",                                     {f::change_password,                  fapi, pool});
+    r.add(post,    "/v1/me/remove_password",                                     {f::remove_password,                  fapi, pool});
+    // clang-format on
+    return r;
+}
+
+route_table backend_routes() {
+    namespace b = backend;
+    using enum http::verb;
+    route_table r;
+    // clang-format off
+    r.add(get,     "/v1/jwks",                                        {b::get_jwks,                       sk, io});
+    r.add(get,     "/v1/clients",                                     {b::list_clients,                   sk, io});
+    r.add(post,    "/v1/clients/verify",                              {b::verify_client,                  sk, io});
+    r.add(get,     "/v1/clients/handshake_payload",                   {b::get_handshake_payload,          sk, io});
+    r.add(get,     "/v1/clients/{client_id}",                         {b::get_client,                     sk, io});
+    r.add(post,    "/v1/email_addresses",                             {b::create_email_address,           sk, io});
+    r.add(get,     "/v1/email_addresses/{email_address_id}",          {b::get_email_address,              sk, io});
+    r.add(delete_, "/v1/email_addresses/{email_address_id}",          {b::delete_email_address,           sk, io});
+    r.add(patch,   "/v1/email_addresses/{email_address_id}",          {b::update_email_address,           sk, io});
+    r.add(post,    "/v1/phone_numbers",                               {b::create_phone_number,            sk, io});
+    r.add(get,     "/v1/phone_numbers/{phone_number_id}",             {b::get_phone_number,               sk, io});
+    r.add(delete_, "/v1/phone_numbers/{phone_number_id}",             {b::delete_phone_number,            sk, io});
+    r.add(patch,   "/v1/phone_numbers/{phone_number_id}",             {b::update_phone_number,            sk, io});
+    r.add(get,     "/v1/sessions",                                    {b::list_sessions,                  sk, io});
+    r.add(get,     "/v1/sessions/{session_id}",                       {b::get_session,                    sk, io});
+    r.add(post,    "/v1/sessions/{session_id}/revoke",                {b::revoke_session,                 sk, io});
+    r.add(post,    "/v1/sessions/{session_id}/verify",                {b::verify_session,                 sk, io});
+    r.add(post,    "/v1/sessions/{session_id}/tokens",                {b::create_session_token,           sk, io});
+    r.add(post,    "/v1/sessions/{session_id}/tokens/{template_name}",{b::create_session_template_token,  sk, io});
+    r.add(get,     "/v1/users",                                       {b::list_users,                     sk, io});
+    r.add(post,    "/v1/users",                                       {b::create_user,                    sk, pool});
+    r.add(get,     "/v1/users/count",                                 {b::count_users,                    sk, io});
+    r.add(get,     "/v1/users/{user_id}",                             {b::get_user,                       sk, io});
+    r.add(patch,   "/v1/users/{user_id}",                             {b::update_user,                    sk, pool});
+    r.add(delete_, "/v1/users/{user_id}",                             {b::delete_user,                    sk, io});
+    r.add(post,    "/v1/users/{user_id}/ban",                         {b::ban_user,                       sk, io});
+    r.add(post,    "/v1/users/{user_id}/unban",                       {b::unban_user,                     sk, io});
+    r.add(post,    "/v1/users/{user_id}/lock",                        {b::lock_user,                      sk, io});
+    r.add(post,    "/v1/users/{user_id}/unlock",                      {b::unlock_user,                    sk, io});
+    r.add(patch,   "/v1/users/{user_id}/metadata",                    {b::update_user_metadata,           sk, io});
+    r.add(post,    "/v1/users/{user_id}/remove_password",             {b::remove_user_password,           sk, io});
+    r.add(post,    "/v1/users/{user_id}/verify_password",             {b::verify_password,                sk, pool});
+    r.add(get,     "/v1/instance",                                    {b::get_instance,                   sk, io});
+    r.add(get,     "/v1/jwt_templates",                               {b::list_jwt_templates,             sk, io});
+    r.add(post,    "/v1/jwt_templates",                               {b::create_jwt_template,            sk, io});
+    r.add(get,     "/v1/jwt_templates/{template_id}",                 {b::get_jwt_template,               sk, io});
+    r.add(patch,   "/v1/jwt_templates/{template_id}",                 {b::update_jwt_template,            sk, io});
+    r.add(delete_, "/v1/jwt_templates/{template_id}",                 {b::delete_jwt_template,            sk, io});
+    // clang-format on
+    return r;
+}
+
+}  // namespace latchkey::server::api

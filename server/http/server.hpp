@@ -1,0 +1,72 @@
+#pragma once
+// The HTTP transport: worker threads, each with its own single-threaded io_context (shared-nothing,
+// no strands, no scheduler locking), SO_REUSEPORT acceptors per worker, and one coroutine per connection.
+// It knows nothing of the API: a `service` turns requests into responses.
+#include "server/http/types.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::server {
+
+struct transport_limits {
+    std::uint32_t header_bytes = 16 * 1024;
+    std::uint32_t body_bytes = 1024 * 1024;
+    std::chrono::milliseconds header_timeout{10'000};  ///< whole request, from its first byte
+    std::chrono::milliseconds idle_timeout{75'000};    ///< keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{30'000};
+    std::uint32_t max_connections = 20'000;            ///< over this, new connections get 503 and close
+};
+
+struct connection_info {
+    std::string remote_ip;
+    bool tls = false;
+};
+
+/// Turns a request into a response. Implemented by the API layer.
+class service {
+public:
+    virtual ~service() = default;
+    /// Fills `res` for `req`. May co_await (e.g. to hop to the hash pool) but does no socket I/O.
+    virtual net::awaitable<void> handle(request& req, response& res, connection_info const& ci) = 0;
+    /// Builds the response for a transport-level failure (400 bad request, 413, 431, 503, 408).
+    virtual void transport_error(response& res, http::status status, std::string_view code,
+                                 std::string_view message) = 0;
+};
+
+class tls_context;  // server/http/tls.hpp
+
+/// Runs listeners on a pool of worker threads.
+class http_server {
+public:
+    http_server(unsigned threads, transport_limits limits);
+    ~http_server();
+    http_server(http_server const&) = delete;
+    http_server& operator=(http_server const&) = delete;
+
+    /// Binds `host:port` (port 0 = ephemeral) on every worker; returns the bound endpoint.
+    /// `tls` (optional) makes the listener speak TLS. Throws on bind failure.
+    tcp::endpoint listen(std::string const& host, unsigned short port, service& svc,
+                         std::shared_ptr<tls_context> tls = nullptr);
+
+    /// Starts the workers; returns immediately.
+    void start();
+    /// Graceful stop: closes acceptors, closes idle keep-alive connections, lets in-flight requests finish,
+    /// and after `grace` stops everything. Thread-safe; may be called from a signal handler's executor.
+    void stop(std::chrono::milliseconds grace);
+    /// Blocks until every worker has exited.
+    void join();
+
+    std::size_t connections() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace latchkey::server

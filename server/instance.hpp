@@ -1,0 +1,42 @@
+#pragma once
+// What the process derives from its config and data dir at start: the instance identity, keys and URLs.
+#include "conf/config.hpp"
+#include "crypto/keys.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::server {
+
+struct instance {
+    std::string id;                ///< ins_..., also the JWKS kid of the first key
+    std::string frontend_api;      ///< public FAPI URL, e.g. https://clerk.example.com or http://127.0.0.1:8080/__clerk
+    std::string fapi_host;         ///< host[:port] of frontend_api (what the publishable key encodes)
+    std::string fapi_path_prefix;  ///< path part of frontend_api ("" or "/__clerk")
+    std::string issuer;            ///< https://<fapi_host> (the token iss; clerk-wire §4)
+    std::string publishable_key;
+    std::string cookie_suffix;     ///< first 8 chars of base64url(sha1(publishable_key))
+    bool production = false;
+    bool https = false;            ///< frontend_api is https: cookies get Secure
+    std::vector<std::string> secret_keys;
+    std::string code_key;          ///< 32-byte HMAC key for one-time-code digests (never logged)
+};
+
+/// "pk_test_" / "pk_live_" + unpadded base64 of "<host>$".
+std::string make_publishable_key(bool production, std::string_view host);
+/// Clerk's cookie suffix for a publishable key.
+std::string cookie_suffix_for(std::string_view publishable_key);
+
+/// Everything bootstrap produces. Owned by main (or a test fixture) for the life of the server.
+struct bootstrap_result {
+    instance inst;
+    crypto::keyring keys;
+};
+
+/// Prepares the data dir: creates it (0700), loads or generates the RSA signing key(s), the secret key,
+/// the code key and the instance id, and derives the URLs. Throws std::runtime_error naming the problem.
+/// `fapi_bound` is the FAPI address actually bound (for the default frontend_api when none is configured).
+bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound);
+
+}  // namespace latchkey::server

@@ -1,0 +1,170 @@
+#include "server/log.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace latchkey::server::log {
+
+namespace {
+
+struct sink {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string buffer;
+    std::thread flusher;
+    bool running = false;
+    bool stop_requested = false;
+};
+
+sink& the_sink() {
+    static sink s;
+    return s;
+}
+
+void write_all(std::string const& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        auto n = ::write(STDOUT_FILENO, data.data() + off, data.size() - off);
+        if (n <= 0) return;  // stdout gone: drop logs rather than crash or spin
+        off += static_cast<std::size_t>(n);
+    }
+}
+
+void append(std::string_view line) {
+    auto& s = the_sink();
+    bool wake = false;
+    {
+        std::lock_guard lk(s.mu);
+        s.buffer.append(line);
+        s.buffer.push_back('\n');
+        wake = s.buffer.size() > (64u << 10);
+    }
+    if (wake) s.cv.notify_one();
+}
+
+void json_escape(std::string& out, std::string_view in) {
+    for (char c : in) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+}
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+void start() {
+    auto& s = the_sink();
+    std::lock_guard lk(s.mu);
+    if (s.running) return;
+    s.running = true;
+    s.stop_requested = false;
+    s.flusher = std::thread([&s] {
+        std::string out;
+        std::unique_lock lk2(s.mu);
+        for (;;) {
+            s.cv.wait_for(lk2, std::chrono::milliseconds(50));
+            out.swap(s.buffer);
+            bool done = s.stop_requested;
+            lk2.unlock();
+            if (!out.empty()) write_all(out);
+            out.clear();
+            lk2.lock();
+            if (done && s.buffer.empty()) break;
+        }
+    });
+}
+
+void flush() {
+    auto& s = the_sink();
+    std::string out;
+    {
+        std::lock_guard lk(s.mu);
+        out.swap(s.buffer);
+    }
+    write_all(out);
+}
+
+void stop() {
+    auto& s = the_sink();
+    bool was_running = false;
+    {
+        std::lock_guard lk(s.mu);
+        was_running = s.running;
+        s.stop_requested = true;
+    }
+    if (!was_running) {
+        flush();
+        return;
+    }
+    s.cv.notify_one();
+    if (s.flusher.joinable()) s.flusher.join();
+    std::lock_guard lk(s.mu);
+    s.running = false;
+}
+
+void write(std::string_view level, std::string_view event, boost::json::object fields) {
+    boost::json::object o;
+    o["ts"] = now_ms();
+    o["level"] = level;
+    o["event"] = event;
+    for (auto& kv : fields) o[kv.key()] = std::move(kv.value());
+    append(boost::json::serialize(o));
+}
+
+void raw_line(std::string_view line) { append(line); }
+
+void access(std::string_view listener, std::string_view request_id, std::string_view method, std::string_view path,
+            unsigned status, std::string_view code, std::int64_t micros, std::size_t bytes, std::string_view ip) {
+    thread_local std::string line;
+    line.clear();
+    line += "{\"ts\":";
+    line += std::to_string(now_ms());
+    line += ",\"level\":\"info\",\"event\":\"request\",\"listener\":\"";
+    line += listener;
+    line += "\",\"request_id\":\"";
+    line += request_id;
+    line += "\",\"method\":\"";
+    json_escape(line, method);
+    line += "\",\"path\":\"";
+    json_escape(line, path.substr(0, 256));
+    line += "\",\"status\":";
+    line += std::to_string(status);
+    if (!code.empty()) {
+        line += ",\"code\":\"";
+        line += code;
+        line += '"';
+    }
+    line += ",\"us\":";
+    line += std::to_string(micros);
+    line += ",\"bytes\":";
+    line += std::to_string(bytes);
+    line += ",\"ip\":\"";
+    json_escape(line, ip);
+    line += "\"}";
+    append(line);
+}
+
+}  // namespace latchkey::server::log

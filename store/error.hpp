@@ -1,0 +1,29 @@
+#pragma once
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <type_traits>
+
+namespace latchkey::store {
+
+enum class errc {
+    not_found = 1,  ///< a record an operation requires is absent (absence in lookups is an empty optional)
+    key_exists,     ///< a unique key or index entry is taken
+    map_full,       ///< the LMDB map is full (raise map_size)
+    corrupted,      ///< a record failed to decode or LMDB reported corruption
+    lmdb,           ///< any other LMDB failure (logged with mdb_strerror)
+};
+
+boost::system::error_category const& error_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+template <class T>
+using result = boost::system::result<T>;
+
+}  // namespace latchkey::store
+
+template <>
+struct boost::system::is_error_code_enum<latchkey::store::errc> : std::true_type {};

@@ -1,0 +1,169 @@
+#pragma once
+// Plain storage records. These are NOT the wire JSON views: server/api/views map them to Clerk's shapes.
+// Every record is described (Boost.Describe) so store/codec.hpp can encode it with one versioned codec.
+// Adding a field: append it at the END of the BOOST_DESCRIBE_STRUCT list (the codec reads old records,
+// which lack trailing fields, by leaving those at their defaults). Never reorder or remove fields.
+#include <boost/describe/class.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latchkey::store {
+
+/// A one-time code challenge (email_code, phone_code, reset_password_*_code) or a password check state.
+struct verification_record {
+    std::string status;      ///< "" (none), "unverified", "verified", "failed", "expired", "transferable"
+    std::string strategy;    ///< "email_code", "phone_code", "password", "reset_password_email_code", ...
+    std::string code_digest; ///< HMAC-SHA256 of the code (hex); never the code itself
+    std::string target_id;   ///< idn_ id of the email address / phone number the code was sent to
+    std::int64_t expire_at = 0;  ///< ms since epoch; 0 = none
+    std::int32_t attempts = 0;   ///< failed attempts so far
+    std::int64_t verified_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(verification_record, (), (status, strategy, code_digest, target_id, expire_at, attempts, verified_at))
+
+/// An email address or phone number owned by a user (Clerk "identification", id prefix idn_).
+struct identification_record {
+    std::string id;
+    std::string kind;   ///< "email_address" | "phone_number"
+    std::string value;  ///< as entered (email lowercased, phone in E.164)
+    verification_record verification;  ///< status "verified" once proven
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    bool reserved = false;
+};
+BOOST_DESCRIBE_STRUCT(identification_record, (), (id, kind, value, verification, created_at, updated_at, reserved))
+
+struct user_record {
+    std::string id;
+    std::string external_id;
+    std::string username;
+    std::string first_name;
+    std::string last_name;
+    std::string image_url;
+    std::string password_digest;  ///< encoded hash ($argon2id$..., $2b$..., pbkdf2_sha256$..., ...); "" = none
+    std::string primary_email_address_id;
+    std::string primary_phone_number_id;
+    std::vector<identification_record> identifications;
+    std::string public_metadata = "{}";   ///< JSON object text
+    std::string private_metadata = "{}";  ///< JSON object text
+    std::string unsafe_metadata = "{}";   ///< JSON object text
+    bool banned = false;
+    bool locked = false;
+    std::int64_t lockout_expires_at = 0;  ///< ms; 0 = not locked by lockout
+    std::int32_t failed_attempts = 0;     ///< consecutive failed first-factor attempts
+    bool totp_enabled = false;
+    bool backup_code_enabled = false;
+    bool two_factor_enabled = false;
+    bool delete_self_enabled = true;
+    bool create_organization_enabled = true;
+    std::int64_t password_last_updated_at = 0;
+    std::int64_t last_sign_in_at = 0;
+    std::int64_t last_active_at = 0;
+    std::int64_t legal_accepted_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
+    password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
+    private_metadata, unsafe_metadata, banned, locked, lockout_expires_at, failed_attempts, totp_enabled,
+    backup_code_enabled, two_factor_enabled, delete_self_enabled, create_organization_enabled,
+    password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at))
+
+struct client_record {
+    std::string id;
+    std::vector<std::string> session_ids;  ///< every session ever attached, newest last
+    std::string sign_in_id;
+    std::string sign_up_id;
+    std::string last_active_session_id;
+    std::string dev_browser_id;  ///< set when the client is keyed by a dev browser
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(client_record, (), (id, session_ids, sign_in_id, sign_up_id, last_active_session_id,
+    dev_browser_id, created_at, updated_at))
+
+struct session_record {
+    std::string id;
+    std::string client_id;
+    std::string user_id;
+    std::string status;  ///< active, pending, ended, removed, revoked, expired, abandoned, replaced
+    std::string last_active_organization_id;
+    std::string actor;   ///< JSON text or ""
+    std::int64_t last_active_at = 0;
+    std::int64_t expire_at = 0;
+    std::int64_t abandon_at = 0;
+    std::int64_t first_factor_at = 0;   ///< ms; for the fva claim
+    std::int64_t second_factor_at = 0;  ///< ms; 0 = none
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(session_record, (), (id, client_id, user_id, status, last_active_organization_id, actor,
+    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at))
+
+struct sign_in_record {
+    std::string id;
+    std::string client_id;
+    std::string status;      ///< needs_identifier, needs_first_factor, needs_second_factor, needs_new_password, complete, abandoned
+    std::string identifier;  ///< as given
+    std::string user_id;     ///< resolved user ("" until identified)
+    std::string identification_id;  ///< idn_ the identifier matched (if email/phone)
+    verification_record first_factor;
+    verification_record second_factor;
+    std::string created_session_id;
+    std::int64_t abandon_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(sign_in_record, (), (id, client_id, status, identifier, user_id, identification_id,
+    first_factor, second_factor, created_session_id, abandon_at, created_at, updated_at))
+
+struct sign_up_record {
+    std::string id;
+    std::string client_id;
+    std::string status;  ///< missing_requirements, complete, abandoned
+    std::string email_address;
+    std::string phone_number;
+    std::string username;
+    std::string first_name;
+    std::string last_name;
+    std::string password_digest;
+    std::string unsafe_metadata = "{}";
+    std::string external_id;
+    bool legal_accepted = false;
+    verification_record email_verification;
+    verification_record phone_verification;
+    std::string created_user_id;
+    std::string created_session_id;
+    std::int64_t abandon_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
+    first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at))
+
+/// Dev-browser token (development instances): the token id keys a client.
+struct dev_browser_record {
+    std::string id;
+    std::string client_id;  ///< "" until the first request that needs a client
+    std::int64_t created_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(dev_browser_record, (), (id, client_id, created_at))
+
+struct jwt_template_record {
+    std::string id;
+    std::string name;
+    std::string claims;  ///< JSON object text
+    std::int32_t lifetime = 60;
+    std::int32_t allowed_clock_skew = 5;
+    bool custom_signing_key = false;
+    std::string signing_algorithm = "RS256";
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(jwt_template_record, (), (id, name, claims, lifetime, allowed_clock_skew,
+    custom_signing_key, signing_algorithm, created_at, updated_at))
+
+}  // namespace latchkey::store

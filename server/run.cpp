@@ -7,6 +7,7 @@
 #include "server/http/tls.hpp"
 #include "server/instance.hpp"
 #include "server/log.hpp"
+#include "crypto/random.hpp"
 #include "store/db.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -44,98 +46,131 @@ std::string endpoint_text(tcp::endpoint const& e) {
     return addr + ":" + std::to_string(e.port());
 }
 
-int serve(conf::config const& cfg) {
-    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    transport_limits limits;
-    limits.header_bytes = cfg.max_header_bytes;
-    limits.body_bytes = cfg.max_body_bytes;
-    limits.header_timeout = cfg.header_timeout;
-    limits.idle_timeout = cfg.idle_timeout;
-    limits.max_connections = cfg.max_connections;
-    http_server server(cfg.threads == 0 ? cores : cfg.threads, limits);
+}  // namespace
 
+struct running_server::impl {
+    conf::config cfg;
+    std::unique_ptr<http_server> server;
     std::shared_ptr<tls_context> tls;
-    if (!cfg.tls_cert.empty()) {
-        try {
-            tls = std::make_shared<tls_context>(cfg.tls_cert, cfg.tls_key);
-        } catch (std::exception const& e) {
-            std::fprintf(stderr, "latchkey: %s\n", e.what());
-            return 2;
-        }
-    }
-
     forwarding_service fapi_fwd;
     forwarding_service bapi_fwd;
     tcp::endpoint fapi_ep;
     tcp::endpoint bapi_ep;
-    try {
-        auto f = conf::split_host_port(cfg.listen);
-        auto b = conf::split_host_port(cfg.backend_listen);
-        fapi_ep = server.listen(f->first, f->second, fapi_fwd, tls);
-        bapi_ep = server.listen(b->first, b->second, bapi_fwd, tls);
-    } catch (std::exception const& e) {
-        std::fprintf(stderr, "latchkey: listen: %s\n", e.what());
-        return 2;
-    }
-
     bootstrap_result boot;
+    std::optional<store::db> db;
+    std::unique_ptr<api::outbox_sink> sink;
+    std::unique_ptr<api::app> app;
+    std::unique_ptr<net::thread_pool> hash_pool;
+    api::route_table frontend_table;
+    api::route_table backend_table;
+    std::unique_ptr<api::api_service> fapi;
+    std::unique_ptr<api::api_service> bapi;
+    bool joined = false;
+};
+
+running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>()) {
+    auto& m = *impl_;
+    m.cfg = std::move(cfg);
+    auto const& c = m.cfg;
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    transport_limits limits;
+    limits.header_bytes = c.max_header_bytes;
+    limits.body_bytes = c.max_body_bytes;
+    limits.header_timeout = c.header_timeout;
+    limits.idle_timeout = c.idle_timeout;
+    limits.max_connections = c.max_connections;
+    m.server = std::make_unique<http_server>(c.threads == 0 ? cores : c.threads, limits);
+    if (!c.tls_cert.empty()) m.tls = std::make_shared<tls_context>(c.tls_cert, c.tls_key);
     try {
-        boot = bootstrap(cfg, endpoint_text(fapi_ep));
+        auto f = conf::split_host_port(c.listen);
+        auto b = conf::split_host_port(c.backend_listen);
+        m.fapi_ep = m.server->listen(f->first, f->second, m.fapi_fwd, m.tls);
+        m.bapi_ep = m.server->listen(b->first, b->second, m.bapi_fwd, m.tls);
     } catch (std::exception const& e) {
-        std::fprintf(stderr, "latchkey: %s\n", e.what());
-        return 2;
+        throw std::runtime_error(std::string("listen: ") + e.what());
     }
+    m.boot = bootstrap(c, endpoint_text(m.fapi_ep));
     store::options so;
-    so.dir = cfg.data_dir + "/db";
-    so.map_size = cfg.map_size;
-    so.durable = cfg.durable;
+    so.dir = c.data_dir + "/db";
+    so.map_size = c.map_size;
+    so.durable = c.durable;
     auto db = store::db::open(so);
-    if (!db) {
-        std::fprintf(stderr, "latchkey: data_dir: cannot open the store: %s\n", db.error().message().c_str());
-        return 2;
-    }
-    api::outbox_sink sink(cfg.data_dir + "/outbox.jsonl");
-    api::app app{cfg, boot.inst, *db, boot.keys, sink};
+    if (!db) throw std::runtime_error("data_dir: cannot open the store: " + db.error().message());
+    m.db.emplace(std::move(*db));
+    m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
+    m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
 
     // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
-    for (auto const& t : cfg.jwt_templates) {
-        auto r = db->with_write([&](store::write_txn& w) -> store::result<void> {
-            auto existing = db->jwt_template_by_name(w, t.name);
+    for (auto const& t : c.jwt_templates) {
+        auto& dbr = *m.db;
+        auto r = dbr.with_write([&](store::write_txn& w) -> store::result<void> {
+            auto existing = dbr.jwt_template_by_name(w, t.name);
             if (!existing) return existing.error();
             if (*existing) return {};
             store::jwt_template_record rec;
-            rec.id = "jtmp_" + std::to_string(std::hash<std::string>{}(t.name));
+            rec.id = crypto::new_id("jtmp");
             rec.name = t.name;
             rec.claims = t.claims;
             rec.lifetime = static_cast<std::int32_t>(t.lifetime);
             rec.allowed_clock_skew = static_cast<std::int32_t>(t.allowed_clock_skew);
-            rec.created_at = rec.updated_at = app.now_ms();
-            return db->put_jwt_template(w, rec, nullptr);
+            rec.created_at = rec.updated_at = m.app->now_ms();
+            return dbr.put_jwt_template(w, rec, nullptr);
         });
-        if (!r) {
-            std::fprintf(stderr, "latchkey: jwt_templates: cannot store '%s': %s\n", t.name.c_str(),
-                         r.error().message().c_str());
-            return 2;
-        }
+        if (!r) throw std::runtime_error("jwt_templates: cannot store '" + t.name + "': " + r.error().message());
     }
 
-    unsigned hash_threads = cfg.hash_threads != 0 ? cfg.hash_threads : std::max(1u, cores > 1 ? cores - 1 : 1u);
-    net::thread_pool hash_pool(hash_threads);
-    auto frontend_table = api::frontend_routes();
-    auto backend_table = api::backend_routes();
-    api::api_service fapi(app, frontend_table, api::api_kind::frontend, hash_pool.get_executor());
-    api::api_service bapi(app, backend_table, api::api_kind::backend, hash_pool.get_executor());
-    fapi_fwd.target = &fapi;
-    bapi_fwd.target = &bapi;
+    unsigned hash_threads = c.hash_threads != 0 ? c.hash_threads : std::max(1u, cores > 1 ? cores - 1 : 1u);
+    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads);
+    m.frontend_table = api::frontend_routes();
+    m.backend_table = api::backend_routes();
+    m.fapi = std::make_unique<api::api_service>(*m.app, m.frontend_table, api::api_kind::frontend,
+                                                m.hash_pool->get_executor());
+    m.bapi = std::make_unique<api::api_service>(*m.app, m.backend_table, api::api_kind::backend,
+                                                m.hash_pool->get_executor());
+    m.fapi_fwd.target = m.fapi.get();
+    m.bapi_fwd.target = m.bapi.get();
+    m.server->start();
+}
 
+running_server::~running_server() {
+    stop(std::chrono::milliseconds(0));
+    join();
+}
+
+tcp::endpoint running_server::fapi_endpoint() const { return impl_->fapi_ep; }
+tcp::endpoint running_server::bapi_endpoint() const { return impl_->bapi_ep; }
+api::app& running_server::app() { return *impl_->app; }
+instance const& running_server::inst() const { return impl_->boot.inst; }
+conf::config const& running_server::config() const { return impl_->cfg; }
+
+std::string running_server::reload_tls() { return impl_->tls ? impl_->tls->reload() : std::string{}; }
+
+void running_server::stop(std::chrono::milliseconds grace) { impl_->server->stop(grace); }
+
+void running_server::join() {
+    if (impl_->joined) return;
+    impl_->server->join();
+    impl_->hash_pool->join();
+    impl_->joined = true;
+}
+
+namespace {
+
+int serve(conf::config const& cfg) {
+    std::unique_ptr<running_server> srv;
+    try {
+        srv = std::make_unique<running_server>(cfg);
+    } catch (std::exception const& e) {
+        std::fprintf(stderr, "latchkey: %s\n", e.what());
+        return 2;
+    }
     log::start();
-    server.start();
-    log::info("listening", {{"fapi", endpoint_text(fapi_ep)},
-                            {"bapi", endpoint_text(bapi_ep)},
-                            {"publishable_key", boot.inst.publishable_key},
-                            {"frontend_api", boot.inst.frontend_api},
+    log::info("listening", {{"fapi", endpoint_text(srv->fapi_endpoint())},
+                            {"bapi", endpoint_text(srv->bapi_endpoint())},
+                            {"publishable_key", srv->inst().publishable_key},
+                            {"frontend_api", srv->inst().frontend_api},
                             {"instance", cfg.instance_type},
-                            {"tls", tls != nullptr},
+                            {"tls", !cfg.tls_cert.empty()},
                             {"version", LATCHKEY_VERSION}});
     log::flush();
 
@@ -144,26 +179,23 @@ int serve(conf::config const& cfg) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            if (tls) {
-                auto err = tls->reload();
-                if (err.empty())
-                    log::info("tls_reloaded");
-                else
-                    log::error("tls_reload_failed", {{"error", err}});
-            }
+            auto err = srv->reload_tls();
+            if (err.empty())
+                log::info("reloaded");
+            else
+                log::error("tls_reload_failed", {{"error", err}});
             signals.async_wait(on_signal);
             return;
         }
         log::info("stopping", {{"signal", sig}});
-        server.stop(cfg.shutdown_grace);
+        srv->stop(cfg.shutdown_grace);
     };
     signals.async_wait(on_signal);
     std::thread signal_thread([&] { signals_ctx.run(); });
-
-    server.join();
+    srv->join();
     signals_ctx.stop();
     signal_thread.join();
-    hash_pool.join();
+    srv.reset();  // closes the store cleanly
     log::info("stopped");
     log::stop();
     return 0;

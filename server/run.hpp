@@ -2,12 +2,47 @@
 // The whole process behind `latchkey serve` and `latchkey keys`, callable from tests (main.cpp only
 // forwards argv here).
 #include "conf/config.hpp"
+#include "server/http/types.hpp"
 
+#include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace latchkey::server {
+
+namespace api {
+struct app;
+}
+struct instance;
+
+/// The whole server, wired and running: listeners bound, data dir bootstrapped, store open, API built,
+/// workers started. Used by `latchkey serve` and by the integration tests (127.0.0.1:0).
+class running_server {
+public:
+    /// Throws std::runtime_error with a message naming the failing setting.
+    explicit running_server(conf::config cfg);
+    ~running_server();
+    running_server(running_server const&) = delete;
+    running_server& operator=(running_server const&) = delete;
+
+    tcp::endpoint fapi_endpoint() const;
+    tcp::endpoint bapi_endpoint() const;
+    api::app& app();
+    instance const& inst() const;
+    conf::config const& config() const;
+
+    /// SIGHUP: reloads TLS files if TLS is on. Returns an error text or "".
+    std::string reload_tls();
+    /// Graceful stop (idempotent); join() waits for it.
+    void stop(std::chrono::milliseconds grace);
+    void join();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
 
 /// `latchkey <args...>`; returns the process exit code. 2 = bad configuration.
 int run_main(std::vector<std::string> const& args);

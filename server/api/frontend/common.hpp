@@ -53,7 +53,8 @@ api_result<boost::json::value> client_json(app& a, request_ctx& ctx, store::txn 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
 
-/// Sign-in / sign-up JSON (they reference the client's state, so they live here).
+/// Sign-in / sign-up JSON (Client.SignIn / Client.SignUp). Defined in sign_ins.cpp / sign_ups.cpp by the
+/// owner of those flows; client_json() calls them for the client's current attempts.
 boost::json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s);
 boost::json::object sign_up_json(app& a, store::sign_up_record const& s);
 

@@ -1,0 +1,450 @@
+#include "server/api/frontend/common.hpp"
+
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/random.hpp"
+#include "server/api/frontend/identity.hpp"
+#include "server/api/views.hpp"
+#include "server/log.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace latchkey::server::api::frontend {
+
+namespace json = boost::json;
+
+api_error store_failure(boost::system::error_code ec, std::string_view what) {
+    log::error("store_error", {{"op", what}, {"error", ec.message()}});
+    if (ec == store::make_error_code(store::errc::map_full)) return make_error(code::storage_full);
+    return make_error(code::internal_clerk_error);
+}
+
+std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t) {
+    if (ctx.client_id.empty()) return std::nullopt;
+    auto c = a.db.get_client(t, ctx.client_id);
+    if (!c || !*c) return std::nullopt;
+    return std::move(**c);
+}
+
+namespace {
+
+std::string cookie_attrs(app const& a, std::int64_t max_age, bool http_only, bool with_domain) {
+    std::string s = "; Path=/";
+    if (with_domain && a.inst.fapi_host.starts_with("clerk.")) {
+        // Production FAPI at clerk.<app domain>: the cookie belongs to the app's registrable domain.
+        std::string_view d = std::string_view(a.inst.fapi_host).substr(6);
+        d = d.substr(0, d.find(':'));
+        s += "; Domain=";
+        s += d;
+    }
+    s += "; Max-Age=" + std::to_string(max_age);
+    if (http_only) s += "; HttpOnly";
+    s += "; SameSite=Lax";
+    if (a.inst.https) s += "; Secure";
+    return s;
+}
+
+bool has_live_session(app& a, store::txn const& t, store::client_record const& c, std::int64_t now) {
+    for (auto const& id : c.session_ids) {
+        auto s = a.db.get_session(t, id);
+        if (s && *s && views::session_live(**s, now)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w) {
+    if (auto c = current_client(a, ctx, w)) return std::move(*c);
+    store::client_record c;
+    c.id = crypto::new_id("client");
+    c.created_at = c.updated_at = ctx.now;
+    if (!ctx.dev_browser_id.empty()) {
+        auto d = a.db.get_dev_browser(w, ctx.dev_browser_id);
+        if (!d) return store_failure(d.error(), "get_dev_browser");
+        if (*d) {
+            auto rec = **d;
+            rec.client_id = c.id;
+            if (auto r = a.db.put_dev_browser(w, rec); !r) return store_failure(r.error(), "put_dev_browser");
+        }
+        c.dev_browser_id = ctx.dev_browser_id;
+    } else {
+        std::string token = make_client_token(a, c.id);
+        auto const* native = ctx.query.find("_is_native");
+        if (ctx.native || (native != nullptr && *native == "1")) {
+            ctx.headers.emplace_back("Authorization", token);
+        } else {
+            ctx.set_cookies.push_back("__client=" + token +
+                                      cookie_attrs(a, a.cfg.client_cookie_lifetime.count(), true, false));
+            ctx.cookie_auth = true;
+        }
+    }
+    if (auto r = a.db.put_client(w, c); !r) return store_failure(r.error(), "put_client");
+    ctx.client_id = c.id;
+    return c;
+}
+
+api_result<store::session_record> start_session(app& a, request_ctx& ctx, store::write_txn& w,
+                                                store::client_record& client, store::user_record& user,
+                                                std::int64_t second_factor_at) {
+    if (a.cfg.single_session_mode) {
+        // One signed-in session per client: any other live session on it is ended.
+        for (auto const& id : client.session_ids) {
+            auto s = a.db.get_session(w, id);
+            if (!s) return store_failure(s.error(), "get_session");
+            if (*s && views::session_live(**s, ctx.now)) {
+                auto old = **s;
+                old.status = "ended";
+                old.updated_at = ctx.now;
+                if (auto r = a.db.put_session(w, old); !r) return store_failure(r.error(), "put_session");
+                a.tokens.erase(old.id);
+            }
+        }
+    }
+    store::session_record s;
+    s.id = crypto::new_id("sess");
+    s.client_id = client.id;
+    s.user_id = user.id;
+    s.status = "active";
+    s.last_active_at = ctx.now;
+    s.expire_at = ctx.now + a.cfg.session_lifetime.count() * 1000;
+    if (a.cfg.inactivity_timeout.count() > 0)
+        s.expire_at = std::min(s.expire_at, ctx.now + a.cfg.inactivity_timeout.count() * 1000);
+    s.abandon_at = ctx.now + std::max<std::int64_t>(a.cfg.session_lifetime.count(), 30 * 24 * 3600) * 1000;
+    s.first_factor_at = ctx.now;
+    s.second_factor_at = second_factor_at;
+    s.created_at = s.updated_at = ctx.now;
+    client.session_ids.push_back(s.id);
+    client.last_active_session_id = s.id;
+    client.updated_at = ctx.now;
+    if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
+    if (auto r = a.db.put_client(w, client); !r) return store_failure(r.error(), "put_client");
+    store::user_record prev = user;
+    user.last_sign_in_at = ctx.now;
+    user.last_active_at = ctx.now;
+    if (auto r = a.db.put_user(w, user, &prev); !r) return store_failure(r.error(), "put_user");
+    return s;
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) { out += json::serialize(json::string(s)); }
+
+}  // namespace
+
+api_result<std::string> mint_token(app& a, store::session_record const& s, std::string_view azp, std::int64_t now_ms,
+                                   json::object const* extra, std::int64_t lifetime_s) {
+    if (!views::session_live(s, now_ms)) return make_error(code::session_not_active);
+    auto const& key = a.keys.active();
+    std::int64_t const iat = now_ms / 1000;
+    std::int64_t const life = lifetime_s > 0 ? lifetime_s : a.cfg.token_lifetime.count();
+    std::int64_t const exp = iat + life;
+    std::int64_t const fva1 = s.first_factor_at > 0 ? (now_ms - s.first_factor_at) / 60000 : 0;
+    std::int64_t const fva2 = s.second_factor_at > 0 ? (now_ms - s.second_factor_at) / 60000 : -1;
+
+    std::string header = R"({"alg":"RS256","kid":)";
+    append_json_string(header, key.kid());
+    header += R"(,"typ":"JWT"})";
+
+    std::string payload;
+    if (extra == nullptr) {
+        payload.reserve(320);
+        payload += '{';
+        if (!azp.empty()) {
+            payload += "\"azp\":";
+            append_json_string(payload, azp);
+            payload += ',';
+        }
+        payload += "\"exp\":" + std::to_string(exp);
+        payload += ",\"fva\":[" + std::to_string(fva1) + "," + std::to_string(fva2) + "]";
+        payload += ",\"iat\":" + std::to_string(iat);
+        payload += ",\"iss\":";
+        append_json_string(payload, a.inst.issuer);
+        payload += ",\"nbf\":" + std::to_string(iat - 10);
+        payload += ",\"sid\":";
+        append_json_string(payload, s.id);
+        payload += ",\"sts\":\"";
+        payload += s.status == "pending" ? "pending" : "active";
+        payload += "\",\"sub\":";
+        append_json_string(payload, s.user_id);
+        payload += ",\"v\":2}";
+    } else {
+        json::object o = *extra;  // template claims first; the session claims below always win
+        if (!azp.empty()) o["azp"] = azp;
+        o["exp"] = exp;
+        o["iat"] = iat;
+        o["iss"] = a.inst.issuer;
+        o["nbf"] = iat - 10;
+        o["sid"] = s.id;
+        o["sub"] = s.user_id;
+        payload = json::serialize(o);
+    }
+    auto jwt = crypto::sign_rs256(key, header, payload);
+    if (!jwt) {
+        log::error("sign_failed", {{"error", jwt.error().message()}});
+        return make_error(code::internal_clerk_error);
+    }
+    return std::move(*jwt);
+}
+
+api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx, store::session_record const& s,
+                                                 std::int64_t client_updated_at) {
+    std::int64_t const now_s = ctx.now / 1000;
+    std::int64_t const life = a.cfg.token_lifetime.count();
+    cached_token t;
+    if (a.tokens.get(s.id, ctx.origin, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1), t))
+        return std::move(t.jwt);
+    auto jwt = mint_token(a, s, ctx.origin, ctx.now);
+    if (!jwt) return jwt.error();
+    a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + life, ctx.origin});
+    return jwt;
+}
+
+api_result<json::object> session_json(app& a, request_ctx const& ctx, store::session_record const& s,
+                                      store::user_record const& u, std::int64_t client_updated_at) {
+    json::object o;
+    o["object"] = "session";
+    o["id"] = s.id;
+    bool live = views::session_live(s, ctx.now);
+    o["status"] = (!live && (s.status == "active" || s.status == "pending")) ? std::string("expired") : s.status;
+    o["expire_at"] = s.expire_at;
+    o["abandon_at"] = s.abandon_at;
+    o["last_active_at"] = s.last_active_at;
+    o["last_active_organization_id"] = s.last_active_organization_id.empty()
+                                           ? json::value(nullptr)
+                                           : json::value(s.last_active_organization_id);
+    o["actor"] = s.actor.empty() ? json::value(nullptr) : views::json_text(s.actor);
+    o["user"] = views::user(u, views::audience::frontend);
+    o["public_user_data"] = views::public_user_data(u);
+    std::int64_t fva1 = s.first_factor_at > 0 ? (ctx.now - s.first_factor_at) / 60000 : 0;
+    std::int64_t fva2 = s.second_factor_at > 0 ? (ctx.now - s.second_factor_at) / 60000 : -1;
+    o["factor_verification_age"] = json::array{fva1, fva2};
+    o["tasks"] = nullptr;
+    if (live) {
+        auto jwt = session_token_for_client(a, ctx, s, client_updated_at);
+        if (!jwt) return jwt.error();
+        json::object tok;
+        tok["object"] = "token";
+        tok["jwt"] = *jwt;
+        o["last_active_token"] = std::move(tok);
+    } else {
+        o["last_active_token"] = nullptr;
+    }
+    o["created_at"] = s.created_at;
+    o["updated_at"] = s.updated_at;
+    return o;
+}
+
+api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c) {
+    json::object o;
+    o["object"] = "client";
+    o["id"] = c.id;
+    json::array sessions;
+    bool last_active_live = false;
+    for (auto const& id : c.session_ids) {
+        auto s = a.db.get_session(t, id);
+        if (!s) return store_failure(s.error(), "get_session");
+        if (!*s || !views::session_live(**s, ctx.now)) continue;
+        auto u = a.db.get_user(t, (*s)->user_id);
+        if (!u) return store_failure(u.error(), "get_user");
+        if (!*u) continue;
+        auto sj = session_json(a, ctx, **s, **u, c.updated_at);
+        if (!sj) return sj.error();
+        sessions.push_back(std::move(*sj));
+        if (id == c.last_active_session_id) last_active_live = true;
+    }
+    bool const signed_in = !sessions.empty();
+    o["sessions"] = std::move(sessions);
+    o["sign_in"] = nullptr;
+    if (!c.sign_in_id.empty()) {
+        auto si = a.db.get_sign_in(t, c.sign_in_id);
+        if (si && *si && (*si)->status != "complete" && (*si)->status != "abandoned")
+            o["sign_in"] = sign_in_json(a, t, **si);
+    }
+    o["sign_up"] = nullptr;
+    if (!c.sign_up_id.empty()) {
+        auto su = a.db.get_sign_up(t, c.sign_up_id);
+        if (su && *su && (*su)->status != "complete" && (*su)->status != "abandoned")
+            o["sign_up"] = sign_up_json(a, **su);
+    }
+    o["last_active_session_id"] = last_active_live ? json::value(c.last_active_session_id) : json::value(nullptr);
+    o["last_authentication_strategy"] = nullptr;
+    o["cookie_expires_at"] = nullptr;
+    o["captcha_bypass"] = false;
+    o["created_at"] = c.created_at;
+    o["updated_at"] = c.updated_at;
+
+    // Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14).
+    if (ctx.dev_browser_id.empty() && !ctx.native) {
+        std::string v = signed_in ? std::to_string(c.updated_at / 1000) : "0";
+        std::string attrs = cookie_attrs(a, 365LL * 24 * 3600, false, true);
+        ctx.set_cookies.push_back("__client_uat=" + v + attrs);
+        ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=" + v + attrs);
+    }
+    return json::value(std::move(o));
+}
+
+api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
+    json::object root;
+    root["response"] = std::move(response);
+    root["client"] = nullptr;
+    if (!ctx.client_id.empty()) {
+        auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+            auto c = current_client(a, ctx, t);
+            if (!c) return api_result<json::value>(json::value(nullptr));
+            return client_json(a, ctx, t, *c);
+        });
+        if (!r) return store_failure(r.error(), "envelope");
+        if (!*r) return r->error();
+        root["client"] = std::move(**r);
+    }
+    return reply{http::status::ok, json::serialize(root), {}};
+}
+
+std::optional<std::string> normalize_email(std::string_view in) {
+    while (!in.empty() && std::isspace(static_cast<unsigned char>(in.front()))) in.remove_prefix(1);
+    while (!in.empty() && std::isspace(static_cast<unsigned char>(in.back()))) in.remove_suffix(1);
+    if (in.size() < 3 || in.size() > 320) return std::nullopt;
+    auto at = in.rfind('@');
+    if (at == std::string_view::npos || at == 0 || at + 1 >= in.size()) return std::nullopt;
+    auto domain = in.substr(at + 1);
+    if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.') return std::nullopt;
+    std::string out;
+    out.reserve(in.size());
+    for (char ch : in) {
+        auto u = static_cast<unsigned char>(ch);
+        if (u <= 0x20 || ch == '<' || ch == '>' || ch == '"' || ch == ',' || ch == ';' || ch == '\\') return std::nullopt;
+        out.push_back(static_cast<char>(std::tolower(u)));
+    }
+    if (std::count(out.begin(), out.end(), '@') != 1) return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> normalize_phone(std::string_view in) {
+    std::string digits;
+    bool plus = false;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char ch = in[i];
+        if (ch == '+' && digits.empty() && !plus) {
+            plus = true;
+        } else if (ch >= '0' && ch <= '9') {
+            digits.push_back(ch);
+        } else if (ch == ' ' || ch == '-' || ch == '(' || ch == ')' || ch == '.') {
+            continue;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (!plus && digits.size() == 10) digits = "1" + digits;  // a bare North American number
+    if (digits.size() < 8 || digits.size() > 15 || digits.front() == '0') return std::nullopt;
+    return "+" + digits;
+}
+
+namespace {
+// The most common passwords in public breach corpora; refused when reject_common is on.
+constexpr std::array<std::string_view, 40> common_passwords = {
+    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123", "qwertyuiop",
+    "iloveyou", "11111111", "00000000", "abc12345", "abcd1234", "passw0rd", "p@ssw0rd", "letmein1",
+    "welcome1", "welcome123", "admin123", "administrator", "sunshine", "princess", "football", "baseball",
+    "starwars", "trustno1", "superman", "1q2w3e4r", "1qaz2wsx", "zaq12wsx", "qwerty12", "asdfghjkl",
+    "87654321", "12341234", "11223344", "changeme", "monkey123", "dragon123", "master123", "password!"};
+}  // namespace
+
+std::optional<api_error> check_password_policy(app const& a, std::string_view pw) {
+    auto const& p = a.cfg.passwords;
+    if (pw.size() < p.min_length)
+        return param_error(code::form_password_length_too_short, "password",
+                           "Passwords must be " + std::to_string(p.min_length) + " characters or more.");
+    if (pw.size() > p.max_length)
+        return param_error(code::form_password_length_too_long, "password",
+                           "Passwords must be less than " + std::to_string(p.max_length + 1) + " characters.");
+    bool lower = false, upper = false, digit = false, special = false;
+    for (char ch : pw) {
+        auto u = static_cast<unsigned char>(ch);
+        if (std::islower(u)) lower = true;
+        else if (std::isupper(u)) upper = true;
+        else if (std::isdigit(u)) digit = true;
+        else special = true;
+    }
+    if ((p.require_lowercase && !lower) || (p.require_uppercase && !upper) || (p.require_numbers && !digit) ||
+        (p.require_special_char && !special))
+        return param_error(code::form_password_not_strong_enough, "password");
+    if (p.reject_common) {
+        std::string lowered(pw);
+        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        for (auto c : common_passwords)
+            if (lowered == c) return param_error(code::form_password_pwned, "password");
+    }
+    return std::nullopt;
+}
+
+std::string new_code() { return crypto::random_digits(6); }
+
+std::string code_digest(app const& a, std::string_view code) {
+    std::string msg = "code:";
+    msg += code;
+    return crypto::hex_encode(crypto::hmac_sha256(a.inst.code_key, msg));
+}
+
+bool is_test_identifier(app const& a, std::string_view value) {
+    if (!a.cfg.test_mode) return false;
+    if (value.find("+clerk_test") != std::string_view::npos) return true;
+    // +1 XXX 555 0100..0199
+    if (value.size() == 12 && value.starts_with("+1") && value.substr(5, 4) == "5550" && value[9] == '1') return true;
+    return false;
+}
+
+std::optional<std::string> field(request_ctx const& ctx, std::string_view name) {
+    if (auto const* v = ctx.form.find(name)) return *v;
+    return std::nullopt;
+}
+
+void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
+                  std::string_view channel, std::string_view to, std::string_view target_id) {
+    bool test = is_test_identifier(a, to);
+    std::string code = test ? std::string("424242") : new_code();
+    v.status = "unverified";
+    v.strategy = std::string(strategy);
+    v.code_digest = code_digest(a, code);
+    v.target_id = std::string(target_id);
+    v.expire_at = ctx.now + a.cfg.protection.code_ttl.count() * 1000;
+    v.attempts = 0;
+    v.verified_at = 0;
+    if (!test) a.sink.send(message{std::string(channel), std::string(to), std::string(strategy), code});
+}
+
+api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code) {
+    if (v.status == "verified") return make_error(code::verification_already_verified);
+    if (v.status.empty() || v.code_digest.empty()) return make_error(code::verification_not_sent);
+    if (v.status == "failed" ||
+        v.attempts >= static_cast<std::int32_t>(a.cfg.protection.code_max_attempts)) {
+        v.status = "failed";
+        return make_error(code::verification_failed);
+    }
+    if (v.expire_at != 0 && ctx.now > v.expire_at) {
+        v.status = "expired";
+        return make_error(code::verification_expired);
+    }
+    if (v.status == "expired") return make_error(code::verification_expired);
+    if (code.empty()) return param_error(code::form_param_missing, "code");
+    if (!crypto::equal_ct(code_digest(a, code), v.code_digest)) {
+        ++v.attempts;
+        if (v.attempts >= static_cast<std::int32_t>(a.cfg.protection.code_max_attempts)) {
+            v.status = "failed";
+            return make_error(code::verification_failed);
+        }
+        return param_error(code::form_code_incorrect, "code");
+    }
+    v.status = "verified";
+    v.verified_at = ctx.now;
+    v.code_digest.clear();  // single use
+    return {};
+}
+
+}  // namespace latchkey::server::api::frontend

@@ -1,0 +1,243 @@
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
+namespace latchkey::test {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+tmp_dir::tmp_dir() {
+    std::random_device rd;
+    auto base = std::filesystem::temp_directory_path();
+    for (int i = 0; i < 100; ++i) {
+        auto p = base / ("latchkey-test-" + std::to_string(rd()) + std::to_string(rd()));
+        std::error_code ec;
+        if (std::filesystem::create_directory(p, ec)) {
+            path = p.string();
+            return;
+        }
+    }
+    throw std::runtime_error("cannot create a temp dir");
+}
+
+tmp_dir::~tmp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+}
+
+conf::config test_config(std::string const& data_dir) {
+    conf::config c;
+    c.listen = "127.0.0.1:0";
+    c.backend_listen = "127.0.0.1:0";
+    c.data_dir = data_dir;
+    c.threads = 2;
+    c.hash_threads = 1;
+    c.map_size = 256ull << 20;
+    c.access_log = false;
+    c.test_mode = true;
+    c.secret_keys = {"sk_test_integrationintegration0001"};
+    c.header_timeout = std::chrono::milliseconds(2000);
+    c.idle_timeout = std::chrono::milliseconds(5000);
+    c.shutdown_grace = std::chrono::milliseconds(500);
+    return c;
+}
+
+test_server::test_server(std::function<void(conf::config&)> const& tweak) {
+    auto c = test_config(dir_.path);
+    if (tweak) tweak(c);
+    srv_ = std::make_unique<server::running_server>(c);
+}
+
+test_server::~test_server() = default;
+
+unsigned short test_server::fapi_port() const { return srv_->fapi_endpoint().port(); }
+unsigned short test_server::bapi_port() const { return srv_->bapi_endpoint().port(); }
+server::api::app& test_server::app() { return srv_->app(); }
+server::instance const& test_server::inst() const { return srv_->inst(); }
+std::string const& test_server::secret_key() const { return srv_->inst().secret_keys.front(); }
+
+void test_server::advance(std::chrono::milliseconds d) {
+    srv_->app().clock_offset_ms.fetch_add(d.count());
+}
+
+std::vector<json::object> test_server::outbox() const {
+    std::vector<json::object> out;
+    std::ifstream in(dir_.path + "/outbox.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto v = json::parse(line, ec);
+        if (!ec && v.is_object()) out.push_back(v.get_object());
+    }
+    return out;
+}
+
+std::string test_server::last_code(std::string const& to) const {
+    std::string code;
+    for (auto const& m : outbox())
+        if (auto const* t = m.if_contains("to"); t && t->is_string() && t->get_string() == to)
+            code = std::string(m.at("code").get_string());
+    return code;
+}
+
+std::string http_result::error_code() const {
+    if (!json.is_object()) return {};
+    auto const* e = json.get_object().if_contains("errors");
+    if (!e || !e->is_array() || e->get_array().empty()) return {};
+    auto const& first = e->get_array()[0];
+    if (!first.is_object()) return {};
+    auto const* c = first.get_object().if_contains("code");
+    return c && c->is_string() ? std::string(c->get_string()) : std::string{};
+}
+
+std::string http_result::param_name() const {
+    if (!json.is_object()) return {};
+    auto const* e = json.get_object().if_contains("errors");
+    if (!e || !e->is_array() || e->get_array().empty()) return {};
+    auto const* meta = e->get_array()[0].get_object().if_contains("meta");
+    if (!meta || !meta->is_object()) return {};
+    auto const* p = meta->get_object().if_contains("param_name");
+    return p && p->is_string() ? std::string(p->get_string()) : std::string{};
+}
+
+namespace {
+
+http_result to_result(http::response<http::string_body>& res) {
+    http_result r;
+    r.status = res.result_int();
+    r.body = res.body();
+    for (auto const& f : res) {
+        std::string name(f.name_string());
+        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (name == "set-cookie")
+            r.set_cookies.emplace_back(f.value());
+        else
+            r.headers[name] = std::string(f.value());
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (!ec) r.json = std::move(v);
+    return r;
+}
+
+}  // namespace
+
+http_result raw_exchange(unsigned short port, std::string const& bytes, std::chrono::milliseconds timeout) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    stream.expires_after(timeout);
+    boost::system::error_code ec;
+    net::write(stream.socket(), net::buffer(bytes), ec);
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    stream.expires_after(timeout);
+    http::read(stream, buf, parser, ec);
+    if (ec && !parser.is_header_done()) return {};
+    auto res = parser.release();
+    return to_result(res);
+}
+
+http_result http_client::request(http::verb method, std::string const& target, std::string const& body,
+                                 std::vector<std::pair<std::string, std::string>> const& headers) {
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    stream.expires_after(std::chrono::seconds(30));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));
+    std::string cookie_header;
+    for (auto const& [k, v] : cookies) cookie_header += (cookie_header.empty() ? "" : "; ") + k + "=" + v;
+    if (!cookie_header.empty()) req.set(http::field::cookie, cookie_header);
+    if (!origin.empty()) req.set(http::field::origin, origin);
+    for (auto const& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    auto r = to_result(res);
+    for (auto const& sc : r.set_cookies) {
+        auto eq = sc.find('=');
+        auto semi = sc.find(';');
+        if (eq == std::string::npos) continue;
+        std::string name = sc.substr(0, eq);
+        std::string value = sc.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
+        bool expired = sc.find("Max-Age=0") != std::string::npos;
+        if (expired || value.empty())
+            cookies.erase(name);
+        else
+            cookies[name] = value;
+    }
+    return r;
+}
+
+std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form) {
+    auto enc = [](std::string const& s) {
+        std::string o;
+        for (unsigned char c : s) {
+            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+                o.push_back(static_cast<char>(c));
+            } else {
+                char b[4];
+                std::snprintf(b, sizeof b, "%%%02X", c);
+                o += b;
+            }
+        }
+        return o;
+    };
+    std::string out;
+    for (auto const& [k, v] : form) {
+        if (!out.empty()) out += '&';
+        out += enc(k) + "=" + enc(v);
+    }
+    return out;
+}
+
+http_result http_client::fapi(std::string const& method, std::string const& path,
+                              std::vector<std::pair<std::string, std::string>> const& form) {
+    std::string target = path;
+    target += path.find('?') == std::string::npos ? '?' : '&';
+    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
+    if (!dev_browser.empty()) target += "&__clerk_db_jwt=" + dev_browser;
+    http::verb verb = http::verb::get;
+    if (method != "GET") {
+        verb = http::verb::post;
+        if (method != "POST") target += "&_method=" + method;
+    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    if (verb == http::verb::post) {
+        headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+        body = form_encode(form);
+    }
+    return request(verb, target, body, headers);
+}
+
+http_result http_client::bapi(http::verb method, std::string const& path, json::value const& body) {
+    std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + secret_key},
+                                                             {"Content-Type", "application/json"}};
+    return request(method, path, body.is_null() ? std::string{} : json::serialize(body), headers);
+}
+
+}  // namespace latchkey::test

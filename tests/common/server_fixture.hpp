@@ -1,0 +1,105 @@
+#pragma once
+// Integration-test fixture: the real server (all of it: listeners, store, keys, API) on 127.0.0.1:0 with a
+// fresh temporary data dir, plus a small HTTP/1.1 client with a cookie jar and FAPI/BAPI helpers.
+#include "conf/config.hpp"
+#include "server/api/app.hpp"
+#include "server/instance.hpp"
+#include "server/run.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace latchkey::test {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+/// A temporary directory removed (recursively) on destruction.
+struct tmp_dir {
+    tmp_dir();
+    ~tmp_dir();
+    tmp_dir(tmp_dir const&) = delete;
+    tmp_dir& operator=(tmp_dir const&) = delete;
+    std::string path;
+};
+
+/// The default config for tests: ports 0, 2 threads, small limits/timeouts, test mode, dev instance.
+conf::config test_config(std::string const& data_dir);
+
+class test_server {
+public:
+    /// `tweak` edits the config before start (instance type, single session, limits...).
+    explicit test_server(std::function<void(conf::config&)> const& tweak = {});
+    ~test_server();
+
+    unsigned short fapi_port() const;
+    unsigned short bapi_port() const;
+    server::api::app& app();
+    server::instance const& inst() const;
+    std::string const& secret_key() const;
+    std::string const& data_dir() const { return dir_.path; }
+    /// Every message sent so far (parsed lines of <data_dir>/outbox.jsonl).
+    std::vector<json::object> outbox() const;
+    /// The last code sent to `to` ("" if none).
+    std::string last_code(std::string const& to) const;
+    /// Moves the server clock forward.
+    void advance(std::chrono::milliseconds d);
+
+private:
+    tmp_dir dir_;
+    std::unique_ptr<server::running_server> srv_;
+};
+
+struct http_result {
+    unsigned status = 0;
+    std::string body;
+    json::value json;  ///< parsed body (null if not JSON)
+    std::map<std::string, std::string> headers;  ///< lower-case names; last value wins
+    std::vector<std::string> set_cookies;
+    /// errors[0].code or "".
+    std::string error_code() const;
+    /// errors[0].meta.param_name or "".
+    std::string param_name() const;
+};
+
+/// One raw request on a fresh connection (for bad-input tests): returns what came back, or status 0 if the
+/// server closed the connection without answering.
+http_result raw_exchange(unsigned short port, std::string const& bytes, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+class http_client {
+public:
+    explicit http_client(unsigned short port) : port_(port) {}
+
+    http_result request(http::verb method, std::string const& target, std::string const& body = {},
+                        std::vector<std::pair<std::string, std::string>> const& headers = {});
+
+    /// FAPI call the way clerk-js makes it: GET or POST only (PATCH/PUT/DELETE become POST ?_method=),
+    /// form body, `_clerk_js_version` query, the cookie jar, and the dev-browser token when set.
+    http_result fapi(std::string const& method, std::string const& path,
+                     std::vector<std::pair<std::string, std::string>> const& form = {});
+
+    /// BAPI call: Bearer secret key, JSON body.
+    http_result bapi(http::verb method, std::string const& path, json::value const& body = nullptr);
+
+    std::string secret_key;      ///< for bapi()
+    std::string dev_browser;     ///< when set, appended as __clerk_db_jwt
+    std::string origin;          ///< when set, sent as Origin
+    std::map<std::string, std::string> cookies;  ///< the jar (name -> value)
+
+private:
+    unsigned short port_;
+};
+
+/// URL-encodes a form.
+std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form);
+
+}  // namespace latchkey::test

@@ -1,21 +1,180 @@
+// The browser's client (GET/PUT/POST/DELETE /v1/client) and the handshake that @clerk/backend relies on.
 #include "server/api/frontend/handlers.hpp"
+
+#include "crypto/jws.hpp"
+#include "server/api/dispatch.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/views.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace latchkey::server::api::frontend {
 
-api_result<reply> get_client(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace json = boost::json;
+
+api_result<reply> get_client(app& a, request_ctx& ctx) {
+    if (ctx.client_id.empty()) return reply{http::status::ok, R"({"response":null,"client":null})", {}};
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+        auto c = current_client(a, ctx, t);
+        if (!c) return api_result<json::value>(json::value(nullptr));
+        return client_json(a, ctx, t, *c);
+    });
+    if (!r) return store_failure(r.error(), "get_client");
+    if (!*r) return r->error();
+    // GET is not piggy-backed by clerk-js: the client goes in `response` only.
+    std::string body = R"({"response":)";
+    body += json::serialize(**r);
+    body += R"(,"client":null})";
+    return reply{http::status::ok, std::move(body), {}};
 }
 
-api_result<reply> create_client(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> create_client(app& a, request_ctx& ctx) {
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto c = ensure_client(a, ctx, tx);
+        if (!c) return api_result<void>(c.error());
+        return api_result<void>();
+    });
+    if (!w) return store_failure(w.error(), "create_client");
+    if (!*w) return w->error();
+    auto env = envelope(a, ctx, nullptr);
+    if (!env) return env;
+    // The response is the client itself, like the piggy-backed one.
+    auto doc = json::parse(env->body).as_object();
+    doc["response"] = doc["client"];
+    env->body = json::serialize(doc);
+    return env;
 }
 
-api_result<reply> delete_client(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> delete_client(app& a, request_ctx& ctx) {
+    std::string const id = ctx.client_id;
+    if (!id.empty()) {
+        auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
+            auto c = a.db.get_client(tx, id);
+            if (!c) return c.error();
+            if (!*c) return {};
+            for (auto const& sid : (*c)->session_ids) {
+                auto s = a.db.get_session(tx, sid);
+                if (!s) return s.error();
+                if (*s && views::session_live(**s, ctx.now)) {
+                    auto rec = **s;
+                    rec.status = "ended";
+                    rec.updated_at = ctx.now;
+                    if (auto p = a.db.put_session(tx, rec); !p) return p;
+                }
+                a.tokens.erase(sid);
+            }
+            if (!ctx.dev_browser_id.empty()) {
+                auto d = a.db.get_dev_browser(tx, ctx.dev_browser_id);
+                if (!d) return d.error();
+                if (*d) {
+                    auto rec = **d;
+                    rec.client_id.clear();
+                    if (auto p = a.db.put_dev_browser(tx, rec); !p) return p;
+                }
+            }
+            return a.db.delete_client(tx, id);
+        });
+        if (!w) return store_failure(w.error(), "delete_client");
+    }
+    if (ctx.dev_browser_id.empty() && !ctx.native) {
+        std::string secure = a.inst.https ? "; Secure" : "";
+        ctx.set_cookies.push_back("__client=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + secure);
+        ctx.set_cookies.push_back("__client_uat=0; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+        ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=0; Path=/; Max-Age=31536000; SameSite=Lax" +
+                                  secure);
+    }
+    ctx.client_id.clear();
+    json::object deleted;
+    deleted["object"] = "client";
+    deleted["id"] = id.empty() ? json::value(nullptr) : json::value(id);
+    deleted["deleted"] = true;
+    json::object root;
+    root["response"] = std::move(deleted);
+    root["client"] = nullptr;
+    return reply{http::status::ok, json::serialize(root), {}};
 }
 
-api_result<reply> handshake(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace {
+
+bool redirect_allowed(app const& a, std::string_view url) {
+    if (!(url.starts_with("http://") || url.starts_with("https://"))) return false;
+    auto scheme_end = url.find("://") + 3;
+    auto slash = url.find_first_of("/?#", scheme_end);
+    std::string origin(url.substr(0, slash));
+    if (origin.find('@') != std::string::npos) return false;  // no userinfo tricks
+    return origin_allowed(a, origin);
+}
+
+}  // namespace
+
+api_result<reply> handshake(app& a, request_ctx& ctx) {
+    auto redirect = ctx.query.find("redirect_url");
+    if (redirect == nullptr || redirect->empty()) return param_error(code::form_param_missing, "redirect_url");
+    if (redirect->size() > 4096 || !redirect_allowed(a, *redirect))
+        return param_error(code::form_param_value_invalid, "redirect_url",
+                           "redirect_url must be an absolute URL on an allowed origin.");
+    bool const suffixed = [&] {
+        auto const* s = ctx.query.find("suffixed_cookies");
+        return s != nullptr && *s == "true";
+    }();
+    std::string const secure = redirect->starts_with("https://") ? "; Secure" : "";
+
+    // Signed-in state of this browser's client.
+    std::string jwt;
+    std::int64_t uat = 0;
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
+        auto c = current_client(a, ctx, t);
+        if (!c || c->last_active_session_id.empty()) return api_result<void>();
+        auto s = a.db.get_session(t, c->last_active_session_id);
+        if (!s) return s.error();
+        if (!*s || !views::session_live(**s, ctx.now)) return api_result<void>();
+        auto tok = session_token_for_client(a, ctx, **s, c->updated_at);
+        if (!tok) return api_result<void>(tok.error());
+        jwt = std::move(*tok);
+        uat = c->updated_at / 1000;
+        return api_result<void>();
+    });
+    if (!r) return store_failure(r.error(), "handshake");
+    if (!*r) return r->error();
+
+    std::vector<std::string> directives;
+    auto add = [&](std::string const& name, std::string const& value, std::string const& attrs) {
+        directives.push_back(name + "=" + value + attrs);
+        if (suffixed) directives.push_back(name + "_" + a.inst.cookie_suffix + "=" + value + attrs);
+    };
+    if (!jwt.empty()) {
+        add("__session", jwt, "; Path=/; SameSite=Lax" + secure);
+        add("__client_uat", std::to_string(uat), "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+    } else {
+        add("__session", "", "; Path=/; Max-Age=0; SameSite=Lax" + secure);
+        add("__client_uat", "0", "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+    }
+
+    // The token format: a JWT signed with the instance key whose payload carries the directives. It works
+    // even when the backend asked for format=nonce (clerk-wire §4) and needs no server-side state.
+    json::object payload;
+    json::array list;
+    for (auto const& d : directives) list.push_back(json::value(d));
+    payload["handshake"] = std::move(list);
+    payload["iat"] = ctx.now / 1000;
+    payload["exp"] = ctx.now / 1000 + 300;
+    auto const& key = a.keys.active();
+    std::string header = R"({"alg":"RS256","kid":)" + json::serialize(json::string(key.kid())) + R"(,"typ":"JWT"})";
+    auto signed_payload = crypto::sign_rs256(key, header, json::serialize(payload));
+    if (!signed_payload) return make_error(code::internal_clerk_error);
+
+    std::string location = *redirect;
+    auto hash = location.find('#');
+    std::string fragment;
+    if (hash != std::string::npos) {
+        fragment = location.substr(hash);
+        location.resize(hash);
+    }
+    location += location.find('?') == std::string::npos ? '?' : '&';
+    location += "__clerk_handshake=" + *signed_payload;
+    location += fragment;
+    return reply{http::status::temporary_redirect, {}, std::move(location)};
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -1,33 +1,190 @@
+// The client's sessions: get, touch (setActive), end, remove, sign out of all, and token minting.
 #include "server/api/frontend/handlers.hpp"
+
+#include "server/api/frontend/common.hpp"
+#include "server/api/templates.hpp"
+#include "server/api/views.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace latchkey::server::api::frontend {
 
-api_result<reply> end_all_sessions(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace json = boost::json;
+
+namespace {
+
+/// A session of the request's client (404 when it is not this client's).
+struct client_session {
+    store::client_record client;
+    store::session_record session;
+};
+
+api_result<client_session> find_client_session(app& a, request_ctx const& ctx, store::txn const& t) {
+    auto c = current_client(a, ctx, t);
+    if (!c) return make_error(code::resource_not_found);
+    std::string_view sid = ctx.params.get("session_id");
+    auto s = a.db.get_session(t, sid);
+    if (!s) return store_failure(s.error(), "get_session");
+    if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
+    return client_session{std::move(*c), std::move(**s)};
 }
 
-api_result<reply> get_session(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Moves one session to `status` (ended/removed); the client forgets it as last active. Replies with the
+/// session and the piggy-backed client.
+api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view status) {
+    store::session_record closed;
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto cs = find_client_session(a, ctx, tx);
+        if (!cs) return api_result<void>(cs.error());
+        auto& [client, s] = *cs;
+        if (views::session_live(s, ctx.now)) {
+            s.status = std::string(status);
+            s.updated_at = ctx.now;
+            if (auto r = a.db.put_session(tx, s); !r) return r.error();
+        }
+        if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
+        client.updated_at = ctx.now;
+        if (auto r = a.db.put_client(tx, client); !r) return r.error();
+        a.tokens.erase(s.id);
+        closed = s;
+        return api_result<void>();
+    });
+    if (!w) return store_failure(w.error(), "close_session");
+    if (!*w) return w->error();
+    auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, closed.user_id); });
+    json::value response = nullptr;
+    if (u && *u) {
+        auto sj = session_json(a, ctx, closed, **u, ctx.now);
+        if (!sj) return sj.error();
+        response = std::move(*sj);
+    }
+    return envelope(a, ctx, std::move(response));
 }
 
-api_result<reply> touch_session(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Mints a token for one of the client's live sessions (401 otherwise: clerk-js then re-fetches the client).
+api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_name) {
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<std::string>> {
+        auto cs = find_client_session(a, ctx, t);
+        if (!cs) {
+            if (cs.error().code == "resource_not_found") return api_result<std::string>(make_error(code::authentication_invalid));
+            return api_result<std::string>(cs.error());
+        }
+        auto const& s = cs->session;
+        if (!views::session_live(s, ctx.now)) return api_result<std::string>(make_error(code::session_not_active));
+        if (template_name.empty()) {
+            auto jwt = mint_token(a, s, ctx.origin, ctx.now);
+            if (jwt) {
+                std::int64_t now_s = ctx.now / 1000;
+                a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + a.cfg.token_lifetime.count(), ctx.origin});
+            }
+            return jwt;
+        }
+        auto tpl = a.db.jwt_template_by_name(t, template_name);
+        if (!tpl) return tpl.error();
+        if (!*tpl) return api_result<std::string>(make_error(code::resource_not_found));
+        auto u = a.db.get_user(t, s.user_id);
+        if (!u) return u.error();
+        if (!*u) return api_result<std::string>(make_error(code::authentication_invalid));
+        auto claims = render_template_claims(a, **tpl, **u, s);
+        return mint_token(a, s, ctx.origin, ctx.now, &claims, (*tpl)->lifetime);
+    });
+    if (!r) return store_failure(r.error(), "mint");
+    if (!*r) return r->error();
+    // Bare token object: clerk-js's Token reads `jwt` from the top level (clerk-wire §3).
+    std::string body = R"({"object":"token","jwt":")";
+    body += **r;
+    body += "\"}";
+    return reply{http::status::ok, std::move(body), {}};
 }
 
-api_result<reply> end_session(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+}  // namespace
+
+api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
+        auto c = current_client(a, ctx, tx);
+        if (!c) return {};
+        for (auto const& sid : c->session_ids) {
+            auto s = a.db.get_session(tx, sid);
+            if (!s) return s.error();
+            if (*s && views::session_live(**s, ctx.now)) {
+                auto rec = **s;
+                rec.status = "ended";
+                rec.updated_at = ctx.now;
+                if (auto r = a.db.put_session(tx, rec); !r) return r;
+            }
+            a.tokens.erase(sid);
+        }
+        c->last_active_session_id.clear();
+        c->updated_at = ctx.now;
+        return a.db.put_client(tx, *c);
+    });
+    if (!w) return store_failure(w.error(), "end_all_sessions");
+    auto env = envelope(a, ctx, nullptr);
+    if (!env) return env;
+    auto doc = json::parse(env->body).as_object();
+    doc["response"] = doc["client"];
+    env->body = json::serialize(doc);
+    return env;
 }
 
-api_result<reply> remove_session(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> get_session(app& a, request_ctx& ctx) {
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+        auto cs = find_client_session(a, ctx, t);
+        if (!cs) return api_result<json::value>(cs.error());
+        auto u = a.db.get_user(t, cs->session.user_id);
+        if (!u) return u.error();
+        if (!*u) return api_result<json::value>(make_error(code::resource_not_found));
+        auto sj = session_json(a, ctx, cs->session, **u, cs->client.updated_at);
+        if (!sj) return api_result<json::value>(sj.error());
+        return api_result<json::value>(json::value(std::move(*sj)));
+    });
+    if (!r) return store_failure(r.error(), "get_session");
+    if (!*r) return r->error();
+    return envelope(a, ctx, std::move(**r));
 }
 
-api_result<reply> create_session_token(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> touch_session(app& a, request_ctx& ctx) {
+    auto org = field(ctx, "active_organization_id");
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto cs = find_client_session(a, ctx, tx);
+        if (!cs) return api_result<void>(cs.error());
+        auto& [client, s] = *cs;
+        if (!views::session_live(s, ctx.now)) return api_result<void>(make_error(code::session_not_active));
+        s.last_active_at = ctx.now;
+        if (org) s.last_active_organization_id = *org;
+        if (a.cfg.inactivity_timeout.count() > 0)
+            s.expire_at = std::min(s.created_at + a.cfg.session_lifetime.count() * 1000,
+                                   ctx.now + a.cfg.inactivity_timeout.count() * 1000);
+        s.updated_at = ctx.now;
+        if (auto r = a.db.put_session(tx, s); !r) return r.error();
+        // Selecting another session changes the client's signed-in state (and so __client_uat); a focus
+        // touch of the current session does not, so cached tokens stay valid.
+        if (client.last_active_session_id != s.id) {
+            client.last_active_session_id = s.id;
+            client.updated_at = ctx.now;
+            if (auto r = a.db.put_client(tx, client); !r) return r.error();
+        }
+        return api_result<void>();
+    });
+    if (!w) return store_failure(w.error(), "touch_session");
+    if (!*w) {
+        // clerk-js treats a 401 from touch as "re-fetch the client" (clerk-wire §7).
+        if (w->error().code == "session_not_active" || w->error().code == "resource_not_found")
+            return make_error(code::authentication_invalid);
+        return w->error();
+    }
+    return get_session(a, ctx);
 }
 
-api_result<reply> create_session_template_token(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> end_session(app& a, request_ctx& ctx) { return close_session(a, ctx, "ended"); }
+
+api_result<reply> remove_session(app& a, request_ctx& ctx) { return close_session(a, ctx, "removed"); }
+
+api_result<reply> create_session_token(app& a, request_ctx& ctx) { return mint_for(a, ctx, {}); }
+
+api_result<reply> create_session_template_token(app& a, request_ctx& ctx) {
+    return mint_for(a, ctx, ctx.params.get("template_name"));
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -1,0 +1,68 @@
+#pragma once
+
+#include "crypto/error.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace latchkey::crypto {
+
+/// Argon2id cost parameters. The defaults are OWASP's minimum for argon2id (19 MiB, t=2, p=1).
+struct argon2_params {
+    std::uint32_t t_cost = 2;
+    std::uint32_t m_cost_kib = 19456;
+    std::uint32_t parallelism = 1;
+};
+
+/// Hashes `password` with argon2id and a fresh 16-byte salt into a PHC string:
+/// "$argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt b64>$<hash b64>" (unpadded standard base64, 32-byte hash).
+/// Blocking and CPU/memory heavy: call it off the I/O threads. Each thread keeps one reusable
+/// working buffer (grow-only, up to 64 MiB) so repeated hashes do not page in fresh memory; argon2
+/// wipes it after every use.
+/// @returns errc::hash_failed if argon2 rejects the parameters or fails (logged).
+result<std::string> hash_password(std::string_view password, argon2_params const& p = {});
+
+/// Verifies `password` against an encoded digest of any supported hasher; the final hashes are
+/// compared in constant time. Blocking: call it off the I/O threads.
+///
+/// `hasher` is a Clerk BAPI `password_hasher` name, or "" to detect it from the digest (see
+/// `detect_hasher`). Supported names and digest formats:
+/// - "argon2id", "argon2i": PHC "$argon2id$v=19$m=..,t=..,p=..$<salt>$<hash>" ("v=" optional: 0x10).
+/// - "bcrypt": "$2a$" / "$2b$" / "$2y$" + 2-digit cost + "$" + 53 characters (libxcrypt).
+/// - "bcrypt_sha256_django": "bcrypt_sha256$" + a bcrypt digest of hex(sha256(password)).
+/// - "pbkdf2_sha256": "pbkdf2_sha256$<iterations>$<base64 salt>$<base64 hash>".
+/// - "pbkdf2_sha256_django": "pbkdf2_sha256$<iterations>$<salt text>$<base64 hash>" (Django).
+/// - "pbkdf2_sha1": "pbkdf2_sha1$<iterations>$<salt text>$<hex hash>".
+/// - "scrypt_firebase": "<b64 hash>$<b64 salt>$<b64 signer key>$<b64 salt separator>$<rounds>$<mem cost>":
+///   key = scrypt(password, salt || separator, N = 2^mem_cost, r = rounds, p = 1, 32 bytes),
+///   hash = AES-256-CTR(key, iv = 0, signer key).
+/// - "sha256" (insecure): 64 hex characters of the unsalted SHA-256.
+/// Work factors are bounded (argon2 m <= 1 GiB, t <= 64, p <= 64; bcrypt cost <= 16; PBKDF2
+/// iterations <= 10,000,000; scrypt memory <= 1 GiB, rounds <= 32) so a hostile digest cannot stall
+/// the hash pool; digests beyond them are malformed.
+/// @returns true or false; errc::unsupported_hasher (unknown name, or "" and no format recognised),
+///          errc::invalid_encoding (the digest is malformed for that hasher), errc::hash_failed.
+result<bool> verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
+
+/// The hasher names accepted by `verify_password`, in the order listed there.
+std::span<std::string_view const> supported_hashers() noexcept;
+
+/// Whether `hasher` is one of `supported_hashers()`.
+bool is_supported_hasher(std::string_view hasher) noexcept;
+
+/// The hasher a digest's format identifies, or "" if none. "pbkdf2_sha256$..." is reported as
+/// "pbkdf2_sha256_django" (what Django exports); Clerk's base64-salt variant needs its name passed.
+std::string_view detect_hasher(std::string_view digest) noexcept;
+
+/// Whether `digest` is well-formed for `hasher` (within the work-factor bounds), without hashing.
+/// For validating imported users (BAPI `password_digest` + `password_hasher`).
+bool digest_matches_hasher(std::string_view digest, std::string_view hasher);
+
+/// True unless `digest` is an argon2id v=19 PHC string with exactly the parameters `p`, a 16-byte
+/// salt and a 32-byte hash, i.e. what `hash_password(…, p)` produces today. After a successful
+/// sign-in, a digest that needs a rehash should be replaced with `hash_password(password)`.
+bool needs_rehash(std::string_view digest, argon2_params const& p = {});
+
+}  // namespace latchkey::crypto

@@ -1,0 +1,28 @@
+// Fuzz: the store's record codec must reject garbage without undefined behaviour.
+#include "store/codec.hpp"
+#include "store/records.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+std::vector<std::string> fuzz_seeds() {
+    using namespace latchkey::store;
+    user_record u;
+    u.id = "user_1";
+    u.identifications.push_back(identification_record{"idn_1", "email_address", "a@b.c", {}, 1, 2, false});
+    session_record s;
+    s.id = "sess_1";
+    return {encode(u), encode(s), encode(client_record{}), std::string("\x01\xff\xff\xff\xff", 5)};
+}
+
+extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+    using namespace latchkey::store;
+    std::string_view in(reinterpret_cast<char const*>(data), size);
+    (void)decode<user_record>(in);
+    (void)decode<session_record>(in);
+    (void)decode<client_record>(in);
+    (void)decode<sign_in_record>(in);
+    (void)decode<sign_up_record>(in);
+    return 0;
+}

@@ -23,7 +23,8 @@ namespace {
 std::string digest(std::string_view data, EVP_MD const* md, char const* what) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned int len = 0;
-    if (::EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1) fail(what);
+    if (::EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1)
+        fail(what);
     return {reinterpret_cast<char const*>(out.data()), len};
 }
 
@@ -43,9 +44,15 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
     }
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned int len = 0;
-    if (::HMAC(::EVP_sha256(), key.data(), static_cast<int>(key.size()),
-               reinterpret_cast<unsigned char const*>(data.data()), data.size(), out.data(), &len) ==
-        nullptr) {
+    if (::HMAC(
+            ::EVP_sha256(),
+            key.data(),
+            static_cast<int>(key.size()),
+            reinterpret_cast<unsigned char const*>(data.data()),
+            data.size(),
+            out.data(),
+            &len
+        ) == nullptr) {
         fail("HMAC(SHA-256)");
     }
     return {reinterpret_cast<char const*>(out.data()), len};

@@ -17,7 +17,8 @@ constexpr std::uint8_t invalid = 0xff;
 
 constexpr std::array<std::uint8_t, 256> make_decode_table(std::string_view alphabet) {
     std::array<std::uint8_t, 256> t{};
-    for (auto& v : t) v = invalid;
+    for (auto& v : t)
+        v = invalid;
     for (std::size_t i = 0; i < alphabet.size(); ++i)
         t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
     return t;
@@ -31,7 +32,8 @@ void encode_append(std::string& out, std::string_view in, std::string_view alpha
     std::size_t const n = in.size();
     std::size_t i = 0;
     for (; i + 3 <= n; i += 3) {
-        std::uint32_t const v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+        std::uint32_t const v =
+            (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
         out += alphabet[(v >> 6) & 0x3f];
@@ -42,13 +44,15 @@ void encode_append(std::string& out, std::string_view in, std::string_view alpha
         std::uint32_t const v = std::uint32_t{p[i]} << 16;
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
-        if (pad) out += "==";
+        if (pad)
+            out += "==";
     } else if (rest == 2) {
         std::uint32_t const v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8);
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
         out += alphabet[(v >> 6) & 0x3f];
-        if (pad) out += '=';
+        if (pad)
+            out += '=';
     }
 }
 
@@ -62,11 +66,14 @@ std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
 result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> const& table) {
     // Padding is optional, but when present it must complete the last quantum exactly.
     std::size_t pads = 0;
-    while (pads < in.size() && pads < 3 && in[in.size() - 1 - pads] == '=') ++pads;
+    while (pads < in.size() && pads < 3 && in[in.size() - 1 - pads] == '=')
+        ++pads;
     std::string_view const body = in.substr(0, in.size() - pads);
     std::size_t const rest = body.size() % 4;
-    if (rest == 1) return errc::invalid_encoding;
-    if (pads != 0 && (in.size() % 4 != 0 || pads != 4 - rest)) return errc::invalid_encoding;
+    if (rest == 1)
+        return errc::invalid_encoding;
+    if (pads != 0 && (in.size() % 4 != 0 || pads != 4 - rest))
+        return errc::invalid_encoding;
 
     std::string out;
     out.reserve(body.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1));
@@ -74,7 +81,8 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
     std::size_t count = 0;
     for (char const c : body) {
         std::uint8_t const v = table[static_cast<unsigned char>(c)];
-        if (v == invalid) return errc::invalid_encoding;
+        if (v == invalid)
+            return errc::invalid_encoding;
         acc = (acc << 6) | v;
         if (++count == 4) {
             out += static_cast<char>((acc >> 16) & 0xff);
@@ -85,10 +93,12 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
         }
     }
     if (count == 2) {
-        if ((acc & 0x0f) != 0) return errc::invalid_encoding;  // non-canonical trailing bits
+        if ((acc & 0x0f) != 0)
+            return errc::invalid_encoding;  // non-canonical trailing bits
         out += static_cast<char>((acc >> 4) & 0xff);
     } else if (count == 3) {
-        if ((acc & 0x03) != 0) return errc::invalid_encoding;
+        if ((acc & 0x03) != 0)
+            return errc::invalid_encoding;
         out += static_cast<char>((acc >> 10) & 0xff);
         out += static_cast<char>((acc >> 2) & 0xff);
     }
@@ -96,9 +106,12 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
 }
 
 int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -141,13 +154,15 @@ std::string hex_encode(std::string_view bytes) {
 }
 
 result<std::string> hex_decode(std::string_view text) {
-    if (text.size() % 2 != 0) return errc::invalid_encoding;
+    if (text.size() % 2 != 0)
+        return errc::invalid_encoding;
     std::string out;
     out.reserve(text.size() / 2);
     for (std::size_t i = 0; i < text.size(); i += 2) {
         int const hi = hex_value(text[i]);
         int const lo = hex_value(text[i + 1]);
-        if (hi < 0 || lo < 0) return errc::invalid_encoding;
+        if (hi < 0 || lo < 0)
+            return errc::invalid_encoding;
         out += static_cast<char>((hi << 4) | lo);
     }
     return out;
@@ -160,8 +175,10 @@ std::string base62_encode(std::string_view bytes, std::size_t width) {
     digits.reserve(width);
     std::size_t start = 0;  // index of the first non-zero byte of `num`
     while (true) {
-        while (start < num.size() && num[start] == 0) ++start;
-        if (start == num.size()) break;
+        while (start < num.size() && num[start] == 0)
+            ++start;
+        if (start == num.size())
+            break;
         std::uint32_t rem = 0;
         for (std::size_t i = start; i < num.size(); ++i) {
             std::uint32_t const cur = (rem << 8) | num[i];
@@ -170,7 +187,8 @@ std::string base62_encode(std::string_view bytes, std::size_t width) {
         }
         digits += base62_alphabet[rem];
     }
-    while (digits.size() < width) digits += '0';
+    while (digits.size() < width)
+        digits += '0';
     return {digits.rbegin(), digits.rend()};
 }
 

@@ -42,7 +42,8 @@ std::string hex_encode(std::string_view bytes);
 /// @returns errc::invalid_encoding on malformed input.
 result<std::string> hex_decode(std::string_view text);
 
-/// The base62 alphabet in ASCII order ("0-9A-Za-z"), so that fixed-width encodings sort like numbers.
+/// The base62 alphabet in ASCII order ("0-9A-Za-z"), so that fixed-width encodings sort like
+/// numbers.
 inline constexpr std::string_view base62_alphabet =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

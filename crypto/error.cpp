@@ -20,14 +20,22 @@ public:
 private:
     static char const* describe(int ev) noexcept {
         switch (static_cast<errc>(ev)) {
-            case errc::openssl: return "OpenSSL operation failed";
-            case errc::invalid_key: return "invalid key";
-            case errc::invalid_token: return "malformed token";
-            case errc::bad_signature: return "signature does not verify";
-            case errc::unsupported_algorithm: return "unsupported algorithm";
-            case errc::invalid_encoding: return "invalid encoding";
-            case errc::hash_failed: return "password hashing failed";
-            case errc::unsupported_hasher: return "unsupported password hasher";
+            case errc::openssl:
+                return "OpenSSL operation failed";
+            case errc::invalid_key:
+                return "invalid key";
+            case errc::invalid_token:
+                return "malformed token";
+            case errc::bad_signature:
+                return "signature does not verify";
+            case errc::unsupported_algorithm:
+                return "unsupported algorithm";
+            case errc::invalid_encoding:
+                return "invalid encoding";
+            case errc::hash_failed:
+                return "password hashing failed";
+            case errc::unsupported_hasher:
+                return "unsupported password hasher";
         }
         return "unknown crypto error";
     }

@@ -17,7 +17,8 @@ enum class errc {
     unsupported_algorithm,  ///< the key type or algorithm is not one we handle (RSA / RS256 only)
     invalid_encoding,       ///< base64 / base64url / hex / password digest text is malformed
     hash_failed,            ///< a password hashing primitive failed (argon2, crypt, PBKDF2, scrypt)
-    unsupported_hasher,     ///< the password hasher name is unknown, or the digest's kind is not supported
+    unsupported_hasher,     ///< the password hasher name is unknown, or the digest's kind is not
+                            ///< supported
 };
 
 /// The category of `errc`; its name is "latchkey.crypto".

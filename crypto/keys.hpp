@@ -7,6 +7,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace latchkey::crypto {
@@ -62,8 +63,8 @@ public:
     /// Modulus size in bits.
     int bits() const noexcept { return bits_; }
 
-    /// The underlying key; never null for a constructed object. Owned by this object: valid while it
-    /// lives. Safe to use concurrently for signing and verification with per-call contexts.
+    /// The underlying key; never null for a constructed object. Owned by this object: valid while
+    /// it lives. Safe to use concurrently for signing and verification with per-call contexts.
     EVP_PKEY* get() const noexcept { return pkey_.get(); }
 
 private:
@@ -82,7 +83,8 @@ private:
 class public_key {
 public:
     /// Loads a SubjectPublicKeyInfo PEM ("BEGIN PUBLIC KEY").
-    /// @returns errc::invalid_key (malformed or smaller than 2048 bits), errc::unsupported_algorithm.
+    /// @returns errc::invalid_key (malformed or smaller than 2048 bits),
+    /// errc::unsupported_algorithm.
     static result<public_key> from_pem(std::string_view spki_pem);
 
     /// Builds the key from JWK "n" and "e" (unpadded base64url, big-endian).
@@ -109,8 +111,8 @@ private:
 /// const members stay valid until the keyring is destroyed or moved (`add` never relocates keys).
 class keyring {
 public:
-    /// Adds `k`. With `active`, it becomes the signing key (the previous active key stays published).
-    /// A key whose kid is already present replaces that entry in place.
+    /// Adds `k`. With `active`, it becomes the signing key (the previous active key stays
+    /// published). A key whose kid is already present replaces that entry in place.
     void add(signing_key k, bool active);
 
     /// Whether a key was added with `active = true`.

@@ -38,7 +38,8 @@ std::string drain_errors(std::string_view what) {
             out += ')';
         }
     }
-    if (first) out += ": (no OpenSSL error queued)";
+    if (first)
+        out += ": (no OpenSSL error queued)";
     return out;
 }
 

@@ -8,9 +8,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <argon2.h>
-#include <crypt.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -19,6 +16,9 @@
 #include <memory>
 #include <new>
 #include <optional>
+
+#include <argon2.h>
+#include <crypt.h>
 
 namespace latchkey::crypto {
 
@@ -56,13 +56,21 @@ enum class hasher_kind {
 };
 
 constexpr std::array<std::string_view, 9> hasher_names = {
-    "argon2id",      "argon2i",     "bcrypt",          "bcrypt_sha256_django", "pbkdf2_sha256",
-    "pbkdf2_sha256_django", "pbkdf2_sha1", "scrypt_firebase", "sha256",
+    "argon2id",
+    "argon2i",
+    "bcrypt",
+    "bcrypt_sha256_django",
+    "pbkdf2_sha256",
+    "pbkdf2_sha256_django",
+    "pbkdf2_sha1",
+    "scrypt_firebase",
+    "sha256",
 };
 
 std::optional<hasher_kind> kind_of(std::string_view name) noexcept {
     for (std::size_t i = 0; i < hasher_names.size(); ++i)
-        if (hasher_names[i] == name) return static_cast<hasher_kind>(i);
+        if (hasher_names[i] == name)
+            return static_cast<hasher_kind>(i);
     return std::nullopt;
 }
 
@@ -70,10 +78,12 @@ std::optional<hasher_kind> kind_of(std::string_view name) noexcept {
 class cleanse_guard {
 public:
     explicit cleanse_guard(std::string& s) noexcept : s_(s) {}
+
     cleanse_guard(cleanse_guard const&) = delete;
     cleanse_guard& operator=(cleanse_guard const&) = delete;
     cleanse_guard(cleanse_guard&&) = delete;
     cleanse_guard& operator=(cleanse_guard&&) = delete;
+
     ~cleanse_guard() { ::OPENSSL_cleanse(s_.data(), s_.size()); }
 
 private:
@@ -86,10 +96,12 @@ unsigned char const* bytes_of(std::string_view s) noexcept {
 
 // Strict decimal: digits only, no sign, no leading zero (except "0"), at most `max`.
 std::optional<std::uint32_t> parse_u32(std::string_view s, std::uint32_t max) noexcept {
-    if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+    if (s.empty() || (s.size() > 1 && s[0] == '0'))
+        return std::nullopt;
     std::uint32_t v = 0;
     auto const [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || v > max) return std::nullopt;
+    if (ec != std::errc{} || end != s.data() + s.size() || v > max)
+        return std::nullopt;
     return v;
 }
 
@@ -100,10 +112,12 @@ std::optional<std::array<std::string_view, N>> split_exact(std::string_view s) n
     for (std::size_t i = 0; i < N; ++i) {
         auto const pos = s.find('$');
         if (i + 1 == N) {
-            if (pos != std::string_view::npos) return std::nullopt;
+            if (pos != std::string_view::npos)
+                return std::nullopt;
             out[i] = s;
         } else {
-            if (pos == std::string_view::npos) return std::nullopt;
+            if (pos == std::string_view::npos)
+                return std::nullopt;
             out[i] = s.substr(0, pos);
             s.remove_prefix(pos + 1);
         }
@@ -118,10 +132,9 @@ bool is_hex(std::string_view s) noexcept {
 }
 
 bool is_digits(std::string_view s) noexcept {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-
-// ---------------------------------------------------------------- argon2
 
 // Argon2's working memory. Fresh pages cost a page fault each on first touch, so every thread keeps
 // one grow-only block for all its hashes instead of a malloc/free (mmap/munmap) per hash. Argon2
@@ -136,15 +149,19 @@ public:
     argon2_arena& operator=(argon2_arena const&) = delete;
     argon2_arena(argon2_arena&&) = delete;
     argon2_arena& operator=(argon2_arena&&) = delete;
+
     ~argon2_arena() { ::operator delete(block_, arena_alignment); }
 
     std::uint8_t* acquire(std::size_t bytes) noexcept {
-        if (in_use_ || bytes > arena_max_bytes) return nullptr;
+        if (in_use_ || bytes > arena_max_bytes)
+            return nullptr;
         if (size_ < bytes) {
             ::operator delete(block_, arena_alignment);
             size_ = 0;
-            block_ = static_cast<std::uint8_t*>(::operator new(bytes, arena_alignment, std::nothrow));
-            if (block_ == nullptr) return nullptr;
+            block_ =
+                static_cast<std::uint8_t*>(::operator new(bytes, arena_alignment, std::nothrow));
+            if (block_ == nullptr)
+                return nullptr;
             size_ = bytes;
         }
         in_use_ = true;
@@ -152,6 +169,7 @@ public:
     }
 
     bool owns(std::uint8_t const* p) const noexcept { return p != nullptr && p == block_; }
+
     void release() noexcept { in_use_ = false; }
 
 private:
@@ -196,36 +214,44 @@ bool argon2_costs_ok(std::uint32_t m, std::uint32_t t, std::uint32_t p) noexcept
 // PHC: "$argon2id$[v=19$]m=<m>,t=<t>,p=<p>$<salt>$<hash>", unpadded standard base64.
 std::optional<argon2_digest> parse_argon2(std::string_view s, argon2_type type) {
     std::string_view const prefix = type == Argon2_id ? "$argon2id$" : "$argon2i$";
-    if (!s.starts_with(prefix)) return std::nullopt;
+    if (!s.starts_with(prefix))
+        return std::nullopt;
     s.remove_prefix(prefix.size());
     argon2_digest d;
     d.type = type;
     if (s.starts_with("v=")) {
         auto const end = s.find('$');
-        if (end == std::string_view::npos) return std::nullopt;
+        if (end == std::string_view::npos)
+            return std::nullopt;
         auto const v = parse_u32(s.substr(2, end - 2), 0xff);
-        if (!v || (*v != ARGON2_VERSION_10 && *v != ARGON2_VERSION_13)) return std::nullopt;
+        if (!v || (*v != ARGON2_VERSION_10 && *v != ARGON2_VERSION_13))
+            return std::nullopt;
         d.version = *v;
         s.remove_prefix(end + 1);
     } else {
         d.version = ARGON2_VERSION_10;  // PHC strings without "v=" predate version 1.3
     }
     auto const f = split_exact<3>(s);
-    if (!f) return std::nullopt;
+    if (!f)
+        return std::nullopt;
     // m=..,t=..,p=.. in this order.
     std::string_view pv = (*f)[0];
     std::array<std::string_view, 3> kv{};
     for (std::size_t i = 0; i < 3; ++i) {
         auto const comma = pv.find(',');
-        if ((i < 2) != (comma != std::string_view::npos)) return std::nullopt;
+        if ((i < 2) != (comma != std::string_view::npos))
+            return std::nullopt;
         kv[i] = pv.substr(0, comma);
-        if (comma != std::string_view::npos) pv.remove_prefix(comma + 1);
+        if (comma != std::string_view::npos)
+            pv.remove_prefix(comma + 1);
     }
-    if (!kv[0].starts_with("m=") || !kv[1].starts_with("t=") || !kv[2].starts_with("p=")) return std::nullopt;
+    if (!kv[0].starts_with("m=") || !kv[1].starts_with("t=") || !kv[2].starts_with("p="))
+        return std::nullopt;
     auto const m = parse_u32(kv[0].substr(2), UINT32_MAX);
     auto const t = parse_u32(kv[1].substr(2), UINT32_MAX);
     auto const p = parse_u32(kv[2].substr(2), UINT32_MAX);
-    if (!m || !t || !p || !argon2_costs_ok(*m, *t, *p)) return std::nullopt;
+    if (!m || !t || !p || !argon2_costs_ok(*m, *t, *p))
+        return std::nullopt;
     d.m = *m;
     d.t = *t;
     d.p = *p;
@@ -245,10 +271,18 @@ std::optional<argon2_digest> parse_argon2(std::string_view s, argon2_type type) 
     return d;
 }
 
-result<void> run_argon2(std::string_view password, std::string_view salt, std::span<std::uint8_t> out,
-                        std::uint32_t t, std::uint32_t m, std::uint32_t p, std::uint32_t version,
-                        argon2_type type) {
-    if (password.size() > ARGON2_MAX_PWD_LENGTH) return errc::hash_failed;
+result<void> run_argon2(
+    std::string_view password,
+    std::string_view salt,
+    std::span<std::uint8_t> out,
+    std::uint32_t t,
+    std::uint32_t m,
+    std::uint32_t p,
+    std::uint32_t version,
+    argon2_type type
+) {
+    if (password.size() > ARGON2_MAX_PWD_LENGTH)
+        return errc::hash_failed;
     argon2_context ctx{};
     ctx.out = out.data();
     ctx.outlen = static_cast<std::uint32_t>(out.size());
@@ -277,35 +311,46 @@ result<void> run_argon2(std::string_view password, std::string_view salt, std::s
 
 result<bool> verify_argon2(std::string_view password, std::string_view digest, argon2_type type) {
     auto d = parse_argon2(digest, type);
-    if (!d) return errc::invalid_encoding;
+    if (!d)
+        return errc::invalid_encoding;
     std::string out(d->hash.size(), '\0');
     cleanse_guard const wipe(out);
-    auto r = run_argon2(password, d->salt,
-                        {reinterpret_cast<std::uint8_t*>(out.data()), out.size()}, d->t, d->m, d->p,
-                        d->version, type);
+    auto r = run_argon2(
+        password,
+        d->salt,
+        {reinterpret_cast<std::uint8_t*>(out.data()), out.size()},
+        d->t,
+        d->m,
+        d->p,
+        d->version,
+        type
+    );
     // result<bool> will not take a bare error_code (it is explicitly convertible to bool).
-    if (!r) return {boost::system::in_place_error, r.error()};
+    if (!r)
+        return {boost::system::in_place_error, r.error()};
     return equal_ct(out, d->hash);
 }
 
-// ---------------------------------------------------------------- bcrypt (libxcrypt)
-
 bool valid_bcrypt(std::string_view s) noexcept {
-    constexpr std::string_view b64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    if (s.size() != 60 || s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') ||
-        s[3] != '$' || s[6] != '$') {
+    constexpr std::string_view b64 =
+        "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    if (s.size() != 60 || s[0] != '$' || s[1] != '2' ||
+        (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') || s[3] != '$' || s[6] != '$') {
         return false;
     }
     // The cost is always two digits ("05").
-    if (!is_digits(s.substr(4, 2))) return false;
+    if (!is_digits(s.substr(4, 2)))
+        return false;
     auto const cost = static_cast<std::uint32_t>((s[4] - '0') * 10 + (s[5] - '0'));
-    if (cost < bcrypt_min_cost || cost > bcrypt_max_cost) return false;
+    if (cost < bcrypt_min_cost || cost > bcrypt_max_cost)
+        return false;
     return s.substr(7).find_first_not_of(b64) == std::string_view::npos;
 }
 
 result<bool> verify_crypt(std::string_view password, std::string_view setting) {
     // crypt() takes C strings; a password with a NUL could only "match" a truncated one.
-    if (password.find('\0') != std::string_view::npos) return false;
+    if (password.find('\0') != std::string_view::npos)
+        return false;
     std::string pw(password);
     cleanse_guard const wipe_pw(pw);
     std::string const set(setting);
@@ -320,8 +365,6 @@ result<bool> verify_crypt(std::string_view password, std::string_view setting) {
     return ok;
 }
 
-// ---------------------------------------------------------------- PBKDF2
-
 struct pbkdf2_digest {
     EVP_MD const* md = nullptr;
     std::uint32_t iterations = 0;
@@ -331,44 +374,56 @@ struct pbkdf2_digest {
 
 std::optional<pbkdf2_digest> parse_pbkdf2(std::string_view s, hasher_kind kind) {
     auto const f = split_exact<4>(s);
-    if (!f) return std::nullopt;
-    std::string_view const algo = kind == hasher_kind::pbkdf2_sha1 ? "pbkdf2_sha1" : "pbkdf2_sha256";
-    if ((*f)[0] != algo) return std::nullopt;
+    if (!f)
+        return std::nullopt;
+    std::string_view const algo =
+        kind == hasher_kind::pbkdf2_sha1 ? "pbkdf2_sha1" : "pbkdf2_sha256";
+    if ((*f)[0] != algo)
+        return std::nullopt;
     auto const iterations = parse_u32((*f)[1], pbkdf2_max_iterations);
-    if (!iterations || *iterations == 0 || (*f)[2].empty()) return std::nullopt;
+    if (!iterations || *iterations == 0 || (*f)[2].empty())
+        return std::nullopt;
     pbkdf2_digest d;
     d.md = kind == hasher_kind::pbkdf2_sha1 ? ::EVP_sha1() : ::EVP_sha256();
     d.iterations = *iterations;
     if (kind == hasher_kind::pbkdf2_sha256) {
         auto salt = base64_decode((*f)[2]);
-        if (!salt || salt->empty()) return std::nullopt;
+        if (!salt || salt->empty())
+            return std::nullopt;
         d.salt = std::move(*salt);
     } else {
         d.salt = std::string((*f)[2]);
     }
     auto hash = kind == hasher_kind::pbkdf2_sha1 ? hex_decode((*f)[3]) : base64_decode((*f)[3]);
-    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash) return std::nullopt;
+    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash)
+        return std::nullopt;
     d.hash = std::move(*hash);
     return d;
 }
 
 result<bool> verify_pbkdf2(std::string_view password, std::string_view digest, hasher_kind kind) {
     auto d = parse_pbkdf2(digest, kind);
-    if (!d) return errc::invalid_encoding;
-    if (password.size() > INT_MAX) return errc::hash_failed;
+    if (!d)
+        return errc::invalid_encoding;
+    if (password.size() > INT_MAX)
+        return errc::hash_failed;
     std::string out(d->hash.size(), '\0');
     cleanse_guard const wipe(out);
-    if (::PKCS5_PBKDF2_HMAC(password.empty() ? "" : password.data(), static_cast<int>(password.size()),
-                            bytes_of(d->salt), static_cast<int>(d->salt.size()),
-                            static_cast<int>(d->iterations), d->md, static_cast<int>(out.size()),
-                            reinterpret_cast<unsigned char*>(out.data())) != 1) {
+    if (::PKCS5_PBKDF2_HMAC(
+            password.empty() ? "" : password.data(),
+            static_cast<int>(password.size()),
+            bytes_of(d->salt),
+            static_cast<int>(d->salt.size()),
+            static_cast<int>(d->iterations),
+            d->md,
+            static_cast<int>(out.size()),
+            reinterpret_cast<unsigned char*>(out.data())
+        ) != 1) {
         log_openssl_failure("PKCS5_PBKDF2_HMAC");
         return errc::hash_failed;
     }
     return equal_ct(out, d->hash);
 }
-
-// ---------------------------------------------------------------- Firebase scrypt
 
 struct scrypt_digest {
     std::string hash;
@@ -381,7 +436,8 @@ struct scrypt_digest {
 
 std::optional<scrypt_digest> parse_scrypt_firebase(std::string_view s) {
     auto const f = split_exact<6>(s);
-    if (!f) return std::nullopt;
+    if (!f)
+        return std::nullopt;
     auto hash = base64_decode((*f)[0]);
     auto salt = base64_decode((*f)[1]);
     auto signer = base64_decode((*f)[2]);
@@ -389,34 +445,52 @@ std::optional<scrypt_digest> parse_scrypt_firebase(std::string_view s) {
     auto const rounds = parse_u32((*f)[4], scrypt_max_rounds);
     auto const mem_cost = parse_u32((*f)[5], scrypt_max_mem_cost);
     if (!hash || !salt || !signer || !separator || !rounds || !mem_cost || *rounds == 0 ||
-        *mem_cost == 0 || salt->empty() || signer->empty() || signer->size() > scrypt_max_signer_key ||
-        hash->size() != signer->size()) {
+        *mem_cost == 0 || salt->empty() || signer->empty() ||
+        signer->size() > scrypt_max_signer_key || hash->size() != signer->size()) {
         return std::nullopt;
     }
     // scrypt needs 128 * r * N bytes for V (plus 128 * r * p for B).
-    if (std::uint64_t{128} * *rounds * (std::uint64_t{1} << *mem_cost) > scrypt_max_bytes) return std::nullopt;
-    return scrypt_digest{std::move(*hash), std::move(*salt), std::move(*signer), std::move(*separator),
-                         *rounds, *mem_cost};
+    if (std::uint64_t{128} * *rounds * (std::uint64_t{1} << *mem_cost) > scrypt_max_bytes)
+        return std::nullopt;
+    return scrypt_digest{
+        std::move(*hash),
+        std::move(*salt),
+        std::move(*signer),
+        std::move(*separator),
+        *rounds,
+        *mem_cost};
 }
 
 result<bool> verify_scrypt_firebase(std::string_view password, std::string_view digest) {
     auto d = parse_scrypt_firebase(digest);
-    if (!d) return errc::invalid_encoding;
+    if (!d)
+        return errc::invalid_encoding;
     std::string const salt = d->salt + d->separator;
     std::string key(32, '\0');
     cleanse_guard const wipe_key(key);
     std::uint64_t const n = std::uint64_t{1} << d->mem_cost;
     std::uint64_t const r = d->rounds;
     std::uint64_t const maxmem = 128 * r * (n + 2) + 128 * r + (std::uint64_t{1} << 20);
-    if (::EVP_PBE_scrypt(password.empty() ? "" : password.data(), password.size(), bytes_of(salt),
-                         salt.size(), n, r, 1, maxmem, reinterpret_cast<unsigned char*>(key.data()),
-                         key.size()) != 1) {
+    if (::EVP_PBE_scrypt(
+            password.empty() ? "" : password.data(),
+            password.size(),
+            bytes_of(salt),
+            salt.size(),
+            n,
+            r,
+            1,
+            maxmem,
+            reinterpret_cast<unsigned char*>(key.data()),
+            key.size()
+        ) != 1) {
         log_openssl_failure("EVP_PBE_scrypt");
         return errc::hash_failed;
     }
     evp_cipher_ctx_ptr const ctx(::EVP_CIPHER_CTX_new());
     std::array<unsigned char, 16> const iv{};
-    if (!ctx || ::EVP_EncryptInit_ex(ctx.get(), ::EVP_aes_256_ctr(), nullptr, bytes_of(key), iv.data()) != 1) {
+    if (!ctx ||
+        ::EVP_EncryptInit_ex(ctx.get(), ::EVP_aes_256_ctr(), nullptr, bytes_of(key), iv.data()) !=
+            1) {
         log_openssl_failure("EVP_EncryptInit_ex(AES-256-CTR)");
         return errc::hash_failed;
     }
@@ -424,9 +498,18 @@ result<bool> verify_scrypt_firebase(std::string_view password, std::string_view 
     cleanse_guard const wipe_out(out);
     int len = 0;
     int fin = 0;
-    if (::EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                            bytes_of(d->signer_key), static_cast<int>(d->signer_key.size())) != 1 ||
-        ::EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1 ||
+    if (::EVP_EncryptUpdate(
+            ctx.get(),
+            reinterpret_cast<unsigned char*>(out.data()),
+            &len,
+            bytes_of(d->signer_key),
+            static_cast<int>(d->signer_key.size())
+        ) != 1 ||
+        ::EVP_EncryptFinal_ex(
+            ctx.get(),
+            reinterpret_cast<unsigned char*>(out.data()) + len,
+            &fin
+        ) != 1 ||
         static_cast<std::size_t>(len) + static_cast<std::size_t>(fin) != out.size()) {
         log_openssl_failure("EVP_Encrypt(AES-256-CTR)");
         return errc::hash_failed;
@@ -434,20 +517,24 @@ result<bool> verify_scrypt_firebase(std::string_view password, std::string_view 
     return equal_ct(out, d->hash);
 }
 
-// ---------------------------------------------------------------- dispatch
-
 bool well_formed(std::string_view digest, hasher_kind kind) {
     switch (kind) {
-        case hasher_kind::argon2id: return parse_argon2(digest, Argon2_id).has_value();
-        case hasher_kind::argon2i: return parse_argon2(digest, Argon2_i).has_value();
-        case hasher_kind::bcrypt: return valid_bcrypt(digest);
+        case hasher_kind::argon2id:
+            return parse_argon2(digest, Argon2_id).has_value();
+        case hasher_kind::argon2i:
+            return parse_argon2(digest, Argon2_i).has_value();
+        case hasher_kind::bcrypt:
+            return valid_bcrypt(digest);
         case hasher_kind::bcrypt_sha256_django:
             return digest.starts_with("bcrypt_sha256$") && valid_bcrypt(digest.substr(14));
         case hasher_kind::pbkdf2_sha256:
         case hasher_kind::pbkdf2_sha256_django:
-        case hasher_kind::pbkdf2_sha1: return parse_pbkdf2(digest, kind).has_value();
-        case hasher_kind::scrypt_firebase: return parse_scrypt_firebase(digest).has_value();
-        case hasher_kind::sha256: return digest.size() == 64 && is_hex(digest);
+        case hasher_kind::pbkdf2_sha1:
+            return parse_pbkdf2(digest, kind).has_value();
+        case hasher_kind::scrypt_firebase:
+            return parse_scrypt_firebase(digest).has_value();
+        case hasher_kind::sha256:
+            return digest.size() == 64 && is_hex(digest);
     }
     return false;
 }
@@ -464,40 +551,63 @@ result<std::string> hash_password(std::string_view password, argon2_params const
     std::string hash(hash_bytes, '\0');
     cleanse_guard const wipe(hash);
     std::string_view const salt_view(reinterpret_cast<char const*>(salt.data()), salt.size());
-    auto r = run_argon2(password, salt_view, {reinterpret_cast<std::uint8_t*>(hash.data()), hash.size()},
-                        p.t_cost, p.m_cost_kib, p.parallelism, ARGON2_VERSION_13, Argon2_id);
-    if (!r) return r.error();
-    std::string out = "$argon2id$v=19$m=" + std::to_string(p.m_cost_kib) + ",t=" + std::to_string(p.t_cost) +
-                      ",p=" + std::to_string(p.parallelism) + "$";
+    auto r = run_argon2(
+        password,
+        salt_view,
+        {reinterpret_cast<std::uint8_t*>(hash.data()), hash.size()},
+        p.t_cost,
+        p.m_cost_kib,
+        p.parallelism,
+        ARGON2_VERSION_13,
+        Argon2_id
+    );
+    if (!r)
+        return r.error();
+    std::string out = "$argon2id$v=19$m=" + std::to_string(p.m_cost_kib) +
+                      ",t=" + std::to_string(p.t_cost) + ",p=" + std::to_string(p.parallelism) +
+                      "$";
     out += base64_encode_unpadded(salt_view);
     out += '$';
     out += base64_encode_unpadded(hash);
     return out;
 }
 
-result<bool> verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
-    if (hasher.empty()) hasher = detect_hasher(digest);
+result<bool>
+verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
+    if (hasher.empty())
+        hasher = detect_hasher(digest);
     auto const kind = kind_of(hasher);
-    if (!kind) return errc::unsupported_hasher;
+    if (!kind)
+        return errc::unsupported_hasher;
     switch (*kind) {
-        case hasher_kind::argon2id: return verify_argon2(password, digest, Argon2_id);
-        case hasher_kind::argon2i: return verify_argon2(password, digest, Argon2_i);
+        case hasher_kind::argon2id:
+            return verify_argon2(password, digest, Argon2_id);
+        case hasher_kind::argon2i:
+            return verify_argon2(password, digest, Argon2_i);
         case hasher_kind::bcrypt:
-            if (!valid_bcrypt(digest)) return errc::invalid_encoding;
+            if (!valid_bcrypt(digest))
+                return errc::invalid_encoding;
             return verify_crypt(password, digest);
         case hasher_kind::bcrypt_sha256_django: {
-            if (!well_formed(digest, *kind)) return errc::invalid_encoding;
-            std::string pre = hex_encode(sha256(password));
-            cleanse_guard const wipe(pre);
+            if (!well_formed(digest, *kind))
+                return errc::invalid_encoding;
+            // Django: bcrypt over the lower-case hex SHA-256 of the password.
+            std::string raw = sha256(password);
+            cleanse_guard const wipe_raw(raw);
+            std::string pre = hex_encode(raw);
+            cleanse_guard const wipe_pre(pre);
             return verify_crypt(pre, digest.substr(14));
         }
         case hasher_kind::pbkdf2_sha256:
         case hasher_kind::pbkdf2_sha256_django:
-        case hasher_kind::pbkdf2_sha1: return verify_pbkdf2(password, digest, *kind);
-        case hasher_kind::scrypt_firebase: return verify_scrypt_firebase(password, digest);
+        case hasher_kind::pbkdf2_sha1:
+            return verify_pbkdf2(password, digest, *kind);
+        case hasher_kind::scrypt_firebase:
+            return verify_scrypt_firebase(password, digest);
         case hasher_kind::sha256: {
             auto expected = hex_decode(digest);
-            if (digest.size() != 64 || !expected) return errc::invalid_encoding;
+            if (digest.size() != 64 || !expected)
+                return errc::invalid_encoding;
             std::string actual = sha256(password);
             cleanse_guard const wipe(actual);
             return equal_ct(actual, *expected);
@@ -515,13 +625,20 @@ bool is_supported_hasher(std::string_view hasher) noexcept {
 }
 
 std::string_view detect_hasher(std::string_view digest) noexcept {
-    if (digest.starts_with("$argon2id$")) return "argon2id";
-    if (digest.starts_with("$argon2i$")) return "argon2i";
-    if (digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$")) return "bcrypt";
-    if (digest.starts_with("bcrypt_sha256$")) return "bcrypt_sha256_django";
-    if (digest.starts_with("pbkdf2_sha256$")) return "pbkdf2_sha256_django";
-    if (digest.starts_with("pbkdf2_sha1$")) return "pbkdf2_sha1";
-    if (digest.size() == 64 && is_hex(digest)) return "sha256";
+    if (digest.starts_with("$argon2id$"))
+        return "argon2id";
+    if (digest.starts_with("$argon2i$"))
+        return "argon2i";
+    if (digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$"))
+        return "bcrypt";
+    if (digest.starts_with("bcrypt_sha256$"))
+        return "bcrypt_sha256_django";
+    if (digest.starts_with("pbkdf2_sha256$"))
+        return "pbkdf2_sha256_django";
+    if (digest.starts_with("pbkdf2_sha1$"))
+        return "pbkdf2_sha1";
+    if (digest.size() == 64 && is_hex(digest))
+        return "sha256";
     if (auto const f = split_exact<6>(digest); f && is_digits((*f)[4]) && is_digits((*f)[5]))
         return "scrypt_firebase";
     return {};

@@ -17,10 +17,10 @@ struct argon2_params {
 };
 
 /// Hashes `password` with argon2id and a fresh 16-byte salt into a PHC string:
-/// "$argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt b64>$<hash b64>" (unpadded standard base64, 32-byte hash).
-/// Blocking and CPU/memory heavy: call it off the I/O threads. Each thread keeps one reusable
-/// working buffer (grow-only, up to 64 MiB) so repeated hashes do not page in fresh memory; argon2
-/// wipes it after every use.
+/// "$argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt b64>$<hash b64>" (unpadded standard base64, 32-byte
+/// hash). Blocking and CPU/memory heavy: call it off the I/O threads. Each thread keeps one
+/// reusable working buffer (grow-only, up to 64 MiB) so repeated hashes do not page in fresh
+/// memory; argon2 wipes it after every use.
 /// @returns errc::hash_failed if argon2 rejects the parameters or fails (logged).
 result<std::string> hash_password(std::string_view password, argon2_params const& p = {});
 
@@ -29,13 +29,15 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 ///
 /// `hasher` is a Clerk BAPI `password_hasher` name, or "" to detect it from the digest (see
 /// `detect_hasher`). Supported names and digest formats:
-/// - "argon2id", "argon2i": PHC "$argon2id$v=19$m=..,t=..,p=..$<salt>$<hash>" ("v=" optional: 0x10).
+/// - "argon2id", "argon2i": PHC "$argon2id$v=19$m=..,t=..,p=..$<salt>$<hash>" ("v=" optional:
+/// 0x10).
 /// - "bcrypt": "$2a$" / "$2b$" / "$2y$" + 2-digit cost + "$" + 53 characters (libxcrypt).
 /// - "bcrypt_sha256_django": "bcrypt_sha256$" + a bcrypt digest of hex(sha256(password)).
 /// - "pbkdf2_sha256": "pbkdf2_sha256$<iterations>$<base64 salt>$<base64 hash>".
 /// - "pbkdf2_sha256_django": "pbkdf2_sha256$<iterations>$<salt text>$<base64 hash>" (Django).
 /// - "pbkdf2_sha1": "pbkdf2_sha1$<iterations>$<salt text>$<hex hash>".
-/// - "scrypt_firebase": "<b64 hash>$<b64 salt>$<b64 signer key>$<b64 salt separator>$<rounds>$<mem cost>":
+/// - "scrypt_firebase": "<b64 hash>$<b64 salt>$<b64 signer key>$<b64 salt separator>$<rounds>$<mem
+/// cost>":
 ///   key = scrypt(password, salt || separator, N = 2^mem_cost, r = rounds, p = 1, 32 bytes),
 ///   hash = AES-256-CTR(key, iv = 0, signer key).
 /// - "sha256" (insecure): 64 hex characters of the unsalted SHA-256.
@@ -44,7 +46,8 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 /// the hash pool; digests beyond them are malformed.
 /// @returns true or false; errc::unsupported_hasher (unknown name, or "" and no format recognised),
 ///          errc::invalid_encoding (the digest is malformed for that hasher), errc::hash_failed.
-result<bool> verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
+result<bool>
+verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
 
 /// The hasher names accepted by `verify_password`, in the order listed there.
 std::span<std::string_view const> supported_hashers() noexcept;

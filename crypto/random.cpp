@@ -45,7 +45,8 @@ std::string random_digits(std::size_t n) {
         }
         unsigned char const b = pool[used++];
         // 250 = 25 * 10: accepting only [0, 250) makes b % 10 exactly uniform.
-        if (b < 250) out += static_cast<char>('0' + b % 10);
+        if (b < 250)
+            out += static_cast<char>('0' + b % 10);
     }
     ::OPENSSL_cleanse(pool.data(), pool.size());
     return out;
@@ -66,7 +67,10 @@ std::string new_id(std::string_view prefix, std::uint64_t unix_ms) {
     out.reserve(prefix.size() + 1 + id_body_length);
     out += prefix;
     out += '_';
-    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
+    out += base62_encode(
+        {reinterpret_cast<char const*>(payload.data()), payload.size()},
+        id_body_length
+    );
     return out;
 }
 

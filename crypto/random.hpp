@@ -29,8 +29,9 @@ inline constexpr std::size_t id_body_length = 27;
 /// string comparison, for the same prefix); ids from the same millisecond are in random order.
 std::string new_id(std::string_view prefix);
 
-/// As `new_id(prefix)`, at the given time in milliseconds since the Unix epoch (only the low 48 bits
-/// are used: good until the year 10889). For tests and for importing records with known timestamps.
+/// As `new_id(prefix)`, at the given time in milliseconds since the Unix epoch (only the low 48
+/// bits are used: good until the year 10889). For tests and for importing records with known
+/// timestamps.
 std::string new_id(std::string_view prefix, std::uint64_t unix_ms);
 
 }  // namespace latchkey::crypto

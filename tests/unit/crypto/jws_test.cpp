@@ -22,13 +22,18 @@ boost::system::error_code code(errc e) {
 
 // RFC 7515 Appendix A.2.
 constexpr std::string_view a2_header = R"({"alg":"RS256"})";
-constexpr std::string_view a2_payload = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+constexpr std::string_view a2_payload =
+    "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
 constexpr std::string_view a2_compact =
     "eyJhbGciOiJSUzI1NiJ9"
-    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
-    ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujG"
-    "bds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0G"
-    "arZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgG"
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
+    "Q"
+    ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_"
+    "O8W2Fp5jujG"
+    "bds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_"
+    "nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0G"
+    "arZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-"
+    "eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgG"
     "Y9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
 
 constexpr std::string_view session_header = R"({"alg":"RS256","kid":"ins_test","typ":"JWT"})";
@@ -39,9 +44,16 @@ constexpr std::string_view session_payload =
 bool evp_verifies(EVP_PKEY* key, std::string_view input, std::string_view sig) {
     crypto::evp_md_ctx_ptr const ctx(::EVP_MD_CTX_new());
     BOOST_TEST_REQUIRE(ctx != nullptr);
-    BOOST_TEST_REQUIRE(::EVP_DigestVerifyInit(ctx.get(), nullptr, ::EVP_sha256(), nullptr, key) == 1);
-    int const rc = ::EVP_DigestVerify(ctx.get(), reinterpret_cast<unsigned char const*>(sig.data()), sig.size(),
-                                      reinterpret_cast<unsigned char const*>(input.data()), input.size());
+    BOOST_TEST_REQUIRE(
+        ::EVP_DigestVerifyInit(ctx.get(), nullptr, ::EVP_sha256(), nullptr, key) == 1
+    );
+    int const rc = ::EVP_DigestVerify(
+        ctx.get(),
+        reinterpret_cast<unsigned char const*>(sig.data()),
+        sig.size(),
+        reinterpret_cast<unsigned char const*>(input.data()),
+        input.size()
+    );
     ::ERR_clear_error();
     return rc == 1;
 }
@@ -115,8 +127,10 @@ BOOST_AUTO_TEST_CASE(tampering_is_detected) {
     truncated.signature.pop_back();
     BOOST_TEST(crypto::verify_rs256(k.get(), truncated).error() == code(errc::bad_signature));
 
-    BOOST_TEST(crypto::verify_rs256(test::other_generated_key().get(), *parts).error() ==
-               code(errc::bad_signature));
+    BOOST_TEST(
+        crypto::verify_rs256(test::other_generated_key().get(), *parts).error() ==
+        code(errc::bad_signature)
+    );
     BOOST_TEST(::ERR_peek_error() == 0UL);  // mismatches leave no stale OpenSSL errors
 }
 
@@ -125,7 +139,9 @@ BOOST_AUTO_TEST_CASE(verify_rejects_missing_and_non_rsa_keys) {
     BOOST_TEST_REQUIRE(parts.has_value());
     BOOST_TEST(crypto::verify_rs256(nullptr, *parts).error() == code(errc::invalid_key));
 
-    crypto::bio_ptr const bio(::BIO_new_mem_buf(test::ec_p256_pem.data(), static_cast<int>(test::ec_p256_pem.size())));
+    crypto::bio_ptr const bio(
+        ::BIO_new_mem_buf(test::ec_p256_pem.data(), static_cast<int>(test::ec_p256_pem.size()))
+    );
     crypto::evp_pkey_ptr const ec(::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     BOOST_TEST_REQUIRE(ec != nullptr);
     BOOST_TEST(crypto::verify_rs256(ec.get(), *parts).error() == code(errc::unsupported_algorithm));
@@ -135,17 +151,17 @@ BOOST_AUTO_TEST_CASE(parse_jws_is_strict) {
     std::string const oversized = "e30." + std::string(crypto::max_jws_bytes, 'A') + ".AAAA";
     std::string_view const bad[] = {
         "",
-        "e30.e30",              // 2 parts
-        "e30.e30.AAAA.AAAA",    // 4 parts
-        ".e30.AAAA",            // empty header
-        "e30..AAAA",            // empty payload
-        "e30.e30.",             // empty signature
-        "e30.e30.AAAA=",        // padding
-        "e30.e3+.AAAA",         // standard-alphabet character
-        "e30.e3 0.AAAA",        // whitespace
-        "e30.e30.AAAAA",        // 4k + 1 characters
-        "e31.e30.AAAA",         // non-canonical trailing bits
-        "e30.e30.AA\xc3\xa9",   // non-ASCII
+        "e30.e30",             // 2 parts
+        "e30.e30.AAAA.AAAA",   // 4 parts
+        ".e30.AAAA",           // empty header
+        "e30..AAAA",           // empty payload
+        "e30.e30.",            // empty signature
+        "e30.e30.AAAA=",       // padding
+        "e30.e3+.AAAA",        // standard-alphabet character
+        "e30.e3 0.AAAA",       // whitespace
+        "e30.e30.AAAAA",       // 4k + 1 characters
+        "e31.e30.AAAA",        // non-canonical trailing bits
+        "e30.e30.AA\xc3\xa9",  // non-ASCII
         oversized,
     };
     for (auto const s : bad) {

@@ -1,3 +1,3 @@
 // The one translation unit that defines the test module (and main) for the crypto unit tests.
-#define BOOST_TEST_MODULE latchkey_crypto_tests
+#define BOOST_TEST_MODULE latchkey_crypto_tests  // NOLINT(readability-identifier-naming)
 #include <boost/test/unit_test.hpp>

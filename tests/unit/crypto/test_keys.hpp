@@ -44,9 +44,12 @@ ydy5cY7YIBi87w93IKLEdfnbJtoOPLUW0ITrJReOgo1cq9SbsxYawBgfp/gh6A56
 
 /// RFC 7515 A.2: the JWK modulus of the key above.
 inline constexpr std::string_view rfc7515_a2_n =
-    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-"
-    "yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-"
-    "KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
+    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-"
+    "4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-"
+    "yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-"
+    "bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-"
+    "KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-"
+    "DWNmoudF8NAco9_"
     "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
 
 /// The same key, encrypted (PBES2, AES-128-CBC, passphrase "secret").
@@ -83,7 +86,8 @@ m93QbxoK1y8jQ2iuis6j4KzIwM22j6As9s3mmhEoRWrz
 -----END ENCRYPTED PRIVATE KEY-----
 )";
 
-/// The same key as PKCS#1 with d replaced by d + 2: parses, but fails the pairwise consistency check.
+/// The same key as PKCS#1 with d replaced by d + 2: parses, but fails the pairwise consistency
+/// check.
 inline constexpr std::string_view inconsistent_rsa_pem = R"(
 -----BEGIN RSA PRIVATE KEY-----
 MIIEowIBAAKCAQEAofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd/wWJcyQoTbji9k0

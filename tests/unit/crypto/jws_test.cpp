@@ -8,7 +8,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace crypto = latchkey::crypto;
 namespace test = latchkey::crypto::test;
@@ -191,6 +194,30 @@ BOOST_AUTO_TEST_CASE(large_payloads_sign_and_verify) {
     BOOST_TEST_REQUIRE(parts.has_value());
     BOOST_TEST(parts->payload_json == payload);
     BOOST_TEST(!crypto::verify_rs256(test::generated_key().get(), *parts).has_error());
+}
+
+BOOST_AUTO_TEST_CASE(one_key_signs_from_many_threads) {
+    auto const& k = test::generated_key();
+    auto const expected = crypto::sign_rs256(k, session_header, session_payload);
+    BOOST_TEST_REQUIRE(expected.has_value());
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    threads.reserve(4);
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 25; ++i) {
+                auto jws = crypto::sign_rs256(k, session_header, session_payload);
+                auto parts = jws ? crypto::parse_jws(*jws)
+                                 : crypto::result<crypto::jws_parts>(errc::openssl);
+                if (!jws || *jws != *expected || !parts ||
+                    crypto::verify_rs256(k.get(), *parts).has_error())
+                    ++failures;
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    BOOST_TEST(failures.load() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -42,7 +42,7 @@ public:
     static result<db> open(options const& o) noexcept;
     db(db&&) noexcept = default;
     db& operator=(db&&) noexcept = default;
-    ~db();
+    ~db() = default;
 
     env& environment() noexcept { return env_; }
 
@@ -109,13 +109,20 @@ public:
     result<void> put_meta(write_txn& w, std::string_view key, std::string_view value) const noexcept;
     result<std::optional<std::string>> get_meta(txn const& t, std::string_view key) const noexcept;
 
-    /// Bulk seeding (benchmarks): many users + sessions in one txn, bypassing nothing but HTTP.
+    /// Bulk seeding (benchmarks): call put_user/put_session/put_client in write txns of 10-50k records each,
+    /// on a store opened with durable=false, then `sync()`.
+    result<void> sync() noexcept;
+
+    db() = default;
 
 private:
-    db() = default;
     env env_;
-    struct dbis;  // defined in db.cpp
-    std::unique_ptr<dbis> dbis_;
+    struct tables {
+        MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0,
+                jwt_templates = 0, meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0,
+                users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
+                jwt_templates_by_name = 0;
+    } t_;
 };
 
 }  // namespace latchkey::store

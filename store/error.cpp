@@ -1,0 +1,29 @@
+#include "store/error.hpp"
+
+#include <string>
+
+namespace latchkey::store {
+
+namespace {
+class category final : public boost::system::error_category {  // NOLINT(cppcoreguidelines-virtual-class-destructor)
+public:
+    char const* name() const noexcept override { return "latchkey.store"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+            case errc::not_found: return "record not found";
+            case errc::key_exists: return "a unique key is already taken";
+            case errc::map_full: return "the store is full (raise map_size)";
+            case errc::corrupted: return "a record or the database is corrupted";
+            case errc::lmdb: return "storage failure";
+        }
+        return "unknown store error";
+    }
+};
+}  // namespace
+
+boost::system::error_category const& error_category() noexcept {
+    static category const c;
+    return c;
+}
+
+}  // namespace latchkey::store

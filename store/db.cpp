@@ -118,7 +118,7 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (previous != nullptr) before = keys_of(*previous);
         auto check = [&](MDB_dbi dbi, std::string const& key, unique_field f) -> result<bool> {
             auto v = w.get(dbi, key);
-            if (!v) return v.error();
+            if (!v) return result<bool>(boost::system::in_place_error, v.error());
             if (*v && **v != u.id) {
                 if (conflict != nullptr) *conflict = f;
                 return false;

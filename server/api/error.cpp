@@ -18,7 +18,7 @@ struct code_entry {
 };
 
 constexpr code_entry table[] = {
-#define LATCHKEY_X(name, status, msg, long_msg) {#name, http::status::status, msg, long_msg},
+#define LATCHKEY_X(name, st, msg, long_msg) {#name, http::status::st, msg, long_msg},
     LATCHKEY_API_ERRORS(LATCHKEY_X)
 #undef LATCHKEY_X
 };

@@ -81,7 +81,7 @@ namespace latchkey::server::api {
       "There was an internal error on our servers. Please try again.")
 
 enum class code {
-#define LATCHKEY_X(name, status, msg, long_msg) name,
+#define LATCHKEY_X(name, st, msg, long_msg) name,
     LATCHKEY_API_ERRORS(LATCHKEY_X)
 #undef LATCHKEY_X
 };

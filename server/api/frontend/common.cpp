@@ -33,10 +33,17 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
 
 namespace {
 
-std::string cookie_attrs(app const& a, std::int64_t max_age, bool http_only, bool with_domain) {
+/// Cookie attributes for cookies the FAPI sets on the browser. Behind a proxy (Clerk-Proxy-Url) the cookie
+/// lands on the app's host, so it stays host-only and Secure follows the proxy URL's scheme; otherwise a
+/// FAPI at clerk.<app domain> scopes shared cookies to the app's registrable domain.
+std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
+                         bool with_domain) {
     std::string s = "; Path=/";
-    if (with_domain && a.inst.fapi_host.starts_with("clerk.")) {
-        // Production FAPI at clerk.<app domain>: the cookie belongs to the app's registrable domain.
+    bool secure = a.inst.https;
+    auto proxy = ctx.req.find("Clerk-Proxy-Url");
+    if (proxy != ctx.req.end()) {
+        secure = proxy->value().starts_with("https://");
+    } else if (with_domain && a.inst.fapi_host.starts_with("clerk.")) {
         std::string_view d = std::string_view(a.inst.fapi_host).substr(6);
         d = d.substr(0, d.find(':'));
         s += "; Domain=";
@@ -45,16 +52,8 @@ std::string cookie_attrs(app const& a, std::int64_t max_age, bool http_only, boo
     s += "; Max-Age=" + std::to_string(max_age);
     if (http_only) s += "; HttpOnly";
     s += "; SameSite=Lax";
-    if (a.inst.https) s += "; Secure";
+    if (secure) s += "; Secure";
     return s;
-}
-
-bool has_live_session(app& a, store::txn const& t, store::client_record const& c, std::int64_t now) {
-    for (auto const& id : c.session_ids) {
-        auto s = a.db.get_session(t, id);
-        if (s && *s && views::session_live(**s, now)) return true;
-    }
-    return false;
 }
 
 }  // namespace
@@ -80,7 +79,7 @@ api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::
             ctx.headers.emplace_back("Authorization", token);
         } else {
             ctx.set_cookies.push_back("__client=" + token +
-                                      cookie_attrs(a, a.cfg.client_cookie_lifetime.count(), true, false));
+                                      cookie_attrs(a, ctx, a.cfg.client_cookie_lifetime.count(), true, false));
             ctx.cookie_auth = true;
         }
     }
@@ -282,7 +281,7 @@ api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& 
     // Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14).
     if (ctx.dev_browser_id.empty() && !ctx.native) {
         std::string v = signed_in ? std::to_string(c.updated_at / 1000) : "0";
-        std::string attrs = cookie_attrs(a, 365LL * 24 * 3600, false, true);
+        std::string attrs = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
         ctx.set_cookies.push_back("__client_uat=" + v + attrs);
         ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=" + v + attrs);
     }

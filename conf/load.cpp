@@ -501,6 +501,8 @@ std::string usage() {
     std::string u =
         "usage: latchkey serve [flags]     run the FAPI and BAPI listeners\n"
         "       latchkey keys [flags]      print the publishable and secret keys\n"
+        "       latchkey keys --rotate     add a new signing key (active from the next start; old ones stay in the JWKS)\n"
+        "       latchkey keys --retire KID remove an old signing key from the JWKS\n"
         "       latchkey --help | --version\n\n"
         "flags (each also from the environment; precedence: flag > env > config file > default):\n";
     for (auto const& s : settings) {

@@ -5,6 +5,7 @@
 #include "crypto/random.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -143,6 +144,44 @@ bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound)
 
     r.keys = load_keys(data / "keys", in.id);
     return r;
+}
+
+namespace {
+std::vector<fs::path> key_files(fs::path const& dir) {
+    std::vector<fs::path> files;
+    if (!fs::exists(dir)) return files;
+    for (auto const& e : fs::directory_iterator(dir))
+        if (e.is_regular_file() && e.path().extension() == ".pem") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+}  // namespace
+
+std::string rotate_signing_key(std::string const& data_dir) {
+    fs::path dir = fs::path(data_dir) / "keys";
+    fs::create_directories(dir);
+    auto files = key_files(dir);
+    unsigned next = 1;
+    if (!files.empty()) next = static_cast<unsigned>(std::stoul(files.back().filename().string().substr(0, 4))) + 1;
+    auto k = crypto::signing_key::generate_rsa(2048);
+    if (!k) throw std::runtime_error("cannot generate a signing key: " + k.error().message());
+    std::string kid = crypto::new_id("ins");
+    char prefix[8];
+    std::snprintf(prefix, sizeof prefix, "%04u-", next);
+    write_secret(dir / (std::string(prefix) + kid + ".pem"), k->private_pem());
+    return kid;
+}
+
+void retire_signing_key(std::string const& data_dir, std::string const& kid) {
+    auto files = key_files(fs::path(data_dir) / "keys");
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        std::string stem = files[i].stem().string();
+        if (stem.substr(stem.find('-') + 1) != kid) continue;
+        if (i + 1 == files.size()) throw std::runtime_error("keys: '" + kid + "' is the active key; rotate first");
+        fs::remove(files[i]);
+        return;
+    }
+    throw std::runtime_error("keys: no signing key with kid '" + kid + "'");
 }
 
 }  // namespace latchkey::server

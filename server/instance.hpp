@@ -39,4 +39,13 @@ struct bootstrap_result {
 /// `fapi_bound` is the FAPI address actually bound (for the default frontend_api when none is configured).
 bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound);
 
+/// Key rotation (`latchkey keys --rotate`): adds a new RSA-2048 signing key to <data_dir>/keys. After the next
+/// start it signs every token while the older keys stay in the JWKS, so tokens they signed keep verifying.
+/// Returns the new kid.
+std::string rotate_signing_key(std::string const& data_dir);
+
+/// `latchkey keys --retire KID`: removes a non-active key from the JWKS (from the next start). Throws if the
+/// kid is unknown or is the active (newest) key.
+void retire_signing_key(std::string const& data_dir, std::string const& kid);
+
 }  // namespace latchkey::server

@@ -201,8 +201,14 @@ int serve(conf::config const& cfg) {
     return 0;
 }
 
-int keys(conf::config const& cfg) {
+int keys(conf::config const& cfg, std::string const& rotate_or_retire, std::string const& kid) {
     try {
+        if (rotate_or_retire == "rotate") {
+            std::printf("new_kid=%s\n", rotate_signing_key(cfg.data_dir).c_str());
+        } else if (rotate_or_retire == "retire") {
+            retire_signing_key(cfg.data_dir, kid);
+            std::printf("retired_kid=%s\n", kid.c_str());
+        }
         auto f = conf::split_host_port(cfg.listen);
         auto boot = bootstrap(cfg, f->first + ":" + std::to_string(f->second));
         std::printf("frontend_api=%s\npublishable_key=%s\n", boot.inst.frontend_api.c_str(),
@@ -237,12 +243,28 @@ int run_main(std::vector<std::string> const& args) {
         std::fprintf(stderr, "latchkey: unknown command '%s' (see --help)\n", cmd.c_str());
         return 2;
     }
+    // `keys --rotate` / `keys --retire KID` are key-management actions, not settings.
+    std::string action;
+    std::string kid;
+    if (cmd == "keys") {
+        for (std::size_t i = 0; i < rest.size(); ++i) {
+            if (rest[i] == "--rotate") {
+                action = "rotate";
+                rest.erase(rest.begin() + static_cast<long>(i--));
+            } else if (rest[i] == "--retire" && i + 1 < rest.size()) {
+                action = "retire";
+                kid = rest[i + 1];
+                rest.erase(rest.begin() + static_cast<long>(i), rest.begin() + static_cast<long>(i) + 2);
+                --i;
+            }
+        }
+    }
     auto cfg = conf::load(rest, conf::process_env());
     if (!cfg) {
         std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
         return 2;
     }
-    return cmd == "serve" ? serve(*cfg) : keys(*cfg);
+    return cmd == "serve" ? serve(*cfg) : keys(*cfg, action, kid);
 }
 
 }  // namespace latchkey::server

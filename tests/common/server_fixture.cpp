@@ -241,3 +241,72 @@ http_result http_client::bapi(http::verb method, std::string const& path, json::
 }
 
 }  // namespace latchkey::test
+
+#include "crypto/encoding.hpp"
+#include "crypto/password.hpp"
+#include "crypto/random.hpp"
+
+namespace latchkey::test {
+
+std::string seed_user(server::api::app& a, std::string const& email, std::string const& password) {
+    store::user_record u;
+    u.id = crypto::new_id("user");
+    auto now = a.now_ms();
+    store::identification_record e;
+    e.id = crypto::new_id("idn");
+    e.kind = "email_address";
+    e.value = email;
+    e.verification.status = "verified";
+    e.verification.strategy = "admin";
+    e.created_at = e.updated_at = now;
+    u.identifications.push_back(e);
+    u.primary_email_address_id = e.id;
+    if (!password.empty()) u.password_digest = crypto::hash_password(password).value();
+    u.created_at = u.updated_at = now;
+    auto r = a.db.with_write([&](store::write_txn& w) { return a.db.put_user(w, u, nullptr); });
+    if (!r) throw std::runtime_error("seed_user: " + r.error().message());
+    return u.id;
+}
+
+std::string seed_session(server::api::app& a, std::string const& client_id, std::string const& user_id) {
+    auto now = a.now_ms();
+    store::session_record s;
+    s.id = crypto::new_id("sess");
+    s.client_id = client_id;
+    s.user_id = user_id;
+    s.status = "active";
+    s.last_active_at = s.first_factor_at = s.created_at = s.updated_at = now;
+    s.expire_at = now + 7LL * 24 * 3600 * 1000;
+    s.abandon_at = now + 30LL * 24 * 3600 * 1000;
+    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
+        auto c = a.db.get_client(w, client_id);
+        if (!c) return c.error();
+        if (!*c) return store::make_error_code(store::errc::not_found);
+        auto rec = **c;
+        rec.session_ids.push_back(s.id);
+        rec.last_active_session_id = s.id;
+        rec.updated_at = now;
+        if (auto p = a.db.put_session(w, s); !p) return p;
+        return a.db.put_client(w, rec);
+    });
+    if (!r) throw std::runtime_error("seed_session: " + r.error().message());
+    return s.id;
+}
+
+namespace {
+json::object jwt_part(std::string const& jwt, std::size_t index) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < index; ++i) start = jwt.find('.', start) + 1;
+    auto end = jwt.find('.', start);
+    auto decoded = crypto::base64url_decode(jwt.substr(start, end - start));
+    if (!decoded) return {};
+    boost::system::error_code ec;
+    auto v = json::parse(*decoded, ec);
+    return !ec && v.is_object() ? v.get_object() : json::object{};
+}
+}  // namespace
+
+json::object jwt_payload(std::string const& jwt) { return jwt_part(jwt, 1); }
+json::object jwt_header(std::string const& jwt) { return jwt_part(jwt, 0); }
+
+}  // namespace latchkey::test

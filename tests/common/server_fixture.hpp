@@ -103,3 +103,19 @@ private:
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form);
 
 }  // namespace latchkey::test
+
+namespace latchkey::test {
+
+/// Seeds a user with a verified primary email (and a password digest when `password` is non-empty) directly
+/// in the store; returns its id.
+std::string seed_user(server::api::app& a, std::string const& email, std::string const& password = {});
+
+/// Seeds an active session for `user_id` on `client_id` (which must exist) and makes it the client's last
+/// active session; returns the session id.
+std::string seed_session(server::api::app& a, std::string const& client_id, std::string const& user_id);
+
+/// Decodes a JWT's payload (no verification).
+json::object jwt_payload(std::string const& jwt);
+json::object jwt_header(std::string const& jwt);
+
+}  // namespace latchkey::test

@@ -1,0 +1,280 @@
+// FAPI: the client, dev browser, __client cookie, sessions (touch/end/remove/sign out all), token minting,
+// last_active_token caching and the handshake.
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace latchkey;
+using namespace latchkey::test;
+
+namespace {
+
+/// Verifies a JWT against the served JWKS (kid lookup + RS256), the way an independent verifier would.
+bool verifies_with_jwks(test_server& s, std::string const& jwt) {
+    http_client c(s.fapi_port());
+    auto jwks = c.request(http::verb::get, "/.well-known/jwks.json");
+    auto kid = jwt_header(jwt).at("kid").as_string();
+    for (auto const& k : jwks.json.at("keys").as_array()) {
+        if (k.at("kid").as_string() != kid) continue;
+        auto pub = crypto::public_key::from_jwk(k.at("n").as_string(), k.at("e").as_string());
+        auto parts = crypto::parse_jws(jwt);
+        return pub && parts && crypto::verify_rs256(pub->get(), *parts).has_value();
+    }
+    return false;
+}
+
+struct signed_in {
+    std::string client_id, user_id, session_id;
+};
+
+/// A production-style browser (cookie identity) with one seeded signed-in session.
+signed_in sign_in_with_cookie(test_server& s, http_client& c, std::string const& email) {
+    auto r = c.fapi("POST", "/v1/client");
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    signed_in out;
+    out.client_id = std::string(r.json.at("response").at("id").as_string());
+    out.user_id = seed_user(s.app(), email, "correct horse battery staple");
+    out.session_id = seed_session(s.app(), out.client_id, out.user_id);
+    return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(frontend_client)
+
+BOOST_AUTO_TEST_CASE(no_client_is_null_null) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto r = c.fapi("GET", "/v1/client");
+    BOOST_TEST(r.status == 200u);
+    BOOST_TEST(r.json.at("response").is_null());
+    BOOST_TEST(r.json.at("client").is_null());
+    BOOST_TEST(r.headers["content-type"] == "application/json");
+}
+
+BOOST_AUTO_TEST_CASE(dev_browser_keys_one_client) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto db = c.fapi("POST", "/v1/dev_browser");
+    BOOST_TEST_REQUIRE(db.status == 200u);
+    std::string token(db.json.at("id").as_string());
+    BOOST_TEST(!token.empty());
+    c.dev_browser = token;
+    BOOST_TEST(c.fapi("GET", "/v1/client").json.at("response").is_null());
+    auto created = c.fapi("POST", "/v1/client");
+    BOOST_TEST_REQUIRE(created.status == 200u);
+    std::string id(created.json.at("response").at("id").as_string());
+    BOOST_TEST(id.starts_with("client_"));
+    // No cookies in dev-browser mode: the token in the query keys the client.
+    BOOST_TEST(created.set_cookies.empty());
+    http_client other(s.fapi_port());
+    other.dev_browser = token;
+    auto again = other.fapi("GET", "/v1/client");
+    BOOST_TEST(again.json.at("response").at("id").as_string() == id);
+    // An unknown dev-browser token is refused with the code clerk-js recovers from.
+    other.dev_browser = "dvb_unknown";
+    auto bad = other.fapi("GET", "/v1/client");
+    BOOST_TEST(bad.status == 401u);
+    BOOST_TEST(bad.error_code() == "dev_browser_unauthenticated");
+}
+
+BOOST_AUTO_TEST_CASE(client_cookie_is_httponly_and_identifies_the_browser) {
+    test_server s([](conf::config& c) { c.instance_type = "production"; });
+    http_client c(s.fapi_port());
+    auto created = c.fapi("POST", "/v1/client");
+    BOOST_TEST_REQUIRE(created.status == 200u);
+    std::string client_cookie;
+    for (auto const& sc : created.set_cookies)
+        if (sc.starts_with("__client=")) client_cookie = sc;
+    BOOST_TEST_REQUIRE(!client_cookie.empty());
+    BOOST_TEST(client_cookie.find("HttpOnly") != std::string::npos);
+    BOOST_TEST(client_cookie.find("SameSite=Lax") != std::string::npos);
+    BOOST_TEST(client_cookie.find("Secure") == std::string::npos);  // plain http: Secure dropped
+    auto got = c.fapi("GET", "/v1/client");
+    BOOST_TEST(got.json.at("response").at("id") == created.json.at("response").at("id"));
+    // A forged cookie (right id, wrong MAC) is no client at all.
+    std::string id(created.json.at("response").at("id").as_string());
+    http_client forger(s.fapi_port());
+    forger.cookies["__client"] = id + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    BOOST_TEST(forger.fapi("GET", "/v1/client").json.at("response").is_null());
+    // Signed-out client: __client_uat is 0 (production: the FAPI owns it).
+    bool uat_zero = false;
+    for (auto const& sc : created.set_cookies) uat_zero = uat_zero || sc.starts_with("__client_uat=0;");
+    BOOST_TEST(uat_zero);
+}
+
+BOOST_AUTO_TEST_CASE(client_json_carries_sessions_with_valid_tokens) {
+    test_server s([](conf::config& c) { c.instance_type = "production"; });
+    http_client c(s.fapi_port());
+    c.origin = "http://localhost:3000";
+    auto si = sign_in_with_cookie(s, c, "ada@example.com");
+    auto r = c.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    auto const& client = r.json.at("response").as_object();
+    BOOST_TEST(client.at("last_active_session_id").as_string() == si.session_id);
+    auto const& sessions = client.at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u);
+    auto const& sess = sessions[0].as_object();
+    BOOST_TEST(sess.at("status").as_string() == "active");
+    BOOST_TEST(sess.at("user").at("id").as_string() == si.user_id);
+    BOOST_TEST(sess.at("user").at("email_addresses").as_array().size() == 1u);
+    BOOST_TEST(sess.at("public_user_data").at("identifier").as_string() == "ada@example.com");
+    std::string jwt(sess.at("last_active_token").at("jwt").as_string());
+    auto claims = jwt_payload(jwt);
+    BOOST_TEST(claims.at("sub").as_string() == si.user_id);
+    BOOST_TEST(claims.at("sid").as_string() == si.session_id);
+    BOOST_TEST(claims.at("azp").as_string() == "http://localhost:3000");
+    BOOST_TEST(claims.at("iss").as_string() == s.inst().issuer);
+    BOOST_TEST(claims.at("v").as_int64() == 2);
+    BOOST_TEST(claims.at("sts").as_string() == "active");
+    BOOST_TEST(claims.at("exp").as_int64() - claims.at("iat").as_int64() == 60);
+    BOOST_TEST(claims.at("nbf").as_int64() <= claims.at("iat").as_int64());
+    BOOST_TEST(jwt_header(jwt).at("typ").as_string() == "JWT");
+    BOOST_TEST(verifies_with_jwks(s, jwt));
+    // __client_uat never later than the token's iat (clerk-wire rule 19).
+    std::int64_t uat = -1;
+    for (auto const& sc : r.set_cookies)
+        if (sc.starts_with("__client_uat=")) uat = std::stoll(sc.substr(13));
+    BOOST_TEST(uat > 0);
+    BOOST_TEST(uat <= claims.at("iat").as_int64());
+    // A second read reuses the cached token (no RSA signature per GET /v1/client).
+    auto r2 = c.fapi("GET", "/v1/client");
+    BOOST_TEST(r2.json.at("response").at("sessions").at(0).at("last_active_token").at("jwt").as_string() == jwt);
+}
+
+BOOST_AUTO_TEST_CASE(token_endpoint_mints_bare_fresh_tokens) {
+    test_server s([](conf::config& c) { c.token_lifetime = std::chrono::seconds(120); });
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "grace@example.com");
+    auto r = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/tokens", {{"organization_id", ""}});
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    BOOST_TEST(r.json.at("object").as_string() == "token");
+    BOOST_TEST(!r.json.as_object().contains("response"));  // bare, not wrapped
+    std::string jwt(r.json.at("jwt").as_string());
+    auto claims = jwt_payload(jwt);
+    BOOST_TEST(claims.at("exp").as_int64() - claims.at("iat").as_int64() == 120);  // configured lifetime
+    BOOST_TEST(verifies_with_jwks(s, jwt));
+    // Another browser cannot mint for this session.
+    http_client stranger(s.fapi_port());
+    stranger.fapi("POST", "/v1/client");
+    auto denied = stranger.fapi("POST", "/v1/client/sessions/" + si.session_id + "/tokens");
+    BOOST_TEST(denied.status == 401u);
+}
+
+BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "linus@example.com");
+    std::string path = "/v1/client/sessions/" + si.session_id;
+    BOOST_TEST(c.fapi("POST", path + "/tokens").status == 200u);
+    // Revoked (e.g. by the Backend API): no more tokens.
+    auto& a = s.app();
+    auto revoke = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
+        auto rec = a.db.get_session(w, si.session_id).value().value();
+        rec.status = "revoked";
+        return a.db.put_session(w, rec);
+    });
+    BOOST_TEST_REQUIRE(revoke.has_value());
+    a.tokens.erase(si.session_id);
+    BOOST_TEST(c.fapi("POST", path + "/tokens").status == 401u);
+    BOOST_TEST(c.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().empty());
+    // Expired: a fresh session, then the clock passes its expire_at.
+    auto sid2 = seed_session(a, si.client_id, si.user_id);
+    BOOST_TEST(c.fapi("POST", "/v1/client/sessions/" + sid2 + "/tokens").status == 200u);
+    s.advance(std::chrono::hours(24 * 8));
+    BOOST_TEST(c.fapi("POST", "/v1/client/sessions/" + sid2 + "/tokens").status == 401u);
+    BOOST_TEST(c.fapi("GET", "/v1/client").json.at("response").at("last_active_session_id").is_null());
+}
+
+BOOST_AUTO_TEST_CASE(touch_end_remove_and_sign_out_all) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "one@example.com");
+    auto user2 = seed_user(s.app(), "two@example.com", "another good passphrase");
+    auto sess2 = seed_session(s.app(), si.client_id, user2);
+    auto before = c.fapi("GET", "/v1/client").json.at("response");
+    BOOST_TEST(before.at("sessions").as_array().size() == 2u);
+    BOOST_TEST(before.at("last_active_session_id").as_string() == sess2);
+    // setActive: touch the first session; it becomes last active and the envelope carries it.
+    auto t = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/touch",
+                    {{"active_organization_id", ""}, {"intent", "select_session"}});
+    BOOST_TEST_REQUIRE(t.status == 200u);
+    BOOST_TEST(t.json.at("response").at("id").as_string() == si.session_id);
+    BOOST_TEST(t.json.at("client").at("last_active_session_id").as_string() == si.session_id);
+    // end: leaves the signed-in set.
+    auto e = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/end");
+    BOOST_TEST_REQUIRE(e.status == 200u);
+    BOOST_TEST(e.json.at("response").at("status").as_string() == "ended");
+    BOOST_TEST(e.json.at("client").at("sessions").as_array().size() == 1u);
+    // touch of an ended session: 401 (clerk-js re-fetches the client).
+    BOOST_TEST(c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/touch").status == 401u);
+    // remove
+    auto rm = c.fapi("POST", "/v1/client/sessions/" + sess2 + "/remove");
+    BOOST_TEST(rm.json.at("response").at("status").as_string() == "removed");
+    BOOST_TEST(rm.json.at("client").at("sessions").as_array().empty());
+    // sign out of all
+    auto sess3 = seed_session(s.app(), si.client_id, si.user_id);
+    auto all = c.fapi("DELETE", "/v1/client/sessions");
+    BOOST_TEST_REQUIRE(all.status == 200u);
+    BOOST_TEST(all.json.at("client").at("sessions").as_array().empty());
+    BOOST_TEST(all.json.at("response").at("id").as_string() == si.client_id);
+    BOOST_TEST(c.fapi("POST", "/v1/client/sessions/" + sess3 + "/tokens").status == 401u);
+    // unknown session id: 404
+    BOOST_TEST(c.fapi("GET", "/v1/client/sessions/sess_nope").status == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(delete_client_signs_out_and_clears_cookies) {
+    test_server s([](conf::config& c) { c.instance_type = "production"; });
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "del@example.com");
+    auto d = c.fapi("DELETE", "/v1/client");
+    BOOST_TEST_REQUIRE(d.status == 200u);
+    BOOST_TEST(d.json.at("response").at("deleted").as_bool());
+    BOOST_TEST(c.cookies.count("__client") == 0u);
+    BOOST_TEST(c.fapi("GET", "/v1/client").json.at("response").is_null());
+}
+
+BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
+    test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "hs@example.com");
+    auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=nonce&suffixed_cookies=true");
+    BOOST_TEST_REQUIRE(r.status == 307u);
+    std::string loc = r.headers["location"];
+    BOOST_TEST(loc.starts_with("http://localhost:3000/dash?x=1&__clerk_handshake="));
+    std::string token = loc.substr(loc.find("__clerk_handshake=") + 18);
+    BOOST_TEST(verifies_with_jwks(s, token));
+    auto directives = jwt_payload(token).at("handshake").as_array();
+    bool session = false, session_suffixed = false, uat = false;
+    for (auto const& d : directives) {
+        std::string v(d.as_string());
+        if (v.starts_with("__session=ey")) {
+            session = true;
+            std::string jwt = v.substr(10, v.find(';') - 10);
+            BOOST_TEST(jwt_payload(jwt).at("sid").as_string() == si.session_id);
+        }
+        if (v.starts_with("__session_" + s.inst().cookie_suffix + "=ey")) session_suffixed = true;
+        if (v.starts_with("__client_uat=") && !v.starts_with("__client_uat=0;")) uat = true;
+    }
+    BOOST_TEST(session);
+    BOOST_TEST(session_suffixed);
+    BOOST_TEST(uat);
+    // Signed out: directives clear the cookies.
+    http_client anon(s.fapi_port());
+    auto out = anon.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F");
+    BOOST_TEST_REQUIRE(out.status == 307u);
+    std::string t2 = out.headers["location"].substr(out.headers["location"].find("__clerk_handshake=") + 18);
+    auto d2 = jwt_payload(t2).at("handshake").as_array();
+    bool cleared = false;
+    for (auto const& d : d2) cleared = cleared || std::string(d.as_string()).starts_with("__session=; Path=/; Max-Age=0");
+    BOOST_TEST(cleared);
+    // Open redirects are refused.
+    auto evil = anon.fapi("GET", "/v1/client/handshake?redirect_url=https%3A%2F%2Fevil.example%2F");
+    BOOST_TEST(evil.status == 422u);
+    BOOST_TEST(evil.param_name() == "redirect_url");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -53,6 +53,8 @@ public:
     std::string last_code(std::string const& to) const;
     /// Moves the server clock forward.
     void advance(std::chrono::milliseconds d);
+    /// What SIGHUP does: reloads the TLS certificate files ("" on success).
+    std::string reload_tls() { return srv_->reload_tls(); }
 
 private:
     tmp_dir dir_;

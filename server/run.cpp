@@ -15,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <iostream>
@@ -157,6 +158,7 @@ void running_server::join() {
 namespace {
 
 int serve(conf::config const& cfg) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not kill the server
     std::unique_ptr<running_server> srv;
     try {
         srv = std::make_unique<running_server>(cfg);

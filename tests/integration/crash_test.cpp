@@ -1,0 +1,133 @@
+// Crash safety: the real binary under a concurrent write storm is SIGKILLed at random moments, many rounds.
+// After each kill the store must open cleanly and hold every record whose creation was answered with a 2xx.
+#include "store/db.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char** environ;
+
+using namespace latchkey;
+using namespace latchkey::test;
+
+namespace {
+
+struct child {
+    pid_t pid = -1;
+    unsigned short fapi = 0;
+    unsigned short bapi = 0;
+};
+
+child start_binary(std::string const& bin, std::string const& data_dir) {
+    int out[2];
+    BOOST_TEST_REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
+                                  "--data-dir", data_dir};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> envs{"LATCHKEY_SECRET_KEY=sk_test_crashcrashcrashcrash0001", "LATCHKEY_ACCESS_LOG=false",
+                                  "LATCHKEY_THREADS=2"};
+    std::vector<char*> envp;
+    for (auto& e : envs) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    child c;
+    BOOST_TEST_REQUIRE(posix_spawn(&c.pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    std::string line;
+    char ch = 0;
+    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+    ::close(out[0]);
+    auto port_of = [&](std::string const& key) -> unsigned short {
+        auto p = line.find("\"" + key + "\":\"");
+        if (p == std::string::npos) return 0;
+        auto colon = line.find(':', p + key.size() + 4);
+        return static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+    };
+    c.fapi = port_of("fapi");
+    c.bapi = port_of("bapi");
+    BOOST_TEST_REQUIRE(c.fapi != 0);
+    return c;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(crash_safety)
+
+BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_write) {
+    char const* bin = std::getenv("LATCHKEY_BIN");
+    BOOST_TEST_REQUIRE(bin != nullptr, "LATCHKEY_BIN must point at the latchkey binary");
+    tmp_dir data;
+    std::mt19937 rng(20261123);
+    std::vector<std::string> acknowledged;
+    std::mutex mu;
+    int const rounds = 10;
+    for (int round = 0; round < rounds; ++round) {
+        auto c = start_binary(bin, data.path);
+        std::atomic<bool> stop{false};
+        std::vector<std::thread> storm;
+        for (int t = 0; t < 4; ++t) {
+            storm.emplace_back([&, t] {
+                while (!stop) {
+                    try {
+                        http_client h(c.fapi);
+                        // Each request is a fresh browser: POST /v1/client creates and durably commits a client.
+                        auto r = h.fapi("POST", "/v1/client");
+                        if (r.status == 200) {
+                            std::lock_guard lk(mu);
+                            acknowledged.emplace_back(r.json.at("response").at("id").as_string());
+                        }
+                        if (t % 2 == 1) {
+                            auto d = h.fapi("POST", "/v1/dev_browser");
+                            (void)d;
+                        }
+                    } catch (...) {
+                        // the server died mid-request: expected
+                    }
+                }
+            });
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
+        ::kill(c.pid, SIGKILL);
+        int status = 0;
+        ::waitpid(c.pid, &status, 0);
+        stop = true;
+        for (auto& th : storm) th.join();
+        // The store opens cleanly and holds everything that was acknowledged so far.
+        store::options o;
+        o.dir = data.path + "/db";
+        o.map_size = 1ull << 34;
+        auto db = store::db::open(o);
+        BOOST_TEST_REQUIRE(db.has_value());
+        std::size_t missing = 0;
+        auto r = db->with_read([&](store::read_txn& t) -> store::result<void> {
+            for (auto const& id : acknowledged) {
+                auto cl = db->get_client(t, id);
+                if (!cl) return cl.error();
+                if (!*cl) ++missing;
+            }
+            return {};
+        });
+        BOOST_TEST_REQUIRE(r.has_value());
+        BOOST_TEST(missing == 0u, "round " << round << ": " << missing << " acknowledged clients lost");
+    }
+    BOOST_TEST(acknowledged.size() > 50u);
+    BOOST_TEST_MESSAGE("acknowledged writes checked: " << acknowledged.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

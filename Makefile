@@ -12,6 +12,8 @@ run: ## install what is missing, build release, start on the embedded default
 	@[ -f .latchkey/config.json ] || cp conf/sample.json .latchkey/config.json
 	@build/release/server/latchkey keys --data-dir .latchkey/data --config .latchkey/config.json | sed 's/^/  /'
 	@echo "  FAPI: http://127.0.0.1:8080   BAPI: http://127.0.0.1:8081   (Ctrl-C stops)"
+	@echo "  clerk-js: new Clerk(publishable_key, { proxyUrl: 'http://127.0.0.1:8080' })"
+	@echo "  @clerk/backend: createClerkClient({ secretKey, apiUrl: 'http://127.0.0.1:8081', publishableKey })"
 	exec build/release/server/latchkey serve --data-dir .latchkey/data --config .latchkey/config.json
 
 test: ## install what is missing, build (ASan+UBSan), run every test: unit, integration, e2e

@@ -1,0 +1,69 @@
+// RS256: the raw signature (crypto::sign_rs256, 2048-bit key) and the whole session-token mint
+// (claims + sign) that POST /v1/client/sessions/{id}/tokens performs. Compare with `openssl speed rsa2048`.
+#include "bench_app.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
+#include "server/api/frontend/common.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <stdexcept>
+
+namespace {
+
+namespace crypto = latchkey::crypto;
+
+crypto::signing_key const& key() {
+    static crypto::signing_key const k = [] {
+        auto r = crypto::signing_key::generate_rsa(2048);
+        if (!r) throw std::runtime_error("generate_rsa failed");
+        return std::move(*r);
+    }();
+    return k;
+}
+
+void BM_rs256_sign(benchmark::State& state) {
+    auto const& k = key();
+    std::string const header = R"({"alg":"RS256","kid":")" + k.kid() + R"(","typ":"JWT"})";
+    std::string const payload = R"({"azp":"http://localhost:3000","exp":1732345738,"fva":[0,-1],"iat":1732345678,)"
+                                R"("iss":"https://clerk.example.com","nbf":1732345668,"sid":"sess_2pXq1vZ0b8kYc9mN4rT6uW3eLhA",)"
+                                R"("sts":"active","sub":"user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA","v":2})";
+    for (auto _ : state) {
+        auto jwt = crypto::sign_rs256(k, header, payload);
+        benchmark::DoNotOptimize(jwt);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_rs256_sign)->UseRealTime();
+BENCHMARK(BM_rs256_sign)->Threads(2)->UseRealTime();
+
+void BM_rs256_verify(benchmark::State& state) {
+    auto const& k = key();
+    auto jwt = crypto::sign_rs256(k, R"({"alg":"RS256","typ":"JWT"})", R"({"sub":"user_x"})");
+    auto parts = crypto::parse_jws(*jwt);
+    for (auto _ : state) {
+        auto r = crypto::verify_rs256(k.get(), *parts);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_rs256_verify);
+
+void BM_session_token_mint(benchmark::State& state) {
+    latchkey::bench::bench_app env;
+    auto& a = env.app();
+    auto now = a.now_ms();
+    auto s = latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
+    for (auto _ : state) {
+        auto jwt = latchkey::server::api::frontend::mint_token(a, s, "http://localhost:3000", now);
+        if (!jwt) {
+            state.SkipWithError("mint_token failed");
+            break;
+        }
+        benchmark::DoNotOptimize(jwt->data());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_session_token_mint);
+
+}  // namespace

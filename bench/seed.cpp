@@ -1,0 +1,190 @@
+// latchkey-seed: bulk-loads a data dir's store for the scale benchmarks, bypassing HTTP but not the
+// repository (store::db maintains every index exactly as the handlers do).
+//
+//   latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] [--password PW] [--no-clients]
+//
+// User i (0-based) gets the verified primary email "seed<i>@example.com" and the password PW; ONE argon2id
+// digest is computed and shared by every user. Session i belongs to user i % users, on its own client
+// (unless --no-clients). Writes go in batches of --batch records per txn without fsync, then the store is
+// synced once. Prints one JSON line with counts and timings. Run it while no server has the store open.
+#include "crypto/password.hpp"
+#include "crypto/random.hpp"
+#include "store/db.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+namespace {
+
+namespace store = latchkey::store;
+namespace crypto = latchkey::crypto;
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+    std::string data_dir;
+    std::size_t users = 1'000'000;
+    std::size_t sessions = 1'000'000;
+    std::size_t batch = 20'000;
+    std::string password = "bench-Passw0rd!x";
+    bool clients = true;
+};
+
+[[noreturn]] void usage(char const* why) {
+    std::fprintf(stderr,
+                 "latchkey-seed: %s\nusage: latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] "
+                 "[--password PW] [--no-clients]\n",
+                 why);
+    std::exit(2);
+}
+
+std::size_t number(std::string_view s) {
+    char* end = nullptr;
+    std::string t(s);
+    auto v = std::strtoull(t.c_str(), &end, 10);
+    if (end == t.c_str() || *end != '\0') usage("not a number");
+    return static_cast<std::size_t>(v);
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        auto next = [&]() -> std::string_view {
+            if (i + 1 >= argc) usage("missing value");
+            return argv[++i];
+        };
+        if (a == "--data-dir") o.data_dir = next();
+        else if (a == "--users") o.users = number(next());
+        else if (a == "--sessions") o.sessions = number(next());
+        else if (a == "--batch") o.batch = number(next());
+        else if (a == "--password") o.password = next();
+        else if (a == "--no-clients") o.clients = false;
+        else usage("unknown argument");
+    }
+    if (o.data_dir.empty()) usage("--data-dir is required");
+    if (o.batch == 0) usage("--batch must be > 0");
+    if (o.sessions > 0 && o.users == 0) usage("sessions need users");
+    return o;
+}
+
+double seconds_since(clock_type::time_point t0) {
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto o = parse(argc, argv);
+    auto t0 = clock_type::now();
+
+    auto digest = crypto::hash_password(o.password);
+    if (!digest) {
+        std::fprintf(stderr, "latchkey-seed: hash_password failed\n");
+        return 1;
+    }
+
+    store::options so;
+    so.dir = o.data_dir + "/db";
+    so.durable = false;
+    auto opened = store::db::open(so);
+    if (!opened) {
+        std::fprintf(stderr, "latchkey-seed: cannot open the store: %s\n", opened.error().message().c_str());
+        return 1;
+    }
+    auto& db = *opened;
+    auto const now = wall_ms();
+    auto const base = now - static_cast<std::int64_t>(o.users);  // one ms apart: time-ordered ids
+
+    // The user ids are needed again for the sessions; keep them (27+5 bytes each).
+    std::vector<std::string> user_ids;
+    user_ids.reserve(o.users);
+
+    auto write_batches = [&](std::size_t total, auto&& put_one) -> bool {
+        std::size_t batches = 0;
+        for (std::size_t done = 0; done < total;) {
+            std::size_t n = std::min(o.batch, total - done);
+            auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
+                for (std::size_t i = done; i < done + n; ++i)
+                    if (auto x = put_one(w, i); !x) return x;
+                return {};
+            });
+            if (!r) {
+                std::fprintf(stderr, "latchkey-seed: write failed at %zu: %s\n", done, r.error().message().c_str());
+                return false;
+            }
+            done += n;
+            if (++batches % 10 == 0 || done == total) std::fprintf(stderr, "  %zu/%zu\n", done, total);
+        }
+        return true;
+    };
+
+    auto t_users = clock_type::now();
+    bool ok = write_batches(o.users, [&](store::write_txn& w, std::size_t i) -> store::result<void> {
+        auto ts = base + static_cast<std::int64_t>(i);
+        store::user_record u;
+        u.id = crypto::new_id("user", static_cast<std::uint64_t>(ts));
+        u.first_name = "Seed";
+        u.last_name = "User" + std::to_string(i);
+        u.password_digest = *digest;
+        u.password_last_updated_at = u.created_at = u.updated_at = ts;
+        store::identification_record e;
+        e.id = crypto::new_id("idn", static_cast<std::uint64_t>(ts));
+        e.kind = "email_address";
+        e.value = "seed" + std::to_string(i) + "@example.com";
+        e.verification.status = "verified";
+        e.verification.strategy = "email_code";
+        e.verification.verified_at = ts;
+        e.created_at = e.updated_at = ts;
+        u.primary_email_address_id = e.id;
+        u.identifications.push_back(std::move(e));
+        user_ids.push_back(u.id);
+        return db.put_user(w, u, nullptr);
+    });
+    if (!ok) return 1;
+    double users_s = seconds_since(t_users);
+
+    auto t_sessions = clock_type::now();
+    ok = write_batches(o.sessions, [&](store::write_txn& w, std::size_t i) -> store::result<void> {
+        store::session_record s;
+        s.id = crypto::new_id("sess");
+        s.user_id = user_ids[i % user_ids.size()];
+        s.status = "active";
+        s.last_active_at = s.created_at = s.updated_at = s.first_factor_at = now;
+        s.expire_at = now + 7LL * 24 * 3600 * 1000;
+        s.abandon_at = now + 30LL * 24 * 3600 * 1000;
+        if (o.clients) {
+            store::client_record c;
+            c.id = crypto::new_id("client");
+            c.created_at = c.updated_at = now;
+            c.session_ids.push_back(s.id);
+            c.last_active_session_id = s.id;
+            s.client_id = c.id;
+            if (auto x = db.put_client(w, c); !x) return x;
+        }
+        return db.put_session(w, s);
+    });
+    if (!ok) return 1;
+    double sessions_s = seconds_since(t_sessions);
+
+    // MDB_NOSYNC commits: make the whole store durable once.
+    auto t_sync = clock_type::now();
+    if (auto r = db.sync(); !r) {
+        std::fprintf(stderr, "latchkey-seed: sync failed: %s\n", r.error().message().c_str());
+        return 1;
+    }
+    double sync_s = seconds_since(t_sync);
+
+    std::printf("{\"event\":\"seeded\",\"users\":%zu,\"sessions\":%zu,\"clients\":%zu,\"batch\":%zu,"
+                "\"users_s\":%.3f,\"sessions_s\":%.3f,\"sync_s\":%.3f,\"total_s\":%.3f}\n",
+                o.users, o.sessions, o.clients ? o.sessions : 0, o.batch, users_s, sessions_s, sync_s,
+                seconds_since(t0));
+    return 0;
+}

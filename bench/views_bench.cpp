@@ -1,0 +1,104 @@
+// Clerk JSON rendering: the user object (FAPI and BAPI audiences) and the full FAPI client object that
+// GET /v1/client returns for a signed-in browser (read txn + client_json + serialize, token from cache).
+#include "bench_app.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/views.hpp"
+
+#include <benchmark/benchmark.h>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+
+namespace {
+
+namespace api = latchkey::server::api;
+namespace views = latchkey::server::api::views;
+namespace store = latchkey::store;
+namespace json = boost::json;
+using latchkey::bench::bench_app;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void BM_user_json_frontend(benchmark::State& state) {
+    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        auto s = json::serialize(views::user(u, views::audience::frontend));
+        bytes += s.size();
+        benchmark::DoNotOptimize(s.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_user_json_frontend);
+
+void BM_user_json_backend(benchmark::State& state) {
+    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        auto s = json::serialize(views::user(u, views::audience::backend));
+        bytes += s.size();
+        benchmark::DoNotOptimize(s.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_user_json_backend);
+
+/// A signed-in client (one user, one active session) stored in a fresh app.
+struct signed_in {
+    bench_app env{};
+    store::client_record client;
+    store::session_record session;
+    store::user_record user;
+    signed_in() {
+        auto now = now_ms();
+        user = latchkey::bench::sample_user(now, "ada@example.com");
+        client.id = latchkey::crypto::new_id("client");
+        client.created_at = client.updated_at = now;
+        session = latchkey::bench::sample_session(now, user.id, client.id);
+        client.session_ids.push_back(session.id);
+        client.last_active_session_id = session.id;
+        auto& db = env.db();
+        auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
+            if (auto x = db.put_user(w, user, nullptr); !x) return x;
+            if (auto x = db.put_session(w, session); !x) return x;
+            return db.put_client(w, client);
+        });
+        if (!r) throw std::runtime_error("seed: " + r.error().message());
+    }
+};
+
+void BM_client_json_signed_in(benchmark::State& state) {
+    signed_in s;
+    auto& a = s.env.app();
+    latchkey::server::request req;
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        api::request_ctx ctx(req);
+        ctx.now = a.now_ms();
+        ctx.client_id = s.client.id;
+        ctx.cookie_auth = true;
+        auto body = a.db.with_read([&](store::read_txn& r) -> store::result<std::string> {
+            auto c = a.db.get_client(r, s.client.id);
+            if (!c || !*c) return store::errc::not_found;
+            auto v = api::frontend::client_json(a, ctx, r, **c);
+            if (!v) return store::errc::corrupted;
+            json::object env;
+            env["response"] = *v;
+            env["client"] = nullptr;
+            return json::serialize(env);
+        });
+        if (!body) {
+            state.SkipWithError("client_json failed");
+            break;
+        }
+        bytes += body->size();
+        benchmark::DoNotOptimize(body->data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_client_json_signed_in);
+
+}  // namespace

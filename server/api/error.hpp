@@ -78,7 +78,8 @@ namespace latchkey::server::api {
     X(too_many_connections, service_unavailable, "Server busy", "The server is at its connection limit.")        \
     X(storage_full, insufficient_storage, "Storage full", "The server's storage is full.")                       \
     X(internal_clerk_error, internal_server_error, "Oops, an unexpected error occurred",                         \
-      "There was an internal error on our servers. Please try again.")
+      "There was an internal error on our servers. Please try again.")                                           \
+    X(delete_self_disabled, forbidden, "Account deletion disabled", "This account cannot be deleted by its owner.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -1,97 +1,850 @@
+// The signed-in user's own account (FAPI /v1/me*): profile and metadata, password, self-deletion, service
+// tokens, the user's sessions, and their email addresses and phone numbers. Every handler acts on the user
+// of the request's session (see load_me); mutations reply through envelope() so clerk-js gets the updated
+// client piggy-backed.
 #include "server/api/frontend/handlers.hpp"
+
+#include "crypto/password.hpp"
+#include "crypto/random.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/templates.hpp"
+#include "server/api/views.hpp"
+#include "server/log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 namespace latchkey::server::api::frontend {
 
-api_result<reply> get_me(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::size_t max_name_bytes = 256;
+constexpr std::size_t max_metadata_bytes = 8 * 1024;
+constexpr std::size_t max_identifications_per_kind = 50;
+
+// ---------------------------------------------------------------------------------------------------------
+// The current user and transactions
+
+/// What every /v1/me handler works on: the request's client, its selected session and that session's user.
+struct me {
+    store::client_record client;
+    store::session_record session;
+    store::user_record user;
+};
+
+/// Resolves the current user. The session is the `_clerk_session_id` query parameter (clerk-js sends the
+/// active session's id on every non-/client path) or else the client's last active session; it must be a
+/// live session of this client. Anything else is 401 authentication_invalid, which makes clerk-js re-fetch
+/// the client. A stale explicit session id is NOT replaced by the last active one: that could act on a
+/// different user than the one the browser meant.
+api_result<me> load_me(app& a, request_ctx const& ctx, store::txn const& t) {
+    auto c = current_client(a, ctx, t);
+    if (!c) return make_error(code::authentication_invalid);
+    std::string sid = c->last_active_session_id;
+    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
+    if (sid.empty()) return make_error(code::authentication_invalid);
+    auto s = a.db.get_session(t, sid);
+    if (!s) return store_failure(s.error(), "get_session");
+    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
+        return make_error(code::authentication_invalid);
+    auto u = a.db.get_user(t, (*s)->user_id);
+    if (!u) return store_failure(u.error(), "get_user");
+    if (!*u) return make_error(code::authentication_invalid);
+    return me{std::move(*c), std::move(**s), std::move(**u)};
 }
 
-api_result<reply> update_me(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Runs `f(read_txn&) -> api_result<T>` in a read txn.
+template <class T, class F>
+api_result<T> read_tx(app& a, std::string_view what, F&& f) {
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<T>> { return f(t); });
+    if (!r) return store_failure(r.error(), what);
+    return std::move(*r);
 }
 
-api_result<reply> delete_me(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Runs `f(write_txn&) -> api_result<T>` in a write txn that commits only when f succeeds (an API error
+/// aborts it, so a half-applied change never lands).
+template <class T, class F>
+api_result<T> write_tx(app& a, std::string_view what, F&& f) {
+    std::optional<api_error> failed;
+    std::optional<T> out;
+    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
+        api_result<T> v = f(w);
+        if (!v) {
+            failed = std::move(v.error());
+            return store::make_error_code(store::errc::not_found);  // any error: abort the txn
+        }
+        out = std::move(*v);
+        return {};
+    });
+    if (failed) return std::move(*failed);
+    if (!r) return store_failure(r.error(), what);
+    return std::move(*out);
 }
 
-api_result<reply> update_me_metadata(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
+api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
+                           store::user_record const& previous) {
+    u.updated_at = ctx.now;
+    store::unique_field conflict = store::unique_field::none;
+    auto r = a.db.put_user(w, u, &previous, &conflict);
+    if (r) return {};
+    if (r.error() == store::make_error_code(store::errc::key_exists)) {
+        switch (conflict) {
+            case store::unique_field::email_address:
+                return param_error(code::form_identifier_exists, "email_address",
+                                   "That email address is taken. Please try another.");
+            case store::unique_field::phone_number:
+                return param_error(code::form_identifier_exists, "phone_number",
+                                   "That phone number is taken. Please try another.");
+            case store::unique_field::username:
+                return param_error(code::form_identifier_exists, "username",
+                                   "That username is taken. Please try another.");
+            default:
+                return make_error(code::form_identifier_exists);
+        }
+    }
+    return store_failure(r.error(), "put_user");
 }
 
-api_result<reply> create_me_token(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Loads the current user in a write txn, applies `edit(me&, write_txn&) -> api_result<void>` and saves
+/// the user. Returns the saved user.
+template <class F>
+api_result<store::user_record> edit_me(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
+    return write_tx<store::user_record>(a, what, [&](store::write_txn& w) -> api_result<store::user_record> {
+        auto m = load_me(a, ctx, w);
+        if (!m) return m.error();
+        store::user_record const previous = m->user;
+        if (auto r = edit(*m, w); !r) return r.error();
+        if (auto r = save_user(a, ctx, w, m->user, previous); !r) return r.error();
+        return std::move(m->user);
+    });
 }
 
-api_result<reply> change_password(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Ends (status `status`) every live session of `user_id` except `keep_session_id`, and drops their cached
+/// tokens. The current client forgets an ended last-active session and is marked changed.
+api_result<void> end_user_sessions(app& a, request_ctx const& ctx, store::write_txn& w, std::string_view user_id,
+                                   std::string_view keep_session_id, std::string_view status,
+                                   store::client_record& client) {
+    auto sessions = a.db.sessions_of_user(w, user_id);
+    if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+    bool client_changed = false;
+    for (auto& s : *sessions) {
+        if (s.id == keep_session_id) continue;
+        a.tokens.erase(s.id);
+        if (!views::session_live(s, ctx.now)) continue;
+        s.status = std::string(status);
+        s.updated_at = ctx.now;
+        if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
+        if (s.client_id == client.id) {
+            client_changed = true;
+            if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
+        }
+    }
+    if (client_changed) {
+        client.updated_at = ctx.now;
+        if (auto r = a.db.put_client(w, client); !r) return store_failure(r.error(), "put_client");
+    }
+    return {};
 }
 
-api_result<reply> remove_password(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+// ---------------------------------------------------------------------------------------------------------
+// Input checks
+
+/// A form boolean ("true"/"false"; absent or empty = not given).
+api_result<std::optional<bool>> bool_field(request_ctx const& ctx, std::string_view name) {
+    auto v = field(ctx, name);
+    if (!v || v->empty()) return std::optional<bool>{};
+    if (*v == "true" || *v == "1") return std::optional<bool>{true};
+    if (*v == "false" || *v == "0") return std::optional<bool>{false};
+    return param_error(code::form_param_type_invalid, name, std::string(name) + " must be true or false.");
 }
 
-api_result<reply> me_sessions(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+std::optional<api_error> check_name(std::optional<std::string> const& v, std::string_view param) {
+    if (v && v->size() > max_name_bytes)
+        return param_error(code::form_param_max_length_exceeded, param,
+                           std::string(param) + " must be at most 256 characters long.");
+    return std::nullopt;
 }
 
-api_result<reply> me_active_sessions(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Usernames: 4..64 characters of [a-zA-Z0-9_-].
+std::optional<api_error> check_username(std::string_view v) {
+    if (v.size() < 4 || v.size() > 64) return param_error(code::form_username_invalid_length, "username");
+    for (char ch : v) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  ch == '-';
+        if (!ok) return param_error(code::form_username_invalid_character, "username");
+    }
+    return std::nullopt;
 }
 
-api_result<reply> me_revoke_session(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Parses a metadata field: a JSON object text; "" (clerk-js sends null that way) is the empty object.
+api_result<json::object> parse_metadata(std::string_view text, std::string_view param) {
+    if (text.empty()) return json::object{};
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object())
+        return param_error(code::form_param_format_invalid, param, std::string(param) + " must be a JSON object.");
+    return std::move(v.as_object());
 }
 
-api_result<reply> list_email_addresses(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Serializes metadata, refusing more than 8 KiB.
+api_result<std::string> metadata_text(json::object const& o, std::string_view param) {
+    std::string s = json::serialize(o);
+    if (s.size() > max_metadata_bytes)
+        return param_error(code::form_param_max_length_exceeded, param,
+                           std::string(param) + " must be at most 8 KiB of JSON.");
+    return s;
 }
 
-api_result<reply> create_email_address(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Deep merge (Clerk's metadata PATCH): objects merge key by key, null deletes a key, anything else replaces.
+void merge_metadata(json::object& into, json::object const& patch) {
+    for (auto const& kv : patch) {
+        if (kv.value().is_null()) {
+            into.erase(kv.key());
+            continue;
+        }
+        if (kv.value().is_object()) {
+            if (auto* cur = into.if_contains(kv.key()); cur != nullptr && cur->is_object()) {
+                merge_metadata(cur->as_object(), kv.value().as_object());
+                continue;
+            }
+        }
+        into[kv.key()] = kv.value();
+    }
 }
 
-api_result<reply> get_email_address(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// The current password must match the stored digest: 422 form_password_incorrect otherwise.
+std::optional<api_error> check_current_password(std::string_view password, std::string_view digest) {
+    auto ok = crypto::verify_password(password, digest);
+    if (!ok) {
+        log::warn("password_verify_failed", {{"error", ok.error().message()}});
+        return param_error(code::form_password_incorrect, "current_password");
+    }
+    if (!*ok) return param_error(code::form_password_incorrect, "current_password");
+    return std::nullopt;
 }
 
-api_result<reply> delete_email_address(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Per-key rate limit (per identifier per minute): 429 with retry_after when exceeded.
+std::optional<api_error> throttle(app& a, request_ctx const& ctx, std::string const& key) {
+    std::int64_t retry_after = 0;
+    if (a.limiter.hit(key, a.cfg.protection.rate_per_identifier_per_minute, std::chrono::seconds(60), ctx.now,
+                      retry_after))
+        return std::nullopt;
+    auto e = make_error(code::too_many_requests);
+    e.meta["retry_after"] = retry_after;
+    return e;
 }
 
-api_result<reply> prepare_email_verification(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+bool has_factor(std::vector<std::string> const& factors, std::string_view f) {
+    return std::find(factors.begin(), factors.end(), f) != factors.end();
 }
 
-api_result<reply> attempt_email_verification(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Whether the user has at least one way to sign in with the instance's first factors.
+bool can_sign_in(app const& a, store::user_record const& u) {
+    bool email = false;
+    bool phone = false;
+    for (auto const& i : u.identifications) {
+        if (i.verification.status != "verified") continue;
+        if (i.kind == "email_address") email = true;
+        if (i.kind == "phone_number") phone = true;
+    }
+    email = email && a.cfg.email_address.used_for_first_factor;
+    phone = phone && a.cfg.phone_number.used_for_first_factor;
+    bool const username = !u.username.empty() && a.cfg.username.used_for_first_factor;
+    auto const& f = a.cfg.first_factors;
+    bool const password = !u.password_digest.empty() && (a.cfg.password.enabled || has_factor(f, "password"));
+    if (password && (email || phone || username)) return true;
+    if (email && (has_factor(f, "email_code") || has_factor(f, "email_link"))) return true;
+    if (phone && has_factor(f, "phone_code")) return true;
+    return false;
 }
 
-api_result<reply> list_phone_numbers(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+// ---------------------------------------------------------------------------------------------------------
+// JSON
+
+json::object deleted_object(std::string_view object, std::string_view id) {
+    json::object o;
+    o["object"] = object;
+    o["id"] = id;
+    o["deleted"] = true;
+    return o;
 }
 
-api_result<reply> create_phone_number(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+json::value str_or_null(std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+
+/// Status as shown to clients: a signed-in session past its expiry reads "expired".
+std::string shown_status(store::session_record const& s, std::int64_t now) {
+    if ((s.status == "active" || s.status == "pending") && !views::session_live(s, now)) return "expired";
+    return s.status;
 }
 
-api_result<reply> get_phone_number(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// The fields every session shape shares (Client.SessionBase). No token: these lists include sessions of
+/// other devices, whose tokens must not leave them.
+json::object session_base(store::session_record const& s, std::int64_t now) {
+    json::object o;
+    o["object"] = "session";
+    o["id"] = s.id;
+    o["status"] = shown_status(s, now);
+    o["expire_at"] = s.expire_at;
+    o["abandon_at"] = s.abandon_at;
+    o["last_active_at"] = s.last_active_at;
+    o["last_active_token"] = nullptr;
+    o["actor"] = s.actor.empty() ? json::value(nullptr) : views::json_text(s.actor);
+    o["tasks"] = nullptr;
+    return o;
 }
 
-api_result<reply> update_phone_number(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Client.Session (GET /v1/me/sessions).
+json::object listed_session(store::session_record const& s, json::object const& user, json::object const& pud,
+                            std::int64_t now) {
+    json::object o = session_base(s, now);
+    o["last_active_organization_id"] = str_or_null(s.last_active_organization_id);
+    o["user"] = user;
+    o["public_user_data"] = pud;
+    std::int64_t fva1 = s.first_factor_at > 0 ? (now - s.first_factor_at) / 60000 : 0;
+    std::int64_t fva2 = s.second_factor_at > 0 ? (now - s.second_factor_at) / 60000 : -1;
+    o["factor_verification_age"] = json::array{fva1, fva2};
+    o["created_at"] = s.created_at;
+    o["updated_at"] = s.updated_at;
+    return o;
 }
 
-api_result<reply> delete_phone_number(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Client.ActiveSession (GET /v1/me/sessions/active): clerk-js's SessionWithActivities. We keep no device
+/// data, so latest_activity carries only its identity and defaults.
+json::object active_session(store::session_record const& s, std::int64_t now) {
+    json::object o = session_base(s, now);
+    json::object act;
+    act["object"] = "session_activity";
+    act["id"] = "sess_activity_" + (s.id.starts_with("sess_") ? s.id.substr(5) : s.id);
+    act["device_type"] = nullptr;
+    act["is_mobile"] = false;
+    act["browser_name"] = nullptr;
+    act["browser_version"] = nullptr;
+    act["ip_address"] = nullptr;
+    act["city"] = nullptr;
+    act["country"] = nullptr;
+    o["latest_activity"] = std::move(act);
+    return o;
 }
 
-api_result<reply> prepare_phone_verification(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// A bare JSON array reply (the spec's list shapes; clerk-js maps `payload` itself for active sessions).
+reply array_reply(json::array const& arr) { return reply{http::status::ok, json::serialize(arr), {}}; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Email addresses and phone numbers share one implementation.
+
+struct ident_kind {
+    std::string_view kind;        ///< identification kind and form field ("email_address" | "phone_number")
+    std::string_view path_param;  ///< route capture with the id
+    std::string_view strategy;    ///< verification strategy
+    std::string_view channel;     ///< message channel
+    std::string_view noun;        ///< for messages
+    std::string_view plural;
+};
+
+constexpr ident_kind email_kind{"email_address", "email_id", "email_code", "email", "email address",
+                                "email addresses"};
+constexpr ident_kind phone_kind{"phone_number", "phone_number_id", "phone_code", "sms", "phone number",
+                                "phone numbers"};
+
+bool is_email(ident_kind const& k) { return k.kind == email_kind.kind; }
+
+conf::attribute const& attribute_of(app const& a, ident_kind const& k) {
+    return is_email(k) ? a.cfg.email_address : a.cfg.phone_number;
 }
 
-api_result<reply> attempt_phone_verification(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+std::string& primary_of(store::user_record& u, ident_kind const& k) {
+    return is_email(k) ? u.primary_email_address_id : u.primary_phone_number_id;
 }
+
+json::object ident_json(ident_kind const& k, store::user_record const& u, store::identification_record const& i) {
+    return is_email(k) ? views::email_address(u, i) : views::phone_number(u, i);
+}
+
+store::identification_record* find_ident(store::user_record& u, std::string_view id, std::string_view kind) {
+    for (auto& i : u.identifications)
+        if (i.id == id && i.kind == kind) return &i;
+    return nullptr;
+}
+
+/// Second-factor flags on phone numbers need SMS as an enabled second factor and a verified number. Our
+/// records keep no per-number second-factor flags yet, so only "false" (the rendered state) is accepted.
+std::optional<api_error> check_second_factor_flag(app const& a, std::optional<bool> v, std::string_view param) {
+    if (!v || !*v) return std::nullopt;
+    if (!has_factor(a.cfg.second_factors, "phone_code"))
+        return param_error(code::form_param_value_invalid, param,
+                           "SMS is not enabled as a second factor on this instance.");
+    return param_error(code::form_param_value_invalid, param,
+                       "Reserving phone numbers for second factors is not supported by this server.");
+}
+
+api_result<reply> list_idents(app& a, request_ctx& ctx, ident_kind const& k) {
+    auto arr = read_tx<json::array>(a, "list_identifications", [&](store::read_txn& t) -> api_result<json::array> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        json::array out;
+        for (auto const& i : m->user.identifications)
+            if (i.kind == k.kind) out.push_back(ident_json(k, m->user, i));
+        return out;
+    });
+    if (!arr) return arr.error();
+    return array_reply(*arr);
+}
+
+api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    auto raw = field(ctx, k.kind);
+    if (!raw || raw->empty()) return param_error(code::form_param_missing, k.kind);
+    if (!attribute_of(a, k).enabled)
+        return param_error(code::form_param_unknown, k.kind,
+                           std::string(k.plural) + " are not enabled on this instance.");
+    auto value = is_email(k) ? normalize_email(*raw) : normalize_phone(*raw);
+    if (!value)
+        return param_error(code::form_param_format_invalid, k.kind, "Enter a valid " + std::string(k.noun) + ".");
+    if (!is_email(k)) {
+        auto reserved = bool_field(ctx, "reserved_for_second_factor");
+        if (!reserved) return reserved.error();
+        if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
+    }
+    struct created {
+        store::user_record user;
+        store::identification_record ident;
+    };
+    auto r = write_tx<created>(a, "create_identification", [&](store::write_txn& w) -> api_result<created> {
+        auto m = load_me(a, ctx, w);
+        if (!m) return m.error();
+        store::user_record const previous = m->user;
+        std::size_t count = 0;
+        for (auto const& i : m->user.identifications) {
+            if (i.kind != k.kind) continue;
+            if (i.value == *value)
+                return param_error(code::form_identifier_exists, k.kind,
+                                   "This " + std::string(k.noun) + " is already on your account.");
+            ++count;
+        }
+        if (count >= max_identifications_per_kind)
+            return param_error(code::form_param_value_invalid, k.kind,
+                               "This account has too many " + std::string(k.plural) + ".");
+        store::identification_record i;
+        i.id = crypto::new_id("idn");
+        i.kind = std::string(k.kind);
+        i.value = *value;
+        i.created_at = i.updated_at = ctx.now;
+        m->user.identifications.push_back(i);
+        if (auto s = save_user(a, ctx, w, m->user, previous); !s) return s.error();
+        return created{std::move(m->user), std::move(i)};
+    });
+    if (!r) return r.error();
+    return envelope(a, ctx, ident_json(k, r->user, r->ident));
+}
+
+api_result<reply> get_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    std::string_view id = ctx.params.get(k.path_param);
+    auto o = read_tx<json::object>(a, "get_identification", [&](store::read_txn& t) -> api_result<json::object> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        auto* i = find_ident(m->user, id, k.kind);
+        if (i == nullptr) return make_error(code::resource_not_found);
+        return ident_json(k, m->user, *i);
+    });
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+api_result<reply> delete_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    std::string const id(ctx.params.get(k.path_param));
+    auto u = edit_me(a, ctx, "delete_identification", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto& user = m.user;
+        auto it = std::find_if(user.identifications.begin(), user.identifications.end(),
+                               [&](auto const& i) { return i.id == id && i.kind == k.kind; });
+        if (it == user.identifications.end()) return make_error(code::resource_not_found);
+        bool const could_sign_in = can_sign_in(a, user);
+        bool const was_verified = it->verification.status == "verified";
+        user.identifications.erase(it);
+
+        // A verified one of the same kind takes over as primary (or none is left).
+        std::string& primary = primary_of(user, k);
+        if (primary == id) {
+            primary.clear();
+            for (auto const& i : user.identifications)
+                if (i.kind == k.kind && i.verification.status == "verified") {
+                    primary = i.id;
+                    break;
+                }
+        }
+        if (was_verified && attribute_of(a, k).required && primary.empty()) {
+            auto e = make_error(code::cannot_remove_last_identification);
+            e.long_message = "This instance requires a verified " + std::string(k.noun) + " on every account.";
+            return e;
+        }
+        if (could_sign_in && !can_sign_in(a, user)) return make_error(code::cannot_remove_last_identification);
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, deleted_object(k.kind, id));
+}
+
+api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    std::string const id(ctx.params.get(k.path_param));
+    auto strategy = field(ctx, "strategy");
+    if (!strategy || strategy->empty()) return param_error(code::form_param_missing, "strategy");
+    if (*strategy != k.strategy)
+        return param_error(code::form_param_value_invalid, "strategy",
+                           "The only supported strategy is " + std::string(k.strategy) + ".");
+    if (auto e = throttle(a, ctx, "me_prepare:" + id)) return *e;
+    store::identification_record out;
+    auto u = edit_me(a, ctx, "prepare_verification", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto* i = find_ident(m.user, id, k.kind);
+        if (i == nullptr) return make_error(code::resource_not_found);
+        if (i->verification.status == "verified") return make_error(code::verification_already_verified);
+        prepare_code(a, ctx, i->verification, k.strategy, k.channel, i->value, i->id);
+        i->updated_at = ctx.now;
+        out = *i;
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, ident_json(k, *u, out));
+}
+
+api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    std::string const id(ctx.params.get(k.path_param));
+    auto code_value = field(ctx, "code");
+    if (!code_value || code_value->empty()) return param_error(code::form_param_missing, "code");
+    // The attempt's outcome (attempt count, failed/expired state) is stored even when it is an error.
+    std::optional<api_error> attempt_error;
+    store::identification_record out;
+    auto u = edit_me(a, ctx, "attempt_verification", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto* i = find_ident(m.user, id, k.kind);
+        if (i == nullptr) return make_error(code::resource_not_found);
+        if (auto r = attempt_code(a, ctx, i->verification, *code_value); !r) {
+            attempt_error = r.error();
+        } else {
+            std::string& primary = primary_of(m.user, k);
+            if (primary.empty()) primary = i->id;
+        }
+        i->updated_at = ctx.now;
+        out = *i;
+        return {};
+    });
+    if (!u) return u.error();
+    if (attempt_error) return std::move(*attempt_error);
+    return envelope(a, ctx, ident_json(k, *u, out));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// /v1/me
+
+api_result<reply> get_me(app& a, request_ctx& ctx) {
+    auto m = read_tx<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    if (!m) return m.error();
+    return envelope(a, ctx, views::user(m->user, views::audience::frontend));
+}
+
+api_result<reply> update_me(app& a, request_ctx& ctx) {
+    auto first_name = field(ctx, "first_name");
+    auto last_name = field(ctx, "last_name");
+    if (auto e = check_name(first_name, "first_name")) return *e;
+    if (auto e = check_name(last_name, "last_name")) return *e;
+
+    auto username = field(ctx, "username");
+    if (username) {
+        if (username->empty()) {
+            if (a.cfg.username.required) return param_error(code::form_param_missing, "username");
+        } else {
+            if (!a.cfg.username.enabled)
+                return param_error(code::form_param_unknown, "username", "Usernames are not enabled on this instance.");
+            if (auto e = check_username(*username)) return *e;
+        }
+    }
+
+    std::optional<std::string> unsafe;
+    if (auto raw = field(ctx, "unsafe_metadata")) {
+        auto o = parse_metadata(*raw, "unsafe_metadata");
+        if (!o) return o.error();
+        auto text = metadata_text(*o, "unsafe_metadata");
+        if (!text) return text.error();
+        unsafe = std::move(*text);
+    }
+
+    auto primary_email = field(ctx, "primary_email_address_id");
+    auto primary_phone = field(ctx, "primary_phone_number_id");
+    if (auto w3 = field(ctx, "primary_web3_wallet_id"); w3 && !w3->empty())
+        return param_error(code::form_param_value_invalid, "primary_web3_wallet_id",
+                           "This account has no web3 wallets.");
+
+    // A new primary must be one of the user's own, verified identifications of that kind.
+    auto set_primary = [](store::user_record& u, std::optional<std::string> const& id, ident_kind const& k,
+                          std::string_view param) -> api_result<void> {
+        if (!id || id->empty()) return {};
+        auto* i = find_ident(u, *id, k.kind);
+        if (i == nullptr)
+            return param_error(code::form_param_value_invalid, param,
+                               "No such " + std::string(k.noun) + " on this account.");
+        if (i->verification.status != "verified")
+            return param_error(code::form_param_value_invalid, param,
+                               "Verify this " + std::string(k.noun) + " before making it primary.");
+        primary_of(u, k) = *id;
+        return {};
+    };
+
+    auto u = edit_me(a, ctx, "update_me", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto& user = m.user;
+        if (first_name) user.first_name = *first_name;
+        if (last_name) user.last_name = *last_name;
+        if (username) user.username = *username;
+        if (unsafe) user.unsafe_metadata = *unsafe;
+        if (auto r = set_primary(user, primary_email, email_kind, "primary_email_address_id"); !r) return r;
+        if (auto r = set_primary(user, primary_phone, phone_kind, "primary_phone_number_id"); !r) return r;
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+}
+
+api_result<reply> delete_me(app& a, request_ctx& ctx) {
+    auto id = write_tx<std::string>(a, "delete_me", [&](store::write_txn& w) -> api_result<std::string> {
+        auto m = load_me(a, ctx, w);
+        if (!m) return m.error();
+        if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
+        // Every session of the user ends, the current one included; this client forgets it.
+        if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
+        if (auto r = a.db.delete_user(w, m->user); !r) return store_failure(r.error(), "delete_user");
+        return m->user.id;
+    });
+    if (!id) return id.error();
+    return envelope(a, ctx, deleted_object("user", *id));
+}
+
+api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
+    auto raw = field(ctx, "unsafe_metadata");
+    if (!raw) return param_error(code::form_param_missing, "unsafe_metadata");
+    auto patch = parse_metadata(*raw, "unsafe_metadata");
+    if (!patch) return patch.error();
+    auto u = edit_me(a, ctx, "update_me_metadata", [&](me& m, store::write_txn&) -> api_result<void> {
+        json::value current = views::json_text(m.user.unsafe_metadata);
+        merge_metadata(current.as_object(), *patch);
+        auto text = metadata_text(current.as_object(), "unsafe_metadata");
+        if (!text) return text.error();
+        m.user.unsafe_metadata = std::move(*text);
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+}
+
+api_result<reply> create_me_token(app& a, request_ctx& ctx) {
+    // A token for an integration ("service"). We have no third-party integrations; a service that names a JWT
+    // template gets that template's token for the current session.
+    auto service = field(ctx, "service");
+    if (!service || service->empty()) return param_error(code::form_param_missing, "service");
+    auto jwt = read_tx<std::string>(a, "create_me_token", [&](store::read_txn& t) -> api_result<std::string> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        auto tpl = a.db.jwt_template_by_name(t, *service);
+        if (!tpl) return store_failure(tpl.error(), "jwt_template_by_name");
+        if (!*tpl)
+            return param_error(code::form_param_value_invalid, "service",
+                               "No integration or JWT template has this name.");
+        auto claims = render_template_claims(a, **tpl, m->user, m->session);
+        return mint_token(a, m->session, ctx.origin, ctx.now, &claims, (*tpl)->lifetime);
+    });
+    if (!jwt) return jwt.error();
+    // Bare token object, like every token endpoint (clerk-wire §3).
+    json::object o;
+    o["object"] = "token";
+    o["jwt"] = *jwt;
+    return reply{http::status::ok, json::serialize(o), {}};
+}
+
+api_result<reply> change_password(app& a, request_ctx& ctx) {
+    auto current = field(ctx, "current_password");
+    auto next = field(ctx, "new_password");
+    if (!next || next->empty()) return param_error(code::form_param_missing, "new_password");
+    if (auto e = check_password_policy(a, *next)) {
+        e->meta["param_name"] = "new_password";
+        return *e;
+    }
+    auto sign_out_others = bool_field(ctx, "sign_out_of_other_sessions");
+    if (!sign_out_others) return sign_out_others.error();
+
+    // Verify and hash outside any txn (both are slow), then apply only if the password did not change meanwhile.
+    auto m = read_tx<me>(a, "change_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    if (!m) return m.error();
+    std::string const old_digest = m->user.password_digest;
+    if (!old_digest.empty()) {
+        if (!current || current->empty()) return param_error(code::form_param_missing, "current_password");
+        if (auto e = throttle(a, ctx, "me_password:" + m->user.id)) return *e;
+        if (auto e = check_current_password(*current, old_digest)) return *e;
+    }
+    auto digest = crypto::hash_password(*next);
+    if (!digest) {
+        log::error("hash_failed", {{"error", digest.error().message()}});
+        return make_error(code::internal_clerk_error);
+    }
+
+    auto u = edit_me(a, ctx, "change_password", [&](me& cur, store::write_txn& w) -> api_result<void> {
+        if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
+            return param_error(code::form_password_incorrect, "current_password");
+        cur.user.password_digest = *digest;
+        cur.user.password_last_updated_at = ctx.now;
+        if (sign_out_others->value_or(false))
+            return end_user_sessions(a, ctx, w, cur.user.id, cur.session.id, "revoked", cur.client);
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+}
+
+api_result<reply> remove_password(app& a, request_ctx& ctx) {
+    auto current = field(ctx, "current_password");
+    auto m = read_tx<me>(a, "remove_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    if (!m) return m.error();
+    std::string const old_digest = m->user.password_digest;
+    if (old_digest.empty()) return make_error(code::password_not_set);
+    if (a.cfg.password.required) {
+        auto e = make_error(code::cannot_remove_last_identification);
+        e.long_message = "A password is required on this instance.";
+        return e;
+    }
+    if (!current || current->empty()) return param_error(code::form_param_missing, "current_password");
+    if (auto e = throttle(a, ctx, "me_password:" + m->user.id)) return *e;
+    if (auto e = check_current_password(*current, old_digest)) return *e;
+
+    auto u = edit_me(a, ctx, "remove_password", [&](me& cur, store::write_txn&) -> api_result<void> {
+        if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
+            return param_error(code::form_password_incorrect, "current_password");
+        cur.user.password_digest.clear();
+        cur.user.password_last_updated_at = 0;
+        if (!can_sign_in(a, cur.user)) {
+            auto e = make_error(code::cannot_remove_last_identification);
+            e.long_message = "Without a password this account would have no way to sign in.";
+            return e;
+        }
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /v1/me/sessions
+
+api_result<reply> me_sessions(app& a, request_ctx& ctx) {
+    auto arr = read_tx<json::array>(a, "me_sessions", [&](store::read_txn& t) -> api_result<json::array> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        auto sessions = a.db.sessions_of_user(t, m->user.id);
+        if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+        json::object const user = views::user(m->user, views::audience::frontend);
+        json::object const pud = views::public_user_data(m->user);
+        json::array out;
+        for (auto const& s : *sessions) out.push_back(listed_session(s, user, pud, ctx.now));
+        return out;
+    });
+    if (!arr) return arr.error();
+    return array_reply(*arr);
+}
+
+api_result<reply> me_active_sessions(app& a, request_ctx& ctx) {
+    auto arr = read_tx<json::array>(a, "me_active_sessions", [&](store::read_txn& t) -> api_result<json::array> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        auto sessions = a.db.sessions_of_user(t, m->user.id);
+        if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+        json::array out;
+        for (auto const& s : *sessions)
+            if (views::session_live(s, ctx.now)) out.push_back(active_session(s, ctx.now));
+        return out;
+    });
+    if (!arr) return arr.error();
+    // Bare array: clerk-js's SessionWithActivities.retrieve() maps the payload itself.
+    return array_reply(*arr);
+}
+
+api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
+    std::string const sid(ctx.params.get("session_id"));
+    struct revoked {
+        store::session_record session;
+        store::user_record user;
+    };
+    auto r = write_tx<revoked>(a, "me_revoke_session", [&](store::write_txn& w) -> api_result<revoked> {
+        auto m = load_me(a, ctx, w);
+        if (!m) return m.error();
+        auto s = a.db.get_session(w, sid);
+        if (!s) return store_failure(s.error(), "get_session");
+        if (!*s || (*s)->user_id != m->user.id) return make_error(code::resource_not_found);
+        auto rec = **s;
+        a.tokens.erase(rec.id);
+        if (views::session_live(rec, ctx.now)) {
+            rec.status = "revoked";
+            rec.updated_at = ctx.now;
+            if (auto p = a.db.put_session(w, rec); !p) return store_failure(p.error(), "put_session");
+            if (rec.client_id == m->client.id) {
+                if (m->client.last_active_session_id == rec.id) m->client.last_active_session_id.clear();
+                m->client.updated_at = ctx.now;
+                if (auto p = a.db.put_client(w, m->client); !p) return store_failure(p.error(), "put_client");
+            }
+        }
+        return revoked{std::move(rec), std::move(m->user)};
+    });
+    if (!r) return r.error();
+    auto sj = session_json(a, ctx, r->session, r->user, ctx.now);
+    if (!sj) return sj.error();
+    return envelope(a, ctx, std::move(*sj));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /v1/me/email_addresses
+
+api_result<reply> list_email_addresses(app& a, request_ctx& ctx) { return list_idents(a, ctx, email_kind); }
+api_result<reply> create_email_address(app& a, request_ctx& ctx) { return create_ident(a, ctx, email_kind); }
+api_result<reply> get_email_address(app& a, request_ctx& ctx) { return get_ident(a, ctx, email_kind); }
+api_result<reply> delete_email_address(app& a, request_ctx& ctx) { return delete_ident(a, ctx, email_kind); }
+api_result<reply> prepare_email_verification(app& a, request_ctx& ctx) { return prepare_ident(a, ctx, email_kind); }
+api_result<reply> attempt_email_verification(app& a, request_ctx& ctx) { return attempt_ident(a, ctx, email_kind); }
+
+// ---------------------------------------------------------------------------------------------------------
+// /v1/me/phone_numbers
+
+api_result<reply> list_phone_numbers(app& a, request_ctx& ctx) { return list_idents(a, ctx, phone_kind); }
+api_result<reply> create_phone_number(app& a, request_ctx& ctx) { return create_ident(a, ctx, phone_kind); }
+api_result<reply> get_phone_number(app& a, request_ctx& ctx) { return get_ident(a, ctx, phone_kind); }
+
+api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
+    auto reserved = bool_field(ctx, "reserved_for_second_factor");
+    if (!reserved) return reserved.error();
+    auto default_sf = bool_field(ctx, "default_second_factor");
+    if (!default_sf) return default_sf.error();
+    std::string const id(ctx.params.get(phone_kind.path_param));
+    auto o = read_tx<json::object>(a, "update_phone_number", [&](store::read_txn& t) -> api_result<json::object> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return m.error();
+        auto* i = find_ident(m->user, id, phone_kind.kind);
+        if (i == nullptr) return make_error(code::resource_not_found);
+        if (((reserved->value_or(false)) || (default_sf->value_or(false))) && i->verification.status != "verified")
+            return param_error(code::form_param_value_invalid,
+                               reserved->value_or(false) ? "reserved_for_second_factor" : "default_second_factor",
+                               "Verify this phone number first.");
+        if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
+        if (auto e = check_second_factor_flag(a, *default_sf, "default_second_factor")) return *e;
+        return ident_json(phone_kind, m->user, *i);
+    });
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+api_result<reply> delete_phone_number(app& a, request_ctx& ctx) { return delete_ident(a, ctx, phone_kind); }
+api_result<reply> prepare_phone_verification(app& a, request_ctx& ctx) { return prepare_ident(a, ctx, phone_kind); }
+api_result<reply> attempt_phone_verification(app& a, request_ctx& ctx) { return attempt_ident(a, ctx, phone_kind); }
 
 }  // namespace latchkey::server::api::frontend

@@ -62,6 +62,18 @@ api_result<me> load_me(app& a, request_ctx const& ctx, store::txn const& t) {
     return me{std::move(*c), std::move(**s), std::move(**u)};
 }
 
+/// 401 unless the request has a current user. Handlers that validate their input before opening a txn call
+/// it first, so a signed-out browser gets the 401 (and re-fetches its client) rather than a form error.
+std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<api_error>> {
+        auto m = load_me(a, ctx, t);
+        if (!m) return std::optional<api_error>(m.error());
+        return std::optional<api_error>();
+    });
+    if (!r) return store_failure(r.error(), "require_me");
+    return std::move(*r);
+}
+
 /// Runs `f(read_txn&) -> api_result<T>` in a read txn.
 template <class T, class F>
 api_result<T> read_tx(app& a, std::string_view what, F&& f) {
@@ -401,6 +413,7 @@ api_result<reply> list_idents(app& a, request_ctx& ctx, ident_kind const& k) {
 }
 
 api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    if (auto e = require_me(a, ctx)) return *e;
     auto raw = field(ctx, k.kind);
     if (!raw || raw->empty()) return param_error(code::form_param_missing, k.kind);
     if (!attribute_of(a, k).enabled)
@@ -493,6 +506,7 @@ api_result<reply> delete_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 }
 
 api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    if (auto e = require_me(a, ctx)) return *e;
     std::string const id(ctx.params.get(k.path_param));
     auto strategy = field(ctx, "strategy");
     if (!strategy || strategy->empty()) return param_error(code::form_param_missing, "strategy");
@@ -515,6 +529,7 @@ api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 }
 
 api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
+    if (auto e = require_me(a, ctx)) return *e;
     std::string const id(ctx.params.get(k.path_param));
     auto code_value = field(ctx, "code");
     if (!code_value || code_value->empty()) return param_error(code::form_param_missing, "code");
@@ -551,6 +566,7 @@ api_result<reply> get_me(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> update_me(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
     auto first_name = field(ctx, "first_name");
     auto last_name = field(ctx, "last_name");
     if (auto e = check_name(first_name, "first_name")) return *e;
@@ -626,6 +642,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
     auto raw = field(ctx, "unsafe_metadata");
     if (!raw) return param_error(code::form_param_missing, "unsafe_metadata");
     auto patch = parse_metadata(*raw, "unsafe_metadata");
@@ -643,6 +660,7 @@ api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> create_me_token(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
     // A token for an integration ("service"). We have no third-party integrations; a service that names a JWT
     // template gets that template's token for the current session.
     auto service = field(ctx, "service");
@@ -667,6 +685,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> change_password(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
     auto current = field(ctx, "current_password");
     auto next = field(ctx, "new_password");
     if (!next || next->empty()) return param_error(code::form_param_missing, "new_password");
@@ -821,6 +840,7 @@ api_result<reply> create_phone_number(app& a, request_ctx& ctx) { return create_
 api_result<reply> get_phone_number(app& a, request_ctx& ctx) { return get_ident(a, ctx, phone_kind); }
 
 api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
     auto reserved = bool_field(ctx, "reserved_for_second_factor");
     if (!reserved) return reserved.error();
     auto default_sf = bool_field(ctx, "default_second_factor");

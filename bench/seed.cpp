@@ -2,14 +2,25 @@
 // repository (store::db maintains every index exactly as the handlers do).
 //
 //   latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] [--password PW] [--no-clients]
+//                 [--identities-out FILE [--identities N]]
 //
 // User i (0-based) gets the verified primary email "seed<i>@example.com" and the password PW; ONE argon2id
 // digest is computed and shared by every user. Session i belongs to user i % users, on its own client
 // (unless --no-clients). Writes go in batches of --batch records per txn without fsync, then the store is
 // synced once. Prints one JSON line with counts and timings. Run it while no server has the store open.
+//
+// --identities-out writes, for N sessions spread over the whole range, a Lua table (bench/load/*.lua read it)
+// of { cookie, sid, id, email }: the `__client` credential the server would have set for that session's
+// client (made by the server's own code from the data dir's code key; the data dir is bootstrapped like
+// `latchkey serve` does, keys included), the session id, and the user id and email.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/app.hpp"
+#include "server/api/frontend/identity.hpp"
+#include "server/instance.hpp"
 #include "store/db.hpp"
+
+#include <fstream>
 
 #include <chrono>
 #include <cstdio>
@@ -30,12 +41,19 @@ struct options {
     std::size_t batch = 20'000;
     std::string password = "bench-Passw0rd!x";
     bool clients = true;
+    std::string identities_out;
+    std::size_t identities = 64;
+};
+
+/// One seeded, signed-in browser for the load scripts.
+struct identity {
+    std::string client_id, session_id, user_id, email;
 };
 
 [[noreturn]] void usage(char const* why) {
     std::fprintf(stderr,
                  "latchkey-seed: %s\nusage: latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] "
-                 "[--password PW] [--no-clients]\n",
+                 "[--password PW] [--no-clients] [--identities-out FILE [--identities N]]\n",
                  why);
     std::exit(2);
 }
@@ -62,11 +80,14 @@ options parse(int argc, char** argv) {
         else if (a == "--batch") o.batch = number(next());
         else if (a == "--password") o.password = next();
         else if (a == "--no-clients") o.clients = false;
+        else if (a == "--identities-out") o.identities_out = next();
+        else if (a == "--identities") o.identities = number(next());
         else usage("unknown argument");
     }
     if (o.data_dir.empty()) usage("--data-dir is required");
     if (o.batch == 0) usage("--batch must be > 0");
     if (o.sessions > 0 && o.users == 0) usage("sessions need users");
+    if (!o.identities_out.empty() && (!o.clients || o.sessions == 0)) usage("--identities-out needs sessions with clients");
     return o;
 }
 
@@ -151,6 +172,8 @@ int main(int argc, char** argv) {
     if (!ok) return 1;
     double users_s = seconds_since(t_users);
 
+    std::vector<identity> picked;
+    std::size_t const stride = std::max<std::size_t>(1, o.sessions / std::max<std::size_t>(1, o.identities));
     auto t_sessions = clock_type::now();
     ok = write_batches(o.sessions, [&](store::write_txn& w, std::size_t i) -> store::result<void> {
         store::session_record s;
@@ -168,6 +191,10 @@ int main(int argc, char** argv) {
             c.last_active_session_id = s.id;
             s.client_id = c.id;
             if (auto x = db.put_client(w, c); !x) return x;
+            if (!o.identities_out.empty() && i % stride == 0 && picked.size() < o.identities) {
+                auto ui = i % user_ids.size();
+                picked.push_back({c.id, s.id, s.user_id, "seed" + std::to_string(ui) + "@example.com"});
+            }
         }
         return db.put_session(w, s);
     });
@@ -181,6 +208,26 @@ int main(int argc, char** argv) {
         return 1;
     }
     double sync_s = seconds_since(t_sync);
+
+    if (!o.identities_out.empty()) {
+        // The server's own credential format and key: bootstrap the data dir as `latchkey serve` does.
+        latchkey::conf::config cfg;
+        cfg.data_dir = o.data_dir;
+        auto boot = latchkey::server::bootstrap(cfg, "127.0.0.1:0");
+        latchkey::server::api::outbox_sink sink(o.data_dir + "/outbox.jsonl");
+        latchkey::server::api::app a{cfg, boot.inst, db, boot.keys, sink};
+        std::ofstream f(o.identities_out, std::ios::trunc);
+        f << "return {\n";
+        for (auto const& p : picked)
+            f << "  { cookie = \"" << latchkey::server::api::frontend::make_client_token(a, p.client_id)
+              << "\", sid = \"" << p.session_id << "\", id = \"" << p.user_id << "\", email = \"" << p.email
+              << "\" },\n";
+        f << "}\n";
+        if (!f) {
+            std::fprintf(stderr, "latchkey-seed: cannot write %s\n", o.identities_out.c_str());
+            return 1;
+        }
+    }
 
     std::printf("{\"event\":\"seeded\",\"users\":%zu,\"sessions\":%zu,\"clients\":%zu,\"batch\":%zu,"
                 "\"users_s\":%.3f,\"sessions_s\":%.3f,\"sync_s\":%.3f,\"total_s\":%.3f}\n",

@@ -55,12 +55,14 @@ route_table frontend_routes() {
     r.add(get,     "/v1/me/sessions",                                            {f::me_sessions,                      fapi, io});
     r.add(get,     "/v1/me/email_addresses",                                     {f::list_email_addresses,             fapi, io});
     r.add(post,    "/v1/me/email_addresses",                                     {f::create_email_address,             fapi, io});
+    r.add(post,    "/v1/me/email_addresses/",  /* clerk-js create path */         {f::create_email_address,             fapi, io});
     r.add(post,    "/v1/me/email_addresses/{email_id}/attempt_verification",     {f::attempt_email_verification,       fapi, io});
     r.add(post,    "/v1/me/email_addresses/{email_id}/prepare_verification",     {f::prepare_email_verification,       fapi, io});
     r.add(get,     "/v1/me/email_addresses/{email_id}",                          {f::get_email_address,                fapi, io});
     r.add(delete_, "/v1/me/email_addresses/{email_id}",                          {f::delete_email_address,             fapi, io});
     r.add(get,     "/v1/me/phone_numbers",                                       {f::list_phone_numbers,               fapi, io});
     r.add(post,    "/v1/me/phone_numbers",                                       {f::create_phone_number,              fapi, io});
+    r.add(post,    "/v1/me/phone_numbers/",    /* clerk-js create path */         {f::create_phone_number,              fapi, io});
     r.add(post,    "/v1/me/phone_numbers/{phone_number_id}/attempt_verification",{f::attempt_phone_verification,       fapi, io});
     r.add(post,    "/v1/me/phone_numbers/{phone_number_id}/prepare_verification",{f::prepare_phone_verification,       fapi, io});
     r.add(get,     "/v1/me/phone_numbers/{phone_number_id}",                     {f::get_phone_number,                 fapi, io});

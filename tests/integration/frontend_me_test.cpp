@@ -754,4 +754,18 @@ BOOST_AUTO_TEST_CASE(deleting_last_sign_in_method_is_refused) {
     BOOST_TEST(c.fapi("GET", "/v1/me").json.at("response").at("primary_email_address_id").is_null());
 }
 
+BOOST_AUTO_TEST_CASE(create_paths_with_trailing_slash) {
+    // clerk-js creates identifications on the collection path with a trailing slash
+    // (`new EmailAddress(..., '/me/email_addresses/').create()`).
+    test_server s([](conf::config& c) { c.phone_number = {true, false, true, false}; });
+    http_client c(s.fapi_port());
+    auto who = sign_in(s, c, "zoe@example.com");
+    auto r = c.fapi("POST", "/v1/me/email_addresses/", {{"email_address", "zoe.two@example.com"}});
+    BOOST_TEST(r.status == 200u);
+    BOOST_TEST(r.json.at("response").at("email_address") == "zoe.two@example.com");
+    r = c.fapi("POST", "/v1/me/phone_numbers/", {{"phone_number", "+14155552671"}});
+    BOOST_TEST(r.status == 200u);
+    BOOST_TEST(load_user(s, who.user_id)->identifications.size() == 3u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

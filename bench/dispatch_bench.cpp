@@ -1,0 +1,123 @@
+// The whole API layer for one request, without sockets: api_service::handle (parse query/cookies/form,
+// route, identity, handler, envelope, headers, CORS) for GET /v1/health, GET /v1/client (signed in) and
+// the token mint, plus response serialization. The difference to the wrk numbers is the transport.
+// The access log is off here (cfg.access_log = false in bench_app).
+#include "bench_app.hpp"
+#include "server/api/dispatch.hpp"
+#include "server/api/frontend/identity.hpp"
+
+#include <benchmark/benchmark.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <sstream>
+
+namespace {
+
+namespace api = latchkey::server::api;
+namespace store = latchkey::store;
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using latchkey::server::request;
+using latchkey::server::response;
+
+/// A signed-in browser in a fresh app, and the FAPI service over the real route table.
+struct fixture {
+    latchkey::bench::bench_app env{};
+    api::route_table routes = api::frontend_routes();
+    net::thread_pool pool{1};
+    api::api_service svc{env.app(), routes, api::api_kind::frontend, pool.get_executor()};
+    net::io_context ioc{1};
+    latchkey::server::connection_info ci{"127.0.0.1", false};
+    std::string cookie;
+    std::string session_id;
+
+    fixture() {
+        auto& db = env.db();
+        auto now = env.app().now_ms();
+        auto user = latchkey::bench::sample_user(now, "ada@example.com");
+        store::client_record client;
+        client.id = latchkey::crypto::new_id("client");
+        client.created_at = client.updated_at = now;
+        auto s = latchkey::bench::sample_session(now, user.id, client.id);
+        client.session_ids.push_back(s.id);
+        client.last_active_session_id = s.id;
+        auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
+            if (auto x = db.put_user(w, user, nullptr); !x) return x;
+            if (auto x = db.put_session(w, s); !x) return x;
+            return db.put_client(w, client);
+        });
+        if (!r) throw std::runtime_error("seed: " + r.error().message());
+        cookie = "__client=" + api::frontend::make_client_token(env.app(), client.id);
+        session_id = s.id;
+    }
+    ~fixture() { pool.join(); }
+
+    /// One request through api_service::handle on this thread; returns the status.
+    unsigned run(request& req, response& res) {
+        net::co_spawn(ioc, svc.handle(req, res, ci), net::detached);
+        ioc.restart();
+        ioc.run();
+        return res.result_int();
+    }
+};
+
+request make(http::verb v, std::string target, std::string const& cookie) {
+    request r{v, target, 11};
+    r.set(http::field::host, "127.0.0.1:8080");
+    r.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36");
+    r.set(http::field::accept, "*/*");
+    if (!cookie.empty()) r.set(http::field::cookie, cookie);
+    if (v == http::verb::post) {
+        r.set(http::field::content_type, "application/x-www-form-urlencoded");
+        r.prepare_payload();
+    }
+    return r;
+}
+
+void loop(benchmark::State& state, fixture& f, request const& proto) {
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        request req = proto;
+        response res;
+        if (f.run(req, res) / 100 != 2) {
+            state.SkipWithError(("status " + std::to_string(res.result_int()) + ": " + res.body()).c_str());
+            break;
+        }
+        res.prepare_payload();
+        std::ostringstream out;  // the bytes the transport would write
+        out << res;
+        bytes += out.str().size();
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    state.SetItemsProcessed(state.iterations());
+}
+
+void BM_dispatch_health(benchmark::State& state) {
+    fixture f;
+    loop(state, f, make(http::verb::get, "/v1/health", ""));
+}
+BENCHMARK(BM_dispatch_health);
+
+void BM_dispatch_get_client_signed_in(benchmark::State& state) {
+    fixture f;
+    loop(state, f, make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
+}
+BENCHMARK(BM_dispatch_get_client_signed_in);
+
+void BM_dispatch_token_mint(benchmark::State& state) {
+    fixture f;
+    loop(state, f, make(http::verb::post, "/v1/client/sessions/" + f.session_id + "/tokens", f.cookie));
+}
+BENCHMARK(BM_dispatch_token_mint);
+
+void BM_dispatch_environment(benchmark::State& state) {
+    fixture f;
+    loop(state, f, make(http::verb::get, "/v1/environment", ""));
+}
+BENCHMARK(BM_dispatch_environment);
+
+}  // namespace

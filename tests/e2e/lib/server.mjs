@@ -1,0 +1,210 @@
+// Starts and stops the latchkey binary for one suite, following the fixed contract:
+//   $LATCHKEY_BIN serve --listen 127.0.0.1:0 --backend-listen 127.0.0.1:0 --data-dir <tmp> [--config <file>]
+// with LATCHKEY_SECRET_KEY / LATCHKEY_FRONTEND_API / LATCHKEY_INSTANCE / LATCHKEY_TEST_MODE in the environment,
+// and reads the first `"event":"listening"` JSON log line for the bound ports and the publishable key.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClerkClient } from '@clerk/backend';
+
+export const LATCHKEY_BIN = process.env.LATCHKEY_BIN || '';
+
+/** For `describe(name, { skip })`: a reason when the binary is not configured, else false. */
+export const skipWithoutBinary = LATCHKEY_BIN ? false : 'LATCHKEY_BIN is not set (make test sets it)';
+
+/** Unique, SDK-valid names: letters and digits only, so they fit hosts (no `_`) and emails. */
+export const uniq = (prefix = 'u') => `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+
+/** An email that the test mode accepts code 424242 for. */
+export const testEmail = (prefix = 'e2e') => `${uniq(prefix)}+clerk_test@example.com`;
+
+/** A password that passes length and common-password checks. */
+export const strongPassword = () => `Lk-${randomBytes(9).toString('base64url')}-9z`;
+
+/**
+ * Starts latchkey. Options:
+ *   instance: 'development' | 'production'
+ *   frontendApi: public FAPI URL (encoded into the publishable key); default https://e2e-<rand>.accounts.dev in dev,
+ *                https://clerk.e2e-<rand>.example.com in prod
+ *   testMode: boolean (default true)
+ *   config: object written as the --config JSON file (snake_case keys)
+ *   env: extra environment
+ */
+export async function startLatchkey(opts = {}) {
+  if (!LATCHKEY_BIN) throw new Error('LATCHKEY_BIN is not set');
+  if (!existsSync(LATCHKEY_BIN)) throw new Error(`LATCHKEY_BIN does not exist: ${LATCHKEY_BIN}`);
+  const instance = opts.instance ?? 'development';
+  const tag = randomBytes(4).toString('hex');
+  const frontendApi = opts.frontendApi ??
+    (instance === 'production' ? `https://clerk.e2e-${tag}.example.com` : `https://e2e-cat-${tag}.accounts.dev`);
+  const secretKey = opts.secretKey ??
+    `${instance === 'production' ? 'sk_live_' : 'sk_test_'}${randomBytes(20).toString('hex')}`;
+  const testMode = opts.testMode ?? true;
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
+  const args = ['serve', '--listen', '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')];
+  if (opts.config) {
+    const cfgFile = join(dataDir, 'config.json');
+    writeFileSync(cfgFile, JSON.stringify(opts.config, null, 2));
+    args.push('--config', cfgFile);
+  }
+  const env = {
+    ...process.env,
+    LATCHKEY_SECRET_KEY: secretKey,
+    LATCHKEY_FRONTEND_API: frontendApi,
+    LATCHKEY_INSTANCE: instance,
+    LATCHKEY_TEST_MODE: String(testMode),
+    ...(opts.env ?? {}),
+  };
+  // ASan in CI: leak reports at exit are the C++ suites' business; keep the process exit clean here.
+  env.ASAN_OPTIONS ??= 'detect_leaks=0';
+
+  const proc = spawn(LATCHKEY_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs = []; // parsed JSON log lines
+  const stderr = [];
+  let exited = null;
+  const exitPromise = new Promise(resolve => proc.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); }));
+  let buf = '';
+  let onListening;
+  const listening = new Promise((resolve, reject) => {
+    onListening = resolve;
+    exitPromise.then(e => reject(new Error(`latchkey exited before listening (${JSON.stringify(e)}):\n${stderr.join('')}\n${logs.map(l => JSON.stringify(l)).join('\n')}`)));
+  });
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', chunk => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line.trim()) continue;
+      let rec;
+      try { rec = JSON.parse(line); } catch { rec = { event: 'unparsed', line }; }
+      logs.push(rec);
+      if (rec.event === 'listening') onListening(rec);
+    }
+  });
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', c => { stderr.push(c); if (process.env.E2E_VERBOSE) process.stderr.write(`[latchkey] ${c}`); });
+
+  let rec;
+  try {
+    rec = await withTimeout(listening, opts.startTimeoutMs ?? 20000, 'latchkey did not print "listening"');
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw e;
+  }
+  const fapiHostPort = rec.fapi;
+  const bapiHostPort = rec.bapi;
+  const server = {
+    instance,
+    frontendApi,
+    frontendApiHost: new URL(frontendApi).host,
+    secretKey,
+    publishableKey: rec.publishable_key,
+    fapiUrl: `http://${fapiHostPort}`,
+    bapiUrl: `http://${bapiHostPort}`,
+    fapiPort: Number(fapiHostPort.split(':').pop()),
+    bapiPort: Number(bapiHostPort.split(':').pop()),
+    dataDir,
+    outboxPath: join(dataDir, 'data', 'outbox.jsonl'),
+    proc,
+    logs,
+    stderr,
+    listening: rec,
+
+    /** Every message the server "sent", oldest first. */
+    outbox() {
+      if (!existsSync(server.outboxPath)) return [];
+      return readFileSync(server.outboxPath, 'utf8').split('\n').filter(Boolean).map(l => JSON.parse(l));
+    },
+
+    /** Waits for a new outbox message to `to` (count > `after`), returns its code. */
+    async waitForCode(to, { kind, after = 0, timeoutMs = 5000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const msgs = server.outbox().filter(m => m.to === to && (!kind || m.kind === kind));
+        if (msgs.length > after) return msgs[msgs.length - 1].code;
+        if (Date.now() > deadline) {
+          throw new Error(`no ${kind ?? ''} code for ${to} in ${server.outboxPath}: ${JSON.stringify(server.outbox())}`);
+        }
+        await sleep(50);
+      }
+    },
+
+    /** Count of messages to `to` so far (pass as `after` to waitForCode). */
+    outboxCount(to, kind) {
+      return server.outbox().filter(m => m.to === to && (!kind || m.kind === kind)).length;
+    },
+
+    /** Raw BAPI call: JSON in, { status, headers, body } out. */
+    async bapi(path, { method = 'GET', body, query, key = secretKey, headers = {} } = {}) {
+      const url = new URL(`/v1${path}`, server.bapiUrl);
+      for (const [k, v] of Object.entries(query ?? {})) url.searchParams.append(k, String(v));
+      const res = await fetch(url, {
+        method,
+        headers: {
+          ...(key ? { Authorization: `Bearer ${key}` } : {}),
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(10000),
+      });
+      const text = await res.text();
+      let json;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, headers: res.headers, body: json, text };
+    },
+
+    /** @clerk/backend's client pointed at this BAPI (telemetry off). */
+    backendClient(extra = {}) {
+      return createClerkClient({
+        secretKey, apiUrl: server.bapiUrl, publishableKey: server.publishableKey, telemetry: { disabled: true }, ...extra,
+      });
+    },
+
+    /** Log lines (for failure messages). */
+    logTail(n = 40) {
+      return [...logs.slice(-n).map(l => JSON.stringify(l)), ...stderr.slice(-10)].join('\n');
+    },
+
+    async stop() {
+      if (exited) return exited;
+      proc.kill('SIGTERM');
+      const res = await Promise.race([exitPromise, sleep(10000).then(() => null)]);
+      if (!res) {
+        proc.kill('SIGKILL');
+        await Promise.race([exitPromise, sleep(3000)]);
+        throw new Error('latchkey did not exit within 10 s of SIGTERM');
+      }
+      if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
+      return res;
+    },
+    get exited() { return exited; },
+  };
+  return server;
+}
+
+export function withTimeout(promise, ms, what) {
+  let t;
+  const timer = new Promise((_, reject) => { t = setTimeout(() => reject(new Error(`timeout after ${ms} ms: ${what}`)), ms); });
+  return Promise.race([promise, timer]).finally(() => clearTimeout(t));
+}
+
+/** Decodes a JWT without verifying it. */
+export function decodeJwt(jwt) {
+  const [h, p] = jwt.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+    payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')),
+  };
+}
+
+/** Host encoded in a publishable key. */
+export function hostFromPublishableKey(pk) {
+  const b64 = pk.split('_')[2];
+  return Buffer.from(b64, 'base64').toString('utf8').replace(/\$$/, '');
+}

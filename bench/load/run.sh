@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # latchkey load benchmarks with same-run baselines (`make bench` runs this after a release build).
 #
-#   bench/load/run.sh [--quick] [--duration S] [--no-micro] [--no-scale] [--no-idle]
+#   bench/load/run.sh [--quick] [--duration S] [--repeat N] [--no-micro] [--no-scale] [--no-idle]
 #                     [--scale-users N] [--idle-conns N] [--out FILE|-]
+#
+# --repeat N runs every wrk scenario N times and keeps the least disturbed run (the one in which other
+# processes used the least CPU): the machine is shared, and that is the honest way to filter their noise.
 #
 # What it does, all on 127.0.0.1 and bounded in time:
 #   1. baselines: `openssl speed -multi <cores> rsa2048` sign/s (the ceiling for token mint), nginx with 2
@@ -33,6 +36,7 @@ SCALE_USERS=1000000
 IDLE_CONNS=10000
 IDLE_HOLD=20
 HTTP_USERS=64
+REPEAT=1
 DO_MICRO=1 DO_SCALE=1 DO_IDLE=1
 OUT="$ROOT/bench/RESULTS.md"
 
@@ -40,13 +44,14 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) DURATION=3; SCALE_USERS=100000; IDLE_HOLD=5; HTTP_USERS=16 ;;
     --duration) DURATION=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
     --no-micro) DO_MICRO=0 ;;
     --no-scale) DO_SCALE=0 ;;
     --no-idle) DO_IDLE=0 ;;
     --scale-users) SCALE_USERS=$2; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -203,6 +208,21 @@ sign_in_users() {
 declare -A RES
 # run_wrk KEY CONNS SCRIPT URL [ENV=VAL...]; runs wrk for DURATION seconds against the running server.
 run_wrk() {
+  local key=$1 rep best="" f
+  shift
+  for ((rep = 1; rep <= REPEAT; rep++)); do
+    run_wrk_once "$key~$rep" "$@"
+    [ "${RES[$key~$rep.ok]:-0}" = 1 ] || continue
+    if [ -z "$best" ] || flt "${RES[$key~$rep.other]}" "${RES[$key~$best.other]}"; then best=$rep; fi
+  done
+  [ -n "$best" ] || best=1
+  for f in ok rps p50 p99 err requests rss srv wrk other steal why; do
+    [ -n "${RES[$key~$best.$f]+x}" ] && RES[$key.$f]=${RES[$key~$best.$f]}
+  done
+  [ "$REPEAT" -gt 1 ] && log "$key: kept run $best of $REPEAT (least other CPU)"
+  return 0
+}
+run_wrk_once() {
   local key=$1 conns=$2 script=$3 url=$4
   shift 4
   local out="$WORK/wrk-$key.txt" tf="$WORK/wrk-$key.time" wp rss=0 r
@@ -292,8 +312,12 @@ log "argon2id verify: $(fmt "$HASH1") /s on 1 thread, $(fmt "$HASH2") /s on 2; s
 # ---------------------------------------------------------------- openssl baseline
 
 log "openssl speed -multi $NCPU -seconds 5 rsa2048"
-openssl speed -multi "$NCPU" -seconds 5 rsa2048 >"$WORK/openssl.txt" 2>&1 || true
-RSA_SIGN=$(awk '/^rsa +2048 bits/{v=$(NF-1)} END{print v+0}' "$WORK/openssl.txt")
+RSA_SIGN=0
+for ((rep = 1; rep <= REPEAT; rep++)); do  # the ceiling: keep the best run
+  openssl speed -multi "$NCPU" -seconds 5 rsa2048 >"$WORK/openssl.txt" 2>&1 || true
+  v=$(awk '/^rsa +2048 bits/{v=$(NF-1)} END{print v+0}' "$WORK/openssl.txt")
+  fge "$v" "$RSA_SIGN" && RSA_SIGN=$v
+done
 log "openssl rsa2048: $RSA_SIGN sign/s"
 
 # ---------------------------------------------------------------- nginx baseline
@@ -536,7 +560,7 @@ chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
   echo "- Noise: load average $LOAD_BEFORE before, $LOAD_AFTER after; the machine was ${IDLE_BUSY}% busy in the 2 s before the run (top: $TOP_OTHERS)."
   echo "  Per scenario, 'other CPU' is the share of the machine used by neither latchkey (or nginx) nor wrk: other engineers' builds,"
   echo "  the kernel's softirq work not charged to a process, etc. Above ~10% treat the row as noisy."
-  echo "- Each scenario: ${DURATION} s, wrk -t$WRK_THREADS, keep-alive, \`--latency\`; errors = non-2xx/3xx + socket errors; RSS = peak sampled server RSS."
+  echo "- Each scenario: ${DURATION} s, best (least disturbed) of $REPEAT run(s), wrk -t$WRK_THREADS, keep-alive, \`--latency\`; errors = non-2xx/3xx + socket errors; RSS = peak sampled server RSS."
   echo "- latchkey: release build, LATCHKEY_DURABLE=true (fsync per commit) unless noted, access log on (stdout to a file). Browsers: $IDENTITIES_HOW."
   echo
   echo "## Baselines (same run)"

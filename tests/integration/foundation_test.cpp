@@ -40,7 +40,7 @@ struct spec_property {
     std::string type;  ///< object|array|string|boolean|integer|number
     bool required = false;
     bool nullable = false;
-    bool open = false;  ///< object whose keys the spec does not list
+    bool open = false;                 ///< object whose keys the spec does not list
     std::vector<std::string> allowed;  ///< enum values ("" = any)
 };
 
@@ -279,7 +279,8 @@ BOOST_AUTO_TEST_CASE(environment_matches_the_spec) {
     BOOST_TEST(at_path(env, "user_settings.password_settings.min_length")->to_number<int>() == 8);
     BOOST_TEST(at_path(env, "user_settings.password_settings.max_length")->to_number<int>() == 72);
     BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.max_attempts")->to_number<int>() == 100);
-    BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.duration_in_minutes")->to_number<int>() == 60);
+    BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.duration_in_minutes")->to_number<int>() ==
+               60);
     // Unset URLs point at the origin browsers reach the FAPI on.
     auto origin = s.inst().frontend_api.substr(0, s.inst().frontend_api.find('/', 8));
     BOOST_TEST(str("display_config.home_url") == origin);
@@ -338,8 +339,7 @@ BOOST_AUTO_TEST_CASE(environment_follows_the_config) {
     BOOST_TEST(at("auth_config.first_name").as_string() == "off");
     BOOST_TEST(json::serialize(at("auth_config.identification_strategies")) ==
                R"(["email_address","phone_number","username"])");
-    BOOST_TEST(json::serialize(at("auth_config.identification_requirements")) ==
-               R"([["email_address"],["username"]])");
+    BOOST_TEST(json::serialize(at("auth_config.identification_requirements")) == R"([["email_address"],["username"]])");
     BOOST_TEST(json::serialize(at("auth_config.first_factors")) == R"(["email_code","phone_code"])");
     BOOST_TEST(json::serialize(at("auth_config.second_factors")) == R"(["phone_code"])");
     BOOST_TEST(at("user_settings.attributes.username.enabled").as_bool());
@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(well_known_jwks_and_openid_configuration) {
     BOOST_TEST(k.at("e").as_string() == "AQAB");
     auto n = crypto::base64url_decode(std::string(k.at("n").as_string()));
     BOOST_TEST_REQUIRE(n.has_value());
-    BOOST_TEST(n->size() == 256u);                                  // RSA-2048
+    BOOST_TEST(n->size() == 256u);                                       // RSA-2048
     BOOST_TEST((static_cast<unsigned char>(n->front()) & 0x80u) != 0u);  // no leading zero byte
     BOOST_TEST(k.at("n").as_string().find('=') == json::string::npos);
 
@@ -427,8 +427,8 @@ BOOST_AUTO_TEST_CASE(fapi_and_bapi_do_not_share_routes) {
     expect_clerk_error(b.bapi(http::verb::post, "/v1/dev_browser"), 404, "resource_not_found", "BAPI dev_browser");
 
     http_client f(s.fapi_port());
-    for (auto const* path : {"/v1/jwks", "/v1/users", "/v1/users/count", "/v1/sessions", "/v1/instance",
-                             "/v1/jwt_templates"}) {
+    for (auto const* path :
+         {"/v1/jwks", "/v1/users", "/v1/users/count", "/v1/sessions", "/v1/instance", "/v1/jwt_templates"}) {
         // Even with the secret key: the FAPI listener has no BAPI routes.
         auto r = f.request(http::verb::get, path, {}, {{"Authorization", "Bearer " + s.secret_key()}});
         expect_clerk_error(r, 404, "resource_not_found", std::string("FAPI ") + path);
@@ -443,15 +443,18 @@ BOOST_AUTO_TEST_CASE(method_override) {
                            {{"Content-Type", "application/x-www-form-urlencoded"}});
     expect_valid_environment(touch);
     // Plain POST is not a route: 405 naming the verbs that are.
-    auto post = c.request(http::verb::post, "/v1/environment", "", {{"Content-Type", "application/x-www-form-urlencoded"}});
+    auto post =
+        c.request(http::verb::post, "/v1/environment", "", {{"Content-Type", "application/x-www-form-urlencoded"}});
     expect_clerk_error(post, 405, "method_not_allowed", "POST /v1/environment");
     BOOST_TEST(post.headers["allow"] == "GET, PATCH");
     // The override applies to POST only, and only to the verbs clerk-js uses.
     auto get = c.request(http::verb::get, "/v1/environment?_method=DELETE");
     expect_valid_environment(get);
-    auto odd = c.request(http::verb::post, "/v1/environment?_method=TRACE", "", {{"Content-Type", "application/x-www-form-urlencoded"}});
+    auto odd = c.request(http::verb::post, "/v1/environment?_method=TRACE", "",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
     expect_clerk_error(odd, 405, "method_not_allowed", "_method=TRACE");
-    auto del = c.request(http::verb::post, "/v1/environment?_method=DELETE", "", {{"Content-Type", "application/x-www-form-urlencoded"}});
+    auto del = c.request(http::verb::post, "/v1/environment?_method=DELETE", "",
+                         {{"Content-Type", "application/x-www-form-urlencoded"}});
     expect_clerk_error(del, 405, "method_not_allowed", "_method=DELETE");
     // The touch authenticates the browser: an unknown dev-browser token is refused.
     auto unknown = c.request(http::verb::post, "/v1/environment?_method=PATCH&__clerk_db_jwt=dvb_unknown", "",
@@ -478,7 +481,8 @@ BOOST_AUTO_TEST_CASE(cors_echoes_allowed_origins_only) {
     BOOST_TEST(err.status == 404u);
     BOOST_TEST(err.headers["access-control-allow-origin"] == "http://localhost:3000");
 
-    for (auto const* bad : {"https://evil.example.com", "http://localhost.evil.com", "null", "http://127.0.0.1.evil.com:80"}) {
+    for (auto const* bad :
+         {"https://evil.example.com", "http://localhost.evil.com", "null", "http://127.0.0.1.evil.com:80"}) {
         c.origin = bad;
         auto r = c.request(http::verb::get, "/v1/environment");
         BOOST_TEST(r.status == 200u, bad);  // the public GET still answers; the browser just can't read it
@@ -511,9 +515,9 @@ BOOST_AUTO_TEST_CASE(options_preflight) {
     test_server s;
     http_client c(s.fapi_port());
     c.origin = "http://localhost:5173";
-    auto r = c.request(http::verb::options, "/v1/client/sessions/sess_1/tokens", "",
-                       {{"Access-Control-Request-Method", "POST"},
-                        {"Access-Control-Request-Headers", "authorization, x-mobile"}});
+    auto r = c.request(
+        http::verb::options, "/v1/client/sessions/sess_1/tokens", "",
+        {{"Access-Control-Request-Method", "POST"}, {"Access-Control-Request-Headers", "authorization, x-mobile"}});
     BOOST_TEST(r.status == 204u);
     BOOST_TEST(r.body.empty());
     BOOST_TEST(r.headers["access-control-allow-origin"] == "http://localhost:5173");
@@ -548,47 +552,77 @@ BOOST_AUTO_TEST_CASE(bad_input_table) {
         std::string allow = {};
     };
     std::vector<row> const rows = {
-        {"form: bad %-escape", false, with_body(request_head("POST", touch), form, "a=%zz"), 400, "request_body_invalid"},
-        {"form: truncated escape", false, with_body(request_head("POST", touch), form, "a=1&b=%4"), 400, "request_body_invalid"},
-        {"form: escaped invalid UTF-8", false, with_body(request_head("POST", touch), form, "a=%FF%FE"), 400, "request_body_invalid"},
-        {"form: raw invalid UTF-8", false, with_body(request_head("POST", touch), form, "a=\xC0\xAF"), 400, "request_body_invalid"},
-        {"form: field too long", false, with_body(request_head("POST", touch), form, "a=" + std::string(cfg.max_field_bytes + 1, 'x')),
-         422, "form_param_max_length_exceeded", "body"},
-        {"query: bad %-escape", false, request_head("GET", "/v1/environment?x=%zz") + "\r\n", 422, "form_param_format_invalid", "query"},
-        {"query: invalid UTF-8", false, request_head("GET", "/v1/environment?x=%C3%28") + "\r\n", 422, "form_param_format_invalid", "query"},
-        {"FAPI: unsupported content type", false, with_body(request_head("POST", touch), "text/plain", "hello"), 415, "unsupported_content_type"},
+        {"form: bad %-escape", false, with_body(request_head("POST", touch), form, "a=%zz"), 400,
+         "request_body_invalid"},
+        {"form: truncated escape", false, with_body(request_head("POST", touch), form, "a=1&b=%4"), 400,
+         "request_body_invalid"},
+        {"form: escaped invalid UTF-8", false, with_body(request_head("POST", touch), form, "a=%FF%FE"), 400,
+         "request_body_invalid"},
+        {"form: raw invalid UTF-8", false, with_body(request_head("POST", touch), form, "a=\xC0\xAF"), 400,
+         "request_body_invalid"},
+        {"form: field too long", false,
+         with_body(request_head("POST", touch), form, "a=" + std::string(cfg.max_field_bytes + 1, 'x')), 422,
+         "form_param_max_length_exceeded", "body"},
+        {"query: bad %-escape", false, request_head("GET", "/v1/environment?x=%zz") + "\r\n", 422,
+         "form_param_format_invalid", "query"},
+        {"query: invalid UTF-8", false, request_head("GET", "/v1/environment?x=%C3%28") + "\r\n", 422,
+         "form_param_format_invalid", "query"},
+        {"FAPI: unsupported content type", false, with_body(request_head("POST", touch), "text/plain", "hello"), 415,
+         "unsupported_content_type"},
         {"FAPI: unknown route", false, request_head("GET", "/v1/nope") + "\r\n", 404, "resource_not_found"},
-        {"FAPI: unknown deep route", false, request_head("GET", "/v1/client/sign_ins/x/y/z") + "\r\n", 404, "resource_not_found"},
-        {"FAPI: wrong method", false, request_head("DELETE", "/v1/environment") + "\r\n", 405, "method_not_allowed", "", "GET, PATCH"},
-        {"BAPI: invalid JSON", true, with_body(request_head("POST", "/v1/users", {sk}), "application/json", "{not json"), 400, "request_body_invalid"},
-        {"BAPI: JSON not an object", true, with_body(request_head("POST", "/v1/users", {sk}), "application/json", "[1,2]"), 400, "request_body_invalid"},
-        {"BAPI: JSON too deep", true, with_body(request_head("POST", "/v1/users", {sk}), "application/json", R"({"a":)" + deep + "}"), 400, "request_body_invalid"},
-        {"BAPI: JSON invalid UTF-8", true, with_body(request_head("POST", "/v1/users", {sk}), "application/json", "{\"first_name\":\"\xFF\"}"), 400, "request_body_invalid"},
-        {"BAPI: JSON string too long", true, with_body(request_head("POST", "/v1/users", {sk}), "application/json",
-                                                         R"({"first_name":")" + std::string(cfg.max_field_bytes + 1, 'x') + "\"}"),
+        {"FAPI: unknown deep route", false, request_head("GET", "/v1/client/sign_ins/x/y/z") + "\r\n", 404,
+         "resource_not_found"},
+        {"FAPI: wrong method", false, request_head("DELETE", "/v1/environment") + "\r\n", 405, "method_not_allowed", "",
+         "GET, PATCH"},
+        {"BAPI: invalid JSON", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/json", "{not json"), 400,
+         "request_body_invalid"},
+        {"BAPI: JSON not an object", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/json", "[1,2]"), 400, "request_body_invalid"},
+        {"BAPI: JSON too deep", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/json", R"({"a":)" + deep + "}"), 400,
+         "request_body_invalid"},
+        {"BAPI: JSON invalid UTF-8", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/json", "{\"first_name\":\"\xFF\"}"), 400,
+         "request_body_invalid"},
+        {"BAPI: JSON string too long", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/json",
+                   R"({"first_name":")" + std::string(cfg.max_field_bytes + 1, 'x') + "\"}"),
          422, "form_param_max_length_exceeded", "body"},
-        {"BAPI: unsupported content type", true, with_body(request_head("POST", "/v1/users", {sk}), "application/xml", "<user/>"), 415, "unsupported_content_type"},
+        {"BAPI: unsupported content type", true,
+         with_body(request_head("POST", "/v1/users", {sk}), "application/xml", "<user/>"), 415,
+         "unsupported_content_type"},
         {"BAPI: unknown route", true, request_head("GET", "/v1/nope", {sk}) + "\r\n", 404, "resource_not_found"},
-        {"BAPI: wrong method", true, request_head("PUT", "/v1/users", {sk}) + "\r\n", 405, "method_not_allowed", "", "GET, POST"},
-        {"BAPI: missing secret key", true, request_head("GET", "/v1/users") + "\r\n", 401, "authorization_header_missing"},
-        {"BAPI: invalid secret key", true, request_head("GET", "/v1/users", {"Authorization: Bearer sk_test_wrongwrongwrong0000"}) + "\r\n",
-         401, "clerk_key_invalid"},
-        {"BAPI: key checked before the body", true, with_body(request_head("POST", "/v1/users"), "application/json", "{bad"), 401,
+        {"BAPI: wrong method", true, request_head("PUT", "/v1/users", {sk}) + "\r\n", 405, "method_not_allowed", "",
+         "GET, POST"},
+        {"BAPI: missing secret key", true, request_head("GET", "/v1/users") + "\r\n", 401,
          "authorization_header_missing"},
-        {"oversized header", false, request_head("GET", "/v1/health", {"X-Big: " + std::string(cfg.max_header_bytes + 100, 'a')}) + "\r\n",
-         431, "request_header_too_large"},
-        {"oversized header (BAPI)", true, request_head("GET", "/v1/jwks", {sk, "X-Big: " + std::string(cfg.max_header_bytes + 100, 'a')}) + "\r\n",
-         431, "request_header_too_large"},
+        {"BAPI: invalid secret key", true,
+         request_head("GET", "/v1/users", {"Authorization: Bearer sk_test_wrongwrongwrong0000"}) + "\r\n", 401,
+         "clerk_key_invalid"},
+        {"BAPI: key checked before the body", true,
+         with_body(request_head("POST", "/v1/users"), "application/json", "{bad"), 401, "authorization_header_missing"},
+        {"oversized header", false,
+         request_head("GET", "/v1/health", {"X-Big: " + std::string(cfg.max_header_bytes + 100, 'a')}) + "\r\n", 431,
+         "request_header_too_large"},
+        {"oversized header (BAPI)", true,
+         request_head("GET", "/v1/jwks", {sk, "X-Big: " + std::string(cfg.max_header_bytes + 100, 'a')}) + "\r\n", 431,
+         "request_header_too_large"},
         // Only the header is sent: the 413 must come from the advertised length, without waiting for the body.
         {"oversized body (advertised)", false,
-         request_head("POST", touch, {"Content-Type: " + form, "Content-Length: " + std::to_string(cfg.max_body_bytes + 1)}) + "\r\n",
+         request_head("POST", touch,
+                      {"Content-Type: " + form, "Content-Length: " + std::to_string(cfg.max_body_bytes + 1)}) +
+             "\r\n",
          413, "request_body_too_large"},
         {"oversized body (BAPI)", true,
-         request_head("POST", "/v1/users", {sk, "Content-Type: application/json", "Content-Length: 999999999999"}) + "\r\n",
+         request_head("POST", "/v1/users", {sk, "Content-Type: application/json", "Content-Length: 999999999999"}) +
+             "\r\n",
          413, "request_body_too_large"},
         {"garbage request line", false, "GARBAGE\r\n\r\n", 400, "malformed_request"},
-        {"bad Content-Length", false, request_head("POST", touch, {"Content-Length: abc"}) + "\r\n", 400, "malformed_request"},
-        {"bad header line", true, "GET /v1/jwks HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400, "malformed_request"},
+        {"bad Content-Length", false, request_head("POST", touch, {"Content-Length: abc"}) + "\r\n", 400,
+         "malformed_request"},
+        {"bad header line", true, "GET /v1/jwks HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400,
+         "malformed_request"},
     };
 
     for (auto const& r : rows) {
@@ -600,7 +634,8 @@ BOOST_AUTO_TEST_CASE(bad_input_table) {
         if (!r.param_name.empty()) BOOST_TEST(res.param_name() == r.param_name, r.what);
         if (!r.allow.empty()) BOOST_TEST(res.headers["allow"] == r.allow, r.what);
         // Nothing here should make the server wait for a timeout (header_timeout is 2 s in the fixture).
-        BOOST_TEST((took < 1500ms), r.what << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+        BOOST_TEST((took < 1500ms),
+                   r.what << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
         expect_healthy(s, r.what);
     }
 }

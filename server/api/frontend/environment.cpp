@@ -86,8 +86,8 @@ json::object auth_config(app const& a) {
         std::string_view name;
         conf::attribute const& at;
     };
-    ident const idents[] = {{"email_address", c.email_address}, {"phone_number", c.phone_number},
-                            {"username", c.username}};
+    ident const idents[] = {
+        {"email_address", c.email_address}, {"phone_number", c.phone_number}, {"username", c.username}};
     json::array requirements;
     json::array any_of;
     json::array strategies;
@@ -107,8 +107,7 @@ json::object auth_config(app const& a) {
     json::array second;
     for (auto const& f : c.second_factors) second.emplace_back(f);
     o["second_factors"] = std::move(second);
-    o["email_address_verification_strategies"] =
-        c.email_address.enabled ? json::array{"email_code"} : json::array{};
+    o["email_address_verification_strategies"] = c.email_address.enabled ? json::array{"email_code"} : json::array{};
     o["single_session_mode"] = c.single_session_mode;
     o["enhanced_email_deliverability"] = false;
     o["test_mode"] = c.test_mode;
@@ -493,14 +492,10 @@ std::string const& environment_body(app const& a) {
 
 }  // namespace
 
-api_result<reply> get_environment(app& a, request_ctx&) {
-    return reply{http::status::ok, environment_body(a), {}};
-}
+api_result<reply> get_environment(app& a, request_ctx&) { return reply{http::status::ok, environment_body(a), {}}; }
 
 /// clerk-js's development "touch". Nothing about the environment changes per browser, so it answers with the
 /// same bare environment object (clerk-js reads `response ?? body`).
-api_result<reply> patch_environment(app& a, request_ctx&) {
-    return reply{http::status::ok, environment_body(a), {}};
-}
+api_result<reply> patch_environment(app& a, request_ctx&) { return reply{http::status::ok, environment_body(a), {}}; }
 
 }  // namespace latchkey::server::api::frontend

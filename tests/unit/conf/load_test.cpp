@@ -125,8 +125,8 @@ BOOST_AUTO_TEST_CASE(precedence_flag_over_env_over_file_over_default) {
     BOOST_TEST(all.listen == "127.0.0.1:3333");  // flag
     BOOST_TEST(all.test_mode);                   // flag beats env's false
     BOOST_TEST(all.secret_keys == std::vector<std::string>{"sk_test_fromtheflag000000"});
-    BOOST_TEST(all.data_dir == "/env/dir");      // env beats file
-    BOOST_TEST(all.threads == 3u);               // file beats default
+    BOOST_TEST(all.data_dir == "/env/dir");  // env beats file
+    BOOST_TEST(all.threads == 3u);           // file beats default
     BOOST_TEST(all.application_name == "from file");
     BOOST_TEST(all.backend_listen == "127.0.0.1:8081");  // default
     BOOST_TEST(all.config_file == f.path);
@@ -519,10 +519,10 @@ BOOST_AUTO_TEST_CASE(cross_field_validation) {
 
 BOOST_AUTO_TEST_CASE(usage_lists_every_flag_and_env_var) {
     auto u = usage();
-    for (auto const* s : {"--listen", "LATCHKEY_LISTEN", "--backend-listen", "LATCHKEY_BACKEND_LISTEN", "--data-dir",
-                          "--config", "LATCHKEY_CONFIG", "--secret-key", "--frontend-api", "--instance",
-                          "--test-mode", "--threads", "--hash-threads", "--durable", "--access-log", "--map-size",
-                          "--tls-cert", "--tls-key", "LATCHKEY_TLS_KEY"})
+    for (auto const* s :
+         {"--listen", "LATCHKEY_LISTEN", "--backend-listen", "LATCHKEY_BACKEND_LISTEN", "--data-dir", "--config",
+          "LATCHKEY_CONFIG", "--secret-key", "--frontend-api", "--instance", "--test-mode", "--threads",
+          "--hash-threads", "--durable", "--access-log", "--map-size", "--tls-cert", "--tls-key", "LATCHKEY_TLS_KEY"})
         BOOST_TEST(u.find(s) != std::string::npos, s);
     // Every flag usage() advertises is accepted by load().
     BOOST_TEST(load_ok({"--access-log=false"}).access_log == false);

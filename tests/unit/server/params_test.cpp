@@ -39,9 +39,9 @@ BOOST_AUTO_TEST_SUITE(params_tests)
 BOOST_AUTO_TEST_CASE(urlencoded_basics) {
     BOOST_TEST((decode_ok("a=1&b=two") == pairs{{"a", "1"}, {"b", "two"}}));
     BOOST_TEST((decode_ok("") == pairs{}));
-    BOOST_TEST((decode_ok("&&a=1&&") == pairs{{"a", "1"}}));        // empty pairs are skipped
+    BOOST_TEST((decode_ok("&&a=1&&") == pairs{{"a", "1"}}));               // empty pairs are skipped
     BOOST_TEST((decode_ok("flag&x=") == pairs{{"flag", ""}, {"x", ""}}));  // no '=' and empty value
-    BOOST_TEST((decode_ok("k=a=b") == pairs{{"k", "a=b"}}));        // only the first '=' splits
+    BOOST_TEST((decode_ok("k=a=b") == pairs{{"k", "a=b"}}));               // only the first '=' splits
 }
 
 BOOST_AUTO_TEST_CASE(urlencoded_escapes_and_plus) {
@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_CASE(urlencoded_escapes_and_plus) {
 }
 
 BOOST_AUTO_TEST_CASE(urlencoded_invalid_utf8_is_malformed) {
-    for (std::string_view bad : {"a=%FF", "a=%C0%AF", "a=%ED%A0%80", "a=%E2%82", "a=%F4%90%80%80", "%80=1",
-                                 "a=%C3", "a=%F8%88%80%80%80"})
+    for (std::string_view bad :
+         {"a=%FF", "a=%C0%AF", "a=%ED%A0%80", "a=%E2%82", "a=%F4%90%80%80", "%80=1", "a=%C3", "a=%F8%88%80%80%80"})
         BOOST_TEST((status_of(bad) == parse_status::malformed), bad);
     // Raw (unescaped) bytes are checked as well.
     BOOST_TEST((status_of("a=\xff") == parse_status::malformed));

@@ -1,6 +1,6 @@
 // The path-template router, and THE route tables: every route in routes.cpp builds and finds itself.
-#include "server/api/context.hpp"
 #include "server/http/router.hpp"
+#include "server/api/context.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -79,9 +79,9 @@ BOOST_AUTO_TEST_CASE(several_captures) {
 
 BOOST_AUTO_TEST_CASE(not_found_cases) {
     auto r = sample();
-    for (std::string_view path : {"/v2/users", "/v1/users/a/b", "/v1/user", "/v1/users/", "", "v1/users",
-                                  "/v1/sessions/s/tokens/", "/v1/sessions//tokens/t", "/v1/me/email_addresses",
-                                  "/a/b/c/d/e/f/g/h/i/j/k/l/m/n"})
+    for (std::string_view path :
+         {"/v2/users", "/v1/users/a/b", "/v1/user", "/v1/users/", "", "v1/users", "/v1/sessions/s/tokens/",
+          "/v1/sessions//tokens/t", "/v1/me/email_addresses", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n"})
         BOOST_TEST((outcome_of(r, http::verb::get, path) == table::outcome::not_found), path);
     // The empty-segment literal matches only itself.
     path_params p;
@@ -215,7 +215,9 @@ void check_table(latchkey::server::api::route_table const& t, std::vector<table_
         auto m = t.find(verb_of(l.method), path, p);
         BOOST_TEST_REQUIRE((m.result == latchkey::server::api::route_table::outcome::found), l.method << " " << path);
         BOOST_TEST(m.payload->fn != nullptr, l.pattern);
-        auto want_auth = l.auth == "none" ? auth_policy::none : l.auth == "fapi" ? auth_policy::fapi : auth_policy::secret_key;
+        auto want_auth = l.auth == "none"   ? auth_policy::none
+                         : l.auth == "fapi" ? auth_policy::fapi
+                                            : auth_policy::secret_key;
         BOOST_TEST((m.payload->auth == want_auth), l.method << " " << l.pattern);
         auto want_exec = l.exec == "pool" ? exec_policy::hash_pool : exec_policy::io;
         BOOST_TEST((m.payload->exec == want_exec), l.method << " " << l.pattern);
@@ -250,8 +252,10 @@ BOOST_AUTO_TEST_CASE(frontend_routes_each_find_themselves) {
     BOOST_TEST_REQUIRE((sign_in.result == latchkey::server::api::route_table::outcome::found));
     BOOST_TEST((sign_in.payload->exec == latchkey::server::api::exec_policy::hash_pool));
     // The BAPI's paths are not FAPI routes.
-    BOOST_TEST((t.find(http::verb::get, "/v1/users", p).result == latchkey::server::api::route_table::outcome::not_found));
-    BOOST_TEST((t.find(http::verb::get, "/v1/jwks", p).result == latchkey::server::api::route_table::outcome::not_found));
+    BOOST_TEST(
+        (t.find(http::verb::get, "/v1/users", p).result == latchkey::server::api::route_table::outcome::not_found));
+    BOOST_TEST(
+        (t.find(http::verb::get, "/v1/jwks", p).result == latchkey::server::api::route_table::outcome::not_found));
 }
 
 BOOST_AUTO_TEST_CASE(backend_routes_each_find_themselves) {
@@ -264,7 +268,8 @@ BOOST_AUTO_TEST_CASE(backend_routes_each_find_themselves) {
     path_params p;
     BOOST_TEST((t.find(http::verb::get, "/v1/environment", p).result ==
                 latchkey::server::api::route_table::outcome::not_found));
-    BOOST_TEST((t.find(http::verb::get, "/v1/client", p).result == latchkey::server::api::route_table::outcome::not_found));
+    BOOST_TEST(
+        (t.find(http::verb::get, "/v1/client", p).result == latchkey::server::api::route_table::outcome::not_found));
     auto count = t.find(http::verb::get, "/v1/users/count", p);
     BOOST_TEST_REQUIRE((count.result == latchkey::server::api::route_table::outcome::found));
     auto user = t.find(http::verb::get, "/v1/users/user_1", p);

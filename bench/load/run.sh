@@ -230,7 +230,7 @@ run_wrk_once() {
   read -r c0 st0 < <(machine_cpu); s0=$(proc_cpu "$SRV_PID"); t0=$(now_ms)
   ( export LK_LOAD_DIR="$LOAD_DIR" LK_PASSWORD="$PASSWORD" LK_SECRET_KEY="$SK" "$@"
     TIMEFORMAT='%U %S'
-    time timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --timeout 5s --latency \
+    time timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --timeout 15s --latency \
          -s "$LOAD_DIR/$script" "$url" >"$out" 2>&1 ) 2>"$tf" &
   wp=$!
   PIDS+=("$wp")
@@ -435,7 +435,7 @@ if [ "${SIGNIN_ST:0:1}" = 2 ] && [ "${MINT_ST:0:1}" = 2 ]; then
     if [ $k = storm_sign_in ]; then sc=sign_in.lua; cn=$CONNS; u="$FAPI/v1/client/sign_ins"; else sc=tokens.lua; cn=$MINT_CONNS; u="$FAPI/v1/client"; fi
     ( export LK_LOAD_DIR="$LOAD_DIR" LK_PASSWORD="$PASSWORD" LK_SECRET_KEY="$SK" "${IDS_ENV[@]}"
       TIMEFORMAT='%U %S'
-      time timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$cn" -d"${DURATION}s" --timeout 5s --latency \
+      time timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$cn" -d"${DURATION}s" --timeout 15s --latency \
            -s "$LOAD_DIR/$sc" "$u" >"$WORK/wrk-$k.txt" 2>&1 ) 2>"$WORK/wrk-$k.time" &
     PIDS+=($!)
     eval "pid_$k=$!"

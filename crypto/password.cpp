@@ -574,6 +574,12 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 
 result<bool>
 verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
+    // Stored imports whose format can't be told from the digest carry their hasher: "<hasher>$$<digest>".
+    if (auto sep = digest.find("$$"); hasher.empty() && sep != std::string_view::npos && sep > 0 &&
+                                      is_supported_hasher(digest.substr(0, sep))) {
+        hasher = digest.substr(0, sep);
+        digest = digest.substr(sep + 2);
+    }
     if (hasher.empty())
         hasher = detect_hasher(digest);
     auto const kind = kind_of(hasher);

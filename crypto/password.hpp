@@ -46,6 +46,8 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 /// the hash pool; digests beyond them are malformed.
 /// @returns true or false; errc::unsupported_hasher (unknown name, or "" and no format recognised),
 ///          errc::invalid_encoding (the digest is malformed for that hasher), errc::hash_failed.
+/// A digest may also be stored as "<hasher>$$<digest>" (imports whose format is ambiguous); with `hasher`
+/// empty that prefix selects the hasher.
 result<bool>
 verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
 

@@ -1,57 +1,384 @@
+// BAPI users: list/count with filters, create (passwords or imported digests), get, update, delete, ban,
+// lock, metadata merge, password verification and removal.
 #include "server/api/backend/handlers.hpp"
+
+#include "crypto/password.hpp"
+#include "crypto/random.hpp"
+#include "server/api/backend/common.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/views.hpp"
+
+#include <boost/json/serialize.hpp>
 
 namespace latchkey::server::api::backend {
 
-api_result<reply> list_users(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace json = boost::json;
+
+namespace {
+
+std::string_view unique_param(store::unique_field f) {
+    switch (f) {
+        case store::unique_field::email_address: return "email_address";
+        case store::unique_field::phone_number: return "phone_number";
+        case store::unique_field::username: return "username";
+        case store::unique_field::external_id: return "external_id";
+        default: return "identifier";
+    }
 }
 
-api_result<reply> create_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_paging) {
+    store::user_filter f;
+    f.email_addresses = ctx.query.all("email_address", true);
+    for (auto& e : f.email_addresses)
+        for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    f.phone_numbers = ctx.query.all("phone_number", true);
+    for (auto& p : f.phone_numbers)
+        if (auto n = frontend::normalize_phone(p)) p = *n;
+    f.usernames = ctx.query.all("username", true);
+    f.user_ids = ctx.query.all("user_id", true);
+    f.external_ids = ctx.query.all("external_id", true);
+    if (auto const* q = ctx.query.find("query")) f.query = *q;
+    if (auto const* o = ctx.query.find("order_by"); o != nullptr && !o->empty()) {
+        std::string_view field = *o;
+        if (field.front() == '+' || field.front() == '-') field.remove_prefix(1);
+        static constexpr std::string_view allowed[] = {"created_at", "updated_at", "email_address", "username",
+                                                       "first_name", "last_name", "last_sign_in_at"};
+        bool ok = false;
+        for (auto x : allowed) ok = ok || x == field;
+        if (!ok) return param_error(code::form_param_value_invalid, "order_by");
+        f.order_by = *o;
+    }
+    if (with_paging) {
+        auto p = paging(ctx);
+        if (!p) return p.error();
+        f.limit = p->first;
+        f.offset = p->second;
+    }
+    return f;
 }
 
-api_result<reply> count_users(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Ends every live session of a user (ban, delete, password change with sign-out).
+store::result<void> revoke_sessions(app& a, store::write_txn& w, std::string_view user_id, std::int64_t now,
+                                    std::string_view status = "revoked") {
+    auto sessions = a.db.sessions_of_user(w, user_id);
+    if (!sessions) return sessions.error();
+    for (auto s : *sessions) {
+        if (!views::session_live(s, now)) continue;
+        s.status = std::string(status);
+        s.updated_at = now;
+        if (auto r = a.db.put_session(w, s); !r) return r;
+        a.tokens.erase(s.id);
+    }
+    return {};
 }
 
-api_result<reply> get_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Reads password / password_digest+password_hasher into the user's digest.
+std::optional<api_error> apply_password(app& a, request_ctx const& ctx, store::user_record& u) {
+    auto pw = body_string(ctx, "password", 256);
+    if (!pw) return pw.error();
+    auto digest = body_string(ctx, "password_digest", 1024);
+    if (!digest) return digest.error();
+    auto hasher = body_string(ctx, "password_hasher", 64);
+    if (!hasher) return hasher.error();
+    auto skip = body_bool(ctx, "skip_password_checks");
+    if (!skip) return skip.error();
+    if (*digest) {
+        std::string h = hasher->value_or("");
+        if (h.empty()) return param_error(code::form_param_missing, "password_hasher");
+        if (!crypto::is_supported_hasher(h))
+            return param_error(code::form_param_value_invalid, "password_hasher", "Unsupported password_hasher '" + h + "'.");
+        if (!crypto::digest_matches_hasher(**digest, h))
+            return param_error(code::form_param_format_invalid, "password_digest",
+                               "password_digest is not a valid " + h + " digest.");
+        // Keep the hasher with the digest when it cannot be told from the digest itself.
+        u.password_digest = crypto::detect_hasher(**digest) == h ? **digest : h + "$$" + **digest;
+        u.password_last_updated_at = ctx.now;
+        return std::nullopt;
+    }
+    if (*pw) {
+        if (!skip->value_or(false)) {
+            if (auto bad = frontend::check_password_policy(a, **pw)) return bad;
+        } else if (pw->value().empty()) {
+            return param_error(code::form_param_value_invalid, "password");
+        }
+        auto h = crypto::hash_password(**pw);
+        if (!h) return make_error(code::internal_clerk_error);
+        u.password_digest = std::move(*h);
+        u.password_last_updated_at = ctx.now;
+    }
+    return std::nullopt;
 }
 
-api_result<reply> update_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Applies the profile fields shared by create and update.
+std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_record& u) {
+    for (auto [key, target] : {std::pair<char const*, std::string*>{"first_name", &u.first_name},
+                               {"last_name", &u.last_name},
+                               {"external_id", &u.external_id}}) {
+        auto v = body_string(ctx, key, 256);
+        if (!v) return v.error();
+        if (*v) *target = **v;
+    }
+    auto username = body_string(ctx, "username", 64);
+    if (!username) return username.error();
+    if (*username) {
+        auto const& n = **username;
+        if (!n.empty()) {
+            if (n.size() < 4) return param_error(code::form_username_invalid_length, "username");
+            for (char c : n)
+                if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+                    return param_error(code::form_username_invalid_character, "username");
+        }
+        u.username = n;
+    }
+    for (auto [key, target] : {std::pair<char const*, std::string*>{"public_metadata", &u.public_metadata},
+                               {"private_metadata", &u.private_metadata},
+                               {"unsafe_metadata", &u.unsafe_metadata}}) {
+        auto v = body_object(ctx, key);
+        if (!v) return v.error();
+        if (*v) *target = json::serialize(**v);
+    }
+    for (auto [key, target] : {std::pair<char const*, bool*>{"delete_self_enabled", &u.delete_self_enabled},
+                               {"create_organization_enabled", &u.create_organization_enabled}}) {
+        auto v = body_bool(ctx, key);
+        if (!v) return v.error();
+        if (*v) *target = **v;
+    }
+    return std::nullopt;
 }
 
-api_result<reply> delete_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<store::user_record> load_user(app& a, store::txn const& t, std::string_view id) {
+    auto u = a.db.get_user(t, id);
+    if (!u) return store_error(u.error(), "get_user");
+    if (!*u) return not_found();
+    return std::move(**u);
 }
 
-api_result<reply> ban_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Runs `change` on the user in a write txn and replies with the updated user.
+template <class Change>
+api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
+    store::user_record out;
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto u = load_user(a, tx, ctx.params.get("user_id"));
+        if (!u) return api_result<void>(u.error());
+        store::user_record before = *u;
+        if (auto bad = change(tx, *u)) return api_result<void>(*bad);
+        u->updated_at = ctx.now;
+        store::unique_field conflict = store::unique_field::none;
+        if (auto r = a.db.put_user(tx, *u, &before, &conflict); !r) {
+            if (r.error() == store::make_error_code(store::errc::key_exists))
+                return api_result<void>(store_error(r.error(), "put_user", unique_param(conflict)));
+            return r.error();
+        }
+        out = std::move(*u);
+        return api_result<void>();
+    });
+    if (!w) return store_error(w.error(), "modify_user");
+    if (!*w) return w->error();
+    return json_reply(views::user(out, views::audience::backend));
 }
 
-api_result<reply> unban_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+/// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else replaces.
+void merge(json::object& into, json::object const& patch) {
+    for (auto const& kv : patch) {
+        if (kv.value().is_null()) {
+            into.erase(kv.key());
+        } else if (kv.value().is_object() && into.contains(kv.key()) && into[kv.key()].is_object()) {
+            merge(into[kv.key()].as_object(), kv.value().get_object());
+        } else {
+            into[kv.key()] = kv.value();
+        }
+    }
 }
 
-api_result<reply> lock_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+}  // namespace
+
+api_result<reply> list_users(app& a, request_ctx& ctx) {
+    auto f = read_filter(ctx, true);
+    if (!f) return f.error();
+    auto users = a.db.with_read([&](store::read_txn& t) { return a.db.list_users(t, *f); });
+    if (!users) return store_error(users.error(), "list_users");
+    json::array out;
+    for (auto const& u : *users) out.push_back(views::user(u, views::audience::backend));
+    return json_reply(out);
 }
 
-api_result<reply> unlock_user(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> count_users(app& a, request_ctx& ctx) {
+    auto f = read_filter(ctx, false);
+    if (!f) return f.error();
+    auto n = a.db.with_read([&](store::read_txn& t) { return a.db.count_users(t, *f); });
+    if (!n) return store_error(n.error(), "count_users");
+    return json_reply(json::object{{"object", "total_count"}, {"total_count", *n}});
 }
 
-api_result<reply> update_user_metadata(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> create_user(app& a, request_ctx& ctx) {
+    store::user_record u;
+    u.id = crypto::new_id("user");
+    u.created_at = u.updated_at = ctx.now;
+    auto emails = body_strings(ctx, "email_address");
+    if (!emails) return emails.error();
+    auto phones = body_strings(ctx, "phone_number");
+    if (!phones) return phones.error();
+    for (auto const& raw : emails->value_or(std::vector<std::string>{})) {
+        auto e = frontend::normalize_email(raw);
+        if (!e) return param_error(code::form_param_format_invalid, "email_address", "'" + raw.substr(0, 64) + "' is not a valid email address.");
+        store::identification_record id;
+        id.id = crypto::new_id("idn");
+        id.kind = "email_address";
+        id.value = *e;
+        id.verification.status = "verified";
+        id.verification.strategy = "admin";
+        id.created_at = id.updated_at = ctx.now;
+        if (u.primary_email_address_id.empty()) u.primary_email_address_id = id.id;
+        u.identifications.push_back(std::move(id));
+    }
+    for (auto const& raw : phones->value_or(std::vector<std::string>{})) {
+        auto p = frontend::normalize_phone(raw);
+        if (!p) return param_error(code::form_param_format_invalid, "phone_number", "'" + raw.substr(0, 32) + "' is not a valid phone number.");
+        store::identification_record id;
+        id.id = crypto::new_id("idn");
+        id.kind = "phone_number";
+        id.value = *p;
+        id.verification.status = "verified";
+        id.verification.strategy = "admin";
+        id.created_at = id.updated_at = ctx.now;
+        if (u.primary_phone_number_id.empty()) u.primary_phone_number_id = id.id;
+        u.identifications.push_back(std::move(id));
+    }
+    if (auto bad = apply_profile(ctx, u)) return *bad;
+    if (u.identifications.empty() && u.username.empty() && u.external_id.empty())
+        return param_error(code::form_param_missing, "email_address",
+                           "A user needs at least one identifier: email_address, phone_number or username.");
+    if (auto bad = apply_password(a, ctx, u)) return *bad;
+    store::unique_field conflict = store::unique_field::none;
+    auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_user(tx, u, nullptr, &conflict); });
+    if (!w) return store_error(w.error(), "create_user", unique_param(conflict));
+    return json_reply(views::user(u, views::audience::backend));
 }
 
-api_result<reply> verify_password(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> get_user(app& a, request_ctx& ctx) {
+    auto u = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+        return load_user(a, t, ctx.params.get("user_id"));
+    });
+    if (!u) return store_error(u.error(), "get_user");
+    if (!*u) return u->error();
+    return json_reply(views::user(**u, views::audience::backend));
 }
 
-api_result<reply> remove_user_password(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+api_result<reply> update_user(app& a, request_ctx& ctx) {
+    auto primary_email = body_string(ctx, "primary_email_address_id", 64);
+    if (!primary_email) return primary_email.error();
+    auto primary_phone = body_string(ctx, "primary_phone_number_id", 64);
+    if (!primary_phone) return primary_phone.error();
+    auto sign_out = body_bool(ctx, "sign_out_of_other_sessions");
+    if (!sign_out) return sign_out.error();
+    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+        if (auto bad = apply_profile(ctx, u)) return bad;
+        std::string before_digest = u.password_digest;
+        if (auto bad = apply_password(a, ctx, u)) return bad;
+        for (auto [given, kind, target, param] :
+             {std::tuple{&*primary_email, "email_address", &u.primary_email_address_id, "primary_email_address_id"},
+              std::tuple{&*primary_phone, "phone_number", &u.primary_phone_number_id, "primary_phone_number_id"}}) {
+            if (!*given) continue;
+            bool ok = false;
+            for (auto const& i : u.identifications) ok = ok || (i.id == **given && i.kind == kind);
+            if (!ok) return param_error(code::form_param_value_invalid, param);
+            *target = **given;
+        }
+        if (u.password_digest != before_digest && sign_out->value_or(false))
+            if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r) return store_error(r.error(), "revoke_sessions");
+        return std::nullopt;
+    });
+}
+
+api_result<reply> delete_user(app& a, request_ctx& ctx) {
+    std::string id(ctx.params.get("user_id"));
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto u = load_user(a, tx, id);
+        if (!u) return api_result<void>(u.error());
+        if (auto r = revoke_sessions(a, tx, id, ctx.now, "ended"); !r) return r.error();
+        if (auto r = a.db.delete_user(tx, *u); !r) return r.error();
+        return api_result<void>();
+    });
+    if (!w) return store_error(w.error(), "delete_user");
+    if (!*w) return w->error();
+    return deleted_reply("user", id);
+}
+
+api_result<reply> ban_user(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+        u.banned = true;
+        if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r) return store_error(r.error(), "revoke_sessions");
+        return std::nullopt;
+    });
+}
+
+api_result<reply> unban_user(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        u.banned = false;
+        return std::nullopt;
+    });
+}
+
+api_result<reply> lock_user(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        u.locked = true;
+        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+        return std::nullopt;
+    });
+}
+
+api_result<reply> unlock_user(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        u.locked = false;
+        u.lockout_expires_at = 0;
+        u.failed_attempts = 0;
+        return std::nullopt;
+    });
+}
+
+api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
+    std::optional<json::object> patches[3];
+    char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
+    for (int i = 0; i < 3; ++i) {
+        auto v = body_object(ctx, keys[i]);
+        if (!v) return v.error();
+        patches[i] = std::move(*v);
+    }
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
+        for (int i = 0; i < 3; ++i) {
+            if (!patches[i]) continue;
+            auto current = views::json_text(*targets[i]).as_object();
+            merge(current, *patches[i]);
+            std::string text = json::serialize(current);
+            if (text.size() > 8192) return param_error(code::form_param_max_length_exceeded, keys[i]);
+            *targets[i] = std::move(text);
+        }
+        return std::nullopt;
+    });
+}
+
+api_result<reply> verify_password(app& a, request_ctx& ctx) {
+    auto pw = body_string(ctx, "password", 256);
+    if (!pw) return pw.error();
+    if (!*pw || (*pw)->empty()) return param_error(code::form_param_missing, "password");
+    auto u = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+        return load_user(a, t, ctx.params.get("user_id"));
+    });
+    if (!u) return store_error(u.error(), "get_user");
+    if (!*u) return u->error();
+    auto const& digest = (*u)->password_digest;
+    if (digest.empty()) return param_error(code::password_not_set, "password");
+    auto ok = crypto::verify_password(**pw, digest);
+    if (!ok || !*ok) return param_error(code::form_password_incorrect, "password");
+    return json_reply(json::object{{"verified", true}});
+}
+
+api_result<reply> remove_user_password(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        u.password_digest.clear();
+        return std::nullopt;
+    });
 }
 
 }  // namespace latchkey::server::api::backend

@@ -2,10 +2,10 @@
 // repository (store::db maintains every index exactly as the handlers do).
 //
 //   latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] [--password PW] [--no-clients]
-//                 [--identities-out FILE [--identities N]]
+//                 [--prefix P] [--identities-out FILE [--identities N]]
 //
-// User i (0-based) gets the verified primary email "seed<i>@example.com" and the password PW; ONE argon2id
-// digest is computed and shared by every user. Session i belongs to user i % users, on its own client
+// User i (0-based) gets the verified primary email "<prefix><i>@example.com" (prefix "seed" by default)
+// and the password PW; ONE argon2id digest is computed and shared by every user. Session i belongs to user i % users, on its own client
 // (unless --no-clients). Writes go in batches of --batch records per txn without fsync, then the store is
 // synced once. Prints one JSON line with counts and timings. Run it while no server has the store open.
 //
@@ -41,6 +41,7 @@ struct options {
     std::size_t batch = 20'000;
     std::string password = "bench-Passw0rd!x";
     bool clients = true;
+    std::string prefix = "seed";  ///< emails are <prefix><i>@example.com
     std::string identities_out;
     std::size_t identities = 64;
 };
@@ -53,7 +54,7 @@ struct identity {
 [[noreturn]] void usage(char const* why) {
     std::fprintf(stderr,
                  "latchkey-seed: %s\nusage: latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] "
-                 "[--password PW] [--no-clients] [--identities-out FILE [--identities N]]\n",
+                 "[--password PW] [--no-clients] [--prefix P] [--identities-out FILE [--identities N]]\n",
                  why);
     std::exit(2);
 }
@@ -81,6 +82,7 @@ options parse(int argc, char** argv) {
         else if (a == "--password") o.password = next();
         else if (a == "--no-clients") o.clients = false;
         else if (a == "--identities-out") o.identities_out = next();
+        else if (a == "--prefix") o.prefix = next();
         else if (a == "--identities") o.identities = number(next());
         else usage("unknown argument");
     }
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
         store::identification_record e;
         e.id = crypto::new_id("idn", static_cast<std::uint64_t>(ts));
         e.kind = "email_address";
-        e.value = "seed" + std::to_string(i) + "@example.com";
+        e.value = o.prefix + std::to_string(i) + "@example.com";
         e.verification.status = "verified";
         e.verification.strategy = "email_code";
         e.verification.verified_at = ts;
@@ -193,7 +195,7 @@ int main(int argc, char** argv) {
             if (auto x = db.put_client(w, c); !x) return x;
             if (!o.identities_out.empty() && i % stride == 0 && picked.size() < o.identities) {
                 auto ui = i % user_ids.size();
-                picked.push_back({c.id, s.id, s.user_id, "seed" + std::to_string(ui) + "@example.com"});
+                picked.push_back({c.id, s.id, s.user_id, o.prefix + std::to_string(ui) + "@example.com"});
             }
         }
         return db.put_session(w, s);

@@ -580,4 +580,6 @@ result<std::optional<std::string>> db::get_meta(txn const& t, std::string_view k
     return get_string(t, t_.meta, key);
 }
 
+result<void> db::delete_meta(write_txn& w, std::string_view key) const noexcept { return w.del(t_.meta, key); }
+
 }  // namespace latchkey::store

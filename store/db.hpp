@@ -108,6 +108,7 @@ public:
     // ---- small key/value meta table (instance id, schema version, ...) ----
     result<void> put_meta(write_txn& w, std::string_view key, std::string_view value) const noexcept;
     result<std::optional<std::string>> get_meta(txn const& t, std::string_view key) const noexcept;
+    result<void> delete_meta(write_txn& w, std::string_view key) const noexcept;
 
     /// Bulk seeding (benchmarks): call put_user/put_session/put_client in write txns of 10-50k records each,
     /// on a store opened with durable=false, then `sync()`.

@@ -241,7 +241,7 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
     http_client c(s.fapi_port());
     auto si = sign_in_with_cookie(s, c, "hs@example.com");
-    auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=nonce&suffixed_cookies=true");
+    auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=token&suffixed_cookies=true");
     BOOST_TEST_REQUIRE(r.status == 307u);
     std::string loc = r.headers["location"];
     BOOST_TEST(loc.starts_with("http://localhost:3000/dash?x=1&__clerk_handshake="));
@@ -275,6 +275,32 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     auto evil = anon.fapi("GET", "/v1/client/handshake?redirect_url=https%3A%2F%2Fevil.example%2F");
     BOOST_TEST(evil.status == 422u);
     BOOST_TEST(evil.param_name() == "redirect_url");
+}
+
+BOOST_AUTO_TEST_CASE(handshake_nonce_resolves_once_through_the_backend_api) {
+    test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
+    http_client c(s.fapi_port());
+    auto si = sign_in_with_cookie(s, c, "nonce@example.com");
+    auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F&format=nonce");
+    BOOST_TEST_REQUIRE(r.status == 307u);
+    std::string loc = r.headers["location"];
+    auto at = loc.find("__clerk_handshake_nonce=");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    std::string nonce = loc.substr(at + 24);
+    http_client b(s.bapi_port());
+    b.secret_key = s.secret_key();
+    auto p = b.bapi(http::verb::get, "/v1/clients/handshake_payload?nonce=" + nonce);
+    BOOST_TEST_REQUIRE(p.status == 200u);
+    bool has_session = false;
+    for (auto const& d : p.json.at("directives").as_array()) {
+        std::string v(d.as_string());
+        if (v.starts_with("__session=ey"))
+            has_session = jwt_payload(v.substr(10, v.find(';') - 10)).at("sid").as_string() == si.session_id;
+    }
+    BOOST_TEST(has_session);
+    // Single use.
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/clients/handshake_payload?nonce=" + nonce).status == 404u);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/clients/handshake_payload").param_name() == "nonce");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

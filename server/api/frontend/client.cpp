@@ -2,6 +2,7 @@
 #include "server/api/frontend/handlers.hpp"
 
 #include "crypto/jws.hpp"
+#include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
@@ -151,18 +152,33 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         add("__client_uat", "0", "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
     }
 
-    // The token format: a JWT signed with the instance key whose payload carries the directives. It works
-    // even when the backend asked for format=nonce (clerk-wire §4) and needs no server-side state.
-    json::object payload;
-    json::array list;
-    for (auto const& d : directives) list.push_back(json::value(d));
-    payload["handshake"] = std::move(list);
-    payload["iat"] = ctx.now / 1000;
-    payload["exp"] = ctx.now / 1000 + 300;
-    auto const& key = a.keys.active();
-    std::string header = R"({"alg":"RS256","kid":)" + json::serialize(json::string(key.kid())) + R"(,"typ":"JWT"})";
-    auto signed_payload = crypto::sign_rs256(key, header, json::serialize(payload));
-    if (!signed_payload) return make_error(code::internal_clerk_error);
+    std::string param;
+    auto const* format = ctx.query.find("format");
+    if (format != nullptr && *format == "nonce") {
+        // Nonce format: the directives wait (5 minutes, single use) for BAPI /v1/clients/handshake_payload.
+        std::string nonce = crypto::random_token(24);
+        json::array list;
+        for (auto const& d : directives) list.push_back(json::value(d));
+        json::object stored{{"exp", ctx.now + 300'000}, {"directives", std::move(list)}};
+        auto w = a.db.with_write([&](store::write_txn& tx) {
+            return a.db.put_meta(tx, "handshake_nonce:" + nonce, json::serialize(stored));
+        });
+        if (!w) return store_failure(w.error(), "handshake_nonce");
+        param = "__clerk_handshake_nonce=" + nonce;
+    } else {
+        // Token format: a JWT signed with the instance key whose payload carries the directives.
+        json::object payload;
+        json::array list;
+        for (auto const& d : directives) list.push_back(json::value(d));
+        payload["handshake"] = std::move(list);
+        payload["iat"] = ctx.now / 1000;
+        payload["exp"] = ctx.now / 1000 + 300;
+        auto const& key = a.keys.active();
+        std::string header = R"({"alg":"RS256","kid":)" + json::serialize(json::string(key.kid())) + R"(,"typ":"JWT"})";
+        auto signed_payload = crypto::sign_rs256(key, header, json::serialize(payload));
+        if (!signed_payload) return make_error(code::internal_clerk_error);
+        param = "__clerk_handshake=" + *signed_payload;
+    }
 
     std::string location = *redirect;
     auto hash = location.find('#');
@@ -172,7 +188,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         location.resize(hash);
     }
     location += location.find('?') == std::string::npos ? '?' : '&';
-    location += "__clerk_handshake=" + *signed_payload;
+    location += param;
     location += fragment;
     return reply{http::status::temporary_redirect, {}, std::move(location)};
 }

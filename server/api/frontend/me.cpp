@@ -418,7 +418,7 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
     if (!raw || raw->empty()) return param_error(code::form_param_missing, k.kind);
     if (!attribute_of(a, k).enabled)
         return param_error(code::form_param_unknown, k.kind,
-                           std::string(k.plural) + " are not enabled on this instance.");
+                           "This instance does not use " + std::string(k.plural) + ".");
     auto value = is_email(k) ? normalize_email(*raw) : normalize_phone(*raw);
     if (!value)
         return param_error(code::form_param_format_invalid, k.kind, "Enter a valid " + std::string(k.noun) + ".");

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyToken } from '@clerk/backend';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { FapiClient } from './lib/fapi.mjs';
+import { FapiClient, createUserViaFapi } from './lib/fapi.mjs';
 import { decodeJwt, skipWithoutBinary, startLatchkey, strongPassword, testEmail, uniq } from './lib/server.mjs';
 
 const ORIGIN = 'http://localhost:3000'; // the app origin the node FAPI client claims (allowed_origins)
@@ -45,9 +45,16 @@ describe('@clerk/backend against the BAPI', { skip: skipWithoutBinary, timeout: 
     const user = await bapi.users.createUser({ emailAddress: [email], password, skipPasswordChecks: true, ...extra });
     return { user, email, password };
   };
-  /** A user made through BAPI, signed in through FAPI: { user, email, password, fapi, sessionId }. */
+  /**
+   * A user signed up through the FAPI (+clerk_test, 424242) and signed in on a fresh node client:
+   * { user: { id }, email, password, fapi, sessionId }. FAPI-made, so token/session tests do not hinge on
+   * BAPI user creation (which has its own tests).
+   */
   const signedInUser = async () => {
-    const u = await newUser();
+    const email = testEmail('bkf');
+    const password = strongPassword();
+    const made = await createUserViaFapi(server, { email, password, origin: ORIGIN });
+    const u = { user: { id: made.id }, email, password };
     const fapi = await newFapi();
     const si = await fapi.signInPassword(u.email, u.password);
     assert.equal(si.status, 'complete');
@@ -57,9 +64,10 @@ describe('@clerk/backend against the BAPI', { skip: skipWithoutBinary, timeout: 
   const verify = (token, extra = {}) => verifyToken(token, { secretKey: server.secretKey, apiUrl: server.bapiUrl, ...extra });
 
   it('rejects requests without the secret key', T, async () => {
-    assert.equal((await server.bapi('/users', { key: null })).status, 401);
+    assert.equal((await server.bapi('/jwks', { key: null })).status, 401);
+    assert.equal((await server.bapi('/jwks', { key: 'sk_test_wrongwrongwrongwrongwrong' })).status, 401);
     assert.equal((await server.bapi('/users', { key: 'sk_test_wrongwrongwrongwrongwrong' })).status, 401);
-    const ok = await server.bapi('/users');
+    const ok = await server.bapi('/jwks');
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.get('content-type'), 'application/json', '@clerk/backend needs exactly application/json');
   });
@@ -159,7 +167,12 @@ describe('@clerk/backend against the BAPI', { skip: skipWithoutBinary, timeout: 
   });
 
   it('a user created through BAPI signs in through FAPI; sessions: list, get, getToken, revoke', T, async () => {
-    const u = await signedInUser();
+    const made = await newUser();
+    const fapi = await newFapi();
+    const si = await fapi.signInPassword(made.email, made.password);
+    assert.equal(si.status, 'complete');
+    await fapi.setActive(si.created_session_id);
+    const u = { ...made, fapi, sessionId: si.created_session_id };
     const list = await bapi.sessions.getSessionList({ userId: u.user.id });
     assert.equal(list.totalCount, 1);
     assert.equal(list.data[0].id, u.sessionId);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { verifyToken } from '@clerk/backend';
 import { cookieMap, evalClerk, getToken, loadClerk, openAndLoad, setActive, signInEmailCode, signInPassword,
   signInPasswordTwoStep, signOut, signUpWithEmailCode, snapshot, startBrowserSuite } from './lib/flows.mjs';
+import { createUserViaFapi } from './lib/fapi.mjs';
 import { decodeJwt, skipWithoutBinary, strongPassword, testEmail, uniq } from './lib/server.mjs';
 
 const T = { timeout: 90000 };
@@ -20,11 +21,13 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
     s = await startBrowserSuite({ instance: 'development', config: { single_session_mode: false } });
     assert.match(s.server.publishableKey, /^pk_test_/);
     bapi = s.server.backendClient();
-    for (const u of [alice, bob]) {
-      const created = await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true });
-      u.id = created.id;
-    }
   });
+  // alice and bob are signed up through the FAPI (node client, outbox codes) on first use, so a missing BAPI
+  // endpoint does not take the FAPI tests down with it.
+  let users;
+  const ensureUsers = () => (users ??= Promise.all([alice, bob].map(async u => {
+    u.id = (await createUserViaFapi(s.server, { ...u, origin: s.app.origin })).id;
+  })));
   after(async () => { await s?.stop(); });
 
   const verify = (token, extra = {}) =>
@@ -128,6 +131,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in: password in one step, then setActive', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInPassword(p.page, alice.email, alice.password);
     assert.equal(si.status, 'complete');
@@ -142,6 +146,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in: identifier first, then attemptFirstFactor with the password', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInPasswordTwoStep(p.page, alice.email, alice.password);
     assert.equal(si.step1.status, 'needs_first_factor');
@@ -154,6 +159,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in: email code (prepareFirstFactor + attemptFirstFactor), code from the outbox', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInEmailCode(p.page, s.server, alice.email, { useOutbox: true });
     assert.equal(si.step1.verification.status, 'unverified');
@@ -165,6 +171,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in errors: wrong password is form_password_incorrect, unknown identifier is form_identifier_not_found', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const attempt = (fn, ...a) => evalClerk(p.page, fn, ...a).then(() => assert.fail('expected an error'), e => e);
 
@@ -188,6 +195,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-out: clerk.signOut() ends the session, clears __session, __client_uat=0', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInPassword(p.page, alice.email, alice.password);
     await setActive(p.page, si.createdSessionId);
@@ -211,6 +219,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('reload: the session survives page.reload() + load()', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInPassword(p.page, bob.email, bob.password);
     await setActive(p.page, si.createdSessionId);
@@ -223,6 +232,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('multi-session: two users on one client, setActive switches, signOut({sessionId}) and signOut() all', T, () => s.withPage(async p => {
+    await ensureUsers();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const a = await signInPassword(p.page, alice.email, alice.password);
     await setActive(p.page, a.createdSessionId);
@@ -266,6 +276,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('direct cross-origin FAPI (proxyUrl http://127.0.0.1:<port>): load, sign in, token (CORS with credentials)', T, () => s.withPage(async p => {
+    await ensureUsers();
     const state = await openAndLoad(p.page, s.app.directUrl());
     assert.equal(state.loaded, true);
     assert.equal(state.user, null);

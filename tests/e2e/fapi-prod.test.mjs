@@ -8,6 +8,7 @@ import { verifyToken } from '@clerk/backend';
 import { newPage } from './lib/browser.mjs';
 import { cookieMap, evalClerk, getToken, loadClerk, openAndLoad, setActive, signInPassword, signInPasswordTwoStep,
   signOut, signUpWithEmailCode, startBrowserSuite } from './lib/flows.mjs';
+import { createUserViaFapi } from './lib/fapi.mjs';
 import { decodeJwt, skipWithoutBinary, strongPassword, testEmail, uniq } from './lib/server.mjs';
 
 const T = { timeout: 90000 };
@@ -24,8 +25,9 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
     s = await startBrowserSuite({ instance: 'production', config: { single_session_mode: false } });
     assert.match(s.server.publishableKey, /^pk_live_/);
     bapi = s.server.backendClient();
-    carol.id = (await bapi.users.createUser({ emailAddress: [carol.email], password: carol.password, skipPasswordChecks: true })).id;
   });
+  let carolReady;
+  const ensureCarol = () => (carolReady ??= createUserViaFapi(s.server, { ...carol, origin: s.app.origin }).then(u => { carol.id = u.id; }));
   after(async () => { await s?.stop(); });
 
   const verify = token =>
@@ -110,6 +112,7 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
   }));
 
   it('sign-out: clerk.signOut() → signed out, __client_uat=0, stays signed out after reload', T, () => s.withPage(async p => {
+    await ensureCarol();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const si = await signInPassword(p.page, carol.email, carol.password);
     await setActive(p.page, si.createdSessionId);
@@ -126,6 +129,7 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
   }));
 
   it('sign-in with password (one step and two steps); errors keep codes; the app server authenticates the cookies', T, () => s.withPage(async p => {
+    await ensureCarol();
     await openAndLoad(p.page, s.app.sameOriginUrl());
     await assert.rejects(
       evalClerk(p.page, (clerk, id) => clerk.client.signIn.create({ identifier: id, password: 'nope-Wrong-123', strategy: 'password' }), carol.email),

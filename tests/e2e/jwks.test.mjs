@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { verifyToken } from '@clerk/backend';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { FapiClient } from './lib/fapi.mjs';
-import { decodeJwt, skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { FapiClient, createUserViaFapi } from './lib/fapi.mjs';
+import { decodeJwt, skipWithoutBinary, startLatchkey, strongPassword, testEmail } from './lib/server.mjs';
 
 const ORIGIN = 'http://localhost:3000';
 const T = { timeout: 60000 };
@@ -20,17 +20,21 @@ describe('JWKS and independent token verification', { skip: skipWithoutBinary, t
 
   before(async () => {
     server = await startLatchkey({ instance: 'development', config: { allowed_origins: [ORIGIN] } });
-    const bapi = server.backendClient();
-    const email = `${uniq('jwks')}@example.com`;
+  });
+  // A user signed up and signed in through the FAPI (dev instance: the node client takes the dev-browser route,
+  // like clerk-js on *.accounts.dev), made on first use.
+  let ready;
+  const session = () => (ready ??= (async () => {
+    const email = testEmail('jwks');
     const password = strongPassword();
-    user = await bapi.users.createUser({ emailAddress: [email], password, skipPasswordChecks: true });
-    // Dev instance: the node client takes the dev-browser route, like clerk-js on *.accounts.dev.
+    const u = await createUserViaFapi(server, { email, password, origin: ORIGIN });
     const fapi = await new FapiClient({ baseUrl: server.fapiUrl, origin: ORIGIN, devBrowser: true }).init();
     const si = await fapi.signInPassword(email, password);
     assert.equal(si.status, 'complete');
+    user = { id: u.id };
     sessionId = si.created_session_id;
     token = await fapi.token(sessionId);
-  });
+  })());
   after(async () => { await server?.stop(); });
 
   const checkJwks = body => {
@@ -45,21 +49,29 @@ describe('JWKS and independent token verification', { skip: skipWithoutBinary, t
     return body.keys;
   };
 
-  it('FAPI /.well-known/jwks.json and BAPI /v1/jwks publish the same signing key', T, async () => {
+  it('FAPI /.well-known/jwks.json (public) and BAPI /v1/jwks (secret key) publish the same RSA keys', T, async () => {
     const res = await fetch(`${server.fapiUrl}/.well-known/jwks.json`, { signal: AbortSignal.timeout(10000) });
     assert.equal(res.status, 200);
     const fapiKeys = checkJwks(await res.json());
     const b = await server.bapi('/jwks');
     assert.equal(b.status, 200);
     const bapiKeys = checkJwks(b.body);
-    const { header } = decodeJwt(token);
-    assert.ok(fapiKeys.some(k => k.kid === header.kid), 'FAPI JWKS has the token kid');
-    assert.ok(bapiKeys.some(k => k.kid === header.kid), 'BAPI JWKS has the token kid');
-    assert.deepEqual(fapiKeys.find(k => k.kid === header.kid), bapiKeys.find(k => k.kid === header.kid));
+    assert.deepEqual(fapiKeys.map(k => k.kid).sort(), bapiKeys.map(k => k.kid).sort());
+    for (const k of fapiKeys) assert.deepEqual(k, bapiKeys.find(x => x.kid === k.kid));
     assert.equal((await server.bapi('/jwks', { key: null })).status, 401, 'BAPI JWKS needs the secret key');
   });
 
+  it('a session token is signed by a published key (kid in both JWKS)', T, async () => {
+    await session();
+    const { header } = decodeJwt(token);
+    const fapiKeys = (await (await fetch(`${server.fapiUrl}/.well-known/jwks.json`)).json()).keys;
+    const bapiKeys = (await server.bapi('/jwks')).body.keys;
+    assert.ok(fapiKeys.some(k => k.kid === header.kid), `FAPI JWKS lacks kid ${header.kid}`);
+    assert.ok(bapiKeys.some(k => k.kid === header.kid), `BAPI JWKS lacks kid ${header.kid}`);
+  });
+
   it('jose verifies the session token against the FAPI JWKS', T, async () => {
+    await session();
     const jwks = createRemoteJWKSet(new URL(`${server.fapiUrl}/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(token, jwks, { algorithms: ['RS256'], issuer: `https://${server.frontendApiHost}` });
     assert.equal(protectedHeader.alg, 'RS256');
@@ -73,12 +85,14 @@ describe('JWKS and independent token verification', { skip: skipWithoutBinary, t
   });
 
   it('jose verifies the session token against the BAPI JWKS (Bearer secret key)', T, async () => {
+    await session();
     const jwks = createRemoteJWKSet(new URL(`${server.bapiUrl}/v1/jwks`), { headers: { Authorization: `Bearer ${server.secretKey}` } });
     const { payload } = await jwtVerify(token, jwks, { algorithms: ['RS256'] });
     assert.equal(payload.sub, user.id);
   });
 
   it('the key is RSA-2048, e=65537, so @clerk/backend verifies offline with jwtKey (PEM)', T, async () => {
+    await session();
     const { header } = decodeJwt(token);
     const jwk = (await server.bapi('/jwks')).body.keys.find(k => k.kid === header.kid);
     const key = createPublicKey({ key: jwk, format: 'jwk' });

@@ -143,3 +143,16 @@ export class FapiClient {
     return this.req('DELETE', '/client/sessions');
   }
 }
+
+/**
+ * Creates a user purely through the FAPI (sign-up with email code, from the outbox or 424242 for +clerk_test),
+ * on a throwaway node client. Returns { id, email, password, sessionId }.
+ */
+export async function createUserViaFapi(server, { email, password, origin }) {
+  const fapi = await new FapiClient({ baseUrl: server.fapiUrl, origin, devBrowser: server.instance !== 'production' }).init();
+  const after = server.outboxCount(email);
+  const su = await fapi.signUp({ email, password }, e =>
+    e.includes('+clerk_test') ? '424242' : server.waitForCode(e, { after }));
+  if (su.status !== 'complete') throw new Error(`sign-up for ${email} ended ${su.status}: ${JSON.stringify(su)}`);
+  return { id: su.created_user_id, email, password, sessionId: su.created_session_id, fapi };
+}

@@ -161,9 +161,9 @@ export async function startLatchkey(opts = {}) {
 
     /** @clerk/backend's client pointed at this BAPI (telemetry off). */
     backendClient(extra = {}) {
-      return createClerkClient({
+      return annotateErrors(createClerkClient({
         secretKey, apiUrl: server.bapiUrl, publishableKey: server.publishableKey, telemetry: { disabled: true }, ...extra,
-      });
+      }));
     },
 
     /** Log lines (for failure messages). */
@@ -207,4 +207,42 @@ export function decodeJwt(jwt) {
 export function hostFromPublishableKey(pk) {
   const b64 = pk.split('_')[2];
   return Buffer.from(b64, 'base64').toString('utf8').replace(/\$$/, '');
+}
+
+/**
+ * Wraps @clerk/backend's client so a failing API call names itself: `users.getUser("user_x") → 404
+ * resource_not_found: ...` instead of a bare "Not Found". `.status` / `.errors` stay as the SDK set them.
+ */
+function annotateErrors(client) {
+  const wrapGroup = (group, obj) => new Proxy(obj, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      return (...args) => {
+        let r;
+        try { r = v.apply(target, args); } catch (e) { throw annotate(e, `${group}.${String(prop)}`, args); }
+        return r && typeof r.then === 'function' ? r.catch(e => { throw annotate(e, `${group}.${String(prop)}`, args); }) : r;
+      };
+    },
+  });
+  return new Proxy(client, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      return v && typeof v === 'object' && typeof prop === 'string' && prop !== 'telemetry' ? wrapGroup(prop, v) : v;
+    },
+  });
+}
+
+function annotate(e, call, args) {
+  if (e && typeof e === 'object' && !e.__annotated) {
+    const argText = args.map(a => JSON.stringify(a)).join(', ').slice(0, 200);
+    const first = e.errors?.[0];
+    const detail = first ? ` ${first.code}: ${first.longMessage ?? first.message}` : '';
+    try {
+      e.message = `${call}(${argText}) → ${e.status ?? '?'}${detail} [${e.message}]`;
+      e.stack = `${e.name}: ${e.message}\n${String(e.stack).split('\n').slice(1).join('\n')}`;
+      e.__annotated = true;
+    } catch { /* frozen */ }
+  }
+  return e;
 }

@@ -15,6 +15,7 @@ public:
             case errc::map_full: return "the store is full (raise map_size)";
             case errc::corrupted: return "a record or the database is corrupted";
             case errc::lmdb: return "storage failure";
+            case errc::invalid_key: return "a key is empty or too long to store";
         }
         return "unknown store error";
     }

@@ -1,4 +1,6 @@
 #pragma once
+// store::errc and its category. Store functions return result<T>; absence in lookups is an empty optional,
+// never an error.
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
@@ -12,8 +14,10 @@ enum class errc {
     map_full,       ///< the LMDB map is full (raise map_size)
     corrupted,      ///< a record failed to decode or LMDB reported corruption
     lmdb,           ///< any other LMDB failure (logged with mdb_strerror)
+    invalid_key,    ///< a key to write is empty or longer than max_key_size (511 bytes)
 };
 
+/// The category of store::errc (name "latchkey.store").
 boost::system::error_category const& error_category() noexcept;
 
 inline boost::system::error_code make_error_code(errc e) noexcept {

@@ -1,9 +1,22 @@
 #include "server/api/backend/handlers.hpp"
 
+#include "server/api/backend/common.hpp"
+
 namespace latchkey::server::api::backend {
 
-api_result<reply> get_instance(app&, request_ctx&) {  // PENDING
-    return make_error(code::resource_not_found);
+namespace json = boost::json;
+
+api_result<reply> get_instance(app& a, request_ctx&) {
+    json::object o;
+    o["object"] = "instance";
+    o["id"] = a.inst.id;
+    o["environment_type"] = a.inst.production ? "production" : "development";
+    json::array origins;
+    for (auto const& x : a.cfg.allowed_origins) origins.push_back(json::value(x));
+    o["allowed_origins"] = std::move(origins);
+    o["publishable_key"] = a.inst.publishable_key;
+    o["frontend_api"] = a.inst.frontend_api;
+    return json_reply(o);
 }
 
 }  // namespace latchkey::server::api::backend

@@ -1,13 +1,26 @@
 // Sign-ins: identify, first factor (password, email/phone code, password-reset codes), reset password,
 // second-factor gate. Failed attempts count towards the user lockout; auth endpoints are rate limited.
+//
+// Password checks take tens of milliseconds, so they run before the LMDB write txn opens (LMDB has one
+// writer at a time); the write re-reads the user and applies the outcome only when the digest that was
+// checked is still the stored one (else it checks again, inside). Every step persists the sign-in and the
+// user's failure counters even when it answers with an error.
 #include "server/api/frontend/handlers.hpp"
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
-#include "server/api/frontend/flow.hpp"
+#include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
+#include "server/log.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace latchkey::server::api::frontend {
 
@@ -15,19 +28,18 @@ namespace json = boost::json;
 
 namespace {
 
-std::string mask_email(std::string_view e) {
-    auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0) return std::string(e);
-    std::string out(1, e.front());
-    out += "***";
-    out += e.substr(at);
-    return out;
-}
+/// How long an unfinished sign-in stays usable.
+constexpr std::int64_t attempt_lifetime_ms = 24LL * 3600 * 1000;
 
-std::string mask_phone(std::string_view p) {
-    if (p.size() <= 4) return std::string(p);
-    return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
-}
+/// A fixed argon2id digest with today's cost parameters. An unknown identifier that comes with a password
+/// pays for one real verification against it, so the reply time does not reveal whether the account exists.
+constexpr std::string_view dummy_digest =
+    "$argon2id$v=19$m=19456,t=2,p=1$Of0HhE3xC9zLIZTxCX8sGQ$Pw7mpuWCGpLG2bjkCgFZIwT7rzhBmuftaGu2jyY4xM4";
+
+bool is_email_strategy(std::string_view s) { return s == "email_code" || s == "reset_password_email_code"; }
+bool is_phone_strategy(std::string_view s) { return s == "phone_code" || s == "reset_password_phone_code"; }
+bool is_reset_strategy(std::string_view s) { return s.starts_with("reset_password_"); }
+bool is_code_strategy(std::string_view s) { return is_email_strategy(s) || is_phone_strategy(s); }
 
 bool factor_enabled(app const& a, std::string_view f) {
     for (auto const& x : a.cfg.first_factors)
@@ -35,21 +47,62 @@ bool factor_enabled(app const& a, std::string_view f) {
     return false;
 }
 
+/// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
+std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
+    std::int64_t retry = 0;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry)) return std::nullopt;
+    auto e = make_error(code::too_many_requests);
+    e.meta["retry_after"] = retry;
+    return e;
+}
+
+std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_view action) {
+    std::string key = "sign_in:ip:";
+    key += ctx.remote_ip;
+    key += ':';
+    key += action;
+    return limit(a, ctx, key, a.cfg.protection.rate_per_ip_per_minute);
+}
+
+/// Per account (user id) or, before one is known, per normalized identifier.
+std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
+    std::string key = "sign_in:id:";
+    key += who;
+    return limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
+}
+
+/// "j***@x.com"
+std::string mask_email(std::string_view e) {
+    auto at = e.find('@');
+    if (at == std::string_view::npos || at == 0) return "***";
+    std::string out(1, e.front());
+    out += "***";
+    out += e.substr(at);
+    return out;
+}
+
+/// "+1*******99": country prefix and the last two digits.
+std::string mask_phone(std::string_view p) {
+    if (p.size() <= 4) return "***";
+    return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
+}
+
+char const* kind_of(std::string_view strategy) { return is_email_strategy(strategy) ? "email_address" : "phone_number"; }
+
 json::array supported_first_factors(app const& a, store::user_record const& u) {
     json::array out;
     if (!u.password_digest.empty() && factor_enabled(a, "password")) out.push_back(json::object{{"strategy", "password"}});
-    for (auto const& kind : {"email_code", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
-        std::string_view k(kind);
-        if (!factor_enabled(a, k)) continue;
-        bool email = k.find("email") != std::string_view::npos;
+    for (std::string_view kind : {"email_code", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
+        if (!factor_enabled(a, kind)) continue;
+        bool const email = is_email_strategy(kind);
+        std::string const& primary = email ? u.primary_email_address_id : u.primary_phone_number_id;
         for (auto const& i : u.identifications) {
-            if (i.kind != (email ? "email_address" : "phone_number")) continue;
-            if (i.verification.status != "verified") continue;
+            if (i.kind != kind_of(kind) || i.verification.status != "verified") continue;
             json::object f;
             f["strategy"] = kind;
             f["safe_identifier"] = email ? mask_email(i.value) : mask_phone(i.value);
             f[email ? "email_address_id" : "phone_number_id"] = i.id;
-            f["primary"] = i.id == (email ? u.primary_email_address_id : u.primary_phone_number_id);
+            f["primary"] = i.id == primary;
             out.push_back(std::move(f));
         }
     }
@@ -64,31 +117,74 @@ json::array supported_identifiers(app const& a) {
     return out;
 }
 
-/// Resolves an identifier (email, phone or username) to a user id and the matching identification.
-store::result<std::optional<std::string>> resolve(app& a, store::txn const& t, std::string const& identifier) {
-    if (identifier.find('@') != std::string::npos) {
+/// Stubs.Verification.Password / Stubs.Verification.OTP, or null when no factor was started.
+json::value factor_verification(store::verification_record const& v) {
+    if (v.status.empty()) return nullptr;
+    json::object o;
+    o["status"] = v.status;
+    o["strategy"] = v.strategy;
+    bool const password = v.strategy == "password";
+    o["attempts"] = password && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
+    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    return o;
+}
+
+/// The identifier normalized the way the user indexes keep it (email lowercase, phone E.164), and the user
+/// it names, if any.
+struct resolved {
+    std::string normalized;
+    std::optional<std::string> user_id;
+};
+
+store::result<resolved> resolve(app& a, store::txn const& t, std::string_view identifier) {
+    resolved out;
+    out.normalized = std::string(identifier);
+    if (identifier.find('@') != std::string_view::npos) {
         auto e = normalize_email(identifier);
-        if (!e) return std::optional<std::string>{};
-        return a.db.user_id_by_email(t, *e);
+        if (!e) return out;
+        out.normalized = *e;
+        auto r = a.db.user_id_by_email(t, *e);
+        if (!r) return r.error();
+        out.user_id = std::move(*r);
+        return out;
     }
-    if (!identifier.empty() && (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
+    if (!identifier.empty() &&
+        (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
         if (auto p = normalize_phone(identifier)) {
             auto r = a.db.user_id_by_phone(t, *p);
-            if (!r || *r) return r;
+            if (!r) return r.error();
+            if (*r) {
+                out.normalized = *p;
+                out.user_id = std::move(*r);
+                return out;
+            }
         }
     }
-    return a.db.user_id_by_username(t, identifier);
+    auto r = a.db.user_id_by_username(t, identifier);
+    if (!r) return r.error();
+    out.user_id = std::move(*r);
+    return out;
 }
 
-std::string const& dummy_digest() {
-    static std::string const d = [] {
-        auto h = crypto::hash_password("latchkey-timing-equaliser");
-        return h ? *h : std::string{};
-    }();
-    return d;
+/// A password verified outside any txn, against `digest`.
+struct password_check {
+    std::string digest;
+    bool ok = false;
+    std::string rehashed;  ///< a fresh argon2id digest when the stored one uses outdated parameters
+};
+
+password_check check_password(std::string_view password, std::string const& digest) {
+    password_check c;
+    c.digest = digest;
+    auto r = crypto::verify_password(password, digest);
+    if (!r) log::warn("password_verify_failed", {{"error", r.error().message()}});
+    c.ok = r && *r;
+    if (c.ok && crypto::needs_rehash(digest))
+        if (auto h = crypto::hash_password(password)) c.rehashed = std::move(*h);
+    return c;
 }
 
-/// Registers a failed first-factor attempt; locks the user once max_attempts is reached.
+/// Registers a failed first-factor attempt; locks the user for the configured time at max_attempts.
 void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
     ++u.failed_attempts;
     if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
@@ -98,36 +194,78 @@ void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) 
     u.updated_at = ctx.now;
 }
 
-/// First factor passed: second-factor gate, or a new active session.
+/// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end).
+std::optional<api_error> user_blocked(store::user_record const& u, std::int64_t now) {
+    if (u.banned) return make_error(code::user_banned);
+    if (u.locked || u.lockout_expires_at > now) {
+        auto e = make_error(code::user_locked);
+        if (u.lockout_expires_at > now)
+            e.meta["lockout_expires_in_seconds"] = (u.lockout_expires_at - now + 999) / 1000;
+        else
+            e.meta["lockout_expires_in_seconds"] = nullptr;
+        return e;
+    }
+    return std::nullopt;
+}
+
+/// Applies a password check to the sign-in's user inside the write txn: counts a failure, or records the
+/// verified first factor (and the rehash).
+api_result<void> apply_password(app const& a, request_ctx const& ctx, store::sign_in_record& si,
+                                store::user_record& u, password_check check, std::string_view password) {
+    if (u.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+    if (check.digest != u.password_digest) check = check_password(password, u.password_digest);  // changed meanwhile
+    si.first_factor = {};
+    si.first_factor.strategy = "password";
+    if (!check.ok) {
+        si.first_factor.status = "unverified";
+        si.first_factor.attempts = 1;
+        count_failure(a, ctx, u);
+        return param_error(code::form_password_incorrect, "password");
+    }
+    if (!check.rehashed.empty()) u.password_digest = std::move(check.rehashed);
+    si.first_factor.status = "verified";
+    si.first_factor.verified_at = ctx.now;
+    return {};
+}
+
+/// First factor passed: the second-factor gate, or a new active session on the client (which start_session
+/// writes together with the user).
 api_result<void> complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si,
                           store::user_record& u, store::client_record& client) {
     u.failed_attempts = 0;
     u.lockout_expires_at = 0;
+    u.updated_at = ctx.now;
     if (u.two_factor_enabled) {
         si.status = "needs_second_factor";
-        store::user_record prev = u;
-        if (auto r = a.db.put_user(w, u, &prev); !r) return store_failure(r.error(), "put_user");
         return {};
     }
-    auto s = start_session(a, ctx, w, client, u);  // writes the user too
+    auto s = start_session(a, ctx, w, client, u);
     if (!s) return s.error();
     si.status = "complete";
     si.created_session_id = s->id;
     return {};
 }
 
-/// Checks a password for the sign-in's user; rehashes on success when the stored hash is outdated.
-api_result<void> check_password(app const& a, request_ctx const& ctx, store::user_record& u, std::string_view pw) {
-    if (pw.empty()) return param_error(code::form_param_missing, "password");
-    if (u.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
-    auto ok = crypto::verify_password(pw, u.password_digest);
-    if (!ok || !*ok) {
-        count_failure(a, ctx, u);
-        return param_error(code::form_password_incorrect, "password");
+/// Starts a one-time code for `strategy` to `target_id` (or, when empty, the identification the sign-in
+/// was started with, else the primary one). The target must be a verified identification of the user.
+api_result<void> prepare_factor(app& a, request_ctx const& ctx, store::sign_in_record& si,
+                                store::user_record const& u, std::string_view strategy, std::string_view target_id) {
+    bool const email = is_email_strategy(strategy);
+    std::string want(target_id);
+    if (want.empty()) {
+        for (auto const& i : u.identifications)
+            if (i.id == si.identification_id && i.kind == kind_of(strategy)) want = i.id;
+        if (want.empty()) want = email ? u.primary_email_address_id : u.primary_phone_number_id;
     }
-    if (crypto::needs_rehash(u.password_digest))
-        if (auto h = crypto::hash_password(pw)) u.password_digest = std::move(*h);
-    return {};
+    for (auto const& i : u.identifications) {
+        if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified") continue;
+        prepare_code(a, ctx, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id);
+        return {};
+    }
+    auto const* param = email ? "email_address_id" : "phone_number_id";
+    if (target_id.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+    return param_error(code::form_param_value_invalid, param,
+                       std::string(param) + " does not belong to this account or is not verified.");
 }
 
 struct loaded {
@@ -136,6 +274,7 @@ struct loaded {
     std::optional<store::user_record> user;
 };
 
+/// The request's sign-in (404 unless it belongs to this browser's client) and its user.
 api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
     auto c = current_client(a, ctx, t);
     if (!c) return make_error(code::resource_not_found);
@@ -151,31 +290,24 @@ api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
     return l;
 }
 
-/// Runs `step` on the stored sign-in (and its user) in one write txn; persists sign-in and user even when
-/// the step fails (attempt counters, lockouts), then replies through the envelope.
-template <class Step>
-api_result<reply> mutate(app& a, request_ctx& ctx, Step step) {
-    std::string id;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto l = load(a, ctx, tx);
-        if (!l) return api_result<void>(l.error());
-        if (l->sign_in.status == "complete" || l->sign_in.status == "abandoned")
-            return api_result<void>(make_error(code::sign_in_not_ready));
-        if (!l->user) return api_result<void>(make_error(code::sign_in_not_ready));
-        if (auto blocked = flow::user_blocked(a, *l->user, ctx.now)) return api_result<void>(*blocked);
-        store::user_record before = *l->user;
-        api_result<void> outcome = step(tx, *l);
-        if (l->sign_in.status != "complete") {
-            // complete() already wrote the user through start_session.
-            if (auto r = a.db.put_user(tx, *l->user, &before); !r) return r.error();
-        }
-        l->sign_in.updated_at = ctx.now;
-        if (auto r = a.db.put_sign_in(tx, l->sign_in); !r) return r.error();
-        id = l->sign_in.id;
-        return outcome;
-    });
-    if (!w) return store_failure(w.error(), "sign_in");
-    if (!*w) return w->error();
+/// The sign-in is at `status` and its user may sign in (not banned or locked).
+std::optional<api_error> ready(request_ctx const& ctx, loaded const& l, std::string_view status) {
+    if (l.sign_in.status != status || !l.user) return make_error(code::sign_in_not_ready);
+    if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at) return make_error(code::sign_in_not_ready);
+    return user_blocked(*l.user, ctx.now);
+}
+
+/// A read-only look at the sign-in before the write: gates and what the step needs to know up front.
+api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status) {
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
+    if (!r) return store_failure(r.error(), "sign_in");
+    if (!*r) return r->error();
+    if (auto bad = ready(ctx, **r, status)) return *bad;
+    return std::move(**r);
+}
+
+/// Renders the stored sign-in through the envelope (the piggy-backed client is read after the write).
+api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     auto body = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<json::object>> {
         auto s = a.db.get_sign_in(t, id);
         if (!s) return s.error();
@@ -183,15 +315,69 @@ api_result<reply> mutate(app& a, request_ctx& ctx, Step step) {
         return std::optional<json::object>{sign_in_json(a, t, **s)};
     });
     if (!body) return store_failure(body.error(), "sign_in_json");
-    if (!*body) return make_error(code::internal_clerk_error);
+    if (!*body) return make_error(code::resource_not_found);
     return envelope(a, ctx, std::move(**body));
+}
+
+/// Runs `step` on the stored sign-in (at `status`) and its user in one write txn. Sign-in and user are
+/// persisted even when the step answers with a client error (attempt counters, lockouts); a server error
+/// aborts the txn. Replies through the envelope.
+template <class Step>
+api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
+    std::string id;
+    std::optional<api_error> fatal;
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto l = load(a, ctx, tx);
+        if (!l) return api_result<void>(l.error());
+        if (auto bad = ready(ctx, *l, status)) return api_result<void>(*bad);
+        store::user_record const before = *l->user;
+        api_result<void> outcome = step(tx, *l);
+        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
+            fatal = outcome.error();
+            return store::make_error_code(store::errc::lmdb);  // abort
+        }
+        // A completed step wrote the user through start_session already.
+        if (l->sign_in.status != "complete")
+            if (auto r = a.db.put_user(tx, *l->user, &before); !r) return r.error();
+        l->sign_in.updated_at = ctx.now;
+        if (auto r = a.db.put_sign_in(tx, l->sign_in); !r) return r.error();
+        id = l->sign_in.id;
+        return outcome;
+    });
+    if (fatal) return *fatal;
+    if (!w) return store_failure(w.error(), "sign_in");
+    if (!*w) return w->error();
+    return respond(a, ctx, id);
+}
+
+/// Revokes every live session of the user (password reset with sign_out_of_other_sessions).
+api_result<void> revoke_sessions(app& a, request_ctx const& ctx, store::write_txn& w, std::string const& user_id) {
+    auto sessions = a.db.sessions_of_user(w, user_id);
+    if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+    for (auto s : *sessions) {
+        if (!views::session_live(s, ctx.now)) continue;
+        s.status = "revoked";
+        s.updated_at = ctx.now;
+        if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
+        a.tokens.erase(s.id);
+    }
+    return {};
+}
+
+/// A new password for reset_password / a reset-code attempt that carries one: policy, then the digest.
+api_result<std::string> new_password_digest(app const& a, std::string_view password) {
+    if (password.empty()) return param_error(code::form_param_missing, "password");
+    if (auto bad = check_password_policy(a, password)) return *bad;
+    auto digest = crypto::hash_password(password);
+    if (!digest) return make_error(code::internal_clerk_error);
+    return std::move(*digest);
 }
 
 }  // namespace
 
 json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s) {
     json::object o;
-    o["object"] = "sign_in";
+    o["object"] = "sign_in_attempt";
     o["id"] = s.id;
     o["status"] = s.status;
     o["supported_identifiers"] = supported_identifiers(a);
@@ -201,100 +387,134 @@ json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record con
     if (!s.user_id.empty()) {
         auto u = a.db.get_user(t, s.user_id);
         if (u && *u) {
-            factors = supported_first_factors(a, **u);
+            auto const& user = **u;
+            factors = supported_first_factors(a, user);
             json::object ud;
-            ud["first_name"] = (*u)->first_name.empty() ? json::value(nullptr) : json::value((*u)->first_name);
-            ud["last_name"] = (*u)->last_name.empty() ? json::value(nullptr) : json::value((*u)->last_name);
-            ud["image_url"] = (*u)->image_url.empty() ? std::string("https://img.clerk.com/default") : (*u)->image_url;
-            ud["has_image"] = !(*u)->image_url.empty();
+            ud["first_name"] = user.first_name.empty() ? json::value(nullptr) : json::value(user.first_name);
+            ud["last_name"] = user.last_name.empty() ? json::value(nullptr) : json::value(user.last_name);
+            ud["image_url"] = user.image_url.empty() ? std::string("https://img.clerk.com/default") : user.image_url;
+            ud["has_image"] = !user.image_url.empty();
             user_data = std::move(ud);
         }
     }
     o["supported_first_factors"] = std::move(factors);
+    // No second-factor strategy (TOTP, SMS, backup codes) exists on this server yet.
     o["supported_second_factors"] = s.status == "needs_second_factor" ? json::value(json::array{}) : json::value(nullptr);
-    o["first_factor_verification"] = views::verification(s.first_factor);
-    o["second_factor_verification"] = views::verification(s.second_factor);
+    o["first_factor_verification"] = factor_verification(s.first_factor);
+    o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
     o["created_session_id"] = s.created_session_id.empty() ? json::value(nullptr) : json::value(s.created_session_id);
     o["abandon_at"] = s.abandon_at;
-    o["locale"] = nullptr;
     return o;
 }
 
 api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
-    auto identifier = field(ctx, "identifier").value_or("");
-    auto strategy = field(ctx, "strategy").value_or("");
-    auto password = field(ctx, "password").value_or("");
+    auto const identifier = field(ctx, "identifier").value_or("");
+    auto const strategy = field(ctx, "strategy").value_or("");
+    auto const password = field(ctx, "password").value_or("");
+    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
     if (identifier.size() > 320) return param_error(code::form_param_max_length_exceeded, "identifier");
-    if (auto limited = flow::rate_limit(a, ctx, "sign_in", identifier)) return *limited;
-    if (!strategy.empty() && strategy != "password" && strategy != "email_code" && strategy != "phone_code" &&
-        strategy != "reset_password_email_code" && strategy != "reset_password_phone_code")
-        return param_error(code::form_param_value_invalid, "strategy");
+    if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
+        return param_error(code::form_param_value_invalid, "strategy",
+                           "strategy must be password, email_code, phone_code, reset_password_email_code or "
+                           "reset_password_phone_code.");
+    if (!strategy.empty() && identifier.empty()) return param_error(code::form_param_missing, "identifier");
+    if (!strategy.empty() && !factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
+    bool const one_step = strategy == "password" && !password.empty();
+
+    // Before the write: who is it, and (one-step password) is the password right. An unknown identifier
+    // spends the same time on a dummy digest.
+    resolved who;
+    if (!identifier.empty()) {
+        auto r = a.db.with_read([&](store::read_txn& t) { return resolve(a, t, identifier); });
+        if (!r) return store_failure(r.error(), "resolve_identifier");
+        who = std::move(*r);
+        if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized))) return *limited;
+    }
+    std::optional<password_check> checked;
+    if (one_step) {
+        std::string digest;
+        if (who.user_id) {
+            auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, *who.user_id); });
+            if (u && *u && !user_blocked(**u, ctx.now)) digest = (*u)->password_digest;
+        }
+        if (digest.empty())
+            (void)crypto::verify_password(password, dummy_digest);
+        else
+            checked = check_password(password, digest);
+    }
 
     store::sign_in_record si;
     si.id = crypto::new_id("sia");
-    si.identifier = identifier;
+    si.identifier = identifier.empty() ? std::string{} : who.normalized;
     si.status = identifier.empty() ? "needs_identifier" : "needs_first_factor";
     si.created_at = si.updated_at = ctx.now;
-    si.abandon_at = ctx.now + 24LL * 3600 * 1000;
+    si.abandon_at = ctx.now + attempt_lifetime_ms;
 
-    bool dummy_check = false;
+    std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
         if (!c) return api_result<void>(c.error());
-        if (a.cfg.single_session_mode && flow::client_has_live_session(a, tx, *c, ctx.now))
-            return api_result<void>(make_error(code::session_exists));
+        if (a.cfg.single_session_mode) {
+            for (auto const& id : c->session_ids) {
+                auto s = a.db.get_session(tx, id);
+                if (!s) return s.error();
+                if (*s && views::session_live(**s, ctx.now)) return api_result<void>(make_error(code::session_exists));
+            }
+        }
         si.client_id = c->id;
         std::optional<store::user_record> user;
         if (!identifier.empty()) {
-            auto uid = resolve(a, tx, identifier);
-            if (!uid) return uid.error();
-            if (!*uid) {
-                dummy_check = !password.empty();
-                return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
-            }
-            auto u = a.db.get_user(tx, **uid);
+            // Resolved again inside the write: the account may have changed since the look above.
+            auto again = resolve(a, tx, identifier);
+            if (!again) return again.error();
+            if (!again->user_id) return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
+            auto u = a.db.get_user(tx, *again->user_id);
             if (!u) return u.error();
             if (!*u) return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
             user = std::move(**u);
-            if (auto blocked = flow::user_blocked(a, *user, ctx.now)) return api_result<void>(*blocked);
-            if (auto existing = flow::live_session_of_user(a, tx, *c, user->id, ctx.now); !existing.empty()) {
-                auto e = make_error(code::identifier_already_signed_in);
-                e.meta["session_id"] = existing;
-                return api_result<void>(e);
+            if (auto blocked = user_blocked(*user, ctx.now)) return api_result<void>(*blocked);
+            for (auto const& id : c->session_ids) {
+                auto s = a.db.get_session(tx, id);
+                if (!s) return s.error();
+                if (*s && (*s)->user_id == user->id && views::session_live(**s, ctx.now)) {
+                    auto e = make_error(code::identifier_already_signed_in);
+                    e.meta["session_id"] = id;
+                    return api_result<void>(e);
+                }
             }
             si.user_id = user->id;
             for (auto const& i : user->identifications)
-                if (i.value == identifier || i.value == normalize_email(identifier).value_or("")) si.identification_id = i.id;
+                if (i.value == again->normalized) si.identification_id = i.id;
         }
         c->sign_in_id = si.id;
         c->updated_at = ctx.now;
+
         api_result<void> outcome;
-        if (user && strategy == "password" && !password.empty()) {
-            store::user_record before = *user;
-            si.first_factor.strategy = "password";
-            outcome = check_password(a, ctx, *user, password);
-            if (outcome) {
-                si.first_factor.status = "verified";
-                si.first_factor.verified_at = ctx.now;
-                outcome = complete(a, ctx, tx, si, *user, *c);
-            } else {
-                si.first_factor.status = "failed";
-                if (auto r = a.db.put_user(tx, *user, &before); !r) return r.error();
-            }
+        store::user_record const before = user ? *user : store::user_record{};
+        if (user && one_step) {
+            outcome = apply_password(a, ctx, si, *user, checked.value_or(password_check{}), password);
+            if (outcome) outcome = complete(a, ctx, tx, si, *user, *c);
+        } else if (user && is_code_strategy(strategy)) {
+            // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
+            outcome = prepare_factor(a, ctx, si, *user, strategy, {});
         }
-        if (si.status != "complete")
+        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
+            fatal = outcome.error();
+            return store::make_error_code(store::errc::lmdb);  // abort
+        }
+        if (si.status != "complete") {
+            if (user)
+                if (auto r = a.db.put_user(tx, *user, &before); !r) return r.error();
             if (auto r = a.db.put_client(tx, *c); !r) return r.error();
+        }
         if (auto r = a.db.put_sign_in(tx, si); !r) return r.error();
         return outcome;
     });
-    // Unknown identifier with a password: spend the same time a real check would (no account oracle).
-    if (dummy_check) (void)crypto::verify_password(password, dummy_digest());
+    if (fatal) return *fatal;
     if (!w) return store_failure(w.error(), "create_sign_in");
     if (!*w) return w->error();
-    auto body = a.db.with_read([&](store::read_txn& t) -> store::result<json::object> { return sign_in_json(a, t, si); });
-    if (!body) return store_failure(body.error(), "sign_in_json");
-    return envelope(a, ctx, std::move(*body));
+    return respond(a, ctx, si.id);
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
@@ -309,105 +529,112 @@ api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
-    auto strategy = field(ctx, "strategy").value_or("");
+    auto const strategy = field(ctx, "strategy").value_or("");
+    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
     if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    if (auto limited = flow::rate_limit(a, ctx, "verify")) return *limited;
-    bool const email = strategy == "email_code" || strategy == "reset_password_email_code";
-    bool const phone = strategy == "phone_code" || strategy == "reset_password_phone_code";
-    if (strategy != "password" && !email && !phone) return param_error(code::form_param_value_invalid, "strategy");
+    if (strategy != "password" && !is_code_strategy(strategy))
+        return param_error(code::form_param_value_invalid, "strategy");
     if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
-    std::string const id_param = email ? "email_address_id" : "phone_number_id";
-    auto target = field(ctx, id_param).value_or("");
-    return mutate(a, ctx, [&](store::write_txn&, loaded& l) -> api_result<void> {
-        auto& u = *l.user;
+    auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
+    // Each prepare sends a message: the per-account limit keeps it from being used to flood an inbox.
+    auto seen = peek(a, ctx, "needs_first_factor");
+    if (!seen) return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
         if (strategy == "password") {
-            if (u.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+            if (l.user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
             l.sign_in.first_factor = {};
             l.sign_in.first_factor.status = "unverified";
             l.sign_in.first_factor.strategy = "password";
             return {};
         }
-        std::string const& primary = email ? u.primary_email_address_id : u.primary_phone_number_id;
-        std::string const want = target.empty() ? primary : target;
-        for (auto const& i : u.identifications) {
-            if (i.id != want || i.kind != (email ? "email_address" : "phone_number")) continue;
-            prepare_code(a, ctx, l.sign_in.first_factor, strategy, email ? "email" : "sms", i.value, i.id);
-            return {};
-        }
-        return param_error(code::form_param_value_invalid, id_param);
+        return prepare_factor(a, ctx, l.sign_in, *l.user, strategy, target);
     });
 }
 
 api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
-    auto strategy = field(ctx, "strategy").value_or("");
+    auto const strategy = field(ctx, "strategy").value_or("");
+    auto const password = field(ctx, "password").value_or("");
+    auto const code_value = field(ctx, "code").value_or("");
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
     if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    auto const* id = ctx.params.get("sign_in_id").data();
-    if (auto limited = flow::rate_limit(a, ctx, "attempt", id)) return *limited;
-    return mutate(a, ctx, [&](store::write_txn& tx, loaded& l) -> api_result<void> {
+    if (strategy != "password" && !is_code_strategy(strategy))
+        return param_error(code::form_param_value_invalid, "strategy");
+    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
+    if (strategy == "password" && password.empty()) return param_error(code::form_param_missing, "password");
+    if (strategy != "password" && code_value.empty()) return param_error(code::form_param_missing, "code");
+
+    auto seen = peek(a, ctx, "needs_first_factor");
+    if (!seen) return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+
+    // The slow parts, before the write txn: the password check, or the new password of a reset attempt.
+    std::optional<password_check> checked;
+    std::string new_digest;
+    if (strategy == "password") {
+        if (seen->user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+        checked = check_password(password, seen->user->password_digest);
+    } else if (is_reset_strategy(strategy) && !password.empty()) {
+        auto d = new_password_digest(a, password);
+        if (!d) return d.error();
+        new_digest = std::move(*d);
+    }
+
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;
         auto& u = *l.user;
         if (strategy == "password") {
-            if (!factor_enabled(a, "password")) return param_error(code::strategy_for_user_invalid, "strategy");
-            si.first_factor.strategy = "password";
-            auto ok = check_password(a, ctx, u, field(ctx, "password").value_or(""));
-            if (!ok) {
-                si.first_factor.status = "failed";
-                return ok;
-            }
-            si.first_factor.status = "verified";
-            si.first_factor.verified_at = ctx.now;
+            if (auto ok = apply_password(a, ctx, si, u, *checked, password); !ok) return ok;
             return complete(a, ctx, tx, si, u, l.client);
         }
         if (si.first_factor.strategy != strategy) return make_error(code::verification_not_sent);
-        auto code_value = field(ctx, "code").value_or("");
-        if (code_value.empty()) return param_error(code::form_param_missing, "code");
         auto ok = attempt_code(a, ctx, si.first_factor, code_value);
         if (!ok) {
-            if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed") count_failure(a, ctx, u);
+            if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
+                count_failure(a, ctx, u);
             return ok;
         }
-        if (strategy.starts_with("reset_password_")) {
-            si.status = "needs_new_password";
-            return {};
+        if (is_reset_strategy(strategy)) {
+            if (new_digest.empty()) {
+                si.status = "needs_new_password";
+                return {};
+            }
+            u.password_digest = new_digest;
+            u.password_last_updated_at = ctx.now;
         }
         return complete(a, ctx, tx, si, u, l.client);
     });
 }
 
 api_result<reply> reset_password(app& a, request_ctx& ctx) {
-    auto password = field(ctx, "password").value_or("");
-    if (password.empty()) return param_error(code::form_param_missing, "password");
-    if (auto bad = check_password_policy(a, password)) return *bad;
-    auto digest = crypto::hash_password(password);
-    if (!digest) return make_error(code::internal_clerk_error);
+    auto const password = field(ctx, "password").value_or("");
     bool const sign_out_others = field(ctx, "sign_out_of_other_sessions").value_or("") == "true";
-    return mutate(a, ctx, [&](store::write_txn& tx, loaded& l) -> api_result<void> {
-        if (l.sign_in.status != "needs_new_password") return make_error(code::sign_in_not_ready);
+    if (auto limited = limit_ip(a, ctx, "reset")) return *limited;
+    // Only a sign-in whose reset code was verified may set a password; check before spending a hash.
+    if (auto seen = peek(a, ctx, "needs_new_password"); !seen) return seen.error();
+    auto digest = new_password_digest(a, password);
+    if (!digest) return digest.error();
+    return mutate(a, ctx, "needs_new_password", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& u = *l.user;
         u.password_digest = *digest;
         u.password_last_updated_at = ctx.now;
-        if (sign_out_others) {
-            auto sessions = a.db.sessions_of_user(tx, u.id);
-            if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
-            for (auto s : *sessions) {
-                if (!views::session_live(s, ctx.now)) continue;
-                s.status = "revoked";
-                s.updated_at = ctx.now;
-                if (auto r = a.db.put_session(tx, s); !r) return store_failure(r.error(), "put_session");
-                a.tokens.erase(s.id);
-            }
-        }
+        if (sign_out_others)
+            if (auto r = revoke_sessions(a, ctx, tx, u.id); !r) return r;
         return complete(a, ctx, tx, l.sign_in, u, l.client);
     });
 }
 
 api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
-    (void)a;
-    (void)ctx;
-    // No second-factor strategy (TOTP, SMS, backup codes) is offered by this instance yet.
+    auto seen = peek(a, ctx, "needs_second_factor");
+    if (!seen) return seen.error();
+    if (field(ctx, "strategy").value_or("").empty()) return param_error(code::form_param_missing, "strategy");
+    // No second-factor strategy (TOTP, SMS, backup codes) is offered by this server yet.
     return param_error(code::strategy_for_user_invalid, "strategy", "No second factor is available for this account.");
 }
 
-api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) { return prepare_second_factor(a, ctx); }
+api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
+    return prepare_second_factor(a, ctx);
+}
 
 }  // namespace latchkey::server::api::frontend

@@ -29,6 +29,7 @@ struct request_ctx {
     std::string request_id;
     std::string remote_ip;
     std::string origin;       ///< the Origin header ("" if none)
+    std::string azp;          ///< the token's authorized party: Origin, else the Referer's origin, else the proxy's
     std::int64_t now = 0;     ///< ms since epoch, fixed for the whole request
 
     // ---- FAPI identity, resolved by dispatch for auth::fapi routes ----

@@ -117,6 +117,14 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     ctx.now = app_.now_ms();
     ctx.remote_ip = ci.remote_ip;
     if (auto it = req.find(http::field::origin); it != req.end()) ctx.origin = std::string(it->value());
+    // Same-origin GETs carry no Origin header (browsers omit it), so azp falls back to the Referer's origin,
+    // then to the app origin a proxy announces.
+    ctx.azp = ctx.origin;
+    if (ctx.azp.empty())
+        if (auto it = req.find(http::field::referer); it != req.end()) ctx.azp = origin_of(it->value());
+    if (ctx.azp.empty())
+        if (auto it = req.find("Clerk-Proxy-Url"); it != req.end()) ctx.azp = origin_of(it->value());
+    if (ctx.azp.size() > 256 || ctx.azp.find_first_of("\"\\") != std::string::npos) ctx.azp.clear();
     api_result<reply> result = make_error(code::internal_clerk_error);
     route_entry const* route = nullptr;
     bool ready = false;  // parsing and auth passed: run the handler

@@ -114,6 +114,7 @@ route_table backend_routes() {
     r.add(post,    "/v1/users/{user_id}/lock",                        {b::lock_user,                      sk, io});
     r.add(post,    "/v1/users/{user_id}/unlock",                      {b::unlock_user,                    sk, io});
     r.add(patch,   "/v1/users/{user_id}/metadata",                    {b::update_user_metadata,           sk, io});
+    r.add(put,     "/v1/users/{user_id}/metadata",                    {b::replace_user_metadata,          sk, io});
     r.add(post,    "/v1/users/{user_id}/remove_password",             {b::remove_user_password,           sk, io});
     r.add(post,    "/v1/users/{user_id}/verify_password",             {b::verify_password,                sk, pool});
     r.add(get,     "/v1/instance",                                    {b::get_instance,                   sk, io});

@@ -3,6 +3,7 @@
 
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/frontend/identity.hpp"
 #include "server/api/views.hpp"
 
 #include <boost/json/parse.hpp>
@@ -13,14 +14,19 @@ namespace json = boost::json;
 
 namespace {
 
-store::result<json::object> render_client(app& a, store::txn const& t, store::client_record const& c) {
+store::result<json::object> render_client(app& a, store::txn const& t, store::client_record const& c,
+                                          std::int64_t now_ms) {
     std::vector<store::session_record> sessions;
     for (auto const& id : c.session_ids) {
         auto s = a.db.get_session(t, id);
         if (!s) return s.error();
         if (*s) sessions.push_back(std::move(**s));
     }
-    return views::backend_client(c, sessions);
+    json::object o = views::backend_client(c, sessions);
+    auto& list = o["sessions"].as_array();
+    for (std::size_t i = 0; i < sessions.size() && i < list.size(); ++i)
+        list[i].as_object()["status"] = effective_status(sessions[i], now_ms);
+    return o;
 }
 
 }  // namespace
@@ -34,15 +40,14 @@ api_result<reply> list_clients(app& a, request_ctx& ctx) {
         if (!list) return list.error();
         json::array out;
         for (auto const& c : *list) {
-            auto j = render_client(a, t, c);
+            auto j = render_client(a, t, c, ctx.now);
             if (!j) return j.error();
             out.push_back(std::move(*j));
         }
         return out;
     });
     if (!r) return store_error(r.error(), "list_clients");
-    auto const* paginated = ctx.query.find("paginated");
-    if (paginated == nullptr || *paginated != "true") return json_reply(*r);
+    if (!paginated(ctx)) return json_reply(*r);
     return json_reply(json::object{{"data", std::move(*r)}, {"total_count", total}});
 }
 
@@ -51,7 +56,7 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
         auto c = a.db.get_client(t, ctx.params.get("client_id"));
         if (!c) return c.error();
         if (!*c) return api_result<json::object>(not_found());
-        auto j = render_client(a, t, **c);
+        auto j = render_client(a, t, **c, ctx.now);
         if (!j) return j.error();
         return api_result<json::object>(std::move(*j));
     });
@@ -61,42 +66,22 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> verify_client(app& a, request_ctx& ctx) {
-    auto token = body_string(ctx, "token", 16384);
+    auto token = body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
     if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
-    auto invalid = [](std::string_view why) {
-        return param_error(code::form_param_value_invalid, "token", why);
-    };
-    auto parts = crypto::parse_jws(**token);
-    if (!parts) return invalid("The token is not a valid JWT.");
-    boost::system::error_code ec;
-    auto header = json::parse(parts->header_json, ec);
-    if (ec || !header.is_object()) return invalid("The token header is invalid.");
-    auto const* alg = header.get_object().if_contains("alg");
-    auto const* kid = header.get_object().if_contains("kid");
-    if (alg == nullptr || !alg->is_string() || alg->get_string() != "RS256") return invalid("Unsupported algorithm.");
-    auto const* key = kid != nullptr && kid->is_string() ? a.keys.find(kid->get_string()) : nullptr;
-    if (key == nullptr) return invalid("The token was not signed by this instance.");
-    if (!crypto::verify_rs256(key->get(), *parts)) return invalid("The token signature is invalid.");
-    auto payload = json::parse(parts->payload_json, ec);
-    if (ec || !payload.is_object()) return invalid("The token payload is invalid.");
-    auto const& claims = payload.get_object();
-    std::int64_t const now_s = ctx.now / 1000;
-    auto const* exp = claims.if_contains("exp");
-    if (exp == nullptr || !exp->is_int64() || exp->get_int64() <= now_s - 5) return invalid("The token has expired.");
-    if (auto const* nbf = claims.if_contains("nbf"); nbf != nullptr && nbf->is_int64() && nbf->get_int64() > now_s + 5)
-        return invalid("The token is not valid yet.");
-    auto const* sid = claims.if_contains("sid");
-    if (sid == nullptr || !sid->is_string()) return invalid("The token has no session.");
+    auto claims = verify_session_token(a, **token, ctx.now);
+    if (!claims) return claims.error();
+    std::string const sid(claims->at("sid").get_string());
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
-        auto s = a.db.get_session(t, sid->get_string());
+        auto s = a.db.get_session(t, sid);
         if (!s) return s.error();
         if (!*s || !views::session_live(**s, ctx.now))
-            return api_result<json::object>(invalid("The token's session is not active."));
+            return api_result<json::object>(
+                param_error(code::form_param_value_invalid, "token", "The token's session is not active."));
         auto c = a.db.get_client(t, (*s)->client_id);
         if (!c) return c.error();
         if (!*c) return api_result<json::object>(not_found());
-        auto j = render_client(a, t, **c);
+        auto j = render_client(a, t, **c, ctx.now);
         if (!j) return j.error();
         return api_result<json::object>(std::move(*j));
     });

@@ -45,6 +45,7 @@ LATCHKEY_HANDLER(unban_user);
 LATCHKEY_HANDLER(lock_user);
 LATCHKEY_HANDLER(unlock_user);
 LATCHKEY_HANDLER(update_user_metadata);
+LATCHKEY_HANDLER(replace_user_metadata);
 LATCHKEY_HANDLER(verify_password);
 LATCHKEY_HANDLER(remove_user_password);
 

@@ -358,6 +358,22 @@ api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
     });
 }
 
+api_result<reply> replace_user_metadata(app& a, request_ctx& ctx) {
+    std::optional<json::object> given[3];
+    char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
+    for (int i = 0; i < 3; ++i) {
+        auto v = body_object(ctx, keys[i]);
+        if (!v) return v.error();
+        given[i] = std::move(*v);
+    }
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
+        for (int i = 0; i < 3; ++i)
+            if (given[i]) *targets[i] = json::serialize(*given[i]);
+        return std::nullopt;
+    });
+}
+
 api_result<reply> verify_password(app& a, request_ctx& ctx) {
     auto pw = body_string(ctx, "password", 256);
     if (!pw) return pw.error();

@@ -196,11 +196,11 @@ api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx,
     std::int64_t const now_s = ctx.now / 1000;
     std::int64_t const life = a.cfg.token_lifetime.count();
     cached_token t;
-    if (a.tokens.get(s.id, ctx.origin, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1), t))
+    if (a.tokens.get(s.id, ctx.azp, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1), t))
         return std::move(t.jwt);
-    auto jwt = mint_token(a, s, ctx.origin, ctx.now);
+    auto jwt = mint_token(a, s, ctx.azp, ctx.now);
     if (!jwt) return jwt.error();
-    a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + life, ctx.origin});
+    a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + life, ctx.azp});
     return jwt;
 }
 

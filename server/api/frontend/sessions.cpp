@@ -73,10 +73,10 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
         auto const& s = cs->session;
         if (!views::session_live(s, ctx.now)) return api_result<std::string>(make_error(code::session_not_active));
         if (template_name.empty()) {
-            auto jwt = mint_token(a, s, ctx.origin, ctx.now);
+            auto jwt = mint_token(a, s, ctx.azp, ctx.now);
             if (jwt) {
                 std::int64_t now_s = ctx.now / 1000;
-                a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + a.cfg.token_lifetime.count(), ctx.origin});
+                a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + a.cfg.token_lifetime.count(), ctx.azp});
             }
             return jwt;
         }
@@ -87,7 +87,7 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
         if (!u) return u.error();
         if (!*u) return api_result<std::string>(make_error(code::authentication_invalid));
         auto claims = render_template_claims(a, **tpl, **u, s);
-        return mint_token(a, s, ctx.origin, ctx.now, &claims, (*tpl)->lifetime);
+        return mint_token(a, s, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
     });
     if (!r) return store_failure(r.error(), "mint");
     if (!*r) return r->error();

@@ -58,8 +58,6 @@ export async function startLatchkey(opts = {}) {
     LATCHKEY_TEST_MODE: String(testMode),
     ...(opts.env ?? {}),
   };
-  // ASan in CI: leak reports at exit are the C++ suites' business; keep the process exit clean here.
-  env.ASAN_OPTIONS ??= 'detect_leaks=0';
 
   const proc = spawn(LATCHKEY_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = []; // parsed JSON log lines
@@ -171,16 +169,24 @@ export async function startLatchkey(opts = {}) {
       return [...logs.slice(-n).map(l => JSON.stringify(l)), ...stderr.slice(-10)].join('\n');
     },
 
+    /**
+     * SIGTERM, then waits (bounded) for the exit. Throws unless the exit was clean (code 0), so a crash, a
+     * sanitizer report or a hang at shutdown fails the suite, with stderr in the message.
+     */
     async stop() {
-      if (exited) return exited;
-      proc.kill('SIGTERM');
-      const res = await Promise.race([exitPromise, sleep(10000).then(() => null)]);
+      const wasRunning = !exited;
+      if (wasRunning) proc.kill('SIGTERM');
+      const res = await Promise.race([exitPromise, sleep(15000).then(() => null)]);
       if (!res) {
         proc.kill('SIGKILL');
         await Promise.race([exitPromise, sleep(3000)]);
-        throw new Error('latchkey did not exit within 10 s of SIGTERM');
+        throw new Error(`latchkey did not exit within 15 s of SIGTERM\n${server.logTail(10)}`);
       }
       if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
+      if (!wasRunning || res.code !== 0) {
+        throw new Error(`latchkey ${wasRunning ? 'exited' : 'had already exited'} with ${JSON.stringify(res)}\n` +
+          `stderr:\n${stderr.join('').slice(-4000)}`);
+      }
       return res;
     },
     get exited() { return exited; },

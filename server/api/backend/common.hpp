@@ -1,6 +1,7 @@
 #pragma once
 // Backend API helpers: typed reads of the JSON body and query with Clerk-shaped 422s, and reply builders.
 #include "server/api/context.hpp"
+#include "store/records.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -29,6 +30,21 @@ reply json_reply(boost::json::value const& v);
 reply deleted_reply(std::string_view object, std::string_view id);
 
 api_error not_found();
+
+/// True when the query asks for the {"data":[...],"total_count":N} shape (`paginated=true`).
+bool paginated(request_ctx const& ctx);
+
+/// The status BAPI shows for a session: a stored active/pending session past its expiry (or abandonment) is
+/// "expired".
+std::string_view effective_status(store::session_record const& s, std::int64_t now_ms);
+
+/// views::backend_session with the effective status.
+boost::json::object session_view(store::session_record const& s, std::int64_t now_ms);
+
+/// Verifies a session JWT minted by this instance: compact RS256 JWS, kid of one of our keys, valid signature,
+/// exp/nbf within a 5 s leeway, and a string `sid`. Returns the claims, or 422 form_param_value_invalid
+/// (param_name "token") naming the problem. Does not look the session up.
+api_result<boost::json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
 
 /// Maps a store error: key_exists -> 422 form_identifier_exists (param from the unique field), map_full -> 507,
 /// everything else -> 500 (logged).

@@ -8,6 +8,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+
 namespace latchkey::server::api::backend {
 
 namespace json = boost::json;
@@ -78,12 +80,20 @@ std::optional<api_error> apply(request_ctx const& ctx, store::jwt_template_recor
 
 }  // namespace
 
-api_result<reply> list_jwt_templates(app& a, request_ctx&) {
+api_result<reply> list_jwt_templates(app& a, request_ctx& ctx) {
+    // The spec lists every template as a bare array; @clerk/backend's jwtTemplates.list() sends paginated=true
+    // (and limit/offset) and expects {"data":[...],"total_count":N}.
+    auto p = paging(ctx);
+    if (!p) return p.error();
+    bool const paged = paginated(ctx) || ctx.query.has("limit") || ctx.query.has("offset");
     auto list = a.db.with_read([&](store::read_txn& t) { return a.db.list_jwt_templates(t); });
     if (!list) return store_error(list.error(), "list_jwt_templates");
     json::array out;
-    for (auto const& t : *list) out.push_back(render(t));
-    return json_reply(out);
+    std::size_t const begin = paged ? std::min(p->second, list->size()) : 0;
+    std::size_t const end = paged ? std::min(list->size(), begin + p->first) : list->size();
+    for (std::size_t i = begin; i < end; ++i) out.push_back(render((*list)[i]));
+    if (!paginated(ctx)) return json_reply(out);
+    return json_reply(json::object{{"data", std::move(out)}, {"total_count", list->size()}});
 }
 
 api_result<reply> create_jwt_template(app& a, request_ctx& ctx) {

@@ -9,16 +9,14 @@
 
 #include <boost/json/parse.hpp>
 
+#include <limits>
+#include <optional>
+
 namespace latchkey::server::api::backend {
 
 namespace json = boost::json;
 
 namespace {
-
-bool paginated(request_ctx const& ctx) {
-    auto const* p = ctx.query.find("paginated");
-    return p != nullptr && *p == "true";
-}
 
 api_result<store::session_record> load_session(app& a, store::txn const& t, std::string_view id) {
     auto s = a.db.get_session(t, id);
@@ -33,29 +31,36 @@ api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name)
     if (*expires && (**expires < 30 || **expires > 315360000))
         return param_error(code::form_param_value_invalid, "expires_in_seconds",
                            "expires_in_seconds must be between 30 and 315360000.");
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<std::string>> {
+    struct loaded {
+        store::session_record session;
+        std::optional<json::object> claims;  ///< rendered template claims
+        std::int64_t lifetime_s = 0;
+    };
+    // Read in the txn; sign (RSA) after it is closed.
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<loaded>> {
         auto s = load_session(a, t, ctx.params.get("session_id"));
-        if (!s) return api_result<std::string>(s.error());
-        if (!views::session_live(*s, ctx.now)) return api_result<std::string>(param_error(code::session_not_active, "session_id"));
-        if (template_name.empty()) return frontend::mint_token(a, *s, {}, ctx.now, nullptr, expires->value_or(0));
+        if (!s) return api_result<loaded>(s.error());
+        // A session that is no longer live (ended, revoked, expired...) gets 401 session_not_active, one of the
+        // two statuses the spec documents for this endpoint (404 is for unknown sessions and templates).
+        if (!views::session_live(*s, ctx.now)) return api_result<loaded>(make_error(code::session_not_active));
+        loaded out{*s, std::nullopt, expires->value_or(0)};
+        if (template_name.empty()) return api_result<loaded>(std::move(out));
         auto tpl = a.db.jwt_template_by_name(t, template_name);
         if (!tpl) return tpl.error();
-        if (!*tpl) return api_result<std::string>(not_found());
+        if (!*tpl) return api_result<loaded>(not_found());
         auto u = a.db.get_user(t, s->user_id);
         if (!u) return u.error();
-        if (!*u) return api_result<std::string>(not_found());
-        auto claims = render_template_claims(a, **tpl, **u, *s);
-        return frontend::mint_token(a, *s, {}, ctx.now, &claims, expires->value_or((*tpl)->lifetime));
+        if (!*u) return api_result<loaded>(not_found());
+        out.claims = render_template_claims(a, **tpl, **u, *s);
+        if (!*expires) out.lifetime_s = (*tpl)->lifetime;
+        return api_result<loaded>(std::move(out));
     });
     if (!r) return store_error(r.error(), "mint");
-    if (!*r) {
-        auto e = r->error();
-        // Session not active is not an authentication problem on the Backend API: a 422-free 404-style answer
-        // would hide it, so say it plainly.
-        if (e.code == "session_not_active") e.status = http::status::bad_request;
-        return e;
-    }
-    return json_reply(json::object{{"object", "token"}, {"jwt", **r}});
+    if (!*r) return r->error();
+    auto const& l = **r;
+    auto jwt = frontend::mint_token(a, l.session, {}, ctx.now, l.claims ? &*l.claims : nullptr, l.lifetime_s);
+    if (!jwt) return jwt.error();
+    return json_reply(json::object{{"object", "token"}, {"jwt", *jwt}});
 }
 
 }  // namespace
@@ -74,13 +79,27 @@ api_result<reply> list_sessions(app& a, request_ctx& ctx) {
         for (auto x : allowed) ok = ok || x == status;
         if (!ok) return param_error(code::form_param_value_invalid, "status");
     }
+    // The stored status of a live-looking session may be stale (past expire_at): "active", "pending" and
+    // "expired" filter on the effective status, in memory; the other statuses are final and filter in the store.
+    bool const by_effective = status == "active" || status == "pending" || status == "expired";
     std::size_t total = 0;
-    auto list = a.db.with_read([&](store::read_txn& t) {
-        return a.db.list_sessions(t, user_id, client_id, status, p->first, p->second, &total);
+    auto list = a.db.with_read([&](store::read_txn& t) -> store::result<std::vector<store::session_record>> {
+        if (!by_effective) return a.db.list_sessions(t, user_id, client_id, status, p->first, p->second, &total);
+        std::size_t all = 0;
+        auto candidates = a.db.list_sessions(t, user_id, client_id, status == "expired" ? "" : status,
+                                             std::numeric_limits<std::size_t>::max(), 0, &all);
+        if (!candidates) return candidates.error();
+        std::vector<store::session_record> page;
+        for (auto& s : *candidates) {
+            if (effective_status(s, ctx.now) != status) continue;
+            if (total >= p->second && page.size() < p->first) page.push_back(std::move(s));
+            ++total;
+        }
+        return page;
     });
     if (!list) return store_error(list.error(), "list_sessions");
     json::array data;
-    for (auto const& s : *list) data.push_back(views::backend_session(s));
+    for (auto const& s : *list) data.push_back(session_view(s, ctx.now));
     if (!paginated(ctx)) return json_reply(data);
     return json_reply(json::object{{"data", std::move(data)}, {"total_count", total}});
 }
@@ -91,7 +110,7 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
     });
     if (!s) return store_error(s.error(), "get_session");
     if (!*s) return s->error();
-    return json_reply(views::backend_session(**s));
+    return json_reply(session_view(**s, ctx.now));
 }
 
 api_result<reply> revoke_session(app& a, request_ctx& ctx) {
@@ -118,28 +137,25 @@ api_result<reply> revoke_session(app& a, request_ctx& ctx) {
     });
     if (!w) return store_error(w.error(), "revoke_session");
     if (!*w) return w->error();
-    return json_reply(views::backend_session(out));
+    return json_reply(session_view(out, ctx.now));
 }
 
 api_result<reply> verify_session(app& a, request_ctx& ctx) {
-    auto token = body_string(ctx, "token", 16384);
+    auto token = body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
     if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
-    auto parts = crypto::parse_jws(**token);
-    if (!parts) return param_error(code::form_param_value_invalid, "token", "The token is not a valid JWT.");
-    boost::system::error_code ec;
-    auto header = json::parse(parts->header_json, ec);
-    if (ec || !header.is_object()) return param_error(code::form_param_value_invalid, "token");
-    auto const* kid = header.get_object().if_contains("kid");
-    auto const* key = kid != nullptr && kid->is_string() ? a.keys.find(kid->get_string()) : nullptr;
-    if (key == nullptr || !crypto::verify_rs256(key->get(), *parts))
-        return param_error(code::form_param_value_invalid, "token", "The token signature is invalid.");
-    auto payload = json::parse(parts->payload_json, ec);
-    if (ec || !payload.is_object()) return param_error(code::form_param_value_invalid, "token");
-    auto const* sid = payload.get_object().if_contains("sid");
-    if (sid == nullptr || !sid->is_string() || sid->get_string() != ctx.params.get("session_id"))
+    auto claims = verify_session_token(a, **token, ctx.now);
+    if (!claims) return claims.error();
+    if (claims->at("sid").get_string() != ctx.params.get("session_id"))
         return param_error(code::form_param_value_invalid, "token", "The token belongs to another session.");
-    return get_session(a, ctx);
+    auto s = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::session_record>> {
+        return load_session(a, t, ctx.params.get("session_id"));
+    });
+    if (!s) return store_error(s.error(), "get_session");
+    if (!*s) return s->error();
+    if (!views::session_live(**s, ctx.now))
+        return param_error(code::form_param_value_invalid, "token", "The token's session is not active.");
+    return json_reply(session_view(**s, ctx.now));
 }
 
 api_result<reply> create_session_token(app& a, request_ctx& ctx) { return mint(a, ctx, {}); }

@@ -93,7 +93,7 @@ constexpr std::int64_t unzigzag(std::uint64_t z) noexcept {
 }
 
 template <class T>
-std::size_t size(T const& v) noexcept {
+std::size_t encoded_size(T const& v) noexcept {
     if constexpr (std::is_same_v<T, std::string>) {
         return varint_size(v.size()) + v.size();
     } else if constexpr (std::is_same_v<T, bool>) {
@@ -104,12 +104,12 @@ std::size_t size(T const& v) noexcept {
         return varint_size(static_cast<std::uint64_t>(v));
     } else if constexpr (is_vector<T>::value) {
         std::size_t n = varint_size(v.size());
-        for (auto const& e : v) n += size(e);
+        for (auto const& e : v) n += encoded_size(e);
         return n;
     } else {
         static_assert(is_record<T>, "codec: members must be string, bool, integer, vector or described struct");
         std::size_t n = varint_size(member_count<T>);
-        boost::mp11::mp_for_each<members<T>>([&](auto d) { n += size(v.*d.pointer); });
+        boost::mp11::mp_for_each<members<T>>([&](auto d) { n += encoded_size(v.*d.pointer); });
         return n;
     }
 }
@@ -193,7 +193,7 @@ template <class T>
 std::string encode(T const& v) {
     static_assert(codec_detail::is_record<T>, "encode: T must be a described record");
     std::string out;
-    out.reserve(1 + codec_detail::size(v));
+    out.reserve(1 + codec_detail::encoded_size(v));
     out.push_back(codec_version);
     codec_detail::enc(out, v);
     return out;

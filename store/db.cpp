@@ -3,21 +3,49 @@
 #include "store/codec.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <set>
+#include <new>
+#include <utility>
 
 namespace latchkey::store {
 
 namespace {
 
+using boost::system::error_code;
+
+error_code no_memory() noexcept { return make_error_code(boost::system::errc::not_enough_memory); }
+
+/// Runs f, turning an allocation failure into an error (store functions are noexcept).
+template <class F>
+auto guarded(F&& f) noexcept -> decltype(f()) {
+    try {
+        return f();
+    } catch (std::bad_alloc const&) {
+        return no_memory();
+    }
+}
+
+constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : out) c = ascii_lower(c);
     return out;
 }
 
+/// Whether `hay` contains `needle` (already lowercased), ASCII case-insensitively. No allocation.
+bool icontains(std::string_view hay, std::string_view needle) noexcept {
+    if (needle.empty()) return true;
+    if (needle.size() > hay.size()) return false;
+    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+        std::size_t j = 0;
+        while (j < needle.size() && ascii_lower(hay[i + j]) == needle[j]) ++j;
+        if (j == needle.size()) return true;
+    }
+    return false;
+}
+
 template <class T>
-result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view key) noexcept {
+result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view key) {
     auto v = t.get(dbi, key);
     if (!v) return v.error();
     if (!*v) return std::optional<T>{};
@@ -26,17 +54,72 @@ result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view 
     return std::optional<T>{std::move(*r)};
 }
 
-result<std::optional<std::string>> get_string(txn const& t, MDB_dbi dbi, std::string_view key) noexcept {
+result<std::optional<std::string>> get_string(txn const& t, MDB_dbi dbi, std::string_view key) {
     auto v = t.get(dbi, key);
     if (!v) return v.error();
     if (!*v) return std::optional<std::string>{};
     return std::optional<std::string>{std::string(**v)};
 }
 
-/// Every unique key a user holds, by index.
+/// The smallest key greater than every key starting with `prefix`; empty when there is none.
+std::string prefix_end(std::string_view prefix) {
+    std::string s(prefix);
+    while (!s.empty() && s.back() == '\xff') s.pop_back();
+    if (!s.empty()) s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+    return s;
+}
+
+/// What a visitor wants after an item.
+enum class step { next, stop };
+
+constexpr step more_if(bool go) noexcept { return go ? step::next : step::stop; }
+
+/// Visits the entries of `dbi` whose keys start with `prefix` (all entries for ""), in key order or reversed.
+/// f: (cursor::entry const&) -> result<step>. The entry's views die with the step.
+template <class F>
+result<void> scan(txn const& t, MDB_dbi dbi, std::string_view prefix, bool reverse, F&& f) {
+    auto c = cursor::open(t, dbi);
+    if (!c) return c.error();
+    result<std::optional<cursor::entry>> e = std::optional<cursor::entry>{};
+    if (!reverse) {
+        e = c->seek(prefix);
+    } else {
+        std::string const end = prefix_end(prefix);
+        e = end.empty() ? c->last() : c->seek_before(end);
+    }
+    for (;;) {
+        if (!e) return e.error();
+        if (!*e || !(*e)->first.starts_with(prefix)) return {};
+        auto go = f(**e);
+        if (!go) return go.error();
+        if (*go == step::stop) return {};
+        e = reverse ? c->prev() : c->next();
+    }
+}
+
+/// Deletes `key` from a unique index only if it still points at `owner` (never another record's entry).
+result<void> del_if_owned(write_txn& w, MDB_dbi dbi, std::string_view key, std::string_view owner) {
+    auto v = w.get(dbi, key);
+    if (!v) return v.error();
+    if (!*v || **v != owner) return {};
+    return w.del(dbi, key);
+}
+
+template <class T>
+bool contains(std::vector<T> const& v, T const& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+template <class T>
+bool has_duplicates(std::vector<T> v) {
+    std::sort(v.begin(), v.end());
+    return std::adjacent_find(v.begin(), v.end()) != v.end();
+}
+
+/// Every unique key a user holds, per index.
 struct user_keys {
     std::vector<std::string> emails, phones, idns;
-    std::string username, external_id;
+    std::string username, external_id;  ///< empty = not indexed
 };
 
 user_keys keys_of(user_record const& u) {
@@ -46,528 +129,656 @@ user_keys keys_of(user_record const& u) {
         else if (i.kind == "phone_number") k.phones.push_back(i.value);
         k.idns.push_back(i.id);
     }
-    if (!u.username.empty()) k.username = lower(u.username);
+    k.username = lower(u.username);
     k.external_id = u.external_id;
     return k;
 }
 
-bool contains(std::vector<std::string> const& v, std::string const& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
+std::string user_session_prefix(std::string_view user_id) {
+    std::string k(user_id);
+    k.push_back('\0');
+    return k;
 }
 
 std::string user_session_key(std::string_view user_id, std::string_view session_id) {
-    std::string k(user_id);
-    k.push_back('\0');
+    std::string k = user_session_prefix(user_id);
     k.append(session_id);
     return k;
 }
 
-bool icontains(std::string_view hay, std::string const& needle_lower) {
-    if (needle_lower.empty()) return true;
-    return lower(hay).find(needle_lower) != std::string::npos;
-}
+// ---- user listing ----
 
-}  // namespace
+enum class order_field {
+    created_at, updated_at, last_sign_in_at, last_active_at, email_address, phone_number, username, first_name,
+    last_name
+};
 
-result<db> db::open(options const& o) noexcept {
-    db d;
-    if (auto r = d.env_.open(o.dir, o.map_size, 32, o.durable, o.max_readers); !r) return r.error();
-    auto w = write_txn::begin(d.env_);
-    if (!w) return w.error();
-    struct named {
-        MDB_dbi* dbi;
-        char const* name;
-    };
-    auto& t = d.t_;
-    named const all[] = {{&t.users, "users"},
-                         {&t.sessions, "sessions"},
-                         {&t.clients, "clients"},
-                         {&t.sign_ins, "sign_ins"},
-                         {&t.sign_ups, "sign_ups"},
-                         {&t.dev_browsers, "dev_browsers"},
-                         {&t.jwt_templates, "jwt_templates"},
-                         {&t.meta, "meta"},
-                         {&t.users_by_email, "users_by_email"},
-                         {&t.users_by_phone, "users_by_phone"},
-                         {&t.users_by_username, "users_by_username"},
-                         {&t.users_by_external_id, "users_by_external_id"},
-                         {&t.users_by_identification, "users_by_identification"},
-                         {&t.sessions_by_user, "sessions_by_user"},
-                         {&t.jwt_templates_by_name, "jwt_templates_by_name"}};
-    for (auto const& n : all) {
-        auto r = w->open_dbi(n.name);
-        if (!r) return r.error();
-        *n.dbi = *r;
+struct user_order {
+    order_field field = order_field::created_at;
+    bool desc = true;
+};
+
+user_order parse_order(std::string_view s) {
+    static constexpr std::pair<std::string_view, order_field> fields[] = {
+        {"created_at", order_field::created_at},       {"updated_at", order_field::updated_at},
+        {"last_sign_in_at", order_field::last_sign_in_at}, {"last_active_at", order_field::last_active_at},
+        {"email_address", order_field::email_address}, {"phone_number", order_field::phone_number},
+        {"username", order_field::username},           {"first_name", order_field::first_name},
+        {"last_name", order_field::last_name}};
+    bool desc = true;
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+        desc = s.front() == '-';
+        s.remove_prefix(1);
     }
-    if (auto c = std::move(*w).commit(); !c) return c.error();
-    return d;
+    for (auto const& [name, field] : fields)
+        if (name == s) return {field, desc};
+    return {};  // unknown: -created_at (the server validates order_by)
 }
 
-result<void> db::sync() noexcept {
-    if (int rc = ::mdb_env_sync(env_.get(), 1); rc != 0) return lmdb_error(rc, "mdb_env_sync");
-    return {};
-}
-
-// ---- users ----
-
-result<void> db::put_user(write_txn& w, user_record const& u, user_record const* previous,
-                          unique_field* conflict) const noexcept {
-    try {
-        auto now = keys_of(u);
-        user_keys before;
-        if (previous != nullptr) before = keys_of(*previous);
-        auto check = [&](MDB_dbi dbi, std::string const& key, unique_field f) -> result<bool> {
-            auto v = w.get(dbi, key);
-            if (!v) return result<bool>(boost::system::in_place_error, v.error());
-            if (*v && **v != u.id) {
-                if (conflict != nullptr) *conflict = f;
-                return false;
-            }
-            return true;
-        };
-        // Check every new unique key before writing anything.
-        for (auto const& e : now.emails) {
-            auto ok = check(t_.users_by_email, e, unique_field::email_address);
-            if (!ok) return ok.error();
-            if (!*ok) return make_error_code(errc::key_exists);
-        }
-        for (auto const& p : now.phones) {
-            auto ok = check(t_.users_by_phone, p, unique_field::phone_number);
-            if (!ok) return ok.error();
-            if (!*ok) return make_error_code(errc::key_exists);
-        }
-        if (!now.username.empty()) {
-            auto ok = check(t_.users_by_username, now.username, unique_field::username);
-            if (!ok) return ok.error();
-            if (!*ok) return make_error_code(errc::key_exists);
-        }
-        if (!now.external_id.empty()) {
-            auto ok = check(t_.users_by_external_id, now.external_id, unique_field::external_id);
-            if (!ok) return ok.error();
-            if (!*ok) return make_error_code(errc::key_exists);
-        }
-        // Duplicates within the record itself.
-        std::set<std::string> seen_e(now.emails.begin(), now.emails.end());
-        if (seen_e.size() != now.emails.size()) {
-            if (conflict != nullptr) *conflict = unique_field::email_address;
-            return make_error_code(errc::key_exists);
-        }
-        std::set<std::string> seen_p(now.phones.begin(), now.phones.end());
-        if (seen_p.size() != now.phones.size()) {
-            if (conflict != nullptr) *conflict = unique_field::phone_number;
-            return make_error_code(errc::key_exists);
-        }
-        // Drop index keys the user no longer holds.
-        for (auto const& e : before.emails)
-            if (!contains(now.emails, e))
-                if (auto r = w.del(t_.users_by_email, e); !r) return r;
-        for (auto const& p : before.phones)
-            if (!contains(now.phones, p))
-                if (auto r = w.del(t_.users_by_phone, p); !r) return r;
-        for (auto const& i : before.idns)
-            if (!contains(now.idns, i))
-                if (auto r = w.del(t_.users_by_identification, i); !r) return r;
-        if (!before.username.empty() && before.username != now.username)
-            if (auto r = w.del(t_.users_by_username, before.username); !r) return r;
-        if (!before.external_id.empty() && before.external_id != now.external_id)
-            if (auto r = w.del(t_.users_by_external_id, before.external_id); !r) return r;
-        // Write the new ones and the record.
-        for (auto const& e : now.emails)
-            if (auto r = w.put(t_.users_by_email, e, u.id); !r) return r;
-        for (auto const& p : now.phones)
-            if (auto r = w.put(t_.users_by_phone, p, u.id); !r) return r;
-        for (auto const& i : now.idns)
-            if (auto r = w.put(t_.users_by_identification, i, u.id); !r) return r;
-        if (!now.username.empty())
-            if (auto r = w.put(t_.users_by_username, now.username, u.id); !r) return r;
-        if (!now.external_id.empty())
-            if (auto r = w.put(t_.users_by_external_id, now.external_id, u.id); !r) return r;
-        return w.put(t_.users, u.id, encode(u));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
-}
-
-result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept {
-    try {
-        auto k = keys_of(u);
-        for (auto const& e : k.emails)
-            if (auto r = w.del(t_.users_by_email, e); !r) return r;
-        for (auto const& p : k.phones)
-            if (auto r = w.del(t_.users_by_phone, p); !r) return r;
-        for (auto const& i : k.idns)
-            if (auto r = w.del(t_.users_by_identification, i); !r) return r;
-        if (!k.username.empty())
-            if (auto r = w.del(t_.users_by_username, k.username); !r) return r;
-        if (!k.external_id.empty())
-            if (auto r = w.del(t_.users_by_external_id, k.external_id); !r) return r;
-        // The user's session index entries (sessions themselves stay, already ended by the caller).
-        std::vector<std::string> keys;
-        {
-            cursor c(w, t_.sessions_by_user);
-            std::string prefix = user_session_key(u.id, "");
-            for (auto e = c.seek(prefix); e && e->first.starts_with(prefix); e = c.next()) keys.emplace_back(e->first);
-        }
-        for (auto const& key : keys)
-            if (auto r = w.del(t_.sessions_by_user, key); !r) return r;
-        return w.del(t_.users, u.id);
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
-}
-
-result<std::optional<user_record>> db::get_user(txn const& t, std::string_view id) const noexcept {
-    return get_record<user_record>(t, t_.users, id);
-}
-
-result<std::optional<std::string>> db::user_id_by_email(txn const& t, std::string_view normalized) const noexcept {
-    return get_string(t, t_.users_by_email, lower(normalized));
-}
-
-result<std::optional<std::string>> db::user_id_by_phone(txn const& t, std::string_view e164) const noexcept {
-    return get_string(t, t_.users_by_phone, e164);
-}
-
-result<std::optional<std::string>> db::user_id_by_username(txn const& t, std::string_view name) const noexcept {
-    return get_string(t, t_.users_by_username, lower(name));
-}
-
-result<std::optional<std::string>> db::user_id_by_external_id(txn const& t, std::string_view v) const noexcept {
-    return get_string(t, t_.users_by_external_id, v);
-}
-
-result<std::optional<std::string>> db::user_id_by_identification(txn const& t, std::string_view idn) const noexcept {
-    return get_string(t, t_.users_by_identification, idn);
-}
-
-namespace {
-
-bool matches_query(user_record const& u, std::string const& q) {
+bool matches_query(user_record const& u, std::string_view q) noexcept {
     if (q.empty()) return true;
     if (icontains(u.id, q) || icontains(u.username, q) || icontains(u.first_name, q) || icontains(u.last_name, q) ||
         icontains(u.external_id, q))
         return true;
     for (auto const& i : u.identifications)
-        if (icontains(i.value, q)) return true;
+        if ((i.kind == "email_address" || i.kind == "phone_number") && icontains(i.value, q)) return true;
     return false;
 }
 
-std::string primary_email(user_record const& u) {
+/// Decodes an encoded user; an empty optional when it does not match the (lowercased) query.
+result<std::optional<user_record>> decode_if_matches(std::string_view raw, std::string_view q) {
+    auto u = decode<user_record>(raw);
+    if (!u) return u.error();
+    if (!matches_query(*u, q)) return std::optional<user_record>{};
+    return std::optional<user_record>{std::move(*u)};
+}
+
+/// The ids the filter's lists resolve to (sorted, unique), or an empty optional when it has no id filter.
+result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_filter const& f, MDB_dbi by_email,
+                                                            MDB_dbi by_phone, MDB_dbi by_username,
+                                                            MDB_dbi by_external_id) {
+    std::optional<std::vector<std::string>> ids;
+    auto intersect = [&](std::vector<std::string> s) {
+        std::sort(s.begin(), s.end());
+        s.erase(std::unique(s.begin(), s.end()), s.end());
+        if (!ids) {
+            ids = std::move(s);
+            return;
+        }
+        std::vector<std::string> both;
+        std::set_intersection(ids->begin(), ids->end(), s.begin(), s.end(), std::back_inserter(both));
+        ids = std::move(both);
+    };
+    auto resolve = [&](std::vector<std::string> const& values, MDB_dbi dbi, bool lowercase) -> result<void> {
+        if (values.empty()) return {};
+        std::vector<std::string> s;
+        for (auto const& v : values) {
+            auto id = get_string(t, dbi, lowercase ? lower(v) : v);
+            if (!id) return id.error();
+            if (*id) s.push_back(std::move(**id));
+        }
+        intersect(std::move(s));
+        return {};
+    };
+    if (auto r = resolve(f.email_addresses, by_email, true); !r) return r.error();
+    if (auto r = resolve(f.phone_numbers, by_phone, false); !r) return r.error();
+    if (auto r = resolve(f.usernames, by_username, true); !r) return r.error();
+    if (auto r = resolve(f.external_ids, by_external_id, false); !r) return r.error();
+    if (!f.user_ids.empty()) intersect(f.user_ids);
+    return ids;
+}
+
+/// Visits, in creation order (reversed when `desc`), the encoded users that may match: those the id filters
+/// resolved to (or every user), skipping those whose bytes cannot contain the query. Every string the query
+/// searches is stored verbatim in the encoding, so the byte check never drops a match; callers still decode and
+/// check. f: (std::string_view encoded) -> result<step>.
+template <class F>
+result<void> visit_users(txn const& t, MDB_dbi users, std::optional<std::vector<std::string>> const& ids,
+                         std::string_view q, bool desc, F&& f) {
+    if (!ids) {
+        return scan(t, users, {}, desc, [&](cursor::entry const& e) -> result<step> {
+            if (!icontains(e.second, q)) return step::next;
+            return f(e.second);
+        });
+    }
+    auto visit = [&](std::string const& id) -> result<step> {
+        auto raw = t.get(users, id);
+        if (!raw) return raw.error();
+        if (!*raw || !icontains(**raw, q)) return step::next;
+        return f(**raw);
+    };
+    auto each = [&](auto first, auto last) -> result<void> {
+        for (; first != last; ++first) {
+            auto go = visit(*first);
+            if (!go) return go.error();
+            if (*go == step::stop) break;
+        }
+        return {};
+    };
+    return desc ? each(ids->rbegin(), ids->rend()) : each(ids->begin(), ids->end());
+}
+
+std::string_view primary_value(user_record const& u, std::string const& primary_id) {
     for (auto const& i : u.identifications)
-        if (i.id == u.primary_email_address_id) return i.value;
+        if (i.id == primary_id) return i.value;
     return {};
 }
 
+/// One user's sort key for non-creation orders.
+struct sort_entry {
+    std::int64_t num = 0;
+    std::string str;
+    std::string id;
+};
+
+sort_entry sort_key(user_record const& u, order_field f) {
+    sort_entry e;
+    e.id = u.id;
+    switch (f) {
+        case order_field::created_at: e.num = u.created_at; break;
+        case order_field::updated_at: e.num = u.updated_at; break;
+        case order_field::last_sign_in_at: e.num = u.last_sign_in_at; break;
+        case order_field::last_active_at: e.num = u.last_active_at; break;
+        case order_field::email_address: e.str = lower(primary_value(u, u.primary_email_address_id)); break;
+        case order_field::phone_number: e.str = lower(primary_value(u, u.primary_phone_number_id)); break;
+        case order_field::username: e.str = lower(u.username); break;
+        case order_field::first_name: e.str = lower(u.first_name); break;
+        case order_field::last_name: e.str = lower(u.last_name); break;
+    }
+    return e;
+}
+
+/// [begin, end) of the page `offset`/`limit` within `n` items.
+std::pair<std::size_t, std::size_t> page_of(std::size_t n, std::size_t offset, std::size_t limit) noexcept {
+    if (offset >= n) return {n, n};
+    return {offset, offset + std::min(limit, n - offset)};
+}
+
+/// Collects one page of a stream while counting everything offered.
+template <class T>
+struct pager {
+    pager(std::size_t off, std::size_t lim) noexcept : offset(off), limit(lim) {}
+    std::size_t offset, limit;
+    std::size_t seen = 0;  ///< items offered so far (all of them count towards a total)
+    std::vector<T> out;
+    /// Whether the next item falls on the page (call before decoding it).
+    bool wants() const noexcept { return seen >= offset && out.size() < limit; }
+    bool full() const noexcept { return out.size() >= limit; }
+};
+
 }  // namespace
 
-result<std::vector<user_record>> db::list_users(txn const& t, user_filter const& f) const noexcept {
-    try {
-        std::string const q = lower(f.query);
-        bool const has_ids = !f.email_addresses.empty() || !f.phone_numbers.empty() || !f.usernames.empty() ||
-                             !f.user_ids.empty() || !f.external_ids.empty();
-        std::string order = f.order_by.empty() ? "-created_at" : f.order_by;
-        bool desc = true;
-        if (order.front() == '-' || order.front() == '+') {
-            desc = order.front() == '-';
-            order.erase(0, 1);
-        }
-        std::vector<user_record> out;
-        if (!has_ids && q.empty() && order == "created_at") {
-            // Fast path: ids are time-ordered, so the table order is creation order.
-            cursor c(t, t_.users);
-            std::size_t skipped = 0;
-            for (auto e = desc ? c.last() : c.first(); e && out.size() < f.limit; e = desc ? c.prev() : c.next()) {
-                if (skipped < f.offset) {
-                    ++skipped;
-                    continue;
-                }
-                auto u = decode<user_record>(e->second);
-                if (!u) return u.error();
-                out.push_back(std::move(*u));
-            }
-            return out;
-        }
-        std::vector<user_record> all;
-        if (has_ids) {
-            // Each given list ORs within itself; the lists AND together.
-            std::optional<std::set<std::string>> ids;
-            auto intersect = [&](std::set<std::string> s) {
-                if (!ids) {
-                    ids = std::move(s);
-                    return;
-                }
-                std::set<std::string> x;
-                for (auto const& i : *ids)
-                    if (s.count(i) != 0) x.insert(i);
-                ids = std::move(x);
-            };
-            auto resolve = [&](std::vector<std::string> const& vals, MDB_dbi dbi, bool lowercase) -> result<void> {
-                if (vals.empty()) return {};
-                std::set<std::string> s;
-                for (auto const& v : vals) {
-                    auto id = get_string(t, dbi, lowercase ? lower(v) : v);
-                    if (!id) return id.error();
-                    if (*id) s.insert(**id);
-                }
-                intersect(std::move(s));
-                return {};
-            };
-            if (auto r = resolve(f.email_addresses, t_.users_by_email, true); !r) return r.error();
-            if (auto r = resolve(f.phone_numbers, t_.users_by_phone, false); !r) return r.error();
-            if (auto r = resolve(f.usernames, t_.users_by_username, true); !r) return r.error();
-            if (auto r = resolve(f.external_ids, t_.users_by_external_id, false); !r) return r.error();
-            if (!f.user_ids.empty()) intersect(std::set<std::string>(f.user_ids.begin(), f.user_ids.end()));
-            for (auto const& id : *ids) {
-                auto u = get_user(t, id);
-                if (!u) return u.error();
-                if (*u && matches_query(**u, q)) all.push_back(std::move(**u));
-            }
-        } else {
-            cursor c(t, t_.users);
-            for (auto e = c.first(); e; e = c.next()) {
-                auto u = decode<user_record>(e->second);
-                if (!u) return u.error();
-                if (matches_query(*u, q)) all.push_back(std::move(*u));
-            }
-        }
-        auto key_less = [&](user_record const& a, user_record const& b) {
-            auto cmp = [&](auto const& x, auto const& y) { return desc ? y < x : x < y; };
-            if (order == "updated_at") return a.updated_at != b.updated_at ? cmp(a.updated_at, b.updated_at) : cmp(a.id, b.id);
-            if (order == "last_sign_in_at")
-                return a.last_sign_in_at != b.last_sign_in_at ? cmp(a.last_sign_in_at, b.last_sign_in_at) : cmp(a.id, b.id);
-            if (order == "email_address") return cmp(primary_email(a), primary_email(b));
-            if (order == "username") return cmp(lower(a.username), lower(b.username));
-            if (order == "first_name") return cmp(lower(a.first_name), lower(b.first_name));
-            if (order == "last_name") return cmp(lower(a.last_name), lower(b.last_name));
-            return a.created_at != b.created_at ? cmp(a.created_at, b.created_at) : cmp(a.id, b.id);
+result<db> db::open(options const& o) noexcept {
+    return guarded([&]() -> result<db> {
+        db d;
+        if (auto r = d.env_.open(o.dir, o.map_size, 32, o.durable, o.max_readers); !r) return r.error();
+        auto w = write_txn::begin(d.env_);
+        if (!w) return w.error();
+        struct named {
+            MDB_dbi* dbi;
+            char const* name;
         };
-        std::stable_sort(all.begin(), all.end(), key_less);
-        for (std::size_t i = f.offset; i < all.size() && out.size() < f.limit; ++i) out.push_back(std::move(all[i]));
+        auto& t = d.t_;
+        named const all[] = {{&t.users, "users"},
+                             {&t.sessions, "sessions"},
+                             {&t.clients, "clients"},
+                             {&t.sign_ins, "sign_ins"},
+                             {&t.sign_ups, "sign_ups"},
+                             {&t.dev_browsers, "dev_browsers"},
+                             {&t.jwt_templates, "jwt_templates"},
+                             {&t.meta, "meta"},
+                             {&t.users_by_email, "users_by_email"},
+                             {&t.users_by_phone, "users_by_phone"},
+                             {&t.users_by_username, "users_by_username"},
+                             {&t.users_by_external_id, "users_by_external_id"},
+                             {&t.users_by_identification, "users_by_identification"},
+                             {&t.sessions_by_user, "sessions_by_user"},
+                             {&t.jwt_templates_by_name, "jwt_templates_by_name"}};
+        for (auto const& n : all) {
+            auto r = w->open_dbi(n.name);
+            if (!r) return r.error();
+            *n.dbi = *r;
+        }
+        if (auto c = std::move(*w).commit(); !c) return c.error();
+        return d;
+    });
+}
+
+result<void> db::sync() noexcept { return env_.sync(); }
+
+// ---- users ----
+
+result<void> db::put_user(write_txn& w, user_record const& u, user_record const* previous,
+                          unique_field* conflict) const noexcept {
+    return guarded([&]() -> result<void> {
+        auto taken = [&](unique_field f) -> result<void> {
+            if (conflict != nullptr) *conflict = f;
+            return make_error_code(errc::key_exists);
+        };
+        if (u.id.empty() || u.id.size() > max_key_size) return make_error_code(errc::invalid_key);
+        auto stored = get_user(w, u.id);
+        if (!stored) return stored.error();
+        if (previous == nullptr && *stored) return taken(unique_field::none);  // an insert never overwrites
+        auto const now = keys_of(u);
+        auto const before = *stored ? keys_of(**stored) : user_keys{};
+
+        // Check everything before writing anything: duplicates inside the record, then keys held by others.
+        if (has_duplicates(now.emails)) return taken(unique_field::email_address);
+        if (has_duplicates(now.phones)) return taken(unique_field::phone_number);
+        if (has_duplicates(now.idns)) return taken(unique_field::none);
+        auto held_by_other = [&](MDB_dbi dbi, std::string const& key) -> result<bool> {
+            auto v = w.get(dbi, key);
+            if (!v) return result<bool>(boost::system::in_place_error, v.error());
+            return *v && **v != u.id;
+        };
+        auto check = [&](MDB_dbi dbi, std::vector<std::string> const& keys, unique_field f) -> result<void> {
+            for (auto const& k : keys) {
+                if (k.empty()) continue;
+                auto other = held_by_other(dbi, k);
+                if (!other) return other.error();
+                if (*other) return taken(f);
+            }
+            return {};
+        };
+        if (auto r = check(t_.users_by_email, now.emails, unique_field::email_address); !r) return r;
+        if (auto r = check(t_.users_by_phone, now.phones, unique_field::phone_number); !r) return r;
+        if (auto r = check(t_.users_by_username, {now.username}, unique_field::username); !r) return r;
+        if (auto r = check(t_.users_by_external_id, {now.external_id}, unique_field::external_id); !r) return r;
+        if (auto r = check(t_.users_by_identification, now.idns, unique_field::none); !r) return r;
+
+        // Free the keys the user no longer holds, then add the new ones.
+        auto sync_index = [&](MDB_dbi dbi, std::vector<std::string> const& old_keys,
+                              std::vector<std::string> const& new_keys) -> result<void> {
+            for (auto const& k : old_keys)
+                if (!k.empty() && !contains(new_keys, k))
+                    if (auto r = del_if_owned(w, dbi, k, u.id); !r) return r;
+            for (auto const& k : new_keys)
+                if (!k.empty() && !contains(old_keys, k))
+                    if (auto r = w.put(dbi, k, u.id); !r) return r;
+            return {};
+        };
+        if (auto r = sync_index(t_.users_by_email, before.emails, now.emails); !r) return r;
+        if (auto r = sync_index(t_.users_by_phone, before.phones, now.phones); !r) return r;
+        if (auto r = sync_index(t_.users_by_identification, before.idns, now.idns); !r) return r;
+        if (auto r = sync_index(t_.users_by_username, {before.username}, {now.username}); !r) return r;
+        if (auto r = sync_index(t_.users_by_external_id, {before.external_id}, {now.external_id}); !r) return r;
+        return w.put(t_.users, u.id, encode(u));
+    });
+}
+
+result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept {
+    return guarded([&]() -> result<void> {
+        auto stored = get_user(w, u.id);
+        if (!stored) return stored.error();
+        // The stored record is what the indexes hold; `u` covers a caller holding a newer copy.
+        auto drop = [&](user_record const& r) -> result<void> {
+            auto const k = keys_of(r);
+            for (auto const& e : k.emails)
+                if (auto x = del_if_owned(w, t_.users_by_email, e, u.id); !x) return x;
+            for (auto const& p : k.phones)
+                if (auto x = del_if_owned(w, t_.users_by_phone, p, u.id); !x) return x;
+            for (auto const& i : k.idns)
+                if (auto x = del_if_owned(w, t_.users_by_identification, i, u.id); !x) return x;
+            if (auto x = del_if_owned(w, t_.users_by_username, k.username, u.id); !x) return x;
+            return del_if_owned(w, t_.users_by_external_id, k.external_id, u.id);
+        };
+        if (*stored)
+            if (auto r = drop(**stored); !r) return r;
+        if (auto r = drop(u); !r) return r;
+        // Collect first: deleting under a live cursor would need cursor-relative deletes.
+        std::vector<std::string> keys;
+        auto const prefix = user_session_prefix(u.id);
+        auto s = scan(w, t_.sessions_by_user, prefix, false, [&](cursor::entry const& e) -> result<step> {
+            keys.emplace_back(e.first);
+            return step::next;
+        });
+        if (!s) return s;
+        for (auto const& key : keys)
+            if (auto r = w.del(t_.sessions_by_user, key); !r) return r;
+        return w.del(t_.users, u.id);
+    });
+}
+
+result<std::optional<user_record>> db::get_user(txn const& t, std::string_view id) const noexcept {
+    return guarded([&] { return get_record<user_record>(t, t_.users, id); });
+}
+
+result<std::optional<std::string>> db::user_id_by_email(txn const& t, std::string_view normalized) const noexcept {
+    return guarded([&] { return get_string(t, t_.users_by_email, lower(normalized)); });
+}
+
+result<std::optional<std::string>> db::user_id_by_phone(txn const& t, std::string_view e164) const noexcept {
+    return guarded([&] { return get_string(t, t_.users_by_phone, e164); });
+}
+
+result<std::optional<std::string>> db::user_id_by_username(txn const& t, std::string_view name) const noexcept {
+    return guarded([&] { return get_string(t, t_.users_by_username, lower(name)); });
+}
+
+result<std::optional<std::string>> db::user_id_by_external_id(txn const& t, std::string_view v) const noexcept {
+    return guarded([&] { return get_string(t, t_.users_by_external_id, v); });
+}
+
+result<std::optional<std::string>> db::user_id_by_identification(txn const& t, std::string_view idn) const noexcept {
+    return guarded([&] { return get_string(t, t_.users_by_identification, idn); });
+}
+
+result<std::vector<user_record>> db::list_users(txn const& t, user_filter const& f) const noexcept {
+    return guarded([&]() -> result<std::vector<user_record>> {
+        if (f.limit == 0) return std::vector<user_record>{};
+        auto const order = parse_order(f.order_by);
+        std::string const q = lower(f.query);
+        auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
+                               t_.users_by_external_id);
+        if (!ids) return ids.error();
+
+        if (order.field == order_field::created_at) {
+            // Creation order is key order: stream, decoding only what may land on the page.
+            pager<user_record> p{f.offset, f.limit};
+            auto r = visit_users(t, t_.users, *ids, q, order.desc, [&](std::string_view raw) -> result<step> {
+                if (q.empty() && !p.wants()) {  // no query: every candidate matches, skip without decoding
+                    ++p.seen;
+                    return step::next;
+                }
+                auto u = decode_if_matches(raw, q);
+                if (!u) return u.error();
+                if (!*u) return step::next;
+                if (p.wants()) p.out.push_back(std::move(**u));
+                ++p.seen;
+                return more_if(!p.full());
+            });
+            if (!r) return r.error();
+            return std::move(p.out);
+        }
+
+        // Other orders: sort (key, id) pairs of every match, then load the page.
+        std::vector<sort_entry> keys;
+        auto r = visit_users(t, t_.users, *ids, q, false, [&](std::string_view raw) -> result<step> {
+            auto u = decode_if_matches(raw, q);
+            if (!u) return u.error();
+            if (*u) keys.push_back(sort_key(**u, order.field));
+            return step::next;
+        });
+        if (!r) return r.error();
+        bool const numeric = order.field == order_field::updated_at || order.field == order_field::last_sign_in_at ||
+                             order.field == order_field::last_active_at;
+        auto less = [&](sort_entry const& a, sort_entry const& b) {
+            sort_entry const& x = order.desc ? b : a;
+            sort_entry const& y = order.desc ? a : b;
+            if (numeric ? x.num != y.num : x.str != y.str) return numeric ? x.num < y.num : x.str < y.str;
+            return x.id < y.id;  // ties: creation order, in the requested direction
+        };
+        auto const [from, to] = page_of(keys.size(), f.offset, f.limit);
+        if (from == to) return std::vector<user_record>{};
+        std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(to), keys.end(), less);
+        std::vector<user_record> out;
+        out.reserve(to - from);
+        for (std::size_t i = from; i < to; ++i) {
+            auto u = get_user(t, keys[i].id);
+            if (!u) return u.error();
+            if (*u) out.push_back(std::move(**u));
+        }
         return out;
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    });
 }
 
 result<std::size_t> db::count_users(txn const& t, user_filter const& f) const noexcept {
-    bool const plain = f.email_addresses.empty() && f.phone_numbers.empty() && f.usernames.empty() &&
-                       f.user_ids.empty() && f.external_ids.empty() && f.query.empty();
-    if (plain) {
-        MDB_stat st{};
-        if (int rc = ::mdb_stat(t.handle(), t_.users, &st); rc != 0) return lmdb_error(rc, "mdb_stat");
-        return static_cast<std::size_t>(st.ms_entries);
-    }
-    user_filter all = f;
-    all.offset = 0;
-    all.limit = static_cast<std::size_t>(-1);
-    auto r = list_users(t, all);
-    if (!r) return r.error();
-    return r->size();
+    return guarded([&]() -> result<std::size_t> {
+        std::string const q = lower(f.query);
+        auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
+                               t_.users_by_external_id);
+        if (!ids) return ids.error();
+        if (!*ids && q.empty()) return t.count(t_.users);
+        std::size_t n = 0;
+        auto r = visit_users(t, t_.users, *ids, q, false, [&](std::string_view raw) -> result<step> {
+            if (q.empty()) {
+                ++n;
+                return step::next;
+            }
+            auto u = decode_if_matches(raw, q);
+            if (!u) return u.error();
+            if (*u) ++n;
+            return step::next;
+        });
+        if (!r) return r.error();
+        return n;
+    });
 }
 
 // ---- sessions ----
 
 result<void> db::put_session(write_txn& w, session_record const& s) const noexcept {
-    try {
-        if (auto r = w.put(t_.sessions_by_user, user_session_key(s.user_id, s.id), ""); !r) return r;
+    return guarded([&]() -> result<void> {
+        if (s.id.empty() || s.id.size() > max_key_size) return make_error_code(errc::invalid_key);
+        if (!s.user_id.empty())
+            if (auto r = w.put(t_.sessions_by_user, user_session_key(s.user_id, s.id), {}); !r) return r;
         return w.put(t_.sessions, s.id, encode(s));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    });
 }
 
 result<std::optional<session_record>> db::get_session(txn const& t, std::string_view id) const noexcept {
-    return get_record<session_record>(t, t_.sessions, id);
+    return guarded([&] { return get_record<session_record>(t, t_.sessions, id); });
 }
 
 result<std::vector<session_record>> db::sessions_of_user(txn const& t, std::string_view user_id) const noexcept {
-    try {
-        std::vector<std::string> ids;
-        {
-            cursor c(t, t_.sessions_by_user);
-            std::string prefix = user_session_key(user_id, "");
-            for (auto e = c.seek(prefix); e && e->first.starts_with(prefix); e = c.next())
-                ids.emplace_back(e->first.substr(prefix.size()));
-        }
+    return guarded([&]() -> result<std::vector<session_record>> {
         std::vector<session_record> out;
-        for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
-            auto s = get_session(t, *it);
+        if (user_id.empty()) return out;
+        std::vector<std::string> ids;
+        auto const prefix = user_session_prefix(user_id);
+        auto r = scan(t, t_.sessions_by_user, prefix, true, [&](cursor::entry const& e) -> result<step> {
+            ids.emplace_back(e.first.substr(prefix.size()));
+            return step::next;
+        });
+        if (!r) return r.error();
+        out.reserve(ids.size());
+        for (auto const& id : ids) {
+            auto s = get_session(t, id);
             if (!s) return s.error();
             if (*s) out.push_back(std::move(**s));
         }
         return out;
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    });
 }
 
 result<std::vector<session_record>> db::list_sessions(txn const& t, std::string_view user_id,
                                                       std::string_view client_id, std::string_view status,
                                                       std::size_t limit, std::size_t offset,
                                                       std::size_t* total) const noexcept {
-    try {
-        std::vector<session_record> all;
+    return guarded([&]() -> result<std::vector<session_record>> {
+        pager<session_record> p{offset, limit};
+        auto keep = [&](session_record const& s) {
+            return (user_id.empty() || s.user_id == user_id) && (client_id.empty() || s.client_id == client_id) &&
+                   (status.empty() || s.status == status);
+        };
+        // Offers one session; false once nothing more is needed (the page is full and no total is wanted).
+        auto offer = [&](session_record&& s) {
+            if (!keep(s)) return step::next;
+            if (p.wants()) p.out.push_back(std::move(s));
+            ++p.seen;
+            return more_if(total != nullptr || !p.full());
+        };
+        auto by_ids = [&](std::vector<std::string> const& ids) -> result<void> {  // ids newest first
+            for (auto const& id : ids) {
+                auto s = get_session(t, id);
+                if (!s) return s.error();
+                if (*s && offer(std::move(**s)) == step::stop) break;
+            }
+            return {};
+        };
+
+        std::optional<std::vector<std::string>> ids;
         if (!user_id.empty()) {
-            auto r = sessions_of_user(t, user_id);
+            ids.emplace();
+            auto const prefix = user_session_prefix(user_id);
+            auto r = scan(t, t_.sessions_by_user, prefix, true, [&](cursor::entry const& e) -> result<step> {
+                ids->emplace_back(e.first.substr(prefix.size()));
+                return step::next;
+            });
             if (!r) return r.error();
-            all = std::move(*r);
         } else if (!client_id.empty()) {
             auto c = get_client(t, client_id);
             if (!c) return c.error();
-            if (*c)
-                for (auto it = (*c)->session_ids.rbegin(); it != (*c)->session_ids.rend(); ++it) {
-                    auto s = get_session(t, *it);
-                    if (!s) return s.error();
-                    if (*s) all.push_back(std::move(**s));
-                }
-        } else {
-            cursor c(t, t_.sessions);
-            for (auto e = c.last(); e; e = c.prev()) {
-                auto s = decode<session_record>(e->second);
-                if (!s) return s.error();
-                all.push_back(std::move(*s));
+            if (*c) {
+                ids = std::move((*c)->session_ids);
+                std::sort(ids->begin(), ids->end(), std::greater<>{});
+                ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
             }
         }
-        std::vector<session_record> filtered;
-        for (auto& s : all) {
-            if (!client_id.empty() && s.client_id != client_id) continue;
-            if (!user_id.empty() && s.user_id != user_id) continue;
-            if (!status.empty() && s.status != status) continue;
-            filtered.push_back(std::move(s));
+        if (ids) {
+            if (auto r = by_ids(*ids); !r) return r.error();
+        } else if (client_id.empty() && status.empty()) {
+            // Unfiltered: the total is the table size and only the page is decoded.
+            auto n = t.count(t_.sessions);
+            if (!n) return n.error();
+            auto r = scan(t, t_.sessions, {}, true, [&](cursor::entry const& e) -> result<step> {
+                if (!p.wants()) {
+                    ++p.seen;
+                    return more_if(!p.full());
+                }
+                auto s = decode<session_record>(e.second);
+                if (!s) return s.error();
+                p.out.push_back(std::move(*s));
+                ++p.seen;
+                return more_if(!p.full());
+            });
+            if (!r) return r.error();
+            p.seen = *n;
+        } else {
+            auto r = scan(t, t_.sessions, {}, true, [&](cursor::entry const& e) -> result<step> {
+                auto s = decode<session_record>(e.second);
+                if (!s) return s.error();
+                return offer(std::move(*s));
+            });
+            if (!r) return r.error();
         }
-        if (total != nullptr) *total = filtered.size();
-        std::vector<session_record> out;
-        for (std::size_t i = offset; i < filtered.size() && out.size() < limit; ++i) out.push_back(std::move(filtered[i]));
-        return out;
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+        if (total != nullptr) *total = p.seen;
+        return std::move(p.out);
+    });
 }
 
 // ---- clients ----
 
 result<void> db::put_client(write_txn& w, client_record const& c) const noexcept {
-    try {
-        return w.put(t_.clients, c.id, encode(c));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    return guarded([&] { return w.put(t_.clients, c.id, encode(c)); });
 }
 
 result<void> db::delete_client(write_txn& w, std::string_view id) const noexcept { return w.del(t_.clients, id); }
 
 result<std::optional<client_record>> db::get_client(txn const& t, std::string_view id) const noexcept {
-    return get_record<client_record>(t, t_.clients, id);
+    return guarded([&] { return get_record<client_record>(t, t_.clients, id); });
 }
 
 result<std::vector<client_record>> db::list_clients(txn const& t, std::size_t limit, std::size_t offset,
                                                     std::size_t* total) const noexcept {
-    try {
+    return guarded([&]() -> result<std::vector<client_record>> {
         if (total != nullptr) {
-            MDB_stat st{};
-            if (int rc = ::mdb_stat(t.handle(), t_.clients, &st); rc != 0) return lmdb_error(rc, "mdb_stat");
-            *total = static_cast<std::size_t>(st.ms_entries);
+            auto n = t.count(t_.clients);
+            if (!n) return n.error();
+            *total = *n;
         }
-        std::vector<client_record> out;
-        cursor c(t, t_.clients);
-        std::size_t skipped = 0;
-        for (auto e = c.last(); e && out.size() < limit; e = c.prev()) {
-            if (skipped++ < offset) continue;
-            auto r = decode<client_record>(e->second);
-            if (!r) return r.error();
-            out.push_back(std::move(*r));
-        }
-        return out;
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+        pager<client_record> p{offset, limit};
+        if (limit == 0) return std::move(p.out);
+        auto r = scan(t, t_.clients, {}, true, [&](cursor::entry const& e) -> result<step> {
+            if (!p.wants()) {
+                ++p.seen;
+                return step::next;
+            }
+            auto c = decode<client_record>(e.second);
+            if (!c) return c.error();
+            p.out.push_back(std::move(*c));
+            return more_if(!p.full());
+        });
+        if (!r) return r.error();
+        return std::move(p.out);
+    });
 }
 
 // ---- sign-ins / sign-ups / dev browsers ----
 
 result<void> db::put_sign_in(write_txn& w, sign_in_record const& s) const noexcept {
-    try {
-        return w.put(t_.sign_ins, s.id, encode(s));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    return guarded([&] { return w.put(t_.sign_ins, s.id, encode(s)); });
 }
 
 result<std::optional<sign_in_record>> db::get_sign_in(txn const& t, std::string_view id) const noexcept {
-    return get_record<sign_in_record>(t, t_.sign_ins, id);
+    return guarded([&] { return get_record<sign_in_record>(t, t_.sign_ins, id); });
 }
 
 result<void> db::put_sign_up(write_txn& w, sign_up_record const& s) const noexcept {
-    try {
-        return w.put(t_.sign_ups, s.id, encode(s));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    return guarded([&] { return w.put(t_.sign_ups, s.id, encode(s)); });
 }
 
 result<std::optional<sign_up_record>> db::get_sign_up(txn const& t, std::string_view id) const noexcept {
-    return get_record<sign_up_record>(t, t_.sign_ups, id);
+    return guarded([&] { return get_record<sign_up_record>(t, t_.sign_ups, id); });
 }
 
 result<void> db::put_dev_browser(write_txn& w, dev_browser_record const& d) const noexcept {
-    try {
-        return w.put(t_.dev_browsers, d.id, encode(d));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    return guarded([&] { return w.put(t_.dev_browsers, d.id, encode(d)); });
 }
 
 result<std::optional<dev_browser_record>> db::get_dev_browser(txn const& t, std::string_view id) const noexcept {
-    if (id.empty() || id.size() > 128) return std::optional<dev_browser_record>{};
-    return get_record<dev_browser_record>(t, t_.dev_browsers, id);
+    return guarded([&] { return get_record<dev_browser_record>(t, t_.dev_browsers, id); });
 }
 
 // ---- JWT templates ----
 
-result<void> db::put_jwt_template(write_txn& w, jwt_template_record const& j,
-                                  jwt_template_record const* previous) const noexcept {
-    try {
+result<void> db::put_jwt_template(write_txn& w, jwt_template_record const& j, jwt_template_record const* previous,
+                                  unique_field* conflict) const noexcept {
+    return guarded([&]() -> result<void> {
+        auto taken = [&](unique_field f) -> result<void> {
+            if (conflict != nullptr) *conflict = f;
+            return make_error_code(errc::key_exists);
+        };
+        if (j.id.empty() || j.id.size() > max_key_size) return make_error_code(errc::invalid_key);
+        auto stored = get_jwt_template(w, j.id);
+        if (!stored) return stored.error();
+        if (previous == nullptr && *stored) return taken(unique_field::none);
         auto holder = w.get(t_.jwt_templates_by_name, j.name);
         if (!holder) return holder.error();
-        if (*holder && **holder != j.id) return make_error_code(errc::key_exists);
-        if (previous != nullptr && previous->name != j.name)
-            if (auto r = w.del(t_.jwt_templates_by_name, previous->name); !r) return r;
+        if (*holder && **holder != j.id) return taken(unique_field::jwt_template_name);
+        if (*stored && (*stored)->name != j.name)
+            if (auto r = del_if_owned(w, t_.jwt_templates_by_name, (*stored)->name, j.id); !r) return r;
         if (auto r = w.put(t_.jwt_templates_by_name, j.name, j.id); !r) return r;
         return w.put(t_.jwt_templates, j.id, encode(j));
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    });
 }
 
 result<void> db::delete_jwt_template(write_txn& w, jwt_template_record const& j) const noexcept {
-    if (auto r = w.del(t_.jwt_templates_by_name, j.name); !r) return r;
-    return w.del(t_.jwt_templates, j.id);
+    return guarded([&]() -> result<void> {
+        auto stored = get_jwt_template(w, j.id);
+        if (!stored) return stored.error();
+        if (*stored)
+            if (auto r = del_if_owned(w, t_.jwt_templates_by_name, (*stored)->name, j.id); !r) return r;
+        if (auto r = del_if_owned(w, t_.jwt_templates_by_name, j.name, j.id); !r) return r;
+        return w.del(t_.jwt_templates, j.id);
+    });
 }
 
 result<std::optional<jwt_template_record>> db::get_jwt_template(txn const& t, std::string_view id) const noexcept {
-    return get_record<jwt_template_record>(t, t_.jwt_templates, id);
+    return guarded([&] { return get_record<jwt_template_record>(t, t_.jwt_templates, id); });
 }
 
 result<std::optional<jwt_template_record>> db::jwt_template_by_name(txn const& t, std::string_view name) const noexcept {
-    auto id = get_string(t, t_.jwt_templates_by_name, name);
-    if (!id) return id.error();
-    if (!*id) return std::optional<jwt_template_record>{};
-    return get_jwt_template(t, **id);
+    return guarded([&]() -> result<std::optional<jwt_template_record>> {
+        auto id = t.get(t_.jwt_templates_by_name, name);
+        if (!id) return id.error();
+        if (!*id) return std::optional<jwt_template_record>{};
+        return get_record<jwt_template_record>(t, t_.jwt_templates, **id);
+    });
 }
 
 result<std::vector<jwt_template_record>> db::list_jwt_templates(txn const& t) const noexcept {
-    try {
+    return guarded([&]() -> result<std::vector<jwt_template_record>> {
         std::vector<jwt_template_record> out;
-        cursor c(t, t_.jwt_templates);
-        for (auto e = c.first(); e; e = c.next()) {
-            auto r = decode<jwt_template_record>(e->second);
-            if (!r) return r.error();
-            out.push_back(std::move(*r));
-        }
+        auto r = scan(t, t_.jwt_templates, {}, false, [&](cursor::entry const& e) -> result<step> {
+            auto j = decode<jwt_template_record>(e.second);
+            if (!j) return j.error();
+            out.push_back(std::move(*j));
+            return step::next;
+        });
+        if (!r) return r.error();
         return out;
-    } catch (std::bad_alloc const&) {
-        return make_error_code(errc::lmdb);
-    }
+    });
 }
 
 // ---- meta ----
@@ -577,9 +788,36 @@ result<void> db::put_meta(write_txn& w, std::string_view key, std::string_view v
 }
 
 result<std::optional<std::string>> db::get_meta(txn const& t, std::string_view key) const noexcept {
-    return get_string(t, t_.meta, key);
+    return guarded([&] { return get_string(t, t_.meta, key); });
 }
 
 result<void> db::delete_meta(write_txn& w, std::string_view key) const noexcept { return w.del(t_.meta, key); }
+
+// ---- bulk seeding ----
+
+result<void> db::seed(std::vector<user_record> const& users, std::vector<session_record> const& sessions,
+                      std::vector<client_record> const& clients, std::size_t batch) noexcept {
+    if (batch == 0) batch = seed_batch;
+    auto load = [&](auto const& records, auto put) -> result<void> {
+        for (std::size_t done = 0; done < records.size();) {
+            std::size_t const n = std::min(batch, records.size() - done);
+            auto r = with_write([&](write_txn& w) -> result<void> {
+                for (std::size_t i = done; i < done + n; ++i)
+                    if (auto x = put(w, records[i]); !x) return x;
+                return {};
+            });
+            if (!r) return r;
+            done += n;
+        }
+        return {};
+    };
+    if (auto r = load(users, [&](write_txn& w, user_record const& u) { return put_user(w, u, nullptr); }); !r)
+        return r;
+    if (auto r = load(sessions, [&](write_txn& w, session_record const& s) { return put_session(w, s); }); !r)
+        return r;
+    if (auto r = load(clients, [&](write_txn& w, client_record const& c) { return put_client(w, c); }); !r)
+        return r;
+    return sync();
+}
 
 }  // namespace latchkey::store

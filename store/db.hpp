@@ -1,10 +1,21 @@
 #pragma once
 // The store: one LMDB environment with every table opened once. Repositories below are synchronous,
 // short and never cross a co_await (LMDB txns are bound to threads; see store/lmdb.hpp).
+//
+// Tables (primary key -> encoded record, store/codec.hpp): users, sessions, clients, sign_ins, sign_ups,
+// dev_browsers, jwt_templates, meta (string -> string). Unique indexes (key -> record id): users_by_email
+// (lowercased email), users_by_phone (as stored), users_by_username (lowercased), users_by_external_id,
+// users_by_identification (idn_ id), jwt_templates_by_name. sessions_by_user holds "<user_id>\0<session_id>"
+// keys with empty values. Record ids are Clerk's time-ordered ids, so key order is creation order and
+// "newest first" is reverse key order.
+//
+// Lifetimes: every function takes the txn it runs in and returns values (no views), so results outlive it.
+// Thread-safety: a db may be used from any number of threads; each txn by one thread at a time.
 #include "store/error.hpp"
 #include "store/lmdb.hpp"
 #include "store/records.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -15,7 +26,7 @@
 namespace latchkey::store {
 
 struct options {
-    std::string dir;                             ///< created if missing
+    std::string dir;                             ///< created (mode 0700) if missing
     std::uint64_t map_size = 1ull << 34;         ///< 16 GiB sparse
     bool durable = true;                         ///< false = MDB_NOSYNC (opt-in, documented)
     unsigned max_readers = 1024;
@@ -26,19 +37,24 @@ enum class unique_field { none, email_address, phone_number, username, external_
 
 /// Users filter for list/count (BAPI GET /v1/users). All given filters AND together; within one vector, OR.
 struct user_filter {
-    std::vector<std::string> email_addresses;  ///< normalized
-    std::vector<std::string> phone_numbers;
-    std::vector<std::string> usernames;
+    std::vector<std::string> email_addresses;  ///< matched case-insensitively
+    std::vector<std::string> phone_numbers;    ///< E.164, matched exactly
+    std::vector<std::string> usernames;        ///< matched case-insensitively
     std::vector<std::string> user_ids;
     std::vector<std::string> external_ids;
-    std::string query;     ///< substring over id, emails, phones, username, names (case-insensitive)
-    std::string order_by = "-created_at";  ///< [+|-]created_at|updated_at|last_sign_in_at|email_address|username|first_name|last_name
+    std::string query;     ///< substring over id, emails, phones, username, names, external_id (ASCII case-insensitive)
+    /// [+|-]created_at|updated_at|last_sign_in_at|last_active_at|email_address|phone_number|username|first_name|
+    /// last_name; "-" (the default) is descending. Anything else is treated as "-created_at". created_at order is
+    /// id (creation) order; string orders compare ASCII-lowercased, email_address/phone_number use the primary
+    /// one; ties keep creation order in the requested direction.
+    std::string order_by = "-created_at";
     std::size_t limit = 10;
     std::size_t offset = 0;
 };
 
 class db {
 public:
+    /// Opens (creating if missing) the store in o.dir and every table, in one write txn.
     static result<db> open(options const& o) noexcept;
     db(db&&) noexcept = default;
     db& operator=(db&&) noexcept = default;
@@ -46,34 +62,49 @@ public:
 
     env& environment() noexcept { return env_; }
 
-    /// Runs f in a read txn. f: (read_txn&) -> result<T>.
+    /// Runs f in a read txn. f: (read_txn&) -> result<T>. Cheap (a pooled, renewed LMDB handle).
     template <class F>
     auto with_read(F&& f) const -> decltype(f(std::declval<read_txn&>()));
-    /// Runs f in a write txn; commits when f returns a value, aborts on error. f: (write_txn&) -> result<T>.
+    /// Runs f in a write txn; commits when f returns a value, aborts on error (nothing f wrote is then visible).
+    /// f: (write_txn&) -> result<T>. One writer at a time: keep f short and never co_await inside it.
     template <class F>
     auto with_write(F&& f) -> decltype(f(std::declval<write_txn&>()));
 
-    // ---- users (maintains unique indexes: normalized email, E.164 phone, lowercase username, external_id,
-    //      and idn_ id -> user id) ----
-    /// key_exists with `conflict` set to the taken field.
+    // ---- users (maintains unique indexes: lowercased email, phone as stored, lowercased username,
+    //      external_id, and idn_ id -> user id) ----
+    /// Inserts (`previous` == nullptr) or updates a user and its index entries. Every unique key u holds is
+    /// checked before anything is written: a key held by ANOTHER user, a duplicate inside u, or an insert whose id
+    /// is taken is errc::key_exists with `*conflict` naming the field (unique_field::none for ids). Index keys the
+    /// user no longer holds are removed; they are computed from the record stored in this txn (so a stale
+    /// `previous` cannot leave dangling keys). Empty username/external_id are not indexed. errc::invalid_key when
+    /// a key is longer than max_key_size.
     result<void> put_user(write_txn& w, user_record const& u, user_record const* previous,
                           unique_field* conflict = nullptr) const noexcept;
+    /// Removes the user, its index entries and its sessions_by_user entries. The session records stay (callers
+    /// end them first); sessions_of_user no longer lists them. Deleting a missing user is not an error.
     result<void> delete_user(write_txn& w, user_record const& u) const noexcept;
     result<std::optional<user_record>> get_user(txn const& t, std::string_view id) const noexcept;
+    /// Index lookups: the id of the user holding the key, if any. Email and username are lowercased here.
     result<std::optional<std::string>> user_id_by_email(txn const& t, std::string_view normalized) const noexcept;
     result<std::optional<std::string>> user_id_by_phone(txn const& t, std::string_view e164) const noexcept;
     result<std::optional<std::string>> user_id_by_username(txn const& t, std::string_view lower) const noexcept;
     result<std::optional<std::string>> user_id_by_external_id(txn const& t, std::string_view v) const noexcept;
     result<std::optional<std::string>> user_id_by_identification(txn const& t, std::string_view idn) const noexcept;
+    /// Users matching f, ordered per f.order_by, then f.offset skipped and at most f.limit returned. Without id
+    /// filters or query and with created_at order only the returned records are decoded.
     result<std::vector<user_record>> list_users(txn const& t, user_filter const& f) const noexcept;
+    /// How many users match f (limit, offset and order_by ignored). O(1) without filters.
     result<std::size_t> count_users(txn const& t, user_filter const& f) const noexcept;
 
     // ---- sessions (index user_id -> session ids) ----
+    /// Stores a session and its sessions_by_user entry. A session's user_id never changes.
     result<void> put_session(write_txn& w, session_record const& s) const noexcept;
     result<std::optional<session_record>> get_session(txn const& t, std::string_view id) const noexcept;
     /// Sessions of a user, newest first.
     result<std::vector<session_record>> sessions_of_user(txn const& t, std::string_view user_id) const noexcept;
-    /// All sessions, newest first, optionally filtered (empty = any).
+    /// All sessions, newest first, optionally filtered (empty = any); `*total` (if given) = count after
+    /// filtering, before offset/limit. A client's sessions come from its session_ids (or, for a missing client,
+    /// a scan).
     result<std::vector<session_record>> list_sessions(txn const& t, std::string_view user_id,
         std::string_view client_id, std::string_view status, std::size_t limit, std::size_t offset,
         std::size_t* total) const noexcept;
@@ -82,7 +113,7 @@ public:
     result<void> put_client(write_txn& w, client_record const& c) const noexcept;
     result<void> delete_client(write_txn& w, std::string_view id) const noexcept;
     result<std::optional<client_record>> get_client(txn const& t, std::string_view id) const noexcept;
-    /// Newest first.
+    /// Newest first; `*total` (if given) = number of clients. Only the returned records are decoded.
     result<std::vector<client_record>> list_clients(txn const& t, std::size_t limit, std::size_t offset,
                                                     std::size_t* total) const noexcept;
 
@@ -97,22 +128,37 @@ public:
     result<std::optional<dev_browser_record>> get_dev_browser(txn const& t, std::string_view id) const noexcept;
 
     // ---- JWT templates (unique name index) ----
-    result<void> put_jwt_template(write_txn& w, jwt_template_record const& j, jwt_template_record const* previous)
-        const noexcept;
+    /// Inserts (`previous` == nullptr) or updates a template. A name held by another template, or an insert
+    /// whose id is taken, is errc::key_exists (`*conflict` = jwt_template_name / none). A rename frees the old
+    /// name (computed from the stored record).
+    result<void> put_jwt_template(write_txn& w, jwt_template_record const& j, jwt_template_record const* previous,
+                                  unique_field* conflict = nullptr) const noexcept;
+    /// Removes the template and its name entry. Deleting a missing template is not an error.
     result<void> delete_jwt_template(write_txn& w, jwt_template_record const& j) const noexcept;
     result<std::optional<jwt_template_record>> get_jwt_template(txn const& t, std::string_view id) const noexcept;
     result<std::optional<jwt_template_record>> jwt_template_by_name(txn const& t, std::string_view name)
         const noexcept;
+    /// Every template, oldest first.
     result<std::vector<jwt_template_record>> list_jwt_templates(txn const& t) const noexcept;
 
     // ---- small key/value meta table (instance id, schema version, ...) ----
     result<void> put_meta(write_txn& w, std::string_view key, std::string_view value) const noexcept;
     result<std::optional<std::string>> get_meta(txn const& t, std::string_view key) const noexcept;
+    /// Deleting a missing key is not an error.
     result<void> delete_meta(write_txn& w, std::string_view key) const noexcept;
 
-    /// Bulk seeding (benchmarks): call put_user/put_session/put_client in write txns of 10-50k records each,
-    /// on a store opened with durable=false, then `sync()`.
+    /// Flushes committed data to disk (after writes to a store opened with durable=false).
     result<void> sync() noexcept;
+
+    /// Records per write txn in seed().
+    static constexpr std::size_t seed_batch = 10000;
+    /// Bulk load (benchmarks, imports): inserts the users (put_user with previous = nullptr, so every unique key
+    /// is checked and indexed), then the sessions (with sessions_by_user), then the clients, in write txns of
+    /// `batch` records each, then sync(). Fastest on a store opened with durable=false. Each batch commits on
+    /// its own: on an error the batches before it stay and the failing one is rolled back.
+    /// For custom records or streaming, do the same yourself: loop with_write over batches of 10-50k put_* calls.
+    result<void> seed(std::vector<user_record> const& users, std::vector<session_record> const& sessions,
+                      std::vector<client_record> const& clients, std::size_t batch = seed_batch) noexcept;
 
     db() = default;
 

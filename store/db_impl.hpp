@@ -5,20 +5,18 @@ namespace latchkey::store {
 
 template <class F>
 auto db::with_read(F&& f) const -> decltype(f(std::declval<read_txn&>())) {
-    using R = decltype(f(std::declval<read_txn&>()));
     auto t = read_txn::begin(env_);
-    if (!t) return R(boost::system::in_place_error, t.error());
-    return f(*t);
+    if (!t) return t.error();
+    return f(*t);  // the txn returns to the env's pool when t goes out of scope
 }
 
 template <class F>
 auto db::with_write(F&& f) -> decltype(f(std::declval<write_txn&>())) {
-    using R = decltype(f(std::declval<write_txn&>()));
     auto t = write_txn::begin(env_);
-    if (!t) return R(boost::system::in_place_error, t.error());
+    if (!t) return t.error();
     auto r = f(*t);
-    if (!r) return r;  // the txn aborts in its destructor
-    if (auto c = std::move(*t).commit(); !c) return R(boost::system::in_place_error, c.error());
+    if (!r) return r;  // the txn aborts in its destructor: nothing f wrote becomes visible
+    if (auto c = std::move(*t).commit(); !c) return c.error();
     return r;
 }
 

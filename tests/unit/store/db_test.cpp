@@ -1,217 +1,757 @@
 #include "store/db.hpp"
 
+#include "tests/unit/store/fixture.hpp"
+
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <string>
+#include <vector>
 
 using namespace latchkey::store;
+using namespace latchkey::store::test;
+namespace data = boost::unit_test::data;
 
 namespace {
 
-struct tmp {
-    std::string path;
-    tmp() {
-        std::random_device rd;
-        path = (std::filesystem::temp_directory_path() / ("latchkey-store-" + std::to_string(rd()) + std::to_string(rd())))
-                   .string();
+auto const key_exists = make_error_code(errc::key_exists);
+
+using ids = std::vector<std::string>;
+
+struct users_fixture : store_fixture {
+    result<void> insert(user_record const& u, unique_field* conflict = nullptr) {
+        return write([&](write_txn& w) { return store.put_user(w, u, nullptr, conflict); });
     }
-    ~tmp() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
+    result<void> update(user_record const& u, user_record const& before, unique_field* conflict = nullptr) {
+        return write([&](write_txn& w) { return store.put_user(w, u, &before, conflict); });
+    }
+    std::optional<user_record> user(std::string const& id) {
+        return read([&](read_txn& t) { return store.get_user(t, id); }).value();
+    }
+    std::optional<std::string> by_email(std::string const& v) {
+        return read([&](read_txn& t) { return store.user_id_by_email(t, v); }).value();
+    }
+    std::optional<std::string> by_phone(std::string const& v) {
+        return read([&](read_txn& t) { return store.user_id_by_phone(t, v); }).value();
+    }
+    std::optional<std::string> by_username(std::string const& v) {
+        return read([&](read_txn& t) { return store.user_id_by_username(t, v); }).value();
+    }
+    std::optional<std::string> by_external_id(std::string const& v) {
+        return read([&](read_txn& t) { return store.user_id_by_external_id(t, v); }).value();
+    }
+    std::optional<std::string> by_idn(std::string const& v) {
+        return read([&](read_txn& t) { return store.user_id_by_identification(t, v); }).value();
+    }
+    result<std::vector<user_record>> list(user_filter const& f) {
+        return read([&](read_txn& t) { return store.list_users(t, f); });
+    }
+    ids list_ids(user_filter const& f) { return ids_of(list(f).value()); }
+    std::size_t count(user_filter const& f) { return read([&](read_txn& t) { return store.count_users(t, f); }).value(); }
+
+    /// Alice: two emails (one mixed case), a phone, a username and an external id.
+    user_record alice() {
+        user_record u = make_user("user_alice", "Alice@Example.com", "Alice");
+        u.identifications.push_back(email("idn_alice_2", "alice@work.example"));
+        u.identifications.push_back(phone("idn_alice_p", "+15555550100"));
+        u.primary_phone_number_id = "idn_alice_p";
+        u.external_id = "ext-alice";
+        return u;
     }
 };
 
-struct fixture {
-    tmp dir;
-    db store;
-    fixture() : store(open_store(dir.path)) {}
-    static db open_store(std::string const& p, std::uint64_t map = 64ull << 20) {
-        options o;
-        o.dir = p;
-        o.map_size = map;
-        auto r = db::open(o);
-        BOOST_TEST_REQUIRE(r.has_value());
-        return std::move(*r);
-    }
-};
-
-user_record make_user(std::string id, std::string email, std::string username = {}, std::int64_t created = 0) {
-    user_record u;
-    u.id = std::move(id);
-    identification_record e;
-    e.id = "idn_" + u.id;
-    e.kind = "email_address";
-    e.value = std::move(email);
-    u.identifications.push_back(e);
-    u.primary_email_address_id = e.id;
-    u.username = std::move(username);
-    u.created_at = u.updated_at = created;
-    return u;
-}
-
-result<void> insert(db& d, user_record const& u, unique_field* conflict = nullptr) {
-    return d.with_write([&](write_txn& w) { return d.put_user(w, u, nullptr, conflict); });
+user_filter order(std::string o) {
+    user_filter f;
+    f.order_by = std::move(o);
+    return f;
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(store_db)
+BOOST_AUTO_TEST_SUITE(store_db_users)
 
-BOOST_FIXTURE_TEST_CASE(users_and_unique_indexes, fixture) {
-    BOOST_TEST_REQUIRE(insert(store, make_user("user_1", "Ada@Example.com", "Ada")).has_value());
-    auto id = store.with_read([&](read_txn& r) { return store.user_id_by_email(r, "ada@example.com"); });
-    BOOST_TEST_REQUIRE(id.has_value());
-    BOOST_TEST(id->value() == "user_1");
-    BOOST_TEST(store.with_read([&](read_txn& r) { return store.user_id_by_username(r, "ADA"); })->value() == "user_1");
-    BOOST_TEST(store.with_read([&](read_txn& r) { return store.user_id_by_identification(r, "idn_user_1"); })->value() ==
-               "user_1");
-    // A second user with the same email (any case) or username: key_exists, the right field, nothing written.
-    unique_field f = unique_field::none;
-    auto dup = insert(store, make_user("user_2", "ADA@example.com"), &f);
-    BOOST_TEST(dup.error() == make_error_code(errc::key_exists));
-    BOOST_TEST((f == unique_field::email_address));
-    f = unique_field::none;
-    BOOST_TEST(insert(store, make_user("user_2", "b@example.com", "ada"), &f).has_error());
-    BOOST_TEST((f == unique_field::username));
-    BOOST_TEST(!store.with_read([&](read_txn& r) { return store.get_user(r, "user_2"); })->has_value());
-    // Changing the email frees the old key for someone else.
-    auto u1 = store.with_read([&](read_txn& r) { return store.get_user(r, "user_1"); })->value();
-    auto changed = u1;
-    changed.identifications[0].value = "new@example.com";
-    BOOST_TEST(store.with_write([&](write_txn& w) { return store.put_user(w, changed, &u1); }).has_value());
-    BOOST_TEST(insert(store, make_user("user_3", "ada@example.com")).has_value());
-    // delete_user clears every index.
-    BOOST_TEST(store.with_write([&](write_txn& w) { return store.delete_user(w, changed); }).has_value());
-    BOOST_TEST(!store.with_read([&](read_txn& r) { return store.user_id_by_email(r, "new@example.com"); })->has_value());
-    BOOST_TEST(!store.with_read([&](read_txn& r) { return store.user_id_by_username(r, "ada"); })->has_value());
-    BOOST_TEST(insert(store, make_user("user_4", "new@example.com", "ada")).has_value());
+BOOST_FIXTURE_TEST_CASE(a_user_round_trips, users_fixture) {
+    user_record u = filled<user_record>();
+    u.id = "user_full";
+    for (std::size_t i = 0; i < u.identifications.size(); ++i) {  // indexable, distinct keys
+        u.identifications[i].id = "idn_full_" + std::to_string(i);
+        u.identifications[i].value = "v" + std::to_string(i);
+    }
+    BOOST_TEST_REQUIRE(insert(u).has_value());
+    auto got = user("user_full");
+    BOOST_TEST_REQUIRE(got.has_value());
+    BOOST_TEST(records_equal(*got, u));
+    BOOST_TEST(!user("user_missing").has_value());
+    BOOST_TEST(!user(std::string(2000, 'u')).has_value());  // longer than any key: absent, not an error
+    BOOST_TEST(!user("").has_value());
 }
 
-BOOST_FIXTURE_TEST_CASE(list_and_count_users, fixture) {
+BOOST_FIXTURE_TEST_CASE(every_index_resolves_to_the_user, users_fixture) {
+    BOOST_TEST_REQUIRE(insert(alice()).has_value());
+    BOOST_TEST(by_email("alice@example.com") == "user_alice");
+    BOOST_TEST(by_email("ALICE@EXAMPLE.COM") == "user_alice");
+    BOOST_TEST(by_email("alice@work.example") == "user_alice");
+    BOOST_TEST(by_phone("+15555550100") == "user_alice");
+    BOOST_TEST(by_username("aLiCe") == "user_alice");
+    BOOST_TEST(by_external_id("ext-alice") == "user_alice");
+    BOOST_TEST(!by_external_id("EXT-ALICE").has_value());  // external ids are exact
+    for (auto const* idn : {"idn_user_alice_e", "idn_alice_2", "idn_alice_p"}) BOOST_TEST(by_idn(idn) == "user_alice");
+    BOOST_TEST(!by_email("bob@example.com").has_value());
+}
+
+// Each row: a second user that collides with alice on exactly one field.
+struct collision {
+    char const* what;
+    unique_field field;
+    void (*apply)(user_record&);
+};
+std::ostream& operator<<(std::ostream& os, collision const& c) { return os << c.what; }
+
+collision const collisions[] = {
+    {"email in another case", unique_field::email_address,
+     [](user_record& u) { u.identifications.push_back(email("idn_bob_x", "ALICE@example.COM")); }},
+    {"second email", unique_field::email_address,
+     [](user_record& u) { u.identifications.push_back(email("idn_bob_x", "alice@work.example")); }},
+    {"phone", unique_field::phone_number,
+     [](user_record& u) { u.identifications.push_back(phone("idn_bob_x", "+15555550100")); }},
+    {"username in another case", unique_field::username, [](user_record& u) { u.username = "ALICE"; }},
+    {"external id", unique_field::external_id, [](user_record& u) { u.external_id = "ext-alice"; }},
+    {"identification id", unique_field::none,
+     [](user_record& u) { u.identifications.push_back(email("idn_alice_2", "fresh@example.com")); }},
+};
+
+BOOST_DATA_TEST_CASE_F(users_fixture, a_key_held_by_another_user_is_key_exists_and_nothing_is_written,
+                       data::make(collisions), c) {
+    BOOST_TEST_REQUIRE(insert(alice()).has_value());
+    user_record bob = make_user("user_bob", "bob@example.com", "bob");
+    bob.identifications.push_back(phone("idn_bob_p", "+15555550199"));
+    bob.external_id = "ext-bob";
+    c.apply(bob);
+    unique_field f = unique_field::none;
+    auto r = insert(bob, &f);
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error() == key_exists);
+    BOOST_TEST(f == c.field);
+    // Nothing of bob's was written, and alice still owns everything.
+    BOOST_TEST(!user("user_bob").has_value());
+    BOOST_TEST(!by_email("bob@example.com").has_value());
+    BOOST_TEST(!by_phone("+15555550199").has_value());
+    BOOST_TEST(!by_username("bob").has_value());
+    BOOST_TEST(!by_external_id("ext-bob").has_value());
+    BOOST_TEST(!by_idn("idn_user_bob_e").has_value());
+    BOOST_TEST(by_email("alice@work.example") == "user_alice");
+    BOOST_TEST(by_idn("idn_alice_2") == "user_alice");
+    BOOST_TEST(by_username("alice") == "user_alice");
+}
+
+BOOST_FIXTURE_TEST_CASE(duplicates_inside_one_record_are_key_exists, users_fixture) {
+    user_record u = make_user("user_dup", "dup@example.com");
+    u.identifications.push_back(email("idn_dup_2", "DUP@example.com"));
+    unique_field f = unique_field::none;
+    BOOST_TEST(insert(u, &f).error() == key_exists);
+    BOOST_TEST(f == unique_field::email_address);
+    u = make_user("user_dup", "dup@example.com");
+    u.identifications.push_back(phone("idn_p1", "+1555"));
+    u.identifications.push_back(phone("idn_p2", "+1555"));
+    BOOST_TEST(insert(u, &f).error() == key_exists);
+    BOOST_TEST(f == unique_field::phone_number);
+    BOOST_TEST(!user("user_dup").has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(an_insert_never_overwrites_an_existing_id, users_fixture) {
+    BOOST_TEST_REQUIRE(insert(make_user("user_1", "one@example.com")).has_value());
+    unique_field f = unique_field::email_address;
+    BOOST_TEST(insert(make_user("user_1", "other@example.com"), &f).error() == key_exists);
+    BOOST_TEST(f == unique_field::none);
+    BOOST_TEST(user("user_1")->identifications[0].value == "one@example.com");
+    BOOST_TEST(!by_email("other@example.com").has_value());
+    BOOST_TEST(insert(make_user("", "empty-id@example.com")).error() == make_error_code(errc::invalid_key));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_update_frees_the_keys_it_drops, users_fixture) {
+    auto const before = alice();
+    BOOST_TEST_REQUIRE(insert(before).has_value());
+    // Re-saving unchanged keys is not a conflict with oneself.
+    BOOST_TEST_REQUIRE(update(before, before).has_value());
+    user_record after = before;
+    after.identifications[0].value = "alice@new.example";  // email changed
+    after.identifications.pop_back();                     // phone removed
+    after.username = "alice2";
+    after.external_id.clear();
+    BOOST_TEST_REQUIRE(update(after, before).has_value());
+    BOOST_TEST(by_email("alice@new.example") == "user_alice");
+    BOOST_TEST(by_username("alice2") == "user_alice");
+    for (auto const& gone : {by_email("alice@example.com"), by_phone("+15555550100"), by_username("alice"),
+                             by_external_id("ext-alice"), by_idn("idn_alice_p")})
+        BOOST_TEST(!gone.has_value());
+    BOOST_TEST(by_idn("idn_alice_2") == "user_alice");  // kept identifications stay indexed
+    // Someone else can now take every freed key.
+    user_record bob = make_user("user_bob", "alice@example.com", "alice");
+    bob.identifications.push_back(phone("idn_bob_p", "+15555550100"));
+    bob.external_id = "ext-alice";
+    BOOST_TEST(insert(bob).has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stale_previous_cannot_leave_dangling_keys, users_fixture) {
+    auto const v1 = make_user("user_1", "v1@example.com");
+    BOOST_TEST_REQUIRE(insert(v1).has_value());
+    auto v2 = v1;
+    v2.identifications[0].value = "v2@example.com";
+    BOOST_TEST_REQUIRE(update(v2, v1).has_value());
+    auto v3 = v1;
+    v3.identifications[0].value = "v3@example.com";
+    BOOST_TEST_REQUIRE(update(v3, v1).has_value());  // caller passes v1 again, but v2's key is what is stored
+    BOOST_TEST(!by_email("v2@example.com").has_value());
+    BOOST_TEST(!by_email("v1@example.com").has_value());
+    BOOST_TEST(by_email("v3@example.com") == "user_1");
+}
+
+BOOST_FIXTURE_TEST_CASE(delete_user_clears_every_index_and_session_link, users_fixture) {
+    auto const a = alice();
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST_REQUIRE(insert(make_user("user_alice2", "other@example.com")).has_value());  // id with a's as prefix
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           for (auto const& s : {make_session("sess_1", "client_1", "user_alice", "ended"),
+                                                 make_session("sess_2", "client_1", "user_alice", "revoked"),
+                                                 make_session("sess_3", "client_2", "user_alice2", "active")})
+                               if (auto r = store.put_session(w, s); !r) return r;
+                           return {};
+                       }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    BOOST_TEST(!user("user_alice").has_value());
+    for (auto const& gone : {by_email("alice@example.com"), by_email("alice@work.example"), by_phone("+15555550100"),
+                             by_username("alice"), by_external_id("ext-alice"), by_idn("idn_alice_2"),
+                             by_idn("idn_alice_p"), by_idn("idn_user_alice_e")})
+        BOOST_TEST(!gone.has_value());
+    BOOST_TEST(read([&](read_txn& t) { return store.sessions_of_user(t, "user_alice"); })->empty());
+    // The session records stay; the other user's link is untouched.
+    BOOST_TEST(read([&](read_txn& t) { return store.get_session(t, "sess_1"); })->has_value());
+    BOOST_TEST(ids_of(read([&](read_txn& t) { return store.sessions_of_user(t, "user_alice2"); }).value()) ==
+               ids{"sess_3"});
+    // Deleting again is fine, and every key is free again.
+    BOOST_TEST(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    auto again = alice();
+    again.id = "user_new";
+    BOOST_TEST(insert(again).has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_failed_put_user_rolls_back_the_whole_write, users_fixture) {
+    BOOST_TEST_REQUIRE(insert(alice()).has_value());
+    auto r = write([&](write_txn& w) -> result<void> {
+        if (auto p = store.put_meta(w, "half", "written"); !p) return p;
+        if (auto p = store.put_user(w, make_user("user_ok", "ok@example.com"), nullptr); !p) return p;
+        return store.put_user(w, make_user("user_bad", "alice@example.com"), nullptr);
+    });
+    BOOST_TEST(r.error() == key_exists);
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_meta(t, "half"); })->has_value());
+    BOOST_TEST(!user("user_ok").has_value());
+    BOOST_TEST(!by_email("ok@example.com").has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_corrupted_record_is_an_error_not_a_crash, users_fixture) {
+    BOOST_TEST_REQUIRE(insert(make_user("user_1", "one@example.com")).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           auto users = w.open_dbi("users");
+                           if (!users) return users.error();
+                           return w.put(*users, "user_1", "\x01garbage");
+                       }).has_value());
+    auto r = read([&](read_txn& t) { return store.get_user(t, "user_1"); });
+    BOOST_TEST(r.error() == make_error_code(errc::corrupted));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_db_list_users)
+
+namespace {
+
+/// Four users with hand-picked values, so every order below is written out by hand.
+struct people : users_fixture {
+    people() {
+        auto add = [&](std::string id, std::int64_t created, std::int64_t updated, std::int64_t signed_in,
+                       std::string username, std::string first, std::string last, std::string mail,
+                       std::string tel, std::string ext) {
+            user_record u = make_user(std::move(id), std::move(mail), std::move(username), created);
+            u.updated_at = updated;
+            u.last_sign_in_at = signed_in;
+            u.first_name = std::move(first);
+            u.last_name = std::move(last);
+            u.external_id = std::move(ext);
+            if (!tel.empty()) {
+                u.identifications.push_back(phone("idn_" + u.id + "_p", std::move(tel)));
+                u.primary_phone_number_id = u.identifications.back().id;
+            }
+            u.private_metadata = R"({"note":"needle"})";  // not searched by query
+            u.password_digest = "$needle$";
+            BOOST_TEST_REQUIRE(insert(u).has_value());
+        };
+        add("user_1", 1, 30, 0, "bob", "Zed", "adams", "c@x.io", "+3", "ext-1");
+        add("user_2", 2, 10, 5, "Alice", "amy", "Brown", "a@x.io", "+1", "ext-2");
+        add("user_3", 3, 20, 5, "", "Bea", "carter", "B@x.io", "+2", "");
+        add("user_4", 4, 40, 1, "carl", "bea", "Adams", "d@x.io", "", "ext-4");
+    }
+};
+
+struct order_case {
+    char const* order_by;
+    ids expected;
+};
+std::ostream& operator<<(std::ostream& os, order_case const& c) { return os << c.order_by; }
+
+order_case const orders[] = {
+    {"-created_at", {"user_4", "user_3", "user_2", "user_1"}},
+    {"+created_at", {"user_1", "user_2", "user_3", "user_4"}},
+    {"created_at", {"user_4", "user_3", "user_2", "user_1"}},  // no sign: descending
+    {"+updated_at", {"user_2", "user_3", "user_1", "user_4"}},
+    {"-updated_at", {"user_4", "user_1", "user_3", "user_2"}},
+    {"+last_sign_in_at", {"user_1", "user_4", "user_2", "user_3"}},  // 2 and 3 tie: creation order
+    {"-last_sign_in_at", {"user_3", "user_2", "user_4", "user_1"}},  // ... reversed
+    {"+username", {"user_3", "user_2", "user_1", "user_4"}},          // "" < alice < bob < carl
+    {"-username", {"user_4", "user_1", "user_2", "user_3"}},
+    {"+first_name", {"user_2", "user_3", "user_4", "user_1"}},  // amy, Bea = bea, Zed
+    {"-first_name", {"user_1", "user_4", "user_3", "user_2"}},
+    {"+last_name", {"user_1", "user_4", "user_2", "user_3"}},  // adams = Adams, Brown, carter
+    {"-last_name", {"user_3", "user_2", "user_4", "user_1"}},
+    {"+email_address", {"user_2", "user_3", "user_1", "user_4"}},  // a, B, c, d
+    {"-email_address", {"user_4", "user_1", "user_3", "user_2"}},
+    {"+phone_number", {"user_4", "user_2", "user_3", "user_1"}},  // none, +1, +2, +3
+    {"-phone_number", {"user_1", "user_3", "user_2", "user_4"}},
+    {"-unknown", {"user_4", "user_3", "user_2", "user_1"}},  // invalid: -created_at
+    {"+unknown", {"user_4", "user_3", "user_2", "user_1"}},
+    {"", {"user_4", "user_3", "user_2", "user_1"}},
+};
+
+}  // namespace
+
+BOOST_DATA_TEST_CASE_F(people, order_by_sorts_in_both_directions, data::make(orders), c) {
+    BOOST_TEST(joined(list_ids(order(c.order_by))) == joined(c.expected));
+    // The page is cut after sorting.
+    auto f = order(c.order_by);
+    f.offset = 1;
+    f.limit = 2;
+    BOOST_TEST(joined(list_ids(f)) == joined(ids(c.expected.begin() + 1, c.expected.begin() + 3)));
+}
+
+BOOST_FIXTURE_TEST_CASE(filters_resolve_through_the_indexes, people) {
+    auto with = [](auto set) {
+        user_filter f;
+        set(f);
+        return f;
+    };
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) { f.email_addresses = {"A@X.IO", "c@x.io", "none@x.io"}; }))) ==
+               "user_2,user_1");
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) { f.phone_numbers = {"+2", "+9"}; }))) == "user_3");
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) { f.usernames = {"ALICE", "carl"}; }))) == "user_4,user_2");
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) { f.user_ids = {"user_1", "user_3", "user_9"}; }))) ==
+               "user_3,user_1");
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) { f.external_ids = {"ext-4", "EXT-1"}; }))) == "user_4");
+    // Lists AND together.
+    BOOST_TEST(list_ids(with([](user_filter& f) {
+                   f.email_addresses = {"a@x.io"};
+                   f.usernames = {"bob"};
+               })).empty());
+    BOOST_TEST(joined(list_ids(with([](user_filter& f) {
+                   f.email_addresses = {"a@x.io", "c@x.io"};
+                   f.user_ids = {"user_1", "user_4"};
+               }))) == "user_1");
+    // A filter that matches nothing is empty, not "no filter".
+    BOOST_TEST(list_ids(with([](user_filter& f) { f.email_addresses = {"none@x.io"}; })).empty());
+    BOOST_TEST(count(with([](user_filter& f) { f.email_addresses = {"none@x.io"}; })) == 0u);
+    // Filters combine with order_by and paging.
+    auto f = with([](user_filter& g) {
+        g.user_ids = {"user_1", "user_2", "user_3", "user_4"};
+        g.order_by = "+updated_at";
+        g.offset = 1;
+        g.limit = 2;
+    });
+    BOOST_TEST(joined(list_ids(f)) == "user_3,user_1");
+    BOOST_TEST(count(f) == 4u);
+}
+
+BOOST_FIXTURE_TEST_CASE(query_is_a_case_insensitive_substring_of_the_searched_fields, people) {
+    auto q = [&](std::string text, std::string order_by = "-created_at") {
+        user_filter f;
+        f.query = std::move(text);
+        f.order_by = std::move(order_by);
+        return joined(list_ids(f));
+    };
+    BOOST_TEST(q("USER_3") == "user_3");          // id
+    BOOST_TEST(q("b@X") == "user_3");             // email
+    BOOST_TEST(q("+2") == "user_3");              // phone
+    BOOST_TEST(q("CAR") == "user_4,user_3");      // username carl, last name carter
+    BOOST_TEST(q("zed") == "user_1");             // first name
+    BOOST_TEST(q("BROWN") == "user_2");           // last name
+    BOOST_TEST(q("ext-4") == "user_4");           // external id
+    BOOST_TEST(q("needle").empty());              // metadata and digests are not searched
+    BOOST_TEST(q("x.io") == "user_4,user_3,user_2,user_1");
+    BOOST_TEST(q("x.io", "+email_address") == "user_2,user_3,user_1,user_4");
+    BOOST_TEST(q("nobody").empty());
+    user_filter f;
+    f.query = "A";  // alice, amy, adams, carter, carl, Adams, ...
+    BOOST_TEST(count(f) == 4u);
+    f.query = "bea";
+    BOOST_TEST(count(f) == 2u);
+    f.limit = 1;
+    f.offset = 1;
+    BOOST_TEST(joined(list_ids(f)) == "user_3");
+    BOOST_TEST(count(f) == 2u);  // limit/offset do not change the count
+}
+
+BOOST_FIXTURE_TEST_CASE(paging_edges, users_fixture) {
     for (int i = 0; i < 25; ++i) {
         char id[16];
         std::snprintf(id, sizeof id, "user_%02d", i);
-        auto u = make_user(id, "u" + std::to_string(i) + "@example.com", "name" + std::to_string(i), 1000 + i);
-        u.first_name = i % 2 == 0 ? "Even" : "Odd";
-        BOOST_TEST_REQUIRE(insert(store, u).has_value());
+        BOOST_TEST_REQUIRE(insert(make_user(id, "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
     }
-    auto list = [&](user_filter f) { return store.with_read([&](read_txn& r) { return store.list_users(r, f); }).value(); };
-    user_filter f;
-    auto page = list(f);
-    BOOST_TEST(page.size() == 10u);
-    BOOST_TEST(page.front().id == "user_24");  // newest first
+    user_filter f;  // defaults: -created_at, limit 10
+    auto page = list_ids(f);
+    BOOST_TEST_REQUIRE(page.size() == 10u);
+    BOOST_TEST(page.front() == "user_24");
+    BOOST_TEST(page.back() == "user_15");
     f.offset = 20;
-    page = list(f);
-    BOOST_TEST(page.size() == 5u);
-    BOOST_TEST(page.back().id == "user_00");
-    f.offset = 30;
-    BOOST_TEST(list(f).empty());
+    page = list_ids(f);
+    BOOST_TEST(joined(page) == "user_04,user_03,user_02,user_01,user_00");
+    f.offset = 25;
+    BOOST_TEST(list_ids(f).empty());
+    f.offset = 1000;
+    BOOST_TEST(list_ids(f).empty());
+    f.order_by = "+username";
+    BOOST_TEST(list_ids(f).empty());
     f = {};
+    f.limit = 0;
+    BOOST_TEST(list_ids(f).empty());
+    f.limit = 1000;
+    BOOST_TEST(list_ids(f).size() == 25u);
     f.order_by = "+created_at";
-    f.limit = 1;
-    BOOST_TEST(list(f).front().id == "user_00");
-    f = {};
-    f.query = "ODD";
-    f.limit = 100;
-    BOOST_TEST(list(f).size() == 12u);
-    f = {};
-    f.email_addresses = {"u3@example.com", "U4@EXAMPLE.COM", "missing@example.com"};
-    BOOST_TEST(list(f).size() == 2u);
-    f.usernames = {"name4"};
-    auto both = list(f);
-    BOOST_TEST_REQUIRE(both.size() == 1u);
-    BOOST_TEST(both[0].id == "user_04");
-    auto count = [&](user_filter g) { return store.with_read([&](read_txn& r) { return store.count_users(r, g); }).value(); };
+    f.offset = 24;
+    BOOST_TEST(joined(list_ids(f)) == "user_24");
     BOOST_TEST(count({}) == 25u);
-    user_filter q;
-    q.query = "even";
-    BOOST_TEST(count(q) == 13u);
 }
 
-BOOST_FIXTURE_TEST_CASE(sessions_clients_templates_meta, fixture) {
-    client_record c;
-    c.id = "client_1";
-    session_record a{"sess_1", "client_1", "user_1", "active", "", "", 0, 0, 0, 0, 0, 1, 1};
-    session_record b{"sess_2", "client_1", "user_1", "ended", "", "", 0, 0, 0, 0, 0, 2, 2};
-    session_record other{"sess_3", "client_2", "user_2", "active", "", "", 0, 0, 0, 0, 0, 3, 3};
-    c.session_ids = {"sess_1", "sess_2"};
-    BOOST_TEST_REQUIRE(store.with_write([&](write_txn& w) -> result<void> {
-                                if (auto r = store.put_client(w, c); !r) return r;
-                                for (auto const& s : {a, b, other})
-                                    if (auto r = store.put_session(w, s); !r) return r;
-                                return {};
-                            }).has_value());
-    auto mine = store.with_read([&](read_txn& r) { return store.sessions_of_user(r, "user_1"); }).value();
-    BOOST_TEST_REQUIRE(mine.size() == 2u);
-    BOOST_TEST(mine[0].id == "sess_2");  // newest first
-    std::size_t total = 0;
-    auto active = store.with_read([&](read_txn& r) { return store.list_sessions(r, "", "", "active", 10, 0, &total); }).value();
+BOOST_FIXTURE_TEST_CASE(the_plain_listing_decodes_only_the_page, users_fixture) {
+    for (int i = 0; i < 25; ++i) {
+        char id[16];
+        std::snprintf(id, sizeof id, "user_%02d", i);
+        BOOST_TEST_REQUIRE(insert(make_user(id, "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
+    }
+    // Plant an undecodable record under the oldest id: only listings that reach it may fail.
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           auto users = w.open_dbi("users");
+                           if (!users) return users.error();
+                           return w.put(*users, "user_00", "\x01\xff" "user");
+                       }).has_value());
+    user_filter f;
+    f.offset = 20;
+    f.limit = 4;  // user_04 .. user_01: user_00 is neither skipped-by-decoding nor returned
+    BOOST_TEST(joined(list_ids(f)) == "user_04,user_03,user_02,user_01");
+    f.order_by = "+created_at";
+    f.offset = 1;  // skipped without decoding
+    BOOST_TEST(list(f).has_value());
+    BOOST_TEST(count({}) == 25u);
+    f = {};
+    f.limit = 30;
+    BOOST_TEST(list(f).error() == make_error_code(errc::corrupted));
+    f.limit = 1;
+    f.query = "u1";
+    BOOST_TEST(list(f).has_value());  // user_00's bytes do not contain "u1": never decoded
+    f.query = "user";
+    f.offset = 30;  // has to decode everything to count matches
+    BOOST_TEST(list(f).error() == make_error_code(errc::corrupted));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_db_sessions_clients)
+
+namespace {
+
+struct sessions_fixture : store_fixture {
+    sessions_fixture() {
+        // user_a and user_ab: one id is a prefix of the other; the index must not mix them.
+        client_record c1;
+        c1.id = "client_1";
+        c1.session_ids = {"sess_2", "sess_1", "sess_5", "sess_2"};  // attach order, with a duplicate
+        auto r = write([&](write_txn& w) -> result<void> {
+            for (auto const& s : {make_session("sess_3", "client_2", "user_a", "active"),
+                                  make_session("sess_1", "client_1", "user_a", "ended"),
+                                  make_session("sess_5", "client_1", "user_ab", "active"),
+                                  make_session("sess_2", "client_1", "user_a", "active"),
+                                  make_session("sess_4", "client_3", "user_b", "revoked")})
+                if (auto x = store.put_session(w, s); !x) return x;
+            return store.put_client(w, c1);
+        });
+        BOOST_TEST_REQUIRE(r.has_value());
+    }
+
+    std::string sessions(std::string const& user, std::string const& client, std::string const& status,
+                         std::size_t limit = 10, std::size_t offset = 0, std::size_t* total = nullptr) {
+        auto r = read([&](read_txn& t) { return store.list_sessions(t, user, client, status, limit, offset, total); });
+        BOOST_TEST_REQUIRE(r.has_value());
+        return joined(ids_of(*r));
+    }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(sessions_of_user_newest_first, sessions_fixture) {
+    auto of = [&](std::string const& u) {
+        return joined(ids_of(read([&](read_txn& t) { return store.sessions_of_user(t, u); }).value()));
+    };
+    BOOST_TEST(of("user_a") == "sess_3,sess_2,sess_1");
+    BOOST_TEST(of("user_ab") == "sess_5");
+    BOOST_TEST(of("user_") == "");
+    BOOST_TEST(of("") == "");
+    // Re-saving a session (status change) does not duplicate it.
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) {
+                           return store.put_session(w, make_session("sess_2", "client_1", "user_a", "ended"));
+                       }).has_value());
+    BOOST_TEST(of("user_a") == "sess_3,sess_2,sess_1");
+}
+
+BOOST_FIXTURE_TEST_CASE(list_sessions_filters_pages_and_totals, sessions_fixture) {
+    std::size_t total = 99;
+    BOOST_TEST(sessions("", "", "", 10, 0, &total) == "sess_5,sess_4,sess_3,sess_2,sess_1");
+    BOOST_TEST(total == 5u);
+    BOOST_TEST(sessions("", "", "", 2, 1, &total) == "sess_4,sess_3");
+    BOOST_TEST(total == 5u);
+    BOOST_TEST(sessions("", "", "active", 10, 0, &total) == "sess_5,sess_3,sess_2");
+    BOOST_TEST(total == 3u);
+    BOOST_TEST(sessions("", "", "active", 1, 1, &total) == "sess_3");
+    BOOST_TEST(total == 3u);
+    BOOST_TEST(sessions("user_a", "", "", 10, 0, &total) == "sess_3,sess_2,sess_1");
+    BOOST_TEST(total == 3u);
+    BOOST_TEST(sessions("user_a", "", "active", 10, 0, &total) == "sess_3,sess_2");
     BOOST_TEST(total == 2u);
-    BOOST_TEST(active[0].id == "sess_3");
-    auto by_client = store.with_read([&](read_txn& r) { return store.list_sessions(r, "", "client_1", "", 1, 1, &total); }).value();
+    BOOST_TEST(sessions("user_a", "client_1", "", 10, 0, &total) == "sess_2,sess_1");
     BOOST_TEST(total == 2u);
-    BOOST_TEST(by_client.size() == 1u);
-    auto clients = store.with_read([&](read_txn& r) { return store.list_clients(r, 10, 0, &total); }).value();
+    BOOST_TEST(sessions("", "client_1", "", 10, 0, &total) == "sess_5,sess_2,sess_1");
+    BOOST_TEST(total == 3u);
+    BOOST_TEST(sessions("", "client_1", "active", 1, 0, &total) == "sess_5");
+    BOOST_TEST(total == 2u);
+    // A client without a record (deleted): found by scanning.
+    BOOST_TEST(sessions("", "client_3", "", 10, 0, &total) == "sess_4");
     BOOST_TEST(total == 1u);
-    BOOST_TEST(clients[0].session_ids.size() == 2u);
-
-    jwt_template_record t1{"jtmp_1", "default", "{}", 60, 5, false, "RS256", 0, 0};
-    jwt_template_record t2{"jtmp_2", "default", "{}", 60, 5, false, "RS256", 0, 0};
-    BOOST_TEST(store.with_write([&](write_txn& w) { return store.put_jwt_template(w, t1, nullptr); }).has_value());
-    BOOST_TEST(store.with_write([&](write_txn& w) { return store.put_jwt_template(w, t2, nullptr); }).error() ==
-               make_error_code(errc::key_exists));
-    BOOST_TEST(store.with_read([&](read_txn& r) { return store.jwt_template_by_name(r, "default"); })->value().id == "jtmp_1");
-
-    BOOST_TEST(store.with_write([&](write_txn& w) { return store.put_meta(w, "k", "v"); }).has_value());
-    BOOST_TEST(store.with_read([&](read_txn& r) { return store.get_meta(r, "k"); })->value() == "v");
+    BOOST_TEST(sessions("nobody", "", "", 10, 0, &total) == "");
+    BOOST_TEST(total == 0u);
+    // Past the end: empty page, the total still counts; limit 0 likewise; no total wanted is fine.
+    BOOST_TEST(sessions("", "", "", 10, 5, &total) == "");
+    BOOST_TEST(total == 5u);
+    BOOST_TEST(sessions("", "", "ended", 0, 0, &total) == "");
+    BOOST_TEST(total == 1u);
+    BOOST_TEST(sessions("", "", "", 2, 0) == "sess_5,sess_4");
+    BOOST_TEST(sessions("user_a", "", "", 1, 0) == "sess_3");
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_write_leaves_nothing_behind) {
-    tmp dir;
-    auto store = fixture::open_store(dir.path);
-    auto r = store.with_write([&](write_txn& w) -> result<void> {
-        if (auto p = store.put_meta(w, "half", "written"); !p) return p;
-        return make_error_code(errc::not_found);
-    });
-    BOOST_TEST(r.has_error());
-    BOOST_TEST(!store.with_read([&](read_txn& t) { return store.get_meta(t, "half"); })->has_value());
+BOOST_FIXTURE_TEST_CASE(list_clients_newest_first_with_paging, store_fixture) {
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           for (int i = 0; i < 7; ++i) {
+                               client_record c = filled<client_record>(i);
+                               c.id = "client_" + std::to_string(i);
+                               if (auto r = store.put_client(w, c); !r) return r;
+                           }
+                           return {};
+                       }).has_value());
+    auto page = [&](std::size_t limit, std::size_t offset, std::size_t* total) {
+        return joined(ids_of(read([&](read_txn& t) { return store.list_clients(t, limit, offset, total); }).value()));
+    };
+    std::size_t total = 0;
+    BOOST_TEST(page(3, 0, &total) == "client_6,client_5,client_4");
+    BOOST_TEST(total == 7u);
+    BOOST_TEST(page(3, 6, &total) == "client_0");
+    BOOST_TEST(page(3, 7, &total) == "");
+    BOOST_TEST(page(0, 0, &total) == "");
+    BOOST_TEST(total == 7u);
+    BOOST_TEST(page(100, 0, nullptr) == "client_6,client_5,client_4,client_3,client_2,client_1,client_0");
+    auto got = read([&](read_txn& t) { return store.get_client(t, "client_3"); }).value();
+    BOOST_TEST_REQUIRE(got.has_value());
+    auto expected = filled<client_record>(3);
+    expected.id = "client_3";
+    BOOST_TEST(records_equal(*got, expected));
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_client(w, "client_3"); }).has_value());
+    BOOST_TEST(page(100, 0, &total) == "client_6,client_5,client_4,client_2,client_1,client_0");
+    BOOST_TEST(total == 6u);
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_client(t, "client_3"); })->has_value());
 }
 
-BOOST_AUTO_TEST_CASE(map_full_is_an_error_and_reads_still_work) {
-    tmp dir;
-    auto store = fixture::open_store(dir.path, 256 * 1024);
+BOOST_FIXTURE_TEST_CASE(sign_ins_sign_ups_and_dev_browsers_round_trip, store_fixture) {
+    auto si = filled<sign_in_record>();
+    si.id = "sia_1";
+    auto su = filled<sign_up_record>();
+    su.id = "sua_1";
+    auto dv = filled<dev_browser_record>();
+    dv.id = "dvb_1";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           if (auto r = store.put_sign_in(w, si); !r) return r;
+                           if (auto r = store.put_sign_up(w, su); !r) return r;
+                           return store.put_dev_browser(w, dv);
+                       }).has_value());
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_sign_in(t, "sia_1"); })->value(), si));
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_sign_up(t, "sua_1"); })->value(), su));
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_dev_browser(t, "dvb_1"); })->value(), dv));
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_sign_in(t, "sia_2"); })->has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_dev_browser(t, std::string(600, 'd')); })->has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(jwt_template_names_are_unique, store_fixture) {
+    auto tpl = [](std::string id, std::string name) {
+        jwt_template_record j;
+        j.id = std::move(id);
+        j.name = std::move(name);
+        j.claims = R"({"aud":"x"})";
+        return j;
+    };
+    auto by_name = [&](std::string const& n) {
+        auto r = read([&](read_txn& t) { return store.jwt_template_by_name(t, n); }).value();
+        return r ? r->id : std::string("<none>");
+    };
+    auto const t1 = tpl("jtmp_1", "supabase");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_jwt_template(w, t1, nullptr); }).has_value());
+    unique_field f = unique_field::none;
+    auto dup = write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_2", "supabase"), nullptr, &f); });
+    BOOST_TEST(dup.error() == key_exists);
+    BOOST_TEST(f == unique_field::jwt_template_name);
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_jwt_template(t, "jtmp_2"); })->has_value());
+    BOOST_TEST(by_name("supabase") == "jtmp_1");
+    // An insert reusing an id is refused; an update keeping its own name is not a conflict.
+    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_1", "other"), nullptr, &f); })
+                   .error() == key_exists);
+    BOOST_TEST(f == unique_field::none);
+    auto t1b = t1;
+    t1b.lifetime = 120;
+    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, t1b, &t1); }).has_value());
+    // A rename frees the old name for another template.
+    auto t1c = t1b;
+    t1c.name = "hasura";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_jwt_template(w, t1c, &t1b); }).has_value());
+    BOOST_TEST(by_name("hasura") == "jtmp_1");
+    BOOST_TEST(by_name("supabase") == "<none>");
+    BOOST_TEST_REQUIRE(
+        write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_2", "supabase"), nullptr); }).has_value());
+    auto all = read([&](read_txn& t) { return store.list_jwt_templates(t); }).value();
+    BOOST_TEST(joined(ids_of(all)) == "jtmp_1,jtmp_2");
+    BOOST_TEST(all[0].lifetime == 120);
+    // Delete removes the name too.
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_jwt_template(w, t1c); }).has_value());
+    BOOST_TEST(by_name("hasura") == "<none>");
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_jwt_template(t, "jtmp_1"); })->has_value());
+    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_3", "hasura"), nullptr); })
+                   .has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(meta_is_a_small_string_table, store_fixture) {
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_meta(w, "instance_id", "ins_1"); }).has_value());
+    BOOST_TEST(read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->value() == "ins_1");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_meta(w, "instance_id", "ins_2"); }).has_value());
+    BOOST_TEST(read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->value() == "ins_2");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_meta(w, "instance_id"); }).has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->has_value());
+    BOOST_TEST(write([&](write_txn& w) { return store.delete_meta(w, "never"); }).has_value());
+    BOOST_TEST(write([&](write_txn& w) { return store.put_meta(w, "", "v"); }).error() ==
+               make_error_code(errc::invalid_key));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_db_storage)
+
+BOOST_AUTO_TEST_CASE(map_full_is_an_error_and_the_store_stays_readable) {
+    tmp_dir dir;
+    auto store = open_store(dir.sub("db"), 64 * 1024);
     BOOST_TEST_REQUIRE(store.with_write([&](write_txn& w) { return store.put_meta(w, "first", "ok"); }).has_value());
     result<void> last;
-    for (int i = 0; i < 10000 && last.has_value(); ++i)
-        last = store.with_write([&](write_txn& w) { return store.put_meta(w, "k" + std::to_string(i), std::string(2000, 'x')); });
+    int written = 0;
+    for (; written < 1000 && last.has_value(); ++written)
+        last = store.with_write([&](write_txn& w) {
+            return store.put_user(w, make_user("user_" + std::to_string(written),
+                                               std::to_string(written) + "@example.com"),
+                                  nullptr);
+        });
+    BOOST_TEST_REQUIRE(last.has_error());
     BOOST_TEST(last.error() == make_error_code(errc::map_full));
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.get_meta(t, "first"); })->value() == "ok");
+    BOOST_TEST(written > 1);
+    auto first = store.with_read([&](read_txn& t) { return store.get_meta(t, "first"); });
+    BOOST_TEST_REQUIRE(first.has_value());
+    BOOST_TEST(first->value() == "ok");
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.get_user(t, "user_0"); })->has_value());
+    // The failed user left nothing behind.
+    auto const failed = "user_" + std::to_string(written - 1);
+    BOOST_TEST(!store.with_read([&](read_txn& t) { return store.get_user(t, failed); })->has_value());
 }
 
 BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
-    tmp dir;
-    {
-        auto store = fixture::open_store(dir.path);
-        BOOST_TEST_REQUIRE(insert(store, make_user("user_9", "keep@example.com")).has_value());
+    tmp_dir dir;
+    for (bool durable : {true, false}) {
+        std::string const path = dir.sub(durable ? "durable" : "nosync");
+        {
+            auto store = open_store(path, 1 << 24, durable);
+            auto r = store.with_write([&](write_txn& w) -> result<void> {
+                if (auto x = store.put_user(w, make_user("user_9", "keep@example.com", "keeper"), nullptr); !x)
+                    return x;
+                return store.put_session(w, make_session("sess_9", "client_9", "user_9", "active"));
+            });
+            BOOST_TEST_REQUIRE(r.has_value());
+            if (!durable) BOOST_TEST_REQUIRE(store.sync().has_value());
+        }
+        auto store = open_store(path, 1 << 24, durable);
+        BOOST_TEST(store.with_read([&](read_txn& t) { return store.get_user(t, "user_9"); })->has_value());
+        BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_username(t, "KEEPER"); })->value() ==
+                   "user_9");
+        BOOST_TEST(store.with_read([&](read_txn& t) { return store.sessions_of_user(t, "user_9"); })->size() == 1u);
     }
-    auto store = fixture::open_store(dir.path);
-    BOOST_TEST(store.with_read([&](read_txn& r) { return store.get_user(r, "user_9"); })->has_value());
 }
 
-BOOST_AUTO_TEST_CASE(a_file_that_is_not_lmdb_is_a_clear_error) {
-    tmp dir;
-    std::filesystem::create_directories(dir.path);
-    {
-        std::ofstream f(dir.path + "/data.mdb", std::ios::binary);
-        f << std::string(8192, 'Z');
-    }
+BOOST_AUTO_TEST_CASE(a_store_directory_holding_garbage_does_not_open) {
+    tmp_dir dir;
+    std::filesystem::create_directories(dir.sub("db"));
+    std::ofstream(dir.sub("db/data.mdb"), std::ios::binary) << std::string(8192, 'Z');
     options o;
-    o.dir = dir.path;
+    o.dir = dir.sub("db");
     o.map_size = 1 << 20;
     auto r = db::open(o);
-    BOOST_TEST(r.has_error());
+    BOOST_TEST_REQUIRE(r.has_error());
+    BOOST_TEST(r.error() == make_error_code(errc::corrupted));
+}
+
+BOOST_AUTO_TEST_CASE(seed_loads_in_batches_and_indexes_everything) {
+    tmp_dir dir;
+    auto store = open_store(dir.sub("db"), 256ull << 20, false);
+    std::vector<user_record> users;
+    std::vector<session_record> sessions;
+    std::vector<client_record> clients;
+    for (int i = 0; i < 2500; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "user_%05d", i);
+        users.push_back(make_user(id, "seed" + std::to_string(i) + "@example.com", {}, i));
+    }
+    for (int i = 0; i < 3000; ++i) {
+        char id[32];
+        std::snprintf(id, sizeof id, "sess_%05d", i);
+        sessions.push_back(make_session(id, "client_" + std::to_string(i % 100), users[i % 2500].id, "active"));
+    }
+    for (int i = 0; i < 100; ++i) {
+        client_record c;
+        c.id = "client_" + std::to_string(i);
+        clients.push_back(c);
+    }
+    BOOST_TEST_REQUIRE(store.seed(users, sessions, clients, 1000).has_value());
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.count_users(t, {}); }).value() == 2500u);
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "seed1234@example.com"); })
+                   ->value() == "user_01234");
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.sessions_of_user(t, "user_00007"); })->size() == 2u);
+    std::size_t total = 0;
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.list_clients(t, 1, 0, &total); }).has_value());
+    BOOST_TEST(total == 100u);
+    // A batch that fails rolls back alone: earlier batches stay.
+    std::vector<user_record> more;
+    for (int i = 0; i < 1500; ++i) more.push_back(make_user("user_more_" + std::to_string(i), "m" + std::to_string(i) + "@x.io"));
+    more[1200].identifications[0].value = "seed0@example.com";  // taken: fails the second batch
+    auto r = store.seed(more, {}, {}, 1000);
+    BOOST_TEST(r.error() == key_exists);
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.count_users(t, {}); }).value() == 3500u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

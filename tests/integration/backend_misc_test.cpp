@@ -3,6 +3,7 @@
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "server/api/frontend/identity.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -158,6 +159,19 @@ BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
     s.advance(std::chrono::seconds(10));
     expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}}), 422,
                  "form_param_value_invalid", "token");
+
+    // The client credential (the __client cookie value) verifies to its client while the client exists.
+    std::string credential = server::api::frontend::make_client_token(a, client);
+    auto by_cookie = b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", credential}});
+    BOOST_TEST_REQUIRE(by_cookie.status == 200u, by_cookie.body);
+    BOOST_TEST(by_cookie.json.at("id") == json::value(client));
+    std::string forged_credential = credential;
+    forged_credential.back() = forged_credential.back() == 'A' ? 'B' : 'A';
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", forged_credential}}), 422,
+                 "form_param_value_invalid", "token");
+    expect_error(b.bapi(verb::post, "/v1/clients/verify",
+                        json::object{{"token", server::api::frontend::make_client_token(a, "client_gone")}}),
+                 404, "resource_not_found");
 
     // A fresh token for a session that is then revoked no longer verifies.
     std::string fresh = mint(b, sid);

@@ -66,20 +66,32 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> verify_client(app& a, request_ctx& ctx) {
+    // The token is either the browser's client credential (the `__client` cookie value, which is what
+    // @clerk/backend's clients.verifyClient() is usually given) or a session JWT from `__session`.
     auto token = body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
     if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
-    auto claims = verify_session_token(a, **token, ctx.now);
-    if (!claims) return claims.error();
-    std::string const sid(claims->at("sid").get_string());
+    std::string client_id;
+    std::string sid;
+    if (auto id = frontend::verify_client_token(a, **token)) {
+        client_id = std::move(*id);
+    } else {
+        auto claims = verify_session_token(a, **token, ctx.now);
+        if (!claims) return claims.error();
+        sid = std::string(claims->at("sid").get_string());
+    }
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
-        auto s = a.db.get_session(t, sid);
-        if (!s) return s.error();
-        if (!*s || !views::session_live(**s, ctx.now))
-            return api_result<json::object>(
-                param_error(code::form_param_value_invalid, "token", "The token's session is not active."));
-        auto c = a.db.get_client(t, (*s)->client_id);
+        if (!sid.empty()) {
+            auto s = a.db.get_session(t, sid);
+            if (!s) return s.error();
+            if (!*s || !views::session_live(**s, ctx.now))
+                return api_result<json::object>(
+                    param_error(code::form_param_value_invalid, "token", "The token's session is not active."));
+            client_id = (*s)->client_id;
+        }
+        auto c = a.db.get_client(t, client_id);
         if (!c) return c.error();
+        // A credential whose client was deleted (sign-out with persistClient=false) is dead.
         if (!*c) return api_result<json::object>(not_found());
         auto j = render_client(a, t, **c, ctx.now);
         if (!j) return j.error();

@@ -1,20 +1,38 @@
-// Sign-ups: create, read, update, and email/phone code verification; completion creates the user and an
-// active session in the same write, so the piggy-backed client carries created_session_id's session.
+// Sign-ups: create, read, update, and email/phone code verification. Completion (every required field
+// present, every verify-at-sign-up identifier verified) creates the user and an active session in the same
+// write, so the piggy-backed client carries created_session_id's session.
+//
+// Passwords are hashed before the LMDB write txn opens (LMDB has one writer at a time).
 #include "server/api/frontend/handlers.hpp"
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
-#include "server/api/frontend/flow.hpp"
+#include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 namespace latchkey::server::api::frontend {
 
 namespace json = boost::json;
 
 namespace {
+
+/// How long an unfinished sign-up stays usable.
+constexpr std::int64_t attempt_lifetime_ms = 24LL * 3600 * 1000;
+constexpr std::size_t max_name_bytes = 256;
+constexpr std::size_t max_metadata_bytes = 8192;
 
 struct attr_ref {
     char const* name;
@@ -53,17 +71,16 @@ std::vector<std::string> unverified_fields(app const& a, store::sign_up_record c
     return out;
 }
 
+/// Stubs.Verification.OTP plus next_action / supported_strategies; null when the field is not given.
 json::value sign_up_verification(store::verification_record const& v, std::string_view strategy, bool present) {
     if (!present) return nullptr;
     json::object o;
-    o["object"] = "verification";
     o["status"] = v.status.empty() ? std::string("unverified") : v.status;
     o["strategy"] = v.strategy.empty() ? std::string(strategy) : v.strategy;
-    o["next_action"] = v.status == "verified" ? "" : (v.status.empty() ? "needs_prepare" : "needs_attempt");
+    o["next_action"] = v.status == "verified" ? "" : v.status == "unverified" ? "needs_attempt" : "needs_prepare";
     o["supported_strategies"] = json::array{json::value(strategy)};
     o["attempts"] = v.status.empty() ? json::value(nullptr) : json::value(v.attempts);
     o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    o["error"] = nullptr;
     return o;
 }
 
@@ -73,78 +90,184 @@ json::array strings(std::vector<std::string> const& v) {
     return a;
 }
 
-/// Reads and validates the sign-up fields of a create/update request into `s`.
-std::optional<api_error> apply_fields(app& a, request_ctx const& ctx, store::sign_up_record& s) {
-    if (auto v = field(ctx, "email_address"); v && !v->empty()) {
+/// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
+std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
+    std::int64_t retry = 0;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry)) return std::nullopt;
+    auto e = make_error(code::too_many_requests);
+    e.meta["retry_after"] = retry;
+    return e;
+}
+
+std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_view action) {
+    std::string key = "sign_up:ip:";
+    key += ctx.remote_ip;
+    key += ':';
+    key += action;
+    return limit(a, ctx, key, a.cfg.protection.rate_per_ip_per_minute);
+}
+
+std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
+    if (who.empty()) return std::nullopt;
+    std::string key = "sign_up:id:";
+    key += who;
+    return limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
+}
+
+/// The sign-up fields a create/update request carries, validated (and the password hashed). Empty values
+/// are "not given": clerk-js sends null as an empty value.
+struct field_patch {
+    std::optional<std::string> email_address;
+    std::optional<std::string> phone_number;
+    std::optional<std::string> username;
+    std::optional<std::string> first_name;
+    std::optional<std::string> last_name;
+    std::optional<std::string> unsafe_metadata;
+    std::optional<std::string> password_digest;
+    std::optional<bool> legal_accepted;
+};
+
+std::optional<std::string> given(request_ctx const& ctx, std::string_view name) {
+    auto v = field(ctx, name);
+    if (!v || v->empty()) return std::nullopt;
+    return v;
+}
+
+api_result<field_patch> read_fields(app const& a, request_ctx const& ctx) {
+    field_patch p;
+    auto email = given(ctx, "email_address");
+    auto phone = given(ctx, "phone_number");
+    // email_address_or_phone_number: one field for either identifier.
+    if (auto either = given(ctx, "email_address_or_phone_number")) {
+        if (either->find('@') != std::string::npos) {
+            if (!email) email = either;
+        } else if (!phone) {
+            phone = either;
+        }
+    }
+    if (email) {
         if (!a.cfg.email_address.enabled) return param_error(code::form_param_unknown, "email_address");
-        auto e = normalize_email(*v);
-        if (!e) return param_error(code::form_param_format_invalid, "email_address", "email_address must be a valid email address.");
-        if (*e != s.email_address) {
-            s.email_address = *e;
-            s.email_verification = {};
-        }
+        auto e = normalize_email(*email);
+        if (!e)
+            return param_error(code::form_param_format_invalid, "email_address",
+                               "email_address must be a valid email address.");
+        p.email_address = std::move(*e);
     }
-    if (auto v = field(ctx, "phone_number"); v && !v->empty()) {
+    if (phone) {
         if (!a.cfg.phone_number.enabled) return param_error(code::form_param_unknown, "phone_number");
-        auto p = normalize_phone(*v);
-        if (!p) return param_error(code::form_param_format_invalid, "phone_number", "phone_number must be a valid phone number in E.164 format.");
-        if (*p != s.phone_number) {
-            s.phone_number = *p;
-            s.phone_verification = {};
-        }
+        auto n = normalize_phone(*phone);
+        if (!n)
+            return param_error(code::form_param_format_invalid, "phone_number",
+                               "phone_number must be a valid phone number in E.164 format.");
+        p.phone_number = std::move(*n);
     }
-    if (auto v = field(ctx, "username"); v && !v->empty()) {
+    if (auto v = given(ctx, "username")) {
         if (!a.cfg.username.enabled) return param_error(code::form_param_unknown, "username");
-        if (auto bad = flow::check_username(*v)) return bad;
-        s.username = *v;
+        if (v->size() < 4 || v->size() > 64) return param_error(code::form_username_invalid_length, "username");
+        for (char c : *v)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+                return param_error(code::form_username_invalid_character, "username");
+        p.username = std::move(*v);
     }
-    for (auto [name, target] : {std::pair<char const*, std::string*>{"first_name", &s.first_name},
-                                {"last_name", &s.last_name}}) {
-        if (auto v = field(ctx, name); v && !v->empty()) {
-            if (v->size() > 256) return param_error(code::form_param_max_length_exceeded, name);
-            *target = *v;
+    for (auto [name, cfg, target] :
+         {std::tuple{"first_name", &a.cfg.first_name, &p.first_name}, std::tuple{"last_name", &a.cfg.last_name, &p.last_name}}) {
+        if (auto v = given(ctx, name)) {
+            if (!cfg->enabled) return param_error(code::form_param_unknown, name);
+            if (v->size() > max_name_bytes)
+                return param_error(code::form_param_max_length_exceeded, name,
+                                   std::string(name) + " must be at most 256 characters.");
+            *target = std::move(*v);
         }
     }
-    if (auto v = field(ctx, "unsafe_metadata"); v && !v->empty()) {
+    if (auto v = given(ctx, "unsafe_metadata")) {
+        if (v->size() > max_metadata_bytes)
+            return param_error(code::form_param_max_length_exceeded, "unsafe_metadata",
+                               "unsafe_metadata must be at most 8 KiB of JSON.");
         boost::system::error_code ec;
         auto doc = json::parse(*v, ec);
-        if (ec || !doc.is_object()) return param_error(code::form_param_format_invalid, "unsafe_metadata", "unsafe_metadata must be a JSON object.");
-        if (v->size() > 8192) return param_error(code::form_param_max_length_exceeded, "unsafe_metadata");
-        s.unsafe_metadata = json::serialize(doc);
+        if (ec || !doc.is_object())
+            return param_error(code::form_param_format_invalid, "unsafe_metadata", "unsafe_metadata must be a JSON object.");
+        p.unsafe_metadata = json::serialize(doc);
     }
-    if (auto v = field(ctx, "legal_accepted"); v) s.legal_accepted = *v == "true";
-    if (auto v = field(ctx, "password"); v && !v->empty()) {
+    if (auto v = given(ctx, "legal_accepted")) {
+        if (*v != "true" && *v != "false")
+            return param_error(code::form_param_format_invalid, "legal_accepted", "legal_accepted must be true or false.");
+        p.legal_accepted = *v == "true";
+    }
+    if (auto v = given(ctx, "password")) {
         if (!a.cfg.password.enabled) return param_error(code::form_param_unknown, "password");
-        if (auto bad = check_password_policy(a, *v)) return bad;
+        if (auto bad = check_password_policy(a, *v)) return *bad;
         auto h = crypto::hash_password(*v);
         if (!h) return make_error(code::internal_clerk_error);
-        s.password_digest = std::move(*h);
+        p.password_digest = std::move(*h);
     }
-    return std::nullopt;
+    return p;
 }
 
-/// The identifiers the sign-up wants must not belong to a user already.
-std::optional<api_error> check_taken(app& a, store::txn const& t, store::sign_up_record const& s) {
-    if (!s.email_address.empty())
-        if (auto r = a.db.user_id_by_email(t, s.email_address); r && *r)
-            return param_error(code::form_identifier_exists, "email_address", "That email address is taken. Please try another.");
-    if (!s.phone_number.empty())
-        if (auto r = a.db.user_id_by_phone(t, s.phone_number); r && *r)
-            return param_error(code::form_identifier_exists, "phone_number", "That phone number is taken. Please try another.");
-    if (!s.username.empty())
-        if (auto r = a.db.user_id_by_username(t, s.username); r && *r)
-            return param_error(code::form_identifier_exists, "username", "That username is taken. Please try another.");
-    return std::nullopt;
+/// Applies validated fields; a changed email/phone starts its verification over.
+void apply(field_patch const& p, store::sign_up_record& s) {
+    if (p.email_address && *p.email_address != s.email_address) {
+        s.email_address = *p.email_address;
+        s.email_verification = {};
+    }
+    if (p.phone_number && *p.phone_number != s.phone_number) {
+        s.phone_number = *p.phone_number;
+        s.phone_verification = {};
+    }
+    if (p.username) s.username = *p.username;
+    if (p.first_name) s.first_name = *p.first_name;
+    if (p.last_name) s.last_name = *p.last_name;
+    if (p.unsafe_metadata) s.unsafe_metadata = *p.unsafe_metadata;
+    if (p.password_digest) s.password_digest = *p.password_digest;
+    if (p.legal_accepted) s.legal_accepted = *p.legal_accepted;
 }
 
-/// When nothing is missing or unverified: creates the user and an active session (same txn).
+/// The identifiers the sign-up wants must not belong to a user already (form_identifier_exists).
+api_result<void> check_taken(app& a, store::txn const& t, store::sign_up_record const& s) {
+    struct probe {
+        std::string const& value;
+        char const* param;
+        char const* what;
+        store::result<std::optional<std::string>> (store::db::*find)(store::txn const&, std::string_view) const noexcept;
+    };
+    for (auto const& p : {probe{s.email_address, "email_address", "email address", &store::db::user_id_by_email},
+                          probe{s.phone_number, "phone_number", "phone number", &store::db::user_id_by_phone},
+                          probe{s.username, "username", "username", &store::db::user_id_by_username}}) {
+        if (p.value.empty()) continue;
+        auto r = (a.db.*p.find)(t, p.value);
+        if (!r) return store_failure(r.error(), "unique_lookup");
+        if (*r)
+            return param_error(code::form_identifier_exists, p.param,
+                               std::string("That ") + p.what + " is taken. Please try another.");
+    }
+    return {};
+}
+
+store::identification_record identification(request_ctx const& ctx, char const* kind, std::string const& value,
+                                            store::verification_record const& v) {
+    store::identification_record i;
+    i.id = crypto::new_id("idn");
+    i.kind = kind;
+    i.value = value;
+    i.verification = v;
+    i.verification.code_digest.clear();
+    if (i.verification.status != "verified") {
+        i.verification = {};
+        i.verification.status = "unverified";
+    }
+    i.created_at = i.updated_at = ctx.now;
+    return i;
+}
+
+/// When nothing is missing or unverified: creates the user (the given email / phone as primary) and an
+/// active session on the client, in the same txn.
 api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
                                 store::client_record& client) {
     if (!missing_fields(a, s).empty() || !unverified_fields(a, s).empty()) {
         s.status = "missing_requirements";
         return {};
     }
-    if (auto taken = check_taken(a, w, s)) return *taken;
+    if (auto taken = check_taken(a, w, s); !taken) return taken;
     store::user_record u;
     u.id = crypto::new_id("user");
     u.username = s.username;
@@ -157,28 +280,12 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
     u.legal_accepted_at = s.legal_accepted ? ctx.now : 0;
     u.created_at = u.updated_at = ctx.now;
     if (!s.email_address.empty()) {
-        store::identification_record e;
-        e.id = crypto::new_id("idn");
-        e.kind = "email_address";
-        e.value = s.email_address;
-        e.verification = s.email_verification;
-        e.verification.code_digest.clear();
-        if (e.verification.status.empty()) e.verification.status = "unverified";
-        e.created_at = e.updated_at = ctx.now;
-        u.primary_email_address_id = e.id;
-        u.identifications.push_back(std::move(e));
+        u.identifications.push_back(identification(ctx, "email_address", s.email_address, s.email_verification));
+        u.primary_email_address_id = u.identifications.back().id;
     }
     if (!s.phone_number.empty()) {
-        store::identification_record p;
-        p.id = crypto::new_id("idn");
-        p.kind = "phone_number";
-        p.value = s.phone_number;
-        p.verification = s.phone_verification;
-        p.verification.code_digest.clear();
-        if (p.verification.status.empty()) p.verification.status = "unverified";
-        p.created_at = p.updated_at = ctx.now;
-        u.primary_phone_number_id = p.id;
-        u.identifications.push_back(std::move(p));
+        u.identifications.push_back(identification(ctx, "phone_number", s.phone_number, s.phone_verification));
+        u.primary_phone_number_id = u.identifications.back().id;
     }
     store::unique_field conflict = store::unique_field::none;
     if (auto r = a.db.put_user(w, u, nullptr, &conflict); !r) {
@@ -197,7 +304,7 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
     return {};
 }
 
-/// Loads the request's sign-up (404 unless it belongs to this browser's client).
+/// The request's sign-up (404 unless it belongs to this browser's client).
 api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, store::txn const& t) {
     auto c = current_client(a, ctx, t);
     if (!c) return make_error(code::resource_not_found);
@@ -207,36 +314,62 @@ api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, s
     return std::move(**s);
 }
 
-/// Runs `step` on the stored sign-up in one write txn, persists it (even when the step fails, so attempt
-/// counters stick), re-evaluates completion and replies through the envelope.
+/// The sign-up can still take steps.
+std::optional<api_error> open(request_ctx const& ctx, store::sign_up_record const& s) {
+    if (s.status != "missing_requirements") return make_error(code::sign_up_not_ready);
+    if (s.abandon_at != 0 && ctx.now > s.abandon_at) return make_error(code::sign_up_not_ready);
+    return std::nullopt;
+}
+
+/// Runs `step` on the stored sign-up in one write txn and re-evaluates completion. The sign-up is persisted
+/// when the step succeeds, and also when it fails with `keep_on_error` (code attempt counters); a server
+/// error aborts the txn. Replies through the envelope.
 template <class Step>
-api_result<reply> mutate(app& a, request_ctx& ctx, Step step) {
+api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step) {
     std::string id;
+    std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto s = load_sign_up(a, ctx, tx);
         if (!s) return api_result<void>(s.error());
-        if (s->status == "complete" || s->status == "abandoned")
-            return api_result<void>(make_error(code::sign_up_not_ready));
+        if (auto closed = open(ctx, *s)) return api_result<void>(*closed);
         auto c = current_client(a, ctx, tx);
+        if (!c) return api_result<void>(make_error(code::resource_not_found));
         api_result<void> outcome = step(tx, *s);
         if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
+        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
+            fatal = outcome.error();
+            return store::make_error_code(store::errc::lmdb);  // abort
+        }
+        if (!outcome && !keep_on_error) return outcome;
         s->updated_at = ctx.now;
         if (auto r = a.db.put_sign_up(tx, *s); !r) return r.error();
         id = s->id;
         return outcome;
     });
+    if (fatal) return *fatal;
     if (!w) return store_failure(w.error(), "sign_up");
     if (!*w) return w->error();
     auto s = a.db.with_read([&](store::read_txn& t) { return a.db.get_sign_up(t, id); });
-    if (!s || !*s) return make_error(code::internal_clerk_error);
+    if (!s) return store_failure(s.error(), "get_sign_up");
+    if (!*s) return make_error(code::resource_not_found);
     return envelope(a, ctx, sign_up_json(a, **s));
+}
+
+/// Single-session mode allows no sign-up while the client has a signed-in session: its id, or "".
+store::result<std::string> live_session(app& a, store::txn const& t, store::client_record const& c, std::int64_t now) {
+    for (auto const& id : c.session_ids) {
+        auto s = a.db.get_session(t, id);
+        if (!s) return s.error();
+        if (*s && views::session_live(**s, now)) return id;
+    }
+    return std::string{};
 }
 
 }  // namespace
 
 json::object sign_up_json(app& a, store::sign_up_record const& s) {
     json::object o;
-    o["object"] = "sign_up";
+    o["object"] = "sign_up_attempt";
     o["id"] = s.id;
     o["status"] = s.status;
     std::vector<std::string> required, optional;
@@ -269,36 +402,63 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     o["created_session_id"] = str(s.created_session_id);
     o["created_user_id"] = str(s.created_user_id);
     o["abandon_at"] = s.abandon_at;
-    o["legal_accepted_at"] = nullptr;
-    o["locale"] = nullptr;
+    // The record keeps only the flag; the acceptance is dated by the attempt's last change.
+    o["legal_accepted_at"] = s.legal_accepted ? json::value(s.updated_at) : json::value(nullptr);
     return o;
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     if (a.cfg.sign_up_mode == "restricted") return make_error(code::not_allowed_to_sign_up);
-    if (auto limited = flow::rate_limit(a, ctx, "sign_up")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
+    // Cheap refusals first (no hash spent): signed in already in single-session mode.
+    if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
+        auto live = a.db.with_read([&](store::read_txn& t) -> store::result<std::string> {
+            auto c = current_client(a, ctx, t);
+            return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
+        });
+        if (!live) return store_failure(live.error(), "live_session");
+        if (!live->empty()) return make_error(code::session_exists);
+    }
+    auto patch = read_fields(a, ctx);
+    if (!patch) return patch.error();
+    if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
+        return *limited;
+
     store::sign_up_record s;
     s.id = crypto::new_id("sua");
     s.status = "missing_requirements";
     s.created_at = s.updated_at = ctx.now;
-    s.abandon_at = ctx.now + 24LL * 3600 * 1000;
-    if (auto bad = apply_fields(a, ctx, s)) return *bad;
+    s.abandon_at = ctx.now + attempt_lifetime_ms;
+    apply(*patch, s);
+
+    std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
         if (!c) return api_result<void>(c.error());
-        if (a.cfg.single_session_mode && flow::client_has_live_session(a, tx, *c, ctx.now))
-            return api_result<void>(make_error(code::session_exists));
-        if (auto taken = check_taken(a, tx, s)) return api_result<void>(*taken);
+        if (a.cfg.single_session_mode) {
+            auto live = live_session(a, tx, *c, ctx.now);
+            if (!live) return live.error();
+            if (!live->empty()) return api_result<void>(make_error(code::session_exists));
+        }
+        if (auto taken = check_taken(a, tx, s); !taken) return taken;
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
         auto done = maybe_complete(a, ctx, tx, s, *c);
-        if (!done) return api_result<void>(done.error());
+        if (!done) {
+            if (done.error().status >= http::status::internal_server_error) {
+                fatal = done.error();
+                return store::make_error_code(store::errc::lmdb);  // abort
+            }
+            return done;
+        }
+        // A completed sign-up wrote the client through start_session already.
         if (s.status != "complete")
             if (auto r = a.db.put_client(tx, *c); !r) return r.error();
         if (auto r = a.db.put_sign_up(tx, s); !r) return r.error();
         return api_result<void>();
     });
+    if (fatal) return *fatal;
     if (!w) return store_failure(w.error(), "create_sign_up");
     if (!*w) return w->error();
     return envelope(a, ctx, sign_up_json(a, s));
@@ -314,44 +474,49 @@ api_result<reply> get_sign_up(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
-    return mutate(a, ctx, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
-        if (auto bad = apply_fields(a, ctx, s)) return *bad;
-        if (auto taken = check_taken(a, tx, s)) return *taken;
-        return {};
+    if (auto limited = limit_ip(a, ctx, "update")) return *limited;
+    auto patch = read_fields(a, ctx);
+    if (!patch) return patch.error();
+    return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
+        apply(*patch, s);
+        return check_taken(a, tx, s);
     });
 }
 
 api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = flow::rate_limit(a, ctx, "verify")) return *limited;
-    auto strategy = field(ctx, "strategy").value_or("");
+    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
+    auto const strategy = field(ctx, "strategy").value_or("");
     if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
-    return mutate(a, ctx, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
-        if (strategy == "email_code") {
-            if (s.email_address.empty()) return param_error(code::form_param_missing, "email_address");
-            if (s.email_verification.status == "verified") return make_error(code::verification_already_verified);
-            prepare_code(a, ctx, s.email_verification, "email_code", "email", s.email_address, "");
-        } else {
-            if (s.phone_number.empty()) return param_error(code::form_param_missing, "phone_number");
-            if (s.phone_verification.status == "verified") return make_error(code::verification_already_verified);
-            prepare_code(a, ctx, s.phone_verification, "phone_code", "sms", s.phone_number, "");
-        }
+    bool const email = strategy == "email_code";
+    return mutate(a, ctx, false, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
+        std::string const& to = email ? s.email_address : s.phone_number;
+        auto& v = email ? s.email_verification : s.phone_verification;
+        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (v.status == "verified") return make_error(code::verification_already_verified);
+        // Each prepare sends a message: limited per address so it cannot flood an inbox.
+        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
+        prepare_code(a, ctx, v, strategy, email ? "email" : "sms", to, "");
         return {};
     });
 }
 
 api_result<reply> attempt_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = flow::rate_limit(a, ctx, "verify")) return *limited;
-    auto strategy = field(ctx, "strategy").value_or("");
-    auto code_value = field(ctx, "code").value_or("");
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
+    auto const strategy = field(ctx, "strategy").value_or("");
+    auto const code_value = field(ctx, "code").value_or("");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     if (strategy != "email_code" && strategy != "phone_code")
-        return param_error(strategy.empty() ? code::form_param_missing : code::form_param_value_invalid, "strategy");
+        return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
     if (code_value.empty()) return param_error(code::form_param_missing, "code");
-    if (code_value.size() > 32) return param_error(code::form_code_incorrect, "code");
-    return mutate(a, ctx, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
-        auto& v = strategy == "email_code" ? s.email_verification : s.phone_verification;
-        return attempt_code(a, ctx, v, code_value);
+    bool const email = strategy == "email_code";
+    return mutate(a, ctx, true, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
+        std::string const& to = email ? s.email_address : s.phone_number;
+        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
+        if (code_value.size() > 32) return param_error(code::form_code_incorrect, "code");
+        return attempt_code(a, ctx, email ? s.email_verification : s.phone_verification, code_value);
     });
 }
 

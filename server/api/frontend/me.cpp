@@ -674,7 +674,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
             return param_error(code::form_param_value_invalid, "service",
                                "No integration or JWT template has this name.");
         auto claims = render_template_claims(a, **tpl, m->user, m->session);
-        return mint_token(a, m->session, ctx.origin, ctx.now, &claims, (*tpl)->lifetime);
+        return mint_token(a, m->session, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
     });
     if (!jwt) return jwt.error();
     // Bare token object, like every token endpoint (clerk-wire §3).

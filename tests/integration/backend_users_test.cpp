@@ -146,6 +146,28 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
     BOOST_TEST((*rec)->password_digest.starts_with("$argon2id$"));
 }
 
+BOOST_AUTO_TEST_CASE(create_imports_timestamps_and_states) {
+    test_server s;
+    auto b = bapi_client(s);
+    auto u = create(b, {{"email_address", json::array{"old@example.com"}},
+                        {"created_at", "2012-10-20T07:15:20.902Z"},
+                        {"legal_accepted_at", "2012-10-20T09:15:20+02:00"},
+                        {"banned", true},
+                        {"locked", true}});
+    BOOST_TEST(u.at("created_at").as_int64() == 1350717320902);
+    BOOST_TEST(u.at("legal_accepted_at").as_int64() == 1350717320000);
+    BOOST_TEST(u.at("banned") == true);
+    BOOST_TEST(u.at("locked") == true);
+    BOOST_TEST(u.at("lockout_expires_in_seconds").as_int64() == s.app().cfg.protection.lockout.count());
+    for (auto const* bad : {"2012-10-20", "2012-13-20T07:15:20Z", "2012-10-20T07:15:20", "yesterday"})
+        expect_error(b.bapi(verb::post, "/v1/users",
+                            json::object{{"email_address", json::array{"bad@example.com"}}, {"created_at", bad}}),
+                     422, "form_param_format_invalid", "created_at");
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"bad@example.com"}}, {"banned", "no"}}),
+                 422, "form_param_type_invalid", "banned");
+}
+
 BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
     test_server s;
     auto b = bapi_client(s);
@@ -193,6 +215,8 @@ BOOST_AUTO_TEST_CASE(create_rejects_bad_input) {
     expect_error(post({{"email_address", json::array{"not-an-email"}}}), 422, "form_param_format_invalid",
                  "email_address");
     expect_error(post({{"phone_number", json::array{"12"}}}), 422, "form_param_format_invalid", "phone_number");
+    expect_error(post({{"email_address", json::array{std::string(320, 'a') + "@example.com"}}}), 422,
+                 "form_param_max_length_exceeded", "email_address");
     expect_error(post({{"email_address", json::array{"a@b.co"}}, {"first_name", std::string(300, 'x')}}), 422,
                  "form_param_max_length_exceeded", "first_name");
     expect_error(post({{"username", "abc"}}), 422, "form_username_invalid_length", "username");
@@ -291,13 +315,18 @@ BOOST_AUTO_TEST_CASE(verify_and_remove_password) {
     expect_error(b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", strong}}), 422,
                  "password_not_set");
 
-    // A new password through PATCH hashes again and verifies.
-    auto upd = b.bapi(verb::patch, "/v1/users/" + id, json::object{{"password", "another long passphrase"}});
+    // A new password through PATCH hashes again and verifies; sign_out_of_other_sessions revokes sessions.
+    auto held = seed_client_session(s, id);
+    auto upd = b.bapi(verb::patch, "/v1/users/" + id,
+                      json::object{{"password", "another long passphrase"}, {"sign_out_of_other_sessions", true}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("password_enabled") == true);
     BOOST_TEST(b.bapi(verb::post, "/v1/users/" + id + "/verify_password",
                       json::object{{"password", "another long passphrase"}})
                    .status == 200u);
+    BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + held.session_id).json.at("status") == "revoked");
+    expect_error(b.bapi(verb::patch, "/v1/users/" + id, json::object{{"password", "short"}}), 422,
+                 "form_password_length_too_short", "password");
 }
 
 BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
@@ -307,6 +336,7 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
     char const* firsts[] = {"Carol", "alice", "Bob"};
     for (int i = 0; i < 3; ++i) {
         auto u = create(b, {{"email_address", json::array{"user" + std::to_string(i) + "@example.com"}},
+                            {"phone_number", json::array{"+1555555010" + std::to_string(i)}},
                             {"username", "user_" + std::to_string(i)},
                             {"external_id", "ext-" + std::to_string(i)},
                             {"first_name", firsts[i]}});
@@ -358,6 +388,7 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
     BOOST_TEST(ids_of(split).size() == 2u);
     BOOST_TEST(total_count(b, "?email_address=user0@example.com,user1@example.com") == 2);
     BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1])) == std::vector<std::string>{ids[1]});
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?phone_number=%2B15555550101")) == std::vector<std::string>{ids[1]});
     BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?username=user_2")) == std::vector<std::string>{ids[2]});
     BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?external_id=ext-0")) == std::vector<std::string>{ids[0]});
     BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1] + "&username=user_2")).empty());
@@ -527,6 +558,7 @@ BOOST_AUTO_TEST_CASE(lock_and_unlock) {
     auto r = b.bapi(verb::post, "/v1/users/" + id + "/lock");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("locked") == true);
+    BOOST_TEST(r.json.at("lockout_expires_in_seconds").as_int64() > 0);
     auto rec = s.app().db.with_read([&](store::read_txn& t) { return s.app().db.get_user(t, id); });
     BOOST_TEST_REQUIRE((rec && *rec));
     BOOST_TEST((*rec)->locked);
@@ -534,6 +566,7 @@ BOOST_AUTO_TEST_CASE(lock_and_unlock) {
     auto un = b.bapi(verb::post, "/v1/users/" + id + "/unlock");
     BOOST_TEST_REQUIRE(un.status == 200u);
     BOOST_TEST(un.json.at("locked") == false);
+    BOOST_TEST(un.json.at("lockout_expires_in_seconds").is_null());
     expect_error(b.bapi(verb::post, "/v1/users/user_nope/lock"), 404, "resource_not_found");
     expect_error(b.bapi(verb::post, "/v1/users/user_nope/unlock"), 404, "resource_not_found");
 }

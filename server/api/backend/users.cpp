@@ -109,8 +109,75 @@ std::optional<api_error> apply_password(app& a, request_ctx const& ctx, store::u
     return std::nullopt;
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    std::int64_t const era = (y >= 0 ? y : y - 399) / 400;
+    auto const yoe = static_cast<unsigned>(y - era * 400);
+    unsigned const doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// RFC 3339 date-time ("2012-10-20T07:15:20.902Z", "2012-10-20T09:15:20+02:00") -> ms since the epoch.
+std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
+    auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
+        if (pos + n > t.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t i = pos; i < pos + n; ++i) {
+            if (t[i] < '0' || t[i] > '9') return std::nullopt;
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+    auto hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+    if (!year || !month || !day || !hour || !minute || !second || t.size() < 20 || t[4] != '-' || t[7] != '-' ||
+        (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
+        return std::nullopt;
+    static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (*month < 1 || *month > 12 || *day < 1 || *day > month_days[*month - 1] || *hour > 23 || *minute > 59 ||
+        *second > 60)
+        return std::nullopt;
+    std::size_t pos = 19;
+    std::int64_t ms = 0;
+    if (t[pos] == '.') {
+        std::size_t n = 0;
+        for (++pos; pos < t.size() && t[pos] >= '0' && t[pos] <= '9'; ++pos, ++n)
+            if (n < 3) ms = ms * 10 + (t[pos] - '0');
+        if (n == 0) return std::nullopt;
+        for (; n < 3; ++n) ms *= 10;
+    }
+    std::int64_t offset_s = 0;
+    if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
+        ++pos;
+    } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
+        auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
+        if (!oh || !om || t.size() < pos + 6 || t[pos + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
+        offset_s = (t[pos] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
+        pos += 6;
+    } else {
+        return std::nullopt;
+    }
+    if (pos != t.size()) return std::nullopt;
+    std::int64_t const secs = days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 +
+                              *hour * 3600 + *minute * 60 + std::min(*second, 59) - offset_s;
+    return secs * 1000 + ms;
+}
+
 /// Applies the profile fields shared by create and update.
 std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_record& u) {
+    for (auto [key, target] : {std::pair<char const*, std::int64_t*>{"created_at", &u.created_at},
+                               {"legal_accepted_at", &u.legal_accepted_at}}) {
+        auto v = body_string(ctx, key, 64);
+        if (!v) return v.error();
+        if (!*v) continue;
+        auto ms = parse_rfc3339(**v);
+        if (!ms || *ms <= 0)
+            return param_error(code::form_param_format_invalid, key,
+                               std::string(key) + " must be an RFC 3339 date-time, e.g. 2012-10-20T07:15:20.902Z.");
+        *target = *ms;
+    }
     for (auto [key, target] : {std::pair<char const*, std::string*>{"first_name", &u.first_name},
                                {"last_name", &u.last_name},
                                {"external_id", &u.external_id}}) {
@@ -146,6 +213,13 @@ std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_recor
     return std::nullopt;
 }
 
+/// The BAPI user object; a lockout shows how long it has left.
+json::object user_json(store::user_record const& u, std::int64_t now_ms) {
+    json::object o = views::user(u, views::audience::backend);
+    if (u.locked && u.lockout_expires_at > now_ms) o["lockout_expires_in_seconds"] = (u.lockout_expires_at - now_ms + 999) / 1000;
+    return o;
+}
+
 api_result<store::user_record> load_user(app& a, store::txn const& t, std::string_view id) {
     auto u = a.db.get_user(t, id);
     if (!u) return store_error(u.error(), "get_user");
@@ -174,7 +248,7 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
     });
     if (!w) return store_error(w.error(), "modify_user");
     if (!*w) return w->error();
-    return json_reply(views::user(out, views::audience::backend));
+    return json_reply(user_json(out, ctx.now));
 }
 
 /// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else replaces.
@@ -198,7 +272,7 @@ api_result<reply> list_users(app& a, request_ctx& ctx) {
     auto users = a.db.with_read([&](store::read_txn& t) { return a.db.list_users(t, *f); });
     if (!users) return store_error(users.error(), "list_users");
     json::array out;
-    for (auto const& u : *users) out.push_back(views::user(u, views::audience::backend));
+    for (auto const& u : *users) out.push_back(user_json(u, ctx.now));
     return json_reply(out);
 }
 
@@ -219,6 +293,7 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     auto phones = body_strings(ctx, "phone_number");
     if (!phones) return phones.error();
     for (auto const& raw : emails->value_or(std::vector<std::string>{})) {
+        if (raw.size() > 320) return param_error(code::form_param_max_length_exceeded, "email_address");
         auto e = frontend::normalize_email(raw);
         if (!e) return param_error(code::form_param_format_invalid, "email_address", "'" + raw.substr(0, 64) + "' is not a valid email address.");
         store::identification_record id;
@@ -232,6 +307,7 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
         u.identifications.push_back(std::move(id));
     }
     for (auto const& raw : phones->value_or(std::vector<std::string>{})) {
+        if (raw.size() > 64) return param_error(code::form_param_max_length_exceeded, "phone_number");
         auto p = frontend::normalize_phone(raw);
         if (!p) return param_error(code::form_param_format_invalid, "phone_number", "'" + raw.substr(0, 32) + "' is not a valid phone number.");
         store::identification_record id;
@@ -245,6 +321,15 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
         u.identifications.push_back(std::move(id));
     }
     if (auto bad = apply_profile(ctx, u)) return *bad;
+    auto banned = body_bool(ctx, "banned");
+    if (!banned) return banned.error();
+    auto locked = body_bool(ctx, "locked");
+    if (!locked) return locked.error();
+    u.banned = banned->value_or(false);
+    if (locked->value_or(false)) {
+        u.locked = true;
+        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+    }
     if (u.identifications.empty() && u.username.empty() && u.external_id.empty())
         return param_error(code::form_param_missing, "email_address",
                            "A user needs at least one identifier: email_address, phone_number or username.");
@@ -252,7 +337,7 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     store::unique_field conflict = store::unique_field::none;
     auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_user(tx, u, nullptr, &conflict); });
     if (!w) return store_error(w.error(), "create_user", unique_param(conflict));
-    return json_reply(views::user(u, views::audience::backend));
+    return json_reply(user_json(u, ctx.now));
 }
 
 api_result<reply> get_user(app& a, request_ctx& ctx) {
@@ -261,7 +346,7 @@ api_result<reply> get_user(app& a, request_ctx& ctx) {
     });
     if (!u) return store_error(u.error(), "get_user");
     if (!*u) return u->error();
-    return json_reply(views::user(**u, views::audience::backend));
+    return json_reply(user_json(**u, ctx.now));
 }
 
 api_result<reply> update_user(app& a, request_ctx& ctx) {
@@ -271,10 +356,17 @@ api_result<reply> update_user(app& a, request_ctx& ctx) {
     if (!primary_phone) return primary_phone.error();
     auto sign_out = body_bool(ctx, "sign_out_of_other_sessions");
     if (!sign_out) return sign_out.error();
+    // Hash a new password before the write txn opens (argon2 takes tens of ms; the txn must stay short).
+    store::user_record password_holder;
+    if (auto bad = apply_password(a, ctx, password_holder)) return *bad;
+    bool const new_password = password_holder.password_last_updated_at != 0;
     return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
         if (auto bad = apply_profile(ctx, u)) return bad;
         std::string before_digest = u.password_digest;
-        if (auto bad = apply_password(a, ctx, u)) return bad;
+        if (new_password) {
+            u.password_digest = password_holder.password_digest;
+            u.password_last_updated_at = password_holder.password_last_updated_at;
+        }
         for (auto [given, kind, target, param] :
              {std::tuple{&*primary_email, "email_address", &u.primary_email_address_id, "primary_email_address_id"},
               std::tuple{&*primary_phone, "phone_number", &u.primary_phone_number_id, "primary_phone_number_id"}}) {

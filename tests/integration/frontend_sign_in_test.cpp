@@ -19,16 +19,22 @@ namespace {
 constexpr char const* password = "correct horse battery staple";
 constexpr char const* new_password = "a brand new passphrase";
 
-std::string str(json::value const& v) { return std::string(v.as_string()); }
+std::string str(json::value const& v) {
+    return std::string(v.as_string());
+}
 
-json::object const& response(http_result const& r) { return r.json.at("response").as_object(); }
+json::object const& response(http_result const& r) {
+    return r.json.at("response").as_object();
+}
 
 /// The piggy-backed client's session with `id`, or null.
 json::value client_session(http_result const& r, std::string const& id) {
     auto const& c = r.json.at("client");
-    if (!c.is_object()) return nullptr;
+    if (!c.is_object())
+        return nullptr;
     for (auto const& s : c.at("sessions").as_array())
-        if (str(s.at("id")) == id) return s;
+        if (str(s.at("id")) == id)
+            return s;
     return nullptr;
 }
 
@@ -50,7 +56,8 @@ void edit_user(test_server& s, std::string const& id, std::function<void(store::
     auto& a = s.app();
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto u = a.db.get_user(w, id);
-        if (!u) return u.error();
+        if (!u)
+            return u.error();
         auto prev = **u;
         auto rec = **u;
         f(rec);
@@ -63,11 +70,14 @@ std::string sign_in_path(std::string const& id, std::string const& tail = {}) {
     return "/v1/client/sign_ins/" + id + tail;
 }
 
-json::object const& meta(http_result const& r) { return r.json.at("errors").at(0).at("meta").as_object(); }
+json::object const& meta(http_result const& r) {
+    return r.json.at("errors").at(0).at("meta").as_object();
+}
 
 /// One-step password sign-in.
 http_result sign_in_password(http_client& c, std::string const& identifier, std::string const& pw = password) {
-    return c.fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+    return c
+        .fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
 }
 
 /// Asserts a completed sign-in whose reply's client carries the new session for `user_id`; returns its id.
@@ -91,11 +101,14 @@ std::string expect_complete(http_result const& r, std::string const& user_id) {
 /// The email_address_id of `strategy` in supported_first_factors, or "".
 std::string factor_email_id(json::object const& si, std::string const& strategy) {
     for (auto const& f : si.at("supported_first_factors").as_array())
-        if (str(f.at("strategy")) == strategy) return str(f.at("email_address_id"));
+        if (str(f.at("strategy")) == strategy)
+            return str(f.at("email_address_id"));
     return {};
 }
 
-std::string wrong_code(std::string const& code) { return code == "000000" ? "111111" : "000000"; }
+std::string wrong_code(std::string const& code) {
+    return code == "000000" ? "111111" : "000000";
+}
 
 }  // namespace
 
@@ -131,13 +144,18 @@ BOOST_AUTO_TEST_CASE(two_step_password) {
     BOOST_TEST(si.at("user_data").at("has_image").as_bool() == false);
     BOOST_TEST(str(created.json.at("client").at("sign_in").at("id")) == id);
 
-    auto wrong = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", "nope nope nope"}});
+    auto wrong = c.fapi(
+        "POST",
+        sign_in_path(id, "/attempt_first_factor"),
+        {{"strategy", "password"}, {"password", "nope nope nope"}}
+    );
     BOOST_TEST(wrong.status == 422u);
     BOOST_TEST(wrong.error_code() == "form_password_incorrect");
     BOOST_TEST(wrong.param_name() == "password");
     BOOST_TEST(load_user(s, uid)->failed_attempts == 1);
 
-    auto ok = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
+    auto ok =
+        c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
     auto sid = expect_complete(ok, uid);
     BOOST_TEST(str(response(ok).at("first_factor_verification").at("status")) == "verified");
     BOOST_TEST(str(response(ok).at("first_factor_verification").at("strategy")) == "password");
@@ -145,7 +163,8 @@ BOOST_AUTO_TEST_CASE(two_step_password) {
     BOOST_TEST(load_user(s, uid)->failed_attempts == 0);
     BOOST_TEST(load_session(s, sid)->client_id == str(ok.json.at("client").at("id")));
     // A completed sign-in takes no more steps.
-    auto again = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
+    auto again =
+        c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
     BOOST_TEST(again.status == 400u);
     BOOST_TEST(again.error_code() == "sign_in_not_ready");
 }
@@ -171,8 +190,11 @@ BOOST_AUTO_TEST_CASE(dev_browser_sign_in) {
     c.dev_browser = str(db.json.at("id"));
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "dev@example.com"}});
     BOOST_TEST_REQUIRE(created.status == 200u);
-    auto ok = c.fapi("POST", sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
-                     {{"strategy", "password"}, {"password", password}});
+    auto ok = c.fapi(
+        "POST",
+        sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
+        {{"strategy", "password"}, {"password", password}}
+    );
     expect_complete(ok, uid);
 }
 
@@ -200,9 +222,13 @@ BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {
     BOOST_TEST(unknown_time * 4 > known_time);
 
     // Usernames and phone numbers that nobody has.
-    BOOST_TEST(c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "someone"}}).error_code() == "form_identifier_not_found");
-    BOOST_TEST(c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "+14155550000"}}).error_code() ==
-               "form_identifier_not_found");
+    BOOST_TEST(
+        c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "someone"}}).error_code() == "form_identifier_not_found"
+    );
+    BOOST_TEST(
+        c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "+14155550000"}}).error_code() ==
+        "form_identifier_not_found"
+    );
 }
 
 BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
@@ -247,8 +273,10 @@ BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto code = s.last_code("+14155552671");
     BOOST_TEST_REQUIRE(code.size() == 6u);
-    expect_complete(d.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "phone_code"}, {"code", code}}),
-                    uid);
+    expect_complete(
+        d.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "phone_code"}, {"code", code}}),
+        uid
+    );
 }
 
 BOOST_AUTO_TEST_CASE(email_code_sign_in) {
@@ -261,26 +289,36 @@ BOOST_AUTO_TEST_CASE(email_code_sign_in) {
     BOOST_TEST_REQUIRE(!email_id.empty());
 
     // Attempting before a code was sent.
-    auto early = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "123456"}});
+    auto early =
+        c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "123456"}});
     BOOST_TEST(early.status == 400u);
     BOOST_TEST(early.error_code() == "verification_not_sent");
 
-    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                       {{"strategy", "email_code"}, {"email_address_id", email_id}});
+    auto prep = c.fapi(
+        "POST",
+        sign_in_path(id, "/prepare_first_factor"),
+        {{"strategy", "email_code"}, {"email_address_id", email_id}}
+    );
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto const& v = response(prep).at("first_factor_verification");
     BOOST_TEST(str(v.at("status")) == "unverified");
     BOOST_TEST(str(v.at("strategy")) == "email_code");
     BOOST_TEST(v.at("attempts").as_int64() == 0);
     BOOST_TEST(v.at("expire_at").as_int64() > s.app().now_ms());
-    BOOST_TEST(str(prep.json.at("client").at("sign_in").at("first_factor_verification").at("strategy")) == "email_code");
+    BOOST_TEST(
+        str(prep.json.at("client").at("sign_in").at("first_factor_verification").at("strategy")) == "email_code"
+    );
     auto outbox = s.outbox();
     BOOST_TEST_REQUIRE(outbox.size() == 1u);
     BOOST_TEST(str(outbox[0].at("to")) == "carol@example.com");
     BOOST_TEST(str(outbox[0].at("kind")) == "email_code");
     auto code = str(outbox[0].at("code"));
 
-    auto bad = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", wrong_code(code)}});
+    auto bad = c.fapi(
+        "POST",
+        sign_in_path(id, "/attempt_first_factor"),
+        {{"strategy", "email_code"}, {"code", wrong_code(code)}}
+    );
     BOOST_TEST(bad.status == 422u);
     BOOST_TEST(bad.error_code() == "form_code_incorrect");
     BOOST_TEST(bad.param_name() == "code");
@@ -302,13 +340,19 @@ BOOST_AUTO_TEST_CASE(prepare_without_an_id_uses_the_identifier_and_refuses_forei
     http_client c(s.fapi_port());
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "dave@example.com"}});
     auto id = str(response(created).at("id"));
-    auto foreign = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                          {{"strategy", "email_code"}, {"email_address_id", eve_email}});
+    auto foreign = c.fapi(
+        "POST",
+        sign_in_path(id, "/prepare_first_factor"),
+        {{"strategy", "email_code"}, {"email_address_id", eve_email}}
+    );
     BOOST_TEST(foreign.status == 422u);
     BOOST_TEST(foreign.param_name() == "email_address_id");
     BOOST_TEST(s.outbox().empty());
-    auto made_up = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                          {{"strategy", "email_code"}, {"email_address_id", "idn_nope"}});
+    auto made_up = c.fapi(
+        "POST",
+        sign_in_path(id, "/prepare_first_factor"),
+        {{"strategy", "email_code"}, {"email_address_id", "idn_nope"}}
+    );
     BOOST_TEST(made_up.status == 422u);
     BOOST_TEST(made_up.param_name() == "email_address_id");
     auto implicit = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}});
@@ -325,8 +369,10 @@ BOOST_AUTO_TEST_CASE(test_mode_email_code_is_424242) {
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}}).status == 200u);
     BOOST_TEST(s.outbox().empty());
-    expect_complete(c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "424242"}}),
-                    uid);
+    expect_complete(
+        c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "424242"}}),
+        uid
+    );
 }
 
 BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
@@ -344,7 +390,9 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
     auto late = attempt(code);
     BOOST_TEST(late.status == 400u);
     BOOST_TEST(late.error_code() == "verification_expired");
-    BOOST_TEST(str(response(c.fapi("GET", sign_in_path(id))).at("first_factor_verification").at("status")) == "expired");
+    BOOST_TEST(
+        str(response(c.fapi("GET", sign_in_path(id))).at("first_factor_verification").at("status")) == "expired"
+    );
 
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}}).status == 200u);
     code = s.last_code("frank@example.com");
@@ -384,13 +432,19 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
     BOOST_TEST(early.status == 400u);
     BOOST_TEST(early.error_code() == "sign_in_not_ready");
 
-    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                       {{"strategy", "reset_password_email_code"}, {"email_address_id", reset_id}});
+    auto prep = c.fapi(
+        "POST",
+        sign_in_path(id, "/prepare_first_factor"),
+        {{"strategy", "reset_password_email_code"}, {"email_address_id", reset_id}}
+    );
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto code = s.last_code("grace@example.com");
     BOOST_TEST(str(s.outbox().back().at("kind")) == "reset_password_email_code");
-    auto verified = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
-                           {{"strategy", "reset_password_email_code"}, {"code", code}});
+    auto verified = c.fapi(
+        "POST",
+        sign_in_path(id, "/attempt_first_factor"),
+        {{"strategy", "reset_password_email_code"}, {"code", code}}
+    );
     BOOST_TEST_REQUIRE(verified.status == 200u, verified.body);
     BOOST_TEST(str(response(verified).at("status")) == "needs_new_password");
     BOOST_TEST(response(verified).at("created_session_id").is_null());
@@ -403,8 +457,11 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
     BOOST_TEST(missing.error_code() == "form_param_missing");
     BOOST_TEST(missing.param_name() == "password");
 
-    auto done = c.fapi("POST", sign_in_path(id, "/reset_password"),
-                       {{"password", new_password}, {"sign_out_of_other_sessions", "true"}});
+    auto done = c.fapi(
+        "POST",
+        sign_in_path(id, "/reset_password"),
+        {{"password", new_password}, {"sign_out_of_other_sessions", "true"}}
+    );
     auto sid = expect_complete(done, uid);
     BOOST_TEST(load_session(s, other_session)->status == "revoked");
     BOOST_TEST(load_session(s, sid)->status == "active");
@@ -424,14 +481,20 @@ BOOST_AUTO_TEST_CASE(reset_keeps_other_sessions_unless_asked) {
     http_client c(s.fapi_port());
     // create with the reset strategy sends the code right away; the code and the new password may come in
     // one attempt.
-    auto created = c.fapi("POST", "/v1/client/sign_ins",
-                          {{"identifier", "heidi@example.com"}, {"strategy", "reset_password_email_code"}});
+    auto created = c.fapi(
+        "POST",
+        "/v1/client/sign_ins",
+        {{"identifier", "heidi@example.com"}, {"strategy", "reset_password_email_code"}}
+    );
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     BOOST_TEST(str(response(created).at("first_factor_verification").at("strategy")) == "reset_password_email_code");
     auto code = s.last_code("heidi@example.com");
     BOOST_TEST_REQUIRE(code.size() == 6u);
-    auto done = c.fapi("POST", sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
-                       {{"strategy", "reset_password_email_code"}, {"code", code}, {"password", new_password}});
+    auto done = c.fapi(
+        "POST",
+        sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
+        {{"strategy", "reset_password_email_code"}, {"code", code}, {"password", new_password}}
+    );
     expect_complete(done, uid);
     BOOST_TEST(load_session(s, other_session)->status == "active");
     BOOST_TEST(crypto::verify_password(new_password, load_user(s, uid)->password_digest).value());
@@ -560,10 +623,15 @@ BOOST_AUTO_TEST_CASE(per_ip_rate_limit) {
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "rupert@example.com"}});
     auto id = str(response(created).at("id"));
     for (int i = 0; i < 2; ++i)
-        BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
-                          {{"strategy", "password"}, {"password", "wrong " + std::to_string(i)}})
-                       .status == 422u);
-    auto limited = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
+        BOOST_TEST(
+            c.fapi(
+                 "POST",
+                 sign_in_path(id, "/attempt_first_factor"),
+                 {{"strategy", "password"}, {"password", "wrong " + std::to_string(i)}}
+            ).status == 422u
+        );
+    auto limited =
+        c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
     BOOST_TEST(limited.status == 429u);
     BOOST_TEST(!limited.headers["retry-after"].empty());
 }
@@ -602,13 +670,17 @@ BOOST_AUTO_TEST_CASE(two_factor_users_stop_at_needs_second_factor) {
     BOOST_TEST(att.status == 422u);
     BOOST_TEST(att.error_code() == "strategy_for_user_invalid");
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_second_factor")).error_code() == "form_param_missing");
-    BOOST_TEST(c.fapi("POST", sign_in_path("sia_unknown", "/prepare_second_factor"), {{"strategy", "totp"}}).status == 404u);
+    BOOST_TEST(
+        c.fapi("POST", sign_in_path("sia_unknown", "/prepare_second_factor"), {{"strategy", "totp"}}).status == 404u
+    );
     // A sign-in that is not at the second factor.
     seed_user(s.app(), "uma@example.com", password);
     http_client d(s.fapi_port());
     auto plain = d.fapi("POST", "/v1/client/sign_ins", {{"identifier", "uma@example.com"}});
-    BOOST_TEST(d.fapi("POST", sign_in_path(str(response(plain).at("id")), "/prepare_second_factor"), {{"strategy", "totp"}})
-                   .error_code() == "sign_in_not_ready");
+    BOOST_TEST(
+        d.fapi("POST", sign_in_path(str(response(plain).at("id")), "/prepare_second_factor"), {{"strategy", "totp"}})
+            .error_code() == "sign_in_not_ready"
+    );
 }
 
 BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
@@ -626,8 +698,11 @@ BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
     BOOST_TEST(other.fapi("GET", sign_in_path(id)).status == 404u);
     other.fapi("POST", "/v1/client");
     BOOST_TEST(other.fapi("GET", sign_in_path(id)).status == 404u);
-    BOOST_TEST(other.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}})
-                   .status == 404u);
+    BOOST_TEST(
+        other
+            .fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}})
+            .status == 404u
+    );
 }
 
 BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
@@ -635,7 +710,8 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     seed_user(s.app(), "wendy@example.com", password);
     auto nopw = seed_user(s.app(), "xavier@example.com");
     http_client c(s.fapi_port());
-    auto bad_strategy = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "wendy@example.com"}, {"strategy", "magic"}});
+    auto bad_strategy =
+        c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "wendy@example.com"}, {"strategy", "magic"}});
     BOOST_TEST(bad_strategy.status == 422u);
     BOOST_TEST(bad_strategy.error_code() == "form_param_value_invalid");
     BOOST_TEST(bad_strategy.param_name() == "strategy");
@@ -649,16 +725,21 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
 
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "wendy@example.com"}});
     auto id = str(response(created).at("id"));
+
     struct row {
         std::string path;
         std::vector<std::pair<std::string, std::string>> form;
         std::string code, param;
     };
+
     std::vector<row> rows{
         {"/attempt_first_factor", {}, "form_param_missing", "strategy"},
         {"/attempt_first_factor", {{"strategy", "password"}}, "form_param_missing", "password"},
         {"/attempt_first_factor", {{"strategy", "email_code"}}, "form_param_missing", "code"},
-        {"/attempt_first_factor", {{"strategy", "carrier_pigeon"}, {"code", "1"}}, "form_param_value_invalid", "strategy"},
+        {"/attempt_first_factor",
+         {{"strategy", "carrier_pigeon"}, {"code", "1"}},
+         "form_param_value_invalid",
+         "strategy"},
         {"/attempt_first_factor", {{"strategy", "phone_code"}, {"code", "1"}}, "strategy_for_user_invalid", "strategy"},
         {"/prepare_first_factor", {}, "form_param_missing", "strategy"},
         {"/prepare_first_factor", {{"strategy", "carrier_pigeon"}}, "form_param_value_invalid", "strategy"},
@@ -672,8 +753,11 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     // An account without a password cannot use the password strategy.
     auto created2 = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "xavier@example.com"}});
     BOOST_TEST(str(response(created2).at("supported_first_factors").at(0).at("strategy")) == "email_code");
-    auto r = c.fapi("POST", sign_in_path(str(response(created2).at("id")), "/attempt_first_factor"),
-                    {{"strategy", "password"}, {"password", password}});
+    auto r = c.fapi(
+        "POST",
+        sign_in_path(str(response(created2).at("id")), "/attempt_first_factor"),
+        {{"strategy", "password"}, {"password", password}}
+    );
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.error_code() == "strategy_for_user_invalid");
     BOOST_TEST(load_user(s, nopw)->failed_attempts == 0);

@@ -17,22 +17,29 @@ namespace {
 
 constexpr char const* password = "correct horse battery staple";
 
-std::string str(json::value const& v) { return std::string(v.as_string()); }
+std::string str(json::value const& v) {
+    return std::string(v.as_string());
+}
 
-json::object const& response(http_result const& r) { return r.json.at("response").as_object(); }
+json::object const& response(http_result const& r) {
+    return r.json.at("response").as_object();
+}
 
 std::vector<std::string> strings(json::value const& v) {
     std::vector<std::string> out;
-    for (auto const& x : v.as_array()) out.push_back(str(x));
+    for (auto const& x : v.as_array())
+        out.push_back(str(x));
     return out;
 }
 
 /// The piggy-backed client's session with `id`, or null.
 json::value client_session(http_result const& r, std::string const& id) {
     auto const& c = r.json.at("client");
-    if (!c.is_object()) return nullptr;
+    if (!c.is_object())
+        return nullptr;
     for (auto const& s : c.at("sessions").as_array())
-        if (str(s.at("id")) == id) return s;
+        if (str(s.at("id")) == id)
+            return s;
     return nullptr;
 }
 
@@ -60,7 +67,9 @@ http_result sign_up_with_email_code(test_server& s, http_client& c, std::string 
     auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", email}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u);
     auto id = str(response(created).at("id"));
-    BOOST_TEST_REQUIRE(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
+    BOOST_TEST_REQUIRE(
+        c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u
+    );
     auto code = s.last_code(email);
     BOOST_TEST_REQUIRE(code.size() == 6u);
     return c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
@@ -73,14 +82,17 @@ BOOST_AUTO_TEST_SUITE(frontend_sign_up)
 BOOST_AUTO_TEST_CASE(email_password_and_code_complete_with_a_session_in_the_client) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups",
-                          {{"email_address", "New.User@Example.com"},
-                           {"password", password},
-                           {"first_name", "Ada"},
-                           {"last_name", "Lovelace"},
-                           {"locale", "en-US"},
-                           {"captcha_token", "ignored"},
-                           {"captcha_widget_type", "invisible"}});
+    auto created = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "New.User@Example.com"},
+         {"password", password},
+         {"first_name", "Ada"},
+         {"last_name", "Lovelace"},
+         {"locale", "en-US"},
+         {"captcha_token", "ignored"},
+         {"captcha_widget_type", "invisible"}}
+    );
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto const& su = response(created);
     std::string id = str(su.at("id"));
@@ -166,7 +178,8 @@ BOOST_AUTO_TEST_CASE(email_password_and_code_complete_with_a_session_in_the_clie
     BOOST_TEST(crypto::verify_password(password, u->password_digest).value());
 
     // A finished sign-up takes no more steps.
-    auto again = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
+    auto again =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
     BOOST_TEST(again.status == 400u);
     BOOST_TEST(again.error_code() == "sign_up_not_ready");
 }
@@ -177,13 +190,17 @@ BOOST_AUTO_TEST_CASE(test_mode_email_takes_424242_and_sends_nothing) {
     auto db = c.fapi("POST", "/v1/dev_browser");
     BOOST_TEST_REQUIRE(db.status == 200u);
     c.dev_browser = str(db.json.at("id"));
-    auto created = c.fapi("POST", "/v1/client/sign_ups",
-                          {{"email_address", "dev+clerk_test@example.com"}, {"password", password}});
+    auto created = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "dev+clerk_test@example.com"}, {"password", password}}
+    );
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     BOOST_TEST(s.outbox().empty());
-    auto done = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", "424242"}});
+    auto done =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", "424242"}});
     BOOST_TEST_REQUIRE(done.status == 200u, done.body);
     BOOST_TEST(str(response(done).at("status")) == "complete");
     BOOST_TEST(client_session(done, str(response(done).at("created_session_id"))).is_object());
@@ -197,8 +214,11 @@ BOOST_AUTO_TEST_CASE(test_mode_email_takes_424242_and_sends_nothing) {
 BOOST_AUTO_TEST_CASE(without_test_mode_test_emails_get_real_codes) {
     test_server s([](conf::config& c) { c.test_mode = false; });
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups",
-                          {{"email_address", "dev+clerk_test@example.com"}, {"password", password}});
+    auto created = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "dev+clerk_test@example.com"}, {"password", password}}
+    );
     BOOST_TEST_REQUIRE(created.status == 200u);
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
@@ -222,7 +242,8 @@ BOOST_AUTO_TEST_CASE(phone_code_sign_up) {
     BOOST_TEST(refused.error_code() == "form_param_unknown");
     BOOST_TEST(refused.param_name() == "email_address");
 
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"phone_number", "+1 (415) 555-2671"}, {"password", password}});
+    auto created =
+        c.fapi("POST", "/v1/client/sign_ups", {{"phone_number", "+1 (415) 555-2671"}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto const& su = response(created);
     auto id = str(su.at("id"));
@@ -263,7 +284,8 @@ BOOST_AUTO_TEST_CASE(test_mode_phone_takes_424242) {
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "phone_code"}}).status == 200u);
     BOOST_TEST(s.outbox().empty());
-    auto done = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "phone_code"}, {"code", "424242"}});
+    auto done =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "phone_code"}, {"code", "424242"}});
     BOOST_TEST(str(response(done).at("status")) == "complete");
 }
 
@@ -296,8 +318,10 @@ BOOST_AUTO_TEST_CASE(missing_fields_are_added_with_patch) {
     auto id = str(response(r).at("id"));
     BOOST_TEST(str(response(r).at("status")) == "missing_requirements");
     BOOST_TEST((strings(response(r).at("missing_fields")) == std::vector<std::string>{"first_name", "password"}));
-    BOOST_TEST((strings(response(r).at("required_fields")) ==
-                std::vector<std::string>{"email_address", "first_name", "password"}));
+    BOOST_TEST(
+        (strings(response(r).at("required_fields")) ==
+         std::vector<std::string>{"email_address", "first_name", "password"})
+    );
     BOOST_TEST((strings(response(r).at("optional_fields")) == std::vector<std::string>{"username", "last_name"}));
 
     // A PATCH with one bad field changes nothing.
@@ -329,7 +353,8 @@ BOOST_AUTO_TEST_CASE(taken_identifiers_are_form_identifier_exists) {
         auto& a = s.app();
         auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
             auto u = a.db.get_user(w, uid);
-            if (!u) return u.error();
+            if (!u)
+                return u.error();
             auto prev = **u;
             auto rec = **u;
             rec.username = "takenname";
@@ -343,8 +368,11 @@ BOOST_AUTO_TEST_CASE(taken_identifiers_are_form_identifier_exists) {
     BOOST_TEST(r.error_code() == "form_identifier_exists");
     BOOST_TEST(r.param_name() == "email_address");
 
-    auto u = c.fapi("POST", "/v1/client/sign_ups",
-                    {{"email_address", "fresh@example.com"}, {"username", "TakenName"}, {"password", password}});
+    auto u = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "fresh@example.com"}, {"username", "TakenName"}, {"password", password}}
+    );
     BOOST_TEST(u.status == 422u);
     BOOST_TEST(u.error_code() == "form_identifier_exists");
     BOOST_TEST(u.param_name() == "username");
@@ -364,12 +392,16 @@ BOOST_AUTO_TEST_CASE(password_policy_errors) {
     BOOST_TEST(short_pw.status == 422u);
     BOOST_TEST(short_pw.error_code() == "form_password_length_too_short");
     BOOST_TEST(short_pw.param_name() == "password");
-    auto pwned = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "p@example.com"}, {"password", "Password123"}});
+    auto pwned =
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "p@example.com"}, {"password", "Password123"}});
     BOOST_TEST(pwned.status == 422u);
     BOOST_TEST(pwned.error_code() == "form_password_pwned");
     BOOST_TEST(pwned.param_name() == "password");
-    auto long_pw = c.fapi("POST", "/v1/client/sign_ups",
-                          {{"email_address", "p@example.com"}, {"password", std::string(100, 'x')}});
+    auto long_pw = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "p@example.com"}, {"password", std::string(100, 'x')}}
+    );
     BOOST_TEST(long_pw.status == 422u);
     BOOST_TEST(long_pw.error_code() == "form_password_length_too_long");
     // Nothing was created by the refused attempts.
@@ -380,10 +412,12 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     // Fields up to 16 KiB pass dispatch, so the 8 KiB metadata limit is the handler's own.
     test_server s([](conf::config& c) { c.max_field_bytes = 16 * 1024; });
     http_client c(s.fapi_port());
+
     struct row {
         std::vector<std::pair<std::string, std::string>> form;
         std::string code, param;
     };
+
     std::vector<row> rows{
         {{{"email_address", "not-an-email"}}, "form_param_format_invalid", "email_address"},
         {{{"email_address", "a@example.com"}, {"phone_number", "+15551234567"}}, "form_param_unknown", "phone_number"},
@@ -391,12 +425,18 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
         {{{"email_address", "a@example.com"}, {"first_name", std::string(257, 'a')}},
          "form_param_max_length_exceeded",
          "first_name"},
-        {{{"email_address", "a@example.com"}, {"unsafe_metadata", "[1,2]"}}, "form_param_format_invalid", "unsafe_metadata"},
-        {{{"email_address", "a@example.com"}, {"unsafe_metadata", "{not json"}}, "form_param_format_invalid", "unsafe_metadata"},
+        {{{"email_address", "a@example.com"}, {"unsafe_metadata", "[1,2]"}},
+         "form_param_format_invalid",
+         "unsafe_metadata"},
+        {{{"email_address", "a@example.com"}, {"unsafe_metadata", "{not json"}},
+         "form_param_format_invalid",
+         "unsafe_metadata"},
         {{{"email_address", "a@example.com"}, {"unsafe_metadata", "{\"k\":\"" + std::string(9000, 'v') + "\"}"}},
          "form_param_max_length_exceeded",
          "unsafe_metadata"},
-        {{{"email_address", "a@example.com"}, {"legal_accepted", "maybe"}}, "form_param_format_invalid", "legal_accepted"},
+        {{{"email_address", "a@example.com"}, {"legal_accepted", "maybe"}},
+         "form_param_format_invalid",
+         "legal_accepted"},
     };
     for (auto const& r : rows) {
         auto res = c.fapi("POST", "/v1/client/sign_ups", r.form);
@@ -419,7 +459,8 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     BOOST_TEST(no_code.error_code() == "form_param_missing");
     BOOST_TEST(no_code.param_name() == "code");
     // An attempt before any code was sent.
-    auto unsent = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", "123456"}});
+    auto unsent =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", "123456"}});
     BOOST_TEST(unsent.status == 400u);
     BOOST_TEST(unsent.error_code() == "verification_not_sent");
 }
@@ -427,7 +468,8 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
 BOOST_AUTO_TEST_CASE(expired_code_is_verification_expired) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "late@example.com"}, {"password", password}});
+    auto created =
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "late@example.com"}, {"password", password}});
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     auto code = s.last_code("late@example.com");
@@ -442,14 +484,16 @@ BOOST_AUTO_TEST_CASE(expired_code_is_verification_expired) {
     // A new code works.
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     auto fresh = s.last_code("late@example.com");
-    auto done = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", fresh}});
+    auto done =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", fresh}});
     BOOST_TEST(str(response(done).at("status")) == "complete");
 }
 
 BOOST_AUTO_TEST_CASE(too_many_wrong_codes_is_verification_failed) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "guess@example.com"}, {"password", password}});
+    auto created =
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "guess@example.com"}, {"password", password}});
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     auto code = s.last_code("guess@example.com");
@@ -464,8 +508,9 @@ BOOST_AUTO_TEST_CASE(too_many_wrong_codes_is_verification_failed) {
     BOOST_TEST(third.error_code() == "verification_failed");
     // The code is burned: even the right one is refused now.
     BOOST_TEST(attempt(code).error_code() == "verification_failed");
-    BOOST_TEST(str(response(c.fapi("GET", sign_up_path(id))).at("verifications").at("email_address").at("status")) ==
-               "failed");
+    BOOST_TEST(
+        str(response(c.fapi("GET", sign_up_path(id))).at("verifications").at("email_address").at("status")) == "failed"
+    );
 }
 
 BOOST_AUTO_TEST_CASE(single_session_mode_refuses_a_second_sign_up) {
@@ -485,8 +530,9 @@ BOOST_AUTO_TEST_CASE(multi_session_mode_adds_a_second_session) {
     auto second = sign_up_with_email_code(s, c, "two@example.com");
     BOOST_TEST_REQUIRE(second.status == 200u, second.body);
     BOOST_TEST(second.json.at("client").at("sessions").as_array().size() == 2u);
-    BOOST_TEST(str(second.json.at("client").at("last_active_session_id")) ==
-               str(response(second).at("created_session_id")));
+    BOOST_TEST(
+        str(second.json.at("client").at("last_active_session_id")) == str(response(second).at("created_session_id"))
+    );
     BOOST_TEST(client_session(second, str(response(first).at("created_session_id"))).is_object());
 }
 
@@ -547,17 +593,22 @@ BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
     other.fapi("POST", "/v1/client");
     BOOST_TEST(other.fapi("GET", sign_up_path(id)).status == 404u);
     BOOST_TEST(other.fapi("PATCH", sign_up_path(id), {{"first_name", "Mallory"}}).status == 404u);
-    BOOST_TEST(other.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 404u);
+    BOOST_TEST(
+        other.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 404u
+    );
 }
 
 BOOST_AUTO_TEST_CASE(metadata_and_legal_acceptance_reach_the_user) {
     test_server s([](conf::config& c) { c.email_address.verify_at_sign_up = false; });
     http_client c(s.fapi_port());
-    auto r = c.fapi("POST", "/v1/client/sign_ups",
-                    {{"email_address", "meta@example.com"},
-                     {"password", password},
-                     {"unsafe_metadata", R"({"plan":"pro","n":1})"},
-                     {"legal_accepted", "true"}});
+    auto r = c.fapi(
+        "POST",
+        "/v1/client/sign_ups",
+        {{"email_address", "meta@example.com"},
+         {"password", password},
+         {"unsafe_metadata", R"({"plan":"pro","n":1})"},
+         {"legal_accepted", "true"}}
+    );
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("unsafe_metadata").at("plan")) == "pro");
     BOOST_TEST(response(r).at("legal_accepted_at").is_int64());
@@ -572,7 +623,8 @@ BOOST_AUTO_TEST_CASE(metadata_and_legal_acceptance_reach_the_user) {
 BOOST_AUTO_TEST_CASE(changing_the_email_restarts_its_verification) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "old@example.com"}, {"password", password}});
+    auto created =
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "old@example.com"}, {"password", password}});
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     auto old_code = s.last_code("old@example.com");
@@ -580,7 +632,8 @@ BOOST_AUTO_TEST_CASE(changing_the_email_restarts_its_verification) {
     BOOST_TEST_REQUIRE(p.status == 200u);
     BOOST_TEST(str(response(p).at("verifications").at("email_address").at("next_action")) == "needs_prepare");
     // The code sent to the old address does not verify the new one.
-    auto r = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", old_code}});
+    auto r =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", old_code}});
     BOOST_TEST(r.error_code() == "verification_not_sent");
 }
 

@@ -36,21 +36,34 @@ constexpr std::int64_t attempt_lifetime_ms = 24LL * 3600 * 1000;
 constexpr std::string_view dummy_digest =
     "$argon2id$v=19$m=19456,t=2,p=1$Of0HhE3xC9zLIZTxCX8sGQ$Pw7mpuWCGpLG2bjkCgFZIwT7rzhBmuftaGu2jyY4xM4";
 
-bool is_email_strategy(std::string_view s) { return s == "email_code" || s == "reset_password_email_code"; }
-bool is_phone_strategy(std::string_view s) { return s == "phone_code" || s == "reset_password_phone_code"; }
-bool is_reset_strategy(std::string_view s) { return s.starts_with("reset_password_"); }
-bool is_code_strategy(std::string_view s) { return is_email_strategy(s) || is_phone_strategy(s); }
+bool is_email_strategy(std::string_view s) {
+    return s == "email_code" || s == "reset_password_email_code";
+}
+
+bool is_phone_strategy(std::string_view s) {
+    return s == "phone_code" || s == "reset_password_phone_code";
+}
+
+bool is_reset_strategy(std::string_view s) {
+    return s.starts_with("reset_password_");
+}
+
+bool is_code_strategy(std::string_view s) {
+    return is_email_strategy(s) || is_phone_strategy(s);
+}
 
 bool factor_enabled(app const& a, std::string_view f) {
     for (auto const& x : a.cfg.first_factors)
-        if (x == f) return true;
+        if (x == f)
+            return true;
     return false;
 }
 
 /// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
 std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
     std::int64_t retry = 0;
-    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry)) return std::nullopt;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
+        return std::nullopt;
     auto e = make_error(code::too_many_requests);
     e.meta["retry_after"] = retry;
     return e;
@@ -74,7 +87,8 @@ std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::s
 /// "j***@x.com"
 std::string mask_email(std::string_view e) {
     auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0) return "***";
+    if (at == std::string_view::npos || at == 0)
+        return "***";
     std::string out(1, e.front());
     out += "***";
     out += e.substr(at);
@@ -83,21 +97,28 @@ std::string mask_email(std::string_view e) {
 
 /// "+1*******99": country prefix and the last two digits.
 std::string mask_phone(std::string_view p) {
-    if (p.size() <= 4) return "***";
+    if (p.size() <= 4)
+        return "***";
     return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
 }
 
-char const* kind_of(std::string_view strategy) { return is_email_strategy(strategy) ? "email_address" : "phone_number"; }
+char const* kind_of(std::string_view strategy) {
+    return is_email_strategy(strategy) ? "email_address" : "phone_number";
+}
 
 json::array supported_first_factors(app const& a, store::user_record const& u) {
     json::array out;
-    if (!u.password_digest.empty() && factor_enabled(a, "password")) out.push_back(json::object{{"strategy", "password"}});
-    for (std::string_view kind : {"email_code", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
-        if (!factor_enabled(a, kind)) continue;
+    if (!u.password_digest.empty() && factor_enabled(a, "password"))
+        out.push_back(json::object{{"strategy", "password"}});
+    for (std::string_view kind :
+         {"email_code", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
+        if (!factor_enabled(a, kind))
+            continue;
         bool const email = is_email_strategy(kind);
         std::string const& primary = email ? u.primary_email_address_id : u.primary_phone_number_id;
         for (auto const& i : u.identifications) {
-            if (i.kind != kind_of(kind) || i.verification.status != "verified") continue;
+            if (i.kind != kind_of(kind) || i.verification.status != "verified")
+                continue;
             json::object f;
             f["strategy"] = kind;
             f["safe_identifier"] = email ? mask_email(i.value) : mask_phone(i.value);
@@ -111,15 +132,19 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
 
 json::array supported_identifiers(app const& a) {
     json::array out;
-    if (a.cfg.email_address.enabled && a.cfg.email_address.used_for_first_factor) out.push_back("email_address");
-    if (a.cfg.phone_number.enabled && a.cfg.phone_number.used_for_first_factor) out.push_back("phone_number");
-    if (a.cfg.username.enabled) out.push_back("username");
+    if (a.cfg.email_address.enabled && a.cfg.email_address.used_for_first_factor)
+        out.push_back("email_address");
+    if (a.cfg.phone_number.enabled && a.cfg.phone_number.used_for_first_factor)
+        out.push_back("phone_number");
+    if (a.cfg.username.enabled)
+        out.push_back("username");
     return out;
 }
 
 /// Stubs.Verification.Password / Stubs.Verification.OTP, or null when no factor was started.
 json::value factor_verification(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
+    if (v.status.empty())
+        return nullptr;
     json::object o;
     o["status"] = v.status;
     o["strategy"] = v.strategy;
@@ -141,10 +166,12 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
     out.normalized = std::string(identifier);
     if (identifier.find('@') != std::string_view::npos) {
         auto e = normalize_email(identifier);
-        if (!e) return out;
+        if (!e)
+            return out;
         out.normalized = *e;
         auto r = a.db.user_id_by_email(t, *e);
-        if (!r) return r.error();
+        if (!r)
+            return r.error();
         out.user_id = std::move(*r);
         return out;
     }
@@ -152,7 +179,8 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
         (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
         if (auto p = normalize_phone(identifier)) {
             auto r = a.db.user_id_by_phone(t, *p);
-            if (!r) return r.error();
+            if (!r)
+                return r.error();
             if (*r) {
                 out.normalized = *p;
                 out.user_id = std::move(*r);
@@ -161,7 +189,8 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
         }
     }
     auto r = a.db.user_id_by_username(t, identifier);
-    if (!r) return r.error();
+    if (!r)
+        return r.error();
     out.user_id = std::move(*r);
     return out;
 }
@@ -177,10 +206,12 @@ password_check check_password(std::string_view password, std::string const& dige
     password_check c;
     c.digest = digest;
     auto r = crypto::verify_password(password, digest);
-    if (!r) log::warn("password_verify_failed", {{"error", r.error().message()}});
+    if (!r)
+        log::warn("password_verify_failed", {{"error", r.error().message()}});
     c.ok = r && *r;
     if (c.ok && crypto::needs_rehash(digest))
-        if (auto h = crypto::hash_password(password)) c.rehashed = std::move(*h);
+        if (auto h = crypto::hash_password(password))
+            c.rehashed = std::move(*h);
     return c;
 }
 
@@ -196,7 +227,8 @@ void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) 
 
 /// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end).
 std::optional<api_error> user_blocked(store::user_record const& u, std::int64_t now) {
-    if (u.banned) return make_error(code::user_banned);
+    if (u.banned)
+        return make_error(code::user_banned);
     if (u.locked || u.lockout_expires_at > now) {
         auto e = make_error(code::user_locked);
         if (u.lockout_expires_at > now)
@@ -210,10 +242,18 @@ std::optional<api_error> user_blocked(store::user_record const& u, std::int64_t 
 
 /// Applies a password check to the sign-in's user inside the write txn: counts a failure, or records the
 /// verified first factor (and the rehash).
-api_result<void> apply_password(app const& a, request_ctx const& ctx, store::sign_in_record& si,
-                                store::user_record& u, password_check check, std::string_view password) {
-    if (u.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
-    if (check.digest != u.password_digest) check = check_password(password, u.password_digest);  // changed meanwhile
+api_result<void> apply_password(
+    app const& a,
+    request_ctx const& ctx,
+    store::sign_in_record& si,
+    store::user_record& u,
+    password_check check,
+    std::string_view password
+) {
+    if (u.password_digest.empty())
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (check.digest != u.password_digest)
+        check = check_password(password, u.password_digest);  // changed meanwhile
     si.first_factor = {};
     si.first_factor.strategy = "password";
     if (!check.ok) {
@@ -222,7 +262,8 @@ api_result<void> apply_password(app const& a, request_ctx const& ctx, store::sig
         count_failure(a, ctx, u);
         return param_error(code::form_password_incorrect, "password");
     }
-    if (!check.rehashed.empty()) u.password_digest = std::move(check.rehashed);
+    if (!check.rehashed.empty())
+        u.password_digest = std::move(check.rehashed);
     si.first_factor.status = "verified";
     si.first_factor.verified_at = ctx.now;
     return {};
@@ -230,8 +271,14 @@ api_result<void> apply_password(app const& a, request_ctx const& ctx, store::sig
 
 /// First factor passed: the second-factor gate, or a new active session on the client (which start_session
 /// writes together with the user).
-api_result<void> complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si,
-                          store::user_record& u, store::client_record& client) {
+api_result<void> complete(
+    app& a,
+    request_ctx& ctx,
+    store::write_txn& w,
+    store::sign_in_record& si,
+    store::user_record& u,
+    store::client_record& client
+) {
     u.failed_attempts = 0;
     u.lockout_expires_at = 0;
     u.updated_at = ctx.now;
@@ -240,7 +287,8 @@ api_result<void> complete(app& a, request_ctx& ctx, store::write_txn& w, store::
         return {};
     }
     auto s = start_session(a, ctx, w, client, u);
-    if (!s) return s.error();
+    if (!s)
+        return s.error();
     si.status = "complete";
     si.created_session_id = s->id;
     return {};
@@ -248,24 +296,37 @@ api_result<void> complete(app& a, request_ctx& ctx, store::write_txn& w, store::
 
 /// Starts a one-time code for `strategy` to `target_id` (or, when empty, the identification the sign-in
 /// was started with, else the primary one). The target must be a verified identification of the user.
-api_result<void> prepare_factor(app& a, request_ctx const& ctx, store::sign_in_record& si,
-                                store::user_record const& u, std::string_view strategy, std::string_view target_id) {
+api_result<void> prepare_factor(
+    app& a,
+    request_ctx const& ctx,
+    store::sign_in_record& si,
+    store::user_record const& u,
+    std::string_view strategy,
+    std::string_view target_id
+) {
     bool const email = is_email_strategy(strategy);
     std::string want(target_id);
     if (want.empty()) {
         for (auto const& i : u.identifications)
-            if (i.id == si.identification_id && i.kind == kind_of(strategy)) want = i.id;
-        if (want.empty()) want = email ? u.primary_email_address_id : u.primary_phone_number_id;
+            if (i.id == si.identification_id && i.kind == kind_of(strategy))
+                want = i.id;
+        if (want.empty())
+            want = email ? u.primary_email_address_id : u.primary_phone_number_id;
     }
     for (auto const& i : u.identifications) {
-        if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified") continue;
+        if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified")
+            continue;
         prepare_code(a, ctx, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id);
         return {};
     }
     auto const* param = email ? "email_address_id" : "phone_number_id";
-    if (target_id.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
-    return param_error(code::form_param_value_invalid, param,
-                       std::string(param) + " does not belong to this account or is not verified.");
+    if (target_id.empty())
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    return param_error(
+        code::form_param_value_invalid,
+        param,
+        std::string(param) + " does not belong to this account or is not verified."
+    );
 }
 
 struct loaded {
@@ -277,14 +338,18 @@ struct loaded {
 /// The request's sign-in (404 unless it belongs to this browser's client) and its user.
 api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
     auto c = current_client(a, ctx, t);
-    if (!c) return make_error(code::resource_not_found);
+    if (!c)
+        return make_error(code::resource_not_found);
     auto s = a.db.get_sign_in(t, ctx.params.get("sign_in_id"));
-    if (!s) return store_failure(s.error(), "get_sign_in");
-    if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
+    if (!s)
+        return store_failure(s.error(), "get_sign_in");
+    if (!*s || (*s)->client_id != c->id)
+        return make_error(code::resource_not_found);
     loaded l{std::move(*c), std::move(**s), std::nullopt};
     if (!l.sign_in.user_id.empty()) {
         auto u = a.db.get_user(t, l.sign_in.user_id);
-        if (!u) return store_failure(u.error(), "get_user");
+        if (!u)
+            return store_failure(u.error(), "get_user");
         l.user = std::move(*u);
     }
     return l;
@@ -292,17 +357,22 @@ api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
 
 /// The sign-in is at `status` and its user may sign in (not banned or locked).
 std::optional<api_error> ready(request_ctx const& ctx, loaded const& l, std::string_view status) {
-    if (l.sign_in.status != status || !l.user) return make_error(code::sign_in_not_ready);
-    if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at) return make_error(code::sign_in_not_ready);
+    if (l.sign_in.status != status || !l.user)
+        return make_error(code::sign_in_not_ready);
+    if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at)
+        return make_error(code::sign_in_not_ready);
     return user_blocked(*l.user, ctx.now);
 }
 
 /// A read-only look at the sign-in before the write: gates and what the step needs to know up front.
 api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
-    if (!r) return store_failure(r.error(), "sign_in");
-    if (!*r) return r->error();
-    if (auto bad = ready(ctx, **r, status)) return *bad;
+    if (!r)
+        return store_failure(r.error(), "sign_in");
+    if (!*r)
+        return r->error();
+    if (auto bad = ready(ctx, **r, status))
+        return *bad;
     return std::move(**r);
 }
 
@@ -310,12 +380,16 @@ api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status)
 api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     auto body = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<json::object>> {
         auto s = a.db.get_sign_in(t, id);
-        if (!s) return s.error();
-        if (!*s) return std::optional<json::object>{};
+        if (!s)
+            return s.error();
+        if (!*s)
+            return std::optional<json::object>{};
         return std::optional<json::object>{sign_in_json(a, t, **s)};
     });
-    if (!body) return store_failure(body.error(), "sign_in_json");
-    if (!*body) return make_error(code::resource_not_found);
+    if (!body)
+        return store_failure(body.error(), "sign_in_json");
+    if (!*body)
+        return make_error(code::resource_not_found);
     return envelope(a, ctx, std::move(**body));
 }
 
@@ -328,8 +402,10 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
     std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto l = load(a, ctx, tx);
-        if (!l) return api_result<void>(l.error());
-        if (auto bad = ready(ctx, *l, status)) return api_result<void>(*bad);
+        if (!l)
+            return api_result<void>(l.error());
+        if (auto bad = ready(ctx, *l, status))
+            return api_result<void>(*bad);
         store::user_record const before = *l->user;
         api_result<void> outcome = step(tx, *l);
         if (!outcome && outcome.error().status >= http::status::internal_server_error) {
@@ -338,27 +414,35 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
         }
         // A completed step wrote the user through start_session already.
         if (l->sign_in.status != "complete")
-            if (auto r = a.db.put_user(tx, *l->user, &before); !r) return r.error();
+            if (auto r = a.db.put_user(tx, *l->user, &before); !r)
+                return r.error();
         l->sign_in.updated_at = ctx.now;
-        if (auto r = a.db.put_sign_in(tx, l->sign_in); !r) return r.error();
+        if (auto r = a.db.put_sign_in(tx, l->sign_in); !r)
+            return r.error();
         id = l->sign_in.id;
         return outcome;
     });
-    if (fatal) return *fatal;
-    if (!w) return store_failure(w.error(), "sign_in");
-    if (!*w) return w->error();
+    if (fatal)
+        return *fatal;
+    if (!w)
+        return store_failure(w.error(), "sign_in");
+    if (!*w)
+        return w->error();
     return respond(a, ctx, id);
 }
 
 /// Revokes every live session of the user (password reset with sign_out_of_other_sessions).
 api_result<void> revoke_sessions(app& a, request_ctx const& ctx, store::write_txn& w, std::string const& user_id) {
     auto sessions = a.db.sessions_of_user(w, user_id);
-    if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+    if (!sessions)
+        return store_failure(sessions.error(), "sessions_of_user");
     for (auto s : *sessions) {
-        if (!views::session_live(s, ctx.now)) continue;
+        if (!views::session_live(s, ctx.now))
+            continue;
         s.status = "revoked";
         s.updated_at = ctx.now;
-        if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
+        if (auto r = a.db.put_session(w, s); !r)
+            return store_failure(r.error(), "put_session");
         a.tokens.erase(s.id);
     }
     return {};
@@ -366,10 +450,13 @@ api_result<void> revoke_sessions(app& a, request_ctx const& ctx, store::write_tx
 
 /// A new password for reset_password / a reset-code attempt that carries one: policy, then the digest.
 api_result<std::string> new_password_digest(app const& a, std::string_view password) {
-    if (password.empty()) return param_error(code::form_param_missing, "password");
-    if (auto bad = check_password_policy(a, password)) return *bad;
+    if (password.empty())
+        return param_error(code::form_param_missing, "password");
+    if (auto bad = check_password_policy(a, password))
+        return *bad;
     auto digest = crypto::hash_password(password);
-    if (!digest) return make_error(code::internal_clerk_error);
+    if (!digest)
+        return make_error(code::internal_clerk_error);
     return std::move(*digest);
 }
 
@@ -399,7 +486,8 @@ json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record con
     }
     o["supported_first_factors"] = std::move(factors);
     // No second-factor strategy (TOTP, SMS, backup codes) exists on this server yet.
-    o["supported_second_factors"] = s.status == "needs_second_factor" ? json::value(json::array{}) : json::value(nullptr);
+    o["supported_second_factors"] =
+        s.status == "needs_second_factor" ? json::value(json::array{}) : json::value(nullptr);
     o["first_factor_verification"] = factor_verification(s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
@@ -412,14 +500,21 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     auto const identifier = field(ctx, "identifier").value_or("");
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const password = field(ctx, "password").value_or("");
-    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
-    if (identifier.size() > 320) return param_error(code::form_param_max_length_exceeded, "identifier");
+    if (auto limited = limit_ip(a, ctx, "create"))
+        return *limited;
+    if (identifier.size() > 320)
+        return param_error(code::form_param_max_length_exceeded, "identifier");
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
-        return param_error(code::form_param_value_invalid, "strategy",
-                           "strategy must be password, email_code, phone_code, reset_password_email_code or "
-                           "reset_password_phone_code.");
-    if (!strategy.empty() && identifier.empty()) return param_error(code::form_param_missing, "identifier");
-    if (!strategy.empty() && !factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
+        return param_error(
+            code::form_param_value_invalid,
+            "strategy",
+            "strategy must be password, email_code, phone_code, reset_password_email_code or "
+            "reset_password_phone_code."
+        );
+    if (!strategy.empty() && identifier.empty())
+        return param_error(code::form_param_missing, "identifier");
+    if (!strategy.empty() && !factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
     bool const one_step = strategy == "password" && !password.empty();
 
     // Before the write: who is it, and (one-step password) is the password right. An unknown identifier
@@ -427,16 +522,19 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     resolved who;
     if (!identifier.empty()) {
         auto r = a.db.with_read([&](store::read_txn& t) { return resolve(a, t, identifier); });
-        if (!r) return store_failure(r.error(), "resolve_identifier");
+        if (!r)
+            return store_failure(r.error(), "resolve_identifier");
         who = std::move(*r);
-        if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized))) return *limited;
+        if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized)))
+            return *limited;
     }
     std::optional<password_check> checked;
     if (one_step) {
         std::string digest;
         if (who.user_id) {
             auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, *who.user_id); });
-            if (u && *u && !user_blocked(**u, ctx.now)) digest = (*u)->password_digest;
+            if (u && *u && !user_blocked(**u, ctx.now))
+                digest = (*u)->password_digest;
         }
         if (digest.empty())
             (void)crypto::verify_password(password, dummy_digest);
@@ -454,12 +552,15 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
-        if (!c) return api_result<void>(c.error());
+        if (!c)
+            return api_result<void>(c.error());
         if (a.cfg.single_session_mode) {
             for (auto const& id : c->session_ids) {
                 auto s = a.db.get_session(tx, id);
-                if (!s) return s.error();
-                if (*s && views::session_live(**s, ctx.now)) return api_result<void>(make_error(code::session_exists));
+                if (!s)
+                    return s.error();
+                if (*s && views::session_live(**s, ctx.now))
+                    return api_result<void>(make_error(code::session_exists));
             }
         }
         si.client_id = c->id;
@@ -467,16 +568,22 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         if (!identifier.empty()) {
             // Resolved again inside the write: the account may have changed since the look above.
             auto again = resolve(a, tx, identifier);
-            if (!again) return again.error();
-            if (!again->user_id) return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
+            if (!again)
+                return again.error();
+            if (!again->user_id)
+                return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
             auto u = a.db.get_user(tx, *again->user_id);
-            if (!u) return u.error();
-            if (!*u) return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
+            if (!u)
+                return u.error();
+            if (!*u)
+                return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
             user = std::move(**u);
-            if (auto blocked = user_blocked(*user, ctx.now)) return api_result<void>(*blocked);
+            if (auto blocked = user_blocked(*user, ctx.now))
+                return api_result<void>(*blocked);
             for (auto const& id : c->session_ids) {
                 auto s = a.db.get_session(tx, id);
-                if (!s) return s.error();
+                if (!s)
+                    return s.error();
                 if (*s && (*s)->user_id == user->id && views::session_live(**s, ctx.now)) {
                     auto e = make_error(code::identifier_already_signed_in);
                     e.meta["session_id"] = id;
@@ -485,7 +592,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             }
             si.user_id = user->id;
             for (auto const& i : user->identifications)
-                if (i.value == again->normalized) si.identification_id = i.id;
+                if (i.value == again->normalized)
+                    si.identification_id = i.id;
         }
         c->sign_in_id = si.id;
         c->updated_at = ctx.now;
@@ -494,7 +602,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         store::user_record const before = user ? *user : store::user_record{};
         if (user && one_step) {
             outcome = apply_password(a, ctx, si, *user, checked.value_or(password_check{}), password);
-            if (outcome) outcome = complete(a, ctx, tx, si, *user, *c);
+            if (outcome)
+                outcome = complete(a, ctx, tx, si, *user, *c);
         } else if (user && is_code_strategy(strategy)) {
             // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
             outcome = prepare_factor(a, ctx, si, *user, strategy, {});
@@ -505,44 +614,59 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         }
         if (si.status != "complete") {
             if (user)
-                if (auto r = a.db.put_user(tx, *user, &before); !r) return r.error();
-            if (auto r = a.db.put_client(tx, *c); !r) return r.error();
+                if (auto r = a.db.put_user(tx, *user, &before); !r)
+                    return r.error();
+            if (auto r = a.db.put_client(tx, *c); !r)
+                return r.error();
         }
-        if (auto r = a.db.put_sign_in(tx, si); !r) return r.error();
+        if (auto r = a.db.put_sign_in(tx, si); !r)
+            return r.error();
         return outcome;
     });
-    if (fatal) return *fatal;
-    if (!w) return store_failure(w.error(), "create_sign_in");
-    if (!*w) return w->error();
+    if (fatal)
+        return *fatal;
+    if (!w)
+        return store_failure(w.error(), "create_sign_in");
+    if (!*w)
+        return w->error();
     return respond(a, ctx, si.id);
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
         auto l = load(a, ctx, t);
-        if (!l) return api_result<json::object>(l.error());
+        if (!l)
+            return api_result<json::object>(l.error());
         return api_result<json::object>(sign_in_json(a, t, l->sign_in));
     });
-    if (!r) return store_failure(r.error(), "get_sign_in");
-    if (!*r) return r->error();
+    if (!r)
+        return store_failure(r.error(), "get_sign_in");
+    if (!*r)
+        return r->error();
     return envelope(a, ctx, std::move(**r));
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
-    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
+    if (auto limited = limit_ip(a, ctx, "prepare"))
+        return *limited;
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
     if (strategy != "password" && !is_code_strategy(strategy))
         return param_error(code::form_param_value_invalid, "strategy");
-    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
     auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
     // Each prepare sends a message: the per-account limit keeps it from being used to flood an inbox.
     auto seen = peek(a, ctx, "needs_first_factor");
-    if (!seen) return seen.error();
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    if (!seen)
+        return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
+        return *limited;
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
         if (strategy == "password") {
-            if (l.user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+            if (l.user->password_digest.empty())
+                return param_error(code::strategy_for_user_invalid, "strategy");
             l.sign_in.first_factor = {};
             l.sign_in.first_factor.status = "unverified";
             l.sign_in.first_factor.strategy = "password";
@@ -556,27 +680,36 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const password = field(ctx, "password").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
+    if (auto limited = limit_ip(a, ctx, "attempt"))
+        return *limited;
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
     if (strategy != "password" && !is_code_strategy(strategy))
         return param_error(code::form_param_value_invalid, "strategy");
-    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
-    if (strategy == "password" && password.empty()) return param_error(code::form_param_missing, "password");
-    if (strategy != "password" && code_value.empty()) return param_error(code::form_param_missing, "code");
+    if (!factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (strategy == "password" && password.empty())
+        return param_error(code::form_param_missing, "password");
+    if (strategy != "password" && code_value.empty())
+        return param_error(code::form_param_missing, "code");
 
     auto seen = peek(a, ctx, "needs_first_factor");
-    if (!seen) return seen.error();
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    if (!seen)
+        return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
+        return *limited;
 
     // The slow parts, before the write txn: the password check, or the new password of a reset attempt.
     std::optional<password_check> checked;
     std::string new_digest;
     if (strategy == "password") {
-        if (seen->user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+        if (seen->user->password_digest.empty())
+            return param_error(code::strategy_for_user_invalid, "strategy");
         checked = check_password(password, seen->user->password_digest);
     } else if (is_reset_strategy(strategy) && !password.empty()) {
         auto d = new_password_digest(a, password);
-        if (!d) return d.error();
+        if (!d)
+            return d.error();
         new_digest = std::move(*d);
     }
 
@@ -584,10 +717,12 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
         auto& si = l.sign_in;
         auto& u = *l.user;
         if (strategy == "password") {
-            if (auto ok = apply_password(a, ctx, si, u, *checked, password); !ok) return ok;
+            if (auto ok = apply_password(a, ctx, si, u, *checked, password); !ok)
+                return ok;
             return complete(a, ctx, tx, si, u, l.client);
         }
-        if (si.first_factor.strategy != strategy) return make_error(code::verification_not_sent);
+        if (si.first_factor.strategy != strategy)
+            return make_error(code::verification_not_sent);
         auto ok = attempt_code(a, ctx, si.first_factor, code_value);
         if (!ok) {
             if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
@@ -609,31 +744,38 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
 api_result<reply> reset_password(app& a, request_ctx& ctx) {
     auto const password = field(ctx, "password").value_or("");
     bool const sign_out_others = field(ctx, "sign_out_of_other_sessions").value_or("") == "true";
-    if (auto limited = limit_ip(a, ctx, "reset")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "reset"))
+        return *limited;
     // Only a sign-in whose reset code was verified may set a password; check before spending a hash.
-    if (auto seen = peek(a, ctx, "needs_new_password"); !seen) return seen.error();
+    if (auto seen = peek(a, ctx, "needs_new_password"); !seen)
+        return seen.error();
     auto digest = new_password_digest(a, password);
-    if (!digest) return digest.error();
+    if (!digest)
+        return digest.error();
     return mutate(a, ctx, "needs_new_password", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& u = *l.user;
         u.password_digest = *digest;
         u.password_last_updated_at = ctx.now;
         if (sign_out_others)
-            if (auto r = revoke_sessions(a, ctx, tx, u.id); !r) return r;
+            if (auto r = revoke_sessions(a, ctx, tx, u.id); !r)
+                return r;
         return complete(a, ctx, tx, l.sign_in, u, l.client);
     });
 }
 
 api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
     auto seen = peek(a, ctx, "needs_second_factor");
-    if (!seen) return seen.error();
-    if (field(ctx, "strategy").value_or("").empty()) return param_error(code::form_param_missing, "strategy");
+    if (!seen)
+        return seen.error();
+    if (field(ctx, "strategy").value_or("").empty())
+        return param_error(code::form_param_missing, "strategy");
     // No second-factor strategy (TOTP, SMS, backup codes) is offered by this server yet.
     return param_error(code::strategy_for_user_invalid, "strategy", "No second factor is available for this account.");
 }
 
 api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "attempt"))
+        return *limited;
     return prepare_second_factor(a, ctx);
 }
 

@@ -40,25 +40,36 @@ struct attr_ref {
 };
 
 std::vector<attr_ref> attributes(app const& a) {
-    return {{"email_address", a.cfg.email_address}, {"phone_number", a.cfg.phone_number},
-            {"username", a.cfg.username},           {"first_name", a.cfg.first_name},
-            {"last_name", a.cfg.last_name},         {"password", a.cfg.password}};
+    return {
+        {"email_address", a.cfg.email_address},
+        {"phone_number", a.cfg.phone_number},
+        {"username", a.cfg.username},
+        {"first_name", a.cfg.first_name},
+        {"last_name", a.cfg.last_name},
+        {"password", a.cfg.password}};
 }
 
 bool has_value(store::sign_up_record const& s, std::string_view attr) {
-    if (attr == "email_address") return !s.email_address.empty();
-    if (attr == "phone_number") return !s.phone_number.empty();
-    if (attr == "username") return !s.username.empty();
-    if (attr == "first_name") return !s.first_name.empty();
-    if (attr == "last_name") return !s.last_name.empty();
-    if (attr == "password") return !s.password_digest.empty();
+    if (attr == "email_address")
+        return !s.email_address.empty();
+    if (attr == "phone_number")
+        return !s.phone_number.empty();
+    if (attr == "username")
+        return !s.username.empty();
+    if (attr == "first_name")
+        return !s.first_name.empty();
+    if (attr == "last_name")
+        return !s.last_name.empty();
+    if (attr == "password")
+        return !s.password_digest.empty();
     return false;
 }
 
 std::vector<std::string> missing_fields(app const& a, store::sign_up_record const& s) {
     std::vector<std::string> out;
     for (auto const& at : attributes(a))
-        if (at.cfg.enabled && at.cfg.required && !has_value(s, at.name)) out.emplace_back(at.name);
+        if (at.cfg.enabled && at.cfg.required && !has_value(s, at.name))
+            out.emplace_back(at.name);
     return out;
 }
 
@@ -73,7 +84,8 @@ std::vector<std::string> unverified_fields(app const& a, store::sign_up_record c
 
 /// Stubs.Verification.OTP plus next_action / supported_strategies; null when the field is not given.
 json::value sign_up_verification(store::verification_record const& v, std::string_view strategy, bool present) {
-    if (!present) return nullptr;
+    if (!present)
+        return nullptr;
     json::object o;
     o["status"] = v.status.empty() ? std::string("unverified") : v.status;
     o["strategy"] = v.strategy.empty() ? std::string(strategy) : v.strategy;
@@ -86,14 +98,16 @@ json::value sign_up_verification(store::verification_record const& v, std::strin
 
 json::array strings(std::vector<std::string> const& v) {
     json::array a;
-    for (auto const& s : v) a.push_back(json::value(s));
+    for (auto const& s : v)
+        a.push_back(json::value(s));
     return a;
 }
 
 /// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
 std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
     std::int64_t retry = 0;
-    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry)) return std::nullopt;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
+        return std::nullopt;
     auto e = make_error(code::too_many_requests);
     e.meta["retry_after"] = retry;
     return e;
@@ -108,7 +122,8 @@ std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_vi
 }
 
 std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
-    if (who.empty()) return std::nullopt;
+    if (who.empty())
+        return std::nullopt;
     std::string key = "sign_up:id:";
     key += who;
     return limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
@@ -129,7 +144,8 @@ struct field_patch {
 
 std::optional<std::string> given(request_ctx const& ctx, std::string_view name) {
     auto v = field(ctx, name);
-    if (!v || v->empty()) return std::nullopt;
+    if (!v || v->empty())
+        return std::nullopt;
     return v;
 }
 
@@ -140,65 +156,95 @@ api_result<field_patch> read_fields(app const& a, request_ctx const& ctx) {
     // email_address_or_phone_number: one field for either identifier.
     if (auto either = given(ctx, "email_address_or_phone_number")) {
         if (either->find('@') != std::string::npos) {
-            if (!email) email = either;
+            if (!email)
+                email = either;
         } else if (!phone) {
             phone = either;
         }
     }
     if (email) {
-        if (!a.cfg.email_address.enabled) return param_error(code::form_param_unknown, "email_address");
+        if (!a.cfg.email_address.enabled)
+            return param_error(code::form_param_unknown, "email_address");
         auto e = normalize_email(*email);
         if (!e)
-            return param_error(code::form_param_format_invalid, "email_address",
-                               "email_address must be a valid email address.");
+            return param_error(
+                code::form_param_format_invalid,
+                "email_address",
+                "email_address must be a valid email address."
+            );
         p.email_address = std::move(*e);
     }
     if (phone) {
-        if (!a.cfg.phone_number.enabled) return param_error(code::form_param_unknown, "phone_number");
+        if (!a.cfg.phone_number.enabled)
+            return param_error(code::form_param_unknown, "phone_number");
         auto n = normalize_phone(*phone);
         if (!n)
-            return param_error(code::form_param_format_invalid, "phone_number",
-                               "phone_number must be a valid phone number in E.164 format.");
+            return param_error(
+                code::form_param_format_invalid,
+                "phone_number",
+                "phone_number must be a valid phone number in E.164 format."
+            );
         p.phone_number = std::move(*n);
     }
     if (auto v = given(ctx, "username")) {
-        if (!a.cfg.username.enabled) return param_error(code::form_param_unknown, "username");
-        if (v->size() < 4 || v->size() > 64) return param_error(code::form_username_invalid_length, "username");
+        if (!a.cfg.username.enabled)
+            return param_error(code::form_param_unknown, "username");
+        if (v->size() < 4 || v->size() > 64)
+            return param_error(code::form_username_invalid_length, "username");
         for (char c : *v)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
                 return param_error(code::form_username_invalid_character, "username");
         p.username = std::move(*v);
     }
     for (auto [name, cfg, target] :
-         {std::tuple{"first_name", &a.cfg.first_name, &p.first_name}, std::tuple{"last_name", &a.cfg.last_name, &p.last_name}}) {
+         {std::tuple{"first_name", &a.cfg.first_name, &p.first_name},
+          std::tuple{"last_name", &a.cfg.last_name, &p.last_name}}) {
         if (auto v = given(ctx, name)) {
-            if (!cfg->enabled) return param_error(code::form_param_unknown, name);
+            if (!cfg->enabled)
+                return param_error(code::form_param_unknown, name);
             if (v->size() > max_name_bytes)
-                return param_error(code::form_param_max_length_exceeded, name,
-                                   std::string(name) + " must be at most 256 characters.");
+                return param_error(
+                    code::form_param_max_length_exceeded,
+                    name,
+                    std::string(name) + " must be at most 256 characters."
+                );
             *target = std::move(*v);
         }
     }
     if (auto v = given(ctx, "unsafe_metadata")) {
         if (v->size() > max_metadata_bytes)
-            return param_error(code::form_param_max_length_exceeded, "unsafe_metadata",
-                               "unsafe_metadata must be at most 8 KiB of JSON.");
+            return param_error(
+                code::form_param_max_length_exceeded,
+                "unsafe_metadata",
+                "unsafe_metadata must be at most 8 KiB of JSON."
+            );
         boost::system::error_code ec;
         auto doc = json::parse(*v, ec);
         if (ec || !doc.is_object())
-            return param_error(code::form_param_format_invalid, "unsafe_metadata", "unsafe_metadata must be a JSON object.");
+            return param_error(
+                code::form_param_format_invalid,
+                "unsafe_metadata",
+                "unsafe_metadata must be a JSON object."
+            );
         p.unsafe_metadata = json::serialize(doc);
     }
     if (auto v = given(ctx, "legal_accepted")) {
         if (*v != "true" && *v != "false")
-            return param_error(code::form_param_format_invalid, "legal_accepted", "legal_accepted must be true or false.");
+            return param_error(
+                code::form_param_format_invalid,
+                "legal_accepted",
+                "legal_accepted must be true or false."
+            );
         p.legal_accepted = *v == "true";
     }
     if (auto v = given(ctx, "password")) {
-        if (!a.cfg.password.enabled) return param_error(code::form_param_unknown, "password");
-        if (auto bad = check_password_policy(a, *v)) return *bad;
+        if (!a.cfg.password.enabled)
+            return param_error(code::form_param_unknown, "password");
+        if (auto bad = check_password_policy(a, *v))
+            return *bad;
         auto h = crypto::hash_password(*v);
-        if (!h) return make_error(code::internal_clerk_error);
+        if (!h)
+            return make_error(code::internal_clerk_error);
         p.password_digest = std::move(*h);
     }
     return p;
@@ -214,12 +260,18 @@ void apply(field_patch const& p, store::sign_up_record& s) {
         s.phone_number = *p.phone_number;
         s.phone_verification = {};
     }
-    if (p.username) s.username = *p.username;
-    if (p.first_name) s.first_name = *p.first_name;
-    if (p.last_name) s.last_name = *p.last_name;
-    if (p.unsafe_metadata) s.unsafe_metadata = *p.unsafe_metadata;
-    if (p.password_digest) s.password_digest = *p.password_digest;
-    if (p.legal_accepted) s.legal_accepted = *p.legal_accepted;
+    if (p.username)
+        s.username = *p.username;
+    if (p.first_name)
+        s.first_name = *p.first_name;
+    if (p.last_name)
+        s.last_name = *p.last_name;
+    if (p.unsafe_metadata)
+        s.unsafe_metadata = *p.unsafe_metadata;
+    if (p.password_digest)
+        s.password_digest = *p.password_digest;
+    if (p.legal_accepted)
+        s.legal_accepted = *p.legal_accepted;
 }
 
 /// The identifiers the sign-up wants must not belong to a user already (form_identifier_exists).
@@ -228,23 +280,35 @@ api_result<void> check_taken(app& a, store::txn const& t, store::sign_up_record 
         std::string const& value;
         char const* param;
         char const* what;
-        store::result<std::optional<std::string>> (store::db::*find)(store::txn const&, std::string_view) const noexcept;
+        store::result<std::optional<std::string>> (store::db::*find
+        )(store::txn const&, std::string_view) const noexcept;
     };
-    for (auto const& p : {probe{s.email_address, "email_address", "email address", &store::db::user_id_by_email},
-                          probe{s.phone_number, "phone_number", "phone number", &store::db::user_id_by_phone},
-                          probe{s.username, "username", "username", &store::db::user_id_by_username}}) {
-        if (p.value.empty()) continue;
+
+    for (auto const& p :
+         {probe{s.email_address, "email_address", "email address", &store::db::user_id_by_email},
+          probe{s.phone_number, "phone_number", "phone number", &store::db::user_id_by_phone},
+          probe{s.username, "username", "username", &store::db::user_id_by_username}}) {
+        if (p.value.empty())
+            continue;
         auto r = (a.db.*p.find)(t, p.value);
-        if (!r) return store_failure(r.error(), "unique_lookup");
+        if (!r)
+            return store_failure(r.error(), "unique_lookup");
         if (*r)
-            return param_error(code::form_identifier_exists, p.param,
-                               std::string("That ") + p.what + " is taken. Please try another.");
+            return param_error(
+                code::form_identifier_exists,
+                p.param,
+                std::string("That ") + p.what + " is taken. Please try another."
+            );
     }
     return {};
 }
 
-store::identification_record identification(request_ctx const& ctx, char const* kind, std::string const& value,
-                                            store::verification_record const& v) {
+store::identification_record identification(
+    request_ctx const& ctx,
+    char const* kind,
+    std::string const& value,
+    store::verification_record const& v
+) {
     store::identification_record i;
     i.id = crypto::new_id("idn");
     i.kind = kind;
@@ -261,13 +325,14 @@ store::identification_record identification(request_ctx const& ctx, char const* 
 
 /// When nothing is missing or unverified: creates the user (the given email / phone as primary) and an
 /// active session on the client, in the same txn.
-api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
-                                store::client_record& client) {
+api_result<void>
+maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s, store::client_record& client) {
     if (!missing_fields(a, s).empty() || !unverified_fields(a, s).empty()) {
         s.status = "missing_requirements";
         return {};
     }
-    if (auto taken = check_taken(a, w, s); !taken) return taken;
+    if (auto taken = check_taken(a, w, s); !taken)
+        return taken;
     store::user_record u;
     u.id = crypto::new_id("user");
     u.username = s.username;
@@ -290,14 +355,17 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
     store::unique_field conflict = store::unique_field::none;
     if (auto r = a.db.put_user(w, u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
-            return param_error(code::form_identifier_exists,
-                               conflict == store::unique_field::phone_number ? "phone_number"
-                               : conflict == store::unique_field::username  ? "username"
-                                                                            : "email_address");
+            return param_error(
+                code::form_identifier_exists,
+                conflict == store::unique_field::phone_number ? "phone_number"
+                : conflict == store::unique_field::username   ? "username"
+                                                              : "email_address"
+            );
         return store_failure(r.error(), "put_user");
     }
     auto sess = start_session(a, ctx, w, client, u);
-    if (!sess) return sess.error();
+    if (!sess)
+        return sess.error();
     s.status = "complete";
     s.created_user_id = u.id;
     s.created_session_id = sess->id;
@@ -307,17 +375,22 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
 /// The request's sign-up (404 unless it belongs to this browser's client).
 api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, store::txn const& t) {
     auto c = current_client(a, ctx, t);
-    if (!c) return make_error(code::resource_not_found);
+    if (!c)
+        return make_error(code::resource_not_found);
     auto s = a.db.get_sign_up(t, ctx.params.get("sign_up_id"));
-    if (!s) return store_failure(s.error(), "get_sign_up");
-    if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
+    if (!s)
+        return store_failure(s.error(), "get_sign_up");
+    if (!*s || (*s)->client_id != c->id)
+        return make_error(code::resource_not_found);
     return std::move(**s);
 }
 
 /// The sign-up can still take steps.
 std::optional<api_error> open(request_ctx const& ctx, store::sign_up_record const& s) {
-    if (s.status != "missing_requirements") return make_error(code::sign_up_not_ready);
-    if (s.abandon_at != 0 && ctx.now > s.abandon_at) return make_error(code::sign_up_not_ready);
+    if (s.status != "missing_requirements")
+        return make_error(code::sign_up_not_ready);
+    if (s.abandon_at != 0 && ctx.now > s.abandon_at)
+        return make_error(code::sign_up_not_ready);
     return std::nullopt;
 }
 
@@ -330,28 +403,39 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
     std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto s = load_sign_up(a, ctx, tx);
-        if (!s) return api_result<void>(s.error());
-        if (auto closed = open(ctx, *s)) return api_result<void>(*closed);
+        if (!s)
+            return api_result<void>(s.error());
+        if (auto closed = open(ctx, *s))
+            return api_result<void>(*closed);
         auto c = current_client(a, ctx, tx);
-        if (!c) return api_result<void>(make_error(code::resource_not_found));
+        if (!c)
+            return api_result<void>(make_error(code::resource_not_found));
         api_result<void> outcome = step(tx, *s);
-        if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
+        if (outcome)
+            outcome = maybe_complete(a, ctx, tx, *s, *c);
         if (!outcome && outcome.error().status >= http::status::internal_server_error) {
             fatal = outcome.error();
             return store::make_error_code(store::errc::lmdb);  // abort
         }
-        if (!outcome && !keep_on_error) return outcome;
+        if (!outcome && !keep_on_error)
+            return outcome;
         s->updated_at = ctx.now;
-        if (auto r = a.db.put_sign_up(tx, *s); !r) return r.error();
+        if (auto r = a.db.put_sign_up(tx, *s); !r)
+            return r.error();
         id = s->id;
         return outcome;
     });
-    if (fatal) return *fatal;
-    if (!w) return store_failure(w.error(), "sign_up");
-    if (!*w) return w->error();
+    if (fatal)
+        return *fatal;
+    if (!w)
+        return store_failure(w.error(), "sign_up");
+    if (!*w)
+        return w->error();
     auto s = a.db.with_read([&](store::read_txn& t) { return a.db.get_sign_up(t, id); });
-    if (!s) return store_failure(s.error(), "get_sign_up");
-    if (!*s) return make_error(code::resource_not_found);
+    if (!s)
+        return store_failure(s.error(), "get_sign_up");
+    if (!*s)
+        return make_error(code::resource_not_found);
     return envelope(a, ctx, sign_up_json(a, **s));
 }
 
@@ -359,8 +443,10 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
 store::result<std::string> live_session(app& a, store::txn const& t, store::client_record const& c, std::int64_t now) {
     for (auto const& id : c.session_ids) {
         auto s = a.db.get_session(t, id);
-        if (!s) return s.error();
-        if (*s && views::session_live(**s, now)) return id;
+        if (!s)
+            return s.error();
+        if (*s && views::session_live(**s, now))
+            return id;
     }
     return std::string{};
 }
@@ -374,7 +460,8 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     o["status"] = s.status;
     std::vector<std::string> required, optional;
     for (auto const& at : attributes(a)) {
-        if (!at.cfg.enabled) continue;
+        if (!at.cfg.enabled)
+            continue;
         (at.cfg.required ? required : optional).emplace_back(at.name);
     }
     o["required_fields"] = strings(required);
@@ -387,7 +474,9 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     v["web3_wallet"] = nullptr;
     v["external_account"] = nullptr;
     o["verifications"] = std::move(v);
-    auto str = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
+    auto str = [](std::string const& x) {
+        return x.empty() ? json::value(nullptr) : json::value(x);
+    };
     o["username"] = str(s.username);
     o["email_address"] = str(s.email_address);
     o["phone_number"] = str(s.phone_number);
@@ -408,19 +497,24 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
-    if (a.cfg.sign_up_mode == "restricted") return make_error(code::not_allowed_to_sign_up);
-    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
+    if (a.cfg.sign_up_mode == "restricted")
+        return make_error(code::not_allowed_to_sign_up);
+    if (auto limited = limit_ip(a, ctx, "create"))
+        return *limited;
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
         auto live = a.db.with_read([&](store::read_txn& t) -> store::result<std::string> {
             auto c = current_client(a, ctx, t);
             return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
         });
-        if (!live) return store_failure(live.error(), "live_session");
-        if (!live->empty()) return make_error(code::session_exists);
+        if (!live)
+            return store_failure(live.error(), "live_session");
+        if (!live->empty())
+            return make_error(code::session_exists);
     }
     auto patch = read_fields(a, ctx);
-    if (!patch) return patch.error();
+    if (!patch)
+        return patch.error();
     if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
         return *limited;
 
@@ -434,13 +528,17 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     std::optional<api_error> fatal;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
-        if (!c) return api_result<void>(c.error());
+        if (!c)
+            return api_result<void>(c.error());
         if (a.cfg.single_session_mode) {
             auto live = live_session(a, tx, *c, ctx.now);
-            if (!live) return live.error();
-            if (!live->empty()) return api_result<void>(make_error(code::session_exists));
+            if (!live)
+                return live.error();
+            if (!live->empty())
+                return api_result<void>(make_error(code::session_exists));
         }
-        if (auto taken = check_taken(a, tx, s); !taken) return taken;
+        if (auto taken = check_taken(a, tx, s); !taken)
+            return taken;
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
@@ -454,13 +552,18 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         }
         // A completed sign-up wrote the client through start_session already.
         if (s.status != "complete")
-            if (auto r = a.db.put_client(tx, *c); !r) return r.error();
-        if (auto r = a.db.put_sign_up(tx, s); !r) return r.error();
+            if (auto r = a.db.put_client(tx, *c); !r)
+                return r.error();
+        if (auto r = a.db.put_sign_up(tx, s); !r)
+            return r.error();
         return api_result<void>();
     });
-    if (fatal) return *fatal;
-    if (!w) return store_failure(w.error(), "create_sign_up");
-    if (!*w) return w->error();
+    if (fatal)
+        return *fatal;
+    if (!w)
+        return store_failure(w.error(), "create_sign_up");
+    if (!*w)
+        return w->error();
     return envelope(a, ctx, sign_up_json(a, s));
 }
 
@@ -468,15 +571,19 @@ api_result<reply> get_sign_up(app& a, request_ctx& ctx) {
     auto s = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::sign_up_record>> {
         return load_sign_up(a, ctx, t);
     });
-    if (!s) return store_failure(s.error(), "get_sign_up");
-    if (!*s) return s->error();
+    if (!s)
+        return store_failure(s.error(), "get_sign_up");
+    if (!*s)
+        return s->error();
     return envelope(a, ctx, sign_up_json(a, **s));
 }
 
 api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "update")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "update"))
+        return *limited;
     auto patch = read_fields(a, ctx);
-    if (!patch) return patch.error();
+    if (!patch)
+        return patch.error();
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         apply(*patch, s);
         return check_taken(a, tx, s);
@@ -484,38 +591,49 @@ api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "prepare"))
+        return *limited;
     auto const strategy = field(ctx, "strategy").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
     bool const email = strategy == "email_code";
     return mutate(a, ctx, false, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
         auto& v = email ? s.email_verification : s.phone_verification;
-        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
-        if (v.status == "verified") return make_error(code::verification_already_verified);
+        if (to.empty())
+            return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (v.status == "verified")
+            return make_error(code::verification_already_verified);
         // Each prepare sends a message: limited per address so it cannot flood an inbox.
-        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
+        if (auto limited = limit_identifier(a, ctx, to))
+            return *limited;
         prepare_code(a, ctx, v, strategy, email ? "email" : "sms", to, "");
         return {};
     });
 }
 
 api_result<reply> attempt_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
+    if (auto limited = limit_ip(a, ctx, "attempt"))
+        return *limited;
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
-    if (code_value.empty()) return param_error(code::form_param_missing, "code");
+    if (code_value.empty())
+        return param_error(code::form_param_missing, "code");
     bool const email = strategy == "email_code";
     return mutate(a, ctx, true, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
-        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
-        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
-        if (code_value.size() > 32) return param_error(code::form_code_incorrect, "code");
+        if (to.empty())
+            return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (auto limited = limit_identifier(a, ctx, to))
+            return *limited;
+        if (code_value.size() > 32)
+            return param_error(code::form_code_incorrect, "code");
         return attempt_code(a, ctx, email ? s.email_verification : s.phone_verification, code_value);
     });
 }

@@ -396,6 +396,14 @@ BOOST_AUTO_TEST_CASE(jwt_templates_crud) {
                  "form_param_max_length_exceeded", "name");
     BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates").json.as_array().size() == 1u);
 
+    // jwtTemplates.list() sends paginated=true.
+    auto paged = b.bapi(verb::get, "/v1/jwt_templates?paginated=true&limit=1");
+    BOOST_TEST_REQUIRE(paged.status == 200u);
+    BOOST_TEST(paged.json.at("total_count") == 1);
+    BOOST_TEST(paged.json.at("data").as_array().size() == 1u);
+    BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates?paginated=true&offset=1").json.at("data").as_array().empty());
+    expect_error(b.bapi(verb::get, "/v1/jwt_templates?limit=0"), 422, "form_param_value_invalid", "limit");
+
     // Update: partial, name uniqueness, bounds.
     auto second = post({{"name", "second"}, {"claims", json::object{}}, {"lifetime", 300}, {"allowed_clock_skew", 0}});
     BOOST_TEST_REQUIRE(second.status == 200u, second.body);

@@ -248,6 +248,7 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     auto r = b.bapi(verb::post, "/v1/sessions/" + ended + "/tokens");
     BOOST_TEST(r.status >= 400u);
     BOOST_TEST(r.status < 500u);
+    BOOST_TEST(r.status == 401u);
     BOOST_TEST(r.error_code() == "session_not_active");
     BOOST_TEST(r.json.as_object().contains("errors"));
 
@@ -257,6 +258,20 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     auto late = b.bapi(verb::post, "/v1/sessions/" + expiring + "/tokens");
     BOOST_TEST(late.error_code() == "session_not_active");
     BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + expiring).json.at("status") == "expired");
+    // Status filters use the effective status.
+    auto active = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=active&paginated=true");
+    BOOST_TEST(active.json.at("total_count") == 0);
+    auto expired = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=expired&paginated=true");
+    BOOST_TEST(expired.json.at("total_count") == 1);
+    BOOST_TEST_REQUIRE(expired.json.at("data").as_array().size() == 1u);
+    BOOST_TEST(expired.json.at("data").as_array()[0].at("id") == json::value(expiring));
+    BOOST_TEST(expired.json.at("data").as_array()[0].at("status") == "expired");
+    auto ended_list = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=ended");
+    BOOST_TEST(ids_of(ended_list.json.as_array()) == std::set<std::string>{ended});
+    // Revoking an expired session leaves it expired.
+    auto rv = b.bapi(verb::post, "/v1/sessions/" + expiring + "/revoke");
+    BOOST_TEST(rv.status == 200u);
+    BOOST_TEST(rv.json.at("status") == "expired");
 }
 
 BOOST_AUTO_TEST_CASE(legacy_verify) {
@@ -289,6 +304,15 @@ BOOST_AUTO_TEST_CASE(legacy_verify) {
     expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", 42}}), 422,
                  "form_param_type_invalid", "token");
     expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
+    // Expired tokens (past the 5 s leeway) and revoked sessions do not verify.
+    s.advance(std::chrono::seconds(a.cfg.token_lifetime.count() + 10));
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
+    std::string fresh = str(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens").json.at("jwt"));
+    BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}).status == 200u);
+    BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke").status == 200u);
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}), 422,
                  "form_param_value_invalid", "token");
 }
 

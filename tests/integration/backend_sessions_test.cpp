@@ -1,5 +1,6 @@
-// BAPI /v1/sessions*: list (bare and paginated, filters, paging), get, revoke (and its effect on FAPI),
-// legacy verify, and token minting (default lifetime, expires_in_seconds, non-live sessions).
+// BAPI /v1/sessions*: list (bare and paginated, filters, paging), get, revoke (and its effect on
+// FAPI), legacy verify, and token minting (default lifetime, expires_in_seconds, non-live
+// sessions).
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
 #include "tests/common/server_fixture.hpp"
@@ -17,7 +18,9 @@ namespace {
 
 using verb = http::verb;
 
-std::string str(json::value const& v) { return std::string(v.as_string()); }
+std::string str(json::value const& v) {
+    return std::string(v.as_string());
+}
 
 http_client bapi_client(test_server& s) {
     http_client b(s.bapi_port());
@@ -25,10 +28,16 @@ http_client bapi_client(test_server& s) {
     return b;
 }
 
-void expect_error(http_result const& r, unsigned status, std::string const& code, std::string const& param = {}) {
+void expect_error(
+    http_result const& r,
+    unsigned status,
+    std::string const& code,
+    std::string const& param = {}
+) {
     BOOST_TEST(r.status == status, r.body);
     BOOST_TEST(r.error_code() == code, r.body);
-    if (!param.empty()) BOOST_TEST(r.param_name() == param, r.body);
+    if (!param.empty())
+        BOOST_TEST(r.param_name() == param, r.body);
 }
 
 std::string new_client(test_server& s) {
@@ -43,7 +52,8 @@ std::string new_client(test_server& s) {
 
 std::set<std::string> ids_of(json::array const& a) {
     std::set<std::string> out;
-    for (auto const& s : a) out.insert(str(s.at("id")));
+    for (auto const& s : a)
+        out.insert(str(s.at("id")));
     return out;
 }
 
@@ -51,7 +61,8 @@ void set_status(test_server& s, std::string const& id, std::string const& status
     auto& a = s.app();
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto got = a.db.get_session(w, id);
-        if (!got) return got.error();
+        if (!got)
+            return got.error();
         auto rec = **got;
         rec.status = status;
         return a.db.put_session(w, rec);
@@ -96,8 +107,16 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     BOOST_TEST(ids_of(bare.json.as_array()) == (std::set<std::string>{s1, s2}));
     auto const& first = bare.json.as_array()[0].as_object();
     BOOST_TEST(first.at("object") == "session");
-    for (auto const* k : {"id", "client_id", "user_id", "status", "last_active_at", "expire_at", "abandon_at",
-                          "created_at", "updated_at"})
+    for (auto const* k :
+         {"id",
+          "client_id",
+          "user_id",
+          "status",
+          "last_active_at",
+          "expire_at",
+          "abandon_at",
+          "created_at",
+          "updated_at"})
         BOOST_TEST(first.contains(k), k);
     BOOST_TEST(first.at("expire_at").as_int64() > 1'600'000'000'000);  // ms
 
@@ -121,9 +140,12 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     auto page = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1");
     BOOST_TEST(page.json.at("data").as_array().size() == 1u);
     BOOST_TEST(page.json.at("total_count") == 2);
-    auto page2 = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1&offset=1");
+    auto page2 =
+        b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1&offset=1");
     BOOST_TEST(page2.json.at("data").as_array().size() == 1u);
-    BOOST_TEST(page2.json.at("data").as_array()[0].at("id") != page.json.at("data").as_array()[0].at("id"));
+    BOOST_TEST(
+        page2.json.at("data").as_array()[0].at("id") != page.json.at("data").as_array()[0].at("id")
+    );
     auto past = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&offset=10");
     BOOST_TEST(past.json.at("data").as_array().empty());
     BOOST_TEST(past.json.at("total_count") == 2);
@@ -131,11 +153,30 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     BOOST_TEST(nobody.status == 200u);
     BOOST_TEST(nobody.json.as_array().empty());
 
-    expect_error(b.bapi(verb::get, "/v1/sessions?user_id=" + ann + "&status=bogus"), 422, "form_param_value_invalid",
-                 "status");
-    expect_error(b.bapi(verb::get, "/v1/sessions?limit=0"), 422, "form_param_value_invalid", "limit");
-    expect_error(b.bapi(verb::get, "/v1/sessions?limit=501"), 422, "form_param_value_invalid", "limit");
-    expect_error(b.bapi(verb::get, "/v1/sessions?offset=x"), 422, "form_param_value_invalid", "offset");
+    expect_error(
+        b.bapi(verb::get, "/v1/sessions?user_id=" + ann + "&status=bogus"),
+        422,
+        "form_param_value_invalid",
+        "status"
+    );
+    expect_error(
+        b.bapi(verb::get, "/v1/sessions?limit=0"),
+        422,
+        "form_param_value_invalid",
+        "limit"
+    );
+    expect_error(
+        b.bapi(verb::get, "/v1/sessions?limit=501"),
+        422,
+        "form_param_value_invalid",
+        "limit"
+    );
+    expect_error(
+        b.bapi(verb::get, "/v1/sessions?offset=x"),
+        422,
+        "form_param_value_invalid",
+        "offset"
+    );
 
     http_client anon(s.bapi_port());
     expect_error(anon.request(verb::get, "/v1/sessions"), 401, "authorization_header_missing");
@@ -195,7 +236,8 @@ BOOST_AUTO_TEST_CASE(revoked_session_cannot_mint_from_the_frontend) {
     auto cl = c.fapi("GET", "/v1/client");
     BOOST_TEST_REQUIRE(cl.status == 200u);
     for (auto const& sess : cl.json.at("response").at("sessions").as_array())
-        if (sess.at("id") == json::value(sid)) BOOST_TEST(sess.at("status") != "active");
+        if (sess.at("id") == json::value(sid))
+            BOOST_TEST(sess.at("status") != "active");
 }
 
 BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
@@ -218,23 +260,63 @@ BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
     BOOST_TEST(!p.contains("azp"));  // no browser origin on the Backend API
     BOOST_TEST(jwt_header(str(r.json.at("jwt"))).at("kid") == json::value(a.keys.active().kid()));
 
-    auto longer = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 3600}});
+    auto longer = b.bapi(
+        verb::post,
+        "/v1/sessions/" + sid + "/tokens",
+        json::object{{"expires_in_seconds", 3600}}
+    );
     BOOST_TEST_REQUIRE(longer.status == 200u, longer.body);
     auto lp = verified_payload(s, str(longer.json.at("jwt")));
     BOOST_TEST(lp.at("exp").as_int64() - lp.at("iat").as_int64() == 3600);
-    BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", nullptr}})
-                   .status == 200u);
+    BOOST_TEST(
+        b.bapi(
+             verb::post,
+             "/v1/sessions/" + sid + "/tokens",
+             json::object{{"expires_in_seconds", nullptr}}
+        ).status == 200u
+    );
 
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 29}}), 422,
-                 "form_param_value_invalid", "expires_in_seconds");
     expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 315360001}}), 422,
-        "form_param_value_invalid", "expires_in_seconds");
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", "60"}}),
-                 422, "form_param_type_invalid", "expires_in_seconds");
+        b.bapi(
+            verb::post,
+            "/v1/sessions/" + sid + "/tokens",
+            json::object{{"expires_in_seconds", 29}}
+        ),
+        422,
+        "form_param_value_invalid",
+        "expires_in_seconds"
+    );
+    expect_error(
+        b.bapi(
+            verb::post,
+            "/v1/sessions/" + sid + "/tokens",
+            json::object{{"expires_in_seconds", 315360001}}
+        ),
+        422,
+        "form_param_value_invalid",
+        "expires_in_seconds"
+    );
+    expect_error(
+        b.bapi(
+            verb::post,
+            "/v1/sessions/" + sid + "/tokens",
+            json::object{{"expires_in_seconds", "60"}}
+        ),
+        422,
+        "form_param_type_invalid",
+        "expires_in_seconds"
+    );
     expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/tokens"), 404, "resource_not_found");
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/no_such_template"), 404, "resource_not_found");
-    expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/tokens/no_such_template"), 404, "resource_not_found");
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/no_such_template"),
+        404,
+        "resource_not_found"
+    );
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/sess_missing/tokens/no_such_template"),
+        404,
+        "resource_not_found"
+    );
 }
 
 BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
@@ -259,9 +341,11 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     BOOST_TEST(late.error_code() == "session_not_active");
     BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + expiring).json.at("status") == "expired");
     // Status filters use the effective status.
-    auto active = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=active&paginated=true");
+    auto active =
+        b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=active&paginated=true");
     BOOST_TEST(active.json.at("total_count") == 0);
-    auto expired = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=expired&paginated=true");
+    auto expired =
+        b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=expired&paginated=true");
     BOOST_TEST(expired.json.at("total_count") == 1);
     BOOST_TEST_REQUIRE(expired.json.at("data").as_array().size() == 1u);
     BOOST_TEST(expired.json.at("data").as_array()[0].at("id") == json::value(expiring));
@@ -290,30 +374,65 @@ BOOST_AUTO_TEST_CASE(legacy_verify) {
     BOOST_TEST(ok.json.at("object") == "session");
     BOOST_TEST(ok.json.at("id") == json::value(sid));
 
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + other + "/verify", json::object{{"token", jwt}}), 422,
-                 "form_param_value_invalid", "token");
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", "not.a.jwt"}}), 422,
-                 "form_param_value_invalid", "token");
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + other + "/verify", json::object{{"token", jwt}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", "not.a.jwt"}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
     // A tampered signature.
     std::string tampered = jwt;
     tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", tampered}}), 422,
-                 "form_param_value_invalid", "token");
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{}), 422, "form_param_missing",
-                 "token");
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", 42}}), 422,
-                 "form_param_type_invalid", "token");
-    expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/verify", json::object{{"token", jwt}}), 422,
-                 "form_param_value_invalid", "token");
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", tampered}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{}),
+        422,
+        "form_param_missing",
+        "token"
+    );
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", 42}}),
+        422,
+        "form_param_type_invalid",
+        "token"
+    );
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/sess_missing/verify", json::object{{"token", jwt}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
     // Expired tokens (past the 5 s leeway) and revoked sessions do not verify.
     s.advance(std::chrono::seconds(a.cfg.token_lifetime.count() + 10));
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", jwt}}), 422,
-                 "form_param_value_invalid", "token");
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", jwt}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
     std::string fresh = str(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens").json.at("jwt"));
-    BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}).status == 200u);
+    BOOST_TEST(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}})
+            .status == 200u
+    );
     BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke").status == 200u);
-    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}), 422,
-                 "form_param_value_invalid", "token");
+    expect_error(
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}),
+        422,
+        "form_param_value_invalid",
+        "token"
+    );
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,8 +1,7 @@
 // BAPI clients: list, get, verify a session token back to its client, and handshake payloads.
-#include "server/api/backend/handlers.hpp"
-
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/views.hpp"
 
@@ -14,13 +13,15 @@ namespace json = boost::json;
 
 namespace {
 
-store::result<json::object> render_client(app& a, store::txn const& t, store::client_record const& c,
-                                          std::int64_t now_ms) {
+store::result<json::object>
+render_client(app& a, store::txn const& t, store::client_record const& c, std::int64_t now_ms) {
     std::vector<store::session_record> sessions;
     for (auto const& id : c.session_ids) {
         auto s = a.db.get_session(t, id);
-        if (!s) return s.error();
-        if (*s) sessions.push_back(std::move(**s));
+        if (!s)
+            return s.error();
+        if (*s)
+            sessions.push_back(std::move(**s));
     }
     json::object o = views::backend_client(c, sessions);
     auto& list = o["sessions"].as_array();
@@ -33,96 +34,127 @@ store::result<json::object> render_client(app& a, store::txn const& t, store::cl
 
 api_result<reply> list_clients(app& a, request_ctx& ctx) {
     auto p = paging(ctx);
-    if (!p) return p.error();
+    if (!p)
+        return p.error();
     std::size_t total = 0;
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<json::array> {
         auto list = a.db.list_clients(t, p->first, p->second, &total);
-        if (!list) return list.error();
+        if (!list)
+            return list.error();
         json::array out;
         for (auto const& c : *list) {
             auto j = render_client(a, t, c, ctx.now);
-            if (!j) return j.error();
+            if (!j)
+                return j.error();
             out.push_back(std::move(*j));
         }
         return out;
     });
-    if (!r) return store_error(r.error(), "list_clients");
-    if (!paginated(ctx)) return json_reply(*r);
+    if (!r)
+        return store_error(r.error(), "list_clients");
+    if (!paginated(ctx))
+        return json_reply(*r);
     return json_reply(json::object{{"data", std::move(*r)}, {"total_count", total}});
 }
 
 api_result<reply> get_client(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
         auto c = a.db.get_client(t, ctx.params.get("client_id"));
-        if (!c) return c.error();
-        if (!*c) return api_result<json::object>(not_found());
+        if (!c)
+            return c.error();
+        if (!*c)
+            return api_result<json::object>(not_found());
         auto j = render_client(a, t, **c, ctx.now);
-        if (!j) return j.error();
+        if (!j)
+            return j.error();
         return api_result<json::object>(std::move(*j));
     });
-    if (!r) return store_error(r.error(), "get_client");
-    if (!*r) return r->error();
+    if (!r)
+        return store_error(r.error(), "get_client");
+    if (!*r)
+        return r->error();
     return json_reply(**r);
 }
 
 api_result<reply> verify_client(app& a, request_ctx& ctx) {
-    // The token is either the browser's client credential (the `__client` cookie value, which is what
+    // The token is either the browser's client credential (the `__client` cookie value, which is
+    // what
     // @clerk/backend's clients.verifyClient() is usually given) or a session JWT from `__session`.
     auto token = body_string(ctx, "token", crypto::max_jws_bytes);
-    if (!token) return token.error();
-    if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
+    if (!token)
+        return token.error();
+    if (!*token || (*token)->empty())
+        return param_error(code::form_param_missing, "token");
     std::string client_id;
     std::string sid;
     if (auto id = frontend::verify_client_token(a, **token)) {
         client_id = std::move(*id);
     } else {
         auto claims = verify_session_token(a, **token, ctx.now);
-        if (!claims) return claims.error();
+        if (!claims)
+            return claims.error();
         sid = std::string(claims->at("sid").get_string());
     }
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
         if (!sid.empty()) {
             auto s = a.db.get_session(t, sid);
-            if (!s) return s.error();
+            if (!s)
+                return s.error();
             if (!*s || !views::session_live(**s, ctx.now))
-                return api_result<json::object>(
-                    param_error(code::form_param_value_invalid, "token", "The token's session is not active."));
+                return api_result<json::object>(param_error(
+                    code::form_param_value_invalid,
+                    "token",
+                    "The token's session is not active."
+                ));
             client_id = (*s)->client_id;
         }
         auto c = a.db.get_client(t, client_id);
-        if (!c) return c.error();
+        if (!c)
+            return c.error();
         // A credential whose client was deleted (sign-out with persistClient=false) is dead.
-        if (!*c) return api_result<json::object>(not_found());
+        if (!*c)
+            return api_result<json::object>(not_found());
         auto j = render_client(a, t, **c, ctx.now);
-        if (!j) return j.error();
+        if (!j)
+            return j.error();
         return api_result<json::object>(std::move(*j));
     });
-    if (!r) return store_error(r.error(), "verify_client");
-    if (!*r) return r->error();
+    if (!r)
+        return store_error(r.error(), "verify_client");
+    if (!*r)
+        return r->error();
     return json_reply(**r);
 }
 
 api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {
     auto const* nonce = ctx.query.find("nonce");
-    if (nonce == nullptr || nonce->empty()) return param_error(code::form_param_missing, "nonce");
-    if (nonce->size() > 256) return param_error(code::form_param_value_invalid, "nonce");
+    if (nonce == nullptr || nonce->empty())
+        return param_error(code::form_param_missing, "nonce");
+    if (nonce->size() > 256)
+        return param_error(code::form_param_value_invalid, "nonce");
     // Single use: the payload carries a session token, so it is deleted as it is read.
     std::string const key = "handshake_nonce:" + *nonce;
     auto v = a.db.with_write([&](store::write_txn& w) -> store::result<std::optional<std::string>> {
         auto got = a.db.get_meta(w, key);
-        if (!got) return got.error();
+        if (!got)
+            return got.error();
         if (*got)
-            if (auto r = a.db.delete_meta(w, key); !r) return r.error();
+            if (auto r = a.db.delete_meta(w, key); !r)
+                return r.error();
         return got;
     });
-    if (!v) return store_error(v.error(), "handshake_payload");
-    if (!*v) return not_found();
+    if (!v)
+        return store_error(v.error(), "handshake_payload");
+    if (!*v)
+        return not_found();
     boost::system::error_code ec;
     auto doc = json::parse(**v, ec);
-    if (ec || !doc.is_object()) return not_found();
+    if (ec || !doc.is_object())
+        return not_found();
     auto const* exp = doc.get_object().if_contains("exp");
     auto const* directives = doc.get_object().if_contains("directives");
-    if (exp == nullptr || !exp->is_int64() || exp->get_int64() < ctx.now || directives == nullptr) return not_found();
+    if (exp == nullptr || !exp->is_int64() || exp->get_int64() < ctx.now || directives == nullptr)
+        return not_found();
     return json_reply(json::object{{"directives", *directives}});
 }
 

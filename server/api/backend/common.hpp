@@ -1,5 +1,6 @@
 #pragma once
-// Backend API helpers: typed reads of the JSON body and query with Clerk-shaped 422s, and reply builders.
+// Backend API helpers: typed reads of the JSON body and query with Clerk-shaped 422s, and reply
+// builders.
 #include "server/api/context.hpp"
 #include "store/records.hpp"
 
@@ -12,14 +13,18 @@
 
 namespace latchkey::server::api::backend {
 
-/// A body field: absent -> nullopt; present with the wrong type -> 422 form_param_type_invalid (param_name).
-api_result<std::optional<std::string>> body_string(request_ctx const& ctx, std::string_view key, std::size_t max = 1024);
+/// A body field: absent -> nullopt; present with the wrong type -> 422 form_param_type_invalid
+/// (param_name).
+api_result<std::optional<std::string>>
+body_string(request_ctx const& ctx, std::string_view key, std::size_t max = 1024);
 api_result<std::optional<bool>> body_bool(request_ctx const& ctx, std::string_view key);
 api_result<std::optional<std::int64_t>> body_int(request_ctx const& ctx, std::string_view key);
 /// A string or an array of strings.
-api_result<std::optional<std::vector<std::string>>> body_strings(request_ctx const& ctx, std::string_view key);
+api_result<std::optional<std::vector<std::string>>>
+body_strings(request_ctx const& ctx, std::string_view key);
 /// A JSON object (metadata); also accepts a JSON-encoded string of an object. Max 8 KiB serialized.
-api_result<std::optional<boost::json::object>> body_object(request_ctx const& ctx, std::string_view key);
+api_result<std::optional<boost::json::object>>
+body_object(request_ctx const& ctx, std::string_view key);
 
 /// Query limit/offset with Clerk's bounds (limit 1..500, default 10; offset >= 0).
 api_result<std::pair<std::size_t, std::size_t>> paging(request_ctx const& ctx);
@@ -34,20 +39,22 @@ api_error not_found();
 /// True when the query asks for the {"data":[...],"total_count":N} shape (`paginated=true`).
 bool paginated(request_ctx const& ctx);
 
-/// The status BAPI shows for a session: a stored active/pending session past its expiry (or abandonment) is
-/// "expired".
+/// The status BAPI shows for a session: a stored active/pending session past its expiry (or
+/// abandonment) is "expired".
 std::string_view effective_status(store::session_record const& s, std::int64_t now_ms);
 
 /// views::backend_session with the effective status.
 boost::json::object session_view(store::session_record const& s, std::int64_t now_ms);
 
-/// Verifies a session JWT minted by this instance: compact RS256 JWS, kid of one of our keys, valid signature,
-/// exp/nbf within a 5 s leeway, and a string `sid`. Returns the claims, or 422 form_param_value_invalid
-/// (param_name "token") naming the problem. Does not look the session up.
-api_result<boost::json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
+/// Verifies a session JWT minted by this instance: compact RS256 JWS, kid of one of our keys, valid
+/// signature, exp/nbf within a 5 s leeway, and a string `sid`. Returns the claims, or 422
+/// form_param_value_invalid (param_name "token") naming the problem. Does not look the session up.
+api_result<boost::json::object>
+verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
 
-/// Maps a store error: key_exists -> 422 form_identifier_exists (param from the unique field), map_full -> 507,
-/// everything else -> 500 (logged).
-api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
+/// Maps a store error: key_exists -> 422 form_identifier_exists (param from the unique field),
+/// map_full -> 507, everything else -> 500 (logged).
+api_error
+store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
 
 }  // namespace latchkey::server::api::backend

@@ -1,9 +1,8 @@
-// BAPI JWT templates: CRUD. Names are unique; claims are a JSON object that may not override the session
-// claims latchkey sets itself.
-#include "server/api/backend/handlers.hpp"
-
+// BAPI JWT templates: CRUD. Names are unique; claims are a JSON object that may not override the
+// session claims latchkey sets itself.
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/backend/handlers.hpp"
 #include "server/api/views.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -34,65 +33,92 @@ json::object render(store::jwt_template_record const& t) {
 /// Reads name/claims/lifetime/allowed_clock_skew into `t`; `create` requires name and claims.
 std::optional<api_error> apply(request_ctx const& ctx, store::jwt_template_record& t, bool create) {
     auto name = body_string(ctx, "name", 128);
-    if (!name) return name.error();
+    if (!name)
+        return name.error();
     if (*name) {
-        if ((*name)->empty()) return param_error(code::form_param_value_invalid, "name");
+        if ((*name)->empty())
+            return param_error(code::form_param_value_invalid, "name");
         for (char c : **name)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-                return param_error(code::form_param_format_invalid, "name",
-                                   "Template names may contain letters, digits, '_', '-' and '.'.");
+                return param_error(
+                    code::form_param_format_invalid,
+                    "name",
+                    "Template names may contain letters, digits, '_', '-' and '.'."
+                );
         t.name = **name;
     } else if (create) {
         return param_error(code::form_param_missing, "name");
     }
     auto claims = body_object(ctx, "claims");
-    if (!claims) return claims.error();
+    if (!claims)
+        return claims.error();
     if (*claims) {
         for (std::string_view reserved : {"iss", "sub", "sid", "iat", "exp", "nbf", "azp", "jti"})
             if ((*claims)->contains(reserved))
-                return param_error(code::form_param_value_invalid, "claims",
-                                   "claims may not set the reserved claim '" + std::string(reserved) + "'.");
+                return param_error(
+                    code::form_param_value_invalid,
+                    "claims",
+                    "claims may not set the reserved claim '" + std::string(reserved) + "'."
+                );
         t.claims = json::serialize(**claims);
     } else if (create) {
         return param_error(code::form_param_missing, "claims");
     }
     auto lifetime = body_int(ctx, "lifetime");
-    if (!lifetime) return lifetime.error();
+    if (!lifetime)
+        return lifetime.error();
     if (*lifetime) {
         if (**lifetime < 30 || **lifetime > 315360000)
-            return param_error(code::form_param_value_invalid, "lifetime", "lifetime must be between 30 and 315360000 seconds.");
+            return param_error(
+                code::form_param_value_invalid,
+                "lifetime",
+                "lifetime must be between 30 and 315360000 seconds."
+            );
         t.lifetime = static_cast<std::int32_t>(**lifetime);
     }
     auto skew = body_int(ctx, "allowed_clock_skew");
-    if (!skew) return skew.error();
+    if (!skew)
+        return skew.error();
     if (*skew) {
         if (**skew < 0 || **skew > 300)
-            return param_error(code::form_param_value_invalid, "allowed_clock_skew", "allowed_clock_skew must be between 0 and 300 seconds.");
+            return param_error(
+                code::form_param_value_invalid,
+                "allowed_clock_skew",
+                "allowed_clock_skew must be between 0 and 300 seconds."
+            );
         t.allowed_clock_skew = static_cast<std::int32_t>(**skew);
     }
     auto custom = body_bool(ctx, "custom_signing_key");
-    if (!custom) return custom.error();
+    if (!custom)
+        return custom.error();
     if (custom->value_or(false))
-        return param_error(code::form_param_value_invalid, "custom_signing_key",
-                           "Templates are signed with the instance key; custom signing keys are not supported.");
+        return param_error(
+            code::form_param_value_invalid,
+            "custom_signing_key",
+            "Templates are signed with the instance key; custom signing keys are not supported."
+        );
     return std::nullopt;
 }
 
 }  // namespace
 
 api_result<reply> list_jwt_templates(app& a, request_ctx& ctx) {
-    // The spec lists every template as a bare array; @clerk/backend's jwtTemplates.list() sends paginated=true
-    // (and limit/offset) and expects {"data":[...],"total_count":N}.
+    // The spec lists every template as a bare array; @clerk/backend's jwtTemplates.list() sends
+    // paginated=true (and limit/offset) and expects {"data":[...],"total_count":N}.
     auto p = paging(ctx);
-    if (!p) return p.error();
+    if (!p)
+        return p.error();
     bool const paged = paginated(ctx) || ctx.query.has("limit") || ctx.query.has("offset");
     auto list = a.db.with_read([&](store::read_txn& t) { return a.db.list_jwt_templates(t); });
-    if (!list) return store_error(list.error(), "list_jwt_templates");
+    if (!list)
+        return store_error(list.error(), "list_jwt_templates");
     json::array out;
     std::size_t const begin = paged ? std::min(p->second, list->size()) : 0;
     std::size_t const end = paged ? std::min(list->size(), begin + p->first) : list->size();
-    for (std::size_t i = begin; i < end; ++i) out.push_back(render((*list)[i]));
-    if (!paginated(ctx)) return json_reply(out);
+    for (std::size_t i = begin; i < end; ++i)
+        out.push_back(render((*list)[i]));
+    if (!paginated(ctx))
+        return json_reply(out);
     return json_reply(json::object{{"data", std::move(out)}, {"total_count", list->size()}});
 }
 
@@ -100,16 +126,24 @@ api_result<reply> create_jwt_template(app& a, request_ctx& ctx) {
     store::jwt_template_record t;
     t.id = crypto::new_id("jtmp");
     t.created_at = t.updated_at = ctx.now;
-    if (auto bad = apply(ctx, t, true)) return *bad;
-    auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_jwt_template(tx, t, nullptr); });
-    if (!w) return store_error(w.error(), "create_jwt_template", "name");
+    if (auto bad = apply(ctx, t, true))
+        return *bad;
+    auto w = a.db.with_write([&](store::write_txn& tx) {
+        return a.db.put_jwt_template(tx, t, nullptr);
+    });
+    if (!w)
+        return store_error(w.error(), "create_jwt_template", "name");
     return json_reply(render(t));
 }
 
 api_result<reply> get_jwt_template(app& a, request_ctx& ctx) {
-    auto t = a.db.with_read([&](store::read_txn& r) { return a.db.get_jwt_template(r, ctx.params.get("template_id")); });
-    if (!t) return store_error(t.error(), "get_jwt_template");
-    if (!*t) return not_found();
+    auto t = a.db.with_read([&](store::read_txn& r) {
+        return a.db.get_jwt_template(r, ctx.params.get("template_id"));
+    });
+    if (!t)
+        return store_error(t.error(), "get_jwt_template");
+    if (!*t)
+        return not_found();
     return json_reply(render(**t));
 }
 
@@ -117,11 +151,14 @@ api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
     store::jwt_template_record out;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto t = a.db.get_jwt_template(tx, ctx.params.get("template_id"));
-        if (!t) return t.error();
-        if (!*t) return api_result<void>(not_found());
+        if (!t)
+            return t.error();
+        if (!*t)
+            return api_result<void>(not_found());
         auto before = **t;
         auto rec = **t;
-        if (auto bad = apply(ctx, rec, false)) return api_result<void>(*bad);
+        if (auto bad = apply(ctx, rec, false))
+            return api_result<void>(*bad);
         rec.updated_at = ctx.now;
         if (auto r = a.db.put_jwt_template(tx, rec, &before); !r) {
             if (r.error() == store::make_error_code(store::errc::key_exists))
@@ -131,8 +168,10 @@ api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
         out = std::move(rec);
         return api_result<void>();
     });
-    if (!w) return store_error(w.error(), "update_jwt_template");
-    if (!*w) return w->error();
+    if (!w)
+        return store_error(w.error(), "update_jwt_template");
+    if (!*w)
+        return w->error();
     return json_reply(render(out));
 }
 
@@ -140,13 +179,18 @@ api_result<reply> delete_jwt_template(app& a, request_ctx& ctx) {
     std::string id(ctx.params.get("template_id"));
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<int> {
         auto t = a.db.get_jwt_template(tx, id);
-        if (!t) return t.error();
-        if (!*t) return 0;
-        if (auto r = a.db.delete_jwt_template(tx, **t); !r) return r.error();
+        if (!t)
+            return t.error();
+        if (!*t)
+            return 0;
+        if (auto r = a.db.delete_jwt_template(tx, **t); !r)
+            return r.error();
         return 1;
     });
-    if (!w) return store_error(w.error(), "delete_jwt_template");
-    if (*w == 0) return not_found();
+    if (!w)
+        return store_error(w.error(), "delete_jwt_template");
+    if (*w == 0)
+        return not_found();
     return deleted_reply("jwt_template", id);
 }
 

@@ -1,10 +1,9 @@
-// BAPI users: list/count with filters, create (passwords or imported digests), get, update, delete, ban,
-// lock, metadata merge, password verification and removal.
-#include "server/api/backend/handlers.hpp"
-
+// BAPI users: list/count with filters, create (passwords or imported digests), get, update, delete,
+// ban, lock, metadata merge, password verification and removal.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 
@@ -18,11 +17,16 @@ namespace {
 
 std::string_view unique_param(store::unique_field f) {
     switch (f) {
-        case store::unique_field::email_address: return "email_address";
-        case store::unique_field::phone_number: return "phone_number";
-        case store::unique_field::username: return "username";
-        case store::unique_field::external_id: return "external_id";
-        default: return "identifier";
+        case store::unique_field::email_address:
+            return "email_address";
+        case store::unique_field::phone_number:
+            return "phone_number";
+        case store::unique_field::username:
+            return "username";
+        case store::unique_field::external_id:
+            return "external_id";
+        default:
+            return "identifier";
     }
 }
 
@@ -30,27 +34,40 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
     store::user_filter f;
     f.email_addresses = ctx.query.all("email_address", true);
     for (auto& e : f.email_addresses)
-        for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (auto& ch : e)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     f.phone_numbers = ctx.query.all("phone_number", true);
     for (auto& p : f.phone_numbers)
-        if (auto n = frontend::normalize_phone(p)) p = *n;
+        if (auto n = frontend::normalize_phone(p))
+            p = *n;
     f.usernames = ctx.query.all("username", true);
     f.user_ids = ctx.query.all("user_id", true);
     f.external_ids = ctx.query.all("external_id", true);
-    if (auto const* q = ctx.query.find("query")) f.query = *q;
+    if (auto const* q = ctx.query.find("query"))
+        f.query = *q;
     if (auto const* o = ctx.query.find("order_by"); o != nullptr && !o->empty()) {
         std::string_view field = *o;
-        if (field.front() == '+' || field.front() == '-') field.remove_prefix(1);
-        static constexpr std::string_view allowed[] = {"created_at", "updated_at", "email_address", "username",
-                                                       "first_name", "last_name", "last_sign_in_at"};
+        if (field.front() == '+' || field.front() == '-')
+            field.remove_prefix(1);
+        static constexpr std::string_view allowed[] = {
+            "created_at",
+            "updated_at",
+            "email_address",
+            "username",
+            "first_name",
+            "last_name",
+            "last_sign_in_at"};
         bool ok = false;
-        for (auto x : allowed) ok = ok || x == field;
-        if (!ok) return param_error(code::form_param_value_invalid, "order_by");
+        for (auto x : allowed)
+            ok = ok || x == field;
+        if (!ok)
+            return param_error(code::form_param_value_invalid, "order_by");
         f.order_by = *o;
     }
     if (with_paging) {
         auto p = paging(ctx);
-        if (!p) return p.error();
+        if (!p)
+            return p.error();
         f.limit = p->first;
         f.offset = p->second;
     }
@@ -58,15 +75,23 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
 }
 
 /// Ends every live session of a user (ban, delete, password change with sign-out).
-store::result<void> revoke_sessions(app& a, store::write_txn& w, std::string_view user_id, std::int64_t now,
-                                    std::string_view status = "revoked") {
+store::result<void> revoke_sessions(
+    app& a,
+    store::write_txn& w,
+    std::string_view user_id,
+    std::int64_t now,
+    std::string_view status = "revoked"
+) {
     auto sessions = a.db.sessions_of_user(w, user_id);
-    if (!sessions) return sessions.error();
+    if (!sessions)
+        return sessions.error();
     for (auto s : *sessions) {
-        if (!views::session_live(s, now)) continue;
+        if (!views::session_live(s, now))
+            continue;
         s.status = std::string(status);
         s.updated_at = now;
-        if (auto r = a.db.put_session(w, s); !r) return r;
+        if (auto r = a.db.put_session(w, s); !r)
+            return r;
         a.tokens.erase(s.id);
     }
     return {};
@@ -75,21 +100,33 @@ store::result<void> revoke_sessions(app& a, store::write_txn& w, std::string_vie
 /// Reads password / password_digest+password_hasher into the user's digest.
 std::optional<api_error> apply_password(app& a, request_ctx const& ctx, store::user_record& u) {
     auto pw = body_string(ctx, "password", 256);
-    if (!pw) return pw.error();
+    if (!pw)
+        return pw.error();
     auto digest = body_string(ctx, "password_digest", 1024);
-    if (!digest) return digest.error();
+    if (!digest)
+        return digest.error();
     auto hasher = body_string(ctx, "password_hasher", 64);
-    if (!hasher) return hasher.error();
+    if (!hasher)
+        return hasher.error();
     auto skip = body_bool(ctx, "skip_password_checks");
-    if (!skip) return skip.error();
+    if (!skip)
+        return skip.error();
     if (*digest) {
         std::string h = hasher->value_or("");
-        if (h.empty()) return param_error(code::form_param_missing, "password_hasher");
+        if (h.empty())
+            return param_error(code::form_param_missing, "password_hasher");
         if (!crypto::is_supported_hasher(h))
-            return param_error(code::form_param_value_invalid, "password_hasher", "Unsupported password_hasher '" + h + "'.");
+            return param_error(
+                code::form_param_value_invalid,
+                "password_hasher",
+                "Unsupported password_hasher '" + h + "'."
+            );
         if (!crypto::digest_matches_hasher(**digest, h))
-            return param_error(code::form_param_format_invalid, "password_digest",
-                               "password_digest is not a valid " + h + " digest.");
+            return param_error(
+                code::form_param_format_invalid,
+                "password_digest",
+                "password_digest is not a valid " + h + " digest."
+            );
         // Keep the hasher with the digest when it cannot be told from the digest itself.
         u.password_digest = crypto::detect_hasher(**digest) == h ? **digest : h + "$$" + **digest;
         u.password_last_updated_at = ctx.now;
@@ -97,12 +134,14 @@ std::optional<api_error> apply_password(app& a, request_ctx const& ctx, store::u
     }
     if (*pw) {
         if (!skip->value_or(false)) {
-            if (auto bad = frontend::check_password_policy(a, **pw)) return bad;
+            if (auto bad = frontend::check_password_policy(a, **pw))
+                return bad;
         } else if (pw->value().empty()) {
             return param_error(code::form_param_value_invalid, "password");
         }
         auto h = crypto::hash_password(**pw);
-        if (!h) return make_error(code::internal_clerk_error);
+        if (!h)
+            return make_error(code::internal_clerk_error);
         u.password_digest = std::move(*h);
         u.password_last_updated_at = ctx.now;
     }
@@ -119,96 +158,123 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-/// RFC 3339 date-time ("2012-10-20T07:15:20.902Z", "2012-10-20T09:15:20+02:00") -> ms since the epoch.
+/// RFC 3339 date-time ("2012-10-20T07:15:20.902Z", "2012-10-20T09:15:20+02:00") -> ms since the
+/// epoch.
 std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
     auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
-        if (pos + n > t.size()) return std::nullopt;
+        if (pos + n > t.size())
+            return std::nullopt;
         int v = 0;
         for (std::size_t i = pos; i < pos + n; ++i) {
-            if (t[i] < '0' || t[i] > '9') return std::nullopt;
+            if (t[i] < '0' || t[i] > '9')
+                return std::nullopt;
             v = v * 10 + (t[i] - '0');
         }
         return v;
     };
     auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
     auto hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
-    if (!year || !month || !day || !hour || !minute || !second || t.size() < 20 || t[4] != '-' || t[7] != '-' ||
-        (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':')
+    if (!year || !month || !day || !hour || !minute || !second || t.size() < 20 || t[4] != '-' ||
+        t[7] != '-' || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' ||
+        t[16] != ':')
         return std::nullopt;
     static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (*month < 1 || *month > 12 || *day < 1 || *day > month_days[*month - 1] || *hour > 23 || *minute > 59 ||
-        *second > 60)
+    if (*month < 1 || *month > 12 || *day < 1 || *day > month_days[*month - 1] || *hour > 23 ||
+        *minute > 59 || *second > 60)
         return std::nullopt;
     std::size_t pos = 19;
     std::int64_t ms = 0;
     if (t[pos] == '.') {
         std::size_t n = 0;
         for (++pos; pos < t.size() && t[pos] >= '0' && t[pos] <= '9'; ++pos, ++n)
-            if (n < 3) ms = ms * 10 + (t[pos] - '0');
-        if (n == 0) return std::nullopt;
-        for (; n < 3; ++n) ms *= 10;
+            if (n < 3)
+                ms = ms * 10 + (t[pos] - '0');
+        if (n == 0)
+            return std::nullopt;
+        for (; n < 3; ++n)
+            ms *= 10;
     }
     std::int64_t offset_s = 0;
     if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
         ++pos;
     } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
         auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
-        if (!oh || !om || t.size() < pos + 6 || t[pos + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
+        if (!oh || !om || t.size() < pos + 6 || t[pos + 3] != ':' || *oh > 23 || *om > 59)
+            return std::nullopt;
         offset_s = (t[pos] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
         pos += 6;
     } else {
         return std::nullopt;
     }
-    if (pos != t.size()) return std::nullopt;
-    std::int64_t const secs = days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 +
-                              *hour * 3600 + *minute * 60 + std::min(*second, 59) - offset_s;
+    if (pos != t.size())
+        return std::nullopt;
+    std::int64_t const secs =
+        days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 +
+        *hour * 3600 + *minute * 60 + std::min(*second, 59) - offset_s;
     return secs * 1000 + ms;
 }
 
 /// Applies the profile fields shared by create and update.
 std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_record& u) {
-    for (auto [key, target] : {std::pair<char const*, std::int64_t*>{"created_at", &u.created_at},
-                               {"legal_accepted_at", &u.legal_accepted_at}}) {
+    for (auto [key, target] :
+         {std::pair<char const*, std::int64_t*>{"created_at", &u.created_at},
+          {"legal_accepted_at", &u.legal_accepted_at}}) {
         auto v = body_string(ctx, key, 64);
-        if (!v) return v.error();
-        if (!*v) continue;
+        if (!v)
+            return v.error();
+        if (!*v)
+            continue;
         auto ms = parse_rfc3339(**v);
         if (!ms || *ms <= 0)
-            return param_error(code::form_param_format_invalid, key,
-                               std::string(key) + " must be an RFC 3339 date-time, e.g. 2012-10-20T07:15:20.902Z.");
+            return param_error(
+                code::form_param_format_invalid,
+                key,
+                std::string(key) + " must be an RFC 3339 date-time, e.g. 2012-10-20T07:15:20.902Z."
+            );
         *target = *ms;
     }
-    for (auto [key, target] : {std::pair<char const*, std::string*>{"first_name", &u.first_name},
-                               {"last_name", &u.last_name},
-                               {"external_id", &u.external_id}}) {
+    for (auto [key, target] :
+         {std::pair<char const*, std::string*>{"first_name", &u.first_name},
+          {"last_name", &u.last_name},
+          {"external_id", &u.external_id}}) {
         auto v = body_string(ctx, key, 256);
-        if (!v) return v.error();
-        if (*v) *target = **v;
+        if (!v)
+            return v.error();
+        if (*v)
+            *target = **v;
     }
     auto username = body_string(ctx, "username", 64);
-    if (!username) return username.error();
+    if (!username)
+        return username.error();
     if (*username) {
         auto const& n = **username;
         if (!n.empty()) {
-            if (n.size() < 4) return param_error(code::form_username_invalid_length, "username");
+            if (n.size() < 4)
+                return param_error(code::form_username_invalid_length, "username");
             for (char c : n)
                 if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
                     return param_error(code::form_username_invalid_character, "username");
         }
         u.username = n;
     }
-    for (auto [key, target] : {std::pair<char const*, std::string*>{"public_metadata", &u.public_metadata},
-                               {"private_metadata", &u.private_metadata},
-                               {"unsafe_metadata", &u.unsafe_metadata}}) {
+    for (auto [key, target] :
+         {std::pair<char const*, std::string*>{"public_metadata", &u.public_metadata},
+          {"private_metadata", &u.private_metadata},
+          {"unsafe_metadata", &u.unsafe_metadata}}) {
         auto v = body_object(ctx, key);
-        if (!v) return v.error();
-        if (*v) *target = json::serialize(**v);
+        if (!v)
+            return v.error();
+        if (*v)
+            *target = json::serialize(**v);
     }
-    for (auto [key, target] : {std::pair<char const*, bool*>{"delete_self_enabled", &u.delete_self_enabled},
-                               {"create_organization_enabled", &u.create_organization_enabled}}) {
+    for (auto [key, target] :
+         {std::pair<char const*, bool*>{"delete_self_enabled", &u.delete_self_enabled},
+          {"create_organization_enabled", &u.create_organization_enabled}}) {
         auto v = body_bool(ctx, key);
-        if (!v) return v.error();
-        if (*v) *target = **v;
+        if (!v)
+            return v.error();
+        if (*v)
+            *target = **v;
     }
     return std::nullopt;
 }
@@ -216,14 +282,17 @@ std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_recor
 /// The BAPI user object; a lockout shows how long it has left.
 json::object user_json(store::user_record const& u, std::int64_t now_ms) {
     json::object o = views::user(u, views::audience::backend);
-    if (u.locked && u.lockout_expires_at > now_ms) o["lockout_expires_in_seconds"] = (u.lockout_expires_at - now_ms + 999) / 1000;
+    if (u.locked && u.lockout_expires_at > now_ms)
+        o["lockout_expires_in_seconds"] = (u.lockout_expires_at - now_ms + 999) / 1000;
     return o;
 }
 
 api_result<store::user_record> load_user(app& a, store::txn const& t, std::string_view id) {
     auto u = a.db.get_user(t, id);
-    if (!u) return store_error(u.error(), "get_user");
-    if (!*u) return not_found();
+    if (!u)
+        return store_error(u.error(), "get_user");
+    if (!*u)
+        return not_found();
     return std::move(**u);
 }
 
@@ -233,9 +302,11 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
     store::user_record out;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto u = load_user(a, tx, ctx.params.get("user_id"));
-        if (!u) return api_result<void>(u.error());
+        if (!u)
+            return api_result<void>(u.error());
         store::user_record before = *u;
-        if (auto bad = change(tx, *u)) return api_result<void>(*bad);
+        if (auto bad = change(tx, *u))
+            return api_result<void>(*bad);
         u->updated_at = ctx.now;
         store::unique_field conflict = store::unique_field::none;
         if (auto r = a.db.put_user(tx, *u, &before, &conflict); !r) {
@@ -246,12 +317,15 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
         out = std::move(*u);
         return api_result<void>();
     });
-    if (!w) return store_error(w.error(), "modify_user");
-    if (!*w) return w->error();
+    if (!w)
+        return store_error(w.error(), "modify_user");
+    if (!*w)
+        return w->error();
     return json_reply(user_json(out, ctx.now));
 }
 
-/// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else replaces.
+/// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else
+/// replaces.
 void merge(json::object& into, json::object const& patch) {
     for (auto const& kv : patch) {
         if (kv.value().is_null()) {
@@ -268,19 +342,24 @@ void merge(json::object& into, json::object const& patch) {
 
 api_result<reply> list_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, true);
-    if (!f) return f.error();
+    if (!f)
+        return f.error();
     auto users = a.db.with_read([&](store::read_txn& t) { return a.db.list_users(t, *f); });
-    if (!users) return store_error(users.error(), "list_users");
+    if (!users)
+        return store_error(users.error(), "list_users");
     json::array out;
-    for (auto const& u : *users) out.push_back(user_json(u, ctx.now));
+    for (auto const& u : *users)
+        out.push_back(user_json(u, ctx.now));
     return json_reply(out);
 }
 
 api_result<reply> count_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, false);
-    if (!f) return f.error();
+    if (!f)
+        return f.error();
     auto n = a.db.with_read([&](store::read_txn& t) { return a.db.count_users(t, *f); });
-    if (!n) return store_error(n.error(), "count_users");
+    if (!n)
+        return store_error(n.error(), "count_users");
     return json_reply(json::object{{"object", "total_count"}, {"total_count", *n}});
 }
 
@@ -289,13 +368,21 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     u.id = crypto::new_id("user");
     u.created_at = u.updated_at = ctx.now;
     auto emails = body_strings(ctx, "email_address");
-    if (!emails) return emails.error();
+    if (!emails)
+        return emails.error();
     auto phones = body_strings(ctx, "phone_number");
-    if (!phones) return phones.error();
+    if (!phones)
+        return phones.error();
     for (auto const& raw : emails->value_or(std::vector<std::string>{})) {
-        if (raw.size() > 320) return param_error(code::form_param_max_length_exceeded, "email_address");
+        if (raw.size() > 320)
+            return param_error(code::form_param_max_length_exceeded, "email_address");
         auto e = frontend::normalize_email(raw);
-        if (!e) return param_error(code::form_param_format_invalid, "email_address", "'" + raw.substr(0, 64) + "' is not a valid email address.");
+        if (!e)
+            return param_error(
+                code::form_param_format_invalid,
+                "email_address",
+                "'" + raw.substr(0, 64) + "' is not a valid email address."
+            );
         store::identification_record id;
         id.id = crypto::new_id("idn");
         id.kind = "email_address";
@@ -303,13 +390,20 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
         id.verification.status = "verified";
         id.verification.strategy = "admin";
         id.created_at = id.updated_at = ctx.now;
-        if (u.primary_email_address_id.empty()) u.primary_email_address_id = id.id;
+        if (u.primary_email_address_id.empty())
+            u.primary_email_address_id = id.id;
         u.identifications.push_back(std::move(id));
     }
     for (auto const& raw : phones->value_or(std::vector<std::string>{})) {
-        if (raw.size() > 64) return param_error(code::form_param_max_length_exceeded, "phone_number");
+        if (raw.size() > 64)
+            return param_error(code::form_param_max_length_exceeded, "phone_number");
         auto p = frontend::normalize_phone(raw);
-        if (!p) return param_error(code::form_param_format_invalid, "phone_number", "'" + raw.substr(0, 32) + "' is not a valid phone number.");
+        if (!p)
+            return param_error(
+                code::form_param_format_invalid,
+                "phone_number",
+                "'" + raw.substr(0, 32) + "' is not a valid phone number."
+            );
         store::identification_record id;
         id.id = crypto::new_id("idn");
         id.kind = "phone_number";
@@ -317,115 +411,173 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
         id.verification.status = "verified";
         id.verification.strategy = "admin";
         id.created_at = id.updated_at = ctx.now;
-        if (u.primary_phone_number_id.empty()) u.primary_phone_number_id = id.id;
+        if (u.primary_phone_number_id.empty())
+            u.primary_phone_number_id = id.id;
         u.identifications.push_back(std::move(id));
     }
-    if (auto bad = apply_profile(ctx, u)) return *bad;
+    if (auto bad = apply_profile(ctx, u))
+        return *bad;
     auto banned = body_bool(ctx, "banned");
-    if (!banned) return banned.error();
+    if (!banned)
+        return banned.error();
     auto locked = body_bool(ctx, "locked");
-    if (!locked) return locked.error();
+    if (!locked)
+        return locked.error();
     u.banned = banned->value_or(false);
     if (locked->value_or(false)) {
         u.locked = true;
         u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
     }
     if (u.identifications.empty() && u.username.empty() && u.external_id.empty())
-        return param_error(code::form_param_missing, "email_address",
-                           "A user needs at least one identifier: email_address, phone_number or username.");
-    if (auto bad = apply_password(a, ctx, u)) return *bad;
+        return param_error(
+            code::form_param_missing,
+            "email_address",
+            "A user needs at least one identifier: email_address, phone_number or username."
+        );
+    if (auto bad = apply_password(a, ctx, u))
+        return *bad;
     store::unique_field conflict = store::unique_field::none;
-    auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_user(tx, u, nullptr, &conflict); });
-    if (!w) return store_error(w.error(), "create_user", unique_param(conflict));
+    auto w = a.db.with_write([&](store::write_txn& tx) {
+        return a.db.put_user(tx, u, nullptr, &conflict);
+    });
+    if (!w)
+        return store_error(w.error(), "create_user", unique_param(conflict));
     return json_reply(user_json(u, ctx.now));
 }
 
 api_result<reply> get_user(app& a, request_ctx& ctx) {
-    auto u = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-        return load_user(a, t, ctx.params.get("user_id"));
-    });
-    if (!u) return store_error(u.error(), "get_user");
-    if (!*u) return u->error();
+    auto u =
+        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+            return load_user(a, t, ctx.params.get("user_id"));
+        });
+    if (!u)
+        return store_error(u.error(), "get_user");
+    if (!*u)
+        return u->error();
     return json_reply(user_json(**u, ctx.now));
 }
 
 api_result<reply> update_user(app& a, request_ctx& ctx) {
     auto primary_email = body_string(ctx, "primary_email_address_id", 64);
-    if (!primary_email) return primary_email.error();
+    if (!primary_email)
+        return primary_email.error();
     auto primary_phone = body_string(ctx, "primary_phone_number_id", 64);
-    if (!primary_phone) return primary_phone.error();
+    if (!primary_phone)
+        return primary_phone.error();
     auto sign_out = body_bool(ctx, "sign_out_of_other_sessions");
-    if (!sign_out) return sign_out.error();
-    // Hash a new password before the write txn opens (argon2 takes tens of ms; the txn must stay short).
+    if (!sign_out)
+        return sign_out.error();
+    // Hash a new password before the write txn opens (argon2 takes tens of ms; the txn must stay
+    // short).
     store::user_record password_holder;
-    if (auto bad = apply_password(a, ctx, password_holder)) return *bad;
+    if (auto bad = apply_password(a, ctx, password_holder))
+        return *bad;
     bool const new_password = password_holder.password_last_updated_at != 0;
-    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
-        if (auto bad = apply_profile(ctx, u)) return bad;
-        std::string before_digest = u.password_digest;
-        if (new_password) {
-            u.password_digest = password_holder.password_digest;
-            u.password_last_updated_at = password_holder.password_last_updated_at;
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+            if (auto bad = apply_profile(ctx, u))
+                return bad;
+            std::string before_digest = u.password_digest;
+            if (new_password) {
+                u.password_digest = password_holder.password_digest;
+                u.password_last_updated_at = password_holder.password_last_updated_at;
+            }
+            for (auto [given, kind, target, param] :
+                 {std::tuple{
+                      &*primary_email,
+                      "email_address",
+                      &u.primary_email_address_id,
+                      "primary_email_address_id"},
+                  std::tuple{
+                      &*primary_phone,
+                      "phone_number",
+                      &u.primary_phone_number_id,
+                      "primary_phone_number_id"}}) {
+                if (!*given)
+                    continue;
+                bool ok = false;
+                for (auto const& i : u.identifications)
+                    ok = ok || (i.id == **given && i.kind == kind);
+                if (!ok)
+                    return param_error(code::form_param_value_invalid, param);
+                *target = **given;
+            }
+            if (u.password_digest != before_digest && sign_out->value_or(false))
+                if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r)
+                    return store_error(r.error(), "revoke_sessions");
+            return std::nullopt;
         }
-        for (auto [given, kind, target, param] :
-             {std::tuple{&*primary_email, "email_address", &u.primary_email_address_id, "primary_email_address_id"},
-              std::tuple{&*primary_phone, "phone_number", &u.primary_phone_number_id, "primary_phone_number_id"}}) {
-            if (!*given) continue;
-            bool ok = false;
-            for (auto const& i : u.identifications) ok = ok || (i.id == **given && i.kind == kind);
-            if (!ok) return param_error(code::form_param_value_invalid, param);
-            *target = **given;
-        }
-        if (u.password_digest != before_digest && sign_out->value_or(false))
-            if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r) return store_error(r.error(), "revoke_sessions");
-        return std::nullopt;
-    });
+    );
 }
 
 api_result<reply> delete_user(app& a, request_ctx& ctx) {
     std::string id(ctx.params.get("user_id"));
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto u = load_user(a, tx, id);
-        if (!u) return api_result<void>(u.error());
-        if (auto r = revoke_sessions(a, tx, id, ctx.now, "ended"); !r) return r.error();
-        if (auto r = a.db.delete_user(tx, *u); !r) return r.error();
+        if (!u)
+            return api_result<void>(u.error());
+        if (auto r = revoke_sessions(a, tx, id, ctx.now, "ended"); !r)
+            return r.error();
+        if (auto r = a.db.delete_user(tx, *u); !r)
+            return r.error();
         return api_result<void>();
     });
-    if (!w) return store_error(w.error(), "delete_user");
-    if (!*w) return w->error();
+    if (!w)
+        return store_error(w.error(), "delete_user");
+    if (!*w)
+        return w->error();
     return deleted_reply("user", id);
 }
 
 api_result<reply> ban_user(app& a, request_ctx& ctx) {
-    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
-        u.banned = true;
-        if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r) return store_error(r.error(), "revoke_sessions");
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+            u.banned = true;
+            if (auto r = revoke_sessions(a, tx, u.id, ctx.now); !r)
+                return store_error(r.error(), "revoke_sessions");
+            return std::nullopt;
+        }
+    );
 }
 
 api_result<reply> unban_user(app& a, request_ctx& ctx) {
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        u.banned = false;
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            u.banned = false;
+            return std::nullopt;
+        }
+    );
 }
 
 api_result<reply> lock_user(app& a, request_ctx& ctx) {
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        u.locked = true;
-        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            u.locked = true;
+            u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+            return std::nullopt;
+        }
+    );
 }
 
 api_result<reply> unlock_user(app& a, request_ctx& ctx) {
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        u.locked = false;
-        u.lockout_expires_at = 0;
-        u.failed_attempts = 0;
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            u.locked = false;
+            u.lockout_expires_at = 0;
+            u.failed_attempts = 0;
+            return std::nullopt;
+        }
+    );
 }
 
 api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
@@ -433,21 +585,28 @@ api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
     char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
     for (int i = 0; i < 3; ++i) {
         auto v = body_object(ctx, keys[i]);
-        if (!v) return v.error();
+        if (!v)
+            return v.error();
         patches[i] = std::move(*v);
     }
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
-        for (int i = 0; i < 3; ++i) {
-            if (!patches[i]) continue;
-            auto current = views::json_text(*targets[i]).as_object();
-            merge(current, *patches[i]);
-            std::string text = json::serialize(current);
-            if (text.size() > 8192) return param_error(code::form_param_max_length_exceeded, keys[i]);
-            *targets[i] = std::move(text);
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
+            for (int i = 0; i < 3; ++i) {
+                if (!patches[i])
+                    continue;
+                auto current = views::json_text(*targets[i]).as_object();
+                merge(current, *patches[i]);
+                std::string text = json::serialize(current);
+                if (text.size() > 8192)
+                    return param_error(code::form_param_max_length_exceeded, keys[i]);
+                *targets[i] = std::move(text);
+            }
+            return std::nullopt;
         }
-        return std::nullopt;
-    });
+    );
 }
 
 api_result<reply> replace_user_metadata(app& a, request_ctx& ctx) {
@@ -455,38 +614,55 @@ api_result<reply> replace_user_metadata(app& a, request_ctx& ctx) {
     char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
     for (int i = 0; i < 3; ++i) {
         auto v = body_object(ctx, keys[i]);
-        if (!v) return v.error();
+        if (!v)
+            return v.error();
         given[i] = std::move(*v);
     }
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
-        for (int i = 0; i < 3; ++i)
-            if (given[i]) *targets[i] = json::serialize(*given[i]);
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
+            for (int i = 0; i < 3; ++i)
+                if (given[i])
+                    *targets[i] = json::serialize(*given[i]);
+            return std::nullopt;
+        }
+    );
 }
 
 api_result<reply> verify_password(app& a, request_ctx& ctx) {
     auto pw = body_string(ctx, "password", 256);
-    if (!pw) return pw.error();
-    if (!*pw || (*pw)->empty()) return param_error(code::form_param_missing, "password");
-    auto u = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-        return load_user(a, t, ctx.params.get("user_id"));
-    });
-    if (!u) return store_error(u.error(), "get_user");
-    if (!*u) return u->error();
+    if (!pw)
+        return pw.error();
+    if (!*pw || (*pw)->empty())
+        return param_error(code::form_param_missing, "password");
+    auto u =
+        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+            return load_user(a, t, ctx.params.get("user_id"));
+        });
+    if (!u)
+        return store_error(u.error(), "get_user");
+    if (!*u)
+        return u->error();
     auto const& digest = (*u)->password_digest;
-    if (digest.empty()) return param_error(code::password_not_set, "password");
+    if (digest.empty())
+        return param_error(code::password_not_set, "password");
     auto ok = crypto::verify_password(**pw, digest);
-    if (!ok || !*ok) return param_error(code::form_password_incorrect, "password");
+    if (!ok || !*ok)
+        return param_error(code::form_password_incorrect, "password");
     return json_reply(json::object{{"verified", true}});
 }
 
 api_result<reply> remove_user_password(app& a, request_ctx& ctx) {
-    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-        u.password_digest.clear();
-        return std::nullopt;
-    });
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            u.password_digest.clear();
+            return std::nullopt;
+        }
+    );
 }
 
 }  // namespace latchkey::server::api::backend

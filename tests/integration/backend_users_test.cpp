@@ -599,6 +599,10 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
 
     auto asc = b.bapi(verb::get, "/v1/users?order_by=%2Bcreated_at");
     BOOST_TEST(ids_of(asc) == (std::vector<std::string>{ids[0], ids[1], ids[2]}));
+    auto asc_raw = b.bapi(verb::get, "/v1/users?order_by=+created_at");  // '+' unencoded = space
+    BOOST_TEST(ids_of(asc_raw) == (std::vector<std::string>{ids[0], ids[1], ids[2]}));
+    auto unsigned_asc = b.bapi(verb::get, "/v1/users?order_by=created_at");  // no sign: '+' implied
+    BOOST_TEST(ids_of(unsigned_asc) == (std::vector<std::string>{ids[0], ids[1], ids[2]}));
     auto desc = b.bapi(verb::get, "/v1/users?order_by=-created_at");
     BOOST_TEST(ids_of(desc) == (std::vector<std::string>{ids[2], ids[1], ids[0]}));
     auto by_name = b.bapi(verb::get, "/v1/users?order_by=%2Bfirst_name");

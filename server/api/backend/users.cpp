@@ -47,8 +47,13 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
         f.query = *q;
     if (auto const* o = ctx.query.find("order_by"); o != nullptr && !o->empty()) {
         std::string_view field = *o;
-        if (field.front() == '+' || field.front() == '-')
+        // No sign means '+' (Clerk's docs); an unencoded '+' arrives as a space
+        // ("?order_by=+created_at").
+        char sign = '+';
+        if (field.front() == '+' || field.front() == '-' || field.front() == ' ') {
+            sign = field.front() == '-' ? '-' : '+';
             field.remove_prefix(1);
+        }
         static constexpr std::string_view allowed[] = {
             "created_at",
             "updated_at",
@@ -62,7 +67,7 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
             ok = ok || x == field;
         if (!ok)
             return param_error(code::form_param_value_invalid, "order_by");
-        f.order_by = *o;
+        f.order_by = sign + std::string(field);
     }
     if (with_paging) {
         auto p = paging(ctx);

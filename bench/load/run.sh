@@ -90,6 +90,9 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- helpers
 
 now_ms() { date +%s%3N; }
+# lua_field FILE NAME: the first `NAME = "value"` in a generated Lua data file ("" if none). No pipes into
+# head: with pipefail, an early-closing reader kills the script with SIGPIPE.
+lua_field() { awk -v k="$2" '{ if (match($0, "[{ ,]" k " = \"[^\"]*\"")) { print substr($0, RSTART + length(k) + 5, RLENGTH - length(k) - 6); exit } }' "$1" 2>/dev/null || true; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 # Busy jiffies of the whole machine (user nice system irq softirq steal) and steal alone.
 machine_cpu() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $9}' /proc/stat; }
@@ -167,7 +170,7 @@ create_users() {
     body=$(curl -s -m 30 -X POST "$BAPI/v1/users" -H "Authorization: Bearer $SK" \
            -H 'Content-Type: application/json' \
            -d "{\"email_address\":[\"$email\"],\"password\":\"$PASSWORD\",\"skip_password_checks\":true}" || true)
-    id=$(grep -o '"id":"user_[A-Za-z0-9]*"' <<<"$body" | head -1 | cut -d'"' -f4 || true)
+    id=$(grep -m1 -o '"id":"user_[A-Za-z0-9]*"' <<<"$body" | cut -d'"' -f4 | sed -n 1p || true)
     if [ -z "$id" ]; then
       log "BAPI POST /v1/users failed: $(head -c 300 <<<"$body")"
       fails=$((fails + 1)); [ "$fails" -ge 3 ] && break
@@ -189,10 +192,10 @@ sign_in_users() {
   for email in "$@"; do
     hdr=$(curl -s -m 30 -D - -o "$WORK/sign_in.json" -X POST "$FAPI/v1/client/sign_ins" \
           --data-urlencode "identifier=$email" --data-urlencode "password=$PASSWORD" -d strategy=password || true)
-    cookie=$(tr -d '\r' <<<"$hdr" | sed -n 's/^[Ss]et-[Cc]ookie: __client=\([^;]*\).*/\1/p' | head -1)
-    sid=$(grep -o '"created_session_id":"sess_[A-Za-z0-9]*"' "$WORK/sign_in.json" 2>/dev/null | head -1 | cut -d'"' -f4 || true)
+    cookie=$(tr -d '\r' <<<"$hdr" | sed -n 's/^[Ss]et-[Cc]ookie: __client=\([^;]*\).*/\1/p' | sed -n 1p)
+    sid=$(grep -m1 -o '"created_session_id":"sess_[A-Za-z0-9]*"' "$WORK/sign_in.json" 2>/dev/null | cut -d'"' -f4 | sed -n 1p || true)
     if [ -z "$cookie" ] || [ -z "$sid" ]; then
-      log "FAPI sign-in of $email failed: $(head -1 <<<"$hdr" | tr -d '\r') $(head -c 300 "$WORK/sign_in.json" 2>/dev/null)"
+      log "FAPI sign-in of $email failed: $(sed -n 1p <<<"$hdr" | tr -d '\r') $(head -c 300 "$WORK/sign_in.json" 2>/dev/null || true)"
       fails=$((fails + 1)); [ "$fails" -ge 3 ] && break
       continue
     fi
@@ -286,7 +289,7 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r q0 qs0 < <(machine_cpu); sleep 2; read -r q1 qs1 < <(machine_cpu)
 IDLE_BUSY=$(awk -v b=$((q1 - q0)) -v hz="$HZ" -v n="$NCPU" 'BEGIN{printf "%.0f", b/hz/(2*n)*100}')
-TOP_OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | head -5 | awk '{printf "%s %s%%; ", $2, $1}')
+TOP_OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk 'NR<=5{printf "%s %s%%; ", $2, $1}')
 log "machine: $NCPU x $CPU_MODEL, ${MEM_GB} GiB; load $LOAD_BEFORE; busy before start ${IDLE_BUSY}%"
 
 # ---------------------------------------------------------------- micro-benchmarks + hash baseline
@@ -400,9 +403,9 @@ if [ "$NIDS" = 0 ]; then
   IDENTITIES_HOW="HTTP sign-in unavailable in this build: $HTTP_USERS users + signed-in sessions seeded by latchkey-seed"
 fi
 touch "$WORK/identities.lua" "$WORK/users.lua"
-FIRST_COOKIE=$(sed -n 's/.*cookie = "\([^"]*\)".*/\1/p' "$WORK/identities.lua" | head -1)
-FIRST_SID=$(sed -n 's/.*sid = "\([^"]*\)".*/\1/p' "$WORK/identities.lua" | head -1)
-FIRST_USER=$(sed -n 's/.*id = "\(user_[^"]*\)".*/\1/p' "$WORK/users.lua" | head -1)
+FIRST_COOKIE=$(lua_field "$WORK/identities.lua" cookie)
+FIRST_SID=$(lua_field "$WORK/identities.lua" sid)
+FIRST_USER=$(lua_field "$WORK/users.lua" id)
 mapfile -t EMAILS < <(sed -n 's/.*email = "\([^"]*\)".*/\1/p' "$WORK/users.lua")
 
 IDS_ENV=(LK_IDENTITIES="$WORK/identities.lua" LK_USERS="$WORK/users.lua")
@@ -503,8 +506,8 @@ if [ "$DO_SCALE" = 1 ]; then
              --data-urlencode "password=$PASSWORD" -d strategy=password)
   [ "${st:0:1}" = 2 ] && SCALE_SIGNIN_MS=$(( $(now_ms) - t0 ))
   IDS_ENV=(LK_IDENTITIES="$WORK/identities-scale.lua" LK_USERS="$WORK/users.lua")
-  SC_COOKIE=$(sed -n 's/.*cookie = "\([^"]*\)".*/\1/p' "$WORK/identities-scale.lua" | head -1 || true)
-  SC_SID=$(sed -n 's/.*sid = "\([^"]*\)".*/\1/p' "$WORK/identities-scale.lua" | head -1 || true)
+  SC_COOKIE=$(lua_field "$WORK/identities-scale.lua" cookie)
+  SC_SID=$(lua_field "$WORK/identities-scale.lua" sid)
   st=000; [ -n "$SC_COOKIE" ] && st=$(probe GET "$FAPI/v1/client" -H "Cookie: __client=$SC_COOKIE")
   scenario scale_client "$CONNS" client.lua "$FAPI/v1/client" "$st"
   st=000; [ -n "$SC_COOKIE" ] && st=$(probe POST "$FAPI/v1/client/sessions/$SC_SID/tokens" -H "Cookie: __client=$SC_COOKIE" -d '')

@@ -272,6 +272,17 @@ BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
         "form_identifier_exists",
         "external_id"
     );
+    // The same address twice in one request.
+    expect_error(
+        b.bapi(
+            verb::post,
+            "/v1/users",
+            json::object{{"email_address", json::array{"twice@example.com", "TWICE@example.com"}}}
+        ),
+        422,
+        "form_identifier_exists",
+        "email_address"
+    );
     // None of the rejected users exists; the free email is still free.
     BOOST_TEST(total_count(b, "") == 1);
     create(b, json::object{{"email_address", json::array{"new@example.com"}}});
@@ -704,6 +715,11 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
         "resource_not_found"
     );
     expect_error(b.bapi(verb::delete_, "/v1/users/user_missing"), 404, "resource_not_found");
+    expect_error(
+        b.bapi(verb::patch, "/v1/users/user_missing", json::object{{"password", "short"}}),
+        404,
+        "resource_not_found"
+    );
 
     auto u = create(
         b,

@@ -473,7 +473,15 @@ api_result<reply> update_user(app& a, request_ctx& ctx) {
     if (!sign_out)
         return sign_out.error();
     // Hash a new password before the write txn opens (argon2 takes tens of ms; the txn must stay
-    // short).
+    // short). An unknown user is a 404 before any password work.
+    auto exists =
+        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+            return load_user(a, t, ctx.params.get("user_id"));
+        });
+    if (!exists)
+        return store_error(exists.error(), "get_user");
+    if (!*exists)
+        return exists->error();
     store::user_record password_holder;
     if (auto bad = apply_password(a, ctx, password_holder))
         return *bad;

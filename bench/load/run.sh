@@ -17,7 +17,8 @@
 #      time and GET /v1/client / token mint at that size;
 #   4. idle: holds 10,000 keep-alive connections and reports the server's RSS;
 #   5. writes a markdown report (bench/RESULTS.md by default) with machine, noise and the micro-benchmarks.
-# Environment: LATCHKEY_BUILD (default build/release), BENCH_WRK_THREADS (2).
+# Environment: LATCHKEY_BUILD (default build/release), BENCH_WRK_THREADS (2), BENCH_COMMIT (the commit the
+# binaries were built from, when not the checkout's HEAD).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -285,7 +286,7 @@ probe() {
 CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 MEM_GB=$(awk '/^MemTotal/{printf "%.0f", $2/1048576}' /proc/meminfo)
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT=${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}  # what the binaries were built from
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r q0 qs0 < <(machine_cpu); sleep 2; read -r q1 qs1 < <(machine_cpu)
 IDLE_BUSY=$(awk -v b=$((q1 - q0)) -v hz="$HZ" -v n="$NCPU" 'BEGIN{printf "%.0f", b/hz/(2*n)*100}')

@@ -38,13 +38,7 @@ api_result<reply> create_client(app& a, request_ctx& ctx) {
     });
     if (!w) return store_failure(w.error(), "create_client");
     if (!*w) return w->error();
-    auto env = envelope(a, ctx, nullptr);
-    if (!env) return env;
-    // The response is the client itself, like the piggy-backed one.
-    auto doc = json::parse(env->body).as_object();
-    doc["response"] = doc["client"];
-    env->body = json::serialize(doc);
-    return env;
+    return client_envelope(a, ctx);
 }
 
 api_result<reply> delete_client(app& a, request_ctx& ctx) {

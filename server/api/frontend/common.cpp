@@ -288,20 +288,35 @@ api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& 
     return json::value(std::move(o));
 }
 
+namespace {
+/// The request's client as JSON (null when it has none), read in a fresh txn.
+api_result<json::value> load_client_json(app& a, request_ctx& ctx) {
+    if (ctx.client_id.empty()) return json::value(nullptr);
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+        auto c = current_client(a, ctx, t);
+        if (!c) return api_result<json::value>(json::value(nullptr));
+        return client_json(a, ctx, t, *c);
+    });
+    if (!r) return store_failure(r.error(), "envelope");
+    return std::move(*r);
+}
+}  // namespace
+
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
+    auto client = load_client_json(a, ctx);
+    if (!client) return client.error();
     json::object root;
     root["response"] = std::move(response);
-    root["client"] = nullptr;
-    if (!ctx.client_id.empty()) {
-        auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
-            auto c = current_client(a, ctx, t);
-            if (!c) return api_result<json::value>(json::value(nullptr));
-            return client_json(a, ctx, t, *c);
-        });
-        if (!r) return store_failure(r.error(), "envelope");
-        if (!*r) return r->error();
-        root["client"] = std::move(**r);
-    }
+    root["client"] = std::move(*client);
+    return reply{http::status::ok, json::serialize(root), {}};
+}
+
+api_result<reply> client_envelope(app& a, request_ctx& ctx) {
+    auto client = load_client_json(a, ctx);
+    if (!client) return client.error();
+    json::object root;
+    root["response"] = *client;
+    root["client"] = std::move(*client);
     return reply{http::status::ok, json::serialize(root), {}};
 }
 
@@ -444,6 +459,24 @@ api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verificatio
     v.verified_at = ctx.now;
     v.code_digest.clear();  // single use
     return {};
+}
+
+std::optional<api_error> rate_limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
+    std::int64_t retry = 0;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
+        return std::nullopt;
+    auto e = make_error(code::too_many_requests);
+    e.meta["retry_after"] = retry;
+    return e;
+}
+
+std::optional<api_error> rate_limit_ip(app& a, request_ctx const& ctx, std::string_view flow, std::string_view action) {
+    std::string key(flow);
+    key += ":ip:";
+    key += ctx.remote_ip;
+    key += ':';
+    key += action;
+    return rate_limit(a, ctx, key, a.cfg.protection.rate_per_ip_per_minute);
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -52,6 +52,8 @@ api_result<boost::json::value> client_json(app& a, request_ctx& ctx, store::txn 
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
+/// {"response": <client>, "client": <client>}: for endpoints whose resource is the client itself.
+api_result<reply> client_envelope(app& a, request_ctx& ctx);
 
 /// Sign-in / sign-up JSON (Client.SignIn / Client.SignUp). Defined in sign_ins.cpp / sign_ups.cpp by the
 /// owner of those flows; client_json() calls them for the client's current attempts.
@@ -87,5 +89,12 @@ void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v,
 /// verification_expired, verification_failed (too many attempts), verification_already_verified,
 /// form_code_incorrect (param_name "code"). The caller persists `v` whatever the outcome.
 api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code);
+
+/// One hit on the fixed-window counter `key` (`per_minute` allowed); 429 too_many_requests with
+/// meta.retry_after (seconds) when over.
+std::optional<api_error> rate_limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute);
+
+/// rate_limit per client IP and `action` of `flow` ("sign_in", "sign_up"), at rate_per_ip_per_minute.
+std::optional<api_error> rate_limit_ip(app& a, request_ctx const& ctx, std::string_view flow, std::string_view action);
 
 }  // namespace latchkey::server::api::frontend

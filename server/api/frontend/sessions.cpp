@@ -120,12 +120,7 @@ api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
         return a.db.put_client(tx, *c);
     });
     if (!w) return store_failure(w.error(), "end_all_sessions");
-    auto env = envelope(a, ctx, nullptr);
-    if (!env) return env;
-    auto doc = json::parse(env->body).as_object();
-    doc["response"] = doc["client"];
-    env->body = json::serialize(doc);
-    return env;
+    return client_envelope(a, ctx);
 }
 
 api_result<reply> get_session(app& a, request_ctx& ctx) {

@@ -310,3 +310,102 @@ json::object jwt_payload(std::string const& jwt) { return jwt_part(jwt, 1); }
 json::object jwt_header(std::string const& jwt) { return jwt_part(jwt, 0); }
 
 }  // namespace latchkey::test
+
+namespace latchkey::test {
+
+namespace {
+[[noreturn]] void fail(std::string const& what, http_result const& r) {
+    throw std::runtime_error(what + " (status " + std::to_string(r.status) + "): " + r.body);
+}
+}  // namespace
+
+std::string str(json::value const& v) { return std::string(v.as_string()); }
+
+http_client bapi_client(test_server& s) {
+    http_client b(s.bapi_port());
+    b.secret_key = s.secret_key();
+    return b;
+}
+
+void expect_error(http_result const& r, unsigned status, std::string const& code, std::string const& param) {
+    if (r.status != status) fail("expected status " + std::to_string(status), r);
+    if (r.error_code() != code) fail("expected error code " + code, r);
+    if (!param.empty() && r.param_name() != param) fail("expected meta.param_name " + param, r);
+    auto ct = r.headers.find("content-type");
+    if (ct == r.headers.end() || ct->second != "application/json") fail("expected Content-Type application/json", r);
+}
+
+json::object create_user(http_client& b, json::object const& body) {
+    auto r = b.bapi(http::verb::post, "/v1/users", body);
+    if (r.status != 200u) fail("POST /v1/users", r);
+    return r.json.as_object();
+}
+
+std::string seed_client(server::api::app& a) {
+    store::client_record c;
+    c.id = crypto::new_id("client");
+    c.created_at = c.updated_at = a.now_ms();
+    auto w = a.db.with_write([&](store::write_txn& t) { return a.db.put_client(t, c); });
+    if (!w) throw std::runtime_error("seed_client: " + w.error().message());
+    return c.id;
+}
+
+std::optional<store::user_record> load_user(test_server& s, std::string const& id) {
+    auto& a = s.app();
+    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, id); });
+    if (!r) throw std::runtime_error("load_user: " + r.error().message());
+    return *r;
+}
+
+std::optional<store::session_record> load_session(test_server& s, std::string const& id) {
+    auto& a = s.app();
+    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_session(t, id); });
+    if (!r) throw std::runtime_error("load_session: " + r.error().message());
+    return *r;
+}
+
+void edit_user(test_server& s, std::string const& id, std::function<void(store::user_record&)> const& f) {
+    auto& a = s.app();
+    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
+        auto u = a.db.get_user(w, id);
+        if (!u) return u.error();
+        if (!*u) return store::make_error_code(store::errc::not_found);
+        auto prev = **u;
+        auto rec = **u;
+        f(rec);
+        return a.db.put_user(w, rec, &prev);
+    });
+    if (!r) throw std::runtime_error("edit_user: " + r.error().message());
+}
+
+json::object const& response(http_result const& r) { return r.json.at("response").as_object(); }
+
+json::value client_session(http_result const& r, std::string const& id) {
+    auto const& c = r.json.at("client");
+    if (!c.is_object()) return nullptr;
+    for (auto const& s : c.at("sessions").as_array())
+        if (str(s.at("id")) == id) return s;
+    return nullptr;
+}
+
+namespace {
+/// POST /v1/client from browser `c`; returns the new client's id.
+std::string new_browser_client(http_client& c) {
+    auto r = c.fapi("POST", "/v1/client");
+    if (r.status != 200u) fail("POST /v1/client", r);
+    return str(r.json.at("response").at("id"));
+}
+}  // namespace
+
+signed_in sign_in_browser_as(test_server& s, http_client& c, std::string const& user_id) {
+    auto client_id = new_browser_client(c);
+    return {client_id, user_id, seed_session(s.app(), client_id, user_id)};
+}
+
+signed_in sign_in_browser(test_server& s, http_client& c, std::string const& email, std::string const& password) {
+    auto client_id = new_browser_client(c);
+    auto user_id = seed_user(s.app(), email, password);
+    return {client_id, user_id, seed_session(s.app(), client_id, user_id)};
+}
+
+}  // namespace latchkey::test

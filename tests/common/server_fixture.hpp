@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,5 +120,54 @@ std::string seed_session(server::api::app& a, std::string const& client_id, std:
 /// Decodes a JWT's payload (no verification).
 json::object jwt_payload(std::string const& jwt);
 json::object jwt_header(std::string const& jwt);
+
+}  // namespace latchkey::test
+
+namespace latchkey::test {
+
+// Shared helpers of the integration tests. They report a failed expectation by throwing std::runtime_error
+// (Boost.Test fails the test case with the message): this file is also linked where Boost.Test is not.
+
+/// The value of a JSON string.
+std::string str(json::value const& v);
+
+/// An http_client for `s`'s BAPI port carrying its secret key.
+http_client bapi_client(test_server& s);
+
+/// Expects a Clerk error reply: `status`, errors[0].code `code`, meta.param_name `param` (when non-empty) and
+/// Content-Type application/json.
+void expect_error(http_result const& r, unsigned status, std::string const& code, std::string const& param = {});
+
+/// POST /v1/users; requires 200 and returns the user.
+json::object create_user(http_client& b, json::object const& body);
+
+/// Seeds an empty client record directly in the store; returns its id.
+std::string seed_client(server::api::app& a);
+
+/// The stored user / session with `id` (nullopt if none).
+std::optional<store::user_record> load_user(test_server& s, std::string const& id);
+std::optional<store::session_record> load_session(test_server& s, std::string const& id);
+
+/// Edits the stored user `id` in place (it must exist).
+void edit_user(test_server& s, std::string const& id, std::function<void(store::user_record&)> const& f);
+
+/// A FAPI reply's `response` object.
+json::object const& response(http_result const& r);
+
+/// The piggy-backed client's session with `id`, or null.
+json::value client_session(http_result const& r, std::string const& id);
+
+struct signed_in {
+    std::string client_id, user_id, session_id;
+};
+
+/// Creates a client for browser `c` (POST /v1/client) and seeds a signed-in session on it for `user_id`.
+signed_in sign_in_browser_as(test_server& s, http_client& c, std::string const& user_id);
+
+/// Same, for a new user seeded with `email` and `password`.
+signed_in sign_in_browser(
+    test_server& s, http_client& c, std::string const& email,
+    std::string const& password = "correct horse battery staple"
+);
 
 }  // namespace latchkey::test

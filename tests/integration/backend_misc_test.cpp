@@ -17,48 +17,10 @@ namespace {
 
 using verb = http::verb;
 
-std::string str(json::value const& v) {
-    return std::string(v.as_string());
-}
-
-http_client bapi_client(test_server& s) {
-    http_client b(s.bapi_port());
-    b.secret_key = s.secret_key();
-    return b;
-}
-
-void expect_error(
-    http_result const& r,
-    unsigned status,
-    std::string const& code,
-    std::string const& param = {}
-) {
-    BOOST_TEST(r.status == status, r.body);
-    BOOST_TEST(r.error_code() == code, r.body);
-    if (!param.empty())
-        BOOST_TEST(r.param_name() == param, r.body);
-}
-
-std::string new_client(test_server& s) {
-    auto& a = s.app();
-    store::client_record c;
-    c.id = crypto::new_id("client");
-    c.created_at = c.updated_at = a.now_ms();
-    auto w = a.db.with_write([&](store::write_txn& t) { return a.db.put_client(t, c); });
-    BOOST_TEST_REQUIRE(w.has_value());
-    return c.id;
-}
-
 std::string mint(http_client& b, std::string const& sid, std::string const& tpl = {}) {
     auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens" + (tpl.empty() ? "" : "/" + tpl));
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     return str(r.json.at("jwt"));
-}
-
-json::object create_user(http_client& b, json::object body) {
-    auto r = b.bapi(verb::post, "/v1/users", body);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    return r.json.as_object();
 }
 
 json::object get_user(http_client& b, std::string const& id) {
@@ -79,9 +41,9 @@ BOOST_AUTO_TEST_CASE(clients_list_and_get) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "client@example.com");
-    std::string c1 = new_client(s);
+    std::string c1 = seed_client(s.app());
     s.advance(std::chrono::milliseconds(5));
-    std::string c2 = new_client(s);
+    std::string c2 = seed_client(s.app());
     std::string sid = seed_session(a, c2, user);
 
     auto bare = b.bapi(verb::get, "/v1/clients");
@@ -139,7 +101,7 @@ BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "verifyclient@example.com");
-    std::string client = new_client(s);
+    std::string client = seed_client(s.app());
     std::string sid = seed_session(a, client, user);
     std::string jwt = mint(b, sid);
 
@@ -744,7 +706,7 @@ BOOST_AUTO_TEST_CASE(template_tokens_render_claims) {
          {"unsafe_metadata", json::object{{"theme", "dark"}}}}
     );
     std::string uid = str(u.at("id"));
-    std::string sid = seed_session(s.app(), new_client(s), uid);
+    std::string sid = seed_session(s.app(), seed_client(s.app()), uid);
 
     json::object claims{
         {"uid", "{{user.id}}"},

@@ -18,38 +18,6 @@ namespace {
 
 using verb = http::verb;
 
-std::string str(json::value const& v) {
-    return std::string(v.as_string());
-}
-
-http_client bapi_client(test_server& s) {
-    http_client b(s.bapi_port());
-    b.secret_key = s.secret_key();
-    return b;
-}
-
-void expect_error(
-    http_result const& r,
-    unsigned status,
-    std::string const& code,
-    std::string const& param = {}
-) {
-    BOOST_TEST(r.status == status, r.body);
-    BOOST_TEST(r.error_code() == code, r.body);
-    if (!param.empty())
-        BOOST_TEST(r.param_name() == param, r.body);
-}
-
-std::string new_client(test_server& s) {
-    auto& a = s.app();
-    store::client_record c;
-    c.id = crypto::new_id("client");
-    c.created_at = c.updated_at = a.now_ms();
-    auto w = a.db.with_write([&](store::write_txn& t) { return a.db.put_client(t, c); });
-    BOOST_TEST_REQUIRE(w.has_value());
-    return c.id;
-}
-
 std::set<std::string> ids_of(json::array const& a) {
     std::set<std::string> out;
     for (auto const& s : a)
@@ -93,7 +61,7 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     auto& a = s.app();
     std::string ann = seed_user(a, "ann@example.com");
     std::string bob = seed_user(a, "bob@example.com");
-    std::string c1 = new_client(s), c2 = new_client(s);
+    std::string c1 = seed_client(s.app()), c2 = seed_client(s.app());
     std::string s1 = seed_session(a, c1, ann);
     s.advance(std::chrono::milliseconds(5));
     std::string s2 = seed_session(a, c2, ann);
@@ -187,7 +155,7 @@ BOOST_AUTO_TEST_CASE(get_and_revoke) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "revoke@example.com");
-    std::string client = new_client(s);
+    std::string client = seed_client(s.app());
     std::string sid = seed_session(a, client, user);
 
     expect_error(b.bapi(verb::get, "/v1/sessions/sess_missing"), 404, "resource_not_found");
@@ -245,7 +213,7 @@ BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "token@example.com");
-    std::string sid = seed_session(a, new_client(s), user);
+    std::string sid = seed_session(a, seed_client(s.app()), user);
 
     auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -324,8 +292,8 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "gone@example.com");
-    std::string ended = seed_session(a, new_client(s), user);
-    std::string expiring = seed_session(a, new_client(s), user);
+    std::string ended = seed_session(a, seed_client(s.app()), user);
+    std::string expiring = seed_session(a, seed_client(s.app()), user);
     set_status(s, ended, "ended");
     auto r = b.bapi(verb::post, "/v1/sessions/" + ended + "/tokens");
     BOOST_TEST(r.status >= 400u);
@@ -363,8 +331,8 @@ BOOST_AUTO_TEST_CASE(legacy_verify) {
     auto b = bapi_client(s);
     auto& a = s.app();
     std::string user = seed_user(a, "verify@example.com");
-    std::string sid = seed_session(a, new_client(s), user);
-    std::string other = seed_session(a, new_client(s), user);
+    std::string sid = seed_session(a, seed_client(s.app()), user);
+    std::string other = seed_session(a, seed_client(s.app()), user);
     auto t = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens");
     BOOST_TEST_REQUIRE(t.status == 200u);
     std::string jwt = str(t.json.at("jwt"));

@@ -19,36 +19,6 @@ namespace {
 
 using verb = http::verb;
 
-std::string str(json::value const& v) {
-    return std::string(v.as_string());
-}
-
-http_client bapi_client(test_server& s) {
-    http_client b(s.bapi_port());
-    b.secret_key = s.secret_key();
-    return b;
-}
-
-/// POST /v1/users; requires 200 and returns the user.
-json::object create(http_client& b, json::object body) {
-    auto r = b.bapi(verb::post, "/v1/users", body);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    return r.json.as_object();
-}
-
-void expect_error(
-    http_result const& r,
-    unsigned status,
-    std::string const& code,
-    std::string const& param = {}
-) {
-    BOOST_TEST(r.status == status, r.body);
-    BOOST_TEST(r.error_code() == code, r.body);
-    if (!param.empty())
-        BOOST_TEST(r.param_name() == param, r.body);
-    BOOST_TEST(r.headers.at("content-type") == "application/json");
-}
-
 std::vector<std::string> ids_of(http_result const& r) {
     std::vector<std::string> out;
     for (auto const& u : r.json.as_array())
@@ -70,13 +40,8 @@ struct seeded {
 };
 
 seeded seed_client_session(test_server& s, std::string const& user_id) {
-    auto& a = s.app();
-    store::client_record c;
-    c.id = crypto::new_id("client");
-    c.created_at = c.updated_at = a.now_ms();
-    auto w = a.db.with_write([&](store::write_txn& t) { return a.db.put_client(t, c); });
-    BOOST_TEST_REQUIRE(w.has_value());
-    return {c.id, seed_session(a, c.id, user_id)};
+    auto client_id = seed_client(s.app());
+    return {client_id, seed_session(s.app(), client_id, user_id)};
 }
 
 constexpr char const* strong = "correct horse battery staple";
@@ -177,7 +142,7 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
 BOOST_AUTO_TEST_CASE(create_imports_timestamps_and_states) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create(
+    auto u = create_user(
         b,
         {{"email_address", json::array{"old@example.com"}},
          {"created_at", "2012-10-20T07:15:20.902Z"},
@@ -219,7 +184,7 @@ BOOST_AUTO_TEST_CASE(create_imports_timestamps_and_states) {
 BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
     test_server s;
     auto b = bapi_client(s);
-    create(
+    create_user(
         b,
         json::object{
             {"email_address", json::array{"taken@example.com"}},
@@ -285,7 +250,7 @@ BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
     );
     // None of the rejected users exists; the free email is still free.
     BOOST_TEST(total_count(b, "") == 1);
-    create(b, json::object{{"email_address", json::array{"new@example.com"}}});
+    create_user(b, json::object{{"email_address", json::array{"new@example.com"}}});
 }
 
 BOOST_AUTO_TEST_CASE(create_rejects_bad_input) {
@@ -398,7 +363,7 @@ BOOST_AUTO_TEST_CASE(create_rejects_bad_input) {
         "password"
     );
     BOOST_TEST(total_count(b, "") == 0);
-    auto u = create(
+    auto u = create_user(
         b,
         {{"email_address", json::array{"a@b.co"}},
          {"password", "short"},
@@ -438,7 +403,7 @@ BOOST_AUTO_TEST_CASE(imported_password_digests_verify) {
     };
     int n = 0;
     for (auto const& c : cases) {
-        auto u = create(
+        auto u = create_user(
             b,
             {{"email_address", json::array{"imported" + std::to_string(n++) + "@example.com"}},
              {"password_digest", c.digest},
@@ -501,7 +466,7 @@ BOOST_AUTO_TEST_CASE(imported_password_digests_verify) {
 BOOST_AUTO_TEST_CASE(verify_and_remove_password) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create(b, {{"email_address", json::array{"pw@example.com"}}, {"password", strong}});
+    auto u = create_user(b, {{"email_address", json::array{"pw@example.com"}}, {"password", strong}});
     std::string id = str(u.at("id"));
     auto ok = b.bapi(
         verb::post,
@@ -588,7 +553,7 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
     std::vector<std::string> ids;
     char const* firsts[] = {"Carol", "alice", "Bob"};
     for (int i = 0; i < 3; ++i) {
-        auto u = create(
+        auto u = create_user(
             b,
             {{"email_address", json::array{"user" + std::to_string(i) + "@example.com"}},
              {"phone_number", json::array{"+1555555010" + std::to_string(i)}},
@@ -721,13 +686,13 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
         "resource_not_found"
     );
 
-    auto u = create(
+    auto u = create_user(
         b,
         {{"email_address", json::array{"first@example.com", "second@example.com"}},
          {"username", "updatable"},
          {"public_metadata", json::object{{"a", 1}, {"keep", json::object{{"x", 1}}}}}}
     );
-    auto other = create(
+    auto other = create_user(
         b,
         {{"email_address", json::array{"other@example.com"}}, {"username", "other_user"}}
     );
@@ -794,13 +759,13 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
     expect_error(b.bapi(verb::get, "/v1/users/" + id), 404, "resource_not_found");
     expect_error(b.bapi(verb::delete_, "/v1/users/" + id), 404, "resource_not_found");
     // Its identifiers are free again.
-    create(b, {{"email_address", json::array{"first@example.com"}}, {"username", "updatable"}});
+    create_user(b, {{"email_address", json::array{"first@example.com"}}, {"username", "updatable"}});
 }
 
 BOOST_AUTO_TEST_CASE(metadata_merges_and_null_deletes) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create(
+    auto u = create_user(
         b,
         {{"email_address", json::array{"meta@example.com"}},
          {"public_metadata", json::object{{"a", 1}, {"nested", json::object{{"x", 1}, {"y", 2}}}}},
@@ -870,7 +835,7 @@ BOOST_AUTO_TEST_CASE(put_metadata_replaces_each_given_object) {
     // /users/{id}/metadata.
     test_server s;
     auto b = bapi_client(s);
-    auto u = create(
+    auto u = create_user(
         b,
         {{"email_address", json::array{"putmeta@example.com"}},
          {"public_metadata", json::object{{"a", 1}, {"n", json::object{{"x", 1}}}}},
@@ -913,11 +878,11 @@ BOOST_AUTO_TEST_CASE(ban_revokes_sessions_and_unban_restores_access) {
     test_server s;
     auto b = bapi_client(s);
     auto u =
-        create(b, {{"email_address", json::array{"banned@example.com"}}, {"password", strong}});
+        create_user(b, {{"email_address", json::array{"banned@example.com"}}, {"password", strong}});
     std::string id = str(u.at("id"));
     auto one = seed_client_session(s, id);
     auto two = seed_client_session(s, id);
-    auto other_user = create(b, {{"email_address", json::array{"bystander@example.com"}}});
+    auto other_user = create_user(b, {{"email_address", json::array{"bystander@example.com"}}});
     auto three = seed_client_session(s, str(other_user.at("id")));
 
     auto r = b.bapi(verb::post, "/v1/users/" + id + "/ban");
@@ -944,7 +909,7 @@ BOOST_AUTO_TEST_CASE(ban_revokes_sessions_and_unban_restores_access) {
 BOOST_AUTO_TEST_CASE(lock_and_unlock) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create(b, {{"email_address", json::array{"lock@example.com"}}});
+    auto u = create_user(b, {{"email_address", json::array{"lock@example.com"}}});
     std::string id = str(u.at("id"));
     auto r = b.bapi(verb::post, "/v1/users/" + id + "/lock");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);

@@ -26,21 +26,6 @@ bool verifies_with_jwks(test_server& s, std::string const& jwt) {
     return false;
 }
 
-struct signed_in {
-    std::string client_id, user_id, session_id;
-};
-
-/// A production-style browser (cookie identity) with one seeded signed-in session.
-signed_in sign_in_with_cookie(test_server& s, http_client& c, std::string const& email) {
-    auto r = c.fapi("POST", "/v1/client");
-    BOOST_TEST_REQUIRE(r.status == 200u);
-    signed_in out;
-    out.client_id = std::string(r.json.at("response").at("id").as_string());
-    out.user_id = seed_user(s.app(), email, "correct horse battery staple");
-    out.session_id = seed_session(s.app(), out.client_id, out.user_id);
-    return out;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(frontend_client)
@@ -110,7 +95,7 @@ BOOST_AUTO_TEST_CASE(client_json_carries_sessions_with_valid_tokens) {
     test_server s([](conf::config& c) { c.instance_type = "production"; });
     http_client c(s.fapi_port());
     c.origin = "http://localhost:3000";
-    auto si = sign_in_with_cookie(s, c, "ada@example.com");
+    auto si = sign_in_browser(s, c, "ada@example.com");
     auto r = c.fapi("GET", "/v1/client");
     BOOST_TEST_REQUIRE(r.status == 200u);
     auto const& client = r.json.at("response").as_object();
@@ -148,7 +133,7 @@ BOOST_AUTO_TEST_CASE(client_json_carries_sessions_with_valid_tokens) {
 BOOST_AUTO_TEST_CASE(token_endpoint_mints_bare_fresh_tokens) {
     test_server s([](conf::config& c) { c.token_lifetime = std::chrono::seconds(120); });
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "grace@example.com");
+    auto si = sign_in_browser(s, c, "grace@example.com");
     auto r = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/tokens", {{"organization_id", ""}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(r.json.at("object").as_string() == "token");
@@ -167,7 +152,7 @@ BOOST_AUTO_TEST_CASE(token_endpoint_mints_bare_fresh_tokens) {
 BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
     test_server s;
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "linus@example.com");
+    auto si = sign_in_browser(s, c, "linus@example.com");
     std::string path = "/v1/client/sessions/" + si.session_id;
     BOOST_TEST(c.fapi("POST", path + "/tokens").status == 200u);
     // Revoked (e.g. by the Backend API): no more tokens.
@@ -192,7 +177,7 @@ BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
 BOOST_AUTO_TEST_CASE(touch_end_remove_and_sign_out_all) {
     test_server s;
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "one@example.com");
+    auto si = sign_in_browser(s, c, "one@example.com");
     auto user2 = seed_user(s.app(), "two@example.com", "another good passphrase");
     auto sess2 = seed_session(s.app(), si.client_id, user2);
     auto before = c.fapi("GET", "/v1/client").json.at("response");
@@ -229,7 +214,7 @@ BOOST_AUTO_TEST_CASE(touch_end_remove_and_sign_out_all) {
 BOOST_AUTO_TEST_CASE(delete_client_signs_out_and_clears_cookies) {
     test_server s([](conf::config& c) { c.instance_type = "production"; });
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "del@example.com");
+    auto si = sign_in_browser(s, c, "del@example.com");
     auto d = c.fapi("DELETE", "/v1/client");
     BOOST_TEST_REQUIRE(d.status == 200u);
     BOOST_TEST(d.json.at("response").at("deleted").as_bool());
@@ -240,7 +225,7 @@ BOOST_AUTO_TEST_CASE(delete_client_signs_out_and_clears_cookies) {
 BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "hs@example.com");
+    auto si = sign_in_browser(s, c, "hs@example.com");
     auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=token&suffixed_cookies=true");
     BOOST_TEST_REQUIRE(r.status == 307u);
     std::string loc = r.headers["location"];
@@ -280,7 +265,7 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
 BOOST_AUTO_TEST_CASE(handshake_nonce_resolves_once_through_the_backend_api) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
     http_client c(s.fapi_port());
-    auto si = sign_in_with_cookie(s, c, "nonce@example.com");
+    auto si = sign_in_browser(s, c, "nonce@example.com");
     auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F&format=nonce");
     BOOST_TEST_REQUIRE(r.status == 307u);
     std::string loc = r.headers["location"];

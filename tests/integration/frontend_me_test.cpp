@@ -15,61 +15,6 @@ namespace {
 
 constexpr char const* password = "correct horse battery staple";
 
-struct signed_in {
-    std::string client_id, user_id, session_id;
-};
-
-/// A cookie-identified browser with one seeded signed-in session for a new user with `email`.
-signed_in sign_in(test_server& s, http_client& c, std::string const& email, std::string const& pw = password) {
-    auto r = c.fapi("POST", "/v1/client");
-    BOOST_TEST_REQUIRE(r.status == 200u);
-    signed_in out;
-    out.client_id = std::string(r.json.at("response").at("id").as_string());
-    out.user_id = seed_user(s.app(), email, pw);
-    out.session_id = seed_session(s.app(), out.client_id, out.user_id);
-    return out;
-}
-
-/// Another browser signed in as an existing user.
-signed_in sign_in_again(test_server& s, http_client& c, std::string const& user_id) {
-    auto r = c.fapi("POST", "/v1/client");
-    BOOST_TEST_REQUIRE(r.status == 200u);
-    signed_in out;
-    out.client_id = std::string(r.json.at("response").at("id").as_string());
-    out.user_id = user_id;
-    out.session_id = seed_session(s.app(), out.client_id, user_id);
-    return out;
-}
-
-std::optional<store::user_record> load_user(test_server& s, std::string const& id) {
-    auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, id); });
-    BOOST_TEST_REQUIRE(r.has_value());
-    return *r;
-}
-
-std::optional<store::session_record> load_session(test_server& s, std::string const& id) {
-    auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_session(t, id); });
-    BOOST_TEST_REQUIRE(r.has_value());
-    return *r;
-}
-
-void edit_user(test_server& s, std::string const& id, std::function<void(store::user_record&)> const& f) {
-    auto& a = s.app();
-    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto u = a.db.get_user(w, id);
-        if (!u) return u.error();
-        auto prev = **u;
-        auto rec = **u;
-        f(rec);
-        return a.db.put_user(w, rec, &prev);
-    });
-    BOOST_TEST_REQUIRE(r.has_value());
-}
-
-std::string str(json::value const& v) { return std::string(v.as_string()); }
-
 /// The session ids in the piggy-backed client.
 std::vector<std::string> client_session_ids(http_result const& r) {
     std::vector<std::string> out;
@@ -124,7 +69,7 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
 
     // A signed-in client whose session was ended.
     http_client d(s.fapi_port());
-    auto who = sign_in(s, d, "ended@example.com");
+    auto who = sign_in_browser(s, d, "ended@example.com");
     BOOST_TEST(d.fapi("GET", "/v1/me").status == 200u);
     BOOST_TEST_REQUIRE(d.fapi("POST", "/v1/client/sessions/" + who.session_id + "/end").status == 200u);
     auto r = d.fapi("GET", "/v1/me");
@@ -135,7 +80,7 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
 BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "Ann@Example.com");
+    auto who = sign_in_browser(s, c, "Ann@Example.com");
     auto r = c.fapi("GET", "/v1/me");
     BOOST_TEST_REQUIRE(r.status == 200u);
     auto const& u = r.json.at("response");
@@ -150,7 +95,7 @@ BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
     // not silently replaced by the last active session.
     BOOST_TEST(c.fapi("GET", "/v1/me?_clerk_session_id=" + who.session_id).status == 200u);
     http_client other(s.fapi_port());
-    auto bob = sign_in(s, other, "bob@example.com");
+    auto bob = sign_in_browser(s, other, "bob@example.com");
     auto foreign = c.fapi("GET", "/v1/me?_clerk_session_id=" + bob.session_id);
     BOOST_TEST(foreign.status == 401u);
     BOOST_TEST(foreign.error_code() == "authentication_invalid");
@@ -168,7 +113,7 @@ BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
 BOOST_AUTO_TEST_CASE(update_me_profile_and_metadata) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "dana@example.com");
+    auto who = sign_in_browser(s, c, "dana@example.com");
     auto r = c.fapi("PATCH", "/v1/me",
                     {{"first_name", "Dana"}, {"last_name", "Scully"}, {"unsafe_metadata", R"({"theme":"dark"})"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
@@ -206,7 +151,7 @@ BOOST_AUTO_TEST_CASE(update_me_profile_and_metadata) {
 BOOST_AUTO_TEST_CASE(update_me_username_rules) {
     test_server s([](conf::config& c) { c.username = {true, false, true, false}; });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "erin@example.com");
+    auto who = sign_in_browser(s, c, "erin@example.com");
     auto r = c.fapi("PATCH", "/v1/me", {{"username", "abc"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.error_code() == "form_username_invalid_length");
@@ -222,7 +167,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
 
     // Another user cannot take it, in any letter case.
     http_client other(s.fapi_port());
-    sign_in(s, other, "frank@example.com");
+    sign_in_browser(s, other, "frank@example.com");
     r = other.fapi("PATCH", "/v1/me", {{"username", "ERIN_99-X"}, {"first_name", "Frank"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.error_code() == "form_identifier_exists");
@@ -233,7 +178,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
     // Disabled usernames are refused.
     test_server s2;
     http_client c2(s2.fapi_port());
-    sign_in(s2, c2, "gus@example.com");
+    sign_in_browser(s2, c2, "gus@example.com");
     r = c2.fapi("PATCH", "/v1/me", {{"username", "gus_gus"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "username");
@@ -242,7 +187,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
 BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "hal@example.com");
+    auto who = sign_in_browser(s, c, "hal@example.com");
     auto r = c.fapi("PATCH", "/v1/me", {{"unsafe_metadata", R"({"a":1,"b":{"c":2},"keep":true})"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     r = c.fapi("PATCH", "/v1/me/metadata", {{"unsafe_metadata", R"({"a":null,"b":{"d":3},"e":"x"})"}});
@@ -273,9 +218,9 @@ BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
 BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "ivy@example.com");
+    auto who = sign_in_browser(s, c, "ivy@example.com");
     http_client phone(s.fapi_port());
-    auto second = sign_in_again(s, phone, who.user_id);
+    auto second = sign_in_browser_as(s, phone, who.user_id);
 
     // Not allowed when the user may not delete itself.
     edit_user(s, who.user_id, [](store::user_record& u) { u.delete_self_enabled = false; });
@@ -302,7 +247,7 @@ BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
 BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "jack@example.com");
+    auto who = sign_in_browser(s, c, "jack@example.com");
     auto r = c.fapi("POST", "/v1/me/tokens");
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.error_code() == "form_param_missing");
@@ -332,9 +277,9 @@ BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
 BOOST_AUTO_TEST_CASE(change_password) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "kate@example.com");
+    auto who = sign_in_browser(s, c, "kate@example.com");
     http_client laptop(s.fapi_port());
-    auto other = sign_in_again(s, laptop, who.user_id);
+    auto other = sign_in_browser_as(s, laptop, who.user_id);
 
     auto r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}});
     BOOST_TEST(r.status == 422u);
@@ -394,7 +339,7 @@ BOOST_AUTO_TEST_CASE(change_password) {
 BOOST_AUTO_TEST_CASE(change_password_without_a_current_one) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "liam@example.com", "");
+    auto who = sign_in_browser(s, c, "liam@example.com", "");
     auto r = c.fapi("POST", "/v1/me/change_password", {{"new_password", "first pass phrase"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(r.json.at("response").at("password_enabled").as_bool());
@@ -406,14 +351,14 @@ BOOST_AUTO_TEST_CASE(remove_password) {
         // Instances that require a password never let it go.
         test_server s;
         http_client c(s.fapi_port());
-        sign_in(s, c, "mia@example.com");
+        sign_in_browser(s, c, "mia@example.com");
         auto r = c.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
         BOOST_TEST(r.status == 422u);
         BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
     }
     test_server s([](conf::config& c) { c.password.required = false; });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "ned@example.com");
+    auto who = sign_in_browser(s, c, "ned@example.com");
     auto r = c.fapi("POST", "/v1/me/remove_password");
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "current_password");
@@ -437,7 +382,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
         cfg.first_factors = {"password"};
     });
     http_client c3(s3.fapi_port());
-    auto who3 = sign_in(s3, c3, "olga@example.com");
+    auto who3 = sign_in_browser(s3, c3, "olga@example.com");
     r = c3.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
@@ -447,11 +392,11 @@ BOOST_AUTO_TEST_CASE(remove_password) {
 BOOST_AUTO_TEST_CASE(sessions_list_active_and_revoke) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "pam@example.com");
+    auto who = sign_in_browser(s, c, "pam@example.com");
     http_client tablet(s.fapi_port());
-    auto other = sign_in_again(s, tablet, who.user_id);
+    auto other = sign_in_browser_as(s, tablet, who.user_id);
     http_client stranger(s.fapi_port());
-    auto quinn = sign_in(s, stranger, "quinn@example.com");
+    auto quinn = sign_in_browser(s, stranger, "quinn@example.com");
 
     auto r = c.fapi("GET", "/v1/me/sessions");
     BOOST_TEST_REQUIRE(r.status == 200u);
@@ -508,9 +453,9 @@ BOOST_AUTO_TEST_CASE(sessions_list_active_and_revoke) {
 BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
     test_server s;
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "rita@example.com");
+    auto who = sign_in_browser(s, c, "rita@example.com");
     http_client stranger(s.fapi_port());
-    sign_in(s, stranger, "sam@example.com");
+    sign_in_browser(s, stranger, "sam@example.com");
     auto const first_id = load_user(s, who.user_id)->primary_email_address_id;
 
     // Create: validation and uniqueness.
@@ -625,7 +570,7 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
 BOOST_AUTO_TEST_CASE(attempt_makes_first_verified_email_primary) {
     test_server s([](conf::config& c) { c.email_address.required = false; });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "uma@example.com");
+    auto who = sign_in_browser(s, c, "uma@example.com");
     edit_user(s, who.user_id, [](store::user_record& u) {
         u.identifications.clear();
         u.primary_email_address_id.clear();
@@ -641,9 +586,9 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
         c.first_factors.push_back("phone_code");
     });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "vic@example.com");
+    auto who = sign_in_browser(s, c, "vic@example.com");
     http_client stranger(s.fapi_port());
-    sign_in(s, stranger, "wes@example.com");
+    sign_in_browser(s, stranger, "wes@example.com");
 
     auto r = c.fapi("POST", "/v1/me/phone_numbers");
     BOOST_TEST(r.status == 422u);
@@ -720,7 +665,7 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
 BOOST_AUTO_TEST_CASE(phone_numbers_disabled) {
     test_server s;
     http_client c(s.fapi_port());
-    sign_in(s, c, "xena@example.com");
+    sign_in_browser(s, c, "xena@example.com");
     auto r = c.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "+14155552671"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "phone_number");
@@ -734,7 +679,7 @@ BOOST_AUTO_TEST_CASE(deleting_last_sign_in_method_is_refused) {
         c.username = {true, false, true, false};
     });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "yan@example.com", "");
+    auto who = sign_in_browser(s, c, "yan@example.com", "");
     auto id = load_user(s, who.user_id)->primary_email_address_id;
     // The only verified email is the only way in (by email code).
     auto r = c.fapi("DELETE", "/v1/me/email_addresses/" + id);
@@ -759,7 +704,7 @@ BOOST_AUTO_TEST_CASE(create_paths_with_trailing_slash) {
     // (`new EmailAddress(..., '/me/email_addresses/').create()`).
     test_server s([](conf::config& c) { c.phone_number = {true, false, true, false}; });
     http_client c(s.fapi_port());
-    auto who = sign_in(s, c, "zoe@example.com");
+    auto who = sign_in_browser(s, c, "zoe@example.com");
     auto r = c.fapi("POST", "/v1/me/email_addresses/", {{"email_address", "zoe.two@example.com"}});
     BOOST_TEST(r.status == 200u);
     BOOST_TEST(r.json.at("response").at("email_address") == "zoe.two@example.com");

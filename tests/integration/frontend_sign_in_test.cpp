@@ -19,53 +19,6 @@ namespace {
 constexpr char const* password = "correct horse battery staple";
 constexpr char const* new_password = "a brand new passphrase";
 
-std::string str(json::value const& v) {
-    return std::string(v.as_string());
-}
-
-json::object const& response(http_result const& r) {
-    return r.json.at("response").as_object();
-}
-
-/// The piggy-backed client's session with `id`, or null.
-json::value client_session(http_result const& r, std::string const& id) {
-    auto const& c = r.json.at("client");
-    if (!c.is_object())
-        return nullptr;
-    for (auto const& s : c.at("sessions").as_array())
-        if (str(s.at("id")) == id)
-            return s;
-    return nullptr;
-}
-
-std::optional<store::user_record> load_user(test_server& s, std::string const& id) {
-    auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, id); });
-    BOOST_TEST_REQUIRE(r.has_value());
-    return *r;
-}
-
-std::optional<store::session_record> load_session(test_server& s, std::string const& id) {
-    auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_session(t, id); });
-    BOOST_TEST_REQUIRE(r.has_value());
-    return *r;
-}
-
-void edit_user(test_server& s, std::string const& id, std::function<void(store::user_record&)> const& f) {
-    auto& a = s.app();
-    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto u = a.db.get_user(w, id);
-        if (!u)
-            return u.error();
-        auto prev = **u;
-        auto rec = **u;
-        f(rec);
-        return a.db.put_user(w, rec, &prev);
-    });
-    BOOST_TEST_REQUIRE(r.has_value());
-}
-
 std::string sign_in_path(std::string const& id, std::string const& tail = {}) {
     return "/v1/client/sign_ins/" + id + tail;
 }

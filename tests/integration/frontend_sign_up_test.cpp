@@ -17,37 +17,11 @@ namespace {
 
 constexpr char const* password = "correct horse battery staple";
 
-std::string str(json::value const& v) {
-    return std::string(v.as_string());
-}
-
-json::object const& response(http_result const& r) {
-    return r.json.at("response").as_object();
-}
-
 std::vector<std::string> strings(json::value const& v) {
     std::vector<std::string> out;
     for (auto const& x : v.as_array())
         out.push_back(str(x));
     return out;
-}
-
-/// The piggy-backed client's session with `id`, or null.
-json::value client_session(http_result const& r, std::string const& id) {
-    auto const& c = r.json.at("client");
-    if (!c.is_object())
-        return nullptr;
-    for (auto const& s : c.at("sessions").as_array())
-        if (str(s.at("id")) == id)
-            return s;
-    return nullptr;
-}
-
-std::optional<store::user_record> load_user(test_server& s, std::string const& id) {
-    auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, id); });
-    BOOST_TEST_REQUIRE(r.has_value());
-    return *r;
 }
 
 std::string sign_up_path(std::string const& id, std::string const& tail = {}) {
@@ -61,17 +35,28 @@ std::int64_t retry_after(http_result const& r) {
     return v && v->is_int64() ? v->as_int64() : -1;
 }
 
-/// Creates an email+password sign-up, verifies the email with the code from the outbox, and returns the
-/// completing reply.
-http_result sign_up_with_email_code(test_server& s, http_client& c, std::string const& email) {
+struct started {
+    std::string id, code;
+};
+
+/// Creates an email+password sign-up and prepares its email code; returns the sign-up id and the code from the
+/// outbox.
+started start_email_code(test_server& s, http_client& c, std::string const& email) {
     auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", email}, {"password", password}});
-    BOOST_TEST_REQUIRE(created.status == 200u);
+    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto id = str(response(created).at("id"));
     BOOST_TEST_REQUIRE(
         c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u
     );
     auto code = s.last_code(email);
     BOOST_TEST_REQUIRE(code.size() == 6u);
+    return {id, code};
+}
+
+/// Creates an email+password sign-up, verifies the email with the code from the outbox, and returns the
+/// completing reply.
+http_result sign_up_with_email_code(test_server& s, http_client& c, std::string const& email) {
+    auto [id, code] = start_email_code(s, c, email);
     return c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
 }
 
@@ -468,11 +453,7 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
 BOOST_AUTO_TEST_CASE(expired_code_is_verification_expired) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created =
-        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "late@example.com"}, {"password", password}});
-    auto id = str(response(created).at("id"));
-    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
-    auto code = s.last_code("late@example.com");
+    auto [id, code] = start_email_code(s, c, "late@example.com");
     s.advance(11min);  // code_ttl is 10 minutes
     auto r = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
     BOOST_TEST(r.status == 400u);
@@ -492,11 +473,7 @@ BOOST_AUTO_TEST_CASE(expired_code_is_verification_expired) {
 BOOST_AUTO_TEST_CASE(too_many_wrong_codes_is_verification_failed) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created =
-        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "guess@example.com"}, {"password", password}});
-    auto id = str(response(created).at("id"));
-    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
-    auto code = s.last_code("guess@example.com");
+    auto [id, code] = start_email_code(s, c, "guess@example.com");
     std::string wrong = code == "000000" ? "111111" : "000000";
     auto attempt = [&](std::string const& v) {
         return c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", v}});
@@ -623,11 +600,7 @@ BOOST_AUTO_TEST_CASE(metadata_and_legal_acceptance_reach_the_user) {
 BOOST_AUTO_TEST_CASE(changing_the_email_restarts_its_verification) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created =
-        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "old@example.com"}, {"password", password}});
-    auto id = str(response(created).at("id"));
-    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
-    auto old_code = s.last_code("old@example.com");
+    auto [id, old_code] = start_email_code(s, c, "old@example.com");
     auto p = c.fapi("PATCH", sign_up_path(id), {{"email_address", "new@example.com"}});
     BOOST_TEST_REQUIRE(p.status == 200u);
     BOOST_TEST(str(response(p).at("verifications").at("email_address").at("next_action")) == "needs_prepare");

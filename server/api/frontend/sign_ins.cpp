@@ -59,29 +59,15 @@ bool factor_enabled(app const& a, std::string_view f) {
     return false;
 }
 
-/// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
-std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
-    std::int64_t retry = 0;
-    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
-        return std::nullopt;
-    auto e = make_error(code::too_many_requests);
-    e.meta["retry_after"] = retry;
-    return e;
-}
-
 std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_view action) {
-    std::string key = "sign_in:ip:";
-    key += ctx.remote_ip;
-    key += ':';
-    key += action;
-    return limit(a, ctx, key, a.cfg.protection.rate_per_ip_per_minute);
+    return rate_limit_ip(a, ctx, "sign_in", action);
 }
 
 /// Per account (user id) or, before one is known, per normalized identifier.
 std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
     std::string key = "sign_in:id:";
     key += who;
-    return limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
+    return rate_limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
 }
 
 /// "j***@x.com"

@@ -103,22 +103,8 @@ json::array strings(std::vector<std::string> const& v) {
     return a;
 }
 
-/// One hit on a fixed-window counter; 429 too_many_requests with meta.retry_after (seconds) when over.
-std::optional<api_error> limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
-    std::int64_t retry = 0;
-    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
-        return std::nullopt;
-    auto e = make_error(code::too_many_requests);
-    e.meta["retry_after"] = retry;
-    return e;
-}
-
 std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_view action) {
-    std::string key = "sign_up:ip:";
-    key += ctx.remote_ip;
-    key += ':';
-    key += action;
-    return limit(a, ctx, key, a.cfg.protection.rate_per_ip_per_minute);
+    return rate_limit_ip(a, ctx, "sign_up", action);
 }
 
 std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
@@ -126,7 +112,7 @@ std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::s
         return std::nullopt;
     std::string key = "sign_up:id:";
     key += who;
-    return limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
+    return rate_limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
 }
 
 /// The sign-up fields a create/update request carries, validated (and the password hashed). Empty values

@@ -30,6 +30,29 @@ render_client(app& a, store::txn const& t, store::client_record const& c, std::i
     return o;
 }
 
+/// The client `id` rendered, or 404.
+store::result<api_result<json::object>>
+render_client_by_id(app& a, store::txn const& t, std::string_view id, std::int64_t now_ms) {
+    auto c = a.db.get_client(t, id);
+    if (!c)
+        return c.error();
+    if (!*c)
+        return api_result<json::object>(not_found());
+    auto j = render_client(a, t, **c, now_ms);
+    if (!j)
+        return j.error();
+    return api_result<json::object>(std::move(*j));
+}
+
+/// The reply to a read txn that rendered one client (`op` names it in a store error).
+api_result<reply> client_reply(store::result<api_result<json::object>> const& r, char const* op) {
+    if (!r)
+        return store_error(r.error(), op);
+    if (!*r)
+        return r->error();
+    return json_reply(**r);
+}
+
 }  // namespace
 
 api_result<reply> list_clients(app& a, request_ctx& ctx) {
@@ -59,21 +82,9 @@ api_result<reply> list_clients(app& a, request_ctx& ctx) {
 
 api_result<reply> get_client(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
-        auto c = a.db.get_client(t, ctx.params.get("client_id"));
-        if (!c)
-            return c.error();
-        if (!*c)
-            return api_result<json::object>(not_found());
-        auto j = render_client(a, t, **c, ctx.now);
-        if (!j)
-            return j.error();
-        return api_result<json::object>(std::move(*j));
+        return render_client_by_id(a, t, ctx.params.get("client_id"), ctx.now);
     });
-    if (!r)
-        return store_error(r.error(), "get_client");
-    if (!*r)
-        return r->error();
-    return json_reply(**r);
+    return client_reply(r, "get_client");
 }
 
 api_result<reply> verify_client(app& a, request_ctx& ctx) {
@@ -108,22 +119,10 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
                 ));
             client_id = (*s)->client_id;
         }
-        auto c = a.db.get_client(t, client_id);
-        if (!c)
-            return c.error();
-        // A credential whose client was deleted (sign-out with persistClient=false) is dead.
-        if (!*c)
-            return api_result<json::object>(not_found());
-        auto j = render_client(a, t, **c, ctx.now);
-        if (!j)
-            return j.error();
-        return api_result<json::object>(std::move(*j));
+        // A credential whose client was deleted (sign-out with persistClient=false) is dead: 404.
+        return render_client_by_id(a, t, client_id, ctx.now);
     });
-    if (!r)
-        return store_error(r.error(), "verify_client");
-    if (!*r)
-        return r->error();
-    return json_reply(**r);
+    return client_reply(r, "verify_client");
 }
 
 api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {

@@ -27,6 +27,17 @@ api_result<store::session_record> load_session(app& a, store::txn const& t, std:
     return std::move(**s);
 }
 
+/// The session named by the `session_id` path parameter, read in its own txn (404 if unknown).
+api_result<store::session_record> read_session(app& a, request_ctx const& ctx) {
+    auto s =
+        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::session_record>> {
+            return load_session(a, t, ctx.params.get("session_id"));
+        });
+    if (!s)
+        return store_error(s.error(), "get_session");
+    return std::move(*s);
+}
+
 api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name) {
     auto expires = body_int(ctx, "expires_in_seconds");
     if (!expires)
@@ -163,15 +174,10 @@ api_result<reply> list_sessions(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> get_session(app& a, request_ctx& ctx) {
-    auto s =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::session_record>> {
-            return load_session(a, t, ctx.params.get("session_id"));
-        });
+    auto s = read_session(a, ctx);
     if (!s)
-        return store_error(s.error(), "get_session");
-    if (!*s)
-        return s->error();
-    return json_reply(session_view(**s, ctx.now));
+        return s.error();
+    return json_reply(session_view(*s, ctx.now));
 }
 
 api_result<reply> revoke_session(app& a, request_ctx& ctx) {
@@ -222,21 +228,16 @@ api_result<reply> verify_session(app& a, request_ctx& ctx) {
             "token",
             "The token belongs to another session."
         );
-    auto s =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::session_record>> {
-            return load_session(a, t, ctx.params.get("session_id"));
-        });
+    auto s = read_session(a, ctx);
     if (!s)
-        return store_error(s.error(), "get_session");
-    if (!*s)
-        return s->error();
-    if (!views::session_live(**s, ctx.now))
+        return s.error();
+    if (!views::session_live(*s, ctx.now))
         return param_error(
             code::form_param_value_invalid,
             "token",
             "The token's session is not active."
         );
-    return json_reply(session_view(**s, ctx.now));
+    return json_reply(session_view(*s, ctx.now));
 }
 
 api_result<reply> create_session_token(app& a, request_ctx& ctx) {

@@ -301,6 +301,17 @@ api_result<store::user_record> load_user(app& a, store::txn const& t, std::strin
     return std::move(**u);
 }
 
+/// The user named by the `user_id` path parameter, read in its own txn (404 if unknown).
+api_result<store::user_record> read_user(app& a, request_ctx const& ctx) {
+    auto u =
+        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+            return load_user(a, t, ctx.params.get("user_id"));
+        });
+    if (!u)
+        return store_error(u.error(), "get_user");
+    return std::move(*u);
+}
+
 /// Runs `change` on the user in a write txn and replies with the updated user.
 template <class Change>
 api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
@@ -343,6 +354,79 @@ void merge(json::object& into, json::object const& patch) {
     }
 }
 
+/// Appends a verified (admin) identification of `kind` (also the param name) for each of `raws`, which
+/// `normalize` must accept; longer than `max_len` is refused, `shown` chars of a bad one are quoted. The first
+/// becomes `primary` when that is unset.
+template <class Normalize>
+std::optional<api_error> add_identifications(
+    store::user_record& u,
+    std::string const& kind,
+    std::vector<std::string> const& raws,
+    std::size_t max_len,
+    std::size_t shown,
+    std::string_view what,
+    Normalize normalize,
+    std::string& primary,
+    std::int64_t now
+) {
+    for (auto const& raw : raws) {
+        if (raw.size() > max_len)
+            return param_error(code::form_param_max_length_exceeded, kind);
+        auto value = normalize(raw);
+        if (!value)
+            return param_error(
+                code::form_param_format_invalid,
+                kind,
+                "'" + raw.substr(0, shown) + "' is not a valid " + std::string(what) + "."
+            );
+        store::identification_record id;
+        id.id = crypto::new_id("idn");
+        id.kind = kind;
+        id.value = *value;
+        id.verification.status = "verified";
+        id.verification.strategy = "admin";
+        id.created_at = id.updated_at = now;
+        if (primary.empty())
+            primary = id.id;
+        u.identifications.push_back(std::move(id));
+    }
+    return std::nullopt;
+}
+
+/// PATCH (merge_patch: deep merge, see merge()) or PUT (replace) of the three metadata fields given.
+api_result<reply> write_metadata(app& a, request_ctx& ctx, bool merge_patch) {
+    std::optional<json::object> given[3];
+    char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
+    for (int i = 0; i < 3; ++i) {
+        auto v = body_object(ctx, keys[i]);
+        if (!v)
+            return v.error();
+        given[i] = std::move(*v);
+    }
+    return modify(
+        a,
+        ctx,
+        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+            std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
+            for (int i = 0; i < 3; ++i) {
+                if (!given[i])
+                    continue;
+                if (!merge_patch) {
+                    *targets[i] = json::serialize(*given[i]);
+                    continue;
+                }
+                auto current = views::json_text(*targets[i]).as_object();
+                merge(current, *given[i]);
+                std::string text = json::serialize(current);
+                if (text.size() > 8192)
+                    return param_error(code::form_param_max_length_exceeded, keys[i]);
+                *targets[i] = std::move(text);
+            }
+            return std::nullopt;
+        }
+    );
+}
+
 }  // namespace
 
 api_result<reply> list_users(app& a, request_ctx& ctx) {
@@ -378,48 +462,16 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     auto phones = body_strings(ctx, "phone_number");
     if (!phones)
         return phones.error();
-    for (auto const& raw : emails->value_or(std::vector<std::string>{})) {
-        if (raw.size() > 320)
-            return param_error(code::form_param_max_length_exceeded, "email_address");
-        auto e = frontend::normalize_email(raw);
-        if (!e)
-            return param_error(
-                code::form_param_format_invalid,
-                "email_address",
-                "'" + raw.substr(0, 64) + "' is not a valid email address."
-            );
-        store::identification_record id;
-        id.id = crypto::new_id("idn");
-        id.kind = "email_address";
-        id.value = *e;
-        id.verification.status = "verified";
-        id.verification.strategy = "admin";
-        id.created_at = id.updated_at = ctx.now;
-        if (u.primary_email_address_id.empty())
-            u.primary_email_address_id = id.id;
-        u.identifications.push_back(std::move(id));
-    }
-    for (auto const& raw : phones->value_or(std::vector<std::string>{})) {
-        if (raw.size() > 64)
-            return param_error(code::form_param_max_length_exceeded, "phone_number");
-        auto p = frontend::normalize_phone(raw);
-        if (!p)
-            return param_error(
-                code::form_param_format_invalid,
-                "phone_number",
-                "'" + raw.substr(0, 32) + "' is not a valid phone number."
-            );
-        store::identification_record id;
-        id.id = crypto::new_id("idn");
-        id.kind = "phone_number";
-        id.value = *p;
-        id.verification.status = "verified";
-        id.verification.strategy = "admin";
-        id.created_at = id.updated_at = ctx.now;
-        if (u.primary_phone_number_id.empty())
-            u.primary_phone_number_id = id.id;
-        u.identifications.push_back(std::move(id));
-    }
+    if (auto bad = add_identifications(
+            u, "email_address", emails->value_or(std::vector<std::string>{}), 320, 64, "email address",
+            frontend::normalize_email, u.primary_email_address_id, ctx.now
+        ))
+        return *bad;
+    if (auto bad = add_identifications(
+            u, "phone_number", phones->value_or(std::vector<std::string>{}), 64, 32, "phone number",
+            frontend::normalize_phone, u.primary_phone_number_id, ctx.now
+        ))
+        return *bad;
     if (auto bad = apply_profile(ctx, u))
         return *bad;
     auto banned = body_bool(ctx, "banned");
@@ -451,15 +503,10 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> get_user(app& a, request_ctx& ctx) {
-    auto u =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-            return load_user(a, t, ctx.params.get("user_id"));
-        });
+    auto u = read_user(a, ctx);
     if (!u)
-        return store_error(u.error(), "get_user");
-    if (!*u)
-        return u->error();
-    return json_reply(user_json(**u, ctx.now));
+        return u.error();
+    return json_reply(user_json(*u, ctx.now));
 }
 
 api_result<reply> update_user(app& a, request_ctx& ctx) {
@@ -474,14 +521,9 @@ api_result<reply> update_user(app& a, request_ctx& ctx) {
         return sign_out.error();
     // Hash a new password before the write txn opens (argon2 takes tens of ms; the txn must stay
     // short). An unknown user is a 404 before any password work.
-    auto exists =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-            return load_user(a, t, ctx.params.get("user_id"));
-        });
+    auto exists = read_user(a, ctx);
     if (!exists)
-        return store_error(exists.error(), "get_user");
-    if (!*exists)
-        return exists->error();
+        return exists.error();
     store::user_record password_holder;
     if (auto bad = apply_password(a, ctx, password_holder))
         return *bad;
@@ -594,54 +636,11 @@ api_result<reply> unlock_user(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
-    std::optional<json::object> patches[3];
-    char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
-    for (int i = 0; i < 3; ++i) {
-        auto v = body_object(ctx, keys[i]);
-        if (!v)
-            return v.error();
-        patches[i] = std::move(*v);
-    }
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
-            for (int i = 0; i < 3; ++i) {
-                if (!patches[i])
-                    continue;
-                auto current = views::json_text(*targets[i]).as_object();
-                merge(current, *patches[i]);
-                std::string text = json::serialize(current);
-                if (text.size() > 8192)
-                    return param_error(code::form_param_max_length_exceeded, keys[i]);
-                *targets[i] = std::move(text);
-            }
-            return std::nullopt;
-        }
-    );
+    return write_metadata(a, ctx, true);
 }
 
 api_result<reply> replace_user_metadata(app& a, request_ctx& ctx) {
-    std::optional<json::object> given[3];
-    char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
-    for (int i = 0; i < 3; ++i) {
-        auto v = body_object(ctx, keys[i]);
-        if (!v)
-            return v.error();
-        given[i] = std::move(*v);
-    }
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            std::string* targets[3] = {&u.public_metadata, &u.private_metadata, &u.unsafe_metadata};
-            for (int i = 0; i < 3; ++i)
-                if (given[i])
-                    *targets[i] = json::serialize(*given[i]);
-            return std::nullopt;
-        }
-    );
+    return write_metadata(a, ctx, false);
 }
 
 api_result<reply> verify_password(app& a, request_ctx& ctx) {
@@ -650,15 +649,10 @@ api_result<reply> verify_password(app& a, request_ctx& ctx) {
         return pw.error();
     if (!*pw || (*pw)->empty())
         return param_error(code::form_param_missing, "password");
-    auto u =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-            return load_user(a, t, ctx.params.get("user_id"));
-        });
+    auto u = read_user(a, ctx);
     if (!u)
-        return store_error(u.error(), "get_user");
-    if (!*u)
-        return u->error();
-    auto const& digest = (*u)->password_digest;
+        return u.error();
+    auto const& digest = u->password_digest;
     if (digest.empty())
         return param_error(code::password_not_set, "password");
     auto ok = crypto::verify_password(**pw, digest);

@@ -22,7 +22,28 @@ export const uniq = (prefix = 'u') => `${prefix}${Date.now().toString(36)}${rand
 export const testEmail = (prefix = 'e2e') => `${uniq(prefix)}+clerk_test@example.com`;
 
 /** A password that passes length and common-password checks. */
-export const strongPassword = () => `Lk-${randomBytes(9).toString('base64url')}-9z`;
+/** Every password the suites generate, so stop() can prove none of them reached the server's logs. */
+const issuedPasswords = new Set();
+export const strongPassword = () => {
+  const p = `Lk-${randomBytes(9).toString('base64url')}-9z`;
+  issuedPasswords.add(p);
+  return p;
+};
+
+/**
+ * Secrets must never appear in logs: the secret key, passwords, one-time codes, session JWTs, client
+ * credentials and dev-browser tokens. Returns what leaked (empty when clean).
+ */
+export function findLeakedSecrets(text, { secretKey, codes }) {
+  const leaks = [];
+  if (secretKey && text.includes(secretKey)) leaks.push('the secret key');
+  for (const p of issuedPasswords) if (text.includes(p)) { leaks.push('a password'); break; }
+  for (const c of codes) if (new RegExp(`["=]${c}["&;]`).test(text)) { leaks.push(`a one-time code (${c})`); break; }
+  if (/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(text)) leaks.push('a JWT');
+  if (/client_[A-Za-z0-9]{20,}\.[A-Za-z0-9_-]{20,}/.test(text)) leaks.push('a client credential');
+  if (/dvb_[A-Za-z0-9_-]{20,}/.test(text)) leaks.push('a dev-browser token');
+  return leaks;
+}
 
 /**
  * Starts latchkey. Options:
@@ -182,7 +203,12 @@ export async function startLatchkey(opts = {}) {
         await Promise.race([exitPromise, sleep(3000)]);
         throw new Error(`latchkey did not exit within 15 s of SIGTERM\n${server.logTail(10)}`);
       }
+      // The logs of the whole suite, stdout and stderr, must not carry a single secret.
+      const logText = logs.map(l => JSON.stringify(l)).join('\n') + '\n' + stderr.join('');
+      const codes = server.outbox().map(m => m.code).filter(Boolean);
+      const leaks = findLeakedSecrets(logText, { secretKey, codes });
       if (!process.env.E2E_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
+      if (leaks.length) throw new Error(`secrets in latchkey's logs: ${leaks.join(', ')}`);
       if (!wasRunning || res.code !== 0) {
         throw new Error(`latchkey ${wasRunning ? 'exited' : 'had already exited'} with ${JSON.stringify(res)}\n` +
           `stderr:\n${stderr.join('').slice(-4000)}`);

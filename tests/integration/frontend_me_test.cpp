@@ -73,8 +73,7 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
     BOOST_TEST(d.fapi("GET", "/v1/me").status == 200u);
     BOOST_TEST_REQUIRE(d.fapi("POST", "/v1/client/sessions/" + who.session_id + "/end").status == 200u);
     auto r = d.fapi("GET", "/v1/me");
-    BOOST_TEST(r.status == 401u);
-    BOOST_TEST(r.error_code() == "authentication_invalid");
+    expect_error(r, 401, "authentication_invalid");
 }
 
 BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
@@ -97,8 +96,7 @@ BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
     http_client other(s.fapi_port());
     auto bob = sign_in_browser(s, other, "bob@example.com");
     auto foreign = c.fapi("GET", "/v1/me?_clerk_session_id=" + bob.session_id);
-    BOOST_TEST(foreign.status == 401u);
-    BOOST_TEST(foreign.error_code() == "authentication_invalid");
+    expect_error(foreign, 401, "authentication_invalid");
     BOOST_TEST(c.fapi("GET", "/v1/me?_clerk_session_id=sess_nope").status == 401u);
 
     // Multi-session: a second user on the same client is selected by _clerk_session_id.
@@ -135,9 +133,7 @@ BOOST_AUTO_TEST_CASE(update_me_profile_and_metadata) {
 
     // Bad input is 422 naming the parameter, and changes nothing.
     r = c.fapi("PATCH", "/v1/me", {{"first_name", "X"}, {"unsafe_metadata", "[1,2]"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_format_invalid");
-    BOOST_TEST(r.param_name() == "unsafe_metadata");
+    expect_error(r, 422, "form_param_format_invalid", "unsafe_metadata");
     r = c.fapi("PATCH", "/v1/me", {{"unsafe_metadata", "{not json"}});
     BOOST_TEST(r.param_name() == "unsafe_metadata");
     r = c.fapi("PATCH", "/v1/me", {{"first_name", std::string(257, 'a')}});
@@ -153,9 +149,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
     http_client c(s.fapi_port());
     auto who = sign_in_browser(s, c, "erin@example.com");
     auto r = c.fapi("PATCH", "/v1/me", {{"username", "abc"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_username_invalid_length");
-    BOOST_TEST(r.param_name() == "username");
+    expect_error(r, 422, "form_username_invalid_length", "username");
     r = c.fapi("PATCH", "/v1/me", {{"username", std::string(65, 'a')}});
     BOOST_TEST(r.error_code() == "form_username_invalid_length");
     r = c.fapi("PATCH", "/v1/me", {{"username", "erin smith"}});
@@ -169,9 +163,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
     http_client other(s.fapi_port());
     sign_in_browser(s, other, "frank@example.com");
     r = other.fapi("PATCH", "/v1/me", {{"username", "ERIN_99-X"}, {"first_name", "Frank"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_identifier_exists");
-    BOOST_TEST(r.param_name() == "username");
+    expect_error(r, 422, "form_identifier_exists", "username");
     BOOST_TEST(other.fapi("GET", "/v1/me").json.at("response").at("first_name").is_null());  // rolled back
     BOOST_TEST(load_user(s, who.user_id)->username == "erin_99-x");
 
@@ -201,9 +193,7 @@ BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
     BOOST_TEST(json::parse(load_user(s, who.user_id)->unsafe_metadata) == json::value(md));
 
     r = c.fapi("PATCH", "/v1/me/metadata");
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_missing");
-    BOOST_TEST(r.param_name() == "unsafe_metadata");
+    expect_error(r, 422, "form_param_missing", "unsafe_metadata");
     r = c.fapi("PATCH", "/v1/me/metadata", {{"unsafe_metadata", "\"str\""}});
     BOOST_TEST(r.param_name() == "unsafe_metadata");
     // Over 8 KiB in total is refused.
@@ -211,8 +201,7 @@ BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
     BOOST_TEST(c.fapi("PATCH", "/v1/me/metadata", {{"unsafe_metadata", big}}).status == 200u);
     std::string big2 = R"({"blob2":")" + std::string(7000, 'y') + "\"}";
     r = c.fapi("PATCH", "/v1/me/metadata", {{"unsafe_metadata", big2}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_max_length_exceeded");
+    expect_error(r, 422, "form_param_max_length_exceeded");
 }
 
 BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
@@ -225,8 +214,7 @@ BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
     // Not allowed when the user may not delete itself.
     edit_user(s, who.user_id, [](store::user_record& u) { u.delete_self_enabled = false; });
     auto r = c.fapi("DELETE", "/v1/me");
-    BOOST_TEST(r.status == 403u);
-    BOOST_TEST(r.error_code() == "delete_self_disabled");
+    expect_error(r, 403, "delete_self_disabled");
     BOOST_TEST(load_user(s, who.user_id).has_value());
 
     edit_user(s, who.user_id, [](store::user_record& u) { u.delete_self_enabled = true; });
@@ -249,9 +237,7 @@ BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
     http_client c(s.fapi_port());
     auto who = sign_in_browser(s, c, "jack@example.com");
     auto r = c.fapi("POST", "/v1/me/tokens");
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_missing");
-    BOOST_TEST(r.param_name() == "service");
+    expect_error(r, 422, "form_param_missing", "service");
     r = c.fapi("POST", "/v1/me/tokens", {{"service", "firebase"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "service");
@@ -285,18 +271,12 @@ BOOST_AUTO_TEST_CASE(change_password) {
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "new_password");
     r = c.fapi("POST", "/v1/me/change_password", {{"new_password", "a brand new passphrase"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_missing");
-    BOOST_TEST(r.param_name() == "current_password");
+    expect_error(r, 422, "form_param_missing", "current_password");
     r = c.fapi("POST", "/v1/me/change_password",
                {{"current_password", "wrong password here"}, {"new_password", "a brand new passphrase"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_password_incorrect");
-    BOOST_TEST(r.param_name() == "current_password");
+    expect_error(r, 422, "form_password_incorrect", "current_password");
     r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}, {"new_password", "short"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_password_length_too_short");
-    BOOST_TEST(r.param_name() == "new_password");
+    expect_error(r, 422, "form_password_length_too_short", "new_password");
     r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}, {"new_password", "password123"}});
     BOOST_TEST(r.error_code() == "form_password_pwned");
     BOOST_TEST(r.param_name() == "new_password");
@@ -353,8 +333,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
         http_client c(s.fapi_port());
         sign_in_browser(s, c, "mia@example.com");
         auto r = c.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
-        BOOST_TEST(r.status == 422u);
-        BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
+        expect_error(r, 422, "cannot_remove_last_identification");
     }
     test_server s([](conf::config& c) { c.password.required = false; });
     http_client c(s.fapi_port());
@@ -363,9 +342,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "current_password");
     r = c.fapi("POST", "/v1/me/remove_password", {{"current_password", "not my password"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_password_incorrect");
-    BOOST_TEST(r.param_name() == "current_password");
+    expect_error(r, 422, "form_password_incorrect", "current_password");
     BOOST_TEST(!load_user(s, who.user_id)->password_digest.empty());
 
     r = c.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
@@ -373,8 +350,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
     BOOST_TEST(!r.json.at("response").at("password_enabled").as_bool());
     BOOST_TEST(load_user(s, who.user_id)->password_digest.empty());
     r = c.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "password_not_set");
+    expect_error(r, 422, "password_not_set");
 
     // Without email codes as a first factor, the password is the only way in and stays.
     test_server s3([](conf::config& cfg) {
@@ -384,8 +360,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
     http_client c3(s3.fapi_port());
     auto who3 = sign_in_browser(s3, c3, "olga@example.com");
     r = c3.fapi("POST", "/v1/me/remove_password", {{"current_password", password}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
+    expect_error(r, 422, "cannot_remove_last_identification");
     BOOST_TEST(!load_user(s3, who3.user_id)->password_digest.empty());
 }
 
@@ -423,8 +398,7 @@ BOOST_AUTO_TEST_CASE(sessions_list_active_and_revoke) {
 
     // Someone else's session, or an unknown one, is not found.
     r = c.fapi("POST", "/v1/me/sessions/" + quinn.session_id + "/revoke");
-    BOOST_TEST(r.status == 404u);
-    BOOST_TEST(r.error_code() == "resource_not_found");
+    expect_error(r, 404, "resource_not_found");
     BOOST_TEST(load_session(s, quinn.session_id)->status == "active");
     BOOST_TEST(c.fapi("POST", "/v1/me/sessions/sess_missing/revoke").status == 404u);
 
@@ -460,16 +434,12 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
 
     // Create: validation and uniqueness.
     auto r = c.fapi("POST", "/v1/me/email_addresses");
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_missing");
-    BOOST_TEST(r.param_name() == "email_address");
+    expect_error(r, 422, "form_param_missing", "email_address");
     r = c.fapi("POST", "/v1/me/email_addresses", {{"email_address", "not-an-email"}});
     BOOST_TEST(r.error_code() == "form_param_format_invalid");
     BOOST_TEST(r.param_name() == "email_address");
     r = c.fapi("POST", "/v1/me/email_addresses", {{"email_address", "SAM@example.com"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_identifier_exists");
-    BOOST_TEST(r.param_name() == "email_address");
+    expect_error(r, 422, "form_identifier_exists", "email_address");
     r = c.fapi("POST", "/v1/me/email_addresses", {{"email_address", "rita@example.com"}});
     BOOST_TEST(r.error_code() == "form_identifier_exists");
 
@@ -523,9 +493,7 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
     BOOST_TEST_REQUIRE(code.size() == 6u);
     std::string wrong = code == "000000" ? "111111" : "000000";
     r = c.fapi("POST", "/v1/me/email_addresses/" + work_id + "/attempt_verification", {{"code", wrong}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_code_incorrect");
-    BOOST_TEST(r.param_name() == "code");
+    expect_error(r, 422, "form_code_incorrect", "code");
     // The failed attempt was recorded.
     r = c.fapi("GET", "/v1/me/email_addresses/" + work_id);
     BOOST_TEST(r.json.at("response").at("verification").at("attempts").as_int64() == 1);
@@ -557,8 +525,7 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
 
     // The last verified email (required by the instance) cannot go.
     r = c.fapi("DELETE", "/v1/me/email_addresses/" + first_id);
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
+    expect_error(r, 422, "cannot_remove_last_identification");
     BOOST_TEST(load_user(s, who.user_id)->identifications.size() == 1u);
 
     // An unverified extra address can always go.
@@ -623,9 +590,7 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
 
     // PATCH: booleans are checked; second-factor flags need SMS as a second factor.
     r = c.fapi("PATCH", "/v1/me/phone_numbers/" + phone_id, {{"reserved_for_second_factor", "maybe"}});
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "form_param_type_invalid");
-    BOOST_TEST(r.param_name() == "reserved_for_second_factor");
+    expect_error(r, 422, "form_param_type_invalid", "reserved_for_second_factor");
     r = c.fapi("PATCH", "/v1/me/phone_numbers/" + phone_id, {{"default_second_factor", "true"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "default_second_factor");
@@ -683,8 +648,7 @@ BOOST_AUTO_TEST_CASE(deleting_last_sign_in_method_is_refused) {
     auto id = load_user(s, who.user_id)->primary_email_address_id;
     // The only verified email is the only way in (by email code).
     auto r = c.fapi("DELETE", "/v1/me/email_addresses/" + id);
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
+    expect_error(r, 422, "cannot_remove_last_identification");
     // A username alone is no way in without a password.
     BOOST_TEST_REQUIRE(c.fapi("PATCH", "/v1/me", {{"username", "yan_user"}}).status == 200u);
     r = c.fapi("DELETE", "/v1/me/email_addresses/" + id);

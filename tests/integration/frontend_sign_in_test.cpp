@@ -102,9 +102,7 @@ BOOST_AUTO_TEST_CASE(two_step_password) {
         sign_in_path(id, "/attempt_first_factor"),
         {{"strategy", "password"}, {"password", "nope nope nope"}}
     );
-    BOOST_TEST(wrong.status == 422u);
-    BOOST_TEST(wrong.error_code() == "form_password_incorrect");
-    BOOST_TEST(wrong.param_name() == "password");
+    expect_error(wrong, 422, "form_password_incorrect", "password");
     BOOST_TEST(load_user(s, uid)->failed_attempts == 1);
 
     auto ok =
@@ -118,8 +116,7 @@ BOOST_AUTO_TEST_CASE(two_step_password) {
     // A completed sign-in takes no more steps.
     auto again =
         c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
-    BOOST_TEST(again.status == 400u);
-    BOOST_TEST(again.error_code() == "sign_in_not_ready");
+    expect_error(again, 400, "sign_in_not_ready");
 }
 
 BOOST_AUTO_TEST_CASE(one_step_password) {
@@ -156,17 +153,13 @@ BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {
     seed_user(s.app(), "known@example.com", password);
     http_client c(s.fapi_port());
     auto only = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "nobody@example.com"}});
-    BOOST_TEST(only.status == 422u);
-    BOOST_TEST(only.error_code() == "form_identifier_not_found");
-    BOOST_TEST(only.param_name() == "identifier");
+    expect_error(only, 422, "form_identifier_not_found", "identifier");
 
     // One-step with a password: the same answer, after a real (dummy) password check.
     auto t0 = std::chrono::steady_clock::now();
     auto with_pw = sign_in_password(c, "nobody@example.com");
     auto unknown_time = std::chrono::steady_clock::now() - t0;
-    BOOST_TEST(with_pw.status == 422u);
-    BOOST_TEST(with_pw.error_code() == "form_identifier_not_found");
-    BOOST_TEST(with_pw.param_name() == "identifier");
+    expect_error(with_pw, 422, "form_identifier_not_found", "identifier");
     t0 = std::chrono::steady_clock::now();
     auto wrong_pw = sign_in_password(c, "known@example.com", "not the password");
     auto known_time = std::chrono::steady_clock::now() - t0;
@@ -244,8 +237,7 @@ BOOST_AUTO_TEST_CASE(email_code_sign_in) {
     // Attempting before a code was sent.
     auto early =
         c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "123456"}});
-    BOOST_TEST(early.status == 400u);
-    BOOST_TEST(early.error_code() == "verification_not_sent");
+    expect_error(early, 400, "verification_not_sent");
 
     auto prep = c.fapi(
         "POST",
@@ -272,9 +264,7 @@ BOOST_AUTO_TEST_CASE(email_code_sign_in) {
         sign_in_path(id, "/attempt_first_factor"),
         {{"strategy", "email_code"}, {"code", wrong_code(code)}}
     );
-    BOOST_TEST(bad.status == 422u);
-    BOOST_TEST(bad.error_code() == "form_code_incorrect");
-    BOOST_TEST(bad.param_name() == "code");
+    expect_error(bad, 422, "form_code_incorrect", "code");
     BOOST_TEST(load_user(s, uid)->failed_attempts == 1);
     auto got = c.fapi("GET", sign_in_path(id));
     BOOST_TEST(response(got).at("first_factor_verification").at("attempts").as_int64() == 1);
@@ -341,8 +331,7 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
     auto code = s.last_code("frank@example.com");
     s.advance(11min);
     auto late = attempt(code);
-    BOOST_TEST(late.status == 400u);
-    BOOST_TEST(late.error_code() == "verification_expired");
+    expect_error(late, 400, "verification_expired");
     BOOST_TEST(
         str(response(c.fapi("GET", sign_in_path(id))).at("first_factor_verification").at("status")) == "expired"
     );
@@ -352,8 +341,7 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
     BOOST_TEST(attempt(wrong_code(code)).error_code() == "form_code_incorrect");
     BOOST_TEST(attempt(wrong_code(code)).error_code() == "form_code_incorrect");
     auto third = attempt(wrong_code(code));
-    BOOST_TEST(third.status == 400u);
-    BOOST_TEST(third.error_code() == "verification_failed");
+    expect_error(third, 400, "verification_failed");
     BOOST_TEST(attempt(code).error_code() == "verification_failed");
     // Every wrong code counted towards the lockout.
     BOOST_TEST(load_user(s, uid)->failed_attempts >= 3);
@@ -382,8 +370,7 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
 
     // Not before the code.
     auto early = c.fapi("POST", sign_in_path(id, "/reset_password"), {{"password", new_password}});
-    BOOST_TEST(early.status == 400u);
-    BOOST_TEST(early.error_code() == "sign_in_not_ready");
+    expect_error(early, 400, "sign_in_not_ready");
 
     auto prep = c.fapi(
         "POST",
@@ -403,9 +390,7 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
     BOOST_TEST(response(verified).at("created_session_id").is_null());
 
     auto weak = c.fapi("POST", sign_in_path(id, "/reset_password"), {{"password", "short"}});
-    BOOST_TEST(weak.status == 422u);
-    BOOST_TEST(weak.error_code() == "form_password_length_too_short");
-    BOOST_TEST(weak.param_name() == "password");
+    expect_error(weak, 422, "form_password_length_too_short", "password");
     auto missing = c.fapi("POST", sign_in_path(id, "/reset_password"));
     BOOST_TEST(missing.error_code() == "form_param_missing");
     BOOST_TEST(missing.param_name() == "password");
@@ -461,8 +446,7 @@ BOOST_AUTO_TEST_CASE(single_session_mode_answers_session_exists) {
     expect_complete(sign_in_password(c, "ivan@example.com"), a);
     for (auto const& who : {"judy@example.com", "ivan@example.com"}) {
         auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}});
-        BOOST_TEST(r.status == 400u);
-        BOOST_TEST(r.error_code() == "session_exists");
+        expect_error(r, 400, "session_exists");
     }
     // After signing out, signing in works again.
     BOOST_TEST(c.fapi("DELETE", "/v1/client/sessions").status == 200u);
@@ -476,8 +460,7 @@ BOOST_AUTO_TEST_CASE(multi_session_mode_answers_identifier_already_signed_in) {
     http_client c(s.fapi_port());
     auto first = expect_complete(sign_in_password(c, "ken@example.com"), a);
     auto again = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "KEN@example.com"}});
-    BOOST_TEST(again.status == 400u);
-    BOOST_TEST(again.error_code() == "identifier_already_signed_in");
+    expect_error(again, 400, "identifier_already_signed_in");
     BOOST_TEST(str(meta(again).at("session_id")) == first);
     // Another account joins the same client.
     auto second = sign_in_password(c, "lee@example.com");
@@ -496,15 +479,13 @@ BOOST_AUTO_TEST_CASE(lockout_after_max_attempts) {
     http_client c(s.fapi_port());
     for (int i = 0; i < 3; ++i) {
         auto r = sign_in_password(c, "mallory@example.com", "wrong password " + std::to_string(i));
-        BOOST_TEST(r.status == 422u);
-        BOOST_TEST(r.error_code() == "form_password_incorrect");
+        expect_error(r, 422, "form_password_incorrect");
     }
     auto u = load_user(s, uid);
     BOOST_TEST(u->lockout_expires_at > s.app().now_ms());
     // Locked: even the right password is refused, with the time left.
     auto locked = sign_in_password(c, "mallory@example.com");
-    BOOST_TEST(locked.status == 403u);
-    BOOST_TEST(locked.error_code() == "user_locked");
+    expect_error(locked, 403, "user_locked");
     auto left = meta(locked).at("lockout_expires_in_seconds").as_int64();
     BOOST_TEST(left > 0);
     BOOST_TEST(left <= 600);
@@ -531,8 +512,7 @@ BOOST_AUTO_TEST_CASE(lockout_counts_two_step_failures) {
     BOOST_TEST(attempt("wrong one").error_code() == "form_password_incorrect");
     BOOST_TEST(attempt("wrong two").error_code() == "form_password_incorrect");
     auto locked = attempt(password);
-    BOOST_TEST(locked.status == 403u);
-    BOOST_TEST(locked.error_code() == "user_locked");
+    expect_error(locked, 403, "user_locked");
     BOOST_TEST(load_user(s, uid)->lockout_expires_at > 0);
 }
 
@@ -542,11 +522,9 @@ BOOST_AUTO_TEST_CASE(banned_user_is_refused) {
     edit_user(s, uid, [](store::user_record& u) { u.banned = true; });
     http_client c(s.fapi_port());
     auto r = sign_in_password(c, "olivia@example.com");
-    BOOST_TEST(r.status == 403u);
-    BOOST_TEST(r.error_code() == "user_banned");
+    expect_error(r, 403, "user_banned");
     auto two_step = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "olivia@example.com"}});
-    BOOST_TEST(two_step.status == 403u);
-    BOOST_TEST(two_step.error_code() == "user_banned");
+    expect_error(two_step, 403, "user_banned");
 }
 
 BOOST_AUTO_TEST_CASE(rate_limits_answer_429_with_retry_after) {
@@ -557,8 +535,7 @@ BOOST_AUTO_TEST_CASE(rate_limits_answer_429_with_retry_after) {
     for (int i = 0; i < 3; ++i)
         BOOST_TEST(c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "peggy@example.com"}}).status == 200u);
     auto limited = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "PEGGY@example.com"}});
-    BOOST_TEST(limited.status == 429u);
-    BOOST_TEST(limited.error_code() == "too_many_requests");
+    expect_error(limited, 429, "too_many_requests");
     auto ra = meta(limited).at("retry_after").as_int64();
     BOOST_TEST(ra >= 1);
     BOOST_TEST(ra <= 60);
@@ -617,11 +594,9 @@ BOOST_AUTO_TEST_CASE(two_factor_users_stop_at_needs_second_factor) {
     BOOST_TEST(r.json.at("client").at("sessions").as_array().empty());
     auto id = str(si.at("id"));
     auto prep = c.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "totp"}});
-    BOOST_TEST(prep.status == 422u);
-    BOOST_TEST(prep.error_code() == "strategy_for_user_invalid");
+    expect_error(prep, 422, "strategy_for_user_invalid");
     auto att = c.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", "123456"}});
-    BOOST_TEST(att.status == 422u);
-    BOOST_TEST(att.error_code() == "strategy_for_user_invalid");
+    expect_error(att, 422, "strategy_for_user_invalid");
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_second_factor")).error_code() == "form_param_missing");
     BOOST_TEST(
         c.fapi("POST", sign_in_path("sia_unknown", "/prepare_second_factor"), {{"strategy", "totp"}}).status == 404u
@@ -665,9 +640,7 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     http_client c(s.fapi_port());
     auto bad_strategy =
         c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "wendy@example.com"}, {"strategy", "magic"}});
-    BOOST_TEST(bad_strategy.status == 422u);
-    BOOST_TEST(bad_strategy.error_code() == "form_param_value_invalid");
-    BOOST_TEST(bad_strategy.param_name() == "strategy");
+    expect_error(bad_strategy, 422, "form_param_value_invalid", "strategy");
     auto too_long = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", std::string(400, 'a')}});
     BOOST_TEST(too_long.param_name() == "identifier");
     // No identifier yet: needs_identifier.
@@ -711,8 +684,7 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
         sign_in_path(str(response(created2).at("id")), "/attempt_first_factor"),
         {{"strategy", "password"}, {"password", password}}
     );
-    BOOST_TEST(r.status == 422u);
-    BOOST_TEST(r.error_code() == "strategy_for_user_invalid");
+    expect_error(r, 422, "strategy_for_user_invalid");
     BOOST_TEST(load_user(s, nopw)->failed_attempts == 0);
 }
 

@@ -340,6 +340,15 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
     return json_reply(user_json(out, ctx.now));
 }
 
+/// modify() for a change that cannot fail.
+template <class Edit>
+api_result<reply> edit_user(app& a, request_ctx& ctx, Edit edit) {
+    return modify(a, ctx, [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
+        edit(u);
+        return std::nullopt;
+    });
+}
+
 /// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else
 /// replaces.
 void merge(json::object& into, json::object const& patch) {
@@ -600,39 +609,24 @@ api_result<reply> ban_user(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> unban_user(app& a, request_ctx& ctx) {
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            u.banned = false;
-            return std::nullopt;
-        }
-    );
+    return edit_user(a, ctx, [&](store::user_record& u) {
+        u.banned = false;
+    });
 }
 
 api_result<reply> lock_user(app& a, request_ctx& ctx) {
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            u.locked = true;
-            u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-            return std::nullopt;
-        }
-    );
+    return edit_user(a, ctx, [&](store::user_record& u) {
+        u.locked = true;
+        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+    });
 }
 
 api_result<reply> unlock_user(app& a, request_ctx& ctx) {
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            u.locked = false;
-            u.lockout_expires_at = 0;
-            u.failed_attempts = 0;
-            return std::nullopt;
-        }
-    );
+    return edit_user(a, ctx, [&](store::user_record& u) {
+        u.locked = false;
+        u.lockout_expires_at = 0;
+        u.failed_attempts = 0;
+    });
 }
 
 api_result<reply> update_user_metadata(app& a, request_ctx& ctx) {
@@ -662,14 +656,9 @@ api_result<reply> verify_password(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> remove_user_password(app& a, request_ctx& ctx) {
-    return modify(
-        a,
-        ctx,
-        [&](store::write_txn&, store::user_record& u) -> std::optional<api_error> {
-            u.password_digest.clear();
-            return std::nullopt;
-        }
-    );
+    return edit_user(a, ctx, [&](store::user_record& u) {
+        u.password_digest.clear();
+    });
 }
 
 }  // namespace latchkey::server::api::backend

@@ -362,6 +362,27 @@ api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status)
     return std::move(**r);
 }
 
+/// peek() at a sign-in that needs its first factor, then the per-account limit on its user.
+api_result<loaded> peek_first_factor(app& a, request_ctx const& ctx) {
+    auto seen = peek(a, ctx, "needs_first_factor");
+    if (!seen)
+        return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
+        return *limited;
+    return seen;
+}
+
+/// A first-factor strategy given, known (password or a code) and enabled on the instance.
+std::optional<api_error> check_first_factor_strategy(app const& a, std::string_view strategy) {
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
+    if (strategy != "password" && !is_code_strategy(strategy))
+        return param_error(code::form_param_value_invalid, "strategy");
+    if (!factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    return std::nullopt;
+}
+
 /// Renders the stored sign-in through the envelope (the piggy-backed client is read after the write).
 api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     auto body = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<json::object>> {
@@ -636,19 +657,13 @@ api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     if (auto limited = limit_ip(a, ctx, "prepare"))
         return *limited;
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
-    if (strategy != "password" && !is_code_strategy(strategy))
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (!factor_enabled(a, strategy))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (auto bad = check_first_factor_strategy(a, strategy))
+        return *bad;
     auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
     // Each prepare sends a message: the per-account limit keeps it from being used to flood an inbox.
-    auto seen = peek(a, ctx, "needs_first_factor");
+    auto seen = peek_first_factor(a, ctx);
     if (!seen)
         return seen.error();
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
-        return *limited;
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
         if (strategy == "password") {
             if (l.user->password_digest.empty())
@@ -668,22 +683,16 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
     auto const code_value = field(ctx, "code").value_or("");
     if (auto limited = limit_ip(a, ctx, "attempt"))
         return *limited;
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
-    if (strategy != "password" && !is_code_strategy(strategy))
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (!factor_enabled(a, strategy))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (auto bad = check_first_factor_strategy(a, strategy))
+        return *bad;
     if (strategy == "password" && password.empty())
         return param_error(code::form_param_missing, "password");
     if (strategy != "password" && code_value.empty())
         return param_error(code::form_param_missing, "code");
 
-    auto seen = peek(a, ctx, "needs_first_factor");
+    auto seen = peek_first_factor(a, ctx);
     if (!seen)
         return seen.error();
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
-        return *limited;
 
     // The slow parts, before the write txn: the password check, or the new password of a reset attempt.
     std::optional<password_check> checked;

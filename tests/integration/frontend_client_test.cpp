@@ -288,4 +288,46 @@ BOOST_AUTO_TEST_CASE(handshake_nonce_resolves_once_through_the_backend_api) {
     BOOST_TEST(b.bapi(http::verb::get, "/v1/clients/handshake_payload").param_name() == "nonce");
 }
 
+BOOST_AUTO_TEST_CASE(native_clients_use_the_authorization_header) {
+    test_server s([](conf::config& c) { c.instance_type = "production"; });
+    http_client c(s.fapi_port());
+    // A native app (Expo) asks with _is_native=1: the credential comes back in Authorization, not a cookie.
+    auto created = c.fapi("POST", "/v1/client?_is_native=1");
+    BOOST_TEST_REQUIRE(created.status == 200u);
+    BOOST_TEST(created.set_cookies.size() == 0u);
+    std::string credential = created.headers["authorization"];
+    BOOST_TEST_REQUIRE(!credential.empty());
+    http_client app(s.fapi_port());
+    auto got = app.request(http::verb::get, "/v1/client?_is_native=1", {}, {{"Authorization", credential}});
+    BOOST_TEST(got.json.at("response").at("id") == created.json.at("response").at("id"));
+    // A forged credential is refused as unauthenticated (clerk-js re-fetches the client).
+    auto forged = app.request(http::verb::get, "/v1/client", {}, {{"Authorization", "client_x.forged"}});
+    BOOST_TEST(forged.status == 401u);
+    BOOST_TEST(forged.error_code() == "authentication_invalid");
+}
+
+BOOST_AUTO_TEST_CASE(cookie_authenticated_writes_from_foreign_origins_are_refused) {
+    test_server s([](conf::config& c) {
+        c.instance_type = "production";
+        c.allowed_origins = {"https://app.example.com"};
+    });
+    http_client c(s.fapi_port());
+    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/client").status == 200u);  // no Origin: a same-origin/server call
+    c.origin = "https://evil.example";
+    auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "x@example.com"}});
+    BOOST_TEST(r.status == 403u);
+    BOOST_TEST(r.error_code() == "origin_invalid");
+    BOOST_TEST(r.headers.count("access-control-allow-origin") == 0u);
+    c.origin = "https://app.example.com";
+    auto ok = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "x@example.com"}});
+    BOOST_TEST(ok.status == 422u);  // reaches the handler: unknown identifier
+    BOOST_TEST(ok.headers["access-control-allow-origin"] == "https://app.example.com");
+    BOOST_TEST(ok.headers["access-control-allow-credentials"] == "true");
+    // Reads are not state-changing: a foreign origin may GET, but gets no CORS grant to read the answer.
+    c.origin = "https://evil.example";
+    auto read = c.fapi("GET", "/v1/client");
+    BOOST_TEST(read.status == 200u);
+    BOOST_TEST(read.headers.count("access-control-allow-origin") == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

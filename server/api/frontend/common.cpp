@@ -76,6 +76,7 @@ api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::
         std::string token = make_client_token(a, c.id);
         auto const* native = ctx.query.find("_is_native");
         if (ctx.native || (native != nullptr && *native == "1")) {
+            ctx.native = true;  // native apps keep the credential themselves: no cookies at all
             ctx.headers.emplace_back("Authorization", token);
         } else {
             ctx.set_cookies.push_back("__client=" + token +

@@ -293,7 +293,8 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     if (req.method() == http::verb::head) res.body().clear();
     if (app_.cfg.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-        std::string_view code_text = result ? std::string_view{} : std::string_view{result.error().code};
+        // result<T, api_error>::error() returns a copy: keep the code in a string, not a view of a temporary.
+        std::string const code_text = result ? std::string{} : result.error().code;
         log::access(kind_ == api_kind::frontend ? "fapi" : "bapi", ctx.request_id, http::to_string(ctx.method),
                     ctx.path, res.result_int(), code_text, us, res.body().size(), ctx.remote_ip);
     }

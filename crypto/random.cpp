@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <mutex>
 #include <climits>
 #include <cstdlib>
 
@@ -55,7 +56,37 @@ std::string random_digits(std::size_t n) {
 std::string new_id(std::string_view prefix) {
     auto const now = std::chrono::system_clock::now().time_since_epoch();
     auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
-    return new_id(prefix, ms < 0 ? 0 : static_cast<std::uint64_t>(ms));
+    // Ids from this process are strictly increasing: within one millisecond (or if the clock steps back) the
+    // timestamp is held and a 16-bit sequence after it counts up, so creation order is id order even for
+    // records made in the same millisecond (list endpoints rely on it).
+    static std::mutex mu;
+    static std::uint64_t last_ms = 0;
+    static std::uint32_t seq = 0;
+    std::uint64_t stamp = ms < 0 ? 0 : static_cast<std::uint64_t>(ms);
+    std::uint32_t n = 0;
+    {
+        std::lock_guard lk(mu);
+        if (stamp > last_ms) {
+            last_ms = stamp;
+            seq = 0;
+        } else if (++seq > 0xffff) {
+            ++last_ms;
+            seq = 0;
+        }
+        stamp = last_ms;
+        n = seq;
+    }
+    std::array<unsigned char, 20> payload{};
+    for (std::size_t i = 0; i < 6; ++i) payload[i] = static_cast<unsigned char>((stamp >> (8 * (5 - i))) & 0xff);
+    payload[6] = static_cast<unsigned char>(n >> 8);
+    payload[7] = static_cast<unsigned char>(n & 0xff);
+    random_bytes(std::span(payload).subspan(8));
+    std::string out;
+    out.reserve(prefix.size() + 1 + id_body_length);
+    out += prefix;
+    out += '_';
+    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
+    return out;
 }
 
 std::string new_id(std::string_view prefix, std::uint64_t unix_ms) {

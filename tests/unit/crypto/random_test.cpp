@@ -164,3 +164,12 @@ BOOST_AUTO_TEST_CASE(ten_thousand_ids_are_unique) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(ids_from_one_process_strictly_increase_within_a_millisecond) {
+    std::string prev = latchkey::crypto::new_id("client");
+    for (int i = 0; i < 20000; ++i) {
+        std::string next = latchkey::crypto::new_id("client");
+        BOOST_TEST_REQUIRE(next > prev);
+        prev = std::move(next);
+    }
+}

@@ -3,6 +3,7 @@
 #include "store/codec.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <new>
 #include <utility>
 
@@ -110,8 +111,9 @@ bool contains(std::vector<T> const& v, T const& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-template <class T>
-bool has_duplicates(std::vector<T> v) {
+/// Whether a non-empty key occurs twice (empty keys are never indexed).
+bool has_duplicates(std::vector<std::string> v) {
+    std::erase(v, std::string());
     std::sort(v.begin(), v.end());
     return std::adjacent_find(v.begin(), v.end()) != v.end();
 }
@@ -374,6 +376,7 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         auto check = [&](MDB_dbi dbi, std::vector<std::string> const& keys, unique_field f) -> result<void> {
             for (auto const& k : keys) {
                 if (k.empty()) continue;
+                if (k.size() > max_key_size) return make_error_code(errc::invalid_key);
                 auto other = held_by_other(dbi, k);
                 if (!other) return other.error();
                 if (*other) return taken(f);
@@ -729,7 +732,8 @@ result<void> db::put_jwt_template(write_txn& w, jwt_template_record const& j, jw
             if (conflict != nullptr) *conflict = f;
             return make_error_code(errc::key_exists);
         };
-        if (j.id.empty() || j.id.size() > max_key_size) return make_error_code(errc::invalid_key);
+        if (j.id.empty() || j.id.size() > max_key_size || j.name.empty() || j.name.size() > max_key_size)
+            return make_error_code(errc::invalid_key);
         auto stored = get_jwt_template(w, j.id);
         if (!stored) return stored.error();
         if (previous == nullptr && *stored) return taken(unique_field::none);

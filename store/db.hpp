@@ -76,8 +76,8 @@ public:
     /// checked before anything is written: a key held by ANOTHER user, a duplicate inside u, or an insert whose id
     /// is taken is errc::key_exists with `*conflict` naming the field (unique_field::none for ids). Index keys the
     /// user no longer holds are removed; they are computed from the record stored in this txn (so a stale
-    /// `previous` cannot leave dangling keys). Empty username/external_id are not indexed. errc::invalid_key when
-    /// a key is longer than max_key_size.
+    /// `previous` cannot leave dangling keys). Empty username/external_id are not indexed. errc::invalid_key (also
+    /// before any write) when the id is empty or a key is longer than max_key_size.
     result<void> put_user(write_txn& w, user_record const& u, user_record const* previous,
                           unique_field* conflict = nullptr) const noexcept;
     /// Removes the user, its index entries and its sessions_by_user entries. The session records stay (callers
@@ -97,7 +97,8 @@ public:
     result<std::size_t> count_users(txn const& t, user_filter const& f) const noexcept;
 
     // ---- sessions (index user_id -> session ids) ----
-    /// Stores a session and its sessions_by_user entry. A session's user_id never changes.
+    /// Stores a session and its sessions_by_user entry (none for an empty user_id). A session's user_id never
+    /// changes.
     result<void> put_session(write_txn& w, session_record const& s) const noexcept;
     result<std::optional<session_record>> get_session(txn const& t, std::string_view id) const noexcept;
     /// Sessions of a user, newest first.
@@ -129,8 +130,8 @@ public:
 
     // ---- JWT templates (unique name index) ----
     /// Inserts (`previous` == nullptr) or updates a template. A name held by another template, or an insert
-    /// whose id is taken, is errc::key_exists (`*conflict` = jwt_template_name / none). A rename frees the old
-    /// name (computed from the stored record).
+    /// whose id is taken, is errc::key_exists (`*conflict` = jwt_template_name / none); an empty or over-long id
+    /// or name is errc::invalid_key. A rename frees the old name (computed from the stored record).
     result<void> put_jwt_template(write_txn& w, jwt_template_record const& j, jwt_template_record const* previous,
                                   unique_field* conflict = nullptr) const noexcept;
     /// Removes the template and its name entry. Deleting a missing template is not an error.

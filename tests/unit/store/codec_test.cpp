@@ -106,6 +106,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_are_corrupted) {
     BOOST_TEST_REQUIRE(dec_dev(ok).has_value());
     // More members than the reader knows (a newer writer): refused rather than misread.
     BOOST_TEST(dec_dev(std::string("\x01\x04\x01" "a" "\x01" "b" "\x02\x00", 8)).error() == corrupted);
+    BOOST_TEST(dec_dev(std::string("\x01\x04\x01" "a" "\x01" "b" "\x02", 7)).error() == corrupted);  // nothing after
     // A string length past the end.
     BOOST_TEST(dec_dev(std::string("\x01\x03\x05" "a", 4)).error() == corrupted);
     // A varint longer than 10 bytes, and a 10th byte with bits beyond 64.

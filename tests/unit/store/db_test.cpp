@@ -6,7 +6,6 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -63,6 +62,12 @@ struct users_fixture : store_fixture {
         return u;
     }
 };
+
+/// prefix + i zero-padded to `width` digits: ids that sort like the numbers.
+std::string padded(std::string prefix, int i, std::size_t width) {
+    std::string n = std::to_string(i);
+    return prefix + std::string(width > n.size() ? width - n.size() : 0, '0') + n;
+}
 
 user_filter order(std::string o) {
     user_filter f;
@@ -239,6 +244,33 @@ BOOST_FIXTURE_TEST_CASE(delete_user_clears_every_index_and_session_link, users_f
     BOOST_TEST(insert(again).has_value());
 }
 
+BOOST_FIXTURE_TEST_CASE(a_refused_put_user_writes_nothing_even_if_the_txn_commits, users_fixture) {
+    auto const a = alice();
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST_REQUIRE(insert(make_user("user_bob", "bob@example.com", "bob")).has_value());
+    auto refused_then_commit = [&](user_record const& u) {
+        boost::system::error_code seen;
+        auto r = write([&](write_txn& w) -> result<void> {
+            if (auto p = store.put_user(w, u, &a); !p) seen = p.error();
+            return {};  // commit whatever put_user may have written
+        });
+        BOOST_TEST_REQUIRE(r.has_value());
+        return seen;
+    };
+    user_record taken = a;
+    taken.identifications[0].value = "alice@new.example";  // would free alice@example.com ...
+    taken.username = "BOB";                               // ... but the username is taken
+    BOOST_TEST(refused_then_commit(taken) == key_exists);
+    user_record too_long = a;
+    too_long.identifications[0].value = std::string(600, 'a') + "@example.com";
+    BOOST_TEST(refused_then_commit(too_long) == make_error_code(errc::invalid_key));
+    BOOST_TEST(by_email("alice@example.com") == "user_alice");
+    BOOST_TEST(!by_email("alice@new.example").has_value());
+    BOOST_TEST(by_username("alice") == "user_alice");
+    BOOST_TEST(by_username("bob") == "user_bob");
+    BOOST_TEST(records_equal(user("user_alice").value(), a));
+}
+
 BOOST_FIXTURE_TEST_CASE(a_failed_put_user_rolls_back_the_whole_write, users_fixture) {
     BOOST_TEST_REQUIRE(insert(alice()).has_value());
     auto r = write([&](write_txn& w) -> result<void> {
@@ -403,9 +435,7 @@ BOOST_FIXTURE_TEST_CASE(query_is_a_case_insensitive_substring_of_the_searched_fi
 
 BOOST_FIXTURE_TEST_CASE(paging_edges, users_fixture) {
     for (int i = 0; i < 25; ++i) {
-        char id[16];
-        std::snprintf(id, sizeof id, "user_%02d", i);
-        BOOST_TEST_REQUIRE(insert(make_user(id, "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
+        BOOST_TEST_REQUIRE(insert(make_user(padded("user_", i, 2), "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
     }
     user_filter f;  // defaults: -created_at, limit 10
     auto page = list_ids(f);
@@ -434,9 +464,7 @@ BOOST_FIXTURE_TEST_CASE(paging_edges, users_fixture) {
 
 BOOST_FIXTURE_TEST_CASE(the_plain_listing_decodes_only_the_page, users_fixture) {
     for (int i = 0; i < 25; ++i) {
-        char id[16];
-        std::snprintf(id, sizeof id, "user_%02d", i);
-        BOOST_TEST_REQUIRE(insert(make_user(id, "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
+        BOOST_TEST_REQUIRE(insert(make_user(padded("user_", i, 2), "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
     }
     // Plant an undecodable record under the oldest id: only listings that reach it may fail.
     BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
@@ -723,14 +751,10 @@ BOOST_AUTO_TEST_CASE(seed_loads_in_batches_and_indexes_everything) {
     std::vector<session_record> sessions;
     std::vector<client_record> clients;
     for (int i = 0; i < 2500; ++i) {
-        char id[32];
-        std::snprintf(id, sizeof id, "user_%05d", i);
-        users.push_back(make_user(id, "seed" + std::to_string(i) + "@example.com", {}, i));
+        users.push_back(make_user(padded("user_", i, 5), "seed" + std::to_string(i) + "@example.com", {}, i));
     }
     for (int i = 0; i < 3000; ++i) {
-        char id[32];
-        std::snprintf(id, sizeof id, "sess_%05d", i);
-        sessions.push_back(make_session(id, "client_" + std::to_string(i % 100), users[i % 2500].id, "active"));
+        sessions.push_back(make_session(padded("sess_", i, 5), "client_" + std::to_string(i % 100), users[i % 2500].id, "active"));
     }
     for (int i = 0; i < 100; ++i) {
         client_record c;

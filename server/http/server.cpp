@@ -13,13 +13,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <list>
 #include <mutex>
@@ -28,13 +29,25 @@
 namespace latchkey::server {
 
 namespace ssl = net::ssl;
+using clock = std::chrono::steady_clock;
+
 namespace {
 constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
 
-/// Per-connection bookkeeping a worker needs for graceful shutdown. Touched only on the worker's thread.
+/// Per-connection bookkeeping: what the worker's watchdog and graceful shutdown need. Touched only on the
+/// worker's thread.
+///
+/// Timeouts are deadlines checked by one watchdog per worker instead of Beast's `tcp_stream` timer per
+/// operation: re-arming a timer per read and per write cost a `timerfd_settime` and a timer-queue update
+/// per request and the `tcp_stream` layer itself ~10 % of a small request's CPU (bench/RESULTS.md, health
+/// profile). A deadline here is just a time_point store; the watchdog ticks a few times per timeout and
+/// cancels the socket of every connection past its deadline. The cost is precision: a deadline fires up to
+/// one tick late (tick = the shortest timeout / 4, at most 250 ms).
 struct connection_slot {
-    beast::tcp_stream* stream = nullptr;
+    tcp::socket* socket = nullptr;
     bool idle = true;
+    bool timed_out = false;
+    clock::time_point deadline = clock::time_point::max();
 };
 }  // namespace
 
@@ -47,10 +60,16 @@ struct worker {
     bool stopping = false;
     std::unique_ptr<net::steady_timer> deadline;
     std::unique_ptr<net::steady_timer> poll;
+    std::unique_ptr<net::steady_timer> watchdog;
     std::thread thread;
 };
 
 namespace {
+void cancel_socket(connection_slot& c) {
+    boost::system::error_code ignored;
+    c.socket->cancel(ignored);
+}
+
 /// Shutdown drain loop: stops the worker once no connection is left.
 void drain_tick(worker& w) {
     if (w.connections.empty()) {
@@ -58,11 +77,28 @@ void drain_tick(worker& w) {
         return;
     }
     for (auto& c : w.connections)
-        if (c.idle) c.stream->cancel();
+        if (c.idle) cancel_socket(c);
     if (!w.poll) w.poll = std::make_unique<net::steady_timer>(w.ioc);
     w.poll->expires_after(std::chrono::milliseconds(20));
     w.poll->async_wait([&w](boost::system::error_code ec) {
         if (!ec) drain_tick(w);
+    });
+}
+
+/// Cancels the pending operation of every connection past its deadline, then re-arms itself. A connection
+/// stays past its deadline until its session reacts, so a cancel that found no operation pending (the
+/// session was between operations) is repeated on the next tick.
+void watchdog_tick(worker& w, clock::duration tick) {
+    auto const now = clock::now();
+    for (auto& c : w.connections) {
+        if (c.deadline <= now) {
+            c.timed_out = true;
+            cancel_socket(c);
+        }
+    }
+    w.watchdog->expires_after(tick);
+    w.watchdog->async_wait([&w, tick](boost::system::error_code ec) {
+        if (!ec) watchdog_tick(w, tick);
     });
 }
 }  // namespace
@@ -74,18 +110,17 @@ struct http_server::impl {
     std::atomic<bool> stopping{false};
 
     template <class Stream>
-    net::awaitable<void> run_session(Stream stream, worker& w, service& svc, connection_info ci);
+    net::awaitable<void> run_session(Stream& stream, connection_slot& slot, worker& w, service& svc,
+                                     connection_info const& ci);
     net::awaitable<void> run_listener(std::shared_ptr<tcp::acceptor> acceptor, worker& w, service& svc,
                                       std::shared_ptr<tls_context> tls);
     net::awaitable<void> serve_plain(tcp::socket s, worker& w, service& svc, connection_info ci);
     net::awaitable<void> serve_tls(tcp::socket s, worker& w, service& svc, connection_info ci,
                                    std::shared_ptr<ssl::context> ctx);
+    net::awaitable<void> refuse(tcp::socket s, service& svc);
 };
 
 namespace {
-
-beast::tcp_stream& lowest(beast::tcp_stream& s) { return s; }
-beast::tcp_stream& lowest(ssl::stream<beast::tcp_stream>& s) { return s.next_layer(); }
 
 void log_exception(std::exception_ptr e) {
     if (!e) return;
@@ -119,36 +154,80 @@ std::optional<read_failure> classify(boost::system::error_code const& ec) {
     return std::nullopt;
 }
 
+/// Serializes the status line and header fields of `res` into `out` (reused per connection, so its
+/// capacity is allocated once). The body goes out as a second buffer of the same gather write: one
+/// `sendmsg` per response, without Beast's serializer (whose buffer-sequence iterators cost more than the
+/// copy on small responses; A/B in bench/RESULTS.md). Responses always carry Content-Length (set by
+/// `prepare_payload`; bodies are strings), never chunked encoding.
+void serialize_head(response const& res, std::string& out) {
+    out.clear();
+    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    char code[4] = {char('0' + res.result_int() / 100 % 10), char('0' + res.result_int() / 10 % 10),
+                    char('0' + res.result_int() % 10), ' '};
+    out.append(code, 4);
+    out += res.reason();
+    out += "\r\n";
+    for (auto const& f : res) {
+        out += f.name_string();
+        out += ": ";
+        out += f.value();
+        out += "\r\n";
+    }
+    out += "\r\n";
+}
+
+template <class Stream>
+net::awaitable<boost::system::error_code> write_response(Stream& stream, response const& res, std::string& head) {
+    serialize_head(res, head);
+    std::array<net::const_buffer, 2> const buffers{net::buffer(head), net::buffer(res.body())};
+    auto [ec, n] = co_await net::async_write(stream, buffers, tuple_awaitable);
+    co_return ec;
+}
+
+/// Registers a connection with its worker for the connection's lifetime.
+struct slot_guard {
+    worker& w;
+    std::list<connection_slot>::iterator it;
+    std::atomic<std::size_t>& count;
+    slot_guard(worker& owner, tcp::socket& s, std::atomic<std::size_t>& open)
+        : w(owner), it(owner.connections.insert(owner.connections.end(), connection_slot{&s})), count(open) {}
+    slot_guard(slot_guard const&) = delete;
+    slot_guard& operator=(slot_guard const&) = delete;
+    ~slot_guard() {
+        w.connections.erase(it);
+        count.fetch_sub(1, std::memory_order_relaxed);
+    }
+};
+
 }  // namespace
 
 template <class Stream>
-net::awaitable<void> http_server::impl::run_session(Stream stream, worker& w, service& svc, connection_info ci) {
-    auto slot = w.connections.insert(w.connections.end(), connection_slot{&lowest(stream), true});
-    struct unregister {
-        worker& w;
-        std::list<connection_slot>::iterator it;
-        std::atomic<std::size_t>& count;
-        ~unregister() {
-            w.connections.erase(it);
-            count.fetch_sub(1, std::memory_order_relaxed);
-        }
-    } guard{w, slot, open_connections};
-
+net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_slot& slot, worker& w,
+                                                    service& svc, connection_info const& ci) {
+    auto const arm = [&slot](clock::duration d) {
+        slot.timed_out = false;
+        slot.deadline = clock::now() + d;
+    };
+    // A cancelled operation on a connection the watchdog timed out is a timeout, not a cancellation.
+    auto const timed_out = [&slot](boost::system::error_code const& ec) {
+        return ec == net::error::operation_aborted && slot.timed_out;
+    };
     beast::flat_buffer buffer;
+    std::string head;
     for (;;) {
         // Wait for the first byte of the next request under the idle deadline.
         if (buffer.size() == 0) {
-            slot->idle = true;
+            slot.idle = true;
             if (w.stopping) break;
-            lowest(stream).expires_after(limits.idle_timeout);
+            arm(limits.idle_timeout);
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(1024), tuple_awaitable);
-            slot->idle = false;
+            slot.idle = false;
             if (ec) break;
             buffer.commit(n);
         }
-        slot->idle = false;
+        slot.idle = false;
         // The whole request (header and body) must arrive within header_timeout of its first byte.
-        lowest(stream).expires_after(limits.header_timeout);
+        arm(limits.header_timeout);
         http::request_parser<http::string_body> parser;
         parser.header_limit(limits.header_bytes);
         parser.body_limit(limits.body_bytes);
@@ -157,13 +236,14 @@ net::awaitable<void> http_server::impl::run_session(Stream stream, worker& w, se
         if (!ec && !parser.is_done()) {
             auto const& h = parser.get();
             if (auto it = h.find(http::field::expect); it != h.end() && beast::iequals(it->value(), "100-continue")) {
-                http::response<http::empty_body> cont{http::status::continue_, h.version()};
-                auto [cec, cn] = co_await http::async_write(stream, cont, tuple_awaitable);
+                static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
+                auto [cec, cn] = co_await net::async_write(stream, net::buffer(cont), tuple_awaitable);
                 if (cec) break;
             }
             auto [bec, bn] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
             ec = bec;
         }
+        if (timed_out(ec)) ec = beast::error::timeout;
         if (ec) {
             auto failure = classify(ec);
             if (!failure) break;  // peer closed or reset: nothing to answer
@@ -171,44 +251,64 @@ net::awaitable<void> http_server::impl::run_session(Stream stream, worker& w, se
             svc.transport_error(res, failure->status, failure->code, failure->message);
             res.keep_alive(false);
             res.prepare_payload();
-            lowest(stream).expires_after(limits.write_timeout);
-            co_await http::async_write(stream, res, tuple_awaitable);
+            arm(limits.write_timeout);
+            co_await write_response(stream, res, head);
             break;
         }
         request req = parser.release();
         response res;
         res.version(req.version() == 10 ? 10 : 11);
+        slot.deadline = clock::time_point::max();  // the handler's own time is not the peer's fault
         co_await svc.handle(req, res, ci);
         res.keep_alive(req.keep_alive() && !w.stopping);
         res.prepare_payload();
-        lowest(stream).expires_after(limits.write_timeout);
-        auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
+        arm(limits.write_timeout);
+        auto wec = co_await write_response(stream, res, head);
         if (wec || !res.keep_alive()) break;
     }
-    if constexpr (std::is_same_v<Stream, ssl::stream<beast::tcp_stream>>) {
-        lowest(stream).expires_after(std::chrono::seconds(2));
+    if constexpr (std::is_same_v<Stream, ssl::stream<tcp::socket>>) {
+        arm(std::chrono::seconds(2));
         co_await stream.async_shutdown(tuple_awaitable);
     } else {
         boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream.shutdown(tcp::socket::shutdown_send, ignored);
     }
 }
 
 net::awaitable<void> http_server::impl::serve_plain(tcp::socket s, worker& w, service& svc, connection_info ci) {
-    co_await run_session(beast::tcp_stream(std::move(s)), w, svc, std::move(ci));
+    slot_guard guard(w, s, open_connections);
+    co_await run_session(s, *guard.it, w, svc, ci);
 }
 
 net::awaitable<void> http_server::impl::serve_tls(tcp::socket s, worker& w, service& svc, connection_info ci,
                                                   std::shared_ptr<ssl::context> ctx) {
-    ssl::stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(s)), *ctx);
-    stream.next_layer().expires_after(limits.header_timeout);
+    ssl::stream<tcp::socket> stream(std::move(s), *ctx);
+    slot_guard guard(w, stream.next_layer(), open_connections);
+    guard.it->idle = false;
+    guard.it->deadline = clock::now() + limits.header_timeout;
     auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, tuple_awaitable);
-    if (ec) {
-        open_connections.fetch_sub(1, std::memory_order_relaxed);
-        co_return;
-    }
+    if (ec) co_return;
     ci.tls = true;
-    co_await run_session(std::move(stream), w, svc, std::move(ci));
+    co_await run_session(stream, *guard.it, w, svc, ci);
+}
+
+net::awaitable<void> http_server::impl::refuse(tcp::socket s, service& svc) {
+    // Over the connection limit: a short 503 and close, without reading the request. Runs beside the
+    // listener (never inside its loop) so a peer that does not read cannot stall accepting.
+    response res{http::status::service_unavailable, 11};
+    svc.transport_error(res, http::status::service_unavailable, "too_many_connections",
+                        "The server is at its connection limit.");
+    res.keep_alive(false);
+    res.prepare_payload();
+    beast::tcp_stream stream(std::move(s));
+    stream.expires_after(std::chrono::seconds(1));
+    std::string head;
+    serialize_head(res, head);
+    std::array<net::const_buffer, 2> const buffers{net::buffer(head), net::buffer(res.body())};
+    co_await net::async_write(stream, buffers, tuple_awaitable);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 net::awaitable<void> http_server::impl::run_listener(std::shared_ptr<tcp::acceptor> acceptor, worker& w,
@@ -224,22 +324,13 @@ net::awaitable<void> http_server::impl::run_listener(std::shared_ptr<tcp::accept
         }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        if (open_connections.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
+            net::co_spawn(w.ioc, refuse(std::move(socket), svc), log_exception);
+            continue;
+        }
         connection_info ci;
         auto remote = socket.remote_endpoint(ignored);
         if (!ignored) ci.remote_ip = remote.address().to_string();
-        if (open_connections.fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
-            // Over the limit: a short 503 and close, without reading the request.
-            response res{http::status::service_unavailable, 11};
-            svc.transport_error(res, http::status::service_unavailable, "too_many_connections",
-                                "The server is at its connection limit.");
-            res.keep_alive(false);
-            res.prepare_payload();
-            beast::tcp_stream s(std::move(socket));
-            s.expires_after(std::chrono::seconds(1));
-            co_await http::async_write(s, res, tuple_awaitable);
-            open_connections.fetch_sub(1, std::memory_order_relaxed);
-            continue;
-        }
         if (tls)
             net::co_spawn(w.ioc, serve_tls(std::move(socket), w, svc, std::move(ci), tls->current()), log_exception);
         else
@@ -280,6 +371,10 @@ tcp::endpoint http_server::listen(std::string const& host, unsigned short port, 
 
 void http_server::start() {
     for (auto& w : impl_->workers) {
+        auto shortest = std::min({impl_->limits.header_timeout, impl_->limits.idle_timeout, impl_->limits.write_timeout});
+        auto tick = std::clamp<clock::duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+        w->watchdog = std::make_unique<net::steady_timer>(w->ioc);
+        watchdog_tick(*w, tick);
         w->thread = std::thread([wp = w.get()] {
             for (;;) {
                 try {
@@ -304,7 +399,7 @@ void http_server::stop(std::chrono::milliseconds grace) {
                 a->close(ignored);
             }
             for (auto& c : wp->connections)
-                if (c.idle) c.stream->cancel();
+                if (c.idle) cancel_socket(c);
             // In-flight requests finish and then close (keep-alive is off once stopping); idle ones are
             // cancelled as they become idle. Everything left when the grace period ends is dropped.
             wp->deadline = std::make_unique<net::steady_timer>(wp->ioc, grace);

@@ -1,5 +1,6 @@
-// Clerk JSON rendering: the user object (FAPI and BAPI audiences) and the full FAPI client object that
-// GET /v1/client returns for a signed-in browser (read txn + client_json + serialize, token from cache).
+// Clerk JSON rendering: the user object (FAPI and BAPI audiences), the cached user fragment of a FAPI session
+// (miss and hit) and the full FAPI client object that GET /v1/client returns for a signed-in browser (read
+// txn + append_client_json, token and user fragment from their caches).
 #include "bench_app.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
@@ -46,6 +47,46 @@ void BM_user_json_backend(benchmark::State& state) {
 }
 BENCHMARK(BM_user_json_backend);
 
+/// The frontend user view built in a stack arena (what the fragment cache does on a miss).
+void BM_user_json_frontend_scratch(benchmark::State& state) {
+    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        views::scratch arena;
+        auto s = json::serialize(views::user(u, views::audience::frontend, arena.storage()));
+        bytes += s.size();
+        benchmark::DoNotOptimize(s.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_user_json_frontend_scratch);
+
+/// A fragment-cache miss: "user" + "public_user_data" rendered from scratch.
+void BM_user_fragment_render(benchmark::State& state) {
+    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        auto s = api::frontend::render_user_fragment(u);
+        bytes += s.size();
+        benchmark::DoNotOptimize(s.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_user_fragment_render);
+
+/// A fragment-cache hit: lookup plus the field-by-field check against the user just read.
+void BM_user_fragment_hit(benchmark::State& state) {
+    latchkey::bench::bench_app env;
+    auto& a = env.app();
+    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    api::frontend::user_fragment_for(a, u);
+    for (auto _ : state) {
+        auto f = api::frontend::user_fragment_for(a, u);
+        benchmark::DoNotOptimize(f.get());
+    }
+}
+BENCHMARK(BM_user_fragment_hit);
+
 /// A signed-in client (one user, one active session) stored in a fresh app.
 struct signed_in {
     bench_app env{};
@@ -83,12 +124,12 @@ void BM_client_json_signed_in(benchmark::State& state) {
         auto body = a.db.with_read([&](store::read_txn& r) -> store::result<std::string> {
             auto c = a.db.get_client(r, s.client.id);
             if (!c || !*c) return store::errc::not_found;
-            auto v = api::frontend::client_json(a, ctx, r, **c);
-            if (!v) return store::errc::corrupted;
-            json::object env;
-            env["response"] = *v;
-            env["client"] = nullptr;
-            return json::serialize(env);
+            std::string out;
+            out.reserve(4096);
+            out += R"({"response":)";
+            if (!api::frontend::append_client_json(a, ctx, r, **c, out)) return store::errc::corrupted;
+            out += R"(,"client":null})";
+            return out;
         });
         if (!body) {
             state.SkipWithError("client_json failed");

@@ -2,10 +2,15 @@
 
 #include "server/log.hpp"
 
+#include <boost/describe/members.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/mp11/algorithm.hpp>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <functional>
+#include <type_traits>
+#include <utility>
 #include <unistd.h>
 
 namespace latchkey::server::api {
@@ -44,7 +49,7 @@ bool token_cache::get(std::string_view session_id, std::string_view azp, std::in
                       std::int64_t min_remaining_s, cached_token& out) const {
     auto& s = pick(session_id);
     std::lock_guard lk(s.mu);
-    auto it = s.map.find(std::string(session_id));
+    auto it = s.map.find(session_id);
     if (it == s.map.end()) return false;
     auto const& t = it->second;
     if (t.exp - now_s < min_remaining_s || t.iat < not_before_s || t.iat > now_s || t.azp != azp) return false;
@@ -61,7 +66,142 @@ void token_cache::put(std::string_view session_id, cached_token t) {
 void token_cache::erase(std::string_view session_id) {
     auto& s = pick(session_id);
     std::lock_guard lk(s.mu);
-    s.map.erase(std::string(session_id));
+    if (auto it = s.map.find(session_id); it != s.map.end()) s.map.erase(it);
+}
+
+namespace {
+
+/// Field-by-field equality of described records (recursing into described members and vectors of them):
+/// written generically so that a field added to a record later takes part without anyone remembering to.
+template <class T>
+bool equal_fields(T const& a, T const& b);
+
+template <class T>
+bool equal_value(T const& a, T const& b) {
+    if constexpr (boost::describe::has_describe_members<T>::value) {
+        return equal_fields(a, b);
+    } else if constexpr (requires(T const& x) { x.size(); x[0]; typename T::value_type; } &&
+                         !std::is_same_v<T, std::string>) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!equal_value(a[i], b[i])) return false;
+        return true;
+    } else {
+        return a == b;
+    }
+}
+
+template <class T>
+bool equal_fields(T const& a, T const& b) {
+    bool same = true;
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_any_access>>(
+        [&](auto d) { same = same && equal_value(a.*d.pointer, b.*d.pointer); });
+    return same;
+}
+
+/// What the cache keeps of a user: everything but the secrets the frontend never shows.
+store::user_record rendering_inputs(store::user_record const& u) {
+    store::user_record r = u;
+    r.password_digest.assign(u.password_digest.empty() ? 0 : 1, '*');
+    r.private_metadata.clear();
+    return r;
+}
+
+}  // namespace
+
+bool fragment_cache::same_rendering_inputs(store::user_record const& a, store::user_record const& b) {
+    bool same = true;
+    boost::mp11::mp_for_each<boost::describe::describe_members<store::user_record, boost::describe::mod_any_access>>(
+        [&](auto d) {
+            if (!same) return;
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(a.*d.pointer)>, std::string>) {
+                if (d.pointer == &store::user_record::password_digest) {
+                    same = a.password_digest.empty() == b.password_digest.empty();
+                    return;
+                }
+                if (d.pointer == &store::user_record::private_metadata) return;
+            }
+            same = equal_value(a.*d.pointer, b.*d.pointer);
+        });
+    return same;
+}
+
+fragment_cache::fragment_cache(std::size_t capacity) : per_shard_(std::max<std::size_t>(1, capacity / shards)) {}
+
+fragment_cache::shard& fragment_cache::pick(std::string_view id) const {
+    return shards_[std::hash<std::string_view>{}(id) % shards];
+}
+
+std::shared_ptr<user_fragment const> fragment_cache::get(store::user_record const& u) const {
+    std::shared_ptr<user_fragment const> f;
+    {
+        auto& s = pick(u.id);
+        std::lock_guard lk(s.mu);
+        auto it = s.index.find(std::string_view(u.id));
+        if (it == s.index.end()) return nullptr;
+        auto& sl = s.slots[it->second];
+        sl.referenced = true;
+        f = sl.fragment;
+    }
+    // Entries are immutable: compare outside the lock.
+    if (!same_rendering_inputs(f->user, u)) return nullptr;
+    return f;
+}
+
+std::shared_ptr<user_fragment const> fragment_cache::put(store::user_record const& u, std::string json) {
+    auto f = std::make_shared<user_fragment const>(user_fragment{rendering_inputs(u), std::move(json)});
+    std::shared_ptr<user_fragment const> evicted;  // released after the lock
+    auto& s = pick(u.id);
+    std::lock_guard lk(s.mu);
+    if (auto it = s.index.find(std::string_view(u.id)); it != s.index.end()) {
+        auto& sl = s.slots[it->second];
+        evicted = std::exchange(sl.fragment, f);
+        sl.referenced = true;
+        return f;
+    }
+    std::size_t at = 0;
+    if (s.slots.size() < per_shard_) {
+        at = s.slots.size();
+        s.slots.push_back(slot{u.id, f, false});
+    } else {
+        // CLOCK: pass over recently used entries once (clearing their bit), evict the first unused one.
+        while (s.slots[s.hand].referenced) {
+            s.slots[s.hand].referenced = false;
+            s.hand = (s.hand + 1) % s.slots.size();
+        }
+        at = s.hand;
+        s.hand = (s.hand + 1) % s.slots.size();
+        auto& sl = s.slots[at];
+        if (auto old = s.index.find(std::string_view(sl.id)); old != s.index.end()) s.index.erase(old);
+        evicted = std::exchange(sl.fragment, f);
+        sl.id = u.id;
+        sl.referenced = false;
+    }
+    s.index.emplace(u.id, at);
+    return f;
+}
+
+void fragment_cache::erase(std::string_view user_id) {
+    std::shared_ptr<user_fragment const> evicted;
+    auto& s = pick(user_id);
+    std::lock_guard lk(s.mu);
+    auto it = s.index.find(user_id);
+    if (it == s.index.end()) return;
+    // The slot stays (vectors never shrink); an empty slot is reused by the next eviction round.
+    auto& sl = s.slots[it->second];
+    evicted = std::move(sl.fragment);
+    sl.id.clear();
+    sl.referenced = false;
+    s.index.erase(it);
+}
+
+std::size_t fragment_cache::size() const {
+    std::size_t n = 0;
+    for (auto const& s : shards_) {
+        std::lock_guard lk(s.mu);
+        n += s.index.size();
+    }
+    return n;
 }
 
 bool rate_limiter::hit(std::string_view key, std::uint32_t limit, std::chrono::seconds window, std::int64_t now_ms,

@@ -9,10 +9,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace latchkey::server::api {
 
@@ -51,6 +54,12 @@ struct cached_token {
     std::string azp;
 };
 
+/// Hashes std::string keys and std::string_view probes alike, so lookups by a view allocate nothing.
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 class token_cache {
 public:
     /// The cached token for `session_id` if it has at least `min_remaining_s` left, was issued at or after
@@ -64,9 +73,59 @@ private:
     static constexpr std::size_t shards = 16;
     struct shard {
         mutable std::mutex mu;
-        std::unordered_map<std::string, cached_token> map;
+        std::unordered_map<std::string, cached_token, string_hash, std::equal_to<>> map;
     };
     shard& pick(std::string_view id) const;
+    mutable shard shards_[shards];
+};
+
+/// The part of a FAPI session object that depends on the user alone — `"user":{...},"public_user_data":{...}`
+/// — rendered once and spliced into every GET /v1/client (and envelope) while the user stays the same. It is
+/// most of a signed-in client's JSON and most of its rendering cost.
+struct user_fragment {
+    /// The inputs it was rendered from, to validate a hit against the user just read from the store. Holds
+    /// no secret: the password digest is reduced to a presence marker and private metadata is dropped (the
+    /// frontend view shows neither).
+    store::user_record user;
+    std::string json;
+};
+
+/// User fragments by user id. A hit requires the stored user to equal the cached inputs field by field
+/// (every described member of user_record, recursively), so the cache can never serve a fragment for
+/// data that changed — whichever code path changed it and whether or not it bumped updated_at — and needs
+/// no invalidation hooks. Bounded: `capacity` entries in total, spread over shards with one mutex each (the
+/// I/O threads rarely meet), each shard evicting with the CLOCK (second-chance) policy, an LRU
+/// approximation that needs no list splicing on a hit.
+class fragment_cache {
+public:
+    explicit fragment_cache(std::size_t capacity = 4096);
+
+    /// The fragment rendered from a user identical (for rendering) to `u`, or null.
+    std::shared_ptr<user_fragment const> get(store::user_record const& u) const;
+    /// Caches `json` as rendered from `u` (replacing any older fragment of the user) and returns it.
+    std::shared_ptr<user_fragment const> put(store::user_record const& u, std::string json);
+    void erase(std::string_view user_id);
+    std::size_t size() const;
+
+    /// True when the frontend views render `a` and `b` identically: every field equal, except that only the
+    /// presence of a password digest matters and private metadata not at all.
+    static bool same_rendering_inputs(store::user_record const& a, store::user_record const& b);
+
+private:
+    static constexpr std::size_t shards = 16;
+    struct slot {
+        std::string id;
+        std::shared_ptr<user_fragment const> fragment;
+        bool referenced = false;  ///< CLOCK bit: set on a hit, cleared as the hand passes
+    };
+    struct shard {
+        mutable std::mutex mu;
+        std::vector<slot> slots;  ///< at most per_shard_, never shrinks
+        std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> index;  ///< id -> slot
+        std::size_t hand = 0;
+    };
+    shard& pick(std::string_view id) const;
+    std::size_t per_shard_;
     mutable shard shards_[shards];
 };
 
@@ -94,6 +153,7 @@ struct app {
     crypto::keyring const& keys;
     message_sink& sink;
     token_cache tokens{};
+    fragment_cache fragments{};
     rate_limiter limiter{};
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};

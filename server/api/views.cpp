@@ -7,173 +7,211 @@ namespace latchkey::server::api::views {
 namespace json = boost::json;
 
 namespace {
-json::value str_or_null(std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
-json::value ms_or_null(std::int64_t v) { return v == 0 ? json::value(nullptr) : json::value(v); }
+
+// Objects are built with emplace() into reserved capacity: emplace constructs the value with the object's
+// storage (no copy between resources) and, with the final size reserved up front, no rehash happens while
+// keys are added. Key order is insertion order and is part of the wire format: keep it.
+
+void put_str_or_null(json::object& o, std::string_view key, std::string const& s) {
+    if (s.empty())
+        o.emplace(key, nullptr);
+    else
+        o.emplace(key, json::string_view(s));
+}
+
+void put_ms_or_null(json::object& o, std::string_view key, std::int64_t v) {
+    if (v == 0)
+        o.emplace(key, nullptr);
+    else
+        o.emplace(key, v);
+}
+
+constexpr json::string_view default_image_url = "https://img.clerk.com/default";
+
 }  // namespace
 
-json::value json_text(std::string_view text) {
+json::value json_text(std::string_view text, json::storage_ptr sp) {
+    // Nearly every stored metadata is the default "{}": no parser for it.
+    if (text == "{}") return json::object(std::move(sp));
     boost::system::error_code ec;
-    json::value v = json::parse(text, ec);
-    if (ec || !v.is_object()) return json::object{};
+    json::value v = json::parse(text, ec, sp);
+    if (ec || !v.is_object()) return json::object(std::move(sp));
     return v;
 }
 
-json::value verification(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["object"] = "verification";
-    o["status"] = v.status;
-    o["strategy"] = v.strategy;
-    o["attempts"] = v.status == "unverified" || v.attempts > 0 ? json::value(v.attempts) : json::value(nullptr);
-    o["expire_at"] = ms_or_null(v.expire_at);
-    o["verified_at_client"] = nullptr;
-    o["error"] = nullptr;
+json::value verification(store::verification_record const& v, json::storage_ptr sp) {
+    if (v.status.empty()) return json::value(nullptr, std::move(sp));
+    json::object o(std::move(sp));
+    o.reserve(7);
+    o.emplace("object", "verification");
+    o.emplace("status", json::string_view(v.status));
+    o.emplace("strategy", json::string_view(v.strategy));
+    if (v.status == "unverified" || v.attempts > 0)
+        o.emplace("attempts", v.attempts);
+    else
+        o.emplace("attempts", nullptr);
+    put_ms_or_null(o, "expire_at", v.expire_at);
+    o.emplace("verified_at_client", nullptr);
+    o.emplace("error", nullptr);
+    return json::value(std::move(o));
+}
+
+json::object email_address(store::user_record const&, store::identification_record const& e, json::storage_ptr sp) {
+    json::object o(std::move(sp));
+    o.reserve(9);
+    o.emplace("id", json::string_view(e.id));
+    o.emplace("object", "email_address");
+    o.emplace("email_address", json::string_view(e.value));
+    o.emplace("reserved", e.reserved);
+    o.emplace("verification", verification(e.verification, o.storage()));
+    o.emplace("linked_to", json::array_kind);
+    o.emplace("matches_sso_connection", false);
+    o.emplace("created_at", e.created_at);
+    o.emplace("updated_at", e.updated_at);
     return o;
 }
 
-json::object email_address(store::user_record const&, store::identification_record const& e) {
-    json::object o;
-    o["id"] = e.id;
-    o["object"] = "email_address";
-    o["email_address"] = e.value;
-    o["reserved"] = e.reserved;
-    o["verification"] = verification(e.verification);
-    o["linked_to"] = json::array{};
-    o["matches_sso_connection"] = false;
-    o["created_at"] = e.created_at;
-    o["updated_at"] = e.updated_at;
+json::object phone_number(store::user_record const&, store::identification_record const& p, json::storage_ptr sp) {
+    json::object o(std::move(sp));
+    o.reserve(11);
+    o.emplace("id", json::string_view(p.id));
+    o.emplace("object", "phone_number");
+    o.emplace("phone_number", json::string_view(p.value));
+    o.emplace("reserved_for_second_factor", false);
+    o.emplace("default_second_factor", false);
+    o.emplace("reserved", p.reserved);
+    o.emplace("verification", verification(p.verification, o.storage()));
+    o.emplace("linked_to", json::array_kind);
+    o.emplace("backup_codes", nullptr);
+    o.emplace("created_at", p.created_at);
+    o.emplace("updated_at", p.updated_at);
     return o;
 }
 
-json::object phone_number(store::user_record const& u, store::identification_record const& p) {
-    json::object o;
-    o["id"] = p.id;
-    o["object"] = "phone_number";
-    o["phone_number"] = p.value;
-    o["reserved_for_second_factor"] = false;
-    o["default_second_factor"] = false;
-    o["reserved"] = p.reserved;
-    o["verification"] = verification(p.verification);
-    o["linked_to"] = json::array{};
-    o["backup_codes"] = nullptr;
-    o["created_at"] = p.created_at;
-    o["updated_at"] = p.updated_at;
-    (void)u;
-    return o;
-}
-
-json::object user(store::user_record const& u, audience who) {
-    json::object o;
-    o["id"] = u.id;
-    o["object"] = "user";
-    o["username"] = str_or_null(u.username);
-    o["first_name"] = str_or_null(u.first_name);
-    o["last_name"] = str_or_null(u.last_name);
-    o["image_url"] = u.image_url.empty() ? std::string("https://img.clerk.com/default") : u.image_url;
-    o["profile_image_url"] = o["image_url"];
-    o["has_image"] = !u.image_url.empty();
-    o["primary_email_address_id"] = str_or_null(u.primary_email_address_id);
-    o["primary_phone_number_id"] = str_or_null(u.primary_phone_number_id);
-    o["primary_web3_wallet_id"] = nullptr;
-    o["password_enabled"] = !u.password_digest.empty();
-    o["two_factor_enabled"] = u.two_factor_enabled;
-    o["totp_enabled"] = u.totp_enabled;
-    o["backup_code_enabled"] = u.backup_code_enabled;
-    json::array emails;
-    json::array phones;
+json::object user(store::user_record const& u, audience who, json::storage_ptr sp) {
+    json::object o(std::move(sp));
+    o.reserve(who == audience::backend ? 43 : 42);
+    auto const& st = o.storage();
+    o.emplace("id", json::string_view(u.id));
+    o.emplace("object", "user");
+    put_str_or_null(o, "username", u.username);
+    put_str_or_null(o, "first_name", u.first_name);
+    put_str_or_null(o, "last_name", u.last_name);
+    json::string_view const image = u.image_url.empty() ? default_image_url : json::string_view(u.image_url);
+    o.emplace("image_url", image);
+    o.emplace("profile_image_url", image);
+    o.emplace("has_image", !u.image_url.empty());
+    put_str_or_null(o, "primary_email_address_id", u.primary_email_address_id);
+    put_str_or_null(o, "primary_phone_number_id", u.primary_phone_number_id);
+    o.emplace("primary_web3_wallet_id", nullptr);
+    o.emplace("password_enabled", !u.password_digest.empty());
+    o.emplace("two_factor_enabled", u.two_factor_enabled);
+    o.emplace("totp_enabled", u.totp_enabled);
+    o.emplace("backup_code_enabled", u.backup_code_enabled);
+    json::array emails(st);
+    json::array phones(st);
     for (auto const& i : u.identifications) {
         if (i.kind == "email_address")
-            emails.push_back(email_address(u, i));
+            emails.emplace_back(email_address(u, i, st));
         else if (i.kind == "phone_number")
-            phones.push_back(phone_number(u, i));
+            phones.emplace_back(phone_number(u, i, st));
     }
-    o["email_addresses"] = std::move(emails);
-    o["phone_numbers"] = std::move(phones);
-    o["web3_wallets"] = json::array{};
-    o["passkeys"] = json::array{};
-    o["organization_memberships"] = json::array{};
-    o["external_accounts"] = json::array{};
-    o["saml_accounts"] = json::array{};
-    o["enterprise_accounts"] = json::array{};
-    o["password_last_updated_at"] = ms_or_null(u.password_last_updated_at);
-    o["public_metadata"] = json_text(u.public_metadata);
-    if (who == audience::backend) o["private_metadata"] = json_text(u.private_metadata);
-    o["unsafe_metadata"] = json_text(u.unsafe_metadata);
-    o["external_id"] = str_or_null(u.external_id);
-    o["last_sign_in_at"] = ms_or_null(u.last_sign_in_at);
-    o["banned"] = u.banned;
-    o["locked"] = u.locked;
-    o["deprovisioned"] = false;
-    o["lockout_expires_in_seconds"] = nullptr;
-    o["verification_attempts_remaining"] = nullptr;
-    o["created_at"] = u.created_at;
-    o["updated_at"] = u.updated_at;
-    o["delete_self_enabled"] = u.delete_self_enabled;
-    o["create_organization_enabled"] = u.create_organization_enabled;
-    o["create_organizations_limit"] = nullptr;
-    o["last_active_at"] = ms_or_null(u.last_active_at);
-    o["mfa_enabled_at"] = nullptr;
-    o["mfa_disabled_at"] = nullptr;
-    o["legal_accepted_at"] = ms_or_null(u.legal_accepted_at);
+    o.emplace("email_addresses", std::move(emails));
+    o.emplace("phone_numbers", std::move(phones));
+    o.emplace("web3_wallets", json::array_kind);
+    o.emplace("passkeys", json::array_kind);
+    o.emplace("organization_memberships", json::array_kind);
+    o.emplace("external_accounts", json::array_kind);
+    o.emplace("saml_accounts", json::array_kind);
+    o.emplace("enterprise_accounts", json::array_kind);
+    put_ms_or_null(o, "password_last_updated_at", u.password_last_updated_at);
+    o.emplace("public_metadata", json_text(u.public_metadata, st));
+    if (who == audience::backend) o.emplace("private_metadata", json_text(u.private_metadata, st));
+    o.emplace("unsafe_metadata", json_text(u.unsafe_metadata, st));
+    put_str_or_null(o, "external_id", u.external_id);
+    put_ms_or_null(o, "last_sign_in_at", u.last_sign_in_at);
+    o.emplace("banned", u.banned);
+    o.emplace("locked", u.locked);
+    o.emplace("deprovisioned", false);
+    o.emplace("lockout_expires_in_seconds", nullptr);
+    o.emplace("verification_attempts_remaining", nullptr);
+    o.emplace("created_at", u.created_at);
+    o.emplace("updated_at", u.updated_at);
+    o.emplace("delete_self_enabled", u.delete_self_enabled);
+    o.emplace("create_organization_enabled", u.create_organization_enabled);
+    o.emplace("create_organizations_limit", nullptr);
+    put_ms_or_null(o, "last_active_at", u.last_active_at);
+    o.emplace("mfa_enabled_at", nullptr);
+    o.emplace("mfa_disabled_at", nullptr);
+    put_ms_or_null(o, "legal_accepted_at", u.legal_accepted_at);
     return o;
 }
 
-json::object public_user_data(store::user_record const& u) {
-    json::object o;
-    o["first_name"] = str_or_null(u.first_name);
-    o["last_name"] = str_or_null(u.last_name);
-    o["image_url"] = u.image_url.empty() ? std::string("https://img.clerk.com/default") : u.image_url;
-    o["has_image"] = !u.image_url.empty();
-    std::string identifier = u.username;
+json::object public_user_data(store::user_record const& u, json::storage_ptr sp) {
+    json::object o(std::move(sp));
+    o.reserve(9);
+    put_str_or_null(o, "first_name", u.first_name);
+    put_str_or_null(o, "last_name", u.last_name);
+    o.emplace("image_url", u.image_url.empty() ? default_image_url : json::string_view(u.image_url));
+    o.emplace("has_image", !u.image_url.empty());
+    // The identifier shown for the session: the primary email, else the primary phone, else the username.
+    std::string_view identifier = u.username;
     for (auto const& i : u.identifications)
         if (i.id == u.primary_email_address_id) identifier = i.value;
     if (identifier.empty())
         for (auto const& i : u.identifications)
             if (i.id == u.primary_phone_number_id) identifier = i.value;
-    o["identifier"] = identifier;
-    o["user_id"] = u.id;
-    o["username"] = str_or_null(u.username);
-    o["banned"] = u.banned;
-    o["deprovisioned"] = false;
+    o.emplace("identifier", json::string_view(identifier));
+    o.emplace("user_id", json::string_view(u.id));
+    put_str_or_null(o, "username", u.username);
+    o.emplace("banned", u.banned);
+    o.emplace("deprovisioned", false);
     return o;
 }
 
 json::object backend_session(store::session_record const& s) {
     json::object o;
-    o["object"] = "session";
-    o["id"] = s.id;
-    o["client_id"] = s.client_id;
-    o["user_id"] = s.user_id;
-    o["status"] = s.status;
-    o["last_active_organization_id"] = str_or_null(s.last_active_organization_id);
-    o["actor"] = s.actor.empty() ? json::value(nullptr) : json_text(s.actor);
-    o["latest_activity"] = nullptr;
-    o["last_active_at"] = s.last_active_at;
-    o["expire_at"] = s.expire_at;
-    o["abandon_at"] = s.abandon_at;
-    o["created_at"] = s.created_at;
-    o["updated_at"] = s.updated_at;
+    o.reserve(13);
+    o.emplace("object", "session");
+    o.emplace("id", json::string_view(s.id));
+    o.emplace("client_id", json::string_view(s.client_id));
+    o.emplace("user_id", json::string_view(s.user_id));
+    o.emplace("status", json::string_view(s.status));
+    put_str_or_null(o, "last_active_organization_id", s.last_active_organization_id);
+    if (s.actor.empty())
+        o.emplace("actor", nullptr);
+    else
+        o.emplace("actor", json_text(s.actor, o.storage()));
+    o.emplace("latest_activity", nullptr);
+    o.emplace("last_active_at", s.last_active_at);
+    o.emplace("expire_at", s.expire_at);
+    o.emplace("abandon_at", s.abandon_at);
+    o.emplace("created_at", s.created_at);
+    o.emplace("updated_at", s.updated_at);
     return o;
 }
 
 json::object backend_client(store::client_record const& c, std::vector<store::session_record> const& sessions) {
     json::object o;
-    o["object"] = "client";
-    o["id"] = c.id;
+    o.reserve(10);
+    o.emplace("object", "client");
+    o.emplace("id", json::string_view(c.id));
     json::array ids;
     json::array ss;
+    ids.reserve(sessions.size());
+    ss.reserve(sessions.size());
     for (auto const& s : sessions) {
-        ids.push_back(json::value(s.id));
-        ss.push_back(backend_session(s));
+        ids.emplace_back(json::string_view(s.id));
+        ss.emplace_back(backend_session(s));
     }
-    o["session_ids"] = std::move(ids);
-    o["sessions"] = std::move(ss);
-    o["sign_in_id"] = str_or_null(c.sign_in_id);
-    o["sign_up_id"] = str_or_null(c.sign_up_id);
-    o["last_active_session_id"] = str_or_null(c.last_active_session_id);
-    o["last_authentication_strategy"] = nullptr;
-    o["created_at"] = c.created_at;
-    o["updated_at"] = c.updated_at;
+    o.emplace("session_ids", std::move(ids));
+    o.emplace("sessions", std::move(ss));
+    put_str_or_null(o, "sign_in_id", c.sign_in_id);
+    put_str_or_null(o, "sign_up_id", c.sign_up_id);
+    put_str_or_null(o, "last_active_session_id", c.last_active_session_id);
+    o.emplace("last_authentication_strategy", nullptr);
+    o.emplace("created_at", c.created_at);
+    o.emplace("updated_at", c.updated_at);
     return o;
 }
 

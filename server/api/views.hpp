@@ -4,7 +4,9 @@
 #include "server/api/context.hpp"
 #include "store/records.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <string_view>
@@ -13,20 +15,42 @@ namespace latchkey::server::api::views {
 
 enum class audience { frontend, backend };
 
-/// {"status","strategy","attempts","expire_at",...} or null when the verification was never started.
-boost::json::value verification(store::verification_record const& v);
+// Every view takes an optional storage_ptr: the DOM (and everything in it) is allocated there. Views that
+// only live until they are serialized can use a `scratch` arena instead of the heap (see below).
 
-boost::json::object email_address(store::user_record const& u, store::identification_record const& e);
-boost::json::object phone_number(store::user_record const& u, store::identification_record const& p);
+/// {"status","strategy","attempts","expire_at",...} or null when the verification was never started.
+boost::json::value verification(store::verification_record const& v, boost::json::storage_ptr sp = {});
+
+boost::json::object email_address(store::user_record const& u, store::identification_record const& e,
+                                  boost::json::storage_ptr sp = {});
+boost::json::object phone_number(store::user_record const& u, store::identification_record const& p,
+                                 boost::json::storage_ptr sp = {});
 
 /// The user object. Backend adds private_metadata (and the frontend omits it).
-boost::json::object user(store::user_record const& u, audience who);
+boost::json::object user(store::user_record const& u, audience who, boost::json::storage_ptr sp = {});
 
 /// public_user_data for a session.
-boost::json::object public_user_data(store::user_record const& u);
+boost::json::object public_user_data(store::user_record const& u, boost::json::storage_ptr sp = {});
 
-/// Parses a stored JSON-object text (metadata); "{}" on anything unexpected.
-boost::json::value json_text(std::string_view text);
+/// Parses a stored JSON-object text (metadata); "{}" on anything unexpected. The stored default "{}" is
+/// answered without running the parser.
+boost::json::value json_text(std::string_view text, boost::json::storage_ptr sp = {});
+
+/// A bump allocator over a fixed buffer on the caller's stack, for DOMs built only to be serialized: the
+/// dozens of small strings/objects of a user view cost a pointer bump each instead of a malloc/free pair,
+/// and destroying the DOM frees nothing. Overflow goes to the heap. Every value allocated from it must be
+/// gone before the scratch is.
+class scratch {
+public:
+    scratch() = default;
+    scratch(scratch const&) = delete;
+    scratch& operator=(scratch const&) = delete;
+    boost::json::storage_ptr storage() noexcept { return &mr_; }
+
+private:
+    alignas(16) unsigned char buf_[16 * 1024];
+    boost::json::monotonic_resource mr_{buf_, sizeof buf_};
+};
 
 /// The BAPI session object.
 boost::json::object backend_session(store::session_record const& s);

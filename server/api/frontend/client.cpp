@@ -16,16 +16,21 @@ namespace json = boost::json;
 
 api_result<reply> get_client(app& a, request_ctx& ctx) {
     if (ctx.client_id.empty()) return reply{http::status::ok, R"({"response":null,"client":null})", {}};
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+    // The body is written in place: the client's JSON goes straight into it (no DOM, no second copy).
+    std::string body;
+    body.reserve(4096);
+    body += R"({"response":)";
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, t);
-        if (!c) return api_result<json::value>(json::value(nullptr));
-        return client_json(a, ctx, t, *c);
+        if (!c) {
+            body += "null";
+            return api_result<void>();
+        }
+        return append_client_json(a, ctx, t, *c, body);
     });
     if (!r) return store_failure(r.error(), "get_client");
     if (!*r) return r->error();
     // GET is not piggy-backed by clerk-js: the client goes in `response` only.
-    std::string body = R"({"response":)";
-    body += json::serialize(**r);
     body += R"(,"client":null})";
     return reply{http::status::ok, std::move(body), {}};
 }

@@ -5,6 +5,7 @@
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/api/json_write.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -133,7 +134,7 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
 
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) { out += json::serialize(json::string(s)); }
+void append_json_string(std::string& out, std::string_view s) { json_write::string(out, s); }
 
 }  // namespace
 
@@ -205,46 +206,98 @@ api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx,
     return jwt;
 }
 
-api_result<json::object> session_json(app& a, request_ctx const& ctx, store::session_record const& s,
-                                      store::user_record const& u, std::int64_t client_updated_at) {
-    json::object o;
-    o["object"] = "session";
-    o["id"] = s.id;
-    bool live = views::session_live(s, ctx.now);
-    o["status"] = (!live && (s.status == "active" || s.status == "pending")) ? std::string("expired") : s.status;
-    o["expire_at"] = s.expire_at;
-    o["abandon_at"] = s.abandon_at;
-    o["last_active_at"] = s.last_active_at;
-    o["last_active_organization_id"] = s.last_active_organization_id.empty()
-                                           ? json::value(nullptr)
-                                           : json::value(s.last_active_organization_id);
-    o["actor"] = s.actor.empty() ? json::value(nullptr) : views::json_text(s.actor);
-    o["user"] = views::user(u, views::audience::frontend);
-    o["public_user_data"] = views::public_user_data(u);
-    std::int64_t fva1 = s.first_factor_at > 0 ? (ctx.now - s.first_factor_at) / 60000 : 0;
-    std::int64_t fva2 = s.second_factor_at > 0 ? (ctx.now - s.second_factor_at) / 60000 : -1;
-    o["factor_verification_age"] = json::array{fva1, fva2};
-    o["tasks"] = nullptr;
-    if (live) {
-        auto jwt = session_token_for_client(a, ctx, s, client_updated_at);
-        if (!jwt) return jwt.error();
-        json::object tok;
-        tok["object"] = "token";
-        tok["jwt"] = *jwt;
-        o["last_active_token"] = std::move(tok);
-    } else {
-        o["last_active_token"] = nullptr;
-    }
-    o["created_at"] = s.created_at;
-    o["updated_at"] = s.updated_at;
-    return o;
+std::string render_user_fragment(store::user_record const& u) {
+    // Both DOMs live only until serialized: build them in a stack arena, not on the heap.
+    views::scratch arena;
+    std::string out;
+    out.reserve(3072);
+    out += R"("user":)";
+    json_write::value(out, json::value(views::user(u, views::audience::frontend, arena.storage())));
+    out += R"(,"public_user_data":)";
+    json_write::value(out, json::value(views::public_user_data(u, arena.storage())));
+    out.shrink_to_fit();  // the cache keeps it
+    return out;
 }
 
-api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c) {
-    json::object o;
-    o["object"] = "client";
-    o["id"] = c.id;
-    json::array sessions;
+std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u) {
+    if (auto f = a.fragments.get(u)) return f;
+    return a.fragments.put(u, render_user_fragment(u));
+}
+
+api_result<void> append_session_json(app& a, request_ctx const& ctx, store::session_record const& s,
+                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out) {
+    bool const live = views::session_live(s, ctx.now);
+    // The token first: it may fail (minting), and nothing is written then.
+    std::string jwt;
+    if (live) {
+        auto t = session_token_for_client(a, ctx, s, client_updated_at);
+        if (!t) return t.error();
+        jwt = std::move(*t);
+    }
+    auto const fragment = user_fragment_for(a, u);
+    // Keys in the order the DOM version of this object had them (clients don't care; diffs and tests do).
+    out += R"({"object":"session","id":)";
+    json_write::string(out, s.id);
+    out += R"(,"status":)";
+    json_write::string(out, (!live && (s.status == "active" || s.status == "pending")) ? std::string_view("expired")
+                                                                                      : std::string_view(s.status));
+    out += R"(,"expire_at":)";
+    json_write::integer(out, s.expire_at);
+    out += R"(,"abandon_at":)";
+    json_write::integer(out, s.abandon_at);
+    out += R"(,"last_active_at":)";
+    json_write::integer(out, s.last_active_at);
+    out += R"(,"last_active_organization_id":)";
+    json_write::string_or_null(out, s.last_active_organization_id);
+    out += R"(,"actor":)";
+    if (s.actor.empty())
+        out += "null";
+    else
+        json_write::value(out, views::json_text(s.actor));  // impersonation only: rare
+    out += ',';
+    out += fragment->json;
+    // fva depends on the clock (minutes since each factor), the token on the token cache: both per request.
+    std::int64_t const fva1 = s.first_factor_at > 0 ? (ctx.now - s.first_factor_at) / 60000 : 0;
+    std::int64_t const fva2 = s.second_factor_at > 0 ? (ctx.now - s.second_factor_at) / 60000 : -1;
+    out += R"(,"factor_verification_age":[)";
+    json_write::integer(out, fva1);
+    out += ',';
+    json_write::integer(out, fva2);
+    out += R"(],"tasks":null,"last_active_token":)";
+    if (live) {
+        out += R"({"object":"token","jwt":)";
+        json_write::string(out, jwt);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    out += R"(,"created_at":)";
+    json_write::integer(out, s.created_at);
+    out += R"(,"updated_at":)";
+    json_write::integer(out, s.updated_at);
+    out += '}';
+    return {};
+}
+
+api_result<json::object> session_json(app& a, request_ctx const& ctx, store::session_record const& s,
+                                      store::user_record const& u, std::int64_t client_updated_at) {
+    std::string text;
+    if (auto r = append_session_json(a, ctx, s, u, client_updated_at, text); !r) return r.error();
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {  // cannot happen: the text is ours
+        log::error("session_json_invalid", {{"error", ec.message()}});
+        return make_error(code::internal_clerk_error);
+    }
+    return std::move(v.as_object());
+}
+
+api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
+                                    std::string& out) {
+    out += R"({"object":"client","id":)";
+    json_write::string(out, c.id);
+    out += R"(,"sessions":[)";
+    bool signed_in = false;
     bool last_active_live = false;
     for (auto const& id : c.session_ids) {
         auto s = a.db.get_session(t, id);
@@ -253,31 +306,41 @@ api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& 
         auto u = a.db.get_user(t, (*s)->user_id);
         if (!u) return store_failure(u.error(), "get_user");
         if (!*u) continue;
-        auto sj = session_json(a, ctx, **s, **u, c.updated_at);
-        if (!sj) return sj.error();
-        sessions.push_back(std::move(*sj));
+        if (signed_in) out += ',';
+        if (auto r = append_session_json(a, ctx, **s, **u, c.updated_at, out); !r) return r.error();
+        signed_in = true;
         if (id == c.last_active_session_id) last_active_live = true;
     }
-    bool const signed_in = !sessions.empty();
-    o["sessions"] = std::move(sessions);
-    o["sign_in"] = nullptr;
+    out += R"(],"sign_in":)";
+    bool sign_in = false;
     if (!c.sign_in_id.empty()) {
         auto si = a.db.get_sign_in(t, c.sign_in_id);
-        if (si && *si && (*si)->status != "complete" && (*si)->status != "abandoned")
-            o["sign_in"] = sign_in_json(a, t, **si);
+        if (si && *si && (*si)->status != "complete" && (*si)->status != "abandoned") {
+            json_write::value(out, json::value(sign_in_json(a, t, **si)));
+            sign_in = true;
+        }
     }
-    o["sign_up"] = nullptr;
+    if (!sign_in) out += "null";
+    out += R"(,"sign_up":)";
+    bool sign_up = false;
     if (!c.sign_up_id.empty()) {
         auto su = a.db.get_sign_up(t, c.sign_up_id);
-        if (su && *su && (*su)->status != "complete" && (*su)->status != "abandoned")
-            o["sign_up"] = sign_up_json(a, **su);
+        if (su && *su && (*su)->status != "complete" && (*su)->status != "abandoned") {
+            json_write::value(out, json::value(sign_up_json(a, **su)));
+            sign_up = true;
+        }
     }
-    o["last_active_session_id"] = last_active_live ? json::value(c.last_active_session_id) : json::value(nullptr);
-    o["last_authentication_strategy"] = nullptr;
-    o["cookie_expires_at"] = nullptr;
-    o["captcha_bypass"] = false;
-    o["created_at"] = c.created_at;
-    o["updated_at"] = c.updated_at;
+    if (!sign_up) out += "null";
+    out += R"(,"last_active_session_id":)";
+    if (last_active_live)
+        json_write::string(out, c.last_active_session_id);
+    else
+        out += "null";
+    out += R"(,"last_authentication_strategy":null,"cookie_expires_at":null,"captcha_bypass":false,"created_at":)";
+    json_write::integer(out, c.created_at);
+    out += R"(,"updated_at":)";
+    json_write::integer(out, c.updated_at);
+    out += '}';
 
     // Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14).
     if (ctx.dev_browser_id.empty() && !ctx.native) {
@@ -286,39 +349,62 @@ api_result<json::value> client_json(app& a, request_ctx& ctx, store::txn const& 
         ctx.set_cookies.push_back("__client_uat=" + v + attrs);
         ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=" + v + attrs);
     }
-    return json::value(std::move(o));
+    return {};
 }
 
 namespace {
-/// The request's client as JSON (null when it has none), read in a fresh txn.
-api_result<json::value> load_client_json(app& a, request_ctx& ctx) {
-    if (ctx.client_id.empty()) return json::value(nullptr);
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+
+/// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
+constexpr std::size_t client_json_reserve = 4096;
+
+/// Appends the request's client as JSON ("null" when it has none), read in a fresh txn.
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out) {
+    if (ctx.client_id.empty()) {
+        out += "null";
+        return {};
+    }
+    std::size_t const mark = out.size();
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, t);
-        if (!c) return api_result<json::value>(json::value(nullptr));
-        return client_json(a, ctx, t, *c);
+        if (!c) {
+            out += "null";
+            return api_result<void>();
+        }
+        return append_client_json(a, ctx, t, *c, out);
     });
-    if (!r) return store_failure(r.error(), "envelope");
+    if (!r) {
+        out.resize(mark);
+        return store_failure(r.error(), "envelope");
+    }
+    if (!*r) out.resize(mark);
     return std::move(*r);
 }
+
 }  // namespace
 
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
-    auto client = load_client_json(a, ctx);
-    if (!client) return client.error();
-    json::object root;
-    root["response"] = std::move(response);
-    root["client"] = std::move(*client);
-    return reply{http::status::ok, json::serialize(root), {}};
+    std::string body;
+    body.reserve(client_json_reserve);
+    body += R"({"response":)";
+    json_write::value(body, response);
+    body += R"(,"client":)";
+    if (auto r = append_loaded_client(a, ctx, body); !r) return r.error();
+    body += '}';
+    return reply{http::status::ok, std::move(body), {}};
 }
 
 api_result<reply> client_envelope(app& a, request_ctx& ctx) {
-    auto client = load_client_json(a, ctx);
-    if (!client) return client.error();
-    json::object root;
-    root["response"] = *client;
-    root["client"] = std::move(*client);
-    return reply{http::status::ok, json::serialize(root), {}};
+    std::string client;
+    client.reserve(client_json_reserve);
+    if (auto r = append_loaded_client(a, ctx, client); !r) return r.error();
+    std::string body;
+    body.reserve(2 * client.size() + 32);
+    body += R"({"response":)";
+    body += client;
+    body += R"(,"client":)";
+    body += client;
+    body += '}';
+    return reply{http::status::ok, std::move(body), {}};
 }
 
 std::optional<std::string> normalize_email(std::string_view in) {

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -42,13 +43,26 @@ api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx,
                                                  std::int64_t client_updated_at);
 
 /// FAPI session JSON with the full user, public_user_data and last_active_token (null when not live).
+/// Parsed from append_session_json's text: one definition of the shape.
 api_result<boost::json::object> session_json(app& a, request_ctx const& ctx, store::session_record const& s,
                                              store::user_record const& u, std::int64_t client_updated_at);
 
-/// FAPI client JSON: every session attached to the client that is not removed, each full; sign_in;
-/// sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).
-api_result<boost::json::value> client_json(app& a, request_ctx& ctx, store::txn const& t,
-                                           store::client_record const& c);
+/// Appends the session JSON (as session_json) to `out`, writing the text directly and splicing in the user's
+/// cached fragment. On error `out` holds a partial object: the caller discards it.
+api_result<void> append_session_json(app& a, request_ctx const& ctx, store::session_record const& s,
+                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out);
+
+/// `"user":{...},"public_user_data":{...}` for `u`: from a.fragments when `u` is unchanged, else rendered
+/// and cached.
+std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u);
+/// Renders that fragment, bypassing the cache.
+std::string render_user_fragment(store::user_record const& u);
+
+/// FAPI client JSON appended to `out`: every session attached to the client that is live, each full;
+/// sign_in; sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).
+/// On error `out` holds a partial object: the caller discards it.
+api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
+                                    std::string& out);
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
@@ -56,7 +70,7 @@ api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response
 api_result<reply> client_envelope(app& a, request_ctx& ctx);
 
 /// Sign-in / sign-up JSON (Client.SignIn / Client.SignUp). Defined in sign_ins.cpp / sign_ups.cpp by the
-/// owner of those flows; client_json() calls them for the client's current attempts.
+/// owner of those flows; append_client_json() calls them for the client's current attempts.
 boost::json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s);
 boost::json::object sign_up_json(app& a, store::sign_up_record const& s);
 

@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP transport: worker threads, each with its own single-threaded io_context (shared-nothing,
-// no strands, no scheduler locking), SO_REUSEPORT acceptors per worker, and one coroutine per connection.
+// no strands, no reactor locking), one acceptor handing connections to the workers round-robin, and one
+// coroutine per connection.
 // It knows nothing of the API: a `service` turns requests into responses.
 #include "server/http/types.hpp"
 

@@ -1,10 +1,12 @@
 // A bounded fuzz driver for builds without libFuzzer: feeds LLVMFuzzerTestOneInput with seeds and random
 // mutations of them (bit flips, byte inserts/deletes, splices, interesting bytes) for --seconds N.
+// --dump-seeds DIR writes the seeds as files (seed_0, seed_1...) to start a libFuzzer corpus from.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,9 +16,20 @@ extern std::vector<std::string> fuzz_seeds();
 
 int main(int argc, char** argv) {
     double seconds = 3;
-    for (int i = 1; i + 1 < argc; ++i)
+    char const* dump_dir = nullptr;
+    for (int i = 1; i + 1 < argc; ++i) {
         if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+        if (std::strcmp(argv[i], "--dump-seeds") == 0) dump_dir = argv[i + 1];
+    }
     std::vector<std::string> pool = fuzz_seeds();
+    if (dump_dir != nullptr) {
+        for (std::size_t i = 0; i < pool.size(); ++i) {
+            std::ofstream out(std::string(dump_dir) + "/seed_" + std::to_string(i), std::ios::binary);
+            out << pool[i];
+            if (!out) return 1;
+        }
+        return 0;
+    }
     pool.emplace_back();
     std::mt19937_64 rng(0x1a7c4e7ULL);
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

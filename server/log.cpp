@@ -9,6 +9,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <utility>
+
 namespace latchkey::server::log {
 
 namespace {
@@ -20,7 +22,12 @@ struct sink {
     std::thread flusher;
     bool running = false;
     bool stop_requested = false;
+    std::uint64_t dropped = 0;  ///< lines dropped since the last flush because the buffer was full
 };
+
+/// Past this many buffered bytes (stdout slower than the request rate, e.g. a stalled pipe) new lines are
+/// dropped and counted rather than letting the log buffer grow without bound.
+constexpr std::size_t max_buffered = 16u << 20;
 
 sink& the_sink() {
     static sink s;
@@ -41,6 +48,10 @@ void append(std::string_view line) {
     bool wake = false;
     {
         std::lock_guard lk(s.mu);
+        if (s.buffer.size() + line.size() >= max_buffered) {
+            ++s.dropped;
+            return;
+        }
         s.buffer.append(line);
         s.buffer.push_back('\n');
         wake = s.buffer.size() > (64u << 10);
@@ -87,8 +98,12 @@ void start() {
         for (;;) {
             s.cv.wait_for(lk2, std::chrono::milliseconds(50));
             out.swap(s.buffer);
+            auto const dropped = std::exchange(s.dropped, 0);
             bool done = s.stop_requested;
             lk2.unlock();
+            if (dropped > 0)
+                out += "{\"ts\":" + std::to_string(now_ms()) +
+                       ",\"level\":\"warn\",\"event\":\"log_lines_dropped\",\"count\":" + std::to_string(dropped) + "}\n";
             if (!out.empty()) write_all(out);
             out.clear();
             lk2.lock();

@@ -47,20 +47,38 @@ token_cache::shard& token_cache::pick(std::string_view id) const {
 
 bool token_cache::get(std::string_view session_id, std::string_view azp, std::int64_t now_s, std::int64_t not_before_s,
                       std::int64_t min_remaining_s, cached_token& out) const {
-    auto& s = pick(session_id);
-    std::lock_guard lk(s.mu);
-    auto it = s.map.find(session_id);
-    if (it == s.map.end()) return false;
-    auto const& t = it->second;
-    if (t.exp - now_s < min_remaining_s || t.iat < not_before_s || t.iat > now_s || t.azp != azp) return false;
-    out = t;
+    auto t = find(session_id, azp, now_s, not_before_s, min_remaining_s);
+    if (!t) return false;
+    out = *t;
     return true;
 }
 
-void token_cache::put(std::string_view session_id, cached_token t) {
+std::shared_ptr<cached_token const> token_cache::find(std::string_view session_id, std::string_view azp,
+                                                      std::int64_t now_s, std::int64_t not_before_s,
+                                                      std::int64_t min_remaining_s) const {
+    std::shared_ptr<cached_token const> t;
+    {
+        auto& s = pick(session_id);
+        std::lock_guard lk(s.mu);
+        auto it = s.map.find(session_id);
+        if (it == s.map.end()) return nullptr;
+        t = it->second;
+    }
+    // Entries are immutable (put replaces them): check outside the lock.
+    if (t->exp - now_s < min_remaining_s || t->iat < not_before_s || t->iat > now_s || t->azp != azp) return nullptr;
+    return t;
+}
+
+std::shared_ptr<cached_token const> token_cache::put(std::string_view session_id, cached_token t) {
+    auto shared = std::make_shared<cached_token const>(std::move(t));
+    std::shared_ptr<cached_token const> old;  // freed after the lock
     auto& s = pick(session_id);
     std::lock_guard lk(s.mu);
-    s.map.insert_or_assign(std::string(session_id), std::move(t));
+    if (auto it = s.map.find(session_id); it != s.map.end())
+        old = std::exchange(it->second, shared);
+    else
+        s.map.emplace(std::string(session_id), shared);
+    return shared;
 }
 
 void token_cache::erase(std::string_view session_id) {

@@ -66,14 +66,17 @@ public:
     /// `not_before_s`, and was minted for `azp`.
     bool get(std::string_view session_id, std::string_view azp, std::int64_t now_s, std::int64_t not_before_s,
              std::int64_t min_remaining_s, cached_token& out) const;
-    void put(std::string_view session_id, cached_token t);
+    /// The same, shared instead of copied (the hot GET /v1/client path appends the jwt straight from it).
+    std::shared_ptr<cached_token const> find(std::string_view session_id, std::string_view azp, std::int64_t now_s,
+                                             std::int64_t not_before_s, std::int64_t min_remaining_s) const;
+    std::shared_ptr<cached_token const> put(std::string_view session_id, cached_token t);
     void erase(std::string_view session_id);
 
 private:
     static constexpr std::size_t shards = 16;
     struct shard {
         mutable std::mutex mu;
-        std::unordered_map<std::string, cached_token, string_hash, std::equal_to<>> map;
+        std::unordered_map<std::string, std::shared_ptr<cached_token const>, string_hash, std::equal_to<>> map;
     };
     shard& pick(std::string_view id) const;
     mutable shard shards_[shards];

@@ -26,6 +26,27 @@ bool verifies_with_jwks(test_server& s, std::string const& jwt) {
     return false;
 }
 
+/// The __client_uat value a reply set (-1 when it set none).
+std::int64_t client_uat(http_result const& r) {
+    for (auto const& sc : r.set_cookies)
+        if (sc.starts_with("__client_uat=")) return std::stoll(sc.substr(13));
+    return -1;
+}
+
+/// GET /v1/client's sessions (required to succeed).
+json::array client_sessions(http_client& c) {
+    auto r = c.fapi("GET", "/v1/client");
+    if (r.status != 200u) throw std::runtime_error("GET /v1/client: " + std::to_string(r.status));
+    return r.json.at("response").at("sessions").as_array();
+}
+
+/// The session `id` in a GET /v1/client sessions array (null when absent).
+json::value find_session(json::array const& sessions, std::string const& id) {
+    for (auto const& v : sessions)
+        if (v.at("id").as_string() == id) return v;
+    return nullptr;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(frontend_client)
@@ -328,6 +349,183 @@ BOOST_AUTO_TEST_CASE(cookie_authenticated_writes_from_foreign_origins_are_refuse
     auto read = c.fapi("GET", "/v1/client");
     BOOST_TEST(read.status == 200u);
     BOOST_TEST(read.headers.count("access-control-allow-origin") == 0u);
+}
+
+// GET /v1/client splices a cached rendering of each session's user. These cases change the user (or the
+// session, or the clock) between two reads by every route there is and expect the second read to show it.
+
+BOOST_AUTO_TEST_CASE(cached_user_json_follows_every_change_of_the_user) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto si = sign_in_browser(s, c, "cache@example.com");
+    auto b = bapi_client(s);
+    auto user_of = [&] { return find_session(client_sessions(c), si.session_id).at("user"); };
+    auto pud_of = [&] { return find_session(client_sessions(c), si.session_id).at("public_user_data"); };
+    BOOST_TEST(user_of().at("first_name").is_null());  // warm the cache
+    BOOST_TEST(user_of().at("first_name").is_null());  // and read it from there
+
+    // FAPI PATCH /v1/me: the envelope and the next GET both carry the new name, in user and public_user_data.
+    auto p = c.fapi("PATCH", "/v1/me", {{"first_name", "Grace"}});
+    BOOST_TEST_REQUIRE(p.status == 200u);
+    BOOST_TEST(str(client_session(p, si.session_id).at("user").at("first_name")) == "Grace");
+    BOOST_TEST(str(user_of().at("first_name")) == "Grace");
+    BOOST_TEST(str(pud_of().at("first_name")) == "Grace");
+
+    // BAPI: profile fields, metadata, lock.
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::patch, "/v1/users/" + si.user_id, json::object{{"last_name", "Hopper"}}).status ==
+                       200u);
+    BOOST_TEST(str(user_of().at("last_name")) == "Hopper");
+    BOOST_TEST(str(pud_of().at("last_name")) == "Hopper");
+    auto m = b.bapi(http::verb::patch, "/v1/users/" + si.user_id + "/metadata",
+                    json::object{{"public_metadata", json::object{{"plan", "pro"}}}});
+    BOOST_TEST_REQUIRE(m.status == 200u);
+    BOOST_TEST(str(user_of().at("public_metadata").at("plan")) == "pro");
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/users/" + si.user_id + "/lock").status == 200u);
+    BOOST_TEST(user_of().at("locked").as_bool());
+
+    // A change straight in the store that does not touch updated_at (the cache compares content, not stamps).
+    auto const stamp = load_user(s, si.user_id)->updated_at;
+    edit_user(s, si.user_id, [&](store::user_record& u) {
+        u.username = "amazing_grace";
+        u.updated_at = stamp;
+        u.identifications.front().value = "renamed@example.com";
+    });
+    auto u = user_of();
+    BOOST_TEST(str(u.at("username")) == "amazing_grace");
+    BOOST_TEST(str(u.at("email_addresses").at(0).at("email_address")) == "renamed@example.com");
+    BOOST_TEST(str(pud_of().at("identifier")) == "renamed@example.com");
+    BOOST_TEST(u.at("updated_at").as_int64() == stamp);
+    // Password removal flips password_enabled.
+    BOOST_TEST(u.at("password_enabled").as_bool());
+    edit_user(s, si.user_id, [](store::user_record& r) { r.password_digest.clear(); });
+    BOOST_TEST(!user_of().at("password_enabled").as_bool());
+    // Private metadata never reaches the frontend, cached or not.
+    edit_user(s, si.user_id, [](store::user_record& r) { r.private_metadata = R"({"secret":"x"})"; });
+    BOOST_TEST(!user_of().as_object().contains("private_metadata"));
+}
+
+BOOST_AUTO_TEST_CASE(ended_revoked_and_expired_sessions_leave_the_cached_client) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto si = sign_in_browser(s, c, "leave@example.com");
+    auto second = seed_session(s.app(), si.client_id, si.user_id);
+    auto third = seed_session(s.app(), si.client_id, si.user_id);
+    BOOST_TEST(client_sessions(c).size() == 3u);
+    BOOST_TEST(client_sessions(c).size() == 3u);  // cached
+    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/end").status == 200u);
+    auto after_end = client_sessions(c);
+    BOOST_TEST(after_end.size() == 2u);
+    BOOST_TEST(find_session(after_end, si.session_id).is_null());
+    auto b = bapi_client(s);
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/sessions/" + second + "/revoke").status == 200u);
+    auto after_revoke = client_sessions(c);
+    BOOST_TEST(after_revoke.size() == 1u);
+    BOOST_TEST(str(after_revoke.at(0).at("id")) == third);
+    // The clock: factor_verification_age is computed per request, and expiry removes the session.
+    auto fva = [&] { return find_session(client_sessions(c), third).at("factor_verification_age").at(0).as_int64(); };
+    auto const fva0 = fva();
+    s.advance(std::chrono::minutes(10));
+    BOOST_TEST(fva() == fva0 + 10);
+    s.advance(std::chrono::hours(24 * 8));
+    auto r = c.fapi("GET", "/v1/client");
+    BOOST_TEST(r.json.at("response").at("sessions").as_array().empty());
+    BOOST_TEST(r.json.at("response").at("last_active_session_id").is_null());
+}
+
+BOOST_AUTO_TEST_CASE(token_in_the_client_is_never_older_than_client_uat) {
+    test_server s([](conf::config& c) {
+        c.instance_type = "production";
+        c.allowed_origins = {"http://localhost:3000"};
+    });
+    http_client c(s.fapi_port());
+    c.origin = "http://localhost:3000";
+    auto si = sign_in_browser(s, c, "uat@example.com");
+    auto jwt_of = [&](http_result const& r) {
+        return std::string(find_session(r.json.at("response").at("sessions").as_array(), si.session_id)
+                               .at("last_active_token")
+                               .at("jwt")
+                               .as_string());
+    };
+    auto r1 = c.fapi("GET", "/v1/client");
+    auto const jwt1 = jwt_of(r1);
+    BOOST_TEST(client_uat(r1) <= jwt_payload(jwt1).at("iat").as_int64());
+    BOOST_TEST(jwt_of(c.fapi("GET", "/v1/client")) == jwt1);  // cached token, cached user
+    // The client changes later (another session signs in on it): __client_uat moves forward and the token
+    // shown must be re-minted, not served from the cache (clerk-js would otherwise keep a stale session).
+    s.advance(std::chrono::seconds(5));
+    auto other = seed_user(s.app(), "uat2@example.com");
+    auto const other_session = seed_session(s.app(), si.client_id, other);  // now the last active one
+    auto r2 = c.fapi("GET", "/v1/client");
+    auto const jwt2 = jwt_of(r2);
+    BOOST_TEST(jwt2 != jwt1);
+    BOOST_TEST(client_uat(r2) > client_uat(r1));
+    BOOST_TEST(client_uat(r2) <= jwt_payload(jwt2).at("iat").as_int64());
+    // A user change in between (of the last active session's user) keeps the rule and shows the change.
+    s.advance(std::chrono::seconds(2));
+    auto p = c.fapi("PATCH", "/v1/me", {{"first_name", "Uma"}});
+    BOOST_TEST_REQUIRE(p.status == 200u);
+    auto r3 = c.fapi("GET", "/v1/client");
+    auto const sessions = r3.json.at("response").at("sessions").as_array();
+    BOOST_TEST(str(find_session(sessions, other_session).at("user").at("first_name")) == "Uma");
+    BOOST_TEST(find_session(sessions, si.session_id).at("user").at("first_name").is_null());
+    BOOST_TEST(client_uat(r3) <= jwt_payload(jwt_of(r3)).at("iat").as_int64());
+}
+
+BOOST_AUTO_TEST_CASE(multi_session_clients_keep_each_users_own_json) {
+    test_server s;
+    http_client c(s.fapi_port());
+    auto si = sign_in_browser(s, c, "first@example.com");
+    auto second_user = seed_user(s.app(), "second@example.com");
+    auto second = seed_session(s.app(), si.client_id, second_user);
+    // The first user is also signed in on another browser: both browsers share the user's cached JSON.
+    http_client other(s.fapi_port());
+    auto elsewhere = sign_in_browser_as(s, other, si.user_id);
+    auto check = [&](std::string const& first_name_1, std::string const& first_name_2) {
+        auto sessions = client_sessions(c);
+        BOOST_TEST_REQUIRE(sessions.size() == 2u);
+        auto s1 = find_session(sessions, si.session_id);
+        auto s2 = find_session(sessions, second);
+        BOOST_TEST(str(s1.at("user").at("id")) == si.user_id);
+        BOOST_TEST(str(s2.at("user").at("id")) == second_user);
+        BOOST_TEST(str(s1.at("public_user_data").at("identifier")) == "first@example.com");
+        BOOST_TEST(str(s2.at("public_user_data").at("identifier")) == "second@example.com");
+        BOOST_TEST(str(s1.at("public_user_data").at("user_id")) == si.user_id);
+        BOOST_TEST(str(s2.at("public_user_data").at("user_id")) == second_user);
+        auto name = [](json::value const& v) { return v.is_null() ? std::string() : str(v); };
+        BOOST_TEST(name(s1.at("user").at("first_name")) == first_name_1);
+        BOOST_TEST(name(s2.at("user").at("first_name")) == first_name_2);
+        BOOST_TEST(jwt_payload(str(s1.at("last_active_token").at("jwt"))).at("sub").as_string() == si.user_id);
+        BOOST_TEST(jwt_payload(str(s2.at("last_active_token").at("jwt"))).at("sub").as_string() == second_user);
+        auto o = find_session(client_sessions(other), elsewhere.session_id);
+        BOOST_TEST(name(o.at("user").at("first_name")) == first_name_1);
+    };
+    check("", "");
+    auto b = bapi_client(s);
+    BOOST_TEST_REQUIRE(
+        b.bapi(http::verb::patch, "/v1/users/" + second_user, json::object{{"first_name", "Second"}}).status == 200u);
+    check("", "Second");
+    BOOST_TEST_REQUIRE(
+        b.bapi(http::verb::patch, "/v1/users/" + si.user_id, json::object{{"first_name", "First"}}).status == 200u);
+    check("First", "Second");
+}
+
+BOOST_AUTO_TEST_CASE(envelopes_carry_the_same_client_as_get) {
+    test_server s([](conf::config& c) { c.instance_type = "production"; });
+    http_client c(s.fapi_port());
+    auto si = sign_in_browser(s, c, "env@example.com");
+    auto got = c.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(got.status == 200u);
+    BOOST_TEST(got.json.at("client").is_null());
+    // POST /v1/client answers the client as both response and client; touching piggy-backs it.
+    auto posted = c.fapi("POST", "/v1/client");
+    BOOST_TEST_REQUIRE(posted.status == 200u);
+    BOOST_TEST(posted.json.at("response") == posted.json.at("client"));
+    BOOST_TEST(posted.json.at("response") == got.json.at("response"));
+    auto touched = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/touch");
+    BOOST_TEST_REQUIRE(touched.status == 200u);
+    BOOST_TEST(str(touched.json.at("response").at("id")) == si.session_id);
+    BOOST_TEST(touched.json.at("response").at("user") ==
+               find_session(touched.json.at("client").at("sessions").as_array(), si.session_id).at("user"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

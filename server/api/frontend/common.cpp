@@ -39,7 +39,9 @@ namespace {
 /// FAPI at clerk.<app domain> scopes shared cookies to the app's registrable domain.
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
                          bool with_domain) {
-    std::string s = "; Path=/";
+    std::string s;
+    s.reserve(96);
+    s += "; Path=/";
     bool secure = a.inst.https;
     auto proxy = ctx.req.find("Clerk-Proxy-Url");
     if (proxy != ctx.req.end()) {
@@ -50,7 +52,8 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
         s += "; Domain=";
         s += d;
     }
-    s += "; Max-Age=" + std::to_string(max_age);
+    s += "; Max-Age=";
+    json_write::integer(s, max_age);
     if (http_only) s += "; HttpOnly";
     s += "; SameSite=Lax";
     if (secure) s += "; Secure";
@@ -193,17 +196,30 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
     return std::move(*jwt);
 }
 
-api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx, store::session_record const& s,
-                                                 std::int64_t client_updated_at) {
+namespace {
+
+/// The token to show as last_active_token, shared with the cache: a cached one when fresh and not older than
+/// the client's last change (clerk-wire rule 19: __client_uat never later than the token's iat), else a
+/// freshly minted one, cached.
+api_result<std::shared_ptr<cached_token const>> client_token(app& a, request_ctx const& ctx,
+                                                             store::session_record const& s,
+                                                             std::int64_t client_updated_at) {
     std::int64_t const now_s = ctx.now / 1000;
     std::int64_t const life = a.cfg.token_lifetime.count();
-    cached_token t;
-    if (a.tokens.get(s.id, ctx.azp, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1), t))
-        return std::move(t.jwt);
+    if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1)))
+        return t;
     auto jwt = mint_token(a, s, ctx.azp, ctx.now);
     if (!jwt) return jwt.error();
-    a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + life, ctx.azp});
-    return jwt;
+    return a.tokens.put(s.id, cached_token{std::move(*jwt), now_s, now_s + life, ctx.azp});
+}
+
+}  // namespace
+
+api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx, store::session_record const& s,
+                                                 std::int64_t client_updated_at) {
+    auto t = client_token(a, ctx, s, client_updated_at);
+    if (!t) return t.error();
+    return (*t)->jwt;
 }
 
 std::string render_user_fragment(store::user_record const& u) {
@@ -228,11 +244,11 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
                                      store::user_record const& u, std::int64_t client_updated_at, std::string& out) {
     bool const live = views::session_live(s, ctx.now);
     // The token first: it may fail (minting), and nothing is written then.
-    std::string jwt;
+    std::shared_ptr<cached_token const> token;
     if (live) {
-        auto t = session_token_for_client(a, ctx, s, client_updated_at);
+        auto t = client_token(a, ctx, s, client_updated_at);
         if (!t) return t.error();
-        jwt = std::move(*t);
+        token = std::move(*t);
     }
     auto const fragment = user_fragment_for(a, u);
     // Keys in the order the DOM version of this object had them (clients don't care; diffs and tests do).
@@ -266,7 +282,7 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
     out += R"(],"tasks":null,"last_active_token":)";
     if (live) {
         out += R"({"object":"token","jwt":)";
-        json_write::string(out, jwt);
+        json_write::string(out, token->jwt);
         out += '}';
     } else {
         out += "null";
@@ -344,10 +360,18 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
 
     // Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14).
     if (ctx.dev_browser_id.empty() && !ctx.native) {
-        std::string v = signed_in ? std::to_string(c.updated_at / 1000) : "0";
-        std::string attrs = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
-        ctx.set_cookies.push_back("__client_uat=" + v + attrs);
-        ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=" + v + attrs);
+        std::string const attrs = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
+        auto set = [&](std::string_view suffix) {
+            std::string& cookie = ctx.set_cookies.emplace_back();
+            cookie.reserve(32 + suffix.size() + attrs.size());
+            cookie += "__client_uat";
+            cookie += suffix;
+            cookie += '=';
+            json_write::integer(cookie, signed_in ? c.updated_at / 1000 : 0);
+            cookie += attrs;
+        };
+        set("");
+        set("_" + a.inst.cookie_suffix);
     }
     return {};
 }

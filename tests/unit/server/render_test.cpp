@@ -1,0 +1,248 @@
+// The fast rendering path of GET /v1/client: json_write emits exactly Boost.JSON's bytes, views render the same
+// with and without an arena, and the user-fragment cache tells every rendering-relevant change of a user apart
+// while staying within its bound under concurrent use.
+#include "server/api/app.hpp"
+#include "server/api/json_write.hpp"
+#include "server/api/views.hpp"
+
+#include <boost/describe/members.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/mp11/algorithm.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+using namespace latchkey;
+using namespace latchkey::server::api;
+namespace json = boost::json;
+
+namespace {
+
+std::string written(std::string_view s) {
+    std::string out;
+    json_write::string(out, s);
+    return out;
+}
+
+store::user_record sample_user(std::string id) {
+    store::user_record u;
+    u.id = std::move(id);
+    u.first_name = "Ada";
+    u.last_name = "Lovelace";
+    u.username = "ada";
+    u.password_digest = "$argon2id$v=19$m=19456,t=2,p=1$x$y";
+    u.public_metadata = R"({"plan":"pro"})";
+    u.private_metadata = R"({"secret":1})";
+    u.created_at = u.updated_at = 1'700'000'000'000;
+    store::identification_record e;
+    e.id = "idn_1";
+    e.kind = "email_address";
+    e.value = "ada@example.com";
+    e.verification.status = "verified";
+    e.verification.strategy = "email_code";
+    u.primary_email_address_id = e.id;
+    u.identifications.push_back(e);
+    return u;
+}
+
+/// A different value of the same type (strings grow, numbers move, flags flip, vectors gain an element).
+template <class T>
+void change(T& v) {
+    if constexpr (std::is_same_v<T, bool>)
+        v = !v;
+    else if constexpr (std::is_arithmetic_v<T>)
+        v = static_cast<T>(v + 1);
+    else if constexpr (std::is_same_v<T, std::string>)
+        v += "x";
+    else
+        v.emplace_back();
+}
+
+/// Calls f(name, mutated copy) once per described member of T, recursing into described members and into
+/// the first element of vectors of described records, so every leaf field of `base` is changed once.
+template <class T, class Root, class Get, class F>
+void each_leaf_change(Root const& base, Get get, std::string const& prefix, F const& f) {
+    boost::mp11::mp_for_each<boost::describe::describe_members<T, boost::describe::mod_any_access>>([&](auto d) {
+        using M = std::remove_cvref_t<decltype(std::declval<T&>().*d.pointer)>;
+        std::string const name = prefix + d.name;
+        auto member = [get, p = d.pointer](Root& r) -> M& { return get(r).*p; };
+        if constexpr (boost::describe::has_describe_members<M>::value) {
+            each_leaf_change<M>(base, member, name + ".", f);
+        } else {
+            Root copy = base;
+            change(member(copy));
+            f(name, copy);
+            if constexpr (requires { typename M::value_type; } && !std::is_same_v<M, std::string>) {
+                using E = typename M::value_type;
+                if constexpr (boost::describe::has_describe_members<E>::value)
+                    each_leaf_change<E>(base, [member](Root& r) -> E& { return member(r).front(); }, name + "[0].", f);
+            }
+        }
+    });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(render)
+
+BOOST_AUTO_TEST_CASE(json_write_strings_match_boost_json_for_every_byte) {
+    for (int c = 0; c < 256; ++c) {
+        std::string s = "a";
+        s.push_back(static_cast<char>(c));
+        s += "b";
+        BOOST_TEST(written(s) == json::serialize(json::string(s)), "byte " << c);
+    }
+    BOOST_TEST(written("") == "\"\"");
+    // Plain text is scanned a word at a time: put each kind of special byte at every offset of strings
+    // around the word size, so every position in and across words is covered.
+    for (std::size_t len = 1; len <= 40; ++len)
+        for (std::size_t at = 0; at < len; ++at)
+            for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+                std::string s(len, 'k');
+                s[at] = special;
+                if (len > 2) s[len - 1] = '\xe9';  // a high byte must not count as special
+                BOOST_TEST_REQUIRE(written(s) == json::serialize(json::string(s)));
+            }
+    std::mt19937 rng(42);
+    for (int i = 0; i < 2000; ++i) {
+        std::string s(rng() % 64, '\0');
+        for (auto& ch : s) ch = static_cast<char>(rng() % 4 == 0 ? rng() % 0x40 : rng() % 256);
+        BOOST_TEST_REQUIRE(written(s) == json::serialize(json::string(s)));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(json_write_scalars_and_values_match_boost_json) {
+    for (std::int64_t v : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{42}, std::int64_t{1'900'000'000'000},
+                           std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}) {
+        std::string out;
+        json_write::integer(out, v);
+        BOOST_TEST(out == json::serialize(json::value(v)));
+    }
+    std::string b;
+    json_write::boolean(b, true);
+    json_write::boolean(b, false);
+    BOOST_TEST(b == "truefalse");
+    std::string n;
+    json_write::string_or_null(n, "");
+    json_write::string_or_null(n, "x");
+    BOOST_TEST(n == "null\"x\"");
+    // A value larger than the serializer's chunk, appended after existing text.
+    json::array big;
+    for (int i = 0; i < 500; ++i) big.push_back(json::object{{"i", i}, {"s", "\"q\"\n"}, {"d", 2.5}});
+    std::string out = "prefix:";
+    json_write::value(out, big);
+    BOOST_TEST(out == "prefix:" + json::serialize(big));
+}
+
+BOOST_AUTO_TEST_CASE(views_render_the_same_in_an_arena_and_on_the_heap) {
+    auto u = sample_user("user_1");
+    u.unsafe_metadata = R"({ "b" : [1, 2.5, true, null], "a": {"n": -3}})";
+    u.public_metadata = "not json";
+    store::identification_record p;
+    p.id = "idn_p";
+    p.kind = "phone_number";
+    p.value = "+15555550100";
+    p.verification.status = "unverified";
+    u.identifications.push_back(p);
+    for (auto who : {views::audience::frontend, views::audience::backend}) {
+        views::scratch arena;
+        BOOST_TEST(json::serialize(views::user(u, who, arena.storage())) == json::serialize(views::user(u, who)));
+    }
+    views::scratch arena;
+    BOOST_TEST(json::serialize(views::public_user_data(u, arena.storage())) ==
+               json::serialize(views::public_user_data(u)));
+    // The "{}" fast path and the parser agree; bad text becomes {}.
+    BOOST_TEST(json::serialize(views::json_text("{}")) == "{}");
+    BOOST_TEST(json::serialize(views::json_text(" {} ")) == "{}");
+    BOOST_TEST(json::serialize(views::json_text("[]")) == "{}");
+    BOOST_TEST(json::serialize(views::json_text("")) == "{}");
+    BOOST_TEST(json::serialize(views::json_text(R"({"a":1})")) == R"({"a":1})");
+}
+
+BOOST_AUTO_TEST_CASE(fragment_cache_sees_every_user_field_that_the_frontend_renders) {
+    auto const base = sample_user("user_1");
+    BOOST_TEST(fragment_cache::same_rendering_inputs(base, base));
+    int checked = 0;
+    each_leaf_change<store::user_record>(
+        base, [](store::user_record& r) -> store::user_record& { return r; }, "",
+        [&](std::string const& name, store::user_record const& changed) {
+            ++checked;
+            bool const same = fragment_cache::same_rendering_inputs(base, changed);
+            // Private metadata is never shown to the frontend; of the password only its presence is.
+            bool const irrelevant = name == "private_metadata" || name == "password_digest";
+            BOOST_TEST(same == irrelevant, name);
+        });
+    BOOST_TEST(checked > 40);  // every leaf of user_record, identification_record and verification_record
+    auto no_password = base;
+    no_password.password_digest.clear();
+    BOOST_TEST(!fragment_cache::same_rendering_inputs(base, no_password));
+
+    // Through the cache: a changed user misses, the same user hits, and nothing secret is kept.
+    fragment_cache cache(64);
+    BOOST_TEST(!cache.get(base));
+    auto f = cache.put(base, "fragment-1");
+    BOOST_TEST(f->user.password_digest.size() == 1u);
+    BOOST_TEST(f->user.private_metadata.empty());
+    auto hit = cache.get(base);
+    BOOST_TEST_REQUIRE(hit);
+    BOOST_TEST(hit->json == "fragment-1");
+    auto renamed = base;
+    renamed.first_name = "Augusta";
+    BOOST_TEST(!cache.get(renamed));
+    cache.put(renamed, "fragment-2");
+    BOOST_TEST(!cache.get(base));
+    BOOST_TEST(cache.get(renamed)->json == "fragment-2");
+    BOOST_TEST(cache.size() == 1u);
+    cache.erase(base.id);
+    BOOST_TEST(!cache.get(renamed));
+    BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fragment_cache_stays_bounded_and_keeps_hot_entries) {
+    fragment_cache cache(160);  // 10 per shard
+    auto const hot = sample_user("user_hot");
+    cache.put(hot, "hot");
+    for (int i = 0; i < 5000; ++i) {
+        cache.put(sample_user("user_" + std::to_string(i)), "cold");
+        BOOST_TEST_REQUIRE(cache.size() <= 160u);
+        // A hit sets the entry's CLOCK bit: an entry used between evictions survives them.
+        BOOST_TEST_REQUIRE(cache.get(hot));
+    }
+    // Erased slots are reused.
+    for (int i = 0; i < 5000; ++i) cache.erase("user_" + std::to_string(i));
+    BOOST_TEST(cache.size() == 1u);
+    for (int i = 0; i < 100; ++i) cache.put(sample_user("again_" + std::to_string(i)), "x");
+    BOOST_TEST(cache.size() <= 160u);
+}
+
+BOOST_AUTO_TEST_CASE(fragment_cache_under_two_threads) {
+    fragment_cache cache(64);
+    auto worker = [&](int seed) {
+        std::mt19937 rng(seed);
+        for (int i = 0; i < 20000; ++i) {
+            auto u = sample_user("user_" + std::to_string(rng() % 200));
+            u.first_name = std::to_string(rng() % 3);
+            if (auto f = cache.get(u)) {
+                // A hit is always the fragment rendered from exactly this user.
+                BOOST_TEST_REQUIRE(f->json == u.id + "/" + u.first_name);
+            } else {
+                cache.put(u, u.id + "/" + u.first_name);
+            }
+            if (rng() % 50 == 0) cache.erase(u.id);
+        }
+    };
+    std::thread t1(worker, 1);
+    std::thread t2(worker, 2);
+    t1.join();
+    t2.join();
+    BOOST_TEST(cache.size() <= 64u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -98,7 +98,10 @@ struct user_fragment {
 /// data that changed — whichever code path changed it and whether or not it bumped updated_at — and needs
 /// no invalidation hooks. Bounded: `capacity` entries in total, spread over shards with one mutex each (the
 /// I/O threads rarely meet), each shard evicting with the CLOCK (second-chance) policy, an LRU
-/// approximation that needs no list splicing on a hit.
+/// approximation that needs no list splicing on a hit. An entry is ~3-4 KB (the JSON plus the record copy), so
+/// the default bound keeps the cache under ~16 MB however many users sign in.
+/// The session fields around the fragment (status, fva, token, timestamps) are not cached: they are cheap to
+/// write and depend on the clock and the token cache.
 class fragment_cache {
 public:
     explicit fragment_cache(std::size_t capacity = 4096);

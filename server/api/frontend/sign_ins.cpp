@@ -9,6 +9,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
@@ -323,15 +324,12 @@ struct loaded {
 
 /// The request's sign-in (404 unless it belongs to this browser's client) and its user.
 api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
-    auto c = current_client(a, ctx, t);
-    if (!c)
-        return make_error(code::resource_not_found);
-    auto s = a.db.get_sign_in(t, ctx.params.get("sign_in_id"));
-    if (!s)
-        return store_failure(s.error(), "get_sign_in");
-    if (!*s || (*s)->client_id != c->id)
-        return make_error(code::resource_not_found);
-    loaded l{std::move(*c), std::move(**s), std::nullopt};
+    auto owned = load_owned_attempt(
+        a, ctx, t, "sign_in_id", [&](store::txn const& tx, std::string_view id) { return a.db.get_sign_in(tx, id); },
+        "get_sign_in");
+    if (!owned)
+        return owned.error();
+    loaded l{std::move(owned->first), std::move(owned->second), std::nullopt};
     if (!l.sign_in.user_id.empty()) {
         auto u = a.db.get_user(t, l.sign_in.user_id);
         if (!u)

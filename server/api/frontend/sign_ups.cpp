@@ -7,6 +7,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 
@@ -360,15 +361,12 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
 
 /// The request's sign-up (404 unless it belongs to this browser's client).
 api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, store::txn const& t) {
-    auto c = current_client(a, ctx, t);
-    if (!c)
-        return make_error(code::resource_not_found);
-    auto s = a.db.get_sign_up(t, ctx.params.get("sign_up_id"));
-    if (!s)
-        return store_failure(s.error(), "get_sign_up");
-    if (!*s || (*s)->client_id != c->id)
-        return make_error(code::resource_not_found);
-    return std::move(**s);
+    auto owned = load_owned_attempt(
+        a, ctx, t, "sign_up_id", [&](store::txn const& tx, std::string_view id) { return a.db.get_sign_up(tx, id); },
+        "get_sign_up");
+    if (!owned)
+        return owned.error();
+    return std::move(owned->second);
 }
 
 /// The sign-up can still take steps.

@@ -1,6 +1,7 @@
 // Slow and many clients: the connection limit (over it a Clerk 503 `too_many_connections` and close; slots
 // come back when connections close) and a slowloris storm against the real binary (every dribbling
-// connection is cut at the header timeout, the server's memory does not grow, and it keeps answering).
+// connection gets a Clerk 408 `request_timeout` and is cut at the header timeout, the server's memory does
+// not grow, and it keeps answering).
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -206,6 +207,7 @@ struct dribbler {
     std::size_t sent = 0;
     steady::time_point first_byte{};
     std::optional<std::chrono::milliseconds> closed_after;  ///< from the first byte to the server's close
+    std::string got;                                        ///< what the server sent before closing
 
     static std::string const& text() {
         static std::string const t = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
@@ -347,7 +349,10 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_at_the_header_timeout_without_memory_growt
                 char buf[4096];
                 for (;;) {
                     auto n = ::recv(x.fd, buf, sizeof buf, 0);
-                    if (n > 0) continue;  // a 408 error body may precede the close
+                    if (n > 0) {  // the 408 that precedes the close
+                        x.got.append(buf, static_cast<std::size_t>(n));
+                        continue;
+                    }
                     if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
                         x.closed_after = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
                                                                                                x.first_byte);
@@ -358,9 +363,11 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_at_the_header_timeout_without_memory_growt
             }
         }
         // (a) every slow connection was cut, and at the header timeout: not before it, not long after it.
-        std::size_t cut = 0;
+        std::size_t cut = 0, answered_408 = 0;
         long min_ms = 1 << 30, max_ms = 0;
         for (auto& x : d) {
+            if (x.got.starts_with("HTTP/1.1 408 ") && x.got.find(R"("code":"request_timeout")") != std::string::npos)
+                ++answered_408;
             if (x.closed_after) {
                 ++cut;
                 min_ms = std::min<long>(min_ms, x.closed_after->count());
@@ -369,6 +376,7 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_at_the_header_timeout_without_memory_growt
             ::close(x.fd);
         }
         BOOST_TEST(cut == d.size(), "wave " << wave << ": " << d.size() - cut << " slow connections never cut");
+        BOOST_TEST(answered_408 == d.size(), "wave " << wave << ": only " << answered_408 << " got the Clerk 408");
         BOOST_TEST(min_ms >= header_timeout.count() - 50, "wave " << wave << ": cut after " << min_ms << " ms");
         BOOST_TEST(max_ms < header_timeout.count() + 2000, "wave " << wave << ": cut after " << max_ms << " ms");
         // (c) and the server answers right after.

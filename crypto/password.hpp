@@ -10,9 +10,17 @@
 namespace latchkey::crypto {
 
 /// Argon2id cost parameters. The defaults are OWASP's minimum for argon2id (19 MiB, t=2, p=1).
+/// Fuzz builds (the `fuzz` preset defines libFuzzer's conventional FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+/// hash with the smallest legal cost so the request-reader targets reach millions of executions instead of
+/// spending 18 ms per accepted password; such a binary must never serve anyone.
 struct argon2_params {
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    std::uint32_t t_cost = 1;
+    std::uint32_t m_cost_kib = 8;
+#else
     std::uint32_t t_cost = 2;
     std::uint32_t m_cost_kib = 19456;
+#endif
     std::uint32_t parallelism = 1;
 };
 

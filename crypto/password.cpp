@@ -14,8 +14,6 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <condition_variable>
 #include <new>
 #include <optional>
 
@@ -543,62 +541,7 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
 
 }  // namespace
 
-namespace {
-/// The process-wide cap on concurrent password computations (see set_hash_concurrency).
-struct hash_limiter {
-    std::mutex mu;
-    std::condition_variable cv;
-    unsigned limit = 0;  // 0 = unlimited
-    unsigned running = 0;
-    unsigned peak = 0;
-};
-hash_limiter& limiter() {
-    static hash_limiter l;
-    return l;
-}
-
-/// Holds one hashing slot for its lifetime.
-class hash_slot {
-public:
-    hash_slot() {
-        auto& l = limiter();
-        std::unique_lock lk(l.mu);
-        l.cv.wait(lk, [&] { return l.limit == 0 || l.running < l.limit; });
-        ++l.running;
-        l.peak = std::max(l.peak, l.running);
-    }
-    ~hash_slot() {
-        auto& l = limiter();
-        {
-            std::lock_guard lk(l.mu);
-            --l.running;
-        }
-        l.cv.notify_one();
-    }
-    hash_slot(hash_slot const&) = delete;
-    hash_slot& operator=(hash_slot const&) = delete;
-};
-}  // namespace
-
-void set_hash_concurrency(unsigned n) {
-    auto& l = limiter();
-    {
-        std::lock_guard lk(l.mu);
-        l.limit = n;
-    }
-    l.cv.notify_all();
-}
-
-unsigned hash_concurrency_peak(bool reset) {
-    auto& l = limiter();
-    std::lock_guard lk(l.mu);
-    unsigned p = l.peak;
-    if (reset) l.peak = l.running;
-    return p;
-}
-
 result<std::string> hash_password(std::string_view password, argon2_params const& p) {
-    hash_slot slot;
     if (!argon2_costs_ok(p.m_cost_kib, p.t_cost, p.parallelism)) {
         log_line("hash_password: argon2 parameters out of range");
         return errc::hash_failed;
@@ -631,7 +574,6 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 
 result<bool>
 verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
-    hash_slot slot;
     // Stored imports whose format can't be told from the digest carry their hasher: "<hasher>$$<digest>".
     if (auto sep = digest.find("$$"); hasher.empty() && sep != std::string_view::npos && sep > 0 &&
                                       is_supported_hasher(digest.substr(0, sep))) {

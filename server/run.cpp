@@ -1,7 +1,5 @@
 #include "server/run.hpp"
 
-#include "crypto/password.hpp"
-
 #include "conf/load.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
@@ -123,11 +121,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     }
 
     unsigned hash_threads = c.hash_threads != 0 ? c.hash_threads : std::max(1u, cores > 1 ? cores - 1 : 1u);
-    // One thread more than may hash at once: handlers on the pool also wait for durable LMDB commits
-    // (two fdatasyncs, ~2.5 ms on the benchmark disk), and the spare thread hashes the next password
-    // meanwhile, so hashing throughput no longer pays for the disk (bench/RESULTS.md, durable sign-in).
-    crypto::set_hash_concurrency(hash_threads);
-    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads + 1);
+    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads);
     m.frontend_table = api::frontend_routes();
     m.backend_table = api::backend_routes();
     m.fapi = std::make_unique<api::api_service>(*m.app, m.frontend_table, api::api_kind::frontend,

@@ -30,7 +30,10 @@ using latchkey::server::response;
 /// and dispatch, driven in-process: a request goes through api_service::handle exactly as the transport
 /// hands it over, without the loopback round trip, so the target runs at thousands of executions per second.
 struct harness {
-    latchkey::test::test_server srv{[](latchkey::conf::config& c) { c.durable = false; }};
+    latchkey::test::test_server srv{[](latchkey::conf::config& c) {
+        c.durable = false;
+        c.map_size = 32ull << 30;  // every FAPI POST without a cookie creates a client: room for 10 M executions
+    }};
     api::route_table fapi_routes = api::frontend_routes();
     api::route_table bapi_routes = api::backend_routes();
     net::thread_pool pool{1};

@@ -18,6 +18,9 @@
 #include <random>
 #include <stdexcept>
 
+#include <spawn.h>
+#include <unistd.h>
+
 namespace latchkey::test {
 
 namespace net = boost::asio;
@@ -406,6 +409,53 @@ signed_in sign_in_browser(test_server& s, http_client& c, std::string const& ema
     auto client_id = new_browser_client(c);
     auto user_id = seed_user(s.app(), email, password);
     return {client_id, user_id, seed_session(s.app(), client_id, user_id)};
+}
+
+}  // namespace latchkey::test
+
+namespace latchkey::test {
+
+spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
+                            std::vector<std::string> const& extra_args, std::vector<std::string> const& env) {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("spawn_server: pipe failed");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
+                                  "--data-dir", data_dir};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<std::string> envs = env;
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : envs) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    spawned_server c;
+    pid_t pid = -1;
+    int const rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    if (rc != 0) {
+        ::close(out[0]);
+        throw std::runtime_error("spawn_server: cannot start " + bin);
+    }
+    c.pid = pid;
+    std::string line;
+    char ch = 0;
+    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+    ::close(out[0]);
+    auto port_of = [&](std::string const& key) -> unsigned short {
+        auto p = line.find("\"" + key + "\":\"");
+        if (p == std::string::npos) return 0;
+        auto colon = line.find(':', p + key.size() + 4);
+        return static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+    };
+    c.fapi = port_of("fapi");
+    c.bapi = port_of("bapi");
+    if (c.fapi == 0) throw std::runtime_error("spawn_server: no listening line from the server: " + line);
+    return c;
 }
 
 }  // namespace latchkey::test

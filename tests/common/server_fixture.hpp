@@ -105,6 +105,17 @@ private:
 /// URL-encodes a form.
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form);
 
+/// The latchkey binary as a child process: `serve` on 127.0.0.1:0 (both listeners) with `data_dir`, the extra
+/// arguments and environment ("NAME=value") given; returns once the child printed its listening line.
+/// Throws std::runtime_error if it cannot start or prints no ports. The caller owns (kills/waits) the pid.
+struct spawned_server {
+    int pid = -1;
+    unsigned short fapi = 0;
+    unsigned short bapi = 0;
+};
+spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
+                            std::vector<std::string> const& extra_args, std::vector<std::string> const& env);
+
 }  // namespace latchkey::test
 
 namespace latchkey::test {

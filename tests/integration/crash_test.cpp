@@ -29,40 +29,10 @@ struct child {
 };
 
 child start_binary(std::string const& bin, std::string const& data_dir) {
-    int out[2];
-    BOOST_TEST_REQUIRE(::pipe(out) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
-                                  "--data-dir", data_dir};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> envs{"LATCHKEY_SECRET_KEY=sk_test_crashcrashcrashcrash0001", "LATCHKEY_ACCESS_LOG=false",
-                                  "LATCHKEY_THREADS=2"};
-    std::vector<char*> envp;
-    for (auto& e : envs) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    child c;
-    BOOST_TEST_REQUIRE(posix_spawn(&c.pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data()) == 0);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    std::string line;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    ::close(out[0]);
-    auto port_of = [&](std::string const& key) -> unsigned short {
-        auto p = line.find("\"" + key + "\":\"");
-        if (p == std::string::npos) return 0;
-        auto colon = line.find(':', p + key.size() + 4);
-        return static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
-    };
-    c.fapi = port_of("fapi");
-    c.bapi = port_of("bapi");
-    BOOST_TEST_REQUIRE(c.fapi != 0);
-    return c;
+    auto s = spawn_server(bin, data_dir, {},
+                          {"LATCHKEY_SECRET_KEY=sk_test_crashcrashcrashcrash0001", "LATCHKEY_ACCESS_LOG=false",
+                           "LATCHKEY_THREADS=2"});
+    return child{s.pid, s.fapi, s.bapi};
 }
 
 }  // namespace

@@ -630,7 +630,7 @@ chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
     echo "## Micro-benchmarks (latchkey_bench, --benchmark_min_time=0.3)"
     echo
     echo '```'
-    echo "$MICRO_TXT"
+    echo "$MICRO_TXT" | sed "s|$ROOT/||g"  # no machine paths in the committed file
     echo '```'
   fi
   echo

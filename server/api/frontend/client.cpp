@@ -18,18 +18,9 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
     if (ctx.client_id.empty()) return reply{http::status::ok, R"({"response":null,"client":null})", {}};
     // The body is written in place: the client's JSON goes straight into it (no DOM, no second copy).
     std::string body;
-    body.reserve(4096);
+    body.reserve(client_json_reserve);
     body += R"({"response":)";
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
-        auto c = current_client(a, ctx, t);
-        if (!c) {
-            body += "null";
-            return api_result<void>();
-        }
-        return append_client_json(a, ctx, t, *c, body);
-    });
-    if (!r) return store_failure(r.error(), "get_client");
-    if (!*r) return r->error();
+    if (auto r = append_loaded_client(a, ctx, body, "get_client"); !r) return r.error();
     // GET is not piggy-backed by clerk-js: the client goes in `response` only.
     body += R"(,"client":null})";
     return reply{http::status::ok, std::move(body), {}};

@@ -376,13 +376,7 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     return {};
 }
 
-namespace {
-
-/// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
-constexpr std::size_t client_json_reserve = 4096;
-
-/// Appends the request's client as JSON ("null" when it has none), read in a fresh txn.
-api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out) {
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what) {
     if (ctx.client_id.empty()) {
         out += "null";
         return {};
@@ -398,13 +392,11 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
     });
     if (!r) {
         out.resize(mark);
-        return store_failure(r.error(), "envelope");
+        return store_failure(r.error(), what);
     }
     if (!*r) out.resize(mark);
     return std::move(*r);
 }
-
-}  // namespace
 
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
     std::string body;

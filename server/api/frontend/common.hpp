@@ -64,6 +64,13 @@ std::string render_user_fragment(store::user_record const& u);
 api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
                                     std::string& out);
 
+/// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
+inline constexpr std::size_t client_json_reserve = 4096;
+
+/// Appends the request's client as JSON ("null" when it has none), read in a fresh txn. On error `out` is
+/// left as it was; `what` names the caller in the store-failure log line.
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what = "envelope");
+
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
 /// {"response": <client>, "client": <client>}: for endpoints whose resource is the client itself.

@@ -339,9 +339,7 @@ net::awaitable<void> http_server::impl::refuse(tcp::socket s, service& svc) {
     beast::tcp_stream stream(std::move(s));
     stream.expires_after(std::chrono::seconds(1));
     std::string head;
-    serialize_head(res, head);
-    std::array<net::const_buffer, 2> const buffers{net::buffer(head), net::buffer(res.body())};
-    co_await net::async_write(stream, buffers, tuple_awaitable);
+    co_await write_response(stream, res, head);
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     open_connections.fetch_sub(1, std::memory_order_relaxed);

@@ -14,11 +14,15 @@
 #include <climits>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <condition_variable>
 #include <new>
 #include <optional>
+#include <vector>
 
 #include <argon2.h>
 #include <crypt.h>
+#include <sys/mman.h>
 
 namespace latchkey::crypto {
 
@@ -139,7 +143,15 @@ bool is_digits(std::string_view s) noexcept {
 // Argon2's working memory. Fresh pages cost a page fault each on first touch, so every thread keeps
 // one grow-only block for all its hashes instead of a malloc/free (mmap/munmap) per hash. Argon2
 // wipes the block itself before handing it back (clear_internal_memory).
+//
+// The block is its own mapping, 2 MiB aligned and advised MADV_HUGEPAGE (THP is "madvise" on Debian):
+// argon2id reads its reference blocks at data-dependent offsets across the whole 19 MiB, so with 4 KiB
+// pages they keep missing the TLB. It also keeps the block out of the allocator (tcmalloc in the
+// release server). Measured in the server, durable password sign-in, 8 connections, 20 s, alternating
+// runs: 48.9/s with an allocator block vs 50.7/s with this mapping. Where the kernel gives no huge
+// pages the advice is a no-op.
 constexpr std::size_t arena_max_bytes = std::size_t{64} << 20;
+constexpr std::size_t huge_page = std::size_t{2} << 20;
 constexpr std::align_val_t arena_alignment{64};
 
 class argon2_arena {
@@ -150,20 +162,13 @@ public:
     argon2_arena(argon2_arena&&) = delete;
     argon2_arena& operator=(argon2_arena&&) = delete;
 
-    ~argon2_arena() { ::operator delete(block_, arena_alignment); }
+    ~argon2_arena() { unmap(); }
 
     std::uint8_t* acquire(std::size_t bytes) noexcept {
         if (in_use_ || bytes > arena_max_bytes)
             return nullptr;
-        if (size_ < bytes) {
-            ::operator delete(block_, arena_alignment);
-            size_ = 0;
-            block_ =
-                static_cast<std::uint8_t*>(::operator new(bytes, arena_alignment, std::nothrow));
-            if (block_ == nullptr)
-                return nullptr;
-            size_ = bytes;
-        }
+        if (size_ < bytes && !map(bytes))
+            return nullptr;
         in_use_ = true;
         return block_;
     }
@@ -173,24 +178,55 @@ public:
     void release() noexcept { in_use_ = false; }
 
 private:
+    bool map(std::size_t bytes) noexcept {
+        unmap();
+        std::size_t const size = (bytes + huge_page - 1) / huge_page * huge_page;
+        // Over-map by one huge page so the block can start on a 2 MiB boundary; trim both ends.
+        std::size_t const span = size + huge_page;
+        void* const raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED)
+            return false;
+        auto const base = reinterpret_cast<std::uintptr_t>(raw);
+        auto const start = (base + huge_page - 1) / huge_page * huge_page;
+        if (start > base)
+            ::munmap(raw, start - base);
+        if (std::size_t const tail = base + span - (start + size); tail > 0)
+            ::munmap(reinterpret_cast<void*>(start + size), tail);
+        block_ = reinterpret_cast<std::uint8_t*>(start);
+        size_ = size;
+        (void)::madvise(block_, size_, MADV_HUGEPAGE);
+        return true;
+    }
+
+    void unmap() noexcept {
+        if (block_ != nullptr)
+            ::munmap(block_, size_);
+        block_ = nullptr;
+        size_ = 0;
+    }
+
     std::uint8_t* block_ = nullptr;
     std::size_t size_ = 0;
     bool in_use_ = false;
 };
 
 thread_local argon2_arena tl_arena;
+/// While a thread holds a hashing slot (see hash_slot), the slot's arena; else the thread's own.
+thread_local argon2_arena* tl_slot_arena = nullptr;
+
+argon2_arena& current_arena() noexcept { return tl_slot_arena != nullptr ? *tl_slot_arena : tl_arena; }
 
 // argon2 calls both callbacks on the thread that called argon2_ctx.
 int arena_allocate(std::uint8_t** memory, std::size_t bytes) {
-    *memory = tl_arena.acquire(bytes);
+    *memory = current_arena().acquire(bytes);
     if (*memory == nullptr)  // busy or too large: a one-off block
         *memory = static_cast<std::uint8_t*>(::operator new(bytes, arena_alignment, std::nothrow));
     return *memory != nullptr ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
 }
 
 void arena_deallocate(std::uint8_t* memory, std::size_t /*bytes*/) {
-    if (tl_arena.owns(memory)) {
-        tl_arena.release();
+    if (current_arena().owns(memory)) {
+        current_arena().release();
     } else {
         ::operator delete(memory, arena_alignment);
     }
@@ -301,7 +337,7 @@ result<void> run_argon2(
     ctx.flags = ARGON2_DEFAULT_FLAGS;
     int const rc = ::argon2_ctx(&ctx, type);
     // argon2_ctx returns without freeing when a worker thread fails; the arena must not stay busy.
-    tl_arena.release();
+    current_arena().release();
     if (rc != ARGON2_OK) {
         log_line(std::string("argon2_ctx: ") + ::argon2_error_message(rc));
         return errc::hash_failed;
@@ -541,7 +577,80 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
 
 }  // namespace
 
+namespace {
+/// The process-wide cap on concurrent password computations (see set_hash_concurrency).
+struct hash_limiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    unsigned limit = 0;  // 0 = unlimited
+    unsigned running = 0;
+    unsigned peak = 0;
+    /// Under a cap, the arenas of the slots (at most `limit`). A hash takes whichever is free, so the
+    /// same few blocks stay warm in the caches however many pool threads take turns hashing.
+    std::vector<std::unique_ptr<argon2_arena>> free_arenas;
+};
+hash_limiter& limiter() {
+    static hash_limiter l;
+    return l;
+}
+
+/// Holds one hashing slot for its lifetime.
+class hash_slot {
+public:
+    hash_slot() {
+        auto& l = limiter();
+        std::unique_lock lk(l.mu);
+        l.cv.wait(lk, [&] { return l.limit == 0 || l.running < l.limit; });
+        ++l.running;
+        l.peak = std::max(l.peak, l.running);
+        if (l.limit == 0)
+            return;
+        if (l.free_arenas.empty()) {
+            arena_ = std::make_unique<argon2_arena>();
+        } else {
+            arena_ = std::move(l.free_arenas.back());
+            l.free_arenas.pop_back();
+        }
+        tl_slot_arena = arena_.get();
+    }
+    ~hash_slot() {
+        auto& l = limiter();
+        tl_slot_arena = nullptr;
+        {
+            std::lock_guard lk(l.mu);
+            --l.running;
+            if (arena_ && l.free_arenas.size() < l.limit)
+                l.free_arenas.push_back(std::move(arena_));
+        }
+        l.cv.notify_one();
+    }
+    hash_slot(hash_slot const&) = delete;
+    hash_slot& operator=(hash_slot const&) = delete;
+
+private:
+    std::unique_ptr<argon2_arena> arena_;
+};
+}  // namespace
+
+void set_hash_concurrency(unsigned n) {
+    auto& l = limiter();
+    {
+        std::lock_guard lk(l.mu);
+        l.limit = n;
+    }
+    l.cv.notify_all();
+}
+
+unsigned hash_concurrency_peak(bool reset) {
+    auto& l = limiter();
+    std::lock_guard lk(l.mu);
+    unsigned p = l.peak;
+    if (reset) l.peak = l.running;
+    return p;
+}
+
 result<std::string> hash_password(std::string_view password, argon2_params const& p) {
+    hash_slot slot;
     if (!argon2_costs_ok(p.m_cost_kib, p.t_cost, p.parallelism)) {
         log_line("hash_password: argon2 parameters out of range");
         return errc::hash_failed;
@@ -574,6 +683,7 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 
 result<bool>
 verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
+    hash_slot slot;
     // Stored imports whose format can't be told from the digest carry their hasher: "<hasher>$$<digest>".
     if (auto sep = digest.find("$$"); hasher.empty() && sep != std::string_view::npos && sep > 0 &&
                                       is_supported_hasher(digest.substr(0, sep))) {

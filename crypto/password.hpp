@@ -24,6 +24,14 @@ struct argon2_params {
     std::uint32_t parallelism = 1;
 };
 
+/// Caps how many password computations (hash_password, verify_password) run at once, process-wide;
+/// 0 = unlimited (the default). The server sizes its hash pool one thread larger than this cap: the extra
+/// thread lets a finished sign-in wait for its durable commit while the next password is already being
+/// hashed, without ever hashing on more cores than were given to hashing.
+void set_hash_concurrency(unsigned n);
+/// The most computations seen running at once since the last reset (for tests).
+unsigned hash_concurrency_peak(bool reset = false);
+
 /// Hashes `password` with argon2id and a fresh 16-byte salt into a PHC string:
 /// "$argon2id$v=19$m=<m>,t=<t>,p=<p>$<salt b64>$<hash b64>" (unpadded standard base64, 32-byte
 /// hash). Blocking and CPU/memory heavy: call it off the I/O threads. Each thread keeps one

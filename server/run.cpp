@@ -1,5 +1,7 @@
 #include "server/run.hpp"
 
+#include "crypto/password.hpp"
+
 #include "conf/load.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
@@ -121,7 +123,13 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     }
 
     unsigned hash_threads = c.hash_threads != 0 ? c.hash_threads : std::max(1u, cores > 1 ? cores - 1 : 1u);
-    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads);
+    // One thread more than may hash at once: a sign-in's handler also runs its write txn, the durable
+    // commit and the session token on the pool (~1.2 ms of CPU plus the fdatasyncs), and the spare thread
+    // hashes the next password meanwhile, so the hashing slot only hashes. The slots' argon2 blocks are
+    // shared by whichever thread hashes, so they stay warm (crypto/password.cpp). Measured: durable
+    // sign-in 45.7/s without the spare thread vs 47.9/s with it (48.9/s with the shared blocks).
+    crypto::set_hash_concurrency(hash_threads);
+    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads + 1);
     m.frontend_table = api::frontend_routes();
     m.backend_table = api::backend_routes();
     m.fapi = std::make_unique<api::api_service>(*m.app, m.frontend_table, api::api_kind::frontend,

@@ -33,6 +33,11 @@ DURATION=10
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 CONNS=64
 MINT_CONNS=16
+# Password sign-in: 8 connections keep the hash pool's queue full (8 in flight for 1 hashing slot) and the
+# run twice as long. wrk's rate is completed requests / duration, and a FIFO pool finishes all in-flight
+# requests once per round, so with 64 connections at ~50/s a 10 s run counts whole rounds of 64 (±6.4/s,
+# ±13 %); 8 connections over 20 s make that ±0.4/s.
+SIGNIN_CONNS=8
 SCALE_USERS=1000000
 IDLE_CONNS=10000
 IDLE_HOLD=20
@@ -440,7 +445,7 @@ scenario mixed "$CONNS" mixed.lua "$FAPI/v1/client" "$st"
 st=000; [ "${#EMAILS[@]}" -gt 0 ] && st=$(probe POST "$FAPI/v1/client/sign_ins" --data-urlencode "identifier=${EMAILS[0]}" \
                                            --data-urlencode "password=$PASSWORD" -d strategy=password)
 SIGNIN_ST=$st
-scenario sign_in "$CONNS" sign_in.lua "$FAPI/v1/client/sign_ins" "$st"
+DURATION=$((DURATION * 2)) scenario sign_in "$SIGNIN_CONNS" sign_in.lua "$FAPI/v1/client/sign_ins" "$st"
 
 # Token mint (16 connections) while a sign-in storm (64 connections) saturates the hash pool.
 if [ "${SIGNIN_ST:0:1}" = 2 ] && [ "${MINT_ST:0:1}" = 2 ]; then
@@ -477,7 +482,7 @@ stop_server
 if [ "${SIGNIN_ST:0:1}" = 2 ]; then
   start_server nosync "$DATA" false
   START_RESTART_MS=$START_MS
-  scenario sign_in_nosync "$CONNS" sign_in.lua "$FAPI/v1/client/sign_ins" "$SIGNIN_ST"
+  DURATION=$((DURATION * 2)) scenario sign_in_nosync "$SIGNIN_CONNS" sign_in.lua "$FAPI/v1/client/sign_ins" "$SIGNIN_ST"
   stop_server
 else
   RES[sign_in_nosync.ok]=0; RES[sign_in_nosync.why]="sign-in probe failed"
@@ -575,7 +580,7 @@ chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
   echo "- Noise: load average $LOAD_BEFORE before, $LOAD_AFTER after; the machine was ${IDLE_BUSY}% busy in the 2 s before the run (top: $TOP_OTHERS)."
   echo "  Per scenario, 'other CPU' is the share of the machine used by neither latchkey (or nginx) nor wrk: other engineers' builds,"
   echo "  the kernel's softirq work not charged to a process, etc. Above ~10% treat the row as noisy."
-  echo "- Each scenario: ${DURATION} s, best (least disturbed) of $REPEAT run(s), wrk -t$WRK_THREADS, keep-alive, \`--latency\`; errors = non-2xx/3xx + socket errors; RSS = peak sampled server RSS."
+  echo "- Each scenario: ${DURATION} s (password sign-in: $((DURATION * 2)) s on $SIGNIN_CONNS connections), best (least disturbed) of $REPEAT run(s), wrk -t$WRK_THREADS, keep-alive, \`--latency\`; errors = non-2xx/3xx + socket errors; RSS = peak sampled server RSS."
   echo "- latchkey: release build, LATCHKEY_DURABLE=true (fsync per commit) unless noted, access log on (stdout to a file). Browsers: $IDENTITIES_HOW."
   echo
   echo "## Baselines (same run)"

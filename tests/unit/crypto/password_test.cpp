@@ -478,4 +478,36 @@ BOOST_AUTO_TEST_CASE(needs_rehash_for_anything_but_current_argon2id) {
     );
 }
 
+BOOST_AUTO_TEST_CASE(hash_concurrency_cap_holds_across_threads) {
+    // The server caps concurrent hashing at its hash-thread count while its pool has one thread more:
+    // four threads hashing and verifying at once must never exceed the cap, and lifting it lets them run.
+    crypto::argon2_params const cheap{1, 64, 1};
+    auto const digest = crypto::hash_password("pw", cheap);
+    BOOST_TEST_REQUIRE(digest.has_value());
+    auto storm = [&] {
+        std::vector<std::thread> ts;
+        std::atomic<int> ok{0};
+        for (int i = 0; i < 4; ++i)
+            ts.emplace_back([&] {
+                for (int j = 0; j < 20; ++j) {
+                    auto v = crypto::verify_password("pw", *digest);
+                    auto h = crypto::hash_password("pw", cheap);
+                    if (v && *v && h) ++ok;
+                }
+            });
+        for (auto& t : ts) t.join();
+        return ok.load();
+    };
+    for (unsigned cap : {1u, 2u}) {
+        crypto::set_hash_concurrency(cap);
+        (void)crypto::hash_concurrency_peak(true);
+        BOOST_TEST(storm() == 80);
+        auto peak = crypto::hash_concurrency_peak(true);
+        BOOST_TEST(peak >= 1u);
+        BOOST_TEST(peak <= cap);
+    }
+    crypto::set_hash_concurrency(0);
+    BOOST_TEST(storm() == 80);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -77,6 +77,9 @@ public:
     /// Number of entries in `dbi` (O(1), from mdb_stat).
     result<std::size_t> count(MDB_dbi dbi) const noexcept;
     MDB_txn* handle() const noexcept { return txn_; }
+    /// The snapshot's id: the id of the last write committed to the env (by any process) when it began. Two
+    /// read txns with the same id see the same data.
+    std::uint64_t snapshot_id() const noexcept { return ::mdb_txn_id(txn_); }
 
 protected:
     txn() = default;

@@ -81,6 +81,55 @@ std::shared_ptr<cached_token const> token_cache::put(std::string_view session_id
     return shared;
 }
 
+bool token_cache::holds(std::string_view session_id, cached_token const* t) const {
+    auto& s = pick(session_id);
+    std::lock_guard lk(s.mu);
+    auto it = s.map.find(session_id);
+    return it != s.map.end() && it->second.get() == t;
+}
+
+client_cache::client_cache(std::size_t max_bytes) : per_shard_bytes_(std::max<std::size_t>(1, max_bytes / shards)) {}
+
+client_cache::shard& client_cache::pick(std::string_view id) const {
+    return shards_[std::hash<std::string_view>{}(id) % shards];
+}
+
+std::shared_ptr<rendered_client const> client_cache::get(std::string_view client_id) const {
+    auto& s = pick(client_id);
+    std::lock_guard lk(s.mu);
+    auto it = s.map.find(client_id);
+    return it == s.map.end() ? nullptr : it->second;
+}
+
+void client_cache::put(std::string_view client_id, std::shared_ptr<rendered_client const> r) {
+    std::size_t const bytes = r->json.size() + client_id.size();
+    if (bytes > per_shard_bytes_) return;
+    std::unordered_map<std::string, std::shared_ptr<rendered_client const>, string_hash, std::equal_to<>> dropped;
+    std::shared_ptr<rendered_client const> old;  // both freed after the lock
+    auto& s = pick(client_id);
+    std::lock_guard lk(s.mu);
+    if (auto it = s.map.find(client_id); it != s.map.end()) {
+        s.bytes -= it->second->json.size() + it->first.size();
+        old = std::exchange(it->second, std::move(r));
+    } else {
+        if (s.bytes + bytes > per_shard_bytes_) {
+            dropped.swap(s.map);
+            s.bytes = 0;
+        }
+        s.map.emplace(std::string(client_id), std::move(r));
+    }
+    s.bytes += bytes;
+}
+
+std::size_t client_cache::size() const {
+    std::size_t n = 0;
+    for (auto const& s : shards_) {
+        std::lock_guard lk(s.mu);
+        n += s.map.size();
+    }
+    return n;
+}
+
 void token_cache::erase(std::string_view session_id) {
     auto& s = pick(session_id);
     std::lock_guard lk(s.mu);

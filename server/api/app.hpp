@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,6 +72,8 @@ public:
                                              std::int64_t not_before_s, std::int64_t min_remaining_s) const;
     std::shared_ptr<cached_token const> put(std::string_view session_id, cached_token t);
     void erase(std::string_view session_id);
+    /// True while `t` is still the token cached for `session_id` (not replaced by a newer mint, not erased).
+    bool holds(std::string_view session_id, cached_token const* t) const;
 
 private:
     static constexpr std::size_t shards = 16;
@@ -135,6 +138,53 @@ private:
     mutable shard shards_[shards];
 };
 
+/// A signed-in client's JSON (the `response` of GET /v1/client) with everything it was rendered from that the
+/// store snapshot does not capture. The rendering reads only the store (client, sessions, users), the clock,
+/// the request's azp and the token cache, so it is reusable exactly while
+///   - the store is at the same snapshot (`snapshot`: LMDB's last committed txn id, which any write by any
+///     process moves — no invalidation hooks to forget),
+///   - the clock has not reached `valid_until_ms` (the next minute of a factor_verification_age, a session's
+///     expire_at/abandon_at, the moment its token is due for refresh),
+///   - the request's azp is the same, and every token shown is still the one the token cache holds.
+/// A client with a sign-in or sign-up in progress is never cached (those objects are rare and clock-bound).
+struct rendered_client {
+    std::uint64_t snapshot = 0;
+    std::string azp;
+    std::int64_t valid_until_ms = INT64_MAX;
+    std::vector<std::pair<std::string, std::shared_ptr<cached_token const>>> tokens;  ///< session id → token shown
+    bool cacheable = true;
+    bool signed_in = false;    ///< for __client_uat (0 when no session is live)
+    std::int64_t updated_at = 0;  ///< the client's updated_at, for __client_uat
+    std::string json;
+
+    /// Lowers valid_until_ms to `t` when earlier.
+    void until(std::int64_t t) noexcept {
+        if (t < valid_until_ms) valid_until_ms = t;
+    }
+};
+
+/// Rendered clients by client id (see rendered_client). Callers validate a hit; the cache only bounds memory:
+/// about `max_bytes` of JSON in total over shards with one mutex each, a shard emptied when it would overflow
+/// (a miss costs one rendering, so a crude bound beats bookkeeping on the hot path).
+class client_cache {
+public:
+    explicit client_cache(std::size_t max_bytes = std::size_t{32} << 20);
+    std::shared_ptr<rendered_client const> get(std::string_view client_id) const;
+    void put(std::string_view client_id, std::shared_ptr<rendered_client const> r);
+    std::size_t size() const;
+
+private:
+    static constexpr std::size_t shards = 16;
+    struct shard {
+        mutable std::mutex mu;
+        std::unordered_map<std::string, std::shared_ptr<rendered_client const>, string_hash, std::equal_to<>> map;
+        std::size_t bytes = 0;
+    };
+    shard& pick(std::string_view id) const;
+    std::size_t per_shard_bytes_;
+    mutable shard shards_[shards];
+};
+
 /// Fixed-window counters keyed by string (per-IP, per-identifier). Thread-safe.
 class rate_limiter {
 public:
@@ -160,6 +210,7 @@ struct app {
     message_sink& sink;
     token_cache tokens{};
     fragment_cache fragments{};
+    client_cache clients{};
     rate_limiter limiter{};
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};

@@ -509,6 +509,72 @@ BOOST_AUTO_TEST_CASE(multi_session_clients_keep_each_users_own_json) {
     check("First", "Second");
 }
 
+// GET /v1/client reuses a whole rendered client (app.clients) while the store snapshot, the clock window, the
+// azp and the tokens it shows are unchanged. Each step below changes exactly one of those and expects the next
+// read to show it; the reads in between expect the very same bytes.
+BOOST_AUTO_TEST_CASE(rendered_client_is_reused_only_while_nothing_it_shows_changed) {
+    test_server s([](conf::config& c) {
+        c.instance_type = "production";
+        c.allowed_origins = {"http://localhost:3000", "http://localhost:4000"};
+    });
+    http_client c(s.fapi_port());
+    c.origin = "http://localhost:3000";
+    auto si = sign_in_browser(s, c, "reuse@example.com");
+    auto jwt_of = [&](http_result const& r) {
+        return std::string(r.json.at("response").at("sessions").at(0).at("last_active_token").at("jwt").as_string());
+    };
+    auto const r1 = c.fapi("GET", "/v1/client");
+    auto const r2 = c.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(r1.status == 200u);
+    BOOST_TEST(r2.body == r1.body);  // reused: same bytes
+    BOOST_TEST(s.app().clients.size() >= 1u);
+    // The hit still sets __client_uat, with the client's value.
+    BOOST_TEST(client_uat(r2) == client_uat(r1));
+    BOOST_TEST(client_uat(r2) > 0);
+
+    // A token minted on the token endpoint replaces the cached one: the client shows it at once. (Two seconds
+    // on, so the new token differs: RS256 is deterministic, and the old one is still well within its window.)
+    s.advance(std::chrono::seconds(2));
+    BOOST_TEST(c.fapi("GET", "/v1/client").body == r1.body);
+    auto minted = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/tokens");
+    BOOST_TEST_REQUIRE(minted.status == 200u);
+    auto const r3 = c.fapi("GET", "/v1/client");
+    BOOST_TEST(jwt_of(r3) == std::string(minted.json.at("jwt").as_string()));
+    BOOST_TEST(jwt_of(r3) != jwt_of(r1));
+
+    // Another origin (azp) gets a token minted for it, not the other origin's rendering.
+    http_client other(s.fapi_port());
+    other.cookies = c.cookies;
+    other.origin = "http://localhost:4000";
+    auto const r4 = other.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(r4.status == 200u);
+    BOOST_TEST(jwt_payload(jwt_of(r4)).at("azp").as_string() == "http://localhost:4000");
+    BOOST_TEST(jwt_payload(jwt_of(c.fapi("GET", "/v1/client"))).at("azp").as_string() == "http://localhost:3000");
+
+    // The clock: within the same minute and token window the bytes stay; past the token's refresh point a
+    // fresh token is shown, and factor_verification_age follows the minutes.
+    auto const before = c.fapi("GET", "/v1/client");
+    auto const fva0 = before.json.at("response").at("sessions").at(0).at("factor_verification_age").at(0).as_int64();
+    s.advance(std::chrono::seconds(31));
+    auto const after = c.fapi("GET", "/v1/client");
+    BOOST_TEST(jwt_of(after) != jwt_of(before));
+    BOOST_TEST(jwt_payload(jwt_of(after)).at("iat").as_int64() >= jwt_payload(jwt_of(before)).at("iat").as_int64() + 31);
+    s.advance(std::chrono::seconds(60));
+    auto const later = c.fapi("GET", "/v1/client");
+    BOOST_TEST(later.json.at("response").at("sessions").at(0).at("factor_verification_age").at(0).as_int64() >= fva0 + 1);
+
+    // A write anywhere in the store (here: an unrelated user) moves the snapshot: the client is rendered
+    // again from the store — same content, since nothing of this client changed.
+    auto const steady = c.fapi("GET", "/v1/client");
+    (void)seed_user(s.app(), "unrelated@example.com");
+    auto const again = c.fapi("GET", "/v1/client");
+    BOOST_TEST(again.json.at("response") == steady.json.at("response"));
+    // A write to this client's user shows.
+    edit_user(s, si.user_id, [](store::user_record& u) { u.first_name = "Reused"; });
+    auto const edited = c.fapi("GET", "/v1/client");
+    BOOST_TEST(str(edited.json.at("response").at("sessions").at(0).at("user").at("first_name")) == "Reused");
+}
+
 BOOST_AUTO_TEST_CASE(envelopes_carry_the_same_client_as_get) {
     test_server s([](conf::config& c) { c.instance_type = "production"; });
     http_client c(s.fapi_port());

@@ -198,6 +198,46 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
 
 namespace {
 
+/// The first instant after `now` at which (now - since) / 60000 changes (conservatively: `since` itself while
+/// the clock is behind it).
+std::int64_t next_minute_of(std::int64_t since, std::int64_t now) {
+    if (now < since) return since;
+    return since + ((now - since) / 60000 + 1) * 60000;
+}
+
+/// What a session's JSON depends on besides the store: liveness ends at expire_at/abandon_at, the fva
+/// counters tick every minute, the token shown is replaced once due for refresh (client_token) or by a mint.
+void record_clock_deps(app const& a, request_ctx const& ctx, store::session_record const& s, bool live,
+                       std::shared_ptr<cached_token const> const& token, rendered_client& deps) {
+    if (!live) return;  // stays so without a write: status changes are writes, and time only moves on
+    if (s.expire_at != 0) deps.until(s.expire_at);
+    if (s.abandon_at != 0) deps.until(s.abandon_at);
+    if (s.first_factor_at > 0) deps.until(next_minute_of(s.first_factor_at, ctx.now));
+    if (s.second_factor_at > 0) deps.until(next_minute_of(s.second_factor_at, ctx.now));
+    std::int64_t const life = a.cfg.token_lifetime.count();
+    // token_cache::find drops it once exp - now_s < max(life / 2, 1), now_s = now / 1000.
+    deps.until((token->exp - std::max<std::int64_t>(life / 2, 1) + 1) * 1000);
+    deps.tokens.emplace_back(s.id, token);
+}
+
+/// Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14): the client's last
+/// change in seconds while a session is live on it, else 0.
+void set_client_uat(app const& a, request_ctx& ctx, bool signed_in, std::int64_t client_updated_at) {
+    if (!ctx.dev_browser_id.empty() || ctx.native) return;
+    std::string const attrs = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
+    auto set = [&](std::string_view suffix) {
+        std::string& cookie = ctx.set_cookies.emplace_back();
+        cookie.reserve(32 + suffix.size() + attrs.size());
+        cookie += "__client_uat";
+        cookie += suffix;
+        cookie += '=';
+        json_write::integer(cookie, signed_in ? client_updated_at / 1000 : 0);
+        cookie += attrs;
+    };
+    set("");
+    set("_" + a.inst.cookie_suffix);
+}
+
 /// The token to show as last_active_token, shared with the cache: a cached one when fresh and not older than
 /// the client's last change (clerk-wire rule 19: __client_uat never later than the token's iat), else a
 /// freshly minted one, cached.
@@ -241,7 +281,8 @@ std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_recor
 }
 
 api_result<void> append_session_json(app& a, request_ctx const& ctx, store::session_record const& s,
-                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out) {
+                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out,
+                                     rendered_client* deps) {
     bool const live = views::session_live(s, ctx.now);
     // The token first: it may fail (minting), and nothing is written then.
     std::shared_ptr<cached_token const> token;
@@ -250,6 +291,7 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
         if (!t) return t.error();
         token = std::move(*t);
     }
+    if (deps != nullptr) record_clock_deps(a, ctx, s, live, token, *deps);
     auto const fragment = user_fragment_for(a, u);
     // Keys in the order the DOM version of this object had them (clients don't care; diffs and tests do).
     out += R"({"object":"session","id":)";
@@ -309,7 +351,7 @@ api_result<json::object> session_json(app& a, request_ctx const& ctx, store::ses
 }
 
 api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
-                                    std::string& out) {
+                                    std::string& out, rendered_client* deps) {
     out += R"({"object":"client","id":)";
     json_write::string(out, c.id);
     out += R"(,"sessions":[)";
@@ -323,7 +365,7 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
         if (!u) return store_failure(u.error(), "get_user");
         if (!*u) continue;
         if (signed_in) out += ',';
-        if (auto r = append_session_json(a, ctx, **s, **u, c.updated_at, out); !r) return r.error();
+        if (auto r = append_session_json(a, ctx, **s, **u, c.updated_at, out, deps); !r) return r.error();
         signed_in = true;
         if (id == c.last_active_session_id) last_active_live = true;
     }
@@ -358,21 +400,12 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     json_write::integer(out, c.updated_at);
     out += '}';
 
-    // Production-style identity: the FAPI owns __client_uat (clerk-wire §4, checklist 14).
-    if (ctx.dev_browser_id.empty() && !ctx.native) {
-        std::string const attrs = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
-        auto set = [&](std::string_view suffix) {
-            std::string& cookie = ctx.set_cookies.emplace_back();
-            cookie.reserve(32 + suffix.size() + attrs.size());
-            cookie += "__client_uat";
-            cookie += suffix;
-            cookie += '=';
-            json_write::integer(cookie, signed_in ? c.updated_at / 1000 : 0);
-            cookie += attrs;
-        };
-        set("");
-        set("_" + a.inst.cookie_suffix);
+    if (deps != nullptr) {
+        deps->cacheable = deps->cacheable && !sign_in && !sign_up;
+        deps->signed_in = signed_in;
+        deps->updated_at = c.updated_at;
     }
+    set_client_uat(a, ctx, signed_in, c.updated_at);
     return {};
 }
 
@@ -393,6 +426,54 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
     if (!r) {
         out.resize(mark);
         return store_failure(r.error(), what);
+    }
+    if (!*r) out.resize(mark);
+    return std::move(*r);
+}
+
+namespace {
+
+/// True when `r` may stand for a fresh rendering of the request's client at store snapshot `snapshot`.
+bool reusable(app const& a, request_ctx const& ctx, rendered_client const& r, std::uint64_t snapshot) {
+    if (r.snapshot != snapshot || ctx.now >= r.valid_until_ms || r.azp != ctx.azp) return false;
+    for (auto const& [sid, token] : r.tokens)
+        if (!a.tokens.holds(sid, token.get())) return false;
+    return true;
+}
+
+}  // namespace
+
+api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& out) {
+    if (ctx.client_id.empty()) {
+        out += "null";
+        return {};
+    }
+    std::size_t const mark = out.size();
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
+        std::uint64_t const snapshot = t.snapshot_id();
+        if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
+            out += hit->json;
+            set_client_uat(a, ctx, hit->signed_in, hit->updated_at);
+            return api_result<void>();
+        }
+        auto c = current_client(a, ctx, t);
+        if (!c) {
+            out += "null";
+            return api_result<void>();
+        }
+        auto fresh = std::make_shared<rendered_client>();
+        auto res = append_client_json(a, ctx, t, *c, out, fresh.get());
+        if (res && fresh->cacheable) {
+            fresh->snapshot = snapshot;
+            fresh->azp = ctx.azp;
+            fresh->json.assign(out, mark, std::string::npos);
+            a.clients.put(ctx.client_id, std::move(fresh));
+        }
+        return res;
+    });
+    if (!r) {
+        out.resize(mark);
+        return store_failure(r.error(), "get_client");
     }
     if (!*r) out.resize(mark);
     return std::move(*r);

@@ -48,9 +48,11 @@ api_result<boost::json::object> session_json(app& a, request_ctx const& ctx, sto
                                              store::user_record const& u, std::int64_t client_updated_at);
 
 /// Appends the session JSON (as session_json) to `out`, writing the text directly and splicing in the user's
-/// cached fragment. On error `out` holds a partial object: the caller discards it.
+/// cached fragment. On error `out` holds a partial object: the caller discards it. With `deps`, records what the
+/// text depends on beyond the store (the token shown, when the clock changes it).
 api_result<void> append_session_json(app& a, request_ctx const& ctx, store::session_record const& s,
-                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out);
+                                     store::user_record const& u, std::int64_t client_updated_at, std::string& out,
+                                     rendered_client* deps = nullptr);
 
 /// `"user":{...},"public_user_data":{...}` for `u`: from a.fragments when `u` is unchanged, else rendered
 /// and cached.
@@ -60,9 +62,10 @@ std::string render_user_fragment(store::user_record const& u);
 
 /// FAPI client JSON appended to `out`: every session attached to the client that is live, each full;
 /// sign_in; sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).
-/// On error `out` holds a partial object: the caller discards it.
+/// On error `out` holds a partial object: the caller discards it. With `deps`, records what the text depends on
+/// beyond the store (see rendered_client) and the inputs of the __client_uat cookies.
 api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
-                                    std::string& out);
+                                    std::string& out, rendered_client* deps = nullptr);
 
 /// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
 inline constexpr std::size_t client_json_reserve = 4096;
@@ -70,6 +73,10 @@ inline constexpr std::size_t client_json_reserve = 4096;
 /// Appends the request's client as JSON ("null" when it has none), read in a fresh txn. On error `out` is
 /// left as it was; `what` names the caller in the store-failure log line.
 api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what = "envelope");
+
+/// The same for GET /v1/client, through a.clients: a rendering from the same store snapshot, clock window, azp
+/// and tokens is reused (its __client_uat cookies are set afresh); otherwise the client is rendered and cached.
+api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& out);
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);

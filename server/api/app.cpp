@@ -53,6 +53,21 @@ bool token_cache::get(std::string_view session_id, std::string_view azp, std::in
     return true;
 }
 
+namespace {
+
+/// Sums `count(shard)` over a sharded cache, each shard under its own lock.
+template <class Shards, class Count>
+std::size_t sum_over_shards(Shards const& shards, Count count) {
+    std::size_t n = 0;
+    for (auto const& s : shards) {
+        std::lock_guard lk(s.mu);
+        n += count(s);
+    }
+    return n;
+}
+
+}  // namespace
+
 std::shared_ptr<cached_token const> token_cache::find(std::string_view session_id, std::string_view azp,
                                                       std::int64_t now_s, std::int64_t not_before_s,
                                                       std::int64_t min_remaining_s) const {
@@ -122,12 +137,7 @@ void client_cache::put(std::string_view client_id, std::shared_ptr<rendered_clie
 }
 
 std::size_t client_cache::size() const {
-    std::size_t n = 0;
-    for (auto const& s : shards_) {
-        std::lock_guard lk(s.mu);
-        n += s.map.size();
-    }
-    return n;
+    return sum_over_shards(shards_, [](shard const& s) { return s.map.size(); });
 }
 
 void token_cache::erase(std::string_view session_id) {
@@ -263,12 +273,7 @@ void fragment_cache::erase(std::string_view user_id) {
 }
 
 std::size_t fragment_cache::size() const {
-    std::size_t n = 0;
-    for (auto const& s : shards_) {
-        std::lock_guard lk(s.mu);
-        n += s.index.size();
-    }
-    return n;
+    return sum_over_shards(shards_, [](shard const& s) { return s.index.size(); });
 }
 
 bool rate_limiter::hit(std::string_view key, std::uint32_t limit, std::chrono::seconds window, std::int64_t now_ms,

@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev li
       libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libbenchmark-dev libgoogle-perftools-dev openssl)
 case "$what" in
   test)  pkgs+=(nodejs npm chromium lmdb-utils) ;;
-  bench) pkgs+=(wrk nginx-light openssl) ;;
+  bench) pkgs+=(wrk nginx-light openssl nodejs npm) ;;
   fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
 esac
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # latchkey load benchmarks with same-run baselines (`make bench` runs this after a release build).
 #
-#   bench/load/run.sh [--quick] [--duration S] [--repeat N] [--no-micro] [--no-scale] [--no-idle]
+#   bench/load/run.sh [--quick] [--duration S] [--repeat N] [--no-micro] [--no-scale] [--no-idle] [--no-peer]
 #                     [--scale-users N] [--idle-conns N] [--out FILE|-]
 #
 # --repeat N runs every wrk scenario N times and keeps the least disturbed run (the one in which other
@@ -13,6 +13,8 @@
 #      verify rate on 1 and 2 threads (latchkey_bench; the ceiling for password sign-in);
 #   2. latchkey on a fresh data dir: creates users over BAPI, signs them in over FAPI (cookie + session id),
 #      then runs each scenario with wrk (2 threads, 64 connections, --latency; 16 for token mint);
+#   2b. peer: better-auth (npm, pinned in bench/peer) on Node, get-session and password sign-in, next to
+#      latchkey's GET /v1/client and sign-in (skipped with a reason when node/npm or the package is missing);
 #   3. scale: seeds N users + N sessions with latchkey-seed, reports seed time, store size, server start
 #      time and GET /v1/client / token mint at that size;
 #   4. idle: holds 10,000 keep-alive connections and reports the server's RSS;
@@ -43,7 +45,7 @@ IDLE_CONNS=10000
 IDLE_HOLD=20
 HTTP_USERS=64
 REPEAT=1
-DO_MICRO=1 DO_SCALE=1 DO_IDLE=1
+DO_MICRO=1 DO_SCALE=1 DO_IDLE=1 DO_PEER=1
 OUT="$ROOT/bench/RESULTS.md"
 
 while [ $# -gt 0 ]; do
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --no-micro) DO_MICRO=0 ;;
     --no-scale) DO_SCALE=0 ;;
     --no-idle) DO_IDLE=0 ;;
+    --no-peer) DO_PEER=0 ;;
     --scale-users) SCALE_USERS=$2; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -488,6 +491,65 @@ else
   RES[sign_in_nosync.ok]=0; RES[sign_in_nosync.why]="sign-in probe failed"
 fi
 
+# ---------------------------------------------------------------- peer: better-auth on Node (optional)
+# One Node process: better-auth's in-memory adapter cannot be shared by a cluster, so the peer uses one core
+# where latchkey uses both; each hashes passwords with its own default (better-auth: scrypt; latchkey: argon2id).
+PEER_DIR="$ROOT/bench/peer" PEER_VERSION="" PEER_WHY="" PEER_PID=""
+if [ "$DO_PEER" = 0 ]; then
+  PEER_WHY="--no-peer"
+elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PEER_WHY="node/npm not installed (scripts/deps.sh bench)"
+elif ! (cd "$PEER_DIR" && { [ -f node_modules/better-auth/package.json ] ||
+        timeout 300 npm ci --no-audit --no-fund --loglevel=error >"$WORK/peer-npm.log" 2>&1; }); then
+  PEER_WHY="npm ci in bench/peer failed: $(tail -1 "$WORK/peer-npm.log" 2>/dev/null)"
+else
+  PEER_VERSION=$(node -p "require('$PEER_DIR/node_modules/better-auth/package.json').version" 2>/dev/null || echo "?")
+  PEER_NODE=$(node --version)
+  PEER_SECRET="peer$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  env PEER_SECRET="$PEER_SECRET" NODE_ENV=production node "$PEER_DIR/server.mjs" >"$WORK/peer.log" 2>&1 &
+  PEER_PID=$!
+  PIDS+=("$PEER_PID")
+  PEER_PORT=""
+  for _ in $(seq 1 300); do
+    PEER_PORT=$(sed -n 's/.*"event":"listening","port":\([0-9]*\).*/\1/p' "$WORK/peer.log" | head -1)
+    [ -n "$PEER_PORT" ] && break
+    kill -0 "$PEER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$PEER_PORT" ]; then
+    PEER_WHY="better-auth did not start: $(tail -1 "$WORK/peer.log" 2>/dev/null)"
+  else
+    PEER="http://127.0.0.1:$PEER_PORT"
+    log "better-auth $PEER_VERSION (node $PEER_NODE, one process, memory adapter) on $PEER"
+    echo "return {" >"$WORK/peer-cookies.lua"; echo "return {" >"$WORK/peer-users.lua"
+    n=0
+    for ((i = 0; i < HTTP_USERS; i++)); do
+      email="peer$i@example.com"
+      hdr=$(curl -s -m 30 -D - -o /dev/null -X POST "$PEER/api/auth/sign-up/email" -H 'Content-Type: application/json' \
+            -H 'Origin: http://127.0.0.1' -d "{\"email\":\"$email\",\"password\":\"$PASSWORD\",\"name\":\"Peer $i\"}" || true)
+      cookie=$(grep -i -m1 '^set-cookie: better-auth.session_token=' <<<"$hdr" | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r' || true)
+      [ -n "$cookie" ] || continue
+      echo "  \"$cookie\"," >>"$WORK/peer-cookies.lua"
+      echo "  { email = \"$email\" }," >>"$WORK/peer-users.lua"
+      n=$((n + 1))
+    done
+    echo "}" >>"$WORK/peer-cookies.lua"; echo "}" >>"$WORK/peer-users.lua"
+    if [ "$n" = 0 ]; then
+      PEER_WHY="better-auth sign-up failed: $(head -c 200 <<<"$hdr")"
+    else
+      log "better-auth: $n users signed up"
+      SAVE_PID=$SRV_PID
+      SRV_PID=$PEER_PID
+      run_wrk peer_session "$CONNS" peer_session.lua "$PEER/api/auth/get-session" LK_PEER_COOKIES="$WORK/peer-cookies.lua"
+      DURATION=$((DURATION * 2)) run_wrk peer_sign_in "$SIGNIN_CONNS" peer_sign_in.lua "$PEER/api/auth/sign-in/email" \
+        LK_USERS="$WORK/peer-users.lua"
+      SRV_PID=$SAVE_PID
+    fi
+  fi
+  kill -TERM "$PEER_PID" 2>/dev/null || true
+  wait "$PEER_PID" 2>/dev/null || true
+fi
+
 # ---------------------------------------------------------------- scale: 1M users + 1M sessions
 
 SEED_S="" STORE_SCALE_KB="" START_SCALE_MS=""
@@ -611,6 +673,29 @@ chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
   if [ "$DO_SCALE" = 1 ]; then
     row scale_client "GET /v1/client @ ${SCALE_USERS} users+sessions" "$CONNS" "same, empty store" "${RES[client.rps]:-}" "" ""
     row scale_mint64 "token mint @ ${SCALE_USERS} users+sessions" "$CONNS" "same, empty store" "${RES[mint64.rps]:-}" "" ""
+  fi
+  echo
+  echo "## Peer: better-auth"
+  echo
+  if [ -n "$PEER_WHY" ]; then
+    echo "Not run: $PEER_WHY."
+  else
+    echo "better-auth $PEER_VERSION on Node $PEER_NODE (bench/peer: one process, in-memory adapter, rate limit off), same wrk settings."
+    echo "The peer uses one core (its adapter cannot be shared by a cluster) where latchkey uses two; each hashes"
+    echo "passwords with its own default (better-auth scrypt, latchkey argon2id m=19 MiB, t=2)."
+    echo
+    echo "| peer scenario | conns | req/s | p50 ms | p99 ms | errors | RSS MB | latchkey counterpart | latchkey req/s | latchkey ÷ peer |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    peer_row() {  # peer_row KEY LABEL CONNS COUNTERPART_LABEL COUNTERPART_KEY
+      local key=$1 cmp=""
+      if [ "${RES[$key.ok]:-0}" != 1 ]; then echo "| $2 | $3 | n/a | | | | | $4 | | |"; return; fi
+      if [ "${RES[$5.ok]:-0}" = 1 ] && fge "${RES[$key.rps]}" 1; then
+        cmp=$(awk -v a="${RES[$5.rps]}" -v b="${RES[$key.rps]}" 'BEGIN{printf "%.1f×", a/b}')
+      fi
+      echo "| $2 | $3 | ${RES[$key.rps]} | ${RES[$key.p50]} | ${RES[$key.p99]} | ${RES[$key.err]} | ${RES[$key.rss]} | $4 | ${RES[$5.rps]:-n/a} | $cmp |"
+    }
+    peer_row peer_session "GET /api/auth/get-session (signed in)" "$CONNS" "GET /v1/client (signed in)" client
+    peer_row peer_sign_in "POST /api/auth/sign-in/email" "$SIGNIN_CONNS" "POST /v1/client/sign_ins (password)" sign_in
   fi
   echo
   echo "## Scale and footprint"

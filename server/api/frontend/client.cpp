@@ -20,7 +20,7 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
     std::string body;
     body.reserve(client_json_reserve);
     body += R"({"response":)";
-    if (auto r = append_current_client(a, ctx, body); !r) return r.error();
+    if (auto r = append_loaded_client(a, ctx, body, "get_client", rendering::reuse); !r) return r.error();
     // GET is not piggy-backed by clerk-js: the client goes in `response` only.
     body += R"(,"client":null})";
     return reply{http::status::ok, std::move(body), {}};

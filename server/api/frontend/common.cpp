@@ -409,28 +409,6 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     return {};
 }
 
-api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what) {
-    if (ctx.client_id.empty()) {
-        out += "null";
-        return {};
-    }
-    std::size_t const mark = out.size();
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
-        auto c = current_client(a, ctx, t);
-        if (!c) {
-            out += "null";
-            return api_result<void>();
-        }
-        return append_client_json(a, ctx, t, *c, out);
-    });
-    if (!r) {
-        out.resize(mark);
-        return store_failure(r.error(), what);
-    }
-    if (!*r) out.resize(mark);
-    return std::move(*r);
-}
-
 namespace {
 
 /// True when `r` may stand for a fresh rendering of the request's client at store snapshot `snapshot`.
@@ -443,7 +421,8 @@ bool reusable(app const& a, request_ctx const& ctx, rendered_client const& r, st
 
 }  // namespace
 
-api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& out) {
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what,
+                                      rendering mode) {
     if (ctx.client_id.empty()) {
         out += "null";
         return {};
@@ -451,16 +430,19 @@ api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& ou
     std::size_t const mark = out.size();
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
         std::uint64_t const snapshot = t.snapshot_id();
-        if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
-            out += hit->json;
-            set_client_uat(a, ctx, hit->signed_in, hit->updated_at);
-            return api_result<void>();
+        if (mode == rendering::reuse) {
+            if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
+                out += hit->json;
+                set_client_uat(a, ctx, hit->signed_in, hit->updated_at);
+                return api_result<void>();
+            }
         }
         auto c = current_client(a, ctx, t);
         if (!c) {
             out += "null";
             return api_result<void>();
         }
+        if (mode == rendering::fresh) return append_client_json(a, ctx, t, *c, out);
         auto fresh = std::make_shared<rendered_client>();
         auto res = append_client_json(a, ctx, t, *c, out, fresh.get());
         if (res && fresh->cacheable) {
@@ -473,7 +455,7 @@ api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& ou
     });
     if (!r) {
         out.resize(mark);
-        return store_failure(r.error(), "get_client");
+        return store_failure(r.error(), what);
     }
     if (!*r) out.resize(mark);
     return std::move(*r);

@@ -70,13 +70,15 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
 /// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
 inline constexpr std::size_t client_json_reserve = 4096;
 
+/// How append_loaded_client renders: `fresh` always from the store; `reuse` (GET /v1/client) through a.clients,
+/// taking a rendering from the same store snapshot, clock window, azp and tokens (its __client_uat cookies are
+/// set afresh) and caching what it renders.
+enum class rendering : bool { fresh, reuse };
+
 /// Appends the request's client as JSON ("null" when it has none), read in a fresh txn. On error `out` is
 /// left as it was; `what` names the caller in the store-failure log line.
-api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what = "envelope");
-
-/// The same for GET /v1/client, through a.clients: a rendering from the same store snapshot, clock window, azp
-/// and tokens is reused (its __client_uat cookies are set afresh); otherwise the client is rendered and cached.
-api_result<void> append_current_client(app& a, request_ctx& ctx, std::string& out);
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what = "envelope",
+                                      rendering mode = rendering::fresh);
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);

@@ -205,6 +205,12 @@ std::int64_t next_minute_of(std::int64_t since, std::int64_t now) {
     return since + ((now - since) / 60000 + 1) * 60000;
 }
 
+/// How long a cached token must still be valid to be shown as last_active_token (client_token): half its
+/// lifetime. The rendered-client cache ends a rendering at the same point, so both read it from here.
+std::int64_t token_min_remaining_s(app const& a) {
+    return std::max<std::int64_t>(a.cfg.token_lifetime.count() / 2, 1);
+}
+
 /// What a session's JSON depends on besides the store: liveness ends at expire_at/abandon_at, the fva
 /// counters tick every minute, the token shown is replaced once due for refresh (client_token) or by a mint.
 void record_clock_deps(app const& a, request_ctx const& ctx, store::session_record const& s, bool live,
@@ -214,9 +220,8 @@ void record_clock_deps(app const& a, request_ctx const& ctx, store::session_reco
     if (s.abandon_at != 0) deps.until(s.abandon_at);
     if (s.first_factor_at > 0) deps.until(next_minute_of(s.first_factor_at, ctx.now));
     if (s.second_factor_at > 0) deps.until(next_minute_of(s.second_factor_at, ctx.now));
-    std::int64_t const life = a.cfg.token_lifetime.count();
-    // token_cache::find drops it once exp - now_s < max(life / 2, 1), now_s = now / 1000.
-    deps.until((token->exp - std::max<std::int64_t>(life / 2, 1) + 1) * 1000);
+    // client_token stops taking it once exp - now_s < token_min_remaining_s, now_s = now / 1000.
+    deps.until((token->exp - token_min_remaining_s(a) + 1) * 1000);
     deps.tokens.emplace_back(s.id, token);
 }
 
@@ -246,7 +251,7 @@ api_result<std::shared_ptr<cached_token const>> client_token(app& a, request_ctx
                                                              std::int64_t client_updated_at) {
     std::int64_t const now_s = ctx.now / 1000;
     std::int64_t const life = a.cfg.token_lifetime.count();
-    if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, std::max<std::int64_t>(life / 2, 1)))
+    if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, token_min_remaining_s(a)))
         return t;
     auto jwt = mint_token(a, s, ctx.azp, ctx.now);
     if (!jwt) return jwt.error();

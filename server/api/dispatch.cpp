@@ -3,6 +3,7 @@
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/http/guard.hpp"
 #include "server/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -83,6 +84,18 @@ bool origin_allowed(app const& a, std::string_view origin) {
     if (origin == origin_of(a.inst.frontend_api)) return true;
     // Development instances with no explicit list accept local origins (as Clerk's dev instances accept localhost).
     return a.cfg.allowed_origins.empty() && !a.inst.production && is_local_origin(origin);
+}
+
+std::optional<std::string> allowed_redirect(app const& a, std::string_view url) {
+    auto t = parse_redirect(url);
+    if (!t) return std::nullopt;
+    bool ok = origin_allowed(a, t->origin);
+    if (!ok) {
+        if (auto own = parse_redirect(a.inst.frontend_api)) ok = own->origin == t->origin;
+    }
+    for (auto const& o : a.cfg.allowed_redirect_origins) ok = ok || o == t->origin;
+    if (!ok) return std::nullopt;
+    return std::move(t->url);
 }
 
 api_service::api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool)
@@ -267,13 +280,18 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 result = r.error();
                 return;
             }
-            // CSRF: a state-changing request authenticated by the __client cookie must come from an allowed origin.
+            // CSRF (ASVS V4.2.2): a state-changing request authenticated by the __client cookie must come from
+            // an allowed origin: judged by Origin, else by the Referer's origin, else by Sec-Fetch-Site.
             if (ctx.cookie_auth && ctx.method != http::verb::get && ctx.method != http::verb::head) {
                 bool cross = false;
-                if (!ctx.origin.empty())
+                if (!ctx.origin.empty()) {
                     cross = !origin_allowed(app_, ctx.origin);
-                else if (auto sf = req.find("Sec-Fetch-Site"); sf != req.end())
+                } else if (auto ref = req.find(http::field::referer); ref != req.end()) {
+                    auto t = parse_redirect(ref->value());
+                    cross = !t || !origin_allowed(app_, t->origin);
+                } else if (auto sf = req.find("Sec-Fetch-Site"); sf != req.end()) {
                     cross = sf->value() == "cross-site";
+                }
                 if (cross) {
                     result = make_error(code::origin_invalid);
                     return;

@@ -32,4 +32,10 @@ private:
 /// True when `origin` may make credentialed requests to the FAPI.
 bool origin_allowed(app const& a, std::string_view origin);
 
+/// THE check for every redirect target the API accepts or stores (`redirect_url`,
+/// `action_complete_redirect_url`, `after_*_url`): `url` re-serialised from its parse (server/http/guard.hpp)
+/// when it is an absolute http(s) URL without userinfo or control characters whose origin is the instance's
+/// own, an app origin (origin_allowed) or one of `allowed_redirect_origins`; nullopt otherwise.
+std::optional<std::string> allowed_redirect(app const& a, std::string_view url);
+
 }  // namespace latchkey::server::api

@@ -14,7 +14,8 @@ class api_service final : public service {
 public:
     api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool);
 
-    net::awaitable<void> handle(request& req, response& res, connection_info const& ci) override;
+    net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
+                                std::string_view* static_body = nullptr) override;
     void transport_error(response& res, http::status status, std::string_view code,
                          std::string_view message) override;
 
@@ -27,6 +28,7 @@ private:
     route_table const& routes_;
     api_kind kind_;
     net::any_io_executor hash_pool_;
+    std::string default_image_url_;  ///< <frontend_api>/v1/avatar/default
 };
 
 /// True when `origin` may make credentialed requests to the FAPI.

@@ -210,9 +210,11 @@ bool framing_ok(http::fields const& h) {
 }
 
 template <class Stream>
-net::awaitable<boost::system::error_code> write_response(Stream& stream, response const& res, std::string& head) {
+net::awaitable<boost::system::error_code> write_response(Stream& stream, response const& res, std::string& head,
+                                                         std::string_view static_body = {}) {
     serialize_head(res, head);
-    std::array<net::const_buffer, 2> const buffers{net::buffer(head), net::buffer(res.body())};
+    std::array<net::const_buffer, 2> const buffers{
+        net::buffer(head), static_body.data() != nullptr ? net::buffer(static_body) : net::buffer(res.body())};
     auto [ec, n] = co_await net::async_write(stream, buffers, tuple_awaitable);
     co_return ec;
 }
@@ -316,7 +318,8 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         response res;
         res.version(req.version() == 10 ? 10 : 11);
         slot.deadline = clock::time_point::max();  // the handler's own time is not the peer's fault
-        co_await svc.handle(req, res, ci);
+        std::string_view static_body;
+        co_await svc.handle(req, res, ci, &static_body);
         bool keep = req.keep_alive() && !w.stopping;
         if (!head_safe(res)) {
             // A header built from input carries CR/LF/NUL: answer 500 rather than split the response.
@@ -324,12 +327,17 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
             res = response{http::status::internal_server_error, res.version()};
             svc.transport_error(res, http::status::internal_server_error, "internal_clerk_error",
                                 "The server could not build a safe response.");
+            static_body = {};
             keep = false;
         }
         res.keep_alive(keep);
         res.prepare_payload();
+        if (static_body.data() != nullptr) {
+            res.content_length(static_body.size());
+            if (req.method() == http::verb::head) static_body = std::string_view("", 0);
+        }
         arm(limits.write_timeout);
-        auto wec = co_await write_response(stream, res, head);
+        auto wec = co_await write_response(stream, res, head, static_body);
         if (wec || !res.keep_alive()) break;
     }
     if constexpr (std::is_same_v<Stream, ssl::stream<tcp::socket>>) {

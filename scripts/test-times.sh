@@ -30,4 +30,4 @@ printf '%s\n' "$entries" | awk -F'\t' 'NF { t[$4] += $1; n[$4]++ } END { for (k 
   sort -t$'\t' -k1,1 -rn | awk -F'\t' '{ printf "%10.2f s  %s (%d)\n", $1, $2, $3 }'
 echo
 # ctest's own closing lines: the verdict, the wall time, the failures.
-sed -n '/tests passed, .* tests failed out of/,$p' "$log" | sed '/^Label Time Summary:/,/^$/d'
+sed -n '/tests passed, .* tests failed out of/,$p' "$log" | sed '/^Label Time Summary:/,/^$/d; /^\[[A-Z_]*\] *$/d' | uniq

@@ -20,7 +20,9 @@ test: ## install what is missing, build (ASan+UBSan), run every test: unit, inte
 	scripts/deps.sh test
 	cmake --preset $(TEST_PRESET) >/dev/null
 	cmake --build build/$(TEST_PRESET) -j $(JOBS)
-	ctest --preset $(TEST_PRESET) -j $(JOBS)
+# ctest's exit code is make's; its log (-O) gives the time per suite printed after it.
+	ctest --preset $(TEST_PRESET) -j $(JOBS) -O build/$(TEST_PRESET)/ctest.log; rc=$$?; \
+	  scripts/test-times.sh build/$(TEST_PRESET)/ctest.log; exit $$rc
 
 release:
 	scripts/deps.sh build

@@ -1,5 +1,8 @@
 #include "tests/common/server_fixture.hpp"
 
+#include "crypto/keys.hpp"
+#include "crypto/random.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -63,9 +66,47 @@ conf::config test_config(std::string const& data_dir) {
     return c;
 }
 
+namespace {
+
+/// The RSA-2048 signing key of every fresh test_server in this process, generated once: a key generation costs
+/// 0.2-0.8 s, which every test case used to pay.
+std::string const& fixture_signing_key_pem() {
+    static std::string const pem = [] {
+        auto k = crypto::signing_key::generate_rsa(2048);
+        if (!k) throw std::runtime_error("fixture signing key: " + k.error().message());
+        return k->private_pem();
+    }();
+    return pem;
+}
+
+/// Writes a fresh instance id and the process's fixture signing key into an empty data dir, in the files and
+/// modes the first start (server/bootstrap.cpp) would create, so that the start only loads the key. The other
+/// data-dir files (code_key, the LMDB store) cost nothing to create and are left to the start.
+void seed_data_dir(std::string const& data_dir) {
+    namespace fs = std::filesystem;
+    auto write_0600 = [](fs::path const& p, std::string const& data) {
+        std::ofstream out(p, std::ios::binary | std::ios::trunc);
+        out << data;
+        out.close();
+        if (!out) throw std::runtime_error("seed_data_dir: cannot write " + p.string());
+        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+    };
+    auto const id = crypto::new_id("ins");
+    write_0600(fs::path(data_dir) / "instance_id", id + "\n");
+    fs::path keys = fs::path(data_dir) / "keys";
+    fs::create_directories(keys);
+    fs::permissions(keys, fs::perms::owner_all);
+    write_0600(keys / ("0001-" + id + ".pem"), fixture_signing_key_pem());
+}
+
+}  // namespace
+
 test_server::test_server(std::function<void(conf::config&)> const& tweak) {
     auto c = test_config(dir_.path);
     if (tweak) tweak(c);
+    // Only the fixture's own fresh dir gets the fixture key: a test that brings its data dir (key rotation)
+    // generates for real.
+    if (c.data_dir == dir_.path) seed_data_dir(dir_.path);
     srv_ = std::make_unique<server::running_server>(c);
 }
 

@@ -38,7 +38,9 @@ conf::config test_config(std::string const& data_dir);
 
 class test_server {
 public:
-    /// `tweak` edits the config before start (instance type, single session, limits...).
+    /// `tweak` edits the config before start (instance type, single session, limits...). The fresh data dir
+    /// starts with an instance id and the process's fixture signing key (generated once per process); a tweak
+    /// that points `data_dir` elsewhere gets a real first start there instead (key generation included).
     explicit test_server(std::function<void(conf::config&)> const& tweak = {});
     ~test_server();
 

@@ -37,7 +37,8 @@ child start_binary(std::string const& bin, std::string const& data_dir) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(crash_safety)
+// Label "heavy" (see cmake/boost_test_entries.cmake): the write storm takes the cores; never beside another heavy entry.
+BOOST_AUTO_TEST_SUITE(crash_safety, *boost::unit_test::label("heavy"))
 
 BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_write) {
     char const* bin = std::getenv("LATCHKEY_BIN");

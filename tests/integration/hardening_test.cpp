@@ -208,7 +208,9 @@ int connect_blocking(unsigned short port) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(hardening)
+// Alone (label "serial", see cmake/boost_test_entries.cmake): the RSS and header-timeout measurements must not compete
+// with another process for the cores.
+BOOST_AUTO_TEST_SUITE(hardening, *boost::unit_test::label("serial"))
 
 BOOST_AUTO_TEST_CASE(max_connections_refuses_with_503_and_recovers) {
     test_server s([](conf::config& c) {

@@ -1,6 +1,7 @@
 #include "server/run.hpp"
 
 #include "bundles/bundles.hpp"
+#include "crypto/ossl.hpp"
 #include "crypto/password.hpp"
 
 #include "conf/load.hpp"
@@ -177,6 +178,13 @@ int serve(conf::config const& cfg) {
         return 2;
     }
     log::start();
+    // Crypto diagnostics (OpenSSL error queues, argon2/libxcrypt failures) join the one structured log.
+    crypto::set_log_sink([](std::string_view line) noexcept {
+        try {
+            log::error("crypto", {{"detail", line}});
+        } catch (...) {
+        }
+    });
     log::info("listening", {{"fapi", endpoint_text(srv->fapi_endpoint())},
                             {"bapi", endpoint_text(srv->bapi_endpoint())},
                             {"publishable_key", srv->inst().publishable_key},
@@ -209,6 +217,7 @@ int serve(conf::config const& cfg) {
     signal_thread.join();
     srv.reset();  // closes the store cleanly
     log::info("stopped");
+    crypto::set_log_sink(nullptr);
     log::stop();
     return 0;
 }

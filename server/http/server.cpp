@@ -2,6 +2,7 @@
 
 #include "server/http/guard.hpp"
 #include "server/http/tls.hpp"
+#include "server/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -150,9 +151,9 @@ void log_exception(std::exception_ptr e) {
     try {
         std::rethrow_exception(e);
     } catch (std::exception const& ex) {
-        std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"connection_exception\",\"what\":\"%s\"}\n", ex.what());
+        log::error("connection_exception", {{"what", ex.what()}});
     } catch (...) {
-        std::fputs("{\"level\":\"error\",\"event\":\"connection_exception\"}\n", stderr);
+        log::error("connection_exception");
     }
 }
 
@@ -323,7 +324,7 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         bool keep = req.keep_alive() && !w.stopping;
         if (!head_safe(res)) {
             // A header built from input carries CR/LF/NUL: answer 500 rather than split the response.
-            std::fputs("{\"level\":\"error\",\"event\":\"unsafe_response_header\"}\n", stderr);
+            log::error("unsafe_response_header");
             res = response{http::status::internal_server_error, res.version()};
             svc.transport_error(res, http::status::internal_server_error, "internal_clerk_error",
                                 "The server could not build a safe response.");
@@ -479,8 +480,7 @@ void http_server::start() {
                     wp->ioc.run();
                     break;
                 } catch (std::exception const& e) {
-                    std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"worker_exception\",\"what\":\"%s\"}\n",
-                                 e.what());
+                    log::error("worker_exception", {{"what", e.what()}});
                 }
             }
         });

@@ -45,13 +45,14 @@ struct fixture {
         auto s = latchkey::bench::sample_session(now, user.id, client.id);
         client.session_ids.push_back(s.id);
         client.last_active_session_id = s.id;
+        std::string const credential = api::frontend::new_client_credential(client);
         auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
             if (auto x = db.put_user(w, user, nullptr); !x) return x;
             if (auto x = db.put_session(w, s); !x) return x;
             return db.put_client(w, client);
         });
         if (!r) throw std::runtime_error("seed: " + r.error().message());
-        cookie = "__client=" + api::frontend::make_client_token(env.app(), client.id);
+        cookie = "__client=" + credential;
         session_id = s.id;
     }
     ~fixture() { pool.join(); }

@@ -11,8 +11,8 @@
 //
 // --identities-out writes, for N sessions spread over the whole range, a Lua table (bench/load/*.lua read it)
 // of { cookie, sid, id, email }: the `__client` credential the server would have set for that session's
-// client (made by the server's own code from the data dir's code key; the data dir is bootstrapped like
-// `latchkey serve` does, keys included), the session id, and the user id and email.
+// client (made by the server's own code, its digest stored in the client record), the session id, and the user
+// id and email.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
@@ -48,7 +48,7 @@ struct options {
 
 /// One seeded, signed-in browser for the load scripts.
 struct identity {
-    std::string client_id, session_id, user_id, email;
+    std::string credential, session_id, user_id, email;
 };
 
 [[noreturn]] void usage(char const* why) {
@@ -192,10 +192,13 @@ int main(int argc, char** argv) {
             c.session_ids.push_back(s.id);
             c.last_active_session_id = s.id;
             s.client_id = c.id;
+            bool const pick = !o.identities_out.empty() && i % stride == 0 && picked.size() < o.identities;
+            // Only the picked clients get a credential (the server's own format): the others are never used.
+            std::string credential = pick ? latchkey::server::api::frontend::new_client_credential(c) : std::string{};
             if (auto x = db.put_client(w, c); !x) return x;
-            if (!o.identities_out.empty() && i % stride == 0 && picked.size() < o.identities) {
+            if (pick) {
                 auto ui = i % user_ids.size();
-                picked.push_back({c.id, s.id, s.user_id, o.prefix + std::to_string(ui) + "@example.com"});
+                picked.push_back({credential, s.id, s.user_id, o.prefix + std::to_string(ui) + "@example.com"});
             }
         }
         return db.put_session(w, s);
@@ -212,16 +215,11 @@ int main(int argc, char** argv) {
     double sync_s = seconds_since(t_sync);
 
     if (!o.identities_out.empty()) {
-        // The server's own credential format and key: bootstrap the data dir as `latchkey serve` does.
-        latchkey::conf::config cfg;
-        cfg.data_dir = o.data_dir;
-        auto boot = latchkey::server::bootstrap(cfg, "127.0.0.1:0");
-        latchkey::server::api::outbox_sink sink(o.data_dir + "/outbox.jsonl");
-        latchkey::server::api::app a{cfg, boot.inst, db, boot.keys, sink};
+        // The credentials were made by the server's own code (new_client_credential) as the clients were written.
         std::ofstream f(o.identities_out, std::ios::trunc);
         f << "return {\n";
         for (auto const& p : picked)
-            f << "  { cookie = \"" << latchkey::server::api::frontend::make_client_token(a, p.client_id)
+            f << "  { cookie = \"" << p.credential
               << "\", sid = \"" << p.session_id << "\", id = \"" << p.user_id << "\", email = \"" << p.email
               << "\" },\n";
         f << "}\n";

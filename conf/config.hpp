@@ -86,6 +86,9 @@ struct config {
     std::chrono::seconds token_lifetime{60};
     std::chrono::seconds client_cookie_lifetime{7 * 24 * 3600};
     std::vector<std::string> allowed_origins;  ///< exact origins allowed for credentialed CORS / CSRF
+    /// Further origins (scheme://host[:port]) that redirect targets may point at, beyond the FAPI's own origin
+    /// and allowed_origins (Clerk's allowed_redirect_origins).
+    std::vector<std::string> allowed_redirect_origins;
     std::vector<jwt_template> jwt_templates;
     std::string home_url;
     std::string sign_in_url;

@@ -240,7 +240,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
         static constexpr std::string_view instance_keys[] = {"application_name", "email_address", "phone_number",
             "username", "first_name", "last_name", "password", "first_factors", "second_factors", "password_policy",
             "single_session_mode", "session_lifetime", "inactivity_timeout", "token_lifetime",
-            "client_cookie_lifetime", "allowed_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
+            "client_cookie_lifetime", "allowed_origins", "allowed_redirect_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections"};
@@ -284,6 +284,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.seconds(o, "token_lifetime", c.token_lifetime);
     r.seconds(o, "client_cookie_lifetime", c.client_cookie_lifetime);
     r.strings(o, "allowed_origins", c.allowed_origins);
+    r.strings(o, "allowed_redirect_origins", c.allowed_redirect_origins);
     if (auto const* v = o.if_contains("jwt_templates")) {
         if (!v->is_array()) {
             r.fail("jwt_templates", "expected an array");
@@ -434,9 +435,15 @@ std::optional<load_error> validate(config const& c) {
         for (auto k : known_factors) ok = ok || f == k;
         if (!ok) return load_error{"first_factors", "unknown strategy '" + f + "'"};
     }
-    for (auto const& o : c.allowed_origins)
-        if (!(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with("/"))
-            return load_error{"allowed_origins", "each origin is scheme://host[:port] without a trailing slash: '" + o + "'"};
+    for (auto const* list : {&c.allowed_origins, &c.allowed_redirect_origins}) {
+        char const* name = list == &c.allowed_origins ? "allowed_origins" : "allowed_redirect_origins";
+        for (auto const& o : *list) {
+            auto scheme = o.find("://");
+            bool ok = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with("/") &&
+                      o.find_first_of("/?#@\\ ", scheme + 3) == std::string::npos && o.size() > scheme + 3;
+            if (!ok) return load_error{name, "each origin is scheme://host[:port] without a path or trailing slash: '" + o + "'"};
+        }
+    }
     for (auto const* a : {&c.email_address, &c.phone_number, &c.username})
         if (a->required && !a->enabled) return load_error{"attributes", "a required identifier must be enabled"};
     if (!c.email_address.enabled && !c.phone_number.enabled && !c.username.enabled)

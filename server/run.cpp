@@ -1,5 +1,6 @@
 #include "server/run.hpp"
 
+#include "bundles/bundles.hpp"
 #include "crypto/password.hpp"
 
 #include "conf/load.hpp"
@@ -35,8 +36,9 @@ namespace {
 class forwarding_service final : public service {
 public:
     service* target = nullptr;
-    net::awaitable<void> handle(request& req, response& res, connection_info const& ci) override {
-        co_await target->handle(req, res, ci);
+    net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
+                                std::string_view* static_body = nullptr) override {
+        co_await target->handle(req, res, ci, static_body);
     }
     void transport_error(response& res, http::status s, std::string_view c, std::string_view m) override {
         target->transport_error(res, s, c, m);
@@ -240,6 +242,9 @@ int run_main(std::vector<std::string> const& args) {
     }
     if (args[0] == "--version" || args[0] == "version") {
         std::printf("latchkey %s\n", LATCHKEY_VERSION);
+        for (auto const& p : bundles::packages())  // served by the FAPI under /npm/
+            std::printf("%.*s %.*s\n", static_cast<int>(p.name.size()), p.name.data(),
+                        static_cast<int>(p.version.size()), p.version.data());
         return 0;
     }
     std::string const& cmd = args[0];

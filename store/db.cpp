@@ -866,6 +866,10 @@ result<void> db::put_dev_browser(write_txn& w, dev_browser_record const& d) cons
     return guarded([&] { return w.put(t_.dev_browsers, d.id, encode(d)); });
 }
 
+result<void> db::delete_dev_browser(write_txn& w, std::string_view id) const noexcept {
+    return w.del(t_.dev_browsers, id);
+}
+
 result<std::optional<dev_browser_record>> db::get_dev_browser(txn const& t, std::string_view id) const noexcept {
     return guarded([&] { return get_record<dev_browser_record>(t, t_.dev_browsers, id); });
 }

@@ -149,6 +149,7 @@ public:
     // ---- dev browsers ----
     result<void> put_dev_browser(write_txn& w, dev_browser_record const& d) const noexcept;
     result<std::optional<dev_browser_record>> get_dev_browser(txn const& t, std::string_view id) const noexcept;
+    result<void> delete_dev_browser(write_txn& w, std::string_view id) const noexcept;
 
     // ---- JWT templates (unique name index) ----
     /// Inserts (`previous` == nullptr) or updates a template. A name held by another template, or an insert

@@ -88,9 +88,12 @@ struct client_record {
     std::string dev_browser_id;  ///< set when the client is keyed by a dev browser
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    /// SHA-256 (base64url) of the client credential's secret; "" for clients from before credentials were
+    /// rotated (their credential is the legacy stateless MAC until the next rotation).
+    std::string credential_digest;
 };
 BOOST_DESCRIBE_STRUCT(client_record, (), (id, session_ids, sign_in_id, sign_up_id, last_active_session_id,
-    dev_browser_id, created_at, updated_at))
+    dev_browser_id, created_at, updated_at, credential_digest))
 
 struct session_record {
     std::string id;

@@ -3,6 +3,7 @@
 #
 #   bench/load/run.sh [--quick] [--duration S] [--repeat N] [--no-micro] [--no-scale] [--no-idle] [--no-peer]
 #                     [--scale-users N] [--idle-conns N] [--out FILE|-]
+#   bench/load/run.sh --only-bundle [--duration S] [--repeat N] [--out FILE|-]   # the SDK bundle row alone
 #
 # --repeat N runs every wrk scenario N times and keeps the least disturbed run (the one in which other
 # processes used the least CPU): the machine is shared, and that is the honest way to filter their noise.
@@ -15,6 +16,8 @@
 #      then runs each scenario with wrk (2 threads, 64 connections, --latency; 16 for token mint);
 #   2b. peer: better-auth (npm, pinned in bench/peer) on Node, get-session and password sign-in, next to
 #      latchkey's GET /v1/client and sign-in (skipped with a reason when node/npm or the package is missing);
+#   2c. SDK bundle: GET /npm/@clerk/clerk-js@6/dist/clerk.browser.js with Accept-Encoding: br from latchkey
+#      (embedded, precompressed) and from nginx (2 workers, sendfile) serving the same .br bytes, same run;
 #   3. scale: seeds N users + N sessions with latchkey-seed, reports seed time, store size, server start
 #      time and GET /v1/client / token mint at that size;
 #   4. idle: holds 10,000 keep-alive connections and reports the server's RSS;
@@ -45,7 +48,7 @@ IDLE_CONNS=10000
 IDLE_HOLD=20
 HTTP_USERS=64
 REPEAT=1
-DO_MICRO=1 DO_SCALE=1 DO_IDLE=1 DO_PEER=1
+DO_MICRO=1 DO_SCALE=1 DO_IDLE=1 DO_PEER=1 ONLY_BUNDLE=0
 OUT="$ROOT/bench/RESULTS.md"
 
 while [ $# -gt 0 ]; do
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
     --no-scale) DO_SCALE=0 ;;
     --no-idle) DO_IDLE=0 ;;
     --no-peer) DO_PEER=0 ;;
+    --only-bundle) ONLY_BUNDLE=1 ;;
     --scale-users) SCALE_USERS=$2; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -69,7 +73,9 @@ done
 die() { echo "run.sh: $*" >&2; exit 1; }
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
-for b in "$LATCHKEY" "$SEED" "$IDLE" "$MICRO"; do
+NEEDED=("$LATCHKEY" "$SEED" "$IDLE" "$MICRO")
+[ "$ONLY_BUNDLE" = 1 ] && NEEDED=("$LATCHKEY")
+for b in "${NEEDED[@]}"; do
   [ -x "$b" ] || die "missing $b (build the release preset first: make bench)"
 done
 for t in wrk nginx openssl curl awk sed du; do command -v "$t" >/dev/null || die "missing tool: $t (scripts/deps.sh bench)"; done
@@ -289,6 +295,37 @@ probe() {
   curl -s -m 10 -o "$WORK/probe.out" -w '%{http_code}' -X "$m" "$@" "$u" || echo 000
 }
 
+# Report rows (the markdown tables at the end).
+ok() { if "$@"; then echo yes; else echo "**no**"; fi; }
+row() {  # row KEY LABEL CONNS BASELINE_NAME BASELINE_VALUE TARGET_TEXT CHECK_FN
+  local key=$1 label=$2 conns=$3 bname=$4 bval=$5 ttext=$6 check=$7 ratio="" met=""
+  if [ "${RES[$key.ok]:-0}" != 1 ]; then
+    echo "| $label | $conns | n/a | | | | | $bname | | $ttext | not run: ${RES[$key.why]:-wrk failed} | | | |"
+    return
+  fi
+  if [ -n "$bval" ] && fge "$bval" 1; then ratio=$(awk -v a="${RES[$key.rps]}" -v b="$bval" 'BEGIN{printf "%.2f", a/b}'); fi
+  if [ -n "$check" ]; then
+    if [ -n "$ratio" ] || [ "$check" = chk_storm_mint ]; then
+      if $check "$key" "${ratio:-0}"; then met=yes; else met="**no**"; fi
+    else
+      met="no baseline"
+    fi
+  fi
+  echo "| $label | $conns | ${RES[$key.rps]} | ${RES[$key.p50]} | ${RES[$key.p99]} | ${RES[$key.err]} | ${RES[$key.rss]} | $bname | ${ratio:-} | $ttext | $met | ${RES[$key.srv]} | ${RES[$key.wrk]} | ${RES[$key.other]} |"
+}
+chk_health() { fge "$2" 0.9; }
+chk_client() { fge "$2" 0.6; }
+chk_mint16() { fge "$2" 0.85 && flt "${RES[$1.p99]}" 5; }
+chk_mint64() { fge "$2" 0.85 && flt "${RES[$1.p99]}" 15; }
+chk_sign_in() { fge "$2" 0.9; }
+chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
+chk_bundle() { fge "$2" 0.8; }
+bundle_rows() {
+  row nginx_bundle "nginx: the same .br file (${BUNDLE_BYTES:-?} bytes), sendfile" "$CONNS" "" "" "(baseline)" ""
+  row bundle "GET /npm/@clerk/clerk-js@6/dist/clerk.browser.js (br)" "$CONNS" "nginx, same file" \
+      "${RES[nginx_bundle.rps]:-}" "≥ 0.8× nginx" chk_bundle
+}
+
 # ---------------------------------------------------------------- machine and noise
 
 CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
@@ -300,6 +337,91 @@ read -r q0 qs0 < <(machine_cpu); sleep 2; read -r q1 qs1 < <(machine_cpu)
 IDLE_BUSY=$(awk -v b=$((q1 - q0)) -v hz="$HZ" -v n="$NCPU" 'BEGIN{printf "%.0f", b/hz/(2*n)*100}')
 TOP_OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk 'NR<=5{printf "%s %s%%; ", $2, $1}')
 log "machine: $NCPU x $CPU_MODEL, ${MEM_GB} GiB; load $LOAD_BEFORE; busy before start ${IDLE_BUSY}%"
+
+# ---------------------------------------------------------------- SDK bundle vs nginx, same precompressed file
+
+BUNDLE_PATH=/npm/@clerk/clerk-js@6/dist/clerk.browser.js
+BUNDLE_BYTES=""
+# run_bundle: needs a running latchkey ($FAPI). Saves the br body latchkey serves, has nginx serve exactly those
+# bytes with the same headers, and runs wrk against both (keys nginx_bundle and bundle).
+run_bundle() {
+  local ngx="$WORK/nginx-bundle" www="$WORK/nginx-bundle/www" port pid st save
+  mkdir -p "$www$(dirname "$BUNDLE_PATH")" "$ngx/logs" "$ngx/tmp"
+  st=$(curl -s -m 10 -H 'Accept-Encoding: br' -D "$ngx/probe.hdr" -o "$www$BUNDLE_PATH" -w '%{http_code}' \
+       "$FAPI$BUNDLE_PATH" || echo 000)
+  if [ "$st" != 200 ] || ! grep -qi '^content-encoding: br' "$ngx/probe.hdr"; then
+    RES[bundle.ok]=0 RES[nginx_bundle.ok]=0
+    RES[bundle.why]="probe returned HTTP $st without br"; RES[nginx_bundle.why]=${RES[bundle.why]}
+    log "bundle skipped: probe returned $st"
+    return
+  fi
+  BUNDLE_BYTES=$(stat -c %s "$www$BUNDLE_PATH")
+  # nginx's workers drop root: let them reach (not list) the work dir and read the file.
+  chmod o+x "$WORK" "$ngx"
+  chmod -R o+rX "$www"
+  port=$(free_port)
+  cat >"$ngx/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log $ngx/logs/access.log;
+  keepalive_requests 1000000;
+  sendfile on;
+  tcp_nopush on;
+  client_body_temp_path $ngx/tmp/body;
+  proxy_temp_path $ngx/tmp/proxy;
+  fastcgi_temp_path $ngx/tmp/fastcgi;
+  uwsgi_temp_path $ngx/tmp/uwsgi;
+  scgi_temp_path $ngx/tmp/scgi;
+  types { }
+  default_type "application/javascript; charset=utf-8";
+  server {
+    listen 127.0.0.1:$port;
+    root $www;
+    location /npm/ {
+      add_header Content-Encoding br;
+      add_header Vary Accept-Encoding;
+      add_header Cache-Control "public, max-age=300";
+      add_header Access-Control-Allow-Origin *;
+      add_header Cross-Origin-Resource-Policy cross-origin;
+    }
+  }
+}
+NGINX
+  nginx -p "$ngx" -c "$ngx/nginx.conf" >"$ngx/logs/stdout.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 100); do [ "$(probe GET "http://127.0.0.1:$port$BUNDLE_PATH")" = 200 ] && break; sleep 0.1; done
+  cmp -s "$WORK/probe.out" "$www$BUNDLE_PATH" || log "bundle: nginx does not serve the saved bytes"
+  log "bundle: ${BUNDLE_BYTES} bytes (br); nginx (2 workers, sendfile) on 127.0.0.1:$port"
+  save=$SRV_PID
+  SRV_PID=$pid
+  run_wrk nginx_bundle "$CONNS" bundle.lua "http://127.0.0.1:$port$BUNDLE_PATH"
+  SRV_PID=$save
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  run_wrk bundle "$CONNS" bundle.lua "$FAPI$BUNDLE_PATH"
+}
+
+if [ "$ONLY_BUNDLE" = 1 ]; then
+  start_server bundle "$WORK/data-bundle" true
+  run_bundle
+  stop_server
+  {
+    echo "# latchkey: SDK bundle vs nginx ($DATE, commit \`$COMMIT\`, $NCPU cores, ${DURATION} s per run, best of $REPEAT)"
+    echo
+    echo "| scenario | conns | req/s | p50 ms | p99 ms | errors | RSS MB | baseline | ratio | target | met | latchkey CPU % | wrk CPU % | other CPU % |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    bundle_rows
+  } >"$WORK/bundle.md"
+  # The full report (bench/RESULTS.md) is never replaced by this one row.
+  [ "$OUT" = "-" ] || [ "$OUT" = "$ROOT/bench/RESULTS.md" ] || cp "$WORK/bundle.md" "$OUT"
+  cat "$WORK/bundle.md"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- micro-benchmarks + hash baseline
 
@@ -445,6 +567,7 @@ st="no users were created over BAPI"; [ -n "$FIRST_USER" ] && st=$(probe GET "$B
 scenario bapi_user "$CONNS" bapi_user.lua "$BAPI/v1/users/x" "$st"
 st="no signed-in browser"; [ -n "$FIRST_COOKIE" ] && st=$MINT_ST
 scenario mixed "$CONNS" mixed.lua "$FAPI/v1/client" "$st"
+run_bundle
 st=000; [ "${#EMAILS[@]}" -gt 0 ] && st=$(probe POST "$FAPI/v1/client/sign_ins" --data-urlencode "identifier=${EMAILS[0]}" \
                                            --data-urlencode "password=$PASSWORD" -d strategy=password)
 SIGNIN_ST=$st
@@ -609,29 +732,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
 
-ok() { if "$@"; then echo yes; else echo "**no**"; fi; }
-row() {  # row KEY LABEL CONNS BASELINE_NAME BASELINE_VALUE TARGET_TEXT CHECK_FN
-  local key=$1 label=$2 conns=$3 bname=$4 bval=$5 ttext=$6 check=$7 ratio="" met=""
-  if [ "${RES[$key.ok]:-0}" != 1 ]; then
-    echo "| $label | $conns | n/a | | | | | $bname | | $ttext | not run: ${RES[$key.why]:-wrk failed} | | | |"
-    return
-  fi
-  if [ -n "$bval" ] && fge "$bval" 1; then ratio=$(awk -v a="${RES[$key.rps]}" -v b="$bval" 'BEGIN{printf "%.2f", a/b}'); fi
-  if [ -n "$check" ]; then
-    if [ -n "$ratio" ] || [ "$check" = chk_storm_mint ]; then
-      if $check "$key" "${ratio:-0}"; then met=yes; else met="**no**"; fi
-    else
-      met="no baseline"
-    fi
-  fi
-  echo "| $label | $conns | ${RES[$key.rps]} | ${RES[$key.p50]} | ${RES[$key.p99]} | ${RES[$key.err]} | ${RES[$key.rss]} | $bname | ${ratio:-} | $ttext | $met | ${RES[$key.srv]} | ${RES[$key.wrk]} | ${RES[$key.other]} |"
-}
-chk_health() { fge "$2" 0.9; }
-chk_client() { fge "$2" 0.6; }
-chk_mint16() { fge "$2" 0.85 && flt "${RES[$1.p99]}" 5; }
-chk_mint64() { fge "$2" 0.85 && flt "${RES[$1.p99]}" 15; }
-chk_sign_in() { fge "$2" 0.9; }
-chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
 
 {
   echo "# latchkey benchmark results"
@@ -666,6 +766,7 @@ chk_storm_mint() { flt "${RES[$1.p99]}" 20; }
   row mint64 "POST …/sessions/{id}/tokens" "$CONNS" "openssl sign/s" "$RSA_SIGN" "≥ 0.85×, p99 < 15 ms" chk_mint64
   row bapi_user "BAPI GET /v1/users/{id}" "$CONNS" nginx "$NGINX_RPS" "" ""
   row mixed "mixed browser (2 env : 3 client : 5 mint)" "$CONNS" nginx "$NGINX_RPS" "" ""
+  bundle_rows
   row sign_in "POST /v1/client/sign_ins (password)" "$SIGNIN_CONNS" "argon2 verify ×$HASH_THREADS" "$HASH_CEIL" "≥ 0.9×" chk_sign_in
   row sign_in_nosync "sign-in, LATCHKEY_DURABLE=false" "$SIGNIN_CONNS" "argon2 verify ×$HASH_THREADS" "$HASH_CEIL" "≥ 0.9×" chk_sign_in
   row storm_sign_in "storm: sign-in (concurrent with ↓)" "$CONNS" "argon2 verify ×$HASH_THREADS" "$HASH_CEIL" "(load only)" ""

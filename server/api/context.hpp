@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,10 +45,15 @@ struct request_ctx {
 };
 
 /// A successful reply: status and a JSON body (or empty for 204). `location` makes it a redirect.
+/// A static file (an SDK bundle, the default avatar) names its `content_type` instead: dispatch then sends the
+/// caching and CORS headers its handler put in `request_ctx::headers` rather than the FAPI's (no-store,
+/// credentialed CORS), and its `static_body` (data embedded in the binary) goes out without a copy.
 struct reply {
     http::status status = http::status::ok;
     std::string body;
     std::string location;
+    std::string_view content_type{};  ///< "" = JSON
+    std::string_view static_body{};   ///< valid for the whole process; takes the place of `body`
 };
 
 using handler_fn = api_result<reply> (*)(app&, request_ctx&);

@@ -3,6 +3,8 @@
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/api/views.hpp"
+#include "server/http/guard.hpp"
 #include "server/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -85,8 +87,21 @@ bool origin_allowed(app const& a, std::string_view origin) {
     return a.cfg.allowed_origins.empty() && !a.inst.production && is_local_origin(origin);
 }
 
+std::optional<std::string> allowed_redirect(app const& a, std::string_view url) {
+    auto t = parse_redirect(url);
+    if (!t) return std::nullopt;
+    bool ok = origin_allowed(a, t->origin);
+    if (!ok) {
+        if (auto own = parse_redirect(a.inst.frontend_api)) ok = own->origin == t->origin;
+    }
+    for (auto const& o : a.cfg.allowed_redirect_origins) ok = ok || o == t->origin;
+    if (!ok) return std::nullopt;
+    return std::move(t->url);
+}
+
 api_service::api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool)
-    : app_(a), routes_(routes), kind_(kind), hash_pool_(std::move(hash_pool)) {}
+    : app_(a), routes_(routes), kind_(kind), hash_pool_(std::move(hash_pool)),
+      default_image_url_(a.inst.frontend_api + "/v1/avatar/default") {}
 
 void api_service::transport_error(response& res, http::status status, std::string_view c, std::string_view message) {
     api_error e;
@@ -103,6 +118,7 @@ void api_service::transport_error(response& res, http::status status, std::strin
 }
 
 api_result<reply> api_service::invoke(route_entry const& route, request_ctx& ctx) {
+    views::default_image_scope const image(default_image_url_);
     try {
         return route.fn(app_, ctx);
     } catch (std::exception const& ex) {
@@ -113,7 +129,8 @@ api_result<reply> api_service::invoke(route_entry const& route, request_ctx& ctx
     return make_error(code::internal_clerk_error);
 }
 
-net::awaitable<void> api_service::handle(request& req, response& res, connection_info const& ci) {
+net::awaitable<void> api_service::handle(request& req, response& res, connection_info const& ci,
+                                         std::string_view* static_body) {
     auto const t0 = std::chrono::steady_clock::now();
     request_ctx ctx(req);
     ctx.request_id = next_request_id();
@@ -267,13 +284,18 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 result = r.error();
                 return;
             }
-            // CSRF: a state-changing request authenticated by the __client cookie must come from an allowed origin.
+            // CSRF (ASVS V4.2.2): a state-changing request authenticated by the __client cookie must come from
+            // an allowed origin: judged by Origin, else by the Referer's origin, else by Sec-Fetch-Site.
             if (ctx.cookie_auth && ctx.method != http::verb::get && ctx.method != http::verb::head) {
                 bool cross = false;
-                if (!ctx.origin.empty())
+                if (!ctx.origin.empty()) {
                     cross = !origin_allowed(app_, ctx.origin);
-                else if (auto sf = req.find("Sec-Fetch-Site"); sf != req.end())
+                } else if (auto ref = req.find(http::field::referer); ref != req.end()) {
+                    auto t = parse_redirect(ref->value());
+                    cross = !t || !origin_allowed(app_, t->origin);
+                } else if (auto sf = req.find("Sec-Fetch-Site"); sf != req.end()) {
                     cross = sf->value() == "cross-site";
+                }
                 if (cross) {
                     result = make_error(code::origin_invalid);
                     return;
@@ -293,19 +315,28 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
         }
     }
     finish(res, ctx, result);
+    if (result && !result->static_body.empty()) {
+        if (static_body != nullptr)
+            *static_body = result->static_body;
+        else
+            res.body().assign(result->static_body);
+    }
     if (req.method() == http::verb::head) res.body().clear();
     if (app_.cfg.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
         // result<T, api_error>::error() returns a copy: keep the code in a string, not a view of a temporary.
         std::string const code_text = result ? std::string{} : result.error().code;
         log::access(kind_ == api_kind::frontend ? "fapi" : "bapi", ctx.request_id, http::to_string(ctx.method),
-                    ctx.path, res.result_int(), code_text, us, res.body().size(), ctx.remote_ip);
+                    ctx.path, res.result_int(), code_text, us,
+                    result && !result->static_body.empty() ? result->static_body.size() : res.body().size(),
+                    ctx.remote_ip);
     }
 }
 
 void api_service::finish(response& res, request_ctx& ctx, api_result<reply>& r) {
     res.set(http::field::server, "latchkey");
-    if (kind_ == api_kind::frontend) {
+    bool const static_file = r && !r->content_type.empty();  // its handler set its own caching and CORS headers
+    if (kind_ == api_kind::frontend && !static_file) {
         add_cors(app_, ctx, res);
         if (ctx.method == http::verb::options && !ctx.origin.empty() && origin_allowed(app_, ctx.origin)) {
             res.set(http::field::access_control_allow_methods, "GET, POST, PUT, PATCH, DELETE, OPTIONS");
@@ -323,8 +354,11 @@ void api_service::finish(response& res, request_ctx& ctx, api_result<reply>& r) 
             res.set(http::field::location, r->location);
             res.set(http::field::cache_control, "no-store");
         }
-        if (r->status != http::status::no_content && r->location.empty())
+        if (static_file) {
+            if (r->status != http::status::not_modified) res.set(http::field::content_type, r->content_type);
+        } else if (r->status != http::status::no_content && r->location.empty()) {
             res.set(http::field::content_type, "application/json");
+        }
         res.body() = std::move(r->body);
     } else {
         auto const& e = r.error();

@@ -14,7 +14,8 @@ class api_service final : public service {
 public:
     api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool);
 
-    net::awaitable<void> handle(request& req, response& res, connection_info const& ci) override;
+    net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
+                                std::string_view* static_body = nullptr) override;
     void transport_error(response& res, http::status status, std::string_view code,
                          std::string_view message) override;
 
@@ -27,9 +28,16 @@ private:
     route_table const& routes_;
     api_kind kind_;
     net::any_io_executor hash_pool_;
+    std::string default_image_url_;  ///< <frontend_api>/v1/avatar/default
 };
 
 /// True when `origin` may make credentialed requests to the FAPI.
 bool origin_allowed(app const& a, std::string_view origin);
+
+/// THE check for every redirect target the API accepts or stores (`redirect_url`,
+/// `action_complete_redirect_url`, `after_*_url`): `url` re-serialised from its parse (server/http/guard.hpp)
+/// when it is an absolute http(s) URL without userinfo or control characters whose origin is the instance's
+/// own, an app origin (origin_allowed) or one of `allowed_redirect_origins`; nullopt otherwise.
+std::optional<std::string> allowed_redirect(app const& a, std::string_view url);
 
 }  // namespace latchkey::server::api

@@ -43,6 +43,9 @@ route_table frontend_routes() {
     r.add(post,    "/v1/client/sign_ups/{sign_up_id}/attempt_verification",     {f::attempt_sign_up_verification,     fapi, io});
     r.add(get,     "/v1/client/handshake",                                       {f::handshake,                        fapi, io});
     r.add(post,    "/v1/dev_browser",                                            {f::create_dev_browser,               none, io});
+    r.add(get,     "/v1/avatar/default",                                         {f::get_default_avatar,               none, io});
+    r.add(get,     "/npm/{scope}/{package}/dist/{file}",                         {f::get_npm_file,                     none, io});
+    r.add(get,     "/npm/{package}/dist/{file}",                                 {f::get_npm_file,                     none, io});
     r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
     r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/touch",                     {f::touch_session,                    fapi, io});

@@ -58,7 +58,7 @@ json::value lookup(store::user_record const& u, store::session_record const& s, 
         }
         if (f == "username") return str_or_null(u.username);
         if (f == "image_url" || f == "profile_image_url")
-            return json::value(u.image_url.empty() ? std::string("https://img.clerk.com/default") : u.image_url);
+            return json::value(u.image_url.empty() ? std::string(views::default_image_url()) : u.image_url);
         if (f == "has_image") return json::value(!u.image_url.empty());
         if (f == "primary_email_address") {
             auto const* v = identification_value(u, u.primary_email_address_id);

@@ -28,9 +28,17 @@ void put_ms_or_null(json::object& o, std::string_view key, std::int64_t v) {
         o.emplace(key, v);
 }
 
-constexpr json::string_view default_image_url = "https://img.clerk.com/default";
+thread_local std::string_view current_default_image_url = "/v1/avatar/default";
 
 }  // namespace
+
+std::string_view default_image_url() noexcept { return current_default_image_url; }
+
+default_image_scope::default_image_scope(std::string_view url) noexcept : previous_(current_default_image_url) {
+    current_default_image_url = url;
+}
+
+default_image_scope::~default_image_scope() { current_default_image_url = previous_; }
 
 json::value json_text(std::string_view text, json::storage_ptr sp) {
     // Nearly every stored metadata is the default "{}": no parser for it.
@@ -120,7 +128,7 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     put_str_or_null(o, "username", u.username);
     put_str_or_null(o, "first_name", u.first_name);
     put_str_or_null(o, "last_name", u.last_name);
-    json::string_view const image = u.image_url.empty() ? default_image_url : json::string_view(u.image_url);
+    json::string_view const image = u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url);
     o.emplace("image_url", image);
     o.emplace("profile_image_url", image);
     o.emplace("has_image", !u.image_url.empty());
@@ -178,7 +186,7 @@ json::object public_user_data(store::user_record const& u, json::storage_ptr sp)
     o.reserve(9);
     put_str_or_null(o, "first_name", u.first_name);
     put_str_or_null(o, "last_name", u.last_name);
-    o.emplace("image_url", u.image_url.empty() ? default_image_url : json::string_view(u.image_url));
+    o.emplace("image_url", u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url));
     o.emplace("has_image", !u.image_url.empty());
     // The identifier shown for the session: the primary email, else the primary phone, else the username.
     std::string_view identifier = u.username;

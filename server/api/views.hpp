@@ -29,6 +29,23 @@ boost::json::object email_address(store::user_record const& u, store::identifica
 boost::json::object phone_number(store::user_record const& u, store::identification_record const& p,
                                  boost::json::storage_ptr sp = {});
 
+/// The image_url of a user without an image: the default avatar this instance's FAPI serves
+/// (<frontend_api>/v1/avatar/default). Dispatch sets it around every handler (a default_image_scope), since
+/// the views take no app; outside one it is the bare path "/v1/avatar/default".
+std::string_view default_image_url() noexcept;
+
+/// Makes `url` the calling thread's default_image_url() until destroyed. `url` must outlive the scope.
+class default_image_scope {
+public:
+    explicit default_image_scope(std::string_view url) noexcept;
+    ~default_image_scope();
+    default_image_scope(default_image_scope const&) = delete;
+    default_image_scope& operator=(default_image_scope const&) = delete;
+
+private:
+    std::string_view previous_;
+};
+
 /// A user's lockout at one instant: what Clerk's User object shows (locked, lockout_expires_in_seconds,
 /// verification_attempts_remaining) and what the sign-in gate enforces (user_locked), computed in this one
 /// place so the two never disagree. Locked = locked by the BAPI (`locked`), or by too many failed first-factor

@@ -1,5 +1,6 @@
 #include "server/http/server.hpp"
 
+#include "server/http/guard.hpp"
 #include "server/http/tls.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -176,32 +177,44 @@ std::optional<read_failure> classify(boost::system::error_code const& ec) {
     return std::nullopt;
 }
 
-/// Serializes the status line and header fields of `res` into `out` (reused per connection, so its
-/// capacity is allocated once). The body goes out as a second buffer of the same gather write: one
-/// `sendmsg` per response, without Beast's serializer (whose buffer-sequence iterators cost more than the
-/// copy on small responses; A/B in bench/RESULTS.md). Responses always carry Content-Length (set by
-/// `prepare_payload`; bodies are strings), never chunked encoding.
-void serialize_head(response const& res, std::string& out) {
-    out.clear();
-    out += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    char code[4] = {char('0' + res.result_int() / 100 % 10), char('0' + res.result_int() / 10 % 10),
-                    char('0' + res.result_int() % 10), ' '};
-    out.append(code, 4);
-    out += res.reason();
-    out += "\r\n";
-    for (auto const& f : res) {
-        out += f.name_string();
-        out += ": ";
-        out += f.value();
-        out += "\r\n";
+/// RFC 9112 section 6.3: a request is framed by Transfer-Encoding only when its final coding is `chunked`,
+/// named once; any other list (`identity`, `gzip`, `chunked, identity`, `xchunked`) cannot be framed, and a
+/// request with both Transfer-Encoding and Content-Length is a smuggling attempt. Both answer 400 and close.
+bool framing_ok(http::fields const& h) {
+    std::size_t codings = 0, chunked = 0;
+    bool chunked_last = false;
+    bool any = false;
+    for (auto it = h.find(http::field::transfer_encoding); it != h.end() && it->name() == http::field::transfer_encoding;
+         ++it) {
+        any = true;
+        std::string_view v = it->value();
+        while (true) {
+            auto comma = v.find(',');
+            std::string_view item = v.substr(0, comma);
+            auto semi = item.find(';');  // transfer parameters: the coding's name is before them
+            item = item.substr(0, semi);
+            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            if (!item.empty()) {
+                ++codings;
+                chunked_last = beast::iequals(item, "chunked") && semi == std::string_view::npos;
+                if (beast::iequals(item, "chunked")) ++chunked;
+            }
+            if (comma == std::string_view::npos) break;
+            v.remove_prefix(comma + 1);
+        }
     }
-    out += "\r\n";
+    if (!any) return true;
+    if (h.find(http::field::content_length) != h.end()) return false;
+    return codings > 0 && chunked == 1 && chunked_last;
 }
 
 template <class Stream>
-net::awaitable<boost::system::error_code> write_response(Stream& stream, response const& res, std::string& head) {
+net::awaitable<boost::system::error_code> write_response(Stream& stream, response const& res, std::string& head,
+                                                         std::string_view static_body = {}) {
     serialize_head(res, head);
-    std::array<net::const_buffer, 2> const buffers{net::buffer(head), net::buffer(res.body())};
+    std::array<net::const_buffer, 2> const buffers{
+        net::buffer(head), static_body.data() != nullptr ? net::buffer(static_body) : net::buffer(res.body())};
     auto [ec, n] = co_await net::async_write(stream, buffers, tuple_awaitable);
     co_return ec;
 }
@@ -269,6 +282,16 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         parser.body_limit(limits.body_bytes);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
         boost::system::error_code ec = hec;
+        if (!ec && !framing_ok(parser.get())) {
+            response res{http::status::bad_request, 11};
+            svc.transport_error(res, http::status::bad_request, "malformed_request",
+                                "The request's Transfer-Encoding cannot be framed.");
+            res.keep_alive(false);
+            res.prepare_payload();
+            arm(limits.write_timeout);
+            co_await write_response(stream, res, head);
+            break;
+        }
         if (!ec && !parser.is_done()) {
             auto const& h = parser.get();
             if (auto it = h.find(http::field::expect); it != h.end() && beast::iequals(it->value(), "100-continue")) {
@@ -295,11 +318,26 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         response res;
         res.version(req.version() == 10 ? 10 : 11);
         slot.deadline = clock::time_point::max();  // the handler's own time is not the peer's fault
-        co_await svc.handle(req, res, ci);
-        res.keep_alive(req.keep_alive() && !w.stopping);
+        std::string_view static_body;
+        co_await svc.handle(req, res, ci, &static_body);
+        bool keep = req.keep_alive() && !w.stopping;
+        if (!head_safe(res)) {
+            // A header built from input carries CR/LF/NUL: answer 500 rather than split the response.
+            std::fputs("{\"level\":\"error\",\"event\":\"unsafe_response_header\"}\n", stderr);
+            res = response{http::status::internal_server_error, res.version()};
+            svc.transport_error(res, http::status::internal_server_error, "internal_clerk_error",
+                                "The server could not build a safe response.");
+            static_body = {};
+            keep = false;
+        }
+        res.keep_alive(keep);
         res.prepare_payload();
+        if (static_body.data() != nullptr) {
+            res.content_length(static_body.size());
+            if (req.method() == http::verb::head) static_body = std::string_view("", 0);
+        }
         arm(limits.write_timeout);
-        auto wec = co_await write_response(stream, res, head);
+        auto wec = co_await write_response(stream, res, head, static_body);
         if (wec || !res.keep_alive()) break;
     }
     if constexpr (std::is_same_v<Stream, ssl::stream<tcp::socket>>) {

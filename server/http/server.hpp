@@ -34,7 +34,12 @@ class service {
 public:
     virtual ~service() = default;
     /// Fills `res` for `req`. May co_await (e.g. to hop to the hash pool) but does no socket I/O.
-    virtual net::awaitable<void> handle(request& req, response& res, connection_info const& ci) = 0;
+    /// With `static_body`, a body the service keeps alive for the whole process (a file embedded in the binary)
+    /// may come back there instead of in `res.body()`: the transport then sends it after the header without
+    /// copying it, with its size as Content-Length, and leaves it out for HEAD. Without `static_body`, every
+    /// body is in `res.body()`.
+    virtual net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
+                                        std::string_view* static_body = nullptr) = 0;
     /// Builds the response for a transport-level failure (400 bad request, 413, 431, 503, 408).
     virtual void transport_error(response& res, http::status status, std::string_view code,
                                  std::string_view message) = 0;

@@ -192,6 +192,9 @@ http_result http_client::request(http::verb method, std::string const& target, s
         else
             cookies[name] = value;
     }
+    // As clerk-js does: a Clerk-Db-Jwt response header replaces the dev-browser token (it rotates on sign-in).
+    if (auto it = r.headers.find("clerk-db-jwt"); it != r.headers.end() && !dev_browser.empty())
+        dev_browser = it->second;
     return r;
 }
 

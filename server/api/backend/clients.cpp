@@ -96,18 +96,29 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
         return token.error();
     if (!*token || (*token)->empty())
         return param_error(code::form_param_missing, "token");
-    std::string client_id;
+    // A client credential is "client_<id>.<secret>"; anything else must be a session JWT.
+    bool const credential = (*token)->starts_with("client_") && (*token)->find('.') != std::string::npos &&
+                            (*token)->find('.') == (*token)->rfind('.');
     std::string sid;
-    if (auto id = frontend::verify_client_token(a, **token)) {
-        client_id = std::move(*id);
-    } else {
+    if (!credential) {
         auto claims = verify_session_token(a, **token, ctx.now);
         if (!claims)
             return claims.error();
         sid = std::string(claims->at("sid").get_string());
     }
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
-        if (!sid.empty()) {
+        std::string client_id;
+        if (credential) {
+            client_id = std::string((*token)->substr(0, (*token)->find('.')));
+            auto c = a.db.get_client(t, client_id);
+            if (!c)
+                return c.error();
+            // Only the current credential of an existing client verifies (it rotates on sign-in and sign-out).
+            if (*c && !frontend::verify_client_token(a, t, **token))
+                return api_result<json::object>(param_error(
+                    code::form_param_value_invalid, "token", "The token is not a current client credential."
+                ));
+        } else {
             auto s = a.db.get_session(t, sid);
             if (!s)
                 return s.error();

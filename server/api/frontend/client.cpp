@@ -6,6 +6,7 @@
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
+#include "server/http/guard.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -86,23 +87,11 @@ api_result<reply> delete_client(app& a, request_ctx& ctx) {
     return reply{http::status::ok, json::serialize(root), {}};
 }
 
-namespace {
-
-bool redirect_allowed(app const& a, std::string_view url) {
-    if (!(url.starts_with("http://") || url.starts_with("https://"))) return false;
-    auto scheme_end = url.find("://") + 3;
-    auto slash = url.find_first_of("/?#", scheme_end);
-    std::string origin(url.substr(0, slash));
-    if (origin.find('@') != std::string::npos) return false;  // no userinfo tricks
-    return origin_allowed(a, origin);
-}
-
-}  // namespace
-
 api_result<reply> handshake(app& a, request_ctx& ctx) {
-    auto redirect = ctx.query.find("redirect_url");
-    if (redirect == nullptr || redirect->empty()) return param_error(code::form_param_missing, "redirect_url");
-    if (redirect->size() > 4096 || !redirect_allowed(a, *redirect))
+    auto const* raw_redirect = ctx.query.find("redirect_url");
+    if (raw_redirect == nullptr || raw_redirect->empty()) return param_error(code::form_param_missing, "redirect_url");
+    auto redirect = allowed_redirect(a, *raw_redirect);
+    if (!redirect)
         return param_error(code::form_param_value_invalid, "redirect_url",
                            "redirect_url must be an absolute URL on an allowed origin.");
     bool const suffixed = [&] {
@@ -170,17 +159,11 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         param = "__clerk_handshake=" + *signed_payload;
     }
 
-    std::string location = *redirect;
-    auto hash = location.find('#');
-    std::string fragment;
-    if (hash != std::string::npos) {
-        fragment = location.substr(hash);
-        location.resize(hash);
-    }
-    location += location.find('?') == std::string::npos ? '?' : '&';
-    location += param;
-    location += fragment;
-    return reply{http::status::temporary_redirect, {}, std::move(location)};
+    // The Location is re-serialised from the parsed target with the parameter added: nothing is copied.
+    auto eq = param.find('=');
+    return reply{http::status::temporary_redirect, {},
+                 with_query_param(*redirect, std::string_view(param).substr(0, eq),
+                                  std::string_view(param).substr(eq + 1))};
 }
 
 }  // namespace latchkey::server::api::frontend

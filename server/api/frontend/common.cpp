@@ -32,21 +32,15 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
     return std::move(**c);
 }
 
-namespace {
-
-/// Cookie attributes for cookies the FAPI sets on the browser. Behind a proxy (Clerk-Proxy-Url) the cookie
-/// lands on the app's host, so it stays host-only and Secure follows the proxy URL's scheme; otherwise a
-/// FAPI at clerk.<app domain> scopes shared cookies to the app's registrable domain.
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
                          bool with_domain) {
     std::string s;
     s.reserve(96);
     s += "; Path=/";
-    bool secure = a.inst.https;
-    auto proxy = ctx.req.find("Clerk-Proxy-Url");
-    if (proxy != ctx.req.end()) {
-        secure = proxy->value().starts_with("https://");
-    } else if (with_domain && a.inst.fapi_host.starts_with("clerk.")) {
+    // Secure follows the configured frontend API (https, or a TLS listener), never a request header: a forged
+    // Clerk-Proxy-Url must not strip it. A proxy only keeps the cookie host-only (it lands on the app's host).
+    bool const secure = a.inst.https;
+    if (ctx.req.find("Clerk-Proxy-Url") == ctx.req.end() && with_domain && a.inst.fapi_host.starts_with("clerk.")) {
         std::string_view d = std::string_view(a.inst.fapi_host).substr(6);
         d = d.substr(0, d.find(':'));
         s += "; Domain=";
@@ -59,8 +53,6 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
     if (secure) s += "; Secure";
     return s;
 }
-
-}  // namespace
 
 api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w) {
     if (auto c = current_client(a, ctx, w)) return std::move(*c);
@@ -77,16 +69,10 @@ api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::
         }
         c.dev_browser_id = ctx.dev_browser_id;
     } else {
-        std::string token = make_client_token(a, c.id);
         auto const* native = ctx.query.find("_is_native");
-        if (ctx.native || (native != nullptr && *native == "1")) {
-            ctx.native = true;  // native apps keep the credential themselves: no cookies at all
-            ctx.headers.emplace_back("Authorization", token);
-        } else {
-            ctx.set_cookies.push_back("__client=" + token +
-                                      cookie_attrs(a, ctx, a.cfg.client_cookie_lifetime.count(), true, false));
-            ctx.cookie_auth = true;
-        }
+        if (native != nullptr && *native == "1") ctx.native = true;  // native apps keep the credential: no cookies
+        send_client_credential(a, ctx, new_client_credential(c));
+        if (!ctx.native) ctx.cookie_auth = true;
     }
     if (auto r = a.db.put_client(w, c); !r) return store_failure(r.error(), "put_client");
     ctx.client_id = c.id;
@@ -126,6 +112,7 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     client.session_ids.push_back(s.id);
     client.last_active_session_id = s.id;
     client.updated_at = ctx.now;
+    if (auto r = rotate_client_credential(a, ctx, w, client); !r) return r.error();
     if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
     if (auto r = a.db.put_client(w, client); !r) return store_failure(r.error(), "put_client");
     store::user_record prev = user;

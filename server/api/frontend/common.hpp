@@ -18,6 +18,12 @@ namespace latchkey::server::api::frontend {
 /// Maps a store error to the API error (map_full -> 507 storage_full, the rest -> 500, logged).
 api_error store_failure(boost::system::error_code ec, std::string_view what);
 
+/// Attributes ("; Path=/; ...") for a cookie the FAPI sets on the browser: Secure when the configured frontend
+/// API is https; `with_domain` scopes it to the app's registrable domain when the FAPI is clerk.<domain> and no
+/// proxy sits in front.
+std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
+                         bool with_domain);
+
 /// The request's client, if it has one that still exists.
 std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t);
 
@@ -26,7 +32,8 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
 api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w);
 
 /// Starts an active session for `user` on `client` (single-session mode: other live sessions on the client
-/// are ended first), makes it last_active, bumps client.updated_at, and writes session + client.
+/// are ended first), makes it last_active, bumps client.updated_at, rotates the client's credential (the
+/// authentication changes the client's privilege: see identity.hpp), and writes session + client.
 /// `first_factor_at`/`second_factor_at` feed the fva claim.
 api_result<store::session_record> start_session(app& a, request_ctx& ctx, store::write_txn& w,
                                                 store::client_record& client, store::user_record& user,

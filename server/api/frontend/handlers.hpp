@@ -14,6 +14,10 @@ LATCHKEY_HANDLER(patch_environment);
 LATCHKEY_HANDLER(get_health);
 LATCHKEY_HANDLER(create_dev_browser);
 
+// assets.cpp: the SDK bundles under /npm/ and the default avatar (embedded in the binary)
+LATCHKEY_HANDLER(get_npm_file);
+LATCHKEY_HANDLER(get_default_avatar);
+
 // client.cpp: the client, the handshake
 LATCHKEY_HANDLER(get_client);
 LATCHKEY_HANDLER(create_client);

@@ -3,32 +3,92 @@
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/ossl.hpp"
+#include "crypto/random.hpp"
+#include "server/api/frontend/common.hpp"
+
+#include <algorithm>
 
 namespace latchkey::server::api::frontend {
 
 namespace {
-std::string client_mac(app const& a, std::string_view client_id) {
+
+constexpr std::size_t max_credential_bytes = 200;
+
+/// The legacy stateless credential's MAC (clients without a credential digest).
+std::string legacy_client_mac(app const& a, std::string_view client_id) {
     std::string msg = "client:";
     msg += client_id;
     return crypto::base64url_encode(crypto::hmac_sha256(a.inst.code_key, msg));
 }
+
+std::string credential_digest(std::string_view secret) { return crypto::base64url_encode(crypto::sha256(secret)); }
+
+/// Splits "<client_id>.<secret>"; nullopt when it cannot be a credential.
+std::optional<std::pair<std::string_view, std::string_view>> split_credential(std::string_view token) {
+    if (token.size() > max_credential_bytes) return std::nullopt;
+    auto dot = token.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == token.size()) return std::nullopt;
+    std::string_view id = token.substr(0, dot);
+    if (!id.starts_with("client_")) return std::nullopt;
+    return std::pair{id, token.substr(dot + 1)};
+}
+
 }  // namespace
 
-std::string make_client_token(app const& a, std::string_view client_id) {
-    std::string t(client_id);
+std::string new_client_credential(store::client_record& c) {
+    std::string secret = crypto::random_token(32);
+    c.credential_digest = credential_digest(secret);
+    std::string t = c.id;
     t += '.';
-    t += client_mac(a, client_id);
+    t += secret;
     return t;
 }
 
-std::optional<std::string> verify_client_token(app const& a, std::string_view token) {
-    if (token.size() > 200) return std::nullopt;
-    auto dot = token.find('.');
-    if (dot == std::string_view::npos || dot == 0) return std::nullopt;
-    std::string_view id = token.substr(0, dot);
-    if (!id.starts_with("client_")) return std::nullopt;
-    if (!crypto::equal_ct(token.substr(dot + 1), client_mac(a, id))) return std::nullopt;
+std::optional<std::string> verify_client_token(app const& a, store::txn const& t, std::string_view token) {
+    auto parts = split_credential(token);
+    if (!parts) return std::nullopt;
+    auto [id, secret] = *parts;
+    auto c = a.db.get_client(t, id);
+    if (!c || !*c) return std::nullopt;
+    bool const ok = (*c)->credential_digest.empty()
+                        ? crypto::equal_ct(secret, legacy_client_mac(a, id))
+                        : crypto::equal_ct(credential_digest(secret), (*c)->credential_digest);
+    if (!ok) return std::nullopt;
     return std::string(id);
+}
+
+void send_client_credential(app const& a, request_ctx& ctx, std::string const& token) {
+    if (ctx.native) {
+        std::erase_if(ctx.headers, [](auto const& h) { return h.first == "Authorization"; });
+        ctx.headers.emplace_back("Authorization", token);
+        return;
+    }
+    std::erase_if(ctx.set_cookies, [](std::string const& c) { return c.starts_with("__client="); });
+    ctx.set_cookies.push_back("__client=" + token +
+                              cookie_attrs(a, ctx, a.cfg.client_cookie_lifetime.count(), true, false));
+}
+
+api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write_txn& w,
+                                          store::client_record& client) {
+    if (!ctx.dev_browser_id.empty()) {
+        // A dev browser is the client's credential: a new token bound to the client replaces the old one.
+        auto d = a.db.get_dev_browser(w, ctx.dev_browser_id);
+        if (!d) return store_failure(d.error(), "get_dev_browser");
+        store::dev_browser_record next;
+        next.id = "dvb_" + crypto::random_token(24);
+        next.client_id = client.id;
+        next.created_at = *d ? (*d)->created_at : ctx.now;
+        if (auto r = a.db.put_dev_browser(w, next); !r) return store_failure(r.error(), "put_dev_browser");
+        if (auto r = a.db.delete_dev_browser(w, ctx.dev_browser_id); !r)
+            return store_failure(r.error(), "delete_dev_browser");
+        client.dev_browser_id = next.id;
+        ctx.dev_browser_id = next.id;
+        std::erase_if(ctx.headers, [](auto const& h) { return h.first == "Clerk-Db-Jwt"; });
+        ctx.headers.emplace_back("Clerk-Db-Jwt", next.id);
+        return {};
+    }
+    send_client_credential(a, ctx, new_client_credential(client));
+    return {};
 }
 
 std::string const* find_cookie(app const& a, request_ctx const& ctx, std::string_view name) {
@@ -54,17 +114,23 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     if (auto it = ctx.req.find(http::field::authorization); it != ctx.req.end() && !it->value().empty()) {
         std::string_view v = it->value();
         if (v.starts_with("Bearer ")) v.remove_prefix(7);
-        if (auto id = verify_client_token(a, v)) {
-            ctx.client_id = *id;
+        auto id = a.db.with_read([&](store::read_txn& r) -> store::result<std::optional<std::string>> {
+            return verify_client_token(a, r, v);
+        });
+        if (id && *id) {
+            ctx.client_id = std::move(**id);
             ctx.native = true;
             return {};
         }
         return make_error(code::authentication_invalid);
     }
-    // 3. The __client cookie.
+    // 3. The __client cookie. A credential that is not current is ignored (the browser starts a new client).
     if (auto const* c = ctx.cookies.find("__client")) {
-        if (auto id = verify_client_token(a, *c)) {
-            ctx.client_id = *id;
+        auto id = a.db.with_read([&](store::read_txn& r) -> store::result<std::optional<std::string>> {
+            return verify_client_token(a, r, *c);
+        });
+        if (id && *id) {
+            ctx.client_id = std::move(**id);
             ctx.cookie_auth = true;
         }
     }

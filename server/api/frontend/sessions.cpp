@@ -2,6 +2,7 @@
 #include "server/api/frontend/handlers.hpp"
 
 #include "server/api/frontend/common.hpp"
+#include "server/api/frontend/identity.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
 
@@ -45,6 +46,8 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
         }
         if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
         client.updated_at = ctx.now;
+        // Signing out changes the client's privilege: a new credential (identity.hpp).
+        if (auto r = rotate_client_credential(a, ctx, tx, client); !r) return api_result<void>(r.error());
         if (auto r = a.db.put_client(tx, client); !r) return r.error();
         a.tokens.erase(s.id);
         closed = s;
@@ -101,9 +104,9 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
 }  // namespace
 
 api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, tx);
-        if (!c) return {};
+        if (!c) return api_result<void>();
         for (auto const& sid : c->session_ids) {
             auto s = a.db.get_session(tx, sid);
             if (!s) return s.error();
@@ -111,15 +114,18 @@ api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
                 auto rec = **s;
                 rec.status = "ended";
                 rec.updated_at = ctx.now;
-                if (auto r = a.db.put_session(tx, rec); !r) return r;
+                if (auto r = a.db.put_session(tx, rec); !r) return r.error();
             }
             a.tokens.erase(sid);
         }
         c->last_active_session_id.clear();
         c->updated_at = ctx.now;
-        return a.db.put_client(tx, *c);
+        if (auto r = rotate_client_credential(a, ctx, tx, *c); !r) return api_result<void>(r.error());
+        if (auto r = a.db.put_client(tx, *c); !r) return r.error();
+        return api_result<void>();
     });
     if (!w) return store_failure(w.error(), "end_all_sessions");
+    if (!*w) return w->error();
     return client_envelope(a, ctx);
 }
 

@@ -486,7 +486,7 @@ json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record con
             json::object ud;
             ud["first_name"] = user.first_name.empty() ? json::value(nullptr) : json::value(user.first_name);
             ud["last_name"] = user.last_name.empty() ? json::value(nullptr) : json::value(user.last_name);
-            ud["image_url"] = user.image_url.empty() ? std::string("https://img.clerk.com/default") : user.image_url;
+            ud["image_url"] = user.image_url.empty() ? std::string(views::default_image_url()) : user.image_url;
             ud["has_image"] = !user.image_url.empty();
             user_data = std::move(ud);
         }

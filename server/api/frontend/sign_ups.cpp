@@ -480,6 +480,17 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     return o;
 }
 
+/// As Clerk does: the create or update that gives a sign-up an email address or phone number to verify also sends
+/// its code, so the verification reads unverified / email_code (phone_code) / needs_attempt at once and the
+/// prebuilt <SignUp/> goes straight to code entry without preparing (it skips prepare in exactly that state). An
+/// explicit prepare sends a new code. Test identifiers take 424242 and are sent nothing.
+void send_pending_codes(app& a, request_ctx const& ctx, store::sign_up_record& s) {
+    if (!s.email_address.empty() && a.cfg.email_address.verify_at_sign_up && s.email_verification.status.empty())
+        prepare_code(a, ctx, s.email_verification, "email_code", "email", s.email_address, "");
+    if (!s.phone_number.empty() && a.cfg.phone_number.verify_at_sign_up && s.phone_verification.status.empty())
+        prepare_code(a, ctx, s.phone_verification, "phone_code", "sms", s.phone_number, "");
+}
+
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     if (a.cfg.sign_up_mode == "restricted")
         return make_error(code::not_allowed_to_sign_up);
@@ -523,6 +534,7 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         }
         if (auto taken = check_taken(a, tx, s); !taken)
             return taken;
+        send_pending_codes(a, ctx, s);
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
@@ -570,7 +582,10 @@ api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
         return patch.error();
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         apply(*patch, s);
-        return check_taken(a, tx, s);
+        auto taken = check_taken(a, tx, s);
+        if (taken)
+            send_pending_codes(a, ctx, s);
+        return taken;
     });
 }
 

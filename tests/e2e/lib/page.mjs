@@ -57,7 +57,7 @@ export async function startApp({ host = 'localhost' } = {}) {
     try {
       if (!server) throw new Error('app.attach(server) was not called');
       if (url.pathname === PROXY_PATH || url.pathname.startsWith(PROXY_PATH + '/')) {
-        entry.status = await proxy(req, res, url);
+        entry.status = await proxyToFapi(req, res, url, server);
         return;
       }
       if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
@@ -90,31 +90,6 @@ export async function startApp({ host = 'localhost' } = {}) {
     }
   });
 
-  async function proxy(req, res, url) {
-    // Node request -> WHATWG Request, so @clerk/backend's proxy helper does the forwarding exactly as in production.
-    const headers = new Headers();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-    // The helper forwards the client IP it finds in X-Forwarded-For / X-Real-Ip; our app is the edge, so add it.
-    if (!headers.has('x-forwarded-for')) headers.set('x-forwarded-for', req.socket.remoteAddress ?? '127.0.0.1');
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const body = hasBody ? Buffer.concat(await readAll(req)) : undefined;
-    const request = new Request(url, { method: req.method, headers, body: hasBody ? body : undefined });
-    const response = await clerkFrontendApiProxy(request, {
-      proxyPath: PROXY_PATH,
-      fapiUrl: server.fapiUrl,
-      publishableKey: server.publishableKey,
-      secretKey: server.secretKey,
-    });
-    const out = {};
-    response.headers.forEach((v, k) => { if (k !== 'set-cookie') out[k] = v; });
-    const cookies = response.headers.getSetCookie();
-    if (cookies.length) out['set-cookie'] = cookies;
-    res.writeHead(response.status, out);
-    if (response.body) Readable.fromWeb(response.body).pipe(res);
-    else res.end();
-    return response.status;
-  }
-
   await new Promise((resolve, reject) => { http.once('error', reject); http.listen(0, '127.0.0.1', resolve); });
   const port = http.address().port;
   origin = `http://${host}:${port}`;
@@ -130,6 +105,35 @@ export async function startApp({ host = 'localhost' } = {}) {
     proxied: () => requests.filter(r => r.path.startsWith(PROXY_PATH + '/')),
     close: () => new Promise(resolve => { http.closeAllConnections?.(); http.close(() => resolve()); }),
   };
+}
+
+/**
+ * Forwards one app request under PROXY_PATH to the latchkey FAPI of `server` (what startLatchkey() returned)
+ * through @clerk/backend's clerkFrontendApiProxy; returns the status.
+ */
+export async function proxyToFapi(req, res, url, server) {
+  // Node request -> WHATWG Request, so @clerk/backend's proxy helper does the forwarding exactly as in production.
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  // The helper forwards the client IP it finds in X-Forwarded-For / X-Real-Ip; our app is the edge, so add it.
+  if (!headers.has('x-forwarded-for')) headers.set('x-forwarded-for', req.socket.remoteAddress ?? '127.0.0.1');
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const body = hasBody ? Buffer.concat(await readAll(req)) : undefined;
+  const request = new Request(url, { method: req.method, headers, body: hasBody ? body : undefined });
+  const response = await clerkFrontendApiProxy(request, {
+    proxyPath: PROXY_PATH,
+    fapiUrl: server.fapiUrl,
+    publishableKey: server.publishableKey,
+    secretKey: server.secretKey,
+  });
+  const out = {};
+  response.headers.forEach((v, k) => { if (k !== 'set-cookie') out[k] = v; });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) out['set-cookie'] = cookies;
+  res.writeHead(response.status, out);
+  if (response.body) Readable.fromWeb(response.body).pipe(res);
+  else res.end();
+  return response.status;
 }
 
 function readAll(stream) {

@@ -27,7 +27,7 @@ void BM_user_json_frontend(benchmark::State& state) {
     auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
     std::size_t bytes = 0;
     for (auto _ : state) {
-        auto s = json::serialize(views::user(u, views::audience::frontend));
+        auto s = json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100)));
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }
@@ -39,7 +39,7 @@ void BM_user_json_backend(benchmark::State& state) {
     auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
     std::size_t bytes = 0;
     for (auto _ : state) {
-        auto s = json::serialize(views::user(u, views::audience::backend));
+        auto s = json::serialize(views::user(u, views::audience::backend, views::lockout_of(u, 0, 100)));
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }
@@ -53,7 +53,7 @@ void BM_user_json_frontend_scratch(benchmark::State& state) {
     std::size_t bytes = 0;
     for (auto _ : state) {
         views::scratch arena;
-        auto s = json::serialize(views::user(u, views::audience::frontend, arena.storage()));
+        auto s = json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }
@@ -66,7 +66,7 @@ void BM_user_fragment_render(benchmark::State& state) {
     auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
     std::size_t bytes = 0;
     for (auto _ : state) {
-        auto s = api::frontend::render_user_fragment(u);
+        auto s = api::frontend::render_user_fragment(u, views::lockout_of(u, 0, 100));
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }
@@ -79,9 +79,9 @@ void BM_user_fragment_hit(benchmark::State& state) {
     latchkey::bench::bench_app env;
     auto& a = env.app();
     auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
-    api::frontend::user_fragment_for(a, u);
+    api::frontend::user_fragment_for(a, u, 0);
     for (auto _ : state) {
-        auto f = api::frontend::user_fragment_for(a, u);
+        auto f = api::frontend::user_fragment_for(a, u, 0);
         benchmark::DoNotOptimize(f.get());
     }
 }

@@ -118,23 +118,74 @@ bool has_duplicates(std::vector<std::string> v) {
     return std::adjacent_find(v.begin(), v.end()) != v.end();
 }
 
-/// Every unique key a user holds, per index.
+/// The index key of an email address / phone number: the email lowercased, the phone as stored.
+std::string address_key(identification_record const& i) {
+    return i.kind == "email_address" ? lower(i.value) : i.value;
+}
+
+// users_by_pending_claim keys: "<tag>\0<address key>\0<user id>", tag 'e' (email) or 'p' (phone); empty values.
+constexpr char email_tag = 'e';
+constexpr char phone_tag = 'p';
+
+std::string claim_prefix(char tag, std::string_view address) {
+    std::string k;
+    k.reserve(address.size() + 3);
+    k.push_back(tag);
+    k.push_back('\0');
+    k.append(address);
+    k.push_back('\0');
+    return k;
+}
+
+std::string claim_key(char tag, std::string_view address, std::string_view user_id) {
+    std::string k = claim_prefix(tag, address);
+    k.append(user_id);
+    return k;
+}
+
+/// Every index key a user holds, per index.
 struct user_keys {
-    std::vector<std::string> emails, phones, idns;
+    std::vector<std::string> emails, phones;                  ///< owning claims (unique indexes)
+    std::vector<std::string> pending_emails, pending_phones;  ///< pending claims (address keys, not unique)
+    std::vector<std::string> idns;
     std::string username, external_id;  ///< empty = not indexed
+
+    /// Every email / phone address key, owning and pending (an address may occur once per user).
+    std::vector<std::string> all_emails() const {
+        std::vector<std::string> v = emails;
+        v.insert(v.end(), pending_emails.begin(), pending_emails.end());
+        return v;
+    }
+    std::vector<std::string> all_phones() const {
+        std::vector<std::string> v = phones;
+        v.insert(v.end(), pending_phones.begin(), pending_phones.end());
+        return v;
+    }
+    /// users_by_pending_claim keys of `user_id`.
+    std::vector<std::string> claim_keys(std::string_view user_id) const {
+        std::vector<std::string> v;
+        for (auto const& e : pending_emails) v.push_back(claim_key(email_tag, e, user_id));
+        for (auto const& p : pending_phones) v.push_back(claim_key(phone_tag, p, user_id));
+        return v;
+    }
 };
 
 user_keys keys_of(user_record const& u) {
     user_keys k;
     for (auto const& i : u.identifications) {
-        if (i.kind == "email_address") k.emails.push_back(lower(i.value));
-        else if (i.kind == "phone_number") k.phones.push_back(i.value);
+        bool const owns = owns_address(i);
+        if (i.kind == "email_address") (owns ? k.emails : k.pending_emails).push_back(address_key(i));
+        else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
         k.idns.push_back(i.id);
     }
     k.username = lower(u.username);
     k.external_id = u.external_id;
     return k;
 }
+
+/// Version of the claim rules the email/phone indexes follow (db.hpp, "Claims"), in meta "identifier_claims".
+constexpr std::string_view claims_meta_key = "identifier_claims";
+constexpr std::string_view claims_version = "2";
 
 std::string user_session_prefix(std::string_view user_id) {
     std::string k(user_id);
@@ -198,7 +249,7 @@ result<std::optional<user_record>> decode_if_matches(std::string_view raw, std::
 /// The ids the filter's lists resolve to (sorted, unique), or an empty optional when it has no id filter.
 result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_filter const& f, MDB_dbi by_email,
                                                             MDB_dbi by_phone, MDB_dbi by_username,
-                                                            MDB_dbi by_external_id) {
+                                                            MDB_dbi by_external_id, MDB_dbi by_pending_claim) {
     std::optional<std::vector<std::string>> ids;
     auto intersect = [&](std::vector<std::string> s) {
         std::sort(s.begin(), s.end());
@@ -211,21 +262,30 @@ result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_f
         std::set_intersection(ids->begin(), ids->end(), s.begin(), s.end(), std::back_inserter(both));
         ids = std::move(both);
     };
-    auto resolve = [&](std::vector<std::string> const& values, MDB_dbi dbi, bool lowercase) -> result<void> {
+    // tag: also the pending claims on the address ('\0' = a plain unique index).
+    auto resolve = [&](std::vector<std::string> const& values, MDB_dbi dbi, bool lowercase, char tag) -> result<void> {
         if (values.empty()) return {};
         std::vector<std::string> s;
         for (auto const& v : values) {
-            auto id = get_string(t, dbi, lowercase ? lower(v) : v);
+            std::string const key = lowercase ? lower(v) : v;
+            auto id = get_string(t, dbi, key);
             if (!id) return id.error();
             if (*id) s.push_back(std::move(**id));
+            if (tag == '\0') continue;
+            auto const prefix = claim_prefix(tag, key);
+            auto r = scan(t, by_pending_claim, prefix, false, [&](cursor::entry const& e) -> result<step> {
+                s.emplace_back(e.first.substr(prefix.size()));
+                return step::next;
+            });
+            if (!r) return r;
         }
         intersect(std::move(s));
         return {};
     };
-    if (auto r = resolve(f.email_addresses, by_email, true); !r) return r.error();
-    if (auto r = resolve(f.phone_numbers, by_phone, false); !r) return r.error();
-    if (auto r = resolve(f.usernames, by_username, true); !r) return r.error();
-    if (auto r = resolve(f.external_ids, by_external_id, false); !r) return r.error();
+    if (auto r = resolve(f.email_addresses, by_email, true, email_tag); !r) return r.error();
+    if (auto r = resolve(f.phone_numbers, by_phone, false, phone_tag); !r) return r.error();
+    if (auto r = resolve(f.usernames, by_username, true, '\0'); !r) return r.error();
+    if (auto r = resolve(f.external_ids, by_external_id, false, '\0'); !r) return r.error();
     if (!f.user_ids.empty()) intersect(f.user_ids);
     return ids;
 }
@@ -335,11 +395,37 @@ result<db> db::open(options const& o) noexcept {
                              {&t.users_by_external_id, "users_by_external_id"},
                              {&t.users_by_identification, "users_by_identification"},
                              {&t.sessions_by_user, "sessions_by_user"},
-                             {&t.jwt_templates_by_name, "jwt_templates_by_name"}};
+                             {&t.jwt_templates_by_name, "jwt_templates_by_name"},
+                             {&t.users_by_pending_claim, "users_by_pending_claim"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
             *n.dbi = *r;
+        }
+        // A store from before the claim rules indexed pending claims as unique: move them to their own index
+        // (each address had one holder then, so nothing conflicts and nothing is lost).
+        auto version = get_string(*w, t.meta, claims_meta_key);
+        if (!version) return version.error();
+        if (!*version || **version != claims_version) {
+            std::vector<user_record> pending;
+            auto r = scan(*w, t.users, {}, false, [&](cursor::entry const& e) -> result<step> {
+                auto u = decode<user_record>(e.second);
+                if (!u) return u.error();
+                auto const k = keys_of(*u);
+                if (!k.pending_emails.empty() || !k.pending_phones.empty()) pending.push_back(std::move(*u));
+                return step::next;
+            });
+            if (!r) return r.error();
+            for (auto const& u : pending) {
+                auto const k = keys_of(u);
+                for (auto const& e : k.pending_emails)
+                    if (auto x = del_if_owned(*w, t.users_by_email, e, u.id); !x) return x.error();
+                for (auto const& p : k.pending_phones)
+                    if (auto x = del_if_owned(*w, t.users_by_phone, p, u.id); !x) return x.error();
+                for (auto const& c : k.claim_keys(u.id))
+                    if (auto x = w->put(t.users_by_pending_claim, c, {}); !x) return x.error();
+            }
+            if (auto x = w->put(t.meta, claims_meta_key, claims_version); !x) return x.error();
         }
         if (auto c = std::move(*w).commit(); !c) return c.error();
         return d;
@@ -365,9 +451,12 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         auto const before = *stored ? keys_of(**stored) : user_keys{};
 
         // Check everything before writing anything: duplicates inside the record, then keys held by others.
-        if (has_duplicates(now.emails)) return taken(unique_field::email_address);
-        if (has_duplicates(now.phones)) return taken(unique_field::phone_number);
+        if (has_duplicates(now.all_emails())) return taken(unique_field::email_address);
+        if (has_duplicates(now.all_phones())) return taken(unique_field::phone_number);
         if (has_duplicates(now.idns)) return taken(unique_field::none);
+        auto const claims_now = now.claim_keys(u.id);
+        for (auto const& c : claims_now)
+            if (c.size() > max_key_size) return make_error_code(errc::invalid_key);
         auto held_by_other = [&](MDB_dbi dbi, std::string const& key) -> result<bool> {
             auto v = w.get(dbi, key);
             if (!v) return result<bool>(boost::system::in_place_error, v.error());
@@ -383,11 +472,18 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
             }
             return {};
         };
-        if (auto r = check(t_.users_by_email, now.emails, unique_field::email_address); !r) return r;
-        if (auto r = check(t_.users_by_phone, now.phones, unique_field::phone_number); !r) return r;
+        // An owned address refuses every other claim on it, owning or pending.
+        if (auto r = check(t_.users_by_email, now.all_emails(), unique_field::email_address); !r) return r;
+        if (auto r = check(t_.users_by_phone, now.all_phones(), unique_field::phone_number); !r) return r;
         if (auto r = check(t_.users_by_username, {now.username}, unique_field::username); !r) return r;
         if (auto r = check(t_.users_by_external_id, {now.external_id}, unique_field::external_id); !r) return r;
         if (auto r = check(t_.users_by_identification, now.idns, unique_field::none); !r) return r;
+
+        // The addresses u owns leave every other user's pending claims (db.hpp, "Claims").
+        for (auto const& [tag, owned] : {std::pair<char, std::vector<std::string> const*>{email_tag, &now.emails},
+                                         {phone_tag, &now.phones}})
+            for (auto const& address : *owned)
+                if (auto r = release_pending_claims(w, tag, address, u); !r) return r;
 
         // Free the keys the user no longer holds, then add the new ones.
         auto sync_index = [&](MDB_dbi dbi, std::vector<std::string> const& old_keys,
@@ -405,8 +501,57 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (auto r = sync_index(t_.users_by_identification, before.idns, now.idns); !r) return r;
         if (auto r = sync_index(t_.users_by_username, {before.username}, {now.username}); !r) return r;
         if (auto r = sync_index(t_.users_by_external_id, {before.external_id}, {now.external_id}); !r) return r;
+        auto const claims_before = before.claim_keys(u.id);  // keys carry the user id: plain deletes
+        for (auto const& c : claims_before)
+            if (!contains(claims_now, c))
+                if (auto r = w.del(t_.users_by_pending_claim, c); !r) return r;
+        for (auto const& c : claims_now)
+            if (!contains(claims_before, c))
+                if (auto r = w.put(t_.users_by_pending_claim, c, {}); !r) return r;
         return w.put(t_.users, u.id, encode(u));
     });
+}
+
+result<void> db::release_pending_claims(write_txn& w, char tag, std::string const& address,
+                                        user_record const& owner) const {
+    std::vector<std::string> holders;
+    auto const prefix = claim_prefix(tag, address);
+    auto r = scan(w, t_.users_by_pending_claim, prefix, false, [&](cursor::entry const& e) -> result<step> {
+        if (e.first.substr(prefix.size()) != owner.id) holders.emplace_back(e.first.substr(prefix.size()));
+        return step::next;
+    });
+    if (!r) return r;
+    std::string const kind = tag == email_tag ? "email_address" : "phone_number";
+    for (auto const& id : holders) {
+        auto stored = get_user(w, id);
+        if (!stored) return stored.error();
+        if (!*stored) {  // cannot happen (delete_user drops the keys); never let it block the owner
+            if (auto x = w.del(t_.users_by_pending_claim, claim_key(tag, address, id)); !x) return x;
+            continue;
+        }
+        user_record const before = **stored;
+        user_record other = before;
+        std::vector<std::string> dropped;
+        std::erase_if(other.identifications, [&](identification_record const& i) {
+            bool const stale = i.kind == kind && !owns_address(i) && address_key(i) == address;
+            if (stale) dropped.push_back(i.id);
+            return stale;
+        });
+        std::string& primary = tag == email_tag ? other.primary_email_address_id : other.primary_phone_number_id;
+        if (contains(dropped, primary)) {
+            primary.clear();
+            for (auto const& i : other.identifications)
+                if (i.kind == kind && owns_address(i)) {
+                    primary = i.id;
+                    break;
+                }
+        }
+        other.updated_at = std::max(other.updated_at, owner.updated_at);
+        // Only keys leave `other`, so this cannot conflict; nor release anything (no pending claim sits on an
+        // address someone owns).
+        if (auto x = put_user(w, other, &before); !x) return x;
+    }
+    return {};
 }
 
 result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept {
@@ -420,6 +565,8 @@ result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept 
                 if (auto x = del_if_owned(w, t_.users_by_email, e, u.id); !x) return x;
             for (auto const& p : k.phones)
                 if (auto x = del_if_owned(w, t_.users_by_phone, p, u.id); !x) return x;
+            for (auto const& c : k.claim_keys(u.id))
+                if (auto x = w.del(t_.users_by_pending_claim, c); !x) return x;
             for (auto const& i : k.idns)
                 if (auto x = del_if_owned(w, t_.users_by_identification, i, u.id); !x) return x;
             if (auto x = del_if_owned(w, t_.users_by_username, k.username, u.id); !x) return x;
@@ -472,7 +619,7 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
         auto const order = parse_order(f.order_by);
         std::string const q = lower(f.query);
         auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
-                               t_.users_by_external_id);
+                               t_.users_by_external_id, t_.users_by_pending_claim);
         if (!ids) return ids.error();
 
         if (order.field == order_field::created_at) {
@@ -529,7 +676,7 @@ result<std::size_t> db::count_users(txn const& t, user_filter const& f) const no
     return guarded([&]() -> result<std::size_t> {
         std::string const q = lower(f.query);
         auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
-                               t_.users_by_external_id);
+                               t_.users_by_external_id, t_.users_by_pending_claim);
         if (!ids) return ids.error();
         if (!*ids && q.empty()) return t.count(t_.users);
         std::size_t n = 0;

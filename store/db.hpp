@@ -6,8 +6,27 @@
 // dev_browsers, jwt_templates, meta (string -> string). Unique indexes (key -> record id): users_by_email
 // (lowercased email), users_by_phone (as stored), users_by_username (lowercased), users_by_external_id,
 // users_by_identification (idn_ id), jwt_templates_by_name. sessions_by_user holds "<user_id>\0<session_id>"
-// keys with empty values. Record ids are Clerk's time-ordered ids, so key order is creation order and
-// "newest first" is reverse key order.
+// keys with empty values, and so does users_by_pending_claim with "<e|p>\0<address>\0<user_id>" keys. Record
+// ids are Clerk's time-ordered ids, so key order is creation order and "newest first" is reverse key order.
+//
+// Claims on an email address or phone number. The user records are the one source of truth; both indexes
+// are derived from them by put_user/delete_user, in the same txn as the record:
+//   - An OWNING claim (owns_address(): verified, or reserved) is unique: users_by_email / users_by_phone map
+//     the address to its one owner. Only owning claims are found by user_id_by_email/_phone, so only they are
+//     sign-in identifiers and only they block a sign-up or another user's claim.
+//   - A PENDING claim (added, not yet verified) owns nothing: any number of users may hold the same address
+//     pending (users_by_pending_claim, one key per holder), and none of them blocks anyone.
+//   - An address is either owned by one user or pending on any number of users, never both: a pending claim
+//     on an owned address is refused (key_exists), and writing an owning claim removes the pending claims of
+//     every OTHER user on that address (the identification leaves their record, a primary pointing at it
+//     moves to another owning claim of the kind or is cleared, their updated_at becomes the writer's), in the
+//     same txn. So whoever first proves an address gets it, a squatter's unverified claim never blocks the
+//     owner, and a stale claim (with any code pending on it) cannot later displace the owner.
+// The rule lives here, not in the API handlers, because every writer (FAPI sign-up and /v1/me, BAPI users and
+// identifications, seeding) goes through put_user: no path can forget it, and the release is atomic with the
+// owning write. The handlers only choose what they write (a verified or a pending claim).
+// Stores written before this rule existed indexed every claim as unique; open() moves their pending claims to
+// users_by_pending_claim once (meta "identifier_claims" = "2"), losing nothing.
 //
 // Lifetimes: every function takes the txn it runs in and returns values (no views), so results outlive it.
 // Thread-safety: a db may be used from any number of threads; each txn by one thread at a time.
@@ -37,8 +56,8 @@ enum class unique_field { none, email_address, phone_number, username, external_
 
 /// Users filter for list/count (BAPI GET /v1/users). All given filters AND together; within one vector, OR.
 struct user_filter {
-    std::vector<std::string> email_addresses;  ///< matched case-insensitively
-    std::vector<std::string> phone_numbers;    ///< E.164, matched exactly
+    std::vector<std::string> email_addresses;  ///< matched case-insensitively, owning and pending claims alike
+    std::vector<std::string> phone_numbers;    ///< E.164, matched exactly, owning and pending claims alike
     std::vector<std::string> usernames;        ///< matched case-insensitively
     std::vector<std::string> user_ids;
     std::vector<std::string> external_ids;
@@ -70,14 +89,16 @@ public:
     template <class F>
     auto with_write(F&& f) -> decltype(f(std::declval<write_txn&>()));
 
-    // ---- users (maintains unique indexes: lowercased email, phone as stored, lowercased username,
-    //      external_id, and idn_ id -> user id) ----
+    // ---- users (maintains unique indexes: lowercased email and phone as stored for owning claims,
+    //      lowercased username, external_id, and idn_ id -> user id; and the pending-claim index) ----
     /// Inserts (`previous` == nullptr) or updates a user and its index entries. Every unique key u holds is
-    /// checked before anything is written: a key held by ANOTHER user, a duplicate inside u, or an insert whose id
-    /// is taken is errc::key_exists with `*conflict` naming the field (unique_field::none for ids). Index keys the
-    /// user no longer holds are removed; they are computed from the record stored in this txn (so a stale
-    /// `previous` cannot leave dangling keys). Empty username/external_id are not indexed. errc::invalid_key (also
-    /// before any write) when the id is empty or a key is longer than max_key_size.
+    /// checked before anything is written: a key held by ANOTHER user (for an email/phone: owned by another
+    /// user, whether u's claim on it owns or is pending), a duplicate inside u (an address twice, in any state),
+    /// or an insert whose id is taken is errc::key_exists with `*conflict` naming the field (unique_field::none
+    /// for ids). Then other users' pending claims on the addresses u owns are removed (see "Claims" above).
+    /// Index keys the user no longer holds are removed; they are computed from the record stored in this txn
+    /// (so a stale `previous` cannot leave dangling keys). Empty username/external_id are not indexed.
+    /// errc::invalid_key (also before any write) when the id is empty or a key is longer than max_key_size.
     result<void> put_user(write_txn& w, user_record const& u, user_record const* previous,
                           unique_field* conflict = nullptr) const noexcept;
     /// Removes the user, its index entries and its sessions_by_user entries. The session records stay (callers
@@ -85,6 +106,7 @@ public:
     result<void> delete_user(write_txn& w, user_record const& u) const noexcept;
     result<std::optional<user_record>> get_user(txn const& t, std::string_view id) const noexcept;
     /// Index lookups: the id of the user holding the key, if any. Email and username are lowercased here.
+    /// Email and phone find the OWNER only (a verified or reserved claim), never a pending claim.
     result<std::optional<std::string>> user_id_by_email(txn const& t, std::string_view normalized) const noexcept;
     result<std::optional<std::string>> user_id_by_phone(txn const& t, std::string_view e164) const noexcept;
     result<std::optional<std::string>> user_id_by_username(txn const& t, std::string_view lower) const noexcept;
@@ -165,12 +187,17 @@ public:
     db() = default;
 
 private:
+    /// Removes every pending claim of users other than `owner` on `address` (tag 'e'/'p', address as indexed):
+    /// put_user's half of "Claims". Not noexcept on its own: put_user's guard catches.
+    result<void> release_pending_claims(write_txn& w, char tag, std::string const& address,
+                                        user_record const& owner) const;
+
     env env_;
     struct tables {
         MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0,
                 jwt_templates = 0, meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0,
                 users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
-                jwt_templates_by_name = 0;
+                jwt_templates_by_name = 0, users_by_pending_claim = 0;
     } t_;
 };
 

@@ -35,6 +35,14 @@ struct identification_record {
 };
 BOOST_DESCRIBE_STRUCT(identification_record, (), (id, kind, value, verification, created_at, updated_at, reserved))
 
+/// Whether the identification owns its address: proven (verification "verified") or reserved for the user by
+/// the BAPI (Clerk's "reserved": unverified but usable for sign-in, so no one else may claim it). Only an
+/// owning claim is unique across users, resolves as a sign-in identifier, and survives someone else's
+/// verified claim; see the claim rules in store/db.hpp.
+inline bool owns_address(identification_record const& i) noexcept {
+    return i.reserved || i.verification.status == "verified";
+}
+
 struct user_record {
     std::string id;
     std::string external_id;

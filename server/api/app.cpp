@@ -209,7 +209,7 @@ fragment_cache::shard& fragment_cache::pick(std::string_view id) const {
     return shards_[std::hash<std::string_view>{}(id) % shards];
 }
 
-std::shared_ptr<user_fragment const> fragment_cache::get(store::user_record const& u) const {
+std::shared_ptr<user_fragment const> fragment_cache::get(store::user_record const& u, std::int64_t now_ms) const {
     std::shared_ptr<user_fragment const> f;
     {
         auto& s = pick(u.id);
@@ -221,12 +221,15 @@ std::shared_ptr<user_fragment const> fragment_cache::get(store::user_record cons
         f = sl.fragment;
     }
     // Entries are immutable: compare outside the lock.
+    if (now_ms < f->valid_from_ms || now_ms >= f->valid_until_ms) return nullptr;
     if (!same_rendering_inputs(f->user, u)) return nullptr;
     return f;
 }
 
-std::shared_ptr<user_fragment const> fragment_cache::put(store::user_record const& u, std::string json) {
-    auto f = std::make_shared<user_fragment const>(user_fragment{rendering_inputs(u), std::move(json)});
+std::shared_ptr<user_fragment const> fragment_cache::put(store::user_record const& u, std::string json,
+                                                         std::int64_t valid_from_ms, std::int64_t valid_until_ms) {
+    auto f = std::make_shared<user_fragment const>(
+        user_fragment{rendering_inputs(u), std::move(json), valid_from_ms, valid_until_ms});
     std::shared_ptr<user_fragment const> evicted;  // released after the lock
     auto& s = pick(u.id);
     std::lock_guard lk(s.mu);

@@ -94,12 +94,17 @@ struct user_fragment {
     /// frontend view shows neither).
     store::user_record user;
     std::string json;
+    /// The clock window the rendering holds for (the user's lockout countdown, views::lockout): outside it the
+    /// same record renders differently.
+    std::int64_t valid_from_ms = INT64_MIN;
+    std::int64_t valid_until_ms = INT64_MAX;
 };
 
 /// User fragments by user id. A hit requires the stored user to equal the cached inputs field by field
 /// (every described member of user_record, recursively), so the cache can never serve a fragment for
 /// data that changed — whichever code path changed it and whether or not it bumped updated_at — and needs
-/// no invalidation hooks. Bounded: `capacity` entries in total, spread over shards with one mutex each (the
+/// no invalidation hooks; and the clock to be inside the fragment's window (the one part of a user view that
+/// moves without a write is a lockout's countdown and end). Bounded: `capacity` entries in total, spread over shards with one mutex each (the
 /// I/O threads rarely meet), each shard evicting with the CLOCK (second-chance) policy, an LRU
 /// approximation that needs no list splicing on a hit. An entry is ~3-4 KB (the JSON plus the record copy), so
 /// the default bound keeps the cache under ~16 MB however many users sign in.
@@ -109,10 +114,13 @@ class fragment_cache {
 public:
     explicit fragment_cache(std::size_t capacity = 4096);
 
-    /// The fragment rendered from a user identical (for rendering) to `u`, or null.
-    std::shared_ptr<user_fragment const> get(store::user_record const& u) const;
-    /// Caches `json` as rendered from `u` (replacing any older fragment of the user) and returns it.
-    std::shared_ptr<user_fragment const> put(store::user_record const& u, std::string json);
+    /// The fragment rendered from a user identical (for rendering) to `u`, valid at `now_ms`, or null.
+    std::shared_ptr<user_fragment const> get(store::user_record const& u, std::int64_t now_ms) const;
+    /// Caches `json` as rendered from `u`, valid in [valid_from_ms, valid_until_ms) (replacing any older
+    /// fragment of the user) and returns it.
+    std::shared_ptr<user_fragment const> put(store::user_record const& u, std::string json,
+                                             std::int64_t valid_from_ms = INT64_MIN,
+                                             std::int64_t valid_until_ms = INT64_MAX);
     void erase(std::string_view user_id);
     std::size_t size() const;
 

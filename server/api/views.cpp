@@ -2,6 +2,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <algorithm>
+
 namespace latchkey::server::api::views {
 
 namespace json = boost::json;
@@ -96,7 +98,28 @@ json::object phone_number(store::user_record const&, store::identification_recor
     return o;
 }
 
-json::object user(store::user_record const& u, audience who, json::storage_ptr sp) {
+lockout lockout_of(store::user_record const& u, std::int64_t now_ms, std::uint32_t max_attempts) {
+    lockout l;
+    std::int64_t const until = u.lockout_expires_at;
+    bool const timed = until > now_ms;  // the automatic lockout, or a BAPI lock, still running
+    l.locked = u.locked || timed;
+    if (timed) {
+        // ceil((until - now) / 1000) = n for every now in [until - n s, until - (n-1) s).
+        std::int64_t const n = (until - now_ms + 999) / 1000;
+        l.expires_in_seconds = n;
+        l.valid_from_ms = until - n * 1000;
+        l.valid_until_ms = until - (n - 1) * 1000;
+    } else if (until > 0) {
+        l.valid_from_ms = until;  // before it, the lockout was running
+    }
+    // The automatic lockout leaves no attempts; a BAPI lock keeps the count (Clerk: a user locked explicitly may
+    // still have verification attempts remaining). The counter restarts when a lockout begins.
+    std::int64_t const left = static_cast<std::int64_t>(max_attempts) - u.failed_attempts;
+    l.attempts_remaining = timed && !u.locked ? 0 : std::max<std::int64_t>(left, 0);
+    return l;
+}
+
+json::object user(store::user_record const& u, audience who, lockout const& lock, json::storage_ptr sp) {
     json::object o(std::move(sp));
     o.reserve(who == audience::backend ? 43 : 42);
     auto const& st = o.storage();
@@ -139,10 +162,13 @@ json::object user(store::user_record const& u, audience who, json::storage_ptr s
     put_str_or_null(o, "external_id", u.external_id);
     put_ms_or_null(o, "last_sign_in_at", u.last_sign_in_at);
     o.emplace("banned", u.banned);
-    o.emplace("locked", u.locked);
+    o.emplace("locked", lock.locked);
     o.emplace("deprovisioned", false);
-    o.emplace("lockout_expires_in_seconds", nullptr);
-    o.emplace("verification_attempts_remaining", nullptr);
+    if (lock.expires_in_seconds)
+        o.emplace("lockout_expires_in_seconds", *lock.expires_in_seconds);
+    else
+        o.emplace("lockout_expires_in_seconds", nullptr);
+    o.emplace("verification_attempts_remaining", lock.attempts_remaining);
     o.emplace("created_at", u.created_at);
     o.emplace("updated_at", u.updated_at);
     o.emplace("delete_self_enabled", u.delete_self_enabled);

@@ -9,6 +9,9 @@
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
+#include <climits>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace latchkey::server::api::views {
@@ -43,8 +46,23 @@ private:
     std::string_view previous_;
 };
 
-/// The user object. Backend adds private_metadata (and the frontend omits it).
-boost::json::object user(store::user_record const& u, audience who, boost::json::storage_ptr sp = {});
+/// A user's lockout at one instant: what Clerk's User object shows (locked, lockout_expires_in_seconds,
+/// verification_attempts_remaining) and what the sign-in gate enforces (user_locked), computed in this one
+/// place so the two never disagree. Locked = locked by the BAPI (`locked`), or by too many failed first-factor
+/// attempts until `lockout_expires_at`. The values depend on the clock: they stay the same for every instant
+/// in [valid_from_ms, valid_until_ms) and no other, which is how long a rendering of them may be reused.
+struct lockout {
+    bool locked = false;
+    std::optional<std::int64_t> expires_in_seconds;  ///< rounded up; none when not locked or without an end
+    std::int64_t attempts_remaining = 0;  ///< failed attempts left before the automatic lockout (0 while in it)
+    std::int64_t valid_from_ms = INT64_MIN;
+    std::int64_t valid_until_ms = INT64_MAX;
+};
+lockout lockout_of(store::user_record const& u, std::int64_t now_ms, std::uint32_t max_attempts);
+
+/// The user object. Backend adds private_metadata (and the frontend omits it). `lock` is lockout_of(u, now).
+boost::json::object user(store::user_record const& u, audience who, lockout const& lock,
+                         boost::json::storage_ptr sp = {});
 
 /// public_user_data for a session.
 boost::json::object public_user_data(store::user_record const& u, boost::json::storage_ptr sp = {});

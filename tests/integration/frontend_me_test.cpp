@@ -573,9 +573,10 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
     BOOST_TEST(str(r.json.at("response").at("object")) == "phone_number");
     BOOST_TEST(str(r.json.at("response").at("phone_number")) == "+14155552671");
     BOOST_TEST(!r.json.at("response").at("reserved_for_second_factor").as_bool());
+    // An unverified number owns nothing: someone else may claim it too (issue 20: a squatter's unverified
+    // claim must not block the real owner). The first to verify it takes it from the others (below).
     r = stranger.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "+14155552671"}});
-    BOOST_TEST(r.error_code() == "form_identifier_exists");
-    BOOST_TEST(r.param_name() == "phone_number");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
 
     r = c.fapi("GET", "/v1/me/phone_numbers");
     BOOST_TEST_REQUIRE(r.json.is_array());
@@ -615,6 +616,11 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
     auto u = load_user(s, who.user_id);
     BOOST_TEST(u->primary_phone_number_id == phone_id);
     BOOST_TEST(str(c.fapi("GET", "/v1/me").json.at("response").at("primary_phone_number_id")) == phone_id);
+    // Verified, it is c's alone: the stranger's unverified claim is gone and cannot come back.
+    BOOST_TEST(stranger.fapi("GET", "/v1/me/phone_numbers").json.as_array().empty());
+    r = stranger.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "+14155552671"}});
+    BOOST_TEST(r.error_code() == "form_identifier_exists");
+    BOOST_TEST(r.param_name() == "phone_number");
 
     // Delete: the primary phone is cleared (phones are optional here).
     r = c.fapi("DELETE", "/v1/me/phone_numbers/" + phone_id);

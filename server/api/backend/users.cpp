@@ -284,12 +284,10 @@ std::optional<api_error> apply_profile(request_ctx const& ctx, store::user_recor
     return std::nullopt;
 }
 
-/// The BAPI user object; a lockout shows how long it has left.
-json::object user_json(store::user_record const& u, std::int64_t now_ms) {
-    json::object o = views::user(u, views::audience::backend);
-    if (u.locked && u.lockout_expires_at > now_ms)
-        o["lockout_expires_in_seconds"] = (u.lockout_expires_at - now_ms + 999) / 1000;
-    return o;
+/// The BAPI user object as of `now_ms`: a lockout (BAPI or automatic) shows as the sign-in gate sees it, with
+/// the time it has left.
+json::object user_json(app const& a, store::user_record const& u, std::int64_t now_ms) {
+    return views::user(u, views::audience::backend, views::lockout_of(u, now_ms, a.cfg.protection.max_attempts));
 }
 
 api_result<store::user_record> load_user(app& a, store::txn const& t, std::string_view id) {
@@ -337,7 +335,7 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
         return store_error(w.error(), "modify_user");
     if (!*w)
         return w->error();
-    return json_reply(user_json(out, ctx.now));
+    return json_reply(user_json(a, out, ctx.now));
 }
 
 /// modify() for a change that cannot fail.
@@ -447,7 +445,7 @@ api_result<reply> list_users(app& a, request_ctx& ctx) {
         return store_error(users.error(), "list_users");
     json::array out;
     for (auto const& u : *users)
-        out.push_back(user_json(u, ctx.now));
+        out.push_back(user_json(a, u, ctx.now));
     return json_reply(out);
 }
 
@@ -508,14 +506,14 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     });
     if (!w)
         return store_error(w.error(), "create_user", unique_param(conflict));
-    return json_reply(user_json(u, ctx.now));
+    return json_reply(user_json(a, u, ctx.now));
 }
 
 api_result<reply> get_user(app& a, request_ctx& ctx) {
     auto u = read_user(a, ctx);
     if (!u)
         return u.error();
-    return json_reply(user_json(*u, ctx.now));
+    return json_reply(user_json(a, *u, ctx.now));
 }
 
 api_result<reply> update_user(app& a, request_ctx& ctx) {

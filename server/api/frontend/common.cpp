@@ -254,22 +254,27 @@ api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx,
     return (*t)->jwt;
 }
 
-std::string render_user_fragment(store::user_record const& u) {
+views::lockout lockout_now(app const& a, store::user_record const& u, std::int64_t now_ms) {
+    return views::lockout_of(u, now_ms, a.cfg.protection.max_attempts);
+}
+
+std::string render_user_fragment(store::user_record const& u, views::lockout const& lock) {
     // Both DOMs live only until serialized: build them in a stack arena, not on the heap.
     views::scratch arena;
     std::string out;
     out.reserve(3072);
     out += R"("user":)";
-    json_write::value(out, json::value(views::user(u, views::audience::frontend, arena.storage())));
+    json_write::value(out, json::value(views::user(u, views::audience::frontend, lock, arena.storage())));
     out += R"(,"public_user_data":)";
     json_write::value(out, json::value(views::public_user_data(u, arena.storage())));
     out.shrink_to_fit();  // the cache keeps it
     return out;
 }
 
-std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u) {
-    if (auto f = a.fragments.get(u)) return f;
-    return a.fragments.put(u, render_user_fragment(u));
+std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u, std::int64_t now_ms) {
+    if (auto f = a.fragments.get(u, now_ms)) return f;
+    auto const lock = lockout_now(a, u, now_ms);
+    return a.fragments.put(u, render_user_fragment(u, lock), lock.valid_from_ms, lock.valid_until_ms);
 }
 
 api_result<void> append_session_json(app& a, request_ctx const& ctx, store::session_record const& s,
@@ -284,7 +289,8 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
         token = std::move(*t);
     }
     if (deps != nullptr) record_clock_deps(a, ctx, s, live, token, *deps);
-    auto const fragment = user_fragment_for(a, u);
+    auto const fragment = user_fragment_for(a, u, ctx.now);
+    if (deps != nullptr) deps->until(fragment->valid_until_ms);  // the user's lockout countdown
     // Keys in the order the DOM version of this object had them (clients don't care; diffs and tests do).
     out += R"({"object":"session","id":)";
     json_write::string(out, s.id);

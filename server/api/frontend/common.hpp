@@ -3,6 +3,7 @@
 // creating the browser's client, starting sessions, minting session tokens and rendering the
 // {"response": ..., "client": ...} envelope with the full piggy-backed client.
 #include "server/api/context.hpp"
+#include "server/api/views.hpp"
 #include "store/db.hpp"
 
 #include <boost/json/object.hpp>
@@ -63,9 +64,11 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
 
 /// `"user":{...},"public_user_data":{...}` for `u`: from a.fragments when `u` is unchanged, else rendered
 /// and cached.
-std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u);
+std::shared_ptr<user_fragment const> user_fragment_for(app& a, store::user_record const& u, std::int64_t now_ms);
 /// Renders that fragment, bypassing the cache.
-std::string render_user_fragment(store::user_record const& u);
+std::string render_user_fragment(store::user_record const& u, views::lockout const& lock);
+/// The user's lockout now, with the instance's policy (views::lockout_of).
+views::lockout lockout_now(app const& a, store::user_record const& u, std::int64_t now_ms);
 
 /// FAPI client JSON appended to `out`: every session attached to the client that is live, each full;
 /// sign_in; sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).

@@ -293,6 +293,11 @@ json::object deleted_object(std::string_view object, std::string_view id) {
 
 json::value str_or_null(std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
 
+/// The frontend user object as of this request (its lockout fields depend on the clock).
+json::object user_view(app const& a, request_ctx const& ctx, store::user_record const& u) {
+    return views::user(u, views::audience::frontend, lockout_now(a, u, ctx.now));
+}
+
 /// Status as shown to clients: a signed-in session past its expiry reads "expired".
 std::string shown_status(store::session_record const& s, std::int64_t now) {
     if ((s.status == "active" || s.status == "pending") && !views::session_live(s, now)) return "expired";
@@ -562,7 +567,7 @@ api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 api_result<reply> get_me(app& a, request_ctx& ctx) {
     auto m = read_tx<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
     if (!m) return m.error();
-    return envelope(a, ctx, views::user(m->user, views::audience::frontend));
+    return envelope(a, ctx, user_view(a, ctx, m->user));
 }
 
 api_result<reply> update_me(app& a, request_ctx& ctx) {
@@ -624,7 +629,7 @@ api_result<reply> update_me(app& a, request_ctx& ctx) {
         return {};
     });
     if (!u) return u.error();
-    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+    return envelope(a, ctx, user_view(a, ctx, *u));
 }
 
 api_result<reply> delete_me(app& a, request_ctx& ctx) {
@@ -656,7 +661,7 @@ api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
         return {};
     });
     if (!u) return u.error();
-    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+    return envelope(a, ctx, user_view(a, ctx, *u));
 }
 
 api_result<reply> create_me_token(app& a, request_ctx& ctx) {
@@ -721,7 +726,7 @@ api_result<reply> change_password(app& a, request_ctx& ctx) {
         return {};
     });
     if (!u) return u.error();
-    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+    return envelope(a, ctx, user_view(a, ctx, *u));
 }
 
 api_result<reply> remove_password(app& a, request_ctx& ctx) {
@@ -752,7 +757,7 @@ api_result<reply> remove_password(app& a, request_ctx& ctx) {
         return {};
     });
     if (!u) return u.error();
-    return envelope(a, ctx, views::user(*u, views::audience::frontend));
+    return envelope(a, ctx, user_view(a, ctx, *u));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -764,7 +769,7 @@ api_result<reply> me_sessions(app& a, request_ctx& ctx) {
         if (!m) return m.error();
         auto sessions = a.db.sessions_of_user(t, m->user.id);
         if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
-        json::object const user = views::user(m->user, views::audience::frontend);
+        json::object const user = user_view(a, ctx, m->user);
         json::object const pud = views::public_user_data(m->user);
         json::array out;
         for (auto const& s : *sessions) out.push_back(listed_session(s, user, pud, ctx.now));

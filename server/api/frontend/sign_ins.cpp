@@ -212,14 +212,16 @@ void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) 
     u.updated_at = ctx.now;
 }
 
-/// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end).
-std::optional<api_error> user_blocked(store::user_record const& u, std::int64_t now) {
+/// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end). The lock is
+/// the one the user views show (views::lockout_of).
+std::optional<api_error> user_blocked(app const& a, store::user_record const& u, std::int64_t now) {
     if (u.banned)
         return make_error(code::user_banned);
-    if (u.locked || u.lockout_expires_at > now) {
+    auto const lock = lockout_now(a, u, now);
+    if (lock.locked) {
         auto e = make_error(code::user_locked);
-        if (u.lockout_expires_at > now)
-            e.meta["lockout_expires_in_seconds"] = (u.lockout_expires_at - now + 999) / 1000;
+        if (lock.expires_in_seconds)
+            e.meta["lockout_expires_in_seconds"] = *lock.expires_in_seconds;
         else
             e.meta["lockout_expires_in_seconds"] = nullptr;
         return e;
@@ -340,12 +342,12 @@ api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
 }
 
 /// The sign-in is at `status` and its user may sign in (not banned or locked).
-std::optional<api_error> ready(request_ctx const& ctx, loaded const& l, std::string_view status) {
+std::optional<api_error> ready(app const& a, request_ctx const& ctx, loaded const& l, std::string_view status) {
     if (l.sign_in.status != status || !l.user)
         return make_error(code::sign_in_not_ready);
     if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at)
         return make_error(code::sign_in_not_ready);
-    return user_blocked(*l.user, ctx.now);
+    return user_blocked(a, *l.user, ctx.now);
 }
 
 /// A read-only look at the sign-in before the write: gates and what the step needs to know up front.
@@ -355,7 +357,7 @@ api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status)
         return store_failure(r.error(), "sign_in");
     if (!*r)
         return r->error();
-    if (auto bad = ready(ctx, **r, status))
+    if (auto bad = ready(a, ctx, **r, status))
         return *bad;
     return std::move(**r);
 }
@@ -409,7 +411,7 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
         auto l = load(a, ctx, tx);
         if (!l)
             return api_result<void>(l.error());
-        if (auto bad = ready(ctx, *l, status))
+        if (auto bad = ready(a, ctx, *l, status))
             return api_result<void>(*bad);
         store::user_record const before = *l->user;
         api_result<void> outcome = step(tx, *l);
@@ -538,7 +540,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         std::string digest;
         if (who.user_id) {
             auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, *who.user_id); });
-            if (u && *u && !user_blocked(**u, ctx.now))
+            if (u && *u && !user_blocked(a, **u, ctx.now))
                 digest = (*u)->password_digest;
         }
         if (digest.empty())
@@ -583,7 +585,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             if (!*u)
                 return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
             user = std::move(**u);
-            if (auto blocked = user_blocked(*user, ctx.now))
+            if (auto blocked = user_blocked(a, *user, ctx.now))
                 return api_result<void>(*blocked);
             for (auto const& id : c->session_ids) {
                 auto s = a.db.get_session(tx, id);

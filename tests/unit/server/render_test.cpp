@@ -153,7 +153,9 @@ BOOST_AUTO_TEST_CASE(views_render_the_same_in_an_arena_and_on_the_heap) {
     u.identifications.push_back(p);
     for (auto who : {views::audience::frontend, views::audience::backend}) {
         views::scratch arena;
-        BOOST_TEST(json::serialize(views::user(u, who, arena.storage())) == json::serialize(views::user(u, who)));
+        views::lockout const lock = views::lockout_of(u, 0, 100);
+        BOOST_TEST(json::serialize(views::user(u, who, lock, arena.storage())) ==
+                   json::serialize(views::user(u, who, lock)));
     }
     views::scratch arena;
     BOOST_TEST(json::serialize(views::public_user_data(u, arena.storage())) ==
@@ -186,23 +188,74 @@ BOOST_AUTO_TEST_CASE(fragment_cache_sees_every_user_field_that_the_frontend_rend
 
     // Through the cache: a changed user misses, the same user hits, and nothing secret is kept.
     fragment_cache cache(64);
-    BOOST_TEST(!cache.get(base));
+    BOOST_TEST(!cache.get(base, 0));
     auto f = cache.put(base, "fragment-1");
     BOOST_TEST(f->user.password_digest.size() == 1u);
     BOOST_TEST(f->user.private_metadata.empty());
-    auto hit = cache.get(base);
+    auto hit = cache.get(base, 0);
     BOOST_TEST_REQUIRE(hit);
     BOOST_TEST(hit->json == "fragment-1");
     auto renamed = base;
     renamed.first_name = "Augusta";
-    BOOST_TEST(!cache.get(renamed));
+    BOOST_TEST(!cache.get(renamed, 0));
     cache.put(renamed, "fragment-2");
-    BOOST_TEST(!cache.get(base));
-    BOOST_TEST(cache.get(renamed)->json == "fragment-2");
+    BOOST_TEST(!cache.get(base, 0));
+    BOOST_TEST(cache.get(renamed, 0)->json == "fragment-2");
     BOOST_TEST(cache.size() == 1u);
     cache.erase(base.id);
-    BOOST_TEST(!cache.get(renamed));
+    BOOST_TEST(!cache.get(renamed, 0));
     BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(fragment_cache_holds_a_rendering_only_inside_its_clock_window) {
+    auto const u = sample_user("user_1");
+    fragment_cache cache(64);
+    cache.put(u, "countdown 5", 1000, 2000);
+    BOOST_TEST(!cache.get(u, 999));
+    BOOST_TEST(cache.get(u, 1000)->json == "countdown 5");
+    BOOST_TEST(cache.get(u, 1999)->json == "countdown 5");
+    BOOST_TEST(!cache.get(u, 2000));
+}
+
+BOOST_AUTO_TEST_CASE(lockout_counts_down_and_says_how_long_it_holds) {
+    store::user_record u = sample_user("user_1");
+    u.locked = false;
+    u.failed_attempts = 2;
+    u.lockout_expires_at = 0;
+    auto open = views::lockout_of(u, 10'000, 5);
+    BOOST_TEST(!open.locked);
+    BOOST_TEST(!open.expires_in_seconds.has_value());
+    BOOST_TEST(open.attempts_remaining == 3);
+    BOOST_TEST(open.valid_from_ms == INT64_MIN);
+    BOOST_TEST(open.valid_until_ms == INT64_MAX);
+    // The automatic lockout: 2.5 s left reads 3 until 2 s are left, and no attempts remain.
+    u.failed_attempts = 0;
+    u.lockout_expires_at = 12'500;
+    auto locked = views::lockout_of(u, 10'000, 5);
+    BOOST_TEST(locked.locked);
+    BOOST_TEST(locked.expires_in_seconds.value() == 3);
+    BOOST_TEST(locked.attempts_remaining == 0);
+    BOOST_TEST(locked.valid_from_ms == 9'500);
+    BOOST_TEST(locked.valid_until_ms == 10'500);
+    BOOST_TEST(views::lockout_of(u, 10'500, 5).expires_in_seconds.value() == 2);
+    BOOST_TEST(views::lockout_of(u, 12'499, 5).expires_in_seconds.value() == 1);
+    BOOST_TEST(views::lockout_of(u, 12'499, 5).valid_until_ms == 12'500);
+    auto over = views::lockout_of(u, 12'500, 5);
+    BOOST_TEST(!over.locked);
+    BOOST_TEST(over.attempts_remaining == 5);
+    BOOST_TEST(over.valid_from_ms == 12'500);
+    // A BAPI lock keeps the attempts count, and outlives its countdown (the sign-in gate's rule).
+    u.locked = true;
+    u.failed_attempts = 1;
+    BOOST_TEST(views::lockout_of(u, 10'000, 5).attempts_remaining == 4);
+    auto admin = views::lockout_of(u, 20'000, 5);
+    BOOST_TEST(admin.locked);
+    BOOST_TEST(!admin.expires_in_seconds.has_value());
+    // Both views show it.
+    auto const o = views::user(u, views::audience::backend, locked);
+    BOOST_TEST(o.at("locked").as_bool());
+    BOOST_TEST(o.at("lockout_expires_in_seconds").as_int64() == 3);
+    BOOST_TEST(o.at("verification_attempts_remaining").as_int64() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(fragment_cache_stays_bounded_and_keeps_hot_entries) {
@@ -213,7 +266,7 @@ BOOST_AUTO_TEST_CASE(fragment_cache_stays_bounded_and_keeps_hot_entries) {
         cache.put(sample_user("user_" + std::to_string(i)), "cold");
         BOOST_TEST_REQUIRE(cache.size() <= 160u);
         // A hit sets the entry's CLOCK bit: an entry used between evictions survives them.
-        BOOST_TEST_REQUIRE(cache.get(hot));
+        BOOST_TEST_REQUIRE(cache.get(hot, 0));
     }
     // Erased slots are reused.
     for (int i = 0; i < 5000; ++i) cache.erase("user_" + std::to_string(i));
@@ -229,7 +282,7 @@ BOOST_AUTO_TEST_CASE(fragment_cache_under_two_threads) {
         for (int i = 0; i < 20000; ++i) {
             auto u = sample_user("user_" + std::to_string(rng() % 200));
             u.first_name = std::to_string(rng() % 3);
-            if (auto f = cache.get(u)) {
+            if (auto f = cache.get(u, 0)) {
                 // A hit is always the fragment rendered from exactly this user.
                 BOOST_TEST_REQUIRE(f->json == u.id + "/" + u.first_name);
             } else {

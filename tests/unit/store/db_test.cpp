@@ -297,6 +297,142 @@ BOOST_FIXTURE_TEST_CASE(a_corrupted_record_is_an_error_not_a_crash, users_fixtur
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Claims on an address (store/db.hpp, "Claims"): owning claims are unique, pending ones are not and never
+// block; an owning claim removes the other users' pending ones.
+BOOST_AUTO_TEST_SUITE(store_db_claims)
+
+namespace {
+
+user_record pending_user(std::string id, std::string own, std::string pending_email) {
+    user_record u = make_user(std::move(id), std::move(own));
+    u.identifications.push_back(email("idn_" + u.id + "_pending", std::move(pending_email), "unverified"));
+    return u;
+}
+
+bool holds(std::optional<user_record> const& u, std::string const& value) {
+    if (!u) return false;
+    for (auto const& i : u->identifications)
+        if (i.value == value) return true;
+    return false;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(pending_claims_neither_block_nor_resolve, users_fixture) {
+    BOOST_TEST_REQUIRE(insert(pending_user("user_a", "a@example.com", "X@corp.example")).has_value());
+    BOOST_TEST_REQUIRE(insert(pending_user("user_b", "b@example.com", "x@corp.example")).has_value());
+    user_record c = pending_user("user_c", "c@example.com", "+15555550111");
+    c.identifications.back() = phone("idn_c_p", "+15555550111", "");
+    BOOST_TEST_REQUIRE(insert(c).has_value());
+    BOOST_TEST(!by_email("x@corp.example").has_value());
+    BOOST_TEST(!by_phone("+15555550111").has_value());
+    BOOST_TEST(by_idn("idn_user_a_pending") == "user_a");
+    // The BAPI filter still finds every holder, pending or not.
+    user_filter f;
+    f.email_addresses = {"X@CORP.example"};
+    BOOST_TEST(list_ids(f) == (ids{"user_b", "user_a"}));
+    BOOST_TEST(count(f) == 2u);
+    // Still one claim per address inside a record, in any state.
+    user_record twice = pending_user("user_d", "d@example.com", "D@example.com");
+    unique_field conflict = unique_field::none;
+    BOOST_TEST(insert(twice, &conflict).error() == key_exists);
+    BOOST_TEST(conflict == unique_field::email_address);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_owning_claim_removes_the_other_pending_claims, users_fixture) {
+    user_record a = pending_user("user_a", "a@example.com", "x@corp.example");
+    a.primary_email_address_id = "idn_user_a_pending";  // even a primary (never allowed by the API) goes
+    a.updated_at = 5;
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST_REQUIRE(insert(pending_user("user_b", "b@example.com", "x@corp.example")).has_value());
+    user_record owner = make_user("user_o", "X@Corp.example");
+    owner.updated_at = 42;
+    BOOST_TEST_REQUIRE(insert(owner).has_value());
+    BOOST_TEST(by_email("x@corp.example") == "user_o");
+    auto got = user("user_a");
+    BOOST_TEST(!holds(got, "x@corp.example"));
+    BOOST_TEST(holds(got, "a@example.com"));
+    BOOST_TEST(got->primary_email_address_id == "idn_user_a_e");  // moved to an owning claim
+    BOOST_TEST(got->updated_at == 42);
+    BOOST_TEST(!by_idn("idn_user_a_pending").has_value());
+    BOOST_TEST(!holds(user("user_b"), "x@corp.example"));
+    user_filter f;
+    f.email_addresses = {"x@corp.example"};
+    BOOST_TEST(list_ids(f) == ids{"user_o"});
+    // From now on a pending claim on the owned address is refused, like an owning one.
+    unique_field conflict = unique_field::none;
+    BOOST_TEST(insert(pending_user("user_e", "e@example.com", "x@corp.example"), &conflict).error() == key_exists);
+    BOOST_TEST(conflict == unique_field::email_address);
+    BOOST_TEST(insert(make_user("user_f", "x@corp.example"), &conflict).error() == key_exists);
+}
+
+BOOST_FIXTURE_TEST_CASE(verifying_a_pending_claim_moves_it_to_the_owner_index, users_fixture) {
+    auto const a = pending_user("user_a", "a@example.com", "x@corp.example");
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST_REQUIRE(insert(pending_user("user_b", "b@example.com", "x@corp.example")).has_value());
+    user_record verified = a;
+    verified.identifications.back().verification.status = "verified";
+    BOOST_TEST_REQUIRE(update(verified, a).has_value());
+    BOOST_TEST(by_email("x@corp.example") == "user_a");
+    BOOST_TEST(holds(user("user_a"), "x@corp.example"));
+    BOOST_TEST(!holds(user("user_b"), "x@corp.example"));
+    // Back to pending (BAPI verified=false): nobody owns it, and others may claim it again.
+    BOOST_TEST_REQUIRE(update(a, verified).has_value());
+    BOOST_TEST(!by_email("x@corp.example").has_value());
+    BOOST_TEST(insert(pending_user("user_c", "c@example.com", "x@corp.example")).has_value());
+    // A reserved claim owns too.
+    user_record reserved = make_user("user_r", "r@example.com");
+    reserved.identifications.push_back(phone("idn_r_p", "+15555550123", "unverified"));
+    reserved.identifications.back().reserved = true;
+    BOOST_TEST_REQUIRE(insert(reserved).has_value());
+    BOOST_TEST(by_phone("+15555550123") == "user_r");
+}
+
+BOOST_FIXTURE_TEST_CASE(delete_user_drops_its_pending_claims, users_fixture) {
+    auto const a = pending_user("user_a", "a@example.com", "x@corp.example");
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    user_filter f;
+    f.email_addresses = {"x@corp.example"};
+    BOOST_TEST(list_ids(f).empty());
+    BOOST_TEST(insert(make_user("user_o", "x@corp.example")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(open_moves_pending_claims_of_an_older_store_out_of_the_unique_index) {
+    tmp_dir dir;
+    auto const path = dir.sub("db");
+    {
+        auto store = open_store(path);
+        auto r = store.with_write([&](write_txn& w) -> result<void> {
+            if (auto x = store.put_user(w, pending_user("user_a", "a@example.com", "x@corp.example"), nullptr); !x)
+                return x;
+            // Make it look like a store from before the claim rules: the pending claim in the unique index.
+            auto by_email = w.open_dbi("users_by_email");
+            auto pending = w.open_dbi("users_by_pending_claim");
+            if (!by_email || !pending) return make_error_code(errc::lmdb);
+            if (auto x = w.put(*by_email, "x@corp.example", "user_a"); !x) return x;
+            if (auto x = w.del(*pending, std::string("e\0x@corp.example\0user_a", 23)); !x) return x;
+            return store.delete_meta(w, "identifier_claims");
+        });
+        BOOST_TEST_REQUIRE(r.has_value());
+        BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "x@corp.example"); })
+                       ->has_value());
+    }
+    auto store = open_store(path);
+    BOOST_TEST(!store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "x@corp.example"); })
+                    ->has_value());
+    BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "a@example.com"); })->value() ==
+               "user_a");
+    // The moved claim behaves as pending: an owner takes the address from it.
+    auto r = store.with_write([&](write_txn& w) { return store.put_user(w, make_user("user_o", "x@corp.example"), nullptr); });
+    BOOST_TEST_REQUIRE(r.has_value());
+    auto a = store.with_read([&](read_txn& t) { return store.get_user(t, "user_a"); }).value();
+    BOOST_TEST(!holds(a, "x@corp.example"));
+    BOOST_TEST(holds(a, "a@example.com"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(store_db_list_users)
 
 namespace {

@@ -177,19 +177,23 @@ boost::test_tools::predicate_result records_equal(T const& a, T const& b) {
 
 // ---- record builders ----
 
-inline identification_record email(std::string id, std::string value) {
+/// A verified (owning, so uniquely indexed) email identification; `status` "" or "unverified" makes a pending
+/// claim (store/db.hpp, "Claims").
+inline identification_record email(std::string id, std::string value, std::string status = "verified") {
     identification_record i;
     i.id = std::move(id);
     i.kind = "email_address";
     i.value = std::move(value);
+    i.verification.status = std::move(status);
     return i;
 }
 
-inline identification_record phone(std::string id, std::string value) {
+inline identification_record phone(std::string id, std::string value, std::string status = "verified") {
     identification_record i;
     i.id = std::move(id);
     i.kind = "phone_number";
     i.value = std::move(value);
+    i.verification.status = std::move(status);
     return i;
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-      libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libbenchmark-dev libgoogle-perftools-dev openssl)
+      libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libmaxminddb-dev libbenchmark-dev libgoogle-perftools-dev openssl)
 case "$what" in
   test)  pkgs+=(nodejs npm chromium lmdb-utils) ;;
   bench) pkgs+=(wrk nginx-light openssl nodejs npm) ;;

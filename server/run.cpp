@@ -5,6 +5,7 @@
 #include "conf/load.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/geoip.hpp"
 #include "server/http/server.hpp"
 #include "server/http/tls.hpp"
 #include "server/instance.hpp"
@@ -55,6 +56,7 @@ struct running_server::impl {
     conf::config cfg;
     std::unique_ptr<http_server> server;
     std::shared_ptr<tls_context> tls;
+    std::unique_ptr<geoip> geo;
     forwarding_service fapi_fwd;
     forwarding_service bapi_fwd;
     tcp::endpoint fapi_ep;
@@ -84,6 +86,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     limits.max_connections = c.max_connections;
     m.server = std::make_unique<http_server>(c.threads == 0 ? cores : c.threads, limits);
     if (!c.tls_cert.empty()) m.tls = std::make_shared<tls_context>(c.tls_cert, c.tls_key);
+    if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);  // before anything is written
     try {
         auto f = conf::split_host_port(c.listen);
         auto b = conf::split_host_port(c.backend_listen);
@@ -102,6 +105,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.db.emplace(std::move(*db));
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
+    m.app->geo = m.geo.get();
 
     // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
     for (auto const& t : c.jwt_templates) {

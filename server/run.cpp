@@ -77,6 +77,8 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     auto& m = *impl_;
     m.cfg = std::move(cfg);
     auto const& c = m.cfg;
+    // The GeoIP database first: a bad path stops the start before any thread, socket or file exists.
+    if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     transport_limits limits;
     limits.header_bytes = c.max_header_bytes;
@@ -86,7 +88,6 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     limits.max_connections = c.max_connections;
     m.server = std::make_unique<http_server>(c.threads == 0 ? cores : c.threads, limits);
     if (!c.tls_cert.empty()) m.tls = std::make_shared<tls_context>(c.tls_cert, c.tls_key);
-    if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);  // before anything is written
     try {
         auto f = conf::split_host_port(c.listen);
         auto b = conf::split_host_port(c.backend_listen);

@@ -59,6 +59,8 @@ struct config {
     std::string tls_cert;
     std::string tls_key;
     bool access_log = true;
+    /// MaxMind DB file (e.g. GeoLite2-City.mmdb) for the city and country of session activity; "" = none.
+    std::string geoip_database;
 
     // ---- limits ----
     std::uint32_t max_header_bytes = 16 * 1024;

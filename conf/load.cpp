@@ -106,6 +106,8 @@ setting const settings[] = {
         [](config& c, std::string_view v) { return parse_uint<std::uint64_t>(v, c.map_size, 1ull << 44); }},
     {"tls_cert", "LATCHKEY_TLS_CERT", "PEM certificate chain (enables TLS)", LATCHKEY_STR_SETTING(tls_cert)},
     {"tls_key", "LATCHKEY_TLS_KEY", "PEM private key for tls_cert", LATCHKEY_STR_SETTING(tls_key)},
+    {"geoip_database", "LATCHKEY_GEOIP_DATABASE", "MaxMind DB file (GeoLite2-City.mmdb): city and country of sessions",
+        LATCHKEY_STR_SETTING(geoip_database)},
 };
 // clang-format on
 #undef LATCHKEY_STR_SETTING

@@ -7,6 +7,7 @@
 #include "conf/load.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/geoip.hpp"
 #include "server/http/server.hpp"
 #include "server/http/tls.hpp"
 #include "server/instance.hpp"
@@ -58,6 +59,7 @@ struct running_server::impl {
     conf::config cfg;
     std::unique_ptr<http_server> server;
     std::shared_ptr<tls_context> tls;
+    std::unique_ptr<geoip> geo;
     forwarding_service fapi_fwd;
     forwarding_service bapi_fwd;
     tcp::endpoint fapi_ep;
@@ -78,6 +80,8 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     auto& m = *impl_;
     m.cfg = std::move(cfg);
     auto const& c = m.cfg;
+    // The GeoIP database first: a bad path stops the start before any thread, socket or file exists.
+    if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     transport_limits limits;
     limits.header_bytes = c.max_header_bytes;
@@ -105,6 +109,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.db.emplace(std::move(*db));
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
+    m.app->geo = m.geo.get();
 
     // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
     for (auto const& t : c.jwt_templates) {

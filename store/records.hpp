@@ -95,6 +95,20 @@ struct client_record {
 BOOST_DESCRIBE_STRUCT(client_record, (), (id, session_ids, sign_in_id, sign_up_id, last_active_session_id,
     dev_browser_id, created_at, updated_at, credential_digest))
 
+/// Where a session was last used from (Clerk's SessionActivity): captured when the session starts and refreshed
+/// when the browser touches it (server/api/activity.hpp). The User-Agent is kept raw (bounded) and parsed when
+/// rendered, so a better parser improves old sessions too; id "" = nothing recorded (sessions from before this
+/// member existed, sessions created through the BAPI).
+struct session_activity_record {
+    std::string id;          ///< sess_activity_...; a new one whenever the browser or the address changes
+    std::string user_agent;  ///< the request's User-Agent, truncated (may hold any bytes: never rendered raw)
+    std::string ip_address;  ///< canonical text of the client address ("" if it was not a valid address)
+    std::string city;        ///< GeoIP city name (English, valid UTF-8) or ""
+    std::string country;     ///< GeoIP ISO 3166-1 alpha-2 country code or ""
+    std::int64_t created_at = 0;  ///< ms
+};
+BOOST_DESCRIBE_STRUCT(session_activity_record, (), (id, user_agent, ip_address, city, country, created_at))
+
 struct session_record {
     std::string id;
     std::string client_id;
@@ -109,9 +123,10 @@ struct session_record {
     std::int64_t second_factor_at = 0;  ///< ms; 0 = none
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    session_activity_record activity;  ///< latest_activity
 };
 BOOST_DESCRIBE_STRUCT(session_record, (), (id, client_id, user_id, status, last_active_organization_id, actor,
-    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at))
+    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity))
 
 struct sign_in_record {
     std::string id;

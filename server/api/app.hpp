@@ -18,6 +18,10 @@
 #include <unordered_map>
 #include <vector>
 
+namespace latchkey::server {
+class geoip;
+}  // namespace latchkey::server
+
 namespace latchkey::server::api {
 
 /// A message to deliver (one-time codes). The default sink writes it to the log and to
@@ -220,6 +224,8 @@ struct app {
     fragment_cache fragments{};
     client_cache clients{};
     rate_limiter limiter{};
+    /// The GeoIP database (geoip_database), or null when none is configured.
+    server::geoip const* geo = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

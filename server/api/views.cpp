@@ -1,5 +1,7 @@
 #include "server/api/views.hpp"
 
+#include "server/api/activity.hpp"
+
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
@@ -216,7 +218,10 @@ json::object backend_session(store::session_record const& s) {
         o.emplace("actor", nullptr);
     else
         o.emplace("actor", json_text(s.actor, o.storage()));
-    o.emplace("latest_activity", nullptr);
+    if (has_activity(s))
+        o.emplace("latest_activity", activity_json(s, o.storage()));
+    else
+        o.emplace("latest_activity", nullptr);
     o.emplace("last_active_at", s.last_active_at);
     o.emplace("expire_at", s.expire_at);
     o.emplace("abandon_at", s.abandon_at);

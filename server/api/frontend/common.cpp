@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
+#include "server/api/activity.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/json_write.hpp"
 #include "server/api/views.hpp"
@@ -109,6 +110,7 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     s.first_factor_at = ctx.now;
     s.second_factor_at = second_factor_at;
     s.created_at = s.updated_at = ctx.now;
+    record_activity(a, ctx, s);
     client.session_ids.push_back(s.id);
     client.last_active_session_id = s.id;
     client.updated_at = ctx.now;

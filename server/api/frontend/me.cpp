@@ -6,6 +6,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/activity.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
@@ -335,21 +336,11 @@ json::object listed_session(store::session_record const& s, json::object const& 
     return o;
 }
 
-/// Client.ActiveSession (GET /v1/me/sessions/active): clerk-js's SessionWithActivities. We keep no device
-/// data, so latest_activity carries only its identity and defaults.
+/// Client.ActiveSession (GET /v1/me/sessions/active): clerk-js's SessionWithActivities, with the device,
+/// browser, address and place recorded for the session (activity.hpp).
 json::object active_session(store::session_record const& s, std::int64_t now) {
     json::object o = session_base(s, now);
-    json::object act;
-    act["object"] = "session_activity";
-    act["id"] = "sess_activity_" + (s.id.starts_with("sess_") ? s.id.substr(5) : s.id);
-    act["device_type"] = nullptr;
-    act["is_mobile"] = false;
-    act["browser_name"] = nullptr;
-    act["browser_version"] = nullptr;
-    act["ip_address"] = nullptr;
-    act["city"] = nullptr;
-    act["country"] = nullptr;
-    o["latest_activity"] = std::move(act);
+    o["latest_activity"] = activity_json(s);
     return o;
 }
 

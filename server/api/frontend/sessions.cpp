@@ -1,6 +1,7 @@
 // The client's sessions: get, touch (setActive), end, remove, sign out of all, and token minting.
 #include "server/api/frontend/handlers.hpp"
 
+#include "server/api/activity.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/templates.hpp"
@@ -158,6 +159,8 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
             s.expire_at = std::min(s.created_at + a.cfg.session_lifetime.count() * 1000,
                                    ctx.now + a.cfg.inactivity_timeout.count() * 1000);
         s.updated_at = ctx.now;
+        // The activity is refreshed here, in the write touch makes anyway (activity.hpp says why not on mint).
+        record_activity(a, ctx, s);
         if (auto r = a.db.put_session(tx, s); !r) return r.error();
         // Selecting another session changes the client's signed-in state (and so __client_uat); a focus
         // touch of the current session does not, so cached tokens stay valid.

@@ -4,6 +4,7 @@
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 
@@ -87,18 +88,8 @@ store::result<void> revoke_sessions(
     std::int64_t now,
     std::string_view status = "revoked"
 ) {
-    auto sessions = a.db.sessions_of_user(w, user_id);
-    if (!sessions)
-        return sessions.error();
-    for (auto s : *sessions) {
-        if (!views::session_live(s, now))
-            continue;
-        s.status = std::string(status);
-        s.updated_at = now;
-        if (auto r = a.db.put_session(w, s); !r)
-            return r;
-        a.tokens.erase(s.id);
-    }
+    if (auto e = domain::end_user_sessions(a, w, user_id, now, status); !e)
+        return e.error();
     return {};
 }
 

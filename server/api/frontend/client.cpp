@@ -4,6 +4,7 @@
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 #include "server/http/guard.hpp"
@@ -45,17 +46,7 @@ api_result<reply> delete_client(app& a, request_ctx& ctx) {
             auto c = a.db.get_client(tx, id);
             if (!c) return c.error();
             if (!*c) return {};
-            for (auto const& sid : (*c)->session_ids) {
-                auto s = a.db.get_session(tx, sid);
-                if (!s) return s.error();
-                if (*s && views::session_live(**s, ctx.now)) {
-                    auto rec = **s;
-                    rec.status = "ended";
-                    rec.updated_at = ctx.now;
-                    if (auto p = a.db.put_session(tx, rec); !p) return p;
-                }
-                a.tokens.erase(sid);
-            }
+            if (auto e = domain::end_client_sessions(a, tx, **c, ctx.now, "ended"); !e) return e.error();
             if (!ctx.dev_browser_id.empty()) {
                 auto d = a.db.get_dev_browser(tx, ctx.dev_browser_id);
                 if (!d) return d.error();

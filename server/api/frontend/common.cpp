@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/activity.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/json_write.hpp"
@@ -85,17 +86,8 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
                                                 std::int64_t second_factor_at) {
     if (a.cfg.single_session_mode) {
         // One signed-in session per client: any other live session on it is ended.
-        for (auto const& id : client.session_ids) {
-            auto s = a.db.get_session(w, id);
-            if (!s) return store_failure(s.error(), "get_session");
-            if (*s && views::session_live(**s, ctx.now)) {
-                auto old = **s;
-                old.status = "ended";
-                old.updated_at = ctx.now;
-                if (auto r = a.db.put_session(w, old); !r) return store_failure(r.error(), "put_session");
-                a.tokens.erase(old.id);
-            }
-        }
+        if (auto e = domain::end_client_sessions(a, w, client, ctx.now, "ended"); !e)
+            return store_failure(e.error(), "end_client_sessions");
     }
     store::session_record s;
     s.id = crypto::new_id("sess");

@@ -7,6 +7,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
@@ -149,18 +150,13 @@ api_result<void> end_user_sessions(app& a, request_ctx const& ctx, store::write_
                                    store::client_record& client) {
     auto sessions = a.db.sessions_of_user(w, user_id);
     if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
+    auto ended = domain::end_sessions(a, w, *sessions, ctx.now, status, keep_session_id);
+    if (!ended) return store_failure(ended.error(), "end_sessions");
     bool client_changed = false;
-    for (auto& s : *sessions) {
-        if (s.id == keep_session_id) continue;
-        a.tokens.erase(s.id);
-        if (!views::session_live(s, ctx.now)) continue;
-        s.status = std::string(status);
-        s.updated_at = ctx.now;
-        if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
-        if (s.client_id == client.id) {
-            client_changed = true;
-            if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
-        }
+    for (auto const& s : *sessions) {
+        if (s.client_id != client.id || std::find(ended->begin(), ended->end(), s.id) == ended->end()) continue;
+        client_changed = true;
+        if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
     }
     if (client_changed) {
         client.updated_at = ctx.now;

@@ -2,6 +2,7 @@
 #include "server/api/frontend/handlers.hpp"
 
 #include "server/api/activity.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/templates.hpp"
@@ -108,17 +109,7 @@ api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, tx);
         if (!c) return api_result<void>();
-        for (auto const& sid : c->session_ids) {
-            auto s = a.db.get_session(tx, sid);
-            if (!s) return s.error();
-            if (*s && views::session_live(**s, ctx.now)) {
-                auto rec = **s;
-                rec.status = "ended";
-                rec.updated_at = ctx.now;
-                if (auto r = a.db.put_session(tx, rec); !r) return r.error();
-            }
-            a.tokens.erase(sid);
-        }
+        if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
         c->last_active_session_id.clear();
         c->updated_at = ctx.now;
         if (auto r = rotate_client_credential(a, ctx, tx, *c); !r) return api_result<void>(r.error());

@@ -9,6 +9,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
@@ -440,18 +441,8 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
 
 /// Revokes every live session of the user (password reset with sign_out_of_other_sessions).
 api_result<void> revoke_sessions(app& a, request_ctx const& ctx, store::write_txn& w, std::string const& user_id) {
-    auto sessions = a.db.sessions_of_user(w, user_id);
-    if (!sessions)
-        return store_failure(sessions.error(), "sessions_of_user");
-    for (auto s : *sessions) {
-        if (!views::session_live(s, ctx.now))
-            continue;
-        s.status = "revoked";
-        s.updated_at = ctx.now;
-        if (auto r = a.db.put_session(w, s); !r)
-            return store_failure(r.error(), "put_session");
-        a.tokens.erase(s.id);
-    }
+    if (auto e = domain::end_user_sessions(a, w, user_id, ctx.now, "revoked"); !e)
+        return store_failure(e.error(), "end_user_sessions");
     return {};
 }
 

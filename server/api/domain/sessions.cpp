@@ -1,0 +1,45 @@
+#include "server/api/domain/sessions.hpp"
+
+#include "server/api/views.hpp"
+
+namespace latchkey::server::api::domain {
+
+store::result<std::vector<std::string>> end_sessions(app& a, store::write_txn& w,
+                                                     std::vector<store::session_record>& sessions, std::int64_t now,
+                                                     std::string_view status, std::string_view keep) {
+    std::vector<std::string> ended;
+    for (auto& s : sessions) {
+        if (!keep.empty() && s.id == keep) continue;
+        a.tokens.erase(s.id);
+        if (!views::session_live(s, now)) continue;
+        s.status = std::string(status);
+        s.updated_at = now;
+        if (auto r = a.db.put_session(w, s); !r) return r.error();
+        ended.push_back(s.id);
+    }
+    return ended;
+}
+
+store::result<std::vector<std::string>> end_user_sessions(app& a, store::write_txn& w, std::string_view user_id,
+                                                          std::int64_t now, std::string_view status,
+                                                          std::string_view keep) {
+    auto sessions = a.db.sessions_of_user(w, user_id);
+    if (!sessions) return sessions.error();
+    return end_sessions(a, w, *sessions, now, status, keep);
+}
+
+store::result<std::vector<std::string>> end_client_sessions(app& a, store::write_txn& w,
+                                                            store::client_record const& client, std::int64_t now,
+                                                            std::string_view status) {
+    std::vector<store::session_record> sessions;
+    sessions.reserve(client.session_ids.size());
+    for (auto const& id : client.session_ids) {
+        auto s = a.db.get_session(w, id);
+        if (!s) return s.error();
+        if (*s) sessions.push_back(std::move(**s));
+        else a.tokens.erase(id);
+    }
+    return end_sessions(a, w, sessions, now, status);
+}
+
+}  // namespace latchkey::server::api::domain

@@ -1,5 +1,8 @@
 #include "server/api/error.hpp"
 
+#include "server/log.hpp"
+#include "store/error.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/throw_exception.hpp>
@@ -26,6 +29,14 @@ constexpr code_entry table[] = {
 code_entry const& entry(code c) noexcept { return table[static_cast<std::size_t>(c)]; }
 
 }  // namespace
+
+api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param) {
+    if (ec == store::make_error_code(store::errc::key_exists))
+        return param_error(code::form_identifier_exists, param.empty() ? "identifier" : param);
+    log::error("store_error", {{"op", what}, {"error", ec.message()}});
+    if (ec == store::make_error_code(store::errc::map_full)) return make_error(code::storage_full);
+    return make_error(code::internal_clerk_error);
+}
 
 void throw_exception_from_error(api_error const& e, boost::source_location const& loc) {
     boost::throw_exception(std::runtime_error(e.code), loc);

@@ -105,6 +105,11 @@ api_error make_error(code c);
 /// Same, with meta.param_name and (optionally) a long_message naming the problem.
 api_error param_error(code c, std::string_view param_name, std::string_view long_message = {});
 
+/// THE mapping of store errors to API errors, for the FAPI and the BAPI alike: key_exists -> 422
+/// form_identifier_exists (param_name `param`, else "identifier"), map_full -> 507 storage_full, anything else
+/// -> 500 internal_clerk_error. Everything but key_exists is logged with `what` naming the operation.
+api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
+
 /// The code's wire name ("form_identifier_not_found").
 std::string_view code_name(code c) noexcept;
 http::status code_status(code c) noexcept;

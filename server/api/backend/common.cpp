@@ -227,13 +227,5 @@ verify_session_token(app const& a, std::string_view token, std::int64_t now_ms) 
     return std::move(claims);
 }
 
-api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param) {
-    if (ec == store::make_error_code(store::errc::key_exists))
-        return param_error(code::form_identifier_exists, param.empty() ? "identifier" : param);
-    log::error("store_error", {{"op", what}, {"error", ec.message()}});
-    if (ec == store::make_error_code(store::errc::map_full))
-        return make_error(code::storage_full);
-    return make_error(code::internal_clerk_error);
-}
 
 }  // namespace latchkey::server::api::backend

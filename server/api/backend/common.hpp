@@ -52,9 +52,6 @@ boost::json::object session_view(store::session_record const& s, std::int64_t no
 api_result<boost::json::object>
 verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
 
-/// Maps a store error: key_exists -> 422 form_identifier_exists (param from the unique field),
-/// map_full -> 507, everything else -> 500 (logged).
-api_error
-store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
+// Store errors map through api::store_error (server/api/error.hpp), shared with the FAPI.
 
 }  // namespace latchkey::server::api::backend

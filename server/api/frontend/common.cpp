@@ -21,11 +21,6 @@ namespace latchkey::server::api::frontend {
 
 namespace json = boost::json;
 
-api_error store_failure(boost::system::error_code ec, std::string_view what) {
-    log::error("store_error", {{"op", what}, {"error", ec.message()}});
-    if (ec == store::make_error_code(store::errc::map_full)) return make_error(code::storage_full);
-    return make_error(code::internal_clerk_error);
-}
 
 std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t) {
     if (ctx.client_id.empty()) return std::nullopt;

@@ -15,8 +15,8 @@
 
 namespace latchkey::server::api::frontend {
 
-/// Maps a store error to the API error (map_full -> 507 storage_full, the rest -> 500, logged).
-api_error store_failure(boost::system::error_code ec, std::string_view what);
+/// Maps a store error to the API error: THE mapping, api::store_error (server/api/error.hpp).
+inline api_error store_failure(boost::system::error_code ec, std::string_view what) { return store_error(ec, what); }
 
 /// Attributes ("; Path=/; ...") for a cookie the FAPI sets on the browser: Secure when the configured frontend
 /// API is https; `with_domain` scopes it to the app's registrable domain when the FAPI is clerk.<domain> and no

@@ -16,6 +16,7 @@ public:
             case errc::corrupted: return "a record or the database is corrupted";
             case errc::lmdb: return "storage failure";
             case errc::invalid_key: return "a key is empty or too long to store";
+            case errc::aborted: return "the transaction was aborted by its caller";
         }
         return "unknown store error";
     }

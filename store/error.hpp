@@ -15,6 +15,7 @@ enum class errc {
     corrupted,      ///< a record failed to decode or LMDB reported corruption
     lmdb,           ///< any other LMDB failure (logged with mdb_strerror)
     invalid_key,    ///< a key to write is empty or longer than max_key_size (511 bytes)
+    aborted,        ///< the caller chose to abort the write transaction (nothing it wrote lands)
 };
 
 /// The category of store::errc (name "latchkey.store").

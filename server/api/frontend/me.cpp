@@ -10,6 +10,7 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/templates.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -76,33 +77,6 @@ std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
     return std::move(*r);
 }
 
-/// Runs `f(read_txn&) -> api_result<T>` in a read txn.
-template <class T, class F>
-api_result<T> read_tx(app& a, std::string_view what, F&& f) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<T>> { return f(t); });
-    if (!r) return store_failure(r.error(), what);
-    return std::move(*r);
-}
-
-/// Runs `f(write_txn&) -> api_result<T>` in a write txn that commits only when f succeeds (an API error
-/// aborts it, so a half-applied change never lands).
-template <class T, class F>
-api_result<T> write_tx(app& a, std::string_view what, F&& f) {
-    std::optional<api_error> failed;
-    std::optional<T> out;
-    auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        api_result<T> v = f(w);
-        if (!v) {
-            failed = std::move(v.error());
-            return store::make_error_code(store::errc::not_found);  // any error: abort the txn
-        }
-        out = std::move(*v);
-        return {};
-    });
-    if (failed) return std::move(*failed);
-    if (!r) return store_failure(r.error(), what);
-    return std::move(*out);
-}
 
 /// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
 api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
@@ -133,7 +107,7 @@ api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, 
 /// the user. Returns the saved user.
 template <class F>
 api_result<store::user_record> edit_me(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
-    return write_tx<store::user_record>(a, what, [&](store::write_txn& w) -> api_result<store::user_record> {
+    return txn::write<store::user_record>(a, what, txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<store::user_record> {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
         store::user_record const previous = m->user;
@@ -392,7 +366,7 @@ std::optional<api_error> check_second_factor_flag(app const& a, std::optional<bo
 }
 
 api_result<reply> list_idents(app& a, request_ctx& ctx, ident_kind const& k) {
-    auto arr = read_tx<json::array>(a, "list_identifications", [&](store::read_txn& t) -> api_result<json::array> {
+    auto arr = txn::read<json::array>(a, "list_identifications", [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         json::array out;
@@ -423,7 +397,7 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
         store::user_record user;
         store::identification_record ident;
     };
-    auto r = write_tx<created>(a, "create_identification", [&](store::write_txn& w) -> api_result<created> {
+    auto r = txn::write<created>(a, "create_identification", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<created> {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
         store::user_record const previous = m->user;
@@ -453,7 +427,7 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 
 api_result<reply> get_ident(app& a, request_ctx& ctx, ident_kind const& k) {
     std::string_view id = ctx.params.get(k.path_param);
-    auto o = read_tx<json::object>(a, "get_identification", [&](store::read_txn& t) -> api_result<json::object> {
+    auto o = txn::read<json::object>(a, "get_identification", [&](store::read_txn& t) -> api_result<json::object> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto* i = find_ident(m->user, id, k.kind);
@@ -552,7 +526,7 @@ api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 // /v1/me
 
 api_result<reply> get_me(app& a, request_ctx& ctx) {
-    auto m = read_tx<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    auto m = txn::read<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
     if (!m) return m.error();
     return envelope(a, ctx, user_view(a, ctx, m->user));
 }
@@ -620,7 +594,7 @@ api_result<reply> update_me(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> delete_me(app& a, request_ctx& ctx) {
-    auto id = write_tx<std::string>(a, "delete_me", [&](store::write_txn& w) -> api_result<std::string> {
+    auto id = txn::write<std::string>(a, "delete_me", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<std::string> {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
         if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
@@ -657,7 +631,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
     // template gets that template's token for the current session.
     auto service = field(ctx, "service");
     if (!service || service->empty()) return param_error(code::form_param_missing, "service");
-    auto jwt = read_tx<std::string>(a, "create_me_token", [&](store::read_txn& t) -> api_result<std::string> {
+    auto jwt = txn::read<std::string>(a, "create_me_token", [&](store::read_txn& t) -> api_result<std::string> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto tpl = a.db.jwt_template_by_name(t, *service);
@@ -689,7 +663,7 @@ api_result<reply> change_password(app& a, request_ctx& ctx) {
     if (!sign_out_others) return sign_out_others.error();
 
     // Verify and hash outside any txn (both are slow), then apply only if the password did not change meanwhile.
-    auto m = read_tx<me>(a, "change_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    auto m = txn::read<me>(a, "change_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
     if (!m) return m.error();
     std::string const old_digest = m->user.password_digest;
     if (!old_digest.empty()) {
@@ -718,7 +692,7 @@ api_result<reply> change_password(app& a, request_ctx& ctx) {
 
 api_result<reply> remove_password(app& a, request_ctx& ctx) {
     auto current = field(ctx, "current_password");
-    auto m = read_tx<me>(a, "remove_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
+    auto m = txn::read<me>(a, "remove_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
     if (!m) return m.error();
     std::string const old_digest = m->user.password_digest;
     if (old_digest.empty()) return make_error(code::password_not_set);
@@ -751,7 +725,7 @@ api_result<reply> remove_password(app& a, request_ctx& ctx) {
 // /v1/me/sessions
 
 api_result<reply> me_sessions(app& a, request_ctx& ctx) {
-    auto arr = read_tx<json::array>(a, "me_sessions", [&](store::read_txn& t) -> api_result<json::array> {
+    auto arr = txn::read<json::array>(a, "me_sessions", [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto sessions = a.db.sessions_of_user(t, m->user.id);
@@ -767,7 +741,7 @@ api_result<reply> me_sessions(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> me_active_sessions(app& a, request_ctx& ctx) {
-    auto arr = read_tx<json::array>(a, "me_active_sessions", [&](store::read_txn& t) -> api_result<json::array> {
+    auto arr = txn::read<json::array>(a, "me_active_sessions", [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto sessions = a.db.sessions_of_user(t, m->user.id);
@@ -788,7 +762,7 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
         store::session_record session;
         store::user_record user;
     };
-    auto r = write_tx<revoked>(a, "me_revoke_session", [&](store::write_txn& w) -> api_result<revoked> {
+    auto r = txn::write<revoked>(a, "me_revoke_session", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<revoked> {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
         auto s = a.db.get_session(w, sid);
@@ -838,7 +812,7 @@ api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
     auto default_sf = bool_field(ctx, "default_second_factor");
     if (!default_sf) return default_sf.error();
     std::string const id(ctx.params.get(phone_kind.path_param));
-    auto o = read_tx<json::object>(a, "update_phone_number", [&](store::read_txn& t) -> api_result<json::object> {
+    auto o = txn::read<json::object>(a, "update_phone_number", [&](store::read_txn& t) -> api_result<json::object> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto* i = find_ident(m->user, id, phone_kind.kind);

@@ -12,6 +12,7 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -407,8 +408,8 @@ api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
     std::string id;
-    std::optional<api_error> fatal;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto l = load(a, ctx, tx);
         if (!l)
             return api_result<void>(l.error());
@@ -416,10 +417,6 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
             return api_result<void>(*bad);
         store::user_record const before = *l->user;
         api_result<void> outcome = step(tx, *l);
-        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
-            fatal = outcome.error();
-            return store::make_error_code(store::errc::lmdb);  // abort
-        }
         // A completed step wrote the user through start_session already.
         if (l->sign_in.status != "complete")
             if (auto r = a.db.put_user(tx, *l->user, &before); !r)
@@ -430,12 +427,8 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
         id = l->sign_in.id;
         return outcome;
     });
-    if (fatal)
-        return *fatal;
     if (!w)
-        return store_failure(w.error(), "sign_in");
-    if (!*w)
-        return w->error();
+        return w.error();
     return respond(a, ctx, id);
 }
 
@@ -547,8 +540,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     si.created_at = si.updated_at = ctx.now;
     si.abandon_at = ctx.now + attempt_lifetime_ms;
 
-    std::optional<api_error> fatal;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
         if (!c)
             return api_result<void>(c.error());
@@ -606,10 +599,6 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
             outcome = prepare_factor(a, ctx, si, *user, strategy, {});
         }
-        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
-            fatal = outcome.error();
-            return store::make_error_code(store::errc::lmdb);  // abort
-        }
         if (si.status != "complete") {
             if (user)
                 if (auto r = a.db.put_user(tx, *user, &before); !r)
@@ -621,12 +610,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             return r.error();
         return outcome;
     });
-    if (fatal)
-        return *fatal;
     if (!w)
-        return store_failure(w.error(), "create_sign_in");
-    if (!*w)
-        return w->error();
+        return w.error();
     return respond(a, ctx, si.id);
 }
 

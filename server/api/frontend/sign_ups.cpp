@@ -9,6 +9,7 @@
 #include "crypto/random.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
 #include <boost/json/array.hpp>
@@ -384,8 +385,8 @@ std::optional<api_error> open(request_ctx const& ctx, store::sign_up_record cons
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step) {
     std::string id;
-    std::optional<api_error> fatal;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write<void>(a, "sign_up", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto s = load_sign_up(a, ctx, tx);
         if (!s)
             return api_result<void>(s.error());
@@ -397,10 +398,6 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
         api_result<void> outcome = step(tx, *s);
         if (outcome)
             outcome = maybe_complete(a, ctx, tx, *s, *c);
-        if (!outcome && outcome.error().status >= http::status::internal_server_error) {
-            fatal = outcome.error();
-            return store::make_error_code(store::errc::lmdb);  // abort
-        }
         if (!outcome && !keep_on_error)
             return outcome;
         s->updated_at = ctx.now;
@@ -409,12 +406,8 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
         id = s->id;
         return outcome;
     });
-    if (fatal)
-        return *fatal;
     if (!w)
-        return store_failure(w.error(), "sign_up");
-    if (!*w)
-        return w->error();
+        return w.error();
     auto s = a.db.with_read([&](store::read_txn& t) { return a.db.get_sign_up(t, id); });
     if (!s)
         return store_failure(s.error(), "get_sign_up");
@@ -520,8 +513,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     s.abandon_at = ctx.now + attempt_lifetime_ms;
     apply(*patch, s);
 
-    std::optional<api_error> fatal;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
         if (!c)
             return api_result<void>(c.error());
@@ -539,13 +532,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
         auto done = maybe_complete(a, ctx, tx, s, *c);
-        if (!done) {
-            if (done.error().status >= http::status::internal_server_error) {
-                fatal = done.error();
-                return store::make_error_code(store::errc::lmdb);  // abort
-            }
+        if (!done)
             return done;
-        }
         // A completed sign-up wrote the client through start_session already.
         if (s.status != "complete")
             if (auto r = a.db.put_client(tx, *c); !r)
@@ -554,12 +542,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
             return r.error();
         return api_result<void>();
     });
-    if (fatal)
-        return *fatal;
     if (!w)
-        return store_failure(w.error(), "create_sign_up");
-    if (!*w)
-        return w->error();
+        return w.error();
     return envelope(a, ctx, sign_up_json(a, s));
 }
 

@@ -164,6 +164,15 @@ std::string script_url(app const& a, std::string_view package, std::string_view 
     return out;
 }
 
+/// The two <style> elements @clerk/ui's code-entry field creates without the nonce (seen as CSP violations in
+/// Chromium), allowed by the hash of their fixed text: input-otp's empty "input-otp-style" element (its rules
+/// then go in through the CSSOM) and the OTP caret's "@keyframes caret-blink-animation" block. A bundle bump
+/// that changes them shows up as a violation in tests/e2e/components.test.mjs.
+constexpr std::string_view bundle_style_hashes[] = {
+    "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",  // "" (input-otp-style)
+    "sha256-KQDhUccuEkZUQDnfbVDeY+ev2LZ+73AQR7ro4JppAY8=",  // @keyframes caret-blink-animation
+};
+
 api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     auto const urls = account_urls_of(a);
     auto const& brand = a.cfg.branding;
@@ -236,10 +245,11 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     append_html_escaped(html, a.inst.fapi_path_prefix);
     html += "/portal/portal.js\" defer></script>\n"
             "</head>\n<body>\n";
-    if (p == page::user) html += "<div id=\"latchkey-portal-bar\"></div>\n";
-    html += "<main id=\"latchkey-portal-root\"><noscript>";
+    html += "<noscript>";
     append_html_escaped(html, page_title(p));
-    html += " needs JavaScript.</noscript></main>\n</body>\n</html>\n";
+    html += " needs JavaScript.</noscript>\n";
+    if (p == page::user) html += "<div id=\"latchkey-portal-bar\"></div>\n";
+    html += "<main id=\"latchkey-portal-root\"></main>\n</body>\n</html>\n";
 
     // CSP: connections and images also to the public FAPI origin (the page may be reached on another address
     // of the same listener), images from the configured logo and icon.
@@ -251,7 +261,13 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     }
     std::string csp = "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-";
     csp += nonce;
-    csp += "'; img-src ";
+    csp += "'";
+    for (auto h : bundle_style_hashes) {
+        csp += " '";
+        csp += h;
+        csp += "'";
+    }
+    csp += "; img-src ";
     csp += img;
     csp += "; connect-src 'self'";
     if (!fapi_origin.empty()) csp += " " + fapi_origin;
@@ -286,11 +302,33 @@ constexpr std::string_view portal_js = R"js((function () {
     root.replaceChildren(box);
   }
 
-  // The redirect targets come from the server (api::allowed_redirect); the address keeps only those.
+  // The redirect targets come from the server (api::allowed_redirect), never from the address: clerk-js puts
+  // them in the hash when it builds a link to a hash-routed page (redirectToSignIn, "Sign up", "Add account"),
+  // where the server cannot see them. Those move to the query and the page loads again, for the server to decide.
+  var keys = ['redirect_url', 'after_sign_in_url', 'after_sign_up_url', 'sign_in_force_redirect_url',
+    'sign_up_force_redirect_url', 'sign_in_fallback_redirect_url', 'sign_up_fallback_redirect_url'];
   var url = new URL(window.location.href);
-  ['redirect_url', 'after_sign_in_url', 'after_sign_up_url', 'sign_in_force_redirect_url',
-    'sign_up_force_redirect_url', 'sign_in_fallback_redirect_url', 'sign_up_fallback_redirect_url']
-    .forEach(function (k) { url.searchParams.delete(k); });
+  var route = url.hash.slice(1);
+  var q = route.indexOf('?');
+  if (q >= 0) {
+    var hashParams = new URLSearchParams(route.slice(q + 1));
+    var moved = false;
+    keys.forEach(function (k) {
+      if (hashParams.has(k)) {
+        url.searchParams.set(k, hashParams.get(k));
+        hashParams.delete(k);
+        moved = true;
+      }
+    });
+    if (moved) {
+      var rest = hashParams.toString();
+      url.hash = route.slice(0, q) + (rest ? '?' + rest : '');
+      window.location.replace(url.toString());
+      return;
+    }
+  }
+  // What the server decided is all the address keeps.
+  keys.forEach(function (k) { url.searchParams.delete(k); });
   if (settings.requestedTargets) {
     url.searchParams.set('sign_in_force_redirect_url', settings.afterSignInUrl);
     url.searchParams.set('sign_up_force_redirect_url', settings.afterSignUpUrl);

@@ -281,9 +281,10 @@ BOOST_AUTO_TEST_CASE(environment_matches_the_spec) {
     BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.max_attempts")->to_number<int>() == 100);
     BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.duration_in_minutes")->to_number<int>() ==
                60);
-    // Unset URLs point at the origin browsers reach the FAPI on (the pages at the Account Portal there).
+    // Unset URLs point at the Account Portal on the origin browsers reach the FAPI on (no proxy prefix here, so
+    // home is the portal's profile page).
     auto origin = s.inst().frontend_api.substr(0, s.inst().frontend_api.find('/', 8));
-    BOOST_TEST(str("display_config.home_url") == origin);
+    BOOST_TEST(str("display_config.home_url") == origin + "/user");
     BOOST_TEST(str("display_config.sign_in_url") == origin + "/sign-in");
     BOOST_TEST(str("display_config.sign_up_url") == origin + "/sign-up");
 

@@ -347,7 +347,7 @@ BOOST_AUTO_TEST_CASE(open_redirects_are_refused) {
                                                  "https://partner.example.org"}));
 }
 
-BOOST_AUTO_TEST_CASE(without_home_url_signing_in_ends_on_the_profile_page) {
+BOOST_AUTO_TEST_CASE(without_home_url_home_is_the_profile_page) {
     test_server s([](conf::config& c) {
         c.instance_type = "production";
         c.frontend_api = "https://clerk.example.com";
@@ -356,7 +356,9 @@ BOOST_AUTO_TEST_CASE(without_home_url_signing_in_ends_on_the_profile_page) {
     BOOST_TEST(str(settings.at("afterSignInUrl")) == "https://clerk.example.com/user");
     http_client c(s.fapi_port());
     auto env = c.request(http::verb::get, "/v1/environment");
-    BOOST_TEST(str(env.json.at("display_config").at("after_sign_in_url")) == "https://clerk.example.com/user");
+    // The FAPI's own origin has no home page: every "go home" (after sign-in, after switching account) goes there.
+    for (auto const* key : {"home_url", "after_sign_in_url", "after_sign_up_url", "after_switch_session_url"})
+        BOOST_TEST(str(env.json.at("display_config").at(key)) == "https://clerk.example.com/user", key);
 }
 
 BOOST_AUTO_TEST_CASE(the_bapi_listener_serves_no_portal) {

@@ -136,8 +136,8 @@ json::object default_theme() {
 json::object display_config(app const& a) {
     auto const& c = a.cfg;
     // Sign-in, sign-up and profile pages: the app's own where the config names them, else the Account Portal's
-    // on the FAPI origin (portal.cpp). Everything else points at the app (the configured home URL, else the
-    // origin browsers reach the FAPI on, which is the app's own origin behind a proxy).
+    // on the FAPI origin. Everything else points home: the configured home URL, else the app's origin behind a
+    // proxy prefix, else the portal's profile page (portal.cpp, account_urls_of).
     auto const urls = account_urls_of(a);
     std::string const& home = urls.home;
     std::string const& sign_in = urls.sign_in;

@@ -392,18 +392,19 @@ account_urls account_urls_of(app const& a) {
     u.portal_sign_in = fapi + "/sign-in";
     u.portal_sign_up = fapi + "/sign-up";
     u.portal_user_profile = fapi + "/user";
-    u.home = without_trailing_slash(c.home_url.empty() ? origin_of(a.inst.frontend_api) : c.home_url);
+    // Without a home URL, home is the app when the FAPI sits under the app's origin (a proxy prefix), else the
+    // portal's own profile page: the FAPI's origin has no home page, and the components send people home after
+    // signing in, switching accounts and more.
+    if (!c.home_url.empty())
+        u.home = without_trailing_slash(c.home_url);
+    else if (!a.inst.fapi_path_prefix.empty())
+        u.home = origin_of(a.inst.frontend_api);
+    else
+        u.home = u.portal_user_profile;
     u.sign_in = c.sign_in_url.empty() ? u.portal_sign_in : c.sign_in_url;
     u.sign_up = c.sign_up_url.empty() ? u.portal_sign_up : c.sign_up_url;
     u.user_profile = c.user_profile_url.empty() ? u.portal_user_profile : c.user_profile_url;
-    // Without a home URL, after signing in goes to the app when the FAPI sits under the app's origin (a proxy
-    // prefix), else to the portal's own profile page (the FAPI's origin has no home page).
-    if (!c.home_url.empty())
-        u.after_sign_in = u.home;
-    else if (!a.inst.fapi_path_prefix.empty())
-        u.after_sign_in = u.home;
-    else
-        u.after_sign_in = u.portal_user_profile;
+    u.after_sign_in = u.home;
     return u;
 }
 

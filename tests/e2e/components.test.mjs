@@ -82,17 +82,12 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
       document.addEventListener('securitypolicyviolation',
         e => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
     });
-    const csp = [];
-    p.page.on('framenavigated', () => {});
-    const collect = async () => {
-      try { csp.push(...await p.page.evaluate(() => window.__csp ?? [])); } catch { /* navigating */ }
-    };
-    p.page.on('load', () => { /* per-document lists are read before each navigation below */ });
     try {
-      await fn(p.page, p, collect);
-      await collect();
+      await fn(p.page, p);
+      // Violations show on the console of every document the test went through (and in the last one's list).
+      const last = await p.page.evaluate(() => window.__csp ?? []).catch(() => []);
       const cspConsole = p.diag.console.filter(c => /Content Security Policy/i.test(c));
-      assert.deepEqual([...csp, ...cspConsole], [], 'no Content-Security-Policy violation');
+      assert.deepEqual([...last, ...cspConsole], [], 'no Content-Security-Policy violation');
       assert.deepEqual(p.diag.pageErrors, [], 'no page error');
     } catch (e) {
       await p.page.screenshot({ path: join(ARTIFACTS, `components-FAILED-${name}.png`), fullPage: true, timeout: 5000 }).catch(() => {});
@@ -175,6 +170,22 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await waitForProfile(page);
     assert.ok(await page.getByText(u.email).first().isVisible());
     await shot(page, 'user-profile');
+  }));
+
+  it('<SignIn/>: a redirect to another host (in the hash, as clerk-js writes it) is refused; signing in ends home', T, () => withPage('redirect', async (page, p) => {
+    const u = await makeUser('redir');
+    const evil = 'https://evil.example/steal';
+    await page.goto(`${fapi}/sign-in#/?redirect_url=${encodeURIComponent(evil)}&sign_in_force_redirect_url=${encodeURIComponent(evil)}`,
+      { waitUntil: 'load', timeout: 20000 });
+    await page.locator('input[name="identifier"]').waitFor(WAIT);
+    // The page moved the targets to the query for the server, which refused them: none is left in the address.
+    assert.ok(!decodeURIComponent(page.url()).includes('evil.example'), page.url());
+    await page.locator('input[name="identifier"]').fill(u.email);
+    await primary(page).click();
+    await page.locator('input[name="password"]').fill(u.password, WAIT);
+    await primary(page).click();
+    await waitForProfile(page);
+    assert.ok(!p.diag.blocked.some(b => b.includes('evil.example')), 'the browser never went to the other host');
   }));
 
   it('<SignIn/>: "Use another method" → email code from the outbox', T, () => withPage('sign-in-code', async page => {

@@ -210,14 +210,16 @@ BOOST_AUTO_TEST_CASE(branding_reaches_the_page_escaped) {
             expect_portal_page(r);  // still exactly four script elements
             BOOST_TEST(r.body.find("alert(1)</script>") == std::string::npos);
             BOOST_TEST(r.body.find("<!--") == std::string::npos);
-            BOOST_TEST(r.body.find("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;&#39;&amp;</title>") !=
-                       std::string::npos);
+            BOOST_TEST(
+                r.body.find("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!-- &quot;&#39;&amp;</title>") !=
+                std::string::npos);
             auto settings = settings_of(r);
             auto const& vars = settings.at("appearance").at("variables").as_object();
             BOOST_TEST(str(vars.at("colorPrimary")) == "#123abc");
             BOOST_TEST(str(vars.at("colorBackground")) == "#fafafa");
             BOOST_TEST(str(vars.at("colorForeground")) == "#101010");
-            BOOST_TEST(r.body.find("<link rel=\"icon\" href=\"https://cdn.example.net/icon.png\">") != std::string::npos);
+            BOOST_TEST(r.body.find("<link rel=\"icon\" href=\"https://cdn.example.net/icon.png\">") !=
+                       std::string::npos);
             BOOST_TEST(r.body.find("background:#fafafa}") != std::string::npos);
             std::string const& csp = header(r, "content-security-policy");
             BOOST_TEST(directive(csp, "img-src").find("https://cdn.example.net") != std::string::npos);
@@ -239,7 +241,8 @@ BOOST_AUTO_TEST_CASE(branding_settings_are_validated) {
         return std::string{};
     };
     BOOST_TEST(load(R"j({"branding":{"logo_url":"https://cdn.example.net/l.png","primary_color":"#abc",
-        "background_color":"#AABBCCDD","text_color":"#000000"}})j").empty());
+        "background_color":"#AABBCCDD","text_color":"#000000"}})j")
+                   .empty());
     BOOST_TEST(load(R"j({"branding":{"primary_color":"red"}})j").starts_with("branding.primary_color"));
     BOOST_TEST(load(R"j({"branding":{"primary_color":"#12345"}})j").starts_with("branding.primary_color"));
     BOOST_TEST(load(R"j({"branding":{"text_color":"#000;}body{x:y"}})j").starts_with("branding.text_color"));
@@ -336,8 +339,8 @@ BOOST_AUTO_TEST_CASE(open_redirects_are_refused) {
     }
     // Separate targets for sign-in and sign-up; the first allowed of each list wins.
     auto r = get(s.fapi_port(), "/sign-up?" + form_encode({{"sign_in_force_redirect_url", "https://evil.example/"},
-                                                          {"after_sign_in_url", "https://app.example.com/in"},
-                                                          {"after_sign_up_url", "https://app.example.com/up"}}));
+                                                           {"after_sign_in_url", "https://app.example.com/in"},
+                                                           {"after_sign_up_url", "https://app.example.com/up"}}));
     auto settings = settings_of(r);
     BOOST_TEST(str(settings.at("afterSignInUrl")) == "https://app.example.com/in");
     BOOST_TEST(str(settings.at("afterSignUpUrl")) == "https://app.example.com/up");

@@ -53,18 +53,24 @@ enum class page { sign_in, sign_up, user };
 
 std::string_view page_name(page p) {
     switch (p) {
-        case page::sign_in: return "sign-in";
-        case page::sign_up: return "sign-up";
-        case page::user: return "user";
+        case page::sign_in:
+            return "sign-in";
+        case page::sign_up:
+            return "sign-up";
+        case page::user:
+            return "user";
     }
     return {};
 }
 
 std::string_view page_title(page p) {
     switch (p) {
-        case page::sign_in: return "Sign in";
-        case page::sign_up: return "Sign up";
-        case page::user: return "Account";
+        case page::sign_in:
+            return "Sign in";
+        case page::sign_up:
+            return "Sign up";
+        case page::user:
+            return "Account";
     }
     return {};
 }
@@ -73,12 +79,23 @@ std::string_view page_title(page p) {
 void append_html_escaped(std::string& out, std::string_view text) {
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
         }
     }
 }
@@ -98,7 +115,8 @@ std::string json_for_script_block(json::value const& v) {
             out += "\\u003e";
         else if (c == '&')
             out += "\\u0026";
-        else if (c == '\xE2' && i + 2 < raw.size() && raw[i + 1] == '\x80' && (raw[i + 2] == '\xA8' || raw[i + 2] == '\xA9')) {
+        else if (c == '\xE2' && i + 2 < raw.size() && raw[i + 1] == '\x80' &&
+                 (raw[i + 2] == '\xA8' || raw[i + 2] == '\xA9')) {
             out += raw[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
             i += 2;
         } else {
@@ -111,9 +129,9 @@ std::string json_for_script_block(json::value const& v) {
 /// The redirect query parameters a portal page honours. Sign-in targets, first allowed wins: Clerk's force
 /// parameter, the legacy after_sign_in_url, redirect_url, the fallback parameter; sign-up alike.
 constexpr std::array<std::string_view, 4> sign_in_params = {"sign_in_force_redirect_url", "after_sign_in_url",
-                                                           "redirect_url", "sign_in_fallback_redirect_url"};
+                                                            "redirect_url", "sign_in_fallback_redirect_url"};
 constexpr std::array<std::string_view, 4> sign_up_params = {"sign_up_force_redirect_url", "after_sign_up_url",
-                                                           "redirect_url", "sign_up_fallback_redirect_url"};
+                                                            "redirect_url", "sign_up_fallback_redirect_url"};
 
 /// The first of `names` present in the query whose value api::allowed_redirect() accepts (re-serialised).
 std::optional<std::string> requested_target(app const& a, request_ctx const& ctx,
@@ -208,8 +226,9 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     std::string const& name = a.cfg.application_name;
     std::string html;
     html.reserve(2048 + name.size() * 6);
-    html += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+    html +=
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
     append_html_escaped(html, page_title(p));
     html += " \xC2\xB7 ";  // a middle dot
     append_html_escaped(html, name);
@@ -221,17 +240,19 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     }
     html += "<style nonce=\"";
     html += nonce;  // base64url: nothing to escape
-    html += "\">\n"
-            "html,body{margin:0}\n"
-            "body{min-height:100vh;box-sizing:border-box;display:flex;flex-direction:column;align-items:center;"
-            "padding:48px 16px;font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;background:";
+    html +=
+        "\">\n"
+        "html,body{margin:0}\n"
+        "body{min-height:100vh;box-sizing:border-box;display:flex;flex-direction:column;align-items:center;"
+        "padding:48px 16px;font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;background:";
     html += brand.background_color.empty() ? std::string_view("#f4f4f5") : std::string_view(brand.background_color);
-    html += "}\n"
-            "#latchkey-portal-bar{width:100%;max-width:60rem;display:flex;justify-content:flex-end;"
-            "margin-bottom:16px;min-height:2.5rem}\n"
-            ".latchkey-portal-error{max-width:30rem;color:#b42318;background:#fff;padding:16px;border-radius:8px}\n"
-            "</style>\n"
-            "<script type=\"application/json\" id=\"latchkey-portal-settings\">";
+    html +=
+        "}\n"
+        "#latchkey-portal-bar{width:100%;max-width:60rem;display:flex;justify-content:flex-end;"
+        "margin-bottom:16px;min-height:2.5rem}\n"
+        ".latchkey-portal-error{max-width:30rem;color:#b42318;background:#fff;padding:16px;border-radius:8px}\n"
+        "</style>\n"
+        "<script type=\"application/json\" id=\"latchkey-portal-settings\">";
     html += json_for_script_block(settings);
     html += "</script>\n<script src=\"";
     append_html_escaped(html, script_url(a, "@clerk/clerk-js", "clerk.browser.js"));
@@ -243,8 +264,9 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     append_html_escaped(html, script_url(a, "@clerk/ui", "ui.browser.js"));
     html += "\" crossorigin=\"anonymous\" defer></script>\n<script src=\"";
     append_html_escaped(html, a.inst.fapi_path_prefix);
-    html += "/portal/portal.js\" defer></script>\n"
-            "</head>\n<body>\n";
+    html +=
+        "/portal/portal.js\" defer></script>\n"
+        "</head>\n<body>\n";
     html += "<noscript>";
     append_html_escaped(html, page_title(p));
     html += " needs JavaScript.</noscript>\n";
@@ -271,8 +293,9 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     csp += img;
     csp += "; connect-src 'self'";
     if (!fapi_origin.empty()) csp += " " + fapi_origin;
-    csp += "; font-src 'self' data:; worker-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
-           "form-action 'self'; frame-ancestors 'none'";
+    csp +=
+        "; font-src 'self' data:; worker-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'";
 
     ctx.headers.emplace_back("Content-Security-Policy", std::move(csp));
     ctx.headers.emplace_back("X-Frame-Options", "DENY");

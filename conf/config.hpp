@@ -42,6 +42,25 @@ struct attack_protection {
     std::uint32_t rate_per_identifier_per_minute = 30;
 };
 
+/// The look of the Account Portal (/sign-in, /sign-up, /user on the FAPI origin). The logo and favicon are also
+/// what Clerk's components show everywhere (display_config); the colours go to the portal's
+/// `appearance.variables`. Validated: URLs absolute http(s), colours hex (#rgb, #rgba, #rrggbb, #rrggbbaa).
+struct branding_settings {
+    std::string logo_url;          ///< display_config.logo_image_url
+    std::string favicon_url;       ///< display_config.favicon_image_url, the portal's icon
+    std::string primary_color;     ///< colorPrimary
+    std::string background_color;  ///< colorBackground (and the portal page's background)
+    std::string text_color;        ///< colorForeground
+};
+
+/// Clerk's "require express consent to legal documents": <SignUp/> shows a checkbox linking both documents and
+/// a sign-up stays missing `legal_accepted` until it is accepted.
+struct legal_consent_settings {
+    bool enabled = false;
+    std::string terms_url;           ///< display_config.terms_url
+    std::string privacy_policy_url;  ///< display_config.privacy_policy_url
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -95,6 +114,9 @@ struct config {
     std::string home_url;
     std::string sign_in_url;
     std::string sign_up_url;
+    std::string user_profile_url;  ///< the app's own profile page ("" = the Account Portal's /user)
+    branding_settings branding{};
+    legal_consent_settings legal_consent{};
     std::string preferred_sign_in_strategy = "password";
     std::string sign_up_mode = "public";
     attack_protection protection{};

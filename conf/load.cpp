@@ -243,6 +243,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "username", "first_name", "last_name", "password", "first_factors", "second_factors", "password_policy",
             "single_session_mode", "session_lifetime", "inactivity_timeout", "token_lifetime",
             "client_cookie_lifetime", "allowed_origins", "allowed_redirect_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
+            "user_profile_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections"};
@@ -323,6 +324,37 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.string(o, "home_url", c.home_url);
     r.string(o, "sign_in_url", c.sign_in_url);
     r.string(o, "sign_up_url", c.sign_up_url);
+    r.string(o, "user_profile_url", c.user_profile_url);
+    if (auto const* v = o.if_contains("branding")) {
+        if (!v->is_object()) {
+            r.fail("branding", "expected an object");
+        } else {
+            json_reader sub{"branding", {}};
+            auto const& b = v->get_object();
+            if (sub.only_keys(b, {"logo_url", "favicon_url", "primary_color", "background_color", "text_color"})) {
+                sub.string(b, "logo_url", c.branding.logo_url);
+                sub.string(b, "favicon_url", c.branding.favicon_url);
+                sub.string(b, "primary_color", c.branding.primary_color);
+                sub.string(b, "background_color", c.branding.background_color);
+                sub.string(b, "text_color", c.branding.text_color);
+            }
+            if (sub.err && !r.err) r.err = sub.err;
+        }
+    }
+    if (auto const* v = o.if_contains("legal_consent")) {
+        if (!v->is_object()) {
+            r.fail("legal_consent", "expected an object");
+        } else {
+            json_reader sub{"legal_consent", {}};
+            auto const& l = v->get_object();
+            if (sub.only_keys(l, {"enabled", "terms_url", "privacy_policy_url"})) {
+                sub.boolean(l, "enabled", c.legal_consent.enabled);
+                sub.string(l, "terms_url", c.legal_consent.terms_url);
+                sub.string(l, "privacy_policy_url", c.legal_consent.privacy_policy_url);
+            }
+            if (sub.err && !r.err) r.err = sub.err;
+        }
+    }
     r.string(o, "preferred_sign_in_strategy", c.preferred_sign_in_strategy);
     r.string(o, "sign_up_mode", c.sign_up_mode);
     if (auto const* v = o.if_contains("attack_protection")) {
@@ -399,6 +431,38 @@ error_opt check_frontend_api(std::string_view url) {
     return {};
 }
 
+/// A URL the server writes into pages and the environment (branding, legal documents, the app's pages): an
+/// absolute http(s) URL with a host, no userinfo, and nothing but printable ASCII without quotes, angle
+/// brackets, backslashes or spaces. (What is served is escaped anyway; this keeps the settings honest.)
+error_opt check_page_url(std::string_view url) {
+    std::string_view rest;
+    if (url.starts_with("https://"))
+        rest = url.substr(8);
+    else if (url.starts_with("http://"))
+        rest = url.substr(7);
+    else
+        return "must be an absolute http:// or https:// URL";
+    if (url.size() > 2048) return "longer than 2048 characters";
+    for (unsigned char ch : url)
+        if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'' || ch == '<' || ch == '>' || ch == '\\' || ch == '`')
+            return "has a character that is not allowed in a URL here (space, quote, angle bracket, backslash, "
+                   "control or non-ASCII)";
+    auto const authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (authority.empty()) return "missing host";
+    if (authority.find('@') != std::string_view::npos) return "must not carry userinfo ('@' before the host)";
+    return {};
+}
+
+/// #rgb, #rgba, #rrggbb or #rrggbbaa.
+error_opt check_color(std::string_view c) {
+    bool ok = c.size() >= 4 && c.front() == '#' &&
+              (c.size() == 4 || c.size() == 5 || c.size() == 7 || c.size() == 9);
+    for (std::size_t i = 1; ok && i < c.size(); ++i)
+        ok = (c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f') || (c[i] >= 'A' && c[i] <= 'F');
+    if (!ok) return "expected a hex colour: #rgb, #rgba, #rrggbb or #rrggbbaa";
+    return {};
+}
+
 }  // namespace
 
 std::optional<load_error> validate(config const& c) {
@@ -446,6 +510,21 @@ std::optional<load_error> validate(config const& c) {
             if (!ok) return load_error{name, "each origin is scheme://host[:port] without a path or trailing slash: '" + o + "'"};
         }
     }
+    for (auto const& [name, url] : {std::pair{"branding.logo_url", &c.branding.logo_url},
+                                    std::pair{"branding.favicon_url", &c.branding.favicon_url},
+                                    std::pair{"legal_consent.terms_url", &c.legal_consent.terms_url},
+                                    std::pair{"legal_consent.privacy_policy_url", &c.legal_consent.privacy_policy_url},
+                                    std::pair{"home_url", &c.home_url},
+                                    std::pair{"sign_in_url", &c.sign_in_url},
+                                    std::pair{"sign_up_url", &c.sign_up_url},
+                                    std::pair{"user_profile_url", &c.user_profile_url}})
+        if (!url->empty())
+            if (auto bad = check_page_url(*url)) return load_error{name, *bad};
+    for (auto const& [name, color] : {std::pair{"branding.primary_color", &c.branding.primary_color},
+                                      std::pair{"branding.background_color", &c.branding.background_color},
+                                      std::pair{"branding.text_color", &c.branding.text_color}})
+        if (!color->empty())
+            if (auto bad = check_color(*color)) return load_error{name, *bad};
     for (auto const* a : {&c.email_address, &c.phone_number, &c.username})
         if (a->required && !a->enabled) return load_error{"attributes", "a required identifier must be enabled"};
     if (!c.email_address.enabled && !c.phone_number.enabled && !c.username.enabled)

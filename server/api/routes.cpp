@@ -46,6 +46,10 @@ route_table frontend_routes() {
     r.add(get,     "/v1/avatar/default",                                         {f::get_default_avatar,               none, io});
     r.add(get,     "/npm/{scope}/{package}/dist/{file}",                         {f::get_npm_file,                     none, io});
     r.add(get,     "/npm/{package}/dist/{file}",                                 {f::get_npm_file,                     none, io});
+    r.add(get,     "/sign-in",             /* the Account Portal */               {f::get_portal_sign_in,               none, io});
+    r.add(get,     "/sign-up",                                                   {f::get_portal_sign_up,               none, io});
+    r.add(get,     "/user",                                                      {f::get_portal_user,                  none, io});
+    r.add(get,     "/portal/portal.js",                                          {f::get_portal_script,                none, io});
     r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
     r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/touch",                     {f::touch_session,                    fapi, io});

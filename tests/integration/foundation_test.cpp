@@ -281,9 +281,10 @@ BOOST_AUTO_TEST_CASE(environment_matches_the_spec) {
     BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.max_attempts")->to_number<int>() == 100);
     BOOST_TEST(at_path(env, "user_settings.attack_protection.user_lockout.duration_in_minutes")->to_number<int>() ==
                60);
-    // Unset URLs point at the origin browsers reach the FAPI on.
+    // Unset URLs point at the Account Portal on the origin browsers reach the FAPI on (no proxy prefix here, so
+    // home is the portal's profile page).
     auto origin = s.inst().frontend_api.substr(0, s.inst().frontend_api.find('/', 8));
-    BOOST_TEST(str("display_config.home_url") == origin);
+    BOOST_TEST(str("display_config.home_url") == origin + "/user");
     BOOST_TEST(str("display_config.sign_in_url") == origin + "/sign-in");
     BOOST_TEST(str("display_config.sign_up_url") == origin + "/sign-up");
 
@@ -357,7 +358,8 @@ BOOST_AUTO_TEST_CASE(environment_follows_the_config) {
     BOOST_TEST(at("user_settings.attack_protection.user_lockout.duration_in_minutes").to_number<int>() == 2);
     BOOST_TEST(at("display_config.home_url").as_string() == "https://app.example.com");
     BOOST_TEST(at("display_config.sign_in_url").as_string() == "https://app.example.com/login");
-    BOOST_TEST(at("display_config.sign_up_url").as_string() == "https://app.example.com/sign-up");
+    // Unnamed in the config: the Account Portal's page on the FAPI origin.
+    BOOST_TEST(at("display_config.sign_up_url").as_string() == "https://clerk.example.com/sign-up");
     BOOST_TEST(at("display_config.after_sign_out_all_url").as_string() == "https://app.example.com/login");
 }
 

@@ -2,6 +2,7 @@
 // settings clerk-js needs to load, in the exact shape of the spec's Client.Environment (every required
 // property of every nested schema, nothing the schema does not list).
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/frontend/portal.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -35,18 +36,6 @@ json::array pick(std::vector<std::string> const& all, std::initializer_list<std:
 std::string_view attribute_state(conf::attribute const& at) {
     if (!at.enabled) return "off";
     return at.required ? "required" : "on";
-}
-
-/// scheme://host[:port] of a URL ("" if it has no scheme).
-std::string origin_of(std::string_view url) {
-    auto scheme = url.find("://");
-    if (scheme == std::string_view::npos) return {};
-    return std::string(url.substr(0, url.find('/', scheme + 3)));
-}
-
-std::string without_trailing_slash(std::string s) {
-    while (!s.empty() && s.back() == '/') s.pop_back();
-    return s;
 }
 
 /// The id suffix shared by the auth_config and display_config ids (stable per instance).
@@ -146,11 +135,13 @@ json::object default_theme() {
 
 json::object display_config(app const& a) {
     auto const& c = a.cfg;
-    // latchkey hosts no account portal: unset URLs point at the app (the configured home URL, else the origin
-    // browsers reach the FAPI on, which is the app's own origin behind a proxy).
-    std::string home = without_trailing_slash(c.home_url.empty() ? origin_of(a.inst.frontend_api) : c.home_url);
-    std::string sign_in = c.sign_in_url.empty() ? home + "/sign-in" : c.sign_in_url;
-    std::string sign_up = c.sign_up_url.empty() ? home + "/sign-up" : c.sign_up_url;
+    // Sign-in, sign-up and profile pages: the app's own where the config names them, else the Account Portal's
+    // on the FAPI origin. Everything else points home: the configured home URL, else the app's origin behind a
+    // proxy prefix, else the portal's profile page (portal.cpp, account_urls_of).
+    auto const urls = account_urls_of(a);
+    std::string const& home = urls.home;
+    std::string const& sign_in = urls.sign_in;
+    std::string const& sign_up = urls.sign_up;
 
     json::object o;
     o["object"] = "display_config";
@@ -159,16 +150,17 @@ json::object display_config(app const& a) {
     o["application_name"] = c.application_name;
     o["theme"] = default_theme();
     o["preferred_sign_in_strategy"] = c.preferred_sign_in_strategy;
-    o["logo_image_url"] = nullptr;
-    o["favicon_image_url"] = nullptr;
+    auto const url_or_null = [](std::string const& u) { return u.empty() ? json::value(nullptr) : json::value(u); };
+    o["logo_image_url"] = url_or_null(c.branding.logo_url);
+    o["favicon_image_url"] = url_or_null(c.branding.favicon_url);
     o["home_url"] = home;
     o["sign_in_url"] = sign_in;
     o["sign_up_url"] = sign_up;
-    o["user_profile_url"] = home + "/user";
+    o["user_profile_url"] = urls.user_profile;
     o["waitlist_url"] = home + "/waitlist";
     o["oauth_consent_url"] = home + "/oauth-consent";
-    o["after_sign_in_url"] = home;
-    o["after_sign_up_url"] = home;
+    o["after_sign_in_url"] = urls.after_sign_in;
+    o["after_sign_up_url"] = urls.after_sign_in;
     o["after_sign_out_one_url"] = sign_in;
     o["after_sign_out_all_url"] = sign_in;
     o["after_switch_session_url"] = home;
@@ -185,8 +177,8 @@ json::object display_config(app const& a) {
     o["show_devmode_warning"] = !a.inst.production;
     o["google_one_tap_client_id"] = nullptr;
     o["help_url"] = nullptr;
-    o["privacy_policy_url"] = nullptr;
-    o["terms_url"] = nullptr;
+    o["privacy_policy_url"] = url_or_null(c.legal_consent.privacy_policy_url);
+    o["terms_url"] = url_or_null(c.legal_consent.terms_url);
     o["logo_url"] = nullptr;
     o["favicon_url"] = nullptr;
     o["logo_image"] = nullptr;
@@ -278,7 +270,7 @@ json::object user_settings(app const& a) {
     sign_up["custom_action_required"] = false;
     sign_up["progressive"] = true;
     sign_up["mode"] = c.sign_up_mode;
-    sign_up["legal_consent_enabled"] = false;
+    sign_up["legal_consent_enabled"] = c.legal_consent.enabled;
     o["sign_up"] = std::move(sign_up);
 
     json::object restrictions;
@@ -467,6 +459,12 @@ std::uint64_t inputs_of(app const& a) noexcept {
         .add(p.reject_common);
     f.add(c.single_session_mode).add(c.test_mode);
     f.add(std::string_view(c.home_url)).add(std::string_view(c.sign_in_url)).add(std::string_view(c.sign_up_url));
+    f.add(std::string_view(c.user_profile_url))
+        .add(std::string_view(c.branding.logo_url))
+        .add(std::string_view(c.branding.favicon_url))
+        .add(c.legal_consent.enabled)
+        .add(std::string_view(c.legal_consent.terms_url))
+        .add(std::string_view(c.legal_consent.privacy_policy_url));
     f.add(std::string_view(c.preferred_sign_in_strategy)).add(std::string_view(c.sign_up_mode));
     f.add(std::uint64_t{c.protection.max_attempts}).add(static_cast<std::uint64_t>(c.protection.lockout.count()));
     return f.value();

@@ -72,6 +72,9 @@ std::vector<std::string> missing_fields(app const& a, store::sign_up_record cons
     for (auto const& at : attributes(a))
         if (at.cfg.enabled && at.cfg.required && !has_value(s, at.name))
             out.emplace_back(at.name);
+    // Legal consent (display_config terms/privacy): <SignUp/> sends legal_accepted=true from its checkbox.
+    if (a.cfg.legal_consent.enabled && !s.legal_accepted)
+        out.emplace_back("legal_accepted");
     return out;
 }
 
@@ -441,6 +444,8 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
             continue;
         (at.cfg.required ? required : optional).emplace_back(at.name);
     }
+    if (a.cfg.legal_consent.enabled)
+        required.emplace_back("legal_accepted");
     o["required_fields"] = strings(required);
     o["optional_fields"] = strings(optional);
     o["missing_fields"] = strings(missing_fields(a, s));

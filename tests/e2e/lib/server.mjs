@@ -52,6 +52,7 @@ export function findLeakedSecrets(text, { secretKey, codes }) {
  *                https://clerk.e2e-<rand>.example.com in prod
  *   testMode: boolean (default true)
  *   config: object written as the --config JSON file (snake_case keys)
+ *   listen: FAPI address (default 127.0.0.1:0), for a public FAPI URL that is the listener itself
  *   env: extra environment
  */
 export async function startLatchkey(opts = {}) {
@@ -65,7 +66,7 @@ export async function startLatchkey(opts = {}) {
     `${instance === 'production' ? 'sk_live_' : 'sk_test_'}${randomBytes(20).toString('hex')}`;
   const testMode = opts.testMode ?? true;
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
-  const args = ['serve', '--listen', '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')];
+  const args = ['serve', '--listen', opts.listen ?? '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')];
   if (opts.config) {
     const cfgFile = join(dataDir, 'config.json');
     writeFileSync(cfgFile, JSON.stringify(opts.config, null, 2));

@@ -194,19 +194,28 @@ struct json_reader {
     }
 };
 
-void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
+/// Reads the nested object `key` of `root`, when present, with `read(sub, object)`: anything but an object, or a
+/// key outside `keys`, fails naming it; the first error inside becomes r's.
+template <class Read>
+void nested(json_reader& r, json::object const& root, std::string_view key,
+            std::initializer_list<std::string_view> keys, Read&& read) {
     auto const* v = root.if_contains(key);
     if (v == nullptr) return;
     if (!v->is_object()) return r.fail(key, "expected an object");
     json_reader sub{std::string(key), {}};
     auto const& o = v->get_object();
-    if (sub.only_keys(o, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"})) {
-        sub.boolean(o, "enabled", a.enabled);
-        sub.boolean(o, "required", a.required);
-        sub.boolean(o, "used_for_first_factor", a.used_for_first_factor);
-        sub.boolean(o, "verify_at_sign_up", a.verify_at_sign_up);
-    }
+    if (sub.only_keys(o, keys)) read(sub, o);
     if (sub.err && !r.err) r.err = sub.err;
+}
+
+void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
+    nested(r, root, key, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"},
+           [&](json_reader& sub, json::object const& o) {
+               sub.boolean(o, "enabled", a.enabled);
+               sub.boolean(o, "required", a.required);
+               sub.boolean(o, "used_for_first_factor", a.used_for_first_factor);
+               sub.boolean(o, "verify_at_sign_up", a.verify_at_sign_up);
+           });
 }
 
 }  // namespace
@@ -262,25 +271,17 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     read_attribute(r, o, "password", c.password);
     r.strings(o, "first_factors", c.first_factors);
     r.strings(o, "second_factors", c.second_factors);
-    if (auto const* v = o.if_contains("password_policy")) {
-        if (!v->is_object()) {
-            r.fail("password_policy", "expected an object");
-        } else {
-            json_reader sub{"password_policy", {}};
-            auto const& p = v->get_object();
-            if (sub.only_keys(p, {"min_length", "max_length", "require_lowercase", "require_uppercase",
-                                  "require_numbers", "require_special_char", "reject_common"})) {
-                sub.integer(p, "min_length", c.passwords.min_length, 72);
-                sub.integer(p, "max_length", c.passwords.max_length, 256);
-                sub.boolean(p, "require_lowercase", c.passwords.require_lowercase);
-                sub.boolean(p, "require_uppercase", c.passwords.require_uppercase);
-                sub.boolean(p, "require_numbers", c.passwords.require_numbers);
-                sub.boolean(p, "require_special_char", c.passwords.require_special_char);
-                sub.boolean(p, "reject_common", c.passwords.reject_common);
-            }
-            if (sub.err && !r.err) r.err = sub.err;
-        }
-    }
+    nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
+           "require_numbers", "require_special_char", "reject_common"},
+           [&](json_reader& sub, json::object const& p) {
+               sub.integer(p, "min_length", c.passwords.min_length, 72);
+               sub.integer(p, "max_length", c.passwords.max_length, 256);
+               sub.boolean(p, "require_lowercase", c.passwords.require_lowercase);
+               sub.boolean(p, "require_uppercase", c.passwords.require_uppercase);
+               sub.boolean(p, "require_numbers", c.passwords.require_numbers);
+               sub.boolean(p, "require_special_char", c.passwords.require_special_char);
+               sub.boolean(p, "reject_common", c.passwords.reject_common);
+           });
     r.boolean(o, "single_session_mode", c.single_session_mode);
     r.seconds(o, "session_lifetime", c.session_lifetime);
     r.seconds(o, "inactivity_timeout", c.inactivity_timeout);
@@ -325,56 +326,32 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.string(o, "sign_in_url", c.sign_in_url);
     r.string(o, "sign_up_url", c.sign_up_url);
     r.string(o, "user_profile_url", c.user_profile_url);
-    if (auto const* v = o.if_contains("branding")) {
-        if (!v->is_object()) {
-            r.fail("branding", "expected an object");
-        } else {
-            json_reader sub{"branding", {}};
-            auto const& b = v->get_object();
-            if (sub.only_keys(b, {"logo_url", "favicon_url", "primary_color", "background_color", "text_color"})) {
-                sub.string(b, "logo_url", c.branding.logo_url);
-                sub.string(b, "favicon_url", c.branding.favicon_url);
-                sub.string(b, "primary_color", c.branding.primary_color);
-                sub.string(b, "background_color", c.branding.background_color);
-                sub.string(b, "text_color", c.branding.text_color);
-            }
-            if (sub.err && !r.err) r.err = sub.err;
-        }
-    }
-    if (auto const* v = o.if_contains("legal_consent")) {
-        if (!v->is_object()) {
-            r.fail("legal_consent", "expected an object");
-        } else {
-            json_reader sub{"legal_consent", {}};
-            auto const& l = v->get_object();
-            if (sub.only_keys(l, {"enabled", "terms_url", "privacy_policy_url"})) {
-                sub.boolean(l, "enabled", c.legal_consent.enabled);
-                sub.string(l, "terms_url", c.legal_consent.terms_url);
-                sub.string(l, "privacy_policy_url", c.legal_consent.privacy_policy_url);
-            }
-            if (sub.err && !r.err) r.err = sub.err;
-        }
-    }
+    nested(r, o, "branding", {"logo_url", "favicon_url", "primary_color", "background_color", "text_color"},
+           [&](json_reader& sub, json::object const& b) {
+               sub.string(b, "logo_url", c.branding.logo_url);
+               sub.string(b, "favicon_url", c.branding.favicon_url);
+               sub.string(b, "primary_color", c.branding.primary_color);
+               sub.string(b, "background_color", c.branding.background_color);
+               sub.string(b, "text_color", c.branding.text_color);
+           });
+    nested(r, o, "legal_consent", {"enabled", "terms_url", "privacy_policy_url"},
+           [&](json_reader& sub, json::object const& l) {
+               sub.boolean(l, "enabled", c.legal_consent.enabled);
+               sub.string(l, "terms_url", c.legal_consent.terms_url);
+               sub.string(l, "privacy_policy_url", c.legal_consent.privacy_policy_url);
+           });
     r.string(o, "preferred_sign_in_strategy", c.preferred_sign_in_strategy);
     r.string(o, "sign_up_mode", c.sign_up_mode);
-    if (auto const* v = o.if_contains("attack_protection")) {
-        if (!v->is_object()) {
-            r.fail("attack_protection", "expected an object");
-        } else {
-            json_reader sub{"attack_protection", {}};
-            auto const& p = v->get_object();
-            if (sub.only_keys(p, {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds",
-                                  "rate_per_ip_per_minute", "rate_per_identifier_per_minute"})) {
-                sub.integer(p, "max_attempts", c.protection.max_attempts, 1000000);
-                sub.seconds(p, "lockout_seconds", c.protection.lockout);
-                sub.integer(p, "code_max_attempts", c.protection.code_max_attempts, 100);
-                sub.seconds(p, "code_ttl_seconds", c.protection.code_ttl);
-                sub.integer(p, "rate_per_ip_per_minute", c.protection.rate_per_ip_per_minute, 1000000);
-                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
-            }
-            if (sub.err && !r.err) r.err = sub.err;
-        }
-    }
+    nested(r, o, "attack_protection", {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds",
+           "rate_per_ip_per_minute", "rate_per_identifier_per_minute"},
+           [&](json_reader& sub, json::object const& p) {
+               sub.integer(p, "max_attempts", c.protection.max_attempts, 1000000);
+               sub.seconds(p, "lockout_seconds", c.protection.lockout);
+               sub.integer(p, "code_max_attempts", c.protection.code_max_attempts, 100);
+               sub.seconds(p, "code_ttl_seconds", c.protection.code_ttl);
+               sub.integer(p, "rate_per_ip_per_minute", c.protection.rate_per_ip_per_minute, 1000000);
+               sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
+           });
     r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
     r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
     r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);

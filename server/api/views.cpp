@@ -104,7 +104,9 @@ lockout lockout_of(store::user_record const& u, std::int64_t now_ms, std::uint32
     lockout l;
     std::int64_t const until = u.lockout_expires_at;
     bool const timed = until > now_ms;  // the automatic lockout, or a BAPI lock, still running
-    l.locked = u.locked || timed;
+    // A BAPI lock lasts the configured lockout duration, as Clerk's does ("until the lock expires"); only a lock
+    // without an end (none is written today) would hold for ever.
+    l.locked = timed || (u.locked && until == 0);
     if (timed) {
         // ceil((until - now) / 1000) = n for every now in [until - n s, until - (n-1) s).
         std::int64_t const n = (until - now_ms + 999) / 1000;

@@ -905,4 +905,25 @@ BOOST_AUTO_TEST_CASE(lock_and_unlock) {
     expect_error(b.bapi(verb::post, "/v1/users/user_nope/unlock"), 404, "resource_not_found");
 }
 
+BOOST_AUTO_TEST_CASE(an_explicit_lock_ends_with_the_lockout_duration) {
+    test_server s([](conf::config& c) { c.protection.lockout = std::chrono::seconds(60); });
+    auto b = bapi_client(s);
+    auto u = create_user(b, json::object{{"email_address", json::array{"expiring@example.com"}},
+                                         {"password", "correct horse battery staple"}});
+    std::string const id = str(u.at("id"));
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/users/" + id + "/lock").status == 200u);
+    http_client c(s.fapi_port());
+    auto sign_in = [&] {
+        return c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "expiring@example.com"}, {"strategy", "password"},
+                                                       {"password", "correct horse battery staple"}});
+    };
+    expect_error(sign_in(), 403, "user_locked");
+    s.advance(std::chrono::seconds(61));
+    auto after = b.bapi(http::verb::get, "/v1/users/" + id);
+    BOOST_TEST(after.json.at("locked") == false);
+    BOOST_TEST(after.json.at("lockout_expires_in_seconds").is_null());
+    auto ok = sign_in();
+    BOOST_TEST(ok.status == 200u, ok.body);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

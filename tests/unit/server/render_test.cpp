@@ -244,11 +244,18 @@ BOOST_AUTO_TEST_CASE(lockout_counts_down_and_says_how_long_it_holds) {
     BOOST_TEST(!over.locked);
     BOOST_TEST(over.attempts_remaining == 5);
     BOOST_TEST(over.valid_from_ms == 12'500);
-    // A BAPI lock keeps the attempts count, and outlives its countdown (the sign-in gate's rule).
+    // A BAPI lock keeps the attempts count and ends with its countdown, as Clerk's does; a lock without an end
+    // holds.
     u.locked = true;
     u.failed_attempts = 1;
     BOOST_TEST(views::lockout_of(u, 10'000, 5).attempts_remaining == 4);
-    auto admin = views::lockout_of(u, 20'000, 5);
+    BOOST_TEST(views::lockout_of(u, 10'000, 5).locked);
+    auto ended = views::lockout_of(u, 20'000, 5);
+    BOOST_TEST(!ended.locked);
+    BOOST_TEST(!ended.expires_in_seconds.has_value());
+    store::user_record forever = u;
+    forever.lockout_expires_at = 0;
+    auto admin = views::lockout_of(forever, 20'000, 5);
     BOOST_TEST(admin.locked);
     BOOST_TEST(!admin.expires_in_seconds.has_value());
     // Both views show it.

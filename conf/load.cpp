@@ -385,15 +385,18 @@ std::optional<std::pair<std::string, unsigned short>> split_host_port(std::strin
 
 namespace {
 
+/// `url` after its "http://" or "https://", or nullopt for any other scheme.
+std::optional<std::string_view> after_http_scheme(std::string_view url) {
+    if (url.starts_with("https://")) return url.substr(8);
+    if (url.starts_with("http://")) return url.substr(7);
+    return std::nullopt;
+}
+
 /// Parses "scheme://host[:port][/path]" loosely; returns host[:port] or an error message.
 error_opt check_frontend_api(std::string_view url) {
-    std::string_view rest;
-    if (url.starts_with("https://"))
-        rest = url.substr(8);
-    else if (url.starts_with("http://"))
-        rest = url.substr(7);
-    else
-        return "must start with http:// or https://";
+    auto const after = after_http_scheme(url);
+    if (!after) return "must start with http:// or https://";
+    std::string_view rest = *after;
     auto slash = rest.find('/');
     auto host = rest.substr(0, slash);
     if (host.empty()) return "missing host";
@@ -412,13 +415,9 @@ error_opt check_frontend_api(std::string_view url) {
 /// absolute http(s) URL with a host, no userinfo, and nothing but printable ASCII without quotes, angle
 /// brackets, backslashes or spaces. (What is served is escaped anyway; this keeps the settings honest.)
 error_opt check_page_url(std::string_view url) {
-    std::string_view rest;
-    if (url.starts_with("https://"))
-        rest = url.substr(8);
-    else if (url.starts_with("http://"))
-        rest = url.substr(7);
-    else
-        return "must be an absolute http:// or https:// URL";
+    auto const after = after_http_scheme(url);
+    if (!after) return "must be an absolute http:// or https:// URL";
+    std::string_view rest = *after;
     if (url.size() > 2048) return "longer than 2048 characters";
     for (unsigned char ch : url)
         if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\'' || ch == '<' || ch == '>' || ch == '\\' || ch == '`')
@@ -481,9 +480,8 @@ std::optional<load_error> validate(config const& c) {
     for (auto const* list : {&c.allowed_origins, &c.allowed_redirect_origins}) {
         char const* name = list == &c.allowed_origins ? "allowed_origins" : "allowed_redirect_origins";
         for (auto const& o : *list) {
-            auto scheme = o.find("://");
-            bool ok = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with("/") &&
-                      o.find_first_of("/?#@\\ ", scheme + 3) == std::string::npos && o.size() > scheme + 3;
+            auto const host = after_http_scheme(o);
+            bool ok = host && !host->empty() && host->find_first_of("/?#@\\ ") == std::string_view::npos;
             if (!ok) return load_error{name, "each origin is scheme://host[:port] without a path or trailing slash: '" + o + "'"};
         }
     }

@@ -3,6 +3,7 @@
 #include "crypto/random.hpp"
 #include "server/api/user_agent.hpp"
 #include "server/geoip.hpp"
+#include "server/http/params.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/field.hpp>
@@ -12,8 +13,7 @@ namespace latchkey::server::api {
 namespace json = boost::json;
 
 std::string canonical_ip(std::string_view remote) {
-    while (!remote.empty() && (remote.front() == ' ' || remote.front() == '\t')) remote.remove_prefix(1);
-    while (!remote.empty() && (remote.back() == ' ' || remote.back() == '\t')) remote.remove_suffix(1);
+    remote = server::trim_ows(remote);
     if (remote.empty() || remote.size() > 64) return {};
     boost::system::error_code ec;
     auto addr = boost::asio::ip::make_address(remote, ec);

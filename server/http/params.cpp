@@ -113,8 +113,7 @@ void parse_cookies(std::string_view header, params& out) {
         auto semi = header.find(';');
         std::string_view pair = header.substr(0, semi);
         header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
-        while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
-        while (!pair.empty() && (pair.back() == ' ' || pair.back() == '\t')) pair.remove_suffix(1);
+        pair = trim_ows(pair);
         auto eq = pair.find('=');
         if (eq == std::string_view::npos || eq == 0) continue;
         std::string_view name = pair.substr(0, eq);

@@ -36,6 +36,13 @@ parse_status parse_urlencoded(std::string_view text, params& out, std::size_t ma
 
 /// Parses a Cookie header ("a=1; b=2"), appending to `out`. Values are taken verbatim (no decoding),
 /// surrounding quotes removed. Malformed pairs are skipped, as browsers do.
+/// `v` without leading and trailing optional whitespace (spaces and tabs, RFC 9110 5.6.3).
+constexpr std::string_view trim_ows(std::string_view v) noexcept {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
 void parse_cookies(std::string_view header, params& out);
 
 /// True if `s` is valid UTF-8 (no overlongs, no surrogates).

@@ -1,6 +1,7 @@
 #include "server/http/server.hpp"
 
 #include "server/http/guard.hpp"
+#include "server/http/params.hpp"
 #include "server/http/tls.hpp"
 #include "server/log.hpp"
 
@@ -193,9 +194,7 @@ bool framing_ok(http::fields const& h) {
             auto comma = v.find(',');
             std::string_view item = v.substr(0, comma);
             auto semi = item.find(';');  // transfer parameters: the coding's name is before them
-            item = item.substr(0, semi);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+            item = trim_ows(item.substr(0, semi));
             if (!item.empty()) {
                 ++codings;
                 chunked_last = beast::iequals(item, "chunked") && semi == std::string_view::npos;

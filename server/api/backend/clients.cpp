@@ -97,8 +97,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
     if (!*token || (*token)->empty())
         return param_error(code::form_param_missing, "token");
     // A client credential is "client_<id>.<secret>"; anything else must be a session JWT.
-    bool const credential = (*token)->starts_with("client_") && (*token)->find('.') != std::string::npos &&
-                            (*token)->find('.') == (*token)->rfind('.');
+    auto const credential = frontend::split_client_credential(**token);
     std::string sid;
     if (!credential) {
         auto claims = verify_session_token(a, **token, ctx.now);
@@ -109,12 +108,12 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
         std::string client_id;
         if (credential) {
-            client_id = std::string((*token)->substr(0, (*token)->find('.')));
+            client_id = std::string(credential->first);
             auto c = a.db.get_client(t, client_id);
             if (!c)
                 return c.error();
             // Only the current credential of an existing client verifies (it rotates on sign-in and sign-out).
-            if (*c && !frontend::verify_client_token(a, t, **token))
+            if (*c && !frontend::credential_matches(a, **c, credential->second))
                 return api_result<json::object>(param_error(
                     code::form_param_value_invalid, "token", "The token is not a current client credential."
                 ));

@@ -2,6 +2,7 @@
 // loadClerkUIScript hot-load from the FAPI host) and the default avatar. Everything comes from data embedded in
 // the binary: no file is read, and a request can only ever name an embedded file or get a 404.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/frontend/static_file.hpp"
 
 #include "bundles/bundles.hpp"
 
@@ -80,9 +81,7 @@ double accepted_q(std::string_view accept_encoding, std::string_view coding) {
         std::string_view item = accept_encoding.substr(0, comma);
         accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
         auto semi = item.find(';');
-        std::string_view token = item.substr(0, semi);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        std::string_view token = trim_ows(item.substr(0, semi));
         double q = 1;
         if (semi != std::string_view::npos) {
             std::string_view params = item.substr(semi + 1);
@@ -112,24 +111,6 @@ double accepted_q(std::string_view accept_encoding, std::string_view coding) {
     return star_seen ? star : 0;
 }
 
-/// True when If-None-Match (weak comparison, RFC 9110 13.1.2) matches `etag`.
-bool none_match(request_ctx const& ctx, std::string_view etag) {
-    for (auto it = ctx.req.find(http::field::if_none_match);
-         it != ctx.req.end() && it->name() == http::field::if_none_match; ++it) {
-        std::string_view v = it->value();
-        while (!v.empty()) {
-            auto comma = v.find(',');
-            std::string_view item = v.substr(0, comma);
-            v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
-            while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-            while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-            if (item == "*") return true;
-            if (item.starts_with("W/")) item.remove_prefix(2);
-            if (item == etag) return true;
-        }
-    }
-    return false;
-}
 
 /// The headers every static file carries: cross-origin <script>/<img> loads need CORS (the SDK sets
 /// crossorigin="anonymous") and CORP (pages with COEP); Timing-Allow-Origin lets the SDK's loader read the
@@ -165,15 +146,7 @@ constexpr std::string_view default_avatar_svg =
     R"(<circle cx="64" cy="50" r="22" fill="#A3A7B3"/>)"
     R"(<path d="M22 116c3-22 20-36 42-36s39 14 42 36z" fill="#A3A7B3"/></svg>)";
 
-/// FNV-1a of the SVG as a quoted ETag, computed by the compiler so it follows every edit of the picture.
-constexpr auto default_avatar_etag = [] {
-    std::uint64_t h = 14695981039346656037ull;
-    for (char c : default_avatar_svg) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    std::array<char, 18> out{};
-    out[0] = out[17] = '"';
-    for (int i = 16; i >= 1; --i, h >>= 4) out[static_cast<std::size_t>(i)] = "0123456789abcdef"[h & 0xf];
-    return out;
-}();
+constexpr auto default_avatar_etag = etag_of(default_avatar_svg);
 
 }  // namespace
 
@@ -215,7 +188,7 @@ api_result<reply> get_npm_file(app&, request_ctx& ctx) {
 }
 
 api_result<reply> get_default_avatar(app&, request_ctx& ctx) {
-    std::string_view const etag(default_avatar_etag.data(), default_avatar_etag.size());
+    std::string_view const etag = view_of(default_avatar_etag);
     static_headers(ctx, etag, "public, max-age=86400");
     // An SVG on the FAPI's origin: no script, no external loads, whatever a future edit of it puts inside.
     ctx.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
@@ -226,6 +199,22 @@ api_result<reply> get_default_avatar(app&, request_ctx& ctx) {
     else
         out.static_body = default_avatar_svg;
     return out;
+}
+
+bool none_match(request_ctx const& ctx, std::string_view etag) {
+    for (auto it = ctx.req.find(http::field::if_none_match);
+         it != ctx.req.end() && it->name() == http::field::if_none_match; ++it) {
+        std::string_view v = it->value();
+        while (!v.empty()) {
+            auto comma = v.find(',');
+            std::string_view item = trim_ows(v.substr(0, comma));
+            v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+            if (item == "*") return true;
+            if (item.starts_with("W/")) item.remove_prefix(2);
+            if (item == etag) return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace latchkey::server::api::frontend

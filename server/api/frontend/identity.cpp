@@ -23,8 +23,9 @@ std::string legacy_client_mac(app const& a, std::string_view client_id) {
 
 std::string credential_digest(std::string_view secret) { return crypto::base64url_encode(crypto::sha256(secret)); }
 
-/// Splits "<client_id>.<secret>"; nullopt when it cannot be a credential.
-std::optional<std::pair<std::string_view, std::string_view>> split_credential(std::string_view token) {
+}  // namespace
+
+std::optional<std::pair<std::string_view, std::string_view>> split_client_credential(std::string_view token) {
     if (token.size() > max_credential_bytes) return std::nullopt;
     auto dot = token.find('.');
     if (dot == std::string_view::npos || dot == 0 || dot + 1 == token.size()) return std::nullopt;
@@ -33,7 +34,10 @@ std::optional<std::pair<std::string_view, std::string_view>> split_credential(st
     return std::pair{id, token.substr(dot + 1)};
 }
 
-}  // namespace
+bool credential_matches(app const& a, store::client_record const& c, std::string_view secret) {
+    return c.credential_digest.empty() ? crypto::equal_ct(secret, legacy_client_mac(a, c.id))
+                                       : crypto::equal_ct(credential_digest(secret), c.credential_digest);
+}
 
 std::string new_client_credential(store::client_record& c) {
     std::string secret = crypto::random_token(32);
@@ -45,16 +49,11 @@ std::string new_client_credential(store::client_record& c) {
 }
 
 std::optional<std::string> verify_client_token(app const& a, store::txn const& t, std::string_view token) {
-    auto parts = split_credential(token);
+    auto parts = split_client_credential(token);
     if (!parts) return std::nullopt;
-    auto [id, secret] = *parts;
-    auto c = a.db.get_client(t, id);
-    if (!c || !*c) return std::nullopt;
-    bool const ok = (*c)->credential_digest.empty()
-                        ? crypto::equal_ct(secret, legacy_client_mac(a, id))
-                        : crypto::equal_ct(credential_digest(secret), (*c)->credential_digest);
-    if (!ok) return std::nullopt;
-    return std::string(id);
+    auto c = a.db.get_client(t, parts->first);
+    if (!c || !*c || !credential_matches(a, **c, parts->second)) return std::nullopt;
+    return std::string(parts->first);
 }
 
 void send_client_credential(app const& a, request_ctx& ctx, std::string const& token) {

@@ -21,7 +21,13 @@ namespace latchkey::server::api::frontend {
 /// A new credential for `c`: sets c.credential_digest (the caller writes the record) and returns the token.
 std::string new_client_credential(store::client_record& c);
 
-/// The client id if `token` is the current credential of a client in the store (constant-time comparison).
+/// The client id and secret of a token shaped as a client credential ("client_<id>.<secret>", bounded), or nullopt.
+std::optional<std::pair<std::string_view, std::string_view>> split_client_credential(std::string_view token);
+
+/// True when `secret` is `c`'s current credential secret (constant-time comparison).
+bool credential_matches(app const& a, store::client_record const& c, std::string_view secret);
+
+/// The client id if `token` is the current credential of a client in the store.
 std::optional<std::string> verify_client_token(app const& a, store::txn const& t, std::string_view token);
 
 /// Issues `client` a new credential (and, for a dev browser, a new dev-browser token bound to it) and sends it

@@ -18,6 +18,7 @@
 #include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/frontend/static_file.hpp"
 #include "server/http/guard.hpp"
 
 #include <boost/json/array.hpp>
@@ -396,15 +397,7 @@ constexpr std::string_view portal_js = R"js((function () {
 })();
 )js";
 
-/// FNV-1a of the bootstrap as a quoted ETag, computed by the compiler.
-constexpr auto portal_js_etag = [] {
-    std::uint64_t h = 14695981039346656037ull;
-    for (char c : portal_js) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    std::array<char, 18> out{};
-    out[0] = out[17] = '"';
-    for (int i = 16; i >= 1; --i, h >>= 4) out[static_cast<std::size_t>(i)] = "0123456789abcdef"[h & 0xf];
-    return out;
-}();
+constexpr auto portal_js_etag = etag_of(portal_js);
 
 }  // namespace
 
@@ -436,17 +429,13 @@ api_result<reply> get_portal_sign_up(app& a, request_ctx& ctx) { return serve_pa
 api_result<reply> get_portal_user(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::user); }
 
 api_result<reply> get_portal_script(app&, request_ctx& ctx) {
-    std::string_view const etag(portal_js_etag.data(), portal_js_etag.size());
+    std::string_view const etag = view_of(portal_js_etag);
     ctx.headers.emplace_back("ETag", std::string(etag));
     ctx.headers.emplace_back("Cache-Control", "no-cache");
     ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
     reply out;
     out.content_type = "application/javascript; charset=utf-8";
-    bool matched = false;
-    for (auto it = ctx.req.find(http::field::if_none_match);
-         it != ctx.req.end() && it->name() == http::field::if_none_match; ++it)
-        matched = matched || it->value() == etag || it->value() == "W/" + std::string(etag);
-    if (matched)
+    if (none_match(ctx, etag))
         out.status = http::status::not_modified;
     else
         out.static_body = portal_js;

@@ -69,6 +69,9 @@ struct config {
     std::string config_file;
     std::vector<std::string> secret_keys;  ///< BAPI keys (first = primary); empty = generated in data_dir
     std::string frontend_api;  ///< public FAPI URL as browsers reach it; empty = http://<listen>
+    /// The app's domain ("" = the registrable domain of the frontend API host): its origins are accepted for
+    /// CORS without a list and __client_uat is set on it. Must contain the frontend API host.
+    std::string app_domain;
     std::string instance_type = "development";  ///< development | production
     bool test_mode = true;
     unsigned threads = 0;       ///< I/O threads; 0 = hardware concurrency

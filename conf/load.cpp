@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -91,6 +92,17 @@ setting const settings[] = {
     {"secret_key", "LATCHKEY_SECRET_KEY", "BAPI secret key(s), comma-separated; first is primary",
         [](config& c, std::string_view v) -> error_opt { c.secret_keys = split_list(v); return {}; }},
     {"frontend_api", "LATCHKEY_FRONTEND_API", "public FAPI URL as browsers reach it", LATCHKEY_STR_SETTING(frontend_api)},
+    {"app_domain", "LATCHKEY_APP_DOMAIN", "the app's domain (default: registrable domain of the frontend API host)",
+        [](config& c, std::string_view v) -> error_opt {
+            std::string d(v);
+            for (char& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            bool ok = !d.empty() && d.size() <= 253 && d.find("..") == std::string::npos && d.front() != '.' &&
+                      d.back() != '.' && d.find('.') != std::string::npos;
+            for (char ch : d) ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+            if (!ok) return std::string("expected a domain name such as example.com");
+            c.app_domain = std::move(d);
+            return {};
+        }},
     {"instance", "LATCHKEY_INSTANCE", "development | production", LATCHKEY_STR_SETTING(instance_type)},
     {"test_mode", "LATCHKEY_TEST_MODE", "true | false: +clerk_test emails and 555-01xx phones accept 424242",
         [](config& c, std::string_view v) { return parse_bool(v, c.test_mode); }},

@@ -3,8 +3,10 @@
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
+#include "server/api/site.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,15 @@ std::string make_publishable_key(bool production, std::string_view host) {
     std::string b64 = crypto::base64_encode(text);
     while (!b64.empty() && b64.back() == '=') b64.pop_back();
     return (production ? "pk_live_" : "pk_test_") + b64;
+}
+
+bool dev_browser_host(std::string_view host) {
+    host = host.substr(0, host.find(':'));
+    // packages/shared/src/keys.ts (isDevelopmentFromPublishableKey's list of dev-or-staging hosts).
+    for (std::string_view s : {".lcl.dev", ".stg.dev", ".lclstage.dev", ".stgstage.dev", ".dev.lclclerk.com",
+                               ".stg.lclclerk.com", ".accounts.lclclerk.com", "accountsstage.dev", "accounts.dev"})
+        if (host.ends_with(s)) return true;
+    return false;
 }
 
 std::string cookie_suffix_for(std::string_view publishable_key) {
@@ -138,8 +149,37 @@ bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound)
     auto slash = rest.find('/');
     in.fapi_host = std::string(rest.substr(0, slash));
     in.fapi_path_prefix = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-    in.issuer = "https://" + in.fapi_host;
-    in.publishable_key = make_publishable_key(in.production, in.fapi_host);
+    in.fapi_scheme = in.https ? "https" : "http";
+    std::string bare_host = in.fapi_host;  // lowercase, without the port
+    in.fapi_port = in.https ? 443 : 80;
+    if (auto colon = bare_host.rfind(':'); colon != std::string::npos && bare_host.find(']', colon) == std::string::npos) {
+        in.fapi_port = static_cast<std::uint16_t>(std::stoul(bare_host.substr(colon + 1)));
+        bare_host.resize(colon);
+    }
+    for (char& c : bare_host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // The site: the app domain the FAPI serves (clerk.example.com -> example.com), or the configured one.
+    if (!cfg.app_domain.empty()) {
+        if (site::is_public_suffix(cfg.app_domain) || site::is_ip_literal(cfg.app_domain))
+            throw std::runtime_error("app_domain: '" + cfg.app_domain + "' is a public suffix, not a site");
+        if (!site::within(bare_host, cfg.app_domain))
+            throw std::runtime_error("app_domain: the frontend API host '" + bare_host + "' is not on '" +
+                                     cfg.app_domain + "' (its cookies could not reach the app)");
+        in.site_domain = cfg.app_domain;
+    } else if (dev_browser_host(bare_host)) {
+        // Clerk's shared development domains are other people's sites: none of theirs is ours.
+    } else if (auto d = site::registrable_domain(bare_host)) {
+        in.site_domain = *d;
+    }
+    // Development: every browser on the dev-browser path. A key for a host where clerk-js skips it would leave
+    // @clerk/backend without the dev browser it demands (dev-browser-missing) and @clerk/ui without one for its
+    // cross-origin links (Missing dev browser), so the key names a dev-browser host and the SDKs reach the FAPI
+    // through proxyUrl. The label is stable per instance (its id), so the key and the cookie suffix are too.
+    in.key_host = in.fapi_host;
+    if (!in.production && !dev_browser_host(in.fapi_host))
+        in.key_host = "latchkey-" + crypto::hex_encode(crypto::sha256(in.id)).substr(0, 12) + ".lcl.dev";
+    if (in.frontend_api != "https://" + in.key_host) in.proxy_url = in.frontend_api;
+    in.issuer = "https://" + in.key_host;
+    in.publishable_key = make_publishable_key(in.production, in.key_host);
     in.cookie_suffix = cookie_suffix_for(in.publishable_key);
 
     r.keys = load_keys(data / "keys", in.id);

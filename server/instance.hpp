@@ -3,6 +3,7 @@
 #include "conf/config.hpp"
 #include "crypto/keys.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,9 +13,23 @@ namespace latchkey::server {
 struct instance {
     std::string id;                ///< ins_..., also the JWKS kid of the first key
     std::string frontend_api;      ///< public FAPI URL, e.g. https://clerk.example.com or http://127.0.0.1:8080/__clerk
-    std::string fapi_host;         ///< host[:port] of frontend_api (what the publishable key encodes)
+    std::string fapi_host;         ///< host[:port] of frontend_api (where browsers reach the FAPI)
     std::string fapi_path_prefix;  ///< path part of frontend_api ("" or "/__clerk")
-    std::string issuer;            ///< https://<fapi_host> (the token iss; clerk-wire §4)
+    /// What the publishable key encodes: fapi_host, except for a development instance whose FAPI host is not one
+    /// of the hosts on which clerk-js runs its dev-browser flow (Clerk's development suffixes): then
+    /// `latchkey-<id hash>.lcl.dev`, so every development browser is on the dev-browser path, and the apps reach
+    /// the FAPI through proxy_url.
+    std::string key_host;
+    /// What the apps must pass as `proxyUrl` (clerk-js, @clerk/react, @clerk/backend): frontend_api when the SDKs
+    /// cannot derive it from the key (`https://<key_host>`), else "".
+    std::string proxy_url;
+    std::string issuer;            ///< https://<key_host> (the token iss; clerk-wire §4)
+    /// The instance's site: the registrable domain of the FAPI host (or the configured app_domain), whose
+    /// origins (same scheme and port as the FAPI) are app origins by default and on which the FAPI sets
+    /// __client_uat. "" for an IP literal, a single label or a public suffix.
+    std::string site_domain;
+    std::string fapi_scheme;       ///< "http" | "https"
+    std::uint16_t fapi_port = 0;   ///< effective port of frontend_api (443/80 when absent)
     std::string publishable_key;
     std::string cookie_suffix;     ///< first 8 chars of base64url(sha1(publishable_key))
     bool production = false;
@@ -25,6 +40,8 @@ struct instance {
 
 /// "pk_test_" / "pk_live_" + unpadded base64 of "<host>$".
 std::string make_publishable_key(bool production, std::string_view host);
+/// True when clerk-js runs its dev-browser flow for a development key encoding `host` (clerk-wire §1).
+bool dev_browser_host(std::string_view host);
 /// Clerk's cookie suffix for a publishable key.
 std::string cookie_suffix_for(std::string_view publishable_key);
 

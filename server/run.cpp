@@ -194,6 +194,7 @@ int serve(conf::config const& cfg) {
                             {"bapi", endpoint_text(srv->bapi_endpoint())},
                             {"publishable_key", srv->inst().publishable_key},
                             {"frontend_api", srv->inst().frontend_api},
+                            {"proxy_url", srv->inst().proxy_url},
                             {"instance", cfg.instance_type},
                             {"tls", !cfg.tls_cert.empty()},
                             {"version", LATCHKEY_VERSION}});
@@ -239,6 +240,9 @@ int keys(conf::config const& cfg, std::string const& rotate_or_retire, std::stri
         auto boot = bootstrap(cfg, f->first + ":" + std::to_string(f->second));
         std::printf("frontend_api=%s\npublishable_key=%s\n", boot.inst.frontend_api.c_str(),
                     boot.inst.publishable_key.c_str());
+        // The key names a host the SDKs cannot reach (a development key for the dev-browser flow, or a FAPI
+        // without TLS or behind a path): the apps pass this as proxyUrl (clerk-js, @clerk/react, @clerk/backend).
+        if (!boot.inst.proxy_url.empty()) std::printf("proxy_url=%s\n", boot.inst.proxy_url.c_str());
         for (auto const& k : boot.inst.secret_keys) std::printf("secret_key=%s\n", k.c_str());
         return 0;
     } catch (std::exception const& e) {

@@ -3,6 +3,7 @@
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/api/site.hpp"
 #include "server/api/views.hpp"
 #include "server/http/guard.hpp"
 #include "server/log.hpp"
@@ -79,10 +80,20 @@ void add_cors(app const& a, request_ctx const& ctx, response& res) {
 
 }  // namespace
 
+bool on_site(app const& a, std::string_view origin) {
+    if (a.inst.site_domain.empty()) return false;
+    auto const o = site::parse_origin(origin);
+    return o && o->scheme == a.inst.fapi_scheme && o->port == a.inst.fapi_port &&
+           site::within(o->host, a.inst.site_domain);
+}
+
 bool origin_allowed(app const& a, std::string_view origin) {
     for (auto const& o : a.cfg.allowed_origins)
         if (o == origin) return true;
     if (origin == origin_of(a.inst.frontend_api)) return true;
+    // The app on the instance's own site (clerk.example.com serving example.com, app.example.com), as Clerk
+    // accepts it without a list: same scheme and port as the FAPI, the site domain or a subdomain of it.
+    if (on_site(a, origin)) return true;
     // Development instances with no explicit list accept local origins (as Clerk's dev instances accept localhost).
     return a.cfg.allowed_origins.empty() && !a.inst.production && is_local_origin(origin);
 }

@@ -31,7 +31,12 @@ private:
     std::string default_image_url_;  ///< <frontend_api>/v1/avatar/default
 };
 
-/// True when `origin` may make credentialed requests to the FAPI.
+/// True when `origin` (an exact serialised origin) is on the instance's site (inst.site_domain): the same
+/// scheme and port as the FAPI and a host that is the site domain or a subdomain of it.
+bool on_site(app const& a, std::string_view origin);
+
+/// True when `origin` may make credentialed requests to the FAPI: allowed_origins, the FAPI's own origin, an
+/// origin on the instance's site (on_site), and in a development instance without a list, local origins.
 bool origin_allowed(app const& a, std::string_view origin);
 
 /// THE check for every redirect target the API accepts or stores (`redirect_url`,

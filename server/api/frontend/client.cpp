@@ -61,11 +61,11 @@ api_result<reply> delete_client(app& a, request_ctx& ctx) {
         if (!w) return store_failure(w.error(), "delete_client");
     }
     if (ctx.dev_browser_id.empty() && !ctx.native) {
-        std::string secure = a.inst.https ? "; Secure" : "";
-        ctx.set_cookies.push_back("__client=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax" + secure);
-        ctx.set_cookies.push_back("__client_uat=0; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
-        ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=0; Path=/; Max-Age=31536000; SameSite=Lax" +
-                                  secure);
+        // The same attributes as when they were set (the same Domain), or the browser keeps the old ones.
+        std::string const uat = cookie_attrs(a, ctx, 365LL * 24 * 3600, false, true);
+        ctx.set_cookies.push_back("__client=" + cookie_attrs(a, ctx, 0, true, false));
+        ctx.set_cookies.push_back("__client_uat=0" + uat);
+        ctx.set_cookies.push_back("__client_uat_" + a.inst.cookie_suffix + "=0" + uat);
     }
     ctx.client_id.clear();
     json::object deleted;
@@ -90,6 +90,11 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         return s != nullptr && *s == "true";
     }();
     std::string const secure = redirect->starts_with("https://") ? "; Secure" : "";
+    // __client_uat goes where the FAPI itself puts it, the site domain, when the app is on the site (one cookie,
+    // not a host-only twin that outlives the FAPI's): then the app's other subdomains see the same value.
+    std::string uat_domain;
+    if (!a.inst.site_domain.empty())
+        if (auto t = parse_redirect(*redirect); t && on_site(a, t->origin)) uat_domain = "; Domain=" + a.inst.site_domain;
 
     // Signed-in state of this browser's client.
     std::string jwt;
@@ -114,12 +119,28 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         directives.push_back(name + "=" + value + attrs);
         if (suffixed) directives.push_back(name + "_" + a.inst.cookie_suffix + "=" + value + attrs);
     };
+    if (!a.inst.production) {
+        // Development: the app's server reads the dev browser from its own host (@clerk/backend demands one, and
+        // drops the query parameter after the handshake), so the directives carry it; a browser that reaches the
+        // handshake without one (its first page, before clerk-js ran) gets a new one, which clerk-js then adopts
+        // from the cookie.
+        std::string dvb = ctx.dev_browser_id;
+        if (dvb.empty()) {
+            store::dev_browser_record d;
+            d.id = "dvb_" + crypto::random_token(24);
+            d.created_at = ctx.now;
+            auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_dev_browser(tx, d); });
+            if (!w) return store_failure(w.error(), "handshake_dev_browser");
+            dvb = d.id;
+        }
+        add("__clerk_db_jwt", dvb, "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+    }
     if (!jwt.empty()) {
         add("__session", jwt, "; Path=/; SameSite=Lax" + secure);
-        add("__client_uat", std::to_string(uat), "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+        add("__client_uat", std::to_string(uat), "; Path=/" + uat_domain + "; Max-Age=31536000; SameSite=Lax" + secure);
     } else {
         add("__session", "", "; Path=/; Max-Age=0; SameSite=Lax" + secure);
-        add("__client_uat", "0", "; Path=/; Max-Age=31536000; SameSite=Lax" + secure);
+        add("__client_uat", "0", "; Path=/" + uat_domain + "; Max-Age=31536000; SameSite=Lax" + secure);
     }
 
     std::string param;

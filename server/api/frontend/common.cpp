@@ -8,6 +8,7 @@
 #include "server/api/activity.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/json_write.hpp"
+#include "server/api/site.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -29,6 +30,20 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
     return std::move(**c);
 }
 
+std::string_view cookie_domain(app const& a, request_ctx const& ctx) {
+    // Behind a proxy the cookie stays on the app's host; and a Domain the request's host is not on would make
+    // the browser drop the cookie altogether.
+    if (a.inst.site_domain.empty() || ctx.req.find("Clerk-Proxy-Url") != ctx.req.end()) return {};
+    auto const h = ctx.req.find(http::field::host);
+    if (h == ctx.req.end()) return {};
+    std::string_view hv = h->value();
+    if (auto colon = hv.rfind(':'); colon != std::string_view::npos && hv.find(']', colon) == std::string_view::npos)
+        hv = hv.substr(0, colon);
+    std::string host(hv);
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return site::within(host, a.inst.site_domain) ? std::string_view(a.inst.site_domain) : std::string_view{};
+}
+
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
                          bool with_domain) {
     std::string s;
@@ -37,11 +52,12 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
     // Secure follows the configured frontend API (https, or a TLS listener), never a request header: a forged
     // Clerk-Proxy-Url must not strip it. A proxy only keeps the cookie host-only (it lands on the app's host).
     bool const secure = a.inst.https;
-    if (ctx.req.find("Clerk-Proxy-Url") == ctx.req.end() && with_domain && a.inst.fapi_host.starts_with("clerk.")) {
-        std::string_view d = std::string_view(a.inst.fapi_host).substr(6);
-        d = d.substr(0, d.find(':'));
-        s += "; Domain=";
-        s += d;
+    if (with_domain) {
+        auto const d = cookie_domain(a, ctx);
+        if (!d.empty()) {
+            s += "; Domain=";
+            s += d;
+        }
     }
     s += "; Max-Age=";
     json_write::integer(s, max_age);

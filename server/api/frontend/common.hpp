@@ -18,9 +18,13 @@ namespace latchkey::server::api::frontend {
 /// Maps a store error to the API error: THE mapping, api::store_error (server/api/error.hpp).
 inline api_error store_failure(boost::system::error_code ec, std::string_view what) { return store_error(ec, what); }
 
+/// The Domain attribute for cookies the app's servers must see (__client_uat): the instance's site domain
+/// (inst.site_domain) when the request reached the FAPI on a host of that site and no proxy sits in front;
+/// "" (host-only) otherwise.
+std::string_view cookie_domain(app const& a, request_ctx const& ctx);
+
 /// Attributes ("; Path=/; ...") for a cookie the FAPI sets on the browser: Secure when the configured frontend
-/// API is https; `with_domain` scopes it to the app's registrable domain when the FAPI is clerk.<domain> and no
-/// proxy sits in front.
+/// API is https; `with_domain` scopes it to the site domain (cookie_domain).
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
                          bool with_domain);
 

@@ -4,13 +4,14 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-export async function launchBrowser() {
+/** `extraArgs`: more Chromium switches (e.g. --host-resolver-rules and --ignore-certificate-errors-spki-list). */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', ...extraArgs],
   });
 }
 
@@ -20,14 +21,17 @@ const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * A fresh context + page with diagnostics. Returns { context, page, diag, close() } where
  * diag = { console: [], pageErrors: [], failed: [], blocked: [], fapi: [] }.
  * `fapi` records every FAPI request the page made (method, url, status), wherever it went.
+ * `allowHosts`: host names besides localhost/127.0.0.1 the page may reach (ones the suite maps to 127.0.0.1 with
+ * --host-resolver-rules).
  */
-export async function newPage(browser) {
+export async function newPage(browser, { allowHosts = [] } = {}) {
+  const allowed = new Set([...LOCAL_HOSTS, ...allowHosts]);
   const context = await browser.newContext({ ignoreHTTPSErrors: false });
   context.setDefaultTimeout(30000);
   const diag = { console: [], pageErrors: [], failed: [], blocked: [], fapi: [] };
   await context.route('**/*', route => {
     const u = new URL(route.request().url());
-    if ((u.protocol === 'http:' || u.protocol === 'https:') && LOCAL_HOSTS.has(u.hostname)) return route.continue();
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && allowed.has(u.hostname)) return route.continue();
     if (u.protocol === 'data:' || u.protocol === 'blob:') return route.continue();
     diag.blocked.push(`${route.request().method()} ${u.href}`);
     return route.abort('blockedbyclient');

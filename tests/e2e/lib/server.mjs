@@ -49,7 +49,7 @@ export function findLeakedSecrets(text, { secretKey, codes }) {
  * Starts latchkey. Options:
  *   instance: 'development' | 'production'
  *   frontendApi: public FAPI URL (encoded into the publishable key); default https://e2e-<rand>.accounts.dev in dev,
- *                https://clerk.e2e-<rand>.example.com in prod
+ *                https://clerk.e2e-<rand>.example.com in prod; null = none (latchkey's default: http://<listener>)
  *   testMode: boolean (default true)
  *   config: object written as the --config JSON file (snake_case keys)
  *   listen: FAPI address (default 127.0.0.1:0), for a public FAPI URL that is the listener itself
@@ -60,7 +60,7 @@ export async function startLatchkey(opts = {}) {
   if (!existsSync(LATCHKEY_BIN)) throw new Error(`LATCHKEY_BIN does not exist: ${LATCHKEY_BIN}`);
   const instance = opts.instance ?? 'development';
   const tag = randomBytes(4).toString('hex');
-  const frontendApi = opts.frontendApi ??
+  let frontendApi = opts.frontendApi === null ? null : opts.frontendApi ??
     (instance === 'production' ? `https://clerk.e2e-${tag}.example.com` : `https://e2e-cat-${tag}.accounts.dev`);
   const secretKey = opts.secretKey ??
     `${instance === 'production' ? 'sk_live_' : 'sk_test_'}${randomBytes(20).toString('hex')}`;
@@ -75,11 +75,12 @@ export async function startLatchkey(opts = {}) {
   const env = {
     ...process.env,
     LATCHKEY_SECRET_KEY: secretKey,
-    LATCHKEY_FRONTEND_API: frontendApi,
+    ...(frontendApi === null ? {} : { LATCHKEY_FRONTEND_API: frontendApi }),
     LATCHKEY_INSTANCE: instance,
     LATCHKEY_TEST_MODE: String(testMode),
     ...(opts.env ?? {}),
   };
+  if (frontendApi === null) delete env.LATCHKEY_FRONTEND_API;
 
   const proc = spawn(LATCHKEY_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = []; // parsed JSON log lines
@@ -117,6 +118,7 @@ export async function startLatchkey(opts = {}) {
     throw e;
   }
   const fapiHostPort = rec.fapi;
+  frontendApi = rec.frontend_api;
   const bapiHostPort = rec.bapi;
   const server = {
     instance,
@@ -124,6 +126,8 @@ export async function startLatchkey(opts = {}) {
     frontendApiHost: new URL(frontendApi).host,
     secretKey,
     publishableKey: rec.publishable_key,
+    /** What the apps pass as proxyUrl ("" when the SDKs reach https://<key host> themselves). */
+    proxyUrl: rec.proxy_url ?? '',
     fapiUrl: `http://${fapiHostPort}`,
     bapiUrl: `http://${bapiHostPort}`,
     fapiPort: Number(fapiHostPort.split(':').pop()),

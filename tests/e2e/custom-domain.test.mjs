@@ -1,0 +1,196 @@
+// Production on a custom domain, as a real deployment runs it: the FAPI at https://clerk.example.test (latchkey's
+// own TLS, a certificate from a CA this suite makes with the openssl CLI), the app at https://app.example.test (an
+// Express server with @clerk/express's unmodified clerkMiddleware() + getAuth(req)), Chromium mapping both names to
+// 127.0.0.1 with --host-resolver-rules (port 443 of each name to the listener's port) and trusting the certificate
+// with --ignore-certificate-errors-spki-list. No proxyUrl, no allowed_origins: clerk-js on the app page talks to
+// https://<key host> directly and the FAPI accepts the app's origin because it is on the instance's site.
+// One latchkey, one app server and one browser for the file; each test gets a fresh browser context.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpsServer } from 'node:https';
+import { createReadStream, existsSync } from 'node:fs';
+import { join, normalize, sep } from 'node:path';
+import { launchBrowser, newPage } from './lib/browser.mjs';
+import { loadClerk, setActive, signInPassword, signOut, snapshot } from './lib/flows.mjs';
+import { CLERK_JS_DIST } from './lib/page.mjs';
+import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { makeTestCa } from './lib/tls.mjs';
+
+const T = { timeout: 120000 };
+const FAPI_HOST = 'clerk.example.test';
+const APP_HOST = 'app.example.test';
+const APP = `https://${APP_HOST}`;
+
+describe('Production on a custom domain (clerk.example.test / app.example.test, TLS, @clerk/express)', { skip: skipWithoutBinary, timeout: 600000 }, () => {
+  let ca;
+  let server;
+  let app;
+  let browser;
+  let bapi;
+  const appRequests = []; // { path, auth } seen by the app server
+
+  before(async () => {
+    ca = makeTestCa([FAPI_HOST, APP_HOST, 'example.test']);
+    server = await startLatchkey({
+      instance: 'production',
+      frontendApi: `https://${FAPI_HOST}`,
+      env: { LATCHKEY_TLS_CERT: ca.certFile, LATCHKEY_TLS_KEY: ca.keyFile },
+    });
+    assert.match(server.publishableKey, /^pk_live_/);
+    assert.equal(hostFromPublishableKey(server.publishableKey), FAPI_HOST);
+    assert.equal(server.proxyUrl, '', 'the SDKs reach https://clerk.example.test themselves');
+    bapi = server.backendClient();
+
+    // The app's server: @clerk/express reads its settings from the environment, as an app's does.
+    process.env.CLERK_SECRET_KEY = server.secretKey;
+    process.env.CLERK_PUBLISHABLE_KEY = server.publishableKey;
+    process.env.CLERK_API_URL = server.bapiUrl;
+    process.env.CLERK_TELEMETRY_DISABLED = '1';
+    const { default: express } = await import('express');
+    const { clerkMiddleware, getAuth } = await import('@clerk/express');
+    const web = express();
+    web.get('/clerk-js/*path', (req, res) => {
+      const file = normalize(join(CLERK_JS_DIST, ...[req.params.path].flat()));
+      if (!file.startsWith(CLERK_JS_DIST + sep) || !existsSync(file)) return res.status(404).end();
+      res.type(file.endsWith('.js') ? 'text/javascript' : 'application/octet-stream');
+      createReadStream(file).pipe(res);
+    });
+    web.use(clerkMiddleware());
+    web.get('/', (req, res) => {
+      res.type('html').send(`<!doctype html><html><head><meta charset="utf-8"><title>app</title>
+<script>window.__clerk_publishable_key = ${JSON.stringify(server.publishableKey)};
+window.__e2e = { navigations: [], events: [] };</script>
+<script src="/clerk-js/clerk.browser.js" crossorigin="anonymous"></script></head><body>app</body></html>`);
+    });
+    web.get('/me', (req, res) => {
+      const auth = getAuth(req);
+      appRequests.push({ path: req.path, userId: auth.userId ?? null });
+      res.json({ userId: auth.userId ?? null, sessionId: auth.sessionId ?? null });
+    });
+    app = createHttpsServer({ cert: ca.cert + ca.caPem, key: ca.key }, web);
+    await new Promise((ok, fail) => { app.once('error', fail); app.listen(0, '127.0.0.1', ok); });
+    const appPort = app.address().port;
+
+    browser = await launchBrowser({
+      extraArgs: [
+        `--host-resolver-rules=MAP ${FAPI_HOST}:443 127.0.0.1:${server.fapiPort},MAP ${APP_HOST}:443 127.0.0.1:${appPort}`,
+        `--ignore-certificate-errors-spki-list=${ca.spki}`,
+      ],
+    });
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    if (app) await new Promise(ok => { app.closeAllConnections?.(); app.close(() => ok()); });
+    await server?.stop();
+    ca?.remove();
+  });
+
+  async function makeUser() {
+    const u = { email: `${uniq('dom')}@example.test`, password: strongPassword() };
+    u.id = (await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true })).id;
+    return u;
+  }
+
+  async function withPage(fn) {
+    const p = await newPage(browser, { allowHosts: [FAPI_HOST, APP_HOST] });
+    try {
+      await fn(p.page, p);
+    } catch (e) {
+      const diag = `\n--- at ${p.page.url()}\n${p.report()}\n--- latchkey log tail ---\n${server.logTail(25)}`;
+      try { e.stack = `${e.stack ?? e.message}${diag}`; } catch { process.stderr.write(diag); }
+      throw e;
+    } finally {
+      await p.close();
+    }
+  }
+
+  /** Signs `u` in with clerk-js on the app page (already loaded) and makes the session active. */
+  async function signIn(page, u) {
+    const si = await signInPassword(page, u.email, u.password);
+    assert.equal(si.status, 'complete');
+    await setActive(page, si.createdSessionId);
+  }
+
+  /** The app server's view of the browser: a document navigation to /me (handshakes included). */
+  async function appAuth(page) {
+    const res = await page.goto(`${APP}/me`, { waitUntil: 'load', timeout: 20000 });
+    assert.equal(res.status(), 200);
+    return JSON.parse(await page.locator('body').textContent());
+  }
+
+  it('clerk-js on the app talks to https://clerk.example.test (site origin accepted) and signs in; the app server sees the user', T, () => withPage(async (page, p) => {
+    const u = await makeUser();
+    await page.goto(`${APP}/`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => !!window.Clerk, null, { timeout: 10000 });
+    const loaded = await loadClerk(page);
+    assert.equal(loaded.loaded, true);
+    assert.equal(loaded.user, null);
+    // Every FAPI call went straight to the custom domain, over TLS, and none was refused.
+    assert.ok(p.diag.fapi.length > 0);
+    for (const f of p.diag.fapi) assert.equal(new URL(f.url).origin, `https://${FAPI_HOST}`);
+    assert.deepEqual(p.diag.failed, []);
+
+    await signIn(page, u);
+    const snap = await snapshot(page);
+    assert.equal(snap.user?.id, u.id);
+
+    // Cookies as Clerk sets them: __client HttpOnly on the FAPI host only; __client_uat (and its suffixed twin)
+    // on the registrable domain, so the app's server gets it; __session written by clerk-js on the app host.
+    const cookies = await p.context.cookies();
+    const client = cookies.find(c => c.name === '__client');
+    assert.ok(client, '__client set');
+    assert.equal(client.domain, FAPI_HOST);
+    assert.equal(client.httpOnly, true);
+    assert.equal(client.secure, true);
+    const uats = cookies.filter(c => c.name.startsWith('__client_uat') && c.domain === '.example.test');
+    assert.equal(uats.length, 2, `__client_uat and its suffixed twin on .example.test: ${JSON.stringify(cookies.map(c => [c.name, c.domain]))}`);
+    for (const c of uats) assert.notEqual(c.value, '0');
+    assert.ok(cookies.some(c => c.name === '__session' && c.domain === APP_HOST));
+
+    const me = await appAuth(page);
+    assert.equal(me.userId, u.id, 'clerkMiddleware() + getAuth(req) see the signed-in user');
+    assert.equal(me.sessionId, snap.session.id);
+  }));
+
+  it('an app server with no __session yet: the handshake through clerk.example.test signs the request in', T, () => withPage(async (page, p) => {
+    const u = await makeUser();
+    await page.goto(`${APP}/`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => !!window.Clerk, null, { timeout: 10000 });
+    await loadClerk(page);
+    await signIn(page, u);
+    // As on the first visit to another app of the site: __client_uat is there, __session is not.
+    await p.context.clearCookies({ name: /^__session/ });
+    assert.ok(!(await p.context.cookies()).some(c => c.name.startsWith('__session')));
+    const before = p.diag.fapi.length;
+    const me = await appAuth(page);
+    assert.equal(me.userId, u.id);
+    const hs = p.diag.fapi.slice(before).filter(f => f.path === '/v1/client/handshake');
+    assert.equal(hs.length, 1, 'one handshake');
+    assert.equal(hs[0].status, 307);
+    assert.equal(new URL(hs[0].url).host, FAPI_HOST);
+    // The handshake's directives put __session back on the app host.
+    assert.ok((await p.context.cookies()).some(c => c.name === '__session' && c.domain === APP_HOST));
+  }));
+
+  it('a browser that never signed in is signed out on the app server, without a handshake', T, () => withPage(async (page, p) => {
+    const me = await appAuth(page);
+    assert.equal(me.userId, null);
+    assert.equal(p.diag.fapi.filter(f => f.path === '/v1/client/handshake').length, 0);
+  }));
+
+  it('sign-out from the app clears __client_uat on the site: the app server sees it signed out', T, () => withPage(async (page, p) => {
+    const u = await makeUser();
+    await page.goto(`${APP}/`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => !!window.Clerk, null, { timeout: 10000 });
+    await loadClerk(page);
+    await signIn(page, u);
+    assert.equal((await appAuth(page)).userId, u.id);
+    await page.goto(`${APP}/`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => !!window.Clerk, null, { timeout: 10000 });
+    await loadClerk(page);
+    await signOut(page);
+    const uat = (await p.context.cookies()).find(c => c.name === '__client_uat' && c.domain === '.example.test');
+    assert.equal(uat?.value, '0');
+    assert.equal((await appAuth(page)).userId, null);
+  }));
+});

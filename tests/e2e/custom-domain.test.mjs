@@ -7,15 +7,16 @@
 // One latchkey, one app server and one browser for the file; each test gets a fresh browser context.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createHttpsServer } from 'node:https';
-import { createReadStream, existsSync } from 'node:fs';
-import { join, normalize, sep } from 'node:path';
+import { spawn } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launchBrowser, newPage } from './lib/browser.mjs';
 import { loadClerk, setActive, signInPassword, signOut, snapshot } from './lib/flows.mjs';
-import { CLERK_JS_DIST } from './lib/page.mjs';
-import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword, uniq, withTimeout } from './lib/server.mjs';
 import { makeTestCa } from './lib/tls.mjs';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const T = { timeout: 120000 };
 const FAPI_HOST = 'clerk.example.test';
 const APP_HOST = 'app.example.test';
@@ -26,8 +27,7 @@ describe('Production on a custom domain (clerk.example.test / app.example.test, 
   let server;
   let app;
   let browser;
-  let bapi;
-  const appRequests = []; // { path, auth } seen by the app server
+  const appErr = []; // the app server's stderr
 
   before(async () => {
     ca = makeTestCa([FAPI_HOST, APP_HOST, 'example.test']);
@@ -39,37 +39,30 @@ describe('Production on a custom domain (clerk.example.test / app.example.test, 
     assert.match(server.publishableKey, /^pk_live_/);
     assert.equal(hostFromPublishableKey(server.publishableKey), FAPI_HOST);
     assert.equal(server.proxyUrl, '', 'the SDKs reach https://clerk.example.test themselves');
-    bapi = server.backendClient();
 
-    // The app's server: @clerk/express reads its settings from the environment, as an app's does.
-    process.env.CLERK_SECRET_KEY = server.secretKey;
-    process.env.CLERK_PUBLISHABLE_KEY = server.publishableKey;
-    process.env.CLERK_API_URL = server.bapiUrl;
-    process.env.CLERK_TELEMETRY_DISABLED = '1';
-    const { default: express } = await import('express');
-    const { clerkMiddleware, getAuth } = await import('@clerk/express');
-    const web = express();
-    web.get('/clerk-js/*path', (req, res) => {
-      const file = normalize(join(CLERK_JS_DIST, ...[req.params.path].flat()));
-      if (!file.startsWith(CLERK_JS_DIST + sep) || !existsSync(file)) return res.status(404).end();
-      res.type(file.endsWith('.js') ? 'text/javascript' : 'application/octet-stream');
-      createReadStream(file).pipe(res);
+    // The app's server, its own process: @clerk/express reads its settings from the environment and trusts the
+    // test CA as an app trusts its own (NODE_EXTRA_CA_CERTS); latchkey's BAPI listener is TLS too.
+    app = spawn(process.execPath, [join(here, 'lib', 'express-app.mjs')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_EXTRA_CA_CERTS: ca.caFile,
+        CLERK_SECRET_KEY: server.secretKey,
+        CLERK_PUBLISHABLE_KEY: server.publishableKey,
+        CLERK_API_URL: server.bapiUrl,
+        CLERK_TELEMETRY_DISABLED: '1',
+        APP_TLS_CERT: ca.certFile,
+        APP_TLS_KEY: ca.keyFile,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    web.use(clerkMiddleware());
-    web.get('/', (req, res) => {
-      res.type('html').send(`<!doctype html><html><head><meta charset="utf-8"><title>app</title>
-<script>window.__clerk_publishable_key = ${JSON.stringify(server.publishableKey)};
-window.__e2e = { navigations: [], events: [] };</script>
-<script src="/clerk-js/clerk.browser.js" crossorigin="anonymous"></script></head><body>app</body></html>`);
-    });
-    web.get('/me', (req, res) => {
-      const auth = getAuth(req);
-      appRequests.push({ path: req.path, userId: auth.userId ?? null });
-      res.json({ userId: auth.userId ?? null, sessionId: auth.sessionId ?? null });
-    });
-    app = createHttpsServer({ cert: ca.cert + ca.caPem, key: ca.key }, web);
-    await new Promise((ok, fail) => { app.once('error', fail); app.listen(0, '127.0.0.1', ok); });
-    const appPort = app.address().port;
+    app.stderr.setEncoding('utf8');
+    app.stderr.on('data', c => appErr.push(c));
+    const appPort = await withTimeout(new Promise((ok, fail) => {
+      let buf = '';
+      app.stdout.setEncoding('utf8');
+      app.stdout.on('data', c => { buf += c; const i = buf.indexOf('\n'); if (i >= 0) ok(JSON.parse(buf.slice(0, i)).port); });
+      app.once('exit', code => fail(new Error(`the app exited (${code}): ${appErr.join('')}`)));
+    }), 20000, 'the app server did not start');
 
     browser = await launchBrowser({
       extraArgs: [
@@ -80,14 +73,29 @@ window.__e2e = { navigations: [], events: [] };</script>
   });
   after(async () => {
     await browser?.close().catch(() => {});
-    if (app) await new Promise(ok => { app.closeAllConnections?.(); app.close(() => ok()); });
+    if (app && app.exitCode === null) { app.kill('SIGTERM'); await new Promise(ok => { app.once('exit', ok); setTimeout(ok, 5000); }); }
     await server?.stop();
     ca?.remove();
   });
 
+  /** A password user made through the BAPI (over TLS, trusting the test CA). */
   async function makeUser() {
     const u = { email: `${uniq('dom')}@example.test`, password: strongPassword() };
-    u.id = (await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true })).id;
+    const body = JSON.stringify({ email_address: [u.email], password: u.password, skip_password_checks: true });
+    const created = await withTimeout(new Promise((ok, fail) => {
+      const req = httpsRequest(`${server.bapiUrl}/v1/users`, {
+        method: 'POST', ca: ca.caPem,
+        headers: { Authorization: `Bearer ${server.secretKey}`, 'Content-Type': 'application/json' },
+      }, res => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', c => { text += c; });
+        res.on('end', () => (res.statusCode === 200 ? ok(JSON.parse(text)) : fail(new Error(`POST /v1/users ${res.statusCode}: ${text}`))));
+      });
+      req.once('error', fail);
+      req.end(body);
+    }), 10000, 'POST /v1/users');
+    u.id = created.id;
     return u;
   }
 
@@ -96,7 +104,7 @@ window.__e2e = { navigations: [], events: [] };</script>
     try {
       await fn(p.page, p);
     } catch (e) {
-      const diag = `\n--- at ${p.page.url()}\n${p.report()}\n--- latchkey log tail ---\n${server.logTail(25)}`;
+      const diag = `\n--- at ${p.page.url()}\n${p.report()}\n--- latchkey log tail ---\n${server.logTail(25)}\n--- app stderr ---\n${appErr.join('').slice(-3000)}`;
       try { e.stack = `${e.stack ?? e.message}${diag}`; } catch { process.stderr.write(diag); }
       throw e;
     } finally {

@@ -120,10 +120,16 @@ window.addEventListener('load', function () {
     await page.locator('input[name="identifier"]').fill(u.email, WAIT);
     // The component's cross-origin link to the sign-up page renders (it needs the dev browser).
     await page.locator('.cl-footerActionLink').first().waitFor(WAIT);
-    // clerk-js is on the dev-browser path, through the printed proxy URL.
-    assert.ok(p.diag.fapi.some(f => f.path === '/v1/dev_browser' && f.url.startsWith(printed.proxy_url)));
+    // clerk-js is on the dev-browser path, through the printed proxy URL: every FAPI call carries the dev browser
+    // (here the one the app server's handshake handed out on the first page load, adopted from the cookie).
     const db = (await p.context.cookies()).find(c => c.name === '__clerk_db_jwt');
     assert.ok(db?.value.startsWith('dvb_'), 'clerk-js keeps the dev browser in __clerk_db_jwt');
+    const calls = p.diag.fapi.filter(f => f.path !== '/v1/client/handshake');
+    assert.ok(calls.length > 0);
+    for (const f of calls) {
+      assert.ok(f.url.startsWith(`${printed.proxy_url}/v1/`), f.url);
+      assert.match(new URL(f.url).searchParams.get('__clerk_db_jwt') ?? '', /^dvb_/, f.url);
+    }
     await primary(page).click();
     await page.locator('input[name="password"]').fill(u.password, WAIT);
     await primary(page).click();

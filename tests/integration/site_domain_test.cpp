@@ -216,9 +216,13 @@ BOOST_AUTO_TEST_CASE(handshake_serves_an_app_server_without_a_session_cookie) {
     bool session = false, uat_on_site = false, uat_suffixed = false, db_jwt = false;
     for (auto const& d : p.json.at("directives").as_array()) {
         std::string v(d.as_string());
-        if (v.starts_with("__session=ey"))
-            session = jwt_payload(v.substr(10, v.find(';') - 10)).at("sid").as_string() == si.session_id &&
-                      v.find("Domain=") == std::string::npos && has_attr(v, "Secure");
+        if (v.starts_with("__session=ey")) {
+            auto const claims = jwt_payload(v.substr(10, v.find(';') - 10));
+            session = claims.at("sid").as_string() == si.session_id && v.find("Domain=") == std::string::npos &&
+                      has_attr(v, "Secure");
+            // A navigation without a Referer: the token is for the app it returns to.
+            BOOST_TEST(claims.at("azp").as_string() == "https://app.example.test");
+        }
         if (v.starts_with("__client_uat=") && !v.starts_with("__client_uat=0;"))
             uat_on_site = v.find("; Domain=example.test;") != std::string::npos;
         if (v.starts_with("__client_uat_" + s.inst().cookie_suffix + "=")) uat_suffixed = true;

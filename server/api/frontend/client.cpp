@@ -92,9 +92,13 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
     std::string const secure = redirect->starts_with("https://") ? "; Secure" : "";
     // __client_uat goes where the FAPI itself puts it, the site domain, when the app is on the site (one cookie,
     // not a host-only twin that outlives the FAPI's): then the app's other subdomains see the same value.
+    auto const target = parse_redirect(*redirect);
     std::string uat_domain;
-    if (!a.inst.site_domain.empty())
-        if (auto t = parse_redirect(*redirect); t && on_site(a, t->origin)) uat_domain = "; Domain=" + a.inst.site_domain;
+    if (target && !a.inst.site_domain.empty() && on_site(a, target->origin))
+        uat_domain = "; Domain=" + a.inst.site_domain;
+    // The token is for the app the browser returns to: a navigation without a Referer (typed, bookmarked, or a
+    // redirect chain that dropped it) still gets its azp from the (allowed) redirect target.
+    if (ctx.azp.empty() && target) ctx.azp = target->origin;
 
     // Signed-in state of this browser's client.
     std::string jwt;

@@ -128,8 +128,8 @@ export async function startLatchkey(opts = {}) {
     publishableKey: rec.publishable_key,
     /** What the apps pass as proxyUrl ("" when the SDKs reach https://<key host> themselves). */
     proxyUrl: rec.proxy_url ?? '',
-    fapiUrl: `http://${fapiHostPort}`,
-    bapiUrl: `http://${bapiHostPort}`,
+    fapiUrl: `${rec.tls ? 'https' : 'http'}://${fapiHostPort}`,
+    bapiUrl: `${rec.tls ? 'https' : 'http'}://${bapiHostPort}`,
     fapiPort: Number(fapiHostPort.split(':').pop()),
     bapiPort: Number(bapiHostPort.split(':').pop()),
     dataDir,

@@ -11,8 +11,9 @@ function openssl(args, input) {
 }
 
 /**
- * Makes a CA and a leaf certificate for `names` (DNS SANs). Returns
- * { dir, caPem, certFile (leaf + CA chain), keyFile, cert, key, spki, remove() }.
+ * Makes a CA and a leaf certificate for `names` (DNS SANs) and 127.0.0.1 (node processes reach the listeners by
+ * address, trusting the CA through NODE_EXTRA_CA_CERTS or a `ca` option). Returns
+ * { dir, caFile, caPem, certFile (leaf + CA chain), keyFile, cert, key, spki, remove() }.
  */
 export function makeTestCa(names) {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-ca-'));
@@ -22,7 +23,7 @@ export function makeTestCa(names) {
     '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('leaf.key'), '-out', p('leaf.csr'), '-subj', `/CN=${names[0]}`]);
   writeFileSync(p('leaf.ext'), [
-    `subjectAltName=${names.map(n => `DNS:${n}`).join(',')}`,
+    `subjectAltName=${names.map(n => `DNS:${n}`).join(',')},IP:127.0.0.1`,
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage=serverAuth',
@@ -38,6 +39,7 @@ export function makeTestCa(names) {
   const spki = openssl(['dgst', '-sha256', '-binary'], der).toString('base64');
   return {
     dir, caPem, cert, key, spki,
+    caFile: p('ca.crt'),
     certFile: p('chain.pem'),
     keyFile: p('leaf.key'),
     remove() { rmSync(dir, { recursive: true, force: true }); },

@@ -392,6 +392,19 @@ BOOST_AUTO_TEST_CASE(frontend_api_rules) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(app_domain_rules) {
+    BOOST_TEST(load_ok({}).app_domain.empty());
+    BOOST_TEST(load_ok({"--app-domain=Example.COM"}).app_domain == "example.com");
+    BOOST_TEST(load_ok({}, fake_env({{"LATCHKEY_APP_DOMAIN", "shop.example.co.uk"}})).app_domain == "shop.example.co.uk");
+    BOOST_TEST(json_ok(R"({"app_domain":"example.test"})").app_domain == "example.test");
+    // Syntax here; public suffixes and a FAPI host outside it are refused when the instance starts (bootstrap).
+    for (std::string bad : {"", "com", "localhost", ".example.com", "example.com.", "exa..mple.com", "exa_mple.com",
+                            "https://example.com", "example.com:443", "ex ample.com", "example.com/x"}) {
+        auto e = load_err({"--app-domain=" + bad});
+        BOOST_TEST(e.setting == "app_domain", bad);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(jwt_templates_parse) {
     auto c = json_ok(R"({"jwt_templates":[
         {"name":"default","claims":{"email":"{{user.primary_email_address}}","n":1},"lifetime":120,"allowed_clock_skew":10},

@@ -2,8 +2,10 @@
 // own TLS, a certificate from a CA this suite makes with the openssl CLI), the app at https://app.example.test (an
 // Express server with @clerk/express's unmodified clerkMiddleware() + getAuth(req)), Chromium mapping both names to
 // 127.0.0.1 with --host-resolver-rules (port 443 of each name to the listener's port) and trusting the certificate
-// with --ignore-certificate-errors-spki-list. No proxyUrl, no allowed_origins: clerk-js on the app page talks to
-// https://<key host> directly and the FAPI accepts the app's origin because it is on the instance's site.
+// with --ignore-certificate-errors-spki-list. The app server is its own node process (lib/express-app.mjs) trusting
+// the test CA through NODE_EXTRA_CA_CERTS, since latchkey's BAPI listener is TLS too. No proxyUrl, no
+// allowed_origins: clerk-js on the app page talks to https://<key host> directly and the FAPI accepts the app's
+// origin because it is on the instance's site.
 // One latchkey, one app server and one browser for the file; each test gets a fresh browser context.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

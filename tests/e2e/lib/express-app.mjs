@@ -3,7 +3,8 @@
 // CLERK_PROXY_URL). Run as its own node process (node lib/express-app.mjs), so it trusts a test CA the way an app
 // does (NODE_EXTRA_CA_CERTS). Settings: APP_TLS_CERT / APP_TLS_KEY (https when set), APP_CLERK_JS_URL (the
 // clerk.browser.js the page loads; default: node_modules' copy under /clerk-js/). Prints {"port":N} once listening.
-//   GET /          a page that loads clerk.browser.js with the publishable key (window.Clerk, not loaded yet)
+//   GET /          a page that loads clerk.browser.js with the publishable key and, when CLERK_PROXY_URL is set, that
+//                  proxy URL (window.Clerk, not loaded yet)
 //   GET /clerk-js/* node_modules/@clerk/clerk-js/dist/*
 //   GET /me        {"userId","sessionId"} from getAuth(req)
 import express from 'express';
@@ -26,6 +27,7 @@ web.get('/', (req, res) => {
   const src = process.env.APP_CLERK_JS_URL || '/clerk-js/clerk.browser.js';
   res.type('html').send(`<!doctype html><html><head><meta charset="utf-8"><title>app</title>
 <script>window.__clerk_publishable_key = ${JSON.stringify(process.env.CLERK_PUBLISHABLE_KEY)};
+${process.env.CLERK_PROXY_URL ? `window.__clerk_proxy_url = ${JSON.stringify(process.env.CLERK_PROXY_URL)};` : ''}
 window.__e2e = { navigations: [], events: [] };</script>
 <script src="${src}" crossorigin="anonymous"></script></head><body>app</body></html>`);
 });

@@ -152,7 +152,8 @@ bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound)
     in.fapi_scheme = in.https ? "https" : "http";
     std::string bare_host = in.fapi_host;  // lowercase, without the port
     in.fapi_port = in.https ? 443 : 80;
-    if (auto colon = bare_host.rfind(':'); colon != std::string::npos && bare_host.find(']', colon) == std::string::npos) {
+    if (auto colon = bare_host.rfind(':');
+        colon != std::string::npos && bare_host.find(']', colon) == std::string::npos) {
         in.fapi_port = static_cast<std::uint16_t>(std::stoul(bare_host.substr(colon + 1)));
         bare_host.resize(colon);
     }

@@ -28,8 +28,8 @@ struct instance {
     /// origins (same scheme and port as the FAPI) are app origins by default and on which the FAPI sets
     /// __client_uat. "" for an IP literal, a single label or a public suffix.
     std::string site_domain;
-    std::string fapi_scheme;       ///< "http" | "https"
-    std::uint16_t fapi_port = 0;   ///< effective port of frontend_api (443/80 when absent)
+    std::string fapi_scheme;      ///< "http" | "https"
+    std::uint16_t fapi_port = 0;  ///< effective port of frontend_api (443/80 when absent)
     std::string publishable_key;
     std::string cookie_suffix;     ///< first 8 chars of base64url(sha1(publishable_key))
     bool production = false;

@@ -86,14 +86,14 @@ BOOST_AUTO_TEST_CASE(registrable_domain_follows_the_public_suffix_list) {
 BOOST_AUTO_TEST_CASE(production_accepts_its_site_and_subdomains_by_default) {
     test_server s([](conf::config& c) { production_on(c, "https://clerk.example.test"); });
     BOOST_TEST(s.inst().site_domain == "example.test");
-    for (char const* ok : {"https://example.test", "https://app.example.test", "https://a.b.example.test",
-                           "https://clerk.example.test"})
+    for (char const* ok :
+         {"https://example.test", "https://app.example.test", "https://a.b.example.test", "https://clerk.example.test"})
         BOOST_TEST(cors_for(s, ok) == ok, ok);
-    for (char const* bad : {"https://example.test.evil.com", "https://evilexample.test", "http://app.example.test",
-                            "http://example.test", "https://app.example.test:8443", "https://example.test:444",
-                            "https://app.example.test/", "https://user@app.example.test", "null",
-                            "https://app.example.test.", "https://app..example.test", "https://%61pp.example.test",
-                            "https://app.example.test\\@evil.com", "https://test", "https://localhost"})
+    for (char const* bad :
+         {"https://example.test.evil.com", "https://evilexample.test", "http://app.example.test", "http://example.test",
+          "https://app.example.test:8443", "https://example.test:444", "https://app.example.test/",
+          "https://user@app.example.test", "null", "https://app.example.test.", "https://app..example.test",
+          "https://%61pp.example.test", "https://app.example.test\\@evil.com", "https://test", "https://localhost"})
         BOOST_TEST(cors_for(s, bad).empty(), bad);
 
     // The same rule is the CSRF rule: a cookie-authenticated write from the site passes, from elsewhere not.
@@ -191,8 +191,9 @@ BOOST_AUTO_TEST_CASE(client_uat_is_set_on_the_site_and_client_stays_on_the_fapi_
     auto by_ip = other.request(http::verb::post, "/v1/client");
     BOOST_TEST(set_cookie(by_ip, "__client_uat").find("Domain=") == std::string::npos);
     http_client proxied(s.fapi_port());
-    auto via_proxy = proxied.request(http::verb::post, "/v1/client", {},
-                                     {{"Host", "app.example.test"}, {"Clerk-Proxy-Url", "https://app.example.test/__clerk"}});
+    auto via_proxy =
+        proxied.request(http::verb::post, "/v1/client", {},
+                        {{"Host", "app.example.test"}, {"Clerk-Proxy-Url", "https://app.example.test/__clerk"}});
     BOOST_TEST(set_cookie(via_proxy, "__client_uat").find("Domain=") == std::string::npos);
 }
 

@@ -165,6 +165,22 @@ window.addEventListener('load', function () {
     assert.equal(JSON.parse(await page.locator('body').textContent()).userId, list.data[0].id);
   }));
 
+  it('the Account Portal of the development instance signs in, and the app on another port of the host sees the user', T, () => withPage(async page => {
+    const u = { email: `${uniq('devportal')}@example.com`, password: strongPassword() };
+    u.id = (await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true })).id;
+    // The portal's <SignIn/> (display_config.sign_in_url) on the FAPI origin, with the same key and proxy URL.
+    await page.goto(`${printed.frontend_api}/sign-in`, { waitUntil: 'load', timeout: 20000 });
+    await page.locator('input[name="identifier"]').fill(u.email, WAIT);
+    await primary(page).click();
+    await page.locator('input[name="password"]').fill(u.password, WAIT);
+    await primary(page).click();
+    await page.waitForURL(url => new URL(url).pathname === '/user', WAIT);
+    await page.locator('.cl-userProfile-root').waitFor(WAIT);
+    // Cookies are not isolated by port: the dev browser, __session and __client_uat clerk-js wrote on 127.0.0.1
+    // reach the app's server on its own port.
+    assert.equal((await appAuth(page)).userId, u.id);
+  }));
+
   it('a first visit to the app server (no dev browser yet): the handshake hands it one, signed out, no loop', T, () => withPage(async (page, p) => {
     const me = await appAuth(page);
     assert.equal(me.userId, null);

@@ -292,7 +292,8 @@ BOOST_AUTO_TEST_CASE(development_handshake_hands_the_app_its_dev_browser) {
     BOOST_TEST_REQUIRE(again.status == 307u);
     std::string const loc2 = again.headers["location"];
     bool same = false;
-    for (auto const& d : jwt_payload(loc2.substr(loc2.find("__clerk_handshake=") + 18)).at("handshake").as_array())
+    auto const payload2 = jwt_payload(loc2.substr(loc2.find("__clerk_handshake=") + 18));
+    for (auto const& d : payload2.at("handshake").as_array())
         same = same || std::string(d.as_string()).starts_with("__clerk_db_jwt=" + browser.dev_browser + ";");
     BOOST_TEST(same);
 }

@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE(app_domain_rules) {
     for (std::string bad : {"", "com", "localhost", ".example.com", "example.com.", "exa..mple.com", "exa_mple.com",
                             "https://example.com", "example.com:443", "ex ample.com", "example.com/x"}) {
         auto e = load_err({"--app-domain=" + bad});
-        BOOST_TEST(e.setting == "app_domain", bad);
+        BOOST_TEST(e.setting == "--app-domain", bad);
     }
 }
 

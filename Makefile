@@ -13,7 +13,8 @@ run: ## install what is missing, build release, start on the embedded default
 	@build/release/server/latchkey keys --data-dir .latchkey/data --config .latchkey/config.json | sed 's/^/  /'
 	@echo "  FAPI: http://127.0.0.1:8080   BAPI: http://127.0.0.1:8081   (Ctrl-C stops)"
 	@echo "  clerk-js: new Clerk(publishable_key, { proxyUrl: 'http://127.0.0.1:8080' })"
-	@echo "  @clerk/backend: createClerkClient({ secretKey, apiUrl: 'http://127.0.0.1:8081', publishableKey })"
+	@echo "  @clerk/backend: createClerkClient({ secretKey, apiUrl: 'http://127.0.0.1:8081', publishableKey, proxyUrl: 'http://127.0.0.1:8080' })"
+	@echo "  @clerk/express: CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_API_URL=http://127.0.0.1:8081, CLERK_PROXY_URL=http://127.0.0.1:8080"
 	exec build/release/server/latchkey serve --data-dir .latchkey/data --config .latchkey/config.json
 
 test: ## install what is missing, build (ASan+UBSan), run every test: unit, integration, e2e

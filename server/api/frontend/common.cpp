@@ -31,17 +31,11 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
 }
 
 std::string_view cookie_domain(app const& a, request_ctx const& ctx) {
-    // Behind a proxy the cookie stays on the app's host; and a Domain the request's host is not on would make
-    // the browser drop the cookie altogether.
+    // The configured frontend API decides, as it decides Secure, never the Host header: browsers reach the FAPI
+    // at that host by contract (the key names it), while a reverse proxy in front may rewrite Host (nginx sends
+    // the upstream's by default). Behind a same-origin proxy (Clerk-Proxy-Url) the cookie stays on the app's host.
     if (a.inst.site_domain.empty() || ctx.req.find("Clerk-Proxy-Url") != ctx.req.end()) return {};
-    auto const h = ctx.req.find(http::field::host);
-    if (h == ctx.req.end()) return {};
-    std::string_view hv = h->value();
-    if (auto colon = hv.rfind(':'); colon != std::string_view::npos && hv.find(']', colon) == std::string_view::npos)
-        hv = hv.substr(0, colon);
-    std::string host(hv);
-    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return site::within(host, a.inst.site_domain) ? std::string_view(a.inst.site_domain) : std::string_view{};
+    return a.inst.site_domain;
 }
 
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,

@@ -19,8 +19,8 @@ namespace latchkey::server::api::frontend {
 inline api_error store_failure(boost::system::error_code ec, std::string_view what) { return store_error(ec, what); }
 
 /// The Domain attribute for cookies the app's servers must see (__client_uat): the instance's site domain
-/// (inst.site_domain) when the request reached the FAPI on a host of that site and no proxy sits in front;
-/// "" (host-only) otherwise.
+/// (inst.site_domain, which contains the configured FAPI host) unless a same-origin proxy sits in front
+/// (Clerk-Proxy-Url); "" (host-only) then and when there is no site. Never from the Host header.
 std::string_view cookie_domain(app const& a, request_ctx const& ctx);
 
 /// Attributes ("; Path=/; ...") for a cookie the FAPI sets on the browser: Secure when the configured frontend

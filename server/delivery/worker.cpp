@@ -109,6 +109,9 @@ outcome send_email(CURL* h, std::atomic<bool> const* stop, conf::email_delivery 
     std::string const url =
         std::string(e.tls == "implicit" ? "smtps://" : "smtp://") + e.host + ":" + std::to_string(e.port);
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    // One SMTP session per message: a cached session may have been cut by the server (idle timeout) meanwhile.
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (e.tls == "starttls") curl_easy_setopt(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     if (!e.user.empty()) {
         curl_easy_setopt(h, CURLOPT_USERNAME, e.user.c_str());

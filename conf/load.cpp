@@ -202,7 +202,7 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
     auto const* v = root.if_contains(key);
     if (v == nullptr) return;
     if (!v->is_object()) return r.fail(key, "expected an object");
-    json_reader sub{std::string(key), {}};
+    json_reader sub{r.path.empty() ? std::string(key) : r.path + "." + std::string(key), {}};
     auto const& o = v->get_object();
     if (sub.only_keys(o, keys)) read(sub, o);
     if (sub.err && !r.err) r.err = sub.err;

@@ -61,6 +61,73 @@ struct legal_consent_settings {
     std::string privacy_policy_url;  ///< display_config.privacy_policy_url
 };
 
+/// One message template: subject (email only) and plain-text body, with {{code}}, {{app_name}}, {{to}},
+/// {{ttl_minutes}}, {{url}} placeholders.
+struct message_template {
+    std::string subject;
+    std::string text;
+};
+
+/// Outgoing email. mode "outbox" (default) appends to <data_dir>/outbox.jsonl at once, as in development;
+/// "smtp" queues each message durably and sends it over SMTP with libcurl.
+struct email_delivery {
+    std::string mode = "outbox";  ///< outbox | smtp
+    std::string host;
+    std::uint32_t port = 587;
+    std::string tls = "starttls";  ///< starttls (required) | implicit (smtps) | none (plain; loopback tests only)
+    std::string user;
+    std::string password;          ///< never logged
+    std::string password_env;      ///< name of an env var holding the password (read by conf::load)
+    std::string password_file;     ///< file holding the password (read by conf::load; one trailing newline dropped)
+    std::string from;              ///< "Name <addr@host>" or "addr@host"; header-checked
+    std::string ca_file;           ///< PEM CA bundle for a private CA ("" = the system's)
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds timeout{30'000};  ///< whole transfer
+};
+
+/// Outgoing SMS. mode "outbox" (default) or "twilio": a Twilio-compatible form API, POST
+/// {base_url}/2010-04-01/Accounts/{account_sid}/Messages.json with To, From, Body and basic auth.
+struct sms_delivery {
+    std::string mode = "outbox";  ///< outbox | twilio
+    std::string base_url = "https://api.twilio.com";
+    std::string account_sid;
+    std::string auth_token;       ///< never logged
+    std::string auth_token_env;   ///< name of an env var holding the token (read by conf::load)
+    std::string auth_token_file;  ///< file holding the token (read by conf::load)
+    std::string from;        ///< E.164 sender (or a messaging service's From)
+    std::string ca_file;
+    std::chrono::milliseconds timeout{15'000};
+};
+
+/// One webhook endpoint (Svix-compatible signatures, Clerk's event envelope).
+struct webhook_endpoint {
+    std::string url;
+    std::vector<std::string> secrets;  ///< whsec_...; several sign each delivery during a rotation (first = newest)
+    std::vector<std::string> events;   ///< event types to send; empty = all
+    std::string ca_file;
+};
+
+/// The delivery queue and its transports.
+struct delivery_settings {
+    email_delivery email{};
+    sms_delivery sms{};
+    message_template verification_code{"{{code}} is your {{app_name}} verification code",
+        "Your {{app_name}} verification code is {{code}}.\n\nIt expires in {{ttl_minutes}} minutes. If you did not "
+        "ask for it, ignore this email.\n"};
+    message_template password_reset{"{{code}} is your {{app_name}} password reset code",
+        "Your {{app_name}} password reset code is {{code}}.\n\nIt expires in {{ttl_minutes}} minutes. If you did "
+        "not ask to reset your password, ignore this email.\n"};
+    message_template email_link{"Your {{app_name}} sign-in link",
+        "Open this link to continue to {{app_name}}:\n\n{{url}}\n\nIt expires in {{ttl_minutes}} minutes.\n"};
+    message_template invitation{"You are invited to {{app_name}}",
+        "You have been invited to {{app_name}}. Accept the invitation here:\n\n{{url}}\n"};
+    message_template sms_code{"", "{{code}} is your {{app_name}} verification code."};
+    std::uint32_t max_attempts = 8;             ///< attempts before a job is dead (kept for inspection)
+    std::chrono::milliseconds backoff_base{1'000};
+    std::chrono::milliseconds backoff_max{3'600'000};
+    std::uint32_t workers = 2;                  ///< delivery threads
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -123,6 +190,10 @@ struct config {
     std::string preferred_sign_in_strategy = "password";
     std::string sign_up_mode = "public";
     attack_protection protection{};
+
+    // ---- delivery ----
+    delivery_settings delivery{};
+    std::vector<webhook_endpoint> webhooks;
 };
 
 }  // namespace latchkey::conf

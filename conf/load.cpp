@@ -214,7 +214,7 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
     auto const* v = root.if_contains(key);
     if (v == nullptr) return;
     if (!v->is_object()) return r.fail(key, "expected an object");
-    json_reader sub{std::string(key), {}};
+    json_reader sub{r.path.empty() ? std::string(key) : r.path + "." + std::string(key), {}};
     auto const& o = v->get_object();
     if (sub.only_keys(o, keys)) read(sub, o);
     if (sub.err && !r.err) r.err = sub.err;
@@ -228,6 +228,92 @@ void read_attribute(json_reader& r, json::object const& root, std::string_view k
                sub.boolean(o, "used_for_first_factor", a.used_for_first_factor);
                sub.boolean(o, "verify_at_sign_up", a.verify_at_sign_up);
            });
+}
+
+void read_template(json_reader& r, json::object const& o, std::string_view key, message_template& t) {
+    nested(r, o, key, {"subject", "text"}, [&](json_reader& sub, json::object const& m) {
+        sub.string(m, "subject", t.subject);
+        sub.string(m, "text", t.text);
+    });
+}
+
+/// "delivery": {email, sms, templates, max_attempts, backoff_base_ms, backoff_max_ms, workers} and "webhooks".
+void read_delivery(json_reader& r, json::object const& o, config& c) {
+    auto& d = c.delivery;
+    nested(r, o, "delivery", {"email", "sms", "templates", "max_attempts", "backoff_base_ms", "backoff_max_ms",
+                              "workers"},
+           [&](json_reader& sub, json::object const& dv) {
+               nested(sub, dv, "email", {"mode", "host", "port", "tls", "user", "password", "password_env",
+                                         "password_file", "from", "ca_file", "connect_timeout_ms", "timeout_ms"},
+                      [&](json_reader& e, json::object const& eo) {
+                          e.string(eo, "mode", d.email.mode);
+                          e.string(eo, "host", d.email.host);
+                          e.integer(eo, "port", d.email.port, 65535);
+                          e.string(eo, "tls", d.email.tls);
+                          e.string(eo, "user", d.email.user);
+                          e.string(eo, "password", d.email.password);
+                          e.string(eo, "password_env", d.email.password_env);
+                          e.string(eo, "password_file", d.email.password_file);
+                          e.string(eo, "from", d.email.from);
+                          e.string(eo, "ca_file", d.email.ca_file);
+                          e.millis(eo, "connect_timeout_ms", d.email.connect_timeout);
+                          e.millis(eo, "timeout_ms", d.email.timeout);
+                      });
+               nested(sub, dv, "sms", {"mode", "base_url", "account_sid", "auth_token", "auth_token_env",
+                                       "auth_token_file", "from", "ca_file", "timeout_ms"},
+                      [&](json_reader& s, json::object const& so) {
+                          s.string(so, "mode", d.sms.mode);
+                          s.string(so, "base_url", d.sms.base_url);
+                          s.string(so, "account_sid", d.sms.account_sid);
+                          s.string(so, "auth_token", d.sms.auth_token);
+                          s.string(so, "auth_token_env", d.sms.auth_token_env);
+                          s.string(so, "auth_token_file", d.sms.auth_token_file);
+                          s.string(so, "from", d.sms.from);
+                          s.string(so, "ca_file", d.sms.ca_file);
+                          s.millis(so, "timeout_ms", d.sms.timeout);
+                      });
+               nested(sub, dv, "templates", {"verification_code", "password_reset", "email_link", "invitation",
+                                             "sms_code"},
+                      [&](json_reader& t, json::object const& to) {
+                          read_template(t, to, "verification_code", d.verification_code);
+                          read_template(t, to, "password_reset", d.password_reset);
+                          read_template(t, to, "email_link", d.email_link);
+                          read_template(t, to, "invitation", d.invitation);
+                          read_template(t, to, "sms_code", d.sms_code);
+                      });
+               sub.integer(dv, "max_attempts", d.max_attempts, 100);
+               sub.millis(dv, "backoff_base_ms", d.backoff_base);
+               sub.millis(dv, "backoff_max_ms", d.backoff_max);
+               sub.integer(dv, "workers", d.workers, 64);
+           });
+    auto const* w = o.if_contains("webhooks");
+    if (w == nullptr) return;
+    if (!w->is_array()) return r.fail("webhooks", "expected an array of endpoints");
+    c.webhooks.clear();
+    std::size_t i = 0;
+    for (auto const& e : w->get_array()) {
+        json_reader sub{"webhooks[" + std::to_string(i++) + "]", {}};
+        webhook_endpoint ep;
+        if (!e.is_object()) {
+            sub.fail("", "expected an object");
+        } else if (sub.only_keys(e.get_object(), {"url", "secret", "events", "ca_file"})) {
+            auto const& eo = e.get_object();
+            sub.string(eo, "url", ep.url);
+            sub.string(eo, "ca_file", ep.ca_file);
+            sub.strings(eo, "events", ep.events);
+            if (auto const* s = eo.if_contains("secret")) {
+                if (s->is_string())
+                    ep.secrets.emplace_back(s->get_string());
+                else
+                    sub.strings(eo, "secret", ep.secrets);
+            }
+        }
+        if (sub.err) {
+            if (!r.err) r.err = sub.err;
+            return;
+        }
+        c.webhooks.push_back(std::move(ep));
+    }
 }
 
 }  // namespace
@@ -267,7 +353,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "user_profile_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections"};
+            "max_connections", "delivery", "webhooks"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -371,6 +457,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.millis(o, "idle_timeout_ms", c.idle_timeout);
     r.millis(o, "shutdown_grace_ms", c.shutdown_grace);
     r.integer(o, "max_connections", c.max_connections, 1000000);
+    read_delivery(r, o, c);
     return r.err;
 }
 
@@ -451,6 +538,101 @@ error_opt check_color(std::string_view c) {
     return {};
 }
 
+/// A value that goes into a mail header or an SMTP command: no CR, LF or other control characters.
+bool header_safe(std::string_view v) {
+    for (unsigned char ch : v)
+        if (ch < 0x20 || ch == 0x7f) return false;
+    return true;
+}
+
+/// A webhook signing secret: whsec_ then standard base64 (padding optional) of at least 16 bytes.
+error_opt check_webhook_secret(std::string_view s) {
+    if (!s.starts_with("whsec_")) return "each secret must start with whsec_";
+    auto b = s.substr(6);
+    while (!b.empty() && b.back() == '=') b.remove_suffix(1);
+    if (b.size() < 22) return "the secret after whsec_ must be base64 of at least 16 bytes";
+    for (char ch : b)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '+' ||
+              ch == '/'))
+            return "the secret after whsec_ must be standard base64";
+    return {};
+}
+
+std::optional<load_error> validate_delivery(config const& c) {
+    auto const& d = c.delivery;
+    auto const& e = d.email;
+    if (e.mode != "outbox" && e.mode != "smtp") return load_error{"delivery.email.mode", "expected outbox or smtp"};
+    if (e.mode == "smtp") {
+        if (e.host.empty() || !header_safe(e.host) || e.host.find_first_of(" /@") != std::string::npos)
+            return load_error{"delivery.email.host", "a host name or address is required for smtp"};
+        if (e.port == 0) return load_error{"delivery.email.port", "must be 1-65535"};
+        if (e.tls != "starttls" && e.tls != "implicit" && e.tls != "none")
+            return load_error{"delivery.email.tls", "expected starttls, implicit or none"};
+        if (e.from.empty() || !header_safe(e.from) || e.from.find('@') == std::string::npos)
+            return load_error{"delivery.email.from", "an address (\"Name <a@b.c>\" or a@b.c) without control characters is required"};
+        if (!header_safe(e.user) || !header_safe(e.password))
+            return load_error{"delivery.email.user", "user and password must not contain control characters"};
+    }
+    if (d.sms.mode != "outbox" && d.sms.mode != "twilio") return load_error{"delivery.sms.mode", "expected outbox or twilio"};
+    if (d.sms.mode == "twilio") {
+        if (!after_http_scheme(d.sms.base_url) || !header_safe(d.sms.base_url))
+            return load_error{"delivery.sms.base_url", "must be an http:// or https:// URL"};
+        if (d.sms.account_sid.empty())
+            return load_error{"delivery.sms.account_sid", "required for twilio"};
+        for (char ch : d.sms.account_sid)
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+                return load_error{"delivery.sms.account_sid", "letters and digits only"};
+        if (d.sms.auth_token.empty() || !header_safe(d.sms.auth_token))
+            return load_error{"delivery.sms.auth_token", "required for twilio (auth_token, auth_token_env or auth_token_file)"};
+        if (d.sms.from.empty() || !header_safe(d.sms.from)) return load_error{"delivery.sms.from", "required for twilio"};
+    }
+    for (auto const& [name, t] : {std::pair{"verification_code", &d.verification_code},
+                                  std::pair{"password_reset", &d.password_reset},
+                                  std::pair{"email_link", &d.email_link}, std::pair{"invitation", &d.invitation}}) {
+        if (!header_safe(t->subject))
+            return load_error{std::string("delivery.templates.") + name + ".subject", "must not contain control characters"};
+        if (t->text.empty()) return load_error{std::string("delivery.templates.") + name + ".text", "must not be empty"};
+    }
+    if (d.sms_code.text.empty()) return load_error{"delivery.templates.sms_code.text", "must not be empty"};
+    if (d.max_attempts < 1) return load_error{"delivery.max_attempts", "must be at least 1"};
+    if (d.workers < 1) return load_error{"delivery.workers", "must be at least 1"};
+    if (d.backoff_base.count() < 1) return load_error{"delivery.backoff_base_ms", "must be at least 1"};
+    if (d.backoff_max < d.backoff_base) return load_error{"delivery.backoff_max_ms", "must be at least backoff_base_ms"};
+    for (std::size_t i = 0; i < c.webhooks.size(); ++i) {
+        auto const& w = c.webhooks[i];
+        std::string const at = "webhooks[" + std::to_string(i) + "]";
+        if (!after_http_scheme(w.url) || !header_safe(w.url) || w.url.find(' ') != std::string::npos)
+            return load_error{at + ".url", "must be an http:// or https:// URL"};
+        if (w.secrets.empty()) return load_error{at + ".secret", "a whsec_ secret is required"};
+        for (auto const& s : w.secrets)
+            if (auto bad = check_webhook_secret(s)) return load_error{at + ".secret", *bad};
+        for (auto const& ev : w.events)
+            if (ev.empty() || ev.find('.') == std::string::npos || !header_safe(ev))
+                return load_error{at + ".events", "each event is a type such as user.created: '" + ev + "'"};
+    }
+    return std::nullopt;
+}
+
+/// Reads a secret named by an env var or a file into `out` (a file's one trailing newline is dropped).
+std::optional<load_error> resolve_secret(std::string& out, std::string const& env_name, std::string const& file,
+                                         env_lookup const& env, std::string const& setting) {
+    if (!env_name.empty()) {
+        auto v = env(env_name);
+        if (!v) return load_error{setting + "_env", "environment variable " + env_name + " is not set"};
+        out = *v;
+    }
+    if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
+        if (!in) return load_error{setting + "_file", "cannot read '" + file + "'"};
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        out = ss.str();
+        if (!out.empty() && out.back() == '\n') out.pop_back();
+        if (!out.empty() && out.back() == '\r') out.pop_back();
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<load_error> validate(config const& c) {
@@ -516,6 +698,7 @@ std::optional<load_error> validate(config const& c) {
         if (a->required && !a->enabled) return load_error{"attributes", "a required identifier must be enabled"};
     if (!c.email_address.enabled && !c.phone_number.enabled && !c.username.enabled)
         return load_error{"email_address", "at least one identifier (email_address, phone_number, username) must be enabled"};
+    if (auto e = validate_delivery(c)) return e;
     return std::nullopt;
 }
 
@@ -568,6 +751,12 @@ load_result<config> load(std::vector<std::string> const& args, env_lookup const&
     for (auto const& [s, v] : flags)
         if (auto bad = s->from_string(c, v)) return load_error{flag_name(s->key), *bad};
 
+    if (auto e = resolve_secret(c.delivery.email.password, c.delivery.email.password_env,
+                                c.delivery.email.password_file, env, "delivery.email.password"))
+        return *e;
+    if (auto e = resolve_secret(c.delivery.sms.auth_token, c.delivery.sms.auth_token_env,
+                                c.delivery.sms.auth_token_file, env, "delivery.sms.auth_token"))
+        return *e;
     if (auto e = validate(c)) return *e;
     return c;
 }

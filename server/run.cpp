@@ -7,6 +7,7 @@
 #include "conf/load.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/delivery/worker.hpp"
 #include "server/geoip.hpp"
 #include "server/http/server.hpp"
 #include "server/http/tls.hpp"
@@ -68,6 +69,8 @@ struct running_server::impl {
     std::optional<store::db> db;
     std::unique_ptr<api::outbox_sink> sink;
     std::unique_ptr<api::app> app;
+    std::optional<store::job_queue> jobs;
+    std::unique_ptr<delivery::worker> delivery;  ///< stopped before the store closes (declared after it)
     std::unique_ptr<net::thread_pool> hash_pool;
     api::route_table frontend_table;
     api::route_table backend_table;
@@ -110,6 +113,12 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
     m.app->geo = m.geo.get();
+    auto jobs = store::job_queue::open(*m.db);
+    if (!jobs) throw std::runtime_error("data_dir: cannot open the delivery queue: " + jobs.error().message());
+    m.jobs.emplace(*jobs);
+    m.delivery = std::make_unique<delivery::worker>(m.cfg, *m.jobs);
+    m.app->jobs = &*m.jobs;
+    m.app->wake_delivery = [w = m.delivery.get()] { w->wake(); };
 
     // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
     for (auto const& t : c.jwt_templates) {
@@ -160,6 +169,8 @@ api::app& running_server::app() { return *impl_->app; }
 instance const& running_server::inst() const { return impl_->boot.inst; }
 conf::config const& running_server::config() const { return impl_->cfg; }
 
+delivery::stats running_server::delivery_stats() const { return impl_->delivery->current(); }
+
 std::string running_server::reload_tls() { return impl_->tls ? impl_->tls->reload() : std::string{}; }
 
 void running_server::stop(std::chrono::milliseconds grace) { impl_->server->stop(grace); }
@@ -168,6 +179,7 @@ void running_server::join() {
     if (impl_->joined) return;
     impl_->server->join();
     impl_->hash_pool->join();
+    impl_->delivery->stop();  // no handler runs any more: nothing new is queued
     impl_->joined = true;
 }
 

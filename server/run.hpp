@@ -2,6 +2,7 @@
 // The whole process behind `latchkey serve` and `latchkey keys`, callable from tests (main.cpp only
 // forwards argv here).
 #include "conf/config.hpp"
+#include "server/delivery/worker.hpp"
 #include "server/http/types.hpp"
 
 #include <chrono>
@@ -30,6 +31,8 @@ public:
     tcp::endpoint fapi_endpoint() const;
     tcp::endpoint bapi_endpoint() const;
     api::app& app();
+    /// Delivery queue depth and delivered/failed counts (for metrics).
+    delivery::stats delivery_stats() const;
     instance const& inst() const;
     conf::config const& config() const;
 

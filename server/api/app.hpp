@@ -5,6 +5,7 @@
 #include "crypto/keys.hpp"
 #include "server/instance.hpp"
 #include "store/db.hpp"
+#include "store/queue.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -224,6 +225,12 @@ struct app {
     fragment_cache fragments{};
     client_cache clients{};
     rate_limiter limiter{};
+    /// The durable delivery queue (email/SMS in smtp/twilio mode, webhooks), or null (then messages go to the
+    /// sink and no webhook is sent). Jobs are enqueued in the write txn of the change that causes them
+    /// (server/api/events.hpp).
+    store::job_queue const* jobs = nullptr;
+    /// Tells the delivery worker to look at the queue (see delivery::worker::wake); may be empty.
+    std::function<void()> wake_delivery{};
     /// The GeoIP database (geoip_database), or null when none is configured.
     server::geoip const* geo = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).

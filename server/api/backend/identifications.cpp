@@ -3,6 +3,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/events.hpp"
 #include "server/api/views.hpp"
 
 namespace latchkey::server::api::backend {
@@ -84,6 +85,8 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
                 return api_result<void>(store_error(r.error(), "put_user", k.field));
             return r.error();
         }
+        if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e)
+            return e.error();
         out_user = std::move(user);
         out = std::move(i);
         return api_result<void>();
@@ -169,6 +172,8 @@ api_result<reply> update(app& a, request_ctx& ctx, kind_info const& k) {
             ident.updated_at = u.updated_at = ctx.now;
             if (auto r = a.db.put_user(*tx, u, &before); !r)
                 return store_error(r.error(), "put_user", k.field);
+            if (auto e = events::user_changed(a, *tx, "user.updated", u, &ctx); !e)
+                return store_error(e.error(), "webhook");
             return json_reply(render(k, u, u.identifications[i]));
         }
     );
@@ -195,6 +200,8 @@ api_result<reply> remove(app& a, request_ctx& ctx, kind_info const& k) {
             u.updated_at = ctx.now;
             if (auto r = a.db.put_user(*tx, u, &before); !r)
                 return store_error(r.error(), "put_user");
+            if (auto e = events::user_changed(a, *tx, "user.updated", u, &ctx); !e)
+                return store_error(e.error(), "webhook");
             return deleted_reply(k.object, id);
         }
     );

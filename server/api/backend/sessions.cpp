@@ -4,6 +4,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/events.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
 
@@ -191,6 +192,8 @@ api_result<reply> revoke_session(app& a, request_ctx& ctx) {
             s->updated_at = ctx.now;
             if (auto r = a.db.put_session(tx, *s); !r)
                 return r.error();
+            if (auto e = events::session_ended(a, tx, *s, &ctx); !e)
+                return e.error();
             // The browser's signed-in state changed: bump its client so __client_uat moves on.
             auto c = a.db.get_client(tx, s->client_id);
             if (!c)

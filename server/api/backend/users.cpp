@@ -5,6 +5,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 
@@ -319,6 +320,8 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
                 return api_result<void>(store_error(r.error(), "put_user", unique_param(conflict)));
             return r.error();
         }
+        if (auto e = events::user_changed(a, tx, "user.updated", *u, &ctx); !e)
+            return e.error();
         out = std::move(*u);
         return api_result<void>();
     });
@@ -492,8 +495,10 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     if (auto bad = apply_password(a, ctx, u))
         return *bad;
     store::unique_field conflict = store::unique_field::none;
-    auto w = a.db.with_write([&](store::write_txn& tx) {
-        return a.db.put_user(tx, u, nullptr, &conflict);
+    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
+        if (auto r = a.db.put_user(tx, u, nullptr, &conflict); !r)
+            return r;
+        return events::user_changed(a, tx, "user.created", u, &ctx);
     });
     if (!w)
         return store_error(w.error(), "create_user", unique_param(conflict));
@@ -575,6 +580,8 @@ api_result<reply> delete_user(app& a, request_ctx& ctx) {
             return r.error();
         if (auto r = a.db.delete_user(tx, *u); !r)
             return r.error();
+        if (auto e = events::user_deleted(a, tx, *u, &ctx); !e)
+            return e.error();
         return api_result<void>();
     });
     if (!w)

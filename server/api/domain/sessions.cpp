@@ -1,5 +1,6 @@
 #include "server/api/domain/sessions.hpp"
 
+#include "server/api/events.hpp"
 #include "server/api/views.hpp"
 
 namespace latchkey::server::api::domain {
@@ -15,6 +16,7 @@ store::result<std::vector<std::string>> end_sessions(app& a, store::write_txn& w
         s.status = std::string(status);
         s.updated_at = now;
         if (auto r = a.db.put_session(w, s); !r) return r.error();
+        if (auto e = events::session_ended(a, w, s); !e) return e.error();
         ended.push_back(s.id);
     }
     return ended;

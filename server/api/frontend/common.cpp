@@ -1,6 +1,7 @@
 #include "server/api/frontend/common.hpp"
 
 #include "crypto/digest.hpp"
+#include "server/api/events.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
@@ -118,6 +119,7 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     user.last_sign_in_at = ctx.now;
     user.last_active_at = ctx.now;
     if (auto r = a.db.put_user(w, user, &prev); !r) return store_failure(r.error(), "put_user");
+    if (auto e = events::session_changed(a, w, "session.created", s, &ctx); !e) return store_failure(e.error(), "webhook");
     return s;
 }
 
@@ -582,8 +584,9 @@ std::optional<std::string> field(request_ctx const& ctx, std::string_view name) 
     return std::nullopt;
 }
 
-void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
-                  std::string_view channel, std::string_view to, std::string_view target_id) {
+api_result<void> prepare_code(app& a, request_ctx const& ctx, store::write_txn& w, store::verification_record& v,
+                              std::string_view strategy, std::string_view channel, std::string_view to,
+                              std::string_view target_id, std::string_view user_id) {
     bool test = is_test_identifier(a, to);
     std::string code = test ? std::string("424242") : new_code();
     v.status = "unverified";
@@ -593,7 +596,11 @@ void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v,
     v.expire_at = ctx.now + a.cfg.protection.code_ttl.count() * 1000;
     v.attempts = 0;
     v.verified_at = 0;
-    if (!test) a.sink.send(message{std::string(channel), std::string(to), std::string(strategy), code});
+    if (test) return {};
+    auto r = events::send_code(a, w, ctx, message{std::string(channel), std::string(to), std::string(strategy), code},
+                               user_id, target_id);
+    if (!r) return store_failure(r.error(), "send_code");
+    return {};
 }
 
 api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code) {

@@ -124,10 +124,12 @@ std::optional<std::string> field(request_ctx const& ctx, std::string_view name);
 namespace latchkey::server::api::frontend {
 
 /// Starts a one-time-code verification in `v` (status unverified, strategy, digest, expire_at, attempts 0,
-/// target_id) and delivers the code through the message sink — unless `to` is a test identifier, which
-/// accepts 424242 and sends nothing.
-void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
-                  std::string_view channel, std::string_view to, std::string_view target_id);
+/// target_id) and sends the code (events::send_code: the outbox at once, or a delivery job in `w`) — unless `to`
+/// is a test identifier, which accepts 424242 and sends nothing. `user_id` names the user for the
+/// email.created / sms.created event ("" during a sign-up). Fails only on a store error (nothing is then sent).
+api_result<void> prepare_code(app& a, request_ctx const& ctx, store::write_txn& w, store::verification_record& v,
+                              std::string_view strategy, std::string_view channel, std::string_view to,
+                              std::string_view target_id, std::string_view user_id = {});
 
 /// Checks `code` against `v` and updates `v` (attempts, status). Errors: verification_not_sent,
 /// verification_expired, verification_failed (too many attempts), verification_already_verified,

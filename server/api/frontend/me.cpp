@@ -9,6 +9,7 @@
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/events.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -84,7 +85,10 @@ api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, 
     u.updated_at = ctx.now;
     store::unique_field conflict = store::unique_field::none;
     auto r = a.db.put_user(w, u, &previous, &conflict);
-    if (r) return {};
+    if (r) {
+        if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e) return store_failure(e.error(), "webhook");
+        return {};
+    }
     if (r.error() == store::make_error_code(store::errc::key_exists)) {
         switch (conflict) {
             case store::unique_field::email_address:
@@ -481,11 +485,13 @@ api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
                            "The only supported strategy is " + std::string(k.strategy) + ".");
     if (auto e = throttle(a, ctx, "me_prepare:" + id)) return *e;
     store::identification_record out;
-    auto u = edit_me(a, ctx, "prepare_verification", [&](me& m, store::write_txn&) -> api_result<void> {
+    auto u = edit_me(a, ctx, "prepare_verification", [&](me& m, store::write_txn& w) -> api_result<void> {
         auto* i = find_ident(m.user, id, k.kind);
         if (i == nullptr) return make_error(code::resource_not_found);
         if (i->verification.status == "verified") return make_error(code::verification_already_verified);
-        prepare_code(a, ctx, i->verification, k.strategy, k.channel, i->value, i->id);
+        if (auto sent = prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
+            !sent)
+            return sent;
         i->updated_at = ctx.now;
         out = *i;
         return {};
@@ -601,6 +607,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
         // Every session of the user ends, the current one included; this client forgets it.
         if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
         if (auto r = a.db.delete_user(w, m->user); !r) return store_failure(r.error(), "delete_user");
+        if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
         return m->user.id;
     });
     if (!id) return id.error();
@@ -774,6 +781,7 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
             rec.status = "revoked";
             rec.updated_at = ctx.now;
             if (auto p = a.db.put_session(w, rec); !p) return store_failure(p.error(), "put_session");
+            if (auto e = events::session_ended(a, w, rec, &ctx); !e) return store_failure(e.error(), "webhook");
             if (rec.client_id == m->client.id) {
                 if (m->client.last_active_session_id == rec.id) m->client.last_active_session_id.clear();
                 m->client.updated_at = ctx.now;

@@ -4,6 +4,7 @@
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/events.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
@@ -45,6 +46,7 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
             s.status = std::string(status);
             s.updated_at = ctx.now;
             if (auto r = a.db.put_session(tx, s); !r) return r.error();
+            if (auto e = events::session_ended(a, tx, s, &ctx); !e) return e.error();
         }
         if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
         client.updated_at = ctx.now;

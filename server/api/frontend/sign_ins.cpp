@@ -290,6 +290,7 @@ api_result<void> complete(
 api_result<void> prepare_factor(
     app& a,
     request_ctx const& ctx,
+    store::write_txn& w,
     store::sign_in_record& si,
     store::user_record const& u,
     std::string_view strategy,
@@ -307,8 +308,7 @@ api_result<void> prepare_factor(
     for (auto const& i : u.identifications) {
         if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified")
             continue;
-        prepare_code(a, ctx, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id);
-        return {};
+        return prepare_code(a, ctx, w, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id, u.id);
     }
     auto const* param = email ? "email_address_id" : "phone_number_id";
     if (target_id.empty())
@@ -597,7 +597,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
                 outcome = complete(a, ctx, tx, si, *user, *c);
         } else if (user && is_code_strategy(strategy)) {
             // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
-            outcome = prepare_factor(a, ctx, si, *user, strategy, {});
+            outcome = prepare_factor(a, ctx, tx, si, *user, strategy, {});
         }
         if (si.status != "complete") {
             if (user)
@@ -640,7 +640,7 @@ api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto seen = peek_first_factor(a, ctx);
     if (!seen)
         return seen.error();
-    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         if (strategy == "password") {
             if (l.user->password_digest.empty())
                 return param_error(code::strategy_for_user_invalid, "strategy");
@@ -649,7 +649,7 @@ api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
             l.sign_in.first_factor.strategy = "password";
             return {};
         }
-        return prepare_factor(a, ctx, l.sign_in, *l.user, strategy, target);
+        return prepare_factor(a, ctx, tx, l.sign_in, *l.user, strategy, target);
     });
 }
 

@@ -9,6 +9,7 @@
 #include "crypto/random.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -354,6 +355,8 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
             );
         return store_failure(r.error(), "put_user");
     }
+    if (auto e = events::user_changed(a, w, "user.created", u, &ctx); !e)
+        return store_failure(e.error(), "webhook");
     auto sess = start_session(a, ctx, w, client, u);
     if (!sess)
         return sess.error();
@@ -482,11 +485,14 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
 /// its code, so the verification reads unverified / email_code (phone_code) / needs_attempt at once and the
 /// prebuilt <SignUp/> goes straight to code entry without preparing (it skips prepare in exactly that state). An
 /// explicit prepare sends a new code. Test identifiers take 424242 and are sent nothing.
-void send_pending_codes(app& a, request_ctx const& ctx, store::sign_up_record& s) {
+api_result<void> send_pending_codes(app& a, request_ctx const& ctx, store::write_txn& w, store::sign_up_record& s) {
     if (!s.email_address.empty() && a.cfg.email_address.verify_at_sign_up && s.email_verification.status.empty())
-        prepare_code(a, ctx, s.email_verification, "email_code", "email", s.email_address, "");
+        if (auto r = prepare_code(a, ctx, w, s.email_verification, "email_code", "email", s.email_address, ""); !r)
+            return r;
     if (!s.phone_number.empty() && a.cfg.phone_number.verify_at_sign_up && s.phone_verification.status.empty())
-        prepare_code(a, ctx, s.phone_verification, "phone_code", "sms", s.phone_number, "");
+        if (auto r = prepare_code(a, ctx, w, s.phone_verification, "phone_code", "sms", s.phone_number, ""); !r)
+            return r;
+    return {};
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
@@ -532,7 +538,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         }
         if (auto taken = check_taken(a, tx, s); !taken)
             return taken;
-        send_pending_codes(a, ctx, s);
+        if (auto sent = send_pending_codes(a, ctx, tx, s); !sent)
+            return sent;
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
@@ -573,7 +580,7 @@ api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
         apply(*patch, s);
         auto taken = check_taken(a, tx, s);
         if (taken)
-            send_pending_codes(a, ctx, s);
+            taken = send_pending_codes(a, ctx, tx, s);
         return taken;
     });
 }
@@ -587,7 +594,7 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
     bool const email = strategy == "email_code";
-    return mutate(a, ctx, false, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
+    return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
         auto& v = email ? s.email_verification : s.phone_verification;
         if (to.empty())
@@ -597,8 +604,7 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
         // Each prepare sends a message: limited per address so it cannot flood an inbox.
         if (auto limited = limit_identifier(a, ctx, to))
             return *limited;
-        prepare_code(a, ctx, v, strategy, email ? "email" : "sms", to, "");
-        return {};
+        return prepare_code(a, ctx, tx, v, strategy, email ? "email" : "sms", to, "");
     });
 }
 

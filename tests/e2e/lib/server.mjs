@@ -54,6 +54,7 @@ export function findLeakedSecrets(text, { secretKey, codes }) {
  *   config: object written as the --config JSON file (snake_case keys)
  *   listen: FAPI address (default 127.0.0.1:0), for a public FAPI URL that is the listener itself
  *   env: extra environment
+ *   dataDir: an earlier server's dataDir (restart on the same store and keys; pass the same secretKey)
  */
 export async function startLatchkey(opts = {}) {
   if (!LATCHKEY_BIN) throw new Error('LATCHKEY_BIN is not set');
@@ -65,7 +66,8 @@ export async function startLatchkey(opts = {}) {
   const secretKey = opts.secretKey ??
     `${instance === 'production' ? 'sk_live_' : 'sk_test_'}${randomBytes(20).toString('hex')}`;
   const testMode = opts.testMode ?? true;
-  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
+  // opts.dataDir: reuse a stopped (or killed) server's dir, to restart the same instance.
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'latchkey-e2e-'));
   const args = ['serve', '--listen', opts.listen ?? '127.0.0.1:0', '--backend-listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')];
   if (opts.config) {
     const cfgFile = join(dataDir, 'config.json');

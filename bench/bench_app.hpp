@@ -5,7 +5,7 @@
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
 #include "server/instance.hpp"
-#include "store/db.hpp"
+#include "store/lmdb/open.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -46,25 +46,25 @@ public:
         cfg_.instance_type = std::move(instance_type);
         cfg_.access_log = false;
         boot_ = server::bootstrap(cfg_, "127.0.0.1:8080");
-        store::options so;
+        store::lmdb::options so;
         so.dir = cfg_.data_dir + "/db";
         so.durable = durable;
         so.map_size = 1ull << 32;
-        auto d = store::db::open(so);
+        auto d = store::lmdb::open(so);
         if (!d) throw std::runtime_error("store open: " + d.error().message());
-        db_.emplace(std::move(*d));
+        db_ = std::move(*d);
         sink_ = std::make_unique<server::api::outbox_sink>(cfg_.data_dir + "/outbox.jsonl");
         app_.reset(new server::api::app{cfg_, boot_.inst, *db_, boot_.keys, *sink_});
     }
     server::api::app& app() noexcept { return *app_; }
-    store::db& db() noexcept { return *db_; }
+    store::database& db() noexcept { return *db_; }
     std::string const& dir() const noexcept { return dir_.path(); }
 
 private:
     temp_dir dir_;
     conf::config cfg_;
     server::bootstrap_result boot_;
-    std::optional<store::db> db_;
+    std::unique_ptr<store::database> db_;
     std::unique_ptr<server::api::outbox_sink> sink_;
     std::unique_ptr<server::api::app> app_;
 };

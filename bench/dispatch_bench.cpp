@@ -47,9 +47,9 @@ struct fixture {
         client.last_active_session_id = s.id;
         std::string const credential = api::frontend::new_client_credential(client);
         auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
-            if (auto x = db.put_user(w, user, nullptr); !x) return x;
-            if (auto x = db.put_session(w, s); !x) return x;
-            return db.put_client(w, client);
+            if (auto x = w.users().put(user, nullptr); !x) return x;
+            if (auto x = w.sessions().put(s); !x) return x;
+            return w.clients().put(client);
         });
         if (!r) throw std::runtime_error("seed: " + r.error().message());
         cookie = "__client=" + credential;

@@ -1,5 +1,5 @@
 // latchkey-seed: bulk-loads a data dir's store for the scale benchmarks, bypassing HTTP but not the
-// repository (store::db maintains every index exactly as the handlers do).
+// repository (the store seam maintains every index exactly as the handlers do).
 //
 //   latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] [--password PW] [--no-clients]
 //                 [--prefix P] [--identities-out FILE [--identities N]]
@@ -18,7 +18,7 @@
 #include "server/api/app.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/instance.hpp"
-#include "store/db.hpp"
+#include "store/lmdb/open.hpp"
 
 #include <fstream>
 
@@ -114,15 +114,15 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    store::options so;
+    store::lmdb::options so;
     so.dir = o.data_dir + "/db";
     so.durable = false;
-    auto opened = store::db::open(so);
+    auto opened = store::lmdb::open(so);
     if (!opened) {
         std::fprintf(stderr, "latchkey-seed: cannot open the store: %s\n", opened.error().message().c_str());
         return 1;
     }
-    auto& db = *opened;
+    auto& db = **opened;
     auto const now = wall_ms();
     auto const base = now - static_cast<std::int64_t>(o.users);  // one ms apart: time-ordered ids
 
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
         u.primary_email_address_id = e.id;
         u.identifications.push_back(std::move(e));
         user_ids.push_back(u.id);
-        return db.put_user(w, u, nullptr);
+        return w.users().put(u, nullptr);
     });
     if (!ok) return 1;
     double users_s = seconds_since(t_users);
@@ -195,13 +195,13 @@ int main(int argc, char** argv) {
             bool const pick = !o.identities_out.empty() && i % stride == 0 && picked.size() < o.identities;
             // Only the picked clients get a credential (the server's own format): the others are never used.
             std::string credential = pick ? latchkey::server::api::frontend::new_client_credential(c) : std::string{};
-            if (auto x = db.put_client(w, c); !x) return x;
+            if (auto x = w.clients().put(c); !x) return x;
             if (pick) {
                 auto ui = i % user_ids.size();
                 picked.push_back({credential, s.id, s.user_id, o.prefix + std::to_string(ui) + "@example.com"});
             }
         }
-        return db.put_session(w, s);
+        return w.sessions().put(s);
     });
     if (!ok) return 1;
     double sessions_s = seconds_since(t_sessions);

@@ -1,4 +1,4 @@
-// LMDB through store::db: the read txns behind GET /v1/client and token mint, and write txns with and
+// LMDB through the store seam (store::database): the read txns behind GET /v1/client and token mint, and write txns with and
 // without fsync (LATCHKEY_DURABLE), one record per txn and batched (the seeding path).
 #include "bench_app.hpp"
 
@@ -21,17 +21,17 @@ std::int64_t now_ms() {
 /// A store with `n` users, each with a client and an active session.
 struct populated {
     temp_dir dir;
-    std::optional<store::db> db;
+    std::unique_ptr<store::database> db;
     std::vector<std::string> user_ids, session_ids, client_ids;
 
     populated(std::size_t n, bool durable) {
-        store::options o;
+        store::lmdb::options o;
         o.dir = dir.path() + "/db";
         o.durable = durable;
         o.map_size = 1ull << 32;
-        auto d = store::db::open(o);
+        auto d = store::lmdb::open(o);
         if (!d) throw std::runtime_error("open: " + d.error().message());
-        db.emplace(std::move(*d));
+        db = std::move(*d);
         auto now = now_ms();
         for (std::size_t done = 0; done < n;) {
             std::size_t batch = std::min<std::size_t>(n - done, 5000);
@@ -44,9 +44,9 @@ struct populated {
                     auto s = latchkey::bench::sample_session(now, u.id, c.id);
                     c.session_ids.push_back(s.id);
                     c.last_active_session_id = s.id;
-                    if (auto x = db->put_user(w, u, nullptr); !x) return x;
-                    if (auto x = db->put_session(w, s); !x) return x;
-                    if (auto x = db->put_client(w, c); !x) return x;
+                    if (auto x = w.users().put(u, nullptr); !x) return x;
+                    if (auto x = w.sessions().put(s); !x) return x;
+                    if (auto x = w.clients().put(c); !x) return x;
                     user_ids.push_back(u.id);
                     session_ids.push_back(s.id);
                     client_ids.push_back(c.id);
@@ -70,7 +70,7 @@ void BM_lmdb_read_session(benchmark::State& state) {
     std::uniform_int_distribution<std::size_t> pick(0, p.session_ids.size() - 1);
     for (auto _ : state) {
         auto const& id = p.session_ids[pick(rng)];
-        auto r = p.db->with_read([&](store::read_txn& t) { return p.db->get_session(t, id); });
+        auto r = p.db->with_read([&](store::read_txn& t) { return t.sessions().get(id); });
         benchmark::DoNotOptimize(r);
     }
     state.SetItemsProcessed(state.iterations());
@@ -86,15 +86,15 @@ void BM_lmdb_read_client_session_user(benchmark::State& state) {
     for (auto _ : state) {
         auto const& id = p.client_ids[pick(rng)];
         auto r = p.db->with_read([&](store::read_txn& t) -> store::result<std::size_t> {
-            auto c = p.db->get_client(t, id);
+            auto c = t.clients().get(id);
             if (!c) return c.error();
             if (!*c) return std::size_t{0};
             std::size_t n = 0;
             for (auto const& sid : (*c)->session_ids) {
-                auto s = p.db->get_session(t, sid);
+                auto s = t.sessions().get(sid);
                 if (!s) return s.error();
                 if (!*s) continue;
-                auto u = p.db->get_user(t, (*s)->user_id);
+                auto u = t.users().get((*s)->user_id);
                 if (!u) return u.error();
                 n += *u ? 1 : 0;
             }
@@ -113,10 +113,10 @@ void BM_lmdb_read_user_by_email(benchmark::State& state) {
     for (auto _ : state) {
         auto email = "u" + std::to_string(pick(rng)) + "@example.com";
         auto r = p.db->with_read([&](store::read_txn& t) -> store::result<int> {
-            auto id = p.db->user_id_by_email(t, email);
+            auto id = t.users().id_by_email(email);
             if (!id) return id.error();
             if (!*id) return 0;
-            auto u = p.db->get_user(t, **id);
+            auto u = t.users().get(**id);
             if (!u) return u.error();
             return u->has_value() ? 1 : 0;
         });
@@ -133,12 +133,12 @@ void write_one_session(benchmark::State& state, bool durable) {
     std::size_t i = 0;
     for (auto _ : state) {
         auto r = p.db->with_write([&](store::write_txn& w) -> store::result<void> {
-            auto s = p.db->get_session(w, p.session_ids[i++ % p.session_ids.size()]);
+            auto s = w.sessions().get(p.session_ids[i++ % p.session_ids.size()]);
             if (!s) return s.error();
             if (!*s) return {};
             auto rec = **s;
             rec.last_active_at = rec.updated_at = ++now;
-            return p.db->put_session(w, rec);
+            return w.sessions().put(rec);
         });
         if (!r) {
             state.SkipWithError("write failed");
@@ -166,9 +166,9 @@ void BM_lmdb_write_batch_user_session_client(benchmark::State& state) {
                 c.id = latchkey::crypto::new_id("client");
                 auto s = latchkey::bench::sample_session(now, u.id, c.id);
                 c.session_ids.push_back(s.id);
-                if (auto x = p.db->put_user(w, u, nullptr); !x) return x;
-                if (auto x = p.db->put_session(w, s); !x) return x;
-                if (auto x = p.db->put_client(w, c); !x) return x;
+                if (auto x = w.users().put(u, nullptr); !x) return x;
+                if (auto x = w.sessions().put(s); !x) return x;
+                if (auto x = w.clients().put(c); !x) return x;
             }
             return {};
         });

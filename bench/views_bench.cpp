@@ -103,9 +103,9 @@ struct signed_in {
         client.last_active_session_id = session.id;
         auto& db = env.db();
         auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
-            if (auto x = db.put_user(w, user, nullptr); !x) return x;
-            if (auto x = db.put_session(w, session); !x) return x;
-            return db.put_client(w, client);
+            if (auto x = w.users().put(user, nullptr); !x) return x;
+            if (auto x = w.sessions().put(session); !x) return x;
+            return w.clients().put(client);
         });
         if (!r) throw std::runtime_error("seed: " + r.error().message());
     }
@@ -122,7 +122,7 @@ void BM_client_json_signed_in(benchmark::State& state) {
         ctx.client_id = s.client.id;
         ctx.cookie_auth = true;
         auto body = a.db.with_read([&](store::read_txn& r) -> store::result<std::string> {
-            auto c = a.db.get_client(r, s.client.id);
+            auto c = r.clients().get(s.client.id);
             if (!c || !*c) return store::errc::not_found;
             std::string out;
             out.reserve(4096);

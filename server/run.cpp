@@ -14,7 +14,7 @@
 #include "server/instance.hpp"
 #include "server/log.hpp"
 #include "crypto/random.hpp"
-#include "store/db.hpp"
+#include "store/lmdb/open.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -66,7 +66,7 @@ struct running_server::impl {
     tcp::endpoint fapi_ep;
     tcp::endpoint bapi_ep;
     bootstrap_result boot;
-    std::optional<store::db> db;
+    std::unique_ptr<store::database> db;  ///< the composition root picks the backend: LMDB
     std::unique_ptr<api::outbox_sink> sink;
     std::unique_ptr<api::app> app;
     std::optional<store::job_queue> jobs;
@@ -103,13 +103,13 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
         throw std::runtime_error(std::string("listen: ") + e.what());
     }
     m.boot = bootstrap(c, endpoint_text(m.fapi_ep));
-    store::options so;
+    store::lmdb::options so;
     so.dir = c.data_dir + "/db";
     so.map_size = c.map_size;
     so.durable = c.durable;
-    auto db = store::db::open(so);
+    auto db = store::lmdb::open(so);
     if (!db) throw std::runtime_error("data_dir: cannot open the store: " + db.error().message());
-    m.db.emplace(std::move(*db));
+    m.db = std::move(*db);
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
     m.app->geo = m.geo.get();
@@ -124,7 +124,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     for (auto const& t : c.jwt_templates) {
         auto& dbr = *m.db;
         auto r = dbr.with_write([&](store::write_txn& w) -> store::result<void> {
-            auto existing = dbr.jwt_template_by_name(w, t.name);
+            auto existing = w.jwt_templates().by_name(t.name);
             if (!existing) return existing.error();
             if (*existing) return {};
             store::jwt_template_record rec;
@@ -134,7 +134,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
             rec.lifetime = static_cast<std::int32_t>(t.lifetime);
             rec.allowed_clock_skew = static_cast<std::int32_t>(t.allowed_clock_skew);
             rec.created_at = rec.updated_at = m.app->now_ms();
-            return dbr.put_jwt_template(w, rec, nullptr);
+            return w.jwt_templates().put(rec, nullptr);
         });
         if (!r) throw std::runtime_error("jwt_templates: cannot store '" + t.name + "': " + r.error().message());
     }

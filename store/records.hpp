@@ -192,4 +192,19 @@ struct jwt_template_record {
 BOOST_DESCRIBE_STRUCT(jwt_template_record, (), (id, name, claims, lifetime, allowed_clock_skew,
     custom_signing_key, signing_algorithm, created_at, updated_at))
 
+/// One queued delivery (email, SMS, webhook); the queue's rules are in store/queue.hpp.
+struct job_record {
+    std::string id;                    ///< time-ordered id (job_...), chosen by the caller
+    std::string kind;                  ///< "email" | "sms" | "webhook"
+    std::string payload;               ///< kind-specific JSON text
+    std::int32_t attempts = 0;         ///< delivery attempts started so far
+    std::int64_t next_attempt_at = 0;  ///< unix ms
+    std::int64_t created_at = 0;       ///< unix ms
+    std::string state = "pending";     ///< "pending" | "dead"
+    std::string last_error;            ///< why the last attempt failed (no secrets, no message bodies)
+    bool leased = false;               ///< claimed by a worker, delivery in flight
+};
+BOOST_DESCRIBE_STRUCT(job_record, (), (id, kind, payload, attempts, next_attempt_at, created_at, state, last_error,
+                                       leased))
+
 }  // namespace latchkey::store

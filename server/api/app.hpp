@@ -4,7 +4,7 @@
 #include "conf/config.hpp"
 #include "crypto/keys.hpp"
 #include "server/instance.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 #include "store/queue.hpp"
 
 #include <atomic>
@@ -218,7 +218,7 @@ private:
 struct app {
     conf::config const& cfg;
     instance const& inst;
-    store::db& db;
+    store::database& db;
     crypto::keyring const& keys;
     message_sink& sink;
     token_cache tokens{};

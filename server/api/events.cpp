@@ -87,7 +87,7 @@ store::result<void> session_changed(app& a, store::write_txn& w, std::string_vie
                                     request_ctx const* ctx) {
     if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
     auto d = views::backend_session(s);
-    auto u = a.db.get_user(w, s.user_id);
+    auto u = w.users().get(s.user_id);
     if (!u) return u.error();
     auto const now = ctx != nullptr ? ctx->now : a.now_ms();
     if (*u)

@@ -7,7 +7,7 @@
 // Other features add their events through emit() (organization.*, waitlistEntry.* ...).
 #include "server/api/app.hpp"
 #include "server/api/context.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 
 #include <boost/json/object.hpp>
 

@@ -3,7 +3,7 @@
 // errors in one place (api::store_error) and a write transaction commits or aborts by one rule.
 #include "server/api/app.hpp"
 #include "server/api/error.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 
 #include <optional>
 #include <type_traits>

@@ -310,7 +310,7 @@ std::string seed_user(server::api::app& a, std::string const& email, std::string
     u.primary_email_address_id = e.id;
     if (!password.empty()) u.password_digest = crypto::hash_password(password).value();
     u.created_at = u.updated_at = now;
-    auto r = a.db.with_write([&](store::write_txn& w) { return a.db.put_user(w, u, nullptr); });
+    auto r = a.db.with_write([&](store::write_txn& w) { return w.users().put(u, nullptr); });
     if (!r) throw std::runtime_error("seed_user: " + r.error().message());
     return u.id;
 }
@@ -326,15 +326,15 @@ std::string seed_session(server::api::app& a, std::string const& client_id, std:
     s.expire_at = now + 7LL * 24 * 3600 * 1000;
     s.abandon_at = now + 30LL * 24 * 3600 * 1000;
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto c = a.db.get_client(w, client_id);
+        auto c = w.clients().get(client_id);
         if (!c) return c.error();
         if (!*c) return store::make_error_code(store::errc::not_found);
         auto rec = **c;
         rec.session_ids.push_back(s.id);
         rec.last_active_session_id = s.id;
         rec.updated_at = now;
-        if (auto p = a.db.put_session(w, s); !p) return p;
-        return a.db.put_client(w, rec);
+        if (auto p = w.sessions().put(s); !p) return p;
+        return w.clients().put(rec);
     });
     if (!r) throw std::runtime_error("seed_session: " + r.error().message());
     return s.id;
@@ -392,21 +392,21 @@ std::string seed_client(server::api::app& a) {
     store::client_record c;
     c.id = crypto::new_id("client");
     c.created_at = c.updated_at = a.now_ms();
-    auto w = a.db.with_write([&](store::write_txn& t) { return a.db.put_client(t, c); });
+    auto w = a.db.with_write([&](store::write_txn& t) { return t.clients().put(c); });
     if (!w) throw std::runtime_error("seed_client: " + w.error().message());
     return c.id;
 }
 
 std::optional<store::user_record> load_user(test_server& s, std::string const& id) {
     auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, id); });
+    auto r = a.db.with_read([&](store::read_txn& t) { return t.users().get(id); });
     if (!r) throw std::runtime_error("load_user: " + r.error().message());
     return *r;
 }
 
 std::optional<store::session_record> load_session(test_server& s, std::string const& id) {
     auto& a = s.app();
-    auto r = a.db.with_read([&](store::read_txn& t) { return a.db.get_session(t, id); });
+    auto r = a.db.with_read([&](store::read_txn& t) { return t.sessions().get(id); });
     if (!r) throw std::runtime_error("load_session: " + r.error().message());
     return *r;
 }
@@ -414,13 +414,13 @@ std::optional<store::session_record> load_session(test_server& s, std::string co
 void edit_user(test_server& s, std::string const& id, std::function<void(store::user_record&)> const& f) {
     auto& a = s.app();
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto u = a.db.get_user(w, id);
+        auto u = w.users().get(id);
         if (!u) return u.error();
         if (!*u) return store::make_error_code(store::errc::not_found);
         auto prev = **u;
         auto rec = **u;
         f(rec);
-        return a.db.put_user(w, rec, &prev);
+        return w.users().put(rec, &prev);
     });
     if (!r) throw std::runtime_error("edit_user: " + r.error().message());
 }

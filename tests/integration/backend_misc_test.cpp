@@ -175,10 +175,10 @@ BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
     // exists.
     std::string credential;
     BOOST_TEST_REQUIRE(a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto rec = a.db.get_client(w, client);
+        auto rec = w.clients().get(client);
         if (!rec) return rec.error();
         credential = server::api::frontend::new_client_credential(**rec);
-        return a.db.put_client(w, **rec);
+        return w.clients().put(**rec);
     }).has_value());
     auto by_cookie = b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", credential}});
     BOOST_TEST_REQUIRE(by_cookie.status == 200u, by_cookie.body);
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(handshake_payload_by_nonce) {
             {"exp", exp},
             {"directives", json::array{"__session=abc; Path=/", "__client_uat=1; Path=/"}}};
         auto w = a.db.with_write([&](store::write_txn& t) {
-            return a.db.put_meta(t, "handshake_nonce:" + nonce, json::serialize(doc));
+            return t.meta().put("handshake_nonce:" + nonce, json::serialize(doc));
         });
         BOOST_TEST_REQUIRE(w.has_value());
     };

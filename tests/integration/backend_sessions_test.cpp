@@ -28,12 +28,12 @@ std::set<std::string> ids_of(json::array const& a) {
 void set_status(test_server& s, std::string const& id, std::string const& status) {
     auto& a = s.app();
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto got = a.db.get_session(w, id);
+        auto got = w.sessions().get(id);
         if (!got)
             return got.error();
         auto rec = **got;
         rec.status = status;
-        return a.db.put_session(w, rec);
+        return w.sessions().put(rec);
     });
     BOOST_TEST_REQUIRE(r.has_value());
 }
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(get_and_revoke) {
     BOOST_TEST(g.json.at("user_id") == json::value(user));
     BOOST_TEST(g.json.at("client_id") == json::value(client));
 
-    auto before = a.db.with_read([&](store::read_txn& t) { return a.db.get_client(t, client); });
+    auto before = a.db.with_read([&](store::read_txn& t) { return t.clients().get(client); });
     s.advance(std::chrono::milliseconds(10));
     auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(get_and_revoke) {
     BOOST_TEST(r.json.at("status") == "revoked");
     BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + sid).json.at("status") == "revoked");
     // The client moved on (its __client_uat changes) and no token can be minted any more.
-    auto after = a.db.with_read([&](store::read_txn& t) { return a.db.get_client(t, client); });
+    auto after = a.db.with_read([&](store::read_txn& t) { return t.clients().get(client); });
     BOOST_TEST((*after)->updated_at > (*before)->updated_at);
     BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens").status != 200u);
     // Revoking again is harmless.

@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
     BOOST_TEST(g.json.at("id") == u.at("id"));
     BOOST_TEST(g.body.find(strong) == std::string::npos);
     auto rec = s.app().db.with_read([&](store::read_txn& t) {
-        return s.app().db.get_user(t, str(u.at("id")));
+        return t.users().get(str(u.at("id")));
     });
     BOOST_TEST_REQUIRE((rec && *rec));
     BOOST_TEST((*rec)->password_digest.starts_with("$argon2id$"));
@@ -893,7 +893,7 @@ BOOST_AUTO_TEST_CASE(lock_and_unlock) {
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("locked") == true);
     BOOST_TEST(r.json.at("lockout_expires_in_seconds").as_int64() > 0);
-    auto rec = s.app().db.with_read([&](store::read_txn& t) { return s.app().db.get_user(t, id); });
+    auto rec = s.app().db.with_read([&](store::read_txn& t) { return t.users().get(id); });
     BOOST_TEST_REQUIRE((rec && *rec));
     BOOST_TEST((*rec)->locked);
     BOOST_TEST((*rec)->lockout_expires_at > s.app().now_ms());

@@ -1,6 +1,6 @@
 // Crash safety: the real binary under a concurrent write storm is SIGKILLed at random moments, many rounds.
 // After each kill the store must open cleanly and hold every record whose creation was answered with a 2xx.
-#include "store/db.hpp"
+#include "store/lmdb/open.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -80,15 +80,15 @@ BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_write) {
         stop = true;
         for (auto& th : storm) th.join();
         // The store opens cleanly and holds everything that was acknowledged so far.
-        store::options o;
+        store::lmdb::options o;
         o.dir = data.path + "/db";
         o.map_size = 1ull << 34;
-        auto db = store::db::open(o);
+        auto db = store::lmdb::open(o);
         BOOST_TEST_REQUIRE(db.has_value());
         std::size_t missing = 0;
-        auto r = db->with_read([&](store::read_txn& t) -> store::result<void> {
+        auto r = (*db)->with_read([&](store::read_txn& t) -> store::result<void> {
             for (auto const& id : acknowledged) {
-                auto cl = db->get_client(t, id);
+                auto cl = t.clients().get(id);
                 if (!cl) return cl.error();
                 if (!*cl) ++missing;
             }

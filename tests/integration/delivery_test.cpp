@@ -6,6 +6,7 @@
 #include "crypto/encoding.hpp"
 #include "server/api/app.hpp"
 #include "server/delivery/message.hpp"
+#include "store/lmdb/open.hpp"
 #include "store/queue.hpp"
 #include "tests/common/server_fixture.hpp"
 
@@ -22,8 +23,8 @@ using namespace latchkey::test;
 
 namespace {
 
-store::options store_at(std::string const& dir) {
-    store::options o;
+store::lmdb::options store_at(std::string const& dir) {
+    store::lmdb::options o;
     o.dir = dir + "/db";
     o.map_size = 64ull << 20;
     return o;
@@ -39,7 +40,7 @@ store::job_record job(std::string id, std::int64_t due) {
     return j;
 }
 
-std::vector<store::job_record> all_jobs(store::db& d, store::job_queue const& q) {
+std::vector<store::job_record> all_jobs(store::database& d, store::job_queue const& q) {
     auto r = d.with_read([&](store::read_txn& t) { return q.list(t, 1000); });
     BOOST_TEST_REQUIRE(r.has_value());
     return *r;
@@ -77,12 +78,14 @@ BOOST_AUTO_TEST_SUITE(delivery)
 
 BOOST_AUTO_TEST_CASE(enqueue_lands_with_its_txn_and_an_abort_drops_it) {
     tmp_dir dir;
-    auto d = store::db::open(store_at(dir.path));
-    BOOST_TEST_REQUIRE(d.has_value());
+    auto opened = store::lmdb::open(store_at(dir.path));
+    BOOST_TEST_REQUIRE(opened.has_value());
+    auto& d = *opened;
+    BOOST_TEST_REQUIRE(d != nullptr);
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     auto ok = d->with_write([&](store::write_txn& w) -> store::result<void> {
-        if (auto r = d->put_meta(w, "change", "1"); !r) return r;
+        if (auto r = w.meta().put("change", "1"); !r) return r;
         return q->enqueue(w, job("job_a", 1000));
     });
     BOOST_TEST_REQUIRE(ok.has_value());
@@ -124,7 +127,9 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_with_jitter_and_is_capped) {
 
 BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead) {
     tmp_dir dir;
-    auto d = store::db::open(store_at(dir.path));
+    auto opened = store::lmdb::open(store_at(dir.path));
+    BOOST_TEST_REQUIRE(opened.has_value());
+    auto& d = *opened;
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_x", 100)); }).has_value());
@@ -166,14 +171,18 @@ BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead)
 BOOST_AUTO_TEST_CASE(a_reopened_store_resumes_what_was_in_flight) {
     tmp_dir dir;
     {
-        auto d = store::db::open(store_at(dir.path));
+        auto opened = store::lmdb::open(store_at(dir.path));
+    BOOST_TEST_REQUIRE(opened.has_value());
+    auto& d = *opened;
         auto q = store::job_queue::open(*d);
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_1", 10)); }).has_value());
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_2", 10)); }).has_value());
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_3", 90'000)); }).has_value());
         BOOST_TEST(q->claim(10, 60'000, 1)->size() == 1u);  // job_1 in flight when the process "dies"
     }
-    auto d = store::db::open(store_at(dir.path));
+    auto opened = store::lmdb::open(store_at(dir.path));
+    BOOST_TEST_REQUIRE(opened.has_value());
+    auto& d = *opened;
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     BOOST_TEST(*q->resume(20) == 1u);

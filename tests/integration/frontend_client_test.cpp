@@ -179,9 +179,9 @@ BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
     // Revoked (e.g. by the Backend API): no more tokens.
     auto& a = s.app();
     auto revoke = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto rec = a.db.get_session(w, si.session_id).value().value();
+        auto rec = w.sessions().get(si.session_id).value().value();
         rec.status = "revoked";
-        return a.db.put_session(w, rec);
+        return w.sessions().put(rec);
     });
     BOOST_TEST_REQUIRE(revoke.has_value());
     a.tokens.erase(si.session_id);

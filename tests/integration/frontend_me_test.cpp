@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
     tpl.name = "supabase";
     tpl.claims = R"({"role":"authenticated"})";
     tpl.created_at = tpl.updated_at = a.now_ms();
-    BOOST_TEST_REQUIRE(a.db.with_write([&](store::write_txn& w) { return a.db.put_jwt_template(w, tpl, nullptr); })
+    BOOST_TEST_REQUIRE(a.db.with_write([&](store::write_txn& w) { return w.jwt_templates().put(tpl, nullptr); })
                            .has_value());
     r = c.fapi("POST", "/v1/me/tokens", {{"service", "supabase"}});
     BOOST_TEST_REQUIRE(r.status == 200u);

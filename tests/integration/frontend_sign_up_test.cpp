@@ -344,13 +344,13 @@ BOOST_AUTO_TEST_CASE(taken_identifiers_are_form_identifier_exists) {
     {
         auto& a = s.app();
         auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-            auto u = a.db.get_user(w, uid);
+            auto u = w.users().get(uid);
             if (!u)
                 return u.error();
             auto prev = **u;
             auto rec = **u;
             rec.username = "takenname";
-            return a.db.put_user(w, rec, &prev);
+            return w.users().put(rec, &prev);
         });
         BOOST_TEST_REQUIRE(r.has_value());
     }

@@ -14,10 +14,10 @@ namespace json = boost::json;
 namespace {
 
 store::result<json::object>
-render_client(app& a, store::txn const& t, store::client_record const& c, std::int64_t now_ms) {
+render_client(app& a, store::read_txn const& t, store::client_record const& c, std::int64_t now_ms) {
     std::vector<store::session_record> sessions;
     for (auto const& id : c.session_ids) {
-        auto s = a.db.get_session(t, id);
+        auto s = t.sessions().get(id);
         if (!s)
             return s.error();
         if (*s)
@@ -32,8 +32,8 @@ render_client(app& a, store::txn const& t, store::client_record const& c, std::i
 
 /// The client `id` rendered, or 404.
 store::result<api_result<json::object>>
-render_client_by_id(app& a, store::txn const& t, std::string_view id, std::int64_t now_ms) {
-    auto c = a.db.get_client(t, id);
+render_client_by_id(app& a, store::read_txn const& t, std::string_view id, std::int64_t now_ms) {
+    auto c = t.clients().get(id);
     if (!c)
         return c.error();
     if (!*c)
@@ -61,7 +61,7 @@ api_result<reply> list_clients(app& a, request_ctx& ctx) {
         return p.error();
     std::size_t total = 0;
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<json::array> {
-        auto list = a.db.list_clients(t, p->first, p->second, &total);
+        auto list = t.clients().list(p->first, p->second, &total);
         if (!list)
             return list.error();
         json::array out;
@@ -109,7 +109,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
         std::string client_id;
         if (credential) {
             client_id = std::string(credential->first);
-            auto c = a.db.get_client(t, client_id);
+            auto c = t.clients().get(client_id);
             if (!c)
                 return c.error();
             // Only the current credential of an existing client verifies (it rotates on sign-in and sign-out).
@@ -118,7 +118,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
                     code::form_param_value_invalid, "token", "The token is not a current client credential."
                 ));
         } else {
-            auto s = a.db.get_session(t, sid);
+            auto s = t.sessions().get(sid);
             if (!s)
                 return s.error();
             if (!*s || !views::session_live(**s, ctx.now))
@@ -144,11 +144,11 @@ api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {
     // Single use: the payload carries a session token, so it is deleted as it is read.
     std::string const key = "handshake_nonce:" + *nonce;
     auto v = a.db.with_write([&](store::write_txn& w) -> store::result<std::optional<std::string>> {
-        auto got = a.db.get_meta(w, key);
+        auto got = w.meta().get(key);
         if (!got)
             return got.error();
         if (*got)
-            if (auto r = a.db.delete_meta(w, key); !r)
+            if (auto r = w.meta().remove(key); !r)
                 return r.error();
         return got;
     });

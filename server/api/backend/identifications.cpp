@@ -61,7 +61,7 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
     store::user_record out_user;
     store::identification_record out;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto u = a.db.get_user(tx, **user_id);
+        auto u = tx.users().get(**user_id);
         if (!u)
             return u.error();
         if (!*u)
@@ -80,7 +80,7 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
             primary_of(k, user) = i.id;
         user.updated_at = ctx.now;
         store::unique_field conflict = store::unique_field::none;
-        if (auto r = a.db.put_user(tx, user, &before, &conflict); !r) {
+        if (auto r = tx.users().put(user, &before, &conflict); !r) {
             if (r.error() == store::make_error_code(store::errc::key_exists))
                 return api_result<void>(store_error(r.error(), "put_user", k.field));
             return r.error();
@@ -104,13 +104,13 @@ api_result<reply>
 with_identification(app& a, request_ctx& ctx, kind_info const& k, bool write, F f) {
     std::string id(ctx.params.get(k.id_param));
     api_result<reply> result = not_found();
-    auto body = [&](store::txn const& t, store::write_txn* tx) -> store::result<void> {
-        auto uid = a.db.user_id_by_identification(t, id);
+    auto body = [&](store::read_txn const& t, store::write_txn* tx) -> store::result<void> {
+        auto uid = t.users().id_by_identification(id);
         if (!uid)
             return uid.error();
         if (!*uid)
             return {};
-        auto u = a.db.get_user(t, **uid);
+        auto u = t.users().get(**uid);
         if (!u)
             return u.error();
         if (!*u)
@@ -170,7 +170,7 @@ api_result<reply> update(app& a, request_ctx& ctx, kind_info const& k) {
             if (primary->value_or(false))
                 primary_of(k, u) = ident.id;
             ident.updated_at = u.updated_at = ctx.now;
-            if (auto r = a.db.put_user(*tx, u, &before); !r)
+            if (auto r = tx->users().put(u, &before); !r)
                 return store_error(r.error(), "put_user", k.field);
             if (auto e = events::user_changed(a, *tx, "user.updated", u, &ctx); !e)
                 return store_error(e.error(), "webhook");
@@ -198,7 +198,7 @@ api_result<reply> remove(app& a, request_ctx& ctx, kind_info const& k) {
                     }
             }
             u.updated_at = ctx.now;
-            if (auto r = a.db.put_user(*tx, u, &before); !r)
+            if (auto r = tx->users().put(u, &before); !r)
                 return store_error(r.error(), "put_user");
             if (auto e = events::user_changed(a, *tx, "user.updated", u, &ctx); !e)
                 return store_error(e.error(), "webhook");

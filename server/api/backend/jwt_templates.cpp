@@ -109,7 +109,7 @@ api_result<reply> list_jwt_templates(app& a, request_ctx& ctx) {
     if (!p)
         return p.error();
     bool const paged = paginated(ctx) || ctx.query.has("limit") || ctx.query.has("offset");
-    auto list = a.db.with_read([&](store::read_txn& t) { return a.db.list_jwt_templates(t); });
+    auto list = a.db.with_read([&](store::read_txn& t) { return t.jwt_templates().list(); });
     if (!list)
         return store_error(list.error(), "list_jwt_templates");
     json::array out;
@@ -129,7 +129,7 @@ api_result<reply> create_jwt_template(app& a, request_ctx& ctx) {
     if (auto bad = apply(ctx, t, true))
         return *bad;
     auto w = a.db.with_write([&](store::write_txn& tx) {
-        return a.db.put_jwt_template(tx, t, nullptr);
+        return tx.jwt_templates().put(t, nullptr);
     });
     if (!w)
         return store_error(w.error(), "create_jwt_template", "name");
@@ -138,7 +138,7 @@ api_result<reply> create_jwt_template(app& a, request_ctx& ctx) {
 
 api_result<reply> get_jwt_template(app& a, request_ctx& ctx) {
     auto t = a.db.with_read([&](store::read_txn& r) {
-        return a.db.get_jwt_template(r, ctx.params.get("template_id"));
+        return r.jwt_templates().get(ctx.params.get("template_id"));
     });
     if (!t)
         return store_error(t.error(), "get_jwt_template");
@@ -150,7 +150,7 @@ api_result<reply> get_jwt_template(app& a, request_ctx& ctx) {
 api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
     store::jwt_template_record out;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto t = a.db.get_jwt_template(tx, ctx.params.get("template_id"));
+        auto t = tx.jwt_templates().get(ctx.params.get("template_id"));
         if (!t)
             return t.error();
         if (!*t)
@@ -160,7 +160,7 @@ api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
         if (auto bad = apply(ctx, rec, false))
             return api_result<void>(*bad);
         rec.updated_at = ctx.now;
-        if (auto r = a.db.put_jwt_template(tx, rec, &before); !r) {
+        if (auto r = tx.jwt_templates().put(rec, &before); !r) {
             if (r.error() == store::make_error_code(store::errc::key_exists))
                 return api_result<void>(store_error(r.error(), "put_jwt_template", "name"));
             return r.error();
@@ -178,12 +178,12 @@ api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
 api_result<reply> delete_jwt_template(app& a, request_ctx& ctx) {
     std::string id(ctx.params.get("template_id"));
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<int> {
-        auto t = a.db.get_jwt_template(tx, id);
+        auto t = tx.jwt_templates().get(id);
         if (!t)
             return t.error();
         if (!*t)
             return 0;
-        if (auto r = a.db.delete_jwt_template(tx, **t); !r)
+        if (auto r = tx.jwt_templates().remove(**t); !r)
             return r.error();
         return 1;
     });

@@ -19,8 +19,8 @@ namespace json = boost::json;
 
 namespace {
 
-api_result<store::session_record> load_session(app& a, store::txn const& t, std::string_view id) {
-    auto s = a.db.get_session(t, id);
+api_result<store::session_record> load_session(app& a, store::read_txn const& t, std::string_view id) {
+    auto s = t.sessions().get(id);
     if (!s)
         return store_error(s.error(), "get_session");
     if (!*s)
@@ -69,12 +69,12 @@ api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name)
         loaded out{*s, std::nullopt, expires->value_or(0)};
         if (template_name.empty())
             return api_result<loaded>(std::move(out));
-        auto tpl = a.db.jwt_template_by_name(t, template_name);
+        auto tpl = t.jwt_templates().by_name(template_name);
         if (!tpl)
             return tpl.error();
         if (!*tpl)
             return api_result<loaded>(not_found());
-        auto u = a.db.get_user(t, s->user_id);
+        auto u = t.users().get(s->user_id);
         if (!u)
             return u.error();
         if (!*u)
@@ -139,12 +139,9 @@ api_result<reply> list_sessions(app& a, request_ctx& ctx) {
     auto list = a.db.with_read(
         [&](store::read_txn& t) -> store::result<std::vector<store::session_record>> {
             if (!by_effective)
-                return a.db
-                    .list_sessions(t, user_id, client_id, status, p->first, p->second, &total);
+                return t.sessions().list(user_id, client_id, status, p->first, p->second, &total);
             std::size_t all = 0;
-            auto candidates = a.db.list_sessions(
-                t,
-                user_id,
+            auto candidates = t.sessions().list(user_id,
                 client_id,
                 status == "expired" ? "" : status,
                 std::numeric_limits<std::size_t>::max(),
@@ -190,18 +187,18 @@ api_result<reply> revoke_session(app& a, request_ctx& ctx) {
         if (views::session_live(*s, ctx.now)) {
             s->status = "revoked";
             s->updated_at = ctx.now;
-            if (auto r = a.db.put_session(tx, *s); !r)
+            if (auto r = tx.sessions().put(*s); !r)
                 return r.error();
             if (auto e = events::session_ended(a, tx, *s, &ctx); !e)
                 return e.error();
             // The browser's signed-in state changed: bump its client so __client_uat moves on.
-            auto c = a.db.get_client(tx, s->client_id);
+            auto c = tx.clients().get(s->client_id);
             if (!c)
                 return c.error();
             if (*c) {
                 auto rec = **c;
                 rec.updated_at = ctx.now;
-                if (auto r = a.db.put_client(tx, rec); !r)
+                if (auto r = tx.clients().put(rec); !r)
                     return r.error();
             }
         }

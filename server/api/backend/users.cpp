@@ -282,8 +282,8 @@ json::object user_json(app const& a, store::user_record const& u, std::int64_t n
     return views::user(u, views::audience::backend, views::lockout_of(u, now_ms, a.cfg.protection.max_attempts));
 }
 
-api_result<store::user_record> load_user(app& a, store::txn const& t, std::string_view id) {
-    auto u = a.db.get_user(t, id);
+api_result<store::user_record> load_user(app& a, store::read_txn const& t, std::string_view id) {
+    auto u = t.users().get(id);
     if (!u)
         return store_error(u.error(), "get_user");
     if (!*u)
@@ -315,7 +315,7 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
             return api_result<void>(*bad);
         u->updated_at = ctx.now;
         store::unique_field conflict = store::unique_field::none;
-        if (auto r = a.db.put_user(tx, *u, &before, &conflict); !r) {
+        if (auto r = tx.users().put(*u, &before, &conflict); !r) {
             if (r.error() == store::make_error_code(store::errc::key_exists))
                 return api_result<void>(store_error(r.error(), "put_user", unique_param(conflict)));
             return r.error();
@@ -434,7 +434,7 @@ api_result<reply> list_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, true);
     if (!f)
         return f.error();
-    auto users = a.db.with_read([&](store::read_txn& t) { return a.db.list_users(t, *f); });
+    auto users = a.db.with_read([&](store::read_txn& t) { return t.users().list(*f); });
     if (!users)
         return store_error(users.error(), "list_users");
     json::array out;
@@ -447,7 +447,7 @@ api_result<reply> count_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, false);
     if (!f)
         return f.error();
-    auto n = a.db.with_read([&](store::read_txn& t) { return a.db.count_users(t, *f); });
+    auto n = a.db.with_read([&](store::read_txn& t) { return t.users().count(*f); });
     if (!n)
         return store_error(n.error(), "count_users");
     return json_reply(json::object{{"object", "total_count"}, {"total_count", *n}});
@@ -496,7 +496,7 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
         return *bad;
     store::unique_field conflict = store::unique_field::none;
     auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
-        if (auto r = a.db.put_user(tx, u, nullptr, &conflict); !r)
+        if (auto r = tx.users().put(u, nullptr, &conflict); !r)
             return r;
         return events::user_changed(a, tx, "user.created", u, &ctx);
     });
@@ -578,7 +578,7 @@ api_result<reply> delete_user(app& a, request_ctx& ctx) {
             return api_result<void>(u.error());
         if (auto r = revoke_sessions(a, tx, id, ctx.now, "ended"); !r)
             return r.error();
-        if (auto r = a.db.delete_user(tx, *u); !r)
+        if (auto r = tx.users().remove(*u); !r)
             return r.error();
         if (auto e = events::user_deleted(a, tx, *u, &ctx); !e)
             return e.error();

@@ -15,7 +15,7 @@ store::result<std::vector<std::string>> end_sessions(app& a, store::write_txn& w
         if (!views::session_live(s, now)) continue;
         s.status = std::string(status);
         s.updated_at = now;
-        if (auto r = a.db.put_session(w, s); !r) return r.error();
+        if (auto r = w.sessions().put(s); !r) return r.error();
         if (auto e = events::session_ended(a, w, s); !e) return e.error();
         ended.push_back(s.id);
     }
@@ -25,7 +25,7 @@ store::result<std::vector<std::string>> end_sessions(app& a, store::write_txn& w
 store::result<std::vector<std::string>> end_user_sessions(app& a, store::write_txn& w, std::string_view user_id,
                                                           std::int64_t now, std::string_view status,
                                                           std::string_view keep) {
-    auto sessions = a.db.sessions_of_user(w, user_id);
+    auto sessions = w.sessions().of_user(user_id);
     if (!sessions) return sessions.error();
     return end_sessions(a, w, *sessions, now, status, keep);
 }
@@ -36,7 +36,7 @@ store::result<std::vector<std::string>> end_client_sessions(app& a, store::write
     std::vector<store::session_record> sessions;
     sessions.reserve(client.session_ids.size());
     for (auto const& id : client.session_ids) {
-        auto s = a.db.get_session(w, id);
+        auto s = w.sessions().get(id);
         if (!s) return s.error();
         if (*s) sessions.push_back(std::move(**s));
         else a.tokens.erase(id);

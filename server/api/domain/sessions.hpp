@@ -3,7 +3,7 @@
 // session is written with its new status, and every session touched loses its cached token at once, so no
 // request after the commit mints or shows one.
 #include "server/api/app.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 
 #include <cstdint>
 #include <string>

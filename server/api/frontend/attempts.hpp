@@ -11,7 +11,7 @@ namespace latchkey::server::api::frontend {
 /// unless the attempt exists and belongs to this browser's client (an attempt id alone grants nothing).
 /// `get(t, id)` is the store getter for the record type (get_sign_in, get_sign_up).
 template <class Getter>
-auto load_owned_attempt(app& a, request_ctx const& ctx, store::txn const& t, std::string_view param, Getter get,
+auto load_owned_attempt(app& a, request_ctx const& ctx, store::read_txn const& t, std::string_view param, Getter get,
                         char const* what)
     -> api_result<std::pair<store::client_record, typename std::decay_t<decltype(*get(t, param))>::value_type>> {
     auto c = current_client(a, ctx, t);

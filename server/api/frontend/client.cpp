@@ -43,20 +43,20 @@ api_result<reply> delete_client(app& a, request_ctx& ctx) {
     std::string const id = ctx.client_id;
     if (!id.empty()) {
         auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
-            auto c = a.db.get_client(tx, id);
+            auto c = tx.clients().get(id);
             if (!c) return c.error();
             if (!*c) return {};
             if (auto e = domain::end_client_sessions(a, tx, **c, ctx.now, "ended"); !e) return e.error();
             if (!ctx.dev_browser_id.empty()) {
-                auto d = a.db.get_dev_browser(tx, ctx.dev_browser_id);
+                auto d = tx.dev_browsers().get(ctx.dev_browser_id);
                 if (!d) return d.error();
                 if (*d) {
                     auto rec = **d;
                     rec.client_id.clear();
-                    if (auto p = a.db.put_dev_browser(tx, rec); !p) return p;
+                    if (auto p = tx.dev_browsers().put(rec); !p) return p;
                 }
             }
-            return a.db.delete_client(tx, id);
+            return tx.clients().remove(id);
         });
         if (!w) return store_failure(w.error(), "delete_client");
     }
@@ -106,7 +106,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, t);
         if (!c || c->last_active_session_id.empty()) return api_result<void>();
-        auto s = a.db.get_session(t, c->last_active_session_id);
+        auto s = t.sessions().get(c->last_active_session_id);
         if (!s) return s.error();
         if (!*s || !views::session_live(**s, ctx.now)) return api_result<void>();
         auto tok = session_token_for_client(a, ctx, **s, c->updated_at);
@@ -156,7 +156,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         for (auto const& d : directives) list.push_back(json::value(d));
         json::object stored{{"exp", ctx.now + 300'000}, {"directives", std::move(list)}};
         auto w = a.db.with_write([&](store::write_txn& tx) {
-            return a.db.put_meta(tx, "handshake_nonce:" + nonce, json::serialize(stored));
+            return tx.meta().put("handshake_nonce:" + nonce, json::serialize(stored));
         });
         if (!w) return store_failure(w.error(), "handshake_nonce");
         param = "__clerk_handshake_nonce=" + nonce;

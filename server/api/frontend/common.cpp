@@ -24,9 +24,9 @@ namespace latchkey::server::api::frontend {
 namespace json = boost::json;
 
 
-std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t) {
+std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
     if (ctx.client_id.empty()) return std::nullopt;
-    auto c = a.db.get_client(t, ctx.client_id);
+    auto c = t.clients().get(ctx.client_id);
     if (!c || !*c) return std::nullopt;
     return std::move(**c);
 }
@@ -68,12 +68,12 @@ api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::
     c.id = crypto::new_id("client");
     c.created_at = c.updated_at = ctx.now;
     if (!ctx.dev_browser_id.empty()) {
-        auto d = a.db.get_dev_browser(w, ctx.dev_browser_id);
+        auto d = w.dev_browsers().get(ctx.dev_browser_id);
         if (!d) return store_failure(d.error(), "get_dev_browser");
         if (*d) {
             auto rec = **d;
             rec.client_id = c.id;
-            if (auto r = a.db.put_dev_browser(w, rec); !r) return store_failure(r.error(), "put_dev_browser");
+            if (auto r = w.dev_browsers().put(rec); !r) return store_failure(r.error(), "put_dev_browser");
         }
         c.dev_browser_id = ctx.dev_browser_id;
     } else {
@@ -82,7 +82,7 @@ api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::
         send_client_credential(a, ctx, new_client_credential(c));
         if (!ctx.native) ctx.cookie_auth = true;
     }
-    if (auto r = a.db.put_client(w, c); !r) return store_failure(r.error(), "put_client");
+    if (auto r = w.clients().put(c); !r) return store_failure(r.error(), "put_client");
     ctx.client_id = c.id;
     return c;
 }
@@ -113,12 +113,12 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     client.last_active_session_id = s.id;
     client.updated_at = ctx.now;
     if (auto r = rotate_client_credential(a, ctx, w, client); !r) return r.error();
-    if (auto r = a.db.put_session(w, s); !r) return store_failure(r.error(), "put_session");
-    if (auto r = a.db.put_client(w, client); !r) return store_failure(r.error(), "put_client");
+    if (auto r = w.sessions().put(s); !r) return store_failure(r.error(), "put_session");
+    if (auto r = w.clients().put(client); !r) return store_failure(r.error(), "put_client");
     store::user_record prev = user;
     user.last_sign_in_at = ctx.now;
     user.last_active_at = ctx.now;
-    if (auto r = a.db.put_user(w, user, &prev); !r) return store_failure(r.error(), "put_user");
+    if (auto r = w.users().put(user, &prev); !r) return store_failure(r.error(), "put_user");
     if (auto e = events::session_changed(a, w, "session.created", s, &ctx); !e) return store_failure(e.error(), "webhook");
     return s;
 }
@@ -349,7 +349,7 @@ api_result<json::object> session_json(app& a, request_ctx const& ctx, store::ses
     return std::move(v.as_object());
 }
 
-api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
+api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn const& t, store::client_record const& c,
                                     std::string& out, rendered_client* deps) {
     out += R"({"object":"client","id":)";
     json_write::string(out, c.id);
@@ -357,10 +357,10 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     bool signed_in = false;
     bool last_active_live = false;
     for (auto const& id : c.session_ids) {
-        auto s = a.db.get_session(t, id);
+        auto s = t.sessions().get(id);
         if (!s) return store_failure(s.error(), "get_session");
         if (!*s || !views::session_live(**s, ctx.now)) continue;
-        auto u = a.db.get_user(t, (*s)->user_id);
+        auto u = t.users().get((*s)->user_id);
         if (!u) return store_failure(u.error(), "get_user");
         if (!*u) continue;
         if (signed_in) out += ',';
@@ -371,7 +371,7 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     out += R"(],"sign_in":)";
     bool sign_in = false;
     if (!c.sign_in_id.empty()) {
-        auto si = a.db.get_sign_in(t, c.sign_in_id);
+        auto si = t.sign_ins().get(c.sign_in_id);
         if (si && *si && (*si)->status != "complete" && (*si)->status != "abandoned") {
             json_write::value(out, json::value(sign_in_json(a, t, **si)));
             sign_in = true;
@@ -381,7 +381,7 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& 
     out += R"(,"sign_up":)";
     bool sign_up = false;
     if (!c.sign_up_id.empty()) {
-        auto su = a.db.get_sign_up(t, c.sign_up_id);
+        auto su = t.sign_ups().get(c.sign_up_id);
         if (su && *su && (*su)->status != "complete" && (*su)->status != "abandoned") {
             json_write::value(out, json::value(sign_up_json(a, **su)));
             sign_up = true;
@@ -428,7 +428,7 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
     }
     std::size_t const mark = out.size();
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
-        std::uint64_t const snapshot = t.snapshot_id();
+        std::uint64_t const snapshot = t.version();
         if (mode == rendering::reuse) {
             if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
                 out += hit->json;

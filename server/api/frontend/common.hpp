@@ -4,7 +4,7 @@
 // {"response": ..., "client": ...} envelope with the full piggy-backed client.
 #include "server/api/context.hpp"
 #include "server/api/views.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -29,7 +29,7 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
                          bool with_domain);
 
 /// The request's client, if it has one that still exists.
-std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::txn const& t);
+std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t);
 
 /// The request's client, creating one (and binding it to the dev browser, or setting the __client cookie /
 /// Authorization header) when there is none. Writes the new client in `w`.
@@ -78,7 +78,7 @@ views::lockout lockout_now(app const& a, store::user_record const& u, std::int64
 /// sign_in; sign_up; last_active_session_id. Sets the __client_uat cookies (production-style identity).
 /// On error `out` holds a partial object: the caller discards it. With `deps`, records what the text depends on
 /// beyond the store (see rendered_client) and the inputs of the __client_uat cookies.
-api_result<void> append_client_json(app& a, request_ctx& ctx, store::txn const& t, store::client_record const& c,
+api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn const& t, store::client_record const& c,
                                     std::string& out, rendered_client* deps = nullptr);
 
 /// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
@@ -101,7 +101,7 @@ api_result<reply> client_envelope(app& a, request_ctx& ctx);
 
 /// Sign-in / sign-up JSON (Client.SignIn / Client.SignUp). Defined in sign_ins.cpp / sign_ups.cpp by the
 /// owner of those flows; append_client_json() calls them for the client's current attempts.
-boost::json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s);
+boost::json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_record const& s);
 boost::json::object sign_up_json(app& a, store::sign_up_record const& s);
 
 /// Normalisation and validation shared by sign-up, sign-in, me and BAPI.

@@ -48,10 +48,10 @@ std::string new_client_credential(store::client_record& c) {
     return t;
 }
 
-std::optional<std::string> verify_client_token(app const& a, store::txn const& t, std::string_view token) {
+std::optional<std::string> verify_client_token(app const& a, store::read_txn const& t, std::string_view token) {
     auto parts = split_client_credential(token);
     if (!parts) return std::nullopt;
-    auto c = a.db.get_client(t, parts->first);
+    auto c = t.clients().get(parts->first);
     if (!c || !*c || !credential_matches(a, **c, parts->second)) return std::nullopt;
     return std::string(parts->first);
 }
@@ -71,14 +71,14 @@ api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write
                                           store::client_record& client) {
     if (!ctx.dev_browser_id.empty()) {
         // A dev browser is the client's credential: a new token bound to the client replaces the old one.
-        auto d = a.db.get_dev_browser(w, ctx.dev_browser_id);
+        auto d = w.dev_browsers().get(ctx.dev_browser_id);
         if (!d) return store_failure(d.error(), "get_dev_browser");
         store::dev_browser_record next;
         next.id = "dvb_" + crypto::random_token(24);
         next.client_id = client.id;
         next.created_at = *d ? (*d)->created_at : ctx.now;
-        if (auto r = a.db.put_dev_browser(w, next); !r) return store_failure(r.error(), "put_dev_browser");
-        if (auto r = a.db.delete_dev_browser(w, ctx.dev_browser_id); !r)
+        if (auto r = w.dev_browsers().put(next); !r) return store_failure(r.error(), "put_dev_browser");
+        if (auto r = w.dev_browsers().remove(ctx.dev_browser_id); !r)
             return store_failure(r.error(), "delete_dev_browser");
         client.dev_browser_id = next.id;
         ctx.dev_browser_id = next.id;
@@ -103,7 +103,7 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     std::string const* db_token = ctx.query.find("__clerk_db_jwt");
     if (db_token == nullptr || db_token->empty()) db_token = find_cookie(a, ctx, "__clerk_db_jwt");
     if (db_token != nullptr && !db_token->empty() && !a.inst.production) {
-        auto rec = a.db.with_read([&](store::read_txn& r) { return a.db.get_dev_browser(r, *db_token); });
+        auto rec = a.db.with_read([&](store::read_txn& r) { return r.dev_browsers().get(*db_token); });
         if (!rec || !*rec) return make_error(code::dev_browser_unauthenticated);
         ctx.dev_browser_id = (*rec)->id;
         ctx.client_id = (*rec)->client_id;

@@ -10,7 +10,7 @@
 // Clients written before rotation existed carry no digest and keep the legacy stateless credential
 // ("<client_id>.<HMAC-SHA256(code_key, "client:" + client_id)>") until their first rotation.
 #include "server/api/context.hpp"
-#include "store/db.hpp"
+#include "store/store.hpp"
 
 #include <optional>
 #include <string>
@@ -28,7 +28,7 @@ std::optional<std::pair<std::string_view, std::string_view>> split_client_creden
 bool credential_matches(app const& a, store::client_record const& c, std::string_view secret);
 
 /// The client id if `token` is the current credential of a client in the store.
-std::optional<std::string> verify_client_token(app const& a, store::txn const& t, std::string_view token);
+std::optional<std::string> verify_client_token(app const& a, store::read_txn const& t, std::string_view token);
 
 /// Issues `client` a new credential (and, for a dev browser, a new dev-browser token bound to it) and sends it
 /// the way the request's kind of client reads it: the `__client` cookie (browsers), the `Authorization`

@@ -50,17 +50,17 @@ struct me {
 /// live session of this client. Anything else is 401 authentication_invalid, which makes clerk-js re-fetch
 /// the client. A stale explicit session id is NOT replaced by the last active one: that could act on a
 /// different user than the one the browser meant.
-api_result<me> load_me(app& a, request_ctx const& ctx, store::txn const& t) {
+api_result<me> load_me(app& a, request_ctx const& ctx, store::read_txn const& t) {
     auto c = current_client(a, ctx, t);
     if (!c) return make_error(code::authentication_invalid);
     std::string sid = c->last_active_session_id;
     if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
     if (sid.empty()) return make_error(code::authentication_invalid);
-    auto s = a.db.get_session(t, sid);
+    auto s = t.sessions().get(sid);
     if (!s) return store_failure(s.error(), "get_session");
     if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
         return make_error(code::authentication_invalid);
-    auto u = a.db.get_user(t, (*s)->user_id);
+    auto u = t.users().get((*s)->user_id);
     if (!u) return store_failure(u.error(), "get_user");
     if (!*u) return make_error(code::authentication_invalid);
     return me{std::move(*c), std::move(**s), std::move(**u)};
@@ -84,7 +84,7 @@ api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, 
                            store::user_record const& previous) {
     u.updated_at = ctx.now;
     store::unique_field conflict = store::unique_field::none;
-    auto r = a.db.put_user(w, u, &previous, &conflict);
+    auto r = w.users().put(u, &previous, &conflict);
     if (r) {
         if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e) return store_failure(e.error(), "webhook");
         return {};
@@ -126,7 +126,7 @@ api_result<store::user_record> edit_me(app& a, request_ctx const& ctx, std::stri
 api_result<void> end_user_sessions(app& a, request_ctx const& ctx, store::write_txn& w, std::string_view user_id,
                                    std::string_view keep_session_id, std::string_view status,
                                    store::client_record& client) {
-    auto sessions = a.db.sessions_of_user(w, user_id);
+    auto sessions = w.sessions().of_user(user_id);
     if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
     auto ended = domain::end_sessions(a, w, *sessions, ctx.now, status, keep_session_id);
     if (!ended) return store_failure(ended.error(), "end_sessions");
@@ -138,7 +138,7 @@ api_result<void> end_user_sessions(app& a, request_ctx const& ctx, store::write_
     }
     if (client_changed) {
         client.updated_at = ctx.now;
-        if (auto r = a.db.put_client(w, client); !r) return store_failure(r.error(), "put_client");
+        if (auto r = w.clients().put(client); !r) return store_failure(r.error(), "put_client");
     }
     return {};
 }
@@ -606,7 +606,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
         if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
         // Every session of the user ends, the current one included; this client forgets it.
         if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
-        if (auto r = a.db.delete_user(w, m->user); !r) return store_failure(r.error(), "delete_user");
+        if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
         if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
         return m->user.id;
     });
@@ -641,7 +641,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
     auto jwt = txn::read<std::string>(a, "create_me_token", [&](store::read_txn& t) -> api_result<std::string> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
-        auto tpl = a.db.jwt_template_by_name(t, *service);
+        auto tpl = t.jwt_templates().by_name(*service);
         if (!tpl) return store_failure(tpl.error(), "jwt_template_by_name");
         if (!*tpl)
             return param_error(code::form_param_value_invalid, "service",
@@ -735,7 +735,7 @@ api_result<reply> me_sessions(app& a, request_ctx& ctx) {
     auto arr = txn::read<json::array>(a, "me_sessions", [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
-        auto sessions = a.db.sessions_of_user(t, m->user.id);
+        auto sessions = t.sessions().of_user(m->user.id);
         if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
         json::object const user = user_view(a, ctx, m->user);
         json::object const pud = views::public_user_data(m->user);
@@ -751,7 +751,7 @@ api_result<reply> me_active_sessions(app& a, request_ctx& ctx) {
     auto arr = txn::read<json::array>(a, "me_active_sessions", [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
-        auto sessions = a.db.sessions_of_user(t, m->user.id);
+        auto sessions = t.sessions().of_user(m->user.id);
         if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
         json::array out;
         for (auto const& s : *sessions)
@@ -772,7 +772,7 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
     auto r = txn::write<revoked>(a, "me_revoke_session", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<revoked> {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
-        auto s = a.db.get_session(w, sid);
+        auto s = w.sessions().get(sid);
         if (!s) return store_failure(s.error(), "get_session");
         if (!*s || (*s)->user_id != m->user.id) return make_error(code::resource_not_found);
         auto rec = **s;
@@ -780,12 +780,12 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
         if (views::session_live(rec, ctx.now)) {
             rec.status = "revoked";
             rec.updated_at = ctx.now;
-            if (auto p = a.db.put_session(w, rec); !p) return store_failure(p.error(), "put_session");
+            if (auto p = w.sessions().put(rec); !p) return store_failure(p.error(), "put_session");
             if (auto e = events::session_ended(a, w, rec, &ctx); !e) return store_failure(e.error(), "webhook");
             if (rec.client_id == m->client.id) {
                 if (m->client.last_active_session_id == rec.id) m->client.last_active_session_id.clear();
                 m->client.updated_at = ctx.now;
-                if (auto p = a.db.put_client(w, m->client); !p) return store_failure(p.error(), "put_client");
+                if (auto p = w.clients().put(m->client); !p) return store_failure(p.error(), "put_client");
             }
         }
         return revoked{std::move(rec), std::move(m->user)};

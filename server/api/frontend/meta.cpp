@@ -31,7 +31,7 @@ api_result<reply> create_dev_browser(app& a, request_ctx& ctx) {
     store::dev_browser_record d;
     d.id = "dvb_" + crypto::random_token(24);
     d.created_at = ctx.now;
-    auto r = a.db.with_write([&](store::write_txn& w) { return a.db.put_dev_browser(w, d); });
+    auto r = a.db.with_write([&](store::write_txn& w) { return w.dev_browsers().put(d); });
     if (!r) return store_failure(r.error(), "create_dev_browser");
     json::object o;
     o["object"] = "dev_browser";

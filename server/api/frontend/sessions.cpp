@@ -24,11 +24,11 @@ struct client_session {
     store::session_record session;
 };
 
-api_result<client_session> find_client_session(app& a, request_ctx const& ctx, store::txn const& t) {
+api_result<client_session> find_client_session(app& a, request_ctx const& ctx, store::read_txn const& t) {
     auto c = current_client(a, ctx, t);
     if (!c) return make_error(code::resource_not_found);
     std::string_view sid = ctx.params.get("session_id");
-    auto s = a.db.get_session(t, sid);
+    auto s = t.sessions().get(sid);
     if (!s) return store_failure(s.error(), "get_session");
     if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
     return client_session{std::move(*c), std::move(**s)};
@@ -45,21 +45,21 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
         if (views::session_live(s, ctx.now)) {
             s.status = std::string(status);
             s.updated_at = ctx.now;
-            if (auto r = a.db.put_session(tx, s); !r) return r.error();
+            if (auto r = tx.sessions().put(s); !r) return r.error();
             if (auto e = events::session_ended(a, tx, s, &ctx); !e) return e.error();
         }
         if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
         client.updated_at = ctx.now;
         // Signing out changes the client's privilege: a new credential (identity.hpp).
         if (auto r = rotate_client_credential(a, ctx, tx, client); !r) return api_result<void>(r.error());
-        if (auto r = a.db.put_client(tx, client); !r) return r.error();
+        if (auto r = tx.clients().put(client); !r) return r.error();
         a.tokens.erase(s.id);
         closed = s;
         return api_result<void>();
     });
     if (!w) return store_failure(w.error(), "close_session");
     if (!*w) return w->error();
-    auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, closed.user_id); });
+    auto u = a.db.with_read([&](store::read_txn& t) { return t.users().get(closed.user_id); });
     json::value response = nullptr;
     if (u && *u) {
         auto sj = session_json(a, ctx, closed, **u, ctx.now);
@@ -87,10 +87,10 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
             }
             return jwt;
         }
-        auto tpl = a.db.jwt_template_by_name(t, template_name);
+        auto tpl = t.jwt_templates().by_name(template_name);
         if (!tpl) return tpl.error();
         if (!*tpl) return api_result<std::string>(make_error(code::resource_not_found));
-        auto u = a.db.get_user(t, s.user_id);
+        auto u = t.users().get(s.user_id);
         if (!u) return u.error();
         if (!*u) return api_result<std::string>(make_error(code::authentication_invalid));
         auto claims = render_template_claims(a, **tpl, **u, s);
@@ -115,7 +115,7 @@ api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
         c->last_active_session_id.clear();
         c->updated_at = ctx.now;
         if (auto r = rotate_client_credential(a, ctx, tx, *c); !r) return api_result<void>(r.error());
-        if (auto r = a.db.put_client(tx, *c); !r) return r.error();
+        if (auto r = tx.clients().put(*c); !r) return r.error();
         return api_result<void>();
     });
     if (!w) return store_failure(w.error(), "end_all_sessions");
@@ -127,7 +127,7 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
     auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
         auto cs = find_client_session(a, ctx, t);
         if (!cs) return api_result<json::value>(cs.error());
-        auto u = a.db.get_user(t, cs->session.user_id);
+        auto u = t.users().get(cs->session.user_id);
         if (!u) return u.error();
         if (!*u) return api_result<json::value>(make_error(code::resource_not_found));
         auto sj = session_json(a, ctx, cs->session, **u, cs->client.updated_at);
@@ -154,13 +154,13 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
         s.updated_at = ctx.now;
         // The activity is refreshed here, in the write touch makes anyway (activity.hpp says why not on mint).
         record_activity(a, ctx, s);
-        if (auto r = a.db.put_session(tx, s); !r) return r.error();
+        if (auto r = tx.sessions().put(s); !r) return r.error();
         // Selecting another session changes the client's signed-in state (and so __client_uat); a focus
         // touch of the current session does not, so cached tokens stay valid.
         if (client.last_active_session_id != s.id) {
             client.last_active_session_id = s.id;
             client.updated_at = ctx.now;
-            if (auto r = a.db.put_client(tx, client); !r) return r.error();
+            if (auto r = tx.clients().put(client); !r) return r.error();
         }
         return api_result<void>();
     });

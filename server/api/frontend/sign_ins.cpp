@@ -150,7 +150,7 @@ struct resolved {
     std::optional<std::string> user_id;
 };
 
-store::result<resolved> resolve(app& a, store::txn const& t, std::string_view identifier) {
+store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_view identifier) {
     resolved out;
     out.normalized = std::string(identifier);
     if (identifier.find('@') != std::string_view::npos) {
@@ -158,7 +158,7 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
         if (!e)
             return out;
         out.normalized = *e;
-        auto r = a.db.user_id_by_email(t, *e);
+        auto r = t.users().id_by_email(*e);
         if (!r)
             return r.error();
         out.user_id = std::move(*r);
@@ -167,7 +167,7 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
     if (!identifier.empty() &&
         (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
         if (auto p = normalize_phone(identifier)) {
-            auto r = a.db.user_id_by_phone(t, *p);
+            auto r = t.users().id_by_phone(*p);
             if (!r)
                 return r.error();
             if (*r) {
@@ -177,7 +177,7 @@ store::result<resolved> resolve(app& a, store::txn const& t, std::string_view id
             }
         }
     }
-    auto r = a.db.user_id_by_username(t, identifier);
+    auto r = t.users().id_by_username(identifier);
     if (!r)
         return r.error();
     out.user_id = std::move(*r);
@@ -327,15 +327,15 @@ struct loaded {
 };
 
 /// The request's sign-in (404 unless it belongs to this browser's client) and its user.
-api_result<loaded> load(app& a, request_ctx const& ctx, store::txn const& t) {
+api_result<loaded> load(app& a, request_ctx const& ctx, store::read_txn const& t) {
     auto owned = load_owned_attempt(
-        a, ctx, t, "sign_in_id", [&](store::txn const& tx, std::string_view id) { return a.db.get_sign_in(tx, id); },
+        a, ctx, t, "sign_in_id", [&](store::read_txn const& tx, std::string_view id) { return tx.sign_ins().get(id); },
         "get_sign_in");
     if (!owned)
         return owned.error();
     loaded l{std::move(owned->first), std::move(owned->second), std::nullopt};
     if (!l.sign_in.user_id.empty()) {
-        auto u = a.db.get_user(t, l.sign_in.user_id);
+        auto u = t.users().get(l.sign_in.user_id);
         if (!u)
             return store_failure(u.error(), "get_user");
         l.user = std::move(*u);
@@ -388,7 +388,7 @@ std::optional<api_error> check_first_factor_strategy(app const& a, std::string_v
 /// Renders the stored sign-in through the envelope (the piggy-backed client is read after the write).
 api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     auto body = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<json::object>> {
-        auto s = a.db.get_sign_in(t, id);
+        auto s = t.sign_ins().get(id);
         if (!s)
             return s.error();
         if (!*s)
@@ -419,10 +419,10 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
         api_result<void> outcome = step(tx, *l);
         // A completed step wrote the user through start_session already.
         if (l->sign_in.status != "complete")
-            if (auto r = a.db.put_user(tx, *l->user, &before); !r)
+            if (auto r = tx.users().put(*l->user, &before); !r)
                 return r.error();
         l->sign_in.updated_at = ctx.now;
-        if (auto r = a.db.put_sign_in(tx, l->sign_in); !r)
+        if (auto r = tx.sign_ins().put(l->sign_in); !r)
             return r.error();
         id = l->sign_in.id;
         return outcome;
@@ -453,7 +453,7 @@ api_result<std::string> new_password_digest(app const& a, std::string_view passw
 
 }  // namespace
 
-json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record const& s) {
+json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_record const& s) {
     json::object o;
     o["object"] = "sign_in_attempt";
     o["id"] = s.id;
@@ -463,7 +463,7 @@ json::object sign_in_json(app& a, store::txn const& t, store::sign_in_record con
     json::value factors = nullptr;
     json::value user_data = nullptr;
     if (!s.user_id.empty()) {
-        auto u = a.db.get_user(t, s.user_id);
+        auto u = t.users().get(s.user_id);
         if (u && *u) {
             auto const& user = **u;
             factors = supported_first_factors(a, user);
@@ -523,7 +523,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     if (one_step) {
         std::string digest;
         if (who.user_id) {
-            auto u = a.db.with_read([&](store::read_txn& t) { return a.db.get_user(t, *who.user_id); });
+            auto u = a.db.with_read([&](store::read_txn& t) { return t.users().get(*who.user_id); });
             if (u && *u && !user_blocked(a, **u, ctx.now))
                 digest = (*u)->password_digest;
         }
@@ -547,7 +547,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             return api_result<void>(c.error());
         if (a.cfg.single_session_mode) {
             for (auto const& id : c->session_ids) {
-                auto s = a.db.get_session(tx, id);
+                auto s = tx.sessions().get(id);
                 if (!s)
                     return s.error();
                 if (*s && views::session_live(**s, ctx.now))
@@ -563,7 +563,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
                 return again.error();
             if (!again->user_id)
                 return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
-            auto u = a.db.get_user(tx, *again->user_id);
+            auto u = tx.users().get(*again->user_id);
             if (!u)
                 return u.error();
             if (!*u)
@@ -572,7 +572,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             if (auto blocked = user_blocked(a, *user, ctx.now))
                 return api_result<void>(*blocked);
             for (auto const& id : c->session_ids) {
-                auto s = a.db.get_session(tx, id);
+                auto s = tx.sessions().get(id);
                 if (!s)
                     return s.error();
                 if (*s && (*s)->user_id == user->id && views::session_live(**s, ctx.now)) {
@@ -601,12 +601,12 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         }
         if (si.status != "complete") {
             if (user)
-                if (auto r = a.db.put_user(tx, *user, &before); !r)
+                if (auto r = tx.users().put(*user, &before); !r)
                     return r.error();
-            if (auto r = a.db.put_client(tx, *c); !r)
+            if (auto r = tx.clients().put(*c); !r)
                 return r.error();
         }
-        if (auto r = a.db.put_sign_in(tx, si); !r)
+        if (auto r = tx.sign_ins().put(si); !r)
             return r.error();
         return outcome;
     });

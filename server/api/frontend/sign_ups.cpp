@@ -267,22 +267,21 @@ void apply(field_patch const& p, store::sign_up_record& s) {
 }
 
 /// The identifiers the sign-up wants must not belong to a user already (form_identifier_exists).
-api_result<void> check_taken(app& a, store::txn const& t, store::sign_up_record const& s) {
+api_result<void> check_taken(app& a, store::read_txn const& t, store::sign_up_record const& s) {
     struct probe {
         std::string const& value;
         char const* param;
         char const* what;
-        store::result<std::optional<std::string>> (store::db::*find
-        )(store::txn const&, std::string_view) const noexcept;
+        store::result<std::optional<std::string>> (store::users_view::*find)(std::string_view) const noexcept;
     };
 
     for (auto const& p :
-         {probe{s.email_address, "email_address", "email address", &store::db::user_id_by_email},
-          probe{s.phone_number, "phone_number", "phone number", &store::db::user_id_by_phone},
-          probe{s.username, "username", "username", &store::db::user_id_by_username}}) {
+         {probe{s.email_address, "email_address", "email address", &store::users_view::id_by_email},
+          probe{s.phone_number, "phone_number", "phone number", &store::users_view::id_by_phone},
+          probe{s.username, "username", "username", &store::users_view::id_by_username}}) {
         if (p.value.empty())
             continue;
-        auto r = (a.db.*p.find)(t, p.value);
+        auto r = (t.users().*p.find)(p.value);
         if (!r)
             return store_failure(r.error(), "unique_lookup");
         if (*r)
@@ -345,7 +344,7 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
         u.primary_phone_number_id = u.identifications.back().id;
     }
     store::unique_field conflict = store::unique_field::none;
-    if (auto r = a.db.put_user(w, u, nullptr, &conflict); !r) {
+    if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
             return param_error(
                 code::form_identifier_exists,
@@ -367,9 +366,9 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
 }
 
 /// The request's sign-up (404 unless it belongs to this browser's client).
-api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, store::txn const& t) {
+api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, store::read_txn const& t) {
     auto owned = load_owned_attempt(
-        a, ctx, t, "sign_up_id", [&](store::txn const& tx, std::string_view id) { return a.db.get_sign_up(tx, id); },
+        a, ctx, t, "sign_up_id", [&](store::read_txn const& tx, std::string_view id) { return tx.sign_ups().get(id); },
         "get_sign_up");
     if (!owned)
         return owned.error();
@@ -407,14 +406,14 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
         if (!outcome && !keep_on_error)
             return outcome;
         s->updated_at = ctx.now;
-        if (auto r = a.db.put_sign_up(tx, *s); !r)
+        if (auto r = tx.sign_ups().put(*s); !r)
             return r.error();
         id = s->id;
         return outcome;
     });
     if (!w)
         return w.error();
-    auto s = a.db.with_read([&](store::read_txn& t) { return a.db.get_sign_up(t, id); });
+    auto s = a.db.with_read([&](store::read_txn& t) { return t.sign_ups().get(id); });
     if (!s)
         return store_failure(s.error(), "get_sign_up");
     if (!*s)
@@ -423,9 +422,9 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
 }
 
 /// Single-session mode allows no sign-up while the client has a signed-in session: its id, or "".
-store::result<std::string> live_session(app& a, store::txn const& t, store::client_record const& c, std::int64_t now) {
+store::result<std::string> live_session(app& a, store::read_txn const& t, store::client_record const& c, std::int64_t now) {
     for (auto const& id : c.session_ids) {
-        auto s = a.db.get_session(t, id);
+        auto s = t.sessions().get(id);
         if (!s)
             return s.error();
         if (*s && views::session_live(**s, now))
@@ -548,9 +547,9 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
             return done;
         // A completed sign-up wrote the client through start_session already.
         if (s.status != "complete")
-            if (auto r = a.db.put_client(tx, *c); !r)
+            if (auto r = tx.clients().put(*c); !r)
                 return r.error();
-        if (auto r = a.db.put_sign_up(tx, s); !r)
+        if (auto r = tx.sign_ups().put(s); !r)
             return r.error();
         return api_result<void>();
     });

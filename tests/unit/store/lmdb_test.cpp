@@ -1,4 +1,4 @@
-#include "store/lmdb.hpp"
+#include "store/lmdb/env.hpp"
 
 #include "tests/unit/store/fixture.hpp"
 
@@ -11,8 +11,11 @@
 #include <thread>
 #include <vector>
 
-using namespace latchkey::store;
+using namespace latchkey::store::lmdb;
 using namespace latchkey::store::test;
+using latchkey::store::errc;
+using latchkey::store::max_key_size;
+using latchkey::store::result;
 
 namespace {
 

@@ -1,6 +1,13 @@
-#include "store/db.hpp"
-
+// The store contract: the same cases against every backend of the seam (store/store.hpp). Included once per
+// backend by contract_<backend>_test.cpp, which defines LATCHKEY_STORE_BACKEND (a backend type from fixture.hpp)
+// and LATCHKEY_STORE_SUITE (the top-level suite name). Cases that plant raw bytes or reopen files are LMDB's
+// alone (LATCHKEY_STORE_LMDB).
 #include "tests/unit/store/fixture.hpp"
+
+// Each including TU has its own fixtures (anonymous namespace) by design; GCC warns about that in an included file.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wsubobject-linkage"
+#endif
 
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
@@ -17,40 +24,42 @@ namespace data = boost::unit_test::data;
 
 namespace {
 
+using store_fixture = latchkey::store::test::basic_store_fixture<LATCHKEY_STORE_BACKEND>;
+
 auto const key_exists = make_error_code(errc::key_exists);
 
 using ids = std::vector<std::string>;
 
 struct users_fixture : store_fixture {
     result<void> insert(user_record const& u, unique_field* conflict = nullptr) {
-        return write([&](write_txn& w) { return store.put_user(w, u, nullptr, conflict); });
+        return write([&](write_txn& w) { return w.users().put(u, nullptr, conflict); });
     }
     result<void> update(user_record const& u, user_record const& before, unique_field* conflict = nullptr) {
-        return write([&](write_txn& w) { return store.put_user(w, u, &before, conflict); });
+        return write([&](write_txn& w) { return w.users().put(u, &before, conflict); });
     }
     std::optional<user_record> user(std::string const& id) {
-        return read([&](read_txn& t) { return store.get_user(t, id); }).value();
+        return read([&](read_txn& t) { return t.users().get(id); }).value();
     }
     std::optional<std::string> by_email(std::string const& v) {
-        return read([&](read_txn& t) { return store.user_id_by_email(t, v); }).value();
+        return read([&](read_txn& t) { return t.users().id_by_email(v); }).value();
     }
     std::optional<std::string> by_phone(std::string const& v) {
-        return read([&](read_txn& t) { return store.user_id_by_phone(t, v); }).value();
+        return read([&](read_txn& t) { return t.users().id_by_phone(v); }).value();
     }
     std::optional<std::string> by_username(std::string const& v) {
-        return read([&](read_txn& t) { return store.user_id_by_username(t, v); }).value();
+        return read([&](read_txn& t) { return t.users().id_by_username(v); }).value();
     }
     std::optional<std::string> by_external_id(std::string const& v) {
-        return read([&](read_txn& t) { return store.user_id_by_external_id(t, v); }).value();
+        return read([&](read_txn& t) { return t.users().id_by_external_id(v); }).value();
     }
     std::optional<std::string> by_idn(std::string const& v) {
-        return read([&](read_txn& t) { return store.user_id_by_identification(t, v); }).value();
+        return read([&](read_txn& t) { return t.users().id_by_identification(v); }).value();
     }
     result<std::vector<user_record>> list(user_filter const& f) {
-        return read([&](read_txn& t) { return store.list_users(t, f); });
+        return read([&](read_txn& t) { return t.users().list(f); });
     }
     ids list_ids(user_filter const& f) { return ids_of(list(f).value()); }
-    std::size_t count(user_filter const& f) { return read([&](read_txn& t) { return store.count_users(t, f); }).value(); }
+    std::size_t count(user_filter const& f) { return read([&](read_txn& t) { return t.users().count(f); }).value(); }
 
     /// Alice: two emails (one mixed case), a phone, a username and an external id.
     user_record alice() {
@@ -76,6 +85,107 @@ user_filter order(std::string o) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(LATCHKEY_STORE_SUITE)
+
+// The transaction semantics of the seam itself (store/store.hpp): what every backend promises its callers.
+BOOST_AUTO_TEST_SUITE(store_seam)
+
+BOOST_FIXTURE_TEST_CASE(after_commit_hooks_run_after_a_commit_only, store_fixture) {
+    std::vector<std::string> ran;
+    bool visible_in_hook = false;
+    auto ok = write([&](write_txn& w) -> result<void> {
+        w.after_commit([&] {
+            ran.push_back("first");
+            // The hook runs after the commit: a new read txn sees the write.
+            visible_in_hook = store.with_read([](read_txn& t) { return t.meta().get("k"); })->has_value();
+        });
+        w.after_commit([&] { ran.push_back("second"); });
+        BOOST_TEST(ran.empty());  // queued, not run inside the txn
+        return w.meta().put("k", "v");
+    });
+    BOOST_TEST_REQUIRE(ok.has_value());
+    BOOST_TEST(joined(ran) == "first,second");
+    BOOST_TEST(visible_in_hook);
+
+    ran.clear();
+    auto aborted = write([&](write_txn& w) -> result<void> {
+        w.after_commit([&] { ran.push_back("aborted"); });
+        if (auto r = w.meta().put("k2", "v"); !r) return r;
+        return make_error_code(errc::aborted);
+    });
+    BOOST_TEST(aborted.error() == make_error_code(errc::aborted));
+    BOOST_TEST(ran.empty());
+    BOOST_TEST(!read([](read_txn& t) { return t.meta().get("k2"); })->has_value());
+
+    // A failed write (a store error inside it) drops its hooks too.
+    auto refused = write([&](write_txn& w) -> result<void> {
+        w.after_commit([&] { ran.push_back("refused"); });
+        return w.meta().put("", "empty keys are never stored");
+    });
+    BOOST_TEST(refused.error() == make_error_code(errc::invalid_key));
+    BOOST_TEST(ran.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(the_version_moves_with_every_commit_and_only_then, store_fixture) {
+    auto const v0 = store.version();
+    BOOST_TEST(read([](read_txn& t) -> result<std::uint64_t> { return t.version(); }).value() == v0);
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.meta().put("a", "1"); }).has_value());
+    auto const v1 = store.version();
+    BOOST_TEST(v1 > v0);
+    BOOST_TEST(read([](read_txn& t) -> result<std::uint64_t> { return t.version(); }).value() == v1);
+    auto r = write([](write_txn& w) -> result<void> {
+        if (auto x = w.meta().put("b", "2"); !x) return x;
+        return make_error_code(errc::aborted);
+    });
+    BOOST_TEST(r.has_error());
+    BOOST_TEST(store.version() == v1);  // an abort changes nothing
+    BOOST_TEST(read([](read_txn& t) -> result<std::uint64_t> { return t.version(); }).value() == v1);
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.meta().put("c", "3"); }).has_value());
+    BOOST_TEST(store.version() > v1);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_read_txn_keeps_its_snapshot_while_writes_land, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.meta().put("k", "old"); }).has_value());
+    auto r = read([&](read_txn& t) -> result<void> {
+        auto const before = t.version();
+        auto w = store.with_write([](write_txn& x) -> result<void> {
+            if (auto p = x.meta().put("k", "new"); !p) return p;
+            return x.users().put(make_user("user_late", "late@example.com"), nullptr);
+        });
+        BOOST_TEST_REQUIRE(w.has_value());
+        BOOST_TEST(t.version() == before);
+        BOOST_TEST(t.meta().get("k")->value() == "old");  // the snapshot, not the newer commit
+        BOOST_TEST(!t.users().get("user_late")->has_value());
+        BOOST_TEST(!t.users().id_by_email("late@example.com")->has_value());
+        return {};
+    });
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.meta().get("k"); })->value() == "new");
+    BOOST_TEST(read([](read_txn& t) { return t.users().get("user_late"); })->has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_write_sees_its_own_writes_and_an_exception_aborts_it, store_fixture) {
+    auto r = write([](write_txn& w) -> result<void> {
+        if (auto p = w.users().put(make_user("user_1", "one@example.com"), nullptr); !p) return p;
+        auto u = w.users().get("user_1");  // reads in a write txn see its writes
+        if (!u || !*u) return make_error_code(errc::not_found);
+        auto id = w.users().id_by_email("ONE@example.com");
+        if (!id || !*id) return make_error_code(errc::not_found);
+        return {};
+    });
+    BOOST_TEST(r.has_value());
+    BOOST_CHECK_THROW(write([](write_txn& w) -> result<void> {
+                          if (auto p = w.meta().put("thrown", "1"); !p) return p;
+                          throw std::runtime_error("handler failure");
+                      }),
+                      std::runtime_error);
+    BOOST_TEST(!read([](read_txn& t) { return t.meta().get("thrown"); })->has_value());
+    // The store is usable after it (the writer is free again).
+    BOOST_TEST(write([](write_txn& w) { return w.meta().put("after", "1"); }).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(store_db_users)
 
@@ -223,22 +333,22 @@ BOOST_FIXTURE_TEST_CASE(delete_user_clears_every_index_and_session_link, users_f
                            for (auto const& s : {make_session("sess_1", "client_1", "user_alice", "ended"),
                                                  make_session("sess_2", "client_1", "user_alice", "revoked"),
                                                  make_session("sess_3", "client_2", "user_alice2", "active")})
-                               if (auto r = store.put_session(w, s); !r) return r;
+                               if (auto r = w.sessions().put(s); !r) return r;
                            return {};
                        }).has_value());
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.users().remove(a); }).has_value());
     BOOST_TEST(!user("user_alice").has_value());
     for (auto const& gone : {by_email("alice@example.com"), by_email("alice@work.example"), by_phone("+15555550100"),
                              by_username("alice"), by_external_id("ext-alice"), by_idn("idn_alice_2"),
                              by_idn("idn_alice_p"), by_idn("idn_user_alice_e")})
         BOOST_TEST(!gone.has_value());
-    BOOST_TEST(read([&](read_txn& t) { return store.sessions_of_user(t, "user_alice"); })->empty());
+    BOOST_TEST(read([&](read_txn& t) { return t.sessions().of_user("user_alice"); })->empty());
     // The session records stay; the other user's link is untouched.
-    BOOST_TEST(read([&](read_txn& t) { return store.get_session(t, "sess_1"); })->has_value());
-    BOOST_TEST(ids_of(read([&](read_txn& t) { return store.sessions_of_user(t, "user_alice2"); }).value()) ==
+    BOOST_TEST(read([&](read_txn& t) { return t.sessions().get("sess_1"); })->has_value());
+    BOOST_TEST(ids_of(read([&](read_txn& t) { return t.sessions().of_user("user_alice2"); }).value()) ==
                ids{"sess_3"});
     // Deleting again is fine, and every key is free again.
-    BOOST_TEST(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    BOOST_TEST(write([&](write_txn& w) { return w.users().remove(a); }).has_value());
     auto again = alice();
     again.id = "user_new";
     BOOST_TEST(insert(again).has_value());
@@ -251,7 +361,7 @@ BOOST_FIXTURE_TEST_CASE(a_refused_put_user_writes_nothing_even_if_the_txn_commit
     auto refused_then_commit = [&](user_record const& u) {
         boost::system::error_code seen;
         auto r = write([&](write_txn& w) -> result<void> {
-            if (auto p = store.put_user(w, u, &a); !p) seen = p.error();
+            if (auto p = w.users().put(u, &a); !p) seen = p.error();
             return {};  // commit whatever put_user may have written
         });
         BOOST_TEST_REQUIRE(r.has_value());
@@ -274,30 +384,28 @@ BOOST_FIXTURE_TEST_CASE(a_refused_put_user_writes_nothing_even_if_the_txn_commit
 BOOST_FIXTURE_TEST_CASE(a_failed_put_user_rolls_back_the_whole_write, users_fixture) {
     BOOST_TEST_REQUIRE(insert(alice()).has_value());
     auto r = write([&](write_txn& w) -> result<void> {
-        if (auto p = store.put_meta(w, "half", "written"); !p) return p;
-        if (auto p = store.put_user(w, make_user("user_ok", "ok@example.com"), nullptr); !p) return p;
-        return store.put_user(w, make_user("user_bad", "alice@example.com"), nullptr);
+        if (auto p = w.meta().put("half", "written"); !p) return p;
+        if (auto p = w.users().put(make_user("user_ok", "ok@example.com"), nullptr); !p) return p;
+        return w.users().put(make_user("user_bad", "alice@example.com"), nullptr);
     });
     BOOST_TEST(r.error() == key_exists);
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_meta(t, "half"); })->has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.meta().get("half"); })->has_value());
     BOOST_TEST(!user("user_ok").has_value());
     BOOST_TEST(!by_email("ok@example.com").has_value());
 }
 
+#if LATCHKEY_STORE_LMDB
 BOOST_FIXTURE_TEST_CASE(a_corrupted_record_is_an_error_not_a_crash, users_fixture) {
     BOOST_TEST_REQUIRE(insert(make_user("user_1", "one@example.com")).has_value());
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
-                           auto users = w.open_dbi("users");
-                           if (!users) return users.error();
-                           return w.put(*users, "user_1", "\x01garbage");
-                       }).has_value());
-    auto r = read([&](read_txn& t) { return store.get_user(t, "user_1"); });
+    BOOST_TEST_REQUIRE(raw_put(store, "users", "user_1", "\x01garbage").has_value());
+    auto r = read([&](read_txn& t) { return t.users().get("user_1"); });
     BOOST_TEST(r.error() == make_error_code(errc::corrupted));
 }
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// Claims on an address (store/db.hpp, "Claims"): owning claims are unique, pending ones are not and never
+// Claims on an address (store/store.hpp, users_repo::put): owning claims are unique, pending ones are not and never
 // block; an owning claim removes the other users' pending ones.
 BOOST_AUTO_TEST_SUITE(store_db_claims)
 
@@ -391,45 +499,45 @@ BOOST_FIXTURE_TEST_CASE(verifying_a_pending_claim_moves_it_to_the_owner_index, u
 BOOST_FIXTURE_TEST_CASE(delete_user_drops_its_pending_claims, users_fixture) {
     auto const a = pending_user("user_a", "a@example.com", "x@corp.example");
     BOOST_TEST_REQUIRE(insert(a).has_value());
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_user(w, a); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.users().remove(a); }).has_value());
     user_filter f;
     f.email_addresses = {"x@corp.example"};
     BOOST_TEST(list_ids(f).empty());
     BOOST_TEST(insert(make_user("user_o", "x@corp.example")).has_value());
 }
 
+#if LATCHKEY_STORE_LMDB
 BOOST_AUTO_TEST_CASE(open_moves_pending_claims_of_an_older_store_out_of_the_unique_index) {
     tmp_dir dir;
     auto const path = dir.sub("db");
     {
         auto store = open_store(path);
-        auto r = store.with_write([&](write_txn& w) -> result<void> {
-            if (auto x = store.put_user(w, pending_user("user_a", "a@example.com", "x@corp.example"), nullptr); !x)
+        auto r = store->with_write([&](write_txn& w) -> result<void> {
+            if (auto x = w.users().put(pending_user("user_a", "a@example.com", "x@corp.example"), nullptr); !x)
                 return x;
-            // Make it look like a store from before the claim rules: the pending claim in the unique index.
-            auto by_email = w.open_dbi("users_by_email");
-            auto pending = w.open_dbi("users_by_pending_claim");
-            if (!by_email || !pending) return make_error_code(errc::lmdb);
-            if (auto x = w.put(*by_email, "x@corp.example", "user_a"); !x) return x;
-            if (auto x = w.del(*pending, std::string("e\0x@corp.example\0user_a", 23)); !x) return x;
-            return store.delete_meta(w, "identifier_claims");
+            return w.meta().remove("identifier_claims");
         });
         BOOST_TEST_REQUIRE(r.has_value());
-        BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "x@corp.example"); })
+        // Make it look like a store from before the claim rules: the pending claim in the unique index.
+        BOOST_TEST_REQUIRE(raw_put(*store, "users_by_email", "x@corp.example", "user_a").has_value());
+        BOOST_TEST_REQUIRE(raw_del(*store, "users_by_pending_claim", std::string("e\0x@corp.example\0user_a", 23))
+                               .has_value());
+        BOOST_TEST(store->with_read([&](read_txn& t) { return t.users().id_by_email("x@corp.example"); })
                        ->has_value());
     }
     auto store = open_store(path);
-    BOOST_TEST(!store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "x@corp.example"); })
+    BOOST_TEST(!store->with_read([&](read_txn& t) { return t.users().id_by_email("x@corp.example"); })
                     ->has_value());
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "a@example.com"); })->value() ==
+    BOOST_TEST(store->with_read([&](read_txn& t) { return t.users().id_by_email("a@example.com"); })->value() ==
                "user_a");
     // The moved claim behaves as pending: an owner takes the address from it.
-    auto r = store.with_write([&](write_txn& w) { return store.put_user(w, make_user("user_o", "x@corp.example"), nullptr); });
+    auto r = store->with_write([&](write_txn& w) { return w.users().put(make_user("user_o", "x@corp.example"), nullptr); });
     BOOST_TEST_REQUIRE(r.has_value());
-    auto a = store.with_read([&](read_txn& t) { return store.get_user(t, "user_a"); }).value();
+    auto a = store->with_read([&](read_txn& t) { return t.users().get("user_a"); }).value();
     BOOST_TEST(!holds(a, "x@corp.example"));
     BOOST_TEST(holds(a, "a@example.com"));
 }
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()
 
@@ -598,16 +706,13 @@ BOOST_FIXTURE_TEST_CASE(paging_edges, users_fixture) {
     BOOST_TEST(count({}) == 25u);
 }
 
+#if LATCHKEY_STORE_LMDB
 BOOST_FIXTURE_TEST_CASE(the_plain_listing_decodes_only_the_page, users_fixture) {
     for (int i = 0; i < 25; ++i) {
         BOOST_TEST_REQUIRE(insert(make_user(padded("user_", i, 2), "u" + std::to_string(i) + "@x.io", {}, 1000 + i)).has_value());
     }
     // Plant an undecodable record under the oldest id: only listings that reach it may fail.
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
-                           auto users = w.open_dbi("users");
-                           if (!users) return users.error();
-                           return w.put(*users, "user_00", "\x01\xff" "user");
-                       }).has_value());
+    BOOST_TEST_REQUIRE(raw_put(store, "users", "user_00", "\x01\xff" "user").has_value());
     user_filter f;
     f.offset = 20;
     f.limit = 4;  // user_04 .. user_01: user_00 is neither skipped-by-decoding nor returned
@@ -626,6 +731,7 @@ BOOST_FIXTURE_TEST_CASE(the_plain_listing_decodes_only_the_page, users_fixture) 
     f.offset = 30;  // has to decode everything to count matches
     BOOST_TEST(list(f).error() == make_error_code(errc::corrupted));
 }
+#endif
 
 BOOST_AUTO_TEST_SUITE_END()
 
@@ -645,15 +751,15 @@ struct sessions_fixture : store_fixture {
                                   make_session("sess_5", "client_1", "user_ab", "active"),
                                   make_session("sess_2", "client_1", "user_a", "active"),
                                   make_session("sess_4", "client_3", "user_b", "revoked")})
-                if (auto x = store.put_session(w, s); !x) return x;
-            return store.put_client(w, c1);
+                if (auto x = w.sessions().put(s); !x) return x;
+            return w.clients().put(c1);
         });
         BOOST_TEST_REQUIRE(r.has_value());
     }
 
     std::string sessions(std::string const& user, std::string const& client, std::string const& status,
                          std::size_t limit = 10, std::size_t offset = 0, std::size_t* total = nullptr) {
-        auto r = read([&](read_txn& t) { return store.list_sessions(t, user, client, status, limit, offset, total); });
+        auto r = read([&](read_txn& t) { return t.sessions().list(user, client, status, limit, offset, total); });
         BOOST_TEST_REQUIRE(r.has_value());
         return joined(ids_of(*r));
     }
@@ -663,7 +769,7 @@ struct sessions_fixture : store_fixture {
 
 BOOST_FIXTURE_TEST_CASE(sessions_of_user_newest_first, sessions_fixture) {
     auto of = [&](std::string const& u) {
-        return joined(ids_of(read([&](read_txn& t) { return store.sessions_of_user(t, u); }).value()));
+        return joined(ids_of(read([&](read_txn& t) { return t.sessions().of_user(u); }).value()));
     };
     BOOST_TEST(of("user_a") == "sess_3,sess_2,sess_1");
     BOOST_TEST(of("user_ab") == "sess_5");
@@ -671,7 +777,7 @@ BOOST_FIXTURE_TEST_CASE(sessions_of_user_newest_first, sessions_fixture) {
     BOOST_TEST(of("") == "");
     // Re-saving a session (status change) does not duplicate it.
     BOOST_TEST_REQUIRE(write([&](write_txn& w) {
-                           return store.put_session(w, make_session("sess_2", "client_1", "user_a", "ended"));
+                           return w.sessions().put(make_session("sess_2", "client_1", "user_a", "ended"));
                        }).has_value());
     BOOST_TEST(of("user_a") == "sess_3,sess_2,sess_1");
 }
@@ -715,12 +821,12 @@ BOOST_FIXTURE_TEST_CASE(list_clients_newest_first_with_paging, store_fixture) {
                            for (int i = 0; i < 7; ++i) {
                                client_record c = filled<client_record>(i);
                                c.id = "client_" + std::to_string(i);
-                               if (auto r = store.put_client(w, c); !r) return r;
+                               if (auto r = w.clients().put(c); !r) return r;
                            }
                            return {};
                        }).has_value());
     auto page = [&](std::size_t limit, std::size_t offset, std::size_t* total) {
-        return joined(ids_of(read([&](read_txn& t) { return store.list_clients(t, limit, offset, total); }).value()));
+        return joined(ids_of(read([&](read_txn& t) { return t.clients().list(limit, offset, total); }).value()));
     };
     std::size_t total = 0;
     BOOST_TEST(page(3, 0, &total) == "client_6,client_5,client_4");
@@ -730,15 +836,15 @@ BOOST_FIXTURE_TEST_CASE(list_clients_newest_first_with_paging, store_fixture) {
     BOOST_TEST(page(0, 0, &total) == "");
     BOOST_TEST(total == 7u);
     BOOST_TEST(page(100, 0, nullptr) == "client_6,client_5,client_4,client_3,client_2,client_1,client_0");
-    auto got = read([&](read_txn& t) { return store.get_client(t, "client_3"); }).value();
+    auto got = read([&](read_txn& t) { return t.clients().get("client_3"); }).value();
     BOOST_TEST_REQUIRE(got.has_value());
     auto expected = filled<client_record>(3);
     expected.id = "client_3";
     BOOST_TEST(records_equal(*got, expected));
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_client(w, "client_3"); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.clients().remove("client_3"); }).has_value());
     BOOST_TEST(page(100, 0, &total) == "client_6,client_5,client_4,client_2,client_1,client_0");
     BOOST_TEST(total == 6u);
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_client(t, "client_3"); })->has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.clients().get("client_3"); })->has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(sign_ins_sign_ups_and_dev_browsers_round_trip, store_fixture) {
@@ -749,15 +855,15 @@ BOOST_FIXTURE_TEST_CASE(sign_ins_sign_ups_and_dev_browsers_round_trip, store_fix
     auto dv = filled<dev_browser_record>();
     dv.id = "dvb_1";
     BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
-                           if (auto r = store.put_sign_in(w, si); !r) return r;
-                           if (auto r = store.put_sign_up(w, su); !r) return r;
-                           return store.put_dev_browser(w, dv);
+                           if (auto r = w.sign_ins().put(si); !r) return r;
+                           if (auto r = w.sign_ups().put(su); !r) return r;
+                           return w.dev_browsers().put(dv);
                        }).has_value());
-    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_sign_in(t, "sia_1"); })->value(), si));
-    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_sign_up(t, "sua_1"); })->value(), su));
-    BOOST_TEST(records_equal(read([&](read_txn& t) { return store.get_dev_browser(t, "dvb_1"); })->value(), dv));
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_sign_in(t, "sia_2"); })->has_value());
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_dev_browser(t, std::string(600, 'd')); })->has_value());
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return t.sign_ins().get("sia_1"); })->value(), si));
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return t.sign_ups().get("sua_1"); })->value(), su));
+    BOOST_TEST(records_equal(read([&](read_txn& t) { return t.dev_browsers().get("dvb_1"); })->value(), dv));
+    BOOST_TEST(!read([&](read_txn& t) { return t.sign_ins().get("sia_2"); })->has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.dev_browsers().get(std::string(600, 'd')); })->has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(jwt_template_names_are_unique, store_fixture) {
@@ -769,52 +875,52 @@ BOOST_FIXTURE_TEST_CASE(jwt_template_names_are_unique, store_fixture) {
         return j;
     };
     auto by_name = [&](std::string const& n) {
-        auto r = read([&](read_txn& t) { return store.jwt_template_by_name(t, n); }).value();
+        auto r = read([&](read_txn& t) { return t.jwt_templates().by_name(n); }).value();
         return r ? r->id : std::string("<none>");
     };
     auto const t1 = tpl("jtmp_1", "supabase");
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_jwt_template(w, t1, nullptr); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.jwt_templates().put(t1, nullptr); }).has_value());
     unique_field f = unique_field::none;
-    auto dup = write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_2", "supabase"), nullptr, &f); });
+    auto dup = write([&](write_txn& w) { return w.jwt_templates().put(tpl("jtmp_2", "supabase"), nullptr, &f); });
     BOOST_TEST(dup.error() == key_exists);
     BOOST_TEST(f == unique_field::jwt_template_name);
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_jwt_template(t, "jtmp_2"); })->has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.jwt_templates().get("jtmp_2"); })->has_value());
     BOOST_TEST(by_name("supabase") == "jtmp_1");
     // An insert reusing an id is refused; an update keeping its own name is not a conflict.
-    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_1", "other"), nullptr, &f); })
+    BOOST_TEST(write([&](write_txn& w) { return w.jwt_templates().put(tpl("jtmp_1", "other"), nullptr, &f); })
                    .error() == key_exists);
     BOOST_TEST(f == unique_field::none);
     auto t1b = t1;
     t1b.lifetime = 120;
-    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, t1b, &t1); }).has_value());
+    BOOST_TEST(write([&](write_txn& w) { return w.jwt_templates().put(t1b, &t1); }).has_value());
     // A rename frees the old name for another template.
     auto t1c = t1b;
     t1c.name = "hasura";
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_jwt_template(w, t1c, &t1b); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.jwt_templates().put(t1c, &t1b); }).has_value());
     BOOST_TEST(by_name("hasura") == "jtmp_1");
     BOOST_TEST(by_name("supabase") == "<none>");
     BOOST_TEST_REQUIRE(
-        write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_2", "supabase"), nullptr); }).has_value());
-    auto all = read([&](read_txn& t) { return store.list_jwt_templates(t); }).value();
+        write([&](write_txn& w) { return w.jwt_templates().put(tpl("jtmp_2", "supabase"), nullptr); }).has_value());
+    auto all = read([&](read_txn& t) { return t.jwt_templates().list(); }).value();
     BOOST_TEST(joined(ids_of(all)) == "jtmp_1,jtmp_2");
     BOOST_TEST(all[0].lifetime == 120);
     // Delete removes the name too.
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_jwt_template(w, t1c); }).has_value());
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.jwt_templates().remove(t1c); }).has_value());
     BOOST_TEST(by_name("hasura") == "<none>");
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_jwt_template(t, "jtmp_1"); })->has_value());
-    BOOST_TEST(write([&](write_txn& w) { return store.put_jwt_template(w, tpl("jtmp_3", "hasura"), nullptr); })
+    BOOST_TEST(!read([&](read_txn& t) { return t.jwt_templates().get("jtmp_1"); })->has_value());
+    BOOST_TEST(write([&](write_txn& w) { return w.jwt_templates().put(tpl("jtmp_3", "hasura"), nullptr); })
                    .has_value());
 }
 
 BOOST_FIXTURE_TEST_CASE(meta_is_a_small_string_table, store_fixture) {
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_meta(w, "instance_id", "ins_1"); }).has_value());
-    BOOST_TEST(read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->value() == "ins_1");
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.put_meta(w, "instance_id", "ins_2"); }).has_value());
-    BOOST_TEST(read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->value() == "ins_2");
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return store.delete_meta(w, "instance_id"); }).has_value());
-    BOOST_TEST(!read([&](read_txn& t) { return store.get_meta(t, "instance_id"); })->has_value());
-    BOOST_TEST(write([&](write_txn& w) { return store.delete_meta(w, "never"); }).has_value());
-    BOOST_TEST(write([&](write_txn& w) { return store.put_meta(w, "", "v"); }).error() ==
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.meta().put("instance_id", "ins_1"); }).has_value());
+    BOOST_TEST(read([&](read_txn& t) { return t.meta().get("instance_id"); })->value() == "ins_1");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.meta().put("instance_id", "ins_2"); }).has_value());
+    BOOST_TEST(read([&](read_txn& t) { return t.meta().get("instance_id"); })->value() == "ins_2");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.meta().remove("instance_id"); }).has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.meta().get("instance_id"); })->has_value());
+    BOOST_TEST(write([&](write_txn& w) { return w.meta().remove("never"); }).has_value());
+    BOOST_TEST(write([&](write_txn& w) { return w.meta().put("", "v"); }).error() ==
                make_error_code(errc::invalid_key));
 }
 
@@ -822,28 +928,29 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(store_db_storage)
 
+#if LATCHKEY_STORE_LMDB
 BOOST_AUTO_TEST_CASE(map_full_is_an_error_and_the_store_stays_readable) {
     tmp_dir dir;
     auto store = open_store(dir.sub("db"), 64 * 1024);
-    BOOST_TEST_REQUIRE(store.with_write([&](write_txn& w) { return store.put_meta(w, "first", "ok"); }).has_value());
+    BOOST_TEST_REQUIRE(store->with_write([&](write_txn& w) { return w.meta().put("first", "ok"); }).has_value());
     result<void> last;
     int written = 0;
     for (; written < 1000 && last.has_value(); ++written)
-        last = store.with_write([&](write_txn& w) {
-            return store.put_user(w, make_user("user_" + std::to_string(written),
+        last = store->with_write([&](write_txn& w) {
+            return w.users().put(make_user("user_" + std::to_string(written),
                                                std::to_string(written) + "@example.com"),
                                   nullptr);
         });
     BOOST_TEST_REQUIRE(last.has_error());
     BOOST_TEST(last.error() == make_error_code(errc::map_full));
     BOOST_TEST(written > 1);
-    auto first = store.with_read([&](read_txn& t) { return store.get_meta(t, "first"); });
+    auto first = store->with_read([&](read_txn& t) { return t.meta().get("first"); });
     BOOST_TEST_REQUIRE(first.has_value());
     BOOST_TEST(first->value() == "ok");
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.get_user(t, "user_0"); })->has_value());
+    BOOST_TEST(store->with_read([&](read_txn& t) { return t.users().get("user_0"); })->has_value());
     // The failed user left nothing behind.
     auto const failed = "user_" + std::to_string(written - 1);
-    BOOST_TEST(!store.with_read([&](read_txn& t) { return store.get_user(t, failed); })->has_value());
+    BOOST_TEST(!store->with_read([&](read_txn& t) { return t.users().get(failed); })->has_value());
 }
 
 BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
@@ -852,19 +959,19 @@ BOOST_AUTO_TEST_CASE(data_survives_close_and_reopen) {
         std::string const path = dir.sub(durable ? "durable" : "nosync");
         {
             auto store = open_store(path, 1 << 24, durable);
-            auto r = store.with_write([&](write_txn& w) -> result<void> {
-                if (auto x = store.put_user(w, make_user("user_9", "keep@example.com", "keeper"), nullptr); !x)
+            auto r = store->with_write([&](write_txn& w) -> result<void> {
+                if (auto x = w.users().put(make_user("user_9", "keep@example.com", "keeper"), nullptr); !x)
                     return x;
-                return store.put_session(w, make_session("sess_9", "client_9", "user_9", "active"));
+                return w.sessions().put(make_session("sess_9", "client_9", "user_9", "active"));
             });
             BOOST_TEST_REQUIRE(r.has_value());
-            if (!durable) BOOST_TEST_REQUIRE(store.sync().has_value());
+            if (!durable) BOOST_TEST_REQUIRE(store->sync().has_value());
         }
         auto store = open_store(path, 1 << 24, durable);
-        BOOST_TEST(store.with_read([&](read_txn& t) { return store.get_user(t, "user_9"); })->has_value());
-        BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_username(t, "KEEPER"); })->value() ==
+        BOOST_TEST(store->with_read([&](read_txn& t) { return t.users().get("user_9"); })->has_value());
+        BOOST_TEST(store->with_read([&](read_txn& t) { return t.users().id_by_username("KEEPER"); })->value() ==
                    "user_9");
-        BOOST_TEST(store.with_read([&](read_txn& t) { return store.sessions_of_user(t, "user_9"); })->size() == 1u);
+        BOOST_TEST(store->with_read([&](read_txn& t) { return t.sessions().of_user("user_9"); })->size() == 1u);
     }
 }
 
@@ -872,17 +979,16 @@ BOOST_AUTO_TEST_CASE(a_store_directory_holding_garbage_does_not_open) {
     tmp_dir dir;
     std::filesystem::create_directories(dir.sub("db"));
     std::ofstream(dir.sub("db/data.mdb"), std::ios::binary) << std::string(8192, 'Z');
-    options o;
+    lmdb::options o;
     o.dir = dir.sub("db");
     o.map_size = 1 << 20;
-    auto r = db::open(o);
+    auto r = lmdb::db::open(o);
     BOOST_TEST_REQUIRE(r.has_error());
     BOOST_TEST(r.error() == make_error_code(errc::corrupted));
 }
+#endif
 
-BOOST_AUTO_TEST_CASE(seed_loads_in_batches_and_indexes_everything) {
-    tmp_dir dir;
-    auto store = open_store(dir.sub("db"), 256ull << 20, false);
+BOOST_FIXTURE_TEST_CASE(seed_loads_in_batches_and_indexes_everything, store_fixture) {
     std::vector<user_record> users;
     std::vector<session_record> sessions;
     std::vector<client_record> clients;
@@ -897,21 +1003,23 @@ BOOST_AUTO_TEST_CASE(seed_loads_in_batches_and_indexes_everything) {
         c.id = "client_" + std::to_string(i);
         clients.push_back(c);
     }
-    BOOST_TEST_REQUIRE(store.seed(users, sessions, clients, 1000).has_value());
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.count_users(t, {}); }).value() == 2500u);
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.user_id_by_email(t, "seed1234@example.com"); })
+    BOOST_TEST_REQUIRE(seed(store, users, sessions, clients, 1000).has_value());
+    BOOST_TEST(store.with_read([&](read_txn& t) { return t.users().count({}); }).value() == 2500u);
+    BOOST_TEST(store.with_read([&](read_txn& t) { return t.users().id_by_email("seed1234@example.com"); })
                    ->value() == "user_01234");
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.sessions_of_user(t, "user_00007"); })->size() == 2u);
+    BOOST_TEST(store.with_read([&](read_txn& t) { return t.sessions().of_user("user_00007"); })->size() == 2u);
     std::size_t total = 0;
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.list_clients(t, 1, 0, &total); }).has_value());
+    BOOST_TEST(store.with_read([&](read_txn& t) { return t.clients().list(1, 0, &total); }).has_value());
     BOOST_TEST(total == 100u);
     // A batch that fails rolls back alone: earlier batches stay.
     std::vector<user_record> more;
     for (int i = 0; i < 1500; ++i) more.push_back(make_user("user_more_" + std::to_string(i), "m" + std::to_string(i) + "@x.io"));
     more[1200].identifications[0].value = "seed0@example.com";  // taken: fails the second batch
-    auto r = store.seed(more, {}, {}, 1000);
+    auto r = seed(store, more, {}, {}, 1000);
     BOOST_TEST(r.error() == key_exists);
-    BOOST_TEST(store.with_read([&](read_txn& t) { return store.count_users(t, {}); }).value() == 3500u);
+    BOOST_TEST(store.with_read([&](read_txn& t) { return t.users().count({}); }).value() == 3500u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

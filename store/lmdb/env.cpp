@@ -1,4 +1,4 @@
-#include "store/lmdb.hpp"
+#include "store/lmdb/env.hpp"
 
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include <system_error>
 #include <vector>
 
-namespace latchkey::store {
+namespace latchkey::store::lmdb {
 
 namespace {
 
@@ -273,4 +273,4 @@ result<std::optional<cursor::entry>> cursor::seek_before(std::string_view key) n
     return *at ? prev() : last();
 }
 
-}  // namespace latchkey::store
+}  // namespace latchkey::store::lmdb

@@ -1,15 +1,18 @@
-#include "store/db.hpp"
+#include "store/lmdb/db.hpp"
 
 #include "store/codec.hpp"
+#include "store/rules.hpp"
 
 #include <algorithm>
 #include <iterator>
 #include <new>
 #include <utility>
 
-namespace latchkey::store {
+namespace latchkey::store::lmdb {
 
 namespace {
+
+using namespace store::rules;  // NOLINT(google-build-using-namespace): the backend-neutral index rules
 
 using boost::system::error_code;
 
@@ -23,26 +26,6 @@ auto guarded(F&& f) noexcept -> decltype(f()) {
     } catch (std::bad_alloc const&) {
         return no_memory();
     }
-}
-
-constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = ascii_lower(c);
-    return out;
-}
-
-/// Whether `hay` contains `needle` (already lowercased), ASCII case-insensitively. No allocation.
-bool icontains(std::string_view hay, std::string_view needle) noexcept {
-    if (needle.empty()) return true;
-    if (needle.size() > hay.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size() && ascii_lower(hay[i + j]) == needle[j]) ++j;
-        if (j == needle.size()) return true;
-    }
-    return false;
 }
 
 template <class T>
@@ -106,23 +89,6 @@ result<void> del_if_owned(write_txn& w, MDB_dbi dbi, std::string_view key, std::
     return w.del(dbi, key);
 }
 
-template <class T>
-bool contains(std::vector<T> const& v, T const& x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-/// Whether a non-empty key occurs twice (empty keys are never indexed).
-bool has_duplicates(std::vector<std::string> v) {
-    std::erase(v, std::string());
-    std::sort(v.begin(), v.end());
-    return std::adjacent_find(v.begin(), v.end()) != v.end();
-}
-
-/// The index key of an email address / phone number: the email lowercased, the phone as stored.
-std::string address_key(identification_record const& i) {
-    return i.kind == "email_address" ? lower(i.value) : i.value;
-}
-
 // users_by_pending_claim keys: "<tag>\0<address key>\0<user id>", tag 'e' (email) or 'p' (phone); empty values.
 constexpr char email_tag = 'e';
 constexpr char phone_tag = 'p';
@@ -143,44 +109,12 @@ std::string claim_key(char tag, std::string_view address, std::string_view user_
     return k;
 }
 
-/// Every index key a user holds, per index.
-struct user_keys {
-    std::vector<std::string> emails, phones;                  ///< owning claims (unique indexes)
-    std::vector<std::string> pending_emails, pending_phones;  ///< pending claims (address keys, not unique)
-    std::vector<std::string> idns;
-    std::string username, external_id;  ///< empty = not indexed
-
-    /// Every email / phone address key, owning and pending (an address may occur once per user).
-    std::vector<std::string> all_emails() const {
-        std::vector<std::string> v = emails;
-        v.insert(v.end(), pending_emails.begin(), pending_emails.end());
-        return v;
-    }
-    std::vector<std::string> all_phones() const {
-        std::vector<std::string> v = phones;
-        v.insert(v.end(), pending_phones.begin(), pending_phones.end());
-        return v;
-    }
-    /// users_by_pending_claim keys of `user_id`.
-    std::vector<std::string> claim_keys(std::string_view user_id) const {
-        std::vector<std::string> v;
-        for (auto const& e : pending_emails) v.push_back(claim_key(email_tag, e, user_id));
-        for (auto const& p : pending_phones) v.push_back(claim_key(phone_tag, p, user_id));
-        return v;
-    }
-};
-
-user_keys keys_of(user_record const& u) {
-    user_keys k;
-    for (auto const& i : u.identifications) {
-        bool const owns = owns_address(i);
-        if (i.kind == "email_address") (owns ? k.emails : k.pending_emails).push_back(address_key(i));
-        else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
-        k.idns.push_back(i.id);
-    }
-    k.username = lower(u.username);
-    k.external_id = u.external_id;
-    return k;
+/// users_by_pending_claim keys of `user_id`.
+std::vector<std::string> claim_keys(user_keys const& k, std::string_view user_id) {
+    std::vector<std::string> v;
+    for (auto const& e : k.pending_emails) v.push_back(claim_key(email_tag, e, user_id));
+    for (auto const& p : k.pending_phones) v.push_back(claim_key(phone_tag, p, user_id));
+    return v;
 }
 
 /// Version of the claim rules the email/phone indexes follow (db.hpp, "Claims"), in meta "identifier_claims".
@@ -200,43 +134,6 @@ std::string user_session_key(std::string_view user_id, std::string_view session_
 }
 
 // ---- user listing ----
-
-enum class order_field {
-    created_at, updated_at, last_sign_in_at, last_active_at, email_address, phone_number, username, first_name,
-    last_name
-};
-
-struct user_order {
-    order_field field = order_field::created_at;
-    bool desc = true;
-};
-
-user_order parse_order(std::string_view s) {
-    static constexpr std::pair<std::string_view, order_field> fields[] = {
-        {"created_at", order_field::created_at},       {"updated_at", order_field::updated_at},
-        {"last_sign_in_at", order_field::last_sign_in_at}, {"last_active_at", order_field::last_active_at},
-        {"email_address", order_field::email_address}, {"phone_number", order_field::phone_number},
-        {"username", order_field::username},           {"first_name", order_field::first_name},
-        {"last_name", order_field::last_name}};
-    bool desc = true;
-    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
-        desc = s.front() == '-';
-        s.remove_prefix(1);
-    }
-    for (auto const& [name, field] : fields)
-        if (name == s) return {field, desc};
-    return {};  // unknown: -created_at (the server validates order_by)
-}
-
-bool matches_query(user_record const& u, std::string_view q) noexcept {
-    if (q.empty()) return true;
-    if (icontains(u.id, q) || icontains(u.username, q) || icontains(u.first_name, q) || icontains(u.last_name, q) ||
-        icontains(u.external_id, q))
-        return true;
-    for (auto const& i : u.identifications)
-        if ((i.kind == "email_address" || i.kind == "phone_number") && icontains(i.value, q)) return true;
-    return false;
-}
 
 /// Decodes an encoded user; an empty optional when it does not match the (lowercased) query.
 result<std::optional<user_record>> decode_if_matches(std::string_view raw, std::string_view q) {
@@ -320,42 +217,6 @@ result<void> visit_users(txn const& t, MDB_dbi users, std::optional<std::vector<
     return desc ? each(ids->rbegin(), ids->rend()) : each(ids->begin(), ids->end());
 }
 
-std::string_view primary_value(user_record const& u, std::string const& primary_id) {
-    for (auto const& i : u.identifications)
-        if (i.id == primary_id) return i.value;
-    return {};
-}
-
-/// One user's sort key for non-creation orders.
-struct sort_entry {
-    std::int64_t num = 0;
-    std::string str;
-    std::string id;
-};
-
-sort_entry sort_key(user_record const& u, order_field f) {
-    sort_entry e;
-    e.id = u.id;
-    switch (f) {
-        case order_field::created_at: e.num = u.created_at; break;
-        case order_field::updated_at: e.num = u.updated_at; break;
-        case order_field::last_sign_in_at: e.num = u.last_sign_in_at; break;
-        case order_field::last_active_at: e.num = u.last_active_at; break;
-        case order_field::email_address: e.str = lower(primary_value(u, u.primary_email_address_id)); break;
-        case order_field::phone_number: e.str = lower(primary_value(u, u.primary_phone_number_id)); break;
-        case order_field::username: e.str = lower(u.username); break;
-        case order_field::first_name: e.str = lower(u.first_name); break;
-        case order_field::last_name: e.str = lower(u.last_name); break;
-    }
-    return e;
-}
-
-/// [begin, end) of the page `offset`/`limit` within `n` items.
-std::pair<std::size_t, std::size_t> page_of(std::size_t n, std::size_t offset, std::size_t limit) noexcept {
-    if (offset >= n) return {n, n};
-    return {offset, offset + std::min(limit, n - offset)};
-}
-
 /// Collects one page of a stream while counting everything offered.
 template <class T>
 struct pager {
@@ -370,17 +231,17 @@ struct pager {
 
 }  // namespace
 
-result<db> db::open(options const& o) noexcept {
-    return guarded([&]() -> result<db> {
-        db d;
-        if (auto r = d.env_.open(o.dir, o.map_size, 32, o.durable, o.max_readers); !r) return r.error();
-        auto w = write_txn::begin(d.env_);
+result<std::unique_ptr<db>> db::open(options const& o) noexcept {
+    return guarded([&]() -> result<std::unique_ptr<db>> {
+        auto d = std::make_unique<db>();
+        if (auto r = d->env_.open(o.dir, o.map_size, 32, o.durable, o.max_readers); !r) return r.error();
+        auto w = write_txn::begin(d->env_);
         if (!w) return w.error();
         struct named {
             MDB_dbi* dbi;
             char const* name;
         };
-        auto& t = d.t_;
+        auto& t = d->t_;
         named const all[] = {{&t.users, "users"},
                              {&t.sessions, "sessions"},
                              {&t.clients, "clients"},
@@ -396,7 +257,9 @@ result<db> db::open(options const& o) noexcept {
                              {&t.users_by_identification, "users_by_identification"},
                              {&t.sessions_by_user, "sessions_by_user"},
                              {&t.jwt_templates_by_name, "jwt_templates_by_name"},
-                             {&t.users_by_pending_claim, "users_by_pending_claim"}};
+                             {&t.users_by_pending_claim, "users_by_pending_claim"},
+                             {&t.jobs, "jobs"},
+                             {&t.jobs_due, "jobs_due"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
@@ -422,7 +285,7 @@ result<db> db::open(options const& o) noexcept {
                     if (auto x = del_if_owned(*w, t.users_by_email, e, u.id); !x) return x.error();
                 for (auto const& p : k.pending_phones)
                     if (auto x = del_if_owned(*w, t.users_by_phone, p, u.id); !x) return x.error();
-                for (auto const& c : k.claim_keys(u.id))
+                for (auto const& c : claim_keys(k, u.id))
                     if (auto x = w->put(t.users_by_pending_claim, c, {}); !x) return x.error();
             }
             if (auto x = w->put(t.meta, claims_meta_key, claims_version); !x) return x.error();
@@ -454,7 +317,7 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (has_duplicates(now.all_emails())) return taken(unique_field::email_address);
         if (has_duplicates(now.all_phones())) return taken(unique_field::phone_number);
         if (has_duplicates(now.idns)) return taken(unique_field::none);
-        auto const claims_now = now.claim_keys(u.id);
+        auto const claims_now = claim_keys(now, u.id);
         for (auto const& c : claims_now)
             if (c.size() > max_key_size) return make_error_code(errc::invalid_key);
         auto held_by_other = [&](MDB_dbi dbi, std::string const& key) -> result<bool> {
@@ -501,7 +364,7 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (auto r = sync_index(t_.users_by_identification, before.idns, now.idns); !r) return r;
         if (auto r = sync_index(t_.users_by_username, {before.username}, {now.username}); !r) return r;
         if (auto r = sync_index(t_.users_by_external_id, {before.external_id}, {now.external_id}); !r) return r;
-        auto const claims_before = before.claim_keys(u.id);  // keys carry the user id: plain deletes
+        auto const claims_before = claim_keys(before, u.id);  // keys carry the user id: plain deletes
         for (auto const& c : claims_before)
             if (!contains(claims_now, c))
                 if (auto r = w.del(t_.users_by_pending_claim, c); !r) return r;
@@ -565,7 +428,7 @@ result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept 
                 if (auto x = del_if_owned(w, t_.users_by_email, e, u.id); !x) return x;
             for (auto const& p : k.phones)
                 if (auto x = del_if_owned(w, t_.users_by_phone, p, u.id); !x) return x;
-            for (auto const& c : k.claim_keys(u.id))
+            for (auto const& c : claim_keys(k, u.id))
                 if (auto x = w.del(t_.users_by_pending_claim, c); !x) return x;
             for (auto const& i : k.idns)
                 if (auto x = del_if_owned(w, t_.users_by_identification, i, u.id); !x) return x;
@@ -650,14 +513,7 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
             return step::next;
         });
         if (!r) return r.error();
-        bool const numeric = order.field == order_field::updated_at || order.field == order_field::last_sign_in_at ||
-                             order.field == order_field::last_active_at;
-        auto less = [&](sort_entry const& a, sort_entry const& b) {
-            sort_entry const& x = order.desc ? b : a;
-            sort_entry const& y = order.desc ? a : b;
-            if (numeric ? x.num != y.num : x.str != y.str) return numeric ? x.num < y.num : x.str < y.str;
-            return x.id < y.id;  // ties: creation order, in the requested direction
-        };
+        auto less = [&](sort_entry const& a, sort_entry const& b) { return sorts_before(a, b, order); };
         auto const [from, to] = page_of(keys.size(), f.offset, f.limit);
         if (from == to) return std::vector<user_record>{};
         std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(to), keys.end(), less);
@@ -948,31 +804,319 @@ result<std::optional<std::string>> db::get_meta(txn const& t, std::string_view k
 
 result<void> db::delete_meta(write_txn& w, std::string_view key) const noexcept { return w.del(t_.meta, key); }
 
-// ---- bulk seeding ----
+// ---- the seam (store/store.hpp): the repositories over one LMDB txn ----
 
-result<void> db::seed(std::vector<user_record> const& users, std::vector<session_record> const& sessions,
-                      std::vector<client_record> const& clients, std::size_t batch) noexcept {
-    if (batch == 0) batch = seed_batch;
-    auto load = [&](auto const& records, auto put) -> result<void> {
-        for (std::size_t done = 0; done < records.size();) {
-            std::size_t const n = std::min(batch, records.size() - done);
-            auto r = with_write([&](write_txn& w) -> result<void> {
-                for (std::size_t i = done; i < done + n; ++i)
-                    if (auto x = put(w, records[i]); !x) return x;
-                return {};
-            });
-            if (!r) return r;
-            done += n;
-        }
-        return {};
-    };
-    if (auto r = load(users, [&](write_txn& w, user_record const& u) { return put_user(w, u, nullptr); }); !r)
-        return r;
-    if (auto r = load(sessions, [&](write_txn& w, session_record const& s) { return put_session(w, s); }); !r)
-        return r;
-    if (auto r = load(clients, [&](write_txn& w, client_record const& c) { return put_client(w, c); }); !r)
-        return r;
-    return sync();
+namespace {
+
+/// What every repository of one txn holds: the table functions, the txn, and in a write txn the writable txn.
+struct bound {
+    db const* d;
+    txn const* t;
+    write_txn* w;  ///< null in a read txn (whose repositories are only ever handed out as views)
+};
+
+class users_impl final : public users_repo {
+public:
+    explicit users_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<user_record>> get(std::string_view id) const noexcept override {
+        return b_.d->get_user(*b_.t, id);
+    }
+    result<std::optional<std::string>> id_by_email(std::string_view v) const noexcept override {
+        return b_.d->user_id_by_email(*b_.t, v);
+    }
+    result<std::optional<std::string>> id_by_phone(std::string_view v) const noexcept override {
+        return b_.d->user_id_by_phone(*b_.t, v);
+    }
+    result<std::optional<std::string>> id_by_username(std::string_view v) const noexcept override {
+        return b_.d->user_id_by_username(*b_.t, v);
+    }
+    result<std::optional<std::string>> id_by_external_id(std::string_view v) const noexcept override {
+        return b_.d->user_id_by_external_id(*b_.t, v);
+    }
+    result<std::optional<std::string>> id_by_identification(std::string_view v) const noexcept override {
+        return b_.d->user_id_by_identification(*b_.t, v);
+    }
+    result<std::vector<user_record>> list(user_filter const& f) const noexcept override {
+        return b_.d->list_users(*b_.t, f);
+    }
+    result<std::size_t> count(user_filter const& f) const noexcept override { return b_.d->count_users(*b_.t, f); }
+    result<void> put(user_record const& u, user_record const* previous, unique_field* conflict) noexcept override {
+        return b_.d->put_user(*b_.w, u, previous, conflict);
+    }
+    result<void> remove(user_record const& u) noexcept override { return b_.d->delete_user(*b_.w, u); }
+
+private:
+    bound const& b_;
+};
+
+class sessions_impl final : public sessions_repo {
+public:
+    explicit sessions_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<session_record>> get(std::string_view id) const noexcept override {
+        return b_.d->get_session(*b_.t, id);
+    }
+    result<std::vector<session_record>> of_user(std::string_view user_id) const noexcept override {
+        return b_.d->sessions_of_user(*b_.t, user_id);
+    }
+    result<std::vector<session_record>> list(std::string_view user_id, std::string_view client_id,
+                                             std::string_view status, std::size_t limit, std::size_t offset,
+                                             std::size_t* total) const noexcept override {
+        return b_.d->list_sessions(*b_.t, user_id, client_id, status, limit, offset, total);
+    }
+    result<void> put(session_record const& s) noexcept override { return b_.d->put_session(*b_.w, s); }
+
+private:
+    bound const& b_;
+};
+
+class clients_impl final : public clients_repo {
+public:
+    explicit clients_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<client_record>> get(std::string_view id) const noexcept override {
+        return b_.d->get_client(*b_.t, id);
+    }
+    result<std::vector<client_record>> list(std::size_t limit, std::size_t offset,
+                                            std::size_t* total) const noexcept override {
+        return b_.d->list_clients(*b_.t, limit, offset, total);
+    }
+    result<void> put(client_record const& c) noexcept override { return b_.d->put_client(*b_.w, c); }
+    result<void> remove(std::string_view id) noexcept override { return b_.d->delete_client(*b_.w, id); }
+
+private:
+    bound const& b_;
+};
+
+/// A family found by id only: one table of encoded records.
+template <class Record>
+class by_id_impl final : public by_id_repo<Record> {
+public:
+    by_id_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    result<std::optional<Record>> get(std::string_view id) const noexcept override {
+        return guarded([&] { return get_record<Record>(*b_.t, dbi_, id); });
+    }
+    result<void> put(Record const& r) noexcept override {
+        return guarded([&] { return b_.w->put(dbi_, r.id, encode(r)); });
+    }
+    result<void> remove(std::string_view id) noexcept override { return b_.w->del(dbi_, id); }
+
+private:
+    bound const& b_;
+    MDB_dbi dbi_;
+};
+
+class jwt_templates_impl final : public jwt_templates_repo {
+public:
+    explicit jwt_templates_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<jwt_template_record>> get(std::string_view id) const noexcept override {
+        return b_.d->get_jwt_template(*b_.t, id);
+    }
+    result<std::optional<jwt_template_record>> by_name(std::string_view name) const noexcept override {
+        return b_.d->jwt_template_by_name(*b_.t, name);
+    }
+    result<std::vector<jwt_template_record>> list() const noexcept override {
+        return b_.d->list_jwt_templates(*b_.t);
+    }
+    result<void> put(jwt_template_record const& j, jwt_template_record const* previous,
+                     unique_field* conflict) noexcept override {
+        return b_.d->put_jwt_template(*b_.w, j, previous, conflict);
+    }
+    result<void> remove(jwt_template_record const& j) noexcept override {
+        return b_.d->delete_jwt_template(*b_.w, j);
+    }
+
+private:
+    bound const& b_;
+};
+
+class meta_impl final : public meta_repo {
+public:
+    explicit meta_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<std::string>> get(std::string_view key) const noexcept override {
+        return b_.d->get_meta(*b_.t, key);
+    }
+    result<void> put(std::string_view key, std::string_view value) noexcept override {
+        return b_.d->put_meta(*b_.w, key, value);
+    }
+    result<void> remove(std::string_view key) noexcept override { return b_.d->delete_meta(*b_.w, key); }
+
+private:
+    bound const& b_;
+};
+
+
+/// Jobs: `jobs` (id -> record) and `jobs_due` (<next_attempt_at: 8 bytes big-endian unix ms><id> -> "", pending
+/// jobs only), so the first key of jobs_due is the next job due and a due scan reads only what it takes.
+std::string due_key(std::int64_t at_ms, std::string_view id) {
+    auto const t = static_cast<std::uint64_t>(std::max<std::int64_t>(0, at_ms));
+    std::string k(8, '\0');
+    for (int i = 0; i < 8; ++i) k[static_cast<std::size_t>(i)] = static_cast<char>((t >> (56 - 8 * i)) & 0xff);
+    k.append(id);
+    return k;
 }
 
-}  // namespace latchkey::store
+std::int64_t due_time(std::string_view key) noexcept {
+    std::uint64_t t = 0;
+    for (std::size_t i = 0; i < 8 && i < key.size(); ++i) t = (t << 8) | static_cast<unsigned char>(key[i]);
+    return static_cast<std::int64_t>(t);
+}
+
+class jobs_impl final : public jobs_repo {
+public:
+    jobs_impl(bound const& b, MDB_dbi jobs, MDB_dbi due) noexcept : b_(b), jobs_(jobs), due_(due) {}
+    result<std::optional<job_record>> get(std::string_view id) const noexcept override {
+        return guarded([&] { return get_record<job_record>(*b_.t, jobs_, id); });
+    }
+    result<std::vector<job_record>> due(std::int64_t now_ms, std::size_t max) const noexcept override {
+        return guarded([&]() -> result<std::vector<job_record>> {
+            std::vector<job_record> out;
+            auto c = cursor::open(*b_.t, due_);
+            if (!c) return c.error();
+            for (auto e = c->first(); out.size() < max; e = c->next()) {
+                if (!e) return e.error();
+                if (!*e || due_time((*e)->first) > now_ms) break;
+                auto j = get_record<job_record>(*b_.t, jobs_, std::string_view((*e)->first).substr(8));
+                if (!j) return j.error();
+                if (*j) out.push_back(std::move(**j));
+            }
+            return out;
+        });
+    }
+    result<std::optional<std::int64_t>> next_due() const noexcept override {
+        return guarded([&]() -> result<std::optional<std::int64_t>> {
+            auto c = cursor::open(*b_.t, due_);
+            if (!c) return c.error();
+            auto e = c->first();
+            if (!e) return e.error();
+            if (!*e) return std::optional<std::int64_t>{};
+            return std::optional<std::int64_t>{due_time((*e)->first)};
+        });
+    }
+    result<std::vector<job_record>> list(std::size_t limit) const noexcept override {
+        return guarded([&]() -> result<std::vector<job_record>> {
+            std::vector<job_record> out;
+            auto c = cursor::open(*b_.t, jobs_);
+            if (!c) return c.error();
+            for (auto e = c->first(); out.size() < limit; e = c->next()) {
+                if (!e) return e.error();
+                if (!*e) break;
+                auto r = decode<job_record>((*e)->second);
+                if (!r) return r.error();
+                out.push_back(std::move(*r));
+            }
+            return out;
+        });
+    }
+    result<queue_counts> counts() const noexcept override {
+        auto all = b_.t->count(jobs_);
+        if (!all) return all.error();
+        auto due = b_.t->count(due_);
+        if (!due) return due.error();
+        return queue_counts{*due, *all >= *due ? *all - *due : 0};
+    }
+    result<void> put(job_record const& j, bool insert) noexcept override {
+        return guarded([&]() -> result<void> {
+            if (j.id.empty() || j.id.size() + 8 > max_key_size) return make_error_code(errc::invalid_key);
+            auto old = get_record<job_record>(*b_.t, jobs_, j.id);
+            if (!old) return old.error();
+            if (*old && insert) return make_error_code(errc::key_exists);
+            if (*old && (*old)->state == "pending")
+                if (auto d = b_.w->del(due_, due_key((*old)->next_attempt_at, j.id)); !d) return d;
+            if (auto p = b_.w->put(jobs_, j.id, encode(j)); !p) return p;
+            if (j.state == "pending") return b_.w->put(due_, due_key(j.next_attempt_at, j.id), {});
+            return {};
+        });
+    }
+    result<void> remove(std::string_view id) noexcept override {
+        return guarded([&]() -> result<void> {
+            auto old = get_record<job_record>(*b_.t, jobs_, id);
+            if (!old) return old.error();
+            if (!*old) return {};
+            if ((*old)->state == "pending")
+                if (auto d = b_.w->del(due_, due_key((*old)->next_attempt_at, id)); !d) return d;
+            return b_.w->del(jobs_, id);
+        });
+    }
+
+private:
+    bound const& b_;
+    MDB_dbi jobs_, due_;
+};
+
+}  // namespace
+
+/// One LMDB txn seen through the seam: every repository bound to it. Lives on run_read's / run_write's stack
+/// (no allocation); a read txn is handed out as store::read_txn only.
+class db::txn_view final : public store::write_txn {
+public:
+    txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
+        : b_{&d, &t, w}, users_(b_), sessions_(b_), clients_(b_), sign_ins_(b_, d.t_.sign_ins),
+          sign_ups_(b_, d.t_.sign_ups), dev_browsers_(b_, d.t_.dev_browsers), jwt_templates_(b_), meta_(b_),
+          jobs_(b_, d.t_.jobs, d.t_.jobs_due) {}
+
+    std::uint64_t version() const noexcept override { return b_.t->snapshot_id(); }
+
+    users_view const& users() const noexcept override { return users_; }
+    sessions_view const& sessions() const noexcept override { return sessions_; }
+    clients_view const& clients() const noexcept override { return clients_; }
+    sign_ins_view const& sign_ins() const noexcept override { return sign_ins_; }
+    sign_ups_view const& sign_ups() const noexcept override { return sign_ups_; }
+    dev_browsers_view const& dev_browsers() const noexcept override { return dev_browsers_; }
+    jwt_templates_view const& jwt_templates() const noexcept override { return jwt_templates_; }
+    meta_view const& meta() const noexcept override { return meta_; }
+    jobs_view const& jobs() const noexcept override { return jobs_; }
+
+    users_repo& users() noexcept override { return users_; }
+    sessions_repo& sessions() noexcept override { return sessions_; }
+    clients_repo& clients() noexcept override { return clients_; }
+    sign_ins_repo& sign_ins() noexcept override { return sign_ins_; }
+    sign_ups_repo& sign_ups() noexcept override { return sign_ups_; }
+    dev_browsers_repo& dev_browsers() noexcept override { return dev_browsers_; }
+    jwt_templates_repo& jwt_templates() noexcept override { return jwt_templates_; }
+    meta_repo& meta() noexcept override { return meta_; }
+    jobs_repo& jobs() noexcept override { return jobs_; }
+
+    void committed() noexcept { run_after_commit(); }
+
+private:
+    bound b_;
+    users_impl users_;
+    sessions_impl sessions_;
+    clients_impl clients_;
+    by_id_impl<sign_in_record> sign_ins_;
+    by_id_impl<sign_up_record> sign_ups_;
+    by_id_impl<dev_browser_record> dev_browsers_;
+    jwt_templates_impl jwt_templates_;
+    meta_impl meta_;
+    jobs_impl jobs_;
+};
+
+std::uint64_t db::version() const noexcept {
+    MDB_envinfo info{};
+    if (!env_ || ::mdb_env_info(env_.get(), &info) != MDB_SUCCESS) return 0;
+    return static_cast<std::uint64_t>(info.me_last_txnid);
+}
+
+result<void> db::run_read(function_ref<result<void>(store::read_txn&)> body) const {
+    auto t = read_txn::begin(env_);
+    if (!t) return t.error();
+    txn_view view(*this, *t, nullptr);
+    return body(view);  // the LMDB txn returns to the env's pool when t goes out of scope
+}
+
+result<void> db::run_write(function_ref<result<void>(store::write_txn&)> body) {
+    auto w = write_txn::begin(env_);
+    if (!w) return w.error();
+    txn_view view(*this, *w, &*w);
+    if (auto r = body(view); !r) return r;  // the txn aborts in its destructor: nothing body wrote is visible
+    if (auto c = std::move(*w).commit(); !c) return c.error();
+    view.committed();
+    return {};
+}
+
+result<std::unique_ptr<store::database>> open(options const& o) noexcept {
+    auto d = db::open(o);
+    if (!d) return d.error();
+    return std::unique_ptr<store::database>(std::move(*d));
+}
+
+}  // namespace latchkey::store::lmdb

@@ -1,11 +1,13 @@
 #pragma once
-// RAII over LMDB: environment, read and write transactions, cursors. The only header that includes <lmdb.h>.
+// RAII over LMDB: environment, read and write transactions, cursors. With store/lmdb/db.hpp the only headers that
+// include <lmdb.h>; nothing outside store/lmdb/ and the composition root includes them.
 //
 // Threading: the env is opened with MDB_NOTLS, so a read txn is not tied to the thread that began it (it may be
 // used, and ended, on another thread, one thread at a time). A write txn is bound to its thread and blocks every
 // other writer: never keep any txn alive across a co_await. Values and keys returned by get() and cursors are
 // views into the memory map: valid until the txn ends or the next write in it.
 #include "store/error.hpp"
+#include "store/store.hpp"  // max_key_size
 
 #include <lmdb.h>
 
@@ -17,11 +19,7 @@
 #include <string_view>
 #include <utility>
 
-namespace latchkey::store {
-
-/// The largest key LMDB accepts (its compile-time default). Longer or empty keys can never be stored: lookups of
-/// them find nothing and writes fail with errc::invalid_key.
-inline constexpr std::size_t max_key_size = 511;
+namespace latchkey::store::lmdb {
 
 /// Maps an LMDB return code to store::errc and logs the unexpected ones (mdb_strerror and `what`, the LMDB
 /// function, one line on stderr). MDB_NOTFOUND is not an error: callers handle it before calling this.
@@ -121,7 +119,7 @@ public:
     result<void> del(MDB_dbi dbi, std::string_view key) noexcept;
     /// Commits. Consumes the txn either way: LMDB frees the handle even when commit fails.
     result<void> commit() && noexcept;
-    /// Opens (creating if missing) a named database. For db::open; the handle stays valid for the env's life.
+    /// Opens (creating if missing) a named database. For lmdb::db::open; the handle stays valid for the env's life.
     result<MDB_dbi> open_dbi(char const* name) noexcept;
 
 private:
@@ -160,4 +158,4 @@ private:
     MDB_cursor* c_ = nullptr;
 };
 
-}  // namespace latchkey::store
+}  // namespace latchkey::store::lmdb

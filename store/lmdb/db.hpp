@@ -1,9 +1,11 @@
 #pragma once
-// The store: one LMDB environment with every table opened once. Repositories below are synchronous,
-// short and never cross a co_await (LMDB txns are bound to threads; see store/lmdb.hpp).
+// The LMDB backend of the store seam (store/store.hpp): one LMDB environment with every table opened once. The
+// functions below do the work of the repositories (store/lmdb/db.cpp wraps them in the seam's interfaces); they are
+// synchronous, short and never cross a co_await (LMDB txns are bound to threads; see store/lmdb/env.hpp).
+// Only store/lmdb/ and tests of it include this header; the composition root uses store/lmdb/open.hpp.
 //
 // Tables (primary key -> encoded record, store/codec.hpp): users, sessions, clients, sign_ins, sign_ups,
-// dev_browsers, jwt_templates, meta (string -> string). Unique indexes (key -> record id): users_by_email
+// dev_browsers, jwt_templates, meta (string -> string), jobs (+ jobs_due, the due index; see jobs_impl). Unique indexes (key -> record id): users_by_email
 // (lowercased email), users_by_phone (as stored), users_by_username (lowercased), users_by_external_id,
 // users_by_identification (idn_ id), jwt_templates_by_name. sessions_by_user holds "<user_id>\0<session_id>"
 // keys with empty values, and so does users_by_pending_claim with "<e|p>\0<address>\0<user_id>" keys. Record
@@ -22,7 +24,7 @@
 //     moves to another owning claim of the kind or is cleared, their updated_at becomes the writer's), in the
 //     same txn. So whoever first proves an address gets it, a squatter's unverified claim never blocks the
 //     owner, and a stale claim (with any code pending on it) cannot later displace the owner.
-// The rule lives here, not in the API handlers, because every writer (FAPI sign-up and /v1/me, BAPI users and
+// The rule lives in the store, not in the API handlers, because every writer (FAPI sign-up and /v1/me, BAPI users and
 // identifications, seeding) goes through put_user: no path can forget it, and the release is atomic with the
 // owning write. The handlers only choose what they write (a verified or a pending claim).
 // Stores written before this rule existed indexed every claim as unique; open() moves their pending claims to
@@ -31,63 +33,32 @@
 // Lifetimes: every function takes the txn it runs in and returns values (no views), so results outlive it.
 // Thread-safety: a db may be used from any number of threads; each txn by one thread at a time.
 #include "store/error.hpp"
-#include "store/lmdb.hpp"
+#include "store/lmdb/env.hpp"
+#include "store/lmdb/open.hpp"
 #include "store/records.hpp"
+#include "store/store.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace latchkey::store {
+namespace latchkey::store::lmdb {
 
-struct options {
-    std::string dir;                             ///< created (mode 0700) if missing
-    std::uint64_t map_size = 1ull << 34;         ///< 16 GiB sparse
-    bool durable = true;                         ///< false = MDB_NOSYNC (opt-in, documented)
-    unsigned max_readers = 1024;
-};
-
-/// Which unique index a key_exists came from (for meta.param_name).
-enum class unique_field { none, email_address, phone_number, username, external_id, jwt_template_name };
-
-/// Users filter for list/count (BAPI GET /v1/users). All given filters AND together; within one vector, OR.
-struct user_filter {
-    std::vector<std::string> email_addresses;  ///< matched case-insensitively, owning and pending claims alike
-    std::vector<std::string> phone_numbers;    ///< E.164, matched exactly, owning and pending claims alike
-    std::vector<std::string> usernames;        ///< matched case-insensitively
-    std::vector<std::string> user_ids;
-    std::vector<std::string> external_ids;
-    std::string query;     ///< substring over id, emails, phones, username, names, external_id (ASCII case-insensitive)
-    /// [+|-]created_at|updated_at|last_sign_in_at|last_active_at|email_address|phone_number|username|first_name|
-    /// last_name; "-" (the default) is descending. Anything else is treated as "-created_at". created_at order is
-    /// id (creation) order; string orders compare ASCII-lowercased, email_address/phone_number use the primary
-    /// one; ties keep creation order in the requested direction.
-    std::string order_by = "-created_at";
-    std::size_t limit = 10;
-    std::size_t offset = 0;
-};
-
-class db {
+class db final : public store::database {
 public:
     /// Opens (creating if missing) the store in o.dir and every table, in one write txn.
-    static result<db> open(options const& o) noexcept;
-    db(db&&) noexcept = default;
-    db& operator=(db&&) noexcept = default;
-    ~db() = default;
+    static result<std::unique_ptr<db>> open(options const& o) noexcept;
+    ~db() override = default;
 
     env& environment() noexcept { return env_; }
 
-    /// Runs f in a read txn. f: (read_txn&) -> result<T>. Cheap (a pooled, renewed LMDB handle).
-    template <class F>
-    auto with_read(F&& f) const -> decltype(f(std::declval<read_txn&>()));
-    /// Runs f in a write txn; commits when f returns a value, aborts on error (nothing f wrote is then visible).
-    /// f: (write_txn&) -> result<T>. One writer at a time: keep f short and never co_await inside it.
-    template <class F>
-    auto with_write(F&& f) -> decltype(f(std::declval<write_txn&>()));
+    /// LMDB's id of the last committed write txn (any process's).
+    std::uint64_t version() const noexcept override;
 
     // ---- users (maintains unique indexes: lowercased email and phone as stored for owning claims,
     //      lowercased username, external_id, and idn_ id -> user id; and the pending-claim index) ----
@@ -172,21 +143,16 @@ public:
     result<void> delete_meta(write_txn& w, std::string_view key) const noexcept;
 
     /// Flushes committed data to disk (after writes to a store opened with durable=false).
-    result<void> sync() noexcept;
-
-    /// Records per write txn in seed().
-    static constexpr std::size_t seed_batch = 10000;
-    /// Bulk load (benchmarks, imports): inserts the users (put_user with previous = nullptr, so every unique key
-    /// is checked and indexed), then the sessions (with sessions_by_user), then the clients, in write txns of
-    /// `batch` records each, then sync(). Fastest on a store opened with durable=false. Each batch commits on
-    /// its own: on an error the batches before it stay and the failing one is rolled back.
-    /// For custom records or streaming, do the same yourself: loop with_write over batches of 10-50k put_* calls.
-    result<void> seed(std::vector<user_record> const& users, std::vector<session_record> const& sessions,
-                      std::vector<client_record> const& clients, std::size_t batch = seed_batch) noexcept;
+    result<void> sync() noexcept override;
 
     db() = default;
 
+protected:
+    result<void> run_read(function_ref<result<void>(store::read_txn&)> body) const override;
+    result<void> run_write(function_ref<result<void>(store::write_txn&)> body) override;
+
 private:
+    class txn_view;
     /// Removes every pending claim of users other than `owner` on `address` (tag 'e'/'p', address as indexed):
     /// put_user's half of "Claims". Not noexcept on its own: put_user's guard catches.
     result<void> release_pending_claims(write_txn& w, char tag, std::string const& address,
@@ -197,10 +163,9 @@ private:
         MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0,
                 jwt_templates = 0, meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0,
                 users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
-                jwt_templates_by_name = 0, users_by_pending_claim = 0;
+                jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0;
     } t_;
 };
 
-}  // namespace latchkey::store
+}  // namespace latchkey::store::lmdb
 
-#include "store/db_impl.hpp"  // with_read / with_write bodies

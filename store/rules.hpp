@@ -1,0 +1,179 @@
+#pragma once
+// The users family's rules that do not depend on a backend: which index keys a user record holds (owning and
+// pending claims, username, external id, identification ids), the query match and the orders of
+// users_view::list. Every backend derives its indexes and listings from these, so they agree by construction.
+#include "store/records.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace latchkey::store::rules {
+
+inline constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = ascii_lower(c);
+    return out;
+}
+
+/// Whether `hay` contains `needle` (already lowercased), ASCII case-insensitively. No allocation.
+inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
+    if (needle.empty()) return true;
+    if (needle.size() > hay.size()) return false;
+    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+        std::size_t j = 0;
+        while (j < needle.size() && ascii_lower(hay[i + j]) == needle[j]) ++j;
+        if (j == needle.size()) return true;
+    }
+    return false;
+}
+
+
+template <class T>
+bool contains(std::vector<T> const& v, T const& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+/// Whether a non-empty key occurs twice (empty keys are never indexed).
+inline bool has_duplicates(std::vector<std::string> v) {
+    std::erase(v, std::string());
+    std::sort(v.begin(), v.end());
+    return std::adjacent_find(v.begin(), v.end()) != v.end();
+}
+
+/// The index key of an email address / phone number: the email lowercased, the phone as stored.
+inline std::string address_key(identification_record const& i) {
+    return i.kind == "email_address" ? lower(i.value) : i.value;
+}
+
+
+/// Every index key a user holds, per index.
+struct user_keys {
+    std::vector<std::string> emails, phones;                  ///< owning claims (unique indexes)
+    std::vector<std::string> pending_emails, pending_phones;  ///< pending claims (address keys, not unique)
+    std::vector<std::string> idns;
+    std::string username, external_id;  ///< empty = not indexed
+
+    /// Every email / phone address key, owning and pending (an address may occur once per user).
+    std::vector<std::string> all_emails() const {
+        std::vector<std::string> v = emails;
+        v.insert(v.end(), pending_emails.begin(), pending_emails.end());
+        return v;
+    }
+    std::vector<std::string> all_phones() const {
+        std::vector<std::string> v = phones;
+        v.insert(v.end(), pending_phones.begin(), pending_phones.end());
+        return v;
+    }
+};
+
+inline user_keys keys_of(user_record const& u) {
+    user_keys k;
+    for (auto const& i : u.identifications) {
+        bool const owns = owns_address(i);
+        if (i.kind == "email_address") (owns ? k.emails : k.pending_emails).push_back(address_key(i));
+        else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
+        k.idns.push_back(i.id);
+    }
+    k.username = lower(u.username);
+    k.external_id = u.external_id;
+    return k;
+}
+
+
+enum class order_field {
+    created_at, updated_at, last_sign_in_at, last_active_at, email_address, phone_number, username, first_name,
+    last_name
+};
+
+struct user_order {
+    order_field field = order_field::created_at;
+    bool desc = true;
+};
+
+inline user_order parse_order(std::string_view s) {
+    static constexpr std::pair<std::string_view, order_field> fields[] = {
+        {"created_at", order_field::created_at},       {"updated_at", order_field::updated_at},
+        {"last_sign_in_at", order_field::last_sign_in_at}, {"last_active_at", order_field::last_active_at},
+        {"email_address", order_field::email_address}, {"phone_number", order_field::phone_number},
+        {"username", order_field::username},           {"first_name", order_field::first_name},
+        {"last_name", order_field::last_name}};
+    bool desc = true;
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+        desc = s.front() == '-';
+        s.remove_prefix(1);
+    }
+    for (auto const& [name, field] : fields)
+        if (name == s) return {field, desc};
+    return {};  // unknown: -created_at (the server validates order_by)
+}
+
+inline bool matches_query(user_record const& u, std::string_view q) noexcept {
+    if (q.empty()) return true;
+    if (icontains(u.id, q) || icontains(u.username, q) || icontains(u.first_name, q) || icontains(u.last_name, q) ||
+        icontains(u.external_id, q))
+        return true;
+    for (auto const& i : u.identifications)
+        if ((i.kind == "email_address" || i.kind == "phone_number") && icontains(i.value, q)) return true;
+    return false;
+}
+
+
+inline std::string_view primary_value(user_record const& u, std::string const& primary_id) {
+    for (auto const& i : u.identifications)
+        if (i.id == primary_id) return i.value;
+    return {};
+}
+
+/// One user's sort key for non-creation orders.
+struct sort_entry {
+    std::int64_t num = 0;
+    std::string str;
+    std::string id;
+};
+
+inline sort_entry sort_key(user_record const& u, order_field f) {
+    sort_entry e;
+    e.id = u.id;
+    switch (f) {
+        case order_field::created_at: e.num = u.created_at; break;
+        case order_field::updated_at: e.num = u.updated_at; break;
+        case order_field::last_sign_in_at: e.num = u.last_sign_in_at; break;
+        case order_field::last_active_at: e.num = u.last_active_at; break;
+        case order_field::email_address: e.str = lower(primary_value(u, u.primary_email_address_id)); break;
+        case order_field::phone_number: e.str = lower(primary_value(u, u.primary_phone_number_id)); break;
+        case order_field::username: e.str = lower(u.username); break;
+        case order_field::first_name: e.str = lower(u.first_name); break;
+        case order_field::last_name: e.str = lower(u.last_name); break;
+    }
+    return e;
+}
+
+/// [begin, end) of the page `offset`/`limit` within `n` items.
+inline std::pair<std::size_t, std::size_t> page_of(std::size_t n, std::size_t offset, std::size_t limit) noexcept {
+    if (offset >= n) return {n, n};
+    return {offset, offset + std::min(limit, n - offset)};
+}
+
+/// Whether the order compares numbers (else lowercased strings; created_at is id order and never sorted).
+inline bool numeric(order_field f) noexcept {
+    return f == order_field::updated_at || f == order_field::last_sign_in_at || f == order_field::last_active_at;
+}
+
+/// The sort of a non-creation order: by the key in the requested direction, ties in creation (id) order in the
+/// requested direction too.
+inline bool sorts_before(sort_entry const& a, sort_entry const& b, user_order const& order) {
+    sort_entry const& x = order.desc ? b : a;
+    sort_entry const& y = order.desc ? a : b;
+    bool const num = numeric(order.field);
+    if (num ? x.num != y.num : x.str != y.str) return num ? x.num < y.num : x.str < y.str;
+    return x.id < y.id;
+}
+
+}  // namespace latchkey::store::rules

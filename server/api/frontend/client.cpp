@@ -133,7 +133,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
             store::dev_browser_record d;
             d.id = "dvb_" + crypto::random_token(24);
             d.created_at = ctx.now;
-            auto w = a.db.with_write([&](store::write_txn& tx) { return a.db.put_dev_browser(tx, d); });
+            auto w = a.db.with_write([&](store::write_txn& tx) { return tx.dev_browsers().put(d); });
             if (!w) return store_failure(w.error(), "handshake_dev_browser");
             dvb = d.id;
         }

@@ -121,14 +121,21 @@ result<std::vector<job_record>> job_queue::claim(std::int64_t now_ms, std::int64
 }
 
 result<void> job_queue::complete(std::string_view id) noexcept {
+    return guarded([&]() { return complete(std::vector<std::string>{std::string(id)}); });
+}
+
+result<void> job_queue::complete(std::vector<std::string> const& ids) noexcept {
     return guarded([&]() -> result<void> {
         return db_->with_write([&](write_txn& w) -> result<void> {
-            auto j = read_job(w, jobs_, id);
-            if (!j) return j.error();
-            if (!*j) return {};
-            if ((*j)->state == "pending")
-                if (auto d = w.del(due_, due_key((*j)->next_attempt_at, id)); !d) return d;
-            return w.del(jobs_, id);
+            for (auto const& id : ids) {
+                auto j = read_job(w, jobs_, id);
+                if (!j) return j.error();
+                if (!*j) continue;
+                if ((*j)->state == "pending")
+                    if (auto d = w.del(due_, due_key((*j)->next_attempt_at, id)); !d) return d;
+                if (auto d = w.del(jobs_, id); !d) return d;
+            }
+            return {};
         });
     });
 }

@@ -98,7 +98,7 @@ async function signUpLoad(server) {
 async function main() {
   // A local SMTP server that accepts everything (plain, no AUTH: the TLS handshake is not what is measured).
   const received = new Set();
-  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, disableReverseLookup: true,
+  const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, disableReverseLookup: true, // no DNS
     onData(stream, session, cb) { stream.on('data', () => {}); stream.on('end', () => { received.add(session.envelope.rcptTo[0]?.address); cb(); }); } });
   await new Promise(r => smtp.listen(0, '127.0.0.1', r));
   const smtpPort = smtp.server.address().port;

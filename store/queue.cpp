@@ -67,7 +67,15 @@ result<std::vector<job_record>> job_queue::claim(std::int64_t now_ms, std::int64
 }
 
 result<void> job_queue::complete(std::string_view id) noexcept {
-    return db_->with_write([&](write_txn& w) { return w.jobs().remove(id); });
+    return guarded([&]() { return complete(std::vector<std::string>{std::string(id)}); });
+}
+
+result<void> job_queue::complete(std::vector<std::string> const& ids) noexcept {
+    return db_->with_write([&](write_txn& w) -> result<void> {
+        for (auto const& id : ids)
+            if (auto r = w.jobs().remove(id); !r) return r;
+        return {};
+    });
 }
 
 result<void> job_queue::fail(std::string_view id, std::int64_t next_at_ms, bool dead, std::string_view error) noexcept {

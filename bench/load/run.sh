@@ -18,6 +18,8 @@
 #      latchkey's GET /v1/client and sign-in (skipped with a reason when node/npm or the package is missing);
 #   2c. SDK bundle: GET /npm/@clerk/clerk-js@6/dist/clerk.browser.js with Accept-Encoding: br from latchkey
 #      (embedded, precompressed) and from nginx (2 workers, sendfile) serving the same .br bytes, same run;
+#   2d. delivery (bench/load/delivery.mjs): sign-up throughput with the outbox vs email through the durable queue
+#      to a local SMTP server (same run), and webhook delivery throughput to a local receiver;
 #   3. scale: seeds N users + N sessions with latchkey-seed, reports seed time, store size, server start
 #      time and GET /v1/client / token mint at that size;
 #   4. idle: holds 10,000 keep-alive connections and reports the server's RSS;
@@ -673,6 +675,22 @@ else
   wait "$PEER_PID" 2>/dev/null || true
 fi
 
+# ---------------------------------------------------------------- delivery: email queue vs outbox, webhooks
+
+DELIVERY_MD="" DELIVERY_WHY=""
+if [ "$ONLY_BUNDLE" = 1 ]; then
+  DELIVERY_WHY="--only-bundle"
+elif ! command -v node >/dev/null 2>&1 || [ ! -f "$ROOT/tests/e2e/node_modules/smtp-server/package.json" ]; then
+  DELIVERY_WHY="node or tests/e2e/node_modules missing (cd tests/e2e && npm ci)"
+else
+  log "delivery: sign-up with the outbox vs the SMTP queue (same run); webhook delivery throughput"
+  if node "$LOAD_DIR/delivery.mjs" --bin "$LATCHKEY" --duration "$DURATION" >"$WORK/delivery.md" 2>"$WORK/delivery.err"; then
+    DELIVERY_MD="$WORK/delivery.md"
+  else
+    DELIVERY_WHY="bench/load/delivery.mjs failed: $(tail -1 "$WORK/delivery.err" 2>/dev/null)"
+  fi
+fi
+
 # ---------------------------------------------------------------- scale: 1M users + 1M sessions
 
 SEED_S="" STORE_SCALE_KB="" START_SCALE_MS=""
@@ -797,6 +815,14 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
     }
     peer_row peer_session "GET /api/auth/get-session (signed in)" "$CONNS" "GET /v1/client (signed in)" client
     peer_row peer_sign_in "POST /api/auth/sign-in/email" "$SIGNIN_CONNS" "POST /v1/client/sign_ins (password)" sign_in
+  fi
+  echo
+  if [ -n "$DELIVERY_MD" ]; then
+    cat "$DELIVERY_MD"
+  else
+    echo "## Delivery (email queue vs outbox, webhooks)"
+    echo
+    echo "Not run: ${DELIVERY_WHY:-?}."
   fi
   echo
   echo "## Scale and footprint"

@@ -281,7 +281,7 @@ void worker::run() {
             std::lock_guard lk(mu_);
             seen = generation_;
         }
-        auto jobs = queue_.claim(wall_ms(), lease, 8);
+        auto jobs = queue_.claim(wall_ms(), lease, 16);
         if (!jobs) {
             log::error("delivery_claim_failed", {{"error", jobs.error().message()}});
             std::unique_lock lk(mu_);
@@ -300,15 +300,17 @@ void worker::run() {
             }
             continue;
         }
+        // Successes are removed together after the batch: one commit instead of one per job (a crash before it
+        // sends them again, which at-least-once allows).
+        std::vector<std::string> done;
         for (auto const& job : *jobs) {
             if (stop_.load()) break;  // the rest stay leased: resumed on the next start
-            curl_easy_reset(h.get());
+            if (h) curl_easy_reset(h.get());
             auto o = h ? deliver_with(h.get(), &stop_, cfg_, job) : outcome{false, "curl_easy_init failed"};
             if (stop_.load() && !o.ok) break;
             if (o.ok) {
                 delivered_.fetch_add(1, std::memory_order_relaxed);
-                if (auto r = queue_.complete(job.id); !r)
-                    log::error("delivery_complete_failed", {{"job", job.id}, {"error", r.error().message()}});
+                done.push_back(job.id);
                 log::info("delivered", {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}});
                 continue;
             }
@@ -321,6 +323,9 @@ void worker::run() {
                       {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)},
                        {"error", o.error}});
         }
+        if (!done.empty())
+            if (auto r = queue_.complete(done); !r)
+                log::error("delivery_complete_failed", {{"jobs", done.size()}, {"error", r.error().message()}});
     }
 }
 

@@ -10,7 +10,8 @@
 //
 // The worker never holds a txn across network I/O: it claims due jobs in one short write txn (the claim counts
 // the attempt and leases the job), delivers with no txn open, then completes or fails each job in another short
-// write txn (exponential backoff with jitter, dead after delivery.max_attempts). It sleeps on a condition
+// write txn (exponential backoff with jitter, dead after delivery.max_attempts; the successes of one claimed batch are
+// removed in one txn). It sleeps on a condition
 // variable until woken (wake(), after an enqueue) or until the next job is due — no polling. On start it resumes
 // what the queue holds: jobs that were in flight when the process died are due at once.
 #include "conf/config.hpp"

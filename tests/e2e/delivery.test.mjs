@@ -141,6 +141,7 @@ describe('delivery: SMTP, SMS and webhooks from the durable queue', { skip: skip
     ca = makeTestCa(tmp);
     smtp = new SMTPServer({
       key: ca.key, cert: ca.cert, secure: false, authMethods: ['PLAIN', 'LOGIN'], disabledCommands: [],
+      disableReverseLookup: true, // no DNS: every network target stays 127.0.0.1
       onAuth(auth, session, cb) {
         if (!session.secure) return cb(new Error('AUTH before STARTTLS'));
         if (auth.username === smtpUser && auth.password === smtpPassword) return cb(null, { user: auth.username });

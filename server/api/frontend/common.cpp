@@ -1,4 +1,5 @@
 #include "server/api/frontend/common.hpp"
+#include "server/api/txn.hpp"
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
@@ -415,7 +416,7 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
         return {};
     }
     std::size_t const mark = out.size();
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
+    auto r = txn::read(a, what, [&](store::read_txn& t) -> store::result<api_result<void>> {
         std::uint64_t const snapshot = t.version();
         if (mode == rendering::reuse) {
             if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
@@ -440,12 +441,8 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
         }
         return res;
     });
-    if (!r) {
-        out.resize(mark);
-        return store_failure(r.error(), what);
-    }
-    if (!*r) out.resize(mark);
-    return std::move(*r);
+    if (!r) out.resize(mark);
+    return r;
 }
 
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
@@ -572,7 +569,8 @@ std::optional<std::string> field(request_ctx const& ctx, std::string_view name) 
     return std::nullopt;
 }
 
-void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
+void prepare_code(app& a, request_ctx const& ctx, store::write_txn& w, store::verification_record& v,
+                  std::string_view strategy,
                   std::string_view channel, std::string_view to, std::string_view target_id) {
     bool test = is_test_identifier(a, to);
     std::string code = test ? std::string("424242") : new_code();
@@ -583,7 +581,11 @@ void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v,
     v.expire_at = ctx.now + a.cfg.protection.code_ttl.count() * 1000;
     v.attempts = 0;
     v.verified_at = 0;
-    if (!test) a.sink.send(message{std::string(channel), std::string(to), std::string(strategy), code});
+    // The message goes out once the digest it matches has landed: never for a write that aborts, never from
+    // inside the txn (a sink may do I/O).
+    if (!test)
+        w.after_commit([&sink = a.sink, m = message{std::string(channel), std::string(to), std::string(strategy),
+                                                    std::move(code)}] { sink.send(m); });
 }
 
 api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code) {

@@ -122,7 +122,7 @@ namespace latchkey::server::api::frontend {
 /// Starts a one-time-code verification in `v` (status unverified, strategy, digest, expire_at, attempts 0,
 /// target_id) and delivers the code through the message sink — unless `to` is a test identifier, which
 /// accepts 424242 and sends nothing.
-void prepare_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view strategy,
+void prepare_code(app& a, request_ctx const& ctx, store::write_txn& w, store::verification_record& v, std::string_view strategy,
                   std::string_view channel, std::string_view to, std::string_view target_id);
 
 /// Checks `code` against `v` and updates `v` (attempts, status). Errors: verification_not_sent,

@@ -410,9 +410,8 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
     });
     if (!w)
         return w.error();
-    auto s = a.db.with_read([&](store::read_txn& t) { return t.sign_ups().get(id); });
-    if (!s)
-        return store_failure(s.error(), "get_sign_up");
+    auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) { return t.sign_ups().get(id); });
+    if (!s) return s.error();
     if (!*s)
         return make_error(code::resource_not_found);
     return envelope(a, ctx, sign_up_json(a, **s));
@@ -481,11 +480,11 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
 /// its code, so the verification reads unverified / email_code (phone_code) / needs_attempt at once and the
 /// prebuilt <SignUp/> goes straight to code entry without preparing (it skips prepare in exactly that state). An
 /// explicit prepare sends a new code. Test identifiers take 424242 and are sent nothing.
-void send_pending_codes(app& a, request_ctx const& ctx, store::sign_up_record& s) {
+void send_pending_codes(app& a, request_ctx const& ctx, store::write_txn& tx, store::sign_up_record& s) {
     if (!s.email_address.empty() && a.cfg.email_address.verify_at_sign_up && s.email_verification.status.empty())
-        prepare_code(a, ctx, s.email_verification, "email_code", "email", s.email_address, "");
+        prepare_code(a, ctx, tx, s.email_verification, "email_code", "email", s.email_address, "");
     if (!s.phone_number.empty() && a.cfg.phone_number.verify_at_sign_up && s.phone_verification.status.empty())
-        prepare_code(a, ctx, s.phone_verification, "phone_code", "sms", s.phone_number, "");
+        prepare_code(a, ctx, tx, s.phone_verification, "phone_code", "sms", s.phone_number, "");
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
@@ -495,12 +494,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         return *limited;
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
-        auto live = a.db.with_read([&](store::read_txn& t) -> store::result<std::string> {
+        auto live = txn::read(a, "live_session", [&](store::read_txn& t) -> store::result<std::string> {
             auto c = current_client(a, ctx, t);
             return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
         });
-        if (!live)
-            return store_failure(live.error(), "live_session");
+        if (!live) return live.error();
         if (!live->empty())
             return make_error(code::session_exists);
     }
@@ -531,7 +529,7 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         }
         if (auto taken = check_taken(a, tx, s); !taken)
             return taken;
-        send_pending_codes(a, ctx, s);
+        send_pending_codes(a, ctx, tx, s);
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
@@ -552,14 +550,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> get_sign_up(app& a, request_ctx& ctx) {
-    auto s = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::sign_up_record>> {
+    auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) -> store::result<api_result<store::sign_up_record>> {
         return load_sign_up(a, ctx, t);
     });
-    if (!s)
-        return store_failure(s.error(), "get_sign_up");
-    if (!*s)
-        return s->error();
-    return envelope(a, ctx, sign_up_json(a, **s));
+    if (!s) return s.error();
+    return envelope(a, ctx, sign_up_json(a, *s));
 }
 
 api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
@@ -572,7 +567,7 @@ api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
         apply(*patch, s);
         auto taken = check_taken(a, tx, s);
         if (taken)
-            send_pending_codes(a, ctx, s);
+            send_pending_codes(a, ctx, tx, s);
         return taken;
     });
 }
@@ -586,7 +581,7 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
     bool const email = strategy == "email_code";
-    return mutate(a, ctx, false, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
+    return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
         auto& v = email ? s.email_verification : s.phone_verification;
         if (to.empty())
@@ -596,7 +591,7 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
         // Each prepare sends a message: limited per address so it cannot flood an inbox.
         if (auto limited = limit_identifier(a, ctx, to))
             return *limited;
-        prepare_code(a, ctx, v, strategy, email ? "email" : "sms", to, "");
+        prepare_code(a, ctx, tx, v, strategy, email ? "email" : "sms", to, "");
         return {};
     });
 }

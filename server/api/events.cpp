@@ -24,7 +24,7 @@ store::result<void> enqueue(app& a, store::write_txn& w, std::string_view kind, 
     j.created_at = now;
     j.next_attempt_at = now;
     if (auto r = a.jobs->enqueue(w, j); !r) return r;
-    if (a.wake_delivery) a.wake_delivery();
+    if (a.wake_delivery) w.after_commit(a.wake_delivery);  // once the job is there to claim
     return {};
 }
 
@@ -130,7 +130,8 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
         }
         if (auto r = enqueue(a, w, email ? "email" : "sms", p, ctx.now); !r) return r;
     } else {
-        a.sink.send(m);
+        // The outbox file: once the digest the code matches has landed, never from inside the txn.
+        w.after_commit([&sink = a.sink, m] { sink.send(m); });
     }
     if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
     json::object data;

@@ -1,6 +1,7 @@
 // BAPI clients: list, get, verify a session token back to its client, and handshake payloads.
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/views.hpp"
@@ -14,7 +15,7 @@ namespace json = boost::json;
 namespace {
 
 store::result<json::object>
-render_client(app& a, store::read_txn const& t, store::client_record const& c, std::int64_t now_ms) {
+render_client(app& /*a*/, store::read_txn const& t, store::client_record const& c, std::int64_t now_ms) {
     std::vector<store::session_record> sessions;
     for (auto const& id : c.session_ids) {
         auto s = t.sessions().get(id);
@@ -45,12 +46,10 @@ render_client_by_id(app& a, store::read_txn const& t, std::string_view id, std::
 }
 
 /// The reply to a read txn that rendered one client (`op` names it in a store error).
-api_result<reply> client_reply(store::result<api_result<json::object>> const& r, char const* op) {
+api_result<reply> client_reply(api_result<json::object> const& r) {
     if (!r)
-        return store_error(r.error(), op);
-    if (!*r)
-        return r->error();
-    return json_reply(**r);
+        return r.error();
+    return json_reply(*r);
 }
 
 }  // namespace
@@ -60,7 +59,7 @@ api_result<reply> list_clients(app& a, request_ctx& ctx) {
     if (!p)
         return p.error();
     std::size_t total = 0;
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<json::array> {
+    auto r = txn::read(a, "list_clients", [&](store::read_txn& t) -> store::result<json::array> {
         auto list = t.clients().list(p->first, p->second, &total);
         if (!list)
             return list.error();
@@ -73,18 +72,17 @@ api_result<reply> list_clients(app& a, request_ctx& ctx) {
         }
         return out;
     });
-    if (!r)
-        return store_error(r.error(), "list_clients");
+    if (!r) return r.error();
     if (!paginated(ctx))
         return json_reply(*r);
     return json_reply(json::object{{"data", std::move(*r)}, {"total_count", total}});
 }
 
 api_result<reply> get_client(app& a, request_ctx& ctx) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
+    auto r = txn::read(a, "get_client", [&](store::read_txn& t) -> store::result<api_result<json::object>> {
         return render_client_by_id(a, t, ctx.params.get("client_id"), ctx.now);
     });
-    return client_reply(r, "get_client");
+    return client_reply(r);
 }
 
 api_result<reply> verify_client(app& a, request_ctx& ctx) {
@@ -105,7 +103,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
             return claims.error();
         sid = std::string(claims->at("sid").get_string());
     }
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
+    auto r = txn::read(a, "verify_client", [&](store::read_txn& t) -> store::result<api_result<json::object>> {
         std::string client_id;
         if (credential) {
             client_id = std::string(credential->first);
@@ -132,7 +130,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
         // A credential whose client was deleted (sign-out with persistClient=false) is dead: 404.
         return render_client_by_id(a, t, client_id, ctx.now);
     });
-    return client_reply(r, "verify_client");
+    return client_reply(r);
 }
 
 api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {
@@ -143,7 +141,7 @@ api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {
         return param_error(code::form_param_value_invalid, "nonce");
     // Single use: the payload carries a session token, so it is deleted as it is read.
     std::string const key = "handshake_nonce:" + *nonce;
-    auto v = a.db.with_write([&](store::write_txn& w) -> store::result<std::optional<std::string>> {
+    auto v = txn::write(a, "handshake_payload", txn::on_client_error::abort, [&](store::write_txn& w) -> store::result<std::optional<std::string>> {
         auto got = w.meta().get(key);
         if (!got)
             return got.error();
@@ -152,8 +150,7 @@ api_result<reply> get_handshake_payload(app& a, request_ctx& ctx) {
                 return r.error();
         return got;
     });
-    if (!v)
-        return store_error(v.error(), "handshake_payload");
+    if (!v) return v.error();
     if (!*v)
         return not_found();
     boost::system::error_code ec;

@@ -1,6 +1,7 @@
 // BAPI email addresses and phone numbers: create, get, update (verified/primary), delete.
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/events.hpp"
@@ -60,7 +61,7 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
         return primary.error();
     store::user_record out_user;
     store::identification_record out;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "create_identification", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto u = tx.users().get(**user_id);
         if (!u)
             return u.error();
@@ -91,10 +92,7 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
         out = std::move(i);
         return api_result<void>();
     });
-    if (!w)
-        return store_error(w.error(), "create_identification");
-    if (!*w)
-        return w->error();
+    if (!w) return w.error();
     return json_reply(render(k, out_user, out));
 }
 
@@ -122,17 +120,11 @@ with_identification(app& a, request_ctx& ctx, kind_info const& k, bool write, F 
             }
         return {};
     };
-    store::result<void> r;
-    if (write)
-        r = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
-            return body(tx, &tx);
-        });
-    else
-        r = a.db.with_read([&](store::read_txn& t) -> store::result<void> {
-            return body(t, nullptr);
-        });
+    auto r = write ? txn::write(a, "identification", txn::on_client_error::abort,
+                                [&](store::write_txn& tx) { return body(tx, &tx); })
+                   : txn::read(a, "identification", [&](store::read_txn& t) { return body(t, nullptr); });
     if (!r)
-        return store_error(r.error(), "identification");
+        return r.error();
     return result;
 }
 

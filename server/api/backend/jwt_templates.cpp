@@ -2,6 +2,7 @@
 // session claims latchkey sets itself.
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/views.hpp"
 
@@ -109,9 +110,8 @@ api_result<reply> list_jwt_templates(app& a, request_ctx& ctx) {
     if (!p)
         return p.error();
     bool const paged = paginated(ctx) || ctx.query.has("limit") || ctx.query.has("offset");
-    auto list = a.db.with_read([&](store::read_txn& t) { return t.jwt_templates().list(); });
-    if (!list)
-        return store_error(list.error(), "list_jwt_templates");
+    auto list = txn::read(a, "list_jwt_templates", [&](store::read_txn& t) { return t.jwt_templates().list(); });
+    if (!list) return list.error();
     json::array out;
     std::size_t const begin = paged ? std::min(p->second, list->size()) : 0;
     std::size_t const end = paged ? std::min(list->size(), begin + p->first) : list->size();
@@ -128,20 +128,18 @@ api_result<reply> create_jwt_template(app& a, request_ctx& ctx) {
     t.created_at = t.updated_at = ctx.now;
     if (auto bad = apply(ctx, t, true))
         return *bad;
-    auto w = a.db.with_write([&](store::write_txn& tx) {
+    auto w = txn::write(a, "create_jwt_template", txn::on_client_error::abort, [&](store::write_txn& tx) {
         return tx.jwt_templates().put(t, nullptr);
-    });
-    if (!w)
-        return store_error(w.error(), "create_jwt_template", "name");
+    }, "name");
+    if (!w) return w.error();
     return json_reply(render(t));
 }
 
 api_result<reply> get_jwt_template(app& a, request_ctx& ctx) {
-    auto t = a.db.with_read([&](store::read_txn& r) {
+    auto t = txn::read(a, "get_jwt_template", [&](store::read_txn& r) {
         return r.jwt_templates().get(ctx.params.get("template_id"));
     });
-    if (!t)
-        return store_error(t.error(), "get_jwt_template");
+    if (!t) return t.error();
     if (!*t)
         return not_found();
     return json_reply(render(**t));
@@ -149,7 +147,7 @@ api_result<reply> get_jwt_template(app& a, request_ctx& ctx) {
 
 api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
     store::jwt_template_record out;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "update_jwt_template", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto t = tx.jwt_templates().get(ctx.params.get("template_id"));
         if (!t)
             return t.error();
@@ -168,16 +166,13 @@ api_result<reply> update_jwt_template(app& a, request_ctx& ctx) {
         out = std::move(rec);
         return api_result<void>();
     });
-    if (!w)
-        return store_error(w.error(), "update_jwt_template");
-    if (!*w)
-        return w->error();
+    if (!w) return w.error();
     return json_reply(render(out));
 }
 
 api_result<reply> delete_jwt_template(app& a, request_ctx& ctx) {
     std::string id(ctx.params.get("template_id"));
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<int> {
+    auto w = txn::write(a, "delete_jwt_template", txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<int> {
         auto t = tx.jwt_templates().get(id);
         if (!t)
             return t.error();
@@ -187,8 +182,7 @@ api_result<reply> delete_jwt_template(app& a, request_ctx& ctx) {
             return r.error();
         return 1;
     });
-    if (!w)
-        return store_error(w.error(), "delete_jwt_template");
+    if (!w) return w.error();
     if (*w == 0)
         return not_found();
     return deleted_reply("jwt_template", id);

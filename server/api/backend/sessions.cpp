@@ -2,6 +2,8 @@
 // templated).
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/txn.hpp"
+#include "server/api/domain/sessions.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/events.hpp"
@@ -19,7 +21,7 @@ namespace json = boost::json;
 
 namespace {
 
-api_result<store::session_record> load_session(app& a, store::read_txn const& t, std::string_view id) {
+api_result<store::session_record> load_session(app& /*a*/, store::read_txn const& t, std::string_view id) {
     auto s = t.sessions().get(id);
     if (!s)
         return store_error(s.error(), "get_session");
@@ -30,13 +32,7 @@ api_result<store::session_record> load_session(app& a, store::read_txn const& t,
 
 /// The session named by the `session_id` path parameter, read in its own txn (404 if unknown).
 api_result<store::session_record> read_session(app& a, request_ctx const& ctx) {
-    auto s =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::session_record>> {
-            return load_session(a, t, ctx.params.get("session_id"));
-        });
-    if (!s)
-        return store_error(s.error(), "get_session");
-    return std::move(*s);
+    return txn::read(a, "get_session", [&](store::read_txn& t) { return load_session(a, t, ctx.params.get("session_id")); });
 }
 
 api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name) {
@@ -57,7 +53,7 @@ api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name)
     };
 
     // Read in the txn; sign (RSA) after it is closed.
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<loaded>> {
+    auto r = txn::read(a, "mint", [&](store::read_txn& t) -> store::result<api_result<loaded>> {
         auto s = load_session(a, t, ctx.params.get("session_id"));
         if (!s)
             return api_result<loaded>(s.error());
@@ -84,11 +80,8 @@ api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name)
             out.lifetime_s = (*tpl)->lifetime;
         return api_result<loaded>(std::move(out));
     });
-    if (!r)
-        return store_error(r.error(), "mint");
-    if (!*r)
-        return r->error();
-    auto const& l = **r;
+    if (!r) return r.error();
+    auto const& l = *r;
     auto jwt = frontend::mint_token(
         a,
         l.session,
@@ -136,7 +129,7 @@ api_result<reply> list_sessions(app& a, request_ctx& ctx) {
     // final and filter in the store.
     bool const by_effective = status == "active" || status == "pending" || status == "expired";
     std::size_t total = 0;
-    auto list = a.db.with_read(
+    auto list = txn::read(a, "list_sessions", 
         [&](store::read_txn& t) -> store::result<std::vector<store::session_record>> {
             if (!by_effective)
                 return t.sessions().list(user_id, client_id, status, p->first, p->second, &total);
@@ -161,8 +154,7 @@ api_result<reply> list_sessions(app& a, request_ctx& ctx) {
             return page;
         }
     );
-    if (!list)
-        return store_error(list.error(), "list_sessions");
+    if (!list) return list.error();
     json::array data;
     for (auto const& s : *list)
         data.push_back(session_view(s, ctx.now));
@@ -180,7 +172,7 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
 
 api_result<reply> revoke_session(app& a, request_ctx& ctx) {
     store::session_record out;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "revoke_session", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto s = load_session(a, tx, ctx.params.get("session_id"));
         if (!s)
             return api_result<void>(s.error());
@@ -202,14 +194,11 @@ api_result<reply> revoke_session(app& a, request_ctx& ctx) {
                     return r.error();
             }
         }
-        a.tokens.erase(s->id);
+        domain::drop_tokens_after_commit(a, tx, {s->id});
         out = *s;
         return api_result<void>();
     });
-    if (!w)
-        return store_error(w.error(), "revoke_session");
-    if (!*w)
-        return w->error();
+    if (!w) return w.error();
     return json_reply(session_view(out, ctx.now));
 }
 

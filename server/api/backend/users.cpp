@@ -3,6 +3,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/events.hpp"
@@ -282,7 +283,7 @@ json::object user_json(app const& a, store::user_record const& u, std::int64_t n
     return views::user(u, views::audience::backend, views::lockout_of(u, now_ms, a.cfg.protection.max_attempts));
 }
 
-api_result<store::user_record> load_user(app& a, store::read_txn const& t, std::string_view id) {
+api_result<store::user_record> load_user(app& /*a*/, store::read_txn const& t, std::string_view id) {
     auto u = t.users().get(id);
     if (!u)
         return store_error(u.error(), "get_user");
@@ -293,20 +294,14 @@ api_result<store::user_record> load_user(app& a, store::read_txn const& t, std::
 
 /// The user named by the `user_id` path parameter, read in its own txn (404 if unknown).
 api_result<store::user_record> read_user(app& a, request_ctx const& ctx) {
-    auto u =
-        a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-            return load_user(a, t, ctx.params.get("user_id"));
-        });
-    if (!u)
-        return store_error(u.error(), "get_user");
-    return std::move(*u);
+    return txn::read(a, "get_user", [&](store::read_txn& t) { return load_user(a, t, ctx.params.get("user_id")); });
 }
 
 /// Runs `change` on the user in a write txn and replies with the updated user.
 template <class Change>
 api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
     store::user_record out;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "modify_user", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto u = load_user(a, tx, ctx.params.get("user_id"));
         if (!u)
             return api_result<void>(u.error());
@@ -325,10 +320,7 @@ api_result<reply> modify(app& a, request_ctx& ctx, Change change) {
         out = std::move(*u);
         return api_result<void>();
     });
-    if (!w)
-        return store_error(w.error(), "modify_user");
-    if (!*w)
-        return w->error();
+    if (!w) return w.error();
     return json_reply(user_json(a, out, ctx.now));
 }
 
@@ -434,9 +426,8 @@ api_result<reply> list_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, true);
     if (!f)
         return f.error();
-    auto users = a.db.with_read([&](store::read_txn& t) { return t.users().list(*f); });
-    if (!users)
-        return store_error(users.error(), "list_users");
+    auto users = txn::read(a, "list_users", [&](store::read_txn& t) { return t.users().list(*f); });
+    if (!users) return users.error();
     json::array out;
     for (auto const& u : *users)
         out.push_back(user_json(a, u, ctx.now));
@@ -447,9 +438,8 @@ api_result<reply> count_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, false);
     if (!f)
         return f.error();
-    auto n = a.db.with_read([&](store::read_txn& t) { return t.users().count(*f); });
-    if (!n)
-        return store_error(n.error(), "count_users");
+    auto n = txn::read(a, "count_users", [&](store::read_txn& t) { return t.users().count(*f); });
+    if (!n) return n.error();
     return json_reply(json::object{{"object", "total_count"}, {"total_count", *n}});
 }
 
@@ -495,13 +485,11 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     if (auto bad = apply_password(a, ctx, u))
         return *bad;
     store::unique_field conflict = store::unique_field::none;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
-        if (auto r = tx.users().put(u, nullptr, &conflict); !r)
-            return r;
+    auto w = txn::write(a, "create_user", txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<void> {
+        if (auto r = tx.users().put(u, nullptr, &conflict); !r) return r;
         return events::user_changed(a, tx, "user.created", u, &ctx);
-    });
-    if (!w)
-        return store_error(w.error(), "create_user", unique_param(conflict));
+    }, [&] { return unique_param(conflict); });
+    if (!w) return w.error();
     return json_reply(user_json(a, u, ctx.now));
 }
 
@@ -572,7 +560,7 @@ api_result<reply> update_user(app& a, request_ctx& ctx) {
 
 api_result<reply> delete_user(app& a, request_ctx& ctx) {
     std::string id(ctx.params.get("user_id"));
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "delete_user", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto u = load_user(a, tx, id);
         if (!u)
             return api_result<void>(u.error());
@@ -584,10 +572,7 @@ api_result<reply> delete_user(app& a, request_ctx& ctx) {
             return e.error();
         return api_result<void>();
     });
-    if (!w)
-        return store_error(w.error(), "delete_user");
-    if (!*w)
-        return w->error();
+    if (!w) return w.error();
     return deleted_reply("user", id);
 }
 

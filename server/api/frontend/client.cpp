@@ -1,5 +1,6 @@
 // The browser's client (GET/PUT/POST/DELETE /v1/client) and the handshake that @clerk/backend relies on.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/txn.hpp"
 
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
@@ -29,20 +30,19 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> create_client(app& a, request_ctx& ctx) {
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "create_client", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = ensure_client(a, ctx, tx);
         if (!c) return api_result<void>(c.error());
         return api_result<void>();
     });
-    if (!w) return store_failure(w.error(), "create_client");
-    if (!*w) return w->error();
+    if (!w) return w.error();
     return client_envelope(a, ctx);
 }
 
 api_result<reply> delete_client(app& a, request_ctx& ctx) {
     std::string const id = ctx.client_id;
     if (!id.empty()) {
-        auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<void> {
+        auto w = txn::write(a, "delete_client", txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<void> {
             auto c = tx.clients().get(id);
             if (!c) return c.error();
             if (!*c) return {};
@@ -58,7 +58,7 @@ api_result<reply> delete_client(app& a, request_ctx& ctx) {
             }
             return tx.clients().remove(id);
         });
-        if (!w) return store_failure(w.error(), "delete_client");
+        if (!w) return w.error();
     }
     if (ctx.dev_browser_id.empty() && !ctx.native) {
         // The same attributes as when they were set (the same Domain), or the browser keeps the old ones.
@@ -103,7 +103,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
     // Signed-in state of this browser's client.
     std::string jwt;
     std::int64_t uat = 0;
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
+    auto r = txn::read(a, "handshake", [&](store::read_txn& t) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, t);
         if (!c || c->last_active_session_id.empty()) return api_result<void>();
         auto s = t.sessions().get(c->last_active_session_id);
@@ -115,8 +115,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         uat = c->updated_at / 1000;
         return api_result<void>();
     });
-    if (!r) return store_failure(r.error(), "handshake");
-    if (!*r) return r->error();
+    if (!r) return r.error();
 
     std::vector<std::string> directives;
     auto add = [&](std::string const& name, std::string const& value, std::string const& attrs) {
@@ -155,10 +154,10 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         json::array list;
         for (auto const& d : directives) list.push_back(json::value(d));
         json::object stored{{"exp", ctx.now + 300'000}, {"directives", std::move(list)}};
-        auto w = a.db.with_write([&](store::write_txn& tx) {
+        auto w = txn::write(a, "handshake_nonce", txn::on_client_error::abort, [&](store::write_txn& tx) {
             return tx.meta().put("handshake_nonce:" + nonce, json::serialize(stored));
         });
-        if (!w) return store_failure(w.error(), "handshake_nonce");
+        if (!w) return w.error();
         param = "__clerk_handshake_nonce=" + nonce;
     } else {
         // Token format: a JWT signed with the instance key whose payload carries the directives.

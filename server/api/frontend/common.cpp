@@ -1,4 +1,5 @@
 #include "server/api/frontend/common.hpp"
+#include "server/api/txn.hpp"
 
 #include "crypto/digest.hpp"
 #include "server/api/events.hpp"
@@ -427,7 +428,7 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
         return {};
     }
     std::size_t const mark = out.size();
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<void>> {
+    auto r = txn::read(a, what, [&](store::read_txn& t) -> store::result<api_result<void>> {
         std::uint64_t const snapshot = t.version();
         if (mode == rendering::reuse) {
             if (auto hit = a.clients.get(ctx.client_id); hit && reusable(a, ctx, *hit, snapshot)) {
@@ -452,12 +453,8 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
         }
         return res;
     });
-    if (!r) {
-        out.resize(mark);
-        return store_failure(r.error(), what);
-    }
-    if (!*r) out.resize(mark);
-    return std::move(*r);
+    if (!r) out.resize(mark);
+    return r;
 }
 
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {

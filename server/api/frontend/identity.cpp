@@ -1,4 +1,5 @@
 #include "server/api/frontend/identity.hpp"
+#include "server/api/txn.hpp"
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
@@ -103,7 +104,7 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     std::string const* db_token = ctx.query.find("__clerk_db_jwt");
     if (db_token == nullptr || db_token->empty()) db_token = find_cookie(a, ctx, "__clerk_db_jwt");
     if (db_token != nullptr && !db_token->empty() && !a.inst.production) {
-        auto rec = a.db.with_read([&](store::read_txn& r) { return r.dev_browsers().get(*db_token); });
+        auto rec = txn::read(a, "dev_browser", [&](store::read_txn& r) { return r.dev_browsers().get(*db_token); });
         if (!rec || !*rec) return make_error(code::dev_browser_unauthenticated);
         ctx.dev_browser_id = (*rec)->id;
         ctx.client_id = (*rec)->client_id;
@@ -113,7 +114,7 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     if (auto it = ctx.req.find(http::field::authorization); it != ctx.req.end() && !it->value().empty()) {
         std::string_view v = it->value();
         if (v.starts_with("Bearer ")) v.remove_prefix(7);
-        auto id = a.db.with_read([&](store::read_txn& r) -> store::result<std::optional<std::string>> {
+        auto id = txn::read(a, "client_credential", [&](store::read_txn& r) -> store::result<std::optional<std::string>> {
             return verify_client_token(a, r, v);
         });
         if (id && *id) {
@@ -125,7 +126,7 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     }
     // 3. The __client cookie. A credential that is not current is ignored (the browser starts a new client).
     if (auto const* c = ctx.cookies.find("__client")) {
-        auto id = a.db.with_read([&](store::read_txn& r) -> store::result<std::optional<std::string>> {
+        auto id = txn::read(a, "client_cookie", [&](store::read_txn& r) -> store::result<std::optional<std::string>> {
             return verify_client_token(a, r, *c);
         });
         if (id && *id) {

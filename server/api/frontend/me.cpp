@@ -69,18 +69,17 @@ api_result<me> load_me(app& a, request_ctx const& ctx, store::read_txn const& t)
 /// 401 unless the request has a current user. Handlers that validate their input before opening a txn call
 /// it first, so a signed-out browser gets the 401 (and re-fetches its client) rather than a form error.
 std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<api_error>> {
-        auto m = load_me(a, ctx, t);
-        if (!m) return std::optional<api_error>(m.error());
-        return std::optional<api_error>();
+    auto r = txn::read(a, "require_me", [&](store::read_txn& t) -> api_result<void> {
+        if (auto m = load_me(a, ctx, t); !m) return m.error();
+        return {};
     });
-    if (!r) return store_failure(r.error(), "require_me");
-    return std::move(*r);
+    if (!r) return r.error();
+    return std::nullopt;
 }
 
 
 /// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
-api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
+api_result<void> save_user(app& /*a*/, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
                            store::user_record const& previous) {
     u.updated_at = ctx.now;
     store::unique_field conflict = store::unique_field::none;
@@ -776,7 +775,7 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
         if (!s) return store_failure(s.error(), "get_session");
         if (!*s || (*s)->user_id != m->user.id) return make_error(code::resource_not_found);
         auto rec = **s;
-        a.tokens.erase(rec.id);
+        domain::drop_tokens_after_commit(a, w, {rec.id});
         if (views::session_live(rec, ctx.now)) {
             rec.status = "revoked";
             rec.updated_at = ctx.now;

@@ -1,5 +1,6 @@
 // Well-known documents, health and the dev browser.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/txn.hpp"
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
@@ -31,8 +32,8 @@ api_result<reply> create_dev_browser(app& a, request_ctx& ctx) {
     store::dev_browser_record d;
     d.id = "dvb_" + crypto::random_token(24);
     d.created_at = ctx.now;
-    auto r = a.db.with_write([&](store::write_txn& w) { return w.dev_browsers().put(d); });
-    if (!r) return store_failure(r.error(), "create_dev_browser");
+    auto r = txn::write(a, "create_dev_browser", txn::on_client_error::abort, [&](store::write_txn& w) { return w.dev_browsers().put(d); });
+    if (!r) return r.error();
     json::object o;
     o["object"] = "dev_browser";
     o["id"] = d.id;

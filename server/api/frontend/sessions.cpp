@@ -1,5 +1,6 @@
 // The client's sessions: get, touch (setActive), end, remove, sign out of all, and token minting.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/txn.hpp"
 
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
@@ -38,7 +39,7 @@ api_result<client_session> find_client_session(app& a, request_ctx const& ctx, s
 /// session and the piggy-backed client.
 api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view status) {
     store::session_record closed;
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "close_session", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto cs = find_client_session(a, ctx, tx);
         if (!cs) return api_result<void>(cs.error());
         auto& [client, s] = *cs;
@@ -53,13 +54,12 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
         // Signing out changes the client's privilege: a new credential (identity.hpp).
         if (auto r = rotate_client_credential(a, ctx, tx, client); !r) return api_result<void>(r.error());
         if (auto r = tx.clients().put(client); !r) return r.error();
-        a.tokens.erase(s.id);
+        domain::drop_tokens_after_commit(a, tx, {s.id});
         closed = s;
         return api_result<void>();
     });
-    if (!w) return store_failure(w.error(), "close_session");
-    if (!*w) return w->error();
-    auto u = a.db.with_read([&](store::read_txn& t) { return t.users().get(closed.user_id); });
+    if (!w) return w.error();
+    auto u = txn::read(a, "close_session", [&](store::read_txn& t) { return t.users().get(closed.user_id); });
     json::value response = nullptr;
     if (u && *u) {
         auto sj = session_json(a, ctx, closed, **u, ctx.now);
@@ -71,7 +71,7 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
 
 /// Mints a token for one of the client's live sessions (401 otherwise: clerk-js then re-fetches the client).
 api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_name) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<std::string>> {
+    auto r = txn::read(a, "mint", [&](store::read_txn& t) -> store::result<api_result<std::string>> {
         auto cs = find_client_session(a, ctx, t);
         if (!cs) {
             if (cs.error().code == "resource_not_found") return api_result<std::string>(make_error(code::authentication_invalid));
@@ -96,11 +96,10 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
         auto claims = render_template_claims(a, **tpl, **u, s);
         return mint_token(a, s, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
     });
-    if (!r) return store_failure(r.error(), "mint");
-    if (!*r) return r->error();
+    if (!r) return r.error();
     // Bare token object: clerk-js's Token reads `jwt` from the top level (clerk-wire §3).
     std::string body = R"({"object":"token","jwt":")";
-    body += **r;
+    body += *r;
     body += "\"}";
     return reply{http::status::ok, std::move(body), {}};
 }
@@ -108,7 +107,7 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
 }  // namespace
 
 api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "end_all_sessions", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto c = current_client(a, ctx, tx);
         if (!c) return api_result<void>();
         if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
@@ -118,13 +117,12 @@ api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
         if (auto r = tx.clients().put(*c); !r) return r.error();
         return api_result<void>();
     });
-    if (!w) return store_failure(w.error(), "end_all_sessions");
-    if (!*w) return w->error();
+    if (!w) return w.error();
     return client_envelope(a, ctx);
 }
 
 api_result<reply> get_session(app& a, request_ctx& ctx) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::value>> {
+    auto r = txn::read(a, "get_session", [&](store::read_txn& t) -> store::result<api_result<json::value>> {
         auto cs = find_client_session(a, ctx, t);
         if (!cs) return api_result<json::value>(cs.error());
         auto u = t.users().get(cs->session.user_id);
@@ -134,14 +132,13 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
         if (!sj) return api_result<json::value>(sj.error());
         return api_result<json::value>(json::value(std::move(*sj)));
     });
-    if (!r) return store_failure(r.error(), "get_session");
-    if (!*r) return r->error();
-    return envelope(a, ctx, std::move(**r));
+    if (!r) return r.error();
+    return envelope(a, ctx, std::move(*r));
 }
 
 api_result<reply> touch_session(app& a, request_ctx& ctx) {
     auto org = field(ctx, "active_organization_id");
-    auto w = a.db.with_write([&](store::write_txn& tx) -> store::result<api_result<void>> {
+    auto w = txn::write(a, "touch_session", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
         auto cs = find_client_session(a, ctx, tx);
         if (!cs) return api_result<void>(cs.error());
         auto& [client, s] = *cs;
@@ -164,12 +161,11 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
         }
         return api_result<void>();
     });
-    if (!w) return store_failure(w.error(), "touch_session");
-    if (!*w) {
+    if (!w) {
         // clerk-js treats a 401 from touch as "re-fetch the client" (clerk-wire §7).
-        if (w->error().code == "session_not_active" || w->error().code == "resource_not_found")
+        if (w.error().code == "session_not_active" || w.error().code == "resource_not_found")
             return make_error(code::authentication_invalid);
-        return w->error();
+        return w.error();
     }
     return get_session(a, ctx);
 }

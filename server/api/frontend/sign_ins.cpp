@@ -354,14 +354,11 @@ std::optional<api_error> ready(app const& a, request_ctx const& ctx, loaded cons
 
 /// A read-only look at the sign-in before the write: gates and what the step needs to know up front.
 api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
-    if (!r)
-        return store_failure(r.error(), "sign_in");
-    if (!*r)
-        return r->error();
-    if (auto bad = ready(a, ctx, **r, status))
+    auto r = txn::read(a, "sign_in", [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
+    if (!r) return r.error();
+    if (auto bad = ready(a, ctx, *r, status))
         return *bad;
-    return std::move(**r);
+    return std::move(*r);
 }
 
 /// peek() at a sign-in that needs its first factor, then the per-account limit on its user.
@@ -387,7 +384,7 @@ std::optional<api_error> check_first_factor_strategy(app const& a, std::string_v
 
 /// Renders the stored sign-in through the envelope (the piggy-backed client is read after the write).
 api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
-    auto body = a.db.with_read([&](store::read_txn& t) -> store::result<std::optional<json::object>> {
+    auto body = txn::read(a, "sign_in_json", [&](store::read_txn& t) -> store::result<std::optional<json::object>> {
         auto s = t.sign_ins().get(id);
         if (!s)
             return s.error();
@@ -395,8 +392,7 @@ api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
             return std::optional<json::object>{};
         return std::optional<json::object>{sign_in_json(a, t, **s)};
     });
-    if (!body)
-        return store_failure(body.error(), "sign_in_json");
+    if (!body) return body.error();
     if (!*body)
         return make_error(code::resource_not_found);
     return envelope(a, ctx, std::move(**body));
@@ -512,9 +508,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     // spends the same time on a dummy digest.
     resolved who;
     if (!identifier.empty()) {
-        auto r = a.db.with_read([&](store::read_txn& t) { return resolve(a, t, identifier); });
-        if (!r)
-            return store_failure(r.error(), "resolve_identifier");
+        auto r = txn::read(a, "resolve_identifier", [&](store::read_txn& t) { return resolve(a, t, identifier); });
+        if (!r) return r.error();
         who = std::move(*r);
         if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized)))
             return *limited;
@@ -523,7 +518,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     if (one_step) {
         std::string digest;
         if (who.user_id) {
-            auto u = a.db.with_read([&](store::read_txn& t) { return t.users().get(*who.user_id); });
+            auto u = txn::read(a, "sign_in_user", [&](store::read_txn& t) { return t.users().get(*who.user_id); });
             if (u && *u && !user_blocked(a, **u, ctx.now))
                 digest = (*u)->password_digest;
         }
@@ -616,17 +611,14 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
-    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<json::object>> {
+    auto r = txn::read(a, "get_sign_in", [&](store::read_txn& t) -> store::result<api_result<json::object>> {
         auto l = load(a, ctx, t);
         if (!l)
             return api_result<json::object>(l.error());
         return api_result<json::object>(sign_in_json(a, t, l->sign_in));
     });
-    if (!r)
-        return store_failure(r.error(), "get_sign_in");
-    if (!*r)
-        return r->error();
-    return envelope(a, ctx, std::move(**r));
+    if (!r) return r.error();
+    return envelope(a, ctx, std::move(*r));
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {

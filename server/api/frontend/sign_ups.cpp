@@ -413,9 +413,8 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
     });
     if (!w)
         return w.error();
-    auto s = a.db.with_read([&](store::read_txn& t) { return t.sign_ups().get(id); });
-    if (!s)
-        return store_failure(s.error(), "get_sign_up");
+    auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) { return t.sign_ups().get(id); });
+    if (!s) return s.error();
     if (!*s)
         return make_error(code::resource_not_found);
     return envelope(a, ctx, sign_up_json(a, **s));
@@ -501,12 +500,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         return *limited;
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
-        auto live = a.db.with_read([&](store::read_txn& t) -> store::result<std::string> {
+        auto live = txn::read(a, "live_session", [&](store::read_txn& t) -> store::result<std::string> {
             auto c = current_client(a, ctx, t);
             return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
         });
-        if (!live)
-            return store_failure(live.error(), "live_session");
+        if (!live) return live.error();
         if (!live->empty())
             return make_error(code::session_exists);
     }
@@ -559,14 +557,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> get_sign_up(app& a, request_ctx& ctx) {
-    auto s = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<store::sign_up_record>> {
+    auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) -> store::result<api_result<store::sign_up_record>> {
         return load_sign_up(a, ctx, t);
     });
-    if (!s)
-        return store_failure(s.error(), "get_sign_up");
-    if (!*s)
-        return s->error();
-    return envelope(a, ctx, sign_up_json(a, **s));
+    if (!s) return s.error();
+    return envelope(a, ctx, sign_up_json(a, *s));
 }
 
 api_result<reply> update_sign_up(app& a, request_ctx& ctx) {

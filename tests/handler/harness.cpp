@@ -1,0 +1,214 @@
+#include "tests/handler/harness.hpp"
+
+#include "crypto/keys.hpp"
+#include "crypto/random.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace latchkey::handler_test {
+
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+std::string str(json::value const& v) {
+    if (!v.is_string()) throw std::runtime_error("not a JSON string: " + json::serialize(v));
+    return std::string(v.get_string());
+}
+
+namespace {
+
+std::string first_error(json::value const& j, char const* field) {
+    if (!j.is_object()) return {};
+    auto const* e = j.get_object().if_contains("errors");
+    if (e == nullptr || !e->is_array() || e->get_array().empty() || !e->get_array()[0].is_object()) return {};
+    auto const& first = e->get_array()[0].get_object();
+    json::value const* v = nullptr;
+    if (std::string_view(field) == "code") {
+        v = first.if_contains("code");
+    } else if (auto const* meta = first.if_contains("meta"); meta != nullptr && meta->is_object()) {
+        v = meta->get_object().if_contains("param_name");
+    }
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
+}
+
+/// The RSA-2048 signing key of every env in this process, generated once (a generation costs 0.2-0.8 s).
+std::string const& signing_key_pem() {
+    static std::string const pem = [] {
+        auto k = crypto::signing_key::generate_rsa(2048);
+        if (!k) throw std::runtime_error("signing key: " + k.error().message());
+        return k->private_pem();
+    }();
+    return pem;
+}
+
+/// A fresh data dir holding an instance id and the process's signing key, as the first start would write them.
+std::string make_data_dir() {
+    std::string tmpl = (fs::temp_directory_path() / "latchkey-handler-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    auto write_0600 = [](fs::path const& p, std::string const& data) {
+        std::ofstream out(p, std::ios::binary | std::ios::trunc);
+        out << data;
+        out.close();
+        if (!out) throw std::runtime_error("cannot write " + p.string());
+        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+    };
+    fs::permissions(tmpl, fs::perms::owner_all);
+    auto const id = crypto::new_id("ins");
+    write_0600(fs::path(tmpl) / "instance_id", id + "\n");
+    fs::path keys = fs::path(tmpl) / "keys";
+    fs::create_directories(keys);
+    fs::permissions(keys, fs::perms::owner_all);
+    write_0600(keys / ("0001-" + id + ".pem"), signing_key_pem());
+    return tmpl;
+}
+
+}  // namespace
+
+std::string answer::error_code() const { return first_error(json, "code"); }
+std::string answer::param_name() const { return first_error(json, "param_name"); }
+
+json::object const& answer::response() const {
+    if (json.is_object()) {
+        if (auto const* r = json.get_object().if_contains("response"); r != nullptr && r->is_object())
+            return r->get_object();
+        return json.get_object();
+    }
+    throw std::runtime_error("no JSON object in the answer: " + body);
+}
+
+void recording_sink::send(api::message const& m) {
+    std::lock_guard lock(mu_);
+    sent_.push_back(m);
+}
+
+std::vector<api::message> recording_sink::sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
+}
+
+std::string recording_sink::last_code(std::string const& to) const {
+    std::lock_guard lock(mu_);
+    for (auto it = sent_.rbegin(); it != sent_.rend(); ++it)
+        if (it->to == to) return it->code;
+    throw std::runtime_error("no message was sent to " + to);
+}
+
+handler_env::handler_env(std::function<void(conf::config&)> const& tweak) : dir_(make_data_dir()) {
+    cfg_.data_dir = dir_;
+    cfg_.access_log = false;
+    cfg_.test_mode = true;
+    cfg_.secret_keys = {"sk_test_handlerhandlerhandler0001"};
+    if (tweak) tweak(cfg_);
+    boot_ = server::bootstrap(cfg_, "127.0.0.1:8080");
+    app_.reset(new api::app{cfg_, boot_.inst, store_, boot_.keys, sink_});
+    frontend_routes_ = api::frontend_routes();
+    backend_routes_ = api::backend_routes();
+    fapi_ = std::make_unique<api::api_service>(*app_, frontend_routes_, api::api_kind::frontend, pool_.get_executor());
+    bapi_ = std::make_unique<api::api_service>(*app_, backend_routes_, api::api_kind::backend, pool_.get_executor());
+}
+
+handler_env::~handler_env() {
+    pool_.join();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+}
+
+answer handler_env::run(api::api_service& svc, server::request& req) {
+    server::response res;
+    server::connection_info ci{"127.0.0.1", false};
+    std::atomic<bool> done{false};
+    std::exception_ptr failure;
+    net::co_spawn(ioc_, svc.handle(req, res, ci), [&](std::exception_ptr e) {
+        failure = e;
+        done = true;
+    });
+    // Bounded: a handler that never finishes fails the test instead of hanging it.
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done) {
+        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("the handler did not finish in 30 s");
+        ioc_.restart();
+        ioc_.run_for(std::chrono::milliseconds(20));
+    }
+    if (failure) std::rethrow_exception(failure);
+    answer a;
+    a.status = res.result_int();
+    a.body = res.body();
+    for (auto const& f : res.base())
+        if (f.name() == http::field::set_cookie) a.set_cookies.emplace_back(f.value());
+    boost::system::error_code ec;
+    a.json = json::parse(a.body, ec);
+    if (ec) a.json = nullptr;
+    for (auto const& c : a.set_cookies) {  // name=value; attributes...
+        auto const eq = c.find('=');
+        auto const semi = c.find(';');
+        if (eq == std::string::npos || eq > semi) continue;
+        std::string name = c.substr(0, eq);
+        std::string value = c.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
+        bool const expired = c.find("Max-Age=0") != std::string::npos;
+        if (expired || value.empty()) cookies_.erase(name);
+        else cookies_[name] = value;
+    }
+    return a;
+}
+
+answer handler_env::fapi(std::string const& method, std::string const& path,
+                         std::vector<std::pair<std::string, std::string>> const& form) {
+    std::string target = path;
+    target += path.find('?') == std::string::npos ? '?' : '&';
+    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
+    http::verb verb = http::verb::get;
+    if (method != "GET") {
+        verb = http::verb::post;
+        if (method != "POST") target += "&_method=" + method;
+    }
+    server::request req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1:8080");
+    req.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36");
+    std::string cookie;
+    for (auto const& [k, v] : cookies_) cookie += (cookie.empty() ? "" : "; ") + k + "=" + v;
+    if (!cookie.empty()) req.set(http::field::cookie, cookie);
+    if (verb == http::verb::post) {
+        std::string body;
+        for (auto const& [k, v] : form) {
+            if (!body.empty()) body += '&';
+            body += k + "=";
+            for (unsigned char ch : v) {
+                if (std::isalnum(ch) != 0 || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+                    body += static_cast<char>(ch);
+                } else {
+                    char hex[4];
+                    std::snprintf(hex, sizeof hex, "%%%02X", ch);
+                    body += hex;
+                }
+            }
+        }
+        req.set(http::field::content_type, "application/x-www-form-urlencoded");
+        req.body() = std::move(body);
+        req.prepare_payload();
+    }
+    return run(*fapi_, req);
+}
+
+answer handler_env::bapi(http::verb method, std::string const& path, json::value const& body) {
+    server::request req{method, path, 11};
+    req.set(http::field::host, "127.0.0.1:8081");
+    req.set(http::field::authorization, "Bearer " + boot_.inst.secret_keys.front());
+    if (!body.is_null()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = json::serialize(body);
+    }
+    req.prepare_payload();
+    return run(*bapi_, req);
+}
+
+}  // namespace latchkey::handler_test

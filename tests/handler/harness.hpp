@@ -1,0 +1,102 @@
+#pragma once
+// Handler-level tests: the real API layer (api_service::handle: parse, route, identity, CSRF, the handler, the
+// envelope) over the in-memory store (store/memory/), without sockets, listeners or files beyond the data dir's
+// keys. The logic is tested here; the wire (HTTP framing, timeouts, TLS) in tests/integration.
+#include "conf/config.hpp"
+#include "server/api/app.hpp"
+#include "server/api/context.hpp"
+#include "server/api/dispatch.hpp"
+#include "server/instance.hpp"
+#include "store/memory/db.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace latchkey::handler_test {
+
+namespace api = server::api;
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+/// What a handler answered.
+struct answer {
+    unsigned status = 0;
+    std::string body;
+    json::value json;  ///< parsed body (null if not JSON)
+    std::vector<std::string> set_cookies;
+    std::string error_code() const;  ///< errors[0].code or ""
+    std::string param_name() const;  ///< errors[0].meta.param_name or ""
+    /// `response` of a FAPI envelope (or the BAPI body) as an object; throws when it is none.
+    json::object const& response() const;
+};
+
+/// The messages the API hands to its sink, kept in memory (our own message_sink interface).
+class recording_sink final : public api::message_sink {
+public:
+    void send(api::message const& m) override;
+    std::vector<api::message> sent() const;
+    /// The code of the last message sent to `to`; throws when there is none.
+    std::string last_code(std::string const& to) const;
+
+private:
+    mutable std::mutex mu_;
+    std::vector<api::message> sent_;
+};
+
+/// An app over a fresh memory store, the FAPI and BAPI services over THE route tables, and one browser's
+/// cookie jar.
+class handler_env {
+public:
+    explicit handler_env(std::function<void(conf::config&)> const& tweak = {});
+    ~handler_env();
+    handler_env(handler_env const&) = delete;
+    handler_env& operator=(handler_env const&) = delete;
+
+    /// A FAPI call the way clerk-js makes it (GET or POST with `_method`, form body, the jar's cookies).
+    answer fapi(std::string const& method, std::string const& path,
+                std::vector<std::pair<std::string, std::string>> const& form = {});
+    /// A BAPI call with the instance's secret key and a JSON body.
+    answer bapi(http::verb method, std::string const& path, json::value const& body = nullptr);
+
+    api::app& app() { return *app_; }
+    store::database& db() { return store_; }
+    recording_sink& sink() { return sink_; }
+    std::map<std::string, std::string>& cookies() { return cookies_; }
+
+    /// Reads the store in one snapshot.
+    template <class F>
+    auto read(F&& f) {
+        return store_.with_read([&](store::read_txn& t) { return f(t); });
+    }
+
+private:
+    answer run(api::api_service& svc, server::request& req);
+
+    std::string dir_;
+    conf::config cfg_;
+    server::bootstrap_result boot_;
+    store::memory::db store_;
+    recording_sink sink_;
+    std::unique_ptr<api::app> app_;
+    api::route_table frontend_routes_;
+    api::route_table backend_routes_;
+    boost::asio::thread_pool pool_{1};
+    std::unique_ptr<api::api_service> fapi_;
+    std::unique_ptr<api::api_service> bapi_;
+    boost::asio::io_context ioc_{1};
+    std::map<std::string, std::string> cookies_;
+};
+
+/// The string value of a JSON string.
+std::string str(json::value const& v);
+
+}  // namespace latchkey::handler_test

@@ -51,8 +51,6 @@ public:
     result<void> complete(std::string_view id) noexcept;
     /// The deliveries of `ids` succeeded: removes them all in one write txn (one commit for a worker's batch).
     result<void> complete(std::vector<std::string> const& ids) noexcept;
-    /// The deliveries of `ids` succeeded: removes them all in one write txn (one commit for a worker's batch).
-    result<void> complete(std::vector<std::string> const& ids) noexcept;
     /// The attempt on job `id` failed with `error`: reschedules it at `next_at_ms`, or, when `dead`, keeps it in
     /// state dead (never due again). A job already gone is not an error.
     result<void> fail(std::string_view id, std::int64_t next_at_ms, bool dead, std::string_view error) noexcept;

@@ -79,7 +79,7 @@ std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
 
 
 /// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
-api_result<void> save_user(app& /*a*/, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
+api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
                            store::user_record const& previous) {
     u.updated_at = ctx.now;
     store::unique_field conflict = store::unique_field::none;

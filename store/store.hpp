@@ -333,6 +333,43 @@ private:
     std::vector<std::function<void()>> hooks_;  // empty (no allocation) unless a hook is queued
 };
 
+/// For backends: a write_txn whose accessors hand out the members of `Repos`, a struct with one repository per
+/// family (members users, sessions, clients, sign_ins, sign_ups, dev_browsers, jwt_templates, meta), built in place
+/// from the constructor's arguments. A backend's txn derives from it and adds version().
+template <class Repos>
+class txn_of : public write_txn {
+public:
+    users_view const& users() const noexcept final { return r_.users; }
+    sessions_view const& sessions() const noexcept final { return r_.sessions; }
+    clients_view const& clients() const noexcept final { return r_.clients; }
+    sign_ins_view const& sign_ins() const noexcept final { return r_.sign_ins; }
+    sign_ups_view const& sign_ups() const noexcept final { return r_.sign_ups; }
+    dev_browsers_view const& dev_browsers() const noexcept final { return r_.dev_browsers; }
+    jwt_templates_view const& jwt_templates() const noexcept final { return r_.jwt_templates; }
+    meta_view const& meta() const noexcept final { return r_.meta; }
+    jobs_view const& jobs() const noexcept final { return r_.jobs; }
+
+    users_repo& users() noexcept final { return r_.users; }
+    sessions_repo& sessions() noexcept final { return r_.sessions; }
+    clients_repo& clients() noexcept final { return r_.clients; }
+    sign_ins_repo& sign_ins() noexcept final { return r_.sign_ins; }
+    sign_ups_repo& sign_ups() noexcept final { return r_.sign_ups; }
+    dev_browsers_repo& dev_browsers() noexcept final { return r_.dev_browsers; }
+    jwt_templates_repo& jwt_templates() noexcept final { return r_.jwt_templates; }
+    meta_repo& meta() noexcept final { return r_.meta; }
+    jobs_repo& jobs() noexcept final { return r_.jobs; }
+
+    /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
+    void committed() noexcept { run_after_commit(); }
+
+protected:
+    template <class... A>
+    explicit txn_of(A&&... a) : r_(std::forward<A>(a)...) {}
+    ~txn_of() = default;
+
+    Repos r_;
+};
+
 /// A non-owning reference to a callable (no allocation): how with_read/with_write reach a backend through one
 /// virtual call.
 template <class Sig>

@@ -1044,50 +1044,39 @@ private:
 
 }  // namespace
 
-/// One LMDB txn seen through the seam: every repository bound to it. Lives on run_read's / run_write's stack
-/// (no allocation); a read txn is handed out as store::read_txn only.
-class db::txn_view final : public store::write_txn {
+namespace {
+
+/// Every repository of one LMDB txn, bound to it.
+struct repositories {
+    repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
+                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi) noexcept
+        : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
+          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi) {}
+    repositories(repositories const&) = delete;
+    repositories& operator=(repositories const&) = delete;
+
+    bound b;
+    users_impl users;
+    sessions_impl sessions;
+    clients_impl clients;
+    by_id_impl<sign_in_record> sign_ins;
+    by_id_impl<sign_up_record> sign_ups;
+    by_id_impl<dev_browser_record> dev_browsers;
+    jwt_templates_impl jwt_templates;
+    meta_impl meta;
+    jobs_impl jobs;
+};
+
+}  // namespace
+
+/// One LMDB txn seen through the seam. Lives on run_read's / run_write's stack (no allocation); a read txn is
+/// handed out as store::read_txn only.
+class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
-        : b_{&d, &t, w}, users_(b_), sessions_(b_), clients_(b_), sign_ins_(b_, d.t_.sign_ins),
-          sign_ups_(b_, d.t_.sign_ups), dev_browsers_(b_, d.t_.dev_browsers), jwt_templates_(b_), meta_(b_),
-          jobs_(b_, d.t_.jobs, d.t_.jobs_due) {}
+        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due) {}
 
-    std::uint64_t version() const noexcept override { return b_.t->snapshot_id(); }
-
-    users_view const& users() const noexcept override { return users_; }
-    sessions_view const& sessions() const noexcept override { return sessions_; }
-    clients_view const& clients() const noexcept override { return clients_; }
-    sign_ins_view const& sign_ins() const noexcept override { return sign_ins_; }
-    sign_ups_view const& sign_ups() const noexcept override { return sign_ups_; }
-    dev_browsers_view const& dev_browsers() const noexcept override { return dev_browsers_; }
-    jwt_templates_view const& jwt_templates() const noexcept override { return jwt_templates_; }
-    meta_view const& meta() const noexcept override { return meta_; }
-    jobs_view const& jobs() const noexcept override { return jobs_; }
-
-    users_repo& users() noexcept override { return users_; }
-    sessions_repo& sessions() noexcept override { return sessions_; }
-    clients_repo& clients() noexcept override { return clients_; }
-    sign_ins_repo& sign_ins() noexcept override { return sign_ins_; }
-    sign_ups_repo& sign_ups() noexcept override { return sign_ups_; }
-    dev_browsers_repo& dev_browsers() noexcept override { return dev_browsers_; }
-    jwt_templates_repo& jwt_templates() noexcept override { return jwt_templates_; }
-    meta_repo& meta() noexcept override { return meta_; }
-    jobs_repo& jobs() noexcept override { return jobs_; }
-
-    void committed() noexcept { run_after_commit(); }
-
-private:
-    bound b_;
-    users_impl users_;
-    sessions_impl sessions_;
-    clients_impl clients_;
-    by_id_impl<sign_in_record> sign_ins_;
-    by_id_impl<sign_up_record> sign_ups_;
-    by_id_impl<dev_browser_record> dev_browsers_;
-    jwt_templates_impl jwt_templates_;
-    meta_impl meta_;
-    jobs_impl jobs_;
+    std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };
 
 std::uint64_t db::version() const noexcept {

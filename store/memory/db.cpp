@@ -502,7 +502,6 @@ private:
     bound const& b_;
 };
 
-/// One snapshot (or a write txn's own state) seen through the seam.
 class jobs_impl final : public jobs_repo {
 public:
     explicit jobs_impl(bound const& b) noexcept : b_(b) {}
@@ -565,48 +564,35 @@ private:
     bound const& b_;
 };
 
-class txn_view final : public store::write_txn {
+/// Every repository of one txn, over its state.
+struct repositories {
+    repositories(state const* s, state* w) noexcept
+        : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
+          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b) {}
+    repositories(repositories const&) = delete;
+    repositories& operator=(repositories const&) = delete;
+
+    bound b;
+    users_impl users;
+    sessions_impl sessions;
+    clients_impl clients;
+    by_id_impl<sign_in_record> sign_ins;
+    by_id_impl<sign_up_record> sign_ups;
+    by_id_impl<dev_browser_record> dev_browsers;
+    jwt_templates_impl jwt_templates;
+    meta_impl meta;
+    jobs_impl jobs;
+};
+
+/// One snapshot (or a write txn's own state) seen through the seam.
+class txn_view final : public store::txn_of<repositories> {
 public:
-    txn_view(state const* s, state* w, std::uint64_t version) noexcept
-        : b_{s, w}, version_(version), users_(b_), sessions_(b_), clients_(b_), sign_ins_(b_, &state::sign_ins),
-          sign_ups_(b_, &state::sign_ups), dev_browsers_(b_, &state::dev_browsers), jwt_templates_(b_), meta_(b_), jobs_(b_) {}
+    txn_view(state const* s, state* w, std::uint64_t version) noexcept : txn_of(s, w), version_(version) {}
 
     std::uint64_t version() const noexcept override { return version_; }
 
-    users_view const& users() const noexcept override { return users_; }
-    sessions_view const& sessions() const noexcept override { return sessions_; }
-    clients_view const& clients() const noexcept override { return clients_; }
-    sign_ins_view const& sign_ins() const noexcept override { return sign_ins_; }
-    sign_ups_view const& sign_ups() const noexcept override { return sign_ups_; }
-    dev_browsers_view const& dev_browsers() const noexcept override { return dev_browsers_; }
-    jwt_templates_view const& jwt_templates() const noexcept override { return jwt_templates_; }
-    meta_view const& meta() const noexcept override { return meta_; }
-    jobs_view const& jobs() const noexcept override { return jobs_; }
-
-    users_repo& users() noexcept override { return users_; }
-    sessions_repo& sessions() noexcept override { return sessions_; }
-    clients_repo& clients() noexcept override { return clients_; }
-    sign_ins_repo& sign_ins() noexcept override { return sign_ins_; }
-    sign_ups_repo& sign_ups() noexcept override { return sign_ups_; }
-    dev_browsers_repo& dev_browsers() noexcept override { return dev_browsers_; }
-    jwt_templates_repo& jwt_templates() noexcept override { return jwt_templates_; }
-    meta_repo& meta() noexcept override { return meta_; }
-    jobs_repo& jobs() noexcept override { return jobs_; }
-
-    void committed() noexcept { run_after_commit(); }
-
 private:
-    bound b_;
     std::uint64_t version_;
-    users_impl users_;
-    sessions_impl sessions_;
-    clients_impl clients_;
-    by_id_impl<sign_in_record> sign_ins_;
-    by_id_impl<sign_up_record> sign_ups_;
-    by_id_impl<dev_browser_record> dev_browsers_;
-    jwt_templates_impl jwt_templates_;
-    meta_impl meta_;
-    jobs_impl jobs_;
 };
 
 }  // namespace

@@ -110,6 +110,9 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
     m.app->geo = m.geo.get();
+    auto wl = store::waitlist::open(m.db->environment());
+    if (!wl) throw std::runtime_error("data_dir: cannot open the waitlist: " + wl.error().message());
+    m.app->waitlist = *wl;
 
     // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
     for (auto const& t : c.jwt_templates) {

@@ -5,6 +5,7 @@
 #include "crypto/keys.hpp"
 #include "server/instance.hpp"
 #include "store/db.hpp"
+#include "store/waitlist.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -224,6 +225,8 @@ struct app {
     fragment_cache fragments{};
     client_cache clients{};
     rate_limiter limiter{};
+    /// The waitlist tables (store/waitlist.hpp), opened beside the store.
+    store::waitlist waitlist{};
     /// The GeoIP database (geoip_database), or null when none is configured.
     server::geoip const* geo = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).

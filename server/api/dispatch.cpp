@@ -231,7 +231,8 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 opt.max_depth = 32;
                 boost::system::error_code ec;
                 json::value v = json::parse(body, ec, {}, opt);
-                if (ec || !v.is_object()) {
+                // The BAPI's bulk endpoints take a JSON array (POST /v1/waitlist_entries/bulk).
+                if (ec || !(v.is_object() || (kind_ == api_kind::backend && v.is_array()))) {
                     result = make_error(code::request_body_invalid);
                     return;
                 }

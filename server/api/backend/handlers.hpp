@@ -56,6 +56,14 @@ LATCHKEY_HANDLER(get_jwt_template);
 LATCHKEY_HANDLER(update_jwt_template);
 LATCHKEY_HANDLER(delete_jwt_template);
 
+// waitlist.cpp
+LATCHKEY_HANDLER(list_waitlist_entries);
+LATCHKEY_HANDLER(create_waitlist_entry);
+LATCHKEY_HANDLER(create_waitlist_entries);
+LATCHKEY_HANDLER(delete_waitlist_entry);
+LATCHKEY_HANDLER(invite_waitlist_entry);
+LATCHKEY_HANDLER(reject_waitlist_entry);
+
 // instance.cpp
 LATCHKEY_HANDLER(get_instance);
 

@@ -568,6 +568,11 @@ std::string usage() {
         "       latchkey keys [flags]      print the publishable and secret keys\n"
         "       latchkey keys --rotate     add a new signing key (active from the next start; old ones stay in the JWKS)\n"
         "       latchkey keys --retire KID remove an old signing key from the JWKS\n"
+        "       latchkey users create --email E [--password P] [--username U] [--first-name F] [--last-name L]\n"
+        "       latchkey users list [--query Q] [--limit N] [--offset N]     one JSON line per user, newest first\n"
+        "       latchkey users export [--out FILE]   every user as JSON lines (with password digests; FILE mode 0600)\n"
+        "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, ...)\n"
+        "       (users commands take --data-dir / --config like serve, and work beside a running server)\n"
         "       latchkey --help | --version\n\n"
         "flags (each also from the environment; precedence: flag > env > config file > default):\n";
     for (auto const& s : settings) {

@@ -93,6 +93,7 @@ route_table backend_routes() {
     using enum http::verb;
     route_table r;
     // clang-format off
+    r.add(get,     "/metrics",                 /* Prometheus */       {b::get_metrics,                    sk, io});
     r.add(get,     "/v1/jwks",                                        {b::get_jwks,                       sk, io});
     r.add(get,     "/v1/clients",                                     {b::list_clients,                   sk, io});
     r.add(post,    "/v1/clients/verify",                              {b::verify_client,                  sk, io});

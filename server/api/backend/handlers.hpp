@@ -64,6 +64,9 @@ LATCHKEY_HANDLER(delete_waitlist_entry);
 LATCHKEY_HANDLER(invite_waitlist_entry);
 LATCHKEY_HANDLER(reject_waitlist_entry);
 
+// metrics.cpp: the operator metrics (Prometheus text)
+LATCHKEY_HANDLER(get_metrics);
+
 // instance.cpp
 LATCHKEY_HANDLER(get_instance);
 

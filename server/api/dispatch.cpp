@@ -160,6 +160,7 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     api_result<reply> result = make_error(code::internal_clerk_error);
     route_entry const* route = nullptr;
     std::size_t metric_slot = metric_base_ + routes_.size();  // "unmatched" until a route is found
+    std::size_t route_index = 0;
     bool ready = false;  // parsing and auth passed: run the handler
 
     [&] {
@@ -212,6 +213,7 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
             return;
         }
         route = m.payload;
+        route_index = m.index;
         metric_slot = metric_base_ + m.index;
 
         // Cookies.
@@ -245,8 +247,9 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 opt.max_depth = 32;
                 boost::system::error_code ec;
                 json::value v = json::parse(body, ec, {}, opt);
-                // The BAPI's bulk endpoints take a JSON array (POST /v1/waitlist_entries/bulk).
-                if (ec || !(v.is_object() || (kind_ == api_kind::backend && v.is_array()))) {
+                // The BAPI's bulk endpoints (".../bulk", e.g. POST /v1/waitlist_entries/bulk) take a JSON array.
+                bool const bulk = kind_ == api_kind::backend && routes_.pattern(route_index).ends_with("/bulk");
+                if (ec || !(v.is_object() || (bulk && v.is_array()))) {
                     result = make_error(code::request_body_invalid);
                     return;
                 }

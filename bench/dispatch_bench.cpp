@@ -5,6 +5,7 @@
 #include "bench_app.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/metrics.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/asio/co_spawn.hpp>
@@ -24,18 +25,29 @@ namespace http = boost::beast::http;
 using latchkey::server::request;
 using latchkey::server::response;
 
-/// A signed-in browser in a fresh app, and the FAPI service over the real route table.
+/// Wires (or not) the metrics registry into the app before the service registers its routes there.
+api::app& with_metrics(api::app& a, latchkey::server::metrics* m) {
+    a.metrics = m;
+    return a;
+}
+
+/// A signed-in browser in a fresh app, and the FAPI service over the real route table; with `counted`, every
+/// request is counted as the server counts it (GET /metrics), to measure that cost against the same run.
 struct fixture {
+    explicit fixture(bool count = false) : counted(count) { seed(); }
+    bool counted;
+    latchkey::server::metrics registry;
     latchkey::bench::bench_app env{};
     api::route_table routes = api::frontend_routes();
     net::thread_pool pool{1};
-    api::api_service svc{env.app(), routes, api::api_kind::frontend, pool.get_executor()};
+    api::api_service svc{with_metrics(env.app(), counted ? &registry : nullptr), routes, api::api_kind::frontend,
+                         pool.get_executor()};
     net::io_context ioc{1};
     latchkey::server::connection_info ci{"127.0.0.1", false};
     std::string cookie;
     std::string session_id;
 
-    fixture() {
+    void seed() {
         auto& db = env.db();
         auto now = env.app().now_ms();
         auto user = latchkey::bench::sample_user(now, "ada@example.com");
@@ -108,6 +120,19 @@ void BM_dispatch_get_client_signed_in(benchmark::State& state) {
     loop(state, f, make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
 }
 BENCHMARK(BM_dispatch_get_client_signed_in);
+
+// The same two requests counted by the metrics registry (route pattern, status class, latency histogram).
+void BM_dispatch_health_metrics(benchmark::State& state) {
+    fixture f(true);
+    loop(state, f, make(http::verb::get, "/v1/health", ""));
+}
+BENCHMARK(BM_dispatch_health_metrics);
+
+void BM_dispatch_get_client_signed_in_metrics(benchmark::State& state) {
+    fixture f(true);
+    loop(state, f, make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
+}
+BENCHMARK(BM_dispatch_get_client_signed_in_metrics);
 
 void BM_dispatch_token_mint(benchmark::State& state) {
     fixture f;

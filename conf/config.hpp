@@ -185,10 +185,11 @@ struct config {
     std::string sign_in_url;
     std::string sign_up_url;
     std::string user_profile_url;  ///< the app's own profile page ("" = the Account Portal's /user)
+    std::string waitlist_url;      ///< the app's own waitlist page ("" = the Account Portal's /waitlist)
     branding_settings branding{};
     legal_consent_settings legal_consent{};
     std::string preferred_sign_in_strategy = "password";
-    std::string sign_up_mode = "public";
+    std::string sign_up_mode = "public";  ///< public | restricted | waitlist (only invited waitlist entries sign up)
     attack_protection protection{};
 
     // ---- delivery ----

@@ -350,7 +350,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "username", "first_name", "last_name", "password", "first_factors", "second_factors", "password_policy",
             "single_session_mode", "session_lifetime", "inactivity_timeout", "token_lifetime",
             "client_cookie_lifetime", "allowed_origins", "allowed_redirect_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
-            "user_profile_url", "branding", "legal_consent",
+            "user_profile_url", "waitlist_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "delivery", "webhooks"};
@@ -424,6 +424,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.string(o, "sign_in_url", c.sign_in_url);
     r.string(o, "sign_up_url", c.sign_up_url);
     r.string(o, "user_profile_url", c.user_profile_url);
+    r.string(o, "waitlist_url", c.waitlist_url);
     nested(r, o, "branding", {"logo_url", "favicon_url", "primary_color", "background_color", "text_color"},
            [&](json_reader& sub, json::object const& b) {
                sub.string(b, "logo_url", c.branding.logo_url);
@@ -662,8 +663,8 @@ std::optional<load_error> validate(config const& c) {
     if (c.max_body_bytes < 1024) return load_error{"max_body_bytes", "must be at least 1024"};
     if (c.preferred_sign_in_strategy != "password" && c.preferred_sign_in_strategy != "otp")
         return load_error{"preferred_sign_in_strategy", "expected password or otp"};
-    if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted")
-        return load_error{"sign_up_mode", "expected public or restricted"};
+    if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted" && c.sign_up_mode != "waitlist")
+        return load_error{"sign_up_mode", "expected public, restricted or waitlist"};
     static constexpr std::string_view known_factors[] = {"password", "email_code", "phone_code",
         "reset_password_email_code", "reset_password_phone_code"};
     for (auto const& f : c.first_factors) {
@@ -686,7 +687,8 @@ std::optional<load_error> validate(config const& c) {
                                     std::pair{"home_url", &c.home_url},
                                     std::pair{"sign_in_url", &c.sign_in_url},
                                     std::pair{"sign_up_url", &c.sign_up_url},
-                                    std::pair{"user_profile_url", &c.user_profile_url}})
+                                    std::pair{"user_profile_url", &c.user_profile_url},
+                                    std::pair{"waitlist_url", &c.waitlist_url}})
         if (!url->empty())
             if (auto bad = check_page_url(*url)) return load_error{name, *bad};
     for (auto const& [name, color] : {std::pair{"branding.primary_color", &c.branding.primary_color},
@@ -767,6 +769,11 @@ std::string usage() {
         "       latchkey keys [flags]      print the publishable and secret keys\n"
         "       latchkey keys --rotate     add a new signing key (active from the next start; old ones stay in the JWKS)\n"
         "       latchkey keys --retire KID remove an old signing key from the JWKS\n"
+        "       latchkey users create --email E [--password P] [--username U] [--first-name F] [--last-name L]\n"
+        "       latchkey users list [--query Q] [--limit N] [--offset N]     one JSON line per user, newest first\n"
+        "       latchkey users export [--out FILE]   every user as JSON lines (with password digests; FILE mode 0600)\n"
+        "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, ...)\n"
+        "       (users commands take --data-dir / --config like serve, and work beside a running server)\n"
         "       latchkey --help | --version\n\n"
         "flags (each also from the environment; precedence: flag > env > config file > default):\n";
     for (auto const& s : settings) {

@@ -15,6 +15,8 @@
 #include "server/log.hpp"
 #include "crypto/random.hpp"
 #include "store/lmdb/open.hpp"
+#include "server/metrics.hpp"
+#include "server/users_cli.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -22,6 +24,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <optional>
 #include <iostream>
@@ -54,6 +57,28 @@ std::string endpoint_text(tcp::endpoint const& e) {
     return addr + ":" + std::to_string(e.port());
 }
 
+/// JWT templates from the config file are created once (by name); BAPI manages them afterwards. "" or an error.
+std::string seed_jwt_templates(api::app& a, conf::config const& c) {
+    for (auto const& t : c.jwt_templates) {
+        auto& dbr = a.db;
+        auto r = dbr.with_write([&](store::write_txn& w) -> store::result<void> {
+            auto existing = w.jwt_templates().by_name(t.name);
+            if (!existing) return existing.error();
+            if (*existing) return {};
+            store::jwt_template_record rec;
+            rec.id = crypto::new_id("jtmp");
+            rec.name = t.name;
+            rec.claims = t.claims;
+            rec.lifetime = static_cast<std::int32_t>(t.lifetime);
+            rec.allowed_clock_skew = static_cast<std::int32_t>(t.allowed_clock_skew);
+            rec.created_at = rec.updated_at = a.now_ms();
+            return w.jwt_templates().put(rec, nullptr);
+        });
+        if (!r) return "jwt_templates: cannot store '" + t.name + "': " + r.error().message();
+    }
+    return {};
+}
+
 }  // namespace
 
 struct running_server::impl {
@@ -68,10 +93,13 @@ struct running_server::impl {
     bootstrap_result boot;
     std::unique_ptr<store::database> db;  ///< the composition root picks the backend: LMDB
     std::unique_ptr<api::outbox_sink> sink;
+    metrics stats;
     std::unique_ptr<api::app> app;
     std::optional<store::job_queue> jobs;
     std::unique_ptr<delivery::worker> delivery;  ///< stopped before the store closes (declared after it)
     std::unique_ptr<net::thread_pool> hash_pool;
+    unsigned hash_pool_threads = 0;
+    std::mutex reload_mu;  ///< one reload at a time
     api::route_table frontend_table;
     api::route_table backend_table;
     std::unique_ptr<api::api_service> fapi;
@@ -120,24 +148,30 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.app->jobs = &*m.jobs;
     m.app->wake_delivery = [w = m.delivery.get()] { w->wake(); };
 
-    // JWT templates from the config file are created once (by name); BAPI manages them afterwards.
-    for (auto const& t : c.jwt_templates) {
-        auto& dbr = *m.db;
-        auto r = dbr.with_write([&](store::write_txn& w) -> store::result<void> {
-            auto existing = w.jwt_templates().by_name(t.name);
-            if (!existing) return existing.error();
-            if (*existing) return {};
-            store::jwt_template_record rec;
-            rec.id = crypto::new_id("jtmp");
-            rec.name = t.name;
-            rec.claims = t.claims;
-            rec.lifetime = static_cast<std::int32_t>(t.lifetime);
-            rec.allowed_clock_skew = static_cast<std::int32_t>(t.allowed_clock_skew);
-            rec.created_at = rec.updated_at = m.app->now_ms();
-            return w.jwt_templates().put(rec, nullptr);
-        });
-        if (!r) throw std::runtime_error("jwt_templates: cannot store '" + t.name + "': " + r.error().message());
+    m.app->metrics = &m.stats;
+    store::database* const dbp = m.db.get();
+    m.stats.add_gauge("latchkey_store_map_used_bytes", "Bytes of the LMDB map in use (up to the last page written).",
+                      [dbp] {
+                          auto u = dbp->usage();
+                          return u ? static_cast<double>(u->used_bytes) : -1.0;
+                      });
+    m.stats.add_gauge("latchkey_store_map_size_bytes", "The LMDB map size (the store's upper bound).", [dbp] {
+        auto u = dbp->usage();
+        return u ? static_cast<double>(u->map_size) : -1.0;
+    });
+    {
+        delivery::worker* const dw = m.delivery.get();
+        m.stats.add_gauge("latchkey_delivery_queue_pending", "Delivery jobs (email, SMS, webhooks) waiting or in flight.",
+                          [dw] { return static_cast<double>(dw->current().pending); });
+        m.stats.add_gauge("latchkey_delivery_queue_dead", "Delivery jobs that ran out of attempts (kept for inspection).",
+                          [dw] { return static_cast<double>(dw->current().dead); });
+        m.stats.add_gauge("latchkey_deliveries_total", "Deliveries that succeeded since start.",
+                          [dw] { return static_cast<double>(dw->current().delivered); });
+        m.stats.add_gauge("latchkey_delivery_failures_total", "Delivery attempts that failed since start.",
+                          [dw] { return static_cast<double>(dw->current().failed); });
     }
+
+    if (auto err = seed_jwt_templates(*m.app, c); !err.empty()) throw std::runtime_error(err);
 
     unsigned hash_threads = c.hash_threads != 0 ? c.hash_threads : std::max(1u, cores > 1 ? cores - 1 : 1u);
     // One thread more than may hash at once: a sign-in's handler also runs its write txn, the durable
@@ -146,7 +180,8 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     // shared by whichever thread hashes, so they stay warm (crypto/password.cpp). Measured: durable
     // sign-in 45.7/s without the spare thread vs 47.9/s with it (48.9/s with the shared blocks).
     crypto::set_hash_concurrency(hash_threads);
-    m.hash_pool = std::make_unique<net::thread_pool>(hash_threads + 1);
+    m.hash_pool_threads = hash_threads + 1;
+    m.hash_pool = std::make_unique<net::thread_pool>(m.hash_pool_threads);
     m.frontend_table = api::frontend_routes();
     m.backend_table = api::backend_routes();
     m.fapi = std::make_unique<api::api_service>(*m.app, m.frontend_table, api::api_kind::frontend,
@@ -166,12 +201,76 @@ running_server::~running_server() {
 tcp::endpoint running_server::fapi_endpoint() const { return impl_->fapi_ep; }
 tcp::endpoint running_server::bapi_endpoint() const { return impl_->bapi_ep; }
 api::app& running_server::app() { return *impl_->app; }
+metrics& running_server::stats() { return impl_->stats; }
 instance const& running_server::inst() const { return impl_->boot.inst; }
 conf::config const& running_server::config() const { return impl_->cfg; }
 
 delivery::stats running_server::delivery_stats() const { return impl_->delivery->current(); }
 
 std::string running_server::reload_tls() { return impl_->tls ? impl_->tls->reload() : std::string{}; }
+
+running_server::reload_result running_server::reload(conf::config next) {
+    auto& m = *impl_;
+    std::lock_guard lk(m.reload_mu);
+    reload_result out;
+    // Process settings are bound at start (sockets, threads, the store's map, the transport's limits): a changed
+    // one is reported and keeps its running value.
+    auto pin = [&](auto& field, auto const& running, char const* name) {
+        if (field != running) {
+            out.ignored.emplace_back(name);
+            field = running;
+        }
+    };
+    auto const& c = m.cfg;
+    pin(next.listen, c.listen, "listen");
+    pin(next.backend_listen, c.backend_listen, "backend_listen");
+    pin(next.data_dir, c.data_dir, "data_dir");
+    pin(next.config_file, c.config_file, "config_file");
+    pin(next.frontend_api, c.frontend_api, "frontend_api");
+    pin(next.instance_type, c.instance_type, "instance_type");
+    pin(next.threads, c.threads, "threads");
+    pin(next.hash_threads, c.hash_threads, "hash_threads");
+    pin(next.map_size, c.map_size, "map_size");
+    pin(next.durable, c.durable, "durable");
+    pin(next.tls_cert, c.tls_cert, "tls_cert");
+    pin(next.tls_key, c.tls_key, "tls_key");
+    pin(next.geoip_database, c.geoip_database, "geoip_database");
+    pin(next.max_header_bytes, c.max_header_bytes, "max_header_bytes");
+    pin(next.max_body_bytes, c.max_body_bytes, "max_body_bytes");
+    pin(next.header_timeout, c.header_timeout, "header_timeout_ms");
+    pin(next.idle_timeout, c.idle_timeout, "idle_timeout_ms");
+    pin(next.shutdown_grace, c.shutdown_grace, "shutdown_grace_ms");
+    pin(next.max_connections, c.max_connections, "max_connections");
+    // Keys (signing keys in <data_dir>/keys, secret keys) and URLs as a fresh start would derive them; then the
+    // TLS files. Any failure leaves everything as it was.
+    bootstrap_result boot;
+    try {
+        boot = bootstrap(next, endpoint_text(m.fapi_ep));
+    } catch (std::exception const& e) {
+        out.error = std::string("keys: ") + e.what();
+        return out;
+    }
+    if (m.tls) {
+        if (auto err = m.tls->reload(); !err.empty()) {
+            out.error = "tls: " + err;
+            return out;
+        }
+    }
+    // The swap: every I/O and hash-pool thread parks between two tasks, so no handler is reading the settings
+    // while they change; connections stay open and their next requests see the new settings.
+    bool const swapped = m.server->run_quiesced(
+        [&] {
+            m.cfg = std::move(next);
+            m.boot = std::move(boot);
+        },
+        {{m.hash_pool->get_executor(), m.hash_pool_threads}});
+    if (!swapped) {
+        out.error = "the server did not pause (stopping?)";
+        return out;
+    }
+    if (auto err = seed_jwt_templates(*m.app, m.cfg); !err.empty()) out.error = err;
+    return out;
+}
 
 void running_server::stop(std::chrono::milliseconds grace) { impl_->server->stop(grace); }
 
@@ -185,7 +284,7 @@ void running_server::join() {
 
 namespace {
 
-int serve(conf::config const& cfg) {
+int serve(conf::config const& cfg, std::vector<std::string> const& args) {
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not kill the server
     std::unique_ptr<running_server> srv;
     try {
@@ -217,11 +316,21 @@ int serve(conf::config const& cfg) {
     std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-            auto err = srv->reload_tls();
-            if (err.empty())
-                log::info("reloaded");
-            else
-                log::error("tls_reload_failed", {{"error", err}});
+            // The same flags and environment as at start, the config file read again.
+            auto next = conf::load(args, conf::process_env());
+            if (!next) {
+                log::error("reload_refused", {{"error", next.error().what()}});
+            } else {
+                auto r = srv->reload(std::move(*next));
+                if (!r.error.empty()) {
+                    log::error("reload_refused", {{"error", r.error}});
+                } else {
+                    boost::json::array ignored;
+                    for (auto const& n : r.ignored) ignored.emplace_back(n);
+                    log::info("reloaded", {{"restart_needed_for", std::move(ignored)}});
+                }
+            }
+            log::flush();
             signals.async_wait(on_signal);
             return;
         }
@@ -284,6 +393,30 @@ int run_main(std::vector<std::string> const& args) {
             std::fputs(conf::usage().c_str(), stdout);
             return 0;
         }
+    if (cmd == "users") {
+        // latchkey users <create|list|export|import> [users options] [config flags]
+        if (rest.empty()) {
+            std::fputs("latchkey: users: expected create, list, export or import\n", stderr);
+            return 2;
+        }
+        std::string const sub = rest.front();
+        std::vector<std::pair<std::string, std::string>> opts;
+        std::vector<std::string> conf_args;
+        for (std::size_t i = 1; i < rest.size(); ++i) {
+            if (is_users_option(rest[i]) && i + 1 < rest.size()) {
+                opts.emplace_back(rest[i], rest[i + 1]);
+                ++i;
+            } else {
+                conf_args.push_back(rest[i]);
+            }
+        }
+        auto ucfg = conf::load(conf_args, conf::process_env());
+        if (!ucfg) {
+            std::fprintf(stderr, "latchkey: %s\n", ucfg.error().what().c_str());
+            return 2;
+        }
+        return users_main(*ucfg, sub, opts, std::cin, std::cout, std::cerr);
+    }
     if (cmd != "serve" && cmd != "keys") {
         std::fprintf(stderr, "latchkey: unknown command '%s' (see --help)\n", cmd.c_str());
         return 2;
@@ -309,7 +442,7 @@ int run_main(std::vector<std::string> const& args) {
         std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
         return 2;
     }
-    return cmd == "serve" ? serve(*cfg) : keys(*cfg, action, kid);
+    return cmd == "serve" ? serve(*cfg, rest) : keys(*cfg, action, kid);
 }
 
 }  // namespace latchkey::server

@@ -207,4 +207,19 @@ struct job_record {
 BOOST_DESCRIBE_STRUCT(job_record, (), (id, kind, payload, attempts, next_attempt_at, created_at, state, last_error,
                                        leased))
 
+/// A waitlist entry (FAPI POST /v1/waitlist, BAPI /v1/waitlist_entries).
+struct waitlist_entry_record {
+    std::string id;             ///< wle_...
+    std::string email_address;  ///< lowercased
+    std::string status;         ///< pending | invited | rejected | completed
+    std::string invitation_id;  ///< inv_... ("" = never invited)
+    std::string ticket_digest;  ///< SHA-256 (hex) of the invitation ticket's secret; never the secret
+    std::string invitation_status;  ///< pending | accepted | revoked ("" = no invitation)
+    std::int64_t invited_at = 0;    ///< ms since epoch
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(waitlist_entry_record, (), (id, email_address, status, invitation_id, ticket_digest,
+    invitation_status, invited_at, created_at, updated_at))
+
 }  // namespace latchkey::store

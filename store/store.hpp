@@ -260,6 +260,43 @@ protected:
     ~jobs_repo() = default;
 };
 
+/// BAPI waitlist list filter: `query` is a case-insensitive substring of the email address or the id; `status`
+/// exact; order_by [+|-]created_at|email_address|invited_at (default -created_at; the API refuses others).
+struct waitlist_filter {
+    std::string query;
+    std::string status;
+    std::string order_by = "-created_at";
+    std::size_t limit = 10;
+    std::size_t offset = 0;
+};
+
+/// Waitlist entries, with a unique index on the (lowercased) email address: one entry per address.
+class waitlist_view {
+public:
+    virtual result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept = 0;
+    /// The entry for an address (already lowercased), if any.
+    virtual result<std::optional<waitlist_entry_record>> by_email(std::string_view email) const noexcept = 0;
+    /// Entries matching f, ordered, paged (store/waitlist.hpp: select); `*total` = matches before paging.
+    virtual result<std::vector<waitlist_entry_record>> list(waitlist_filter const& f,
+                                                            std::size_t* total) const noexcept = 0;
+    virtual result<std::size_t> count() const noexcept = 0;
+
+protected:
+    ~waitlist_view() = default;
+};
+
+class waitlist_repo : public waitlist_view {
+public:
+    /// Inserts (`insert`: errc::key_exists when the id or the address already has an entry) or updates an
+    /// entry; the address of an entry never changes.
+    virtual result<void> put(waitlist_entry_record const& r, bool insert) noexcept = 0;
+    /// Removing a missing entry is not an error.
+    virtual result<void> remove(waitlist_entry_record const& r) noexcept = 0;
+
+protected:
+    ~waitlist_repo() = default;
+};
+
 // ---- transactions ----
 
 /// A consistent snapshot. Lives on the stack of database::with_read / with_write; never copied or kept.
@@ -281,6 +318,7 @@ public:
     virtual jwt_templates_view const& jwt_templates() const noexcept = 0;
     virtual meta_view const& meta() const noexcept = 0;
     virtual jobs_view const& jobs() const noexcept = 0;
+    virtual waitlist_view const& waitlist() const noexcept = 0;
 
 protected:
     read_txn() = default;
@@ -300,6 +338,7 @@ public:
     using read_txn::sign_ins;
     using read_txn::sign_ups;
     using read_txn::users;
+    using read_txn::waitlist;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -310,6 +349,7 @@ public:
     virtual jwt_templates_repo& jwt_templates() noexcept = 0;
     virtual meta_repo& meta() noexcept = 0;
     virtual jobs_repo& jobs() noexcept = 0;
+    virtual waitlist_repo& waitlist() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -348,6 +388,7 @@ public:
     jwt_templates_view const& jwt_templates() const noexcept final { return r_.jwt_templates; }
     meta_view const& meta() const noexcept final { return r_.meta; }
     jobs_view const& jobs() const noexcept final { return r_.jobs; }
+    waitlist_view const& waitlist() const noexcept final { return r_.waitlist; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -358,6 +399,7 @@ public:
     jwt_templates_repo& jwt_templates() noexcept final { return r_.jwt_templates; }
     meta_repo& meta() noexcept final { return r_.meta; }
     jobs_repo& jobs() noexcept final { return r_.jobs; }
+    waitlist_repo& waitlist() noexcept final { return r_.waitlist; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }
@@ -390,6 +432,13 @@ private:
     R (*call_)(void*, Args...);
 };
 
+/// The size of a store's data (GET /metrics).
+struct storage_usage {
+    std::uint64_t map_size = 0;    ///< the configured upper bound (bytes; LMDB's map size)
+    std::uint64_t used_bytes = 0;  ///< bytes in use (LMDB: pages up to the last one written)
+    std::uint64_t readers = 0;     ///< reader slots in use
+};
+
 /// A store: where transactions begin. Thread-safe: any number of threads may run transactions at once.
 class database {
 public:
@@ -410,6 +459,8 @@ public:
 
     /// The version of the last committed write (see read_txn::version).
     virtual std::uint64_t version() const noexcept = 0;
+    /// How much room the store takes (for the operator's metrics); zeros for a backend without a bounded map.
+    virtual result<storage_usage> usage() const noexcept { return storage_usage{}; }
     /// Flushes committed data to durable storage (after writes to a store opened without per-commit sync).
     virtual result<void> sync() noexcept = 0;
 

@@ -21,6 +21,7 @@
 
 namespace latchkey::server {
 class geoip;
+class metrics;
 }  // namespace latchkey::server
 
 namespace latchkey::server::api {
@@ -233,6 +234,8 @@ struct app {
     std::function<void()> wake_delivery{};
     /// The GeoIP database (geoip_database), or null when none is configured.
     server::geoip const* geo = nullptr;
+    /// The operator metrics (GET /metrics), or null (then nothing is counted).
+    server::metrics* metrics = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

@@ -1,5 +1,7 @@
 #include "server/api/dispatch.hpp"
 
+#include "server/metrics.hpp"
+
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
@@ -112,7 +114,17 @@ std::optional<std::string> allowed_redirect(app const& a, std::string_view url) 
 
 api_service::api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool)
     : app_(a), routes_(routes), kind_(kind), hash_pool_(std::move(hash_pool)),
-      default_image_url_(a.inst.frontend_api + "/v1/avatar/default") {}
+      default_image_url_(a.inst.frontend_api + "/v1/avatar/default") {
+    if (a.metrics != nullptr) {
+        std::string_view const api = kind == api_kind::frontend ? "fapi" : "bapi";
+        for (std::size_t i = 0; i < routes.size(); ++i) {
+            auto const slot = a.metrics->add_route(api, http::to_string(routes.method(i)), routes.pattern(i));
+            if (i == 0) metric_base_ = slot;
+        }
+        auto const unmatched = a.metrics->add_route(api, "-", "unmatched");
+        if (routes.size() == 0) metric_base_ = unmatched;
+    }
+}
 
 void api_service::transport_error(response& res, http::status status, std::string_view c, std::string_view message) {
     api_error e;
@@ -158,6 +170,8 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     if (ctx.azp.size() > 256 || ctx.azp.find_first_of("\"\\") != std::string::npos) ctx.azp.clear();
     api_result<reply> result = make_error(code::internal_clerk_error);
     route_entry const* route = nullptr;
+    std::size_t metric_slot = metric_base_ + routes_.size();  // "unmatched" until a route is found
+    std::size_t route_index = 0;
     bool ready = false;  // parsing and auth passed: run the handler
 
     [&] {
@@ -210,6 +224,8 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
             return;
         }
         route = m.payload;
+        route_index = m.index;
+        metric_slot = metric_base_ + m.index;
 
         // Cookies.
         for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it)
@@ -242,7 +258,9 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 opt.max_depth = 32;
                 boost::system::error_code ec;
                 json::value v = json::parse(body, ec, {}, opt);
-                if (ec || !v.is_object()) {
+                // The BAPI's bulk endpoints (".../bulk", e.g. POST /v1/waitlist_entries/bulk) take a JSON array.
+                bool const bulk = kind_ == api_kind::backend && routes_.pattern(route_index).ends_with("/bulk");
+                if (ec || !(v.is_object() || (bulk && v.is_array()))) {
                     result = make_error(code::request_body_invalid);
                     return;
                 }
@@ -318,9 +336,11 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
 
     if (ready) {
         if (route->exec == exec_policy::hash_pool) {
+            if (app_.metrics != nullptr) app_.metrics->hash_pool_enter();
             result = co_await net::co_spawn(
                 hash_pool_, [&]() -> net::awaitable<api_result<reply>> { co_return invoke(*route, ctx); },
                 net::use_awaitable);
+            if (app_.metrics != nullptr) app_.metrics->hash_pool_leave();
         } else {
             result = invoke(*route, ctx);
         }
@@ -333,6 +353,8 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
             res.body().assign(result->static_body);
     }
     if (req.method() == http::verb::head) res.body().clear();
+    if (app_.metrics != nullptr)
+        app_.metrics->observe(metric_slot, res.result_int(), std::chrono::steady_clock::now() - t0);
     if (app_.cfg.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
         // result<T, api_error>::error() returns a copy: keep the code in a string, not a view of a temporary.

@@ -29,6 +29,7 @@ private:
     api_kind kind_;
     net::any_io_executor hash_pool_;
     std::string default_image_url_;  ///< <frontend_api>/v1/avatar/default
+    std::size_t metric_base_ = 0;    ///< the metrics slot of route 0; route i is base + i, unmatched base + size
 };
 
 /// True when `origin` (an exact serialised origin) is on the instance's site (inst.site_domain): the same

@@ -55,6 +55,10 @@ namespace latchkey::server::api {
     X(user_locked, forbidden, "Account locked", "Your account is locked. Please try again later.")               \
     X(user_banned, forbidden, "Account banned", "This account is banned.")                                      \
     X(not_allowed_to_sign_up, forbidden, "Not allowed to sign up", "Sign-ups are restricted on this instance.") \
+    X(sign_up_restricted_waitlist, forbidden, "Sign-ups are currently unavailable",                              \
+      "Sign-ups are currently unavailable. Join the waitlist, and you will be notified when access becomes available.") \
+    X(waitlist_entry_conflict, conflict, "Waitlist entry conflict",                                            \
+      "This action is not possible for the waitlist entry in its current state.")                                \
     X(origin_invalid, forbidden, "Invalid origin", "The request origin is not allowed for this instance.")       \
     X(authentication_invalid, unauthorized, "Invalid authentication", "The request is not authenticated.")       \
     X(session_not_active, unauthorized, "Session is not active", "The session is not active.")                   \

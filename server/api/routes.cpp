@@ -43,12 +43,14 @@ route_table frontend_routes() {
     r.add(post,    "/v1/client/sign_ups/{sign_up_id}/attempt_verification",     {f::attempt_sign_up_verification,     fapi, io});
     r.add(get,     "/v1/client/handshake",                                       {f::handshake,                        fapi, io});
     r.add(post,    "/v1/dev_browser",                                            {f::create_dev_browser,               none, io});
+    r.add(post,    "/v1/waitlist",                                               {f::join_waitlist,                    none, io});
     r.add(get,     "/v1/avatar/default",                                         {f::get_default_avatar,               none, io});
     r.add(get,     "/npm/{scope}/{package}/dist/{file}",                         {f::get_npm_file,                     none, io});
     r.add(get,     "/npm/{package}/dist/{file}",                                 {f::get_npm_file,                     none, io});
     r.add(get,     "/sign-in",             /* the Account Portal */               {f::get_portal_sign_in,               none, io});
     r.add(get,     "/sign-up",                                                   {f::get_portal_sign_up,               none, io});
     r.add(get,     "/user",                                                      {f::get_portal_user,                  none, io});
+    r.add(get,     "/waitlist",                                                  {f::get_portal_waitlist,              none, io});
     r.add(get,     "/portal/portal.js",                                          {f::get_portal_script,                none, io});
     r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
     r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
@@ -91,6 +93,7 @@ route_table backend_routes() {
     using enum http::verb;
     route_table r;
     // clang-format off
+    r.add(get,     "/metrics",                 /* Prometheus */       {b::get_metrics,                    sk, io});
     r.add(get,     "/v1/jwks",                                        {b::get_jwks,                       sk, io});
     r.add(get,     "/v1/clients",                                     {b::list_clients,                   sk, io});
     r.add(post,    "/v1/clients/verify",                              {b::verify_client,                  sk, io});
@@ -125,6 +128,12 @@ route_table backend_routes() {
     r.add(post,    "/v1/users/{user_id}/remove_password",             {b::remove_user_password,           sk, io});
     r.add(post,    "/v1/users/{user_id}/verify_password",             {b::verify_password,                sk, pool});
     r.add(get,     "/v1/instance",                                    {b::get_instance,                   sk, io});
+    r.add(get,     "/v1/waitlist_entries",                            {b::list_waitlist_entries,          sk, io});
+    r.add(post,    "/v1/waitlist_entries",                            {b::create_waitlist_entry,          sk, io});
+    r.add(post,    "/v1/waitlist_entries/bulk",                       {b::create_waitlist_entries,        sk, io});
+    r.add(delete_, "/v1/waitlist_entries/{waitlist_entry_id}",        {b::delete_waitlist_entry,          sk, io});
+    r.add(post,    "/v1/waitlist_entries/{waitlist_entry_id}/invite", {b::invite_waitlist_entry,          sk, io});
+    r.add(post,    "/v1/waitlist_entries/{waitlist_entry_id}/reject", {b::reject_waitlist_entry,          sk, io});
     r.add(get,     "/v1/jwt_templates",                               {b::list_jwt_templates,             sk, io});
     r.add(post,    "/v1/jwt_templates",                               {b::create_jwt_template,            sk, io});
     r.add(get,     "/v1/jwt_templates/{template_id}",                 {b::get_jwt_template,               sk, io});

@@ -45,6 +45,7 @@ public:
     struct match {
         outcome result = outcome::not_found;
         Payload const* payload = nullptr;
+        std::size_t index = 0;  ///< for found: the route's registration index (see pattern())
         std::string allow;  ///< for method_not_allowed: "GET, POST"
     };
 
@@ -116,6 +117,7 @@ public:
             }
             m.result = outcome::found;
             m.payload = &best->payload;
+            m.index = static_cast<std::size_t>(best - routes_.data());
             return m;
         }
         if (!allowed.empty()) {
@@ -131,6 +133,9 @@ public:
     }
 
     std::size_t size() const noexcept { return routes_.size(); }
+    /// The pattern and method route `i` (0 <= i < size(), registration order) was added with.
+    std::string_view pattern(std::size_t i) const noexcept { return routes_[i].pattern; }
+    http::verb method(std::size_t i) const noexcept { return routes_[i].method; }
 
 private:
     struct segment {

@@ -30,6 +30,8 @@
 #include <utility>
 #include <list>
 #include <mutex>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace latchkey::server {
@@ -509,6 +511,43 @@ void http_server::stop(std::chrono::milliseconds grace) {
 void http_server::join() {
     for (auto& w : impl_->workers)
         if (w->thread.joinable()) w->thread.join();
+}
+
+bool http_server::run_quiesced(std::function<void()> const& f,
+                               std::vector<std::pair<net::any_io_executor, unsigned>> const& extra,
+                               std::chrono::milliseconds wait) {
+    // Shared with the parking tasks: one that runs late (after a timeout) must still find it alive.
+    struct gate {
+        std::mutex mu;
+        std::condition_variable cv;
+        unsigned parked = 0;
+        bool open = false;
+    };
+    auto g = std::make_shared<gate>();
+    auto park = [g] {
+        std::unique_lock lk(g->mu);
+        ++g->parked;
+        g->cv.notify_all();
+        g->cv.wait(lk, [&] { return g->open; });
+    };
+    unsigned total = 0;
+    for (auto& w : impl_->workers) {
+        net::post(w->ioc, park);
+        ++total;
+    }
+    // Each parked thread blocks, so n tasks on a pool of n threads take one thread each.
+    for (auto const& [ex, n] : extra)
+        for (unsigned i = 0; i < n; ++i) {
+            net::post(ex, park);
+            ++total;
+        }
+    std::unique_lock lk(g->mu);
+    bool const all = g->cv.wait_for(lk, wait, [&] { return g->parked == total; });
+    if (all) f();
+    g->open = true;
+    lk.unlock();
+    g->cv.notify_all();
+    return all;
 }
 
 std::size_t http_server::connections() const noexcept {

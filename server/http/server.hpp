@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <utility>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,14 @@ public:
     void join();
 
     std::size_t connections() const noexcept;
+
+    /// Runs `f` while every worker thread is parked between two tasks (so no request is being handled and no
+    /// handler reads shared settings), together with `extra` (executor, thread count) pools parked the same
+    /// way; connections stay open and requests wait in their queues meanwhile. For swapping the settings on
+    /// SIGHUP. Returns false, without running f, if not every thread parked within `wait` (e.g. stopping).
+    bool run_quiesced(std::function<void()> const& f,
+                      std::vector<std::pair<net::any_io_executor, unsigned>> const& extra,
+                      std::chrono::milliseconds wait = std::chrono::seconds(10));
 
 private:
     struct impl;

@@ -1,4 +1,5 @@
 #include "store/lmdb/db.hpp"
+#include "store/waitlist.hpp"
 
 #include "store/codec.hpp"
 #include "store/rules.hpp"
@@ -259,7 +260,9 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
                              {&t.jwt_templates_by_name, "jwt_templates_by_name"},
                              {&t.users_by_pending_claim, "users_by_pending_claim"},
                              {&t.jobs, "jobs"},
-                             {&t.jobs_due, "jobs_due"}};
+                             {&t.jobs_due, "jobs_due"},
+                             {&t.waitlist_entries, "waitlist_entries"},
+                             {&t.waitlist_by_email, "waitlist_by_email"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
@@ -296,6 +299,18 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
 }
 
 result<void> db::sync() noexcept { return env_.sync(); }
+
+result<storage_usage> db::usage() const noexcept {
+    MDB_envinfo info{};
+    if (int rc = ::mdb_env_info(env_.get(), &info); rc != 0) return lmdb_error(rc, "mdb_env_info");
+    MDB_stat st{};
+    if (int rc = ::mdb_env_stat(env_.get(), &st); rc != 0) return lmdb_error(rc, "mdb_env_stat");
+    storage_usage u;
+    u.map_size = info.me_mapsize;
+    u.used_bytes = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
+    u.readers = info.me_numreaders;
+    return u;
+}
 
 // ---- users ----
 
@@ -1046,12 +1061,78 @@ private:
 
 namespace {
 
+
+/// Waitlist: `waitlist_entries` (wle_ id -> record) and `waitlist_by_email` (lowercased address -> id, unique).
+class waitlist_impl final : public waitlist_repo {
+public:
+    waitlist_impl(bound const& b, MDB_dbi entries, MDB_dbi by_email) noexcept
+        : b_(b), entries_(entries), by_email_(by_email) {}
+    result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
+        return guarded([&] { return get_record<waitlist_entry_record>(*b_.t, entries_, id); });
+    }
+    result<std::optional<waitlist_entry_record>> by_email(std::string_view email) const noexcept override {
+        return guarded([&]() -> result<std::optional<waitlist_entry_record>> {
+            auto id = get_string(*b_.t, by_email_, email);
+            if (!id) return id.error();
+            if (!*id) return std::optional<waitlist_entry_record>{};
+            return get_record<waitlist_entry_record>(*b_.t, entries_, **id);
+        });
+    }
+    result<std::vector<waitlist_entry_record>> list(waitlist_filter const& f,
+                                                    std::size_t* total) const noexcept override {
+        return guarded([&]() -> result<std::vector<waitlist_entry_record>> {
+            // A scan of every entry: waitlists are small next to users, and every order but creation needs the
+            // whole match set anyway.
+            std::vector<waitlist_entry_record> all;
+            auto c = cursor::open(*b_.t, entries_);
+            if (!c) return c.error();
+            for (auto e = c->first();; e = c->next()) {
+                if (!e) return e.error();
+                if (!*e) break;
+                auto r = decode<waitlist_entry_record>((*e)->second);
+                if (!r) return r.error();
+                if (matches(*r, f)) all.push_back(std::move(*r));
+            }
+            return select(std::move(all), f, total);
+        });
+    }
+    result<std::size_t> count() const noexcept override { return b_.t->count(entries_); }
+    result<void> put(waitlist_entry_record const& r, bool insert) noexcept override {
+        return guarded([&]() -> result<void> {
+            if (r.id.empty() || r.id.size() > max_key_size || r.email_address.empty() ||
+                r.email_address.size() > max_key_size)
+                return make_error_code(errc::invalid_key);
+            if (insert) {
+                if (auto x = b_.w->put(by_email_, r.email_address, r.id, MDB_NOOVERWRITE); !x) return x;
+                return b_.w->put(entries_, r.id, encode(r), MDB_NOOVERWRITE);
+            }
+            return b_.w->put(entries_, r.id, encode(r));
+        });
+    }
+    result<void> remove(waitlist_entry_record const& r) noexcept override {
+        return guarded([&]() -> result<void> {
+            auto old = get_record<waitlist_entry_record>(*b_.t, entries_, r.id);
+            if (!old) return old.error();
+            if (!*old) return {};
+            auto v = get_string(*b_.t, by_email_, (*old)->email_address);
+            if (!v) return v.error();
+            if (*v && **v == r.id)
+                if (auto x = b_.w->del(by_email_, (*old)->email_address); !x) return x;
+            return b_.w->del(entries_, r.id);
+        });
+    }
+
+private:
+    bound const& b_;
+    MDB_dbi entries_, by_email_;
+};
+
 /// Every repository of one LMDB txn, bound to it.
 struct repositories {
     repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
-                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi) noexcept
+                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi) noexcept
         : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
-          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi) {}
+          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -1065,6 +1146,7 @@ struct repositories {
     jwt_templates_impl jwt_templates;
     meta_impl meta;
     jobs_impl jobs;
+    waitlist_impl waitlist;
 };
 
 }  // namespace
@@ -1074,7 +1156,8 @@ struct repositories {
 class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
-        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due) {}
+        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due, d.t_.waitlist_entries,
+                 d.t_.waitlist_by_email) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

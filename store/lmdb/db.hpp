@@ -144,6 +144,8 @@ public:
 
     /// Flushes committed data to disk (after writes to a store opened with durable=false).
     result<void> sync() noexcept override;
+    /// mdb_env_info + mdb_env_stat. Cheap (no txn).
+    result<storage_usage> usage() const noexcept override;
 
     db() = default;
 
@@ -163,7 +165,8 @@ private:
         MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0,
                 jwt_templates = 0, meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0,
                 users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
-                jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0;
+                jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0,
+                waitlist_entries = 0, waitlist_by_email = 0;
     } t_;
 };
 

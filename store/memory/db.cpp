@@ -1,6 +1,7 @@
 #include "store/memory/db.hpp"
 
 #include "store/rules.hpp"
+#include "store/waitlist.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -29,6 +30,7 @@ struct state {
     table<jwt_template_record> jwt_templates;
     table<std::string> meta;
     table<job_record> jobs;
+    table<waitlist_entry_record> waitlist;
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -564,11 +566,58 @@ private:
     bound const& b_;
 };
 
+class waitlist_impl final : public waitlist_repo {
+public:
+    explicit waitlist_impl(bound const& b) noexcept : b_(b) {}
+
+    result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
+        return guarded([&]() -> result<std::optional<waitlist_entry_record>> { return find(b_.s->waitlist, id); });
+    }
+    result<std::optional<waitlist_entry_record>> by_email(std::string_view email) const noexcept override {
+        return guarded([&]() -> result<std::optional<waitlist_entry_record>> {
+            for (auto const& [id, r] : b_.s->waitlist)
+                if (r.email_address == email) return r;
+            return std::nullopt;
+        });
+    }
+    result<std::vector<waitlist_entry_record>> list(waitlist_filter const& f,
+                                                    std::size_t* total) const noexcept override {
+        return guarded([&]() -> result<std::vector<waitlist_entry_record>> {
+            std::vector<waitlist_entry_record> all;
+            for (auto const& [id, r] : b_.s->waitlist)
+                if (matches(r, f)) all.push_back(r);
+            return select(std::move(all), f, total);
+        });
+    }
+    result<std::size_t> count() const noexcept override { return b_.s->waitlist.size(); }
+    result<void> put(waitlist_entry_record const& r, bool insert) noexcept override {
+        return guarded([&]() -> result<void> {
+            if (!storable(r.id) || !storable(r.email_address)) return invalid_key();
+            if (insert) {
+                if (b_.w->waitlist.contains(r.id)) return make_error_code(errc::key_exists);
+                for (auto const& [id, e] : b_.w->waitlist)
+                    if (e.email_address == r.email_address) return make_error_code(errc::key_exists);
+            }
+            b_.w->waitlist.insert_or_assign(r.id, r);
+            return {};
+        });
+    }
+    result<void> remove(waitlist_entry_record const& r) noexcept override {
+        return guarded([&]() -> result<void> {
+            if (auto it = b_.w->waitlist.find(r.id); it != b_.w->waitlist.end()) b_.w->waitlist.erase(it);
+            return {};
+        });
+    }
+
+private:
+    bound const& b_;
+};
+
 /// Every repository of one txn, over its state.
 struct repositories {
     repositories(state const* s, state* w) noexcept
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
-          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b) {}
+          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -582,6 +631,7 @@ struct repositories {
     jwt_templates_impl jwt_templates;
     meta_impl meta;
     jobs_impl jobs;
+    waitlist_impl waitlist;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

@@ -125,6 +125,18 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await waitForProfile(page);
   }
 
+  it('<Waitlist/> on the portal\'s /waitlist: the person joins, @clerk/backend lists the entry', T, () => withPage('waitlist', async page => {
+    const email = `${uniq('join')}@example.com`;
+    await page.goto(`${fapi}/waitlist`, { waitUntil: 'load', timeout: 20000 });
+    await page.locator('input[name="emailAddress"]').fill(email, WAIT);
+    await primary(page).click(WAIT);
+    await page.getByText(/Thanks for joining the waitlist/i).waitFor(WAIT);
+    await shot(page, 'waitlist');
+    const list = await bapi.waitlistEntries.list({ query: email });
+    assert.equal(list.totalCount, 1);
+    assert.equal(list.data[0].status, 'pending');
+  }));
+
   it('first screens: <SignIn/>, <SignUp/>, <UserProfile/> behind sign-in, branded, no CSP violation', T, () => withPage('first-screens', async page => {
     await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
     await page.locator('input[name="identifier"]').waitFor(WAIT);

@@ -56,6 +56,17 @@ LATCHKEY_HANDLER(get_jwt_template);
 LATCHKEY_HANDLER(update_jwt_template);
 LATCHKEY_HANDLER(delete_jwt_template);
 
+// waitlist.cpp
+LATCHKEY_HANDLER(list_waitlist_entries);
+LATCHKEY_HANDLER(create_waitlist_entry);
+LATCHKEY_HANDLER(create_waitlist_entries);
+LATCHKEY_HANDLER(delete_waitlist_entry);
+LATCHKEY_HANDLER(invite_waitlist_entry);
+LATCHKEY_HANDLER(reject_waitlist_entry);
+
+// metrics.cpp: the operator metrics (Prometheus text)
+LATCHKEY_HANDLER(get_metrics);
+
 // instance.cpp
 LATCHKEY_HANDLER(get_instance);
 

@@ -1,6 +1,8 @@
 #include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 
+#include "server/metrics.hpp"
+
 #include "crypto/digest.hpp"
 #include "server/api/events.hpp"
 #include "crypto/encoding.hpp"
@@ -178,6 +180,7 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
         payload = json::serialize(o);
     }
     auto jwt = crypto::sign_rs256(key, header, payload);
+    if (jwt && a.metrics != nullptr) a.metrics->token_minted();
     if (!jwt) {
         log::error("sign_failed", {{"error", jwt.error().message()}});
         return make_error(code::internal_clerk_error);

@@ -157,7 +157,7 @@ json::object display_config(app const& a) {
     o["sign_in_url"] = sign_in;
     o["sign_up_url"] = sign_up;
     o["user_profile_url"] = urls.user_profile;
-    o["waitlist_url"] = home + "/waitlist";
+    o["waitlist_url"] = urls.waitlist;
     o["oauth_consent_url"] = home + "/oauth-consent";
     o["after_sign_in_url"] = urls.after_sign_in;
     o["after_sign_up_url"] = urls.after_sign_in;
@@ -460,6 +460,7 @@ std::uint64_t inputs_of(app const& a) noexcept {
     f.add(c.single_session_mode).add(c.test_mode);
     f.add(std::string_view(c.home_url)).add(std::string_view(c.sign_in_url)).add(std::string_view(c.sign_up_url));
     f.add(std::string_view(c.user_profile_url))
+        .add(std::string_view(c.waitlist_url))
         .add(std::string_view(c.branding.logo_url))
         .add(std::string_view(c.branding.favicon_url))
         .add(c.legal_consent.enabled)

@@ -18,10 +18,14 @@ LATCHKEY_HANDLER(create_dev_browser);
 LATCHKEY_HANDLER(get_npm_file);
 LATCHKEY_HANDLER(get_default_avatar);
 
+// waitlist.cpp: joining the waitlist
+LATCHKEY_HANDLER(join_waitlist);
+
 // portal.cpp: the Account Portal pages (/sign-in, /sign-up, /user) and their bootstrap script
 LATCHKEY_HANDLER(get_portal_sign_in);
 LATCHKEY_HANDLER(get_portal_sign_up);
 LATCHKEY_HANDLER(get_portal_user);
+LATCHKEY_HANDLER(get_portal_waitlist);
 LATCHKEY_HANDLER(get_portal_script);
 
 // client.cpp: the client, the handshake

@@ -50,7 +50,7 @@ std::string origin_of(std::string_view url) {
     return std::string(url.substr(0, url.find('/', scheme + 3)));
 }
 
-enum class page { sign_in, sign_up, user };
+enum class page { sign_in, sign_up, user, waitlist };
 
 std::string_view page_name(page p) {
     switch (p) {
@@ -60,6 +60,8 @@ std::string_view page_name(page p) {
             return "sign-up";
         case page::user:
             return "user";
+        case page::waitlist:
+            return "waitlist";
     }
     return {};
 }
@@ -72,6 +74,8 @@ std::string_view page_title(page p) {
             return "Sign up";
         case page::user:
             return "Account";
+        case page::waitlist:
+            return "Join the waitlist";
     }
     return {};
 }
@@ -217,6 +221,7 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     settings["signInUrl"] = urls.portal_sign_in;
     settings["signUpUrl"] = urls.portal_sign_up;
     settings["userProfileUrl"] = urls.portal_user_profile;
+    settings["afterJoinWaitlistUrl"] = urls.home;
     settings["afterSignInUrl"] = in_target ? *in_target : fallback;
     settings["afterSignUpUrl"] = up_target ? *up_target : fallback;
     settings["afterSignOutUrl"] = urls.portal_sign_in;
@@ -387,6 +392,8 @@ constexpr std::string_view portal_js = R"js((function () {
     } else if (settings.page === 'sign-up') {
       clerk.mountSignUp(root, Object.assign({ routing: 'hash', signInUrl: settings.signInUrl,
         forceRedirectUrl: settings.afterSignUpUrl }, redirects));
+    } else if (settings.page === 'waitlist') {
+      clerk.mountWaitlist(root, { signInUrl: settings.signInUrl, afterJoinWaitlistUrl: settings.afterJoinWaitlistUrl });
     } else if (!clerk.user) {
       clerk.redirectToSignIn({ signInForceRedirectUrl: settings.userProfileUrl });
     } else {
@@ -408,6 +415,7 @@ account_urls account_urls_of(app const& a) {
     u.portal_sign_in = fapi + "/sign-in";
     u.portal_sign_up = fapi + "/sign-up";
     u.portal_user_profile = fapi + "/user";
+    u.portal_waitlist = fapi + "/waitlist";
     // Without a home URL, home is the app when the FAPI sits under the app's origin (a proxy prefix), else the
     // portal's own profile page: the FAPI's origin has no home page, and the components send people home after
     // signing in, switching accounts and more.
@@ -420,6 +428,7 @@ account_urls account_urls_of(app const& a) {
     u.sign_in = c.sign_in_url.empty() ? u.portal_sign_in : c.sign_in_url;
     u.sign_up = c.sign_up_url.empty() ? u.portal_sign_up : c.sign_up_url;
     u.user_profile = c.user_profile_url.empty() ? u.portal_user_profile : c.user_profile_url;
+    u.waitlist = c.waitlist_url.empty() ? u.portal_waitlist : c.waitlist_url;
     u.after_sign_in = u.home;
     return u;
 }
@@ -427,6 +436,7 @@ account_urls account_urls_of(app const& a) {
 api_result<reply> get_portal_sign_in(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::sign_in); }
 api_result<reply> get_portal_sign_up(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::sign_up); }
 api_result<reply> get_portal_user(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::user); }
+api_result<reply> get_portal_waitlist(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::waitlist); }
 
 api_result<reply> get_portal_script(app&, request_ctx& ctx) {
     std::string_view const etag = view_of(portal_js_etag);

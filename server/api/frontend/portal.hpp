@@ -14,10 +14,12 @@ struct account_urls {
     std::string sign_in;         ///< sign_in_url, else the portal's /sign-in
     std::string sign_up;         ///< sign_up_url, else the portal's /sign-up
     std::string user_profile;    ///< user_profile_url, else the portal's /user
+    std::string waitlist;        ///< waitlist_url, else the portal's /waitlist
     std::string after_sign_in;   ///< where signing in ends without a requested target: home
     std::string portal_sign_in;  ///< the portal's own pages, whatever the config names
     std::string portal_sign_up;
     std::string portal_user_profile;
+    std::string portal_waitlist;
 };
 
 account_urls account_urls_of(app const& a);

@@ -8,6 +8,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/attempts.hpp"
+#include "server/api/domain/waitlist.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
@@ -324,6 +325,9 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
     }
     if (auto taken = check_taken(a, w, s); !taken)
         return taken;
+    // Waitlist mode admits invited addresses only; an invited entry is completed with the user's creation.
+    if (auto admitted = domain::admit_sign_up(a, w, s.email_address, ctx.now); !admitted)
+        return admitted;
     store::user_record u;
     u.id = crypto::new_id("user");
     u.username = s.username;
@@ -498,6 +502,20 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         return make_error(code::not_allowed_to_sign_up);
     if (auto limited = limit_ip(a, ctx, "create"))
         return *limited;
+    // An invitation's ticket (strategy=ticket, from the link <SignUp/> was opened with) names the address and
+    // verifies it; in waitlist mode only such a ticket or an invited address may start a sign-up.
+    std::optional<store::waitlist_entry_record> invited;
+    if (field(ctx, "strategy").value_or("") == "ticket") {
+        auto ticket = field(ctx, "ticket").value_or("");
+        if (ticket.empty())
+            return param_error(code::form_param_missing, "ticket");
+        auto e = txn::read<store::waitlist_entry_record>(a, "sign_up_ticket", [&](store::read_txn& t) {
+            return domain::entry_for_ticket(a, t, ticket);
+        });
+        if (!e)
+            return e.error();
+        invited = std::move(*e);
+    }
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
         auto live = txn::read(a, "live_session", [&](store::read_txn& t) -> store::result<std::string> {
@@ -511,8 +529,14 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     auto patch = read_fields(a, ctx);
     if (!patch)
         return patch.error();
+    if (invited)
+        patch->email_address = invited->email_address;
     if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
         return *limited;
+    if (a.cfg.sign_up_mode == "waitlist" && !invited) {
+        if (auto ok = domain::check_invited(a, patch->email_address.value_or("")); !ok)
+            return ok.error();
+    }
 
     store::sign_up_record s;
     s.id = crypto::new_id("sua");
@@ -520,6 +544,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     s.created_at = s.updated_at = ctx.now;
     s.abandon_at = ctx.now + attempt_lifetime_ms;
     apply(*patch, s);
+    if (invited) {
+        s.email_verification.status = "verified";
+        s.email_verification.strategy = "ticket";
+        s.email_verification.verified_at = ctx.now;
+    }
 
     auto w = txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {

@@ -500,6 +500,12 @@ BOOST_AUTO_TEST_CASE(instance_settings_from_json) {
     BOOST_TEST(c.sign_up_mode == "restricted");
 }
 
+BOOST_AUTO_TEST_CASE(waitlist_mode_and_url) {
+    auto c = json_ok(R"({"sign_up_mode":"waitlist","waitlist_url":"https://app.example.com/join"})");
+    BOOST_TEST(c.sign_up_mode == "waitlist");
+    BOOST_TEST(c.waitlist_url == "https://app.example.com/join");
+}
+
 BOOST_AUTO_TEST_CASE(cross_field_validation) {
     struct row {
         char const* json;
@@ -507,7 +513,8 @@ BOOST_AUTO_TEST_CASE(cross_field_validation) {
     };
     row const rows[] = {
         {R"({"preferred_sign_in_strategy":"magic"})", "preferred_sign_in_strategy"},
-        {R"({"sign_up_mode":"waitlist"})", "sign_up_mode"},
+        {R"({"sign_up_mode":"sometimes"})", "sign_up_mode"},
+        {R"({"waitlist_url":"ftp://app.example.com/join"})", "waitlist_url"},
         {R"({"first_factors":["password","carrier_pigeon"]})", "first_factors"},
         {R"({"allowed_origins":["https://app.example.com/"]})", "allowed_origins"},
         {R"({"allowed_origins":["app.example.com"]})", "allowed_origins"},

@@ -155,4 +155,26 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
     return emit(a, w, "sms.created", std::move(data), &ctx);
 }
 
+store::result<void> send_invitation(app& a, store::write_txn& w, message const& m, std::int64_t now) {
+    auto const& d = a.cfg.delivery;
+    if (a.jobs == nullptr || d.email.mode != "smtp") {
+        w.after_commit([&sink = a.sink, m] { sink.send(m); });
+        return {};
+    }
+    std::vector<std::pair<std::string_view, std::string>> vars{
+        {"url", m.code}, {"app_name", a.cfg.application_name}, {"to", m.to}};
+    std::string subject = delivery::render(d.invitation.subject, vars);
+    std::replace_if(subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
+    json::object p{{"to", m.to}, {"kind", m.kind}, {"subject", subject},
+                   {"text", delivery::render(d.invitation.text, vars)}, {"message_id", crypto::new_id("msg")}};
+    return enqueue(a, w, "email", p, now);
+}
+
+store::result<void> waitlist_entry_changed(app& a, store::write_txn& w, std::string_view type, json::object entry,
+                                           std::int64_t now) {
+    if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
+    (void)now;
+    return emit(a, w, type, std::move(entry));
+}
+
 }  // namespace latchkey::server::api::events

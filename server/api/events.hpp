@@ -40,4 +40,13 @@ store::result<void> session_ended(app& a, store::write_txn& w, store::session_re
 store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ctx, message const& m,
                               std::string_view user_id, std::string_view identification_id);
 
+/// Sends an invitation link (`m.code` holds the URL; kind e.g. "waitlist_invitation") in `w`: "outbox" mode appends
+/// it to the outbox file once `w` commits; "smtp" renders the `invitation` template ({{url}}, {{app_name}}, {{to}})
+/// and queues an email job in `w`.
+store::result<void> send_invitation(app& a, store::write_txn& w, message const& m, std::int64_t now);
+
+/// waitlistEntry.created / waitlistEntry.updated with the BAPI waitlist entry object.
+store::result<void> waitlist_entry_changed(app& a, store::write_txn& w, std::string_view type,
+                                           boost::json::object entry, std::int64_t now);
+
 }  // namespace latchkey::server::api::events

@@ -347,6 +347,46 @@ BOOST_AUTO_TEST_CASE(webhooks_are_enqueued_in_the_txn_of_the_change_and_a_refuse
     BOOST_TEST(str(deleted.at("data").at("id")) == id);
 }
 
+BOOST_AUTO_TEST_CASE(waitlist_entries_send_their_events_and_an_invitation_is_queued_as_email) {
+    test_server s(unreachable_delivery);
+    auto b = bapi_client(s);
+    auto created = b.bapi(http::verb::post, "/v1/waitlist_entries",
+                          json::object{{"email_address", "queue@example.com"}, {"notify", false}});
+    BOOST_TEST_REQUIRE(created.status == 200u);
+    auto const id = str(created.json.at("id"));
+    auto types = [&] {
+        std::vector<std::string> out;
+        for (auto const& j : jobs_of(s, "webhook")) out.push_back(str(envelope_of(j).at("type")));
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    BOOST_TEST((types() == std::vector<std::string>{"waitlistEntry.created"}));
+    auto ev = envelope_of(jobs_of(s, "webhook")[0]);
+    BOOST_TEST(str(ev.at("data").at("object")) == "waitlist_entry");
+    BOOST_TEST(str(ev.at("data").at("id")) == id);
+
+    // A repeat join changes nothing and sends nothing.
+    BOOST_TEST(b.bapi(http::verb::post, "/v1/waitlist_entries",
+                      json::object{{"email_address", "queue@example.com"}, {"notify", false}}).status == 200u);
+    BOOST_TEST(types().size() == 1u);
+
+    // The invitation: waitlistEntry.updated, and in smtp mode the invitation email is a job of the same txn
+    // carrying the ticket link (never the outbox).
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/waitlist_entries/" + id + "/invite").status == 200u);
+    BOOST_TEST((types() == std::vector<std::string>{"waitlistEntry.created", "waitlistEntry.updated"}));
+    auto mails = jobs_of(s, "email");
+    BOOST_TEST_REQUIRE(mails.size() == 1u);
+    auto p = json::parse(mails[0].payload).as_object();
+    BOOST_TEST(str(p.at("to")) == "queue@example.com");
+    BOOST_TEST(str(p.at("kind")) == "waitlist_invitation");
+    BOOST_TEST(str(p.at("text")).find("__clerk_ticket=" + id) != std::string::npos);
+    BOOST_TEST(s.outbox().empty());
+
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/waitlist_entries/" + id + "/reject").status == 200u);
+    BOOST_TEST((types() == std::vector<std::string>{"waitlistEntry.created", "waitlistEntry.updated",
+                                                    "waitlistEntry.updated"}));
+}
+
 BOOST_AUTO_TEST_CASE(smtp_mode_queues_the_code_with_the_sign_up_and_never_waits_for_the_server) {
     test_server s([](conf::config& c) {
         unreachable_delivery(c);

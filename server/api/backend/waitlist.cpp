@@ -3,6 +3,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
 #include "server/api/domain/waitlist.hpp"
+#include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 
@@ -179,6 +180,10 @@ api_result<reply> reject_waitlist_entry(app& a, request_ctx& ctx) {
                       e.updated_at = ctx.now;
                       if (auto r = w.waitlist().put(e, false); !r)
                           return store_error(r.error(), "reject_waitlist_entry");
+                      if (auto ev = events::waitlist_entry_changed(a, w, "waitlistEntry.updated",
+                                                                   domain::waitlist_entry_json(a, e), ctx.now);
+                          !ev)
+                          return store_error(ev.error(), "webhook");
                       return std::nullopt;
                   });
 }

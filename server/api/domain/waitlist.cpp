@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 
 #include <boost/url/encode.hpp>
@@ -79,6 +80,9 @@ api_result<store::waitlist_entry_record> join_waitlist(app& a, std::string const
             e.status = "pending";
             e.created_at = e.updated_at = now;
             if (auto r = w.waitlist().put(e, true); !r) return r.error();
+            if (auto ev = events::waitlist_entry_changed(a, w, "waitlistEntry.created", waitlist_entry_json(a, e), now);
+                !ev)
+                return ev.error();
             return api_result<store::waitlist_entry_record>(std::move(e));
         });
 }
@@ -111,17 +115,19 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
             entry.ticket_digest = digest_hex(secret);
             entry.invited_at = entry.updated_at = now;
             if (auto x = w.waitlist().put(entry, false); !x) return x.error();
+            if (auto ev = events::waitlist_entry_changed(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry),
+                                                         now);
+                !ev)
+                return ev.error();
+            // The invitation goes out with the change: never for a write that did not land.
+            message m;
+            m.channel = "email";
+            m.to = entry.email_address;
+            m.kind = "waitlist_invitation";
+            m.code = invitation_url(a, ticket);
+            if (auto x = events::send_invitation(a, w, m, now); !x) return x.error();
             return out(std::move(entry));
         });
-    // The message goes out after the commit: an invitation is never sent for a write that did not land.
-    if (r && !ticket.empty()) {
-        message m;
-        m.channel = "email";
-        m.to = r->email_address;
-        m.kind = "waitlist_invitation";
-        m.code = invitation_url(a, ticket);
-        a.sink.send(m);
-    }
     return r;
 }
 
@@ -164,6 +170,9 @@ api_result<void> admit_sign_up(app& a, store::write_txn& w, std::string_view ema
     entry.invitation_status = "accepted";
     entry.updated_at = now;
     if (auto r = w.waitlist().put(entry, false); !r) return store_error(r.error(), "waitlist_complete");
+    if (auto ev = events::waitlist_entry_changed(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry), now);
+        !ev)
+        return store_error(ev.error(), "webhook");
     return {};
 }
 

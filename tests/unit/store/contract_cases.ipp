@@ -1022,4 +1022,123 @@ BOOST_FIXTURE_TEST_CASE(seed_loads_in_batches_and_indexes_everything, store_fixt
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(store_jobs)
+
+job_record job_at(std::string id, std::int64_t due, std::string state = "pending") {
+    job_record j;
+    j.id = std::move(id);
+    j.kind = "webhook";
+    j.payload = "{}";
+    j.next_attempt_at = due;
+    j.state = std::move(state);
+    return j;
+}
+
+BOOST_FIXTURE_TEST_CASE(jobs_are_due_in_time_order_and_dead_ones_never, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        for (auto const& j : {job_at("job_c", 300), job_at("job_a", 200), job_at("job_b", 200), job_at("job_d", 100, "dead")})
+            if (auto r = w.jobs().put(j, true); !r) return r;
+        return {};
+    }).has_value());
+    BOOST_TEST(write([](write_txn& w) { return w.jobs().put(job_at("job_a", 1), true); }).error() == key_exists);
+    BOOST_TEST(write([](write_txn& w) { return w.jobs().put(job_at("", 1), true); }).error() ==
+               make_error_code(errc::invalid_key));
+    auto due = read([](read_txn& t) { return t.jobs().due(250, 10); });
+    BOOST_TEST_REQUIRE(due.has_value());
+    BOOST_TEST_REQUIRE(due->size() == 2u);  // job_d is dead; job_c is not due yet
+    BOOST_TEST((*due)[0].id == "job_a");      // equal times: id order
+    BOOST_TEST((*due)[1].id == "job_b");
+    BOOST_TEST(read([](read_txn& t) { return t.jobs().due(1000, 1); })->size() == 1u);
+    BOOST_TEST(**read([](read_txn& t) { return t.jobs().next_due(); }) == 200);
+    auto c = read([](read_txn& t) { return t.jobs().counts(); });
+    BOOST_TEST(c->pending == 3u);
+    BOOST_TEST(c->dead == 1u);
+
+    // A replaced job moves in the due order with its new time; a dead one leaves it; a removal empties it.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        if (auto r = w.jobs().put(job_at("job_a", 500), false); !r) return r;
+        if (auto r = w.jobs().put(job_at("job_b", 200, "dead"), false); !r) return r;
+        return w.jobs().remove("job_c");
+    }).has_value());
+    BOOST_TEST(**read([](read_txn& t) { return t.jobs().next_due(); }) == 500);
+    BOOST_TEST(read([](read_txn& t) { return t.jobs().due(499, 10); })->empty());
+    c = read([](read_txn& t) { return t.jobs().counts(); });
+    BOOST_TEST(c->pending == 1u);
+    BOOST_TEST(c->dead == 2u);
+    auto all = read([](read_txn& t) { return t.jobs().list(10); });
+    BOOST_TEST_REQUIRE(all->size() == 3u);
+    BOOST_TEST((*all)[0].id == "job_a");  // id order
+    BOOST_TEST(write([](write_txn& w) { return w.jobs().remove("job_missing"); }).has_value());
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        for (auto const* id : {"job_a", "job_b", "job_d"})
+            if (auto r = w.jobs().remove(id); !r) return r;
+        return {};
+    }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.jobs().next_due(); })->has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(store_waitlist)
+
+waitlist_entry_record entry(std::string id, std::string email, std::string status, std::int64_t invited_at = 0) {
+    waitlist_entry_record e;
+    e.id = std::move(id);
+    e.email_address = std::move(email);
+    e.status = std::move(status);
+    e.invited_at = invited_at;
+    return e;
+}
+
+BOOST_FIXTURE_TEST_CASE(waitlist_entries_are_unique_per_address_and_list_alike, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        for (auto const& e : {entry("wle_1", "carol@x.io", "pending"), entry("wle_2", "alice@x.io", "invited", 20),
+                              entry("wle_3", "bob@x.io", "invited", 10)})
+            if (auto r = w.waitlist().put(e, true); !r) return r;
+        return {};
+    }).has_value());
+    // One entry per address, one record per id.
+    BOOST_TEST(write([](write_txn& w) { return w.waitlist().put(entry("wle_4", "bob@x.io", "pending"), true); })
+                   .error() == key_exists);
+    BOOST_TEST(write([](write_txn& w) { return w.waitlist().put(entry("wle_1", "dan@x.io", "pending"), true); })
+                   .error() == key_exists);
+    BOOST_TEST(read([](read_txn& t) { return t.waitlist().by_email("dan@x.io"); })->has_value() == false);
+    BOOST_TEST((*read([](read_txn& t) { return t.waitlist().by_email("bob@x.io"); }))->id == "wle_3");
+    BOOST_TEST(*read([](read_txn& t) { return t.waitlist().count(); }) == 3u);
+
+    auto ids_of = [](std::vector<waitlist_entry_record> const& v) {
+        ids out;
+        for (auto const& e : v) out.push_back(e.id);
+        return out;
+    };
+    std::size_t total = 0;
+    waitlist_filter f;  // newest first
+    BOOST_TEST((ids_of(*read([&](read_txn& t) { return t.waitlist().list(f, &total); })) == ids{"wle_3", "wle_2", "wle_1"}));
+    BOOST_TEST(total == 3u);
+    f.order_by = "+email_address";
+    f.limit = 2;
+    BOOST_TEST((ids_of(*read([&](read_txn& t) { return t.waitlist().list(f, &total); })) == ids{"wle_2", "wle_3"}));
+    f.offset = 2;
+    BOOST_TEST((ids_of(*read([&](read_txn& t) { return t.waitlist().list(f, &total); })) == ids{"wle_1"}));
+    waitlist_filter g;
+    g.status = "invited";
+    g.order_by = "+invited_at";
+    BOOST_TEST((ids_of(*read([&](read_txn& t) { return t.waitlist().list(g, &total); })) == ids{"wle_3", "wle_2"}));
+    BOOST_TEST(total == 2u);
+    g = {};
+    g.query = "ALI";
+    BOOST_TEST((ids_of(*read([&](read_txn& t) { return t.waitlist().list(g, &total); })) == ids{"wle_2"}));
+
+    // An update keeps the address; a removal frees it.
+    auto e = entry("wle_3", "bob@x.io", "completed");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.waitlist().put(e, false); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.waitlist().get("wle_3"); }))->status == "completed");
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.waitlist().remove(e); }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.waitlist().by_email("bob@x.io"); })->has_value());
+    BOOST_TEST(write([](write_txn& w) { return w.waitlist().put(entry("wle_5", "bob@x.io", "pending"), true); })
+                   .has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

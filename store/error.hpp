@@ -4,6 +4,7 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <new>
 #include <type_traits>
 
 namespace latchkey::store {
@@ -27,6 +28,17 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 template <class T>
 using result = boost::system::result<T>;
+
+/// Runs f, turning an allocation failure into an error: store functions are noexcept, and every backend and the
+/// queue wrap their bodies in this one guard.
+template <class F>
+auto guarded(F&& f) noexcept -> decltype(f()) {
+    try {
+        return f();
+    } catch (std::bad_alloc const&) {
+        return make_error_code(boost::system::errc::not_enough_memory);
+    }
+}
 
 }  // namespace latchkey::store
 

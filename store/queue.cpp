@@ -8,20 +8,6 @@
 
 namespace latchkey::store {
 
-namespace {
-
-/// Runs f, turning an allocation failure into an error (store functions are noexcept).
-template <class F>
-auto guarded(F&& f) noexcept -> decltype(f()) {
-    try {
-        return f();
-    } catch (std::bad_alloc const&) {
-        return make_error_code(boost::system::errc::not_enough_memory);
-    }
-}
-
-}  // namespace
-
 std::int64_t backoff_ms(retry_policy const& p, std::int32_t attempts, double unit) noexcept {
     std::int64_t d = std::max<std::int64_t>(1, p.base_ms);
     for (std::int32_t i = 1; i < attempts && d < p.max_ms; ++i) d *= 2;

@@ -17,17 +17,6 @@ using namespace store::rules;  // NOLINT(google-build-using-namespace): the back
 
 using boost::system::error_code;
 
-error_code no_memory() noexcept { return make_error_code(boost::system::errc::not_enough_memory); }
-
-/// Runs f, turning an allocation failure into an error (store functions are noexcept).
-template <class F>
-auto guarded(F&& f) noexcept -> decltype(f()) {
-    try {
-        return f();
-    } catch (std::bad_alloc const&) {
-        return no_memory();
-    }
-}
 
 template <class T>
 result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view key) {

@@ -39,16 +39,6 @@ namespace {
 using namespace store::rules;  // NOLINT(google-build-using-namespace): the backend-neutral index rules
 using boost::system::error_code;
 
-error_code no_memory() noexcept { return make_error_code(boost::system::errc::not_enough_memory); }
-
-template <class F>
-auto guarded(F&& f) noexcept -> decltype(f()) {
-    try {
-        return f();
-    } catch (std::bad_alloc const&) {
-        return no_memory();
-    }
-}
 
 bool storable(std::string_view key) noexcept { return !key.empty() && key.size() <= max_key_size; }
 

@@ -165,9 +165,9 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
                           [dw] { return static_cast<double>(dw->current().pending); });
         m.stats.add_gauge("latchkey_delivery_queue_dead", "Delivery jobs that ran out of attempts (kept for inspection).",
                           [dw] { return static_cast<double>(dw->current().dead); });
-        m.stats.add_gauge("latchkey_deliveries_total", "Deliveries that succeeded since start.",
+        m.stats.add_gauge("latchkey_delivery_succeeded", "Deliveries that succeeded since start.",
                           [dw] { return static_cast<double>(dw->current().delivered); });
-        m.stats.add_gauge("latchkey_delivery_failures_total", "Delivery attempts that failed since start.",
+        m.stats.add_gauge("latchkey_delivery_failed_attempts", "Delivery attempts that failed since start.",
                           [dw] { return static_cast<double>(dw->current().failed); });
     }
 

@@ -339,6 +339,8 @@ describe('delivery: SMTP, SMS and webhooks from the durable queue', { skip: skip
     assert.equal(r.body.errors[0].code, 'form_param_format_invalid');
     assert.equal(r.body.errors[0].meta.param_name, 'email_address');
     await sleep(500);
-    assert.equal(mails.length, before);
+    // Late duplicates of the kill -9 test may still arrive (at-least-once): judge by who they are for.
+    const injected = mails.slice(before).filter(m => /victim|all@example/.test(`${m.to} ${JSON.stringify(m.headers ? [...m.headers] : [])}`));
+    assert.deepEqual(injected, []);
   });
 });

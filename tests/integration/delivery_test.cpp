@@ -326,6 +326,11 @@ BOOST_AUTO_TEST_CASE(webhooks_are_enqueued_in_the_txn_of_the_change_and_a_refuse
     BOOST_TEST(str(ev.at("data").at("object")) == "user");
     BOOST_TEST(ev.at("timestamp").is_int64());
     BOOST_TEST(str(json::parse(hooks[0].payload).at("msg_id")).starts_with("msg_"));
+    // The queue shows on /metrics (the endpoint is down: the job waits for its retry).
+    auto m = b.request(http::verb::get, "/metrics", {}, {{"Authorization", "Bearer " + s.secret_key()}});
+    BOOST_TEST_REQUIRE(m.status == 200u);
+    BOOST_TEST(m.body.find("\nlatchkey_delivery_queue_pending 1\n") != std::string::npos, m.body);
+    BOOST_TEST(m.body.find("\nlatchkey_delivery_queue_dead 0\n") != std::string::npos);
 
     // The same address again: 422, the txn aborts, and no event goes out.
     auto dup = b.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{"hook@example.com"}}});

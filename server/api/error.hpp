@@ -55,6 +55,8 @@ namespace latchkey::server::api {
     X(user_locked, forbidden, "Account locked", "Your account is locked. Please try again later.")               \
     X(user_banned, forbidden, "Account banned", "This account is banned.")                                      \
     X(not_allowed_to_sign_up, forbidden, "Not allowed to sign up", "Sign-ups are restricted on this instance.") \
+    X(sign_up_mode_restricted, forbidden, "Sign-ups are restricted",                                            \
+      "Sign-ups are restricted on this application: only invited users may sign up.")                          \
     X(sign_up_restricted_waitlist, forbidden, "Sign-ups are currently unavailable",                              \
       "Sign-ups are currently unavailable. Join the waitlist, and you will be notified when access becomes available.") \
     X(waitlist_entry_conflict, conflict, "Waitlist entry conflict",                                            \

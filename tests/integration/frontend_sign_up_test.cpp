@@ -506,11 +506,11 @@ BOOST_AUTO_TEST_CASE(multi_session_mode_adds_a_second_session) {
     BOOST_TEST(client_session(second, str(response(first).at("created_session_id"))).is_object());
 }
 
-BOOST_AUTO_TEST_CASE(restricted_mode_is_not_allowed_to_sign_up) {
+BOOST_AUTO_TEST_CASE(restricted_mode_refuses_sign_ups_with_clerks_code) {
     test_server s([](conf::config& c) { c.sign_up_mode = "restricted"; });
     http_client c(s.fapi_port());
     auto r = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "x@example.com"}, {"password", password}});
-    expect_error(r, 403, "not_allowed_to_sign_up");
+    expect_error(r, 403, "sign_up_mode_restricted");
 }
 
 BOOST_AUTO_TEST_CASE(rate_limited_with_retry_after) {

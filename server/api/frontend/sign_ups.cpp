@@ -498,8 +498,9 @@ api_result<void> send_pending_codes(app& a, request_ctx const& ctx, store::write
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
+    // Clerk's code for restricted mode, which @clerk/ui shows as its restricted card.
     if (a.cfg.sign_up_mode == "restricted")
-        return make_error(code::not_allowed_to_sign_up);
+        return make_error(code::sign_up_mode_restricted);
     if (auto limited = limit_ip(a, ctx, "create"))
         return *limited;
     // An invitation's ticket (strategy=ticket, from the link <SignUp/> was opened with) names the address and

@@ -160,15 +160,23 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
         return u ? static_cast<double>(u->map_size) : -1.0;
     });
     {
-        delivery::worker* const dw = m.delivery.get();
+        // Each gauge reads only what it shows: the depths one store read, the counters an atomic.
+        store::job_queue const* const q = &*m.jobs;
+        delivery::worker const* const dw = m.delivery.get();
         m.stats.add_gauge("latchkey_delivery_queue_pending", "Delivery jobs (email, SMS, webhooks) waiting or in flight.",
-                          [dw] { return static_cast<double>(dw->current().pending); });
+                          [q] {
+                              auto n = q->counts();
+                              return n ? static_cast<double>(n->pending) : -1.0;
+                          });
         m.stats.add_gauge("latchkey_delivery_queue_dead", "Delivery jobs that ran out of attempts (kept for inspection).",
-                          [dw] { return static_cast<double>(dw->current().dead); });
+                          [q] {
+                              auto n = q->counts();
+                              return n ? static_cast<double>(n->dead) : -1.0;
+                          });
         m.stats.add_gauge("latchkey_delivery_succeeded", "Deliveries that succeeded since start.",
-                          [dw] { return static_cast<double>(dw->current().delivered); });
+                          [dw] { return static_cast<double>(dw->delivered()); });
         m.stats.add_gauge("latchkey_delivery_failed_attempts", "Delivery attempts that failed since start.",
-                          [dw] { return static_cast<double>(dw->current().failed); });
+                          [dw] { return static_cast<double>(dw->failed()); });
     }
 
     if (auto err = seed_jwt_templates(*m.app, c); !err.empty()) throw std::runtime_error(err);

@@ -28,6 +28,27 @@ store::result<void> enqueue(app& a, store::write_txn& w, std::string_view kind, 
     return {};
 }
 
+using template_vars = std::vector<std::pair<std::string_view, std::string>>;
+
+/// The subject of `tmpl` as one header line, whatever the variables (an application name, an address) hold.
+std::string render_subject(conf::message_template const& tmpl, template_vars const& vars) {
+    std::string subject = delivery::render(tmpl.subject, vars);
+    std::replace_if(subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
+    return subject;
+}
+
+/// The payload of an email job for `m`.
+json::object email_job(message const& m, std::string subject, std::string text) {
+    return {{"to", m.to}, {"kind", m.kind}, {"subject", std::move(subject)}, {"text", std::move(text)},
+            {"message_id", crypto::new_id("msg")}};
+}
+
+/// The development outbox: `m` is appended once `w` has committed, never from inside the txn nor for a change
+/// that aborts.
+void to_outbox_after_commit(app& a, store::write_txn& w, message const& m) {
+    w.after_commit([&sink = a.sink, m] { sink.send(m); });
+}
+
 bool wants(conf::webhook_endpoint const& ep, std::string_view type) {
     if (ep.events.empty()) return true;
     return std::any_of(ep.events.begin(), ep.events.end(), [&](std::string const& e) { return e == type; });
@@ -108,30 +129,19 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
     bool const email = m.channel == "email";
     bool const queued = a.jobs != nullptr && (email ? d.email.mode == "smtp" : d.sms.mode == "twilio");
     auto const ttl_minutes = std::to_string(std::max<std::int64_t>(1, a.cfg.protection.code_ttl.count() / 60));
-    std::vector<std::pair<std::string_view, std::string>> vars{
+    template_vars const vars{
         {"code", m.code}, {"app_name", a.cfg.application_name}, {"to", m.to}, {"ttl_minutes", ttl_minutes}};
     bool const reset = m.kind.starts_with("reset_password");
     auto const& tmpl = email ? (reset ? d.password_reset : d.verification_code) : d.sms_code;
-    // The subject is one header line whatever the application name holds.
-    std::string subject = delivery::render(tmpl.subject, vars);
-    std::replace_if(subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
+    std::string const subject = render_subject(tmpl, vars);
     auto const text = delivery::render(tmpl.text, vars);
     std::string_view const slug = reset ? "reset_password_code" : "verification_code";
     if (queued) {
-        json::object p;
-        p["to"] = m.to;
-        p["kind"] = m.kind;
-        if (email) {
-            p["subject"] = subject;
-            p["text"] = text;
-            p["message_id"] = crypto::new_id("msg");
-        } else {
-            p["body"] = text;
-        }
+        json::object const p = email ? email_job(m, subject, text)
+                                     : json::object{{"to", m.to}, {"kind", m.kind}, {"body", text}};
         if (auto r = enqueue(a, w, email ? "email" : "sms", p, ctx.now); !r) return r;
     } else {
-        // The outbox file: once the digest the code matches has landed, never from inside the txn.
-        w.after_commit([&sink = a.sink, m] { sink.send(m); });
+        to_outbox_after_commit(a, w, m);  // once the digest the code matches has landed
     }
     if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
     json::object data;
@@ -158,23 +168,12 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
 store::result<void> send_invitation(app& a, store::write_txn& w, message const& m, std::int64_t now) {
     auto const& d = a.cfg.delivery;
     if (a.jobs == nullptr || d.email.mode != "smtp") {
-        w.after_commit([&sink = a.sink, m] { sink.send(m); });
+        to_outbox_after_commit(a, w, m);
         return {};
     }
-    std::vector<std::pair<std::string_view, std::string>> vars{
-        {"url", m.code}, {"app_name", a.cfg.application_name}, {"to", m.to}};
-    std::string subject = delivery::render(d.invitation.subject, vars);
-    std::replace_if(subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
-    json::object p{{"to", m.to}, {"kind", m.kind}, {"subject", subject},
-                   {"text", delivery::render(d.invitation.text, vars)}, {"message_id", crypto::new_id("msg")}};
-    return enqueue(a, w, "email", p, now);
-}
-
-store::result<void> waitlist_entry_changed(app& a, store::write_txn& w, std::string_view type, json::object entry,
-                                           std::int64_t now) {
-    if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
-    (void)now;
-    return emit(a, w, type, std::move(entry));
+    template_vars const vars{{"url", m.code}, {"app_name", a.cfg.application_name}, {"to", m.to}};
+    return enqueue(a, w, "email",
+                   email_job(m, render_subject(d.invitation, vars), delivery::render(d.invitation.text, vars)), now);
 }
 
 }  // namespace latchkey::server::api::events

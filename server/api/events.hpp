@@ -45,8 +45,4 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
 /// and queues an email job in `w`.
 store::result<void> send_invitation(app& a, store::write_txn& w, message const& m, std::int64_t now);
 
-/// waitlistEntry.created / waitlistEntry.updated with the BAPI waitlist entry object.
-store::result<void> waitlist_entry_changed(app& a, store::write_txn& w, std::string_view type,
-                                           boost::json::object entry, std::int64_t now);
-
 }  // namespace latchkey::server::api::events

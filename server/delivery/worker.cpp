@@ -257,8 +257,8 @@ stats worker::current() const {
         s.pending = c->pending;
         s.dead = c->dead;
     }
-    s.delivered = delivered_.load(std::memory_order_relaxed);
-    s.failed = failed_.load(std::memory_order_relaxed);
+    s.delivered = delivered();
+    s.failed = failed();
     return s;
 }
 

@@ -56,6 +56,9 @@ public:
     /// Stops the threads (a transfer in progress is cut; its job stays leased and is resumed on the next start).
     void stop() noexcept;
     delivery::stats current() const;
+    /// The two counters of current() alone, without the store read its queue depths take.
+    std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
+    std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }
 
     /// Delivers one job now (no queue bookkeeping). For the worker threads and tests.
     outcome deliver(store::job_record const& job) const;

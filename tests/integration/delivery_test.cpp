@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <thread>
 
@@ -23,11 +24,15 @@ using namespace latchkey::test;
 
 namespace {
 
-store::lmdb::options store_at(std::string const& dir) {
+/// The LMDB store in `dir` (created if missing), as the server opens it.
+std::unique_ptr<store::database> open_store(std::string const& dir) {
     store::lmdb::options o;
     o.dir = dir + "/db";
     o.map_size = 64ull << 20;
-    return o;
+    auto opened = store::lmdb::open(o);
+    BOOST_TEST_REQUIRE(opened.has_value());
+    BOOST_TEST_REQUIRE(*opened != nullptr);
+    return std::move(*opened);
 }
 
 store::job_record job(std::string id, std::int64_t due) {
@@ -78,10 +83,7 @@ BOOST_AUTO_TEST_SUITE(delivery)
 
 BOOST_AUTO_TEST_CASE(enqueue_lands_with_its_txn_and_an_abort_drops_it) {
     tmp_dir dir;
-    auto opened = store::lmdb::open(store_at(dir.path));
-    BOOST_TEST_REQUIRE(opened.has_value());
-    auto& d = *opened;
-    BOOST_TEST_REQUIRE(d != nullptr);
+    auto d = open_store(dir.path);
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     auto ok = d->with_write([&](store::write_txn& w) -> store::result<void> {
@@ -127,9 +129,7 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_with_jitter_and_is_capped) {
 
 BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead) {
     tmp_dir dir;
-    auto opened = store::lmdb::open(store_at(dir.path));
-    BOOST_TEST_REQUIRE(opened.has_value());
-    auto& d = *opened;
+    auto d = open_store(dir.path);
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_x", 100)); }).has_value());
@@ -171,18 +171,14 @@ BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead)
 BOOST_AUTO_TEST_CASE(a_reopened_store_resumes_what_was_in_flight) {
     tmp_dir dir;
     {
-        auto opened = store::lmdb::open(store_at(dir.path));
-    BOOST_TEST_REQUIRE(opened.has_value());
-    auto& d = *opened;
+        auto d = open_store(dir.path);
         auto q = store::job_queue::open(*d);
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_1", 10)); }).has_value());
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_2", 10)); }).has_value());
         BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_3", 90'000)); }).has_value());
         BOOST_TEST(q->claim(10, 60'000, 1)->size() == 1u);  // job_1 in flight when the process "dies"
     }
-    auto opened = store::lmdb::open(store_at(dir.path));
-    BOOST_TEST_REQUIRE(opened.has_value());
-    auto& d = *opened;
+    auto d = open_store(dir.path);
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
     BOOST_TEST(*q->resume(20) == 1u);

@@ -180,8 +180,7 @@ api_result<reply> reject_waitlist_entry(app& a, request_ctx& ctx) {
                       e.updated_at = ctx.now;
                       if (auto r = w.waitlist().put(e, false); !r)
                           return store_error(r.error(), "reject_waitlist_entry");
-                      if (auto ev = events::waitlist_entry_changed(a, w, "waitlistEntry.updated",
-                                                                   domain::waitlist_entry_json(a, e), ctx.now);
+                      if (auto ev = events::emit(a, w, "waitlistEntry.updated", domain::waitlist_entry_json(a, e));
                           !ev)
                           return store_error(ev.error(), "webhook");
                       return std::nullopt;

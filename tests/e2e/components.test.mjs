@@ -75,6 +75,18 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
   }
 
   /** A fresh browser context; CSP violations and page errors fail the test; diagnostics on failure. */
+  /** Ticks a checkbox of a controlled React form. A click that lands while the form is still re-rendering
+   *  (clerk-js settling its state) can be swallowed; ticking again until the box reads checked is what a person
+   *  does. */
+  async function checkBox(box) {
+    for (let i = 0; i < 5; ++i) {
+      await box.click(WAIT);
+      if (await box.isChecked()) return;
+      await box.page().waitForTimeout(200);
+    }
+    assert.fail('the checkbox never stayed checked');
+  }
+
   async function withPage(name, fn) {
     const p = await newPage(browser);
     await p.context.addInitScript(() => {
@@ -244,7 +256,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await page.locator('input[name="emailAddress"]').fill(email, WAIT);
     await page.locator('input[name="username"]').fill(username);
     await page.locator('input[name="password"]').fill(password);
-    await page.locator('input[name="legalAccepted"]').check();
+    await checkBox(page.locator('input[name="legalAccepted"]'));
     const before = server.outboxCount(email);
     await primary(page).click();
     const code = await server.waitForCode(email, { after: before, timeoutMs: 10000 });

@@ -8,32 +8,17 @@
 // component is kept in <build>/e2e-artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
 import { launchBrowser, newPage } from './lib/browser.mjs';
-import { LATCHKEY_BIN, skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { checkBox, freePort, kit, primary, row, rowMenu, typeCode, WAIT } from './lib/components.mjs';
+import { skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
 
 const T = { timeout: 150000 };
-const WAIT = { timeout: 20000 };
 const BRAND = { application_name: 'Acme Portal', primary_color: '#0a7d3b' };
 
-const ARTIFACTS = process.env.E2E_ARTIFACTS_DIR ||
-  (LATCHKEY_BIN ? join(dirname(dirname(resolve(LATCHKEY_BIN))), 'e2e-artifacts') : join(tmpdir(), 'latchkey-e2e-artifacts'));
-
-/** A port free right now on 127.0.0.1 (the public FAPI URL must be known before latchkey starts). */
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-  });
-}
-
 describe('Prebuilt components in the Account Portal (production instance)', { skip: skipWithoutBinary, timeout: 900000 }, () => {
+  const ctx = {};
+  const { shot, withPage, makeUser, waitForProfile, signIn, activeSessions } = kit(ctx);
   let server;
-  let browser;
   let fapi;
   let bapi;
 
@@ -58,84 +43,12 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     if (!server) throw lastError;
     assert.match(server.publishableKey, /^pk_live_/);
     bapi = server.backendClient();
-    browser = await launchBrowser();
-    mkdirSync(ARTIFACTS, { recursive: true });
+    Object.assign(ctx, { server, fapi, bapi, browser: await launchBrowser() });
   });
   after(async () => {
-    await browser?.close().catch(() => {});
+    await ctx.browser?.close().catch(() => {});
     await server?.stop();
   });
-
-  /** A password user made through BAPI (as an admin would). */
-  async function makeUser(prefix) {
-    const u = { email: `${uniq(prefix)}@example.com`, password: strongPassword() };
-    const user = await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true });
-    u.id = user.id;
-    return u;
-  }
-
-  /** A fresh browser context; CSP violations and page errors fail the test; diagnostics on failure. */
-  /** Ticks a checkbox of a controlled React form. A click that lands while the form is still re-rendering
-   *  (clerk-js settling its state) can be swallowed; ticking again until the box reads checked is what a person
-   *  does. */
-  async function checkBox(box) {
-    for (let i = 0; i < 5; ++i) {
-      await box.click(WAIT);
-      if (await box.isChecked()) return;
-      await box.page().waitForTimeout(200);
-    }
-    assert.fail('the checkbox never stayed checked');
-  }
-
-  async function withPage(name, fn) {
-    const p = await newPage(browser);
-    await p.context.addInitScript(() => {
-      window.__csp = [];
-      document.addEventListener('securitypolicyviolation',
-        e => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
-    });
-    try {
-      await fn(p.page, p);
-      // Violations show on the console of every document the test went through (and in the last one's list).
-      const last = await p.page.evaluate(() => window.__csp ?? []).catch(() => []);
-      const cspConsole = p.diag.console.filter(c => /Content Security Policy/i.test(c));
-      assert.deepEqual([...last, ...cspConsole], [], 'no Content-Security-Policy violation');
-      assert.deepEqual(p.diag.pageErrors, [], 'no page error');
-    } catch (e) {
-      await p.page.screenshot({ path: join(ARTIFACTS, `components-FAILED-${name}.png`), fullPage: true, timeout: 5000 }).catch(() => {});
-      const diag = `\n--- at ${p.page.url()}\n${p.report()}\n--- latchkey log tail ---\n${server.logTail(25)}`;
-      try { e.stack = `${e.stack ?? e.message}${diag}`; } catch { process.stderr.write(diag); }
-      throw e;
-    } finally {
-      await p.close();
-    }
-  }
-
-  const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `components-${name}.png`), fullPage: true, timeout: 10000 });
-  const primary = page => page.locator('.cl-formButtonPrimary').first();
-
-  /** Types a one-time code into the OTP field, as a person does (focus the first box, type the digits). */
-  async function typeCode(page, code) {
-    const input = page.locator('input[autocomplete="one-time-code"]');
-    await input.waitFor(WAIT);
-    await input.focus();
-    await page.keyboard.type(code, { delay: 30 });
-  }
-
-  async function waitForProfile(page) {
-    await page.waitForURL(u => new URL(u).pathname === '/user', WAIT);
-    await page.locator('.cl-userProfile-root').waitFor(WAIT);
-  }
-
-  /** Signs in through <SignIn/> with the password; ends on the portal's /user page. */
-  async function signIn(page, u, { path = '/sign-in' } = {}) {
-    await page.goto(`${fapi}${path}`, { waitUntil: 'load', timeout: 20000 });
-    await page.locator('input[name="identifier"]').fill(u.email, WAIT);
-    await primary(page).click();
-    await page.locator('input[name="password"]').fill(u.password, WAIT);
-    await primary(page).click();
-    await waitForProfile(page);
-  }
 
   it('<Waitlist/> on the portal\'s /waitlist: the person joins, @clerk/backend lists the entry', T, () => withPage('waitlist', async page => {
     const email = `${uniq('join')}@example.com`;
@@ -268,21 +181,6 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     assert.ok(list.data[0].legalAcceptedAt, 'legal consent recorded');
   }));
 
-  /** The row of `text` in a UserProfile section. */
-  const row = (page, section, text) => page.locator(`.cl-profileSectionItem__${section}`).filter({ hasText: text });
-
-  /** Opens the "..." menu of a row and picks `item`. */
-  async function rowMenu(page, section, text, item) {
-    await row(page, section, text).locator('.cl-menuButton').click(WAIT);
-    await page.getByRole('menuitem', { name: item }).click(WAIT);
-  }
-
-  /** Sessions of `userId` with status active, from BAPI. */
-  async function activeSessions(userId) {
-    const r = await bapi.sessions.getSessionList({ userId, status: 'active' });
-    return Array.isArray(r) ? r : r.data;
-  }
-
   it('<UserButton/>: open; add account; switch account; sign out of one; sign out of all', T, () => withPage('user-button', async page => {
     const a = await makeUser('ua');
     const b = await makeUser('ub');
@@ -388,7 +286,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
   it('<UserProfile/>: active devices with sign-out-of-device; delete account', T, () => withPage('devices', async (page, p) => {
     const u = await makeUser('dev');
     // A second device: another browser context signed in as the same user.
-    const other = await newPage(browser);
+    const other = await newPage(ctx.browser);
     try {
       await signIn(other.page, u);
     } finally {

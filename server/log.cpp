@@ -1,5 +1,8 @@
 #include "server/log.hpp"
 
+#include "crypto/ossl.hpp"
+#include "store/log.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -150,6 +153,29 @@ void write(std::string_view level, std::string_view event, boost::json::object f
 }
 
 void raw_line(std::string_view line) { append(line); }
+
+void adopt_module_diagnostics() {
+    store::set_log_sink([](std::string_view level, std::string_view event,
+                           std::span<store::log_field const> fields) noexcept {
+        try {
+            boost::json::object o;
+            for (auto const& f : fields) o[f.name] = f.value;
+            write(level, event, std::move(o));
+        } catch (...) {  // out of memory: the line is lost, the caller's error code still says what failed
+        }
+    });
+    crypto::set_log_sink([](std::string_view line) noexcept {
+        try {
+            error("crypto", {{"detail", line}});
+        } catch (...) {
+        }
+    });
+}
+
+void release_module_diagnostics() {
+    store::set_log_sink(nullptr);
+    crypto::set_log_sink(nullptr);
+}
 
 void access(std::string_view listener, std::string_view request_id, std::string_view method, std::string_view path,
             unsigned status, std::string_view code, std::int64_t micros, std::size_t bytes, std::string_view ip) {

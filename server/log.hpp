@@ -29,4 +29,11 @@ void access(std::string_view listener, std::string_view request_id, std::string_
 /// Appends a raw, already-serialized JSON line.
 void raw_line(std::string_view line);
 
+/// Routes the diagnostics of the modules below the server (store/: LMDB failures; crypto/: OpenSSL, argon2 and
+/// crypt failures) into this log as `{"level":"error","event":"lmdb"|"crypto",...}` lines, escaped like every
+/// other line. The composition root calls it before opening the store; `release_module_diagnostics()` gives
+/// them back their stderr defaults (before `stop()`).
+void adopt_module_diagnostics();
+void release_module_diagnostics();
+
 }  // namespace latchkey::server::log

@@ -294,21 +294,19 @@ namespace {
 
 int serve(conf::config const& cfg, std::vector<std::string> const& args) {
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not kill the server
+    // Store and crypto diagnostics (LMDB failures, OpenSSL error queues, argon2/libxcrypt failures) join the one
+    // structured log from the start: opening the store and loading the keys may already report some.
+    log::adopt_module_diagnostics();
     std::unique_ptr<running_server> srv;
     try {
         srv = std::make_unique<running_server>(cfg);
     } catch (std::exception const& e) {
+        log::release_module_diagnostics();
+        log::flush();  // what the store or crypto reported on the way
         std::fprintf(stderr, "latchkey: %s\n", e.what());
         return 2;
     }
     log::start();
-    // Crypto diagnostics (OpenSSL error queues, argon2/libxcrypt failures) join the one structured log.
-    crypto::set_log_sink([](std::string_view line) noexcept {
-        try {
-            log::error("crypto", {{"detail", line}});
-        } catch (...) {
-        }
-    });
     log::info("listening", {{"fapi", endpoint_text(srv->fapi_endpoint())},
                             {"bapi", endpoint_text(srv->bapi_endpoint())},
                             {"publishable_key", srv->inst().publishable_key},
@@ -352,7 +350,7 @@ int serve(conf::config const& cfg, std::vector<std::string> const& args) {
     signal_thread.join();
     srv.reset();  // closes the store cleanly
     log::info("stopped");
-    crypto::set_log_sink(nullptr);
+    log::release_module_diagnostics();
     log::stop();
     return 0;
 }

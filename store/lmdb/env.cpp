@@ -1,10 +1,11 @@
 #include "store/lmdb/env.hpp"
 
+#include "store/log.hpp"
+
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <mutex>
 #include <new>
@@ -20,8 +21,8 @@ std::string_view from_val(MDB_val const& v) noexcept { return {static_cast<char 
 
 bool storable_key(std::string_view key) noexcept { return !key.empty() && key.size() <= max_key_size; }
 
-void log_failure(char const* op, char const* detail) noexcept {
-    std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"lmdb\",\"op\":\"%s\",\"error\":\"%s\"}\n", op, detail);
+void log_failure(std::string_view op, std::string_view detail) noexcept {
+    store::log("error", "lmdb", {{"op", op}, {"error", detail}});
 }
 
 }  // namespace

@@ -1,0 +1,88 @@
+// The store's diagnostics: the default sink's line is valid JSON whatever the text holds, and an installed sink
+// receives every LMDB failure the store reports.
+#include "store/log.hpp"
+
+#include "store/error.hpp"
+#include "store/lmdb/env.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <lmdb.h>
+
+#include <string>
+#include <vector>
+
+namespace store = latchkey::store;
+namespace json = boost::json;
+
+namespace {
+
+struct captured {
+    std::string level, event;
+    std::vector<std::pair<std::string, std::string>> fields;
+};
+std::vector<captured> seen;
+
+void capture(std::string_view level, std::string_view event, std::span<store::log_field const> fields) noexcept {
+    captured c{std::string(level), std::string(event), {}};
+    for (auto const& f : fields) c.fields.emplace_back(std::string(f.name), std::string(f.value));
+    seen.push_back(std::move(c));
+}
+
+struct sink_guard {
+    sink_guard() {
+        seen.clear();
+        store::set_log_sink(&capture);
+    }
+    ~sink_guard() { store::set_log_sink(nullptr); }
+    sink_guard(sink_guard const&) = delete;
+    sink_guard& operator=(sink_guard const&) = delete;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(store_log)
+
+BOOST_AUTO_TEST_CASE(a_value_with_quotes_newlines_and_control_characters_stays_one_valid_json_object) {
+    std::string const nasty = "op \"quoted\" \\ back\nslash\r\ttab \x01\x1f\x7f end";
+    std::string const key = "na\"me\n";
+    store::log_field const fields[] = {{"op", nasty}, {key, "plain"}, {"empty", ""}};
+    auto const line = store::json_line("error", "lm\"db", fields);
+    BOOST_TEST(line.find('\n') == std::string::npos);  // one line, whatever the values hold
+    json::error_code ec;
+    auto const v = json::parse(line, ec);
+    BOOST_TEST_REQUIRE(!ec, line);
+    auto const& o = v.as_object();
+    BOOST_TEST(o.at("level").as_string() == "error");
+    BOOST_TEST(o.at("event").as_string() == "lm\"db");
+    BOOST_TEST(o.at("op").as_string() == nasty);
+    BOOST_TEST(o.at(key).as_string() == "plain");
+    BOOST_TEST(o.at("empty").as_string() == "");
+    BOOST_TEST(o.size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(the_installed_sink_receives_lmdb_failures_and_nullptr_restores_the_default) {
+    {
+        sink_guard g;
+        auto const ec = store::lmdb::lmdb_error(MDB_CORRUPTED, "mdb_get \"users\"\n");
+        BOOST_TEST(ec == store::make_error_code(store::errc::corrupted));
+        BOOST_TEST_REQUIRE(seen.size() == 1u);
+        BOOST_TEST(seen[0].level == "error");
+        BOOST_TEST(seen[0].event == "lmdb");
+        BOOST_TEST_REQUIRE(seen[0].fields.size() == 2u);
+        BOOST_TEST(seen[0].fields[0].first == "op");
+        BOOST_TEST(seen[0].fields[0].second == "mdb_get \"users\"\n");
+        BOOST_TEST(seen[0].fields[1].first == "error");
+        BOOST_TEST(seen[0].fields[1].second == std::string(::mdb_strerror(MDB_CORRUPTED)));
+        // Not-found and key-exists are answers, not failures: nothing is logged.
+        (void)store::lmdb::lmdb_error(MDB_NOTFOUND, "mdb_get");
+        (void)store::lmdb::lmdb_error(MDB_KEYEXIST, "mdb_put");
+        BOOST_TEST(seen.size() == 1u);
+    }
+    seen.clear();
+    (void)store::lmdb::lmdb_error(MDB_PANIC, "mdb_txn_commit");  // back on the default (stderr) sink
+    BOOST_TEST(seen.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,8 @@ const T = { timeout: 150000 };
 /** Every FAPI call of a development browser carries its dev browser (except the call that makes one). */
 function assertDevBrowser(p) {
   assert.ok(!p.diag.console.some(c => /Missing dev browser/i.test(c)), 'no "Missing dev browser"');
+  // No console error either: a FAPI answer the SDK refuses (a 4xx/5xx it did not expect) shows there.
+  assert.deepEqual(p.diag.console.filter(c => c.startsWith('[error]') && !/status of 422/.test(c)), [], 'no console error');
   // (/v1/avatar/ is an <img>, not a clerk-js call.)
   const calls = p.diag.fapi.filter(f => f.path !== '/v1/dev_browser' && !f.path.startsWith('/v1/avatar/'));
   for (const f of calls) assert.match(new URL(f.url).searchParams.get('__clerk_db_jwt') ?? '', /^dvb_/, `${f.method} ${f.url}`);
@@ -78,9 +80,18 @@ describe('Prebuilt components in the Account Portal (development instance, print
     await page.getByText('Use phone instead').click(WAIT);
     const phoneInput = page.locator('input[name="phoneNumber"]');
     await phoneInput.waitFor(WAIT);
+    // A number too short to be one: the server's error is shown under the field.
+    await phoneInput.click();
+    await page.keyboard.type('4155', { delay: 20 });
+    await page.locator('input[name="password"]').fill(password);
+    await primary(page).click();
+    const phoneError = page.locator('#error-phoneNumber');
+    await phoneError.waitFor(WAIT);
+    assert.match(await phoneError.textContent(), /phone number/i);
+
+    await phoneInput.fill('');
     await phoneInput.click();
     await page.keyboard.type(phone.national, { delay: 20 });
-    await page.locator('input[name="password"]').fill(password);
     await shot(page, 'sign-up-phone');
     const before = server.outboxCount(phone.e164);
     await primary(page).click();
@@ -88,6 +99,12 @@ describe('Prebuilt components in the Account Portal (development instance, print
     const sms = server.outbox().filter(m => m.to === phone.e164).at(-1);
     assert.equal(sms.channel, 'sms');
     assert.equal(sms.kind, 'phone_code');
+    // A wrong code first: the component says so and lets the person type again.
+    await typeCode(page, code === '000000' ? '111111' : '000000');
+    const codeError = page.locator('.cl-otpCodeFieldErrorText');
+    await codeError.waitFor(WAIT);
+    assert.match(await codeError.textContent(), /incorrect/i);
+    await page.locator('input[autocomplete="one-time-code"]').fill('');
     await typeCode(page, code);
     await waitForProfile(page);
     await row(page, 'phoneNumbers', phone.national.slice(-4)).waitFor(WAIT);

@@ -117,6 +117,27 @@ describe('Prebuilt components in the Account Portal (development instance, print
     assert.equal((await bapi.users.verifyPassword({ userId: user.id, password })).verified, true);
   }));
 
+  it('<SignIn/>: "Use phone", then "Use another method" → SMS code from the outbox → signed in', T, () => withPage('sign-in-phone', async page => {
+    const phone = randomUsPhone();
+    const user = await bapi.users.createUser({ phoneNumber: [phone.e164], password: strongPassword(), skipPasswordChecks: true });
+    await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
+    await page.getByText('Use phone').click(WAIT);
+    const phoneInput = page.locator('input[name="identifier"]');
+    await phoneInput.waitFor(WAIT);
+    await phoneInput.click();
+    await page.keyboard.type(phone.national, { delay: 20 });
+    await primary(page).click();
+    await page.locator('input[name="password"]').waitFor(WAIT);
+    await page.getByText('Use another method').click();
+    const before = server.outboxCount(phone.e164);
+    await page.getByRole('button', { name: /SMS code to/ }).click(WAIT);
+    const code = await server.waitForCode(phone.e164, { after: before, timeoutMs: 10000 });
+    await typeCode(page, code);
+    await waitForProfile(page);
+    await row(page, 'phoneNumbers', phone.national.slice(-4)).waitFor(WAIT);
+    assert.equal((await activeSessions(user.id)).length, 1);
+  }));
+
   it('<UserProfile/> phones: add a phone, verify it with the SMS code, add a second, make it primary, remove the first', T, () => withPage('user-profile-phone', async page => {
     const u = await makeUser('phoneprof');
     await signIn(page, u);
@@ -162,7 +183,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
     assert.equal(user.primaryEmailAddress?.emailAddress, u.email);
   }));
 
-  it('<UserButton/>: open; add account; switch account; sign out of one; sign out of all', T, () => withPage('user-button', async page => {
+  it('<UserButton/>: open; manage account (modal); add account; switch account; sign out of one; sign out of all', T, () => withPage('user-button', async page => {
     const a = await makeUser('dua');
     const b = await makeUser('dub');
     await signIn(page, a);
@@ -173,6 +194,14 @@ describe('Prebuilt components in the Account Portal (development instance, print
     assert.match(await card.textContent(), new RegExp(a.email));
     await shot(page, 'user-button');
 
+    // "Manage account" opens <UserProfile/> in a modal over the page; Escape closes it.
+    await page.locator('.cl-userButtonPopoverActionButton__manageAccount').click(WAIT);
+    const modal = page.locator('.cl-modalContent');
+    await modal.locator('.cl-profileSectionItem__emailAddresses').filter({ hasText: a.email }).waitFor(WAIT);
+    await page.keyboard.press('Escape');
+    await modal.waitFor({ state: 'detached', timeout: 20000 });
+
+    await trigger.click();
     await page.locator('.cl-userButtonPopoverActionButton__addAccount').click();
     await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
     await page.locator('input[name="identifier"]').fill(b.email, WAIT);

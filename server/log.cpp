@@ -155,20 +155,19 @@ void write(std::string_view level, std::string_view event, boost::json::object f
 void raw_line(std::string_view line) { append(line); }
 
 void adopt_module_diagnostics() {
-    store::set_log_sink([](std::string_view level, std::string_view event,
-                           std::span<store::log_field const> fields) noexcept {
-        try {
-            boost::json::object o;
-            for (auto const& f : fields) o[f.name] = f.value;
-            write(level, event, std::move(o));
-        } catch (...) {  // out of memory: the line is lost, the caller's error code still says what failed
-        }
-    });
+    store::set_log_sink(
+        [](std::string_view level, std::string_view event, std::span<store::log_field const> fields) noexcept {
+            try {
+                boost::json::object o;
+                for (auto const& f : fields) o[f.name] = f.value;
+                write(level, event, std::move(o));
+            } catch (...) {  // out of memory: the line is lost, the caller's error code still says what failed
+            }
+        });
     crypto::set_log_sink([](std::string_view line) noexcept {
         try {
             error("crypto", {{"detail", line}});
-        } catch (...) {
-        }
+        } catch (...) {}
     });
 }
 

@@ -13,11 +13,21 @@ void escape(std::string& out, std::string_view in) {
     for (char c : in) {
         auto const u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (u < 0x20 || u == 0x7f) {
                     out += "\\u00";
@@ -59,7 +69,9 @@ std::string json_line(std::string_view level, std::string_view event, std::span<
     return out;
 }
 
-void set_log_sink(log_sink sink) noexcept { current.store(sink != nullptr ? sink : &stderr_sink, std::memory_order_release); }
+void set_log_sink(log_sink sink) noexcept {
+    current.store(sink != nullptr ? sink : &stderr_sink, std::memory_order_release);
+}
 
 void log(std::string_view level, std::string_view event, std::initializer_list<log_field> fields) noexcept {
     current.load(std::memory_order_acquire)(level, event, std::span<log_field const>(fields.begin(), fields.size()));

@@ -41,8 +41,8 @@ std::vector<std::string> lines_of(std::string const& path) {
 /// `latchkey serve` on 127.0.0.1:0 with `data_dir`, stdout and stderr to files; waits at most 30 s for the exit.
 outcome serve(std::string const& bin, std::string const& data_dir, std::string const& scratch) {
     std::string const out_path = scratch + "/stdout", err_path = scratch + "/stderr";
-    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
-                                  "--data-dir", data_dir};
+    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
+                                  "127.0.0.1:0", "--data-dir", data_dir};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -39,7 +39,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
         single_session_mode: false,
         email_address: { enabled: true, required: false, used_for_first_factor: true, verify_at_sign_up: true },
         phone_number: { enabled: true, required: false, used_for_first_factor: true, verify_at_sign_up: true },
-        first_factors: ['password', 'email_code', 'phone_code', 'reset_password_email_code'],
+        first_factors: ['password', 'email_code', 'phone_code', 'reset_password_email_code', 'reset_password_phone_code'],
       },
     });
     assert.match(server.publishableKey, /^pk_test_/);
@@ -136,6 +136,29 @@ describe('Prebuilt components in the Account Portal (development instance, print
     await waitForProfile(page);
     await row(page, 'phoneNumbers', phone.national.slice(-4)).waitFor(WAIT);
     assert.equal((await activeSessions(user.id)).length, 1);
+  }));
+
+  it('<SignIn/>: forgot password by phone → SMS code → new password → signed in; the new password works', T, () => withPage('reset-phone', async page => {
+    const phone = randomUsPhone();
+    const user = await bapi.users.createUser({ phoneNumber: [phone.e164], password: strongPassword(), skipPasswordChecks: true });
+    await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
+    await page.getByText('Use phone').click(WAIT);
+    await page.locator('input[name="identifier"]').click(WAIT);
+    await page.keyboard.type(phone.national, { delay: 20 });
+    await primary(page).click();
+    await page.locator('input[name="password"]').waitFor(WAIT);
+    const before = server.outboxCount(phone.e164);
+    await page.getByText('Forgot password?').click();
+    const resetButton = page.getByRole('button', { name: /Reset your password/i });
+    if (await resetButton.isVisible().catch(() => false)) await resetButton.click();
+    const code = await server.waitForCode(phone.e164, { after: before, timeoutMs: 10000 });
+    await typeCode(page, code);
+    const fresh = strongPassword();
+    await page.locator('input[name="password"]').fill(fresh, WAIT);
+    await page.locator('input[name="confirmPassword"]').fill(fresh);
+    await primary(page).click();
+    await waitForProfile(page);
+    assert.equal((await bapi.users.verifyPassword({ userId: user.id, password: fresh })).verified, true);
   }));
 
   it('<UserProfile/> phones: add a phone, verify it with the SMS code, add a second, make it primary, remove the first', T, () => withPage('user-profile-phone', async page => {

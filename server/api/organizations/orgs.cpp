@@ -562,6 +562,14 @@ api_result<bool> select_organization(app const& a, store::read_txn const& t, sto
     return changed;
 }
 
+api_result<void> join_by_invitation(app& a, store::write_txn& w, std::string_view invitation_id,
+                                    std::string_view user_id, std::int64_t now) {
+    auto i = w.organizations().invitation(invitation_id);
+    if (!i) return store_error(i.error(), "join_by_invitation");
+    if (!*i) return param_error(code::form_param_value_invalid, "ticket", "The invitation ticket is invalid or used.");
+    return accept_invitation(a, w, std::move(**i), user_id, now);
+}
+
 bool is_org_ticket(std::string_view ticket) { return ticket.starts_with("orginv_"); }
 
 api_result<store::org_invitation_record> invitation_for_ticket(store::read_txn const& t, std::string_view ticket,

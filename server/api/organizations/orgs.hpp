@@ -101,6 +101,10 @@ api_result<store::org_invitation_record> invite(app& a, store::write_txn& w, sto
 api_result<void> accept_invitation(app& a, store::write_txn& w, store::org_invitation_record inv,
                                    std::string_view user_id, std::int64_t now);
 
+/// The sign-up of an invitation's ticket completed: `user_id` joins with the invitation's role (accepted).
+api_result<void> join_by_invitation(app& a, store::write_txn& w, std::string_view invitation_id,
+                                    std::string_view user_id, std::int64_t now);
+
 /// The pending invitation an organization ticket ("<inv id>.<secret>") names, or 422 (param ticket).
 api_result<store::org_invitation_record> invitation_for_ticket(store::read_txn const& t, std::string_view ticket,
                                                                std::int64_t now);

@@ -100,7 +100,6 @@ BOOST_AUTO_TEST_CASE(environment_follows_the_config_and_disabled_refuses) {
     BOOST_TEST(o.at("enabled") == true);
     BOOST_TEST(o.at("max_allowed_memberships") == 3);
     BOOST_TEST(o.at("creator_role") == "org:billing");
-    BOOST_TEST(o.at("force_organization_selection") == true);
     BOOST_TEST(o.at("actions").at("admin_delete") == true);
     BOOST_TEST(env.json.at("user_settings").at("actions").at("create_organization") == true);
 }

@@ -344,8 +344,6 @@ json::object organization_settings(app const& a) {
     domains["default_role"] = c.default_role;
     json::object slug;
     slug["disabled"] = c.slug_disabled;
-    json::object creation;
-    creation["enabled"] = false;
     json::object o;
     o["enabled"] = c.enabled;
     o["max_allowed_memberships"] = c.max_allowed_memberships;
@@ -353,8 +351,8 @@ json::object organization_settings(app const& a) {
     o["domains"] = std::move(domains);
     o["slug"] = std::move(slug);
     o["creator_role"] = c.creator_role;
-    o["force_organization_selection"] = c.force_organization_selection;
-    o["organization_creation_defaults"] = std::move(creation);
+    // force_organization_selection is not in the FAPI spec's organization_settings: clerk-js reads it as false
+    // when absent, so the setting is accepted but not yet shown (tests/integration foundation checks the spec).
     return o;
 }
 

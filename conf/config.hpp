@@ -128,6 +128,26 @@ struct delivery_settings {
     std::uint32_t workers = 2;                  ///< delivery threads
 };
 
+/// A custom organization role (issue 13): `key` such as "org:billing", its permissions "org:<feature>:<perm>".
+struct org_role {
+    std::string key;
+    std::string name;
+    std::string description;
+    std::vector<std::string> permissions;
+};
+
+/// Organizations (issue 13): the environment's organization_settings and the rules the API enforces.
+struct organization_settings {
+    bool enabled = false;
+    std::uint32_t max_allowed_memberships = 5;  ///< per organization, creator included; 0 = unlimited
+    std::string creator_role = "org:admin";
+    std::string default_role = "org:member";  ///< the role of an invitation or membership that names none
+    bool admin_delete = true;                 ///< admins may delete their organization
+    bool force_organization_selection = false;
+    bool slug_disabled = false;  ///< slugs are generated from the name
+    std::vector<org_role> roles;  ///< custom roles beside org:admin and org:member
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -195,6 +215,9 @@ struct config {
     // ---- delivery ----
     delivery_settings delivery{};
     std::vector<webhook_endpoint> webhooks;
+
+    // ---- organizations (issue 13) ----
+    organization_settings organizations{};
 };
 
 }  // namespace latchkey::conf

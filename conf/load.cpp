@@ -220,6 +220,67 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
     if (sub.err && !r.err) r.err = sub.err;
 }
 
+/// "organizations": {enabled, max_allowed_memberships, creator_role, default_role, admin_delete,
+/// force_organization_selection, slug_disabled, roles: [{key, name, description, permissions}]}.
+void read_organizations(json_reader& r, json::object const& root, organization_settings& s) {
+    nested(r, root, "organizations", {"enabled", "max_allowed_memberships", "creator_role", "default_role",
+           "admin_delete", "force_organization_selection", "slug_disabled", "roles"},
+           [&](json_reader& sub, json::object const& o) {
+               sub.boolean(o, "enabled", s.enabled);
+               sub.integer(o, "max_allowed_memberships", s.max_allowed_memberships, 100000);
+               sub.string(o, "creator_role", s.creator_role);
+               sub.string(o, "default_role", s.default_role);
+               sub.boolean(o, "admin_delete", s.admin_delete);
+               sub.boolean(o, "force_organization_selection", s.force_organization_selection);
+               sub.boolean(o, "slug_disabled", s.slug_disabled);
+               auto valid_key = [](std::string_view k, std::size_t parts) {
+                   if (!k.starts_with("org:") || k.size() > 64) return false;
+                   std::size_t colons = 0;
+                   for (char ch : k) {
+                       if (ch == ':') ++colons;
+                       else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+                           return false;
+                   }
+                   return colons == parts && !k.ends_with(":") && k.find("::") == std::string_view::npos;
+               };
+               if (auto const* v = o.if_contains("roles")) {
+                   if (!v->is_array()) return sub.fail("roles", "expected an array");
+                   s.roles.clear();
+                   for (auto const& e : v->get_array()) {
+                       if (!e.is_object()) return sub.fail("roles", "expected objects");
+                       json_reader rr{sub.path + ".roles", {}};
+                       org_role role;
+                       if (rr.only_keys(e.get_object(), {"key", "name", "description", "permissions"})) {
+                           rr.string(e.get_object(), "key", role.key);
+                           rr.string(e.get_object(), "name", role.name);
+                           rr.string(e.get_object(), "description", role.description);
+                           rr.strings(e.get_object(), "permissions", role.permissions);
+                           if (!valid_key(role.key, 1) || role.key == "org:admin" || role.key == "org:member")
+                               rr.fail("key", "expected org:<name> (a-z, 0-9, _ -), not a system role");
+                           for (auto const& p : role.permissions)
+                               if (!valid_key(p, 2) || p.starts_with("org:sys_"))
+                                   rr.fail("permissions", "expected org:<feature>:<permission> (not org:sys_*)");
+                           if (role.name.empty()) role.name = role.key;
+                       }
+                       if (rr.err) {
+                           if (!sub.err) sub.err = rr.err;
+                           return;
+                       }
+                       s.roles.push_back(std::move(role));
+                   }
+               }
+               auto known = [&](std::string const& k) {
+                   if (k == "org:admin" || k == "org:member") return true;
+                   for (auto const& x : s.roles)
+                       if (x.key == k) return true;
+                   return false;
+               };
+               if (!known(s.creator_role)) sub.fail("creator_role", "not a known role");
+               if (!known(s.default_role)) sub.fail("default_role", "not a known role");
+           });
+}
+
+
 void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
     nested(r, root, key, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"},
            [&](json_reader& sub, json::object const& o) {
@@ -353,7 +414,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "user_profile_url", "waitlist_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections", "delivery", "webhooks"};
+            "max_connections", "delivery", "webhooks", "organizations"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -451,6 +512,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
                sub.integer(p, "rate_per_ip_per_minute", c.protection.rate_per_ip_per_minute, 1000000);
                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
            });
+    read_organizations(r, o, c.organizations);
     r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
     r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
     r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);

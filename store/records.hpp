@@ -72,12 +72,18 @@ struct user_record {
     std::int64_t legal_accepted_at = 0;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // ---- organizations (issue 13) ----
+    /// The user's organization memberships as the user JSON shows them (a JSON array text, each with its nested
+    /// organization), kept by server/api/organizations/ in the txn of every change that alters them, so the user
+    /// view (and its fragment cache, keyed on this record) needs no other read.
+    std::string organization_memberships = "[]";
 };
 BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
     password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
     private_metadata, unsafe_metadata, banned, locked, lockout_expires_at, failed_attempts, totp_enabled,
     backup_code_enabled, two_factor_enabled, delete_self_enabled, create_organization_enabled,
-    password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at))
+    password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at,
+    organization_memberships))
 
 struct client_record {
     std::string id;
@@ -124,9 +130,15 @@ struct session_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     session_activity_record activity;  ///< latest_activity
+    // ---- organizations (issue 13) ----
+    /// The session token's organization claims for last_active_organization_id (`,"fea":...,"o":{...}` text to
+    /// splice into the payload; "" = none), kept by server/api/organizations/ whenever the active organization,
+    /// the membership's role or the organization's slug changes, so minting reads nothing else.
+    std::string org_claims;
 };
 BOOST_DESCRIBE_STRUCT(session_record, (), (id, client_id, user_id, status, last_active_organization_id, actor,
-    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity))
+    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity,
+    org_claims))
 
 struct sign_in_record {
     std::string id;
@@ -165,10 +177,12 @@ struct sign_up_record {
     std::int64_t abandon_at = 0;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // ---- organizations (issue 13) ----
+    std::string org_invitation_id;  ///< the organization invitation whose ticket started it: joined on completion
 };
 BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
     first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
-    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at))
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id))
 
 /// Dev-browser token (development instances): the token id keys a client.
 struct dev_browser_record {

@@ -26,6 +26,7 @@
 //     address. The full rule is documented on users_repo::put.
 //   - Record ids are Clerk's time-ordered ids: id order is creation order, "newest first" is reverse id order.
 #include "store/error.hpp"
+#include "store/organizations.hpp"
 #include "store/records.hpp"
 
 #include <cstddef>
@@ -319,6 +320,7 @@ public:
     virtual meta_view const& meta() const noexcept = 0;
     virtual jobs_view const& jobs() const noexcept = 0;
     virtual waitlist_view const& waitlist() const noexcept = 0;
+    virtual organizations_view const& organizations() const noexcept = 0;
 
 protected:
     read_txn() = default;
@@ -339,6 +341,7 @@ public:
     using read_txn::sign_ups;
     using read_txn::users;
     using read_txn::waitlist;
+    using read_txn::organizations;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -350,6 +353,7 @@ public:
     virtual meta_repo& meta() noexcept = 0;
     virtual jobs_repo& jobs() noexcept = 0;
     virtual waitlist_repo& waitlist() noexcept = 0;
+    virtual organizations_repo& organizations() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -389,6 +393,7 @@ public:
     meta_view const& meta() const noexcept final { return r_.meta; }
     jobs_view const& jobs() const noexcept final { return r_.jobs; }
     waitlist_view const& waitlist() const noexcept final { return r_.waitlist; }
+    organizations_view const& organizations() const noexcept final { return r_.organizations; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -400,6 +405,7 @@ public:
     meta_repo& meta() noexcept final { return r_.meta; }
     jobs_repo& jobs() noexcept final { return r_.jobs; }
     waitlist_repo& waitlist() noexcept final { return r_.waitlist; }
+    organizations_repo& organizations() noexcept final { return r_.organizations; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

@@ -85,7 +85,23 @@ namespace latchkey::server::api {
     X(storage_full, insufficient_storage, "Storage full", "The server's storage is full.")                       \
     X(internal_clerk_error, internal_server_error, "Oops, an unexpected error occurred",                         \
       "There was an internal error on our servers. Please try again.")                                           \
-    X(delete_self_disabled, forbidden, "Account deletion disabled", "This account cannot be deleted by its owner.")
+    X(delete_self_disabled, forbidden, "Account deletion disabled", "This account cannot be deleted by its owner.") \
+    /* ---- organizations (issue 13) ---- */                                                                    \
+    X(organization_not_enabled_in_instance, forbidden, "Organizations are not enabled",                          \
+      "Organizations are not enabled for this instance.")                                                         \
+    X(not_allowed_access, forbidden, "Not allowed", "You do not have permission to perform this action.")       \
+    X(organization_not_found_or_unauthorized, not_found, "Organization not found",                               \
+      "The organization does not exist or you are not a member of it.")                                          \
+    X(not_a_member_in_organization, forbidden, "Not a member", "You are not a member of this organization.")    \
+    X(already_a_member_in_organization, bad_request, "Already a member",                                        \
+      "The user is already a member of the organization.")                                                       \
+    X(organization_membership_quota_exceeded, forbidden, "Membership quota exceeded",                           \
+      "The organization has reached its maximum number of memberships.")                                         \
+    X(organization_minimum_permissions_needed, forbidden, "Minimum permissions needed",                         \
+      "There has to be at least one organization member with the administrator role.")                           \
+    X(organization_admin_delete_not_enabled, forbidden, "Deletion not enabled",                                 \
+      "Admins cannot delete this organization.")                                                                  \
+    X(duplicate_record, bad_request, "Duplicate invitation", "There is already a pending invitation for this email address.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -2,6 +2,7 @@
 #include "server/api/backend/handlers.hpp"
 #include "server/api/context.hpp"
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/organizations/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -15,6 +16,7 @@ constexpr auto pool = exec_policy::hash_pool;
 
 route_table frontend_routes() {
     namespace f = frontend;
+    namespace o = orgs;
     using enum http::verb;
     route_table r;
     // clang-format off
@@ -84,12 +86,31 @@ route_table frontend_routes() {
     r.add(post,    "/v1/me/tokens",                                              {f::create_me_token,                  fapi, io});
     r.add(post,    "/v1/me/change_password",                                     {f::change_password,                  fapi, pool});
     r.add(post,    "/v1/me/remove_password",                                     {f::remove_password,                  fapi, pool});
+    // ---- organizations (issue 13) ----
+    r.add(post,    "/v1/organizations",                                          {o::fapi_create_organization,         fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}",                        {o::fapi_get_organization,            fapi, io});
+    r.add(patch,   "/v1/organizations/{organization_id}",                        {o::fapi_update_organization,         fapi, io});
+    r.add(delete_, "/v1/organizations/{organization_id}",                        {o::fapi_delete_organization,         fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/memberships",            {o::fapi_list_memberships,            fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/memberships",            {o::fapi_create_membership,           fapi, io});
+    r.add(patch,   "/v1/organizations/{organization_id}/memberships/{user_id}",  {o::fapi_update_membership,           fapi, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/memberships/{user_id}",  {o::fapi_delete_membership,           fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/invitations",            {o::fapi_list_invitations,            fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations",            {o::fapi_create_invitation,           fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk",       {o::fapi_create_invitations_bulk,     fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::fapi_revoke_invitation, fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/roles",                  {o::fapi_list_roles,                  fapi, io});
+    r.add(get,     "/v1/me/organization_memberships",                            {o::fapi_my_memberships,              fapi, io});
+    r.add(delete_, "/v1/me/organization_memberships/{organization_id}",          {o::fapi_leave_organization,          fapi, io});
+    r.add(get,     "/v1/me/organization_invitations",                            {o::fapi_my_invitations,              fapi, io});
+    r.add(post,    "/v1/me/organization_invitations/{invitation_id}/accept",     {o::fapi_accept_my_invitation,        fapi, io});
     // clang-format on
     return r;
 }
 
 route_table backend_routes() {
     namespace b = backend;
+    namespace o = orgs;
     using enum http::verb;
     route_table r;
     // clang-format off
@@ -139,6 +160,23 @@ route_table backend_routes() {
     r.add(get,     "/v1/jwt_templates/{template_id}",                 {b::get_jwt_template,               sk, io});
     r.add(patch,   "/v1/jwt_templates/{template_id}",                 {b::update_jwt_template,            sk, io});
     r.add(delete_, "/v1/jwt_templates/{template_id}",                 {b::delete_jwt_template,            sk, io});
+    // ---- organizations (issue 13) ----
+    r.add(get,     "/v1/organizations",                               {o::bapi_list_organizations,        sk, io});
+    r.add(post,    "/v1/organizations",                               {o::bapi_create_organization,       sk, io});
+    r.add(get,     "/v1/organizations/{organization_id}",             {o::bapi_get_organization,          sk, io});
+    r.add(patch,   "/v1/organizations/{organization_id}",             {o::bapi_update_organization,       sk, io});
+    r.add(delete_, "/v1/organizations/{organization_id}",             {o::bapi_delete_organization,       sk, io});
+    r.add(patch,   "/v1/organizations/{organization_id}/metadata",    {o::bapi_merge_organization_metadata, sk, io});
+    r.add(put,     "/v1/organizations/{organization_id}/metadata",    {o::bapi_replace_organization_metadata, sk, io});
+    r.add(get,     "/v1/organizations/{organization_id}/memberships", {o::bapi_list_memberships,          sk, io});
+    r.add(post,    "/v1/organizations/{organization_id}/memberships", {o::bapi_create_membership,         sk, io});
+    r.add(patch,   "/v1/organizations/{organization_id}/memberships/{user_id}", {o::bapi_update_membership, sk, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/memberships/{user_id}", {o::bapi_delete_membership, sk, io});
+    r.add(get,     "/v1/organizations/{organization_id}/invitations", {o::bapi_list_invitations,          sk, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations", {o::bapi_create_invitation,         sk, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk", {o::bapi_create_invitations_bulk, sk, io});
+    r.add(get,     "/v1/organizations/{organization_id}/invitations/{invitation_id}", {o::bapi_get_invitation, sk, io});
+    r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::bapi_revoke_invitation, sk, io});
     // clang-format on
     return r;
 }

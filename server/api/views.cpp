@@ -155,7 +155,14 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     o.emplace("phone_numbers", std::move(phones));
     o.emplace("web3_wallets", json::array_kind);
     o.emplace("passkeys", json::array_kind);
-    o.emplace("organization_memberships", json::array_kind);
+    if (u.organization_memberships == "[]" || u.organization_memberships.empty()) {
+        o.emplace("organization_memberships", json::array_kind);
+    } else {  // kept in the record by server/api/organizations/ (issue 13)
+        boost::system::error_code ec;
+        json::value m = json::parse(u.organization_memberships, ec, st);
+        if (ec || !m.is_array()) m = json::array(st);
+        o.emplace("organization_memberships", std::move(m));
+    }
     o.emplace("external_accounts", json::array_kind);
     o.emplace("saml_accounts", json::array_kind);
     o.emplace("enterprise_accounts", json::array_kind);

@@ -251,7 +251,8 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
                              {&t.jobs, "jobs"},
                              {&t.jobs_due, "jobs_due"},
                              {&t.waitlist_entries, "waitlist_entries"},
-                             {&t.waitlist_by_email, "waitlist_by_email"}};
+                             {&t.waitlist_by_email, "waitlist_by_email"},
+                             {&t.organizations, "organizations"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
@@ -1116,12 +1117,38 @@ private:
     MDB_dbi entries_, by_email_;
 };
 
+/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+class org_kv_impl final : public org_kv {
+public:
+    org_kv_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    result<std::optional<std::string>> get(std::string_view key) const noexcept override {
+        return guarded([&] { return get_string(*b_.t, dbi_, key); });
+    }
+    result<void> scan(std::string_view prefix,
+                      std::function<bool(std::string_view, std::string_view)> const& f) const noexcept override {
+        return guarded([&]() -> result<void> {
+            return lmdb::scan(*b_.t, dbi_, prefix, false, [&](cursor::entry const& e) -> result<step> {
+                return more_if(f(e.first, e.second));
+            });
+        });
+    }
+    result<void> put(std::string_view key, std::string_view value, bool unique) noexcept override {
+        return guarded([&] { return b_.w->put(dbi_, key, value, unique ? MDB_NOOVERWRITE : 0); });
+    }
+    result<void> del(std::string_view key) noexcept override { return b_.w->del(dbi_, key); }
+
+private:
+    bound const& b_;
+    MDB_dbi dbi_;
+};
+
 /// Every repository of one LMDB txn, bound to it.
 struct repositories {
     repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
-                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi) noexcept
+                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi, MDB_dbi orgs_dbi) noexcept
         : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
-          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi) {}
+          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi),
+          org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -1136,6 +1163,8 @@ struct repositories {
     meta_impl meta;
     jobs_impl jobs;
     waitlist_impl waitlist;
+    org_kv_impl org_kv;
+    organizations_impl organizations;
 };
 
 }  // namespace
@@ -1146,7 +1175,7 @@ class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
         : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due, d.t_.waitlist_entries,
-                 d.t_.waitlist_by_email) {}
+                 d.t_.waitlist_by_email, d.t_.organizations) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

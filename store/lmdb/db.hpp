@@ -167,6 +167,7 @@ private:
                 users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
                 jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0,
                 waitlist_entries = 0, waitlist_by_email = 0;
+        MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
     } t_;
 };
 

@@ -31,6 +31,7 @@ struct state {
     table<std::string> meta;
     table<job_record> jobs;
     table<waitlist_entry_record> waitlist;
+    table<std::string> organizations;  ///< the organizations family's ordered table (store/organizations.hpp)
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -603,11 +604,49 @@ private:
     bound const& b_;
 };
 
+/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+class org_kv_impl final : public org_kv {
+public:
+    explicit org_kv_impl(bound const& b) noexcept : b_(b) {}
+    result<std::optional<std::string>> get(std::string_view key) const noexcept override {
+        return guarded([&]() -> result<std::optional<std::string>> { return find(b_.s->organizations, key); });
+    }
+    result<void> scan(std::string_view prefix,
+                      std::function<bool(std::string_view, std::string_view)> const& f) const noexcept override {
+        return guarded([&]() -> result<void> {
+            auto const& t = b_.s->organizations;
+            for (auto it = t.lower_bound(prefix); it != t.end() && it->first.starts_with(prefix); ++it)
+                if (!f(it->first, it->second)) break;
+            return {};
+        });
+    }
+    result<void> put(std::string_view key, std::string_view value, bool unique) noexcept override {
+        return guarded([&]() -> result<void> {
+            if (!storable(key)) return invalid_key();
+            auto& t = b_.w->organizations;
+            if (unique && t.contains(key)) return make_error_code(errc::key_exists);
+            t.insert_or_assign(std::string(key), std::string(value));
+            return {};
+        });
+    }
+    result<void> del(std::string_view key) noexcept override {
+        return guarded([&]() -> result<void> {
+            auto& t = b_.w->organizations;
+            if (auto it = t.find(key); it != t.end()) t.erase(it);
+            return {};
+        });
+    }
+
+private:
+    bound const& b_;
+};
+
 /// Every repository of one txn, over its state.
 struct repositories {
     repositories(state const* s, state* w) noexcept
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
-          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b) {}
+          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
+          org_kv(b), organizations(&org_kv, &org_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -622,6 +661,8 @@ struct repositories {
     meta_impl meta;
     jobs_impl jobs;
     waitlist_impl waitlist;
+    org_kv_impl org_kv;
+    organizations_impl organizations;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

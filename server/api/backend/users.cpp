@@ -2,6 +2,7 @@
 // ban, lock, metadata merge, password verification and removal.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
@@ -566,6 +567,8 @@ api_result<reply> delete_user(app& a, request_ctx& ctx) {
             return api_result<void>(u.error());
         if (auto r = revoke_sessions(a, tx, id, ctx.now, "ended"); !r)
             return r.error();
+        if (auto r = orgs::forget_user(tx, id); !r)  // issue 13: memberships go in the same txn
+            return api_result<void>(r.error());
         if (auto r = tx.users().remove(*u); !r)
             return r.error();
         if (auto e = events::user_deleted(a, tx, *u, &ctx); !e)

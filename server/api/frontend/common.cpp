@@ -167,6 +167,7 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
         payload += s.status == "pending" ? "pending" : "active";
         payload += "\",\"sub\":";
         append_json_string(payload, s.user_id);
+        payload += s.org_claims;  // the active organization's `fea`/`o` claims, kept on the session (issue 13)
         payload += ",\"v\":2}";
     } else {
         json::object o = *extra;  // template claims first; the session claims below always win

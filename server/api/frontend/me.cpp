@@ -9,6 +9,7 @@
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/events.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
@@ -605,6 +606,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
         if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
         // Every session of the user ends, the current one included; this client forgets it.
         if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
+        if (auto r = orgs::forget_user(w, m->user.id); !r) return r.error();  // issue 13: same txn
         if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
         if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
         return m->user.id;

@@ -7,6 +7,7 @@
 #include "server/api/frontend/common.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/views.hpp"
 
@@ -79,6 +80,14 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
         }
         auto const& s = cs->session;
         if (!views::session_live(s, ctx.now)) return api_result<std::string>(make_error(code::session_not_active));
+        if (auto oid = field(ctx, "organization_id"); oid && template_name.empty() && *oid != s.last_active_organization_id) {
+            // issue 13: a token for another of the user's organizations than the session's (not cached)
+            auto claims = orgs::claims_in(a, t, s.user_id, *oid);
+            if (!claims) return api_result<std::string>(claims.error());
+            auto other = s;
+            other.org_claims = std::move(*claims);
+            return mint_token(a, other, ctx.azp, ctx.now);
+        }
         if (template_name.empty()) {
             auto jwt = mint_token(a, s, ctx.azp, ctx.now);
             if (jwt) {
@@ -144,7 +153,11 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
         auto& [client, s] = *cs;
         if (!views::session_live(s, ctx.now)) return api_result<void>(make_error(code::session_not_active));
         s.last_active_at = ctx.now;
-        if (org) s.last_active_organization_id = *org;
+        if (org) {  // issue 13: a member's organization only; its claims ride on the session
+            auto changed = orgs::select_organization(a, tx, s, *org);
+            if (!changed) return api_result<void>(changed.error());
+            if (*changed) domain::drop_tokens_after_commit(a, tx, {s.id});
+        }
         if (a.cfg.inactivity_timeout.count() > 0)
             s.expire_at = std::min(s.created_at + a.cfg.session_lifetime.count() * 1000,
                                    ctx.now + a.cfg.inactivity_timeout.count() * 1000);

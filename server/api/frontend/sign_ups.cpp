@@ -10,6 +10,7 @@
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -363,6 +364,9 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
     auto sess = start_session(a, ctx, w, client, u);
     if (!sess)
         return sess.error();
+    if (!s.org_invitation_id.empty())  // issue 13: an organization invitation's ticket joins its organization
+        if (auto joined = orgs::join_by_invitation(a, w, s.org_invitation_id, u.id, ctx.now); !joined)
+            return joined;
     s.status = "complete";
     s.created_user_id = u.id;
     s.created_session_id = sess->id;
@@ -506,16 +510,26 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // An invitation's ticket (strategy=ticket, from the link <SignUp/> was opened with) names the address and
     // verifies it; in waitlist mode only such a ticket or an invited address may start a sign-up.
     std::optional<store::waitlist_entry_record> invited;
+    std::optional<store::org_invitation_record> org_invited;
     if (field(ctx, "strategy").value_or("") == "ticket") {
         auto ticket = field(ctx, "ticket").value_or("");
         if (ticket.empty())
             return param_error(code::form_param_missing, "ticket");
-        auto e = txn::read<store::waitlist_entry_record>(a, "sign_up_ticket", [&](store::read_txn& t) {
-            return domain::entry_for_ticket(a, t, ticket);
-        });
-        if (!e)
-            return e.error();
-        invited = std::move(*e);
+        if (orgs::is_org_ticket(ticket)) {  // issue 13: an organization invitation (beside the waitlist's)
+            auto inv = txn::read<store::org_invitation_record>(a, "sign_up_org_ticket", [&](store::read_txn& t) {
+                return orgs::invitation_for_ticket(t, ticket, ctx.now);
+            });
+            if (!inv)
+                return inv.error();
+            org_invited = std::move(*inv);
+        } else {
+            auto e = txn::read<store::waitlist_entry_record>(a, "sign_up_ticket", [&](store::read_txn& t) {
+                return domain::entry_for_ticket(a, t, ticket);
+            });
+            if (!e)
+                return e.error();
+            invited = std::move(*e);
+        }
     }
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
@@ -532,6 +546,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         return patch.error();
     if (invited)
         patch->email_address = invited->email_address;
+    if (org_invited)
+        patch->email_address = org_invited->email_address;
     if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
         return *limited;
     if (a.cfg.sign_up_mode == "waitlist" && !invited) {
@@ -545,7 +561,9 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     s.created_at = s.updated_at = ctx.now;
     s.abandon_at = ctx.now + attempt_lifetime_ms;
     apply(*patch, s);
-    if (invited) {
+    if (org_invited)
+        s.org_invitation_id = org_invited->id;
+    if (invited || org_invited) {
         s.email_verification.status = "verified";
         s.email_verification.strategy = "ticket";
         s.email_verification.verified_at = ctx.now;

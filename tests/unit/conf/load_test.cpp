@@ -550,4 +550,31 @@ BOOST_AUTO_TEST_CASE(usage_lists_every_flag_and_env_var) {
     BOOST_TEST(load_ok({"--hash-threads=3"}).hash_threads == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(organizations_settings_and_custom_roles) {
+    auto d = json_ok("{}");
+    BOOST_TEST(d.organizations.enabled == false);
+    BOOST_TEST(d.organizations.max_allowed_memberships == 5u);
+    BOOST_TEST(d.organizations.creator_role == "org:admin");
+    auto c = json_ok(R"({"organizations":{"enabled":true,"max_allowed_memberships":0,"creator_role":"org:billing",
+        "admin_delete":false,"slug_disabled":true,"roles":[{"key":"org:billing","name":"Billing",
+        "permissions":["org:invoices:read","org:invoices:manage"]}]}})");
+    BOOST_TEST(c.organizations.enabled);
+    BOOST_TEST(c.organizations.max_allowed_memberships == 0u);
+    BOOST_TEST(c.organizations.creator_role == "org:billing");
+    BOOST_TEST(!c.organizations.admin_delete);
+    BOOST_TEST(c.organizations.slug_disabled);
+    BOOST_TEST_REQUIRE(c.organizations.roles.size() == 1u);
+    BOOST_TEST(c.organizations.roles[0].permissions.size() == 2u);
+    // Refused, naming the setting: unknown keys, a bad role key or permission, a system role redefined, an
+    // unknown creator role.
+    for (auto const* bad : {R"({"organizations":{"nope":1}})", R"({"organizations":{"roles":[{"key":"billing"}]}})",
+                            R"({"organizations":{"roles":[{"key":"org:admin"}]}})",
+                            R"({"organizations":{"roles":[{"key":"org:x","permissions":["org:invoices"]}]}})",
+                            R"({"organizations":{"creator_role":"org:ghost"}})", R"({"organizations":true})"}) {
+        auto e = json_problem(bad);
+        BOOST_TEST_REQUIRE(e.has_value(), bad);
+        BOOST_TEST(e->what().find("organizations") != std::string::npos, e->what());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

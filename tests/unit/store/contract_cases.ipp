@@ -1141,4 +1141,109 @@ BOOST_FIXTURE_TEST_CASE(waitlist_entries_are_unique_per_address_and_list_alike, 
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ---- organizations (issue 13) ----
+BOOST_AUTO_TEST_SUITE(store_organizations)
+
+organization_record org(std::string id, std::string slug) {
+    organization_record o;
+    o.id = std::move(id);
+    o.name = "Org " + o.id;
+    o.slug = std::move(slug);
+    return o;
+}
+
+org_membership_record member(std::string org_id, std::string user_id, std::string role) {
+    org_membership_record m;
+    m.id = "orgmem_" + org_id + user_id;
+    m.organization_id = std::move(org_id);
+    m.user_id = std::move(user_id);
+    m.role = std::move(role);
+    return m;
+}
+
+org_invitation_record invitation(std::string id, std::string org_id, std::string email, std::string digest) {
+    org_invitation_record i;
+    i.id = std::move(id);
+    i.organization_id = std::move(org_id);
+    i.email_address = std::move(email);
+    i.status = "pending";
+    i.ticket_digest = std::move(digest);
+    return i;
+}
+
+BOOST_FIXTURE_TEST_CASE(organizations_have_unique_slugs_and_list_in_id_order, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        if (auto r = w.organizations().put(org("org_2", "beta"), true); !r) return r;
+        return w.organizations().put(org("org_1", "acme"), true);
+    }).has_value());
+    // A taken slug or id is key_exists, and nothing of that write lands.
+    auto dup = write([](write_txn& w) { return w.organizations().put(org("org_3", "acme"), true); });
+    BOOST_TEST((!dup && dup.error() == make_error_code(errc::key_exists)));
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().get("org_3"); })->has_value());
+    auto again = write([](write_txn& w) { return w.organizations().put(org("org_1", "other"), true); });
+    BOOST_TEST((!again && again.error() == make_error_code(errc::key_exists)));
+    BOOST_TEST((*read([](read_txn& t) { return t.organizations().by_slug("acme"); }))->id == "org_1");
+    auto list = *read([](read_txn& t) { return t.organizations().list(); });
+    BOOST_TEST_REQUIRE(list.size() == 2u);
+    BOOST_TEST(list[0].id == "org_1");
+    // A slug change moves the index: the old slug is free, a taken one is refused.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.organizations().put(org("org_1", "acme-2"), false); }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().by_slug("acme"); })->has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.organizations().by_slug("acme-2"); }))->id == "org_1");
+    auto taken = write([](write_txn& w) { return w.organizations().put(org("org_1", "beta"), false); });
+    BOOST_TEST((!taken && taken.error() == make_error_code(errc::key_exists)));
+    auto bad = write([](write_txn& w) { return w.organizations().put(org("", "x"), true); });
+    BOOST_TEST((!bad && bad.error() == make_error_code(errc::invalid_key)));
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().get(""); })->has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(memberships_and_invitations_are_indexed_and_go_with_their_organization, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        auto& o = w.organizations();
+        for (auto const& x : {org("org_1", "a"), org("org_2", "b")})
+            if (auto r = o.put(x, true); !r) return r;
+        for (auto const& m : {member("org_1", "user_a", "org:admin"), member("org_1", "user_b", "org:member"),
+                              member("org_2", "user_a", "org:member")})
+            if (auto r = o.put_membership(m); !r) return r;
+        for (auto const& i : {invitation("orginv_1", "org_1", "c@x.io", "d1"), invitation("orginv_2", "org_2", "c@x.io", "d2")})
+            if (auto r = o.put_invitation(i); !r) return r;
+        return {};
+    }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().memberships_of_org("org_1"); })->size() == 2u);
+    BOOST_TEST(*read([](read_txn& t) { return t.organizations().members_count("org_1"); }) == 2u);
+    auto of_a = *read([](read_txn& t) { return t.organizations().memberships_of_user("user_a"); });
+    BOOST_TEST_REQUIRE(of_a.size() == 2u);
+    BOOST_TEST(of_a[0].organization_id == "org_1");
+    BOOST_TEST((*read([](read_txn& t) { return t.organizations().membership("org_1", "user_b"); }))->role == "org:member");
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().invitations_to("c@x.io"); })->size() == 2u);
+    BOOST_TEST((*read([](read_txn& t) { return t.organizations().invitation_by_ticket("d2"); }))->id == "orginv_2");
+    // A new ticket replaces the old one's index entry.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) {
+        return w.organizations().put_invitation(invitation("orginv_2", "org_2", "c@x.io", "d3"));
+    }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().invitation_by_ticket("d2"); })->has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().invitation_by_ticket("d3"); })->has_value());
+
+    // Removing org_1 takes its memberships and invitations (and their indexes) in the same txn.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.organizations().remove("org_1"); }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().memberships_of_org("org_1"); })->empty());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().memberships_of_user("user_a"); })->size() == 1u);
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().memberships_of_user("user_b"); })->empty());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().invitations_to("c@x.io"); })->size() == 1u);
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().invitation_by_ticket("d1"); })->has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().by_slug("a"); })->has_value());
+    // A deleted user's memberships go.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.organizations().remove_user_memberships("user_a"); }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().memberships_of_org("org_2"); })->empty());
+    // Removing the invitation and a missing membership.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        if (auto r = w.organizations().remove_invitation("orginv_2"); !r) return r;
+        return w.organizations().remove_membership("org_2", "user_zz");
+    }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().invitations_of_org("org_2"); })->empty());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().invitation_by_ticket("d3"); })->has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

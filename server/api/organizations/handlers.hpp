@@ -1,0 +1,44 @@
+#pragma once
+// The organizations endpoints (issue 13), routed in server/api/routes.cpp.
+#include "server/api/context.hpp"
+
+namespace latchkey::server::api::orgs {
+
+// ---- FAPI (the signed-in user of the request's session acts; every write is authorised by their role) ----
+api_result<reply> fapi_create_organization(app&, request_ctx&);
+api_result<reply> fapi_get_organization(app&, request_ctx&);
+api_result<reply> fapi_update_organization(app&, request_ctx&);
+api_result<reply> fapi_delete_organization(app&, request_ctx&);
+api_result<reply> fapi_list_memberships(app&, request_ctx&);
+api_result<reply> fapi_create_membership(app&, request_ctx&);
+api_result<reply> fapi_update_membership(app&, request_ctx&);
+api_result<reply> fapi_delete_membership(app&, request_ctx&);
+api_result<reply> fapi_list_invitations(app&, request_ctx&);
+api_result<reply> fapi_create_invitation(app&, request_ctx&);
+api_result<reply> fapi_create_invitations_bulk(app&, request_ctx&);
+api_result<reply> fapi_revoke_invitation(app&, request_ctx&);
+api_result<reply> fapi_list_roles(app&, request_ctx&);
+api_result<reply> fapi_my_memberships(app&, request_ctx&);
+api_result<reply> fapi_leave_organization(app&, request_ctx&);
+api_result<reply> fapi_my_invitations(app&, request_ctx&);
+api_result<reply> fapi_accept_my_invitation(app&, request_ctx&);
+
+// ---- BAPI (as @clerk/backend's organizations API calls it) ----
+api_result<reply> bapi_list_organizations(app&, request_ctx&);
+api_result<reply> bapi_create_organization(app&, request_ctx&);
+api_result<reply> bapi_get_organization(app&, request_ctx&);
+api_result<reply> bapi_update_organization(app&, request_ctx&);
+api_result<reply> bapi_delete_organization(app&, request_ctx&);
+api_result<reply> bapi_merge_organization_metadata(app&, request_ctx&);
+api_result<reply> bapi_replace_organization_metadata(app&, request_ctx&);
+api_result<reply> bapi_list_memberships(app&, request_ctx&);
+api_result<reply> bapi_create_membership(app&, request_ctx&);
+api_result<reply> bapi_update_membership(app&, request_ctx&);
+api_result<reply> bapi_delete_membership(app&, request_ctx&);
+api_result<reply> bapi_list_invitations(app&, request_ctx&);
+api_result<reply> bapi_create_invitation(app&, request_ctx&);
+api_result<reply> bapi_create_invitations_bulk(app&, request_ctx&);
+api_result<reply> bapi_get_invitation(app&, request_ctx&);
+api_result<reply> bapi_revoke_invitation(app&, request_ctx&);
+
+}  // namespace latchkey::server::api::orgs

@@ -1,0 +1,299 @@
+// The organizations repository over a backend's ordered table (org_kv). Keys:
+//   o\0<org id>                 -> organization record
+//   s\0<slug>                   -> org id (unique)
+//   m\0<org id>\0<user id>      -> membership record
+//   u\0<user id>\0<org id>      -> "" (memberships by user)
+//   i\0<invitation id>          -> invitation record
+//   j\0<org id>\0<inv id>       -> "" (invitations by organization)
+//   e\0<email>\0<inv id>        -> "" (invitations by address)
+//   t\0<ticket digest>          -> invitation id
+#include "store/organizations.hpp"
+
+#include "store/codec.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::store {
+
+namespace {
+
+std::string key(char tag, std::string_view a, std::string_view b = {}, bool second = false) {
+    std::string k;
+    k.reserve(a.size() + b.size() + 4);
+    k.push_back(tag);
+    k.push_back('\0');
+    k.append(a);
+    if (second) {
+        k.push_back('\0');
+        k.append(b);
+    }
+    return k;
+}
+std::string key2(char tag, std::string_view a, std::string_view b) { return key(tag, a, b, true); }
+std::string prefix2(char tag, std::string_view a) {
+    std::string k = key(tag, a);
+    k.push_back('\0');
+    return k;
+}
+
+bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
+bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
+boost::system::error_code invalid() noexcept { return make_error_code(errc::invalid_key); }
+
+template <class T>
+result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
+    if (!storable(k)) return std::optional<T>{};
+    auto v = kv.get(k);
+    if (!v) return v.error();
+    if (!*v) return std::optional<T>{};
+    auto r = decode<T>(**v);
+    if (!r) return r.error();
+    return std::optional<T>{std::move(*r)};
+}
+
+/// The last part of each index key under `prefix`.
+result<std::vector<std::string>> tails(org_kv const& kv, std::string const& prefix) {
+    std::vector<std::string> out;
+    auto r = kv.scan(prefix, [&](std::string_view k, std::string_view) {
+        out.emplace_back(k.substr(prefix.size()));
+        return true;
+    });
+    if (!r) return r.error();
+    return out;
+}
+
+template <class T>
+result<std::vector<T>> records_under(org_kv const& kv, std::string const& prefix) {
+    std::vector<T> out;
+    boost::system::error_code bad;
+    auto r = kv.scan(prefix, [&](std::string_view, std::string_view v) {
+        auto d = decode<T>(v);
+        if (!d) {
+            bad = d.error();
+            return false;
+        }
+        out.push_back(std::move(*d));
+        return true;
+    });
+    if (!r) return r.error();
+    if (bad) return bad;
+    return out;
+}
+
+}  // namespace
+
+result<std::optional<organization_record>> organizations_view::get(std::string_view id) const noexcept {
+    return guarded([&] { return get_rec<organization_record>(*kv_, key('o', id)); });
+}
+
+result<std::optional<organization_record>> organizations_view::by_slug(std::string_view slug) const noexcept {
+    return guarded([&]() -> result<std::optional<organization_record>> {
+        auto const k = key('s', slug);
+        if (!storable(k)) return std::optional<organization_record>{};
+        auto id = kv_->get(k);
+        if (!id) return id.error();
+        if (!*id) return std::optional<organization_record>{};
+        return get_rec<organization_record>(*kv_, key('o', **id));
+    });
+}
+
+result<std::vector<organization_record>> organizations_view::list() const noexcept {
+    return guarded([&] { return records_under<organization_record>(*kv_, key('o', {})); });
+}
+
+result<std::optional<org_membership_record>> organizations_view::membership(std::string_view org_id,
+                                                                           std::string_view user_id) const noexcept {
+    return guarded([&]() -> result<std::optional<org_membership_record>> {
+        if (!part_ok(org_id) || !part_ok(user_id)) return std::optional<org_membership_record>{};
+        return get_rec<org_membership_record>(*kv_, key2('m', org_id, user_id));
+    });
+}
+
+result<std::vector<org_membership_record>> organizations_view::memberships_of_org(
+    std::string_view org_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_membership_record>> {
+        if (!part_ok(org_id)) return std::vector<org_membership_record>{};
+        return records_under<org_membership_record>(*kv_, prefix2('m', org_id));
+    });
+}
+
+result<std::vector<org_membership_record>> organizations_view::memberships_of_user(
+    std::string_view user_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_membership_record>> {
+        std::vector<org_membership_record> out;
+        if (!part_ok(user_id)) return out;
+        auto orgs = tails(*kv_, prefix2('u', user_id));
+        if (!orgs) return orgs.error();
+        for (auto const& o : *orgs) {
+            auto m = get_rec<org_membership_record>(*kv_, key2('m', o, user_id));
+            if (!m) return m.error();
+            if (*m) out.push_back(std::move(**m));
+        }
+        return out;
+    });
+}
+
+result<std::size_t> organizations_view::members_count(std::string_view org_id) const noexcept {
+    return guarded([&]() -> result<std::size_t> {
+        if (!part_ok(org_id)) return std::size_t{0};
+        std::size_t n = 0;
+        auto r = kv_->scan(prefix2('m', org_id), [&](std::string_view, std::string_view) {
+            ++n;
+            return true;
+        });
+        if (!r) return r.error();
+        return n;
+    });
+}
+
+result<std::optional<org_invitation_record>> organizations_view::invitation(std::string_view id) const noexcept {
+    return guarded([&] { return get_rec<org_invitation_record>(*kv_, key('i', id)); });
+}
+
+namespace {
+result<std::vector<org_invitation_record>> invitations_by(org_kv const& kv, std::string const& prefix) {
+    std::vector<org_invitation_record> out;
+    auto ids = tails(kv, prefix);
+    if (!ids) return ids.error();
+    for (auto const& id : *ids) {
+        auto i = get_rec<org_invitation_record>(kv, key('i', id));
+        if (!i) return i.error();
+        if (*i) out.push_back(std::move(**i));
+    }
+    return out;
+}
+}  // namespace
+
+result<std::vector<org_invitation_record>> organizations_view::invitations_of_org(
+    std::string_view org_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_invitation_record>> {
+        if (!part_ok(org_id)) return std::vector<org_invitation_record>{};
+        return invitations_by(*kv_, prefix2('j', org_id));
+    });
+}
+
+result<std::vector<org_invitation_record>> organizations_view::invitations_to(std::string_view email) const noexcept {
+    return guarded([&]() -> result<std::vector<org_invitation_record>> {
+        if (!part_ok(email)) return std::vector<org_invitation_record>{};
+        return invitations_by(*kv_, prefix2('e', email));
+    });
+}
+
+result<std::optional<org_invitation_record>> organizations_view::invitation_by_ticket(
+    std::string_view digest) const noexcept {
+    return guarded([&]() -> result<std::optional<org_invitation_record>> {
+        auto const k = key('t', digest);
+        if (!storable(k) || digest.empty()) return std::optional<org_invitation_record>{};
+        auto id = kv_->get(k);
+        if (!id) return id.error();
+        if (!*id) return std::optional<org_invitation_record>{};
+        return get_rec<org_invitation_record>(*kv_, key('i', **id));
+    });
+}
+
+// ---- writes ----
+
+result<void> organizations_repo::put(organization_record const& o, bool insert) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const ok = key('o', o.id);
+        auto const sk = key('s', o.slug);
+        if (!part_ok(o.id) || !part_ok(o.slug) || !storable(ok) || !storable(sk)) return invalid();
+        auto old = get_rec<organization_record>(*kv_, ok);
+        if (!old) return old.error();
+        if (insert && *old) return make_error_code(errc::key_exists);
+        if (!*old || (*old)->slug != o.slug) {
+            if (auto r = w_->put(sk, o.id, true); !r) return r;
+            if (*old)
+                if (auto r = w_->del(key('s', (*old)->slug)); !r) return r;
+        }
+        return w_->put(ok, encode(o), false);
+    });
+}
+
+result<void> organizations_repo::remove(std::string_view id) noexcept {
+    return guarded([&]() -> result<void> {
+        auto old = get_rec<organization_record>(*kv_, key('o', id));
+        if (!old) return old.error();
+        if (!*old) return {};
+        auto ms = memberships_of_org(id);
+        if (!ms) return ms.error();
+        for (auto const& m : *ms)
+            if (auto r = remove_membership(m.organization_id, m.user_id); !r) return r;
+        auto invs = invitations_of_org(id);
+        if (!invs) return invs.error();
+        for (auto const& i : *invs)
+            if (auto r = remove_invitation(i.id); !r) return r;
+        if (auto r = w_->del(key('s', (*old)->slug)); !r) return r;
+        return w_->del(key('o', id));
+    });
+}
+
+result<void> organizations_repo::put_membership(org_membership_record const& m) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const mk = key2('m', m.organization_id, m.user_id);
+        auto const uk = key2('u', m.user_id, m.organization_id);
+        if (!part_ok(m.organization_id) || !part_ok(m.user_id) || !storable(mk) || !storable(uk)) return invalid();
+        if (auto r = w_->put(uk, "", false); !r) return r;
+        return w_->put(mk, encode(m), false);
+    });
+}
+
+result<void> organizations_repo::remove_membership(std::string_view org_id, std::string_view user_id) noexcept {
+    return guarded([&]() -> result<void> {
+        if (!part_ok(org_id) || !part_ok(user_id)) return {};
+        auto const mk = key2('m', org_id, user_id);
+        auto const uk = key2('u', user_id, org_id);
+        if (!storable(mk) || !storable(uk)) return {};
+        if (auto r = w_->del(uk); !r) return r;
+        return w_->del(mk);
+    });
+}
+
+result<void> organizations_repo::remove_user_memberships(std::string_view user_id) noexcept {
+    return guarded([&]() -> result<void> {
+        if (!part_ok(user_id)) return {};
+        auto orgs = tails(*kv_, prefix2('u', user_id));
+        if (!orgs) return orgs.error();
+        for (auto const& o : *orgs)
+            if (auto r = remove_membership(o, user_id); !r) return r;
+        return {};
+    });
+}
+
+result<void> organizations_repo::put_invitation(org_invitation_record const& i) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const ik = key('i', i.id);
+        auto const jk = key2('j', i.organization_id, i.id);
+        auto const ek = key2('e', i.email_address, i.id);
+        if (!part_ok(i.id) || !part_ok(i.organization_id) || !part_ok(i.email_address) || !storable(ik) ||
+            !storable(jk) || !storable(ek))
+            return invalid();
+        auto old = get_rec<org_invitation_record>(*kv_, ik);
+        if (!old) return old.error();
+        if (*old && (*old)->ticket_digest != i.ticket_digest && !(*old)->ticket_digest.empty())
+            if (auto r = w_->del(key('t', (*old)->ticket_digest)); !r) return r;
+        if (!i.ticket_digest.empty()) {
+            auto const tk = key('t', i.ticket_digest);
+            if (!storable(tk)) return invalid();
+            if (auto r = w_->put(tk, i.id, false); !r) return r;
+        }
+        if (auto r = w_->put(jk, "", false); !r) return r;
+        if (auto r = w_->put(ek, "", false); !r) return r;
+        return w_->put(ik, encode(i), false);
+    });
+}
+
+result<void> organizations_repo::remove_invitation(std::string_view id) noexcept {
+    return guarded([&]() -> result<void> {
+        auto old = get_rec<org_invitation_record>(*kv_, key('i', id));
+        if (!old) return old.error();
+        if (!*old) return {};
+        auto const& i = **old;
+        if (!i.ticket_digest.empty())
+            if (auto r = w_->del(key('t', i.ticket_digest)); !r) return r;
+        if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r) return r;
+        if (auto r = w_->del(key2('e', i.email_address, i.id)); !r) return r;
+        return w_->del(key('i', id));
+    });
+}
+
+}  // namespace latchkey::store

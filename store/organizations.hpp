@@ -1,0 +1,147 @@
+#pragma once
+// The organizations family: organizations (unique slug), memberships (one per organization and user; listed by
+// organization and by user) and invitations (by organization, by email address, by ticket digest).
+//
+// The repository is written once, backend-neutral, over a small ordered key-value seam (`org_kv`): each backend
+// hands it one ordered table of its own (LMDB: the `organizations` dbi; memory: a map of encoded records), so
+// both backends keep the same keys and the same rules by construction. Removing an organization removes its
+// memberships and invitations in the same txn; remove_user_memberships does the same for a deleted user.
+#include "store/error.hpp"
+
+#include <boost/describe/class.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace latchkey::store {
+
+struct organization_record {
+    std::string id;    ///< org_...
+    std::string name;
+    std::string slug;  ///< unique, lowercase
+    std::string image_url;
+    std::string public_metadata = "{}";
+    std::string private_metadata = "{}";
+    std::int32_t max_allowed_memberships = 0;  ///< 0 = unlimited
+    bool admin_delete_enabled = true;
+    std::string created_by;  ///< user id or ""
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(organization_record, (), (id, name, slug, image_url, public_metadata, private_metadata,
+    max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at))
+
+struct org_membership_record {
+    std::string id;  ///< orgmem_...
+    std::string organization_id;
+    std::string user_id;
+    std::string role;  ///< "org:admin", "org:member", or a custom role key
+    std::string public_metadata = "{}";
+    std::string private_metadata = "{}";
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(org_membership_record, (), (id, organization_id, user_id, role, public_metadata,
+    private_metadata, created_at, updated_at))
+
+struct org_invitation_record {
+    std::string id;  ///< orginv_...
+    std::string organization_id;
+    std::string email_address;  ///< lowercased
+    std::string role;
+    std::string status;         ///< pending | accepted | revoked | expired
+    std::string ticket_digest;  ///< SHA-256 (hex) of the ticket; never the ticket
+    std::string inviter_user_id;
+    std::string public_metadata = "{}";
+    std::string private_metadata = "{}";
+    std::string redirect_url;
+    std::int64_t expires_at = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(org_invitation_record, (), (id, organization_id, email_address, role, status, ticket_digest,
+    inviter_user_id, public_metadata, private_metadata, redirect_url, expires_at, created_at, updated_at))
+
+/// The ordered table a backend lends the organizations repository. Keys are 1..511 bytes.
+class org_kv {
+public:
+    virtual result<std::optional<std::string>> get(std::string_view key) const noexcept = 0;
+    /// Calls f(key, value) for each entry whose key starts with `prefix`, in key order, until f returns false.
+    virtual result<void> scan(std::string_view prefix,
+                              std::function<bool(std::string_view, std::string_view)> const& f) const noexcept = 0;
+    /// `unique`: errc::key_exists when the key is present.
+    virtual result<void> put(std::string_view key, std::string_view value, bool unique) noexcept = 0;
+    /// Deleting a missing key is not an error.
+    virtual result<void> del(std::string_view key) noexcept = 0;
+
+protected:
+    ~org_kv() = default;
+};
+
+class organizations_view {
+public:
+    result<std::optional<organization_record>> get(std::string_view id) const noexcept;
+    result<std::optional<organization_record>> by_slug(std::string_view slug) const noexcept;
+    /// Every organization, oldest first.
+    result<std::vector<organization_record>> list() const noexcept;
+
+    result<std::optional<org_membership_record>> membership(std::string_view org_id,
+                                                            std::string_view user_id) const noexcept;
+    /// An organization's memberships, in user id order.
+    result<std::vector<org_membership_record>> memberships_of_org(std::string_view org_id) const noexcept;
+    /// A user's memberships, in organization id (creation) order.
+    result<std::vector<org_membership_record>> memberships_of_user(std::string_view user_id) const noexcept;
+    result<std::size_t> members_count(std::string_view org_id) const noexcept;
+
+    result<std::optional<org_invitation_record>> invitation(std::string_view id) const noexcept;
+    /// An organization's invitations, oldest first.
+    result<std::vector<org_invitation_record>> invitations_of_org(std::string_view org_id) const noexcept;
+    /// Every invitation to an address (lowercased), oldest first.
+    result<std::vector<org_invitation_record>> invitations_to(std::string_view email) const noexcept;
+    result<std::optional<org_invitation_record>> invitation_by_ticket(std::string_view digest) const noexcept;
+
+    explicit organizations_view(org_kv const* kv) noexcept : kv_(kv) {}
+
+protected:
+    ~organizations_view() = default;
+    org_kv const* kv_;
+};
+
+class organizations_repo : public organizations_view {
+public:
+    /// Inserts (`insert`: errc::key_exists when the id or the slug is taken) or updates an organization; a
+    /// changed slug moves its index entry (errc::key_exists when the new one is taken).
+    result<void> put(organization_record const& o, bool insert) noexcept;
+    /// Removes the organization, its slug, its memberships and its invitations.
+    result<void> remove(std::string_view id) noexcept;
+
+    /// Inserts or replaces the membership of (organization, user).
+    result<void> put_membership(org_membership_record const& m) noexcept;
+    result<void> remove_membership(std::string_view org_id, std::string_view user_id) noexcept;
+    /// Removes every membership of a user (the user is being deleted).
+    result<void> remove_user_memberships(std::string_view user_id) noexcept;
+
+    result<void> put_invitation(org_invitation_record const& i) noexcept;
+    result<void> remove_invitation(std::string_view id) noexcept;
+
+    organizations_repo(org_kv const* r, org_kv* w) noexcept : organizations_view(r), w_(w) {}
+
+protected:
+    ~organizations_repo() = default;
+
+private:
+    org_kv* w_;
+};
+
+/// The concrete repository the backends hold.
+class organizations_impl final : public organizations_repo {
+public:
+    using organizations_repo::organizations_repo;
+};
+
+}  // namespace latchkey::store

@@ -350,8 +350,9 @@ user_row user_from_json(json::value const& v, std::size_t position, std::int64_t
                     throw row_error(std::string(key) + " items must be strings or objects");
                 auto const& io = item.get_object();
                 bool verified = true;
-                if (auto const* ver = io.if_contains("verification"); ver && ver->is_object()) {
-                    auto const* st = ver->get_object().if_contains("status");
+                if (auto const* ver = io.if_contains("verification")) {
+                    // The BAPI shape: no verification (null) is unverified.
+                    auto const* st = ver->is_object() ? ver->get_object().if_contains("status") : nullptr;
                     verified = st && st->is_string() && st->get_string() == "verified";
                 } else if (auto const* vb = io.if_contains("verified"); vb && vb->is_bool()) {
                     verified = vb->get_bool();

@@ -74,7 +74,7 @@ user_row user_from_json(boost::json::value const& v, std::size_t position, std::
 /// Whether `id` is a Clerk user id: "user_" and 1..64 letters and digits.
 bool valid_user_id(std::string_view id) noexcept;
 
-/// Whether `secret` is an RFC 4648 base32 TOTP secret (at least 16 characters; spaces and case ignored).
+/// Whether `secret` is an RFC 4648 base32 TOTP secret of 10..128 bytes (case, spaces and padding ignored).
 bool valid_totp_secret(std::string_view secret) noexcept;
 
 /// The stored digest as (hasher, digest) for export: "<hasher>$$<digest>" split, else the detected hasher.

@@ -1,6 +1,8 @@
 #include "server/migrate/import_cli.hpp"
 
 #include "crypto/password.hpp"
+#include "server/api/domain/mfa.hpp"
+#include "server/instance.hpp"
 #include "server/migrate/bapi_source.hpp"
 #include "server/migrate/clerk.hpp"
 #include "store/lmdb/open.hpp"
@@ -137,8 +139,8 @@ private:
 /// Writes rows in batches (one write txn each), or only checks them (--dry-run).
 class importer {
 public:
-    importer(store::database& db, bool dry_run, std::size_t batch, tally& t)
-        : db_(db), dry_run_(dry_run), batch_size_(batch), t_(t) {}
+    importer(store::database& db, bool dry_run, std::size_t batch, tally& t, std::string data_dir)
+        : db_(db), dry_run_(dry_run), batch_size_(batch), t_(t), data_dir_(std::move(data_dir)) {}
 
     void add(user_row row) {
         ++t_.rows;
@@ -236,7 +238,9 @@ public:
             if (!r)
                 fatal = r.error();
         } else {
-            auto r = db_.with_write([&](store::write_txn& w) -> store::result<void> {
+            std::optional<store::result<void>> r;
+            try {
+            r = db_.with_write([&](store::write_txn& w) -> store::result<void> {
                 for (std::size_t i = 0; i < rows.size(); ++i) {
                     int const d = decide(w, i);
                     if (d < 0)
@@ -249,6 +253,13 @@ public:
                     auto put = w.users().put(rows[i].user, nullptr, &conflict);
                     if (put) {
                         results[i].status = "imported";
+                        // The authenticator app keeps working: the secret enrolled as the verified TOTP, in
+                        // this txn (validated when read, so only a store failure can refuse it).
+                        if (!rows[i].totp_secret.empty()) {
+                            auto e = api::domain::enroll_totp(w, seal_key(), rows[i].id, rows[i].totp_secret, now_);
+                            if (!e)
+                                return store::errc::aborted;
+                        }
                     } else if (put.error() == store::make_error_code(store::errc::key_exists)) {
                         results[i].status = "conflict";
                         results[i].reason = conflict_text(w, rows[i], conflict);
@@ -261,8 +272,13 @@ public:
                 }
                 return {};
             });
-            if (!r)
-                fatal = r.error();
+            } catch (std::exception const& e) {  // the seal key could not be read or made
+                for (auto const& row : rows)
+                    fail(row, "failed", std::string("the batch was not written: ") + e.what());
+                return false;
+            }
+            if (!*r)
+                fatal = r->error();
         }
         if (fatal) {
             for (auto const& row : rows)
@@ -273,9 +289,6 @@ public:
             auto const& res = results[i];
             if (res.status == "imported") {
                 ++t_.imported;
-                if (!rows[i].totp_secret.empty())
-                    note(rows[i], "warning",
-                         "totp_secret is valid but not enrolled: this build has no TOTP second factor yet");
             } else if (res.status == "unchanged") {
                 ++t_.unchanged;
             } else {
@@ -296,13 +309,25 @@ private:
         note(r, std::move(status), std::move(reason));
     }
 
+    /// The data dir's seal key (TOTP secrets are sealed with it), loaded at the first secret to enrol.
+    crypto::seal_key const& seal_key() {
+        if (!seal_)
+            seal_ = server::load_seal_key(data_dir_);
+        return *seal_;
+    }
+
     store::database& db_;
     bool dry_run_;
     std::size_t batch_size_;
     tally& t_;
     std::vector<user_row> batch_;
+    std::int64_t now_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
     std::unordered_map<std::size_t, std::size_t> seen_;  ///< hash of id -> first line
     std::unordered_set<std::size_t> claimed_;           ///< dry run: addresses and usernames taken by earlier rows
+    std::string data_dir_;
+    std::optional<crypto::seal_key> seal_;
 };
 
 std::string detect_format(std::string const& source, std::string_view text) {
@@ -368,6 +393,8 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
         err << "latchkey: import: the bapi format reads an http(s) URL; files are clerk-csv or clerk-json\n";
         return 2;
     }
+    // A data dir the import creates is the owner's only, as the server's bootstrap makes it.
+    (void)::mkdir(cfg.data_dir.c_str(), 0700);
     store::lmdb::options so;
     so.dir = cfg.data_dir + "/db";
     so.map_size = cfg.map_size;
@@ -379,7 +406,7 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     }
     auto& db = **opened;
     tally t;
-    importer imp(db, dry_run, batch, t);
+    importer imp(db, dry_run, batch, t, cfg.data_dir);
     progress bar(err, ::isatty(STDERR_FILENO) == 1);
     std::int64_t const now = now_ms();
     std::string fatal;

@@ -2,6 +2,10 @@
 // Dashboard CSVs and CLI JSON made here, a FAPI sign-in with the original password for every hasher, ids kept
 // (BAPI GET /v1/users/{id}), re-runs changing nothing, every bad-input case reported by line, a kill -9 in the
 // middle resumed, and a BAPI-to-BAPI import between two running instances compared field by field.
+#include "crypto/totp.hpp"
+#include "server/api/domain/mfa.hpp"
+#include "server/instance.hpp"
+#include "store/lmdb/open.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -227,6 +231,8 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     }
     // A user with phones (primary among the verified) and no password.
     csv += "user_2ImpPhones,Pat,,pat,,+15555550101,,,+15555550100|+15555550101,+15555550199,,,\r\n";
+    // A user with an authenticator app (RFC 6238's test key "12345678901234567890" in base32, lower case).
+    csv += "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,,\r\n";
     std::string const in = data.path + "/users.csv";
     write_file(in, csv);
     std::string const out = data.path + "/out";
@@ -235,8 +241,30 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     BOOST_TEST_REQUIRE(run({bin, "import", in, "--data-dir", dir, "--report", rep}, out) == 0, read_file(out + ".err"));
     auto report = json::parse(read_file(rep)).as_object();
     BOOST_TEST(report.at("format") == "clerk-csv");  // detected
-    BOOST_TEST(report.at("imported") == std::size(digests) + 1);
+    BOOST_TEST(report.at("imported") == std::size(digests) + 2);
     BOOST_TEST(report.at("failed") == 0);
+
+    // The TOTP secret is enrolled: the user has a verified second factor, and the code an authenticator app shows
+    // for that secret now is the one the stored (sealed) secret accepts.
+    auto tia = get_user(srv, "user_2ImpTotp");
+    BOOST_TEST_REQUIRE(tia.is_object());
+    BOOST_TEST(tia.at("totp_enabled") == true);
+    BOOST_TEST(tia.at("two_factor_enabled") == true);
+    {
+        store::lmdb::options so;
+        so.dir = dir + "/db";
+        auto db = store::lmdb::open(so);
+        BOOST_TEST_REQUIRE(db.has_value());
+        auto u = (*db)->with_read([](store::read_txn const& t) { return t.users().get("user_2ImpTotp"); });
+        BOOST_TEST_REQUIRE((u && *u));
+        auto const key = server::load_seal_key(dir);
+        auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        auto const code = crypto::totp("12345678901234567890", now / 1000);
+        auto copy = **u;
+        BOOST_TEST(!server::api::domain::check_totp(copy, key, code == "000000" ? "000001" : "000000", now));
+        BOOST_TEST(server::api::domain::check_totp(copy, key, code, now));
+    }
 
     for (std::size_t i = 0; i < std::size(digests); ++i) {
         BOOST_TEST_CONTEXT(digests[i].hasher) {
@@ -277,7 +305,7 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     BOOST_TEST(run({bin, "import", in, "--data-dir", dir}, out) == 0);
     auto again = report_of(out);
     BOOST_TEST(again.at("imported") == 0);
-    BOOST_TEST(again.at("unchanged") == std::size(digests) + 1);
+    BOOST_TEST(again.at("unchanged") == std::size(digests) + 2);
     std::string const exported = data.path + "/export.csv";
     BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", exported, "--data-dir", dir},
                            out) == 0);

@@ -8,6 +8,9 @@
 #include "store/lmdb/open.hpp"
 #include "tests/common/server_fixture.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -15,7 +18,9 @@
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <spawn.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -213,9 +218,119 @@ std::size_t user_count(server_proc const& p) {
     return static_cast<std::size_t>(r.json.at("total_count").as_int64());
 }
 
+/// A source Backend API that misbehaves on purpose (what Clerk's API does under load or in an outage): it answers
+/// each request with the next scripted response on 127.0.0.1:0 and records the request lines.
+class scripted_source {
+public:
+    explicit scripted_source(std::vector<std::string> responses) : responses_(std::move(responses)) {
+        acceptor_.open(boost::asio::ip::tcp::v4());
+        acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+        acceptor_.listen();
+        port_ = acceptor_.local_endpoint().port();
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~scripted_source() {
+        // A blocked accept() is not woken by closing the socket: stop, then connect once to wake it.
+        stop_ = true;
+        boost::system::error_code ec;
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket wake(ioc);
+        wake.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+        thread_.join();
+    }
+    scripted_source(scripted_source const&) = delete;
+    scripted_source& operator=(scripted_source const&) = delete;
+    unsigned short port() const { return port_; }
+    std::vector<std::string> requests() {
+        std::lock_guard lk(mu_);
+        return requests_;
+    }
+
+private:
+    void serve() {
+        for (std::size_t i = 0;; ++i) {
+            boost::system::error_code ec;
+            boost::asio::ip::tcp::socket sock(ioc_);
+            acceptor_.accept(sock, ec);
+            if (ec || stop_)
+                return;
+            std::string req;
+            char buf[4096];
+            while (req.find("\r\n\r\n") == std::string::npos) {
+                auto n = sock.read_some(boost::asio::buffer(buf), ec);
+                if (ec)
+                    break;
+                req.append(buf, n);
+            }
+            {
+                std::lock_guard lk(mu_);
+                requests_.push_back(req.substr(0, req.find("\r\n")));
+            }
+            std::string const& body = responses_[std::min(i, responses_.size() - 1)];
+            boost::asio::write(sock, boost::asio::buffer(body), ec);
+            sock.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+        }
+    }
+
+    std::vector<std::string> responses_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+    unsigned short port_ = 0;
+    std::mutex mu_;
+    std::vector<std::string> requests_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::string http_answer(std::string const& status, std::string const& body, std::string const& extra = {}) {
+    return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n" + extra + "\r\n" + body;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(import)
+
+BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    std::string const out = data.path + "/out";
+    std::string const page = R"([{"id":"user_2Src1","email_addresses":[{"id":"idn_2Src1","email_address":"s1@example.com",)"
+                             R"("verification":{"status":"verified"}}],"primary_email_address_id":"idn_2Src1"},)"
+                             R"({"id":"user_2Src2","email_addresses":[{"id":"idn_2Src2","email_address":"s2@example.com",)"
+                             R"("verification":null}],"banned":true}])";
+    {
+        // 429 (wait 1 s), one 500 and one garbage answer (both retried), then the users (a short page: the end).
+        scripted_source src({http_answer("429 Too Many Requests", R"({"errors":[]})", "Retry-After: 1\r\n"),
+                             http_answer("500 Internal Server Error", "{}"), http_answer("200 OK", "<html>oops</html>"),
+                             http_answer("200 OK", page)});
+        auto const t0 = std::chrono::steady_clock::now();
+        BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(src.port()), "--secret-key", secret,
+                        "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+        BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 1s));  // Retry-After honoured
+        auto const reqs = src.requests();
+        BOOST_TEST_REQUIRE(reqs.size() == 4u);
+        for (auto const& r : reqs)  // the same page asked again each time
+            BOOST_TEST(r == "GET /v1/users?limit=100&offset=0&order_by=%2Bcreated_at HTTP/1.1");
+        BOOST_TEST(read_file(out + ".err").find("429") != std::string::npos);
+    }
+    auto report = report_of(out);
+    BOOST_TEST(report.at("imported") == 2);
+    server_proc srv(dir);
+    auto u2 = get_user(srv, "user_2Src2");
+    BOOST_TEST_REQUIRE(u2.is_object());
+    BOOST_TEST(u2.at("banned") == true);
+    BOOST_TEST(u2.at("email_addresses").as_array()[0].at("id") == "idn_2Src2");
+    BOOST_TEST(status_of(u2.at("email_addresses").as_array()[0]) == "unverified");
+
+    // An API that only fails: the import stops after its retries, says why, exits 2, and wrote nothing new.
+    scripted_source down({http_answer("500 Internal Server Error", "{}")});
+    BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(down.port()), "--secret-key", secret,
+                    "--data-dir", dir}, out) == 2);
+    BOOST_TEST(read_file(out + ".err").find("answered 500") != std::string::npos);
+    BOOST_TEST(user_count(srv) == 2u);
+}
 
 BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_and_keeps_ids) {
     auto const bin = binary();

@@ -12,6 +12,7 @@
 #include <array>
 #include <charconv>
 #include <climits>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -57,9 +58,17 @@ enum class hasher_kind {
     pbkdf2_sha1,
     scrypt_firebase,
     sha256,
+    md5,
+    md5_phpass,
+    phpass,
+    pbkdf2_sha512,
+    pbkdf2_sha512_hex,
+    scrypt_werkzeug,
+    sha512_symfony,
+    ldap_ssha,
 };
 
-constexpr std::array<std::string_view, 9> hasher_names = {
+constexpr std::array<std::string_view, 17> hasher_names = {
     "argon2id",
     "argon2i",
     "bcrypt",
@@ -69,6 +78,14 @@ constexpr std::array<std::string_view, 9> hasher_names = {
     "pbkdf2_sha1",
     "scrypt_firebase",
     "sha256",
+    "md5",
+    "md5_phpass",
+    "phpass",
+    "pbkdf2_sha512",
+    "pbkdf2_sha512_hex",
+    "scrypt_werkzeug",
+    "sha512_symfony",
+    "ldap_ssha",
 };
 
 std::optional<hasher_kind> kind_of(std::string_view name) noexcept {
@@ -412,25 +429,41 @@ std::optional<pbkdf2_digest> parse_pbkdf2(std::string_view s, hasher_kind kind) 
     auto const f = split_exact<4>(s);
     if (!f)
         return std::nullopt;
-    std::string_view const algo =
-        kind == hasher_kind::pbkdf2_sha1 ? "pbkdf2_sha1" : "pbkdf2_sha256";
-    if ((*f)[0] != algo)
+    std::string_view const prefix = (*f)[0];
+    bool prefix_ok = false;
+    switch (kind) {
+        case hasher_kind::pbkdf2_sha1: prefix_ok = prefix == "pbkdf2_sha1"; break;
+        case hasher_kind::pbkdf2_sha512: prefix_ok = prefix == "pbkdf2_sha512"; break;
+        // Clerk names the hex variant's digests either way.
+        case hasher_kind::pbkdf2_sha512_hex:
+            prefix_ok = prefix == "pbkdf2_sha512_hex" || prefix == "pbkdf2_sha512";
+            break;
+        default: prefix_ok = prefix == "pbkdf2_sha256"; break;
+    }
+    if (!prefix_ok)
         return std::nullopt;
     auto const iterations = parse_u32((*f)[1], pbkdf2_max_iterations);
     if (!iterations || *iterations == 0 || (*f)[2].empty())
         return std::nullopt;
     pbkdf2_digest d;
-    d.md = kind == hasher_kind::pbkdf2_sha1 ? ::EVP_sha1() : ::EVP_sha256();
+    bool const sha512 = kind == hasher_kind::pbkdf2_sha512 || kind == hasher_kind::pbkdf2_sha512_hex;
+    d.md = kind == hasher_kind::pbkdf2_sha1 ? ::EVP_sha1() : sha512 ? ::EVP_sha512() : ::EVP_sha256();
     d.iterations = *iterations;
     if (kind == hasher_kind::pbkdf2_sha256) {
         auto salt = base64_decode((*f)[2]);
         if (!salt || salt->empty())
             return std::nullopt;
         d.salt = std::move(*salt);
+    } else if (kind == hasher_kind::pbkdf2_sha512_hex) {
+        auto salt = hex_decode((*f)[2]);
+        if (!salt || salt->empty())
+            return std::nullopt;
+        d.salt = std::move(*salt);
     } else {
         d.salt = std::string((*f)[2]);
     }
-    auto hash = kind == hasher_kind::pbkdf2_sha1 ? hex_decode((*f)[3]) : base64_decode((*f)[3]);
+    bool const hex_hash = kind == hasher_kind::pbkdf2_sha1 || sha512;
+    auto hash = hex_hash ? hex_decode((*f)[3]) : base64_decode((*f)[3]);
     if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash)
         return std::nullopt;
     d.hash = std::move(*hash);
@@ -553,6 +586,216 @@ result<bool> verify_scrypt_firebase(std::string_view password, std::string_view 
     return equal_ct(out, d->hash);
 }
 
+// One-shot message digest (MD5, SHA-1, SHA-512) of the concatenation of `parts`.
+std::string md_of(EVP_MD const* md, std::initializer_list<std::string_view> parts) {
+    evp_md_ctx_ptr const ctx(::EVP_MD_CTX_new());
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned len = 0;
+    bool ok = ctx && ::EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1;
+    for (auto p : parts)
+        ok = ok && ::EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
+    ok = ok && ::EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1;
+    if (!ok)
+        return {};
+    std::string r(reinterpret_cast<char const*>(out.data()), len);
+    ::OPENSSL_cleanse(out.data(), out.size());
+    return r;
+}
+
+constexpr std::string_view phpass_itoa64 =
+    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+// phpass allows 2^7..2^30 MD5 rounds; more than 2^24 (about 3 s) is refused as a stall.
+constexpr std::size_t phpass_min_log2 = 7;
+constexpr std::size_t phpass_max_log2 = 24;
+constexpr std::uint32_t symfony_max_iterations = 1'000'000;
+constexpr std::uint64_t werkzeug_max_n = std::uint64_t{1} << 20;
+constexpr std::uint32_t werkzeug_max_r = 32;
+constexpr std::uint32_t werkzeug_max_p = 16;
+
+// phpass portable hashes: "$P$" (WordPress) or "$H$" (phpBB) + log2 rounds + 8 salt + 22 checksum.
+bool valid_phpass(std::string_view s) noexcept {
+    if (s.size() != 34 || !(s.starts_with("$P$") || s.starts_with("$H$")))
+        return false;
+    auto const log2 = phpass_itoa64.find(s[3]);
+    if (log2 < phpass_min_log2 || log2 > phpass_max_log2)
+        return false;
+    return s.substr(4).find_first_not_of(phpass_itoa64) == std::string_view::npos;
+}
+
+// phpass's encode64: little-endian groups of 6 bits.
+std::string phpass_encode64(std::string_view in) {
+    std::string out;
+    std::size_t i = 0;
+    auto const byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(in[k])); };
+    while (i < in.size()) {
+        std::uint32_t v = byte(i++);
+        out += phpass_itoa64[v & 0x3f];
+        if (i < in.size())
+            v |= byte(i) << 8;
+        out += phpass_itoa64[(v >> 6) & 0x3f];
+        if (i++ >= in.size())
+            break;
+        if (i < in.size())
+            v |= byte(i) << 16;
+        out += phpass_itoa64[(v >> 12) & 0x3f];
+        if (i++ >= in.size())
+            break;
+        out += phpass_itoa64[(v >> 18) & 0x3f];
+    }
+    return out;
+}
+
+result<bool> verify_phpass(std::string_view password, std::string_view digest) {
+    if (!valid_phpass(digest))
+        return errc::invalid_encoding;
+    std::size_t count = std::size_t{1} << phpass_itoa64.find(digest[3]);
+    std::string hash = md_of(::EVP_md5(), {digest.substr(4, 8), password});
+    cleanse_guard const wipe(hash);
+    while (count-- > 0 && hash.size() == 16)
+        hash = md_of(::EVP_md5(), {hash, password});
+    if (hash.size() != 16)
+        return errc::hash_failed;
+    return equal_ct(phpass_encode64(hash), digest.substr(12));
+}
+
+// Werkzeug: "scrypt:<N>:<r>:<p>$<salt text>$<hex hash>" (Clerk's docs show a leading '$' and a base64
+// hash; both are taken). Bare "scrypt" means Werkzeug's defaults 32768:8:1.
+struct werkzeug_digest {
+    std::uint64_t n = 32768;
+    std::uint32_t r = 8;
+    std::uint32_t p = 1;
+    std::string salt;
+    std::string hash;
+};
+
+std::optional<werkzeug_digest> parse_scrypt_werkzeug(std::string_view s) {
+    if (s.starts_with('$'))
+        s.remove_prefix(1);
+    auto const f = split_exact<3>(s);
+    if (!f || (*f)[1].empty())
+        return std::nullopt;
+    werkzeug_digest d;
+    std::string_view args = (*f)[0];
+    if (args != "scrypt") {
+        if (!args.starts_with("scrypt:"))
+            return std::nullopt;
+        args.remove_prefix(7);
+        auto const c1 = args.find(':');
+        auto const c2 = c1 == std::string_view::npos ? c1 : args.find(':', c1 + 1);
+        if (c2 == std::string_view::npos)
+            return std::nullopt;
+        auto const n = parse_u32(args.substr(0, c1), UINT32_MAX);
+        auto const r = parse_u32(args.substr(c1 + 1, c2 - c1 - 1), werkzeug_max_r);
+        auto const p = parse_u32(args.substr(c2 + 1), werkzeug_max_p);
+        if (!n || !r || !p || *n < 2 || (*n & (*n - 1)) != 0 || *n > werkzeug_max_n || *r == 0 || *p == 0)
+            return std::nullopt;
+        d.n = *n;
+        d.r = *r;
+        d.p = *p;
+    }
+    if (std::uint64_t{128} * d.r * d.n > scrypt_max_bytes)
+        return std::nullopt;
+    std::string_view const h = (*f)[2];
+    auto hash = (is_hex(h) && h.size() % 2 == 0) ? hex_decode(h) : base64_decode(h);
+    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash)
+        return std::nullopt;
+    d.salt = std::string((*f)[1]);
+    d.hash = std::move(*hash);
+    return d;
+}
+
+result<bool> verify_scrypt_werkzeug(std::string_view password, std::string_view digest) {
+    auto d = parse_scrypt_werkzeug(digest);
+    if (!d)
+        return errc::invalid_encoding;
+    std::string out(d->hash.size(), '\0');
+    cleanse_guard const wipe(out);
+    std::uint64_t const maxmem = 128 * std::uint64_t{d->r} * (d->n + d->p + 2) + (std::uint64_t{1} << 20);
+    if (::EVP_PBE_scrypt(
+            password.empty() ? "" : password.data(),
+            password.size(),
+            bytes_of(d->salt),
+            d->salt.size(),
+            d->n,
+            d->r,
+            d->p,
+            maxmem,
+            reinterpret_cast<unsigned char*>(out.data()),
+            out.size()
+        ) != 1) {
+        log_openssl_failure("EVP_PBE_scrypt");
+        return errc::hash_failed;
+    }
+    return equal_ct(out, d->hash);
+}
+
+// Symfony's legacy MessageDigestPasswordEncoder (SHA-512): "sha512_symfony$<iterations>$<salt>$<base64 hash>";
+// salted = password "{" salt "}" (just the password when the salt is empty); digest = H(salted), then
+// iterations - 1 times digest = H(digest || salted).
+struct symfony_digest {
+    std::uint32_t iterations = 0;
+    std::string salt;
+    std::string hash;
+};
+
+std::optional<symfony_digest> parse_sha512_symfony(std::string_view s) {
+    auto const f = split_exact<4>(s);
+    if (!f || (*f)[0] != "sha512_symfony")
+        return std::nullopt;
+    auto const iterations = parse_u32((*f)[1], symfony_max_iterations);
+    if (!iterations || *iterations == 0 || (*f)[2].find_first_of("{}") != std::string_view::npos)
+        return std::nullopt;
+    auto hash = base64_decode((*f)[3]);
+    if (!hash || hash->size() != 64)
+        return std::nullopt;
+    return symfony_digest{*iterations, std::string((*f)[2]), std::move(*hash)};
+}
+
+result<bool> verify_sha512_symfony(std::string_view password, std::string_view digest) {
+    auto d = parse_sha512_symfony(digest);
+    if (!d)
+        return errc::invalid_encoding;
+    std::string salted(password);
+    cleanse_guard const wipe_salted(salted);
+    if (!d->salt.empty())
+        salted += "{" + d->salt + "}";
+    std::string h = md_of(::EVP_sha512(), {salted});
+    cleanse_guard const wipe(h);
+    for (std::uint32_t i = 1; i < d->iterations && h.size() == 64; ++i)
+        h = md_of(::EVP_sha512(), {h, salted});
+    if (h.size() != 64)
+        return errc::hash_failed;
+    return equal_ct(h, d->hash);
+}
+
+// RFC 2307 / OpenLDAP "{SSHA}" + base64(SHA-1(password || salt) || salt).
+std::optional<std::pair<std::string, std::string>> parse_ldap_ssha(std::string_view s) {
+    if (!s.starts_with("{SSHA}"))
+        return std::nullopt;
+    auto raw = base64_decode(s.substr(6));
+    if (!raw || raw->size() <= 20 || raw->size() > 20 + 64)
+        return std::nullopt;
+    return std::pair{raw->substr(0, 20), raw->substr(20)};
+}
+
+result<bool> verify_ldap_ssha(std::string_view password, std::string_view digest) {
+    auto d = parse_ldap_ssha(digest);
+    if (!d)
+        return errc::invalid_encoding;
+    std::string h = md_of(::EVP_sha1(), {password, d->second});
+    cleanse_guard const wipe(h);
+    return h.size() == 20 && equal_ct(h, d->first);
+}
+
+result<bool> verify_md5(std::string_view password, std::string_view digest) {
+    auto expected = hex_decode(digest);
+    if (digest.size() != 32 || !expected)
+        return errc::invalid_encoding;
+    std::string actual = md_of(::EVP_md5(), {password});
+    cleanse_guard const wipe(actual);
+    return actual.size() == 16 && equal_ct(actual, *expected);
+}
+
 bool well_formed(std::string_view digest, hasher_kind kind) {
     switch (kind) {
         case hasher_kind::argon2id:
@@ -571,6 +814,20 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
             return parse_scrypt_firebase(digest).has_value();
         case hasher_kind::sha256:
             return digest.size() == 64 && is_hex(digest);
+        case hasher_kind::md5:
+            return digest.size() == 32 && is_hex(digest);
+        case hasher_kind::md5_phpass:
+        case hasher_kind::phpass:
+            return valid_phpass(digest);
+        case hasher_kind::pbkdf2_sha512:
+        case hasher_kind::pbkdf2_sha512_hex:
+            return parse_pbkdf2(digest, kind).has_value();
+        case hasher_kind::scrypt_werkzeug:
+            return parse_scrypt_werkzeug(digest).has_value();
+        case hasher_kind::sha512_symfony:
+            return parse_sha512_symfony(digest).has_value();
+        case hasher_kind::ldap_ssha:
+            return parse_ldap_ssha(digest).has_value();
     }
     return false;
 }
@@ -728,6 +985,20 @@ verify_password(std::string_view password, std::string_view digest, std::string_
             cleanse_guard const wipe(actual);
             return equal_ct(actual, *expected);
         }
+        case hasher_kind::md5:
+            return verify_md5(password, digest);
+        case hasher_kind::md5_phpass:
+        case hasher_kind::phpass:
+            return verify_phpass(password, digest);
+        case hasher_kind::pbkdf2_sha512:
+        case hasher_kind::pbkdf2_sha512_hex:
+            return verify_pbkdf2(password, digest, *kind);
+        case hasher_kind::scrypt_werkzeug:
+            return verify_scrypt_werkzeug(password, digest);
+        case hasher_kind::sha512_symfony:
+            return verify_sha512_symfony(password, digest);
+        case hasher_kind::ldap_ssha:
+            return verify_ldap_ssha(password, digest);
     }
     return errc::unsupported_hasher;
 }
@@ -753,6 +1024,22 @@ std::string_view detect_hasher(std::string_view digest) noexcept {
         return "pbkdf2_sha256_django";
     if (digest.starts_with("pbkdf2_sha1$"))
         return "pbkdf2_sha1";
+    if (digest.starts_with("pbkdf2_sha512_hex$"))
+        return "pbkdf2_sha512_hex";
+    if (digest.starts_with("pbkdf2_sha512$"))
+        return "pbkdf2_sha512";
+    if (digest.starts_with("$P$"))
+        return "phpass";
+    if (digest.starts_with("$H$"))
+        return "md5_phpass";
+    if (digest.starts_with("sha512_symfony$"))
+        return "sha512_symfony";
+    if (digest.starts_with("{SSHA}"))
+        return "ldap_ssha";
+    if (digest.starts_with("scrypt:") || digest.starts_with("$scrypt:") || digest.starts_with("scrypt$"))
+        return "scrypt_werkzeug";
+    if (digest.size() == 32 && is_hex(digest))
+        return "md5";
     if (digest.size() == 64 && is_hex(digest))
         return "sha256";
     if (auto const f = split_exact<6>(digest); f && is_digits((*f)[4]) && is_digits((*f)[5]))

@@ -57,6 +57,16 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 ///   key = scrypt(password, salt || separator, N = 2^mem_cost, r = rounds, p = 1, 32 bytes),
 ///   hash = AES-256-CTR(key, iv = 0, signer key).
 /// - "sha256" (insecure): 64 hex characters of the unsalted SHA-256.
+/// - "md5" (insecure): 32 hex characters of the unsalted MD5.
+/// - "phpass", "md5_phpass": phpass portable hashes "$P$" / "$H$" + log2 rounds + 8 salt + 22 checksum
+///   (2^7..2^24 MD5 rounds).
+/// - "pbkdf2_sha512": "pbkdf2_sha512$<iterations>$<salt text>$<hex hash>";
+///   "pbkdf2_sha512_hex": "pbkdf2_sha512[_hex]$<iterations>$<hex salt>$<hex hash>".
+/// - "scrypt_werkzeug": Werkzeug's "scrypt:<N>:<r>:<p>$<salt text>$<hex hash>" (a leading '$' and a base64
+///   hash, as Clerk's docs show it, are also taken; N <= 2^20, r <= 32, p <= 16).
+/// - "sha512_symfony": "sha512_symfony$<iterations>$<salt>$<base64 hash>", Symfony's legacy
+///   MessageDigestPasswordEncoder (iterations <= 1,000,000).
+/// - "ldap_ssha": "{SSHA}" + base64(SHA-1(password || salt) || salt).
 /// Work factors are bounded (argon2 m <= 1 GiB, t <= 64, p <= 64; bcrypt cost <= 16; PBKDF2
 /// iterations <= 10,000,000; scrypt memory <= 1 GiB, rounds <= 32) so a hostile digest cannot stall
 /// the hash pool; digests beyond them are malformed.

@@ -127,6 +127,7 @@ bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound)
         in.code_key = k;
     }
     if (in.code_key.size() < 32) throw std::runtime_error("data_dir: code_key is damaged (delete it to regenerate)");
+    in.seal_key = load_seal_key(cfg.data_dir);
 
     if (!cfg.secret_keys.empty()) {
         in.secret_keys = cfg.secret_keys;
@@ -197,6 +198,19 @@ std::vector<fs::path> key_files(fs::path const& dir) {
     return files;
 }
 }  // namespace
+
+crypto::seal_key load_seal_key(std::string const& data_dir) {
+    fs::path const file = fs::path(data_dir) / "seal_key";
+    if (!fs::exists(file)) {
+        auto k = crypto::seal_key::generate();
+        write_secret(file, k.bytes());
+        return k;
+    }
+    auto k = crypto::seal_key::from_bytes(read_file(file));
+    if (!k)
+        throw std::runtime_error("data_dir: seal_key is damaged (it seals the TOTP secrets: restore it from a backup)");
+    return *k;
+}
 
 std::string rotate_signing_key(std::string const& data_dir) {
     fs::path dir = fs::path(data_dir) / "keys";

@@ -2,8 +2,10 @@
 // What the process derives from its config and data dir at start: the instance identity, keys and URLs.
 #include "conf/config.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/seal.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +38,9 @@ struct instance {
     bool https = false;            ///< frontend_api is https: cookies get Secure
     std::vector<std::string> secret_keys;
     std::string code_key;          ///< 32-byte HMAC key for one-time-code digests (never logged)
+    /// The AES-256-GCM key sealing secrets at rest (TOTP secrets); <data>/seal_key, never logged. Set by
+    /// bootstrap (empty only in an instance built by hand).
+    std::optional<crypto::seal_key> seal_key;
 };
 
 /// "pk_test_" / "pk_live_" + unpadded base64 of "<host>$".
@@ -55,6 +60,11 @@ struct bootstrap_result {
 /// the code key and the instance id, and derives the URLs. Throws std::runtime_error naming the problem.
 /// `fapi_bound` is the FAPI address actually bound (for the default frontend_api when none is configured).
 bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound);
+
+/// The seal key of the data dir (<data_dir>/seal_key, 32 raw bytes, mode 0600), generated when absent. For
+/// bootstrap and for commands working on the data dir beside a server (the importer sealing TOTP secrets).
+/// Throws std::runtime_error when the file is damaged (deleting it makes every sealed secret unreadable).
+crypto::seal_key load_seal_key(std::string const& data_dir);
 
 /// Key rotation (`latchkey keys --rotate`): adds a new RSA-2048 signing key to <data_dir>/keys. After the next
 /// start it signs every token while the older keys stay in the JWKS, so tokens they signed keep verifying.

@@ -17,6 +17,7 @@
 #include "store/lmdb/open.hpp"
 #include "server/metrics.hpp"
 #include "server/users_cli.hpp"
+#include "server/migrate/import_cli.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -422,6 +423,35 @@ int run_main(std::vector<std::string> const& args) {
             return 2;
         }
         return users_main(*ucfg, sub, opts, std::cin, std::cout, std::cerr);
+    }
+    if (cmd == "import" || cmd == "export") {
+        // latchkey import SOURCE [options] [config flags] | latchkey export [options] [config flags]
+        std::string source;
+        migrate::options opts;
+        std::vector<std::string> conf_args;
+        for (std::size_t i = 0; i < rest.size(); ++i) {
+            if (migrate::is_value_option(rest[i]) && i + 1 < rest.size()) {
+                opts.emplace_back(rest[i], rest[i + 1]);
+                ++i;
+            } else if (migrate::is_switch_option(rest[i])) {
+                opts.emplace_back(rest[i], "");
+            } else if (cmd == "import" && source.empty() && !rest[i].starts_with("--")) {
+                source = rest[i];
+            } else {
+                conf_args.push_back(rest[i]);
+            }
+        }
+        if (cmd == "import" && source.empty()) {
+            std::fputs("latchkey: import: expected SOURCE (a file or a Backend API URL)\n", stderr);
+            return 2;
+        }
+        auto mcfg = conf::load(conf_args, conf::process_env());
+        if (!mcfg) {
+            std::fprintf(stderr, "latchkey: %s\n", mcfg.error().what().c_str());
+            return 2;
+        }
+        return cmd == "import" ? migrate::import_main(*mcfg, source, opts, std::cout, std::cerr)
+                               : migrate::export_main(*mcfg, opts, std::cout, std::cerr);
     }
     if (cmd != "serve" && cmd != "keys") {
         std::fprintf(stderr, "latchkey: unknown command '%s' (see --help)\n", cmd.c_str());

@@ -32,8 +32,12 @@ struct identification_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     bool reserved = false;
+    // --- second factors (issue 14; appended) ---
+    bool reserved_for_second_factor = false;  ///< a phone number usable as the SMS second factor
+    bool default_second_factor = false;       ///< the phone number a second-factor prepare picks by default
 };
-BOOST_DESCRIBE_STRUCT(identification_record, (), (id, kind, value, verification, created_at, updated_at, reserved))
+BOOST_DESCRIBE_STRUCT(identification_record, (), (id, kind, value, verification, created_at, updated_at, reserved,
+    reserved_for_second_factor, default_second_factor))
 
 /// Whether the identification owns its address: proven (verification "verified") or reserved for the user by
 /// the BAPI (Clerk's "reserved": unverified but usable for sign-in, so no one else may claim it). Only an
@@ -77,13 +81,26 @@ struct user_record {
     /// organization), kept by server/api/organizations/ in the txn of every change that alters them, so the user
     /// view (and its fragment cache, keyed on this record) needs no other read.
     std::string organization_memberships = "[]";
+    // --- second factors (issue 14; appended: the codec only allows appending) ---
+    /// The TOTP secret sealed at rest (crypto::seal under the instance seal key, aad "totp:" + id); "" = none.
+    /// With totp_enabled false it is an enrolment awaiting its first code.
+    std::string totp_secret_sealed;
+    std::string totp_id;                 ///< totp_... (Clerk's TOTP resource id); "" = none
+    std::int64_t totp_created_at = 0;    ///< ms
+    std::int64_t totp_updated_at = 0;    ///< ms
+    std::int64_t totp_last_step = 0;     ///< the last TOTP time step accepted: codes are single use
+    /// HMAC-SHA-256 (hex, under the instance code key) of each unused backup code; a used code is removed.
+    std::vector<std::string> backup_code_digests;
+    std::int64_t backup_codes_created_at = 0;  ///< ms
 };
 BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
     password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
     private_metadata, unsafe_metadata, banned, locked, lockout_expires_at, failed_attempts, totp_enabled,
     backup_code_enabled, two_factor_enabled, delete_self_enabled, create_organization_enabled,
     password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at,
-    organization_memberships))
+    organization_memberships,
+    totp_secret_sealed, totp_id, totp_created_at, totp_updated_at, totp_last_step, backup_code_digests,
+    backup_codes_created_at))
 
 struct client_record {
     std::string id;

@@ -87,6 +87,37 @@ constexpr vector vectors[] = {
      "$8$14"},
     // FIPS 180 SHA-256("password").
     {"sha256", "password", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
+    // RFC 1321 MD5("abc") (the RFC's own test suite).
+    {"md5", "abc", "900150983cd24fb0d6963f7d28e17f72"},
+    // python3 -c 'import hashlib; print(hashlib.md5(b"correct horse").hexdigest())'
+    {"md5", "correct horse", "3cb4e732631f47e6eb961f34554b7cde"},
+    // Openwall phpass 0.3 test.php: HashPassword("test12345") with the portable hashes.
+    {"phpass", "test12345", "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
+    // phpBB3 writes the same portable hash under "$H$".
+    {"md5_phpass", "test12345", "$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
+    // python3 -c 'import hashlib; print(hashlib.pbkdf2_hmac("sha512", b"correct horse", b"NaCl", 1000).hex())'
+    {"pbkdf2_sha512",
+     "correct horse",
+     "pbkdf2_sha512$1000$NaCl$cc5d115d3ce48c34058b84416af0f7afc22402968e17446bd88016b0d551bca43c9eda0423c04b6266"
+     "512f1d1bcb97ed396210a047412a3e64411323e73b507c"},
+    // The same with the salt bytes 00112233445566778899aabbccddeeff given in hex.
+    {"pbkdf2_sha512_hex",
+     "correct horse",
+     "pbkdf2_sha512_hex$1000$00112233445566778899aabbccddeeff$06a400b959401730879119b8d50a15ffa38c8b9d746a1f413e"
+     "795a288d6f91f39a9ec0bd5403cfab99b3ad439f2df0ac4aa7d0817219c49389729c38bd359c8d"},
+    // Werkzeug 3: generate_password_hash("correct horse", method="scrypt:1024:8:1", salt_length=8).
+    {"scrypt_werkzeug",
+     "correct horse",
+     "scrypt:1024:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d8"
+     "8969fd6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
+    // Symfony MessageDigestPasswordEncoder('sha512', true, 5000), salt "pepper": python3 hashlib.sha512 over
+    // "correct horse{pepper}", then 4999 times over digest || salted, base64.
+    {"sha512_symfony",
+     "correct horse",
+     "sha512_symfony$5000$pepper$/ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3Oal"
+     "HkT3sQ=="},
+    // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + salt).digest() + salt), salt 6162 01fe.
+    {"ldap_ssha", "correct horse", "{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5hhYgH+"},
 };
 
 // Silences the log sink for tests that provoke failures on purpose.
@@ -221,10 +252,8 @@ BOOST_AUTO_TEST_CASE(detection_finds_the_hasher) {
         }
     }
     BOOST_TEST(crypto::detect_hasher("").empty());
-    BOOST_TEST(crypto::detect_hasher("5f4dcc3b5aa765d61d8327deb882cf99").empty()
-    );  // md5: unsupported
-    BOOST_TEST(crypto::detect_hasher("$P$984478476IagS59wHZvyQMArzfx58u.").empty()
-    );  // phpass: unsupported
+    BOOST_TEST(crypto::detect_hasher("5f4dcc3b5aa765d61d8327deb882cf99") == "md5");
+    BOOST_TEST(crypto::detect_hasher("$P$984478476IagS59wHZvyQMArzfx58u.") == "phpass");
 }
 
 BOOST_AUTO_TEST_CASE(pbkdf2_variants_differ_in_salt_encoding) {
@@ -269,12 +298,12 @@ BOOST_AUTO_TEST_CASE(supported_hasher_names) {
         }
     }
     for (auto const* name :
-         {"", "md5", "phpass", "scrypt_werkzeug", "awscognito", "ARGON2ID", "argon2d"}) {
+         {"", "md5_salted", "bcrypt_peppered", "awscognito", "ARGON2ID", "argon2d"}) {
         BOOST_TEST_CONTEXT(name) {
             BOOST_TEST(!crypto::is_supported_hasher(name));
         }
     }
-    BOOST_TEST(crypto::supported_hashers().size() == 9U);
+    BOOST_TEST(crypto::supported_hashers().size() == 17U);
     BOOST_TEST(std::all_of(
         crypto::supported_hashers().begin(),
         crypto::supported_hashers().end(),
@@ -384,7 +413,7 @@ BOOST_AUTO_TEST_CASE(digest_matches_hasher_rejects_malformed_digests) {
          "pjeJ9WmXA==$Bw==$8$14"},
         {"sha256", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d"},
         {"sha256", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542dz"},
-        {"md5", "5f4dcc3b5aa765d61d8327deb882cf99"},
+        {"md5", "5f4dcc3b5aa765d61d8327deb882cf9"},
         {"", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
     };
     for (auto const& c : cases) {
@@ -446,7 +475,7 @@ BOOST_AUTO_TEST_CASE(malformed_digests_never_verify) {
         crypto::verify_password("x", "not a digest").error() == code(errc::unsupported_hasher)
     );
     BOOST_TEST(
-        crypto::verify_password("x", "5f4dcc3b5aa765d61d8327deb882cf99", "md5").error() ==
+        crypto::verify_password("x", "5f4dcc3b5aa765d61d8327deb882cf99", "md5_salted").error() ==
         code(errc::unsupported_hasher)
     );
     BOOST_TEST(
@@ -508,6 +537,44 @@ BOOST_AUTO_TEST_CASE(hash_concurrency_cap_holds_across_threads) {
     }
     crypto::set_hash_concurrency(0);
     BOOST_TEST(storm() == 80);
+}
+
+BOOST_AUTO_TEST_CASE(imported_hashers_are_detected_and_bounded) {
+    BOOST_TEST(crypto::detect_hasher("3cb4e732631f47e6eb961f34554b7cde") == "md5");
+    BOOST_TEST(crypto::detect_hasher("$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0") == "phpass");
+    BOOST_TEST(crypto::detect_hasher("$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0") == "md5_phpass");
+    BOOST_TEST(crypto::detect_hasher("pbkdf2_sha512$1$s$00") == "pbkdf2_sha512");
+    BOOST_TEST(crypto::detect_hasher("pbkdf2_sha512_hex$1$00$00") == "pbkdf2_sha512_hex");
+    BOOST_TEST(crypto::detect_hasher("scrypt:1024:8:1$s$00") == "scrypt_werkzeug");
+    BOOST_TEST(crypto::detect_hasher("sha512_symfony$1$s$AA==") == "sha512_symfony");
+    BOOST_TEST(crypto::detect_hasher("{SSHA}AAAA") == "ldap_ssha");
+    for (auto h : {"md5", "md5_phpass", "phpass", "pbkdf2_sha512", "pbkdf2_sha512_hex", "scrypt_werkzeug",
+                   "sha512_symfony", "ldap_ssha"})
+        BOOST_TEST(crypto::is_supported_hasher(h));
+    // Work factors beyond the bounds are malformed, not minutes of hashing.
+    BOOST_TEST(!crypto::digest_matches_hasher("$P$ZIQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", "phpass"));  // 2^35
+    BOOST_TEST(!crypto::digest_matches_hasher("$P$4IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", "phpass"));  // 2^2
+    BOOST_TEST(!crypto::digest_matches_hasher(
+        "scrypt:4194304:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d", "scrypt_werkzeug"
+    ));
+    BOOST_TEST(!crypto::digest_matches_hasher(
+        "scrypt:1000:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d", "scrypt_werkzeug"
+    ));  // N not a power of two
+    BOOST_TEST(!crypto::digest_matches_hasher("sha512_symfony$2000000$s$AA==", "sha512_symfony"));
+    BOOST_TEST(!crypto::digest_matches_hasher("sha512_symfony$5$s{x}$AA==", "sha512_symfony"));
+    BOOST_TEST(!crypto::digest_matches_hasher("{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5g=", "ldap_ssha"));  // no salt
+    BOOST_TEST(!crypto::digest_matches_hasher("3cb4e732631f47e6eb961f34554b7cd", "md5"));
+    BOOST_TEST(!crypto::digest_matches_hasher("pbkdf2_sha512$1000$NaCl$zz", "pbkdf2_sha512"));
+    BOOST_TEST(!crypto::digest_matches_hasher("pbkdf2_sha512_hex$1000$NaCl$00", "pbkdf2_sha512_hex"));
+    // Clerk's documented Werkzeug layout: a leading '$' and a base64 hash.
+    auto const raw = crypto::hex_decode(
+        "fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d88969fd6f6101bbdadd3b93760"
+        "39d385ce607e7fa789bb8"
+    );
+    BOOST_TEST_REQUIRE(raw.has_value());
+    std::string const clerk_layout = "$scrypt:1024:8:1$mqHuH7hj$" + crypto::base64_encode(*raw);
+    BOOST_TEST(crypto::verify_password("correct horse", clerk_layout, "scrypt_werkzeug").value());
+    BOOST_TEST(!crypto::verify_password("correct horsf", clerk_layout, "scrypt_werkzeug").value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

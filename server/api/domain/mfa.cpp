@@ -1,0 +1,142 @@
+#include "server/api/domain/mfa.hpp"
+
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/ossl.hpp"
+#include "crypto/random.hpp"
+#include "crypto/totp.hpp"
+
+#include <algorithm>
+
+namespace latchkey::server::api::domain {
+
+namespace {
+
+/// Binds a sealed TOTP secret to its user: a sealed value copied into another record does not open.
+std::string totp_aad(store::user_record const& u) {
+    return "totp:" + u.id;
+}
+
+/// Backup codes: 8 characters from an alphabet without look-alikes (no 0/o, 1/l/i), about 40 bits each.
+constexpr std::string_view backup_alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+constexpr std::size_t backup_code_length = 8;
+
+std::string normalize_backup_code(std::string_view code) {
+    std::string out;
+    for (char c : code) {
+        if (c == ' ' || c == '-') continue;
+        out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    return out;
+}
+
+std::string backup_digest(std::string_view code_key, std::string_view normalized) {
+    return crypto::hex_encode(crypto::hmac_sha256(code_key, "backup_code:" + std::string(normalized)));
+}
+
+}  // namespace
+
+void set_totp_secret(store::user_record& u, crypto::seal_key const& key, std::string_view secret, bool verified,
+                     std::int64_t now_ms) {
+    u.totp_secret_sealed = crypto::seal(key, secret, totp_aad(u));
+    u.totp_id = crypto::new_id("totp");
+    u.totp_created_at = now_ms;
+    u.totp_updated_at = now_ms;
+    u.totp_last_step = 0;
+    u.totp_enabled = verified;
+    refresh_second_factor_flags(u);
+    u.updated_at = now_ms;
+}
+
+std::optional<std::string> totp_secret(store::user_record const& u, crypto::seal_key const& key) {
+    if (u.totp_secret_sealed.empty()) return std::nullopt;
+    auto s = crypto::unseal(key, u.totp_secret_sealed, totp_aad(u));
+    if (!s) return std::nullopt;
+    return std::move(*s);
+}
+
+bool check_totp(store::user_record& u, crypto::seal_key const& key, std::string_view code, std::int64_t now_ms) {
+    auto secret = totp_secret(u, key);
+    if (!secret) return false;
+    auto step = crypto::totp_verify(*secret, code, now_ms / 1000, u.totp_last_step);
+    ::OPENSSL_cleanse(secret->data(), secret->size());
+    if (!step) return false;
+    u.totp_last_step = *step;
+    return true;
+}
+
+void remove_totp(store::user_record& u, std::int64_t now_ms) {
+    u.totp_secret_sealed.clear();
+    u.totp_id.clear();
+    u.totp_created_at = 0;
+    u.totp_updated_at = 0;
+    u.totp_last_step = 0;
+    u.totp_enabled = false;
+    refresh_second_factor_flags(u);
+    u.updated_at = now_ms;
+}
+
+std::vector<std::string> create_backup_codes(store::user_record& u, std::string_view code_key, std::int64_t now_ms) {
+    std::vector<std::string> codes;
+    u.backup_code_digests.clear();
+    while (codes.size() < backup_code_count) {
+        std::string c;
+        while (c.size() < backup_code_length) {
+            unsigned char b = 0;
+            crypto::random_bytes({&b, 1});
+            // Rejection sampling: 31 symbols, so keep bytes below 248 (8 * 31) for no modulo bias.
+            if (b >= 248) continue;
+            c.push_back(backup_alphabet[b % backup_alphabet.size()]);
+        }
+        if (std::find(codes.begin(), codes.end(), c) != codes.end()) continue;
+        u.backup_code_digests.push_back(backup_digest(code_key, c));
+        codes.push_back(std::move(c));
+    }
+    u.backup_codes_created_at = now_ms;
+    refresh_second_factor_flags(u);
+    u.updated_at = now_ms;
+    return codes;
+}
+
+bool use_backup_code(store::user_record& u, std::string_view code_key, std::string_view code, std::int64_t now_ms) {
+    auto const n = normalize_backup_code(code);
+    if (n.empty() || n.size() > 64) return false;
+    auto const d = backup_digest(code_key, n);
+    std::size_t hit = u.backup_code_digests.size();
+    for (std::size_t i = 0; i < u.backup_code_digests.size(); ++i)
+        if (crypto::equal_ct(u.backup_code_digests[i], d)) hit = i;
+    if (hit == u.backup_code_digests.size()) return false;
+    u.backup_code_digests.erase(u.backup_code_digests.begin() + static_cast<std::ptrdiff_t>(hit));
+    refresh_second_factor_flags(u);
+    u.updated_at = now_ms;
+    return true;
+}
+
+bool has_phone_second_factor(store::user_record const& u) {
+    return std::any_of(u.identifications.begin(), u.identifications.end(), [](auto const& i) {
+        return i.kind == "phone_number" && i.reserved_for_second_factor && i.verification.status == "verified";
+    });
+}
+
+void refresh_second_factor_flags(store::user_record& u) {
+    u.totp_enabled = u.totp_enabled && !u.totp_secret_sealed.empty();
+    u.backup_code_enabled = !u.backup_code_digests.empty();
+    u.two_factor_enabled = u.totp_enabled || has_phone_second_factor(u);
+}
+
+api_result<void> enroll_totp(store::write_txn& w, crypto::seal_key const& key, std::string_view user_id,
+                             std::string_view base32_secret, std::int64_t now_ms) {
+    auto secret = crypto::base32_decode(base32_secret);
+    if (!secret || secret->size() < 10)
+        return param_error(code::form_param_format_invalid, "totp_secret", "The TOTP secret must be base32.");
+    auto u = w.users().get(user_id);
+    if (!u) return store_error(u.error(), "enroll_totp");
+    if (!*u) return make_error(code::resource_not_found);
+    store::user_record const previous = **u;
+    set_totp_secret(**u, key, *secret, true, now_ms);
+    ::OPENSSL_cleanse(secret->data(), secret->size());
+    if (auto r = w.users().put(**u, &previous); !r) return store_error(r.error(), "enroll_totp");
+    return {};
+}
+
+}  // namespace latchkey::server::api::domain

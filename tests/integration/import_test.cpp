@@ -1,0 +1,727 @@
+// `latchkey import` / `latchkey export` on the real binary beside a running server on the same data dir: Clerk
+// Dashboard CSVs and CLI JSON made here, a FAPI sign-in with the original password for every hasher, ids kept
+// (BAPI GET /v1/users/{id}), re-runs changing nothing, every bad-input case reported by line, a kill -9 in the
+// middle resumed, and a BAPI-to-BAPI import between two running instances compared field by field.
+#include "crypto/totp.hpp"
+#include "server/api/domain/mfa.hpp"
+#include "server/instance.hpp"
+#include "store/lmdb/open.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <spawn.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace latchkey;
+using namespace latchkey::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using verb = http::verb;
+
+/// An identification's verification status as the BAPI shows it (no verification: "unverified").
+json::value status_of(json::value const& idn) {
+    auto const& v = idn.at("verification");
+    return v.is_null() ? json::value("unverified") : v.at("status");
+}
+
+constexpr char const* secret = "sk_test_importimportimport00001";
+constexpr char const* header =
+    "id,first_name,last_name,username,primary_email_address,primary_phone_number,verified_email_addresses,"
+    "unverified_email_addresses,verified_phone_numbers,unverified_phone_numbers,totp_secret,password_digest,"
+    "password_hasher";
+
+std::string binary() {
+    char const* bin = std::getenv("LATCHKEY_BIN");
+    BOOST_TEST_REQUIRE(bin != nullptr, "LATCHKEY_BIN must point at the latchkey binary");
+    return bin;
+}
+
+void write_file(std::string const& path, std::string const& text) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+}
+
+std::string read_file(std::string const& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+/// Starts the binary with `args` (stdout/stderr to files in `dir`); returns its pid.
+pid_t start(std::vector<std::string> args, std::string const& out_path) {
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    char* envp[] = {nullptr};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, (out_path + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    pid_t pid = -1;
+    int const rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
+    posix_spawn_file_actions_destroy(&fa);
+    BOOST_TEST_REQUIRE(rc == 0);
+    return pid;
+}
+
+/// Runs the binary to completion (bounded: 120 s); returns its exit code.
+int run(std::vector<std::string> args, std::string const& out_path) {
+    pid_t const pid = start(std::move(args), out_path);
+    auto const deadline = std::chrono::steady_clock::now() + 120s;
+    int st = 0;
+    while (::waitpid(pid, &st, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &st, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/// The JSON report the import printed as its last stdout line.
+json::object report_of(std::string const& out_path) {
+    std::istringstream in(read_file(out_path));
+    std::string line, last;
+    while (std::getline(in, line))
+        if (!line.empty())
+            last = line;
+    return json::parse(last).as_object();
+}
+
+/// A running server on `dir`, killed (SIGKILL) and reaped when the scope ends.
+struct server_proc {
+    spawned_server s;
+    explicit server_proc(std::string const& dir)
+        : s(spawn_server(binary(), dir, {},
+                         {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"})) {}
+    ~server_proc() {
+        if (s.pid > 0) {
+            ::kill(s.pid, SIGKILL);
+            ::waitpid(s.pid, nullptr, 0);
+        }
+    }
+    server_proc(server_proc const&) = delete;
+    server_proc& operator=(server_proc const&) = delete;
+    http_client bapi() const {
+        http_client b(s.bapi);
+        b.secret_key = secret;
+        return b;
+    }
+    bool sign_in(std::string const& who, std::string const& pw) const {
+        http_client c(s.fapi);
+        auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}, {"strategy", "password"}, {"password", pw}});
+        return r.status == 200u && response(r).at("status") == "complete";
+    }
+};
+
+struct hashed {
+    char const* hasher;
+    char const* password;
+    char const* digest;
+};
+
+// Digests made by real implementations of each hasher, each with how it was made.
+constexpr hashed digests[] = {
+    // python3 -c 'import hashlib; print(hashlib.md5(b"correct horse").hexdigest())'
+    {"md5", "correct horse", "3cb4e732631f47e6eb961f34554b7cde"},
+    // Openwall phpass 0.3 test.php, HashPassword("test12345") with portable hashes (WordPress "$P$").
+    {"phpass", "test12345", "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
+    // The same portable hash as phpBB3 writes it ("$H$").
+    {"md5_phpass", "test12345", "$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
+    // python3 hashlib.pbkdf2_hmac("sha512", b"correct horse", b"NaCl", 1000).hex()
+    {"pbkdf2_sha512", "correct horse",
+     "pbkdf2_sha512$1000$NaCl$cc5d115d3ce48c34058b84416af0f7afc22402968e17446bd88016b0d551bca43c9eda0423c04b6266512f1d"
+     "1bcb97ed396210a047412a3e64411323e73b507c"},
+    // The same with the salt bytes 00112233445566778899aabbccddeeff, hex-encoded.
+    {"pbkdf2_sha512_hex", "correct horse",
+     "pbkdf2_sha512_hex$1000$00112233445566778899aabbccddeeff$06a400b959401730879119b8d50a15ffa38c8b9d746a1f413e795a28"
+     "8d6f91f39a9ec0bd5403cfab99b3ad439f2df0ac4aa7d0817219c49389729c38bd359c8d"},
+    // Werkzeug 3: generate_password_hash("correct horse", method="scrypt:1024:8:1", salt_length=8)
+    {"scrypt_werkzeug", "correct horse",
+     "scrypt:1024:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d88969f"
+     "d6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
+    // Symfony MessageDigestPasswordEncoder('sha512', true, 5000) with salt "pepper", via python3 hashlib.
+    {"sha512_symfony", "correct horse",
+     "sha512_symfony$5000$pepper$/ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3OalHkT3sQ=="},
+    // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + b"ab\x01\xfe").digest() + b"ab\x01\xfe")
+    {"ldap_ssha", "correct horse", "{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5hhYgH+"},
+    // FIPS 180 SHA-256("password").
+    {"sha256", "password", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
+    // Openwall crypt_blowfish wrapper.c.
+    {"bcrypt", "U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
+    // Django BCryptSHA256PasswordHasher layout (bcrypt over hex(sha256(password))).
+    {"bcrypt_sha256_django", "correct horse", "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
+    // Django's own test vector (tests/auth_tests/test_hashers.py).
+    {"pbkdf2_sha256_django", "l\xc3\xa8tmein", "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+    // RFC 7914 §11 PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1) in Clerk's base64-salt layout.
+    {"pbkdf2_sha256", "passwd",
+     "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
+    // RFC 6070 PBKDF2-HMAC-SHA1.
+    {"pbkdf2_sha1", "password", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
+    // firebase/scrypt README sample in Clerk's layout.
+    {"scrypt_firebase", "user1password",
+     "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==$"
+     "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==$Bw==$8$14"},
+    // phc-winner-argon2 src/test.c vectors (password "password", salt "somesalt").
+    {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8"},
+    {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
+};
+
+std::string csv_quote(std::string const& v) {
+    if (v.find_first_of(",\"\r\n") == std::string::npos)
+        return v;
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string user_id(std::size_t i) {
+    return "user_2Imp" + std::to_string(1000000 + i);
+}
+
+json::value get_user(server_proc const& p, std::string const& id) {
+    auto r = p.bapi().bapi(verb::get, "/v1/users/" + id);
+    return r.status == 200u ? r.json : json::value(nullptr);
+}
+
+std::size_t user_count(server_proc const& p) {
+    auto r = p.bapi().bapi(verb::get, "/v1/users/count");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    return static_cast<std::size_t>(r.json.at("total_count").as_int64());
+}
+
+/// A source Backend API that misbehaves on purpose (what Clerk's API does under load or in an outage): it answers
+/// each request with the next scripted response on 127.0.0.1:0 and records the request lines.
+class scripted_source {
+public:
+    explicit scripted_source(std::vector<std::string> responses) : responses_(std::move(responses)) {
+        acceptor_.open(boost::asio::ip::tcp::v4());
+        acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+        acceptor_.listen();
+        port_ = acceptor_.local_endpoint().port();
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~scripted_source() {
+        // A blocked accept() is not woken by closing the socket: stop, then connect once to wake it.
+        stop_ = true;
+        boost::system::error_code ec;
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket wake(ioc);
+        wake.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+        thread_.join();
+    }
+    scripted_source(scripted_source const&) = delete;
+    scripted_source& operator=(scripted_source const&) = delete;
+    unsigned short port() const { return port_; }
+    std::vector<std::string> requests() {
+        std::lock_guard lk(mu_);
+        return requests_;
+    }
+
+private:
+    void serve() {
+        for (std::size_t i = 0;; ++i) {
+            boost::system::error_code ec;
+            boost::asio::ip::tcp::socket sock(ioc_);
+            acceptor_.accept(sock, ec);
+            if (ec || stop_)
+                return;
+            std::string req;
+            char buf[4096];
+            while (req.find("\r\n\r\n") == std::string::npos) {
+                auto n = sock.read_some(boost::asio::buffer(buf), ec);
+                if (ec)
+                    break;
+                req.append(buf, n);
+            }
+            {
+                std::lock_guard lk(mu_);
+                requests_.push_back(req.substr(0, req.find("\r\n")));
+            }
+            std::string const& body = responses_[std::min(i, responses_.size() - 1)];
+            boost::asio::write(sock, boost::asio::buffer(body), ec);
+            sock.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+        }
+    }
+
+    std::vector<std::string> responses_;
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::acceptor acceptor_{ioc_};
+    unsigned short port_ = 0;
+    std::mutex mu_;
+    std::vector<std::string> requests_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::string http_answer(std::string const& status, std::string const& body, std::string const& extra = {}) {
+    return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n" + extra + "\r\n" + body;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(import)
+
+BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    std::string const out = data.path + "/out";
+    std::string const page = R"([{"id":"user_2Src1","email_addresses":[{"id":"idn_2Src1","email_address":"s1@example.com",)"
+                             R"("verification":{"status":"verified"}}],"primary_email_address_id":"idn_2Src1"},)"
+                             R"({"id":"user_2Src2","email_addresses":[{"id":"idn_2Src2","email_address":"s2@example.com",)"
+                             R"("verification":null}],"banned":true}])";
+    {
+        // 429 (wait 1 s), one 500 and one garbage answer (both retried), then the users (a short page: the end).
+        scripted_source src({http_answer("429 Too Many Requests", R"({"errors":[]})", "Retry-After: 1\r\n"),
+                             http_answer("500 Internal Server Error", "{}"), http_answer("200 OK", "<html>oops</html>"),
+                             http_answer("200 OK", page)});
+        auto const t0 = std::chrono::steady_clock::now();
+        BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(src.port()), "--secret-key", secret,
+                        "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+        BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 1s));  // Retry-After honoured
+        auto const reqs = src.requests();
+        BOOST_TEST_REQUIRE(reqs.size() == 4u);
+        for (auto const& r : reqs)  // the same page asked again each time
+            BOOST_TEST(r == "GET /v1/users?limit=100&offset=0&order_by=%2Bcreated_at HTTP/1.1");
+        BOOST_TEST(read_file(out + ".err").find("429") != std::string::npos);
+    }
+    auto report = report_of(out);
+    BOOST_TEST(report.at("imported") == 2);
+    server_proc srv(dir);
+    auto u2 = get_user(srv, "user_2Src2");
+    BOOST_TEST_REQUIRE(u2.is_object());
+    BOOST_TEST(u2.at("banned") == true);
+    BOOST_TEST(u2.at("email_addresses").as_array()[0].at("id") == "idn_2Src2");
+    BOOST_TEST(status_of(u2.at("email_addresses").as_array()[0]) == "unverified");
+
+    // An API that only fails: the import stops after its retries, says why, exits 2, and wrote nothing new.
+    scripted_source down({http_answer("500 Internal Server Error", "{}")});
+    BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(down.port()), "--secret-key", secret,
+                    "--data-dir", dir}, out) == 2);
+    BOOST_TEST(read_file(out + ".err").find("answered 500") != std::string::npos);
+    BOOST_TEST(user_count(srv) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_and_keeps_ids) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    server_proc srv(dir);
+    std::string csv = "\xEF\xBB\xBF" + std::string(header) + "\r\n";  // as Excel saves it: BOM and CRLF
+    for (std::size_t i = 0; i < std::size(digests); ++i) {
+        std::string const email = std::string(digests[i].hasher) + "@example.com";
+        csv += user_id(i) + ",First" + std::to_string(i) + ",\"Last, " + std::to_string(i) + "\",," + email + ",," + email +
+               "|alias" + std::to_string(i) + "@example.com,old" + std::to_string(i) + "@example.com,,,," +
+               csv_quote(digests[i].digest) + "," + digests[i].hasher + "\r\n";
+    }
+    // A user with phones (primary among the verified) and no password.
+    csv += "user_2ImpPhones,Pat,,pat,,+15555550101,,,+15555550100|+15555550101,+15555550199,,,\r\n";
+    // A user with an authenticator app (RFC 6238's test key "12345678901234567890" in base32, lower case).
+    csv += "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,,\r\n";
+    std::string const in = data.path + "/users.csv";
+    write_file(in, csv);
+    std::string const out = data.path + "/out";
+    std::string const rep = data.path + "/report.json";
+
+    BOOST_TEST_REQUIRE(run({bin, "import", in, "--data-dir", dir, "--report", rep}, out) == 0, read_file(out + ".err"));
+    auto report = json::parse(read_file(rep)).as_object();
+    BOOST_TEST(report.at("format") == "clerk-csv");  // detected
+    BOOST_TEST(report.at("imported") == std::size(digests) + 2);
+    BOOST_TEST(report.at("failed") == 0);
+
+    // The TOTP secret is enrolled: the user has a verified second factor, and the code an authenticator app shows
+    // for that secret now is the one the stored (sealed) secret accepts.
+    auto tia = get_user(srv, "user_2ImpTotp");
+    BOOST_TEST_REQUIRE(tia.is_object());
+    BOOST_TEST(tia.at("totp_enabled") == true);
+    BOOST_TEST(tia.at("two_factor_enabled") == true);
+    {
+        store::lmdb::options so;
+        so.dir = dir + "/db";
+        auto db = store::lmdb::open(so);
+        BOOST_TEST_REQUIRE(db.has_value());
+        auto u = (*db)->with_read([](store::read_txn const& t) { return t.users().get("user_2ImpTotp"); });
+        BOOST_TEST_REQUIRE((u && *u));
+        auto const key = server::load_seal_key(dir);
+        auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        auto const code = crypto::totp("12345678901234567890", now / 1000);
+        auto copy = **u;
+        BOOST_TEST(!server::api::domain::check_totp(copy, key, code == "000000" ? "000001" : "000000", now));
+        BOOST_TEST(server::api::domain::check_totp(copy, key, code, now));
+    }
+
+    for (std::size_t i = 0; i < std::size(digests); ++i) {
+        BOOST_TEST_CONTEXT(digests[i].hasher) {
+            std::string const email = std::string(digests[i].hasher) + "@example.com";
+            // The running server sees the import at once; the original password works, another does not.
+            BOOST_TEST(!srv.sign_in(email, std::string(digests[i].password) + "x"));
+            BOOST_TEST(srv.sign_in(email, digests[i].password));
+            BOOST_TEST(srv.sign_in("alias" + std::to_string(i) + "@example.com", digests[i].password));
+            auto u = get_user(srv, user_id(i));
+            BOOST_TEST_REQUIRE(u.is_object());
+            BOOST_TEST(u.at("id") == json::value(user_id(i)));
+            BOOST_TEST(u.at("last_name") == json::value("Last, " + std::to_string(i)));
+            auto const& emails = u.at("email_addresses").as_array();
+            BOOST_TEST_REQUIRE(emails.size() == 3u);
+            for (auto const& e : emails) {
+                bool const old = e.at("email_address") == json::value("old" + std::to_string(i) + "@example.com");
+                BOOST_TEST(status_of(e) == (old ? "unverified" : "verified"));
+                if (e.at("email_address") == json::value(email))
+                    BOOST_TEST(u.at("primary_email_address_id") == e.at("id"));
+            }
+            // An unverified address is no sign-in identifier.
+            BOOST_TEST(!srv.sign_in("old" + std::to_string(i) + "@example.com", digests[i].password));
+        }
+    }
+    auto pat = get_user(srv, "user_2ImpPhones");
+    BOOST_TEST_REQUIRE(pat.is_object());
+    BOOST_TEST(pat.at("username") == "pat");
+    BOOST_TEST(pat.at("phone_numbers").as_array().size() == 3u);
+    for (auto const& p : pat.at("phone_numbers").as_array()) {
+        BOOST_TEST(status_of(p) ==
+                   (p.at("phone_number") == "+15555550199" ? "unverified" : "verified"));
+        if (p.at("phone_number") == "+15555550101")
+            BOOST_TEST(pat.at("primary_phone_number_id") == p.at("id"));
+    }
+
+    // Re-running the same import changes nothing: every row is unchanged, and the digests re-hashed at those
+    // sign-ins stay re-hashed (export shows the instance's own hasher for a former md5 user).
+    BOOST_TEST(run({bin, "import", in, "--data-dir", dir}, out) == 0);
+    auto again = report_of(out);
+    BOOST_TEST(again.at("imported") == 0);
+    BOOST_TEST(again.at("unchanged") == std::size(digests) + 2);
+    std::string const exported = data.path + "/export.csv";
+    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", exported, "--data-dir", dir},
+                           out) == 0);
+    struct stat st {};
+    BOOST_TEST(::stat(exported.c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600u);
+    auto const text = read_file(exported);
+    BOOST_TEST(text.starts_with(std::string(header) + "\r\n"));
+    auto const md5_line = text.substr(text.find(user_id(0)), text.find("\r\n", text.find(user_id(0))) - text.find(user_id(0)));
+    BOOST_TEST(md5_line.ends_with(",argon2id"), md5_line);
+    BOOST_TEST(md5_line.find("md5@example.com|alias0@example.com,old0@example.com") != std::string::npos, md5_line);
+    // Without --include-secrets no digest leaves.
+    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--data-dir", dir}, out) == 0);
+    BOOST_TEST(read_file(out).find("$argon2") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    server_proc srv(dir);
+    json::array users;
+    users.push_back(json::object{
+        {"id", "user_2JsonAda"},
+        {"first_name", "Ada"},
+        {"last_name", "Lovelace"},
+        {"username", "ada"},
+        {"email_addresses", json::array{json::object{{"id", "idn_2JsonAdaMail"}, {"email_address", "ada@example.com"},
+                                                      {"verification", json::object{{"status", "verified"}}}},
+                                        json::object{{"id", "idn_2JsonAdaOld"}, {"email_address", "ada.old@example.com"},
+                                                      {"verification", json::object{{"status", "unverified"}}}}}},
+        {"primary_email_address_id", "idn_2JsonAdaMail"},
+        {"public_metadata", json::object{{"plan", "pro"}}},
+        {"private_metadata", json::object{{"stripe", "cus_1"}}},
+        {"unsafe_metadata", json::object{{"theme", "dark"}}},
+        {"banned", true},
+        {"legal_accepted_at", "2023-05-06T07:08:09.123Z"},
+        {"created_at", 1600000000000},
+    });
+    users.push_back(json::object{{"id", "user_2JsonBob"}, {"email_addresses", json::array{"bob@example.com"}},
+                                 {"created_at", "2021-01-02T03:04:05Z"}});
+    std::string const in = data.path + "/users.json";
+    write_file(in, json::serialize(users));
+    std::string const out = data.path + "/out";
+
+    BOOST_TEST(run({bin, "import", in, "--dry-run", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+    auto dry = report_of(out);
+    BOOST_TEST(dry.at("dry_run") == true);
+    BOOST_TEST(dry.at("would_import") == 2);
+    BOOST_TEST(get_user(srv, "user_2JsonAda").is_null());
+    BOOST_TEST(user_count(srv) == 0u);
+
+    BOOST_TEST(run({bin, "import", in, "--format", "clerk-json", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+    auto ada = get_user(srv, "user_2JsonAda");
+    BOOST_TEST_REQUIRE(ada.is_object());
+    BOOST_TEST(ada.at("username") == "ada");
+    BOOST_TEST(ada.at("primary_email_address_id") == "idn_2JsonAdaMail");
+    BOOST_TEST(ada.at("email_addresses").as_array().size() == 2u);
+    BOOST_TEST(ada.at("email_addresses").as_array()[1].at("id") == "idn_2JsonAdaOld");
+    BOOST_TEST(status_of(ada.at("email_addresses").as_array()[1]) == "unverified");
+    BOOST_TEST(ada.at("public_metadata").at("plan") == "pro");
+    BOOST_TEST(ada.at("private_metadata").at("stripe") == "cus_1");
+    BOOST_TEST(ada.at("unsafe_metadata").at("theme") == "dark");
+    BOOST_TEST(ada.at("banned") == true);
+    BOOST_TEST(ada.at("legal_accepted_at") == 1683356889123);
+    BOOST_TEST(ada.at("created_at") == 1600000000000);
+    auto bob = get_user(srv, "user_2JsonBob");
+    BOOST_TEST_REQUIRE(bob.is_object());
+    BOOST_TEST(bob.at("created_at") == 1609556645000);
+
+    // Export as Clerk's JSON and import into a fresh data dir: the same users.
+    std::string const exported = data.path + "/export.json";
+    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-json", "--out", exported, "--data-dir", dir}, out) == 0);
+    std::string const dir2 = data.path + "/d2";
+    BOOST_TEST(run({bin, "import", exported, "--data-dir", dir2}, out) == 0, read_file(out + ".err"));
+    BOOST_TEST(report_of(out).at("imported") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    server_proc srv(dir);
+    std::string const out = data.path + "/out";
+    std::string const in = data.path + "/bad.csv";
+    // Someone already here with the address a row brings under another id.
+    write_file(in, std::string(header) + "\nuser_2Existing,,,,taken@example.com,,taken@example.com,,,,,,\n");
+    BOOST_TEST_REQUIRE(run({bin, "import", in, "--data-dir", dir}, out) == 0);
+
+    std::string csv = std::string(header) + "\n";
+    csv += "user_2Good1,Good,,,good1@example.com,,good1@example.com,,,,,3cb4e732631f47e6eb961f34554b7cde,md5\n";  // 2
+    csv += "user_2Extra,,,,x@example.com,,x@example.com,,,,,,,extra\n";                                            // 3
+    csv += "user_2Hasher,,,,h@example.com,,h@example.com,,,,,abc,rot13\n";                                         // 4
+    csv += "user_2Digest,,,,d@example.com,,d@example.com,,,,,$2a$05$short,bcrypt\n";                               // 5
+    csv += "not_a_user_id,,,,i@example.com,,i@example.com,,,,,,\n";                                                // 6
+    csv += "user_2Good1,,,,dup@example.com,,dup@example.com,,,,,,\n";                                              // 7
+    csv += "user_2Email,,,,not-an-email,,not-an-email,,,,,,\n";                                                    // 8
+    csv += "user_2Phone,,,,,12,,,12,,,,\n";                                                                        // 9
+    csv += "user_2Taken,,,,taken@example.com,,taken@example.com,,,,,,\n";                                          // 10
+    csv += "user_2Totp,,,,t@example.com,,t@example.com,,,,not base32!,,\n";                                        // 11
+    csv += "user_2Stray,Mc\"Quote,,,s@example.com,,s@example.com,,,,,,\n";                                         // 12
+    csv += "user_2Big," + std::string(100u << 20, 'a') + ",,,big@example.com,,big@example.com,,,,,,\n";             // 13
+    csv += "user_2Good2,\"Two\nLines\",,,good2@example.com,,good2@example.com,,,,,,\n";                             // 14-15
+    csv += "user_2Open,\"never closed,,,o@example.com,,,,,,,,\n";                                                  // 16
+    write_file(in, csv);
+    std::string const rep = data.path + "/report.json";
+    // The server keeps answering while the import reads 100 MB.
+    pid_t const pid = start({bin, "import", in, "--data-dir", dir, "--report", rep}, out);
+    int answered = 0;
+    int st = 0;
+    auto const deadline = std::chrono::steady_clock::now() + 120s;
+    while (::waitpid(pid, &st, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline) {
+        if (srv.bapi().bapi(verb::get, "/v1/users/count").status == 200u)
+            ++answered;
+        std::this_thread::sleep_for(20ms);
+    }
+    BOOST_TEST_REQUIRE(WIFEXITED(st));
+    BOOST_TEST(WEXITSTATUS(st) == 1);  // some rows failed
+    BOOST_TEST(answered > 0);
+    auto report = json::parse(read_file(rep)).as_object();
+    BOOST_TEST(report.at("imported") == 2);
+    std::map<std::int64_t, std::string> by_line;
+    for (auto const& p : report.at("problems").as_array())
+        by_line[p.at("line").as_int64()] = std::string(p.at("status").as_string()) + ": " + std::string(p.at("reason").as_string());
+    auto has = [&](std::int64_t line, std::string const& part) {
+        BOOST_TEST_CONTEXT("line " << line << ": " << by_line[line]) {
+            BOOST_TEST(by_line[line].find(part) != std::string::npos);
+        }
+    };
+    has(3, "expected 13 fields, found 14");
+    has(4, "unknown password_hasher 'rot13'");
+    has(5, "not a valid bcrypt digest");
+    has(6, "invalid user id");
+    has(7, "duplicate id: the same user is on line 2");
+    has(8, "invalid email address");
+    has(9, "invalid phone number");
+    has(10, "conflict: exists as user_2Existing with the same verified email address taken@example.com; not merged");
+    has(11, "totp_secret is not a base32 secret");
+    has(12, "a quote inside an unquoted field");
+    has(13, "longer than 1048576 bytes");
+    has(16, "unbalanced quote");
+    BOOST_TEST(by_line.count(2) == 0u);
+    BOOST_TEST(by_line.count(14) == 0u);
+    BOOST_TEST(report.at("failed") == 11);
+    BOOST_TEST(report.at("conflicts") == 1);
+    BOOST_TEST(srv.sign_in("good1@example.com", "correct horse"));
+    BOOST_TEST(get_user(srv, "user_2Good2").at("first_name") == "Two\nLines");
+    BOOST_TEST(get_user(srv, "user_2Taken").is_null());  // nothing half-written
+    BOOST_TEST(user_count(srv) == 3u);
+
+    // A wrong header is refused as a whole (exit 2); so is a missing file.
+    write_file(in, "name,email\nSomebody,somebody@example.com\n");
+    BOOST_TEST(run({bin, "import", in, "--format", "clerk-csv", "--data-dir", dir}, out) == 2);
+    BOOST_TEST(read_file(out + ".err").find("unknown column 'name'") != std::string::npos);
+    BOOST_TEST(run({bin, "import", in + ".missing", "--data-dir", dir}, out) == 2);
+    // JSON: non-object metadata and a non-object row.
+    write_file(in, R"([{"id":"user_2Meta","email_addresses":["m@example.com"],"public_metadata":[1]},7,)"
+                   R"({"id":"user_2MetaOk","email_addresses":["mo@example.com"]}])");
+    BOOST_TEST(run({bin, "import", in, "--data-dir", dir}, out) == 1);
+    auto j = report_of(out);
+    BOOST_TEST(j.at("imported") == 1);
+    BOOST_TEST(j.at("problems").as_array()[0].at("reason") == "public_metadata must be an object");
+    BOOST_TEST(j.at("problems").as_array()[1].at("reason") == "not a JSON object");
+    BOOST_TEST(user_count(srv) == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    std::string const out = data.path + "/out";
+    std::string const in = data.path + "/many.csv";
+    constexpr std::size_t n = 20000;
+    std::string csv = std::string(header) + "\n";
+    for (std::size_t i = 0; i < n; ++i) {
+        auto const id = user_id(i);
+        csv += id + ",,,," + id + "@example.com,," + id + "@example.com,,,,,$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\n";
+    }
+    write_file(in, csv);
+    pid_t const pid = start({bin, "import", in, "--batch", "200", "--data-dir", dir}, out);
+    // Kill it once some batches are committed (the progress lines say how far it got).
+    auto const deadline = std::chrono::steady_clock::now() + 60s;
+    bool killed = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int st = 0;
+        if (::waitpid(pid, &st, WNOHANG) != 0)
+            break;
+        if (::access((dir + "/db/data.mdb").c_str(), F_OK) == 0) {
+            struct stat s {};
+            ::stat((dir + "/db/data.mdb").c_str(), &s);
+            if (s.st_size > (2 << 20)) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                killed = true;
+                break;
+            }
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    BOOST_TEST_REQUIRE(killed, "the import finished before it could be killed");
+    server_proc srv(dir);
+    std::size_t const landed = user_count(srv);
+    BOOST_TEST(landed < n);
+    BOOST_TEST(landed % 200 == 0u);  // whole batches only: nothing half-written
+
+    BOOST_TEST(run({bin, "import", in, "--batch", "200", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+    auto report = report_of(out);
+    BOOST_TEST(report.at("unchanged") == landed);
+    BOOST_TEST(report.at("imported") == n - landed);
+    BOOST_TEST(user_count(srv) == n);
+    BOOST_TEST(srv.sign_in(user_id(n - 1) + "@example.com", "U*U"));
+    BOOST_TEST(get_user(srv, user_id(0)).at("id") == json::value(user_id(0)));
+}
+
+BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir_a = data.path + "/a";
+    std::string const dir_b = data.path + "/b";
+    std::string const out = data.path + "/out";
+    server_proc a(dir_a);
+    auto ba = a.bapi();
+    for (int i = 0; i < 130; ++i) {  // more than one page of 100
+        json::object body{{"email_address", json::array{"u" + std::to_string(i) + "@example.com"}},
+                          {"first_name", "U" + std::to_string(i)},
+                          {"public_metadata", json::object{{"n", i}}},
+                          {"private_metadata", json::object{{"secret", i * 2}}}};
+        if (i % 3 == 0)
+            body["phone_number"] = json::array{"+1555555" + std::to_string(1000 + i)};
+        if (i % 2 == 0) {
+            body["password_digest"] = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+            body["password_hasher"] = "bcrypt";
+        }
+        if (i % 5 == 0)
+            body["username"] = "user" + std::to_string(i);
+        auto r = ba.bapi(verb::post, "/v1/users", body);
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    }
+    // The digests come from A's own export (the BAPI never shows them).
+    std::string const digests = data.path + "/digests.csv";
+    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir",
+                            dir_a}, out) == 0);
+    server_proc b(dir_b);
+    std::string const url = "http://127.0.0.1:" + std::to_string(a.s.bapi);
+    BOOST_TEST_REQUIRE(run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--data-dir", dir_b}, out) == 0,
+                       read_file(out + ".err"));
+    BOOST_TEST(report_of(out).at("format") == "bapi");
+    BOOST_TEST(report_of(out).at("imported") == 130);
+
+    auto list = [](server_proc const& p) {
+        json::array all;
+        for (int offset = 0;; offset += 100) {
+            auto r = p.bapi().bapi(verb::get, "/v1/users?limit=100&order_by=%2Bcreated_at&offset=" + std::to_string(offset));
+            BOOST_TEST_REQUIRE(r.status == 200u);
+            for (auto& u : r.json.as_array())
+                all.push_back(u);
+            if (r.json.as_array().size() < 100)
+                break;
+        }
+        return all;
+    };
+    auto ua = list(a);
+    auto ub = list(b);
+    BOOST_TEST_REQUIRE(ua.size() == 130u);
+    BOOST_TEST_REQUIRE(ub.size() == 130u);
+    std::map<std::string, json::object> by_id;
+    for (auto const& u : ub)
+        by_id[std::string(u.at("id").as_string())] = u.as_object();
+    for (auto const& u : ua) {
+        auto const& x = u.as_object();
+        auto it = by_id.find(std::string(x.at("id").as_string()));
+        BOOST_TEST_REQUIRE((it != by_id.end()));
+        auto const& y = it->second;
+        BOOST_TEST_CONTEXT(x.at("id")) {
+            for (auto const* f : {"first_name", "last_name", "username", "external_id", "primary_email_address_id",
+                                  "primary_phone_number_id", "public_metadata", "private_metadata", "unsafe_metadata",
+                                  "banned", "locked", "password_enabled", "created_at", "legal_accepted_at"}) {
+                BOOST_TEST_CONTEXT(f) {
+                    BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f)));
+                }
+            }
+            for (auto const* list_name : {"email_addresses", "phone_numbers"}) {
+                auto const& la = x.at(list_name).as_array();
+                auto const& lb = y.at(list_name).as_array();
+                BOOST_TEST_REQUIRE(la.size() == lb.size());
+                for (std::size_t k = 0; k < la.size(); ++k) {
+                    BOOST_TEST(la[k].at("id") == lb[k].at("id"));
+                    char const* v = std::string_view(list_name) == "email_addresses" ? "email_address" : "phone_number";
+                    BOOST_TEST(la[k].at(v) == lb[k].at(v));
+                    BOOST_TEST(status_of(la[k]) == status_of(lb[k]));
+                }
+            }
+        }
+    }
+    BOOST_TEST(b.sign_in("u0@example.com", "U*U"));
+    // Again: nothing changes.
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--data-dir", dir_b}, out) == 0);
+    BOOST_TEST(report_of(out).at("unchanged") == 130);
+    // A refused key ends the import (exit 2, nothing read).
+    BOOST_TEST(run({bin, "import", url, "--secret-key", "sk_test_wrongwrongwrongwrong0001", "--data-dir", dir_b}, out) == 2);
+    BOOST_TEST(read_file(out + ".err").find("secret key was refused") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

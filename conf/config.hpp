@@ -128,6 +128,27 @@ struct delivery_settings {
     std::uint32_t workers = 2;                  ///< delivery threads
 };
 
+/// A social / OpenID Connect provider this instance signs users in with (Clerk's `social` settings). `strategy` is
+/// `oauth_<provider>` (oauth_google, oauth_github, ...) or `oauth_custom_<slug>` for any OpenID Connect provider.
+/// Endpoints come from `issuer`'s discovery document when not given. Plain http endpoints are refused unless
+/// `allow_http` (loopback tests).
+struct oauth_provider {
+    std::string strategy;
+    std::string name;                    ///< shown on the button
+    std::string logo_url;
+    std::string client_id;
+    std::string client_secret;           ///< never logged
+    std::string issuer;                  ///< OpenID Connect issuer ("" = a plain OAuth 2.0 provider)
+    std::string authorization_endpoint;
+    std::string token_endpoint;
+    std::string jwks_uri;
+    std::string userinfo_endpoint;
+    std::vector<std::string> scopes{"openid", "email", "profile"};
+    std::string ca_file;                 ///< PEM CA bundle for a private CA ("" = the system's)
+    bool allow_http = false;             ///< accept http:// endpoints (loopback tests only)
+    std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -195,6 +216,9 @@ struct config {
     // ---- delivery ----
     delivery_settings delivery{};
     std::vector<webhook_endpoint> webhooks;
+
+    // ---- federation ----
+    std::vector<oauth_provider> oauth_providers;
 };
 
 }  // namespace latchkey::conf

@@ -2,6 +2,7 @@
 #include "server/api/backend/handlers.hpp"
 #include "server/api/context.hpp"
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/federation/federation.hpp"
 
 namespace latchkey::server::api {
 
@@ -84,6 +85,9 @@ route_table frontend_routes() {
     r.add(post,    "/v1/me/tokens",                                              {f::create_me_token,                  fapi, io});
     r.add(post,    "/v1/me/change_password",                                     {f::change_password,                  fapi, pool});
     r.add(post,    "/v1/me/remove_password",                                     {f::remove_password,                  fapi, pool});
+    // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
+    r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
+    r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
     // clang-format on
     return r;
 }

@@ -71,7 +71,7 @@ private:
             } else if (target == "/jwks") {
                 res.body() = crypto::jwks_json([&] {
                     crypto::keyring r;
-                    r.add(*key_.clone());
+                    r.add(*key_.clone(), true);
                     return r;
                 }());
             } else if (target == "/token") {
@@ -193,9 +193,9 @@ BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
     auto url2 = start(f, c2, "/v1/client/sign_ins");
     BOOST_TEST_REQUIRE(callback(f, c2, url2, "acme-user-1", "ada@example.com").status == 303u);
     auto client2 = c2.fapi("GET", "/v1/client");
-    auto const& si2 = client2.json.at("response").at("sign_in");
-    BOOST_TEST(si2.at("status") == "complete", client2.body);
-    BOOST_TEST(client2.json.at("response").at("sessions").as_array()[0].at("user").at("id") == user_id);
+    // Complete: the attempt left the client and its session is the one signed in.
+    BOOST_TEST_REQUIRE(client2.json.at("response").at("sessions").as_array().size() == 1u, client2.body);
+    BOOST_TEST(str(client2.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);
 }
 
 BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
@@ -204,9 +204,29 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     auto url = start(f, c, "/v1/client/sign_ups");
     BOOST_TEST_REQUIRE(callback(f, c, url, "acme-user-2", "grace@example.com").status == 303u);
     auto client = c.fapi("GET", "/v1/client");
-    auto const& su = client.json.at("response").at("sign_up");
-    BOOST_TEST(su.at("status") == "complete", client.body);
-    BOOST_TEST(su.at("verifications").at("external_account").at("status") == "verified");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    auto const& user = sessions[0].at("user");
+    BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
+    BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
+    BOOST_TEST(user.at("first_name") == "Ada");
+    BOOST_TEST(user.at("password_enabled") == false);
+}
+
+BOOST_AUTO_TEST_CASE(environment_lists_the_provider_and_unknown_strategies_are_refused) {
+    federated f;
+    http_client c(f.s.fapi_port());
+    auto env = c.fapi("GET", "/v1/environment");
+    auto const& acme = env.json.at("user_settings").at("social").at("oauth_custom_acme");
+    BOOST_TEST(acme.at("enabled") == true);
+    BOOST_TEST(acme.at("authenticatable") == true);
+    BOOST_TEST(acme.at("name") == "Acme");
+    auto r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_other"}, {"redirect_url", f.redirect()}});
+    expect_error(r, 422, "strategy_for_user_invalid", "strategy");
+    r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_acme"}, {"redirect_url", "https://evil.example/x"}});
+    expect_error(r, 422, "form_param_value_invalid", "redirect_url");
+    r = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
+    expect_error(r, 422, "form_param_value_invalid", "transfer");
 }
 
 BOOST_AUTO_TEST_CASE(bad_callbacks_are_refused_and_a_wrong_nonce_fails_the_attempt) {

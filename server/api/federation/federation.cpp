@@ -211,6 +211,21 @@ bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std:
 
 }  // namespace
 
+json::object social_settings(app const& a) {
+    json::object out;
+    for (auto const& p : a.cfg.oauth_providers) {
+        // Built-in providers' icons come from Clerk's image host; a custom provider's from its logo_url.
+        std::string logo = p.logo_url;
+        if (logo.empty() && !p.strategy.starts_with("oauth_custom_"))
+            logo = "https://img.clerk.com/static/" + p.strategy.substr(6) + ".svg";
+        out[p.strategy] = json::object{{"enabled", true}, {"required", false}, {"authenticatable", true},
+                                       {"block_email_subaddresses", false}, {"strategy", p.strategy},
+                                       {"not_selectable", false}, {"deprecated", false}, {"name", p.name},
+                                       {"logo_url", logo.empty() ? json::value(nullptr) : json::value(logo)}};
+    }
+    return out;
+}
+
 conf::oauth_provider const* find_provider(app const& a, std::string_view strategy) {
     for (auto const& p : a.cfg.oauth_providers)
         if (p.strategy == strategy) return &p;

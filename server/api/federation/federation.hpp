@@ -41,6 +41,9 @@ public:
     virtual fetch_reply fetch(conf::oauth_provider const& p, fetch_request const& r) = 0;
 };
 
+/// The environment's `user_settings.social`: one entry per configured provider, keyed by strategy.
+boost::json::object social_settings(app const& a);
+
 /// The configured provider for `strategy`, or null.
 conf::oauth_provider const* find_provider(app const& a, std::string_view strategy);
 

@@ -28,7 +28,8 @@ using asio::ip::tcp;
 /// The upstream OpenID provider: answers discovery, its JWKS and the token endpoint (one code at a time).
 class tiny_idp {
 public:
-    tiny_idp() : key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    tiny_idp()
+        : key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
         thread_ = std::thread([this] { run(); });
     }
@@ -66,8 +67,9 @@ private:
             std::string const target(req.target());
             if (target == "/.well-known/openid-configuration") {
                 res.body() = json::serialize(json::object{{"issuer", issuer},
-                    {"authorization_endpoint", issuer + "/authorize"}, {"token_endpoint", issuer + "/token"},
-                    {"jwks_uri", issuer + "/jwks"}});
+                                                          {"authorization_endpoint", issuer + "/authorize"},
+                                                          {"token_endpoint", issuer + "/token"},
+                                                          {"jwks_uri", issuer + "/jwks"}});
             } else if (target == "/jwks") {
                 res.body() = crypto::jwks_json([&] {
                     crypto::keyring r;
@@ -78,14 +80,18 @@ private:
                 std::lock_guard lk(mu_);
                 form_ = req.body();
                 auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
-                json::object claims{{"iss", issuer}, {"aud", "latchkey-test"}, {"sub", sub_}, {"nonce", nonce_},
-                                    {"iat", now}, {"exp", now + 300}, {"email", email_}, {"email_verified", true},
-                                    {"given_name", "Ada"}, {"family_name", "Lovelace"}};
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+                json::object claims{
+                    {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
+                    {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
+                    {"given_name", "Ada"}, {"family_name", "Lovelace"}};
                 json::object header{{"alg", "RS256"}, {"kid", key_.kid()}, {"typ", "JWT"}};
                 auto jwt = crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
-                res.body() = json::serialize(json::object{{"access_token", "at-1"}, {"token_type", "Bearer"},
-                                                          {"id_token", *jwt}, {"scope", "openid email profile"}});
+                res.body() = json::serialize(json::object{{"access_token", "at-1"},
+                                                          {"token_type", "Bearer"},
+                                                          {"id_token", *jwt},
+                                                          {"scope", "openid email profile"}});
             } else {
                 res.result(bhttp::status::not_found);
             }
@@ -221,9 +227,11 @@ BOOST_AUTO_TEST_CASE(environment_lists_the_provider_and_unknown_strategies_are_r
     BOOST_TEST(acme.at("enabled") == true);
     BOOST_TEST(acme.at("authenticatable") == true);
     BOOST_TEST(acme.at("name") == "Acme");
-    auto r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_other"}, {"redirect_url", f.redirect()}});
+    auto r =
+        c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_other"}, {"redirect_url", f.redirect()}});
     expect_error(r, 422, "strategy_for_user_invalid", "strategy");
-    r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_acme"}, {"redirect_url", "https://evil.example/x"}});
+    r = c.fapi("POST", "/v1/client/sign_ins",
+               {{"strategy", "oauth_custom_acme"}, {"redirect_url", "https://evil.example/x"}});
     expect_error(r, 422, "form_param_value_invalid", "redirect_url");
     r = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
     expect_error(r, 422, "form_param_value_invalid", "transfer");

@@ -2,8 +2,8 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
-#include "crypto/keys.hpp"
 #include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
@@ -55,16 +55,22 @@ std::string callback_url(app const& a) { return a.inst.frontend_api + "/v1/oauth
 /// Clerk's error object for the verification, from the code name kept in the flow.
 json::value error_json(std::string_view name) {
     if (name.empty()) return nullptr;
-    static constexpr code known[] = {code::oauth_access_denied, code::oauth_token_exchange_error,
-                                     code::oauth_fetch_user_error, code::external_account_not_found,
-                                     code::external_account_exists, code::user_locked, code::user_banned,
-                                     code::form_identifier_exists, code::not_allowed_to_sign_up,
-                                     code::sign_up_mode_restricted, code::sign_up_restricted_waitlist};
+    static constexpr code known[] = {code::oauth_access_denied,
+                                     code::oauth_token_exchange_error,
+                                     code::oauth_fetch_user_error,
+                                     code::external_account_not_found,
+                                     code::external_account_exists,
+                                     code::user_locked,
+                                     code::user_banned,
+                                     code::form_identifier_exists,
+                                     code::not_allowed_to_sign_up,
+                                     code::sign_up_mode_restricted,
+                                     code::sign_up_restricted_waitlist};
     for (auto c : known) {
         if (code_name(c) != name) continue;
         auto e = make_error(c);
-        return json::object{{"code", e.code}, {"message", e.message}, {"long_message", e.long_message},
-                            {"meta", e.meta}};
+        return json::object{
+            {"code", e.code}, {"message", e.message}, {"long_message", e.long_message}, {"meta", e.meta}};
     }
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
@@ -112,7 +118,8 @@ std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string
     if (str_of(c, "iss").value_or("") != p.issuer) return why = "id_token iss", std::nullopt;
     bool aud_ok = false;
     if (auto const* aud = c.if_contains("aud")) {
-        if (aud->is_string()) aud_ok = aud->get_string() == p.client_id;
+        if (aud->is_string())
+            aud_ok = aud->get_string() == p.client_id;
         else if (aud->is_array())
             for (auto const& x : aud->get_array()) aud_ok = aud_ok || (x.is_string() && x.get_string() == p.client_id);
     }
@@ -135,8 +142,10 @@ std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string
     for (auto* f : {&out.identity.email_address, &out.identity.first_name, &out.identity.last_name,
                     &out.identity.image_url, &out.identity.username})
         if (f->size() > 512) f->clear();
-    if (auto e = frontend::normalize_email(out.identity.email_address)) out.identity.email_address = *e;
-    else out.identity.email_address.clear(), out.email_verified = false;
+    if (auto e = frontend::normalize_email(out.identity.email_address))
+        out.identity.email_address = *e;
+    else
+        out.identity.email_address.clear(), out.email_verified = false;
     return out;
 }
 
@@ -172,8 +181,8 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
     json::value body;
     if (tok.status == 200) body = json::parse(tok.body, ec);
     if (tok.status != 200 || ec || !body.is_object() || !str_of(body.get_object(), "id_token")) {
-        log::warn("oauth_token_exchange", {{"provider", p.strategy}, {"status", std::to_string(tok.status)},
-                                           {"error", tok.error}});
+        log::warn("oauth_token_exchange",
+                  {{"provider", p.strategy}, {"status", std::to_string(tok.status)}, {"error", tok.error}});
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
@@ -218,9 +227,14 @@ json::object social_settings(app const& a) {
         std::string logo = p.logo_url;
         if (logo.empty() && !p.strategy.starts_with("oauth_custom_"))
             logo = "https://img.clerk.com/static/" + p.strategy.substr(6) + ".svg";
-        out[p.strategy] = json::object{{"enabled", true}, {"required", false}, {"authenticatable", true},
-                                       {"block_email_subaddresses", false}, {"strategy", p.strategy},
-                                       {"not_selectable", false}, {"deprecated", false}, {"name", p.name},
+        out[p.strategy] = json::object{{"enabled", true},
+                                       {"required", false},
+                                       {"authenticatable", true},
+                                       {"block_email_subaddresses", false},
+                                       {"strategy", p.strategy},
+                                       {"not_selectable", false},
+                                       {"deprecated", false},
+                                       {"name", p.name},
                                        {"logo_url", logo.empty() ? json::value(nullptr) : json::value(logo)}};
     }
     return out;
@@ -302,8 +316,8 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     add_param(q, "code_challenge_method", "S256");
     if (auto hint = frontend::field(ctx, "oidc_login_hint"); hint && !hint->empty()) add_param(q, "login_hint", *hint);
     if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
-    flow.authorize_url = p->authorization_endpoint +
-                         (p->authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
+    flow.authorize_url =
+        p->authorization_endpoint + (p->authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
     flow.verification = {};
     flow.verification.status = "unverified";
     flow.verification.strategy = flow.strategy;
@@ -345,9 +359,13 @@ json::object external_account_json(store::external_account_record const& e) {
     o["label"] = nullptr;
     o["created_at"] = e.created_at;
     o["updated_at"] = e.updated_at;
-    o["verification"] = json::object{{"object", "verification_oauth"}, {"status", "verified"},
-                                     {"strategy", e.provider}, {"external_verification_redirect_url", nullptr},
-                                     {"error", nullptr}, {"expire_at", nullptr}, {"attempts", nullptr}};
+    o["verification"] = json::object{{"object", "verification_oauth"},
+                                     {"status", "verified"},
+                                     {"strategy", e.provider},
+                                     {"external_verification_redirect_url", nullptr},
+                                     {"error", nullptr},
+                                     {"expire_at", nullptr},
+                                     {"attempts", nullptr}};
     return o;
 }
 
@@ -405,25 +423,26 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
     if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::oauth_callback_invalid, "state");
 
     // 1. The pending flow the state names (read only; nothing is held across the exchange).
-    auto flow = txn::read(a, "oauth_flow", [&](store::read_txn& t) -> store::result<std::optional<store::oauth_flow_record>> {
-        std::optional<store::oauth_flow_record> f;
-        std::string client_id;
-        std::string status;
-        if (is_sign_in) {
-            auto s = t.sign_ins().get(attempt_id);
-            if (!s) return s.error();
-            if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = (*s)->first_factor.status;
-            if (f) f->verification.expire_at = (*s)->first_factor.expire_at;
-        } else {
-            auto s = t.sign_ups().get(attempt_id);
-            if (!s) return s.error();
-            if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = f->verification.status;
-        }
-        if (!f || f->state.empty() || !crypto::equal_ct(f->state, state) || status != "unverified" ||
-            f->verification.expire_at < ctx.now || !same_browser(a, ctx, t, client_id))
-            return std::optional<store::oauth_flow_record>{};
-        return f;
-    });
+    auto flow =
+        txn::read(a, "oauth_flow", [&](store::read_txn& t) -> store::result<std::optional<store::oauth_flow_record>> {
+            std::optional<store::oauth_flow_record> f;
+            std::string client_id;
+            std::string status;
+            if (is_sign_in) {
+                auto s = t.sign_ins().get(attempt_id);
+                if (!s) return s.error();
+                if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = (*s)->first_factor.status;
+                if (f) f->verification.expire_at = (*s)->first_factor.expire_at;
+            } else {
+                auto s = t.sign_ups().get(attempt_id);
+                if (!s) return s.error();
+                if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = f->verification.status;
+            }
+            if (!f || f->state.empty() || !crypto::equal_ct(f->state, state) || status != "unverified" ||
+                f->verification.expire_at < ctx.now || !same_browser(a, ctx, t, client_id))
+                return std::optional<store::oauth_flow_record>{};
+            return f;
+        });
     if (!flow) return flow.error();
     if (!*flow) return param_error(code::oauth_callback_invalid, "state");
     auto const* p = find_provider(a, (*flow)->strategy);
@@ -431,117 +450,121 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
 
     // 2. The exchange, outside any txn (this route runs on the pool).
     exchange_outcome out;
-    if (!error_param.empty()) out.error = std::string(code_name(code::oauth_access_denied));
-    else if (code_param.empty() || code_param.size() > 2048) return param_error(code::form_param_missing, "code");
-    else out = exchange(a, *p, code_param, **flow, ctx.now / 1000);
+    if (!error_param.empty())
+        out.error = std::string(code_name(code::oauth_access_denied));
+    else if (code_param.empty() || code_param.size() > 2048)
+        return param_error(code::form_param_missing, "code");
+    else
+        out = exchange(a, *p, code_param, **flow, ctx.now / 1000);
 
     // 3. The outcome, in one write: the state is spent whatever happens (a replayed callback finds nothing).
     std::string location = (*flow)->redirect_url;
-    auto w = txn::write<void>(a, "oauth_callback", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        store::sign_in_record si;
-        store::sign_up_record su;
-        store::oauth_flow_record* f = nullptr;
-        if (is_sign_in) {
-            auto s = tx.sign_ins().get(attempt_id);
-            if (!s) return s.error();
-            if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            si = std::move(**s);
-            f = &si.oauth;
-            if (si.first_factor.status != "unverified")
+    auto w = txn::write<void>(
+        a, "oauth_callback", txn::on_client_error::commit,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            store::sign_in_record si;
+            store::sign_up_record su;
+            store::oauth_flow_record* f = nullptr;
+            if (is_sign_in) {
+                auto s = tx.sign_ins().get(attempt_id);
+                if (!s) return s.error();
+                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+                si = std::move(**s);
+                f = &si.oauth;
+                if (si.first_factor.status != "unverified")
+                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            } else {
+                auto s = tx.sign_ups().get(attempt_id);
+                if (!s) return s.error();
+                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+                su = std::move(**s);
+                f = &su.oauth;
+                if (f->verification.status != "unverified")
+                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            }
+            if (!crypto::equal_ct(f->state, state))
                 return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-        } else {
-            auto s = tx.sign_ups().get(attempt_id);
-            if (!s) return s.error();
-            if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            su = std::move(**s);
-            f = &su.oauth;
-            if (f->verification.status != "unverified")
-                return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-        }
-        if (!crypto::equal_ct(f->state, state))
-            return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-        f->state.clear();
-        f->code_verifier.clear();
-        auto& v = is_sign_in ? si.first_factor : f->verification;
-        std::optional<store::user_record> user;
-        if (out.who) {
-            f->identity = out.who->identity;
-            f->identity.approved_scopes = out.scopes;
-            f->email_verified = out.who->email_verified;
-            auto key = identity_key(f->identity.provider, f->identity.provider_user_id);
-            auto uid = tx.users().id_by_identification(key);
-            if (!uid) return uid.error();
-            // A verified provider email links to the account that owns the address (sign-in only).
-            if (!*uid && is_sign_in && f->email_verified && !f->identity.email_address.empty()) {
-                uid = tx.users().id_by_email(f->identity.email_address);
+            f->state.clear();
+            f->code_verifier.clear();
+            auto& v = is_sign_in ? si.first_factor : f->verification;
+            std::optional<store::user_record> user;
+            if (out.who) {
+                f->identity = out.who->identity;
+                f->identity.approved_scopes = out.scopes;
+                f->email_verified = out.who->email_verified;
+                auto key = identity_key(f->identity.provider, f->identity.provider_user_id);
+                auto uid = tx.users().id_by_identification(key);
                 if (!uid) return uid.error();
+                // A verified provider email links to the account that owns the address (sign-in only).
+                if (!*uid && is_sign_in && f->email_verified && !f->identity.email_address.empty()) {
+                    uid = tx.users().id_by_email(f->identity.email_address);
+                    if (!uid) return uid.error();
+                }
+                if (*uid) {
+                    auto u = tx.users().get(**uid);
+                    if (!u) return u.error();
+                    if (*u) user = std::move(**u);
+                }
             }
-            if (*uid) {
-                auto u = tx.users().get(**uid);
-                if (!u) return u.error();
-                if (*u) user = std::move(**u);
+            auto client = tx.clients().get(is_sign_in ? si.client_id : su.client_id);
+            if (!client) return client.error();
+            if (!*client) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            ctx.client_id = (*client)->id;
+            if (!out.who) {
+                v.status = "failed";
+                f->error = out.error;
+            } else if (is_sign_in && !user) {
+                v.status = "transferable";
+                f->error = std::string(code_name(code::external_account_not_found));
+            } else if (is_sign_in && (user->banned || user->locked)) {
+                v.status = "failed";
+                f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
+            } else if (is_sign_in) {
+                bool linked = false;
+                for (auto const& ea : user->external_accounts)
+                    linked = linked || (ea.provider == f->identity.provider &&
+                                        ea.provider_user_id == f->identity.provider_user_id);
+                if (!linked) {
+                    auto ea = f->identity;
+                    ea.id = crypto::new_id("eac");
+                    ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
+                    ea.created_at = ea.updated_at = ctx.now;
+                    user->external_accounts.push_back(std::move(ea));
+                }
+                v.status = "verified";
+                v.verified_at = ctx.now;
+                si.user_id = user->id;
+                auto sess = frontend::start_session(a, ctx, tx, **client, *user);
+                if (!sess) return api_result<void>(sess.error());
+                si.status = "complete";
+                si.created_session_id = sess->id;
+            } else if (user) {
+                v.status = "transferable";
+                f->error = std::string(code_name(code::external_account_exists));
+            } else {
+                v.status = "verified";
+                v.verified_at = ctx.now;
+                store::sign_in_record as_sign_in;
+                as_sign_in.oauth = *f;
+                as_sign_in.first_factor.status = "transferable";
+                store::sign_up_record filled = su;
+                transfer_to_sign_up(as_sign_in, filled, ctx.now);
+                su = std::move(filled);
+                auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
+                if (!done) {
+                    su.oauth.error = done.error().code;
+                    su.oauth.verification.status = "failed";
+                }
             }
-        }
-        auto client = tx.clients().get(is_sign_in ? si.client_id : su.client_id);
-        if (!client) return client.error();
-        if (!*client) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-        ctx.client_id = (*client)->id;
-        if (!out.who) {
-            v.status = "failed";
-            f->error = out.error;
-        } else if (is_sign_in && !user) {
-            v.status = "transferable";
-            f->error = std::string(code_name(code::external_account_not_found));
-        } else if (is_sign_in && (user->banned || user->locked)) {
-            v.status = "failed";
-            f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
-        } else if (is_sign_in) {
-            bool linked = false;
-            for (auto const& ea : user->external_accounts)
-                linked = linked || (ea.provider == f->identity.provider &&
-                                    ea.provider_user_id == f->identity.provider_user_id);
-            if (!linked) {
-                auto ea = f->identity;
-                ea.id = crypto::new_id("eac");
-                ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
-                ea.created_at = ea.updated_at = ctx.now;
-                user->external_accounts.push_back(std::move(ea));
+            if (is_sign_in) {
+                si.updated_at = ctx.now;
+                if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            } else {
+                su.updated_at = ctx.now;
+                if (auto r = tx.sign_ups().put(su); !r) return r.error();
             }
-            v.status = "verified";
-            v.verified_at = ctx.now;
-            si.user_id = user->id;
-            auto sess = frontend::start_session(a, ctx, tx, **client, *user);
-            if (!sess) return api_result<void>(sess.error());
-            si.status = "complete";
-            si.created_session_id = sess->id;
-        } else if (user) {
-            v.status = "transferable";
-            f->error = std::string(code_name(code::external_account_exists));
-        } else {
-            v.status = "verified";
-            v.verified_at = ctx.now;
-            store::sign_in_record as_sign_in;
-            as_sign_in.oauth = *f;
-            as_sign_in.first_factor.status = "transferable";
-            store::sign_up_record filled = su;
-            transfer_to_sign_up(as_sign_in, filled, ctx.now);
-            su = std::move(filled);
-            auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
-            if (!done) {
-                su.oauth.error = done.error().code;
-                su.oauth.verification.status = "failed";
-            }
-        }
-        if (is_sign_in) {
-            si.updated_at = ctx.now;
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-        } else {
-            su.updated_at = ctx.now;
-            if (auto r = tx.sign_ups().put(su); !r) return r.error();
-        }
-        return api_result<void>();
-    });
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return redirect_to(location);
 }

@@ -26,9 +26,9 @@ struct fetch_request {
 };
 
 struct fetch_reply {
-    long status = 0;     ///< 0 = no answer (see error)
-    std::string body;    ///< at most max_fetch_bytes
-    std::string error;   ///< transport failure, for the log ("" = none)
+    long status = 0;    ///< 0 = no answer (see error)
+    std::string body;   ///< at most max_fetch_bytes
+    std::string error;  ///< transport failure, for the log ("" = none)
 };
 
 /// Longest answer a provider may send (a discovery document, a token answer, a JWKS).

@@ -146,6 +146,25 @@ struct organization_settings {
     bool force_organization_selection = false;
     bool slug_disabled = false;  ///< slugs are generated from the name
     std::vector<org_role> roles;  ///< custom roles beside org:admin and org:member
+/// A social / OpenID Connect provider this instance signs users in with (Clerk's `social` settings). `strategy` is
+/// `oauth_<provider>` (oauth_google, oauth_github, ...) or `oauth_custom_<slug>` for any OpenID Connect provider.
+/// Endpoints come from `issuer`'s discovery document when not given. Plain http endpoints are refused unless
+/// `allow_http` (loopback tests).
+struct oauth_provider {
+    std::string strategy;
+    std::string name;                    ///< shown on the button
+    std::string logo_url;
+    std::string client_id;
+    std::string client_secret;           ///< never logged
+    std::string issuer;                  ///< OpenID Connect issuer ("" = a plain OAuth 2.0 provider)
+    std::string authorization_endpoint;
+    std::string token_endpoint;
+    std::string jwks_uri;
+    std::string userinfo_endpoint;
+    std::vector<std::string> scopes{"openid", "email", "profile"};
+    std::string ca_file;                 ///< PEM CA bundle for a private CA ("" = the system's)
+    bool allow_http = false;             ///< accept http:// endpoints (loopback tests only)
+    std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
 };
 
 struct config {
@@ -218,6 +237,8 @@ struct config {
 
     // ---- organizations (issue 13) ----
     organization_settings organizations{};
+    // ---- federation ----
+    std::vector<oauth_provider> oauth_providers;
 };
 
 }  // namespace latchkey::conf

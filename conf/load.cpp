@@ -377,6 +377,54 @@ void read_delivery(json_reader& r, json::object const& o, config& c) {
     }
 }
 
+/// "oauth_providers": [{strategy, name, logo_url, client_id, client_secret, issuer, authorization_endpoint,
+/// token_endpoint, jwks_uri, userinfo_endpoint, scopes, ca_file, allow_http, timeout_ms}].
+void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
+    auto const* v = o.if_contains("oauth_providers");
+    if (v == nullptr) return;
+    if (!v->is_array()) return r.fail("oauth_providers", "expected an array of providers");
+    c.oauth_providers.clear();
+    std::size_t i = 0;
+    for (auto const& e : v->get_array()) {
+        json_reader sub{"oauth_providers[" + std::to_string(i++) + "]", {}};
+        oauth_provider p;
+        if (!e.is_object()) {
+            sub.fail("", "expected an object");
+        } else if (sub.only_keys(e.get_object(), {"strategy", "name", "logo_url", "client_id", "client_secret",
+                       "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
+                       "scopes", "ca_file", "allow_http", "timeout_ms"})) {
+            auto const& po = e.get_object();
+            sub.string(po, "strategy", p.strategy);
+            sub.string(po, "name", p.name);
+            sub.string(po, "logo_url", p.logo_url);
+            sub.string(po, "client_id", p.client_id);
+            sub.string(po, "client_secret", p.client_secret);
+            sub.string(po, "issuer", p.issuer);
+            sub.string(po, "authorization_endpoint", p.authorization_endpoint);
+            sub.string(po, "token_endpoint", p.token_endpoint);
+            sub.string(po, "jwks_uri", p.jwks_uri);
+            sub.string(po, "userinfo_endpoint", p.userinfo_endpoint);
+            sub.strings(po, "scopes", p.scopes);
+            sub.string(po, "ca_file", p.ca_file);
+            sub.boolean(po, "allow_http", p.allow_http);
+            sub.millis(po, "timeout_ms", p.timeout);
+            if (!sub.err && (p.strategy.size() < 7 || p.strategy.rfind("oauth_", 0) != 0 || p.strategy.size() > 64))
+                sub.fail("strategy", "expected oauth_<provider> or oauth_custom_<slug>");
+            if (!sub.err && p.client_id.empty()) sub.fail("client_id", "required");
+            if (!sub.err && p.issuer.empty() && (p.authorization_endpoint.empty() || p.token_endpoint.empty()))
+                sub.fail("issuer", "an issuer (discovery) or both authorization_endpoint and token_endpoint");
+            for (auto const& prev : c.oauth_providers)
+                if (!sub.err && prev.strategy == p.strategy) sub.fail("strategy", "configured twice");
+            if (!sub.err && p.name.empty()) p.name = p.strategy.substr(6);
+        }
+        if (sub.err) {
+            if (!r.err) r.err = sub.err;
+            return;
+        }
+        c.oauth_providers.push_back(std::move(p));
+    }
+}
+
 }  // namespace
 
 std::optional<load_error> apply_json(config& c, std::string_view text) {
@@ -414,7 +462,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "user_profile_url", "waitlist_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections", "delivery", "webhooks", "organizations"};
+            "max_connections", "delivery", "webhooks", "organizations", "oauth_providers"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -521,6 +569,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.millis(o, "shutdown_grace_ms", c.shutdown_grace);
     r.integer(o, "max_connections", c.max_connections, 1000000);
     read_delivery(r, o, c);
+    read_oauth_providers(r, o, c);
     return r.err;
 }
 

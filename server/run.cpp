@@ -1,3 +1,4 @@
+#include "server/federation/fetch.hpp"
 #include "server/run.hpp"
 
 #include "bundles/bundles.hpp"
@@ -95,6 +96,7 @@ struct running_server::impl {
     std::unique_ptr<store::database> db;  ///< the composition root picks the backend: LMDB
     std::unique_ptr<api::outbox_sink> sink;
     metrics stats;
+    federation::curl_fetcher oauth_fetcher;  ///< outbound HTTP to OAuth providers (issue 15)
     std::unique_ptr<api::app> app;
     std::optional<store::job_queue> jobs;
     std::unique_ptr<delivery::worker> delivery;  ///< stopped before the store closes (declared after it)
@@ -111,6 +113,9 @@ struct running_server::impl {
 running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
     m.cfg = std::move(cfg);
+    // OAuth providers configured by issuer: their endpoints from discovery, before anything serves.
+    if (auto bad = api::federation::discover(m.cfg, m.oauth_fetcher); !bad.empty())
+        throw std::runtime_error("oauth_providers: " + bad);
     auto const& c = m.cfg;
     // The GeoIP database first: a bad path stops the start before any thread, socket or file exists.
     if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);
@@ -142,6 +147,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
     m.app->geo = m.geo.get();
+    m.app->oauth_fetcher = &m.oauth_fetcher;
     auto jobs = store::job_queue::open(*m.db);
     if (!jobs) throw std::runtime_error("data_dir: cannot open the delivery queue: " + jobs.error().message());
     m.jobs.emplace(*jobs);

@@ -47,6 +47,44 @@ inline bool owns_address(identification_record const& i) noexcept {
     return i.reserved || i.verification.status == "verified";
 }
 
+/// A provider identity linked to a user (Clerk's ExternalAccount). `identification_id` is derived from the
+/// provider and its subject (server/api/federation), so the users' identification index finds the owner of a
+/// provider identity and keeps it unique.
+struct external_account_record {
+    std::string id;                 ///< eac_...
+    std::string identification_id;  ///< idn_oauth_<digest of provider and subject>
+    std::string provider;           ///< oauth_google, oauth_custom_acme, ...
+    std::string provider_user_id;   ///< the provider's subject
+    std::string email_address;
+    std::string first_name;
+    std::string last_name;
+    std::string image_url;
+    std::string username;
+    std::string approved_scopes;    ///< space-separated
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(external_account_record, (), (id, identification_id, provider, provider_user_id,
+    email_address, first_name, last_name, image_url, username, approved_scopes, created_at, updated_at))
+
+/// An OAuth round trip started by a sign-in or sign-up (`strategy: oauth_*`): what the callback needs to finish
+/// it, and the identity it proved (kept for the sign-in → sign-up transfer).
+struct oauth_flow_record {
+    std::string strategy;
+    std::string state;             ///< random; the callback's `state` (compared in constant time)
+    std::string code_verifier;     ///< PKCE (S256)
+    std::string nonce;
+    std::string redirect_url;      ///< where the callback sends the browser back to (the app's sso-callback)
+    std::string action_complete_redirect_url;
+    std::string authorize_url;     ///< external_verification_redirect_url
+    std::string error;             ///< Clerk error code of the outcome ("" = none)
+    external_account_record identity;  ///< the proven identity (provider_user_id "" = none yet)
+    bool email_verified = false;
+    verification_record verification;  ///< the sign-up's external_account verification (a sign-in uses first_factor)
+};
+BOOST_DESCRIBE_STRUCT(oauth_flow_record, (), (strategy, state, code_verifier, nonce, redirect_url,
+    action_complete_redirect_url, authorize_url, error, identity, email_verified, verification))
+
 struct user_record {
     std::string id;
     std::string external_id;
@@ -92,6 +130,7 @@ struct user_record {
     /// HMAC-SHA-256 (hex, under the instance code key) of each unused backup code; a used code is removed.
     std::vector<std::string> backup_code_digests;
     std::int64_t backup_codes_created_at = 0;  ///< ms
+    std::vector<external_account_record> external_accounts;
 };
 BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
     password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
@@ -100,7 +139,7 @@ BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, l
     password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at,
     organization_memberships,
     totp_secret_sealed, totp_id, totp_created_at, totp_updated_at, totp_last_step, backup_code_digests,
-    backup_codes_created_at))
+    backup_codes_created_at, external_accounts))
 
 struct client_record {
     std::string id;
@@ -170,9 +209,10 @@ struct sign_in_record {
     std::int64_t abandon_at = 0;
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    oauth_flow_record oauth;  ///< strategy "" = not an OAuth sign-in
 };
 BOOST_DESCRIBE_STRUCT(sign_in_record, (), (id, client_id, status, identifier, user_id, identification_id,
-    first_factor, second_factor, created_session_id, abandon_at, created_at, updated_at))
+    first_factor, second_factor, created_session_id, abandon_at, created_at, updated_at, oauth))
 
 struct sign_up_record {
     std::string id;
@@ -196,10 +236,11 @@ struct sign_up_record {
     std::int64_t updated_at = 0;
     // ---- organizations (issue 13) ----
     std::string org_invitation_id;  ///< the organization invitation whose ticket started it: joined on completion
+    oauth_flow_record oauth;  ///< strategy "" = no external account
 };
 BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
     first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
-    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id))
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth))
 
 /// Dev-browser token (development instances): the token id keys a client.
 struct dev_browser_record {

@@ -81,6 +81,7 @@ inline user_keys keys_of(user_record const& u) {
         else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
         k.idns.push_back(i.id);
     }
+    for (auto const& ea : u.external_accounts) k.idns.push_back(ea.identification_id);  // provider identities
     k.username = lower(u.username);
     k.external_id = u.external_id;
     return k;

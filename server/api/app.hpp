@@ -25,6 +25,9 @@ class metrics;
 }  // namespace latchkey::server
 
 namespace latchkey::server::api {
+namespace federation {
+class fetcher;
+}
 
 /// A message to deliver (one-time codes). The default sink writes it to the log and to
 /// <data_dir>/outbox.jsonl; the code itself goes only to the outbox file, never to the log.
@@ -236,6 +239,8 @@ struct app {
     server::geoip const* geo = nullptr;
     /// The operator metrics (GET /metrics), or null (then nothing is counted).
     server::metrics* metrics = nullptr;
+    /// Outbound HTTP to OAuth providers (server/federation/fetch.hpp), or null (then an OAuth callback fails).
+    federation::fetcher* oauth_fetcher = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

@@ -101,7 +101,19 @@ namespace latchkey::server::api {
       "There has to be at least one organization member with the administrator role.")                           \
     X(organization_admin_delete_not_enabled, forbidden, "Deletion not enabled",                                 \
       "Admins cannot delete this organization.")                                                                  \
-    X(duplicate_record, bad_request, "Duplicate invitation", "There is already a pending invitation for this email address.")
+    X(duplicate_record, bad_request, "Duplicate invitation", "There is already a pending invitation for this email address.") \
+    /* federation (server/api/federation) */                                                                    \
+    X(oauth_callback_invalid, bad_request, "Invalid OAuth callback",                                             \
+      "The OAuth callback is missing its state or names no pending sign-in or sign-up.")                         \
+    X(oauth_access_denied, unprocessable_entity, "Access denied", "You did not grant access to your account.")   \
+    X(oauth_token_exchange_error, unprocessable_entity, "OAuth token exchange failed",                           \
+      "The identity provider did not exchange the authorization code.")                                         \
+    X(oauth_fetch_user_error, unprocessable_entity, "OAuth user fetch failed",                                   \
+      "The identity provider's answer did not prove an identity.")                                              \
+    X(external_account_not_found, unprocessable_entity, "External account not found",                            \
+      "The External Account was not found.")                                                                     \
+    X(external_account_exists, unprocessable_entity, "External account exists",                                  \
+      "This account is already connected to another user.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -1,4 +1,5 @@
 #include "server/api/views.hpp"
+#include "server/api/federation/federation.hpp"
 
 #include "server/api/activity.hpp"
 
@@ -163,7 +164,9 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
         if (ec || !m.is_array()) m = json::array(st);
         o.emplace("organization_memberships", std::move(m));
     }
-    o.emplace("external_accounts", json::array_kind);
+    json::array external(st);
+    for (auto const& ea : u.external_accounts) external.emplace_back(federation::external_account_json(ea));
+    o.emplace("external_accounts", std::move(external));
     o.emplace("saml_accounts", json::array_kind);
     o.emplace("enterprise_accounts", json::array_kind);
     put_ms_or_null(o, "password_last_updated_at", u.password_last_updated_at);

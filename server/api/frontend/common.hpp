@@ -96,6 +96,11 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
+
+/// sign_ups.cpp: completes `s` when nothing is missing (the user, its session), else leaves it
+/// missing_requirements; the caller writes `s` (the OAuth callback finishing a sign-up, issue 15).
+api_result<void> complete_sign_up(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
+                                  store::client_record& client);
 /// {"response": <client>, "client": <client>}: for endpoints whose resource is the client itself.
 api_result<reply> client_envelope(app& a, request_ctx& ctx);
 

@@ -1,6 +1,7 @@
 // GET /v1/environment and its dev-instance "touch" (POST /v1/environment?_method=PATCH): the instance
 // settings clerk-js needs to load, in the exact shape of the spec's Client.Environment (every required
 // property of every nested schema, nothing the schema does not list).
+#include "server/api/federation/federation.hpp"
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/frontend/portal.hpp"
 
@@ -254,7 +255,7 @@ json::object user_settings(app const& a) {
     auto const& c = a.cfg;
     json::object o;
     o["attributes"] = attributes(a);
-    o["social"] = json::object{};
+    o["social"] = federation::social_settings(a);  // issue 15: the configured providers
     o["saml"] = enabled_flag(false);
     o["enterprise_sso"] = enabled_flag(false);
 

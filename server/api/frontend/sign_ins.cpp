@@ -12,6 +12,7 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/federation/federation.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
@@ -475,12 +476,42 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     // No second-factor strategy (TOTP, SMS, backup codes) exists on this server yet.
     o["supported_second_factors"] =
         s.status == "needs_second_factor" ? json::value(json::array{}) : json::value(nullptr);
-    o["first_factor_verification"] = factor_verification(s.first_factor);
+    o["first_factor_verification"] = s.oauth.strategy.empty() ? factor_verification(s.first_factor)
+                                                               : federation::verification_json(s.oauth, s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
     o["created_session_id"] = s.created_session_id.empty() ? json::value(nullptr) : json::value(s.created_session_id);
     o["abandon_at"] = s.abandon_at;
     return o;
+}
+
+/// `strategy: oauth_*`: a sign-in waiting for the provider (first factor unverified with the provider's URL).
+static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::string const& strategy) {
+    store::sign_in_record si;
+    si.id = crypto::new_id("sia");
+    si.status = "needs_first_factor";
+    si.created_at = si.updated_at = ctx.now;
+    si.abandon_at = ctx.now + attempt_lifetime_ms;
+    if (auto started = federation::start(a, ctx, strategy, si.id, si.oauth); !started)
+        return started.error();
+    si.first_factor = si.oauth.verification;
+    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto c = ensure_client(a, ctx, tx);
+        if (!c)
+            return api_result<void>(c.error());
+        si.client_id = c->id;
+        c->sign_in_id = si.id;
+        c->updated_at = ctx.now;
+        if (auto r = tx.clients().put(*c); !r)
+            return r.error();
+        if (auto r = tx.sign_ins().put(si); !r)
+            return r.error();
+        return api_result<void>();
+    });
+    if (!w)
+        return w.error();
+    return respond(a, ctx, si.id);
 }
 
 api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
@@ -491,6 +522,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         return *limited;
     if (identifier.size() > 320)
         return param_error(code::form_param_max_length_exceeded, "identifier");
+    if (strategy.starts_with("oauth_"))  // issue 15: the provider round trip
+        return create_oauth_sign_in(a, ctx, strategy);
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
         return param_error(
             code::form_param_value_invalid,

@@ -11,6 +11,7 @@
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
+#include "server/api/federation/federation.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -65,8 +66,8 @@ bool has_value(store::sign_up_record const& s, std::string_view attr) {
         return !s.first_name.empty();
     if (attr == "last_name")
         return !s.last_name.empty();
-    if (attr == "password")
-        return !s.password_digest.empty();
+    if (attr == "password")  // an account from a provider (issue 15) needs no password
+        return !s.password_digest.empty() || s.oauth.verification.status == "verified";
     return false;
 }
 
@@ -348,6 +349,7 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
         u.identifications.push_back(identification(ctx, "phone_number", s.phone_number, s.phone_verification));
         u.primary_phone_number_id = u.identifications.back().id;
     }
+    federation::attach_to_user(s, u, ctx.now);  // issue 15: the provider identity the sign-up proved
     store::unique_field conflict = store::unique_field::none;
     if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
@@ -463,7 +465,7 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     v["email_address"] = sign_up_verification(s.email_verification, "email_code", !s.email_address.empty());
     v["phone_number"] = sign_up_verification(s.phone_verification, "phone_code", !s.phone_number.empty());
     v["web3_wallet"] = nullptr;
-    v["external_account"] = nullptr;
+    v["external_account"] = federation::verification_json(s.oauth, s.oauth.verification);
     o["verifications"] = std::move(v);
     auto str = [](std::string const& x) {
         return x.empty() ? json::value(nullptr) : json::value(x);
@@ -568,6 +570,12 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         s.email_verification.strategy = "ticket";
         s.email_verification.verified_at = ctx.now;
     }
+    // Federation (issue 15): `strategy: oauth_*` starts the provider round trip; `transfer=true` takes over the
+    // identity a sign-in proved for an unknown account (below, with the client).
+    bool const transfer = field(ctx, "transfer").value_or("") == "true";
+    if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_"))
+        if (auto started = federation::start(a, ctx, st, s.id, s.oauth); !started)
+            return started.error();
 
     auto w = txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
@@ -585,6 +593,13 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
             return taken;
         if (auto sent = send_pending_codes(a, ctx, tx, s); !sent)
             return sent;
+        if (transfer) {
+            auto si = tx.sign_ins().get(c->sign_in_id);
+            if (!si)
+                return si.error();
+            if (!*si || !federation::transfer_to_sign_up(**si, s, ctx.now))
+                return api_result<void>(param_error(code::form_param_value_invalid, "transfer"));
+        }
         s.client_id = c->id;
         c->sign_up_id = s.id;
         c->updated_at = ctx.now;
@@ -602,6 +617,17 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     if (!w)
         return w.error();
     return envelope(a, ctx, sign_up_json(a, s));
+}
+
+api_result<void> complete_sign_up(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
+                                  store::client_record& client) {
+    if (auto sent = send_pending_codes(a, ctx, w, s); !sent)
+        return sent;
+    auto done = maybe_complete(a, ctx, w, s, client);
+    if (done && s.status != "complete")
+        if (auto r = w.clients().put(client); !r)
+            return store_failure(r.error(), "put_client");
+    return done;
 }
 
 api_result<reply> get_sign_up(app& a, request_ctx& ctx) {

@@ -78,6 +78,25 @@ std::string const good_key2 = "sk_live_ABCDEFGHIJKLMNOP-_xy";
 
 BOOST_AUTO_TEST_SUITE(conf_load)
 
+BOOST_AUTO_TEST_CASE(oauth_providers_are_read_and_checked) {
+    auto c = json_ok(R"({"oauth_providers":[{"strategy":"oauth_custom_acme","issuer":"https://id.acme.example",
+        "client_id":"cid","client_secret":"sec","scopes":["openid","email"],"timeout_ms":2500,"allow_http":true}]})");
+    BOOST_TEST_REQUIRE(c.oauth_providers.size() == 1u);
+    auto const& p = c.oauth_providers[0];
+    BOOST_TEST(p.strategy == "oauth_custom_acme");
+    BOOST_TEST(p.name == "custom_acme");  // defaults to the strategy without oauth_
+    BOOST_TEST(p.scopes.size() == 2u);
+    BOOST_TEST(p.timeout.count() == 2500);
+    BOOST_TEST(p.allow_http);
+    auto bad = [](std::string const& text) { return json_problem(text).has_value(); };
+    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"google","issuer":"https://x","client_id":"c"}]})"));
+    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","issuer":"https://x"}]})"));
+    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c"}]})"));
+    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c","issuer":"https://x","nope":1}]})"));
+    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c","issuer":"https://x"},
+                                           {"strategy":"oauth_google","client_id":"d","issuer":"https://y"}]})"));
+}
+
 BOOST_AUTO_TEST_CASE(defaults_without_flags_env_or_file) {
     auto c = load_ok({});
     BOOST_TEST(c.listen == "127.0.0.1:8080");

@@ -205,6 +205,29 @@ BOOST_FIXTURE_TEST_CASE(a_user_round_trips, users_fixture) {
     BOOST_TEST(!user("").has_value());
 }
 
+BOOST_FIXTURE_TEST_CASE(an_external_account_is_found_by_its_identification_and_owned_once, users_fixture) {
+    // Social sign-in (issue 15) keys a provider identity in the identification index.
+    user_record a = make_user("user_ext_a", "a@example.com", "A");
+    external_account_record ea;
+    ea.id = "eac_1";
+    ea.identification_id = "idn_oauth_0123456789abcdef";
+    ea.provider = "oauth_custom_acme";
+    ea.provider_user_id = "sub-1";
+    a.external_accounts.push_back(ea);
+    BOOST_TEST_REQUIRE(insert(a).has_value());
+    BOOST_TEST(by_idn("idn_oauth_0123456789abcdef") == "user_ext_a");
+    BOOST_TEST(user("user_ext_a")->external_accounts.at(0).provider_user_id == "sub-1");
+    user_record b = make_user("user_ext_b", "b@example.com", "B");
+    b.external_accounts.push_back(ea);
+    BOOST_TEST(insert(b).error() == key_exists);
+    // Unlinking releases the identity.
+    user_record const before = a;
+    a.external_accounts.clear();
+    BOOST_TEST_REQUIRE(update(a, before).has_value());
+    BOOST_TEST(!by_idn("idn_oauth_0123456789abcdef").has_value());
+    BOOST_TEST(insert(b).has_value());
+}
+
 BOOST_FIXTURE_TEST_CASE(every_index_resolves_to_the_user, users_fixture) {
     BOOST_TEST_REQUIRE(insert(alice()).has_value());
     BOOST_TEST(by_email("alice@example.com") == "user_alice");

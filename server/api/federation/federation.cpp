@@ -1,0 +1,572 @@
+#include "server/api/federation/federation.hpp"
+
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
+#include "crypto/ossl.hpp"
+#include "crypto/random.hpp"
+#include "server/api/dispatch.hpp"
+#include "server/api/events.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/frontend/identity.hpp"
+#include "server/api/txn.hpp"
+#include "server/log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace latchkey::server::api::federation {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
+
+std::string pct(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out.push_back(static_cast<char>(c));
+        } else {
+            out.push_back('%');
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+    }
+    return out;
+}
+
+void add_param(std::string& q, std::string_view k, std::string_view v) {
+    if (!q.empty()) q.push_back('&');
+    q += pct(k);
+    q.push_back('=');
+    q += pct(v);
+}
+
+std::string callback_url(app const& a) { return a.inst.frontend_api + "/v1/oauth_callback"; }
+
+/// Clerk's error object for the verification, from the code name kept in the flow.
+json::value error_json(std::string_view name) {
+    if (name.empty()) return nullptr;
+    static constexpr code known[] = {code::oauth_access_denied,
+                                     code::oauth_token_exchange_error,
+                                     code::oauth_fetch_user_error,
+                                     code::external_account_not_found,
+                                     code::external_account_exists,
+                                     code::user_locked,
+                                     code::user_banned,
+                                     code::form_identifier_exists,
+                                     code::not_allowed_to_sign_up,
+                                     code::sign_up_mode_restricted,
+                                     code::sign_up_restricted_waitlist};
+    for (auto c : known) {
+        if (code_name(c) != name) continue;
+        auto e = make_error(c);
+        return json::object{
+            {"code", e.code}, {"message", e.message}, {"long_message", e.long_message}, {"meta", e.meta}};
+    }
+    return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
+}
+
+std::optional<std::string> str_of(json::object const& o, std::string_view k) {
+    if (auto const* v = o.if_contains(k); v != nullptr && v->is_string()) return std::string(v->get_string());
+    return std::nullopt;
+}
+
+/// The identity an ID token proves, once its signature (JWKS), issuer, audience, expiry and nonce check out.
+struct proven {
+    store::external_account_record identity;
+    bool email_verified = false;
+};
+
+std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token, std::string_view jwks,
+                                      std::string_view nonce, std::int64_t now_s, std::string& why) {
+    auto parts = crypto::parse_jws(id_token);
+    if (!parts) return why = "id_token malformed", std::nullopt;
+    boost::system::error_code ec;
+    auto header = json::parse(parts->header_json, ec);
+    if (ec || !header.is_object()) return why = "id_token header", std::nullopt;
+    if (str_of(header.get_object(), "alg").value_or("") != "RS256") return why = "id_token alg", std::nullopt;
+    auto const kid = str_of(header.get_object(), "kid");
+    auto keys = json::parse(jwks, ec);
+    if (ec || !keys.is_object() || !keys.get_object().contains("keys") || !keys.at("keys").is_array())
+        return why = "jwks malformed", std::nullopt;
+    bool verified = false;
+    for (auto const& k : keys.at("keys").get_array()) {
+        if (!k.is_object()) continue;
+        auto const& ko = k.get_object();
+        if (str_of(ko, "kty").value_or("") != "RSA") continue;
+        if (kid && str_of(ko, "kid").value_or("") != *kid) continue;
+        auto pub = crypto::public_key::from_jwk(str_of(ko, "n").value_or(""), str_of(ko, "e").value_or(""));
+        if (!pub) continue;
+        if (crypto::verify_rs256(pub->get(), *parts)) {
+            verified = true;
+            break;
+        }
+    }
+    if (!verified) return why = "id_token signature", std::nullopt;
+    auto payload = json::parse(parts->payload_json, ec);
+    if (ec || !payload.is_object()) return why = "id_token payload", std::nullopt;
+    auto const& c = payload.get_object();
+    if (str_of(c, "iss").value_or("") != p.issuer) return why = "id_token iss", std::nullopt;
+    bool aud_ok = false;
+    if (auto const* aud = c.if_contains("aud")) {
+        if (aud->is_string())
+            aud_ok = aud->get_string() == p.client_id;
+        else if (aud->is_array())
+            for (auto const& x : aud->get_array()) aud_ok = aud_ok || (x.is_string() && x.get_string() == p.client_id);
+    }
+    if (!aud_ok) return why = "id_token aud", std::nullopt;
+    auto const* exp = c.if_contains("exp");
+    if (exp == nullptr || !exp->is_number() || exp->to_number<double>() + 60 < static_cast<double>(now_s))
+        return why = "id_token expired", std::nullopt;
+    if (!crypto::equal_ct(str_of(c, "nonce").value_or(""), nonce)) return why = "id_token nonce", std::nullopt;
+    auto sub = str_of(c, "sub").value_or("");
+    if (sub.empty() || sub.size() > 255) return why = "id_token sub", std::nullopt;
+    proven out;
+    out.identity.provider = p.strategy;
+    out.identity.provider_user_id = sub;
+    out.identity.email_address = str_of(c, "email").value_or("");
+    out.identity.first_name = str_of(c, "given_name").value_or("");
+    out.identity.last_name = str_of(c, "family_name").value_or("");
+    out.identity.image_url = str_of(c, "picture").value_or("");
+    out.identity.username = str_of(c, "preferred_username").value_or("");
+    if (auto const* ev = c.if_contains("email_verified")) out.email_verified = ev->is_bool() && ev->get_bool();
+    for (auto* f : {&out.identity.email_address, &out.identity.first_name, &out.identity.last_name,
+                    &out.identity.image_url, &out.identity.username})
+        if (f->size() > 512) f->clear();
+    if (auto e = frontend::normalize_email(out.identity.email_address))
+        out.identity.email_address = *e;
+    else
+        out.identity.email_address.clear(), out.email_verified = false;
+    return out;
+}
+
+/// The outcome of the exchange, decided outside any txn.
+struct exchange_outcome {
+    std::optional<proven> who;
+    std::string error;  ///< code name when who is empty
+    std::string scopes;
+};
+
+exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
+                          store::oauth_flow_record const& flow, std::int64_t now_s) {
+    exchange_outcome out;
+    if (a.oauth_fetcher == nullptr || p.issuer.empty() || p.jwks_uri.empty()) {
+        out.error = std::string(code_name(code::oauth_token_exchange_error));
+        return out;
+    }
+    fetch_request tr;
+    tr.post = true;
+    tr.url = p.token_endpoint;
+    add_param(tr.form, "grant_type", "authorization_code");
+    add_param(tr.form, "code", code);
+    add_param(tr.form, "redirect_uri", callback_url(a));
+    add_param(tr.form, "code_verifier", flow.code_verifier);
+    if (p.client_secret.empty()) {
+        add_param(tr.form, "client_id", p.client_id);
+    } else {
+        tr.basic_user = p.client_id;
+        tr.basic_password = p.client_secret;
+    }
+    auto tok = a.oauth_fetcher->fetch(p, tr);
+    boost::system::error_code ec;
+    json::value body;
+    if (tok.status == 200) body = json::parse(tok.body, ec);
+    if (tok.status != 200 || ec || !body.is_object() || !str_of(body.get_object(), "id_token")) {
+        log::warn("oauth_token_exchange",
+                  {{"provider", p.strategy}, {"status", std::to_string(tok.status)}, {"error", tok.error}});
+        out.error = std::string(code_name(code::oauth_token_exchange_error));
+        return out;
+    }
+    out.scopes = str_of(body.get_object(), "scope").value_or("");
+    fetch_request kr;
+    kr.url = p.jwks_uri;
+    auto keys = a.oauth_fetcher->fetch(p, kr);
+    std::string why;
+    if (keys.status == 200)
+        out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), keys.body, flow.nonce, now_s, why);
+    else
+        why = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+    if (!out.who) {
+        log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
+        out.error = std::string(code_name(code::oauth_fetch_user_error));
+    }
+    return out;
+}
+
+reply redirect_to(std::string const& url) {
+    reply r;
+    r.status = http::status::see_other;
+    r.location = url;
+    return r;
+}
+
+/// The client the callback's browser presents, if any (the __client cookie): a state must not finish another
+/// browser's attempt.
+bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std::string const& client_id) {
+    auto const* cookie = frontend::find_cookie(a, ctx, "__client");
+    if (cookie == nullptr || cookie->empty()) return true;
+    auto id = frontend::verify_client_token(a, t, *cookie);
+    return !id || *id == client_id;
+}
+
+}  // namespace
+
+json::object social_settings(app const& a) {
+    json::object out;
+    for (auto const& p : a.cfg.oauth_providers) {
+        // Built-in providers' icons come from Clerk's image host; a custom provider's from its logo_url.
+        std::string logo = p.logo_url;
+        if (logo.empty() && !p.strategy.starts_with("oauth_custom_"))
+            logo = "https://img.clerk.com/static/" + p.strategy.substr(6) + ".svg";
+        out[p.strategy] = json::object{{"enabled", true},
+                                       {"required", false},
+                                       {"authenticatable", true},
+                                       {"block_email_subaddresses", false},
+                                       {"strategy", p.strategy},
+                                       {"not_selectable", false},
+                                       {"deprecated", false},
+                                       {"name", p.name},
+                                       {"logo_url", logo.empty() ? json::value(nullptr) : json::value(logo)}};
+    }
+    return out;
+}
+
+conf::oauth_provider const* find_provider(app const& a, std::string_view strategy) {
+    for (auto const& p : a.cfg.oauth_providers)
+        if (p.strategy == strategy) return &p;
+    return nullptr;
+}
+
+std::string discover(conf::config& c, fetcher& f) {
+    for (auto& p : c.oauth_providers) {
+        if (p.issuer.empty()) continue;
+        if (!p.authorization_endpoint.empty() && !p.token_endpoint.empty() && !p.jwks_uri.empty()) continue;
+        std::string url = p.issuer;
+        if (!url.empty() && url.back() == '/') url.pop_back();
+        url += "/.well-known/openid-configuration";
+        auto r = f.fetch(p, {false, url, {}, {}, {}});
+        boost::system::error_code ec;
+        json::value doc;
+        if (r.status == 200) doc = json::parse(r.body, ec);
+        if (r.status != 200 || ec || !doc.is_object())
+            return p.strategy + ": discovery at " + url + " failed (" + std::to_string(r.status) + " " + r.error + ")";
+        auto const& o = doc.get_object();
+        if (str_of(o, "issuer").value_or("") != p.issuer)
+            return p.strategy + ": the discovery document names another issuer";
+        auto fill = [&](std::string& field, std::string_view key) {
+            if (field.empty()) field = str_of(o, key).value_or("");
+        };
+        fill(p.authorization_endpoint, "authorization_endpoint");
+        fill(p.token_endpoint, "token_endpoint");
+        fill(p.jwks_uri, "jwks_uri");
+        fill(p.userinfo_endpoint, "userinfo_endpoint");
+        if (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty())
+            return p.strategy + ": the discovery document lacks an endpoint";
+    }
+    return {};
+}
+
+std::string identity_key(std::string_view provider, std::string_view subject) {
+    std::string in(provider);
+    in.push_back('\n');
+    in += subject;
+    return "idn_oauth_" + crypto::hex_encode(crypto::sha256(in)).substr(0, 40);
+}
+
+api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string const& attempt_id,
+                       store::oauth_flow_record& flow) {
+    auto const* p = find_provider(a, strategy);
+    if (p == nullptr) return param_error(code::strategy_for_user_invalid, "strategy");
+    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
+    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
+    auto redirect = allowed_redirect(a, raw_redirect);
+    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
+    std::string complete;
+    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
+        auto ok = allowed_redirect(a, *raw);
+        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
+        complete = *ok;
+    }
+    flow = {};
+    flow.strategy = std::string(strategy);
+    flow.state = attempt_id + "." + crypto::random_token(24);
+    flow.code_verifier = crypto::random_token(32);
+    flow.nonce = crypto::random_token(16);
+    flow.redirect_url = *redirect;
+    flow.action_complete_redirect_url = complete;
+    std::string q;
+    add_param(q, "response_type", "code");
+    add_param(q, "client_id", p->client_id);
+    add_param(q, "redirect_uri", callback_url(a));
+    std::string scope;
+    for (auto const& s : p->scopes) scope += (scope.empty() ? "" : " ") + s;
+    add_param(q, "scope", scope);
+    add_param(q, "state", flow.state);
+    add_param(q, "nonce", flow.nonce);
+    add_param(q, "code_challenge", crypto::base64url_encode(crypto::sha256(flow.code_verifier)));
+    add_param(q, "code_challenge_method", "S256");
+    if (auto hint = frontend::field(ctx, "oidc_login_hint"); hint && !hint->empty()) add_param(q, "login_hint", *hint);
+    if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
+    flow.authorize_url =
+        p->authorization_endpoint + (p->authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
+    flow.verification = {};
+    flow.verification.status = "unverified";
+    flow.verification.strategy = flow.strategy;
+    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
+    return {};
+}
+
+json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
+    if (v.status.empty()) return nullptr;
+    json::object o;
+    o["object"] = "verification_oauth";
+    o["status"] = v.status;
+    o["strategy"] = flow.strategy;
+    o["external_verification_redirect_url"] =
+        v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
+    o["error"] = error_json(flow.error);
+    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    o["attempts"] = nullptr;
+    return o;
+}
+
+json::object external_account_json(store::external_account_record const& e) {
+    auto str = [](std::string const& x) { return json::value(x); };
+    json::object o;
+    o["object"] = "external_account";
+    o["id"] = e.id;
+    o["identification_id"] = e.identification_id;
+    o["provider"] = e.provider;
+    o["provider_user_id"] = e.provider_user_id;
+    o["approved_scopes"] = e.approved_scopes;
+    o["email_address"] = str(e.email_address);
+    o["first_name"] = str(e.first_name);
+    o["last_name"] = str(e.last_name);
+    o["avatar_url"] = str(e.image_url);
+    o["image_url"] = str(e.image_url);
+    o["username"] = e.username.empty() ? json::value(nullptr) : json::value(e.username);
+    o["phone_number"] = nullptr;
+    o["public_metadata"] = json::object{};
+    o["label"] = nullptr;
+    o["created_at"] = e.created_at;
+    o["updated_at"] = e.updated_at;
+    o["verification"] = json::object{{"object", "verification_oauth"},
+                                     {"status", "verified"},
+                                     {"strategy", e.provider},
+                                     {"external_verification_redirect_url", nullptr},
+                                     {"error", nullptr},
+                                     {"expire_at", nullptr},
+                                     {"attempts", nullptr}};
+    return o;
+}
+
+bool transfer_to_sign_up(store::sign_in_record const& si, store::sign_up_record& su, std::int64_t now) {
+    if (si.oauth.strategy.empty() || si.first_factor.status != "transferable" ||
+        si.oauth.identity.provider_user_id.empty())
+        return false;
+    su.oauth = si.oauth;
+    su.oauth.state.clear();
+    su.oauth.code_verifier.clear();
+    su.oauth.error.clear();
+    su.oauth.verification.status = "verified";
+    su.oauth.verification.verified_at = now;
+    auto const& id = su.oauth.identity;
+    if (su.first_name.empty()) su.first_name = id.first_name;
+    if (su.last_name.empty()) su.last_name = id.last_name;
+    if (!id.email_address.empty() && su.email_address.empty()) {
+        su.email_address = id.email_address;
+        if (su.oauth.email_verified) {
+            su.email_verification = {};
+            su.email_verification.status = "verified";
+            su.email_verification.strategy = su.oauth.strategy;
+            su.email_verification.verified_at = now;
+        }
+    }
+    return true;
+}
+
+void attach_to_user(store::sign_up_record const& su, store::user_record& u, std::int64_t now) {
+    if (su.oauth.strategy.empty() || su.oauth.verification.status != "verified" ||
+        su.oauth.identity.provider_user_id.empty())
+        return;
+    auto ea = su.oauth.identity;
+    ea.id = crypto::new_id("eac");
+    ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
+    ea.created_at = ea.updated_at = now;
+    if (u.image_url.empty()) u.image_url = ea.image_url;
+    u.external_accounts.push_back(std::move(ea));
+}
+
+api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
+    auto param = [&](std::string_view k) -> std::string {
+        if (auto const* v = ctx.query.find(k)) return *v;
+        if (auto const* v = ctx.form.find(k)) return *v;
+        return {};
+    };
+    auto const state = param("state");
+    auto const code_param = param("code");
+    auto const error_param = param("error");
+    auto const dot = state.find('.');
+    if (state.empty() || state.size() > 200 || dot == std::string::npos)
+        return param_error(code::oauth_callback_invalid, "state");
+    std::string const attempt_id = state.substr(0, dot);
+    bool const is_sign_in = attempt_id.starts_with("sia_");
+    if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::oauth_callback_invalid, "state");
+
+    // 1. The pending flow the state names (read only; nothing is held across the exchange).
+    auto flow =
+        txn::read(a, "oauth_flow", [&](store::read_txn& t) -> store::result<std::optional<store::oauth_flow_record>> {
+            std::optional<store::oauth_flow_record> f;
+            std::string client_id;
+            std::string status;
+            if (is_sign_in) {
+                auto s = t.sign_ins().get(attempt_id);
+                if (!s) return s.error();
+                if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = (*s)->first_factor.status;
+                if (f) f->verification.expire_at = (*s)->first_factor.expire_at;
+            } else {
+                auto s = t.sign_ups().get(attempt_id);
+                if (!s) return s.error();
+                if (*s) f = (*s)->oauth, client_id = (*s)->client_id, status = f->verification.status;
+            }
+            if (!f || f->state.empty() || !crypto::equal_ct(f->state, state) || status != "unverified" ||
+                f->verification.expire_at < ctx.now || !same_browser(a, ctx, t, client_id))
+                return std::optional<store::oauth_flow_record>{};
+            return f;
+        });
+    if (!flow) return flow.error();
+    if (!*flow) return param_error(code::oauth_callback_invalid, "state");
+    auto const* p = find_provider(a, (*flow)->strategy);
+    if (p == nullptr) return param_error(code::oauth_callback_invalid, "state");
+
+    // 2. The exchange, outside any txn (this route runs on the pool).
+    exchange_outcome out;
+    if (!error_param.empty())
+        out.error = std::string(code_name(code::oauth_access_denied));
+    else if (code_param.empty() || code_param.size() > 2048)
+        return param_error(code::form_param_missing, "code");
+    else
+        out = exchange(a, *p, code_param, **flow, ctx.now / 1000);
+
+    // 3. The outcome, in one write: the state is spent whatever happens (a replayed callback finds nothing).
+    std::string location = (*flow)->redirect_url;
+    auto w = txn::write<void>(
+        a, "oauth_callback", txn::on_client_error::commit,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            store::sign_in_record si;
+            store::sign_up_record su;
+            store::oauth_flow_record* f = nullptr;
+            if (is_sign_in) {
+                auto s = tx.sign_ins().get(attempt_id);
+                if (!s) return s.error();
+                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+                si = std::move(**s);
+                f = &si.oauth;
+                if (si.first_factor.status != "unverified")
+                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            } else {
+                auto s = tx.sign_ups().get(attempt_id);
+                if (!s) return s.error();
+                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+                su = std::move(**s);
+                f = &su.oauth;
+                if (f->verification.status != "unverified")
+                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            }
+            if (!crypto::equal_ct(f->state, state))
+                return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            f->state.clear();
+            f->code_verifier.clear();
+            auto& v = is_sign_in ? si.first_factor : f->verification;
+            std::optional<store::user_record> user;
+            if (out.who) {
+                f->identity = out.who->identity;
+                f->identity.approved_scopes = out.scopes;
+                f->email_verified = out.who->email_verified;
+                auto key = identity_key(f->identity.provider, f->identity.provider_user_id);
+                auto uid = tx.users().id_by_identification(key);
+                if (!uid) return uid.error();
+                // A verified provider email links to the account that owns the address (sign-in only).
+                if (!*uid && is_sign_in && f->email_verified && !f->identity.email_address.empty()) {
+                    uid = tx.users().id_by_email(f->identity.email_address);
+                    if (!uid) return uid.error();
+                }
+                if (*uid) {
+                    auto u = tx.users().get(**uid);
+                    if (!u) return u.error();
+                    if (*u) user = std::move(**u);
+                }
+            }
+            auto client = tx.clients().get(is_sign_in ? si.client_id : su.client_id);
+            if (!client) return client.error();
+            if (!*client) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            ctx.client_id = (*client)->id;
+            if (!out.who) {
+                v.status = "failed";
+                f->error = out.error;
+            } else if (is_sign_in && !user) {
+                v.status = "transferable";
+                f->error = std::string(code_name(code::external_account_not_found));
+            } else if (is_sign_in && (user->banned || user->locked)) {
+                v.status = "failed";
+                f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
+            } else if (is_sign_in) {
+                bool linked = false;
+                for (auto const& ea : user->external_accounts)
+                    linked = linked || (ea.provider == f->identity.provider &&
+                                        ea.provider_user_id == f->identity.provider_user_id);
+                if (!linked) {
+                    auto ea = f->identity;
+                    ea.id = crypto::new_id("eac");
+                    ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
+                    ea.created_at = ea.updated_at = ctx.now;
+                    user->external_accounts.push_back(std::move(ea));
+                }
+                v.status = "verified";
+                v.verified_at = ctx.now;
+                si.user_id = user->id;
+                auto sess = frontend::start_session(a, ctx, tx, **client, *user);
+                if (!sess) return api_result<void>(sess.error());
+                si.status = "complete";
+                si.created_session_id = sess->id;
+            } else if (user) {
+                v.status = "transferable";
+                f->error = std::string(code_name(code::external_account_exists));
+            } else {
+                v.status = "verified";
+                v.verified_at = ctx.now;
+                store::sign_in_record as_sign_in;
+                as_sign_in.oauth = *f;
+                as_sign_in.first_factor.status = "transferable";
+                store::sign_up_record filled = su;
+                transfer_to_sign_up(as_sign_in, filled, ctx.now);
+                su = std::move(filled);
+                auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
+                if (!done) {
+                    su.oauth.error = done.error().code;
+                    su.oauth.verification.status = "failed";
+                }
+            }
+            if (is_sign_in) {
+                si.updated_at = ctx.now;
+                if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            } else {
+                su.updated_at = ctx.now;
+                if (auto r = tx.sign_ups().put(su); !r) return r.error();
+            }
+            return api_result<void>();
+        });
+    if (!w) return w.error();
+    return redirect_to(location);
+}
+
+}  // namespace latchkey::server::api::federation

@@ -1,0 +1,79 @@
+#pragma once
+// Social sign-in as a relying party (issue 15): `strategy: oauth_*` on sign-in / sign-up starts an authorization
+// code flow with PKCE (S256), a `state` naming the attempt and a nonce; GET|POST /v1/oauth_callback exchanges the
+// code, verifies the provider's ID token against its JWKS and links or creates the user.
+//
+// The outbound HTTP goes through `fetcher` (server/federation/fetch.*: libcurl, timeouts, bounded bodies); the
+// callback route runs on the pool, never on an I/O thread, and never holds a store txn across a fetch.
+#include "conf/config.hpp"
+#include "server/api/context.hpp"
+#include "store/store.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace latchkey::server::api::federation {
+
+/// One outbound request: GET `url`, or POST `form` (application/x-www-form-urlencoded) with HTTP Basic.
+struct fetch_request {
+    bool post = false;
+    std::string url;
+    std::string form;
+    std::string basic_user, basic_password;
+};
+
+struct fetch_reply {
+    long status = 0;    ///< 0 = no answer (see error)
+    std::string body;   ///< at most max_fetch_bytes
+    std::string error;  ///< transport failure, for the log ("" = none)
+};
+
+/// Longest answer a provider may send (a discovery document, a token answer, a JWKS).
+inline constexpr std::size_t max_fetch_bytes = 256 * 1024;
+
+/// Blocking HTTP client for a provider's endpoints. Called off the I/O threads only.
+class fetcher {
+public:
+    virtual ~fetcher() = default;
+    virtual fetch_reply fetch(conf::oauth_provider const& p, fetch_request const& r) = 0;
+};
+
+/// The environment's `user_settings.social`: one entry per configured provider, keyed by strategy.
+boost::json::object social_settings(app const& a);
+
+/// The configured provider for `strategy`, or null.
+conf::oauth_provider const* find_provider(app const& a, std::string_view strategy);
+
+/// Fills the endpoints of every provider with an issuer from its discovery document
+/// (<issuer>/.well-known/openid-configuration). Run by the composition root before serving.
+/// @returns "" or what went wrong.
+std::string discover(conf::config& c, fetcher& f);
+
+/// The key of the users' identification index for a provider identity.
+std::string identity_key(std::string_view provider, std::string_view subject);
+
+/// Starts a flow for `strategy` on an attempt: fills `flow` (state, PKCE, nonce, authorize URL) from the request's
+/// redirect_url / action_complete_redirect_url. `attempt_id` goes into the state.
+api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string const& attempt_id,
+                       store::oauth_flow_record& flow);
+
+/// Clerk's verification JSON of a flow (first_factor_verification / verifications.external_account).
+boost::json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v);
+
+/// Clerk's ExternalAccount JSON.
+boost::json::object external_account_json(store::external_account_record const& e);
+
+/// Copies a sign-in's proven identity into a new sign-up (POST /v1/client/sign_ups transfer=true). Returns
+/// false when the client's sign-in has no transferable identity.
+bool transfer_to_sign_up(store::sign_in_record const& si, store::sign_up_record& su, std::int64_t now);
+
+/// Links the sign-up's proven identity (if any) to the user it creates.
+void attach_to_user(store::sign_up_record const& su, store::user_record& u, std::int64_t now);
+
+/// GET|POST /v1/oauth_callback.
+api_result<reply> oauth_callback(app& a, request_ctx& ctx);
+
+}  // namespace latchkey::server::api::federation

@@ -1,0 +1,263 @@
+// Social sign-in as a relying party (issue 15) against a real OpenID provider on a socket: a small IdP in this
+// file (discovery, JWKS, token endpoint signing RS256 ID tokens) that latchkey reaches with libcurl.
+#include "crypto/encoding.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+using namespace latchkey;
+using namespace latchkey::test;
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+
+/// The upstream OpenID provider: answers discovery, its JWKS and the token endpoint (one code at a time).
+class tiny_idp {
+public:
+    tiny_idp()
+        : key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+        issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+        thread_ = std::thread([this] { run(); });
+    }
+    ~tiny_idp() {
+        stop_ = true;
+        boost::system::error_code ec;
+        tcp::socket s(io_);
+        s.connect(acceptor_.local_endpoint(), ec);
+        thread_.join();
+    }
+    /// What the next token answer's ID token says.
+    void expect(std::string nonce, std::string sub, std::string email) {
+        std::lock_guard lk(mu_);
+        nonce_ = std::move(nonce), sub_ = std::move(sub), email_ = std::move(email);
+    }
+    std::string last_token_form() {
+        std::lock_guard lk(mu_);
+        return form_;
+    }
+    std::string issuer;
+
+private:
+    void run() {
+        while (!stop_) {
+            tcp::socket sock(io_);
+            boost::system::error_code ec;
+            acceptor_.accept(sock, ec);
+            if (ec || stop_) continue;
+            boost::beast::flat_buffer buf;
+            bhttp::request<bhttp::string_body> req;
+            bhttp::read(sock, buf, req, ec);
+            if (ec) continue;
+            bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+            res.set(bhttp::field::content_type, "application/json");
+            std::string const target(req.target());
+            if (target == "/.well-known/openid-configuration") {
+                res.body() = json::serialize(json::object{{"issuer", issuer},
+                                                          {"authorization_endpoint", issuer + "/authorize"},
+                                                          {"token_endpoint", issuer + "/token"},
+                                                          {"jwks_uri", issuer + "/jwks"}});
+            } else if (target == "/jwks") {
+                res.body() = crypto::jwks_json([&] {
+                    crypto::keyring r;
+                    r.add(*key_.clone(), true);
+                    return r;
+                }());
+            } else if (target == "/token") {
+                std::lock_guard lk(mu_);
+                form_ = req.body();
+                auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+                json::object claims{
+                    {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
+                    {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
+                    {"given_name", "Ada"}, {"family_name", "Lovelace"}};
+                json::object header{{"alg", "RS256"}, {"kid", key_.kid()}, {"typ", "JWT"}};
+                auto jwt = crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
+                res.body() = json::serialize(json::object{{"access_token", "at-1"},
+                                                          {"token_type", "Bearer"},
+                                                          {"id_token", *jwt},
+                                                          {"scope", "openid email profile"}});
+            } else {
+                res.result(bhttp::status::not_found);
+            }
+            res.prepare_payload();
+            bhttp::write(sock, res, ec);
+        }
+    }
+
+    crypto::signing_key key_;
+    asio::io_context io_;
+    tcp::acceptor acceptor_;
+    std::thread thread_;
+    std::atomic<bool> stop_{false};
+    std::mutex mu_;
+    std::string nonce_, sub_, email_, form_;
+};
+
+std::string query_param(std::string const& url, std::string const& name) {
+    auto at = url.find("?" + name + "=");
+    if (at == std::string::npos) at = url.find("&" + name + "=");
+    if (at == std::string::npos) return {};
+    at += name.size() + 2;
+    auto const end = url.find('&', at);
+    return url.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+struct federated {
+    tiny_idp idp;
+    test_server s{[this](conf::config& c) {
+        conf::oauth_provider p;
+        p.strategy = "oauth_custom_acme";
+        p.name = "Acme";
+        p.client_id = "latchkey-test";
+        p.client_secret = "idp-secret";
+        p.issuer = idp.issuer;
+        p.allow_http = true;
+        p.timeout = std::chrono::seconds(5);
+        c.oauth_providers.push_back(p);
+    }};
+    std::string redirect() const { return s.inst().frontend_api + "/sso-callback"; }
+};
+
+/// Starts an OAuth sign-in (or sign-up) and returns the provider URL it answered with.
+std::string start(federated& f, http_client& c, std::string const& path) {
+    auto r = c.fapi("POST", path, {{"strategy", "oauth_custom_acme"}, {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const& resp = response(r);
+    auto const& v = path.ends_with("sign_ins") ? resp.at("first_factor_verification")
+                                               : resp.at("verifications").at("external_account");
+    BOOST_TEST(v.at("status") == "unverified");
+    BOOST_TEST(v.at("strategy") == "oauth_custom_acme");
+    return str(v.at("external_verification_redirect_url"));
+}
+
+http_result callback(federated& f, http_client& c, std::string const& url, std::string const& sub,
+                     std::string const& email) {
+    f.idp.expect(query_param(url, "nonce"), sub, email);
+    return c.request(http::verb::get, "/v1/oauth_callback?code=the-code&state=" + query_param(url, "state"));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(federation)
+
+BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
+    federated f;
+    http_client c(f.s.fapi_port());
+    auto url = start(f, c, "/v1/client/sign_ins");
+    BOOST_TEST(url.starts_with(f.idp.issuer + "/authorize?response_type=code&client_id=latchkey-test"), url);
+    BOOST_TEST(query_param(url, "code_challenge_method") == "S256");
+    BOOST_TEST(!query_param(url, "code_challenge").empty());
+
+    auto cb = callback(f, c, url, "acme-user-1", "ada@example.com");
+    BOOST_TEST_REQUIRE(cb.status == 303u, cb.body);
+    // The code went back with the PKCE verifier, the callback URI and HTTP Basic.
+    BOOST_TEST(f.idp.last_token_form().find("code_verifier=") != std::string::npos);
+    BOOST_TEST(f.idp.last_token_form().find("code=the-code") != std::string::npos);
+
+    // No such account: the sign-in is transferable with external_account_not_found.
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& si = client.json.at("response").at("sign_in").at("first_factor_verification");
+    BOOST_TEST(si.at("status") == "transferable", client.body);
+    BOOST_TEST(si.at("error").at("code") == "external_account_not_found");
+
+    // A replayed callback finds no pending flow.
+    auto replay = c.request(http::verb::get, "/v1/oauth_callback?code=the-code&state=" + query_param(url, "state"));
+    expect_error(replay, 400, "oauth_callback_invalid", "state");
+
+    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
+    BOOST_TEST_REQUIRE(su.status == 200u, su.body);
+    BOOST_TEST(response(su).at("status") == "complete", su.body);
+    auto const user_id = str(response(su).at("created_user_id"));
+
+    auto b = bapi_client(f.s);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
+    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
+    auto const& eas = u.json.at("external_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    BOOST_TEST(eas[0].at("provider") == "oauth_custom_acme");
+    BOOST_TEST(eas[0].at("provider_user_id") == "acme-user-1");
+    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("email_address") == "ada@example.com");
+
+    // Another browser signs in with the same provider identity: complete, same user.
+    http_client c2(f.s.fapi_port());
+    auto url2 = start(f, c2, "/v1/client/sign_ins");
+    BOOST_TEST_REQUIRE(callback(f, c2, url2, "acme-user-1", "ada@example.com").status == 303u);
+    auto client2 = c2.fapi("GET", "/v1/client");
+    // Complete: the attempt left the client and its session is the one signed in.
+    BOOST_TEST_REQUIRE(client2.json.at("response").at("sessions").as_array().size() == 1u, client2.body);
+    BOOST_TEST(str(client2.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);
+}
+
+BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
+    federated f;
+    http_client c(f.s.fapi_port());
+    auto url = start(f, c, "/v1/client/sign_ups");
+    BOOST_TEST_REQUIRE(callback(f, c, url, "acme-user-2", "grace@example.com").status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    auto const& user = sessions[0].at("user");
+    BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
+    BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
+    BOOST_TEST(user.at("first_name") == "Ada");
+    BOOST_TEST(user.at("password_enabled") == false);
+}
+
+BOOST_AUTO_TEST_CASE(environment_lists_the_provider_and_unknown_strategies_are_refused) {
+    federated f;
+    http_client c(f.s.fapi_port());
+    auto env = c.fapi("GET", "/v1/environment");
+    auto const& acme = env.json.at("user_settings").at("social").at("oauth_custom_acme");
+    BOOST_TEST(acme.at("enabled") == true);
+    BOOST_TEST(acme.at("authenticatable") == true);
+    BOOST_TEST(acme.at("name") == "Acme");
+    auto r =
+        c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_other"}, {"redirect_url", f.redirect()}});
+    expect_error(r, 422, "strategy_for_user_invalid", "strategy");
+    r = c.fapi("POST", "/v1/client/sign_ins",
+               {{"strategy", "oauth_custom_acme"}, {"redirect_url", "https://evil.example/x"}});
+    expect_error(r, 422, "form_param_value_invalid", "redirect_url");
+    r = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
+    expect_error(r, 422, "form_param_value_invalid", "transfer");
+}
+
+BOOST_AUTO_TEST_CASE(bad_callbacks_are_refused_and_a_wrong_nonce_fails_the_attempt) {
+    federated f;
+    http_client c(f.s.fapi_port());
+    expect_error(c.request(http::verb::get, "/v1/oauth_callback?code=x"), 400, "oauth_callback_invalid", "state");
+    expect_error(c.request(http::verb::get, "/v1/oauth_callback?code=x&state=sia_nope.zzz"), 400,
+                 "oauth_callback_invalid", "state");
+    auto url = start(f, c, "/v1/client/sign_ins");
+    auto tampered = query_param(url, "state");
+    tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+    expect_error(c.request(http::verb::get, "/v1/oauth_callback?code=x&state=" + tampered), 400,
+                 "oauth_callback_invalid", "state");
+    // The IdP signs a token for another nonce: nothing is proven, no user is created.
+    f.idp.expect("another-nonce", "acme-user-3", "eve@example.com");
+    auto cb = c.request(http::verb::get, "/v1/oauth_callback?code=x&state=" + query_param(url, "state"));
+    BOOST_TEST_REQUIRE(cb.status == 303u, cb.body);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& v = client.json.at("response").at("sign_in").at("first_factor_verification");
+    BOOST_TEST(v.at("status") == "failed", client.body);
+    BOOST_TEST(v.at("error").at("code") == "oauth_fetch_user_error");
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -141,9 +141,15 @@ struct session_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     session_activity_record activity;  ///< latest_activity
+    // --- session reverification (step-up, issue 14; appended) ---
+    std::string verification_level;   ///< "" = none started; first_factor | second_factor | multi_factor
+    std::string verification_status;  ///< needs_first_factor | needs_second_factor | complete
+    verification_record verification_first;   ///< the reverification's first factor
+    verification_record verification_second;  ///< the reverification's second factor
 };
 BOOST_DESCRIBE_STRUCT(session_record, (), (id, client_id, user_id, status, last_active_organization_id, actor,
-    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity))
+    last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity,
+    verification_level, verification_status, verification_first, verification_second))
 
 struct sign_in_record {
     std::string id;

@@ -85,7 +85,12 @@ namespace latchkey::server::api {
     X(storage_full, insufficient_storage, "Storage full", "The server's storage is full.")                       \
     X(internal_clerk_error, internal_server_error, "Oops, an unexpected error occurred",                         \
       "There was an internal error on our servers. Please try again.")                                           \
-    X(delete_self_disabled, forbidden, "Account deletion disabled", "This account cannot be deleted by its owner.")
+    X(delete_self_disabled, forbidden, "Account deletion disabled", "This account cannot be deleted by its owner.") \
+    /* ---- second factors and step-up (issue 14) ---- */                                                        \
+    X(totp_already_enabled, bad_request, "TOTP already enabled",                                                 \
+      "An authenticator app is already set up. Remove it before adding a new one.")                             \
+    X(session_reverification_required, forbidden, "Additional verification required",                          \
+      "You need to verify your identity again to perform this action.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

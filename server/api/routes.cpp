@@ -84,6 +84,18 @@ route_table frontend_routes() {
     r.add(post,    "/v1/me/tokens",                                              {f::create_me_token,                  fapi, io});
     r.add(post,    "/v1/me/change_password",                                     {f::change_password,                  fapi, pool});
     r.add(post,    "/v1/me/remove_password",                                     {f::remove_password,                  fapi, pool});
+    // second factors (issue 14)
+    r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
+    r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});
+    r.add(post,    "/v1/me/totp/attempt_verification",                           {f::attempt_totp_verification,        fapi, io});
+    r.add(post,    "/v1/me/backup_codes",                                        {f::create_backup_codes,              fapi, io});
+    r.add(post,    "/v1/me/backup_codes/", /* clerk-js create path */            {f::create_backup_codes,              fapi, io});
+    // session reverification (issue 14)
+    r.add(post,    "/v1/client/sessions/{session_id}/verify",                    {f::start_session_verification,       fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_first_factor", {f::prepare_session_verification_first_factor, fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_first_factor", {f::attempt_session_verification_first_factor, fapi, pool});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_second_factor", {f::prepare_session_verification_second_factor, fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_second_factor", {f::attempt_session_verification_second_factor, fapi, io});
     // clang-format on
     return r;
 }

@@ -88,7 +88,23 @@ json::object backup_codes_json(store::user_record const& u, std::vector<std::str
 
 }  // namespace
 
+namespace {
+
+/// 401 unless the request has a current user: a signed-out browser re-fetches its client rather than reading a
+/// settings error.
+std::optional<api_error> require_current(app& a, request_ctx const& ctx) {
+    auto r = txn::read(a, "require_current", [&](store::read_txn& t) -> api_result<void> {
+        if (auto m = load_current(a, ctx, t); !m) return m.error();
+        return {};
+    });
+    if (!r) return r.error();
+    return std::nullopt;
+}
+
+}  // namespace
+
 api_result<reply> create_totp(app& a, request_ctx& ctx) {
+    if (auto e = require_current(a, ctx)) return *e;
     if (auto e = need_factor(a, "totp")) return *e;
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     std::string secret(crypto::totp_secret_bytes, '\0');
@@ -148,6 +164,7 @@ api_result<reply> delete_totp(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> create_backup_codes(app& a, request_ctx& ctx) {
+    if (auto e = require_current(a, ctx)) return *e;
     if (auto e = need_factor(a, "backup_code")) return *e;
     auto o = edit_user<json::object>(a, ctx, "create_backup_codes", [&](current& m) -> api_result<json::object> {
         if (!m.user.two_factor_enabled) {

@@ -209,6 +209,10 @@ struct config {
     attribute password{true, true, false, false};
     std::vector<std::string> first_factors{"password", "email_code", "reset_password_email_code"};
     std::vector<std::string> second_factors{};
+    /// Step-up (issue 14): deleting the account and changing the password need a factor verified within this
+    /// many minutes (the second factor when the user has one, else the first), else 403
+    /// session_reverification_required; 0 = never required.
+    std::uint32_t reverification_minutes = 0;
     password_policy passwords{};
     bool single_session_mode = false;
     std::chrono::seconds session_lifetime{7 * 24 * 3600};

@@ -462,7 +462,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "user_profile_url", "waitlist_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections", "delivery", "webhooks", "organizations", "oauth_providers"};
+            "max_connections", "delivery", "webhooks", "organizations", "oauth_providers",
+            "reverification_minutes"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -478,6 +479,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     read_attribute(r, o, "password", c.password);
     r.strings(o, "first_factors", c.first_factors);
     r.strings(o, "second_factors", c.second_factors);
+    r.integer(o, "reverification_minutes", c.reverification_minutes, 10u * 365 * 24 * 60);
     nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
            "require_numbers", "require_special_char", "reject_common"},
            [&](json_reader& sub, json::object const& p) {

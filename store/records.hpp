@@ -191,10 +191,16 @@ struct session_record {
     /// splice into the payload; "" = none), kept by server/api/organizations/ whenever the active organization,
     /// the membership's role or the organization's slug changes, so minting reads nothing else.
     std::string org_claims;
+    // --- session reverification (step-up, issue 14; appended) ---
+    std::string verification_level;   ///< "" = none started; first_factor | second_factor | multi_factor
+    std::string verification_status;  ///< needs_first_factor | needs_second_factor | complete
+    verification_record verification_first;   ///< the reverification's first factor
+    verification_record verification_second;  ///< the reverification's second factor
 };
 BOOST_DESCRIBE_STRUCT(session_record, (), (id, client_id, user_id, status, last_active_organization_id, actor,
     last_active_at, expire_at, abandon_at, first_factor_at, second_factor_at, created_at, updated_at, activity,
-    org_claims))
+    org_claims, verification_level, verification_status, verification_first,
+    verification_second))
 
 struct sign_in_record {
     std::string id;

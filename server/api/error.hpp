@@ -113,7 +113,12 @@ namespace latchkey::server::api {
     X(external_account_not_found, unprocessable_entity, "External account not found",                            \
       "The External Account was not found.")                                                                     \
     X(external_account_exists, unprocessable_entity, "External account exists",                                  \
-      "This account is already connected to another user.")
+      "This account is already connected to another user.") \
+    /* ---- second factors and step-up (issue 14) ---- */                                                        \
+    X(totp_already_enabled, bad_request, "TOTP already enabled",                                                 \
+      "An authenticator app is already set up. Remove it before adding a new one.")                             \
+    X(session_reverification_required, forbidden, "Additional verification required",                          \
+      "You need to verify your identity again to perform this action.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

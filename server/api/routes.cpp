@@ -108,6 +108,18 @@ route_table frontend_routes() {
     // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
+    // second factors (issue 14)
+    r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
+    r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});
+    r.add(post,    "/v1/me/totp/attempt_verification",                           {f::attempt_totp_verification,        fapi, io});
+    r.add(post,    "/v1/me/backup_codes",                                        {f::create_backup_codes,              fapi, io});
+    r.add(post,    "/v1/me/backup_codes/", /* clerk-js create path */            {f::create_backup_codes,              fapi, io});
+    // session reverification (issue 14)
+    r.add(post,    "/v1/client/sessions/{session_id}/verify",                    {f::start_session_verification,       fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_first_factor", {f::prepare_session_verification_first_factor, fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_first_factor", {f::attempt_session_verification_first_factor, fapi, pool});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_second_factor", {f::prepare_session_verification_second_factor, fapi, io});
+    r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_second_factor", {f::attempt_session_verification_second_factor, fapi, io});
     // clang-format on
     return r;
 }

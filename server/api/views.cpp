@@ -90,8 +90,8 @@ json::object phone_number(store::user_record const&, store::identification_recor
     o.emplace("id", json::string_view(p.id));
     o.emplace("object", "phone_number");
     o.emplace("phone_number", json::string_view(p.value));
-    o.emplace("reserved_for_second_factor", false);
-    o.emplace("default_second_factor", false);
+    o.emplace("reserved_for_second_factor", p.reserved_for_second_factor);
+    o.emplace("default_second_factor", p.default_second_factor);
     o.emplace("reserved", p.reserved);
     o.emplace("verification", verification(p.verification, o.storage()));
     o.emplace("linked_to", json::array_kind);

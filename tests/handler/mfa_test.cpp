@@ -47,7 +47,7 @@ api::api_result<void> enroll(handler_env& env, std::string const& id, std::strin
 BOOST_AUTO_TEST_SUITE(handler_mfa)
 
 BOOST_AUTO_TEST_CASE(enroll_totp_seals_the_secret_and_gates_sign_in) {
-    handler_env env;
+    handler_env env([](conf::config& c) { c.second_factors = {"totp"}; });
     auto const id = create_user(env, "totp@example.com");
     BOOST_TEST_REQUIRE(enroll(env, id, rfc_secret_b32).has_value());
     auto u = stored_user(env, id);

@@ -2,6 +2,7 @@
 // email code, password reset, the second-factor gate, lockout, rate limits, and the session that the
 // piggy-backed client must carry whenever created_session_id is set.
 #include "crypto/password.hpp"
+#include "server/api/domain/mfa.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -581,9 +582,11 @@ BOOST_AUTO_TEST_CASE(outdated_hash_is_rehashed_on_sign_in) {
 }
 
 BOOST_AUTO_TEST_CASE(two_factor_users_stop_at_needs_second_factor) {
-    test_server s;
+    test_server s([](conf::config& c) { c.second_factors = {"totp"}; });
     auto uid = seed_user(s.app(), "trent@example.com", password);
-    edit_user(s, uid, [](store::user_record& u) { u.two_factor_enabled = true; });
+    edit_user(s, uid, [&](store::user_record& u) {
+        server::api::domain::set_totp_secret(u, *s.inst().seal_key, "12345678901234567890", true, 1);
+    });
     http_client c(s.fapi_port());
     auto r = sign_in_password(c, "trent@example.com");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -593,9 +596,9 @@ BOOST_AUTO_TEST_CASE(two_factor_users_stop_at_needs_second_factor) {
     BOOST_TEST(si.at("supported_second_factors").is_array());
     BOOST_TEST(r.json.at("client").at("sessions").as_array().empty());
     auto id = str(si.at("id"));
-    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "totp"}});
+    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "phone_code"}});
     expect_error(prep, 422, "strategy_for_user_invalid");
-    auto att = c.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", "123456"}});
+    auto att = c.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", "123456"}});
     expect_error(att, 422, "strategy_for_user_invalid");
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_second_factor")).error_code() == "form_param_missing");
     BOOST_TEST(

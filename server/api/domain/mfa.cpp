@@ -6,6 +6,8 @@
 #include "crypto/random.hpp"
 #include "crypto/totp.hpp"
 
+#include <boost/json/string.hpp>
+
 #include <algorithm>
 
 namespace latchkey::server::api::domain {
@@ -118,10 +120,110 @@ bool has_phone_second_factor(store::user_record const& u) {
     });
 }
 
+
 void refresh_second_factor_flags(store::user_record& u) {
     u.totp_enabled = u.totp_enabled && !u.totp_secret_sealed.empty();
     u.backup_code_enabled = !u.backup_code_digests.empty();
     u.two_factor_enabled = u.totp_enabled || has_phone_second_factor(u);
+}
+
+bool second_factor_enabled(app const& a, std::string_view strategy) {
+    return std::find(a.cfg.second_factors.begin(), a.cfg.second_factors.end(), strategy) != a.cfg.second_factors.end();
+}
+
+namespace {
+
+/// "+1*******55": the country prefix and the last two digits.
+std::string mask_phone(std::string_view p) {
+    if (p.size() <= 4) return "***";
+    return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
+}
+
+bool phone_factor(store::identification_record const& i) {
+    return i.kind == "phone_number" && i.reserved_for_second_factor && i.verification.status == "verified";
+}
+
+}  // namespace
+
+boost::json::array supported_second_factors(app const& a, store::user_record const& u) {
+    boost::json::array out;
+    if (u.totp_enabled && second_factor_enabled(a, "totp")) out.push_back(boost::json::object{{"strategy", "totp"}});
+    if (second_factor_enabled(a, "phone_code")) {
+        auto const* def = second_factor_phone(u, {});
+        for (auto const& i : u.identifications) {
+            if (!phone_factor(i)) continue;
+            boost::json::object f;
+            f["strategy"] = "phone_code";
+            f["phone_number_id"] = i.id;
+            f["safe_identifier"] = mask_phone(i.value);
+            f["default"] = def == &i;
+            out.push_back(std::move(f));
+        }
+    }
+    if (u.backup_code_enabled && !out.empty() && second_factor_enabled(a, "backup_code"))
+        out.push_back(boost::json::object{{"strategy", "backup_code"}});
+    return out;
+}
+
+store::identification_record const* second_factor_phone(store::user_record const& u, std::string_view phone_number_id) {
+    store::identification_record const* first = nullptr;
+    for (auto const& i : u.identifications) {
+        if (!phone_factor(i)) continue;
+        if (!phone_number_id.empty()) {
+            if (i.id == phone_number_id) return &i;
+            continue;
+        }
+        if (i.default_second_factor) return &i;
+        if (first == nullptr) first = &i;
+    }
+    return phone_number_id.empty() ? first : nullptr;
+}
+
+boost::json::object totp_json(app const& a, store::user_record const& u, std::string_view secret,
+                              std::vector<std::string> const* backup_codes) {
+    boost::json::object o;
+    o["object"] = "totp";
+    o["id"] = u.totp_id;
+    if (secret.empty()) {
+        o["secret"] = nullptr;
+        o["uri"] = nullptr;
+    } else {
+        std::string account;
+        for (auto const& i : u.identifications)
+            if (i.id == u.primary_email_address_id || i.id == u.primary_phone_number_id) {
+                account = i.value;
+                break;
+            }
+        if (account.empty()) account = u.username.empty() ? u.id : u.username;
+        o["secret"] = crypto::base32_encode(secret);
+        o["uri"] = crypto::totp_uri(a.cfg.application_name, account, secret);
+    }
+    o["verified"] = u.totp_enabled;
+    if (backup_codes) {
+        boost::json::array codes;
+        for (auto const& c : *backup_codes) codes.push_back(boost::json::string(c));
+        o["backup_codes"] = std::move(codes);
+    } else {
+        o["backup_codes"] = nullptr;
+    }
+    o["created_at"] = u.totp_created_at;
+    o["updated_at"] = u.totp_updated_at;
+    return o;
+}
+
+std::optional<api_error> require_recent_verification(app const& a, store::session_record const& s,
+                                                     store::user_record const& u, std::int64_t now_ms) {
+    if (a.cfg.reverification_minutes == 0) return std::nullopt;
+    std::int64_t const max_age_ms = static_cast<std::int64_t>(a.cfg.reverification_minutes) * 60'000;
+    bool const second = u.two_factor_enabled && !supported_second_factors(a, u).empty();
+    std::int64_t const at = second ? s.second_factor_at : s.first_factor_at;
+    if (at > 0 && now_ms - at < max_age_ms) return std::nullopt;
+    auto e = make_error(code::session_reverification_required);
+    boost::json::object reverification;
+    reverification["level"] = second ? "second_factor" : "first_factor";
+    reverification["after_minutes"] = a.cfg.reverification_minutes;
+    e.meta["session_verification"] = std::move(reverification);
+    return e;
 }
 
 api_result<void> enroll_totp(store::write_txn& w, crypto::seal_key const& key, std::string_view user_id,

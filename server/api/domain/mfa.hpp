@@ -5,9 +5,13 @@
 // reverification) and the importer all go through these functions; none of them does I/O, and the ones taking a
 // write_txn run inside the caller's txn.
 #include "crypto/seal.hpp"
+#include "server/api/app.hpp"
 #include "server/api/error.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -49,6 +53,30 @@ bool has_phone_second_factor(store::user_record const& u);
 /// Recomputes the rendered flags from what u holds: totp_enabled (a verified secret), backup_code_enabled (unused
 /// codes left), two_factor_enabled (TOTP or an SMS second factor). Call after any change to u's factors.
 void refresh_second_factor_flags(store::user_record& u);
+
+/// Whether the instance offers `strategy` ("totp", "phone_code", "backup_code") as a second factor.
+bool second_factor_enabled(app const& a, std::string_view strategy);
+
+/// The second factors u can use now, in the order the UI prefers them (Clerk's SignInFactor shape):
+/// {"strategy":"totp"}, one {"strategy":"phone_code","phone_number_id","safe_identifier","default"} per phone
+/// number reserved for it, {"strategy":"backup_code"} — each only when the instance enables it.
+boost::json::array supported_second_factors(app const& a, store::user_record const& u);
+
+/// Whether `strategy` is one of u's supported second factors (and, for phone_code, `phone_number_id` one of its
+/// reserved numbers, or empty for the default one). Returns the phone identification for phone_code.
+store::identification_record const* second_factor_phone(store::user_record const& u, std::string_view phone_number_id);
+
+/// The TOTP resource Clerk renders ({object:"totp",id,secret,uri,verified,backup_codes,created_at,updated_at}).
+/// `secret` (raw bytes) is shown only at creation, so pass "" afterwards (secret and uri null).
+boost::json::object totp_json(app const& a, store::user_record const& u, std::string_view secret,
+                              std::vector<std::string> const* backup_codes);
+
+/// Step-up gate for sensitive actions (delete the account, change the password): with
+/// cfg.reverification_minutes set, the session must have verified a factor within that many minutes — the
+/// second factor when the user has one, else the first — or 403 session_reverification_required (clerk-js's
+/// useReverification then runs /v1/client/sessions/{id}/verify and retries).
+std::optional<api_error> require_recent_verification(app const& a, store::session_record const& s,
+                                                     store::user_record const& u, std::int64_t now_ms);
 
 /// THE entry for the importer: inside the caller's write txn, enrols `base32_secret` (a TOTP secret as Clerk
 /// exports it: RFC 4648 base32, any case, padding optional) as the verified TOTP of user `user_id`, replacing any

@@ -84,6 +84,19 @@ LATCHKEY_HANDLER(delete_phone_number);
 LATCHKEY_HANDLER(prepare_phone_verification);
 LATCHKEY_HANDLER(attempt_phone_verification);
 
+// mfa.cpp: second factors of the signed-in user (issue 14)
+LATCHKEY_HANDLER(create_totp);
+LATCHKEY_HANDLER(attempt_totp_verification);
+LATCHKEY_HANDLER(delete_totp);
+LATCHKEY_HANDLER(create_backup_codes);
+
+// reverification.cpp: session step-up (issue 14)
+LATCHKEY_HANDLER(start_session_verification);
+LATCHKEY_HANDLER(prepare_session_verification_first_factor);
+LATCHKEY_HANDLER(attempt_session_verification_first_factor);
+LATCHKEY_HANDLER(prepare_session_verification_second_factor);
+LATCHKEY_HANDLER(attempt_session_verification_second_factor);
+
 #undef LATCHKEY_HANDLER
 
 }  // namespace latchkey::server::api::frontend

@@ -7,6 +7,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
+#include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
@@ -358,15 +359,14 @@ store::identification_record* find_ident(store::user_record& u, std::string_view
     return nullptr;
 }
 
-/// Second-factor flags on phone numbers need SMS as an enabled second factor and a verified number. Our
-/// records keep no per-number second-factor flags yet, so only "false" (the rendered state) is accepted.
+/// Second-factor flags on phone numbers need SMS as an enabled second factor (and, checked by the caller, a
+/// verified number).
 std::optional<api_error> check_second_factor_flag(app const& a, std::optional<bool> v, std::string_view param) {
     if (!v || !*v) return std::nullopt;
     if (!has_factor(a.cfg.second_factors, "phone_code"))
         return param_error(code::form_param_value_invalid, param,
                            "SMS is not enabled as a second factor on this instance.");
-    return param_error(code::form_param_value_invalid, param,
-                       "Reserving phone numbers for second factors is not supported by this server.");
+    return std::nullopt;
 }
 
 api_result<reply> list_idents(app& a, request_ctx& ctx, ident_kind const& k) {
@@ -396,6 +396,9 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
         auto reserved = bool_field(ctx, "reserved_for_second_factor");
         if (!reserved) return reserved.error();
         if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
+        if (reserved->value_or(false))
+            return param_error(code::form_param_value_invalid, "reserved_for_second_factor",
+                               "Verify this phone number first.");
     }
     struct created {
         store::user_record user;
@@ -469,6 +472,7 @@ api_result<reply> delete_ident(app& a, request_ctx& ctx, ident_kind const& k) {
             return e;
         }
         if (could_sign_in && !can_sign_in(a, user)) return make_error(code::cannot_remove_last_identification);
+        domain::refresh_second_factor_flags(user);  // a number reserved for second factors may have gone
         return {};
     });
     if (!u) return u.error();
@@ -604,6 +608,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
         auto m = load_me(a, ctx, w);
         if (!m) return m.error();
         if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
+        if (auto e = domain::require_recent_verification(a, m->session, m->user, ctx.now)) return *e;  // step-up
         // Every session of the user ends, the current one included; this client forgets it.
         if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
         if (auto r = orgs::forget_user(w, m->user.id); !r) return r.error();  // issue 13: same txn
@@ -673,6 +678,7 @@ api_result<reply> change_password(app& a, request_ctx& ctx) {
     // Verify and hash outside any txn (both are slow), then apply only if the password did not change meanwhile.
     auto m = txn::read<me>(a, "change_password", [&](store::read_txn& t) { return load_me(a, ctx, t); });
     if (!m) return m.error();
+    if (auto e = domain::require_recent_verification(a, m->session, m->user, ctx.now)) return *e;  // step-up
     std::string const old_digest = m->user.password_digest;
     if (!old_digest.empty()) {
         if (!current || current->empty()) return param_error(code::form_param_missing, "current_password");
@@ -821,21 +827,45 @@ api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
     auto default_sf = bool_field(ctx, "default_second_factor");
     if (!default_sf) return default_sf.error();
     std::string const id(ctx.params.get(phone_kind.path_param));
-    auto o = txn::read<json::object>(a, "update_phone_number", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_me(a, ctx, t);
-        if (!m) return m.error();
-        auto* i = find_ident(m->user, id, phone_kind.kind);
+    if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
+    if (auto e = check_second_factor_flag(a, *default_sf, "default_second_factor")) return *e;
+    // Second factors (issue 14): the flags are stored; the first SMS second factor comes with backup codes.
+    std::vector<std::string> codes;
+    json::object o;
+    auto u = edit_me(a, ctx, "update_phone_number", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto* i = find_ident(m.user, id, phone_kind.kind);
         if (i == nullptr) return make_error(code::resource_not_found);
         if (((reserved->value_or(false)) || (default_sf->value_or(false))) && i->verification.status != "verified")
             return param_error(code::form_param_value_invalid,
                                reserved->value_or(false) ? "reserved_for_second_factor" : "default_second_factor",
                                "Verify this phone number first.");
-        if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
-        if (auto e = check_second_factor_flag(a, *default_sf, "default_second_factor")) return *e;
-        return ident_json(phone_kind, m->user, *i);
+        if (reserved->has_value()) {
+            i->reserved_for_second_factor = **reserved;
+            if (!**reserved) i->default_second_factor = false;
+        }
+        if (default_sf->value_or(false)) {
+            if (!i->reserved_for_second_factor)
+                return param_error(code::form_param_value_invalid, "default_second_factor",
+                                   "Reserve this phone number for second factors first.");
+            for (auto& other : m.user.identifications) other.default_second_factor = false;
+            i->default_second_factor = true;
+        }
+        i->updated_at = ctx.now;
+        bool const had = m.user.two_factor_enabled;
+        domain::refresh_second_factor_flags(m.user);
+        if (!had && m.user.two_factor_enabled && has_factor(a.cfg.second_factors, "backup_code") &&
+            m.user.backup_code_digests.empty())
+            codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
+        o = ident_json(phone_kind, m.user, *i);
+        return {};
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    if (!u) return u.error();
+    if (!codes.empty()) {
+        json::array arr;
+        for (auto const& c : codes) arr.push_back(json::string(c));
+        o["backup_codes"] = std::move(arr);
+    }
+    return envelope(a, ctx, std::move(o));
 }
 
 api_result<reply> delete_phone_number(app& a, request_ctx& ctx) { return delete_ident(a, ctx, phone_kind); }

@@ -9,6 +9,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
@@ -274,7 +275,7 @@ api_result<void> complete(
     u.failed_attempts = 0;
     u.lockout_expires_at = 0;
     u.updated_at = ctx.now;
-    if (u.two_factor_enabled) {
+    if (u.two_factor_enabled && !domain::supported_second_factors(a, u).empty()) {
         si.status = "needs_second_factor";
         return {};
     }
@@ -458,12 +459,14 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     o["supported_identifiers"] = supported_identifiers(a);
     o["identifier"] = s.identifier.empty() ? json::value(nullptr) : json::value(s.identifier);
     json::value factors = nullptr;
+    json::value second_factors = nullptr;
     json::value user_data = nullptr;
     if (!s.user_id.empty()) {
         auto u = t.users().get(s.user_id);
         if (u && *u) {
             auto const& user = **u;
             factors = supported_first_factors(a, user);
+            if (s.status == "needs_second_factor") second_factors = domain::supported_second_factors(a, user);
             json::object ud;
             ud["first_name"] = user.first_name.empty() ? json::value(nullptr) : json::value(user.first_name);
             ud["last_name"] = user.last_name.empty() ? json::value(nullptr) : json::value(user.last_name);
@@ -473,9 +476,7 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
         }
     }
     o["supported_first_factors"] = std::move(factors);
-    // No second-factor strategy (TOTP, SMS, backup codes) exists on this server yet.
-    o["supported_second_factors"] =
-        s.status == "needs_second_factor" ? json::value(json::array{}) : json::value(nullptr);
+    o["supported_second_factors"] = std::move(second_factors);
     o["first_factor_verification"] = s.oauth.strategy.empty() ? factor_verification(s.first_factor)
                                                                : federation::verification_json(s.oauth, s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
@@ -759,20 +760,123 @@ api_result<reply> reset_password(app& a, request_ctx& ctx) {
     });
 }
 
+// ---- second factors (issue 14): totp, backup_code, phone_code ----
+
+namespace {
+
+/// A second-factor strategy given and one the sign-in's user can use (domain::supported_second_factors).
+std::optional<api_error> check_second_factor_strategy(app const& a, store::user_record const& u,
+                                                      std::string_view strategy) {
+    if (strategy.empty())
+        return param_error(code::form_param_missing, "strategy");
+    if (strategy != "totp" && strategy != "backup_code" && strategy != "phone_code")
+        return param_error(code::form_param_value_invalid, "strategy");
+    for (auto const& f : domain::supported_second_factors(a, u))
+        if (f.as_object().at("strategy").as_string() == strategy)
+            return std::nullopt;
+    return param_error(code::strategy_for_user_invalid, "strategy");
+}
+
+/// The second factor passed: the session starts with its second-factor time (the fva claim's second value).
+api_result<void> complete_second_factor(app& a, request_ctx& ctx, store::write_txn& w, loaded& l) {
+    auto& si = l.sign_in;
+    auto& u = *l.user;
+    si.second_factor.status = "verified";
+    si.second_factor.verified_at = ctx.now;
+    u.failed_attempts = 0;
+    u.lockout_expires_at = 0;
+    u.updated_at = ctx.now;
+    auto s = start_session(a, ctx, w, l.client, u, ctx.now);
+    if (!s)
+        return s.error();
+    si.status = "complete";
+    si.created_session_id = s->id;
+    return {};
+}
+
+/// A wrong second factor: counted towards the user's lockout like a wrong first factor.
+api_error wrong_second_factor(app const& a, request_ctx const& ctx, loaded& l, std::string_view strategy) {
+    auto& v = l.sign_in.second_factor;
+    if (v.strategy != strategy) {
+        v = {};
+        v.strategy = std::string(strategy);
+    }
+    v.status = "unverified";
+    ++v.attempts;
+    count_failure(a, ctx, *l.user);
+    return param_error(code::form_code_incorrect, "code");
+}
+
+}  // namespace
+
 api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
+    auto const strategy = field(ctx, "strategy").value_or("");
+    auto const phone_id = field(ctx, "phone_number_id").value_or("");
+    if (auto limited = limit_ip(a, ctx, "prepare"))
+        return *limited;
     auto seen = peek(a, ctx, "needs_second_factor");
     if (!seen)
         return seen.error();
-    if (field(ctx, "strategy").value_or("").empty())
-        return param_error(code::form_param_missing, "strategy");
-    // No second-factor strategy (TOTP, SMS, backup codes) is offered by this server yet.
-    return param_error(code::strategy_for_user_invalid, "strategy", "No second factor is available for this account.");
+    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy))
+        return *bad;
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
+        return *limited;
+    return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
+        auto& si = l.sign_in;
+        if (strategy != "phone_code") {
+            // TOTP and backup codes need nothing sent: the verification only names the strategy.
+            si.second_factor = {};
+            si.second_factor.status = "unverified";
+            si.second_factor.strategy = strategy;
+            return {};
+        }
+        auto const* phone = domain::second_factor_phone(*l.user, phone_id);
+        if (phone == nullptr)
+            return param_error(code::form_param_value_invalid, "phone_number_id",
+                               "phone_number_id is not a phone number reserved for second factors on this account.");
+        si.second_factor = {};
+        return prepare_code(a, ctx, tx, si.second_factor, "phone_code", "sms", phone->value, phone->id, l.user->id);
+    });
 }
 
 api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
+    auto const strategy = field(ctx, "strategy").value_or("");
+    auto const code_value = field(ctx, "code").value_or("");
     if (auto limited = limit_ip(a, ctx, "attempt"))
         return *limited;
-    return prepare_second_factor(a, ctx);
+    auto seen = peek(a, ctx, "needs_second_factor");
+    if (!seen)
+        return seen.error();
+    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy))
+        return *bad;
+    if (code_value.empty())
+        return param_error(code::form_param_missing, "code");
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
+        return *limited;
+    if (!a.inst.seal_key)
+        return make_error(code::internal_clerk_error);
+    return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
+        auto& si = l.sign_in;
+        auto& u = *l.user;
+        if (strategy == "totp") {
+            if (!domain::check_totp(u, *a.inst.seal_key, code_value, ctx.now))
+                return wrong_second_factor(a, ctx, l, strategy);
+        } else if (strategy == "backup_code") {
+            if (!domain::use_backup_code(u, a.inst.code_key, code_value, ctx.now))
+                return wrong_second_factor(a, ctx, l, strategy);
+        } else {
+            if (si.second_factor.strategy != "phone_code")
+                return make_error(code::verification_not_sent);
+            auto ok = attempt_code(a, ctx, si.second_factor, code_value);
+            if (!ok) {
+                if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
+                    count_failure(a, ctx, u);
+                return ok;
+            }
+        }
+        si.second_factor.strategy = strategy;
+        return complete_second_factor(a, ctx, tx, l);
+    });
 }
 
 }  // namespace latchkey::server::api::frontend

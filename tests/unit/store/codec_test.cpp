@@ -76,14 +76,22 @@ BOOST_AUTO_TEST_CASE(golden_bytes_pin_the_format) {
     dev_browser_record const d{"dvb_1", "client_9", 5};
     BOOST_TEST(encode(d) == std::string("\x01\x03\x05" "dvb_1" "\x08" "client_9" "\x0a"));
     identification_record const i{"i", "k", "v", {}, -1, 300, true};
-    std::string const expected("\x01\x07"
+    std::string const expected("\x01\x09"
                                "\x01i\x01k\x01v"
                                "\x07\x00\x00\x00\x00\x00\x00\x00"  // verification: 7 members, all empty/zero
                                "\x01"                              // created_at -1 (zigzag 1)
                                "\xd8\x04"                          // updated_at 300 (zigzag 600)
-                               "\x01",                             // reserved
-                               20);
+                               "\x01"                              // reserved
+                               "\x00\x00",                         // reserved_for_second_factor, default_second_factor
+                               22);
     BOOST_TEST(encode(i) == expected);
+    // A record written before the two second-factor members were appended still decodes, with them false.
+    std::string old_bytes = expected.substr(0, 20);
+    old_bytes[1] = '\x07';
+    auto const decoded = decode<identification_record>(old_bytes);
+    BOOST_TEST_REQUIRE(decoded.has_value());
+    BOOST_TEST(decoded->reserved);
+    BOOST_TEST(!decoded->reserved_for_second_factor);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(every_truncation_is_corrupted, T, all_records) {

@@ -1,0 +1,182 @@
+// The signed-in user's second factors (FAPI /v1/me/totp, /v1/me/totp/attempt_verification, /v1/me/backup_codes):
+// TOTP enrolment (a secret sealed at rest, shown once with its otpauth:// URI, enabled by its first code), its
+// removal, and backup codes (10 single-use codes shown once, kept as HMAC digests). Every reply piggy-backs the
+// client, so clerk-js sees totp_enabled / backup_code_enabled / two_factor_enabled change with a newer updated_at.
+#include "server/api/frontend/handlers.hpp"
+
+#include "crypto/ossl.hpp"
+#include "crypto/random.hpp"
+#include "crypto/totp.hpp"
+#include "server/api/domain/mfa.hpp"
+#include "server/api/events.hpp"
+#include "server/api/frontend/common.hpp"
+#include "server/api/txn.hpp"
+#include "server/api/views.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <string>
+#include <vector>
+
+namespace latchkey::server::api::frontend {
+
+namespace json = boost::json;
+
+namespace {
+
+/// The request's live session (`_clerk_session_id`, else the client's last active one) and its user; 401
+/// authentication_invalid otherwise (clerk-js then re-fetches its client). The rule of /v1/me (me.cpp).
+struct current {
+    store::client_record client;
+    store::session_record session;
+    store::user_record user;
+};
+
+api_result<current> load_current(app& a, request_ctx const& ctx, store::read_txn const& t) {
+    auto c = current_client(a, ctx, t);
+    if (!c) return make_error(code::authentication_invalid);
+    std::string sid = c->last_active_session_id;
+    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
+    if (sid.empty()) return make_error(code::authentication_invalid);
+    auto s = t.sessions().get(sid);
+    if (!s) return store_failure(s.error(), "get_session");
+    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
+        return make_error(code::authentication_invalid);
+    auto u = t.users().get((*s)->user_id);
+    if (!u) return store_failure(u.error(), "get_user");
+    if (!*u) return make_error(code::authentication_invalid);
+    return current{std::move(*c), std::move(**s), std::move(**u)};
+}
+
+/// Loads the current user in one write txn, applies `edit(current&) -> api_result<T>`, and writes the user with
+/// a newer updated_at and its user.updated event. A client error writes nothing.
+template <class T, class F>
+api_result<T> edit_user(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
+    return txn::write<T>(a, what, txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<T> {
+        auto m = load_current(a, ctx, w);
+        if (!m) return m.error();
+        store::user_record const previous = m->user;
+        auto r = edit(*m);
+        if (!r) return r.error();
+        m->user.updated_at = ctx.now;
+        if (auto p = w.users().put(m->user, &previous); !p) return store_failure(p.error(), "put_user");
+        if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
+            return store_failure(e.error(), "webhook");
+        return r;
+    });
+}
+
+std::optional<api_error> need_factor(app const& a, std::string_view strategy) {
+    if (domain::second_factor_enabled(a, strategy)) return std::nullopt;
+    auto e = make_error(code::strategy_for_user_invalid);
+    e.long_message = std::string(strategy) + " is not enabled as a second factor on this instance.";
+    return e;
+}
+
+json::object backup_codes_json(store::user_record const& u, std::vector<std::string> const& codes) {
+    json::object o;
+    o["object"] = "backup_code";
+    o["id"] = "bcode_" + u.id.substr(u.id.find('_') + 1);
+    json::array arr;
+    for (auto const& c : codes) arr.push_back(json::string(c));
+    o["codes"] = std::move(arr);
+    o["created_at"] = u.backup_codes_created_at;
+    o["updated_at"] = u.backup_codes_created_at;
+    return o;
+}
+
+}  // namespace
+
+namespace {
+
+/// 401 unless the request has a current user: a signed-out browser re-fetches its client rather than reading a
+/// settings error.
+std::optional<api_error> require_current(app& a, request_ctx const& ctx) {
+    auto r = txn::read(a, "require_current", [&](store::read_txn& t) -> api_result<void> {
+        if (auto m = load_current(a, ctx, t); !m) return m.error();
+        return {};
+    });
+    if (!r) return r.error();
+    return std::nullopt;
+}
+
+}  // namespace
+
+api_result<reply> create_totp(app& a, request_ctx& ctx) {
+    if (auto e = require_current(a, ctx)) return *e;
+    if (auto e = need_factor(a, "totp")) return *e;
+    if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
+    std::string secret(crypto::totp_secret_bytes, '\0');
+    crypto::random_bytes({reinterpret_cast<unsigned char*>(secret.data()), secret.size()});
+    auto o = edit_user<json::object>(a, ctx, "create_totp", [&](current& m) -> api_result<json::object> {
+        // A verified TOTP stays until it is deleted; an unverified one is replaced by the new secret.
+        if (m.user.totp_enabled) return make_error(code::totp_already_enabled);
+        domain::set_totp_secret(m.user, *a.inst.seal_key, secret, false, ctx.now);
+        return domain::totp_json(a, m.user, secret, nullptr);
+    });
+    ::OPENSSL_cleanse(secret.data(), secret.size());
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+api_result<reply> attempt_totp_verification(app& a, request_ctx& ctx) {
+    auto const code_value = field(ctx, "code").value_or("");
+    if (code_value.empty()) return param_error(code::form_param_missing, "code");
+    if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
+    if (auto limited = rate_limit_ip(a, ctx, "me_totp", "attempt")) return *limited;
+    auto o = edit_user<json::object>(a, ctx, "verify_totp", [&](current& m) -> api_result<json::object> {
+        auto& u = m.user;
+        if (u.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
+        if (u.totp_enabled) return make_error(code::verification_already_verified);
+        if (!domain::check_totp(u, *a.inst.seal_key, code_value, ctx.now))
+            return param_error(code::form_code_incorrect, "code");
+        u.totp_enabled = true;
+        u.totp_updated_at = ctx.now;
+        domain::refresh_second_factor_flags(u);
+        // The first second factor comes with a set of backup codes when the instance offers them.
+        std::vector<std::string> codes;
+        bool const issue = domain::second_factor_enabled(a, "backup_code") && u.backup_code_digests.empty();
+        if (issue) codes = domain::create_backup_codes(u, a.inst.code_key, ctx.now);
+        return domain::totp_json(a, u, {}, issue ? &codes : nullptr);
+    });
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+api_result<reply> delete_totp(app& a, request_ctx& ctx) {
+    auto o = edit_user<json::object>(a, ctx, "delete_totp", [&](current& m) -> api_result<json::object> {
+        if (m.user.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
+        json::object d;
+        d["object"] = "totp";
+        d["id"] = m.user.totp_id;
+        d["deleted"] = true;
+        domain::remove_totp(m.user, ctx.now);
+        // Backup codes only back up another factor: without one they go too.
+        if (!m.user.two_factor_enabled) {
+            m.user.backup_code_digests.clear();
+            domain::refresh_second_factor_flags(m.user);
+        }
+        return d;
+    });
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+api_result<reply> create_backup_codes(app& a, request_ctx& ctx) {
+    if (auto e = require_current(a, ctx)) return *e;
+    if (auto e = need_factor(a, "backup_code")) return *e;
+    auto o = edit_user<json::object>(a, ctx, "create_backup_codes", [&](current& m) -> api_result<json::object> {
+        if (!m.user.two_factor_enabled) {
+            auto e = make_error(code::strategy_for_user_invalid);
+            e.long_message = "Backup codes need another second factor (an authenticator app or SMS) first.";
+            return e;
+        }
+        auto codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
+        return backup_codes_json(m.user, codes);
+    });
+    if (!o) return o.error();
+    return envelope(a, ctx, std::move(*o));
+}
+
+}  // namespace latchkey::server::api::frontend

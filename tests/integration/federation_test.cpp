@@ -3,6 +3,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/totp.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -119,7 +120,9 @@ std::string query_param(std::string const& url, std::string const& name) {
 }
 
 struct federated {
+    explicit federated(std::function<void(conf::config&)> more = {}) : more_config(std::move(more)) {}
     tiny_idp idp;
+    std::function<void(conf::config&)> more_config;
     test_server s{[this](conf::config& c) {
         conf::oauth_provider p;
         p.strategy = "oauth_custom_acme";
@@ -130,6 +133,7 @@ struct federated {
         p.allow_http = true;
         p.timeout = std::chrono::seconds(5);
         c.oauth_providers.push_back(p);
+        if (more_config) more_config(c);
     }};
     std::string redirect() const { return s.inst().frontend_api + "/sso-callback"; }
 };
@@ -217,6 +221,35 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
     BOOST_TEST(user.at("first_name") == "Ada");
     BOOST_TEST(user.at("password_enabled") == false);
+}
+
+BOOST_AUTO_TEST_CASE(a_user_with_a_second_factor_still_owes_it_after_the_provider) {
+    federated f([](conf::config& c) { c.second_factors = {"totp"}; });
+    http_client c(f.s.fapi_port());
+    auto url = start(f, c, "/v1/client/sign_ups");
+    BOOST_TEST_REQUIRE(callback(f, c, url, "acme-user-3", "mfa@example.com").status == 303u);
+    // The new user sets up an authenticator app.
+    auto t = c.fapi("POST", "/v1/me/totp");
+    BOOST_TEST_REQUIRE(t.status == 200u, t.body);
+    auto key = crypto::base32_decode(str(response(t).at("secret")));
+    BOOST_TEST_REQUIRE(key.has_value());
+    auto code = [&](int steps) { return crypto::totp(*key, f.s.app().now_ms() / 1000 + steps * 30); };
+    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/me/totp/attempt_verification", {{"code", code(0)}}).status == 200u);
+
+    // Another browser signs in through the provider: the provider proved the first factor only.
+    http_client c2(f.s.fapi_port());
+    auto url2 = start(f, c2, "/v1/client/sign_ins");
+    BOOST_TEST_REQUIRE(callback(f, c2, url2, "acme-user-3", "mfa@example.com").status == 303u);
+    auto client = c2.fapi("GET", "/v1/client");
+    auto const& cl = client.json.at("response");
+    BOOST_TEST(cl.at("sessions").as_array().empty(), client.body);
+    BOOST_TEST_REQUIRE(cl.at("sign_in").is_object(), client.body);
+    BOOST_TEST(cl.at("sign_in").at("status") == "needs_second_factor", client.body);
+    auto const id = str(cl.at("sign_in").at("id"));
+    auto done = c2.fapi("POST", "/v1/client/sign_ins/" + id + "/attempt_second_factor",
+                        {{"strategy", "totp"}, {"code", code(1)}});
+    BOOST_TEST_REQUIRE(done.status == 200u, done.body);
+    BOOST_TEST(response(done).at("status") == "complete", done.body);
 }
 
 BOOST_AUTO_TEST_CASE(environment_lists_the_provider_and_unknown_strategies_are_refused) {

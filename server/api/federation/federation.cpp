@@ -7,6 +7,7 @@
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/api/domain/mfa.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/frontend/identity.hpp"
@@ -534,10 +535,15 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
                 v.status = "verified";
                 v.verified_at = ctx.now;
                 si.user_id = user->id;
-                auto sess = frontend::start_session(a, ctx, tx, **client, *user);
-                if (!sess) return api_result<void>(sess.error());
-                si.status = "complete";
-                si.created_session_id = sess->id;
+                if (user->two_factor_enabled && !domain::supported_second_factors(a, *user).empty()) {
+                    // The provider proved the first factor only: a user with a second factor still owes it.
+                    si.status = "needs_second_factor";
+                } else {
+                    auto sess = frontend::start_session(a, ctx, tx, **client, *user);
+                    if (!sess) return api_result<void>(sess.error());
+                    si.status = "complete";
+                    si.created_session_id = sess->id;
+                }
             } else if (user) {
                 v.status = "transferable";
                 f->error = std::string(code_name(code::external_account_exists));

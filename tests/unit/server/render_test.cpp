@@ -49,6 +49,11 @@ store::user_record sample_user(std::string id) {
     e.verification.strategy = "email_code";
     u.primary_email_address_id = e.id;
     u.identifications.push_back(e);
+    store::external_account_record x;  // every vector of records holds one, so each of its fields is varied
+    x.id = "eac_1";
+    x.provider = "oauth_custom_acme";
+    x.provider_user_id = "acme-1";
+    u.external_accounts.push_back(x);
     return u;
 }
 

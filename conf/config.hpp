@@ -146,6 +146,8 @@ struct organization_settings {
     bool force_organization_selection = false;
     bool slug_disabled = false;  ///< slugs are generated from the name
     std::vector<org_role> roles;  ///< custom roles beside org:admin and org:member
+};
+
 /// A social / OpenID Connect provider this instance signs users in with (Clerk's `social` settings). `strategy` is
 /// `oauth_<provider>` (oauth_google, oauth_github, ...) or `oauth_custom_<slug>` for any OpenID Connect provider.
 /// Endpoints come from `issuer`'s discovery document when not given. Plain http endpoints are refused unless

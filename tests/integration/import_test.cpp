@@ -115,8 +115,8 @@ json::object report_of(std::string const& out_path) {
 /// A running server on `dir`, killed (SIGKILL) and reaped when the scope ends.
 struct server_proc {
     spawned_server s;
-    explicit server_proc(std::string const& dir)
-        : s(spawn_server(binary(), dir, {},
+    explicit server_proc(std::string const& dir, std::vector<std::string> const& args = {})
+        : s(spawn_server(binary(), dir, args,
                          {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"})) {}
     ~server_proc() {
         if (s.pid > 0) {
@@ -347,7 +347,9 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     // A user with phones (primary among the verified) and no password.
     csv += "user_2ImpPhones,Pat,,pat,,+15555550101,,,+15555550100|+15555550101,+15555550199,,,\r\n";
     // A user with an authenticator app (RFC 6238's test key "12345678901234567890" in base32, lower case).
-    csv += "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,,\r\n";
+    // Her password comes along as a bcrypt digest (Openwall's vector: password "U*U").
+    csv += "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,"
+           "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\r\n";
     std::string const in = data.path + "/users.csv";
     write_file(in, csv);
     std::string const out = data.path + "/out";
@@ -379,6 +381,28 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
         auto copy = **u;
         BOOST_TEST(!server::api::domain::check_totp(copy, key, code == "000000" ? "000001" : "000000", now));
         BOOST_TEST(server::api::domain::check_totp(copy, key, code, now));
+    }
+    {
+        // A FAPI sign-in on an instance that offers TOTP: her password, then the code her authenticator app shows.
+        std::string const cfg = data.path + "/totp.json";
+        write_file(cfg, R"({"second_factors":["totp"]})");
+        server_proc totp_srv(dir, {"--config", cfg});
+        http_client c(totp_srv.s.fapi);
+        auto r = c.fapi("POST", "/v1/client/sign_ins",
+                        {{"identifier", "tia@example.com"}, {"strategy", "password"}, {"password", "U*U"}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        BOOST_TEST_REQUIRE(response(r).at("status") == "needs_second_factor", r.body);
+        auto const id = str(response(r).at("id"));
+        auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+        auto const code = crypto::totp("12345678901234567890", now / 1000);
+        auto wrong = c.fapi("POST", "/v1/client/sign_ins/" + id + "/attempt_second_factor",
+                            {{"strategy", "totp"}, {"code", code == "000000" ? "000001" : "000000"}});
+        BOOST_TEST(wrong.status == 422u, wrong.body);
+        auto done = c.fapi("POST", "/v1/client/sign_ins/" + id + "/attempt_second_factor",
+                           {{"strategy", "totp"}, {"code", code}});
+        BOOST_TEST_REQUIRE(done.status == 200u, done.body);
+        BOOST_TEST(response(done).at("status") == "complete", done.body);
     }
 
     for (std::size_t i = 0; i < std::size(digests); ++i) {

@@ -105,6 +105,7 @@ route_table frontend_routes() {
     r.add(delete_, "/v1/me/organization_memberships/{organization_id}",          {o::fapi_leave_organization,          fapi, io});
     r.add(get,     "/v1/me/organization_invitations",                            {o::fapi_my_invitations,              fapi, io});
     r.add(post,    "/v1/me/organization_invitations/{invitation_id}/accept",     {o::fapi_accept_my_invitation,        fapi, io});
+    r.add(get,     "/v1/me/organization_suggestions",                            {o::fapi_my_suggestions,              fapi, io});
     // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});

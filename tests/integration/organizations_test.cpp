@@ -399,6 +399,21 @@ BOOST_AUTO_TEST_CASE(the_invited_user_accepts_in_the_app) {
                  "form_param_value_invalid");
 }
 
+BOOST_AUTO_TEST_CASE(suggestions_are_listed_for_a_signed_in_user_and_empty_without_domains) {
+    test_server s(orgs_on);
+    auto alice = browser(s, "alice@example.com");
+    create_org(alice, "Acme");
+    // As <OrganizationList/> asks: both statuses, paginated.
+    auto mine = alice.c.fapi("GET", "/v1/me/organization_suggestions?status=pending&status=accepted&limit=10&offset=0");
+    BOOST_TEST_REQUIRE(mine.status == 200u, mine.body);
+    BOOST_TEST(response(mine).at("total_count") == 0);
+    BOOST_TEST(response(mine).at("data").as_array().empty());
+    BOOST_TEST(mine.json.as_object().contains("client"));
+    // Signed out: no list.
+    http_client nobody(s.fapi_port());
+    expect_error(nobody.fapi("GET", "/v1/me/organization_suggestions"), 401, "authentication_invalid");
+}
+
 BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     test_server s(orgs_on);
     auto b = bapi_client(s);

@@ -519,4 +519,16 @@ api_result<reply> fapi_accept_my_invitation(app& a, request_ctx& ctx) {
     });
 }
 
+// Suggestions are organizations a user may ask to join because a verified domain of theirs matches one of the
+// organization's domains. latchkey keeps no organization domains (the environment says `domains.enabled: false`),
+// so a signed-in user's list is empty; <OrganizationList/> and <OrganizationSwitcher/> read it on every render.
+api_result<reply> fapi_my_suggestions(app& a, request_ctx& ctx) {
+    return read_and_reply(a, ctx, "my_suggestions", [&](store::read_txn& t) -> api_result<json::value> {
+        auto who = load_actor(a, ctx, t);
+        if (!who) return who.error();
+        auto [limit, offset] = paging_of(ctx);
+        return json::value(page(json::array{}, limit, offset));
+    });
+}
+
 }  // namespace latchkey::server::api::orgs

@@ -22,6 +22,7 @@ api_result<reply> fapi_my_memberships(app&, request_ctx&);
 api_result<reply> fapi_leave_organization(app&, request_ctx&);
 api_result<reply> fapi_my_invitations(app&, request_ctx&);
 api_result<reply> fapi_accept_my_invitation(app&, request_ctx&);
+api_result<reply> fapi_my_suggestions(app&, request_ctx&);
 
 // ---- BAPI (as @clerk/backend's organizations API calls it) ----
 api_result<reply> bapi_list_organizations(app&, request_ctx&);

@@ -8,6 +8,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <thread>
+
 using namespace latchkey;
 using namespace latchkey::test;
 
@@ -435,8 +438,11 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"slug", "x"}}), 422, "form_param_missing", "name");
     expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"name", "X"}, {"created_by", "user_nope"}}), 404,
                  "resource_not_found", "created_by");
-    for (auto n : {"Beta", "Gamma"})
+    for (auto n : {"Beta", "Gamma"}) {
+        // created_at has millisecond resolution: let the clock move so "newest first" has one answer.
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
         BOOST_TEST(b.bapi(verb::post, "/v1/organizations", json::object{{"name", n}}).status == 200u);
+    }
 
     // List, search, paging, order.
     auto all = b.bapi(verb::get, "/v1/organizations?limit=2&offset=0");

@@ -3,13 +3,15 @@
 #include "store/log.hpp"
 
 #include "store/error.hpp"
-#include "store/lmdb/env.hpp"
+#include "store/lmdb/open.hpp"
+#include "store/store.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <lmdb.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -63,26 +65,39 @@ BOOST_AUTO_TEST_CASE(a_value_with_quotes_newlines_and_control_characters_stays_o
 }
 
 BOOST_AUTO_TEST_CASE(the_installed_sink_receives_lmdb_failures_and_nullptr_restores_the_default) {
+    // Real failures through the store's own API (no LMDB constants here: only store/ knows LMDB): a data dir whose
+    // data.mdb is a directory cannot be opened.
+    namespace fs = std::filesystem;
+    fs::path const root = fs::temp_directory_path() / ("latchkey-log-test-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "broken" / "data.mdb");
+    store::lmdb::options broken;
+    broken.dir = (root / "broken").string();
     {
         sink_guard g;
-        auto const ec = store::lmdb::lmdb_error(MDB_CORRUPTED, "mdb_get \"users\"\n");
-        BOOST_TEST(ec == store::make_error_code(store::errc::corrupted));
+        BOOST_TEST(!store::lmdb::open(broken).has_value());
         BOOST_TEST_REQUIRE(seen.size() == 1u);
         BOOST_TEST(seen[0].level == "error");
         BOOST_TEST(seen[0].event == "lmdb");
         BOOST_TEST_REQUIRE(seen[0].fields.size() == 2u);
         BOOST_TEST(seen[0].fields[0].first == "op");
-        BOOST_TEST(seen[0].fields[0].second == "mdb_get \"users\"\n");
+        BOOST_TEST(seen[0].fields[0].second == "mdb_env_open");
         BOOST_TEST(seen[0].fields[1].first == "error");
-        BOOST_TEST(seen[0].fields[1].second == std::string(::mdb_strerror(MDB_CORRUPTED)));
-        // Not-found and key-exists are answers, not failures: nothing is logged.
-        (void)store::lmdb::lmdb_error(MDB_NOTFOUND, "mdb_get");
-        (void)store::lmdb::lmdb_error(MDB_KEYEXIST, "mdb_put");
+        BOOST_TEST(!seen[0].fields[1].second.empty());
+        // Not-found is an answer, not a failure: nothing is logged.
+        store::lmdb::options good;
+        good.dir = (root / "good").string();
+        good.map_size = 1u << 20;
+        auto db = store::lmdb::open(good);
+        BOOST_TEST_REQUIRE(db.has_value());
+        auto u = (*db)->with_read([](store::read_txn const& t) { return t.users().get("user_missing"); });
+        BOOST_TEST((u && !*u));
         BOOST_TEST(seen.size() == 1u);
     }
     seen.clear();
-    (void)store::lmdb::lmdb_error(MDB_PANIC, "mdb_txn_commit");  // back on the default (stderr) sink
+    BOOST_TEST(!store::lmdb::open(broken).has_value());  // back on the default (stderr) sink
     BOOST_TEST(seen.empty());
+    fs::remove_all(root);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -18,9 +18,11 @@ namespace {
 
 std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
-/// Where an invitation's link leads: the app's sign-up page (sign_up_url), else the Account Portal's.
-std::string invitation_url(app const& a, std::string_view ticket) {
-    std::string base = a.cfg.sign_up_url;
+}  // namespace
+
+std::string ticket_url(app const& a, std::string_view ticket, std::string_view redirect_url) {
+    std::string base(redirect_url);
+    if (base.empty()) base = a.cfg.sign_up_url;
     if (base.empty()) {
         base = a.inst.frontend_api;
         while (!base.empty() && base.back() == '/') base.pop_back();
@@ -32,8 +34,6 @@ std::string invitation_url(app const& a, std::string_view ticket) {
     base += "&__clerk_status=sign_up";
     return base;
 }
-
-}  // namespace
 
 json::object waitlist_entry_json(app const& a, store::waitlist_entry_record const& e) {
     json::object o;
@@ -123,7 +123,7 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
             m.channel = "email";
             m.to = entry.email_address;
             m.kind = "waitlist_invitation";
-            m.code = invitation_url(a, ticket);
+            m.code = ticket_url(a, ticket);
             if (auto x = events::send_invitation(a, w, m, now); !x) return x.error();
             return out(std::move(entry));
         });

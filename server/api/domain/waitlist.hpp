@@ -24,6 +24,10 @@ boost::json::object waitlist_entry_json(app const& a, store::waitlist_entry_reco
 
 /// The entry for `email` (lowercased), created pending if there is none; an existing one is returned as is
 /// (Clerk: a repeat join succeeds with the existing entry). `*created` tells which.
+/// The link an invitation (waitlist or organization) carries: `redirect_url`, else the configured sign-up URL, else
+/// the portal's /sign-up, with `__clerk_ticket` and `__clerk_status=sign_up`.
+std::string ticket_url(app const& a, std::string_view ticket, std::string_view redirect_url = {});
+
 api_result<store::waitlist_entry_record> join_waitlist(app& a, std::string const& email, std::int64_t now,
                                                        bool* created = nullptr);
 

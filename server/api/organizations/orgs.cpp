@@ -5,14 +5,13 @@
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
 #include "server/api/json_write.hpp"
 #include "server/api/views.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <algorithm>
 
@@ -43,22 +42,6 @@ std::string digest_hex(std::string_view secret) { return crypto::hex_encode(cryp
 
 std::string json_of(std::string_view text) { return text.empty() ? "{}" : std::string(text); }
 
-/// Where an organization invitation's link leads: the sign-up page (as for waitlist invitations) with the ticket
-/// and __clerk_status=sign_up; <SignIn/> accepts the same ticket for an existing account.
-std::string invitation_url(app const& a, std::string_view ticket, std::string_view redirect_url) {
-    std::string base(redirect_url);
-    if (base.empty()) base = a.cfg.sign_up_url;
-    if (base.empty()) {
-        base = a.inst.frontend_api;
-        while (!base.empty() && base.back() == '/') base.pop_back();
-        base += "/sign-up";
-    }
-    base += base.find('?') == std::string::npos ? '?' : '&';
-    base += "__clerk_ticket=";
-    base += boost::urls::encode(ticket, boost::urls::unreserved_chars);
-    base += "&__clerk_status=sign_up";
-    return base;
-}
 
 }  // namespace
 
@@ -500,7 +483,7 @@ api_result<store::org_invitation_record> invite(app& a, store::write_txn& w, sto
     m.channel = "email";
     m.to = email;
     m.kind = "organization_invitation";
-    m.code = invitation_url(a, ticket, redirect_url);
+    m.code = domain::ticket_url(a, ticket, redirect_url);
     if (auto x = events::send_invitation(a, w, m, now); !x) return store_error(x.error(), "invite");
     if (auto e = events::emit(a, w, "organizationInvitation.created", invitation_json(a, inv, &o, audience::backend));
         !e)

@@ -101,8 +101,8 @@ response get(std::string const& url, std::string const& auth) {
 
 }  // namespace
 
-std::string fetch_users(std::string const& base_in, std::string const& secret_key,
-                        std::function<void(json::value, std::size_t)> const& each, std::ostream& err) {
+std::string fetch_list(std::string const& base_in, std::string_view path, std::string const& secret_key,
+                       std::function<void(json::value, std::size_t)> const& each, std::ostream& err) {
     std::string base = base_in;
     while (!base.empty() && base.back() == '/')
         base.pop_back();
@@ -115,8 +115,8 @@ std::string fetch_users(std::string const& base_in, std::string const& secret_ke
     int throttled = 0;
     int failures = 0;
     while (true) {
-        std::string const url = base + "/v1/users?limit=" + std::to_string(limit) + "&offset=" +
-                                std::to_string(offset) + "&order_by=%2Bcreated_at";
+        std::string const url = base + std::string(path) + (path.find('?') == std::string_view::npos ? "?" : "&") +
+                                "limit=" + std::to_string(limit) + "&offset=" + std::to_string(offset);
         auto r = get(url, auth);
         std::string problem;
         if (!r.transport_error.empty()) {
@@ -130,6 +130,8 @@ std::string fetch_users(std::string const& base_in, std::string const& secret_ke
             continue;
         } else if (r.status == 401 || r.status == 403) {
             return "the secret key was refused (" + std::to_string(r.status) + ")";
+        } else if (r.status == 404) {
+            return std::string(not_found);
         } else if (r.status != 200) {
             problem = "answered " + std::to_string(r.status);
         }
@@ -146,7 +148,7 @@ std::string fetch_users(std::string const& base_in, std::string const& secret_ke
                     total = static_cast<std::size_t>(tc->get_int64());
                 page = std::move(v.get_object()["data"]);
             } else {
-                problem = "answered JSON that is not a list of users";
+                problem = "answered JSON that is not a list";
             }
         }
         if (!problem.empty()) {
@@ -166,6 +168,11 @@ std::string fetch_users(std::string const& base_in, std::string const& secret_ke
             return {};
         offset += n;
     }
+}
+
+std::string fetch_users(std::string const& base, std::string const& secret_key,
+                        std::function<void(json::value, std::size_t)> const& each, std::ostream& err) {
+    return fetch_list(base, "/v1/users?order_by=%2Bcreated_at", secret_key, each, err);
 }
 
 }  // namespace latchkey::server::migrate

@@ -116,7 +116,7 @@ namespace {
 std::vector<std::string> split_list(std::string_view cell) {
     std::vector<std::string> out;
     while (!cell.empty()) {
-        auto const sep = cell.find(list_separator);
+        auto const sep = cell.find_first_of("|,");
         std::string_view item = cell.substr(0, sep);
         while (!item.empty() && item.front() == ' ')
             item.remove_prefix(1);

@@ -21,7 +21,9 @@ inline constexpr std::string_view csv_columns[] = {
     "verified_email_addresses", "unverified_email_addresses", "verified_phone_numbers",
     "unverified_phone_numbers", "totp_secret", "password_digest", "password_hasher"};
 
-/// Several values in one list cell are separated by this (Clerk's export writes "a@x.com|b@x.com").
+/// Several values in one list cell are separated by this when we write one ("a@x.com|b@x.com"). Reading, a
+/// comma separates values too (a quoted "a@x.com,b@x.com" cell), as Clerk's own migration tooling splits these
+/// cells on either; neither character can be part of an address or a phone number.
 inline constexpr char list_separator = '|';
 
 /// The longest cell the CSV reader keeps; a longer one fails its row (not the file).

@@ -5,6 +5,7 @@
 #include "server/instance.hpp"
 #include "server/migrate/bapi_source.hpp"
 #include "server/migrate/clerk.hpp"
+#include "server/migrate/org_import.hpp"
 #include "store/lmdb/open.hpp"
 
 #include <boost/json/parse.hpp>
@@ -34,7 +35,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view value_options[] = {"--format", "--report", "--secret-key", "--digests", "--batch", "--out"};
-constexpr std::string_view switch_options[] = {"--dry-run", "--include-secrets"};
+constexpr std::string_view switch_options[] = {"--dry-run", "--include-secrets", "--users-only"};
 
 std::optional<std::string> opt(options const& o, std::string_view name) {
     for (auto const& [k, v] : o)
@@ -289,6 +290,7 @@ public:
             auto const& res = results[i];
             if (res.status == "imported") {
                 ++t_.imported;
+                if (dry_run_) dry_ok_.insert(rows[i].id);
             } else if (res.status == "unchanged") {
                 ++t_.unchanged;
             } else {
@@ -297,6 +299,9 @@ public:
         }
         return true;
     }
+
+    /// A dry run: whether a row with this user id went through without a problem.
+    bool would_import(std::string const& id) const { return dry_ok_.contains(id); }
 
 private:
     void note(user_row const& r, std::string status, std::string reason) {
@@ -326,6 +331,7 @@ private:
                             .count();
     std::unordered_map<std::size_t, std::size_t> seen_;  ///< hash of id -> first line
     std::unordered_set<std::size_t> claimed_;           ///< dry run: addresses and usernames taken by earlier rows
+    std::unordered_set<std::string> dry_ok_;             ///< dry run: ids of the rows that would be imported
     std::string data_dir_;
     std::optional<crypto::seal_key> seal_;
 };
@@ -516,12 +522,32 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
             fatal = "the source API: " + page_error;
     }
     imp.flush();
+    // Then the source's organizations, memberships and pending invitations (their members are in the store now).
+    std::optional<org_tally> orgs;
+    if (format == "bapi" && fatal.empty() && !opt(o, "--users-only")) {
+        orgs.emplace();
+        try {
+            auto boot = server::bootstrap(cfg, "127.0.0.1:0");
+            struct no_messages final : api::message_sink {
+                void send(api::message const&) override {}
+            } quiet;
+            api::app a{cfg, boot.inst, db, boot.keys, quiet};
+            auto page_error = import_organizations(a, source, *opt(o, "--secret-key"), dry_run, *orgs, err,
+                                                   [&](std::string const& id) { return imp.would_import(id); });
+            if (!page_error.empty()) fatal = "the source API (organizations): " + page_error;
+        } catch (std::exception const& e) {
+            fatal = std::string("organizations: ") + e.what();
+        }
+    }
     bar.update(t, 1.0, true);
     std::stable_sort(t.notes.begin(), t.notes.end(), [](outcome const& a, outcome const& b) { return a.line < b.line; });
 
     for (auto const& n : t.notes)
         err << "line " << n.line << (n.id.empty() ? "" : " (" + n.id + ")") << ": " << n.status << ": " << n.reason
             << "\n";
+    if (orgs)
+        for (auto const& p : orgs->problems)
+            err << (p.id.empty() ? std::string("organizations") : p.id) << ": " << p.status << ": " << p.reason << "\n";
     if (!fatal.empty())
         err << "latchkey: import: " << fatal << "\n";
     json::object report;
@@ -534,6 +560,20 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     report["failed"] = t.failed;
     report["conflicts"] = t.conflicts;
     report["warnings"] = t.warnings;
+    if (orgs) {
+        json::array problems;
+        for (auto const& p : orgs->problems)
+            problems.push_back(json::object{{"id", p.id}, {"status", p.status}, {"reason", p.reason}});
+        report["organizations"] = json::object{{dry_run ? "would_import" : "imported",
+                                                json::object{{"organizations", orgs->organizations},
+                                                             {"memberships", orgs->memberships},
+                                                             {"invitations", orgs->invitations}}},
+                                               {"unchanged", orgs->unchanged},
+                                               {"failed", orgs->failed},
+                                               {"conflicts", orgs->conflicts},
+                                               {"warnings", orgs->warnings},
+                                               {"problems", std::move(problems)}};
+    }
     if (!fatal.empty())
         report["error"] = fatal;
     json::array notes;
@@ -552,10 +592,16 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     out << (dry_run ? "dry run: " : "") << t.rows << " rows: " << t.imported << (dry_run ? " would be imported, " : " imported, ")
         << t.unchanged << " unchanged, " << t.failed << " failed, " << t.conflicts << " conflicts, " << t.warnings
         << " warnings\n";
+    if (orgs)
+        out << (dry_run ? "dry run: organizations: " : "organizations: ") << orgs->organizations << " organizations, "
+            << orgs->memberships << " memberships, " << orgs->invitations << " invitations"
+            << (dry_run ? " would be imported, " : " imported, ") << orgs->unchanged << " unchanged, " << orgs->failed
+            << " failed, " << orgs->conflicts << " conflicts, " << orgs->warnings << " warnings\n";
     out << text_report << "\n";
     if (!fatal.empty() && t.rows == 0)
         return 2;
-    return t.failed == 0 && t.conflicts == 0 && fatal.empty() ? 0 : 1;
+    bool const orgs_clean = !orgs || (orgs->failed == 0 && orgs->conflicts == 0);
+    return t.failed == 0 && t.conflicts == 0 && orgs_clean && fatal.empty() ? 0 : 1;
 }
 
 int export_main(conf::config const& cfg, options const& o, std::ostream& out, std::ostream& err) {

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <spawn.h>
 #include <sstream>
@@ -301,18 +302,21 @@ BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
                              R"({"id":"user_2Src2","email_addresses":[{"id":"idn_2Src2","email_address":"s2@example.com",)"
                              R"("verification":null}],"banned":true}])";
     {
-        // 429 (wait 1 s), one 500 and one garbage answer (both retried), then the users (a short page: the end).
+        // 429 (wait 1 s), one 500 and one garbage answer (both retried), then the users (a short page: the end);
+        // then the organizations, which this source does not have (404: none, not an error).
         scripted_source src({http_answer("429 Too Many Requests", R"({"errors":[]})", "Retry-After: 1\r\n"),
                              http_answer("500 Internal Server Error", "{}"), http_answer("200 OK", "<html>oops</html>"),
-                             http_answer("200 OK", page)});
+                             http_answer("200 OK", page), http_answer("404 Not Found", R"({"errors":[]})")});
         auto const t0 = std::chrono::steady_clock::now();
         BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(src.port()), "--secret-key", secret,
                         "--data-dir", dir}, out) == 0, read_file(out + ".err"));
         BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 1s));  // Retry-After honoured
         auto const reqs = src.requests();
-        BOOST_TEST_REQUIRE(reqs.size() == 4u);
-        for (auto const& r : reqs)  // the same page asked again each time
-            BOOST_TEST(r == "GET /v1/users?limit=100&offset=0&order_by=%2Bcreated_at HTTP/1.1");
+        BOOST_TEST_REQUIRE(reqs.size() == 5u);
+        for (std::size_t i = 0; i < 4; ++i)  // the same page asked again each time
+            BOOST_TEST(reqs[i] == "GET /v1/users?order_by=%2Bcreated_at&limit=100&offset=0 HTTP/1.1");
+        BOOST_TEST(reqs[4] == "GET /v1/organizations?order_by=%2Bcreated_at&limit=100&offset=0 HTTP/1.1");
+        BOOST_TEST(read_file(out + ".err").find("no organizations") != std::string::npos);
         BOOST_TEST(read_file(out + ".err").find("429") != std::string::npos);
     }
     auto report = report_of(out);
@@ -746,6 +750,148 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
     // A refused key ends the import (exit 2, nothing read).
     BOOST_TEST(run({bin, "import", url, "--secret-key", "sk_test_wrongwrongwrongwrong0001", "--data-dir", dir_b}, out) == 2);
     BOOST_TEST(read_file(out + ".err").find("secret key was refused") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pending_invitations) {
+    auto const bin = binary();
+    tmp_dir data;
+    std::string const dir_a = data.path + "/a";
+    std::string const dir_b = data.path + "/b";
+    std::string const out = data.path + "/out";
+    std::string const cfg_a = data.path + "/a.json";
+    std::string const cfg_b = data.path + "/b.json";
+    // Both instances know the custom role org:billing; B lacks org:auditor (the import warns and keeps it).
+    write_file(cfg_a, R"({"organizations":{"enabled":true,"max_allowed_memberships":0,"roles":[
+        {"key":"org:billing","name":"Billing","permissions":["org:invoices:read"]},
+        {"key":"org:auditor","name":"Auditor","permissions":["org:logs:read"]}]}})");
+    write_file(cfg_b, R"({"organizations":{"enabled":true,"max_allowed_memberships":0,"roles":[
+        {"key":"org:billing","name":"Billing","permissions":["org:invoices:read"]}]}})");
+    server_proc a(dir_a, {"--config", cfg_a});
+    auto ba = a.bapi();
+    std::vector<std::string> users;
+    for (int i = 0; i < 6; ++i) {
+        auto r = ba.bapi(verb::post, "/v1/users",
+                         json::object{{"email_address", json::array{"m" + std::to_string(i) + "@example.com"}},
+                                      {"password", "correct horse battery " + std::to_string(i)}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        users.push_back(str(r.json.at("id")));
+    }
+    std::vector<std::string> orgs;
+    for (int k = 0; k < 3; ++k) {
+        auto r = ba.bapi(verb::post, "/v1/organizations",
+                         json::object{{"name", "Org " + std::to_string(k)}, {"slug", "org-" + std::to_string(k)},
+                                      {"created_by", users[static_cast<std::size_t>(k)]},
+                                      {"public_metadata", json::object{{"tier", k}}},
+                                      {"private_metadata", json::object{{"crm", "c" + std::to_string(k)}}},
+                                      {"max_allowed_memberships", 10 + k}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        orgs.push_back(str(r.json.at("id")));
+    }
+    char const* roles[] = {"org:member", "org:billing", "org:auditor"};
+    for (std::size_t k = 0; k < orgs.size(); ++k)
+        for (std::size_t u = 3; u < users.size(); ++u) {
+            auto r = ba.bapi(verb::post, "/v1/organizations/" + orgs[k] + "/memberships",
+                             json::object{{"user_id", users[u]}, {"role", roles[(k + u) % 3]}});
+            BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        }
+    for (std::size_t k = 0; k < orgs.size(); ++k) {
+        auto r = ba.bapi(verb::post, "/v1/organizations/" + orgs[k] + "/invitations",
+                         json::object{{"email_address", "invitee" + std::to_string(k) + "@example.com"},
+                                      {"role", "org:member"}, {"inviter_user_id", users[k]},
+                                      {"public_metadata", json::object{{"from", "import"}}}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    }
+    // A revoked invitation stays behind: only pending ones move.
+    {
+        auto r = ba.bapi(verb::post, "/v1/organizations/" + orgs[0] + "/invitations",
+                         json::object{{"email_address", "gone@example.com"}, {"role", "org:member"}, {"inviter_user_id", users[0]}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        auto rv = ba.bapi(verb::post, "/v1/organizations/" + orgs[0] + "/invitations/" + str(r.json.at("id")) + "/revoke",
+                          json::object{{"requesting_user_id", users[0]}});
+        BOOST_TEST_REQUIRE(rv.status == 200u, rv.body);
+    }
+
+    // The digests come from A's own export (the BAPI never shows them).
+    std::string const digests = data.path + "/digests.csv";
+    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir",
+                            dir_a}, out) == 0);
+    server_proc b(dir_b, {"--config", cfg_b});
+    std::string const url = "http://127.0.0.1:" + std::to_string(a.s.bapi);
+    // A dry run writes nothing and counts what would move (its members are the users the same run would import).
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--dry-run", "--config", cfg_b, "--data-dir", dir_b}, out) == 0,
+               read_file(out + ".err"));
+    auto dry = report_of(out).at("organizations").as_object();
+    BOOST_TEST(dry.at("would_import").at("organizations") == 3);
+    BOOST_TEST(b.bapi().bapi(verb::get, "/v1/organizations").json.at("total_count") == 0);
+
+    BOOST_TEST_REQUIRE(run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--config", cfg_b,
+                            "--data-dir", dir_b}, out) == 0,
+                       read_file(out + ".err"));
+    auto rep = report_of(out).at("organizations").as_object();
+    BOOST_TEST(rep.at("imported").at("organizations") == 3);
+    BOOST_TEST(rep.at("imported").at("memberships") == 12);  // 3 creators + 3 x 3 members
+    BOOST_TEST(rep.at("imported").at("invitations") == 3);
+    BOOST_TEST(rep.at("warnings") == 1);  // org:auditor, once
+    BOOST_TEST(json::serialize(rep.at("problems")).find("org:auditor") != std::string::npos);
+
+    auto bb = b.bapi();
+    auto same = [](json::value const& x, json::value const& y, std::initializer_list<char const*> fields) {
+        for (auto const* f : fields)
+            BOOST_TEST_CONTEXT(f) { BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f))); }
+    };
+    for (auto const& id : orgs) {
+        BOOST_TEST_CONTEXT(id) {
+            auto oa = ba.bapi(verb::get, "/v1/organizations/" + id);
+            auto ob = bb.bapi(verb::get, "/v1/organizations/" + id);
+            BOOST_TEST_REQUIRE(ob.status == 200u, ob.body);
+            same(oa.json, ob.json, {"id", "name", "slug", "has_image", "public_metadata", "private_metadata",
+                                    "max_allowed_memberships", "admin_delete_enabled", "created_by", "created_at",
+                                    "updated_at"});
+            auto ma = ba.bapi(verb::get, "/v1/organizations/" + id + "/memberships?limit=100");
+            auto mb = bb.bapi(verb::get, "/v1/organizations/" + id + "/memberships?limit=100");
+            BOOST_TEST_REQUIRE(ma.json.at("data").as_array().size() == 4u);
+            BOOST_TEST_REQUIRE(mb.json.at("data").as_array().size() == 4u);
+            std::map<std::string, json::value> by_id;
+            for (auto const& m : mb.json.at("data").as_array()) by_id[str(m.at("id"))] = m;
+            for (auto const& m : ma.json.at("data").as_array()) {
+                auto it = by_id.find(str(m.at("id")));
+                BOOST_TEST_REQUIRE((it != by_id.end()));
+                same(m, it->second, {"id", "role", "public_metadata", "private_metadata", "created_at", "updated_at"});
+                BOOST_TEST(m.at("public_user_data").at("user_id") == it->second.at("public_user_data").at("user_id"));
+            }
+            auto ia = ba.bapi(verb::get, "/v1/organizations/" + id + "/invitations?status=pending");
+            auto ib = bb.bapi(verb::get, "/v1/organizations/" + id + "/invitations?status=pending");
+            BOOST_TEST_REQUIRE(ib.json.at("data").as_array().size() == 1u, ib.body);
+            same(ia.json.at("data").at(0), ib.json.at("data").at(0),
+                 {"id", "email_address", "role", "status", "public_metadata", "private_metadata", "created_at"});
+        }
+    }
+    BOOST_TEST(bb.bapi(verb::get, "/v1/organizations/" + orgs[0] + "/invitations?status=revoked").json.at("data").as_array().empty());
+    // The user JSON carries the memberships, and a member of an imported organization gets its claims on the FAPI.
+    auto ub = bb.bapi(verb::get, "/v1/users/" + users[4]);
+    BOOST_TEST(ub.json.at("organization_memberships").as_array().size() == 3u, ub.body);
+    {
+        http_client c(b.s.fapi);
+        auto si = c.fapi("POST", "/v1/client/sign_ins",
+                         {{"identifier", "m3@example.com"}, {"strategy", "password"}, {"password", "correct horse battery 3"}});
+        BOOST_TEST_REQUIRE(si.status == 200u, si.body);
+        auto const sid = str(response(si).at("created_session_id"));
+        auto touched = c.fapi("POST", "/v1/client/sessions/" + sid + "/touch", {{"active_organization_id", orgs[1]}});
+        BOOST_TEST_REQUIRE(touched.status == 200u, touched.body);
+        auto tok = c.fapi("POST", "/v1/client/sessions/" + sid + "/tokens", {});
+        BOOST_TEST_REQUIRE(tok.status == 200u, tok.body);
+        auto claims = jwt_payload(str(tok.json.at("jwt")));
+        BOOST_TEST(str(claims.at("o").at("id")) == orgs[1]);
+        BOOST_TEST(claims.at("o").at("rol") == "billing");  // roles[(1 + 3) % 3] = org:billing
+    }
+    // Again: nothing changes.
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--config", cfg_b, "--data-dir", dir_b}, out) == 0);
+    auto again = report_of(out).at("organizations").as_object();
+    BOOST_TEST(again.at("imported").at("organizations") == 0);
+    BOOST_TEST(again.at("unchanged") == 18);  // 3 organizations + 12 memberships + 3 invitations
+    // --users-only leaves them out.
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--users-only", "--config", cfg_b, "--data-dir", dir_b}, out) == 0);
+    BOOST_TEST(!report_of(out).contains("organizations"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -89,6 +89,23 @@ BOOST_AUTO_TEST_CASE(a_row_becomes_a_user) {
     BOOST_TEST(migrate::user_from_csv(rec, header(), 1000).error == "totp_secret is not a base32 secret");
 }
 
+BOOST_AUTO_TEST_CASE(list_cells_split_on_pipes_and_commas) {
+    // Clerk's migration tooling splits these cells on '|' or ','; a quoted "a,b" cell is two addresses.
+    migrate::csv_record rec;
+    rec.line = 3;
+    rec.fields = {"user_2lists", "", "", "", "a@example.com", "", "a@example.com, b@example.com|c@example.com",
+                  "d@example.com,e@example.com", "+15555550100,+15555550101", "", "", "", ""};
+    auto r = migrate::user_from_csv(rec, header(), 1000);
+    BOOST_TEST_REQUIRE(r.error.empty(), r.error);
+    std::vector<std::string> verified, unverified;
+    for (auto const& i : r.user.identifications)
+        (i.verification.status == "verified" ? verified : unverified).push_back(i.value);
+    BOOST_TEST(verified == (std::vector<std::string>{"a@example.com", "b@example.com", "c@example.com", "+15555550100",
+                                                     "+15555550101"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(unverified == (std::vector<std::string>{"d@example.com", "e@example.com"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(json_users_and_times) {
     auto v = boost::json::parse(R"({"id":"user_2x","email_addresses":[{"id":"idn_1","email_address":"a@example.com",
         "verification":null},{"id":"idn_2","email_address":"b@example.com","verification":{"status":"verified"}}],

@@ -179,6 +179,9 @@ BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
     auto const& si = client.json.at("response").at("sign_in").at("first_factor_verification");
     BOOST_TEST(si.at("status") == "transferable", client.body);
     BOOST_TEST(si.at("error").at("code") == "external_account_not_found");
+    // No identifier: clerk-js's handleRedirectCallback transfers a needs_identifier sign-in (needs_first_factor
+    // would send the browser to factor one).
+    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier", client.body);
 
     // A replayed callback finds no pending flow.
     auto replay = c.request(http::verb::get, "/v1/oauth_callback?code=the-code&state=" + query_param(url, "state"));
@@ -217,6 +220,9 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     auto const& sessions = client.json.at("response").at("sessions").as_array();
     BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
     auto const& user = sessions[0].at("user");
+    // The completed sign-up stays on the client for handleRedirectCallback's setActive.
+    BOOST_TEST(client.json.at("response").at("sign_up").at("status") == "complete", client.body);
+    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") == sessions[0].at("id"));
     BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
     BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
     BOOST_TEST(user.at("first_name") == "Ada");

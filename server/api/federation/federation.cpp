@@ -515,6 +515,8 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
                 v.status = "failed";
                 f->error = out.error;
             } else if (is_sign_in && !user) {
+                // No identifier yet (Clerk's shape): clerk-js then transfers to a sign-up instead of factor one.
+                si.status = "needs_identifier";
                 v.status = "transferable";
                 f->error = std::string(code_name(code::external_account_not_found));
             } else if (is_sign_in && (user->banned || user->locked)) {

@@ -1,6 +1,7 @@
 // Social sign-in as a relying party (issue 15) against a real OpenID provider on a socket: a small IdP in this
 // file (discovery, JWKS, token endpoint signing RS256 ID tokens) that latchkey reaches with libcurl.
 #include "crypto/encoding.hpp"
+#include "crypto/es256.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
@@ -50,6 +51,28 @@ public:
         std::lock_guard lk(mu_);
         return form_;
     }
+    /// Sign ID tokens with a P-256 key (ES256), published next to the RSA key.
+    void use_es256() {
+        std::lock_guard lk(mu_);
+        es256_ = true;
+    }
+    /// A new RSA key replaces the old one in the JWKS (a rotation).
+    void rotate_key() {
+        auto fresh = *crypto::signing_key::generate_rsa(2048);
+        std::lock_guard lk(mu_);
+        key_ = std::move(fresh);
+    }
+    /// The next ID tokens name this kid (signed with the current key anyway).
+    void force_kid(std::string kid) {
+        std::lock_guard lk(mu_);
+        forced_kid_ = std::move(kid);
+    }
+    /// ES256 tokens named "ec-1" but signed by another P-256 key than the published one.
+    void sign_with_stray_ec_key() {
+        std::lock_guard lk(mu_);
+        stray_ = *crypto::generate_p256();
+    }
+    int jwks_requests() const { return jwks_requests_.load(); }
     std::string issuer;
 
 private:
@@ -72,11 +95,17 @@ private:
                                                           {"token_endpoint", issuer + "/token"},
                                                           {"jwks_uri", issuer + "/jwks"}});
             } else if (target == "/jwks") {
-                res.body() = crypto::jwks_json([&] {
+                ++jwks_requests_;
+                std::lock_guard lk(mu_);
+                auto set = json::parse(crypto::jwks_json([&] {
                     crypto::keyring r;
                     r.add(*key_.clone(), true);
                     return r;
-                }());
+                }()));
+                auto pt = *crypto::p256_jwk(ec_.get());
+                set.at("keys").as_array().push_back(json::object{
+                    {"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec-1"}, {"use", "sig"}, {"x", pt.x}, {"y", pt.y}});
+                res.body() = json::serialize(set);
             } else if (target == "/token") {
                 std::lock_guard lk(mu_);
                 form_ = req.body();
@@ -87,8 +116,11 @@ private:
                     {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
                     {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
                     {"given_name", "Ada"}, {"family_name", "Lovelace"}};
-                json::object header{{"alg", "RS256"}, {"kid", key_.kid()}, {"typ", "JWT"}};
-                auto jwt = crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
+                json::object header{{"alg", es256_ ? "ES256" : "RS256"},
+                                    {"kid", !forced_kid_.empty() ? forced_kid_ : es256_ ? "ec-1" : key_.kid()},
+                                    {"typ", "JWT"}};
+                auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header), json::serialize(claims))
+                                  : crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
                 res.body() = json::serialize(json::object{{"access_token", "at-1"},
                                                           {"token_type", "Bearer"},
                                                           {"id_token", *jwt},
@@ -108,6 +140,11 @@ private:
     std::atomic<bool> stop_{false};
     std::mutex mu_;
     std::string nonce_, sub_, email_, form_;
+    crypto::evp_pkey_ptr ec_ = *crypto::generate_p256();
+    crypto::evp_pkey_ptr stray_;
+    bool es256_ = false;
+    std::string forced_kid_;
+    std::atomic<int> jwks_requests_{0};
 };
 
 std::string query_param(std::string const& url, std::string const& name) {
@@ -297,6 +334,58 @@ BOOST_AUTO_TEST_CASE(bad_callbacks_are_refused_and_a_wrong_nonce_fails_the_attem
     BOOST_TEST(v.at("error").at("code") == "oauth_fetch_user_error");
     auto b = bapi_client(f.s);
     BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(es256_id_tokens_are_verified_against_the_providers_ec_key) {
+    federated f;
+    f.idp.use_es256();
+    http_client c(f.s.fapi_port());
+    auto url = start(f, c, "/v1/client/sign_ups");
+    BOOST_TEST_REQUIRE(callback(f, c, url, "acme-ec-1", "ec@example.com").status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    BOOST_TEST(sessions[0].at("user").at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
+
+    // A token whose ES256 signature was made by another P-256 key fails the attempt: no user.
+    f.idp.sign_with_stray_ec_key();
+    http_client c2(f.s.fapi_port());
+    auto url2 = start(f, c2, "/v1/client/sign_ups");
+    f.idp.expect(query_param(url2, "nonce"), "acme-ec-2", "ec2@example.com");
+    auto tampered = c2.request(http::verb::get, "/v1/oauth_callback?code=x&state=" + query_param(url2, "state"));
+    BOOST_TEST_REQUIRE(tampered.status == 303u);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_jwks_is_cached_and_refetched_once_for_a_rotated_key_but_not_for_made_up_kids) {
+    federated f;
+    auto sign_up = [&](std::string const& sub) {
+        http_client c(f.s.fapi_port());
+        auto url = start(f, c, "/v1/client/sign_ups");
+        BOOST_TEST_REQUIRE(callback(f, c, url, sub, sub + "@example.com").status == 303u);
+        auto client = c.fapi("GET", "/v1/client");
+        return client.json.at("response").at("sessions").as_array().size() == 1u;
+    };
+    BOOST_TEST(sign_up("jwks-1"));
+    BOOST_TEST(sign_up("jwks-2"));
+    BOOST_TEST(f.idp.jwks_requests() == 1);  // the second ID token was checked against the cached set
+
+    // The provider rotates its key: the unknown kid refetches the set once, and the sign-up goes through.
+    f.idp.rotate_key();
+    BOOST_TEST(sign_up("jwks-3"));
+    BOOST_TEST(f.idp.jwks_requests() == 2);
+    BOOST_TEST(sign_up("jwks-4"));
+    BOOST_TEST(f.idp.jwks_requests() == 2);
+
+    // A kid no set has: one refetch, then none for the same kid within the minute; no user either time.
+    f.idp.force_kid("made-up");
+    BOOST_TEST(!sign_up("jwks-5"));
+    BOOST_TEST(f.idp.jwks_requests() == 3);
+    BOOST_TEST(!sign_up("jwks-6"));
+    BOOST_TEST(f.idp.jwks_requests() == 3);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

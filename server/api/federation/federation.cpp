@@ -2,6 +2,7 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/es256.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/ossl.hpp"
@@ -18,6 +19,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <functional>
 
 namespace latchkey::server::api::federation {
 
@@ -87,32 +89,60 @@ struct proven {
     bool email_verified = false;
 };
 
-std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token, std::string_view jwks,
+enum class key_check { verified, no_key, bad_signature };
+
+/// Checks the JWS signature against the key set: the keys of the token's algorithm (RS256: kty RSA; ES256: kty EC,
+/// crv P-256) with its kid (any, when the token names none).
+key_check check_signature(crypto::jws_parts const& parts, std::string_view alg, std::optional<std::string> const& kid,
+                          std::string_view jwks) {
+    boost::system::error_code ec;
+    auto keys = json::parse(jwks, ec);
+    if (ec || !keys.is_object() || !keys.get_object().contains("keys") || !keys.at("keys").is_array())
+        return key_check::no_key;
+    bool candidate = false;
+    for (auto const& k : keys.at("keys").get_array()) {
+        if (!k.is_object()) continue;
+        auto const& ko = k.get_object();
+        if (kid && str_of(ko, "kid").value_or("") != *kid) continue;
+        if (auto use = str_of(ko, "use"); use && *use != "sig") continue;
+        if (auto kalg = str_of(ko, "alg"); kalg && *kalg != alg) continue;
+        auto const kty = str_of(ko, "kty").value_or("");
+        if (alg == "RS256" && kty == "RSA") {
+            candidate = true;
+            auto pub = crypto::public_key::from_jwk(str_of(ko, "n").value_or(""), str_of(ko, "e").value_or(""));
+            if (pub && crypto::verify_rs256(pub->get(), parts)) return key_check::verified;
+        } else if (alg == "ES256" && kty == "EC" && str_of(ko, "crv").value_or("") == "P-256") {
+            candidate = true;
+            auto pub = crypto::p256_from_jwk(str_of(ko, "x").value_or(""), str_of(ko, "y").value_or(""));
+            if (pub && crypto::verify_es256(pub->get(), parts.signing_input, parts.signature))
+                return key_check::verified;
+        }
+    }
+    return candidate ? key_check::bad_signature : key_check::no_key;
+}
+
+/// `jwks(refresh)`: the provider's key set (cached; refetched when `refresh`), or null when it cannot be had.
+std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token,
+                                      std::function<std::optional<std::string>(bool refresh,
+                                                                               std::string const& kid)> const& jwks,
                                       std::string_view nonce, std::int64_t now_s, std::string& why) {
     auto parts = crypto::parse_jws(id_token);
     if (!parts) return why = "id_token malformed", std::nullopt;
     boost::system::error_code ec;
     auto header = json::parse(parts->header_json, ec);
     if (ec || !header.is_object()) return why = "id_token header", std::nullopt;
-    if (str_of(header.get_object(), "alg").value_or("") != "RS256") return why = "id_token alg", std::nullopt;
+    auto const alg = str_of(header.get_object(), "alg").value_or("");
+    if (alg != "RS256" && alg != "ES256") return why = "id_token alg", std::nullopt;
     auto const kid = str_of(header.get_object(), "kid");
-    auto keys = json::parse(jwks, ec);
-    if (ec || !keys.is_object() || !keys.get_object().contains("keys") || !keys.at("keys").is_array())
-        return why = "jwks malformed", std::nullopt;
-    bool verified = false;
-    for (auto const& k : keys.at("keys").get_array()) {
-        if (!k.is_object()) continue;
-        auto const& ko = k.get_object();
-        if (str_of(ko, "kty").value_or("") != "RSA") continue;
-        if (kid && str_of(ko, "kid").value_or("") != *kid) continue;
-        auto pub = crypto::public_key::from_jwk(str_of(ko, "n").value_or(""), str_of(ko, "e").value_or(""));
-        if (!pub) continue;
-        if (crypto::verify_rs256(pub->get(), *parts)) {
-            verified = true;
-            break;
-        }
+    auto set = jwks(false, kid.value_or(""));
+    if (!set) return why = "jwks unavailable", std::nullopt;
+    auto checked = check_signature(*parts, alg, kid, *set);
+    if (checked == key_check::no_key && kid) {
+        // A kid the cached set lacks: the provider may have rotated its keys.
+        if (auto fresh = jwks(true, *kid)) checked = check_signature(*parts, alg, kid, *fresh);
     }
-    if (!verified) return why = "id_token signature", std::nullopt;
+    if (checked != key_check::verified)
+        return why = checked == key_check::no_key ? "id_token kid unknown" : "id_token signature", std::nullopt;
     auto payload = json::parse(parts->payload_json, ec);
     if (ec || !payload.is_object()) return why = "id_token payload", std::nullopt;
     auto const& c = payload.get_object();
@@ -188,14 +218,28 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         return out;
     }
     out.scopes = str_of(body.get_object(), "scope").value_or("");
-    fetch_request kr;
-    kr.url = p.jwks_uri;
-    auto keys = a.oauth_fetcher->fetch(p, kr);
+    auto& cache = a.oauth_fetcher->jwks;
+    std::string fetch_failure;
+    auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
+        auto const now_ms = now_s * 1000;
+        if (!refresh) {
+            if (auto hit = cache.get(p.jwks_uri, now_ms)) return hit;
+        } else if (!cache.may_refetch_for(p.jwks_uri, kid, now_ms)) {
+            return std::nullopt;
+        }
+        fetch_request kr;
+        kr.url = p.jwks_uri;
+        auto keys = a.oauth_fetcher->fetch(p, kr);
+        if (keys.status != 200) {
+            fetch_failure = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+            return std::nullopt;
+        }
+        cache.put(p.jwks_uri, keys.body, now_ms);
+        return std::move(keys.body);
+    };
     std::string why;
-    if (keys.status == 200)
-        out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), keys.body, flow.nonce, now_s, why);
-    else
-        why = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+    out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), jwks, flow.nonce, now_s, why);
+    if (!fetch_failure.empty()) why += " (" + fetch_failure + ")";
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
@@ -274,6 +318,41 @@ std::string discover(conf::config& c, fetcher& f) {
             return p.strategy + ": the discovery document lacks an endpoint";
     }
     return {};
+}
+
+std::optional<std::string> jwks_cache::get(std::string const& uri, std::int64_t now_ms) const {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(uri);
+    if (it == entries_.end() || now_ms - it->second.fetched_ms >= max_age_ms) return std::nullopt;
+    return it->second.body;
+}
+
+void jwks_cache::put(std::string const& uri, std::string body, std::int64_t now_ms) {
+    std::lock_guard lk(mu_);
+    ++stores_;
+    if (!entries_.contains(uri) && entries_.size() >= max_entries) {
+        auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto const& x, auto const& y) {
+            return x.second.fetched_ms < y.second.fetched_ms;
+        });
+        entries_.erase(oldest);
+    }
+    auto& e = entries_[uri];
+    e.body = std::move(body);
+    e.fetched_ms = now_ms;
+}
+
+bool jwks_cache::may_refetch_for(std::string const& uri, std::string const& kid, std::int64_t now_ms) {
+    std::lock_guard lk(mu_);
+    auto& kids = entries_[uri].kid_refetches;
+    if (auto it = kids.find(kid); it != kids.end() && now_ms - it->second < kid_refetch_interval_ms) return false;
+    if (kids.size() >= max_kids_remembered) kids.clear();
+    kids[kid] = now_ms;
+    return true;
+}
+
+std::size_t jwks_cache::stores() const {
+    std::lock_guard lk(mu_);
+    return stores_;
 }
 
 std::string identity_key(std::string_view provider, std::string_view subject) {

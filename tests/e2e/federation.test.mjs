@@ -199,7 +199,7 @@ window.addEventListener('load', function () {
     assert.equal(await page.evaluate(() => window.__user), null, 'signed out');
   }
 
-  it('signs up through the provider, signs out, signs in again through it; the backend sees the external account', T, () => withPage(async page => {
+  it('signs up through the provider, signs out, signs in again through it; the backend sees the external account; destroy() removes it', T, () => withPage(async page => {
     const login = uniq('ida');
     const userId = await continueWithProvider(page, 'signUp', login);
     assert.match(userId ?? '', /^user_/);
@@ -221,6 +221,15 @@ window.addEventListener('load', function () {
     assert.equal(again, userId);
     const list = await bapi.users.getUserList({ emailAddress: [`${login}@example.com`] });
     assert.equal(list.data.length, 1, 'no second user');
+
+    // clerk-js's externalAccount.destroy() (DELETE /v1/me/external_accounts/{id}): the user keeps the email.
+    const left = await page.evaluate(async () => {
+      await window.Clerk.user.externalAccounts[0].destroy();
+      await window.Clerk.user.reload();
+      return window.Clerk.user.externalAccounts.length;
+    });
+    assert.equal(left, 0);
+    assert.equal((await bapi.users.getUser(userId)).externalAccounts.length, 0);
   }));
 
   it('a sign-in with an identity latchkey does not know transfers to a sign-up in handleRedirectCallback', T, () => withPage(async page => {

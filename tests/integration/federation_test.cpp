@@ -30,8 +30,8 @@ using asio::ip::tcp;
 /// The upstream OpenID provider: answers discovery, its JWKS and the token endpoint (one code at a time).
 class tiny_idp {
 public:
-    tiny_idp()
-        : key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    explicit tiny_idp(bool down_at_start = false)
+        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
         thread_ = std::thread([this] { run(); });
     }
@@ -74,6 +74,7 @@ public:
     }
     int jwks_requests() const { return jwks_requests_.load(); }
     std::string issuer;
+    std::atomic<bool> down;  ///< discovery answers 503 (the provider is down)
 
 private:
     void run() {
@@ -89,7 +90,9 @@ private:
             bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
             res.set(bhttp::field::content_type, "application/json");
             std::string const target(req.target());
-            if (target == "/.well-known/openid-configuration") {
+            if (target == "/.well-known/openid-configuration" && down) {
+                res.result(bhttp::status::service_unavailable);
+            } else if (target == "/.well-known/openid-configuration") {
                 res.body() = json::serialize(json::object{{"issuer", issuer},
                                                           {"authorization_endpoint", issuer + "/authorize"},
                                                           {"token_endpoint", issuer + "/token"},
@@ -157,7 +160,8 @@ std::string query_param(std::string const& url, std::string const& name) {
 }
 
 struct federated {
-    explicit federated(std::function<void(conf::config&)> more = {}) : more_config(std::move(more)) {}
+    explicit federated(std::function<void(conf::config&)> more = {}, bool idp_down_at_start = false)
+        : idp(idp_down_at_start), more_config(std::move(more)) {}
     tiny_idp idp;
     std::function<void(conf::config&)> more_config;
     test_server s{[this](conf::config& c) {
@@ -386,6 +390,75 @@ BOOST_AUTO_TEST_CASE(the_jwks_is_cached_and_refetched_once_for_a_rotated_key_but
     BOOST_TEST(f.idp.jwks_requests() == 3);
     auto b = bapi_client(f.s);
     BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_down_at_start_does_not_stop_the_server_and_is_discovered_later) {
+    federated f({}, /*idp_down_at_start=*/true);
+    http_client c(f.s.fapi_port());
+    auto attempt = [&] {
+        return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_acme"}, {"redirect_url", f.redirect()}});
+    };
+    expect_error(attempt(), 503, "oauth_provider_unavailable", "strategy");
+    // The provider comes back: the background retry (250 ms, then doubling) discovers it.
+    f.idp.down = false;
+    http_result r;
+    for (int i = 0; i < 100; ++i) {
+        r = attempt();
+        if (r.status == 200u) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto url = str(response(r).at("first_factor_verification").at("external_verification_redirect_url"));
+    BOOST_TEST(url.starts_with(f.idp.issuer + "/authorize?"), url);
+    BOOST_TEST_REQUIRE(callback(f, c, url, "late-1", "late@example.com").status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+}
+
+BOOST_AUTO_TEST_CASE(external_accounts_are_deleted_by_the_user_and_by_the_backend) {
+    federated f;
+    // Two users, each signed up through the provider.
+    auto sign_up = [&](http_client& c, std::string const& sub) {
+        auto url = start(f, c, "/v1/client/sign_ups");
+        BOOST_TEST_REQUIRE(callback(f, c, url, sub, sub + "@example.com").status == 303u);
+        auto client = c.fapi("GET", "/v1/client");
+        auto const& user = client.json.at("response").at("sessions").as_array().at(0).at("user");
+        return std::pair{str(user.at("id")), str(user.at("external_accounts").as_array().at(0).at("id"))};
+    };
+    http_client c1(f.s.fapi_port()), c2(f.s.fapi_port());
+    auto [u1, ea1] = sign_up(c1, "del-1");
+    auto [u2, ea2] = sign_up(c2, "del-2");
+
+    // FAPI: another user's account is not found; the user's own goes (they still sign in by email code).
+    expect_error(c1.fapi("DELETE", "/v1/me/external_accounts/" + ea2), 404, "resource_not_found");
+    auto del = c1.fapi("DELETE", "/v1/me/external_accounts/" + ea1);
+    BOOST_TEST_REQUIRE(del.status == 200u, del.body);
+    BOOST_TEST(response(del).at("object") == "external_account");
+    BOOST_TEST(response(del).at("deleted") == true);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + u1).json.at("external_accounts").as_array().empty());
+    expect_error(http_client(f.s.fapi_port()).fapi("DELETE", "/v1/me/external_accounts/" + ea1), 401,
+                 "authentication_invalid");
+
+    // BAPI: unknown ids are 404s; the account goes, with its identity index entry.
+    expect_error(b.bapi(http::verb::delete_, "/v1/users/" + u2 + "/external_accounts/eac_nope"), 404,
+                 "resource_not_found");
+    expect_error(b.bapi(http::verb::delete_, "/v1/users/user_nope/external_accounts/" + ea2), 404,
+                 "resource_not_found");
+    auto gone = b.bapi(http::verb::delete_, "/v1/users/" + u2 + "/external_accounts/" + ea2);
+    BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
+    BOOST_TEST(gone.json.at("object") == "external_account");
+    BOOST_TEST(gone.json.at("deleted") == true);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + u2).json.at("external_accounts").as_array().empty());
+
+    // Signing in through the provider as del-1 no longer finds the user by the identity: only its verified
+    // email links it again (a sign-in), and the account comes back.
+    http_client c3(f.s.fapi_port());
+    auto url = start(f, c3, "/v1/client/sign_ins");
+    BOOST_TEST_REQUIRE(callback(f, c3, url, "del-1", "del-1@example.com").status == 303u);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + u1);
+    BOOST_TEST(u.json.at("external_accounts").as_array().size() == 1u, u.body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -190,13 +190,14 @@ struct exchange_outcome {
 exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
                           store::oauth_flow_record const& flow, std::int64_t now_s) {
     exchange_outcome out;
-    if (a.oauth_fetcher == nullptr || p.issuer.empty() || p.jwks_uri.empty()) {
+    auto const ep = endpoints_of(a, p);
+    if (a.oauth_fetcher == nullptr || p.issuer.empty() || ep.jwks_uri.empty() || ep.token_endpoint.empty()) {
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
     fetch_request tr;
     tr.post = true;
-    tr.url = p.token_endpoint;
+    tr.url = ep.token_endpoint;
     add_param(tr.form, "grant_type", "authorization_code");
     add_param(tr.form, "code", code);
     add_param(tr.form, "redirect_uri", callback_url(a));
@@ -223,18 +224,18 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
     auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
         auto const now_ms = now_s * 1000;
         if (!refresh) {
-            if (auto hit = cache.get(p.jwks_uri, now_ms)) return hit;
-        } else if (!cache.may_refetch_for(p.jwks_uri, kid, now_ms)) {
+            if (auto hit = cache.get(ep.jwks_uri, now_ms)) return hit;
+        } else if (!cache.may_refetch_for(ep.jwks_uri, kid, now_ms)) {
             return std::nullopt;
         }
         fetch_request kr;
-        kr.url = p.jwks_uri;
+        kr.url = ep.jwks_uri;
         auto keys = a.oauth_fetcher->fetch(p, kr);
         if (keys.status != 200) {
             fetch_failure = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
             return std::nullopt;
         }
-        cache.put(p.jwks_uri, keys.body, now_ms);
+        cache.put(ep.jwks_uri, keys.body, now_ms);
         return std::move(keys.body);
     };
     std::string why;
@@ -291,33 +292,91 @@ conf::oauth_provider const* find_provider(app const& a, std::string_view strateg
     return nullptr;
 }
 
-std::string discover(conf::config& c, fetcher& f) {
-    for (auto& p : c.oauth_providers) {
-        if (p.issuer.empty()) continue;
-        if (!p.authorization_endpoint.empty() && !p.token_endpoint.empty() && !p.jwks_uri.empty()) continue;
-        std::string url = p.issuer;
-        if (!url.empty() && url.back() == '/') url.pop_back();
-        url += "/.well-known/openid-configuration";
-        auto r = f.fetch(p, {false, url, {}, {}, {}});
-        boost::system::error_code ec;
-        json::value doc;
-        if (r.status == 200) doc = json::parse(r.body, ec);
-        if (r.status != 200 || ec || !doc.is_object())
-            return p.strategy + ": discovery at " + url + " failed (" + std::to_string(r.status) + " " + r.error + ")";
-        auto const& o = doc.get_object();
-        if (str_of(o, "issuer").value_or("") != p.issuer)
-            return p.strategy + ": the discovery document names another issuer";
-        auto fill = [&](std::string& field, std::string_view key) {
-            if (field.empty()) field = str_of(o, key).value_or("");
-        };
-        fill(p.authorization_endpoint, "authorization_endpoint");
-        fill(p.token_endpoint, "token_endpoint");
-        fill(p.jwks_uri, "jwks_uri");
-        fill(p.userinfo_endpoint, "userinfo_endpoint");
-        if (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty())
-            return p.strategy + ": the discovery document lacks an endpoint";
-    }
+namespace {
+
+/// Fetches and checks `p`'s discovery document into `out` (fields already set are kept). @returns "" or why not.
+std::string fetch_discovery(conf::oauth_provider const& p, fetcher& f, provider_endpoints& out) {
+    std::string url = p.issuer;
+    if (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/.well-known/openid-configuration";
+    auto r = f.fetch(p, {false, url, {}, {}, {}});
+    boost::system::error_code ec;
+    json::value doc;
+    if (r.status == 200) doc = json::parse(r.body, ec);
+    if (r.status != 200 || ec || !doc.is_object())
+        return p.strategy + ": discovery at " + url + " failed (" + std::to_string(r.status) + " " + r.error + ")";
+    auto const& o = doc.get_object();
+    if (str_of(o, "issuer").value_or("") != p.issuer)
+        return p.strategy + ": the discovery document names another issuer";
+    auto fill = [&](std::string& field, std::string_view key) {
+        if (field.empty()) field = str_of(o, key).value_or("");
+    };
+    fill(out.authorization_endpoint, "authorization_endpoint");
+    fill(out.token_endpoint, "token_endpoint");
+    fill(out.jwks_uri, "jwks_uri");
+    fill(out.userinfo_endpoint, "userinfo_endpoint");
+    if (out.authorization_endpoint.empty() || out.token_endpoint.empty() || out.jwks_uri.empty())
+        return p.strategy + ": the discovery document lacks an endpoint";
     return {};
+}
+
+provider_endpoints configured(conf::oauth_provider const& p) {
+    return {p.authorization_endpoint, p.token_endpoint, p.jwks_uri, p.userinfo_endpoint};
+}
+
+bool needs_discovery(conf::oauth_provider const& p) {
+    return !p.issuer.empty() && (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty());
+}
+
+}  // namespace
+
+std::string discover(conf::config& c, fetcher& f) {
+    std::string failures;
+    for (auto& p : c.oauth_providers) {
+        if (!needs_discovery(p)) continue;
+        auto ep = configured(p);
+        if (auto bad = fetch_discovery(p, f, ep); !bad.empty()) {
+            failures += (failures.empty() ? "" : "; ") + bad;
+            continue;
+        }
+        p.authorization_endpoint = ep.authorization_endpoint;
+        p.token_endpoint = ep.token_endpoint;
+        p.jwks_uri = ep.jwks_uri;
+        p.userinfo_endpoint = ep.userinfo_endpoint;
+    }
+    return failures;
+}
+
+std::string discover_later(conf::config const& c, fetcher& f) {
+    std::string failures;
+    for (auto const& p : c.oauth_providers) {
+        if (!needs_discovery(p) || f.endpoints.get(p.strategy)) continue;
+        auto ep = configured(p);
+        if (auto bad = fetch_discovery(p, f, ep); !bad.empty()) {
+            failures += (failures.empty() ? "" : "; ") + bad;
+            continue;
+        }
+        f.endpoints.put(p.strategy, std::move(ep));
+    }
+    return failures;
+}
+
+provider_endpoints endpoints_of(app const& a, conf::oauth_provider const& p) {
+    if (!needs_discovery(p) || a.oauth_fetcher == nullptr) return configured(p);
+    if (auto later = a.oauth_fetcher->endpoints.get(p.strategy)) return *later;
+    return {};
+}
+
+std::optional<provider_endpoints> endpoint_book::get(std::string const& strategy) const {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(strategy);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+}
+
+void endpoint_book::put(std::string const& strategy, provider_endpoints e) {
+    std::lock_guard lk(mu_);
+    entries_[strategy] = std::move(e);
 }
 
 std::optional<std::string> jwks_cache::get(std::string const& uri, std::int64_t now_ms) const {
@@ -366,6 +425,9 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
                        store::oauth_flow_record& flow) {
     auto const* p = find_provider(a, strategy);
     if (p == nullptr) return param_error(code::strategy_for_user_invalid, "strategy");
+    auto const ep = endpoints_of(a, *p);
+    // A provider that was down at start (and is not discovered yet) has no authorization endpoint.
+    if (ep.authorization_endpoint.empty()) return param_error(code::oauth_provider_unavailable, "strategy");
     auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
     if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
     auto redirect = allowed_redirect(a, raw_redirect);
@@ -397,7 +459,7 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (auto hint = frontend::field(ctx, "oidc_login_hint"); hint && !hint->empty()) add_param(q, "login_hint", *hint);
     if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
     flow.authorize_url =
-        p->authorization_endpoint + (p->authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
+        ep.authorization_endpoint + (ep.authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
     flow.verification = {};
     flow.verification.status = "unverified";
     flow.verification.strategy = flow.strategy;

@@ -66,6 +66,22 @@ private:
     std::size_t stores_ = 0;
 };
 
+/// A provider's endpoints, from its configuration or its discovery document.
+struct provider_endpoints {
+    std::string authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint;
+};
+
+/// Endpoints discovered after the server started (a provider that was down at start), by strategy. Thread-safe.
+class endpoint_book {
+public:
+    std::optional<provider_endpoints> get(std::string const& strategy) const;
+    void put(std::string const& strategy, provider_endpoints e);
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::string, provider_endpoints> entries_;
+};
+
 /// Blocking HTTP client for a provider's endpoints. Called off the I/O threads only. Owns what it learned from
 /// the providers (their key sets).
 class fetcher {
@@ -73,6 +89,7 @@ public:
     virtual ~fetcher() = default;
     virtual fetch_reply fetch(conf::oauth_provider const& p, fetch_request const& r) = 0;
     jwks_cache jwks;
+    endpoint_book endpoints;
 };
 
 /// The environment's `user_settings.social`: one entry per configured provider, keyed by strategy.
@@ -83,8 +100,15 @@ conf::oauth_provider const* find_provider(app const& a, std::string_view strateg
 
 /// Fills the endpoints of every provider with an issuer from its discovery document
 /// (<issuer>/.well-known/openid-configuration). Run by the composition root before serving.
-/// @returns "" or what went wrong.
+/// @returns "" or what went wrong (the providers it names are left for `discover_later`).
 std::string discover(conf::config& c, fetcher& f);
+
+/// While serving: discovers the providers whose endpoints are still unknown into `f.endpoints`.
+/// @returns "" when every provider is known, else what still fails. Blocking; off the I/O threads.
+std::string discover_later(conf::config const& c, fetcher& f);
+
+/// The endpoints of `p` (configured, discovered at start, or discovered later); empty fields when unknown.
+provider_endpoints endpoints_of(app const& a, conf::oauth_provider const& p);
 
 /// The key of the users' identification index for a provider identity.
 std::string identity_key(std::string_view provider, std::string_view subject);

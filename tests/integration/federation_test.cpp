@@ -72,6 +72,11 @@ public:
         std::lock_guard lk(mu_);
         stray_ = *crypto::generate_p256();
     }
+    /// The token endpoint's next answers: "" (normal), "hang" (answers after 2 s), "huge" (a 300 KiB body).
+    void token_mode(std::string mode) {
+        std::lock_guard lk(mu_);
+        token_mode_ = std::move(mode);
+    }
     int jwks_requests() const { return jwks_requests_.load(); }
     std::string issuer;
     std::atomic<bool> down;  ///< discovery answers 503 (the provider is down)
@@ -109,6 +114,11 @@ private:
                 set.at("keys").as_array().push_back(json::object{
                     {"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec-1"}, {"use", "sig"}, {"x", pt.x}, {"y", pt.y}});
                 res.body() = json::serialize(set);
+            } else if (target == "/token" && mode() == "hang") {
+                std::this_thread::sleep_for(std::chrono::seconds(2));
+                res.body() = "{}";
+            } else if (target == "/token" && mode() == "huge") {
+                res.body() = "{\"access_token\":\"" + std::string(300 * 1024, 'a') + "\"}";
             } else if (target == "/token") {
                 std::lock_guard lk(mu_);
                 form_ = req.body();
@@ -144,6 +154,11 @@ private:
     std::mutex mu_;
     std::string nonce_, sub_, email_, form_;
     crypto::evp_pkey_ptr ec_ = *crypto::generate_p256();
+    std::string mode() {
+        std::lock_guard lk(mu_);
+        return token_mode_;
+    }
+    std::string token_mode_;
     crypto::evp_pkey_ptr stray_;
     bool es256_ = false;
     std::string forced_kid_;
@@ -459,6 +474,28 @@ BOOST_AUTO_TEST_CASE(external_accounts_are_deleted_by_the_user_and_by_the_backen
     BOOST_TEST_REQUIRE(callback(f, c3, url, "del-1", "del-1@example.com").status == 303u);
     auto u = b.bapi(http::verb::get, "/v1/users/" + u1);
     BOOST_TEST(u.json.at("external_accounts").as_array().size() == 1u, u.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_hanging_or_oversized_token_answer_fails_the_attempt_and_creates_no_user) {
+    federated f([](conf::config& c) { c.oauth_providers[0].timeout = std::chrono::milliseconds(700); });
+    auto b = bapi_client(f.s);
+    for (std::string mode : {"hang", "huge"}) {
+        f.idp.token_mode(mode);
+        http_client c(f.s.fapi_port());
+        auto url = start(f, c, "/v1/client/sign_ups");
+        auto const t0 = std::chrono::steady_clock::now();
+        auto cb = callback(f, c, url, "slow-" + mode, mode + "@example.com");
+        BOOST_TEST_REQUIRE(cb.status == 303u, cb.body);
+        // The timeout ends the wait, not the provider (which answers after 2 s).
+        bool const bounded = std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1900);
+        BOOST_TEST(bounded, mode);
+        auto client = c.fapi("GET", "/v1/client");
+        auto const& v = client.json.at("response").at("sign_up").at("verifications").at("external_account");
+        BOOST_TEST(v.at("status") == "failed", client.body);
+        BOOST_TEST(v.at("error").at("code") == "oauth_token_exchange_error", client.body);
+        BOOST_TEST(client.json.at("response").at("sessions").as_array().empty());
+    }
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

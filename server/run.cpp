@@ -25,6 +25,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <cstdio>
@@ -108,14 +109,28 @@ struct running_server::impl {
     std::unique_ptr<api::api_service> fapi;
     std::unique_ptr<api::api_service> bapi;
     bool joined = false;
+    // OAuth providers that could not be discovered at start: retried in the background (issue 15).
+    std::string discovery_failure;
+    std::thread discovery;
+    std::mutex discovery_mu;
+    std::condition_variable discovery_cv;
+    bool discovery_stop = false;
+    void stop_discovery() {
+        {
+            std::lock_guard lk(discovery_mu);
+            discovery_stop = true;
+        }
+        discovery_cv.notify_all();
+        if (discovery.joinable()) discovery.join();
+    }
 };
 
 running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
     m.cfg = std::move(cfg);
-    // OAuth providers configured by issuer: their endpoints from discovery, before anything serves.
-    if (auto bad = api::federation::discover(m.cfg, m.oauth_fetcher); !bad.empty())
-        throw std::runtime_error("oauth_providers: " + bad);
+    // OAuth providers configured by issuer: their endpoints from discovery, before anything serves. One that is
+    // down does not stop the start: it is retried in the background, and its sign-ins answer 503 until then.
+    m.discovery_failure = api::federation::discover(m.cfg, m.oauth_fetcher);
     auto const& c = m.cfg;
     // The GeoIP database first: a bad path stops the start before any thread, socket or file exists.
     if (!c.geoip_database.empty()) m.geo = std::make_unique<geoip>(c.geoip_database);
@@ -206,6 +221,25 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.fapi_fwd.target = m.fapi.get();
     m.bapi_fwd.target = m.bapi.get();
     m.server->start();
+    if (!m.discovery_failure.empty()) {
+        // Its own copy of the providers: a reload may replace m.cfg meanwhile (it keeps the providers).
+        m.discovery = std::thread([&m, providers = m.cfg] {
+            auto delay = std::chrono::milliseconds(250);
+            std::string why = m.discovery_failure;
+            for (;;) {
+                log::warn("oauth_discovery_failed", {{"error", why}, {"retry_in_ms", std::to_string(delay.count())}});
+                std::unique_lock lk(m.discovery_mu);
+                if (m.discovery_cv.wait_for(lk, delay, [&] { return m.discovery_stop; })) return;
+                lk.unlock();
+                why = api::federation::discover_later(providers, m.oauth_fetcher);
+                if (why.empty()) {
+                    log::info("oauth_discovered", {});
+                    return;
+                }
+                delay = std::min(delay * 2, std::chrono::milliseconds(60'000));
+            }
+        });
+    }
 }
 
 running_server::~running_server() {
@@ -256,6 +290,15 @@ running_server::reload_result running_server::reload(conf::config next) {
     pin(next.idle_timeout, c.idle_timeout, "idle_timeout_ms");
     pin(next.shutdown_grace, c.shutdown_grace, "shutdown_grace_ms");
     pin(next.max_connections, c.max_connections, "max_connections");
+    // OAuth providers are discovered at start (and, when down then, in the background by strategy): bound at start.
+    auto providers_text = [](conf::config const& x) {
+        std::string t;
+        for (auto const& p : x.oauth_providers)
+            t += p.strategy + '\n' + p.client_id + '\n' + p.client_secret + '\n' + p.issuer + '\n';
+        return t;
+    };
+    if (providers_text(next) != providers_text(c)) out.ignored.emplace_back("oauth_providers");
+    next.oauth_providers = c.oauth_providers;
     // Keys (signing keys in <data_dir>/keys, secret keys) and URLs as a fresh start would derive them; then the
     // TLS files. Any failure leaves everything as it was.
     bootstrap_result boot;
@@ -292,6 +335,7 @@ void running_server::stop(std::chrono::milliseconds grace) { impl_->server->stop
 void running_server::join() {
     if (impl_->joined) return;
     impl_->server->join();
+    impl_->stop_discovery();
     impl_->hash_pool->join();
     impl_->delivery->stop();  // no handler runs any more: nothing new is queued
     impl_->joined = true;

@@ -118,7 +118,10 @@ namespace latchkey::server::api {
     X(totp_already_enabled, bad_request, "TOTP already enabled",                                                 \
       "An authenticator app is already set up. Remove it before adding a new one.")                             \
     X(session_reverification_required, forbidden, "Additional verification required",                          \
-      "You need to verify your identity again to perform this action.")
+      "You need to verify your identity again to perform this action.")                                          \
+    /* ---- federation, continued (issue 15) ---- */                                                             \
+    X(oauth_provider_unavailable, service_unavailable, "Identity provider unavailable",                          \
+      "The identity provider cannot be reached right now. Try again in a moment.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

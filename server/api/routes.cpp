@@ -3,6 +3,7 @@
 #include "server/api/context.hpp"
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/organizations/handlers.hpp"
+#include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
 
 namespace latchkey::server::api {
@@ -109,6 +110,7 @@ route_table frontend_routes() {
     // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
+    r.add(delete_, "/v1/me/external_accounts/{external_account_id}",             {f::delete_external_account,          fapi, io});
     // second factors (issue 14)
     r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
     r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});
@@ -161,6 +163,7 @@ route_table backend_routes() {
     r.add(post,    "/v1/users/{user_id}/unban",                       {b::unban_user,                     sk, io});
     r.add(post,    "/v1/users/{user_id}/lock",                        {b::lock_user,                      sk, io});
     r.add(post,    "/v1/users/{user_id}/unlock",                      {b::unlock_user,                    sk, io});
+    r.add(delete_, "/v1/users/{user_id}/external_accounts/{external_account_id}", {b::delete_user_external_account, sk, io});  // issue 15
     r.add(patch,   "/v1/users/{user_id}/metadata",                    {b::update_user_metadata,           sk, io});
     r.add(put,     "/v1/users/{user_id}/metadata",                    {b::replace_user_metadata,          sk, io});
     r.add(post,    "/v1/users/{user_id}/remove_password",             {b::remove_user_password,           sk, io});

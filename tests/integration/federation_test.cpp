@@ -1,6 +1,7 @@
 // Social sign-in as a relying party (issue 15) against a real OpenID provider on a socket: a small IdP in this
 // file (discovery, JWKS, token endpoint signing RS256 ID tokens) that latchkey reaches with libcurl.
 #include "crypto/encoding.hpp"
+#include "crypto/es256.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
@@ -29,8 +30,8 @@ using asio::ip::tcp;
 /// The upstream OpenID provider: answers discovery, its JWKS and the token endpoint (one code at a time).
 class tiny_idp {
 public:
-    tiny_idp()
-        : key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    explicit tiny_idp(bool down_at_start = false)
+        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
         thread_ = std::thread([this] { run(); });
     }
@@ -50,7 +51,35 @@ public:
         std::lock_guard lk(mu_);
         return form_;
     }
+    /// Sign ID tokens with a P-256 key (ES256), published next to the RSA key.
+    void use_es256() {
+        std::lock_guard lk(mu_);
+        es256_ = true;
+    }
+    /// A new RSA key replaces the old one in the JWKS (a rotation).
+    void rotate_key() {
+        auto fresh = *crypto::signing_key::generate_rsa(2048);
+        std::lock_guard lk(mu_);
+        key_ = std::move(fresh);
+    }
+    /// The next ID tokens name this kid (signed with the current key anyway).
+    void force_kid(std::string kid) {
+        std::lock_guard lk(mu_);
+        forced_kid_ = std::move(kid);
+    }
+    /// ES256 tokens named "ec-1" but signed by another P-256 key than the published one.
+    void sign_with_stray_ec_key() {
+        std::lock_guard lk(mu_);
+        stray_ = *crypto::generate_p256();
+    }
+    /// The token endpoint's next answers: "" (normal), "hang" (answers after 2 s), "huge" (a 300 KiB body).
+    void token_mode(std::string mode) {
+        std::lock_guard lk(mu_);
+        token_mode_ = std::move(mode);
+    }
+    int jwks_requests() const { return jwks_requests_.load(); }
     std::string issuer;
+    std::atomic<bool> down;  ///< discovery answers 503 (the provider is down)
 
 private:
     void run() {
@@ -66,17 +95,30 @@ private:
             bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
             res.set(bhttp::field::content_type, "application/json");
             std::string const target(req.target());
-            if (target == "/.well-known/openid-configuration") {
+            if (target == "/.well-known/openid-configuration" && down) {
+                res.result(bhttp::status::service_unavailable);
+            } else if (target == "/.well-known/openid-configuration") {
                 res.body() = json::serialize(json::object{{"issuer", issuer},
                                                           {"authorization_endpoint", issuer + "/authorize"},
                                                           {"token_endpoint", issuer + "/token"},
                                                           {"jwks_uri", issuer + "/jwks"}});
             } else if (target == "/jwks") {
-                res.body() = crypto::jwks_json([&] {
+                ++jwks_requests_;
+                std::lock_guard lk(mu_);
+                auto set = json::parse(crypto::jwks_json([&] {
                     crypto::keyring r;
                     r.add(*key_.clone(), true);
                     return r;
-                }());
+                }()));
+                auto pt = *crypto::p256_jwk(ec_.get());
+                set.at("keys").as_array().push_back(json::object{
+                    {"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec-1"}, {"use", "sig"}, {"x", pt.x}, {"y", pt.y}});
+                res.body() = json::serialize(set);
+            } else if (target == "/token" && mode() == "hang") {
+                std::this_thread::sleep_for(std::chrono::seconds(2));
+                res.body() = "{}";
+            } else if (target == "/token" && mode() == "huge") {
+                res.body() = "{\"access_token\":\"" + std::string(300 * 1024, 'a') + "\"}";
             } else if (target == "/token") {
                 std::lock_guard lk(mu_);
                 form_ = req.body();
@@ -87,8 +129,11 @@ private:
                     {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
                     {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
                     {"given_name", "Ada"}, {"family_name", "Lovelace"}};
-                json::object header{{"alg", "RS256"}, {"kid", key_.kid()}, {"typ", "JWT"}};
-                auto jwt = crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
+                json::object header{{"alg", es256_ ? "ES256" : "RS256"},
+                                    {"kid", !forced_kid_.empty() ? forced_kid_ : es256_ ? "ec-1" : key_.kid()},
+                                    {"typ", "JWT"}};
+                auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header), json::serialize(claims))
+                                  : crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
                 res.body() = json::serialize(json::object{{"access_token", "at-1"},
                                                           {"token_type", "Bearer"},
                                                           {"id_token", *jwt},
@@ -108,6 +153,16 @@ private:
     std::atomic<bool> stop_{false};
     std::mutex mu_;
     std::string nonce_, sub_, email_, form_;
+    crypto::evp_pkey_ptr ec_ = *crypto::generate_p256();
+    std::string mode() {
+        std::lock_guard lk(mu_);
+        return token_mode_;
+    }
+    std::string token_mode_;
+    crypto::evp_pkey_ptr stray_;
+    bool es256_ = false;
+    std::string forced_kid_;
+    std::atomic<int> jwks_requests_{0};
 };
 
 std::string query_param(std::string const& url, std::string const& name) {
@@ -120,7 +175,8 @@ std::string query_param(std::string const& url, std::string const& name) {
 }
 
 struct federated {
-    explicit federated(std::function<void(conf::config&)> more = {}) : more_config(std::move(more)) {}
+    explicit federated(std::function<void(conf::config&)> more = {}, bool idp_down_at_start = false)
+        : idp(idp_down_at_start), more_config(std::move(more)) {}
     tiny_idp idp;
     std::function<void(conf::config&)> more_config;
     test_server s{[this](conf::config& c) {
@@ -179,6 +235,9 @@ BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
     auto const& si = client.json.at("response").at("sign_in").at("first_factor_verification");
     BOOST_TEST(si.at("status") == "transferable", client.body);
     BOOST_TEST(si.at("error").at("code") == "external_account_not_found");
+    // No identifier: clerk-js's handleRedirectCallback transfers a needs_identifier sign-in (needs_first_factor
+    // would send the browser to factor one).
+    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier", client.body);
 
     // A replayed callback finds no pending flow.
     auto replay = c.request(http::verb::get, "/v1/oauth_callback?code=the-code&state=" + query_param(url, "state"));
@@ -217,6 +276,9 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     auto const& sessions = client.json.at("response").at("sessions").as_array();
     BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
     auto const& user = sessions[0].at("user");
+    // The completed sign-up stays on the client for handleRedirectCallback's setActive.
+    BOOST_TEST(client.json.at("response").at("sign_up").at("status") == "complete", client.body);
+    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") == sessions[0].at("id"));
     BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
     BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
     BOOST_TEST(user.at("first_name") == "Ada");
@@ -290,6 +352,149 @@ BOOST_AUTO_TEST_CASE(bad_callbacks_are_refused_and_a_wrong_nonce_fails_the_attem
     BOOST_TEST(v.at("status") == "failed", client.body);
     BOOST_TEST(v.at("error").at("code") == "oauth_fetch_user_error");
     auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(es256_id_tokens_are_verified_against_the_providers_ec_key) {
+    federated f;
+    f.idp.use_es256();
+    http_client c(f.s.fapi_port());
+    auto url = start(f, c, "/v1/client/sign_ups");
+    BOOST_TEST_REQUIRE(callback(f, c, url, "acme-ec-1", "ec@example.com").status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    BOOST_TEST(sessions[0].at("user").at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
+
+    // A token whose ES256 signature was made by another P-256 key fails the attempt: no user.
+    f.idp.sign_with_stray_ec_key();
+    http_client c2(f.s.fapi_port());
+    auto url2 = start(f, c2, "/v1/client/sign_ups");
+    f.idp.expect(query_param(url2, "nonce"), "acme-ec-2", "ec2@example.com");
+    auto tampered = c2.request(http::verb::get, "/v1/oauth_callback?code=x&state=" + query_param(url2, "state"));
+    BOOST_TEST_REQUIRE(tampered.status == 303u);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(the_jwks_is_cached_and_refetched_once_for_a_rotated_key_but_not_for_made_up_kids) {
+    federated f;
+    auto sign_up = [&](std::string const& sub) {
+        http_client c(f.s.fapi_port());
+        auto url = start(f, c, "/v1/client/sign_ups");
+        BOOST_TEST_REQUIRE(callback(f, c, url, sub, sub + "@example.com").status == 303u);
+        auto client = c.fapi("GET", "/v1/client");
+        return client.json.at("response").at("sessions").as_array().size() == 1u;
+    };
+    BOOST_TEST(sign_up("jwks-1"));
+    BOOST_TEST(sign_up("jwks-2"));
+    BOOST_TEST(f.idp.jwks_requests() == 1);  // the second ID token was checked against the cached set
+
+    // The provider rotates its key: the unknown kid refetches the set once, and the sign-up goes through.
+    f.idp.rotate_key();
+    BOOST_TEST(sign_up("jwks-3"));
+    BOOST_TEST(f.idp.jwks_requests() == 2);
+    BOOST_TEST(sign_up("jwks-4"));
+    BOOST_TEST(f.idp.jwks_requests() == 2);
+
+    // A kid no set has: one refetch, then none for the same kid within the minute; no user either time.
+    f.idp.force_kid("made-up");
+    BOOST_TEST(!sign_up("jwks-5"));
+    BOOST_TEST(f.idp.jwks_requests() == 3);
+    BOOST_TEST(!sign_up("jwks-6"));
+    BOOST_TEST(f.idp.jwks_requests() == 3);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_down_at_start_does_not_stop_the_server_and_is_discovered_later) {
+    federated f({}, /*idp_down_at_start=*/true);
+    http_client c(f.s.fapi_port());
+    auto attempt = [&] {
+        return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_acme"}, {"redirect_url", f.redirect()}});
+    };
+    expect_error(attempt(), 503, "oauth_provider_unavailable", "strategy");
+    // The provider comes back: the background retry (250 ms, then doubling) discovers it.
+    f.idp.down = false;
+    http_result r;
+    for (int i = 0; i < 100; ++i) {
+        r = attempt();
+        if (r.status == 200u) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto url = str(response(r).at("first_factor_verification").at("external_verification_redirect_url"));
+    BOOST_TEST(url.starts_with(f.idp.issuer + "/authorize?"), url);
+    BOOST_TEST_REQUIRE(callback(f, c, url, "late-1", "late@example.com").status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+}
+
+BOOST_AUTO_TEST_CASE(external_accounts_are_deleted_by_the_user_and_by_the_backend) {
+    federated f;
+    // Two users, each signed up through the provider.
+    auto sign_up = [&](http_client& c, std::string const& sub) {
+        auto url = start(f, c, "/v1/client/sign_ups");
+        BOOST_TEST_REQUIRE(callback(f, c, url, sub, sub + "@example.com").status == 303u);
+        auto client = c.fapi("GET", "/v1/client");
+        auto const& user = client.json.at("response").at("sessions").as_array().at(0).at("user");
+        return std::pair{str(user.at("id")), str(user.at("external_accounts").as_array().at(0).at("id"))};
+    };
+    http_client c1(f.s.fapi_port()), c2(f.s.fapi_port());
+    auto [u1, ea1] = sign_up(c1, "del-1");
+    auto [u2, ea2] = sign_up(c2, "del-2");
+
+    // FAPI: another user's account is not found; the user's own goes (they still sign in by email code).
+    expect_error(c1.fapi("DELETE", "/v1/me/external_accounts/" + ea2), 404, "resource_not_found");
+    auto del = c1.fapi("DELETE", "/v1/me/external_accounts/" + ea1);
+    BOOST_TEST_REQUIRE(del.status == 200u, del.body);
+    BOOST_TEST(response(del).at("object") == "external_account");
+    BOOST_TEST(response(del).at("deleted") == true);
+    auto b = bapi_client(f.s);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + u1).json.at("external_accounts").as_array().empty());
+    expect_error(http_client(f.s.fapi_port()).fapi("DELETE", "/v1/me/external_accounts/" + ea1), 401,
+                 "authentication_invalid");
+
+    // BAPI: unknown ids are 404s; the account goes, with its identity index entry.
+    expect_error(b.bapi(http::verb::delete_, "/v1/users/" + u2 + "/external_accounts/eac_nope"), 404,
+                 "resource_not_found");
+    expect_error(b.bapi(http::verb::delete_, "/v1/users/user_nope/external_accounts/" + ea2), 404,
+                 "resource_not_found");
+    auto gone = b.bapi(http::verb::delete_, "/v1/users/" + u2 + "/external_accounts/" + ea2);
+    BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
+    BOOST_TEST(gone.json.at("object") == "external_account");
+    BOOST_TEST(gone.json.at("deleted") == true);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + u2).json.at("external_accounts").as_array().empty());
+
+    // Signing in through the provider as del-1 no longer finds the user by the identity: only its verified
+    // email links it again (a sign-in), and the account comes back.
+    http_client c3(f.s.fapi_port());
+    auto url = start(f, c3, "/v1/client/sign_ins");
+    BOOST_TEST_REQUIRE(callback(f, c3, url, "del-1", "del-1@example.com").status == 303u);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + u1);
+    BOOST_TEST(u.json.at("external_accounts").as_array().size() == 1u, u.body);
+}
+
+BOOST_AUTO_TEST_CASE(a_hanging_or_oversized_token_answer_fails_the_attempt_and_creates_no_user) {
+    federated f([](conf::config& c) { c.oauth_providers[0].timeout = std::chrono::milliseconds(700); });
+    auto b = bapi_client(f.s);
+    for (std::string mode : {"hang", "huge"}) {
+        f.idp.token_mode(mode);
+        http_client c(f.s.fapi_port());
+        auto url = start(f, c, "/v1/client/sign_ups");
+        auto const t0 = std::chrono::steady_clock::now();
+        auto cb = callback(f, c, url, "slow-" + mode, mode + "@example.com");
+        BOOST_TEST_REQUIRE(cb.status == 303u, cb.body);
+        // The timeout ends the wait, not the provider (which answers after 2 s).
+        bool const bounded = std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1900);
+        BOOST_TEST(bounded, mode);
+        auto client = c.fapi("GET", "/v1/client");
+        auto const& v = client.json.at("response").at("sign_up").at("verifications").at("external_account");
+        BOOST_TEST(v.at("status") == "failed", client.body);
+        BOOST_TEST(v.at("error").at("code") == "oauth_token_exchange_error", client.body);
+        BOOST_TEST(client.json.at("response").at("sessions").as_array().empty());
+    }
     BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
 }
 

@@ -6,6 +6,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/federation/accounts.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
@@ -643,6 +644,28 @@ api_result<reply> remove_user_password(app& a, request_ctx& ctx) {
     return edit_user(a, ctx, [&](store::user_record& u) {
         u.password_digest.clear();
     });
+}
+
+// ---- external accounts (issue 15; declared in server/api/federation/accounts.hpp) ----
+
+api_result<reply> delete_user_external_account(app& a, request_ctx& ctx) {
+    std::string const id(ctx.params.get("external_account_id"));
+    auto w = txn::write(a, "delete_user_external_account", txn::on_client_error::commit,
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto u = load_user(a, tx, ctx.params.get("user_id"));
+        if (!u) return api_result<void>(u.error());
+        store::user_record const before = *u;
+        auto& accounts = u->external_accounts;
+        auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
+        if (it == accounts.end()) return api_result<void>(make_error(code::resource_not_found));
+        accounts.erase(it);
+        u->updated_at = ctx.now;
+        if (auto r = tx.users().put(*u, &before); !r) return r.error();
+        if (auto e = events::user_changed(a, tx, "user.updated", *u, &ctx); !e) return e.error();
+        return api_result<void>();
+    });
+    if (!w) return w.error();
+    return deleted_reply("external_account", id);
 }
 
 }  // namespace latchkey::server::api::backend

@@ -2,6 +2,7 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/es256.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/ossl.hpp"
@@ -18,6 +19,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <functional>
 
 namespace latchkey::server::api::federation {
 
@@ -87,32 +89,60 @@ struct proven {
     bool email_verified = false;
 };
 
-std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token, std::string_view jwks,
+enum class key_check { verified, no_key, bad_signature };
+
+/// Checks the JWS signature against the key set: the keys of the token's algorithm (RS256: kty RSA; ES256: kty EC,
+/// crv P-256) with its kid (any, when the token names none).
+key_check check_signature(crypto::jws_parts const& parts, std::string_view alg, std::optional<std::string> const& kid,
+                          std::string_view jwks) {
+    boost::system::error_code ec;
+    auto keys = json::parse(jwks, ec);
+    if (ec || !keys.is_object() || !keys.get_object().contains("keys") || !keys.at("keys").is_array())
+        return key_check::no_key;
+    bool candidate = false;
+    for (auto const& k : keys.at("keys").get_array()) {
+        if (!k.is_object()) continue;
+        auto const& ko = k.get_object();
+        if (kid && str_of(ko, "kid").value_or("") != *kid) continue;
+        if (auto use = str_of(ko, "use"); use && *use != "sig") continue;
+        if (auto kalg = str_of(ko, "alg"); kalg && *kalg != alg) continue;
+        auto const kty = str_of(ko, "kty").value_or("");
+        if (alg == "RS256" && kty == "RSA") {
+            candidate = true;
+            auto pub = crypto::public_key::from_jwk(str_of(ko, "n").value_or(""), str_of(ko, "e").value_or(""));
+            if (pub && crypto::verify_rs256(pub->get(), parts)) return key_check::verified;
+        } else if (alg == "ES256" && kty == "EC" && str_of(ko, "crv").value_or("") == "P-256") {
+            candidate = true;
+            auto pub = crypto::p256_from_jwk(str_of(ko, "x").value_or(""), str_of(ko, "y").value_or(""));
+            if (pub && crypto::verify_es256(pub->get(), parts.signing_input, parts.signature))
+                return key_check::verified;
+        }
+    }
+    return candidate ? key_check::bad_signature : key_check::no_key;
+}
+
+/// `jwks(refresh)`: the provider's key set (cached; refetched when `refresh`), or null when it cannot be had.
+std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token,
+                                      std::function<std::optional<std::string>(bool refresh,
+                                                                               std::string const& kid)> const& jwks,
                                       std::string_view nonce, std::int64_t now_s, std::string& why) {
     auto parts = crypto::parse_jws(id_token);
     if (!parts) return why = "id_token malformed", std::nullopt;
     boost::system::error_code ec;
     auto header = json::parse(parts->header_json, ec);
     if (ec || !header.is_object()) return why = "id_token header", std::nullopt;
-    if (str_of(header.get_object(), "alg").value_or("") != "RS256") return why = "id_token alg", std::nullopt;
+    auto const alg = str_of(header.get_object(), "alg").value_or("");
+    if (alg != "RS256" && alg != "ES256") return why = "id_token alg", std::nullopt;
     auto const kid = str_of(header.get_object(), "kid");
-    auto keys = json::parse(jwks, ec);
-    if (ec || !keys.is_object() || !keys.get_object().contains("keys") || !keys.at("keys").is_array())
-        return why = "jwks malformed", std::nullopt;
-    bool verified = false;
-    for (auto const& k : keys.at("keys").get_array()) {
-        if (!k.is_object()) continue;
-        auto const& ko = k.get_object();
-        if (str_of(ko, "kty").value_or("") != "RSA") continue;
-        if (kid && str_of(ko, "kid").value_or("") != *kid) continue;
-        auto pub = crypto::public_key::from_jwk(str_of(ko, "n").value_or(""), str_of(ko, "e").value_or(""));
-        if (!pub) continue;
-        if (crypto::verify_rs256(pub->get(), *parts)) {
-            verified = true;
-            break;
-        }
+    auto set = jwks(false, kid.value_or(""));
+    if (!set) return why = "jwks unavailable", std::nullopt;
+    auto checked = check_signature(*parts, alg, kid, *set);
+    if (checked == key_check::no_key && kid) {
+        // A kid the cached set lacks: the provider may have rotated its keys.
+        if (auto fresh = jwks(true, *kid)) checked = check_signature(*parts, alg, kid, *fresh);
     }
-    if (!verified) return why = "id_token signature", std::nullopt;
+    if (checked != key_check::verified)
+        return why = checked == key_check::no_key ? "id_token kid unknown" : "id_token signature", std::nullopt;
     auto payload = json::parse(parts->payload_json, ec);
     if (ec || !payload.is_object()) return why = "id_token payload", std::nullopt;
     auto const& c = payload.get_object();
@@ -160,13 +190,14 @@ struct exchange_outcome {
 exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
                           store::oauth_flow_record const& flow, std::int64_t now_s) {
     exchange_outcome out;
-    if (a.oauth_fetcher == nullptr || p.issuer.empty() || p.jwks_uri.empty()) {
+    auto const ep = endpoints_of(a, p);
+    if (a.oauth_fetcher == nullptr || p.issuer.empty() || ep.jwks_uri.empty() || ep.token_endpoint.empty()) {
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
     fetch_request tr;
     tr.post = true;
-    tr.url = p.token_endpoint;
+    tr.url = ep.token_endpoint;
     add_param(tr.form, "grant_type", "authorization_code");
     add_param(tr.form, "code", code);
     add_param(tr.form, "redirect_uri", callback_url(a));
@@ -188,14 +219,28 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         return out;
     }
     out.scopes = str_of(body.get_object(), "scope").value_or("");
-    fetch_request kr;
-    kr.url = p.jwks_uri;
-    auto keys = a.oauth_fetcher->fetch(p, kr);
+    auto& cache = a.oauth_fetcher->jwks;
+    std::string fetch_failure;
+    auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
+        auto const now_ms = now_s * 1000;
+        if (!refresh) {
+            if (auto hit = cache.get(ep.jwks_uri, now_ms)) return hit;
+        } else if (!cache.may_refetch_for(ep.jwks_uri, kid, now_ms)) {
+            return std::nullopt;
+        }
+        fetch_request kr;
+        kr.url = ep.jwks_uri;
+        auto keys = a.oauth_fetcher->fetch(p, kr);
+        if (keys.status != 200) {
+            fetch_failure = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+            return std::nullopt;
+        }
+        cache.put(ep.jwks_uri, keys.body, now_ms);
+        return std::move(keys.body);
+    };
     std::string why;
-    if (keys.status == 200)
-        out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), keys.body, flow.nonce, now_s, why);
-    else
-        why = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+    out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), jwks, flow.nonce, now_s, why);
+    if (!fetch_failure.empty()) why += " (" + fetch_failure + ")";
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
@@ -247,33 +292,126 @@ conf::oauth_provider const* find_provider(app const& a, std::string_view strateg
     return nullptr;
 }
 
-std::string discover(conf::config& c, fetcher& f) {
-    for (auto& p : c.oauth_providers) {
-        if (p.issuer.empty()) continue;
-        if (!p.authorization_endpoint.empty() && !p.token_endpoint.empty() && !p.jwks_uri.empty()) continue;
-        std::string url = p.issuer;
-        if (!url.empty() && url.back() == '/') url.pop_back();
-        url += "/.well-known/openid-configuration";
-        auto r = f.fetch(p, {false, url, {}, {}, {}});
-        boost::system::error_code ec;
-        json::value doc;
-        if (r.status == 200) doc = json::parse(r.body, ec);
-        if (r.status != 200 || ec || !doc.is_object())
-            return p.strategy + ": discovery at " + url + " failed (" + std::to_string(r.status) + " " + r.error + ")";
-        auto const& o = doc.get_object();
-        if (str_of(o, "issuer").value_or("") != p.issuer)
-            return p.strategy + ": the discovery document names another issuer";
-        auto fill = [&](std::string& field, std::string_view key) {
-            if (field.empty()) field = str_of(o, key).value_or("");
-        };
-        fill(p.authorization_endpoint, "authorization_endpoint");
-        fill(p.token_endpoint, "token_endpoint");
-        fill(p.jwks_uri, "jwks_uri");
-        fill(p.userinfo_endpoint, "userinfo_endpoint");
-        if (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty())
-            return p.strategy + ": the discovery document lacks an endpoint";
-    }
+namespace {
+
+/// Fetches and checks `p`'s discovery document into `out` (fields already set are kept). @returns "" or why not.
+std::string fetch_discovery(conf::oauth_provider const& p, fetcher& f, provider_endpoints& out) {
+    std::string url = p.issuer;
+    if (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/.well-known/openid-configuration";
+    auto r = f.fetch(p, {false, url, {}, {}, {}});
+    boost::system::error_code ec;
+    json::value doc;
+    if (r.status == 200) doc = json::parse(r.body, ec);
+    if (r.status != 200 || ec || !doc.is_object())
+        return p.strategy + ": discovery at " + url + " failed (" + std::to_string(r.status) + " " + r.error + ")";
+    auto const& o = doc.get_object();
+    if (str_of(o, "issuer").value_or("") != p.issuer)
+        return p.strategy + ": the discovery document names another issuer";
+    auto fill = [&](std::string& field, std::string_view key) {
+        if (field.empty()) field = str_of(o, key).value_or("");
+    };
+    fill(out.authorization_endpoint, "authorization_endpoint");
+    fill(out.token_endpoint, "token_endpoint");
+    fill(out.jwks_uri, "jwks_uri");
+    fill(out.userinfo_endpoint, "userinfo_endpoint");
+    if (out.authorization_endpoint.empty() || out.token_endpoint.empty() || out.jwks_uri.empty())
+        return p.strategy + ": the discovery document lacks an endpoint";
     return {};
+}
+
+provider_endpoints configured(conf::oauth_provider const& p) {
+    return {p.authorization_endpoint, p.token_endpoint, p.jwks_uri, p.userinfo_endpoint};
+}
+
+bool needs_discovery(conf::oauth_provider const& p) {
+    return !p.issuer.empty() && (p.authorization_endpoint.empty() || p.token_endpoint.empty() || p.jwks_uri.empty());
+}
+
+}  // namespace
+
+std::string discover(conf::config& c, fetcher& f) {
+    std::string failures;
+    for (auto& p : c.oauth_providers) {
+        if (!needs_discovery(p)) continue;
+        auto ep = configured(p);
+        if (auto bad = fetch_discovery(p, f, ep); !bad.empty()) {
+            failures += (failures.empty() ? "" : "; ") + bad;
+            continue;
+        }
+        p.authorization_endpoint = ep.authorization_endpoint;
+        p.token_endpoint = ep.token_endpoint;
+        p.jwks_uri = ep.jwks_uri;
+        p.userinfo_endpoint = ep.userinfo_endpoint;
+    }
+    return failures;
+}
+
+std::string discover_later(conf::config const& c, fetcher& f) {
+    std::string failures;
+    for (auto const& p : c.oauth_providers) {
+        if (!needs_discovery(p) || f.endpoints.get(p.strategy)) continue;
+        auto ep = configured(p);
+        if (auto bad = fetch_discovery(p, f, ep); !bad.empty()) {
+            failures += (failures.empty() ? "" : "; ") + bad;
+            continue;
+        }
+        f.endpoints.put(p.strategy, std::move(ep));
+    }
+    return failures;
+}
+
+provider_endpoints endpoints_of(app const& a, conf::oauth_provider const& p) {
+    if (!needs_discovery(p) || a.oauth_fetcher == nullptr) return configured(p);
+    if (auto later = a.oauth_fetcher->endpoints.get(p.strategy)) return *later;
+    return {};
+}
+
+std::optional<provider_endpoints> endpoint_book::get(std::string const& strategy) const {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(strategy);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+}
+
+void endpoint_book::put(std::string const& strategy, provider_endpoints e) {
+    std::lock_guard lk(mu_);
+    entries_[strategy] = std::move(e);
+}
+
+std::optional<std::string> jwks_cache::get(std::string const& uri, std::int64_t now_ms) const {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(uri);
+    if (it == entries_.end() || now_ms - it->second.fetched_ms >= max_age_ms) return std::nullopt;
+    return it->second.body;
+}
+
+void jwks_cache::put(std::string const& uri, std::string body, std::int64_t now_ms) {
+    std::lock_guard lk(mu_);
+    ++stores_;
+    if (!entries_.contains(uri) && entries_.size() >= max_entries) {
+        auto oldest = std::min_element(entries_.begin(), entries_.end(), [](auto const& x, auto const& y) {
+            return x.second.fetched_ms < y.second.fetched_ms;
+        });
+        entries_.erase(oldest);
+    }
+    auto& e = entries_[uri];
+    e.body = std::move(body);
+    e.fetched_ms = now_ms;
+}
+
+bool jwks_cache::may_refetch_for(std::string const& uri, std::string const& kid, std::int64_t now_ms) {
+    std::lock_guard lk(mu_);
+    auto& kids = entries_[uri].kid_refetches;
+    if (auto it = kids.find(kid); it != kids.end() && now_ms - it->second < kid_refetch_interval_ms) return false;
+    if (kids.size() >= max_kids_remembered) kids.clear();
+    kids[kid] = now_ms;
+    return true;
+}
+
+std::size_t jwks_cache::stores() const {
+    std::lock_guard lk(mu_);
+    return stores_;
 }
 
 std::string identity_key(std::string_view provider, std::string_view subject) {
@@ -287,6 +425,9 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
                        store::oauth_flow_record& flow) {
     auto const* p = find_provider(a, strategy);
     if (p == nullptr) return param_error(code::strategy_for_user_invalid, "strategy");
+    auto const ep = endpoints_of(a, *p);
+    // A provider that was down at start (and is not discovered yet) has no authorization endpoint.
+    if (ep.authorization_endpoint.empty()) return param_error(code::oauth_provider_unavailable, "strategy");
     auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
     if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
     auto redirect = allowed_redirect(a, raw_redirect);
@@ -318,7 +459,7 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (auto hint = frontend::field(ctx, "oidc_login_hint"); hint && !hint->empty()) add_param(q, "login_hint", *hint);
     if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
     flow.authorize_url =
-        p->authorization_endpoint + (p->authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
+        ep.authorization_endpoint + (ep.authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
     flow.verification = {};
     flow.verification.status = "unverified";
     flow.verification.strategy = flow.strategy;
@@ -515,6 +656,8 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
                 v.status = "failed";
                 f->error = out.error;
             } else if (is_sign_in && !user) {
+                // No identifier yet (Clerk's shape): clerk-js then transfers to a sign-up instead of factor one.
+                si.status = "needs_identifier";
                 v.status = "transferable";
                 f->error = std::string(code_name(code::external_account_not_found));
             } else if (is_sign_in && (user->banned || user->locked)) {

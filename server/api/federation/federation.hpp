@@ -11,6 +11,9 @@
 
 #include <boost/json/object.hpp>
 
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +37,59 @@ struct fetch_reply {
 /// Longest answer a provider may send (a discovery document, a token answer, a JWKS).
 inline constexpr std::size_t max_fetch_bytes = 256 * 1024;
 
-/// Blocking HTTP client for a provider's endpoints. Called off the I/O threads only.
+/// The providers' key sets as last fetched, by jwks_uri: kept `max_age_ms`, at most `max_entries` of them, refetched
+/// early when an ID token names a kid the cached set lacks (at most once a minute per kid, so a stream of made-up
+/// kids cannot turn into a stream of fetches). Thread-safe.
+class jwks_cache {
+public:
+    static constexpr std::size_t max_entries = 64;
+    static constexpr std::size_t max_kids_remembered = 32;
+    static constexpr std::int64_t max_age_ms = 60LL * 60 * 1000;
+    static constexpr std::int64_t kid_refetch_interval_ms = 60LL * 1000;
+
+    /// The cached set for `uri` if younger than max_age_ms.
+    std::optional<std::string> get(std::string const& uri, std::int64_t now_ms) const;
+    void put(std::string const& uri, std::string body, std::int64_t now_ms);
+    /// Whether an unknown `kid` may refetch `uri` now (records the attempt when it may).
+    bool may_refetch_for(std::string const& uri, std::string const& kid, std::int64_t now_ms);
+    /// How many times a set was stored (fetched), for tests.
+    std::size_t stores() const;
+
+private:
+    struct entry {
+        std::string body;
+        std::int64_t fetched_ms = 0;
+        std::map<std::string, std::int64_t> kid_refetches;
+    };
+    mutable std::mutex mu_;
+    std::map<std::string, entry> entries_;
+    std::size_t stores_ = 0;
+};
+
+/// A provider's endpoints, from its configuration or its discovery document.
+struct provider_endpoints {
+    std::string authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint;
+};
+
+/// Endpoints discovered after the server started (a provider that was down at start), by strategy. Thread-safe.
+class endpoint_book {
+public:
+    std::optional<provider_endpoints> get(std::string const& strategy) const;
+    void put(std::string const& strategy, provider_endpoints e);
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::string, provider_endpoints> entries_;
+};
+
+/// Blocking HTTP client for a provider's endpoints. Called off the I/O threads only. Owns what it learned from
+/// the providers (their key sets).
 class fetcher {
 public:
     virtual ~fetcher() = default;
     virtual fetch_reply fetch(conf::oauth_provider const& p, fetch_request const& r) = 0;
+    jwks_cache jwks;
+    endpoint_book endpoints;
 };
 
 /// The environment's `user_settings.social`: one entry per configured provider, keyed by strategy.
@@ -49,8 +100,15 @@ conf::oauth_provider const* find_provider(app const& a, std::string_view strateg
 
 /// Fills the endpoints of every provider with an issuer from its discovery document
 /// (<issuer>/.well-known/openid-configuration). Run by the composition root before serving.
-/// @returns "" or what went wrong.
+/// @returns "" or what went wrong (the providers it names are left for `discover_later`).
 std::string discover(conf::config& c, fetcher& f);
+
+/// While serving: discovers the providers whose endpoints are still unknown into `f.endpoints`.
+/// @returns "" when every provider is known, else what still fails. Blocking; off the I/O threads.
+std::string discover_later(conf::config const& c, fetcher& f);
+
+/// The endpoints of `p` (configured, discovered at start, or discovered later); empty fields when unknown.
+provider_endpoints endpoints_of(app const& a, conf::oauth_provider const& p);
 
 /// The key of the users' identification index for a provider identity.
 std::string identity_key(std::string_view provider, std::string_view subject);

@@ -377,7 +377,9 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn co
     bool sign_in = false;
     if (!c.sign_in_id.empty()) {
         auto si = t.sign_ins().get(c.sign_in_id);
-        if (si && *si && (*si)->status != "complete" && (*si)->status != "abandoned") {
+        // An attempt completed by the OAuth callback stays on the client: clerk-js's handleRedirectCallback reads it.
+        if (si && *si && ((*si)->status != "complete" || !(*si)->oauth.strategy.empty()) &&
+            (*si)->status != "abandoned") {
             json_write::value(out, json::value(sign_in_json(a, t, **si)));
             sign_in = true;
         }
@@ -387,7 +389,8 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn co
     bool sign_up = false;
     if (!c.sign_up_id.empty()) {
         auto su = t.sign_ups().get(c.sign_up_id);
-        if (su && *su && (*su)->status != "complete" && (*su)->status != "abandoned") {
+        if (su && *su && ((*su)->status != "complete" || !(*su)->oauth.strategy.empty()) &&
+            (*su)->status != "abandoned") {
             json_write::value(out, json::value(sign_up_json(a, **su)));
             sign_up = true;
         }

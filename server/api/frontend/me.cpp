@@ -3,6 +3,7 @@
 // of the request's session (see load_me); mutations reply through envelope() so clerk-js gets the updated
 // client piggy-backed.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/federation/accounts.hpp"
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
@@ -871,5 +872,22 @@ api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
 api_result<reply> delete_phone_number(app& a, request_ctx& ctx) { return delete_ident(a, ctx, phone_kind); }
 api_result<reply> prepare_phone_verification(app& a, request_ctx& ctx) { return prepare_ident(a, ctx, phone_kind); }
 api_result<reply> attempt_phone_verification(app& a, request_ctx& ctx) { return attempt_ident(a, ctx, phone_kind); }
+
+// ---- external accounts (issue 15; declared in server/api/federation/accounts.hpp) ----
+
+api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
+    std::string const id(ctx.params.get("external_account_id"));
+    auto u = edit_me(a, ctx, "delete_external_account", [&](me& m, store::write_txn&) -> api_result<void> {
+        auto& accounts = m.user.external_accounts;
+        auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
+        if (it == accounts.end()) return make_error(code::resource_not_found);
+        accounts.erase(it);
+        // The last way in stays: another provider identity, or a factor can_sign_in counts.
+        if (accounts.empty() && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, deleted_object("external_account", id));
+}
 
 }  // namespace latchkey::server::api::frontend

@@ -1,0 +1,243 @@
+// Social sign-in in the browser (issue 15): an upstream OpenID provider (`oidc-provider` from npm, its own login and
+// consent pages, RS256 ID tokens from its own JWKS) on http://127.0.0.1:<port>, configured in latchkey as
+// `oauth_custom_idp` by its issuer (discovery) with allow_http. The app page (another port) loads the unmodified
+// clerk-js from latchkey's /npm/ and calls signUp/signIn.authenticateWithRedirect(); Chromium goes to the provider,
+// the test completes its login and consent by posting its forms, the provider redirects to latchkey's
+// /v1/oauth_callback, which exchanges the code (PKCE, client_secret_basic) and redirects to the app's
+// /sso-callback, where clerk-js's handleRedirectCallback() finishes (sign-up, sign-in, or the sign-in → sign-up
+// transfer for an identity latchkey does not know yet). @clerk/backend then sees the user and its external account.
+//
+// Plain http on 127.0.0.1 with `allow_http` rather than --host-resolver-rules and a test CA: every party (app,
+// latchkey, provider) is a loopback listener on its own port, the outbound client's TLS path (certificate
+// verification, ca_file) is the same code for http and https in libcurl, and the file stays small and fast.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { launchBrowser, newPage } from './lib/browser.mjs';
+import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
+
+const T = { timeout: 60000 };
+const WAIT = { timeout: 15000 };
+const CLIENT_ID = 'latchkey-e2e';
+const CLIENT_SECRET = 'e2e-provider-secret-0123456789';
+
+async function listen(handler) {
+  const s = createServer(handler);
+  await new Promise((ok, fail) => { s.once('error', fail); s.listen(0, '127.0.0.1', ok); });
+  return s;
+}
+
+async function close(s) {
+  if (!s) return;
+  s.closeAllConnections?.();
+  await new Promise(ok => s.close(() => ok()));
+}
+
+/** A free loopback port, for a listener whose URL must be known before it starts (latchkey's FAPI). */
+async function freePort() {
+  const s = await listen(() => {});
+  const port = s.address().port;
+  await close(s);
+  return port;
+}
+
+describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js redirect flow)', { skip: skipWithoutBinary, timeout: 120000 }, () => {
+  let server;
+  let idp;
+  let issuer;
+  let app;
+  let appOrigin;
+  let browser;
+  let bapi;
+  const tokenRequests = [];
+  const appRequests = [];
+
+  before(async () => {
+    const fapiPort = await freePort();
+    const fapi = `http://127.0.0.1:${fapiPort}`;
+
+    // The upstream provider, with its development login and consent pages.
+    const { default: Provider } = await import('oidc-provider');
+    let handler = (req, res) => res.writeHead(503).end();
+    idp = await listen((req, res) => {
+      if (req.url.startsWith('/token')) tokenRequests.push({ method: req.method, auth: req.headers.authorization ?? '' });
+      handler(req, res);
+    });
+    issuer = `http://127.0.0.1:${idp.address().port}`;
+    const provider = new Provider(issuer, {
+      clients: [{
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${fapi}/v1/oauth_callback`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      }],
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
+      conformIdTokenClaims: false, // the claims of the scopes in the ID token (latchkey reads them there)
+      findAccount: async (ctx, id) => ({
+        accountId: id,
+        claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true, given_name: 'Ida', family_name: id }),
+      }),
+      cookies: { keys: ['e2e-provider-cookie-key'] },
+      pkce: { required: () => true },
+    });
+    provider.on('server_error', (ctx, err) => process.stderr.write(`[oidc-provider] ${err?.stack ?? err}\n`));
+    handler = provider.callback();
+
+    // The app: a page that loads clerk-js from latchkey's /npm/ (as @clerk/react would), and /sso-callback.
+    app = await listen((req, res) => {
+      appRequests.push(req.url);
+      const path = new URL(req.url, 'http://x').pathname;
+      const script = {
+        '/': 'window.__ready = true;',
+        '/sso-callback': `var c = window.Clerk.client; // what handleRedirectCallback reads, kept for the failure message
+          sessionStorage.setItem('cb', JSON.stringify({ signIn: [c.signIn.status, c.signIn.firstFactorVerification],
+            signUp: [c.signUp.status, c.signUp.verifications.externalAccount] }));
+          window.Clerk.handleRedirectCallback({ signInForceRedirectUrl: '/done', signUpForceRedirectUrl: '/done' })
+          .catch(function (e) { window.__error = String(e && e.message || e); });`,
+        '/done': 'window.__user = window.Clerk.user ? window.Clerk.user.id : null;',
+      }[path];
+      if (!script) return res.writeHead(404).end();
+      const proxy = server.frontendApi;
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(`<!doctype html><html><head><meta charset="utf-8"><title>app</title>
+<script src="${proxy}/npm/@clerk/clerk-js@6/dist/clerk.browser.js" data-clerk-publishable-key="${server.publishableKey}"
+  data-clerk-proxy-url="${proxy}" crossorigin="anonymous"></script>
+<script>
+window.addEventListener('load', function () {
+  window.Clerk.load({ telemetry: false }).then(function () { ${script} },
+    function (e) { window.__error = String(e && e.message || e); });
+});
+</script></head><body>app</body></html>`);
+    });
+    appOrigin = `http://127.0.0.1:${app.address().port}`;
+
+    server = await startLatchkey({
+      instance: 'development',
+      frontendApi: null,
+      listen: `127.0.0.1:${fapiPort}`,
+      config: {
+        allowed_redirect_origins: [appOrigin],
+        oauth_providers: [{
+          strategy: 'oauth_custom_idp', name: 'E2E IdP', client_id: CLIENT_ID, client_secret: CLIENT_SECRET,
+          issuer, allow_http: true, timeout_ms: 5000,
+        }],
+      },
+    });
+    assert.equal(server.frontendApi, fapi);
+    bapi = server.backendClient();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await close(app);
+    await close(idp);
+    await server?.stop();
+  });
+
+  async function withPage(fn) {
+    const p = await newPage(browser);
+    const navs = [];
+    p.page.on('framenavigated', f => { if (f === p.page.mainFrame()) navs.push(f.url()); });
+    try {
+      await fn(p.page, p);
+      assert.deepEqual(p.diag.pageErrors, [], 'no page error');
+    } catch (e) {
+      const at = p.page.url();
+      await p.page.goto(`${appOrigin}/`).catch(() => {});
+      const cb = await p.page.evaluate(() => sessionStorage.getItem('cb')).catch(() => null);
+      const diag = `\n--- navigations:\n${navs.join('\n')}\n--- client at /sso-callback: ${cb}\n--- app requests: ${appRequests.slice(-8).join(' ')}\n--- at ${at}\n${p.report()}\n--- latchkey warnings ---\n${server.logs.filter(l => l.level !== 'info').slice(-10).map(l => JSON.stringify(l)).join('\n')}`;
+      try { e.stack = `${e.stack ?? e.message}${diag}`; } catch { process.stderr.write(diag); }
+      throw e;
+    } finally {
+      await p.close();
+    }
+  }
+
+  /**
+   * From the app's page: `kind`.authenticateWithRedirect() with the provider, the provider's login (as `login`)
+   * and consent when it asks, back through /v1/oauth_callback and /sso-callback to /done. Returns the user id
+   * clerk-js has there.
+   */
+  async function continueWithProvider(page, kind, login) {
+    await page.goto(`${appOrigin}/`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => window.__ready || window.__error, null, WAIT);
+    assert.equal(await page.evaluate(() => window.__error ?? null), null);
+    // Not awaited in the page: the call ends by navigating away.
+    await page.evaluate(([k, origin]) => {
+      window.Clerk.client[k].authenticateWithRedirect({
+        strategy: 'oauth_custom_idp', redirectUrl: `${origin}/sso-callback`, redirectUrlComplete: `${origin}/done`,
+      }).catch(e => { window.__error = String(e && e.message || e); });
+    }, [kind, appOrigin]);
+    // The provider's pages, as often as it asks (a remembered session and grant skip them).
+    for (let i = 0; i < 4; i++) {
+      await page.waitForURL(u => String(u).startsWith(issuer) || String(u).startsWith(`${appOrigin}/done`), WAIT);
+      if (!page.url().startsWith(issuer)) break;
+      await page.waitForLoadState('load');
+      const loginBox = page.locator('input[name="login"]');
+      if (await loginBox.count()) {
+        await loginBox.fill(login);
+        await page.locator('input[name="password"]').fill('any');
+      }
+      const url = page.url();
+      await page.locator('button[type="submit"]').click();
+      await page.waitForURL(u => String(u) !== url, WAIT);
+    }
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    assert.equal(await page.evaluate(() => window.__error ?? null), null);
+    return page.evaluate(() => window.__user);
+  }
+
+  async function signOut(page) {
+    await page.evaluate(() => window.Clerk.signOut({ redirectUrl: '/done' }).catch(() => {}));
+    await page.waitForFunction(() => !window.Clerk?.user, null, WAIT).catch(() => {});
+    await page.goto(`${appOrigin}/done`, { waitUntil: 'load', timeout: 20000 });
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    assert.equal(await page.evaluate(() => window.__user), null, 'signed out');
+  }
+
+  it('signs up through the provider, signs out, signs in again through it; the backend sees the external account; destroy() removes it', T, () => withPage(async page => {
+    const login = uniq('ida');
+    const userId = await continueWithProvider(page, 'signUp', login);
+    assert.match(userId ?? '', /^user_/);
+    // latchkey exchanged the code with HTTP Basic client authentication.
+    assert.ok(tokenRequests.length >= 1 && tokenRequests.every(t => t.method === 'POST' && t.auth.startsWith('Basic ')));
+
+    const user = await bapi.users.getUser(userId);
+    assert.equal(user.externalAccounts.length, 1);
+    assert.equal(user.externalAccounts[0].provider, 'oauth_custom_idp');
+    assert.equal(user.externalAccounts[0].providerUserId, login);
+    assert.equal(user.externalAccounts[0].emailAddress, `${login}@example.com`);
+    assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@example.com`);
+    assert.equal(user.primaryEmailAddress?.verification?.status, 'verified');
+    assert.equal(user.firstName, 'Ida');
+
+    await signOut(page);
+    // The provider remembers its session and grant: straight back, signed in as the same user.
+    const again = await continueWithProvider(page, 'signIn', login);
+    assert.equal(again, userId);
+    const list = await bapi.users.getUserList({ emailAddress: [`${login}@example.com`] });
+    assert.equal(list.data.length, 1, 'no second user');
+
+    // clerk-js's externalAccount.destroy() (DELETE /v1/me/external_accounts/{id}): the user keeps the email.
+    const left = await page.evaluate(async () => {
+      await window.Clerk.user.externalAccounts[0].destroy();
+      await window.Clerk.user.reload();
+      return window.Clerk.user.externalAccounts.length;
+    });
+    assert.equal(left, 0);
+    assert.equal((await bapi.users.getUser(userId)).externalAccounts.length, 0);
+  }));
+
+  it('a sign-in with an identity latchkey does not know transfers to a sign-up in handleRedirectCallback', T, () => withPage(async page => {
+    const login = uniq('ada');
+    const userId = await continueWithProvider(page, 'signIn', login);
+    assert.match(userId ?? '', /^user_/);
+    const user = await bapi.users.getUser(userId);
+    assert.equal(user.externalAccounts[0]?.providerUserId, login);
+    assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@example.com`);
+  }));
+});

@@ -55,6 +55,8 @@ route_table frontend_routes() {
     r.add(get,     "/user",                                                      {f::get_portal_user,                  none, io});
     r.add(get,     "/waitlist",                                                  {f::get_portal_waitlist,              none, io});
     r.add(get,     "/portal/portal.js",                                          {f::get_portal_script,                none, io});
+    r.add(get,     "/organization",                                              {f::get_portal_organization,          none, io});
+    r.add(get,     "/create-organization",                                       {f::get_portal_create_organization,   none, io});
     r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
     r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/touch",                     {f::touch_session,                    fapi, io});

@@ -166,8 +166,8 @@ json::object display_config(app const& a) {
     o["after_sign_out_all_url"] = sign_in;
     o["after_switch_session_url"] = home;
     o["after_join_waitlist_url"] = home;
-    o["organization_profile_url"] = home + "/organization";
-    o["create_organization_url"] = home + "/create-organization";
+    o["organization_profile_url"] = urls.organization_profile;  // the portal's pages (issue 13/19)
+    o["create_organization_url"] = urls.create_organization;
     o["after_leave_organization_url"] = home;
     o["after_create_organization_url"] = home;
     o["logo_link_url"] = home;

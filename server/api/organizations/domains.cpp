@@ -238,7 +238,8 @@ json::object domain_json(store::read_txn const& t, store::org_domain_record cons
         a["status"] = d.affiliation_status;
         a["strategy"] = d.affiliation_strategy;
         a["attempts"] = d.affiliation_attempts;
-        a["expire_at"] = opt_int(d.affiliation_expire_at);
+        a["expire_at"] = opt_int(d.affiliation_expire_at);   // the spec's name
+        a["expires_at"] = opt_int(d.affiliation_expire_at);  // the name clerk-js 6.40's OrganizationDomain reads
         a["verified_at"] = opt_int(d.affiliation_verified_at);
         v = std::move(a);
     }

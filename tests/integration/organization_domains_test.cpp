@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     BOOST_TEST(response(prep).at("affiliation_email_address") == "it@acme.test");
     auto const code = s.last_code("it@acme.test");
     BOOST_TEST_REQUIRE(code.size() == 6u);
-    BOOST_TEST(prep.body.find(code) == std::string::npos);  // the code is only emailed
+    BOOST_TEST(prep.body.find("\"" + code + "\"") == std::string::npos);  // the code is only emailed
     expect_error(alice.c.fapi("POST", base + "/" + id + "/attempt_affiliation_verification", {}), 422,
                  "form_param_missing", "code");
     std::string wrong = code == "000000" ? "111111" : "000000";
@@ -362,15 +362,13 @@ BOOST_AUTO_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests) {
     BOOST_TEST(response(bob.c.fapi("GET", "/v1/me/organization_suggestions")).at("total_count") == 0);
     expect_error(b.bapi(verb::get, "/v1/organizations/" + org + "/domains"), 404, "resource_not_found");
     // The store holds nothing of them.
-    auto gone = s.app().db.with_read([&](store::read_txn& t) -> store::result<bool> {
-        auto d = t.organizations().domain(dom);
-        if (!d) return d.error();
-        auto r = t.organizations().membership_requests_of_user(bob.who.user_id);
-        if (!r) return r.error();
-        return !*d && r->empty();
-    });
-    BOOST_TEST_REQUIRE(gone.has_value());
-    BOOST_TEST(*gone);
+    auto d = s.app().db.with_read([&](store::read_txn& t) { return t.organizations().domain(dom); });
+    BOOST_TEST_REQUIRE(d.has_value());
+    BOOST_TEST(!d->has_value());
+    auto r = s.app().db.with_read(
+        [&](store::read_txn& t) { return t.organizations().membership_requests_of_user(bob.who.user_id); });
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->empty());
 }
 
 BOOST_AUTO_TEST_CASE(backend_domains_as_clerk_backend_calls_them) {

@@ -101,6 +101,7 @@ route_table frontend_routes() {
     r.add(get,     "/v1/organizations/{organization_id}/invitations",            {o::fapi_list_invitations,            fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations",            {o::fapi_create_invitation,           fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk",       {o::fapi_create_invitations_bulk,     fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/invitations/pending",    {o::fapi_list_pending_invitations,    fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::fapi_revoke_invitation, fapi, io});
     r.add(get,     "/v1/organizations/{organization_id}/roles",                  {o::fapi_list_roles,                  fapi, io});
     r.add(get,     "/v1/me/organization_memberships",                            {o::fapi_my_memberships,              fapi, io});

@@ -371,6 +371,26 @@ BOOST_AUTO_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests) {
     BOOST_TEST(r->empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_deprecated_pending_invitations_list) {
+    test_server s(domains_on);
+    auto alice = browser(s, "alice@acme.test");
+    auto bob = browser(s, "bob@acme.test");
+    auto org = create_org(alice, "Acme");
+    add_member(s, org, bob.who.user_id, "org:member");
+    auto const base = "/v1/organizations/" + org + "/invitations";
+    for (auto const* e : {"c@x.test", "d@x.test"})
+        BOOST_TEST_REQUIRE(alice.c.fapi("POST", base, {{"email_address", e}}).status == 200u);
+    auto first = str(response(alice.c.fapi("GET", base + "?status=pending")).at("data").at(0).at("id"));
+    BOOST_TEST_REQUIRE(alice.c.fapi("POST", base + "/" + first + "/revoke").status == 200u);
+    auto p = alice.c.fapi("GET", base + "/pending");
+    BOOST_TEST_REQUIRE(p.status == 200u, p.body);
+    BOOST_TEST(response(p).at("total_count") == 1);
+    BOOST_TEST(response(p).at("data").at(0).at("status") == "pending");
+    expect_error(bob.c.fapi("GET", base + "/pending"), 403, "not_allowed_access");
+    expect_error(alice.c.fapi("GET", "/v1/organizations/org_missing/invitations/pending"), 404,
+                 "organization_not_found_or_unauthorized");
+}
+
 BOOST_AUTO_TEST_CASE(backend_domains_as_clerk_backend_calls_them) {
     test_server s(domains_on);
     auto b = bapi_client(s);

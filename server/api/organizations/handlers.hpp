@@ -54,6 +54,7 @@ api_result<reply> fapi_list_membership_requests(app&, request_ctx&);
 api_result<reply> fapi_accept_membership_request(app&, request_ctx&);
 api_result<reply> fapi_reject_membership_request(app&, request_ctx&);
 api_result<reply> fapi_accept_my_suggestion(app&, request_ctx&);
+api_result<reply> fapi_list_pending_invitations(app&, request_ctx&);  // fapi.cpp
 api_result<reply> bapi_list_domains(app&, request_ctx&);
 api_result<reply> bapi_create_domain(app&, request_ctx&);
 api_result<reply> bapi_update_domain(app&, request_ctx&);

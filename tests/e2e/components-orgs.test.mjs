@@ -294,6 +294,8 @@ describe('Prebuilt organization components and MFA set-up (production instance)'
       await primary(page).click();
       const mail = await eventually(() => server.outbox().filter(m => m.to === `it@${domain}`).at(-1), 'the affiliation code');
       await typeCode(page, mail.code);
+      await page.waitForTimeout(3000);
+      await shot(page, 'organization-domain-after-code');
       const suggestion = page.getByRole('radio', { name: /Automatic suggestions/ });
       await suggestion.waitFor(WAIT);
       await suggestion.check();
@@ -337,7 +339,7 @@ describe('Prebuilt organization components and MFA set-up (production instance)'
         const row = admin.page.locator('.cl-tableBody tr').filter({ hasText: joiner.email });
         await row.waitFor(WAIT);
         await shot(admin.page, 'organization-requests');
-        await row.getByRole('button', { name: 'Accept' }).click(WAIT);
+        await row.getByRole('button', { name: 'Approve' }).click(WAIT);
         await eventually(async () => (await membershipsOf(org.id)).some(m => m.publicUserData?.userId === joiner.id && m.role === 'org:member'),
           'the request to be accepted');
       } finally {

@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(environment_shows_domains_and_forced_selection_from_the_con
         BOOST_TEST(o.at("domains").at("enrollment_modes").as_array().empty());
         BOOST_TEST(!o.contains("force_organization_selection"));  // as the spec's schema, unless set
         // Domains off: creating one is refused.
-        auto alice = browser(s, "alice@acme.test");
+        auto alice = browser(s, "alice@example.com");
         auto org = create_org(alice, "Acme");
         expect_error(alice.c.fapi("POST", "/v1/organizations/" + org + "/domains", {{"name", "acme.test"}}), 403,
                      "not_allowed_access");
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(environment_shows_domains_and_forced_selection_from_the_con
                R"(["manual_invitation","automatic_suggestion"])");
     BOOST_TEST(o.at("force_organization_selection") == true);
     // A mode the instance does not offer is refused.
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto org = create_org(alice, "Acme");
     expect_error(alice.c.fapi("POST", "/v1/organizations/" + org + "/domains",
                               {{"name", "acme.test"}, {"enrollment_mode", "automatic_invitation"}}),
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(environment_shows_domains_and_forced_selection_from_the_con
 
 BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permissions) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto bob = browser(s, "bob@acme.test");
     auto eve = browser(s, "eve@other.test");
     auto org = create_org(alice, "Acme");
@@ -218,6 +218,15 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     expect_error(alice.c.fapi("POST", base + "/" + id + "/attempt_affiliation_verification", {{"code", code}}), 400,
                  "verification_already_verified");
 
+    // A domain of the admin's own verified address is verified at once (as Clerk).
+    auto own = eve.c.fapi("POST", "/v1/organizations", {{"name", "Other"}});
+    BOOST_TEST_REQUIRE(own.status == 200u, own.body);
+    auto mine = eve.c.fapi("POST", "/v1/organizations/" + str(response(own).at("id")) + "/domains",
+                           {{"name", "other.test"}});
+    BOOST_TEST_REQUIRE(mine.status == 200u, mine.body);
+    BOOST_TEST(response(mine).at("verification").at("status") == "verified");
+    BOOST_TEST(response(mine).at("affiliation_email_address") == "eve@other.test");
+
     // Delete.
     auto del = alice.c.fapi("DELETE", base + "/" + id);
     BOOST_TEST_REQUIRE(del.status == 200u, del.body);
@@ -227,7 +236,7 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
 
 BOOST_AUTO_TEST_CASE(too_many_wrong_codes_fail_the_affiliation) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto org = create_org(alice, "Acme");
     auto const base = "/v1/organizations/" + org + "/domains";
     auto id = str(response(alice.c.fapi("POST", base, {{"name", "acme.test"}})).at("id"));
@@ -248,7 +257,7 @@ BOOST_AUTO_TEST_CASE(too_many_wrong_codes_fail_the_affiliation) {
 
 BOOST_AUTO_TEST_CASE(a_suggestion_becomes_a_membership_request_the_admin_accepts) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto org = create_org(alice, "Acme");
     verified_domain(s, alice, org, "acme.test", "automatic_suggestion");
     auto bob = browser(s, "bob@acme.test");
@@ -320,7 +329,7 @@ BOOST_AUTO_TEST_CASE(a_suggestion_becomes_a_membership_request_the_admin_accepts
 
 BOOST_AUTO_TEST_CASE(an_automatic_invitation_domain_invites_matching_users) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto org = create_org(alice, "Acme");
     auto dom = verified_domain(s, alice, org, "acme.test", "automatic_invitation");
     auto bob = browser(s, "bob@acme.test");
@@ -351,7 +360,7 @@ BOOST_AUTO_TEST_CASE(an_automatic_invitation_domain_invites_matching_users) {
 
 BOOST_AUTO_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto org = create_org(alice, "Acme");
     auto dom = verified_domain(s, alice, org, "acme.test", "automatic_suggestion");
     auto bob = browser(s, "bob@acme.test");
@@ -373,7 +382,7 @@ BOOST_AUTO_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests) {
 
 BOOST_AUTO_TEST_CASE(the_deprecated_pending_invitations_list) {
     test_server s(domains_on);
-    auto alice = browser(s, "alice@acme.test");
+    auto alice = browser(s, "alice@example.com");
     auto bob = browser(s, "bob@acme.test");
     auto org = create_org(alice, "Acme");
     add_member(s, org, bob.who.user_id, "org:member");

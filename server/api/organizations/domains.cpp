@@ -355,6 +355,15 @@ api_result<reply> fapi_create_domain(app& a, request_ctx& ctx) {
         d.name = *name;
         d.enrollment_mode = *mode;
         d.created_at = d.updated_at = ctx.now;
+        // As Clerk: an admin who already holds a verified address on the domain has proven the affiliation.
+        for (auto const& e : verified_emails(s->who.user))
+            if (domain_of_email(e) == d.name && !d.verified) {
+                d.verified = true;
+                d.affiliation_email_address = e;
+                d.affiliation_status = "verified";
+                d.affiliation_strategy = "email_code";
+                d.affiliation_verified_at = ctx.now;
+            }
         if (auto r = w.organizations().put_domain(d); !r) return store_error(r.error(), "create_domain");
         auto j = domain_json(w, d, &s->org);
         if (auto e = events::emit(a, w, "organizationDomain.created", j); !e) return store_error(e.error(), "webhook");

@@ -146,6 +146,10 @@ struct organization_settings {
     bool force_organization_selection = false;
     bool slug_disabled = false;  ///< slugs are generated from the name
     std::vector<org_role> roles;  ///< custom roles beside org:admin and org:member
+    // ---- domains (issue 13, appended) ----
+    bool domains_enabled = false;  ///< organizations may add verified domains (suggestions, automatic invitations)
+    /// the enrollment modes offered besides manual_invitation (automatic_invitation, automatic_suggestion)
+    std::vector<std::string> domain_enrollment_modes{"automatic_invitation", "automatic_suggestion"};
 };
 
 /// A social / OpenID Connect provider this instance signs users in with (Clerk's `social` settings). `strategy` is

@@ -221,10 +221,12 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
 }
 
 /// "organizations": {enabled, max_allowed_memberships, creator_role, default_role, admin_delete,
-/// force_organization_selection, slug_disabled, roles: [{key, name, description, permissions}]}.
+/// force_organization_selection, slug_disabled, roles: [{key, name, description, permissions}], domains_enabled,
+/// domain_enrollment_modes}.
 void read_organizations(json_reader& r, json::object const& root, organization_settings& s) {
     nested(r, root, "organizations", {"enabled", "max_allowed_memberships", "creator_role", "default_role",
-           "admin_delete", "force_organization_selection", "slug_disabled", "roles"},
+           "admin_delete", "force_organization_selection", "slug_disabled", "roles", "domains_enabled",
+           "domain_enrollment_modes"},
            [&](json_reader& sub, json::object const& o) {
                sub.boolean(o, "enabled", s.enabled);
                sub.integer(o, "max_allowed_memberships", s.max_allowed_memberships, 100000);
@@ -233,6 +235,14 @@ void read_organizations(json_reader& r, json::object const& root, organization_s
                sub.boolean(o, "admin_delete", s.admin_delete);
                sub.boolean(o, "force_organization_selection", s.force_organization_selection);
                sub.boolean(o, "slug_disabled", s.slug_disabled);
+               sub.boolean(o, "domains_enabled", s.domains_enabled);
+               if (o.contains("domain_enrollment_modes")) {
+                   sub.strings(o, "domain_enrollment_modes", s.domain_enrollment_modes);
+                   for (auto const& m : s.domain_enrollment_modes)
+                       if (m != "automatic_invitation" && m != "automatic_suggestion")
+                           return sub.fail("domain_enrollment_modes",
+                                           "expected automatic_invitation and/or automatic_suggestion");
+               }
                auto valid_key = [](std::string_view k, std::size_t parts) {
                    if (!k.starts_with("org:") || k.size() > 64) return false;
                    std::size_t colons = 0;

@@ -7,6 +7,12 @@
 //   j\0<org id>\0<inv id>       -> "" (invitations by organization)
 //   e\0<email>\0<inv id>        -> "" (invitations by address)
 //   t\0<ticket digest>          -> invitation id
+//   d\0<domain id>              -> domain record
+//   g\0<org id>\0<domain id>    -> "" (domains by organization)
+//   n\0<name>\0<domain id>      -> "" (domains by name)
+//   r\0<request id>             -> membership request record
+//   q\0<org id>\0<request id>   -> "" (requests by organization)
+//   w\0<user id>\0<request id>  -> "" (requests by user)
 #include "store/organizations.hpp"
 
 #include "store/codec.hpp"
@@ -222,6 +228,14 @@ result<void> organizations_repo::remove(std::string_view id) noexcept {
         if (!invs) return invs.error();
         for (auto const& i : *invs)
             if (auto r = remove_invitation(i.id); !r) return r;
+        auto ds = domains_of_org(id);
+        if (!ds) return ds.error();
+        for (auto const& d : *ds)
+            if (auto r = remove_domain(d.id); !r) return r;
+        auto rs = membership_requests_of_org(id);
+        if (!rs) return rs.error();
+        for (auto const& q : *rs)
+            if (auto r = remove_membership_request(q.id); !r) return r;
         if (auto r = w_->del(key('s', (*old)->slug)); !r) return r;
         return w_->del(key('o', id));
     });
@@ -255,6 +269,10 @@ result<void> organizations_repo::remove_user_memberships(std::string_view user_i
         if (!orgs) return orgs.error();
         for (auto const& o : *orgs)
             if (auto r = remove_membership(o, user_id); !r) return r;
+        auto rs = membership_requests_of_user(user_id);
+        if (!rs) return rs.error();
+        for (auto const& q : *rs)
+            if (auto r = remove_membership_request(q.id); !r) return r;
         return {};
     });
 }
@@ -293,6 +311,118 @@ result<void> organizations_repo::remove_invitation(std::string_view id) noexcept
         if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r) return r;
         if (auto r = w_->del(key2('e', i.email_address, i.id)); !r) return r;
         return w_->del(key('i', id));
+    });
+}
+
+// ---- domains and membership requests ----
+
+namespace {
+template <class T>
+result<std::vector<T>> by_index(org_kv const& kv, std::string const& prefix, char tag) {
+    std::vector<T> out;
+    auto ids = tails(kv, prefix);
+    if (!ids) return ids.error();
+    for (auto const& id : *ids) {
+        auto x = get_rec<T>(kv, key(tag, id));
+        if (!x) return x.error();
+        if (*x) out.push_back(std::move(**x));
+    }
+    return out;
+}
+}  // namespace
+
+result<std::optional<org_domain_record>> organizations_view::domain(std::string_view id) const noexcept {
+    return guarded([&] { return get_rec<org_domain_record>(*kv_, key('d', id)); });
+}
+
+result<std::vector<org_domain_record>> organizations_view::domains_of_org(std::string_view org_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_domain_record>> {
+        if (!part_ok(org_id)) return std::vector<org_domain_record>{};
+        return by_index<org_domain_record>(*kv_, prefix2('g', org_id), 'd');
+    });
+}
+
+result<std::vector<org_domain_record>> organizations_view::domains_named(std::string_view name) const noexcept {
+    return guarded([&]() -> result<std::vector<org_domain_record>> {
+        if (!part_ok(name)) return std::vector<org_domain_record>{};
+        return by_index<org_domain_record>(*kv_, prefix2('n', name), 'd');
+    });
+}
+
+result<std::optional<org_membership_request_record>> organizations_view::membership_request(
+    std::string_view id) const noexcept {
+    return guarded([&] { return get_rec<org_membership_request_record>(*kv_, key('r', id)); });
+}
+
+result<std::vector<org_membership_request_record>> organizations_view::membership_requests_of_org(
+    std::string_view org_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_membership_request_record>> {
+        if (!part_ok(org_id)) return std::vector<org_membership_request_record>{};
+        return by_index<org_membership_request_record>(*kv_, prefix2('q', org_id), 'r');
+    });
+}
+
+result<std::vector<org_membership_request_record>> organizations_view::membership_requests_of_user(
+    std::string_view user_id) const noexcept {
+    return guarded([&]() -> result<std::vector<org_membership_request_record>> {
+        if (!part_ok(user_id)) return std::vector<org_membership_request_record>{};
+        return by_index<org_membership_request_record>(*kv_, prefix2('w', user_id), 'r');
+    });
+}
+
+result<void> organizations_repo::put_domain(org_domain_record const& d) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const dk = key('d', d.id);
+        auto const gk = key2('g', d.organization_id, d.id);
+        auto const nk = key2('n', d.name, d.id);
+        if (!part_ok(d.id) || !part_ok(d.organization_id) || !part_ok(d.name) || !storable(dk) || !storable(gk) ||
+            !storable(nk))
+            return invalid();
+        auto old = get_rec<org_domain_record>(*kv_, dk);
+        if (!old) return old.error();
+        if (*old && ((*old)->name != d.name || (*old)->organization_id != d.organization_id)) return invalid();
+        if (auto r = w_->put(gk, "", false); !r) return r;
+        if (auto r = w_->put(nk, "", false); !r) return r;
+        return w_->put(dk, encode(d), false);
+    });
+}
+
+result<void> organizations_repo::remove_domain(std::string_view id) noexcept {
+    return guarded([&]() -> result<void> {
+        auto old = get_rec<org_domain_record>(*kv_, key('d', id));
+        if (!old) return old.error();
+        if (!*old) return {};
+        if (auto r = w_->del(key2('g', (*old)->organization_id, (*old)->id)); !r) return r;
+        if (auto r = w_->del(key2('n', (*old)->name, (*old)->id)); !r) return r;
+        return w_->del(key('d', id));
+    });
+}
+
+result<void> organizations_repo::put_membership_request(org_membership_request_record const& q) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const rk = key('r', q.id);
+        auto const ok = key2('q', q.organization_id, q.id);
+        auto const uk = key2('w', q.user_id, q.id);
+        if (!part_ok(q.id) || !part_ok(q.organization_id) || !part_ok(q.user_id) || !storable(rk) ||
+            !storable(ok) || !storable(uk))
+            return invalid();
+        auto old = get_rec<org_membership_request_record>(*kv_, rk);
+        if (!old) return old.error();
+        if (*old && ((*old)->user_id != q.user_id || (*old)->organization_id != q.organization_id)) return invalid();
+        if (auto r = w_->put(ok, "", false); !r) return r;
+        if (auto r = w_->put(uk, "", false); !r) return r;
+        return w_->put(rk, encode(q), false);
+    });
+}
+
+result<void> organizations_repo::remove_membership_request(std::string_view id) noexcept {
+    return guarded([&]() -> result<void> {
+        auto old = get_rec<org_membership_request_record>(*kv_, key('r', id));
+        if (!old) return old.error();
+        if (!*old) return {};
+        if (auto r = w_->del(key2('q', (*old)->organization_id, (*old)->id)); !r) return r;
+        if (auto r = w_->del(key2('w', (*old)->user_id, (*old)->id)); !r) return r;
+        return w_->del(key('r', id));
     });
 }
 

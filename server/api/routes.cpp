@@ -56,6 +56,8 @@ route_table frontend_routes() {
     r.add(get,     "/user",                                                      {f::get_portal_user,                  none, io});
     r.add(get,     "/waitlist",                                                  {f::get_portal_waitlist,              none, io});
     r.add(get,     "/portal/portal.js",                                          {f::get_portal_script,                none, io});
+    r.add(get,     "/organization",                                              {f::get_portal_organization,          none, io});
+    r.add(get,     "/create-organization",                                       {f::get_portal_create_organization,   none, io});
     r.add(delete_, "/v1/client/sessions",                                        {f::end_all_sessions,                 fapi, io});
     r.add(get,     "/v1/client/sessions/{session_id}",                           {f::get_session,                      fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/touch",                     {f::touch_session,                    fapi, io});
@@ -100,6 +102,7 @@ route_table frontend_routes() {
     r.add(get,     "/v1/organizations/{organization_id}/invitations",            {o::fapi_list_invitations,            fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations",            {o::fapi_create_invitation,           fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk",       {o::fapi_create_invitations_bulk,     fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/invitations/pending",    {o::fapi_list_pending_invitations,    fapi, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::fapi_revoke_invitation, fapi, io});
     r.add(get,     "/v1/organizations/{organization_id}/roles",                  {o::fapi_list_roles,                  fapi, io});
     r.add(get,     "/v1/me/organization_memberships",                            {o::fapi_my_memberships,              fapi, io});
@@ -107,6 +110,18 @@ route_table frontend_routes() {
     r.add(get,     "/v1/me/organization_invitations",                            {o::fapi_my_invitations,              fapi, io});
     r.add(post,    "/v1/me/organization_invitations/{invitation_id}/accept",     {o::fapi_accept_my_invitation,        fapi, io});
     r.add(get,     "/v1/me/organization_suggestions",                            {o::fapi_my_suggestions,              fapi, io});
+    // organization domains, suggestions, membership requests (issue 13)
+    r.add(post,    "/v1/me/organization_suggestions/{suggestion_id}/accept",     {o::fapi_accept_my_suggestion,        fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/domains",                {o::fapi_list_domains,                fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/domains",                {o::fapi_create_domain,               fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/domains/{domain_id}",    {o::fapi_get_domain,                  fapi, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/domains/{domain_id}",    {o::fapi_delete_domain,               fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/domains/{domain_id}/update_enrollment_mode", {o::fapi_update_enrollment_mode, fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/domains/{domain_id}/prepare_affiliation_verification", {o::fapi_prepare_affiliation_verification, fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/domains/{domain_id}/attempt_affiliation_verification", {o::fapi_attempt_affiliation_verification, fapi, io});
+    r.add(get,     "/v1/organizations/{organization_id}/membership_requests",    {o::fapi_list_membership_requests,    fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/membership_requests/{request_id}/accept", {o::fapi_accept_membership_request, fapi, io});
+    r.add(post,    "/v1/organizations/{organization_id}/membership_requests/{request_id}/reject", {o::fapi_reject_membership_request, fapi, io});
     // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
@@ -197,6 +212,23 @@ route_table backend_routes() {
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk", {o::bapi_create_invitations_bulk, sk, io});
     r.add(get,     "/v1/organizations/{organization_id}/invitations/{invitation_id}", {o::bapi_get_invitation, sk, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::bapi_revoke_invitation, sk, io});
+    // organization domains, memberships across organizations, roles, permissions (issue 13)
+    r.add(get,     "/v1/organizations/{organization_id}/domains",             {o::bapi_list_domains,              sk, io});
+    r.add(post,    "/v1/organizations/{organization_id}/domains",             {o::bapi_create_domain,             sk, io});
+    r.add(patch,   "/v1/organizations/{organization_id}/domains/{domain_id}", {o::bapi_update_domain,             sk, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/domains/{domain_id}", {o::bapi_delete_domain,             sk, io});
+    r.add(patch,   "/v1/organizations/{organization_id}/memberships/{user_id}/metadata", {o::bapi_merge_membership_metadata, sk, io});
+    r.add(get,     "/v1/organization_memberships",                            {o::bapi_list_all_memberships,      sk, io});
+    r.add(get,     "/v1/users/{user_id}/organization_memberships",            {o::bapi_user_memberships,          sk, io});
+    r.add(get,     "/v1/organization_roles",                                  {o::bapi_list_roles,                sk, io});
+    r.add(post,    "/v1/organization_roles",                                  {o::bapi_write_role,                sk, io});
+    r.add(get,     "/v1/organization_roles/{role_id}",                        {o::bapi_get_role,                  sk, io});
+    r.add(patch,   "/v1/organization_roles/{role_id}",                        {o::bapi_write_role,                sk, io});
+    r.add(delete_, "/v1/organization_roles/{role_id}",                        {o::bapi_write_role,                sk, io});
+    r.add(post,    "/v1/organization_roles/{role_id}/permissions/{permission_id}", {o::bapi_write_role,           sk, io});
+    r.add(delete_, "/v1/organization_roles/{role_id}/permissions/{permission_id}", {o::bapi_write_role,           sk, io});
+    r.add(get,     "/v1/organization_permissions",                            {o::bapi_list_permissions,          sk, io});
+    r.add(get,     "/v1/organization_permissions/{permission_id}",            {o::bapi_get_permission,            sk, io});
     // clang-format on
     return r;
 }

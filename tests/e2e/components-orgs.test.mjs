@@ -4,13 +4,15 @@
 // The person signs in on the Account Portal (same origin as the FAPI); the organization components are then
 // mounted on that page through clerk-js's own mount API (Clerk.mountCreateOrganization, ...), as an app's code would
 // mount them, in place of the portal's <UserProfile/>. What the screen shows is checked against @clerk/backend
-// (the BAPI) and the session token (verifyToken). Invitation emails and codes come from the outbox. One server and
+// (the BAPI) and the session token (verifyToken). Invitation emails and codes come from the outbox. Verified domains
+// (issue 13): the domains page of <OrganizationProfile/>, a suggestion in <OrganizationList/> that becomes a
+// membership request the admin accepts, and the portal's /organization page. One server and
 // one browser for the file; each test gets a fresh browser context; CSP violations and page errors fail a test.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyToken } from '@clerk/backend';
 import otplib from 'otplib';
-import { launchBrowser } from './lib/browser.mjs';
+import { launchBrowser, newPage } from './lib/browser.mjs';
 import { freePort, kit, primary, typeCode, WAIT } from './lib/components.mjs';
 import { skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
 
@@ -37,7 +39,7 @@ describe('Prebuilt organization components and MFA set-up (production instance)'
           instance: 'production', frontendApi: fapi, listen: `127.0.0.1:${port}`,
           config: {
             application_name: 'Acme Orgs',
-            organizations: { enabled: true },
+            organizations: { enabled: true, domains_enabled: true },
             second_factors: ['totp', 'backup_code'],
           },
         });
@@ -267,5 +269,89 @@ describe('Prebuilt organization components and MFA set-up (production instance)'
       const c = await claims(page);
       assert.equal(c.sub, u.id);
       assert.deepEqual(c.fva, [0, 0]);
+    }));
+  /** A password user on `domain` made through BAPI. */
+  async function domainUser(name, domain) {
+    const u = { email: `${uniq(name)}@${domain}`, password: strongPassword() };
+    u.id = (await bapi.users.createUser({ emailAddress: [u.email], password: u.password, skipPasswordChecks: true })).id;
+    return u;
+  }
+  const newDomain = () => `${uniq('dom').toLowerCase()}.test`;
+
+  it('<OrganizationProfile/> verified domains: add a domain, verify it by the emailed code, set the enrollment mode', T,
+    () => withPage('organization-domains', async page => {
+      const domain = newDomain();
+      const alice = await makeUser('domadmin');
+      const org = await bapi.organizations.createOrganization({ name: 'Domain Works', createdBy: alice.id });
+      await signIn(page, alice);
+      await page.evaluate(id => window.Clerk.setActive({ organization: id }), org.id);
+      await mount(page, 'OrganizationProfile', { routing: 'virtual' });
+      await page.getByRole('button', { name: 'Add domain' }).click(WAIT);
+      await page.locator('input[name="name"]').fill(domain, WAIT);
+      await primary(page).click();
+      // The affiliation address: the local part, the component adds "@<domain>".
+      await page.locator('input[name="affiliationEmailAddress"]').fill('it', WAIT);
+      await primary(page).click();
+      const mail = await eventually(() => server.outbox().filter(m => m.to === `it@${domain}`).at(-1), 'the affiliation code');
+      await typeCode(page, mail.code);
+      await eventually(async () => (await bapi.organizations.getOrganizationDomainList({ organizationId: org.id }))
+        .data[0]?.verification?.status === 'verified', 'the domain to be verified');
+      // @clerk/ui 1.34's next step re-reads the domain it fetched before the code (still unverified) and closes;
+      // the person then reloads and opens the verified domain's "Manage" (its enrollment settings).
+      await page.reload({ waitUntil: 'load', timeout: 20000 });
+      await page.locator('.cl-userProfile-root').waitFor(WAIT);
+      await mount(page, 'OrganizationProfile', { routing: 'virtual' });
+      await page.locator('[class*="cl-profileSectionItem"]').filter({ hasText: domain }).locator('.cl-menuButton').click(WAIT);
+      await page.getByRole('menuitem', { name: 'Manage' }).click(WAIT);
+      const suggestion = page.getByRole('radio', { name: /Automatic suggestions/ });
+      await suggestion.waitFor(WAIT);
+      await suggestion.check();
+      await shot(page, 'organization-domain-enrollment');
+      await primary(page).click();
+      // @clerk/backend passes the organization_domain JSON through raw (snake_case).
+      const saved = await eventually(async () => {
+        const d = (await bapi.organizations.getOrganizationDomainList({ organizationId: org.id })).data[0];
+        return d?.enrollment_mode === 'automatic_suggestion' && d;
+      }, 'the enrollment mode to be saved');
+      assert.equal(saved.name, domain);
+      assert.equal(saved.verification?.status, 'verified');
+      assert.equal(saved.affiliation_email_address, `it@${domain}`);
+    }));
+
+  it('<OrganizationList/>: a verified domain suggests its organization; the request to join is accepted by the admin; /organization renders', T,
+    () => withPage('organization-suggestion', async page => {
+      const domain = newDomain();
+      const owner = await makeUser('sugowner');
+      const org = await bapi.organizations.createOrganization({ name: 'Suggest Co', createdBy: owner.id });
+      await bapi.organizations.createOrganizationDomain({ organizationId: org.id, name: domain, enrollmentMode: 'automatic_suggestion' });
+      const joiner = await domainUser('joiner', domain);
+      await signIn(page, joiner);
+      await mount(page, 'OrganizationList', { hidePersonal: false, afterSelectOrganizationUrl: `${fapi}/user`, afterSelectPersonalUrl: `${fapi}/user` });
+      const item = page.locator('.cl-organizationListPreviewItem').filter({ hasText: 'Suggest Co' });
+      await item.waitFor(WAIT);
+      await shot(page, 'organization-suggestion');
+      await item.getByRole('button', { name: 'Request to join' }).click(WAIT);
+      await item.getByText('Pending approval').waitFor(WAIT);
+
+      // The admin, in another browser, accepts the request on the members page's Requests tab.
+      const admin = await newPage(ctx.browser);
+      try {
+        await signIn(admin.page, owner);
+        await admin.page.evaluate(id => window.Clerk.setActive({ organization: id }), org.id);
+        // The portal's organization page renders the active organization's profile.
+        await admin.page.goto(`${fapi}/organization`, { waitUntil: 'load', timeout: 20000 });
+        await admin.page.locator('.cl-organizationProfile-root').waitFor(WAIT);
+        await admin.page.locator('.cl-organizationSwitcherTrigger').filter({ hasText: 'Suggest Co' }).waitFor(WAIT);
+        await admin.page.locator('.cl-navbarButton__members').click(WAIT);
+        await admin.page.getByRole('tab', { name: /Requests/ }).click(WAIT);
+        const row = admin.page.locator('.cl-tableBody tr').filter({ hasText: joiner.email });
+        await row.waitFor(WAIT);
+        await shot(admin.page, 'organization-requests');
+        await row.getByRole('button', { name: 'Approve' }).click(WAIT);
+        await eventually(async () => (await membershipsOf(org.id)).some(m => m.publicUserData?.userId === joiner.id && m.role === 'org:member'),
+          'the request to be accepted');
+      } finally {
+        await admin.close();
+      }
     }));
 });

@@ -431,6 +431,37 @@ BOOST_AUTO_TEST_CASE(display_config_points_at_the_portal) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(organization_pages_are_served_and_announced) {
+    test_server s([](conf::config& c) { c.organizations.enabled = true; });
+    std::string const fapi = s.inst().frontend_api;
+    for (auto const* path : {"/organization", "/create-organization"}) {
+        BOOST_TEST_CONTEXT(path) {
+            auto r = get(s.fapi_port(), path);
+            expect_portal_page(r);
+            auto settings = settings_of(r);
+            BOOST_TEST(str(settings.at("page")) == std::string(path).substr(1));
+            BOOST_TEST(str(settings.at("organizationProfileUrl")) == fapi + "/organization");
+            BOOST_TEST(str(settings.at("createOrganizationUrl")) == fapi + "/create-organization");
+            BOOST_TEST(r.body.find("<div id=\"latchkey-portal-bar\"></div>") != std::string::npos);
+            expect_error(get(s.bapi_port(), path), 404, "resource_not_found");
+        }
+    }
+    BOOST_TEST(get(s.fapi_port(), "/organization/members").status == 404u);
+    // The bootstrap mounts the organization components for these pages.
+    auto js = get(s.fapi_port(), "/portal/portal.js");
+    for (auto const* call : {"mountOrganizationProfile", "mountCreateOrganization", "mountOrganizationList",
+                             "mountOrganizationSwitcher"})
+        BOOST_TEST(js.body.find(call) != std::string::npos, call);
+    // display_config points at them, and they answer.
+    http_client c(s.fapi_port());
+    auto const env = c.request(http::verb::get, "/v1/environment");
+    auto const& dc = env.json.at("display_config");
+    BOOST_TEST(str(dc.at("organization_profile_url")) == fapi + "/organization");
+    BOOST_TEST(str(dc.at("create_organization_url")) == fapi + "/create-organization");
+    for (auto const* key : {"organization_profile_url", "create_organization_url"})
+        BOOST_TEST(get(s.fapi_port(), str(dc.at(key)).substr(fapi.size())).status == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(legal_consent_is_a_missing_field_until_accepted) {
     test_server s([](conf::config& c) {
         c.legal_consent = {true, "https://app.example.com/terms", "https://app.example.com/privacy"};

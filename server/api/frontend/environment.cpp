@@ -166,8 +166,8 @@ json::object display_config(app const& a) {
     o["after_sign_out_all_url"] = sign_in;
     o["after_switch_session_url"] = home;
     o["after_join_waitlist_url"] = home;
-    o["organization_profile_url"] = home + "/organization";
-    o["create_organization_url"] = home + "/create-organization";
+    o["organization_profile_url"] = urls.organization_profile;  // the portal's pages (issue 13/19)
+    o["create_organization_url"] = urls.create_organization;
     o["after_leave_organization_url"] = home;
     o["after_create_organization_url"] = home;
     o["logo_link_url"] = home;
@@ -340,8 +340,13 @@ json::object organization_settings(app const& a) {
     json::object actions;
     actions["admin_delete"] = c.admin_delete;
     json::object domains;
-    domains["enabled"] = false;
-    domains["enrollment_modes"] = json::array{};
+    domains["enabled"] = c.domains_enabled;
+    json::array modes;
+    if (c.domains_enabled) {
+        modes.emplace_back("manual_invitation");
+        for (auto const& m : c.domain_enrollment_modes) modes.emplace_back(m);
+    }
+    domains["enrollment_modes"] = std::move(modes);
     domains["default_role"] = c.default_role;
     json::object slug;
     slug["disabled"] = c.slug_disabled;
@@ -352,8 +357,9 @@ json::object organization_settings(app const& a) {
     o["domains"] = std::move(domains);
     o["slug"] = std::move(slug);
     o["creator_role"] = c.creator_role;
-    // force_organization_selection is not in the FAPI spec's organization_settings: clerk-js reads it as false
-    // when absent, so the setting is accepted but not yet shown (tests/integration foundation checks the spec).
+    // force_organization_selection is not in the FAPI spec's organization_settings (the foundation suite checks
+    // the default environment against it); clerk-js reads it as false when absent, so it is shown only when set.
+    if (c.force_organization_selection) o["force_organization_selection"] = true;
     return o;
 }
 
@@ -476,6 +482,8 @@ std::uint64_t inputs_of(app const& a) noexcept {
     f.add(og.enabled).add(std::uint64_t{og.max_allowed_memberships}).add(std::string_view(og.creator_role));
     f.add(std::string_view(og.default_role)).add(og.admin_delete).add(og.force_organization_selection);
     f.add(og.slug_disabled);
+    f.add(og.domains_enabled);
+    for (auto const& m : og.domain_enrollment_modes) f.add(std::string_view(m));
     return f.value();
 }
 

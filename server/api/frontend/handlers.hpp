@@ -27,6 +27,8 @@ LATCHKEY_HANDLER(get_portal_sign_up);
 LATCHKEY_HANDLER(get_portal_user);
 LATCHKEY_HANDLER(get_portal_waitlist);
 LATCHKEY_HANDLER(get_portal_script);
+LATCHKEY_HANDLER(get_portal_organization);         // issue 13/19: <OrganizationProfile/>
+LATCHKEY_HANDLER(get_portal_create_organization);  // issue 13/19: <CreateOrganization/>
 
 // client.cpp: the client, the handshake
 LATCHKEY_HANDLER(get_client);

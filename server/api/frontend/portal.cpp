@@ -1,4 +1,4 @@
-// The Account Portal: GET /sign-in, /sign-up and /user on the FAPI origin (also under its proxy prefix), the
+// The Account Portal: GET /sign-in, /sign-up, /user, /organization and /create-organization on the FAPI origin (also under its proxy prefix), the
 // pages display_config points at when the app has none of its own. Each page is a small HTML document kept in the
 // binary that loads the shipped bundles the way a script-tag install does (clerk.browser.js with the publishable
 // key and proxy URL as data attributes, then @clerk/ui's ui.browser.js) and a static bootstrap, /portal/portal.js,
@@ -50,7 +50,7 @@ std::string origin_of(std::string_view url) {
     return std::string(url.substr(0, url.find('/', scheme + 3)));
 }
 
-enum class page { sign_in, sign_up, user, waitlist };
+enum class page { sign_in, sign_up, user, waitlist, organization, create_organization };
 
 std::string_view page_name(page p) {
     switch (p) {
@@ -62,6 +62,10 @@ std::string_view page_name(page p) {
             return "user";
         case page::waitlist:
             return "waitlist";
+        case page::organization:
+            return "organization";
+        case page::create_organization:
+            return "create-organization";
     }
     return {};
 }
@@ -76,6 +80,10 @@ std::string_view page_title(page p) {
             return "Account";
         case page::waitlist:
             return "Join the waitlist";
+        case page::organization:
+            return "Organization";
+        case page::create_organization:
+            return "Create organization";
     }
     return {};
 }
@@ -222,6 +230,8 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     settings["signUpUrl"] = urls.portal_sign_up;
     settings["userProfileUrl"] = urls.portal_user_profile;
     settings["afterJoinWaitlistUrl"] = urls.home;
+    settings["organizationProfileUrl"] = urls.organization_profile;
+    settings["createOrganizationUrl"] = urls.create_organization;
     settings["afterSignInUrl"] = in_target ? *in_target : fallback;
     settings["afterSignUpUrl"] = up_target ? *up_target : fallback;
     settings["afterSignOutUrl"] = urls.portal_sign_in;
@@ -276,7 +286,8 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     html += "<noscript>";
     append_html_escaped(html, page_title(p));
     html += " needs JavaScript.</noscript>\n";
-    if (p == page::user) html += "<div id=\"latchkey-portal-bar\"></div>\n";
+    if (p == page::user || p == page::organization || p == page::create_organization)
+        html += "<div id=\"latchkey-portal-bar\"></div>\n";
     html += "<main id=\"latchkey-portal-root\"></main>\n</body>\n</html>\n";
 
     // CSP: connections and images also to the public FAPI origin (the page may be reached on another address
@@ -395,7 +406,27 @@ constexpr std::string_view portal_js = R"js((function () {
     } else if (settings.page === 'waitlist') {
       clerk.mountWaitlist(root, { signInUrl: settings.signInUrl, afterJoinWaitlistUrl: settings.afterJoinWaitlistUrl });
     } else if (!clerk.user) {
-      clerk.redirectToSignIn({ signInForceRedirectUrl: settings.userProfileUrl });
+      var back = settings.page === 'organization' ? settings.organizationProfileUrl
+        : settings.page === 'create-organization' ? settings.createOrganizationUrl : settings.userProfileUrl;
+      clerk.redirectToSignIn({ signInForceRedirectUrl: back });
+    } else if (settings.page === 'organization' || settings.page === 'create-organization') {
+      // Organization pages: a switcher on top; the active organization's profile, or the list to pick one from
+      // (picking reloads this page with it active); the creation form.
+      var orgUrls = { afterCreateOrganizationUrl: settings.organizationProfileUrl,
+        afterSelectOrganizationUrl: settings.organizationProfileUrl };
+      clerk.mountOrganizationSwitcher(document.getElementById('latchkey-portal-bar'), Object.assign({
+        createOrganizationUrl: settings.createOrganizationUrl, createOrganizationMode: 'navigation',
+        organizationProfileUrl: settings.organizationProfileUrl, organizationProfileMode: 'navigation',
+        afterLeaveOrganizationUrl: settings.organizationProfileUrl }, orgUrls));
+      if (settings.page === 'create-organization') {
+        clerk.mountCreateOrganization(root, { routing: 'hash',
+          afterCreateOrganizationUrl: settings.organizationProfileUrl });
+      } else if (clerk.organization) {
+        clerk.mountOrganizationProfile(root, { routing: 'hash',
+          afterLeaveOrganizationUrl: settings.organizationProfileUrl });
+      } else {
+        clerk.mountOrganizationList(root, Object.assign({ hidePersonal: true }, orgUrls));
+      }
     } else {
       clerk.mountUserButton(document.getElementById('latchkey-portal-bar'), { showName: true });
       clerk.mountUserProfile(root, { routing: 'hash' });
@@ -416,6 +447,8 @@ account_urls account_urls_of(app const& a) {
     u.portal_sign_up = fapi + "/sign-up";
     u.portal_user_profile = fapi + "/user";
     u.portal_waitlist = fapi + "/waitlist";
+    u.organization_profile = fapi + "/organization";
+    u.create_organization = fapi + "/create-organization";
     // Without a home URL, home is the app when the FAPI sits under the app's origin (a proxy prefix), else the
     // portal's own profile page: the FAPI's origin has no home page, and the components send people home after
     // signing in, switching accounts and more.
@@ -437,6 +470,10 @@ api_result<reply> get_portal_sign_in(app& a, request_ctx& ctx) { return serve_pa
 api_result<reply> get_portal_sign_up(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::sign_up); }
 api_result<reply> get_portal_user(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::user); }
 api_result<reply> get_portal_waitlist(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::waitlist); }
+api_result<reply> get_portal_organization(app& a, request_ctx& ctx) { return serve_page(a, ctx, page::organization); }
+api_result<reply> get_portal_create_organization(app& a, request_ctx& ctx) {
+    return serve_page(a, ctx, page::create_organization);
+}
 
 api_result<reply> get_portal_script(app&, request_ctx& ctx) {
     std::string_view const etag = view_of(portal_js_etag);

@@ -8,7 +8,8 @@
 namespace latchkey::server::api::frontend {
 
 /// The instance's account URLs (absolute). The Account Portal lives on the FAPI origin under the public FAPI URL
-/// (so also under a proxy prefix): `<frontend_api>/sign-in`, `/sign-up`, `/user`.
+/// (so also under a proxy prefix): `<frontend_api>/sign-in`, `/sign-up`, `/user`, `/organization`,
+/// `/create-organization`.
 struct account_urls {
     std::string home;            ///< home_url, else the app behind a proxy prefix, else the portal's /user
     std::string sign_in;         ///< sign_in_url, else the portal's /sign-in
@@ -20,6 +21,9 @@ struct account_urls {
     std::string portal_sign_up;
     std::string portal_user_profile;
     std::string portal_waitlist;
+    // ---- organizations (issue 13 / 19, appended) ----
+    std::string organization_profile;         ///< the portal's /organization (<OrganizationProfile/>)
+    std::string create_organization;          ///< the portal's /create-organization (<CreateOrganization/>)
 };
 
 account_urls account_urls_of(app const& a);

@@ -3,6 +3,8 @@
 // last active session); every write checks the actor's role for Clerk's system permission in the same txn that
 // writes, and every reply piggy-backs the full client (the user's organization_memberships included).
 #include "server/api/organizations/handlers.hpp"
+#include "server/api/organizations/domains.hpp"
+#include "server/api/organizations/fapi_scope.hpp"
 #include "server/api/organizations/orgs.hpp"
 
 #include "server/api/events.hpp"
@@ -24,12 +26,8 @@ namespace {
 
 constexpr std::size_t max_name_bytes = 256;
 
-struct actor {
-    store::session_record session;
-    store::user_record user;
-};
+}  // namespace
 
-/// The signed-in user acting (401 authentication_invalid otherwise: clerk-js then re-fetches its client).
 api_result<actor> load_actor(app& a, request_ctx const& ctx, store::read_txn const& t) {
     auto c = frontend::current_client(a, ctx, t);
     if (!c) return make_error(code::authentication_invalid);
@@ -51,16 +49,8 @@ std::optional<api_error> enabled(app const& a) {
     return std::nullopt;
 }
 
-/// The organization of the path and the actor's membership in it. Not a member: 404
-/// organization_not_found_or_unauthorized (as for an unknown id: nothing is told about others' organizations).
-struct scoped {
-    actor who;
-    store::organization_record org;
-    store::org_membership_record membership;
-};
-
 api_result<scoped> load_scoped(app& a, request_ctx const& ctx, store::read_txn const& t,
-                               std::string_view permission = {}) {
+                               std::string_view permission) {
     auto who = load_actor(a, ctx, t);
     if (!who) return who.error();
     auto o = t.organizations().get(ctx.params.get("organization_id"));
@@ -90,6 +80,15 @@ std::pair<std::size_t, std::size_t> paging_of(request_ctx const& ctx) {
     offset = num(ctx.query.find("offset"), 0, 1000000);
     return {limit, offset};
 }
+
+std::vector<std::string> verified_emails(store::user_record const& u) {
+    std::vector<std::string> out;
+    for (auto const& i : u.identifications)
+        if (i.kind == "email_address" && i.verification.status == "verified") out.push_back(i.value);
+    return out;
+}
+
+namespace {
 
 api_result<std::string> name_field(request_ctx const& ctx, bool required) {
     auto n = frontend::field(ctx, "name");
@@ -131,24 +130,6 @@ json::object my_membership_page(app& a, request_ctx const& ctx, store::user_reco
     auto [limit, offset] = paging_of(ctx);
     (void)a;
     return page(std::move(all), limit, offset);
-}
-
-/// Writes one FAPI org change in one txn and replies with `render`'s response and the full client.
-template <class F>
-api_result<reply> write_and_reply(app& a, request_ctx& ctx, char const* what, F&& f) {
-    if (auto e = enabled(a)) return *e;
-    auto r = txn::write<json::value>(a, what, txn::on_client_error::abort,
-                                     [&](store::write_txn& w) -> api_result<json::value> { return f(w); });
-    if (!r) return r.error();
-    return frontend::envelope(a, ctx, std::move(*r));
-}
-
-template <class F>
-api_result<reply> read_and_reply(app& a, request_ctx& ctx, char const* what, F&& f) {
-    if (auto e = enabled(a)) return *e;
-    auto r = txn::read<json::value>(a, what, [&](store::read_txn& t) -> api_result<json::value> { return f(t); });
-    if (!r) return r.error();
-    return frontend::envelope(a, ctx, std::move(*r));
 }
 
 std::vector<std::string> emails_of(request_ctx const& ctx) {
@@ -344,13 +325,16 @@ api_result<reply> fapi_delete_membership(app& a, request_ctx& ctx) {
 
 // ---- invitations ----
 
-api_result<reply> fapi_list_invitations(app& a, request_ctx& ctx) {
+namespace {
+
+/// The organization's invitations, newest first, filtered by the repeated `status` (or pending only).
+api_result<reply> list_invitations(app& a, request_ctx& ctx, bool pending_only) {
     return read_and_reply(a, ctx, "list_invitations", [&](store::read_txn& t) -> api_result<json::value> {
         auto s = load_scoped(a, ctx, t, "org:sys_memberships:manage");
         if (!s) return s.error();
         auto invs = t.organizations().invitations_of_org(s->org.id);
         if (!invs) return store_error(invs.error(), "list_invitations");
-        auto statuses = ctx.query.all("status", true);
+        auto statuses = pending_only ? std::vector<std::string>{"pending"} : ctx.query.all("status", true);
         json::array all;
         for (auto it = invs->rbegin(); it != invs->rend(); ++it) {  // newest first
             auto i = *it;
@@ -362,6 +346,13 @@ api_result<reply> fapi_list_invitations(app& a, request_ctx& ctx) {
         return json::value(page(std::move(all), limit, offset));
     });
 }
+
+}  // namespace
+
+api_result<reply> fapi_list_invitations(app& a, request_ctx& ctx) { return list_invitations(a, ctx, false); }
+
+// Deprecated in the FAPI spec (in favour of ?status=pending); no SDK calls it, but apps written against it work.
+api_result<reply> fapi_list_pending_invitations(app& a, request_ctx& ctx) { return list_invitations(a, ctx, true); }
 
 namespace {
 
@@ -465,18 +456,6 @@ api_result<reply> fapi_leave_organization(app& a, request_ctx& ctx) {
     });
 }
 
-namespace {
-
-/// The user's verified addresses.
-std::vector<std::string> verified_emails(store::user_record const& u) {
-    std::vector<std::string> out;
-    for (auto const& i : u.identifications)
-        if (i.kind == "email_address" && i.verification.status == "verified") out.push_back(i.value);
-    return out;
-}
-
-}  // namespace
-
 api_result<reply> fapi_my_invitations(app& a, request_ctx& ctx) {
     return read_and_reply(a, ctx, "my_invitations", [&](store::read_txn& t) -> api_result<json::value> {
         auto who = load_actor(a, ctx, t);
@@ -496,6 +475,12 @@ api_result<reply> fapi_my_invitations(app& a, request_ctx& ctx) {
                 all.push_back(invitation_json(a, i, &**o, audience::frontend));
             }
         }
+        // Invitations earned through an organization's verified automatic_invitation domain (always pending).
+        if (statuses.empty() || std::find(statuses.begin(), statuses.end(), "pending") != statuses.end()) {
+            auto more = domain_invitations_for(a, t, who->user);
+            if (!more) return more.error();
+            for (auto& j : *more) all.push_back(std::move(j));
+        }
         auto [limit, offset] = paging_of(ctx);
         return json::value(page(std::move(all), limit, offset));
     });
@@ -507,6 +492,12 @@ api_result<reply> fapi_accept_my_invitation(app& a, request_ctx& ctx) {
         if (!who) return who.error();
         auto i = w.organizations().invitation(ctx.params.get("invitation_id"));
         if (!i) return store_error(i.error(), "accept_invitation");
+        if (!*i) {
+            auto by_domain = accept_domain_invitation(a, w, who->user, ctx.params.get("invitation_id"), ctx.now);
+            if (!by_domain) return by_domain.error();
+            if (*by_domain) return json::value(std::move(**by_domain));
+            return not_found();
+        }
         auto const mine = verified_emails(who->user);
         if (!*i || std::find(mine.begin(), mine.end(), (*i)->email_address) == mine.end()) return not_found();
         auto inv = **i;
@@ -516,18 +507,6 @@ api_result<reply> fapi_accept_my_invitation(app& a, request_ctx& ctx) {
         inv.status = "accepted";
         inv.updated_at = ctx.now;
         return json::value(invitation_json(a, inv, *o ? &**o : nullptr, audience::frontend));
-    });
-}
-
-// Suggestions are organizations a user may ask to join because a verified domain of theirs matches one of the
-// organization's domains. latchkey keeps no organization domains (the environment says `domains.enabled: false`),
-// so a signed-in user's list is empty; <OrganizationList/> and <OrganizationSwitcher/> read it on every render.
-api_result<reply> fapi_my_suggestions(app& a, request_ctx& ctx) {
-    return read_and_reply(a, ctx, "my_suggestions", [&](store::read_txn& t) -> api_result<json::value> {
-        auto who = load_actor(a, ctx, t);
-        if (!who) return who.error();
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(json::array{}, limit, offset));
     });
 }
 

@@ -42,4 +42,32 @@ api_result<reply> bapi_create_invitations_bulk(app&, request_ctx&);
 api_result<reply> bapi_get_invitation(app&, request_ctx&);
 api_result<reply> bapi_revoke_invitation(app&, request_ctx&);
 
+// ---- domains, suggestions, membership requests (domains.cpp) ----
+api_result<reply> fapi_list_domains(app&, request_ctx&);
+api_result<reply> fapi_create_domain(app&, request_ctx&);
+api_result<reply> fapi_get_domain(app&, request_ctx&);
+api_result<reply> fapi_delete_domain(app&, request_ctx&);
+api_result<reply> fapi_update_enrollment_mode(app&, request_ctx&);
+api_result<reply> fapi_prepare_affiliation_verification(app&, request_ctx&);
+api_result<reply> fapi_attempt_affiliation_verification(app&, request_ctx&);
+api_result<reply> fapi_list_membership_requests(app&, request_ctx&);
+api_result<reply> fapi_accept_membership_request(app&, request_ctx&);
+api_result<reply> fapi_reject_membership_request(app&, request_ctx&);
+api_result<reply> fapi_accept_my_suggestion(app&, request_ctx&);
+api_result<reply> fapi_list_pending_invitations(app&, request_ctx&);  // fapi.cpp
+api_result<reply> bapi_list_domains(app&, request_ctx&);
+api_result<reply> bapi_create_domain(app&, request_ctx&);
+api_result<reply> bapi_update_domain(app&, request_ctx&);
+api_result<reply> bapi_delete_domain(app&, request_ctx&);
+
+// ---- BAPI memberships across organizations, roles, permissions (bapi_more.cpp) ----
+api_result<reply> bapi_merge_membership_metadata(app&, request_ctx&);
+api_result<reply> bapi_list_all_memberships(app&, request_ctx&);
+api_result<reply> bapi_user_memberships(app&, request_ctx&);
+api_result<reply> bapi_list_roles(app&, request_ctx&);
+api_result<reply> bapi_get_role(app&, request_ctx&);
+api_result<reply> bapi_write_role(app&, request_ctx&);
+api_result<reply> bapi_list_permissions(app&, request_ctx&);
+api_result<reply> bapi_get_permission(app&, request_ctx&);
+
 }  // namespace latchkey::server::api::orgs

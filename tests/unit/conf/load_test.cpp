@@ -596,4 +596,22 @@ BOOST_AUTO_TEST_CASE(organizations_settings_and_custom_roles) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(organization_domains_settings) {
+    auto d = json_ok("{}");
+    BOOST_TEST(!d.organizations.domains_enabled);
+    BOOST_TEST(d.organizations.domain_enrollment_modes.size() == 2u);
+    auto c = json_ok(R"({"organizations":{"enabled":true,"domains_enabled":true,
+        "domain_enrollment_modes":["automatic_suggestion"]}})");
+    BOOST_TEST(c.organizations.domains_enabled);
+    BOOST_TEST_REQUIRE(c.organizations.domain_enrollment_modes.size() == 1u);
+    BOOST_TEST(c.organizations.domain_enrollment_modes[0] == "automatic_suggestion");
+    for (auto const* bad : {R"({"organizations":{"domain_enrollment_modes":["enterprise_sso"]}})",
+                            R"({"organizations":{"domain_enrollment_modes":"automatic_invitation"}})",
+                            R"({"organizations":{"domains_enabled":"yes"}})"}) {
+        auto e = json_problem(bad);
+        BOOST_TEST_REQUIRE(e.has_value(), bad);
+        BOOST_TEST(e->what().find("domain") != std::string::npos, e->what());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

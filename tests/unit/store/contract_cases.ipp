@@ -1267,6 +1267,61 @@ BOOST_FIXTURE_TEST_CASE(memberships_and_invitations_are_indexed_and_go_with_thei
     BOOST_TEST(!read([](read_txn& t) { return t.organizations().invitation_by_ticket("d3"); })->has_value());
 }
 
+
+BOOST_FIXTURE_TEST_CASE(domains_and_membership_requests_are_indexed_and_go_with_their_organization, store_fixture) {
+    auto dom = [](std::string id, std::string org_id, std::string name) {
+        org_domain_record d;
+        d.id = std::move(id);
+        d.organization_id = std::move(org_id);
+        d.name = std::move(name);
+        return d;
+    };
+    auto req = [](std::string id, std::string org_id, std::string user_id) {
+        org_membership_request_record q;
+        q.id = std::move(id);
+        q.organization_id = std::move(org_id);
+        q.user_id = std::move(user_id);
+        q.status = "pending";
+        return q;
+    };
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+        auto& o = w.organizations();
+        for (auto const& x : {org("org_1", "a"), org("org_2", "b")})
+            if (auto r = o.put(x, true); !r) return r;
+        for (auto const& d : {dom("orgdmn_1", "org_1", "x.io"), dom("orgdmn_2", "org_1", "y.io"),
+                              dom("orgdmn_3", "org_2", "x.io")})
+            if (auto r = o.put_domain(d); !r) return r;
+        for (auto const& q : {req("orgmemreq_1", "org_1", "user_a"), req("orgmemreq_2", "org_2", "user_a"),
+                              req("orgmemreq_3", "org_2", "user_b")})
+            if (auto r = o.put_membership_request(q); !r) return r;
+        return {};
+    }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().domains_of_org("org_1"); })->size() == 2u);
+    auto named = *read([](read_txn& t) { return t.organizations().domains_named("x.io"); });
+    BOOST_TEST_REQUIRE(named.size() == 2u);
+    BOOST_TEST(named[0].id == "orgdmn_1");
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().membership_requests_of_user("user_a"); })->size() == 2u);
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().membership_requests_of_org("org_2"); })->size() == 2u);
+    // A domain keeps its name and organization.
+    auto renamed = write([&](write_txn& w) { return w.organizations().put_domain(dom("orgdmn_1", "org_1", "z.io")); });
+    BOOST_TEST((!renamed && renamed.error() == make_error_code(errc::invalid_key)));
+
+    // Removing org_1 takes its domains and requests (and their indexes) in the same txn.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.organizations().remove("org_1"); }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().domain("orgdmn_1"); })->has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().domains_named("x.io"); })->size() == 1u);
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().domains_named("y.io"); })->empty());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().membership_requests_of_user("user_a"); })->size() == 1u);
+    // A deleted user's requests go; removing a domain drops its name index.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        if (auto r = w.organizations().remove_user_memberships("user_a"); !r) return r;
+        return w.organizations().remove_domain("orgdmn_3");
+    }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.organizations().membership_request("orgmemreq_2"); })->has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().membership_requests_of_org("org_2"); })->size() == 1u);
+    BOOST_TEST(read([](read_txn& t) { return t.organizations().domains_named("x.io"); })->empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

@@ -118,7 +118,16 @@ namespace latchkey::server::api {
     X(totp_already_enabled, bad_request, "TOTP already enabled",                                                 \
       "An authenticator app is already set up. Remove it before adding a new one.")                             \
     X(session_reverification_required, forbidden, "Additional verification required",                          \
-      "You need to verify your identity again to perform this action.")
+      "You need to verify your identity again to perform this action.")                                         \
+    /* ---- enterprise SSO, SAML (issue 15; server/api/saml) ---- */                                            \
+    X(saml_connection_not_found, unprocessable_entity, "No SSO connection",                                     \
+      "There is no active enterprise SSO connection for this email address domain.")                           \
+    X(saml_response_invalid, bad_request, "Invalid SAML response",                                              \
+      "The SAML response from the identity provider could not be validated.")                                  \
+    X(saml_user_attribute_missing, unprocessable_entity, "Missing SAML attribute",                              \
+      "The SAML assertion lacks the email address of the user.")                                               \
+    X(saml_email_address_domain_mismatch, unprocessable_entity, "Email domain mismatch",                        \
+      "The email address in the SAML assertion does not belong to a domain of this connection.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

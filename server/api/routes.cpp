@@ -4,6 +4,7 @@
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/organizations/handlers.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 
 namespace latchkey::server::api {
 
@@ -109,6 +110,9 @@ route_table frontend_routes() {
     // federation (issue 15): the provider's redirect back; exchanges the code with the provider, off the I/O threads
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
+    // enterprise SSO, SAML (issue 15): the IdP posts its response; validated (XML-DSig) off the I/O threads
+    r.add(post,    "/v1/saml/acs/{connection_id}",                               {saml_sso::acs,                       none, pool});
+    r.add(get,     "/v1/saml/metadata/{connection_id}",  /* {id} or {id}.xml */   {saml_sso::sp_metadata,               none, io});
     // second factors (issue 14)
     r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
     r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});
@@ -194,6 +198,12 @@ route_table backend_routes() {
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk", {o::bapi_create_invitations_bulk, sk, io});
     r.add(get,     "/v1/organizations/{organization_id}/invitations/{invitation_id}", {o::bapi_get_invitation, sk, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::bapi_revoke_invitation, sk, io});
+    // enterprise SSO, SAML (issue 15)
+    r.add(get,     "/v1/saml_connections",                            {saml_sso::list_connections,        sk, io});
+    r.add(post,    "/v1/saml_connections",                            {saml_sso::create_connection,       sk, io});
+    r.add(get,     "/v1/saml_connections/{saml_connection_id}",       {saml_sso::get_connection,          sk, io});
+    r.add(patch,   "/v1/saml_connections/{saml_connection_id}",       {saml_sso::update_connection,       sk, io});
+    r.add(delete_, "/v1/saml_connections/{saml_connection_id}",       {saml_sso::delete_connection,       sk, io});
     // clang-format on
     return r;
 }

@@ -636,6 +636,17 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     read_saml_connections(r, o, c);
     r.string(o, "saml_sp_key", c.saml_sp_key);
     r.string(o, "saml_sp_certificate", c.saml_sp_certificate);
+    // Read once here, so no request reads a file: the settings then hold the PEM text itself.
+    for (auto [key, f] : {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {
+        if (f->empty() || f->starts_with("-----BEGIN")) continue;
+        std::ifstream in(*f, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in || text.str().find("-----BEGIN") == std::string::npos)
+            r.fail(key, "cannot read a PEM file at " + *f);
+        else
+            *f = text.str();
+    }
     return r.err;
 }
 

@@ -112,7 +112,7 @@ route_table frontend_routes() {
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
     // enterprise SSO, SAML (issue 15): the IdP posts its response; validated (XML-DSig) off the I/O threads
     r.add(post,    "/v1/saml/acs/{connection_id}",                               {saml_sso::acs,                       none, pool});
-    r.add(get,     "/v1/saml/metadata/{connection_id}",  /* {id} or {id}.xml */   {saml_sso::sp_metadata,               none, io});
+    r.add(get,     "/v1/saml/metadata/{connection_id}",  /* id or id.xml */ {saml_sso::sp_metadata,               none, io});
     // second factors (issue 14)
     r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
     r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});

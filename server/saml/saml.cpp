@@ -270,6 +270,11 @@ std::vector<xmlNode*> signatures(xmlNode* n) { return children(n, ns_dsig, "Sign
 
 }  // namespace
 
+bool init() {
+    init_once();
+    return init_ok;
+}
+
 std::string assertion::first(std::initializer_list<std::string_view> names) const {
     for (auto n : names) {
         auto it = attributes.find(std::string(n));

@@ -20,6 +20,10 @@
 
 namespace latchkey::server::saml {
 
+/// Initializes libxml2 and libxmlsec1 once per process (every entry point below calls it); false when xmlsec
+/// cannot run (then every response is refused).
+bool init();
+
 /// What a Response must match.
 struct expectations {
     std::string idp_entity_id;    ///< the Issuer

@@ -16,8 +16,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace latchkey::server::api::saml_sso {
 
@@ -116,19 +114,12 @@ store::result<void> save(store::write_txn& w, std::vector<connection> const& lis
     return w.meta().put(connections_key, json::serialize(arr));
 }
 
-std::string read_file(std::string const& path) {
-    if (path.empty()) return {};
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-/// The SP key and certificate (PEM files named by the config; small, read when needed).
+/// The SP key and certificate (PEM text: the config loader read the files named in the settings).
 struct sp_credentials {
-    std::string key_pem, cert_pem;
+    std::string const& key_pem;
+    std::string const& cert_pem;
 };
-sp_credentials sp(app const& a) { return {read_file(a.cfg.saml_sp_key), read_file(a.cfg.saml_sp_certificate)}; }
+sp_credentials sp(app const& a) { return {a.cfg.saml_sp_key, a.cfg.saml_sp_certificate}; }
 
 std::string domain_of(std::string_view email) {
     auto const at = email.rfind('@');

@@ -640,12 +640,12 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     for (auto [key, f] : {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {
         if (f->empty() || f->starts_with("-----BEGIN")) continue;
         std::ifstream in(*f, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in || text.str().find("-----BEGIN") == std::string::npos)
+        std::ostringstream pem;
+        pem << in.rdbuf();
+        if (!in || pem.str().find("-----BEGIN") == std::string::npos)
             r.fail(key, "cannot read a PEM file at " + *f);
         else
-            *f = text.str();
+            *f = pem.str();
     }
     return r.err;
 }

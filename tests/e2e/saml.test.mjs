@@ -73,6 +73,7 @@ async function startIdp() {
   });
   return {
     metadata: idp.getMetadata(),
+    ssoUrl: `${base}/sso`,
     seen,
     setSp(xml) { sp = samlify.ServiceProvider({ metadata: xml }); },
     signInAs(email) { http.nextEmail = email; },
@@ -160,6 +161,27 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
     assert.ok(Object.values(req.request).includes(`${server.frontendApi}/v1/saml/acs/${CONNECTION}`), JSON.stringify(req.request));
     const u = await bapi.users.getUser(created.id);
     assert.equal(u.enterpriseAccounts?.length ?? u.raw?.enterprise_accounts?.length, 1);
+  });
+
+  it('@clerk/backend samlConnections: list, create from metadata, get, update, delete', T, async () => {
+    const bapi = server.backendClient();
+    const list = await bapi.samlConnections.getSamlConnectionList();
+    assert.equal(list.totalCount, 1);
+    assert.equal(list.data[0].id, CONNECTION);
+    assert.equal(list.data[0].acsUrl, `${server.frontendApi}/v1/saml/acs/${CONNECTION}`);
+    const made = await bapi.samlConnections.createSamlConnection({
+      name: 'Other', provider: 'saml_custom', domains: ['other.test'], idpMetadata: idp.metadata,
+      attributeMapping: { emailAddress: 'mail' },
+    });
+    assert.match(made.id, /^samlc_/);
+    assert.equal(made.idpSsoUrl, idp.ssoUrl);
+    assert.equal(made.attributeMapping.emailAddress, 'mail');
+    const updated = await bapi.samlConnections.updateSamlConnection(made.id, { name: 'Other Co', active: false });
+    assert.equal(updated.name, 'Other Co');
+    assert.equal(updated.active, false);
+    assert.equal((await bapi.samlConnections.getSamlConnection(made.id)).name, 'Other Co');
+    await bapi.samlConnections.deleteSamlConnection(made.id);
+    await assert.rejects(bapi.samlConnections.getSamlConnection(made.id), e => e.status === 404);
   });
 
   it('a new person is signed up by the transfer clerk-js makes', T, async () => {

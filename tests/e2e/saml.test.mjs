@@ -86,7 +86,7 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
 
   before(async () => {
     idp = await startIdp();
-    app = await startApp();
+    app = await startApp({ host: '127.0.0.1' });  // a FAPI host must have a dot: the proxy is the public FAPI
     server = await startLatchkey({
       instance: 'production',
       frontendApi: `${app.origin}${PROXY_PATH}`,

@@ -274,7 +274,7 @@ response_spec spec_for(sso& f, started const& st) {
     return r;
 }
 
-http_result post_acs(sso& f, http_client& c, std::string const& xml, std::string const& relay) {
+http_result post_acs([[maybe_unused]] sso& f, http_client& c, std::string const& xml, std::string const& relay) {
     auto body = form_encode({{"SAMLResponse", crypto::base64_encode(xml)}, {"RelayState", relay}});
     // The IdP's page posts the form cross-site: no Origin of ours, no FAPI credential needed.
     return c.request(http::verb::post, std::string("/v1/saml/acs/") + conn_id, body,

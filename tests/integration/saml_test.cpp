@@ -541,6 +541,40 @@ BOOST_AUTO_TEST_CASE(strategy_needs_a_connection_for_the_domain) {
     BOOST_TEST(env.json.at("user_settings").at("enterprise_sso").at("enabled") == true);
 }
 
+BOOST_AUTO_TEST_CASE(idp_initiated_responses_where_the_connection_allows_them) {
+    sso f([](conf::config& c) { c.saml_connections.back().allow_idp_initiated = true; });
+    http_client c(f.s.fapi_port());
+    response_spec spec;
+    spec.audience = f.audience();
+    spec.recipient = f.acs();
+    spec.now_s = f.now_s();
+    spec.email = "lin@corp.test";
+    auto const xml = build_response(spec);  // no InResponseTo: unsolicited
+    auto r = post_acs(f, c, xml, f.redirect());
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    BOOST_TEST(r.headers["location"] == f.redirect());
+    bool credential = false;
+    for (auto const& sc : r.set_cookies) credential = credential || sc.starts_with("__client=");
+    BOOST_TEST(credential);
+    // The new client holds the new user's session.
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    BOOST_TEST(sessions[0].at("user").at("enterprise_accounts").as_array()[0].at("email_address") == "lin@corp.test");
+    BOOST_TEST(user_count(f) == 1u);
+    // The same assertion again: the replay cache refuses it.
+    http_client c2(f.s.fapi_port());
+    expect_error(post_acs(f, c2, xml, ""), 400, "saml_response_invalid");
+    // A known person signs in (a fresh assertion); an answer to some request is not unsolicited.
+    spec.assertion_id = "_again";
+    BOOST_TEST(post_acs(f, c2, build_response(spec), "").status == 303u);
+    BOOST_TEST(c2.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().size() == 1u);
+    BOOST_TEST(user_count(f) == 1u);
+    spec.assertion_id = "_solicited";
+    spec.in_response_to = "_some_request";
+    expect_error(post_acs(f, c2, build_response(spec), ""), 400, "saml_response_invalid");
+}
+
 BOOST_AUTO_TEST_CASE(sp_metadata_names_the_acs_and_entity) {
     sso f;
     http_client c(f.s.fapi_port());

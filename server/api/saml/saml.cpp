@@ -310,6 +310,42 @@ void link(store::user_record& u, store::enterprise_account_record e) {
     u.enterprise_accounts.push_back(std::move(e));
 }
 
+/// The identity a validated assertion proves under the connection's attribute mapping (the configured names first,
+/// then the usual ones; the email falls back to the NameID), or the error code why it proves none.
+void map_identity(conf::saml_connection const& conn, saml::assertion const& as, store::external_account_record& identity,
+                  std::string& error) {
+    auto pick = [&](std::string const& configured, std::initializer_list<std::string_view> usual) {
+        if (!configured.empty()) return as.first({configured});
+        return as.first(usual);
+    };
+    std::string email = pick(conn.attr_email_address,
+                             {"email", "mail", "emailAddress", "email_address",
+                              "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                              "urn:oid:0.9.2342.19200300.100.1.3"});
+    if (email.empty() && as.name_id.find('@') != std::string::npos) email = as.name_id;
+    if (auto n = frontend::normalize_email(email); !n) {
+        error = std::string(code_name(code::saml_user_attribute_missing));
+    } else if (!owns_domain(conn, domain_of(*n))) {
+        error = std::string(code_name(code::saml_email_address_domain_mismatch));
+    } else {
+        identity.email_address = *n;
+        identity.provider = conn.provider;
+        identity.username = conn.name;  // the connection's name (see account_of)
+        identity.provider_user_id = conn.attr_user_id.empty() ? as.name_id : as.first({conn.attr_user_id});
+        if (identity.provider_user_id.empty()) identity.provider_user_id = as.name_id;
+        identity.first_name = pick(conn.attr_first_name,
+                                   {"firstName", "first_name", "givenName", "given_name",
+                                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+                                    "urn:oid:2.5.4.42"})
+                                  .substr(0, 256);
+        identity.last_name = pick(conn.attr_last_name,
+                                  {"lastName", "last_name", "surname", "sn", "family_name",
+                                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+                                   "urn:oid:2.5.4.4"})
+                                 .substr(0, 256);
+    }
+}
+
 }  // namespace
 
 void attach_to_user(store::sign_up_record const& su, store::user_record& u, std::int64_t now) {
@@ -357,6 +393,133 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
     return o;
 }
 
+namespace {
+
+/// An IdP-initiated (unsolicited) response, for a connection that allows them: no request to answer, so the replay
+/// cache is what keeps an assertion single-use. The person is signed in on a new client (its credential set on this
+/// answer), signed up when unknown; the browser goes to RelayState when it is an allowed redirect, else home_url,
+/// else the FAPI's origin.
+api_result<reply> acs_unsolicited(app& a, request_ctx& ctx, std::string const& connection_id, std::string const& b64,
+                                  std::string const& relay) {
+    auto found = txn::read(a, "saml_acs", [&](store::read_txn& t) -> store::result<std::optional<connection>> {
+        auto conns = all(a, t);
+        if (!conns) return conns.error();
+        for (auto& k : *conns)
+            if (k.c.id == connection_id && k.c.active) return std::optional<connection>(std::move(k));
+        return std::optional<connection>{};
+    });
+    if (!found) return found.error();
+    if (!*found || !(*found)->c.allow_idp_initiated) return param_error(code::saml_response_invalid, "RelayState");
+    auto const conn = resolved((*found)->c);
+    auto xml = saml::decode_post_binding(b64);
+    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
+    saml::expectations e;
+    e.idp_entity_id = conn.idp_entity_id;
+    e.idp_certificate = conn.idp_certificate;
+    e.sp_entity_id = sp_entity_id(a, conn.id);
+    e.acs_url = acs_url(a, conn.id);
+    e.in_response_to = "";  // unsolicited only
+    e.now_s = ctx.now / 1000;
+    auto v = saml::validate_response(*xml, e);
+    if (!v.ok) {
+        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
+        return param_error(code::saml_response_invalid, "SAMLResponse");
+    }
+    auto const& as = *v.ok;
+    std::string error;
+    store::external_account_record identity;
+    map_identity(conn, as, identity, error);
+    if (!error.empty()) {
+        for (auto c : {code::saml_user_attribute_missing, code::saml_email_address_domain_mismatch})
+            if (code_name(c) == error) return make_error(c);
+    }
+    std::string target = relay.empty() ? std::string{} : allowed_redirect(a, relay).value_or("");
+    if (target.empty()) target = !a.cfg.home_url.empty() ? a.cfg.home_url : a.inst.frontend_api + "/";
+    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
+    store::oauth_flow_record flow;
+    flow.strategy = "enterprise_sso";
+    flow.nonce = conn.id;
+    flow.identity = identity;
+    flow.email_verified = true;
+    flow.redirect_url = target;
+    flow.verification.status = "verified";
+    flow.verification.strategy = flow.strategy;
+    flow.verification.verified_at = ctx.now;
+    auto w = txn::write<void>(
+        a, "saml_acs_unsolicited", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto replayed = seen_before(tx, assertion_key, as.not_on_or_after, ctx.now / 1000);
+            if (!replayed) return replayed.error();
+            if (*replayed == replay::seen) {
+                log::warn("saml_response", {{"connection", conn.id}, {"reason", "assertion replayed"}});
+                return api_result<void>(param_error(code::saml_response_invalid, "SAMLResponse"));
+            }
+            auto uid = tx.users().id_by_email(identity.email_address);
+            if (!uid) return uid.error();
+            std::optional<store::user_record> user;
+            if (*uid) {
+                auto u = tx.users().get(**uid);
+                if (!u) return u.error();
+                if (*u) user = std::move(**u);
+            }
+            auto client = frontend::ensure_client(a, ctx, tx);
+            if (!client) return api_result<void>(client.error());
+            if (user) {
+                if (user->banned || user->locked)
+                    return api_result<void>(make_error(user->banned ? code::user_banned : code::user_locked));
+                store::sign_in_record si;
+                si.id = crypto::new_id("sia");
+                si.client_id = client->id;
+                si.identifier = identity.email_address;
+                si.user_id = user->id;
+                si.oauth = flow;
+                si.first_factor = flow.verification;
+                si.created_at = si.updated_at = ctx.now;
+                si.abandon_at = ctx.now + flow_lifetime_ms;
+                link(*user, account_of(flow, ctx.now));
+                client->sign_in_id = si.id;
+                if (user->two_factor_enabled && !domain::supported_second_factors(a, *user).empty()) {
+                    si.status = "needs_second_factor";
+                    auto prev = tx.users().get(user->id);
+                    if (!prev) return prev.error();
+                    if (auto r = tx.users().put(*user, prev->has_value() ? &**prev : nullptr); !r) return r.error();
+                    if (auto r = tx.clients().put(*client); !r) return r.error();
+                } else {
+                    auto sess = frontend::start_session(a, ctx, tx, *client, *user);
+                    if (!sess) return api_result<void>(sess.error());
+                    si.status = "complete";
+                    si.created_session_id = sess->id;
+                }
+                if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                return api_result<void>();
+            }
+            store::sign_up_record su;
+            su.id = crypto::new_id("sua");
+            su.client_id = client->id;
+            su.status = "missing_requirements";
+            su.created_at = su.updated_at = ctx.now;
+            su.abandon_at = ctx.now + flow_lifetime_ms;
+            su.email_address = identity.email_address;
+            su.email_verification.status = "verified";
+            su.email_verification.strategy = flow.strategy;
+            su.email_verification.verified_at = ctx.now;
+            su.first_name = identity.first_name;
+            su.last_name = identity.last_name;
+            su.oauth = flow;
+            client->sign_up_id = su.id;
+            auto done = frontend::complete_sign_up(a, ctx, tx, su, *client);
+            if (!done) return api_result<void>(done.error());
+            if (su.status != "complete")
+                if (auto r = tx.clients().put(*client); !r) return r.error();
+            if (auto r = tx.sign_ups().put(su); !r) return r.error();
+            return api_result<void>();
+        });
+    if (!w) return w.error();
+    return redirect_to(target);
+}
+
+}  // namespace
+
 // ---- the assertion consumer service ----
 
 api_result<reply> acs(app& a, request_ctx& ctx) {
@@ -364,11 +527,10 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     auto const* b64 = ctx.form.find("SAMLResponse");
     auto const* relay = ctx.form.find("RelayState");
     if (b64 == nullptr || b64->empty()) return param_error(code::form_param_missing, "SAMLResponse");
-    if (relay == nullptr || relay->empty() || relay->size() > 64)
-        return param_error(code::saml_response_invalid, "RelayState");  // IdP-initiated responses: not accepted
-    std::string const attempt_id = *relay;
+    std::string const attempt_id = relay != nullptr && relay->size() <= 64 ? *relay : std::string{};
     bool const is_sign_in = attempt_id.starts_with("sia_");
-    if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::saml_response_invalid, "RelayState");
+    if (!is_sign_in && !attempt_id.starts_with("sua_"))  // no attempt named: an IdP-initiated response
+        return acs_unsolicited(a, ctx, connection_id, *b64, relay != nullptr ? *relay : std::string{});
 
     // 1. The connection and the pending flow (read only; nothing is held across the validation).
     struct pending {
@@ -421,39 +583,9 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
         return param_error(code::saml_response_invalid, "SAMLResponse");
     }
     auto const& as = *v.ok;
-    // Attribute mapping: the configured names first, then the usual ones; the email falls back to the NameID.
-    auto pick = [&](std::string const& configured, std::initializer_list<std::string_view> usual) {
-        if (!configured.empty()) return as.first({configured});
-        return as.first(usual);
-    };
-    std::string email = pick(conn.attr_email_address,
-                             {"email", "mail", "emailAddress", "email_address",
-                              "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-                              "urn:oid:0.9.2342.19200300.100.1.3"});
-    if (email.empty() && as.name_id.find('@') != std::string::npos) email = as.name_id;
     std::string error;
     store::external_account_record identity;
-    if (auto n = frontend::normalize_email(email); !n) {
-        error = std::string(code_name(code::saml_user_attribute_missing));
-    } else if (!owns_domain(conn, domain_of(*n))) {
-        error = std::string(code_name(code::saml_email_address_domain_mismatch));
-    } else {
-        identity.email_address = *n;
-        identity.provider = conn.provider;
-        identity.username = conn.name;  // the connection's name (see account_of)
-        identity.provider_user_id = conn.attr_user_id.empty() ? as.name_id : as.first({conn.attr_user_id});
-        if (identity.provider_user_id.empty()) identity.provider_user_id = as.name_id;
-        identity.first_name = pick(conn.attr_first_name,
-                                   {"firstName", "first_name", "givenName", "given_name",
-                                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-                                    "urn:oid:2.5.4.42"})
-                                  .substr(0, 256);
-        identity.last_name = pick(conn.attr_last_name,
-                                  {"lastName", "last_name", "surname", "sn", "family_name",
-                                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-                                   "urn:oid:2.5.4.4"})
-                                 .substr(0, 256);
-    }
+    map_identity(conn, as, identity, error);
     // The replay cache keys on the IdP and the assertion id.
     auto const assertion_key =
         crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);

@@ -109,7 +109,7 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
   });
 
   /** authenticateWithRedirect from the app page, through the IdP, back to the app; returns what clerk-js shows. */
-  async function ssoRoundTrip(email) {
+  async function ssoRoundTrip(email, { viaCallback = false } = {}) {
     const p = await newPage(browser);
     try {
       idp.signInAs(email);
@@ -122,15 +122,24 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
       }, email, back).catch(() => {});
       await landed;
       await openAndLoad(p.page, p.page.url());
-      return await evalClerk(p.page, async clerk => {
-        // What a callback page does: finish the flow (a transfer to sign-up for a new user), then read the user.
-        const si = clerk.client.signIn;
-        if (!clerk.session && si?.firstFactorVerification?.status === 'transferable') {
-          const su = await clerk.client.signUp.create({ transfer: true });
-          if (su.status === 'complete') await clerk.setActive({ session: su.createdSessionId });
-        } else if (!clerk.session && si?.status === 'complete') {
-          await clerk.setActive({ session: si.createdSessionId });
+      if (viaCallback) {
+        // clerk-js's own callback handler: transfer to sign-up when the IdP's person has no account, setActive,
+        // then navigate to the completion URL.
+        const done = `${app.sameOriginUrl()}&done=1`;
+        evalClerk(p.page, (clerk, done) => {
+          clerk.handleRedirectCallback({ signInFallbackRedirectUrl: done, signUpFallbackRedirectUrl: done });
+        }, done).catch(() => {});
+        // It navigates once the session is active (where to is clerk-js's choice): wait for the session.
+        const until = Date.now() + 30000;
+        let active = false;
+        while (!active && Date.now() < until) {
+          active = await p.page.evaluate(() => !!window.Clerk?.session).catch(() => false);
+          if (!active) await new Promise(r => setTimeout(r, 250));
         }
+        assert.ok(active, 'handleRedirectCallback did not activate a session');
+        await openAndLoad(p.page, app.sameOriginUrl());
+      }
+      return await evalClerk(p.page, async clerk => {
         const u = clerk.user;
         return {
           signedIn: !!clerk.session,
@@ -184,9 +193,9 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
     await assert.rejects(bapi.samlConnections.getSamlConnection(made.id), e => e.status === 404);
   });
 
-  it('a new person is signed up by the transfer clerk-js makes', T, async () => {
+  it('a new person is signed up by clerk-js handleRedirectCallback (the transfer to sign-up)', T, async () => {
     const email = `${uniq('grace')}@corp.test`;
-    const r = await ssoRoundTrip(email);
+    const r = await ssoRoundTrip(email, { viaCallback: true });
     assert.equal(r.signedIn, true, JSON.stringify(r));
     assert.equal(r.email, email);
     assert.deepEqual(r.enterprise, [{ provider: 'saml_custom', email, protocol: 'saml' }]);

@@ -316,6 +316,7 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     auto const& v = client.json.at("response").at("sign_in").at("first_factor_verification");
     BOOST_TEST(v.at("status") == "transferable", client.body);
     BOOST_TEST(v.at("error").at("code") == "external_account_not_found");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier");
     auto su = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
     BOOST_TEST_REQUIRE(su.status == 200u, su.body);
     BOOST_TEST(response(su).at("status") == "complete", su.body);

@@ -643,6 +643,9 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
                 ver.status = "failed";
                 f->error = error;
             } else if (is_sign_in && !user) {
+                // As Clerk answers: the sign-in needs an identifier again, its identity can go to a sign-up (clerk-js's
+                // handleRedirectCallback transfers only then).
+                si.status = "needs_identifier";
                 ver.status = "transferable";
                 f->error = std::string(code_name(code::external_account_not_found));
             } else if (is_sign_in && (user->banned || user->locked)) {

@@ -173,6 +173,26 @@ struct oauth_provider {
     std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
 };
 
+/// An enterprise SSO connection to a SAML 2.0 identity provider (latchkey is the service provider). Users whose
+/// email domain is in `domains` sign in with `strategy: enterprise_sso` (or the legacy `saml`). The IdP is given
+/// by entity id, SSO URL (HTTP-Redirect binding) and signing certificate (PEM or base64 DER), or by its metadata
+/// XML, from which the missing ones are read. `attr_*` name the assertion attributes mapped onto the user ("" =
+/// the usual names; the email falls back to the NameID).
+struct saml_connection {
+    std::string id;        ///< samlc_... (the ACS and metadata URLs name it)
+    std::string name;
+    std::string provider = "saml_custom";  ///< saml_custom | saml_okta | saml_google | saml_microsoft
+    std::vector<std::string> domains;
+    std::string idp_entity_id;
+    std::string idp_sso_url;
+    std::string idp_certificate;
+    std::string idp_metadata;  ///< the IdP's metadata XML text
+    std::string attr_user_id, attr_email_address, attr_first_name, attr_last_name;
+    bool allow_idp_initiated = false;
+    bool sign_authn_requests = false;  ///< sign AuthnRequests (needs saml_sp_key/saml_sp_certificate)
+    bool active = true;
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -249,6 +269,10 @@ struct config {
     organization_settings organizations{};
     // ---- federation ----
     std::vector<oauth_provider> oauth_providers;
+    // ---- enterprise SSO (issue 15, SAML) ----
+    std::vector<saml_connection> saml_connections;
+    std::string saml_sp_key;          ///< PEM file: the key signing AuthnRequests ("" = unsigned)
+    std::string saml_sp_certificate;  ///< PEM file: its certificate, published in the SP metadata
 };
 
 }  // namespace latchkey::conf

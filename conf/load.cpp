@@ -435,6 +435,67 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
     }
 }
 
+/// "saml_connections": [{id, name, provider, domains, idp_entity_id, idp_sso_url, idp_certificate, idp_metadata,
+/// attribute_mapping: {user_id, email_address, first_name, last_name}, allow_idp_initiated, sign_authn_requests,
+/// active}] (issue 15). The IdP is given by entity id + SSO URL + certificate, or by its metadata XML.
+void read_saml_connections(json_reader& r, json::object const& o, config& c) {
+    auto const* v = o.if_contains("saml_connections");
+    if (v == nullptr) return;
+    if (!v->is_array()) return r.fail("saml_connections", "expected an array of connections");
+    c.saml_connections.clear();
+    std::size_t i = 0;
+    for (auto const& e : v->get_array()) {
+        json_reader sub{"saml_connections[" + std::to_string(i++) + "]", {}};
+        saml_connection s;
+        if (!e.is_object()) {
+            sub.fail("", "expected an object");
+        } else if (sub.only_keys(e.get_object(), {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
+                       "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
+                       "sign_authn_requests", "active"})) {
+            auto const& so = e.get_object();
+            sub.string(so, "id", s.id);
+            sub.string(so, "name", s.name);
+            sub.string(so, "provider", s.provider);
+            sub.strings(so, "domains", s.domains);
+            sub.string(so, "idp_entity_id", s.idp_entity_id);
+            sub.string(so, "idp_sso_url", s.idp_sso_url);
+            sub.string(so, "idp_certificate", s.idp_certificate);
+            sub.string(so, "idp_metadata", s.idp_metadata);
+            sub.boolean(so, "allow_idp_initiated", s.allow_idp_initiated);
+            sub.boolean(so, "sign_authn_requests", s.sign_authn_requests);
+            sub.boolean(so, "active", s.active);
+            if (auto const* m = so.if_contains("attribute_mapping"); m != nullptr && !sub.err) {
+                if (!m->is_object()) {
+                    sub.fail("attribute_mapping", "expected an object");
+                } else if (sub.only_keys(m->get_object(), {"user_id", "email_address", "first_name", "last_name"})) {
+                    sub.string(m->get_object(), "user_id", s.attr_user_id);
+                    sub.string(m->get_object(), "email_address", s.attr_email_address);
+                    sub.string(m->get_object(), "first_name", s.attr_first_name);
+                    sub.string(m->get_object(), "last_name", s.attr_last_name);
+                }
+            }
+            for (auto& d : s.domains)
+                for (auto& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (!sub.err && (s.id.size() < 7 || s.id.rfind("samlc_", 0) != 0 || s.id.size() > 64 ||
+                             s.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                 std::string::npos))
+                sub.fail("id", "expected samlc_<letters and digits>");
+            if (!sub.err && s.domains.empty()) sub.fail("domains", "at least one email domain");
+            if (!sub.err && s.idp_metadata.empty() &&
+                (s.idp_entity_id.empty() || s.idp_sso_url.empty() || s.idp_certificate.empty()))
+                sub.fail("idp_metadata", "the IdP metadata XML, or idp_entity_id, idp_sso_url and idp_certificate");
+            for (auto const& prev : c.saml_connections)
+                if (!sub.err && prev.id == s.id) sub.fail("id", "configured twice");
+            if (!sub.err && s.name.empty()) s.name = s.id;
+        }
+        if (sub.err) {
+            if (!r.err) r.err = sub.err;
+            return;
+        }
+        c.saml_connections.push_back(std::move(s));
+    }
+}
+
 }  // namespace
 
 std::optional<load_error> apply_json(config& c, std::string_view text) {
@@ -473,7 +534,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes"};
+            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -582,6 +643,20 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.integer(o, "max_connections", c.max_connections, 1000000);
     read_delivery(r, o, c);
     read_oauth_providers(r, o, c);
+    read_saml_connections(r, o, c);
+    r.string(o, "saml_sp_key", c.saml_sp_key);
+    r.string(o, "saml_sp_certificate", c.saml_sp_certificate);
+    // Read once here, so no request reads a file: the settings then hold the PEM text itself.
+    for (auto [key, f] : {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {
+        if (f->empty() || f->starts_with("-----BEGIN")) continue;
+        std::ifstream in(*f, std::ios::binary);
+        std::ostringstream pem;
+        pem << in.rdbuf();
+        if (!in || pem.str().find("-----BEGIN") == std::string::npos)
+            r.fail(key, "cannot read a PEM file at " + *f);
+        else
+            *f = pem.str();
+    }
     return r.err;
 }
 

@@ -85,6 +85,26 @@ struct oauth_flow_record {
 BOOST_DESCRIBE_STRUCT(oauth_flow_record, (), (strategy, state, code_verifier, nonce, redirect_url,
     action_complete_redirect_url, authorize_url, error, identity, email_verified, verification))
 
+/// An enterprise (SAML) identity linked to a user (Clerk's EnterpriseAccount), proven by a SAML connection's
+/// IdP (server/api/saml). The connection's name and provider are copied so the user JSON needs no other read.
+struct enterprise_account_record {
+    std::string id;                ///< eaa_...
+    std::string connection_id;     ///< samlc_...
+    std::string connection_name;
+    std::string provider;          ///< saml_custom, saml_okta, ...
+    std::string protocol = "saml";
+    std::string provider_user_id;  ///< the assertion's NameID (or the mapped user_id attribute)
+    std::string email_address;
+    std::string first_name;
+    std::string last_name;
+    bool active = true;
+    std::int64_t last_authenticated_at = 0;  ///< ms
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(enterprise_account_record, (), (id, connection_id, connection_name, provider, protocol,
+    provider_user_id, email_address, first_name, last_name, active, last_authenticated_at, created_at, updated_at))
+
 struct user_record {
     std::string id;
     std::string external_id;
@@ -131,6 +151,8 @@ struct user_record {
     std::vector<std::string> backup_code_digests;
     std::int64_t backup_codes_created_at = 0;  ///< ms
     std::vector<external_account_record> external_accounts;
+    // --- enterprise SSO (issue 15, SAML; appended) ---
+    std::vector<enterprise_account_record> enterprise_accounts;
 };
 BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
     password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
@@ -139,7 +161,7 @@ BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, l
     password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at,
     organization_memberships,
     totp_secret_sealed, totp_id, totp_created_at, totp_updated_at, totp_last_step, backup_code_digests,
-    backup_codes_created_at, external_accounts))
+    backup_codes_created_at, external_accounts, enterprise_accounts))
 
 struct client_record {
     std::string id;

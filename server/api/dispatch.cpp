@@ -15,6 +15,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 
@@ -286,7 +287,11 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                 }
                 ctx.body = std::move(v);
             } else if (ct.starts_with("application/x-www-form-urlencoded") || ct.empty()) {
-                auto st = parse_urlencoded(body, ctx.form, app_.cfg.max_field_bytes);
+                // A SAML response (issue 15) is posted as one large base64 field.
+                auto const field_limit = ctx.path.starts_with("/v1/saml/acs/")
+                                             ? std::max<std::size_t>(app_.cfg.max_field_bytes, 512 * 1024)
+                                             : std::size_t{app_.cfg.max_field_bytes};
+                auto st = parse_urlencoded(body, ctx.form, field_limit);
                 if (st == parse_status::field_too_large) {
                     result = param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
                     return;

@@ -121,7 +121,16 @@ namespace latchkey::server::api {
       "You need to verify your identity again to perform this action.")                                          \
     /* ---- federation, continued (issue 15) ---- */                                                             \
     X(oauth_provider_unavailable, service_unavailable, "Identity provider unavailable",                          \
-      "The identity provider cannot be reached right now. Try again in a moment.")
+      "The identity provider cannot be reached right now. Try again in a moment.")                             \
+    /* ---- enterprise SSO, SAML (issue 15; server/api/saml) ---- */                                            \
+    X(saml_connection_not_found, unprocessable_entity, "No SSO connection",                                     \
+      "There is no active enterprise SSO connection for this email address domain.")                           \
+    X(saml_response_invalid, bad_request, "Invalid SAML response",                                              \
+      "The SAML response from the identity provider could not be validated.")                                  \
+    X(saml_user_attribute_missing, unprocessable_entity, "Missing SAML attribute",                              \
+      "The SAML assertion lacks the email address of the user.")                                               \
+    X(saml_email_address_domain_mismatch, unprocessable_entity, "Email domain mismatch",                        \
+      "The email address in the SAML assertion does not belong to a domain of this connection.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

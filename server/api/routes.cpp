@@ -5,6 +5,7 @@
 #include "server/api/organizations/handlers.hpp"
 #include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 
 namespace latchkey::server::api {
 
@@ -126,6 +127,9 @@ route_table frontend_routes() {
     r.add(get,     "/v1/oauth_callback",                                         {federation::oauth_callback,          none, pool});
     r.add(post,    "/v1/oauth_callback",   /* response_mode=form_post */          {federation::oauth_callback,          none, pool});
     r.add(delete_, "/v1/me/external_accounts/{external_account_id}",             {f::delete_external_account,          fapi, io});
+    // enterprise SSO, SAML (issue 15): the IdP posts its response; validated (XML-DSig) off the I/O threads
+    r.add(post,    "/v1/saml/acs/{connection_id}",                               {saml_sso::acs,                       none, pool});
+    r.add(get,     "/v1/saml/metadata/{connection_id}",  /* id or id.xml */ {saml_sso::sp_metadata,               none, io});
     // second factors (issue 14)
     r.add(post,    "/v1/me/totp",                                                {f::create_totp,                      fapi, io});
     r.add(delete_, "/v1/me/totp",                                                {f::delete_totp,                      fapi, io});
@@ -229,6 +233,12 @@ route_table backend_routes() {
     r.add(delete_, "/v1/organization_roles/{role_id}/permissions/{permission_id}", {o::bapi_write_role,           sk, io});
     r.add(get,     "/v1/organization_permissions",                            {o::bapi_list_permissions,          sk, io});
     r.add(get,     "/v1/organization_permissions/{permission_id}",            {o::bapi_get_permission,            sk, io});
+    // enterprise SSO, SAML (issue 15)
+    r.add(get,     "/v1/saml_connections",                            {saml_sso::list_connections,        sk, io});
+    r.add(post,    "/v1/saml_connections",                            {saml_sso::create_connection,       sk, io});
+    r.add(get,     "/v1/saml_connections/{saml_connection_id}",       {saml_sso::get_connection,          sk, io});
+    r.add(patch,   "/v1/saml_connections/{saml_connection_id}",       {saml_sso::update_connection,       sk, io});
+    r.add(delete_, "/v1/saml_connections/{saml_connection_id}",       {saml_sso::delete_connection,       sk, io});
     // clang-format on
     return r;
 }

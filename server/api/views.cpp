@@ -1,5 +1,6 @@
 #include "server/api/views.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 
 #include "server/api/activity.hpp"
 
@@ -168,7 +169,9 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     for (auto const& ea : u.external_accounts) external.emplace_back(federation::external_account_json(ea));
     o.emplace("external_accounts", std::move(external));
     o.emplace("saml_accounts", json::array_kind);
-    o.emplace("enterprise_accounts", json::array_kind);
+    json::array enterprise(st);  // issue 15: SAML identities
+    for (auto const& ea : u.enterprise_accounts) enterprise.emplace_back(saml_sso::enterprise_account_json(ea));
+    o.emplace("enterprise_accounts", std::move(enterprise));
     put_ms_or_null(o, "password_last_updated_at", u.password_last_updated_at);
     o.emplace("public_metadata", json_text(u.public_metadata, st));
     if (who == audience::backend) o.emplace("private_metadata", json_text(u.private_metadata, st));

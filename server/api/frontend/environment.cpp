@@ -256,8 +256,8 @@ json::object user_settings(app const& a) {
     json::object o;
     o["attributes"] = attributes(a);
     o["social"] = federation::social_settings(a);  // issue 15: the configured providers
-    o["saml"] = enabled_flag(false);
-    o["enterprise_sso"] = enabled_flag(false);
+    o["saml"] = enabled_flag(!a.cfg.saml_connections.empty());  // issue 15: BAPI-made connections count at use
+    o["enterprise_sso"] = enabled_flag(!a.cfg.saml_connections.empty());
 
     json::object second_factor;
     second_factor["required"] = false;

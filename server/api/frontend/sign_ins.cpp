@@ -14,6 +14,7 @@
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
@@ -477,8 +478,9 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     }
     o["supported_first_factors"] = std::move(factors);
     o["supported_second_factors"] = std::move(second_factors);
-    o["first_factor_verification"] = s.oauth.strategy.empty() ? factor_verification(s.first_factor)
-                                                               : federation::verification_json(s.oauth, s.first_factor);
+    o["first_factor_verification"] = s.oauth.strategy.empty()                    ? factor_verification(s.first_factor)
+                                     : saml_sso::is_strategy(s.oauth.strategy) ? saml_sso::verification_json(s.oauth, s.first_factor)
+                                                                               : federation::verification_json(s.oauth, s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
     o["created_session_id"] = s.created_session_id.empty() ? json::value(nullptr) : json::value(s.created_session_id);
@@ -493,8 +495,13 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
     si.status = "needs_first_factor";
     si.created_at = si.updated_at = ctx.now;
     si.abandon_at = ctx.now + attempt_lifetime_ms;
-    if (auto started = federation::start(a, ctx, strategy, si.id, si.oauth); !started)
+    if (saml_sso::is_strategy(strategy)) {  // enterprise SSO (issue 15): the IdP of the identifier's domain
+        si.identifier = field(ctx, "identifier").value_or("");
+        if (auto started = saml_sso::start(a, ctx, strategy, si.identifier, si.id, si.oauth); !started)
+            return started.error();
+    } else if (auto started = federation::start(a, ctx, strategy, si.id, si.oauth); !started) {
         return started.error();
+    }
     si.first_factor = si.oauth.verification;
     auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
@@ -523,7 +530,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         return *limited;
     if (identifier.size() > 320)
         return param_error(code::form_param_max_length_exceeded, "identifier");
-    if (strategy.starts_with("oauth_"))  // issue 15: the provider round trip
+    if (strategy.starts_with("oauth_") || saml_sso::is_strategy(strategy))  // issue 15: the provider round trip
         return create_oauth_sign_in(a, ctx, strategy);
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
         return param_error(
@@ -655,8 +662,37 @@ api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
     return envelope(a, ctx, std::move(*r));
 }
 
+/// `strategy: enterprise_sso` on prepare_first_factor (clerk-js's authenticateWithRedirect after create): a fresh
+/// AuthnRequest to the IdP of the sign-in's identifier (issue 15).
+static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
+    auto r = txn::read(a, "sign_in", [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
+    if (!r) return r.error();
+    auto const id = r->sign_in.id;
+    if (r->sign_in.status != "needs_first_factor" && r->sign_in.status != "needs_identifier")
+        return make_error(code::sign_in_not_ready);
+    store::oauth_flow_record flow;
+    if (auto started = saml_sso::start(a, ctx, strategy, r->sign_in.identifier, id, flow); !started)
+        return started.error();
+    auto w = txn::write<void>(a, "sign_in", txn::on_client_error::abort,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto l = load(a, ctx, tx);
+        if (!l) return api_result<void>(l.error());
+        if (l->sign_in.id != id) return api_result<void>(make_error(code::sign_in_not_ready));
+        l->sign_in.oauth = flow;
+        l->sign_in.first_factor = flow.verification;
+        l->sign_in.status = "needs_first_factor";
+        l->sign_in.updated_at = ctx.now;
+        if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
+        return api_result<void>();
+    });
+    if (!w) return w.error();
+    return respond(a, ctx, id);
+}
+
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
+    if (saml_sso::is_strategy(strategy))
+        return prepare_saml_first_factor(a, ctx, strategy);
     if (auto limited = limit_ip(a, ctx, "prepare"))
         return *limited;
     if (auto bad = check_first_factor_strategy(a, strategy))

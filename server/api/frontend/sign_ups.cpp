@@ -12,6 +12,7 @@
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -349,7 +350,10 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
         u.identifications.push_back(identification(ctx, "phone_number", s.phone_number, s.phone_verification));
         u.primary_phone_number_id = u.identifications.back().id;
     }
-    federation::attach_to_user(s, u, ctx.now);  // issue 15: the provider identity the sign-up proved
+    if (saml_sso::is_strategy(s.oauth.strategy))  // issue 15: the enterprise (SAML) identity the sign-up proved
+        saml_sso::attach_to_user(s, u, ctx.now);
+    else
+        federation::attach_to_user(s, u, ctx.now);  // issue 15: the provider identity the sign-up proved
     store::unique_field conflict = store::unique_field::none;
     if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
@@ -465,7 +469,9 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     v["email_address"] = sign_up_verification(s.email_verification, "email_code", !s.email_address.empty());
     v["phone_number"] = sign_up_verification(s.phone_verification, "phone_code", !s.phone_number.empty());
     v["web3_wallet"] = nullptr;
-    v["external_account"] = federation::verification_json(s.oauth, s.oauth.verification);
+    v["external_account"] = saml_sso::is_strategy(s.oauth.strategy)
+                                ? saml_sso::verification_json(s.oauth, s.oauth.verification)
+                                : federation::verification_json(s.oauth, s.oauth.verification);
     o["verifications"] = std::move(v);
     auto str = [](std::string const& x) {
         return x.empty() ? json::value(nullptr) : json::value(x);
@@ -573,9 +579,13 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // Federation (issue 15): `strategy: oauth_*` starts the provider round trip; `transfer=true` takes over the
     // identity a sign-in proved for an unknown account (below, with the client).
     bool const transfer = field(ctx, "transfer").value_or("") == "true";
-    if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_"))
+    if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_")) {
         if (auto started = federation::start(a, ctx, st, s.id, s.oauth); !started)
             return started.error();
+    } else if (saml_sso::is_strategy(st)) {  // enterprise SSO (issue 15): the IdP of the address's domain
+        if (auto started = saml_sso::start(a, ctx, st, s.email_address, s.id, s.oauth); !started)
+            return started.error();
+    }
 
     auto w = txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {

@@ -97,6 +97,33 @@ BOOST_AUTO_TEST_CASE(oauth_providers_are_read_and_checked) {
                                            {"strategy":"oauth_google","client_id":"d","issuer":"https://y"}]})"));
 }
 
+BOOST_AUTO_TEST_CASE(saml_connections_are_read_and_checked) {
+    auto c = json_ok(R"({"saml_connections":[{"id":"samlc_acme","name":"Acme","domains":["Acme.Example"],
+        "idp_entity_id":"https://idp","idp_sso_url":"https://idp/sso","idp_certificate":"MIIB",
+        "attribute_mapping":{"email_address":"mail","first_name":"givenName"},"allow_idp_initiated":true,
+        "sign_authn_requests":true}],
+        "saml_sp_key":"-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"})");
+    BOOST_TEST_REQUIRE(c.saml_connections.size() == 1u);
+    auto const& s = c.saml_connections[0];
+    BOOST_TEST(s.id == "samlc_acme");
+    BOOST_TEST(s.domains.at(0) == "acme.example");  // lowercased
+    BOOST_TEST(s.attr_email_address == "mail");
+    BOOST_TEST(s.attr_first_name == "givenName");
+    BOOST_TEST(s.provider == "saml_custom");
+    BOOST_TEST(s.allow_idp_initiated);
+    BOOST_TEST(s.sign_authn_requests);
+    BOOST_TEST(s.active);
+    BOOST_TEST(c.saml_sp_key.starts_with("-----BEGIN PRIVATE KEY-----"));  // PEM text is kept as it is
+    auto bad = [](std::string const& text) { return json_problem(text).has_value(); };
+    BOOST_TEST(bad(R"({"saml_connections":[{"id":"acme","domains":["a.b"],"idp_metadata":"<x/>"}]})"));
+    BOOST_TEST(bad(R"({"saml_connections":[{"id":"samlc_a","domains":[],"idp_metadata":"<x/>"}]})"));
+    BOOST_TEST(bad(R"({"saml_connections":[{"id":"samlc_a","domains":["a.b"],"idp_sso_url":"https://x"}]})"));
+    BOOST_TEST(bad(R"({"saml_connections":[{"id":"samlc_a","domains":["a.b"],"idp_metadata":"<x/>","nope":1}]})"));
+    BOOST_TEST(bad(R"({"saml_connections":[{"id":"samlc_a","domains":["a.b"],"idp_metadata":"<x/>"},
+                                          {"id":"samlc_a","domains":["c.d"],"idp_metadata":"<x/>"}]})"));
+    BOOST_TEST(bad(R"({"saml_sp_key":"/nonexistent/sp.key"})"));  // a file that cannot be read stops the start
+}
+
 BOOST_AUTO_TEST_CASE(defaults_without_flags_env_or_file) {
     auto c = load_ok({});
     BOOST_TEST(c.listen == "127.0.0.1:8080");

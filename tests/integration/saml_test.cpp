@@ -1,0 +1,711 @@
+// Enterprise SSO with SAML 2.0 (issue 15): latchkey as the service provider, against responses a test IdP in this
+// file builds and signs with libxmlsec1 (its own RSA key and self-signed certificate, made with OpenSSL here).
+// The ACS must take a well-formed signed response and refuse every bad one (unsigned, wrongly signed, tampered,
+// signature-wrapped, another audience, expired, replayed, not answering our request, with a DTD) without
+// creating a user.
+#include "crypto/encoding.hpp"
+#include "crypto/random.hpp"
+#include "server/saml/saml.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/valid.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+
+#include <fstream>
+#include <memory>
+
+using namespace latchkey;
+using namespace latchkey::test;
+
+namespace {
+
+constexpr char const* idp_entity = "https://idp.corp.test/entity";
+constexpr char const* idp_sso = "https://idp.corp.test/sso";
+constexpr char const* conn_id = "samlc_corp1";
+
+std::string bio_string(BIO* b) {
+    char* data = nullptr;
+    long const n = BIO_get_mem_data(b, &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+/// An RSA key and its self-signed certificate, both PEM.
+struct keypair {
+    std::string key_pem, cert_pem;
+    keypair() {
+        EVP_PKEY* k = EVP_RSA_gen(2048);
+        X509* c = X509_new();
+        X509_set_version(c, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
+        X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+        X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24 * 365);
+        X509_set_pubkey(c, k);
+        X509_NAME* n = X509_get_subject_name(c);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("test idp"), -1, -1, 0);
+        X509_set_issuer_name(c, n);
+        X509_sign(c, k, EVP_sha256());
+        BIO* kb = BIO_new(BIO_s_mem());
+        PEM_write_bio_PrivateKey(kb, k, nullptr, nullptr, 0, nullptr, nullptr);
+        key_pem = bio_string(kb);
+        BIO_free(kb);
+        BIO* cb = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509(cb, c);
+        cert_pem = bio_string(cb);
+        BIO_free(cb);
+        X509_free(c);
+        EVP_PKEY_free(k);
+    }
+};
+
+keypair const& idp_keys() {
+    static keypair const k;
+    return k;
+}
+keypair const& other_keys() {
+    static keypair const k;
+    return k;
+}
+
+std::string iso(std::int64_t s) {
+    std::time_t t = static_cast<std::time_t>(s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+/// What the test IdP puts in a response.
+struct response_spec {
+    std::string in_response_to;
+    std::string email = "ada@corp.test";
+    std::string audience;
+    std::string recipient;
+    std::string issuer = idp_entity;
+    std::string assertion_id = "_a" + crypto::random_token(8);
+    std::int64_t now_s = 0;
+    std::int64_t lifetime_s = 300;
+    enum class sign_where { assertion, response, none } where = sign_where::assertion;
+    keypair const* key = &idp_keys();
+};
+
+/// Signs the element `node` (its ID `id`) with an enveloped signature placed after its Issuer.
+void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair const& k) {
+    xmlAttr* id_attr = xmlHasProp(node, BAD_CAST "ID");
+    BOOST_TEST_REQUIRE(id_attr != nullptr);
+    xmlAddID(nullptr, doc, BAD_CAST id.c_str(), id_attr);
+    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr);
+    xmlNode* issuer = nullptr;
+    for (xmlNode* c = node->children; c != nullptr; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Issuer") issuer = c;
+    BOOST_TEST_REQUIRE(issuer != nullptr);
+    xmlAddNextSibling(issuer, sig);
+    std::string const uri = "#" + id;
+    xmlNode* ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, BAD_CAST uri.c_str(), nullptr);
+    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
+    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
+    xmlNode* ki = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
+    xmlSecTmplKeyInfoAddX509Data(ki);
+    xmlSecDSigCtx* ctx = xmlSecDSigCtxCreate(nullptr);
+    ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(k.key_pem.data()),
+                                                static_cast<xmlSecSize>(k.key_pem.size()), xmlSecKeyDataFormatPem,
+                                                nullptr, nullptr, nullptr);
+    BOOST_TEST_REQUIRE(ctx->signKey != nullptr);
+    BOOST_TEST_REQUIRE(xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey,
+                                                        reinterpret_cast<xmlSecByte const*>(k.cert_pem.data()),
+                                                        static_cast<xmlSecSize>(k.cert_pem.size()),
+                                                        xmlSecKeyDataFormatPem) >= 0);
+    BOOST_TEST_REQUIRE(xmlSecDSigCtxSign(ctx, sig) >= 0);
+    xmlSecDSigCtxDestroy(ctx);
+}
+
+std::string unsigned_xml(response_spec const& r) {
+    auto const now = r.now_s;
+    std::string irt = r.in_response_to.empty() ? "" : " InResponseTo=\"" + r.in_response_to + "\"";
+    return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
+           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r" + crypto::random_token(8) +
+           "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\" Destination=\"" + r.recipient + "\"" + irt + ">"
+           "<saml:Issuer>" + r.issuer + "</saml:Issuer>"
+           "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>"
+           "<saml:Assertion ID=\"" + r.assertion_id + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\">"
+           "<saml:Issuer>" + r.issuer + "</saml:Issuer>"
+           "<saml:Subject><saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" + r.email +
+           "</saml:NameID><saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
+           "<saml:SubjectConfirmationData NotOnOrAfter=\"" + iso(now + r.lifetime_s) + "\" Recipient=\"" + r.recipient +
+           "\"" + irt + "/></saml:SubjectConfirmation></saml:Subject>"
+           "<saml:Conditions NotBefore=\"" + iso(now - 5) + "\" NotOnOrAfter=\"" + iso(now + r.lifetime_s) + "\">"
+           "<saml:AudienceRestriction><saml:Audience>" + r.audience + "</saml:Audience></saml:AudienceRestriction>"
+           "</saml:Conditions>"
+           "<saml:AuthnStatement AuthnInstant=\"" + iso(now) + "\"><saml:AuthnContext><saml:AuthnContextClassRef>"
+           "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext>"
+           "</saml:AuthnStatement>"
+           "<saml:AttributeStatement>"
+           "<saml:Attribute Name=\"firstName\"><saml:AttributeValue>Ada</saml:AttributeValue></saml:Attribute>"
+           "<saml:Attribute Name=\"lastName\"><saml:AttributeValue>Lovelace</saml:AttributeValue></saml:Attribute>"
+           "</saml:AttributeStatement>"
+           "</saml:Assertion></samlp:Response>";
+}
+
+/// The response XML, signed as `r` says.
+std::string build_response(response_spec const& r) {
+    BOOST_TEST_REQUIRE(server::saml::init());
+    auto const xml = unsigned_xml(r);
+    if (r.where == response_spec::sign_where::none) return xml;
+    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
+    BOOST_TEST_REQUIRE(doc != nullptr);
+    xmlNode* resp = xmlDocGetRootElement(doc.get());
+    xmlNode* as = nullptr;
+    for (xmlNode* c = resp->children; c != nullptr; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    if (r.where == response_spec::sign_where::assertion) {
+        sign_node(doc.get(), as, r.assertion_id, *r.key);
+    } else {
+        xmlChar* rid = xmlGetProp(resp, BAD_CAST "ID");
+        std::string const id = reinterpret_cast<char const*>(rid);
+        xmlFree(rid);
+        sign_node(doc.get(), resp, id, *r.key);
+    }
+    xmlChar* out = nullptr;
+    int len = 0;
+    xmlDocDumpMemory(doc.get(), &out, &len);
+    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
+    xmlFree(out);
+    return s;
+}
+
+std::string pct_decode(std::string const& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+            i += 2;
+        } else {
+            out.push_back(s[i] == '+' ? ' ' : s[i]);
+        }
+    }
+    return out;
+}
+
+std::string query_param(std::string const& url, std::string const& name) {
+    auto at = url.find("?" + name + "=");
+    if (at == std::string::npos) at = url.find("&" + name + "=");
+    if (at == std::string::npos) return {};
+    at += name.size() + 2;
+    auto const end = url.find('&', at);
+    return pct_decode(url.substr(at, end == std::string::npos ? std::string::npos : end - at));
+}
+
+conf::saml_connection corp_connection() {
+    conf::saml_connection c;
+    c.id = conn_id;
+    c.name = "Corp";
+    c.domains = {"corp.test"};
+    c.idp_entity_id = idp_entity;
+    c.idp_sso_url = idp_sso;
+    c.idp_certificate = idp_keys().cert_pem;
+    return c;
+}
+
+struct sso {
+    explicit sso(std::function<void(conf::config&)> more = {})
+        : s([&](conf::config& c) {
+              c.saml_connections.push_back(corp_connection());
+              if (more) more(c);
+          }) {}
+    test_server s;
+    std::string redirect() const { return s.inst().frontend_api + "/sso-callback"; }
+    std::string acs() const { return s.inst().frontend_api + "/v1/saml/acs/" + conn_id; }
+    std::string audience() const { return s.inst().frontend_api + "/v1/saml/metadata/" + conn_id + ".xml"; }
+    std::int64_t now_s() { return s.app().now_ms() / 1000; }
+};
+
+/// A started enterprise SSO sign-in: its id, the AuthnRequest ID and the redirect URL.
+struct started {
+    std::string attempt_id, request_id, url;
+};
+
+started start(sso& f, http_client& c, std::string const& path = "/v1/client/sign_ins",
+              std::string const& email = "ada@corp.test") {
+    bool const sign_in = path.ends_with("sign_ins");
+    auto r = c.fapi("POST", path,
+                    {{"strategy", "enterprise_sso"}, {sign_in ? "identifier" : "email_address", email},
+                     {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const& resp = response(r);
+    auto const& v = sign_in ? resp.at("first_factor_verification") : resp.at("verifications").at("external_account");
+    BOOST_TEST(v.at("status") == "unverified");
+    BOOST_TEST(v.at("object") == "verification_saml");
+    started out;
+    out.attempt_id = str(resp.at("id"));
+    out.url = str(v.at("external_verification_redirect_url"));
+    BOOST_TEST_REQUIRE(out.url.starts_with(std::string(idp_sso) + "?SAMLRequest="), out.url);
+    BOOST_TEST(query_param(out.url, "RelayState") == out.attempt_id);
+    auto deflated = crypto::base64_decode(query_param(out.url, "SAMLRequest"));
+    BOOST_TEST_REQUIRE(deflated.has_value());
+    auto xml = server::saml::inflate_raw(*deflated, 64 * 1024);
+    BOOST_TEST_REQUIRE(xml.has_value());
+    auto const at = xml->find(" ID=\"");
+    BOOST_TEST_REQUIRE(at != std::string::npos);
+    out.request_id = xml->substr(at + 5, xml->find('"', at + 5) - at - 5);
+    BOOST_TEST(xml->find("AssertionConsumerServiceURL=\"" + f.acs() + "\"") != std::string::npos, *xml);
+    BOOST_TEST(xml->find("<saml:Issuer>" + f.audience() + "</saml:Issuer>") != std::string::npos, *xml);
+    return out;
+}
+
+response_spec spec_for(sso& f, started const& st) {
+    response_spec r;
+    r.in_response_to = st.request_id;
+    r.audience = f.audience();
+    r.recipient = f.acs();
+    r.now_s = f.now_s();
+    return r;
+}
+
+http_result post_acs([[maybe_unused]] sso& f, http_client& c, std::string const& xml, std::string const& relay) {
+    auto body = form_encode({{"SAMLResponse", crypto::base64_encode(xml)}, {"RelayState", relay}});
+    // The IdP's page posts the form cross-site: no Origin of ours, no FAPI credential needed.
+    return c.request(http::verb::post, std::string("/v1/saml/acs/") + conn_id, body,
+                     {{"Content-Type", "application/x-www-form-urlencoded"}});
+}
+
+std::size_t user_count(sso& f) {
+    auto b = bapi_client(f.s);
+    auto r = b.bapi(http::verb::get, "/v1/users/count");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    return static_cast<std::size_t>(r.json.at("total_count").to_number<std::int64_t>());
+}
+
+/// The attempt is still waiting for the IdP and nobody was created.
+void expect_refused(sso& f, http_client& c, http_result const& r) {
+    expect_error(r, 400, "saml_response_invalid");
+    BOOST_TEST(user_count(f) == 0u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& si = client.json.at("response").at("sign_in");
+    BOOST_TEST_REQUIRE(si.is_object(), client.body);
+    BOOST_TEST(si.at("first_factor_verification").at("status") == "unverified", client.body);
+    BOOST_TEST(client.json.at("response").at("sessions").as_array().empty());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(saml)
+
+BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto r = post_acs(f, c, build_response(spec_for(f, st)), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    BOOST_TEST(r.headers["location"] == f.redirect());
+
+    // No account yet: transferable, as an OAuth sign-in would be.
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& v = client.json.at("response").at("sign_in").at("first_factor_verification");
+    BOOST_TEST(v.at("status") == "transferable", client.body);
+    BOOST_TEST(v.at("error").at("code") == "external_account_not_found");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier");
+    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
+    BOOST_TEST_REQUIRE(su.status == 200u, su.body);
+    BOOST_TEST(response(su).at("status") == "complete", su.body);
+    auto const user_id = str(response(su).at("created_user_id"));
+
+    auto b = bapi_client(f.s);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
+    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
+    auto const& eas = u.json.at("enterprise_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    BOOST_TEST(eas[0].at("object") == "enterprise_account");
+    BOOST_TEST(eas[0].at("protocol") == "saml");
+    BOOST_TEST(eas[0].at("provider") == "saml_custom");
+    BOOST_TEST(eas[0].at("email_address") == "ada@corp.test");
+    BOOST_TEST(eas[0].at("provider_user_id") == "ada@corp.test");
+    BOOST_TEST(eas[0].at("enterprise_connection_id") == conn_id);
+    BOOST_TEST(eas[0].at("enterprise_connection").at("name") == "Corp");
+    BOOST_TEST(u.json.at("external_accounts").as_array().empty());
+    BOOST_TEST(u.json.at("first_name") == "Ada");
+    BOOST_TEST(u.json.at("last_name") == "Lovelace");
+    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
+
+    // Another browser: the same person signs in, complete at once.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    auto spec = spec_for(f, st2);
+    spec.where = response_spec::sign_where::response;  // a signed Response (assertion unsigned) is fine too
+    BOOST_TEST_REQUIRE(post_acs(f, c2, build_response(spec), st2.attempt_id).status == 303u);
+    auto client2 = c2.fapi("GET", "/v1/client");
+    auto const& sessions = client2.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client2.body);
+    BOOST_TEST(str(sessions[0].at("user").at("id")) == user_id);
+    BOOST_TEST(sessions[0].at("user").at("enterprise_accounts").as_array().size() == 1u);
+    BOOST_TEST(user_count(f) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sign_up_by_enterprise_sso_creates_the_user) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c, "/v1/client/sign_ups", "grace@corp.test");
+    auto spec = spec_for(f, st);
+    spec.email = "grace@corp.test";
+    BOOST_TEST_REQUIRE(post_acs(f, c, build_response(spec), st.attempt_id).status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    auto const& user = sessions[0].at("user");
+    BOOST_TEST(user.at("enterprise_accounts").as_array()[0].at("email_address") == "grace@corp.test");
+    BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@corp.test");
+}
+
+BOOST_AUTO_TEST_CASE(clerk_js_prepare_first_factor_restarts_the_request) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto p = c.fapi("POST", "/v1/client/sign_ins/" + st.attempt_id + "/prepare_first_factor",
+                    {{"strategy", "enterprise_sso"}, {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(p.status == 200u, p.body);
+    auto const url = str(response(p).at("first_factor_verification").at("external_verification_redirect_url"));
+    BOOST_TEST(url != st.url);
+    // The first request is no longer the one answered.
+    expect_refused(f, c, post_acs(f, c, build_response(spec_for(f, st)), st.attempt_id));
+}
+
+BOOST_AUTO_TEST_CASE(bad_responses_are_refused_and_create_no_user) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto base = spec_for(f, st);
+    {
+        BOOST_TEST_CONTEXT("unsigned") {
+            auto s = base;
+            s.where = response_spec::sign_where::none;
+            expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+        }
+    }
+    BOOST_TEST_CONTEXT("signed by another key") {
+        auto s = base;
+        s.key = &other_keys();
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("tampered after signing") {
+        auto xml = build_response(base);
+        auto at = xml.find("ada@corp.test");
+        xml.replace(at, 13, "eve@corp.test");
+        expect_refused(f, c, post_acs(f, c, xml, st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("signature wrapping: an unsigned assertion before the signed one") {
+        auto signed_xml = build_response(base);
+        auto evil = base;
+        evil.email = "eve@corp.test";
+        evil.assertion_id = "_evil";
+        auto evil_xml = unsigned_xml(evil);
+        auto const a0 = evil_xml.find("<saml:Assertion");
+        auto const a1 = evil_xml.find("</saml:Assertion>") + 17;
+        auto const evil_assertion = evil_xml.substr(a0, a1 - a0);
+        auto const at = signed_xml.find("<saml:Assertion");
+        signed_xml.insert(at, evil_assertion);
+        expect_refused(f, c, post_acs(f, c, signed_xml, st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("signature wrapping: the signed assertion hidden in an extension of the evil one") {
+        auto signed_xml = build_response(base);
+        auto const a0 = signed_xml.find("<saml:Assertion");
+        auto const a1 = signed_xml.find("</saml:Assertion>") + 17;
+        auto const good = signed_xml.substr(a0, a1 - a0);
+        auto evil = base;
+        evil.email = "eve@corp.test";
+        evil.assertion_id = "_evil2";
+        auto evil_xml = unsigned_xml(evil);
+        auto const adv = evil_xml.find("<saml:AttributeStatement>");
+        evil_xml.insert(adv, "<saml:Advice>" + good + "</saml:Advice>");
+        expect_refused(f, c, post_acs(f, c, evil_xml, st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("another audience") {
+        auto s = base;
+        s.audience = "https://other.example/sp";
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("another recipient") {
+        auto s = base;
+        s.recipient = "https://other.example/acs";
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("another issuer") {
+        auto s = base;
+        s.issuer = "https://evil.example/idp";
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("expired") {
+        auto s = base;
+        s.now_s -= 3600;
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("not yet valid") {
+        auto s = base;
+        s.now_s += 3600;
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("answers another request") {
+        auto s = base;
+        s.in_response_to = "_someone_elses_request";
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("unsolicited (no InResponseTo)") {
+        auto s = base;
+        s.in_response_to.clear();
+        expect_refused(f, c, post_acs(f, c, build_response(s), st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("a DTD with an entity is refused before parsing") {
+        auto xml = build_response(base);
+        xml = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY e \"ada@corp.test\">]>" +
+              xml.substr(xml.find("<samlp:Response"));
+        expect_refused(f, c, post_acs(f, c, xml, st.attempt_id));
+    }
+    BOOST_TEST_CONTEXT("not XML, not base64") {
+        expect_refused(f, c, post_acs(f, c, "<samlp:Response", st.attempt_id));
+        auto body = form_encode({{"SAMLResponse", "%%%not base64"}, {"RelayState", st.attempt_id}});
+        auto r = c.request(http::verb::post, std::string("/v1/saml/acs/") + conn_id, body,
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
+        expect_refused(f, c, r);
+    }
+    BOOST_TEST_CONTEXT("no RelayState (IdP-initiated) and an unknown attempt") {
+        auto body = form_encode({{"SAMLResponse", crypto::base64_encode(build_response(base))}});
+        auto r = c.request(http::verb::post, std::string("/v1/saml/acs/") + conn_id, body,
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
+        expect_refused(f, c, r);
+        expect_refused(f, c, post_acs(f, c, build_response(base), "sia_unknown"));
+    }
+    // After all that the genuine response still works.
+    BOOST_TEST(post_acs(f, c, build_response(base), st.attempt_id).status == 303u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replayed_assertion_is_refused) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c, "/v1/client/sign_ups", "ada@corp.test");
+    auto spec = spec_for(f, st);
+    BOOST_TEST_REQUIRE(post_acs(f, c, build_response(spec), st.attempt_id).status == 303u);
+    BOOST_TEST(user_count(f) == 1u);
+    // The same response again: the request is spent.
+    expect_error(post_acs(f, c, build_response(spec), st.attempt_id), 400, "saml_response_invalid");
+    // The same assertion (same ID) answering a new request of another browser: the replay cache refuses it.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    auto again = spec;
+    again.in_response_to = st2.request_id;
+    expect_error(post_acs(f, c2, build_response(again), st2.attempt_id), 400, "saml_response_invalid");
+    auto client = c2.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sessions").as_array().empty(), client.body);
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "unverified");
+    // A fresh assertion for that request is accepted.
+    again.assertion_id = "_fresh";
+    BOOST_TEST(post_acs(f, c2, build_response(again), st2.attempt_id).status == 303u);
+    BOOST_TEST(c2.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_email_outside_the_connection_domains_fails_the_attempt) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto spec = spec_for(f, st);
+    spec.email = "ada@elsewhere.test";
+    BOOST_TEST_REQUIRE(post_acs(f, c, build_response(spec), st.attempt_id).status == 303u);
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& v = client.json.at("response").at("sign_in").at("first_factor_verification");
+    BOOST_TEST(v.at("status") == "failed", client.body);
+    BOOST_TEST(v.at("error").at("code") == "saml_email_address_domain_mismatch");
+    BOOST_TEST(user_count(f) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(strategy_needs_a_connection_for_the_domain) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    auto r = c.fapi("POST", "/v1/client/sign_ins",
+                    {{"strategy", "enterprise_sso"}, {"identifier", "ada@nowhere.test"}, {"redirect_url", f.redirect()}});
+    expect_error(r, 422, "saml_connection_not_found", "identifier");
+    r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "saml"}, {"redirect_url", f.redirect()}});
+    expect_error(r, 422, "form_param_missing", "identifier");
+    r = c.fapi("POST", "/v1/client/sign_ins",
+               {{"strategy", "enterprise_sso"}, {"identifier", "ada@corp.test"}, {"redirect_url", "https://evil.example/"}});
+    expect_error(r, 422, "form_param_value_invalid", "redirect_url");
+    auto env = c.fapi("GET", "/v1/environment");
+    BOOST_TEST(env.json.at("user_settings").at("enterprise_sso").at("enabled") == true);
+}
+
+BOOST_AUTO_TEST_CASE(idp_initiated_responses_where_the_connection_allows_them) {
+    sso f([](conf::config& c) { c.saml_connections.back().allow_idp_initiated = true; });
+    http_client c(f.s.fapi_port());
+    response_spec spec;
+    spec.audience = f.audience();
+    spec.recipient = f.acs();
+    spec.now_s = f.now_s();
+    spec.email = "lin@corp.test";
+    auto const xml = build_response(spec);  // no InResponseTo: unsolicited
+    auto r = post_acs(f, c, xml, f.redirect());
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    BOOST_TEST(r.headers["location"] == f.redirect());
+    bool credential = false;
+    for (auto const& sc : r.set_cookies) credential = credential || sc.starts_with("__client=");
+    BOOST_TEST(credential);
+    // The new client holds the new user's session.
+    auto client = c.fapi("GET", "/v1/client");
+    auto const& sessions = client.json.at("response").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
+    BOOST_TEST(sessions[0].at("user").at("enterprise_accounts").as_array()[0].at("email_address") == "lin@corp.test");
+    BOOST_TEST(user_count(f) == 1u);
+    // The same assertion again: the replay cache refuses it.
+    http_client c2(f.s.fapi_port());
+    expect_error(post_acs(f, c2, xml, ""), 400, "saml_response_invalid");
+    // A known person signs in (a fresh assertion); an answer to some request is not unsolicited.
+    spec.assertion_id = "_again";
+    BOOST_TEST(post_acs(f, c2, build_response(spec), "").status == 303u);
+    BOOST_TEST(c2.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().size() == 1u);
+    BOOST_TEST(user_count(f) == 1u);
+    spec.assertion_id = "_solicited";
+    spec.in_response_to = "_some_request";
+    expect_error(post_acs(f, c2, build_response(spec), ""), 400, "saml_response_invalid");
+}
+
+BOOST_AUTO_TEST_CASE(sp_metadata_names_the_acs_and_entity) {
+    sso f;
+    http_client c(f.s.fapi_port());
+    for (std::string path : {std::string("/v1/saml/metadata/") + conn_id + ".xml", std::string("/v1/saml/metadata/") + conn_id}) {
+        auto r = c.request(http::verb::get, path);
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        BOOST_TEST(r.headers["content-type"].starts_with("application/samlmetadata+xml"));
+        BOOST_TEST(r.body.find("entityID=\"" + f.audience() + "\"") != std::string::npos, r.body);
+        BOOST_TEST(r.body.find("Location=\"" + f.acs() + "\"") != std::string::npos, r.body);
+    }
+    expect_error(c.request(http::verb::get, "/v1/saml/metadata/samlc_missing.xml"), 404, "resource_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(signed_authn_requests_verify_with_the_sp_certificate) {
+    keypair const sp;
+    sso f([&](conf::config& c) {
+        c.saml_sp_key = sp.key_pem;  // the loader reads the PEM files named in the settings into these
+        c.saml_sp_certificate = sp.cert_pem;
+        c.saml_connections.back().sign_authn_requests = true;
+    });
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto const q = st.url.substr(st.url.find('?') + 1);
+    auto const sig_at = q.find("&Signature=");
+    BOOST_TEST_REQUIRE(sig_at != std::string::npos, st.url);
+    BOOST_TEST(query_param(st.url, "SigAlg") == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
+    auto const signed_part = q.substr(0, sig_at);
+    auto sig = crypto::base64_decode(query_param(st.url, "Signature"));
+    BOOST_TEST_REQUIRE(sig.has_value());
+    BIO* b = BIO_new_mem_buf(sp.cert_pem.data(), static_cast<int>(sp.cert_pem.size()));
+    X509* cert = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+    BIO_free(b);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    BOOST_TEST_REQUIRE(EVP_DigestVerifyInit(md, nullptr, EVP_sha256(), nullptr, X509_get0_pubkey(cert)) == 1);
+    BOOST_TEST(EVP_DigestVerify(md, reinterpret_cast<unsigned char const*>(sig->data()), sig->size(),
+                                reinterpret_cast<unsigned char const*>(signed_part.data()), signed_part.size()) == 1);
+    EVP_MD_CTX_free(md);
+    X509_free(cert);
+    auto meta = c.request(http::verb::get, std::string("/v1/saml/metadata/") + conn_id);
+    BOOST_TEST(meta.body.find("AuthnRequestsSigned=\"true\"") != std::string::npos, meta.body);
+    BOOST_TEST(meta.body.find("<ds:X509Certificate>") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
+    sso f;
+    auto b = bapi_client(f.s);
+    // The configured connection is listed, read-only.
+    auto list = b.bapi(http::verb::get, "/v1/saml_connections");
+    BOOST_TEST_REQUIRE(list.status == 200u, list.body);
+    BOOST_TEST(list.json.at("total_count") == 1);
+    BOOST_TEST(list.json.at("data").as_array()[0].at("id") == conn_id);
+    expect_error(b.bapi(http::verb::delete_, std::string("/v1/saml_connections/") + conn_id), 422,
+                 "form_param_value_invalid", "saml_connection_id");
+
+    // Create from the IdP's metadata XML.
+    std::string cert_b64;
+    {
+        auto const& pem = other_keys().cert_pem;
+        auto body = pem.substr(pem.find('\n') + 1);
+        body = body.substr(0, body.find("-----END"));
+        for (char ch : body)
+            if (ch != '\n') cert_b64.push_back(ch);
+    }
+    std::string const metadata =
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://idp.acme.test\">"
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>"
+        "<ds:X509Certificate>" + cert_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
+        "Location=\"https://idp.acme.test/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+    auto created = b.bapi(http::verb::post, "/v1/saml_connections",
+                          json::object{{"name", "Acme"}, {"provider", "saml_okta"}, {"domains", json::array{"Acme.test"}},
+                                       {"idp_metadata", metadata},
+                                       {"attribute_mapping", json::object{{"email_address", "mail"}}}});
+    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
+    auto const id = str(created.json.at("id"));
+    BOOST_TEST(id.starts_with("samlc_"));
+    BOOST_TEST(created.json.at("object") == "saml_connection");
+    BOOST_TEST(created.json.at("domains").as_array()[0] == "acme.test");
+    BOOST_TEST(created.json.at("idp_entity_id") == "https://idp.acme.test");
+    BOOST_TEST(created.json.at("idp_sso_url") == "https://idp.acme.test/sso");
+    BOOST_TEST(created.json.at("idp_certificate_expires_at").is_int64());
+    BOOST_TEST(str(created.json.at("acs_url")) == f.s.inst().frontend_api + "/v1/saml/acs/" + id);
+    BOOST_TEST(created.json.at("attribute_mapping").at("email_address") == "mail");
+    BOOST_TEST(created.json.at("provider") == "saml_okta");
+
+    auto got = b.bapi(http::verb::get, "/v1/saml_connections/" + id);
+    BOOST_TEST_REQUIRE(got.status == 200u, got.body);
+    BOOST_TEST(got.json.at("name") == "Acme");
+    auto upd = b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"name", "Acme Corp"}, {"active", false}});
+    BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
+    BOOST_TEST(upd.json.at("name") == "Acme Corp");
+    BOOST_TEST(upd.json.at("active") == false);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/saml_connections").json.at("total_count") == 2);
+
+    // An inactive connection starts nothing.
+    http_client c(f.s.fapi_port());
+    expect_error(c.fapi("POST", "/v1/client/sign_ins",
+                        {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}}),
+                 422, "saml_connection_not_found", "identifier");
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"active", true}}).status == 200u);
+    auto ok = c.fapi("POST", "/v1/client/sign_ins",
+                     {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
+    BOOST_TEST(str(response(ok).at("first_factor_verification").at("external_verification_redirect_url"))
+                   .starts_with("https://idp.acme.test/sso?SAMLRequest="));
+
+    // Bad input.
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"domains", json::array{"x.test"}}}), 422,
+                 "form_param_missing", "name");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"name", "X"}}), 422, "form_param_missing",
+                 "domains");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
+                        json::object{{"name", "X"}, {"domains", json::array{"y.test"}}, {"idp_certificate", "not a cert"}}),
+                 422, "form_param_value_invalid", "idp_certificate");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
+                        json::object{{"name", "X"}, {"domains", json::array{"y.test"}},
+                                     {"idp_metadata", "<!DOCTYPE x [<!ENTITY a \"b\">]><x/>"}}),
+                 422, "form_param_value_invalid", "idp_metadata");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
+                        json::object{{"name", "X"}, {"domains", json::array{"corp.test"}}}),
+                 422, "form_identifier_exists", "domains");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
+                        json::object{{"name", "X"}, {"domains", json::array{"y.test"}}, {"provider", "saml_evil"}}),
+                 422, "form_param_value_invalid", "provider");
+
+    auto del = b.bapi(http::verb::delete_, "/v1/saml_connections/" + id);
+    BOOST_TEST_REQUIRE(del.status == 200u, del.body);
+    BOOST_TEST(del.json.at("deleted") == true);
+    expect_error(b.bapi(http::verb::get, "/v1/saml_connections/" + id), 404, "resource_not_found");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -123,6 +123,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     transport_limits limits;
     limits.header_bytes = c.max_header_bytes;
     limits.body_bytes = c.max_body_bytes;
+    limits.upload_body_bytes = c.max_image_bytes + (64u << 10);  // the file and its multipart framing
     limits.header_timeout = c.header_timeout;
     limits.idle_timeout = c.idle_timeout;
     limits.max_connections = c.max_connections;
@@ -256,6 +257,7 @@ running_server::reload_result running_server::reload(conf::config next) {
     pin(next.idle_timeout, c.idle_timeout, "idle_timeout_ms");
     pin(next.shutdown_grace, c.shutdown_grace, "shutdown_grace_ms");
     pin(next.max_connections, c.max_connections, "max_connections");
+    pin(next.max_image_bytes, c.max_image_bytes, "max_image_bytes");
     // Keys (signing keys in <data_dir>/keys, secret keys) and URLs as a fresh start would derive them; then the
     // TLS files. Any failure leaves everything as it was.
     bootstrap_result boot;

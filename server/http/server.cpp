@@ -296,6 +296,14 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         }
         if (!ec && !parser.is_done()) {
             auto const& h = parser.get();
+            // Uploads (a profile image, an organization logo) may be larger than other bodies.
+            if (limits.upload_body_bytes > limits.body_bytes)
+                if (auto it = h.find(http::field::content_type); it != h.end()) {
+                    std::string_view const t = it->value();
+                    if (beast::iequals(t.substr(0, 19), "multipart/form-data") ||
+                        beast::iequals(t.substr(0, 24), "application/octet-stream"))
+                        parser.body_limit(limits.upload_body_bytes);
+                }
             if (auto it = h.find(http::field::expect); it != h.end() && beast::iequals(it->value(), "100-continue")) {
                 static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
                 auto [cec, cn] = co_await net::async_write(stream, net::buffer(cont), tuple_awaitable);

@@ -42,4 +42,10 @@ api_result<reply> bapi_create_invitations_bulk(app&, request_ctx&);
 api_result<reply> bapi_get_invitation(app&, request_ctx&);
 api_result<reply> bapi_revoke_invitation(app&, request_ctx&);
 
+// logo (issue 14)
+api_result<reply> fapi_set_organization_logo(app&, request_ctx&);
+api_result<reply> fapi_delete_organization_logo(app&, request_ctx&);
+api_result<reply> bapi_set_organization_logo(app&, request_ctx&);
+api_result<reply> bapi_delete_organization_logo(app&, request_ctx&);
+
 }  // namespace latchkey::server::api::orgs

@@ -16,10 +16,14 @@ using verb = http::verb;
 
 constexpr std::size_t image_limit = 4096;
 
-void small_images(conf::config& c) { c.max_image_bytes = image_limit; }
+/// Images up to 4 KiB, other bodies up to 2 KiB: an upload may be larger than max_body_bytes.
+void small_images(conf::config& c) {
+    c.max_image_bytes = image_limit;
+    c.max_body_bytes = 2048;
+}
 
 void orgs_and_small_images(conf::config& c) {
-    c.max_image_bytes = image_limit;
+    small_images(c);
     c.organizations.enabled = true;
 }
 
@@ -29,7 +33,10 @@ std::string png(std::size_t size = 64) {
     return s;
 }
 
-std::string jpeg() { return std::string("\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9", 24); }
+std::string jpeg() {
+    static char const bytes[] = "\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9";
+    return std::string(bytes, sizeof bytes - 1);
+}
 
 std::string const boundary = "----latchkeyBoundary7MA4YWxkTrZu0gW";
 
@@ -177,11 +184,15 @@ BOOST_AUTO_TEST_CASE(profile_image_refusals_store_nothing) {
                  "request_body_too_large", "file");
     expect_error(fapi_upload(c, "POST", path, multipart({{"other", png(), "x.png"}})), 422, "form_param_missing", "file");
     expect_error(fapi_upload(c, "POST", path, multipart({{"name", "x", "", false}})), 422, "form_param_missing", "file");
-    expect_error(c.fapi("POST", path, {{"file", png()}}), 422, "form_param_missing", "file");  // not multipart
+    expect_error(c.fapi("POST", path, {{"file", "R0lGODlhAQABAAAAACw="}}), 422, "form_param_missing", "file");  // not multipart
     expect_error(fapi_upload(c, "POST", path, "--" + boundary + "\r\nno headers\r\n"), 400, "request_body_invalid");
     expect_error(fapi_upload(c, "POST", path, multipart({{"file", png()}}), "multipart/form-data"), 400,
                  "request_body_invalid");  // no boundary
     expect_error(fapi_upload(c, "POST", path, png(), "image/png"), 415, "unsupported_content_type");
+    // An upload may be larger than max_body_bytes (2 KiB here); another body may not.
+    BOOST_TEST_REQUIRE(fapi_upload(c, "POST", path, multipart({{"file", png(3000)}})).status == 200u);
+    BOOST_TEST_REQUIRE(c.fapi("DELETE", path).status == 200u);
+    expect_error(c.fapi("PATCH", "/v1/me", {{"first_name", std::string(3000, 'a')}}), 413, "request_body_too_large");
     // Far over the upload limit: the transport refuses the body before any handler runs.
     auto huge = fapi_upload(c, "POST", path, multipart({{"file", png(image_limit + 128 * 1024)}}));
     BOOST_TEST(huge.status == 413u, huge.body);

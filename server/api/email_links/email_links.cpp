@@ -90,7 +90,10 @@ api_result<std::string> client_digest(store::read_txn const& t, std::string cons
 /// credential when the opener is another browser.
 template <class F>
 api_result<void> as_attempt_client(request_ctx& ctx, store::write_txn& w, std::string const& client_id, F&& finish) {
-    if (!ctx.client_id.empty() && ctx.client_id == client_id) return finish(ctx);  // the same browser
+    // The same browser by its __client cookie: the rotated cookie goes back to it (one cookie jar for both tabs).
+    // A dev browser token is not shared that way, so a dev browser is treated like another browser.
+    if (!ctx.client_id.empty() && ctx.client_id == client_id && ctx.cookie_auth && ctx.dev_browser_id.empty())
+        return finish(ctx);
     auto digest = client_digest(w, client_id);
     if (!digest) return digest.error();
     request_ctx inner = attempt_ctx(ctx, client_id);

@@ -143,6 +143,9 @@ json::value factor_verification(store::verification_record const& v) {
     bool const password = v.strategy == "password";
     o["attempts"] = password && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
     o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
+        o["verified_at_client"] =
+            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
     return o;
 }
 

@@ -224,6 +224,10 @@ struct config {
     std::chrono::milliseconds idle_timeout{75'000};
     std::chrono::milliseconds shutdown_grace{5'000};
     std::uint32_t max_connections = 20'000;
+    /// Profile images and organization logos (issue 14): the largest accepted file. Upload bodies
+    /// (multipart/form-data, application/octet-stream) may be this size plus 64 KiB of framing, even when that
+    /// is more than max_body_bytes.
+    std::uint32_t max_image_bytes = 10 * 1024 * 1024;
 
     // ---- instance (dashboard) ----
     std::string application_name = "latchkey";

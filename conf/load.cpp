@@ -533,7 +533,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "user_profile_url", "waitlist_url", "branding", "legal_consent",
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections", "delivery", "webhooks", "organizations", "oauth_providers",
+            "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
             "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
@@ -641,6 +641,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.millis(o, "idle_timeout_ms", c.idle_timeout);
     r.millis(o, "shutdown_grace_ms", c.shutdown_grace);
     r.integer(o, "max_connections", c.max_connections, 1000000);
+    r.integer(o, "max_image_bytes", c.max_image_bytes, 64u << 20);
     read_delivery(r, o, c);
     read_oauth_providers(r, o, c);
     read_saml_connections(r, o, c);
@@ -859,11 +860,12 @@ std::optional<load_error> validate(config const& c) {
     if (c.session_lifetime.count() < 60) return load_error{"session_lifetime", "must be at least 60 seconds"};
     if (c.max_header_bytes < 1024) return load_error{"max_header_bytes", "must be at least 1024"};
     if (c.max_body_bytes < 1024) return load_error{"max_body_bytes", "must be at least 1024"};
+    if (c.max_image_bytes < 1024) return load_error{"max_image_bytes", "must be at least 1024"};
     if (c.preferred_sign_in_strategy != "password" && c.preferred_sign_in_strategy != "otp")
         return load_error{"preferred_sign_in_strategy", "expected password or otp"};
     if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted" && c.sign_up_mode != "waitlist")
         return load_error{"sign_up_mode", "expected public, restricted or waitlist"};
-    static constexpr std::string_view known_factors[] = {"password", "email_code", "phone_code",
+    static constexpr std::string_view known_factors[] = {"password", "email_code", "email_link", "phone_code",
         "reset_password_email_code", "reset_password_phone_code"};
     for (auto const& f : c.first_factors) {
         bool ok = false;

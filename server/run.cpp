@@ -138,6 +138,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     transport_limits limits;
     limits.header_bytes = c.max_header_bytes;
     limits.body_bytes = c.max_body_bytes;
+    limits.upload_body_bytes = c.max_image_bytes + (64u << 10);  // the file and its multipart framing
     limits.header_timeout = c.header_timeout;
     limits.idle_timeout = c.idle_timeout;
     limits.max_connections = c.max_connections;
@@ -299,6 +300,7 @@ running_server::reload_result running_server::reload(conf::config next) {
     };
     if (providers_text(next) != providers_text(c)) out.ignored.emplace_back("oauth_providers");
     next.oauth_providers = c.oauth_providers;
+    pin(next.max_image_bytes, c.max_image_bytes, "max_image_bytes");
     // Keys (signing keys in <data_dir>/keys, secret keys) and URLs as a fresh start would derive them; then the
     // TLS files. Any failure leaves everything as it was.
     bootstrap_result boot;

@@ -20,8 +20,12 @@ struct verification_record {
     std::int64_t expire_at = 0;  ///< ms since epoch; 0 = none
     std::int32_t attempts = 0;   ///< failed attempts so far
     std::int64_t verified_at = 0;
+    // ---- email links (issue 14; appended) ----
+    std::string redirect_url;        ///< where GET /v1/verify sends the browser (checked by allowed_redirect)
+    std::string verified_at_client;  ///< the client that opened the link (clerk-js compares it with its own)
 };
-BOOST_DESCRIBE_STRUCT(verification_record, (), (status, strategy, code_digest, target_id, expire_at, attempts, verified_at))
+BOOST_DESCRIBE_STRUCT(verification_record, (), (status, strategy, code_digest, target_id, expire_at, attempts, verified_at,
+    redirect_url, verified_at_client))
 
 /// An email address or phone number owned by a user (Clerk "identification", id prefix idn_).
 struct identification_record {
@@ -321,5 +325,17 @@ struct waitlist_entry_record {
 };
 BOOST_DESCRIBE_STRUCT(waitlist_entry_record, (), (id, email_address, status, invitation_id, ticket_digest,
     invitation_status, invited_at, created_at, updated_at))
+
+/// An uploaded image (profile image, organization logo; issue 14), served at <FAPI>/v1/images/{id}.
+struct image_record {
+    std::string id;            ///< img_...
+    std::string owner_id;      ///< the user_... or org_... whose image it is
+    std::string content_type;  ///< image/png | image/jpeg | image/gif | image/webp, from the magic bytes
+    std::string name;          ///< the uploaded file name (as given, for the Image JSON)
+    std::string digest;        ///< SHA-256 (hex) of `bytes`: the ETag
+    std::string bytes;
+    std::int64_t created_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(image_record, (), (id, owner_id, content_type, name, digest, bytes, created_at))
 
 }  // namespace latchkey::store

@@ -181,6 +181,8 @@ using sign_ups_view = by_id_view<sign_up_record>;
 using sign_ups_repo = by_id_repo<sign_up_record>;
 using dev_browsers_view = by_id_view<dev_browser_record>;
 using dev_browsers_repo = by_id_repo<dev_browser_record>;
+using images_view = by_id_view<image_record>;  ///< profile images and organization logos (issue 14)
+using images_repo = by_id_repo<image_record>;
 
 /// JWT templates, with a unique name index.
 class jwt_templates_view {
@@ -321,6 +323,7 @@ public:
     virtual jobs_view const& jobs() const noexcept = 0;
     virtual waitlist_view const& waitlist() const noexcept = 0;
     virtual organizations_view const& organizations() const noexcept = 0;
+    virtual images_view const& images() const noexcept = 0;
 
 protected:
     read_txn() = default;
@@ -342,6 +345,7 @@ public:
     using read_txn::users;
     using read_txn::waitlist;
     using read_txn::organizations;
+    using read_txn::images;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -354,6 +358,7 @@ public:
     virtual jobs_repo& jobs() noexcept = 0;
     virtual waitlist_repo& waitlist() noexcept = 0;
     virtual organizations_repo& organizations() noexcept = 0;
+    virtual images_repo& images() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -394,6 +399,7 @@ public:
     jobs_view const& jobs() const noexcept final { return r_.jobs; }
     waitlist_view const& waitlist() const noexcept final { return r_.waitlist; }
     organizations_view const& organizations() const noexcept final { return r_.organizations; }
+    images_view const& images() const noexcept final { return r_.images; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -406,6 +412,7 @@ public:
     jobs_repo& jobs() noexcept final { return r_.jobs; }
     waitlist_repo& waitlist() noexcept final { return r_.waitlist; }
     organizations_repo& organizations() noexcept final { return r_.organizations; }
+    images_repo& images() noexcept final { return r_.images; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

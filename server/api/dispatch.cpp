@@ -8,6 +8,7 @@
 #include "server/api/site.hpp"
 #include "server/api/views.hpp"
 #include "server/http/guard.hpp"
+#include "server/http/multipart.hpp"
 #include "server/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -305,6 +306,32 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
                     for (auto const& [k, v] : ctx.form.items()) o[k] = v;
                     ctx.body = std::move(o);
                 }
+            } else if (beast::iequals(ct.substr(0, 19), "multipart/form-data")) {
+                // Uploads (issue 14): the handler reads the file parts itself (server/api/images); the text
+                // fields join the form as urlencoded ones would.
+                std::vector<multipart_part> parts;
+                if (parse_multipart(ct, body, parts) != multipart_status::ok) {
+                    result = make_error(code::request_body_invalid);
+                    return;
+                }
+                json::object fields;
+                for (auto const& p : parts) {
+                    if (p.has_filename) continue;
+                    if (p.name.size() > app_.cfg.max_field_bytes || p.data.size() > app_.cfg.max_field_bytes) {
+                        result = param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
+                        return;
+                    }
+                    if (!valid_utf8(p.name) || !valid_utf8(p.data)) {
+                        result = make_error(code::request_body_invalid);
+                        return;
+                    }
+                    if (p.name == "file") continue;  // a file sent without a filename: for the handler
+                    ctx.form.add(std::string(p.name), std::string(p.data));
+                    fields[p.name] = p.data;
+                }
+                if (kind_ == api_kind::backend) ctx.body = std::move(fields);
+            } else if (ct.starts_with("application/octet-stream")) {
+                // A raw upload (issue 14): the handler reads the body itself.
             } else {
                 result = make_error(code::unsupported_content_type);
                 return;

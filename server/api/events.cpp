@@ -129,13 +129,17 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
     bool const email = m.channel == "email";
     bool const queued = a.jobs != nullptr && (email ? d.email.mode == "smtp" : d.sms.mode == "twilio");
     auto const ttl_minutes = std::to_string(std::max<std::int64_t>(1, a.cfg.protection.code_ttl.count() / 60));
-    template_vars const vars{
-        {"code", m.code}, {"app_name", a.cfg.application_name}, {"to", m.to}, {"ttl_minutes", ttl_minutes}};
+    bool const link = m.kind == "email_link";  // issue 14: `code` is the link
+    template_vars const vars{{"code", m.code},
+                             {"url", link ? m.code : std::string{}},
+                             {"app_name", a.cfg.application_name},
+                             {"to", m.to},
+                             {"ttl_minutes", ttl_minutes}};
     bool const reset = m.kind.starts_with("reset_password");
-    auto const& tmpl = email ? (reset ? d.password_reset : d.verification_code) : d.sms_code;
+    auto const& tmpl = email ? (link ? d.email_link : reset ? d.password_reset : d.verification_code) : d.sms_code;
     std::string const subject = render_subject(tmpl, vars);
     auto const text = delivery::render(tmpl.text, vars);
-    std::string_view const slug = reset ? "reset_password_code" : "verification_code";
+    std::string_view const slug = link ? "magic_link_sign_in" : reset ? "reset_password_code" : "verification_code";
     if (queued) {
         json::object const p = email ? email_job(m, subject, text)
                                      : json::object{{"to", m.to}, {"kind", m.kind}, {"body", text}};

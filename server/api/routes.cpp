@@ -6,6 +6,8 @@
 #include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
 #include "server/api/saml/saml.hpp"
+#include "server/api/email_links/email_links.hpp"
+#include "server/api/images/images.hpp"
 
 namespace latchkey::server::api {
 
@@ -142,6 +144,14 @@ route_table frontend_routes() {
     r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_first_factor", {f::attempt_session_verification_first_factor, fapi, pool});
     r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_second_factor", {f::prepare_session_verification_second_factor, fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_second_factor", {f::attempt_session_verification_second_factor, fapi, io});
+    // profile images and organization logos (issue 14); images are served from the FAPI
+    r.add(get,     "/v1/images/{image_id}",                                      {images::get_image,                   none, io});
+    r.add(post,    "/v1/me/profile_image",                                       {f::set_profile_image,                fapi, io});
+    r.add(delete_, "/v1/me/profile_image",                                       {f::delete_profile_image,             fapi, io});
+    r.add(put,     "/v1/organizations/{organization_id}/logo",                   {o::fapi_set_organization_logo,       fapi, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/logo",                   {o::fapi_delete_organization_logo,    fapi, io});
+    // email links (issue 14): the emailed link's target; reads the opener's client itself, if any
+    r.add(get,     "/v1/verify",                                                 {email_links::verify,                 none, io});
     // clang-format on
     return r;
 }
@@ -239,6 +249,11 @@ route_table backend_routes() {
     r.add(get,     "/v1/saml_connections/{saml_connection_id}",       {saml_sso::get_connection,          sk, io});
     r.add(patch,   "/v1/saml_connections/{saml_connection_id}",       {saml_sso::update_connection,       sk, io});
     r.add(delete_, "/v1/saml_connections/{saml_connection_id}",       {saml_sso::delete_connection,       sk, io});
+    // profile images and organization logos (issue 14)
+    r.add(post,    "/v1/users/{user_id}/profile_image",               {b::set_user_profile_image,         sk, io});
+    r.add(delete_, "/v1/users/{user_id}/profile_image",               {b::delete_user_profile_image,      sk, io});
+    r.add(put,     "/v1/organizations/{organization_id}/logo",        {o::bapi_set_organization_logo,     sk, io});
+    r.add(delete_, "/v1/organizations/{organization_id}/logo",        {o::bapi_delete_organization_logo,  sk, io});
     // clang-format on
     return r;
 }

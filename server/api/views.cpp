@@ -65,7 +65,10 @@ json::value verification(store::verification_record const& v, json::storage_ptr 
     else
         o.emplace("attempts", nullptr);
     put_ms_or_null(o, "expire_at", v.expire_at);
-    o.emplace("verified_at_client", nullptr);
+    if (v.verified_at_client.empty())
+        o.emplace("verified_at_client", nullptr);
+    else
+        o.emplace("verified_at_client", json::string_view(v.verified_at_client));  // email links (issue 14)
     o.emplace("error", nullptr);
     return json::value(std::move(o));
 }

@@ -160,6 +160,16 @@ void log_exception(std::exception_ptr e) {
     }
 }
 
+/// Whether the request's body is an upload (multipart/form-data or application/octet-stream), which may be
+/// larger than other bodies (transport_limits::upload_body_bytes).
+bool is_upload(http::fields const& h) {
+    auto it = h.find(http::field::content_type);
+    if (it == h.end()) return false;
+    std::string_view const t = it->value();
+    return beast::iequals(t.substr(0, 19), "multipart/form-data") ||
+           beast::iequals(t.substr(0, 24), "application/octet-stream");
+}
+
 /// Maps a read error to the transport error to answer with, or nullopt when the peer is gone.
 struct read_failure {
     http::status status;
@@ -281,9 +291,19 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         arm(limits.header_timeout);
         http::request_parser<http::string_body> parser;
         parser.header_limit(limits.header_bytes);
-        parser.body_limit(limits.body_bytes);
+        // Uploads (a profile image, an organization logo) may be larger than other bodies: the parser starts with
+        // the larger limit (Beast judges a Content-Length against it while reading the header) and, once the
+        // header says the body is not an upload, holds it to the ordinary one.
+        std::uint64_t const upload_limit = std::max<std::uint64_t>(limits.body_bytes, limits.upload_body_bytes);
+        parser.body_limit(upload_limit);
         auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, tuple_awaitable);
         boost::system::error_code ec = hec;
+        if (!ec && upload_limit > limits.body_bytes && !is_upload(parser.get())) {
+            if (auto n = parser.content_length(); n && *n > limits.body_bytes)
+                ec = http::error::body_limit;
+            else
+                parser.body_limit(limits.body_bytes);
+        }
         if (!ec && !framing_ok(parser.get())) {
             response res{http::status::bad_request, 11};
             svc.transport_error(res, http::status::bad_request, "malformed_request",

@@ -24,6 +24,8 @@ struct transport_limits {
     std::chrono::milliseconds idle_timeout{75'000};    ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};
     std::uint32_t max_connections = 20'000;            ///< over this, new connections get 503 and close
+    /// The body limit of uploads (Content-Type multipart/form-data or application/octet-stream); 0 = body_bytes.
+    std::uint32_t upload_body_bytes = 0;
 };
 
 struct connection_info {

@@ -32,6 +32,7 @@ struct state {
     table<job_record> jobs;
     table<waitlist_entry_record> waitlist;
     table<std::string> organizations;  ///< the organizations family's ordered table (store/organizations.hpp)
+    table<image_record> images;         ///< uploaded images by id (issue 14)
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -646,7 +647,7 @@ struct repositories {
     repositories(state const* s, state* w) noexcept
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
           dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
-          org_kv(b), organizations(&org_kv, &org_kv) {}
+          org_kv(b), organizations(&org_kv, &org_kv), images(b, &state::images) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -663,6 +664,7 @@ struct repositories {
     waitlist_impl waitlist;
     org_kv_impl org_kv;
     organizations_impl organizations;
+    by_id_impl<image_record> images;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

@@ -22,7 +22,10 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
   const carol = { email: `${uniq('carol')}@example.com`, password: strongPassword() };
 
   before(async () => {
-    s = await startBrowserSuite({ instance: 'production', config: { single_session_mode: false } });
+    s = await startBrowserSuite({
+      instance: 'production',
+      config: { single_session_mode: false, first_factors: ['password', 'email_code', 'email_link', 'reset_password_email_code'] },
+    });
     assert.match(s.server.publishableKey, /^pk_live_/);
     bapi = s.server.backendClient();
   });
@@ -156,5 +159,45 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
     const auth = state.toAuth();
     assert.equal(auth.userId, carol.id);
     assert.equal(auth.sessionId, si.createdSessionId);
+  }));
+
+  // Issue 14: createEmailLinkFlow() polls the sign-in while the emailed link is opened in a second tab. The link's
+  // host (this suite's public FAPI name) is not reachable from the browser, so the tab opens it through the app's
+  // same-origin proxy (/__clerk), as it would reach an app whose FAPI is that proxy.
+  it('email link: the link from the outbox opened in a second tab completes the first tab\'s sign-in', T, () => s.withPage(async p => {
+    await ensureCarol();
+    await openAndLoad(p.page, s.app.sameOriginUrl());
+    const before = s.server.outboxCount(carol.email, 'email_link');
+    await evalClerk(p.page, async (clerk, email) => {
+      const si = await clerk.client.signIn.create({ identifier: email });
+      const f = si.supportedFirstFactors.find(x => x.strategy === 'email_link');
+      if (!f) throw new Error(`no email_link factor: ${JSON.stringify(si.supportedFirstFactors)}`);
+      const { startEmailLinkFlow } = si.createEmailLinkFlow();
+      window.__emailLink = startEmailLinkFlow({ emailAddressId: f.emailAddressId, redirectUrl: `${location.origin}/verified` })
+        .then(r => ({ status: r.status, sessionId: r.createdSessionId, verification: r.firstFactorVerification.status }),
+          e => ({ error: String(e?.message ?? e) }));
+      return true;
+    }, carol.email);
+    const link = new URL(await s.server.waitForCode(carol.email, { kind: 'email_link', after: before }));
+    assert.equal(`${link.origin}${link.pathname}`, `${s.server.frontendApi}/v1/verify`);
+    const tab = await p.context.newPage();
+    try {
+      await tab.goto(`${s.app.origin}/__clerk${link.pathname}${link.search}`);
+      const landed = new URL(tab.url());
+      assert.equal(`${landed.origin}${landed.pathname}`, `${s.app.origin}/verified`);
+      assert.equal(landed.searchParams.get('__clerk_status'), 'verified');
+      const sid = landed.searchParams.get('__clerk_created_session');
+      assert.match(sid ?? '', /^sess_/);
+      const result = await evalClerk(p.page, () => window.__emailLink);
+      assert.deepEqual(result, { status: 'complete', sessionId: sid, verification: 'verified' });
+      const active = await setActive(p.page, sid);
+      assert.equal(active.user, carol.id);
+      // Single use: the same link again reports failed.
+      await tab.goto(`${s.app.origin}/__clerk${link.pathname}${link.search}`);
+      assert.equal(new URL(tab.url()).searchParams.get('__clerk_status'), 'failed');
+    } finally {
+      await tab.close();
+    }
+    await signOut(p.page);
   }));
 });

@@ -135,4 +135,59 @@ describe('organizations: clerk-js and @clerk/backend', { skip: skipWithoutBinary
       assert.equal(del.deleted, true);
       await assert.rejects(bapi.organizations.getOrganization({ organizationId: org.id }), e => e.status === 404);
     }));
+
+  // Issue 14: uploads as clerk-js sends them (multipart `file`), read back through the URLs the SDK objects carry.
+  // The public FAPI host of this suite is not reachable from the browser, so image URLs are read through the
+  // app's same-origin proxy (/__clerk), as an app whose FAPI is that proxy would serve them.
+  it('user.setProfileImage and organization.setLogo: imageUrl serves the same bytes; @clerk/backend logo and image', T,
+    () => s.withPage(async p => {
+      const email = `${uniq('pic')}@example.com`;
+      const password = strongPassword();
+      const user = await bapi.users.createUser({ emailAddress: [email], password });
+      await openAndLoad(p.page, s.app.sameOriginUrl());
+      const si = await signInPassword(p.page, email, password);
+      await setActive(p.page, si.createdSessionId);
+      const got = await evalClerk(p.page, async (clerk, fapi) => {
+        const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+        const bytes = Uint8Array.from(atob(png), c => c.charCodeAt(0));
+        const read = async url => {
+          const u = new URL(url);
+          const res = await fetch(`${location.origin}/__clerk${u.pathname}${u.search}`);
+          const b = new Uint8Array(await res.arrayBuffer());
+          return { status: res.status, type: res.headers.get('content-type'), same: b.length === bytes.length && b.every((v, i) => v === bytes[i]) };
+        };
+        const image = await clerk.user.setProfileImage({ file: new Blob([bytes], { type: 'image/png' }) });
+        const profile = { publicUrl: image.publicUrl, imageUrl: clerk.user.imageUrl, hasImage: clerk.user.hasImage, read: await read(clerk.user.imageUrl) };
+        const org = await clerk.createOrganization({ name: 'Logo Works' });
+        const withLogo = await org.setLogo({ file: new Blob([bytes], { type: 'image/png' }) });
+        await clerk.user.reload();
+        const m = clerk.user.organizationMemberships.find(x => x.organization.id === org.id);
+        const logo = { id: org.id, imageUrl: withLogo.imageUrl, hasImage: withLogo.hasImage, inMembership: m?.organization.imageUrl, read: await read(withLogo.imageUrl) };
+        await clerk.user.setProfileImage({ file: null });
+        return { profile, logo, afterDelete: clerk.user.hasImage, fapi };
+      }, s.server.frontendApi);
+      assert.equal(got.profile.hasImage, true);
+      assert.equal(got.profile.imageUrl, got.profile.publicUrl);
+      assert.ok(got.profile.imageUrl.startsWith(`${s.server.frontendApi}/v1/images/img_`), got.profile.imageUrl);
+      assert.deepEqual(got.profile.read, { status: 200, type: 'image/png', same: true });
+      assert.equal(got.logo.hasImage, true);
+      assert.equal(got.logo.inMembership, got.logo.imageUrl);
+      assert.deepEqual(got.logo.read, { status: 200, type: 'image/png', same: true });
+      assert.equal(got.afterDelete, false);
+
+      // @clerk/backend: the user's profile image and the organization's logo (multipart from node).
+      const gif = new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0, 1, 0, 0, 0, 0, 0x2c]);
+      const updated = await bapi.users.updateUserProfileImage(user.id, { file: new Blob([gif], { type: 'image/gif' }) });
+      assert.equal(updated.hasImage, true);
+      const served = await fetch(`${s.server.fapiUrl}${new URL(updated.imageUrl).pathname}`);
+      assert.equal(served.headers.get('content-type'), 'image/gif');
+      assert.deepEqual(new Uint8Array(await served.arrayBuffer()), gif);
+      const org = await bapi.organizations.updateOrganizationLogo(got.logo.id, { file: new Blob([gif], { type: 'image/gif' }), uploaderUserId: user.id });
+      assert.equal(org.hasImage, true);
+      assert.notEqual(org.imageUrl, got.logo.imageUrl);
+      const noLogo = await bapi.organizations.deleteOrganizationLogo(got.logo.id);
+      assert.equal(noLogo.hasImage, false);
+      const noImage = await bapi.users.deleteUserProfileImage(user.id);
+      assert.equal(noImage.hasImage, false);
+    }));
 });

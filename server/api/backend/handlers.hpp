@@ -70,6 +70,10 @@ LATCHKEY_HANDLER(get_metrics);
 // instance.cpp
 LATCHKEY_HANDLER(get_instance);
 
+// users.cpp: the profile image (issue 14)
+LATCHKEY_HANDLER(set_user_profile_image);
+LATCHKEY_HANDLER(delete_user_profile_image);
+
 #undef LATCHKEY_HANDLER
 
 }  // namespace latchkey::server::api::backend

@@ -10,6 +10,7 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/images/images.hpp"
 #include "server/api/views.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -570,6 +571,8 @@ api_result<reply> delete_user(app& a, request_ctx& ctx) {
             return r.error();
         if (auto r = orgs::forget_user(tx, id); !r)  // issue 13: memberships go in the same txn
             return api_result<void>(r.error());
+        if (auto r = images::detach(tx, u->image_url, id); !r)  // issue 14: and the profile image
+            return api_result<void>(r.error());
         if (auto r = tx.users().remove(*u); !r)
             return r.error();
         if (auto e = events::user_deleted(a, tx, *u, &ctx); !e)
@@ -666,6 +669,25 @@ api_result<reply> delete_user_external_account(app& a, request_ctx& ctx) {
     });
     if (!w) return w.error();
     return deleted_reply("external_account", id);
+}
+
+// ---- profile image (issue 14): multipart `file`; the reply is the user ----
+
+api_result<reply> set_user_profile_image(app& a, request_ctx& ctx) {
+    auto up = images::read_upload(a, ctx);
+    if (!up) return up.error();
+    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+        auto r = images::attach(a, ctx, tx, u.image_url, u.id, std::move(*up));
+        if (!r) return r.error();
+        return std::nullopt;
+    });
+}
+
+api_result<reply> delete_user_profile_image(app& a, request_ctx& ctx) {
+    return modify(a, ctx, [&](store::write_txn& tx, store::user_record& u) -> std::optional<api_error> {
+        if (auto r = images::detach(tx, u.image_url, u.id); !r) return r.error();
+        return std::nullopt;
+    });
 }
 
 }  // namespace latchkey::server::api::backend

@@ -222,8 +222,11 @@ json::object attributes(app const& a) {
     json::object o;
     auto const& e = c.email_address;
     o["email_address"] = attribute(e.enabled, e.required, e.used_for_first_factor,
-                                   pick(c.first_factors, {"email_code", "reset_password_email_code"}), false, {},
-                                   json::array{"email_code"}, e.verify_at_sign_up);
+                                   pick(c.first_factors, {"email_code", "email_link", "reset_password_email_code"}),
+                                   false, {},
+                                   has(c.first_factors, "email_link") ? json::array{"email_code", "email_link"}
+                                                                      : json::array{"email_code"},
+                                   e.verify_at_sign_up);
     auto const& p = c.phone_number;
     bool phone_second = has(c.second_factors, "phone_code");
     o["phone_number"] = attribute(p.enabled, p.required, p.used_for_first_factor,

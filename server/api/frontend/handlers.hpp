@@ -99,6 +99,10 @@ LATCHKEY_HANDLER(attempt_session_verification_first_factor);
 LATCHKEY_HANDLER(prepare_session_verification_second_factor);
 LATCHKEY_HANDLER(attempt_session_verification_second_factor);
 
+// me.cpp: the profile image (issue 14)
+LATCHKEY_HANDLER(set_profile_image);
+LATCHKEY_HANDLER(delete_profile_image);
+
 #undef LATCHKEY_HANDLER
 
 }  // namespace latchkey::server::api::frontend

@@ -11,7 +11,9 @@
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/images/images.hpp"
 #include "server/api/organizations/orgs.hpp"
+#include "server/api/email_links/email_links.hpp"
 #include "server/api/events.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
@@ -485,16 +487,28 @@ api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
     std::string const id(ctx.params.get(k.path_param));
     auto strategy = field(ctx, "strategy");
     if (!strategy || strategy->empty()) return param_error(code::form_param_missing, "strategy");
-    if (*strategy != k.strategy)
+    bool const link = *strategy == email_links::strategy && k.kind == std::string_view("email_address");  // issue 14
+    if (*strategy != k.strategy && !link)
         return param_error(code::form_param_value_invalid, "strategy",
                            "The only supported strategy is " + std::string(k.strategy) + ".");
+    std::string redirect;
+    if (link) {
+        auto r = email_links::checked_redirect(a, ctx);
+        if (!r) return r.error();
+        redirect = std::move(*r);
+    }
     if (auto e = throttle(a, ctx, "me_prepare:" + id)) return *e;
     store::identification_record out;
     auto u = edit_me(a, ctx, "prepare_verification", [&](me& m, store::write_txn& w) -> api_result<void> {
         auto* i = find_ident(m.user, id, k.kind);
         if (i == nullptr) return make_error(code::resource_not_found);
         if (i->verification.status == "verified") return make_error(code::verification_already_verified);
-        if (auto sent = prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
+        if (link) {
+            if (auto sent = email_links::prepare(a, ctx, w, i->verification, m.user.id, i->id, i->value,
+                                                 std::move(redirect), m.user.id);
+                !sent)
+                return sent;
+        } else if (auto sent = prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
             !sent)
             return sent;
         i->updated_at = ctx.now;
@@ -613,6 +627,7 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
         // Every session of the user ends, the current one included; this client forgets it.
         if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
         if (auto r = orgs::forget_user(w, m->user.id); !r) return r.error();  // issue 13: same txn
+        if (auto r = images::detach(w, m->user.image_url, m->user.id); !r) return r.error();  // issue 14
         if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
         if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
         return m->user.id;
@@ -888,6 +903,37 @@ api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
     });
     if (!u) return u.error();
     return envelope(a, ctx, deleted_object("external_account", id));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /v1/me/profile_image (issue 14): the image is stored with the user's change, in one txn; the reply is Clerk's
+// Image object and the piggy-backed client carries the user's new image_url/has_image.
+
+api_result<reply> set_profile_image(app& a, request_ctx& ctx) {
+    if (auto e = require_me(a, ctx)) return *e;
+    auto up = images::read_upload(a, ctx);
+    if (!up) return up.error();
+    store::image_record img;
+    auto u = edit_me(a, ctx, "set_profile_image", [&](me& m, store::write_txn& w) -> api_result<void> {
+        auto r = images::attach(a, ctx, w, m.user.image_url, m.user.id, std::move(*up));
+        if (!r) return r.error();
+        img = std::move(*r);
+        return {};
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, images::image_json(a, img));
+}
+
+api_result<reply> delete_profile_image(app& a, request_ctx& ctx) {
+    std::string id;
+    auto u = edit_me(a, ctx, "delete_profile_image", [&](me& m, store::write_txn& w) -> api_result<void> {
+        if (m.user.image_url.empty()) return make_error(code::resource_not_found);
+        id = images::id_in(m.user.image_url);
+        if (id.empty()) id = m.user.id;  // an imported image URL
+        return images::detach(w, m.user.image_url, m.user.id);
+    });
+    if (!u) return u.error();
+    return envelope(a, ctx, deleted_object("image", id));
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -11,6 +11,7 @@
 #include "crypto/random.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/email_links/email_links.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/federation/federation.hpp"
@@ -43,7 +44,7 @@ constexpr std::string_view dummy_digest =
     "$argon2id$v=19$m=19456,t=2,p=1$Of0HhE3xC9zLIZTxCX8sGQ$Pw7mpuWCGpLG2bjkCgFZIwT7rzhBmuftaGu2jyY4xM4";
 
 bool is_email_strategy(std::string_view s) {
-    return s == "email_code" || s == "reset_password_email_code";
+    return s == "email_code" || s == "reset_password_email_code" || s == email_links::strategy;
 }
 
 bool is_phone_strategy(std::string_view s) {
@@ -103,7 +104,7 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
     if (!u.password_digest.empty() && factor_enabled(a, "password"))
         out.push_back(json::object{{"strategy", "password"}});
     for (std::string_view kind :
-         {"email_code", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
+         {"email_code", "email_link", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
         if (!factor_enabled(a, kind))
             continue;
         bool const email = is_email_strategy(kind);
@@ -143,6 +144,9 @@ json::value factor_verification(store::verification_record const& v) {
     bool const password = v.strategy == "password";
     o["attempts"] = password && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
     o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
+        o["verified_at_client"] =
+            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
     return o;
 }
 
@@ -311,6 +315,11 @@ api_result<void> prepare_factor(
     for (auto const& i : u.identifications) {
         if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified")
             continue;
+        if (strategy == email_links::strategy) {  // issue 14: a link instead of a code
+            auto redirect = email_links::checked_redirect(a, ctx);
+            if (!redirect) return redirect.error();
+            return email_links::prepare(a, ctx, w, si.first_factor, si.id, i.id, i.value, std::move(*redirect), u.id);
+        }
         return prepare_code(a, ctx, w, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id, u.id);
     }
     auto const* param = email ? "email_address_id" : "phone_number_id";
@@ -723,6 +732,8 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
         return *limited;
     if (auto bad = check_first_factor_strategy(a, strategy))
         return *bad;
+    if (strategy == email_links::strategy)
+        return param_error(code::form_param_value_invalid, "strategy", "An email link is verified by opening it.");
     if (strategy == "password" && password.empty())
         return param_error(code::form_param_missing, "password");
     if (strategy != "password" && code_value.empty())
@@ -916,3 +927,22 @@ api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
 }
 
 }  // namespace latchkey::server::api::frontend
+
+namespace latchkey::server::api::email_links {
+
+api_result<void> complete_sign_in(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si) {
+    auto u = w.users().get(si.user_id);
+    if (!u) return frontend::store_failure(u.error(), "get_user");
+    if (!*u) return make_error(code::resource_not_found);
+    if (auto bad = frontend::user_blocked(a, **u, ctx.now)) return *bad;
+    auto c = w.clients().get(si.client_id);
+    if (!c) return frontend::store_failure(c.error(), "get_client");
+    if (!*c) return make_error(code::resource_not_found);
+    store::user_record const before = **u;
+    if (auto r = frontend::complete(a, ctx, w, si, **u, **c); !r) return r;
+    if (si.status != "complete")  // otherwise start_session wrote the user
+        if (auto r = w.users().put(**u, &before); !r) return frontend::store_failure(r.error(), "put_user");
+    return {};
+}
+
+}  // namespace latchkey::server::api::email_links

@@ -3,6 +3,7 @@
 // write, so the piggy-backed client carries created_session_id's session.
 //
 // Passwords are hashed before the LMDB write txn opens (LMDB has one writer at a time).
+#include "server/api/email_links/email_links.hpp"
 #include "server/api/frontend/handlers.hpp"
 
 #include "crypto/password.hpp"
@@ -669,9 +670,17 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     if (strategy.empty())
         return param_error(code::form_param_missing, "strategy");
-    if (strategy != "email_code" && strategy != "phone_code")
-        return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
-    bool const email = strategy == "email_code";
+    bool const link = strategy == email_links::strategy;  // issue 14
+    if (strategy != "email_code" && strategy != "phone_code" && !link)
+        return param_error(code::form_param_value_invalid, "strategy",
+                           "strategy must be email_code, email_link or phone_code.");
+    bool const email = strategy == "email_code" || link;
+    std::string redirect;
+    if (link) {
+        auto r = email_links::checked_redirect(a, ctx);
+        if (!r) return r.error();
+        redirect = std::move(*r);
+    }
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
         auto& v = email ? s.email_verification : s.phone_verification;
@@ -682,6 +691,7 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
         // Each prepare sends a message: limited per address so it cannot flood an inbox.
         if (auto limited = limit_identifier(a, ctx, to))
             return *limited;
+        if (link) return email_links::prepare(a, ctx, tx, v, s.id, "", to, std::move(redirect), "");
         return prepare_code(a, ctx, tx, v, strategy, email ? "email" : "sms", to, "");
     });
 }

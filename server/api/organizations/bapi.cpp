@@ -7,6 +7,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/images/images.hpp"
 #include "server/api/txn.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -526,6 +527,42 @@ api_result<reply> bapi_revoke_invitation(app& a, request_ctx& ctx) {
         auto j = invitation_json(a, inv, &*o, audience::backend);
         if (auto e = events::emit(a, w, "organizationInvitation.revoked", j); !e) return store_error(e.error(), "webhook");
         return json::value(std::move(j));
+    });
+}
+
+// ---- logo (issue 14): multipart `file` (+ `uploader_user_id`, not needed here); the reply is the organization ----
+
+namespace {
+
+template <class Change>
+api_result<reply> change_logo(app& a, request_ctx& ctx, char const* what, Change change) {
+    return write_json(a, what, [&](store::write_txn& w) -> api_result<json::value> {
+        auto o = path_org(w, ctx);
+        if (!o) return o.error();
+        if (auto r = change(w, *o); !r) return r.error();
+        o->updated_at = std::max(ctx.now, o->updated_at + 1);
+        if (auto r = w.organizations().put(*o, false); !r) return store_error(r.error(), what);
+        if (auto r = refresh_members(a, w, o->id, ctx.now); !r) return r.error();
+        if (auto e = events::emit(a, w, "organization.updated", organization_json(*o, audience::backend)); !e)
+            return store_error(e.error(), "webhook");
+        return org_view(w, *o);
+    });
+}
+
+}  // namespace
+
+api_result<reply> bapi_set_organization_logo(app& a, request_ctx& ctx) {
+    auto up = images::read_upload(a, ctx);
+    if (!up) return up.error();
+    return change_logo(a, ctx, "set_organization_logo", [&](store::write_txn& w, store::organization_record& o) {
+        auto r = images::attach(a, ctx, w, o.image_url, o.id, std::move(*up));
+        return r ? api_result<void>() : api_result<void>(r.error());
+    });
+}
+
+api_result<reply> bapi_delete_organization_logo(app& a, request_ctx& ctx) {
+    return change_logo(a, ctx, "delete_organization_logo", [&](store::write_txn& w, store::organization_record& o) {
+        return images::detach(w, o.image_url, o.id);
     });
 }
 

@@ -9,6 +9,7 @@
 
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/images/images.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -507,6 +508,55 @@ api_result<reply> fapi_accept_my_invitation(app& a, request_ctx& ctx) {
         inv.status = "accepted";
         inv.updated_at = ctx.now;
         return json::value(invitation_json(a, inv, *o ? &**o : nullptr, audience::frontend));
+    });
+}
+
+// ---- logo (issue 14): multipart `file`, permission org:sys_profile:manage; the reply is the organization ----
+
+api_result<reply> fapi_set_organization_logo(app& a, request_ctx& ctx) {
+    if (auto e = enabled(a)) return *e;
+    auto up = images::read_upload(a, ctx);
+    if (!up) {
+        // A signed-out or unauthorised caller hears that first, not what was wrong with the file.
+        auto who = txn::read<scoped>(a, "org_logo", [&](store::read_txn& t) {
+            return load_scoped(a, ctx, t, "org:sys_profile:manage");
+        });
+        if (!who) return who.error();
+        return up.error();
+    }
+    return write_and_reply(a, ctx, "set_organization_logo", [&](store::write_txn& w) -> api_result<json::value> {
+        auto s = load_scoped(a, ctx, w, "org:sys_profile:manage");
+        if (!s) return s.error();
+        auto o = s->org;
+        if (auto r = images::attach(a, ctx, w, o.image_url, o.id, std::move(*up)); !r) return r.error();
+        o.updated_at = std::max(ctx.now, o.updated_at + 1);
+        if (auto r = w.organizations().put(o, false); !r) return store_error(r.error(), "set_organization_logo");
+        if (auto r = refresh_members(a, w, o.id, ctx.now); !r) return r.error();
+        if (auto e = events::emit(a, w, "organization.updated", organization_json(o, audience::backend)); !e)
+            return store_error(e.error(), "webhook");
+        return json::value(organization_json(o, audience::frontend));
+    });
+}
+
+api_result<reply> fapi_delete_organization_logo(app& a, request_ctx& ctx) {
+    return write_and_reply(a, ctx, "delete_organization_logo", [&](store::write_txn& w) -> api_result<json::value> {
+        auto s = load_scoped(a, ctx, w, "org:sys_profile:manage");
+        if (!s) return s.error();
+        auto o = s->org;
+        if (o.image_url.empty()) return make_error(code::resource_not_found);
+        std::string id(images::id_in(o.image_url));
+        if (id.empty()) id = o.id;
+        if (auto r = images::detach(w, o.image_url, o.id); !r) return r.error();
+        o.updated_at = std::max(ctx.now, o.updated_at + 1);
+        if (auto r = w.organizations().put(o, false); !r) return store_error(r.error(), "delete_organization_logo");
+        if (auto r = refresh_members(a, w, o.id, ctx.now); !r) return r.error();
+        if (auto e = events::emit(a, w, "organization.updated", organization_json(o, audience::backend)); !e)
+            return store_error(e.error(), "webhook");
+        json::object d;
+        d["object"] = "image";
+        d["id"] = id;
+        d["deleted"] = true;
+        return json::value(std::move(d));
     });
 }
 

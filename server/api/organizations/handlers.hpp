@@ -69,5 +69,10 @@ api_result<reply> bapi_get_role(app&, request_ctx&);
 api_result<reply> bapi_write_role(app&, request_ctx&);
 api_result<reply> bapi_list_permissions(app&, request_ctx&);
 api_result<reply> bapi_get_permission(app&, request_ctx&);
+// logo (issue 14)
+api_result<reply> fapi_set_organization_logo(app&, request_ctx&);
+api_result<reply> fapi_delete_organization_logo(app&, request_ctx&);
+api_result<reply> bapi_set_organization_logo(app&, request_ctx&);
+api_result<reply> bapi_delete_organization_logo(app&, request_ctx&);
 
 }  // namespace latchkey::server::api::orgs

@@ -7,6 +7,7 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
+#include "server/api/images/images.hpp"
 #include "server/api/json_write.hpp"
 #include "server/api/views.hpp"
 
@@ -423,6 +424,7 @@ api_result<void> remove(app& a, store::write_txn& w, std::string_view org_id, st
     auto ms = w.organizations().memberships_of_org(org_id);
     if (!ms) return store_error(ms.error(), "delete_organization");
     if (auto r = w.organizations().remove(org_id); !r) return store_error(r.error(), "delete_organization");
+    if (auto r = images::detach(w, (*o)->image_url, (*o)->id); !r) return r;  // issue 14: the logo, same txn
     for (auto const& m : *ms)
         if (auto r = refresh_user(a, w, m.user_id, now); !r) return r;
     json::object d;

@@ -1324,4 +1324,37 @@ BOOST_FIXTURE_TEST_CASE(domains_and_membership_requests_are_indexed_and_go_with_
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(store_images)
+
+// Uploaded images (issue 14): found by id; the bytes (binary, megabytes) come back exactly; an aborted write
+// stores nothing; removing a missing image is not an error.
+BOOST_FIXTURE_TEST_CASE(images_round_trip_large_binary_bytes, store_fixture) {
+    auto img = filled<image_record>();
+    img.id = "img_1";
+    img.bytes.assign(3u << 20, '\0');
+    for (std::size_t i = 0; i < img.bytes.size(); i += 7) img.bytes[i] = static_cast<char>(i % 251);
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.images().put(img); }).has_value());
+    auto got = read([&](read_txn& t) { return t.images().get("img_1"); });
+    BOOST_TEST_REQUIRE(got->has_value());
+    BOOST_TEST(records_equal(got->value(), img));
+    BOOST_TEST(got->value().bytes.size() == img.bytes.size());
+
+    auto other = img;
+    other.id = "img_2";
+    auto aborted = write([&](write_txn& w) -> result<void> {
+        if (auto r = w.images().put(other); !r) return r;
+        return make_error_code(errc::aborted);
+    });
+    BOOST_TEST(!aborted.has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.images().get("img_2"); })->has_value());
+
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) -> result<void> {
+                           if (auto r = w.images().remove("img_1"); !r) return r;
+                           return w.images().remove("img_missing");
+                       }).has_value());
+    BOOST_TEST(!read([&](read_txn& t) { return t.images().get("img_1"); })->has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

@@ -1,0 +1,36 @@
+// Fuzz: the multipart/form-data parser. The first input line is the Content-Type, the rest the body; every part
+// it returns must lie inside the body and respect the limits.
+#include "server/http/multipart.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+std::vector<std::string> fuzz_seeds() {
+    std::string const b = "multipart/form-data; boundary=XyZ\n";
+    return {b + "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"
+                "\x89PNG\r\n\x1a\n\r\n--XyZ\r\nContent-Disposition: form-data; name=\"uploader_user_id\"\r\n\r\nuser_1\r\n--XyZ--\r\n",
+            b + "pre\r\n--XyZ  \r\ncontent-disposition: form-data; name=a\r\n\r\n\r\n--XyZ--",
+            "multipart/form-data; boundary=\"a b\"\n--a b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--a b--",
+            b + "--XyZ\r\n\r\n\r\n--XyZ--", b + "--XyZ--", "text/plain\nx"};
+}
+
+extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+    std::string_view in(reinterpret_cast<char const*>(data), size);
+    auto nl = in.find('\n');
+    if (nl == std::string_view::npos) return 0;
+    std::string_view const ct = in.substr(0, nl);
+    std::string_view const body = in.substr(nl + 1);
+    std::vector<latchkey::server::multipart_part> parts;
+    latchkey::server::multipart_limits const limits{.max_parts = 8, .max_header_bytes = 256};
+    auto st = latchkey::server::parse_multipart(ct, body, parts, limits);
+    auto inside = [&](std::string_view v) {
+        return v.empty() || (v.data() >= body.data() && v.data() + v.size() <= body.data() + body.size());
+    };
+    if (st != latchkey::server::multipart_status::ok && !parts.empty()) __builtin_trap();
+    if (parts.size() > limits.max_parts) __builtin_trap();
+    for (auto const& p : parts)
+        if (!inside(p.name) || !inside(p.filename) || !inside(p.content_type) || !inside(p.data))
+            __builtin_trap();  // views must point into the body
+    return 0;
+}

@@ -169,6 +169,18 @@ struct oauth_provider {
     std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
 };
 
+/// Passkeys (issue 14; on when "passkey" is in first_factors): the environment's passkey_settings and the
+/// WebAuthn relying party.
+struct passkey_settings {
+    bool allow_autofill = false;           ///< conditional UI on the sign-in form
+    bool show_sign_in_button = true;       ///< the "sign in with a passkey" (discoverable) button
+    bool satisfies_second_factor = true;   ///< a passkey sign-in skips the second factor
+    /// The RP ID credentials are scoped to ("" = the registrable domain of the frontend API host, else that
+    /// host). It must be the app pages' host or a registrable suffix of it; never an IP address.
+    std::string rp_id;
+    std::uint32_t timeout_ms = 300'000;    ///< the ceremony timeout given to the browser and the challenge's life
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -245,6 +257,8 @@ struct config {
     organization_settings organizations{};
     // ---- federation ----
     std::vector<oauth_provider> oauth_providers;
+    // ---- passkeys (issue 14) ----
+    passkey_settings passkeys{};
 };
 
 }  // namespace latchkey::conf

@@ -463,7 +463,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes"};
+            "reverification_minutes", "passkeys"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -563,6 +563,14 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
            });
     read_organizations(r, o, c.organizations);
+    nested(r, o, "passkeys", {"allow_autofill", "show_sign_in_button", "satisfies_second_factor", "rp_id", "timeout_ms"},
+           [&](json_reader& sub, json::object const& p) {
+               sub.boolean(p, "allow_autofill", c.passkeys.allow_autofill);
+               sub.boolean(p, "show_sign_in_button", c.passkeys.show_sign_in_button);
+               sub.boolean(p, "satisfies_second_factor", c.passkeys.satisfies_second_factor);
+               sub.string(p, "rp_id", c.passkeys.rp_id);
+               sub.integer(p, "timeout_ms", c.passkeys.timeout_ms, 3'600'000u);
+           });
     r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
     r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
     r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);

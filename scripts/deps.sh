@@ -6,6 +6,7 @@ what=${1:-build}
 # nodejs + npm: the build fetches the pinned Clerk SDK bundles (npm ci in bundles/) and precompresses them.
 pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
       libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libmaxminddb-dev libpsl-dev libcurl4-openssl-dev libbenchmark-dev
+      libcbor-dev libsecp256k1-dev
       libgoogle-perftools-dev openssl nodejs npm)
 case "$what" in
   test)  pkgs+=(chromium lmdb-utils) ;;

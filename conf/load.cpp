@@ -787,12 +787,23 @@ std::optional<load_error> validate(config const& c) {
     if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted" && c.sign_up_mode != "waitlist")
         return load_error{"sign_up_mode", "expected public, restricted or waitlist"};
     static constexpr std::string_view known_factors[] = {"password", "email_code", "phone_code",
-        "reset_password_email_code", "reset_password_phone_code"};
+        "reset_password_email_code", "reset_password_phone_code", "passkey", "web3_metamask_signature",
+        "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_base_signature"};
     for (auto const& f : c.first_factors) {
         bool ok = false;
         for (auto k : known_factors) ok = ok || f == k;
         if (!ok) return load_error{"first_factors", "unknown strategy '" + f + "'"};
     }
+    if (auto const& rp = c.passkeys.rp_id; !rp.empty()) {
+        bool ok = rp.size() <= 253 && rp.front() != '.' && rp.back() != '.';
+        bool digits_only = true;
+        for (char ch : rp) {
+            ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+            digits_only = digits_only && ((ch >= '0' && ch <= '9') || ch == '.');
+        }
+        if (!ok || digits_only) return load_error{"passkeys.rp_id", "expected a lowercase DNS name (not an IP address)"};
+    }
+    if (c.passkeys.timeout_ms < 10'000) return load_error{"passkeys.timeout_ms", "must be at least 10000"};
     for (auto const* list : {&c.allowed_origins, &c.allowed_redirect_origins}) {
         char const* name = list == &c.allowed_origins ? "allowed_origins" : "allowed_redirect_origins";
         for (auto const& o : *list) {

@@ -118,7 +118,20 @@ namespace latchkey::server::api {
     X(totp_already_enabled, bad_request, "TOTP already enabled",                                                 \
       "An authenticator app is already set up. Remove it before adding a new one.")                             \
     X(session_reverification_required, forbidden, "Additional verification required",                          \
-      "You need to verify your identity again to perform this action.")
+      "You need to verify your identity again to perform this action.")                                        \
+    /* ---- passkeys and web3 wallets (issue 14) ---- */                                                        \
+    X(passkey_invalid_public_key_credential, unprocessable_entity, "is invalid",                               \
+      "The passkey credential is invalid.")                                                                     \
+    X(passkey_registration_failed, unprocessable_entity, "Passkey registration failed",                        \
+      "The passkey could not be registered.")                                                                   \
+    X(passkey_verification_failed, unprocessable_entity, "Passkey verification failed",                        \
+      "The passkey could not be verified.")                                                                     \
+    X(passkey_not_found, unprocessable_entity, "Passkey not found",                                            \
+      "This passkey is not registered for this account.")                                                       \
+    X(passkey_already_exists, unprocessable_entity, "Passkey already exists",                                  \
+      "This passkey is already registered.")                                                                    \
+    X(passkey_quota_exceeded, forbidden, "Too many passkeys",                                                  \
+      "This account already has the maximum number of passkeys.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -36,6 +36,11 @@ describe('passkeys: registration and discoverable sign-in with clerk-js in Chrom
       },
     });
 
+    // clerk-js reports no WebAuthn support in a browser driven by automation (navigator.webdriver, which playwright
+    // sets); the page sees an ordinary navigator instead.
+    await p.page.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false, configurable: true });
+    });
     await openAndLoad(p.page, s.app.sameOriginUrl());
     const env = await evalClerk(p.page, clerk => ({
       passkey: clerk.environment.userSettings.attributes.passkey?.enabled ?? null,

@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(add_prove_sign_in_delete) {
     auto v = c.fapi("POST", path + "/attempt_verification", {{"signature", w.sign(message2)}});
     BOOST_TEST_REQUIRE(v.status == 200u, v.body);
     BOOST_TEST(str(response(v).at("verification").at("status")) == "verified");
-    auto const& user = client_session(v, who.session_id).at("user");
+    auto const user = client_session(v, who.session_id).at("user");
     BOOST_TEST(str(user.at("primary_web3_wallet_id")) == id);
     BOOST_TEST(user.at("web3_wallets").as_array().size() == 1u);
     auto list = c.fapi("GET", "/v1/me/web3_wallets");

@@ -270,9 +270,9 @@ void start_assertion(app const& a, store::user_record const* u, store::verificat
     v.nonce = json::serialize(o);
 }
 
-std::string assertion_user(std::string_view credential_json) {
+api_result<std::string> assertion_user(std::string_view credential_json) {
     auto c = parse_credential(credential_json, false);
-    if (!c) return {};
+    if (!c) return c.error();
     return c->user_handle;
 }
 

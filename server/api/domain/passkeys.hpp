@@ -45,9 +45,9 @@ api_result<void> finish_registration(app const& a, store::user_record const& u, 
 /// when u is null).
 void start_assertion(app const& a, store::user_record const* u, store::verification_record& v, std::int64_t now_ms);
 
-/// The user an assertion names (its userHandle, base64url of the user id), or "" when it carries none or a
-/// malformed credential (finish_assertion then reports it).
-std::string assertion_user(std::string_view credential_json);
+/// The user an assertion names (its userHandle: the user id), "" when it carries none; 422
+/// passkey_invalid_public_key_credential (param public_key_credential) when the credential is malformed.
+api_result<std::string> assertion_user(std::string_view credential_json);
 
 /// Checks an assertion answering `v` for user u: on success v is verified and the passkey's counter and
 /// last_used_at move. The challenge is spent either way (v "failed" on a refused assertion).

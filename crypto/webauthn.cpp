@@ -18,10 +18,51 @@ struct item_deleter {
 };
 using item_ptr = std::unique_ptr<cbor_item_t, item_deleter>;
 
+/// Walks the CBOR item at `pos` without building it: every declared length must fit in what is left (an array
+/// of n items needs n more bytes at least, a map 2n), nesting is at most 16 deep, indefinite lengths and reserved
+/// values are refused. libcbor allocates a container for its declared size before reading it, so a few bytes
+/// claiming a huge array would otherwise cost gigabytes (found by fuzz_webauthn).
+bool well_formed(std::string_view b, std::size_t& pos, int depth) {
+    if (depth > 16 || pos >= b.size()) return false;
+    auto const ib = static_cast<unsigned char>(b[pos++]);
+    unsigned const major = ib >> 5U;
+    unsigned const info = ib & 0x1fU;
+    std::uint64_t n = info;
+    if (info >= 24 && info <= 27) {
+        std::size_t const len = std::size_t{1} << (info - 24);
+        if (b.size() - pos < len) return false;
+        n = 0;
+        for (std::size_t i = 0; i < len; ++i) n = (n << 8) | static_cast<unsigned char>(b[pos++]);
+    } else if (info > 27) {
+        return false;
+    }
+    std::size_t const left = b.size() - pos;
+    switch (major) {
+        case 2:
+        case 3:
+            if (n > left) return false;
+            pos += static_cast<std::size_t>(n);
+            return true;
+        case 4:
+        case 5: {
+            std::uint64_t const items = major == 4 ? n : n * 2;
+            if (n > left || items > left) return false;
+            for (std::uint64_t i = 0; i < items; ++i)
+                if (!well_formed(b, pos, depth + 1)) return false;
+            return true;
+        }
+        case 6:
+            return well_formed(b, pos, depth + 1);
+        default:  // 0, 1: integers; 7: simple values and floats (their bytes are read above)
+            return true;
+    }
+}
+
 /// Decodes one CBOR item from the front of `bytes`; `consumed` gets its length. Null when malformed.
 item_ptr load(std::string_view bytes, std::size_t& consumed) {
     consumed = 0;
-    if (bytes.empty()) return nullptr;
+    std::size_t end = 0;
+    if (bytes.empty() || !well_formed(bytes, end, 0)) return nullptr;
     cbor_load_result res{};
     item_ptr it(::cbor_load(reinterpret_cast<cbor_data>(bytes.data()), bytes.size(), &res));
     if (!it || res.error.code != CBOR_ERR_NONE || res.read == 0 || res.read > bytes.size()) return nullptr;

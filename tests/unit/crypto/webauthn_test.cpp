@@ -136,4 +136,14 @@ BOOST_AUTO_TEST_CASE(malformed_inputs_are_refused) {
                 crypto::errc::unsupported_algorithm));
 }
 
+// Found by fuzz_webauthn: a few bytes declaring a huge array made libcbor allocate gigabytes before reading it.
+// Declared lengths are checked against the input first.
+BOOST_AUTO_TEST_CASE(huge_declared_lengths_are_refused_before_decoding) {
+    BOOST_TEST(!wa::parse_cose_key(b64("pQECAyYlIAEhWCCHg03voDfAPs0HJR4mJSABIVggh4NN72plIlgg4nFGT5px8o6gpPZZhO01wdy9crDSA_Ngtkx0vGpvPHI"))
+                    .has_value());
+    BOOST_TEST(!wa::parse_cose_key(std::string("\x9b\xff\xff\xff\xff\xff\xff\xff\xff", 9)).has_value());
+    BOOST_TEST(!wa::parse_cose_key(std::string("\xbb\x00\x00\x00\x10\x00\x00\x00\x00", 9)).has_value());
+    BOOST_TEST(!wa::parse_cose_key(std::string(40, '\x81') + "\x01").has_value());  // nested 40 deep
+}
+
 BOOST_AUTO_TEST_SUITE_END()

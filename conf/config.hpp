@@ -193,6 +193,18 @@ struct saml_connection {
     bool active = true;
 };
 
+/// Passkeys (issue 14; on when "passkey" is in first_factors): the environment's passkey_settings and the
+/// WebAuthn relying party.
+struct passkey_settings {
+    bool allow_autofill = false;           ///< conditional UI on the sign-in form
+    bool show_sign_in_button = true;       ///< the "sign in with a passkey" (discoverable) button
+    bool satisfies_second_factor = true;   ///< a passkey sign-in skips the second factor
+    /// The RP ID credentials are scoped to ("" = the registrable domain of the frontend API host, else that
+    /// host). It must be the app pages' host or a registrable suffix of it; never an IP address.
+    std::string rp_id;
+    std::uint32_t timeout_ms = 300'000;    ///< the ceremony timeout given to the browser and the challenge's life
+};
+
 struct config {
     // ---- process ----
     std::string listen = "127.0.0.1:8080";          ///< FAPI listener
@@ -277,6 +289,8 @@ struct config {
     std::vector<saml_connection> saml_connections;
     std::string saml_sp_key;          ///< PEM file: the key signing AuthnRequests ("" = unsigned)
     std::string saml_sp_certificate;  ///< PEM file: its certificate, published in the SP metadata
+    // ---- passkeys (issue 14) ----
+    passkey_settings passkeys{};
 };
 
 }  // namespace latchkey::conf

@@ -534,7 +534,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate"};
+            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -634,6 +634,14 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
            });
     read_organizations(r, o, c.organizations);
+    nested(r, o, "passkeys", {"allow_autofill", "show_sign_in_button", "satisfies_second_factor", "rp_id", "timeout_ms"},
+           [&](json_reader& sub, json::object const& p) {
+               sub.boolean(p, "allow_autofill", c.passkeys.allow_autofill);
+               sub.boolean(p, "show_sign_in_button", c.passkeys.show_sign_in_button);
+               sub.boolean(p, "satisfies_second_factor", c.passkeys.satisfies_second_factor);
+               sub.string(p, "rp_id", c.passkeys.rp_id);
+               sub.integer(p, "timeout_ms", c.passkeys.timeout_ms, 3'600'000u);
+           });
     r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
     r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
     r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);
@@ -866,12 +874,23 @@ std::optional<load_error> validate(config const& c) {
     if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted" && c.sign_up_mode != "waitlist")
         return load_error{"sign_up_mode", "expected public, restricted or waitlist"};
     static constexpr std::string_view known_factors[] = {"password", "email_code", "email_link", "phone_code",
-        "reset_password_email_code", "reset_password_phone_code"};
+        "reset_password_email_code", "reset_password_phone_code", "passkey", "web3_metamask_signature",
+        "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_base_signature"};
     for (auto const& f : c.first_factors) {
         bool ok = false;
         for (auto k : known_factors) ok = ok || f == k;
         if (!ok) return load_error{"first_factors", "unknown strategy '" + f + "'"};
     }
+    if (auto const& rp = c.passkeys.rp_id; !rp.empty()) {
+        bool ok = rp.size() <= 253 && rp.front() != '.' && rp.back() != '.';
+        bool digits_only = true;
+        for (char ch : rp) {
+            ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
+            digits_only = digits_only && ((ch >= '0' && ch <= '9') || ch == '.');
+        }
+        if (!ok || digits_only) return load_error{"passkeys.rp_id", "expected a lowercase DNS name (not an IP address)"};
+    }
+    if (c.passkeys.timeout_ms < 10'000) return load_error{"passkeys.timeout_ms", "must be at least 10000"};
     for (auto const* list : {&c.allowed_origins, &c.allowed_redirect_origins}) {
         char const* name = list == &c.allowed_origins ? "allowed_origins" : "allowed_redirect_origins";
         for (auto const& o : *list) {

@@ -7,6 +7,7 @@ what=${1:-build}
 pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
       libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libmaxminddb-dev libpsl-dev libcurl4-openssl-dev libbenchmark-dev
       libxml2-dev libxmlsec1-dev zlib1g-dev
+      libcbor-dev libsecp256k1-dev
       libgoogle-perftools-dev openssl nodejs npm)
 case "$what" in
   test)  pkgs+=(chromium lmdb-utils) ;;

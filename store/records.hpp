@@ -23,9 +23,13 @@ struct verification_record {
     // ---- email links (issue 14; appended) ----
     std::string redirect_url;        ///< where GET /v1/verify sends the browser (checked by allowed_redirect)
     std::string verified_at_client;  ///< the client that opened the link (clerk-js compares it with its own)
+    // --- passkeys and web3 wallets (issue 14; appended) ---
+    /// What the client must answer, rendered as the verification's `nonce` (passkeys: the WebAuthn options JSON,
+    /// holding the single-use challenge) or `message` (web3 wallets: the text to sign); "" = none.
+    std::string nonce;
 };
 BOOST_DESCRIBE_STRUCT(verification_record, (), (status, strategy, code_digest, target_id, expire_at, attempts, verified_at,
-    redirect_url, verified_at_client))
+    redirect_url, verified_at_client, nonce))
 
 /// An email address or phone number owned by a user (Clerk "identification", id prefix idn_).
 struct identification_record {
@@ -109,6 +113,23 @@ struct enterprise_account_record {
 BOOST_DESCRIBE_STRUCT(enterprise_account_record, (), (id, connection_id, connection_name, provider, protocol,
     provider_user_id, email_address, first_name, last_name, active, last_authenticated_at, created_at, updated_at))
 
+/// A WebAuthn credential of a user (Clerk's Passkey, issue 14). Registered by /v1/me/passkeys: `verification`
+/// holds the creation options (with their single-use challenge) until the attestation arrives.
+struct passkey_record {
+    std::string id;             ///< idn_... (Clerk's passkey identification id)
+    std::string name;
+    std::string credential_id;  ///< the authenticator's credential id, base64url (no padding); "" until verified
+    std::string public_key;     ///< the credential's COSE_Key (CBOR bytes, base64url)
+    std::int32_t algorithm = 0;       ///< COSE alg: -7 (ES256) or -257 (RS256)
+    std::int64_t sign_count = 0;      ///< the authenticator's last signature counter
+    verification_record verification;
+    std::int64_t last_used_at = 0;    ///< ms; 0 = never
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+};
+BOOST_DESCRIBE_STRUCT(passkey_record, (), (id, name, credential_id, public_key, algorithm, sign_count, verification,
+    last_used_at, created_at, updated_at))
+
 struct user_record {
     std::string id;
     std::string external_id;
@@ -157,6 +178,9 @@ struct user_record {
     std::vector<external_account_record> external_accounts;
     // --- enterprise SSO (issue 15, SAML; appended) ---
     std::vector<enterprise_account_record> enterprise_accounts;
+    // --- passkeys and web3 wallets (issue 14; appended) ---
+    std::vector<passkey_record> passkeys;
+    std::string primary_web3_wallet_id;  ///< idn_ of an identification of kind "web3_wallet"; "" = none
 };
 BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, last_name, image_url,
     password_digest, primary_email_address_id, primary_phone_number_id, identifications, public_metadata,
@@ -165,7 +189,7 @@ BOOST_DESCRIBE_STRUCT(user_record, (), (id, external_id, username, first_name, l
     password_last_updated_at, last_sign_in_at, last_active_at, legal_accepted_at, created_at, updated_at,
     organization_memberships,
     totp_secret_sealed, totp_id, totp_created_at, totp_updated_at, totp_last_step, backup_code_digests,
-    backup_codes_created_at, external_accounts, enterprise_accounts))
+    backup_codes_created_at, external_accounts, enterprise_accounts, passkeys, primary_web3_wallet_id))
 
 struct client_record {
     std::string id;
@@ -269,10 +293,14 @@ struct sign_up_record {
     // ---- organizations (issue 13) ----
     std::string org_invitation_id;  ///< the organization invitation whose ticket started it: joined on completion
     oauth_flow_record oauth;  ///< strategy "" = no external account
+    // --- web3 wallets (issue 14; appended) ---
+    std::string web3_wallet;                  ///< EIP-55 address ("" = none)
+    verification_record web3_wallet_verification;
 };
 BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
     first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
-    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth))
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth,
+    web3_wallet, web3_wallet_verification))
 
 /// Dev-browser token (development instances): the token id keys a client.
 struct dev_browser_record {

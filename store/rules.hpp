@@ -79,6 +79,9 @@ inline user_keys keys_of(user_record const& u) {
         bool const owns = owns_address(i);
         if (i.kind == "email_address") (owns ? k.emails : k.pending_emails).push_back(address_key(i));
         else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
+        // A proven web3 wallet (issue 14) shares the unique phone index, keyed by its lowercase address: "0x..."
+        // never collides with an E.164 "+...". Unproven wallet claims are not indexed.
+        else if (i.kind == "web3_wallet" && owns) k.phones.push_back(lower(i.value));
         k.idns.push_back(i.id);
     }
     for (auto const& ea : u.external_accounts) k.idns.push_back(ea.identification_id);  // provider identities

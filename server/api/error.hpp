@@ -130,7 +130,20 @@ namespace latchkey::server::api {
     X(saml_user_attribute_missing, unprocessable_entity, "Missing SAML attribute",                              \
       "The SAML assertion lacks the email address of the user.")                                               \
     X(saml_email_address_domain_mismatch, unprocessable_entity, "Email domain mismatch",                        \
-      "The email address in the SAML assertion does not belong to a domain of this connection.")
+      "The email address in the SAML assertion does not belong to a domain of this connection.")                             \
+    /* ---- passkeys and web3 wallets (issue 14) ---- */                                                        \
+    X(passkey_invalid_public_key_credential, unprocessable_entity, "is invalid",                               \
+      "The passkey credential is invalid.")                                                                     \
+    X(passkey_registration_failed, unprocessable_entity, "Passkey registration failed",                        \
+      "The passkey could not be registered.")                                                                   \
+    X(passkey_verification_failed, unprocessable_entity, "Passkey verification failed",                        \
+      "The passkey could not be verified.")                                                                     \
+    X(passkey_not_found, unprocessable_entity, "Passkey not found",                                            \
+      "This passkey is not registered for this account.")                                                       \
+    X(passkey_already_exists, unprocessable_entity, "Passkey already exists",                                  \
+      "This passkey is already registered.")                                                                    \
+    X(passkey_quota_exceeded, forbidden, "Too many passkeys",                                                  \
+      "This account already has the maximum number of passkeys.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -152,6 +152,20 @@ route_table frontend_routes() {
     r.add(delete_, "/v1/organizations/{organization_id}/logo",                   {o::fapi_delete_organization_logo,    fapi, io});
     // email links (issue 14): the emailed link's target; reads the opener's client itself, if any
     r.add(get,     "/v1/verify",                                                 {email_links::verify,                 none, io});
+    // passkeys (issue 14)
+    r.add(post,    "/v1/me/passkeys",                                            {f::create_passkey,                   fapi, io});
+    r.add(get,     "/v1/me/passkeys/{passkey_id}",                               {f::get_passkey,                      fapi, io});
+    r.add(patch,   "/v1/me/passkeys/{passkey_id}",                               {f::update_passkey,                   fapi, io});
+    r.add(delete_, "/v1/me/passkeys/{passkey_id}",                               {f::delete_passkey,                   fapi, io});
+    r.add(post,    "/v1/me/passkeys/{passkey_id}/attempt_verification",          {f::attempt_passkey_verification,     fapi, io});
+    // web3 wallets (issue 14)
+    r.add(get,     "/v1/me/web3_wallets",                                        {f::list_web3_wallets,                fapi, io});
+    r.add(post,    "/v1/me/web3_wallets",                                        {f::create_web3_wallet,               fapi, io});
+    r.add(post,    "/v1/me/web3_wallets/", /* clerk-js create path */            {f::create_web3_wallet,               fapi, io});
+    r.add(get,     "/v1/me/web3_wallets/{web3_wallet_id}",                       {f::get_web3_wallet,                  fapi, io});
+    r.add(delete_, "/v1/me/web3_wallets/{web3_wallet_id}",                       {f::delete_web3_wallet,               fapi, io});
+    r.add(post,    "/v1/me/web3_wallets/{web3_wallet_id}/prepare_verification",  {f::prepare_web3_wallet_verification, fapi, io});
+    r.add(post,    "/v1/me/web3_wallets/{web3_wallet_id}/attempt_verification",  {f::attempt_web3_wallet_verification, fapi, io});
     // clang-format on
     return r;
 }

@@ -1,6 +1,8 @@
 #include "server/api/views.hpp"
 #include "server/api/federation/federation.hpp"
 #include "server/api/saml/saml.hpp"
+#include "server/api/domain/passkeys.hpp"
+#include "server/api/domain/web3.hpp"
 
 #include "server/api/activity.hpp"
 
@@ -143,7 +145,7 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     o.emplace("has_image", !u.image_url.empty());
     put_str_or_null(o, "primary_email_address_id", u.primary_email_address_id);
     put_str_or_null(o, "primary_phone_number_id", u.primary_phone_number_id);
-    o.emplace("primary_web3_wallet_id", nullptr);
+    put_str_or_null(o, "primary_web3_wallet_id", u.primary_web3_wallet_id);
     o.emplace("password_enabled", !u.password_digest.empty());
     o.emplace("two_factor_enabled", u.two_factor_enabled);
     o.emplace("totp_enabled", u.totp_enabled);
@@ -158,8 +160,11 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     }
     o.emplace("email_addresses", std::move(emails));
     o.emplace("phone_numbers", std::move(phones));
-    o.emplace("web3_wallets", json::array_kind);
-    o.emplace("passkeys", json::array_kind);
+    o.emplace("web3_wallets", json::value(domain::web3::wallets_json(u), st));  // issue 14
+    if (u.passkeys.empty())
+        o.emplace("passkeys", json::array_kind);
+    else  // issue 14: the verified ones
+        o.emplace("passkeys", json::value(domain::passkeys::passkeys_json(u), st));
     if (u.organization_memberships == "[]" || u.organization_memberships.empty()) {
         o.emplace("organization_memberships", json::array_kind);
     } else {  // kept in the record by server/api/organizations/ (issue 13)

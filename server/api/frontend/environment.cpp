@@ -1,6 +1,8 @@
 // GET /v1/environment and its dev-instance "touch" (POST /v1/environment?_method=PATCH): the instance
 // settings clerk-js needs to load, in the exact shape of the spec's Client.Environment (every required
 // property of every nested schema, nothing the schema does not list).
+#include "server/api/domain/passkeys.hpp"
+#include "server/api/domain/web3.hpp"
 #include "server/api/federation/federation.hpp"
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/frontend/portal.hpp"
@@ -234,7 +236,10 @@ json::object attributes(app const& a) {
                                   json::array{"phone_code"}, json::array{"phone_code"}, p.verify_at_sign_up);
     auto const& u = c.username;
     o["username"] = attribute(u.enabled, u.required, u.used_for_first_factor, {}, false, {}, {}, false);
-    o["web3_wallet"] = disabled_attribute();
+    json::array web3;  // issue 14: the Ethereum wallet strategies in first_factors
+    for (auto const& w : domain::web3::enabled_strategies(a)) web3.emplace_back(w);
+    bool const wallets = !web3.empty();
+    o["web3_wallet"] = attribute(wallets, false, wallets, web3, false, {}, web3, false);
     o["first_name"] = plain_attribute(c.first_name);
     o["last_name"] = plain_attribute(c.last_name);
     // The password is a factor, not an identifier: never used_for_first_factor (clerk-js lists identifiers by it).
@@ -244,7 +249,8 @@ json::object attributes(app const& a) {
     bool backup = has(c.second_factors, "backup_code");
     o["backup_code"] = attribute(backup, false, false, {}, backup, json::array{"backup_code"}, {}, false);
     o["ticket"] = disabled_attribute();
-    o["passkey"] = disabled_attribute();
+    bool const passkey = domain::passkeys::enabled(a);  // issue 14: "passkey" in first_factors
+    o["passkey"] = attribute(passkey, false, passkey, json::array{"passkey"}, false, {}, json::array{"passkey"}, false);
     return o;
 }
 
@@ -331,9 +337,9 @@ json::object user_settings(app const& a) {
     o["attack_protection"] = std::move(attack);
 
     json::object passkey;
-    passkey["allow_autofill"] = false;
-    passkey["show_sign_in_button"] = false;
-    passkey["satisfies_second_factor"] = false;
+    passkey["allow_autofill"] = c.passkeys.allow_autofill;
+    passkey["show_sign_in_button"] = c.passkeys.show_sign_in_button;
+    passkey["satisfies_second_factor"] = c.passkeys.satisfies_second_factor;
     o["passkey_settings"] = std::move(passkey);
     return o;
 }
@@ -463,6 +469,7 @@ std::uint64_t inputs_of(app const& a) noexcept {
         .add(c.password)
         .add(c.first_factors)
         .add(c.second_factors);
+    f.add(c.passkeys.allow_autofill).add(c.passkeys.show_sign_in_button).add(c.passkeys.satisfies_second_factor);
     f.add(std::uint64_t{p.min_length})
         .add(std::uint64_t{p.max_length})
         .add(p.require_lowercase)

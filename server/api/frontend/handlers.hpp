@@ -103,6 +103,21 @@ LATCHKEY_HANDLER(attempt_session_verification_second_factor);
 LATCHKEY_HANDLER(set_profile_image);
 LATCHKEY_HANDLER(delete_profile_image);
 
+// passkeys.cpp: the signed-in user's passkeys (WebAuthn, issue 14)
+LATCHKEY_HANDLER(create_passkey);
+LATCHKEY_HANDLER(get_passkey);
+LATCHKEY_HANDLER(update_passkey);
+LATCHKEY_HANDLER(delete_passkey);
+LATCHKEY_HANDLER(attempt_passkey_verification);
+
+// web3_wallets.cpp: the signed-in user's web3 wallets (issue 14)
+LATCHKEY_HANDLER(list_web3_wallets);
+LATCHKEY_HANDLER(create_web3_wallet);
+LATCHKEY_HANDLER(get_web3_wallet);
+LATCHKEY_HANDLER(delete_web3_wallet);
+LATCHKEY_HANDLER(prepare_web3_wallet_verification);
+LATCHKEY_HANDLER(attempt_web3_wallet_verification);
+
 #undef LATCHKEY_HANDLER
 
 }  // namespace latchkey::server::api::frontend

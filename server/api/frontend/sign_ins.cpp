@@ -10,8 +10,10 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "server/api/domain/passkeys.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/email_links/email_links.hpp"
+#include "server/api/domain/web3.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/federation/federation.hpp"
@@ -120,6 +122,15 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
             out.push_back(std::move(f));
         }
     }
+    if (domain::passkeys::enabled(a) && !domain::passkeys::passkeys_json(u).empty())  // issue 14
+        out.push_back(json::object{{"strategy", "passkey"}});
+    for (auto const& strategy : domain::web3::enabled_strategies(a))  // issue 14: each proven wallet
+        for (auto const& i : u.identifications) {
+            if (i.kind != "web3_wallet" || i.verification.status != "verified")
+                continue;
+            out.push_back(json::object{{"strategy", strategy}, {"web3_wallet_id", i.id}, {"safe_identifier", i.value},
+                                       {"primary", i.id == u.primary_web3_wallet_id}});
+        }
     return out;
 }
 
@@ -147,6 +158,8 @@ json::value factor_verification(store::verification_record const& v) {
     if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
         o["verified_at_client"] =
             v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
+    // issue 14: passkeys answer the WebAuthn request options in `nonce`, web3 wallets sign the `message`
+    if (!v.nonce.empty()) o[domain::web3::is_strategy(v.strategy) ? "message" : "nonce"] = v.nonce;
     return o;
 }
 
@@ -170,6 +183,18 @@ store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_vi
             return r.error();
         out.user_id = std::move(*r);
         return out;
+    }
+    if (identifier.size() == 42 && identifier.starts_with("0x")) {  // issue 14: a web3 wallet address
+        if (auto w = domain::web3::normalize_address(identifier)) {
+            std::string key = *w;
+            for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            auto r = t.users().id_by_phone(key);  // proven wallets share the phone index (store/rules.hpp)
+            if (!r)
+                return r.error();
+            out.normalized = *w;
+            out.user_id = std::move(*r);
+            return out;
+        }
     }
     if (!identifier.empty() &&
         (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
@@ -531,6 +556,186 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
     return respond(a, ctx, si.id);
 }
 
+// ---- passkeys (issue 14): the `passkey` first factor, including the discoverable flow ----
+
+/// A passkey first factor passed: a session now, unless the instance wants the second factor after a passkey.
+static api_result<void> complete_passkey(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si,
+                                         store::user_record& u, store::client_record& client) {
+    if (!a.cfg.passkeys.satisfies_second_factor)
+        return complete(a, ctx, w, si, u, client);
+    u.failed_attempts = 0;
+    u.lockout_expires_at = 0;
+    u.updated_at = ctx.now;
+    auto s = start_session(a, ctx, w, client, u);
+    if (!s)
+        return s.error();
+    si.status = "complete";
+    si.created_session_id = s->id;
+    return {};
+}
+
+/// `POST /v1/client/sign_ins` with `strategy=passkey` and no identifier: the request options come back at once
+/// (no allowed credentials: the authenticator offers its discoverable ones, and the answer names its user).
+static api_result<reply> create_passkey_sign_in(app& a, request_ctx& ctx) {
+    if (!domain::passkeys::enabled(a))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    store::sign_in_record si;
+    si.id = crypto::new_id("sia");
+    si.status = "needs_first_factor";
+    si.created_at = si.updated_at = ctx.now;
+    si.abandon_at = ctx.now + attempt_lifetime_ms;
+    domain::passkeys::start_assertion(a, nullptr, si.first_factor, ctx.now);
+    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto c = ensure_client(a, ctx, tx);
+        if (!c)
+            return api_result<void>(c.error());
+        si.client_id = c->id;
+        c->sign_in_id = si.id;
+        c->updated_at = ctx.now;
+        if (auto r = tx.clients().put(*c); !r)
+            return r.error();
+        if (auto r = tx.sign_ins().put(si); !r)
+            return r.error();
+        return api_result<void>();
+    });
+    if (!w)
+        return w.error();
+    return respond(a, ctx, si.id);
+}
+
+/// `prepare_first_factor` `strategy=passkey`: request options allowing the user's credentials.
+static api_result<reply> prepare_passkey_first_factor(app& a, request_ctx& ctx) {
+    if (!domain::passkeys::enabled(a))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
+        if (domain::passkeys::passkeys_json(*l.user).empty())
+            return param_error(code::strategy_for_user_invalid, "strategy");
+        domain::passkeys::start_assertion(a, &*l.user, l.sign_in.first_factor, ctx.now);
+        return {};
+    });
+}
+
+/// `attempt_first_factor` `strategy=passkey&public_key_credential=<JSON>`: the assertion, checked against the
+/// sign-in's challenge (single use: a refused assertion spends it). A discoverable sign-in learns its user from
+/// the credential's userHandle.
+static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) {
+    if (!domain::passkeys::enabled(a))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    auto const credential = field(ctx, "public_key_credential").value_or("");
+    if (credential.empty())
+        return param_error(code::form_param_missing, "public_key_credential");
+    auto const named = domain::passkeys::assertion_user(credential);  // a malformed credential stops here
+    if (!named)
+        return named.error();
+    std::string const handle = *named;
+    std::string id;
+    auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        auto l = load(a, ctx, tx);
+        if (!l)
+            return api_result<void>(l.error());
+        auto& si = l->sign_in;
+        if (si.status != "needs_first_factor" || (si.abandon_at != 0 && ctx.now > si.abandon_at))
+            return api_result<void>(make_error(code::sign_in_not_ready));
+        if (si.first_factor.strategy != "passkey" || si.first_factor.nonce.empty())
+            return api_result<void>(make_error(code::verification_not_sent));
+        id = si.id;
+        auto refuse = [&](api_error e) -> store::result<api_result<void>> {
+            si.first_factor.nonce.clear();  // the challenge is spent
+            si.first_factor.status = "failed";
+            si.updated_at = ctx.now;
+            if (auto r = tx.sign_ins().put(si); !r)
+                return r.error();
+            return api_result<void>(std::move(e));
+        };
+        if (!l->user) {
+            if (handle.empty())
+                return refuse(make_error(code::passkey_not_found));
+            auto u = tx.users().get(handle);
+            if (!u)
+                return u.error();
+            if (!*u)
+                return refuse(make_error(code::passkey_not_found));
+            l->user = std::move(**u);
+        }
+        auto& u = *l->user;
+        if (auto blocked = user_blocked(a, u, ctx.now))
+            return refuse(*blocked);
+        for (auto const& sid : l->client.session_ids) {
+            auto s = tx.sessions().get(sid);
+            if (!s)
+                return s.error();
+            if (*s && (*s)->user_id == u.id && views::session_live(**s, ctx.now)) {
+                auto e = make_error(code::identifier_already_signed_in);
+                e.meta["session_id"] = sid;
+                return refuse(std::move(e));
+            }
+        }
+        store::user_record const before = u;
+        api_result<void> outcome = domain::passkeys::finish_assertion(a, si.first_factor, u, credential, ctx.now);
+        if (outcome) {
+            si.user_id = u.id;
+            outcome = complete_passkey(a, ctx, tx, si, u, l->client);
+            // A completed sign-in wrote the user through start_session already.
+            if (si.status != "complete")
+                if (auto r = tx.users().put(u, &before); !r)
+                    return r.error();
+        }
+        si.updated_at = ctx.now;
+        if (auto r = tx.sign_ins().put(si); !r)
+            return r.error();
+        return outcome;
+    });
+    if (!w)
+        return w.error();
+    return respond(a, ctx, id);
+}
+
+// ---- web3 wallets (issue 14): `web3_*_signature` first factors over a proven wallet ----
+
+/// `prepare_first_factor` `strategy=web3_*&web3_wallet_id=`: the message to sign (the sign-in's wallet by default).
+static api_result<reply> prepare_web3_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
+    if (!factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    auto const wallet_id = field(ctx, "web3_wallet_id").value_or("");
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
+        std::string const want = !wallet_id.empty() ? wallet_id
+                                 : !l.sign_in.identification_id.empty() ? l.sign_in.identification_id
+                                                                        : l.user->primary_web3_wallet_id;
+        for (auto const& i : l.user->identifications) {
+            if (i.id != want || i.kind != "web3_wallet" || i.verification.status != "verified")
+                continue;
+            domain::web3::prepare(a, l.sign_in.first_factor, strategy, i.value, ctx.now);
+            l.sign_in.first_factor.target_id = i.id;
+            return {};
+        }
+        return param_error(code::form_param_value_invalid, "web3_wallet_id");
+    });
+}
+
+/// `attempt_first_factor` `strategy=web3_*&signature=0x...`: the wallet's EIP-191 signature of the message.
+static api_result<reply> attempt_web3_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
+    if (!factor_enabled(a, strategy))
+        return param_error(code::strategy_for_user_invalid, "strategy");
+    auto const signature = field(ctx, "signature").value_or("");
+    if (signature.empty())
+        return param_error(code::form_param_missing, "signature");
+    return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
+        auto& si = l.sign_in;
+        if (si.first_factor.strategy != strategy)
+            return make_error(code::verification_not_sent);
+        for (auto const& i : l.user->identifications) {
+            if (i.id != si.first_factor.target_id || i.kind != "web3_wallet")
+                continue;
+            if (auto ok = domain::web3::check(si.first_factor, i.value, signature, ctx.now); !ok)
+                return ok;
+            return complete(a, ctx, tx, si, *l.user, l.client);
+        }
+        return make_error(code::verification_not_sent);
+    });
+}
+
 api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     auto const identifier = field(ctx, "identifier").value_or("");
     auto const strategy = field(ctx, "strategy").value_or("");
@@ -541,6 +746,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         return param_error(code::form_param_max_length_exceeded, "identifier");
     if (strategy.starts_with("oauth_") || saml_sso::is_strategy(strategy))  // issue 15: the provider round trip
         return create_oauth_sign_in(a, ctx, strategy);
+    if (strategy == "passkey" && identifier.empty())  // issue 14: the discoverable flow
+        return create_passkey_sign_in(a, ctx);
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
         return param_error(
             code::form_param_value_invalid,
@@ -704,6 +911,10 @@ api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
         return prepare_saml_first_factor(a, ctx, strategy);
     if (auto limited = limit_ip(a, ctx, "prepare"))
         return *limited;
+    if (strategy == "passkey")  // issue 14
+        return prepare_passkey_first_factor(a, ctx);
+    if (domain::web3::is_strategy(strategy))  // issue 14
+        return prepare_web3_first_factor(a, ctx, strategy);
     if (auto bad = check_first_factor_strategy(a, strategy))
         return *bad;
     auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
@@ -730,6 +941,10 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
     auto const code_value = field(ctx, "code").value_or("");
     if (auto limited = limit_ip(a, ctx, "attempt"))
         return *limited;
+    if (strategy == "passkey")  // issue 14
+        return attempt_passkey_first_factor(a, ctx);
+    if (domain::web3::is_strategy(strategy))  // issue 14
+        return attempt_web3_first_factor(a, ctx, strategy);
     if (auto bad = check_first_factor_strategy(a, strategy))
         return *bad;
     if (strategy == email_links::strategy)

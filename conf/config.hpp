@@ -245,6 +245,10 @@ struct config {
     organization_settings organizations{};
     // ---- federation ----
     std::vector<oauth_provider> oauth_providers;
+    // ---- tickets and MFA (issue 14) ----
+    /// Clerk's "Require multi-factor authentication" (environment user_settings.sign_in.second_factor.required):
+    /// a user without a second factor completes sign-in with a pending session holding the setup-mfa task.
+    bool second_factor_required = false;
 };
 
 }  // namespace latchkey::conf

@@ -243,10 +243,13 @@ struct sign_up_record {
     // ---- organizations (issue 13) ----
     std::string org_invitation_id;  ///< the organization invitation whose ticket started it: joined on completion
     oauth_flow_record oauth;  ///< strategy "" = no external account
+    // ---- tickets (issue 14; appended) ----
+    std::string ticket_id;  ///< the application invitation (inv_) whose ticket started it: accepted on completion
 };
 BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
     first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
-    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth))
+    phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth,
+    ticket_id))
 
 /// Dev-browser token (development instances): the token id keys a client.
 struct dev_browser_record {

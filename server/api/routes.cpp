@@ -4,6 +4,7 @@
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/organizations/handlers.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/tickets/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -121,6 +122,8 @@ route_table frontend_routes() {
     r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_first_factor", {f::attempt_session_verification_first_factor, fapi, pool});
     r.add(post,    "/v1/client/sessions/{session_id}/verify/prepare_second_factor", {f::prepare_session_verification_second_factor, fapi, io});
     r.add(post,    "/v1/client/sessions/{session_id}/verify/attempt_second_factor", {f::attempt_session_verification_second_factor, fapi, io});
+    // tickets (issue 14)
+    r.add(get,     "/v1/tickets/accept",                                         {tickets::accept_ticket,              none, io});
     // clang-format on
     return r;
 }
@@ -194,6 +197,20 @@ route_table backend_routes() {
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk", {o::bapi_create_invitations_bulk, sk, io});
     r.add(get,     "/v1/organizations/{organization_id}/invitations/{invitation_id}", {o::bapi_get_invitation, sk, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::bapi_revoke_invitation, sk, io});
+    // ---- tickets and second factors (issue 14) ----
+    r.add(post,    "/v1/sign_in_tokens",                              {tickets::create_sign_in_token,     sk, io});
+    r.add(post,    "/v1/sign_in_tokens/{sign_in_token_id}/revoke",    {tickets::revoke_sign_in_token,     sk, io});
+    r.add(post,    "/v1/actor_tokens",                                {tickets::create_actor_token,       sk, io});
+    r.add(post,    "/v1/actor_tokens/{actor_token_id}/revoke",        {tickets::revoke_actor_token,       sk, io});
+    r.add(get,     "/v1/invitations",                                 {tickets::list_invitations,         sk, io});
+    r.add(post,    "/v1/invitations",                                 {tickets::create_invitation,        sk, io});
+    r.add(post,    "/v1/invitations/bulk",                            {tickets::create_invitations_bulk,  sk, io});
+    r.add(post,    "/v1/invitations/{invitation_id}/revoke",          {tickets::revoke_invitation,        sk, io});
+    r.add(delete_, "/v1/invitations/{invitation_id}",                 {tickets::delete_invitation,        sk, io});
+    r.add(delete_, "/v1/users/{user_id}/mfa",                         {tickets::disable_user_mfa,         sk, io});
+    r.add(delete_, "/v1/users/{user_id}/totp",                        {tickets::delete_user_totp,         sk, io});
+    r.add(delete_, "/v1/users/{user_id}/backup_code",                 {tickets::delete_user_backup_codes, sk, io});
+    r.add(post,    "/v1/users/{user_id}/verify_totp",                 {tickets::verify_user_totp,         sk, io});
     // clang-format on
     return r;
 }

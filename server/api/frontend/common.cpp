@@ -150,6 +150,11 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
     if (extra == nullptr) {
         payload.reserve(320);
         payload += '{';
+        if (!s.actor.empty()) {  // issue 14: impersonation — Clerk's `act` claim, the actor object as given
+            payload += "\"act\":";
+            payload += s.actor;
+            payload += ',';
+        }
         if (!azp.empty()) {
             payload += "\"azp\":";
             append_json_string(payload, azp);
@@ -178,6 +183,7 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
         o["nbf"] = iat - 10;
         o["sid"] = s.id;
         o["sub"] = s.user_id;
+        if (!s.actor.empty()) o["act"] = views::json_text(s.actor);
         payload = json::serialize(o);
     }
     auto jwt = crypto::sign_rs256(key, header, payload);

@@ -590,6 +590,7 @@ static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
             auto s = start_session(a, ctx, tx, *c, user);
             if (!s) return out(s.error());
             s->actor = spent->actor;
+            s->status = "active";  // the operator owes no MFA setup of the user's
             std::int64_t const cap = ctx.now + spent->session_max_duration_s * 1000;
             s->expire_at = std::min(s->expire_at, cap);
             s->abandon_at = std::min(s->abandon_at, cap);

@@ -97,6 +97,12 @@ BOOST_AUTO_TEST_CASE(oauth_providers_are_read_and_checked) {
                                            {"strategy":"oauth_google","client_id":"d","issuer":"https://y"}]})"));
 }
 
+BOOST_AUTO_TEST_CASE(second_factor_required_is_read) {
+    BOOST_TEST(!config{}.second_factor_required);
+    BOOST_TEST(json_ok(R"({"second_factor_required":true})").second_factor_required);
+    BOOST_TEST(json_problem(R"({"second_factor_required":"yes"})").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(defaults_without_flags_env_or_file) {
     auto c = load_ok({});
     BOOST_TEST(c.listen == "127.0.0.1:8080");

@@ -91,7 +91,7 @@ api_result<void> enroll_totp(store::write_txn& w, crypto::seal_key const& key, s
 bool owes_mfa_setup(app const& a, store::user_record const& u);
 
 /// Inside the write that gave u a second factor: u's pending sessions become active (their clients' updated_at
-/// moves, so the next token is minted with sts "active").
-api_result<void> activate_mfa_sessions(store::write_txn& w, std::string_view user_id, std::int64_t now_ms);
+/// moves and their cached tokens are dropped after the commit, so the next token says sts "active").
+api_result<void> activate_mfa_sessions(app& a, store::write_txn& w, std::string_view user_id, std::int64_t now_ms);
 
 }  // namespace latchkey::server::api::domain

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -40,11 +41,13 @@ private:
 /// The server's app, wired as running_server wires it, minus listeners and threads.
 class bench_app {
 public:
-    explicit bench_app(bool durable = false, std::string instance_type = "production") {
+    explicit bench_app(bool durable = false, std::string instance_type = "production",
+                       std::function<void(conf::config&)> const& tweak = {}) {
         cfg_.data_dir = dir_.path() + "/data";
         cfg_.durable = durable;
         cfg_.instance_type = std::move(instance_type);
         cfg_.access_log = false;
+        if (tweak) tweak(cfg_);
         boot_ = server::bootstrap(cfg_, "127.0.0.1:8080");
         store::lmdb::options so;
         so.dir = cfg_.data_dir + "/db";

@@ -291,6 +291,10 @@ struct config {
     std::string saml_sp_certificate;  ///< PEM file: its certificate, published in the SP metadata
     // ---- passkeys (issue 14) ----
     passkey_settings passkeys{};
+    // ---- tickets and MFA (issue 14) ----
+    /// Clerk's "Require multi-factor authentication" (environment user_settings.sign_in.second_factor.required):
+    /// a user without a second factor completes sign-in with a pending session holding the setup-mfa task.
+    bool second_factor_required = false;
 };
 
 }  // namespace latchkey::conf

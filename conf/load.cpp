@@ -534,7 +534,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys"};
+            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -551,6 +551,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.strings(o, "first_factors", c.first_factors);
     r.strings(o, "second_factors", c.second_factors);
     r.integer(o, "reverification_minutes", c.reverification_minutes, 10u * 365 * 24 * 60);
+    r.boolean(o, "second_factor_required", c.second_factor_required);
     nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
            "require_numbers", "require_special_char", "reject_common"},
            [&](json_reader& sub, json::object const& p) {

@@ -296,11 +296,13 @@ struct sign_up_record {
     // --- web3 wallets (issue 14; appended) ---
     std::string web3_wallet;                  ///< EIP-55 address ("" = none)
     verification_record web3_wallet_verification;
+    // ---- tickets (issue 14; appended) ----
+    std::string ticket_id;  ///< the application invitation (inv_) whose ticket started it: accepted on completion
 };
 BOOST_DESCRIBE_STRUCT(sign_up_record, (), (id, client_id, status, email_address, phone_number, username,
     first_name, last_name, password_digest, unsafe_metadata, external_id, legal_accepted, email_verification,
     phone_verification, created_user_id, created_session_id, abandon_at, created_at, updated_at, org_invitation_id, oauth,
-    web3_wallet, web3_wallet_verification))
+    web3_wallet, web3_wallet_verification, ticket_id))
 
 /// Dev-browser token (development instances): the token id keys a client.
 struct dev_browser_record {

@@ -27,6 +27,7 @@
 //   - Record ids are Clerk's time-ordered ids: id order is creation order, "newest first" is reverse id order.
 #include "store/error.hpp"
 #include "store/organizations.hpp"
+#include "store/tickets.hpp"
 #include "store/records.hpp"
 
 #include <cstddef>
@@ -324,6 +325,7 @@ public:
     virtual waitlist_view const& waitlist() const noexcept = 0;
     virtual organizations_view const& organizations() const noexcept = 0;
     virtual images_view const& images() const noexcept = 0;
+    virtual tickets_view const& tickets() const noexcept = 0;  // issue 14: sign-in/actor tokens, invitations
 
 protected:
     read_txn() = default;
@@ -346,6 +348,7 @@ public:
     using read_txn::waitlist;
     using read_txn::organizations;
     using read_txn::images;
+    using read_txn::tickets;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -359,6 +362,7 @@ public:
     virtual waitlist_repo& waitlist() noexcept = 0;
     virtual organizations_repo& organizations() noexcept = 0;
     virtual images_repo& images() noexcept = 0;
+    virtual tickets_repo& tickets() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -400,6 +404,7 @@ public:
     waitlist_view const& waitlist() const noexcept final { return r_.waitlist; }
     organizations_view const& organizations() const noexcept final { return r_.organizations; }
     images_view const& images() const noexcept final { return r_.images; }
+    tickets_view const& tickets() const noexcept final { return r_.tickets; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -413,6 +418,7 @@ public:
     waitlist_repo& waitlist() noexcept final { return r_.waitlist; }
     organizations_repo& organizations() noexcept final { return r_.organizations; }
     images_repo& images() noexcept final { return r_.images; }
+    tickets_repo& tickets() noexcept final { return r_.tickets; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

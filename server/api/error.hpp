@@ -143,7 +143,25 @@ namespace latchkey::server::api {
     X(passkey_already_exists, unprocessable_entity, "Passkey already exists",                                  \
       "This passkey is already registered.")                                                                    \
     X(passkey_quota_exceeded, forbidden, "Too many passkeys",                                                  \
-      "This account already has the maximum number of passkeys.")
+      "This account already has the maximum number of passkeys.")                             \
+    /* ---- tickets: sign-in tokens, actor tokens, invitations (issue 14) ---- */                               \
+    X(ticket_expired, bad_request, "Ticket expired", "This ticket has expired. Ask for a new one.")              \
+    X(sign_in_token_revoked, bad_request, "Sign-in token revoked", "This sign-in token has been revoked.")       \
+    X(sign_in_token_already_used, bad_request, "Sign-in token already used", "This sign-in token has already been used.") \
+    X(sign_in_token_cannot_be_revoked, bad_request, "Sign-in token cannot be revoked",                           \
+      "Only a pending sign-in token can be revoked.")                                                            \
+    X(sign_in_token_can_be_used_only_in_sign_in, bad_request, "Sign-in token can be used only in sign-in",       \
+      "A sign-in token can only be used to sign in.")                                                            \
+    X(actor_token_revoked, bad_request, "Actor token revoked", "This actor token has been revoked.")              \
+    X(actor_token_already_used, bad_request, "Actor token already used", "This actor token has already been used.") \
+    X(actor_token_cannot_be_revoked, bad_request, "Actor token cannot be revoked",                               \
+      "Only a pending actor token can be revoked.")                                                              \
+    X(actor_token_can_be_used_only_in_sign_in, bad_request, "Actor token can be used only in sign-in",           \
+      "An actor token can only be used to sign in.")                                                             \
+    X(invitation_already_accepted, bad_request, "Invitation already accepted", "This invitation has already been accepted.") \
+    X(invitation_already_revoked, bad_request, "Invitation revoked", "This invitation has been revoked.")        \
+    X(invitation_can_be_used_only_in_sign_up, bad_request, "Invitation can be used only in sign-up",             \
+      "An invitation can only be used to sign up.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

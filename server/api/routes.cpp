@@ -8,6 +8,7 @@
 #include "server/api/saml/saml.hpp"
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/images/images.hpp"
+#include "server/api/tickets/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -166,6 +167,8 @@ route_table frontend_routes() {
     r.add(delete_, "/v1/me/web3_wallets/{web3_wallet_id}",                       {f::delete_web3_wallet,               fapi, io});
     r.add(post,    "/v1/me/web3_wallets/{web3_wallet_id}/prepare_verification",  {f::prepare_web3_wallet_verification, fapi, io});
     r.add(post,    "/v1/me/web3_wallets/{web3_wallet_id}/attempt_verification",  {f::attempt_web3_wallet_verification, fapi, io});
+    // tickets (issue 14)
+    r.add(get,     "/v1/tickets/accept",                                         {tickets::accept_ticket,              none, io});
     // clang-format on
     return r;
 }
@@ -268,6 +271,20 @@ route_table backend_routes() {
     r.add(delete_, "/v1/users/{user_id}/profile_image",               {b::delete_user_profile_image,      sk, io});
     r.add(put,     "/v1/organizations/{organization_id}/logo",        {o::bapi_set_organization_logo,     sk, io});
     r.add(delete_, "/v1/organizations/{organization_id}/logo",        {o::bapi_delete_organization_logo,  sk, io});
+    // ---- tickets and second factors (issue 14) ----
+    r.add(post,    "/v1/sign_in_tokens",                              {tickets::create_sign_in_token,     sk, io});
+    r.add(post,    "/v1/sign_in_tokens/{sign_in_token_id}/revoke",    {tickets::revoke_sign_in_token,     sk, io});
+    r.add(post,    "/v1/actor_tokens",                                {tickets::create_actor_token,       sk, io});
+    r.add(post,    "/v1/actor_tokens/{actor_token_id}/revoke",        {tickets::revoke_actor_token,       sk, io});
+    r.add(get,     "/v1/invitations",                                 {tickets::list_invitations,         sk, io});
+    r.add(post,    "/v1/invitations",                                 {tickets::create_invitation,        sk, io});
+    r.add(post,    "/v1/invitations/bulk",                            {tickets::create_invitations_bulk,  sk, io});
+    r.add(post,    "/v1/invitations/{invitation_id}/revoke",          {tickets::revoke_invitation,        sk, io});
+    r.add(delete_, "/v1/invitations/{invitation_id}",                 {tickets::delete_invitation,        sk, io});
+    r.add(delete_, "/v1/users/{user_id}/mfa",                         {tickets::disable_user_mfa,         sk, io});
+    r.add(delete_, "/v1/users/{user_id}/totp",                        {tickets::delete_user_totp,         sk, io});
+    r.add(delete_, "/v1/users/{user_id}/backup_code",                 {tickets::delete_user_backup_codes, sk, io});
+    r.add(post,    "/v1/users/{user_id}/verify_totp",                 {tickets::verify_user_totp,         sk, io});
     // clang-format on
     return r;
 }

@@ -169,6 +169,7 @@ private:
                 waitlist_entries = 0, waitlist_by_email = 0;
         MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
         MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
+        MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
     } t_;
 };
 

@@ -200,4 +200,64 @@ describe('FAPI, production instance, clerk-js in Chromium behind a same-origin p
     }
     await signOut(p.page);
   }));
+
+  it('tickets: a BAPI sign-in token in clerk-js, an actor token whose session token has act, an invitation sign-up', T, async () => {
+    await ensureCarol();
+    const ticketOf = url => new URL(url).searchParams.get('__clerk_ticket') ?? new URL(url).searchParams.get('ticket');
+    // A sign-in token (@clerk/backend signInTokens) redeemed by clerk-js: signIn.create({ strategy: 'ticket' }).
+    const sit = await bapi.signInTokens.createSignInToken({ userId: carol.id, expiresInSeconds: 600 });
+    assert.equal(sit.status, 'pending');
+    await s.withPage(async p => {
+      await openAndLoad(p.page, s.app.sameOriginUrl());
+      const si = await evalClerk(p.page, async (clerk, ticket) => {
+        const r = await clerk.client.signIn.create({ strategy: 'ticket', ticket });
+        return { status: r.status, createdSessionId: r.createdSessionId };
+      }, sit.token);
+      assert.equal(si.status, 'complete');
+      const active = await setActive(p.page, si.createdSessionId);
+      assert.equal(active.user, carol.id);
+      assert.equal((await verify(await getToken(p.page, { skipCache: true }))).act, undefined);
+    });
+    // An actor token: an operator signs in as carol in another browser; every token has act, the app sees the actor.
+    const admin = await bapi.users.createUser({ emailAddress: [`${uniq('admin')}@example.com`], password: strongPassword(), skipPasswordChecks: true });
+    const act = await bapi.actorTokens.create({ userId: carol.id, actor: { sub: admin.id }, sessionMaxDurationInSeconds: 600 });
+    assert.equal(act.actor.sub, admin.id);
+    await s.withPage(async p => {
+      await openAndLoad(p.page, s.app.sameOriginUrl());
+      const si = await evalClerk(p.page, async (clerk, ticket) => {
+        const r = await clerk.client.signIn.create({ strategy: 'ticket', ticket });
+        return { status: r.status, createdSessionId: r.createdSessionId };
+      }, ticketOf(act.url) ?? act.token);
+      assert.equal(si.status, 'complete');
+      await setActive(p.page, si.createdSessionId);
+      const actor = await evalClerk(p.page, clerk => clerk.session?.actor ?? null);
+      assert.equal(actor?.sub, admin.id);
+      const claims = await verify(await getToken(p.page, { skipCache: true }));
+      assert.equal(claims.sub, carol.id);
+      assert.equal(claims.act?.sub, admin.id);
+      const cookies = await cookieMap(p.context);
+      const cookieHeader = ['__session', '__client_uat'].map(n => `${n}=${cookies.get(n)?.value ?? ''}`).join('; ');
+      const state = await bapi.authenticateRequest(new Request(`${s.app.origin}/dashboard`, { headers: { cookie: cookieHeader } }),
+        { authorizedParties: [s.app.origin] });
+      assert.equal(state.isSignedIn, true, `reason: ${state.reason} ${state.message}`);
+      assert.equal(state.toAuth().actor?.sub, admin.id);
+      assert.equal(state.toAuth().userId, carol.id);
+    });
+    // An invitation (@clerk/backend invitations): clerk-js signs up with its ticket; the metadata lands on the user.
+    const email = `${uniq('invited')}@example.com`;
+    const inv = await bapi.invitations.createInvitation({ emailAddress: email, publicMetadata: { plan: 'pro' }, notify: false });
+    assert.equal(inv.status, 'pending');
+    await s.withPage(async p => {
+      await openAndLoad(p.page, s.app.sameOriginUrl());
+      const su = await evalClerk(p.page, async (clerk, ticket, password) => {
+        const r = await clerk.client.signUp.create({ strategy: 'ticket', ticket, password });
+        return { status: r.status, userId: r.createdUserId, email: r.emailAddress };
+      }, ticketOf(inv.url), strongPassword());
+      assert.equal(su.status, 'complete');
+      assert.equal(su.email, email);
+      assert.equal((await bapi.users.getUser(su.userId)).publicMetadata.plan, 'pro');
+    });
+    const list = await bapi.invitations.getInvitationList({ status: 'accepted' });
+    assert.ok(list.data.some(i => i.id === inv.id), JSON.stringify(list));
+  });
 });

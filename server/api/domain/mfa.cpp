@@ -1,4 +1,5 @@
 #include "server/api/domain/mfa.hpp"
+#include "server/api/domain/sessions.hpp"
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
@@ -238,6 +239,33 @@ api_result<void> enroll_totp(store::write_txn& w, crypto::seal_key const& key, s
     set_totp_secret(**u, key, *secret, true, now_ms);
     ::OPENSSL_cleanse(secret->data(), secret->size());
     if (auto r = w.users().put(**u, &previous); !r) return store_error(r.error(), "enroll_totp");
+    return {};
+}
+
+// ---- required MFA (issue 14) ----
+
+bool owes_mfa_setup(app const& a, store::user_record const& u) {
+    return a.cfg.second_factor_required && !u.two_factor_enabled;
+}
+
+api_result<void> activate_mfa_sessions(app& a, store::write_txn& w, std::string_view user_id, std::int64_t now_ms) {
+    auto list = w.sessions().of_user(user_id);
+    if (!list) return store_error(list.error(), "activate_mfa_sessions");
+    std::vector<std::string> activated;
+    for (auto& s : *list) {
+        if (s.status != "pending") continue;
+        activated.push_back(s.id);
+        s.status = "active";
+        s.updated_at = now_ms;
+        if (auto r = w.sessions().put(s); !r) return store_error(r.error(), "activate_mfa_sessions");
+        auto c = w.clients().get(s.client_id);
+        if (!c) return store_error(c.error(), "activate_mfa_sessions");
+        if (*c) {
+            (*c)->updated_at = now_ms;
+            if (auto r = w.clients().put(**c); !r) return store_error(r.error(), "activate_mfa_sessions");
+        }
+    }
+    drop_tokens_after_commit(a, w, std::move(activated));  // a cached token still says sts "pending"
     return {};
 }
 

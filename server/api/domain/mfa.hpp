@@ -85,4 +85,13 @@ std::optional<api_error> require_recent_verification(app const& a, store::sessio
 api_result<void> enroll_totp(store::write_txn& w, crypto::seal_key const& key, std::string_view user_id,
                              std::string_view base32_secret, std::int64_t now_ms);
 
+// ---- required MFA (issue 14; appended) ----
+
+/// Whether cfg.second_factor_required holds u back: sessions start pending with the setup-mfa task.
+bool owes_mfa_setup(app const& a, store::user_record const& u);
+
+/// Inside the write that gave u a second factor: u's pending sessions become active (their clients' updated_at
+/// moves and their cached tokens are dropped after the commit, so the next token says sts "active").
+api_result<void> activate_mfa_sessions(app& a, store::write_txn& w, std::string_view user_id, std::int64_t now_ms);
+
 }  // namespace latchkey::server::api::domain

@@ -8,6 +8,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/activity.hpp"
 #include "server/api/frontend/identity.hpp"
@@ -102,7 +103,9 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     s.id = crypto::new_id("sess");
     s.client_id = client.id;
     s.user_id = user.id;
-    s.status = "active";
+    // Required MFA (issue 14): a user without a second factor gets a pending session with the setup-mfa task
+    // until they enrol one (domain::activate_mfa_sessions).
+    s.status = domain::owes_mfa_setup(a, user) ? "pending" : "active";
     s.last_active_at = ctx.now;
     s.expire_at = ctx.now + a.cfg.session_lifetime.count() * 1000;
     if (a.cfg.inactivity_timeout.count() > 0)
@@ -150,6 +153,11 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
     if (extra == nullptr) {
         payload.reserve(320);
         payload += '{';
+        if (!s.actor.empty()) {  // issue 14: impersonation — Clerk's `act` claim, the actor object as given
+            payload += "\"act\":";
+            payload += s.actor;
+            payload += ',';
+        }
         if (!azp.empty()) {
             payload += "\"azp\":";
             append_json_string(payload, azp);
@@ -178,6 +186,7 @@ api_result<std::string> mint_token(app& a, store::session_record const& s, std::
         o["nbf"] = iat - 10;
         o["sid"] = s.id;
         o["sub"] = s.user_id;
+        if (!s.actor.empty()) o["act"] = views::json_text(s.actor);
         payload = json::serialize(o);
     }
     auto jwt = crypto::sign_rs256(key, header, payload);
@@ -325,7 +334,8 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
     json_write::integer(out, fva1);
     out += ',';
     json_write::integer(out, fva2);
-    out += R"(],"tasks":null,"last_active_token":)";
+    out += s.status == "pending" && domain::owes_mfa_setup(a, u) ? R"(],"tasks":[{"key":"setup-mfa"}],"last_active_token":)"
+                                                                 : R"(],"tasks":null,"last_active_token":)";
     if (live) {
         out += R"({"object":"token","jwt":)";
         json_write::string(out, token->jwt);

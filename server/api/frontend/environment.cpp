@@ -269,7 +269,7 @@ json::object user_settings(app const& a) {
     o["enterprise_sso"] = enabled_flag(!a.cfg.saml_connections.empty());
 
     json::object second_factor;
-    second_factor["required"] = false;
+    second_factor["required"] = c.second_factor_required;  // issue 14: "require multi-factor authentication"
     json::object sign_in;
     sign_in["second_factor"] = std::move(second_factor);
     o["sign_in"] = std::move(sign_in);

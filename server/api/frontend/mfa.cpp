@@ -61,6 +61,8 @@ api_result<T> edit_user(app& a, request_ctx const& ctx, std::string_view what, F
         if (!r) return r.error();
         m->user.updated_at = ctx.now;
         if (auto p = w.users().put(m->user, &previous); !p) return store_failure(p.error(), "put_user");
+        if (domain::owes_mfa_setup(a, previous) && m->user.two_factor_enabled)  // issue 14: the setup-mfa task done
+            if (auto act = domain::activate_mfa_sessions(a, w, m->user.id, ctx.now); !act) return act.error();
         if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
             return store_failure(e.error(), "webhook");
         return r;

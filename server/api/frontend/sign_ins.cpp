@@ -14,6 +14,8 @@
 #include "server/api/domain/sessions.hpp"
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/domain/web3.hpp"
+#include "server/api/domain/tickets.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/federation/federation.hpp"
@@ -736,6 +738,111 @@ static api_result<reply> attempt_web3_first_factor(app& a, request_ctx& ctx, std
     });
 }
 
+
+// ---- tickets (issue 14): `strategy: ticket` with a sign-in token, an actor token or an organization invitation ----
+
+/// `strategy: ticket`: the ticket is the first factor. A sign-in token signs its user in (a second factor, when
+/// the user has one, is still owed, as after any first factor); an actor token starts a session whose `actor` is
+/// set, capped at the token's session_max_duration, with no second factor (the operator cannot hold the user's);
+/// an organization invitation signs in the invited address's account and joins it. The ticket is spent in the
+/// same write as the session; any error writes nothing.
+static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
+    auto const ticket = field(ctx, "ticket").value_or("");
+    auto found = txn::read<domain::found_ticket>(a, "sign_in_ticket", [&](store::read_txn& t) {
+        return domain::find_ticket(a, t, ticket, ctx.now);
+    });
+    if (!found) return found.error();
+    using kind = domain::ticket_kind;
+    if (found->kind == kind::invitation || found->kind == kind::waitlist_invitation)
+        return param_error(code::invitation_can_be_used_only_in_sign_up, "ticket");
+    store::sign_in_record si;
+    si.id = crypto::new_id("sia");
+    si.status = "needs_first_factor";
+    si.created_at = si.updated_at = ctx.now;
+    si.abandon_at = ctx.now + attempt_lifetime_ms;
+    si.first_factor.strategy = "ticket";
+    si.first_factor.status = "verified";
+    si.first_factor.verified_at = ctx.now;
+    auto w = txn::write<void>(a, "create_sign_in_ticket", txn::on_client_error::abort,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+        using out = api_result<void>;
+        auto c = ensure_client(a, ctx, tx);
+        if (!c) return out(c.error());
+        std::string user_id;
+        std::optional<store::ticket_record> spent;
+        if (found->ticket) {
+            auto r = domain::redeem_ticket(tx, found->ticket->id, ctx.now);
+            if (!r) return out(r.error());
+            spent = std::move(*r);
+            user_id = spent->user_id;
+        } else {
+            auto id = tx.users().id_by_email(found->email());
+            if (!id) return id.error();
+            if (!*id) return out(param_error(code::form_identifier_not_found, "identifier"));
+            user_id = **id;
+        }
+        auto u = tx.users().get(user_id);
+        if (!u) return u.error();
+        if (!*u) return out(param_error(code::form_identifier_not_found, "identifier"));
+        store::user_record& user = **u;
+        bool const impersonation = spent && spent->kind == "actor_token";
+        if (!impersonation)
+            if (auto blocked = user_blocked(a, user, ctx.now)) return out(*blocked);
+        for (auto const& id : c->session_ids) {
+            auto s = tx.sessions().get(id);
+            if (!s) return s.error();
+            if (*s && (*s)->user_id == user.id && views::session_live(**s, ctx.now) && !impersonation) {
+                auto e = make_error(code::identifier_already_signed_in);
+                e.meta["session_id"] = id;
+                return out(e);
+            }
+        }
+        if (found->org_invitation)
+            if (auto joined = orgs::join_by_invitation(a, tx, found->org_invitation->id, user.id, ctx.now); !joined)
+                return out(joined.error());
+        si.client_id = c->id;
+        si.user_id = user.id;
+        si.identifier = found->email();
+        si.identification_id = user.primary_email_address_id;
+        c->sign_in_id = si.id;
+        c->updated_at = ctx.now;
+        out outcome;
+        store::user_record const before = user;
+        if (impersonation) {
+            auto s = start_session(a, ctx, tx, *c, user);
+            if (!s) return out(s.error());
+            s->actor = spent->actor;
+            s->status = "active";  // the operator owes no MFA setup of the user's
+            std::int64_t const cap = ctx.now + spent->session_max_duration_s * 1000;
+            s->expire_at = std::min(s->expire_at, cap);
+            s->abandon_at = std::min(s->abandon_at, cap);
+            if (auto r = tx.sessions().put(*s); !r) return r.error();
+            si.status = "complete";
+            si.created_session_id = s->id;
+        } else {
+            outcome = complete(a, ctx, tx, si, user, *c);
+            if (outcome && si.status == "complete" && spent && !spent->organization_id.empty()) {
+                auto s = tx.sessions().get(si.created_session_id);
+                if (!s) return s.error();
+                if (*s) {
+                    auto sel = orgs::select_organization(a, tx, **s, spent->organization_id);
+                    if (!sel) return out(sel.error());
+                    if (auto r = tx.sessions().put(**s); !r) return r.error();
+                }
+            }
+        }
+        if (!outcome) return outcome;
+        if (si.status != "complete") {
+            if (auto r = tx.users().put(user, &before); !r) return r.error();
+            if (auto r = tx.clients().put(*c); !r) return r.error();
+        }
+        if (auto r = tx.sign_ins().put(si); !r) return r.error();
+        return outcome;
+    });
+    if (!w) return w.error();
+    return respond(a, ctx, si.id);
+}
+
 api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     auto const identifier = field(ctx, "identifier").value_or("");
     auto const strategy = field(ctx, "strategy").value_or("");
@@ -748,6 +855,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         return create_oauth_sign_in(a, ctx, strategy);
     if (strategy == "passkey" && identifier.empty())  // issue 14: the discoverable flow
         return create_passkey_sign_in(a, ctx);
+    if (strategy == "ticket")  // issue 14: sign-in tokens, actor tokens, organization invitations
+        return create_ticket_sign_in(a, ctx);
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
         return param_error(
             code::form_param_value_invalid,

@@ -10,6 +10,7 @@
 #include "crypto/random.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/domain/waitlist.hpp"
+#include "server/api/domain/tickets.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
 #include "server/api/federation/federation.hpp"
@@ -355,6 +356,9 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
         saml_sso::attach_to_user(s, u, ctx.now);
     else
         federation::attach_to_user(s, u, ctx.now);  // issue 15: the provider identity the sign-up proved
+    if (!s.ticket_id.empty())  // issue 14: an application invitation is spent, its public metadata becomes u's
+        if (auto accepted = domain::accept_invitation(w, s.ticket_id, u, ctx.now); !accepted)
+            return accepted;
     store::unique_field conflict = store::unique_field::none;
     if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
@@ -511,8 +515,9 @@ api_result<void> send_pending_codes(app& a, request_ctx const& ctx, store::write
 }
 
 api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
-    // Clerk's code for restricted mode, which @clerk/ui shows as its restricted card.
-    if (a.cfg.sign_up_mode == "restricted")
+    // Clerk's code for restricted mode, except for an invitation's ticket (issue 14: restricted mode admits
+    // invited addresses).
+    if (a.cfg.sign_up_mode == "restricted" && field(ctx, "strategy").value_or("") != "ticket")
         return make_error(code::sign_up_mode_restricted);
     if (auto limited = limit_ip(a, ctx, "create"))
         return *limited;
@@ -520,25 +525,24 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // verifies it; in waitlist mode only such a ticket or an invited address may start a sign-up.
     std::optional<store::waitlist_entry_record> invited;
     std::optional<store::org_invitation_record> org_invited;
+    std::optional<store::ticket_record> app_invited;  // issue 14: an application invitation (BAPI /v1/invitations)
     if (field(ctx, "strategy").value_or("") == "ticket") {
         auto ticket = field(ctx, "ticket").value_or("");
         if (ticket.empty())
             return param_error(code::form_param_missing, "ticket");
-        if (orgs::is_org_ticket(ticket)) {  // issue 13: an organization invitation (beside the waitlist's)
-            auto inv = txn::read<store::org_invitation_record>(a, "sign_up_org_ticket", [&](store::read_txn& t) {
-                return orgs::invitation_for_ticket(t, ticket, ctx.now);
-            });
-            if (!inv)
-                return inv.error();
-            org_invited = std::move(*inv);
-        } else {
-            auto e = txn::read<store::waitlist_entry_record>(a, "sign_up_ticket", [&](store::read_txn& t) {
-                return domain::entry_for_ticket(a, t, ticket);
-            });
-            if (!e)
-                return e.error();
-            invited = std::move(*e);
-        }
+        // One lookup for every kind (server/api/domain/tickets.hpp).
+        auto found = txn::read<domain::found_ticket>(a, "sign_up_ticket", [&](store::read_txn& t) {
+            return domain::find_ticket(a, t, ticket, ctx.now);
+        });
+        if (!found)
+            return found.error();
+        if (found->kind == domain::ticket_kind::sign_in_token)
+            return param_error(code::sign_in_token_can_be_used_only_in_sign_in, "ticket");
+        if (found->kind == domain::ticket_kind::actor_token)
+            return param_error(code::actor_token_can_be_used_only_in_sign_in, "ticket");
+        invited = std::move(found->waitlist);
+        org_invited = std::move(found->org_invitation);
+        app_invited = std::move(found->ticket);
     }
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
@@ -557,9 +561,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
         patch->email_address = invited->email_address;
     if (org_invited)
         patch->email_address = org_invited->email_address;
+    if (app_invited)
+        patch->email_address = app_invited->email_address;
     if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
         return *limited;
-    if (a.cfg.sign_up_mode == "waitlist" && !invited) {
+    if (a.cfg.sign_up_mode == "waitlist" && !invited && !app_invited) {
         if (auto ok = domain::check_invited(a, patch->email_address.value_or("")); !ok)
             return ok.error();
     }
@@ -572,7 +578,9 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     apply(*patch, s);
     if (org_invited)
         s.org_invitation_id = org_invited->id;
-    if (invited || org_invited) {
+    if (app_invited)
+        s.ticket_id = app_invited->id;
+    if (invited || org_invited || app_invited) {
         s.email_verification.status = "verified";
         s.email_verification.strategy = "ticket";
         s.email_verification.verified_at = ctx.now;

@@ -1357,4 +1357,53 @@ BOOST_FIXTURE_TEST_CASE(images_round_trip_large_binary_bytes, store_fixture) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ---- tickets (issue 14) ----
+BOOST_AUTO_TEST_SUITE(store_tickets)
+
+ticket_record ticket(std::string id, std::string kind, std::string email = {}) {
+    ticket_record t;
+    t.id = std::move(id);
+    t.kind = std::move(kind);
+    t.status = "pending";
+    t.digest = "d-" + t.id;
+    t.email_address = std::move(email);
+    return t;
+}
+
+BOOST_FIXTURE_TEST_CASE(tickets_are_listed_by_kind_and_invitations_by_address, store_fixture) {
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        for (auto const& t : {ticket("inv_2", "invitation", "a@x.io"), ticket("inv_1", "invitation", "a@x.io"),
+                              ticket("inv_3", "invitation", "b@x.io"), ticket("sit_1", "sign_in_token"),
+                              ticket("act_1", "actor_token")})
+            if (auto r = w.tickets().put(t); !r) return r;
+        return {};
+    }).has_value());
+    auto inv = *read([](read_txn& t) { return t.tickets().list("invitation"); });
+    BOOST_TEST_REQUIRE(inv.size() == 3u);
+    BOOST_TEST(inv[0].id == "inv_1");  // id order: ids are time-ordered
+    BOOST_TEST(read([](read_txn& t) { return t.tickets().list("sign_in_token"); })->size() == 1u);
+    BOOST_TEST(read([](read_txn& t) { return t.tickets().invitations_to("a@x.io"); })->size() == 2u);
+    BOOST_TEST((*read([](read_txn& t) { return t.tickets().get("act_1"); }))->digest == "d-act_1");
+    BOOST_TEST(!read([](read_txn& t) { return t.tickets().get("nope"); })->has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.tickets().get(""); })->has_value());
+    // A status change replaces the record in place; remove takes its index entries along.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) {
+        auto t = ticket("inv_1", "invitation", "a@x.io");
+        t.status = "accepted";
+        return w.tickets().put(t);
+    }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.tickets().get("inv_1"); }))->status == "accepted");
+    BOOST_TEST(read([](read_txn& t) { return t.tickets().list("invitation"); })->size() == 3u);
+    BOOST_TEST_REQUIRE(write([](write_txn& w) -> result<void> {
+        if (auto r = w.tickets().remove("inv_2"); !r) return r;
+        return w.tickets().remove("inv_missing");
+    }).has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.tickets().invitations_to("a@x.io"); })->size() == 1u);
+    BOOST_TEST(read([](read_txn& t) { return t.tickets().list("invitation"); })->size() == 2u);
+    auto bad = write([](write_txn& w) { return w.tickets().put(ticket("", "invitation")); });
+    BOOST_TEST((!bad && bad.error() == make_error_code(errc::invalid_key)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

@@ -176,10 +176,13 @@ bool equal_fields(T const& a, T const& b) {
     return same;
 }
 
-/// What the cache keeps of a user: everything but the secrets the frontend never shows.
+/// What the cache keeps of a user: everything but the secrets the frontend never shows. Of the password, the
+/// sealed TOTP secret and the backup-code digests only their presence (and the number of codes) is kept.
 store::user_record rendering_inputs(store::user_record const& u) {
     store::user_record r = u;
     r.password_digest.assign(u.password_digest.empty() ? 0 : 1, '*');
+    r.totp_secret_sealed.assign(u.totp_secret_sealed.empty() ? 0 : 1, '*');
+    for (auto& d : r.backup_code_digests) d = "*";
     r.private_metadata.clear();
     return r;
 }
@@ -196,7 +199,17 @@ bool fragment_cache::same_rendering_inputs(store::user_record const& a, store::u
                     same = a.password_digest.empty() == b.password_digest.empty();
                     return;
                 }
+                if (d.pointer == &store::user_record::totp_secret_sealed) {
+                    same = a.totp_secret_sealed.empty() == b.totp_secret_sealed.empty();
+                    return;
+                }
                 if (d.pointer == &store::user_record::private_metadata) return;
+            }
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(a.*d.pointer)>, std::vector<std::string>>) {
+                if (d.pointer == &store::user_record::backup_code_digests) {
+                    same = a.backup_code_digests.size() == b.backup_code_digests.size();
+                    return;
+                }
             }
             same = equal_value(a.*d.pointer, b.*d.pointer);
         });

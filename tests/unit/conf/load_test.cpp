@@ -122,6 +122,8 @@ BOOST_AUTO_TEST_CASE(saml_connections_are_read_and_checked) {
     BOOST_TEST(bad(R"({"saml_connections":[{"id":"samlc_a","domains":["a.b"],"idp_metadata":"<x/>"},
                                           {"id":"samlc_a","domains":["c.d"],"idp_metadata":"<x/>"}]})"));
     BOOST_TEST(bad(R"({"saml_sp_key":"/nonexistent/sp.key"})"));  // a file that cannot be read stops the start
+}
+
 BOOST_AUTO_TEST_CASE(second_factor_required_is_read) {
     BOOST_TEST(!config{}.second_factor_required);
     BOOST_TEST(json_ok(R"({"second_factor_required":true})").second_factor_required);

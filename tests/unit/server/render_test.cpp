@@ -54,6 +54,17 @@ store::user_record sample_user(std::string id) {
     x.provider = "oauth_custom_acme";
     x.provider_user_id = "acme-1";
     u.external_accounts.push_back(x);
+    store::enterprise_account_record ea;
+    ea.id = "eaa_1";
+    ea.connection_id = "samlc_1";
+    ea.email_address = "ada@example.com";
+    u.enterprise_accounts.push_back(ea);
+    store::passkey_record pk;
+    pk.id = "idn_pk1";
+    pk.name = "Passkey";
+    pk.credential_id = "cred";
+    pk.verification.status = "verified";
+    u.passkeys.push_back(pk);
     return u;
 }
 
@@ -182,8 +193,13 @@ BOOST_AUTO_TEST_CASE(fragment_cache_sees_every_user_field_that_the_frontend_rend
         [&](std::string const& name, store::user_record const& changed) {
             ++checked;
             bool const same = fragment_cache::same_rendering_inputs(base, changed);
-            // Private metadata is never shown to the frontend; of the password only its presence is.
-            bool const irrelevant = name == "private_metadata" || name == "password_digest";
+            // Private metadata is never shown to the frontend; of the password and the sealed TOTP secret only
+            // their presence is, of the backup codes only whether there are any.
+            bool const irrelevant =
+                name == "private_metadata" || name == "password_digest" ||
+                (name == "totp_secret_sealed" && base.totp_secret_sealed.empty() == changed.totp_secret_sealed.empty()) ||
+                (name.starts_with("backup_code_digests") &&
+                 base.backup_code_digests.size() == changed.backup_code_digests.size());
             BOOST_TEST(same == irrelevant, name);
         });
     BOOST_TEST(checked > 40);  // every leaf of user_record, identification_record and verification_record
@@ -197,6 +213,14 @@ BOOST_AUTO_TEST_CASE(fragment_cache_sees_every_user_field_that_the_frontend_rend
     auto f = cache.put(base, "fragment-1");
     BOOST_TEST(f->user.password_digest.size() == 1u);
     BOOST_TEST(f->user.private_metadata.empty());
+    auto with_mfa = base;
+    with_mfa.totp_secret_sealed = "sealed-secret-bytes";
+    with_mfa.backup_code_digests = {"digest-1", "digest-2"};
+    auto g = cache.put(with_mfa, "fragment-mfa");
+    BOOST_TEST(g->user.totp_secret_sealed == "*");
+    BOOST_TEST((g->user.backup_code_digests == std::vector<std::string>{"*", "*"}));
+    BOOST_TEST(cache.get(with_mfa, 0)->json == "fragment-mfa");
+    cache.put(base, "fragment-1");
     auto hit = cache.get(base, 0);
     BOOST_TEST_REQUIRE(hit);
     BOOST_TEST(hit->json == "fragment-1");

@@ -78,16 +78,23 @@ BOOST_AUTO_TEST_CASE(golden_bytes_pin_the_format) {
     identification_record const i{"i", "k", "v", {}, -1, 300, true};
     std::string const expected("\x01\x09"
                                "\x01i\x01k\x01v"
-                               "\x07\x00\x00\x00\x00\x00\x00\x00"  // verification: 7 members, all empty/zero
+                               "\x0a\x00\x00\x00\x00\x00\x00\x00"  // verification: 10 members, all empty/zero
+                               "\x00\x00\x00"                      // (redirect_url, verified_at_client, nonce)
                                "\x01"                              // created_at -1 (zigzag 1)
                                "\xd8\x04"                          // updated_at 300 (zigzag 600)
                                "\x01"                              // reserved
                                "\x00\x00",                         // reserved_for_second_factor, default_second_factor
-                               22);
+                               25);
     BOOST_TEST(encode(i) == expected);
-    // A record written before the two second-factor members were appended still decodes, with them false.
-    std::string old_bytes = expected.substr(0, 20);
-    old_bytes[1] = '\x07';
+    // A record written before the two second-factor members were appended (and before the verification's last
+    // three) still decodes, with them false/empty.
+    std::string const old_bytes("\x01\x07"
+                                "\x01i\x01k\x01v"
+                                "\x07\x00\x00\x00\x00\x00\x00\x00"
+                                "\x01"
+                                "\xd8\x04"
+                                "\x01",
+                                20);
     auto const decoded = decode<identification_record>(old_bytes);
     BOOST_TEST_REQUIRE(decoded.has_value());
     BOOST_TEST(decoded->reserved);

@@ -35,6 +35,22 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
     return std::move(**c);
 }
 
+api_result<current_user> load_current_user(app& a, request_ctx const& ctx, store::read_txn const& t) {
+    auto c = current_client(a, ctx, t);
+    if (!c) return make_error(code::authentication_invalid);
+    std::string sid = c->last_active_session_id;
+    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
+    if (sid.empty()) return make_error(code::authentication_invalid);
+    auto s = t.sessions().get(sid);
+    if (!s) return store_failure(s.error(), "get_session");
+    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
+        return make_error(code::authentication_invalid);
+    auto u = t.users().get((*s)->user_id);
+    if (!u) return store_failure(u.error(), "get_user");
+    if (!*u) return make_error(code::authentication_invalid);
+    return current_user{std::move(*c), std::move(**s), std::move(**u)};
+}
+
 std::string_view cookie_domain(app const& a, request_ctx const& ctx) {
     // The configured frontend API decides, as it decides Secure, never the Host header: browsers reach the FAPI
     // at that host by contract (the key names it), while a reverse proxy in front may rewrite Host (nginx sends

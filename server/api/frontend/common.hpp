@@ -31,6 +31,20 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
 /// The request's client, if it has one that still exists.
 std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t);
 
+/// The request's client, its selected session and that session's user.
+struct current_user {
+    store::client_record client;
+    store::session_record session;
+    store::user_record user;
+};
+
+/// Resolves the current user (the rule of /v1/me and of every signed-in FAPI path). The session is the
+/// `_clerk_session_id` query parameter (clerk-js sends the active session's id on every non-/client path) or
+/// else the client's last active session; it must be a live session of this client. Anything else is 401
+/// authentication_invalid, which makes clerk-js re-fetch the client. A stale explicit session id is NOT replaced
+/// by the last active one: that could act on a different user than the one the browser meant.
+api_result<current_user> load_current_user(app& a, request_ctx const& ctx, store::read_txn const& t);
+
 /// The request's client, creating one (and binding it to the dev browser, or setting the __client cookie /
 /// Authorization header) when there is none. Writes the new client in `w`.
 api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w);

@@ -44,31 +44,11 @@ constexpr std::size_t max_identifications_per_kind = 50;
 // The current user and transactions
 
 /// What every /v1/me handler works on: the request's client, its selected session and that session's user.
-struct me {
-    store::client_record client;
-    store::session_record session;
-    store::user_record user;
-};
+using me = current_user;
 
-/// Resolves the current user. The session is the `_clerk_session_id` query parameter (clerk-js sends the
-/// active session's id on every non-/client path) or else the client's last active session; it must be a
-/// live session of this client. Anything else is 401 authentication_invalid, which makes clerk-js re-fetch
-/// the client. A stale explicit session id is NOT replaced by the last active one: that could act on a
-/// different user than the one the browser meant.
+/// The current user (frontend::load_current_user, the rule shared by every signed-in FAPI path).
 api_result<me> load_me(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
-    if (!c) return make_error(code::authentication_invalid);
-    std::string sid = c->last_active_session_id;
-    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
-    if (sid.empty()) return make_error(code::authentication_invalid);
-    auto s = t.sessions().get(sid);
-    if (!s) return store_failure(s.error(), "get_session");
-    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
-        return make_error(code::authentication_invalid);
-    auto u = t.users().get((*s)->user_id);
-    if (!u) return store_failure(u.error(), "get_user");
-    if (!*u) return make_error(code::authentication_invalid);
-    return me{std::move(*c), std::move(**s), std::move(**u)};
+    return load_current_user(a, ctx, t);
 }
 
 /// 401 unless the request has a current user. Handlers that validate their input before opening a txn call

@@ -23,25 +23,10 @@ namespace pk = domain::passkeys;
 namespace {
 
 /// The request's live session and its user (the rule of /v1/me: 401 authentication_invalid otherwise).
-struct current {
-    store::session_record session;
-    store::user_record user;
-};
+using current = current_user;
 
 api_result<current> load_current(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
-    if (!c) return make_error(code::authentication_invalid);
-    std::string sid = c->last_active_session_id;
-    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
-    if (sid.empty()) return make_error(code::authentication_invalid);
-    auto s = t.sessions().get(sid);
-    if (!s) return store_failure(s.error(), "get_session");
-    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
-        return make_error(code::authentication_invalid);
-    auto u = t.users().get((*s)->user_id);
-    if (!u) return store_failure(u.error(), "get_user");
-    if (!*u) return make_error(code::authentication_invalid);
-    return current{std::move(**s), std::move(**u)};
+    return load_current_user(a, ctx, t);
 }
 
 std::optional<api_error> need_passkeys(app const& a) {

@@ -30,19 +30,9 @@ constexpr std::size_t max_name_bytes = 256;
 }  // namespace
 
 api_result<actor> load_actor(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = frontend::current_client(a, ctx, t);
-    if (!c) return make_error(code::authentication_invalid);
-    std::string sid = c->last_active_session_id;
-    if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
-    if (sid.empty()) return make_error(code::authentication_invalid);
-    auto s = t.sessions().get(sid);
-    if (!s) return store_error(s.error(), "org_actor");
-    if (!*s || (*s)->client_id != c->id || !views::session_live(**s, ctx.now))
-        return make_error(code::authentication_invalid);
-    auto u = t.users().get((*s)->user_id);
-    if (!u) return store_error(u.error(), "org_actor");
-    if (!*u) return make_error(code::authentication_invalid);
-    return actor{std::move(**s), std::move(**u)};
+    auto m = frontend::load_current_user(a, ctx, t);
+    if (!m) return m.error();
+    return actor{std::move(m->session), std::move(m->user)};
 }
 
 std::optional<api_error> enabled(app const& a) {

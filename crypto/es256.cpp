@@ -40,12 +40,16 @@ result<evp_pkey_ptr> p256_from_jwk(std::string_view x_b64url, std::string_view y
     if (!x) return errc::invalid_key;
     auto y = base64url_decode(y_b64url);
     if (!y) return errc::invalid_key;
-    if (x->size() != coord_bytes || y->size() != coord_bytes) return errc::invalid_key;
+    return p256_from_point(*x, *y);
+}
+
+result<evp_pkey_ptr> p256_from_point(std::string_view x, std::string_view y) {
+    if (x.size() != coord_bytes || y.size() != coord_bytes) return errc::invalid_key;
     std::string point;
     point.reserve(1 + 2 * coord_bytes);
     point.push_back('\x04');  // uncompressed
-    point += *x;
-    point += *y;
+    point += x;
+    point += y;
     ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
     if (!bld ||
         ::OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||

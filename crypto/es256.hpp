@@ -14,6 +14,10 @@ namespace latchkey::crypto {
 /// @returns errc::invalid_key for anything else, errc::openssl if OpenSSL fails (logged).
 result<evp_pkey_ptr> p256_from_jwk(std::string_view x_b64url, std::string_view y_b64url);
 
+/// A P-256 public key from its raw affine coordinates (big-endian, 32 bytes each; COSE keys carry them so). The
+/// point must be on the curve. @returns errc::invalid_key for anything else, errc::openssl if OpenSSL fails (logged).
+result<evp_pkey_ptr> p256_from_point(std::string_view x, std::string_view y);
+
 /// Verifies a JOSE ES256 signature (r||s, 64 bytes) over `signing_input` with the P-256 key `pub`.
 /// @returns errc::bad_signature on mismatch or a malformed signature, errc::unsupported_algorithm for a key that is
 ///          not EC P-256, errc::invalid_key for a null key.

@@ -1,5 +1,7 @@
 #include "crypto/webauthn.hpp"
 
+#include "crypto/es256.hpp"
+
 #include <cbor.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -129,43 +131,7 @@ std::uint32_t be32(std::string_view s, std::size_t at) {
     return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
 }
 
-result<evp_pkey_ptr> ec_p256_key(std::string_view x, std::string_view y) {
-    if (x.size() != 32 || y.size() != 32) return errc::invalid_key;
-    std::string point;
-    point.reserve(65);
-    point.push_back('\x04');
-    point.append(x);
-    point.append(y);
-    ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
-    if (!bld ||
-        ::OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-        ::OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
-        log_openssl_failure("OSSL_PARAM_BLD(EC)");
-        return errc::openssl;
-    }
-    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld.get()));
-    if (!params) {
-        log_openssl_failure("OSSL_PARAM_BLD_to_param(EC)");
-        return errc::openssl;
-    }
-    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    if (!ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-        log_openssl_failure("EVP_PKEY_fromdata_init(EC)");
-        return errc::openssl;
-    }
-    EVP_PKEY* raw = nullptr;
-    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-        ::ERR_clear_error();  // a point not on the curve: the input's fault, not OpenSSL's
-        return errc::invalid_key;
-    }
-    evp_pkey_ptr key(raw);
-    evp_pkey_ctx_ptr const check(::EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-    if (!check || ::EVP_PKEY_public_check(check.get()) != 1) {
-        ::ERR_clear_error();
-        return errc::invalid_key;
-    }
-    return key;
-}
+result<evp_pkey_ptr> ec_p256_key(std::string_view x, std::string_view y) { return p256_from_point(x, y); }
 
 result<evp_pkey_ptr> rsa_key(std::string_view n, std::string_view e) {
     // A leading zero byte is allowed (some encoders keep the sign byte); the modulus must be 2048..8192 bits.

@@ -26,6 +26,7 @@
 //     address. The full rule is documented on users_repo::put.
 //   - Record ids are Clerk's time-ordered ids: id order is creation order, "newest first" is reverse id order.
 #include "store/error.hpp"
+#include "store/oauth.hpp"
 #include "store/organizations.hpp"
 #include "store/records.hpp"
 
@@ -321,6 +322,7 @@ public:
     virtual jobs_view const& jobs() const noexcept = 0;
     virtual waitlist_view const& waitlist() const noexcept = 0;
     virtual organizations_view const& organizations() const noexcept = 0;
+    virtual oauth_view const& oauth() const noexcept = 0;
 
 protected:
     read_txn() = default;
@@ -342,6 +344,7 @@ public:
     using read_txn::users;
     using read_txn::waitlist;
     using read_txn::organizations;
+    using read_txn::oauth;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -354,6 +357,7 @@ public:
     virtual jobs_repo& jobs() noexcept = 0;
     virtual waitlist_repo& waitlist() noexcept = 0;
     virtual organizations_repo& organizations() noexcept = 0;
+    virtual oauth_repo& oauth() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -394,6 +398,7 @@ public:
     jobs_view const& jobs() const noexcept final { return r_.jobs; }
     waitlist_view const& waitlist() const noexcept final { return r_.waitlist; }
     organizations_view const& organizations() const noexcept final { return r_.organizations; }
+    oauth_view const& oauth() const noexcept final { return r_.oauth; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -406,6 +411,7 @@ public:
     jobs_repo& jobs() noexcept final { return r_.jobs; }
     waitlist_repo& waitlist() noexcept final { return r_.waitlist; }
     organizations_repo& organizations() noexcept final { return r_.organizations; }
+    oauth_repo& oauth() noexcept final { return r_.oauth; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

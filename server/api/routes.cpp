@@ -5,6 +5,7 @@
 #include "server/api/organizations/handlers.hpp"
 #include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/oauth/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -197,6 +198,13 @@ route_table backend_routes() {
     r.add(post,    "/v1/organizations/{organization_id}/invitations/bulk", {o::bapi_create_invitations_bulk, sk, io});
     r.add(get,     "/v1/organizations/{organization_id}/invitations/{invitation_id}", {o::bapi_get_invitation, sk, io});
     r.add(post,    "/v1/organizations/{organization_id}/invitations/{invitation_id}/revoke", {o::bapi_revoke_invitation, sk, io});
+    // ---- OAuth applications: latchkey as an OAuth 2.0 / OIDC provider (issue 15) ----
+    r.add(get,     "/v1/oauth_applications",                          {oauth::list_applications,          sk, io});
+    r.add(post,    "/v1/oauth_applications",                          {oauth::create_application,         sk, io});
+    r.add(get,     "/v1/oauth_applications/{oauth_application_id}",   {oauth::get_application,            sk, io});
+    r.add(patch,   "/v1/oauth_applications/{oauth_application_id}",   {oauth::update_application,         sk, io});
+    r.add(delete_, "/v1/oauth_applications/{oauth_application_id}",   {oauth::delete_application,         sk, io});
+    r.add(post,    "/v1/oauth_applications/{oauth_application_id}/rotate_secret", {oauth::rotate_secret,  sk, io});
     // clang-format on
     return r;
 }

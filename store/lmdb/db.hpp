@@ -168,6 +168,7 @@ private:
                 jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0,
                 waitlist_entries = 0, waitlist_by_email = 0;
         MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
+        MDB_dbi oauth = 0;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
     } t_;
 };
 

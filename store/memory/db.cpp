@@ -32,6 +32,7 @@ struct state {
     table<job_record> jobs;
     table<waitlist_entry_record> waitlist;
     table<std::string> organizations;  ///< the organizations family's ordered table (store/organizations.hpp)
+    table<std::string> oauth;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -607,14 +608,14 @@ private:
 /// The organizations family's table (store/organizations.hpp keeps the keys and rules).
 class org_kv_impl final : public org_kv {
 public:
-    explicit org_kv_impl(bound const& b) noexcept : b_(b) {}
+    org_kv_impl(bound const& b, table<std::string> state::*t) noexcept : b_(b), t_(t) {}
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
-        return guarded([&]() -> result<std::optional<std::string>> { return find(b_.s->organizations, key); });
+        return guarded([&]() -> result<std::optional<std::string>> { return find((b_.s->*t_), key); });
     }
     result<void> scan(std::string_view prefix,
                       std::function<bool(std::string_view, std::string_view)> const& f) const noexcept override {
         return guarded([&]() -> result<void> {
-            auto const& t = b_.s->organizations;
+            auto const& t = (b_.s->*t_);
             for (auto it = t.lower_bound(prefix); it != t.end() && it->first.starts_with(prefix); ++it)
                 if (!f(it->first, it->second)) break;
             return {};
@@ -623,7 +624,7 @@ public:
     result<void> put(std::string_view key, std::string_view value, bool unique) noexcept override {
         return guarded([&]() -> result<void> {
             if (!storable(key)) return invalid_key();
-            auto& t = b_.w->organizations;
+            auto& t = (b_.w->*t_);
             if (unique && t.contains(key)) return make_error_code(errc::key_exists);
             t.insert_or_assign(std::string(key), std::string(value));
             return {};
@@ -631,7 +632,7 @@ public:
     }
     result<void> del(std::string_view key) noexcept override {
         return guarded([&]() -> result<void> {
-            auto& t = b_.w->organizations;
+            auto& t = (b_.w->*t_);
             if (auto it = t.find(key); it != t.end()) t.erase(it);
             return {};
         });
@@ -639,6 +640,7 @@ public:
 
 private:
     bound const& b_;
+    table<std::string> state::*t_;
 };
 
 /// Every repository of one txn, over its state.
@@ -646,7 +648,7 @@ struct repositories {
     repositories(state const* s, state* w) noexcept
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
           dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
-          org_kv(b), organizations(&org_kv, &org_kv) {}
+          org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), oauth_kv(b, &state::oauth), oauth(&oauth_kv, &oauth_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -663,6 +665,8 @@ struct repositories {
     waitlist_impl waitlist;
     org_kv_impl org_kv;
     organizations_impl organizations;
+    org_kv_impl oauth_kv;
+    oauth_impl oauth;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

@@ -25,7 +25,18 @@ route_table frontend_routes() {
     // clang-format off
     //     method   path                                                          handler                              auth  exec
     r.add(get,     "/.well-known/jwks.json",                                     {f::get_jwks,                         none, io});
-    r.add(get,     "/.well-known/openid-configuration",                          {f::get_openid_configuration,         none, io});
+    r.add(get,     "/.well-known/openid-configuration",                          {oauth::openid_configuration,         none, io});
+    // ---- latchkey as an OAuth 2.0 / OIDC provider (issue 15; server/api/oauth/) ----
+    r.add(get,     "/.well-known/oauth-authorization-server",                    {oauth::authorization_server_metadata, none, io});
+    r.add(get,     "/oauth/authorize",                                           {oauth::authorize,                    fapi, io});
+    r.add(post,    "/oauth/authorize",                                           {oauth::authorize,                    fapi, io});
+    r.add(post,    "/oauth/token",                                               {oauth::token,                        none, io});
+    r.add(get,     "/oauth/userinfo",                                            {oauth::userinfo,                     none, io});
+    r.add(post,    "/oauth/userinfo",                                            {oauth::userinfo,                     none, io});
+    r.add(post,    "/oauth/token_info",                                          {oauth::token_info,                   none, io});
+    r.add(post,    "/oauth/token/revoke",                                        {oauth::revoke,                       none, io});
+    r.add(get,     "/v1/me/oauth/consent/{client_id}",                           {oauth::get_consent,                  fapi, io});
+    r.add(post,    "/v1/me/oauth/consent/{client_id}",                           {oauth::post_consent,                 fapi, io});
     r.add(get,     "/v1/environment",                                            {f::get_environment,                  none, io});
     r.add(patch,   "/v1/environment",                                            {f::patch_environment,                fapi, io});
     r.add(get,     "/v1/health",                                                 {f::get_health,                       none, io});

@@ -153,8 +153,8 @@ std::string new_secret(store::oauth_app_record& o) {
 api_result<reply> list_applications(app& a, request_ctx& ctx) {
     auto p = backend::paging(ctx);
     if (!p) return p.error();
-    std::string const query(ctx.query.get("name_query"));
-    bool const ascending = ctx.query.get("order_by") == "+created_at";
+    std::string const query = ctx.query.has("name_query") ? *ctx.query.find("name_query") : std::string();
+    bool const ascending = ctx.query.has("order_by") && *ctx.query.find("order_by") == "+created_at";
     auto list = txn::read(a, "list_oauth_applications", [&](store::read_txn& t) { return t.oauth().apps(); });
     if (!list) return list.error();
     std::vector<store::oauth_app_record const*> hits;

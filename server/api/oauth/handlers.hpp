@@ -18,6 +18,17 @@ LATCHKEY_HANDLER(update_application);
 LATCHKEY_HANDLER(delete_application);
 LATCHKEY_HANDLER(rotate_secret);
 
+// provider.cpp (FAPI)
+LATCHKEY_HANDLER(authorize);
+LATCHKEY_HANDLER(get_consent);
+LATCHKEY_HANDLER(post_consent);
+LATCHKEY_HANDLER(token);
+LATCHKEY_HANDLER(userinfo);
+LATCHKEY_HANDLER(token_info);
+LATCHKEY_HANDLER(revoke);
+LATCHKEY_HANDLER(openid_configuration);
+LATCHKEY_HANDLER(authorization_server_metadata);
+
 #undef LATCHKEY_HANDLER
 
 /// SHA-256 (hex) of a secret value: how client secrets, codes and tokens are found in the store.

@@ -426,7 +426,7 @@ api_result<std::string> sign_id_token(app& a, store::user_record const& u, std::
     p["azp"] = client_id;
     p["iat"] = iat;
     p["exp"] = iat + id_token_ttl_s;
-    if (auth_time > 0) p["auth_time"] = auth_time;
+    (void)auth_time;  // not sent: no max_age support, and a refreshed ID token could not repeat it
     if (!nonce.empty()) p["nonce"] = nonce;
     p["jti"] = crypto::new_id("idt");
     user_claims(a, p, u, scopes);
@@ -625,7 +625,7 @@ std::string metadata_json(app const& a, bool oidc) {
         o["response_modes_supported"] = json::array{"query"};
         o["subject_types_supported"] = json::array{"public"};
         o["id_token_signing_alg_values_supported"] = json::array{"RS256"};
-        o["claims_supported"] = json::array{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "email",
+        o["claims_supported"] = json::array{"iss", "sub", "aud", "exp", "iat", "nonce", "azp", "email",
                                             "email_verified", "name", "given_name", "family_name",
                                             "preferred_username", "picture", "public_metadata", "private_metadata"};
         o["request_parameter_supported"] = false;

@@ -216,6 +216,7 @@ route_table backend_routes() {
     r.add(patch,   "/v1/oauth_applications/{oauth_application_id}",   {oauth::update_application,         sk, io});
     r.add(delete_, "/v1/oauth_applications/{oauth_application_id}",   {oauth::delete_application,         sk, io});
     r.add(post,    "/v1/oauth_applications/{oauth_application_id}/rotate_secret", {oauth::rotate_secret,  sk, io});
+    r.add(post,    "/v1/oauth_applications/access_tokens/verify",     {oauth::verify_access_token,        sk, io});
     // clang-format on
     return r;
 }

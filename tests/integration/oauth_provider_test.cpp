@@ -354,6 +354,18 @@ BOOST_AUTO_TEST_CASE(introspection_and_revocation) {
     BOOST_TEST(str(info.json.at("client_id")) == p.client_id);
     BOOST_TEST(str(info.json.at("scope")) == "openid profile email");
     BOOST_TEST(p.post("/oauth/token_info", {{"token", "garbage"}}).json.at("active").as_bool() == false);
+    // BAPI verify (what @clerk/backend's authenticateRequest calls for an oat_ token).
+    auto v = p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", at}});
+    BOOST_TEST_REQUIRE(v.status == 200u, v.body);
+    BOOST_TEST(str(v.json.at("object")) == "clerk_idp_oauth_access_token");
+    BOOST_TEST(str(v.json.at("id")).size() == 36u);
+    BOOST_TEST(str(v.json.at("subject")) == p.user_id);
+    BOOST_TEST(v.json.at("revoked").as_bool() == false);
+    BOOST_TEST(v.json.at("scopes").as_array().size() == 3u);
+    expect_error(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", "oat_x"}}),
+                 404, "resource_not_found");
+    expect_error(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{}), 422,
+                 "form_param_missing", "access_token");
     expect_oauth_error(p.rp.request(verb::post, "/oauth/token_info", form_encode({{"token", at}}),
                                     {{"Content-Type", "application/x-www-form-urlencoded"}}),
                        401, "invalid_client");
@@ -368,6 +380,8 @@ BOOST_AUTO_TEST_CASE(introspection_and_revocation) {
     BOOST_TEST(p.post("/oauth/token/revoke", {{"token", at}, {"token_type_hint", "access_token"}}).status == 200u);
     BOOST_TEST(p.post("/oauth/token_info", {{"token", at}}).json.at("active").as_bool() == false);
     BOOST_TEST(p.post("/oauth/token/revoke", {{"token", "unknown"}}).status == 200u);
+    BOOST_TEST(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", at}})
+                   .json.at("revoked").as_bool());
     // Revoking the refresh token ends the grant.
     BOOST_TEST(p.post("/oauth/token/revoke", {{"token", rt}}).status == 200u);
     expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", rt}}), 400, "invalid_grant");

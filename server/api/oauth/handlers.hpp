@@ -28,6 +28,7 @@ LATCHKEY_HANDLER(token_info);
 LATCHKEY_HANDLER(revoke);
 LATCHKEY_HANDLER(openid_configuration);
 LATCHKEY_HANDLER(authorization_server_metadata);
+LATCHKEY_HANDLER(verify_access_token);  // BAPI
 
 #undef LATCHKEY_HANDLER
 

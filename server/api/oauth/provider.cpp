@@ -24,6 +24,7 @@
 #include "server/http/router.hpp"
 #include "server/log.hpp"
 #include "server/api/app.hpp"
+#include "server/api/backend/common.hpp"
 #include "server/api/frontend/portal.hpp"
 #include "server/api/oauth/handlers.hpp"
 #include "server/api/txn.hpp"
@@ -33,6 +34,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 namespace latchkey::server::api::oauth {
@@ -445,7 +447,11 @@ store::result<issued> mint_pair(store::write_txn& t, std::string const& client_i
     out.access = new_access_token();
     store::oauth_token_record at;
     at.digest = digest_hex(out.access);
-    at.id = crypto::new_id("oat");
+    {
+        std::array<unsigned char, 16> raw{};
+        crypto::random_bytes(raw);
+        at.id = "oat_" + crypto::hex_encode(std::string_view(reinterpret_cast<char const*>(raw.data()), raw.size()));
+    }
     at.kind = "access";
     at.client_id = client_id;
     at.user_id = user_id;
@@ -821,6 +827,45 @@ api_result<reply> openid_configuration(app& a, request_ctx&) {
 
 api_result<reply> authorization_server_metadata(app& a, request_ctx&) {
     return reply{http::status::ok, metadata_json(a, false), {}};
+}
+
+api_result<reply> verify_access_token(app& a, request_ctx& ctx) {
+    // BAPI POST /v1/oauth_applications/access_tokens/verify: what @clerk/backend's authenticateRequest({acceptsToken:
+    // 'oauth_token'}) calls for an opaque `oat_` token. Revoked and expired tokens are answered with their flags.
+    auto v = backend::body_string(ctx, "access_token", 512);
+    if (!v) return v.error();
+    if (!*v) {
+        v = backend::body_string(ctx, "secret", 512);  // deprecated name
+        if (!v) return v.error();
+    }
+    if (!*v || (*v)->empty()) return param_error(code::form_param_missing, "access_token");
+    auto tok = txn::read(a, "oauth_verify_access_token", [&](store::read_txn& t) -> store::result<std::optional<store::oauth_token_record>> {
+        auto r = t.oauth().token(digest_hex(**v));
+        if (!r) return r.error();
+        if (!*r || (*r)->kind != "access") return std::optional<store::oauth_token_record>{};
+        auto app_rec = t.oauth().app_by_client_id((*r)->client_id);
+        if (!app_rec) return app_rec.error();
+        if (!*app_rec) return std::optional<store::oauth_token_record>{};
+        return r;
+    });
+    if (!tok) return tok.error();
+    if (!*tok) return make_error(code::resource_not_found);
+    auto const& t = **tok;
+    json::object o;
+    o["object"] = "clerk_idp_oauth_access_token";
+    o["id"] = t.id;
+    o["client_id"] = t.client_id;
+    o["subject"] = t.user_id;
+    json::array scopes;
+    for (auto const& s : split_scopes(t.scopes)) scopes.emplace_back(s);
+    o["scopes"] = std::move(scopes);
+    o["revoked"] = t.revoked;
+    o["revocation_reason"] = t.revoked ? json::value(t.revocation_reason) : json::value(nullptr);
+    o["expired"] = t.expires_at <= ctx.now;
+    o["expiration"] = t.expires_at / 1000;
+    o["created_at"] = t.created_at / 1000;
+    o["updated_at"] = t.created_at / 1000;
+    return reply{http::status::ok, json::serialize(o), {}};
 }
 
 }  // namespace latchkey::server::api::oauth

@@ -222,6 +222,14 @@ BOOST_AUTO_TEST_CASE(code_flow_with_pkce_issues_tokens_id_token_and_userinfo) {
     // Client auth by post works as well as Basic.
     auto tok2 = p.exchange(p.code(), verifier, false);
     BOOST_TEST(tok2.status == 200u, tok2.body);
+    // POST /oauth/authorize (form) answers as GET does.
+    auto form = p.authz_params();
+    std::string target = "/oauth/authorize";
+    if (!p.browser.dev_browser.empty()) target += "?__clerk_db_jwt=" + p.browser.dev_browser;
+    auto posted = p.browser.request(verb::post, target, form_encode(form),
+                                    {{"Content-Type", "application/x-www-form-urlencoded"}});
+    BOOST_TEST_REQUIRE(posted.status == 302u, posted.body);
+    BOOST_TEST(p.exchange(url_param(posted.headers["location"], "code")).status == 200u);
 }
 
 BOOST_AUTO_TEST_CASE(a_replayed_code_fails_and_revokes_what_it_issued) {

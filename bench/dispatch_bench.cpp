@@ -3,6 +3,7 @@
 // the token mint, plus response serialization. The difference to the wrk numbers is the transport.
 // The access log is off here (cfg.access_log = false in bench_app).
 #include "bench_app.hpp"
+#include "crypto/encoding.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/oauth/handlers.hpp"

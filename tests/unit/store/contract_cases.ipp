@@ -1281,7 +1281,7 @@ BOOST_FIXTURE_TEST_CASE(oauth_apps_codes_and_token_families, store_fixture) {
     // The client_id is unique; an insert never overwrites.
     auto b = a;
     b.id = "oa_2";
-    BOOST_TEST(write([&](write_txn& w) { return w.oauth().put_app(b, true); }).error() == errc::key_exists);
+    BOOST_TEST(write([&](write_txn& w) { return w.oauth().put_app(b, true); }).error() == key_exists);
     auto got = *read([](read_txn& t) { return t.oauth().app_by_client_id("cid_1"); });
     BOOST_TEST_REQUIRE(got.has_value());
     BOOST_TEST(got->redirect_uris.size() == 2u);

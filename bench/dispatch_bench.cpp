@@ -3,8 +3,10 @@
 // the token mint, plus response serialization. The difference to the wrk numbers is the transport.
 // The access log is off here (cfg.access_log = false in bench_app).
 #include "bench_app.hpp"
+#include "crypto/encoding.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "server/api/oauth/handlers.hpp"
 #include "server/metrics.hpp"
 
 #include <benchmark/benchmark.h>
@@ -13,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
 
 #include <sstream>
 
@@ -145,5 +148,83 @@ void BM_dispatch_environment(benchmark::State& state) {
     loop(state, f, make(http::verb::get, "/v1/environment", ""));
 }
 BENCHMARK(BM_dispatch_environment);
+
+// latchkey as an OAuth provider (issue 15), next to the token mint above in the same run: a refresh_token grant
+// (rotation: each iteration presents the refresh token the previous one returned; the answer carries a new
+// access token, a new refresh token and an RS256 ID token) and GET /oauth/userinfo with a Bearer access token.
+struct oauth_seed {
+    std::string refresh, access;
+    std::string basic;
+};
+
+oauth_seed seed_oauth(fixture& f) {
+    oauth_seed out;
+    auto now = f.env.app().now_ms();
+    store::oauth_app_record app;
+    app.id = latchkey::crypto::new_id("oa");
+    app.client_id = "bench_client";
+    app.name = "bench";
+    std::string const secret = "bench-secret";
+    app.secret_digest = api::oauth::digest_hex(secret);
+    app.redirect_uris = {"https://rp.example/cb"};
+    app.scopes = "openid profile email";
+    std::string user_id;
+    f.env.db().with_read([&](store::read_txn& t) -> store::result<void> {
+        user_id = t.sessions().get(f.session_id)->value().user_id;
+        return {};
+    });
+    out.refresh = "ort_bench_refresh_0";
+    out.access = "oat_bench_access_0";
+    store::oauth_token_record rt;
+    rt.digest = api::oauth::digest_hex(out.refresh);
+    rt.kind = "refresh";
+    rt.client_id = app.client_id;
+    rt.user_id = user_id;
+    rt.scopes = app.scopes;
+    rt.family_id = "oaf_bench";
+    rt.created_at = now;
+    rt.expires_at = now + 3600LL * 1000 * 24 * 365;
+    auto at = rt;
+    at.digest = api::oauth::digest_hex(out.access);
+    at.kind = "access";
+    at.id = "oat_bench";
+    auto r = f.env.db().with_write([&](store::write_txn& w) -> store::result<void> {
+        if (auto x = w.oauth().put_app(app, true); !x) return x;
+        if (auto x = w.oauth().put_token(rt); !x) return x;
+        return w.oauth().put_token(at);
+    });
+    if (!r) throw std::runtime_error("seed_oauth: " + r.error().message());
+    out.basic = "Basic " + latchkey::crypto::base64_encode(app.client_id + ":" + secret);
+    return out;
+}
+
+void BM_dispatch_oauth_token_refresh(benchmark::State& state) {
+    fixture f;
+    auto o = seed_oauth(f);
+    std::string refresh = o.refresh;
+    for (auto _ : state) {
+        request req = make(http::verb::post, "/oauth/token", "");
+        req.set(http::field::authorization, o.basic);
+        req.body() = "grant_type=refresh_token&refresh_token=" + refresh;
+        req.prepare_payload();
+        response res;
+        if (f.run(req, res) != 200) {
+            state.SkipWithError(("status " + std::to_string(res.result_int()) + ": " + res.body()).c_str());
+            break;
+        }
+        refresh = boost::json::parse(res.body()).at("refresh_token").as_string().c_str();
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_dispatch_oauth_token_refresh);
+
+void BM_dispatch_oauth_userinfo(benchmark::State& state) {
+    fixture f;
+    auto o = seed_oauth(f);
+    request proto = make(http::verb::get, "/oauth/userinfo", "");
+    proto.set(http::field::authorization, "Bearer " + o.access);
+    loop(state, f, proto);
+}
+BENCHMARK(BM_dispatch_oauth_userinfo);
 
 }  // namespace

@@ -26,6 +26,7 @@
 //     address. The full rule is documented on users_repo::put.
 //   - Record ids are Clerk's time-ordered ids: id order is creation order, "newest first" is reverse id order.
 #include "store/error.hpp"
+#include "store/oauth.hpp"
 #include "store/organizations.hpp"
 #include "store/tickets.hpp"
 #include "store/records.hpp"
@@ -326,6 +327,7 @@ public:
     virtual organizations_view const& organizations() const noexcept = 0;
     virtual images_view const& images() const noexcept = 0;
     virtual tickets_view const& tickets() const noexcept = 0;  // issue 14: sign-in/actor tokens, invitations
+    virtual oauth_view const& oauth() const noexcept = 0;
 
 protected:
     read_txn() = default;
@@ -349,6 +351,7 @@ public:
     using read_txn::organizations;
     using read_txn::images;
     using read_txn::tickets;
+    using read_txn::oauth;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -363,6 +366,7 @@ public:
     virtual organizations_repo& organizations() noexcept = 0;
     virtual images_repo& images() noexcept = 0;
     virtual tickets_repo& tickets() noexcept = 0;
+    virtual oauth_repo& oauth() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -405,6 +409,7 @@ public:
     organizations_view const& organizations() const noexcept final { return r_.organizations; }
     images_view const& images() const noexcept final { return r_.images; }
     tickets_view const& tickets() const noexcept final { return r_.tickets; }
+    oauth_view const& oauth() const noexcept final { return r_.oauth; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -419,6 +424,7 @@ public:
     organizations_repo& organizations() noexcept final { return r_.organizations; }
     images_repo& images() noexcept final { return r_.images; }
     tickets_repo& tickets() noexcept final { return r_.tickets; }
+    oauth_repo& oauth() noexcept final { return r_.oauth; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

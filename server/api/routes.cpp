@@ -9,6 +9,7 @@
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/images/images.hpp"
 #include "server/api/tickets/handlers.hpp"
+#include "server/api/oauth/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -28,7 +29,18 @@ route_table frontend_routes() {
     // clang-format off
     //     method   path                                                          handler                              auth  exec
     r.add(get,     "/.well-known/jwks.json",                                     {f::get_jwks,                         none, io});
-    r.add(get,     "/.well-known/openid-configuration",                          {f::get_openid_configuration,         none, io});
+    r.add(get,     "/.well-known/openid-configuration",                          {oauth::openid_configuration,         none, io});
+    // ---- latchkey as an OAuth 2.0 / OIDC provider (issue 15; server/api/oauth/) ----
+    r.add(get,     "/.well-known/oauth-authorization-server",                    {oauth::authorization_server_metadata, none, io});
+    r.add(get,     "/oauth/authorize",                                           {oauth::authorize,                    fapi, io});
+    r.add(post,    "/oauth/authorize",                                           {oauth::authorize,                    fapi, io});
+    r.add(post,    "/oauth/token",                                               {oauth::token,                        none, io});
+    r.add(get,     "/oauth/userinfo",                                            {oauth::userinfo,                     none, io});
+    r.add(post,    "/oauth/userinfo",                                            {oauth::userinfo,                     none, io});
+    r.add(post,    "/oauth/token_info",                                          {oauth::token_info,                   none, io});
+    r.add(post,    "/oauth/token/revoke",                                        {oauth::revoke,                       none, io});
+    r.add(get,     "/v1/me/oauth/consent/{client_id}",                           {oauth::get_consent,                  fapi, io});
+    r.add(post,    "/v1/me/oauth/consent/{client_id}",                           {oauth::post_consent,                 fapi, io});
     r.add(get,     "/v1/environment",                                            {f::get_environment,                  none, io});
     r.add(patch,   "/v1/environment",                                            {f::patch_environment,                fapi, io});
     r.add(get,     "/v1/health",                                                 {f::get_health,                       none, io});
@@ -285,6 +297,14 @@ route_table backend_routes() {
     r.add(delete_, "/v1/users/{user_id}/totp",                        {tickets::delete_user_totp,         sk, io});
     r.add(delete_, "/v1/users/{user_id}/backup_code",                 {tickets::delete_user_backup_codes, sk, io});
     r.add(post,    "/v1/users/{user_id}/verify_totp",                 {tickets::verify_user_totp,         sk, io});
+    // ---- OAuth applications: latchkey as an OAuth 2.0 / OIDC provider (issue 15) ----
+    r.add(get,     "/v1/oauth_applications",                          {oauth::list_applications,          sk, io});
+    r.add(post,    "/v1/oauth_applications",                          {oauth::create_application,         sk, io});
+    r.add(get,     "/v1/oauth_applications/{oauth_application_id}",   {oauth::get_application,            sk, io});
+    r.add(patch,   "/v1/oauth_applications/{oauth_application_id}",   {oauth::update_application,         sk, io});
+    r.add(delete_, "/v1/oauth_applications/{oauth_application_id}",   {oauth::delete_application,         sk, io});
+    r.add(post,    "/v1/oauth_applications/{oauth_application_id}/rotate_secret", {oauth::rotate_secret,  sk, io});
+    r.add(post,    "/v1/oauth_applications/access_tokens/verify",     {oauth::verify_access_token,        sk, io});
     // clang-format on
     return r;
 }

@@ -254,7 +254,8 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
                              {&t.waitlist_by_email, "waitlist_by_email"},
                              {&t.organizations, "organizations"},
                              {&t.images, "images"},
-                             {&t.tickets, "tickets"}};
+                             {&t.tickets, "tickets"},
+                             {&t.oauth, "oauth"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
@@ -1148,11 +1149,11 @@ private:
 struct repositories {
     repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
                  MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi, MDB_dbi orgs_dbi,
-                 MDB_dbi images_dbi, MDB_dbi tickets_dbi) noexcept
+                 MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi) noexcept
         : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
           dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi),
           org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv), images(b, images_dbi), tickets_kv(b, tickets_dbi),
-          tickets(&tickets_kv, &tickets_kv) {}
+          tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi), oauth(&oauth_kv, &oauth_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -1172,6 +1173,8 @@ struct repositories {
     by_id_impl<image_record> images;
     org_kv_impl tickets_kv;
     tickets_impl tickets;
+    org_kv_impl oauth_kv;
+    oauth_impl oauth;
 };
 
 }  // namespace
@@ -1182,7 +1185,7 @@ class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
         : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due, d.t_.waitlist_entries,
-                 d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets) {}
+                 d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets, d.t_.oauth) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

@@ -170,6 +170,7 @@ private:
         MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
         MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
         MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
+        MDB_dbi oauth = 0;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
     } t_;
 };
 

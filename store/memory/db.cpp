@@ -34,6 +34,7 @@ struct state {
     table<std::string> organizations;  ///< the organizations family's ordered table (store/organizations.hpp)
     table<image_record> images;         ///< uploaded images by id (issue 14)
     table<std::string> tickets;        ///< the tickets family's ordered table (store/tickets.hpp)
+    table<std::string> oauth;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -650,7 +651,7 @@ struct repositories {
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
           dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
           org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), images(b, &state::images),
-          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv) {}
+          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth), oauth(&oauth_kv, &oauth_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -670,6 +671,8 @@ struct repositories {
     by_id_impl<image_record> images;
     org_kv_impl tickets_kv;
     tickets_impl tickets;
+    org_kv_impl oauth_kv;
+    oauth_impl oauth;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

@@ -97,6 +97,7 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
           window.Clerk.handleRedirectCallback({ signInForceRedirectUrl: '/done', signUpForceRedirectUrl: '/done' })
           .catch(function (e) { window.__error = String(e && e.message || e); });`,
         '/done': 'window.__user = window.Clerk.user ? window.Clerk.user.id : null;',
+        '/rp-cb': 'window.__rp = true;', // the redirect URI of latchkey's own OAuth client (the openid-client case)
       }[path];
       if (!script) return res.writeHead(404).end();
       const proxy = server.frontendApi;
@@ -239,5 +240,49 @@ window.addEventListener('load', function () {
     const user = await bapi.users.getUser(userId);
     assert.equal(user.externalAccounts[0]?.providerUserId, login);
     assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@example.com`);
+  }));
+
+  it('latchkey as the OpenID provider: openid-client discovers it, runs code + PKCE through the signed-in browser and consent, then refresh, userinfo, introspection, revocation', T, () => withPage(async page => {
+    const oidc = await import('openid-client');
+    const userId = await continueWithProvider(page, 'signIn', uniq('rp'));
+    // An OAuth application made with @clerk/backend's oauthApplications (consent screen on by default).
+    const created = await bapi.oauthApplications.create({
+      name: 'E2E RP', redirectUris: [`${appOrigin}/rp-cb`], scopes: 'openid profile email offline_access', public: false,
+    });
+    assert.ok(created.clientSecret, 'secret shown on create');
+    const fapi = new URL(server.frontendApi);
+    const config = await oidc.discovery(fapi, created.clientId, created.clientSecret, undefined,
+      { execute: [oidc.allowInsecureRequests] });
+    assert.equal(config.serverMetadata().issuer, server.frontendApi);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${appOrigin}/rp-cb`, scope: 'openid profile email offline_access', state, nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    // The signed-in browser follows /oauth/authorize, sees the consent page and allows.
+    await page.goto(url.href, { waitUntil: 'load', timeout: 20000 });
+    await page.locator('#allow').click();
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/rp-cb`), WAIT);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()),
+      { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+    assert.match(tokens.access_token, /^oat_/);
+    const claims = tokens.claims();
+    assert.equal(claims.sub, userId);
+    assert.equal(claims.aud, created.clientId);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, userId);
+    assert.equal(info.sub, userId);
+    assert.match(info.email ?? '', /@example\.com$/);
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    const live = await oidc.tokenIntrospection(config, refreshed.access_token);
+    assert.equal(live.active, true);
+    assert.equal(live.sub, userId);
+    await oidc.tokenRevocation(config, refreshed.access_token);
+    assert.equal((await oidc.tokenIntrospection(config, refreshed.access_token)).active, false);
+    // The rotated-away refresh token is reuse: the grant is gone.
+    await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), e => e.error === 'invalid_grant');
+    await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token), e => e.error === 'invalid_grant');
   }));
 });

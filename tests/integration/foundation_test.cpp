@@ -386,7 +386,8 @@ BOOST_AUTO_TEST_CASE(well_known_jwks_and_openid_configuration) {
     auto oidc = c.request(http::verb::get, "/.well-known/openid-configuration");
     BOOST_TEST_REQUIRE(oidc.status == 200u);
     BOOST_TEST(oidc.headers["content-type"] == "application/json");
-    BOOST_TEST(oidc.json.at("issuer").as_string() == s.inst().issuer);
+    // The OpenID provider's issuer is the FAPI URL it is discovered at (server/api/oauth/provider.cpp).
+    BOOST_TEST(oidc.json.at("issuer").as_string() == s.inst().frontend_api);
     BOOST_TEST(oidc.json.at("jwks_uri").as_string() == s.inst().frontend_api + "/.well-known/jwks.json");
     BOOST_TEST(json::serialize(oidc.json.at("id_token_signing_alg_values_supported")) == R"(["RS256"])");
 }

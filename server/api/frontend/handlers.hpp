@@ -8,7 +8,6 @@ namespace latchkey::server::api::frontend {
 
 // meta.cpp: well-known documents, health, environment, dev browser
 LATCHKEY_HANDLER(get_jwks);
-LATCHKEY_HANDLER(get_openid_configuration);
 LATCHKEY_HANDLER(get_environment);
 LATCHKEY_HANDLER(patch_environment);
 LATCHKEY_HANDLER(get_health);

@@ -14,17 +14,6 @@ namespace json = boost::json;
 
 api_result<reply> get_jwks(app& a, request_ctx&) { return reply{http::status::ok, crypto::jwks_json(a.keys), {}}; }
 
-api_result<reply> get_openid_configuration(app& a, request_ctx&) {
-    json::object o;
-    o["issuer"] = a.inst.issuer;
-    o["jwks_uri"] = a.inst.frontend_api + "/.well-known/jwks.json";
-    o["response_types_supported"] = json::array{"id_token"};
-    o["subject_types_supported"] = json::array{"public"};
-    o["id_token_signing_alg_values_supported"] = json::array{"RS256"};
-    o["claims_supported"] = json::array{"sub", "iss", "iat", "exp", "nbf", "sid", "azp"};
-    return reply{http::status::ok, json::serialize(o), {}};
-}
-
 api_result<reply> get_health(app&, request_ctx&) { return reply{http::status::ok, R"({"status":"ok"})", {}}; }
 
 api_result<reply> create_dev_browser(app& a, request_ctx& ctx) {

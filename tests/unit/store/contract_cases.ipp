@@ -1406,4 +1406,57 @@ BOOST_FIXTURE_TEST_CASE(tickets_are_listed_by_kind_and_invitations_by_address, s
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(store_db_oauth)
+
+BOOST_FIXTURE_TEST_CASE(oauth_apps_codes_and_token_families, store_fixture) {
+    oauth_app_record a;
+    a.id = "oa_1";
+    a.client_id = "cid_1";
+    a.name = "App";
+    a.redirect_uris = {"https://app.example/cb", "myapp://cb"};
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.oauth().put_app(a, true); }).has_value());
+    // The client_id is unique; an insert never overwrites.
+    auto b = a;
+    b.id = "oa_2";
+    BOOST_TEST(write([&](write_txn& w) { return w.oauth().put_app(b, true); }).error() == key_exists);
+    auto got = *read([](read_txn& t) { return t.oauth().app_by_client_id("cid_1"); });
+    BOOST_TEST_REQUIRE(got.has_value());
+    BOOST_TEST(got->redirect_uris.size() == 2u);
+    a.name = "Renamed";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.oauth().put_app(a, false); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.oauth().app("oa_1"); }))->name == "Renamed");
+    BOOST_TEST(read([](read_txn& t) { return t.oauth().apps(); })->size() == 1u);
+
+    oauth_code_record c;
+    c.digest = "cd1";
+    c.client_id = "cid_1";
+    c.user_id = "user_1";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.oauth().put_code(c); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.oauth().code("cd1"); }))->user_id == "user_1");
+
+    for (auto const* d : {"t1", "t2"}) {
+        oauth_token_record t;
+        t.digest = d;
+        t.kind = "refresh";
+        t.family_id = "fam_1";
+        BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.oauth().put_token(t); }).has_value());
+    }
+    oauth_token_record other;
+    other.digest = "t3";
+    other.family_id = "fam_2";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.oauth().put_token(other); }).has_value());
+    auto revoked = write([](write_txn& w) { return w.oauth().revoke_family("fam_1", "reuse"); });
+    BOOST_TEST_REQUIRE(revoked.has_value());
+    BOOST_TEST(*revoked == 2u);
+    BOOST_TEST((*read([](read_txn& t) { return t.oauth().token("t1"); }))->revoked);
+    BOOST_TEST((*read([](read_txn& t) { return t.oauth().token("t2"); }))->revocation_reason == "reuse");
+    BOOST_TEST(!(*read([](read_txn& t) { return t.oauth().token("t3"); }))->revoked);
+
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.oauth().remove_app("oa_1"); }).has_value());
+    BOOST_TEST(!read([](read_txn& t) { return t.oauth().app_by_client_id("cid_1"); })->has_value());
+    BOOST_TEST(read([](read_txn& t) { return t.oauth().apps(); })->empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

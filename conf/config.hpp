@@ -171,6 +171,23 @@ struct oauth_provider {
     std::string ca_file;                 ///< PEM CA bundle for a private CA ("" = the system's)
     bool allow_http = false;             ///< accept http:// endpoints (loopback tests only)
     std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
+    // ---- plain OAuth 2.0 providers (issue 15, appended): no issuer, the identity comes from the userinfo ----
+    /// A second profile endpoint listing the user's email addresses (GitHub's /user/emails: an array of
+    /// {email, verified, primary}); "" = none (the email comes from the userinfo answer).
+    std::string emails_endpoint;
+    /// Which userinfo members hold the identity ("" = the provider's usual names: GitHub's id, email, name, login,
+    /// avatar_url for oauth_github; OpenID Connect's sub, email, email_verified, given_name, family_name, name,
+    /// preferred_username, picture otherwise). A number is read as its decimal text.
+    std::string map_user_id, map_email_address, map_email_verified, map_first_name, map_last_name, map_name,
+        map_username, map_image_url;
+};
+
+/// An Android app allowed to handle this instance's links and credentials (/.well-known/assetlinks.json).
+struct android_app {
+    std::string package_name;
+    std::vector<std::string> sha256_cert_fingerprints;  ///< "AB:CD:..." (colon-separated uppercase hex)
+    /// the assetlinks relations ("" = both delegate_permission/common.handle_all_urls and .get_login_creds)
+    std::vector<std::string> relations;
 };
 
 /// An enterprise SSO connection to a SAML 2.0 identity provider (latchkey is the service provider). Users whose
@@ -191,6 +208,9 @@ struct saml_connection {
     bool allow_idp_initiated = false;
     bool sign_authn_requests = false;  ///< sign AuthnRequests (needs saml_sp_key/saml_sp_certificate)
     bool active = true;
+    // ---- issue 15, appended ----
+    /// The IdP's metadata URL: fetched in the background (bounded like OIDC discovery) when idp_metadata is "".
+    std::string idp_metadata_url;
 };
 
 /// Passkeys (issue 14; on when "passkey" is in first_factors): the environment's passkey_settings and the
@@ -295,6 +315,11 @@ struct config {
     /// Clerk's "Require multi-factor authentication" (environment user_settings.sign_in.second_factor.required):
     /// a user without a second factor completes sign-in with a pending session holding the setup-mfa task.
     bool second_factor_required = false;
+    // ---- app links and OAuth provider extras (issue 15) ----
+    std::vector<android_app> android_apps;  ///< /.well-known/assetlinks.json (none = 404)
+    std::vector<std::string> ios_app_ids;   ///< "<TEAMID>.<bundle id>": /.well-known/apple-app-site-association
+    /// POST /oauth/register (RFC 7591 dynamic client registration); off = 422 and no registration_endpoint.
+    bool oauth_dynamic_client_registration = false;
 };
 
 }  // namespace latchkey::conf

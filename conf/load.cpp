@@ -402,7 +402,7 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
             sub.fail("", "expected an object");
         } else if (sub.only_keys(e.get_object(), {"strategy", "name", "logo_url", "client_id", "client_secret",
                        "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
-                       "scopes", "ca_file", "allow_http", "timeout_ms"})) {
+                       "scopes", "ca_file", "allow_http", "timeout_ms", "emails_endpoint", "userinfo_mapping"})) {
             auto const& po = e.get_object();
             sub.string(po, "strategy", p.strategy);
             sub.string(po, "name", p.name);
@@ -418,11 +418,40 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
             sub.string(po, "ca_file", p.ca_file);
             sub.boolean(po, "allow_http", p.allow_http);
             sub.millis(po, "timeout_ms", p.timeout);
+            sub.string(po, "emails_endpoint", p.emails_endpoint);
+            if (auto const* m = po.if_contains("userinfo_mapping"); m != nullptr && !sub.err) {
+                if (!m->is_object()) {
+                    sub.fail("userinfo_mapping", "expected an object");
+                } else if (sub.only_keys(m->get_object(), {"user_id", "email_address", "email_verified", "first_name",
+                               "last_name", "name", "username", "image_url"})) {
+                    auto const& mo = m->get_object();
+                    sub.string(mo, "user_id", p.map_user_id);
+                    sub.string(mo, "email_address", p.map_email_address);
+                    sub.string(mo, "email_verified", p.map_email_verified);
+                    sub.string(mo, "first_name", p.map_first_name);
+                    sub.string(mo, "last_name", p.map_last_name);
+                    sub.string(mo, "name", p.map_name);
+                    sub.string(mo, "username", p.map_username);
+                    sub.string(mo, "image_url", p.map_image_url);
+                }
+            }
+            // GitHub (a plain OAuth 2.0 provider): its endpoints and scopes unless configured (tests point them
+            // at 127.0.0.1).
+            if (!sub.err && p.strategy == "oauth_github" && p.issuer.empty()) {
+                if (p.authorization_endpoint.empty()) p.authorization_endpoint = "https://github.com/login/oauth/authorize";
+                if (p.token_endpoint.empty()) p.token_endpoint = "https://github.com/login/oauth/access_token";
+                if (p.userinfo_endpoint.empty()) p.userinfo_endpoint = "https://api.github.com/user";
+                if (p.emails_endpoint.empty() && !po.contains("userinfo_endpoint"))
+                    p.emails_endpoint = "https://api.github.com/user/emails";
+                if (!po.contains("scopes")) p.scopes = {"read:user", "user:email"};
+            }
             if (!sub.err && (p.strategy.size() < 7 || p.strategy.rfind("oauth_", 0) != 0 || p.strategy.size() > 64))
                 sub.fail("strategy", "expected oauth_<provider> or oauth_custom_<slug>");
             if (!sub.err && p.client_id.empty()) sub.fail("client_id", "required");
             if (!sub.err && p.issuer.empty() && (p.authorization_endpoint.empty() || p.token_endpoint.empty()))
                 sub.fail("issuer", "an issuer (discovery) or both authorization_endpoint and token_endpoint");
+            if (!sub.err && p.issuer.empty() && p.userinfo_endpoint.empty())
+                sub.fail("userinfo_endpoint", "required for a provider without an issuer (the identity comes from it)");
             for (auto const& prev : c.oauth_providers)
                 if (!sub.err && prev.strategy == p.strategy) sub.fail("strategy", "configured twice");
             if (!sub.err && p.name.empty()) p.name = p.strategy.substr(6);
@@ -451,7 +480,7 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             sub.fail("", "expected an object");
         } else if (sub.only_keys(e.get_object(), {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
                        "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
-                       "sign_authn_requests", "active"})) {
+                       "sign_authn_requests", "active", "idp_metadata_url"})) {
             auto const& so = e.get_object();
             sub.string(so, "id", s.id);
             sub.string(so, "name", s.name);
@@ -464,6 +493,7 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             sub.boolean(so, "allow_idp_initiated", s.allow_idp_initiated);
             sub.boolean(so, "sign_authn_requests", s.sign_authn_requests);
             sub.boolean(so, "active", s.active);
+            sub.string(so, "idp_metadata_url", s.idp_metadata_url);
             if (auto const* m = so.if_contains("attribute_mapping"); m != nullptr && !sub.err) {
                 if (!m->is_object()) {
                     sub.fail("attribute_mapping", "expected an object");
@@ -481,9 +511,9 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
                                  std::string::npos))
                 sub.fail("id", "expected samlc_<letters and digits>");
             if (!sub.err && s.domains.empty()) sub.fail("domains", "at least one email domain");
-            if (!sub.err && s.idp_metadata.empty() &&
+            if (!sub.err && s.idp_metadata.empty() && s.idp_metadata_url.empty() &&
                 (s.idp_entity_id.empty() || s.idp_sso_url.empty() || s.idp_certificate.empty()))
-                sub.fail("idp_metadata", "the IdP metadata XML, or idp_entity_id, idp_sso_url and idp_certificate");
+                sub.fail("idp_metadata", "the IdP metadata XML or URL, or idp_entity_id, idp_sso_url and idp_certificate");
             for (auto const& prev : c.saml_connections)
                 if (!sub.err && prev.id == s.id) sub.fail("id", "configured twice");
             if (!sub.err && s.name.empty()) s.name = s.id;
@@ -493,6 +523,57 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             return;
         }
         c.saml_connections.push_back(std::move(s));
+    }
+}
+
+/// "android_apps": [{package_name, sha256_cert_fingerprints, relations}], "ios_app_ids": ["TEAMID.bundle"]
+/// (issue 15: /.well-known/assetlinks.json and apple-app-site-association).
+void read_app_links(json_reader& r, json::object const& o, config& c) {
+    r.strings(o, "ios_app_ids", c.ios_app_ids);
+    for (auto const& id : c.ios_app_ids) {
+        auto const dot = id.find('.');
+        if (!r.err && (dot == std::string::npos || dot == 0 || dot + 1 == id.size() || id.size() > 255 ||
+                       id.find_first_of("\"<> /\\") != std::string::npos))
+            r.fail("ios_app_ids", "expected <TEAMID>.<bundle id>");
+    }
+    auto const* v = o.if_contains("android_apps");
+    if (v == nullptr) return;
+    if (!v->is_array()) return r.fail("android_apps", "expected an array of apps");
+    c.android_apps.clear();
+    std::size_t i = 0;
+    for (auto const& e : v->get_array()) {
+        json_reader sub{"android_apps[" + std::to_string(i++) + "]", {}};
+        android_app app;
+        if (!e.is_object()) {
+            sub.fail("", "expected an object");
+        } else if (sub.only_keys(e.get_object(), {"package_name", "sha256_cert_fingerprints", "relations"})) {
+            auto const& ao = e.get_object();
+            sub.string(ao, "package_name", app.package_name);
+            sub.strings(ao, "sha256_cert_fingerprints", app.sha256_cert_fingerprints);
+            sub.strings(ao, "relations", app.relations);
+            if (!sub.err && (app.package_name.empty() || app.package_name.size() > 255 ||
+                             app.package_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") !=
+                                 std::string::npos))
+                sub.fail("package_name", "expected an Android package name");
+            if (!sub.err && app.sha256_cert_fingerprints.empty())
+                sub.fail("sha256_cert_fingerprints", "at least one");
+            for (auto& fp : app.sha256_cert_fingerprints) {
+                for (auto& ch : fp) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                bool ok = fp.size() == 95;
+                for (std::size_t k = 0; ok && k < fp.size(); ++k)
+                    ok = k % 3 == 2 ? fp[k] == ':' : std::isxdigit(static_cast<unsigned char>(fp[k])) != 0;
+                if (!sub.err && !ok) sub.fail("sha256_cert_fingerprints", "expected 32 colon-separated hex bytes");
+            }
+            for (auto const& rel : app.relations)
+                if (!sub.err && rel != "delegate_permission/common.handle_all_urls" &&
+                    rel != "delegate_permission/common.get_login_creds")
+                    sub.fail("relations", "expected delegate_permission/common.handle_all_urls or .get_login_creds");
+        }
+        if (sub.err) {
+            if (!r.err) r.err = sub.err;
+            return;
+        }
+        c.android_apps.push_back(std::move(app));
     }
 }
 
@@ -534,7 +615,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required"};
+            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required",
+            "android_apps", "ios_app_ids", "oauth_dynamic_client_registration"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -654,6 +736,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     read_delivery(r, o, c);
     read_oauth_providers(r, o, c);
     read_saml_connections(r, o, c);
+    read_app_links(r, o, c);
+    r.boolean(o, "oauth_dynamic_client_registration", c.oauth_dynamic_client_registration);
     r.string(o, "saml_sp_key", c.saml_sp_key);
     r.string(o, "saml_sp_certificate", c.saml_sp_certificate);
     // Read once here, so no request reads a file: the settings then hold the PEM text itself.

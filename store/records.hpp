@@ -71,9 +71,15 @@ struct external_account_record {
     std::string approved_scopes;    ///< space-separated
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
+    // ---- the provider's tokens (issue 15, appended): sealed with the instance seal key, the associated data
+    // naming the provider identity (server/api/federation/tokens.hpp); "" = none ----
+    std::string access_token_sealed;
+    std::string refresh_token_sealed;
+    std::int64_t token_expires_at = 0;  ///< ms; 0 = unknown / does not expire
 };
 BOOST_DESCRIBE_STRUCT(external_account_record, (), (id, identification_id, provider, provider_user_id,
-    email_address, first_name, last_name, image_url, username, approved_scopes, created_at, updated_at))
+    email_address, first_name, last_name, image_url, username, approved_scopes, created_at, updated_at,
+    access_token_sealed, refresh_token_sealed, token_expires_at))
 
 /// An OAuth round trip started by a sign-in or sign-up (`strategy: oauth_*`): what the callback needs to finish
 /// it, and the identity it proved (kept for the sign-in → sign-up transfer).

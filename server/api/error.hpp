@@ -161,7 +161,12 @@ namespace latchkey::server::api {
     X(invitation_already_accepted, bad_request, "Invitation already accepted", "This invitation has already been accepted.") \
     X(invitation_already_revoked, bad_request, "Invitation revoked", "This invitation has been revoked.")        \
     X(invitation_can_be_used_only_in_sign_up, bad_request, "Invitation can be used only in sign-up",             \
-      "An invitation can only be used to sign up.")
+      "An invitation can only be used to sign up.")                                                              \
+    /* ---- federation, finished (issue 15) ---- */                                                             \
+    X(dynamic_client_registration_disabled, unprocessable_entity, "Dynamic client registration is disabled",     \
+      "Dynamic client registration is not enabled for this instance.")                                           \
+    X(oauth_token_retrieval_error, bad_request, "OAuth token retrieval failed",                                  \
+      "The access token of this external account could not be refreshed with its provider.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -56,6 +56,11 @@ api::federation::fetch_reply curl_fetcher::fetch(conf::oauth_provider const& p,
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     std::unique_ptr<curl_slist, slist_deleter> headers(curl_slist_append(nullptr, "Accept: application/json"));
+    // GitHub's API refuses requests without a User-Agent.
+    // (Appending to a non-empty list returns that list, or null leaving it unchanged.)
+    if (headers) curl_slist_append(headers.get(), "User-Agent: latchkey");
+    std::string const auth = r.bearer.empty() ? std::string() : "Authorization: Bearer " + r.bearer;
+    if (headers && !auth.empty()) curl_slist_append(headers.get(), auth.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     if (r.post) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);

@@ -1,4 +1,5 @@
 #include "server/api/federation/federation.hpp"
+#include "server/api/federation/oauth2.hpp"
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
@@ -29,29 +30,7 @@ namespace {
 
 constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
 
-std::string pct(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
-
-void add_param(std::string& q, std::string_view k, std::string_view v) {
-    if (!q.empty()) q.push_back('&');
-    q += pct(k);
-    q.push_back('=');
-    q += pct(v);
-}
+void add_param(std::string& q, std::string_view k, std::string_view v) { add_form_param(q, k, v); }
 
 std::string callback_url(app const& a) { return a.inst.frontend_api + "/v1/oauth_callback"; }
 
@@ -84,10 +63,7 @@ std::optional<std::string> str_of(json::object const& o, std::string_view k) {
 }
 
 /// The identity an ID token proves, once its signature (JWKS), issuer, audience, expiry and nonce check out.
-struct proven {
-    store::external_account_record identity;
-    bool email_verified = false;
-};
+using proven = userinfo_identity;
 
 enum class key_check { verified, no_key, bad_signature };
 
@@ -180,18 +156,17 @@ std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string
     return out;
 }
 
-/// The outcome of the exchange, decided outside any txn.
-struct exchange_outcome {
-    std::optional<proven> who;
-    std::string error;  ///< code name when who is empty
-    std::string scopes;
-};
+}  // namespace
 
 exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
                           store::oauth_flow_record const& flow, std::int64_t now_s) {
     exchange_outcome out;
     auto const ep = endpoints_of(a, p);
-    if (a.oauth_fetcher == nullptr || p.issuer.empty() || ep.jwks_uri.empty() || ep.token_endpoint.empty()) {
+    // An OpenID provider proves the identity with its ID token; a plain OAuth 2.0 one (no issuer) through its
+    // userinfo endpoint.
+    bool const oidc = !p.issuer.empty();
+    if (a.oauth_fetcher == nullptr || ep.token_endpoint.empty() ||
+        (oidc ? ep.jwks_uri.empty() : ep.userinfo_endpoint.empty())) {
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
@@ -212,13 +187,27 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
     boost::system::error_code ec;
     json::value body;
     if (tok.status == 200) body = json::parse(tok.body, ec);
-    if (tok.status != 200 || ec || !body.is_object() || !str_of(body.get_object(), "id_token")) {
+    if (tok.status != 200 || ec || !body.is_object() ||
+        !str_of(body.get_object(), oidc ? "id_token" : "access_token")) {
         log::warn("oauth_token_exchange",
                   {{"provider", p.strategy}, {"status", std::to_string(tok.status)}, {"error", tok.error}});
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
     out.scopes = str_of(body.get_object(), "scope").value_or("");
+    auto const tokens = tokens_from_answer(body.get_object(), now_s * 1000);
+    if (!oidc) {
+        std::string why;
+        auto info = identity_from_userinfo(a, p, tokens.access, why);
+        if (!info) {
+            log::warn("oauth_userinfo", {{"provider", p.strategy}, {"reason", why}});
+            out.error = std::string(code_name(code::oauth_fetch_user_error));
+            return out;
+        }
+        out.who = std::move(*info);
+        seal_tokens(a, out.who->identity, tokens);
+        return out;
+    }
     auto& cache = a.oauth_fetcher->jwks;
     std::string fetch_failure;
     auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
@@ -244,9 +233,13 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
+    } else {
+        seal_tokens(a, out.who->identity, tokens);
     }
     return out;
 }
+
+namespace {
 
 reply redirect_to(std::string const& url) {
     reply r;
@@ -299,7 +292,7 @@ std::string fetch_discovery(conf::oauth_provider const& p, fetcher& f, provider_
     std::string url = p.issuer;
     if (!url.empty() && url.back() == '/') url.pop_back();
     url += "/.well-known/openid-configuration";
-    auto r = f.fetch(p, {false, url, {}, {}, {}});
+    auto r = f.fetch(p, {false, url, {}, {}, {}, {}});
     boost::system::error_code ec;
     json::value doc;
     if (r.status == 200) doc = json::parse(r.body, ec);
@@ -453,7 +446,7 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     for (auto const& s : p->scopes) scope += (scope.empty() ? "" : " ") + s;
     add_param(q, "scope", scope);
     add_param(q, "state", flow.state);
-    add_param(q, "nonce", flow.nonce);
+    if (!p->issuer.empty()) add_param(q, "nonce", flow.nonce);
     add_param(q, "code_challenge", crypto::base64url_encode(crypto::sha256(flow.code_verifier)));
     add_param(q, "code_challenge_method", "S256");
     if (auto hint = frontend::field(ctx, "oidc_login_hint"); hint && !hint->empty()) add_param(q, "login_hint", *hint);
@@ -561,6 +554,8 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
     if (state.empty() || state.size() > 200 || dot == std::string::npos)
         return param_error(code::oauth_callback_invalid, "state");
     std::string const attempt_id = state.substr(0, dot);
+    // A signed-in user linking an account (linking.cpp).
+    if (attempt_id.starts_with("user_")) return link_callback(a, ctx, attempt_id, state, code_param, error_param);
     bool const is_sign_in = attempt_id.starts_with("sia_");
     if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::oauth_callback_invalid, "state");
 
@@ -665,9 +660,20 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
                 f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
             } else if (is_sign_in) {
                 bool linked = false;
-                for (auto const& ea : user->external_accounts)
-                    linked = linked || (ea.provider == f->identity.provider &&
-                                        ea.provider_user_id == f->identity.provider_user_id);
+                for (auto& ea : user->external_accounts) {
+                    if (ea.provider != f->identity.provider || ea.provider_user_id != f->identity.provider_user_id)
+                        continue;
+                    linked = true;
+                    // The provider's latest tokens replace the kept ones (a refresh token not re-sent stays).
+                    if (!f->identity.access_token_sealed.empty()) {
+                        ea.access_token_sealed = f->identity.access_token_sealed;
+                        if (!f->identity.refresh_token_sealed.empty())
+                            ea.refresh_token_sealed = f->identity.refresh_token_sealed;
+                        ea.token_expires_at = f->identity.token_expires_at;
+                        ea.approved_scopes = f->identity.approved_scopes;
+                        ea.updated_at = ctx.now;
+                    }
+                }
                 if (!linked) {
                     auto ea = f->identity;
                     ea.id = crypto::new_id("eac");

@@ -26,6 +26,7 @@ struct fetch_request {
     std::string url;
     std::string form;
     std::string basic_user, basic_password;
+    std::string bearer;  ///< Authorization: Bearer (a userinfo request); "" = none
 };
 
 struct fetch_reply {

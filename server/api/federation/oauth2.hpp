@@ -1,0 +1,85 @@
+#pragma once
+// Plain OAuth 2.0 pieces of social sign-in (issue 15), shared by the callback (federation.cpp), account linking
+// (linking.cpp) and the BAPI token read (provider_tokens.cpp):
+//  - the identity of a provider without an ID token (GitHub-style): its userinfo endpoint (and GitHub's
+//    /user/emails) read through a field mapping;
+//  - the provider's tokens, sealed at rest in the external account (AES-256-GCM under the instance seal key,
+//    the associated data naming the provider identity, so a sealed token copied to another account does not
+//    open), and their refresh.
+// Everything here that fetches is blocking: call it off the I/O threads and outside any store txn.
+#include "server/api/federation/federation.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace latchkey::server::api::federation {
+
+/// Appends k=v (percent-encoded) to a query or form.
+void add_form_param(std::string& q, std::string_view k, std::string_view v);
+
+/// What a token endpoint answered.
+struct provider_tokens {
+    std::string access, refresh;
+    std::int64_t expires_at = 0;  ///< ms; 0 = not said
+    std::string scope;
+};
+
+/// Reads access_token, refresh_token, expires_in (seconds) and scope from a token answer.
+provider_tokens tokens_from_answer(boost::json::object const& answer, std::int64_t now_ms);
+
+/// Seals `t` into `ea` (whose provider and provider_user_id must be set). An empty refresh token keeps the one
+/// already sealed (providers may not rotate it). Does nothing without a seal key.
+void seal_tokens(app const& a, store::external_account_record& ea, provider_tokens const& t);
+
+/// Drops the sealed tokens of `ea`.
+void forget_tokens(store::external_account_record& ea);
+
+/// The sealed tokens of `ea`, opened; nullopt when none or when they do not open.
+std::optional<std::string> open_access_token(app const& a, store::external_account_record const& ea);
+std::optional<std::string> open_refresh_token(app const& a, store::external_account_record const& ea);
+
+/// The refresh_token grant at `p`'s token endpoint. @returns the new tokens (the refresh token kept when the
+/// answer names none), or nullopt (logged) when the provider refuses or cannot be reached.
+std::optional<provider_tokens> refresh_tokens(app& a, conf::oauth_provider const& p, std::string const& refresh_token,
+                                              std::int64_t now_ms);
+
+/// The identity the userinfo endpoint (and the emails endpoint, when configured) tells for an access token.
+struct userinfo_identity {
+    store::external_account_record identity;  ///< provider, provider_user_id and the profile
+    bool email_verified = false;
+};
+
+/// Fetches and maps the userinfo of `access_token`. @returns nullopt with `why` (for the log) when the endpoint
+/// fails, answers something that is not a JSON object, or names no user id.
+std::optional<userinfo_identity> identity_from_userinfo(app& a, conf::oauth_provider const& p,
+                                                        std::string const& access_token, std::string& why);
+
+/// Maps one userinfo document (exposed for tests of the mapping). Emails: `emails` is GitHub's /user/emails
+/// array or null.
+std::optional<userinfo_identity> map_userinfo(conf::oauth_provider const& p, boost::json::object const& info,
+                                              boost::json::value const* emails);
+
+/// The outcome of a code exchange, decided outside any txn.
+struct exchange_outcome {
+    std::optional<userinfo_identity> who;  ///< with the provider's tokens sealed into who->identity
+    std::string error;                     ///< Clerk error code name when who is empty
+    std::string scopes;
+};
+
+/// Exchanges an authorization `code` of `flow` (PKCE verifier, nonce) at `p`'s token endpoint and proves the
+/// identity: an OpenID provider's ID token (JWKS, iss, aud, exp, nonce), a plain OAuth 2.0 provider's userinfo.
+exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
+                          store::oauth_flow_record const& flow, std::int64_t now_s);
+
+/// /v1/oauth_callback for a state naming a user (`user_...`): finishes a round trip started by
+/// POST /v1/me/external_accounts or .../reauthorize (linking.cpp).
+api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& user_id, std::string const& state,
+                                std::string const& code_param, std::string const& error_param);
+
+/// Redirects the browser to `url` (303).
+reply redirect_see_other(std::string const& url);
+
+}  // namespace latchkey::server::api::federation

@@ -255,4 +255,112 @@ api_result<reply> delete_application(app& a, request_ctx& ctx) {
     return backend::deleted_reply("oauth_application", id);
 }
 
+// ---- POST /oauth/register: RFC 7591 dynamic client registration (issue 15) ----
+// Off unless `oauth_dynamic_client_registration` (then 422 dynamic_client_registration_disabled, Clerk's answer
+// for an instance without the feature). A registered client always shows the consent screen and never needs
+// PKCE unless it is public; RFC 7591 errors are {error, error_description} with 400.
+
+namespace {
+
+reply registration_error(std::string_view error, std::string_view description) {
+    return reply{http::status::bad_request,
+                 json::serialize(json::object{{"error", error}, {"error_description", description}}), {}};
+}
+
+std::optional<std::string> member_string(json::object const& o, std::string_view k, std::size_t max, bool& bad) {
+    auto const* v = o.if_contains(k);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    if (!v->is_string() || v->get_string().size() > max) {
+        bad = true;
+        return std::nullopt;
+    }
+    return std::string(v->get_string());
+}
+
+}  // namespace
+
+api_result<reply> register_client(app& a, request_ctx& ctx) {
+    if (!a.cfg.oauth_dynamic_client_registration) return make_error(code::dynamic_client_registration_disabled);
+    if (!ctx.body.is_object())
+        return registration_error("invalid_client_metadata", "The body must be a JSON object of client metadata.");
+    auto const& body = ctx.body.get_object();
+    store::oauth_app_record o;
+    o.id = crypto::new_id("oa");
+    o.client_id = crypto::random_token(12);
+    o.created_at = o.updated_at = ctx.now;
+    o.dynamically_registered = true;
+    o.consent_screen_enabled = true;
+
+    auto const* uris = body.if_contains("redirect_uris");
+    if (uris == nullptr || !uris->is_array() || uris->get_array().empty() || uris->get_array().size() > 20)
+        return registration_error("invalid_redirect_uri", "redirect_uris must list 1 to 20 redirect URIs.");
+    for (auto const& u : uris->get_array()) {
+        if (!u.is_string() || !valid_redirect_uri(u.get_string()))
+            return registration_error("invalid_redirect_uri",
+                                      "Each redirect URI must be an absolute URI without a fragment.");
+        o.redirect_uris.emplace_back(u.get_string());
+    }
+    bool bad = false;
+    auto method = member_string(body, "token_endpoint_auth_method", 64, bad).value_or("client_secret_basic");
+    if (method != "client_secret_basic" && method != "client_secret_post" && method != "none")
+        return registration_error("invalid_client_metadata",
+                                  "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.");
+    o.is_public = method == "none";
+    auto const name = member_string(body, "client_name", 256, bad);
+    auto const client_uri = member_string(body, "client_uri", 1024, bad);
+    auto const logo_uri = member_string(body, "logo_uri", 1024, bad);
+    auto const scope = member_string(body, "scope", 1024, bad);
+    if (bad) return registration_error("invalid_client_metadata", "A client metadata member is not a string or too long.");
+    o.name = name && !name->empty() ? *name : o.client_id;
+    if (client_uri) o.client_uri = *client_uri;
+    if (logo_uri) o.client_image_url = *logo_uri;
+    if (scope) {
+        std::string norm;
+        std::set<std::string> seen;
+        std::string_view rest = *scope;
+        while (!rest.empty()) {
+            auto const sp = rest.find(' ');
+            auto const s = rest.substr(0, sp);
+            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+            if (s.empty()) continue;
+            if (!known_scope(s))
+                return registration_error("invalid_client_metadata", "Unknown scope '" + std::string(s) + "'.");
+            if (seen.insert(std::string(s)).second) norm += (norm.empty() ? "" : " ") + std::string(s);
+        }
+        if (!norm.empty()) o.scopes = norm;
+    }
+    if (auto const* g = body.if_contains("grant_types"); g != nullptr && g->is_array())
+        for (auto const& x : g->get_array())
+            if (!x.is_string() || (x.get_string() != "authorization_code" && x.get_string() != "refresh_token"))
+                return registration_error("invalid_client_metadata",
+                                          "grant_types may name authorization_code and refresh_token only.");
+    if (auto const* r = body.if_contains("response_types"); r != nullptr && r->is_array())
+        for (auto const& x : r->get_array())
+            if (!x.is_string() || x.get_string() != "code")
+                return registration_error("invalid_client_metadata", "response_types may name code only.");
+    std::string secret;
+    if (!o.is_public) secret = new_secret(o);
+    auto w = txn::write(a, "register_oauth_client", txn::on_client_error::abort,
+                        [&](store::write_txn& tx) { return tx.oauth().put_app(o, true); });
+    if (!w) return w.error();
+    json::object j;
+    j["client_id"] = o.client_id;
+    if (!o.is_public) {
+        j["client_secret"] = secret;
+        j["client_secret_expires_at"] = 0;
+    }
+    j["client_id_issued_at"] = ctx.now / 1000;
+    json::array list;
+    for (auto const& u : o.redirect_uris) list.emplace_back(u);
+    j["redirect_uris"] = std::move(list);
+    j["token_endpoint_auth_method"] = method;
+    j["grant_types"] = json::array{"authorization_code", "refresh_token"};
+    j["response_types"] = json::array{"code"};
+    j["client_name"] = o.name;
+    if (!o.client_uri.empty()) j["client_uri"] = o.client_uri;
+    if (!o.client_image_url.empty()) j["logo_uri"] = o.client_image_url;
+    j["scope"] = o.scopes;
+    return reply{http::status::created, json::serialize(j), {}};
+}
+
 }  // namespace latchkey::server::api::oauth

@@ -17,6 +17,8 @@ LATCHKEY_HANDLER(get_application);
 LATCHKEY_HANDLER(update_application);
 LATCHKEY_HANDLER(delete_application);
 LATCHKEY_HANDLER(rotate_secret);
+// applications.cpp (FAPI): POST /oauth/register, RFC 7591 dynamic client registration (issue 15)
+LATCHKEY_HANDLER(register_client);
 
 // provider.cpp (FAPI)
 LATCHKEY_HANDLER(authorize);

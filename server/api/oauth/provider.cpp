@@ -626,6 +626,8 @@ std::string metadata_json(app const& a, bool oidc) {
     o["scopes_supported"] =
         json::array{"openid", "profile", "email", "public_metadata", "private_metadata", "offline_access"};
     o["service_documentation"] = "https://clerk.com/docs/advanced-usage/clerk-idp";
+    // RFC 7591 dynamic client registration, only where enabled (applications.cpp: register_client).
+    if (a.cfg.oauth_dynamic_client_registration) o["registration_endpoint"] = iss + "/oauth/register";
     if (oidc) {
         o["userinfo_endpoint"] = iss + "/oauth/userinfo";
         o["response_modes_supported"] = json::array{"query"};

@@ -5,6 +5,7 @@
 #include "server/api/organizations/handlers.hpp"
 #include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/federation/links.hpp"
 #include "server/api/saml/saml.hpp"
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/images/images.hpp"
@@ -39,6 +40,7 @@ route_table frontend_routes() {
     r.add(post,    "/oauth/userinfo",                                            {oauth::userinfo,                     none, io});
     r.add(post,    "/oauth/token_info",                                          {oauth::token_info,                   none, io});
     r.add(post,    "/oauth/token/revoke",                                        {oauth::revoke,                       none, io});
+    r.add(post,    "/oauth/register",      /* RFC 7591, where enabled */         {oauth::register_client,              none, io});
     r.add(get,     "/v1/me/oauth/consent/{client_id}",                           {oauth::get_consent,                  fapi, io});
     r.add(post,    "/v1/me/oauth/consent/{client_id}",                           {oauth::post_consent,                 fapi, io});
     r.add(get,     "/v1/environment",                                            {f::get_environment,                  none, io});
@@ -181,6 +183,12 @@ route_table frontend_routes() {
     r.add(post,    "/v1/me/web3_wallets/{web3_wallet_id}/attempt_verification",  {f::attempt_web3_wallet_verification, fapi, io});
     // tickets (issue 14)
     r.add(get,     "/v1/tickets/accept",                                         {tickets::accept_ticket,              none, io});
+    // ---- federation, finished (issue 15; server/api/federation/{well_known,linking}.cpp) ----
+    r.add(get,     "/.well-known/assetlinks.json",                               {federation::get_assetlinks,          none, io});
+    r.add(get,     "/.well-known/apple-app-site-association",                    {federation::get_apple_app_site_association, none, io});
+    r.add(post,    "/v1/me/external_accounts",                                   {federation::create_external_account, fapi, io});
+    r.add(patch,   "/v1/me/external_accounts/{external_account_id}/reauthorize", {federation::reauthorize_external_account, fapi, io});
+    r.add(delete_, "/v1/me/external_accounts/{external_account_id}/tokens",      {federation::revoke_external_account_tokens, fapi, io});
     // clang-format on
     return r;
 }
@@ -222,6 +230,7 @@ route_table backend_routes() {
     r.add(post,    "/v1/users/{user_id}/lock",                        {b::lock_user,                      sk, io});
     r.add(post,    "/v1/users/{user_id}/unlock",                      {b::unlock_user,                    sk, io});
     r.add(delete_, "/v1/users/{user_id}/external_accounts/{external_account_id}", {b::delete_user_external_account, sk, io});  // issue 15
+    r.add(get,     "/v1/users/{user_id}/oauth_access_tokens/{provider}", {federation::get_oauth_access_tokens, sk, pool});  // issue 15
     r.add(patch,   "/v1/users/{user_id}/metadata",                    {b::update_user_metadata,           sk, io});
     r.add(put,     "/v1/users/{user_id}/metadata",                    {b::replace_user_metadata,          sk, io});
     r.add(post,    "/v1/users/{user_id}/remove_password",             {b::remove_user_password,           sk, io});

@@ -20,6 +20,11 @@ const T = { timeout: 60000 };
 const WAIT = { timeout: 15000 };
 const CLIENT_ID = 'latchkey-e2e';
 const CLIENT_SECRET = 'e2e-provider-secret-0123456789';
+// The same provider's second client, used as a GitHub-style plain OAuth 2.0 provider: no `openid` scope, so no
+// ID token; latchkey's `oauth_github` takes the identity from GitHub-shaped /user and /user/emails endpoints this
+// file serves beside the provider for the access tokens it issued.
+const GH_CLIENT_ID = 'latchkey-e2e-gh';
+const GH_CLIENT_SECRET = 'e2e-github-secret-0123456789';
 
 async function listen(handler) {
   const s = createServer(handler);
@@ -59,15 +64,37 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
     // The upstream provider, with its development login and consent pages.
     const { default: Provider } = await import('oidc-provider');
     let handler = (req, res) => res.writeHead(503).end();
+    let provider;
+    // GitHub's API shape for a bearer token the provider issued: /user (numeric id, login, name; no public
+    // email) and /user/emails (the verified primary address).
+    const github = async (req, res) => {
+      const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      const at = token ? await provider.AccessToken.find(token) : undefined;
+      if (!at) return res.writeHead(401).end();
+      const login = at.accountId;
+      const body = req.url === '/user'
+        ? { id: 1000 + login.length, login, name: `Octo ${login}`, email: null, avatar_url: null }
+        : [{ email: `${login}@users.noreply.example`, verified: true, primary: false },
+           { email: `${login}@gh.example.com`, verified: true, primary: true }];
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    };
     idp = await listen((req, res) => {
       if (req.url.startsWith('/token')) tokenRequests.push({ method: req.method, auth: req.headers.authorization ?? '' });
+      if (req.url === '/user' || req.url === '/user/emails') return void github(req, res).catch(() => res.writeHead(500).end());
       handler(req, res);
     });
     issuer = `http://127.0.0.1:${idp.address().port}`;
-    const provider = new Provider(issuer, {
+    provider = new Provider(issuer, {
       clients: [{
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
+        redirect_uris: [`${fapi}/v1/oauth_callback`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      }, {
+        client_id: GH_CLIENT_ID,
+        client_secret: GH_CLIENT_SECRET,
         redirect_uris: [`${fapi}/v1/oauth_callback`],
         grant_types: ['authorization_code'],
         response_types: ['code'],
@@ -123,6 +150,12 @@ window.addEventListener('load', function () {
         oauth_providers: [{
           strategy: 'oauth_custom_idp', name: 'E2E IdP', client_id: CLIENT_ID, client_secret: CLIENT_SECRET,
           issuer, allow_http: true, timeout_ms: 5000,
+        }, {
+          // GitHub's endpoints pointed at the provider on 127.0.0.1 (a plain OAuth 2.0 provider: no issuer).
+          strategy: 'oauth_github', client_id: GH_CLIENT_ID, client_secret: GH_CLIENT_SECRET,
+          authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`,
+          userinfo_endpoint: `${issuer}/user`, emails_endpoint: `${issuer}/user/emails`,
+          scopes: ['read:user', 'user:email'], allow_http: true, timeout_ms: 5000,
         }],
       },
     });
@@ -162,17 +195,25 @@ window.addEventListener('load', function () {
    * and consent when it asks, back through /v1/oauth_callback and /sso-callback to /done. Returns the user id
    * clerk-js has there.
    */
-  async function continueWithProvider(page, kind, login) {
+  async function continueWithProvider(page, kind, login, strategy = 'oauth_custom_idp') {
     await page.goto(`${appOrigin}/`, { waitUntil: 'load', timeout: 20000 });
     await page.waitForFunction(() => window.__ready || window.__error, null, WAIT);
     assert.equal(await page.evaluate(() => window.__error ?? null), null);
     // Not awaited in the page: the call ends by navigating away.
-    await page.evaluate(([k, origin]) => {
+    await page.evaluate(([k, origin, strat]) => {
       window.Clerk.client[k].authenticateWithRedirect({
-        strategy: 'oauth_custom_idp', redirectUrl: `${origin}/sso-callback`, redirectUrlComplete: `${origin}/done`,
+        strategy: strat, redirectUrl: `${origin}/sso-callback`, redirectUrlComplete: `${origin}/done`,
       }).catch(e => { window.__error = String(e && e.message || e); });
-    }, [kind, appOrigin]);
-    // The provider's pages, as often as it asks (a remembered session and grant skip them).
+    }, [kind, appOrigin, strategy]);
+    await throughProvider(page, login);
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    assert.equal(await page.evaluate(() => window.__error ?? null), null);
+    return page.evaluate(() => window.__user);
+  }
+
+  /** The provider's pages, as often as it asks (a remembered session and grant skip them), until /done. */
+  async function throughProvider(page, login) {
     for (let i = 0; i < 4; i++) {
       await page.waitForURL(u => String(u).startsWith(issuer) || String(u).startsWith(`${appOrigin}/done`), WAIT);
       if (!page.url().startsWith(issuer)) break;
@@ -186,10 +227,6 @@ window.addEventListener('load', function () {
       await page.locator('button[type="submit"]').click();
       await page.waitForURL(u => String(u) !== url, WAIT);
     }
-    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
-    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
-    assert.equal(await page.evaluate(() => window.__error ?? null), null);
-    return page.evaluate(() => window.__user);
   }
 
   async function signOut(page) {
@@ -240,6 +277,46 @@ window.addEventListener('load', function () {
     const user = await bapi.users.getUser(userId);
     assert.equal(user.externalAccounts[0]?.providerUserId, login);
     assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@example.com`);
+  }));
+
+  it('a GitHub-style OAuth 2.0 provider (no openid scope, no ID token): identity from /user and /user/emails; @clerk/backend reads the provider token; createExternalAccount links a second provider through the browser', T, () => withPage(async page => {
+    const login = uniq('gh');
+    const userId = await continueWithProvider(page, 'signUp', login, 'oauth_github');
+    assert.match(userId ?? '', /^user_/);
+    const user = await bapi.users.getUser(userId);
+    assert.equal(user.externalAccounts.length, 1);
+    const gh = user.externalAccounts[0];
+    assert.equal(gh.provider, 'oauth_github');
+    assert.equal(gh.providerUserId, String(1000 + login.length));  // GitHub's numeric id, as text
+    assert.equal(gh.username, login);
+    assert.equal(gh.emailAddress, `${login}@gh.example.com`);     // the primary verified address of /user/emails
+    assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@gh.example.com`);
+    assert.equal(user.firstName, 'Octo');
+
+    // @clerk/backend's users.getUserOauthAccessToken: the provider's access token, which the provider honours.
+    const tokens = await bapi.users.getUserOauthAccessToken(userId, 'github');
+    assert.equal(tokens.data.length, 1);
+    assert.equal(tokens.data[0].provider, 'oauth_github');
+    assert.equal(tokens.data[0].externalAccountId, gh.id);
+    const at = await provider.AccessToken.find(tokens.data[0].token);
+    assert.equal(at?.accountId, login);
+
+    // clerk-js's user.createExternalAccount({ strategy, redirectUrl }): to the OpenID provider and back; the
+    // callback links the identity to the signed-in user.
+    const url = await page.evaluate(async origin => {
+      const ea = await window.Clerk.user.createExternalAccount({ strategy: 'oauth_custom_idp', redirectUrl: `${origin}/done` });
+      return ea.verification.externalVerificationRedirectURL.href;
+    }, appOrigin);
+    assert.ok(url.startsWith(`${issuer}/auth?`), url);
+    await page.goto(url, { waitUntil: 'load', timeout: 20000 });
+    await throughProvider(page, login);
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    assert.equal(await page.evaluate(() => window.__user), userId);
+    const providers = await page.evaluate(() => window.Clerk.user.externalAccounts.map(e => e.provider).sort());
+    assert.deepEqual(providers, ['oauth_custom_idp', 'oauth_github']);
+    const linked = (await bapi.users.getUser(userId)).externalAccounts.find(e => e.provider === 'oauth_custom_idp');
+    assert.equal(linked?.providerUserId, login);
   }));
 
   it('latchkey as the OpenID provider: openid-client discovers it, runs code + PKCE through the signed-in browser and consent, then refresh, userinfo, introspection, revocation', T, () => withPage(async page => {

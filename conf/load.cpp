@@ -480,7 +480,7 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             sub.fail("", "expected an object");
         } else if (sub.only_keys(e.get_object(), {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
                        "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
-                       "sign_authn_requests", "active", "idp_metadata_url"})) {
+                       "sign_authn_requests", "active"})) {
             auto const& so = e.get_object();
             sub.string(so, "id", s.id);
             sub.string(so, "name", s.name);
@@ -493,7 +493,6 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             sub.boolean(so, "allow_idp_initiated", s.allow_idp_initiated);
             sub.boolean(so, "sign_authn_requests", s.sign_authn_requests);
             sub.boolean(so, "active", s.active);
-            sub.string(so, "idp_metadata_url", s.idp_metadata_url);
             if (auto const* m = so.if_contains("attribute_mapping"); m != nullptr && !sub.err) {
                 if (!m->is_object()) {
                     sub.fail("attribute_mapping", "expected an object");
@@ -511,9 +510,9 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
                                  std::string::npos))
                 sub.fail("id", "expected samlc_<letters and digits>");
             if (!sub.err && s.domains.empty()) sub.fail("domains", "at least one email domain");
-            if (!sub.err && s.idp_metadata.empty() && s.idp_metadata_url.empty() &&
+            if (!sub.err && s.idp_metadata.empty() &&
                 (s.idp_entity_id.empty() || s.idp_sso_url.empty() || s.idp_certificate.empty()))
-                sub.fail("idp_metadata", "the IdP metadata XML or URL, or idp_entity_id, idp_sso_url and idp_certificate");
+                sub.fail("idp_metadata", "the IdP metadata XML, or idp_entity_id, idp_sso_url and idp_certificate");
             for (auto const& prev : c.saml_connections)
                 if (!sub.err && prev.id == s.id) sub.fail("id", "configured twice");
             if (!sub.err && s.name.empty()) s.name = s.id;

@@ -49,6 +49,7 @@ async function freePort() {
 describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js redirect flow)', { skip: skipWithoutBinary, timeout: 120000 }, () => {
   let server;
   let idp;
+  let provider;
   let issuer;
   let app;
   let appOrigin;
@@ -64,7 +65,6 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
     // The upstream provider, with its development login and consent pages.
     const { default: Provider } = await import('oidc-provider');
     let handler = (req, res) => res.writeHead(503).end();
-    let provider;
     // GitHub's API shape for a bearer token the provider issued: /user (numeric id, login, name; no public
     // email) and /user/emails (the verified primary address).
     const github = async (req, res) => {
@@ -101,6 +101,8 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
         token_endpoint_auth_method: 'client_secret_basic',
       }],
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
+      // GitHub's scopes, so the provider grants them (a scope it does not know is never granted).
+      scopes: ['openid', 'offline_access', 'read:user', 'user:email'],
       conformIdTokenClaims: false, // the claims of the scopes in the ID token (latchkey reads them there)
       findAccount: async (ctx, id) => ({
         accountId: id,
@@ -314,7 +316,7 @@ window.addEventListener('load', function () {
     await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
     assert.equal(await page.evaluate(() => window.__user), userId);
     const providers = await page.evaluate(() => window.Clerk.user.externalAccounts.map(e => e.provider).sort());
-    assert.deepEqual(providers, ['oauth_custom_idp', 'oauth_github']);
+    assert.deepEqual(providers, ['custom_idp', 'github']);  // clerk-js drops the oauth_ prefix
     const linked = (await bapi.users.getUser(userId)).externalAccounts.find(e => e.provider === 'oauth_custom_idp');
     assert.equal(linked?.providerUserId, login);
   }));

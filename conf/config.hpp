@@ -209,7 +209,8 @@ struct saml_connection {
     bool sign_authn_requests = false;  ///< sign AuthnRequests (needs saml_sp_key/saml_sp_certificate)
     bool active = true;
     // ---- issue 15, appended ----
-    /// The IdP's metadata URL: fetched in the background (bounded like OIDC discovery) when idp_metadata is "".
+    /// The IdP's metadata URL. Reserved: fetching metadata by URL is not implemented yet, so the loader does not
+    /// accept the key.
     std::string idp_metadata_url;
 };
 

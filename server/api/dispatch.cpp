@@ -283,7 +283,7 @@ stage_outcome form_body(stage_state& s, std::string_view body) {
     auto& ctx = s.ctx;
     // A SAML response (issue 15) is posted as one large base64 field.
     auto const field_limit = ctx.path.starts_with("/v1/saml/acs/")
-                                 ? std::max<std::size_t>(s.a.cfg.max_field_bytes, 512 * 1024)
+                                 ? std::max<std::size_t>(s.a.cfg.max_field_bytes, std::size_t{512} * 1024)
                                  : std::size_t{s.a.cfg.max_field_bytes};
     auto st = parse_urlencoded(body, ctx.form, field_limit);
     if (st == parse_status::field_too_large)

@@ -154,6 +154,232 @@ api_result<reply> api_service::invoke(route_entry const& route, request_ctx& ctx
     return make_error(code::internal_clerk_error);
 }
 
+// ---- handle: the stages of one request ----
+//
+// A request goes through parse -> route -> authenticate -> body -> identify -> CSRF, then run and finish. Each
+// stage either lets the request go on (returns nullopt) or answers it now (an error, or the preflight's 204);
+// after the first answer no later stage runs. An authentication kind is one stage that acts only on routes of its
+// auth_policy: a new kind (passkeys, OAuth bearer tokens, SAML ACS) is one more entry in `stages` below, placed
+// where what it reads is ready (headers: before `body`; the parsed body or the FAPI client: after it).
+
+namespace {
+
+/// What the stages share: the request, its context and what routing found.
+struct stage_state {
+    app& a;
+    route_table const& routes;
+    api_kind kind;
+    request const& req;
+    request_ctx& ctx;
+    route_entry const* route = nullptr;
+    std::size_t route_index = 0;
+};
+
+/// nullopt: go on with the next stage; a value: the request's answer (no later stage runs).
+using stage_outcome = std::optional<api_result<reply>>;
+
+/// Target (path, query), the proxied client address, the `_method` override, the FAPI's CORS preflight.
+stage_outcome parse_stage(stage_state& s) {
+    auto& ctx = s.ctx;
+    std::string_view target = s.req.target();
+    auto qpos = target.find('?');
+    std::string_view raw_path = target.substr(0, qpos);
+    std::string_view raw_query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+    if (s.kind == api_kind::frontend && !s.a.inst.fapi_path_prefix.empty() &&
+        raw_path.starts_with(s.a.inst.fapi_path_prefix))
+        raw_path.remove_prefix(s.a.inst.fapi_path_prefix.size());
+    ctx.path = std::string(raw_path);
+    if (parse_urlencoded(raw_query, ctx.query, s.a.cfg.max_field_bytes) != parse_status::ok)
+        return param_error(code::form_param_format_invalid, "query", "The query string is malformed.");
+    // Proxied requests (Clerk's proxy guide): trust X-Forwarded-For only with a valid Clerk-Secret-Key.
+    if (auto xff = s.req.find("X-Forwarded-For"); xff != s.req.end()) {
+        auto sk = s.req.find("Clerk-Secret-Key");
+        if (sk != s.req.end()) {
+            for (auto const& k : s.a.inst.secret_keys)
+                if (crypto::equal_ct(k, sk->value())) {
+                    std::string_view v = xff->value();
+                    auto comma = v.find(',');
+                    ctx.remote_ip = std::string(v.substr(0, comma));
+                    break;
+                }
+        }
+    }
+    ctx.method = s.req.method();
+    if (ctx.method == http::verb::post) {
+        if (auto const* m = ctx.query.find("_method")) {
+            if (*m == "PATCH") ctx.method = http::verb::patch;
+            else if (*m == "PUT") ctx.method = http::verb::put;
+            else if (*m == "DELETE") ctx.method = http::verb::delete_;
+        }
+    }
+    if (s.kind == api_kind::frontend && ctx.method == http::verb::options)
+        return reply{http::status::no_content, {}, {}};
+    return std::nullopt;
+}
+
+/// THE route table, then the cookies (only a routed request needs them).
+stage_outcome route_stage(stage_state& s) {
+    auto& ctx = s.ctx;
+    auto m = s.routes.find(ctx.method == http::verb::head ? http::verb::get : ctx.method, ctx.path, ctx.params);
+    if (m.result == route_table::outcome::not_found) return make_error(code::resource_not_found);
+    if (m.result == route_table::outcome::method_not_allowed) {
+        ctx.headers.emplace_back("Allow", m.allow);
+        return make_error(code::method_not_allowed);
+    }
+    s.route = m.payload;
+    s.route_index = m.index;
+    for (auto it = s.req.find(http::field::cookie); it != s.req.end() && it->name() == http::field::cookie; ++it)
+        parse_cookies(it->value(), ctx.cookies);
+    return std::nullopt;
+}
+
+/// auth_policy::secret_key (the BAPI): `Authorization: Bearer sk_...`, compared in constant time against every
+/// key, before the body is parsed.
+stage_outcome authenticate_secret_key_stage(stage_state& s) {
+    if (s.route->auth != auth_policy::secret_key) return std::nullopt;
+    auto it = s.req.find(http::field::authorization);
+    if (it == s.req.end() || it->value().empty()) return make_error(code::authorization_header_missing);
+    std::string_view v = it->value();
+    if (v.starts_with("Bearer ")) v.remove_prefix(7);
+    bool ok = false;
+    for (auto const& k : s.a.inst.secret_keys) ok = crypto::equal_ct(k, v) || ok;
+    if (!ok) return make_error(code::clerk_key_invalid);
+    return std::nullopt;
+}
+
+/// A JSON object into ctx.body (and, on the FAPI, flattened into ctx.form).
+stage_outcome json_body(stage_state& s, std::string_view body) {
+    auto& ctx = s.ctx;
+    json::parse_options opt;
+    opt.max_depth = 32;
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec, {}, opt);
+    // The BAPI's bulk endpoints (".../bulk", e.g. POST /v1/waitlist_entries/bulk) take a JSON array.
+    bool const bulk = s.kind == api_kind::backend && s.routes.pattern(s.route_index).ends_with("/bulk");
+    if (ec || !(v.is_object() || (bulk && v.is_array()))) return make_error(code::request_body_invalid);
+    if (!strings_within(v, s.a.cfg.max_field_bytes))
+        return param_error(code::form_param_max_length_exceeded, "body", "A field in the request body is too long.");
+    if (s.kind == api_kind::frontend) {
+        for (auto const& kv : v.get_object()) {
+            auto const& val = kv.value();
+            if (val.is_string())
+                ctx.form.add(std::string(kv.key()), std::string(val.get_string()));
+            else if (val.is_array()) {
+                for (auto const& e : val.get_array())
+                    ctx.form.add(std::string(kv.key()),
+                                 e.is_string() ? std::string(e.get_string()) : json::serialize(e));
+            } else if (!val.is_null())
+                ctx.form.add(std::string(kv.key()), json::serialize(val));
+            else
+                ctx.form.add(std::string(kv.key()), "");
+        }
+    }
+    ctx.body = std::move(v);
+    return std::nullopt;
+}
+
+/// An urlencoded form (or a body without a Content-Type) into ctx.form (the BAPI: also ctx.body).
+stage_outcome form_body(stage_state& s, std::string_view body) {
+    auto& ctx = s.ctx;
+    // A SAML response (issue 15) is posted as one large base64 field.
+    auto const field_limit = ctx.path.starts_with("/v1/saml/acs/")
+                                 ? std::max<std::size_t>(s.a.cfg.max_field_bytes, std::size_t{512} * 1024)
+                                 : std::size_t{s.a.cfg.max_field_bytes};
+    auto st = parse_urlencoded(body, ctx.form, field_limit);
+    if (st == parse_status::field_too_large)
+        return param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
+    if (st != parse_status::ok) return make_error(code::request_body_invalid);
+    if (s.kind == api_kind::backend) {
+        json::object o;
+        for (auto const& [k, v] : ctx.form.items()) o[k] = v;
+        ctx.body = std::move(o);
+    }
+    return std::nullopt;
+}
+
+/// Uploads (issue 14): the handler reads the file parts itself (server/api/images); the text fields join the
+/// form as urlencoded ones would.
+stage_outcome multipart_body(stage_state& s, std::string_view ct, std::string_view body) {
+    auto& ctx = s.ctx;
+    std::vector<multipart_part> parts;
+    if (parse_multipart(ct, body, parts) != multipart_status::ok) return make_error(code::request_body_invalid);
+    json::object fields;
+    for (auto const& p : parts) {
+        if (p.has_filename) continue;
+        if (p.name.size() > s.a.cfg.max_field_bytes || p.data.size() > s.a.cfg.max_field_bytes)
+            return param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
+        if (!valid_utf8(p.name) || !valid_utf8(p.data)) return make_error(code::request_body_invalid);
+        if (p.name == "file") continue;  // a file sent without a filename: for the handler
+        ctx.form.add(std::string(p.name), std::string(p.data));
+        fields[p.name] = p.data;
+    }
+    if (s.kind == api_kind::backend) ctx.body = std::move(fields);
+    return std::nullopt;
+}
+
+/// The body by its Content-Type; the BAPI's handlers always see an object (empty without a body).
+stage_outcome body_stage(stage_state& s) {
+    std::string_view body = s.req.body();
+    stage_outcome out;
+    if (!body.empty()) {
+        std::string_view ct;
+        if (auto it = s.req.find(http::field::content_type); it != s.req.end()) ct = it->value();
+        if (ct.starts_with("application/json"))
+            out = json_body(s, body);
+        else if (ct.starts_with("application/x-www-form-urlencoded") || ct.empty())
+            out = form_body(s, body);
+        else if (beast::iequals(ct.substr(0, 19), "multipart/form-data"))
+            out = multipart_body(s, ct, body);
+        else if (!ct.starts_with("application/octet-stream"))  // a raw upload (issue 14): for the handler
+            out = make_error(code::unsupported_content_type);
+    }
+    if (out) return out;
+    if (s.kind == api_kind::backend && s.ctx.body.is_null()) s.ctx.body = json::object{};
+    return std::nullopt;
+}
+
+/// auth_policy::fapi: the client, from the dev browser, the Authorization header or the __client cookie.
+stage_outcome identify_client_stage(stage_state& s) {
+    if (s.route->auth != auth_policy::fapi) return std::nullopt;
+    if (auto r = frontend::resolve_identity(s.a, s.ctx); !r) return api_result<reply>(r.error());
+    return std::nullopt;
+}
+
+/// CSRF (ASVS V4.2.2): a state-changing request authenticated by the __client cookie must come from an allowed
+/// origin: judged by Origin, else by the Referer's origin, else by Sec-Fetch-Site.
+stage_outcome csrf_stage(stage_state& s) {
+    auto const& ctx = s.ctx;
+    if (!ctx.cookie_auth || ctx.method == http::verb::get || ctx.method == http::verb::head) return std::nullopt;
+    bool cross = false;
+    if (!ctx.origin.empty()) {
+        cross = !origin_allowed(s.a, ctx.origin);
+    } else if (auto ref = s.req.find(http::field::referer); ref != s.req.end()) {
+        auto t = parse_redirect(ref->value());
+        cross = !t || !origin_allowed(s.a, t->origin);
+    } else if (auto sf = s.req.find("Sec-Fetch-Site"); sf != s.req.end()) {
+        cross = sf->value() == "cross-site";
+    }
+    if (cross) return make_error(code::origin_invalid);
+    return std::nullopt;
+}
+
+struct stage {
+    std::string_view name;
+    stage_outcome (*run)(stage_state&);
+};
+
+/// THE order of the stages before the handler runs.
+constexpr stage stages[] = {
+    {"parse", parse_stage},
+    {"route", route_stage},
+    {"authenticate_secret_key", authenticate_secret_key_stage},
+    {"body", body_stage},
+    {"identify_client", identify_client_stage},
+    {"csrf", csrf_stage},
+};
+
+}  // namespace
+
 net::awaitable<void> api_service::handle(request& req, response& res, connection_info const& ci,
                                          std::string_view* static_body) {
     auto const t0 = std::chrono::steady_clock::now();
@@ -170,213 +396,29 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     if (ctx.azp.empty())
         if (auto it = req.find("Clerk-Proxy-Url"); it != req.end()) ctx.azp = origin_of(it->value());
     if (ctx.azp.size() > 256 || ctx.azp.find_first_of("\"\\") != std::string::npos) ctx.azp.clear();
+
+    stage_state s{app_, routes_, kind_, req, ctx};
+    stage_outcome answer;
+    for (auto const& st : stages)
+        if ((answer = st.run(s))) break;
+
+    // run: the handler (on the hash pool for routes that may hash a password), unless a stage answered.
     api_result<reply> result = make_error(code::internal_clerk_error);
-    route_entry const* route = nullptr;
-    std::size_t metric_slot = metric_base_ + routes_.size();  // "unmatched" until a route is found
-    std::size_t route_index = 0;
-    bool ready = false;  // parsing and auth passed: run the handler
-
-    [&] {
-        // Target: path and query.
-        std::string_view target = req.target();
-        auto qpos = target.find('?');
-        std::string_view raw_path = target.substr(0, qpos);
-        std::string_view raw_query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-        if (kind_ == api_kind::frontend && !app_.inst.fapi_path_prefix.empty() &&
-            raw_path.starts_with(app_.inst.fapi_path_prefix))
-            raw_path.remove_prefix(app_.inst.fapi_path_prefix.size());
-        ctx.path = std::string(raw_path);
-        if (parse_urlencoded(raw_query, ctx.query, app_.cfg.max_field_bytes) != parse_status::ok) {
-            result = param_error(code::form_param_format_invalid, "query", "The query string is malformed.");
-            return;
-        }
-        // Proxied requests (Clerk's proxy guide): trust X-Forwarded-For only with a valid Clerk-Secret-Key.
-        if (auto xff = req.find("X-Forwarded-For"); xff != req.end()) {
-            auto sk = req.find("Clerk-Secret-Key");
-            if (sk != req.end()) {
-                for (auto const& k : app_.inst.secret_keys)
-                    if (crypto::equal_ct(k, sk->value())) {
-                        std::string_view v = xff->value();
-                        auto comma = v.find(',');
-                        ctx.remote_ip = std::string(v.substr(0, comma));
-                        break;
-                    }
-            }
-        }
-        ctx.method = req.method();
-        if (ctx.method == http::verb::post) {
-            if (auto const* m = ctx.query.find("_method")) {
-                if (*m == "PATCH") ctx.method = http::verb::patch;
-                else if (*m == "PUT") ctx.method = http::verb::put;
-                else if (*m == "DELETE") ctx.method = http::verb::delete_;
-            }
-        }
-        if (kind_ == api_kind::frontend && ctx.method == http::verb::options) {
-            result = reply{http::status::no_content, {}, {}};
-            return;
-        }
-        auto m = routes_.find(ctx.method == http::verb::head ? http::verb::get : ctx.method, ctx.path, ctx.params);
-        if (m.result == route_table::outcome::not_found) {
-            result = make_error(code::resource_not_found);
-            return;
-        }
-        if (m.result == route_table::outcome::method_not_allowed) {
-            ctx.headers.emplace_back("Allow", m.allow);
-            result = make_error(code::method_not_allowed);
-            return;
-        }
-        route = m.payload;
-        route_index = m.index;
-        metric_slot = metric_base_ + m.index;
-
-        // Cookies.
-        for (auto it = req.find(http::field::cookie); it != req.end() && it->name() == http::field::cookie; ++it)
-            parse_cookies(it->value(), ctx.cookies);
-
-        // Auth.
-        if (route->auth == auth_policy::secret_key) {
-            auto it = req.find(http::field::authorization);
-            if (it == req.end() || it->value().empty()) {
-                result = make_error(code::authorization_header_missing);
-                return;
-            }
-            std::string_view v = it->value();
-            if (v.starts_with("Bearer ")) v.remove_prefix(7);
-            bool ok = false;
-            for (auto const& k : app_.inst.secret_keys) ok = crypto::equal_ct(k, v) || ok;
-            if (!ok) {
-                result = make_error(code::clerk_key_invalid);
-                return;
-            }
-        }
-
-        // Body.
-        std::string_view body = req.body();
-        if (!body.empty()) {
-            std::string_view ct;
-            if (auto it = req.find(http::field::content_type); it != req.end()) ct = it->value();
-            if (ct.starts_with("application/json")) {
-                json::parse_options opt;
-                opt.max_depth = 32;
-                boost::system::error_code ec;
-                json::value v = json::parse(body, ec, {}, opt);
-                // The BAPI's bulk endpoints (".../bulk", e.g. POST /v1/waitlist_entries/bulk) take a JSON array.
-                bool const bulk = kind_ == api_kind::backend && routes_.pattern(route_index).ends_with("/bulk");
-                if (ec || !(v.is_object() || (bulk && v.is_array()))) {
-                    result = make_error(code::request_body_invalid);
-                    return;
-                }
-                if (!strings_within(v, app_.cfg.max_field_bytes)) {
-                    result = param_error(code::form_param_max_length_exceeded, "body",
-                                         "A field in the request body is too long.");
-                    return;
-                }
-                if (kind_ == api_kind::frontend) {
-                    for (auto const& kv : v.get_object()) {
-                        auto const& val = kv.value();
-                        if (val.is_string())
-                            ctx.form.add(std::string(kv.key()), std::string(val.get_string()));
-                        else if (val.is_array()) {
-                            for (auto const& e : val.get_array())
-                                ctx.form.add(std::string(kv.key()),
-                                             e.is_string() ? std::string(e.get_string()) : json::serialize(e));
-                        } else if (!val.is_null())
-                            ctx.form.add(std::string(kv.key()), json::serialize(val));
-                        else
-                            ctx.form.add(std::string(kv.key()), "");
-                    }
-                }
-                ctx.body = std::move(v);
-            } else if (ct.starts_with("application/x-www-form-urlencoded") || ct.empty()) {
-                // A SAML response (issue 15) is posted as one large base64 field.
-                auto const field_limit = ctx.path.starts_with("/v1/saml/acs/")
-                                             ? std::max<std::size_t>(app_.cfg.max_field_bytes, 512 * 1024)
-                                             : std::size_t{app_.cfg.max_field_bytes};
-                auto st = parse_urlencoded(body, ctx.form, field_limit);
-                if (st == parse_status::field_too_large) {
-                    result = param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
-                    return;
-                }
-                if (st != parse_status::ok) {
-                    result = make_error(code::request_body_invalid);
-                    return;
-                }
-                if (kind_ == api_kind::backend) {
-                    json::object o;
-                    for (auto const& [k, v] : ctx.form.items()) o[k] = v;
-                    ctx.body = std::move(o);
-                }
-            } else if (beast::iequals(ct.substr(0, 19), "multipart/form-data")) {
-                // Uploads (issue 14): the handler reads the file parts itself (server/api/images); the text
-                // fields join the form as urlencoded ones would.
-                std::vector<multipart_part> parts;
-                if (parse_multipart(ct, body, parts) != multipart_status::ok) {
-                    result = make_error(code::request_body_invalid);
-                    return;
-                }
-                json::object fields;
-                for (auto const& p : parts) {
-                    if (p.has_filename) continue;
-                    if (p.name.size() > app_.cfg.max_field_bytes || p.data.size() > app_.cfg.max_field_bytes) {
-                        result = param_error(code::form_param_max_length_exceeded, "body", "A form field is too long.");
-                        return;
-                    }
-                    if (!valid_utf8(p.name) || !valid_utf8(p.data)) {
-                        result = make_error(code::request_body_invalid);
-                        return;
-                    }
-                    if (p.name == "file") continue;  // a file sent without a filename: for the handler
-                    ctx.form.add(std::string(p.name), std::string(p.data));
-                    fields[p.name] = p.data;
-                }
-                if (kind_ == api_kind::backend) ctx.body = std::move(fields);
-            } else if (ct.starts_with("application/octet-stream")) {
-                // A raw upload (issue 14): the handler reads the body itself.
-            } else {
-                result = make_error(code::unsupported_content_type);
-                return;
-            }
-        }
-        if (kind_ == api_kind::backend && ctx.body.is_null()) ctx.body = json::object{};
-
-        if (route->auth == auth_policy::fapi) {
-            auto r = frontend::resolve_identity(app_, ctx);
-            if (!r) {
-                result = r.error();
-                return;
-            }
-            // CSRF (ASVS V4.2.2): a state-changing request authenticated by the __client cookie must come from
-            // an allowed origin: judged by Origin, else by the Referer's origin, else by Sec-Fetch-Site.
-            if (ctx.cookie_auth && ctx.method != http::verb::get && ctx.method != http::verb::head) {
-                bool cross = false;
-                if (!ctx.origin.empty()) {
-                    cross = !origin_allowed(app_, ctx.origin);
-                } else if (auto ref = req.find(http::field::referer); ref != req.end()) {
-                    auto t = parse_redirect(ref->value());
-                    cross = !t || !origin_allowed(app_, t->origin);
-                } else if (auto sf = req.find("Sec-Fetch-Site"); sf != req.end()) {
-                    cross = sf->value() == "cross-site";
-                }
-                if (cross) {
-                    result = make_error(code::origin_invalid);
-                    return;
-                }
-            }
-        }
-        ready = true;
-    }();
-
-    if (ready) {
-        if (route->exec == exec_policy::hash_pool) {
-            if (app_.metrics != nullptr) app_.metrics->hash_pool_enter();
-            result = co_await net::co_spawn(
-                hash_pool_, [&]() -> net::awaitable<api_result<reply>> { co_return invoke(*route, ctx); },
-                net::use_awaitable);
-            if (app_.metrics != nullptr) app_.metrics->hash_pool_leave();
-        } else {
-            result = invoke(*route, ctx);
-        }
+    if (answer) {
+        result = std::move(*answer);
+    } else if (s.route->exec == exec_policy::hash_pool) {
+        if (app_.metrics != nullptr) app_.metrics->hash_pool_enter();
+        result = co_await net::co_spawn(
+            hash_pool_, [&]() -> net::awaitable<api_result<reply>> { co_return invoke(*s.route, ctx); },
+            net::use_awaitable);
+        if (app_.metrics != nullptr) app_.metrics->hash_pool_leave();
+    } else {
+        result = invoke(*s.route, ctx);
     }
+    // "unmatched" until a route is found
+    std::size_t const metric_slot = metric_base_ + (s.route != nullptr ? s.route_index : routes_.size());
+
+    // finish: status, headers, body, metrics, the access log.
     finish(res, ctx, result);
     if (result && !result->static_body.empty()) {
         if (static_body != nullptr)

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, newPage } from './browser.mjs';
 import { setActive, signInPassword } from './flows.mjs';
-import { startLatchkey, strongPassword, uniq, withTimeout } from './server.mjs';
+import { exitWithin, startLatchkey, strongPassword, uniq, withTimeout } from './server.mjs';
 import { makeTestCa } from './tls.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,7 +33,7 @@ export async function startCustomDomain({ instance }) {
     await browser?.close().catch(() => {});
     if (app && app.exitCode === null) {
       app.kill('SIGTERM');
-      await new Promise(ok => { app.once('exit', ok); setTimeout(ok, 5000); });
+      await exitWithin(new Promise(ok => app.once('exit', ok)), 5000);
     }
     await server?.stop();
     ca.remove();

@@ -204,10 +204,10 @@ export async function startLatchkey(opts = {}) {
     async stop() {
       const wasRunning = !exited;
       if (wasRunning) proc.kill('SIGTERM');
-      const res = await Promise.race([exitPromise, sleep(15000).then(() => null)]);
+      const res = await exitWithin(exitPromise, 15000);
       if (!res) {
         proc.kill('SIGKILL');
-        await Promise.race([exitPromise, sleep(3000)]);
+        await exitWithin(exitPromise, 3000);
         throw new Error(`latchkey did not exit within 15 s of SIGTERM\n${server.logTail(10)}`);
       }
       // The logs of the whole suite, stdout and stderr, must not carry a single secret.
@@ -225,6 +225,20 @@ export async function startLatchkey(opts = {}) {
     get exited() { return exited; },
   };
   return server;
+}
+
+/**
+ * The exit (the value of `exitPromise`) or null after `ms`. The timer is cleared once the process exits: a pending
+ * timer keeps node's event loop, and so the test file's process, alive until it fires (15 s per suite file).
+ */
+export async function exitWithin(exitPromise, ms) {
+  let t;
+  const timer = new Promise(resolve => { t = setTimeout(() => resolve(null), ms); });
+  try {
+    return await Promise.race([exitPromise, timer]);
+  } finally {
+    clearTimeout(t);
+  }
 }
 
 export function withTimeout(promise, ms, what) {

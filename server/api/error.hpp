@@ -161,7 +161,20 @@ namespace latchkey::server::api {
     X(invitation_already_accepted, bad_request, "Invitation already accepted", "This invitation has already been accepted.") \
     X(invitation_already_revoked, bad_request, "Invitation revoked", "This invitation has been revoked.")        \
     X(invitation_can_be_used_only_in_sign_up, bad_request, "Invitation can be used only in sign-up",             \
-      "An invitation can only be used to sign up.")
+      "An invitation can only be used to sign up.")                                                              \
+    /* ---- the admin console (issue 23; server/api/console) ---- */                                             \
+    X(console_session_invalid, unauthorized, "Console session invalid",                                         \
+      "Your console session has ended or expired. Sign in to the console again.")                              \
+    X(console_link_invalid, unauthorized, "Console link invalid",                                               \
+      "This console link is unknown, expired or already used. Run `latchkey console-link` for a new one.")     \
+    X(console_csrf_invalid, forbidden, "CSRF check failed",                                                      \
+      "This console request lacks a valid CSRF token or comes from another origin.")                           \
+    X(operator_right_missing, forbidden, "Not allowed",                                                         \
+      "Your operator role does not allow this action.")                                                         \
+    X(operator_credentials_invalid, unauthorized, "Invalid credentials",                                        \
+      "The operator name, password or authenticator code is incorrect.")                                       \
+    X(operator_locked, forbidden, "Operator locked",                                                            \
+      "Too many failed sign-ins: this operator is locked for a while.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

@@ -4,6 +4,8 @@
 
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/console/console.hpp"
+#include "server/api/console/counters.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/site.hpp"
 #include "server/api/views.hpp"
@@ -234,7 +236,14 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
             parse_cookies(it->value(), ctx.cookies);
 
         // Auth.
-        if (route->auth == auth_policy::secret_key) {
+        if (route->auth == auth_policy::secret_key && console::is_console_request(ctx)) {
+            // The admin console (issue 23): its session cookie in place of the secret key, with its role's rights
+            // and, on a write, its CSRF token and the listener's own Origin.
+            if (auto c = console::authorize(app_, ctx, routes_.pattern(route_index)); !c) {
+                result = c.error();
+                return;
+            }
+        } else if (route->auth == auth_policy::secret_key) {
             auto it = req.find(http::field::authorization);
             if (it == req.end() || it->value().empty()) {
                 result = make_error(code::authorization_header_missing);
@@ -378,6 +387,10 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
         }
     }
     finish(res, ctx, result);
+    if (!ctx.console_operator_id.empty())  // a console write lands in the audit log with its outcome (issue 23)
+        console::audit_request(app_, ctx, routes_.pattern(route_index), res.result_int());
+    if (ready && !result && kind_ == api_kind::frontend)  // the console's failed sign-ins chart (issue 23)
+        console::count_sign_in_refusal(app_, ctx, routes_.pattern(route_index), result.error());
     if (result && !result->static_body.empty()) {
         if (static_body != nullptr)
             *static_body = result->static_body;

@@ -61,15 +61,24 @@ def main():
         import_s = time.monotonic() - t0
         sk = "sk_test_" + secrets.token_hex(20)
         env = dict(os.environ, LATCHKEY_SECRET_KEY=sk, LATCHKEY_INSTANCE="development")
+        log = open(os.path.join(d, "server.log"), "w+")  # a file, not a pipe: the server never blocks on its log
         srv = subprocess.Popen([a.bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
-                                "--data-dir", data], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                "--data-dir", data], env=env, stdout=log, stderr=subprocess.DEVNULL, text=True)
         try:
             bapi = None
-            for line in srv.stdout:
-                rec = json.loads(line)
-                if rec.get("event") == "listening":
-                    bapi = rec["bapi"]
-                    break
+            deadline = time.monotonic() + 60
+            while bapi is None:
+                if time.monotonic() > deadline:
+                    sys.exit("the server did not print its listening line")
+                time.sleep(0.1)
+                with open(log.name) as f:
+                    for line in f:
+                        try:
+                            rec = json.loads(line)
+                        except ValueError:
+                            continue
+                        if rec.get("event") == "listening":
+                            bapi = rec["bapi"]
             host, port = bapi.rsplit(":", 1)
             conn = http.client.HTTPConnection(host, int(port), timeout=30)
             rnd = random.Random(23)

@@ -314,7 +314,7 @@ route_table backend_routes() {
     r.add(get,     "/console/link",                                   {console::open_link,                none, io});
     r.add(post,    "/console/api/sign_in",                            {console::sign_in,                  none, pool});
     r.add(post,    "/console/api/sign_out",                           {console::sign_out,                 none, io});
-    r.add(get,     "/console/api/session",                            {console::get_session,              none, io});
+    r.add(get,     "/console/api/session",                            {console::current_session,          none, io});
     r.add(get,     "/console/api/audit",                              {console::list_audit,               none, io});
     r.add(get,     "/console/api/stats",                              {console::get_stats,                none, io});
     // clang-format on

@@ -233,7 +233,7 @@ api_result<reply> sign_out(app& a, request_ctx& ctx) {
     return json_reply({{"object", "console_session"}, {"id", ctx.console_session_id}, {"status", "ended"}});
 }
 
-api_result<reply> get_session(app& a, request_ctx& ctx) {
+api_result<reply> current_session(app& a, request_ctx& ctx) {
     if (auto r = authorize(a, ctx, "/console/api/session"); !r) return r.error();
     auto const digest = digest_hex(*ctx.cookies.find(cookie_name));
     struct both {

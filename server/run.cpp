@@ -18,6 +18,7 @@
 #include "store/lmdb/open.hpp"
 #include "server/metrics.hpp"
 #include "server/users_cli.hpp"
+#include "server/console/cli.hpp"
 #include "server/migrate/import_cli.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -475,6 +476,37 @@ int run_main(std::vector<std::string> const& args) {
             return 2;
         }
         return users_main(*ucfg, sub, opts, std::cin, std::cout, std::cerr);
+    }
+    if (cmd == "console-link" || cmd == "operators" || cmd == "audit") {
+        // The admin console (issue 23): latchkey console-link | operators add|list | audit [options] [config flags]
+        std::string sub;
+        std::size_t i = 0;
+        if (cmd == "operators") {
+            if (rest.empty()) {
+                std::fputs("latchkey: operators: expected add or list\n", stderr);
+                return 2;
+            }
+            sub = rest.front();
+            i = 1;
+        }
+        std::vector<std::pair<std::string, std::string>> opts;
+        std::vector<std::string> conf_args;
+        for (; i < rest.size(); ++i) {
+            if (console_cli::is_value_option(rest[i]) && i + 1 < rest.size()) {
+                opts.emplace_back(rest[i], rest[i + 1]);
+                ++i;
+            } else if (console_cli::is_switch_option(rest[i])) {
+                opts.emplace_back(rest[i], "");
+            } else {
+                conf_args.push_back(rest[i]);
+            }
+        }
+        auto ccfg = conf::load(conf_args, conf::process_env());
+        if (!ccfg) {
+            std::fprintf(stderr, "latchkey: %s\n", ccfg.error().what().c_str());
+            return 2;
+        }
+        return console_cli::main(*ccfg, cmd, sub, opts, std::cout, std::cerr);
     }
     if (cmd == "import" || cmd == "export") {
         // latchkey import SOURCE [options] [config flags] | latchkey export [options] [config flags]

@@ -90,6 +90,49 @@ inline user_keys keys_of(user_record const& u) {
     return k;
 }
 
+/// The search index (issue 23: the console's and BAPI `query` search, answered from an index): every lowercased
+/// term a user is found by a prefix of — the id, the external id, the username, each email address and its
+/// domain, each phone number with and without its '+', each web3 wallet, the first and the last name and the
+/// full name. Key: term (at most search_term_max bytes), NUL, user id. Both backends keep it in put/remove.
+inline constexpr std::size_t search_term_max = 128;
+
+inline std::vector<std::string> search_keys(user_record const& u) {
+    std::vector<std::string> terms;
+    auto add = [&](std::string_view t) {
+        std::string k = lower(t.substr(0, search_term_max));
+        if (k.empty() || k.find('\0') != std::string::npos) return;
+        for (auto const& e : terms)
+            if (e == k) return;
+        terms.push_back(std::move(k));
+    };
+    add(u.id);
+    add(u.external_id);
+    add(u.username);
+    for (auto const& i : u.identifications) {
+        if (i.kind == "email_address") {
+            add(i.value);
+            if (auto at = i.value.find('@'); at != std::string::npos) add(std::string_view(i.value).substr(at + 1));
+        } else if (i.kind == "phone_number") {
+            add(i.value);
+            if (i.value.starts_with('+')) add(std::string_view(i.value).substr(1));
+        } else if (i.kind == "web3_wallet") {
+            add(i.value);
+        }
+    }
+    add(u.first_name);
+    add(u.last_name);
+    if (!u.first_name.empty() && !u.last_name.empty()) add(u.first_name + " " + u.last_name);
+    std::vector<std::string> keys;
+    keys.reserve(terms.size());
+    for (auto& t : terms) keys.push_back(t + '\0' + u.id);
+    return keys;
+}
+
+/// The user id of a search key.
+inline std::string_view search_key_user(std::string_view key) noexcept {
+    auto nul = key.rfind('\0');
+    return nul == std::string_view::npos ? std::string_view{} : key.substr(nul + 1);
+}
 
 enum class order_field {
     created_at, updated_at, last_sign_in_at, last_active_at, email_address, phone_number, username, first_name,

@@ -29,6 +29,7 @@
 #include "store/oauth.hpp"
 #include "store/organizations.hpp"
 #include "store/tickets.hpp"
+#include "store/console.hpp"
 #include "store/records.hpp"
 
 #include <cstddef>
@@ -85,6 +86,9 @@ public:
     virtual result<std::vector<user_record>> list(user_filter const& f) const noexcept = 0;
     /// How many users match f (limit, offset and order_by ignored).
     virtual result<std::size_t> count(user_filter const& f) const noexcept = 0;
+    /// The ids of the users with a search term (rules.hpp, search_keys) starting with `prefix` (lowercased here),
+    /// from the search index: at most `limit` distinct ids, in term order. An empty prefix finds nothing.
+    virtual result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept = 0;
 
 protected:
     ~users_view() = default;
@@ -328,6 +332,7 @@ public:
     virtual images_view const& images() const noexcept = 0;
     virtual tickets_view const& tickets() const noexcept = 0;  // issue 14: sign-in/actor tokens, invitations
     virtual oauth_view const& oauth() const noexcept = 0;
+    virtual console_view const& console() const noexcept = 0;  // issue 23: the admin console
 
 protected:
     read_txn() = default;
@@ -352,6 +357,7 @@ public:
     using read_txn::images;
     using read_txn::tickets;
     using read_txn::oauth;
+    using read_txn::console;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -367,6 +373,7 @@ public:
     virtual images_repo& images() noexcept = 0;
     virtual tickets_repo& tickets() noexcept = 0;
     virtual oauth_repo& oauth() noexcept = 0;
+    virtual console_repo& console() noexcept = 0;
 
     /// Runs `fn` after this txn commits (in the order queued), never when it aborts. Hooks must not throw (one
     /// that does is dropped: the commit has happened) and must not open a write txn on the same database.
@@ -410,6 +417,7 @@ public:
     images_view const& images() const noexcept final { return r_.images; }
     tickets_view const& tickets() const noexcept final { return r_.tickets; }
     oauth_view const& oauth() const noexcept final { return r_.oauth; }
+    console_view const& console() const noexcept final { return r_.console; }
 
     users_repo& users() noexcept final { return r_.users; }
     sessions_repo& sessions() noexcept final { return r_.sessions; }
@@ -425,6 +433,7 @@ public:
     images_repo& images() noexcept final { return r_.images; }
     tickets_repo& tickets() noexcept final { return r_.tickets; }
     oauth_repo& oauth() noexcept final { return r_.oauth; }
+    console_repo& console() noexcept final { return r_.console; }
 
     /// Runs the after_commit hooks: the backend calls it once its commit succeeded.
     void committed() noexcept { run_after_commit(); }

@@ -42,6 +42,11 @@ struct request_ctx {
     // ---- response extras ----
     std::vector<std::string> set_cookies;
     std::vector<std::pair<std::string, std::string>> headers;
+
+    // ---- the admin console (issue 23): set by dispatch when a BAPI request is authorised by a console session
+    std::string console_operator_id;    ///< "" = not a console request
+    std::string console_operator_name;
+    std::string console_session_id;
 };
 
 /// A successful reply: status and a JSON body (or empty for 204). `location` makes it a redirect.

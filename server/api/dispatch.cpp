@@ -4,6 +4,8 @@
 
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/console/console.hpp"
+#include "server/api/console/counters.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/site.hpp"
 #include "server/api/views.hpp"
@@ -236,7 +238,7 @@ stage_outcome route_stage(stage_state& s) {
 /// auth_policy::secret_key (the BAPI): `Authorization: Bearer sk_...`, compared in constant time against every
 /// key, before the body is parsed.
 stage_outcome authenticate_secret_key_stage(stage_state& s) {
-    if (s.route->auth != auth_policy::secret_key) return std::nullopt;
+    if (s.route->auth != auth_policy::secret_key || console::is_console_request(s.ctx)) return std::nullopt;
     auto it = s.req.find(http::field::authorization);
     if (it == s.req.end() || it->value().empty()) return make_error(code::authorization_header_missing);
     std::string_view v = it->value();
@@ -244,6 +246,14 @@ stage_outcome authenticate_secret_key_stage(stage_state& s) {
     bool ok = false;
     for (auto const& k : s.a.inst.secret_keys) ok = crypto::equal_ct(k, v) || ok;
     if (!ok) return make_error(code::clerk_key_invalid);
+    return std::nullopt;
+}
+
+/// The admin console (issue 23): on a secret-key route, its session cookie in place of the secret key, with its
+/// role's rights and, on a write, its CSRF token and the listener's own Origin.
+stage_outcome authenticate_console_stage(stage_state& s) {
+    if (s.route->auth != auth_policy::secret_key || !console::is_console_request(s.ctx)) return std::nullopt;
+    if (auto c = console::authorize(s.a, s.ctx, s.routes.pattern(s.route_index)); !c) return c.error();
     return std::nullopt;
 }
 
@@ -372,6 +382,7 @@ struct stage {
 constexpr stage stages[] = {
     {"parse", parse_stage},
     {"route", route_stage},
+    {"authenticate_console", authenticate_console_stage},
     {"authenticate_secret_key", authenticate_secret_key_stage},
     {"body", body_stage},
     {"identify_client", identify_client_stage},
@@ -420,6 +431,10 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
 
     // finish: status, headers, body, metrics, the access log.
     finish(res, ctx, result);
+    if (!ctx.console_operator_id.empty())  // a console write lands in the audit log with its outcome (issue 23)
+        console::audit_request(app_, ctx, routes_.pattern(s.route_index), res.result_int());
+    if (!answer && !result && kind_ == api_kind::frontend)  // the console's failed sign-ins chart (issue 23)
+        console::count_sign_in_refusal(app_, ctx, routes_.pattern(s.route_index), result.error());
     if (result && !result->static_body.empty()) {
         if (static_body != nullptr)
             *static_body = result->static_body;

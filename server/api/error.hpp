@@ -166,7 +166,20 @@ namespace latchkey::server::api {
     X(dynamic_client_registration_disabled, unprocessable_entity, "Dynamic client registration is disabled",     \
       "Dynamic client registration is not enabled for this instance.")                                           \
     X(oauth_token_retrieval_error, bad_request, "OAuth token retrieval failed",                                  \
-      "The access token of this external account could not be refreshed with its provider.")
+      "The access token of this external account could not be refreshed with its provider.") \
+    /* ---- the admin console (issue 23; server/api/console) ---- */                                             \
+    X(console_session_invalid, unauthorized, "Console session invalid",                                         \
+      "Your console session has ended or expired. Sign in to the console again.")                              \
+    X(console_link_invalid, unauthorized, "Console link invalid",                                               \
+      "This console link is unknown, expired or already used. Run `latchkey console-link` for a new one.")     \
+    X(console_csrf_invalid, forbidden, "CSRF check failed",                                                      \
+      "This console request lacks a valid CSRF token or comes from another origin.")                           \
+    X(operator_right_missing, forbidden, "Not allowed",                                                         \
+      "Your operator role does not allow this action.")                                                         \
+    X(operator_credentials_invalid, unauthorized, "Invalid credentials",                                        \
+      "The operator name, password or authenticator code is incorrect.")                                       \
+    X(operator_locked, forbidden, "Operator locked",                                                            \
+      "Too many failed sign-ins: this operator is locked for a while.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

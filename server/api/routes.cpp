@@ -11,6 +11,7 @@
 #include "server/api/images/images.hpp"
 #include "server/api/tickets/handlers.hpp"
 #include "server/api/oauth/handlers.hpp"
+#include "server/api/console/handlers.hpp"
 
 namespace latchkey::server::api {
 
@@ -314,6 +315,17 @@ route_table backend_routes() {
     r.add(delete_, "/v1/oauth_applications/{oauth_application_id}",   {oauth::delete_application,         sk, io});
     r.add(post,    "/v1/oauth_applications/{oauth_application_id}/rotate_secret", {oauth::rotate_secret,  sk, io});
     r.add(post,    "/v1/oauth_applications/access_tokens/verify",     {oauth::verify_access_token,        sk, io});
+    // ---- the admin console (issue 23; server/api/console): the backend listener only. Its handlers authorise
+    // the console session themselves; the BAPI routes above also accept one in place of the secret key. ----
+    r.add(get,     "/console",                                        {console::get_page,                 none, io});
+    r.add(get,     "/console/",                                       {console::get_page,                 none, io});
+    r.add(get,     "/console/assets/{file}",                          {console::get_asset,                none, io});
+    r.add(get,     "/console/link",                                   {console::open_link,                none, io});
+    r.add(post,    "/console/api/sign_in",                            {console::sign_in,                  none, pool});
+    r.add(post,    "/console/api/sign_out",                           {console::sign_out,                 none, io});
+    r.add(get,     "/console/api/session",                            {console::current_session,          none, io});
+    r.add(get,     "/console/api/audit",                              {console::list_audit,               none, io});
+    r.add(get,     "/console/api/stats",                              {console::get_stats,                none, io});
     // clang-format on
     return r;
 }

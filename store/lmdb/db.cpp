@@ -5,6 +5,7 @@
 #include "store/rules.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <iterator>
 #include <new>
 #include <utility>
@@ -110,6 +111,8 @@ std::vector<std::string> claim_keys(user_keys const& k, std::string_view user_id
 /// Version of the claim rules the email/phone indexes follow (db.hpp, "Claims"), in meta "identifier_claims".
 constexpr std::string_view claims_meta_key = "identifier_claims";
 constexpr std::string_view claims_version = "2";
+constexpr std::string_view search_meta_key = "users_search_index";
+constexpr std::string_view search_index_version = "1";
 
 std::string user_session_prefix(std::string_view user_id) {
     std::string k(user_id);
@@ -255,7 +258,9 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
                              {&t.organizations, "organizations"},
                              {&t.images, "images"},
                              {&t.tickets, "tickets"},
-                             {&t.oauth, "oauth"}};
+                             {&t.oauth, "oauth"},
+                             {&t.console, "console"},
+                             {&t.users_by_term, "users_by_term"}};
         for (auto const& n : all) {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
@@ -285,6 +290,22 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
                     if (auto x = w->put(t.users_by_pending_claim, c, {}); !x) return x.error();
             }
             if (auto x = w->put(t.meta, claims_meta_key, claims_version); !x) return x.error();
+        }
+        // A store from before the search index (issue 23): index every user once.
+        auto search_version = get_string(*w, t.meta, search_meta_key);
+        if (!search_version) return search_version.error();
+        if (!*search_version || **search_version != search_index_version) {
+            std::vector<std::string> keys;
+            auto r = scan(*w, t.users, {}, false, [&](cursor::entry const& e) -> result<step> {
+                auto u = decode<user_record>(e.second);
+                if (!u) return u.error();
+                for (auto& k : search_keys(*u)) keys.push_back(std::move(k));
+                return step::next;
+            });
+            if (!r) return r.error();
+            for (auto const& k : keys)
+                if (auto x = w->put(t.users_by_term, k, {}); !x) return x.error();
+            if (auto x = w->put(t.meta, search_meta_key, search_index_version); !x) return x.error();
         }
         if (auto c = std::move(*w).commit(); !c) return c.error();
         return d;
@@ -372,6 +393,16 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (auto r = sync_index(t_.users_by_identification, before.idns, now.idns); !r) return r;
         if (auto r = sync_index(t_.users_by_username, {before.username}, {now.username}); !r) return r;
         if (auto r = sync_index(t_.users_by_external_id, {before.external_id}, {now.external_id}); !r) return r;
+        {  // the search index (issue 23): keys carry the user id, plain puts and deletes
+            auto const terms_before = *stored ? search_keys(**stored) : std::vector<std::string>{};
+            auto const terms_now = search_keys(u);
+            for (auto const& k : terms_before)
+                if (!contains(terms_now, k))
+                    if (auto r = w.del(t_.users_by_term, k); !r) return r;
+            for (auto const& k : terms_now)
+                if (!contains(terms_before, k))
+                    if (auto r = w.put(t_.users_by_term, k, {}); !r) return r;
+        }
         auto const claims_before = claim_keys(before, u.id);  // keys carry the user id: plain deletes
         for (auto const& c : claims_before)
             if (!contains(claims_now, c))
@@ -441,6 +472,8 @@ result<void> db::delete_user(write_txn& w, user_record const& u) const noexcept 
             for (auto const& i : k.idns)
                 if (auto x = del_if_owned(w, t_.users_by_identification, i, u.id); !x) return x;
             if (auto x = del_if_owned(w, t_.users_by_username, k.username, u.id); !x) return x;
+            for (auto const& term : search_keys(r))
+                if (auto x = w.del(t_.users_by_term, term); !x) return x;
             return del_if_owned(w, t_.users_by_external_id, k.external_id, u.id);
         };
         if (*stored)
@@ -533,6 +566,23 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
             if (*u) out.push_back(std::move(**u));
         }
         return out;
+    });
+}
+
+result<std::vector<std::string>> db::search_users(txn const& t, std::string_view prefix,
+                                                  std::size_t limit) const noexcept {
+    return guarded([&]() -> result<std::vector<std::string>> {
+        std::vector<std::string> ids;
+        std::string const p = lower(prefix.substr(0, search_term_max));
+        if (p.empty() || limit == 0 || p.find('\0') != std::string::npos) return ids;
+        std::unordered_set<std::string_view> seen;
+        auto r = scan(t, t_.users_by_term, p, false, [&](cursor::entry const& e) -> result<step> {
+            auto const id = search_key_user(e.first);
+            if (seen.insert(id).second) ids.emplace_back(id);
+            return ids.size() >= limit ? step::stop : step::next;
+        });
+        if (!r) return r.error();
+        return ids;
     });
 }
 
@@ -848,6 +898,9 @@ public:
         return b_.d->list_users(*b_.t, f);
     }
     result<std::size_t> count(user_filter const& f) const noexcept override { return b_.d->count_users(*b_.t, f); }
+    result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept override {
+        return b_.d->search_users(*b_.t, prefix, limit);
+    }
     result<void> put(user_record const& u, user_record const* previous, unique_field* conflict) noexcept override {
         return b_.d->put_user(*b_.w, u, previous, conflict);
     }
@@ -1149,11 +1202,12 @@ private:
 struct repositories {
     repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
                  MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi, MDB_dbi orgs_dbi,
-                 MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi) noexcept
+                 MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi, MDB_dbi console_dbi) noexcept
         : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
           dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi),
           org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv), images(b, images_dbi), tickets_kv(b, tickets_dbi),
-          tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi), oauth(&oauth_kv, &oauth_kv) {}
+          tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi), oauth(&oauth_kv, &oauth_kv),
+          console_kv(b, console_dbi), console(&console_kv, &console_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -1175,6 +1229,8 @@ struct repositories {
     tickets_impl tickets;
     org_kv_impl oauth_kv;
     oauth_impl oauth;
+    org_kv_impl console_kv;
+    console_impl console;
 };
 
 }  // namespace
@@ -1185,7 +1241,7 @@ class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
         : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due, d.t_.waitlist_entries,
-                 d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets, d.t_.oauth) {}
+                 d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets, d.t_.oauth, d.t_.console) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

@@ -88,6 +88,9 @@ public:
     result<std::vector<user_record>> list_users(txn const& t, user_filter const& f) const noexcept;
     /// How many users match f (limit, offset and order_by ignored). O(1) without filters.
     result<std::size_t> count_users(txn const& t, user_filter const& f) const noexcept;
+    /// users_view::search over users_by_term (issue 23).
+    result<std::vector<std::string>> search_users(txn const& t, std::string_view prefix,
+                                                  std::size_t limit) const noexcept;
 
     // ---- sessions (index user_id -> session ids) ----
     /// Stores a session and its sessions_by_user entry (none for an empty user_id). A session's user_id never
@@ -171,6 +174,8 @@ private:
         MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
         MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
         MDB_dbi oauth = 0;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
+        MDB_dbi console = 0;        ///< the admin console family's ordered table (store/console.hpp)
+        MDB_dbi users_by_term = 0;  ///< the users' search index: "<term>\0<user id>" -> "" (rules.hpp search_keys)
     } t_;
 };
 

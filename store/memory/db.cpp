@@ -35,6 +35,7 @@ struct state {
     table<image_record> images;         ///< uploaded images by id (issue 14)
     table<std::string> tickets;        ///< the tickets family's ordered table (store/tickets.hpp)
     table<std::string> oauth;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
+    table<std::string> console;        ///< the admin console family's ordered table (store/console.hpp)
     std::set<std::pair<std::string, std::string>> sessions_by_user;  ///< (user id, session id)
 };
 
@@ -134,6 +135,25 @@ public:
     }
     result<std::size_t> count(user_filter const& f) const noexcept override {
         return guarded([&]() -> result<std::size_t> { return matching(f).size(); });
+    }
+    /// The search index is derived, as this backend's other indexes are: the matching keys in key order.
+    result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept override {
+        return guarded([&]() -> result<std::vector<std::string>> {
+            std::vector<std::string> ids;
+            std::string const p = lower(prefix.substr(0, search_term_max));
+            if (p.empty() || limit == 0 || p.find('\0') != std::string::npos) return ids;
+            std::vector<std::string> keys;
+            for (auto const& [id, u] : b_.s->users)
+                for (auto& k : search_keys(u))
+                    if (k.starts_with(p)) keys.push_back(std::move(k));
+            std::sort(keys.begin(), keys.end());
+            for (auto const& k : keys) {
+                std::string id(search_key_user(k));
+                if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+                if (ids.size() >= limit) break;
+            }
+            return ids;
+        });
     }
 
     result<void> put(user_record const& u, user_record const* previous, unique_field* conflict) noexcept override {
@@ -651,7 +671,8 @@ struct repositories {
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
           dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
           org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), images(b, &state::images),
-          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth), oauth(&oauth_kv, &oauth_kv) {}
+          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth), oauth(&oauth_kv, &oauth_kv),
+          console_kv(b, &state::console), console(&console_kv, &console_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -673,6 +694,8 @@ struct repositories {
     tickets_impl tickets;
     org_kv_impl oauth_kv;
     oauth_impl oauth;
+    org_kv_impl console_kv;
+    console_impl console;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.

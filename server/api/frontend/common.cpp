@@ -1,4 +1,5 @@
 #include "server/api/frontend/common.hpp"
+#include "server/api/console/counters.hpp"
 #include "server/api/txn.hpp"
 
 #include "server/metrics.hpp"
@@ -137,6 +138,8 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     if (auto r = rotate_client_credential(a, ctx, w, client); !r) return r.error();
     if (auto r = w.sessions().put(s); !r) return store_failure(r.error(), "put_session");
     if (auto r = w.clients().put(client); !r) return store_failure(r.error(), "put_client");
+    // The console's charts (issue 23): a sign-in or sign-up by strategy, and an active session, in this txn.
+    if (auto r = console::count_session_start(w, ctx); !r) return store_failure(r.error(), "console_counters");
     store::user_record prev = user;
     user.last_sign_in_at = ctx.now;
     user.last_active_at = ctx.now;

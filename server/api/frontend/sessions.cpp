@@ -1,5 +1,6 @@
 // The client's sessions: get, touch (setActive), end, remove, sign out of all, and token minting.
 #include "server/api/frontend/handlers.hpp"
+#include "server/api/console/counters.hpp"
 #include "server/api/txn.hpp"
 
 #include "server/api/activity.hpp"
@@ -152,6 +153,8 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
         if (!cs) return api_result<void>(cs.error());
         auto& [client, s] = *cs;
         if (!views::session_live(s, ctx.now)) return api_result<void>(make_error(code::session_not_active));
+        // The console's active-sessions chart (issue 23): once per bucket the session is active in.
+        if (auto c = console::count_active(tx, s.last_active_at, ctx.now); !c) return c.error();
         s.last_active_at = ctx.now;
         if (org) {  // issue 13: a member's organization only; its claims ride on the session
             auto changed = orgs::select_organization(a, tx, s, *org);

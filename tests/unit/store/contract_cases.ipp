@@ -1459,4 +1459,103 @@ BOOST_FIXTURE_TEST_CASE(oauth_apps_codes_and_token_families, store_fixture) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_AUTO_TEST_SUITE(store_db_console)
+
+BOOST_FIXTURE_TEST_CASE(user_search_index_finds_by_prefix, users_fixture) {
+    auto search = [&](std::string_view q, std::size_t limit = 10) {
+        auto r = read([&](read_txn& t) { return t.users().search(q, limit); });
+        BOOST_TEST_REQUIRE(r.has_value());
+        auto v = *r;
+        std::sort(v.begin(), v.end());
+        return v;
+    };
+    using ids = std::vector<std::string>;
+    BOOST_TEST_REQUIRE(insert(alice()).has_value());
+    user_record b = make_user("user_bob", "bob@other.example", "Bob");
+    b.first_name = "Bob";
+    b.last_name = "Builder";
+    b.external_id = "EXT-9";
+    BOOST_TEST_REQUIRE(insert(b).has_value());
+    BOOST_TEST(search("ali") == ids{"user_alice"});             // email, username, first name
+    BOOST_TEST(search("ALICE@EX") == ids{"user_alice"});        // case-insensitive, email
+    BOOST_TEST(search("other.ex") == ids{"user_bob"});          // email domain
+    BOOST_TEST(search("bob b") == ids{"user_bob"});             // full name
+    BOOST_TEST(search("builder") == ids{"user_bob"});           // last name
+    BOOST_TEST(search("ext-9") == ids{"user_bob"});             // external id
+    BOOST_TEST(search("user_") == (ids{"user_alice", "user_bob"}));  // ids
+    BOOST_TEST(search("user_", 1).size() == 1u);                // limit: distinct users
+    BOOST_TEST(search("+1555") == ids{"user_alice"});           // phone, with and without '+'
+    BOOST_TEST(search("1555") == ids{"user_alice"});
+    BOOST_TEST(search("lice").empty());                         // a prefix, not a substring
+    BOOST_TEST(search("").empty());
+    // Updates move the keys; removal drops them.
+    user_record const before = b;
+    b.first_name = "Robert";
+    BOOST_TEST_REQUIRE(update(b, before).has_value());
+    BOOST_TEST(search("bob b").empty());
+    BOOST_TEST(search("robert") == ids{"user_bob"});
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.users().remove(b); }).has_value());
+    BOOST_TEST(search("robert").empty());
+    BOOST_TEST(search("user_") == ids{"user_alice"});
+}
+
+BOOST_FIXTURE_TEST_CASE(console_operators_links_sessions_audit_and_counters, store_fixture) {
+    operator_record o;
+    o.id = "op_1";
+    o.name = "alice";
+    o.role = "admin";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_operator(o, true); }).has_value());
+    auto dup = o;
+    dup.id = "op_2";  // the name is unique
+    BOOST_TEST(write([&](write_txn& w) { return w.console().put_operator(dup, true); }).error() == key_exists);
+    o.failed_attempts = 3;
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_operator(o, false); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.console().operator_by_name("alice"); }))->failed_attempts == 3);
+    BOOST_TEST((*read([](read_txn& t) { return t.console().operator_by_id("op_1"); }))->role == "admin");
+    BOOST_TEST(read([](read_txn& t) { return t.console().operators(); })->size() == 1u);
+    BOOST_TEST(!read([](read_txn& t) { return t.console().operator_by_name("bob"); })->has_value());
+
+    console_link_record l;
+    l.digest = "ld1";
+    l.operator_id = "op_1";
+    l.expires_at = 10;
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_link(l); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.console().link("ld1"); }))->expires_at == 10);
+    console_session_record s;
+    s.digest = "sd1";
+    s.id = "cs_1";
+    s.operator_id = "op_1";
+    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_session(s); }).has_value());
+    BOOST_TEST((*read([](read_txn& t) { return t.console().session("sd1"); }))->id == "cs_1");
+
+    // The audit log reads newest first, with paging.
+    for (int i = 1; i <= 3; ++i) {
+        audit_record a;
+        a.id = "aud_" + std::to_string(i);
+        a.at = 1000 + i;
+        a.action = "act" + std::to_string(i);
+        BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_audit(a); }).has_value());
+    }
+    auto log = *read([](read_txn& t) { return t.console().audit(2); });
+    BOOST_TEST_REQUIRE(log.size() == 2u);
+    BOOST_TEST(log[0].id == "aud_3");
+    BOOST_TEST(log[1].id == "aud_2");
+    auto older = *read([](read_txn& t) { return t.console().audit(10, "aud_2"); });
+    BOOST_TEST_REQUIRE(older.size() == 1u);
+    BOOST_TEST(older[0].id == "aud_1");
+
+    // Counters: one entry per bucket, read by range.
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.console().bump("sign_ins", 60); }).has_value());
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.console().bump("sign_ins", 60, 2); }).has_value());
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.console().bump("sign_ins", 120); }).has_value());
+    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.console().bump("sign_ups", 60); }).has_value());
+    auto c = *read([](read_txn& t) { return t.console().counters("sign_ins", 0, 120); });
+    BOOST_TEST_REQUIRE(c.size() == 1u);
+    BOOST_TEST(c[0].first == 60);
+    BOOST_TEST(c[0].second == 3);
+    BOOST_TEST(read([](read_txn& t) { return t.console().counters("sign_ins", 0, 1000); })->size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

@@ -1,0 +1,208 @@
+// The console repository over a backend's ordered table (org_kv). Keys:
+//   o\0<operator id>                 -> operator record
+//   n\0<operator name>               -> operator id (unique)
+//   l\0<link digest>                 -> console link record
+//   s\0<session digest>              -> console session record
+//   a\0<16 hex: INT64_MAX - at><id>  -> audit record (key order = newest first)
+//   k\0<counter name>\0<16 hex bucket> -> decimal count
+#include "store/console.hpp"
+
+#include "store/codec.hpp"
+#include "store/store.hpp"
+
+#include <charconv>
+#include <climits>
+
+namespace latchkey::store {
+
+namespace {
+
+std::string key(char tag, std::string_view a) {
+    std::string k;
+    k.reserve(a.size() + 2);
+    k.push_back(tag);
+    k.push_back('\0');
+    k.append(a);
+    return k;
+}
+
+std::string hex16(std::uint64_t v) {
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = "0123456789abcdef"[v & 0xf];
+    return s;
+}
+
+std::string counter_prefix(std::string_view name) {
+    std::string k = key('k', name);
+    k.push_back('\0');
+    return k;
+}
+
+bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
+bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
+boost::system::error_code invalid() noexcept { return make_error_code(errc::invalid_key); }
+
+template <class T>
+result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
+    if (!storable(k)) return std::optional<T>{};
+    auto v = kv.get(k);
+    if (!v) return v.error();
+    if (!*v) return std::optional<T>{};
+    auto r = decode<T>(**v);
+    if (!r) return r.error();
+    return std::optional<T>{std::move(*r)};
+}
+
+std::int64_t parse_count(std::string_view v) {
+    std::int64_t n = 0;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    return n;
+}
+
+}  // namespace
+
+result<std::optional<operator_record>> console_view::operator_by_id(std::string_view id) const noexcept {
+    return guarded([&] { return get_rec<operator_record>(*kv_, key('o', id)); });
+}
+
+result<std::optional<operator_record>> console_view::operator_by_name(std::string_view name) const noexcept {
+    return guarded([&]() -> result<std::optional<operator_record>> {
+        auto const k = key('n', name);
+        if (!storable(k)) return std::optional<operator_record>{};
+        auto id = kv_->get(k);
+        if (!id) return id.error();
+        if (!*id) return std::optional<operator_record>{};
+        return get_rec<operator_record>(*kv_, key('o', **id));
+    });
+}
+
+result<std::vector<operator_record>> console_view::operators() const noexcept {
+    return guarded([&]() -> result<std::vector<operator_record>> {
+        std::vector<operator_record> out;
+        boost::system::error_code bad;
+        auto r = kv_->scan(key('o', {}), [&](std::string_view, std::string_view v) {
+            auto d = decode<operator_record>(v);
+            if (!d) {
+                bad = d.error();
+                return false;
+            }
+            out.push_back(std::move(*d));
+            return true;
+        });
+        if (!r) return r.error();
+        if (bad) return bad;
+        return out;
+    });
+}
+
+result<std::optional<console_link_record>> console_view::link(std::string_view digest) const noexcept {
+    return guarded([&] { return get_rec<console_link_record>(*kv_, key('l', digest)); });
+}
+
+result<std::optional<console_session_record>> console_view::session(std::string_view digest) const noexcept {
+    return guarded([&] { return get_rec<console_session_record>(*kv_, key('s', digest)); });
+}
+
+result<std::vector<audit_record>> console_view::audit(std::size_t limit, std::string_view before_id) const noexcept {
+    return guarded([&]() -> result<std::vector<audit_record>> {
+        std::vector<audit_record> out;
+        boost::system::error_code bad;
+        bool skipping = !before_id.empty();
+        auto r = kv_->scan(key('a', {}), [&](std::string_view, std::string_view v) {
+            if (out.size() >= limit) return false;
+            auto d = decode<audit_record>(v);
+            if (!d) {
+                bad = d.error();
+                return false;
+            }
+            if (skipping) {
+                if (d->id == before_id) skipping = false;
+                return true;
+            }
+            out.push_back(std::move(*d));
+            return true;
+        });
+        if (!r) return r.error();
+        if (bad) return bad;
+        return out;
+    });
+}
+
+result<std::vector<std::pair<std::int64_t, std::int64_t>>> console_view::counters(std::string_view name,
+                                                                                 std::int64_t from,
+                                                                                 std::int64_t to) const noexcept {
+    using out_t = std::vector<std::pair<std::int64_t, std::int64_t>>;
+    return guarded([&]() -> result<out_t> {
+        out_t out;
+        if (!part_ok(name) || to <= from) return out;
+        auto const prefix = counter_prefix(name);
+        // The table is ordered: scan the counter's buckets and stop past `to` (a counter holds one entry per
+        // bucket that saw activity, so this reads at most the buckets of the range plus the older ones).
+        auto r = kv_->scan(prefix, [&](std::string_view k, std::string_view v) {
+            auto const hex = k.substr(prefix.size());
+            std::uint64_t b = 0;
+            std::from_chars(hex.data(), hex.data() + hex.size(), b, 16);
+            auto const bucket = static_cast<std::int64_t>(b);
+            if (bucket >= to) return false;
+            if (bucket >= from) out.emplace_back(bucket, parse_count(v));
+            return true;
+        });
+        if (!r) return r.error();
+        return out;
+    });
+}
+
+result<void> console_repo::put_operator(operator_record const& o, bool insert) noexcept {
+    return guarded([&]() -> result<void> {
+        if (!part_ok(o.id) || !part_ok(o.name)) return invalid();
+        auto const ok = key('o', o.id), nk = key('n', o.name);
+        if (!storable(ok) || !storable(nk)) return invalid();
+        if (insert) {
+            if (auto r = w_->put(nk, o.id, true); !r) return r;
+        } else {
+            auto held = w_->get(nk);
+            if (!held) return held.error();
+            if (!*held || **held != o.id) return invalid();  // the name never changes
+        }
+        return w_->put(ok, encode(o), insert);
+    });
+}
+
+result<void> console_repo::put_link(console_link_record const& l) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const k = key('l', l.digest);
+        if (!part_ok(l.digest) || !storable(k)) return invalid();
+        return w_->put(k, encode(l), false);
+    });
+}
+
+result<void> console_repo::put_session(console_session_record const& s) noexcept {
+    return guarded([&]() -> result<void> {
+        auto const k = key('s', s.digest);
+        if (!part_ok(s.digest) || !storable(k)) return invalid();
+        return w_->put(k, encode(s), false);
+    });
+}
+
+result<void> console_repo::put_audit(audit_record const& a) noexcept {
+    return guarded([&]() -> result<void> {
+        if (!part_ok(a.id) || a.at < 0) return invalid();
+        auto const k = key('a', hex16(static_cast<std::uint64_t>(INT64_MAX - a.at)) + a.id);
+        if (!storable(k)) return invalid();
+        return w_->put(k, encode(a), true);
+    });
+}
+
+result<void> console_repo::bump(std::string_view name, std::int64_t bucket, std::int64_t delta) noexcept {
+    return guarded([&]() -> result<void> {
+        if (!part_ok(name) || bucket < 0) return invalid();
+        auto const k = counter_prefix(name) + hex16(static_cast<std::uint64_t>(bucket));
+        if (!storable(k)) return invalid();
+        auto v = w_->get(k);
+        if (!v) return v.error();
+        std::int64_t const n = (*v ? parse_count(**v) : 0) + delta;
+        return w_->put(k, std::to_string(n), false);
+    });
+}
+
+}  // namespace latchkey::store

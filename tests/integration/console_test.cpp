@@ -1,0 +1,492 @@
+// The admin console against the real server (issue 23): one-time console links (single use, expiry), operator
+// sign-in with password and TOTP, lockout, the session cookie (attributes, replay after sign-out, idle and
+// absolute timeouts), CSRF on every write (token header and Origin), the operator role checks (impersonation),
+// the BAPI reached through a console session, the audit log (API and `latchkey audit`), the static app (CSP,
+// precompression, ETags), and the FAPI listener never serving any of it.
+#include "crypto/totp.hpp"
+#include "server/api/console/console.hpp"
+#include "tests/common/server_fixture.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+#include <sys/wait.h>
+
+using namespace latchkey;
+using namespace latchkey::test;
+namespace console = latchkey::server::api::console;
+
+namespace {
+
+using verb = http::verb;
+constexpr char const* op_password = "operator password 1";
+
+/// A console client on the backend listener: the cookie jar, the listener's Origin and the CSRF token.
+struct console_client {
+    explicit console_client(test_server& s) : s_(s), http(s.bapi_port()) {
+        http.origin = "http://127.0.0.1:" + std::to_string(s.bapi_port());
+    }
+    /// Opens a fresh console link for `name` (as `latchkey console-link` does) and signs in with it.
+    http_result open_link(std::string const& name = "owner") {
+        auto token = console::create_link(s_.app().db, name, s_.app().now_ms());
+        BOOST_TEST_REQUIRE(token.has_value());
+        last_token = *token;
+        return follow(*token);
+    }
+    http_result follow(std::string const& token) {
+        auto r = http.request(verb::get, "/console/link?token=" + token);
+        if (r.status == 303) load_csrf();
+        return r;
+    }
+    void load_csrf() {
+        auto r = http.request(verb::get, "/console/api/session");
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        csrf = str(r.json.at("csrf_token"));
+    }
+    /// A JSON request with the CSRF header (unless `with_csrf` is false).
+    http_result call(verb m, std::string const& path, json::value const& body = nullptr, bool with_csrf = true) {
+        std::vector<std::pair<std::string, std::string>> h;
+        if (with_csrf) h.emplace_back(std::string(console::csrf_header), csrf);
+        std::string text;
+        if (!body.is_null()) {
+            h.emplace_back("Content-Type", "application/json");
+            text = json::serialize(body);
+        }
+        return http.request(m, path, text, h);
+    }
+
+    test_server& s_;
+    http_client http;
+    std::string csrf;
+    std::string last_token;
+};
+
+void add_operator(test_server& s, std::string const& name, std::string const& role, std::string const& totp = {}) {
+    auto r = console::add_operator(s.app().db, name, role, op_password, totp, s.app().now_ms());
+    BOOST_TEST_REQUIRE(r.has_value());
+}
+
+http_result password_sign_in(console_client& c, std::string const& name, std::string const& password,
+                             std::string const& code = {}) {
+    auto r = c.http.request(verb::post, "/console/api/sign_in",
+                            json::serialize(json::object{{"name", name}, {"password", password}, {"code", code}}),
+                            {{"Content-Type", "application/json"}});
+    if (r.status == 200) c.csrf = str(r.json.at("csrf_token"));
+    return r;
+}
+
+std::vector<store::audit_record> audit_log(test_server& s) {
+    auto r = s.app().db.with_read([](store::read_txn& t) { return t.console().audit(100); });
+    BOOST_TEST_REQUIRE(r.has_value());
+    return *r;
+}
+
+bool audited(test_server& s, std::string const& action, std::string const& target, int status) {
+    for (auto const& e : audit_log(s))
+        if (e.action == action && e.target == target && e.status == status) return true;
+    return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(console_auth)
+
+BOOST_AUTO_TEST_CASE(link_signs_in_once_with_a_strict_cookie) {
+    test_server s;
+    console_client c(s);
+    auto r = c.open_link();
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    BOOST_TEST(r.headers["location"] == "/console/");
+    BOOST_TEST_REQUIRE(r.set_cookies.size() == 1u);
+    auto const& sc = r.set_cookies[0];
+    BOOST_TEST(sc.starts_with(std::string(console::cookie_name) + "="));
+    BOOST_TEST(sc.find("HttpOnly") != std::string::npos);
+    BOOST_TEST(sc.find("SameSite=Strict") != std::string::npos);
+    BOOST_TEST(sc.find("Path=/") != std::string::npos);
+    BOOST_TEST(sc.find("Secure") == std::string::npos);  // no TLS listener here
+    auto me = c.http.request(verb::get, "/console/api/session");
+    BOOST_TEST_REQUIRE(me.status == 200u, me.body);
+    BOOST_TEST(me.json.at("operator").at("name") == "owner");
+    BOOST_TEST(me.json.at("operator").at("role") == "admin");
+    BOOST_TEST(me.json.as_object().contains("csrf_token"));
+
+    // The same link again (another browser): refused, and signs nobody in.
+    console_client other(s);
+    auto again = other.follow(c.last_token);
+    expect_error(again, 401, "console_link_invalid", "token");
+    BOOST_TEST(again.set_cookies.empty());
+    // An unknown token, and none at all.
+    expect_error(other.follow("not-a-token"), 401, "console_link_invalid", "token");
+    expect_error(other.http.request(verb::get, "/console/link"), 401, "console_link_invalid", "token");
+    BOOST_TEST(audited(s, "console.link", "", 401));
+}
+
+BOOST_AUTO_TEST_CASE(expired_link_is_refused) {
+    test_server s;
+    auto token = console::create_link(s.app().db, "owner", s.app().now_ms());
+    BOOST_TEST_REQUIRE(token.has_value());
+    s.advance(std::chrono::milliseconds(console::link_ttl_ms + 1000));
+    console_client c(s);
+    expect_error(c.follow(*token), 401, "console_link_invalid", "token");
+    // A link for an operator that does not exist is not created (only "owner" is made on demand).
+    BOOST_TEST(!console::create_link(s.app().db, "nobody", s.app().now_ms()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(cookie_replayed_after_sign_out_is_refused) {
+    test_server s;
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    auto const cookie = c.http.cookies.at(std::string(console::cookie_name));
+    auto out = c.call(verb::post, "/console/api/sign_out");
+    BOOST_TEST_REQUIRE(out.status == 200u, out.body);
+    BOOST_TEST(out.set_cookies.at(0).find("Max-Age=0") != std::string::npos);
+    // The old cookie, replayed: refused on the console's routes and on the BAPI's.
+    console_client replay(s);
+    replay.http.cookies[std::string(console::cookie_name)] = cookie;
+    expect_error(replay.http.request(verb::get, "/console/api/session"), 401, "console_session_invalid");
+    expect_error(replay.http.request(verb::get, "/v1/users"), 401, "console_session_invalid");
+    // A made-up cookie, too.
+    replay.http.cookies[std::string(console::cookie_name)] = "forged";
+    expect_error(replay.http.request(verb::get, "/v1/users"), 401, "console_session_invalid");
+}
+
+BOOST_AUTO_TEST_CASE(idle_and_absolute_timeouts_end_the_session) {
+    test_server s;
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    // Activity keeps it alive past the idle timeout...
+    for (int i = 0; i < 3; ++i) {
+        s.advance(std::chrono::milliseconds(console::idle_timeout_ms / 2));
+        BOOST_TEST_REQUIRE(c.http.request(verb::get, "/v1/users").status == 200u);
+    }
+    // ...idleness ends it.
+    s.advance(std::chrono::milliseconds(console::idle_timeout_ms + 1));
+    expect_error(c.http.request(verb::get, "/v1/users"), 401, "console_session_invalid");
+
+    // However active, a session ends at the absolute timeout.
+    console_client d(s);
+    BOOST_TEST_REQUIRE(d.open_link().status == 303u);
+    std::int64_t const step = console::idle_timeout_ms / 2;
+    std::int64_t elapsed = 0;
+    while (elapsed + step < console::absolute_timeout_ms) {
+        s.advance(std::chrono::milliseconds(step));
+        elapsed += step;
+        BOOST_TEST_REQUIRE(d.http.request(verb::get, "/v1/users").status == 200u);
+    }
+    s.advance(std::chrono::milliseconds(console::absolute_timeout_ms - elapsed + 1000));
+    expect_error(d.http.request(verb::get, "/v1/users"), 401, "console_session_invalid");
+}
+
+BOOST_AUTO_TEST_CASE(writes_need_the_csrf_token_and_the_listeners_origin) {
+    test_server s;
+    auto uid = seed_user(s.app(), "csrf@example.com");
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    // No token, a wrong token: refused, and nothing changed.
+    expect_error(c.call(verb::post, "/v1/users/" + uid + "/ban", nullptr, false), 403, "console_csrf_invalid");
+    c.csrf += "x";
+    expect_error(c.call(verb::post, "/v1/users/" + uid + "/ban"), 403, "console_csrf_invalid");
+    c.load_csrf();
+    // The right token from another origin, or with no Origin at all: refused.
+    c.http.origin = "http://evil.example";
+    expect_error(c.call(verb::post, "/v1/users/" + uid + "/ban"), 403, "console_csrf_invalid");
+    c.http.origin.clear();
+    expect_error(c.call(verb::post, "/v1/users/" + uid + "/ban"), 403, "console_csrf_invalid");
+    BOOST_TEST(!load_user(s, uid)->banned);
+    // Sign-in by password checks the Origin too (no login CSRF).
+    add_operator(s, "olga", "admin");
+    console_client x(s);
+    x.http.origin = "http://evil.example";
+    expect_error(password_sign_in(x, "olga", op_password), 403, "console_csrf_invalid");
+    // Token and Origin right: the BAPI route runs as for the secret key, and is audited.
+    c.http.origin = "http://127.0.0.1:" + std::to_string(s.bapi_port());
+    auto ok = c.call(verb::post, "/v1/users/" + uid + "/ban");
+    BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
+    BOOST_TEST(ok.json.at("banned") == true);
+    BOOST_TEST(load_user(s, uid)->banned);
+    BOOST_TEST(audited(s, "POST /v1/users/{user_id}/ban", uid, 200));
+    // Reads need no token.
+    auto list = c.http.request(verb::get, "/v1/users?query=csrf");
+    BOOST_TEST_REQUIRE(list.status == 200u);
+    BOOST_TEST(list.json.as_array().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(password_and_totp_sign_in_and_lockout) {
+    test_server s;
+    std::string const raw = "12345678901234567890";
+    std::string const b32 = crypto::base32_encode(raw);
+    add_operator(s, "tess", "support", b32);
+    console_client c(s);
+    // A wrong code, a missing code, a wrong password, an unknown name: the same refusal.
+    expect_error(password_sign_in(c, "tess", op_password, "000000"), 401, "operator_credentials_invalid");
+    expect_error(password_sign_in(c, "tess", op_password), 401, "operator_credentials_invalid");
+    expect_error(password_sign_in(c, "tess", "wrong password"), 401, "operator_credentials_invalid");
+    expect_error(password_sign_in(c, "nobody", op_password), 401, "operator_credentials_invalid");
+    expect_error(password_sign_in(c, "tess", ""), 422, "form_param_missing", "password");
+    // Password and code: signed in (three failures so far).
+    auto code = crypto::totp(raw, s.app().now_ms() / 1000);
+    auto ok = password_sign_in(c, "TESS", op_password, code);
+    BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
+    BOOST_TEST(ok.json.at("operator").at("role") == "support");
+    BOOST_TEST(c.http.request(verb::get, "/console/api/session").status == 200u);
+    // The same code again (replay): refused.
+    console_client d(s);
+    expect_error(password_sign_in(d, "tess", op_password, code), 401, "operator_credentials_invalid");
+    // Five failures in a row lock the operator; then even the right credentials are refused until it ends.
+    for (int i = 0; i < console::max_failed_sign_ins - 2; ++i)
+        expect_error(password_sign_in(d, "tess", "wrong"), 401, "operator_credentials_invalid");
+    expect_error(password_sign_in(d, "tess", "wrong"), 403, "operator_locked");
+    s.advance(std::chrono::seconds(31));
+    expect_error(password_sign_in(d, "tess", op_password, crypto::totp(raw, s.app().now_ms() / 1000)), 403,
+                 "operator_locked");
+    s.advance(std::chrono::milliseconds(console::lockout_ms));
+    auto back = password_sign_in(d, "tess", op_password, crypto::totp(raw, s.app().now_ms() / 1000));
+    BOOST_TEST(back.status == 200u, back.body);
+    BOOST_TEST(audited(s, "console.sign_in", audit_log(s).front().target, 200));
+    int locked = 0;
+    for (auto const& e : audit_log(s)) locked += e.detail == "locked out" || e.detail == "locked";
+    BOOST_TEST(locked >= 2);
+}
+
+BOOST_AUTO_TEST_CASE(roles_limit_what_an_operator_may_do) {
+    test_server s;
+    auto uid = seed_user(s.app(), "role@example.com");
+    add_operator(s, "vera", "viewer");
+    add_operator(s, "sam", "support");
+    console_client viewer(s);
+    BOOST_TEST_REQUIRE(password_sign_in(viewer, "vera", op_password).status == 200u);
+    BOOST_TEST(viewer.http.request(verb::get, "/v1/users/" + uid).status == 200u);
+    expect_error(viewer.call(verb::post, "/v1/users/" + uid + "/lock"), 403, "operator_right_missing");
+    console_client support(s);
+    BOOST_TEST_REQUIRE(password_sign_in(support, "sam", op_password).status == 200u);
+    BOOST_TEST(support.call(verb::post, "/v1/users/" + uid + "/lock").status == 200u);
+    // Impersonation needs its own right: support does not have it, the owner (admin) does.
+    json::object actor{{"user_id", uid}, {"actor", json::object{{"sub", "operator:sam"}}}};
+    expect_error(support.call(verb::post, "/v1/actor_tokens", actor), 403, "operator_right_missing");
+    console_client admin(s);
+    BOOST_TEST_REQUIRE(admin.open_link().status == 303u);
+    auto t = admin.call(verb::post, "/v1/actor_tokens", actor);
+    BOOST_TEST_REQUIRE(t.status == 200u, t.body);
+    BOOST_TEST(t.json.at("url").is_string());
+    BOOST_TEST(audited(s, "POST /v1/actor_tokens", uid, 200));
+    BOOST_TEST(audited(s, "POST /v1/actor_tokens", uid, 403));
+}
+
+BOOST_AUTO_TEST_CASE(audit_log_is_served_and_printed) {
+    test_server s;
+    auto uid = seed_user(s.app(), "audit@example.com");
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    BOOST_TEST_REQUIRE(c.call(verb::post, "/v1/users/" + uid + "/lock").status == 200u);
+    auto log = c.http.request(verb::get, "/console/api/audit?limit=10");
+    BOOST_TEST_REQUIRE(log.status == 200u, log.body);
+    auto const& newest = log.json.at("data").as_array().at(0).as_object();
+    BOOST_TEST(newest.at("action") == "POST /v1/users/{user_id}/lock");
+    BOOST_TEST(str(newest.at("target")) == uid);
+    BOOST_TEST(newest.at("operator_name") == "owner");
+    BOOST_TEST(newest.at("ip") == "127.0.0.1");
+    BOOST_TEST(newest.at("status") == 200);
+    expect_error(c.http.request(verb::get, "/console/api/audit?limit=0"), 422, "form_param_value_invalid", "limit");
+    expect_error(c.http.request(verb::get, "/console/api/audit?limit=abc"), 422, "form_param_value_invalid", "limit");
+    // Without a session: refused.
+    http_client anon(s.bapi_port());
+    expect_error(anon.request(verb::get, "/console/api/audit"), 401, "console_session_invalid");
+
+    // `latchkey audit` prints the same entries from the data dir, beside the running server.
+    char const* bin = std::getenv("LATCHKEY_BIN");
+    if (bin == nullptr) return;
+    std::string const cmd = std::string(bin) + " audit --limit 5 --data-dir " + s.data_dir() + " 2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    BOOST_TEST_REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    BOOST_TEST(WEXITSTATUS(::pclose(p)) == 0, out);
+    BOOST_TEST(out.find("\"action\":\"POST /v1/users/{user_id}/lock\"") != std::string::npos, out);
+    BOOST_TEST(out.find(uid) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_fapi_listener_never_serves_the_console) {
+    test_server s;
+    http_client f(s.fapi_port());
+    for (auto const* path : {"/console", "/console/", "/console/assets/console.js", "/console/link?token=x",
+                             "/console/api/session"})
+        expect_error(f.request(verb::get, path), 404, "resource_not_found");
+    expect_error(f.request(verb::post, "/console/api/sign_in", "{}", {{"Content-Type", "application/json"}}), 404,
+                 "resource_not_found");
+    // A console cookie does not authorise the FAPI's routes either (they know nothing of it).
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    http_client fc(s.fapi_port());
+    fc.cookies = c.http.cookies;
+    BOOST_TEST(fc.request(verb::get, "/v1/me").status != 200u);
+}
+
+BOOST_AUTO_TEST_CASE(static_app_is_precompressed_with_a_strict_csp) {
+    test_server s;
+    http_client b(s.bapi_port());
+    auto page = b.request(verb::get, "/console/");
+    BOOST_TEST_REQUIRE(page.status == 200u);
+    BOOST_TEST(page.headers["content-type"].starts_with("text/html"));
+    auto const csp = page.headers["content-security-policy"];
+    BOOST_TEST(csp.find("default-src 'self'") != std::string::npos);
+    BOOST_TEST(csp.find("script-src 'self'") != std::string::npos);
+    BOOST_TEST(csp.find("unsafe-inline") == std::string::npos);
+    BOOST_TEST(csp.find("frame-ancestors 'none'") != std::string::npos);
+    BOOST_TEST(page.body.find("<script type=\"module\" src=\"/console/assets/console.js\">") != std::string::npos);
+    BOOST_TEST(page.body.find("<script>") == std::string::npos);  // no inline script
+    BOOST_TEST(b.request(verb::get, "/console").status == 200u);
+
+    auto plain = b.request(verb::get, "/console/assets/console.js");
+    BOOST_TEST_REQUIRE(plain.status == 200u);
+    BOOST_TEST(plain.headers["content-type"].starts_with("text/javascript"));
+    BOOST_TEST(!plain.headers.contains("content-encoding"));
+    BOOST_TEST(plain.body.find("innerHTML") == std::string::npos);  // data only ever lands as text
+    auto br = b.request(verb::get, "/console/assets/console.js", {}, {{"Accept-Encoding", "gzip, deflate, br"}});
+    BOOST_TEST(br.headers["content-encoding"] == "br");
+    BOOST_TEST(br.body.size() < plain.body.size() / 2);
+    auto gz = b.request(verb::get, "/console/assets/console.js", {}, {{"Accept-Encoding", "gzip, br;q=0"}});
+    BOOST_TEST(gz.headers["content-encoding"] == "gzip");
+    BOOST_TEST(gz.headers["vary"] == "Accept-Encoding");
+    // ETags: a revalidation is a 304 without a body.
+    auto etag = br.headers["etag"];
+    BOOST_TEST(!etag.empty());
+    auto again = b.request(verb::get, "/console/assets/console.js", {},
+                           {{"Accept-Encoding", "br"}, {"If-None-Match", etag}});
+    BOOST_TEST(again.status == 304u);
+    BOOST_TEST(again.body.empty());
+    expect_error(b.request(verb::get, "/console/assets/nope.js"), 404, "resource_not_found");
+    expect_error(b.request(verb::get, "/console/assets/..%2Findex.html"), 404, "resource_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(charts_read_bucketed_counters) {
+    test_server s;
+    auto const pw = std::string("correct horse battery staple");
+    seed_user(s.app(), "chart@example.com", pw);
+    http_client browser(s.fapi_port());
+    auto ok = browser.fapi("POST", "/v1/client/sign_ins",
+                           {{"identifier", "chart@example.com"}, {"strategy", "password"}, {"password", pw}});
+    BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
+    http_client other(s.fapi_port());
+    auto bad = other.fapi("POST", "/v1/client/sign_ins",
+                          {{"identifier", "chart@example.com"}, {"strategy", "password"}, {"password", "wrong one"}});
+    BOOST_TEST_REQUIRE(bad.status == 422u, bad.body);
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    for (auto const* range : {"hour", "day", "month"}) {
+        auto r = c.http.request(verb::get, std::string("/console/api/stats?range=") + range);
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        auto const& series = r.json.at("series").as_object();
+        auto sum = [&](char const* name) {
+            std::int64_t n = 0;
+            if (auto const* v = series.if_contains(name))
+                for (auto const& x : v->as_array()) n += x.as_int64();
+            return n;
+        };
+        std::size_t const buckets = r.json.at("buckets").as_array().size();
+        BOOST_TEST(buckets == (std::string(range) == "hour" ? 60u : std::string(range) == "day" ? 24u : 30u));
+        BOOST_TEST(sum("sign_ins.ok") == 1);
+        BOOST_TEST(sum("sign_ins.ok.password") == 1);
+        BOOST_TEST(sum("sign_ins.failed") == 1);
+        BOOST_TEST(sum("active_sessions") == 1);
+        BOOST_TEST(sum("sign_ups") == 0);
+    }
+    // A touch in a later minute counts the session active there; a second touch in the same minute does not.
+    auto const sid = str(response(ok).at("created_session_id"));
+    s.advance(std::chrono::minutes(2));
+    BOOST_TEST_REQUIRE(browser.fapi("POST", "/v1/client/sessions/" + sid + "/touch").status == 200u);
+    BOOST_TEST_REQUIRE(browser.fapi("POST", "/v1/client/sessions/" + sid + "/touch").status == 200u);
+    auto hour = c.http.request(verb::get, "/console/api/stats?range=hour");
+    std::int64_t active = 0;
+    for (auto const& x : hour.json.at("series").at("active_sessions").as_array()) active += x.as_int64();
+    BOOST_TEST(active == 2);
+    expect_error(c.http.request(verb::get, "/console/api/stats?range=year"), 422, "form_param_value_invalid",
+                 "range");
+}
+
+BOOST_AUTO_TEST_CASE(secret_key_requests_are_unchanged) {
+    test_server s;
+    auto b = bapi_client(s);
+    // A console cookie next to an Authorization header: the secret key decides (and a bad one is refused).
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    b.cookies = c.http.cookies;
+    BOOST_TEST(b.bapi(verb::get, "/v1/users").status == 200u);
+    b.secret_key = "sk_test_wrong";
+    expect_error(b.bapi(verb::get, "/v1/users"), 401, "clerk_key_invalid");
+    // Neither: the BAPI's own answer.
+    http_client none(s.bapi_port());
+    expect_error(none.request(verb::get, "/v1/users"), 401, "authorization_header_missing");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(console_search)
+
+BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
+    test_server s;
+    auto b = bapi_client(s);
+    auto ada = create_user(b, {{"email_address", json::array{"ada.lovelace@engine.example"}},
+                               {"phone_number", json::array{"+15555550111"}},
+                               {"username", "countess"},
+                               {"first_name", "Ada"},
+                               {"last_name", "Lovelace"},
+                               {"external_id", "crm-1815"},
+                               {"skip_password_requirement", true}});
+    auto alan = create_user(b, {{"email_address", json::array{"alan@turing.example"}},
+                                {"first_name", "Alan"},
+                                {"last_name", "Turing"},
+                                {"skip_password_requirement", true}});
+    auto const ada_id = str(ada.at("id")), alan_id = str(alan.at("id"));
+    auto ids = [&](std::string const& q) {
+        auto r = b.bapi(verb::get, "/v1/users?query=" + q);
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        std::set<std::string> out;
+        for (auto const& u : r.json.as_array()) out.insert(str(u.at("id")));
+        return out;
+    };
+    using set = std::set<std::string>;
+    BOOST_TEST(ids("ada.lo") == set{ada_id});             // email prefix
+    BOOST_TEST(ids("ADA.LO") == set{ada_id});             // any case
+    BOOST_TEST(ids("engine.ex") == set{ada_id});          // email domain
+    BOOST_TEST(ids("%2B1555555") == set{ada_id});         // phone, with '+'
+    BOOST_TEST(ids("1555555") == set{ada_id});            // and without
+    BOOST_TEST(ids("count") == set{ada_id});              // username
+    BOOST_TEST(ids("lovel") == set{ada_id});              // last name
+    BOOST_TEST(ids("ada%20love") == set{ada_id});         // full name
+    BOOST_TEST(ids("crm-18") == set{ada_id});             // external id
+    BOOST_TEST(ids(ada_id.substr(0, 7)).size() == 2u);    // id prefix ("user_" + time): both
+    BOOST_TEST(ids(ada_id) == set{ada_id});               // a whole id
+    BOOST_TEST(ids("a") == (set{ada_id, alan_id}));       // Ada, Alan
+    BOOST_TEST(ids("al") == set{alan_id});
+    BOOST_TEST(ids("zz").empty());
+    // With other filters: both must hold; the count agrees.
+    BOOST_TEST(ids("a&user_id=" + alan_id) == set{alan_id});
+    BOOST_TEST(ids("ada&user_id=" + alan_id).empty());
+    auto count = b.bapi(verb::get, "/v1/users/count?query=a");
+    BOOST_TEST(count.json.at("total_count") == 2);
+    BOOST_TEST(b.bapi(verb::get, "/v1/users/count?query=zz").json.at("total_count") == 0);
+    // Ordering and paging apply to the matches.
+    auto page = b.bapi(verb::get, "/v1/users?query=a&order_by=-created_at&limit=1");
+    BOOST_TEST_REQUIRE(page.json.as_array().size() == 1u);
+    BOOST_TEST(str(page.json.at(0).at("id")) == alan_id);
+    auto second = b.bapi(verb::get, "/v1/users?query=a&order_by=first_name&limit=1&offset=1");
+    BOOST_TEST(str(second.json.at(0).at("id")) == alan_id);
+    // The index follows updates and deletes.
+    BOOST_TEST_REQUIRE(b.bapi(verb::patch, "/v1/users/" + alan_id, json::object{{"first_name", "Zed"}}).status == 200u);
+    BOOST_TEST(ids("zed") == set{alan_id});
+    BOOST_TEST(ids("al").empty() == false);  // still alan@turing.example
+    BOOST_TEST_REQUIRE(b.bapi(verb::delete_, "/v1/users/" + alan_id).status == 200u);
+    BOOST_TEST(ids("zed").empty());
+    // The console session gets the same answers.
+    console_client c(s);
+    BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+    auto r = c.http.request(verb::get, "/v1/users?query=ada.lo");
+    BOOST_TEST_REQUIRE(r.status == 200u);
+    BOOST_TEST(str(r.json.at(0).at("id")) == ada_id);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

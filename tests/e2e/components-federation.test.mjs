@@ -69,7 +69,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
       config: {
         application_name: 'Acme Social',
         first_factors: ['password', 'email_code', 'passkey'],
-        passkeys: { rp_id: HOST, show_sign_in_button: true },
+        passkeys: { rp_id: HOST, show_sign_in_button: true, allow_autofill: true },
         oauth_providers: [{
           strategy: 'oauth_custom_idp', name: PROVIDER, client_id: CLIENT_ID, client_secret: CLIENT_SECRET,
           issuer, allow_http: true, timeout_ms: 5000,
@@ -178,10 +178,13 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
     }));
 
   /** Chromium's DevTools virtual authenticator on `page` (CTAP2, internal, resident keys, user verification), and
-   *  an ordinary navigator: clerk-js reports no WebAuthn support when navigator.webdriver is set. */
+   *  an ordinary navigator: clerk-js reports no WebAuthn support when navigator.webdriver is set. With the tab's
+   *  sessionStorage flag `e2e-no-conditional-ui`, the browser reports no conditional mediation (passkey autofill). */
   async function authenticator(page, context) {
     await context.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false, configurable: true });
+      if (sessionStorage.getItem('e2e-no-conditional-ui'))
+        PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
     });
     const cdp = await context.newCDPSession(page);
     await cdp.send('WebAuthn.enable');
@@ -197,7 +200,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   /** The user's passkeys as the BAPI's user object lists them (@clerk/backend's User has no field for them). */
   const passkeysOf = async userId => (await server.bapi(`/users/${userId}`)).body.passkeys;
 
-  it('<UserProfile/> Security: "Add a passkey", listed, renamed; <SignIn/> "Use passkey instead" signs in; then removed', T,
+  it('<UserProfile/> Security: "Add a passkey", listed, renamed; <SignIn/> signs in by passkey autofill and by "Use passkey instead"; then removed', T,
     () => withPage('passkeys', async (page, p) => {
       const auth = await authenticator(page, p.context);
       const u = await makeUser('pia');
@@ -219,6 +222,18 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
       await item.filter({ hasText: 'Work laptop' }).waitFor(WAIT);
       assert.deepEqual((await passkeysOf(u.id)).map(k => k.name), ['Work laptop']);
 
+      // Autofill (conditional UI, passkeys.allow_autofill): the sign-in form's identifier field offers the passkey
+      // and the pending conditional request completes when the person picks it, which the virtual authenticator
+      // does by itself. Opening <SignIn/> signs in.
+      await page.evaluate(() => window.Clerk.signOut());
+      await page.waitForURL(x => new URL(x).pathname === '/sign-in', WAIT);
+      await waitForProfile(page);
+      assert.equal(await signedInUser(page), u.id);
+      const count1 = (await auth.credentials())[0].signCount;
+      assert.ok(count1 >= 1, 'the authenticator signed');
+
+      // A browser without conditional UI: the "Use passkey instead" button under the form.
+      await page.evaluate(() => sessionStorage.setItem('e2e-no-conditional-ui', '1'));
       await page.evaluate(() => window.Clerk.signOut());
       await page.waitForURL(x => new URL(x).pathname === '/sign-in', WAIT);
       const usePasskey = page.getByText('Use passkey instead', { exact: true });
@@ -227,7 +242,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
       await usePasskey.click();
       await waitForProfile(page);
       assert.equal(await signedInUser(page), u.id);
-      assert.ok((await auth.credentials())[0].signCount >= 1, 'the authenticator signed');
+      assert.ok((await auth.credentials())[0].signCount > count1, 'the authenticator signed again');
 
       await page.locator('.cl-navbarButton__security').click(WAIT);
       await item.locator('.cl-menuButton').click(WAIT);

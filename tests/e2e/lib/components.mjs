@@ -66,7 +66,7 @@ export function randomUsPhone() {
 
 export function kit(ctx, { prefix = 'components', check = () => {}, allowHosts = [] } = {}) {
   const artefact = name => { mkdirSync(ARTIFACTS, { recursive: true }); return join(ARTIFACTS, `${prefix}-${name}.png`); };
-  const shot = (page, name) => page.screenshot({ path: artefact(name), fullPage: true, timeout: 10000 });
+  const shot = (page, name) => page.screenshot({ path: artefact(name), fullPage: true, timeout: 10000, animations: 'disabled' });
 
   /** A fresh browser context (reaching loopback and `allowHosts` only); CSP violations and page errors fail the test (and `check(p)`); diagnostics on failure. */
   async function withPage(name, fn) {

@@ -19,6 +19,10 @@ const T = { timeout: 60000 };
 const CLIENT_ID = 'latchkey-components';
 const CLIENT_SECRET = 'components-provider-secret-0123456789';
 const PROVIDER = 'Acme ID';
+// A second provider, with its logo on its own host (the provider's origin): the button shows it.
+const PARTNER = 'Partner ID';
+const PARTNER_ID = 'latchkey-partner';
+const LOGO_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><rect width="16" height="16" fill="#c026d3"/></svg>';
 // The FAPI's public name: Chromium resolves every *.localhost name to the loopback itself and treats it as a secure
 // context, so it can be the WebAuthn RP ID; latchkey's publishable keys need a host with a dot.
 const HOST = 'clerk.localhost';
@@ -44,14 +48,19 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
     fapi = `http://${HOST}:${port}`;
     const { default: Provider } = await import('oidc-provider');
     let handler = (req, res) => res.writeHead(503).end();
-    idp = createServer((req, res) => handler(req, res));
+    idp = createServer((req, res) => {
+      if (req.url === '/logo.svg') {
+        return res.writeHead(200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'no-store' }).end(LOGO_SVG);
+      }
+      return handler(req, res);
+    });
     await new Promise((ok, fail) => { idp.once('error', fail); idp.listen(0, '127.0.0.1', ok); });
     issuer = `http://127.0.0.1:${idp.address().port}`;
     const provider = new Provider(issuer, {
-      clients: [{
-        client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${fapi}/v1/oauth_callback`],
+      clients: [CLIENT_ID, PARTNER_ID].map(client_id => ({
+        client_id, client_secret: CLIENT_SECRET, redirect_uris: [`${fapi}/v1/oauth_callback`],
         grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
-      }],
+      })),
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
       conformIdTokenClaims: false,
       findAccount: async (_, id) => ({
@@ -73,6 +82,9 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
         oauth_providers: [{
           strategy: 'oauth_custom_idp', name: PROVIDER, client_id: CLIENT_ID, client_secret: CLIENT_SECRET,
           issuer, allow_http: true, timeout_ms: 5000,
+        }, {
+          strategy: 'oauth_custom_partner', name: PARTNER, client_id: PARTNER_ID, client_secret: CLIENT_SECRET,
+          issuer, allow_http: true, timeout_ms: 5000, logo_url: `${issuer}/logo.svg`,
         }],
       },
     });
@@ -104,14 +116,23 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
     await waitForProfile(page);
   }
 
-  /** The provider's button of the component on `path` (its name from user_settings.social, no logo URL: the
-   *  component shows the name's initial). */
+  /** The provider's button of the component on `path`, named from user_settings.social. Without a logo URL
+   *  the component shows the name's initial; the partner's logo, on the provider's own origin, loads (the
+   *  portal's Content-Security-Policy lets the configured provider logos in). */
   async function socialButton(page, path, name) {
+    const logoLoaded = page.waitForResponse(r => r.url() === `${issuer}/logo.svg` && r.ok(), WAIT);
     await page.goto(`${fapi}${path}`, { waitUntil: 'load', timeout: 20000 });
     const button = page.locator('.cl-socialButtonsBlockButton__custom_idp');
     await button.waitFor(WAIT);
-    assert.match(await button.textContent(), new RegExp(`Continue with ${PROVIDER}`));
-    assert.equal(await button.locator('img').count(), 0, 'no logo image (none configured)');
+    assert.match(await button.textContent(), new RegExp(PROVIDER));
+    assert.equal(await page.locator('.cl-socialButtonsProviderInitialIcon__custom_idp').textContent(), PROVIDER[0],
+      'no logo configured: the initial');
+    const partnerIcon = page.locator('.cl-socialButtonsProviderIcon__custom_partner');
+    await partnerIcon.waitFor(WAIT);
+    const iconRefs = await partnerIcon.evaluate(el => [el.getAttribute('src'), getComputedStyle(el).maskImage,
+      getComputedStyle(el).backgroundImage].join(' '));
+    assert.ok(iconRefs.includes(`${issuer}/logo.svg`), iconRefs);
+    await logoLoaded;
     await shot(page, name);
     return button;
   }

@@ -1,10 +1,11 @@
 // Clerk's prebuilt components with social sign-in and passkeys, unmodified (@clerk/ui from the bundles latchkey
 // ships), driven like a person in Chromium in latchkey's Account Portal (/sign-in, /sign-up, /user on the FAPI
 // origin). Instance: production (pk_live_), its public FAPI URL http://clerk.localhost:<port> (the listener on
-// 127.0.0.1: a *.localhost name is a secure context and can be a WebAuthn RP ID, an IP address cannot), with one social
-// provider, `oauth_custom_idp`: `oidc-provider` (npm) on http://127.0.0.1:<port> with its own login and consent pages
-// (as in federation.test.mjs), and passkeys (RP ID localhost) through Chromium's DevTools virtual authenticator
-// (as in passkeys.test.mjs; RP ID clerk.localhost). One server, one provider and one browser for the file; each test gets a fresh browser
+// 127.0.0.1: a *.localhost name is a secure context and can be a WebAuthn RP ID, an IP address cannot), with two
+// social providers served by one `oidc-provider` (npm) on http://127.0.0.1:<port> with its own login and consent
+// pages (as in federation.test.mjs): `oauth_custom_idp` without a logo and `oauth_custom_partner` whose logo is on
+// the provider's origin; and passkeys (RP ID clerk.localhost) through Chromium's DevTools virtual authenticator (as
+// in passkeys.test.mjs). One server, one provider and one browser for the file; each test gets a fresh browser
 // context; CSP violations, page errors and any request leaving the machine (a logo on Clerk's CDN) fail a test.
 // First screens in <build>/e2e-artifacts/components-federation-*.png.
 import { after, before, describe, it } from 'node:test';

@@ -233,6 +233,43 @@ BOOST_AUTO_TEST_CASE(branding_reaches_the_page_escaped) {
     BOOST_TEST(str(env.json.at("display_config").at("favicon_image_url")) == "https://cdn.example.net/icon.png");
 }
 
+BOOST_AUTO_TEST_CASE(social_provider_logos_are_allowed_images) {
+    // The social buttons of <SignIn/> and <SignUp/> show each provider's configured logo_url
+    // (user_settings.social): the page's img-src names the logos' origins; a provider without a logo adds none.
+    test_server s([&](conf::config& c) {
+        conf::oauth_provider with_logo;
+        with_logo.strategy = "oauth_custom_partner";
+        with_logo.name = "Partner";
+        with_logo.client_id = "partner";
+        with_logo.client_secret = "partner-secret";
+        // Endpoints given, so nothing is discovered (and nothing here is ever contacted).
+        with_logo.authorization_endpoint = "https://id.partner.example/authorize";
+        with_logo.token_endpoint = "https://id.partner.example/token";
+        with_logo.jwks_uri = "https://id.partner.example/jwks";
+        with_logo.logo_url = "https://static.partner.example:8443/brand/logo.svg";
+        conf::oauth_provider without_logo = with_logo;
+        without_logo.strategy = "oauth_custom_bare";
+        without_logo.logo_url.clear();
+        c.oauth_providers = {with_logo, without_logo};
+    });
+    for (auto const* path : {"/sign-in", "/sign-up"}) {
+        BOOST_TEST_CONTEXT(path) {
+            auto r = get(s.fapi_port(), path);
+            expect_portal_page(r);
+            std::string const img = directive(header(r, "content-security-policy"), "img-src");
+            BOOST_TEST(count(img, " https://static.partner.example:8443") == 1u, img);
+            BOOST_TEST(img.find("/brand/logo.svg") == std::string::npos, img);  // origins only
+            BOOST_TEST(img.find("bare.example") == std::string::npos, img);
+        }
+    }
+    http_client c(s.fapi_port());
+    auto env = c.request(http::verb::get, "/v1/environment");
+    auto const& social = env.json.at("user_settings").at("social");
+    BOOST_TEST(str(social.at("oauth_custom_partner").at("logo_url")) ==
+               "https://static.partner.example:8443/brand/logo.svg");
+    BOOST_TEST(social.at("oauth_custom_bare").at("logo_url").is_null());
+}
+
 BOOST_AUTO_TEST_CASE(branding_settings_are_validated) {
     auto load = [](std::string const& text) {
         conf::config c;

@@ -291,13 +291,16 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     html += "<main id=\"latchkey-portal-root\"></main>\n</body>\n</html>\n";
 
     // CSP: connections and images also to the public FAPI origin (the page may be reached on another address
-    // of the same listener), images from the configured logo and icon.
+    // of the same listener), images from the configured logo and icon and the social providers' logos.
     std::string const fapi_origin = normalised_origin(a.inst.frontend_api);
     std::string img = "'self' data: blob:";
-    for (auto const* u : {&brand.logo_url, &brand.favicon_url, &fapi_origin}) {
-        auto o = normalised_origin(*u);
+    auto add_img = [&img](std::string_view url) {
+        auto o = normalised_origin(url);
         if (!o.empty() && img.find(" " + o) == std::string::npos) img += " " + o;
-    }
+    };
+    for (auto const* u : {&brand.logo_url, &brand.favicon_url, &fapi_origin}) add_img(*u);
+    // The social buttons show each provider's configured logo (user_settings.social[...].logo_url).
+    for (auto const& provider : a.cfg.oauth_providers) add_img(provider.logo_url);
     std::string csp = "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-";
     csp += nonce;
     csp += "'";

@@ -64,13 +64,13 @@ export function randomUsPhone() {
   return { national, e164: `+1${national}` };
 }
 
-export function kit(ctx, { prefix = 'components', check = () => {} } = {}) {
+export function kit(ctx, { prefix = 'components', check = () => {}, allowHosts = [] } = {}) {
   const artefact = name => { mkdirSync(ARTIFACTS, { recursive: true }); return join(ARTIFACTS, `${prefix}-${name}.png`); };
-  const shot = (page, name) => page.screenshot({ path: artefact(name), fullPage: true, timeout: 10000 });
+  const shot = (page, name) => page.screenshot({ path: artefact(name), fullPage: true, timeout: 10000, animations: 'disabled' });
 
-  /** A fresh browser context; CSP violations and page errors fail the test (and `check(p)`); diagnostics on failure. */
+  /** A fresh browser context (reaching loopback and `allowHosts` only); CSP violations and page errors fail the test (and `check(p)`); diagnostics on failure. */
   async function withPage(name, fn) {
-    const p = await newPage(ctx.browser);
+    const p = await newPage(ctx.browser, { allowHosts });
     await p.context.addInitScript(() => {
       window.__csp = [];
       document.addEventListener('securitypolicyviolation',

@@ -199,6 +199,26 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
       assert.deepEqual(await externalAccounts(userId), []);
     }));
 
+  it('<UserProfile/> "Connect account" links a second provider through its login and consent', T,
+    () => withPage('connect-account', async page => {
+      const login = uniq('con');
+      await (await socialButton(page, '/sign-up', 'sign-up')).click();
+      await providerLogin(page, login);
+      const userId = await signedInUser(page);
+      await row(page, 'connectedAccounts', PROVIDER).waitFor(WAIT);
+      // user.createExternalAccount({ strategy, redirectUrl: the profile page }) → the provider → /v1/oauth_callback
+      // → back on the profile page, where the new account is listed.
+      await page.getByRole('button', { name: 'Connect account' }).click(WAIT);
+      await page.getByRole('menuitem', { name: new RegExp(PARTNER) }).click(WAIT);
+      await providerLogin(page, login);
+      const partner = row(page, 'connectedAccounts', PARTNER);
+      await partner.waitFor(WAIT);
+      await shot(page, 'connect-account');
+      const accounts = await externalAccounts(userId);
+      assert.deepEqual(accounts.map(a => a.provider).sort(), ['oauth_custom_idp', 'oauth_custom_partner']);
+      assert.ok(accounts.every(a => a.verification?.status === 'verified'), JSON.stringify(accounts.map(a => a.verification)));
+    }));
+
   /** Chromium's DevTools virtual authenticator on `page` (CTAP2, internal, resident keys, user verification), and
    *  an ordinary navigator: clerk-js reports no WebAuthn support when navigator.webdriver is set. With the tab's
    *  sessionStorage flag `e2e-no-conditional-ui`, the browser reports no conditional mediation (passkey autofill). */

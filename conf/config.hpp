@@ -295,6 +295,12 @@ struct config {
     /// Clerk's "Require multi-factor authentication" (environment user_settings.sign_in.second_factor.required):
     /// a user without a second factor completes sign-in with a pending session holding the setup-mfa task.
     bool second_factor_required = false;
+    // ---- shared store (issue 16, store/pg) ----
+    /// PostgreSQL connection URL (postgres://...): the system of record shared by every node, each node's LMDB
+    /// (data_dir/db) a local replica. "" = LMDB alone (the default).
+    std::string postgres_url;
+    /// Apply pending PostgreSQL schema migrations at start (`serve --migrate`); otherwise `latchkey migrate`.
+    bool postgres_migrate = false;
 };
 
 }  // namespace latchkey::conf

@@ -120,6 +120,9 @@ setting const settings[] = {
     {"tls_key", "LATCHKEY_TLS_KEY", "PEM private key for tls_cert", LATCHKEY_STR_SETTING(tls_key)},
     {"geoip_database", "LATCHKEY_GEOIP_DATABASE", "MaxMind DB file (GeoLite2-City.mmdb): city and country of sessions",
         LATCHKEY_STR_SETTING(geoip_database)},
+    // issue 16: the shared store (JSON: "store": {"postgres_url": ...}, or this top-level key)
+    {"postgres_url", "LATCHKEY_POSTGRES_URL", "PostgreSQL URL: shared store of record, LMDB a local replica (default: none)",
+        LATCHKEY_STR_SETTING(postgres_url)},
 };
 // clang-format on
 #undef LATCHKEY_STR_SETTING
@@ -534,7 +537,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required"};
+            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required",
+            "store"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -552,6 +556,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.strings(o, "second_factors", c.second_factors);
     r.integer(o, "reverification_minutes", c.reverification_minutes, 10u * 365 * 24 * 60);
     r.boolean(o, "second_factor_required", c.second_factor_required);
+    nested(r, o, "store", {"postgres_url"},
+           [&](json_reader& sub, json::object const& p) { sub.string(p, "postgres_url", c.postgres_url); });
     nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
            "require_numbers", "require_special_char", "reject_common"},
            [&](json_reader& sub, json::object const& p) {

@@ -161,7 +161,10 @@ namespace latchkey::server::api {
     X(invitation_already_accepted, bad_request, "Invitation already accepted", "This invitation has already been accepted.") \
     X(invitation_already_revoked, bad_request, "Invitation revoked", "This invitation has been revoked.")        \
     X(invitation_can_be_used_only_in_sign_up, bad_request, "Invitation can be used only in sign-up",             \
-      "An invitation can only be used to sign up.")
+      "An invitation can only be used to sign up.")                                                            \
+    /* ---- shared store (issue 16, store/pg) ---- */                                                            \
+    X(store_unavailable, service_unavailable, "Service unavailable",                                            \
+      "The data store cannot accept changes right now. Try again in a moment.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,
@@ -188,8 +191,8 @@ api_error make_error(code c);
 api_error param_error(code c, std::string_view param_name, std::string_view long_message = {});
 
 /// THE mapping of store errors to API errors, for the FAPI and the BAPI alike: key_exists -> 422
-/// form_identifier_exists (param_name `param`, else "identifier"), map_full -> 507 storage_full, anything else
-/// -> 500 internal_clerk_error. Everything but key_exists is logged with `what` naming the operation.
+/// form_identifier_exists (param_name `param`, else "identifier"), map_full -> 507 storage_full, unavailable and
+/// conflict (the shared PostgreSQL store, issue 16) -> 503 store_unavailable, anything else -> 500 internal_clerk_error. Everything but key_exists is logged with `what` naming the operation.
 api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
 
 /// The code's wire name ("form_identifier_not_found").

@@ -393,9 +393,11 @@ protected:
 
     result<void> run_write(function_ref<result<void>(store::write_txn&)> body) override {
         constexpr int attempts = 50;
+        bool may_reconnect = true;
         for (int i = 0; i < attempts; ++i) {
             recorder rec(names_);
             bool conflicted = false;
+            bool lost_connection = false;
             auto r = local_->run_write_with(body, rec, [&](lmdb::write_txn& w) -> result<void> {
                 if (rec.failed()) return make_error_code(boost::system::errc::not_enough_memory);
                 if (rec.changes().entries.empty()) return {};  // wrote nothing: nothing to share
@@ -412,11 +414,18 @@ protected:
                         conflicted = true;
                     } else {
                         log_failure("commit", writer_.get());
+                        lost_connection = broken(writer_.get());
                     }
                     return make_error_code(e);
                 }
                 return write_seq(w, replica_, seq);
             });
+            if (lost_connection && may_reconnect) {
+                // The connection died (PostgreSQL restarted since the last write, most often): try once more on a
+                // new one. Had the lost commit landed, the retry collides with it and re-runs on the newer state.
+                may_reconnect = false;
+                continue;
+            }
             if (r || !conflicted) return r;
             // Another node committed first: apply what we missed, then run the body again on the newer state.
             // Its own connection: writer_mu_ is taken inside LMDB's write lock, so holding it while applying

@@ -406,8 +406,8 @@ protected:
                 std::int64_t const seq = *last + 1;
                 std::lock_guard lk(writer_mu_);
                 if (!writer_ready()) return make_error_code(errc::unavailable);
-                std::string const body = encode(rec.changes());
-                auto res = exec(writer_.get(), commit_sql(seq, rec.changes(), body));
+                std::string const encoded = encode(rec.changes());
+                auto res = exec(writer_.get(), commit_sql(seq, rec.changes(), encoded));
                 if (!ok(res.get())) {
                     errc const e = classify(writer_.get(), res.get());
                     if (e == errc::conflict) {

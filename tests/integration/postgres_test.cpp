@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -32,8 +33,6 @@ std::string bin() {
     if (b == nullptr) throw std::runtime_error("LATCHKEY_BIN must point at the latchkey binary");
     return b;
 }
-
-std::string str(json::value const& v) { return std::string(v.as_string()); }
 
 struct node {
     tmp_dir dir;
@@ -131,7 +130,7 @@ BOOST_AUTO_TEST_CASE(user_created_on_a_signs_in_on_b) {
             BOOST_TEST(mint(b, sid) == 200u);
             break;
         }
-        BOOST_TEST_REQUIRE(std::chrono::steady_clock::now() < deadline, "B never saw the user: " << r.body);
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "B never saw the user: " << r.body);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     // And the session B created is visible to A's BAPI.
@@ -140,7 +139,7 @@ BOOST_AUTO_TEST_CASE(user_created_on_a_signs_in_on_b) {
     for (;;) {
         auto r = a.bapi(verb::get, "/v1/sessions?user_id=" + id);
         if (r.status == 200u && r.json.is_array() && !r.json.as_array().empty()) break;
-        BOOST_TEST_REQUIRE(std::chrono::steady_clock::now() < deadline2, "A never saw B's session: " << r.body);
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline2), "A never saw B's session: " << r.body);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
@@ -148,31 +147,41 @@ BOOST_AUTO_TEST_CASE(user_created_on_a_signs_in_on_b) {
 BOOST_AUTO_TEST_CASE(session_revoked_on_b_stops_minting_on_a_within_1s) {
     auto& cl = the_cluster();
     create_user(cl.a, "revoke@example.com");
-    http_client a(cl.a.s.fapi);
-    std::string const sid = sign_in(a, "revoke@example.com");
-    BOOST_TEST_REQUIRE(mint(a, sid) == 200u);
-    // B may not have applied A's sign-in yet: retry its revoke until the session is there.
-    auto b = cluster::bapi(cl.b);
-    auto const start = std::chrono::steady_clock::now();
-    for (;;) {
-        auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke");
-        if (r.status == 200u) break;
-        BOOST_TEST_REQUIRE(std::chrono::steady_clock::now() - start < std::chrono::seconds(2), r.body);
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    auto const revoked = std::chrono::steady_clock::now();
-    for (;;) {
-        unsigned const st = mint(a, sid);
-        if (st != 200u) {
-            BOOST_TEST((st == 401u || st == 404u || st == 422u), "status " << st);
-            break;
+    std::vector<long> lag_us;
+    for (int round = 0; round < 8; ++round) {
+        http_client a(cl.a.s.fapi);
+        std::string const sid = sign_in(a, "revoke@example.com");
+        BOOST_TEST_REQUIRE(mint(a, sid) == 200u);
+        // B may not have applied A's sign-in yet: retry its revoke until the session is there.
+        auto b = cluster::bapi(cl.b);
+        auto const start = std::chrono::steady_clock::now();
+        for (;;) {
+            auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke");
+            if (r.status == 200u) break;
+            BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() - start < std::chrono::seconds(2)), r.body);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        BOOST_TEST_REQUIRE(std::chrono::steady_clock::now() - revoked < std::chrono::seconds(1),
-                           "A still mints 1 s after the revoke on B");
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        auto const revoked = std::chrono::steady_clock::now();
+        for (;;) {
+            unsigned const st = mint(a, sid);
+            if (st != 200u) {
+                BOOST_TEST(st == 401u, "status " << st);
+                break;
+            }
+            BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() - revoked < std::chrono::seconds(1)),
+                               "A still mints 1 s after the revoke on B");
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        lag_us.push_back(static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - revoked)
+                                               .count()));
     }
-    auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - revoked);
-    BOOST_TEST_MESSAGE("revocation on B visible on A after " << ms.count() << " ms");
+    std::sort(lag_us.begin(), lag_us.end());
+    BOOST_TEST_MESSAGE("revocation on B refused by A's mint after (us, sorted): " << [&] {
+        std::string s;
+        for (long v : lag_us) s += std::to_string(v) + " ";
+        return s;
+    }());
 }
 
 BOOST_AUTO_TEST_CASE(postgres_down_writes_503_mint_works_then_recovers) {
@@ -197,7 +206,7 @@ BOOST_AUTO_TEST_CASE(postgres_down_writes_503_mint_works_then_recovers) {
     for (;;) {
         auto r = bc.bapi(verb::post, "/v1/users", body);
         if (r.status == 200u) break;
-        BOOST_TEST_REQUIRE(std::chrono::steady_clock::now() < deadline, "writes did not come back: " << r.body);
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "writes did not come back: " << r.body);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     BOOST_TEST(mint(a, sid) == 200u);

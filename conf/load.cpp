@@ -1000,6 +1000,9 @@ std::string usage() {
         "       latchkey users export [--out FILE]   every user as JSON lines (with password digests; FILE mode 0600)\n"
         "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, ...)\n"
         "       (users commands take --data-dir / --config like serve, and work beside a running server)\n"
+        "       latchkey serve --postgres-url URL [--migrate]   PostgreSQL as the shared store, LMDB the local replica\n"
+        "       latchkey migrate --postgres-url URL   apply the PostgreSQL schema migrations\n"
+        "       latchkey store copy --from lmdb:DIR|URL --to URL|lmdb:DIR   copy a store into an empty one\n"
         "       latchkey --help | --version\n\n"
         "flags (each also from the environment; precedence: flag > env > config file > default):\n";
     for (auto const& s : settings) {

@@ -724,6 +724,19 @@ result<std::unique_ptr<store::database>> open(options const& o, std::string* why
     return std::unique_ptr<store::database>(std::move(d));
 }
 
+result<std::unique_ptr<store::database>> open_store(lmdb::options const& local, std::string const& postgres_url,
+                                                    std::string* why) {
+    if (postgres_url.empty()) {
+        auto d = lmdb::open(local);
+        if (!d && why != nullptr) *why = d.error().message();
+        return d;
+    }
+    options o;
+    o.url = postgres_url;
+    o.local = local;
+    return open(o, why);
+}
+
 int copy_main(std::vector<std::string> const& args, std::ostream& out, std::ostream& err) {
     std::string from;
     std::string to;

@@ -33,6 +33,11 @@ result<int> migrate(std::string const& url, std::string* why);
 /// loaded from PostgreSQL), then starts the follower thread. `*why` says what failed.
 result<std::unique_ptr<store::database>> open(options const& o, std::string* why);
 
+/// The store a process opens: LMDB alone when `postgres_url` is empty, else the PostgreSQL-backed store with `local`
+/// as its replica (so a CLI write beside a running node goes through PostgreSQL too). `*why` says what failed.
+result<std::unique_ptr<store::database>> open_store(lmdb::options const& local, std::string const& postgres_url,
+                                                    std::string* why);
+
 /// `latchkey store copy --from SRC --to DST`, SRC/DST being `lmdb:DIR` or a postgres:// URL (one of each).
 /// LMDB -> PostgreSQL needs an empty PostgreSQL store (migrated first); PostgreSQL -> LMDB replaces the directory's
 /// tables and leaves it a replica that is up to date. Returns the process exit code.

@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <libpq-fe.h>
+
 namespace latchkey::store::test {
 
 struct pg_backend {
@@ -22,7 +24,12 @@ struct pg_backend {
     }
     static std::unique_ptr<database> open(tmp_dir const& dir) {
         auto& s = server();
-        s.sql("TRUNCATE latchkey_kv, latchkey_changes");
+        // One connection for the process's truncations (a psql per case costs more than the case).
+        static PGconn* const admin = ::PQconnectdb(s.url().c_str());
+        PGresult* t = ::PQexec(admin, "TRUNCATE latchkey_kv, latchkey_changes");
+        bool const truncated = ::PQresultStatus(t) == PGRES_COMMAND_OK;
+        ::PQclear(t);
+        if (!truncated) throw std::runtime_error(std::string("TRUNCATE: ") + ::PQerrorMessage(admin));
         pg::options o;
         o.url = s.url();
         o.local.dir = dir.sub("db");

@@ -321,6 +321,12 @@ struct config {
     std::vector<std::string> ios_app_ids;   ///< "<TEAMID>.<bundle id>": /.well-known/apple-app-site-association
     /// POST /oauth/register (RFC 7591 dynamic client registration); off = 422 and no registration_endpoint.
     bool oauth_dynamic_client_registration = false;
+    // ---- shared store (issue 16, store/pg) ----
+    /// PostgreSQL connection URL (postgres://...): the system of record shared by every node, each node's LMDB
+    /// (data_dir/db) a local replica. "" = LMDB alone (the default).
+    std::string postgres_url;
+    /// Apply pending PostgreSQL schema migrations at start (`serve --migrate`); otherwise `latchkey migrate`.
+    bool postgres_migrate = false;
 };
 
 }  // namespace latchkey::conf

@@ -120,6 +120,9 @@ setting const settings[] = {
     {"tls_key", "LATCHKEY_TLS_KEY", "PEM private key for tls_cert", LATCHKEY_STR_SETTING(tls_key)},
     {"geoip_database", "LATCHKEY_GEOIP_DATABASE", "MaxMind DB file (GeoLite2-City.mmdb): city and country of sessions",
         LATCHKEY_STR_SETTING(geoip_database)},
+    // issue 16: the shared store (JSON: "store": {"postgres_url": ...}, or this top-level key)
+    {"postgres_url", "LATCHKEY_POSTGRES_URL", "PostgreSQL URL: shared store of record, LMDB a local replica (default: none)",
+        LATCHKEY_STR_SETTING(postgres_url)},
 };
 // clang-format on
 #undef LATCHKEY_STR_SETTING
@@ -615,7 +618,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
             "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
             "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required",
-            "android_apps", "ios_app_ids", "oauth_dynamic_client_registration"};
+            "android_apps", "ios_app_ids", "oauth_dynamic_client_registration",
+            "store"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -633,6 +637,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.strings(o, "second_factors", c.second_factors);
     r.integer(o, "reverification_minutes", c.reverification_minutes, 10u * 365 * 24 * 60);
     r.boolean(o, "second_factor_required", c.second_factor_required);
+    nested(r, o, "store", {"postgres_url"},
+           [&](json_reader& sub, json::object const& p) { sub.string(p, "postgres_url", c.postgres_url); });
     nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
            "require_numbers", "require_special_char", "reject_common"},
            [&](json_reader& sub, json::object const& p) {
@@ -1077,6 +1083,9 @@ std::string usage() {
         "       latchkey users export [--out FILE]   every user as JSON lines (with password digests; FILE mode 0600)\n"
         "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, ...)\n"
         "       (users commands take --data-dir / --config like serve, and work beside a running server)\n"
+        "       latchkey serve --postgres-url URL [--migrate]   PostgreSQL as the shared store, LMDB the local replica\n"
+        "       latchkey migrate --postgres-url URL   apply the PostgreSQL schema migrations\n"
+        "       latchkey store copy --from lmdb:DIR|URL --to URL|lmdb:DIR   copy a store into an empty one\n"
         "       latchkey --help | --version\n\n"
         "flags (each also from the environment; precedence: flag > env > config file > default):\n";
     for (auto const& s : settings) {

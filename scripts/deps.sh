@@ -8,9 +8,10 @@ pkgs=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev li
       libboost-test1.81-dev liblmdb-dev libssl-dev libargon2-dev libcrypt-dev libmaxminddb-dev libpsl-dev libcurl4-openssl-dev libbenchmark-dev
       libxml2-dev libxmlsec1-dev zlib1g-dev
       libcbor-dev libsecp256k1-dev
-      libgoogle-perftools-dev openssl nodejs npm)
+      libgoogle-perftools-dev openssl nodejs npm
+      libpq-dev)  # libpq: the PostgreSQL store (store/pg, issue 16)
 case "$what" in
-  test)  pkgs+=(chromium lmdb-utils) ;;
+  test)  pkgs+=(chromium lmdb-utils postgresql-15) ;;  # postgresql-15: store_pg, integration_postgres_cluster
   bench) pkgs+=(wrk nginx-light) ;;
   fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
 esac

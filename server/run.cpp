@@ -16,6 +16,7 @@
 #include "server/log.hpp"
 #include "crypto/random.hpp"
 #include "store/lmdb/open.hpp"
+#include "store/pg/open.hpp"
 #include "server/metrics.hpp"
 #include "server/users_cli.hpp"
 #include "server/console/cli.hpp"
@@ -26,6 +27,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -158,9 +160,21 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     so.dir = c.data_dir + "/db";
     so.map_size = c.map_size;
     so.durable = c.durable;
-    auto db = store::lmdb::open(so);
-    if (!db) throw std::runtime_error("data_dir: cannot open the store: " + db.error().message());
-    m.db = std::move(*db);
+    if (!c.postgres_url.empty()) {
+        // issue 16: PostgreSQL is the store of record, this node's LMDB its local replica (docs/postgres.md).
+        store::pg::options po;
+        po.url = c.postgres_url;
+        po.local = so;
+        po.migrate = c.postgres_migrate;
+        std::string why;
+        auto pdb = store::pg::open(po, &why);
+        if (!pdb) throw std::runtime_error("postgres: cannot open the store: " + why);
+        m.db = std::move(*pdb);
+    } else {
+        auto db = store::lmdb::open(so);
+        if (!db) throw std::runtime_error("data_dir: cannot open the store: " + db.error().message());
+        m.db = std::move(*db);
+    }
     m.sink = std::make_unique<api::outbox_sink>(c.data_dir + "/outbox.jsonl");
     m.app.reset(new api::app{c, m.boot.inst, *m.db, m.boot.keys, *m.sink});
     m.app->geo = m.geo.get();
@@ -220,6 +234,8 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
                                                 m.hash_pool->get_executor());
     m.bapi = std::make_unique<api::api_service>(*m.app, m.backend_table, api::api_kind::backend,
                                                 m.hash_pool->get_executor());
+    m.fapi->offload_writes(!c.postgres_url.empty());  // commits wait on PostgreSQL: keep them off the I/O threads
+    m.bapi->offload_writes(!c.postgres_url.empty());
     m.fapi_fwd.target = m.fapi.get();
     m.bapi_fwd.target = m.bapi.get();
     m.server->start();
@@ -434,6 +450,36 @@ int keys(conf::config const& cfg, std::string const& rotate_or_retire, std::stri
 
 }  // namespace
 
+/// `latchkey migrate [config flags]` and `latchkey store copy --from SRC --to DST` (issue 16, store/pg).
+static int store_main(std::string const& cmd, std::vector<std::string> rest) {
+    if (cmd == "store") {
+        if (rest.empty() || rest.front() != "copy") {
+            std::fputs("latchkey: store: expected copy --from lmdb:DIR|postgres://... --to lmdb:DIR|postgres://...\n", stderr);
+            return 2;
+        }
+        rest.erase(rest.begin());
+        return store::pg::copy_main(rest, std::cout, std::cerr);
+    }
+    auto cfg = conf::load(rest, conf::process_env());
+    if (!cfg) {
+        std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
+        return 2;
+    }
+    if (cfg->postgres_url.empty()) {
+        std::fputs("latchkey: migrate: no PostgreSQL store configured (store.postgres_url, --postgres-url or "
+                   "LATCHKEY_POSTGRES_URL)\n", stderr);
+        return 2;
+    }
+    std::string why;
+    auto v = store::pg::migrate(cfg->postgres_url, &why);
+    if (!v) {
+        std::fprintf(stderr, "latchkey: migrate: %s\n", why.c_str());
+        return 1;
+    }
+    std::printf("PostgreSQL schema at version %d\n", *v);
+    return 0;
+}
+
 int run_main(std::vector<std::string> const& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::fputs(conf::usage().c_str(), stdout);
@@ -537,6 +583,7 @@ int run_main(std::vector<std::string> const& args) {
         return cmd == "import" ? migrate::import_main(*mcfg, source, opts, std::cout, std::cerr)
                                : migrate::export_main(*mcfg, opts, std::cout, std::cerr);
     }
+    if (cmd == "store" || cmd == "migrate") return store_main(cmd, rest);  // issue 16 (store/pg)
     if (cmd != "serve" && cmd != "keys") {
         std::fprintf(stderr, "latchkey: unknown command '%s' (see --help)\n", cmd.c_str());
         return 2;
@@ -557,11 +604,17 @@ int run_main(std::vector<std::string> const& args) {
             }
         }
     }
+    bool migrate_first = false;  // serve --migrate: apply pending PostgreSQL schema migrations at start
+    if (auto it = std::find(rest.begin(), rest.end(), "--migrate"); cmd == "serve" && it != rest.end()) {
+        rest.erase(it);
+        migrate_first = true;
+    }
     auto cfg = conf::load(rest, conf::process_env());
     if (!cfg) {
         std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
         return 2;
     }
+    cfg->postgres_migrate = cfg->postgres_migrate || migrate_first;
     return cmd == "serve" ? serve(*cfg, rest) : keys(*cfg, action, kid);
 }
 

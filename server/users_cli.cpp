@@ -4,6 +4,7 @@
 #include "crypto/random.hpp"
 #include "server/api/frontend/common.hpp"
 #include "store/lmdb/open.hpp"
+#include "store/pg/open.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -230,9 +231,10 @@ int users_main(conf::config const& cfg, std::string const& sub,
     so.dir = cfg.data_dir + "/db";
     so.map_size = cfg.map_size;
     so.durable = true;
-    auto opened = store::lmdb::open(so);
+    std::string why;  // issue 16: through PostgreSQL when the node uses it
+    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
     if (!opened) {
-        err << "latchkey: users: cannot open the store in " << cfg.data_dir << ": " << opened.error().message() << "\n";
+        err << "latchkey: users: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
         return 2;
     }
     auto& db = *opened;

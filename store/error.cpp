@@ -17,6 +17,8 @@ public:
             case errc::lmdb: return "storage failure";
             case errc::invalid_key: return "a key is empty or too long to store";
             case errc::aborted: return "the transaction was aborted by its caller";
+            case errc::unavailable: return "the shared store (PostgreSQL) is unavailable";
+            case errc::conflict: return "the write kept conflicting with other nodes' writes";
         }
         return "unknown store error";
     }

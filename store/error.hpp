@@ -17,6 +17,9 @@ enum class errc {
     lmdb,           ///< any other LMDB failure (logged with mdb_strerror)
     invalid_key,    ///< a key to write is empty or longer than max_key_size (511 bytes)
     aborted,        ///< the caller chose to abort the write transaction (nothing it wrote lands)
+    // ---- shared store (issue 16, store/pg) ----
+    unavailable,    ///< the shared store (PostgreSQL) cannot be reached: the write did not land anywhere
+    conflict,       ///< another node committed first and retries ran out: the write did not land anywhere
 };
 
 /// The category of store::errc (name "latchkey.store").

@@ -116,6 +116,19 @@ std::optional<std::string> allowed_redirect(app const& a, std::string_view url) 
     return std::move(t->url);
 }
 
+namespace {
+/// For offload_writes: a request that may commit a write (token mints, POST .../tokens[/{template}], only read).
+bool may_write(request const& req) {
+    auto const m = req.method();
+    if (m == http::verb::get || m == http::verb::head || m == http::verb::options) return false;
+    std::string_view path = req.target();
+    path = path.substr(0, path.find('?'));
+    if (m == http::verb::post && (path.ends_with("/tokens") || path.substr(0, path.rfind('/')).ends_with("/tokens")))
+        return !path.starts_with("/v1/client/sessions/") && !path.starts_with("/v1/sessions/");
+    return true;
+}
+}  // namespace
+
 api_service::api_service(app& a, route_table const& routes, api_kind kind, net::any_io_executor hash_pool)
     : app_(a), routes_(routes), kind_(kind), hash_pool_(std::move(hash_pool)),
       default_image_url_(a.inst.frontend_api + "/v1/avatar/default") {
@@ -417,7 +430,7 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
     api_result<reply> result = make_error(code::internal_clerk_error);
     if (answer) {
         result = std::move(*answer);
-    } else if (s.route->exec == exec_policy::hash_pool) {
+    } else if (s.route->exec == exec_policy::hash_pool || (offload_writes_ && may_write(req))) {
         if (app_.metrics != nullptr) app_.metrics->hash_pool_enter();
         result = co_await net::co_spawn(
             hash_pool_, [&]() -> net::awaitable<api_result<reply>> { co_return invoke(*s.route, ctx); },

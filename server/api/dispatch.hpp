@@ -18,6 +18,9 @@ public:
                                 std::string_view* static_body = nullptr) override;
     void transport_error(response& res, http::status status, std::string_view code,
                          std::string_view message) override;
+    /// With a store whose commits wait on the network (PostgreSQL, issue 16): every request that may write (not
+    /// GET/HEAD/OPTIONS, and not a session token mint, which only reads) runs on the pool, off the I/O threads.
+    void offload_writes(bool on) noexcept { offload_writes_ = on; }
 
 private:
     /// Runs parsing, auth and the handler synchronously; returns false when `res` is already final.
@@ -30,6 +33,7 @@ private:
     net::any_io_executor hash_pool_;
     std::string default_image_url_;  ///< <frontend_api>/v1/avatar/default
     std::size_t metric_base_ = 0;    ///< the metrics slot of route 0; route i is base + i, unmatched base + size
+    bool offload_writes_ = false;    ///< see offload_writes
 };
 
 /// True when `origin` (an exact serialised origin) is on the instance's site (inst.site_domain): the same

@@ -35,6 +35,8 @@ api_error store_error(boost::system::error_code ec, std::string_view what, std::
         return param_error(code::form_identifier_exists, param.empty() ? "identifier" : param);
     log::error("store_error", {{"op", what}, {"error", ec.message()}});
     if (ec == store::make_error_code(store::errc::map_full)) return make_error(code::storage_full);
+    if (ec == store::make_error_code(store::errc::unavailable) || ec == store::make_error_code(store::errc::conflict))
+        return make_error(code::store_unavailable);
     return make_error(code::internal_clerk_error);
 }
 

@@ -179,7 +179,10 @@ namespace latchkey::server::api {
     X(operator_credentials_invalid, unauthorized, "Invalid credentials",                                        \
       "The operator name, password or authenticator code is incorrect.")                                       \
     X(operator_locked, forbidden, "Operator locked",                                                            \
-      "Too many failed sign-ins: this operator is locked for a while.")
+      "Too many failed sign-ins: this operator is locked for a while.") \
+    /* ---- shared store (issue 16, store/pg) ---- */                                                            \
+    X(store_unavailable, service_unavailable, "Service unavailable",                                            \
+      "The data store cannot accept changes right now. Try again in a moment.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,
@@ -206,8 +209,8 @@ api_error make_error(code c);
 api_error param_error(code c, std::string_view param_name, std::string_view long_message = {});
 
 /// THE mapping of store errors to API errors, for the FAPI and the BAPI alike: key_exists -> 422
-/// form_identifier_exists (param_name `param`, else "identifier"), map_full -> 507 storage_full, anything else
-/// -> 500 internal_clerk_error. Everything but key_exists is logged with `what` naming the operation.
+/// form_identifier_exists (param_name `param`, else "identifier"), map_full -> 507 storage_full, unavailable and
+/// conflict (the shared PostgreSQL store, issue 16) -> 503 store_unavailable, anything else -> 500 internal_clerk_error. Everything but key_exists is logged with `what` naming the operation.
 api_error store_error(boost::system::error_code ec, std::string_view what, std::string_view param = {});
 
 /// The code's wire name ("form_identifier_not_found").

@@ -7,6 +7,7 @@
 #include "server/migrate/clerk.hpp"
 #include "server/migrate/org_import.hpp"
 #include "store/lmdb/open.hpp"
+#include "store/pg/open.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -405,9 +406,10 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     so.dir = cfg.data_dir + "/db";
     so.map_size = cfg.map_size;
     so.durable = true;
-    auto opened = store::lmdb::open(so);
+    std::string why;  // issue 16: through PostgreSQL when the node uses it
+    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
     if (!opened) {
-        err << "latchkey: import: cannot open the store in " << cfg.data_dir << ": " << opened.error().message() << "\n";
+        err << "latchkey: import: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
         return 2;
     }
     auto& db = **opened;
@@ -619,9 +621,10 @@ int export_main(conf::config const& cfg, options const& o, std::ostream& out, st
     so.dir = cfg.data_dir + "/db";
     so.map_size = cfg.map_size;
     so.durable = true;
-    auto opened = store::lmdb::open(so);
+    std::string why;  // issue 16: through PostgreSQL when the node uses it
+    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
     if (!opened) {
-        err << "latchkey: export: cannot open the store in " << cfg.data_dir << ": " << opened.error().message() << "\n";
+        err << "latchkey: export: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
         return 2;
     }
     auto& db = **opened;

@@ -265,6 +265,7 @@ result<std::unique_ptr<db>> db::open(options const& o) noexcept {
             auto r = w->open_dbi(n.name);
             if (!r) return r.error();
             *n.dbi = *r;
+            d->names_.emplace_back(n.name, *r);
         }
         // A store from before the claim rules indexed pending claims as unique: move them to their own index
         // (each address had one holder then, so nothing conflicts and nothing is lost).
@@ -1264,6 +1265,20 @@ result<void> db::run_write(function_ref<result<void>(store::write_txn&)> body) {
     if (!w) return w.error();
     txn_view view(*this, *w, &*w);
     if (auto r = body(view); !r) return r;  // the txn aborts in its destructor: nothing body wrote is visible
+    if (auto c = std::move(*w).commit(); !c) return c.error();
+    view.committed();
+    return {};
+}
+
+result<void> db::run_write_with(function_ref<result<void>(store::write_txn&)> body, change_sink& sink,
+                                function_ref<result<void>(write_txn&)> before_commit) {
+    auto w = write_txn::begin(env_);
+    if (!w) return w.error();
+    txn_view view(*this, *w, &*w);
+    w->record_to(&sink);
+    if (auto r = body(view); !r) return r;
+    w->record_to(nullptr);
+    if (auto r = before_commit(*w); !r) return r;
     if (auto c = std::move(*w).commit(); !c) return c.error();
     view.committed();
     return {};

@@ -45,6 +45,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace latchkey::store::lmdb {
@@ -152,6 +153,17 @@ public:
 
     db() = default;
 
+    // ---- replication (store/pg, issue 16): the tables by name and a write whose changes a sink sees ----
+    /// Every table of the store as (name, handle), in a fixed order.
+    std::vector<std::pair<std::string, MDB_dbi>> const& tables_by_name() const noexcept { return names_; }
+    /// run_write, with every put/del the body makes reported to `sink`; when the body succeeds,
+    /// `before_commit(w)` runs in the same txn (the sink detached) and an error from it aborts everything (no
+    /// hook runs). The after_commit hooks run once LMDB committed.
+    result<void> run_write_with(function_ref<result<void>(store::write_txn&)> body, change_sink& sink,
+                                function_ref<result<void>(write_txn&)> before_commit);
+    /// run_read, public for a backend layered over this one.
+    result<void> read_with(function_ref<result<void>(store::read_txn&)> body) const { return run_read(body); }
+
 protected:
     result<void> run_read(function_ref<result<void>(store::read_txn&)> body) const override;
     result<void> run_write(function_ref<result<void>(store::write_txn&)> body) override;
@@ -177,6 +189,7 @@ private:
         MDB_dbi console = 0;        ///< the admin console family's ordered table (store/console.hpp)
         MDB_dbi users_by_term = 0;  ///< the users' search index: "<term>\0<user id>" -> "" (rules.hpp search_keys)
     } t_;
+    std::vector<std::pair<std::string, MDB_dbi>> names_;  ///< every table of t_ by name (tables_by_name)
 };
 
 }  // namespace latchkey::store::lmdb

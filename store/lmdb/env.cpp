@@ -209,6 +209,7 @@ result<void> write_txn::put(MDB_dbi dbi, std::string_view key, std::string_view 
     MDB_val k = to_val(key);
     MDB_val v = to_val(val);
     if (int rc = ::mdb_put(txn_, dbi, &k, &v, flags); rc != 0) return lmdb_error(rc, "mdb_put");
+    if (sink_ != nullptr) sink_->on_put(dbi, key, val);
     return {};
 }
 
@@ -218,6 +219,12 @@ result<void> write_txn::del(MDB_dbi dbi, std::string_view key) noexcept {
     int const rc = ::mdb_del(txn_, dbi, &k, nullptr);
     if (rc == MDB_NOTFOUND) return {};
     if (rc != 0) return lmdb_error(rc, "mdb_del");
+    if (sink_ != nullptr) sink_->on_del(dbi, key);
+    return {};
+}
+
+result<void> write_txn::clear(MDB_dbi dbi) noexcept {
+    if (int rc = ::mdb_drop(txn_, dbi, 0); rc != 0) return lmdb_error(rc, "mdb_drop");
     return {};
 }
 

@@ -103,6 +103,16 @@ private:
     detail::reader_pool* pool_ = nullptr;
 };
 
+/// Sees a write txn's puts and deletes as they succeed (store/pg replicates them to PostgreSQL). Never throws.
+class change_sink {
+public:
+    virtual void on_put(MDB_dbi dbi, std::string_view key, std::string_view val) noexcept = 0;
+    virtual void on_del(MDB_dbi dbi, std::string_view key) noexcept = 0;
+
+protected:
+    ~change_sink() = default;
+};
+
 /// The (single) write transaction. Bound to the thread that began it; blocks other writers until it ends.
 class write_txn : public txn {
 public:
@@ -121,9 +131,14 @@ public:
     result<void> commit() && noexcept;
     /// Opens (creating if missing) a named database. For lmdb::db::open; the handle stays valid for the env's life.
     result<MDB_dbi> open_dbi(char const* name) noexcept;
+    /// Reports every later successful put/del to `s` (null: to nobody). For replication (store/pg).
+    void record_to(change_sink* s) noexcept { sink_ = s; }
+    /// Empties `dbi` (keeps it open). Not reported to the sink.
+    result<void> clear(MDB_dbi dbi) noexcept;
 
 private:
     write_txn() = default;
+    change_sink* sink_ = nullptr;
 };
 
 /// A cursor over one database, scoped inside its txn (in a write txn it must be destroyed before commit, which

@@ -124,6 +124,21 @@ BOOST_AUTO_TEST_CASE(saml_connections_are_read_and_checked) {
     BOOST_TEST(bad(R"({"saml_sp_key":"/nonexistent/sp.key"})"));  // a file that cannot be read stops the start
 }
 
+BOOST_AUTO_TEST_CASE(store_postgres_url_is_read) {
+    // issue 16: LMDB alone by default; "store": {"postgres_url"} in the file, the flag or the env picks PostgreSQL.
+    BOOST_TEST(config{}.postgres_url.empty());
+    BOOST_TEST(json_ok(R"({"store":{"postgres_url":"postgresql://u@db/x"}})").postgres_url == "postgresql://u@db/x");
+    BOOST_TEST(json_problem(R"({"store":{"postgres_url":5}})").has_value());
+    auto unknown = json_problem(R"({"store":{"postgres":"x"}})");
+    BOOST_TEST_REQUIRE(unknown.has_value());
+    BOOST_TEST(unknown->what().find("postgres") != std::string::npos, unknown->what());
+    auto env = load_ok({}, fake_env({{"LATCHKEY_POSTGRES_URL", "postgresql://from/env"}}));
+    BOOST_TEST(env.postgres_url == "postgresql://from/env");
+    auto flag = load_ok({"--postgres-url", "postgresql://from/flag"},
+                        fake_env({{"LATCHKEY_POSTGRES_URL", "postgresql://from/env"}}));
+    BOOST_TEST(flag.postgres_url == "postgresql://from/flag");
+}
+
 BOOST_AUTO_TEST_CASE(second_factor_required_is_read) {
     BOOST_TEST(!config{}.second_factor_required);
     BOOST_TEST(json_ok(R"({"second_factor_required":true})").second_factor_required);

@@ -1,5 +1,6 @@
 // The API error table: every code's status and text, the named constructors, and the Clerk error envelope.
 #include "server/api/error.hpp"
+#include "store/error.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
@@ -118,11 +119,24 @@ BOOST_AUTO_TEST_CASE(statuses_clerk_js_and_the_transport_rely_on) {
         {code::too_many_connections, 503},
         {code::storage_full, 507},
         {code::internal_clerk_error, 500},
+        {code::store_unavailable, 503},
     };
     for (auto const& r : rows) {
         BOOST_TEST(static_cast<unsigned>(code_status(r.c)) == r.status, code_name(r.c));
         BOOST_TEST(static_cast<unsigned>(make_error(r.c).status) == r.status, code_name(r.c));
     }
+}
+
+BOOST_AUTO_TEST_CASE(shared_store_failures_are_503_store_unavailable) {
+    // issue 16: PostgreSQL unreachable, or a write that kept losing to other nodes' commits.
+    for (auto e : {latchkey::store::errc::unavailable, latchkey::store::errc::conflict}) {
+        auto err = store_error(latchkey::store::make_error_code(e), "test");
+        BOOST_TEST(err.code == "store_unavailable");
+        BOOST_TEST(static_cast<unsigned>(err.status) == 503u);
+        BOOST_TEST(!err.long_message.empty());
+    }
+    BOOST_TEST(store_error(latchkey::store::make_error_code(latchkey::store::errc::lmdb), "test").code ==
+               "internal_clerk_error");
 }
 
 BOOST_AUTO_TEST_CASE(param_error_sets_meta_and_long_message) {

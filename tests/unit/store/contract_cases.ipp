@@ -86,7 +86,11 @@ user_filter order(std::string o) {
 
 }  // namespace
 
+#ifdef LATCHKEY_STORE_SUITE_DECORATOR  // e.g. the PostgreSQL backend's "skip without PostgreSQL"
+BOOST_AUTO_TEST_SUITE(LATCHKEY_STORE_SUITE, LATCHKEY_STORE_SUITE_DECORATOR)
+#else
 BOOST_AUTO_TEST_SUITE(LATCHKEY_STORE_SUITE)
+#endif
 
 // The transaction semantics of the seam itself (store/store.hpp): what every backend promises its callers.
 BOOST_AUTO_TEST_SUITE(store_seam)

@@ -210,6 +210,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
       // → back on the profile page, where the new account is listed.
       await page.getByRole('button', { name: 'Connect account' }).click(WAIT);
       await page.getByRole('menuitem', { name: new RegExp(PARTNER) }).click(WAIT);
+      await page.waitForURL(u => String(u).startsWith(issuer), WAIT);  // off the profile page, to the provider
       await providerLogin(page, login);
       const partner = row(page, 'connectedAccounts', PARTNER);
       await partner.waitFor(WAIT);

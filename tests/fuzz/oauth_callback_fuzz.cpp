@@ -1,0 +1,74 @@
+// Fuzz: what a provider answers during the OAuth callback's code exchange (issue 15) — the token endpoint's JSON
+// (access/refresh token, expires_in, scope) and a plain OAuth 2.0 provider's userinfo document with GitHub's
+// /user/emails array — through the parsers and the field mapping that read them. Input: a JSON document, then
+// optionally a NUL byte and a second one (the emails). The ID token path is jws_fuzz's.
+#include "server/api/federation/oauth2.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fed = latchkey::server::api::federation;
+namespace json = boost::json;
+
+std::vector<std::string> fuzz_seeds() {
+    using namespace std::string_literals;
+    return {
+        R"({"access_token":"gho_abc","token_type":"bearer","scope":"read:user,user:email","expires_in":28800,"refresh_token":"ghr_x"})",
+        R"({"id":583231,"login":"octocat","name":"The Octocat","email":null,"avatar_url":"https://example.com/a.png"})"s +
+            '\0' + R"([{"email":"octocat@example.com","primary":true,"verified":true,"visibility":"public"}])",
+        R"({"sub":"248289761001","email":"jane@example.com","email_verified":"true","given_name":"Jane","family_name":"Doe"})",
+        R"({"id":{"nested":[1,2,3]},"email":["a"],"expires_in":-1e308,"login":""})"s + '\0' + R"({"not":"an array"})",
+        R"({"expires_in":"9999999999999999999999","access_token":7})",
+    };
+}
+
+namespace {
+latchkey::conf::oauth_provider github_style() {
+    latchkey::conf::oauth_provider p;
+    p.strategy = "oauth_github";
+    p.name = "GitHub";
+    p.emails_endpoint = "https://api.github.com/user/emails";
+    p.map_user_id = "id";
+    p.map_email_address = "email";
+    p.map_name = "name";
+    p.map_username = "login";
+    p.map_image_url = "avatar_url";
+    return p;
+}
+latchkey::conf::oauth_provider oidc_style() {
+    latchkey::conf::oauth_provider p;
+    p.strategy = "oauth_custom_idp";
+    p.name = "IdP";
+    p.map_user_id = "sub";
+    p.map_email_address = "email";
+    p.map_email_verified = "email_verified";
+    p.map_first_name = "given_name";
+    p.map_last_name = "family_name";
+    return p;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+    std::string_view const in(reinterpret_cast<char const*>(data), size);
+    auto const nul = in.find('\0');
+    json::parse_options opt;
+    opt.max_depth = 32;
+    boost::system::error_code ec;
+    json::value const doc = json::parse(in.substr(0, nul), ec, {}, opt);
+    if (ec || !doc.is_object()) return 0;
+    json::value emails;
+    if (nul != std::string_view::npos) {
+        emails = json::parse(in.substr(nul + 1), ec, {}, opt);
+        if (ec) emails = nullptr;
+    }
+    auto const& o = doc.get_object();
+    (void)fed::tokens_from_answer(o, 1'796'000'000'000);
+    static auto const gh = github_style();
+    static auto const oidc = oidc_style();
+    (void)fed::map_userinfo(gh, o, emails.is_null() ? nullptr : &emails);
+    (void)fed::map_userinfo(oidc, o, nullptr);
+    return 0;
+}

@@ -7,50 +7,27 @@
 //   k\0<counter name>\0<16 hex bucket> -> decimal count
 #include "store/console.hpp"
 
-#include "store/codec.hpp"
-#include "store/store.hpp"
+#include "store/kv_family.hpp"
 
 #include <charconv>
 #include <climits>
 
 namespace latchkey::store {
 
-namespace {
+using kv_family::get_rec;
+using kv_family::invalid;
+using kv_family::key;
+using kv_family::part_ok;
+using kv_family::prefix2;
+using kv_family::records_under;
+using kv_family::storable;
 
-std::string key(char tag, std::string_view a) {
-    std::string k;
-    k.reserve(a.size() + 2);
-    k.push_back(tag);
-    k.push_back('\0');
-    k.append(a);
-    return k;
-}
+namespace {
 
 std::string hex16(std::uint64_t v) {
     std::string s(16, '0');
     for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = "0123456789abcdef"[v & 0xf];
     return s;
-}
-
-std::string counter_prefix(std::string_view name) {
-    std::string k = key('k', name);
-    k.push_back('\0');
-    return k;
-}
-
-bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
-bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
-boost::system::error_code invalid() noexcept { return make_error_code(errc::invalid_key); }
-
-template <class T>
-result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
-    if (!storable(k)) return std::optional<T>{};
-    auto v = kv.get(k);
-    if (!v) return v.error();
-    if (!*v) return std::optional<T>{};
-    auto r = decode<T>(**v);
-    if (!r) return r.error();
-    return std::optional<T>{std::move(*r)};
 }
 
 std::int64_t parse_count(std::string_view v) {
@@ -77,22 +54,7 @@ result<std::optional<operator_record>> console_view::operator_by_name(std::strin
 }
 
 result<std::vector<operator_record>> console_view::operators() const noexcept {
-    return guarded([&]() -> result<std::vector<operator_record>> {
-        std::vector<operator_record> out;
-        boost::system::error_code bad;
-        auto r = kv_->scan(key('o', {}), [&](std::string_view, std::string_view v) {
-            auto d = decode<operator_record>(v);
-            if (!d) {
-                bad = d.error();
-                return false;
-            }
-            out.push_back(std::move(*d));
-            return true;
-        });
-        if (!r) return r.error();
-        if (bad) return bad;
-        return out;
-    });
+    return guarded([&] { return records_under<operator_record>(*kv_, key('o', {})); });
 }
 
 result<std::optional<console_link_record>> console_view::link(std::string_view digest) const noexcept {
@@ -135,7 +97,7 @@ result<std::vector<std::pair<std::int64_t, std::int64_t>>> console_view::counter
     return guarded([&]() -> result<out_t> {
         out_t out;
         if (!part_ok(name) || to <= from) return out;
-        auto const prefix = counter_prefix(name);
+        auto const prefix = prefix2('k', name);
         // The table is ordered: scan the counter's buckets and stop past `to` (a counter holds one entry per
         // bucket that saw activity, so this reads at most the buckets of the range plus the older ones).
         auto r = kv_->scan(prefix, [&](std::string_view k, std::string_view v) {
@@ -196,7 +158,7 @@ result<void> console_repo::put_audit(audit_record const& a) noexcept {
 result<void> console_repo::bump(std::string_view name, std::int64_t bucket, std::int64_t delta) noexcept {
     return guarded([&]() -> result<void> {
         if (!part_ok(name) || bucket < 0) return invalid();
-        auto const k = counter_prefix(name) + hex16(static_cast<std::uint64_t>(bucket));
+        auto const k = prefix2('k', name) + hex16(static_cast<std::uint64_t>(bucket));
         if (!storable(k)) return invalid();
         auto v = w_->get(k);
         if (!v) return v.error();

@@ -6,43 +6,17 @@
 //   f\0<family id>\0<digest>    -> "" (tokens by family)
 #include "store/oauth.hpp"
 
-#include "store/codec.hpp"
-#include "store/store.hpp"
+#include "store/kv_family.hpp"
 
 namespace latchkey::store {
 
-namespace {
-
-std::string key(char tag, std::string_view a) {
-    std::string k;
-    k.reserve(a.size() + 2);
-    k.push_back(tag);
-    k.push_back('\0');
-    k.append(a);
-    return k;
-}
-std::string family_prefix(std::string_view family) {
-    std::string k = key('f', family);
-    k.push_back('\0');
-    return k;
-}
-
-bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
-bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
-boost::system::error_code invalid() noexcept { return make_error_code(errc::invalid_key); }
-
-template <class T>
-result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
-    if (!storable(k)) return std::optional<T>{};
-    auto v = kv.get(k);
-    if (!v) return v.error();
-    if (!*v) return std::optional<T>{};
-    auto r = decode<T>(**v);
-    if (!r) return r.error();
-    return std::optional<T>{std::move(*r)};
-}
-
-}  // namespace
+using kv_family::get_rec;
+using kv_family::invalid;
+using kv_family::key;
+using kv_family::part_ok;
+using kv_family::prefix2;
+using kv_family::records_under;
+using kv_family::storable;
 
 result<std::optional<oauth_app_record>> oauth_view::app(std::string_view id) const noexcept {
     return guarded([&] { return get_rec<oauth_app_record>(*kv_, key('a', id)); });
@@ -60,22 +34,7 @@ result<std::optional<oauth_app_record>> oauth_view::app_by_client_id(std::string
 }
 
 result<std::vector<oauth_app_record>> oauth_view::apps() const noexcept {
-    return guarded([&]() -> result<std::vector<oauth_app_record>> {
-        std::vector<oauth_app_record> out;
-        boost::system::error_code bad;
-        auto r = kv_->scan(key('a', {}), [&](std::string_view, std::string_view v) {
-            auto d = decode<oauth_app_record>(v);
-            if (!d) {
-                bad = d.error();
-                return false;
-            }
-            out.push_back(std::move(*d));
-            return true;
-        });
-        if (!r) return r.error();
-        if (bad) return bad;
-        return out;
-    });
+    return guarded([&] { return records_under<oauth_app_record>(*kv_, key('a', {})); });
 }
 
 result<std::optional<oauth_code_record>> oauth_view::code(std::string_view digest) const noexcept {
@@ -126,7 +85,7 @@ result<void> oauth_repo::put_token(oauth_token_record const& t) noexcept {
         auto const k = key('t', t.digest);
         if (!part_ok(t.digest) || !storable(k)) return invalid();
         if (part_ok(t.family_id)) {
-            auto const fk = family_prefix(t.family_id) + t.digest;
+            auto const fk = prefix2('f', t.family_id) + t.digest;
             if (!storable(fk)) return invalid();
             if (auto r = w_->put(fk, {}, false); !r) return r;
         }
@@ -137,7 +96,7 @@ result<void> oauth_repo::put_token(oauth_token_record const& t) noexcept {
 result<std::size_t> oauth_repo::revoke_family(std::string_view family_id, std::string_view reason) noexcept {
     return guarded([&]() -> result<std::size_t> {
         if (!part_ok(family_id)) return std::size_t{0};
-        auto const prefix = family_prefix(family_id);
+        auto const prefix = prefix2('f', family_id);
         std::vector<std::string> digests;
         auto r = w_->scan(prefix, [&](std::string_view k, std::string_view) {
             digests.emplace_back(k.substr(prefix.size()));

@@ -15,76 +15,37 @@
 //   w\0<user id>\0<request id>  -> "" (requests by user)
 #include "store/organizations.hpp"
 
-#include "store/codec.hpp"
-#include "store/store.hpp"
+#include "store/kv_family.hpp"
 
 namespace latchkey::store {
 
+using kv_family::get_rec;
+using kv_family::invalid;
+using kv_family::key;
+using kv_family::key2;
+using kv_family::part_ok;
+using kv_family::prefix2;
+using kv_family::records_under;
+using kv_family::storable;
+using kv_family::tails;
+
 namespace {
-
-std::string key(char tag, std::string_view a, std::string_view b = {}, bool second = false) {
-    std::string k;
-    k.reserve(a.size() + b.size() + 4);
-    k.push_back(tag);
-    k.push_back('\0');
-    k.append(a);
-    if (second) {
-        k.push_back('\0');
-        k.append(b);
-    }
-    return k;
-}
-std::string key2(char tag, std::string_view a, std::string_view b) { return key(tag, a, b, true); }
-std::string prefix2(char tag, std::string_view a) {
-    std::string k = key(tag, a);
-    k.push_back('\0');
-    return k;
-}
-
-bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
-bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
-boost::system::error_code invalid() noexcept { return make_error_code(errc::invalid_key); }
-
 template <class T>
-result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
-    if (!storable(k)) return std::optional<T>{};
-    auto v = kv.get(k);
-    if (!v) return v.error();
-    if (!*v) return std::optional<T>{};
-    auto r = decode<T>(**v);
-    if (!r) return r.error();
-    return std::optional<T>{std::move(*r)};
-}
-
-/// The last part of each index key under `prefix`.
-result<std::vector<std::string>> tails(org_kv const& kv, std::string const& prefix) {
-    std::vector<std::string> out;
-    auto r = kv.scan(prefix, [&](std::string_view k, std::string_view) {
-        out.emplace_back(k.substr(prefix.size()));
-        return true;
-    });
-    if (!r) return r.error();
-    return out;
-}
-
-template <class T>
-result<std::vector<T>> records_under(org_kv const& kv, std::string const& prefix) {
+result<std::vector<T>> by_index(org_kv const& kv, std::string const& prefix, char tag) {
     std::vector<T> out;
-    boost::system::error_code bad;
-    auto r = kv.scan(prefix, [&](std::string_view, std::string_view v) {
-        auto d = decode<T>(v);
-        if (!d) {
-            bad = d.error();
-            return false;
-        }
-        out.push_back(std::move(*d));
-        return true;
-    });
-    if (!r) return r.error();
-    if (bad) return bad;
+    auto ids = tails(kv, prefix);
+    if (!ids) return ids.error();
+    for (auto const& id : *ids) {
+        auto x = get_rec<T>(kv, key(tag, id));
+        if (!x) return x.error();
+        if (*x) out.push_back(std::move(**x));
+    }
     return out;
 }
-
+/// The invitations whose ids are the last part of the index keys under `prefix`.
+result<std::vector<org_invitation_record>> invitations_by(org_kv const& kv, std::string const& prefix) {
+    return by_index<org_invitation_record>(kv, prefix, 'i');
+}
 }  // namespace
 
 result<std::optional<organization_record>> organizations_view::get(std::string_view id) const noexcept {
@@ -154,20 +115,6 @@ result<std::size_t> organizations_view::members_count(std::string_view org_id) c
 result<std::optional<org_invitation_record>> organizations_view::invitation(std::string_view id) const noexcept {
     return guarded([&] { return get_rec<org_invitation_record>(*kv_, key('i', id)); });
 }
-
-namespace {
-result<std::vector<org_invitation_record>> invitations_by(org_kv const& kv, std::string const& prefix) {
-    std::vector<org_invitation_record> out;
-    auto ids = tails(kv, prefix);
-    if (!ids) return ids.error();
-    for (auto const& id : *ids) {
-        auto i = get_rec<org_invitation_record>(kv, key('i', id));
-        if (!i) return i.error();
-        if (*i) out.push_back(std::move(**i));
-    }
-    return out;
-}
-}  // namespace
 
 result<std::vector<org_invitation_record>> organizations_view::invitations_of_org(
     std::string_view org_id) const noexcept {
@@ -315,21 +262,6 @@ result<void> organizations_repo::remove_invitation(std::string_view id) noexcept
 }
 
 // ---- domains and membership requests ----
-
-namespace {
-template <class T>
-result<std::vector<T>> by_index(org_kv const& kv, std::string const& prefix, char tag) {
-    std::vector<T> out;
-    auto ids = tails(kv, prefix);
-    if (!ids) return ids.error();
-    for (auto const& id : *ids) {
-        auto x = get_rec<T>(kv, key(tag, id));
-        if (!x) return x.error();
-        if (*x) out.push_back(std::move(**x));
-    }
-    return out;
-}
-}  // namespace
 
 result<std::optional<org_domain_record>> organizations_view::domain(std::string_view id) const noexcept {
     return guarded([&] { return get_rec<org_domain_record>(*kv_, key('d', id)); });

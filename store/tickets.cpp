@@ -1,53 +1,30 @@
 // The tickets repository over a backend's ordered table (org_kv); keys in store/tickets.hpp.
 #include "store/tickets.hpp"
 
-#include "store/codec.hpp"
-#include "store/store.hpp"
+#include "store/kv_family.hpp"
 
 namespace latchkey::store {
 
+using kv_family::key;
+using kv_family::key2;
+using kv_family::part_ok;
+using kv_family::storable;
+using kv_family::tails;
+
 namespace {
 
-std::string key(char tag, std::string_view a) {
-    std::string k;
-    k.reserve(a.size() + 2);
-    k.push_back(tag);
-    k.push_back('\0');
-    k.append(a);
-    return k;
-}
-std::string key2(char tag, std::string_view a, std::string_view b) {
-    std::string k = key(tag, a);
-    k.push_back('\0');
-    k.append(b);
-    return k;
-}
-
-bool part_ok(std::string_view p) noexcept { return !p.empty() && p.find('\0') == std::string_view::npos; }
-bool storable(std::string_view k) noexcept { return k.size() > 2 && k.size() <= max_key_size; }
-
 result<std::optional<ticket_record>> get_rec(org_kv const& kv, std::string_view id) {
-    auto const k = key('r', id);
-    if (!part_ok(id) || !storable(k)) return std::optional<ticket_record>{};
-    auto v = kv.get(k);
-    if (!v) return v.error();
-    if (!*v) return std::optional<ticket_record>{};
-    auto r = decode<ticket_record>(**v);
-    if (!r) return r.error();
-    return std::optional<ticket_record>{std::move(*r)};
+    if (!part_ok(id)) return std::optional<ticket_record>{};
+    return kv_family::get_rec<ticket_record>(kv, key('r', id));
 }
 
 /// The records whose ids are the last part of the index keys under `prefix`.
 result<std::vector<ticket_record>> records_by(org_kv const& kv, std::string const& prefix) {
-    std::vector<std::string> ids;
-    auto r = kv.scan(prefix, [&](std::string_view k, std::string_view) {
-        ids.emplace_back(k.substr(prefix.size()));
-        return true;
-    });
-    if (!r) return r.error();
+    auto ids = tails(kv, prefix);
+    if (!ids) return ids.error();
     std::vector<ticket_record> out;
-    out.reserve(ids.size());
-    for (auto const& id : ids) {
+    out.reserve(ids->size());
+    for (auto const& id : *ids) {
         auto t = get_rec(kv, id);
         if (!t) return t.error();
         if (*t) out.push_back(std::move(**t));

@@ -120,7 +120,8 @@ BENCHMARK(BM_dispatch_health);
 
 void BM_dispatch_get_client_signed_in(benchmark::State& state) {
     fixture f;
-    loop(state, f, make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
+    loop(state, f,
+         make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
 }
 BENCHMARK(BM_dispatch_get_client_signed_in);
 
@@ -133,7 +134,8 @@ BENCHMARK(BM_dispatch_health_metrics);
 
 void BM_dispatch_get_client_signed_in_metrics(benchmark::State& state) {
     fixture f(true);
-    loop(state, f, make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
+    loop(state, f,
+         make(http::verb::get, "/v1/client?__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0", f.cookie));
 }
 BENCHMARK(BM_dispatch_get_client_signed_in_metrics);
 

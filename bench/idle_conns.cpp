@@ -53,7 +53,8 @@ bool complete(std::string const& in) {
     std::size_t len = 0;
     auto h = in.substr(0, end);
     for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (auto p = h.find("content-length:"); p != std::string::npos) len = std::strtoull(h.c_str() + p + 15, nullptr, 10);
+    if (auto p = h.find("content-length:"); p != std::string::npos)
+        len = std::strtoull(h.c_str() + p + 15, nullptr, 10);
     return in.size() >= end + 4 + len;
 }
 
@@ -69,12 +70,18 @@ int main(int argc, char** argv) {
         std::string_view a = argv[i];
         if (i + 1 >= argc) usage("missing value");
         char const* v = argv[++i];
-        if (a == "--host") host = v;
-        else if (a == "--port") port = std::atoi(v);
-        else if (a == "--conns") want = std::strtoull(v, nullptr, 10);
-        else if (a == "--hold-seconds") hold_s = std::atoi(v);
-        else if (a == "--path") path = v;
-        else usage("unknown argument");
+        if (a == "--host")
+            host = v;
+        else if (a == "--port")
+            port = std::atoi(v);
+        else if (a == "--conns")
+            want = std::strtoull(v, nullptr, 10);
+        else if (a == "--hold-seconds")
+            hold_s = std::atoi(v);
+        else if (a == "--path")
+            path = v;
+        else
+            usage("unknown argument");
     }
     if (port <= 0 || port > 65535) usage("--port is required");
     in_addr addr{};
@@ -153,7 +160,8 @@ int main(int argc, char** argv) {
                 int err = 0;
                 socklen_t len = sizeof err;
                 getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err != 0 || ::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+                if (err != 0 ||
+                    ::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
                     fail(i);
                     continue;
                 }

@@ -69,15 +69,16 @@ struct server_proc {
 };
 
 /// `BIN serve` on 127.0.0.1 port 0 with `data_dir`; its first stdout line names the ports.
-std::optional<server_proc> start_server(std::string const& bin, std::string const& data_dir, std::string const& secret) {
+std::optional<server_proc> start_server(std::string const& bin, std::string const& data_dir,
+                                        std::string const& secret) {
     int out[2];
     if (::pipe(out) != 0) return std::nullopt;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
-                                  "--data-dir", data_dir};
+    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
+                                  "127.0.0.1:0", "--data-dir", data_dir};
     std::vector<std::string> env{"LATCHKEY_SECRET_KEY=" + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=1",
                                  "LATCHKEY_MAP_SIZE=17179869184"};
     std::vector<char*> argv, envp;
@@ -111,8 +112,8 @@ struct wrk_result {
 
 /// wrk -t1 -c8 for `secs` seconds against `url` with the secret key; parses requests/s and the latency percentiles.
 wrk_result run_wrk(std::string const& url, std::string const& secret, int secs) {
-    std::string const cmd = "wrk -t1 -c8 -d" + std::to_string(secs) + "s --latency -H 'Authorization: Bearer " + secret +
-                            "' '" + url + "' 2>&1";
+    std::string const cmd = "wrk -t1 -c8 -d" + std::to_string(secs) + "s --latency -H 'Authorization: Bearer " +
+                            secret + "' '" + url + "' 2>&1";
     wrk_result r;
     FILE* f = ::popen(cmd.c_str(), "r");
     if (f == nullptr) return r;
@@ -122,9 +123,12 @@ wrk_result run_wrk(std::string const& url, std::string const& secret, int secs) 
         std::istringstream in(l);
         std::string a, b;
         in >> a >> b;
-        if (a == "Requests/sec:") r.rps = std::atof(b.c_str());
-        else if (a == "50%") r.p50 = b;
-        else if (a == "99%") r.p99 = b;
+        if (a == "Requests/sec:")
+            r.rps = std::atof(b.c_str());
+        else if (a == "50%")
+            r.p50 = b;
+        else if (a == "99%")
+            r.p99 = b;
     }
     ::pclose(f);
     return r;
@@ -148,8 +152,7 @@ int main(int argc, char** argv) {
             server_bin = argv[++i];
     }
     char tmpl[] = "/tmp/latchkey-import-bench-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-        return 1;
+    if (::mkdtemp(tmpl) == nullptr) return 1;
     std::string const dir = tmpl;
     std::string const csv = dir + "/users.csv";
     {

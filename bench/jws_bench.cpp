@@ -25,9 +25,10 @@ crypto::signing_key const& key() {
 void BM_rs256_sign(benchmark::State& state) {
     auto const& k = key();
     std::string const header = R"({"alg":"RS256","kid":")" + k.kid() + R"(","typ":"JWT"})";
-    std::string const payload = R"({"azp":"http://localhost:3000","exp":1732345738,"fva":[0,-1],"iat":1732345678,)"
-                                R"("iss":"https://clerk.example.com","nbf":1732345668,"sid":"sess_2pXq1vZ0b8kYc9mN4rT6uW3eLhA",)"
-                                R"("sts":"active","sub":"user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA","v":2})";
+    std::string const payload =
+        R"({"azp":"http://localhost:3000","exp":1732345738,"fva":[0,-1],"iat":1732345678,)"
+        R"("iss":"https://clerk.example.com","nbf":1732345668,"sid":"sess_2pXq1vZ0b8kYc9mN4rT6uW3eLhA",)"
+        R"("sts":"active","sub":"user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA","v":2})";
     for (auto _ : state) {
         auto jwt = crypto::sign_rs256(k, header, payload);
         benchmark::DoNotOptimize(jwt);
@@ -53,7 +54,8 @@ void BM_session_token_mint(benchmark::State& state) {
     latchkey::bench::bench_app env;
     auto& a = env.app();
     auto now = a.now_ms();
-    auto s = latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
+    auto s =
+        latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
     for (auto _ : state) {
         auto jwt = latchkey::server::api::frontend::mint_token(a, s, "http://localhost:3000", now);
         if (!jwt) {
@@ -73,7 +75,8 @@ void BM_session_token_mint_active_org(benchmark::State& state) {
     latchkey::bench::bench_app env;
     auto& a = env.app();
     auto now = a.now_ms();
-    auto s = latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
+    auto s =
+        latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
     // What orgs::claims_for renders for that role (tests/integration/organizations_test.cpp checks it); the
     // claims are computed when the organization is selected or changes, never at mint.
     s.last_active_organization_id = "org_2pXq1vZ0b8kYc9mN4rT6uW3eLhA";

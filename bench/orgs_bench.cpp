@@ -65,25 +65,27 @@ struct fixture {
         if (!r) throw std::runtime_error("seed: " + r.error().message());
         auto made = api::txn::write<int>(a, "seed_orgs", api::txn::on_client_error::abort,
                                          [&](store::write_txn& w) -> api::api_result<int> {
-            std::string first;
-            for (int i = 0; i < n_orgs; ++i) {
-                store::organization_record o;
-                o.name = "Organization " + std::to_string(i);
-                o.slug = "organization-" + std::to_string(i);
-                auto c = api::orgs::create(a, w, std::move(o), user.id, now + i);
-                if (!c) return c.error();
-                if (first.empty()) first = c->id;
-            }
-            if (active && !first.empty()) {
-                auto sess = w.sessions().get(s.id);
-                if (!sess || !*sess) return api::make_error(api::code::internal_clerk_error);
-                auto rec = **sess;
-                auto ch = api::orgs::select_organization(a, w, rec, first);
-                if (!ch) return ch.error();
-                if (auto x = w.sessions().put(rec); !x) return api::make_error(api::code::internal_clerk_error);
-            }
-            return 0;
-        });
+                                             std::string first;
+                                             for (int i = 0; i < n_orgs; ++i) {
+                                                 store::organization_record o;
+                                                 o.name = "Organization " + std::to_string(i);
+                                                 o.slug = "organization-" + std::to_string(i);
+                                                 auto c = api::orgs::create(a, w, std::move(o), user.id, now + i);
+                                                 if (!c) return c.error();
+                                                 if (first.empty()) first = c->id;
+                                             }
+                                             if (active && !first.empty()) {
+                                                 auto sess = w.sessions().get(s.id);
+                                                 if (!sess || !*sess)
+                                                     return api::make_error(api::code::internal_clerk_error);
+                                                 auto rec = **sess;
+                                                 auto ch = api::orgs::select_organization(a, w, rec, first);
+                                                 if (!ch) return ch.error();
+                                                 if (auto x = w.sessions().put(rec); !x)
+                                                     return api::make_error(api::code::internal_clerk_error);
+                                             }
+                                             return 0;
+                                         });
         if (!made) throw std::runtime_error("seed organizations: " + made.error().long_message);
         cookie = "__client=" + credential;
         session_id = s.id;

@@ -10,8 +10,9 @@ namespace {
 using latchkey::server::params;
 
 void BM_parse_form_sign_in(benchmark::State& state) {
-    std::string const body = "identifier=ada.lovelace%2Bbench%40example.com&password=correct+horse+battery+staple"
-                             "&strategy=password";
+    std::string const body =
+        "identifier=ada.lovelace%2Bbench%40example.com&password=correct+horse+battery+staple"
+        "&strategy=password";
     params p;
     for (auto _ : state) {
         p.clear();
@@ -23,8 +24,9 @@ void BM_parse_form_sign_in(benchmark::State& state) {
 BENCHMARK(BM_parse_form_sign_in);
 
 void BM_parse_query_clerk_js(benchmark::State& state) {
-    std::string const q = "__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0&_method=PATCH"
-                          "&__clerk_db_jwt=dvb_2pXq1vZ0b8kYc9mN4rT6uW3eLhA";
+    std::string const q =
+        "__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0&_method=PATCH"
+        "&__clerk_db_jwt=dvb_2pXq1vZ0b8kYc9mN4rT6uW3eLhA";
     params p;
     for (auto _ : state) {
         p.clear();
@@ -37,9 +39,10 @@ BENCHMARK(BM_parse_query_clerk_js);
 
 void BM_parse_cookies_browser(benchmark::State& state) {
     // What a signed-in browser sends to the FAPI: __client plus the app's own cookies.
-    std::string const h = "__client=client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA.Yk3v0R2mX9q8Lr5sTn1wZc7eHf4gJd6bNa0pQs2uVx8; "
-                          "__client_uat=1732345678; __client_uat_Q3N0Ym9k=1732345678; "
-                          "__session=eyJhbGciOiJSUzI1NiJ9.e30.sig; _ga=GA1.1.123456789.1732345678; theme=dark";
+    std::string const h =
+        "__client=client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA.Yk3v0R2mX9q8Lr5sTn1wZc7eHf4gJd6bNa0pQs2uVx8; "
+        "__client_uat=1732345678; __client_uat_Q3N0Ym9k=1732345678; "
+        "__session=eyJhbGciOiJSUzI1NiJ9.e30.sig; _ga=GA1.1.123456789.1732345678; theme=dark";
     params p;
     for (auto _ : state) {
         p.clear();

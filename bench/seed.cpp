@@ -5,9 +5,9 @@
 //                 [--prefix P] [--identities-out FILE [--identities N]]
 //
 // User i (0-based) gets the verified primary email "<prefix><i>@example.com" (prefix "seed" by default)
-// and the password PW; ONE argon2id digest is computed and shared by every user. Session i belongs to user i % users, on its own client
-// (unless --no-clients). Writes go in batches of --batch records per txn without fsync, then the store is
-// synced once. Prints one JSON line with counts and timings. Run it while no server has the store open.
+// and the password PW; ONE argon2id digest is computed and shared by every user. Session i belongs to user i % users,
+// on its own client (unless --no-clients). Writes go in batches of --batch records per txn without fsync, then the
+// store is synced once. Prints one JSON line with counts and timings. Run it while no server has the store open.
 //
 // --identities-out writes, for N sessions spread over the whole range, a Lua table (bench/load/*.lua read it)
 // of { cookie, sid, id, email }: the `__client` credential the server would have set for that session's
@@ -75,21 +75,32 @@ options parse(int argc, char** argv) {
             if (i + 1 >= argc) usage("missing value");
             return argv[++i];
         };
-        if (a == "--data-dir") o.data_dir = next();
-        else if (a == "--users") o.users = number(next());
-        else if (a == "--sessions") o.sessions = number(next());
-        else if (a == "--batch") o.batch = number(next());
-        else if (a == "--password") o.password = next();
-        else if (a == "--no-clients") o.clients = false;
-        else if (a == "--identities-out") o.identities_out = next();
-        else if (a == "--prefix") o.prefix = next();
-        else if (a == "--identities") o.identities = number(next());
-        else usage("unknown argument");
+        if (a == "--data-dir")
+            o.data_dir = next();
+        else if (a == "--users")
+            o.users = number(next());
+        else if (a == "--sessions")
+            o.sessions = number(next());
+        else if (a == "--batch")
+            o.batch = number(next());
+        else if (a == "--password")
+            o.password = next();
+        else if (a == "--no-clients")
+            o.clients = false;
+        else if (a == "--identities-out")
+            o.identities_out = next();
+        else if (a == "--prefix")
+            o.prefix = next();
+        else if (a == "--identities")
+            o.identities = number(next());
+        else
+            usage("unknown argument");
     }
     if (o.data_dir.empty()) usage("--data-dir is required");
     if (o.batch == 0) usage("--batch must be > 0");
     if (o.sessions > 0 && o.users == 0) usage("sessions need users");
-    if (!o.identities_out.empty() && (!o.clients || o.sessions == 0)) usage("--identities-out needs sessions with clients");
+    if (!o.identities_out.empty() && (!o.clients || o.sessions == 0))
+        usage("--identities-out needs sessions with clients");
     return o;
 }
 
@@ -219,9 +230,8 @@ int main(int argc, char** argv) {
         std::ofstream f(o.identities_out, std::ios::trunc);
         f << "return {\n";
         for (auto const& p : picked)
-            f << "  { cookie = \"" << p.credential
-              << "\", sid = \"" << p.session_id << "\", id = \"" << p.user_id << "\", email = \"" << p.email
-              << "\" },\n";
+            f << "  { cookie = \"" << p.credential << "\", sid = \"" << p.session_id << "\", id = \"" << p.user_id
+              << "\", email = \"" << p.email << "\" },\n";
         f << "}\n";
         if (!f) {
             std::fprintf(stderr, "latchkey-seed: cannot write %s\n", o.identities_out.c_str());
@@ -229,9 +239,9 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::printf("{\"event\":\"seeded\",\"users\":%zu,\"sessions\":%zu,\"clients\":%zu,\"batch\":%zu,"
-                "\"users_s\":%.3f,\"sessions_s\":%.3f,\"sync_s\":%.3f,\"total_s\":%.3f}\n",
-                o.users, o.sessions, o.clients ? o.sessions : 0, o.batch, users_s, sessions_s, sync_s,
-                seconds_since(t0));
+    std::printf(
+        "{\"event\":\"seeded\",\"users\":%zu,\"sessions\":%zu,\"clients\":%zu,\"batch\":%zu,"
+        "\"users_s\":%.3f,\"sessions_s\":%.3f,\"sync_s\":%.3f,\"total_s\":%.3f}\n",
+        o.users, o.sessions, o.clients ? o.sessions : 0, o.batch, users_s, sessions_s, sync_s, seconds_since(t0));
     return 0;
 }

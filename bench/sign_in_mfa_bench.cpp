@@ -83,7 +83,8 @@ std::string client_cookie(response const& res) {
 void sign_in(benchmark::State& state, char const* email, bool totp) {
     fixture f;
     auto& a = f.env.app();
-    std::string const form = std::string("identifier=") + email + "&strategy=password&password=correct+horse+battery+staple";
+    std::string const form =
+        std::string("identifier=") + email + "&strategy=password&password=correct+horse+battery+staple";
     for (auto _ : state) {
         a.clock_offset_ms += 30'000;  // next TOTP step
         auto res = f.post("/v1/client/sign_ins", form, {});

@@ -1,5 +1,5 @@
-// LMDB through the store seam (store::database): the read txns behind GET /v1/client and token mint, and write txns with and
-// without fsync (LATCHKEY_DURABLE), one record per txn and batched (the seeding path).
+// LMDB through the store seam (store::database): the read txns behind GET /v1/client and token mint, and write txns
+// with and without fsync (LATCHKEY_DURABLE), one record per txn and batched (the seeding path).
 #include "bench_app.hpp"
 
 #include <benchmark/benchmark.h>

@@ -53,7 +53,8 @@ void BM_user_json_frontend_scratch(benchmark::State& state) {
     std::size_t bytes = 0;
     for (auto _ : state) {
         views::scratch arena;
-        auto s = json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
+        auto s =
+            json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }

@@ -34,11 +34,11 @@ struct jwt_template {
 };
 
 struct attack_protection {
-    std::uint32_t max_attempts = 100;              ///< failed sign-in attempts before the user is locked
-    std::chrono::seconds lockout{3600};            ///< how long a lockout lasts
-    std::uint32_t code_max_attempts = 3;           ///< wrong codes before a code is burned
-    std::chrono::seconds code_ttl{600};            ///< one-time code lifetime
-    std::uint32_t rate_per_ip_per_minute = 120;    ///< sign-in/sign-up/verification requests per IP
+    std::uint32_t max_attempts = 100;            ///< failed sign-in attempts before the user is locked
+    std::chrono::seconds lockout{3600};          ///< how long a lockout lasts
+    std::uint32_t code_max_attempts = 3;         ///< wrong codes before a code is burned
+    std::chrono::seconds code_ttl{600};          ///< one-time code lifetime
+    std::uint32_t rate_per_ip_per_minute = 120;  ///< sign-in/sign-up/verification requests per IP
     std::uint32_t rate_per_identifier_per_minute = 30;
 };
 
@@ -76,11 +76,11 @@ struct email_delivery {
     std::uint32_t port = 587;
     std::string tls = "starttls";  ///< starttls (required) | implicit (smtps) | none (plain; loopback tests only)
     std::string user;
-    std::string password;          ///< never logged
-    std::string password_env;      ///< name of an env var holding the password (read by conf::load)
-    std::string password_file;     ///< file holding the password (read by conf::load; one trailing newline dropped)
-    std::string from;              ///< "Name <addr@host>" or "addr@host"; header-checked
-    std::string ca_file;           ///< PEM CA bundle for a private CA ("" = the system's)
+    std::string password;       ///< never logged
+    std::string password_env;   ///< name of an env var holding the password (read by conf::load)
+    std::string password_file;  ///< file holding the password (read by conf::load; one trailing newline dropped)
+    std::string from;           ///< "Name <addr@host>" or "addr@host"; header-checked
+    std::string ca_file;        ///< PEM CA bundle for a private CA ("" = the system's)
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds timeout{30'000};  ///< whole transfer
 };
@@ -94,7 +94,7 @@ struct sms_delivery {
     std::string auth_token;       ///< never logged
     std::string auth_token_env;   ///< name of an env var holding the token (read by conf::load)
     std::string auth_token_file;  ///< file holding the token (read by conf::load)
-    std::string from;        ///< E.164 sender (or a messaging service's From)
+    std::string from;             ///< E.164 sender (or a messaging service's From)
     std::string ca_file;
     std::chrono::milliseconds timeout{15'000};
 };
@@ -111,21 +111,24 @@ struct webhook_endpoint {
 struct delivery_settings {
     email_delivery email{};
     sms_delivery sms{};
-    message_template verification_code{"{{code}} is your {{app_name}} verification code",
+    message_template verification_code{
+        "{{code}} is your {{app_name}} verification code",
         "Your {{app_name}} verification code is {{code}}.\n\nIt expires in {{ttl_minutes}} minutes. If you did not "
         "ask for it, ignore this email.\n"};
-    message_template password_reset{"{{code}} is your {{app_name}} password reset code",
+    message_template password_reset{
+        "{{code}} is your {{app_name}} password reset code",
         "Your {{app_name}} password reset code is {{code}}.\n\nIt expires in {{ttl_minutes}} minutes. If you did "
         "not ask to reset your password, ignore this email.\n"};
-    message_template email_link{"Your {{app_name}} sign-in link",
+    message_template email_link{
+        "Your {{app_name}} sign-in link",
         "Open this link to continue to {{app_name}}:\n\n{{url}}\n\nIt expires in {{ttl_minutes}} minutes.\n"};
     message_template invitation{"You are invited to {{app_name}}",
-        "You have been invited to {{app_name}}. Accept the invitation here:\n\n{{url}}\n"};
+                                "You have been invited to {{app_name}}. Accept the invitation here:\n\n{{url}}\n"};
     message_template sms_code{"", "{{code}} is your {{app_name}} verification code."};
-    std::uint32_t max_attempts = 8;             ///< attempts before a job is dead (kept for inspection)
+    std::uint32_t max_attempts = 8;  ///< attempts before a job is dead (kept for inspection)
     std::chrono::milliseconds backoff_base{1'000};
     std::chrono::milliseconds backoff_max{3'600'000};
-    std::uint32_t workers = 2;                  ///< delivery threads
+    std::uint32_t workers = 2;  ///< delivery threads
 };
 
 /// A custom organization role (issue 13): `key` such as "org:billing", its permissions "org:<feature>:<perm>".
@@ -144,7 +147,7 @@ struct organization_settings {
     std::string default_role = "org:member";  ///< the role of an invitation or membership that names none
     bool admin_delete = true;                 ///< admins may delete their organization
     bool force_organization_selection = false;
-    bool slug_disabled = false;  ///< slugs are generated from the name
+    bool slug_disabled = false;   ///< slugs are generated from the name
     std::vector<org_role> roles;  ///< custom roles beside org:admin and org:member
     // ---- domains (issue 13, appended) ----
     bool domains_enabled = false;  ///< organizations may add verified domains (suggestions, automatic invitations)
@@ -158,18 +161,18 @@ struct organization_settings {
 /// `allow_http` (loopback tests).
 struct oauth_provider {
     std::string strategy;
-    std::string name;                    ///< shown on the button
+    std::string name;  ///< shown on the button
     std::string logo_url;
     std::string client_id;
-    std::string client_secret;           ///< never logged
-    std::string issuer;                  ///< OpenID Connect issuer ("" = a plain OAuth 2.0 provider)
+    std::string client_secret;  ///< never logged
+    std::string issuer;         ///< OpenID Connect issuer ("" = a plain OAuth 2.0 provider)
     std::string authorization_endpoint;
     std::string token_endpoint;
     std::string jwks_uri;
     std::string userinfo_endpoint;
     std::vector<std::string> scopes{"openid", "email", "profile"};
-    std::string ca_file;                 ///< PEM CA bundle for a private CA ("" = the system's)
-    bool allow_http = false;             ///< accept http:// endpoints (loopback tests only)
+    std::string ca_file;                        ///< PEM CA bundle for a private CA ("" = the system's)
+    bool allow_http = false;                    ///< accept http:// endpoints (loopback tests only)
     std::chrono::milliseconds timeout{10'000};  ///< each outbound request, whole transfer
     // ---- plain OAuth 2.0 providers (issue 15, appended): no issuer, the identity comes from the userinfo ----
     /// A second profile endpoint listing the user's email addresses (GitHub's /user/emails: an array of
@@ -196,7 +199,7 @@ struct android_app {
 /// XML, from which the missing ones are read. `attr_*` name the assertion attributes mapped onto the user ("" =
 /// the usual names; the email falls back to the NameID).
 struct saml_connection {
-    std::string id;        ///< samlc_... (the ACS and metadata URLs name it)
+    std::string id;  ///< samlc_... (the ACS and metadata URLs name it)
     std::string name;
     std::string provider = "saml_custom";  ///< saml_custom | saml_okta | saml_google | saml_microsoft
     std::vector<std::string> domains;
@@ -217,13 +220,13 @@ struct saml_connection {
 /// Passkeys (issue 14; on when "passkey" is in first_factors): the environment's passkey_settings and the
 /// WebAuthn relying party.
 struct passkey_settings {
-    bool allow_autofill = false;           ///< conditional UI on the sign-in form
-    bool show_sign_in_button = true;       ///< the "sign in with a passkey" (discoverable) button
-    bool satisfies_second_factor = true;   ///< a passkey sign-in skips the second factor
+    bool allow_autofill = false;          ///< conditional UI on the sign-in form
+    bool show_sign_in_button = true;      ///< the "sign in with a passkey" (discoverable) button
+    bool satisfies_second_factor = true;  ///< a passkey sign-in skips the second factor
     /// The RP ID credentials are scoped to ("" = the registrable domain of the frontend API host, else that
     /// host). It must be the app pages' host or a registrable suffix of it; never an IP address.
     std::string rp_id;
-    std::uint32_t timeout_ms = 300'000;    ///< the ceremony timeout given to the browser and the challenge's life
+    std::uint32_t timeout_ms = 300'000;  ///< the ceremony timeout given to the browser and the challenge's life
 };
 
 struct config {
@@ -233,7 +236,7 @@ struct config {
     std::string data_dir = "./.latchkey/data";
     std::string config_file;
     std::vector<std::string> secret_keys;  ///< BAPI keys (first = primary); empty = generated in data_dir
-    std::string frontend_api;  ///< public FAPI URL as browsers reach it; empty = http://<listen>
+    std::string frontend_api;              ///< public FAPI URL as browsers reach it; empty = http://<listen>
     /// The app's domain ("" = the registrable domain of the frontend API host): its origins are accepted for
     /// CORS without a list and __client_uat is set on it. Must contain the frontend API host.
     std::string app_domain;

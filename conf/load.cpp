@@ -71,16 +71,16 @@ std::vector<std::string> split_list(std::string_view s) {
 
 /// A process setting reachable from a flag, an env var and a top-level JSON key.
 struct setting {
-    std::string_view key;   ///< JSON key and flag name with '-' for '_'
-    std::string_view env;   ///< env var
+    std::string_view key;  ///< JSON key and flag name with '-' for '_'
+    std::string_view env;  ///< env var
     std::string_view help;
     error_opt (*from_string)(config&, std::string_view);
 };
 
-#define LATCHKEY_STR_SETTING(field)                                     \
-    [](config& c, std::string_view v) -> error_opt {                    \
-        c.field = std::string(v);                                       \
-        return {};                                                      \
+#define LATCHKEY_STR_SETTING(field)                  \
+    [](config& c, std::string_view v) -> error_opt { \
+        c.field = std::string(v);                    \
+        return {};                                   \
     }
 
 // clang-format off
@@ -227,9 +227,9 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
 /// force_organization_selection, slug_disabled, roles: [{key, name, description, permissions}], domains_enabled,
 /// domain_enrollment_modes}.
 void read_organizations(json_reader& r, json::object const& root, organization_settings& s) {
-    nested(r, root, "organizations", {"enabled", "max_allowed_memberships", "creator_role", "default_role",
-           "admin_delete", "force_organization_selection", "slug_disabled", "roles", "domains_enabled",
-           "domain_enrollment_modes"},
+    nested(r, root, "organizations",
+           {"enabled", "max_allowed_memberships", "creator_role", "default_role", "admin_delete",
+            "force_organization_selection", "slug_disabled", "roles", "domains_enabled", "domain_enrollment_modes"},
            [&](json_reader& sub, json::object const& o) {
                sub.boolean(o, "enabled", s.enabled);
                sub.integer(o, "max_allowed_memberships", s.max_allowed_memberships, 100000);
@@ -250,7 +250,8 @@ void read_organizations(json_reader& r, json::object const& root, organization_s
                    if (!k.starts_with("org:") || k.size() > 64) return false;
                    std::size_t colons = 0;
                    for (char ch : k) {
-                       if (ch == ':') ++colons;
+                       if (ch == ':')
+                           ++colons;
                        else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
                            return false;
                    }
@@ -293,7 +294,6 @@ void read_organizations(json_reader& r, json::object const& root, organization_s
            });
 }
 
-
 void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
     nested(r, root, key, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"},
            [&](json_reader& sub, json::object const& o) {
@@ -314,11 +314,12 @@ void read_template(json_reader& r, json::object const& o, std::string_view key, 
 /// "delivery": {email, sms, templates, max_attempts, backoff_base_ms, backoff_max_ms, workers} and "webhooks".
 void read_delivery(json_reader& r, json::object const& o, config& c) {
     auto& d = c.delivery;
-    nested(r, o, "delivery", {"email", "sms", "templates", "max_attempts", "backoff_base_ms", "backoff_max_ms",
-                              "workers"},
+    nested(r, o, "delivery",
+           {"email", "sms", "templates", "max_attempts", "backoff_base_ms", "backoff_max_ms", "workers"},
            [&](json_reader& sub, json::object const& dv) {
-               nested(sub, dv, "email", {"mode", "host", "port", "tls", "user", "password", "password_env",
-                                         "password_file", "from", "ca_file", "connect_timeout_ms", "timeout_ms"},
+               nested(sub, dv, "email",
+                      {"mode", "host", "port", "tls", "user", "password", "password_env", "password_file", "from",
+                       "ca_file", "connect_timeout_ms", "timeout_ms"},
                       [&](json_reader& e, json::object const& eo) {
                           e.string(eo, "mode", d.email.mode);
                           e.string(eo, "host", d.email.host);
@@ -333,8 +334,9 @@ void read_delivery(json_reader& r, json::object const& o, config& c) {
                           e.millis(eo, "connect_timeout_ms", d.email.connect_timeout);
                           e.millis(eo, "timeout_ms", d.email.timeout);
                       });
-               nested(sub, dv, "sms", {"mode", "base_url", "account_sid", "auth_token", "auth_token_env",
-                                       "auth_token_file", "from", "ca_file", "timeout_ms"},
+               nested(sub, dv, "sms",
+                      {"mode", "base_url", "account_sid", "auth_token", "auth_token_env", "auth_token_file", "from",
+                       "ca_file", "timeout_ms"},
                       [&](json_reader& s, json::object const& so) {
                           s.string(so, "mode", d.sms.mode);
                           s.string(so, "base_url", d.sms.base_url);
@@ -346,8 +348,8 @@ void read_delivery(json_reader& r, json::object const& o, config& c) {
                           s.string(so, "ca_file", d.sms.ca_file);
                           s.millis(so, "timeout_ms", d.sms.timeout);
                       });
-               nested(sub, dv, "templates", {"verification_code", "password_reset", "email_link", "invitation",
-                                             "sms_code"},
+               nested(sub, dv, "templates",
+                      {"verification_code", "password_reset", "email_link", "invitation", "sms_code"},
                       [&](json_reader& t, json::object const& to) {
                           read_template(t, to, "verification_code", d.verification_code);
                           read_template(t, to, "password_reset", d.password_reset);
@@ -403,9 +405,10 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
         oauth_provider p;
         if (!e.is_object()) {
             sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(), {"strategy", "name", "logo_url", "client_id", "client_secret",
-                       "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
-                       "scopes", "ca_file", "allow_http", "timeout_ms", "emails_endpoint", "userinfo_mapping"})) {
+        } else if (sub.only_keys(e.get_object(),
+                                 {"strategy", "name", "logo_url", "client_id", "client_secret", "issuer",
+                                  "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint", "scopes",
+                                  "ca_file", "allow_http", "timeout_ms", "emails_endpoint", "userinfo_mapping"})) {
             auto const& po = e.get_object();
             sub.string(po, "strategy", p.strategy);
             sub.string(po, "name", p.name);
@@ -426,7 +429,7 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
                 if (!m->is_object()) {
                     sub.fail("userinfo_mapping", "expected an object");
                 } else if (sub.only_keys(m->get_object(), {"user_id", "email_address", "email_verified", "first_name",
-                               "last_name", "name", "username", "image_url"})) {
+                                                           "last_name", "name", "username", "image_url"})) {
                     auto const& mo = m->get_object();
                     sub.string(mo, "user_id", p.map_user_id);
                     sub.string(mo, "email_address", p.map_email_address);
@@ -441,7 +444,8 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
             // GitHub (a plain OAuth 2.0 provider): its endpoints and scopes unless configured (tests point them
             // at 127.0.0.1).
             if (!sub.err && p.strategy == "oauth_github" && p.issuer.empty()) {
-                if (p.authorization_endpoint.empty()) p.authorization_endpoint = "https://github.com/login/oauth/authorize";
+                if (p.authorization_endpoint.empty())
+                    p.authorization_endpoint = "https://github.com/login/oauth/authorize";
                 if (p.token_endpoint.empty()) p.token_endpoint = "https://github.com/login/oauth/access_token";
                 if (p.userinfo_endpoint.empty()) p.userinfo_endpoint = "https://api.github.com/user";
                 if (p.emails_endpoint.empty() && !po.contains("userinfo_endpoint"))
@@ -482,8 +486,8 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
         if (!e.is_object()) {
             sub.fail("", "expected an object");
         } else if (sub.only_keys(e.get_object(), {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
-                       "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
-                       "sign_authn_requests", "active"})) {
+                                                  "idp_certificate", "idp_metadata", "attribute_mapping",
+                                                  "allow_idp_initiated", "sign_authn_requests", "active"})) {
             auto const& so = e.get_object();
             sub.string(so, "id", s.id);
             sub.string(so, "name", s.name);
@@ -508,9 +512,10 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             }
             for (auto& d : s.domains)
                 for (auto& ch : d) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-            if (!sub.err && (s.id.size() < 7 || s.id.rfind("samlc_", 0) != 0 || s.id.size() > 64 ||
-                             s.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-                                 std::string::npos))
+            if (!sub.err &&
+                (s.id.size() < 7 || s.id.rfind("samlc_", 0) != 0 || s.id.size() > 64 ||
+                 s.id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                     std::string::npos))
                 sub.fail("id", "expected samlc_<letters and digits>");
             if (!sub.err && s.domains.empty()) sub.fail("domains", "at least one email domain");
             if (!sub.err && s.idp_metadata.empty() &&
@@ -553,12 +558,12 @@ void read_app_links(json_reader& r, json::object const& o, config& c) {
             sub.string(ao, "package_name", app.package_name);
             sub.strings(ao, "sha256_cert_fingerprints", app.sha256_cert_fingerprints);
             sub.strings(ao, "relations", app.relations);
-            if (!sub.err && (app.package_name.empty() || app.package_name.size() > 255 ||
-                             app.package_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") !=
-                                 std::string::npos))
+            if (!sub.err &&
+                (app.package_name.empty() || app.package_name.size() > 255 ||
+                 app.package_name.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") != std::string::npos))
                 sub.fail("package_name", "expected an Android package name");
-            if (!sub.err && app.sha256_cert_fingerprints.empty())
-                sub.fail("sha256_cert_fingerprints", "at least one");
+            if (!sub.err && app.sha256_cert_fingerprints.empty()) sub.fail("sha256_cert_fingerprints", "at least one");
             for (auto& fp : app.sha256_cert_fingerprints) {
                 for (auto& ch : fp) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
                 bool ok = fp.size() == 95;
@@ -609,17 +614,56 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
             }
             continue;
         }
-        static constexpr std::string_view instance_keys[] = {"application_name", "email_address", "phone_number",
-            "username", "first_name", "last_name", "password", "first_factors", "second_factors", "password_policy",
-            "single_session_mode", "session_lifetime", "inactivity_timeout", "token_lifetime",
-            "client_cookie_lifetime", "allowed_origins", "allowed_redirect_origins", "jwt_templates", "home_url", "sign_in_url", "sign_up_url",
-            "user_profile_url", "waitlist_url", "branding", "legal_consent",
-            "preferred_sign_in_strategy", "sign_up_mode", "attack_protection", "max_header_bytes",
-            "max_body_bytes", "max_field_bytes", "header_timeout_ms", "idle_timeout_ms", "shutdown_grace_ms",
-            "max_connections", "max_image_bytes", "delivery", "webhooks", "organizations", "oauth_providers",
-            "reverification_minutes", "saml_connections", "saml_sp_key", "saml_sp_certificate", "passkeys", "second_factor_required",
-            "android_apps", "ios_app_ids", "oauth_dynamic_client_registration",
-            "store"};
+        static constexpr std::string_view instance_keys[] = {"application_name",
+                                                             "email_address",
+                                                             "phone_number",
+                                                             "username",
+                                                             "first_name",
+                                                             "last_name",
+                                                             "password",
+                                                             "first_factors",
+                                                             "second_factors",
+                                                             "password_policy",
+                                                             "single_session_mode",
+                                                             "session_lifetime",
+                                                             "inactivity_timeout",
+                                                             "token_lifetime",
+                                                             "client_cookie_lifetime",
+                                                             "allowed_origins",
+                                                             "allowed_redirect_origins",
+                                                             "jwt_templates",
+                                                             "home_url",
+                                                             "sign_in_url",
+                                                             "sign_up_url",
+                                                             "user_profile_url",
+                                                             "waitlist_url",
+                                                             "branding",
+                                                             "legal_consent",
+                                                             "preferred_sign_in_strategy",
+                                                             "sign_up_mode",
+                                                             "attack_protection",
+                                                             "max_header_bytes",
+                                                             "max_body_bytes",
+                                                             "max_field_bytes",
+                                                             "header_timeout_ms",
+                                                             "idle_timeout_ms",
+                                                             "shutdown_grace_ms",
+                                                             "max_connections",
+                                                             "max_image_bytes",
+                                                             "delivery",
+                                                             "webhooks",
+                                                             "organizations",
+                                                             "oauth_providers",
+                                                             "reverification_minutes",
+                                                             "saml_connections",
+                                                             "saml_sp_key",
+                                                             "saml_sp_certificate",
+                                                             "passkeys",
+                                                             "second_factor_required",
+                                                             "android_apps",
+                                                             "ios_app_ids",
+                                                             "oauth_dynamic_client_registration",
+                                                             "store"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -639,8 +683,9 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.boolean(o, "second_factor_required", c.second_factor_required);
     nested(r, o, "store", {"postgres_url"},
            [&](json_reader& sub, json::object const& p) { sub.string(p, "postgres_url", c.postgres_url); });
-    nested(r, o, "password_policy", {"min_length", "max_length", "require_lowercase", "require_uppercase",
-           "require_numbers", "require_special_char", "reject_common"},
+    nested(r, o, "password_policy",
+           {"min_length", "max_length", "require_lowercase", "require_uppercase", "require_numbers",
+            "require_special_char", "reject_common"},
            [&](json_reader& sub, json::object const& p) {
                sub.integer(p, "min_length", c.passwords.min_length, 72);
                sub.integer(p, "max_length", c.passwords.max_length, 256);
@@ -711,8 +756,9 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
            });
     r.string(o, "preferred_sign_in_strategy", c.preferred_sign_in_strategy);
     r.string(o, "sign_up_mode", c.sign_up_mode);
-    nested(r, o, "attack_protection", {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds",
-           "rate_per_ip_per_minute", "rate_per_identifier_per_minute"},
+    nested(r, o, "attack_protection",
+           {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds", "rate_per_ip_per_minute",
+            "rate_per_identifier_per_minute"},
            [&](json_reader& sub, json::object const& p) {
                sub.integer(p, "max_attempts", c.protection.max_attempts, 1000000);
                sub.seconds(p, "lockout_seconds", c.protection.lockout);
@@ -722,7 +768,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
                sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
            });
     read_organizations(r, o, c.organizations);
-    nested(r, o, "passkeys", {"allow_autofill", "show_sign_in_button", "satisfies_second_factor", "rp_id", "timeout_ms"},
+    nested(r, o, "passkeys",
+           {"allow_autofill", "show_sign_in_button", "satisfies_second_factor", "rp_id", "timeout_ms"},
            [&](json_reader& sub, json::object const& p) {
                sub.boolean(p, "allow_autofill", c.passkeys.allow_autofill);
                sub.boolean(p, "show_sign_in_button", c.passkeys.show_sign_in_button);
@@ -746,7 +793,8 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.string(o, "saml_sp_key", c.saml_sp_key);
     r.string(o, "saml_sp_certificate", c.saml_sp_certificate);
     // Read once here, so no request reads a file: the settings then hold the PEM text itself.
-    for (auto [key, f] : {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {
+    for (auto [key, f] :
+         {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {
         if (f->empty() || f->starts_with("-----BEGIN")) continue;
         std::ifstream in(*f, std::ios::binary);
         std::ostringstream pem;
@@ -828,8 +876,7 @@ error_opt check_page_url(std::string_view url) {
 
 /// #rgb, #rgba, #rrggbb or #rrggbbaa.
 error_opt check_color(std::string_view c) {
-    bool ok = c.size() >= 4 && c.front() == '#' &&
-              (c.size() == 4 || c.size() == 5 || c.size() == 7 || c.size() == 9);
+    bool ok = c.size() >= 4 && c.front() == '#' && (c.size() == 4 || c.size() == 5 || c.size() == 7 || c.size() == 9);
     for (std::size_t i = 1; ok && i < c.size(); ++i)
         ok = (c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f') || (c[i] >= 'A' && c[i] <= 'F');
     if (!ok) return "expected a hex colour: #rgb, #rgba, #rrggbb or #rrggbbaa";
@@ -867,35 +914,41 @@ std::optional<load_error> validate_delivery(config const& c) {
         if (e.tls != "starttls" && e.tls != "implicit" && e.tls != "none")
             return load_error{"delivery.email.tls", "expected starttls, implicit or none"};
         if (e.from.empty() || !header_safe(e.from) || e.from.find('@') == std::string::npos)
-            return load_error{"delivery.email.from", "an address (\"Name <a@b.c>\" or a@b.c) without control characters is required"};
+            return load_error{"delivery.email.from",
+                              "an address (\"Name <a@b.c>\" or a@b.c) without control characters is required"};
         if (!header_safe(e.user) || !header_safe(e.password))
             return load_error{"delivery.email.user", "user and password must not contain control characters"};
     }
-    if (d.sms.mode != "outbox" && d.sms.mode != "twilio") return load_error{"delivery.sms.mode", "expected outbox or twilio"};
+    if (d.sms.mode != "outbox" && d.sms.mode != "twilio")
+        return load_error{"delivery.sms.mode", "expected outbox or twilio"};
     if (d.sms.mode == "twilio") {
         if (!after_http_scheme(d.sms.base_url) || !header_safe(d.sms.base_url))
             return load_error{"delivery.sms.base_url", "must be an http:// or https:// URL"};
-        if (d.sms.account_sid.empty())
-            return load_error{"delivery.sms.account_sid", "required for twilio"};
+        if (d.sms.account_sid.empty()) return load_error{"delivery.sms.account_sid", "required for twilio"};
         for (char ch : d.sms.account_sid)
             if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
                 return load_error{"delivery.sms.account_sid", "letters and digits only"};
         if (d.sms.auth_token.empty() || !header_safe(d.sms.auth_token))
-            return load_error{"delivery.sms.auth_token", "required for twilio (auth_token, auth_token_env or auth_token_file)"};
-        if (d.sms.from.empty() || !header_safe(d.sms.from)) return load_error{"delivery.sms.from", "required for twilio"};
+            return load_error{"delivery.sms.auth_token",
+                              "required for twilio (auth_token, auth_token_env or auth_token_file)"};
+        if (d.sms.from.empty() || !header_safe(d.sms.from))
+            return load_error{"delivery.sms.from", "required for twilio"};
     }
-    for (auto const& [name, t] : {std::pair{"verification_code", &d.verification_code},
-                                  std::pair{"password_reset", &d.password_reset},
-                                  std::pair{"email_link", &d.email_link}, std::pair{"invitation", &d.invitation}}) {
+    for (auto const& [name, t] :
+         {std::pair{"verification_code", &d.verification_code}, std::pair{"password_reset", &d.password_reset},
+          std::pair{"email_link", &d.email_link}, std::pair{"invitation", &d.invitation}}) {
         if (!header_safe(t->subject))
-            return load_error{std::string("delivery.templates.") + name + ".subject", "must not contain control characters"};
-        if (t->text.empty()) return load_error{std::string("delivery.templates.") + name + ".text", "must not be empty"};
+            return load_error{std::string("delivery.templates.") + name + ".subject",
+                              "must not contain control characters"};
+        if (t->text.empty())
+            return load_error{std::string("delivery.templates.") + name + ".text", "must not be empty"};
     }
     if (d.sms_code.text.empty()) return load_error{"delivery.templates.sms_code.text", "must not be empty"};
     if (d.max_attempts < 1) return load_error{"delivery.max_attempts", "must be at least 1"};
     if (d.workers < 1) return load_error{"delivery.workers", "must be at least 1"};
     if (d.backoff_base.count() < 1) return load_error{"delivery.backoff_base_ms", "must be at least 1"};
-    if (d.backoff_max < d.backoff_base) return load_error{"delivery.backoff_max_ms", "must be at least backoff_base_ms"};
+    if (d.backoff_max < d.backoff_base)
+        return load_error{"delivery.backoff_max_ms", "must be at least backoff_base_ms"};
     for (std::size_t i = 0; i < c.webhooks.size(); ++i) {
         auto const& w = c.webhooks[i];
         std::string const at = "webhooks[" + std::to_string(i) + "]";
@@ -945,9 +998,12 @@ std::optional<load_error> validate(config const& c) {
     for (auto const& k : c.secret_keys) {
         bool prefix = k.starts_with("sk_test_") || k.starts_with("sk_live_");
         if (!prefix || k.size() < 8 + 16)
-            return load_error{"secret_key", "each key must be sk_test_... or sk_live_... with at least 16 characters after the prefix"};
+            return load_error{
+                "secret_key",
+                "each key must be sk_test_... or sk_live_... with at least 16 characters after the prefix"};
         for (char ch : k)
-            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  ch == '-'))
                 return load_error{"secret_key", "keys may contain only letters, digits, '_' and '-'"};
     }
     if (c.tls_cert.empty() != c.tls_key.empty())
@@ -963,9 +1019,17 @@ std::optional<load_error> validate(config const& c) {
         return load_error{"preferred_sign_in_strategy", "expected password or otp"};
     if (c.sign_up_mode != "public" && c.sign_up_mode != "restricted" && c.sign_up_mode != "waitlist")
         return load_error{"sign_up_mode", "expected public, restricted or waitlist"};
-    static constexpr std::string_view known_factors[] = {"password", "email_code", "email_link", "phone_code",
-        "reset_password_email_code", "reset_password_phone_code", "passkey", "web3_metamask_signature",
-        "web3_coinbase_wallet_signature", "web3_okx_wallet_signature", "web3_base_signature"};
+    static constexpr std::string_view known_factors[] = {"password",
+                                                         "email_code",
+                                                         "email_link",
+                                                         "phone_code",
+                                                         "reset_password_email_code",
+                                                         "reset_password_phone_code",
+                                                         "passkey",
+                                                         "web3_metamask_signature",
+                                                         "web3_coinbase_wallet_signature",
+                                                         "web3_okx_wallet_signature",
+                                                         "web3_base_signature"};
     for (auto const& f : c.first_factors) {
         bool ok = false;
         for (auto k : known_factors) ok = ok || f == k;
@@ -978,7 +1042,8 @@ std::optional<load_error> validate(config const& c) {
             ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.');
             digits_only = digits_only && ((ch >= '0' && ch <= '9') || ch == '.');
         }
-        if (!ok || digits_only) return load_error{"passkeys.rp_id", "expected a lowercase DNS name (not an IP address)"};
+        if (!ok || digits_only)
+            return load_error{"passkeys.rp_id", "expected a lowercase DNS name (not an IP address)"};
     }
     if (c.passkeys.timeout_ms < 10'000) return load_error{"passkeys.timeout_ms", "must be at least 10000"};
     for (auto const* list : {&c.allowed_origins, &c.allowed_redirect_origins}) {
@@ -986,18 +1051,19 @@ std::optional<load_error> validate(config const& c) {
         for (auto const& o : *list) {
             auto const host = after_http_scheme(o);
             bool ok = host && !host->empty() && host->find_first_of("/?#@\\ ") == std::string_view::npos;
-            if (!ok) return load_error{name, "each origin is scheme://host[:port] without a path or trailing slash: '" + o + "'"};
+            if (!ok)
+                return load_error{name,
+                                  "each origin is scheme://host[:port] without a path or trailing slash: '" + o + "'"};
         }
     }
-    for (auto const& [name, url] : {std::pair{"branding.logo_url", &c.branding.logo_url},
-                                    std::pair{"branding.favicon_url", &c.branding.favicon_url},
-                                    std::pair{"legal_consent.terms_url", &c.legal_consent.terms_url},
-                                    std::pair{"legal_consent.privacy_policy_url", &c.legal_consent.privacy_policy_url},
-                                    std::pair{"home_url", &c.home_url},
-                                    std::pair{"sign_in_url", &c.sign_in_url},
-                                    std::pair{"sign_up_url", &c.sign_up_url},
-                                    std::pair{"user_profile_url", &c.user_profile_url},
-                                    std::pair{"waitlist_url", &c.waitlist_url}})
+    for (auto const& [name, url] :
+         {std::pair{"branding.logo_url", &c.branding.logo_url},
+          std::pair{"branding.favicon_url", &c.branding.favicon_url},
+          std::pair{"legal_consent.terms_url", &c.legal_consent.terms_url},
+          std::pair{"legal_consent.privacy_policy_url", &c.legal_consent.privacy_policy_url},
+          std::pair{"home_url", &c.home_url}, std::pair{"sign_in_url", &c.sign_in_url},
+          std::pair{"sign_up_url", &c.sign_up_url}, std::pair{"user_profile_url", &c.user_profile_url},
+          std::pair{"waitlist_url", &c.waitlist_url}})
         if (!url->empty())
             if (auto bad = check_page_url(*url)) return load_error{name, *bad};
     for (auto const& [name, color] : {std::pair{"branding.primary_color", &c.branding.primary_color},
@@ -1008,7 +1074,8 @@ std::optional<load_error> validate(config const& c) {
     for (auto const* a : {&c.email_address, &c.phone_number, &c.username})
         if (a->required && !a->enabled) return load_error{"attributes", "a required identifier must be enabled"};
     if (!c.email_address.enabled && !c.phone_number.enabled && !c.username.enabled)
-        return load_error{"email_address", "at least one identifier (email_address, phone_number, username) must be enabled"};
+        return load_error{"email_address",
+                          "at least one identifier (email_address, phone_number, username) must be enabled"};
     if (auto e = validate_delivery(c)) return e;
     return std::nullopt;
 }
@@ -1076,14 +1143,17 @@ std::string usage() {
     std::string u =
         "usage: latchkey serve [flags]     run the FAPI and BAPI listeners\n"
         "       latchkey keys [flags]      print the publishable and secret keys\n"
-        "       latchkey keys --rotate     add a new signing key (active from the next start; old ones stay in the JWKS)\n"
+        "       latchkey keys --rotate     add a new signing key (active from the next start; old ones stay in the "
+        "JWKS)\n"
         "       latchkey keys --retire KID remove an old signing key from the JWKS\n"
         "       latchkey users create --email E [--password P] [--username U] [--first-name F] [--last-name L]\n"
         "       latchkey users list [--query Q] [--limit N] [--offset N]     one JSON line per user, newest first\n"
         "       latchkey users export [--out FILE]   every user as JSON lines (with password digests; FILE mode 0600)\n"
-        "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, ...)\n"
+        "       latchkey users import [--in FILE]    JSON lines (password_digest+password_hasher: bcrypt, argon2id, "
+        "...)\n"
         "       (users commands take --data-dir / --config like serve, and work beside a running server)\n"
-        "       latchkey serve --postgres-url URL [--migrate]   PostgreSQL as the shared store, LMDB the local replica\n"
+        "       latchkey serve --postgres-url URL [--migrate]   PostgreSQL as the shared store, LMDB the local "
+        "replica\n"
         "       latchkey migrate --postgres-url URL   apply the PostgreSQL schema migrations\n"
         "       latchkey store copy --from lmdb:DIR|URL --to URL|lmdb:DIR   copy a store into an empty one\n"
         "       latchkey --help | --version\n\n"

@@ -5,9 +5,9 @@
 
 #include <boost/system/system_error.hpp>
 
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 
 #include <array>
@@ -26,20 +26,15 @@ namespace {
 std::string digest(std::string_view data, EVP_MD const* md, char const* what) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned int len = 0;
-    if (::EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1)
-        fail(what);
+    if (::EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1) fail(what);
     return {reinterpret_cast<char const*>(out.data()), len};
 }
 
 }  // namespace
 
-std::string sha256(std::string_view data) {
-    return digest(data, ::EVP_sha256(), "EVP_Digest(SHA-256)");
-}
+std::string sha256(std::string_view data) { return digest(data, ::EVP_sha256(), "EVP_Digest(SHA-256)"); }
 
-std::string sha1(std::string_view data) {
-    return digest(data, ::EVP_sha1(), "EVP_Digest(SHA-1)");
-}
+std::string sha1(std::string_view data) { return digest(data, ::EVP_sha1(), "EVP_Digest(SHA-1)"); }
 
 namespace {
 /// One keyed HMAC-SHA-256 context per thread, re-initialised per call with the key it already holds.
@@ -60,7 +55,8 @@ public:
 
     std::string compute(std::string_view key, std::string_view data) {
         if (ctx_ == nullptr) fail("EVP_MAC_fetch(HMAC)");
-        bool const same_key = keyed_ && key.size() == key_.size() && std::memcmp(key.data(), key_.data(), key.size()) == 0;
+        bool const same_key =
+            keyed_ && key.size() == key_.size() && std::memcmp(key.data(), key_.data(), key.size()) == 0;
         int ok = 0;
         if (same_key) {
             ok = ::EVP_MAC_init(ctx_, nullptr, 0, nullptr);  // reuses the key already set

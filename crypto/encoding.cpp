@@ -8,17 +8,14 @@ namespace latchkey::crypto {
 
 namespace {
 
-constexpr std::string_view std_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr std::string_view url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view std_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view url_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 constexpr std::uint8_t invalid = 0xff;
 
 constexpr std::array<std::uint8_t, 256> make_decode_table(std::string_view alphabet) {
     std::array<std::uint8_t, 256> t{};
-    for (auto& v : t)
-        v = invalid;
+    for (auto& v : t) v = invalid;
     for (std::size_t i = 0; i < alphabet.size(); ++i)
         t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
     return t;
@@ -32,8 +29,7 @@ void encode_append(std::string& out, std::string_view in, std::string_view alpha
     std::size_t const n = in.size();
     std::size_t i = 0;
     for (; i + 3 <= n; i += 3) {
-        std::uint32_t const v =
-            (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+        std::uint32_t const v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
         out += alphabet[(v >> 6) & 0x3f];
@@ -44,15 +40,13 @@ void encode_append(std::string& out, std::string_view in, std::string_view alpha
         std::uint32_t const v = std::uint32_t{p[i]} << 16;
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
-        if (pad)
-            out += "==";
+        if (pad) out += "==";
     } else if (rest == 2) {
         std::uint32_t const v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8);
         out += alphabet[(v >> 18) & 0x3f];
         out += alphabet[(v >> 12) & 0x3f];
         out += alphabet[(v >> 6) & 0x3f];
-        if (pad)
-            out += '=';
+        if (pad) out += '=';
     }
 }
 
@@ -66,14 +60,11 @@ std::string encode(std::string_view in, std::string_view alphabet, bool pad) {
 result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> const& table) {
     // Padding is optional, but when present it must complete the last quantum exactly.
     std::size_t pads = 0;
-    while (pads < in.size() && pads < 3 && in[in.size() - 1 - pads] == '=')
-        ++pads;
+    while (pads < in.size() && pads < 3 && in[in.size() - 1 - pads] == '=') ++pads;
     std::string_view const body = in.substr(0, in.size() - pads);
     std::size_t const rest = body.size() % 4;
-    if (rest == 1)
-        return errc::invalid_encoding;
-    if (pads != 0 && (in.size() % 4 != 0 || pads != 4 - rest))
-        return errc::invalid_encoding;
+    if (rest == 1) return errc::invalid_encoding;
+    if (pads != 0 && (in.size() % 4 != 0 || pads != 4 - rest)) return errc::invalid_encoding;
 
     std::string out;
     out.reserve(body.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1));
@@ -81,8 +72,7 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
     std::size_t count = 0;
     for (char const c : body) {
         std::uint8_t const v = table[static_cast<unsigned char>(c)];
-        if (v == invalid)
-            return errc::invalid_encoding;
+        if (v == invalid) return errc::invalid_encoding;
         acc = (acc << 6) | v;
         if (++count == 4) {
             out += static_cast<char>((acc >> 16) & 0xff);
@@ -93,12 +83,10 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
         }
     }
     if (count == 2) {
-        if ((acc & 0x0f) != 0)
-            return errc::invalid_encoding;  // non-canonical trailing bits
+        if ((acc & 0x0f) != 0) return errc::invalid_encoding;  // non-canonical trailing bits
         out += static_cast<char>((acc >> 4) & 0xff);
     } else if (count == 3) {
-        if ((acc & 0x03) != 0)
-            return errc::invalid_encoding;
+        if ((acc & 0x03) != 0) return errc::invalid_encoding;
         out += static_cast<char>((acc >> 10) & 0xff);
         out += static_cast<char>((acc >> 2) & 0xff);
     }
@@ -106,40 +94,27 @@ result<std::string> decode(std::string_view in, std::array<std::uint8_t, 256> co
 }
 
 int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
 }  // namespace
 
-std::string base64url_encode(std::string_view bytes) {
-    return encode(bytes, url_alphabet, false);
-}
+std::string base64url_encode(std::string_view bytes) { return encode(bytes, url_alphabet, false); }
 
 void base64url_encode_append(std::string& out, std::string_view bytes) {
     encode_append(out, bytes, url_alphabet, false);
 }
 
-result<std::string> base64url_decode(std::string_view text) {
-    return decode(text, url_table);
-}
+result<std::string> base64url_decode(std::string_view text) { return decode(text, url_table); }
 
-std::string base64_encode(std::string_view bytes) {
-    return encode(bytes, std_alphabet, true);
-}
+std::string base64_encode(std::string_view bytes) { return encode(bytes, std_alphabet, true); }
 
-std::string base64_encode_unpadded(std::string_view bytes) {
-    return encode(bytes, std_alphabet, false);
-}
+std::string base64_encode_unpadded(std::string_view bytes) { return encode(bytes, std_alphabet, false); }
 
-result<std::string> base64_decode(std::string_view text) {
-    return decode(text, std_table);
-}
+result<std::string> base64_decode(std::string_view text) { return decode(text, std_table); }
 
 std::string hex_encode(std::string_view bytes) {
     constexpr std::string_view digits = "0123456789abcdef";
@@ -154,15 +129,13 @@ std::string hex_encode(std::string_view bytes) {
 }
 
 result<std::string> hex_decode(std::string_view text) {
-    if (text.size() % 2 != 0)
-        return errc::invalid_encoding;
+    if (text.size() % 2 != 0) return errc::invalid_encoding;
     std::string out;
     out.reserve(text.size() / 2);
     for (std::size_t i = 0; i < text.size(); i += 2) {
         int const hi = hex_value(text[i]);
         int const lo = hex_value(text[i + 1]);
-        if (hi < 0 || lo < 0)
-            return errc::invalid_encoding;
+        if (hi < 0 || lo < 0) return errc::invalid_encoding;
         out += static_cast<char>((hi << 4) | lo);
     }
     return out;
@@ -175,10 +148,8 @@ std::string base62_encode(std::string_view bytes, std::size_t width) {
     digits.reserve(width);
     std::size_t start = 0;  // index of the first non-zero byte of `num`
     while (true) {
-        while (start < num.size() && num[start] == 0)
-            ++start;
-        if (start == num.size())
-            break;
+        while (start < num.size() && num[start] == 0) ++start;
+        if (start == num.size()) break;
         std::uint32_t rem = 0;
         for (std::size_t i = start; i < num.size(); ++i) {
             std::uint32_t const cur = (rem << 8) | num[i];
@@ -187,8 +158,7 @@ std::string base62_encode(std::string_view bytes, std::size_t width) {
         }
         digits += base62_alphabet[rem];
     }
-    while (digits.size() < width)
-        digits += '0';
+    while (digits.size() < width) digits += '0';
     return {digits.rbegin(), digits.rend()};
 }
 

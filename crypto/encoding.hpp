@@ -15,9 +15,7 @@ std::string base64url_encode(std::string_view bytes);
 void base64url_encode_append(std::string& out, std::string_view bytes);
 
 /// Length of the unpadded base64url (or unpadded base64) encoding of `n` bytes.
-constexpr std::size_t base64_unpadded_size(std::size_t n) noexcept {
-    return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
-}
+constexpr std::size_t base64_unpadded_size(std::size_t n) noexcept { return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1); }
 
 /// Decodes base64url with or without '=' padding. Rejects characters outside the url alphabet
 /// (including '+', '/', whitespace), misplaced or partial padding, a length of 4k+1, and non-zero
@@ -44,8 +42,7 @@ result<std::string> hex_decode(std::string_view text);
 
 /// The base62 alphabet in ASCII order ("0-9A-Za-z"), so that fixed-width encodings sort like
 /// numbers.
-inline constexpr std::string_view base62_alphabet =
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+inline constexpr std::string_view base62_alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Encodes `bytes` as one big-endian unsigned number in base62, left-padded with '0' to `width`
 /// characters. The result is longer than `width` only if the number needs more digits (20 bytes

@@ -13,9 +13,7 @@ public:
 
     std::string message(int ev) const override { return describe(ev); }
 
-    char const* message(int ev, char* /*buffer*/, std::size_t /*len*/) const noexcept override {
-        return describe(ev);
-    }
+    char const* message(int ev, char* /*buffer*/, std::size_t /*len*/) const noexcept override { return describe(ev); }
 
 private:
     static char const* describe(int ev) noexcept {

@@ -25,9 +25,7 @@ enum class errc {
 boost::system::error_category const& error_category() noexcept;
 
 /// Makes an error_code in the crypto category; found by ADL, so `errc` converts implicitly.
-inline boost::system::error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), error_category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 /// The module's result type: a value or an error_code (usually from `errc`).
 template <class T>

@@ -51,8 +51,7 @@ result<evp_pkey_ptr> p256_from_point(std::string_view x, std::string_view y) {
     point += x;
     point += y;
     ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
-    if (!bld ||
-        ::OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+    if (!bld || ::OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
         ::OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
         log_openssl_failure("OSSL_PARAM_BLD(EC)");
         return errc::openssl;

@@ -14,15 +14,16 @@ namespace {
 
 // Keccak-f[1600] (FIPS 202 section 3): 24 rounds of theta, rho, pi, chi, iota over 25 64-bit lanes.
 constexpr std::array<std::uint64_t, 24> round_constants{
-    0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808aull, 0x8000000080008000ull,
-    0x000000000000808bull, 0x0000000080000001ull, 0x8000000080008081ull, 0x8000000000008009ull,
-    0x000000000000008aull, 0x0000000000000088ull, 0x0000000080008009ull, 0x000000008000000aull,
-    0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull, 0x8000000000008003ull,
-    0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
+    0x0000000000000001ull, 0x0000000000008082ull, 0x800000000000808aull, 0x8000000080008000ull, 0x000000000000808bull,
+    0x0000000080000001ull, 0x8000000080008081ull, 0x8000000000008009ull, 0x000000000000008aull, 0x0000000000000088ull,
+    0x0000000080008009ull, 0x000000008000000aull, 0x000000008000808bull, 0x800000000000008bull, 0x8000000000008089ull,
+    0x8000000000008003ull, 0x8000000000008002ull, 0x8000000000000080ull, 0x000000000000800aull, 0x800000008000000aull,
     0x8000000080008081ull, 0x8000000000008080ull, 0x0000000080000001ull, 0x8000000080008008ull};
 // rho offsets and pi destinations, in the order the pi step walks the lanes starting from lane 1.
-constexpr std::array<unsigned, 24> rho{1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44};
-constexpr std::array<unsigned, 24> pi{10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1};
+constexpr std::array<unsigned, 24> rho{1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
+                                       27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
+constexpr std::array<unsigned, 24> pi{10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
+                                      15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
 
 constexpr std::uint64_t rotl(std::uint64_t x, unsigned n) noexcept { return (x << n) | (x >> (64 - n)); }
 
@@ -84,7 +85,10 @@ std::string keccak256(std::string_view data) { return sponge256(data, 0x01); }
 std::string sha3_256(std::string_view data) { return sponge256(data, 0x06); }
 
 std::string personal_message_hash(std::string_view message) {
-    std::string m = "\x19" "Ethereum Signed Message:\n" + std::to_string(message.size());
+    std::string m =
+        "\x19"
+        "Ethereum Signed Message:\n" +
+        std::to_string(message.size());
     m.append(message);
     return keccak256(m);
 }
@@ -127,9 +131,12 @@ result<std::string> parse_address(std::string_view text) {
     bool lower = false, upper = false;
     std::string folded;
     for (char ch : digits) {
-        if (ch >= 'a' && ch <= 'f') lower = true;
-        else if (ch >= 'A' && ch <= 'F') upper = true;
-        else if (!(ch >= '0' && ch <= '9')) return errc::invalid_encoding;
+        if (ch >= 'a' && ch <= 'f')
+            lower = true;
+        else if (ch >= 'A' && ch <= 'F')
+            upper = true;
+        else if (!(ch >= '0' && ch <= '9'))
+            return errc::invalid_encoding;
         folded.push_back(ch >= 'A' && ch <= 'F' ? static_cast<char>(ch - 'A' + 'a') : ch);
     }
     auto raw = hex_decode(folded);

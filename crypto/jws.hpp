@@ -20,8 +20,7 @@ inline constexpr std::size_t max_jws_bytes = std::size_t{16} * 1024;
 /// "alg":"RS256" and the kid in the header). Deterministic for a given key and input.
 /// Thread-safe: many threads may sign with the same key at once.
 /// @returns errc::openssl if OpenSSL fails (logged).
-result<std::string>
-sign_rs256(signing_key const& k, std::string_view header_json, std::string_view payload_json);
+result<std::string> sign_rs256(signing_key const& k, std::string_view header_json, std::string_view payload_json);
 
 /// The decoded pieces of a compact JWS.
 struct jws_parts {
@@ -43,8 +42,7 @@ result<jws_parts> parse_jws(std::string_view compact);
 /// @returns errc::bad_signature on mismatch (including a signature of the wrong length),
 ///          errc::invalid_key for a null key, errc::unsupported_algorithm for a non-RSA key,
 ///          errc::openssl if OpenSSL fails (logged).
-result<void>
-verify_rs256(EVP_PKEY* pub, std::string_view signing_input, std::string_view signature);
+result<void> verify_rs256(EVP_PKEY* pub, std::string_view signing_input, std::string_view signature);
 
 /// `verify_rs256(pub, parts.signing_input, parts.signature)`.
 result<void> verify_rs256(EVP_PKEY* pub, jws_parts const& parts);

@@ -24,9 +24,7 @@ namespace {
 constexpr std::size_t max_pem_bytes = std::size_t{64} * 1024;
 
 // Refuses to prompt for a passphrase: encrypted PEM simply fails to load.
-int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
-    return -1;
-}
+int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
 
 [[noreturn]] void throw_openssl(char const* what) {
     log_openssl_failure(what);
@@ -46,8 +44,7 @@ result<std::string> bn_param_b64url(EVP_PKEY* pkey, char const* name) {
     }
     bignum_ptr const bn(raw);
     std::string bytes(static_cast<std::size_t>(BN_num_bytes(bn.get())), '\0');
-    if (::BN_bn2bin(bn.get(), reinterpret_cast<unsigned char*>(bytes.data())) !=
-        static_cast<int>(bytes.size())) {
+    if (::BN_bn2bin(bn.get(), reinterpret_cast<unsigned char*>(bytes.data())) != static_cast<int>(bytes.size())) {
         log_openssl_failure("BN_bn2bin");
         return errc::openssl;
     }
@@ -56,11 +53,9 @@ result<std::string> bn_param_b64url(EVP_PKEY* pkey, char const* name) {
 
 // Checks that `pkey` is an RSA key of an accepted size; returns its size in bits.
 result<int> check_rsa(EVP_PKEY* pkey) {
-    if (::EVP_PKEY_is_a(pkey, "RSA") != 1)
-        return errc::unsupported_algorithm;
+    if (::EVP_PKEY_is_a(pkey, "RSA") != 1) return errc::unsupported_algorithm;
     int const bits = ::EVP_PKEY_get_bits(pkey);
-    if (bits < min_rsa_bits || bits > max_rsa_bits)
-        return errc::invalid_key;
+    if (bits < min_rsa_bits || bits > max_rsa_bits) return errc::invalid_key;
     return bits;
 }
 
@@ -103,17 +98,13 @@ void append_json_string(std::string& out, std::string_view s) {
 
 result<signing_key> signing_key::adopt(evp_pkey_ptr pkey) {
     auto bits = check_rsa(pkey.get());
-    if (!bits)
-        return bits.error();
+    if (!bits) return bits.error();
     auto n = bn_param_b64url(pkey.get(), OSSL_PKEY_PARAM_RSA_N);
-    if (!n)
-        return n.error();
+    if (!n) return n.error();
     auto e = bn_param_b64url(pkey.get(), OSSL_PKEY_PARAM_RSA_E);
-    if (!e)
-        return e.error();
+    if (!e) return e.error();
     auto kid = derive_kid(pkey.get());
-    if (!kid)
-        return kid.error();
+    if (!kid) return kid.error();
     signing_key k;
     k.pkey_ = std::move(pkey);
     k.kid_ = std::move(*kid);
@@ -124,15 +115,13 @@ result<signing_key> signing_key::adopt(evp_pkey_ptr pkey) {
 }
 
 result<signing_key> signing_key::generate_rsa(int bits) {
-    if (bits < min_rsa_bits || bits > max_rsa_bits)
-        return errc::invalid_key;
+    if (bits < min_rsa_bits || bits > max_rsa_bits) return errc::invalid_key;
     evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
     if (!ctx) {
         log_openssl_failure("EVP_PKEY_CTX_new_from_name(RSA)");
         return errc::openssl;
     }
-    if (::EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-        ::EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) != 1) {
+    if (::EVP_PKEY_keygen_init(ctx.get()) != 1 || ::EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), bits) != 1) {
         log_openssl_failure("RSA keygen init");
         return errc::openssl;
     }
@@ -145,8 +134,7 @@ result<signing_key> signing_key::generate_rsa(int bits) {
 }
 
 result<signing_key> signing_key::from_pem(std::string_view private_pem) {
-    if (private_pem.empty() || private_pem.size() > max_pem_bytes)
-        return errc::invalid_key;
+    if (private_pem.empty() || private_pem.size() > max_pem_bytes) return errc::invalid_key;
     bio_ptr const bio = read_bio(private_pem);
     if (!bio) {
         log_openssl_failure("BIO_new_mem_buf");
@@ -157,8 +145,7 @@ result<signing_key> signing_key::from_pem(std::string_view private_pem) {
         log_openssl_failure("PEM_read_bio_PrivateKey: not an unencrypted private key PEM");
         return errc::invalid_key;
     }
-    if (auto bits = check_rsa(pkey.get()); !bits)
-        return bits.error();
+    if (auto bits = check_rsa(pkey.get()); !bits) return bits.error();
     evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!ctx) {
         log_openssl_failure("EVP_PKEY_CTX_new_from_pkey");
@@ -188,42 +175,34 @@ result<signing_key> signing_key::clone() const {
 std::string signing_key::private_pem() const {
     // The secure-heap BIO cleanses its buffer when it grows and when it is freed.
     bio_ptr const bio(::BIO_new(::BIO_s_secmem()));
-    if (!bio)
-        throw_openssl("BIO_new(secmem)");
-    if (::PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
-        1)
+    if (!bio) throw_openssl("BIO_new(secmem)");
+    if (::PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw_openssl("PEM_write_bio_PrivateKey");
     char* data = nullptr;
     long const len = BIO_get_mem_data(bio.get(), &data);
-    if (len <= 0 || data == nullptr)
-        throw_openssl("BIO_get_mem_data");
+    if (len <= 0 || data == nullptr) throw_openssl("BIO_get_mem_data");
     return {data, static_cast<std::size_t>(len)};
 }
 
 std::string signing_key::public_pem() const {
     bio_ptr const bio(::BIO_new(::BIO_s_mem()));
-    if (!bio)
-        throw_openssl("BIO_new(mem)");
-    if (::PEM_write_bio_PUBKEY(bio.get(), pkey_.get()) != 1)
-        throw_openssl("PEM_write_bio_PUBKEY");
+    if (!bio) throw_openssl("BIO_new(mem)");
+    if (::PEM_write_bio_PUBKEY(bio.get(), pkey_.get()) != 1) throw_openssl("PEM_write_bio_PUBKEY");
     char* data = nullptr;
     long const len = BIO_get_mem_data(bio.get(), &data);
-    if (len <= 0 || data == nullptr)
-        throw_openssl("BIO_get_mem_data");
+    if (len <= 0 || data == nullptr) throw_openssl("BIO_get_mem_data");
     return {data, static_cast<std::size_t>(len)};
 }
 
 result<public_key> public_key::adopt(evp_pkey_ptr pkey) {
-    if (auto bits = check_rsa(pkey.get()); !bits)
-        return bits.error();
+    if (auto bits = check_rsa(pkey.get()); !bits) return bits.error();
     public_key k;
     k.pkey_ = std::move(pkey);
     return k;
 }
 
 result<public_key> public_key::from_pem(std::string_view spki_pem) {
-    if (spki_pem.empty() || spki_pem.size() > max_pem_bytes)
-        return errc::invalid_key;
+    if (spki_pem.empty() || spki_pem.size() > max_pem_bytes) return errc::invalid_key;
     bio_ptr const bio = read_bio(spki_pem);
     if (!bio) {
         log_openssl_failure("BIO_new_mem_buf");
@@ -239,32 +218,23 @@ result<public_key> public_key::from_pem(std::string_view spki_pem) {
 
 result<public_key> public_key::from_jwk(std::string_view n_b64url, std::string_view e_b64url) {
     auto n = base64url_decode(n_b64url);
-    if (!n)
-        return n.error();
+    if (!n) return n.error();
     auto e = base64url_decode(e_b64url);
-    if (!e)
-        return e.error();
+    if (!e) return e.error();
     // e must be an odd integer > 1 that fits in 64 bits; n is sized by check_rsa below.
-    if (e->empty() || e->size() > 8 || (static_cast<unsigned char>(e->back()) & 1U) == 0 ||
-        n->empty() || n->size() > static_cast<std::size_t>(max_rsa_bits / 8)) {
+    if (e->empty() || e->size() > 8 || (static_cast<unsigned char>(e->back()) & 1U) == 0 || n->empty() ||
+        n->size() > static_cast<std::size_t>(max_rsa_bits / 8)) {
         return errc::invalid_key;
     }
-    bignum_ptr const bn_n(::BN_bin2bn(
-        reinterpret_cast<unsigned char const*>(n->data()),
-        static_cast<int>(n->size()),
-        nullptr
-    ));
-    bignum_ptr const bn_e(::BN_bin2bn(
-        reinterpret_cast<unsigned char const*>(e->data()),
-        static_cast<int>(e->size()),
-        nullptr
-    ));
+    bignum_ptr const bn_n(
+        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(n->data()), static_cast<int>(n->size()), nullptr));
+    bignum_ptr const bn_e(
+        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(e->data()), static_cast<int>(e->size()), nullptr));
     if (!bn_n || !bn_e) {
         log_openssl_failure("BN_bin2bn");
         return errc::openssl;
     }
-    if (::BN_is_one(bn_e.get()) == 1)
-        return errc::invalid_key;
+    if (::BN_is_one(bn_e.get()) == 1) return errc::invalid_key;
     ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
     if (!bld || ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
         ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
@@ -310,8 +280,7 @@ void keyring::add(signing_key k, bool active) {
     } else {
         keys_[index] = std::move(k);
     }
-    if (active)
-        active_ = index;
+    if (active) active_ = index;
 }
 
 signing_key const& keyring::active() const {
@@ -321,19 +290,16 @@ signing_key const& keyring::active() const {
 
 signing_key const* keyring::find(std::string_view kid) const noexcept {
     for (auto const& k : keys_)
-        if (k.kid() == kid)
-            return &k;
+        if (k.kid() == kid) return &k;
     return nullptr;
 }
 
 std::vector<signing_key const*> keyring::published() const {
     std::vector<signing_key const*> out;
     out.reserve(keys_.size());
-    if (has_active())
-        out.push_back(&keys_[active_]);
+    if (has_active()) out.push_back(&keys_[active_]);
     for (std::size_t i = 0; i < keys_.size(); ++i)
-        if (i != active_)
-            out.push_back(&keys_[i]);
+        if (i != active_) out.push_back(&keys_[i]);
     return out;
 }
 
@@ -341,8 +307,7 @@ std::string jwks_json(keyring const& ring) {
     std::string out = R"({"keys":[)";
     bool first = true;
     for (signing_key const* k : ring.published()) {
-        if (!first)
-            out += ',';
+        if (!first) out += ',';
         first = false;
         out += R"({"use":"sig","kty":"RSA","kid":)";
         append_json_string(out, k->kid());

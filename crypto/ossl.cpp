@@ -38,8 +38,7 @@ std::string drain_errors(std::string_view what) {
             out += ')';
         }
     }
-    if (first)
-        out += ": (no OpenSSL error queued)";
+    if (first) out += ": (no OpenSSL error queued)";
     return out;
 }
 
@@ -47,9 +46,7 @@ void set_log_sink(log_sink sink) noexcept {
     current_sink.store(sink != nullptr ? sink : &stderr_sink, std::memory_order_release);
 }
 
-void log_line(std::string_view line) noexcept {
-    current_sink.load(std::memory_order_acquire)(line);
-}
+void log_line(std::string_view line) noexcept { current_sink.load(std::memory_order_acquire)(line); }
 
 void log_openssl_failure(std::string_view what) noexcept {
     try {

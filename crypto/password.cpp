@@ -12,11 +12,11 @@
 #include <array>
 #include <charconv>
 #include <climits>
-#include <initializer_list>
+#include <condition_variable>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
-#include <condition_variable>
 #include <new>
 #include <optional>
 #include <vector>
@@ -69,29 +69,20 @@ enum class hasher_kind {
 };
 
 constexpr std::array<std::string_view, 17> hasher_names = {
-    "argon2id",
-    "argon2i",
-    "bcrypt",
-    "bcrypt_sha256_django",
-    "pbkdf2_sha256",
-    "pbkdf2_sha256_django",
-    "pbkdf2_sha1",
-    "scrypt_firebase",
-    "sha256",
-    "md5",
-    "md5_phpass",
-    "phpass",
-    "pbkdf2_sha512",
-    "pbkdf2_sha512_hex",
-    "scrypt_werkzeug",
-    "sha512_symfony",
+    "argon2id",        "argon2i",
+    "bcrypt",          "bcrypt_sha256_django",
+    "pbkdf2_sha256",   "pbkdf2_sha256_django",
+    "pbkdf2_sha1",     "scrypt_firebase",
+    "sha256",          "md5",
+    "md5_phpass",      "phpass",
+    "pbkdf2_sha512",   "pbkdf2_sha512_hex",
+    "scrypt_werkzeug", "sha512_symfony",
     "ldap_ssha",
 };
 
 std::optional<hasher_kind> kind_of(std::string_view name) noexcept {
     for (std::size_t i = 0; i < hasher_names.size(); ++i)
-        if (hasher_names[i] == name)
-            return static_cast<hasher_kind>(i);
+        if (hasher_names[i] == name) return static_cast<hasher_kind>(i);
     return std::nullopt;
 }
 
@@ -111,18 +102,14 @@ private:
     std::string& s_;
 };
 
-unsigned char const* bytes_of(std::string_view s) noexcept {
-    return reinterpret_cast<unsigned char const*>(s.data());
-}
+unsigned char const* bytes_of(std::string_view s) noexcept { return reinterpret_cast<unsigned char const*>(s.data()); }
 
 // Strict decimal: digits only, no sign, no leading zero (except "0"), at most `max`.
 std::optional<std::uint32_t> parse_u32(std::string_view s, std::uint32_t max) noexcept {
-    if (s.empty() || (s.size() > 1 && s[0] == '0'))
-        return std::nullopt;
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
     std::uint32_t v = 0;
     auto const [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || v > max)
-        return std::nullopt;
+    if (ec != std::errc{} || end != s.data() + s.size() || v > max) return std::nullopt;
     return v;
 }
 
@@ -133,12 +120,10 @@ std::optional<std::array<std::string_view, N>> split_exact(std::string_view s) n
     for (std::size_t i = 0; i < N; ++i) {
         auto const pos = s.find('$');
         if (i + 1 == N) {
-            if (pos != std::string_view::npos)
-                return std::nullopt;
+            if (pos != std::string_view::npos) return std::nullopt;
             out[i] = s;
         } else {
-            if (pos == std::string_view::npos)
-                return std::nullopt;
+            if (pos == std::string_view::npos) return std::nullopt;
             out[i] = s.substr(0, pos);
             s.remove_prefix(pos + 1);
         }
@@ -153,8 +138,7 @@ bool is_hex(std::string_view s) noexcept {
 }
 
 bool is_digits(std::string_view s) noexcept {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Argon2's working memory. Fresh pages cost a page fault each on first touch, so every thread keeps
@@ -182,10 +166,8 @@ public:
     ~argon2_arena() { unmap(); }
 
     std::uint8_t* acquire(std::size_t bytes) noexcept {
-        if (in_use_ || bytes > arena_max_bytes)
-            return nullptr;
-        if (size_ < bytes && !map(bytes))
-            return nullptr;
+        if (in_use_ || bytes > arena_max_bytes) return nullptr;
+        if (size_ < bytes && !map(bytes)) return nullptr;
         in_use_ = true;
         return block_;
     }
@@ -201,12 +183,10 @@ private:
         // Over-map by one huge page so the block can start on a 2 MiB boundary; trim both ends.
         std::size_t const span = size + huge_page;
         void* const raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (raw == MAP_FAILED)
-            return false;
+        if (raw == MAP_FAILED) return false;
         auto const base = reinterpret_cast<std::uintptr_t>(raw);
         auto const start = (base + huge_page - 1) / huge_page * huge_page;
-        if (start > base)
-            ::munmap(raw, start - base);
+        if (start > base) ::munmap(raw, start - base);
         if (std::size_t const tail = base + span - (start + size); tail > 0)
             ::munmap(reinterpret_cast<void*>(start + size), tail);
         block_ = reinterpret_cast<std::uint8_t*>(start);
@@ -216,8 +196,7 @@ private:
     }
 
     void unmap() noexcept {
-        if (block_ != nullptr)
-            ::munmap(block_, size_);
+        if (block_ != nullptr) ::munmap(block_, size_);
         block_ = nullptr;
         size_ = 0;
     }
@@ -260,63 +239,52 @@ struct argon2_digest {
 };
 
 bool argon2_costs_ok(std::uint32_t m, std::uint32_t t, std::uint32_t p) noexcept {
-    return p >= 1 && p <= argon2_max_p && t >= 1 && t <= argon2_max_t && m >= 8 * p &&
-           m <= argon2_max_m_kib;
+    return p >= 1 && p <= argon2_max_p && t >= 1 && t <= argon2_max_t && m >= 8 * p && m <= argon2_max_m_kib;
 }
 
 // PHC: "$argon2id$[v=19$]m=<m>,t=<t>,p=<p>$<salt>$<hash>", unpadded standard base64.
 std::optional<argon2_digest> parse_argon2(std::string_view s, argon2_type type) {
     std::string_view const prefix = type == Argon2_id ? "$argon2id$" : "$argon2i$";
-    if (!s.starts_with(prefix))
-        return std::nullopt;
+    if (!s.starts_with(prefix)) return std::nullopt;
     s.remove_prefix(prefix.size());
     argon2_digest d;
     d.type = type;
     if (s.starts_with("v=")) {
         auto const end = s.find('$');
-        if (end == std::string_view::npos)
-            return std::nullopt;
+        if (end == std::string_view::npos) return std::nullopt;
         auto const v = parse_u32(s.substr(2, end - 2), 0xff);
-        if (!v || (*v != ARGON2_VERSION_10 && *v != ARGON2_VERSION_13))
-            return std::nullopt;
+        if (!v || (*v != ARGON2_VERSION_10 && *v != ARGON2_VERSION_13)) return std::nullopt;
         d.version = *v;
         s.remove_prefix(end + 1);
     } else {
         d.version = ARGON2_VERSION_10;  // PHC strings without "v=" predate version 1.3
     }
     auto const f = split_exact<3>(s);
-    if (!f)
-        return std::nullopt;
+    if (!f) return std::nullopt;
     // m=..,t=..,p=.. in this order.
     std::string_view pv = (*f)[0];
     std::array<std::string_view, 3> kv{};
     for (std::size_t i = 0; i < 3; ++i) {
         auto const comma = pv.find(',');
-        if ((i < 2) != (comma != std::string_view::npos))
-            return std::nullopt;
+        if ((i < 2) != (comma != std::string_view::npos)) return std::nullopt;
         kv[i] = pv.substr(0, comma);
-        if (comma != std::string_view::npos)
-            pv.remove_prefix(comma + 1);
+        if (comma != std::string_view::npos) pv.remove_prefix(comma + 1);
     }
-    if (!kv[0].starts_with("m=") || !kv[1].starts_with("t=") || !kv[2].starts_with("p="))
-        return std::nullopt;
+    if (!kv[0].starts_with("m=") || !kv[1].starts_with("t=") || !kv[2].starts_with("p=")) return std::nullopt;
     auto const m = parse_u32(kv[0].substr(2), UINT32_MAX);
     auto const t = parse_u32(kv[1].substr(2), UINT32_MAX);
     auto const p = parse_u32(kv[2].substr(2), UINT32_MAX);
-    if (!m || !t || !p || !argon2_costs_ok(*m, *t, *p))
-        return std::nullopt;
+    if (!m || !t || !p || !argon2_costs_ok(*m, *t, *p)) return std::nullopt;
     d.m = *m;
     d.t = *t;
     d.p = *p;
     std::string_view const salt = (*f)[1];
     std::string_view const hash = (*f)[2];
-    if (salt.find('=') != std::string_view::npos || hash.find('=') != std::string_view::npos)
-        return std::nullopt;
+    if (salt.find('=') != std::string_view::npos || hash.find('=') != std::string_view::npos) return std::nullopt;
     auto salt_raw = base64_decode(salt);
     auto hash_raw = base64_decode(hash);
-    if (!salt_raw || !hash_raw || salt_raw->size() < ARGON2_MIN_SALT_LENGTH ||
-        salt_raw->size() > argon2_max_salt || hash_raw->size() < ARGON2_MIN_OUTLEN ||
-        hash_raw->size() > argon2_max_hash) {
+    if (!salt_raw || !hash_raw || salt_raw->size() < ARGON2_MIN_SALT_LENGTH || salt_raw->size() > argon2_max_salt ||
+        hash_raw->size() < ARGON2_MIN_OUTLEN || hash_raw->size() > argon2_max_hash) {
         return std::nullopt;
     }
     d.salt = std::move(*salt_raw);
@@ -324,18 +292,9 @@ std::optional<argon2_digest> parse_argon2(std::string_view s, argon2_type type) 
     return d;
 }
 
-result<void> run_argon2(
-    std::string_view password,
-    std::string_view salt,
-    std::span<std::uint8_t> out,
-    std::uint32_t t,
-    std::uint32_t m,
-    std::uint32_t p,
-    std::uint32_t version,
-    argon2_type type
-) {
-    if (password.size() > ARGON2_MAX_PWD_LENGTH)
-        return errc::hash_failed;
+result<void> run_argon2(std::string_view password, std::string_view salt, std::span<std::uint8_t> out, std::uint32_t t,
+                        std::uint32_t m, std::uint32_t p, std::uint32_t version, argon2_type type) {
+    if (password.size() > ARGON2_MAX_PWD_LENGTH) return errc::hash_failed;
     argon2_context ctx{};
     ctx.out = out.data();
     ctx.outlen = static_cast<std::uint32_t>(out.size());
@@ -364,46 +323,32 @@ result<void> run_argon2(
 
 result<bool> verify_argon2(std::string_view password, std::string_view digest, argon2_type type) {
     auto d = parse_argon2(digest, type);
-    if (!d)
-        return errc::invalid_encoding;
+    if (!d) return errc::invalid_encoding;
     std::string out(d->hash.size(), '\0');
     cleanse_guard const wipe(out);
-    auto r = run_argon2(
-        password,
-        d->salt,
-        {reinterpret_cast<std::uint8_t*>(out.data()), out.size()},
-        d->t,
-        d->m,
-        d->p,
-        d->version,
-        type
-    );
+    auto r = run_argon2(password, d->salt, {reinterpret_cast<std::uint8_t*>(out.data()), out.size()}, d->t, d->m, d->p,
+                        d->version, type);
     // result<bool> will not take a bare error_code (it is explicitly convertible to bool).
-    if (!r)
-        return {boost::system::in_place_error, r.error()};
+    if (!r) return {boost::system::in_place_error, r.error()};
     return equal_ct(out, d->hash);
 }
 
 bool valid_bcrypt(std::string_view s) noexcept {
-    constexpr std::string_view b64 =
-        "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    if (s.size() != 60 || s[0] != '$' || s[1] != '2' ||
-        (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') || s[3] != '$' || s[6] != '$') {
+    constexpr std::string_view b64 = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    if (s.size() != 60 || s[0] != '$' || s[1] != '2' || (s[2] != 'a' && s[2] != 'b' && s[2] != 'y') || s[3] != '$' ||
+        s[6] != '$') {
         return false;
     }
     // The cost is always two digits ("05").
-    if (!is_digits(s.substr(4, 2)))
-        return false;
+    if (!is_digits(s.substr(4, 2))) return false;
     auto const cost = static_cast<std::uint32_t>((s[4] - '0') * 10 + (s[5] - '0'));
-    if (cost < bcrypt_min_cost || cost > bcrypt_max_cost)
-        return false;
+    if (cost < bcrypt_min_cost || cost > bcrypt_max_cost) return false;
     return s.substr(7).find_first_not_of(b64) == std::string_view::npos;
 }
 
 result<bool> verify_crypt(std::string_view password, std::string_view setting) {
     // crypt() takes C strings; a password with a NUL could only "match" a truncated one.
-    if (password.find('\0') != std::string_view::npos)
-        return false;
+    if (password.find('\0') != std::string_view::npos) return false;
     std::string pw(password);
     cleanse_guard const wipe_pw(pw);
     std::string const set(setting);
@@ -427,67 +372,58 @@ struct pbkdf2_digest {
 
 std::optional<pbkdf2_digest> parse_pbkdf2(std::string_view s, hasher_kind kind) {
     auto const f = split_exact<4>(s);
-    if (!f)
-        return std::nullopt;
+    if (!f) return std::nullopt;
     std::string_view const prefix = (*f)[0];
     bool prefix_ok = false;
     switch (kind) {
-        case hasher_kind::pbkdf2_sha1: prefix_ok = prefix == "pbkdf2_sha1"; break;
-        case hasher_kind::pbkdf2_sha512: prefix_ok = prefix == "pbkdf2_sha512"; break;
+        case hasher_kind::pbkdf2_sha1:
+            prefix_ok = prefix == "pbkdf2_sha1";
+            break;
+        case hasher_kind::pbkdf2_sha512:
+            prefix_ok = prefix == "pbkdf2_sha512";
+            break;
         // Clerk names the hex variant's digests either way.
         case hasher_kind::pbkdf2_sha512_hex:
             prefix_ok = prefix == "pbkdf2_sha512_hex" || prefix == "pbkdf2_sha512";
             break;
-        default: prefix_ok = prefix == "pbkdf2_sha256"; break;
+        default:
+            prefix_ok = prefix == "pbkdf2_sha256";
+            break;
     }
-    if (!prefix_ok)
-        return std::nullopt;
+    if (!prefix_ok) return std::nullopt;
     auto const iterations = parse_u32((*f)[1], pbkdf2_max_iterations);
-    if (!iterations || *iterations == 0 || (*f)[2].empty())
-        return std::nullopt;
+    if (!iterations || *iterations == 0 || (*f)[2].empty()) return std::nullopt;
     pbkdf2_digest d;
     bool const sha512 = kind == hasher_kind::pbkdf2_sha512 || kind == hasher_kind::pbkdf2_sha512_hex;
     d.md = kind == hasher_kind::pbkdf2_sha1 ? ::EVP_sha1() : sha512 ? ::EVP_sha512() : ::EVP_sha256();
     d.iterations = *iterations;
     if (kind == hasher_kind::pbkdf2_sha256) {
         auto salt = base64_decode((*f)[2]);
-        if (!salt || salt->empty())
-            return std::nullopt;
+        if (!salt || salt->empty()) return std::nullopt;
         d.salt = std::move(*salt);
     } else if (kind == hasher_kind::pbkdf2_sha512_hex) {
         auto salt = hex_decode((*f)[2]);
-        if (!salt || salt->empty())
-            return std::nullopt;
+        if (!salt || salt->empty()) return std::nullopt;
         d.salt = std::move(*salt);
     } else {
         d.salt = std::string((*f)[2]);
     }
     bool const hex_hash = kind == hasher_kind::pbkdf2_sha1 || sha512;
     auto hash = hex_hash ? hex_decode((*f)[3]) : base64_decode((*f)[3]);
-    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash)
-        return std::nullopt;
+    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash) return std::nullopt;
     d.hash = std::move(*hash);
     return d;
 }
 
 result<bool> verify_pbkdf2(std::string_view password, std::string_view digest, hasher_kind kind) {
     auto d = parse_pbkdf2(digest, kind);
-    if (!d)
-        return errc::invalid_encoding;
-    if (password.size() > INT_MAX)
-        return errc::hash_failed;
+    if (!d) return errc::invalid_encoding;
+    if (password.size() > INT_MAX) return errc::hash_failed;
     std::string out(d->hash.size(), '\0');
     cleanse_guard const wipe(out);
-    if (::PKCS5_PBKDF2_HMAC(
-            password.empty() ? "" : password.data(),
-            static_cast<int>(password.size()),
-            bytes_of(d->salt),
-            static_cast<int>(d->salt.size()),
-            static_cast<int>(d->iterations),
-            d->md,
-            static_cast<int>(out.size()),
-            reinterpret_cast<unsigned char*>(out.data())
-        ) != 1) {
+    if (::PKCS5_PBKDF2_HMAC(password.empty() ? "" : password.data(), static_cast<int>(password.size()),
+                            bytes_of(d->salt), static_cast<int>(d->salt.size()), static_cast<int>(d->iterations), d->md,
+                            static_cast<int>(out.size()), reinterpret_cast<unsigned char*>(out.data())) != 1) {
         log_openssl_failure("PKCS5_PBKDF2_HMAC");
         return errc::hash_failed;
     }
@@ -505,61 +441,40 @@ struct scrypt_digest {
 
 std::optional<scrypt_digest> parse_scrypt_firebase(std::string_view s) {
     auto const f = split_exact<6>(s);
-    if (!f)
-        return std::nullopt;
+    if (!f) return std::nullopt;
     auto hash = base64_decode((*f)[0]);
     auto salt = base64_decode((*f)[1]);
     auto signer = base64_decode((*f)[2]);
     auto separator = base64_decode((*f)[3]);
     auto const rounds = parse_u32((*f)[4], scrypt_max_rounds);
     auto const mem_cost = parse_u32((*f)[5], scrypt_max_mem_cost);
-    if (!hash || !salt || !signer || !separator || !rounds || !mem_cost || *rounds == 0 ||
-        *mem_cost == 0 || salt->empty() || signer->empty() ||
-        signer->size() > scrypt_max_signer_key || hash->size() != signer->size()) {
+    if (!hash || !salt || !signer || !separator || !rounds || !mem_cost || *rounds == 0 || *mem_cost == 0 ||
+        salt->empty() || signer->empty() || signer->size() > scrypt_max_signer_key || hash->size() != signer->size()) {
         return std::nullopt;
     }
     // scrypt needs 128 * r * N bytes for V (plus 128 * r * p for B).
-    if (std::uint64_t{128} * *rounds * (std::uint64_t{1} << *mem_cost) > scrypt_max_bytes)
-        return std::nullopt;
-    return scrypt_digest{
-        std::move(*hash),
-        std::move(*salt),
-        std::move(*signer),
-        std::move(*separator),
-        *rounds,
-        *mem_cost};
+    if (std::uint64_t{128} * *rounds * (std::uint64_t{1} << *mem_cost) > scrypt_max_bytes) return std::nullopt;
+    return scrypt_digest{std::move(*hash),      std::move(*salt), std::move(*signer),
+                         std::move(*separator), *rounds,          *mem_cost};
 }
 
 result<bool> verify_scrypt_firebase(std::string_view password, std::string_view digest) {
     auto d = parse_scrypt_firebase(digest);
-    if (!d)
-        return errc::invalid_encoding;
+    if (!d) return errc::invalid_encoding;
     std::string const salt = d->salt + d->separator;
     std::string key(32, '\0');
     cleanse_guard const wipe_key(key);
     std::uint64_t const n = std::uint64_t{1} << d->mem_cost;
     std::uint64_t const r = d->rounds;
     std::uint64_t const maxmem = 128 * r * (n + 2) + 128 * r + (std::uint64_t{1} << 20);
-    if (::EVP_PBE_scrypt(
-            password.empty() ? "" : password.data(),
-            password.size(),
-            bytes_of(salt),
-            salt.size(),
-            n,
-            r,
-            1,
-            maxmem,
-            reinterpret_cast<unsigned char*>(key.data()),
-            key.size()
-        ) != 1) {
+    if (::EVP_PBE_scrypt(password.empty() ? "" : password.data(), password.size(), bytes_of(salt), salt.size(), n, r, 1,
+                         maxmem, reinterpret_cast<unsigned char*>(key.data()), key.size()) != 1) {
         log_openssl_failure("EVP_PBE_scrypt");
         return errc::hash_failed;
     }
     evp_cipher_ctx_ptr const ctx(::EVP_CIPHER_CTX_new());
     std::array<unsigned char, 16> const iv{};
-    if (!ctx ||
-        ::EVP_EncryptInit_ex(ctx.get(), ::EVP_aes_256_ctr(), nullptr, bytes_of(key), iv.data()) !=
-            1) {
+    if (!ctx || ::EVP_EncryptInit_ex(ctx.get(), ::EVP_aes_256_ctr(), nullptr, bytes_of(key), iv.data()) != 1) {
         log_openssl_failure("EVP_EncryptInit_ex(AES-256-CTR)");
         return errc::hash_failed;
     }
@@ -567,18 +482,9 @@ result<bool> verify_scrypt_firebase(std::string_view password, std::string_view 
     cleanse_guard const wipe_out(out);
     int len = 0;
     int fin = 0;
-    if (::EVP_EncryptUpdate(
-            ctx.get(),
-            reinterpret_cast<unsigned char*>(out.data()),
-            &len,
-            bytes_of(d->signer_key),
-            static_cast<int>(d->signer_key.size())
-        ) != 1 ||
-        ::EVP_EncryptFinal_ex(
-            ctx.get(),
-            reinterpret_cast<unsigned char*>(out.data()) + len,
-            &fin
-        ) != 1 ||
+    if (::EVP_EncryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, bytes_of(d->signer_key),
+                            static_cast<int>(d->signer_key.size())) != 1 ||
+        ::EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) != 1 ||
         static_cast<std::size_t>(len) + static_cast<std::size_t>(fin) != out.size()) {
         log_openssl_failure("EVP_Encrypt(AES-256-CTR)");
         return errc::hash_failed;
@@ -592,18 +498,15 @@ std::string md_of(EVP_MD const* md, std::initializer_list<std::string_view> part
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
     unsigned len = 0;
     bool ok = ctx && ::EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1;
-    for (auto p : parts)
-        ok = ok && ::EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
+    for (auto p : parts) ok = ok && ::EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
     ok = ok && ::EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1;
-    if (!ok)
-        return {};
+    if (!ok) return {};
     std::string r(reinterpret_cast<char const*>(out.data()), len);
     ::OPENSSL_cleanse(out.data(), out.size());
     return r;
 }
 
-constexpr std::string_view phpass_itoa64 =
-    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr std::string_view phpass_itoa64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 // phpass allows 2^7..2^30 MD5 rounds; more than 2^24 (about 3 s) is refused as a stall.
 constexpr std::size_t phpass_min_log2 = 7;
 constexpr std::size_t phpass_max_log2 = 24;
@@ -614,11 +517,9 @@ constexpr std::uint32_t werkzeug_max_p = 16;
 
 // phpass portable hashes: "$P$" (WordPress) or "$H$" (phpBB) + log2 rounds + 8 salt + 22 checksum.
 bool valid_phpass(std::string_view s) noexcept {
-    if (s.size() != 34 || !(s.starts_with("$P$") || s.starts_with("$H$")))
-        return false;
+    if (s.size() != 34 || !(s.starts_with("$P$") || s.starts_with("$H$"))) return false;
     auto const log2 = phpass_itoa64.find(s[3]);
-    if (log2 < phpass_min_log2 || log2 > phpass_max_log2)
-        return false;
+    if (log2 < phpass_min_log2 || log2 > phpass_max_log2) return false;
     return s.substr(4).find_first_not_of(phpass_itoa64) == std::string_view::npos;
 }
 
@@ -630,31 +531,24 @@ std::string phpass_encode64(std::string_view in) {
     while (i < in.size()) {
         std::uint32_t v = byte(i++);
         out += phpass_itoa64[v & 0x3f];
-        if (i < in.size())
-            v |= byte(i) << 8;
+        if (i < in.size()) v |= byte(i) << 8;
         out += phpass_itoa64[(v >> 6) & 0x3f];
-        if (i++ >= in.size())
-            break;
-        if (i < in.size())
-            v |= byte(i) << 16;
+        if (i++ >= in.size()) break;
+        if (i < in.size()) v |= byte(i) << 16;
         out += phpass_itoa64[(v >> 12) & 0x3f];
-        if (i++ >= in.size())
-            break;
+        if (i++ >= in.size()) break;
         out += phpass_itoa64[(v >> 18) & 0x3f];
     }
     return out;
 }
 
 result<bool> verify_phpass(std::string_view password, std::string_view digest) {
-    if (!valid_phpass(digest))
-        return errc::invalid_encoding;
+    if (!valid_phpass(digest)) return errc::invalid_encoding;
     std::size_t count = std::size_t{1} << phpass_itoa64.find(digest[3]);
     std::string hash = md_of(::EVP_md5(), {digest.substr(4, 8), password});
     cleanse_guard const wipe(hash);
-    while (count-- > 0 && hash.size() == 16)
-        hash = md_of(::EVP_md5(), {hash, password});
-    if (hash.size() != 16)
-        return errc::hash_failed;
+    while (count-- > 0 && hash.size() == 16) hash = md_of(::EVP_md5(), {hash, password});
+    if (hash.size() != 16) return errc::hash_failed;
     return equal_ct(phpass_encode64(hash), digest.substr(12));
 }
 
@@ -669,21 +563,17 @@ struct werkzeug_digest {
 };
 
 std::optional<werkzeug_digest> parse_scrypt_werkzeug(std::string_view s) {
-    if (s.starts_with('$'))
-        s.remove_prefix(1);
+    if (s.starts_with('$')) s.remove_prefix(1);
     auto const f = split_exact<3>(s);
-    if (!f || (*f)[1].empty())
-        return std::nullopt;
+    if (!f || (*f)[1].empty()) return std::nullopt;
     werkzeug_digest d;
     std::string_view args = (*f)[0];
     if (args != "scrypt") {
-        if (!args.starts_with("scrypt:"))
-            return std::nullopt;
+        if (!args.starts_with("scrypt:")) return std::nullopt;
         args.remove_prefix(7);
         auto const c1 = args.find(':');
         auto const c2 = c1 == std::string_view::npos ? c1 : args.find(':', c1 + 1);
-        if (c2 == std::string_view::npos)
-            return std::nullopt;
+        if (c2 == std::string_view::npos) return std::nullopt;
         auto const n = parse_u32(args.substr(0, c1), UINT32_MAX);
         auto const r = parse_u32(args.substr(c1 + 1, c2 - c1 - 1), werkzeug_max_r);
         auto const p = parse_u32(args.substr(c2 + 1), werkzeug_max_p);
@@ -693,12 +583,10 @@ std::optional<werkzeug_digest> parse_scrypt_werkzeug(std::string_view s) {
         d.r = *r;
         d.p = *p;
     }
-    if (std::uint64_t{128} * d.r * d.n > scrypt_max_bytes)
-        return std::nullopt;
+    if (std::uint64_t{128} * d.r * d.n > scrypt_max_bytes) return std::nullopt;
     std::string_view const h = (*f)[2];
     auto hash = (is_hex(h) && h.size() % 2 == 0) ? hex_decode(h) : base64_decode(h);
-    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash)
-        return std::nullopt;
+    if (!hash || hash->size() < pbkdf2_min_hash || hash->size() > pbkdf2_max_hash) return std::nullopt;
     d.salt = std::string((*f)[1]);
     d.hash = std::move(*hash);
     return d;
@@ -706,23 +594,12 @@ std::optional<werkzeug_digest> parse_scrypt_werkzeug(std::string_view s) {
 
 result<bool> verify_scrypt_werkzeug(std::string_view password, std::string_view digest) {
     auto d = parse_scrypt_werkzeug(digest);
-    if (!d)
-        return errc::invalid_encoding;
+    if (!d) return errc::invalid_encoding;
     std::string out(d->hash.size(), '\0');
     cleanse_guard const wipe(out);
     std::uint64_t const maxmem = 128 * std::uint64_t{d->r} * (d->n + d->p + 2) + (std::uint64_t{1} << 20);
-    if (::EVP_PBE_scrypt(
-            password.empty() ? "" : password.data(),
-            password.size(),
-            bytes_of(d->salt),
-            d->salt.size(),
-            d->n,
-            d->r,
-            d->p,
-            maxmem,
-            reinterpret_cast<unsigned char*>(out.data()),
-            out.size()
-        ) != 1) {
+    if (::EVP_PBE_scrypt(password.empty() ? "" : password.data(), password.size(), bytes_of(d->salt), d->salt.size(),
+                         d->n, d->r, d->p, maxmem, reinterpret_cast<unsigned char*>(out.data()), out.size()) != 1) {
         log_openssl_failure("EVP_PBE_scrypt");
         return errc::hash_failed;
     }
@@ -740,48 +617,38 @@ struct symfony_digest {
 
 std::optional<symfony_digest> parse_sha512_symfony(std::string_view s) {
     auto const f = split_exact<4>(s);
-    if (!f || (*f)[0] != "sha512_symfony")
-        return std::nullopt;
+    if (!f || (*f)[0] != "sha512_symfony") return std::nullopt;
     auto const iterations = parse_u32((*f)[1], symfony_max_iterations);
-    if (!iterations || *iterations == 0 || (*f)[2].find_first_of("{}") != std::string_view::npos)
-        return std::nullopt;
+    if (!iterations || *iterations == 0 || (*f)[2].find_first_of("{}") != std::string_view::npos) return std::nullopt;
     auto hash = base64_decode((*f)[3]);
-    if (!hash || hash->size() != 64)
-        return std::nullopt;
+    if (!hash || hash->size() != 64) return std::nullopt;
     return symfony_digest{*iterations, std::string((*f)[2]), std::move(*hash)};
 }
 
 result<bool> verify_sha512_symfony(std::string_view password, std::string_view digest) {
     auto d = parse_sha512_symfony(digest);
-    if (!d)
-        return errc::invalid_encoding;
+    if (!d) return errc::invalid_encoding;
     std::string salted(password);
     cleanse_guard const wipe_salted(salted);
-    if (!d->salt.empty())
-        salted += "{" + d->salt + "}";
+    if (!d->salt.empty()) salted += "{" + d->salt + "}";
     std::string h = md_of(::EVP_sha512(), {salted});
     cleanse_guard const wipe(h);
-    for (std::uint32_t i = 1; i < d->iterations && h.size() == 64; ++i)
-        h = md_of(::EVP_sha512(), {h, salted});
-    if (h.size() != 64)
-        return errc::hash_failed;
+    for (std::uint32_t i = 1; i < d->iterations && h.size() == 64; ++i) h = md_of(::EVP_sha512(), {h, salted});
+    if (h.size() != 64) return errc::hash_failed;
     return equal_ct(h, d->hash);
 }
 
 // RFC 2307 / OpenLDAP "{SSHA}" + base64(SHA-1(password || salt) || salt).
 std::optional<std::pair<std::string, std::string>> parse_ldap_ssha(std::string_view s) {
-    if (!s.starts_with("{SSHA}"))
-        return std::nullopt;
+    if (!s.starts_with("{SSHA}")) return std::nullopt;
     auto raw = base64_decode(s.substr(6));
-    if (!raw || raw->size() <= 20 || raw->size() > 20 + 64)
-        return std::nullopt;
+    if (!raw || raw->size() <= 20 || raw->size() > 20 + 64) return std::nullopt;
     return std::pair{raw->substr(0, 20), raw->substr(20)};
 }
 
 result<bool> verify_ldap_ssha(std::string_view password, std::string_view digest) {
     auto d = parse_ldap_ssha(digest);
-    if (!d)
-        return errc::invalid_encoding;
+    if (!d) return errc::invalid_encoding;
     std::string h = md_of(::EVP_sha1(), {password, d->second});
     cleanse_guard const wipe(h);
     return h.size() == 20 && equal_ct(h, d->first);
@@ -789,8 +656,7 @@ result<bool> verify_ldap_ssha(std::string_view password, std::string_view digest
 
 result<bool> verify_md5(std::string_view password, std::string_view digest) {
     auto expected = hex_decode(digest);
-    if (digest.size() != 32 || !expected)
-        return errc::invalid_encoding;
+    if (digest.size() != 32 || !expected) return errc::invalid_encoding;
     std::string actual = md_of(::EVP_md5(), {password});
     cleanse_guard const wipe(actual);
     return actual.size() == 16 && equal_ct(actual, *expected);
@@ -860,8 +726,7 @@ public:
         l.cv.wait(lk, [&] { return l.limit == 0 || l.running < l.limit; });
         ++l.running;
         l.peak = std::max(l.peak, l.running);
-        if (l.limit == 0)
-            return;
+        if (l.limit == 0) return;
         if (l.free_arenas.empty()) {
             arena_ = std::make_unique<argon2_arena>();
         } else {
@@ -876,8 +741,7 @@ public:
         {
             std::lock_guard lk(l.mu);
             --l.running;
-            if (arena_ && l.free_arenas.size() < l.limit)
-                l.free_arenas.push_back(std::move(arena_));
+            if (arena_ && l.free_arenas.size() < l.limit) l.free_arenas.push_back(std::move(arena_));
         }
         l.cv.notify_one();
     }
@@ -917,53 +781,38 @@ result<std::string> hash_password(std::string_view password, argon2_params const
     std::string hash(hash_bytes, '\0');
     cleanse_guard const wipe(hash);
     std::string_view const salt_view(reinterpret_cast<char const*>(salt.data()), salt.size());
-    auto r = run_argon2(
-        password,
-        salt_view,
-        {reinterpret_cast<std::uint8_t*>(hash.data()), hash.size()},
-        p.t_cost,
-        p.m_cost_kib,
-        p.parallelism,
-        ARGON2_VERSION_13,
-        Argon2_id
-    );
-    if (!r)
-        return r.error();
-    std::string out = "$argon2id$v=19$m=" + std::to_string(p.m_cost_kib) +
-                      ",t=" + std::to_string(p.t_cost) + ",p=" + std::to_string(p.parallelism) +
-                      "$";
+    auto r = run_argon2(password, salt_view, {reinterpret_cast<std::uint8_t*>(hash.data()), hash.size()}, p.t_cost,
+                        p.m_cost_kib, p.parallelism, ARGON2_VERSION_13, Argon2_id);
+    if (!r) return r.error();
+    std::string out = "$argon2id$v=19$m=" + std::to_string(p.m_cost_kib) + ",t=" + std::to_string(p.t_cost) +
+                      ",p=" + std::to_string(p.parallelism) + "$";
     out += base64_encode_unpadded(salt_view);
     out += '$';
     out += base64_encode_unpadded(hash);
     return out;
 }
 
-result<bool>
-verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
+result<bool> verify_password(std::string_view password, std::string_view digest, std::string_view hasher) {
     hash_slot slot;
     // Stored imports whose format can't be told from the digest carry their hasher: "<hasher>$$<digest>".
-    if (auto sep = digest.find("$$"); hasher.empty() && sep != std::string_view::npos && sep > 0 &&
-                                      is_supported_hasher(digest.substr(0, sep))) {
+    if (auto sep = digest.find("$$");
+        hasher.empty() && sep != std::string_view::npos && sep > 0 && is_supported_hasher(digest.substr(0, sep))) {
         hasher = digest.substr(0, sep);
         digest = digest.substr(sep + 2);
     }
-    if (hasher.empty())
-        hasher = detect_hasher(digest);
+    if (hasher.empty()) hasher = detect_hasher(digest);
     auto const kind = kind_of(hasher);
-    if (!kind)
-        return errc::unsupported_hasher;
+    if (!kind) return errc::unsupported_hasher;
     switch (*kind) {
         case hasher_kind::argon2id:
             return verify_argon2(password, digest, Argon2_id);
         case hasher_kind::argon2i:
             return verify_argon2(password, digest, Argon2_i);
         case hasher_kind::bcrypt:
-            if (!valid_bcrypt(digest))
-                return errc::invalid_encoding;
+            if (!valid_bcrypt(digest)) return errc::invalid_encoding;
             return verify_crypt(password, digest);
         case hasher_kind::bcrypt_sha256_django: {
-            if (!well_formed(digest, *kind))
-                return errc::invalid_encoding;
+            if (!well_formed(digest, *kind)) return errc::invalid_encoding;
             // Django: bcrypt over the lower-case hex SHA-256 of the password.
             std::string raw = sha256(password);
             cleanse_guard const wipe_raw(raw);
@@ -979,8 +828,7 @@ verify_password(std::string_view password, std::string_view digest, std::string_
             return verify_scrypt_firebase(password, digest);
         case hasher_kind::sha256: {
             auto expected = hex_decode(digest);
-            if (digest.size() != 64 || !expected)
-                return errc::invalid_encoding;
+            if (digest.size() != 64 || !expected) return errc::invalid_encoding;
             std::string actual = sha256(password);
             cleanse_guard const wipe(actual);
             return equal_ct(actual, *expected);
@@ -1003,47 +851,28 @@ verify_password(std::string_view password, std::string_view digest, std::string_
     return errc::unsupported_hasher;
 }
 
-std::span<std::string_view const> supported_hashers() noexcept {
-    return hasher_names;
-}
+std::span<std::string_view const> supported_hashers() noexcept { return hasher_names; }
 
-bool is_supported_hasher(std::string_view hasher) noexcept {
-    return kind_of(hasher).has_value();
-}
+bool is_supported_hasher(std::string_view hasher) noexcept { return kind_of(hasher).has_value(); }
 
 std::string_view detect_hasher(std::string_view digest) noexcept {
-    if (digest.starts_with("$argon2id$"))
-        return "argon2id";
-    if (digest.starts_with("$argon2i$"))
-        return "argon2i";
-    if (digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$"))
-        return "bcrypt";
-    if (digest.starts_with("bcrypt_sha256$"))
-        return "bcrypt_sha256_django";
-    if (digest.starts_with("pbkdf2_sha256$"))
-        return "pbkdf2_sha256_django";
-    if (digest.starts_with("pbkdf2_sha1$"))
-        return "pbkdf2_sha1";
-    if (digest.starts_with("pbkdf2_sha512_hex$"))
-        return "pbkdf2_sha512_hex";
-    if (digest.starts_with("pbkdf2_sha512$"))
-        return "pbkdf2_sha512";
-    if (digest.starts_with("$P$"))
-        return "phpass";
-    if (digest.starts_with("$H$"))
-        return "md5_phpass";
-    if (digest.starts_with("sha512_symfony$"))
-        return "sha512_symfony";
-    if (digest.starts_with("{SSHA}"))
-        return "ldap_ssha";
+    if (digest.starts_with("$argon2id$")) return "argon2id";
+    if (digest.starts_with("$argon2i$")) return "argon2i";
+    if (digest.starts_with("$2a$") || digest.starts_with("$2b$") || digest.starts_with("$2y$")) return "bcrypt";
+    if (digest.starts_with("bcrypt_sha256$")) return "bcrypt_sha256_django";
+    if (digest.starts_with("pbkdf2_sha256$")) return "pbkdf2_sha256_django";
+    if (digest.starts_with("pbkdf2_sha1$")) return "pbkdf2_sha1";
+    if (digest.starts_with("pbkdf2_sha512_hex$")) return "pbkdf2_sha512_hex";
+    if (digest.starts_with("pbkdf2_sha512$")) return "pbkdf2_sha512";
+    if (digest.starts_with("$P$")) return "phpass";
+    if (digest.starts_with("$H$")) return "md5_phpass";
+    if (digest.starts_with("sha512_symfony$")) return "sha512_symfony";
+    if (digest.starts_with("{SSHA}")) return "ldap_ssha";
     if (digest.starts_with("scrypt:") || digest.starts_with("$scrypt:") || digest.starts_with("scrypt$"))
         return "scrypt_werkzeug";
-    if (digest.size() == 32 && is_hex(digest))
-        return "md5";
-    if (digest.size() == 64 && is_hex(digest))
-        return "sha256";
-    if (auto const f = split_exact<6>(digest); f && is_digits((*f)[4]) && is_digits((*f)[5]))
-        return "scrypt_firebase";
+    if (digest.size() == 32 && is_hex(digest)) return "md5";
+    if (digest.size() == 64 && is_hex(digest)) return "sha256";
+    if (auto const f = split_exact<6>(digest); f && is_digits((*f)[4]) && is_digits((*f)[5])) return "scrypt_firebase";
     return {};
 }
 
@@ -1054,8 +883,8 @@ bool digest_matches_hasher(std::string_view digest, std::string_view hasher) {
 
 bool needs_rehash(std::string_view digest, argon2_params const& p) {
     auto const d = parse_argon2(digest, Argon2_id);
-    return !d || d->version != ARGON2_VERSION_13 || d->m != p.m_cost_kib || d->t != p.t_cost ||
-           d->p != p.parallelism || d->salt.size() != salt_bytes || d->hash.size() != hash_bytes;
+    return !d || d->version != ARGON2_VERSION_13 || d->m != p.m_cost_kib || d->t != p.t_cost || d->p != p.parallelism ||
+           d->salt.size() != salt_bytes || d->hash.size() != hash_bytes;
 }
 
 }  // namespace latchkey::crypto

@@ -74,8 +74,7 @@ result<std::string> hash_password(std::string_view password, argon2_params const
 ///          errc::invalid_encoding (the digest is malformed for that hasher), errc::hash_failed.
 /// A digest may also be stored as "<hasher>$$<digest>" (imports whose format is ambiguous); with `hasher`
 /// empty that prefix selects the hasher.
-result<bool>
-verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
+result<bool> verify_password(std::string_view password, std::string_view digest, std::string_view hasher = "");
 
 /// The hasher names accepted by `verify_password`, in the order listed there.
 std::span<std::string_view const> supported_hashers() noexcept;

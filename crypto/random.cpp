@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <mutex>
 #include <climits>
 #include <cstdlib>
+#include <mutex>
 
 namespace latchkey::crypto {
 
@@ -46,8 +46,7 @@ std::string random_digits(std::size_t n) {
         }
         unsigned char const b = pool[used++];
         // 250 = 25 * 10: accepting only [0, 250) makes b % 10 exactly uniform.
-        if (b < 250)
-            out += static_cast<char>('0' + b % 10);
+        if (b < 250) out += static_cast<char>('0' + b % 10);
     }
     ::OPENSSL_cleanse(pool.data(), pool.size());
     return out;
@@ -91,17 +90,13 @@ std::string new_id(std::string_view prefix) {
 
 std::string new_id(std::string_view prefix, std::uint64_t unix_ms) {
     std::array<unsigned char, 20> payload{};
-    for (std::size_t i = 0; i < 6; ++i)
-        payload[i] = static_cast<unsigned char>((unix_ms >> (8 * (5 - i))) & 0xff);
+    for (std::size_t i = 0; i < 6; ++i) payload[i] = static_cast<unsigned char>((unix_ms >> (8 * (5 - i))) & 0xff);
     random_bytes(std::span(payload).subspan(6));
     std::string out;
     out.reserve(prefix.size() + 1 + id_body_length);
     out += prefix;
     out += '_';
-    out += base62_encode(
-        {reinterpret_cast<char const*>(payload.data()), payload.size()},
-        id_body_length
-    );
+    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
     return out;
 }
 

@@ -25,9 +25,7 @@ constexpr std::size_t tag_size = 16;
     throw boost::system::system_error(make_error_code(errc::openssl), what);
 }
 
-unsigned char const* u8(std::string_view s) noexcept {
-    return reinterpret_cast<unsigned char const*>(s.data());
-}
+unsigned char const* u8(std::string_view s) noexcept { return reinterpret_cast<unsigned char const*>(s.data()); }
 
 int len(std::size_t n) {
     if (n > static_cast<std::size_t>(INT_MAX / 2)) fail("AES-GCM input too large");
@@ -49,9 +47,7 @@ result<seal_key> seal_key::from_bytes(std::string_view raw) {
     return k;
 }
 
-seal_key::~seal_key() {
-    ::OPENSSL_cleanse(key_.data(), key_.size());
-}
+seal_key::~seal_key() { ::OPENSSL_cleanse(key_.data(), key_.size()); }
 
 std::string seal(seal_key const& key, std::string_view plaintext, std::string_view aad) {
     std::string out(1 + nonce_size + plaintext.size() + tag_size, '\0');
@@ -70,8 +66,7 @@ std::string seal(seal_key const& key, std::string_view plaintext, std::string_vi
         fail("EVP_EncryptUpdate");
     int fin = 0;
     if (::EVP_EncryptFinal_ex(ctx.get(), ct + plaintext.size(), &fin) != 1) fail("EVP_EncryptFinal_ex");
-    if (::EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_size),
-                              ct + plaintext.size()) != 1)
+    if (::EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(tag_size), ct + plaintext.size()) != 1)
         fail("EVP_CTRL_GCM_GET_TAG");
     return out;
 }

@@ -31,9 +31,7 @@ public:
     ~seal_key();
 
     /// The raw key, to write to its 0600 file. Secret.
-    std::string_view bytes() const noexcept {
-        return {reinterpret_cast<char const*>(key_.data()), key_.size()};
-    }
+    std::string_view bytes() const noexcept { return {reinterpret_cast<char const*>(key_.data()), key_.size()}; }
 
 private:
     seal_key() = default;

@@ -39,8 +39,8 @@ public:
     void key(std::string_view k) {
         if (ctx_ == nullptr) fail("EVP_MAC_fetch(HMAC)");
         char digest[] = "SHA1";
-        std::array<OSSL_PARAM, 2> params{
-            ::OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), ::OSSL_PARAM_construct_end()};
+        std::array<OSSL_PARAM, 2> params{::OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                         ::OSSL_PARAM_construct_end()};
         // A zero-length key must still be a key (not "keep the previous one"): HMAC pads it to a block of zeros.
         static constexpr unsigned char zero = 0;
         auto const* kp = k.empty() ? &zero : reinterpret_cast<unsigned char const*>(k.data());
@@ -87,9 +87,7 @@ void format_code(std::uint32_t v, int digits, char* out) {
     }
 }
 
-int clamp_digits(int digits) noexcept {
-    return digits < 6 ? 6 : (digits > 8 ? 8 : digits);
-}
+int clamp_digits(int digits) noexcept { return digits < 6 ? 6 : (digits > 8 ? 8 : digits); }
 
 }  // namespace
 
@@ -126,10 +124,14 @@ result<std::string> base32_decode(std::string_view text) {
         }
         if (padding) return errc::invalid_encoding;  // data after padding
         unsigned v = 0;
-        if (c >= 'A' && c <= 'Z') v = static_cast<unsigned>(c - 'A');
-        else if (c >= 'a' && c <= 'z') v = static_cast<unsigned>(c - 'a');
-        else if (c >= '2' && c <= '7') v = static_cast<unsigned>(c - '2') + 26u;
-        else return errc::invalid_encoding;
+        if (c >= 'A' && c <= 'Z')
+            v = static_cast<unsigned>(c - 'A');
+        else if (c >= 'a' && c <= 'z')
+            v = static_cast<unsigned>(c - 'a');
+        else if (c >= '2' && c <= '7')
+            v = static_cast<unsigned>(c - '2') + 26u;
+        else
+            return errc::invalid_encoding;
         buf = (buf << 5) | v;
         bits += 5;
         ++chars;
@@ -190,8 +192,8 @@ std::string totp_uri(std::string_view issuer, std::string_view account, std::str
         std::string o;
         for (char c : s) {
             auto const u = static_cast<unsigned char>(c);
-            if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' ||
-                u == '.' || u == '_' || u == '~' || u == '@') {
+            if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '-' || u == '.' ||
+                u == '_' || u == '~' || u == '@') {
                 o.push_back(c);
             } else {
                 o.push_back('%');

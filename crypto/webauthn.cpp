@@ -138,8 +138,10 @@ result<evp_pkey_ptr> rsa_key(std::string_view n, std::string_view e) {
     while (!n.empty() && n.front() == '\0') n.remove_prefix(1);
     while (!e.empty() && e.front() == '\0') e.remove_prefix(1);
     if (n.size() < 256 || n.size() > 1024 || e.empty() || e.size() > 8) return errc::invalid_key;
-    bignum_ptr const bn_n(::BN_bin2bn(reinterpret_cast<unsigned char const*>(n.data()), static_cast<int>(n.size()), nullptr));
-    bignum_ptr const bn_e(::BN_bin2bn(reinterpret_cast<unsigned char const*>(e.data()), static_cast<int>(e.size()), nullptr));
+    bignum_ptr const bn_n(
+        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(n.data()), static_cast<int>(n.size()), nullptr));
+    bignum_ptr const bn_e(
+        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(e.data()), static_cast<int>(e.size()), nullptr));
     if (!bn_n || !bn_e) {
         log_openssl_failure("BN_bin2bn");
         return errc::openssl;
@@ -275,9 +277,9 @@ result<void> verify_signature(cose_key const& key, std::string_view authenticato
         log_openssl_failure("EVP_DigestVerifyInit(webauthn)");
         return errc::openssl;
     }
-    int const ok = ::EVP_DigestVerify(md.get(), reinterpret_cast<unsigned char const*>(signature.data()),
-                                      signature.size(),
-                                      reinterpret_cast<unsigned char const*>(signed_data.data()), signed_data.size());
+    int const ok =
+        ::EVP_DigestVerify(md.get(), reinterpret_cast<unsigned char const*>(signature.data()), signature.size(),
+                           reinterpret_cast<unsigned char const*>(signed_data.data()), signed_data.size());
     if (ok != 1) {
         ::ERR_clear_error();  // a malformed DER signature also lands here: the input's fault
         return errc::bad_signature;

@@ -25,12 +25,12 @@ inline constexpr std::uint8_t flag_extensions = 0x80;
 
 /// Parsed authenticator data. `credential_id` and `cose_key` are set only when the AT flag is.
 struct authenticator_data {
-    std::string rp_id_hash;       ///< 32 bytes: SHA-256 of the RP ID
+    std::string rp_id_hash;  ///< 32 bytes: SHA-256 of the RP ID
     std::uint8_t flags = 0;
     std::uint32_t sign_count = 0;
-    std::string aaguid;           ///< 16 bytes
-    std::string credential_id;    ///< raw bytes (1..1023)
-    std::string cose_key;         ///< the credential public key, exactly its CBOR bytes
+    std::string aaguid;         ///< 16 bytes
+    std::string credential_id;  ///< raw bytes (1..1023)
+    std::string cose_key;       ///< the credential public key, exactly its CBOR bytes
 
     bool user_present() const noexcept { return (flags & flag_user_present) != 0; }
     bool user_verified() const noexcept { return (flags & flag_user_verified) != 0; }

@@ -5,6 +5,7 @@
 #include "crypto/random.hpp"
 #include "server/api/site.hpp"
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace latchkey::server {
 

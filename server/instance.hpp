@@ -25,7 +25,7 @@ struct instance {
     /// What the apps must pass as `proxyUrl` (clerk-js, @clerk/react, @clerk/backend): frontend_api when the SDKs
     /// cannot derive it from the key (`https://<key_host>`), else "".
     std::string proxy_url;
-    std::string issuer;            ///< https://<key_host> (the token iss; clerk-wire §4)
+    std::string issuer;  ///< https://<key_host> (the token iss; clerk-wire §4)
     /// The instance's site: the registrable domain of the FAPI host (or the configured app_domain), whose
     /// origins (same scheme and port as the FAPI) are app origins by default and on which the FAPI sets
     /// __client_uat. "" for an IP literal, a single label or a public suffix.
@@ -33,11 +33,11 @@ struct instance {
     std::string fapi_scheme;      ///< "http" | "https"
     std::uint16_t fapi_port = 0;  ///< effective port of frontend_api (443/80 when absent)
     std::string publishable_key;
-    std::string cookie_suffix;     ///< first 8 chars of base64url(sha1(publishable_key))
+    std::string cookie_suffix;  ///< first 8 chars of base64url(sha1(publishable_key))
     bool production = false;
-    bool https = false;            ///< frontend_api is https: cookies get Secure
+    bool https = false;  ///< frontend_api is https: cookies get Secure
     std::vector<std::string> secret_keys;
-    std::string code_key;          ///< 32-byte HMAC key for one-time-code digests (never logged)
+    std::string code_key;  ///< 32-byte HMAC key for one-time-code digests (never logged)
     /// The AES-256-GCM key sealing secrets at rest (TOTP secrets); <data>/seal_key, never logged. Set by
     /// bootstrap (empty only in an instance built by hand).
     std::optional<crypto::seal_key> seal_key;

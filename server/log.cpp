@@ -5,12 +5,12 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <unistd.h>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <thread>
-#include <unistd.h>
 
 #include <utility>
 
@@ -65,11 +65,21 @@ void append(std::string_view line) {
 void json_escape(std::string& out, std::string_view in) {
     for (char c : in) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];
@@ -106,7 +116,8 @@ void start() {
             lk2.unlock();
             if (dropped > 0)
                 out += "{\"ts\":" + std::to_string(now_ms()) +
-                       ",\"level\":\"warn\",\"event\":\"log_lines_dropped\",\"count\":" + std::to_string(dropped) + "}\n";
+                       ",\"level\":\"warn\",\"event\":\"log_lines_dropped\",\"count\":" + std::to_string(dropped) +
+                       "}\n";
             if (!out.empty()) write_all(out);
             out.clear();
             lk2.lock();

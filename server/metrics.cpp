@@ -84,7 +84,8 @@ std::string metrics::render() const {
     for (auto const& s : slots_) {
         std::array<std::uint64_t, bucket_bounds.size() + 1> counts{};
         std::uint64_t total = 0;
-        for (std::size_t b = 0; b < counts.size(); ++b) total += counts[b] = s.buckets[b].load(std::memory_order_relaxed);
+        for (std::size_t b = 0; b < counts.size(); ++b)
+            total += counts[b] = s.buckets[b].load(std::memory_order_relaxed);
         if (total == 0) continue;
         std::uint64_t cumulative = 0;
         for (std::size_t b = 0; b < counts.size(); ++b) {

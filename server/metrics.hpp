@@ -23,8 +23,8 @@ namespace latchkey::server {
 class metrics {
 public:
     /// Latency histogram upper bounds, seconds.
-    static constexpr std::array<double, 12> bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01,  0.025,
-                                                             0.05,   0.1,   0.25,   0.5,   1.0,   2.5};
+    static constexpr std::array<double, 12> bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
     /// Registers one route (before serving; not thread-safe against observe). Returns its slot.
     std::size_t add_route(std::string_view api, std::string_view method, std::string_view pattern);
@@ -47,7 +47,7 @@ public:
 private:
     struct route_slot {
         std::string api, method, pattern;
-        std::array<std::atomic<std::uint64_t>, 5> by_class{};  ///< 1xx..5xx
+        std::array<std::atomic<std::uint64_t>, 5> by_class{};                        ///< 1xx..5xx
         std::array<std::atomic<std::uint64_t>, bucket_bounds.size() + 1> buckets{};  ///< last: +Inf
         std::atomic<std::uint64_t> sum_ns{0};
     };

@@ -1,26 +1,26 @@
-#include "server/federation/fetch.hpp"
 #include "server/run.hpp"
+#include "server/federation/fetch.hpp"
 
 #include "bundles/bundles.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/password.hpp"
 
 #include "conf/load.hpp"
+#include "crypto/random.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/console/cli.hpp"
 #include "server/delivery/worker.hpp"
 #include "server/geoip.hpp"
 #include "server/http/server.hpp"
 #include "server/http/tls.hpp"
 #include "server/instance.hpp"
 #include "server/log.hpp"
-#include "crypto/random.hpp"
+#include "server/metrics.hpp"
+#include "server/migrate/import_cli.hpp"
+#include "server/users_cli.hpp"
 #include "store/lmdb/open.hpp"
 #include "store/pg/open.hpp"
-#include "server/metrics.hpp"
-#include "server/users_cli.hpp"
-#include "server/console/cli.hpp"
-#include "server/migrate/import_cli.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -30,10 +30,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <csignal>
-#include <mutex>
 #include <cstdio>
-#include <optional>
 #include <iostream>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #ifndef LATCHKEY_VERSION
@@ -201,13 +201,13 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
         // Each gauge reads only what it shows: the depths one store read, the counters an atomic.
         store::job_queue const* const q = &*m.jobs;
         delivery::worker const* const dw = m.delivery.get();
-        m.stats.add_gauge("latchkey_delivery_queue_pending", "Delivery jobs (email, SMS, webhooks) waiting or in flight.",
-                          [q] {
+        m.stats.add_gauge("latchkey_delivery_queue_pending",
+                          "Delivery jobs (email, SMS, webhooks) waiting or in flight.", [q] {
                               auto n = q->counts();
                               return n ? static_cast<double>(n->pending) : -1.0;
                           });
-        m.stats.add_gauge("latchkey_delivery_queue_dead", "Delivery jobs that ran out of attempts (kept for inspection).",
-                          [q] {
+        m.stats.add_gauge("latchkey_delivery_queue_dead",
+                          "Delivery jobs that ran out of attempts (kept for inspection).", [q] {
                               auto n = q->counts();
                               return n ? static_cast<double>(n->dead) : -1.0;
                           });
@@ -454,7 +454,8 @@ int keys(conf::config const& cfg, std::string const& rotate_or_retire, std::stri
 static int store_main(std::string const& cmd, std::vector<std::string> rest) {
     if (cmd == "store") {
         if (rest.empty() || rest.front() != "copy") {
-            std::fputs("latchkey: store: expected copy --from lmdb:DIR|postgres://... --to lmdb:DIR|postgres://...\n", stderr);
+            std::fputs("latchkey: store: expected copy --from lmdb:DIR|postgres://... --to lmdb:DIR|postgres://...\n",
+                       stderr);
             return 2;
         }
         rest.erase(rest.begin());
@@ -466,8 +467,10 @@ static int store_main(std::string const& cmd, std::vector<std::string> rest) {
         return 2;
     }
     if (cfg->postgres_url.empty()) {
-        std::fputs("latchkey: migrate: no PostgreSQL store configured (store.postgres_url, --postgres-url or "
-                   "LATCHKEY_POSTGRES_URL)\n", stderr);
+        std::fputs(
+            "latchkey: migrate: no PostgreSQL store configured (store.postgres_url, --postgres-url or "
+            "LATCHKEY_POSTGRES_URL)\n",
+            stderr);
         return 2;
     }
     std::string why;

@@ -23,9 +23,9 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view options[] = {"--email",     "--phone",   "--username", "--password", "--first-name",
-                                        "--last-name", "--external-id", "--limit", "--offset",  "--query",
-                                        "--in",        "--out"};
+constexpr std::string_view options[] = {"--email",      "--phone",     "--username",    "--password",
+                                        "--first-name", "--last-name", "--external-id", "--limit",
+                                        "--offset",     "--query",     "--in",          "--out"};
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -147,7 +147,8 @@ store::user_record user_from(json::object const& o, std::int64_t now) {
                 value = std::string(item.get_string());
             } else if (item.is_object()) {
                 value = json_text_or_empty(item.get_object(), email ? "email_address" : "phone_number");
-                if (auto const* v = item.get_object().if_contains("verified"); v && v->is_bool()) verified = v->get_bool();
+                if (auto const* v = item.get_object().if_contains("verified"); v && v->is_bool())
+                    verified = v->get_bool();
             } else {
                 throw std::runtime_error(std::string(key) + " items must be strings or objects");
             }
@@ -188,13 +189,17 @@ store::user_record user_from(json::object const& o, std::int64_t now) {
         if (v == nullptr || v->is_null()) continue;
         if (!v->is_object()) throw std::runtime_error(std::string(key) + " must be an object");
         std::string text = json::serialize(*v);
-        if (std::string_view(key) == "public_metadata") u.public_metadata = std::move(text);
-        else if (std::string_view(key) == "private_metadata") u.private_metadata = std::move(text);
-        else u.unsafe_metadata = std::move(text);
+        if (std::string_view(key) == "public_metadata")
+            u.public_metadata = std::move(text);
+        else if (std::string_view(key) == "private_metadata")
+            u.private_metadata = std::move(text);
+        else
+            u.unsafe_metadata = std::move(text);
     }
     if (auto const* b = o.if_contains("banned"); b && b->is_bool()) u.banned = b->get_bool();
     u.created_at = now;
-    if (auto const* c = o.if_contains("created_at"); c && c->is_int64() && c->get_int64() > 0) u.created_at = c->get_int64();
+    if (auto const* c = o.if_contains("created_at"); c && c->is_int64() && c->get_int64() > 0)
+        u.created_at = c->get_int64();
     u.updated_at = now;
     return u;
 }
@@ -202,11 +207,16 @@ store::user_record user_from(json::object const& o, std::int64_t now) {
 std::string put_error(boost::system::error_code ec, store::unique_field f) {
     if (ec == store::make_error_code(store::errc::key_exists)) {
         switch (f) {
-            case store::unique_field::email_address: return "the email address belongs to another user";
-            case store::unique_field::phone_number: return "the phone number belongs to another user";
-            case store::unique_field::username: return "the username is taken";
-            case store::unique_field::external_id: return "the external_id is taken";
-            default: return "the id is taken";
+            case store::unique_field::email_address:
+                return "the email address belongs to another user";
+            case store::unique_field::phone_number:
+                return "the phone number belongs to another user";
+            case store::unique_field::username:
+                return "the username is taken";
+            case store::unique_field::external_id:
+                return "the external_id is taken";
+            default:
+                return "the id is taken";
         }
     }
     return ec.message();

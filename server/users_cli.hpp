@@ -11,8 +11,9 @@ namespace latchkey::server {
 
 /// Runs `latchkey users <sub> [options]` (options already stripped of the config flags in `cfg`). Writes JSON
 /// lines to `out` and problems to `err`; returns the exit code (0 ok, 1 some records failed, 2 bad usage).
-int users_main(conf::config const& cfg, std::string const& sub, std::vector<std::pair<std::string, std::string>> const& opts,
-               std::istream& in, std::ostream& out, std::ostream& err);
+int users_main(conf::config const& cfg, std::string const& sub,
+               std::vector<std::pair<std::string, std::string>> const& opts, std::istream& in, std::ostream& out,
+               std::ostream& err);
 
 /// The option names `users_main` takes (each with a value), for the argument split in run_main.
 bool is_users_option(std::string const& flag);

@@ -91,8 +91,8 @@ result<std::vector<audit_record>> console_view::audit(std::size_t limit, std::st
 }
 
 result<std::vector<std::pair<std::int64_t, std::int64_t>>> console_view::counters(std::string_view name,
-                                                                                 std::int64_t from,
-                                                                                 std::int64_t to) const noexcept {
+                                                                                  std::int64_t from,
+                                                                                  std::int64_t to) const noexcept {
     using out_t = std::vector<std::pair<std::int64_t, std::int64_t>>;
     return guarded([&]() -> result<out_t> {
         out_t out;

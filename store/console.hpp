@@ -34,8 +34,9 @@ struct operator_record {
     std::int64_t updated_at = 0;
     std::int64_t last_sign_in_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(operator_record, (), (id, name, role, password_digest, totp_secret, totp_last_step,
-    failed_attempts, locked_until, created_at, updated_at, last_sign_in_at))
+BOOST_DESCRIBE_STRUCT(operator_record, (),
+                      (id, name, role, password_digest, totp_secret, totp_last_step, failed_attempts, locked_until,
+                       created_at, updated_at, last_sign_in_at))
 
 /// A one-time console sign-in link (`latchkey console-link`).
 struct console_link_record {
@@ -59,8 +60,8 @@ struct console_session_record {
     std::int64_t last_active_at = 0;
     std::int64_t ended_at = 0;  ///< 0 = live
 };
-BOOST_DESCRIBE_STRUCT(console_session_record, (), (digest, id, operator_id, csrf, ip, user_agent, created_at,
-    last_active_at, ended_at))
+BOOST_DESCRIBE_STRUCT(console_session_record, (),
+                      (digest, id, operator_id, csrf, ip, user_agent, created_at, last_active_at, ended_at))
 
 /// One audit entry: who (operator) did what (action) to whom (target), when, from where (ip), and the outcome.
 struct audit_record {

@@ -18,16 +18,14 @@ enum class errc {
     invalid_key,    ///< a key to write is empty or longer than max_key_size (511 bytes)
     aborted,        ///< the caller chose to abort the write transaction (nothing it wrote lands)
     // ---- shared store (issue 16, store/pg) ----
-    unavailable,    ///< the shared store (PostgreSQL) cannot be reached: the write did not land anywhere
-    conflict,       ///< another node committed first and retries ran out: the write did not land anywhere
+    unavailable,  ///< the shared store (PostgreSQL) cannot be reached: the write did not land anywhere
+    conflict,     ///< another node committed first and retries ran out: the write did not land anywhere
 };
 
 /// The category of store::errc (name "latchkey.store").
 boost::system::error_category const& error_category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), error_category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
 
 template <class T>
 using result = boost::system::result<T>;

@@ -36,8 +36,9 @@ struct oauth_app_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(oauth_app_record, (), (id, client_id, name, secret_digest, redirect_uris, scopes, is_public,
-    consent_screen_enabled, pkce_required, client_uri, client_image_url, dynamically_registered, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(oauth_app_record, (),
+                      (id, client_id, name, secret_digest, redirect_uris, scopes, is_public, consent_screen_enabled,
+                       pkce_required, client_uri, client_image_url, dynamically_registered, created_at, updated_at))
 
 /// An authorization code (single use: `used` is set by the exchange; a second exchange revokes the family).
 struct oauth_code_record {
@@ -54,8 +55,9 @@ struct oauth_code_record {
     std::int64_t expires_at = 0;
     bool used = false;
 };
-BOOST_DESCRIBE_STRUCT(oauth_code_record, (), (digest, client_id, user_id, session_id, redirect_uri, scopes,
-    code_challenge, nonce, family_id, auth_time, expires_at, used))
+BOOST_DESCRIBE_STRUCT(oauth_code_record, (),
+                      (digest, client_id, user_id, session_id, redirect_uri, scopes, code_challenge, nonce, family_id,
+                       auth_time, expires_at, used))
 
 /// An issued access or refresh token.
 struct oauth_token_record {
@@ -72,8 +74,9 @@ struct oauth_token_record {
     std::string revocation_reason;
     bool rotated = false;  ///< a refresh token already exchanged: presenting it again is reuse
 };
-BOOST_DESCRIBE_STRUCT(oauth_token_record, (), (digest, id, kind, client_id, user_id, scopes, family_id, created_at,
-    expires_at, revoked, revocation_reason, rotated))
+BOOST_DESCRIBE_STRUCT(oauth_token_record, (),
+                      (digest, id, kind, client_id, user_id, scopes, family_id, created_at, expires_at, revoked,
+                       revocation_reason, rotated))
 
 class oauth_view {
 public:

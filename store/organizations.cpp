@@ -68,7 +68,7 @@ result<std::vector<organization_record>> organizations_view::list() const noexce
 }
 
 result<std::optional<org_membership_record>> organizations_view::membership(std::string_view org_id,
-                                                                           std::string_view user_id) const noexcept {
+                                                                            std::string_view user_id) const noexcept {
     return guarded([&]() -> result<std::optional<org_membership_record>> {
         if (!part_ok(org_id) || !part_ok(user_id)) return std::optional<org_membership_record>{};
         return get_rec<org_membership_record>(*kv_, key2('m', org_id, user_id));
@@ -335,8 +335,8 @@ result<void> organizations_repo::put_membership_request(org_membership_request_r
         auto const rk = key('r', q.id);
         auto const ok = key2('q', q.organization_id, q.id);
         auto const uk = key2('w', q.user_id, q.id);
-        if (!part_ok(q.id) || !part_ok(q.organization_id) || !part_ok(q.user_id) || !storable(rk) ||
-            !storable(ok) || !storable(uk))
+        if (!part_ok(q.id) || !part_ok(q.organization_id) || !part_ok(q.user_id) || !storable(rk) || !storable(ok) ||
+            !storable(uk))
             return invalid();
         auto old = get_rec<org_membership_request_record>(*kv_, rk);
         if (!old) return old.error();

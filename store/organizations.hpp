@@ -21,7 +21,7 @@
 namespace latchkey::store {
 
 struct organization_record {
-    std::string id;    ///< org_...
+    std::string id;  ///< org_...
     std::string name;
     std::string slug;  ///< unique, lowercase
     std::string image_url;
@@ -33,8 +33,9 @@ struct organization_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(organization_record, (), (id, name, slug, image_url, public_metadata, private_metadata,
-    max_allowed_memberships, admin_delete_enabled, created_by, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(organization_record, (),
+                      (id, name, slug, image_url, public_metadata, private_metadata, max_allowed_memberships,
+                       admin_delete_enabled, created_by, created_at, updated_at))
 
 struct org_membership_record {
     std::string id;  ///< orgmem_...
@@ -46,8 +47,8 @@ struct org_membership_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(org_membership_record, (), (id, organization_id, user_id, role, public_metadata,
-    private_metadata, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(org_membership_record, (),
+                      (id, organization_id, user_id, role, public_metadata, private_metadata, created_at, updated_at))
 
 struct org_invitation_record {
     std::string id;  ///< orginv_...
@@ -64,8 +65,9 @@ struct org_invitation_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(org_invitation_record, (), (id, organization_id, email_address, role, status, ticket_digest,
-    inviter_user_id, public_metadata, private_metadata, redirect_url, expires_at, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(org_invitation_record, (),
+                      (id, organization_id, email_address, role, status, ticket_digest, inviter_user_id,
+                       public_metadata, private_metadata, redirect_url, expires_at, created_at, updated_at))
 
 // ---- domains and membership requests (issue 13, appended) ----
 
@@ -73,8 +75,9 @@ struct org_domain_record {
     std::string id;  ///< orgdmn_...
     std::string organization_id;
     std::string name;  ///< lowercased host name (example.com)
-    std::string enrollment_mode = "manual_invitation";  ///< manual_invitation | automatic_invitation | automatic_suggestion
-    bool verified = false;  ///< affiliation proven (by an emailed code) or set through the BAPI
+    std::string enrollment_mode =
+        "manual_invitation";  ///< manual_invitation | automatic_invitation | automatic_suggestion
+    bool verified = false;    ///< affiliation proven (by an emailed code) or set through the BAPI
     std::string affiliation_email_address;
     std::string affiliation_status;       ///< "" | unverified | verified | failed | expired
     std::string affiliation_strategy;     ///< email_code, or "admin" for a BAPI-verified domain
@@ -85,9 +88,10 @@ struct org_domain_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(org_domain_record, (), (id, organization_id, name, enrollment_mode, verified,
-    affiliation_email_address, affiliation_status, affiliation_strategy, affiliation_code_digest,
-    affiliation_expire_at, affiliation_attempts, affiliation_verified_at, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(org_domain_record, (),
+                      (id, organization_id, name, enrollment_mode, verified, affiliation_email_address,
+                       affiliation_status, affiliation_strategy, affiliation_code_digest, affiliation_expire_at,
+                       affiliation_attempts, affiliation_verified_at, created_at, updated_at))
 
 /// A user asking to join (made by accepting a suggestion); the organization's managers accept or reject it.
 struct org_membership_request_record {
@@ -99,8 +103,8 @@ struct org_membership_request_record {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(org_membership_request_record, (), (id, organization_id, user_id, status, domain_id,
-    created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(org_membership_request_record, (),
+                      (id, organization_id, user_id, status, domain_id, created_at, updated_at))
 
 /// The ordered table a backend lends the organizations repository. Keys are 1..511 bytes.
 class org_kv {

@@ -25,9 +25,9 @@ namespace latchkey::store {
 
 /// Retries: exponential backoff with jitter, bounded.
 struct retry_policy {
-    std::int32_t max_attempts = 8;         ///< attempts before a job is dead
-    std::int64_t base_ms = 1000;           ///< delay after the first failure
-    std::int64_t max_ms = 3'600'000;       ///< ceiling of a delay
+    std::int32_t max_attempts = 8;    ///< attempts before a job is dead
+    std::int64_t base_ms = 1000;      ///< delay after the first failure
+    std::int64_t max_ms = 3'600'000;  ///< ceiling of a delay
 };
 
 /// The delay before the next attempt after `attempts` (>= 1) attempts failed: d = min(max_ms, base_ms *

@@ -14,7 +14,9 @@
 
 namespace latchkey::store::rules {
 
-inline constexpr char ascii_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline constexpr char ascii_lower(char c) noexcept {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 inline std::string lower(std::string_view s) {
     std::string out(s);
@@ -34,7 +36,6 @@ inline bool icontains(std::string_view hay, std::string_view needle) noexcept {
     return false;
 }
 
-
 template <class T>
 bool contains(std::vector<T> const& v, T const& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
@@ -51,7 +52,6 @@ inline bool has_duplicates(std::vector<std::string> v) {
 inline std::string address_key(identification_record const& i) {
     return i.kind == "email_address" ? lower(i.value) : i.value;
 }
-
 
 /// Every index key a user holds, per index.
 struct user_keys {
@@ -77,11 +77,14 @@ inline user_keys keys_of(user_record const& u) {
     user_keys k;
     for (auto const& i : u.identifications) {
         bool const owns = owns_address(i);
-        if (i.kind == "email_address") (owns ? k.emails : k.pending_emails).push_back(address_key(i));
-        else if (i.kind == "phone_number") (owns ? k.phones : k.pending_phones).push_back(address_key(i));
+        if (i.kind == "email_address")
+            (owns ? k.emails : k.pending_emails).push_back(address_key(i));
+        else if (i.kind == "phone_number")
+            (owns ? k.phones : k.pending_phones).push_back(address_key(i));
         // A proven web3 wallet (issue 14) shares the unique phone index, keyed by its lowercase address: "0x..."
         // never collides with an E.164 "+...". Unproven wallet claims are not indexed.
-        else if (i.kind == "web3_wallet" && owns) k.phones.push_back(lower(i.value));
+        else if (i.kind == "web3_wallet" && owns)
+            k.phones.push_back(lower(i.value));
         k.idns.push_back(i.id);
     }
     for (auto const& ea : u.external_accounts) k.idns.push_back(ea.identification_id);  // provider identities
@@ -135,7 +138,14 @@ inline std::string_view search_key_user(std::string_view key) noexcept {
 }
 
 enum class order_field {
-    created_at, updated_at, last_sign_in_at, last_active_at, email_address, phone_number, username, first_name,
+    created_at,
+    updated_at,
+    last_sign_in_at,
+    last_active_at,
+    email_address,
+    phone_number,
+    username,
+    first_name,
     last_name
 };
 
@@ -146,10 +156,14 @@ struct user_order {
 
 inline user_order parse_order(std::string_view s) {
     static constexpr std::pair<std::string_view, order_field> fields[] = {
-        {"created_at", order_field::created_at},       {"updated_at", order_field::updated_at},
-        {"last_sign_in_at", order_field::last_sign_in_at}, {"last_active_at", order_field::last_active_at},
-        {"email_address", order_field::email_address}, {"phone_number", order_field::phone_number},
-        {"username", order_field::username},           {"first_name", order_field::first_name},
+        {"created_at", order_field::created_at},
+        {"updated_at", order_field::updated_at},
+        {"last_sign_in_at", order_field::last_sign_in_at},
+        {"last_active_at", order_field::last_active_at},
+        {"email_address", order_field::email_address},
+        {"phone_number", order_field::phone_number},
+        {"username", order_field::username},
+        {"first_name", order_field::first_name},
         {"last_name", order_field::last_name}};
     bool desc = true;
     if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
@@ -171,7 +185,6 @@ inline bool matches_query(user_record const& u, std::string_view q) noexcept {
     return false;
 }
 
-
 inline std::string_view primary_value(user_record const& u, std::string const& primary_id) {
     for (auto const& i : u.identifications)
         if (i.id == primary_id) return i.value;
@@ -189,15 +202,33 @@ inline sort_entry sort_key(user_record const& u, order_field f) {
     sort_entry e;
     e.id = u.id;
     switch (f) {
-        case order_field::created_at: e.num = u.created_at; break;
-        case order_field::updated_at: e.num = u.updated_at; break;
-        case order_field::last_sign_in_at: e.num = u.last_sign_in_at; break;
-        case order_field::last_active_at: e.num = u.last_active_at; break;
-        case order_field::email_address: e.str = lower(primary_value(u, u.primary_email_address_id)); break;
-        case order_field::phone_number: e.str = lower(primary_value(u, u.primary_phone_number_id)); break;
-        case order_field::username: e.str = lower(u.username); break;
-        case order_field::first_name: e.str = lower(u.first_name); break;
-        case order_field::last_name: e.str = lower(u.last_name); break;
+        case order_field::created_at:
+            e.num = u.created_at;
+            break;
+        case order_field::updated_at:
+            e.num = u.updated_at;
+            break;
+        case order_field::last_sign_in_at:
+            e.num = u.last_sign_in_at;
+            break;
+        case order_field::last_active_at:
+            e.num = u.last_active_at;
+            break;
+        case order_field::email_address:
+            e.str = lower(primary_value(u, u.primary_email_address_id));
+            break;
+        case order_field::phone_number:
+            e.str = lower(primary_value(u, u.primary_phone_number_id));
+            break;
+        case order_field::username:
+            e.str = lower(u.username);
+            break;
+        case order_field::first_name:
+            e.str = lower(u.first_name);
+            break;
+        case order_field::last_name:
+            e.str = lower(u.last_name);
+            break;
     }
     return e;
 }

@@ -25,12 +25,12 @@
 //     identification ids; pending claims (unverified) are not unique and are released when someone owns the
 //     address. The full rule is documented on users_repo::put.
 //   - Record ids are Clerk's time-ordered ids: id order is creation order, "newest first" is reverse id order.
+#include "store/console.hpp"
 #include "store/error.hpp"
 #include "store/oauth.hpp"
 #include "store/organizations.hpp"
-#include "store/tickets.hpp"
-#include "store/console.hpp"
 #include "store/records.hpp"
+#include "store/tickets.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -58,7 +58,7 @@ struct user_filter {
     std::vector<std::string> usernames;        ///< matched case-insensitively
     std::vector<std::string> user_ids;
     std::vector<std::string> external_ids;
-    std::string query;     ///< substring over id, emails, phones, username, names, external_id (ASCII case-insensitive)
+    std::string query;  ///< substring over id, emails, phones, username, names, external_id (ASCII case-insensitive)
     /// [+|-]created_at|updated_at|last_sign_in_at|last_active_at|email_address|phone_number|username|first_name|
     /// last_name; "-" (the default) is descending. Anything else is treated as "-created_at". created_at order is
     /// id (creation) order; string orders compare ASCII-lowercased, email_address/phone_number use the primary
@@ -344,20 +344,20 @@ protected:
 class write_txn : public read_txn {
 public:
     using read_txn::clients;
+    using read_txn::console;
     using read_txn::dev_browsers;
-    using read_txn::jwt_templates;
+    using read_txn::images;
     using read_txn::jobs;
+    using read_txn::jwt_templates;
     using read_txn::meta;
+    using read_txn::oauth;
+    using read_txn::organizations;
     using read_txn::sessions;
     using read_txn::sign_ins;
     using read_txn::sign_ups;
+    using read_txn::tickets;
     using read_txn::users;
     using read_txn::waitlist;
-    using read_txn::organizations;
-    using read_txn::images;
-    using read_txn::tickets;
-    using read_txn::oauth;
-    using read_txn::console;
 
     virtual users_repo& users() noexcept = 0;
     virtual sessions_repo& sessions() noexcept = 0;
@@ -455,10 +455,11 @@ template <class R, class... Args>
 class function_ref<R(Args...)> {
 public:
     template <class F>
-        requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref>)
-    function_ref(F&& f) noexcept  // NOLINT(google-explicit-constructor)
-        : obj_(const_cast<void*>(static_cast<void const*>(std::addressof(f)))),
-          call_([](void* o, Args... a) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(a)...); }) {}
+    requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref>) function_ref(F&& f)
+    noexcept  // NOLINT(google-explicit-constructor)
+        : obj_(const_cast<void*>(static_cast<void const*>(std::addressof(f)))), call_([](void* o, Args... a) -> R {
+              return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(a)...);
+          }) {}
     R operator()(Args... a) const { return call_(obj_, std::forward<Args>(a)...); }
 
 private:
@@ -529,7 +530,7 @@ auto database::with_write(F&& f) -> decltype(f(std::declval<write_txn&>())) {
         return {};
     });
     if (out && !*out) return std::move(*out);  // f's own error, as it returned it
-    if (!r) return R(r.error());              // beginning or committing failed
+    if (!r) return R(r.error());               // beginning or committing failed
     return std::move(*out);
 }
 

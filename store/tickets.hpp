@@ -22,23 +22,24 @@
 namespace latchkey::store {
 
 struct ticket_record {
-    std::string id;      ///< sit_ (sign-in token), act_ (actor token), inv_ (invitation)
-    std::string kind;    ///< sign_in_token | actor_token | invitation
-    std::string status;  ///< pending | accepted | revoked (an invitation past expires_at renders as expired)
-    std::string digest;  ///< SHA-256 (hex) of the ticket's secret; never the secret
-    std::string user_id;         ///< sign-in and actor tokens: the user signed in as
-    std::string email_address;   ///< invitations: lowercased
-    std::string actor;           ///< actor tokens: the actor JSON object (text)
-    std::string public_metadata = "{}";  ///< invitations: becomes the new user's public metadata
-    std::string redirect_url;    ///< invitations: where the link points
-    std::string organization_id; ///< sign-in tokens: the organization to activate ("" = none)
-    std::int64_t expires_at = 0;          ///< ms; 0 = never
+    std::string id;             ///< sit_ (sign-in token), act_ (actor token), inv_ (invitation)
+    std::string kind;           ///< sign_in_token | actor_token | invitation
+    std::string status;         ///< pending | accepted | revoked (an invitation past expires_at renders as expired)
+    std::string digest;         ///< SHA-256 (hex) of the ticket's secret; never the secret
+    std::string user_id;        ///< sign-in and actor tokens: the user signed in as
+    std::string email_address;  ///< invitations: lowercased
+    std::string actor;          ///< actor tokens: the actor JSON object (text)
+    std::string public_metadata = "{}";       ///< invitations: becomes the new user's public metadata
+    std::string redirect_url;                 ///< invitations: where the link points
+    std::string organization_id;              ///< sign-in tokens: the organization to activate ("" = none)
+    std::int64_t expires_at = 0;              ///< ms; 0 = never
     std::int64_t session_max_duration_s = 0;  ///< actor tokens: the session's longest life
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
 };
-BOOST_DESCRIBE_STRUCT(ticket_record, (), (id, kind, status, digest, user_id, email_address, actor, public_metadata,
-    redirect_url, organization_id, expires_at, session_max_duration_s, created_at, updated_at))
+BOOST_DESCRIBE_STRUCT(ticket_record, (),
+                      (id, kind, status, digest, user_id, email_address, actor, public_metadata, redirect_url,
+                       organization_id, expires_at, session_max_duration_s, created_at, updated_at))
 
 class tickets_view {
 public:

@@ -37,7 +37,8 @@ std::vector<waitlist_entry_record> select(std::vector<waitlist_entry_record> all
         if (field == "invited_at" && a.invited_at != b.invited_at) return a.invited_at < b.invited_at;
         return a.id < b.id;  // creation order, and the tie-break
     };
-    std::stable_sort(all.begin(), all.end(), [&](auto const& a, auto const& b) { return asc ? key_less(a, b) : key_less(b, a); });
+    std::stable_sort(all.begin(), all.end(),
+                     [&](auto const& a, auto const& b) { return asc ? key_less(a, b) : key_less(b, a); });
     if (total) *total = all.size();
     std::vector<waitlist_entry_record> page;
     for (std::size_t i = f.offset; i < all.size() && page.size() < f.limit; ++i) page.push_back(std::move(all[i]));

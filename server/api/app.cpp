@@ -6,12 +6,12 @@
 #include <boost/json/serialize.hpp>
 #include <boost/mp11/algorithm.hpp>
 
-#include <algorithm>
 #include <fcntl.h>
+#include <unistd.h>
+#include <algorithm>
 #include <functional>
 #include <type_traits>
 #include <utility>
-#include <unistd.h>
 
 namespace latchkey::server::api {
 
@@ -19,8 +19,7 @@ outbox_sink::outbox_sink(std::string path) : path_(std::move(path)) {}
 
 void outbox_sink::send(message const& m) {
     boost::json::object o;
-    o["ts"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
+    o["ts"] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                   .count();
     o["channel"] = m.channel;
     o["to"] = m.to;
@@ -157,7 +156,11 @@ template <class T>
 bool equal_value(T const& a, T const& b) {
     if constexpr (boost::describe::has_describe_members<T>::value) {
         return equal_fields(a, b);
-    } else if constexpr (requires(T const& x) { x.size(); x[0]; typename T::value_type; } &&
+    } else if constexpr (requires(T const& x) {
+                             x.size();
+                             x[0];
+                             typename T::value_type;
+                         } &&
                          !std::is_same_v<T, std::string>) {
         if (a.size() != b.size()) return false;
         for (std::size_t i = 0; i < a.size(); ++i)

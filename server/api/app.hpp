@@ -4,8 +4,8 @@
 #include "conf/config.hpp"
 #include "crypto/keys.hpp"
 #include "server/instance.hpp"
-#include "store/store.hpp"
 #include "store/queue.hpp"
+#include "store/store.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -34,7 +34,7 @@ class fetcher;
 struct message {
     std::string channel;  ///< "email" | "sms"
     std::string to;
-    std::string kind;     ///< "email_code", "phone_code", "reset_password_email_code", ...
+    std::string kind;  ///< "email_code", "phone_code", "reset_password_email_code", ...
     std::string code;
 };
 
@@ -113,8 +113,8 @@ struct user_fragment {
 /// (every described member of user_record, recursively), so the cache can never serve a fragment for
 /// data that changed — whichever code path changed it and whether or not it bumped updated_at — and needs
 /// no invalidation hooks; and the clock to be inside the fragment's window (the one part of a user view that
-/// moves without a write is a lockout's countdown and end). Bounded: `capacity` entries in total, spread over shards with one mutex each (the
-/// I/O threads rarely meet), each shard evicting with the CLOCK (second-chance) policy, an LRU
+/// moves without a write is a lockout's countdown and end). Bounded: `capacity` entries in total, spread over shards
+/// with one mutex each (the I/O threads rarely meet), each shard evicting with the CLOCK (second-chance) policy, an LRU
 /// approximation that needs no list splicing on a hit. An entry is ~3-4 KB (the JSON plus the record copy), so
 /// the default bound keeps the cache under ~16 MB however many users sign in.
 /// The session fields around the fragment (status, fva, token, timestamps) are not cached: they are cheap to
@@ -170,7 +170,7 @@ struct rendered_client {
     std::int64_t valid_until_ms = INT64_MAX;
     std::vector<std::pair<std::string, std::shared_ptr<cached_token const>>> tokens;  ///< session id → token shown
     bool cacheable = true;
-    bool signed_in = false;    ///< for __client_uat (0 when no session is live)
+    bool signed_in = false;       ///< for __client_uat (0 when no session is live)
     std::int64_t updated_at = 0;  ///< the client's updated_at, for __client_uat
     std::string json;
 

@@ -29,9 +29,9 @@ struct request_ctx {
     server::params cookies;
     std::string request_id;
     std::string remote_ip;
-    std::string origin;       ///< the Origin header ("" if none)
-    std::string azp;          ///< the token's authorized party: Origin, else the Referer's origin, else the proxy's
-    std::int64_t now = 0;     ///< ms since epoch, fixed for the whole request
+    std::string origin;    ///< the Origin header ("" if none)
+    std::string azp;       ///< the token's authorized party: Origin, else the Referer's origin, else the proxy's
+    std::int64_t now = 0;  ///< ms since epoch, fixed for the whole request
 
     // ---- FAPI identity, resolved by dispatch for auth::fapi routes ----
     std::string client_id;       ///< "" = this browser has no client yet
@@ -44,7 +44,7 @@ struct request_ctx {
     std::vector<std::pair<std::string, std::string>> headers;
 
     // ---- the admin console (issue 23): set by dispatch when a BAPI request is authorised by a console session
-    std::string console_operator_id;    ///< "" = not a console request
+    std::string console_operator_id;  ///< "" = not a console request
     std::string console_operator_name;
     std::string console_session_id;
 };

@@ -63,7 +63,8 @@ std::string origin_of(std::string_view url) {
 /// Checks every string in a JSON document against the field limit.
 bool strings_within(json::value const& v, std::size_t max) {
     switch (v.kind()) {
-        case json::kind::string: return v.get_string().size() <= max;
+        case json::kind::string:
+            return v.get_string().size() <= max;
         case json::kind::array:
             for (auto const& e : v.get_array())
                 if (!strings_within(e, max)) return false;
@@ -72,7 +73,8 @@ bool strings_within(json::value const& v, std::size_t max) {
             for (auto const& kv : v.get_object())
                 if (kv.key().size() > max || !strings_within(kv.value(), max)) return false;
             return true;
-        default: return true;
+        default:
+            return true;
     }
 }
 
@@ -222,9 +224,12 @@ stage_outcome parse_stage(stage_state& s) {
     ctx.method = s.req.method();
     if (ctx.method == http::verb::post) {
         if (auto const* m = ctx.query.find("_method")) {
-            if (*m == "PATCH") ctx.method = http::verb::patch;
-            else if (*m == "PUT") ctx.method = http::verb::put;
-            else if (*m == "DELETE") ctx.method = http::verb::delete_;
+            if (*m == "PATCH")
+                ctx.method = http::verb::patch;
+            else if (*m == "PUT")
+                ctx.method = http::verb::put;
+            else if (*m == "DELETE")
+                ctx.method = http::verb::delete_;
         }
     }
     if (s.kind == api_kind::frontend && ctx.method == http::verb::options)

@@ -33,13 +33,17 @@ using template_vars = std::vector<std::pair<std::string_view, std::string>>;
 /// The subject of `tmpl` as one header line, whatever the variables (an application name, an address) hold.
 std::string render_subject(conf::message_template const& tmpl, template_vars const& vars) {
     std::string subject = delivery::render(tmpl.subject, vars);
-    std::replace_if(subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
+    std::replace_if(
+        subject.begin(), subject.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, ' ');
     return subject;
 }
 
 /// The payload of an email job for `m`.
 json::object email_job(message const& m, std::string subject, std::string text) {
-    return {{"to", m.to}, {"kind", m.kind}, {"subject", std::move(subject)}, {"text", std::move(text)},
+    return {{"to", m.to},
+            {"kind", m.kind},
+            {"subject", std::move(subject)},
+            {"text", std::move(text)},
             {"message_id", crypto::new_id("msg")}};
 }
 
@@ -93,7 +97,8 @@ store::result<void> user_changed(app& a, store::write_txn& w, std::string_view t
                                  request_ctx const* ctx) {
     if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
     auto const now = ctx != nullptr ? ctx->now : a.now_ms();
-    return emit(a, w, type, views::user(u, views::audience::backend, views::lockout_of(u, now, a.cfg.protection.max_attempts)),
+    return emit(a, w, type,
+                views::user(u, views::audience::backend, views::lockout_of(u, now, a.cfg.protection.max_attempts)),
                 ctx);
 }
 
@@ -112,7 +117,8 @@ store::result<void> session_changed(app& a, store::write_txn& w, std::string_vie
     if (!u) return u.error();
     auto const now = ctx != nullptr ? ctx->now : a.now_ms();
     if (*u)
-        d["user"] = views::user(**u, views::audience::backend, views::lockout_of(**u, now, a.cfg.protection.max_attempts));
+        d["user"] =
+            views::user(**u, views::audience::backend, views::lockout_of(**u, now, a.cfg.protection.max_attempts));
     else
         d["user"] = nullptr;
     return emit(a, w, type, std::move(d), ctx);
@@ -141,8 +147,8 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
     auto const text = delivery::render(tmpl.text, vars);
     std::string_view const slug = link ? "magic_link_sign_in" : reset ? "reset_password_code" : "verification_code";
     if (queued) {
-        json::object const p = email ? email_job(m, subject, text)
-                                     : json::object{{"to", m.to}, {"kind", m.kind}, {"body", text}};
+        json::object const p =
+            email ? email_job(m, subject, text) : json::object{{"to", m.to}, {"kind", m.kind}, {"body", text}};
         if (auto r = enqueue(a, w, email ? "email" : "sms", p, ctx.now); !r) return r;
     } else {
         to_outbox_after_commit(a, w, m);  // once the digest the code matches has landed
@@ -150,19 +156,29 @@ store::result<void> send_code(app& a, store::write_txn& w, request_ctx const& ct
     if (a.jobs == nullptr || a.cfg.webhooks.empty()) return {};
     json::object data;
     if (email) {
-        data = {{"object", "email"}, {"id", crypto::new_id("ema")}, {"slug", slug},
-                {"from_email_name", "notifications"}, {"to_email_address", m.to},
+        data = {{"object", "email"},
+                {"id", crypto::new_id("ema")},
+                {"slug", slug},
+                {"from_email_name", "notifications"},
+                {"to_email_address", m.to},
                 {"email_address_id", identification_id.empty() ? json::value(nullptr) : json::value(identification_id)},
-                {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)}, {"subject", subject},
-                {"body", text}, {"body_plain", text}, {"status", queued ? "queued" : "delivered"},
+                {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)},
+                {"subject", subject},
+                {"body", text},
+                {"body_plain", text},
+                {"status", queued ? "queued" : "delivered"},
                 {"data", json::object{{"otp_code", m.code}, {"app", json::object{{"name", a.cfg.application_name}}}}},
                 {"delivered_by_clerk", true}};
         return emit(a, w, "email.created", std::move(data), &ctx);
     }
-    data = {{"object", "sms_message"}, {"id", crypto::new_id("sms")}, {"slug", slug},
-            {"from_phone_number", d.sms.from}, {"to_phone_number", m.to},
+    data = {{"object", "sms_message"},
+            {"id", crypto::new_id("sms")},
+            {"slug", slug},
+            {"from_phone_number", d.sms.from},
+            {"to_phone_number", m.to},
             {"phone_number_id", identification_id.empty() ? json::value(nullptr) : json::value(identification_id)},
-            {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)}, {"message", text},
+            {"user_id", user_id.empty() ? json::value(nullptr) : json::value(user_id)},
+            {"message", text},
             {"status", queued ? "queued" : "delivered"},
             {"data", json::object{{"otp_code", m.code}, {"app", json::object{{"name", a.cfg.application_name}}}}},
             {"delivered_by_clerk", true}};

@@ -55,13 +55,27 @@ inline void string(std::string& out, std::string_view s) {
         if (q == end) break;
         auto const c = static_cast<unsigned char>(*q);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\f': out += "\\f"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default: {
                 char const u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
                 out.append(u, sizeof u);

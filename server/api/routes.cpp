@@ -1,17 +1,17 @@
 // THE route tables, in the order of the spec files. Auth and execution policy live here, not in handlers.
 #include "server/api/backend/handlers.hpp"
+#include "server/api/console/handlers.hpp"
 #include "server/api/context.hpp"
-#include "server/api/frontend/handlers.hpp"
-#include "server/api/organizations/handlers.hpp"
+#include "server/api/email_links/email_links.hpp"
 #include "server/api/federation/accounts.hpp"
 #include "server/api/federation/federation.hpp"
 #include "server/api/federation/links.hpp"
-#include "server/api/saml/saml.hpp"
-#include "server/api/email_links/email_links.hpp"
+#include "server/api/frontend/handlers.hpp"
 #include "server/api/images/images.hpp"
-#include "server/api/tickets/handlers.hpp"
 #include "server/api/oauth/handlers.hpp"
-#include "server/api/console/handlers.hpp"
+#include "server/api/organizations/handlers.hpp"
+#include "server/api/saml/saml.hpp"
+#include "server/api/tickets/handlers.hpp"
 
 namespace latchkey::server::api {
 

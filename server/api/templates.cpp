@@ -73,7 +73,8 @@ json::value lookup(store::user_record const& u, store::session_record const& s, 
         if (f == "two_factor_enabled") return json::value(u.two_factor_enabled);
         if (f == "created_at") return json::value(u.created_at / 1000);
         if (f == "updated_at") return json::value(u.updated_at / 1000);
-        if (f == "last_sign_in_at") return u.last_sign_in_at == 0 ? json::value(nullptr) : json::value(u.last_sign_in_at / 1000);
+        if (f == "last_sign_in_at")
+            return u.last_sign_in_at == 0 ? json::value(nullptr) : json::value(u.last_sign_in_at / 1000);
         return nullptr;
     }
     if (path == "session.actor") return s.actor.empty() ? json::value(nullptr) : views::json_text(s.actor);

@@ -61,8 +61,10 @@ store::result<api_result<T>> lift(R&& r) {
         return std::forward<R>(r);
     } else if constexpr (is_store_result<D>::value) {
         if (!r) return r.error();
-        if constexpr (std::is_void_v<T>) return api_result<T>();
-        else return api_result<T>(std::move(*r));
+        if constexpr (std::is_void_v<T>)
+            return api_result<T>();
+        else
+            return api_result<T>(std::move(*r));
     } else {
         return api_result<T>(std::forward<R>(r));
     }
@@ -72,8 +74,10 @@ store::result<api_result<T>> lift(R&& r) {
 /// field conflicted) when it is a callable.
 template <class P>
 std::string_view param_of(P const& p) {
-    if constexpr (std::is_invocable_v<P const&>) return p();
-    else return std::string_view(p);
+    if constexpr (std::is_invocable_v<P const&>)
+        return p();
+    else
+        return std::string_view(p);
 }
 
 }  // namespace detail
@@ -85,8 +89,7 @@ std::string_view param_of(P const& p) {
 template <class T0 = detail::deduced, class F, class P = std::string_view,
           class T = detail::value_t<T0, F, store::read_txn>>
 api_result<T> read(app& a, std::string_view what, F&& f, P const& param = {}) {
-    auto r = a.db.with_read(
-        [&](store::read_txn& t) -> store::result<api_result<T>> { return detail::lift<T>(f(t)); });
+    auto r = a.db.with_read([&](store::read_txn& t) -> store::result<api_result<T>> { return detail::lift<T>(f(t)); });
     if (!r) return store_error(r.error(), what, detail::param_of(param));
     return std::move(*r);
 }
@@ -100,8 +103,7 @@ api_result<T> write(app& a, std::string_view what, on_client_error keep, F&& f, 
     std::optional<api_error> aborted;
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<api_result<T>> {
         store::result<api_result<T>> v = detail::lift<T>(f(w));
-        if (v && !*v &&
-            (keep == on_client_error::abort || v->error().status >= http::status::internal_server_error)) {
+        if (v && !*v && (keep == on_client_error::abort || v->error().status >= http::status::internal_server_error)) {
             aborted = v->error();
             return store::make_error_code(store::errc::aborted);
         }

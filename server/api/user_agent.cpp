@@ -56,16 +56,10 @@ struct device_rule {
 
 // iOS and Android before the desktop systems their UAs also name ("like Mac OS X", "Linux").
 constexpr device_rule devices[] = {
-    {"iPhone", "iPhone", true},
-    {"iPod", "iPhone", true},
-    {"iPad", "iPad", true},
+    {"iPhone", "iPhone", true},       {"iPod", "iPhone", true},      {"iPad", "iPad", true},
     {"Android", "Android", true},  // phone or tablet: see below
-    {"CrOS", "Chrome OS", false},
-    {"Windows", "Windows", false},
-    {"Macintosh", "Macintosh", false},
-    {"Mac OS X", "Macintosh", false},
-    {"Linux", "Linux", false},
-    {"X11", "Linux", false},
+    {"CrOS", "Chrome OS", false},     {"Windows", "Windows", false}, {"Macintosh", "Macintosh", false},
+    {"Mac OS X", "Macintosh", false}, {"Linux", "Linux", false},     {"X11", "Linux", false},
 };
 
 }  // namespace

@@ -1,8 +1,8 @@
 #include "server/api/views.hpp"
-#include "server/api/federation/federation.hpp"
-#include "server/api/saml/saml.hpp"
 #include "server/api/domain/passkeys.hpp"
 #include "server/api/domain/web3.hpp"
+#include "server/api/federation/federation.hpp"
+#include "server/api/saml/saml.hpp"
 
 #include "server/api/activity.hpp"
 
@@ -139,7 +139,8 @@ json::object user(store::user_record const& u, audience who, lockout const& lock
     put_str_or_null(o, "username", u.username);
     put_str_or_null(o, "first_name", u.first_name);
     put_str_or_null(o, "last_name", u.last_name);
-    json::string_view const image = u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url);
+    json::string_view const image =
+        u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url);
     o.emplace("image_url", image);
     o.emplace("profile_image_url", image);
     o.emplace("has_image", !u.image_url.empty());
@@ -211,7 +212,8 @@ json::object public_user_data(store::user_record const& u, json::storage_ptr sp)
     o.reserve(9);
     put_str_or_null(o, "first_name", u.first_name);
     put_str_or_null(o, "last_name", u.last_name);
-    o.emplace("image_url", u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url));
+    o.emplace("image_url",
+              u.image_url.empty() ? json::string_view(default_image_url()) : json::string_view(u.image_url));
     o.emplace("has_image", !u.image_url.empty());
     // The identifier shown for the session: the primary email, else the primary phone, else the username.
     std::string_view identifier = u.username;

@@ -14,7 +14,7 @@ struct representation {
 };
 
 struct file {
-    std::string_view name{};          ///< "index.html", "console.js", "console.css"
+    std::string_view name{};  ///< "index.html", "console.js", "console.css"
     std::string_view content_type{};
     representation identity{};
     representation gzip{};

@@ -43,8 +43,10 @@ std::string base_url(conf::config const& cfg) {
     auto hp = conf::split_host_port(cfg.backend_listen);
     std::string host = hp ? hp->first : "127.0.0.1";
     if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    if (host == "::") host = "[::1]";
-    else if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+    if (host == "::")
+        host = "[::1]";
+    else if (host.find(':') != std::string::npos && host.front() != '[')
+        host = "[" + host + "]";
     return std::string(cfg.tls_cert.empty() ? "http://" : "https://") + host + ":" +
            std::to_string(hp ? hp->second : 0);
 }

@@ -120,8 +120,10 @@ std::optional<std::string> build_mime(mail const& m, std::string& why) {
     for (std::size_t i = 0; i < m.text.size(); ++i) {
         char ch = m.text[i];
         if (ch == '\r') continue;
-        if (ch == '\n') text += "\r\n";
-        else text.push_back(ch);
+        if (ch == '\n')
+            text += "\r\n";
+        else
+            text.push_back(ch);
     }
     auto const b64 = crypto::base64_encode(text);
     for (std::size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\r\n";

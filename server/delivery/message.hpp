@@ -20,11 +20,11 @@ std::string render(std::string_view tmpl, std::vector<std::pair<std::string_view
 std::string address_of(std::string_view mailbox);
 
 struct mail {
-    std::string from;     ///< "Name <a@b.c>" or "a@b.c"
-    std::string to;       ///< an address
-    std::string subject;  ///< UTF-8; encoded as an RFC 2047 word when not plain ASCII
-    std::string text;     ///< UTF-8 plain text (LF or CRLF line ends)
-    std::string message_id;  ///< unique local part for Message-ID (the domain is the sender's)
+    std::string from;         ///< "Name <a@b.c>" or "a@b.c"
+    std::string to;           ///< an address
+    std::string subject;      ///< UTF-8; encoded as an RFC 2047 word when not plain ASCII
+    std::string text;         ///< UTF-8 plain text (LF or CRLF line ends)
+    std::string message_id;   ///< unique local part for Message-ID (the domain is the sender's)
     std::int64_t date_s = 0;  ///< unix seconds for the Date header
 };
 

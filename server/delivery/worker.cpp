@@ -187,10 +187,9 @@ outcome send_webhook(CURL* h, std::atomic<bool> const* stop, conf::config const&
     auto const msg_id = str(p, "msg_id");
     auto const body = str(p, "body");
     auto const ts = wall_ms() / 1000;
-    std::vector<std::string> headers{"Content-Type: application/json", "svix-id: " + msg_id,
-                                     "svix-timestamp: " + std::to_string(ts),
-                                     "svix-signature: " + svix_signature(ep->secrets, msg_id, ts, body),
-                                     "User-Agent: latchkey-webhooks"};
+    std::vector<std::string> headers{
+        "Content-Type: application/json", "svix-id: " + msg_id, "svix-timestamp: " + std::to_string(ts),
+        "svix-signature: " + svix_signature(ep->secrets, msg_id, ts, body), "User-Agent: latchkey-webhooks"};
     return post(h, stop, url, body, headers, {}, {}, ep->ca_file, std::chrono::milliseconds(15'000));
 }
 
@@ -223,8 +222,7 @@ std::int64_t lease_ms(conf::config const& cfg) noexcept {
 worker::worker(conf::config const& cfg, store::job_queue& queue) : cfg_(cfg), queue_(queue) {
     static std::once_flag curl_init;
     std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    if (auto r = queue_.resume(wall_ms()); r && *r > 0)
-        log::info("delivery_resumed", {{"jobs", std::to_string(*r)}});
+    if (auto r = queue_.resume(wall_ms()); r && *r > 0) log::info("delivery_resumed", {{"jobs", std::to_string(*r)}});
     for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, cfg_.delivery.workers); ++i)
         threads_.emplace_back([this] { run(); });
 }
@@ -311,7 +309,8 @@ void worker::run() {
             if (o.ok) {
                 delivered_.fetch_add(1, std::memory_order_relaxed);
                 done.push_back(job.id);
-                log::info("delivered", {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}});
+                log::info("delivered",
+                          {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}});
                 continue;
             }
             failed_.fetch_add(1, std::memory_order_relaxed);
@@ -319,9 +318,9 @@ void worker::run() {
             auto const next = wall_ms() + store::backoff_ms(policy, job.attempts, unit_random());
             if (auto r = queue_.fail(job.id, next, dead, o.error); !r)
                 log::error("delivery_fail_failed", {{"job", job.id}, {"error", r.error().message()}});
-            log::warn(dead ? "delivery_dead" : "delivery_retry",
-                      {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)},
-                       {"error", o.error}});
+            log::warn(
+                dead ? "delivery_dead" : "delivery_retry",
+                {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}, {"error", o.error}});
         }
         if (!done.empty())
             if (auto r = queue_.complete(done); !r)

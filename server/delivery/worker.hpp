@@ -30,10 +30,10 @@ namespace latchkey::server::delivery {
 
 /// Counts for operators (the metrics endpoint reads them).
 struct stats {
-    std::size_t pending = 0;         ///< jobs queued or in flight (from the store)
-    std::size_t dead = 0;            ///< jobs out of attempts, kept in the store for inspection
-    std::uint64_t delivered = 0;     ///< deliveries that succeeded since start
-    std::uint64_t failed = 0;        ///< attempts that failed since start (each retry counts)
+    std::size_t pending = 0;      ///< jobs queued or in flight (from the store)
+    std::size_t dead = 0;         ///< jobs out of attempts, kept in the store for inspection
+    std::uint64_t delivered = 0;  ///< deliveries that succeeded since start
+    std::uint64_t failed = 0;     ///< attempts that failed since start (each retry counts)
 };
 
 /// How one delivery went.

@@ -55,8 +55,10 @@ std::optional<redirect_target> parse_redirect(std::string_view input) {
             break;
         }
         case urls::host_type::ipv4:
-        case urls::host_type::ipv6: break;
-        default: return std::nullopt;  // no host, or an IPvFuture literal
+        case urls::host_type::ipv6:
+            break;
+        default:
+            return std::nullopt;  // no host, or an IPvFuture literal
     }
     if (u.has_port()) {
         auto p = u.port();

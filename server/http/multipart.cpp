@@ -150,8 +150,8 @@ std::optional<std::string_view> multipart_boundary(std::string_view content_type
     return boundary;
 }
 
-multipart_status parse_multipart(std::string_view content_type, std::string_view body,
-                                 std::vector<multipart_part>& out, multipart_limits const& limits) {
+multipart_status parse_multipart(std::string_view content_type, std::string_view body, std::vector<multipart_part>& out,
+                                 multipart_limits const& limits) {
     out.clear();
     multipart_status st = multipart_status::ok;
     auto const boundary = multipart_boundary(content_type, &st);

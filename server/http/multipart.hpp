@@ -20,11 +20,11 @@ struct multipart_part {
 
 enum class multipart_status {
     ok,
-    not_multipart,   ///< the Content-Type is not multipart/form-data
-    bad_boundary,    ///< no boundary parameter, or one that breaks RFC 2046's rules (1..70 bchars, no trailing space)
-    malformed,       ///< no opening or closing delimiter, a bad part header, a part without a form-data name
-    too_many_parts,  ///< more than limits.max_parts
-    header_too_large ///< one part's header block is longer than limits.max_header_bytes
+    not_multipart,    ///< the Content-Type is not multipart/form-data
+    bad_boundary,     ///< no boundary parameter, or one that breaks RFC 2046's rules (1..70 bchars, no trailing space)
+    malformed,        ///< no opening or closing delimiter, a bad part header, a part without a form-data name
+    too_many_parts,   ///< more than limits.max_parts
+    header_too_large  ///< one part's header block is longer than limits.max_header_bytes
 };
 
 struct multipart_limits {
@@ -41,8 +41,8 @@ std::optional<std::string_view> multipart_boundary(std::string_view content_type
 /// Parses `body` framed by the Content-Type's boundary into `out` (cleared first). The preamble and epilogue are
 /// ignored; every part must carry `Content-Disposition: form-data; name="..."`. On any status but ok, `out` is
 /// left empty.
-multipart_status parse_multipart(std::string_view content_type, std::string_view body,
-                                 std::vector<multipart_part>& out, multipart_limits const& limits = {});
+multipart_status parse_multipart(std::string_view content_type, std::string_view body, std::vector<multipart_part>& out,
+                                 multipart_limits const& limits = {});
 
 /// The first part named `name`, or nullptr.
 multipart_part const* find_part(std::vector<multipart_part> const& parts, std::string_view name) noexcept;

@@ -46,7 +46,7 @@ public:
         outcome result = outcome::not_found;
         Payload const* payload = nullptr;
         std::size_t index = 0;  ///< for found: the route's registration index (see pattern())
-        std::string allow;  ///< for method_not_allowed: "GET, POST"
+        std::string allow;      ///< for method_not_allowed: "GET, POST"
     };
 
     /// Registers `pattern` for `method`. Throws std::invalid_argument on a malformed pattern or duplicate.

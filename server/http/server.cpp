@@ -14,25 +14,24 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/asio/write.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <unistd.h>
-#include <utility>
 #include <list>
 #include <mutex>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
+#include <utility>
 
 namespace latchkey::server {
 
@@ -198,8 +197,8 @@ bool framing_ok(http::fields const& h) {
     std::size_t codings = 0, chunked = 0;
     bool chunked_last = false;
     bool any = false;
-    for (auto it = h.find(http::field::transfer_encoding); it != h.end() && it->name() == http::field::transfer_encoding;
-         ++it) {
+    for (auto it = h.find(http::field::transfer_encoding);
+         it != h.end() && it->name() == http::field::transfer_encoding; ++it) {
         any = true;
         std::string_view v = it->value();
         while (true) {
@@ -263,8 +262,8 @@ struct slot_guard {
 }  // namespace
 
 template <class Stream>
-net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_slot& slot, worker& w,
-                                                    service& svc, connection_info const& ci) {
+net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_slot& slot, worker& w, service& svc,
+                                                    connection_info const& ci) {
     auto const arm = [&slot](clock::duration d) {
         slot.timed_out = false;
         slot.deadline = clock::now() + d;
@@ -405,8 +404,8 @@ net::awaitable<void> http_server::impl::refuse(tcp::socket s, service& svc) {
     open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-net::awaitable<void> http_server::impl::run_listener(std::shared_ptr<tcp::acceptor> acceptor, worker& w,
-                                                     service& svc, std::shared_ptr<tls_context> tls) {
+net::awaitable<void> http_server::impl::run_listener(std::shared_ptr<tcp::acceptor> acceptor, worker& w, service& svc,
+                                                     std::shared_ptr<tls_context> tls) {
     std::size_t next = 0;
     for (;;) {
         auto [ec, socket] = co_await acceptor->async_accept(w.ioc, tuple_awaitable);
@@ -491,8 +490,10 @@ tcp::endpoint http_server::listen(std::string const& host, unsigned short port, 
 
 void http_server::start() {
     for (auto& w : impl_->workers) {
-        auto shortest = std::min({impl_->limits.header_timeout, impl_->limits.idle_timeout, impl_->limits.write_timeout});
-        auto tick = std::clamp<clock::duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+        auto shortest =
+            std::min({impl_->limits.header_timeout, impl_->limits.idle_timeout, impl_->limits.write_timeout});
+        auto tick =
+            std::clamp<clock::duration>(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
         w->watchdog = std::make_unique<net::steady_timer>(w->ioc);
         watchdog_tick(*w, tick);
         w->thread = std::thread([wp = w.get()] {

@@ -8,11 +8,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <utility>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace latchkey::server {
@@ -23,7 +23,7 @@ struct transport_limits {
     std::chrono::milliseconds header_timeout{10'000};  ///< whole request, from its first byte
     std::chrono::milliseconds idle_timeout{75'000};    ///< keep-alive wait for the next request
     std::chrono::milliseconds write_timeout{30'000};
-    std::uint32_t max_connections = 20'000;            ///< over this, new connections get 503 and close
+    std::uint32_t max_connections = 20'000;  ///< over this, new connections get 503 and close
     /// The body limit of uploads (Content-Type multipart/form-data or application/octet-stream); 0 = body_bytes.
     std::uint32_t upload_body_bytes = 0;
 };

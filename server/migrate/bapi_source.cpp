@@ -33,8 +33,7 @@ struct response {
 
 std::size_t on_body(char* p, std::size_t size, std::size_t n, void* ud) {
     auto* r = static_cast<response*>(ud);
-    if (r->body.size() + size * n > max_body)
-        return 0;
+    if (r->body.size() + size * n > max_body) return 0;
     r->body.append(p, size * n);
     return size * n;
 }
@@ -46,8 +45,7 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* ud) {
     if (h.size() > name.size()) {
         bool match = true;
         for (std::size_t i = 0; i < name.size(); ++i)
-            if (std::tolower(static_cast<unsigned char>(h[i])) != name[i])
-                match = false;
+            if (std::tolower(static_cast<unsigned char>(h[i])) != name[i]) match = false;
         if (match) {
             h.remove_prefix(name.size());
             long v = 0;
@@ -56,15 +54,13 @@ std::size_t on_header(char* p, std::size_t size, std::size_t n, void* ud) {
                 if (c >= '0' && c <= '9') {
                     v = v * 10 + (c - '0');
                     digits = true;
-                    if (v > 3600)
-                        break;
+                    if (v > 3600) break;
                 } else if (c != ' ' && c != '\r' && c != '\n') {
                     digits = false;
                     break;
                 }
             }
-            if (digits)
-                r->retry_after = v;
+            if (digits) r->retry_after = v;
         }
     }
     return size * n;
@@ -104,10 +100,8 @@ response get(std::string const& url, std::string const& auth) {
 std::string fetch_list(std::string const& base_in, std::string_view path, std::string const& secret_key,
                        std::function<void(json::value, std::size_t)> const& each, std::ostream& err) {
     std::string base = base_in;
-    while (!base.empty() && base.back() == '/')
-        base.pop_back();
-    if (base.ends_with("/v1"))
-        base.resize(base.size() - 3);
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (base.ends_with("/v1")) base.resize(base.size() - 3);
     std::string const auth = "Authorization: Bearer " + secret_key;
     constexpr std::size_t limit = 100;
     std::size_t offset = 0;
@@ -122,8 +116,7 @@ std::string fetch_list(std::string const& base_in, std::string_view path, std::s
         if (!r.transport_error.empty()) {
             problem = r.transport_error;
         } else if (r.status == 429) {
-            if (++throttled > 20)
-                return "still rate-limited (429) after 20 waits";
+            if (++throttled > 20) return "still rate-limited (429) after 20 waits";
             long const wait = r.retry_after >= 0 ? std::min(r.retry_after, 60L) : 1L;
             err << "source rate-limited the import (429): waiting " << wait << " s\n";
             std::this_thread::sleep_for(std::chrono::seconds(wait));
@@ -144,7 +137,8 @@ std::string fetch_list(std::string const& base_in, std::string_view path, std::s
             } else if (v.is_array()) {
                 page = std::move(v);
             } else if (v.is_object() && v.get_object().contains("data") && v.get_object().at("data").is_array()) {
-                if (auto const* tc = v.get_object().if_contains("total_count"); tc && tc->is_int64() && tc->get_int64() >= 0)
+                if (auto const* tc = v.get_object().if_contains("total_count");
+                    tc && tc->is_int64() && tc->get_int64() >= 0)
                     total = static_cast<std::size_t>(tc->get_int64());
                 page = std::move(v.get_object()["data"]);
             } else {
@@ -152,8 +146,7 @@ std::string fetch_list(std::string const& base_in, std::string_view path, std::s
             }
         }
         if (!problem.empty()) {
-            if (++failures > 3)
-                return problem + " (offset " + std::to_string(offset) + ", after 3 retries)";
+            if (++failures > 3) return problem + " (offset " + std::to_string(offset) + ", after 3 retries)";
             err << "source " << problem << " at offset " << offset << ": retrying\n";
             std::this_thread::sleep_for(std::chrono::milliseconds(200 * (1 << failures)));
             continue;
@@ -162,10 +155,8 @@ std::string fetch_list(std::string const& base_in, std::string_view path, std::s
         failures = 0;
         auto& users = page.get_array();
         std::size_t const n = users.size();
-        for (auto& u : users)
-            each(std::move(u), total);
-        if (n < limit)
-            return {};
+        for (auto& u : users) each(std::move(u), total);
+        if (n < limit) return {};
         offset += n;
     }
 }

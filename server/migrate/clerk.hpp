@@ -16,10 +16,19 @@
 namespace latchkey::server::migrate {
 
 /// The Dashboard CSV's columns, in Clerk's order.
-inline constexpr std::string_view csv_columns[] = {
-    "id", "first_name", "last_name", "username", "primary_email_address", "primary_phone_number",
-    "verified_email_addresses", "unverified_email_addresses", "verified_phone_numbers",
-    "unverified_phone_numbers", "totp_secret", "password_digest", "password_hasher"};
+inline constexpr std::string_view csv_columns[] = {"id",
+                                                   "first_name",
+                                                   "last_name",
+                                                   "username",
+                                                   "primary_email_address",
+                                                   "primary_phone_number",
+                                                   "verified_email_addresses",
+                                                   "unverified_email_addresses",
+                                                   "verified_phone_numbers",
+                                                   "unverified_phone_numbers",
+                                                   "totp_secret",
+                                                   "password_digest",
+                                                   "password_hasher"};
 
 /// Several values in one list cell are separated by this when we write one ("a@x.com|b@x.com"). Reading, a
 /// comma separates values too (a quoted "a@x.com,b@x.com" cell), as Clerk's own migration tooling splits these
@@ -54,11 +63,11 @@ private:
 
 /// One user read from a source, ready to store, or why not.
 struct user_row {
-    std::size_t line = 0;        ///< line (CSV / JSON lines) or position (JSON array, BAPI page), 1-based
-    std::string id;              ///< the source's user id, when one could be read
-    store::user_record user;     ///< valid when `error` is empty
-    std::string totp_secret;     ///< base32, validated; "" = none
-    std::string error;           ///< why the row cannot be imported
+    std::size_t line = 0;     ///< line (CSV / JSON lines) or position (JSON array, BAPI page), 1-based
+    std::string id;           ///< the source's user id, when one could be read
+    store::user_record user;  ///< valid when `error` is empty
+    std::string totp_secret;  ///< base32, validated; "" = none
+    std::string error;        ///< why the row cannot be imported
 };
 
 /// Checks a header row against `csv_columns`: every name known, no duplicate, `id` present. Returns "" or why not.

@@ -40,8 +40,7 @@ constexpr std::string_view switch_options[] = {"--dry-run", "--include-secrets",
 
 std::optional<std::string> opt(options const& o, std::string_view name) {
     for (auto const& [k, v] : o)
-        if (k == name)
-            return v;
+        if (k == name) return v;
     return std::nullopt;
 }
 
@@ -55,8 +54,7 @@ class mapped_file {
 public:
     explicit mapped_file(std::string const& path) {
         int const fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return;
+        if (fd < 0) return;
         struct stat st {};
         if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
             size_ = static_cast<std::size_t>(st.st_size);
@@ -76,8 +74,7 @@ public:
     mapped_file(mapped_file const&) = delete;
     mapped_file& operator=(mapped_file const&) = delete;
     ~mapped_file() {
-        if (data_ != nullptr)
-            ::munmap(const_cast<char*>(data_), size_);
+        if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
     }
     bool ok() const noexcept { return ok_; }
     std::string_view text() const noexcept { return {data_ == nullptr ? "" : data_, data_ == nullptr ? 0 : size_}; }
@@ -108,8 +105,7 @@ public:
 
     void update(tally const& t, double fraction, bool final = false) {
         auto const now = clock::now();
-        if (!final && now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::seconds(5)))
-            return;
+        if (!final && now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::seconds(5))) return;
         last_ = now;
         double const secs = std::chrono::duration<double>(now - start_).count();
         double const rate = secs > 0 ? static_cast<double>(t.rows) / secs : 0;
@@ -122,8 +118,7 @@ public:
             line << "\r[" << std::string(static_cast<std::size_t>(std::max(0, filled)), '#')
                  << std::string(static_cast<std::size_t>(std::max(0, width - filled)), '.') << "] " << t.rows
                  << " rows  " << rate << "/s  ETA " << eta << "s  failed " << (t.failed + t.conflicts) << "   ";
-            if (final)
-                line << "\n";
+            if (final) line << "\n";
         } else {
             line << "progress: " << t.rows << " rows (" << fraction * 100 << "%), " << rate << " rows/s, "
                  << (t.failed + t.conflicts) << " failed\n";
@@ -156,36 +151,32 @@ public:
             return;
         }
         batch_.push_back(std::move(row));
-        if (batch_.size() >= batch_size_)
-            flush();
+        if (batch_.size() >= batch_size_) flush();
     }
 
     /// Writes what is pending. False when the store refused a whole batch (its rows are reported).
     bool flush() {
-        if (batch_.empty())
-            return true;
+        if (batch_.empty()) return true;
         auto rows = std::move(batch_);
         batch_.clear();
         std::vector<outcome> results(rows.size());
         auto decide = [&](store::read_txn const& t, std::size_t i) -> int {
             auto const& r = rows[i];
             auto existing = t.users().get(r.id);
-            if (!existing)
-                return -1;
-            if (*existing)
-                return 1;  // unchanged: imported before (a re-run or a resumed run)
+            if (!existing) return -1;
+            if (*existing) return 1;  // unchanged: imported before (a re-run or a resumed run)
             return 0;
         };
         auto conflict_text = [&](store::read_txn const& t, user_row const& r, store::unique_field f) -> std::string {
             std::string what = "a unique field";
             std::optional<std::string> owner;
             for (auto const& i : r.user.identifications) {
-                if (!store::owns_address(i))
-                    continue;
+                if (!store::owns_address(i)) continue;
                 auto o = i.kind == "email_address" ? t.users().id_by_email(i.value) : t.users().id_by_phone(i.value);
                 if (o && *o && **o != r.id) {
                     owner = **o;
-                    what = "the same verified " + std::string(i.kind == "email_address" ? "email address " : "phone number ") + i.value;
+                    what = "the same verified " +
+                           std::string(i.kind == "email_address" ? "email address " : "phone number ") + i.value;
                     break;
                 }
             }
@@ -201,8 +192,7 @@ public:
                     what = "the external_id " + r.user.external_id;
                 }
             }
-            if (owner)
-                return "exists as " + *owner + " with " + what + "; not merged";
+            if (owner) return "exists as " + *owner + " with " + what + "; not merged";
             return "conflicts with another row or user on " + what;
         };
         boost::system::error_code fatal;
@@ -218,8 +208,7 @@ public:
                     auto const& u = rows[i].user;
                     std::string reason;
                     for (auto const& idn : u.identifications) {
-                        if (!store::owns_address(idn))
-                            continue;
+                        if (!store::owns_address(idn)) continue;
                         auto o = idn.kind == "email_address" ? t.users().id_by_email(idn.value)
                                                              : t.users().id_by_phone(idn.value);
                         if ((o && *o) || !claimed_.insert(std::hash<std::string>{}(idn.value)).second) {
@@ -237,54 +226,48 @@ public:
                 }
                 return {};
             });
-            if (!r)
-                fatal = r.error();
+            if (!r) fatal = r.error();
         } else {
             std::optional<store::result<void>> r;
             try {
-            r = db_.with_write([&](store::write_txn& w) -> store::result<void> {
-                for (std::size_t i = 0; i < rows.size(); ++i) {
-                    int const d = decide(w, i);
-                    if (d < 0)
-                        return store::errc::lmdb;
-                    if (d == 1) {
-                        results[i].status = "unchanged";
-                        continue;
-                    }
-                    store::unique_field conflict = store::unique_field::none;
-                    auto put = w.users().put(rows[i].user, nullptr, &conflict);
-                    if (put) {
-                        results[i].status = "imported";
-                        // The authenticator app keeps working: the secret enrolled as the verified TOTP, in
-                        // this txn (validated when read, so only a store failure can refuse it).
-                        if (!rows[i].totp_secret.empty()) {
-                            auto e = api::domain::enroll_totp(w, seal_key(), rows[i].id, rows[i].totp_secret, now_);
-                            if (!e)
-                                return store::errc::aborted;
+                r = db_.with_write([&](store::write_txn& w) -> store::result<void> {
+                    for (std::size_t i = 0; i < rows.size(); ++i) {
+                        int const d = decide(w, i);
+                        if (d < 0) return store::errc::lmdb;
+                        if (d == 1) {
+                            results[i].status = "unchanged";
+                            continue;
                         }
-                    } else if (put.error() == store::make_error_code(store::errc::key_exists)) {
-                        results[i].status = "conflict";
-                        results[i].reason = conflict_text(w, rows[i], conflict);
-                    } else if (put.error() == store::make_error_code(store::errc::invalid_key)) {
-                        results[i].status = "failed";
-                        results[i].reason = "a value is too long to index";
-                    } else {
-                        return put.error();  // the store itself failed: nothing of this batch is written
+                        store::unique_field conflict = store::unique_field::none;
+                        auto put = w.users().put(rows[i].user, nullptr, &conflict);
+                        if (put) {
+                            results[i].status = "imported";
+                            // The authenticator app keeps working: the secret enrolled as the verified TOTP, in
+                            // this txn (validated when read, so only a store failure can refuse it).
+                            if (!rows[i].totp_secret.empty()) {
+                                auto e = api::domain::enroll_totp(w, seal_key(), rows[i].id, rows[i].totp_secret, now_);
+                                if (!e) return store::errc::aborted;
+                            }
+                        } else if (put.error() == store::make_error_code(store::errc::key_exists)) {
+                            results[i].status = "conflict";
+                            results[i].reason = conflict_text(w, rows[i], conflict);
+                        } else if (put.error() == store::make_error_code(store::errc::invalid_key)) {
+                            results[i].status = "failed";
+                            results[i].reason = "a value is too long to index";
+                        } else {
+                            return put.error();  // the store itself failed: nothing of this batch is written
+                        }
                     }
-                }
-                return {};
-            });
+                    return {};
+                });
             } catch (std::exception const& e) {  // the seal key could not be read or made
-                for (auto const& row : rows)
-                    fail(row, "failed", std::string("the batch was not written: ") + e.what());
+                for (auto const& row : rows) fail(row, "failed", std::string("the batch was not written: ") + e.what());
                 return false;
             }
-            if (!*r)
-                fatal = r->error();
+            if (!*r) fatal = r->error();
         }
         if (fatal) {
-            for (auto const& row : rows)
-                fail(row, "failed", "the store refused the batch: " + fatal.message());
+            for (auto const& row : rows) fail(row, "failed", "the store refused the batch: " + fatal.message());
             return false;
         }
         for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -306,8 +289,7 @@ public:
 
 private:
     void note(user_row const& r, std::string status, std::string reason) {
-        if (status == "warning")
-            ++t_.warnings;
+        if (status == "warning") ++t_.warnings;
         t_.notes.push_back({r.line, r.id, std::move(status), std::move(reason)});
     }
     void fail(user_row const& r, std::string status, std::string reason) {
@@ -317,8 +299,7 @@ private:
 
     /// The data dir's seal key (TOTP secrets are sealed with it), loaded at the first secret to enrol.
     crypto::seal_key const& seal_key() {
-        if (!seal_)
-            seal_ = server::load_seal_key(data_dir_);
+        if (!seal_) seal_ = server::load_seal_key(data_dir_);
         return *seal_;
     }
 
@@ -327,22 +308,20 @@ private:
     std::size_t batch_size_;
     tally& t_;
     std::vector<user_row> batch_;
-    std::int64_t now_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    std::int64_t now_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::unordered_map<std::size_t, std::size_t> seen_;  ///< hash of id -> first line
-    std::unordered_set<std::size_t> claimed_;           ///< dry run: addresses and usernames taken by earlier rows
+    std::unordered_set<std::size_t> claimed_;            ///< dry run: addresses and usernames taken by earlier rows
     std::unordered_set<std::string> dry_ok_;             ///< dry run: ids of the rows that would be imported
     std::string data_dir_;
     std::optional<crypto::seal_key> seal_;
 };
 
 std::string detect_format(std::string const& source, std::string_view text) {
-    if (source.starts_with("http://") || source.starts_with("https://"))
-        return "bapi";
+    if (source.starts_with("http://") || source.starts_with("https://")) return "bapi";
     for (char c : text.substr(text.starts_with("\xEF\xBB\xBF") ? 3 : 0)) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-            continue;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
         return c == '[' || c == '{' ? "clerk-json" : "clerk-csv";
     }
     return "clerk-csv";
@@ -390,8 +369,7 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
         }
         text = file->text();
     }
-    if (format.empty())
-        format = detect_format(source, text);
+    if (format.empty()) format = detect_format(source, text);
     if (format != "clerk-csv" && format != "clerk-json" && format != "bapi") {
         err << "latchkey: import: --format is clerk-csv, clerk-json or bapi\n";
         return 2;
@@ -431,7 +409,8 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
             header = std::move(head->fields);
             while (auto rec = reader.next()) {
                 imp.add(user_from_csv(*rec, header, now));
-                bar.update(t, text.empty() ? 1.0 : static_cast<double>(reader.offset()) / static_cast<double>(text.size()));
+                bar.update(
+                    t, text.empty() ? 1.0 : static_cast<double>(reader.offset()) / static_cast<double>(text.size()));
             }
         }
     } else if (format == "clerk-json") {
@@ -453,11 +432,11 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
             std::size_t line = 0, pos = 0;
             while (pos < text.size()) {
                 auto const end = text.find('\n', pos);
-                std::string_view l = text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+                std::string_view l =
+                    text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
                 pos = end == std::string_view::npos ? text.size() : end + 1;
                 ++line;
-                if (l.find_first_not_of(" \t\r") == std::string_view::npos)
-                    continue;
+                if (l.find_first_not_of(" \t\r") == std::string_view::npos) continue;
                 boost::system::error_code ec;
                 auto v = json::parse(l, ec);
                 user_row r;
@@ -495,33 +474,36 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
                 auto it = std::find(head->fields.begin(), head->fields.end(), name);
                 return it == head->fields.end() ? SIZE_MAX : static_cast<std::size_t>(it - head->fields.begin());
             };
-            auto const ci = col("id"), cd = col("password_digest"), ch = col("password_hasher"), ct = col("totp_secret");
-            auto at = [](csv_record const& r, std::size_t c) { return c < r.fields.size() ? r.fields[c] : std::string{}; };
+            auto const ci = col("id"), cd = col("password_digest"), ch = col("password_hasher"),
+                       ct = col("totp_secret");
+            auto at = [](csv_record const& r, std::size_t c) {
+                return c < r.fields.size() ? r.fields[c] : std::string{};
+            };
             while (auto rec = reader.next())
-                if (rec->error.empty())
-                    by_id[at(*rec, ci)] = {at(*rec, cd), at(*rec, ch), at(*rec, ct)};
+                if (rec->error.empty()) by_id[at(*rec, ci)] = {at(*rec, cd), at(*rec, ch), at(*rec, ct)};
         }
         std::size_t position = 0;
-        auto page_error = fetch_users(source, *key, [&](json::value user, std::size_t total) {
-            ++position;
-            if (user.is_object()) {
-                auto& uo = user.get_object();
-                if (auto const* id = uo.if_contains("id"); id && id->is_string()) {
-                    if (auto it = by_id.find(std::string(id->get_string())); it != by_id.end()) {
-                        if (!it->second.digest.empty()) {
-                            uo["password_digest"] = it->second.digest;
-                            uo["password_hasher"] = it->second.hasher;
+        auto page_error = fetch_users(
+            source, *key,
+            [&](json::value user, std::size_t total) {
+                ++position;
+                if (user.is_object()) {
+                    auto& uo = user.get_object();
+                    if (auto const* id = uo.if_contains("id"); id && id->is_string()) {
+                        if (auto it = by_id.find(std::string(id->get_string())); it != by_id.end()) {
+                            if (!it->second.digest.empty()) {
+                                uo["password_digest"] = it->second.digest;
+                                uo["password_hasher"] = it->second.hasher;
+                            }
+                            if (!it->second.totp.empty()) uo["totp_secret"] = it->second.totp;
                         }
-                        if (!it->second.totp.empty())
-                            uo["totp_secret"] = it->second.totp;
                     }
                 }
-            }
-            imp.add(user_from_json(user, position, now));
-            bar.update(t, total > 0 ? static_cast<double>(position) / static_cast<double>(total) : 0);
-        }, err);
-        if (!page_error.empty())
-            fatal = "the source API: " + page_error;
+                imp.add(user_from_json(user, position, now));
+                bar.update(t, total > 0 ? static_cast<double>(position) / static_cast<double>(total) : 0);
+            },
+            err);
+        if (!page_error.empty()) fatal = "the source API: " + page_error;
     }
     imp.flush();
     // Then the source's organizations, memberships and pending invitations (their members are in the store now).
@@ -542,7 +524,8 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
         }
     }
     bar.update(t, 1.0, true);
-    std::stable_sort(t.notes.begin(), t.notes.end(), [](outcome const& a, outcome const& b) { return a.line < b.line; });
+    std::stable_sort(t.notes.begin(), t.notes.end(),
+                     [](outcome const& a, outcome const& b) { return a.line < b.line; });
 
     for (auto const& n : t.notes)
         err << "line " << n.line << (n.id.empty() ? "" : " (" + n.id + ")") << ": " << n.status << ": " << n.reason
@@ -550,8 +533,7 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     if (orgs)
         for (auto const& p : orgs->problems)
             err << (p.id.empty() ? std::string("organizations") : p.id) << ": " << p.status << ": " << p.reason << "\n";
-    if (!fatal.empty())
-        err << "latchkey: import: " << fatal << "\n";
+    if (!fatal.empty()) err << "latchkey: import: " << fatal << "\n";
     json::object report;
     report["source"] = remote ? source.substr(0, source.find('?')) : source;
     report["format"] = format;
@@ -566,18 +548,17 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
         json::array problems;
         for (auto const& p : orgs->problems)
             problems.push_back(json::object{{"id", p.id}, {"status", p.status}, {"reason", p.reason}});
-        report["organizations"] = json::object{{dry_run ? "would_import" : "imported",
-                                                json::object{{"organizations", orgs->organizations},
-                                                             {"memberships", orgs->memberships},
-                                                             {"invitations", orgs->invitations}}},
-                                               {"unchanged", orgs->unchanged},
-                                               {"failed", orgs->failed},
-                                               {"conflicts", orgs->conflicts},
-                                               {"warnings", orgs->warnings},
-                                               {"problems", std::move(problems)}};
+        report["organizations"] =
+            json::object{{dry_run ? "would_import" : "imported", json::object{{"organizations", orgs->organizations},
+                                                                              {"memberships", orgs->memberships},
+                                                                              {"invitations", orgs->invitations}}},
+                         {"unchanged", orgs->unchanged},
+                         {"failed", orgs->failed},
+                         {"conflicts", orgs->conflicts},
+                         {"warnings", orgs->warnings},
+                         {"problems", std::move(problems)}};
     }
-    if (!fatal.empty())
-        report["error"] = fatal;
+    if (!fatal.empty()) report["error"] = fatal;
     json::array notes;
     for (auto const& n : t.notes)
         notes.push_back(json::object{{"line", n.line}, {"id", n.id}, {"status", n.status}, {"reason", n.reason}});
@@ -591,17 +572,16 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
             return 2;
         }
     }
-    out << (dry_run ? "dry run: " : "") << t.rows << " rows: " << t.imported << (dry_run ? " would be imported, " : " imported, ")
-        << t.unchanged << " unchanged, " << t.failed << " failed, " << t.conflicts << " conflicts, " << t.warnings
-        << " warnings\n";
+    out << (dry_run ? "dry run: " : "") << t.rows << " rows: " << t.imported
+        << (dry_run ? " would be imported, " : " imported, ") << t.unchanged << " unchanged, " << t.failed
+        << " failed, " << t.conflicts << " conflicts, " << t.warnings << " warnings\n";
     if (orgs)
         out << (dry_run ? "dry run: organizations: " : "organizations: ") << orgs->organizations << " organizations, "
             << orgs->memberships << " memberships, " << orgs->invitations << " invitations"
             << (dry_run ? " would be imported, " : " imported, ") << orgs->unchanged << " unchanged, " << orgs->failed
             << " failed, " << orgs->conflicts << " conflicts, " << orgs->warnings << " warnings\n";
     out << text_report << "\n";
-    if (!fatal.empty() && t.rows == 0)
-        return 2;
+    if (!fatal.empty() && t.rows == 0) return 2;
     bool const orgs_clean = !orgs || (orgs->failed == 0 && orgs->conflicts == 0);
     return t.failed == 0 && t.conflicts == 0 && orgs_clean && fatal.empty() ? 0 : 1;
 }
@@ -668,11 +648,9 @@ int export_main(conf::config const& cfg, options const& o, std::ostream& out, st
                 *dst << (written > 0 ? ",\n" : "\n") << json::serialize(json_user(u));
             ++written;
         }
-        if (page->size() < f.limit)
-            break;
+        if (page->size() < f.limit) break;
     }
-    if (format == "clerk-json")
-        *dst << "\n]\n";
+    if (format == "clerk-json") *dst << "\n]\n";
     dst->flush();
     err << "exported " << written << " users\n";
     return *dst ? 0 : 1;

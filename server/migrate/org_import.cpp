@@ -76,13 +76,15 @@ std::optional<store::organization_record> organization_from_json(json::value con
         return std::nullopt;
     }
     // Only a logo of the organization's own; the source's placeholder image is not one.
-    if (auto const* h = o->if_contains("has_image"); h && h->is_bool() && h->get_bool()) r.image_url = str(*o, "image_url");
+    if (auto const* h = o->if_contains("has_image"); h && h->is_bool() && h->get_bool())
+        r.image_url = str(*o, "image_url");
     r.public_metadata = metadata(*o, "public_metadata", why);
     r.private_metadata = metadata(*o, "private_metadata", why);
     if (!why.empty()) return std::nullopt;
     auto const max = num(*o, "max_allowed_memberships");
     r.max_allowed_memberships = max > 0 && max < INT32_MAX ? static_cast<std::int32_t>(max) : 0;
-    if (auto const* d = o->if_contains("admin_delete_enabled"); d && d->is_bool()) r.admin_delete_enabled = d->get_bool();
+    if (auto const* d = o->if_contains("admin_delete_enabled"); d && d->is_bool())
+        r.admin_delete_enabled = d->get_bool();
     r.created_by = str(*o, "created_by");
     r.created_at = num(*o, "created_at");
     r.updated_at = num(*o, "updated_at", r.created_at);
@@ -171,8 +173,9 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
     };
     // The whole list first: the per-organization lists are paged while no txn is open.
     std::vector<json::value> sources;
-    auto const listed = fetch_list(base, "/v1/organizations?order_by=%2Bcreated_at", secret_key,
-                                   [&](json::value v, std::size_t) { sources.push_back(std::move(v)); }, err);
+    auto const listed = fetch_list(
+        base, "/v1/organizations?order_by=%2Bcreated_at", secret_key,
+        [&](json::value v, std::size_t) { sources.push_back(std::move(v)); }, err);
     if (listed == not_found) {
         err << "the source has no organizations (404): none imported\n";
         return {};
@@ -188,38 +191,41 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
         }
         std::vector<store::org_membership_record> members;
         std::vector<store::org_invitation_record> invitations;
-        std::string stopped = fetch_list(base, "/v1/organizations/" + org->id + "/memberships", secret_key,
-                                         [&](json::value v, std::size_t) {
-                                             std::string w;
-                                             if (auto m = membership_from_json(v, org->id, w)) {
-                                                 members.push_back(std::move(*m));
-                                             } else {
-                                                 auto const* o = as_object(v);
-                                                 problem(o ? str(*o, "id") : std::string{}, "failed",
-                                                         "membership of " + org->id + ": " + w);
-                                             }
-                                         }, err);
+        std::string stopped = fetch_list(
+            base, "/v1/organizations/" + org->id + "/memberships", secret_key,
+            [&](json::value v, std::size_t) {
+                std::string w;
+                if (auto m = membership_from_json(v, org->id, w)) {
+                    members.push_back(std::move(*m));
+                } else {
+                    auto const* o = as_object(v);
+                    problem(o ? str(*o, "id") : std::string{}, "failed", "membership of " + org->id + ": " + w);
+                }
+            },
+            err);
         if (stopped.empty())
-            stopped = fetch_list(base, "/v1/organizations/" + org->id + "/invitations?status=pending", secret_key,
-                                 [&](json::value v, std::size_t) {
-                                     std::string w;
-                                     if (auto i = invitation_from_json(v, org->id, a.now_ms(), w)) {
-                                         if (i->status == "pending") invitations.push_back(std::move(*i));
-                                     } else {
-                                         auto const* o = as_object(v);
-                                         problem(o ? str(*o, "id") : std::string{}, "failed",
-                                                 "invitation of " + org->id + ": " + w);
-                                     }
-                                 }, err);
+            stopped = fetch_list(
+                base, "/v1/organizations/" + org->id + "/invitations?status=pending", secret_key,
+                [&](json::value v, std::size_t) {
+                    std::string w;
+                    if (auto i = invitation_from_json(v, org->id, a.now_ms(), w)) {
+                        if (i->status == "pending") invitations.push_back(std::move(*i));
+                    } else {
+                        auto const* o = as_object(v);
+                        problem(o ? str(*o, "id") : std::string{}, "failed", "invitation of " + org->id + ": " + w);
+                    }
+                },
+                err);
         if (!stopped.empty() && stopped != not_found) {
             problem(org->id, "failed", "the source's lists of this organization: " + stopped + "; not imported");
             continue;
         }
         for (auto const& m : members)
             if (!api::orgs::find_role(a, m.role) && unknown_roles.insert(m.role).second)
-                problem(m.id, "warning", "the role " + m.role +
-                                             " is not defined in the config's organizations.roles: imported as is; "
-                                             "define it to give its members their permissions");
+                problem(m.id, "warning",
+                        "the role " + m.role +
+                            " is not defined in the config's organizations.roles: imported as is; "
+                            "define it to give its members their permissions");
 
         // One txn per organization: decisions and writes together, so a re-run finds everything unchanged.
         std::vector<org_problem> found;
@@ -236,8 +242,8 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
                 auto slug_owner = r.organizations().by_slug(org->slug);
                 if (!slug_owner) return slug_owner.error();
                 if (*slug_owner) {
-                    found.push_back({org->id, "conflict", "the slug " + org->slug + " belongs to " + (*slug_owner)->id +
-                                                              "; not merged"});
+                    found.push_back({org->id, "conflict",
+                                     "the slug " + org->slug + " belongs to " + (*slug_owner)->id + "; not merged"});
                     return {};
                 }
                 if (w)
@@ -249,7 +255,8 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
                 auto u = r.users().get(m.user_id);
                 if (!u) return u.error();
                 if (!*u && !(dry_run && will_exist && will_exist(m.user_id))) {
-                    found.push_back({m.id, "failed", "the member " + m.user_id + " is not in the store (import the users first)"});
+                    found.push_back(
+                        {m.id, "failed", "the member " + m.user_id + " is not in the store (import the users first)"});
                     continue;
                 }
                 auto had = r.organizations().membership(m.organization_id, m.user_id);

@@ -147,7 +147,8 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 /// Parses untrusted XML: no DTD (refused outright), no entities, no network, no output.
 doc_ptr parse(std::string_view xml, std::string& why) {
     if (xml.empty() || xml.size() > max_response_bytes) return why = "size", nullptr;
-    if (contains_ci(xml, "<!DOCTYPE") || contains_ci(xml, "<!ENTITY")) return why = "document type declaration", nullptr;
+    if (contains_ci(xml, "<!DOCTYPE") || contains_ci(xml, "<!ENTITY"))
+        return why = "document type declaration", nullptr;
     init_once();
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (ctxt == nullptr) return why = "parser", nullptr;
@@ -432,9 +433,10 @@ std::optional<idp_metadata> parse_idp_metadata(std::string_view xml, std::string
     if (!doc) return std::nullopt;
     xmlNode* root = xmlDocGetRootElement(doc.get());
     xmlNode* ed = root;
-    if (is(root, ns_metadata, "EntitiesDescriptor")) ed = children(root, ns_metadata, "EntityDescriptor").empty()
-                                                               ? nullptr
-                                                               : children(root, ns_metadata, "EntityDescriptor").front();
+    if (is(root, ns_metadata, "EntitiesDescriptor"))
+        ed = children(root, ns_metadata, "EntityDescriptor").empty()
+                 ? nullptr
+                 : children(root, ns_metadata, "EntityDescriptor").front();
     if (!is(ed, ns_metadata, "EntityDescriptor")) return why = "no EntityDescriptor", std::nullopt;
     idp_metadata m;
     m.entity_id = attr(ed, "entityID").value_or("");
@@ -477,12 +479,23 @@ std::string xml_escape(std::string_view s) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            default: out.push_back(c);
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out;

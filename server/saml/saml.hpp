@@ -40,8 +40,8 @@ struct assertion {
     std::string id;  ///< the assertion's ID (for the replay cache)
     std::string name_id;
     std::string name_id_format;
-    std::string in_response_to;       ///< "" = unsolicited
-    std::int64_t not_on_or_after = 0;  ///< s; the end of its validity (for the replay cache)
+    std::string in_response_to;                                  ///< "" = unsolicited
+    std::int64_t not_on_or_after = 0;                            ///< s; the end of its validity (for the replay cache)
     std::map<std::string, std::vector<std::string>> attributes;  ///< Name (and FriendlyName) -> values
 
     /// The first value of the first attribute present among `names`, or "".
@@ -84,7 +84,7 @@ struct authn_request {
     std::string relay_state;
     std::string name_id_hint;  ///< Subject NameID (the email address) or ""
     std::int64_t now_s = 0;
-    std::string sp_key_pem;    ///< "" = unsigned
+    std::string sp_key_pem;  ///< "" = unsigned
 };
 
 /// The URL the browser goes to: idp_sso_url?SAMLRequest=...&RelayState=...[&SigAlg=...&Signature=...].

@@ -5,9 +5,9 @@
 #include "store/rules.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 #include <iterator>
 #include <new>
+#include <unordered_set>
 #include <utility>
 
 namespace latchkey::store::lmdb {
@@ -17,7 +17,6 @@ namespace {
 using namespace store::rules;  // NOLINT(google-build-using-namespace): the backend-neutral index rules
 
 using boost::system::error_code;
-
 
 template <class T>
 result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view key) {
@@ -373,8 +372,8 @@ result<void> db::put_user(write_txn& w, user_record const& u, user_record const*
         if (auto r = check(t_.users_by_identification, now.idns, unique_field::none); !r) return r;
 
         // The addresses u owns leave every other user's pending claims (db.hpp, "Claims").
-        for (auto const& [tag, owned] : {std::pair<char, std::vector<std::string> const*>{email_tag, &now.emails},
-                                         {phone_tag, &now.phones}})
+        for (auto const& [tag, owned] :
+             {std::pair<char, std::vector<std::string> const*>{email_tag, &now.emails}, {phone_tag, &now.phones}})
             for (auto const& address : *owned)
                 if (auto r = release_pending_claims(w, tag, address, u); !r) return r;
 
@@ -828,7 +827,8 @@ result<std::optional<jwt_template_record>> db::get_jwt_template(txn const& t, st
     return guarded([&] { return get_record<jwt_template_record>(t, t_.jwt_templates, id); });
 }
 
-result<std::optional<jwt_template_record>> db::jwt_template_by_name(txn const& t, std::string_view name) const noexcept {
+result<std::optional<jwt_template_record>> db::jwt_template_by_name(txn const& t,
+                                                                    std::string_view name) const noexcept {
     return guarded([&]() -> result<std::optional<jwt_template_record>> {
         auto id = t.get(t_.jwt_templates_by_name, name);
         if (!id) return id.error();
@@ -975,16 +975,12 @@ public:
     result<std::optional<jwt_template_record>> by_name(std::string_view name) const noexcept override {
         return b_.d->jwt_template_by_name(*b_.t, name);
     }
-    result<std::vector<jwt_template_record>> list() const noexcept override {
-        return b_.d->list_jwt_templates(*b_.t);
-    }
+    result<std::vector<jwt_template_record>> list() const noexcept override { return b_.d->list_jwt_templates(*b_.t); }
     result<void> put(jwt_template_record const& j, jwt_template_record const* previous,
                      unique_field* conflict) noexcept override {
         return b_.d->put_jwt_template(*b_.w, j, previous, conflict);
     }
-    result<void> remove(jwt_template_record const& j) noexcept override {
-        return b_.d->delete_jwt_template(*b_.w, j);
-    }
+    result<void> remove(jwt_template_record const& j) noexcept override { return b_.d->delete_jwt_template(*b_.w, j); }
 
 private:
     bound const& b_;
@@ -1004,7 +1000,6 @@ public:
 private:
     bound const& b_;
 };
-
 
 /// Jobs: `jobs` (id -> record) and `jobs_due` (<next_attempt_at: 8 bytes big-endian unix ms><id> -> "", pending
 /// jobs only), so the first key of jobs_due is the next job due and a due scan reads only what it takes.
@@ -1108,7 +1103,6 @@ private:
 
 namespace {
 
-
 /// Waitlist: `waitlist_entries` (wle_ id -> record) and `waitlist_by_email` (lowercased address -> id, unique).
 class waitlist_impl final : public waitlist_repo {
 public:
@@ -1184,9 +1178,8 @@ public:
     result<void> scan(std::string_view prefix,
                       std::function<bool(std::string_view, std::string_view)> const& f) const noexcept override {
         return guarded([&]() -> result<void> {
-            return lmdb::scan(*b_.t, dbi_, prefix, false, [&](cursor::entry const& e) -> result<step> {
-                return more_if(f(e.first, e.second));
-            });
+            return lmdb::scan(*b_.t, dbi_, prefix, false,
+                              [&](cursor::entry const& e) -> result<step> { return more_if(f(e.first, e.second)); });
         });
     }
     result<void> put(std::string_view key, std::string_view value, bool unique) noexcept override {
@@ -1202,13 +1195,14 @@ private:
 /// Every repository of one LMDB txn, bound to it.
 struct repositories {
     repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
-                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi, MDB_dbi orgs_dbi,
-                 MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi, MDB_dbi console_dbi) noexcept
+                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi,
+                 MDB_dbi orgs_dbi, MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi,
+                 MDB_dbi console_dbi) noexcept
         : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
-          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi), waitlist(b, wl_dbi, wl_email_dbi),
-          org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv), images(b, images_dbi), tickets_kv(b, tickets_dbi),
-          tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi), oauth(&oauth_kv, &oauth_kv),
-          console_kv(b, console_dbi), console(&console_kv, &console_kv) {}
+          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi),
+          waitlist(b, wl_dbi, wl_email_dbi), org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv),
+          images(b, images_dbi), tickets_kv(b, tickets_dbi), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi),
+          oauth(&oauth_kv, &oauth_kv), console_kv(b, console_dbi), console(&console_kv, &console_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
@@ -1241,8 +1235,9 @@ struct repositories {
 class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
-        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due, d.t_.waitlist_entries,
-                 d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets, d.t_.oauth, d.t_.console) {}
+        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due,
+                 d.t_.waitlist_entries, d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets,
+                 d.t_.oauth, d.t_.console) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

@@ -5,11 +5,12 @@
 // Only store/lmdb/ and tests of it include this header; the composition root uses store/lmdb/open.hpp.
 //
 // Tables (primary key -> encoded record, store/codec.hpp): users, sessions, clients, sign_ins, sign_ups,
-// dev_browsers, jwt_templates, meta (string -> string), jobs (+ jobs_due, the due index; see jobs_impl). Unique indexes (key -> record id): users_by_email
-// (lowercased email), users_by_phone (as stored), users_by_username (lowercased), users_by_external_id,
-// users_by_identification (idn_ id), jwt_templates_by_name. sessions_by_user holds "<user_id>\0<session_id>"
-// keys with empty values, and so does users_by_pending_claim with "<e|p>\0<address>\0<user_id>" keys. Record
-// ids are Clerk's time-ordered ids, so key order is creation order and "newest first" is reverse key order.
+// dev_browsers, jwt_templates, meta (string -> string), jobs (+ jobs_due, the due index; see jobs_impl). Unique indexes
+// (key -> record id): users_by_email (lowercased email), users_by_phone (as stored), users_by_username (lowercased),
+// users_by_external_id, users_by_identification (idn_ id), jwt_templates_by_name. sessions_by_user holds
+// "<user_id>\0<session_id>" keys with empty values, and so does users_by_pending_claim with
+// "<e|p>\0<address>\0<user_id>" keys. Record ids are Clerk's time-ordered ids, so key order is creation order and
+// "newest first" is reverse key order.
 //
 // Claims on an email address or phone number. The user records are the one source of truth; both indexes
 // are derived from them by put_user/delete_user, in the same txn as the record:
@@ -104,8 +105,9 @@ public:
     /// filtering, before offset/limit. A client's sessions come from its session_ids (or, for a missing client,
     /// a scan).
     result<std::vector<session_record>> list_sessions(txn const& t, std::string_view user_id,
-        std::string_view client_id, std::string_view status, std::size_t limit, std::size_t offset,
-        std::size_t* total) const noexcept;
+                                                      std::string_view client_id, std::string_view status,
+                                                      std::size_t limit, std::size_t offset,
+                                                      std::size_t* total) const noexcept;
 
     // ---- clients ----
     result<void> put_client(write_txn& w, client_record const& c) const noexcept;
@@ -135,8 +137,7 @@ public:
     /// Removes the template and its name entry. Deleting a missing template is not an error.
     result<void> delete_jwt_template(write_txn& w, jwt_template_record const& j) const noexcept;
     result<std::optional<jwt_template_record>> get_jwt_template(txn const& t, std::string_view id) const noexcept;
-    result<std::optional<jwt_template_record>> jwt_template_by_name(txn const& t, std::string_view name)
-        const noexcept;
+    result<std::optional<jwt_template_record>> jwt_template_by_name(txn const& t, std::string_view name) const noexcept;
     /// Every template, oldest first.
     result<std::vector<jwt_template_record>> list_jwt_templates(txn const& t) const noexcept;
 
@@ -177,11 +178,10 @@ private:
 
     env env_;
     struct tables {
-        MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0,
-                jwt_templates = 0, meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0,
-                users_by_external_id = 0, users_by_identification = 0, sessions_by_user = 0,
-                jwt_templates_by_name = 0, users_by_pending_claim = 0, jobs = 0, jobs_due = 0,
-                waitlist_entries = 0, waitlist_by_email = 0;
+        MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0, jwt_templates = 0,
+                meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0, users_by_external_id = 0,
+                users_by_identification = 0, sessions_by_user = 0, jwt_templates_by_name = 0,
+                users_by_pending_claim = 0, jobs = 0, jobs_due = 0, waitlist_entries = 0, waitlist_by_email = 0;
         MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
         MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
         MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
@@ -193,4 +193,3 @@ private:
 };
 
 }  // namespace latchkey::store::lmdb
-

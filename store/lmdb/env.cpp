@@ -29,10 +29,14 @@ void log_failure(std::string_view op, std::string_view detail) noexcept {
 
 boost::system::error_code lmdb_error(int rc, char const* what) noexcept {
     switch (rc) {
-        case MDB_KEYEXIST: return make_error_code(errc::key_exists);
-        case MDB_NOTFOUND: return make_error_code(errc::not_found);
-        case MDB_MAP_FULL: return make_error_code(errc::map_full);
-        case MDB_BAD_VALSIZE: return make_error_code(errc::invalid_key);
+        case MDB_KEYEXIST:
+            return make_error_code(errc::key_exists);
+        case MDB_NOTFOUND:
+            return make_error_code(errc::not_found);
+        case MDB_MAP_FULL:
+            return make_error_code(errc::map_full);
+        case MDB_BAD_VALSIZE:
+            return make_error_code(errc::invalid_key);
         case MDB_CORRUPTED:
         case MDB_PAGE_NOTFOUND:
         case MDB_INVALID:
@@ -182,8 +186,7 @@ result<read_txn> read_txn::begin(env const& e) noexcept {
         return t;
     }
     MDB_txn* h = nullptr;
-    if (int rc = ::mdb_txn_begin(e.get(), nullptr, MDB_RDONLY, &h); rc != 0)
-        return lmdb_error(rc, "mdb_txn_begin(ro)");
+    if (int rc = ::mdb_txn_begin(e.get(), nullptr, MDB_RDONLY, &h); rc != 0) return lmdb_error(rc, "mdb_txn_begin(ro)");
     t.txn_ = h;
     return t;
 }

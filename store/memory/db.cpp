@@ -32,7 +32,7 @@ struct state {
     table<job_record> jobs;
     table<waitlist_entry_record> waitlist;
     table<std::string> organizations;  ///< the organizations family's ordered table (store/organizations.hpp)
-    table<image_record> images;         ///< uploaded images by id (issue 14)
+    table<image_record> images;        ///< uploaded images by id (issue 14)
     table<std::string> tickets;        ///< the tickets family's ordered table (store/tickets.hpp)
     table<std::string> oauth;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
     table<std::string> console;        ///< the admin console family's ordered table (store/console.hpp)
@@ -43,7 +43,6 @@ namespace {
 
 using namespace store::rules;  // NOLINT(google-build-using-namespace): the backend-neutral index rules
 using boost::system::error_code;
-
 
 bool storable(std::string_view key) noexcept { return !key.empty() && key.size() <= max_key_size; }
 
@@ -175,12 +174,13 @@ public:
             for (auto const* pending : {&now.pending_emails, &now.pending_phones})
                 for (auto const& a : *pending)  // a pending claim's key: tag, NUL, address, NUL, user id
                     if (3 + a.size() + u.id.size() > max_key_size) return invalid_key();
-            auto check = [&](std::vector<std::string> const& keys, unique_field f,
-                             auto held_by) -> result<void> {
+            auto check = [&](std::vector<std::string> const& keys, unique_field f, auto held_by) -> result<void> {
                 for (auto const& k : keys) {
                     if (k.empty()) continue;
                     if (k.size() > max_key_size) return invalid_key();
-                    if (holder(s, [&](user_keys const& o) { return held_by(o, k); }, u.id)) return taken(f);
+                    if (holder(
+                            s, [&](user_keys const& o) { return held_by(o, k); }, u.id))
+                        return taken(f);
                 }
                 return {};
             };
@@ -254,9 +254,8 @@ private:
         resolve(f.phone_numbers, [](user_keys const& k, std::string const& v) {
             return contains(k.phones, v) || contains(k.pending_phones, v);
         });
-        resolve(f.usernames, [](user_keys const& k, std::string const& v) {
-            return !k.username.empty() && k.username == lower(v);
-        });
+        resolve(f.usernames,
+                [](user_keys const& k, std::string const& v) { return !k.username.empty() && k.username == lower(v); });
         resolve(f.external_ids,
                 [](user_keys const& k, std::string const& v) { return !v.empty() && k.external_id == v; });
         if (!f.user_ids.empty()) intersect(f.user_ids);
@@ -420,7 +419,7 @@ private:
 template <class Record>
 class by_id_impl final : public by_id_repo<Record> {
 public:
-    by_id_impl(bound const& b, table<Record> state::* t) noexcept : b_(b), t_(t) {}
+    by_id_impl(bound const& b, table<Record> state::*t) noexcept : b_(b), t_(t) {}
 
     result<std::optional<Record>> get(std::string_view id) const noexcept override {
         return guarded([&]() -> result<std::optional<Record>> { return find(b_.s->*t_, id); });
@@ -442,7 +441,7 @@ public:
 
 private:
     bound const& b_;
-    table<Record> state::* t_;
+    table<Record> state::*t_;
 };
 
 class jwt_templates_impl final : public jwt_templates_repo {
@@ -671,8 +670,8 @@ struct repositories {
         : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
           dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
           org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), images(b, &state::images),
-          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth), oauth(&oauth_kv, &oauth_kv),
-          console_kv(b, &state::console), console(&console_kv, &console_kv) {}
+          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth),
+          oauth(&oauth_kv, &oauth_kv), console_kv(b, &state::console), console(&console_kv, &console_kv) {}
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 

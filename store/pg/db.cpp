@@ -188,7 +188,8 @@ std::optional<change_set> decode(std::string_view s) {
         auto b = take(static_cast<std::size_t>(bytes));
         if (!b) return std::nullopt;
         std::size_t n = 0;
-        for (int i = bytes - 1; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>((*b)[static_cast<std::size_t>(i)]);
+        for (int i = bytes - 1; i >= 0; --i)
+            n = (n << 8) | static_cast<unsigned char>((*b)[static_cast<std::size_t>(i)]);
         return n;
     };
     while (!s.empty()) {
@@ -332,8 +333,8 @@ result<int> current_schema(PGconn* c) {
 
 class db final : public store::database {
 public:
-    db(options o, std::unique_ptr<lmdb::db> local, MDB_dbi replica) : o_(std::move(o)), local_(std::move(local)),
-                                                                      replica_(replica) {
+    db(options o, std::unique_ptr<lmdb::db> local, MDB_dbi replica)
+        : o_(std::move(o)), local_(std::move(local)), replica_(replica) {
         for (auto const& [name, dbi] : local_->tables_by_name()) {
             names_.emplace(dbi, name);
             dbis_.emplace(name, dbi);
@@ -597,7 +598,7 @@ public:
         for (auto const& [name, dbi] : local.tables_by_name()) {
             auto cur = lmdb::cursor::open(*t, dbi);
             if (!cur) return fail(errc::lmdb);
-            for (auto e = cur->first(); ; e = cur->next()) {
+            for (auto e = cur->first();; e = cur->next()) {
                 if (!e) return fail(errc::lmdb);
                 if (!*e) break;
                 batch.entries[{name, std::string((*e)->first)}] = std::string((*e)->second);
@@ -623,7 +624,8 @@ private:
                 std::string why;
                 c = connect(o_.url, &why);
                 if (!c) {
-                    if (!reported) store::log("warn", "postgres_unreachable", {{"connection", "follower"}, {"error", why}});
+                    if (!reported)
+                        store::log("warn", "postgres_unreachable", {{"connection", "follower"}, {"error", why}});
                     reported = true;
                     continue;
                 }
@@ -669,8 +671,10 @@ int schema_version() noexcept { return static_cast<int>(std::size(migrations)); 
 result<int> migrate(std::string const& url, std::string* why) {
     auto c = connect(url, why);
     if (!c) return make_error_code(errc::unavailable);
-    if (!ok(exec(c.get(), "CREATE TABLE IF NOT EXISTS latchkey_schema (version INT PRIMARY KEY, "
-                          "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())").get())) {
+    if (!ok(exec(c.get(),
+                 "CREATE TABLE IF NOT EXISTS latchkey_schema (version INT PRIMARY KEY, "
+                 "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+                .get())) {
         *why = ::PQerrorMessage(c.get());
         return make_error_code(errc::unavailable);
     }
@@ -710,7 +714,8 @@ result<std::unique_ptr<store::database>> open(options const& o, std::string* why
         auto have = current_schema(c.get());
         if (!have || *have != schema_version()) {
             *why = "the PostgreSQL schema is at version " + (have ? std::to_string(*have) : std::string("0")) +
-                   ", this build needs " + std::to_string(schema_version()) + ": run `latchkey migrate` (or serve --migrate)";
+                   ", this build needs " + std::to_string(schema_version()) +
+                   ": run `latchkey migrate` (or serve --migrate)";
             return make_error_code(errc::corrupted);
         }
     }
@@ -741,8 +746,10 @@ int copy_main(std::vector<std::string> const& args, std::ostream& out, std::ostr
     std::string from;
     std::string to;
     for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
-        if (args[i] == "--from") from = args[i + 1];
-        else if (args[i] == "--to") to = args[i + 1];
+        if (args[i] == "--from")
+            from = args[i + 1];
+        else if (args[i] == "--to")
+            to = args[i + 1];
         else {
             err << "latchkey store copy: unknown option " << args[i] << "\n";
             return 2;

@@ -15,9 +15,9 @@
 namespace latchkey::store::pg {
 
 struct options {
-    std::string url;             ///< libpq connection URL or key=value string
-    lmdb::options local;         ///< the node's LMDB replica
-    bool migrate = false;        ///< apply pending schema migrations first (else a behind schema is an error)
+    std::string url;                     ///< libpq connection URL or key=value string
+    lmdb::options local;                 ///< the node's LMDB replica
+    bool migrate = false;                ///< apply pending schema migrations first (else a behind schema is an error)
     std::chrono::milliseconds poll{50};  ///< how often the follower asks PostgreSQL for other nodes' changes
 };
 

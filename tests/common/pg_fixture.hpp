@@ -4,16 +4,16 @@
 // cluster belongs to the `postgres` system user (else `nobody`) and every pg_ctl runs through `runuser -u`.
 // Without the PostgreSQL binaries (initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin) available() is false
 // and the tests that need it skip with a message saying so.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <pwd.h>
 #include <stdexcept>
 #include <string>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
 
 namespace latchkey::test {
 

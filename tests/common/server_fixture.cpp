@@ -118,9 +118,7 @@ server::api::app& test_server::app() { return srv_->app(); }
 server::instance const& test_server::inst() const { return srv_->inst(); }
 std::string const& test_server::secret_key() const { return srv_->inst().secret_keys.front(); }
 
-void test_server::advance(std::chrono::milliseconds d) {
-    srv_->app().clock_offset_ms.fetch_add(d.count());
-}
+void test_server::advance(std::chrono::milliseconds d) { srv_->app().clock_offset_ms.fetch_add(d.count()); }
 
 std::vector<json::object> test_server::outbox() const {
     std::vector<json::object> out;
@@ -467,8 +465,8 @@ spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin, "serve", "--listen", "127.0.0.1:0", "--backend-listen", "127.0.0.1:0",
-                                  "--data-dir", data_dir};
+    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
+                                  "127.0.0.1:0", "--data-dir", data_dir};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<std::string> envs = env;
     std::vector<char*> argv, envp;

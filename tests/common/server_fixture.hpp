@@ -67,7 +67,7 @@ private:
 struct http_result {
     unsigned status = 0;
     std::string body;
-    json::value json;  ///< parsed body (null if not JSON)
+    json::value json;                            ///< parsed body (null if not JSON)
     std::map<std::string, std::string> headers;  ///< lower-case names; last value wins
     std::vector<std::string> set_cookies;
     /// errors[0].code or "".
@@ -78,7 +78,8 @@ struct http_result {
 
 /// One raw request on a fresh connection (for bad-input tests): returns what came back, or status 0 if the
 /// server closed the connection without answering.
-http_result raw_exchange(unsigned short port, std::string const& bytes, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+http_result raw_exchange(unsigned short port, std::string const& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 class http_client {
 public:
@@ -95,9 +96,9 @@ public:
     /// BAPI call: Bearer secret key, JSON body.
     http_result bapi(http::verb method, std::string const& path, json::value const& body = nullptr);
 
-    std::string secret_key;      ///< for bapi()
-    std::string dev_browser;     ///< when set, appended as __clerk_db_jwt
-    std::string origin;          ///< when set, sent as Origin
+    std::string secret_key;                      ///< for bapi()
+    std::string dev_browser;                     ///< when set, appended as __clerk_db_jwt
+    std::string origin;                          ///< when set, sent as Origin
     std::map<std::string, std::string> cookies;  ///< the jar (name -> value)
 
 private:
@@ -178,9 +179,7 @@ struct signed_in {
 signed_in sign_in_browser_as(test_server& s, http_client& c, std::string const& user_id);
 
 /// Same, for a new user seeded with `email` and `password`.
-signed_in sign_in_browser(
-    test_server& s, http_client& c, std::string const& email,
-    std::string const& password = "correct horse battery staple"
-);
+signed_in sign_in_browser(test_server& s, http_client& c, std::string const& email,
+                          std::string const& password = "correct horse battery staple");
 
 }  // namespace latchkey::test

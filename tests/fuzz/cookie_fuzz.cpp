@@ -6,7 +6,8 @@
 #include <vector>
 
 std::vector<std::string> fuzz_seeds() {
-    return {"__client=client_1.abc; __client_uat=0", "a=\"quoted\"; b=; =c; d", "__session=eyJ.x.y;__session_ab12cd34=z"};
+    return {"__client=client_1.abc; __client_uat=0", "a=\"quoted\"; b=; =c; d",
+            "__session=eyJ.x.y;__session_ab12cd34=z"};
 }
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {

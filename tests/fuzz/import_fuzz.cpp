@@ -11,12 +11,13 @@
 #include <vector>
 
 std::vector<std::string> fuzz_seeds() {
-    return {"id,first_name,verified_email_addresses,password_digest,password_hasher\r\n"
-            "user_2a,\"Ada, \"\"L\"\"\",a@example.com|b@example.com,$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0,phpass\r\n",
-            "\xEF\xBB\xBFid\nuser_2b\n\"open,\n",
-            R"({"id":"user_2c","email_addresses":[{"id":"idn_1","email_address":"c@example.com","verification":null}],)"
-            R"("created_at":"2020-01-01T00:00:00Z","public_metadata":{"a":[1]}})",
-            "a\"b,\"c\"d\n,,,,\r\n"};
+    return {
+        "id,first_name,verified_email_addresses,password_digest,password_hasher\r\n"
+        "user_2a,\"Ada, \"\"L\"\"\",a@example.com|b@example.com,$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0,phpass\r\n",
+        "\xEF\xBB\xBFid\nuser_2b\n\"open,\n",
+        R"({"id":"user_2c","email_addresses":[{"id":"idn_1","email_address":"c@example.com","verification":null}],)"
+        R"("created_at":"2020-01-01T00:00:00Z","public_metadata":{"a":[1]}})",
+        "a\"b,\"c\"d\n,,,,\r\n"};
 }
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
@@ -26,15 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     migrate::csv_reader r(text);
     std::size_t n = 0;
     while (auto rec = r.next()) {
-        if (rec->error.empty() == rec->fields.empty())
-            __builtin_trap();
+        if (rec->error.empty() == rec->fields.empty()) __builtin_trap();
         (void)migrate::user_from_csv(*rec, header, 1);
-        if (++n > size + 1)
-            __builtin_trap();  // every record consumes input
+        if (++n > size + 1) __builtin_trap();  // every record consumes input
     }
     boost::system::error_code ec;
     auto v = boost::json::parse(text, ec);
-    if (!ec)
-        (void)migrate::user_from_json(v, 1, 1);
+    if (!ec) (void)migrate::user_from_json(v, 1, 1);
     return 0;
 }

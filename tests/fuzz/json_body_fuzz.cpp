@@ -6,8 +6,8 @@
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <cstdint>
@@ -15,8 +15,13 @@
 #include <vector>
 
 std::vector<std::string> fuzz_seeds() {
-    return {R"({"email_address":["a@b.c"],"password":"correct horse battery"})", R"({"limit":-1,"offset":"x"})",
-            R"({"public_metadata":{"a":[1,2,{"b":null}]}})", R"({"token":"a.b.c"})", "[]", "{", "\"x\"",
+    return {R"({"email_address":["a@b.c"],"password":"correct horse battery"})",
+            R"({"limit":-1,"offset":"x"})",
+            R"({"public_metadata":{"a":[1,2,{"b":null}]}})",
+            R"({"token":"a.b.c"})",
+            "[]",
+            "{",
+            "\"x\"",
             R"({"name":"t","claims":{"x":"{{user.id}}"},"lifetime":60})"};
 }
 
@@ -75,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     breq.set(latchkey::server::http::field::authorization, "Bearer " + hh.srv.secret_key());
     auto st = hh.run(hh.bapi, breq);
     if (st < 200 || st >= 600 || st == 500) __builtin_trap();
-    auto freq = make(fapi_paths[size % (sizeof fapi_paths / sizeof *fapi_paths)], body,
-                     "application/x-www-form-urlencoded");
+    auto freq =
+        make(fapi_paths[size % (sizeof fapi_paths / sizeof *fapi_paths)], body, "application/x-www-form-urlencoded");
     auto st2 = hh.run(hh.fapi, freq);
     if (st2 < 200 || st2 >= 600 || st2 == 500) __builtin_trap();
     return 0;

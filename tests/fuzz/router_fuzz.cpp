@@ -6,8 +6,13 @@
 #include <vector>
 
 std::vector<std::string> fuzz_seeds() {
-    return {"/v1/client", "/v1/client/sessions/sess_1/tokens/tpl", "/v1/users/user_%41%42/ban", "/v1/me/sessions/active",
-            "//", "/v1/users/%zz", "/.well-known/jwks.json"};
+    return {"/v1/client",
+            "/v1/client/sessions/sess_1/tokens/tpl",
+            "/v1/users/user_%41%42/ban",
+            "/v1/me/sessions/active",
+            "//",
+            "/v1/users/%zz",
+            "/.well-known/jwks.json"};
 }
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {

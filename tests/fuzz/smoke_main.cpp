@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
     pool.emplace_back();
     std::mt19937_64 rng(0x1a7c4e7ULL);
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    static constexpr char interesting[] = {'\0', '%', '&', '=', ';', '"', '\\', '{', '}', '[', ']', '.', '/',
-                                           ',', ':', '+', '\xff', '\xc3', '\xa9', '\x80', 'A', '0', ' ', '\n'};
+    static constexpr char interesting[] = {'\0', '%', '&', '=', ';',    '"',    '\\',   '{',    '}', '[', ']', '.',
+                                           '/',  ',', ':', '+', '\xff', '\xc3', '\xa9', '\x80', 'A', '0', ' ', '\n'};
     std::uint64_t execs = 0;
     for (auto const& s : pool) {
         LLVMFuzzerTestOneInput(reinterpret_cast<std::uint8_t const*>(s.data()), s.size());
@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
                     case 0:
                         if (!s.empty()) s[rng() % s.size()] ^= static_cast<char>(1u << (rng() % 8));
                         break;
-                    case 1: s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % (s.size() + 1)),
-                                     interesting[rng() % sizeof interesting]);
+                    case 1:
+                        s.insert(s.begin() + static_cast<long>(s.empty() ? 0 : rng() % (s.size() + 1)),
+                                 interesting[rng() % sizeof interesting]);
                         break;
                     case 2:
                         if (!s.empty()) s.erase(rng() % s.size(), 1 + rng() % 4);

@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(a_taken_identifier_is_a_clerk_shaped_422) {
     handler_env env;
     auto first = env.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{"x@example.com"}}});
     BOOST_TEST_REQUIRE(first.status == 200u, first.body);
-    auto second = env.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{"X@example.com"}}});
+    auto second =
+        env.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{"X@example.com"}}});
     BOOST_TEST(second.status == 422u, second.body);
     BOOST_TEST(second.error_code() == "form_identifier_exists");
     BOOST_TEST(second.param_name() == "email_address");
@@ -65,12 +66,13 @@ BOOST_AUTO_TEST_CASE(a_taken_identifier_is_a_clerk_shaped_422) {
 
 BOOST_AUTO_TEST_CASE(deleting_a_user_revokes_its_sessions) {
     handler_env env;
-    auto u = env.bapi(http::verb::post, "/v1/users",
-                      json::object{{"email_address", json::array{"gone@example.com"}},
-                                   {"password", "correct horse battery staple"}});
+    auto u = env.bapi(
+        http::verb::post, "/v1/users",
+        json::object{{"email_address", json::array{"gone@example.com"}}, {"password", "correct horse battery staple"}});
     BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto si = env.fapi("POST", "/v1/client/sign_ins",
-                       {{"identifier", "gone@example.com"}, {"strategy", "password"}, {"password", "correct horse battery staple"}});
+    auto si = env.fapi(
+        "POST", "/v1/client/sign_ins",
+        {{"identifier", "gone@example.com"}, {"strategy", "password"}, {"password", "correct horse battery staple"}});
     BOOST_TEST_REQUIRE(si.status == 200u, si.body);
     auto const sid = str(si.response().at("created_session_id"));
     auto deleted = env.bapi(http::verb::delete_, "/v1/users/" + str(u.json.at("id")));

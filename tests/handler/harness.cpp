@@ -155,8 +155,10 @@ answer handler_env::run(api::api_service& svc, server::request& req) {
         std::string name = c.substr(0, eq);
         std::string value = c.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
         bool const expired = c.find("Max-Age=0") != std::string::npos;
-        if (expired || value.empty()) cookies_.erase(name);
-        else cookies_[name] = value;
+        if (expired || value.empty())
+            cookies_.erase(name);
+        else
+            cookies_[name] = value;
     }
     return a;
 }

@@ -106,7 +106,8 @@ BOOST_AUTO_TEST_CASE(every_write_checks_the_callers_role) {
         {"GET", base + "/domains/" + dom_id, {}},
         {"DELETE", base + "/domains/" + dom_id, {}},
         {"POST", base + "/domains/" + dom_id + "/update_enrollment_mode", {{"enrollment_mode", "manual_invitation"}}},
-        {"POST", base + "/domains/" + dom_id + "/prepare_affiliation_verification",
+        {"POST",
+         base + "/domains/" + dom_id + "/prepare_affiliation_verification",
          {{"affiliation_email_address", "x@acme.test"}}},
         {"POST", base + "/domains/" + dom_id + "/attempt_affiliation_verification", {{"code", "123456"}}},
     };

@@ -16,7 +16,8 @@ std::string signed_in(handler_env& env, std::string const& email) {
     auto u = env.bapi(http::verb::post, "/v1/users",
                       json::object{{"email_address", json::array{json::string(email)}}, {"password", password}});
     BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto r = env.fapi("POST", "/v1/client/sign_ins", {{"identifier", email}, {"strategy", "password"}, {"password", password}});
+    auto r = env.fapi("POST", "/v1/client/sign_ins",
+                      {{"identifier", email}, {"strategy", "password"}, {"password", password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     return str(r.response().at("created_session_id"));
 }

@@ -22,7 +22,8 @@ std::string create_user(handler_env& env, std::string const& email) {
 }
 
 answer sign_in_password(handler_env& env, std::string const& identifier, std::string const& pw = password) {
-    return env.fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+    return env.fapi("POST", "/v1/client/sign_ins",
+                    {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
 }
 
 store::user_record stored_user(handler_env& env, std::string const& id) {

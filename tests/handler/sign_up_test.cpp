@@ -19,7 +19,8 @@ BOOST_AUTO_TEST_SUITE(handler_sign_up)
 
 BOOST_AUTO_TEST_CASE(email_code_completes_into_a_user_and_a_session) {
     handler_env env;
-    auto created = env.fapi("POST", "/v1/client/sign_ups", {{"email_address", "New.User@Example.com"}, {"password", password}});
+    auto created =
+        env.fapi("POST", "/v1/client/sign_ups", {{"email_address", "New.User@Example.com"}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto const id = str(created.response().at("id"));
     BOOST_TEST(str(created.response().at("status")) == "missing_requirements");

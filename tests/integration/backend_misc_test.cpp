@@ -63,18 +63,8 @@ BOOST_AUTO_TEST_CASE(clients_list_and_get) {
     auto past = b.bapi(verb::get, "/v1/clients?paginated=true&offset=2");
     BOOST_TEST(past.json.at("data").as_array().empty());
     BOOST_TEST(past.json.at("total_count") == 2);
-    expect_error(
-        b.bapi(verb::get, "/v1/clients?limit=0"),
-        422,
-        "form_param_value_invalid",
-        "limit"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/clients?offset=-3"),
-        422,
-        "form_param_value_invalid",
-        "offset"
-    );
+    expect_error(b.bapi(verb::get, "/v1/clients?limit=0"), 422, "form_param_value_invalid", "limit");
+    expect_error(b.bapi(verb::get, "/v1/clients?offset=-3"), 422, "form_param_value_invalid", "offset");
 
     auto g = b.bapi(verb::get, "/v1/clients/" + c2);
     BOOST_TEST_REQUIRE(g.status == 200u);
@@ -115,101 +105,60 @@ BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
     BOOST_TEST(ok.json.at("id") == json::value(client));
     BOOST_TEST(ok.json.at("sessions").as_array().size() == 1u);
 
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{}),
-        422,
-        "form_param_missing",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", 1}}),
-        422,
-        "form_param_type_invalid",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", "garbage"}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{}), 422, "form_param_missing", "token");
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", 1}}), 422, "form_param_type_invalid",
+                 "token");
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", "garbage"}}), 422,
+                 "form_param_value_invalid", "token");
     std::string tampered = jwt;
     tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", tampered}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", tampered}}), 422,
+                 "form_param_value_invalid", "token");
 
     // Signed by a foreign key that claims our kid.
     foreign->set_kid(a.keys.active().kid());
     std::string header = R"({"alg":"RS256","kid":")" + a.keys.active().kid() + R"(","typ":"JWT"})";
     std::int64_t now_s = a.now_ms() / 1000;
-    std::string payload = R"({"sub":")" + user + R"(","sid":")" + sid + R"(","iat":)" +
-                          std::to_string(now_s) + R"(,"nbf":)" + std::to_string(now_s - 10) +
-                          R"(,"exp":)" + std::to_string(now_s + 60) + "}";
+    std::string payload = R"({"sub":")" + user + R"(","sid":")" + sid + R"(","iat":)" + std::to_string(now_s) +
+                          R"(,"nbf":)" + std::to_string(now_s - 10) + R"(,"exp":)" + std::to_string(now_s + 60) + "}";
     auto forged = crypto::sign_rs256(*foreign, header, payload);
     BOOST_TEST_REQUIRE(forged.has_value());
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", *forged}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", *forged}}), 422,
+                 "form_param_value_invalid", "token");
 
     // Within the 5 s leeway after exp it still verifies; past it, not.
     s.advance(std::chrono::seconds(a.cfg.token_lifetime.count() + 3));
-    BOOST_TEST(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}}).status == 200u
-    );
+    BOOST_TEST(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}}).status == 200u);
     s.advance(std::chrono::seconds(10));
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
 
     // The client credential (the __client cookie value) verifies to its client while the client
     // exists.
     std::string credential;
     BOOST_TEST_REQUIRE(a.db.with_write([&](store::write_txn& w) -> store::result<void> {
-        auto rec = w.clients().get(client);
-        if (!rec) return rec.error();
-        credential = server::api::frontend::new_client_credential(**rec);
-        return w.clients().put(**rec);
-    }).has_value());
+                               auto rec = w.clients().get(client);
+                               if (!rec) return rec.error();
+                               credential = server::api::frontend::new_client_credential(**rec);
+                               return w.clients().put(**rec);
+                           })
+                           .has_value());
     auto by_cookie = b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", credential}});
     BOOST_TEST_REQUIRE(by_cookie.status == 200u, by_cookie.body);
     BOOST_TEST(by_cookie.json.at("id") == json::value(client));
     std::string forged_credential = credential;
     forged_credential.back() = forged_credential.back() == 'A' ? 'B' : 'A';
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", forged_credential}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/clients/verify",
-            json::object{{"token", "client_gone." + credential.substr(credential.find('.') + 1)}}
-        ),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", forged_credential}}), 422,
+                 "form_param_value_invalid", "token");
+    expect_error(b.bapi(verb::post, "/v1/clients/verify",
+                        json::object{{"token", "client_gone." + credential.substr(credential.find('.') + 1)}}),
+                 404, "resource_not_found");
 
     // A fresh token for a session that is then revoked no longer verifies.
     std::string fresh = mint(b, sid);
     BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke").status == 200u);
-    expect_error(
-        b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", fresh}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", fresh}}), 422,
+                 "form_param_value_invalid", "token");
 }
 
 BOOST_AUTO_TEST_CASE(handshake_payload_by_nonce) {
@@ -217,12 +166,9 @@ BOOST_AUTO_TEST_CASE(handshake_payload_by_nonce) {
     auto b = bapi_client(s);
     auto& a = s.app();
     auto put = [&](std::string const& nonce, std::int64_t exp) {
-        json::object doc{
-            {"exp", exp},
-            {"directives", json::array{"__session=abc; Path=/", "__client_uat=1; Path=/"}}};
-        auto w = a.db.with_write([&](store::write_txn& t) {
-            return t.meta().put("handshake_nonce:" + nonce, json::serialize(doc));
-        });
+        json::object doc{{"exp", exp}, {"directives", json::array{"__session=abc; Path=/", "__client_uat=1; Path=/"}}};
+        auto w = a.db.with_write(
+            [&](store::write_txn& t) { return t.meta().put("handshake_nonce:" + nonce, json::serialize(doc)); });
         BOOST_TEST_REQUIRE(w.has_value());
     };
     put("fresh-nonce", a.now_ms() + 60'000);
@@ -233,33 +179,12 @@ BOOST_AUTO_TEST_CASE(handshake_payload_by_nonce) {
     BOOST_TEST_REQUIRE(r.json.at("directives").is_array());
     BOOST_TEST(r.json.at("directives").as_array().size() == 2u);
     BOOST_TEST(r.json.at("directives").as_array()[0] == "__session=abc; Path=/");
-    expect_error(
-        b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=fresh-nonce"),
-        404,
-        "resource_not_found"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=stale-nonce"),
-        404,
-        "resource_not_found"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=unknown"),
-        404,
-        "resource_not_found"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/clients/handshake_payload"),
-        422,
-        "form_param_missing",
-        "nonce"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=" + std::string(300, 'n')),
-        422,
-        "form_param_value_invalid",
-        "nonce"
-    );
+    expect_error(b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=fresh-nonce"), 404, "resource_not_found");
+    expect_error(b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=stale-nonce"), 404, "resource_not_found");
+    expect_error(b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=unknown"), 404, "resource_not_found");
+    expect_error(b.bapi(verb::get, "/v1/clients/handshake_payload"), 422, "form_param_missing", "nonce");
+    expect_error(b.bapi(verb::get, "/v1/clients/handshake_payload?nonce=" + std::string(300, 'n')), 422,
+                 "form_param_value_invalid", "nonce");
 }
 
 // ------------------------------------------------------------------------------- identifications
@@ -272,98 +197,41 @@ BOOST_AUTO_TEST_CASE(email_addresses_crud) {
     std::string uid = str(u.at("id"));
     std::string first = str(u.at("primary_email_address_id"));
 
-    expect_error(
-        b.bapi(verb::post, "/v1/email_addresses", json::object{{"email_address", "x@example.com"}}),
-        422,
-        "form_param_missing",
-        "user_id"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/email_addresses", json::object{{"user_id", uid}}),
-        422,
-        "form_param_missing",
-        "email_address"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/email_addresses",
-            json::object{{"user_id", uid}, {"email_address", "nope"}}
-        ),
-        422,
-        "form_param_format_invalid",
-        "email_address"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/email_addresses",
-            json::object{
-                {"user_id", uid},
-                {"email_address", std::string(330, 'a') + "@example.com"}}
-        ),
-        422,
-        "form_param_max_length_exceeded",
-        "email_address"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/email_addresses",
-            json::object{{"user_id", uid}, {"email_address", "x@example.com"}, {"verified", "yes"}}
-        ),
-        422,
-        "form_param_type_invalid",
-        "verified"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/email_addresses",
-            json::object{{"user_id", "user_missing"}, {"email_address", "x@example.com"}}
-        ),
-        404,
-        "resource_not_found"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/email_addresses",
-            json::object{{"user_id", uid}, {"email_address", "SOMEONE@example.com"}}
-        ),
-        422,
-        "form_identifier_exists",
-        "email_address"
-    );
+    expect_error(b.bapi(verb::post, "/v1/email_addresses", json::object{{"email_address", "x@example.com"}}), 422,
+                 "form_param_missing", "user_id");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses", json::object{{"user_id", uid}}), 422, "form_param_missing",
+                 "email_address");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses", json::object{{"user_id", uid}, {"email_address", "nope"}}),
+                 422, "form_param_format_invalid", "email_address");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses",
+                        json::object{{"user_id", uid}, {"email_address", std::string(330, 'a') + "@example.com"}}),
+                 422, "form_param_max_length_exceeded", "email_address");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses",
+                        json::object{{"user_id", uid}, {"email_address", "x@example.com"}, {"verified", "yes"}}),
+                 422, "form_param_type_invalid", "verified");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses",
+                        json::object{{"user_id", "user_missing"}, {"email_address", "x@example.com"}}),
+                 404, "resource_not_found");
+    expect_error(b.bapi(verb::post, "/v1/email_addresses",
+                        json::object{{"user_id", uid}, {"email_address", "SOMEONE@example.com"}}),
+                 422, "form_identifier_exists", "email_address");
 
     // Unverified by default, not primary.
-    auto plain = b.bapi(
-        verb::post,
-        "/v1/email_addresses",
-        json::object{{"user_id", uid}, {"email_address", "Two@Example.com"}}
-    );
+    auto plain =
+        b.bapi(verb::post, "/v1/email_addresses", json::object{{"user_id", uid}, {"email_address", "Two@Example.com"}});
     BOOST_TEST_REQUIRE(plain.status == 200u, plain.body);
     BOOST_TEST(plain.json.at("object") == "email_address");
     BOOST_TEST(plain.json.at("email_address") == "two@example.com");
     BOOST_TEST(plain.json.at("linked_to").is_array());
-    BOOST_TEST(
-        (plain.json.at("verification").is_null() ||
-         plain.json.at("verification").at("status") != "verified")
-    );
+    BOOST_TEST((plain.json.at("verification").is_null() || plain.json.at("verification").at("status") != "verified"));
     std::string two = str(plain.json.at("id"));
     BOOST_TEST(get_user(b, uid).at("primary_email_address_id") == json::value(first));
     BOOST_TEST(get_user(b, uid).at("email_addresses").as_array().size() == 2u);
 
     // Verified + primary.
     auto prim = b.bapi(
-        verb::post,
-        "/v1/email_addresses",
-        json::object{
-            {"user_id", uid},
-            {"email_address", "three@example.com"},
-            {"verified", true},
-            {"primary", true}}
-    );
+        verb::post, "/v1/email_addresses",
+        json::object{{"user_id", uid}, {"email_address", "three@example.com"}, {"verified", true}, {"primary", true}});
     BOOST_TEST_REQUIRE(prim.status == 200u, prim.body);
     BOOST_TEST(prim.json.at("verification").at("status") == "verified");
     std::string three = str(prim.json.at("id"));
@@ -374,37 +242,19 @@ BOOST_AUTO_TEST_CASE(email_addresses_crud) {
     BOOST_TEST_REQUIRE(g.status == 200u);
     BOOST_TEST(g.json.at("id") == json::value(two));
     expect_error(b.bapi(verb::get, "/v1/email_addresses/idn_missing"), 404, "resource_not_found");
-    auto upd = b.bapi(
-        verb::patch,
-        "/v1/email_addresses/" + two,
-        json::object{{"verified", true}, {"primary", true}}
-    );
+    auto upd = b.bapi(verb::patch, "/v1/email_addresses/" + two, json::object{{"verified", true}, {"primary", true}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("verification").at("status") == "verified");
     BOOST_TEST(get_user(b, uid).at("primary_email_address_id") == json::value(two));
-    expect_error(
-        b.bapi(verb::patch, "/v1/email_addresses/" + two, json::object{{"primary", 3}}),
-        422,
-        "form_param_type_invalid",
-        "primary"
-    );
-    expect_error(
-        b.bapi(verb::patch, "/v1/email_addresses/idn_missing", json::object{{"verified", true}}),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/email_addresses/" + two, json::object{{"primary", 3}}), 422,
+                 "form_param_type_invalid", "primary");
+    expect_error(b.bapi(verb::patch, "/v1/email_addresses/idn_missing", json::object{{"verified", true}}), 404,
+                 "resource_not_found");
     // A phone id is not an email address.
-    auto phone = b.bapi(
-        verb::post,
-        "/v1/phone_numbers",
-        json::object{{"user_id", uid}, {"phone_number", "+15555550111"}}
-    );
+    auto phone =
+        b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}, {"phone_number", "+15555550111"}});
     BOOST_TEST_REQUIRE(phone.status == 200u, phone.body);
-    expect_error(
-        b.bapi(verb::get, "/v1/email_addresses/" + str(phone.json.at("id"))),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::get, "/v1/email_addresses/" + str(phone.json.at("id"))), 404, "resource_not_found");
 
     // Delete the primary: another email becomes primary, and the address is free for others.
     auto del = b.bapi(verb::delete_, "/v1/email_addresses/" + two);
@@ -418,11 +268,8 @@ BOOST_AUTO_TEST_CASE(email_addresses_crud) {
     BOOST_TEST(after.at("primary_email_address_id") != json::value(two));
     expect_error(b.bapi(verb::get, "/v1/email_addresses/" + two), 404, "resource_not_found");
     expect_error(b.bapi(verb::delete_, "/v1/email_addresses/" + two), 404, "resource_not_found");
-    auto reuse = b.bapi(
-        verb::post,
-        "/v1/email_addresses",
-        json::object{{"user_id", str(other.at("id"))}, {"email_address", "two@example.com"}}
-    );
+    auto reuse = b.bapi(verb::post, "/v1/email_addresses",
+                        json::object{{"user_id", str(other.at("id"))}, {"email_address", "two@example.com"}});
     BOOST_TEST(reuse.status == 200u, reuse.body);
 }
 
@@ -433,48 +280,19 @@ BOOST_AUTO_TEST_CASE(phone_numbers_crud) {
     std::string uid = str(u.at("id"));
     BOOST_TEST(u.at("primary_phone_number_id").is_null());
 
-    expect_error(
-        b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}}),
-        422,
-        "form_param_missing",
-        "phone_number"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/phone_numbers",
-            json::object{{"user_id", uid}, {"phone_number", "555"}}
-        ),
-        422,
-        "form_param_format_invalid",
-        "phone_number"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/phone_numbers",
-            json::object{{"user_id", uid}, {"phone_number", 5550100}}
-        ),
-        422,
-        "form_param_type_invalid",
-        "phone_number"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/phone_numbers",
-            json::object{{"user_id", "user_missing"}, {"phone_number", "+15555550100"}}
-        ),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}}), 422, "form_param_missing",
+                 "phone_number");
+    expect_error(b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}, {"phone_number", "555"}}), 422,
+                 "form_param_format_invalid", "phone_number");
+    expect_error(b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}, {"phone_number", 5550100}}),
+                 422, "form_param_type_invalid", "phone_number");
+    expect_error(b.bapi(verb::post, "/v1/phone_numbers",
+                        json::object{{"user_id", "user_missing"}, {"phone_number", "+15555550100"}}),
+                 404, "resource_not_found");
 
     // The first phone becomes primary even without primary=true.
-    auto p1 = b.bapi(
-        verb::post,
-        "/v1/phone_numbers",
-        json::object{{"user_id", uid}, {"phone_number", "+15555550100"}, {"verified", true}}
-    );
+    auto p1 = b.bapi(verb::post, "/v1/phone_numbers",
+                     json::object{{"user_id", uid}, {"phone_number", "+15555550100"}, {"verified", true}});
     BOOST_TEST_REQUIRE(p1.status == 200u, p1.body);
     BOOST_TEST(p1.json.at("object") == "phone_number");
     BOOST_TEST(p1.json.at("phone_number") == "+15555550100");
@@ -483,42 +301,21 @@ BOOST_AUTO_TEST_CASE(phone_numbers_crud) {
     std::string id1 = str(p1.json.at("id"));
     BOOST_TEST(get_user(b, uid).at("primary_phone_number_id") == json::value(id1));
 
-    auto p2 = b.bapi(
-        verb::post,
-        "/v1/phone_numbers",
-        json::object{{"user_id", uid}, {"phone_number", "+15555550101"}}
-    );
+    auto p2 = b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}, {"phone_number", "+15555550101"}});
     BOOST_TEST_REQUIRE(p2.status == 200u);
     std::string id2 = str(p2.json.at("id"));
     BOOST_TEST(get_user(b, uid).at("primary_phone_number_id") == json::value(id1));
     expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/phone_numbers",
-            json::object{{"user_id", uid}, {"phone_number", "+15555550101"}}
-        ),
-        422,
-        "form_identifier_exists",
-        "phone_number"
-    );
+        b.bapi(verb::post, "/v1/phone_numbers", json::object{{"user_id", uid}, {"phone_number", "+15555550101"}}), 422,
+        "form_identifier_exists", "phone_number");
 
-    auto upd = b.bapi(
-        verb::patch,
-        "/v1/phone_numbers/" + id2,
-        json::object{{"primary", true}, {"verified", true}}
-    );
+    auto upd = b.bapi(verb::patch, "/v1/phone_numbers/" + id2, json::object{{"primary", true}, {"verified", true}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("verification").at("status") == "verified");
     BOOST_TEST(get_user(b, uid).at("primary_phone_number_id") == json::value(id2));
-    BOOST_TEST(
-        b.bapi(verb::get, "/v1/phone_numbers/" + id1).json.at("phone_number") == "+15555550100"
-    );
+    BOOST_TEST(b.bapi(verb::get, "/v1/phone_numbers/" + id1).json.at("phone_number") == "+15555550100");
     expect_error(b.bapi(verb::get, "/v1/phone_numbers/idn_missing"), 404, "resource_not_found");
-    expect_error(
-        b.bapi(verb::patch, "/v1/phone_numbers/idn_missing", json::object{}),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/phone_numbers/idn_missing", json::object{}), 404, "resource_not_found");
 
     auto del = b.bapi(verb::delete_, "/v1/phone_numbers/" + id2);
     BOOST_TEST_REQUIRE(del.status == 200u);
@@ -542,11 +339,8 @@ BOOST_AUTO_TEST_CASE(jwt_templates_crud) {
     BOOST_TEST_REQUIRE(empty.status == 200u);
     BOOST_TEST(empty.json.as_array().empty());
 
-    auto r = b.bapi(
-        verb::post,
-        "/v1/jwt_templates",
-        json::object{{"name", "hasura"}, {"claims", json::object{{"role", "user"}}}}
-    );
+    auto r = b.bapi(verb::post, "/v1/jwt_templates",
+                    json::object{{"name", "hasura"}, {"claims", json::object{{"role", "user"}}}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     auto const& t = r.json.as_object();
     BOOST_TEST(t.at("object") == "jwt_template");
@@ -564,71 +358,26 @@ BOOST_AUTO_TEST_CASE(jwt_templates_crud) {
     BOOST_TEST(list.json.as_array()[0].at("id") == json::value(id));
     BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates/" + id).json.at("name") == "hasura");
 
-    auto post = [&](json::object body) {
-        return b.bapi(verb::post, "/v1/jwt_templates", body);
-    };
-    expect_error(
-        post({{"name", "hasura"}, {"claims", json::object{}}}),
-        422,
-        "form_identifier_exists",
-        "name"
-    );
+    auto post = [&](json::object body) { return b.bapi(verb::post, "/v1/jwt_templates", body); };
+    expect_error(post({{"name", "hasura"}, {"claims", json::object{}}}), 422, "form_identifier_exists", "name");
     expect_error(post({{"claims", json::object{}}}), 422, "form_param_missing", "name");
     expect_error(post({{"name", "x"}}), 422, "form_param_missing", "claims");
-    expect_error(
-        post({{"name", "x"}, {"claims", json::array{1}}}),
-        422,
-        "form_param_type_invalid",
-        "claims"
-    );
-    expect_error(
-        post({{"name", 5}, {"claims", json::object{}}}),
-        422,
-        "form_param_type_invalid",
-        "name"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{{"sub", "me"}}}}),
-        422,
-        "form_param_value_invalid",
-        "claims"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{}}, {"lifetime", 29}}),
-        422,
-        "form_param_value_invalid",
-        "lifetime"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{}}, {"lifetime", 315360001}}),
-        422,
-        "form_param_value_invalid",
-        "lifetime"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{}}, {"allowed_clock_skew", 301}}),
-        422,
-        "form_param_value_invalid",
-        "allowed_clock_skew"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{}}, {"allowed_clock_skew", -1}}),
-        422,
-        "form_param_value_invalid",
-        "allowed_clock_skew"
-    );
-    expect_error(
-        post({{"name", "x"}, {"claims", json::object{}}, {"custom_signing_key", true}}),
-        422,
-        "form_param_value_invalid",
-        "custom_signing_key"
-    );
-    expect_error(
-        post({{"name", std::string(300, 'n')}, {"claims", json::object{}}}),
-        422,
-        "form_param_max_length_exceeded",
-        "name"
-    );
+    expect_error(post({{"name", "x"}, {"claims", json::array{1}}}), 422, "form_param_type_invalid", "claims");
+    expect_error(post({{"name", 5}, {"claims", json::object{}}}), 422, "form_param_type_invalid", "name");
+    expect_error(post({{"name", "x"}, {"claims", json::object{{"sub", "me"}}}}), 422, "form_param_value_invalid",
+                 "claims");
+    expect_error(post({{"name", "x"}, {"claims", json::object{}}, {"lifetime", 29}}), 422, "form_param_value_invalid",
+                 "lifetime");
+    expect_error(post({{"name", "x"}, {"claims", json::object{}}, {"lifetime", 315360001}}), 422,
+                 "form_param_value_invalid", "lifetime");
+    expect_error(post({{"name", "x"}, {"claims", json::object{}}, {"allowed_clock_skew", 301}}), 422,
+                 "form_param_value_invalid", "allowed_clock_skew");
+    expect_error(post({{"name", "x"}, {"claims", json::object{}}, {"allowed_clock_skew", -1}}), 422,
+                 "form_param_value_invalid", "allowed_clock_skew");
+    expect_error(post({{"name", "x"}, {"claims", json::object{}}, {"custom_signing_key", true}}), 422,
+                 "form_param_value_invalid", "custom_signing_key");
+    expect_error(post({{"name", std::string(300, 'n')}, {"claims", json::object{}}}), 422,
+                 "form_param_max_length_exceeded", "name");
     BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates").json.as_array().size() == 1u);
 
     // jwtTemplates.list() sends paginated=true.
@@ -636,55 +385,28 @@ BOOST_AUTO_TEST_CASE(jwt_templates_crud) {
     BOOST_TEST_REQUIRE(paged.status == 200u);
     BOOST_TEST(paged.json.at("total_count") == 1);
     BOOST_TEST(paged.json.at("data").as_array().size() == 1u);
-    BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates?paginated=true&offset=1")
-                   .json.at("data")
-                   .as_array()
-                   .empty());
-    expect_error(
-        b.bapi(verb::get, "/v1/jwt_templates?limit=0"),
-        422,
-        "form_param_value_invalid",
-        "limit"
-    );
+    BOOST_TEST(b.bapi(verb::get, "/v1/jwt_templates?paginated=true&offset=1").json.at("data").as_array().empty());
+    expect_error(b.bapi(verb::get, "/v1/jwt_templates?limit=0"), 422, "form_param_value_invalid", "limit");
 
     // Update: partial, name uniqueness, bounds.
-    auto second = post(
-        {{"name", "second"},
-         {"claims", json::object{}},
-         {"lifetime", 300},
-         {"allowed_clock_skew", 0}}
-    );
+    auto second = post({{"name", "second"}, {"claims", json::object{}}, {"lifetime", 300}, {"allowed_clock_skew", 0}});
     BOOST_TEST_REQUIRE(second.status == 200u, second.body);
     BOOST_TEST(second.json.at("lifetime") == 300);
     BOOST_TEST(second.json.at("allowed_clock_skew") == 0);
     s.advance(std::chrono::milliseconds(5));
-    auto upd = b.bapi(
-        verb::patch,
-        "/v1/jwt_templates/" + id,
-        json::object{{"name", "hasura2"}, {"claims", json::object{{"k", "v"}}}, {"lifetime", 120}}
-    );
+    auto upd = b.bapi(verb::patch, "/v1/jwt_templates/" + id,
+                      json::object{{"name", "hasura2"}, {"claims", json::object{{"k", "v"}}}, {"lifetime", 120}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("name") == "hasura2");
     BOOST_TEST(json::serialize(upd.json.at("claims")) == R"({"k":"v"})");
     BOOST_TEST(upd.json.at("lifetime") == 120);
     BOOST_TEST(upd.json.at("updated_at").as_int64() > t.at("updated_at").as_int64());
-    expect_error(
-        b.bapi(verb::patch, "/v1/jwt_templates/" + id, json::object{{"name", "second"}}),
-        422,
-        "form_identifier_exists",
-        "name"
-    );
-    expect_error(
-        b.bapi(verb::patch, "/v1/jwt_templates/" + id, json::object{{"lifetime", 10}}),
-        422,
-        "form_param_value_invalid",
-        "lifetime"
-    );
-    expect_error(
-        b.bapi(verb::patch, "/v1/jwt_templates/jtmp_missing", json::object{{"name", "z"}}),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/jwt_templates/" + id, json::object{{"name", "second"}}), 422,
+                 "form_identifier_exists", "name");
+    expect_error(b.bapi(verb::patch, "/v1/jwt_templates/" + id, json::object{{"lifetime", 10}}), 422,
+                 "form_param_value_invalid", "lifetime");
+    expect_error(b.bapi(verb::patch, "/v1/jwt_templates/jtmp_missing", json::object{{"name", "z"}}), 404,
+                 "resource_not_found");
     expect_error(b.bapi(verb::get, "/v1/jwt_templates/jtmp_missing"), 404, "resource_not_found");
     // The old name is free again.
     BOOST_TEST(post({{"name", "hasura"}, {"claims", json::object{}}}).status == 200u);
@@ -701,18 +423,15 @@ BOOST_AUTO_TEST_CASE(jwt_templates_crud) {
 BOOST_AUTO_TEST_CASE(template_tokens_render_claims) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create_user(
-        b,
-        {{"email_address", json::array{"tpl@example.com"}},
-         {"phone_number", json::array{"+15555550142"}},
-         {"username", "tpl_user"},
-         {"first_name", "Tia"},
-         {"last_name", "Plate"},
-         {"external_id", "ext-tpl"},
-         {"public_metadata",
-          json::object{{"plan", "pro"}, {"org", json::object{{"role", "admin"}}}}},
-         {"unsafe_metadata", json::object{{"theme", "dark"}}}}
-    );
+    auto u =
+        create_user(b, {{"email_address", json::array{"tpl@example.com"}},
+                        {"phone_number", json::array{"+15555550142"}},
+                        {"username", "tpl_user"},
+                        {"first_name", "Tia"},
+                        {"last_name", "Plate"},
+                        {"external_id", "ext-tpl"},
+                        {"public_metadata", json::object{{"plan", "pro"}, {"org", json::object{{"role", "admin"}}}}},
+                        {"unsafe_metadata", json::object{{"theme", "dark"}}}});
     std::string uid = str(u.at("id"));
     std::string sid = seed_session(s.app(), seed_client(s.app()), uid);
 
@@ -730,15 +449,11 @@ BOOST_AUTO_TEST_CASE(template_tokens_render_claims) {
         {"theme", "{{user.unsafe_metadata.theme}}"},
         {"greeting", "Hi {{user.first_name}} ({{user.username}})!"},
         {"actor", "{{session.actor}}"},
-        {"nested",
-         json::object{{"list", json::array{"{{user.last_name}}", 7, true}}, {"plain", "text"}}},
+        {"nested", json::object{{"list", json::array{"{{user.last_name}}", 7, true}}, {"plain", "text"}}},
         {"number", 42},
     };
-    auto t = b.bapi(
-        verb::post,
-        "/v1/jwt_templates",
-        json::object{{"name", "app-tpl"}, {"claims", claims}, {"lifetime", 600}}
-    );
+    auto t = b.bapi(verb::post, "/v1/jwt_templates",
+                    json::object{{"name", "app-tpl"}, {"claims", claims}, {"lifetime", 600}});
     BOOST_TEST_REQUIRE(t.status == 200u, t.body);
 
     auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/app-tpl");
@@ -770,23 +485,16 @@ BOOST_AUTO_TEST_CASE(template_tokens_render_claims) {
     BOOST_TEST(p.at("iss") == json::value(s.inst().issuer));
     BOOST_TEST(p.at("exp").as_int64() - p.at("iat").as_int64() == 600);
     // expires_in_seconds overrides the template lifetime.
-    auto shorter = b.bapi(
-        verb::post,
-        "/v1/sessions/" + sid + "/tokens/app-tpl",
-        json::object{{"expires_in_seconds", 45}}
-    );
+    auto shorter =
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/app-tpl", json::object{{"expires_in_seconds", 45}});
     BOOST_TEST_REQUIRE(shorter.status == 200u, shorter.body);
     auto sp = jwt_payload(str(shorter.json.at("jwt")));
     BOOST_TEST(sp.at("exp").as_int64() - sp.at("iat").as_int64() == 45);
 
     // Metadata changes show up in the next token.
-    BOOST_TEST_REQUIRE(
-        b.bapi(
-             verb::patch,
-             "/v1/users/" + uid + "/metadata",
-             json::object{{"public_metadata", json::object{{"plan", "free"}}}}
-        ).status == 200u
-    );
+    BOOST_TEST_REQUIRE(b.bapi(verb::patch, "/v1/users/" + uid + "/metadata",
+                              json::object{{"public_metadata", json::object{{"plan", "free"}}}})
+                           .status == 200u);
     auto again = jwt_payload(mint(b, sid, "app-tpl"));
     BOOST_TEST(again.at("meta").at("plan") == "free");
     BOOST_TEST(again.at("role") == "admin");

@@ -20,8 +20,7 @@ using verb = http::verb;
 
 std::set<std::string> ids_of(json::array const& a) {
     std::set<std::string> out;
-    for (auto const& s : a)
-        out.insert(str(s.at("id")));
+    for (auto const& s : a) out.insert(str(s.at("id")));
     return out;
 }
 
@@ -29,8 +28,7 @@ void set_status(test_server& s, std::string const& id, std::string const& status
     auto& a = s.app();
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto got = w.sessions().get(id);
-        if (!got)
-            return got.error();
+        if (!got) return got.error();
         auto rec = **got;
         rec.status = status;
         return w.sessions().put(rec);
@@ -75,16 +73,8 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     BOOST_TEST(ids_of(bare.json.as_array()) == (std::set<std::string>{s1, s2}));
     auto const& first = bare.json.as_array()[0].as_object();
     BOOST_TEST(first.at("object") == "session");
-    for (auto const* k :
-         {"id",
-          "client_id",
-          "user_id",
-          "status",
-          "last_active_at",
-          "expire_at",
-          "abandon_at",
-          "created_at",
-          "updated_at"})
+    for (auto const* k : {"id", "client_id", "user_id", "status", "last_active_at", "expire_at", "abandon_at",
+                          "created_at", "updated_at"})
         BOOST_TEST(first.contains(k), k);
     BOOST_TEST(first.at("expire_at").as_int64() > 1'600'000'000'000);  // ms
 
@@ -108,12 +98,9 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     auto page = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1");
     BOOST_TEST(page.json.at("data").as_array().size() == 1u);
     BOOST_TEST(page.json.at("total_count") == 2);
-    auto page2 =
-        b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1&offset=1");
+    auto page2 = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&limit=1&offset=1");
     BOOST_TEST(page2.json.at("data").as_array().size() == 1u);
-    BOOST_TEST(
-        page2.json.at("data").as_array()[0].at("id") != page.json.at("data").as_array()[0].at("id")
-    );
+    BOOST_TEST(page2.json.at("data").as_array()[0].at("id") != page.json.at("data").as_array()[0].at("id"));
     auto past = b.bapi(verb::get, "/v1/sessions?client_id=" + c2 + "&paginated=true&offset=10");
     BOOST_TEST(past.json.at("data").as_array().empty());
     BOOST_TEST(past.json.at("total_count") == 2);
@@ -121,30 +108,11 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     BOOST_TEST(nobody.status == 200u);
     BOOST_TEST(nobody.json.as_array().empty());
 
-    expect_error(
-        b.bapi(verb::get, "/v1/sessions?user_id=" + ann + "&status=bogus"),
-        422,
-        "form_param_value_invalid",
-        "status"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/sessions?limit=0"),
-        422,
-        "form_param_value_invalid",
-        "limit"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/sessions?limit=501"),
-        422,
-        "form_param_value_invalid",
-        "limit"
-    );
-    expect_error(
-        b.bapi(verb::get, "/v1/sessions?offset=x"),
-        422,
-        "form_param_value_invalid",
-        "offset"
-    );
+    expect_error(b.bapi(verb::get, "/v1/sessions?user_id=" + ann + "&status=bogus"), 422, "form_param_value_invalid",
+                 "status");
+    expect_error(b.bapi(verb::get, "/v1/sessions?limit=0"), 422, "form_param_value_invalid", "limit");
+    expect_error(b.bapi(verb::get, "/v1/sessions?limit=501"), 422, "form_param_value_invalid", "limit");
+    expect_error(b.bapi(verb::get, "/v1/sessions?offset=x"), 422, "form_param_value_invalid", "offset");
 
     http_client anon(s.bapi_port());
     expect_error(anon.request(verb::get, "/v1/sessions"), 401, "authorization_header_missing");
@@ -204,8 +172,7 @@ BOOST_AUTO_TEST_CASE(revoked_session_cannot_mint_from_the_frontend) {
     auto cl = c.fapi("GET", "/v1/client");
     BOOST_TEST_REQUIRE(cl.status == 200u);
     for (auto const& sess : cl.json.at("response").at("sessions").as_array())
-        if (sess.at("id") == json::value(sid))
-            BOOST_TEST(sess.at("status") != "active");
+        if (sess.at("id") == json::value(sid)) BOOST_TEST(sess.at("status") != "active");
 }
 
 BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
@@ -228,63 +195,23 @@ BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
     BOOST_TEST(!p.contains("azp"));  // no browser origin on the Backend API
     BOOST_TEST(jwt_header(str(r.json.at("jwt"))).at("kid") == json::value(a.keys.active().kid()));
 
-    auto longer = b.bapi(
-        verb::post,
-        "/v1/sessions/" + sid + "/tokens",
-        json::object{{"expires_in_seconds", 3600}}
-    );
+    auto longer = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 3600}});
     BOOST_TEST_REQUIRE(longer.status == 200u, longer.body);
     auto lp = verified_payload(s, str(longer.json.at("jwt")));
     BOOST_TEST(lp.at("exp").as_int64() - lp.at("iat").as_int64() == 3600);
     BOOST_TEST(
-        b.bapi(
-             verb::post,
-             "/v1/sessions/" + sid + "/tokens",
-             json::object{{"expires_in_seconds", nullptr}}
-        ).status == 200u
-    );
+        b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", nullptr}}).status ==
+        200u);
 
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/sessions/" + sid + "/tokens",
-            json::object{{"expires_in_seconds", 29}}
-        ),
-        422,
-        "form_param_value_invalid",
-        "expires_in_seconds"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/sessions/" + sid + "/tokens",
-            json::object{{"expires_in_seconds", 315360001}}
-        ),
-        422,
-        "form_param_value_invalid",
-        "expires_in_seconds"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/sessions/" + sid + "/tokens",
-            json::object{{"expires_in_seconds", "60"}}
-        ),
-        422,
-        "form_param_type_invalid",
-        "expires_in_seconds"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 29}}), 422,
+                 "form_param_value_invalid", "expires_in_seconds");
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", 315360001}}),
+                 422, "form_param_value_invalid", "expires_in_seconds");
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens", json::object{{"expires_in_seconds", "60"}}), 422,
+                 "form_param_type_invalid", "expires_in_seconds");
     expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/tokens"), 404, "resource_not_found");
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/no_such_template"),
-        404,
-        "resource_not_found"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/sess_missing/tokens/no_such_template"),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens/no_such_template"), 404, "resource_not_found");
+    expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/tokens/no_such_template"), 404, "resource_not_found");
 }
 
 BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
@@ -308,11 +235,9 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     BOOST_TEST(late.error_code() == "session_not_active");
     BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + expiring).json.at("status") == "expired");
     // Status filters use the effective status.
-    auto active =
-        b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=active&paginated=true");
+    auto active = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=active&paginated=true");
     BOOST_TEST(active.json.at("total_count") == 0);
-    auto expired =
-        b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=expired&paginated=true");
+    auto expired = b.bapi(verb::get, "/v1/sessions?user_id=" + user + "&status=expired&paginated=true");
     BOOST_TEST(expired.json.at("total_count") == 1);
     BOOST_TEST_REQUIRE(expired.json.at("data").as_array().size() == 1u);
     BOOST_TEST(expired.json.at("data").as_array()[0].at("id") == json::value(expiring));
@@ -341,65 +266,30 @@ BOOST_AUTO_TEST_CASE(legacy_verify) {
     BOOST_TEST(ok.json.at("object") == "session");
     BOOST_TEST(ok.json.at("id") == json::value(sid));
 
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + other + "/verify", json::object{{"token", jwt}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", "not.a.jwt"}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + other + "/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", "not.a.jwt"}}), 422,
+                 "form_param_value_invalid", "token");
     // A tampered signature.
     std::string tampered = jwt;
     tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", tampered}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{}),
-        422,
-        "form_param_missing",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", 42}}),
-        422,
-        "form_param_type_invalid",
-        "token"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/sess_missing/verify", json::object{{"token", jwt}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", tampered}}), 422,
+                 "form_param_value_invalid", "token");
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{}), 422, "form_param_missing",
+                 "token");
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", 42}}), 422,
+                 "form_param_type_invalid", "token");
+    expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
     // Expired tokens (past the 5 s leeway) and revoked sessions do not verify.
     s.advance(std::chrono::seconds(a.cfg.token_lifetime.count() + 10));
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", jwt}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", jwt}}), 422,
+                 "form_param_value_invalid", "token");
     std::string fresh = str(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens").json.at("jwt"));
-    BOOST_TEST(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}})
-            .status == 200u
-    );
+    BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}).status == 200u);
     BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/sessions/" + sid + "/revoke").status == 200u);
-    expect_error(
-        b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}),
-        422,
-        "form_param_value_invalid",
-        "token"
-    );
+    expect_error(b.bapi(verb::post, "/v1/sessions/" + sid + "/verify", json::object{{"token", fresh}}), 422,
+                 "form_param_value_invalid", "token");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -21,8 +21,7 @@ using verb = http::verb;
 
 std::vector<std::string> ids_of(http_result const& r) {
     std::vector<std::string> out;
-    for (auto const& u : r.json.as_array())
-        out.push_back(str(u.at("id")));
+    for (auto const& u : r.json.as_array()) out.push_back(str(u.at("id")));
     return out;
 }
 
@@ -56,11 +55,8 @@ BOOST_AUTO_TEST_CASE(secret_key_is_required) {
     expect_error(b.request(verb::get, "/v1/users"), 401, "authorization_header_missing");
     b.secret_key = "sk_test_wrongwrongwrongwrong";
     expect_error(b.bapi(verb::get, "/v1/users"), 401, "clerk_key_invalid");
-    expect_error(
-        b.bapi(verb::post, "/v1/users", json::object{{"email_address", json::array{"a@b.co"}}}),
-        401,
-        "clerk_key_invalid"
-    );
+    expect_error(b.bapi(verb::post, "/v1/users", json::object{{"email_address", json::array{"a@b.co"}}}), 401,
+                 "clerk_key_invalid");
     // Nothing was created by the rejected call.
     auto ok = bapi_client(s);
     BOOST_TEST(total_count(ok, "") == 0);
@@ -69,21 +65,17 @@ BOOST_AUTO_TEST_CASE(secret_key_is_required) {
 BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
     test_server s;
     auto b = bapi_client(s);
-    auto r = b.bapi(
-        verb::post,
-        "/v1/users",
-        json::object{
-            {"email_address", json::array{"Ann@Example.com", "ann2@example.com"}},
-            {"phone_number", json::array{"+15555550123"}},
-            {"username", "ann_smith"},
-            {"first_name", "Ann"},
-            {"last_name", "Smith"},
-            {"external_id", "ext-1"},
-            {"password", strong},
-            {"public_metadata", json::object{{"plan", "pro"}}},
-            {"private_metadata", json::object{{"secret", 1}}},
-            {"unsafe_metadata", json::object{{"theme", "dark"}}}}
-    );
+    auto r = b.bapi(verb::post, "/v1/users",
+                    json::object{{"email_address", json::array{"Ann@Example.com", "ann2@example.com"}},
+                                 {"phone_number", json::array{"+15555550123"}},
+                                 {"username", "ann_smith"},
+                                 {"first_name", "Ann"},
+                                 {"last_name", "Smith"},
+                                 {"external_id", "ext-1"},
+                                 {"password", strong},
+                                 {"public_metadata", json::object{{"plan", "pro"}}},
+                                 {"private_metadata", json::object{{"secret", 1}}},
+                                 {"unsafe_metadata", json::object{{"theme", "dark"}}}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.headers.at("content-type") == "application/json");
     auto const& u = r.json.as_object();
@@ -99,15 +91,8 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
     BOOST_TEST(u.at("public_metadata").at("plan") == "pro");
     BOOST_TEST(u.at("private_metadata").at("secret") == 1);
     BOOST_TEST(u.at("unsafe_metadata").at("theme") == "dark");
-    for (auto const* k :
-         {"email_addresses",
-          "phone_numbers",
-          "web3_wallets",
-          "external_accounts",
-          "enterprise_accounts",
-          "passkeys",
-          "saml_accounts",
-          "organization_memberships"})
+    for (auto const* k : {"email_addresses", "phone_numbers", "web3_wallets", "external_accounts",
+                          "enterprise_accounts", "passkeys", "saml_accounts", "organization_memberships"})
         BOOST_TEST(u.at(k).is_array(), k);
     BOOST_TEST(u.at("created_at").as_int64() > 1'600'000'000'000);  // ms
     BOOST_TEST(u.at("updated_at").as_int64() >= u.at("created_at").as_int64());
@@ -132,9 +117,7 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
     BOOST_TEST_REQUIRE(g.status == 200u);
     BOOST_TEST(g.json.at("id") == u.at("id"));
     BOOST_TEST(g.body.find(strong) == std::string::npos);
-    auto rec = s.app().db.with_read([&](store::read_txn& t) {
-        return t.users().get(str(u.at("id")));
-    });
+    auto rec = s.app().db.with_read([&](store::read_txn& t) { return t.users().get(str(u.at("id"))); });
     BOOST_TEST_REQUIRE((rec && *rec));
     BOOST_TEST((*rec)->password_digest.starts_with("$argon2id$"));
 }
@@ -142,112 +125,47 @@ BOOST_AUTO_TEST_CASE(create_renders_the_full_user) {
 BOOST_AUTO_TEST_CASE(create_imports_timestamps_and_states) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create_user(
-        b,
-        {{"email_address", json::array{"old@example.com"}},
-         {"created_at", "2012-10-20T07:15:20.902Z"},
-         {"legal_accepted_at", "2012-10-20T09:15:20+02:00"},
-         {"banned", true},
-         {"locked", true}}
-    );
+    auto u = create_user(b, {{"email_address", json::array{"old@example.com"}},
+                             {"created_at", "2012-10-20T07:15:20.902Z"},
+                             {"legal_accepted_at", "2012-10-20T09:15:20+02:00"},
+                             {"banned", true},
+                             {"locked", true}});
     BOOST_TEST(u.at("created_at").as_int64() == 1350717320902);
     BOOST_TEST(u.at("legal_accepted_at").as_int64() == 1350717320000);
     BOOST_TEST(u.at("banned") == true);
     BOOST_TEST(u.at("locked") == true);
-    BOOST_TEST(
-        u.at("lockout_expires_in_seconds").as_int64() == s.app().cfg.protection.lockout.count()
-    );
-    for (auto const* bad :
-         {"2012-10-20", "2012-13-20T07:15:20Z", "2012-10-20T07:15:20", "yesterday"})
-        expect_error(
-            b.bapi(
-                verb::post,
-                "/v1/users",
-                json::object{{"email_address", json::array{"bad@example.com"}}, {"created_at", bad}}
-            ),
-            422,
-            "form_param_format_invalid",
-            "created_at"
-        );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{{"email_address", json::array{"bad@example.com"}}, {"banned", "no"}}
-        ),
-        422,
-        "form_param_type_invalid",
-        "banned"
-    );
+    BOOST_TEST(u.at("lockout_expires_in_seconds").as_int64() == s.app().cfg.protection.lockout.count());
+    for (auto const* bad : {"2012-10-20", "2012-13-20T07:15:20Z", "2012-10-20T07:15:20", "yesterday"})
+        expect_error(b.bapi(verb::post, "/v1/users",
+                            json::object{{"email_address", json::array{"bad@example.com"}}, {"created_at", bad}}),
+                     422, "form_param_format_invalid", "created_at");
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"bad@example.com"}}, {"banned", "no"}}),
+                 422, "form_param_type_invalid", "banned");
 }
 
 BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
     test_server s;
     auto b = bapi_client(s);
-    create_user(
-        b,
-        json::object{
-            {"email_address", json::array{"taken@example.com"}},
-            {"phone_number", json::array{"+15555550100"}},
-            {"username", "taken_name"},
-            {"external_id", "ext-taken"},
-            {"skip_password_requirement", true}}
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{{"email_address", json::array{"TAKEN@example.com"}}}
-        ),
-        422,
-        "form_identifier_exists",
-        "email_address"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{{"phone_number", json::array{"+15555550100"}}}
-        ),
-        422,
-        "form_identifier_exists",
-        "phone_number"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{
-                {"email_address", json::array{"new@example.com"}},
-                {"username", "Taken_Name"}}
-        ),
-        422,
-        "form_identifier_exists",
-        "username"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{
-                {"email_address", json::array{"new@example.com"}},
-                {"external_id", "ext-taken"}}
-        ),
-        422,
-        "form_identifier_exists",
-        "external_id"
-    );
+    create_user(b, json::object{{"email_address", json::array{"taken@example.com"}},
+                                {"phone_number", json::array{"+15555550100"}},
+                                {"username", "taken_name"},
+                                {"external_id", "ext-taken"},
+                                {"skip_password_requirement", true}});
+    expect_error(b.bapi(verb::post, "/v1/users", json::object{{"email_address", json::array{"TAKEN@example.com"}}}),
+                 422, "form_identifier_exists", "email_address");
+    expect_error(b.bapi(verb::post, "/v1/users", json::object{{"phone_number", json::array{"+15555550100"}}}), 422,
+                 "form_identifier_exists", "phone_number");
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"new@example.com"}}, {"username", "Taken_Name"}}),
+                 422, "form_identifier_exists", "username");
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"new@example.com"}}, {"external_id", "ext-taken"}}),
+                 422, "form_identifier_exists", "external_id");
     // The same address twice in one request.
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{{"email_address", json::array{"twice@example.com", "TWICE@example.com"}}}
-        ),
-        422,
-        "form_identifier_exists",
-        "email_address"
-    );
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"twice@example.com", "TWICE@example.com"}}}),
+                 422, "form_identifier_exists", "email_address");
     // None of the rejected users exists; the free email is still free.
     BOOST_TEST(total_count(b, "") == 1);
     create_user(b, json::object{{"email_address", json::array{"new@example.com"}}});
@@ -256,119 +174,49 @@ BOOST_AUTO_TEST_CASE(create_rejects_duplicates_with_the_taken_field) {
 BOOST_AUTO_TEST_CASE(create_rejects_bad_input) {
     test_server s;
     auto b = bapi_client(s);
-    auto post = [&](json::object body) {
-        return b.bapi(verb::post, "/v1/users", body);
-    };
+    auto post = [&](json::object body) { return b.bapi(verb::post, "/v1/users", body); };
     // Not JSON / not an object.
-    auto raw = b.request(
-        verb::post,
-        "/v1/users",
-        "{\"email_address\":",
-        {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}}
-    );
+    auto raw = b.request(verb::post, "/v1/users", "{\"email_address\":",
+                         {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}});
     expect_error(raw, 400, "request_body_invalid");
-    raw = b.request(
-        verb::post,
-        "/v1/users",
-        "[1,2]",
-        {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}}
-    );
+    raw = b.request(verb::post, "/v1/users", "[1,2]",
+                    {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}});
     expect_error(raw, 400, "request_body_invalid");
     // Wrong types name the field.
     expect_error(post({{"email_address", 5}}), 422, "form_param_type_invalid", "email_address");
-    expect_error(
-        post({{"email_address", json::array{"a@b.co", 7}}}),
-        422,
-        "form_param_type_invalid",
-        "email_address"
-    );
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"first_name", 12}}),
-        422,
-        "form_param_type_invalid",
-        "first_name"
-    );
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"public_metadata", json::array{1}}}),
-        422,
-        "form_param_type_invalid",
-        "public_metadata"
-    );
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"skip_password_checks", "maybe"}}),
-        422,
-        "form_param_type_invalid",
-        "skip_password_checks"
-    );
+    expect_error(post({{"email_address", json::array{"a@b.co", 7}}}), 422, "form_param_type_invalid", "email_address");
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"first_name", 12}}), 422, "form_param_type_invalid",
+                 "first_name");
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"public_metadata", json::array{1}}}), 422,
+                 "form_param_type_invalid", "public_metadata");
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"skip_password_checks", "maybe"}}), 422,
+                 "form_param_type_invalid", "skip_password_checks");
     // Formats and lengths.
-    expect_error(
-        post({{"email_address", json::array{"not-an-email"}}}),
-        422,
-        "form_param_format_invalid",
-        "email_address"
-    );
-    expect_error(
-        post({{"phone_number", json::array{"12"}}}),
-        422,
-        "form_param_format_invalid",
-        "phone_number"
-    );
-    expect_error(
-        post({{"email_address", json::array{std::string(320, 'a') + "@example.com"}}}),
-        422,
-        "form_param_max_length_exceeded",
-        "email_address"
-    );
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"first_name", std::string(300, 'x')}}),
-        422,
-        "form_param_max_length_exceeded",
-        "first_name"
-    );
+    expect_error(post({{"email_address", json::array{"not-an-email"}}}), 422, "form_param_format_invalid",
+                 "email_address");
+    expect_error(post({{"phone_number", json::array{"12"}}}), 422, "form_param_format_invalid", "phone_number");
+    expect_error(post({{"email_address", json::array{std::string(320, 'a') + "@example.com"}}}), 422,
+                 "form_param_max_length_exceeded", "email_address");
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"first_name", std::string(300, 'x')}}), 422,
+                 "form_param_max_length_exceeded", "first_name");
     expect_error(post({{"username", "abc"}}), 422, "form_username_invalid_length", "username");
-    expect_error(
-        post({{"username", std::string(65, 'a')}}),
-        422,
-        "form_param_max_length_exceeded",
-        "username"
-    );
-    expect_error(
-        post({{"username", "bad name!"}}),
-        422,
-        "form_username_invalid_character",
-        "username"
-    );
+    expect_error(post({{"username", std::string(65, 'a')}}), 422, "form_param_max_length_exceeded", "username");
+    expect_error(post({{"username", "bad name!"}}), 422, "form_username_invalid_character", "username");
     json::object big;  // each string within the per-field cap, the object over 8 KiB
     big["blob1"] = std::string(5000, 'x');
     big["blob2"] = std::string(5000, 'y');
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"public_metadata", big}}),
-        422,
-        "form_param_max_length_exceeded",
-        "public_metadata"
-    );
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"public_metadata", big}}), 422,
+                 "form_param_max_length_exceeded", "public_metadata");
     // No identifier at all.
     expect_error(post({{"first_name", "Nobody"}}), 422, "form_param_missing");
     // Password policy unless skipped.
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"password", "short"}}),
-        422,
-        "form_password_length_too_short",
-        "password"
-    );
-    expect_error(
-        post({{"email_address", json::array{"a@b.co"}}, {"password", "password"}}),
-        422,
-        "form_password_pwned",
-        "password"
-    );
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"password", "short"}}), 422,
+                 "form_password_length_too_short", "password");
+    expect_error(post({{"email_address", json::array{"a@b.co"}}, {"password", "password"}}), 422, "form_password_pwned",
+                 "password");
     BOOST_TEST(total_count(b, "") == 0);
     auto u = create_user(
-        b,
-        {{"email_address", json::array{"a@b.co"}},
-         {"password", "short"},
-         {"skip_password_checks", true}}
-    );
+        b, {{"email_address", json::array{"a@b.co"}}, {"password", "short"}, {"skip_password_checks", true}});
     BOOST_TEST(u.at("password_enabled") == true);
 }
 
@@ -384,12 +232,9 @@ BOOST_AUTO_TEST_CASE(imported_password_digests_verify) {
 
     imported const cases[] = {
         {"bcrypt", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U"},
-        {"argon2id",
-         "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+        {"argon2id", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
          "password"},
-        {"argon2i",
-         "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8",
-         "password"},
+        {"argon2i", "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8", "password"},
         {"pbkdf2_sha256",
          "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/"
          "sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw==",
@@ -403,63 +248,33 @@ BOOST_AUTO_TEST_CASE(imported_password_digests_verify) {
     };
     int n = 0;
     for (auto const& c : cases) {
-        auto u = create_user(
-            b,
-            {{"email_address", json::array{"imported" + std::to_string(n++) + "@example.com"}},
-             {"password_digest", c.digest},
-             {"password_hasher", c.hasher}}
-        );
+        auto u = create_user(b, {{"email_address", json::array{"imported" + std::to_string(n++) + "@example.com"}},
+                                 {"password_digest", c.digest},
+                                 {"password_hasher", c.hasher}});
         BOOST_TEST(u.at("password_enabled") == true, c.hasher);
         std::string path = "/v1/users/" + str(u.at("id")) + "/verify_password";
         auto ok = b.bapi(verb::post, path, json::object{{"password", c.password}});
         BOOST_TEST(ok.status == 200u, c.hasher << ": " << ok.body);
         BOOST_TEST(ok.json.at("verified") == true, c.hasher);
-        expect_error(
-            b.bapi(verb::post, path, json::object{{"password", std::string(c.password) + "x"}}),
-            422,
-            "form_password_incorrect",
-            "password"
-        );
+        expect_error(b.bapi(verb::post, path, json::object{{"password", std::string(c.password) + "x"}}), 422,
+                     "form_password_incorrect", "password");
     }
     // Unsupported hasher, digest that does not match its hasher, digest without hasher.
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"x@example.com"}},
+                                     {"password_digest", "5f4dcc3b5aa765d61d8327deb882cf99"},
+                                     {"password_hasher", "crc32"}}),
+                 422, "form_param_value_invalid", "password_hasher");
+    expect_error(b.bapi(verb::post, "/v1/users",
+                        json::object{{"email_address", json::array{"x@example.com"}},
+                                     {"password_digest", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR"},
+                                     {"password_hasher", "bcrypt"}}),
+                 422, "form_param_format_invalid", "password_digest");
     expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{
-                {"email_address", json::array{"x@example.com"}},
-                {"password_digest", "5f4dcc3b5aa765d61d8327deb882cf99"},
-                {"password_hasher", "crc32"}}
-        ),
-        422,
-        "form_param_value_invalid",
-        "password_hasher"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{
-                {"email_address", json::array{"x@example.com"}},
-                {"password_digest", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR"},
-                {"password_hasher", "bcrypt"}}
-        ),
-        422,
-        "form_param_format_invalid",
-        "password_digest"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users",
-            json::object{
-                {"email_address", json::array{"x@example.com"}},
-                {"password_digest", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"}}
-        ),
-        422,
-        "form_param_missing",
-        "password_hasher"
-    );
+        b.bapi(verb::post, "/v1/users",
+               json::object{{"email_address", json::array{"x@example.com"}},
+                            {"password_digest", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"}}),
+        422, "form_param_missing", "password_hasher");
     BOOST_TEST(total_count(b, "?email_address=x@example.com") == 0);
 }
 
@@ -468,83 +283,38 @@ BOOST_AUTO_TEST_CASE(verify_and_remove_password) {
     auto b = bapi_client(s);
     auto u = create_user(b, {{"email_address", json::array{"pw@example.com"}}, {"password", strong}});
     std::string id = str(u.at("id"));
-    auto ok = b.bapi(
-        verb::post,
-        "/v1/users/" + id + "/verify_password",
-        json::object{{"password", strong}}
-    );
+    auto ok = b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", strong}});
     BOOST_TEST(ok.status == 200u);
     BOOST_TEST(ok.json.at("verified") == true);
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users/" + id + "/verify_password",
-            json::object{{"password", "nope nope"}}
-        ),
-        422,
-        "form_password_incorrect",
-        "password"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{}),
-        422,
-        "form_param_missing",
-        "password"
-    );
-    expect_error(
-        b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", 5}}),
-        422,
-        "form_param_type_invalid",
-        "password"
-    );
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users/user_nope/verify_password",
-            json::object{{"password", strong}}
-        ),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", "nope nope"}}),
+                 422, "form_password_incorrect", "password");
+    expect_error(b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{}), 422, "form_param_missing",
+                 "password");
+    expect_error(b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", 5}}), 422,
+                 "form_param_type_invalid", "password");
+    expect_error(b.bapi(verb::post, "/v1/users/user_nope/verify_password", json::object{{"password", strong}}), 404,
+                 "resource_not_found");
 
     auto removed = b.bapi(verb::post, "/v1/users/" + id + "/remove_password");
     BOOST_TEST_REQUIRE(removed.status == 200u, removed.body);
     BOOST_TEST(removed.json.at("object") == "user");
     BOOST_TEST(removed.json.at("password_enabled") == false);
-    expect_error(
-        b.bapi(
-            verb::post,
-            "/v1/users/" + id + "/verify_password",
-            json::object{{"password", strong}}
-        ),
-        422,
-        "password_not_set"
-    );
+    expect_error(b.bapi(verb::post, "/v1/users/" + id + "/verify_password", json::object{{"password", strong}}), 422,
+                 "password_not_set");
 
     // A new password through PATCH hashes again and verifies; sign_out_of_other_sessions revokes
     // sessions.
     auto held = seed_client_session(s, id);
-    auto upd = b.bapi(
-        verb::patch,
-        "/v1/users/" + id,
-        json::object{{"password", "another long passphrase"}, {"sign_out_of_other_sessions", true}}
-    );
+    auto upd = b.bapi(verb::patch, "/v1/users/" + id,
+                      json::object{{"password", "another long passphrase"}, {"sign_out_of_other_sessions", true}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("password_enabled") == true);
-    BOOST_TEST(
-        b.bapi(
-             verb::post,
-             "/v1/users/" + id + "/verify_password",
-             json::object{{"password", "another long passphrase"}}
-        ).status == 200u
-    );
+    BOOST_TEST(b.bapi(verb::post, "/v1/users/" + id + "/verify_password",
+                      json::object{{"password", "another long passphrase"}})
+                   .status == 200u);
     BOOST_TEST(b.bapi(verb::get, "/v1/sessions/" + held.session_id).json.at("status") == "revoked");
-    expect_error(
-        b.bapi(verb::patch, "/v1/users/" + id, json::object{{"password", "short"}}),
-        422,
-        "form_password_length_too_short",
-        "password"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/users/" + id, json::object{{"password", "short"}}), 422,
+                 "form_password_length_too_short", "password");
 }
 
 BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
@@ -553,14 +323,11 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
     std::vector<std::string> ids;
     char const* firsts[] = {"Carol", "alice", "Bob"};
     for (int i = 0; i < 3; ++i) {
-        auto u = create_user(
-            b,
-            {{"email_address", json::array{"user" + std::to_string(i) + "@example.com"}},
-             {"phone_number", json::array{"+1555555010" + std::to_string(i)}},
-             {"username", "user_" + std::to_string(i)},
-             {"external_id", "ext-" + std::to_string(i)},
-             {"first_name", firsts[i]}}
-        );
+        auto u = create_user(b, {{"email_address", json::array{"user" + std::to_string(i) + "@example.com"}},
+                                 {"phone_number", json::array{"+1555555010" + std::to_string(i)}},
+                                 {"username", "user_" + std::to_string(i)},
+                                 {"external_id", "ext-" + std::to_string(i)},
+                                 {"first_name", firsts[i]}});
         ids.push_back(str(u.at("id")));
         s.advance(std::chrono::milliseconds(5));  // distinct created_at
     }
@@ -609,36 +376,18 @@ BOOST_AUTO_TEST_CASE(list_orders_pages_and_filters) {
         expect_error(b.bapi(verb::get, target), 422, "form_param_value_invalid", param);
 
     // Filters: repeated keys and comma-split values OR together; different filters AND.
-    auto by_email = b.bapi(
-        verb::get,
-        "/v1/users?email_address=user0@example.com&email_address=USER2@example.com"
-    );
+    auto by_email = b.bapi(verb::get, "/v1/users?email_address=user0@example.com&email_address=USER2@example.com");
     auto email_ids = ids_of(by_email);
-    BOOST_TEST(
-        std::set<std::string>(email_ids.begin(), email_ids.end()) ==
-        (std::set<std::string>{ids[0], ids[2]})
-    );
+    BOOST_TEST(std::set<std::string>(email_ids.begin(), email_ids.end()) == (std::set<std::string>{ids[0], ids[2]}));
     auto split = b.bapi(verb::get, "/v1/users?email_address=user0@example.com,user1@example.com");
     BOOST_TEST(ids_of(split).size() == 2u);
     BOOST_TEST(total_count(b, "?email_address=user0@example.com,user1@example.com") == 2);
-    BOOST_TEST(
-        ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1])) == std::vector<std::string>{ids[1]}
-    );
-    BOOST_TEST(
-        ids_of(b.bapi(verb::get, "/v1/users?phone_number=%2B15555550101")) ==
-        std::vector<std::string>{ids[1]}
-    );
-    BOOST_TEST(
-        ids_of(b.bapi(verb::get, "/v1/users?username=user_2")) == std::vector<std::string>{ids[2]}
-    );
-    BOOST_TEST(
-        ids_of(b.bapi(verb::get, "/v1/users?external_id=ext-0")) == std::vector<std::string>{ids[0]}
-    );
-    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1] + "&username=user_2")).empty()
-    );
-    BOOST_TEST(
-        ids_of(b.bapi(verb::get, "/v1/users?query=bob")) == std::vector<std::string>{ids[2]}
-    );
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1])) == std::vector<std::string>{ids[1]});
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?phone_number=%2B15555550101")) == std::vector<std::string>{ids[1]});
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?username=user_2")) == std::vector<std::string>{ids[2]});
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?external_id=ext-0")) == std::vector<std::string>{ids[0]});
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?user_id=" + ids[1] + "&username=user_2")).empty());
+    BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?query=bob")) == std::vector<std::string>{ids[2]});
     BOOST_TEST(ids_of(b.bapi(verb::get, "/v1/users?email_address=nobody@example.com")).empty());
 
     BOOST_TEST(total_count(b, "") == 3);
@@ -652,41 +401,25 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
     test_server s;
     auto b = bapi_client(s);
     expect_error(b.bapi(verb::get, "/v1/users/user_missing"), 404, "resource_not_found");
-    expect_error(
-        b.bapi(verb::patch, "/v1/users/user_missing", json::object{{"first_name", "x"}}),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/users/user_missing", json::object{{"first_name", "x"}}), 404,
+                 "resource_not_found");
     expect_error(b.bapi(verb::delete_, "/v1/users/user_missing"), 404, "resource_not_found");
-    expect_error(
-        b.bapi(verb::patch, "/v1/users/user_missing", json::object{{"password", "short"}}),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, "/v1/users/user_missing", json::object{{"password", "short"}}), 404,
+                 "resource_not_found");
 
-    auto u = create_user(
-        b,
-        {{"email_address", json::array{"first@example.com", "second@example.com"}},
-         {"username", "updatable"},
-         {"public_metadata", json::object{{"a", 1}, {"keep", json::object{{"x", 1}}}}}}
-    );
-    auto other = create_user(
-        b,
-        {{"email_address", json::array{"other@example.com"}}, {"username", "other_user"}}
-    );
+    auto u = create_user(b, {{"email_address", json::array{"first@example.com", "second@example.com"}},
+                             {"username", "updatable"},
+                             {"public_metadata", json::object{{"a", 1}, {"keep", json::object{{"x", 1}}}}}});
+    auto other = create_user(b, {{"email_address", json::array{"other@example.com"}}, {"username", "other_user"}});
     std::string id = str(u.at("id"));
     std::string second_email = str(u.at("email_addresses").as_array()[1].at("id"));
     std::string other_email = str(other.at("email_addresses").as_array()[0].at("id"));
 
     s.advance(std::chrono::milliseconds(5));
-    auto r = b.bapi(
-        verb::patch,
-        "/v1/users/" + id,
-        json::object{
-            {"first_name", "Dana"},
-            {"primary_email_address_id", second_email},
-            {"public_metadata", json::object{{"b", 2}}}}
-    );
+    auto r = b.bapi(verb::patch, "/v1/users/" + id,
+                    json::object{{"first_name", "Dana"},
+                                 {"primary_email_address_id", second_email},
+                                 {"public_metadata", json::object{{"b", 2}}}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("first_name") == "Dana");
     BOOST_TEST(r.json.at("username") == "updatable");  // untouched
@@ -695,34 +428,14 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
     BOOST_TEST(json::serialize(r.json.at("public_metadata")) == R"({"b":2})");
     BOOST_TEST(r.json.at("updated_at").as_int64() > u.at("updated_at").as_int64());
 
-    expect_error(
-        b.bapi(
-            verb::patch,
-            "/v1/users/" + id,
-            json::object{{"primary_email_address_id", other_email}}
-        ),
-        422,
-        "form_param_value_invalid",
-        "primary_email_address_id"
-    );
-    expect_error(
-        b.bapi(verb::patch, "/v1/users/" + id, json::object{{"username", "other_user"}}),
-        422,
-        "form_identifier_exists",
-        "username"
-    );
-    expect_error(
-        b.bapi(verb::patch, "/v1/users/" + id, json::object{{"last_name", json::array{}}}),
-        422,
-        "form_param_type_invalid",
-        "last_name"
-    );
-    auto raw = b.request(
-        verb::patch,
-        "/v1/users/" + id,
-        "{oops",
-        {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}}
-    );
+    expect_error(b.bapi(verb::patch, "/v1/users/" + id, json::object{{"primary_email_address_id", other_email}}), 422,
+                 "form_param_value_invalid", "primary_email_address_id");
+    expect_error(b.bapi(verb::patch, "/v1/users/" + id, json::object{{"username", "other_user"}}), 422,
+                 "form_identifier_exists", "username");
+    expect_error(b.bapi(verb::patch, "/v1/users/" + id, json::object{{"last_name", json::array{}}}), 422,
+                 "form_param_type_invalid", "last_name");
+    auto raw = b.request(verb::patch, "/v1/users/" + id, "{oops",
+                         {{"Authorization", "Bearer " + s.secret_key()}, {"Content-Type", "application/json"}});
     expect_error(raw, 400, "request_body_invalid");
     // The failed updates changed nothing.
     auto g = b.bapi(verb::get, "/v1/users/" + id);
@@ -743,21 +456,14 @@ BOOST_AUTO_TEST_CASE(get_update_delete) {
 BOOST_AUTO_TEST_CASE(metadata_merges_and_null_deletes) {
     test_server s;
     auto b = bapi_client(s);
-    auto u = create_user(
-        b,
-        {{"email_address", json::array{"meta@example.com"}},
-         {"public_metadata", json::object{{"a", 1}, {"nested", json::object{{"x", 1}, {"y", 2}}}}},
-         {"private_metadata", json::object{{"p", true}}}}
-    );
+    auto u = create_user(b, {{"email_address", json::array{"meta@example.com"}},
+                             {"public_metadata", json::object{{"a", 1}, {"nested", json::object{{"x", 1}, {"y", 2}}}}},
+                             {"private_metadata", json::object{{"p", true}}}});
     std::string path = "/v1/users/" + str(u.at("id")) + "/metadata";
     auto r = b.bapi(
-        verb::patch,
-        path,
-        json::object{
-            {"public_metadata",
-             json::object{{"b", 2}, {"nested", json::object{{"y", nullptr}, {"z", 3}}}}},
-            {"unsafe_metadata", json::object{{"u", "v"}}}}
-    );
+        verb::patch, path,
+        json::object{{"public_metadata", json::object{{"b", 2}, {"nested", json::object{{"y", nullptr}, {"z", 3}}}}},
+                     {"unsafe_metadata", json::object{{"u", "v"}}}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     auto const& pub = r.json.at("public_metadata").as_object();
     BOOST_TEST(pub.at("a") == 1);
@@ -768,44 +474,24 @@ BOOST_AUTO_TEST_CASE(metadata_merges_and_null_deletes) {
     BOOST_TEST(r.json.at("private_metadata").at("p") == true);  // untouched
     BOOST_TEST(r.json.at("unsafe_metadata").at("u") == "v");
 
-    auto del =
-        b.bapi(verb::patch, path, json::object{{"public_metadata", json::object{{"a", nullptr}}}});
+    auto del = b.bapi(verb::patch, path, json::object{{"public_metadata", json::object{{"a", nullptr}}}});
     BOOST_TEST(!del.json.at("public_metadata").as_object().contains("a"));
     BOOST_TEST(del.json.at("public_metadata").as_object().contains("b"));
 
-    expect_error(
-        b.bapi(verb::patch, path, json::object{{"public_metadata", "[1]"}}),
-        422,
-        "form_param_type_invalid",
-        "public_metadata"
-    );
-    expect_error(
-        b.bapi(verb::patch, path, json::object{{"private_metadata", 3}}),
-        422,
-        "form_param_type_invalid",
-        "private_metadata"
-    );
-    expect_error(
-        b.bapi(
-            verb::patch,
-            "/v1/users/user_nope/metadata",
-            json::object{{"public_metadata", json::object{}}}
-        ),
-        404,
-        "resource_not_found"
-    );
+    expect_error(b.bapi(verb::patch, path, json::object{{"public_metadata", "[1]"}}), 422, "form_param_type_invalid",
+                 "public_metadata");
+    expect_error(b.bapi(verb::patch, path, json::object{{"private_metadata", 3}}), 422, "form_param_type_invalid",
+                 "private_metadata");
+    expect_error(b.bapi(verb::patch, "/v1/users/user_nope/metadata", json::object{{"public_metadata", json::object{}}}),
+                 404, "resource_not_found");
     // Growing past 8 KiB through merges is refused.
     json::object chunk;
     chunk["k1"] = std::string(5000, 'a');
     BOOST_TEST(b.bapi(verb::patch, path, json::object{{"private_metadata", chunk}}).status == 200u);
     json::object chunk2;
     chunk2["k2"] = std::string(5000, 'b');
-    expect_error(
-        b.bapi(verb::patch, path, json::object{{"private_metadata", chunk2}}),
-        422,
-        "form_param_max_length_exceeded",
-        "private_metadata"
-    );
+    expect_error(b.bapi(verb::patch, path, json::object{{"private_metadata", chunk2}}), 422,
+                 "form_param_max_length_exceeded", "private_metadata");
 }
 
 BOOST_AUTO_TEST_CASE(put_metadata_replaces_each_given_object) {
@@ -813,50 +499,29 @@ BOOST_AUTO_TEST_CASE(put_metadata_replaces_each_given_object) {
     // /users/{id}/metadata.
     test_server s;
     auto b = bapi_client(s);
-    auto u = create_user(
-        b,
-        {{"email_address", json::array{"putmeta@example.com"}},
-         {"public_metadata", json::object{{"a", 1}, {"n", json::object{{"x", 1}}}}},
-         {"private_metadata", json::object{{"p", 1}}},
-         {"unsafe_metadata", json::object{{"u", 1}}}}
-    );
+    auto u = create_user(b, {{"email_address", json::array{"putmeta@example.com"}},
+                             {"public_metadata", json::object{{"a", 1}, {"n", json::object{{"x", 1}}}}},
+                             {"private_metadata", json::object{{"p", 1}}},
+                             {"unsafe_metadata", json::object{{"u", 1}}}});
     std::string path = "/v1/users/" + str(u.at("id")) + "/metadata";
-    auto r = b.bapi(
-        verb::put,
-        path,
-        json::object{
-            {"public_metadata", json::object{{"n", json::object{{"y", 2}}}}},
-            {"private_metadata", json::object{}}}
-    );
+    auto r = b.bapi(verb::put, path,
+                    json::object{{"public_metadata", json::object{{"n", json::object{{"y", 2}}}}},
+                                 {"private_metadata", json::object{}}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("object") == "user");
-    BOOST_TEST(
-        json::serialize(r.json.at("public_metadata")) == R"({"n":{"y":2}})"
-    );                                                              // replaced, not merged
-    BOOST_TEST(r.json.at("private_metadata").as_object().empty());  // {} clears
-    BOOST_TEST(r.json.at("unsafe_metadata").at("u") == 1);          // omitted: kept
-    expect_error(
-        b.bapi(verb::put, path, json::object{{"public_metadata", 7}}),
-        422,
-        "form_param_type_invalid",
-        "public_metadata"
-    );
-    expect_error(
-        b.bapi(
-            verb::put,
-            "/v1/users/user_nope/metadata",
-            json::object{{"public_metadata", json::object{}}}
-        ),
-        404,
-        "resource_not_found"
-    );
+    BOOST_TEST(json::serialize(r.json.at("public_metadata")) == R"({"n":{"y":2}})");  // replaced, not merged
+    BOOST_TEST(r.json.at("private_metadata").as_object().empty());                    // {} clears
+    BOOST_TEST(r.json.at("unsafe_metadata").at("u") == 1);                            // omitted: kept
+    expect_error(b.bapi(verb::put, path, json::object{{"public_metadata", 7}}), 422, "form_param_type_invalid",
+                 "public_metadata");
+    expect_error(b.bapi(verb::put, "/v1/users/user_nope/metadata", json::object{{"public_metadata", json::object{}}}),
+                 404, "resource_not_found");
 }
 
 BOOST_AUTO_TEST_CASE(ban_revokes_sessions_and_unban_restores_access) {
     test_server s;
     auto b = bapi_client(s);
-    auto u =
-        create_user(b, {{"email_address", json::array{"banned@example.com"}}, {"password", strong}});
+    auto u = create_user(b, {{"email_address", json::array{"banned@example.com"}}, {"password", strong}});
     std::string id = str(u.at("id"));
     auto one = seed_client_session(s, id);
     auto two = seed_client_session(s, id);
@@ -914,8 +579,10 @@ BOOST_AUTO_TEST_CASE(an_explicit_lock_ends_with_the_lockout_duration) {
     BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/users/" + id + "/lock").status == 200u);
     http_client c(s.fapi_port());
     auto sign_in = [&] {
-        return c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "expiring@example.com"}, {"strategy", "password"},
-                                                       {"password", "correct horse battery staple"}});
+        return c.fapi("POST", "/v1/client/sign_ins",
+                      {{"identifier", "expiring@example.com"},
+                       {"strategy", "password"},
+                       {"password", "correct horse battery staple"}});
     };
     expect_error(sign_in(), 403, "user_locked");
     s.advance(std::chrono::seconds(61));

@@ -113,8 +113,7 @@ std::string first_chunk(std::size_t i) {
 void expect_not_shipped(http_result const& r) {
     expect_error(r, 404, "resource_not_found");
     auto const& e = r.json.at("errors").at(0);
-    BOOST_TEST(json::serialize(e.at("meta").at("shipped")) ==
-               "[\"" + shipped_id(0) + "\",\"" + shipped_id(1) + "\"]");
+    BOOST_TEST(json::serialize(e.at("meta").at("shipped")) == "[\"" + shipped_id(0) + "\",\"" + shipped_id(1) + "\"]");
     BOOST_TEST(str(e.at("long_message")).find(shipped_id(0)) != std::string::npos);
 }
 
@@ -130,7 +129,8 @@ BOOST_AUTO_TEST_CASE(the_embedded_set_is_the_pinned_packages_with_every_chunk) {
     BOOST_TEST(all[1].name == "@clerk/ui");
     BOOST_TEST(all[1].version.starts_with("1."));
     // Entries of every variant and the lazy chunks they load; not the bundler builds nor React Native's.
-    for (auto n : {"clerk.browser.js", "clerk.legacy.browser.js"}) BOOST_TEST(bundles::find_file(all[0], n) != nullptr, n);
+    for (auto n : {"clerk.browser.js", "clerk.legacy.browser.js"})
+        BOOST_TEST(bundles::find_file(all[0], n) != nullptr, n);
     for (auto n : {"clerk.js", "clerk.mjs", "clerk.native.js", "clerk.no-rhc.js"})
         BOOST_TEST(bundles::find_file(all[0], n) == nullptr, n);
     for (auto n : {"ui.browser.js", "ui.legacy.browser.js", "ui.shared.browser.js"})
@@ -194,15 +194,16 @@ BOOST_AUTO_TEST_CASE(every_selector_form_resolves_to_the_shipped_build) {
 
 BOOST_AUTO_TEST_CASE(unknown_majors_versions_packages_and_files_are_clerk_shaped_404s_naming_what_is_shipped) {
     test_server s;
-    for (std::string t : {"/npm/@clerk/clerk-js@7/dist/clerk.browser.js", "/npm/@clerk/clerk-js@5/dist/clerk.browser.js",
-                          "/npm/@clerk/clerk-js@6.39.0/dist/clerk.browser.js",
-                          "/npm/@clerk/clerk-js@6.41.0-snapshot.v20260101/dist/clerk.browser.js",
-                          "/npm/@clerk/clerk-js@6.4/dist/clerk.browser.js", "/npm/@clerk/clerk-js@^6/dist/clerk.browser.js",
-                          "/npm/@clerk/ui@2/dist/ui.browser.js", "/npm/@clerk/clerk-react@5/dist/index.js",
-                          "/npm/@evil/clerk-js@6/dist/clerk.browser.js", "/npm/clerk-js@6/dist/clerk.browser.js",
-                          "/npm/react@19/dist/react.js", "/npm/@clerk/clerk-js@6/dist/clerk.js",
-                          "/npm/@clerk/clerk-js@6/dist/clerk.native.js", "/npm/@clerk/clerk-js@6/dist/ui.browser.js",
-                          "/npm/@clerk/clerk-js@6/dist/"}) {
+    for (std::string t :
+         {"/npm/@clerk/clerk-js@7/dist/clerk.browser.js", "/npm/@clerk/clerk-js@5/dist/clerk.browser.js",
+          "/npm/@clerk/clerk-js@6.39.0/dist/clerk.browser.js",
+          "/npm/@clerk/clerk-js@6.41.0-snapshot.v20260101/dist/clerk.browser.js",
+          "/npm/@clerk/clerk-js@6.4/dist/clerk.browser.js", "/npm/@clerk/clerk-js@^6/dist/clerk.browser.js",
+          "/npm/@clerk/ui@2/dist/ui.browser.js", "/npm/@clerk/clerk-react@5/dist/index.js",
+          "/npm/@evil/clerk-js@6/dist/clerk.browser.js", "/npm/clerk-js@6/dist/clerk.browser.js",
+          "/npm/react@19/dist/react.js", "/npm/@clerk/clerk-js@6/dist/clerk.js",
+          "/npm/@clerk/clerk-js@6/dist/clerk.native.js", "/npm/@clerk/clerk-js@6/dist/ui.browser.js",
+          "/npm/@clerk/clerk-js@6/dist/"}) {
         BOOST_TEST_CONTEXT(t) {
             auto r = get(s.fapi_port(), t);
             if (t.ends_with('/'))
@@ -356,7 +357,7 @@ BOOST_AUTO_TEST_CASE(traversal_and_malformed_paths_are_clerk_shaped_404s) {
             auto r = get(s.fapi_port(), target);
             expect_error(r, 404, "resource_not_found");
             BOOST_TEST(r.body.find("\"version\"") == std::string::npos);  // no package.json
-            BOOST_TEST(r.body.size() < 2048u);                             // long input is not echoed back
+            BOOST_TEST(r.body.size() < 2048u);                            // long input is not echoed back
         }
     }
     for (std::string raw : {std::string("/npm/@clerk/clerk-js@6/dist/..\\package.json"),
@@ -389,7 +390,8 @@ BOOST_AUTO_TEST_CASE(the_default_avatar_is_served_and_users_point_at_it) {
     // A user without an image points at it, on the FAPI origin (BAPI user, FAPI user and public_user_data).
     std::string const expected = s.inst().frontend_api + "/v1/avatar/default";
     auto b = bapi_client(s);
-    auto user = create_user(b, {{"email_address", json::array{"avatar@example.com"}}, {"password", "Lk-avatar-pass-9z"},
+    auto user = create_user(b, {{"email_address", json::array{"avatar@example.com"}},
+                                {"password", "Lk-avatar-pass-9z"},
                                 {"skip_password_checks", true}});
     BOOST_TEST(str(user.at("image_url")) == expected);
     BOOST_TEST(str(user.at("profile_image_url")) == expected);

@@ -3,17 +3,17 @@
 // absolute timeouts), CSRF on every write (token header and Origin), the operator role checks (impersonation),
 // the BAPI reached through a console session, the audit log (API and `latchkey audit`), the static app (CSP,
 // precompression, ETags), and the FAPI listener never serving any of it.
-#include "crypto/totp.hpp"
 #include "server/api/console/console.hpp"
+#include "crypto/totp.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
 #include <chrono>
 #include <cstdio>
 #include <set>
-#include <sys/wait.h>
 
 using namespace latchkey;
 using namespace latchkey::test;
@@ -312,8 +312,8 @@ BOOST_AUTO_TEST_CASE(audit_log_is_served_and_printed) {
 BOOST_AUTO_TEST_CASE(the_fapi_listener_never_serves_the_console) {
     test_server s;
     http_client f(s.fapi_port());
-    for (auto const* path : {"/console", "/console/", "/console/assets/console.js", "/console/link?token=x",
-                             "/console/api/session"})
+    for (auto const* path :
+         {"/console", "/console/", "/console/assets/console.js", "/console/link?token=x", "/console/api/session"})
         expect_error(f.request(verb::get, path), 404, "resource_not_found");
     expect_error(f.request(verb::post, "/console/api/sign_in", "{}", {{"Content-Type", "application/json"}}), 404,
                  "resource_not_found");
@@ -354,8 +354,8 @@ BOOST_AUTO_TEST_CASE(static_app_is_precompressed_with_a_strict_csp) {
     // ETags: a revalidation is a 304 without a body.
     auto etag = br.headers["etag"];
     BOOST_TEST(!etag.empty());
-    auto again = b.request(verb::get, "/console/assets/console.js", {},
-                           {{"Accept-Encoding", "br"}, {"If-None-Match", etag}});
+    auto again =
+        b.request(verb::get, "/console/assets/console.js", {}, {{"Accept-Encoding", "br"}, {"If-None-Match", etag}});
     BOOST_TEST(again.status == 304u);
     BOOST_TEST(again.body.empty());
     expect_error(b.request(verb::get, "/console/assets/nope.js"), 404, "resource_not_found");
@@ -403,8 +403,7 @@ BOOST_AUTO_TEST_CASE(charts_read_bucketed_counters) {
     std::int64_t active = 0;
     for (auto const& x : hour.json.at("series").at("active_sessions").as_array()) active += x.as_int64();
     BOOST_TEST(active == 2);
-    expect_error(c.http.request(verb::get, "/console/api/stats?range=year"), 422, "form_param_value_invalid",
-                 "range");
+    expect_error(c.http.request(verb::get, "/console/api/stats?range=year"), 422, "form_param_value_invalid", "range");
 }
 
 BOOST_AUTO_TEST_CASE(secret_key_requests_are_unchanged) {
@@ -449,18 +448,18 @@ BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
         return out;
     };
     using set = std::set<std::string>;
-    BOOST_TEST(ids("ada.lo") == set{ada_id});             // email prefix
-    BOOST_TEST(ids("ADA.LO") == set{ada_id});             // any case
-    BOOST_TEST(ids("engine.ex") == set{ada_id});          // email domain
-    BOOST_TEST(ids("%2B1555555") == set{ada_id});         // phone, with '+'
-    BOOST_TEST(ids("1555555") == set{ada_id});            // and without
-    BOOST_TEST(ids("count") == set{ada_id});              // username
-    BOOST_TEST(ids("lovel") == set{ada_id});              // last name
-    BOOST_TEST(ids("ada%20love") == set{ada_id});         // full name
-    BOOST_TEST(ids("crm-18") == set{ada_id});             // external id
-    BOOST_TEST(ids(ada_id.substr(0, 7)).size() == 2u);    // id prefix ("user_" + time): both
-    BOOST_TEST(ids(ada_id) == set{ada_id});               // a whole id
-    BOOST_TEST(ids("a") == (set{ada_id, alan_id}));       // Ada, Alan
+    BOOST_TEST(ids("ada.lo") == set{ada_id});           // email prefix
+    BOOST_TEST(ids("ADA.LO") == set{ada_id});           // any case
+    BOOST_TEST(ids("engine.ex") == set{ada_id});        // email domain
+    BOOST_TEST(ids("%2B1555555") == set{ada_id});       // phone, with '+'
+    BOOST_TEST(ids("1555555") == set{ada_id});          // and without
+    BOOST_TEST(ids("count") == set{ada_id});            // username
+    BOOST_TEST(ids("lovel") == set{ada_id});            // last name
+    BOOST_TEST(ids("ada%20love") == set{ada_id});       // full name
+    BOOST_TEST(ids("crm-18") == set{ada_id});           // external id
+    BOOST_TEST(ids(ada_id.substr(0, 7)).size() == 2u);  // id prefix ("user_" + time): both
+    BOOST_TEST(ids(ada_id) == set{ada_id});             // a whole id
+    BOOST_TEST(ids("a") == (set{ada_id, alan_id}));     // Ada, Alan
     BOOST_TEST(ids("al") == set{alan_id});
     BOOST_TEST(ids("zz").empty());
     // With other filters: both must hold; the count agrees.

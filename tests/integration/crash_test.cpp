@@ -5,15 +5,15 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <random>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -29,15 +29,16 @@ struct child {
 };
 
 child start_binary(std::string const& bin, std::string const& data_dir) {
-    auto s = spawn_server(bin, data_dir, {},
-                          {"LATCHKEY_SECRET_KEY=sk_test_crashcrashcrashcrash0001", "LATCHKEY_ACCESS_LOG=false",
-                           "LATCHKEY_THREADS=2"});
+    auto s = spawn_server(
+        bin, data_dir, {},
+        {"LATCHKEY_SECRET_KEY=sk_test_crashcrashcrashcrash0001", "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"});
     return child{s.pid, s.fapi, s.bapi};
 }
 
 }  // namespace
 
-// Label "heavy" (see cmake/boost_test_entries.cmake): the write storm takes the cores; never beside another heavy entry.
+// Label "heavy" (see cmake/boost_test_entries.cmake): the write storm takes the cores; never beside another heavy
+// entry.
 BOOST_AUTO_TEST_SUITE(crash_safety, *boost::unit_test::label("heavy"))
 
 BOOST_AUTO_TEST_CASE(kill_9_loses_no_acknowledged_write) {

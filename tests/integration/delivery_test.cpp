@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 using namespace latchkey;
@@ -132,8 +132,10 @@ BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead)
     auto d = open_store(dir.path);
     auto q = store::job_queue::open(*d);
     BOOST_TEST_REQUIRE(q.has_value());
-    BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_x", 100)); }).has_value());
-    BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_later", 5000)); }).has_value());
+    BOOST_TEST_REQUIRE(
+        d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_x", 100)); }).has_value());
+    BOOST_TEST_REQUIRE(
+        d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_later", 5000)); }).has_value());
     // Not due yet: nothing.
     BOOST_TEST(q->claim(50, 1000, 8)->empty());
     auto c1 = q->claim(100, 1000, 8);
@@ -152,7 +154,7 @@ BOOST_AUTO_TEST_CASE(claim_leases_fail_reschedules_and_the_last_attempt_is_dead)
     BOOST_TEST_REQUIRE(q->fail("job_x", 0, true, "gave up").has_value());
     auto c = q->counts();
     BOOST_TEST(c->dead == 1u);
-    BOOST_TEST(c->pending == 1u);  // job_later
+    BOOST_TEST(c->pending == 1u);                  // job_later
     BOOST_TEST(q->claim(4000, 1000, 8)->empty());  // a dead job is never claimed again
     auto jobs = all_jobs(*d, *q);
     BOOST_TEST_REQUIRE(jobs.size() == 2u);
@@ -173,9 +175,12 @@ BOOST_AUTO_TEST_CASE(a_reopened_store_resumes_what_was_in_flight) {
     {
         auto d = open_store(dir.path);
         auto q = store::job_queue::open(*d);
-        BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_1", 10)); }).has_value());
-        BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_2", 10)); }).has_value());
-        BOOST_TEST_REQUIRE(d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_3", 90'000)); }).has_value());
+        BOOST_TEST_REQUIRE(
+            d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_1", 10)); }).has_value());
+        BOOST_TEST_REQUIRE(
+            d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_2", 10)); }).has_value());
+        BOOST_TEST_REQUIRE(
+            d->with_write([&](store::write_txn& w) { return q->enqueue(w, job("job_3", 90'000)); }).has_value());
         BOOST_TEST(q->claim(10, 60'000, 1)->size() == 1u);  // job_1 in flight when the process "dies"
     }
     auto d = open_store(dir.path);
@@ -193,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_reopened_store_resumes_what_was_in_flight) {
 
 BOOST_AUTO_TEST_CASE(mime_is_built_with_checked_headers) {
     server::delivery::mail m{"Acme Auth <no-reply@acme.test>", "user@example.com", "123456 is your code",
-                             "Hello.\nYour code is 123456.\n", "msg_abc", 1'700'000'000};
+                             "Hello.\nYour code is 123456.\n", "msg_abc",          1'700'000'000};
     std::string why;
     auto mime = server::delivery::build_mime(m, why);
     BOOST_TEST_REQUIRE(mime.has_value(), why);
@@ -234,8 +239,8 @@ BOOST_AUTO_TEST_CASE(mime_is_built_with_checked_headers) {
 }
 
 BOOST_AUTO_TEST_CASE(templates_render_placeholders) {
-    BOOST_TEST(server::delivery::render("{{code}} for {{ app_name }} {{unknown}}", {{"code", "1"}, {"app_name", "A"}}) ==
-               "1 for A {{unknown}}");
+    BOOST_TEST(server::delivery::render("{{code}} for {{ app_name }} {{unknown}}",
+                                        {{"code", "1"}, {"app_name", "A"}}) == "1 for A {{unknown}}");
     BOOST_TEST(server::delivery::render("{{code", {{"code", "1"}}) == "{{code");
     BOOST_TEST(server::delivery::address_of("Acme <a@b.c>") == "a@b.c");
     BOOST_TEST(server::delivery::address_of(" a@b.c ") == "a@b.c");
@@ -243,8 +248,8 @@ BOOST_AUTO_TEST_CASE(templates_render_placeholders) {
 
 BOOST_AUTO_TEST_CASE(svix_signature_matches_the_published_vector) {
     // From Svix's "verifying webhooks manually" documentation.
-    auto sig = server::delivery::svix_signature({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "msg_p5jXN8AQM9LWM0D4loKWxJek",
-                                                1614265330, R"({"test": 2432232314})");
+    auto sig = server::delivery::svix_signature({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+                                                "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})");
     BOOST_TEST(sig == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     // Rotation: one v1 entry per secret, space-separated, the first secret first.
     auto two = server::delivery::svix_signature(
@@ -260,8 +265,10 @@ BOOST_AUTO_TEST_CASE(delivery_settings_are_validated) {
         if (auto e = conf::validate(c)) return e->what();
         return "";
     };
-    BOOST_TEST(load(R"({"delivery":{"email":{"mode":"smtp","host":"mail.acme.test","from":"Acme <a@acme.test>"}}})") == "");
-    BOOST_TEST(load(R"({"delivery":{"email":{"mode":"smtp","from":"a@acme.test"}}})").starts_with("delivery.email.host"));
+    BOOST_TEST(load(R"({"delivery":{"email":{"mode":"smtp","host":"mail.acme.test","from":"Acme <a@acme.test>"}}})") ==
+               "");
+    BOOST_TEST(
+        load(R"({"delivery":{"email":{"mode":"smtp","from":"a@acme.test"}}})").starts_with("delivery.email.host"));
     BOOST_TEST(load(R"({"delivery":{"email":{"mode":"smtp","host":"h","from":"Acme <a@acme.test>\r\nBcc: x@y.z"}}})")
                    .starts_with("delivery.email.from"));
     BOOST_TEST(load(R"({"delivery":{"email":{"mode":"smtp","host":"h","from":"a@acme.test","tls":"maybe"}}})")
@@ -276,7 +283,10 @@ BOOST_AUTO_TEST_CASE(delivery_settings_are_validated) {
                    .starts_with("webhooks[0].secret"));
     BOOST_TEST(load(R"({"webhooks":[{"url":"ftp://x/h","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]})")
                    .starts_with("webhooks[0].url"));
-    BOOST_TEST(load(R"({"webhooks":[{"url":"http://x/h","secret":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"events":["user.created"]}]})") == "");
+    BOOST_TEST(
+        load(
+            R"({"webhooks":[{"url":"http://x/h","secret":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],"events":["user.created"]}]})") ==
+        "");
     // A password from a file or the environment.
     tmp_dir dir;
     {
@@ -296,10 +306,11 @@ BOOST_AUTO_TEST_CASE(delivery_settings_are_validated) {
         std::fputs(R"({"delivery":{"email":{"mode":"smtp","host":"h","from":"a@b.c","password_env":"SMTP_PW"}}})", cfg);
         std::fclose(cfg);
     }
-    auto from_env = conf::load({"--config", dir.path + "/e.json"}, [](std::string_view n) -> std::optional<std::string> {
-        if (n == "SMTP_PW") return std::string("from-env");
-        return std::nullopt;
-    });
+    auto from_env =
+        conf::load({"--config", dir.path + "/e.json"}, [](std::string_view n) -> std::optional<std::string> {
+            if (n == "SMTP_PW") return std::string("from-env");
+            return std::nullopt;
+        });
     BOOST_TEST_REQUIRE(from_env.has_value());
     BOOST_TEST(from_env->delivery.email.password == "from-env");
     auto unset = conf::load({"--config", dir.path + "/e.json"}, [](std::string_view) { return std::nullopt; });
@@ -310,7 +321,8 @@ BOOST_AUTO_TEST_CASE(delivery_settings_are_validated) {
 BOOST_AUTO_TEST_CASE(webhooks_are_enqueued_in_the_txn_of_the_change_and_a_refused_change_enqueues_none) {
     test_server s(unreachable_delivery);
     auto b = bapi_client(s);
-    auto u = create_user(b, json::object{{"email_address", json::array{"hook@example.com"}}, {"password", "correct horse battery staple"}});
+    auto u = create_user(b, json::object{{"email_address", json::array{"hook@example.com"}},
+                                         {"password", "correct horse battery staple"}});
     auto const id = str(u.at("id"));
     auto hooks = jobs_of(s, "webhook");
     BOOST_TEST_REQUIRE(hooks.size() == 1u);
@@ -368,7 +380,8 @@ BOOST_AUTO_TEST_CASE(waitlist_entries_send_their_events_and_an_invitation_is_que
 
     // A repeat join changes nothing and sends nothing.
     BOOST_TEST(b.bapi(http::verb::post, "/v1/waitlist_entries",
-                      json::object{{"email_address", "queue@example.com"}, {"notify", false}}).status == 200u);
+                      json::object{{"email_address", "queue@example.com"}, {"notify", false}})
+                   .status == 200u);
     BOOST_TEST(types().size() == 1u);
 
     // The invitation: waitlistEntry.updated, and in smtp mode the invitation email is a job of the same txn
@@ -384,8 +397,8 @@ BOOST_AUTO_TEST_CASE(waitlist_entries_send_their_events_and_an_invitation_is_que
     BOOST_TEST(s.outbox().empty());
 
     BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/waitlist_entries/" + id + "/reject").status == 200u);
-    BOOST_TEST((types() == std::vector<std::string>{"waitlistEntry.created", "waitlistEntry.updated",
-                                                    "waitlistEntry.updated"}));
+    BOOST_TEST((types() ==
+                std::vector<std::string>{"waitlistEntry.created", "waitlistEntry.updated", "waitlistEntry.updated"}));
 }
 
 BOOST_AUTO_TEST_CASE(smtp_mode_queues_the_code_with_the_sign_up_and_never_waits_for_the_server) {
@@ -396,7 +409,8 @@ BOOST_AUTO_TEST_CASE(smtp_mode_queues_the_code_with_the_sign_up_and_never_waits_
     });
     http_client c(s.fapi_port());
     auto t0 = std::chrono::steady_clock::now();
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "queued@example.com"}, {"password", "correct horse battery staple"}});
+    auto created = c.fapi("POST", "/v1/client/sign_ups",
+                          {{"email_address", "queued@example.com"}, {"password", "correct horse battery staple"}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3)));
     BOOST_TEST(s.outbox().empty());  // smtp mode: nothing in the development outbox
@@ -410,7 +424,8 @@ BOOST_AUTO_TEST_CASE(smtp_mode_queues_the_code_with_the_sign_up_and_never_waits_
     BOOST_TEST(str(p.at("text")).find("Your Acme verification code is " + code + ".") != std::string::npos);
     // The queued code is the one the sign-up accepts.
     auto id = str(response(created).at("id"));
-    auto done = c.fapi("POST", "/v1/client/sign_ups/" + id + "/attempt_verification", {{"strategy", "email_code"}, {"code", code}});
+    auto done = c.fapi("POST", "/v1/client/sign_ups/" + id + "/attempt_verification",
+                       {{"strategy", "email_code"}, {"code", code}});
     BOOST_TEST(done.status == 200u, done.body);
     BOOST_TEST(str(response(done).at("status")) == "complete");
     // email.created, user.created and session.created went to the webhook queue with it.
@@ -440,8 +455,10 @@ BOOST_AUTO_TEST_CASE(a_cr_lf_in_an_email_address_is_a_422_and_queues_nothing) {
         c.test_mode = false;
     });
     http_client c(s.fapi_port());
-    for (auto bad : {"victim@example.com\r\nBcc: all@example.com", "victim@example.com\nBcc: x@y.z", "a\r@example.com"}) {
-        auto r = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", bad}, {"password", "correct horse battery staple"}});
+    for (auto bad :
+         {"victim@example.com\r\nBcc: all@example.com", "victim@example.com\nBcc: x@y.z", "a\r@example.com"}) {
+        auto r = c.fapi("POST", "/v1/client/sign_ups",
+                        {{"email_address", bad}, {"password", "correct horse battery staple"}});
         expect_error(r, 422, "form_param_format_invalid", "email_address");
     }
     BOOST_TEST(jobs_of(s, "email").empty());

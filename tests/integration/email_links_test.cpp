@@ -62,7 +62,8 @@ std::string prepared_sign_in(test_server& s, http_client& c, std::string const& 
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     std::string const id = str(response(created).at("id"));
     auto prep = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                       {{"strategy", "email_link"}, {"email_address_id", email_link_factor(response(created))},
+                       {{"strategy", "email_link"},
+                        {"email_address_id", email_link_factor(response(created))},
                         {"redirect_url", redirect}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     (void)s;
@@ -155,9 +156,11 @@ BOOST_AUTO_TEST_CASE(sign_in_link_refusals) {
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "ref@example.com"}});
     std::string const id = str(response(created).at("id"));
     std::string const email_id = email_link_factor(response(created));
-    expect_error(c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
-                        {{"strategy", "email_link"}, {"email_address_id", email_id}, {"redirect_url", "https://evil.example/x"}}),
-                 422, "form_param_value_invalid", "redirect_url");
+    expect_error(
+        c.fapi(
+            "POST", sign_in_path(id, "/prepare_first_factor"),
+            {{"strategy", "email_link"}, {"email_address_id", email_id}, {"redirect_url", "https://evil.example/x"}}),
+        422, "form_param_value_invalid", "redirect_url");
     expect_error(c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_link"}, {"code", "x"}}),
                  422, "form_param_value_invalid", "strategy");
     BOOST_TEST(s.outbox().empty());
@@ -177,7 +180,8 @@ BOOST_AUTO_TEST_CASE(sign_in_link_refusals) {
     auto const last_dot = token.rfind('.');
     // A wrong secret for the right attempt fails and leaves the challenge usable.
     std::string const wrong = token.substr(0, last_dot + 1) + "AAAA" + token.substr(last_dot + 5);
-    BOOST_TEST(open_link(s, s.inst().frontend_api + "/v1/verify?token=" + wrong) == redirect + "?__clerk_status=failed");
+    BOOST_TEST(open_link(s, s.inst().frontend_api + "/v1/verify?token=" + wrong) ==
+               redirect + "?__clerk_status=failed");
     // The secret is bound to its attempt: another sign-in's id with it fails.
     http_client c2(s.fapi_port());
     auto other_id = prepared_sign_in(s, c2, "other@example.com");
@@ -237,7 +241,8 @@ BOOST_AUTO_TEST_CASE(email_address_verification_by_link) {
     auto added = c.fapi("POST", "/v1/me/email_addresses", {{"email_address", "second@example.com"}});
     BOOST_TEST_REQUIRE(added.status == 200u, added.body);
     std::string const email_id = str(response(added).at("id"));
-    auto prep = c.fapi("POST", "/v1/me/email_addresses/" + email_id + "/prepare_verification", {{"strategy", "email_link"}});
+    auto prep =
+        c.fapi("POST", "/v1/me/email_addresses/" + email_id + "/prepare_verification", {{"strategy", "email_link"}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     BOOST_TEST(response(prep).at("verification").at("strategy") == "email_link");
     // No redirect_url: our own page answers.
@@ -252,8 +257,9 @@ BOOST_AUTO_TEST_CASE(email_address_verification_by_link) {
     // Used: the page says so, with a 400.
     auto again = other.request(verb::get, target_of(s, link_to(s, "second@example.com")));
     BOOST_TEST(again.status == 400u);
-    expect_error(c.fapi("POST", "/v1/me/email_addresses/" + email_id + "/prepare_verification", {{"strategy", "email_link"}}),
-                 400, "verification_already_verified");
+    expect_error(
+        c.fapi("POST", "/v1/me/email_addresses/" + email_id + "/prepare_verification", {{"strategy", "email_link"}}),
+        400, "verification_already_verified");
     (void)who;
 }
 

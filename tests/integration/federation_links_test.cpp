@@ -94,7 +94,8 @@ private:
                     auto const n = ++issued_;
                     std::string const access = "gh-access-" + std::to_string(n);
                     tokens_[access] = who_;
-                    json::object o{{"access_token", access}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
+                    json::object o{
+                        {"access_token", access}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
                     if (!refresh) o["refresh_token"] = "gh-refresh-" + std::to_string(n);  // kept across refreshes
                     if (expires_in_ > 0) o["expires_in"] = expires_in_;
                     res.body() = json::serialize(o);
@@ -107,13 +108,16 @@ private:
                     res.result(bhttp::status::internal_server_error);
                 } else if (target == "/user") {
                     auto const& w = it->second;
-                    res.body() = json::serialize(json::object{{"id", w.id}, {"login", w.login}, {"name", w.name},
+                    res.body() = json::serialize(json::object{{"id", w.id},
+                                                              {"login", w.login},
+                                                              {"name", w.name},
                                                               {"email", nullptr},
                                                               {"avatar_url", "https://avatars.example/u/1"}});
                 } else {
                     auto const& w = it->second;
                     res.body() = json::serialize(json::array{
-                        json::object{{"email", "noreply-" + w.login + "@users.example"}, {"verified", true}, {"primary", false}},
+                        json::object{
+                            {"email", "noreply-" + w.login + "@users.example"}, {"verified", true}, {"primary", false}},
                         json::object{{"email", w.email}, {"verified", w.email_verified}, {"primary", true}}});
                 }
             } else {
@@ -246,7 +250,8 @@ BOOST_AUTO_TEST_CASE(the_config_loader_checks_app_links) {
     BOOST_TEST_REQUIRE(c.android_apps.size() == 1u);
     BOOST_TEST(c.android_apps[0].sha256_cert_fingerprints[0].starts_with("14:6D:E9"));  // upper-cased
     conf::config d;
-    auto bad = conf::apply_json(d, R"({"android_apps":[{"package_name":"com.example.app","sha256_cert_fingerprints":["AB:CD"]}]})");
+    auto bad = conf::apply_json(
+        d, R"({"android_apps":[{"package_name":"com.example.app","sha256_cert_fingerprints":["AB:CD"]}]})");
     BOOST_TEST_REQUIRE(bad.has_value());
     BOOST_TEST(bad->setting == "android_apps[0].sha256_cert_fingerprints");
     conf::config e;
@@ -362,12 +367,15 @@ BOOST_AUTO_TEST_CASE(provider_tokens_are_sealed_at_rest_and_read_refreshed_throu
     BOOST_TEST(bare.json.as_array().size() == 1u);
     BOOST_TEST(f.gh.refreshes() == 0);
     // Another provider: none; an unknown user: 404.
-    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_google").json.as_array().empty());
-    expect_error(b.bapi(http::verb::get, "/v1/users/user_nope/oauth_access_tokens/oauth_github"), 404, "resource_not_found");
+    BOOST_TEST(
+        b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_google").json.as_array().empty());
+    expect_error(b.bapi(http::verb::get, "/v1/users/user_nope/oauth_access_tokens/oauth_github"), 404,
+                 "resource_not_found");
 
     // An access token about to expire is refreshed first and the new one kept; the refresh token (not re-sent
     // by the provider) stays.
-    edit_user(f.s, user_id, [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
+    edit_user(f.s, user_id,
+              [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
     auto r1 = b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github");
     BOOST_TEST_REQUIRE(r1.status == 200u, r1.body);
     BOOST_TEST(r1.json.as_array().at(0).at("token") == "gh-access-2");
@@ -376,14 +384,16 @@ BOOST_AUTO_TEST_CASE(provider_tokens_are_sealed_at_rest_and_read_refreshed_throu
     auto again = b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github");
     BOOST_TEST(again.json.as_array().at(0).at("token") == "gh-access-2");  // kept: no second refresh
     BOOST_TEST(f.gh.refreshes() == 1);
-    edit_user(f.s, user_id, [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
+    edit_user(f.s, user_id,
+              [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
     auto r2 = b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github");
     BOOST_TEST(r2.json.as_array().at(0).at("token") == "gh-access-3");
     BOOST_TEST(f.gh.last_token_form().find("refresh_token=gh-refresh-1") != std::string::npos);
 
     // The provider refuses the refresh: Clerk's error, nothing changes.
     f.gh.mode("refresh_400");
-    edit_user(f.s, user_id, [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
+    edit_user(f.s, user_id,
+              [&](store::user_record& r) { r.external_accounts[0].token_expires_at = f.s.app().now_ms() + 1000; });
     expect_error(b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github"), 400,
                  "oauth_token_retrieval_error");
 
@@ -391,7 +401,8 @@ BOOST_AUTO_TEST_CASE(provider_tokens_are_sealed_at_rest_and_read_refreshed_throu
     edit_user(f.s, user_id, [&](store::user_record& r) { r.external_accounts[0].provider_user_id = "9999"; });
     f.gh.mode("");
     edit_user(f.s, user_id, [&](store::user_record& r) { r.external_accounts[0].token_expires_at = 0; });
-    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github").json.as_array().empty());
+    BOOST_TEST(
+        b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_github").json.as_array().empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of_an_account) {
@@ -405,8 +416,8 @@ BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of
                  "strategy_for_user_invalid", "strategy");
     expect_error(c.fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}}), 422, "form_param_missing",
                  "redirect_url");
-    expect_error(http_client(f.s.fapi_port()).fapi("POST", "/v1/me/external_accounts",
-                                                   {{"strategy", "oauth_github"}, {"redirect_url", done}}),
+    expect_error(http_client(f.s.fapi_port())
+                     .fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}, {"redirect_url", done}}),
                  401, "authentication_invalid");
 
     // clerk-js's user.createExternalAccount({strategy, redirectUrl}).
@@ -454,7 +465,9 @@ BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of
     BOOST_TEST_REQUIRE(del.status == 200u, del.body);
     BOOST_TEST(response(del).at("object") == "user");
     BOOST_TEST(response(del).at("external_accounts").as_array().size() == 1u);
-    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + me.user_id + "/oauth_access_tokens/oauth_github").json.as_array().empty());
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/users/" + me.user_id + "/oauth_access_tokens/oauth_github")
+                   .json.as_array()
+                   .empty());
     BOOST_TEST(load_user(f.s, me.user_id)->external_accounts[0].refresh_token_sealed.empty());
 
     // Another user cannot take the identity over: their link proves it but it stays with its owner.
@@ -462,7 +475,8 @@ BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of
     auto other = sign_in_browser(f.s, c2, "bob@example.com");
     auto r2 = c2.fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}, {"redirect_url", done}});
     BOOST_TEST_REQUIRE(r2.status == 200u, r2.body);
-    BOOST_TEST_REQUIRE(f.callback(c2, str(response(r2).at("verification").at("external_verification_redirect_url"))).status == 303u);
+    BOOST_TEST_REQUIRE(
+        f.callback(c2, str(response(r2).at("verification").at("external_verification_redirect_url"))).status == 303u);
     BOOST_TEST(load_user(f.s, other.user_id)->external_accounts.empty());
     BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.size() == 1u);
     // A state started by one browser is not finished by another signed-in browser.
@@ -531,9 +545,11 @@ BOOST_AUTO_TEST_CASE(dynamic_client_registration_registers_clients_when_enabled)
     bad(R"({"redirect_uris":[]})", "invalid_redirect_uri");
     bad(R"({"redirect_uris":["not a uri"]})", "invalid_redirect_uri");
     bad(R"({"redirect_uris":["https://a.example/cb#frag"]})", "invalid_redirect_uri");
-    bad(R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"})", "invalid_client_metadata");
+    bad(R"({"redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"private_key_jwt"})",
+        "invalid_client_metadata");
     bad(R"({"redirect_uris":["https://a.example/cb"],"scope":"admin"})", "invalid_client_metadata");
-    bad(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]})", "invalid_client_metadata");
+    bad(R"({"redirect_uris":["https://a.example/cb"],"grant_types":["client_credentials"]})",
+        "invalid_client_metadata");
     bad(R"({"redirect_uris":["https://a.example/cb"],"client_name":5})", "invalid_client_metadata");
     expect_error(post("[1,2]"), 400, "request_body_invalid");
 }

@@ -31,7 +31,8 @@ using asio::ip::tcp;
 class tiny_idp {
 public:
     explicit tiny_idp(bool down_at_start = false)
-        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)),
+          acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
         issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
         thread_ = std::thread([this] { run(); });
     }
@@ -130,9 +131,12 @@ private:
                     {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
                     {"given_name", "Ada"}, {"family_name", "Lovelace"}};
                 json::object header{{"alg", es256_ ? "ES256" : "RS256"},
-                                    {"kid", !forced_kid_.empty() ? forced_kid_ : es256_ ? "ec-1" : key_.kid()},
+                                    {"kid", !forced_kid_.empty() ? forced_kid_
+                                            : es256_             ? "ec-1"
+                                                                 : key_.kid()},
                                     {"typ", "JWT"}};
-                auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header), json::serialize(claims))
+                auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header),
+                                                       json::serialize(claims))
                                   : crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
                 res.body() = json::serialize(json::object{{"access_token", "at-1"},
                                                           {"token_type", "Bearer"},
@@ -411,7 +415,8 @@ BOOST_AUTO_TEST_CASE(a_provider_down_at_start_does_not_stop_the_server_and_is_di
     federated f({}, /*idp_down_at_start=*/true);
     http_client c(f.s.fapi_port());
     auto attempt = [&] {
-        return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "oauth_custom_acme"}, {"redirect_url", f.redirect()}});
+        return c.fapi("POST", "/v1/client/sign_ins",
+                      {{"strategy", "oauth_custom_acme"}, {"redirect_url", f.redirect()}});
     };
     expect_error(attempt(), 503, "oauth_provider_unavailable", "strategy");
     // The provider comes back: the background retry (250 ms, then doubling) discovers it.

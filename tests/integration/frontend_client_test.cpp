@@ -247,7 +247,10 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
     http_client c(s.fapi_port());
     auto si = sign_in_browser(s, c, "hs@example.com");
-    auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=token&suffixed_cookies=true");
+    auto r = c.fapi(
+        "GET",
+        "/v1/client/"
+        "handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2Fdash%3Fx%3D1&format=token&suffixed_cookies=true");
     BOOST_TEST_REQUIRE(r.status == 307u);
     std::string loc = r.headers["location"];
     BOOST_TEST(loc.starts_with("http://localhost:3000/dash?x=1&__clerk_handshake="));
@@ -275,7 +278,8 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     std::string t2 = out.headers["location"].substr(out.headers["location"].find("__clerk_handshake=") + 18);
     auto d2 = jwt_payload(t2).at("handshake").as_array();
     bool cleared = false;
-    for (auto const& d : d2) cleared = cleared || std::string(d.as_string()).starts_with("__session=; Path=/; Max-Age=0");
+    for (auto const& d : d2)
+        cleared = cleared || std::string(d.as_string()).starts_with("__session=; Path=/; Max-Age=0");
     BOOST_TEST(cleared);
     // Open redirects are refused.
     auto evil = anon.fapi("GET", "/v1/client/handshake?redirect_url=https%3A%2F%2Fevil.example%2F");
@@ -372,8 +376,8 @@ BOOST_AUTO_TEST_CASE(cached_user_json_follows_every_change_of_the_user) {
     BOOST_TEST(str(pud_of().at("first_name")) == "Grace");
 
     // BAPI: profile fields, metadata, lock.
-    BOOST_TEST_REQUIRE(b.bapi(http::verb::patch, "/v1/users/" + si.user_id, json::object{{"last_name", "Hopper"}}).status ==
-                       200u);
+    BOOST_TEST_REQUIRE(
+        b.bapi(http::verb::patch, "/v1/users/" + si.user_id, json::object{{"last_name", "Hopper"}}).status == 200u);
     BOOST_TEST(str(user_of().at("last_name")) == "Hopper");
     BOOST_TEST(str(pud_of().at("last_name")) == "Hopper");
     auto m = b.bapi(http::verb::patch, "/v1/users/" + si.user_id + "/metadata",
@@ -558,10 +562,12 @@ BOOST_AUTO_TEST_CASE(rendered_client_is_reused_only_while_nothing_it_shows_chang
     s.advance(std::chrono::seconds(31));
     auto const after = c.fapi("GET", "/v1/client");
     BOOST_TEST(jwt_of(after) != jwt_of(before));
-    BOOST_TEST(jwt_payload(jwt_of(after)).at("iat").as_int64() >= jwt_payload(jwt_of(before)).at("iat").as_int64() + 31);
+    BOOST_TEST(jwt_payload(jwt_of(after)).at("iat").as_int64() >=
+               jwt_payload(jwt_of(before)).at("iat").as_int64() + 31);
     s.advance(std::chrono::seconds(60));
     auto const later = c.fapi("GET", "/v1/client");
-    BOOST_TEST(later.json.at("response").at("sessions").at(0).at("factor_verification_age").at(0).as_int64() >= fva0 + 1);
+    BOOST_TEST(later.json.at("response").at("sessions").at(0).at("factor_verification_age").at(0).as_int64() >=
+               fva0 + 1);
 
     // A write anywhere in the store (here: an unrelated user) moves the snapshot: the client is rendered
     // again from the store — same content, since nothing of this client changed.

@@ -50,15 +50,15 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
     test_server s;
     http_client c(s.fapi_port());
     // No client at all.
-    for (auto const& [m, p] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/v1/me"},
-             {"PATCH", "/v1/me"},
-             {"GET", "/v1/me/sessions"},
-             {"GET", "/v1/me/sessions/active"},
-             {"GET", "/v1/me/email_addresses"},
-             {"POST", "/v1/me/phone_numbers"},
-             {"POST", "/v1/me/sessions/sess_x/revoke"},
-             {"POST", "/v1/me/change_password"}}) {
+    for (auto const& [m, p] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/me"},
+                                                          {"PATCH", "/v1/me"},
+                                                          {"GET", "/v1/me/sessions"},
+                                                          {"GET", "/v1/me/sessions/active"},
+                                                          {"GET", "/v1/me/email_addresses"},
+                                                          {"POST", "/v1/me/phone_numbers"},
+                                                          {"POST", "/v1/me/sessions/sess_x/revoke"},
+                                                          {"POST", "/v1/me/change_password"}}) {
         auto r = c.fapi(m, p);
         BOOST_TEST(r.status == 401u, m << " " << p);
         BOOST_TEST(r.error_code() == "authentication_invalid", m << " " << p);
@@ -249,8 +249,8 @@ BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
     tpl.name = "supabase";
     tpl.claims = R"({"role":"authenticated"})";
     tpl.created_at = tpl.updated_at = a.now_ms();
-    BOOST_TEST_REQUIRE(a.db.with_write([&](store::write_txn& w) { return w.jwt_templates().put(tpl, nullptr); })
-                           .has_value());
+    BOOST_TEST_REQUIRE(
+        a.db.with_write([&](store::write_txn& w) { return w.jwt_templates().put(tpl, nullptr); }).has_value());
     r = c.fapi("POST", "/v1/me/tokens", {{"service", "supabase"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(str(r.json.at("object")) == "token");
@@ -281,7 +281,8 @@ BOOST_AUTO_TEST_CASE(change_password) {
     BOOST_TEST(r.error_code() == "form_password_pwned");
     BOOST_TEST(r.param_name() == "new_password");
     r = c.fapi("POST", "/v1/me/change_password",
-               {{"current_password", password}, {"new_password", "a brand new passphrase"},
+               {{"current_password", password},
+                {"new_password", "a brand new passphrase"},
                 {"sign_out_of_other_sessions", "maybe"}});
     BOOST_TEST(r.param_name() == "sign_out_of_other_sessions");
     auto before = load_user(s, who.user_id)->password_digest;
@@ -300,12 +301,14 @@ BOOST_AUTO_TEST_CASE(change_password) {
     BOOST_TEST(mint_ok(laptop, other.session_id));
 
     // The old password no longer counts as current.
-    r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}, {"new_password", "third pass phrase"}});
+    r = c.fapi("POST", "/v1/me/change_password",
+               {{"current_password", password}, {"new_password", "third pass phrase"}});
     BOOST_TEST(r.error_code() == "form_password_incorrect");
 
     // sign_out_of_other_sessions revokes the other device but keeps this one.
     r = c.fapi("POST", "/v1/me/change_password",
-               {{"current_password", "a brand new passphrase"}, {"new_password", "third pass phrase"},
+               {{"current_password", "a brand new passphrase"},
+                {"new_password", "third pass phrase"},
                 {"sign_out_of_other_sessions", "true"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(load_session(s, other.session_id)->status == "revoked");
@@ -466,9 +469,9 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
     auto foreign_id = load_user(s, seed_user(s.app(), "tom@example.com"))->primary_email_address_id;
     BOOST_TEST(c.fapi("GET", "/v1/me/email_addresses/" + foreign_id).status == 404u);
     BOOST_TEST(c.fapi("DELETE", "/v1/me/email_addresses/" + foreign_id).status == 404u);
-    BOOST_TEST(c.fapi("POST", "/v1/me/email_addresses/" + foreign_id + "/prepare_verification",
-                      {{"strategy", "email_code"}})
-                   .status == 404u);
+    BOOST_TEST(
+        c.fapi("POST", "/v1/me/email_addresses/" + foreign_id + "/prepare_verification", {{"strategy", "email_code"}})
+            .status == 404u);
 
     // A primary must be verified.
     r = c.fapi("PATCH", "/v1/me", {{"primary_email_address_id", work_id}});
@@ -563,7 +566,8 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
     r = c.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "call me"}});
     BOOST_TEST(r.error_code() == "form_param_format_invalid");
     BOOST_TEST(r.param_name() == "phone_number");
-    r = c.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "+14155552671"}, {"reserved_for_second_factor", "true"}});
+    r = c.fapi("POST", "/v1/me/phone_numbers",
+               {{"phone_number", "+14155552671"}, {"reserved_for_second_factor", "true"}});
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "reserved_for_second_factor");
 
@@ -583,8 +587,9 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
     BOOST_TEST(r.json.as_array().size() == 1u);
     BOOST_TEST(c.fapi("GET", "/v1/me/phone_numbers/" + phone_id).status == 200u);
     BOOST_TEST(stranger.fapi("GET", "/v1/me/phone_numbers/" + phone_id).status == 404u);
-    BOOST_TEST(stranger.fapi("PATCH", "/v1/me/phone_numbers/" + phone_id, {{"default_second_factor", "false"}}).status ==
-               404u);
+    BOOST_TEST(
+        stranger.fapi("PATCH", "/v1/me/phone_numbers/" + phone_id, {{"default_second_factor", "false"}}).status ==
+        404u);
     // An email id is not a phone number id.
     auto email_id = load_user(s, who.user_id)->primary_email_address_id;
     BOOST_TEST(c.fapi("GET", "/v1/me/phone_numbers/" + email_id).status == 404u);
@@ -660,7 +665,8 @@ BOOST_AUTO_TEST_CASE(deleting_last_sign_in_method_is_refused) {
     r = c.fapi("DELETE", "/v1/me/email_addresses/" + id);
     BOOST_TEST(r.error_code() == "cannot_remove_last_identification");
     // Username + password is: now the email may go.
-    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/me/change_password", {{"new_password", "yan's pass phrase"}}).status == 200u);
+    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/me/change_password", {{"new_password", "yan's pass phrase"}}).status ==
+                       200u);
     r = c.fapi("DELETE", "/v1/me/email_addresses/" + id);
     BOOST_TEST(r.status == 200u);
     auto u = load_user(s, who.user_id);

@@ -24,14 +24,12 @@ std::string sign_in_path(std::string const& id, std::string const& tail = {}) {
     return "/v1/client/sign_ins/" + id + tail;
 }
 
-json::object const& meta(http_result const& r) {
-    return r.json.at("errors").at(0).at("meta").as_object();
-}
+json::object const& meta(http_result const& r) { return r.json.at("errors").at(0).at("meta").as_object(); }
 
 /// One-step password sign-in.
 http_result sign_in_password(http_client& c, std::string const& identifier, std::string const& pw = password) {
-    return c
-        .fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+    return c.fapi("POST", "/v1/client/sign_ins",
+                  {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
 }
 
 /// Asserts a completed sign-in whose reply's client carries the new session for `user_id`; returns its id.
@@ -55,14 +53,11 @@ std::string expect_complete(http_result const& r, std::string const& user_id) {
 /// The email_address_id of `strategy` in supported_first_factors, or "".
 std::string factor_email_id(json::object const& si, std::string const& strategy) {
     for (auto const& f : si.at("supported_first_factors").as_array())
-        if (str(f.at("strategy")) == strategy)
-            return str(f.at("email_address_id"));
+        if (str(f.at("strategy")) == strategy) return str(f.at("email_address_id"));
     return {};
 }
 
-std::string wrong_code(std::string const& code) {
-    return code == "000000" ? "111111" : "000000";
-}
+std::string wrong_code(std::string const& code) { return code == "000000" ? "111111" : "000000"; }
 
 }  // namespace
 
@@ -98,11 +93,8 @@ BOOST_AUTO_TEST_CASE(two_step_password) {
     BOOST_TEST(si.at("user_data").at("has_image").as_bool() == false);
     BOOST_TEST(str(created.json.at("client").at("sign_in").at("id")) == id);
 
-    auto wrong = c.fapi(
-        "POST",
-        sign_in_path(id, "/attempt_first_factor"),
-        {{"strategy", "password"}, {"password", "nope nope nope"}}
-    );
+    auto wrong = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
+                        {{"strategy", "password"}, {"password", "nope nope nope"}});
     expect_error(wrong, 422, "form_password_incorrect", "password");
     BOOST_TEST(load_user(s, uid)->failed_attempts == 1);
 
@@ -141,11 +133,8 @@ BOOST_AUTO_TEST_CASE(dev_browser_sign_in) {
     c.dev_browser = str(db.json.at("id"));
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "dev@example.com"}});
     BOOST_TEST_REQUIRE(created.status == 200u);
-    auto ok = c.fapi(
-        "POST",
-        sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
-        {{"strategy", "password"}, {"password", password}}
-    );
+    auto ok = c.fapi("POST", sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
+                     {{"strategy", "password"}, {"password", password}});
     expect_complete(ok, uid);
 }
 
@@ -169,13 +158,10 @@ BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {
     BOOST_TEST(unknown_time * 4 > known_time);
 
     // Usernames and phone numbers that nobody has.
-    BOOST_TEST(
-        c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "someone"}}).error_code() == "form_identifier_not_found"
-    );
-    BOOST_TEST(
-        c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "+14155550000"}}).error_code() ==
-        "form_identifier_not_found"
-    );
+    BOOST_TEST(c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "someone"}}).error_code() ==
+               "form_identifier_not_found");
+    BOOST_TEST(c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "+14155550000"}}).error_code() ==
+               "form_identifier_not_found");
 }
 
 BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
@@ -221,9 +207,7 @@ BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
     auto code = s.last_code("+14155552671");
     BOOST_TEST_REQUIRE(code.size() == 6u);
     expect_complete(
-        d.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "phone_code"}, {"code", code}}),
-        uid
-    );
+        d.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "phone_code"}, {"code", code}}), uid);
 }
 
 BOOST_AUTO_TEST_CASE(email_code_sign_in) {
@@ -240,31 +224,24 @@ BOOST_AUTO_TEST_CASE(email_code_sign_in) {
         c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "123456"}});
     expect_error(early, 400, "verification_not_sent");
 
-    auto prep = c.fapi(
-        "POST",
-        sign_in_path(id, "/prepare_first_factor"),
-        {{"strategy", "email_code"}, {"email_address_id", email_id}}
-    );
+    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
+                       {{"strategy", "email_code"}, {"email_address_id", email_id}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto const& v = response(prep).at("first_factor_verification");
     BOOST_TEST(str(v.at("status")) == "unverified");
     BOOST_TEST(str(v.at("strategy")) == "email_code");
     BOOST_TEST(v.at("attempts").as_int64() == 0);
     BOOST_TEST(v.at("expire_at").as_int64() > s.app().now_ms());
-    BOOST_TEST(
-        str(prep.json.at("client").at("sign_in").at("first_factor_verification").at("strategy")) == "email_code"
-    );
+    BOOST_TEST(str(prep.json.at("client").at("sign_in").at("first_factor_verification").at("strategy")) ==
+               "email_code");
     auto outbox = s.outbox();
     BOOST_TEST_REQUIRE(outbox.size() == 1u);
     BOOST_TEST(str(outbox[0].at("to")) == "carol@example.com");
     BOOST_TEST(str(outbox[0].at("kind")) == "email_code");
     auto code = str(outbox[0].at("code"));
 
-    auto bad = c.fapi(
-        "POST",
-        sign_in_path(id, "/attempt_first_factor"),
-        {{"strategy", "email_code"}, {"code", wrong_code(code)}}
-    );
+    auto bad = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
+                      {{"strategy", "email_code"}, {"code", wrong_code(code)}});
     expect_error(bad, 422, "form_code_incorrect", "code");
     BOOST_TEST(load_user(s, uid)->failed_attempts == 1);
     auto got = c.fapi("GET", sign_in_path(id));
@@ -284,19 +261,13 @@ BOOST_AUTO_TEST_CASE(prepare_without_an_id_uses_the_identifier_and_refuses_forei
     http_client c(s.fapi_port());
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "dave@example.com"}});
     auto id = str(response(created).at("id"));
-    auto foreign = c.fapi(
-        "POST",
-        sign_in_path(id, "/prepare_first_factor"),
-        {{"strategy", "email_code"}, {"email_address_id", eve_email}}
-    );
+    auto foreign = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
+                          {{"strategy", "email_code"}, {"email_address_id", eve_email}});
     BOOST_TEST(foreign.status == 422u);
     BOOST_TEST(foreign.param_name() == "email_address_id");
     BOOST_TEST(s.outbox().empty());
-    auto made_up = c.fapi(
-        "POST",
-        sign_in_path(id, "/prepare_first_factor"),
-        {{"strategy", "email_code"}, {"email_address_id", "idn_nope"}}
-    );
+    auto made_up = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
+                          {{"strategy", "email_code"}, {"email_address_id", "idn_nope"}});
     BOOST_TEST(made_up.status == 422u);
     BOOST_TEST(made_up.param_name() == "email_address_id");
     auto implicit = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}});
@@ -315,8 +286,7 @@ BOOST_AUTO_TEST_CASE(test_mode_email_code_is_424242) {
     BOOST_TEST(s.outbox().empty());
     expect_complete(
         c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "424242"}}),
-        uid
-    );
+        uid);
 }
 
 BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
@@ -333,9 +303,8 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
     s.advance(11min);
     auto late = attempt(code);
     expect_error(late, 400, "verification_expired");
-    BOOST_TEST(
-        str(response(c.fapi("GET", sign_in_path(id))).at("first_factor_verification").at("status")) == "expired"
-    );
+    BOOST_TEST(str(response(c.fapi("GET", sign_in_path(id))).at("first_factor_verification").at("status")) ==
+               "expired");
 
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}}).status == 200u);
     code = s.last_code("frank@example.com");
@@ -373,19 +342,13 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
     auto early = c.fapi("POST", sign_in_path(id, "/reset_password"), {{"password", new_password}});
     expect_error(early, 400, "sign_in_not_ready");
 
-    auto prep = c.fapi(
-        "POST",
-        sign_in_path(id, "/prepare_first_factor"),
-        {{"strategy", "reset_password_email_code"}, {"email_address_id", reset_id}}
-    );
+    auto prep = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
+                       {{"strategy", "reset_password_email_code"}, {"email_address_id", reset_id}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto code = s.last_code("grace@example.com");
     BOOST_TEST(str(s.outbox().back().at("kind")) == "reset_password_email_code");
-    auto verified = c.fapi(
-        "POST",
-        sign_in_path(id, "/attempt_first_factor"),
-        {{"strategy", "reset_password_email_code"}, {"code", code}}
-    );
+    auto verified = c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
+                           {{"strategy", "reset_password_email_code"}, {"code", code}});
     BOOST_TEST_REQUIRE(verified.status == 200u, verified.body);
     BOOST_TEST(str(response(verified).at("status")) == "needs_new_password");
     BOOST_TEST(response(verified).at("created_session_id").is_null());
@@ -396,11 +359,8 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
     BOOST_TEST(missing.error_code() == "form_param_missing");
     BOOST_TEST(missing.param_name() == "password");
 
-    auto done = c.fapi(
-        "POST",
-        sign_in_path(id, "/reset_password"),
-        {{"password", new_password}, {"sign_out_of_other_sessions", "true"}}
-    );
+    auto done = c.fapi("POST", sign_in_path(id, "/reset_password"),
+                       {{"password", new_password}, {"sign_out_of_other_sessions", "true"}});
     auto sid = expect_complete(done, uid);
     BOOST_TEST(load_session(s, other_session)->status == "revoked");
     BOOST_TEST(load_session(s, sid)->status == "active");
@@ -420,20 +380,14 @@ BOOST_AUTO_TEST_CASE(reset_keeps_other_sessions_unless_asked) {
     http_client c(s.fapi_port());
     // create with the reset strategy sends the code right away; the code and the new password may come in
     // one attempt.
-    auto created = c.fapi(
-        "POST",
-        "/v1/client/sign_ins",
-        {{"identifier", "heidi@example.com"}, {"strategy", "reset_password_email_code"}}
-    );
+    auto created = c.fapi("POST", "/v1/client/sign_ins",
+                          {{"identifier", "heidi@example.com"}, {"strategy", "reset_password_email_code"}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     BOOST_TEST(str(response(created).at("first_factor_verification").at("strategy")) == "reset_password_email_code");
     auto code = s.last_code("heidi@example.com");
     BOOST_TEST_REQUIRE(code.size() == 6u);
-    auto done = c.fapi(
-        "POST",
-        sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
-        {{"strategy", "reset_password_email_code"}, {"code", code}, {"password", new_password}}
-    );
+    auto done = c.fapi("POST", sign_in_path(str(response(created).at("id")), "/attempt_first_factor"),
+                       {{"strategy", "reset_password_email_code"}, {"code", code}, {"password", new_password}});
     expect_complete(done, uid);
     BOOST_TEST(load_session(s, other_session)->status == "active");
     BOOST_TEST(crypto::verify_password(new_password, load_user(s, uid)->password_digest).value());
@@ -554,13 +508,9 @@ BOOST_AUTO_TEST_CASE(per_ip_rate_limit) {
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "rupert@example.com"}});
     auto id = str(response(created).at("id"));
     for (int i = 0; i < 2; ++i)
-        BOOST_TEST(
-            c.fapi(
-                 "POST",
-                 sign_in_path(id, "/attempt_first_factor"),
-                 {{"strategy", "password"}, {"password", "wrong " + std::to_string(i)}}
-            ).status == 422u
-        );
+        BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
+                          {{"strategy", "password"}, {"password", "wrong " + std::to_string(i)}})
+                       .status == 422u);
     auto limited =
         c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
     BOOST_TEST(limited.status == 429u);
@@ -598,20 +548,19 @@ BOOST_AUTO_TEST_CASE(two_factor_users_stop_at_needs_second_factor) {
     auto id = str(si.at("id"));
     auto prep = c.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "phone_code"}});
     expect_error(prep, 422, "strategy_for_user_invalid");
-    auto att = c.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", "123456"}});
+    auto att =
+        c.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", "123456"}});
     expect_error(att, 422, "strategy_for_user_invalid");
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_second_factor")).error_code() == "form_param_missing");
-    BOOST_TEST(
-        c.fapi("POST", sign_in_path("sia_unknown", "/prepare_second_factor"), {{"strategy", "totp"}}).status == 404u
-    );
+    BOOST_TEST(c.fapi("POST", sign_in_path("sia_unknown", "/prepare_second_factor"), {{"strategy", "totp"}}).status ==
+               404u);
     // A sign-in that is not at the second factor.
     seed_user(s.app(), "uma@example.com", password);
     http_client d(s.fapi_port());
     auto plain = d.fapi("POST", "/v1/client/sign_ins", {{"identifier", "uma@example.com"}});
     BOOST_TEST(
         d.fapi("POST", sign_in_path(str(response(plain).at("id")), "/prepare_second_factor"), {{"strategy", "totp"}})
-            .error_code() == "sign_in_not_ready"
-    );
+            .error_code() == "sign_in_not_ready");
 }
 
 BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
@@ -632,8 +581,7 @@ BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
     BOOST_TEST(
         other
             .fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}})
-            .status == 404u
-    );
+            .status == 404u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
@@ -682,11 +630,8 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     // An account without a password cannot use the password strategy.
     auto created2 = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "xavier@example.com"}});
     BOOST_TEST(str(response(created2).at("supported_first_factors").at(0).at("strategy")) == "email_code");
-    auto r = c.fapi(
-        "POST",
-        sign_in_path(str(response(created2).at("id")), "/attempt_first_factor"),
-        {{"strategy", "password"}, {"password", password}}
-    );
+    auto r = c.fapi("POST", sign_in_path(str(response(created2).at("id")), "/attempt_first_factor"),
+                    {{"strategy", "password"}, {"password", password}});
     expect_error(r, 422, "strategy_for_user_invalid");
     BOOST_TEST(load_user(s, nopw)->failed_attempts == 0);
 }

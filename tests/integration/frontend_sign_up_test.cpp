@@ -19,8 +19,7 @@ constexpr char const* password = "correct horse battery staple";
 
 std::vector<std::string> strings(json::value const& v) {
     std::vector<std::string> out;
-    for (auto const& x : v.as_array())
-        out.push_back(str(x));
+    for (auto const& x : v.as_array()) out.push_back(str(x));
     return out;
 }
 
@@ -45,9 +44,8 @@ started start_email_code(test_server& s, http_client& c, std::string const& emai
     auto created = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", email}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto id = str(response(created).at("id"));
-    BOOST_TEST_REQUIRE(
-        c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u
-    );
+    BOOST_TEST_REQUIRE(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status ==
+                       200u);
     auto code = s.last_code(email);
     BOOST_TEST_REQUIRE(code.size() == 6u);
     return {id, code};
@@ -67,17 +65,14 @@ BOOST_AUTO_TEST_SUITE(frontend_sign_up)
 BOOST_AUTO_TEST_CASE(email_password_and_code_complete_with_a_session_in_the_client) {
     test_server s;
     http_client c(s.fapi_port());
-    auto created = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "New.User@Example.com"},
-         {"password", password},
-         {"first_name", "Ada"},
-         {"last_name", "Lovelace"},
-         {"locale", "en-US"},
-         {"captcha_token", "ignored"},
-         {"captcha_widget_type", "invisible"}}
-    );
+    auto created = c.fapi("POST", "/v1/client/sign_ups",
+                          {{"email_address", "New.User@Example.com"},
+                           {"password", password},
+                           {"first_name", "Ada"},
+                           {"last_name", "Lovelace"},
+                           {"locale", "en-US"},
+                           {"captcha_token", "ignored"},
+                           {"captcha_widget_type", "invisible"}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto const& su = response(created);
     std::string id = str(su.at("id"));
@@ -184,11 +179,8 @@ BOOST_AUTO_TEST_CASE(test_mode_email_takes_424242_and_sends_nothing) {
     auto db = c.fapi("POST", "/v1/dev_browser");
     BOOST_TEST_REQUIRE(db.status == 200u);
     c.dev_browser = str(db.json.at("id"));
-    auto created = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "dev+clerk_test@example.com"}, {"password", password}}
-    );
+    auto created = c.fapi("POST", "/v1/client/sign_ups",
+                          {{"email_address", "dev+clerk_test@example.com"}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
@@ -208,11 +200,8 @@ BOOST_AUTO_TEST_CASE(test_mode_email_takes_424242_and_sends_nothing) {
 BOOST_AUTO_TEST_CASE(without_test_mode_test_emails_get_real_codes) {
     test_server s([](conf::config& c) { c.test_mode = false; });
     http_client c(s.fapi_port());
-    auto created = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "dev+clerk_test@example.com"}, {"password", password}}
-    );
+    auto created = c.fapi("POST", "/v1/client/sign_ups",
+                          {{"email_address", "dev+clerk_test@example.com"}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u);
     auto id = str(response(created).at("id"));
     BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
@@ -312,10 +301,8 @@ BOOST_AUTO_TEST_CASE(missing_fields_are_added_with_patch) {
     auto id = str(response(r).at("id"));
     BOOST_TEST(str(response(r).at("status")) == "missing_requirements");
     BOOST_TEST((strings(response(r).at("missing_fields")) == std::vector<std::string>{"first_name", "password"}));
-    BOOST_TEST(
-        (strings(response(r).at("required_fields")) ==
-         std::vector<std::string>{"email_address", "first_name", "password"})
-    );
+    BOOST_TEST((strings(response(r).at("required_fields")) ==
+                std::vector<std::string>{"email_address", "first_name", "password"}));
     BOOST_TEST((strings(response(r).at("optional_fields")) == std::vector<std::string>{"username", "last_name"}));
 
     // A PATCH with one bad field changes nothing.
@@ -345,8 +332,7 @@ BOOST_AUTO_TEST_CASE(taken_identifiers_are_form_identifier_exists) {
         auto& a = s.app();
         auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
             auto u = w.users().get(uid);
-            if (!u)
-                return u.error();
+            if (!u) return u.error();
             auto prev = **u;
             auto rec = **u;
             rec.username = "takenname";
@@ -358,11 +344,8 @@ BOOST_AUTO_TEST_CASE(taken_identifiers_are_form_identifier_exists) {
     auto r = c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "TAKEN@example.com"}, {"password", password}});
     expect_error(r, 422, "form_identifier_exists", "email_address");
 
-    auto u = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "fresh@example.com"}, {"username", "TakenName"}, {"password", password}}
-    );
+    auto u = c.fapi("POST", "/v1/client/sign_ups",
+                    {{"email_address", "fresh@example.com"}, {"username", "TakenName"}, {"password", password}});
     expect_error(u, 422, "form_identifier_exists", "username");
 
     // Taken by the time a PATCH names it.
@@ -380,11 +363,8 @@ BOOST_AUTO_TEST_CASE(password_policy_errors) {
     auto pwned =
         c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "p@example.com"}, {"password", "Password123"}});
     expect_error(pwned, 422, "form_password_pwned", "password");
-    auto long_pw = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "p@example.com"}, {"password", std::string(100, 'x')}}
-    );
+    auto long_pw = c.fapi("POST", "/v1/client/sign_ups",
+                          {{"email_address", "p@example.com"}, {"password", std::string(100, 'x')}});
     expect_error(long_pw, 422, "form_password_length_too_long");
     // Nothing was created by the refused attempts.
     BOOST_TEST(c.fapi("GET", "/v1/client").json.at("response").is_null());
@@ -479,9 +459,8 @@ BOOST_AUTO_TEST_CASE(too_many_wrong_codes_is_verification_failed) {
     expect_error(third, 400, "verification_failed");
     // The code is burned: even the right one is refused now.
     BOOST_TEST(attempt(code).error_code() == "verification_failed");
-    BOOST_TEST(
-        str(response(c.fapi("GET", sign_up_path(id))).at("verifications").at("email_address").at("status")) == "failed"
-    );
+    BOOST_TEST(str(response(c.fapi("GET", sign_up_path(id))).at("verifications").at("email_address").at("status")) ==
+               "failed");
 }
 
 BOOST_AUTO_TEST_CASE(single_session_mode_refuses_a_second_sign_up) {
@@ -500,9 +479,8 @@ BOOST_AUTO_TEST_CASE(multi_session_mode_adds_a_second_session) {
     auto second = sign_up_with_email_code(s, c, "two@example.com");
     BOOST_TEST_REQUIRE(second.status == 200u, second.body);
     BOOST_TEST(second.json.at("client").at("sessions").as_array().size() == 2u);
-    BOOST_TEST(
-        str(second.json.at("client").at("last_active_session_id")) == str(response(second).at("created_session_id"))
-    );
+    BOOST_TEST(str(second.json.at("client").at("last_active_session_id")) ==
+               str(response(second).at("created_session_id")));
     BOOST_TEST(client_session(second, str(response(first).at("created_session_id"))).is_object());
 }
 
@@ -561,22 +539,18 @@ BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
     other.fapi("POST", "/v1/client");
     BOOST_TEST(other.fapi("GET", sign_up_path(id)).status == 404u);
     BOOST_TEST(other.fapi("PATCH", sign_up_path(id), {{"first_name", "Mallory"}}).status == 404u);
-    BOOST_TEST(
-        other.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 404u
-    );
+    BOOST_TEST(other.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status ==
+               404u);
 }
 
 BOOST_AUTO_TEST_CASE(metadata_and_legal_acceptance_reach_the_user) {
     test_server s([](conf::config& c) { c.email_address.verify_at_sign_up = false; });
     http_client c(s.fapi_port());
-    auto r = c.fapi(
-        "POST",
-        "/v1/client/sign_ups",
-        {{"email_address", "meta@example.com"},
-         {"password", password},
-         {"unsafe_metadata", R"({"plan":"pro","n":1})"},
-         {"legal_accepted", "true"}}
-    );
+    auto r = c.fapi("POST", "/v1/client/sign_ups",
+                    {{"email_address", "meta@example.com"},
+                     {"password", password},
+                     {"unsafe_metadata", R"({"plan":"pro","n":1})"},
+                     {"legal_accepted", "true"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("unsafe_metadata").at("plan")) == "pro");
     BOOST_TEST(response(r).at("legal_accepted_at").is_int64());
@@ -600,11 +574,12 @@ BOOST_AUTO_TEST_CASE(changing_the_email_restarts_its_verification) {
     BOOST_TEST_REQUIRE(new_code.size() == 6u);
     // The code sent to the old address does not verify the new one.
     if (old_code != new_code) {
-        auto r = c.fapi("POST", sign_up_path(id, "/attempt_verification"),
-                        {{"strategy", "email_code"}, {"code", old_code}});
+        auto r =
+            c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", old_code}});
         BOOST_TEST(r.error_code() == "form_code_incorrect");
     }
-    auto ok = c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", new_code}});
+    auto ok =
+        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", new_code}});
     BOOST_TEST(ok.status == 200u, ok.body);
 }
 

@@ -52,9 +52,7 @@ struct raw_conn {
     beast::tcp_stream stream{ioc};
     beast::flat_buffer buf;
 
-    explicit raw_conn(unsigned short port) {
-        stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    }
+    explicit raw_conn(unsigned short port) { stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port)); }
     void send(std::string const& bytes) {
         stream.expires_after(5s);
         net::write(stream, net::buffer(bytes));
@@ -132,7 +130,7 @@ std::unique_ptr<raw_conn> served_after_close(unsigned short port, std::string co
         auto res = c->read();
         if (res.result_int() == 200u) return c;
         BOOST_TEST_REQUIRE((steady::now() < deadline), what << ": still refused 3 s after connections closed: "
-                                                          << res.result_int() << " " << res.body());
+                                                            << res.result_int() << " " << res.body());
         std::this_thread::sleep_for(20ms);
     }
 }
@@ -334,8 +332,8 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_at_the_header_timeout_without_memory_growt
                         continue;
                     }
                     if (n == 0 || errno != EAGAIN) {  // EWOULDBLOCK == EAGAIN on Linux
-                        x.closed_after = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
-                                                                                               x.first_byte);
+                        x.closed_after =
+                            std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - x.first_byte);
                         --open;
                     }
                     break;
@@ -363,9 +361,9 @@ BOOST_AUTO_TEST_CASE(slowloris_is_cut_at_the_header_timeout_without_memory_growt
         health("after wave " + std::to_string(wave));
         std::this_thread::sleep_for(200ms);
         after_wave.push_back(srv.rss_kib());
-        BOOST_TEST_MESSAGE("slowloris wave " << wave << ": " << per_wave << " connections cut after " << min_ms
-                                             << ".." << max_ms << " ms; server RSS " << after_wave.back()
-                                             << " KiB (baseline " << baseline << ", peak " << peak << ")");
+        BOOST_TEST_MESSAGE("slowloris wave " << wave << ": " << per_wave << " connections cut after " << min_ms << ".."
+                                             << max_ms << " ms; server RSS " << after_wave.back() << " KiB (baseline "
+                                             << baseline << ", peak " << peak << ")");
     }
 
     // (b) bounded first-wave growth, and none from wave to wave.

@@ -85,7 +85,8 @@ http_result sign_up_verified(test_server& s, http_client& c, std::string const& 
 }
 
 http_result sign_in_password(http_client& c, std::string const& identifier, std::string const& pw = password) {
-    return c.fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+    return c.fapi("POST", "/v1/client/sign_ins",
+                  {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
 }
 
 /// Every message the outbox holds for `to`.
@@ -163,13 +164,15 @@ BOOST_AUTO_TEST_CASE(unverified_email_does_not_block_bapi_email_address_create) 
     auto owner = create_user(b, {{"email_address", json::array{"owner@example.com"}}});
 
     // Another unverified claim may sit beside the squatter's: neither owns the address.
-    auto pending = b.bapi(http::verb::post, "/v1/email_addresses",
-                          json::object{{"user_id", other.at("id")}, {"email_address", victim_email}, {"verified", false}});
+    auto pending =
+        b.bapi(http::verb::post, "/v1/email_addresses",
+               json::object{{"user_id", other.at("id")}, {"email_address", victim_email}, {"verified", false}});
     BOOST_TEST_REQUIRE(pending.status == 200u, pending.body);
     BOOST_TEST(holds(s, squatter_id, victim_email));
     // A verified one owns it: every unverified claim on other accounts goes.
-    auto verified = b.bapi(http::verb::post, "/v1/email_addresses",
-                           json::object{{"user_id", owner.at("id")}, {"email_address", victim_email}, {"verified", true}});
+    auto verified =
+        b.bapi(http::verb::post, "/v1/email_addresses",
+               json::object{{"user_id", owner.at("id")}, {"email_address", victim_email}, {"verified", true}});
     BOOST_TEST_REQUIRE(verified.status == 200u, verified.body);
     BOOST_TEST(str(verified.json.at("verification").at("status")) == "verified");
     BOOST_TEST(!holds(s, squatter_id, victim_email));
@@ -302,14 +305,15 @@ BOOST_AUTO_TEST_CASE(verified_owner_is_never_displaced) {
 
     // Sign-up, BAPI create, BAPI add (verified or not) and /v1/me add: all refused.
     http_client c(s.fapi_port());
-    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"email_address", victim_email}, {"password", password}}),
-                 422, "form_identifier_exists", "email_address");
-    expect_error(b.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{victim_email}}}),
-                 422, "form_identifier_exists", "email_address");
+    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"email_address", victim_email}, {"password", password}}), 422,
+                 "form_identifier_exists", "email_address");
+    expect_error(b.bapi(http::verb::post, "/v1/users", json::object{{"email_address", json::array{victim_email}}}), 422,
+                 "form_identifier_exists", "email_address");
     for (bool verified : {true, false})
-        expect_error(b.bapi(http::verb::post, "/v1/email_addresses",
-                            json::object{{"user_id", other_id}, {"email_address", victim_email}, {"verified", verified}}),
-                     422, "form_identifier_exists", "email_address");
+        expect_error(
+            b.bapi(http::verb::post, "/v1/email_addresses",
+                   json::object{{"user_id", other_id}, {"email_address", victim_email}, {"verified", verified}}),
+            422, "form_identifier_exists", "email_address");
     expect_error(other.fapi("POST", "/v1/me/email_addresses", {{"email_address", victim_email}}), 422,
                  "form_identifier_exists", "email_address");
     BOOST_TEST(ident_of(s, owner_id, victim_email).verification.status == "verified");
@@ -325,18 +329,19 @@ BOOST_AUTO_TEST_CASE(verified_owner_is_never_displaced) {
     auto started = bc.fapi("POST", "/v1/client/sign_ups", {{"email_address", contested}, {"password", password}});
     BOOST_TEST_REQUIRE(started.status == 200u, started.body);
     auto su = str(response(started).at("id"));
-    BOOST_TEST_REQUIRE(bc.fapi("POST", sign_up_path(su, "/prepare_verification"), {{"strategy", "email_code"}}).status ==
-                       200u);
+    BOOST_TEST_REQUIRE(
+        bc.fapi("POST", sign_up_path(su, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
     auto b_code = s.last_code(contested);
     // A verifies first and owns the address from then on.
-    BOOST_TEST_REQUIRE(a.fapi("POST", "/v1/me/email_addresses/" + idn + "/prepare_verification",
-                              {{"strategy", "email_code"}})
-                           .status == 200u);
+    BOOST_TEST_REQUIRE(
+        a.fapi("POST", "/v1/me/email_addresses/" + idn + "/prepare_verification", {{"strategy", "email_code"}})
+            .status == 200u);
     auto a_code = s.last_code(contested);
     auto verified = a.fapi("POST", "/v1/me/email_addresses/" + idn + "/attempt_verification", {{"code", a_code}});
     BOOST_TEST_REQUIRE(verified.status == 200u, verified.body);
     // B's verification then cannot take it away: the sign-up is refused and A keeps the address.
-    auto late = bc.fapi("POST", sign_up_path(su, "/attempt_verification"), {{"strategy", "email_code"}, {"code", b_code}});
+    auto late =
+        bc.fapi("POST", sign_up_path(su, "/attempt_verification"), {{"strategy", "email_code"}, {"code", b_code}});
     expect_error(late, 422, "form_identifier_exists", "email_address");
     BOOST_TEST(ident_of(s, a_id, contested).verification.status == "verified");
 }
@@ -347,9 +352,9 @@ BOOST_AUTO_TEST_CASE(stale_claim_cannot_be_verified_after_the_owner_took_it) {
     http_client squatter(s.fapi_port());
     std::string idn;
     auto squatter_id = squat(s, squatter, "squatter@example.com", "email_address", victim_email, &idn);
-    BOOST_TEST_REQUIRE(squatter.fapi("POST", "/v1/me/email_addresses/" + idn + "/prepare_verification",
-                                     {{"strategy", "email_code"}})
-                           .status == 200u);
+    BOOST_TEST_REQUIRE(
+        squatter.fapi("POST", "/v1/me/email_addresses/" + idn + "/prepare_verification", {{"strategy", "email_code"}})
+            .status == 200u);
     auto leaked = s.last_code(victim_email);
     // ...the owner signs up and verifies...
     http_client owner(s.fapi_port());

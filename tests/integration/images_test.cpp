@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(profile_image_upload_serve_replace_delete) {
     BOOST_TEST(got.headers["content-disposition"].starts_with("inline"));
     BOOST_TEST(got.headers["cache-control"].find("max-age=") != std::string::npos);
     std::string const etag = got.headers["etag"];
-    BOOST_TEST(etag.size() == 66u, etag);  // a quoted SHA-256
+    BOOST_TEST(etag.size() == 66u, etag);                              // a quoted SHA-256
     auto sized = anon.request(verb::get, path_of(url) + "?width=80");  // clerk-js srcset
     BOOST_TEST(sized.status == 200u);
     BOOST_TEST(sized.body == bytes);
@@ -182,9 +182,12 @@ BOOST_AUTO_TEST_CASE(profile_image_refusals_store_nothing) {
     expect_error(fapi_upload(c, "POST", path, multipart({{"file", ""}})), 422, "form_param_value_invalid", "file");
     expect_error(fapi_upload(c, "POST", path, multipart({{"file", png(image_limit + 1)}})), 413,
                  "request_body_too_large", "file");
-    expect_error(fapi_upload(c, "POST", path, multipart({{"other", png(), "x.png"}})), 422, "form_param_missing", "file");
-    expect_error(fapi_upload(c, "POST", path, multipart({{"name", "x", "", false}})), 422, "form_param_missing", "file");
-    expect_error(c.fapi("POST", path, {{"file", "R0lGODlhAQABAAAAACw="}}), 422, "form_param_missing", "file");  // not multipart
+    expect_error(fapi_upload(c, "POST", path, multipart({{"other", png(), "x.png"}})), 422, "form_param_missing",
+                 "file");
+    expect_error(fapi_upload(c, "POST", path, multipart({{"name", "x", "", false}})), 422, "form_param_missing",
+                 "file");
+    expect_error(c.fapi("POST", path, {{"file", "R0lGODlhAQABAAAAACw="}}), 422, "form_param_missing",
+                 "file");  // not multipart
     expect_error(fapi_upload(c, "POST", path, "--" + boundary + "\r\nno headers\r\n"), 400, "request_body_invalid");
     expect_error(fapi_upload(c, "POST", path, multipart({{"file", png()}}), "multipart/form-data"), 400,
                  "request_body_invalid");  // no boundary
@@ -229,8 +232,9 @@ BOOST_AUTO_TEST_CASE(bapi_user_profile_image_and_user_deletion) {
                  "resource_not_found");
     expect_error(bapi_upload(b, verb::post, "/v1/users/" + id + "/profile_image", multipart({{"file", "nope"}})), 422,
                  "form_param_format_invalid", "file");
-    expect_error(bapi_upload(b, verb::post, "/v1/users/" + id + "/profile_image", multipart({{"file", png(image_limit + 1)}})),
-                 413, "request_body_too_large", "file");
+    expect_error(
+        bapi_upload(b, verb::post, "/v1/users/" + id + "/profile_image", multipart({{"file", png(image_limit + 1)}})),
+        413, "request_body_too_large", "file");
     expect_error(b.bapi(verb::post, "/v1/users/" + id + "/profile_image", json::object{{"file", "x"}}), 422,
                  "form_param_missing", "file");
     BOOST_TEST(anon.request(verb::get, path_of(url)).status == 200u);  // the refusals left it alone
@@ -293,7 +297,8 @@ BOOST_AUTO_TEST_CASE(organization_logo_fapi_and_bapi) {
     expect_error(fapi_upload(bob, "PUT", logo, multipart({{"file", png()}})), 403, "not_allowed_access");
     expect_error(fapi_upload(bob, "PUT", logo, multipart({{"file", "junk"}})), 403, "not_allowed_access");
     expect_error(bob.fapi("DELETE", logo), 403, "not_allowed_access");
-    expect_error(fapi_upload(alice, "PUT", logo, multipart({{"file", "junk"}})), 422, "form_param_format_invalid", "file");
+    expect_error(fapi_upload(alice, "PUT", logo, multipart({{"file", "junk"}})), 422, "form_param_format_invalid",
+                 "file");
     expect_error(fapi_upload(alice, "PUT", logo, multipart({{"file", png(image_limit + 1)}})), 413,
                  "request_body_too_large", "file");
     expect_error(fapi_upload(alice, "PUT", "/v1/organizations/org_missing/logo", multipart({{"file", png()}})), 404,

@@ -15,19 +15,19 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <atomic>
 #include <chrono>
 #include <csignal>
-#include <fcntl.h>
-#include <atomic>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <spawn.h>
 #include <sstream>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 using namespace latchkey;
 using namespace latchkey::test;
@@ -70,8 +70,7 @@ std::string read_file(std::string const& path) {
 /// Starts the binary with `args` (stdout/stderr to files in `dir`); returns its pid.
 pid_t start(std::vector<std::string> args, std::string const& out_path) {
     std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
+    for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     char* envp[] = {nullptr};
     posix_spawn_file_actions_t fa;
@@ -108,8 +107,7 @@ json::object report_of(std::string const& out_path) {
     std::istringstream in(read_file(out_path));
     std::string line, last;
     while (std::getline(in, line))
-        if (!line.empty())
-            last = line;
+        if (!line.empty()) last = line;
     return json::parse(last).as_object();
 }
 
@@ -117,8 +115,9 @@ json::object report_of(std::string const& out_path) {
 struct server_proc {
     spawned_server s;
     explicit server_proc(std::string const& dir, std::vector<std::string> const& args = {})
-        : s(spawn_server(binary(), dir, args,
-                         {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"})) {}
+        : s(spawn_server(
+              binary(), dir, args,
+              {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"})) {}
     ~server_proc() {
         if (s.pid > 0) {
             ::kill(s.pid, SIGKILL);
@@ -134,7 +133,8 @@ struct server_proc {
     }
     bool sign_in(std::string const& who, std::string const& pw) const {
         http_client c(s.fapi);
-        auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}, {"strategy", "password"}, {"password", pw}});
+        auto r =
+            c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}, {"strategy", "password"}, {"password", pw}});
         return r.status == 200u && response(r).at("status") == "complete";
     }
 };
@@ -167,7 +167,8 @@ constexpr hashed digests[] = {
      "d6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
     // Symfony MessageDigestPasswordEncoder('sha512', true, 5000) with salt "pepper", via python3 hashlib.
     {"sha512_symfony", "correct horse",
-     "sha512_symfony$5000$pepper$/ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3OalHkT3sQ=="},
+     "sha512_symfony$5000$pepper$/"
+     "ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3OalHkT3sQ=="},
     // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + b"ab\x01\xfe").digest() + b"ab\x01\xfe")
     {"ldap_ssha", "correct horse", "{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5hhYgH+"},
     // FIPS 180 SHA-256("password").
@@ -175,12 +176,15 @@ constexpr hashed digests[] = {
     // Openwall crypt_blowfish wrapper.c.
     {"bcrypt", "U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
     // Django BCryptSHA256PasswordHasher layout (bcrypt over hex(sha256(password))).
-    {"bcrypt_sha256_django", "correct horse", "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
+    {"bcrypt_sha256_django", "correct horse",
+     "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
     // Django's own test vector (tests/auth_tests/test_hashers.py).
-    {"pbkdf2_sha256_django", "l\xc3\xa8tmein", "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+    {"pbkdf2_sha256_django", "l\xc3\xa8tmein",
+     "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
     // RFC 7914 §11 PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1) in Clerk's base64-salt layout.
     {"pbkdf2_sha256", "passwd",
-     "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
+     "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/"
+     "sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
     // RFC 6070 PBKDF2-HMAC-SHA1.
     {"pbkdf2_sha1", "password", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
     // firebase/scrypt README sample in Clerk's layout.
@@ -193,20 +197,16 @@ constexpr hashed digests[] = {
 };
 
 std::string csv_quote(std::string const& v) {
-    if (v.find_first_of(",\"\r\n") == std::string::npos)
-        return v;
+    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
     std::string out = "\"";
     for (char c : v) {
-        if (c == '"')
-            out += '"';
+        if (c == '"') out += '"';
         out += c;
     }
     return out + "\"";
 }
 
-std::string user_id(std::size_t i) {
-    return "user_2Imp" + std::to_string(1000000 + i);
-}
+std::string user_id(std::size_t i) { return "user_2Imp" + std::to_string(1000000 + i); }
 
 json::value get_user(server_proc const& p, std::string const& id) {
     auto r = p.bapi().bapi(verb::get, "/v1/users/" + id);
@@ -253,14 +253,12 @@ private:
             boost::system::error_code ec;
             boost::asio::ip::tcp::socket sock(ioc_);
             acceptor_.accept(sock, ec);
-            if (ec || stop_)
-                return;
+            if (ec || stop_) return;
             std::string req;
             char buf[4096];
             while (req.find("\r\n\r\n") == std::string::npos) {
                 auto n = sock.read_some(boost::asio::buffer(buf), ec);
-                if (ec)
-                    break;
+                if (ec) break;
                 req.append(buf, n);
             }
             {
@@ -284,7 +282,8 @@ private:
 };
 
 std::string http_answer(std::string const& status, std::string const& body, std::string const& extra = {}) {
-    return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+    return "HTTP/1.1 " + status +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n" + extra + "\r\n" + body;
 }
 
@@ -297,10 +296,11 @@ BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
     tmp_dir data;
     std::string const dir = data.path + "/d";
     std::string const out = data.path + "/out";
-    std::string const page = R"([{"id":"user_2Src1","email_addresses":[{"id":"idn_2Src1","email_address":"s1@example.com",)"
-                             R"("verification":{"status":"verified"}}],"primary_email_address_id":"idn_2Src1"},)"
-                             R"({"id":"user_2Src2","email_addresses":[{"id":"idn_2Src2","email_address":"s2@example.com",)"
-                             R"("verification":null}],"banned":true}])";
+    std::string const page =
+        R"([{"id":"user_2Src1","email_addresses":[{"id":"idn_2Src1","email_address":"s1@example.com",)"
+        R"("verification":{"status":"verified"}}],"primary_email_address_id":"idn_2Src1"},)"
+        R"({"id":"user_2Src2","email_addresses":[{"id":"idn_2Src2","email_address":"s2@example.com",)"
+        R"("verification":null}],"banned":true}])";
     {
         // 429 (wait 1 s), one 500 and one garbage answer (both retried), then the users (a short page: the end);
         // then the organizations, which this source does not have (404: none, not an error).
@@ -309,7 +309,9 @@ BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
                              http_answer("200 OK", page), http_answer("404 Not Found", R"({"errors":[]})")});
         auto const t0 = std::chrono::steady_clock::now();
         BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(src.port()), "--secret-key", secret,
-                        "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+                        "--data-dir", dir},
+                       out) == 0,
+                   read_file(out + ".err"));
         BOOST_TEST((std::chrono::steady_clock::now() - t0 >= 1s));  // Retry-After honoured
         auto const reqs = src.requests();
         BOOST_TEST_REQUIRE(reqs.size() == 5u);
@@ -331,7 +333,8 @@ BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
     // An API that only fails: the import stops after its retries, says why, exits 2, and wrote nothing new.
     scripted_source down({http_answer("500 Internal Server Error", "{}")});
     BOOST_TEST(run({bin, "import", "http://127.0.0.1:" + std::to_string(down.port()), "--secret-key", secret,
-                    "--data-dir", dir}, out) == 2);
+                    "--data-dir", dir},
+                   out) == 2);
     BOOST_TEST(read_file(out + ".err").find("answered 500") != std::string::npos);
     BOOST_TEST(user_count(srv) == 2u);
 }
@@ -344,16 +347,17 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     std::string csv = "\xEF\xBB\xBF" + std::string(header) + "\r\n";  // as Excel saves it: BOM and CRLF
     for (std::size_t i = 0; i < std::size(digests); ++i) {
         std::string const email = std::string(digests[i].hasher) + "@example.com";
-        csv += user_id(i) + ",First" + std::to_string(i) + ",\"Last, " + std::to_string(i) + "\",," + email + ",," + email +
-               "|alias" + std::to_string(i) + "@example.com,old" + std::to_string(i) + "@example.com,,,," +
+        csv += user_id(i) + ",First" + std::to_string(i) + ",\"Last, " + std::to_string(i) + "\",," + email + ",," +
+               email + "|alias" + std::to_string(i) + "@example.com,old" + std::to_string(i) + "@example.com,,,," +
                csv_quote(digests[i].digest) + "," + digests[i].hasher + "\r\n";
     }
     // A user with phones (primary among the verified) and no password.
     csv += "user_2ImpPhones,Pat,,pat,,+15555550101,,,+15555550100|+15555550101,+15555550199,,,\r\n";
     // A user with an authenticator app (RFC 6238's test key "12345678901234567890" in base32, lower case).
     // Her password comes along as a bcrypt digest (Openwall's vector: password "U*U").
-    csv += "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,"
-           "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\r\n";
+    csv +=
+        "user_2ImpTotp,Tia,,,tia@example.com,,tia@example.com,,,,gezdgnbvgy3tqojqgezdgnbvgy3tqojq,"
+        "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\r\n";
     std::string const in = data.path + "/users.csv";
     write_file(in, csv);
     std::string const out = data.path + "/out";
@@ -379,8 +383,9 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
         auto u = (*db)->with_read([](store::read_txn const& t) { return t.users().get("user_2ImpTotp"); });
         BOOST_TEST_REQUIRE((u && *u));
         auto const key = server::load_seal_key(dir);
-        auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+        auto const now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         auto const code = crypto::totp("12345678901234567890", now / 1000);
         auto copy = **u;
         BOOST_TEST(!server::api::domain::check_totp(copy, key, code == "000000" ? "000001" : "000000", now));
@@ -397,8 +402,9 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
         BOOST_TEST_REQUIRE(response(r).at("status") == "needs_second_factor", r.body);
         auto const id = str(response(r).at("id"));
-        auto const now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+        auto const now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         auto const code = crypto::totp("12345678901234567890", now / 1000);
         auto wrong = c.fapi("POST", "/v1/client/sign_ins/" + id + "/attempt_second_factor",
                             {{"strategy", "totp"}, {"code", code == "000000" ? "000001" : "000000"}});
@@ -437,10 +443,8 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     BOOST_TEST(pat.at("username") == "pat");
     BOOST_TEST(pat.at("phone_numbers").as_array().size() == 3u);
     for (auto const& p : pat.at("phone_numbers").as_array()) {
-        BOOST_TEST(status_of(p) ==
-                   (p.at("phone_number") == "+15555550199" ? "unverified" : "verified"));
-        if (p.at("phone_number") == "+15555550101")
-            BOOST_TEST(pat.at("primary_phone_number_id") == p.at("id"));
+        BOOST_TEST(status_of(p) == (p.at("phone_number") == "+15555550199" ? "unverified" : "verified"));
+        if (p.at("phone_number") == "+15555550101") BOOST_TEST(pat.at("primary_phone_number_id") == p.at("id"));
     }
 
     // Re-running the same import changes nothing: every row is unchanged, and the digests re-hashed at those
@@ -450,14 +454,16 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     BOOST_TEST(again.at("imported") == 0);
     BOOST_TEST(again.at("unchanged") == std::size(digests) + 2);
     std::string const exported = data.path + "/export.csv";
-    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", exported, "--data-dir", dir},
-                           out) == 0);
+    BOOST_TEST_REQUIRE(
+        run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", exported, "--data-dir", dir}, out) ==
+        0);
     struct stat st {};
     BOOST_TEST(::stat(exported.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0600u);
     auto const text = read_file(exported);
     BOOST_TEST(text.starts_with(std::string(header) + "\r\n"));
-    auto const md5_line = text.substr(text.find(user_id(0)), text.find("\r\n", text.find(user_id(0))) - text.find(user_id(0)));
+    auto const md5_line =
+        text.substr(text.find(user_id(0)), text.find("\r\n", text.find(user_id(0))) - text.find(user_id(0)));
     BOOST_TEST(md5_line.ends_with(",argon2id"), md5_line);
     BOOST_TEST(md5_line.find("md5@example.com|alias0@example.com,old0@example.com") != std::string::npos, md5_line);
     // Without --include-secrets no digest leaves.
@@ -476,10 +482,12 @@ BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
         {"first_name", "Ada"},
         {"last_name", "Lovelace"},
         {"username", "ada"},
-        {"email_addresses", json::array{json::object{{"id", "idn_2JsonAdaMail"}, {"email_address", "ada@example.com"},
-                                                      {"verification", json::object{{"status", "verified"}}}},
-                                        json::object{{"id", "idn_2JsonAdaOld"}, {"email_address", "ada.old@example.com"},
-                                                      {"verification", json::object{{"status", "unverified"}}}}}},
+        {"email_addresses", json::array{json::object{{"id", "idn_2JsonAdaMail"},
+                                                     {"email_address", "ada@example.com"},
+                                                     {"verification", json::object{{"status", "verified"}}}},
+                                        json::object{{"id", "idn_2JsonAdaOld"},
+                                                     {"email_address", "ada.old@example.com"},
+                                                     {"verification", json::object{{"status", "unverified"}}}}}},
         {"primary_email_address_id", "idn_2JsonAdaMail"},
         {"public_metadata", json::object{{"plan", "pro"}}},
         {"private_metadata", json::object{{"stripe", "cus_1"}}},
@@ -488,7 +496,8 @@ BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
         {"legal_accepted_at", "2023-05-06T07:08:09.123Z"},
         {"created_at", 1600000000000},
     });
-    users.push_back(json::object{{"id", "user_2JsonBob"}, {"email_addresses", json::array{"bob@example.com"}},
+    users.push_back(json::object{{"id", "user_2JsonBob"},
+                                 {"email_addresses", json::array{"bob@example.com"}},
                                  {"created_at", "2021-01-02T03:04:05Z"}});
     std::string const in = data.path + "/users.json";
     write_file(in, json::serialize(users));
@@ -501,7 +510,8 @@ BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
     BOOST_TEST(get_user(srv, "user_2JsonAda").is_null());
     BOOST_TEST(user_count(srv) == 0u);
 
-    BOOST_TEST(run({bin, "import", in, "--format", "clerk-json", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
+    BOOST_TEST(run({bin, "import", in, "--format", "clerk-json", "--data-dir", dir}, out) == 0,
+               read_file(out + ".err"));
     auto ada = get_user(srv, "user_2JsonAda");
     BOOST_TEST_REQUIRE(ada.is_object());
     BOOST_TEST(ada.at("username") == "ada");
@@ -540,19 +550,19 @@ BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in
 
     std::string csv = std::string(header) + "\n";
     csv += "user_2Good1,Good,,,good1@example.com,,good1@example.com,,,,,3cb4e732631f47e6eb961f34554b7cde,md5\n";  // 2
-    csv += "user_2Extra,,,,x@example.com,,x@example.com,,,,,,,extra\n";                                            // 3
-    csv += "user_2Hasher,,,,h@example.com,,h@example.com,,,,,abc,rot13\n";                                         // 4
-    csv += "user_2Digest,,,,d@example.com,,d@example.com,,,,,$2a$05$short,bcrypt\n";                               // 5
-    csv += "not_a_user_id,,,,i@example.com,,i@example.com,,,,,,\n";                                                // 6
-    csv += "user_2Good1,,,,dup@example.com,,dup@example.com,,,,,,\n";                                              // 7
-    csv += "user_2Email,,,,not-an-email,,not-an-email,,,,,,\n";                                                    // 8
-    csv += "user_2Phone,,,,,12,,,12,,,,\n";                                                                        // 9
-    csv += "user_2Taken,,,,taken@example.com,,taken@example.com,,,,,,\n";                                          // 10
-    csv += "user_2Totp,,,,t@example.com,,t@example.com,,,,not base32!,,\n";                                        // 11
-    csv += "user_2Stray,Mc\"Quote,,,s@example.com,,s@example.com,,,,,,\n";                                         // 12
-    csv += "user_2Big," + std::string(100u << 20, 'a') + ",,,big@example.com,,big@example.com,,,,,,\n";             // 13
-    csv += "user_2Good2,\"Two\nLines\",,,good2@example.com,,good2@example.com,,,,,,\n";                             // 14-15
-    csv += "user_2Open,\"never closed,,,o@example.com,,,,,,,,\n";                                                  // 16
+    csv += "user_2Extra,,,,x@example.com,,x@example.com,,,,,,,extra\n";                                           // 3
+    csv += "user_2Hasher,,,,h@example.com,,h@example.com,,,,,abc,rot13\n";                                        // 4
+    csv += "user_2Digest,,,,d@example.com,,d@example.com,,,,,$2a$05$short,bcrypt\n";                              // 5
+    csv += "not_a_user_id,,,,i@example.com,,i@example.com,,,,,,\n";                                               // 6
+    csv += "user_2Good1,,,,dup@example.com,,dup@example.com,,,,,,\n";                                             // 7
+    csv += "user_2Email,,,,not-an-email,,not-an-email,,,,,,\n";                                                   // 8
+    csv += "user_2Phone,,,,,12,,,12,,,,\n";                                                                       // 9
+    csv += "user_2Taken,,,,taken@example.com,,taken@example.com,,,,,,\n";                                         // 10
+    csv += "user_2Totp,,,,t@example.com,,t@example.com,,,,not base32!,,\n";                                       // 11
+    csv += "user_2Stray,Mc\"Quote,,,s@example.com,,s@example.com,,,,,,\n";                                        // 12
+    csv += "user_2Big," + std::string(100u << 20, 'a') + ",,,big@example.com,,big@example.com,,,,,,\n";           // 13
+    csv += "user_2Good2,\"Two\nLines\",,,good2@example.com,,good2@example.com,,,,,,\n";  // 14-15
+    csv += "user_2Open,\"never closed,,,o@example.com,,,,,,,,\n";                        // 16
     write_file(in, csv);
     std::string const rep = data.path + "/report.json";
     // The server keeps answering while the import reads 100 MB.
@@ -561,8 +571,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in
     int st = 0;
     auto const deadline = std::chrono::steady_clock::now() + 120s;
     while (::waitpid(pid, &st, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline) {
-        if (srv.bapi().bapi(verb::get, "/v1/users/count").status == 200u)
-            ++answered;
+        if (srv.bapi().bapi(verb::get, "/v1/users/count").status == 200u) ++answered;
         std::this_thread::sleep_for(20ms);
     }
     BOOST_TEST_REQUIRE(WIFEXITED(st));
@@ -572,7 +581,8 @@ BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in
     BOOST_TEST(report.at("imported") == 2);
     std::map<std::int64_t, std::string> by_line;
     for (auto const& p : report.at("problems").as_array())
-        by_line[p.at("line").as_int64()] = std::string(p.at("status").as_string()) + ": " + std::string(p.at("reason").as_string());
+        by_line[p.at("line").as_int64()] =
+            std::string(p.at("status").as_string()) + ": " + std::string(p.at("reason").as_string());
     auto has = [&](std::int64_t line, std::string const& part) {
         BOOST_TEST_CONTEXT("line " << line << ": " << by_line[line]) {
             BOOST_TEST(by_line[line].find(part) != std::string::npos);
@@ -625,7 +635,8 @@ BOOST_AUTO_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes) {
     std::string csv = std::string(header) + "\n";
     for (std::size_t i = 0; i < n; ++i) {
         auto const id = user_id(i);
-        csv += id + ",,,," + id + "@example.com,," + id + "@example.com,,,,,$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\n";
+        csv += id + ",,,," + id + "@example.com,," + id +
+               "@example.com,,,,,$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\n";
     }
     write_file(in, csv);
     pid_t const pid = start({bin, "import", in, "--batch", "200", "--data-dir", dir}, out);
@@ -634,8 +645,7 @@ BOOST_AUTO_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes) {
     bool killed = false;
     while (std::chrono::steady_clock::now() < deadline) {
         int st = 0;
-        if (::waitpid(pid, &st, WNOHANG) != 0)
-            break;
+        if (::waitpid(pid, &st, WNOHANG) != 0) break;
         if (::access((dir + "/db/data.mdb").c_str(), F_OK) == 0) {
             struct stat s {};
             ::stat((dir + "/db/data.mdb").c_str(), &s);
@@ -676,37 +686,36 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
                           {"first_name", "U" + std::to_string(i)},
                           {"public_metadata", json::object{{"n", i}}},
                           {"private_metadata", json::object{{"secret", i * 2}}}};
-        if (i % 3 == 0)
-            body["phone_number"] = json::array{"+1555555" + std::to_string(1000 + i)};
+        if (i % 3 == 0) body["phone_number"] = json::array{"+1555555" + std::to_string(1000 + i)};
         if (i % 2 == 0) {
             body["password_digest"] = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
             body["password_hasher"] = "bcrypt";
         }
-        if (i % 5 == 0)
-            body["username"] = "user" + std::to_string(i);
+        if (i % 5 == 0) body["username"] = "user" + std::to_string(i);
         auto r = ba.bapi(verb::post, "/v1/users", body);
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     }
     // The digests come from A's own export (the BAPI never shows them).
     std::string const digests = data.path + "/digests.csv";
-    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir",
-                            dir_a}, out) == 0);
+    BOOST_TEST_REQUIRE(
+        run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir", dir_a},
+            out) == 0);
     server_proc b(dir_b);
     std::string const url = "http://127.0.0.1:" + std::to_string(a.s.bapi);
-    BOOST_TEST_REQUIRE(run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--data-dir", dir_b}, out) == 0,
-                       read_file(out + ".err"));
+    BOOST_TEST_REQUIRE(
+        run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--data-dir", dir_b}, out) == 0,
+        read_file(out + ".err"));
     BOOST_TEST(report_of(out).at("format") == "bapi");
     BOOST_TEST(report_of(out).at("imported") == 130);
 
     auto list = [](server_proc const& p) {
         json::array all;
         for (int offset = 0;; offset += 100) {
-            auto r = p.bapi().bapi(verb::get, "/v1/users?limit=100&order_by=%2Bcreated_at&offset=" + std::to_string(offset));
+            auto r =
+                p.bapi().bapi(verb::get, "/v1/users?limit=100&order_by=%2Bcreated_at&offset=" + std::to_string(offset));
             BOOST_TEST_REQUIRE(r.status == 200u);
-            for (auto& u : r.json.as_array())
-                all.push_back(u);
-            if (r.json.as_array().size() < 100)
-                break;
+            for (auto& u : r.json.as_array()) all.push_back(u);
+            if (r.json.as_array().size() < 100) break;
         }
         return all;
     };
@@ -715,8 +724,7 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
     BOOST_TEST_REQUIRE(ua.size() == 130u);
     BOOST_TEST_REQUIRE(ub.size() == 130u);
     std::map<std::string, json::object> by_id;
-    for (auto const& u : ub)
-        by_id[std::string(u.at("id").as_string())] = u.as_object();
+    for (auto const& u : ub) by_id[std::string(u.at("id").as_string())] = u.as_object();
     for (auto const& u : ua) {
         auto const& x = u.as_object();
         auto it = by_id.find(std::string(x.at("id").as_string()));
@@ -726,9 +734,7 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
             for (auto const* f : {"first_name", "last_name", "username", "external_id", "primary_email_address_id",
                                   "primary_phone_number_id", "public_metadata", "private_metadata", "unsafe_metadata",
                                   "banned", "locked", "password_enabled", "created_at", "legal_accepted_at"}) {
-                BOOST_TEST_CONTEXT(f) {
-                    BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f)));
-                }
+                BOOST_TEST_CONTEXT(f) { BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f))); }
             }
             for (auto const* list_name : {"email_addresses", "phone_numbers"}) {
                 auto const& la = x.at(list_name).as_array();
@@ -748,7 +754,8 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
     BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--data-dir", dir_b}, out) == 0);
     BOOST_TEST(report_of(out).at("unchanged") == 130);
     // A refused key ends the import (exit 2, nothing read).
-    BOOST_TEST(run({bin, "import", url, "--secret-key", "sk_test_wrongwrongwrongwrong0001", "--data-dir", dir_b}, out) == 2);
+    BOOST_TEST(
+        run({bin, "import", url, "--secret-key", "sk_test_wrongwrongwrongwrong0001", "--data-dir", dir_b}, out) == 2);
     BOOST_TEST(read_file(out + ".err").find("secret key was refused") != std::string::npos);
 }
 
@@ -779,7 +786,8 @@ BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pend
     std::vector<std::string> orgs;
     for (int k = 0; k < 3; ++k) {
         auto r = ba.bapi(verb::post, "/v1/organizations",
-                         json::object{{"name", "Org " + std::to_string(k)}, {"slug", "org-" + std::to_string(k)},
+                         json::object{{"name", "Org " + std::to_string(k)},
+                                      {"slug", "org-" + std::to_string(k)},
                                       {"created_by", users[static_cast<std::size_t>(k)]},
                                       {"public_metadata", json::object{{"tier", k}}},
                                       {"private_metadata", json::object{{"crm", "c" + std::to_string(k)}}},
@@ -797,36 +805,42 @@ BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pend
     for (std::size_t k = 0; k < orgs.size(); ++k) {
         auto r = ba.bapi(verb::post, "/v1/organizations/" + orgs[k] + "/invitations",
                          json::object{{"email_address", "invitee" + std::to_string(k) + "@example.com"},
-                                      {"role", "org:member"}, {"inviter_user_id", users[k]},
+                                      {"role", "org:member"},
+                                      {"inviter_user_id", users[k]},
                                       {"public_metadata", json::object{{"from", "import"}}}});
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     }
     // A revoked invitation stays behind: only pending ones move.
     {
-        auto r = ba.bapi(verb::post, "/v1/organizations/" + orgs[0] + "/invitations",
-                         json::object{{"email_address", "gone@example.com"}, {"role", "org:member"}, {"inviter_user_id", users[0]}});
+        auto r = ba.bapi(
+            verb::post, "/v1/organizations/" + orgs[0] + "/invitations",
+            json::object{{"email_address", "gone@example.com"}, {"role", "org:member"}, {"inviter_user_id", users[0]}});
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-        auto rv = ba.bapi(verb::post, "/v1/organizations/" + orgs[0] + "/invitations/" + str(r.json.at("id")) + "/revoke",
-                          json::object{{"requesting_user_id", users[0]}});
+        auto rv =
+            ba.bapi(verb::post, "/v1/organizations/" + orgs[0] + "/invitations/" + str(r.json.at("id")) + "/revoke",
+                    json::object{{"requesting_user_id", users[0]}});
         BOOST_TEST_REQUIRE(rv.status == 200u, rv.body);
     }
 
     // The digests come from A's own export (the BAPI never shows them).
     std::string const digests = data.path + "/digests.csv";
-    BOOST_TEST_REQUIRE(run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir",
-                            dir_a}, out) == 0);
+    BOOST_TEST_REQUIRE(
+        run({bin, "export", "--format", "clerk-csv", "--include-secrets", "--out", digests, "--data-dir", dir_a},
+            out) == 0);
     server_proc b(dir_b, {"--config", cfg_b});
     std::string const url = "http://127.0.0.1:" + std::to_string(a.s.bapi);
     // A dry run writes nothing and counts what would move (its members are the users the same run would import).
-    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--dry-run", "--config", cfg_b, "--data-dir", dir_b}, out) == 0,
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--dry-run", "--config", cfg_b, "--data-dir", dir_b},
+                   out) == 0,
                read_file(out + ".err"));
     auto dry = report_of(out).at("organizations").as_object();
     BOOST_TEST(dry.at("would_import").at("organizations") == 3);
     BOOST_TEST(b.bapi().bapi(verb::get, "/v1/organizations").json.at("total_count") == 0);
 
-    BOOST_TEST_REQUIRE(run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--config", cfg_b,
-                            "--data-dir", dir_b}, out) == 0,
-                       read_file(out + ".err"));
+    BOOST_TEST_REQUIRE(
+        run({bin, "import", url, "--secret-key", secret, "--digests", digests, "--config", cfg_b, "--data-dir", dir_b},
+            out) == 0,
+        read_file(out + ".err"));
     auto rep = report_of(out).at("organizations").as_object();
     BOOST_TEST(rep.at("imported").at("organizations") == 3);
     BOOST_TEST(rep.at("imported").at("memberships") == 12);  // 3 creators + 3 x 3 members
@@ -836,17 +850,18 @@ BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pend
 
     auto bb = b.bapi();
     auto same = [](json::value const& x, json::value const& y, std::initializer_list<char const*> fields) {
-        for (auto const* f : fields)
-            BOOST_TEST_CONTEXT(f) { BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f))); }
+        for (auto const* f : fields) BOOST_TEST_CONTEXT(f) {
+                BOOST_TEST(json::serialize(x.at(f)) == json::serialize(y.at(f)));
+            }
     };
     for (auto const& id : orgs) {
         BOOST_TEST_CONTEXT(id) {
             auto oa = ba.bapi(verb::get, "/v1/organizations/" + id);
             auto ob = bb.bapi(verb::get, "/v1/organizations/" + id);
             BOOST_TEST_REQUIRE(ob.status == 200u, ob.body);
-            same(oa.json, ob.json, {"id", "name", "slug", "has_image", "public_metadata", "private_metadata",
-                                    "max_allowed_memberships", "admin_delete_enabled", "created_by", "created_at",
-                                    "updated_at"});
+            same(oa.json, ob.json,
+                 {"id", "name", "slug", "has_image", "public_metadata", "private_metadata", "max_allowed_memberships",
+                  "admin_delete_enabled", "created_by", "created_at", "updated_at"});
             auto ma = ba.bapi(verb::get, "/v1/organizations/" + id + "/memberships?limit=100");
             auto mb = bb.bapi(verb::get, "/v1/organizations/" + id + "/memberships?limit=100");
             BOOST_TEST_REQUIRE(ma.json.at("data").as_array().size() == 4u);
@@ -866,14 +881,18 @@ BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pend
                  {"id", "email_address", "role", "status", "public_metadata", "private_metadata", "created_at"});
         }
     }
-    BOOST_TEST(bb.bapi(verb::get, "/v1/organizations/" + orgs[0] + "/invitations?status=revoked").json.at("data").as_array().empty());
+    BOOST_TEST(bb.bapi(verb::get, "/v1/organizations/" + orgs[0] + "/invitations?status=revoked")
+                   .json.at("data")
+                   .as_array()
+                   .empty());
     // The user JSON carries the memberships, and a member of an imported organization gets its claims on the FAPI.
     auto ub = bb.bapi(verb::get, "/v1/users/" + users[4]);
     BOOST_TEST(ub.json.at("organization_memberships").as_array().size() == 3u, ub.body);
     {
         http_client c(b.s.fapi);
-        auto si = c.fapi("POST", "/v1/client/sign_ins",
-                         {{"identifier", "m3@example.com"}, {"strategy", "password"}, {"password", "correct horse battery 3"}});
+        auto si = c.fapi(
+            "POST", "/v1/client/sign_ins",
+            {{"identifier", "m3@example.com"}, {"strategy", "password"}, {"password", "correct horse battery 3"}});
         BOOST_TEST_REQUIRE(si.status == 200u, si.body);
         auto const sid = str(response(si).at("created_session_id"));
         auto touched = c.fapi("POST", "/v1/client/sessions/" + sid + "/touch", {{"active_organization_id", orgs[1]}});
@@ -890,7 +909,8 @@ BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pend
     BOOST_TEST(again.at("imported").at("organizations") == 0);
     BOOST_TEST(again.at("unchanged") == 18);  // 3 organizations + 12 memberships + 3 invitations
     // --users-only leaves them out.
-    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--users-only", "--config", cfg_b, "--data-dir", dir_b}, out) == 0);
+    BOOST_TEST(run({bin, "import", url, "--secret-key", secret, "--users-only", "--config", cfg_b, "--data-dir", dir_b},
+                   out) == 0);
     BOOST_TEST(!report_of(out).contains("organizations"));
 }
 

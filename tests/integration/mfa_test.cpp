@@ -1,8 +1,8 @@
 // Second factors over HTTP against the real server (issue 14): TOTP enrolment (/v1/me/totp), backup codes
 // (/v1/me/backup_codes/), phone numbers reserved for SMS, and the sign-in's needs_second_factor step with
 // totp, backup_code and phone_code, including single use, wrong codes and the lockout they count towards.
-#include "crypto/totp.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "crypto/totp.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -15,9 +15,7 @@ namespace {
 
 constexpr char const* password = "correct horse battery staple";
 
-void totp_instance(conf::config& c) {
-    c.second_factors = {"totp", "backup_code"};
-}
+void totp_instance(conf::config& c) { c.second_factors = {"totp", "backup_code"}; }
 
 /// The current TOTP code for a base32 secret at the server's clock, `steps` steps from now.
 std::string code_for(test_server& s, std::string const& b32, int steps = 0) {
@@ -40,12 +38,11 @@ std::pair<std::string, std::vector<std::string>> enrol(test_server& s, http_clie
 }
 
 http_result password_sign_in(http_client& c, std::string const& email) {
-    return c.fapi("POST", "/v1/client/sign_ins", {{"identifier", email}, {"strategy", "password"}, {"password", password}});
+    return c.fapi("POST", "/v1/client/sign_ins",
+                  {{"identifier", email}, {"strategy", "password"}, {"password", password}});
 }
 
-std::string sign_in_path(std::string const& id, std::string const& tail) {
-    return "/v1/client/sign_ins/" + id + tail;
-}
+std::string sign_in_path(std::string const& id, std::string const& tail) { return "/v1/client/sign_ins/" + id + tail; }
 
 std::vector<std::string> strategies(json::object const& si) {
     std::vector<std::string> out;
@@ -83,8 +80,8 @@ BOOST_AUTO_TEST_CASE(totp_enrolment) {
     auto wrong = code_for(s, secret) == "000000" ? "111111" : "000000";
     expect_error(c.fapi("POST", "/v1/me/totp/attempt_verification", {{"code", wrong}}), 422, "form_code_incorrect",
                  "code");
-    expect_error(c.fapi("POST", "/v1/me/totp/attempt_verification", {{"code", "12ab56"}}), 422,
-                 "form_code_incorrect", "code");
+    expect_error(c.fapi("POST", "/v1/me/totp/attempt_verification", {{"code", "12ab56"}}), 422, "form_code_incorrect",
+                 "code");
     BOOST_TEST(!load_user(s, who.user_id)->totp_enabled);
 
     auto v = c.fapi("POST", "/v1/me/totp/attempt_verification", {{"code", code_for(s, secret)}});
@@ -152,16 +149,18 @@ BOOST_AUTO_TEST_CASE(sign_in_with_totp_single_use) {
     BOOST_TEST(str(response(p).at("second_factor_verification").at("strategy")) == "totp");
     expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}}), 422,
                  "form_param_missing", "code");
-    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", "1"}}),
-                 422, "strategy_for_user_invalid", "strategy");
-    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "sms"}, {"code", "1"}}),
-                 422, "form_param_value_invalid", "strategy");
+    expect_error(
+        b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", "1"}}), 422,
+        "strategy_for_user_invalid", "strategy");
+    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "sms"}, {"code", "1"}}), 422,
+                 "form_param_value_invalid", "strategy");
     // The code that enrolled the TOTP was spent: it does not sign in.
     expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"),
                         {{"strategy", "totp"}, {"code", code_for(s, secret)}}),
                  422, "form_code_incorrect", "code");
     // The next step's code does (±1 step), once.
-    auto a = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", code_for(s, secret, 1)}});
+    auto a = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"),
+                    {{"strategy", "totp"}, {"code", code_for(s, secret, 1)}});
     BOOST_TEST_REQUIRE(a.status == 200u, a.body);
     BOOST_TEST(str(response(a).at("status")) == "complete");
     auto const sid = str(response(a).at("created_session_id"));
@@ -189,17 +188,21 @@ BOOST_AUTO_TEST_CASE(sign_in_with_a_backup_code_once) {
 
     http_client b(s.fapi_port());
     auto id = str(response(password_sign_in(b, "di@example.com")).at("id"));
-    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", "nope1234"}}),
-                 422, "form_code_incorrect", "code");
-    auto a = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[2]}});
+    expect_error(
+        b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", "nope1234"}}),
+        422, "form_code_incorrect", "code");
+    auto a =
+        b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[2]}});
     BOOST_TEST_REQUIRE(a.status == 200u, a.body);
     BOOST_TEST(str(response(a).at("status")) == "complete");
 
     http_client e(s.fapi_port());
     auto id2 = str(response(password_sign_in(e, "di@example.com")).at("id"));
-    expect_error(e.fapi("POST", sign_in_path(id2, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[2]}}),
-                 422, "form_code_incorrect", "code");
-    auto ok = e.fapi("POST", sign_in_path(id2, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[3]}});
+    expect_error(
+        e.fapi("POST", sign_in_path(id2, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[2]}}),
+        422, "form_code_incorrect", "code");
+    auto ok =
+        e.fapi("POST", sign_in_path(id2, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[3]}});
     BOOST_TEST(ok.status == 200u, ok.body);
 }
 
@@ -215,10 +218,12 @@ BOOST_AUTO_TEST_CASE(wrong_second_factors_lock_the_account) {
     auto id = str(response(password_sign_in(b, "ed@example.com")).at("id"));
     auto wrong = code_for(s, secret, 1) == "000000" ? "111111" : "000000";
     for (int i = 0; i < 3; ++i)
-        expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", wrong}}),
-                     422, "form_code_incorrect", "code");
+        expect_error(
+            b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", wrong}}), 422,
+            "form_code_incorrect", "code");
     // Locked now: even the right code is refused.
-    auto r = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", code_for(s, secret, 1)}});
+    auto r = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"),
+                    {{"strategy", "totp"}, {"code", code_for(s, secret, 1)}});
     expect_error(r, 403, "user_locked");
     BOOST_TEST(load_user(s, who.user_id)->lockout_expires_at > 0);
 }
@@ -238,7 +243,8 @@ BOOST_AUTO_TEST_CASE(sign_in_with_an_sms_second_factor) {
                  "form_param_value_invalid", "reserved_for_second_factor");
     r = c.fapi("POST", "/v1/me/phone_numbers/" + phone_id + "/prepare_verification", {{"strategy", "phone_code"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    r = c.fapi("POST", "/v1/me/phone_numbers/" + phone_id + "/attempt_verification", {{"code", s.last_code("+14155552671")}});
+    r = c.fapi("POST", "/v1/me/phone_numbers/" + phone_id + "/attempt_verification",
+               {{"code", s.last_code("+14155552671")}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     r = c.fapi("PATCH", "/v1/me/phone_numbers/" + phone_id, {{"reserved_for_second_factor", "true"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -256,17 +262,21 @@ BOOST_AUTO_TEST_CASE(sign_in_with_an_sms_second_factor) {
     BOOST_TEST(str(factors[0].at("safe_identifier")) == "+1********71");
     BOOST_TEST(factors[0].at("default").as_bool());
     auto const id = str(response(si).at("id"));
-    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", "123456"}}),
-                 400, "verification_not_sent");
-    expect_error(b.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "phone_code"}, {"phone_number_id", "idn_other"}}),
+    expect_error(
+        b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", "123456"}}),
+        400, "verification_not_sent");
+    expect_error(b.fapi("POST", sign_in_path(id, "/prepare_second_factor"),
+                        {{"strategy", "phone_code"}, {"phone_number_id", "idn_other"}}),
                  422, "form_param_value_invalid", "phone_number_id");
-    auto p = b.fapi("POST", sign_in_path(id, "/prepare_second_factor"), {{"strategy", "phone_code"}, {"phone_number_id", phone_id}});
+    auto p = b.fapi("POST", sign_in_path(id, "/prepare_second_factor"),
+                    {{"strategy", "phone_code"}, {"phone_number_id", phone_id}});
     BOOST_TEST_REQUIRE(p.status == 200u, p.body);
     BOOST_TEST(str(response(p).at("second_factor_verification").at("status")) == "unverified");
     auto const code = s.last_code("+14155552671");
     auto wrong = code == "000000" ? "111111" : "000000";
-    expect_error(b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", wrong}}),
-                 422, "form_code_incorrect", "code");
+    expect_error(
+        b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", wrong}}), 422,
+        "form_code_incorrect", "code");
     auto a = b.fapi("POST", sign_in_path(id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", code}});
     BOOST_TEST_REQUIRE(a.status == 200u, a.body);
     BOOST_TEST(str(response(a).at("status")) == "complete");

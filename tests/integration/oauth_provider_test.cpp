@@ -54,8 +54,10 @@ struct provider {
     std::string client_id, secret, user_id, redirect = "https://rp.example/cb";
 
     explicit provider(json::object extra = {}) {
-        json::object body{{"name", "RP"}, {"redirect_uris", json::array{"https://rp.example/cb", "rp://native"}},
-                          {"scopes", "openid profile email offline_access"}, {"consent_screen_enabled", false}};
+        json::object body{{"name", "RP"},
+                          {"redirect_uris", json::array{"https://rp.example/cb", "rp://native"}},
+                          {"scopes", "openid profile email offline_access"},
+                          {"consent_screen_enabled", false}};
         for (auto const& [k, v] : extra) body[k] = v;
         auto app = create_app(b, body);
         client_id = str(app.at("client_id"));
@@ -68,9 +70,14 @@ struct provider {
         return browser.request(verb::get, "/oauth/authorize?" + form_encode(q));
     }
     std::vector<std::pair<std::string, std::string>> authz_params(std::string state = "state-12345") {
-        return {{"response_type", "code"}, {"client_id", client_id}, {"redirect_uri", redirect},
-                {"scope", "openid profile email"}, {"state", std::move(state)}, {"nonce", "n-0S6_WzA2Mj"},
-                {"code_challenge", challenge_of(verifier)}, {"code_challenge_method", "S256"}};
+        return {{"response_type", "code"},
+                {"client_id", client_id},
+                {"redirect_uri", redirect},
+                {"scope", "openid profile email"},
+                {"state", std::move(state)},
+                {"nonce", "n-0S6_WzA2Mj"},
+                {"code_challenge", challenge_of(verifier)},
+                {"code_challenge_method", "S256"}};
     }
     /// Authorizes and returns the code (the redirect must carry it and the state).
     std::string code() {
@@ -94,8 +101,10 @@ struct provider {
         return rp.request(verb::post, path, form_encode(form), h);
     }
     http_result exchange(std::string const& code, std::string const& v = verifier, bool basic = true) {
-        return post("/oauth/token", {{"grant_type", "authorization_code"}, {"code", code}, {"redirect_uri", redirect},
-                                     {"code_verifier", v}}, basic);
+        return post(
+            "/oauth/token",
+            {{"grant_type", "authorization_code"}, {"code", code}, {"redirect_uri", redirect}, {"code_verifier", v}},
+            basic);
     }
 };
 
@@ -150,7 +159,8 @@ BOOST_AUTO_TEST_CASE(oauth_applications_crud_and_secret_shown_once) {
     BOOST_TEST(q.json.at("total_count").as_int64() == 1);
 
     // Update, rotate (a new secret, once), delete.
-    auto up = b.bapi(verb::patch, "/v1/oauth_applications/" + id, json::object{{"name", "Acme 2"}, {"scopes", "profile"}});
+    auto up =
+        b.bapi(verb::patch, "/v1/oauth_applications/" + id, json::object{{"name", "Acme 2"}, {"scopes", "profile"}});
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     BOOST_TEST(str(up.json.at("name")) == "Acme 2");
     BOOST_TEST(str(up.json.at("client_id")) == str(created.at("client_id")));
@@ -171,11 +181,14 @@ BOOST_AUTO_TEST_CASE(oauth_applications_crud_and_secret_shown_once) {
 BOOST_AUTO_TEST_CASE(oauth_applications_bad_input_is_clerk_shaped) {
     test_server s;
     auto b = bapi_client(s);
-    expect_error(b.bapi(verb::post, "/v1/oauth_applications", json::object{{"redirect_uris", json::array{"https://a/cb"}}}),
-                 422, "form_param_missing", "name");
-    expect_error(b.bapi(verb::post, "/v1/oauth_applications", json::object{{"name", "x"}, {"redirect_uris", json::array{"not a uri"}}}),
+    expect_error(
+        b.bapi(verb::post, "/v1/oauth_applications", json::object{{"redirect_uris", json::array{"https://a/cb"}}}), 422,
+        "form_param_missing", "name");
+    expect_error(b.bapi(verb::post, "/v1/oauth_applications",
+                        json::object{{"name", "x"}, {"redirect_uris", json::array{"not a uri"}}}),
                  422, "form_param_format_invalid", "redirect_uris");
-    expect_error(b.bapi(verb::post, "/v1/oauth_applications", json::object{{"name", "x"}, {"redirect_uris", json::array{"https://a/cb#frag"}}}),
+    expect_error(b.bapi(verb::post, "/v1/oauth_applications",
+                        json::object{{"name", "x"}, {"redirect_uris", json::array{"https://a/cb#frag"}}}),
                  422, "form_param_format_invalid", "redirect_uris");
     expect_error(b.bapi(verb::post, "/v1/oauth_applications", json::object{{"name", "x"}, {"scopes", "profile admin"}}),
                  422, "form_param_value_invalid", "scopes");
@@ -239,7 +252,8 @@ BOOST_AUTO_TEST_CASE(a_replayed_code_fails_and_revokes_what_it_issued) {
     BOOST_TEST_REQUIRE(first.status == 200u, first.body);
     expect_oauth_error(p.exchange(code), 400, "invalid_grant");
     // The first exchange's tokens are revoked by the replay.
-    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {}, {{"Authorization", "Bearer " + str(first.json.at("access_token"))}});
+    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {},
+                           {{"Authorization", "Bearer " + str(first.json.at("access_token"))}});
     BOOST_TEST(ui.status == 401u);
     auto info = p.post("/oauth/token_info", {{"token", str(first.json.at("refresh_token"))}});
     BOOST_TEST(info.json.at("active").as_bool() == false);
@@ -249,8 +263,10 @@ BOOST_AUTO_TEST_CASE(wrong_verifier_wrong_redirect_uri_expired_code_are_invalid_
     provider p;
     expect_oauth_error(p.exchange(p.code(), std::string(60, 'x')), 400, "invalid_grant");
     auto const code = p.code();
-    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "authorization_code"}, {"code", code},
-                                               {"redirect_uri", "rp://native"}, {"code_verifier", verifier}}),
+    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "authorization_code"},
+                                               {"code", code},
+                                               {"redirect_uri", "rp://native"},
+                                               {"code_verifier", verifier}}),
                        400, "invalid_grant");
     auto const late = p.code();
     p.s.advance(std::chrono::minutes(11));
@@ -277,8 +293,10 @@ BOOST_AUTO_TEST_CASE(unknown_client_and_bad_secret_are_invalid_client) {
     BOOST_TEST(p.exchange(code).status == 200u);
     // Confidential clients must authenticate: client_id alone is not enough.
     expect_oauth_error(p.rp.request(verb::post, "/oauth/token",
-                                    form_encode({{"grant_type", "authorization_code"}, {"code", p.code()},
-                                                 {"client_id", p.client_id}, {"redirect_uri", p.redirect},
+                                    form_encode({{"grant_type", "authorization_code"},
+                                                 {"code", p.code()},
+                                                 {"client_id", p.client_id},
+                                                 {"redirect_uri", p.redirect},
                                                  {"code_verifier", verifier}}),
                                     {{"Content-Type", "application/x-www-form-urlencoded"}}),
                        401, "invalid_client");
@@ -337,16 +355,20 @@ BOOST_AUTO_TEST_CASE(refresh_rotates_and_reuse_revokes_the_family) {
     BOOST_TEST(r2 != r1);
     BOOST_TEST(second.json.as_object().contains("id_token"));
     // A narrower scope is allowed, a wider one is not.
-    auto narrow = p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r2}, {"scope", "openid offline_access"}});
+    auto narrow = p.post("/oauth/token",
+                         {{"grant_type", "refresh_token"}, {"refresh_token", r2}, {"scope", "openid offline_access"}});
     expect_oauth_error(narrow, 400, "invalid_scope");
     narrow = p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r2}, {"scope", "openid"}});
     BOOST_TEST_REQUIRE(narrow.status == 200u, narrow.body);
     BOOST_TEST(str(narrow.json.at("scope")) == "openid");
     auto const r3 = str(narrow.json.at("refresh_token"));
     // Presenting r1 again is reuse: every token of the authorization dies, the newest included.
-    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r1}}), 400, "invalid_grant");
-    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r3}}), 400, "invalid_grant");
-    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {}, {{"Authorization", "Bearer " + str(narrow.json.at("access_token"))}});
+    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r1}}), 400,
+                       "invalid_grant");
+    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", r3}}), 400,
+                       "invalid_grant");
+    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {},
+                           {{"Authorization", "Bearer " + str(narrow.json.at("access_token"))}});
     BOOST_TEST(ui.status == 401u);
 }
 
@@ -370,8 +392,9 @@ BOOST_AUTO_TEST_CASE(introspection_and_revocation) {
     BOOST_TEST(str(v.json.at("subject")) == p.user_id);
     BOOST_TEST(v.json.at("revoked").as_bool() == false);
     BOOST_TEST(v.json.at("scopes").as_array().size() == 3u);
-    expect_error(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", "oat_x"}}),
-                 404, "resource_not_found");
+    expect_error(
+        p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", "oat_x"}}),
+        404, "resource_not_found");
     expect_error(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{}), 422,
                  "form_param_missing", "access_token");
     expect_oauth_error(p.rp.request(verb::post, "/oauth/token_info", form_encode({{"token", at}}),
@@ -379,9 +402,13 @@ BOOST_AUTO_TEST_CASE(introspection_and_revocation) {
                        401, "invalid_client");
     // Another client learns nothing about this client's token, and cannot revoke it.
     auto other = create_app(p.b, {{"name", "Other"}, {"redirect_uris", json::array{"https://o.example/cb"}}});
-    auto other_basic = "Basic " + crypto::base64_encode(str(other.at("client_id")) + ":" + str(other.at("client_secret")));
-    std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/x-www-form-urlencoded"}, {"Authorization", other_basic}};
-    BOOST_TEST(p.rp.request(verb::post, "/oauth/token_info", form_encode({{"token", at}}), h).json.at("active").as_bool() == false);
+    auto other_basic =
+        "Basic " + crypto::base64_encode(str(other.at("client_id")) + ":" + str(other.at("client_secret")));
+    std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/x-www-form-urlencoded"},
+                                                       {"Authorization", other_basic}};
+    BOOST_TEST(
+        p.rp.request(verb::post, "/oauth/token_info", form_encode({{"token", at}}), h).json.at("active").as_bool() ==
+        false);
     BOOST_TEST(p.rp.request(verb::post, "/oauth/token/revoke", form_encode({{"token", at}}), h).status == 200u);
     BOOST_TEST(p.post("/oauth/token_info", {{"token", at}}).json.at("active").as_bool());
     // Revoking the access token: 200, then inactive; unknown tokens also answer 200.
@@ -389,16 +416,21 @@ BOOST_AUTO_TEST_CASE(introspection_and_revocation) {
     BOOST_TEST(p.post("/oauth/token_info", {{"token", at}}).json.at("active").as_bool() == false);
     BOOST_TEST(p.post("/oauth/token/revoke", {{"token", "unknown"}}).status == 200u);
     BOOST_TEST(p.b.bapi(verb::post, "/v1/oauth_applications/access_tokens/verify", json::object{{"access_token", at}})
-                   .json.at("revoked").as_bool());
+                   .json.at("revoked")
+                   .as_bool());
     // Revoking the refresh token ends the grant.
     BOOST_TEST(p.post("/oauth/token/revoke", {{"token", rt}}).status == 200u);
-    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", rt}}), 400, "invalid_grant");
+    expect_oauth_error(p.post("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", rt}}), 400,
+                       "invalid_grant");
     // Deleting the application kills its tokens.
     auto fresh = p.exchange(p.code());
     BOOST_TEST_REQUIRE(fresh.status == 200u);
     auto list = p.b.bapi(verb::get, "/v1/oauth_applications?name_query=RP");
-    BOOST_TEST_REQUIRE(p.b.bapi(verb::delete_, "/v1/oauth_applications/" + str(list.json.at("data").as_array()[0].at("id"))).status == 200u);
-    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {}, {{"Authorization", "Bearer " + str(fresh.json.at("access_token"))}});
+    BOOST_TEST_REQUIRE(
+        p.b.bapi(verb::delete_, "/v1/oauth_applications/" + str(list.json.at("data").as_array()[0].at("id"))).status ==
+        200u);
+    auto ui = p.rp.request(verb::get, "/oauth/userinfo", {},
+                           {{"Authorization", "Bearer " + str(fresh.json.at("access_token"))}});
     BOOST_TEST(ui.status == 401u);
 }
 
@@ -410,8 +442,8 @@ BOOST_AUTO_TEST_CASE(consent_page_and_consent_endpoints) {
     BOOST_TEST(page.body.find("/v1/me/oauth/consent/" + p.client_id) != std::string::npos);
     BOOST_TEST(page.headers["x-frame-options"] == "DENY");
     // The consent info clerk-js's <OAuthConsent/> reads.
-    auto info = p.browser.fapi("GET", "/v1/me/oauth/consent/" + p.client_id + "?scope=openid%20email&redirect_uri=" +
-                                          "https%3A%2F%2Frp.example%2Fcb");
+    auto info = p.browser.fapi("GET", "/v1/me/oauth/consent/" + p.client_id +
+                                          "?scope=openid%20email&redirect_uri=" + "https%3A%2F%2Frp.example%2Fcb");
     BOOST_TEST_REQUIRE(info.status == 200u, info.body);
     auto const& ci = info.json.at("response").as_object();
     BOOST_TEST(str(ci.at("oauth_application_name")) == "RP");

@@ -15,14 +15,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <chrono>
 #include <fcntl.h>
-#include <csignal>
-#include <fstream>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <chrono>
+#include <csignal>
+#include <fstream>
 #include <thread>
 
 using namespace latchkey;
@@ -76,8 +76,8 @@ int run_binary(std::vector<std::string> args, std::string const& stdout_path = {
     char* envp[] = {nullptr};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(),
-                                     O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY,
+                                     0);
     if (!stdout_path.empty())
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = -1;
@@ -126,22 +126,42 @@ BOOST_AUTO_TEST_CASE(metrics_by_route_pattern_status_and_latency) {
     auto client = seed_client(s.app());
     auto sid = seed_session(s.app(), client, u1);
     BOOST_TEST(b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens").status == 200u);
-    s.app().metrics->add_gauge("latchkey_test_queue_depth", "A gauge registered by another module.", [] { return 7.0; });
+    s.app().metrics->add_gauge("latchkey_test_queue_depth", "A gauge registered by another module.",
+                               [] { return 7.0; });
 
     auto r = b.request(verb::get, "/metrics", {}, {{"Authorization", "Bearer " + s.secret_key()}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.headers["content-type"].starts_with("text/plain; version=0.0.4"));
     auto const& t = r.body;
     // One series per route pattern, never per raw path.
-    BOOST_TEST(sample(t, R"(latchkey_http_requests_total{api="bapi",method="GET",route="/v1/users/{user_id}",status="2xx"})") == 2);
-    BOOST_TEST(sample(t, R"(latchkey_http_requests_total{api="bapi",method="GET",route="/v1/users/{user_id}",status="4xx"})") == 1);
+    BOOST_TEST(
+        sample(t,
+               R"(latchkey_http_requests_total{api="bapi",method="GET",route="/v1/users/{user_id}",status="2xx"})") ==
+        2);
+    BOOST_TEST(
+        sample(t,
+               R"(latchkey_http_requests_total{api="bapi",method="GET",route="/v1/users/{user_id}",status="4xx"})") ==
+        1);
     BOOST_TEST(sample(t, R"(latchkey_http_requests_total{api="bapi",method="-",route="unmatched",status="4xx"})") == 1);
-    BOOST_TEST(sample(t, R"(latchkey_http_requests_total{api="fapi",method="GET",route="/v1/environment",status="2xx"})") == 1);
+    BOOST_TEST(
+        sample(t, R"(latchkey_http_requests_total{api="fapi",method="GET",route="/v1/environment",status="2xx"})") ==
+        1);
     BOOST_TEST(t.find("user_missing") == std::string::npos);
     BOOST_TEST(t.find("abc123") == std::string::npos);
-    BOOST_TEST(sample(t, R"(latchkey_http_request_duration_seconds_count{api="bapi",method="GET",route="/v1/users/{user_id}"})") == 3);
-    BOOST_TEST(sample(t, R"(latchkey_http_request_duration_seconds_bucket{api="bapi",method="GET",route="/v1/users/{user_id}",le="+Inf"})") == 3);
-    BOOST_TEST(sample(t, R"(latchkey_http_request_duration_seconds_sum{api="bapi",method="GET",route="/v1/users/{user_id}"})") > 0);
+    BOOST_TEST(
+        sample(
+            t,
+            R"(latchkey_http_request_duration_seconds_count{api="bapi",method="GET",route="/v1/users/{user_id}"})") ==
+        3);
+    BOOST_TEST(
+        sample(
+            t,
+            R"(latchkey_http_request_duration_seconds_bucket{api="bapi",method="GET",route="/v1/users/{user_id}",le="+Inf"})") ==
+        3);
+    BOOST_TEST(
+        sample(t,
+               R"(latchkey_http_request_duration_seconds_sum{api="bapi",method="GET",route="/v1/users/{user_id}"})") >
+        0);
     BOOST_TEST(sample(t, "latchkey_tokens_minted_total") >= 1);
     BOOST_TEST(sample(t, "latchkey_hash_pool_queue_depth") == 0);
     BOOST_TEST(sample(t, "latchkey_store_map_used_bytes") > 0);
@@ -153,11 +173,15 @@ BOOST_AUTO_TEST_CASE(metrics_count_hash_pool_requests) {
     test_server s;
     http_client f(s.fapi_port());
     // A sign-up hashes its password on the pool; afterwards the depth is back to 0 and the route is counted.
-    BOOST_TEST(f.fapi("POST", "/v1/client/sign_ups", {{"email_address", "pool@example.com"},
-                                                      {"password", "correct horse battery staple"}}).status == 200u);
+    BOOST_TEST(f.fapi("POST", "/v1/client/sign_ups",
+                      {{"email_address", "pool@example.com"}, {"password", "correct horse battery staple"}})
+                   .status == 200u);
     auto b = bapi_client(s);
     auto t = b.request(verb::get, "/metrics", {}, {{"Authorization", "Bearer " + s.secret_key()}}).body;
-    BOOST_TEST(sample(t, R"(latchkey_http_requests_total{api="fapi",method="POST",route="/v1/client/sign_ups",status="2xx"})") == 1);
+    BOOST_TEST(
+        sample(t,
+               R"(latchkey_http_requests_total{api="fapi",method="POST",route="/v1/client/sign_ups",status="2xx"})") ==
+        1);
     BOOST_TEST(sample(t, "latchkey_hash_pool_queue_depth") == 0);
 }
 
@@ -167,9 +191,9 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_config_and_keys_keeps_connections) {
     tmp_dir data;
     std::string const cfg = data.path + "/config.json";
     write_file(cfg, R"({"application_name":"Before","sign_up_mode":"public"})");
-    auto srv = spawn_server(bin, data.path + "/d", {"--config", cfg},
-                            {"LATCHKEY_SECRET_KEY=sk_test_reloadreloadreload00001", "LATCHKEY_ACCESS_LOG=false",
-                             "LATCHKEY_THREADS=2"});
+    auto srv = spawn_server(
+        bin, data.path + "/d", {"--config", cfg},
+        {"LATCHKEY_SECRET_KEY=sk_test_reloadreloadreload00001", "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"});
     struct reaper {
         int pid;
         ~reaper() {
@@ -204,7 +228,8 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_config_and_keys_keeps_connections) {
     BOOST_TEST(kids().size() == kids_before.size() + 1);
 
     // A broken file and an invalid setting are refused: the old config stays, the server keeps answering.
-    for (auto const* bad : {R"({"application_name":"Broken",)", R"({"application_name":"Bad","sign_up_mode":"sometimes"})"}) {
+    for (auto const* bad :
+         {R"({"application_name":"Broken",)", R"({"application_name":"Bad","sign_up_mode":"sometimes"})"}) {
         write_file(cfg, bad);
         BOOST_TEST_REQUIRE(::kill(srv.pid, SIGHUP) == 0);
         std::this_thread::sleep_for(300ms);
@@ -225,9 +250,9 @@ BOOST_AUTO_TEST_CASE(users_command_beside_a_running_server) {
     BOOST_TEST_REQUIRE(bin != nullptr, "LATCHKEY_BIN must point at the latchkey binary");
     tmp_dir data;
     std::string const dir = data.path + "/d";
-    auto srv = spawn_server(bin, dir, {},
-                            {"LATCHKEY_SECRET_KEY=sk_test_usersusersusers0000001", "LATCHKEY_ACCESS_LOG=false",
-                             "LATCHKEY_THREADS=2"});
+    auto srv = spawn_server(
+        bin, dir, {},
+        {"LATCHKEY_SECRET_KEY=sk_test_usersusersusers0000001", "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"});
     struct reaper {
         int pid;
         ~reaper() {
@@ -248,7 +273,8 @@ BOOST_AUTO_TEST_CASE(users_command_beside_a_running_server) {
     BOOST_TEST(!created[0].contains("password_digest"));  // create and list never print digests
     auto sign_in = [&](std::string const& who, std::string const& pw) {
         http_client c(srv.fapi);
-        auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}, {"strategy", "password"}, {"password", pw}});
+        auto r =
+            c.fapi("POST", "/v1/client/sign_ins", {{"identifier", who}, {"strategy", "password"}, {"password", pw}});
         return r.status == 200u && response(r).at("status") == "complete";
     };
     BOOST_TEST(sign_in("admin@example.com", "correct horse battery staple"));
@@ -258,18 +284,19 @@ BOOST_AUTO_TEST_CASE(users_command_beside_a_running_server) {
 
     // import: foreign bcrypt and argon2id digests, a plain password, a bad line and a taken address.
     std::string const in = data.path + "/in.jsonl";
-    write_file(in,
-               R"({"email_address":"bc@example.com","password_digest":"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW","password_hasher":"bcrypt","first_name":"Bee","public_metadata":{"plan":"pro"}})"
-               "\n"
-               R"({"email_addresses":[{"email_address":"ar@example.com","verified":true}],"password_digest":"$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"})"
-               "\n"
-               R"({"email_address":"plain@example.com","password":"another fine password"})"
-               "\n"
-               R"({"email_address":"not-an-email"})"
-               "\n"
-               R"({"email_address":"admin@example.com"})"
-               "\n"
-               "{broken\n");
+    write_file(
+        in,
+        R"({"email_address":"bc@example.com","password_digest":"$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW","password_hasher":"bcrypt","first_name":"Bee","public_metadata":{"plan":"pro"}})"
+        "\n"
+        R"({"email_addresses":[{"email_address":"ar@example.com","verified":true}],"password_digest":"$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"})"
+        "\n"
+        R"({"email_address":"plain@example.com","password":"another fine password"})"
+        "\n"
+        R"({"email_address":"not-an-email"})"
+        "\n"
+        R"({"email_address":"admin@example.com"})"
+        "\n"
+        "{broken\n");
     BOOST_TEST(run_binary({bin, "users", "import", "--in", in, "--data-dir", dir}, out) == 1);
     auto summary = json_lines(out);
     BOOST_TEST_REQUIRE(summary.size() == 1u);
@@ -284,7 +311,7 @@ BOOST_AUTO_TEST_CASE(users_command_beside_a_running_server) {
     // export: every user as JSON lines; the bcrypt user's digest was re-hashed with ours at that sign-in, the
     // argon2id import (never signed in) keeps its foreign parameters.
     BOOST_TEST_REQUIRE(run_binary({bin, "users", "export", "--out", out, "--data-dir", dir}) == 0);
-    struct stat st{};
+    struct stat st {};
     BOOST_TEST(::stat(out.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0600u);
     auto lines = json_lines(out);

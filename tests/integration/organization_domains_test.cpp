@@ -144,9 +144,9 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     expect_error(bob.c.fapi("GET", base + "/" + id), 403, "not_allowed_access");
     expect_error(bob.c.fapi("POST", base, {{"name", "bob.test"}}), 403, "not_allowed_access");
     expect_error(bob.c.fapi("DELETE", base + "/" + id), 403, "not_allowed_access");
-    expect_error(bob.c.fapi("POST", base + "/" + id + "/update_enrollment_mode",
-                            {{"enrollment_mode", "automatic_suggestion"}}),
-                 403, "not_allowed_access");
+    expect_error(
+        bob.c.fapi("POST", base + "/" + id + "/update_enrollment_mode", {{"enrollment_mode", "automatic_suggestion"}}),
+        403, "not_allowed_access");
     expect_error(bob.c.fapi("POST", base + "/" + id + "/prepare_affiliation_verification",
                             {{"affiliation_email_address", "bob@acme.test"}}),
                  403, "not_allowed_access");
@@ -171,8 +171,8 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     expect_error(alice.c.fapi("POST", base + "/orgdmn_missing/prepare_affiliation_verification",
                               {{"affiliation_email_address", "a@acme.test"}}),
                  404, "resource_not_found");
-    expect_error(alice.c.fapi("POST", base + "/orgdmn_missing/attempt_affiliation_verification", {{"code", "1"}}),
-                 404, "resource_not_found");
+    expect_error(alice.c.fapi("POST", base + "/orgdmn_missing/attempt_affiliation_verification", {{"code", "1"}}), 404,
+                 "resource_not_found");
 
     // Enrollment mode: required, one of the offered ones.
     expect_error(alice.c.fapi("POST", base + "/" + id + "/update_enrollment_mode", {}), 422, "form_param_missing",
@@ -190,8 +190,8 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     expect_error(alice.c.fapi("POST", base + "/" + id + "/prepare_affiliation_verification",
                               {{"affiliation_email_address", "alice@other.test"}}),
                  422, "form_param_value_invalid", "affiliation_email_address");
-    expect_error(alice.c.fapi("POST", base + "/" + id + "/attempt_affiliation_verification", {{"code", "123456"}}),
-                 400, "verification_not_sent");
+    expect_error(alice.c.fapi("POST", base + "/" + id + "/attempt_affiliation_verification", {{"code", "123456"}}), 400,
+                 "verification_not_sent");
     auto prep = alice.c.fapi("POST", base + "/" + id + "/prepare_affiliation_verification",
                              {{"affiliation_email_address", "it@acme.test"}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
@@ -221,8 +221,8 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     // A domain of the admin's own verified address is verified at once (as Clerk).
     auto own = eve.c.fapi("POST", "/v1/organizations", {{"name", "Other"}});
     BOOST_TEST_REQUIRE(own.status == 200u, own.body);
-    auto mine = eve.c.fapi("POST", "/v1/organizations/" + str(response(own).at("id")) + "/domains",
-                           {{"name", "other.test"}});
+    auto mine =
+        eve.c.fapi("POST", "/v1/organizations/" + str(response(own).at("id")) + "/domains", {{"name", "other.test"}});
     BOOST_TEST_REQUIRE(mine.status == 200u, mine.body);
     BOOST_TEST(response(mine).at("verification").at("status") == "verified");
     BOOST_TEST(response(mine).at("affiliation_email_address") == "eve@other.test");
@@ -240,8 +240,10 @@ BOOST_AUTO_TEST_CASE(too_many_wrong_codes_fail_the_affiliation) {
     auto org = create_org(alice, "Acme");
     auto const base = "/v1/organizations/" + org + "/domains";
     auto id = str(response(alice.c.fapi("POST", base, {{"name", "acme.test"}})).at("id"));
-    BOOST_TEST_REQUIRE(alice.c.fapi("POST", base + "/" + id + "/prepare_affiliation_verification",
-                                    {{"affiliation_email_address", "it@acme.test"}}).status == 200u);
+    BOOST_TEST_REQUIRE(alice.c
+                           .fapi("POST", base + "/" + id + "/prepare_affiliation_verification",
+                                 {{"affiliation_email_address", "it@acme.test"}})
+                           .status == 200u);
     auto const code = s.last_code("it@acme.test");
     std::string wrong = code == "000000" ? "111111" : "000000";
     http_result last;
@@ -352,8 +354,10 @@ BOOST_AUTO_TEST_CASE(an_automatic_invitation_domain_invites_matching_users) {
     BOOST_TEST(response(bob.c.fapi("GET", "/v1/me/organization_invitations")).at("total_count") == 0);
     expect_error(bob.c.fapi("POST", "/v1/me/organization_invitations/" + id + "/accept"), 404, "resource_not_found");
     // Back to manual: no more automatic invitations.
-    BOOST_TEST_REQUIRE(alice.c.fapi("POST", "/v1/organizations/" + org + "/domains/" + dom + "/update_enrollment_mode",
-                                    {{"enrollment_mode", "manual_invitation"}}).status == 200u);
+    BOOST_TEST_REQUIRE(alice.c
+                           .fapi("POST", "/v1/organizations/" + org + "/domains/" + dom + "/update_enrollment_mode",
+                                 {{"enrollment_mode", "manual_invitation"}})
+                           .status == 200u);
     auto carol = browser(s, "carol@acme.test");
     BOOST_TEST(response(carol.c.fapi("GET", "/v1/me/organization_invitations")).at("total_count") == 0);
 }
@@ -482,8 +486,9 @@ BOOST_AUTO_TEST_CASE(backend_memberships_across_organizations_and_their_metadata
     expect_error(b.bapi(verb::get, "/v1/users/user_missing/organization_memberships"), 404, "resource_not_found");
 
     auto const meta = "/v1/organizations/" + id1 + "/memberships/" + bob + "/metadata";
-    auto m1 = b.bapi(verb::patch, meta, json::object{{"public_metadata", {{"team", "red"}, {"n", 1}}},
-                                                     {"private_metadata", {{"note", "x"}}}});
+    auto m1 =
+        b.bapi(verb::patch, meta,
+               json::object{{"public_metadata", {{"team", "red"}, {"n", 1}}}, {"private_metadata", {{"note", "x"}}}});
     BOOST_TEST_REQUIRE(m1.status == 200u, m1.body);
     auto m2 = b.bapi(verb::patch, meta, json::object{{"public_metadata", {{"n", nullptr}, {"lead", true}}}});
     BOOST_TEST_REQUIRE(m2.status == 200u, m2.body);

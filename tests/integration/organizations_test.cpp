@@ -140,8 +140,9 @@ BOOST_AUTO_TEST_CASE(create_get_update_delete_with_permissions) {
     auto up = alice.c.fapi("PATCH", "/v1/organizations/" + id, {{"name", "Acme"}, {"slug", "acme"}});
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     BOOST_TEST(response(up).at("slug") == "acme");
-    BOOST_TEST(client_user(up, alice.who.session_id).at("organization_memberships").at(0).at("organization").at("name") ==
-               "Acme");
+    BOOST_TEST(
+        client_user(up, alice.who.session_id).at("organization_memberships").at(0).at("organization").at("name") ==
+        "Acme");
 
     // A member may read but not manage; a stranger sees nothing.
     auto bob = browser(s, "bob@example.com");
@@ -216,7 +217,8 @@ BOOST_AUTO_TEST_CASE(memberships_roles_and_the_last_admin) {
     // The last admin can be neither demoted nor removed, nor leave.
     expect_error(alice.c.fapi("PATCH", base + "/" + alice.who.user_id, {{"role", "org:member"}}), 403,
                  "organization_minimum_permissions_needed");
-    expect_error(alice.c.fapi("DELETE", base + "/" + alice.who.user_id), 403, "organization_minimum_permissions_needed");
+    expect_error(alice.c.fapi("DELETE", base + "/" + alice.who.user_id), 403,
+                 "organization_minimum_permissions_needed");
     expect_error(alice.c.fapi("DELETE", "/v1/me/organization_memberships/" + id), 403,
                  "organization_minimum_permissions_needed");
     // With a second admin, the first may step down.
@@ -236,7 +238,8 @@ BOOST_AUTO_TEST_CASE(memberships_roles_and_the_last_admin) {
     BOOST_TEST(response(roles).at("total_count") == 3);
     BOOST_TEST(response(roles).at("data").at(2).at("key") == "org:billing");
     BOOST_TEST(response(roles).at("data").at(2).at("permissions").as_array().size() == 3u);
-    expect_error(carol.c.fapi("GET", "/v1/organizations/" + id + "/roles"), 404, "organization_not_found_or_unauthorized");
+    expect_error(carol.c.fapi("GET", "/v1/organizations/" + id + "/roles"), 404,
+                 "organization_not_found_or_unauthorized");
 
     // The user's side: list, then leave.
     auto mine = alice.c.fapi("GET", "/v1/me/organization_memberships?paginated=true&limit=10&offset=0");
@@ -282,8 +285,8 @@ BOOST_AUTO_TEST_CASE(active_organization_claims_in_the_session_token) {
     BOOST_TEST(!tok.contains("fea"));
 
     // The admin changes bob's role to the custom one: bob's next token shows it, with its permissions.
-    auto re = alice.c.fapi("PATCH", "/v1/organizations/" + id + "/memberships/" + bob.who.user_id,
-                           {{"role", "org:billing"}});
+    auto re =
+        alice.c.fapi("PATCH", "/v1/organizations/" + id + "/memberships/" + bob.who.user_id, {{"role", "org:billing"}});
     BOOST_TEST_REQUIRE(re.status == 200u, re.body);
     tok = fresh_token(bob);
     BOOST_TEST(tok.at("o").at("rol") == "billing");
@@ -297,13 +300,13 @@ BOOST_AUTO_TEST_CASE(active_organization_claims_in_the_session_token) {
 
     // A mint for another organization (clerk-js's getToken with organization_id) and for the personal account.
     auto own = str(create_org(bob, "Bobs").at("id"));
-    auto other_tok = bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/tokens",
-                                {{"organization_id", own}});
+    auto other_tok =
+        bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/tokens", {{"organization_id", own}});
     BOOST_TEST_REQUIRE(other_tok.status == 200u, other_tok.body);
     BOOST_TEST(jwt_payload(str(other_tok.json.at("jwt"))).at("o").at("rol") == "admin");
-    expect_error(bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/tokens",
-                            {{"organization_id", other}}),
-                 404, "organization_not_found_or_unauthorized");
+    expect_error(
+        bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/tokens", {{"organization_id", other}}), 404,
+        "organization_not_found_or_unauthorized");
 
     // Removed from the organization: back to the personal account, no claims.
     auto b2 = bapi_client(s);
@@ -311,8 +314,8 @@ BOOST_AUTO_TEST_CASE(active_organization_claims_in_the_session_token) {
     BOOST_TEST(!fresh_token(bob).contains("o"));
     BOOST_TEST(load_session(s, bob.who.session_id)->last_active_organization_id.empty());
     // Clearing with an empty id.
-    auto cleared = bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/touch",
-                              {{"active_organization_id", ""}});
+    auto cleared =
+        bob.c.fapi("POST", "/v1/client/sessions/" + bob.who.session_id + "/touch", {{"active_organization_id", ""}});
     BOOST_TEST(cleared.status == 200u);
 }
 
@@ -335,9 +338,9 @@ BOOST_AUTO_TEST_CASE(invitations_email_a_ticket_that_signs_up_into_the_organizat
     expect_error(alice.c.fapi("POST", base, {}), 422, "form_param_missing", "email_address");
     expect_error(carol.c.fapi("POST", base, {{"email_address", "x@example.com"}}), 404,
                  "organization_not_found_or_unauthorized");
-    auto bulk = alice.c.fapi("POST", base + "/bulk",
-                             {{"email_address", "d1@example.com"}, {"email_address", "d2@example.com"},
-                              {"role", "org:member"}});
+    auto bulk = alice.c.fapi(
+        "POST", base + "/bulk",
+        {{"email_address", "d1@example.com"}, {"email_address", "d2@example.com"}, {"role", "org:member"}});
     BOOST_TEST_REQUIRE(bulk.status == 200u, bulk.body);
     BOOST_TEST(json::parse(bulk.body).at("response").as_array().size() == 2u);
 
@@ -426,8 +429,11 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     std::string const bob_id = str(bob.at("id"));
 
     auto made = b.bapi(verb::post, "/v1/organizations",
-                       json::object{{"name", "Acme"}, {"slug", "acme"}, {"created_by", alice_id},
-                                    {"max_allowed_memberships", 10}, {"public_metadata", {{"plan", "pro"}}},
+                       json::object{{"name", "Acme"},
+                                    {"slug", "acme"},
+                                    {"created_by", alice_id},
+                                    {"max_allowed_memberships", 10},
+                                    {"public_metadata", {{"plan", "pro"}}},
                                     {"private_metadata", {{"tier", 1}}}});
     BOOST_TEST_REQUIRE(made.status == 200u, made.body);
     std::string const id = str(made.json.at("id"));
@@ -435,7 +441,8 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     BOOST_TEST(made.json.at("private_metadata").at("tier") == 1);
     expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"name", "Dup"}, {"slug", "acme"}}), 422,
                  "form_identifier_exists", "slug");
-    expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"slug", "x"}}), 422, "form_param_missing", "name");
+    expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"slug", "x"}}), 422, "form_param_missing",
+                 "name");
     expect_error(b.bapi(verb::post, "/v1/organizations", json::object{{"name", "X"}, {"created_by", "user_nope"}}), 404,
                  "resource_not_found", "created_by");
     for (auto n : {"Beta", "Gamma"}) {
@@ -465,12 +472,12 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     BOOST_TEST(up.json.at("name") == "Acme Corp");
     BOOST_TEST(up.json.at("admin_delete_enabled") == false);
-    auto merged = b.bapi(verb::patch, "/v1/organizations/" + id + "/metadata",
-                         json::object{{"public_metadata", {{"seats", 5}}}});
+    auto merged =
+        b.bapi(verb::patch, "/v1/organizations/" + id + "/metadata", json::object{{"public_metadata", {{"seats", 5}}}});
     BOOST_TEST(merged.json.at("public_metadata").at("plan") == "pro");
     BOOST_TEST(merged.json.at("public_metadata").at("seats") == 5);
-    auto replaced = b.bapi(verb::put, "/v1/organizations/" + id + "/metadata",
-                           json::object{{"public_metadata", {{"only", true}}}});
+    auto replaced =
+        b.bapi(verb::put, "/v1/organizations/" + id + "/metadata", json::object{{"public_metadata", {{"only", true}}}});
     BOOST_TEST(replaced.json.at("public_metadata").as_object().size() == 1u);
     expect_error(b.bapi(verb::patch, "/v1/organizations/" + id, json::object{{"slug", "Bad Slug"}}), 422,
                  "form_param_format_invalid", "slug");
@@ -483,18 +490,22 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
     BOOST_TEST(str(m.json.at("public_user_data").at("user_id")) == bob_id);
     auto ml = b.bapi(verb::get, "/v1/organizations/" + id + "/memberships?limit=10&offset=0");
     BOOST_TEST(ml.json.at("total_count") == 2);
-    auto mu = b.bapi(verb::patch, "/v1/organizations/" + id + "/memberships/" + bob_id, json::object{{"role", "org:admin"}});
+    auto mu =
+        b.bapi(verb::patch, "/v1/organizations/" + id + "/memberships/" + bob_id, json::object{{"role", "org:admin"}});
     BOOST_TEST(mu.json.at("role") == "org:admin");
-    expect_error(b.bapi(verb::patch, "/v1/organizations/" + id + "/memberships/user_nope", json::object{{"role", "org:admin"}}),
-                 404, "resource_not_found");
+    expect_error(
+        b.bapi(verb::patch, "/v1/organizations/" + id + "/memberships/user_nope", json::object{{"role", "org:admin"}}),
+        404, "resource_not_found");
     // The user JSON lists it.
     auto bu = b.bapi(verb::get, "/v1/users/" + bob_id);
     BOOST_TEST(bu.json.at("organization_memberships").as_array().size() == 1u);
 
     // Invitations: create, bulk (a JSON array), list, get, revoke.
     auto inv = b.bapi(verb::post, "/v1/organizations/" + id + "/invitations",
-                      json::object{{"email_address", "carol@example.com"}, {"role", "org:member"},
-                                   {"inviter_user_id", alice_id}, {"public_metadata", {{"k", "v"}}}});
+                      json::object{{"email_address", "carol@example.com"},
+                                   {"role", "org:member"},
+                                   {"inviter_user_id", alice_id},
+                                   {"public_metadata", {{"k", "v"}}}});
     BOOST_TEST_REQUIRE(inv.status == 200u, inv.body);
     BOOST_TEST(inv.json.at("public_metadata").at("k") == "v");
     BOOST_TEST(str(inv.json.at("public_organization_data").at("id")) == id);
@@ -518,7 +529,8 @@ BOOST_AUTO_TEST_CASE(backend_api_as_clerk_backend_calls_it) {
                         json::array{json::object{{"email_address", "f1@example.com"}},
                                     json::object{{"email_address", "bob@example.com"}}}),
                  400, "already_a_member_in_organization");
-    BOOST_TEST(b.bapi(verb::get, "/v1/organizations/" + id + "/invitations?status=pending").json.at("total_count") == 2);
+    BOOST_TEST(b.bapi(verb::get, "/v1/organizations/" + id + "/invitations?status=pending").json.at("total_count") ==
+               2);
 
     // Deleting a user removes their memberships in the same txn.
     BOOST_TEST(b.bapi(verb::delete_, "/v1/users/" + bob_id).status == 200u);

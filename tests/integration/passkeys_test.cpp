@@ -50,7 +50,9 @@ std::string head(unsigned major, std::uint64_t n) {
     }
     return out;
 }
-std::string cint(std::int64_t v) { return v >= 0 ? head(0, static_cast<std::uint64_t>(v)) : head(1, static_cast<std::uint64_t>(-1 - v)); }
+std::string cint(std::int64_t v) {
+    return v >= 0 ? head(0, static_cast<std::uint64_t>(v)) : head(1, static_cast<std::uint64_t>(-1 - v));
+}
 std::string cbytes(std::string const& s) { return head(2, s.size()) + s; }
 std::string ctext(std::string const& s) { return head(3, s.size()) + s; }
 
@@ -82,7 +84,8 @@ struct authenticator {
                    cbytes(bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_E));
         unsigned char pub[65];
         std::size_t n = 0;
-        BOOST_TEST_REQUIRE(EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &n) == 1);
+        BOOST_TEST_REQUIRE(EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &n) ==
+                           1);
         BOOST_TEST_REQUIRE(n == 65u);
         std::string const x(reinterpret_cast<char*>(pub + 1), 32), y(reinterpret_cast<char*>(pub + 33), 32);
         return head(5, 5) + cint(1) + cint(2) + cint(3) + cint(-7) + cint(-1) + cint(1) + cint(-2) + cbytes(x) +
@@ -96,7 +99,8 @@ struct authenticator {
         auto const* p = reinterpret_cast<unsigned char const*>(data.data());
         BOOST_TEST_REQUIRE(EVP_DigestSign(md.get(), nullptr, &n, p, data.size()) == 1);
         std::string sig(n, '\0');
-        BOOST_TEST_REQUIRE(EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig.data()), &n, p, data.size()) == 1);
+        BOOST_TEST_REQUIRE(EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(sig.data()), &n, p, data.size()) ==
+                           1);
         sig.resize(n);
         return sig;
     }
@@ -106,17 +110,15 @@ struct authenticator {
 struct ceremony {
     std::string origin = app_origin;
     std::string rp_id = "localhost";
-    std::string type;                     ///< "" = the right one
-    std::optional<std::string> challenge; ///< nothing = the one in the options
-    std::uint8_t flags = 0x01 | 0x04;     ///< UP | UV
-    bool packed = false;                  ///< registration: packed self-attestation instead of none
+    std::string type;                      ///< "" = the right one
+    std::optional<std::string> challenge;  ///< nothing = the one in the options
+    std::uint8_t flags = 0x01 | 0x04;      ///< UP | UV
+    bool packed = false;                   ///< registration: packed self-attestation instead of none
     bool break_signature = false;
     std::optional<std::string> user_handle;  ///< assertion; nothing = none
 };
 
-std::string challenge_of(std::string const& options) {
-    return str(json::parse(options).at("challenge"));
-}
+std::string challenge_of(std::string const& options) { return str(json::parse(options).at("challenge")); }
 
 std::string client_data(std::string const& type, std::string const& challenge, std::string const& origin) {
     json::object o{{"type", type}, {"challenge", challenge}, {"origin", origin}, {"crossOrigin", false}};
@@ -130,7 +132,8 @@ std::string be32(std::uint32_t v) {
 
 /// navigator.credentials.create() answering `options` (PublicKeyCredentialCreationOptionsJSON text).
 std::string attestation_json(authenticator& a, std::string const& options, ceremony const& c = {}) {
-    auto const cd = client_data(c.type.empty() ? "webauthn.create" : c.type, c.challenge.value_or(challenge_of(options)), c.origin);
+    auto const cd =
+        client_data(c.type.empty() ? "webauthn.create" : c.type, c.challenge.value_or(challenge_of(options)), c.origin);
     std::string auth = crypto::sha256(c.rp_id);
     auth.push_back(static_cast<char>(c.flags | 0x40));
     auth += be32(a.counter);
@@ -146,13 +149,17 @@ std::string attestation_json(authenticator& a, std::string const& options, cerem
         att = head(5, 3) + ctext("fmt") + ctext("packed") + ctext("attStmt") + head(5, 2) + ctext("alg") +
               cint(a.rsa ? -257 : -7) + ctext("sig") + cbytes(sig) + ctext("authData") + cbytes(auth);
     } else {
-        att = head(5, 3) + ctext("fmt") + ctext("none") + ctext("attStmt") + head(5, 0) + ctext("authData") + cbytes(auth);
+        att = head(5, 3) + ctext("fmt") + ctext("none") + ctext("attStmt") + head(5, 0) + ctext("authData") +
+              cbytes(auth);
     }
     json::object r{{"clientDataJSON", crypto::base64url_encode(cd)},
                    {"attestationObject", crypto::base64url_encode(att)},
                    {"transports", json::array{"internal"}}};
-    json::object o{{"id", crypto::base64url_encode(a.credential_id)}, {"rawId", crypto::base64url_encode(a.credential_id)},
-                   {"type", "public-key"}, {"authenticatorAttachment", "platform"}, {"response", std::move(r)}};
+    json::object o{{"id", crypto::base64url_encode(a.credential_id)},
+                   {"rawId", crypto::base64url_encode(a.credential_id)},
+                   {"type", "public-key"},
+                   {"authenticatorAttachment", "platform"},
+                   {"response", std::move(r)}};
     return json::serialize(o);
 }
 
@@ -160,7 +167,8 @@ std::string attestation_json(authenticator& a, std::string const& options, cerem
 /// moves by one first.
 std::string assertion_json(authenticator& a, std::string const& options, ceremony const& c = {}) {
     ++a.counter;
-    auto const cd = client_data(c.type.empty() ? "webauthn.get" : c.type, c.challenge.value_or(challenge_of(options)), c.origin);
+    auto const cd =
+        client_data(c.type.empty() ? "webauthn.get" : c.type, c.challenge.value_or(challenge_of(options)), c.origin);
     std::string auth = crypto::sha256(c.rp_id);
     auth.push_back(static_cast<char>(c.flags));
     auth += be32(a.counter);
@@ -170,8 +178,11 @@ std::string assertion_json(authenticator& a, std::string const& options, ceremon
                    {"authenticatorData", crypto::base64url_encode(auth)},
                    {"signature", crypto::base64url_encode(sig)}};
     r["userHandle"] = c.user_handle ? json::value(crypto::base64url_encode(*c.user_handle)) : json::value(nullptr);
-    json::object o{{"id", crypto::base64url_encode(a.credential_id)}, {"rawId", crypto::base64url_encode(a.credential_id)},
-                   {"type", "public-key"}, {"authenticatorAttachment", "platform"}, {"response", std::move(r)}};
+    json::object o{{"id", crypto::base64url_encode(a.credential_id)},
+                   {"rawId", crypto::base64url_encode(a.credential_id)},
+                   {"type", "public-key"},
+                   {"authenticatorAttachment", "platform"},
+                   {"response", std::move(r)}};
     return json::serialize(o);
 }
 
@@ -373,7 +384,8 @@ BOOST_AUTO_TEST_CASE(rs256_packed_self_attestation_and_identifier_first_sign_in)
     bad.break_signature = true;
     auto p = c.fapi("POST", "/v1/me/passkeys");
     expect_error(c.fapi("POST", "/v1/me/passkeys/" + str(response(p).at("id")) + "/attempt_verification",
-                        {{"public_key_credential", attestation_json(forged, str(response(p).at("verification").at("nonce")), bad)}}),
+                        {{"public_key_credential",
+                          attestation_json(forged, str(response(p).at("verification").at("nonce")), bad)}}),
                  422, "passkey_registration_failed");
 }
 
@@ -427,18 +439,23 @@ BOOST_AUTO_TEST_CASE(registration_refusals_spend_the_challenge) {
     expect_error(c.fapi("POST", path, {{"strategy", "totp"}, {"public_key_credential", "{}"}}), 422,
                  "form_param_value_invalid", "strategy");
     // Garbage CBOR in an otherwise well-formed credential: refused as a failed registration.
-    json::object junk{{"type", "public-key"}, {"rawId", crypto::base64url_encode("cred-cy")},
-                      {"response", json::object{{"clientDataJSON", crypto::base64url_encode(client_data("webauthn.create", challenge_of(nonce), app_origin))},
-                                                {"attestationObject", crypto::base64url_encode("\xa3\x63" "fmt")}}}};
+    json::object junk{
+        {"type", "public-key"},
+        {"rawId", crypto::base64url_encode("cred-cy")},
+        {"response", json::object{{"clientDataJSON", crypto::base64url_encode(client_data(
+                                                         "webauthn.create", challenge_of(nonce), app_origin))},
+                                  {"attestationObject", crypto::base64url_encode("\xa3\x63"
+                                                                                 "fmt")}}}};
     expect_error(c.fapi("POST", path, {{"public_key_credential", json::serialize(junk)}}), 422,
                  "passkey_registration_failed");
 
     // An expired challenge.
     auto late = c.fapi("POST", "/v1/me/passkeys");
     s.advance(std::chrono::milliseconds(61'000));
-    expect_error(c.fapi("POST", "/v1/me/passkeys/" + str(response(late).at("id")) + "/attempt_verification",
-                        {{"public_key_credential", attestation_json(a, str(response(late).at("verification").at("nonce")))}}),
-                 400, "verification_expired");
+    expect_error(
+        c.fapi("POST", "/v1/me/passkeys/" + str(response(late).at("id")) + "/attempt_verification",
+               {{"public_key_credential", attestation_json(a, str(response(late).at("verification").at("nonce")))}}),
+        400, "verification_expired");
     // Another user's passkey id is not found; signed out, 401.
     expect_error(c.fapi("GET", "/v1/me/passkeys/idn_unknown"), 404, "resource_not_found");
     http_client anon = browser(s);

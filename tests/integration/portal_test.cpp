@@ -486,8 +486,8 @@ BOOST_AUTO_TEST_CASE(organization_pages_are_served_and_announced) {
     BOOST_TEST(get(s.fapi_port(), "/organization/members").status == 404u);
     // The bootstrap mounts the organization components for these pages.
     auto js = get(s.fapi_port(), "/portal/portal.js");
-    for (auto const* call : {"mountOrganizationProfile", "mountCreateOrganization", "mountOrganizationList",
-                             "mountOrganizationSwitcher"})
+    for (auto const* call :
+         {"mountOrganizationProfile", "mountCreateOrganization", "mountOrganizationList", "mountOrganizationSwitcher"})
         BOOST_TEST(js.body.find(call) != std::string::npos, call);
     // display_config points at them, and they answer.
     http_client c(s.fapi_port());

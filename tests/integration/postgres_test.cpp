@@ -10,13 +10,13 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <sys/wait.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
-#include <sys/wait.h>
 #include <thread>
 
 using namespace latchkey::test;
@@ -91,8 +91,8 @@ cluster& the_cluster() {
 
 std::string create_user(node const& n, std::string const& email) {
     auto c = cluster::bapi(n);
-    json::object body{{"email_address", json::array{json::value(email)}}, {"password", password},
-                      {"skip_password_checks", true}};
+    json::object body{
+        {"email_address", json::array{json::value(email)}}, {"password", password}, {"skip_password_checks", true}};
     auto r = c.bapi(verb::post, "/v1/users", body);
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     return str(r.json.at("id"));
@@ -100,7 +100,8 @@ std::string create_user(node const& n, std::string const& email) {
 
 /// Signs in with a password on `n`; returns the session id (the client's cookies stay in `c`).
 std::string sign_in(http_client& c, std::string const& email) {
-    auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", email}, {"strategy", "password"}, {"password", password}});
+    auto r = c.fapi("POST", "/v1/client/sign_ins",
+                    {{"identifier", email}, {"strategy", "password"}, {"password", password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST_REQUIRE(str(r.json.at("response").at("status")) == "complete");
     return str(r.json.at("response").at("created_session_id"));
@@ -112,8 +113,8 @@ unsigned mint(http_client& c, std::string const& sid) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(postgres_cluster, *boost::unit_test::label("heavy") *
-                                            boost::unit_test::precondition(postgres_installed))
+BOOST_AUTO_TEST_SUITE(postgres_cluster,
+                      *boost::unit_test::label("heavy") * boost::unit_test::precondition(postgres_installed))
 
 BOOST_AUTO_TEST_CASE(user_created_on_a_signs_in_on_b) {
     auto& cl = the_cluster();
@@ -172,9 +173,8 @@ BOOST_AUTO_TEST_CASE(session_revoked_on_b_stops_minting_on_a_within_1s) {
                                "A still mints 1 s after the revoke on B");
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
-        lag_us.push_back(static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                               std::chrono::steady_clock::now() - revoked)
-                                               .count()));
+        lag_us.push_back(static_cast<long>(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - revoked).count()));
     }
     std::sort(lag_us.begin(), lag_us.end());
     BOOST_TEST_MESSAGE("revocation on B refused by A's mint after (us, sorted): " << [&] {
@@ -286,8 +286,9 @@ BOOST_AUTO_TEST_CASE(store_copy_lmdb_to_postgres_and_back) {
         if (name == "db" || name == "outbox.jsonl") continue;
         fs::copy(e.path(), fs::path(back.path) / name, fs::copy_options::recursive);
     }
-    auto s = spawn_server(bin(), back.path, {}, {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false",
-                                                "LATCHKEY_THREADS=1"});
+    auto s =
+        spawn_server(bin(), back.path, {},
+                     {std::string("LATCHKEY_SECRET_KEY=") + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=1"});
     http_client c(s.bapi);
     c.secret_key = secret;
     auto r = c.bapi(verb::get, "/v1/users?email_address=across@example.com");

@@ -39,9 +39,11 @@ BOOST_AUTO_TEST_CASE(first_factor_with_a_password_refreshes_fva) {
 
     // Bad input.
     expect_error(c.fapi("POST", verify_path(who.session_id)), 422, "form_param_missing", "level");
-    expect_error(c.fapi("POST", verify_path(who.session_id), {{"level", "ultra"}}), 422, "form_param_value_invalid", "level");
+    expect_error(c.fapi("POST", verify_path(who.session_id), {{"level", "ultra"}}), 422, "form_param_value_invalid",
+                 "level");
     expect_error(c.fapi("POST", verify_path("sess_unknown"), {{"level", "first_factor"}}), 404, "resource_not_found");
-    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}}),
+    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+                        {{"strategy", "password"}, {"password", password}}),
                  400, "verification_not_sent");
 
     // second_factor without a second factor falls back to the first factor.
@@ -56,11 +58,13 @@ BOOST_AUTO_TEST_CASE(first_factor_with_a_password_refreshes_fva) {
 
     expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}}), 422,
                  "form_param_missing", "password");
-    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", "wrong password"}}),
+    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+                        {{"strategy", "password"}, {"password", "wrong password"}}),
                  422, "form_password_incorrect", "password");
     BOOST_TEST(fva(c, who.session_id) == "[30,-1]");  // nothing changed
 
-    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
+    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+               {{"strategy", "password"}, {"password", password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("status")) == "complete");
     BOOST_TEST(str(response(r).at("first_factor_verification").at("status")) == "verified");
@@ -87,9 +91,11 @@ BOOST_AUTO_TEST_CASE(second_factor_with_totp_and_backup_code) {
     BOOST_TEST(str(response(r).at("status")) == "needs_second_factor");
     BOOST_TEST(response(r).at("supported_second_factors").as_array().size() == 2u);
     auto wrong = crypto::totp(seed, s.app().now_ms() / 1000) == "000000" ? "111111" : "000000";
-    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", wrong}}),
-                 422, "form_code_incorrect", "code");
-    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"), {{"strategy", "phone_code"}, {"code", "1"}}),
+    expect_error(
+        c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"), {{"strategy", "totp"}, {"code", wrong}}),
+        422, "form_code_incorrect", "code");
+    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"),
+                        {{"strategy", "phone_code"}, {"code", "1"}}),
                  422, "strategy_for_user_invalid", "strategy");
     r = c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"),
                {{"strategy", "totp"}, {"code", crypto::totp(seed, s.app().now_ms() / 1000)}});
@@ -101,10 +107,12 @@ BOOST_AUTO_TEST_CASE(second_factor_with_totp_and_backup_code) {
     s.advance(std::chrono::minutes(5));
     r = c.fapi("POST", verify_path(who.session_id), {{"level", "multi_factor"}});
     BOOST_TEST(str(response(r).at("status")) == "needs_first_factor");
-    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}});
+    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+               {{"strategy", "password"}, {"password", password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("status")) == "needs_second_factor");
-    r = c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"), {{"strategy", "backup_code"}, {"code", codes[0]}});
+    r = c.fapi("POST", verify_path(who.session_id, "/attempt_second_factor"),
+               {{"strategy", "backup_code"}, {"code", codes[0]}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("status")) == "complete");
     BOOST_TEST(fva(c, who.session_id) == "[0,0]");
@@ -116,14 +124,16 @@ BOOST_AUTO_TEST_CASE(first_factor_with_an_email_code) {
     auto who = sign_in_browser(s, c, "una@example.com");
     s.advance(std::chrono::minutes(3));
     BOOST_TEST_REQUIRE(c.fapi("POST", verify_path(who.session_id), {{"level", "first_factor"}}).status == 200u);
-    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", "123456"}}),
+    expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+                        {{"strategy", "email_code"}, {"code", "123456"}}),
                  400, "verification_not_sent");
     auto r = c.fapi("POST", verify_path(who.session_id, "/prepare_first_factor"), {{"strategy", "email_code"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("first_factor_verification").at("strategy")) == "email_code");
     auto code = s.last_code("una@example.com");
     BOOST_TEST_REQUIRE(code.size() == 6u);
-    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", code}});
+    r = c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+               {{"strategy", "email_code"}, {"code", code}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(response(r).at("status")) == "complete");
     BOOST_TEST(fva(c, who.session_id) == "[0,-1]");
@@ -134,15 +144,19 @@ BOOST_AUTO_TEST_CASE(sensitive_actions_need_recent_verification_when_configured)
     http_client c(s.fapi_port());
     auto who = sign_in_browser(s, c, "vera@example.com");
     s.advance(std::chrono::minutes(11));
-    auto r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}, {"new_password", "another fine passphrase"}});
+    auto r = c.fapi("POST", "/v1/me/change_password",
+                    {{"current_password", password}, {"new_password", "another fine passphrase"}});
     expect_error(r, 403, "session_reverification_required");
     r = c.fapi("DELETE", "/v1/me");
     expect_error(r, 403, "session_reverification_required");
     BOOST_TEST(load_user(s, who.user_id).has_value());
 
     BOOST_TEST_REQUIRE(c.fapi("POST", verify_path(who.session_id), {{"level", "first_factor"}}).status == 200u);
-    BOOST_TEST_REQUIRE(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", password}}).status == 200u);
-    r = c.fapi("POST", "/v1/me/change_password", {{"current_password", password}, {"new_password", "another fine passphrase"}});
+    BOOST_TEST_REQUIRE(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
+                              {{"strategy", "password"}, {"password", password}})
+                           .status == 200u);
+    r = c.fapi("POST", "/v1/me/change_password",
+               {{"current_password", password}, {"new_password", "another fine passphrase"}});
     BOOST_TEST(r.status == 200u, r.body);
     r = c.fapi("DELETE", "/v1/me");
     BOOST_TEST(r.status == 200u, r.body);

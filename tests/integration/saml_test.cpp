@@ -3,14 +3,11 @@
 // The ACS must take a well-formed signed response and refuse every bad one (unsigned, wrongly signed, tampered,
 // signature-wrapped, another audience, expired, replayed, not answering our request, with a DTD) without
 // creating a user.
+#include "server/saml/saml.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
-#include "server/saml/saml.hpp"
 #include "tests/common/server_fixture.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/test/unit_test.hpp>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
@@ -22,6 +19,9 @@
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include <fstream>
 #include <memory>
@@ -53,7 +53,8 @@ struct keypair {
         X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24 * 365);
         X509_set_pubkey(c, k);
         X509_NAME* n = X509_get_subject_name(c);
-        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("test idp"), -1, -1, 0);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("test idp"), -1, -1,
+                                   0);
         X509_set_issuer_name(c, n);
         X509_sign(c, k, EVP_sha256());
         BIO* kb = BIO_new(BIO_s_mem());
@@ -113,7 +114,8 @@ void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair const&
     BOOST_TEST_REQUIRE(issuer != nullptr);
     xmlAddNextSibling(issuer, sig);
     std::string const uri = "#" + id;
-    xmlNode* ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, BAD_CAST uri.c_str(), nullptr);
+    xmlNode* ref =
+        xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, BAD_CAST uri.c_str(), nullptr);
     xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
     xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
     xmlNode* ki = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
@@ -123,10 +125,9 @@ void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair const&
                                                 static_cast<xmlSecSize>(k.key_pem.size()), xmlSecKeyDataFormatPem,
                                                 nullptr, nullptr, nullptr);
     BOOST_TEST_REQUIRE(ctx->signKey != nullptr);
-    BOOST_TEST_REQUIRE(xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey,
-                                                        reinterpret_cast<xmlSecByte const*>(k.cert_pem.data()),
-                                                        static_cast<xmlSecSize>(k.cert_pem.size()),
-                                                        xmlSecKeyDataFormatPem) >= 0);
+    BOOST_TEST_REQUIRE(
+        xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey, reinterpret_cast<xmlSecByte const*>(k.cert_pem.data()),
+                                         static_cast<xmlSecSize>(k.cert_pem.size()), xmlSecKeyDataFormatPem) >= 0);
     BOOST_TEST_REQUIRE(xmlSecDSigCtxSign(ctx, sig) >= 0);
     xmlSecDSigCtxDestroy(ctx);
 }
@@ -135,20 +136,36 @@ std::string unsigned_xml(response_spec const& r) {
     auto const now = r.now_s;
     std::string irt = r.in_response_to.empty() ? "" : " InResponseTo=\"" + r.in_response_to + "\"";
     return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r" + crypto::random_token(8) +
-           "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\" Destination=\"" + r.recipient + "\"" + irt + ">"
-           "<saml:Issuer>" + r.issuer + "</saml:Issuer>"
+           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r" +
+           crypto::random_token(8) + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\" Destination=\"" +
+           r.recipient + "\"" + irt +
+           ">"
+           "<saml:Issuer>" +
+           r.issuer +
+           "</saml:Issuer>"
            "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>"
-           "<saml:Assertion ID=\"" + r.assertion_id + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\">"
-           "<saml:Issuer>" + r.issuer + "</saml:Issuer>"
-           "<saml:Subject><saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" + r.email +
+           "<saml:Assertion ID=\"" +
+           r.assertion_id + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) +
+           "\">"
+           "<saml:Issuer>" +
+           r.issuer +
+           "</saml:Issuer>"
+           "<saml:Subject><saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
+           r.email +
            "</saml:NameID><saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
-           "<saml:SubjectConfirmationData NotOnOrAfter=\"" + iso(now + r.lifetime_s) + "\" Recipient=\"" + r.recipient +
-           "\"" + irt + "/></saml:SubjectConfirmation></saml:Subject>"
-           "<saml:Conditions NotBefore=\"" + iso(now - 5) + "\" NotOnOrAfter=\"" + iso(now + r.lifetime_s) + "\">"
-           "<saml:AudienceRestriction><saml:Audience>" + r.audience + "</saml:Audience></saml:AudienceRestriction>"
+           "<saml:SubjectConfirmationData NotOnOrAfter=\"" +
+           iso(now + r.lifetime_s) + "\" Recipient=\"" + r.recipient + "\"" + irt +
+           "/></saml:SubjectConfirmation></saml:Subject>"
+           "<saml:Conditions NotBefore=\"" +
+           iso(now - 5) + "\" NotOnOrAfter=\"" + iso(now + r.lifetime_s) +
+           "\">"
+           "<saml:AudienceRestriction><saml:Audience>" +
+           r.audience +
+           "</saml:Audience></saml:AudienceRestriction>"
            "</saml:Conditions>"
-           "<saml:AuthnStatement AuthnInstant=\"" + iso(now) + "\"><saml:AuthnContext><saml:AuthnContextClassRef>"
+           "<saml:AuthnStatement AuthnInstant=\"" +
+           iso(now) +
+           "\"><saml:AuthnContext><saml:AuthnContextClassRef>"
            "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext>"
            "</saml:AuthnStatement>"
            "<saml:AttributeStatement>"
@@ -241,7 +258,8 @@ started start(sso& f, http_client& c, std::string const& path = "/v1/client/sign
               std::string const& email = "ada@corp.test") {
     bool const sign_in = path.ends_with("sign_ins");
     auto r = c.fapi("POST", path,
-                    {{"strategy", "enterprise_sso"}, {sign_in ? "identifier" : "email_address", email},
+                    {{"strategy", "enterprise_sso"},
+                     {sign_in ? "identifier" : "email_address", email},
                      {"redirect_url", f.redirect()}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     auto const& resp = response(r);
@@ -530,13 +548,15 @@ BOOST_AUTO_TEST_CASE(an_email_outside_the_connection_domains_fails_the_attempt) 
 BOOST_AUTO_TEST_CASE(strategy_needs_a_connection_for_the_domain) {
     sso f;
     http_client c(f.s.fapi_port());
-    auto r = c.fapi("POST", "/v1/client/sign_ins",
-                    {{"strategy", "enterprise_sso"}, {"identifier", "ada@nowhere.test"}, {"redirect_url", f.redirect()}});
+    auto r =
+        c.fapi("POST", "/v1/client/sign_ins",
+               {{"strategy", "enterprise_sso"}, {"identifier", "ada@nowhere.test"}, {"redirect_url", f.redirect()}});
     expect_error(r, 422, "saml_connection_not_found", "identifier");
     r = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "saml"}, {"redirect_url", f.redirect()}});
     expect_error(r, 422, "form_param_missing", "identifier");
-    r = c.fapi("POST", "/v1/client/sign_ins",
-               {{"strategy", "enterprise_sso"}, {"identifier", "ada@corp.test"}, {"redirect_url", "https://evil.example/"}});
+    r = c.fapi(
+        "POST", "/v1/client/sign_ins",
+        {{"strategy", "enterprise_sso"}, {"identifier", "ada@corp.test"}, {"redirect_url", "https://evil.example/"}});
     expect_error(r, 422, "form_param_value_invalid", "redirect_url");
     auto env = c.fapi("GET", "/v1/environment");
     BOOST_TEST(env.json.at("user_settings").at("enterprise_sso").at("enabled") == true);
@@ -579,7 +599,8 @@ BOOST_AUTO_TEST_CASE(idp_initiated_responses_where_the_connection_allows_them) {
 BOOST_AUTO_TEST_CASE(sp_metadata_names_the_acs_and_entity) {
     sso f;
     http_client c(f.s.fapi_port());
-    for (std::string path : {std::string("/v1/saml/metadata/") + conn_id + ".xml", std::string("/v1/saml/metadata/") + conn_id}) {
+    for (std::string path :
+         {std::string("/v1/saml/metadata/") + conn_id + ".xml", std::string("/v1/saml/metadata/") + conn_id}) {
         auto r = c.request(http::verb::get, path);
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
         BOOST_TEST(r.headers["content-type"].starts_with("application/samlmetadata+xml"));
@@ -643,11 +664,15 @@ BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
         "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://idp.acme.test\">"
         "<md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
         "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data>"
-        "<ds:X509Certificate>" + cert_b64 + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        "<ds:X509Certificate>" +
+        cert_b64 +
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
         "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" "
         "Location=\"https://idp.acme.test/sso\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
     auto created = b.bapi(http::verb::post, "/v1/saml_connections",
-                          json::object{{"name", "Acme"}, {"provider", "saml_okta"}, {"domains", json::array{"Acme.test"}},
+                          json::object{{"name", "Acme"},
+                                       {"provider", "saml_okta"},
+                                       {"domains", json::array{"Acme.test"}},
                                        {"idp_metadata", metadata},
                                        {"attribute_mapping", json::object{{"email_address", "mail"}}}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
@@ -665,7 +690,8 @@ BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
     auto got = b.bapi(http::verb::get, "/v1/saml_connections/" + id);
     BOOST_TEST_REQUIRE(got.status == 200u, got.body);
     BOOST_TEST(got.json.at("name") == "Acme");
-    auto upd = b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"name", "Acme Corp"}, {"active", false}});
+    auto upd =
+        b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"name", "Acme Corp"}, {"active", false}});
     BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
     BOOST_TEST(upd.json.at("name") == "Acme Corp");
     BOOST_TEST(upd.json.at("active") == false);
@@ -673,10 +699,12 @@ BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
 
     // An inactive connection starts nothing.
     http_client c(f.s.fapi_port());
-    expect_error(c.fapi("POST", "/v1/client/sign_ins",
-                        {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}}),
-                 422, "saml_connection_not_found", "identifier");
-    BOOST_TEST_REQUIRE(b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"active", true}}).status == 200u);
+    expect_error(
+        c.fapi("POST", "/v1/client/sign_ins",
+               {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}}),
+        422, "saml_connection_not_found", "identifier");
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"active", true}}).status ==
+                       200u);
     auto ok = c.fapi("POST", "/v1/client/sign_ins",
                      {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}});
     BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
@@ -684,15 +712,17 @@ BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
                    .starts_with("https://idp.acme.test/sso?SAMLRequest="));
 
     // Bad input.
-    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"domains", json::array{"x.test"}}}), 422,
-                 "form_param_missing", "name");
-    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"name", "X"}}), 422, "form_param_missing",
-                 "domains");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"domains", json::array{"x.test"}}}),
+                 422, "form_param_missing", "name");
+    expect_error(b.bapi(http::verb::post, "/v1/saml_connections", json::object{{"name", "X"}}), 422,
+                 "form_param_missing", "domains");
+    expect_error(
+        b.bapi(http::verb::post, "/v1/saml_connections",
+               json::object{{"name", "X"}, {"domains", json::array{"y.test"}}, {"idp_certificate", "not a cert"}}),
+        422, "form_param_value_invalid", "idp_certificate");
     expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
-                        json::object{{"name", "X"}, {"domains", json::array{"y.test"}}, {"idp_certificate", "not a cert"}}),
-                 422, "form_param_value_invalid", "idp_certificate");
-    expect_error(b.bapi(http::verb::post, "/v1/saml_connections",
-                        json::object{{"name", "X"}, {"domains", json::array{"y.test"}},
+                        json::object{{"name", "X"},
+                                     {"domains", json::array{"y.test"}},
                                      {"idp_metadata", "<!DOCTYPE x [<!ENTITY a \"b\">]><x/>"}}),
                  422, "form_param_value_invalid", "idp_metadata");
     expect_error(b.bapi(http::verb::post, "/v1/saml_connections",

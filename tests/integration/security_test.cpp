@@ -28,13 +28,15 @@ namespace {
 
 /// Makes a throw-away CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
 void make_pki(std::string const& dir, std::string const& serial) {
-    std::string cmd = "cd '" + dir + "' && "
+    std::string cmd =
+        "cd '" + dir +
+        "' && "
         "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=latchkey-test-ca "
         ">/dev/null 2>&1 && "
         "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 >/dev/null 2>&1 && "
         "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf && "
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial " + serial +
-        " -out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1";
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial " +
+        serial + " -out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1";
     BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0);
 }
 
@@ -98,7 +100,8 @@ BOOST_AUTO_TEST_CASE(tls_serves_verified_https_and_reloads_certificates) {
     tmp_dir pki2;
     make_pki(pki2.path, "2002");
     // Same CA is needed for verification by `a`'s peers: re-sign with the first CA instead.
-    std::string cmd = "cd '" + pki.path + "' && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
+    std::string cmd = "cd '" + pki.path +
+                      "' && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
                       "-set_serial 3003 -out server.pem -days 2 -extfile ext.cnf >/dev/null 2>&1";
     BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0);
     BOOST_TEST(s.reload_tls().empty());
@@ -123,8 +126,8 @@ BOOST_AUTO_TEST_CASE(cookies_are_secure_when_the_frontend_api_is_https) {
     BOOST_TEST_REQUIRE(r.status == 200u);
     bool client_secure = false, uat_domain = false;
     for (auto const& sc : r.set_cookies) {
-        if (sc.starts_with("__client=")) client_secure = sc.find("; Secure") != std::string::npos &&
-                                                         sc.find("HttpOnly") != std::string::npos;
+        if (sc.starts_with("__client="))
+            client_secure = sc.find("; Secure") != std::string::npos && sc.find("HttpOnly") != std::string::npos;
         if (sc.starts_with("__client_uat=")) uat_domain = sc.find("Domain=example.com") != std::string::npos;
     }
     BOOST_TEST(client_secure);

@@ -64,10 +64,8 @@ http_result fapi_with(http_client& c, std::string const& method, std::string con
 
 /// Signs `email` in with its password from browser `c`, sending `extra` headers; returns the new session id.
 std::string sign_in_with(http_client& c, std::string const& email, headers const& extra) {
-    auto r = fapi_with(
-        c, "POST", "/v1/client/sign_ins", {{"identifier", email}, {"strategy", "password"}, {"password", password}},
-        extra
-    );
+    auto r = fapi_with(c, "POST", "/v1/client/sign_ins",
+                       {{"identifier", email}, {"strategy", "password"}, {"password", password}}, extra);
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST_REQUIRE(str(response(r).at("status")) == "complete", r.body);
     return str(response(r).at("created_session_id"));
@@ -95,9 +93,8 @@ json::value bapi_activity(test_server& s, std::string const& sid) {
 
 /// Checks every member of a SessionActivity: the shape (exactly these nine keys) and the values (null when the
 /// expected string is empty).
-void expect_activity(json::object const& a, std::string_view browser, std::string_view version,
-                     std::string_view device, bool mobile, std::string_view ip, std::string_view city,
-                     std::string_view country) {
+void expect_activity(json::object const& a, std::string_view browser, std::string_view version, std::string_view device,
+                     bool mobile, std::string_view ip, std::string_view city, std::string_view country) {
     BOOST_TEST(a.size() == 9u, json::serialize(a));
     BOOST_TEST(str(a.at("object")) == "session_activity");
     BOOST_TEST(str(a.at("id")).starts_with("sess_activity_"));
@@ -106,7 +103,8 @@ void expect_activity(json::object const& a, std::string_view browser, std::strin
         if (want.empty())
             BOOST_TEST(v.is_null(), key << " should be null: " << json::serialize(a));
         else
-            BOOST_TEST((v.is_string() && v.as_string() == want), key << " should be " << want << ": " << json::serialize(a));
+            BOOST_TEST((v.is_string() && v.as_string() == want),
+                       key << " should be " << want << ": " << json::serialize(a));
     };
     check("browser_name", browser);
     check("browser_version", version);
@@ -304,16 +302,13 @@ BOOST_AUTO_TEST_CASE(sign_in_records_browser_device_and_address) {
 
     // Sign-up records it as well (start_session is shared): a second browser, on its phone.
     http_client phone(s.fapi_port());
-    auto up = fapi_with(
-        phone, "POST", "/v1/client/sign_ups",
-        {{"email_address", "grace+clerk_test@example.com"}, {"password", password}}, {{"User-Agent", safari_iphone}}
-    );
+    auto up = fapi_with(phone, "POST", "/v1/client/sign_ups",
+                        {{"email_address", "grace+clerk_test@example.com"}, {"password", password}},
+                        {{"User-Agent", safari_iphone}});
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     auto suid = str(response(up).at("id"));
-    auto code = fapi_with(
-        phone, "POST", "/v1/client/sign_ups/" + suid + "/attempt_verification",
-        {{"strategy", "email_code"}, {"code", "424242"}}, {{"User-Agent", safari_iphone}}
-    );
+    auto code = fapi_with(phone, "POST", "/v1/client/sign_ups/" + suid + "/attempt_verification",
+                          {{"strategy", "email_code"}, {"code", "424242"}}, {{"User-Agent", safari_iphone}});
     BOOST_TEST_REQUIRE(code.status == 200u, code.body);
     BOOST_TEST_REQUIRE(str(response(code).at("status")) == "complete", code.body);
     auto psid = str(response(code).at("created_session_id"));
@@ -372,8 +367,8 @@ BOOST_AUTO_TEST_CASE(test_mmdb_is_read_by_libmaxminddb) {
     p = geo.lookup("10.1.2.3");
     BOOST_TEST(p.city.empty());
     BOOST_TEST(p.country == "XX");
-    for (auto const* unknown : {"128.0.0.1", "126.255.255.255", "192.168.1.1", "::1", "2001:db8::1", "", "nonsense",
-                                "localhost"}) {
+    for (auto const* unknown :
+         {"128.0.0.1", "126.255.255.255", "192.168.1.1", "::1", "2001:db8::1", "", "nonsense", "localhost"}) {
         p = geo.lookup(unknown);
         BOOST_TEST(p.city.empty(), unknown);
         BOOST_TEST(p.country.empty(), unknown);
@@ -432,18 +427,18 @@ BOOST_AUTO_TEST_CASE(hostile_user_agents_are_stored_bounded_and_render_as_valid_
     test_server s;
     seed_user(s.app(), "eve@example.com", password);
     std::vector<std::string> const hostile = {
-        std::string(6000, 'A') + " Chrome/1.2.3",                      // huge (the token is past the bound)
-        "Mozilla/5.0 (Windows) \xff\xfe\xc0\xaf Firefox/\xe2\x82\xac" "9",  // invalid UTF-8
+        std::string(6000, 'A') + " Chrome/1.2.3",  // huge (the token is past the bound)
+        "Mozilla/5.0 (Windows) \xff\xfe\xc0\xaf Firefox/\xe2\x82\xac"
+        "9",  // invalid UTF-8
         "\"},\"is_mobile\":true,\"x\":\"\\u0000</script><script>alert(1)</script> Chrome/9\"9",
         "Mozilla/5.0 (\tiPhone\t) Version/1.0\t Safari/1 AppleWebKit/1",  // tabs, the one control character allowed
-        std::string(600, '\x80') + "Edg/5",                           // obs-text bytes only
+        std::string(600, '\x80') + "Edg/5",                               // obs-text bytes only
     };
     for (auto const& ua : hostile) {
         http_client c(s.fapi_port());
-        auto r = fapi_with(
-            c, "POST", "/v1/client/sign_ins",
-            {{"identifier", "eve@example.com"}, {"strategy", "password"}, {"password", password}}, {{"User-Agent", ua}}
-        );
+        auto r = fapi_with(c, "POST", "/v1/client/sign_ins",
+                           {{"identifier", "eve@example.com"}, {"strategy", "password"}, {"password", password}},
+                           {{"User-Agent", ua}});
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);
         BOOST_TEST_REQUIRE(r.json.is_object(), "invalid JSON or UTF-8 in the sign-in reply");
         auto sid = str(response(r).at("created_session_id"));
@@ -465,11 +460,9 @@ BOOST_AUTO_TEST_CASE(hostile_user_agents_are_stored_bounded_and_render_as_valid_
     }
     // Other control characters never reach a handler: the HTTP parser refuses the request (400).
     http_client ctl(s.fapi_port());
-    auto refused = fapi_with(
-        ctl, "POST", "/v1/client/sign_ins",
-        {{"identifier", "eve@example.com"}, {"strategy", "password"}, {"password", password}},
-        {{"User-Agent", "Mozilla/5.0 (iPhone\x01\x1f\x7f) Chrome/1"}}
-    );
+    auto refused = fapi_with(ctl, "POST", "/v1/client/sign_ins",
+                             {{"identifier", "eve@example.com"}, {"strategy", "password"}, {"password", password}},
+                             {{"User-Agent", "Mozilla/5.0 (iPhone\x01\x1f\x7f) Chrome/1"}});
     BOOST_TEST(refused.status == 400u, refused.body);
 
     // What the parser makes of some of the hostile values above.

@@ -109,17 +109,17 @@ BOOST_AUTO_TEST_SUITE(session_security)
 
 BOOST_AUTO_TEST_CASE(handshake_refuses_crlf_in_redirect_url_and_never_splits_the_response) {
     test_server s;
-    for (std::string inject : std::vector<std::string>{"\r\nSet-Cookie: pwn=1", "\nSet-Cookie: pwn=1", "\rSet-Cookie: pwn=1",
-                               std::string("\0Set-Cookie: pwn=1", 18)}) {
+    for (std::string inject : std::vector<std::string>{"\r\nSet-Cookie: pwn=1", "\nSet-Cookie: pwn=1",
+                                                       "\rSet-Cookie: pwn=1", std::string("\0Set-Cookie: pwn=1", 18)}) {
         auto r = handshake(s, fapi_origin(s) + "/" + inject);
         expect_error(r, 422, "form_param_value_invalid", "redirect_url");
         for (auto const& sc : r.set_cookies) BOOST_TEST(sc.find("pwn") == std::string::npos, sc);
         BOOST_TEST(r.headers.count("location") == 0u);
     }
     // Raw on the wire: the encoded CRLF never becomes a header of its own.
-    auto raw = raw_exchange(s.fapi_port(),
-                            "GET /v1/client/handshake?redirect_url=" + pct(fapi_origin(s) + "/") +
-                                "%0D%0ASet-Cookie:%20pwn=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto raw =
+        raw_exchange(s.fapi_port(), "GET /v1/client/handshake?redirect_url=" + pct(fapi_origin(s) + "/") +
+                                        "%0D%0ASet-Cookie:%20pwn=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     BOOST_TEST(raw.status == 422u);
     for (auto const& sc : raw.set_cookies) BOOST_TEST(sc.find("pwn") == std::string::npos, sc);
 }
@@ -128,11 +128,24 @@ BOOST_AUTO_TEST_CASE(handshake_refuses_redirects_off_the_allowed_origins) {
     test_server s;
     auto const own = fapi_origin(s);
     std::vector<std::string> const bad = {
-        "javascript:alert(1)", "data:text/html,hi", "//evil.example/", "\\\\evil.example\\", "/relative",
-        "https://evil.example/", "http://127.0.0.1.evil.example/", own + "@evil.example/",
-        "http://user@127.0.0.1:" + std::to_string(s.fapi_port()) + "/", "http://evil.example\\@127.0.0.1/",
-        own + "/\\evil", own + "/a b", own + "/\t", "ftp://127.0.0.1/", "http:///path", "http://%65vil.example/",
-        own + "/" + std::string(5000, 'a'), "http://[v1.fe]/",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "//evil.example/",
+        "\\\\evil.example\\",
+        "/relative",
+        "https://evil.example/",
+        "http://127.0.0.1.evil.example/",
+        own + "@evil.example/",
+        "http://user@127.0.0.1:" + std::to_string(s.fapi_port()) + "/",
+        "http://evil.example\\@127.0.0.1/",
+        own + "/\\evil",
+        own + "/a b",
+        own + "/\t",
+        "ftp://127.0.0.1/",
+        "http:///path",
+        "http://%65vil.example/",
+        own + "/" + std::string(5000, 'a'),
+        "http://[v1.fe]/",
     };
     for (auto const& url : bad) {
         auto r = handshake(s, url);
@@ -211,8 +224,9 @@ BOOST_AUTO_TEST_CASE(sign_up_and_sign_out_of_all_rotate_the_cookie_credential) {
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     std::string const before = c.cookies.at("__client");
     std::string const id = str(up.json.at("response").at("id"));
-    BOOST_TEST_REQUIRE(c.fapi("POST", "/v1/client/sign_ups/" + id + "/prepare_verification",
-                              {{"strategy", "email_code"}}).status == 200u);
+    BOOST_TEST_REQUIRE(
+        c.fapi("POST", "/v1/client/sign_ups/" + id + "/prepare_verification", {{"strategy", "email_code"}}).status ==
+        200u);
     auto done = c.fapi("POST", "/v1/client/sign_ups/" + id + "/attempt_verification",
                        {{"strategy", "email_code"}, {"code", "424242"}});
     BOOST_TEST_REQUIRE(done.status == 200u, done.body);
@@ -239,10 +253,10 @@ BOOST_AUTO_TEST_CASE(native_credential_rotates_through_the_authorization_header)
     std::string const before = created.headers.at("authorization");
     BOOST_TEST(created.set_cookies.empty());
 
-    auto si = app.request(http::verb::post, "/v1/client/sign_ins?_is_native=1",
-                          form_encode({{"identifier", "native@example.com"}, {"strategy", "password"},
-                                       {"password", password}}),
-                          {{"Authorization", before}, {"Content-Type", "application/x-www-form-urlencoded"}});
+    auto si = app.request(
+        http::verb::post, "/v1/client/sign_ins?_is_native=1",
+        form_encode({{"identifier", "native@example.com"}, {"strategy", "password"}, {"password", password}}),
+        {{"Authorization", before}, {"Content-Type", "application/x-www-form-urlencoded"}});
     std::string const sid = created_session(si);
     BOOST_TEST_REQUIRE(si.headers.count("authorization") == 1u);
     std::string const after = si.headers.at("authorization");
@@ -283,25 +297,28 @@ BOOST_AUTO_TEST_CASE(dev_browser_token_rotates_on_sign_in) {
 BOOST_AUTO_TEST_CASE(transfer_encoding_not_ending_in_chunked_is_400_and_closes) {
     test_server s;
     std::string const smuggled = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
-    for (std::string te : std::vector<std::string>{"identity", "gzip", "xchunked", "chunked, identity", "chunked, chunked", "gzip;q=chunked",
-                           "chunked;ext=1"}) {
-        auto wire = read_all(s.fapi_port(), "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
-                                                "\r\n\r\n" + smuggled);
+    for (std::string te : std::vector<std::string>{"identity", "gzip", "xchunked", "chunked, identity",
+                                                   "chunked, chunked", "gzip;q=chunked", "chunked;ext=1"}) {
+        auto wire = read_all(s.fapi_port(),
+                             "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + "\r\n\r\n" + smuggled);
         BOOST_TEST(wire.starts_with("HTTP/1.1 400 "), te << ": " << wire.substr(0, 40));
         BOOST_TEST(wire.find("\"code\":\"malformed_request\"") != std::string::npos, te);
         // Exactly one response and the connection closed: the smuggled request was never parsed.
         BOOST_TEST(count_responses(wire) == 1u, te);
     }
     // Both Transfer-Encoding and Content-Length: refused as well.
-    auto both = raw_exchange(s.fapi_port(), "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                            "Content-Length: 5\r\n\r\n0\r\n\r\n");
+    auto both = raw_exchange(s.fapi_port(),
+                             "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                             "Content-Length: 5\r\n\r\n0\r\n\r\n");
     BOOST_TEST(both.status == 400u);
     // A well-framed chunked request is still served.
-    auto ok = raw_exchange(s.fapi_port(), "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
-                                          "Connection: close\r\n\r\n0\r\n\r\n");
+    auto ok = raw_exchange(s.fapi_port(),
+                           "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+                           "Connection: close\r\n\r\n0\r\n\r\n");
     BOOST_TEST(ok.status != 400u);
-    auto plain = raw_exchange(s.fapi_port(), "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                             "Connection: close\r\n\r\n0\r\n\r\n");
+    auto plain = raw_exchange(s.fapi_port(),
+                              "POST /v1/client HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                              "Connection: close\r\n\r\n0\r\n\r\n");
     BOOST_TEST(plain.status == 200u, plain.body);
 }
 
@@ -334,9 +351,9 @@ BOOST_AUTO_TEST_CASE(cookie_writes_without_origin_are_judged_by_referer) {
 BOOST_AUTO_TEST_CASE(clerk_proxy_url_header_cannot_drop_secure) {
     test_server s([](conf::config& c) { c.frontend_api = "https://clerk.example.com"; });
     http_client c(s.fapi_port());
-    auto r = c.request(http::verb::post, "/v1/client", {},
-                       {{"Clerk-Proxy-Url", "http://app.example/__clerk"},
-                        {"Content-Type", "application/x-www-form-urlencoded"}});
+    auto r = c.request(
+        http::verb::post, "/v1/client", {},
+        {{"Clerk-Proxy-Url", "http://app.example/__clerk"}, {"Content-Type", "application/x-www-form-urlencoded"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     bool saw = false;
     for (auto const& sc : r.set_cookies) {

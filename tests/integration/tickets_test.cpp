@@ -170,8 +170,9 @@ BOOST_AUTO_TEST_CASE(actor_token_impersonates_with_act_claim) {
     auto b = bapi_client(s);
     auto const uid = new_user(b, "ada@example.com");
     auto const admin = new_user(b, "admin@example.com");
-    auto r = b.bapi(verb::post, "/v1/actor_tokens",
-                    json::object{{"user_id", uid}, {"actor", {{"sub", admin}}}, {"session_max_duration_in_seconds", 120}});
+    auto r =
+        b.bapi(verb::post, "/v1/actor_tokens",
+               json::object{{"user_id", uid}, {"actor", {{"sub", admin}}}, {"session_max_duration_in_seconds", 120}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("object") == "actor_token");
     BOOST_TEST(str(r.json.at("id")).starts_with("act_"));
@@ -218,8 +219,9 @@ BOOST_AUTO_TEST_CASE(actor_token_impersonates_with_act_claim) {
                  "actor_token_cannot_be_revoked");
     auto second = b.bapi(verb::post, "/v1/actor_tokens", json::object{{"user_id", uid}, {"actor", {{"sub", admin}}}});
     BOOST_TEST_REQUIRE(second.status == 200u, second.body);
-    expect_error(d.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", str(second.json.at("token"))}}),
-                 400, "actor_token_can_be_used_only_in_sign_in");
+    expect_error(
+        d.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", str(second.json.at("token"))}}), 400,
+        "actor_token_can_be_used_only_in_sign_in");
     auto rv = b.bapi(verb::post, "/v1/actor_tokens/" + str(second.json.at("id")) + "/revoke");
     BOOST_TEST_REQUIRE(rv.status == 200u, rv.body);
     BOOST_TEST(rv.json.at("status") == "revoked");
@@ -231,8 +233,9 @@ BOOST_AUTO_TEST_CASE(actor_token_impersonates_with_act_claim) {
                  "actor");
     expect_error(b.bapi(verb::post, "/v1/actor_tokens", json::object{{"user_id", uid}, {"actor", {{"name", "x"}}}}),
                  422, "form_param_missing", "actor");
-    expect_error(b.bapi(verb::post, "/v1/actor_tokens", json::object{{"user_id", "user_nope"}, {"actor", {{"sub", admin}}}}),
-                 404, "resource_not_found");
+    expect_error(
+        b.bapi(verb::post, "/v1/actor_tokens", json::object{{"user_id", "user_nope"}, {"actor", {{"sub", admin}}}}),
+        404, "resource_not_found");
     auto expiring = b.bapi(verb::post, "/v1/actor_tokens",
                            json::object{{"user_id", uid}, {"actor", {{"sub", admin}}}, {"expires_in_seconds", 30}});
     s.advance(std::chrono::seconds(31));
@@ -243,7 +246,8 @@ BOOST_AUTO_TEST_CASE(invitations_create_list_revoke_delete) {
     test_server s;
     auto b = bapi_client(s);
     auto r = b.bapi(verb::post, "/v1/invitations",
-                    json::object{{"email_address", "New@Example.com"}, {"public_metadata", {{"plan", "pro"}}},
+                    json::object{{"email_address", "New@Example.com"},
+                                 {"public_metadata", {{"plan", "pro"}}},
                                  {"redirect_url", "https://app.example.com/accept"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(r.json.at("object") == "invitation");
@@ -266,12 +270,15 @@ BOOST_AUTO_TEST_CASE(invitations_create_list_revoke_delete) {
     expect_error(b.bapi(verb::post, "/v1/invitations", json::object{}), 422, "form_param_missing", "email_address");
     expect_error(b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "nope"}}), 422,
                  "form_param_format_invalid", "email_address");
-    expect_error(b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "x@example.com"}, {"public_metadata", 3}}),
-                 422, "form_param_type_invalid", "public_metadata");
-    expect_error(b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "x@example.com"}, {"expires_in_days", 0}}),
-                 422, "form_param_value_invalid", "expires_in_days");
+    expect_error(
+        b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "x@example.com"}, {"public_metadata", 3}}),
+        422, "form_param_type_invalid", "public_metadata");
+    expect_error(
+        b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "x@example.com"}, {"expires_in_days", 0}}),
+        422, "form_param_value_invalid", "expires_in_days");
     // notify=false sends nothing; ignore_existing allows a second one.
-    auto quiet = b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "quiet@example.com"}, {"notify", false}});
+    auto quiet =
+        b.bapi(verb::post, "/v1/invitations", json::object{{"email_address", "quiet@example.com"}, {"notify", false}});
     BOOST_TEST_REQUIRE(quiet.status == 200u, quiet.body);
     for (auto const& m : s.outbox()) BOOST_TEST(str(m.at("to")) != "quiet@example.com");
     auto again = b.bapi(verb::post, "/v1/invitations",
@@ -280,11 +287,13 @@ BOOST_AUTO_TEST_CASE(invitations_create_list_revoke_delete) {
 
     // Bulk: all or nothing.
     auto bulk = b.bapi(verb::post, "/v1/invitations/bulk",
-                       json::array{json::object{{"email_address", "b1@example.com"}}, json::object{{"email_address", "b2@example.com"}}});
+                       json::array{json::object{{"email_address", "b1@example.com"}},
+                                   json::object{{"email_address", "b2@example.com"}}});
     BOOST_TEST_REQUIRE(bulk.status == 200u, bulk.body);
     BOOST_TEST(bulk.json.as_array().size() == 2u);
     expect_error(b.bapi(verb::post, "/v1/invitations/bulk",
-                        json::array{json::object{{"email_address", "b3@example.com"}}, json::object{{"email_address", "taken@example.com"}}}),
+                        json::array{json::object{{"email_address", "b3@example.com"}},
+                                    json::object{{"email_address", "taken@example.com"}}}),
                  422, "form_identifier_exists", "email_address");
     expect_error(b.bapi(verb::post, "/v1/invitations/bulk", json::array{}), 422, "form_param_value_invalid", "body");
 
@@ -333,7 +342,8 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  403, "sign_up_mode_restricted");
     // An invitation is no sign-in ticket.
     expect_error(ticket_sign_in(c, ticket), 400, "invitation_can_be_used_only_in_sign_up");
-    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
+    auto su =
+        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
     BOOST_TEST_REQUIRE(su.status == 200u, su.body);
     BOOST_TEST(response(su).at("status") == "complete");
     BOOST_TEST(response(su).at("email_address") == "new@example.com");
@@ -348,8 +358,9 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  "invitation_already_accepted");
     // Used once.
     http_client other(s.fapi_port());
-    expect_error(other.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-                 400, "invitation_already_accepted");
+    expect_error(
+        other.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
+        400, "invitation_already_accepted");
 }
 
 BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
@@ -359,8 +370,9 @@ BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
     auto const ticket = ticket_of(link_sent_to(s, "new@example.com", "invitation"));
     BOOST_TEST(b.bapi(verb::post, "/v1/invitations/" + str(r.json.at("id")) + "/revoke").status == 200u);
     http_client c(s.fapi_port());
-    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-                 400, "invitation_already_revoked");
+    expect_error(
+        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
+        400, "invitation_already_revoked");
 }
 
 BOOST_AUTO_TEST_CASE(tickets_accept_redirects_by_kind) {
@@ -398,8 +410,9 @@ BOOST_AUTO_TEST_CASE(organization_invitation_ticket_signs_in_and_joins) {
     auto org = b.bapi(verb::post, "/v1/organizations", json::object{{"name", "Acme"}, {"created_by", alice}});
     BOOST_TEST_REQUIRE(org.status == 200u, org.body);
     auto const oid = str(org.json.at("id"));
-    auto inv = b.bapi(verb::post, "/v1/organizations/" + oid + "/invitations",
-                      json::object{{"email_address", "bob@example.com"}, {"role", "org:member"}, {"inviter_user_id", alice}});
+    auto inv =
+        b.bapi(verb::post, "/v1/organizations/" + oid + "/invitations",
+               json::object{{"email_address", "bob@example.com"}, {"role", "org:member"}, {"inviter_user_id", alice}});
     BOOST_TEST_REQUIRE(inv.status == 200u, inv.body);
     auto const ticket = ticket_of(link_sent_to(s, "bob@example.com", "organization_invitation"));
     http_client c(s.fapi_port());
@@ -481,15 +494,17 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
 BOOST_AUTO_TEST_CASE(environment_second_factor_required_from_config) {
     test_server off;
     http_client c(off.fapi_port());
-    BOOST_TEST(c.fapi("GET", "/v1/environment").json.at("user_settings").at("sign_in").at("second_factor").at("required") ==
-               false);
+    BOOST_TEST(
+        c.fapi("GET", "/v1/environment").json.at("user_settings").at("sign_in").at("second_factor").at("required") ==
+        false);
     test_server on([](conf::config& cfg) {
         cfg.second_factors = {"totp"};
         cfg.second_factor_required = true;
     });
     http_client d(on.fapi_port());
-    BOOST_TEST(d.fapi("GET", "/v1/environment").json.at("user_settings").at("sign_in").at("second_factor").at("required") ==
-               true);
+    BOOST_TEST(
+        d.fapi("GET", "/v1/environment").json.at("user_settings").at("sign_in").at("second_factor").at("required") ==
+        true);
 }
 
 BOOST_AUTO_TEST_CASE(required_mfa_gives_a_pending_session_until_totp_is_set_up) {
@@ -500,7 +515,8 @@ BOOST_AUTO_TEST_CASE(required_mfa_gives_a_pending_session_until_totp_is_set_up) 
     auto b = bapi_client(s);
     auto const uid = new_user(b, "ada@example.com");
     http_client c(s.fapi_port());
-    auto r = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "ada@example.com"}, {"strategy", "password"}, {"password", password}});
+    auto r = c.fapi("POST", "/v1/client/sign_ins",
+                    {{"identifier", "ada@example.com"}, {"strategy", "password"}, {"password", password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(response(r).at("status") == "complete");
     auto const sid = str(response(r).at("created_session_id"));

@@ -65,8 +65,8 @@ BOOST_AUTO_TEST_CASE(join_answers_bare_and_is_idempotent) {
     BOOST_TEST(list.json.at("data").as_array()[0].at("status") == "pending");
 
     expect_error(c.fapi("POST", "/v1/waitlist", {}), 422, "form_param_missing", "email_address");
-    expect_error(c.fapi("POST", "/v1/waitlist", {{"email_address", "not an email"}}), 422,
-                 "form_param_format_invalid", "email_address");
+    expect_error(c.fapi("POST", "/v1/waitlist", {{"email_address", "not an email"}}), 422, "form_param_format_invalid",
+                 "email_address");
     expect_error(c.fapi("POST", "/v1/waitlist", {{"email_address", "a@b.co\r\nBcc: x@y.z"}}), 422,
                  "form_param_format_invalid", "email_address");
 }
@@ -110,10 +110,12 @@ BOOST_AUTO_TEST_CASE(sign_up_refused_unless_invited) {
     http_client c(s.fapi_port());
     auto b = bapi_client(s);
     join(c, "later@example.com");
-    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "later@example.com"}, {"password", password}}),
-                 403, "sign_up_restricted_waitlist");
-    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "other@example.com"}, {"password", password}}),
-                 403, "sign_up_restricted_waitlist");
+    expect_error(
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "later@example.com"}, {"password", password}}), 403,
+        "sign_up_restricted_waitlist");
+    expect_error(
+        c.fapi("POST", "/v1/client/sign_ups", {{"email_address", "other@example.com"}, {"password", password}}), 403,
+        "sign_up_restricted_waitlist");
 
     auto id = str(entry(b, "later@example.com").at("id"));
     auto inv = b.bapi(verb::post, "/v1/waitlist_entries/" + id + "/invite");
@@ -124,7 +126,8 @@ BOOST_AUTO_TEST_CASE(sign_up_refused_unless_invited) {
 
     // The invited address signs up the ordinary way (its code still proves it).
     http_client c2(s.fapi_port());
-    auto created = c2.fapi("POST", "/v1/client/sign_ups", {{"email_address", "later@example.com"}, {"password", password}});
+    auto created =
+        c2.fapi("POST", "/v1/client/sign_ups", {{"email_address", "later@example.com"}, {"password", password}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     auto const su = str(response(created).at("id"));
     auto code = s.last_code("later@example.com");
@@ -156,15 +159,17 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  "form_param_value_invalid", "ticket");
     expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}}), 422, "form_param_missing", "ticket");
 
-    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
+    auto su =
+        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
     BOOST_TEST_REQUIRE(su.status == 200u, su.body);
     BOOST_TEST(response(su).at("status") == "complete");
     BOOST_TEST(response(su).at("email_address") == "ticket@example.com");
     BOOST_TEST(entry(b, "ticket@example.com").at("status") == "completed");
     // Used once: the same ticket signs no one else up.
     http_client c2(s.fapi_port());
-    expect_error(c2.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-                 422, "form_param_value_invalid", "ticket");
+    expect_error(
+        c2.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
+        422, "form_param_value_invalid", "ticket");
 }
 
 BOOST_AUTO_TEST_CASE(bapi_list_filters_orders_and_pages) {
@@ -198,7 +203,8 @@ BOOST_AUTO_TEST_CASE(bapi_list_filters_orders_and_pages) {
     expect_error(b.bapi(verb::get, "/v1/waitlist_entries?status=waiting"), 422, "form_param_value_invalid", "status");
     expect_error(b.bapi(verb::get, "/v1/waitlist_entries?order_by=name"), 422, "form_param_value_invalid", "order_by");
     expect_error(b.bapi(verb::get, "/v1/waitlist_entries?limit=0"), 422, "form_param_value_invalid", "limit");
-    expect_error(b.bapi(verb::post, "/v1/waitlist_entries", json::object{}), 422, "form_param_missing", "email_address");
+    expect_error(b.bapi(verb::post, "/v1/waitlist_entries", json::object{}), 422, "form_param_missing",
+                 "email_address");
     expect_error(b.bapi(verb::post, "/v1/waitlist_entries", json::object{{"email_address", 5}}), 422,
                  "form_param_type_invalid", "email_address");
 }
@@ -210,7 +216,8 @@ BOOST_AUTO_TEST_CASE(bapi_create_notifies_bulk_reject_delete) {
     BOOST_TEST_REQUIRE(one.status == 200u, one.body);
     bool confirmed = false;
     for (auto const& m : s.outbox())
-        confirmed = confirmed || (str(m.at("to")) == "note@example.com" && str(m.at("kind")) == "waitlist_confirmation");
+        confirmed =
+            confirmed || (str(m.at("to")) == "note@example.com" && str(m.at("kind")) == "waitlist_confirmation");
     BOOST_TEST(confirmed);
     // Idempotent: the same entry, no second message.
     auto again = b.bapi(verb::post, "/v1/waitlist_entries", json::object{{"email_address", "NOTE@example.com"}});
@@ -227,7 +234,8 @@ BOOST_AUTO_TEST_CASE(bapi_create_notifies_bulk_reject_delete) {
                         json::array{json::object{{"email_address", "d@example.com"}},
                                     json::object{{"email_address", "D@example.com"}}}),
                  422, "form_param_value_invalid", "email_address");
-    expect_error(b.bapi(verb::post, "/v1/waitlist_entries/bulk", json::array{}), 422, "form_param_value_invalid", "body");
+    expect_error(b.bapi(verb::post, "/v1/waitlist_entries/bulk", json::array{}), 422, "form_param_value_invalid",
+                 "body");
     BOOST_TEST(b.bapi(verb::get, "/v1/waitlist_entries").json.at("total_count") == 2);
 
     // Reject an invited entry: its ticket dies.
@@ -239,8 +247,9 @@ BOOST_AUTO_TEST_CASE(bapi_create_notifies_bulk_reject_delete) {
     BOOST_TEST(rej.json.at("status") == "rejected");
     BOOST_TEST(rej.json.at("invitation").at("revoked") == true);
     http_client c(s.fapi_port());
-    expect_error(c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-                 422, "form_param_value_invalid", "ticket");
+    expect_error(
+        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
+        422, "form_param_value_invalid", "ticket");
 
     // Delete: pending only.
     expect_error(b.bapi(verb::delete_, "/v1/waitlist_entries/" + id), 409, "waitlist_entry_conflict");
@@ -251,14 +260,16 @@ BOOST_AUTO_TEST_CASE(bapi_create_notifies_bulk_reject_delete) {
     expect_error(b.bapi(verb::delete_, "/v1/waitlist_entries/" + b1), 404, "resource_not_found");
     expect_error(b.bapi(verb::post, "/v1/waitlist_entries/wle_missing/invite"), 404, "resource_not_found");
     // The address is free again.
-    BOOST_TEST(b.bapi(verb::post, "/v1/waitlist_entries", json::object{{"email_address", "b1@example.com"}}).status == 200u);
+    BOOST_TEST(b.bapi(verb::post, "/v1/waitlist_entries", json::object{{"email_address", "b1@example.com"}}).status ==
+               200u);
 }
 
 BOOST_AUTO_TEST_CASE(invite_refuses_an_address_with_a_user) {
     test_server s;
     auto b = bapi_client(s);
     seed_user(s.app(), "taken@example.com");
-    auto e = b.bapi(verb::post, "/v1/waitlist_entries", json::object{{"email_address", "taken@example.com"}, {"notify", false}});
+    auto e = b.bapi(verb::post, "/v1/waitlist_entries",
+                    json::object{{"email_address", "taken@example.com"}, {"notify", false}});
     auto id = str(e.json.at("id"));
     expect_error(b.bapi(verb::post, "/v1/waitlist_entries/" + id + "/invite"), 422, "form_identifier_exists",
                  "email_address");

@@ -18,9 +18,7 @@ using namespace latchkey::test;
 
 namespace {
 
-void web3_instance(conf::config& c) {
-    c.first_factors = {"password", "email_code", "web3_metamask_signature"};
-}
+void web3_instance(conf::config& c) { c.first_factors = {"password", "email_code", "web3_metamask_signature"}; }
 
 /// An Ethereum account: a secp256k1 key (web3.js's documented example key, and another).
 struct wallet {
@@ -46,7 +44,8 @@ struct wallet {
     std::string sign(std::string const& message) const {
         auto const hash = crypto::eth::personal_message_hash(message);
         secp256k1_ecdsa_recoverable_signature sig;
-        BOOST_TEST_REQUIRE(secp256k1_ecdsa_sign_recoverable(ctx(), &sig, reinterpret_cast<unsigned char const*>(hash.data()),
+        BOOST_TEST_REQUIRE(secp256k1_ecdsa_sign_recoverable(ctx(), &sig,
+                                                            reinterpret_cast<unsigned char const*>(hash.data()),
                                                             key.data(), nullptr, nullptr) == 1);
         unsigned char out[64];
         int recid = 0;
@@ -67,7 +66,8 @@ std::string add_wallet(http_client& c, wallet const& w) {
     auto r = c.fapi("POST", "/v1/me/web3_wallets/", {{"web3_wallet", lower(w.address())}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     auto const id = str(response(r).at("id"));
-    auto p = c.fapi("POST", "/v1/me/web3_wallets/" + id + "/prepare_verification", {{"strategy", "web3_metamask_signature"}});
+    auto p = c.fapi("POST", "/v1/me/web3_wallets/" + id + "/prepare_verification",
+                    {{"strategy", "web3_metamask_signature"}});
     BOOST_TEST_REQUIRE(p.status == 200u, p.body);
     auto v = c.fapi("POST", "/v1/me/web3_wallets/" + id + "/attempt_verification",
                     {{"signature", w.sign(str(response(p).at("verification").at("message")))}});
@@ -135,8 +135,8 @@ BOOST_AUTO_TEST_CASE(add_prove_sign_in_delete) {
     // Nobody else can claim it.
     http_client c2(s.fapi_port());
     sign_in_browser(s, c2, "mallory@example.com");
-    expect_error(c2.fapi("POST", "/v1/me/web3_wallets/", {{"web3_wallet", w.address()}}), 422,
-                 "form_identifier_exists", "web3_wallet");
+    expect_error(c2.fapi("POST", "/v1/me/web3_wallets/", {{"web3_wallet", w.address()}}), 422, "form_identifier_exists",
+                 "web3_wallet");
 
     // Sign in with the wallet on a fresh browser.
     http_client b(s.fapi_port());
@@ -152,32 +152,37 @@ BOOST_AUTO_TEST_CASE(add_prove_sign_in_delete) {
         }
     BOOST_TEST(offered);
     auto const sp = "/v1/client/sign_ins/" + sia;
-    expect_error(b.fapi("POST", sp + "/attempt_first_factor", {{"strategy", "web3_metamask_signature"}, {"signature", w.sign("x")}}),
+    expect_error(b.fapi("POST", sp + "/attempt_first_factor",
+                        {{"strategy", "web3_metamask_signature"}, {"signature", w.sign("x")}}),
                  400, "verification_not_sent");
-    auto prep = b.fapi("POST", sp + "/prepare_first_factor", {{"strategy", "web3_metamask_signature"}, {"web3_wallet_id", id}});
+    auto prep =
+        b.fapi("POST", sp + "/prepare_first_factor", {{"strategy", "web3_metamask_signature"}, {"web3_wallet_id", id}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto const m3 = str(response(prep).at("first_factor_verification").at("message"));
     auto const sig3 = w.sign(m3);
-    auto done = b.fapi("POST", sp + "/attempt_first_factor", {{"strategy", "web3_metamask_signature"}, {"signature", sig3}});
+    auto done =
+        b.fapi("POST", sp + "/attempt_first_factor", {{"strategy", "web3_metamask_signature"}, {"signature", sig3}});
     BOOST_TEST_REQUIRE(done.status == 200u, done.body);
     BOOST_TEST(str(response(done).at("status")) == "complete");
-    BOOST_TEST(str(client_session(done, str(response(done).at("created_session_id"))).at("user").at("id")) == who.user_id);
+    BOOST_TEST(str(client_session(done, str(response(done).at("created_session_id"))).at("user").at("id")) ==
+               who.user_id);
 
     // The same signature on another sign-in: a new message, so it does not match.
     http_client b2(s.fapi_port());
     auto si2 = b2.fapi("POST", "/v1/client/sign_ins", {{"identifier", w.address()}});
     auto const sp2 = "/v1/client/sign_ins/" + str(response(si2).at("id"));
     b2.fapi("POST", sp2 + "/prepare_first_factor", {{"strategy", "web3_metamask_signature"}});
-    expect_error(b2.fapi("POST", sp2 + "/attempt_first_factor", {{"strategy", "web3_metamask_signature"}, {"signature", sig3}}),
-                 422, "form_param_value_invalid", "signature");
+    expect_error(
+        b2.fapi("POST", sp2 + "/attempt_first_factor", {{"strategy", "web3_metamask_signature"}, {"signature", sig3}}),
+        422, "form_param_value_invalid", "signature");
 
     // Delete: the address no longer signs anyone in.
     auto d = c.fapi("DELETE", path);
     BOOST_TEST_REQUIRE(d.status == 200u, d.body);
     BOOST_TEST(load_user(s, who.user_id)->primary_web3_wallet_id.empty());
     http_client b3(s.fapi_port());
-    expect_error(b3.fapi("POST", "/v1/client/sign_ins", {{"identifier", w.address()}}), 422, "form_identifier_not_found",
-                 "identifier");
+    expect_error(b3.fapi("POST", "/v1/client/sign_ins", {{"identifier", w.address()}}), 422,
+                 "form_identifier_not_found", "identifier");
     // ... and can be claimed by someone else now.
     BOOST_TEST(add_wallet(c2, w).starts_with("idn_"));
 }

@@ -15,149 +15,96 @@ namespace json = boost::json;
 
 namespace {
 json::value const* find(request_ctx const& ctx, std::string_view key) {
-    if (!ctx.body.is_object())
-        return nullptr;
+    if (!ctx.body.is_object()) return nullptr;
     auto const* v = ctx.body.get_object().if_contains(key);
     return v;
 }
 }  // namespace
 
-api_result<std::optional<std::string>>
-body_string(request_ctx const& ctx, std::string_view key, std::size_t max) {
+api_result<std::optional<std::string>> body_string(request_ctx const& ctx, std::string_view key, std::size_t max) {
     auto const* v = find(ctx, key);
-    if (v == nullptr || v->is_null())
-        return std::optional<std::string>{};
+    if (v == nullptr || v->is_null()) return std::optional<std::string>{};
     if (!v->is_string())
-        return param_error(
-            code::form_param_type_invalid,
-            key,
-            std::string(key) + " must be a string."
-        );
-    if (v->get_string().size() > max)
-        return param_error(code::form_param_max_length_exceeded, key);
+        return param_error(code::form_param_type_invalid, key, std::string(key) + " must be a string.");
+    if (v->get_string().size() > max) return param_error(code::form_param_max_length_exceeded, key);
     return std::optional<std::string>{std::string(v->get_string())};
 }
 
 api_result<std::optional<bool>> body_bool(request_ctx const& ctx, std::string_view key) {
     auto const* v = find(ctx, key);
-    if (v == nullptr || v->is_null())
-        return std::optional<bool>{};
-    if (v->is_bool())
-        return std::optional<bool>{v->get_bool()};
+    if (v == nullptr || v->is_null()) return std::optional<bool>{};
+    if (v->is_bool()) return std::optional<bool>{v->get_bool()};
     if (v->is_string() && (v->get_string() == "true" || v->get_string() == "false"))
         return std::optional<bool>{v->get_string() == "true"};
-    return param_error(
-        code::form_param_type_invalid,
-        key,
-        std::string(key) + " must be a boolean."
-    );
+    return param_error(code::form_param_type_invalid, key, std::string(key) + " must be a boolean.");
 }
 
 api_result<std::optional<std::int64_t>> body_int(request_ctx const& ctx, std::string_view key) {
     auto const* v = find(ctx, key);
-    if (v == nullptr || v->is_null())
-        return std::optional<std::int64_t>{};
-    if (v->is_int64())
-        return std::optional<std::int64_t>{v->get_int64()};
+    if (v == nullptr || v->is_null()) return std::optional<std::int64_t>{};
+    if (v->is_int64()) return std::optional<std::int64_t>{v->get_int64()};
     if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
         return std::optional<std::int64_t>{static_cast<std::int64_t>(v->get_uint64())};
-    return param_error(
-        code::form_param_type_invalid,
-        key,
-        std::string(key) + " must be an integer."
-    );
+    return param_error(code::form_param_type_invalid, key, std::string(key) + " must be an integer.");
 }
 
-api_result<std::optional<std::vector<std::string>>>
-body_strings(request_ctx const& ctx, std::string_view key) {
+api_result<std::optional<std::vector<std::string>>> body_strings(request_ctx const& ctx, std::string_view key) {
     auto const* v = find(ctx, key);
-    if (v == nullptr || v->is_null())
-        return std::optional<std::vector<std::string>>{};
+    if (v == nullptr || v->is_null()) return std::optional<std::vector<std::string>>{};
     std::vector<std::string> out;
     if (v->is_string()) {
         out.emplace_back(v->get_string());
     } else if (v->is_array()) {
-        if (v->get_array().size() > 100)
-            return param_error(code::form_param_max_length_exceeded, key);
+        if (v->get_array().size() > 100) return param_error(code::form_param_max_length_exceeded, key);
         for (auto const& e : v->get_array()) {
             if (!e.is_string())
-                return param_error(
-                    code::form_param_type_invalid,
-                    key,
-                    std::string(key) + " must be an array of strings."
-                );
+                return param_error(code::form_param_type_invalid, key,
+                                   std::string(key) + " must be an array of strings.");
             out.emplace_back(e.get_string());
         }
     } else {
-        return param_error(
-            code::form_param_type_invalid,
-            key,
-            std::string(key) + " must be an array of strings."
-        );
+        return param_error(code::form_param_type_invalid, key, std::string(key) + " must be an array of strings.");
     }
     return std::optional<std::vector<std::string>>{std::move(out)};
 }
 
 api_result<std::optional<json::object>> body_object(request_ctx const& ctx, std::string_view key) {
     auto const* v = find(ctx, key);
-    if (v == nullptr || v->is_null())
-        return std::optional<json::object>{};
+    if (v == nullptr || v->is_null()) return std::optional<json::object>{};
     json::value parsed;
     if (v->is_string()) {
         boost::system::error_code ec;
         parsed = json::parse(v->get_string(), ec);
-        if (ec)
-            return param_error(
-                code::form_param_format_invalid,
-                key,
-                std::string(key) + " must be a JSON object."
-            );
+        if (ec) return param_error(code::form_param_format_invalid, key, std::string(key) + " must be a JSON object.");
         v = &parsed;
     }
     if (!v->is_object())
-        return param_error(
-            code::form_param_type_invalid,
-            key,
-            std::string(key) + " must be an object."
-        );
+        return param_error(code::form_param_type_invalid, key, std::string(key) + " must be an object.");
     if (json::serialize(*v).size() > 8192)
-        return param_error(
-            code::form_param_max_length_exceeded,
-            key,
-            std::string(key) + " must be at most 8 KB."
-        );
+        return param_error(code::form_param_max_length_exceeded, key, std::string(key) + " must be at most 8 KB.");
     return std::optional<json::object>{v->get_object()};
 }
 
 api_result<std::pair<std::size_t, std::size_t>> paging(request_ctx const& ctx) {
-    auto num = [&](std::string_view key, std::size_t def, std::size_t lo, std::size_t hi
-               ) -> api_result<std::size_t> {
+    auto num = [&](std::string_view key, std::size_t def, std::size_t lo, std::size_t hi) -> api_result<std::size_t> {
         auto const* v = ctx.query.find(key);
-        if (v == nullptr || v->empty())
-            return def;
+        if (v == nullptr || v->empty()) return def;
         std::size_t n = 0;
         auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
         if (ec != std::errc{} || p != v->data() + v->size() || n < lo || n > hi)
-            return param_error(
-                code::form_param_value_invalid,
-                key,
-                std::string(key) + " must be an integer between " + std::to_string(lo) + " and " +
-                    std::to_string(hi) + "."
-            );
+            return param_error(code::form_param_value_invalid, key,
+                               std::string(key) + " must be an integer between " + std::to_string(lo) + " and " +
+                                   std::to_string(hi) + ".");
         return n;
     };
     auto limit = num("limit", 10, 1, 500);
-    if (!limit)
-        return limit.error();
+    if (!limit) return limit.error();
     auto offset = num("offset", 0, 0, 1'000'000'000);
-    if (!offset)
-        return offset.error();
+    if (!offset) return offset.error();
     return std::pair{*limit, *offset};
 }
 
-reply json_reply(json::value const& v) {
-    return reply{http::status::ok, json::serialize(v), {}};
-}
+reply json_reply(json::value const& v) { return reply{http::status::ok, json::serialize(v), {}}; }
 
 reply deleted_reply(std::string_view object, std::string_view id) {
     json::object o;
@@ -167,9 +114,7 @@ reply deleted_reply(std::string_view object, std::string_view id) {
     return json_reply(o);
 }
 
-api_error not_found() {
-    return make_error(code::resource_not_found);
-}
+api_error not_found() { return make_error(code::resource_not_found); }
 
 bool paginated(request_ctx const& ctx) {
     auto const* p = ctx.query.find("paginated");
@@ -177,8 +122,7 @@ bool paginated(request_ctx const& ctx) {
 }
 
 std::string_view effective_status(store::session_record const& s, std::int64_t now_ms) {
-    if ((s.status == "active" || s.status == "pending") && !views::session_live(s, now_ms))
-        return "expired";
+    if ((s.status == "active" || s.status == "pending") && !views::session_live(s, now_ms)) return "expired";
     return s.status;
 }
 
@@ -188,30 +132,21 @@ json::object session_view(store::session_record const& s, std::int64_t now_ms) {
     return o;
 }
 
-api_result<json::object>
-verify_session_token(app const& a, std::string_view token, std::int64_t now_ms) {
-    auto invalid = [](std::string_view why) {
-        return param_error(code::form_param_value_invalid, "token", why);
-    };
+api_result<json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms) {
+    auto invalid = [](std::string_view why) { return param_error(code::form_param_value_invalid, "token", why); };
     auto parts = crypto::parse_jws(token);
-    if (!parts)
-        return invalid("The token is not a valid JWT.");
+    if (!parts) return invalid("The token is not a valid JWT.");
     boost::system::error_code ec;
     auto header = json::parse(parts->header_json, ec);
-    if (ec || !header.is_object())
-        return invalid("The token header is invalid.");
+    if (ec || !header.is_object()) return invalid("The token header is invalid.");
     auto const* alg = header.get_object().if_contains("alg");
     auto const* kid = header.get_object().if_contains("kid");
-    if (alg == nullptr || !alg->is_string() || alg->get_string() != "RS256")
-        return invalid("Unsupported algorithm.");
+    if (alg == nullptr || !alg->is_string() || alg->get_string() != "RS256") return invalid("Unsupported algorithm.");
     auto const* key = kid != nullptr && kid->is_string() ? a.keys.find(kid->get_string()) : nullptr;
-    if (key == nullptr)
-        return invalid("The token was not signed by this instance.");
-    if (!crypto::verify_rs256(key->get(), *parts))
-        return invalid("The token signature is invalid.");
+    if (key == nullptr) return invalid("The token was not signed by this instance.");
+    if (!crypto::verify_rs256(key->get(), *parts)) return invalid("The token signature is invalid.");
     auto payload = json::parse(parts->payload_json, ec);
-    if (ec || !payload.is_object())
-        return invalid("The token payload is invalid.");
+    if (ec || !payload.is_object()) return invalid("The token payload is invalid.");
     auto& claims = payload.get_object();
     std::int64_t const now_s = now_ms / 1000;
     constexpr std::int64_t leeway_s = 5;
@@ -222,10 +157,8 @@ verify_session_token(app const& a, std::string_view token, std::int64_t now_ms) 
         nbf != nullptr && (!nbf->is_int64() || nbf->get_int64() > now_s + leeway_s))
         return invalid("The token is not valid yet.");
     auto const* sid = claims.if_contains("sid");
-    if (sid == nullptr || !sid->is_string() || sid->get_string().empty())
-        return invalid("The token has no session.");
+    if (sid == nullptr || !sid->is_string() || sid->get_string().empty()) return invalid("The token has no session.");
     return std::move(claims);
 }
-
 
 }  // namespace latchkey::server::api::backend

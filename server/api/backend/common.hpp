@@ -15,16 +15,14 @@ namespace latchkey::server::api::backend {
 
 /// A body field: absent -> nullopt; present with the wrong type -> 422 form_param_type_invalid
 /// (param_name).
-api_result<std::optional<std::string>>
-body_string(request_ctx const& ctx, std::string_view key, std::size_t max = 1024);
+api_result<std::optional<std::string>> body_string(request_ctx const& ctx, std::string_view key,
+                                                   std::size_t max = 1024);
 api_result<std::optional<bool>> body_bool(request_ctx const& ctx, std::string_view key);
 api_result<std::optional<std::int64_t>> body_int(request_ctx const& ctx, std::string_view key);
 /// A string or an array of strings.
-api_result<std::optional<std::vector<std::string>>>
-body_strings(request_ctx const& ctx, std::string_view key);
+api_result<std::optional<std::vector<std::string>>> body_strings(request_ctx const& ctx, std::string_view key);
 /// A JSON object (metadata); also accepts a JSON-encoded string of an object. Max 8 KiB serialized.
-api_result<std::optional<boost::json::object>>
-body_object(request_ctx const& ctx, std::string_view key);
+api_result<std::optional<boost::json::object>> body_object(request_ctx const& ctx, std::string_view key);
 
 /// Query limit/offset with Clerk's bounds (limit 1..500, default 10; offset >= 0).
 api_result<std::pair<std::size_t, std::size_t>> paging(request_ctx const& ctx);
@@ -49,8 +47,7 @@ boost::json::object session_view(store::session_record const& s, std::int64_t no
 /// Verifies a session JWT minted by this instance: compact RS256 JWS, kid of one of our keys, valid
 /// signature, exp/nbf within a 5 s leeway, and a string `sid`. Returns the claims, or 422
 /// form_param_value_invalid (param_name "token") naming the problem. Does not look the session up.
-api_result<boost::json::object>
-verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
+api_result<boost::json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
 
 // Store errors map through api::store_error (server/api/error.hpp), shared with the FAPI.
 

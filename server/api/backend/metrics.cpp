@@ -1,7 +1,7 @@
 // GET /metrics: the operator metrics in the Prometheus text format (server/metrics.hpp), on the backend listener
 // behind the BAPI's secret key (Prometheus: `authorization: {credentials: sk_...}`).
-#include "server/api/backend/handlers.hpp"
 #include "server/metrics.hpp"
+#include "server/api/backend/handlers.hpp"
 
 namespace latchkey::server::api::backend {
 

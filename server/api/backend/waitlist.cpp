@@ -1,8 +1,8 @@
 // BAPI /v1/waitlist_entries: list (query, status, order_by, limit, offset), create (one or a bulk array),
 // invite, reject, delete; as @clerk/backend's waitlistEntries calls them.
+#include "server/api/domain/waitlist.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
-#include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
@@ -19,8 +19,7 @@ namespace {
 api_result<std::string> email_of(json::value const* v) {
     if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty()))
         return param_error(code::form_param_missing, "email_address");
-    if (!v->is_string())
-        return param_error(code::form_param_type_invalid, "email_address");
+    if (!v->is_string()) return param_error(code::form_param_type_invalid, "email_address");
     auto e = frontend::normalize_email(v->get_string());
     if (!e)
         return param_error(code::form_param_format_invalid, "email_address",
@@ -29,10 +28,8 @@ api_result<std::string> email_of(json::value const* v) {
 }
 
 api_result<bool> notify_of(json::value const* v) {
-    if (v == nullptr || v->is_null())
-        return true;
-    if (!v->is_bool())
-        return param_error(code::form_param_type_invalid, "notify");
+    if (v == nullptr || v->is_null()) return true;
+    if (!v->is_bool()) return param_error(code::form_param_type_invalid, "notify");
     return v->get_bool();
 }
 
@@ -71,15 +68,12 @@ api_result<reply> change(app& a, request_ctx& ctx, char const* what, Step step) 
 
 api_result<reply> list_waitlist_entries(app& a, request_ctx& ctx) {
     auto p = paging(ctx);
-    if (!p)
-        return p.error();
+    if (!p) return p.error();
     store::waitlist_filter f;
     f.limit = p->first;
     f.offset = p->second;
-    if (auto const* q = ctx.query.find("query"))
-        f.query = *q;
-    if (auto const* st = ctx.query.find("status"))
-        f.status = *st;
+    if (auto const* q = ctx.query.find("query")) f.query = *q;
+    if (auto const* st = ctx.query.find("status")) f.status = *st;
     if (!f.status.empty() && f.status != "pending" && f.status != "invited" && f.status != "completed" &&
         f.status != "rejected")
         return param_error(code::form_param_value_invalid, "status",
@@ -100,11 +94,9 @@ api_result<reply> list_waitlist_entries(app& a, request_ctx& ctx) {
             if (!l) return store_error(l.error(), "list_waitlist_entries");
             return std::move(*l);
         });
-    if (!list)
-        return list.error();
+    if (!list) return list.error();
     json::array data;
-    for (auto const& e : *list)
-        data.push_back(domain::waitlist_entry_json(a, e));
+    for (auto const& e : *list) data.push_back(domain::waitlist_entry_json(a, e));
     json::object o;
     o["data"] = std::move(data);
     o["total_count"] = total;
@@ -115,14 +107,11 @@ api_result<reply> create_waitlist_entry(app& a, request_ctx& ctx) {
     json::object const empty;
     auto const& body = ctx.body.is_object() ? ctx.body.get_object() : empty;
     auto email = email_of(body.if_contains("email_address"));
-    if (!email)
-        return email.error();
+    if (!email) return email.error();
     auto notify = notify_of(body.if_contains("notify"));
-    if (!notify)
-        return notify.error();
+    if (!notify) return notify.error();
     auto e = add(a, *email, *notify, ctx.now);
-    if (!e)
-        return e.error();
+    if (!e) return e.error();
     return json_reply(domain::waitlist_entry_json(a, *e));
 }
 
@@ -134,14 +123,11 @@ api_result<reply> create_waitlist_entries(app& a, request_ctx& ctx) {
     std::vector<std::pair<std::string, bool>> items;
     std::set<std::string> seen;
     for (auto const& v : ctx.body.get_array()) {
-        if (!v.is_object())
-            return param_error(code::form_param_type_invalid, "body", "Each item must be an object.");
+        if (!v.is_object()) return param_error(code::form_param_type_invalid, "body", "Each item must be an object.");
         auto email = email_of(v.get_object().if_contains("email_address"));
-        if (!email)
-            return email.error();
+        if (!email) return email.error();
         auto notify = notify_of(v.get_object().if_contains("notify"));
-        if (!notify)
-            return notify.error();
+        if (!notify) return notify.error();
         if (!seen.insert(*email).second)
             return param_error(code::form_param_value_invalid, "email_address",
                                "The same email address appears twice in the request.");
@@ -150,8 +136,7 @@ api_result<reply> create_waitlist_entries(app& a, request_ctx& ctx) {
     json::array out;
     for (auto const& [email, notify] : items) {
         auto e = add(a, email, notify, ctx.now);
-        if (!e)
-            return e.error();
+        if (!e) return e.error();
         out.push_back(domain::waitlist_entry_json(a, *e));
     }
     return json_reply(out);
@@ -159,29 +144,24 @@ api_result<reply> create_waitlist_entries(app& a, request_ctx& ctx) {
 
 api_result<reply> invite_waitlist_entry(app& a, request_ctx& ctx) {
     auto ignore = body_bool(ctx, "ignore_existing");
-    if (!ignore)
-        return ignore.error();
+    if (!ignore) return ignore.error();
     auto e = domain::invite_waitlist_entry(a, ctx.params.get("waitlist_entry_id"), ignore->value_or(false), ctx.now);
-    if (!e)
-        return e.error();
+    if (!e) return e.error();
     return json_reply(domain::waitlist_entry_json(a, *e));
 }
 
 api_result<reply> reject_waitlist_entry(app& a, request_ctx& ctx) {
     return change(a, ctx, "reject_waitlist_entry",
                   [&](store::write_txn& w, store::waitlist_entry_record& e) -> std::optional<api_error> {
-                      if (e.status == "completed")
-                          return make_error(code::waitlist_entry_conflict);
-                      if (e.status == "rejected")
-                          return std::nullopt;
+                      if (e.status == "completed") return make_error(code::waitlist_entry_conflict);
+                      if (e.status == "rejected") return std::nullopt;
                       e.status = "rejected";
                       if (!e.invitation_id.empty())
                           e.invitation_status = "revoked";  // its ticket no longer signs anyone up
                       e.updated_at = ctx.now;
                       if (auto r = w.waitlist().put(e, false); !r)
                           return store_error(r.error(), "reject_waitlist_entry");
-                      if (auto ev = events::emit(a, w, "waitlistEntry.updated", domain::waitlist_entry_json(a, e));
-                          !ev)
+                      if (auto ev = events::emit(a, w, "waitlistEntry.updated", domain::waitlist_entry_json(a, e)); !ev)
                           return store_error(ev.error(), "webhook");
                       return std::nullopt;
                   });
@@ -191,15 +171,12 @@ api_result<reply> delete_waitlist_entry(app& a, request_ctx& ctx) {
     std::string id;
     auto r = change(a, ctx, "delete_waitlist_entry",
                     [&](store::write_txn& w, store::waitlist_entry_record& e) -> std::optional<api_error> {
-                        if (e.status != "pending")
-                            return make_error(code::waitlist_entry_conflict);
+                        if (e.status != "pending") return make_error(code::waitlist_entry_conflict);
                         id = e.id;
-                        if (auto x = w.waitlist().remove(e); !x)
-                            return store_error(x.error(), "delete_waitlist_entry");
+                        if (auto x = w.waitlist().remove(e); !x) return store_error(x.error(), "delete_waitlist_entry");
                         return std::nullopt;
                     });
-    if (!r)
-        return r.error();
+    if (!r) return r.error();
     return deleted_reply("waitlist_entry", id);
 }
 

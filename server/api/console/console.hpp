@@ -17,11 +17,11 @@ namespace latchkey::server::api::console {
 
 inline constexpr std::string_view cookie_name = "__latchkey_console";
 inline constexpr std::string_view csrf_header = "X-Latchkey-Csrf";
-inline constexpr std::int64_t link_ttl_ms = 5 * 60 * 1000;              ///< a console link lives 5 minutes
-inline constexpr std::int64_t idle_timeout_ms = 30 * 60 * 1000;         ///< a session idle this long has ended
-inline constexpr std::int64_t absolute_timeout_ms = 12 * 3600 * 1000;   ///< and any session after 12 hours
-inline constexpr std::int64_t touch_interval_ms = 60 * 1000;            ///< last_active_at is written at most this often
-inline constexpr std::int32_t max_failed_sign_ins = 5;                  ///< failed password/TOTP tries before a lockout
+inline constexpr std::int64_t link_ttl_ms = 5 * 60 * 1000;             ///< a console link lives 5 minutes
+inline constexpr std::int64_t idle_timeout_ms = 30 * 60 * 1000;        ///< a session idle this long has ended
+inline constexpr std::int64_t absolute_timeout_ms = 12 * 3600 * 1000;  ///< and any session after 12 hours
+inline constexpr std::int64_t touch_interval_ms = 60 * 1000;           ///< last_active_at is written at most this often
+inline constexpr std::int32_t max_failed_sign_ins = 5;                 ///< failed password/TOTP tries before a lockout
 inline constexpr std::int64_t lockout_ms = 15 * 60 * 1000;
 
 /// The right a request needs: "read" for GET/HEAD, "impersonate" for actor tokens, "operators" for the operator

@@ -177,39 +177,39 @@ api_result<reply> sign_in(app& a, request_ctx& ctx) {
     std::string session_token;
     store::console_session_record session;
     bool locked_now = false;
-    auto r = txn::write(
-        a, "console sign-in", txn::on_client_error::commit,
-        [&](store::write_txn& w) -> store::result<api_result<void>> {
-            auto cur = w.console().operator_by_id((*op)->id);
-            if (!cur) return cur.error();
-            if (!*cur) return api_result<void>(make_error(code::operator_credentials_invalid));
-            auto& o = **cur;
-            o.updated_at = ctx.now;
-            if (!ok || o.locked_until > ctx.now) {
-                // The failed try lands with its error: after max_failed_sign_ins the operator is locked.
-                if (++o.failed_attempts >= max_failed_sign_ins) {
-                    o.locked_until = ctx.now + lockout_ms;
-                    o.failed_attempts = 0;
-                    locked_now = true;
-                }
-                if (auto p = w.console().put_operator(o, false); !p) return p.error();
-                return api_result<void>(make_error(locked_now ? code::operator_locked
-                                                              : code::operator_credentials_invalid));
-            }
-            o.failed_attempts = 0;
-            o.locked_until = 0;
-            o.last_sign_in_at = ctx.now;
-            if (step) o.totp_last_step = *step;
-            if (auto p = w.console().put_operator(o, false); !p) return p.error();
-            auto s = start_session(ctx, w, o.id, session_token);
-            if (!s) return s.error();
-            session = std::move(*s);
-            *op = o;
-            return api_result<void>();
-        });
+    auto r = txn::write(a, "console sign-in", txn::on_client_error::commit,
+                        [&](store::write_txn& w) -> store::result<api_result<void>> {
+                            auto cur = w.console().operator_by_id((*op)->id);
+                            if (!cur) return cur.error();
+                            if (!*cur) return api_result<void>(make_error(code::operator_credentials_invalid));
+                            auto& o = **cur;
+                            o.updated_at = ctx.now;
+                            if (!ok || o.locked_until > ctx.now) {
+                                // The failed try lands with its error: after max_failed_sign_ins the operator is
+                                // locked.
+                                if (++o.failed_attempts >= max_failed_sign_ins) {
+                                    o.locked_until = ctx.now + lockout_ms;
+                                    o.failed_attempts = 0;
+                                    locked_now = true;
+                                }
+                                if (auto p = w.console().put_operator(o, false); !p) return p.error();
+                                return api_result<void>(make_error(locked_now ? code::operator_locked
+                                                                              : code::operator_credentials_invalid));
+                            }
+                            o.failed_attempts = 0;
+                            o.locked_until = 0;
+                            o.last_sign_in_at = ctx.now;
+                            if (step) o.totp_last_step = *step;
+                            if (auto p = w.console().put_operator(o, false); !p) return p.error();
+                            auto s = start_session(ctx, w, o.id, session_token);
+                            if (!s) return s.error();
+                            session = std::move(*s);
+                            *op = o;
+                            return api_result<void>();
+                        });
     if (!r) {
-        audit(a, (*op)->id, name, "console.sign_in", (*op)->id, ctx.remote_ip,
-              static_cast<unsigned>(r.error().status), locked_now ? "locked out" : "bad credentials");
+        audit(a, (*op)->id, name, "console.sign_in", (*op)->id, ctx.remote_ip, static_cast<unsigned>(r.error().status),
+              locked_now ? "locked out" : "bad credentials");
         return r.error();
     }
     audit(a, (*op)->id, name, "console.sign_in", (*op)->id, ctx.remote_ip, 200);
@@ -220,14 +220,14 @@ api_result<reply> sign_in(app& a, request_ctx& ctx) {
 api_result<reply> sign_out(app& a, request_ctx& ctx) {
     if (auto r = authorize(a, ctx, "/console/api/sign_out"); !r) return r.error();
     auto const digest = digest_hex(*ctx.cookies.find(cookie_name));
-    auto r = txn::write(a, "console sign-out", txn::on_client_error::abort,
-                        [&](store::write_txn& w) -> store::result<void> {
-                            auto s = w.console().session(digest);
-                            if (!s) return s.error();
-                            if (!*s) return {};
-                            (*s)->ended_at = ctx.now;
-                            return w.console().put_session(**s);
-                        });
+    auto r =
+        txn::write(a, "console sign-out", txn::on_client_error::abort, [&](store::write_txn& w) -> store::result<void> {
+            auto s = w.console().session(digest);
+            if (!s) return s.error();
+            if (!*s) return {};
+            (*s)->ended_at = ctx.now;
+            return w.console().put_session(**s);
+        });
     if (!r) return r.error();
     ctx.set_cookies.push_back(cookie(a, "", 0));
     return json_reply({{"object", "console_session"}, {"id", ctx.console_session_id}, {"status", "ended"}});
@@ -280,17 +280,33 @@ api_result<reply> get_stats(app& a, request_ctx& ctx) {
     char grain = 0;
     std::int64_t width = 0;
     std::size_t n = 0;
-    if (range == "hour") grain = 'm', width = minute_ms, n = 60;
-    else if (range == "day") grain = 'h', width = hour_ms, n = 24;
-    else if (range == "month") grain = 'd', width = day_ms, n = 30;
-    else return param_error(code::form_param_value_invalid, "range", "range must be hour, day or month.");
+    if (range == "hour")
+        grain = 'm', width = minute_ms, n = 60;
+    else if (range == "day")
+        grain = 'h', width = hour_ms, n = 24;
+    else if (range == "month")
+        grain = 'd', width = day_ms, n = 30;
+    else
+        return param_error(code::form_param_value_invalid, "range", "range must be hour, day or month.");
     std::int64_t const last = ctx.now - ctx.now % width;
     std::int64_t const from = last - static_cast<std::int64_t>(n - 1) * width;
-    static constexpr std::string_view names[] = {
-        "sign_ups", "sign_ins.ok", "sign_ins.failed", "active_sessions", "sign_ins.ok.password",
-        "sign_ins.ok.email_code", "sign_ins.ok.phone_code", "sign_ins.ok.email_link", "sign_ins.ok.oauth",
-        "sign_ins.ok.saml", "sign_ins.ok.passkey", "sign_ins.ok.ticket", "sign_ins.ok.web3", "sign_ins.ok.totp",
-        "sign_ins.ok.backup_code", "sign_ins.ok.reset_password_email_code", "sign_ins.ok.other"};
+    static constexpr std::string_view names[] = {"sign_ups",
+                                                 "sign_ins.ok",
+                                                 "sign_ins.failed",
+                                                 "active_sessions",
+                                                 "sign_ins.ok.password",
+                                                 "sign_ins.ok.email_code",
+                                                 "sign_ins.ok.phone_code",
+                                                 "sign_ins.ok.email_link",
+                                                 "sign_ins.ok.oauth",
+                                                 "sign_ins.ok.saml",
+                                                 "sign_ins.ok.passkey",
+                                                 "sign_ins.ok.ticket",
+                                                 "sign_ins.ok.web3",
+                                                 "sign_ins.ok.totp",
+                                                 "sign_ins.ok.backup_code",
+                                                 "sign_ins.ok.reset_password_email_code",
+                                                 "sign_ins.ok.other"};
     auto r = txn::read(a, "console stats", [&](store::read_txn& t) -> store::result<json::object> {
         json::object series;
         for (auto name : names) {

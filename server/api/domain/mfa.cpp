@@ -16,9 +16,7 @@ namespace latchkey::server::api::domain {
 namespace {
 
 /// Binds a sealed TOTP secret to its user: a sealed value copied into another record does not open.
-std::string totp_aad(store::user_record const& u) {
-    return "totp:" + u.id;
-}
+std::string totp_aad(store::user_record const& u) { return "totp:" + u.id; }
 
 /// Backup codes: 8 characters from an alphabet without look-alikes (no 0/o, 1/l/i), about 40 bits each.
 constexpr std::string_view backup_alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
@@ -120,7 +118,6 @@ bool has_phone_second_factor(store::user_record const& u) {
         return i.kind == "phone_number" && i.reserved_for_second_factor && i.verification.status == "verified";
     });
 }
-
 
 void refresh_second_factor_flags(store::user_record& u) {
     u.totp_enabled = u.totp_enabled && !u.totp_secret_sealed.empty();

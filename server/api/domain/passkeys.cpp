@@ -152,8 +152,10 @@ std::optional<api_error> live(store::verification_record const& v, std::int64_t 
 void spend(store::verification_record& v, bool ok, std::int64_t now_ms) {
     v.nonce.clear();
     v.status = ok ? "verified" : "failed";
-    if (ok) v.verified_at = now_ms;
-    else ++v.attempts;
+    if (ok)
+        v.verified_at = now_ms;
+    else
+        ++v.attempts;
 }
 
 std::string user_display_name(store::user_record const& u) {
@@ -212,8 +214,8 @@ void start_registration(app const& a, store::user_record const& u, store::passke
                                         json::object{{"type", "public-key"}, {"alg", crypto::webauthn::alg_rs256}}};
     o["timeout"] = timeout;
     o["excludeCredentials"] = credential_list(u);
-    o["authenticatorSelection"] = json::object{
-        {"residentKey", "required"}, {"requireResidentKey", true}, {"userVerification", "required"}};
+    o["authenticatorSelection"] =
+        json::object{{"residentKey", "required"}, {"requireResidentKey", true}, {"userVerification", "required"}};
     o["attestation"] = "none";
     pk.verification = {};
     pk.verification.status = "unverified";
@@ -240,7 +242,8 @@ api_result<void> finish_registration(app const& a, store::user_record const& u, 
         return fail(code::passkey_registration_failed, "attestation refused");
     }
     if (auto bad = check_auth_data(a, att->auth_data)) return fail(code::passkey_registration_failed, *bad);
-    if (att->auth_data.credential_id != c->raw_id) return fail(code::passkey_registration_failed, "credential id mismatch");
+    if (att->auth_data.credential_id != c->raw_id)
+        return fail(code::passkey_registration_failed, "credential id mismatch");
     auto key = crypto::webauthn::parse_cose_key(att->auth_data.cose_key);
     if (!key) return fail(code::passkey_registration_failed, "unsupported credential key");
     std::string const id = crypto::base64url_encode(c->raw_id);

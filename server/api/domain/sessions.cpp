@@ -48,8 +48,10 @@ store::result<std::vector<std::string>> end_client_sessions(app& a, store::write
     for (auto const& id : client.session_ids) {
         auto s = w.sessions().get(id);
         if (!s) return s.error();
-        if (*s) sessions.push_back(std::move(**s));
-        else missing.push_back(id);
+        if (*s)
+            sessions.push_back(std::move(**s));
+        else
+            missing.push_back(id);
     }
     drop_tokens_after_commit(a, w, std::move(missing));
     return end_sessions(a, w, sessions, now, status);

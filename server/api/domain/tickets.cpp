@@ -20,19 +20,17 @@ namespace {
 
 std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
-api_error invalid_ticket() {
-    return param_error(code::form_param_value_invalid, "ticket", "The ticket is invalid.");
-}
+api_error invalid_ticket() { return param_error(code::form_param_value_invalid, "ticket", "The ticket is invalid."); }
 
 /// The state error of a tickets-family record that cannot be redeemed now, or nothing.
 std::optional<api_error> unusable(store::ticket_record const& r, std::int64_t now) {
     bool const sit = r.kind == "sign_in_token", act = r.kind == "actor_token";
     if (r.status == "revoked")
-        return make_error(sit ? code::sign_in_token_revoked
+        return make_error(sit   ? code::sign_in_token_revoked
                           : act ? code::actor_token_revoked
                                 : code::invitation_already_revoked);
     if (r.status != "pending")
-        return make_error(sit ? code::sign_in_token_already_used
+        return make_error(sit   ? code::sign_in_token_already_used
                           : act ? code::actor_token_already_used
                                 : code::invitation_already_accepted);
     if (r.expires_at > 0 && r.expires_at <= now) return make_error(code::ticket_expired);
@@ -93,7 +91,8 @@ api_result<found_ticket> find_ticket(app& a, store::read_txn const& t, std::stri
             f.org_invitation = std::move(*i);
             return f;
         }
-        default: break;
+        default:
+            break;
     }
     auto const dot = ticket.find('.');
     auto r = t.tickets().get(ticket.substr(0, dot));
@@ -137,11 +136,15 @@ std::string accept_url(app const& a, std::string_view ticket) {
 
 std::string ticket_redirect(app const& a, found_ticket const& f, std::string_view ticket) {
     switch (f.kind) {
-        case ticket_kind::waitlist_invitation: return ticket_url(a, ticket);
-        case ticket_kind::organization_invitation: return ticket_url(a, ticket, f.org_invitation->redirect_url);
-        case ticket_kind::invitation: return ticket_url(a, ticket, f.ticket->redirect_url);
+        case ticket_kind::waitlist_invitation:
+            return ticket_url(a, ticket);
+        case ticket_kind::organization_invitation:
+            return ticket_url(a, ticket, f.org_invitation->redirect_url);
+        case ticket_kind::invitation:
+            return ticket_url(a, ticket, f.ticket->redirect_url);
         case ticket_kind::sign_in_token:
-        case ticket_kind::actor_token: break;
+        case ticket_kind::actor_token:
+            break;
     }
     std::string base = a.cfg.sign_in_url;
     if (base.empty()) base = strip_slash(a.inst.frontend_api) + "/sign-in";

@@ -80,8 +80,7 @@ api_result<store::waitlist_entry_record> join_waitlist(app& a, std::string const
             e.status = "pending";
             e.created_at = e.updated_at = now;
             if (auto r = w.waitlist().put(e, true); !r) return r.error();
-            if (auto ev = events::emit(a, w, "waitlistEntry.created", waitlist_entry_json(a, e));
-                !ev)
+            if (auto ev = events::emit(a, w, "waitlistEntry.created", waitlist_entry_json(a, e)); !ev)
                 return ev.error();
             return api_result<store::waitlist_entry_record>(std::move(e));
         });
@@ -115,8 +114,7 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
             entry.ticket_digest = digest_hex(secret);
             entry.invited_at = entry.updated_at = now;
             if (auto x = w.waitlist().put(entry, false); !x) return x.error();
-            if (auto ev = events::emit(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry));
-                !ev)
+            if (auto ev = events::emit(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry)); !ev)
                 return ev.error();
             // The invitation goes out with the change: never for a write that did not land.
             message m;
@@ -169,8 +167,7 @@ api_result<void> admit_sign_up(app& a, store::write_txn& w, std::string_view ema
     entry.invitation_status = "accepted";
     entry.updated_at = now;
     if (auto r = w.waitlist().put(entry, false); !r) return store_error(r.error(), "waitlist_complete");
-    if (auto ev = events::emit(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry));
-        !ev)
+    if (auto ev = events::emit(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry)); !ev)
         return store_error(ev.error(), "webhook");
     return {};
 }

@@ -52,8 +52,8 @@ void prepare(app const& a, store::verification_record& v, std::string_view strat
     v.status = "unverified";
     v.strategy = std::string(strategy);
     v.expire_at = now_ms + message_lifetime_ms;
-    v.nonce = "Sign in to " + name + " with your wallet " + std::string(address) + ".\n\nNonce: " +
-              crypto::hex_encode({reinterpret_cast<char const*>(n.data()), n.size()});
+    v.nonce = "Sign in to " + name + " with your wallet " + std::string(address) +
+              ".\n\nNonce: " + crypto::hex_encode({reinterpret_cast<char const*>(n.data()), n.size()});
 }
 
 api_result<void> check(store::verification_record& v, std::string_view address, std::string_view signature,
@@ -61,7 +61,8 @@ api_result<void> check(store::verification_record& v, std::string_view address, 
     if (signature.empty()) return param_error(code::form_param_missing, "signature");
     std::string_view hex = signature;
     if (hex.starts_with("0x") || hex.starts_with("0X")) hex.remove_prefix(2);
-    auto raw = hex.size() == 130 ? crypto::hex_decode(hex) : crypto::result<std::string>(crypto::errc::invalid_encoding);
+    auto raw =
+        hex.size() == 130 ? crypto::hex_decode(hex) : crypto::result<std::string>(crypto::errc::invalid_encoding);
     if (!raw) return param_error(code::form_param_format_invalid, "signature");
     if (!is_strategy(v.strategy)) return make_error(code::verification_not_sent);
     if (v.status == "verified") return make_error(code::verification_already_verified);

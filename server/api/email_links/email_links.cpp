@@ -110,12 +110,12 @@ api_result<outcome> verify_sign_in(app& a, request_ctx& ctx, store::write_txn& w
     bool const usable = s.status == "needs_first_factor" && (s.abandon_at == 0 || ctx.now <= s.abandon_at);
     if (out.status == "verified" && !usable) out.status = "failed";
     if (out.status == "verified") {
-        if (auto r = as_attempt_client(ctx, w, s.client_id,
-                                       [&](request_ctx& c) { return complete_sign_in(a, c, w, s); });
+        if (auto r =
+                as_attempt_client(ctx, w, s.client_id, [&](request_ctx& c) { return complete_sign_in(a, c, w, s); });
             !r) {
             if (r.error().status >= http::status::internal_server_error) return r.error();
             out.status = "failed";  // the account was locked or banned since: refused before anything was written,
-            return out;              // and the challenge stays as it was
+            return out;             // and the challenge stays as it was
         }
         out.created_session_id = s.created_session_id;
     }
@@ -162,7 +162,8 @@ api_result<outcome> verify_email_address(app& a, request_ctx& ctx, store::write_
     user.updated_at = ctx.now;
     if (auto r = w.users().put(user, &before); !r) return store_error(r.error(), "put_user", "email_address");
     if (out.status == "verified")
-        if (auto e = events::user_changed(a, w, "user.updated", user, &ctx); !e) return store_error(e.error(), "webhook");
+        if (auto e = events::user_changed(a, w, "user.updated", user, &ctx); !e)
+            return store_error(e.error(), "webhook");
     return out;
 }
 
@@ -230,11 +231,11 @@ api_result<reply> verify(app& a, request_ctx& ctx) {
     if (!frontend::resolve_identity(a, ctx)) ctx.client_id.clear();
     auto out = txn::write<outcome>(a, "verify_email_link", txn::on_client_error::abort,
                                    [&](store::write_txn& w) -> api_result<outcome> {
-        if (p->owner.starts_with("sia_")) return verify_sign_in(a, ctx, w, *p);
-        if (p->owner.starts_with("sua_")) return verify_sign_up(a, ctx, w, *p);
-        if (p->owner.starts_with("user_")) return verify_email_address(a, ctx, w, *p);
-        return make_error(code::resource_not_found);
-    });
+                                       if (p->owner.starts_with("sia_")) return verify_sign_in(a, ctx, w, *p);
+                                       if (p->owner.starts_with("sua_")) return verify_sign_up(a, ctx, w, *p);
+                                       if (p->owner.starts_with("user_")) return verify_email_address(a, ctx, w, *p);
+                                       return make_error(code::resource_not_found);
+                                   });
     if (!out) return out.error();
     reply r;
     if (!out->redirect_url.empty()) {
@@ -247,7 +248,7 @@ api_result<reply> verify(app& a, request_ctx& ctx) {
     ctx.headers.emplace_back("Cache-Control", "no-store");
     ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
     r.content_type = "text/html; charset=utf-8";
-    std::string_view const text = out->status == "verified" ? "Verified. You can return to the original tab."
+    std::string_view const text = out->status == "verified"  ? "Verified. You can return to the original tab."
                                   : out->status == "expired" ? "This link has expired. Request a new one."
                                                              : "This link is invalid or has already been used.";
     r.body = "<!doctype html><meta charset=\"utf-8\"><title>" + std::string(text) + "</title><p>" + std::string(text) +

@@ -98,10 +98,10 @@ key_check check_signature(crypto::jws_parts const& parts, std::string_view alg, 
 }
 
 /// `jwks(refresh)`: the provider's key set (cached; refetched when `refresh`), or null when it cannot be had.
-std::optional<proven> verify_id_token(conf::oauth_provider const& p, std::string_view id_token,
-                                      std::function<std::optional<std::string>(bool refresh,
-                                                                               std::string const& kid)> const& jwks,
-                                      std::string_view nonce, std::int64_t now_s, std::string& why) {
+std::optional<proven> verify_id_token(
+    conf::oauth_provider const& p, std::string_view id_token,
+    std::function<std::optional<std::string>(bool refresh, std::string const& kid)> const& jwks, std::string_view nonce,
+    std::int64_t now_s, std::string& why) {
     auto parts = crypto::parse_jws(id_token);
     if (!parts) return why = "id_token malformed", std::nullopt;
     boost::system::error_code ec;

@@ -37,10 +37,14 @@ struct pending_link {
 };
 
 std::string to_json(pending_link const& l) {
-    return json::serialize(json::object{{"client_id", l.client_id},       {"account_id", l.account_id},
-                                        {"strategy", l.strategy},         {"state", l.state},
-                                        {"code_verifier", l.code_verifier}, {"nonce", l.nonce},
-                                        {"redirect_url", l.redirect_url}, {"expire_at", l.expire_at}});
+    return json::serialize(json::object{{"client_id", l.client_id},
+                                        {"account_id", l.account_id},
+                                        {"strategy", l.strategy},
+                                        {"state", l.state},
+                                        {"code_verifier", l.code_verifier},
+                                        {"nonce", l.nonce},
+                                        {"redirect_url", l.redirect_url},
+                                        {"expire_at", l.expire_at}});
 }
 
 std::optional<pending_link> from_json(std::string_view text) {
@@ -52,8 +56,8 @@ std::optional<pending_link> from_json(std::string_view text) {
         auto const* x = o.if_contains(k);
         return x != nullptr && x->is_string() ? std::string(x->get_string()) : std::string();
     };
-    pending_link l{s("client_id"), s("account_id"), s("strategy"), s("state"), s("code_verifier"), s("nonce"),
-                   s("redirect_url")};
+    pending_link l{s("client_id"),     s("account_id"), s("strategy"),    s("state"),
+                   s("code_verifier"), s("nonce"),      s("redirect_url")};
     if (auto const* e = o.if_contains("expire_at"); e != nullptr && e->is_int64()) l.expire_at = e->get_int64();
     return l;
 }
@@ -87,8 +91,8 @@ api_result<reply> begin(app& a, request_ctx& ctx, std::string strategy, std::str
     }
     store::oauth_flow_record flow;
     if (auto r = start(a, ctx, strategy, me->user.id, flow); !r) return r.error();
-    pending_link l{me->client.id, ea.id, strategy, flow.state, flow.code_verifier, flow.nonce, flow.redirect_url,
-                   flow.verification.expire_at};
+    pending_link l{me->client.id,      ea.id,      strategy,          flow.state,
+                   flow.code_verifier, flow.nonce, flow.redirect_url, flow.verification.expire_at};
     auto w = txn::write(a, "external_account_begin", txn::on_client_error::abort,
                         [&](store::write_txn& tx) { return tx.meta().put(link_key(me->user.id), to_json(l)); });
     if (!w) return w.error();
@@ -119,20 +123,22 @@ api_result<reply> revoke_external_account_tokens(app& a, request_ctx& ctx) {
     std::optional<store::user_record> after;
     auto w = txn::write(a, "revoke_external_account_tokens", txn::on_client_error::abort,
                         [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto me = frontend::load_current_user(a, ctx, tx);
-        if (!me) return api_result<void>(me.error());
-        store::user_record const before = me->user;
-        auto& accounts = me->user.external_accounts;
-        auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
-        if (it == accounts.end()) return api_result<void>(make_error(code::resource_not_found));
-        forget_tokens(*it);
-        it->updated_at = me->user.updated_at = ctx.now;
-        if (auto r = tx.users().put(me->user, &before); !r) return r.error();
-        after = std::move(me->user);
-        return api_result<void>();
-    });
+                            auto me = frontend::load_current_user(a, ctx, tx);
+                            if (!me) return api_result<void>(me.error());
+                            store::user_record const before = me->user;
+                            auto& accounts = me->user.external_accounts;
+                            auto it = std::find_if(accounts.begin(), accounts.end(),
+                                                   [&](auto const& e) { return e.id == id; });
+                            if (it == accounts.end()) return api_result<void>(make_error(code::resource_not_found));
+                            forget_tokens(*it);
+                            it->updated_at = me->user.updated_at = ctx.now;
+                            if (auto r = tx.users().put(me->user, &before); !r) return r.error();
+                            after = std::move(me->user);
+                            return api_result<void>();
+                        });
     if (!w) return w.error();
-    return frontend::envelope(a, ctx, views::user(*after, views::audience::frontend, frontend::lockout_now(a, *after, ctx.now)));
+    return frontend::envelope(
+        a, ctx, views::user(*after, views::audience::frontend, frontend::lockout_now(a, *after, ctx.now)));
 }
 
 api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& user_id, std::string const& state,
@@ -170,63 +176,66 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
 
     // 3. One write: the round trip is spent whatever happens; a proven identity joins the user unless another
     //    user already has it.
-    auto w = txn::write(a, "oauth_link_callback", txn::on_client_error::commit,
-                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto v = tx.meta().get(link_key(user_id));
-        if (!v) return v.error();
-        auto now_pending = *v ? from_json(**v) : std::nullopt;
-        if (!now_pending || !crypto::equal_ct(now_pending->state, state))
-            return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-        if (auto r = tx.meta().remove(link_key(user_id)); !r) return r.error();
-        if (!out.who) {
-            log::info("oauth_link_failed", {{"user_id", user_id}, {"error", out.error}});
-            return api_result<void>();
-        }
-        auto u = tx.users().get(user_id);
-        if (!u) return u.error();
-        if (!*u) return api_result<void>();
-        store::user_record user = std::move(**u);
-        store::user_record const before = user;
-        auto const& who = out.who->identity;
-        auto const key = identity_key(who.provider, who.provider_user_id);
-        auto owner = tx.users().id_by_identification(key);
-        if (!owner) return owner.error();
-        if (*owner && **owner != user_id) {
-            // Another user signs in with this identity: it is not moved.
-            log::info("oauth_link_failed", {{"user_id", user_id}, {"error", code_name(code::external_account_exists)}});
-            return api_result<void>();
-        }
-        auto& accounts = user.external_accounts;
-        auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) {
-            return e.provider == who.provider && e.provider_user_id == who.provider_user_id;
-        });
-        if (it == accounts.end()) {
-            auto ea = who;
-            ea.id = std::any_of(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == l.account_id; })
+    auto w = txn::write(
+        a, "oauth_link_callback", txn::on_client_error::commit,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto v = tx.meta().get(link_key(user_id));
+            if (!v) return v.error();
+            auto now_pending = *v ? from_json(**v) : std::nullopt;
+            if (!now_pending || !crypto::equal_ct(now_pending->state, state))
+                return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+            if (auto r = tx.meta().remove(link_key(user_id)); !r) return r.error();
+            if (!out.who) {
+                log::info("oauth_link_failed", {{"user_id", user_id}, {"error", out.error}});
+                return api_result<void>();
+            }
+            auto u = tx.users().get(user_id);
+            if (!u) return u.error();
+            if (!*u) return api_result<void>();
+            store::user_record user = std::move(**u);
+            store::user_record const before = user;
+            auto const& who = out.who->identity;
+            auto const key = identity_key(who.provider, who.provider_user_id);
+            auto owner = tx.users().id_by_identification(key);
+            if (!owner) return owner.error();
+            if (*owner && **owner != user_id) {
+                // Another user signs in with this identity: it is not moved.
+                log::info("oauth_link_failed",
+                          {{"user_id", user_id}, {"error", code_name(code::external_account_exists)}});
+                return api_result<void>();
+            }
+            auto& accounts = user.external_accounts;
+            auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) {
+                return e.provider == who.provider && e.provider_user_id == who.provider_user_id;
+            });
+            if (it == accounts.end()) {
+                auto ea = who;
+                ea.id =
+                    std::any_of(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == l.account_id; })
                         ? crypto::new_id("eac")  // a reauthorization that proved another identity: a new account
                         : l.account_id;
-            ea.identification_id = key;
-            ea.approved_scopes = out.scopes.empty() ? who.approved_scopes : out.scopes;
-            ea.created_at = ea.updated_at = ctx.now;
-            accounts.push_back(std::move(ea));
-        } else {
-            // Reauthorized (or linked again): the profile and the tokens are the provider's latest.
-            auto const id = it->id;
-            auto const created = it->created_at;
-            auto const refresh = it->refresh_token_sealed;
-            *it = who;
-            it->id = id;
-            it->identification_id = key;
-            it->created_at = created;
-            it->updated_at = ctx.now;
-            if (it->refresh_token_sealed.empty()) it->refresh_token_sealed = refresh;
-            if (!out.scopes.empty()) it->approved_scopes = out.scopes;
-        }
-        user.updated_at = ctx.now;
-        if (auto r = tx.users().put(user, &before); !r) return r.error();
-        if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e) return e.error();
-        return api_result<void>();
-    });
+                ea.identification_id = key;
+                ea.approved_scopes = out.scopes.empty() ? who.approved_scopes : out.scopes;
+                ea.created_at = ea.updated_at = ctx.now;
+                accounts.push_back(std::move(ea));
+            } else {
+                // Reauthorized (or linked again): the profile and the tokens are the provider's latest.
+                auto const id = it->id;
+                auto const created = it->created_at;
+                auto const refresh = it->refresh_token_sealed;
+                *it = who;
+                it->id = id;
+                it->identification_id = key;
+                it->created_at = created;
+                it->updated_at = ctx.now;
+                if (it->refresh_token_sealed.empty()) it->refresh_token_sealed = refresh;
+                if (!out.scopes.empty()) it->approved_scopes = out.scopes;
+            }
+            user.updated_at = ctx.now;
+            if (auto r = tx.users().put(user, &before); !r) return r.error();
+            if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e) return e.error();
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return redirect_see_other(l.redirect_url);
 }

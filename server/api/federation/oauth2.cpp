@@ -88,9 +88,12 @@ provider_tokens tokens_from_answer(json::object const& answer, std::int64_t now_
     if (t.refresh.size() > max_token_bytes) t.refresh.clear();
     if (auto const* e = answer.if_contains("expires_in")) {
         std::int64_t secs = 0;
-        if (e->is_int64()) secs = e->get_int64();
-        else if (e->is_uint64() && e->get_uint64() < (1ULL << 40)) secs = static_cast<std::int64_t>(e->get_uint64());
-        else if (e->is_string()) std::from_chars(e->get_string().data(), e->get_string().data() + e->get_string().size(), secs);
+        if (e->is_int64())
+            secs = e->get_int64();
+        else if (e->is_uint64() && e->get_uint64() < (1ULL << 40))
+            secs = static_cast<std::int64_t>(e->get_uint64());
+        else if (e->is_string())
+            std::from_chars(e->get_string().data(), e->get_string().data() + e->get_string().size(), secs);
         if (secs > 0 && secs < (1LL << 40)) t.expires_at = now_ms + secs * 1000;
     }
     return t;
@@ -99,7 +102,8 @@ provider_tokens tokens_from_answer(json::object const& answer, std::int64_t now_
 void seal_tokens(app const& a, store::external_account_record& ea, provider_tokens const& t) {
     if (!a.inst.seal_key || t.access.empty()) return;
     ea.access_token_sealed = crypto::seal(*a.inst.seal_key, t.access, token_aad(ea, "access"));
-    if (!t.refresh.empty()) ea.refresh_token_sealed = crypto::seal(*a.inst.seal_key, t.refresh, token_aad(ea, "refresh"));
+    if (!t.refresh.empty())
+        ea.refresh_token_sealed = crypto::seal(*a.inst.seal_key, t.refresh, token_aad(ea, "refresh"));
     ea.token_expires_at = t.expires_at;
     if (!t.scope.empty()) ea.approved_scopes = t.scope;
 }

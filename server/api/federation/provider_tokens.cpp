@@ -51,12 +51,13 @@ api_result<reply> get_oauth_access_tokens(app& a, request_ctx& ctx) {
     std::string const user_id(ctx.params.get("user_id"));
     std::string provider(ctx.params.get("provider"));
     if (!provider.starts_with("oauth_")) provider = "oauth_" + provider;
-    auto user = txn::read(a, "oauth_access_tokens", [&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
-        auto u = t.users().get(user_id);
-        if (!u) return u.error();
-        if (!*u) return api_result<store::user_record>(make_error(code::resource_not_found));
-        return api_result<store::user_record>(std::move(**u));
-    });
+    auto user =
+        txn::read(a, "oauth_access_tokens", [&](store::read_txn& t) -> store::result<api_result<store::user_record>> {
+            auto u = t.users().get(user_id);
+            if (!u) return u.error();
+            if (!*u) return api_result<store::user_record>(make_error(code::resource_not_found));
+            return api_result<store::user_record>(std::move(**u));
+        });
     if (!user) return user.error();
     auto const* p = find_provider(a, provider);
 
@@ -74,18 +75,18 @@ api_result<reply> get_oauth_access_tokens(app& a, request_ctx& ctx) {
     if (!refreshed.empty()) {
         auto w = txn::write(a, "oauth_access_tokens_refresh", txn::on_client_error::abort,
                             [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto u = tx.users().get(user_id);
-            if (!u) return u.error();
-            if (!*u) return api_result<void>(make_error(code::resource_not_found));
-            store::user_record next = std::move(**u);
-            store::user_record const before = next;
-            for (auto& ea : next.external_accounts)
-                for (auto const& [id, t] : refreshed)
-                    if (ea.id == id) seal_tokens(a, ea, t), ea.updated_at = ctx.now;
-            if (auto r = tx.users().put(next, &before); !r) return r.error();
-            *user = std::move(next);
-            return api_result<void>();
-        });
+                                auto u = tx.users().get(user_id);
+                                if (!u) return u.error();
+                                if (!*u) return api_result<void>(make_error(code::resource_not_found));
+                                store::user_record next = std::move(**u);
+                                store::user_record const before = next;
+                                for (auto& ea : next.external_accounts)
+                                    for (auto const& [id, t] : refreshed)
+                                        if (ea.id == id) seal_tokens(a, ea, t), ea.updated_at = ctx.now;
+                                if (auto r = tx.users().put(next, &before); !r) return r.error();
+                                *user = std::move(next);
+                                return api_result<void>();
+                            });
         if (!w) return w.error();
     }
 

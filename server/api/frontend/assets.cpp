@@ -46,8 +46,8 @@ resolution resolve(std::string_view selector, std::string_view version) {
 std::string_view quotable(std::string_view text) {
     if (text.empty() || text.size() > 100) return {};
     for (char c : text) {
-        bool const ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '@' || c == '.' || c == '_' || c == '-' || c == '/' || c == '+';
+        bool const ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '@' ||
+                        c == '.' || c == '_' || c == '-' || c == '/' || c == '+';
         if (!ok) return {};
     }
     return text;
@@ -65,7 +65,8 @@ api_error not_shipped(std::string_view what) {
         shipped.emplace_back(id);
     }
     e.long_message = std::string(what.empty() ? std::string_view("The requested file") : what) +
-                     " is not served here. This server ships " + list + " (under /npm/<package>@<version, major or "
+                     " is not served here. This server ships " + list +
+                     " (under /npm/<package>@<version, major or "
                      "tag>/dist/).";
     e.meta["shipped"] = std::move(shipped);
     return e;
@@ -99,9 +100,8 @@ double accepted_q(std::string_view accept_encoding, std::string_view coding) {
                 }
             }
         }
-        if (token.size() == coding.size() &&
-            std::equal(token.begin(), token.end(), coding.begin(),
-                       [](char x, char y) { return (x | 0x20) == (y | 0x20); }))
+        if (token.size() == coding.size() && std::equal(token.begin(), token.end(), coding.begin(),
+                                                        [](char x, char y) { return (x | 0x20) == (y | 0x20); }))
             return q;
         if (token == "*") {
             star = q;
@@ -110,7 +110,6 @@ double accepted_q(std::string_view accept_encoding, std::string_view coding) {
     }
     return star_seen ? star : 0;
 }
-
 
 /// The headers every static file carries: cross-origin <script>/<img> loads need CORS (the SDK sets
 /// crossorigin="anonymous") and CORP (pages with COEP); Timing-Allow-Origin lets the SDK's loader read the

@@ -30,11 +30,12 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> create_client(app& a, request_ctx& ctx) {
-    auto w = txn::write(a, "create_client", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = ensure_client(a, ctx, tx);
-        if (!c) return api_result<void>(c.error());
-        return api_result<void>();
-    });
+    auto w = txn::write(a, "create_client", txn::on_client_error::commit,
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                            auto c = ensure_client(a, ctx, tx);
+                            if (!c) return api_result<void>(c.error());
+                            return api_result<void>();
+                        });
     if (!w) return w.error();
     return client_envelope(a, ctx);
 }
@@ -42,22 +43,24 @@ api_result<reply> create_client(app& a, request_ctx& ctx) {
 api_result<reply> delete_client(app& a, request_ctx& ctx) {
     std::string const id = ctx.client_id;
     if (!id.empty()) {
-        auto w = txn::write(a, "delete_client", txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<void> {
-            auto c = tx.clients().get(id);
-            if (!c) return c.error();
-            if (!*c) return {};
-            if (auto e = domain::end_client_sessions(a, tx, **c, ctx.now, "ended"); !e) return e.error();
-            if (!ctx.dev_browser_id.empty()) {
-                auto d = tx.dev_browsers().get(ctx.dev_browser_id);
-                if (!d) return d.error();
-                if (*d) {
-                    auto rec = **d;
-                    rec.client_id.clear();
-                    if (auto p = tx.dev_browsers().put(rec); !p) return p;
-                }
-            }
-            return tx.clients().remove(id);
-        });
+        auto w = txn::write(a, "delete_client", txn::on_client_error::abort,
+                            [&](store::write_txn& tx) -> store::result<void> {
+                                auto c = tx.clients().get(id);
+                                if (!c) return c.error();
+                                if (!*c) return {};
+                                if (auto e = domain::end_client_sessions(a, tx, **c, ctx.now, "ended"); !e)
+                                    return e.error();
+                                if (!ctx.dev_browser_id.empty()) {
+                                    auto d = tx.dev_browsers().get(ctx.dev_browser_id);
+                                    if (!d) return d.error();
+                                    if (*d) {
+                                        auto rec = **d;
+                                        rec.client_id.clear();
+                                        if (auto p = tx.dev_browsers().put(rec); !p) return p;
+                                    }
+                                }
+                                return tx.clients().remove(id);
+                            });
         if (!w) return w.error();
     }
     if (ctx.dev_browser_id.empty() && !ctx.native) {
@@ -176,9 +179,10 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
 
     // The Location is re-serialised from the parsed target with the parameter added: nothing is copied.
     auto eq = param.find('=');
-    return reply{http::status::temporary_redirect, {},
-                 with_query_param(*redirect, std::string_view(param).substr(0, eq),
-                                  std::string_view(param).substr(eq + 1))};
+    return reply{
+        http::status::temporary_redirect,
+        {},
+        with_query_param(*redirect, std::string_view(param).substr(0, eq), std::string_view(param).substr(eq + 1))};
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -5,13 +5,13 @@
 #include "server/metrics.hpp"
 
 #include "crypto/digest.hpp"
-#include "server/api/events.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
+#include "server/api/activity.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
-#include "server/api/activity.hpp"
+#include "server/api/events.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/json_write.hpp"
 #include "server/api/site.hpp"
@@ -27,7 +27,6 @@
 namespace latchkey::server::api::frontend {
 
 namespace json = boost::json;
-
 
 std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
     if (ctx.client_id.empty()) return std::nullopt;
@@ -60,8 +59,7 @@ std::string_view cookie_domain(app const& a, request_ctx const& ctx) {
     return a.inst.site_domain;
 }
 
-std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
-                         bool with_domain) {
+std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only, bool with_domain) {
     std::string s;
     s.reserve(96);
     s += "; Path=/";
@@ -144,7 +142,8 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     user.last_sign_in_at = ctx.now;
     user.last_active_at = ctx.now;
     if (auto r = w.users().put(user, &prev); !r) return store_failure(r.error(), "put_user");
-    if (auto e = events::session_changed(a, w, "session.created", s, &ctx); !e) return store_failure(e.error(), "webhook");
+    if (auto e = events::session_changed(a, w, "session.created", s, &ctx); !e)
+        return store_failure(e.error(), "webhook");
     return s;
 }
 
@@ -228,9 +227,7 @@ std::int64_t next_minute_of(std::int64_t since, std::int64_t now) {
 
 /// How long a cached token must still be valid to be shown as last_active_token (client_token): half its
 /// lifetime. The rendered-client cache ends a rendering at the same point, so both read it from here.
-std::int64_t token_min_remaining_s(app const& a) {
-    return std::max<std::int64_t>(a.cfg.token_lifetime.count() / 2, 1);
-}
+std::int64_t token_min_remaining_s(app const& a) { return std::max<std::int64_t>(a.cfg.token_lifetime.count() / 2, 1); }
 
 /// What a session's JSON depends on besides the store: liveness ends at expire_at/abandon_at, the fva
 /// counters tick every minute, the token shown is replaced once due for refresh (client_token) or by a mint.
@@ -272,8 +269,7 @@ api_result<std::shared_ptr<cached_token const>> client_token(app& a, request_ctx
                                                              std::int64_t client_updated_at) {
     std::int64_t const now_s = ctx.now / 1000;
     std::int64_t const life = a.cfg.token_lifetime.count();
-    if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, token_min_remaining_s(a)))
-        return t;
+    if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, token_min_remaining_s(a))) return t;
     auto jwt = mint_token(a, s, ctx.azp, ctx.now);
     if (!jwt) return jwt.error();
     return a.tokens.put(s.id, cached_token{std::move(*jwt), now_s, now_s + life, ctx.azp});
@@ -330,7 +326,7 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
     json_write::string(out, s.id);
     out += R"(,"status":)";
     json_write::string(out, (!live && (s.status == "active" || s.status == "pending")) ? std::string_view("expired")
-                                                                                      : std::string_view(s.status));
+                                                                                       : std::string_view(s.status));
     out += R"(,"expire_at":)";
     json_write::integer(out, s.expire_at);
     out += R"(,"abandon_at":)";
@@ -353,8 +349,9 @@ api_result<void> append_session_json(app& a, request_ctx const& ctx, store::sess
     json_write::integer(out, fva1);
     out += ',';
     json_write::integer(out, fva2);
-    out += s.status == "pending" && domain::owes_mfa_setup(a, u) ? R"(],"tasks":[{"key":"setup-mfa"}],"last_active_token":)"
-                                                                 : R"(],"tasks":null,"last_active_token":)";
+    out += s.status == "pending" && domain::owes_mfa_setup(a, u)
+               ? R"(],"tasks":[{"key":"setup-mfa"}],"last_active_token":)"
+               : R"(],"tasks":null,"last_active_token":)";
     if (live) {
         out += R"({"object":"token","jwt":)";
         json_write::string(out, token->jwt);
@@ -457,8 +454,7 @@ bool reusable(app const& a, request_ctx const& ctx, rendered_client const& r, st
 
 }  // namespace
 
-api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what,
-                                      rendering mode) {
+api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out, char const* what, rendering mode) {
     if (ctx.client_id.empty()) {
         out += "null";
         return {};
@@ -525,12 +521,14 @@ std::optional<std::string> normalize_email(std::string_view in) {
     auto at = in.rfind('@');
     if (at == std::string_view::npos || at == 0 || at + 1 >= in.size()) return std::nullopt;
     auto domain = in.substr(at + 1);
-    if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.') return std::nullopt;
+    if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.')
+        return std::nullopt;
     std::string out;
     out.reserve(in.size());
     for (char ch : in) {
         auto u = static_cast<unsigned char>(ch);
-        if (u <= 0x20 || ch == '<' || ch == '>' || ch == '"' || ch == ',' || ch == ';' || ch == '\\') return std::nullopt;
+        if (u <= 0x20 || ch == '<' || ch == '>' || ch == '"' || ch == ',' || ch == ';' || ch == '\\')
+            return std::nullopt;
         out.push_back(static_cast<char>(std::tolower(u)));
     }
     if (std::count(out.begin(), out.end(), '@') != 1) return std::nullopt;
@@ -560,11 +558,11 @@ std::optional<std::string> normalize_phone(std::string_view in) {
 namespace {
 // The most common passwords in public breach corpora; refused when reject_common is on.
 constexpr std::array<std::string_view, 40> common_passwords = {
-    "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123", "qwertyuiop",
-    "iloveyou", "11111111", "00000000", "abc12345", "abcd1234", "passw0rd", "p@ssw0rd", "letmein1",
-    "welcome1", "welcome123", "admin123", "administrator", "sunshine", "princess", "football", "baseball",
-    "starwars", "trustno1", "superman", "1q2w3e4r", "1qaz2wsx", "zaq12wsx", "qwerty12", "asdfghjkl",
-    "87654321", "12341234", "11223344", "changeme", "monkey123", "dragon123", "master123", "password!"};
+    "password", "password1",  "password123", "12345678",      "123456789", "1234567890", "qwerty123", "qwertyuiop",
+    "iloveyou", "11111111",   "00000000",    "abc12345",      "abcd1234",  "passw0rd",   "p@ssw0rd",  "letmein1",
+    "welcome1", "welcome123", "admin123",    "administrator", "sunshine",  "princess",   "football",  "baseball",
+    "starwars", "trustno1",   "superman",    "1q2w3e4r",      "1qaz2wsx",  "zaq12wsx",   "qwerty12",  "asdfghjkl",
+    "87654321", "12341234",   "11223344",    "changeme",      "monkey123", "dragon123",  "master123", "password!"};
 }  // namespace
 
 std::optional<api_error> check_password_policy(app const& a, std::string_view pw) {
@@ -578,10 +576,14 @@ std::optional<api_error> check_password_policy(app const& a, std::string_view pw
     bool lower = false, upper = false, digit = false, special = false;
     for (char ch : pw) {
         auto u = static_cast<unsigned char>(ch);
-        if (std::islower(u)) lower = true;
-        else if (std::isupper(u)) upper = true;
-        else if (std::isdigit(u)) digit = true;
-        else special = true;
+        if (std::islower(u))
+            lower = true;
+        else if (std::isupper(u))
+            upper = true;
+        else if (std::isdigit(u))
+            digit = true;
+        else
+            special = true;
     }
     if ((p.require_lowercase && !lower) || (p.require_uppercase && !upper) || (p.require_numbers && !digit) ||
         (p.require_special_char && !special))
@@ -639,8 +641,7 @@ api_result<void> prepare_code(app& a, request_ctx const& ctx, store::write_txn& 
 api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verification_record& v, std::string_view code) {
     if (v.status == "verified") return make_error(code::verification_already_verified);
     if (v.status.empty() || v.code_digest.empty()) return make_error(code::verification_not_sent);
-    if (v.status == "failed" ||
-        v.attempts >= static_cast<std::int32_t>(a.cfg.protection.code_max_attempts)) {
+    if (v.status == "failed" || v.attempts >= static_cast<std::int32_t>(a.cfg.protection.code_max_attempts)) {
         v.status = "failed";
         return make_error(code::verification_failed);
     }
@@ -666,8 +667,7 @@ api_result<void> attempt_code(app& a, request_ctx const& ctx, store::verificatio
 
 std::optional<api_error> rate_limit(app& a, request_ctx const& ctx, std::string const& key, std::uint32_t per_minute) {
     std::int64_t retry = 0;
-    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry))
-        return std::nullopt;
+    if (a.limiter.hit(key, per_minute, std::chrono::seconds(60), ctx.now, retry)) return std::nullopt;
     auto e = make_error(code::too_many_requests);
     e.meta["retry_after"] = retry;
     return e;

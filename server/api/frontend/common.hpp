@@ -25,8 +25,7 @@ std::string_view cookie_domain(app const& a, request_ctx const& ctx);
 
 /// Attributes ("; Path=/; ...") for a cookie the FAPI sets on the browser: Secure when the configured frontend
 /// API is https; `with_domain` scopes it to the site domain (cookie_domain).
-std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only,
-                         bool with_domain);
+std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only, bool with_domain);
 
 /// The request's client, if it has one that still exists.
 std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t);

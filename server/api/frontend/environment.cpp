@@ -223,12 +223,11 @@ json::object attributes(app const& a) {
     auto const& c = a.cfg;
     json::object o;
     auto const& e = c.email_address;
-    o["email_address"] = attribute(e.enabled, e.required, e.used_for_first_factor,
-                                   pick(c.first_factors, {"email_code", "email_link", "reset_password_email_code"}),
-                                   false, {},
-                                   has(c.first_factors, "email_link") ? json::array{"email_code", "email_link"}
-                                                                      : json::array{"email_code"},
-                                   e.verify_at_sign_up);
+    o["email_address"] = attribute(
+        e.enabled, e.required, e.used_for_first_factor,
+        pick(c.first_factors, {"email_code", "email_link", "reset_password_email_code"}), false, {},
+        has(c.first_factors, "email_link") ? json::array{"email_code", "email_link"} : json::array{"email_code"},
+        e.verify_at_sign_up);
     auto const& p = c.phone_number;
     bool phone_second = has(c.second_factors, "phone_code");
     o["phone_number"] = attribute(p.enabled, p.required, p.used_for_first_factor,
@@ -264,7 +263,7 @@ json::object user_settings(app const& a) {
     auto const& c = a.cfg;
     json::object o;
     o["attributes"] = attributes(a);
-    o["social"] = federation::social_settings(a);  // issue 15: the configured providers
+    o["social"] = federation::social_settings(a);               // issue 15: the configured providers
     o["saml"] = enabled_flag(!a.cfg.saml_connections.empty());  // issue 15: BAPI-made connections count at use
     o["enterprise_sso"] = enabled_flag(!a.cfg.saml_connections.empty());
 

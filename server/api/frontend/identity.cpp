@@ -68,8 +68,7 @@ void send_client_credential(app const& a, request_ctx& ctx, std::string const& t
                               cookie_attrs(a, ctx, a.cfg.client_cookie_lifetime.count(), true, false));
 }
 
-api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write_txn& w,
-                                          store::client_record& client) {
+api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write_txn& w, store::client_record& client) {
     if (!ctx.dev_browser_id.empty()) {
         // A dev browser is the client's credential: a new token bound to the client replaces the old one.
         auto d = w.dev_browsers().get(ctx.dev_browser_id);
@@ -114,9 +113,10 @@ api_result<void> resolve_identity(app& a, request_ctx& ctx) {
     if (auto it = ctx.req.find(http::field::authorization); it != ctx.req.end() && !it->value().empty()) {
         std::string_view v = it->value();
         if (v.starts_with("Bearer ")) v.remove_prefix(7);
-        auto id = txn::read(a, "client_credential", [&](store::read_txn& r) -> store::result<std::optional<std::string>> {
-            return verify_client_token(a, r, v);
-        });
+        auto id =
+            txn::read(a, "client_credential", [&](store::read_txn& r) -> store::result<std::optional<std::string>> {
+                return verify_client_token(a, r, v);
+            });
         if (id && *id) {
             ctx.client_id = std::move(**id);
             ctx.native = true;

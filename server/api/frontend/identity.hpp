@@ -34,8 +34,7 @@ std::optional<std::string> verify_client_token(app const& a, store::read_txn con
 /// the way the request's kind of client reads it: the `__client` cookie (browsers), the `Authorization`
 /// response header (native) or the `Clerk-Db-Jwt` response header (dev browser). The old one is dead once `w`
 /// commits. The caller writes `client`.
-api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write_txn& w,
-                                          store::client_record& client);
+api_result<void> rotate_client_credential(app& a, request_ctx& ctx, store::write_txn& w, store::client_record& client);
 
 /// Sends a freshly issued client credential: the Authorization response header for native clients, the
 /// `__client` cookie otherwise (replacing any set earlier in the same response).

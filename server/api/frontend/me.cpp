@@ -2,19 +2,19 @@
 // tokens, the user's sessions, and their email addresses and phone numbers. Every handler acts on the user
 // of the request's session (see load_me); mutations reply through envelope() so clerk-js gets the updated
 // client piggy-backed.
-#include "server/api/frontend/handlers.hpp"
 #include "server/api/federation/accounts.hpp"
+#include "server/api/frontend/handlers.hpp"
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/email_links/email_links.hpp"
+#include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/images/images.hpp"
 #include "server/api/organizations/orgs.hpp"
-#include "server/api/email_links/email_links.hpp"
-#include "server/api/events.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -62,7 +62,6 @@ std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
     return std::nullopt;
 }
 
-
 /// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
 api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
                            store::user_record const& previous) {
@@ -70,7 +69,8 @@ api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, 
     store::unique_field conflict = store::unique_field::none;
     auto r = w.users().put(u, &previous, &conflict);
     if (r) {
-        if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e) return store_failure(e.error(), "webhook");
+        if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e)
+            return store_failure(e.error(), "webhook");
         return {};
     }
     if (r.error() == store::make_error_code(store::errc::key_exists)) {
@@ -95,14 +95,16 @@ api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, 
 /// the user. Returns the saved user.
 template <class F>
 api_result<store::user_record> edit_me(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
-    return txn::write<store::user_record>(a, what, txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<store::user_record> {
-        auto m = load_me(a, ctx, w);
-        if (!m) return m.error();
-        store::user_record const previous = m->user;
-        if (auto r = edit(*m, w); !r) return r.error();
-        if (auto r = save_user(a, ctx, w, m->user, previous); !r) return r.error();
-        return std::move(m->user);
-    });
+    return txn::write<store::user_record>(a, what, txn::on_client_error::abort,
+                                          [&](store::write_txn& w) -> api_result<store::user_record> {
+                                              auto m = load_me(a, ctx, w);
+                                              if (!m) return m.error();
+                                              store::user_record const previous = m->user;
+                                              if (auto r = edit(*m, w); !r) return r.error();
+                                              if (auto r = save_user(a, ctx, w, m->user, previous); !r)
+                                                  return r.error();
+                                              return std::move(m->user);
+                                          });
 }
 
 /// Ends (status `status`) every live session of `user_id` except `keep_session_id`, and drops their cached
@@ -150,8 +152,8 @@ std::optional<api_error> check_name(std::optional<std::string> const& v, std::st
 std::optional<api_error> check_username(std::string_view v) {
     if (v.size() < 4 || v.size() > 64) return param_error(code::form_username_invalid_length, "username");
     for (char ch : v) {
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  ch == '-';
+        bool ok =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
         if (!ok) return param_error(code::form_username_invalid_character, "username");
     }
     return std::nullopt;
@@ -317,10 +319,9 @@ struct ident_kind {
     std::string_view plural;
 };
 
-constexpr ident_kind email_kind{"email_address", "email_id", "email_code", "email", "email address",
-                                "email addresses"};
-constexpr ident_kind phone_kind{"phone_number", "phone_number_id", "phone_code", "sms", "phone number",
-                                "phone numbers"};
+constexpr ident_kind email_kind{"email_address", "email_id", "email_code", "email", "email address", "email addresses"};
+constexpr ident_kind phone_kind{"phone_number", "phone_number_id", "phone_code",
+                                "sms",          "phone number",    "phone numbers"};
 
 bool is_email(ident_kind const& k) { return k.kind == email_kind.kind; }
 
@@ -387,30 +388,31 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
         store::user_record user;
         store::identification_record ident;
     };
-    auto r = txn::write<created>(a, "create_identification", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<created> {
-        auto m = load_me(a, ctx, w);
-        if (!m) return m.error();
-        store::user_record const previous = m->user;
-        std::size_t count = 0;
-        for (auto const& i : m->user.identifications) {
-            if (i.kind != k.kind) continue;
-            if (i.value == *value)
-                return param_error(code::form_identifier_exists, k.kind,
-                                   "This " + std::string(k.noun) + " is already on your account.");
-            ++count;
-        }
-        if (count >= max_identifications_per_kind)
-            return param_error(code::form_param_value_invalid, k.kind,
-                               "This account has too many " + std::string(k.plural) + ".");
-        store::identification_record i;
-        i.id = crypto::new_id("idn");
-        i.kind = std::string(k.kind);
-        i.value = *value;
-        i.created_at = i.updated_at = ctx.now;
-        m->user.identifications.push_back(i);
-        if (auto s = save_user(a, ctx, w, m->user, previous); !s) return s.error();
-        return created{std::move(m->user), std::move(i)};
-    });
+    auto r = txn::write<created>(
+        a, "create_identification", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<created> {
+            auto m = load_me(a, ctx, w);
+            if (!m) return m.error();
+            store::user_record const previous = m->user;
+            std::size_t count = 0;
+            for (auto const& i : m->user.identifications) {
+                if (i.kind != k.kind) continue;
+                if (i.value == *value)
+                    return param_error(code::form_identifier_exists, k.kind,
+                                       "This " + std::string(k.noun) + " is already on your account.");
+                ++count;
+            }
+            if (count >= max_identifications_per_kind)
+                return param_error(code::form_param_value_invalid, k.kind,
+                                   "This account has too many " + std::string(k.plural) + ".");
+            store::identification_record i;
+            i.id = crypto::new_id("idn");
+            i.kind = std::string(k.kind);
+            i.value = *value;
+            i.created_at = i.updated_at = ctx.now;
+            m->user.identifications.push_back(i);
+            if (auto s = save_user(a, ctx, w, m->user, previous); !s) return s.error();
+            return created{std::move(m->user), std::move(i)};
+        });
     if (!r) return r.error();
     return envelope(a, ctx, ident_json(k, r->user, r->ident));
 }
@@ -488,8 +490,9 @@ api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
                                                  std::move(redirect), m.user.id);
                 !sent)
                 return sent;
-        } else if (auto sent = prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
-            !sent)
+        } else if (auto sent =
+                       prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
+                   !sent)
             return sent;
         i->updated_at = ctx.now;
         out = *i;
@@ -599,19 +602,20 @@ api_result<reply> update_me(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> delete_me(app& a, request_ctx& ctx) {
-    auto id = txn::write<std::string>(a, "delete_me", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<std::string> {
-        auto m = load_me(a, ctx, w);
-        if (!m) return m.error();
-        if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
-        if (auto e = domain::require_recent_verification(a, m->session, m->user, ctx.now)) return *e;  // step-up
-        // Every session of the user ends, the current one included; this client forgets it.
-        if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
-        if (auto r = orgs::forget_user(w, m->user.id); !r) return r.error();  // issue 13: same txn
-        if (auto r = images::detach(w, m->user.image_url, m->user.id); !r) return r.error();  // issue 14
-        if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
-        if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
-        return m->user.id;
-    });
+    auto id = txn::write<std::string>(
+        a, "delete_me", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<std::string> {
+            auto m = load_me(a, ctx, w);
+            if (!m) return m.error();
+            if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
+            if (auto e = domain::require_recent_verification(a, m->session, m->user, ctx.now)) return *e;  // step-up
+            // Every session of the user ends, the current one included; this client forgets it.
+            if (auto r = end_user_sessions(a, ctx, w, m->user.id, {}, "removed", m->client); !r) return r.error();
+            if (auto r = orgs::forget_user(w, m->user.id); !r) return r.error();                  // issue 13: same txn
+            if (auto r = images::detach(w, m->user.image_url, m->user.id); !r) return r.error();  // issue 14
+            if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
+            if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
+            return m->user.id;
+        });
     if (!id) return id.error();
     return envelope(a, ctx, deleted_object("user", *id));
 }
@@ -772,27 +776,33 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
         store::session_record session;
         store::user_record user;
     };
-    auto r = txn::write<revoked>(a, "me_revoke_session", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<revoked> {
-        auto m = load_me(a, ctx, w);
-        if (!m) return m.error();
-        auto s = w.sessions().get(sid);
-        if (!s) return store_failure(s.error(), "get_session");
-        if (!*s || (*s)->user_id != m->user.id) return make_error(code::resource_not_found);
-        auto rec = **s;
-        domain::drop_tokens_after_commit(a, w, {rec.id});
-        if (views::session_live(rec, ctx.now)) {
-            rec.status = "revoked";
-            rec.updated_at = ctx.now;
-            if (auto p = w.sessions().put(rec); !p) return store_failure(p.error(), "put_session");
-            if (auto e = events::session_ended(a, w, rec, &ctx); !e) return store_failure(e.error(), "webhook");
-            if (rec.client_id == m->client.id) {
-                if (m->client.last_active_session_id == rec.id) m->client.last_active_session_id.clear();
-                m->client.updated_at = ctx.now;
-                if (auto p = w.clients().put(m->client); !p) return store_failure(p.error(), "put_client");
-            }
-        }
-        return revoked{std::move(rec), std::move(m->user)};
-    });
+    auto r = txn::write<revoked>(a, "me_revoke_session", txn::on_client_error::abort,
+                                 [&](store::write_txn& w) -> api_result<revoked> {
+                                     auto m = load_me(a, ctx, w);
+                                     if (!m) return m.error();
+                                     auto s = w.sessions().get(sid);
+                                     if (!s) return store_failure(s.error(), "get_session");
+                                     if (!*s || (*s)->user_id != m->user.id)
+                                         return make_error(code::resource_not_found);
+                                     auto rec = **s;
+                                     domain::drop_tokens_after_commit(a, w, {rec.id});
+                                     if (views::session_live(rec, ctx.now)) {
+                                         rec.status = "revoked";
+                                         rec.updated_at = ctx.now;
+                                         if (auto p = w.sessions().put(rec); !p)
+                                             return store_failure(p.error(), "put_session");
+                                         if (auto e = events::session_ended(a, w, rec, &ctx); !e)
+                                             return store_failure(e.error(), "webhook");
+                                         if (rec.client_id == m->client.id) {
+                                             if (m->client.last_active_session_id == rec.id)
+                                                 m->client.last_active_session_id.clear();
+                                             m->client.updated_at = ctx.now;
+                                             if (auto p = w.clients().put(m->client); !p)
+                                                 return store_failure(p.error(), "put_client");
+                                         }
+                                     }
+                                     return revoked{std::move(rec), std::move(m->user)};
+                                 });
     if (!r) return r.error();
     auto sj = session_json(a, ctx, r->session, r->user, ctx.now);
     if (!sj) return sj.error();

@@ -21,7 +21,8 @@ api_result<reply> create_dev_browser(app& a, request_ctx& ctx) {
     store::dev_browser_record d;
     d.id = "dvb_" + crypto::random_token(24);
     d.created_at = ctx.now;
-    auto r = txn::write(a, "create_dev_browser", txn::on_client_error::abort, [&](store::write_txn& w) { return w.dev_browsers().put(d); });
+    auto r = txn::write(a, "create_dev_browser", txn::on_client_error::abort,
+                        [&](store::write_txn& w) { return w.dev_browsers().put(d); });
     if (!r) return r.error();
     json::object o;
     o["object"] = "dev_browser";

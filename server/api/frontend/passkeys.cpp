@@ -50,19 +50,20 @@ template <class F>
 api_result<json::object> edit_user(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
     return txn::write<json::object>(a, what, txn::on_client_error::commit,
                                     [&](store::write_txn& w) -> api_result<json::object> {
-        auto m = load_current(a, ctx, w);
-        if (!m) return m.error();
-        store::user_record const previous = m->user;
-        bool spent = false;
-        auto r = edit(m->user, spent);
-        if (!r && !spent) return r.error();
-        m->user.updated_at = ctx.now;
-        if (auto p = w.users().put(m->user, &previous); !p) return store_failure(p.error(), "put_user");
-        if (r)
-            if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
-                return store_failure(e.error(), "webhook");
-        return r;
-    });
+                                        auto m = load_current(a, ctx, w);
+                                        if (!m) return m.error();
+                                        store::user_record const previous = m->user;
+                                        bool spent = false;
+                                        auto r = edit(m->user, spent);
+                                        if (!r && !spent) return r.error();
+                                        m->user.updated_at = ctx.now;
+                                        if (auto p = w.users().put(m->user, &previous); !p)
+                                            return store_failure(p.error(), "put_user");
+                                        if (r)
+                                            if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
+                                                return store_failure(e.error(), "webhook");
+                                        return r;
+                                    });
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-// The Account Portal: GET /sign-in, /sign-up, /user, /organization and /create-organization on the FAPI origin (also under its proxy prefix), the
-// pages display_config points at when the app has none of its own. Each page is a small HTML document kept in the
-// binary that loads the shipped bundles the way a script-tag install does (clerk.browser.js with the publishable
-// key and proxy URL as data attributes, then @clerk/ui's ui.browser.js) and a static bootstrap, /portal/portal.js,
-// which calls Clerk.load() and mounts <SignIn/>, <SignUp/> or <UserProfile/> (with a <UserButton/>).
+// The Account Portal: GET /sign-in, /sign-up, /user, /organization and /create-organization on the FAPI origin (also
+// under its proxy prefix), the pages display_config points at when the app has none of its own. Each page is a small
+// HTML document kept in the binary that loads the shipped bundles the way a script-tag install does (clerk.browser.js
+// with the publishable key and proxy URL as data attributes, then @clerk/ui's ui.browser.js) and a static bootstrap,
+// /portal/portal.js, which calls Clerk.load() and mounts <SignIn/>, <SignUp/> or <UserProfile/> (with a <UserButton/>).
 //
 // Routing is hash routing (/sign-in#/factor-one): clerk-js's default without a framework router, so the server
 // serves exactly three documents, a step never reloads the page, and a reload stays on its step.

@@ -22,8 +22,8 @@ struct account_urls {
     std::string portal_user_profile;
     std::string portal_waitlist;
     // ---- organizations (issue 13 / 19, appended) ----
-    std::string organization_profile;         ///< the portal's /organization (<OrganizationProfile/>)
-    std::string create_organization;          ///< the portal's /create-organization (<CreateOrganization/>)
+    std::string organization_profile;  ///< the portal's /organization (<OrganizationProfile/>)
+    std::string create_organization;   ///< the portal's /create-organization (<CreateOrganization/>)
 };
 
 account_urls account_urls_of(app const& a);

@@ -125,19 +125,23 @@ template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
     auto w = txn::write<void>(a, "reverification", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> api_result<void> {
-        auto tg = load_target(a, ctx, tx);
-        if (!tg) return tg.error();
-        if (tg->session.verification_status != status) return make_error(code::verification_not_sent);
-        if (auto lock = lockout_now(a, tg->user, ctx.now); lock.locked) return make_error(code::user_locked);
-        store::user_record const before = tg->user;
-        auto outcome = step(tx, *tg);
-        tg->session.updated_at = ctx.now;
-        if (auto r = tx.sessions().put(tg->session); !r) return store_failure(r.error(), "put_session");
-        if (auto r = tx.users().put(tg->user, &before); !r) return store_failure(r.error(), "put_user");
-        // The session's cached token carries the old fva: the next touch mints a new one.
-        domain::drop_tokens_after_commit(a, tx, {tg->session.id});
-        return outcome;
-    });
+                                  auto tg = load_target(a, ctx, tx);
+                                  if (!tg) return tg.error();
+                                  if (tg->session.verification_status != status)
+                                      return make_error(code::verification_not_sent);
+                                  if (auto lock = lockout_now(a, tg->user, ctx.now); lock.locked)
+                                      return make_error(code::user_locked);
+                                  store::user_record const before = tg->user;
+                                  auto outcome = step(tx, *tg);
+                                  tg->session.updated_at = ctx.now;
+                                  if (auto r = tx.sessions().put(tg->session); !r)
+                                      return store_failure(r.error(), "put_session");
+                                  if (auto r = tx.users().put(tg->user, &before); !r)
+                                      return store_failure(r.error(), "put_user");
+                                  // The session's cached token carries the old fva: the next touch mints a new one.
+                                  domain::drop_tokens_after_commit(a, tx, {tg->session.id});
+                                  return outcome;
+                              });
     if (!w) return w.error();
     return respond(a, ctx);
 }
@@ -178,20 +182,21 @@ api_result<reply> start_session_verification(app& a, request_ctx& ctx) {
     if (level != "first_factor" && level != "second_factor" && level != "multi_factor")
         return param_error(code::form_param_value_invalid, "level",
                            "level must be first_factor, second_factor or multi_factor.");
-    auto w = txn::write<void>(a, "start_reverification", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> api_result<void> {
-        auto tg = load_target(a, ctx, tx);
-        if (!tg) return tg.error();
-        auto& s = tg->session;
-        bool const second = has_second_factor(a, tg->user);
-        s.verification_level = second ? level : "first_factor";
-        s.verification_status = s.verification_level == "second_factor" ? "needs_second_factor" : "needs_first_factor";
-        s.verification_first = {};
-        s.verification_second = {};
-        s.updated_at = ctx.now;
-        if (auto r = tx.sessions().put(s); !r) return store_failure(r.error(), "put_session");
-        return {};
-    });
+    auto w = txn::write<void>(
+        a, "start_reverification", txn::on_client_error::abort, [&](store::write_txn& tx) -> api_result<void> {
+            auto tg = load_target(a, ctx, tx);
+            if (!tg) return tg.error();
+            auto& s = tg->session;
+            bool const second = has_second_factor(a, tg->user);
+            s.verification_level = second ? level : "first_factor";
+            s.verification_status =
+                s.verification_level == "second_factor" ? "needs_second_factor" : "needs_first_factor";
+            s.verification_first = {};
+            s.verification_second = {};
+            s.updated_at = ctx.now;
+            if (auto r = tx.sessions().put(s); !r) return store_failure(r.error(), "put_session");
+            return {};
+        });
     if (!w) return w.error();
     return respond(a, ctx);
 }
@@ -214,10 +219,12 @@ api_result<reply> prepare_session_verification_first_factor(app& a, request_ctx&
             return {};
         }
         if (!first_factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
-        std::string const want = target_id.empty() ? (email ? tg.user.primary_email_address_id : tg.user.primary_phone_number_id)
-                                                   : target_id;
+        std::string const want = target_id.empty()
+                                     ? (email ? tg.user.primary_email_address_id : tg.user.primary_phone_number_id)
+                                     : target_id;
         for (auto const& i : tg.user.identifications) {
-            if (i.id != want || i.kind != (email ? "email_address" : "phone_number") || i.verification.status != "verified")
+            if (i.id != want || i.kind != (email ? "email_address" : "phone_number") ||
+                i.verification.status != "verified")
                 continue;
             v = {};
             return prepare_code(a, ctx, tx, v, strategy, email ? "email" : "sms", i.value, i.id, tg.user.id);
@@ -285,7 +292,8 @@ api_result<reply> prepare_session_verification_second_factor(app& a, request_ctx
             v.strategy = strategy;
             return {};
         }
-        if (!domain::second_factor_enabled(a, "phone_code")) return param_error(code::strategy_for_user_invalid, "strategy");
+        if (!domain::second_factor_enabled(a, "phone_code"))
+            return param_error(code::strategy_for_user_invalid, "strategy");
         auto const* phone = domain::second_factor_phone(tg.user, phone_id);
         if (phone == nullptr) return param_error(code::form_param_value_invalid, "phone_number_id");
         return prepare_code(a, ctx, tx, v, "phone_code", "sms", phone->value, phone->id, tg.user.id);

@@ -1,12 +1,12 @@
 // The client's sessions: get, touch (setActive), end, remove, sign out of all, and token minting.
-#include "server/api/frontend/handlers.hpp"
 #include "server/api/console/counters.hpp"
+#include "server/api/frontend/handlers.hpp"
 #include "server/api/txn.hpp"
 
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/events.hpp"
+#include "server/api/frontend/common.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/organizations/orgs.hpp"
 #include "server/api/templates.hpp"
@@ -41,25 +41,27 @@ api_result<client_session> find_client_session(app& a, request_ctx const& ctx, s
 /// session and the piggy-backed client.
 api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view status) {
     store::session_record closed;
-    auto w = txn::write(a, "close_session", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto cs = find_client_session(a, ctx, tx);
-        if (!cs) return api_result<void>(cs.error());
-        auto& [client, s] = *cs;
-        if (views::session_live(s, ctx.now)) {
-            s.status = std::string(status);
-            s.updated_at = ctx.now;
-            if (auto r = tx.sessions().put(s); !r) return r.error();
-            if (auto e = events::session_ended(a, tx, s, &ctx); !e) return e.error();
-        }
-        if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
-        client.updated_at = ctx.now;
-        // Signing out changes the client's privilege: a new credential (identity.hpp).
-        if (auto r = rotate_client_credential(a, ctx, tx, client); !r) return api_result<void>(r.error());
-        if (auto r = tx.clients().put(client); !r) return r.error();
-        domain::drop_tokens_after_commit(a, tx, {s.id});
-        closed = s;
-        return api_result<void>();
-    });
+    auto w = txn::write(a, "close_session", txn::on_client_error::commit,
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                            auto cs = find_client_session(a, ctx, tx);
+                            if (!cs) return api_result<void>(cs.error());
+                            auto& [client, s] = *cs;
+                            if (views::session_live(s, ctx.now)) {
+                                s.status = std::string(status);
+                                s.updated_at = ctx.now;
+                                if (auto r = tx.sessions().put(s); !r) return r.error();
+                                if (auto e = events::session_ended(a, tx, s, &ctx); !e) return e.error();
+                            }
+                            if (client.last_active_session_id == s.id) client.last_active_session_id.clear();
+                            client.updated_at = ctx.now;
+                            // Signing out changes the client's privilege: a new credential (identity.hpp).
+                            if (auto r = rotate_client_credential(a, ctx, tx, client); !r)
+                                return api_result<void>(r.error());
+                            if (auto r = tx.clients().put(client); !r) return r.error();
+                            domain::drop_tokens_after_commit(a, tx, {s.id});
+                            closed = s;
+                            return api_result<void>();
+                        });
     if (!w) return w.error();
     auto u = txn::read(a, "close_session", [&](store::read_txn& t) { return t.users().get(closed.user_id); });
     json::value response = nullptr;
@@ -76,12 +78,14 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
     auto r = txn::read(a, "mint", [&](store::read_txn& t) -> store::result<api_result<std::string>> {
         auto cs = find_client_session(a, ctx, t);
         if (!cs) {
-            if (cs.error().code == "resource_not_found") return api_result<std::string>(make_error(code::authentication_invalid));
+            if (cs.error().code == "resource_not_found")
+                return api_result<std::string>(make_error(code::authentication_invalid));
             return api_result<std::string>(cs.error());
         }
         auto const& s = cs->session;
         if (!views::session_live(s, ctx.now)) return api_result<std::string>(make_error(code::session_not_active));
-        if (auto oid = field(ctx, "organization_id"); oid && template_name.empty() && *oid != s.last_active_organization_id) {
+        if (auto oid = field(ctx, "organization_id");
+            oid && template_name.empty() && *oid != s.last_active_organization_id) {
             // issue 13: a token for another of the user's organizations than the session's (not cached)
             auto claims = orgs::claims_in(a, t, s.user_id, *oid);
             if (!claims) return api_result<std::string>(claims.error());
@@ -117,16 +121,18 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
 }  // namespace
 
 api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
-    auto w = txn::write(a, "end_all_sessions", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = current_client(a, ctx, tx);
-        if (!c) return api_result<void>();
-        if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
-        c->last_active_session_id.clear();
-        c->updated_at = ctx.now;
-        if (auto r = rotate_client_credential(a, ctx, tx, *c); !r) return api_result<void>(r.error());
-        if (auto r = tx.clients().put(*c); !r) return r.error();
-        return api_result<void>();
-    });
+    auto w = txn::write(a, "end_all_sessions", txn::on_client_error::commit,
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                            auto c = current_client(a, ctx, tx);
+                            if (!c) return api_result<void>();
+                            if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
+                            c->last_active_session_id.clear();
+                            c->updated_at = ctx.now;
+                            if (auto r = rotate_client_credential(a, ctx, tx, *c); !r)
+                                return api_result<void>(r.error());
+                            if (auto r = tx.clients().put(*c); !r) return r.error();
+                            return api_result<void>();
+                        });
     if (!w) return w.error();
     return client_envelope(a, ctx);
 }
@@ -148,35 +154,38 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
 
 api_result<reply> touch_session(app& a, request_ctx& ctx) {
     auto org = field(ctx, "active_organization_id");
-    auto w = txn::write(a, "touch_session", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto cs = find_client_session(a, ctx, tx);
-        if (!cs) return api_result<void>(cs.error());
-        auto& [client, s] = *cs;
-        if (!views::session_live(s, ctx.now)) return api_result<void>(make_error(code::session_not_active));
-        // The console's active-sessions chart (issue 23): once per bucket the session is active in.
-        if (auto c = console::count_active(tx, s.last_active_at, ctx.now); !c) return c.error();
-        s.last_active_at = ctx.now;
-        if (org) {  // issue 13: a member's organization only; its claims ride on the session
-            auto changed = orgs::select_organization(a, tx, s, *org);
-            if (!changed) return api_result<void>(changed.error());
-            if (*changed) domain::drop_tokens_after_commit(a, tx, {s.id});
-        }
-        if (a.cfg.inactivity_timeout.count() > 0)
-            s.expire_at = std::min(s.created_at + a.cfg.session_lifetime.count() * 1000,
-                                   ctx.now + a.cfg.inactivity_timeout.count() * 1000);
-        s.updated_at = ctx.now;
-        // The activity is refreshed here, in the write touch makes anyway (activity.hpp says why not on mint).
-        record_activity(a, ctx, s);
-        if (auto r = tx.sessions().put(s); !r) return r.error();
-        // Selecting another session changes the client's signed-in state (and so __client_uat); a focus
-        // touch of the current session does not, so cached tokens stay valid.
-        if (client.last_active_session_id != s.id) {
-            client.last_active_session_id = s.id;
-            client.updated_at = ctx.now;
-            if (auto r = tx.clients().put(client); !r) return r.error();
-        }
-        return api_result<void>();
-    });
+    auto w = txn::write(a, "touch_session", txn::on_client_error::commit,
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                            auto cs = find_client_session(a, ctx, tx);
+                            if (!cs) return api_result<void>(cs.error());
+                            auto& [client, s] = *cs;
+                            if (!views::session_live(s, ctx.now))
+                                return api_result<void>(make_error(code::session_not_active));
+                            // The console's active-sessions chart (issue 23): once per bucket the session is active in.
+                            if (auto c = console::count_active(tx, s.last_active_at, ctx.now); !c) return c.error();
+                            s.last_active_at = ctx.now;
+                            if (org) {  // issue 13: a member's organization only; its claims ride on the session
+                                auto changed = orgs::select_organization(a, tx, s, *org);
+                                if (!changed) return api_result<void>(changed.error());
+                                if (*changed) domain::drop_tokens_after_commit(a, tx, {s.id});
+                            }
+                            if (a.cfg.inactivity_timeout.count() > 0)
+                                s.expire_at = std::min(s.created_at + a.cfg.session_lifetime.count() * 1000,
+                                                       ctx.now + a.cfg.inactivity_timeout.count() * 1000);
+                            s.updated_at = ctx.now;
+                            // The activity is refreshed here, in the write touch makes anyway (activity.hpp says why
+                            // not on mint).
+                            record_activity(a, ctx, s);
+                            if (auto r = tx.sessions().put(s); !r) return r.error();
+                            // Selecting another session changes the client's signed-in state (and so __client_uat); a
+                            // focus touch of the current session does not, so cached tokens stay valid.
+                            if (client.last_active_session_id != s.id) {
+                                client.last_active_session_id = s.id;
+                                client.updated_at = ctx.now;
+                                if (auto r = tx.clients().put(client); !r) return r.error();
+                            }
+                            return api_result<void>();
+                        });
     if (!w) {
         // clerk-js treats a 401 from touch as "re-fetch the client" (clerk-wire §7).
         if (w.error().code == "session_not_active" || w.error().code == "resource_not_found")

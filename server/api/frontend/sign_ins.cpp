@@ -12,13 +12,13 @@
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/passkeys.hpp"
 #include "server/api/domain/sessions.hpp"
-#include "server/api/email_links/email_links.hpp"
-#include "server/api/domain/web3.hpp"
 #include "server/api/domain/tickets.hpp"
-#include "server/api/organizations/orgs.hpp"
+#include "server/api/domain/web3.hpp"
+#include "server/api/email_links/email_links.hpp"
+#include "server/api/federation/federation.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
-#include "server/api/federation/federation.hpp"
+#include "server/api/organizations/orgs.hpp"
 #include "server/api/saml/saml.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -51,22 +51,15 @@ bool is_email_strategy(std::string_view s) {
     return s == "email_code" || s == "reset_password_email_code" || s == email_links::strategy;
 }
 
-bool is_phone_strategy(std::string_view s) {
-    return s == "phone_code" || s == "reset_password_phone_code";
-}
+bool is_phone_strategy(std::string_view s) { return s == "phone_code" || s == "reset_password_phone_code"; }
 
-bool is_reset_strategy(std::string_view s) {
-    return s.starts_with("reset_password_");
-}
+bool is_reset_strategy(std::string_view s) { return s.starts_with("reset_password_"); }
 
-bool is_code_strategy(std::string_view s) {
-    return is_email_strategy(s) || is_phone_strategy(s);
-}
+bool is_code_strategy(std::string_view s) { return is_email_strategy(s) || is_phone_strategy(s); }
 
 bool factor_enabled(app const& a, std::string_view f) {
     for (auto const& x : a.cfg.first_factors)
-        if (x == f)
-            return true;
+        if (x == f) return true;
     return false;
 }
 
@@ -84,8 +77,7 @@ std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::s
 /// "j***@x.com"
 std::string mask_email(std::string_view e) {
     auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0)
-        return "***";
+    if (at == std::string_view::npos || at == 0) return "***";
     std::string out(1, e.front());
     out += "***";
     out += e.substr(at);
@@ -94,8 +86,7 @@ std::string mask_email(std::string_view e) {
 
 /// "+1*******99": country prefix and the last two digits.
 std::string mask_phone(std::string_view p) {
-    if (p.size() <= 4)
-        return "***";
+    if (p.size() <= 4) return "***";
     return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
 }
 
@@ -109,13 +100,11 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
         out.push_back(json::object{{"strategy", "password"}});
     for (std::string_view kind :
          {"email_code", "email_link", "phone_code", "reset_password_email_code", "reset_password_phone_code"}) {
-        if (!factor_enabled(a, kind))
-            continue;
+        if (!factor_enabled(a, kind)) continue;
         bool const email = is_email_strategy(kind);
         std::string const& primary = email ? u.primary_email_address_id : u.primary_phone_number_id;
         for (auto const& i : u.identifications) {
-            if (i.kind != kind_of(kind) || i.verification.status != "verified")
-                continue;
+            if (i.kind != kind_of(kind) || i.verification.status != "verified") continue;
             json::object f;
             f["strategy"] = kind;
             f["safe_identifier"] = email ? mask_email(i.value) : mask_phone(i.value);
@@ -128,9 +117,10 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
         out.push_back(json::object{{"strategy", "passkey"}});
     for (auto const& strategy : domain::web3::enabled_strategies(a))  // issue 14: each proven wallet
         for (auto const& i : u.identifications) {
-            if (i.kind != "web3_wallet" || i.verification.status != "verified")
-                continue;
-            out.push_back(json::object{{"strategy", strategy}, {"web3_wallet_id", i.id}, {"safe_identifier", i.value},
+            if (i.kind != "web3_wallet" || i.verification.status != "verified") continue;
+            out.push_back(json::object{{"strategy", strategy},
+                                       {"web3_wallet_id", i.id},
+                                       {"safe_identifier", i.value},
                                        {"primary", i.id == u.primary_web3_wallet_id}});
         }
     return out;
@@ -138,19 +128,15 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
 
 json::array supported_identifiers(app const& a) {
     json::array out;
-    if (a.cfg.email_address.enabled && a.cfg.email_address.used_for_first_factor)
-        out.push_back("email_address");
-    if (a.cfg.phone_number.enabled && a.cfg.phone_number.used_for_first_factor)
-        out.push_back("phone_number");
-    if (a.cfg.username.enabled)
-        out.push_back("username");
+    if (a.cfg.email_address.enabled && a.cfg.email_address.used_for_first_factor) out.push_back("email_address");
+    if (a.cfg.phone_number.enabled && a.cfg.phone_number.used_for_first_factor) out.push_back("phone_number");
+    if (a.cfg.username.enabled) out.push_back("username");
     return out;
 }
 
 /// Stubs.Verification.Password / Stubs.Verification.OTP, or null when no factor was started.
 json::value factor_verification(store::verification_record const& v) {
-    if (v.status.empty())
-        return nullptr;
+    if (v.status.empty()) return nullptr;
     json::object o;
     o["status"] = v.status;
     o["strategy"] = v.strategy;
@@ -177,12 +163,10 @@ store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_vi
     out.normalized = std::string(identifier);
     if (identifier.find('@') != std::string_view::npos) {
         auto e = normalize_email(identifier);
-        if (!e)
-            return out;
+        if (!e) return out;
         out.normalized = *e;
         auto r = t.users().id_by_email(*e);
-        if (!r)
-            return r.error();
+        if (!r) return r.error();
         out.user_id = std::move(*r);
         return out;
     }
@@ -191,8 +175,7 @@ store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_vi
             std::string key = *w;
             for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             auto r = t.users().id_by_phone(key);  // proven wallets share the phone index (store/rules.hpp)
-            if (!r)
-                return r.error();
+            if (!r) return r.error();
             out.normalized = *w;
             out.user_id = std::move(*r);
             return out;
@@ -202,8 +185,7 @@ store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_vi
         (identifier.front() == '+' || std::isdigit(static_cast<unsigned char>(identifier.front())))) {
         if (auto p = normalize_phone(identifier)) {
             auto r = t.users().id_by_phone(*p);
-            if (!r)
-                return r.error();
+            if (!r) return r.error();
             if (*r) {
                 out.normalized = *p;
                 out.user_id = std::move(*r);
@@ -212,8 +194,7 @@ store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_vi
         }
     }
     auto r = t.users().id_by_username(identifier);
-    if (!r)
-        return r.error();
+    if (!r) return r.error();
     out.user_id = std::move(*r);
     return out;
 }
@@ -229,12 +210,10 @@ password_check check_password(std::string_view password, std::string const& dige
     password_check c;
     c.digest = digest;
     auto r = crypto::verify_password(password, digest);
-    if (!r)
-        log::warn("password_verify_failed", {{"error", r.error().message()}});
+    if (!r) log::warn("password_verify_failed", {{"error", r.error().message()}});
     c.ok = r && *r;
     if (c.ok && crypto::needs_rehash(digest))
-        if (auto h = crypto::hash_password(password))
-            c.rehashed = std::move(*h);
+        if (auto h = crypto::hash_password(password)) c.rehashed = std::move(*h);
     return c;
 }
 
@@ -251,8 +230,7 @@ void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) 
 /// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end). The lock is
 /// the one the user views show (views::lockout_of).
 std::optional<api_error> user_blocked(app const& a, store::user_record const& u, std::int64_t now) {
-    if (u.banned)
-        return make_error(code::user_banned);
+    if (u.banned) return make_error(code::user_banned);
     auto const lock = lockout_now(a, u, now);
     if (lock.locked) {
         auto e = make_error(code::user_locked);
@@ -267,18 +245,10 @@ std::optional<api_error> user_blocked(app const& a, store::user_record const& u,
 
 /// Applies a password check to the sign-in's user inside the write txn: counts a failure, or records the
 /// verified first factor (and the rehash).
-api_result<void> apply_password(
-    app const& a,
-    request_ctx const& ctx,
-    store::sign_in_record& si,
-    store::user_record& u,
-    password_check check,
-    std::string_view password
-) {
-    if (u.password_digest.empty())
-        return param_error(code::strategy_for_user_invalid, "strategy");
-    if (check.digest != u.password_digest)
-        check = check_password(password, u.password_digest);  // changed meanwhile
+api_result<void> apply_password(app const& a, request_ctx const& ctx, store::sign_in_record& si, store::user_record& u,
+                                password_check check, std::string_view password) {
+    if (u.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+    if (check.digest != u.password_digest) check = check_password(password, u.password_digest);  // changed meanwhile
     si.first_factor = {};
     si.first_factor.strategy = "password";
     if (!check.ok) {
@@ -287,8 +257,7 @@ api_result<void> apply_password(
         count_failure(a, ctx, u);
         return param_error(code::form_password_incorrect, "password");
     }
-    if (!check.rehashed.empty())
-        u.password_digest = std::move(check.rehashed);
+    if (!check.rehashed.empty()) u.password_digest = std::move(check.rehashed);
     si.first_factor.status = "verified";
     si.first_factor.verified_at = ctx.now;
     return {};
@@ -296,14 +265,8 @@ api_result<void> apply_password(
 
 /// First factor passed: the second-factor gate, or a new active session on the client (which start_session
 /// writes together with the user).
-api_result<void> complete(
-    app& a,
-    request_ctx& ctx,
-    store::write_txn& w,
-    store::sign_in_record& si,
-    store::user_record& u,
-    store::client_record& client
-) {
+api_result<void> complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si,
+                          store::user_record& u, store::client_record& client) {
     u.failed_attempts = 0;
     u.lockout_expires_at = 0;
     u.updated_at = ctx.now;
@@ -312,8 +275,7 @@ api_result<void> complete(
         return {};
     }
     auto s = start_session(a, ctx, w, client, u);
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     si.status = "complete";
     si.created_session_id = s->id;
     return {};
@@ -321,27 +283,17 @@ api_result<void> complete(
 
 /// Starts a one-time code for `strategy` to `target_id` (or, when empty, the identification the sign-in
 /// was started with, else the primary one). The target must be a verified identification of the user.
-api_result<void> prepare_factor(
-    app& a,
-    request_ctx const& ctx,
-    store::write_txn& w,
-    store::sign_in_record& si,
-    store::user_record const& u,
-    std::string_view strategy,
-    std::string_view target_id
-) {
+api_result<void> prepare_factor(app& a, request_ctx const& ctx, store::write_txn& w, store::sign_in_record& si,
+                                store::user_record const& u, std::string_view strategy, std::string_view target_id) {
     bool const email = is_email_strategy(strategy);
     std::string want(target_id);
     if (want.empty()) {
         for (auto const& i : u.identifications)
-            if (i.id == si.identification_id && i.kind == kind_of(strategy))
-                want = i.id;
-        if (want.empty())
-            want = email ? u.primary_email_address_id : u.primary_phone_number_id;
+            if (i.id == si.identification_id && i.kind == kind_of(strategy)) want = i.id;
+        if (want.empty()) want = email ? u.primary_email_address_id : u.primary_phone_number_id;
     }
     for (auto const& i : u.identifications) {
-        if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified")
-            continue;
+        if (i.id != want || i.kind != kind_of(strategy) || i.verification.status != "verified") continue;
         if (strategy == email_links::strategy) {  // issue 14: a link instead of a code
             auto redirect = email_links::checked_redirect(a, ctx);
             if (!redirect) return redirect.error();
@@ -350,13 +302,9 @@ api_result<void> prepare_factor(
         return prepare_code(a, ctx, w, si.first_factor, strategy, email ? "email" : "sms", i.value, i.id, u.id);
     }
     auto const* param = email ? "email_address_id" : "phone_number_id";
-    if (target_id.empty())
-        return param_error(code::strategy_for_user_invalid, "strategy");
-    return param_error(
-        code::form_param_value_invalid,
-        param,
-        std::string(param) + " does not belong to this account or is not verified."
-    );
+    if (target_id.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
+    return param_error(code::form_param_value_invalid, param,
+                       std::string(param) + " does not belong to this account or is not verified.");
 }
 
 struct loaded {
@@ -370,13 +318,11 @@ api_result<loaded> load(app& a, request_ctx const& ctx, store::read_txn const& t
     auto owned = load_owned_attempt(
         a, ctx, t, "sign_in_id", [&](store::read_txn const& tx, std::string_view id) { return tx.sign_ins().get(id); },
         "get_sign_in");
-    if (!owned)
-        return owned.error();
+    if (!owned) return owned.error();
     loaded l{std::move(owned->first), std::move(owned->second), std::nullopt};
     if (!l.sign_in.user_id.empty()) {
         auto u = t.users().get(l.sign_in.user_id);
-        if (!u)
-            return store_failure(u.error(), "get_user");
+        if (!u) return store_failure(u.error(), "get_user");
         l.user = std::move(*u);
     }
     return l;
@@ -384,40 +330,34 @@ api_result<loaded> load(app& a, request_ctx const& ctx, store::read_txn const& t
 
 /// The sign-in is at `status` and its user may sign in (not banned or locked).
 std::optional<api_error> ready(app const& a, request_ctx const& ctx, loaded const& l, std::string_view status) {
-    if (l.sign_in.status != status || !l.user)
-        return make_error(code::sign_in_not_ready);
-    if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at)
-        return make_error(code::sign_in_not_ready);
+    if (l.sign_in.status != status || !l.user) return make_error(code::sign_in_not_ready);
+    if (l.sign_in.abandon_at != 0 && ctx.now > l.sign_in.abandon_at) return make_error(code::sign_in_not_ready);
     return user_blocked(a, *l.user, ctx.now);
 }
 
 /// A read-only look at the sign-in before the write: gates and what the step needs to know up front.
 api_result<loaded> peek(app& a, request_ctx const& ctx, std::string_view status) {
-    auto r = txn::read(a, "sign_in", [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
+    auto r = txn::read(a, "sign_in",
+                       [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
     if (!r) return r.error();
-    if (auto bad = ready(a, ctx, *r, status))
-        return *bad;
+    if (auto bad = ready(a, ctx, *r, status)) return *bad;
     return std::move(*r);
 }
 
 /// peek() at a sign-in that needs its first factor, then the per-account limit on its user.
 api_result<loaded> peek_first_factor(app& a, request_ctx const& ctx) {
     auto seen = peek(a, ctx, "needs_first_factor");
-    if (!seen)
-        return seen.error();
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
-        return *limited;
+    if (!seen) return seen.error();
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
     return seen;
 }
 
 /// A first-factor strategy given, known (password or a code) and enabled on the instance.
 std::optional<api_error> check_first_factor_strategy(app const& a, std::string_view strategy) {
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     if (strategy != "password" && !is_code_strategy(strategy))
         return param_error(code::form_param_value_invalid, "strategy");
-    if (!factor_enabled(a, strategy))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
     return std::nullopt;
 }
 
@@ -425,15 +365,12 @@ std::optional<api_error> check_first_factor_strategy(app const& a, std::string_v
 api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     auto body = txn::read(a, "sign_in_json", [&](store::read_txn& t) -> store::result<std::optional<json::object>> {
         auto s = t.sign_ins().get(id);
-        if (!s)
-            return s.error();
-        if (!*s)
-            return std::optional<json::object>{};
+        if (!s) return s.error();
+        if (!*s) return std::optional<json::object>{};
         return std::optional<json::object>{sign_in_json(a, t, **s)};
     });
     if (!body) return body.error();
-    if (!*body)
-        return make_error(code::resource_not_found);
+    if (!*body) return make_error(code::resource_not_found);
     return envelope(a, ctx, std::move(**body));
 }
 
@@ -445,25 +382,20 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
     std::string id;
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto l = load(a, ctx, tx);
-        if (!l)
-            return api_result<void>(l.error());
-        if (auto bad = ready(a, ctx, *l, status))
-            return api_result<void>(*bad);
-        store::user_record const before = *l->user;
-        api_result<void> outcome = step(tx, *l);
-        // A completed step wrote the user through start_session already.
-        if (l->sign_in.status != "complete")
-            if (auto r = tx.users().put(*l->user, &before); !r)
-                return r.error();
-        l->sign_in.updated_at = ctx.now;
-        if (auto r = tx.sign_ins().put(l->sign_in); !r)
-            return r.error();
-        id = l->sign_in.id;
-        return outcome;
-    });
-    if (!w)
-        return w.error();
+                                  auto l = load(a, ctx, tx);
+                                  if (!l) return api_result<void>(l.error());
+                                  if (auto bad = ready(a, ctx, *l, status)) return api_result<void>(*bad);
+                                  store::user_record const before = *l->user;
+                                  api_result<void> outcome = step(tx, *l);
+                                  // A completed step wrote the user through start_session already.
+                                  if (l->sign_in.status != "complete")
+                                      if (auto r = tx.users().put(*l->user, &before); !r) return r.error();
+                                  l->sign_in.updated_at = ctx.now;
+                                  if (auto r = tx.sign_ins().put(l->sign_in); !r) return r.error();
+                                  id = l->sign_in.id;
+                                  return outcome;
+                              });
+    if (!w) return w.error();
     return respond(a, ctx, id);
 }
 
@@ -476,13 +408,10 @@ api_result<void> revoke_sessions(app& a, request_ctx const& ctx, store::write_tx
 
 /// A new password for reset_password / a reset-code attempt that carries one: policy, then the digest.
 api_result<std::string> new_password_digest(app const& a, std::string_view password) {
-    if (password.empty())
-        return param_error(code::form_param_missing, "password");
-    if (auto bad = check_password_policy(a, password))
-        return *bad;
+    if (password.empty()) return param_error(code::form_param_missing, "password");
+    if (auto bad = check_password_policy(a, password)) return *bad;
     auto digest = crypto::hash_password(password);
-    if (!digest)
-        return make_error(code::internal_clerk_error);
+    if (!digest) return make_error(code::internal_clerk_error);
     return std::move(*digest);
 }
 
@@ -514,9 +443,10 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     }
     o["supported_first_factors"] = std::move(factors);
     o["supported_second_factors"] = std::move(second_factors);
-    o["first_factor_verification"] = s.oauth.strategy.empty()                    ? factor_verification(s.first_factor)
-                                     : saml_sso::is_strategy(s.oauth.strategy) ? saml_sso::verification_json(s.oauth, s.first_factor)
-                                                                               : federation::verification_json(s.oauth, s.first_factor);
+    o["first_factor_verification"] = s.oauth.strategy.empty() ? factor_verification(s.first_factor)
+                                     : saml_sso::is_strategy(s.oauth.strategy)
+                                         ? saml_sso::verification_json(s.oauth, s.first_factor)
+                                         : federation::verification_json(s.oauth, s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
     o["created_session_id"] = s.created_session_id.empty() ? json::value(nullptr) : json::value(s.created_session_id);
@@ -541,20 +471,16 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
     si.first_factor = si.oauth.verification;
     auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = ensure_client(a, ctx, tx);
-        if (!c)
-            return api_result<void>(c.error());
-        si.client_id = c->id;
-        c->sign_in_id = si.id;
-        c->updated_at = ctx.now;
-        if (auto r = tx.clients().put(*c); !r)
-            return r.error();
-        if (auto r = tx.sign_ins().put(si); !r)
-            return r.error();
-        return api_result<void>();
-    });
-    if (!w)
-        return w.error();
+                                  auto c = ensure_client(a, ctx, tx);
+                                  if (!c) return api_result<void>(c.error());
+                                  si.client_id = c->id;
+                                  c->sign_in_id = si.id;
+                                  c->updated_at = ctx.now;
+                                  if (auto r = tx.clients().put(*c); !r) return r.error();
+                                  if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                                  return api_result<void>();
+                              });
+    if (!w) return w.error();
     return respond(a, ctx, si.id);
 }
 
@@ -563,14 +489,12 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
 /// A passkey first factor passed: a session now, unless the instance wants the second factor after a passkey.
 static api_result<void> complete_passkey(app& a, request_ctx& ctx, store::write_txn& w, store::sign_in_record& si,
                                          store::user_record& u, store::client_record& client) {
-    if (!a.cfg.passkeys.satisfies_second_factor)
-        return complete(a, ctx, w, si, u, client);
+    if (!a.cfg.passkeys.satisfies_second_factor) return complete(a, ctx, w, si, u, client);
     u.failed_attempts = 0;
     u.lockout_expires_at = 0;
     u.updated_at = ctx.now;
     auto s = start_session(a, ctx, w, client, u);
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     si.status = "complete";
     si.created_session_id = s->id;
     return {};
@@ -579,8 +503,7 @@ static api_result<void> complete_passkey(app& a, request_ctx& ctx, store::write_
 /// `POST /v1/client/sign_ins` with `strategy=passkey` and no identifier: the request options come back at once
 /// (no allowed credentials: the authenticator offers its discoverable ones, and the answer names its user).
 static api_result<reply> create_passkey_sign_in(app& a, request_ctx& ctx) {
-    if (!domain::passkeys::enabled(a))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!domain::passkeys::enabled(a)) return param_error(code::strategy_for_user_invalid, "strategy");
     store::sign_in_record si;
     si.id = crypto::new_id("sia");
     si.status = "needs_first_factor";
@@ -589,27 +512,22 @@ static api_result<reply> create_passkey_sign_in(app& a, request_ctx& ctx) {
     domain::passkeys::start_assertion(a, nullptr, si.first_factor, ctx.now);
     auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = ensure_client(a, ctx, tx);
-        if (!c)
-            return api_result<void>(c.error());
-        si.client_id = c->id;
-        c->sign_in_id = si.id;
-        c->updated_at = ctx.now;
-        if (auto r = tx.clients().put(*c); !r)
-            return r.error();
-        if (auto r = tx.sign_ins().put(si); !r)
-            return r.error();
-        return api_result<void>();
-    });
-    if (!w)
-        return w.error();
+                                  auto c = ensure_client(a, ctx, tx);
+                                  if (!c) return api_result<void>(c.error());
+                                  si.client_id = c->id;
+                                  c->sign_in_id = si.id;
+                                  c->updated_at = ctx.now;
+                                  if (auto r = tx.clients().put(*c); !r) return r.error();
+                                  if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                                  return api_result<void>();
+                              });
+    if (!w) return w.error();
     return respond(a, ctx, si.id);
 }
 
 /// `prepare_first_factor` `strategy=passkey`: request options allowing the user's credentials.
 static api_result<reply> prepare_passkey_first_factor(app& a, request_ctx& ctx) {
-    if (!domain::passkeys::enabled(a))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!domain::passkeys::enabled(a)) return param_error(code::strategy_for_user_invalid, "strategy");
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
         if (domain::passkeys::passkeys_json(*l.user).empty())
             return param_error(code::strategy_for_user_invalid, "strategy");
@@ -622,75 +540,62 @@ static api_result<reply> prepare_passkey_first_factor(app& a, request_ctx& ctx) 
 /// sign-in's challenge (single use: a refused assertion spends it). A discoverable sign-in learns its user from
 /// the credential's userHandle.
 static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) {
-    if (!domain::passkeys::enabled(a))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!domain::passkeys::enabled(a)) return param_error(code::strategy_for_user_invalid, "strategy");
     auto const credential = field(ctx, "public_key_credential").value_or("");
-    if (credential.empty())
-        return param_error(code::form_param_missing, "public_key_credential");
+    if (credential.empty()) return param_error(code::form_param_missing, "public_key_credential");
     auto const named = domain::passkeys::assertion_user(credential);  // a malformed credential stops here
-    if (!named)
-        return named.error();
+    if (!named) return named.error();
     std::string const handle = *named;
     std::string id;
-    auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto l = load(a, ctx, tx);
-        if (!l)
-            return api_result<void>(l.error());
-        auto& si = l->sign_in;
-        if (si.status != "needs_first_factor" || (si.abandon_at != 0 && ctx.now > si.abandon_at))
-            return api_result<void>(make_error(code::sign_in_not_ready));
-        if (si.first_factor.strategy != "passkey" || si.first_factor.nonce.empty())
-            return api_result<void>(make_error(code::verification_not_sent));
-        id = si.id;
-        auto refuse = [&](api_error e) -> store::result<api_result<void>> {
-            si.first_factor.nonce.clear();  // the challenge is spent
-            si.first_factor.status = "failed";
-            si.updated_at = ctx.now;
-            if (auto r = tx.sign_ins().put(si); !r)
-                return r.error();
-            return api_result<void>(std::move(e));
-        };
-        if (!l->user) {
-            if (handle.empty())
-                return refuse(make_error(code::passkey_not_found));
-            auto u = tx.users().get(handle);
-            if (!u)
-                return u.error();
-            if (!*u)
-                return refuse(make_error(code::passkey_not_found));
-            l->user = std::move(**u);
-        }
-        auto& u = *l->user;
-        if (auto blocked = user_blocked(a, u, ctx.now))
-            return refuse(*blocked);
-        for (auto const& sid : l->client.session_ids) {
-            auto s = tx.sessions().get(sid);
-            if (!s)
-                return s.error();
-            if (*s && (*s)->user_id == u.id && views::session_live(**s, ctx.now)) {
-                auto e = make_error(code::identifier_already_signed_in);
-                e.meta["session_id"] = sid;
-                return refuse(std::move(e));
+    auto w = txn::write<void>(
+        a, "sign_in", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto l = load(a, ctx, tx);
+            if (!l) return api_result<void>(l.error());
+            auto& si = l->sign_in;
+            if (si.status != "needs_first_factor" || (si.abandon_at != 0 && ctx.now > si.abandon_at))
+                return api_result<void>(make_error(code::sign_in_not_ready));
+            if (si.first_factor.strategy != "passkey" || si.first_factor.nonce.empty())
+                return api_result<void>(make_error(code::verification_not_sent));
+            id = si.id;
+            auto refuse = [&](api_error e) -> store::result<api_result<void>> {
+                si.first_factor.nonce.clear();  // the challenge is spent
+                si.first_factor.status = "failed";
+                si.updated_at = ctx.now;
+                if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                return api_result<void>(std::move(e));
+            };
+            if (!l->user) {
+                if (handle.empty()) return refuse(make_error(code::passkey_not_found));
+                auto u = tx.users().get(handle);
+                if (!u) return u.error();
+                if (!*u) return refuse(make_error(code::passkey_not_found));
+                l->user = std::move(**u);
             }
-        }
-        store::user_record const before = u;
-        api_result<void> outcome = domain::passkeys::finish_assertion(a, si.first_factor, u, credential, ctx.now);
-        if (outcome) {
-            si.user_id = u.id;
-            outcome = complete_passkey(a, ctx, tx, si, u, l->client);
-            // A completed sign-in wrote the user through start_session already.
-            if (si.status != "complete")
-                if (auto r = tx.users().put(u, &before); !r)
-                    return r.error();
-        }
-        si.updated_at = ctx.now;
-        if (auto r = tx.sign_ins().put(si); !r)
-            return r.error();
-        return outcome;
-    });
-    if (!w)
-        return w.error();
+            auto& u = *l->user;
+            if (auto blocked = user_blocked(a, u, ctx.now)) return refuse(*blocked);
+            for (auto const& sid : l->client.session_ids) {
+                auto s = tx.sessions().get(sid);
+                if (!s) return s.error();
+                if (*s && (*s)->user_id == u.id && views::session_live(**s, ctx.now)) {
+                    auto e = make_error(code::identifier_already_signed_in);
+                    e.meta["session_id"] = sid;
+                    return refuse(std::move(e));
+                }
+            }
+            store::user_record const before = u;
+            api_result<void> outcome = domain::passkeys::finish_assertion(a, si.first_factor, u, credential, ctx.now);
+            if (outcome) {
+                si.user_id = u.id;
+                outcome = complete_passkey(a, ctx, tx, si, u, l->client);
+                // A completed sign-in wrote the user through start_session already.
+                if (si.status != "complete")
+                    if (auto r = tx.users().put(u, &before); !r) return r.error();
+            }
+            si.updated_at = ctx.now;
+            if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            return outcome;
+        });
+    if (!w) return w.error();
     return respond(a, ctx, id);
 }
 
@@ -698,16 +603,14 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
 
 /// `prepare_first_factor` `strategy=web3_*&web3_wallet_id=`: the message to sign (the sign-in's wallet by default).
 static api_result<reply> prepare_web3_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
-    if (!factor_enabled(a, strategy))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
     auto const wallet_id = field(ctx, "web3_wallet_id").value_or("");
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn&, loaded& l) -> api_result<void> {
-        std::string const want = !wallet_id.empty() ? wallet_id
+        std::string const want = !wallet_id.empty()                     ? wallet_id
                                  : !l.sign_in.identification_id.empty() ? l.sign_in.identification_id
                                                                         : l.user->primary_web3_wallet_id;
         for (auto const& i : l.user->identifications) {
-            if (i.id != want || i.kind != "web3_wallet" || i.verification.status != "verified")
-                continue;
+            if (i.id != want || i.kind != "web3_wallet" || i.verification.status != "verified") continue;
             domain::web3::prepare(a, l.sign_in.first_factor, strategy, i.value, ctx.now);
             l.sign_in.first_factor.target_id = i.id;
             return {};
@@ -718,26 +621,20 @@ static api_result<reply> prepare_web3_first_factor(app& a, request_ctx& ctx, std
 
 /// `attempt_first_factor` `strategy=web3_*&signature=0x...`: the wallet's EIP-191 signature of the message.
 static api_result<reply> attempt_web3_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
-    if (!factor_enabled(a, strategy))
-        return param_error(code::strategy_for_user_invalid, "strategy");
+    if (!factor_enabled(a, strategy)) return param_error(code::strategy_for_user_invalid, "strategy");
     auto const signature = field(ctx, "signature").value_or("");
-    if (signature.empty())
-        return param_error(code::form_param_missing, "signature");
+    if (signature.empty()) return param_error(code::form_param_missing, "signature");
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;
-        if (si.first_factor.strategy != strategy)
-            return make_error(code::verification_not_sent);
+        if (si.first_factor.strategy != strategy) return make_error(code::verification_not_sent);
         for (auto const& i : l.user->identifications) {
-            if (i.id != si.first_factor.target_id || i.kind != "web3_wallet")
-                continue;
-            if (auto ok = domain::web3::check(si.first_factor, i.value, signature, ctx.now); !ok)
-                return ok;
+            if (i.id != si.first_factor.target_id || i.kind != "web3_wallet") continue;
+            if (auto ok = domain::web3::check(si.first_factor, i.value, signature, ctx.now); !ok) return ok;
             return complete(a, ctx, tx, si, *l.user, l.client);
         }
         return make_error(code::verification_not_sent);
     });
 }
-
 
 // ---- tickets (issue 14): `strategy: ticket` with a sign-in token, an actor token or an organization invitation ----
 
@@ -748,9 +645,8 @@ static api_result<reply> attempt_web3_first_factor(app& a, request_ctx& ctx, std
 /// same write as the session; any error writes nothing.
 static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
     auto const ticket = field(ctx, "ticket").value_or("");
-    auto found = txn::read<domain::found_ticket>(a, "sign_in_ticket", [&](store::read_txn& t) {
-        return domain::find_ticket(a, t, ticket, ctx.now);
-    });
+    auto found = txn::read<domain::found_ticket>(
+        a, "sign_in_ticket", [&](store::read_txn& t) { return domain::find_ticket(a, t, ticket, ctx.now); });
     if (!found) return found.error();
     using kind = domain::ticket_kind;
     if (found->kind == kind::invitation || found->kind == kind::waitlist_invitation)
@@ -763,82 +659,83 @@ static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
     si.first_factor.strategy = "ticket";
     si.first_factor.status = "verified";
     si.first_factor.verified_at = ctx.now;
-    auto w = txn::write<void>(a, "create_sign_in_ticket", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        using out = api_result<void>;
-        auto c = ensure_client(a, ctx, tx);
-        if (!c) return out(c.error());
-        std::string user_id;
-        std::optional<store::ticket_record> spent;
-        if (found->ticket) {
-            auto r = domain::redeem_ticket(tx, found->ticket->id, ctx.now);
-            if (!r) return out(r.error());
-            spent = std::move(*r);
-            user_id = spent->user_id;
-        } else {
-            auto id = tx.users().id_by_email(found->email());
-            if (!id) return id.error();
-            if (!*id) return out(param_error(code::form_identifier_not_found, "identifier"));
-            user_id = **id;
-        }
-        auto u = tx.users().get(user_id);
-        if (!u) return u.error();
-        if (!*u) return out(param_error(code::form_identifier_not_found, "identifier"));
-        store::user_record& user = **u;
-        bool const impersonation = spent && spent->kind == "actor_token";
-        if (!impersonation)
-            if (auto blocked = user_blocked(a, user, ctx.now)) return out(*blocked);
-        for (auto const& id : c->session_ids) {
-            auto s = tx.sessions().get(id);
-            if (!s) return s.error();
-            if (*s && (*s)->user_id == user.id && views::session_live(**s, ctx.now) && !impersonation) {
-                auto e = make_error(code::identifier_already_signed_in);
-                e.meta["session_id"] = id;
-                return out(e);
+    auto w = txn::write<void>(
+        a, "create_sign_in_ticket", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            using out = api_result<void>;
+            auto c = ensure_client(a, ctx, tx);
+            if (!c) return out(c.error());
+            std::string user_id;
+            std::optional<store::ticket_record> spent;
+            if (found->ticket) {
+                auto r = domain::redeem_ticket(tx, found->ticket->id, ctx.now);
+                if (!r) return out(r.error());
+                spent = std::move(*r);
+                user_id = spent->user_id;
+            } else {
+                auto id = tx.users().id_by_email(found->email());
+                if (!id) return id.error();
+                if (!*id) return out(param_error(code::form_identifier_not_found, "identifier"));
+                user_id = **id;
             }
-        }
-        if (found->org_invitation)
-            if (auto joined = orgs::join_by_invitation(a, tx, found->org_invitation->id, user.id, ctx.now); !joined)
-                return out(joined.error());
-        si.client_id = c->id;
-        si.user_id = user.id;
-        si.identifier = found->email();
-        si.identification_id = user.primary_email_address_id;
-        c->sign_in_id = si.id;
-        c->updated_at = ctx.now;
-        out outcome;
-        store::user_record const before = user;
-        if (impersonation) {
-            auto s = start_session(a, ctx, tx, *c, user);
-            if (!s) return out(s.error());
-            s->actor = spent->actor;
-            s->status = "active";  // the operator owes no MFA setup of the user's
-            std::int64_t const cap = ctx.now + spent->session_max_duration_s * 1000;
-            s->expire_at = std::min(s->expire_at, cap);
-            s->abandon_at = std::min(s->abandon_at, cap);
-            if (auto r = tx.sessions().put(*s); !r) return r.error();
-            si.status = "complete";
-            si.created_session_id = s->id;
-        } else {
-            outcome = complete(a, ctx, tx, si, user, *c);
-            if (outcome && si.status == "complete" && spent && !spent->organization_id.empty()) {
-                auto s = tx.sessions().get(si.created_session_id);
+            auto u = tx.users().get(user_id);
+            if (!u) return u.error();
+            if (!*u) return out(param_error(code::form_identifier_not_found, "identifier"));
+            store::user_record& user = **u;
+            bool const impersonation = spent && spent->kind == "actor_token";
+            if (!impersonation)
+                if (auto blocked = user_blocked(a, user, ctx.now)) return out(*blocked);
+            for (auto const& id : c->session_ids) {
+                auto s = tx.sessions().get(id);
                 if (!s) return s.error();
-                if (*s) {
-                    auto sel = orgs::select_organization(a, tx, **s, spent->organization_id);
-                    if (!sel) return out(sel.error());
-                    if (auto r = tx.sessions().put(**s); !r) return r.error();
+                if (*s && (*s)->user_id == user.id && views::session_live(**s, ctx.now) && !impersonation) {
+                    auto e = make_error(code::identifier_already_signed_in);
+                    e.meta["session_id"] = id;
+                    return out(e);
                 }
             }
-        }
-        if (!outcome) return outcome;
-        if (si.status != "complete") {
-            if (auto r = tx.users().put(user, &before); !r) return r.error();
-            if (auto r = tx.clients().put(*c); !r) return r.error();
-        }
-        if (auto r = tx.sign_ins().put(si); !r) return r.error();
-        return outcome;
-    });
+            if (found->org_invitation)
+                if (auto joined = orgs::join_by_invitation(a, tx, found->org_invitation->id, user.id, ctx.now); !joined)
+                    return out(joined.error());
+            si.client_id = c->id;
+            si.user_id = user.id;
+            si.identifier = found->email();
+            si.identification_id = user.primary_email_address_id;
+            c->sign_in_id = si.id;
+            c->updated_at = ctx.now;
+            out outcome;
+            store::user_record const before = user;
+            if (impersonation) {
+                auto s = start_session(a, ctx, tx, *c, user);
+                if (!s) return out(s.error());
+                s->actor = spent->actor;
+                s->status = "active";  // the operator owes no MFA setup of the user's
+                std::int64_t const cap = ctx.now + spent->session_max_duration_s * 1000;
+                s->expire_at = std::min(s->expire_at, cap);
+                s->abandon_at = std::min(s->abandon_at, cap);
+                if (auto r = tx.sessions().put(*s); !r) return r.error();
+                si.status = "complete";
+                si.created_session_id = s->id;
+            } else {
+                outcome = complete(a, ctx, tx, si, user, *c);
+                if (outcome && si.status == "complete" && spent && !spent->organization_id.empty()) {
+                    auto s = tx.sessions().get(si.created_session_id);
+                    if (!s) return s.error();
+                    if (*s) {
+                        auto sel = orgs::select_organization(a, tx, **s, spent->organization_id);
+                        if (!sel) return out(sel.error());
+                        if (auto r = tx.sessions().put(**s); !r) return r.error();
+                    }
+                }
+            }
+            if (!outcome) return outcome;
+            if (si.status != "complete") {
+                if (auto r = tx.users().put(user, &before); !r) return r.error();
+                if (auto r = tx.clients().put(*c); !r) return r.error();
+            }
+            if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            return outcome;
+        });
     if (!w) return w.error();
     return respond(a, ctx, si.id);
 }
@@ -847,10 +744,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     auto const identifier = field(ctx, "identifier").value_or("");
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const password = field(ctx, "password").value_or("");
-    if (auto limited = limit_ip(a, ctx, "create"))
-        return *limited;
-    if (identifier.size() > 320)
-        return param_error(code::form_param_max_length_exceeded, "identifier");
+    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
+    if (identifier.size() > 320) return param_error(code::form_param_max_length_exceeded, "identifier");
     if (strategy.starts_with("oauth_") || saml_sso::is_strategy(strategy))  // issue 15: the provider round trip
         return create_oauth_sign_in(a, ctx, strategy);
     if (strategy == "passkey" && identifier.empty())  // issue 14: the discoverable flow
@@ -858,14 +753,10 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     if (strategy == "ticket")  // issue 14: sign-in tokens, actor tokens, organization invitations
         return create_ticket_sign_in(a, ctx);
     if (!strategy.empty() && strategy != "password" && !is_code_strategy(strategy))
-        return param_error(
-            code::form_param_value_invalid,
-            "strategy",
-            "strategy must be password, email_code, phone_code, reset_password_email_code or "
-            "reset_password_phone_code."
-        );
-    if (!strategy.empty() && identifier.empty())
-        return param_error(code::form_param_missing, "identifier");
+        return param_error(code::form_param_value_invalid, "strategy",
+                           "strategy must be password, email_code, phone_code, reset_password_email_code or "
+                           "reset_password_phone_code.");
+    if (!strategy.empty() && identifier.empty()) return param_error(code::form_param_missing, "identifier");
     if (!strategy.empty() && !factor_enabled(a, strategy))
         return param_error(code::strategy_for_user_invalid, "strategy");
     bool const one_step = strategy == "password" && !password.empty();
@@ -877,16 +768,14 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
         auto r = txn::read(a, "resolve_identifier", [&](store::read_txn& t) { return resolve(a, t, identifier); });
         if (!r) return r.error();
         who = std::move(*r);
-        if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized)))
-            return *limited;
+        if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized))) return *limited;
     }
     std::optional<password_check> checked;
     if (one_step) {
         std::string digest;
         if (who.user_id) {
             auto u = txn::read(a, "sign_in_user", [&](store::read_txn& t) { return t.users().get(*who.user_id); });
-            if (u && *u && !user_blocked(a, **u, ctx.now))
-                digest = (*u)->password_digest;
+            if (u && *u && !user_blocked(a, **u, ctx.now)) digest = (*u)->password_digest;
         }
         if (digest.empty())
             (void)crypto::verify_password(password, dummy_digest);
@@ -901,86 +790,73 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     si.created_at = si.updated_at = ctx.now;
     si.abandon_at = ctx.now + attempt_lifetime_ms;
 
-    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = ensure_client(a, ctx, tx);
-        if (!c)
-            return api_result<void>(c.error());
-        if (a.cfg.single_session_mode) {
-            for (auto const& id : c->session_ids) {
-                auto s = tx.sessions().get(id);
-                if (!s)
-                    return s.error();
-                if (*s && views::session_live(**s, ctx.now))
-                    return api_result<void>(make_error(code::session_exists));
-            }
-        }
-        si.client_id = c->id;
-        std::optional<store::user_record> user;
-        if (!identifier.empty()) {
-            // Resolved again inside the write: the account may have changed since the look above.
-            auto again = resolve(a, tx, identifier);
-            if (!again)
-                return again.error();
-            if (!again->user_id)
-                return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
-            auto u = tx.users().get(*again->user_id);
-            if (!u)
-                return u.error();
-            if (!*u)
-                return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
-            user = std::move(**u);
-            if (auto blocked = user_blocked(a, *user, ctx.now))
-                return api_result<void>(*blocked);
-            for (auto const& id : c->session_ids) {
-                auto s = tx.sessions().get(id);
-                if (!s)
-                    return s.error();
-                if (*s && (*s)->user_id == user->id && views::session_live(**s, ctx.now)) {
-                    auto e = make_error(code::identifier_already_signed_in);
-                    e.meta["session_id"] = id;
-                    return api_result<void>(e);
+    auto w = txn::write<void>(
+        a, "create_sign_in", txn::on_client_error::commit,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto c = ensure_client(a, ctx, tx);
+            if (!c) return api_result<void>(c.error());
+            if (a.cfg.single_session_mode) {
+                for (auto const& id : c->session_ids) {
+                    auto s = tx.sessions().get(id);
+                    if (!s) return s.error();
+                    if (*s && views::session_live(**s, ctx.now))
+                        return api_result<void>(make_error(code::session_exists));
                 }
             }
-            si.user_id = user->id;
-            for (auto const& i : user->identifications)
-                if (i.value == again->normalized)
-                    si.identification_id = i.id;
-        }
-        c->sign_in_id = si.id;
-        c->updated_at = ctx.now;
+            si.client_id = c->id;
+            std::optional<store::user_record> user;
+            if (!identifier.empty()) {
+                // Resolved again inside the write: the account may have changed since the look above.
+                auto again = resolve(a, tx, identifier);
+                if (!again) return again.error();
+                if (!again->user_id)
+                    return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
+                auto u = tx.users().get(*again->user_id);
+                if (!u) return u.error();
+                if (!*u) return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));
+                user = std::move(**u);
+                if (auto blocked = user_blocked(a, *user, ctx.now)) return api_result<void>(*blocked);
+                for (auto const& id : c->session_ids) {
+                    auto s = tx.sessions().get(id);
+                    if (!s) return s.error();
+                    if (*s && (*s)->user_id == user->id && views::session_live(**s, ctx.now)) {
+                        auto e = make_error(code::identifier_already_signed_in);
+                        e.meta["session_id"] = id;
+                        return api_result<void>(e);
+                    }
+                }
+                si.user_id = user->id;
+                for (auto const& i : user->identifications)
+                    if (i.value == again->normalized) si.identification_id = i.id;
+            }
+            c->sign_in_id = si.id;
+            c->updated_at = ctx.now;
 
-        api_result<void> outcome;
-        store::user_record const before = user ? *user : store::user_record{};
-        if (user && one_step) {
-            outcome = apply_password(a, ctx, si, *user, checked.value_or(password_check{}), password);
-            if (outcome)
-                outcome = complete(a, ctx, tx, si, *user, *c);
-        } else if (user && is_code_strategy(strategy)) {
-            // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
-            outcome = prepare_factor(a, ctx, tx, si, *user, strategy, {});
-        }
-        if (si.status != "complete") {
-            if (user)
-                if (auto r = tx.users().put(*user, &before); !r)
-                    return r.error();
-            if (auto r = tx.clients().put(*c); !r)
-                return r.error();
-        }
-        if (auto r = tx.sign_ins().put(si); !r)
-            return r.error();
-        return outcome;
-    });
-    if (!w)
-        return w.error();
+            api_result<void> outcome;
+            store::user_record const before = user ? *user : store::user_record{};
+            if (user && one_step) {
+                outcome = apply_password(a, ctx, si, *user, checked.value_or(password_check{}), password);
+                if (outcome) outcome = complete(a, ctx, tx, si, *user, *c);
+            } else if (user && is_code_strategy(strategy)) {
+                // create with a code strategy prepares it right away (the reset-password custom flow relies on it).
+                outcome = prepare_factor(a, ctx, tx, si, *user, strategy, {});
+            }
+            if (si.status != "complete") {
+                if (user)
+                    if (auto r = tx.users().put(*user, &before); !r) return r.error();
+                if (auto r = tx.clients().put(*c); !r) return r.error();
+            }
+            if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            return outcome;
+        });
+    if (!w) return w.error();
     return respond(a, ctx, si.id);
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
     auto r = txn::read(a, "get_sign_in", [&](store::read_txn& t) -> store::result<api_result<json::object>> {
         auto l = load(a, ctx, t);
-        if (!l)
-            return api_result<json::object>(l.error());
+        if (!l) return api_result<json::object>(l.error());
         return api_result<json::object>(sign_in_json(a, t, l->sign_in));
     });
     if (!r) return r.error();
@@ -990,7 +866,8 @@ api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
 /// `strategy: enterprise_sso` on prepare_first_factor (clerk-js's authenticateWithRedirect after create): a fresh
 /// AuthnRequest to the IdP of the sign-in's identifier (issue 15).
 static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std::string const& strategy) {
-    auto r = txn::read(a, "sign_in", [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
+    auto r = txn::read(a, "sign_in",
+                       [&](store::read_txn& t) -> store::result<api_result<loaded>> { return load(a, ctx, t); });
     if (!r) return r.error();
     auto const id = r->sign_in.id;
     if (r->sign_in.status != "needs_first_factor" && r->sign_in.status != "needs_identifier")
@@ -1000,41 +877,36 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
         return started.error();
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::abort,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto l = load(a, ctx, tx);
-        if (!l) return api_result<void>(l.error());
-        if (l->sign_in.id != id) return api_result<void>(make_error(code::sign_in_not_ready));
-        l->sign_in.oauth = flow;
-        l->sign_in.first_factor = flow.verification;
-        l->sign_in.status = "needs_first_factor";
-        l->sign_in.updated_at = ctx.now;
-        if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
-        return api_result<void>();
-    });
+                                  auto l = load(a, ctx, tx);
+                                  if (!l) return api_result<void>(l.error());
+                                  if (l->sign_in.id != id) return api_result<void>(make_error(code::sign_in_not_ready));
+                                  l->sign_in.oauth = flow;
+                                  l->sign_in.first_factor = flow.verification;
+                                  l->sign_in.status = "needs_first_factor";
+                                  l->sign_in.updated_at = ctx.now;
+                                  if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
+                                  return api_result<void>();
+                              });
     if (!w) return w.error();
     return respond(a, ctx, id);
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
-    if (saml_sso::is_strategy(strategy))
-        return prepare_saml_first_factor(a, ctx, strategy);
-    if (auto limited = limit_ip(a, ctx, "prepare"))
-        return *limited;
+    if (saml_sso::is_strategy(strategy)) return prepare_saml_first_factor(a, ctx, strategy);
+    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
     if (strategy == "passkey")  // issue 14
         return prepare_passkey_first_factor(a, ctx);
     if (domain::web3::is_strategy(strategy))  // issue 14
         return prepare_web3_first_factor(a, ctx, strategy);
-    if (auto bad = check_first_factor_strategy(a, strategy))
-        return *bad;
+    if (auto bad = check_first_factor_strategy(a, strategy)) return *bad;
     auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
     // Each prepare sends a message: the per-account limit keeps it from being used to flood an inbox.
     auto seen = peek_first_factor(a, ctx);
-    if (!seen)
-        return seen.error();
+    if (!seen) return seen.error();
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         if (strategy == "password") {
-            if (l.user->password_digest.empty())
-                return param_error(code::strategy_for_user_invalid, "strategy");
+            if (l.user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
             l.sign_in.first_factor = {};
             l.sign_in.first_factor.status = "unverified";
             l.sign_in.first_factor.strategy = "password";
@@ -1048,36 +920,29 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const password = field(ctx, "password").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (auto limited = limit_ip(a, ctx, "attempt"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
     if (strategy == "passkey")  // issue 14
         return attempt_passkey_first_factor(a, ctx);
     if (domain::web3::is_strategy(strategy))  // issue 14
         return attempt_web3_first_factor(a, ctx, strategy);
-    if (auto bad = check_first_factor_strategy(a, strategy))
-        return *bad;
+    if (auto bad = check_first_factor_strategy(a, strategy)) return *bad;
     if (strategy == email_links::strategy)
         return param_error(code::form_param_value_invalid, "strategy", "An email link is verified by opening it.");
-    if (strategy == "password" && password.empty())
-        return param_error(code::form_param_missing, "password");
-    if (strategy != "password" && code_value.empty())
-        return param_error(code::form_param_missing, "code");
+    if (strategy == "password" && password.empty()) return param_error(code::form_param_missing, "password");
+    if (strategy != "password" && code_value.empty()) return param_error(code::form_param_missing, "code");
 
     auto seen = peek_first_factor(a, ctx);
-    if (!seen)
-        return seen.error();
+    if (!seen) return seen.error();
 
     // The slow parts, before the write txn: the password check, or the new password of a reset attempt.
     std::optional<password_check> checked;
     std::string new_digest;
     if (strategy == "password") {
-        if (seen->user->password_digest.empty())
-            return param_error(code::strategy_for_user_invalid, "strategy");
+        if (seen->user->password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
         checked = check_password(password, seen->user->password_digest);
     } else if (is_reset_strategy(strategy) && !password.empty()) {
         auto d = new_password_digest(a, password);
-        if (!d)
-            return d.error();
+        if (!d) return d.error();
         new_digest = std::move(*d);
     }
 
@@ -1085,12 +950,10 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
         auto& si = l.sign_in;
         auto& u = *l.user;
         if (strategy == "password") {
-            if (auto ok = apply_password(a, ctx, si, u, *checked, password); !ok)
-                return ok;
+            if (auto ok = apply_password(a, ctx, si, u, *checked, password); !ok) return ok;
             return complete(a, ctx, tx, si, u, l.client);
         }
-        if (si.first_factor.strategy != strategy)
-            return make_error(code::verification_not_sent);
+        if (si.first_factor.strategy != strategy) return make_error(code::verification_not_sent);
         auto ok = attempt_code(a, ctx, si.first_factor, code_value);
         if (!ok) {
             if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
@@ -1112,21 +975,17 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
 api_result<reply> reset_password(app& a, request_ctx& ctx) {
     auto const password = field(ctx, "password").value_or("");
     bool const sign_out_others = field(ctx, "sign_out_of_other_sessions").value_or("") == "true";
-    if (auto limited = limit_ip(a, ctx, "reset"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "reset")) return *limited;
     // Only a sign-in whose reset code was verified may set a password; check before spending a hash.
-    if (auto seen = peek(a, ctx, "needs_new_password"); !seen)
-        return seen.error();
+    if (auto seen = peek(a, ctx, "needs_new_password"); !seen) return seen.error();
     auto digest = new_password_digest(a, password);
-    if (!digest)
-        return digest.error();
+    if (!digest) return digest.error();
     return mutate(a, ctx, "needs_new_password", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& u = *l.user;
         u.password_digest = *digest;
         u.password_last_updated_at = ctx.now;
         if (sign_out_others)
-            if (auto r = revoke_sessions(a, ctx, tx, u.id); !r)
-                return r;
+            if (auto r = revoke_sessions(a, ctx, tx, u.id); !r) return r;
         return complete(a, ctx, tx, l.sign_in, u, l.client);
     });
 }
@@ -1138,13 +997,11 @@ namespace {
 /// A second-factor strategy given and one the sign-in's user can use (domain::supported_second_factors).
 std::optional<api_error> check_second_factor_strategy(app const& a, store::user_record const& u,
                                                       std::string_view strategy) {
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     if (strategy != "totp" && strategy != "backup_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy");
     for (auto const& f : domain::supported_second_factors(a, u))
-        if (f.as_object().at("strategy").as_string() == strategy)
-            return std::nullopt;
+        if (f.as_object().at("strategy").as_string() == strategy) return std::nullopt;
     return param_error(code::strategy_for_user_invalid, "strategy");
 }
 
@@ -1158,8 +1015,7 @@ api_result<void> complete_second_factor(app& a, request_ctx& ctx, store::write_t
     u.lockout_expires_at = 0;
     u.updated_at = ctx.now;
     auto s = start_session(a, ctx, w, l.client, u, ctx.now);
-    if (!s)
-        return s.error();
+    if (!s) return s.error();
     si.status = "complete";
     si.created_session_id = s->id;
     return {};
@@ -1183,15 +1039,11 @@ api_error wrong_second_factor(app const& a, request_ctx const& ctx, loaded& l, s
 api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const phone_id = field(ctx, "phone_number_id").value_or("");
-    if (auto limited = limit_ip(a, ctx, "prepare"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
     auto seen = peek(a, ctx, "needs_second_factor");
-    if (!seen)
-        return seen.error();
-    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy))
-        return *bad;
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
-        return *limited;
+    if (!seen) return seen.error();
+    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy)) return *bad;
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;
         if (strategy != "phone_code") {
@@ -1213,19 +1065,13 @@ api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
 api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (auto limited = limit_ip(a, ctx, "attempt"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
     auto seen = peek(a, ctx, "needs_second_factor");
-    if (!seen)
-        return seen.error();
-    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy))
-        return *bad;
-    if (code_value.empty())
-        return param_error(code::form_param_missing, "code");
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id))
-        return *limited;
-    if (!a.inst.seal_key)
-        return make_error(code::internal_clerk_error);
+    if (!seen) return seen.error();
+    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy)) return *bad;
+    if (code_value.empty()) return param_error(code::form_param_missing, "code");
+    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;
         auto& u = *l.user;
@@ -1236,8 +1082,7 @@ api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
             if (!domain::use_backup_code(u, a.inst.code_key, code_value, ctx.now))
                 return wrong_second_factor(a, ctx, l, strategy);
         } else {
-            if (si.second_factor.strategy != "phone_code")
-                return make_error(code::verification_not_sent);
+            if (si.second_factor.strategy != "phone_code") return make_error(code::verification_not_sent);
             auto ok = attempt_code(a, ctx, si.second_factor, code_value);
             if (!ok) {
                 if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")

@@ -8,14 +8,14 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
-#include "server/api/frontend/attempts.hpp"
-#include "server/api/domain/waitlist.hpp"
 #include "server/api/domain/tickets.hpp"
+#include "server/api/domain/waitlist.hpp"
+#include "server/api/events.hpp"
+#include "server/api/federation/federation.hpp"
+#include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
-#include "server/api/federation/federation.hpp"
 #include "server/api/saml/saml.hpp"
-#include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -49,26 +49,16 @@ struct attr_ref {
 };
 
 std::vector<attr_ref> attributes(app const& a) {
-    return {
-        {"email_address", a.cfg.email_address},
-        {"phone_number", a.cfg.phone_number},
-        {"username", a.cfg.username},
-        {"first_name", a.cfg.first_name},
-        {"last_name", a.cfg.last_name},
-        {"password", a.cfg.password}};
+    return {{"email_address", a.cfg.email_address}, {"phone_number", a.cfg.phone_number}, {"username", a.cfg.username},
+            {"first_name", a.cfg.first_name},       {"last_name", a.cfg.last_name},       {"password", a.cfg.password}};
 }
 
 bool has_value(store::sign_up_record const& s, std::string_view attr) {
-    if (attr == "email_address")
-        return !s.email_address.empty();
-    if (attr == "phone_number")
-        return !s.phone_number.empty();
-    if (attr == "username")
-        return !s.username.empty();
-    if (attr == "first_name")
-        return !s.first_name.empty();
-    if (attr == "last_name")
-        return !s.last_name.empty();
+    if (attr == "email_address") return !s.email_address.empty();
+    if (attr == "phone_number") return !s.phone_number.empty();
+    if (attr == "username") return !s.username.empty();
+    if (attr == "first_name") return !s.first_name.empty();
+    if (attr == "last_name") return !s.last_name.empty();
     if (attr == "password")  // an account from a provider (issue 15) needs no password
         return !s.password_digest.empty() || s.oauth.verification.status == "verified";
     return false;
@@ -77,11 +67,9 @@ bool has_value(store::sign_up_record const& s, std::string_view attr) {
 std::vector<std::string> missing_fields(app const& a, store::sign_up_record const& s) {
     std::vector<std::string> out;
     for (auto const& at : attributes(a))
-        if (at.cfg.enabled && at.cfg.required && !has_value(s, at.name))
-            out.emplace_back(at.name);
+        if (at.cfg.enabled && at.cfg.required && !has_value(s, at.name)) out.emplace_back(at.name);
     // Legal consent (display_config terms/privacy): <SignUp/> sends legal_accepted=true from its checkbox.
-    if (a.cfg.legal_consent.enabled && !s.legal_accepted)
-        out.emplace_back("legal_accepted");
+    if (a.cfg.legal_consent.enabled && !s.legal_accepted) out.emplace_back("legal_accepted");
     return out;
 }
 
@@ -96,8 +84,7 @@ std::vector<std::string> unverified_fields(app const& a, store::sign_up_record c
 
 /// Stubs.Verification.OTP plus next_action / supported_strategies; null when the field is not given.
 json::value sign_up_verification(store::verification_record const& v, std::string_view strategy, bool present) {
-    if (!present)
-        return nullptr;
+    if (!present) return nullptr;
     json::object o;
     o["status"] = v.status.empty() ? std::string("unverified") : v.status;
     o["strategy"] = v.strategy.empty() ? std::string(strategy) : v.strategy;
@@ -110,8 +97,7 @@ json::value sign_up_verification(store::verification_record const& v, std::strin
 
 json::array strings(std::vector<std::string> const& v) {
     json::array a;
-    for (auto const& s : v)
-        a.push_back(json::value(s));
+    for (auto const& s : v) a.push_back(json::value(s));
     return a;
 }
 
@@ -120,8 +106,7 @@ std::optional<api_error> limit_ip(app& a, request_ctx const& ctx, std::string_vi
 }
 
 std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::string_view who) {
-    if (who.empty())
-        return std::nullopt;
+    if (who.empty()) return std::nullopt;
     std::string key = "sign_up:id:";
     key += who;
     return rate_limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
@@ -142,8 +127,7 @@ struct field_patch {
 
 std::optional<std::string> given(request_ctx const& ctx, std::string_view name) {
     auto v = field(ctx, name);
-    if (!v || v->empty())
-        return std::nullopt;
+    if (!v || v->empty()) return std::nullopt;
     return v;
 }
 
@@ -154,95 +138,67 @@ api_result<field_patch> read_fields(app const& a, request_ctx const& ctx) {
     // email_address_or_phone_number: one field for either identifier.
     if (auto either = given(ctx, "email_address_or_phone_number")) {
         if (either->find('@') != std::string::npos) {
-            if (!email)
-                email = either;
+            if (!email) email = either;
         } else if (!phone) {
             phone = either;
         }
     }
     if (email) {
-        if (!a.cfg.email_address.enabled)
-            return param_error(code::form_param_unknown, "email_address");
+        if (!a.cfg.email_address.enabled) return param_error(code::form_param_unknown, "email_address");
         auto e = normalize_email(*email);
         if (!e)
-            return param_error(
-                code::form_param_format_invalid,
-                "email_address",
-                "email_address must be a valid email address."
-            );
+            return param_error(code::form_param_format_invalid, "email_address",
+                               "email_address must be a valid email address.");
         p.email_address = std::move(*e);
     }
     if (phone) {
-        if (!a.cfg.phone_number.enabled)
-            return param_error(code::form_param_unknown, "phone_number");
+        if (!a.cfg.phone_number.enabled) return param_error(code::form_param_unknown, "phone_number");
         auto n = normalize_phone(*phone);
         if (!n)
-            return param_error(
-                code::form_param_format_invalid,
-                "phone_number",
-                "phone_number must be a valid phone number in E.164 format."
-            );
+            return param_error(code::form_param_format_invalid, "phone_number",
+                               "phone_number must be a valid phone number in E.164 format.");
         p.phone_number = std::move(*n);
     }
     if (auto v = given(ctx, "username")) {
-        if (!a.cfg.username.enabled)
-            return param_error(code::form_param_unknown, "username");
-        if (v->size() < 4 || v->size() > 64)
-            return param_error(code::form_username_invalid_length, "username");
+        if (!a.cfg.username.enabled) return param_error(code::form_param_unknown, "username");
+        if (v->size() < 4 || v->size() > 64) return param_error(code::form_username_invalid_length, "username");
         for (char c : *v)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
                 return param_error(code::form_username_invalid_character, "username");
         p.username = std::move(*v);
     }
-    for (auto [name, cfg, target] :
-         {std::tuple{"first_name", &a.cfg.first_name, &p.first_name},
-          std::tuple{"last_name", &a.cfg.last_name, &p.last_name}}) {
+    for (auto [name, cfg, target] : {std::tuple{"first_name", &a.cfg.first_name, &p.first_name},
+                                     std::tuple{"last_name", &a.cfg.last_name, &p.last_name}}) {
         if (auto v = given(ctx, name)) {
-            if (!cfg->enabled)
-                return param_error(code::form_param_unknown, name);
+            if (!cfg->enabled) return param_error(code::form_param_unknown, name);
             if (v->size() > max_name_bytes)
-                return param_error(
-                    code::form_param_max_length_exceeded,
-                    name,
-                    std::string(name) + " must be at most 256 characters."
-                );
+                return param_error(code::form_param_max_length_exceeded, name,
+                                   std::string(name) + " must be at most 256 characters.");
             *target = std::move(*v);
         }
     }
     if (auto v = given(ctx, "unsafe_metadata")) {
         if (v->size() > max_metadata_bytes)
-            return param_error(
-                code::form_param_max_length_exceeded,
-                "unsafe_metadata",
-                "unsafe_metadata must be at most 8 KiB of JSON."
-            );
+            return param_error(code::form_param_max_length_exceeded, "unsafe_metadata",
+                               "unsafe_metadata must be at most 8 KiB of JSON.");
         boost::system::error_code ec;
         auto doc = json::parse(*v, ec);
         if (ec || !doc.is_object())
-            return param_error(
-                code::form_param_format_invalid,
-                "unsafe_metadata",
-                "unsafe_metadata must be a JSON object."
-            );
+            return param_error(code::form_param_format_invalid, "unsafe_metadata",
+                               "unsafe_metadata must be a JSON object.");
         p.unsafe_metadata = json::serialize(doc);
     }
     if (auto v = given(ctx, "legal_accepted")) {
         if (*v != "true" && *v != "false")
-            return param_error(
-                code::form_param_format_invalid,
-                "legal_accepted",
-                "legal_accepted must be true or false."
-            );
+            return param_error(code::form_param_format_invalid, "legal_accepted",
+                               "legal_accepted must be true or false.");
         p.legal_accepted = *v == "true";
     }
     if (auto v = given(ctx, "password")) {
-        if (!a.cfg.password.enabled)
-            return param_error(code::form_param_unknown, "password");
-        if (auto bad = check_password_policy(a, *v))
-            return *bad;
+        if (!a.cfg.password.enabled) return param_error(code::form_param_unknown, "password");
+        if (auto bad = check_password_policy(a, *v)) return *bad;
         auto h = crypto::hash_password(*v);
-        if (!h)
-            return make_error(code::internal_clerk_error);
+        if (!h) return make_error(code::internal_clerk_error);
         p.password_digest = std::move(*h);
     }
     return p;
@@ -258,18 +214,12 @@ void apply(field_patch const& p, store::sign_up_record& s) {
         s.phone_number = *p.phone_number;
         s.phone_verification = {};
     }
-    if (p.username)
-        s.username = *p.username;
-    if (p.first_name)
-        s.first_name = *p.first_name;
-    if (p.last_name)
-        s.last_name = *p.last_name;
-    if (p.unsafe_metadata)
-        s.unsafe_metadata = *p.unsafe_metadata;
-    if (p.password_digest)
-        s.password_digest = *p.password_digest;
-    if (p.legal_accepted)
-        s.legal_accepted = *p.legal_accepted;
+    if (p.username) s.username = *p.username;
+    if (p.first_name) s.first_name = *p.first_name;
+    if (p.last_name) s.last_name = *p.last_name;
+    if (p.unsafe_metadata) s.unsafe_metadata = *p.unsafe_metadata;
+    if (p.password_digest) s.password_digest = *p.password_digest;
+    if (p.legal_accepted) s.legal_accepted = *p.legal_accepted;
 }
 
 /// The identifiers the sign-up wants must not belong to a user already (form_identifier_exists).
@@ -281,31 +231,21 @@ api_result<void> check_taken(app& a, store::read_txn const& t, store::sign_up_re
         store::result<std::optional<std::string>> (store::users_view::*find)(std::string_view) const noexcept;
     };
 
-    for (auto const& p :
-         {probe{s.email_address, "email_address", "email address", &store::users_view::id_by_email},
-          probe{s.phone_number, "phone_number", "phone number", &store::users_view::id_by_phone},
-          probe{s.username, "username", "username", &store::users_view::id_by_username}}) {
-        if (p.value.empty())
-            continue;
+    for (auto const& p : {probe{s.email_address, "email_address", "email address", &store::users_view::id_by_email},
+                          probe{s.phone_number, "phone_number", "phone number", &store::users_view::id_by_phone},
+                          probe{s.username, "username", "username", &store::users_view::id_by_username}}) {
+        if (p.value.empty()) continue;
         auto r = (t.users().*p.find)(p.value);
-        if (!r)
-            return store_failure(r.error(), "unique_lookup");
+        if (!r) return store_failure(r.error(), "unique_lookup");
         if (*r)
-            return param_error(
-                code::form_identifier_exists,
-                p.param,
-                std::string("That ") + p.what + " is taken. Please try another."
-            );
+            return param_error(code::form_identifier_exists, p.param,
+                               std::string("That ") + p.what + " is taken. Please try another.");
     }
     return {};
 }
 
-store::identification_record identification(
-    request_ctx const& ctx,
-    char const* kind,
-    std::string const& value,
-    store::verification_record const& v
-) {
+store::identification_record identification(request_ctx const& ctx, char const* kind, std::string const& value,
+                                            store::verification_record const& v) {
     store::identification_record i;
     i.id = crypto::new_id("idn");
     i.kind = kind;
@@ -322,17 +262,15 @@ store::identification_record identification(
 
 /// When nothing is missing or unverified: creates the user (the given email / phone as primary) and an
 /// active session on the client, in the same txn.
-api_result<void>
-maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s, store::client_record& client) {
+api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
+                                store::client_record& client) {
     if (!missing_fields(a, s).empty() || !unverified_fields(a, s).empty()) {
         s.status = "missing_requirements";
         return {};
     }
-    if (auto taken = check_taken(a, w, s); !taken)
-        return taken;
+    if (auto taken = check_taken(a, w, s); !taken) return taken;
     // Waitlist mode admits invited addresses only; an invited entry is completed with the user's creation.
-    if (auto admitted = domain::admit_sign_up(a, w, s.email_address, ctx.now); !admitted)
-        return admitted;
+    if (auto admitted = domain::admit_sign_up(a, w, s.email_address, ctx.now); !admitted) return admitted;
     store::user_record u;
     u.id = crypto::new_id("user");
     u.username = s.username;
@@ -357,27 +295,21 @@ maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_rec
     else
         federation::attach_to_user(s, u, ctx.now);  // issue 15: the provider identity the sign-up proved
     if (!s.ticket_id.empty())  // issue 14: an application invitation is spent, its public metadata becomes u's
-        if (auto accepted = domain::accept_invitation(w, s.ticket_id, u, ctx.now); !accepted)
-            return accepted;
+        if (auto accepted = domain::accept_invitation(w, s.ticket_id, u, ctx.now); !accepted) return accepted;
     store::unique_field conflict = store::unique_field::none;
     if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
-            return param_error(
-                code::form_identifier_exists,
-                conflict == store::unique_field::phone_number ? "phone_number"
-                : conflict == store::unique_field::username   ? "username"
-                                                              : "email_address"
-            );
+            return param_error(code::form_identifier_exists,
+                               conflict == store::unique_field::phone_number ? "phone_number"
+                               : conflict == store::unique_field::username   ? "username"
+                                                                             : "email_address");
         return store_failure(r.error(), "put_user");
     }
-    if (auto e = events::user_changed(a, w, "user.created", u, &ctx); !e)
-        return store_failure(e.error(), "webhook");
+    if (auto e = events::user_changed(a, w, "user.created", u, &ctx); !e) return store_failure(e.error(), "webhook");
     auto sess = start_session(a, ctx, w, client, u);
-    if (!sess)
-        return sess.error();
+    if (!sess) return sess.error();
     if (!s.org_invitation_id.empty())  // issue 13: an organization invitation's ticket joins its organization
-        if (auto joined = orgs::join_by_invitation(a, w, s.org_invitation_id, u.id, ctx.now); !joined)
-            return joined;
+        if (auto joined = orgs::join_by_invitation(a, w, s.org_invitation_id, u.id, ctx.now); !joined) return joined;
     s.status = "complete";
     s.created_user_id = u.id;
     s.created_session_id = sess->id;
@@ -389,17 +321,14 @@ api_result<store::sign_up_record> load_sign_up(app& a, request_ctx const& ctx, s
     auto owned = load_owned_attempt(
         a, ctx, t, "sign_up_id", [&](store::read_txn const& tx, std::string_view id) { return tx.sign_ups().get(id); },
         "get_sign_up");
-    if (!owned)
-        return owned.error();
+    if (!owned) return owned.error();
     return std::move(owned->second);
 }
 
 /// The sign-up can still take steps.
 std::optional<api_error> open(request_ctx const& ctx, store::sign_up_record const& s) {
-    if (s.status != "missing_requirements")
-        return make_error(code::sign_up_not_ready);
-    if (s.abandon_at != 0 && ctx.now > s.abandon_at)
-        return make_error(code::sign_up_not_ready);
+    if (s.status != "missing_requirements") return make_error(code::sign_up_not_ready);
+    if (s.abandon_at != 0 && ctx.now > s.abandon_at) return make_error(code::sign_up_not_ready);
     return std::nullopt;
 }
 
@@ -411,42 +340,33 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
     std::string id;
     auto w = txn::write<void>(a, "sign_up", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto s = load_sign_up(a, ctx, tx);
-        if (!s)
-            return api_result<void>(s.error());
-        if (auto closed = open(ctx, *s))
-            return api_result<void>(*closed);
-        auto c = current_client(a, ctx, tx);
-        if (!c)
-            return api_result<void>(make_error(code::resource_not_found));
-        api_result<void> outcome = step(tx, *s);
-        if (outcome)
-            outcome = maybe_complete(a, ctx, tx, *s, *c);
-        if (!outcome && !keep_on_error)
-            return outcome;
-        s->updated_at = ctx.now;
-        if (auto r = tx.sign_ups().put(*s); !r)
-            return r.error();
-        id = s->id;
-        return outcome;
-    });
-    if (!w)
-        return w.error();
+                                  auto s = load_sign_up(a, ctx, tx);
+                                  if (!s) return api_result<void>(s.error());
+                                  if (auto closed = open(ctx, *s)) return api_result<void>(*closed);
+                                  auto c = current_client(a, ctx, tx);
+                                  if (!c) return api_result<void>(make_error(code::resource_not_found));
+                                  api_result<void> outcome = step(tx, *s);
+                                  if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
+                                  if (!outcome && !keep_on_error) return outcome;
+                                  s->updated_at = ctx.now;
+                                  if (auto r = tx.sign_ups().put(*s); !r) return r.error();
+                                  id = s->id;
+                                  return outcome;
+                              });
+    if (!w) return w.error();
     auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) { return t.sign_ups().get(id); });
     if (!s) return s.error();
-    if (!*s)
-        return make_error(code::resource_not_found);
+    if (!*s) return make_error(code::resource_not_found);
     return envelope(a, ctx, sign_up_json(a, **s));
 }
 
 /// Single-session mode allows no sign-up while the client has a signed-in session: its id, or "".
-store::result<std::string> live_session(app& a, store::read_txn const& t, store::client_record const& c, std::int64_t now) {
+store::result<std::string> live_session(app& a, store::read_txn const& t, store::client_record const& c,
+                                        std::int64_t now) {
     for (auto const& id : c.session_ids) {
         auto s = t.sessions().get(id);
-        if (!s)
-            return s.error();
-        if (*s && views::session_live(**s, now))
-            return id;
+        if (!s) return s.error();
+        if (*s && views::session_live(**s, now)) return id;
     }
     return std::string{};
 }
@@ -460,12 +380,10 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     o["status"] = s.status;
     std::vector<std::string> required, optional;
     for (auto const& at : attributes(a)) {
-        if (!at.cfg.enabled)
-            continue;
+        if (!at.cfg.enabled) continue;
         (at.cfg.required ? required : optional).emplace_back(at.name);
     }
-    if (a.cfg.legal_consent.enabled)
-        required.emplace_back("legal_accepted");
+    if (a.cfg.legal_consent.enabled) required.emplace_back("legal_accepted");
     o["required_fields"] = strings(required);
     o["optional_fields"] = strings(optional);
     o["missing_fields"] = strings(missing_fields(a, s));
@@ -478,9 +396,7 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
                                 ? saml_sso::verification_json(s.oauth, s.oauth.verification)
                                 : federation::verification_json(s.oauth, s.oauth.verification);
     o["verifications"] = std::move(v);
-    auto str = [](std::string const& x) {
-        return x.empty() ? json::value(nullptr) : json::value(x);
-    };
+    auto str = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
     o["username"] = str(s.username);
     o["email_address"] = str(s.email_address);
     o["phone_number"] = str(s.phone_number);
@@ -519,8 +435,7 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // invited addresses).
     if (a.cfg.sign_up_mode == "restricted" && field(ctx, "strategy").value_or("") != "ticket")
         return make_error(code::sign_up_mode_restricted);
-    if (auto limited = limit_ip(a, ctx, "create"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "create")) return *limited;
     // An invitation's ticket (strategy=ticket, from the link <SignUp/> was opened with) names the address and
     // verifies it; in waitlist mode only such a ticket or an invited address may start a sign-up.
     std::optional<store::waitlist_entry_record> invited;
@@ -528,14 +443,11 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     std::optional<store::ticket_record> app_invited;  // issue 14: an application invitation (BAPI /v1/invitations)
     if (field(ctx, "strategy").value_or("") == "ticket") {
         auto ticket = field(ctx, "ticket").value_or("");
-        if (ticket.empty())
-            return param_error(code::form_param_missing, "ticket");
+        if (ticket.empty()) return param_error(code::form_param_missing, "ticket");
         // One lookup for every kind (server/api/domain/tickets.hpp).
-        auto found = txn::read<domain::found_ticket>(a, "sign_up_ticket", [&](store::read_txn& t) {
-            return domain::find_ticket(a, t, ticket, ctx.now);
-        });
-        if (!found)
-            return found.error();
+        auto found = txn::read<domain::found_ticket>(
+            a, "sign_up_ticket", [&](store::read_txn& t) { return domain::find_ticket(a, t, ticket, ctx.now); });
+        if (!found) return found.error();
         if (found->kind == domain::ticket_kind::sign_in_token)
             return param_error(code::sign_in_token_can_be_used_only_in_sign_in, "ticket");
         if (found->kind == domain::ticket_kind::actor_token)
@@ -551,23 +463,17 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
             return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
         });
         if (!live) return live.error();
-        if (!live->empty())
-            return make_error(code::session_exists);
+        if (!live->empty()) return make_error(code::session_exists);
     }
     auto patch = read_fields(a, ctx);
-    if (!patch)
-        return patch.error();
-    if (invited)
-        patch->email_address = invited->email_address;
-    if (org_invited)
-        patch->email_address = org_invited->email_address;
-    if (app_invited)
-        patch->email_address = app_invited->email_address;
+    if (!patch) return patch.error();
+    if (invited) patch->email_address = invited->email_address;
+    if (org_invited) patch->email_address = org_invited->email_address;
+    if (app_invited) patch->email_address = app_invited->email_address;
     if (auto limited = limit_identifier(a, ctx, patch->email_address.value_or(patch->phone_number.value_or(""))))
         return *limited;
     if (a.cfg.sign_up_mode == "waitlist" && !invited && !app_invited) {
-        if (auto ok = domain::check_invited(a, patch->email_address.value_or("")); !ok)
-            return ok.error();
+        if (auto ok = domain::check_invited(a, patch->email_address.value_or("")); !ok) return ok.error();
     }
 
     store::sign_up_record s;
@@ -576,10 +482,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     s.created_at = s.updated_at = ctx.now;
     s.abandon_at = ctx.now + attempt_lifetime_ms;
     apply(*patch, s);
-    if (org_invited)
-        s.org_invitation_id = org_invited->id;
-    if (app_invited)
-        s.ticket_id = app_invited->id;
+    if (org_invited) s.org_invitation_id = org_invited->id;
+    if (app_invited) s.ticket_id = app_invited->id;
     if (invited || org_invited || app_invited) {
         s.email_verification.status = "verified";
         s.email_verification.strategy = "ticket";
@@ -589,63 +493,51 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // identity a sign-in proved for an unknown account (below, with the client).
     bool const transfer = field(ctx, "transfer").value_or("") == "true";
     if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_")) {
-        if (auto started = federation::start(a, ctx, st, s.id, s.oauth); !started)
-            return started.error();
+        if (auto started = federation::start(a, ctx, st, s.id, s.oauth); !started) return started.error();
     } else if (saml_sso::is_strategy(st)) {  // enterprise SSO (issue 15): the IdP of the address's domain
         if (auto started = saml_sso::start(a, ctx, st, s.email_address, s.id, s.oauth); !started)
             return started.error();
     }
 
-    auto w = txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto c = ensure_client(a, ctx, tx);
-        if (!c)
-            return api_result<void>(c.error());
-        if (a.cfg.single_session_mode) {
-            auto live = live_session(a, tx, *c, ctx.now);
-            if (!live)
-                return live.error();
-            if (!live->empty())
-                return api_result<void>(make_error(code::session_exists));
-        }
-        if (auto taken = check_taken(a, tx, s); !taken)
-            return taken;
-        if (auto sent = send_pending_codes(a, ctx, tx, s); !sent)
-            return sent;
-        if (transfer) {
-            auto si = tx.sign_ins().get(c->sign_in_id);
-            if (!si)
-                return si.error();
-            if (!*si || !federation::transfer_to_sign_up(**si, s, ctx.now))
-                return api_result<void>(param_error(code::form_param_value_invalid, "transfer"));
-        }
-        s.client_id = c->id;
-        c->sign_up_id = s.id;
-        c->updated_at = ctx.now;
-        auto done = maybe_complete(a, ctx, tx, s, *c);
-        if (!done)
-            return done;
-        // A completed sign-up wrote the client through start_session already.
-        if (s.status != "complete")
-            if (auto r = tx.clients().put(*c); !r)
-                return r.error();
-        if (auto r = tx.sign_ups().put(s); !r)
-            return r.error();
-        return api_result<void>();
-    });
-    if (!w)
-        return w.error();
+    auto w =
+        txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
+                         [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                             auto c = ensure_client(a, ctx, tx);
+                             if (!c) return api_result<void>(c.error());
+                             if (a.cfg.single_session_mode) {
+                                 auto live = live_session(a, tx, *c, ctx.now);
+                                 if (!live) return live.error();
+                                 if (!live->empty()) return api_result<void>(make_error(code::session_exists));
+                             }
+                             if (auto taken = check_taken(a, tx, s); !taken) return taken;
+                             if (auto sent = send_pending_codes(a, ctx, tx, s); !sent) return sent;
+                             if (transfer) {
+                                 auto si = tx.sign_ins().get(c->sign_in_id);
+                                 if (!si) return si.error();
+                                 if (!*si || !federation::transfer_to_sign_up(**si, s, ctx.now))
+                                     return api_result<void>(param_error(code::form_param_value_invalid, "transfer"));
+                             }
+                             s.client_id = c->id;
+                             c->sign_up_id = s.id;
+                             c->updated_at = ctx.now;
+                             auto done = maybe_complete(a, ctx, tx, s, *c);
+                             if (!done) return done;
+                             // A completed sign-up wrote the client through start_session already.
+                             if (s.status != "complete")
+                                 if (auto r = tx.clients().put(*c); !r) return r.error();
+                             if (auto r = tx.sign_ups().put(s); !r) return r.error();
+                             return api_result<void>();
+                         });
+    if (!w) return w.error();
     return envelope(a, ctx, sign_up_json(a, s));
 }
 
 api_result<void> complete_sign_up(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,
                                   store::client_record& client) {
-    if (auto sent = send_pending_codes(a, ctx, w, s); !sent)
-        return sent;
+    if (auto sent = send_pending_codes(a, ctx, w, s); !sent) return sent;
     auto done = maybe_complete(a, ctx, w, s, client);
     if (done && s.status != "complete")
-        if (auto r = w.clients().put(client); !r)
-            return store_failure(r.error(), "put_client");
+        if (auto r = w.clients().put(client); !r) return store_failure(r.error(), "put_client");
     return done;
 }
 
@@ -658,26 +550,21 @@ api_result<reply> get_sign_up(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "update"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "update")) return *limited;
     auto patch = read_fields(a, ctx);
-    if (!patch)
-        return patch.error();
+    if (!patch) return patch.error();
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         apply(*patch, s);
         auto taken = check_taken(a, tx, s);
-        if (taken)
-            taken = send_pending_codes(a, ctx, tx, s);
+        if (taken) taken = send_pending_codes(a, ctx, tx, s);
         return taken;
     });
 }
 
 api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "prepare"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
     auto const strategy = field(ctx, "strategy").value_or("");
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     bool const link = strategy == email_links::strategy;  // issue 14
     if (strategy != "email_code" && strategy != "phone_code" && !link)
         return param_error(code::form_param_value_invalid, "strategy",
@@ -692,38 +579,29 @@ api_result<reply> prepare_sign_up_verification(app& a, request_ctx& ctx) {
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
         auto& v = email ? s.email_verification : s.phone_verification;
-        if (to.empty())
-            return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
-        if (v.status == "verified")
-            return make_error(code::verification_already_verified);
+        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (v.status == "verified") return make_error(code::verification_already_verified);
         // Each prepare sends a message: limited per address so it cannot flood an inbox.
-        if (auto limited = limit_identifier(a, ctx, to))
-            return *limited;
+        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
         if (link) return email_links::prepare(a, ctx, tx, v, s.id, "", to, std::move(redirect), "");
         return prepare_code(a, ctx, tx, v, strategy, email ? "email" : "sms", to, "");
     });
 }
 
 api_result<reply> attempt_sign_up_verification(app& a, request_ctx& ctx) {
-    if (auto limited = limit_ip(a, ctx, "attempt"))
-        return *limited;
+    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (strategy.empty())
-        return param_error(code::form_param_missing, "strategy");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
     if (strategy != "email_code" && strategy != "phone_code")
         return param_error(code::form_param_value_invalid, "strategy", "strategy must be email_code or phone_code.");
-    if (code_value.empty())
-        return param_error(code::form_param_missing, "code");
+    if (code_value.empty()) return param_error(code::form_param_missing, "code");
     bool const email = strategy == "email_code";
     return mutate(a, ctx, true, [&](store::write_txn&, store::sign_up_record& s) -> api_result<void> {
         std::string const& to = email ? s.email_address : s.phone_number;
-        if (to.empty())
-            return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
-        if (auto limited = limit_identifier(a, ctx, to))
-            return *limited;
-        if (code_value.size() > 32)
-            return param_error(code::form_code_incorrect, "code");
+        if (to.empty()) return param_error(code::form_param_missing, email ? "email_address" : "phone_number");
+        if (auto limited = limit_identifier(a, ctx, to)) return *limited;
+        if (code_value.size() > 32) return param_error(code::form_code_incorrect, "code");
         return attempt_code(a, ctx, email ? s.email_verification : s.phone_verification, code_value);
     });
 }

@@ -11,11 +11,9 @@ namespace json = boost::json;
 
 api_result<reply> join_waitlist(app& a, request_ctx& ctx) {
     // A flood is cut per IP before anything is parsed or written, then per address.
-    if (auto limited = rate_limit_ip(a, ctx, "waitlist", "join"))
-        return *limited;
+    if (auto limited = rate_limit_ip(a, ctx, "waitlist", "join")) return *limited;
     auto given = field(ctx, "email_address");
-    if (!given || given->empty())
-        return param_error(code::form_param_missing, "email_address");
+    if (!given || given->empty()) return param_error(code::form_param_missing, "email_address");
     auto email = normalize_email(*given);
     if (!email)
         return param_error(code::form_param_format_invalid, "email_address",
@@ -23,8 +21,7 @@ api_result<reply> join_waitlist(app& a, request_ctx& ctx) {
     if (auto limited = rate_limit(a, ctx, "waitlist:id:" + *email, a.cfg.protection.rate_per_identifier_per_minute))
         return *limited;
     auto e = domain::join_waitlist(a, *email, ctx.now);
-    if (!e)
-        return e.error();
+    if (!e) return e.error();
     // Bare, as Clerk answers: clerk-js builds its WaitlistEntry from the whole payload.
     json::object o;
     o["object"] = "waitlist_entry";

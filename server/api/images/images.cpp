@@ -47,8 +47,7 @@ api_result<upload> read_upload(app const& a, request_ctx const& ctx) {
     std::string_view data;
     if (starts_with_ci(type, "multipart/form-data")) {
         std::vector<multipart_part> parts;
-        if (parse_multipart(type, body, parts) != multipart_status::ok)
-            return make_error(code::request_body_invalid);
+        if (parse_multipart(type, body, parts) != multipart_status::ok) return make_error(code::request_body_invalid);
         auto const* file = find_part(parts, "file");
         if (file == nullptr) return param_error(code::form_param_missing, "file", "Send the image in a `file` part.");
         data = file->data;
@@ -79,8 +78,7 @@ api_result<upload> read_upload(app const& a, request_ctx const& ctx) {
     if (data.empty()) return param_error(code::form_param_value_invalid, "file", "The image file is empty.");
     auto const kind = sniff(data);
     if (!kind)
-        return param_error(code::form_param_format_invalid, "file",
-                           "The file must be a PNG, JPEG, GIF or WebP image.");
+        return param_error(code::form_param_format_invalid, "file", "The file must be a PNG, JPEG, GIF or WebP image.");
     up.content_type = *kind;
     up.bytes = decoded.empty() ? std::string(data) : std::move(decoded);
     return up;
@@ -142,8 +140,8 @@ boost::json::object image_json(app const& a, store::image_record const& img) {
 api_result<reply> get_image(app& a, request_ctx& ctx) {
     std::string_view const id = ctx.params.get("image_id");
     if (!id.starts_with(id_prefix)) return make_error(code::resource_not_found);
-    auto img = txn::read<std::optional<store::image_record>>(
-        a, "get_image", [&](store::read_txn& t) { return t.images().get(id); });
+    auto img = txn::read<std::optional<store::image_record>>(a, "get_image",
+                                                             [&](store::read_txn& t) { return t.images().get(id); });
     if (!img) return img.error();
     if (!*img) return make_error(code::resource_not_found);
     auto const kind = sniff((*img)->bytes);  // a static string for the reply, and the stored type re-checked

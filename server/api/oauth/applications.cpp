@@ -56,8 +56,8 @@ json::object render(app const& a, store::oauth_app_record const& o) {
 }
 
 bool known_scope(std::string_view s) {
-    static constexpr std::string_view all[] = {"openid", "profile", "email", "public_metadata", "private_metadata",
-                                               "offline_access"};
+    static constexpr std::string_view all[] = {"openid",          "profile",          "email",
+                                               "public_metadata", "private_metadata", "offline_access"};
     return std::find(std::begin(all), std::end(all), s) != std::end(all);
 }
 
@@ -204,18 +204,18 @@ template <class F>
 api_result<reply> modify(app& a, request_ctx& ctx, char const* what, F&& change) {
     store::oauth_app_record out;
     std::string secret;
-    auto w = txn::write(a, what, txn::on_client_error::abort,
-                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                            auto o = tx.oauth().app(ctx.params.get("oauth_application_id"));
-                            if (!o) return o.error();
-                            if (!*o) return api_result<void>(not_found());
-                            auto rec = **o;
-                            if (auto bad = change(rec, secret)) return api_result<void>(*bad);
-                            rec.updated_at = ctx.now;
-                            if (auto r = tx.oauth().put_app(rec, false); !r) return r.error();
-                            out = std::move(rec);
-                            return api_result<void>();
-                        });
+    auto w =
+        txn::write(a, what, txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto o = tx.oauth().app(ctx.params.get("oauth_application_id"));
+            if (!o) return o.error();
+            if (!*o) return api_result<void>(not_found());
+            auto rec = **o;
+            if (auto bad = change(rec, secret)) return api_result<void>(*bad);
+            rec.updated_at = ctx.now;
+            if (auto r = tx.oauth().put_app(rec, false); !r) return r.error();
+            out = std::move(rec);
+            return api_result<void>();
+        });
     if (!w) return w.error();
     auto j = render(a, out);
     if (!secret.empty()) j["client_secret"] = secret;
@@ -234,7 +234,7 @@ api_result<reply> rotate_secret(app& a, request_ctx& ctx) {
                   [&](store::oauth_app_record& o, std::string& secret) -> std::optional<api_error> {
                       if (o.is_public)
                           return param_error(code::form_param_value_invalid, "client_secret",
-                                           "A public OAuth application has no client secret.");
+                                             "A public OAuth application has no client secret.");
                       secret = new_secret(o);
                       return std::nullopt;
                   });
@@ -264,7 +264,8 @@ namespace {
 
 reply registration_error(std::string_view error, std::string_view description) {
     return reply{http::status::bad_request,
-                 json::serialize(json::object{{"error", error}, {"error_description", description}}), {}};
+                 json::serialize(json::object{{"error", error}, {"error_description", description}}),
+                 {}};
 }
 
 std::optional<std::string> member_string(json::object const& o, std::string_view k, std::size_t max, bool& bad) {
@@ -303,14 +304,16 @@ api_result<reply> register_client(app& a, request_ctx& ctx) {
     bool bad = false;
     auto method = member_string(body, "token_endpoint_auth_method", 64, bad).value_or("client_secret_basic");
     if (method != "client_secret_basic" && method != "client_secret_post" && method != "none")
-        return registration_error("invalid_client_metadata",
-                                  "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.");
+        return registration_error(
+            "invalid_client_metadata",
+            "token_endpoint_auth_method must be client_secret_basic, client_secret_post or none.");
     o.is_public = method == "none";
     auto const name = member_string(body, "client_name", 256, bad);
     auto const client_uri = member_string(body, "client_uri", 1024, bad);
     auto const logo_uri = member_string(body, "logo_uri", 1024, bad);
     auto const scope = member_string(body, "scope", 1024, bad);
-    if (bad) return registration_error("invalid_client_metadata", "A client metadata member is not a string or too long.");
+    if (bad)
+        return registration_error("invalid_client_metadata", "A client metadata member is not a string or too long.");
     o.name = name && !name->empty() ? *name : o.client_id;
     if (client_uri) o.client_uri = *client_uri;
     if (logo_uri) o.client_image_url = *logo_uri;

@@ -21,14 +21,14 @@
 #include "crypto/jws.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
-#include "server/http/router.hpp"
-#include "server/log.hpp"
 #include "server/api/app.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/frontend/portal.hpp"
 #include "server/api/oauth/handlers.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
+#include "server/http/router.hpp"
+#include "server/log.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -78,12 +78,23 @@ std::string html_escape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out.push_back(c);
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out;
@@ -169,7 +180,8 @@ struct authz_check {
 
 authz_check check_authorize(app& a, request_ctx const& ctx, std::string_view client_id) {
     authz_check out;
-    auto found = txn::read(a, "oauth_authorize_client", [&](store::read_txn& t) { return t.oauth().app_by_client_id(client_id); });
+    auto found = txn::read(a, "oauth_authorize_client",
+                           [&](store::read_txn& t) { return t.oauth().app_by_client_id(client_id); });
     if (!found || !*found) {
         out.answer = oauth_error(http::status::bad_request, "invalid_client", "Unknown client_id.");
         return out;
@@ -227,12 +239,13 @@ authz_check check_authorize(app& a, request_ctx const& ctx, std::string_view cli
 /// The signed-in user of the request's client: (user id, session id), or nullopt.
 std::optional<std::pair<std::string, std::string>> signed_in_user(app& a, request_ctx const& ctx) {
     if (ctx.client_id.empty()) return std::nullopt;
-    auto s = txn::read(a, "oauth_session", [&](store::read_txn& t) -> store::result<std::optional<store::session_record>> {
-        auto c = t.clients().get(ctx.client_id);
-        if (!c) return c.error();
-        if (!*c || (*c)->last_active_session_id.empty()) return std::optional<store::session_record>{};
-        return t.sessions().get((*c)->last_active_session_id);
-    });
+    auto s =
+        txn::read(a, "oauth_session", [&](store::read_txn& t) -> store::result<std::optional<store::session_record>> {
+            auto c = t.clients().get(ctx.client_id);
+            if (!c) return c.error();
+            if (!*c || (*c)->last_active_session_id.empty()) return std::optional<store::session_record>{};
+            return t.sessions().get((*c)->last_active_session_id);
+        });
     if (!s || !*s) return std::nullopt;
     if (!views::session_live(**s, ctx.now) || (*s)->status != "active") return std::nullopt;
     return std::pair{(*s)->user_id, (*s)->id};
@@ -291,11 +304,14 @@ reply consent_page(app const& a, request_ctx& ctx, authz const& r) {
         if (k == "scope") v = r.scope;
         html += "<input type=\"hidden\" name=\"" + std::string(k) + "\" value=\"" + html_escape(v) + "\">";
     }
-    html += "<button type=\"submit\" name=\"consented\" value=\"true\" id=\"allow\">Allow</button>"
-            "<button type=\"submit\" name=\"consented\" value=\"false\" id=\"deny\">Deny</button></form></main>"
-            "</body></html>";
+    html +=
+        "<button type=\"submit\" name=\"consented\" value=\"true\" id=\"allow\">Allow</button>"
+        "<button type=\"submit\" name=\"consented\" value=\"false\" id=\"deny\">Deny</button></form></main>"
+        "</body></html>";
     ctx.headers.emplace_back("Content-Security-Policy",
-                             "default-src 'none'; form-action 'self' " + r.redirect_uri.substr(0, r.redirect_uri.find('/', r.redirect_uri.find("//") + 2)) + "; frame-ancestors 'none'; base-uri 'none'");
+                             "default-src 'none'; form-action 'self' " +
+                                 r.redirect_uri.substr(0, r.redirect_uri.find('/', r.redirect_uri.find("//") + 2)) +
+                                 "; frame-ancestors 'none'; base-uri 'none'");
     ctx.headers.emplace_back("X-Frame-Options", "DENY");
     ctx.headers.emplace_back("Cache-Control", "no-store");
     ctx.headers.emplace_back("Referrer-Policy", "no-referrer");
@@ -341,7 +357,8 @@ client_auth authenticate_client(app& a, request_ctx& ctx, bool allow_public) {
             has_secret = true;
         }
     } else if (auto const* fid = ctx.form.find("client_id"); fid != nullptr && *fid != id) {
-        out.error = oauth_error(http::status::bad_request, "invalid_request", "client_id differs from the Basic credentials.");
+        out.error =
+            oauth_error(http::status::bad_request, "invalid_request", "client_id differs from the Basic credentials.");
         return out;
     }
     auto fail = [&] {
@@ -490,8 +507,7 @@ struct grant {
     std::int64_t auth_time = 0;
 };
 
-api_result<reply> finish_grant(app& a, request_ctx& ctx, store::result<grant> const& g,
-                               std::string const& client_id) {
+api_result<reply> finish_grant(app& a, request_ctx& ctx, store::result<grant> const& g, std::string const& client_id) {
     if (!g) return store_error(g.error(), "oauth_token");
     if (!g->tokens) return oauth_error(http::status::bad_request, g->error, g->description);
     issued out = *g->tokens;
@@ -594,15 +610,16 @@ api_result<reply> refresh_grant(app& a, request_ctx& ctx, store::oauth_app_recor
 /// The live token record for a presented value (not revoked, not expired, its application still there).
 std::optional<store::oauth_token_record> live_token(app& a, std::string_view value, std::int64_t now) {
     if (value.empty() || value.size() > 512) return std::nullopt;
-    auto t = txn::read(a, "oauth_live_token", [&](store::read_txn& r) -> store::result<std::optional<store::oauth_token_record>> {
-        auto tok = r.oauth().token(digest_hex(value));
-        if (!tok) return tok.error();
-        if (!*tok) return tok;
-        auto app_rec = r.oauth().app_by_client_id((*tok)->client_id);
-        if (!app_rec) return app_rec.error();
-        if (!*app_rec) return std::optional<store::oauth_token_record>{};
-        return tok;
-    });
+    auto t = txn::read(a, "oauth_live_token",
+                       [&](store::read_txn& r) -> store::result<std::optional<store::oauth_token_record>> {
+                           auto tok = r.oauth().token(digest_hex(value));
+                           if (!tok) return tok.error();
+                           if (!*tok) return tok;
+                           auto app_rec = r.oauth().app_by_client_id((*tok)->client_id);
+                           if (!app_rec) return app_rec.error();
+                           if (!*app_rec) return std::optional<store::oauth_token_record>{};
+                           return tok;
+                       });
     if (!t || !*t) return std::nullopt;
     if ((*t)->revoked || (*t)->expires_at <= now) return std::nullopt;
     return std::move(**t);
@@ -633,9 +650,22 @@ std::string metadata_json(app const& a, bool oidc) {
         o["response_modes_supported"] = json::array{"query"};
         o["subject_types_supported"] = json::array{"public"};
         o["id_token_signing_alg_values_supported"] = json::array{"RS256"};
-        o["claims_supported"] = json::array{"iss", "sub", "aud", "exp", "iat", "nonce", "azp", "email",
-                                            "email_verified", "name", "given_name", "family_name",
-                                            "preferred_username", "picture", "public_metadata", "private_metadata"};
+        o["claims_supported"] = json::array{"iss",
+                                            "sub",
+                                            "aud",
+                                            "exp",
+                                            "iat",
+                                            "nonce",
+                                            "azp",
+                                            "email",
+                                            "email_verified",
+                                            "name",
+                                            "given_name",
+                                            "family_name",
+                                            "preferred_username",
+                                            "picture",
+                                            "public_metadata",
+                                            "private_metadata"};
         o["request_parameter_supported"] = false;
         o["request_uri_parameter_supported"] = false;
         o["claims_parameter_supported"] = false;
@@ -655,7 +685,8 @@ api_result<reply> authorize(app& a, request_ctx& ctx) {
     auto const& r = *checked.ok;
     auto user = signed_in_user(a, ctx);
     auto back = [&](std::string_view error, std::string_view d) {
-        std::vector<std::pair<std::string, std::string>> ps{{"error", std::string(error)}, {"error_description", std::string(d)}};
+        std::vector<std::pair<std::string, std::string>> ps{{"error", std::string(error)},
+                                                            {"error_description", std::string(d)}};
         if (!r.state.empty()) ps.emplace_back("state", r.state);
         return redirect_to(with_params(r.redirect_uri, ps));
     };
@@ -679,17 +710,18 @@ api_result<reply> authorize(app& a, request_ctx& ctx) {
 api_result<reply> get_consent(app& a, request_ctx& ctx) {
     auto user = signed_in_user(a, ctx);
     if (!user) return make_error(code::authentication_invalid);
-    auto found = txn::read(a, "oauth_consent_app", [&](store::read_txn& t) {
-        return t.oauth().app_by_client_id(ctx.params.get("client_id"));
-    });
+    auto found = txn::read(a, "oauth_consent_app",
+                           [&](store::read_txn& t) { return t.oauth().app_by_client_id(ctx.params.get("client_id")); });
     if (!found) return found.error();
     if (!*found) return make_error(code::resource_not_found);
     auto const& app_rec = **found;
     std::string const ru = ctx.query.has("redirect_uri") ? *ctx.query.find("redirect_uri") : std::string();
-    if (!ru.empty() && std::find(app_rec.redirect_uris.begin(), app_rec.redirect_uris.end(), ru) == app_rec.redirect_uris.end())
+    if (!ru.empty() &&
+        std::find(app_rec.redirect_uris.begin(), app_rec.redirect_uris.end(), ru) == app_rec.redirect_uris.end())
         return param_error(code::form_param_value_invalid, "redirect_uri",
                            "redirect_uri does not match a registered redirect URI.");
-    std::string const redirect = ru.empty() ? (app_rec.redirect_uris.empty() ? std::string() : app_rec.redirect_uris.front()) : ru;
+    std::string const redirect =
+        ru.empty() ? (app_rec.redirect_uris.empty() ? std::string() : app_rec.redirect_uris.front()) : ru;
     std::string domain = redirect;
     if (auto p = domain.find("://"); p != std::string::npos) {
         domain = domain.substr(p + 3);
@@ -703,8 +735,8 @@ api_result<reply> get_consent(app& a, request_ctx& ctx) {
     o["client_id"] = app_rec.client_id;
     o["redirect_domain"] = domain;
     json::array scopes;
-    auto const requested =
-        split_scopes(ctx.query.has("scope") ? std::string_view(*ctx.query.find("scope")) : std::string_view(app_rec.scopes));
+    auto const requested = split_scopes(ctx.query.has("scope") ? std::string_view(*ctx.query.find("scope"))
+                                                               : std::string_view(app_rec.scopes));
     for (auto const& s : requested) {
         json::object e;
         e["scope"] = s;
@@ -841,15 +873,16 @@ api_result<reply> verify_access_token(app& a, request_ctx& ctx) {
         if (!v) return v.error();
     }
     if (!*v || (*v)->empty()) return param_error(code::form_param_missing, "access_token");
-    auto tok = txn::read(a, "oauth_verify_access_token", [&](store::read_txn& t) -> store::result<std::optional<store::oauth_token_record>> {
-        auto r = t.oauth().token(digest_hex(**v));
-        if (!r) return r.error();
-        if (!*r || (*r)->kind != "access") return std::optional<store::oauth_token_record>{};
-        auto app_rec = t.oauth().app_by_client_id((*r)->client_id);
-        if (!app_rec) return app_rec.error();
-        if (!*app_rec) return std::optional<store::oauth_token_record>{};
-        return r;
-    });
+    auto tok = txn::read(a, "oauth_verify_access_token",
+                         [&](store::read_txn& t) -> store::result<std::optional<store::oauth_token_record>> {
+                             auto r = t.oauth().token(digest_hex(**v));
+                             if (!r) return r.error();
+                             if (!*r || (*r)->kind != "access") return std::optional<store::oauth_token_record>{};
+                             auto app_rec = t.oauth().app_by_client_id((*r)->client_id);
+                             if (!app_rec) return app_rec.error();
+                             if (!*app_rec) return std::optional<store::oauth_token_record>{};
+                             return r;
+                         });
     if (!tok) return tok.error();
     if (!*tok) return make_error(code::resource_not_found);
     auto const& t = **tok;

@@ -307,7 +307,8 @@ api_result<reply> bapi_list_memberships(app& a, request_ctx& ctx) {
         std::sort(ms->begin(), ms->end(), [](auto const& x, auto const& y) { return x.created_at > y.created_at; });
         json::array out;
         for (auto const& m : *ms) {
-            if (!roles_wanted.empty() && std::find(roles_wanted.begin(), roles_wanted.end(), m.role) == roles_wanted.end())
+            if (!roles_wanted.empty() &&
+                std::find(roles_wanted.begin(), roles_wanted.end(), m.role) == roles_wanted.end())
                 continue;
             if (!users_wanted.empty() &&
                 std::find(users_wanted.begin(), users_wanted.end(), m.user_id) == users_wanted.end())
@@ -358,7 +359,8 @@ api_result<reply> change_membership(app& a, request_ctx& ctx, bool remove_it) {
             if (auto r = w.organizations().remove_membership(o->id, user_id); !r)
                 return store_error(r.error(), "change_membership");
         } else {
-            if (!find_role(a, **role)) return param_error(code::form_param_value_invalid, "role", "role is not a known role.");
+            if (!find_role(a, **role))
+                return param_error(code::form_param_value_invalid, "role", "role is not a known role.");
             rec.role = **role;
             rec.updated_at = std::max(ctx.now, rec.updated_at + 1);
             if (auto r = w.organizations().put_membership(rec); !r) return store_error(r.error(), "change_membership");
@@ -367,7 +369,8 @@ api_result<reply> change_membership(app& a, request_ctx& ctx, bool remove_it) {
         auto u = w.users().get(user_id);
         if (!u) return store_error(u.error(), "change_membership");
         auto j = membership_json(a, rec, *o, *u ? &**u : nullptr, audience::backend);
-        if (auto e = events::emit(a, w, remove_it ? "organizationMembership.deleted" : "organizationMembership.updated", j);
+        if (auto e =
+                events::emit(a, w, remove_it ? "organizationMembership.deleted" : "organizationMembership.updated", j);
             !e)
             return store_error(e.error(), "webhook");
         return json::value(std::move(j));
@@ -520,12 +523,14 @@ api_result<reply> bapi_revoke_invitation(app& a, request_ctx& ctx) {
         if (!*i || (*i)->organization_id != o->id) return not_found();
         auto inv = **i;
         if (inv.status != "pending")
-            return param_error(code::form_param_value_invalid, "invitation_id", "Only a pending invitation can be revoked.");
+            return param_error(code::form_param_value_invalid, "invitation_id",
+                               "Only a pending invitation can be revoked.");
         inv.status = "revoked";
         inv.updated_at = ctx.now;
         if (auto r = w.organizations().put_invitation(inv); !r) return store_error(r.error(), "revoke_invitation");
         auto j = invitation_json(a, inv, &*o, audience::backend);
-        if (auto e = events::emit(a, w, "organizationInvitation.revoked", j); !e) return store_error(e.error(), "webhook");
+        if (auto e = events::emit(a, w, "organizationInvitation.revoked", j); !e)
+            return store_error(e.error(), "webhook");
         return json::value(std::move(j));
     });
 }

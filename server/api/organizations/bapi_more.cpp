@@ -124,27 +124,28 @@ api_result<reply> bapi_merge_membership_metadata(app& a, request_ctx& ctx) {
     if (!pub) return pub.error();
     auto priv = backend::body_object(ctx, "private_metadata");
     if (!priv) return priv.error();
-    auto r = txn::write<json::value>(
-        a, "membership_metadata", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<json::value> {
-            auto o = w.organizations().get(ctx.params.get("organization_id"));
-            if (!o) return store_error(o.error(), "membership_metadata");
-            if (!*o) return not_found();
-            auto m = w.organizations().membership((*o)->id, ctx.params.get("user_id"));
-            if (!m) return store_error(m.error(), "membership_metadata");
-            if (!*m) return not_found();
-            auto rec = **m;
-            if (*pub) rec.public_metadata = merged(rec.public_metadata, **pub);
-            if (*priv) rec.private_metadata = merged(rec.private_metadata, **priv);
-            rec.updated_at = std::max(ctx.now, rec.updated_at + 1);
-            if (auto p = w.organizations().put_membership(rec); !p) return store_error(p.error(), "membership_metadata");
-            if (auto x = refresh_user(a, w, rec.user_id, ctx.now); !x) return x.error();
-            auto u = w.users().get(rec.user_id);
-            if (!u) return store_error(u.error(), "membership_metadata");
-            auto j = membership_json(a, rec, **o, *u ? &**u : nullptr, audience::backend);
-            if (auto e = events::emit(a, w, "organizationMembership.updated", j); !e)
-                return store_error(e.error(), "webhook");
-            return json::value(std::move(j));
-        });
+    auto r = txn::write<json::value>(a, "membership_metadata", txn::on_client_error::abort,
+                                     [&](store::write_txn& w) -> api_result<json::value> {
+                                         auto o = w.organizations().get(ctx.params.get("organization_id"));
+                                         if (!o) return store_error(o.error(), "membership_metadata");
+                                         if (!*o) return not_found();
+                                         auto m = w.organizations().membership((*o)->id, ctx.params.get("user_id"));
+                                         if (!m) return store_error(m.error(), "membership_metadata");
+                                         if (!*m) return not_found();
+                                         auto rec = **m;
+                                         if (*pub) rec.public_metadata = merged(rec.public_metadata, **pub);
+                                         if (*priv) rec.private_metadata = merged(rec.private_metadata, **priv);
+                                         rec.updated_at = std::max(ctx.now, rec.updated_at + 1);
+                                         if (auto p = w.organizations().put_membership(rec); !p)
+                                             return store_error(p.error(), "membership_metadata");
+                                         if (auto x = refresh_user(a, w, rec.user_id, ctx.now); !x) return x.error();
+                                         auto u = w.users().get(rec.user_id);
+                                         if (!u) return store_error(u.error(), "membership_metadata");
+                                         auto j = membership_json(a, rec, **o, *u ? &**u : nullptr, audience::backend);
+                                         if (auto e = events::emit(a, w, "organizationMembership.updated", j); !e)
+                                             return store_error(e.error(), "webhook");
+                                         return json::value(std::move(j));
+                                     });
     if (!r) return r.error();
     return backend::json_reply(*r);
 }

@@ -250,7 +250,8 @@ json::object domain_json(store::read_txn const& t, store::org_domain_record cons
     std::int64_t invitations = 0;
     std::int64_t suggestions = 0;
     if (auto invs = t.organizations().invitations_of_org(d.organization_id))
-        for (auto const& i : *invs) invitations += (i.status == "pending" && domain_of_email(i.email_address) == d.name);
+        for (auto const& i : *invs)
+            invitations += (i.status == "pending" && domain_of_email(i.email_address) == d.name);
     if (auto rs = t.organizations().membership_requests_of_org(d.organization_id))
         for (auto const& q : *rs) suggestions += (q.status == "pending" && q.domain_id == d.id);
     j["total_pending_invitations"] = invitations;
@@ -337,7 +338,8 @@ api_result<reply> fapi_create_domain(app& a, request_ctx& ctx) {
     auto raw = frontend::field(ctx, "name");
     if (!raw || raw->empty()) return param_error(code::form_param_missing, "name");
     auto name = normalize_domain(*raw);
-    if (!name) return param_error(code::form_param_format_invalid, "name", "name must be a domain such as example.com.");
+    if (!name)
+        return param_error(code::form_param_format_invalid, "name", "name must be a domain such as example.com.");
     auto mode = mode_param(a, frontend::field(ctx, "enrollment_mode"), false);
     if (!mode) return mode.error();
     return write_and_reply(a, ctx, "create_domain", [&](store::write_txn& w) -> api_result<json::value> {
@@ -451,33 +453,34 @@ api_result<reply> fapi_attempt_affiliation_verification(app& a, request_ctx& ctx
     if (!code_in || code_in->empty()) return param_error(code::form_param_missing, "code");
     if (auto e = enabled(a)) return *e;
     // A wrong code's attempt counter lands with its error (on_client_error::commit); permission errors write nothing.
-    auto r = txn::write<json::value>(
-        a, "attempt_affiliation", txn::on_client_error::commit, [&](store::write_txn& w) -> api_result<json::value> {
-            auto s = load_scoped(a, ctx, w, "org:sys_domains:manage");
-            if (!s) return s.error();
-            auto d = domain_in(w, s->org.id, ctx.params.get("domain_id"));
-            if (!d) return d.error();
-            store::verification_record v;
-            v.status = d->affiliation_status;
-            v.strategy = d->affiliation_strategy;
-            v.code_digest = d->affiliation_code_digest;
-            v.expire_at = d->affiliation_expire_at;
-            v.attempts = d->affiliation_attempts;
-            v.verified_at = d->affiliation_verified_at;
-            auto checked = frontend::attempt_code(a, ctx, v, *code_in);
-            d->affiliation_status = v.status;
-            d->affiliation_code_digest = v.code_digest;
-            d->affiliation_attempts = v.attempts;
-            d->affiliation_verified_at = v.verified_at;
-            if (checked) d->verified = true;
-            d->updated_at = std::max(ctx.now, d->updated_at + 1);
-            if (auto p = w.organizations().put_domain(*d); !p) return store_error(p.error(), "attempt_affiliation");
-            if (!checked) return checked.error();
-            auto j = domain_json(w, *d, &s->org);
-            if (auto e = events::emit(a, w, "organizationDomain.updated", j); !e)
-                return store_error(e.error(), "webhook");
-            return json::value(std::move(j));
-        });
+    auto r = txn::write<json::value>(a, "attempt_affiliation", txn::on_client_error::commit,
+                                     [&](store::write_txn& w) -> api_result<json::value> {
+                                         auto s = load_scoped(a, ctx, w, "org:sys_domains:manage");
+                                         if (!s) return s.error();
+                                         auto d = domain_in(w, s->org.id, ctx.params.get("domain_id"));
+                                         if (!d) return d.error();
+                                         store::verification_record v;
+                                         v.status = d->affiliation_status;
+                                         v.strategy = d->affiliation_strategy;
+                                         v.code_digest = d->affiliation_code_digest;
+                                         v.expire_at = d->affiliation_expire_at;
+                                         v.attempts = d->affiliation_attempts;
+                                         v.verified_at = d->affiliation_verified_at;
+                                         auto checked = frontend::attempt_code(a, ctx, v, *code_in);
+                                         d->affiliation_status = v.status;
+                                         d->affiliation_code_digest = v.code_digest;
+                                         d->affiliation_attempts = v.attempts;
+                                         d->affiliation_verified_at = v.verified_at;
+                                         if (checked) d->verified = true;
+                                         d->updated_at = std::max(ctx.now, d->updated_at + 1);
+                                         if (auto p = w.organizations().put_domain(*d); !p)
+                                             return store_error(p.error(), "attempt_affiliation");
+                                         if (!checked) return checked.error();
+                                         auto j = domain_json(w, *d, &s->org);
+                                         if (auto e = events::emit(a, w, "organizationDomain.updated", j); !e)
+                                             return store_error(e.error(), "webhook");
+                                         return json::value(std::move(j));
+                                     });
     if (!r) return r.error();
     return frontend::envelope(a, ctx, std::move(*r));
 }
@@ -507,28 +510,29 @@ api_result<reply> fapi_list_membership_requests(app& a, request_ctx& ctx) {
 namespace {
 
 api_result<reply> decide_request(app& a, request_ctx& ctx, bool accept) {
-    return write_and_reply(a, ctx, accept ? "accept_membership_request" : "reject_membership_request",
-                           [&](store::write_txn& w) -> api_result<json::value> {
-        auto s = load_scoped(a, ctx, w, "org:sys_memberships:manage");
-        if (!s) return s.error();
-        auto q = w.organizations().membership_request(ctx.params.get("request_id"));
-        if (!q) return store_error(q.error(), "membership_request");
-        if (!*q || (*q)->organization_id != s->org.id) return not_found();
-        auto req = **q;
-        if (req.status != "pending")
-            return param_error(code::form_param_value_invalid, "request_id", "This request is no longer pending.");
-        if (accept) {
-            auto m = add_member(a, w, s->org, req.user_id, a.cfg.organizations.default_role, ctx.now);
-            if (!m) return m.error();
-        }
-        req.status = accept ? "accepted" : "rejected";
-        req.updated_at = std::max(ctx.now, req.updated_at + 1);
-        if (auto r = w.organizations().put_membership_request(req); !r)
-            return store_error(r.error(), "membership_request");
-        auto u = w.users().get(req.user_id);
-        if (!u) return store_error(u.error(), "membership_request");
-        return json::value(request_json(req, *u ? &**u : nullptr));
-    });
+    return write_and_reply(
+        a, ctx, accept ? "accept_membership_request" : "reject_membership_request",
+        [&](store::write_txn& w) -> api_result<json::value> {
+            auto s = load_scoped(a, ctx, w, "org:sys_memberships:manage");
+            if (!s) return s.error();
+            auto q = w.organizations().membership_request(ctx.params.get("request_id"));
+            if (!q) return store_error(q.error(), "membership_request");
+            if (!*q || (*q)->organization_id != s->org.id) return not_found();
+            auto req = **q;
+            if (req.status != "pending")
+                return param_error(code::form_param_value_invalid, "request_id", "This request is no longer pending.");
+            if (accept) {
+                auto m = add_member(a, w, s->org, req.user_id, a.cfg.organizations.default_role, ctx.now);
+                if (!m) return m.error();
+            }
+            req.status = accept ? "accepted" : "rejected";
+            req.updated_at = std::max(ctx.now, req.updated_at + 1);
+            if (auto r = w.organizations().put_membership_request(req); !r)
+                return store_error(r.error(), "membership_request");
+            auto u = w.users().get(req.user_id);
+            if (!u) return store_error(u.error(), "membership_request");
+            return json::value(request_json(req, *u ? &**u : nullptr));
+        });
 }
 
 }  // namespace
@@ -669,7 +673,8 @@ api_result<reply> bapi_create_domain(app& a, request_ctx& ctx) {
     if (!raw) return raw.error();
     if (!*raw || (*raw)->empty()) return param_error(code::form_param_missing, "name");
     auto name = normalize_domain(**raw);
-    if (!name) return param_error(code::form_param_format_invalid, "name", "name must be a domain such as example.com.");
+    if (!name)
+        return param_error(code::form_param_format_invalid, "name", "name must be a domain such as example.com.");
     auto m = backend::body_string(ctx, "enrollment_mode", 64);
     if (!m) return m.error();
     auto mode = mode_param(a, *m, false);

@@ -2,9 +2,9 @@
 // (clerk-wire-2.md §1). The actor is the user of the request's session (`_clerk_session_id`, else the client's
 // last active session); every write checks the actor's role for Clerk's system permission in the same txn that
 // writes, and every reply piggy-backs the full client (the user's organization_memberships included).
-#include "server/api/organizations/handlers.hpp"
 #include "server/api/organizations/domains.hpp"
 #include "server/api/organizations/fapi_scope.hpp"
+#include "server/api/organizations/handlers.hpp"
 #include "server/api/organizations/orgs.hpp"
 
 #include "server/api/events.hpp"
@@ -40,8 +40,7 @@ std::optional<api_error> enabled(app const& a) {
     return std::nullopt;
 }
 
-api_result<scoped> load_scoped(app& a, request_ctx const& ctx, store::read_txn const& t,
-                               std::string_view permission) {
+api_result<scoped> load_scoped(app& a, request_ctx const& ctx, store::read_txn const& t, std::string_view permission) {
     auto who = load_actor(a, ctx, t);
     if (!who) return who.error();
     auto o = t.organizations().get(ctx.params.get("organization_id"));
@@ -226,7 +225,8 @@ api_result<reply> fapi_list_memberships(app& a, request_ctx& ctx) {
         std::sort(ms->begin(), ms->end(), [](auto const& x, auto const& y) { return x.created_at < y.created_at; });
         json::array all;
         for (auto const& m : *ms) {
-            if (!roles_wanted.empty() && std::find(roles_wanted.begin(), roles_wanted.end(), m.role) == roles_wanted.end())
+            if (!roles_wanted.empty() &&
+                std::find(roles_wanted.begin(), roles_wanted.end(), m.role) == roles_wanted.end())
                 continue;
             auto u = t.users().get(m.user_id);
             if (!u) return store_error(u.error(), "list_memberships");
@@ -268,7 +268,8 @@ api_result<json::value> change_member(app& a, request_ctx const& ctx, store::wri
     auto m = w.organizations().membership(s.org.id, user_id);
     if (!m) return store_error(m.error(), "change_membership");
     if (!*m) return not_found();
-    if (role && !find_role(a, *role)) return param_error(code::form_param_value_invalid, "role", "role is not a known role.");
+    if (role && !find_role(a, *role))
+        return param_error(code::form_param_value_invalid, "role", "role is not a known role.");
     if (!role || *role != admin_role) {
         auto last = is_last_admin(w, s.org.id, user_id);
         if (!last) return last.error();
@@ -508,9 +509,8 @@ api_result<reply> fapi_set_organization_logo(app& a, request_ctx& ctx) {
     auto up = images::read_upload(a, ctx);
     if (!up) {
         // A signed-out or unauthorised caller hears that first, not what was wrong with the file.
-        auto who = txn::read<scoped>(a, "org_logo", [&](store::read_txn& t) {
-            return load_scoped(a, ctx, t, "org:sys_profile:manage");
-        });
+        auto who = txn::read<scoped>(
+            a, "org_logo", [&](store::read_txn& t) { return load_scoped(a, ctx, t, "org:sys_profile:manage"); });
         if (!who) return who.error();
         return up.error();
     }

@@ -49,8 +49,9 @@ std::vector<std::string> verified_emails(store::user_record const& u);
 template <class F>
 api_result<reply> write_and_reply(app& a, request_ctx& ctx, char const* what, F&& f) {
     if (auto e = enabled(a)) return *e;
-    auto r = txn::write<boost::json::value>(a, what, txn::on_client_error::abort,
-                                            [&](store::write_txn& w) -> api_result<boost::json::value> { return f(w); });
+    auto r =
+        txn::write<boost::json::value>(a, what, txn::on_client_error::abort,
+                                       [&](store::write_txn& w) -> api_result<boost::json::value> { return f(w); });
     if (!r) return r.error();
     return frontend::envelope(a, ctx, std::move(*r));
 }

@@ -29,12 +29,9 @@ struct sys_perm {
     bool member;
 };
 constexpr sys_perm system_permissions[] = {
-    {"org:sys_profile:manage", "Manage organization", false},
-    {"org:sys_profile:delete", "Delete organization", false},
-    {"org:sys_memberships:read", "Read members", true},
-    {"org:sys_memberships:manage", "Manage members", false},
-    {"org:sys_domains:read", "Read domains", false},
-    {"org:sys_domains:manage", "Manage domains", false},
+    {"org:sys_profile:manage", "Manage organization", false}, {"org:sys_profile:delete", "Delete organization", false},
+    {"org:sys_memberships:read", "Read members", true},       {"org:sys_memberships:manage", "Manage members", false},
+    {"org:sys_domains:read", "Read domains", false},          {"org:sys_domains:manage", "Manage domains", false},
 };
 
 constexpr std::int64_t invitation_ttl_ms = 30LL * 24 * 3600 * 1000;
@@ -42,7 +39,6 @@ constexpr std::int64_t invitation_ttl_ms = 30LL * 24 * 3600 * 1000;
 std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
 std::string json_of(std::string_view text) { return text.empty() ? "{}" : std::string(text); }
-
 
 }  // namespace
 
@@ -155,8 +151,10 @@ json::object organization_json(store::organization_record const& o, audience who
     if (pending) j["pending_invitations_count"] = *pending;
     j["self_serve_sso_enabled"] = false;
     j["exclusive_membership"] = false;
-    if (o.created_by.empty()) j["created_by"] = nullptr;
-    else j["created_by"] = o.created_by;
+    if (o.created_by.empty())
+        j["created_by"] = nullptr;
+    else
+        j["created_by"] = o.created_by;
     j["created_at"] = o.created_at;
     j["updated_at"] = o.updated_at;
     return j;
@@ -373,8 +371,7 @@ api_result<store::organization_record> create(app& a, store::write_txn& w, store
 }
 
 api_result<store::org_membership_record> add_member(app& a, store::write_txn& w, store::organization_record const& o,
-                                                    std::string_view user_id, std::string_view role,
-                                                    std::int64_t now) {
+                                                    std::string_view user_id, std::string_view role, std::int64_t now) {
     if (!find_role(a, role)) return param_error(code::form_param_value_invalid, "role", "role is not a known role.");
     auto u = w.users().get(user_id);
     if (!u) return store_error(u.error(), "add_member");
@@ -397,8 +394,8 @@ api_result<store::org_membership_record> add_member(app& a, store::write_txn& w,
     m.created_at = m.updated_at = now;
     if (auto r = w.organizations().put_membership(m); !r) return store_error(r.error(), "add_member");
     if (auto r = refresh_user(a, w, user_id, now); !r) return r.error();
-    if (auto e = events::emit(a, w, "organizationMembership.created",
-                              membership_json(a, m, o, &**u, audience::backend));
+    if (auto e =
+            events::emit(a, w, "organizationMembership.created", membership_json(a, m, o, &**u, audience::backend));
         !e)
         return store_error(e.error(), "webhook");
     return m;
@@ -509,7 +506,8 @@ api_result<void> accept_invitation(app& a, store::write_txn& w, store::org_invit
     inv.status = "accepted";
     inv.updated_at = now;
     if (auto r = w.organizations().put_invitation(inv); !r) return store_error(r.error(), "accept_invitation");
-    if (auto e = events::emit(a, w, "organizationInvitation.accepted", invitation_json(a, inv, &**o, audience::backend));
+    if (auto e =
+            events::emit(a, w, "organizationInvitation.accepted", invitation_json(a, inv, &**o, audience::backend));
         !e)
         return store_error(e.error(), "webhook");
     return {};
@@ -567,8 +565,7 @@ api_result<store::org_invitation_record> invitation_for_ticket(store::read_txn c
     auto i = t.organizations().invitation(ticket.substr(0, dot));
     if (!i) return store_error(i.error(), "org_ticket");
     std::string const digest = digest_hex(ticket.substr(dot + 1));
-    if (!*i || (*i)->status != "pending" || (*i)->expires_at <= now ||
-        !crypto::equal_ct(digest, (*i)->ticket_digest))
+    if (!*i || (*i)->status != "pending" || (*i)->expires_at <= now || !crypto::equal_ct(digest, (*i)->ticket_digest))
         return invalid();
     return std::move(**i);
 }

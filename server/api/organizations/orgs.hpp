@@ -77,9 +77,8 @@ api_result<store::organization_record> create(app& a, store::write_txn& w, store
                                               std::string_view creator, std::int64_t now);
 
 /// Adds (or re-roles) a member, enforcing the organization's membership quota for a new member.
-api_result<store::org_membership_record> add_member(app& a, store::write_txn& w,
-                                                    store::organization_record const& o, std::string_view user_id,
-                                                    std::string_view role, std::int64_t now);
+api_result<store::org_membership_record> add_member(app& a, store::write_txn& w, store::organization_record const& o,
+                                                    std::string_view user_id, std::string_view role, std::int64_t now);
 /// Whether changing/removing `user_id`'s admin membership would leave the organization without an admin.
 api_result<bool> is_last_admin(store::read_txn const& t, std::string_view org_id, std::string_view user_id);
 

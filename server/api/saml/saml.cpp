@@ -139,15 +139,20 @@ reply redirect_to(std::string const& url) {
 
 json::value error_json(std::string_view name) {
     if (name.empty()) return nullptr;
-    static constexpr code known[] = {code::saml_response_invalid, code::saml_user_attribute_missing,
-                                     code::saml_email_address_domain_mismatch, code::external_account_not_found,
-                                     code::external_account_exists, code::user_locked, code::user_banned,
-                                     code::form_identifier_exists, code::not_allowed_to_sign_up};
+    static constexpr code known[] = {code::saml_response_invalid,
+                                     code::saml_user_attribute_missing,
+                                     code::saml_email_address_domain_mismatch,
+                                     code::external_account_not_found,
+                                     code::external_account_exists,
+                                     code::user_locked,
+                                     code::user_banned,
+                                     code::form_identifier_exists,
+                                     code::not_allowed_to_sign_up};
     for (auto c : known) {
         if (code_name(c) != name) continue;
         auto e = make_error(c);
-        return json::object{{"code", e.code}, {"message", e.message}, {"long_message", e.long_message},
-                            {"meta", e.meta}};
+        return json::object{
+            {"code", e.code}, {"message", e.message}, {"long_message", e.long_message}, {"meta", e.meta}};
     }
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
@@ -156,7 +161,7 @@ json::value error_json(std::string_view name) {
 /// "saml_replay:<hour>", a JSON array); buckets of past hours are dropped as writes go by.
 enum class replay { fresh, seen };
 store::result<replay> seen_before(store::write_txn& w, std::string const& assertion_key, std::int64_t not_on_or_after_s,
-                                std::int64_t now_s) {
+                                  std::int64_t now_s) {
     auto const bucket = not_on_or_after_s / 3600;
     auto const key = "saml_replay:" + std::to_string(bucket);
     auto v = w.meta().get(key);
@@ -312,16 +317,16 @@ void link(store::user_record& u, store::enterprise_account_record e) {
 
 /// The identity a validated assertion proves under the connection's attribute mapping (the configured names first,
 /// then the usual ones; the email falls back to the NameID), or the error code why it proves none.
-void map_identity(conf::saml_connection const& conn, saml::assertion const& as, store::external_account_record& identity,
-                  std::string& error) {
+void map_identity(conf::saml_connection const& conn, saml::assertion const& as,
+                  store::external_account_record& identity, std::string& error) {
     auto pick = [&](std::string const& configured, std::initializer_list<std::string_view> usual) {
         if (!configured.empty()) return as.first({configured});
         return as.first(usual);
     };
-    std::string email = pick(conn.attr_email_address,
-                             {"email", "mail", "emailAddress", "email_address",
-                              "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-                              "urn:oid:0.9.2342.19200300.100.1.3"});
+    std::string email =
+        pick(conn.attr_email_address, {"email", "mail", "emailAddress", "email_address",
+                                       "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+                                       "urn:oid:0.9.2342.19200300.100.1.3"});
     if (email.empty() && as.name_id.find('@') != std::string::npos) email = as.name_id;
     if (auto n = frontend::normalize_email(email); !n) {
         error = std::string(code_name(code::saml_user_attribute_missing));
@@ -333,15 +338,14 @@ void map_identity(conf::saml_connection const& conn, saml::assertion const& as, 
         identity.username = conn.name;  // the connection's name (see account_of)
         identity.provider_user_id = conn.attr_user_id.empty() ? as.name_id : as.first({conn.attr_user_id});
         if (identity.provider_user_id.empty()) identity.provider_user_id = as.name_id;
-        identity.first_name = pick(conn.attr_first_name,
-                                   {"firstName", "first_name", "givenName", "given_name",
-                                    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-                                    "urn:oid:2.5.4.42"})
-                                  .substr(0, 256);
+        identity.first_name =
+            pick(conn.attr_first_name,
+                 {"firstName", "first_name", "givenName", "given_name",
+                  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname", "urn:oid:2.5.4.42"})
+                .substr(0, 256);
         identity.last_name = pick(conn.attr_last_name,
                                   {"lastName", "last_name", "surname", "sn", "family_name",
-                                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-                                   "urn:oid:2.5.4.4"})
+                                   "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname", "urn:oid:2.5.4.4"})
                                  .substr(0, 256);
     }
 }
@@ -389,7 +393,8 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
                                               {"disable_additional_identifications", false},
                                               {"created_at", e.created_at},
                                               {"updated_at", e.updated_at}};
-    o["last_authenticated_at"] = e.last_authenticated_at == 0 ? json::value(nullptr) : json::value(e.last_authenticated_at);
+    o["last_authenticated_at"] =
+        e.last_authenticated_at == 0 ? json::value(nullptr) : json::value(e.last_authenticated_at);
     return o;
 }
 
@@ -587,8 +592,7 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     store::external_account_record identity;
     map_identity(conn, as, identity, error);
     // The replay cache keys on the IdP and the assertion id.
-    auto const assertion_key =
-        crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
+    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
 
     // 3. The outcome, in one write: the request id is spent whatever happens.
     auto w = txn::write<void>(
@@ -833,8 +837,9 @@ std::optional<api_error> apply(request_ctx const& ctx, connection& k, bool creat
         m != nullptr && !m->is_null()) {
         if (!m->is_object()) return param_error(code::form_param_type_invalid, "attribute_mapping");
         auto const& mo = m->get_object();
-        for (auto [key, dst] : {std::pair{"user_id", &c.attr_user_id}, std::pair{"email_address", &c.attr_email_address},
-                                std::pair{"first_name", &c.attr_first_name}, std::pair{"last_name", &c.attr_last_name}}) {
+        for (auto [key, dst] :
+             {std::pair{"user_id", &c.attr_user_id}, std::pair{"email_address", &c.attr_email_address},
+              std::pair{"first_name", &c.attr_first_name}, std::pair{"last_name", &c.attr_last_name}}) {
             if (auto const* v = mo.if_contains(key)) {
                 if (!v->is_string() || v->get_string().size() > 256)
                     return param_error(code::form_param_value_invalid, "attribute_mapping");
@@ -872,13 +877,15 @@ api_result<reply> list_connections(app& a, request_ctx& ctx) {
     std::vector<connection const*> hits;
     for (auto const& k : *conns)
         if (q.empty() || lower(k.c.name).find(q) != std::string::npos ||
-            std::any_of(k.c.domains.begin(), k.c.domains.end(), [&](auto const& d) { return d.find(q) != std::string::npos; }))
+            std::any_of(k.c.domains.begin(), k.c.domains.end(),
+                        [&](auto const& d) { return d.find(q) != std::string::npos; }))
             hits.push_back(&k);
     // Newest first (config connections, created with the process, last).
     std::stable_sort(hits.begin(), hits.end(), [](auto* x, auto* y) { return x->created_at > y->created_at; });
     json::array data;
     auto const [limit, offset] = *p;
-    for (std::size_t i = offset; i < hits.size() && data.size() < limit; ++i) data.emplace_back(connection_json(a, *hits[i]));
+    for (std::size_t i = offset; i < hits.size() && data.size() < limit; ++i)
+        data.emplace_back(connection_json(a, *hits[i]));
     return backend::json_reply(json::object{{"data", std::move(data)}, {"total_count", hits.size()}});
 }
 
@@ -889,14 +896,16 @@ api_result<reply> create_connection(app& a, request_ctx& ctx) {
     if (auto bad = apply(ctx, k, true)) return *bad;
     auto w = txn::write<void>(a, "create_saml_connection", txn::on_client_error::abort,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto conns = all(a, tx);
-        if (!conns) return conns.error();
-        if (conns->size() >= max_connections) return api_result<void>(make_error(code::form_param_value_invalid));
-        if (domain_taken(*conns, k)) return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-        conns->push_back(k);
-        if (auto r = save(tx, *conns); !r) return r.error();
-        return api_result<void>();
-    });
+                                  auto conns = all(a, tx);
+                                  if (!conns) return conns.error();
+                                  if (conns->size() >= max_connections)
+                                      return api_result<void>(make_error(code::form_param_value_invalid));
+                                  if (domain_taken(*conns, k))
+                                      return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+                                  conns->push_back(k);
+                                  if (auto r = save(tx, *conns); !r) return r.error();
+                                  return api_result<void>();
+                              });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, k));
 }
@@ -913,41 +922,44 @@ api_result<reply> get_connection(app& a, request_ctx& ctx) {
 api_result<reply> update_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
     connection out;
-    auto w = txn::write<void>(a, "update_saml_connection", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto conns = all(a, tx);
-        if (!conns) return conns.error();
-        auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-        if (it == conns->end()) return api_result<void>(backend::not_found());
-        if (it->from_config)
-            return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                "This connection comes from the configuration file."));
-        if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
-        it->updated_at = ctx.now;
-        if (domain_taken(*conns, *it)) return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-        out = *it;
-        if (auto r = save(tx, *conns); !r) return r.error();
-        return api_result<void>();
-    });
+    auto w = txn::write<void>(
+        a, "update_saml_connection", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto conns = all(a, tx);
+            if (!conns) return conns.error();
+            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
+            if (it == conns->end()) return api_result<void>(backend::not_found());
+            if (it->from_config)
+                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
+                                                    "This connection comes from the configuration file."));
+            if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
+            it->updated_at = ctx.now;
+            if (domain_taken(*conns, *it))
+                return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+            out = *it;
+            if (auto r = save(tx, *conns); !r) return r.error();
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, out));
 }
 
 api_result<reply> delete_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
-    auto w = txn::write<void>(a, "delete_saml_connection", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        auto conns = all(a, tx);
-        if (!conns) return conns.error();
-        auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-        if (it == conns->end()) return api_result<void>(backend::not_found());
-        if (it->from_config)
-            return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                "This connection comes from the configuration file."));
-        conns->erase(it);
-        if (auto r = save(tx, *conns); !r) return r.error();
-        return api_result<void>();
-    });
+    auto w = txn::write<void>(
+        a, "delete_saml_connection", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto conns = all(a, tx);
+            if (!conns) return conns.error();
+            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
+            if (it == conns->end()) return api_result<void>(backend::not_found());
+            if (it->from_config)
+                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
+                                                    "This connection comes from the configuration file."));
+            conns->erase(it);
+            if (auto r = save(tx, *conns); !r) return r.error();
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return backend::deleted_reply("saml_connection", id);
 }

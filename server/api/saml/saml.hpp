@@ -63,10 +63,10 @@ boost::json::object enterprise_account_json(store::enterprise_account_record con
 api_result<reply> acs(app& a, request_ctx& ctx);          ///< POST /v1/saml/acs/{connection_id}
 api_result<reply> sp_metadata(app& a, request_ctx& ctx);  ///< GET /v1/saml/metadata/{connection_id}[.xml]
 
-api_result<reply> list_connections(app& a, request_ctx& ctx);    ///< GET /v1/saml_connections
-api_result<reply> create_connection(app& a, request_ctx& ctx);   ///< POST /v1/saml_connections
-api_result<reply> get_connection(app& a, request_ctx& ctx);      ///< GET /v1/saml_connections/{id}
-api_result<reply> update_connection(app& a, request_ctx& ctx);   ///< PATCH /v1/saml_connections/{id}
-api_result<reply> delete_connection(app& a, request_ctx& ctx);   ///< DELETE /v1/saml_connections/{id}
+api_result<reply> list_connections(app& a, request_ctx& ctx);   ///< GET /v1/saml_connections
+api_result<reply> create_connection(app& a, request_ctx& ctx);  ///< POST /v1/saml_connections
+api_result<reply> get_connection(app& a, request_ctx& ctx);     ///< GET /v1/saml_connections/{id}
+api_result<reply> update_connection(app& a, request_ctx& ctx);  ///< PATCH /v1/saml_connections/{id}
+api_result<reply> delete_connection(app& a, request_ctx& ctx);  ///< DELETE /v1/saml_connections/{id}
 
 }  // namespace latchkey::server::api::saml_sso

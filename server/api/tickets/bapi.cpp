@@ -35,9 +35,9 @@ api_result<std::int64_t> seconds_field(request_ctx const& ctx, std::string_view 
     if (!v) return v.error();
     if (!*v) return fallback;
     if (**v < min || **v > max)
-        return param_error(code::form_param_value_invalid, key,
-                           std::string(key) + " must be between " + std::to_string(min) + " and " +
-                               std::to_string(max) + ".");
+        return param_error(
+            code::form_param_value_invalid, key,
+            std::string(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max) + ".");
     return **v;
 }
 
@@ -56,23 +56,24 @@ api_result<std::string> existing_user(app& a, request_ctx const& ctx) {
 template <class Render>
 api_result<reply> revoke(app& a, std::string_view id, std::string_view kind, code not_pending, std::int64_t now,
                          Render render) {
-    auto r = txn::write<store::ticket_record>(
-        a, "revoke_ticket", txn::on_client_error::abort,
-        [&](store::write_txn& w) -> store::result<api_result<store::ticket_record>> {
-            using out = api_result<store::ticket_record>;
-            auto t = w.tickets().get(id);
-            if (!t) return t.error();
-            if (!*t || (*t)->kind != kind) return out(not_found());
-            if ((*t)->status != "pending") {
-                auto e = make_error(not_pending);
-                if ((*t)->status == "accepted" && kind == "invitation") e = make_error(code::invitation_already_accepted);
-                return out(std::move(e));
-            }
-            (*t)->status = "revoked";
-            (*t)->updated_at = now;
-            if (auto x = w.tickets().put(**t); !x) return x.error();
-            return out(std::move(**t));
-        });
+    auto r =
+        txn::write<store::ticket_record>(a, "revoke_ticket", txn::on_client_error::abort,
+                                         [&](store::write_txn& w) -> store::result<api_result<store::ticket_record>> {
+                                             using out = api_result<store::ticket_record>;
+                                             auto t = w.tickets().get(id);
+                                             if (!t) return t.error();
+                                             if (!*t || (*t)->kind != kind) return out(not_found());
+                                             if ((*t)->status != "pending") {
+                                                 auto e = make_error(not_pending);
+                                                 if ((*t)->status == "accepted" && kind == "invitation")
+                                                     e = make_error(code::invitation_already_accepted);
+                                                 return out(std::move(e));
+                                             }
+                                             (*t)->status = "revoked";
+                                             (*t)->updated_at = now;
+                                             if (auto x = w.tickets().put(**t); !x) return x.error();
+                                             return out(std::move(**t));
+                                         });
     if (!r) return r.error();
     return json_reply(render(*r));
 }
@@ -101,14 +102,16 @@ api_result<invitation_request> read_invitation(json::object const& o) {
     if (auto const* m = o.if_contains("public_metadata"); m && !m->is_null()) {
         if (!m->is_object()) return param_error(code::form_param_type_invalid, "public_metadata");
         r.public_metadata = json::serialize(*m);
-        if (r.public_metadata.size() > 8192) return param_error(code::form_param_max_length_exceeded, "public_metadata");
+        if (r.public_metadata.size() > 8192)
+            return param_error(code::form_param_max_length_exceeded, "public_metadata");
     }
     if (auto const* u = o.if_contains("redirect_url"); u && !u->is_null()) {
         if (!u->is_string()) return param_error(code::form_param_type_invalid, "redirect_url");
         if (u->get_string().size() > 2048) return param_error(code::form_param_max_length_exceeded, "redirect_url");
         std::string_view const url = u->get_string();
         if (!url.empty() && !url.starts_with("https://") && !url.starts_with("http://"))
-            return param_error(code::form_param_format_invalid, "redirect_url", "redirect_url must be an absolute URL.");
+            return param_error(code::form_param_format_invalid, "redirect_url",
+                               "redirect_url must be an absolute URL.");
         r.redirect_url = std::string(url);
     }
     auto flag = [&](char const* k, bool& out) -> std::optional<api_error> {
@@ -122,7 +125,8 @@ api_result<invitation_request> read_invitation(json::object const& o) {
     if (auto bad = flag("ignore_existing", r.ignore_existing)) return *bad;
     if (auto const* d = o.if_contains("expires_in_days"); d && !d->is_null()) {
         if (!d->is_int64() && !d->is_uint64()) return param_error(code::form_param_type_invalid, "expires_in_days");
-        auto const n = d->is_int64() ? d->get_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(d->get_uint64(), 1000));
+        auto const n =
+            d->is_int64() ? d->get_int64() : static_cast<std::int64_t>(std::min<std::uint64_t>(d->get_uint64(), 1000));
         if (n < 1 || n > 365)
             return param_error(code::form_param_value_invalid, "expires_in_days", "expires_in_days must be 1 to 365.");
         r.expires_in_days = n;
@@ -133,8 +137,8 @@ api_result<invitation_request> read_invitation(json::object const& o) {
 /// Inside the write txn: the address is free (no user; no pending invitation unless ignore_existing, which
 /// Clerk lets skip the user check too for a single create), the invitation written and its email queued.
 api_result<std::pair<store::ticket_record, std::string>> invite(app& a, store::write_txn& w,
-                                                                 invitation_request const& q, bool bulk,
-                                                                 std::int64_t now) {
+                                                                invitation_request const& q, bool bulk,
+                                                                std::int64_t now) {
     if (!q.ignore_existing || bulk) {
         auto owner = w.users().id_by_email(q.email);
         if (!owner) return store_error(owner.error(), "invite");
@@ -175,19 +179,20 @@ api_result<reply> edit_factors(app& a, request_ctx& ctx, char const* what, Step 
     std::string const id(ctx.params.get("user_id"));
     auto r = txn::write<json::object>(a, what, txn::on_client_error::abort,
                                       [&](store::write_txn& w) -> store::result<api_result<json::object>> {
-        using out = api_result<json::object>;
-        auto u = w.users().get(id);
-        if (!u) return u.error();
-        if (!*u) return out(not_found());
-        store::user_record const before = **u;
-        auto body = step(**u);
-        if (!body) return out(body.error());
-        domain::refresh_second_factor_flags(**u);
-        (*u)->updated_at = ctx.now;
-        if (auto x = w.users().put(**u, &before); !x) return x.error();
-        if (auto e = events::user_changed(a, w, "user.updated", **u, &ctx); !e) return e.error();
-        return out(std::move(*body));
-    });
+                                          using out = api_result<json::object>;
+                                          auto u = w.users().get(id);
+                                          if (!u) return u.error();
+                                          if (!*u) return out(not_found());
+                                          store::user_record const before = **u;
+                                          auto body = step(**u);
+                                          if (!body) return out(body.error());
+                                          domain::refresh_second_factor_flags(**u);
+                                          (*u)->updated_at = ctx.now;
+                                          if (auto x = w.users().put(**u, &before); !x) return x.error();
+                                          if (auto e = events::user_changed(a, w, "user.updated", **u, &ctx); !e)
+                                              return e.error();
+                                          return out(std::move(*body));
+                                      });
     if (!r) return r.error();
     return json_reply(*r);
 }
@@ -207,24 +212,26 @@ api_result<reply> create_sign_in_token(app& a, request_ctx& ctx) {
     std::string const ticket = domain::new_ticket(r, "sign_in_token", ctx.now, ctx.now + *life * 1000);
     r.user_id = *user;
     r.organization_id = org->value_or("");
-    auto w = txn::write<void>(a, "create_sign_in_token", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        if (!r.organization_id.empty()) {
-            auto m = tx.organizations().membership(r.organization_id, r.user_id);
-            if (!m) return m.error();
-            if (!*m) return api_result<void>(param_error(code::form_param_value_invalid, "org_id",
-                                                         "The user is not a member of this organization."));
-        }
-        if (auto x = tx.tickets().put(r); !x) return x.error();
-        return api_result<void>();
-    });
+    auto w = txn::write<void>(
+        a, "create_sign_in_token", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            if (!r.organization_id.empty()) {
+                auto m = tx.organizations().membership(r.organization_id, r.user_id);
+                if (!m) return m.error();
+                if (!*m)
+                    return api_result<void>(param_error(code::form_param_value_invalid, "org_id",
+                                                        "The user is not a member of this organization."));
+            }
+            if (auto x = tx.tickets().put(r); !x) return x.error();
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return json_reply(domain::sign_in_token_json(a, r, ticket));
 }
 
 api_result<reply> revoke_sign_in_token(app& a, request_ctx& ctx) {
-    return revoke(a, ctx.params.get("sign_in_token_id"), "sign_in_token", code::sign_in_token_cannot_be_revoked, ctx.now,
-                  [&](store::ticket_record const& r) { return domain::sign_in_token_json(a, r, {}); });
+    return revoke(a, ctx.params.get("sign_in_token_id"), "sign_in_token", code::sign_in_token_cannot_be_revoked,
+                  ctx.now, [&](store::ticket_record const& r) { return domain::sign_in_token_json(a, r, {}); });
 }
 
 // ---- actor tokens ----
@@ -249,9 +256,9 @@ api_result<reply> create_actor_token(app& a, request_ctx& ctx) {
     r.session_max_duration_s = *session_max;
     auto w = txn::write<void>(a, "create_actor_token", txn::on_client_error::abort,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
-        if (auto x = tx.tickets().put(r); !x) return x.error();
-        return api_result<void>();
-    });
+                                  if (auto x = tx.tickets().put(r); !x) return x.error();
+                                  return api_result<void>();
+                              });
     if (!w) return w.error();
     return json_reply(domain::actor_token_json(a, r, ticket));
 }
@@ -337,16 +344,17 @@ api_result<reply> create_invitations_bulk(app& a, request_ctx& ctx) {
                                "The same email address appears twice in the request.");
         items.push_back(std::move(*q));
     }
-    auto r = txn::write<json::array>(a, "create_invitations_bulk", txn::on_client_error::abort,
-                                     [&](store::write_txn& w) -> store::result<api_result<json::array>> {
-        json::array out;
-        for (auto const& q : items) {  // all or nothing: one txn
-            auto one = invite(a, w, q, true, ctx.now);
-            if (!one) return api_result<json::array>(one.error());
-            out.push_back(domain::invitation_json(a, one->first, one->second, ctx.now));
-        }
-        return api_result<json::array>(std::move(out));
-    });
+    auto r =
+        txn::write<json::array>(a, "create_invitations_bulk", txn::on_client_error::abort,
+                                [&](store::write_txn& w) -> store::result<api_result<json::array>> {
+                                    json::array out;
+                                    for (auto const& q : items) {  // all or nothing: one txn
+                                        auto one = invite(a, w, q, true, ctx.now);
+                                        if (!one) return api_result<json::array>(one.error());
+                                        out.push_back(domain::invitation_json(a, one->first, one->second, ctx.now));
+                                    }
+                                    return api_result<json::array>(std::move(out));
+                                });
     if (!r) return r.error();
     return json_reply(*r);
 }
@@ -360,12 +368,12 @@ api_result<reply> delete_invitation(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("invitation_id"));
     auto r = txn::write<void>(a, "delete_invitation", txn::on_client_error::abort,
                               [&](store::write_txn& w) -> store::result<api_result<void>> {
-        auto t = w.tickets().get(id);
-        if (!t) return t.error();
-        if (!*t || (*t)->kind != "invitation") return api_result<void>(not_found());
-        if (auto x = w.tickets().remove(id); !x) return x.error();
-        return api_result<void>();
-    });
+                                  auto t = w.tickets().get(id);
+                                  if (!t) return t.error();
+                                  if (!*t || (*t)->kind != "invitation") return api_result<void>(not_found());
+                                  if (auto x = w.tickets().remove(id); !x) return x.error();
+                                  return api_result<void>();
+                              });
     if (!r) return r.error();
     return backend::deleted_reply("invitation", id);
 }
@@ -407,27 +415,28 @@ api_result<reply> verify_user_totp(app& a, request_ctx& ctx) {
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     std::string const id(ctx.params.get("user_id"));
     // The accepted step (TOTP) or the spent backup code is written even though the reply is the check's answer.
-    auto r = txn::write<json::object>(a, "verify_user_totp", txn::on_client_error::abort,
-                                      [&](store::write_txn& w) -> store::result<api_result<json::object>> {
-        using out = api_result<json::object>;
-        auto u = w.users().get(id);
-        if (!u) return u.error();
-        if (!*u) return out(not_found());
-        if (!(*u)->totp_enabled && (*u)->backup_code_digests.empty())
-            return out(param_error(code::strategy_for_user_invalid, "code",
-                                   "The user has no authenticator app or backup codes."));
-        store::user_record const before = **u;
-        std::string type;
-        if ((*u)->totp_enabled && domain::check_totp(**u, *a.inst.seal_key, **c, ctx.now))
-            type = "totp";
-        else if (domain::use_backup_code(**u, a.inst.code_key, **c, ctx.now))
-            type = "backup_code";
-        else
-            return out(param_error(code::form_code_incorrect, "code"));
-        domain::refresh_second_factor_flags(**u);
-        if (auto x = w.users().put(**u, &before); !x) return x.error();
-        return out(json::object{{"verified", true}, {"code_type", type}});
-    });
+    auto r =
+        txn::write<json::object>(a, "verify_user_totp", txn::on_client_error::abort,
+                                 [&](store::write_txn& w) -> store::result<api_result<json::object>> {
+                                     using out = api_result<json::object>;
+                                     auto u = w.users().get(id);
+                                     if (!u) return u.error();
+                                     if (!*u) return out(not_found());
+                                     if (!(*u)->totp_enabled && (*u)->backup_code_digests.empty())
+                                         return out(param_error(code::strategy_for_user_invalid, "code",
+                                                                "The user has no authenticator app or backup codes."));
+                                     store::user_record const before = **u;
+                                     std::string type;
+                                     if ((*u)->totp_enabled && domain::check_totp(**u, *a.inst.seal_key, **c, ctx.now))
+                                         type = "totp";
+                                     else if (domain::use_backup_code(**u, a.inst.code_key, **c, ctx.now))
+                                         type = "backup_code";
+                                     else
+                                         return out(param_error(code::form_code_incorrect, "code"));
+                                     domain::refresh_second_factor_flags(**u);
+                                     if (auto x = w.users().put(**u, &before); !x) return x.error();
+                                     return out(json::object{{"verified", true}, {"code_type", type}});
+                                 });
     if (!r) return r.error();
     return json_reply(*r);
 }

@@ -11,9 +11,8 @@ api_result<reply> accept_ticket(app& a, request_ctx& ctx) {
     std::string ticket;
     if (auto const* t = ctx.query.find("ticket")) ticket = *t;
     if (ticket.empty()) return param_error(code::form_param_missing, "ticket");
-    auto found = txn::read<domain::found_ticket>(a, "accept_ticket", [&](store::read_txn& t) {
-        return domain::find_ticket(a, t, ticket, ctx.now);
-    });
+    auto found = txn::read<domain::found_ticket>(
+        a, "accept_ticket", [&](store::read_txn& t) { return domain::find_ticket(a, t, ticket, ctx.now); });
     if (!found) {
         if (found.error().code == "form_param_value_invalid") {  // no such ticket: Clerk answers 404
             auto e = make_error(code::resource_not_found);

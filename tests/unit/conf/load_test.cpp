@@ -92,7 +92,8 @@ BOOST_AUTO_TEST_CASE(oauth_providers_are_read_and_checked) {
     BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"google","issuer":"https://x","client_id":"c"}]})"));
     BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","issuer":"https://x"}]})"));
     BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c"}]})"));
-    BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c","issuer":"https://x","nope":1}]})"));
+    BOOST_TEST(
+        bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c","issuer":"https://x","nope":1}]})"));
     BOOST_TEST(bad(R"({"oauth_providers":[{"strategy":"oauth_google","client_id":"c","issuer":"https://x"},
                                            {"strategy":"oauth_google","client_id":"d","issuer":"https://y"}]})"));
 }
@@ -462,7 +463,8 @@ BOOST_AUTO_TEST_CASE(frontend_api_rules) {
 BOOST_AUTO_TEST_CASE(app_domain_rules) {
     BOOST_TEST(load_ok({}).app_domain.empty());
     BOOST_TEST(load_ok({"--app-domain=Example.COM"}).app_domain == "example.com");
-    BOOST_TEST(load_ok({}, fake_env({{"LATCHKEY_APP_DOMAIN", "shop.example.co.uk"}})).app_domain == "shop.example.co.uk");
+    BOOST_TEST(load_ok({}, fake_env({{"LATCHKEY_APP_DOMAIN", "shop.example.co.uk"}})).app_domain ==
+               "shop.example.co.uk");
     BOOST_TEST(json_ok(R"({"app_domain":"example.test"})").app_domain == "example.test");
     // Syntax here; public suffixes and a FAPI host outside it are refused when the instance starts (bootstrap).
     for (std::string bad : {"", "com", "localhost", ".example.com", "example.com.", "exa..mple.com", "exa_mple.com",

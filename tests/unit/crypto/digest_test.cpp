@@ -13,18 +13,10 @@ using crypto::hex_encode;
 BOOST_AUTO_TEST_SUITE(crypto_digest)
 
 BOOST_AUTO_TEST_CASE(sha256_fips_180_vectors) {
-    BOOST_TEST(
-        hex_encode(crypto::sha256("abc")) ==
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    BOOST_TEST(
-        hex_encode(crypto::sha256("")) ==
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-    BOOST_TEST(
-        hex_encode(crypto::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-    );
+    BOOST_TEST(hex_encode(crypto::sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    BOOST_TEST(hex_encode(crypto::sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    BOOST_TEST(hex_encode(crypto::sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+               "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 BOOST_AUTO_TEST_CASE(sha1_fips_180_vector) {
@@ -33,22 +25,15 @@ BOOST_AUTO_TEST_CASE(sha1_fips_180_vector) {
 
 BOOST_AUTO_TEST_CASE(hmac_sha256_rfc4231_vectors) {
     // Test case 1: 20-byte key of 0x0b.
-    BOOST_TEST(
-        hex_encode(crypto::hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
-        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-    );
+    BOOST_TEST(hex_encode(crypto::hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
+               "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
     // Test case 2: a key shorter than the output.
-    BOOST_TEST(
-        hex_encode(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")) ==
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    );
+    BOOST_TEST(hex_encode(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     // Test case 6: a key longer than the block size is hashed first.
-    BOOST_TEST(
-        hex_encode(crypto::hmac_sha256(
-            std::string(131, '\xaa'),
-            "Test Using Larger Than Block-Size Key - Hash Key First"
-        )) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-    );
+    BOOST_TEST(hex_encode(crypto::hmac_sha256(std::string(131, '\xaa'),
+                                              "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+               "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 BOOST_AUTO_TEST_CASE(hmac_sha256_reuses_a_key_only_when_it_is_the_same_key) {

@@ -34,8 +34,7 @@ constexpr std::array<vector, 7> rfc4648 = {{
 
 std::string all_bytes() {
     std::string s(256, '\0');
-    for (std::size_t i = 0; i < s.size(); ++i)
-        s[i] = static_cast<char>(i);
+    for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i);
     return s;
 }
 
@@ -48,9 +47,7 @@ BOOST_AUTO_TEST_CASE(base64_rfc4648_vectors) {
         BOOST_TEST_CONTEXT("input \"" << v.raw << "\"") {
             BOOST_TEST(crypto::base64_encode(v.raw) == v.b64);
             BOOST_TEST(crypto::base64url_encode(v.raw) == v.b64url);
-            BOOST_TEST(
-                crypto::base64_encode_unpadded(v.raw) == v.b64url
-            );  // same alphabet for these
+            BOOST_TEST(crypto::base64_encode_unpadded(v.raw) == v.b64url);  // same alphabet for these
             BOOST_TEST(crypto::base64_unpadded_size(v.raw.size()) == v.b64url.size());
             auto d1 = crypto::base64_decode(v.b64);
             auto d2 = crypto::base64url_decode(v.b64url);
@@ -69,12 +66,8 @@ BOOST_AUTO_TEST_CASE(url_and_standard_alphabets_differ_in_62_and_63) {
     std::string const raw("\xfb\xff\xbf", 3);
     BOOST_TEST(crypto::base64_encode(raw) == "+/+/");
     BOOST_TEST(crypto::base64url_encode(raw) == "-_-_");
-    BOOST_TEST(
-        crypto::base64url_decode("+/+/").error() == crypto::make_error_code(errc::invalid_encoding)
-    );
-    BOOST_TEST(
-        crypto::base64_decode("-_-_").error() == crypto::make_error_code(errc::invalid_encoding)
-    );
+    BOOST_TEST(crypto::base64url_decode("+/+/").error() == crypto::make_error_code(errc::invalid_encoding));
+    BOOST_TEST(crypto::base64_decode("-_-_").error() == crypto::make_error_code(errc::invalid_encoding));
 }
 
 BOOST_AUTO_TEST_CASE(decoders_reject_malformed_input) {
@@ -122,9 +115,7 @@ BOOST_AUTO_TEST_CASE(hex_rfc4648_vector_and_rejections) {
     auto upper = crypto::hex_decode("666F6F626172");
     BOOST_TEST_REQUIRE(upper.has_value());
     BOOST_TEST(*upper == "foobar");
-    BOOST_TEST(
-        crypto::hex_decode("abc").error() == crypto::make_error_code(errc::invalid_encoding)
-    );
+    BOOST_TEST(crypto::hex_decode("abc").error() == crypto::make_error_code(errc::invalid_encoding));
     BOOST_TEST(crypto::hex_decode("zz").error() == crypto::make_error_code(errc::invalid_encoding));
     BOOST_TEST(crypto::hex_decode("0x").has_error());
     BOOST_TEST(crypto::hex_decode("").value().empty());
@@ -135,8 +126,7 @@ BOOST_AUTO_TEST_CASE(base62_fixed_width_known_values) {
     // 2^160 - 1: KSUID's maximum string (same alphabet, same width).
     BOOST_TEST(crypto::base62_encode(std::string(20, '\xff'), 27) == "aWgEPTl1tmebfsQzFP4bxwgy80V");
     std::string counting(20, '\0');
-    for (std::size_t i = 0; i < counting.size(); ++i)
-        counting[i] = static_cast<char>(i);
+    for (std::size_t i = 0; i < counting.size(); ++i) counting[i] = static_cast<char>(i);
     BOOST_TEST(crypto::base62_encode(counting, 27) == "0029sS3yqsuDyR1vGFhTuuRAq1b");
     BOOST_TEST(crypto::base62_encode("\x01", 27) == std::string(26, '0') + "1");
     BOOST_TEST(crypto::base62_encode("\x3e", 1) == "10");  // 62 needs two digits: wider than asked
@@ -149,12 +139,9 @@ BOOST_AUTO_TEST_CASE(base62_order_matches_numeric_order) {
         std::array<unsigned char, 20> b{};
         crypto::random_bytes(a);
         crypto::random_bytes(b);
-        if (i % 2 == 0)
-            std::copy_n(a.begin(), 10, b.begin());  // force long common prefixes too
-        std::string const ea =
-            crypto::base62_encode({reinterpret_cast<char const*>(a.data()), a.size()}, 27);
-        std::string const eb =
-            crypto::base62_encode({reinterpret_cast<char const*>(b.data()), b.size()}, 27);
+        if (i % 2 == 0) std::copy_n(a.begin(), 10, b.begin());  // force long common prefixes too
+        std::string const ea = crypto::base62_encode({reinterpret_cast<char const*>(a.data()), a.size()}, 27);
+        std::string const eb = crypto::base62_encode({reinterpret_cast<char const*>(b.data()), b.size()}, 27);
         BOOST_TEST_REQUIRE(ea.size() == 27U);
         BOOST_TEST_REQUIRE(eb.size() == 27U);
         int const bytes_cmp = std::memcmp(a.data(), b.data(), a.size());

@@ -21,8 +21,7 @@ BOOST_AUTO_TEST_CASE(category_is_named_and_codes_convert_implicitly) {
 
 BOOST_AUTO_TEST_CASE(every_code_has_its_own_message) {
     std::set<std::string> messages;
-    for (int v = static_cast<int>(errc::openssl); v <= static_cast<int>(errc::unsupported_hasher);
-         ++v) {
+    for (int v = static_cast<int>(errc::openssl); v <= static_cast<int>(errc::unsupported_hasher); ++v) {
         std::string const m = crypto::make_error_code(static_cast<errc>(v)).message();
         BOOST_TEST(m.find("unknown") == std::string::npos);
         messages.insert(m);

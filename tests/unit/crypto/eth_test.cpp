@@ -57,8 +57,9 @@ BOOST_AUTO_TEST_CASE(eip191_personal_sign_vector) {
                "1da44b586eb0729ff70a73c326926f6ed5a25f5b056e7f47fbc6e58d86871655");
     BOOST_TEST(hex(eth::personal_message_hash("Hello World")) ==
                "a1de988600a42c4b4ab089b619297c17d53cffae5d5120d82d8a92d0bb3b78f2");
-    auto const sig = unhex("b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd"
-                           "6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c");
+    auto const sig = unhex(
+        "b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd"
+        "6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c");
     auto a = eth::recover_address(eth::personal_message_hash("Some data"), sig);
     BOOST_REQUIRE(a.has_value());
     BOOST_TEST(eth::checksum_address(*a) == "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23");
@@ -79,8 +80,9 @@ BOOST_AUTO_TEST_CASE(eip191_personal_sign_vector) {
 
 // EIP-55's own test addresses.
 BOOST_AUTO_TEST_CASE(eip55_checksums) {
-    for (std::string const a : {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
-                                "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
+    for (std::string const a :
+         {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+          "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
         auto raw = eth::parse_address(a);
         BOOST_REQUIRE(raw.has_value());
         BOOST_TEST(eth::checksum_address(*raw) == a);

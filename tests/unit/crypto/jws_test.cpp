@@ -19,9 +19,7 @@ using crypto::errc;
 
 namespace {
 
-boost::system::error_code code(errc e) {
-    return crypto::make_error_code(e);
-}
+boost::system::error_code code(errc e) { return crypto::make_error_code(e); }
 
 // RFC 7515 Appendix A.2.
 constexpr std::string_view a2_header = R"({"alg":"RS256"})";
@@ -47,16 +45,9 @@ constexpr std::string_view session_payload =
 bool evp_verifies(EVP_PKEY* key, std::string_view input, std::string_view sig) {
     crypto::evp_md_ctx_ptr const ctx(::EVP_MD_CTX_new());
     BOOST_TEST_REQUIRE(ctx != nullptr);
-    BOOST_TEST_REQUIRE(
-        ::EVP_DigestVerifyInit(ctx.get(), nullptr, ::EVP_sha256(), nullptr, key) == 1
-    );
-    int const rc = ::EVP_DigestVerify(
-        ctx.get(),
-        reinterpret_cast<unsigned char const*>(sig.data()),
-        sig.size(),
-        reinterpret_cast<unsigned char const*>(input.data()),
-        input.size()
-    );
+    BOOST_TEST_REQUIRE(::EVP_DigestVerifyInit(ctx.get(), nullptr, ::EVP_sha256(), nullptr, key) == 1);
+    int const rc = ::EVP_DigestVerify(ctx.get(), reinterpret_cast<unsigned char const*>(sig.data()), sig.size(),
+                                      reinterpret_cast<unsigned char const*>(input.data()), input.size());
     ::ERR_clear_error();
     return rc == 1;
 }
@@ -112,8 +103,7 @@ BOOST_AUTO_TEST_CASE(tampering_is_detected) {
 
     // Another payload under the original header and signature.
     std::string forged = crypto::base64url_encode(session_header) + "." +
-                         crypto::base64url_encode(R"({"sub":"user_admin"})") +
-                         jws->substr(jws->rfind('.'));
+                         crypto::base64url_encode(R"({"sub":"user_admin"})") + jws->substr(jws->rfind('.'));
     auto forged_parts = crypto::parse_jws(forged);
     BOOST_TEST_REQUIRE(forged_parts.has_value());
     BOOST_TEST(crypto::verify_rs256(k.get(), *forged_parts).error() == code(errc::bad_signature));
@@ -130,10 +120,7 @@ BOOST_AUTO_TEST_CASE(tampering_is_detected) {
     truncated.signature.pop_back();
     BOOST_TEST(crypto::verify_rs256(k.get(), truncated).error() == code(errc::bad_signature));
 
-    BOOST_TEST(
-        crypto::verify_rs256(test::other_generated_key().get(), *parts).error() ==
-        code(errc::bad_signature)
-    );
+    BOOST_TEST(crypto::verify_rs256(test::other_generated_key().get(), *parts).error() == code(errc::bad_signature));
     BOOST_TEST(::ERR_peek_error() == 0UL);  // mismatches leave no stale OpenSSL errors
 }
 
@@ -142,9 +129,7 @@ BOOST_AUTO_TEST_CASE(verify_rejects_missing_and_non_rsa_keys) {
     BOOST_TEST_REQUIRE(parts.has_value());
     BOOST_TEST(crypto::verify_rs256(nullptr, *parts).error() == code(errc::invalid_key));
 
-    crypto::bio_ptr const bio(
-        ::BIO_new_mem_buf(test::ec_p256_pem.data(), static_cast<int>(test::ec_p256_pem.size()))
-    );
+    crypto::bio_ptr const bio(::BIO_new_mem_buf(test::ec_p256_pem.data(), static_cast<int>(test::ec_p256_pem.size())));
     crypto::evp_pkey_ptr const ec(::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     BOOST_TEST_REQUIRE(ec != nullptr);
     BOOST_TEST(crypto::verify_rs256(ec.get(), *parts).error() == code(errc::unsupported_algorithm));
@@ -207,16 +192,13 @@ BOOST_AUTO_TEST_CASE(one_key_signs_from_many_threads) {
         threads.emplace_back([&] {
             for (int i = 0; i < 25; ++i) {
                 auto jws = crypto::sign_rs256(k, session_header, session_payload);
-                auto parts = jws ? crypto::parse_jws(*jws)
-                                 : crypto::result<crypto::jws_parts>(errc::openssl);
-                if (!jws || *jws != *expected || !parts ||
-                    crypto::verify_rs256(k.get(), *parts).has_error())
+                auto parts = jws ? crypto::parse_jws(*jws) : crypto::result<crypto::jws_parts>(errc::openssl);
+                if (!jws || *jws != *expected || !parts || crypto::verify_rs256(k.get(), *parts).has_error())
                     ++failures;
             }
         });
     }
-    for (auto& th : threads)
-        th.join();
+    for (auto& th : threads) th.join();
     BOOST_TEST(failures.load() == 0);
 }
 

@@ -18,24 +18,13 @@ using crypto::signing_key;
 
 namespace {
 
-boost::system::error_code code(errc e) {
-    return crypto::make_error_code(e);
-}
+boost::system::error_code code(errc e) { return crypto::make_error_code(e); }
 
 std::string pkcs1_pem(signing_key const& k) {
     crypto::bio_ptr const bio(::BIO_new(::BIO_s_mem()));
     BOOST_TEST_REQUIRE(bio != nullptr);
     BOOST_TEST_REQUIRE(
-        ::PEM_write_bio_PrivateKey_traditional(
-            bio.get(),
-            k.get(),
-            nullptr,
-            nullptr,
-            0,
-            nullptr,
-            nullptr
-        ) == 1
-    );
+        ::PEM_write_bio_PrivateKey_traditional(bio.get(), k.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
     char* data = nullptr;
     long const len = BIO_get_mem_data(bio.get(), &data);
     return {data, static_cast<std::size_t>(len)};
@@ -104,9 +93,7 @@ BOOST_AUTO_TEST_CASE(public_pem_loads_as_a_public_key) {
     BOOST_TEST_REQUIRE(pub.has_value());
     BOOST_TEST(::EVP_PKEY_eq(pub->get(), test::rfc_key().get()) == 1);
     BOOST_TEST(crypto::public_key::from_pem("nope").error() == code(errc::invalid_key));
-    BOOST_TEST(
-        crypto::public_key::from_pem(test::rfc7515_a2_pem).error() == code(errc::invalid_key)
-    );
+    BOOST_TEST(crypto::public_key::from_pem(test::rfc7515_a2_pem).error() == code(errc::invalid_key));
     BOOST_TEST(::ERR_peek_error() == 0UL);
 }
 
@@ -120,17 +107,14 @@ BOOST_AUTO_TEST_CASE(from_pem_rejects_unusable_keys_without_leaving_errors) {
     std::string const public_pem = test::rfc_key().public_pem();
     bad_case const cases[] = {
         {"empty", "", errc::invalid_key},
-        {"garbage",
-         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-         errc::invalid_key},
+        {"garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", errc::invalid_key},
         {"encrypted", test::rfc7515_a2_encrypted_pem, errc::invalid_key},
         {"inconsistent", test::inconsistent_rsa_pem, errc::invalid_key},
         {"rsa-1024", test::rsa1024_pem, errc::invalid_key},
         {"ec-p256", test::ec_p256_pem, errc::unsupported_algorithm},
         {"public only", public_pem, errc::invalid_key},
     };
-    crypto::set_log_sink([](std::string_view) noexcept {}
-    );  // expected failures: keep the output clean
+    crypto::set_log_sink([](std::string_view) noexcept {});  // expected failures: keep the output clean
     for (auto const& c : cases) {
         BOOST_TEST_CONTEXT(c.name) {
             auto r = signing_key::from_pem(c.pem);
@@ -160,17 +144,11 @@ BOOST_AUTO_TEST_CASE(public_key_from_jwk_matches_the_private_key) {
     BOOST_TEST(from_key->get() == k.get());
 
     BOOST_TEST(crypto::public_key::from_jwk("a+b", "AQAB").error() == code(errc::invalid_encoding));
-    BOOST_TEST(
-        crypto::public_key::from_jwk(k.n_b64url(), "AQAA").error() == code(errc::invalid_key)
-    );  // even
-    BOOST_TEST(
-        crypto::public_key::from_jwk(k.n_b64url(), "AQ").error() == code(errc::invalid_key)
-    );  // e = 1
+    BOOST_TEST(crypto::public_key::from_jwk(k.n_b64url(), "AQAA").error() == code(errc::invalid_key));  // even
+    BOOST_TEST(crypto::public_key::from_jwk(k.n_b64url(), "AQ").error() == code(errc::invalid_key));    // e = 1
     BOOST_TEST(crypto::public_key::from_jwk(k.n_b64url(), "").error() == code(errc::invalid_key));
-    BOOST_TEST(
-        crypto::public_key::from_jwk(k.n_b64url().substr(0, 168), "AQAB").error() ==
-        code(errc::invalid_key)
-    );  // 1024-bit modulus
+    BOOST_TEST(crypto::public_key::from_jwk(k.n_b64url().substr(0, 168), "AQAB").error() ==
+               code(errc::invalid_key));  // 1024-bit modulus
     BOOST_TEST(::ERR_peek_error() == 0UL);
 }
 
@@ -222,11 +200,9 @@ BOOST_AUTO_TEST_CASE(jwks_json_is_the_clerk_shape) {
     BOOST_TEST_REQUIRE(a.has_value());
     a->set_kid("ins_2abc");
     ring.add(std::move(*a), true);
-    BOOST_TEST(
-        crypto::jwks_json(ring) ==
-        std::string(R"({"keys":[{"use":"sig","kty":"RSA","kid":"ins_2abc","alg":"RS256","n":")") +
-            std::string(test::rfc7515_a2_n) + R"(","e":"AQAB"}]})"
-    );
+    BOOST_TEST(crypto::jwks_json(ring) ==
+               std::string(R"({"keys":[{"use":"sig","kty":"RSA","kid":"ins_2abc","alg":"RS256","n":")") +
+                   std::string(test::rfc7515_a2_n) + R"(","e":"AQAB"}]})");
 
     auto b = test::generated_key().clone();
     BOOST_TEST_REQUIRE(b.has_value());
@@ -238,10 +214,7 @@ BOOST_AUTO_TEST_CASE(jwks_json_is_the_clerk_shape) {
     BOOST_TEST(first != std::string::npos);
     BOOST_TEST(second != std::string::npos);
     BOOST_TEST(first < second);  // the active key comes first
-    BOOST_TEST(
-        json.find(R"("n":")" + test::generated_key().n_b64url() + R"(","e":"AQAB")") !=
-        std::string::npos
-    );
+    BOOST_TEST(json.find(R"("n":")" + test::generated_key().n_b64url() + R"(","e":"AQAB")") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(jwks_json_escapes_the_kid) {

@@ -20,9 +20,7 @@ std::vector<std::string>& captured() {
     return lines;
 }
 
-void capture(std::string_view line) noexcept {
-    captured().emplace_back(line);
-}
+void capture(std::string_view line) noexcept { captured().emplace_back(line); }
 
 // Queues a real OpenSSL error: an unknown digest name.
 void queue_an_error() {

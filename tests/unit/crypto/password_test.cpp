@@ -16,9 +16,7 @@ using crypto::errc;
 
 namespace {
 
-boost::system::error_code code(errc e) {
-    return crypto::make_error_code(e);
-}
+boost::system::error_code code(errc e) { return crypto::make_error_code(e); }
 
 struct vector {
     std::string_view hasher;
@@ -30,24 +28,12 @@ struct vector {
 constexpr vector vectors[] = {
     // phc-winner-argon2 src/test.c (libargon2's own test vectors), password "password", salt
     // "somesalt".
-    {"argon2i",
-     "password",
-     "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8"},
-    {"argon2i",
-     "password",
-     "$argon2i$v=19$m=256,t=2,p=2$c29tZXNhbHQ$T/XOJ2mh1/TIpJHfCdQan76Q5esCFVoT5MAeIM1Oq2E"},
-    {"argon2i",
-     "password",
-     "$argon2i$m=256,t=2,p=1$c29tZXNhbHQ$/U3YPXYsSb3q9XxHvc0MLxur+GP960kN9j7emXX8zwY"},  // v=16
-    {"argon2id",
-     "password",
-     "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
-    {"argon2id",
-     "password",
-     "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc"},
-    {"argon2id",
-     "password",
-     "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"},
+    {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8"},
+    {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=2$c29tZXNhbHQ$T/XOJ2mh1/TIpJHfCdQan76Q5esCFVoT5MAeIM1Oq2E"},
+    {"argon2i", "password", "$argon2i$m=256,t=2,p=1$c29tZXNhbHQ$/U3YPXYsSb3q9XxHvc0MLxur+GP960kN9j7emXX8zwY"},  // v=16
+    {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
+    {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc"},
+    {"argon2id", "password", "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"},
     // Openwall crypt_blowfish wrapper.c test vectors.
     {"bcrypt", "U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
     {"bcrypt", "U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"},
@@ -62,25 +48,21 @@ constexpr vector vectors[] = {
     {"bcrypt", "U*U", "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
     // Django BCryptSHA256PasswordHasher layout: bcrypt over hex(sha256(password)); generated for
     // this test.
-    {"bcrypt_sha256_django",
-     "correct horse",
+    {"bcrypt_sha256_django", "correct horse",
      "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
     // Django's own test vector (tests/auth_tests/test_hashers.py, 10000 iterations).
-    {"pbkdf2_sha256_django",
-     "l\xc3\xa8tmein",
+    {"pbkdf2_sha256_django", "l\xc3\xa8tmein",
      "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
     // RFC 7914 §11 PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1, 64 bytes) in Clerk's base64-salt
     // layout.
-    {"pbkdf2_sha256",
-     "passwd",
+    {"pbkdf2_sha256", "passwd",
      "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/"
      "sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
     // RFC 6070 PBKDF2-HMAC-SHA1 (P="password", S="salt", c=4096, 20 bytes).
     {"pbkdf2_sha1", "password", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
     // firebase/scrypt README sample (also used by the firebase-scrypt ports), reordered into
     // Clerk's layout.
-    {"scrypt_firebase",
-     "user1password",
+    {"scrypt_firebase", "user1password",
      "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/"
      "qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==$"
      "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==$Bw=="
@@ -96,24 +78,20 @@ constexpr vector vectors[] = {
     // phpBB3 writes the same portable hash under "$H$".
     {"md5_phpass", "test12345", "$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
     // python3 -c 'import hashlib; print(hashlib.pbkdf2_hmac("sha512", b"correct horse", b"NaCl", 1000).hex())'
-    {"pbkdf2_sha512",
-     "correct horse",
+    {"pbkdf2_sha512", "correct horse",
      "pbkdf2_sha512$1000$NaCl$cc5d115d3ce48c34058b84416af0f7afc22402968e17446bd88016b0d551bca43c9eda0423c04b6266"
      "512f1d1bcb97ed396210a047412a3e64411323e73b507c"},
     // The same with the salt bytes 00112233445566778899aabbccddeeff given in hex.
-    {"pbkdf2_sha512_hex",
-     "correct horse",
+    {"pbkdf2_sha512_hex", "correct horse",
      "pbkdf2_sha512_hex$1000$00112233445566778899aabbccddeeff$06a400b959401730879119b8d50a15ffa38c8b9d746a1f413e"
      "795a288d6f91f39a9ec0bd5403cfab99b3ad439f2df0ac4aa7d0817219c49389729c38bd359c8d"},
     // Werkzeug 3: generate_password_hash("correct horse", method="scrypt:1024:8:1", salt_length=8).
-    {"scrypt_werkzeug",
-     "correct horse",
+    {"scrypt_werkzeug", "correct horse",
      "scrypt:1024:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d8"
      "8969fd6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
     // Symfony MessageDigestPasswordEncoder('sha512', true, 5000), salt "pepper": python3 hashlib.sha512 over
     // "correct horse{pepper}", then 4999 times over digest || salted, base64.
-    {"sha512_symfony",
-     "correct horse",
+    {"sha512_symfony", "correct horse",
      "sha512_symfony$5000$pepper$/ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3Oal"
      "HkT3sQ=="},
     // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + salt).digest() + salt), salt 6162 01fe.
@@ -144,8 +122,7 @@ BOOST_AUTO_TEST_CASE(hash_then_verify) {
     BOOST_TEST(digest->rfind("$argon2id$v=19$m=19456,t=2,p=1$", 0) == 0U);
     // 16-byte salt and 32-byte hash, unpadded base64.
     std::string_view const tail =
-        std::string_view(*digest).substr(std::string_view("$argon2id$v=19$m=19456,t=2,p=1$").size()
-        );
+        std::string_view(*digest).substr(std::string_view("$argon2id$v=19$m=19456,t=2,p=1$").size());
     auto const dollar = tail.find('$');
     BOOST_TEST_REQUIRE(dollar != std::string_view::npos);
     BOOST_TEST(crypto::base64_decode(tail.substr(0, dollar)).value().size() == 16U);
@@ -153,8 +130,7 @@ BOOST_AUTO_TEST_CASE(hash_then_verify) {
     BOOST_TEST(tail.find('=') == std::string_view::npos);
 
     BOOST_TEST(crypto::verify_password("correct horse battery staple", *digest).value());
-    BOOST_TEST(crypto::verify_password("correct horse battery staple", *digest, "argon2id").value()
-    );
+    BOOST_TEST(crypto::verify_password("correct horse battery staple", *digest, "argon2id").value());
     BOOST_TEST(!crypto::verify_password("correct horse battery stapler", *digest).value());
     BOOST_TEST(!crypto::verify_password("", *digest).value());
     BOOST_TEST(!crypto::needs_rehash(*digest));
@@ -180,13 +156,9 @@ BOOST_AUTO_TEST_CASE(custom_parameters_are_encoded_and_honoured) {
 BOOST_AUTO_TEST_CASE(hash_rejects_parameters_it_could_not_verify) {
     quiet_log const quiet;
     BOOST_TEST(crypto::hash_password("pw", {0, 64, 1}).error() == code(errc::hash_failed));
-    BOOST_TEST(
-        crypto::hash_password("pw", {1, 15, 2}).error() == code(errc::hash_failed)
-    );  // m < 8p
+    BOOST_TEST(crypto::hash_password("pw", {1, 15, 2}).error() == code(errc::hash_failed));  // m < 8p
     BOOST_TEST(crypto::hash_password("pw", {1, 64, 0}).error() == code(errc::hash_failed));
-    BOOST_TEST(
-        crypto::hash_password("pw", {1, (1U << 20) + 1, 1}).error() == code(errc::hash_failed)
-    );
+    BOOST_TEST(crypto::hash_password("pw", {1, (1U << 20) + 1, 1}).error() == code(errc::hash_failed));
 }
 
 BOOST_AUTO_TEST_CASE(memory_above_the_reused_buffer_still_works) {
@@ -205,17 +177,14 @@ BOOST_AUTO_TEST_CASE(hashing_from_several_threads) {
         threads.emplace_back([t, &failures] {
             for (int i = 0; i < 3; ++i) {
                 std::string const pw = "pw-" + std::to_string(t) + "-" + std::to_string(i);
-                auto d =
-                    crypto::hash_password(pw, {1, 256 + 64 * static_cast<std::uint32_t>(i), 1});
-                if (!d || !crypto::verify_password(pw, *d).value() ||
-                    crypto::verify_password(pw + "x", *d).value()) {
+                auto d = crypto::hash_password(pw, {1, 256 + 64 * static_cast<std::uint32_t>(i), 1});
+                if (!d || !crypto::verify_password(pw, *d).value() || crypto::verify_password(pw + "x", *d).value()) {
                     ++failures;
                 }
             }
         });
     }
-    for (auto& th : threads)
-        th.join();
+    for (auto& th : threads) th.join();
     BOOST_TEST(failures.load() == 0);
 }
 
@@ -240,8 +209,7 @@ BOOST_AUTO_TEST_CASE(detection_finds_the_hasher) {
     for (auto const& v : vectors) {
         // Clerk's base64-salt pbkdf2_sha256 shares Django's prefix: detection picks Django's
         // layout.
-        std::string_view const expected =
-            v.hasher == "pbkdf2_sha256" ? "pbkdf2_sha256_django" : v.hasher;
+        std::string_view const expected = v.hasher == "pbkdf2_sha256" ? "pbkdf2_sha256_django" : v.hasher;
         BOOST_TEST_CONTEXT(v.digest) {
             BOOST_TEST(crypto::detect_hasher(v.digest) == expected);
             if (v.hasher != "pbkdf2_sha256") {
@@ -268,47 +236,25 @@ BOOST_AUTO_TEST_CASE(pbkdf2_variants_differ_in_salt_encoding) {
 
 BOOST_AUTO_TEST_CASE(bcrypt_rejects_passwords_with_nul) {
     std::string const pw("U*U\0tail", 8);
-    BOOST_TEST(
-        !crypto::verify_password(pw, "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
-             .value()
-    );
+    BOOST_TEST(!crypto::verify_password(pw, "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW").value());
 }
 
 BOOST_AUTO_TEST_CASE(sha256_hex_is_case_insensitive) {
-    BOOST_TEST(crypto::verify_password(
-                   "password",
-                   "5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8"
-    )
+    BOOST_TEST(crypto::verify_password("password", "5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8")
                    .value());
 }
 
 BOOST_AUTO_TEST_CASE(supported_hasher_names) {
-    for (auto const* name :
-         {"argon2id",
-          "argon2i",
-          "bcrypt",
-          "bcrypt_sha256_django",
-          "pbkdf2_sha256",
-          "pbkdf2_sha256_django",
-          "pbkdf2_sha1",
-          "scrypt_firebase",
-          "sha256"}) {
-        BOOST_TEST_CONTEXT(name) {
-            BOOST_TEST(crypto::is_supported_hasher(name));
-        }
+    for (auto const* name : {"argon2id", "argon2i", "bcrypt", "bcrypt_sha256_django", "pbkdf2_sha256",
+                             "pbkdf2_sha256_django", "pbkdf2_sha1", "scrypt_firebase", "sha256"}) {
+        BOOST_TEST_CONTEXT(name) { BOOST_TEST(crypto::is_supported_hasher(name)); }
     }
-    for (auto const* name :
-         {"", "md5_salted", "bcrypt_peppered", "awscognito", "ARGON2ID", "argon2d"}) {
-        BOOST_TEST_CONTEXT(name) {
-            BOOST_TEST(!crypto::is_supported_hasher(name));
-        }
+    for (auto const* name : {"", "md5_salted", "bcrypt_peppered", "awscognito", "ARGON2ID", "argon2d"}) {
+        BOOST_TEST_CONTEXT(name) { BOOST_TEST(!crypto::is_supported_hasher(name)); }
     }
     BOOST_TEST(crypto::supported_hashers().size() == 17U);
-    BOOST_TEST(std::all_of(
-        crypto::supported_hashers().begin(),
-        crypto::supported_hashers().end(),
-        [](std::string_view n) { return crypto::is_supported_hasher(n); }
-    ));
+    BOOST_TEST(std::all_of(crypto::supported_hashers().begin(), crypto::supported_hashers().end(),
+                           [](std::string_view n) { return crypto::is_supported_hasher(n); }));
 }
 
 BOOST_AUTO_TEST_CASE(digest_matches_hasher_rejects_malformed_digests) {
@@ -356,11 +302,10 @@ BOOST_AUTO_TEST_CASE(digest_matches_hasher_rejects_malformed_digests) {
         {"argon2id",
          "$argon2id$v=19$m=256,t=2,p=1,x=1$c29tZXNhbHQ$nf65EOgLrQMR/"
          "uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
-        {"bcrypt", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe"},  // 59
-                                                                                    // characters
-        {"bcrypt",
-         "$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},  // buggy-variant
-                                                                           // prefix
+        {"bcrypt", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe"},   // 59
+                                                                                     // characters
+        {"bcrypt", "$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},  // buggy-variant
+                                                                                     // prefix
         {"bcrypt", "$2a$03$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},  // cost too
                                                                                      // low
         {"bcrypt", "$2a$17$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},  // cost above
@@ -368,19 +313,13 @@ BOOST_AUTO_TEST_CASE(digest_matches_hasher_rejects_malformed_digests) {
         {"bcrypt", "$2a$0x$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
         {"bcrypt", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe!"},
         {"bcrypt_sha256_django", "$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$0$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$010000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$-1$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$10000001$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$10000$$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$0$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$010000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$-1$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$10000001$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$10000$$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
         {"pbkdf2_sha256_django", "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7Hv"},  // 12-byte hash
-        {"pbkdf2_sha256_django",
-         "pbkdf2_sha256$10000$sea$salt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
+        {"pbkdf2_sha256_django", "pbkdf2_sha256$10000$sea$salt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
         {"pbkdf2_sha256_django", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
         {"pbkdf2_sha256",
          "pbkdf2_sha256$1$c2FsdA=$VawEblbjCJ/"
@@ -463,48 +402,30 @@ BOOST_AUTO_TEST_CASE(malformed_digests_never_verify) {
             }
         }
     }
-    BOOST_TEST(
-        crypto::verify_password("x", "$argon2id$v=19$m=7,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR")
-            .error() == code(errc::invalid_encoding)
-    );
-    BOOST_TEST(
-        crypto::verify_password("x", "$2b$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
-            .error() == code(errc::invalid_encoding)
-    );
-    BOOST_TEST(
-        crypto::verify_password("x", "not a digest").error() == code(errc::unsupported_hasher)
-    );
-    BOOST_TEST(
-        crypto::verify_password("x", "5f4dcc3b5aa765d61d8327deb882cf99", "md5_salted").error() ==
-        code(errc::unsupported_hasher)
-    );
-    BOOST_TEST(
-        crypto::verify_password(
-            "x",
-            "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
-            "argon2id"
-        )
-            .error() == code(errc::invalid_encoding)
-    );
+    BOOST_TEST(crypto::verify_password("x", "$argon2id$v=19$m=7,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR").error() ==
+               code(errc::invalid_encoding));
+    BOOST_TEST(crypto::verify_password("x", "$2b$99$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW").error() ==
+               code(errc::invalid_encoding));
+    BOOST_TEST(crypto::verify_password("x", "not a digest").error() == code(errc::unsupported_hasher));
+    BOOST_TEST(crypto::verify_password("x", "5f4dcc3b5aa765d61d8327deb882cf99", "md5_salted").error() ==
+               code(errc::unsupported_hasher));
+    BOOST_TEST(crypto::verify_password("x", "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "argon2id")
+                   .error() == code(errc::invalid_encoding));
 }
 
 BOOST_AUTO_TEST_CASE(needs_rehash_for_anything_but_current_argon2id) {
     BOOST_TEST(crypto::needs_rehash(""));
-    BOOST_TEST(crypto::needs_rehash("$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW")
-    );
+    BOOST_TEST(crypto::needs_rehash("$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"));
     // Right parameters, but an 8-byte salt.
-    BOOST_TEST(crypto::needs_rehash(
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
-    ));
+    BOOST_TEST(
+        crypto::needs_rehash("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"));
     // Right parameters, 16-byte salt, 32-byte hash: current.
     BOOST_TEST(
         !crypto::needs_rehash("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
-                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    );
+                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
     BOOST_TEST(
         crypto::needs_rehash("$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$"
-                             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-    );
+                             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 }
 
 BOOST_AUTO_TEST_CASE(hash_concurrency_cap_holds_across_threads) {
@@ -555,11 +476,11 @@ BOOST_AUTO_TEST_CASE(imported_hashers_are_detected_and_bounded) {
     BOOST_TEST(!crypto::digest_matches_hasher("$P$ZIQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", "phpass"));  // 2^35
     BOOST_TEST(!crypto::digest_matches_hasher("$P$4IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0", "phpass"));  // 2^2
     BOOST_TEST(!crypto::digest_matches_hasher(
-        "scrypt:4194304:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d", "scrypt_werkzeug"
-    ));
+        "scrypt:4194304:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d",
+        "scrypt_werkzeug"));
     BOOST_TEST(!crypto::digest_matches_hasher(
-        "scrypt:1000:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d", "scrypt_werkzeug"
-    ));  // N not a power of two
+        "scrypt:1000:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d",
+        "scrypt_werkzeug"));  // N not a power of two
     BOOST_TEST(!crypto::digest_matches_hasher("sha512_symfony$2000000$s$AA==", "sha512_symfony"));
     BOOST_TEST(!crypto::digest_matches_hasher("sha512_symfony$5$s{x}$AA==", "sha512_symfony"));
     BOOST_TEST(!crypto::digest_matches_hasher("{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5g=", "ldap_ssha"));  // no salt
@@ -569,8 +490,7 @@ BOOST_AUTO_TEST_CASE(imported_hashers_are_detected_and_bounded) {
     // Clerk's documented Werkzeug layout: a leading '$' and a base64 hash.
     auto const raw = crypto::hex_decode(
         "fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d88969fd6f6101bbdadd3b93760"
-        "39d385ce607e7fa789bb8"
-    );
+        "39d385ce607e7fa789bb8");
     BOOST_TEST_REQUIRE(raw.has_value());
     std::string const clerk_layout = "$scrypt:1024:8:1$mqHuH7hj$" + crypto::base64_encode(*raw);
     BOOST_TEST(crypto::verify_password("correct horse", clerk_layout, "scrypt_werkzeug").value());

@@ -17,9 +17,8 @@ namespace crypto = latchkey::crypto;
 namespace {
 
 bool is_base62(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return crypto::base62_alphabet.find(c) != std::string_view::npos;
-    });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return crypto::base62_alphabet.find(c) != std::string_view::npos; });
 }
 
 // Inverse of the id body encoding: 27 base62 digits -> 20 big-endian bytes.
@@ -40,8 +39,7 @@ std::array<std::uint8_t, 20> decode_body(std::string_view body) {
 std::uint64_t timestamp_of(std::string_view id) {
     auto const n = decode_body(id.substr(id.find('_') + 1));
     std::uint64_t ms = 0;
-    for (std::size_t i = 0; i < 6; ++i)
-        ms = (ms << 8) | n[i];
+    for (std::size_t i = 0; i < 6; ++i) ms = (ms << 8) | n[i];
     return ms;
 }
 
@@ -77,9 +75,7 @@ BOOST_AUTO_TEST_CASE(random_digits_are_digits_of_the_requested_length) {
     for (int i = 0; i < 2000; ++i) {
         std::string const code = crypto::random_digits(6);
         BOOST_TEST_REQUIRE(code.size() == 6U);
-        BOOST_TEST_REQUIRE(std::all_of(code.begin(), code.end(), [](char c) {
-            return c >= '0' && c <= '9';
-        }));
+        BOOST_TEST_REQUIRE(std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }));
         leading_zero_seen = leading_zero_seen || code[0] == '0';
     }
     BOOST_TEST(leading_zero_seen);  // P(miss) = 0.9^2000
@@ -90,8 +86,7 @@ BOOST_AUTO_TEST_CASE(random_digits_are_roughly_uniform) {
     constexpr double expected = n / 10.0;
     std::string const s = crypto::random_digits(n);
     std::array<std::size_t, 10> counts{};
-    for (char const c : s)
-        ++counts[static_cast<std::size_t>(c - '0')];
+    for (char const c : s) ++counts[static_cast<std::size_t>(c - '0')];
     // Expected 100,000 each (sd 300), so +-2% is ~6.7 sd. A modulo-biased byte % 10 would give
     // digits 0-5 about 101,560 and 6-9 about 97,660: the chi-square statistic would be ~366.
     double chi2 = 0;
@@ -113,21 +108,17 @@ BOOST_AUTO_TEST_CASE(new_id_has_clerk_shape) {
 }
 
 BOOST_AUTO_TEST_CASE(new_id_encodes_the_millisecond_timestamp) {
-    auto const before = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()
-    )
-                            .count();
+    auto const before =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::string const id = crypto::new_id("sess");
-    auto const after = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch()
-    )
-                           .count();
+    auto const after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::uint64_t const ts = timestamp_of(id);
     BOOST_TEST(ts >= static_cast<std::uint64_t>(before));
     BOOST_TEST(ts <= static_cast<std::uint64_t>(after));
-    BOOST_TEST(
-        timestamp_of(crypto::new_id("x", 0x0000'1234'5678'9abcULL)) == 0x0000'1234'5678'9abcULL
-    );
+    BOOST_TEST(timestamp_of(crypto::new_id("x", 0x0000'1234'5678'9abcULL)) == 0x0000'1234'5678'9abcULL);
     BOOST_TEST(timestamp_of(crypto::new_id("x", 0xffff'ffff'ffffULL)) == 0xffff'ffff'ffffULL);
     // Only the low 48 bits are kept.
     BOOST_TEST(timestamp_of(crypto::new_id("x", 0x0001'0000'0000'0001ULL)) == 1U);
@@ -158,8 +149,7 @@ BOOST_AUTO_TEST_CASE(ids_from_the_clock_increase_across_milliseconds) {
 
 BOOST_AUTO_TEST_CASE(ten_thousand_ids_are_unique) {
     std::set<std::string> ids;
-    for (int i = 0; i < 10'000; ++i)
-        ids.insert(crypto::new_id("user"));
+    for (int i = 0; i < 10'000; ++i) ids.insert(crypto::new_id("user"));
     BOOST_TEST(ids.size() == 10'000U);
 }
 

@@ -47,11 +47,11 @@ BOOST_AUTO_TEST_CASE(base32_rfc4648_vectors) {
     }
     BOOST_TEST(crypto::base32_decode("MZXW6YQ=").value() == "foob");
     BOOST_TEST(crypto::base32_decode("mzxw 6ytb-oi").value() == "foobar");
-    BOOST_TEST(!crypto::base32_decode("MZXW1").has_value());     // '1' is not base32
-    BOOST_TEST(!crypto::base32_decode("M").has_value());         // not whole bytes
-    BOOST_TEST(!crypto::base32_decode("MZX").has_value());       // not whole bytes
-    BOOST_TEST(!crypto::base32_decode("MZ").has_value());        // non-zero trailing bits
-    BOOST_TEST(!crypto::base32_decode("MY=A").has_value());      // data after padding
+    BOOST_TEST(!crypto::base32_decode("MZXW1").has_value());  // '1' is not base32
+    BOOST_TEST(!crypto::base32_decode("M").has_value());      // not whole bytes
+    BOOST_TEST(!crypto::base32_decode("MZX").has_value());    // not whole bytes
+    BOOST_TEST(!crypto::base32_decode("MZ").has_value());     // non-zero trailing bits
+    BOOST_TEST(!crypto::base32_decode("MY=A").has_value());   // data after padding
 }
 
 BOOST_AUTO_TEST_CASE(verify_accepts_one_step_either_side_once) {

@@ -115,8 +115,7 @@ BOOST_AUTO_TEST_CASE(none_attestation_sample_parses) {
 BOOST_AUTO_TEST_CASE(malformed_inputs_are_refused) {
     auto const att = b64(none_attestation);
     // Every truncation of the attestation object fails cleanly.
-    for (std::size_t n = 0; n < att.size(); ++n)
-        BOOST_TEST(!wa::parse_attestation(att.substr(0, n), {}).has_value());
+    for (std::size_t n = 0; n < att.size(); ++n) BOOST_TEST(!wa::parse_attestation(att.substr(0, n), {}).has_value());
     // A trailing byte after the map.
     BOOST_TEST(!wa::parse_attestation(att + '\0', {}).has_value());
     // Authenticator data: short, and trailing bytes without the extension flag.
@@ -139,8 +138,10 @@ BOOST_AUTO_TEST_CASE(malformed_inputs_are_refused) {
 // Found by fuzz_webauthn: a few bytes declaring a huge array made libcbor allocate gigabytes before reading it.
 // Declared lengths are checked against the input first.
 BOOST_AUTO_TEST_CASE(huge_declared_lengths_are_refused_before_decoding) {
-    BOOST_TEST(!wa::parse_cose_key(b64("pQECAyYlIAEhWCCHg03voDfAPs0HJR4mJSABIVggh4NN72plIlgg4nFGT5px8o6gpPZZhO01wdy9crDSA_Ngtkx0vGpvPHI"))
-                    .has_value());
+    BOOST_TEST(
+        !wa::parse_cose_key(
+             b64("pQECAyYlIAEhWCCHg03voDfAPs0HJR4mJSABIVggh4NN72plIlgg4nFGT5px8o6gpPZZhO01wdy9crDSA_Ngtkx0vGpvPHI"))
+             .has_value());
     BOOST_TEST(!wa::parse_cose_key(std::string("\x9b\xff\xff\xff\xff\xff\xff\xff\xff", 9)).has_value());
     BOOST_TEST(!wa::parse_cose_key(std::string("\xbb\x00\x00\x00\x10\x00\x00\x00\x00", 9)).has_value());
     BOOST_TEST(!wa::parse_cose_key(std::string(40, '\x81') + "\x01").has_value());  // nested 40 deep

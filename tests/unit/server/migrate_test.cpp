@@ -10,21 +10,20 @@ namespace {
 std::vector<migrate::csv_record> read_all(std::string_view text) {
     migrate::csv_reader r(text);
     std::vector<migrate::csv_record> out;
-    while (auto rec = r.next())
-        out.push_back(std::move(*rec));
+    while (auto rec = r.next()) out.push_back(std::move(*rec));
     return out;
 }
 
-std::vector<std::string> header() {
-    return {std::begin(migrate::csv_columns), std::end(migrate::csv_columns)};
-}
+std::vector<std::string> header() { return {std::begin(migrate::csv_columns), std::end(migrate::csv_columns)}; }
 
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(migrate_csv)
 
 BOOST_AUTO_TEST_CASE(rfc4180_quoting_bom_crlf_and_line_numbers) {
-    auto recs = read_all("\xEF\xBB\xBF" "a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\r\n\"two\nlines\",z\nlast,\n");
+    auto recs = read_all(
+        "\xEF\xBB\xBF"
+        "a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\r\n\r\n\"two\nlines\",z\nlast,\n");
     BOOST_TEST_REQUIRE(recs.size() == 4u);
     BOOST_TEST(recs[0].fields == (std::vector<std::string>{"a", "b"}));
     BOOST_TEST(recs[1].fields == (std::vector<std::string>{"x, y", "say \"hi\""}));
@@ -61,21 +60,30 @@ BOOST_AUTO_TEST_CASE(header_is_checked) {
 BOOST_AUTO_TEST_CASE(a_row_becomes_a_user) {
     migrate::csv_record rec;
     rec.line = 7;
-    rec.fields = {"user_2abc", "Ada", "L", "Ada", "ada@example.com", "", "ADA@example.com|b@example.com",
-                  "c@example.com", "+15555550100", "", "JBSWY3DPEHPK3PXP", "3cb4e732631f47e6eb961f34554b7cde", ""};
+    rec.fields = {"user_2abc",
+                  "Ada",
+                  "L",
+                  "Ada",
+                  "ada@example.com",
+                  "",
+                  "ADA@example.com|b@example.com",
+                  "c@example.com",
+                  "+15555550100",
+                  "",
+                  "JBSWY3DPEHPK3PXP",
+                  "3cb4e732631f47e6eb961f34554b7cde",
+                  ""};
     auto r = migrate::user_from_csv(rec, header(), 1000);
     BOOST_TEST_REQUIRE(r.error.empty(), r.error);
     BOOST_TEST(r.user.id == "user_2abc");
     BOOST_TEST(r.user.username == "ada");
-    BOOST_TEST(r.user.identifications.size() == 4u);  // ada (once), b, c, the phone
+    BOOST_TEST(r.user.identifications.size() == 4u);                           // ada (once), b, c, the phone
     BOOST_TEST(r.user.password_digest == "3cb4e732631f47e6eb961f34554b7cde");  // md5, detected
     BOOST_TEST(r.totp_secret == "JBSWY3DPEHPK3PXP");
     for (auto const& i : r.user.identifications) {
         BOOST_TEST((i.verification.status == "verified") == (i.value != "c@example.com"));
-        if (i.value == "ada@example.com")
-            BOOST_TEST(r.user.primary_email_address_id == i.id);
-        if (i.kind == "phone_number")
-            BOOST_TEST(r.user.primary_phone_number_id == i.id);  // the only verified phone
+        if (i.value == "ada@example.com") BOOST_TEST(r.user.primary_email_address_id == i.id);
+        if (i.kind == "phone_number") BOOST_TEST(r.user.primary_phone_number_id == i.id);  // the only verified phone
     }
     // A hasher the digest does not fit, kept with its name.
     rec.fields[11] = "abc";
@@ -83,7 +91,8 @@ BOOST_AUTO_TEST_CASE(a_row_becomes_a_user) {
     BOOST_TEST(migrate::user_from_csv(rec, header(), 1000).error == "password_digest is not a valid md5 digest");
     rec.fields[11] = "3cb4e732631f47e6eb961f34554b7cde";
     rec.fields[12] = "pbkdf2_sha256";
-    BOOST_TEST(migrate::user_from_csv(rec, header(), 1000).error == "password_digest is not a valid pbkdf2_sha256 digest");
+    BOOST_TEST(migrate::user_from_csv(rec, header(), 1000).error ==
+               "password_digest is not a valid pbkdf2_sha256 digest");
     rec.fields[12] = "md5";
     rec.fields[10] = "not base32!";
     BOOST_TEST(migrate::user_from_csv(rec, header(), 1000).error == "totp_secret is not a base32 secret");
@@ -93,8 +102,19 @@ BOOST_AUTO_TEST_CASE(list_cells_split_on_pipes_and_commas) {
     // Clerk's migration tooling splits these cells on '|' or ','; a quoted "a,b" cell is two addresses.
     migrate::csv_record rec;
     rec.line = 3;
-    rec.fields = {"user_2lists", "", "", "", "a@example.com", "", "a@example.com, b@example.com|c@example.com",
-                  "d@example.com,e@example.com", "+15555550100,+15555550101", "", "", "", ""};
+    rec.fields = {"user_2lists",
+                  "",
+                  "",
+                  "",
+                  "a@example.com",
+                  "",
+                  "a@example.com, b@example.com|c@example.com",
+                  "d@example.com,e@example.com",
+                  "+15555550100,+15555550101",
+                  "",
+                  "",
+                  "",
+                  ""};
     auto r = migrate::user_from_csv(rec, header(), 1000);
     BOOST_TEST_REQUIRE(r.error.empty(), r.error);
     std::vector<std::string> verified, unverified;
@@ -103,7 +123,8 @@ BOOST_AUTO_TEST_CASE(list_cells_split_on_pipes_and_commas) {
     BOOST_TEST(verified == (std::vector<std::string>{"a@example.com", "b@example.com", "c@example.com", "+15555550100",
                                                      "+15555550101"}),
                boost::test_tools::per_element());
-    BOOST_TEST(unverified == (std::vector<std::string>{"d@example.com", "e@example.com"}), boost::test_tools::per_element());
+    BOOST_TEST(unverified == (std::vector<std::string>{"d@example.com", "e@example.com"}),
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(json_users_and_times) {

@@ -40,10 +40,11 @@ BOOST_AUTO_TEST_CASE(boundary_parameter) {
     BOOST_TEST((st == multipart_status::not_multipart));
     BOOST_TEST(!multipart_boundary("multipart/mixed; boundary=x", &st));
     BOOST_TEST((st == multipart_status::not_multipart));
-    for (std::string const& bad : std::vector<std::string>{"multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=\"\"",
-                            "multipart/form-data; boundary=\"ab \"", "multipart/form-data; boundary=a;boundary=b",
-                            "multipart/form-data; boundary=\"a\\\"b\"", "multipart/form-data; boundary=\"a@b\"",
-                            "multipart/form-data; boundary=\"unterminated", "multipart/form-data; boundary=" + std::string(71, 'a')}) {
+    for (std::string const& bad : std::vector<std::string>{
+             "multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=\"\"",
+             "multipart/form-data; boundary=\"ab \"", "multipart/form-data; boundary=a;boundary=b",
+             "multipart/form-data; boundary=\"a\\\"b\"", "multipart/form-data; boundary=\"a@b\"",
+             "multipart/form-data; boundary=\"unterminated", "multipart/form-data; boundary=" + std::string(71, 'a')}) {
         BOOST_TEST(!multipart_boundary(bad, &st), bad);
         BOOST_TEST((st == multipart_status::bad_boundary), bad);
     }
@@ -52,9 +53,10 @@ BOOST_AUTO_TEST_CASE(boundary_parameter) {
 
 BOOST_AUTO_TEST_CASE(file_and_field_parts) {
     std::string const png("\x89PNG\r\n\x1a\n\0\0\r\n--not-the-boundary", 29);
-    std::string body = "preamble is ignored\r\n" +
-                       part("Content-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\nContent-Type: image/png", png) +
-                       part("content-disposition: FORM-DATA; name=uploader_user_id", "user_1") + closing + "epilogue";
+    std::string body =
+        "preamble is ignored\r\n" +
+        part("Content-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\nContent-Type: image/png", png) +
+        part("content-disposition: FORM-DATA; name=uploader_user_id", "user_1") + closing + "epilogue";
     std::vector<multipart_part> parts;
     BOOST_TEST((parse(body, parts) == multipart_status::ok));
     BOOST_TEST_REQUIRE(parts.size() == 2u);
@@ -73,7 +75,9 @@ BOOST_AUTO_TEST_CASE(file_and_field_parts) {
 BOOST_AUTO_TEST_CASE(empty_data_padding_and_no_parts) {
     std::vector<multipart_part> parts;
     // Transport padding after the boundary, an empty part, an empty filename.
-    std::string body = "------WebKitFormBoundaryX3b \t\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\r\n\r\n" + closing;
+    std::string body =
+        "------WebKitFormBoundaryX3b \t\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\r\n\r\n" +
+        closing;
     BOOST_TEST((parse(body, parts) == multipart_status::ok));
     BOOST_TEST_REQUIRE(parts.size() == 1u);
     BOOST_TEST(parts[0].data.empty());
@@ -86,20 +90,23 @@ BOOST_AUTO_TEST_CASE(malformed_bodies) {
     std::vector<multipart_part> parts;
     std::string const good = part("Content-Disposition: form-data; name=\"a\"", "1");
     for (std::string bad : {
-             std::string(""),                                  // no delimiter at all
+             std::string(""),  // no delimiter at all
              std::string("hello"),
              good,                                             // no closing delimiter
              good + "------WebKitFormBoundaryX3bjunk\r\n",     // a delimiter followed by neither -- nor CRLF
-             part("Content-Type: text/plain", "x") + closing,   // no Content-Disposition
+             part("Content-Type: text/plain", "x") + closing,  // no Content-Disposition
              part("Content-Disposition: attachment; name=\"a\"", "x") + closing,
              part("Content-Disposition: form-data", "x") + closing,  // no name
              part("Content-Disposition: form-data; name=\"a\"; name=\"b\"", "x") + closing,
              part("Content-Disposition: form-data; name=\"a\"\r\n folded", "x") + closing,
              part("Content-Disposition: form-data; name=\"a\"\r\nno colon here", "x") + closing,
-             part("Content-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"b\"", "x") + closing,
+             part("Content-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"b\"", "x") +
+                 closing,
              part("Content-Disposition: form-data; name=\"a", "x") + closing,
              std::string("------WebKitFormBoundaryX3b\r\n\r\nx\r\n") + closing,  // no headers
-             std::string("------WebKitFormBoundaryX3b\r\nContent-Disposition: form-data; name=\"a\"\r\n"),  // header block never ends
+             std::string(
+                 "------WebKitFormBoundaryX3b\r\nContent-Disposition: form-data; name=\"a\"\r\n"),  // header block
+                                                                                                    // never ends
          }) {
         BOOST_TEST((parse(bad, parts) == multipart_status::malformed), bad);
         BOOST_TEST(parts.empty());
@@ -114,7 +121,8 @@ BOOST_AUTO_TEST_CASE(limits) {
     BOOST_TEST((parse(body, parts, {.max_parts = 3}) == multipart_status::ok));
     BOOST_TEST((parse(body, parts, {.max_parts = 2}) == multipart_status::too_many_parts));
     BOOST_TEST(parts.empty());
-    std::string big = part("Content-Disposition: form-data; name=\"a\"\r\nX-Pad: " + std::string(5000, 'p'), "x") + closing;
+    std::string big =
+        part("Content-Disposition: form-data; name=\"a\"\r\nX-Pad: " + std::string(5000, 'p'), "x") + closing;
     BOOST_TEST((parse(big, parts) == multipart_status::header_too_large));
     BOOST_TEST((parse(big, parts, {.max_header_bytes = 8192}) == multipart_status::ok));
     BOOST_TEST((parse_multipart("text/plain", body, parts) == multipart_status::not_multipart));

@@ -98,7 +98,8 @@ void each_leaf_change(Root const& base, Get get, std::string const& prefix, F co
             if constexpr (requires { typename M::value_type; } && !std::is_same_v<M, std::string>) {
                 using E = typename M::value_type;
                 if constexpr (boost::describe::has_describe_members<E>::value)
-                    each_leaf_change<E>(base, [member](Root& r) -> E& { return member(r).front(); }, name + "[0].", f);
+                    each_leaf_change<E>(
+                        base, [member](Root& r) -> E& { return member(r).front(); }, name + "[0].", f);
             }
         }
     });
@@ -195,11 +196,11 @@ BOOST_AUTO_TEST_CASE(fragment_cache_sees_every_user_field_that_the_frontend_rend
             bool const same = fragment_cache::same_rendering_inputs(base, changed);
             // Private metadata is never shown to the frontend; of the password and the sealed TOTP secret only
             // their presence is, of the backup codes only whether there are any.
-            bool const irrelevant =
-                name == "private_metadata" || name == "password_digest" ||
-                (name == "totp_secret_sealed" && base.totp_secret_sealed.empty() == changed.totp_secret_sealed.empty()) ||
-                (name.starts_with("backup_code_digests") &&
-                 base.backup_code_digests.size() == changed.backup_code_digests.size());
+            bool const irrelevant = name == "private_metadata" || name == "password_digest" ||
+                                    (name == "totp_secret_sealed" &&
+                                     base.totp_secret_sealed.empty() == changed.totp_secret_sealed.empty()) ||
+                                    (name.starts_with("backup_code_digests") &&
+                                     base.backup_code_digests.size() == changed.backup_code_digests.size());
             BOOST_TEST(same == irrelevant, name);
         });
     BOOST_TEST(checked > 40);  // every leaf of user_record, identification_record and verification_record

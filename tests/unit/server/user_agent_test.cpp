@@ -114,7 +114,8 @@ void check_bounded(user_agent_info const& r, std::string_view in) {
     // The version views the input's first max_user_agent_bytes.
     if (!r.browser_version.empty()) {
         BOOST_TEST((r.browser_version.data() >= in.data()));
-        BOOST_TEST((r.browser_version.data() + r.browser_version.size() <= in.data() + std::min(in.size(), max_user_agent_bytes)));
+        BOOST_TEST((r.browser_version.data() + r.browser_version.size() <=
+                    in.data() + std::min(in.size(), max_user_agent_bytes)));
     }
 }
 
@@ -173,8 +174,9 @@ BOOST_AUTO_TEST_CASE(hostile_bytes) {
 
     // Random bytes seeded with browser tokens: never crashes (ASan/UBSan), output always bounded and printable.
     std::mt19937 rng(19);
-    std::string_view const tokens[] = {"Chrome/", "Version/", "Safari/", "AppleWebKit/", "Android", "Mobile",
-                                       "Trident/", "rv:", "Edg/", "OPR/", "iPad", "Opera/", "MSIE "};
+    std::string_view const tokens[] = {"Chrome/", "Version/", "Safari/", "AppleWebKit/", "Android",
+                                       "Mobile",  "Trident/", "rv:",     "Edg/",         "OPR/",
+                                       "iPad",    "Opera/",   "MSIE "};
     for (int i = 0; i < 5000; ++i) {
         std::string s;
         auto const n = rng() % 700;

@@ -15,9 +15,9 @@ using namespace latchkey::store::test;
 
 namespace {
 
-using all_records = boost::mp11::mp_list<verification_record, identification_record, user_record, client_record,
-                                         session_record, sign_in_record, sign_up_record, dev_browser_record,
-                                         jwt_template_record>;
+using all_records =
+    boost::mp11::mp_list<verification_record, identification_record, user_record, client_record, session_record,
+                         sign_in_record, sign_up_record, dev_browser_record, jwt_template_record>;
 
 auto const corrupted = make_error_code(errc::corrupted);
 
@@ -74,27 +74,33 @@ BOOST_AUTO_TEST_CASE(nested_vectors_of_structs_keep_order_and_contents) {
 BOOST_AUTO_TEST_CASE(golden_bytes_pin_the_format) {
     // Stored data outlives the code: an accidental format change must fail here.
     dev_browser_record const d{"dvb_1", "client_9", 5};
-    BOOST_TEST(encode(d) == std::string("\x01\x03\x05" "dvb_1" "\x08" "client_9" "\x0a"));
+    BOOST_TEST(encode(d) == std::string("\x01\x03\x05"
+                                        "dvb_1"
+                                        "\x08"
+                                        "client_9"
+                                        "\x0a"));
     identification_record const i{"i", "k", "v", {}, -1, 300, true};
-    std::string const expected("\x01\x09"
-                               "\x01i\x01k\x01v"
-                               "\x0a\x00\x00\x00\x00\x00\x00\x00"  // verification: 10 members, all empty/zero
-                               "\x00\x00\x00"                      // (redirect_url, verified_at_client, nonce)
-                               "\x01"                              // created_at -1 (zigzag 1)
-                               "\xd8\x04"                          // updated_at 300 (zigzag 600)
-                               "\x01"                              // reserved
-                               "\x00\x00",                         // reserved_for_second_factor, default_second_factor
-                               25);
+    std::string const expected(
+        "\x01\x09"
+        "\x01i\x01k\x01v"
+        "\x0a\x00\x00\x00\x00\x00\x00\x00"  // verification: 10 members, all empty/zero
+        "\x00\x00\x00"                      // (redirect_url, verified_at_client, nonce)
+        "\x01"                              // created_at -1 (zigzag 1)
+        "\xd8\x04"                          // updated_at 300 (zigzag 600)
+        "\x01"                              // reserved
+        "\x00\x00",                         // reserved_for_second_factor, default_second_factor
+        25);
     BOOST_TEST(encode(i) == expected);
     // A record written before the two second-factor members were appended (and before the verification's last
     // three) still decodes, with them false/empty.
-    std::string const old_bytes("\x01\x07"
-                                "\x01i\x01k\x01v"
-                                "\x07\x00\x00\x00\x00\x00\x00\x00"
-                                "\x01"
-                                "\xd8\x04"
-                                "\x01",
-                                20);
+    std::string const old_bytes(
+        "\x01\x07"
+        "\x01i\x01k\x01v"
+        "\x07\x00\x00\x00\x00\x00\x00\x00"
+        "\x01"
+        "\xd8\x04"
+        "\x01",
+        20);
     auto const decoded = decode<identification_record>(old_bytes);
     BOOST_TEST_REQUIRE(decoded.has_value());
     BOOST_TEST(decoded->reserved);
@@ -117,20 +123,54 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(every_truncation_is_corrupted, T, all_records) {
 BOOST_AUTO_TEST_CASE(malformed_values_are_corrupted) {
     auto dec_dev = [](std::string const& s) { return decode<dev_browser_record>(s); };
     auto dec_ver = [](std::string const& s) { return decode<verification_record>(s); };
-    std::string const ok("\x01\x03\x01" "a" "\x01" "b" "\x02", 7);
+    std::string const ok(
+        "\x01\x03\x01"
+        "a"
+        "\x01"
+        "b"
+        "\x02",
+        7);
     BOOST_TEST_REQUIRE(dec_dev(ok).has_value());
     // More members than the reader knows (a newer writer): refused rather than misread.
-    BOOST_TEST(dec_dev(std::string("\x01\x04\x01" "a" "\x01" "b" "\x02\x00", 8)).error() == corrupted);
-    BOOST_TEST(dec_dev(std::string("\x01\x04\x01" "a" "\x01" "b" "\x02", 7)).error() == corrupted);  // nothing after
-    // A string length past the end.
-    BOOST_TEST(dec_dev(std::string("\x01\x03\x05" "a", 4)).error() == corrupted);
-    // A varint longer than 10 bytes, and a 10th byte with bits beyond 64.
-    BOOST_TEST(dec_dev(std::string("\x01\x03\x01" "a\x01" "b" "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 17))
+    BOOST_TEST(dec_dev(std::string("\x01\x04\x01"
+                                   "a"
+                                   "\x01"
+                                   "b"
+                                   "\x02\x00",
+                                   8))
                    .error() == corrupted);
-    BOOST_TEST(dec_dev(std::string("\x01\x03\x01" "a\x01" "b" "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 16))
+    BOOST_TEST(dec_dev(std::string("\x01\x04\x01"
+                                   "a"
+                                   "\x01"
+                                   "b"
+                                   "\x02",
+                                   7))
+                   .error() == corrupted);  // nothing after
+    // A string length past the end.
+    BOOST_TEST(dec_dev(std::string("\x01\x03\x05"
+                                   "a",
+                                   4))
+                   .error() == corrupted);
+    // A varint longer than 10 bytes, and a 10th byte with bits beyond 64.
+    BOOST_TEST(dec_dev(std::string("\x01\x03\x01"
+                                   "a\x01"
+                                   "b"
+                                   "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+                                   17))
+                   .error() == corrupted);
+    BOOST_TEST(dec_dev(std::string("\x01\x03\x01"
+                                   "a\x01"
+                                   "b"
+                                   "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02",
+                                   16))
                    .error() == corrupted);
     // The largest 10-byte varint is fine: zigzag(INT64_MIN) = 2^64 - 1.
-    auto big = dec_dev(std::string("\x01\x03\x01" "a\x01" "b" "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 16));
+    auto big =
+        dec_dev(std::string("\x01\x03\x01"
+                            "a\x01"
+                            "b"
+                            "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+                            16));
     BOOST_TEST_REQUIRE(big.has_value());
     BOOST_TEST(big->created_at == std::numeric_limits<std::int64_t>::min());
     // A bool that is neither 0 nor 1 (custom_signing_key is member 6 of jwt_template_record).
@@ -140,13 +180,22 @@ BOOST_AUTO_TEST_CASE(malformed_values_are_corrupted) {
     tpl[bool_at] = 2;
     BOOST_TEST(decode<jwt_template_record>(tpl).error() == corrupted);
     // An int32 out of range: attempts (member 6 of verification_record) = 2^31, zigzag 2^32.
-    std::string v("\x01\x06\x00\x00\x00\x00\x00" "\x80\x80\x80\x80\x10", 12);
+    std::string v(
+        "\x01\x06\x00\x00\x00\x00\x00"
+        "\x80\x80\x80\x80\x10",
+        12);
     BOOST_TEST(dec_ver(v).error() == corrupted);
-    v = std::string("\x01\x06\x00\x00\x00\x00\x00" "\xfe\xff\xff\xff\x0f", 12);  // 2^31 - 1 is fine
+    v = std::string(
+        "\x01\x06\x00\x00\x00\x00\x00"
+        "\xfe\xff\xff\xff\x0f",
+        12);  // 2^31 - 1 is fine
     BOOST_TEST_REQUIRE(dec_ver(v).has_value());
     BOOST_TEST(dec_ver(v)->attempts == std::numeric_limits<std::int32_t>::max());
     // A vector count far beyond the input: refused before allocating for it.
-    std::string c("\x01\x02\x00" "\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 12);
+    std::string c(
+        "\x01\x02\x00"
+        "\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
+        12);
     BOOST_TEST(decode<client_record>(c).error() == corrupted);
     BOOST_TEST(decode<client_record>(std::string_view{}).error() == corrupted);
 }

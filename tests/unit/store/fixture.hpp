@@ -30,12 +30,18 @@ namespace latchkey::store {
 
 inline std::ostream& operator<<(std::ostream& os, unique_field f) {
     switch (f) {
-        case unique_field::none: return os << "none";
-        case unique_field::email_address: return os << "email_address";
-        case unique_field::phone_number: return os << "phone_number";
-        case unique_field::username: return os << "username";
-        case unique_field::external_id: return os << "external_id";
-        case unique_field::jwt_template_name: return os << "jwt_template_name";
+        case unique_field::none:
+            return os << "none";
+        case unique_field::email_address:
+            return os << "email_address";
+        case unique_field::phone_number:
+            return os << "phone_number";
+        case unique_field::username:
+            return os << "username";
+        case unique_field::external_id:
+            return os << "external_id";
+        case unique_field::jwt_template_name:
+            return os << "jwt_template_name";
     }
     return os << "unique_field(" << static_cast<int>(f) << ")";
 }
@@ -143,9 +149,15 @@ void fill(T& v, T const& def, int& seed) {
         v = !def;
     } else if constexpr (std::is_integral_v<T>) {
         switch (seed % 3) {
-            case 0: v = std::numeric_limits<T>::min(); break;
-            case 1: v = std::numeric_limits<T>::max(); break;
-            default: v = static_cast<T>(-(seed * 1000 + 7)); break;
+            case 0:
+                v = std::numeric_limits<T>::min();
+                break;
+            case 1:
+                v = std::numeric_limits<T>::max();
+                break;
+            default:
+                v = static_cast<T>(-(seed * 1000 + 7));
+                break;
         }
         if (v == def) v = static_cast<T>(def + 1);
     } else if constexpr (is_vector<T>::value) {

@@ -52,8 +52,8 @@ public:
                                 std::string_view* static_body = nullptr) override {
         co_await target->handle(req, res, ci, static_body);
     }
-    void transport_error(response& res, http::status s, std::string_view c, std::string_view m) override {
-        target->transport_error(res, s, c, m);
+    void transport_error(response& res, transport_failure f, std::string_view detail) override {
+        target->transport_error(res, f, detail);
     }
 };
 

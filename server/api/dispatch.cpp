@@ -145,18 +145,37 @@ api_service::api_service(app& a, route_table const& routes, api_kind kind, net::
     }
 }
 
-void api_service::transport_error(response& res, http::status status, std::string_view c, std::string_view message) {
-    api_error e;
-    e.status = status;
-    e.code = std::string(c);
-    e.message = std::string(message);
-    e.long_message = std::string(message);
+namespace {
+/// The table's code for a failure the transport answers by itself.
+code transport_code(transport_failure f) noexcept {
+    switch (f) {
+        case transport_failure::malformed_request:
+            return code::malformed_request;
+        case transport_failure::request_body_too_large:
+            return code::request_body_too_large;
+        case transport_failure::request_header_too_large:
+            return code::request_header_too_large;
+        case transport_failure::request_timeout:
+            return code::request_timeout;
+        case transport_failure::too_many_connections:
+            return code::too_many_connections;
+        case transport_failure::unsafe_response:
+            break;
+    }
+    return code::internal_clerk_error;
+}
+}  // namespace
+
+void api_service::transport_error(response& res, transport_failure failure, std::string_view detail) {
+    api_error e = make_error(transport_code(failure));
+    if (!detail.empty()) e.long_message = std::string(detail);
+    auto const status = e.status;
     res.result(status);
     res.set(http::field::content_type, "application/json");
     res.set(http::field::server, "latchkey");
     res.body() = render_errors(e, next_request_id());
-    log::access(kind_ == api_kind::frontend ? "fapi" : "bapi", "-", "-", "-", static_cast<unsigned>(status), c, 0,
-                res.body().size(), "");
+    log::access(kind_ == api_kind::frontend ? "fapi" : "bapi", "-", "-", "-", static_cast<unsigned>(status),
+                code_name(e.code), 0, res.body().size(), "");
 }
 
 api_result<reply> api_service::invoke(route_entry const& route, request_ctx& ctx) {
@@ -464,8 +483,7 @@ net::awaitable<void> api_service::handle(request& req, response& res, connection
         app_.metrics->observe(metric_slot, res.result_int(), std::chrono::steady_clock::now() - t0);
     if (app_.cfg.access_log) {
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-        // result<T, api_error>::error() returns a copy: keep the code in a string, not a view of a temporary.
-        std::string const code_text = result ? std::string{} : result.error().code;
+        std::string_view const code_text = result ? std::string_view{} : code_name(result.error().code);
         log::access(kind_ == api_kind::frontend ? "fapi" : "bapi", ctx.request_id, http::to_string(ctx.method),
                     ctx.path, res.result_int(), code_text, us,
                     result && !result->static_body.empty() ? result->static_body.size() : res.body().size(),

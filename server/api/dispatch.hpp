@@ -16,7 +16,7 @@ public:
 
     net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
                                 std::string_view* static_body = nullptr) override;
-    void transport_error(response& res, http::status status, std::string_view code, std::string_view message) override;
+    void transport_error(response& res, transport_failure failure, std::string_view detail) override;
     /// With a store whose commits wait on the network (PostgreSQL, issue 16): every request that may write (not
     /// GET/HEAD/OPTIONS, and not a session token mint, which only reads) runs on the pool, off the I/O threads.
     void offload_writes(bool on) noexcept { offload_writes_ = on; }

@@ -41,7 +41,7 @@ api_error store_error(boost::system::error_code ec, std::string_view what, std::
 }
 
 void throw_exception_from_error(api_error const& e, boost::source_location const& loc) {
-    boost::throw_exception(std::runtime_error(e.code), loc);
+    boost::throw_exception(std::runtime_error(std::string(code_name(e.code))), loc);
 }
 
 std::string_view code_name(code c) noexcept { return entry(c).name; }
@@ -50,7 +50,7 @@ http::status code_status(code c) noexcept { return entry(c).status; }
 
 api_error make_error(code c) {
     auto const& e = entry(c);
-    return api_error{e.status, std::string(e.name), std::string(e.message), std::string(e.long_message), {}};
+    return api_error{e.status, c, std::string(e.message), std::string(e.long_message), {}};
 }
 
 api_error param_error(code c, std::string_view param_name, std::string_view long_message) {
@@ -58,19 +58,23 @@ api_error param_error(code c, std::string_view param_name, std::string_view long
     e.meta["param_name"] = param_name;
     if (!long_message.empty())
         e.long_message = std::string(long_message);
-    else if (e.code.starts_with("form_param_"))
+    else if (code_name(c).starts_with("form_param_"))
         e.long_message = std::string(param_name) + " " + e.message;
     return e;
 }
 
-std::string render_errors(api_error const& e, std::string_view trace_id) {
+boost::json::object error_object(api_error const& e) {
     boost::json::object err;
-    err["code"] = e.code;
+    err["code"] = code_name(e.code);
     err["message"] = e.message;
     err["long_message"] = e.long_message;
     err["meta"] = e.meta;
+    return err;
+}
+
+std::string render_errors(api_error const& e, std::string_view trace_id) {
     boost::json::object root;
-    root["errors"] = boost::json::array{std::move(err)};
+    root["errors"] = boost::json::array{error_object(e)};
     root["clerk_trace_id"] = trace_id;
     return boost::json::serialize(root);
 }

@@ -192,9 +192,10 @@ enum class code {
 #undef LATCHKEY_X
 };
 
+/// A client-visible error. `code` is the table's enum; its wire name comes from code_name() when it is serialised.
 struct api_error {
     http::status status = http::status::internal_server_error;
-    std::string code;
+    api::code code = api::code::internal_clerk_error;
     std::string message;
     std::string long_message;
     boost::json::object meta{};
@@ -219,6 +220,9 @@ api_error store_error(boost::system::error_code ec, std::string_view what, std::
 /// The code's wire name ("form_identifier_not_found").
 std::string_view code_name(code c) noexcept;
 http::status code_status(code c) noexcept;
+
+/// One error as Clerk renders it: {code,message,long_message,meta}.
+boost::json::object error_object(api_error const& e);
 
 /// The error envelope: {"errors":[{code,message,long_message,meta}],"clerk_trace_id":...}.
 std::string render_errors(api_error const& e, std::string_view trace_id);

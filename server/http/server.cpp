@@ -171,22 +171,20 @@ bool is_upload(http::fields const& h) {
 
 /// Maps a read error to the transport error to answer with, or nullopt when the peer is gone.
 struct read_failure {
-    http::status status;
-    std::string_view code;
-    std::string_view message;
+    transport_failure failure;
+    std::string_view detail;
 };
 
 std::optional<read_failure> classify(boost::system::error_code const& ec) {
     if (ec == http::error::body_limit)
-        return read_failure{http::status::payload_too_large, "request_body_too_large", "Request body is too large."};
+        return read_failure{transport_failure::request_body_too_large, "Request body is too large."};
     if (ec == http::error::header_limit)
-        return read_failure{http::status::request_header_fields_too_large, "request_header_too_large",
-                            "Request header fields are too large."};
+        return read_failure{transport_failure::request_header_too_large, "Request header fields are too large."};
     if (ec == beast::error::timeout)
-        return read_failure{http::status::request_timeout, "request_timeout", "The request took too long to arrive."};
+        return read_failure{transport_failure::request_timeout, "The request took too long to arrive."};
     if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
         ec != http::error::end_of_stream && ec != http::error::partial_message)
-        return read_failure{http::status::bad_request, "malformed_request", "The request could not be parsed."};
+        return read_failure{transport_failure::malformed_request, "The request could not be parsed."};
     return std::nullopt;
 }
 
@@ -305,7 +303,7 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         }
         if (!ec && !framing_ok(parser.get())) {
             response res{http::status::bad_request, 11};
-            svc.transport_error(res, http::status::bad_request, "malformed_request",
+            svc.transport_error(res, transport_failure::malformed_request,
                                 "The request's Transfer-Encoding cannot be framed.");
             res.keep_alive(false);
             res.prepare_payload();
@@ -327,8 +325,8 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         if (ec) {
             auto failure = classify(ec);
             if (!failure) break;  // peer closed or reset: nothing to answer
-            response res{failure->status, 11};
-            svc.transport_error(res, failure->status, failure->code, failure->message);
+            response res{http::status::bad_request, 11};
+            svc.transport_error(res, failure->failure, failure->detail);
             res.keep_alive(false);
             res.prepare_payload();
             arm(limits.write_timeout);
@@ -346,8 +344,7 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
             // A header built from input carries CR/LF/NUL: answer 500 rather than split the response.
             log::error("unsafe_response_header");
             res = response{http::status::internal_server_error, res.version()};
-            svc.transport_error(res, http::status::internal_server_error, "internal_clerk_error",
-                                "The server could not build a safe response.");
+            svc.transport_error(res, transport_failure::unsafe_response, "The server could not build a safe response.");
             static_body = {};
             keep = false;
         }
@@ -391,8 +388,7 @@ net::awaitable<void> http_server::impl::refuse(tcp::socket s, service& svc) {
     // Over the connection limit: a short 503 and close, without reading the request. Runs beside the
     // listener (never inside its loop) so a peer that does not read cannot stall accepting.
     response res{http::status::service_unavailable, 11};
-    svc.transport_error(res, http::status::service_unavailable, "too_many_connections",
-                        "The server is at its connection limit.");
+    svc.transport_error(res, transport_failure::too_many_connections, "The server is at its connection limit.");
     res.keep_alive(false);
     res.prepare_payload();
     beast::tcp_stream stream(std::move(s));

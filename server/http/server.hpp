@@ -33,6 +33,17 @@ struct connection_info {
     bool tls = false;
 };
 
+/// A failure the transport answers by itself, before or instead of a handler. The API layer renders each from its
+/// one error table (status, code, message); the transport names only which one.
+enum class transport_failure {
+    malformed_request,         ///< 400: unparsable, or a Transfer-Encoding that cannot be framed
+    request_body_too_large,    ///< 413
+    request_header_too_large,  ///< 431
+    request_timeout,           ///< 408: the request did not arrive in time
+    unsafe_response,           ///< 500: the response a handler built cannot be sent safely
+    too_many_connections,      ///< 503: over the connection limit
+};
+
 /// Turns a request into a response. Implemented by the API layer.
 class service {
 public:
@@ -44,9 +55,9 @@ public:
     /// body is in `res.body()`.
     virtual net::awaitable<void> handle(request& req, response& res, connection_info const& ci,
                                         std::string_view* static_body = nullptr) = 0;
-    /// Builds the response for a transport-level failure (400 bad request, 413, 431, 503, 408).
-    virtual void transport_error(response& res, http::status status, std::string_view code,
-                                 std::string_view message) = 0;
+    /// Builds the response (status, headers, body) for a transport-level failure; `detail`, when not empty, is the
+    /// error's long message.
+    virtual void transport_error(response& res, transport_failure failure, std::string_view detail) = 0;
 };
 
 class tls_context;  // server/http/tls.hpp

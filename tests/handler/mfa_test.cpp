@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(enroll_totp_refuses_bad_secrets_and_unknown_users) {
     auto const id = create_user(env, "bad@example.com");
     auto r = enroll(env, id, "not base32!");
     BOOST_TEST_REQUIRE(!r.has_value());
-    BOOST_TEST(r.error().code == "form_param_format_invalid");
+    BOOST_TEST((r.error().code == latchkey::server::api::code::form_param_format_invalid));
     BOOST_TEST(r.error().meta.at("param_name").as_string() == "totp_secret");
     BOOST_TEST(!enroll(env, id, "MZXW6").has_value());  // 3 bytes: too short
     auto missing = enroll(env, "user_missing", rfc_secret_b32);

@@ -62,9 +62,9 @@ store::result<void> count_session_start(store::write_txn& w, request_ctx const& 
 
 void count_sign_in_refusal(app& a, request_ctx const& ctx, std::string_view pattern, api_error const& e) {
     if (!pattern.starts_with("/v1/client/sign_ins")) return;
-    static constexpr std::string_view refusals[] = {
-        "form_password_incorrect",   "form_code_incorrect", "user_locked", "user_banned",
-        "form_identifier_not_found", "verification_failed"};
+    static constexpr code refusals[] = {
+        code::form_password_incorrect,   code::form_code_incorrect, code::user_locked, code::user_banned,
+        code::form_identifier_not_found, code::verification_failed};
     bool refused = false;
     for (auto r : refusals) refused = refused || e.code == r;
     if (!refused) return;

@@ -50,9 +50,7 @@ json::value error_json(std::string_view name) {
                                      code::sign_up_restricted_waitlist};
     for (auto c : known) {
         if (code_name(c) != name) continue;
-        auto e = make_error(c);
-        return json::object{
-            {"code", e.code}, {"message", e.message}, {"long_message", e.long_message}, {"meta", e.meta}};
+        return error_object(make_error(c));
     }
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
@@ -707,7 +705,7 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
                 su = std::move(filled);
                 auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
                 if (!done) {
-                    su.oauth.error = done.error().code;
+                    su.oauth.error = std::string(code_name(done.error().code));
                     su.oauth.verification.status = "failed";
                 }
             }

@@ -269,7 +269,7 @@ api_result<reply> attempt_session_verification_first_factor(app& a, request_ctx&
         if (v.strategy != strategy) return make_error(code::verification_not_sent);
         auto ok = attempt_code(a, ctx, v, secret);
         if (!ok) {
-            if (ok.error().code == "form_code_incorrect") count_failure(a, ctx, tg.user);
+            if (ok.error().code == code::form_code_incorrect) count_failure(a, ctx, tg.user);
             return ok;
         }
         first_passed(a, ctx, tg);
@@ -319,7 +319,7 @@ api_result<reply> attempt_session_verification_second_factor(app& a, request_ctx
             if (v.strategy != "phone_code") return make_error(code::verification_not_sent);
             auto ok = attempt_code(a, ctx, v, code_value);
             if (!ok) {
-                if (ok.error().code == "form_code_incorrect") count_failure(a, ctx, tg.user);
+                if (ok.error().code == code::form_code_incorrect) count_failure(a, ctx, tg.user);
                 return ok;
             }
         } else {

@@ -78,7 +78,7 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
     auto r = txn::read(a, "mint", [&](store::read_txn& t) -> store::result<api_result<std::string>> {
         auto cs = find_client_session(a, ctx, t);
         if (!cs) {
-            if (cs.error().code == "resource_not_found")
+            if (cs.error().code == code::resource_not_found)
                 return api_result<std::string>(make_error(code::authentication_invalid));
             return api_result<std::string>(cs.error());
         }
@@ -188,7 +188,7 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
                         });
     if (!w) {
         // clerk-js treats a 401 from touch as "re-fetch the client" (clerk-wire §7).
-        if (w.error().code == "session_not_active" || w.error().code == "resource_not_found")
+        if (w.error().code == code::session_not_active || w.error().code == code::resource_not_found)
             return make_error(code::authentication_invalid);
         return w.error();
     }

@@ -956,7 +956,7 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
         if (si.first_factor.strategy != strategy) return make_error(code::verification_not_sent);
         auto ok = attempt_code(a, ctx, si.first_factor, code_value);
         if (!ok) {
-            if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
+            if (ok.error().code == code::form_code_incorrect || ok.error().code == code::verification_failed)
                 count_failure(a, ctx, u);
             return ok;
         }
@@ -1085,7 +1085,7 @@ api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
             if (si.second_factor.strategy != "phone_code") return make_error(code::verification_not_sent);
             auto ok = attempt_code(a, ctx, si.second_factor, code_value);
             if (!ok) {
-                if (ok.error().code == "form_code_incorrect" || ok.error().code == "verification_failed")
+                if (ok.error().code == code::form_code_incorrect || ok.error().code == code::verification_failed)
                     count_failure(a, ctx, u);
                 return ok;
             }

@@ -150,9 +150,7 @@ json::value error_json(std::string_view name) {
                                      code::not_allowed_to_sign_up};
     for (auto c : known) {
         if (code_name(c) != name) continue;
-        auto e = make_error(c);
-        return json::object{
-            {"code", e.code}, {"message", e.message}, {"long_message", e.long_message}, {"meta", e.meta}};
+        return error_object(make_error(c));
     }
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
@@ -688,7 +686,7 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
                 if (su.last_name.empty()) su.last_name = identity.last_name;
                 auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
                 if (!done) {
-                    su.oauth.error = done.error().code;
+                    su.oauth.error = std::string(code_name(done.error().code));
                     su.oauth.verification.status = "failed";
                 }
             }

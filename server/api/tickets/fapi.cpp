@@ -14,7 +14,7 @@ api_result<reply> accept_ticket(app& a, request_ctx& ctx) {
     auto found = txn::read<domain::found_ticket>(
         a, "accept_ticket", [&](store::read_txn& t) { return domain::find_ticket(a, t, ticket, ctx.now); });
     if (!found) {
-        if (found.error().code == "form_param_value_invalid") {  // no such ticket: Clerk answers 404
+        if (found.error().code == code::form_param_value_invalid) {  // no such ticket: Clerk answers 404
             auto e = make_error(code::resource_not_found);
             e.meta["param_name"] = "ticket";
             return e;

@@ -3,6 +3,7 @@
 #include "bench_app.hpp"
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/frontend/common.hpp"
 
 #include <benchmark/benchmark.h>
@@ -57,9 +58,9 @@ void BM_session_token_mint(benchmark::State& state) {
     auto s =
         latchkey::bench::sample_session(now, "user_2pXq1vZ0b8kYc9mN4rT6uW3eLhA", "client_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
     for (auto _ : state) {
-        auto jwt = latchkey::server::api::frontend::mint_token(a, s, "http://localhost:3000", now);
+        auto jwt = latchkey::server::api::domain::mint_session_token(a, s, "http://localhost:3000", now);
         if (!jwt) {
-            state.SkipWithError("mint_token failed");
+            state.SkipWithError("mint_session_token failed");
             break;
         }
         benchmark::DoNotOptimize(jwt->data());
@@ -83,9 +84,9 @@ void BM_session_token_mint_active_org(benchmark::State& state) {
     s.org_claims = R"(,"fea":"o:invoices,o:reports","o":{"id":"org_2pXq1vZ0b8kYc9mN4rT6uW3eLhA","rol":"billing",)"
                    R"("slg":"acme-widgets","per":"read,manage","fpm":"3,1"})";
     for (auto _ : state) {
-        auto jwt = latchkey::server::api::frontend::mint_token(a, s, "http://localhost:3000", now);
+        auto jwt = latchkey::server::api::domain::mint_session_token(a, s, "http://localhost:3000", now);
         if (!jwt) {
-            state.SkipWithError("mint_token failed");
+            state.SkipWithError("mint_session_token failed");
             break;
         }
         benchmark::DoNotOptimize(jwt->data());

@@ -2,7 +2,8 @@
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
-#include "server/api/frontend/identity.hpp"
+#include "server/api/domain/client_credentials.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -83,10 +84,10 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
     if (!token) return token.error();
     if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
     // A client credential is "client_<id>.<secret>"; anything else must be a session JWT.
-    auto const credential = frontend::split_client_credential(**token);
+    auto const credential = domain::split_client_credential(**token);
     std::string sid;
     if (!credential) {
-        auto claims = verify_session_token(a, **token, ctx.now);
+        auto claims = domain::verify_session_token(a, **token, ctx.now);
         if (!claims) return claims.error();
         sid = std::string(claims->at("sid").get_string());
     }
@@ -97,7 +98,7 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
             auto c = t.clients().get(client_id);
             if (!c) return c.error();
             // Only the current credential of an existing client verifies (it rotates on sign-in and sign-out).
-            if (*c && !frontend::credential_matches(a, **c, credential->second))
+            if (*c && !domain::credential_matches(a, **c, credential->second))
                 return api_result<json::object>(param_error(code::form_param_value_invalid, "token",
                                                             "The token is not a current client credential."));
         } else {

@@ -1,6 +1,5 @@
 #include "server/api/backend/common.hpp"
 
-#include "crypto/jws.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -130,35 +129,6 @@ json::object session_view(store::session_record const& s, std::int64_t now_ms) {
     json::object o = views::backend_session(s);
     o["status"] = effective_status(s, now_ms);
     return o;
-}
-
-api_result<json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms) {
-    auto invalid = [](std::string_view why) { return param_error(code::form_param_value_invalid, "token", why); };
-    auto parts = crypto::parse_jws(token);
-    if (!parts) return invalid("The token is not a valid JWT.");
-    boost::system::error_code ec;
-    auto header = json::parse(parts->header_json, ec);
-    if (ec || !header.is_object()) return invalid("The token header is invalid.");
-    auto const* alg = header.get_object().if_contains("alg");
-    auto const* kid = header.get_object().if_contains("kid");
-    if (alg == nullptr || !alg->is_string() || alg->get_string() != "RS256") return invalid("Unsupported algorithm.");
-    auto const* key = kid != nullptr && kid->is_string() ? a.keys.find(kid->get_string()) : nullptr;
-    if (key == nullptr) return invalid("The token was not signed by this instance.");
-    if (!crypto::verify_rs256(key->get(), *parts)) return invalid("The token signature is invalid.");
-    auto payload = json::parse(parts->payload_json, ec);
-    if (ec || !payload.is_object()) return invalid("The token payload is invalid.");
-    auto& claims = payload.get_object();
-    std::int64_t const now_s = now_ms / 1000;
-    constexpr std::int64_t leeway_s = 5;
-    auto const* exp = claims.if_contains("exp");
-    if (exp == nullptr || !exp->is_int64() || exp->get_int64() <= now_s - leeway_s)
-        return invalid("The token has expired.");
-    if (auto const* nbf = claims.if_contains("nbf");
-        nbf != nullptr && (!nbf->is_int64() || nbf->get_int64() > now_s + leeway_s))
-        return invalid("The token is not valid yet.");
-    auto const* sid = claims.if_contains("sid");
-    if (sid == nullptr || !sid->is_string() || sid->get_string().empty()) return invalid("The token has no session.");
-    return std::move(claims);
 }
 
 }  // namespace latchkey::server::api::backend

@@ -44,11 +44,6 @@ std::string_view effective_status(store::session_record const& s, std::int64_t n
 /// views::backend_session with the effective status.
 boost::json::object session_view(store::session_record const& s, std::int64_t now_ms);
 
-/// Verifies a session JWT minted by this instance: compact RS256 JWS, kid of one of our keys, valid
-/// signature, exp/nbf within a 5 s leeway, and a string `sid`. Returns the claims, or 422
-/// form_param_value_invalid (param_name "token") naming the problem. Does not look the session up.
-api_result<boost::json::object> verify_session_token(app const& a, std::string_view token, std::int64_t now_ms);
-
 // Store errors map through api::store_error (server/api/error.hpp), shared with the FAPI.
 
 }  // namespace latchkey::server::api::backend

@@ -2,8 +2,8 @@
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/domain/identifiers.hpp"
 #include "server/api/events.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -38,8 +38,8 @@ api_result<reply> create(app& a, request_ctx& ctx, kind_info const& k) {
     auto raw = body_string(ctx, k.field, 320);
     if (!raw) return raw.error();
     if (!*raw || (*raw)->empty()) return param_error(code::form_param_missing, k.field);
-    auto value = std::string_view(k.kind) == "email_address" ? frontend::normalize_email(**raw)
-                                                             : frontend::normalize_phone(**raw);
+    auto value =
+        std::string_view(k.kind) == "email_address" ? domain::normalize_email(**raw) : domain::normalize_phone(**raw);
     if (!value) return param_error(code::form_param_format_invalid, k.field);
     auto verified = body_bool(ctx, "verified");
     if (!verified) return verified.error();

@@ -4,8 +4,8 @@
 #include "crypto/jws.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/events.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -69,7 +69,7 @@ api_result<reply> mint(app& a, request_ctx& ctx, std::string_view template_name)
     });
     if (!r) return r.error();
     auto const& l = *r;
-    auto jwt = frontend::mint_token(a, l.session, {}, ctx.now, l.claims ? &*l.claims : nullptr, l.lifetime_s);
+    auto jwt = domain::mint_session_token(a, l.session, {}, ctx.now, l.claims ? &*l.claims : nullptr, l.lifetime_s);
     if (!jwt) return jwt.error();
     return json_reply(json::object{{"object", "token"}, {"jwt", *jwt}});
 }
@@ -155,7 +155,7 @@ api_result<reply> verify_session(app& a, request_ctx& ctx) {
     auto token = body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
     if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
-    auto claims = verify_session_token(a, **token, ctx.now);
+    auto claims = domain::verify_session_token(a, **token, ctx.now);
     if (!claims) return claims.error();
     if (claims->at("sid").get_string() != ctx.params.get("session_id"))
         return param_error(code::form_param_value_invalid, "token", "The token belongs to another session.");

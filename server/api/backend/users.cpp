@@ -4,10 +4,11 @@
 #include "crypto/random.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/domain/identifiers.hpp"
+#include "server/api/domain/metadata.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/events.hpp"
 #include "server/api/federation/accounts.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/images/images.hpp"
 #include "server/api/organizations/orgs.hpp"
 #include "server/api/txn.hpp"
@@ -44,7 +45,7 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
         for (auto& ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     f.phone_numbers = ctx.query.all("phone_number", true);
     for (auto& p : f.phone_numbers)
-        if (auto n = frontend::normalize_phone(p)) p = *n;
+        if (auto n = domain::normalize_phone(p)) p = *n;
     f.usernames = ctx.query.all("username", true);
     f.user_ids = ctx.query.all("user_id", true);
     f.external_ids = ctx.query.all("external_id", true);
@@ -107,7 +108,7 @@ std::optional<api_error> apply_password(app& a, request_ctx const& ctx, store::u
     }
     if (*pw) {
         if (!skip->value_or(false)) {
-            if (auto bad = frontend::check_password_policy(a, **pw)) return bad;
+            if (auto bad = domain::check_password_policy(a, **pw)) return bad;
         } else if (pw->value().empty()) {
             return param_error(code::form_param_value_invalid, "password");
         }
@@ -277,20 +278,6 @@ api_result<reply> edit_user(app& a, request_ctx& ctx, Edit edit) {
     });
 }
 
-/// Deep merge for PATCH /metadata: objects merge recursively, null deletes a key, anything else
-/// replaces.
-void merge(json::object& into, json::object const& patch) {
-    for (auto const& kv : patch) {
-        if (kv.value().is_null()) {
-            into.erase(kv.key());
-        } else if (kv.value().is_object() && into.contains(kv.key()) && into[kv.key()].is_object()) {
-            merge(into[kv.key()].as_object(), kv.value().get_object());
-        } else {
-            into[kv.key()] = kv.value();
-        }
-    }
-}
-
 /// Appends a verified (admin) identification of `kind` (also the param name) for each of `raws`, which
 /// `normalize` must accept; longer than `max_len` is refused, `shown` chars of a bad one are quoted. The first
 /// becomes `primary` when that is unset.
@@ -318,7 +305,7 @@ std::optional<api_error> add_identifications(store::user_record& u, std::string 
     return std::nullopt;
 }
 
-/// PATCH (merge_patch: deep merge, see merge()) or PUT (replace) of the three metadata fields given.
+/// PATCH (merge_patch: deep merge, see domain::merge_metadata) or PUT (replace) of the three metadata fields given.
 api_result<reply> write_metadata(app& a, request_ctx& ctx, bool merge_patch) {
     std::optional<json::object> given[3];
     char const* keys[3] = {"public_metadata", "private_metadata", "unsafe_metadata"};
@@ -336,7 +323,7 @@ api_result<reply> write_metadata(app& a, request_ctx& ctx, bool merge_patch) {
                 continue;
             }
             auto current = views::json_text(*targets[i]).as_object();
-            merge(current, *given[i]);
+            domain::merge_metadata(current, *given[i]);
             std::string text = json::serialize(current);
             if (text.size() > 8192) return param_error(code::form_param_max_length_exceeded, keys[i]);
             *targets[i] = std::move(text);
@@ -410,10 +397,10 @@ api_result<reply> create_user(app& a, request_ctx& ctx) {
     auto phones = body_strings(ctx, "phone_number");
     if (!phones) return phones.error();
     if (auto bad = add_identifications(u, "email_address", emails->value_or(std::vector<std::string>{}), 320, 64,
-                                       "email address", frontend::normalize_email, u.primary_email_address_id, ctx.now))
+                                       "email address", domain::normalize_email, u.primary_email_address_id, ctx.now))
         return *bad;
     if (auto bad = add_identifications(u, "phone_number", phones->value_or(std::vector<std::string>{}), 64, 32,
-                                       "phone number", frontend::normalize_phone, u.primary_phone_number_id, ctx.now))
+                                       "phone number", domain::normalize_phone, u.primary_phone_number_id, ctx.now))
         return *bad;
     if (auto bad = apply_profile(ctx, u)) return *bad;
     auto banned = body_bool(ctx, "banned");

@@ -3,8 +3,8 @@
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/backend/common.hpp"
 #include "server/api/backend/handlers.hpp"
+#include "server/api/domain/identifiers.hpp"
 #include "server/api/events.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 
 #include <set>
@@ -20,7 +20,7 @@ api_result<std::string> email_of(json::value const* v) {
     if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty()))
         return param_error(code::form_param_missing, "email_address");
     if (!v->is_string()) return param_error(code::form_param_type_invalid, "email_address");
-    auto e = frontend::normalize_email(v->get_string());
+    auto e = domain::normalize_email(v->get_string());
     if (!e)
         return param_error(code::form_param_format_invalid, "email_address",
                            "email_address must be a valid email address.");

@@ -6,6 +6,7 @@
 #include "crypto/random.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/views.hpp"
 #include "server/http/guard.hpp"
@@ -164,16 +165,10 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
         param = "__clerk_handshake_nonce=" + nonce;
     } else {
         // Token format: a JWT signed with the instance key whose payload carries the directives.
-        json::object payload;
         json::array list;
         for (auto const& d : directives) list.push_back(json::value(d));
-        payload["handshake"] = std::move(list);
-        payload["iat"] = ctx.now / 1000;
-        payload["exp"] = ctx.now / 1000 + 300;
-        auto const& key = a.keys.active();
-        std::string header = R"({"alg":"RS256","kid":)" + json::serialize(json::string(key.kid())) + R"(,"typ":"JWT"})";
-        auto signed_payload = crypto::sign_rs256(key, header, json::serialize(payload));
-        if (!signed_payload) return make_error(code::internal_clerk_error);
+        auto signed_payload = domain::sign_handshake(a, std::move(list), ctx.now);
+        if (!signed_payload) return signed_payload.error();
         param = "__clerk_handshake=" + *signed_payload;
     }
 

@@ -11,6 +11,7 @@
 #include "server/api/activity.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/identity.hpp"
 #include "server/api/json_write.hpp"
@@ -149,75 +150,6 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
 
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) { json_write::string(out, s); }
-
-}  // namespace
-
-api_result<std::string> mint_token(app& a, store::session_record const& s, std::string_view azp, std::int64_t now_ms,
-                                   json::object const* extra, std::int64_t lifetime_s) {
-    if (!views::session_live(s, now_ms)) return make_error(code::session_not_active);
-    auto const& key = a.keys.active();
-    std::int64_t const iat = now_ms / 1000;
-    std::int64_t const life = lifetime_s > 0 ? lifetime_s : a.cfg.token_lifetime.count();
-    std::int64_t const exp = iat + life;
-    std::int64_t const fva1 = s.first_factor_at > 0 ? (now_ms - s.first_factor_at) / 60000 : 0;
-    std::int64_t const fva2 = s.second_factor_at > 0 ? (now_ms - s.second_factor_at) / 60000 : -1;
-
-    std::string header = R"({"alg":"RS256","kid":)";
-    append_json_string(header, key.kid());
-    header += R"(,"typ":"JWT"})";
-
-    std::string payload;
-    if (extra == nullptr) {
-        payload.reserve(320);
-        payload += '{';
-        if (!s.actor.empty()) {  // issue 14: impersonation — Clerk's `act` claim, the actor object as given
-            payload += "\"act\":";
-            payload += s.actor;
-            payload += ',';
-        }
-        if (!azp.empty()) {
-            payload += "\"azp\":";
-            append_json_string(payload, azp);
-            payload += ',';
-        }
-        payload += "\"exp\":" + std::to_string(exp);
-        payload += ",\"fva\":[" + std::to_string(fva1) + "," + std::to_string(fva2) + "]";
-        payload += ",\"iat\":" + std::to_string(iat);
-        payload += ",\"iss\":";
-        append_json_string(payload, a.inst.issuer);
-        payload += ",\"nbf\":" + std::to_string(iat - 10);
-        payload += ",\"sid\":";
-        append_json_string(payload, s.id);
-        payload += ",\"sts\":\"";
-        payload += s.status == "pending" ? "pending" : "active";
-        payload += "\",\"sub\":";
-        append_json_string(payload, s.user_id);
-        payload += s.org_claims;  // the active organization's `fea`/`o` claims, kept on the session (issue 13)
-        payload += ",\"v\":2}";
-    } else {
-        json::object o = *extra;  // template claims first; the session claims below always win
-        if (!azp.empty()) o["azp"] = azp;
-        o["exp"] = exp;
-        o["iat"] = iat;
-        o["iss"] = a.inst.issuer;
-        o["nbf"] = iat - 10;
-        o["sid"] = s.id;
-        o["sub"] = s.user_id;
-        if (!s.actor.empty()) o["act"] = views::json_text(s.actor);
-        payload = json::serialize(o);
-    }
-    auto jwt = crypto::sign_rs256(key, header, payload);
-    if (jwt && a.metrics != nullptr) a.metrics->token_minted();
-    if (!jwt) {
-        log::error("sign_failed", {{"error", jwt.error().message()}});
-        return make_error(code::internal_clerk_error);
-    }
-    return std::move(*jwt);
-}
-
-namespace {
-
 /// The first instant after `now` at which (now - since) / 60000 changes (conservatively: `since` itself while
 /// the clock is behind it).
 std::int64_t next_minute_of(std::int64_t since, std::int64_t now) {
@@ -270,7 +202,7 @@ api_result<std::shared_ptr<cached_token const>> client_token(app& a, request_ctx
     std::int64_t const now_s = ctx.now / 1000;
     std::int64_t const life = a.cfg.token_lifetime.count();
     if (auto t = a.tokens.find(s.id, ctx.azp, now_s, client_updated_at / 1000, token_min_remaining_s(a))) return t;
-    auto jwt = mint_token(a, s, ctx.azp, ctx.now);
+    auto jwt = domain::mint_session_token(a, s, ctx.azp, ctx.now);
     if (!jwt) return jwt.error();
     return a.tokens.put(s.id, cached_token{std::move(*jwt), now_s, now_s + life, ctx.azp});
 }
@@ -380,48 +312,69 @@ api_result<json::object> session_json(app& a, request_ctx const& ctx, store::ses
     return std::move(v.as_object());
 }
 
-api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn const& t, store::client_record const& c,
-                                    std::string& out, rendered_client* deps) {
+store::result<client_snapshot> snapshot_client(app& a, store::read_txn const& t, store::client_record c,
+                                               std::int64_t now_ms) {
+    client_snapshot out;
+    for (auto const& id : c.session_ids) {
+        auto s = t.sessions().get(id);
+        if (!s) return s.error();
+        if (!*s || !views::session_live(**s, now_ms)) continue;
+        auto u = t.users().get((*s)->user_id);
+        if (!u) return u.error();
+        if (!*u) continue;
+        out.sessions.emplace_back(std::move(**s), std::move(**u));
+    }
+    if (!c.sign_in_id.empty()) {
+        auto si = t.sign_ins().get(c.sign_in_id);
+        // An attempt completed by the OAuth callback stays on the client: clerk-js's handleRedirectCallback reads it.
+        if (si && *si && ((*si)->status != "complete" || !(*si)->oauth.strategy.empty()) &&
+            (*si)->status != "abandoned")
+            out.sign_in = sign_in_json(a, t, **si);
+    }
+    if (!c.sign_up_id.empty()) {
+        auto su = t.sign_ups().get(c.sign_up_id);
+        if (su && *su && ((*su)->status != "complete" || !(*su)->oauth.strategy.empty()) &&
+            (*su)->status != "abandoned")
+            out.sign_up = sign_up_json(a, **su);
+    }
+    out.client = std::move(c);
+    return out;
+}
+
+store::result<client_snapshot> snapshot_current_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
+    auto c = current_client(a, ctx, t);
+    if (!c) return client_snapshot{};
+    return snapshot_client(a, t, std::move(*c), ctx.now);
+}
+
+api_result<void> append_client_json(app& a, request_ctx& ctx, client_snapshot const& snap, std::string& out,
+                                    rendered_client* deps) {
+    if (!snap.client) {
+        out += "null";
+        return {};
+    }
+    auto const& c = *snap.client;
     out += R"({"object":"client","id":)";
     json_write::string(out, c.id);
     out += R"(,"sessions":[)";
     bool signed_in = false;
     bool last_active_live = false;
-    for (auto const& id : c.session_ids) {
-        auto s = t.sessions().get(id);
-        if (!s) return store_failure(s.error(), "get_session");
-        if (!*s || !views::session_live(**s, ctx.now)) continue;
-        auto u = t.users().get((*s)->user_id);
-        if (!u) return store_failure(u.error(), "get_user");
-        if (!*u) continue;
+    for (auto const& [s, u] : snap.sessions) {
         if (signed_in) out += ',';
-        if (auto r = append_session_json(a, ctx, **s, **u, c.updated_at, out, deps); !r) return r.error();
+        if (auto r = append_session_json(a, ctx, s, u, c.updated_at, out, deps); !r) return r.error();
         signed_in = true;
-        if (id == c.last_active_session_id) last_active_live = true;
+        if (s.id == c.last_active_session_id) last_active_live = true;
     }
     out += R"(],"sign_in":)";
-    bool sign_in = false;
-    if (!c.sign_in_id.empty()) {
-        auto si = t.sign_ins().get(c.sign_in_id);
-        // An attempt completed by the OAuth callback stays on the client: clerk-js's handleRedirectCallback reads it.
-        if (si && *si && ((*si)->status != "complete" || !(*si)->oauth.strategy.empty()) &&
-            (*si)->status != "abandoned") {
-            json_write::value(out, json::value(sign_in_json(a, t, **si)));
-            sign_in = true;
-        }
-    }
-    if (!sign_in) out += "null";
+    if (snap.sign_in)
+        json_write::value(out, json::value(*snap.sign_in));
+    else
+        out += "null";
     out += R"(,"sign_up":)";
-    bool sign_up = false;
-    if (!c.sign_up_id.empty()) {
-        auto su = t.sign_ups().get(c.sign_up_id);
-        if (su && *su && ((*su)->status != "complete" || !(*su)->oauth.strategy.empty()) &&
-            (*su)->status != "abandoned") {
-            json_write::value(out, json::value(sign_up_json(a, **su)));
-            sign_up = true;
-        }
-    }
-    if (!sign_up) out += "null";
+    if (snap.sign_up)
+        json_write::value(out, json::value(*snap.sign_up));
+    else
+        out += "null";
     out += R"(,"last_active_session_id":)";
     if (last_active_live)
         json_write::string(out, c.last_active_session_id);
@@ -434,12 +387,19 @@ api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn co
     out += '}';
 
     if (deps != nullptr) {
-        deps->cacheable = deps->cacheable && !sign_in && !sign_up;
+        deps->cacheable = deps->cacheable && !snap.sign_in && !snap.sign_up;
         deps->signed_in = signed_in;
         deps->updated_at = c.updated_at;
     }
     set_client_uat(a, ctx, signed_in, c.updated_at);
     return {};
+}
+
+api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn const& t, store::client_record const& c,
+                                    std::string& out, rendered_client* deps) {
+    auto snap = snapshot_client(a, t, c, ctx.now);
+    if (!snap) return store_failure(snap.error(), "client_snapshot");
+    return append_client_json(a, ctx, *snap, out, deps);
 }
 
 namespace {
@@ -500,6 +460,17 @@ api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
     return reply{http::status::ok, std::move(body), {}};
 }
 
+api_result<reply> envelope(app& a, request_ctx& ctx, json::value response, client_snapshot const& client) {
+    std::string body;
+    body.reserve(client_json_reserve);
+    body += R"({"response":)";
+    json_write::value(body, response);
+    body += R"(,"client":)";
+    if (auto r = append_client_json(a, ctx, client, body); !r) return r.error();
+    body += '}';
+    return reply{http::status::ok, std::move(body), {}};
+}
+
 api_result<reply> client_envelope(app& a, request_ctx& ctx) {
     std::string client;
     client.reserve(client_json_reserve);
@@ -512,90 +483,6 @@ api_result<reply> client_envelope(app& a, request_ctx& ctx) {
     body += client;
     body += '}';
     return reply{http::status::ok, std::move(body), {}};
-}
-
-std::optional<std::string> normalize_email(std::string_view in) {
-    while (!in.empty() && std::isspace(static_cast<unsigned char>(in.front()))) in.remove_prefix(1);
-    while (!in.empty() && std::isspace(static_cast<unsigned char>(in.back()))) in.remove_suffix(1);
-    if (in.size() < 3 || in.size() > 320) return std::nullopt;
-    auto at = in.rfind('@');
-    if (at == std::string_view::npos || at == 0 || at + 1 >= in.size()) return std::nullopt;
-    auto domain = in.substr(at + 1);
-    if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.')
-        return std::nullopt;
-    std::string out;
-    out.reserve(in.size());
-    for (char ch : in) {
-        auto u = static_cast<unsigned char>(ch);
-        if (u <= 0x20 || ch == '<' || ch == '>' || ch == '"' || ch == ',' || ch == ';' || ch == '\\')
-            return std::nullopt;
-        out.push_back(static_cast<char>(std::tolower(u)));
-    }
-    if (std::count(out.begin(), out.end(), '@') != 1) return std::nullopt;
-    return out;
-}
-
-std::optional<std::string> normalize_phone(std::string_view in) {
-    std::string digits;
-    bool plus = false;
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        char ch = in[i];
-        if (ch == '+' && digits.empty() && !plus) {
-            plus = true;
-        } else if (ch >= '0' && ch <= '9') {
-            digits.push_back(ch);
-        } else if (ch == ' ' || ch == '-' || ch == '(' || ch == ')' || ch == '.') {
-            continue;
-        } else {
-            return std::nullopt;
-        }
-    }
-    if (!plus && digits.size() == 10) digits = "1" + digits;  // a bare North American number
-    if (digits.size() < 8 || digits.size() > 15 || digits.front() == '0') return std::nullopt;
-    return "+" + digits;
-}
-
-namespace {
-// The most common passwords in public breach corpora; refused when reject_common is on.
-constexpr std::array<std::string_view, 40> common_passwords = {
-    "password", "password1",  "password123", "12345678",      "123456789", "1234567890", "qwerty123", "qwertyuiop",
-    "iloveyou", "11111111",   "00000000",    "abc12345",      "abcd1234",  "passw0rd",   "p@ssw0rd",  "letmein1",
-    "welcome1", "welcome123", "admin123",    "administrator", "sunshine",  "princess",   "football",  "baseball",
-    "starwars", "trustno1",   "superman",    "1q2w3e4r",      "1qaz2wsx",  "zaq12wsx",   "qwerty12",  "asdfghjkl",
-    "87654321", "12341234",   "11223344",    "changeme",      "monkey123", "dragon123",  "master123", "password!"};
-}  // namespace
-
-std::optional<api_error> check_password_policy(app const& a, std::string_view pw) {
-    auto const& p = a.cfg.passwords;
-    if (pw.size() < p.min_length)
-        return param_error(code::form_password_length_too_short, "password",
-                           "Passwords must be " + std::to_string(p.min_length) + " characters or more.");
-    if (pw.size() > p.max_length)
-        return param_error(code::form_password_length_too_long, "password",
-                           "Passwords must be less than " + std::to_string(p.max_length + 1) + " characters.");
-    bool lower = false, upper = false, digit = false, special = false;
-    for (char ch : pw) {
-        auto u = static_cast<unsigned char>(ch);
-        if (std::islower(u))
-            lower = true;
-        else if (std::isupper(u))
-            upper = true;
-        else if (std::isdigit(u))
-            digit = true;
-        else
-            special = true;
-    }
-    if ((p.require_lowercase && !lower) || (p.require_uppercase && !upper) || (p.require_numbers && !digit) ||
-        (p.require_special_char && !special))
-        return param_error(code::form_password_not_strong_enough, "password");
-    if (p.reject_common) {
-        std::string lowered(pw);
-        std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        for (auto c : common_passwords)
-            if (lowered == c) return param_error(code::form_password_pwned, "password");
-    }
-    return std::nullopt;
 }
 
 std::string new_code() { return crypto::random_digits(6); }

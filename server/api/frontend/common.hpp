@@ -3,6 +3,7 @@
 // creating the browser's client, starting sessions, minting session tokens and rendering the
 // {"response": ..., "client": ...} envelope with the full piggy-backed client.
 #include "server/api/context.hpp"
+#include "server/api/domain/identifiers.hpp"
 #include "server/api/views.hpp"
 #include "store/store.hpp"
 
@@ -12,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace latchkey::server::api::frontend {
 
@@ -56,12 +59,6 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
                                                 store::client_record& client, store::user_record& user,
                                                 std::int64_t second_factor_at = 0);
 
-/// Mints a session JWT (RS256, kid, typ JWT) for a live session, with every claim the SDKs read
-/// (sub, sid, iat, nbf, exp, iss, azp, v:2, sts, fva) and the configured lifetime; `extra` claims (from a
-/// JWT template) are merged; `lifetime_s` 0 = the configured session token lifetime.
-api_result<std::string> mint_token(app& a, store::session_record const& s, std::string_view azp, std::int64_t now_ms,
-                                   boost::json::object const* extra = nullptr, std::int64_t lifetime_s = 0);
-
 /// The token to show as last_active_token: from the per-session cache when fresh and not older than the
 /// client's last change (clerk-wire rule 19), else freshly minted and cached.
 api_result<std::string> session_token_for_client(app& a, request_ctx const& ctx, store::session_record const& s,
@@ -94,6 +91,26 @@ views::lockout lockout_now(app const& a, store::user_record const& u, std::int64
 api_result<void> append_client_json(app& a, request_ctx& ctx, store::read_txn const& t, store::client_record const& c,
                                     std::string& out, rendered_client* deps = nullptr);
 
+/// What the client's JSON shows, read in one txn (the handler's own, after its writes): the client, its live
+/// sessions with their users, its current sign-in and sign-up (rendered). Rendering it reads nothing from the
+/// store, so a handler's reply needs no second txn. No client: `client` is empty (rendered as null).
+struct client_snapshot {
+    std::optional<store::client_record> client;
+    std::vector<std::pair<store::session_record, store::user_record>> sessions;  ///< live, in the client's order
+    std::optional<boost::json::object> sign_in;
+    std::optional<boost::json::object> sign_up;
+};
+
+/// Reads what `c`'s JSON shows from `t`.
+store::result<client_snapshot> snapshot_client(app& a, store::read_txn const& t, store::client_record c,
+                                               std::int64_t now_ms);
+/// snapshot_client of the request's client (an empty snapshot when it has none).
+store::result<client_snapshot> snapshot_current_client(app& a, request_ctx const& ctx, store::read_txn const& t);
+
+/// append_client_json from a snapshot: no store access (tokens come from the cache or are minted).
+api_result<void> append_client_json(app& a, request_ctx& ctx, client_snapshot const& snap, std::string& out,
+                                    rendered_client* deps = nullptr);
+
 /// A signed-in client's JSON is a few KB: reserve once instead of growing through every power of two.
 inline constexpr std::size_t client_json_reserve = 4096;
 
@@ -109,6 +126,8 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
 api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
+/// The same envelope from what the handler already read (snapshot_current_client in its own txn): no txn.
+api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response, client_snapshot const& client);
 
 /// sign_ups.cpp: completes `s` when nothing is missing (the user, its session), else leaves it
 /// missing_requirements; the caller writes `s` (the OAuth callback finishing a sign-up, issue 15).
@@ -122,11 +141,10 @@ api_result<reply> client_envelope(app& a, request_ctx& ctx);
 boost::json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_record const& s);
 boost::json::object sign_up_json(app& a, store::sign_up_record const& s);
 
-/// Normalisation and validation shared by sign-up, sign-in, me and BAPI.
-std::optional<std::string> normalize_email(std::string_view in);  ///< lowercase, must look like a@b.c
-std::optional<std::string> normalize_phone(std::string_view in);  ///< E.164 (+ and 8..15 digits)
-/// Validates a password against the policy; returns the error (param_name "password") or nothing.
-std::optional<api_error> check_password_policy(app const& a, std::string_view password);
+/// Normalisation and validation: THE rules are in server/api/domain/identifiers.hpp (shared with the BAPI).
+using domain::check_password_policy;
+using domain::normalize_email;
+using domain::normalize_phone;
 
 /// One-time codes: a new 6-digit code, its digest (HMAC with the instance code key), and test-mode checks.
 std::string new_code();

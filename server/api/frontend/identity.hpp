@@ -10,6 +10,7 @@
 // Clients written before rotation existed carry no digest and keep the legacy stateless credential
 // ("<client_id>.<HMAC-SHA256(code_key, "client:" + client_id)>") until their first rotation.
 #include "server/api/context.hpp"
+#include "server/api/domain/client_credentials.hpp"
 #include "store/store.hpp"
 
 #include <optional>
@@ -18,14 +19,10 @@
 
 namespace latchkey::server::api::frontend {
 
-/// A new credential for `c`: sets c.credential_digest (the caller writes the record) and returns the token.
-std::string new_client_credential(store::client_record& c);
-
-/// The client id and secret of a token shaped as a client credential ("client_<id>.<secret>", bounded), or nullopt.
-std::optional<std::pair<std::string_view, std::string_view>> split_client_credential(std::string_view token);
-
-/// True when `secret` is `c`'s current credential secret (constant-time comparison).
-bool credential_matches(app const& a, store::client_record const& c, std::string_view secret);
+/// The credential's shape and check (server/api/domain/client_credentials.hpp, shared with the BAPI).
+using domain::credential_matches;
+using domain::new_client_credential;
+using domain::split_client_credential;
 
 /// The client id if `token` is the current credential of a client in the store.
 std::optional<std::string> verify_client_token(app const& a, store::read_txn const& t, std::string_view token);

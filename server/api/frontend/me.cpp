@@ -8,8 +8,10 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
+#include "server/api/domain/metadata.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
@@ -176,23 +178,6 @@ api_result<std::string> metadata_text(json::object const& o, std::string_view pa
         return param_error(code::form_param_max_length_exceeded, param,
                            std::string(param) + " must be at most 8 KiB of JSON.");
     return s;
-}
-
-/// Deep merge (Clerk's metadata PATCH): objects merge key by key, null deletes a key, anything else replaces.
-void merge_metadata(json::object& into, json::object const& patch) {
-    for (auto const& kv : patch) {
-        if (kv.value().is_null()) {
-            into.erase(kv.key());
-            continue;
-        }
-        if (kv.value().is_object()) {
-            if (auto* cur = into.if_contains(kv.key()); cur != nullptr && cur->is_object()) {
-                merge_metadata(cur->as_object(), kv.value().as_object());
-                continue;
-            }
-        }
-        into[kv.key()] = kv.value();
-    }
 }
 
 /// The current password must match the stored digest: 422 form_password_incorrect otherwise.
@@ -628,7 +613,7 @@ api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
     if (!patch) return patch.error();
     auto u = edit_me(a, ctx, "update_me_metadata", [&](me& m, store::write_txn&) -> api_result<void> {
         json::value current = views::json_text(m.user.unsafe_metadata);
-        merge_metadata(current.as_object(), *patch);
+        domain::merge_metadata(current.as_object(), *patch);
         auto text = metadata_text(current.as_object(), "unsafe_metadata");
         if (!text) return text.error();
         m.user.unsafe_metadata = std::move(*text);
@@ -653,7 +638,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
             return param_error(code::form_param_value_invalid, "service",
                                "No integration or JWT template has this name.");
         auto claims = render_template_claims(a, **tpl, m->user, m->session);
-        return mint_token(a, m->session, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
+        return domain::mint_session_token(a, m->session, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
     });
     if (!jwt) return jwt.error();
     // Bare token object, like every token endpoint (clerk-wire §3).

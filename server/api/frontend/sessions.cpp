@@ -5,6 +5,7 @@
 
 #include "server/api/activity.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/frontend/identity.hpp"
@@ -91,10 +92,10 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
             if (!claims) return api_result<std::string>(claims.error());
             auto other = s;
             other.org_claims = std::move(*claims);
-            return mint_token(a, other, ctx.azp, ctx.now);
+            return domain::mint_session_token(a, other, ctx.azp, ctx.now);
         }
         if (template_name.empty()) {
-            auto jwt = mint_token(a, s, ctx.azp, ctx.now);
+            auto jwt = domain::mint_session_token(a, s, ctx.azp, ctx.now);
             if (jwt) {
                 std::int64_t now_s = ctx.now / 1000;
                 a.tokens.put(s.id, cached_token{*jwt, now_s, now_s + a.cfg.token_lifetime.count(), ctx.azp});
@@ -108,7 +109,7 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
         if (!u) return u.error();
         if (!*u) return api_result<std::string>(make_error(code::authentication_invalid));
         auto claims = render_template_claims(a, **tpl, **u, s);
-        return mint_token(a, s, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
+        return domain::mint_session_token(a, s, ctx.azp, ctx.now, &claims, (*tpl)->lifetime);
     });
     if (!r) return r.error();
     // Bare token object: clerk-js's Token reads `jwt` from the top level (clerk-wire §3).

@@ -23,6 +23,7 @@
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
 #include "server/api/backend/common.hpp"
+#include "server/api/domain/tokens.hpp"
 #include "server/api/frontend/portal.hpp"
 #include "server/api/oauth/handlers.hpp"
 #include "server/api/txn.hpp"
@@ -435,8 +436,6 @@ void user_claims(app const& a, json::object& o, store::user_record const& u, std
 api_result<std::string> sign_id_token(app& a, store::user_record const& u, std::string const& client_id,
                                       std::string_view scopes, std::string const& nonce, std::int64_t auth_time,
                                       std::int64_t now_ms) {
-    auto const& key = a.keys.active();
-    json::object h{{"alg", "RS256"}, {"kid", key.kid()}, {"typ", "JWT"}};
     json::object p;
     std::int64_t const iat = now_ms / 1000;
     p["iss"] = issuer_of(a);
@@ -449,12 +448,7 @@ api_result<std::string> sign_id_token(app& a, store::user_record const& u, std::
     if (!nonce.empty()) p["nonce"] = nonce;
     p["jti"] = crypto::new_id("idt");
     user_claims(a, p, u, scopes);
-    auto jwt = crypto::sign_rs256(key, json::serialize(h), json::serialize(p));
-    if (!jwt) {
-        log::error("sign_failed", {{"error", jwt.error().message()}});
-        return make_error(code::internal_clerk_error);
-    }
-    return std::move(*jwt);
+    return domain::sign_jwt(a, json::serialize(p));
 }
 
 /// Writes a fresh access token (and refresh token) of `family` into `t`; returns the values.

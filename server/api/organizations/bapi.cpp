@@ -5,10 +5,12 @@
 #include "server/api/organizations/orgs.hpp"
 
 #include "server/api/backend/common.hpp"
+#include "server/api/domain/identifiers.hpp"
+#include "server/api/domain/metadata.hpp"
 #include "server/api/events.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/images/images.hpp"
 #include "server/api/txn.hpp"
+#include "server/api/views.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -41,19 +43,6 @@ api_result<store::organization_record> load_org(store::read_txn const& t, std::s
 
 api_result<store::organization_record> path_org(store::read_txn const& t, request_ctx const& ctx) {
     return load_org(t, ctx.params.get("organization_id"));
-}
-
-/// Deep merge for PATCH .../metadata: objects merge recursively, null deletes a key.
-void merge(json::object& into, json::object const& patch) {
-    for (auto const& kv : patch) {
-        if (kv.value().is_null()) {
-            into.erase(kv.key());
-        } else if (kv.value().is_object() && into.contains(kv.key()) && into.at(kv.key()).is_object()) {
-            merge(into[kv.key()].as_object(), kv.value().get_object());
-        } else {
-            into[kv.key()] = kv.value();
-        }
-    }
 }
 
 std::string text_of(json::object const& o) { return json::serialize(o); }
@@ -270,7 +259,7 @@ api_result<reply> write_org_metadata(app& a, request_ctx& ctx, bool merge_patch)
             }
             json::value cur = views::json_text(stored);
             json::object obj = cur.is_object() ? cur.get_object() : json::object{};
-            merge(obj, *given);
+            domain::merge_metadata(obj, *given);
             stored = text_of(obj);
         };
         apply(*pub, o->public_metadata);
@@ -428,7 +417,7 @@ api_result<invite_input> invite_input_of(app const& a, json::object const& body)
     std::string email;
     if (auto e = str("email_address", email)) return *e;
     if (email.empty()) return param_error(code::form_param_missing, "email_address");
-    auto n = frontend::normalize_email(email);
+    auto n = domain::normalize_email(email);
     if (!n)
         return param_error(code::form_param_format_invalid, "email_address",
                            "email_address must be a valid email address.");

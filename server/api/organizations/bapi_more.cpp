@@ -10,6 +10,7 @@
 #include "server/api/organizations/orgs.hpp"
 
 #include "server/api/backend/common.hpp"
+#include "server/api/domain/metadata.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -25,23 +26,11 @@ namespace json = boost::json;
 
 namespace {
 
-void merge(json::object& into, json::object const& patch) {
-    for (auto const& kv : patch) {
-        if (kv.value().is_null()) {
-            into.erase(kv.key());
-        } else if (kv.value().is_object() && into.contains(kv.key()) && into.at(kv.key()).is_object()) {
-            merge(into[kv.key()].as_object(), kv.value().get_object());
-        } else {
-            into[kv.key()] = kv.value();
-        }
-    }
-}
-
 std::string merged(std::string const& text, json::object const& patch) {
     boost::system::error_code ec;
     auto v = json::parse(text.empty() ? std::string("{}") : text, ec);
     json::object base = (!ec && v.is_object()) ? std::move(v.as_object()) : json::object{};
-    merge(base, patch);
+    domain::merge_metadata(base, patch);
     return json::serialize(base);
 }
 

@@ -1,11 +1,11 @@
 // BAPI /v1/sign_in_tokens, /v1/actor_tokens, /v1/invitations and the user second-factor endpoints
 // (/v1/users/{id}/mfa, /totp, /backup_code, /verify_totp), as @clerk/backend 3.25.0 calls them.
 #include "server/api/backend/common.hpp"
+#include "server/api/domain/identifiers.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/tickets.hpp"
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
-#include "server/api/frontend/common.hpp"
 #include "server/api/tickets/handlers.hpp"
 #include "server/api/txn.hpp"
 
@@ -94,7 +94,7 @@ api_result<invitation_request> read_invitation(json::object const& o) {
     if (e == nullptr || e->is_null() || (e->is_string() && e->get_string().empty()))
         return param_error(code::form_param_missing, "email_address");
     if (!e->is_string()) return param_error(code::form_param_type_invalid, "email_address");
-    auto email = frontend::normalize_email(e->get_string());
+    auto email = domain::normalize_email(e->get_string());
     if (!email)
         return param_error(code::form_param_format_invalid, "email_address",
                            "email_address must be a valid email address.");

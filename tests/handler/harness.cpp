@@ -213,4 +213,25 @@ answer handler_env::bapi(http::verb method, std::string const& path, json::value
     return run(*bapi_, req);
 }
 
+std::string counting_db::take_log() {
+    std::lock_guard lock(mu_);
+    return std::exchange(log_, {});
+}
+
+store::result<void> counting_db::run_read(store::function_ref<store::result<void>(store::read_txn&)> body) const {
+    {
+        std::lock_guard lock(mu_);
+        log_ += 'r';
+    }
+    return inner_.with_read([&](store::read_txn& t) { return body(t); });
+}
+
+store::result<void> counting_db::run_write(store::function_ref<store::result<void>(store::write_txn&)> body) {
+    {
+        std::lock_guard lock(mu_);
+        log_ += 'w';
+    }
+    return inner_.with_write([&](store::write_txn& w) { return body(w); });
+}
+
 }  // namespace latchkey::handler_test

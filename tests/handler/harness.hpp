@@ -52,6 +52,25 @@ private:
     std::vector<api::message> sent_;
 };
 
+/// The memory store behind a log of the txns begun, in order ('r' read, 'w' write): a decorator of our own
+/// store::database interface, so a test can hold a handler to its txn budget (no re-read after its write).
+class counting_db final : public store::database {
+public:
+    std::uint64_t version() const noexcept override { return inner_.version(); }
+    store::result<void> sync() noexcept override { return inner_.sync(); }
+    /// The txns begun since the last take_log(), and clears it.
+    std::string take_log();
+
+protected:
+    store::result<void> run_read(store::function_ref<store::result<void>(store::read_txn&)> body) const override;
+    store::result<void> run_write(store::function_ref<store::result<void>(store::write_txn&)> body) override;
+
+private:
+    store::memory::db inner_;
+    mutable std::mutex mu_;
+    mutable std::string log_;
+};
+
 /// An app over a fresh memory store, the FAPI and BAPI services over THE route tables, and one browser's
 /// cookie jar.
 class handler_env {
@@ -69,6 +88,8 @@ public:
 
     api::app& app() { return *app_; }
     store::database& db() { return store_; }
+    /// The txns the store saw since the last call ('r'/'w' in order; see counting_db).
+    std::string txn_log() { return store_.take_log(); }
     recording_sink& sink() { return sink_; }
     std::map<std::string, std::string>& cookies() { return cookies_; }
 
@@ -84,7 +105,7 @@ private:
     std::string dir_;
     conf::config cfg_;
     server::bootstrap_result boot_;
-    store::memory::db store_;
+    counting_db store_;
     recording_sink sink_;
     std::unique_ptr<api::app> app_;
     api::route_table frontend_routes_;

@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 using namespace latchkey;
@@ -64,6 +65,23 @@ BOOST_AUTO_TEST_CASE(password_one_step_and_a_wrong_password_that_counts) {
     expect_complete(env, ok, uid);
     BOOST_TEST(stored_user(env, uid).failed_attempts == 0);
     BOOST_TEST(env.cookies().count("__client") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(sign_in_reply_reads_nothing_after_its_write) {
+    // issue 17: the identifier and the password digest in one read, the state change in one write, and the reply
+    // (the sign-in and the piggy-backed client with its new session) assembled from what that write read.
+    handler_env env;
+    auto const uid = create_user(env, "frank@example.com");
+    (void)env.fapi("GET", "/v1/client");
+    (void)env.txn_log();
+    auto ok = sign_in_password(env, "frank@example.com");
+    auto const log = env.txn_log();
+    // resolve_identity may read the client credential; then the identifier and digest; then the one write.
+    BOOST_TEST(std::count(log.begin(), log.end(), 'w') == 1, log);
+    BOOST_TEST(log.back() == 'w', "a txn after the write: " << log);
+    BOOST_TEST(std::count(log.begin(), log.end(), 'r') <= 2, log);
+    auto const sid = expect_complete(env, ok, uid);
+    BOOST_TEST(str(ok.json.at("client").at("sessions").at(0).at("id")) == sid);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {

@@ -374,12 +374,34 @@ api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
     return envelope(a, ctx, std::move(**body));
 }
 
+/// A step's reply read in the step's own write txn after its writes (the sign-in and the client the envelope
+/// shows), so nothing is read again once the txn commits.
+struct staged_reply {
+    json::object sign_in;
+    client_snapshot client;
+};
+
+store::result<void> stage_reply(app& a, request_ctx const& ctx, store::read_txn const& t,
+                                store::sign_in_record const& si, std::optional<staged_reply>& out) {
+    auto c = snapshot_current_client(a, ctx, t);
+    if (!c) return c.error();
+    out.emplace(staged_reply{sign_in_json(a, t, si), std::move(*c)});
+    return {};
+}
+
+/// The envelope of a staged reply (no txn); `id`'s fresh read when the step staged none.
+api_result<reply> respond(app& a, request_ctx& ctx, std::optional<staged_reply>& staged, std::string const& id) {
+    if (!staged) return respond(a, ctx, id);
+    return envelope(a, ctx, std::move(staged->sign_in), staged->client);
+}
+
 /// Runs `step` on the stored sign-in (at `status`) and its user in one write txn. Sign-in and user are
 /// persisted even when the step answers with a client error (attempt counters, lockouts); a server error
 /// aborts the txn. Replies through the envelope.
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
     std::string id;
+    std::optional<staged_reply> staged;
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
                                   auto l = load(a, ctx, tx);
@@ -393,10 +415,12 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
                                   l->sign_in.updated_at = ctx.now;
                                   if (auto r = tx.sign_ins().put(l->sign_in); !r) return r.error();
                                   id = l->sign_in.id;
+                                  if (outcome)
+                                      if (auto r = stage_reply(a, ctx, tx, l->sign_in, staged); !r) return r.error();
                                   return outcome;
                               });
     if (!w) return w.error();
-    return respond(a, ctx, id);
+    return respond(a, ctx, staged, id);
 }
 
 /// Revokes every live session of the user (password reset with sign_out_of_other_sessions).
@@ -454,6 +478,26 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     return o;
 }
 
+/// Stores a new sign-in `si` as the client's current attempt (creating the client when there is none) and replies
+/// with it, from what the write read.
+static api_result<reply> start_attempt(app& a, request_ctx& ctx, store::sign_in_record& si) {
+    std::optional<staged_reply> staged;
+    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                                  auto c = ensure_client(a, ctx, tx);
+                                  if (!c) return api_result<void>(c.error());
+                                  si.client_id = c->id;
+                                  c->sign_in_id = si.id;
+                                  c->updated_at = ctx.now;
+                                  if (auto r = tx.clients().put(*c); !r) return r.error();
+                                  if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                                  if (auto r = stage_reply(a, ctx, tx, si, staged); !r) return r.error();
+                                  return api_result<void>();
+                              });
+    if (!w) return w.error();
+    return respond(a, ctx, staged, si.id);
+}
+
 /// `strategy: oauth_*`: a sign-in waiting for the provider (first factor unverified with the provider's URL).
 static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::string const& strategy) {
     store::sign_in_record si;
@@ -469,19 +513,7 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
         return started.error();
     }
     si.first_factor = si.oauth.verification;
-    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto c = ensure_client(a, ctx, tx);
-                                  if (!c) return api_result<void>(c.error());
-                                  si.client_id = c->id;
-                                  c->sign_in_id = si.id;
-                                  c->updated_at = ctx.now;
-                                  if (auto r = tx.clients().put(*c); !r) return r.error();
-                                  if (auto r = tx.sign_ins().put(si); !r) return r.error();
-                                  return api_result<void>();
-                              });
-    if (!w) return w.error();
-    return respond(a, ctx, si.id);
+    return start_attempt(a, ctx, si);
 }
 
 // ---- passkeys (issue 14): the `passkey` first factor, including the discoverable flow ----
@@ -510,19 +542,7 @@ static api_result<reply> create_passkey_sign_in(app& a, request_ctx& ctx) {
     si.created_at = si.updated_at = ctx.now;
     si.abandon_at = ctx.now + attempt_lifetime_ms;
     domain::passkeys::start_assertion(a, nullptr, si.first_factor, ctx.now);
-    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto c = ensure_client(a, ctx, tx);
-                                  if (!c) return api_result<void>(c.error());
-                                  si.client_id = c->id;
-                                  c->sign_in_id = si.id;
-                                  c->updated_at = ctx.now;
-                                  if (auto r = tx.clients().put(*c); !r) return r.error();
-                                  if (auto r = tx.sign_ins().put(si); !r) return r.error();
-                                  return api_result<void>();
-                              });
-    if (!w) return w.error();
-    return respond(a, ctx, si.id);
+    return start_attempt(a, ctx, si);
 }
 
 /// `prepare_first_factor` `strategy=passkey`: request options allowing the user's credentials.
@@ -764,19 +784,21 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     // Before the write: who is it, and (one-step password) is the password right. An unknown identifier
     // spends the same time on a dummy digest.
     resolved who;
+    std::string digest;  // one-step password: the digest to check, read with the identifier (one txn)
     if (!identifier.empty()) {
-        auto r = txn::read(a, "resolve_identifier", [&](store::read_txn& t) { return resolve(a, t, identifier); });
+        auto r = txn::read(a, "resolve_identifier", [&](store::read_txn& t) -> store::result<resolved> {
+            auto found = resolve(a, t, identifier);
+            if (!found || !one_step || !found->user_id) return found;
+            auto u = t.users().get(*found->user_id);
+            if (u && *u && !user_blocked(a, **u, ctx.now)) digest = (*u)->password_digest;
+            return found;
+        });
         if (!r) return r.error();
         who = std::move(*r);
         if (auto limited = limit_identifier(a, ctx, who.user_id.value_or(who.normalized))) return *limited;
     }
     std::optional<password_check> checked;
     if (one_step) {
-        std::string digest;
-        if (who.user_id) {
-            auto u = txn::read(a, "sign_in_user", [&](store::read_txn& t) { return t.users().get(*who.user_id); });
-            if (u && *u && !user_blocked(a, **u, ctx.now)) digest = (*u)->password_digest;
-        }
         if (digest.empty())
             (void)crypto::verify_password(password, dummy_digest);
         else
@@ -790,6 +812,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     si.created_at = si.updated_at = ctx.now;
     si.abandon_at = ctx.now + attempt_lifetime_ms;
 
+    std::optional<staged_reply> staged;
     auto w = txn::write<void>(
         a, "create_sign_in", txn::on_client_error::commit,
         [&](store::write_txn& tx) -> store::result<api_result<void>> {
@@ -847,10 +870,12 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
                 if (auto r = tx.clients().put(*c); !r) return r.error();
             }
             if (auto r = tx.sign_ins().put(si); !r) return r.error();
+            if (outcome)
+                if (auto r = stage_reply(a, ctx, tx, si, staged); !r) return r.error();
             return outcome;
         });
     if (!w) return w.error();
-    return respond(a, ctx, si.id);
+    return respond(a, ctx, staged, si.id);
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {

@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 TEST_PRESET ?= asan
 
-.PHONY: run test build release bench fuzz clean deps
+.PHONY: run test build release bench fuzz clean deps tidy
 
 run: ## install what is missing, build release, start on the embedded default
 	scripts/deps.sh build
@@ -35,6 +35,10 @@ bench: ## micro-benchmarks + wrk load scenarios with same-run baselines
 	cmake --preset release >/dev/null
 	cmake --build build/release -j $(JOBS)
 	bench/load/run.sh
+
+tidy: ## clang-tidy (.clang-tidy's checks) over conf/ crypto/ store/ server/; slow, so not part of `make test`
+	cmake --preset asan >/dev/null
+	scripts/tidy.sh $$(git ls-files 'conf/*.cpp' 'crypto/*.cpp' 'store/*.cpp' 'server/*.cpp')
 
 clean:
 	rm -rf build

@@ -2,6 +2,8 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/sample_records.hpp"
+#include "tests/common/spawn_serve.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -315,14 +317,7 @@ std::string seed_user(server::api::app& a, std::string const& email, std::string
 
 std::string seed_session(server::api::app& a, std::string const& client_id, std::string const& user_id) {
     auto now = a.now_ms();
-    store::session_record s;
-    s.id = crypto::new_id("sess");
-    s.client_id = client_id;
-    s.user_id = user_id;
-    s.status = "active";
-    s.last_active_at = s.first_factor_at = s.created_at = s.updated_at = now;
-    s.expire_at = now + 7LL * 24 * 3600 * 1000;
-    s.abandon_at = now + 30LL * 24 * 3600 * 1000;
+    auto const s = active_session(now, user_id, client_id);
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto c = w.clients().get(client_id);
         if (!c) return c.error();
@@ -459,35 +454,11 @@ namespace latchkey::test {
 
 spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
                             std::vector<std::string> const& extra_args, std::vector<std::string> const& env) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("spawn_server: pipe failed");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
-                                  "127.0.0.1:0", "--data-dir", data_dir};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<std::string> envs = env;
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : envs) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    auto child = spawn_serve(bin, data_dir, extra_args, env);
+    if (child.pid < 0) throw std::runtime_error("spawn_server: cannot start " + bin);
     spawned_server c;
-    pid_t pid = -1;
-    int const rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(out[0]);
-        throw std::runtime_error("spawn_server: cannot start " + bin);
-    }
-    c.pid = pid;
-    std::string line;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    ::close(out[0]);
+    c.pid = child.pid;
+    auto const& line = child.line;
     auto port_of = [&](std::string const& key) -> unsigned short {
         auto p = line.find("\"" + key + "\":\"");
         if (p == std::string::npos) return 0;

@@ -1,6 +1,7 @@
 // The organization permission rules on the memory store, without sockets: which role holds which of Clerk's
 // system permissions, and that every FAPI organization endpoint checks the caller's role for its permission
 // (403 not_allowed_access), hides others' organizations (404), and keeps an admin.
+#include "tests/common/org_roles.hpp"
 #include "tests/handler/harness.hpp"
 
 #include "server/api/organizations/orgs.hpp"
@@ -15,14 +16,8 @@ namespace {
 constexpr char const* password = "correct horse battery staple";
 
 void orgs_on(conf::config& c) {
-    c.organizations.enabled = true;
+    test::orgs_with_billing(c, 10, {"org:invoices:read"});
     c.organizations.domains_enabled = true;
-    c.organizations.max_allowed_memberships = 10;
-    conf::org_role billing;
-    billing.key = "org:billing";
-    billing.name = "Billing";
-    billing.permissions = {"org:invoices:read"};
-    c.organizations.roles.push_back(billing);
 }
 
 std::string new_user(handler_env& env, std::string const& email) {

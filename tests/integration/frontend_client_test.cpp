@@ -2,6 +2,7 @@
 // last_active_token caching and the handshake.
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -51,9 +52,7 @@ json::value find_session(json::array const& sessions, std::string const& id) {
 
 BOOST_AUTO_TEST_SUITE(frontend_client)
 
-BOOST_AUTO_TEST_CASE(no_client_is_null_null) {
-    test_server s;
-    http_client c(s.fapi_port());
+BOOST_FIXTURE_TEST_CASE(no_client_is_null_null, fapi_env) {
     auto r = c.fapi("GET", "/v1/client");
     BOOST_TEST(r.status == 200u);
     BOOST_TEST(r.json.at("response").is_null());

@@ -2,6 +2,7 @@
 // and phone numbers, over HTTP against the real server.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -46,9 +47,7 @@ std::string add_verified_email(test_server& s, http_client& c, std::string const
 
 BOOST_AUTO_TEST_SUITE(frontend_me)
 
-BOOST_AUTO_TEST_CASE(requires_a_live_session) {
-    test_server s;
-    http_client c(s.fapi_port());
+BOOST_FIXTURE_TEST_CASE(requires_a_live_session, fapi_env) {
     // No client at all.
     for (auto const& [m, p] :
          std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/me"},

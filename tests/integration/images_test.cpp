@@ -2,6 +2,7 @@
 // (multipart/form-data `file`; a raw application/octet-stream body), the image served back from its URL with
 // its caching and safety headers, replacement and deletion, and every refusal (wrong magic bytes, too large,
 // empty, not multipart, no `file` part, broken framing, no permission) leaving nothing stored.
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -95,8 +96,7 @@ BOOST_AUTO_TEST_SUITE(images)
 
 BOOST_AUTO_TEST_CASE(profile_image_upload_serve_replace_delete) {
     test_server s(small_images);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "pic@example.com");
+    auto [c, who] = browser(s, "pic@example.com");
     auto const bytes = png(300);
 
     auto r = fapi_upload(c, "POST", "/v1/me/profile_image", multipart({{"file", bytes}}));

@@ -3,6 +3,7 @@
 // totp, backup_code and phone_code, including single use, wrong codes and the lockout they count towards.
 #include "server/api/domain/mfa.hpp"
 #include "crypto/totp.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -56,8 +57,7 @@ BOOST_AUTO_TEST_SUITE(frontend_mfa)
 
 BOOST_AUTO_TEST_CASE(totp_enrolment) {
     test_server s(totp_instance);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "ada@example.com");
+    auto [c, who] = browser(s, "ada@example.com");
 
     auto r = c.fapi("POST", "/v1/me/totp");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);

@@ -5,6 +5,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/totp.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -32,23 +33,6 @@ json::object sign_in_token(http_client& b, std::string const& user_id, json::obj
 
 http_result ticket_sign_in(http_client& c, std::string const& ticket) {
     return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "ticket"}, {"ticket", ticket}});
-}
-
-/// The `__clerk_ticket` of a link.
-std::string ticket_of(std::string const& link) {
-    auto const at = link.find("__clerk_ticket=");
-    BOOST_TEST_REQUIRE(at != std::string::npos, link);
-    auto const end = link.find('&', at);
-    return link.substr(at + 15, end == std::string::npos ? std::string::npos : end - at - 15);
-}
-
-/// The link last sent to `to` for a message of `kind`.
-std::string link_sent_to(test_server& s, std::string const& to, std::string const& kind) {
-    std::string link;
-    for (auto const& m : s.outbox())
-        if (str(m.at("to")) == to && str(m.at("kind")) == kind) link = str(m.at("code"));
-    BOOST_TEST_REQUIRE(!link.empty());
-    return link;
 }
 
 /// Gives the user a verified TOTP secret (raw bytes "12345678901234567890", RFC 6238's) and returns it.

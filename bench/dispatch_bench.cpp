@@ -20,7 +20,8 @@ using latchkey::server::response;
 /// A signed-in browser in a fresh app and the FAPI service over the real route table; with `counted`, every
 /// request is counted as the server counts it (GET /metrics), to measure that cost against the same run.
 struct fixture {
-    explicit fixture(bool count = false) : h({}, count ? &registry : nullptr), who(latchkey::bench::seed_browser(h.env, h.env.app().now_ms())) {}
+    explicit fixture(bool count = false)
+        : h({}, count ? &registry : nullptr), who(latchkey::bench::seed_browser(h.env, h.env.app().now_ms())) {}
     latchkey::server::metrics registry;
     latchkey::bench::frontend_harness h;
     latchkey::bench::signed_in_browser who;

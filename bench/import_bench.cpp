@@ -10,7 +10,7 @@
 // Usage: latchkey-import-bench [--users N] [--million] [--batch B] [--server BIN]
 #include "conf/config.hpp"
 #include "server/migrate/import_cli.hpp"
-#include "tests/common/spawn_serve.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <chrono>
 #include <cstdio>

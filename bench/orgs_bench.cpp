@@ -22,7 +22,9 @@ void orgs_enabled(latchkey::conf::config& c) {
 /// A signed-in browser whose user is in `n_orgs` organizations (admin of each); with `active`, the session has
 /// the first one active.
 struct fixture {
-    fixture(int n_orgs, bool active) : who(latchkey::bench::seed_browser(h.env, h.env.app().now_ms())) { seed(n_orgs, active); }
+    fixture(int n_orgs, bool active) : who(latchkey::bench::seed_browser(h.env, h.env.app().now_ms())) {
+        seed(n_orgs, active);
+    }
     latchkey::bench::frontend_harness h{orgs_enabled};
     latchkey::bench::signed_in_browser who;
 

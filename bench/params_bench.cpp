@@ -21,14 +21,16 @@ void parse_loop(benchmark::State& state, std::string const& text) {
 }
 
 void BM_parse_form_sign_in(benchmark::State& state) {
-    parse_loop(state, "identifier=ada.lovelace%2Bbench%40example.com&password=correct+horse+battery+staple"
-                      "&strategy=password");
+    parse_loop(state,
+               "identifier=ada.lovelace%2Bbench%40example.com&password=correct+horse+battery+staple"
+               "&strategy=password");
 }
 BENCHMARK(BM_parse_form_sign_in);
 
 void BM_parse_query_clerk_js(benchmark::State& state) {
-    parse_loop(state, "__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0&_method=PATCH"
-                      "&__clerk_db_jwt=dvb_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
+    parse_loop(state,
+               "__clerk_api_version=2025-04-10&_clerk_js_version=5.67.0&_method=PATCH"
+               "&__clerk_db_jwt=dvb_2pXq1vZ0b8kYc9mN4rT6uW3eLhA");
 }
 BENCHMARK(BM_parse_query_clerk_js);
 

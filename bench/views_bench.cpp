@@ -41,15 +41,16 @@ store::user_record sample_user() {
 
 void BM_user_json_frontend(benchmark::State& state) {
     auto u = sample_user();
-    render_loop(state,
-                [&] { return json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100))); });
+    render_loop(state, [&] {
+        return json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100)));
+    });
 }
 BENCHMARK(BM_user_json_frontend);
 
 void BM_user_json_backend(benchmark::State& state) {
     auto u = sample_user();
-    render_loop(state,
-                [&] { return json::serialize(views::user(u, views::audience::backend, views::lockout_of(u, 0, 100))); });
+    render_loop(
+        state, [&] { return json::serialize(views::user(u, views::audience::backend, views::lockout_of(u, 0, 100))); });
 }
 BENCHMARK(BM_user_json_backend);
 
@@ -58,7 +59,8 @@ void BM_user_json_frontend_scratch(benchmark::State& state) {
     auto u = sample_user();
     render_loop(state, [&] {
         views::scratch arena;
-        return json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
+        return json::serialize(
+            views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
     });
 }
 BENCHMARK(BM_user_json_frontend_scratch);

@@ -3,7 +3,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "tests/common/sample_records.hpp"
-#include "tests/common/spawn_serve.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>

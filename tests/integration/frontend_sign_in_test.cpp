@@ -57,6 +57,18 @@ std::string factor_email_id(json::object const& si, std::string const& strategy)
     return {};
 }
 
+/// A user seeded with the password, signed in by password on another browser.
+struct elsewhere_session {
+    std::string user_id;
+    http_client browser;
+    std::string session_id;
+};
+elsewhere_session signed_in_elsewhere(test_server& s, std::string const& email) {
+    elsewhere_session e{seed_user(s.app(), email, password), http_client(s.fapi_port()), {}};
+    e.session_id = expect_complete(sign_in_password(e.browser, email), e.user_id);
+    return e;
+}
+
 std::string wrong_code(std::string const& code) { return code == "000000" ? "111111" : "000000"; }
 
 }  // namespace
@@ -322,10 +334,8 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
 
 BOOST_AUTO_TEST_CASE(password_reset_flow) {
     test_server s;
-    auto uid = seed_user(s.app(), "grace@example.com", password);
-    // Grace is signed in elsewhere too.
-    http_client elsewhere(s.fapi_port());
-    auto other_session = expect_complete(sign_in_password(elsewhere, "grace@example.com"), uid);
+    // Grace, signed in elsewhere too.
+    auto [uid, elsewhere, other_session] = signed_in_elsewhere(s, "grace@example.com");
 
     http_client c(s.fapi_port());
     auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "grace@example.com"}});
@@ -374,9 +384,7 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
 
 BOOST_AUTO_TEST_CASE(reset_keeps_other_sessions_unless_asked) {
     test_server s;
-    auto uid = seed_user(s.app(), "heidi@example.com", password);
-    http_client elsewhere(s.fapi_port());
-    auto other_session = expect_complete(sign_in_password(elsewhere, "heidi@example.com"), uid);
+    auto [uid, elsewhere, other_session] = signed_in_elsewhere(s, "heidi@example.com");
     http_client c(s.fapi_port());
     // create with the reset strategy sends the code right away; the code and the new password may come in
     // one attempt.

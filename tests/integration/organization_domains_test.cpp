@@ -421,8 +421,7 @@ BOOST_AUTO_TEST_CASE(backend_domains_as_clerk_backend_calls_them) {
     expect_error(b.bapi(verb::get, "/v1/organizations/org_missing/domains"), 404, "resource_not_found");
 
     // A user on the domain gets the suggestion right away.
-    http_client c(s.fapi_port());
-    auto bob = sign_in_browser(s, c, "bob@acme.test");
+    auto [c, bob] = browser(s, "bob@acme.test");
     (void)bob;
     BOOST_TEST(response(c.fapi("GET", "/v1/me/organization_suggestions")).at("total_count") == 1);
 

@@ -35,6 +35,22 @@ http_result ticket_sign_in(http_client& c, std::string const& ticket) {
     return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "ticket"}, {"ticket", ticket}});
 }
 
+/// A ticket sign-in on `c` that completes with a session of `user_id`: the reply and the session's id.
+std::pair<http_result, std::string> signed_in_by_ticket(http_client& c, std::string const& ticket,
+                                                        std::string const& user_id) {
+    auto r = ticket_sign_in(c, ticket);
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    BOOST_TEST(response(r).at("status") == "complete");
+    auto sid = str(response(r).at("created_session_id"));
+    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == user_id);
+    return {std::move(r), std::move(sid)};
+}
+
+/// A sign-up by invitation `ticket` with the test password.
+http_result ticket_sign_up(http_client& c, std::string const& ticket) {
+    return c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
+}
+
 /// Gives the user a verified TOTP secret (raw bytes "12345678901234567890", RFC 6238's) and returns it.
 std::string give_totp(test_server& s, std::string const& user_id) {
     std::string const secret = "12345678901234567890";
@@ -66,11 +82,7 @@ BOOST_AUTO_TEST_CASE(sign_in_token_signs_in_once) {
     BOOST_TEST(str(t.at("url")).starts_with(s.inst().frontend_api + "/v1/tickets/accept?ticket="));
 
     http_client c(s.fapi_port());
-    auto r = ticket_sign_in(c, token);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    BOOST_TEST(response(r).at("status") == "complete");
-    auto const sid = str(response(r).at("created_session_id"));
-    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == uid);
+    auto const [r, sid] = signed_in_by_ticket(c, token, uid);
     BOOST_TEST(response(r).at("first_factor_verification").at("strategy") == "ticket");
     BOOST_TEST(client_session(r, sid).at("actor").is_null());
 
@@ -326,8 +338,7 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  403, "sign_up_mode_restricted");
     // An invitation is no sign-in ticket.
     expect_error(ticket_sign_in(c, ticket), 400, "invitation_can_be_used_only_in_sign_up");
-    auto su =
-        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
+    auto su = ticket_sign_up(c, ticket);
     BOOST_TEST_REQUIRE(su.status == 200u, su.body);
     BOOST_TEST(response(su).at("status") == "complete");
     BOOST_TEST(response(su).at("email_address") == "new@example.com");
@@ -342,9 +353,7 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  "invitation_already_accepted");
     // Used once.
     http_client other(s.fapi_port());
-    expect_error(
-        other.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-        400, "invitation_already_accepted");
+    expect_error(ticket_sign_up(other, ticket), 400, "invitation_already_accepted");
 }
 
 BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
@@ -354,9 +363,7 @@ BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
     auto const ticket = ticket_of(link_sent_to(s, "new@example.com", "invitation"));
     BOOST_TEST(b.bapi(verb::post, "/v1/invitations/" + str(r.json.at("id")) + "/revoke").status == 200u);
     http_client c(s.fapi_port());
-    expect_error(
-        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-        400, "invitation_already_revoked");
+    expect_error(ticket_sign_up(c, ticket), 400, "invitation_already_revoked");
 }
 
 BOOST_AUTO_TEST_CASE(tickets_accept_redirects_by_kind) {
@@ -400,11 +407,7 @@ BOOST_AUTO_TEST_CASE(organization_invitation_ticket_signs_in_and_joins) {
     BOOST_TEST_REQUIRE(inv.status == 200u, inv.body);
     auto const ticket = ticket_of(link_sent_to(s, "bob@example.com", "organization_invitation"));
     http_client c(s.fapi_port());
-    auto r = ticket_sign_in(c, ticket);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    BOOST_TEST(response(r).at("status") == "complete");
-    auto const sid = str(response(r).at("created_session_id"));
-    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == bob);
+    signed_in_by_ticket(c, ticket, bob);
     auto members = b.bapi(verb::get, "/v1/organizations/" + oid + "/memberships");
     BOOST_TEST_REQUIRE(members.status == 200u, members.body);
     BOOST_TEST(members.body.find(bob) != std::string::npos);

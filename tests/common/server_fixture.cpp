@@ -2,6 +2,7 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/clerk_js.hpp"
 #include "tests/common/sample_records.hpp"
 #include "tests/common/spawn.hpp"
 
@@ -221,18 +222,7 @@ http_result http_client::request(http::verb method, std::string const& target, s
     http::response<http::string_body> res;
     http::read(stream, buf, res);
     auto r = to_result(res);
-    for (auto const& sc : r.set_cookies) {
-        auto eq = sc.find('=');
-        auto semi = sc.find(';');
-        if (eq == std::string::npos) continue;
-        std::string name = sc.substr(0, eq);
-        std::string value = sc.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
-        bool expired = sc.find("Max-Age=0") != std::string::npos;
-        if (expired || value.empty())
-            cookies.erase(name);
-        else
-            cookies[name] = value;
-    }
+    for (auto const& sc : r.set_cookies) clerk_js::keep_cookie(cookies, sc);
     // As clerk-js does: a Clerk-Db-Jwt response header replaces the dev-browser token (it rotates on sign-in).
     if (auto it = r.headers.find("clerk-db-jwt"); it != r.headers.end() && !dev_browser.empty())
         dev_browser = it->second;
@@ -240,38 +230,13 @@ http_result http_client::request(http::verb method, std::string const& target, s
 }
 
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form) {
-    auto enc = [](std::string const& s) {
-        std::string o;
-        for (unsigned char c : s) {
-            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-                o.push_back(static_cast<char>(c));
-            } else {
-                char b[4];
-                std::snprintf(b, sizeof b, "%%%02X", c);
-                o += b;
-            }
-        }
-        return o;
-    };
-    std::string out;
-    for (auto const& [k, v] : form) {
-        if (!out.empty()) out += '&';
-        out += enc(k) + "=" + enc(v);
-    }
-    return out;
+    return clerk_js::form_encode(form);
 }
 
 http_result http_client::fapi(std::string const& method, std::string const& path,
                               std::vector<std::pair<std::string, std::string>> const& form) {
-    std::string target = path;
-    target += path.find('?') == std::string::npos ? '?' : '&';
-    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
+    auto [verb, target] = clerk_js::fapi_call_for(method, path);
     if (!dev_browser.empty()) target += "&__clerk_db_jwt=" + dev_browser;
-    http::verb verb = http::verb::get;
-    if (method != "GET") {
-        verb = http::verb::post;
-        if (method != "POST") target += "&_method=" + method;
-    }
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     if (verb == http::verb::post) {

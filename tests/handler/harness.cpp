@@ -2,6 +2,7 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/clerk_js.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/field.hpp>
@@ -148,31 +149,13 @@ answer handler_env::run(api::api_service& svc, server::request& req) {
     boost::system::error_code ec;
     a.json = json::parse(a.body, ec);
     if (ec) a.json = nullptr;
-    for (auto const& c : a.set_cookies) {  // name=value; attributes...
-        auto const eq = c.find('=');
-        auto const semi = c.find(';');
-        if (eq == std::string::npos || eq > semi) continue;
-        std::string name = c.substr(0, eq);
-        std::string value = c.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
-        bool const expired = c.find("Max-Age=0") != std::string::npos;
-        if (expired || value.empty())
-            cookies_.erase(name);
-        else
-            cookies_[name] = value;
-    }
+    for (auto const& c : a.set_cookies) test::clerk_js::keep_cookie(cookies_, c);
     return a;
 }
 
 answer handler_env::fapi(std::string const& method, std::string const& path,
                          std::vector<std::pair<std::string, std::string>> const& form) {
-    std::string target = path;
-    target += path.find('?') == std::string::npos ? '?' : '&';
-    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
-    http::verb verb = http::verb::get;
-    if (method != "GET") {
-        verb = http::verb::post;
-        if (method != "POST") target += "&_method=" + method;
-    }
+    auto const [verb, target] = test::clerk_js::fapi_call_for(method, path);
     server::request req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1:8080");
     req.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36");
@@ -180,20 +163,7 @@ answer handler_env::fapi(std::string const& method, std::string const& path,
     for (auto const& [k, v] : cookies_) cookie += (cookie.empty() ? "" : "; ") + k + "=" + v;
     if (!cookie.empty()) req.set(http::field::cookie, cookie);
     if (verb == http::verb::post) {
-        std::string body;
-        for (auto const& [k, v] : form) {
-            if (!body.empty()) body += '&';
-            body += k + "=";
-            for (unsigned char ch : v) {
-                if (std::isalnum(ch) != 0 || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-                    body += static_cast<char>(ch);
-                } else {
-                    char hex[4];
-                    std::snprintf(hex, sizeof hex, "%%%02X", ch);
-                    body += hex;
-                }
-            }
-        }
+        std::string body = test::clerk_js::form_encode(form);
         req.set(http::field::content_type, "application/x-www-form-urlencoded");
         req.body() = std::move(body);
         req.prepare_payload();
@@ -211,6 +181,38 @@ answer handler_env::bapi(http::verb method, std::string const& path, json::value
     }
     req.prepare_payload();
     return run(*bapi_, req);
+}
+
+std::string create_password_user(handler_env& env, std::string const& email) {
+    auto u = env.bapi(http::verb::post, "/v1/users",
+                      json::object{{"email_address", json::array{json::string(email)}}, {"password", test_password}});
+    if (u.status != 200u) throw std::runtime_error("POST /v1/users: " + u.body);
+    return str(u.json.at("id"));
+}
+
+answer password_sign_in(handler_env& env, std::string const& identifier, std::string const& pw) {
+    return env.fapi("POST", "/v1/client/sign_ins",
+                    {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+}
+
+namespace {
+template <class Rec, class Get>
+Rec stored(handler_env& env, Get get, std::string const& what) {
+    auto r = env.read(get);
+    if (!r) throw std::runtime_error("reading " + what + ": " + r.error().message());
+    if (!*r) throw std::runtime_error("no stored " + what);
+    return **r;
+}
+}  // namespace
+
+store::user_record stored_user(handler_env& env, std::string const& id) {
+    return stored<store::user_record>(
+        env, [&](store::read_txn& t) { return t.users().get(id); }, "user " + id);
+}
+
+store::session_record stored_session(handler_env& env, std::string const& id) {
+    return stored<store::session_record>(
+        env, [&](store::read_txn& t) { return t.sessions().get(id); }, "session " + id);
 }
 
 }  // namespace latchkey::handler_test

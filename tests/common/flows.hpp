@@ -32,6 +32,9 @@ struct person {
 };
 person browser(test_server& s, std::string const& email);
 
+/// What `res` says, as http_client::request returns it (headers lower-cased, Set-Cookie apart, JSON parsed).
+http_result to_result(http::response<http::string_body> const& res);
+
 /// Expects status 200 (failing with the body otherwise); returns `r`.
 http_result expect_ok(http_result r);
 

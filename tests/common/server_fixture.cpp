@@ -1,8 +1,10 @@
 #include "tests/common/server_fixture.hpp"
+#include "tests/common/flows.hpp"
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "tests/common/clerk_js.hpp"
+#include "tests/common/data_dir.hpp"
 #include "tests/common/sample_records.hpp"
 #include "tests/common/spawn.hpp"
 
@@ -69,41 +71,6 @@ conf::config test_config(std::string const& data_dir) {
     return c;
 }
 
-namespace {
-
-/// The RSA-2048 signing key of every fresh test_server in this process, generated once: a key generation costs
-/// 0.2-0.8 s, which every test case used to pay.
-std::string const& fixture_signing_key_pem() {
-    static std::string const pem = [] {
-        auto k = crypto::signing_key::generate_rsa(2048);
-        if (!k) throw std::runtime_error("fixture signing key: " + k.error().message());
-        return k->private_pem();
-    }();
-    return pem;
-}
-
-/// Writes a fresh instance id and the process's fixture signing key into an empty data dir, in the files and
-/// modes the first start (server/bootstrap.cpp) would create, so that the start only loads the key. The other
-/// data-dir files (code_key, the LMDB store) cost nothing to create and are left to the start.
-void seed_data_dir(std::string const& data_dir) {
-    namespace fs = std::filesystem;
-    auto write_0600 = [](fs::path const& p, std::string const& data) {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << data;
-        out.close();
-        if (!out) throw std::runtime_error("seed_data_dir: cannot write " + p.string());
-        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-    };
-    auto const id = crypto::new_id("ins");
-    write_0600(fs::path(data_dir) / "instance_id", id + "\n");
-    fs::path keys = fs::path(data_dir) / "keys";
-    fs::create_directories(keys);
-    fs::permissions(keys, fs::perms::owner_all);
-    write_0600(keys / ("0001-" + id + ".pem"), fixture_signing_key_pem());
-}
-
-}  // namespace
-
 test_server::test_server(std::function<void(conf::config&)> const& tweak) {
     auto c = test_config(dir_.path);
     if (tweak) tweak(c);
@@ -163,9 +130,7 @@ std::string http_result::param_name() const {
     return p && p->is_string() ? std::string(p->get_string()) : std::string{};
 }
 
-namespace {
-
-http_result to_result(http::response<http::string_body>& res) {
+http_result to_result(http::response<http::string_body> const& res) {
     http_result r;
     r.status = res.result_int();
     r.body = res.body();
@@ -182,8 +147,6 @@ http_result to_result(http::response<http::string_body>& res) {
     if (!ec) r.json = std::move(v);
     return r;
 }
-
-}  // namespace
 
 http_result raw_exchange(unsigned short port, std::string const& bytes, std::chrono::milliseconds timeout) {
     net::io_context ioc;

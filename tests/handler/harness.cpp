@@ -3,6 +3,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "tests/common/clerk_js.hpp"
+#include "tests/common/data_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/field.hpp>
@@ -42,34 +43,11 @@ std::string first_error(json::value const& j, char const* field) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
 }
 
-/// The RSA-2048 signing key of every env in this process, generated once (a generation costs 0.2-0.8 s).
-std::string const& signing_key_pem() {
-    static std::string const pem = [] {
-        auto k = crypto::signing_key::generate_rsa(2048);
-        if (!k) throw std::runtime_error("signing key: " + k.error().message());
-        return k->private_pem();
-    }();
-    return pem;
-}
-
-/// A fresh data dir holding an instance id and the process's signing key, as the first start would write them.
 std::string make_data_dir() {
     std::string tmpl = (fs::temp_directory_path() / "latchkey-handler-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    auto write_0600 = [](fs::path const& p, std::string const& data) {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << data;
-        out.close();
-        if (!out) throw std::runtime_error("cannot write " + p.string());
-        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-    };
     fs::permissions(tmpl, fs::perms::owner_all);
-    auto const id = crypto::new_id("ins");
-    write_0600(fs::path(tmpl) / "instance_id", id + "\n");
-    fs::path keys = fs::path(tmpl) / "keys";
-    fs::create_directories(keys);
-    fs::permissions(keys, fs::perms::owner_all);
-    write_0600(keys / ("0001-" + id + ".pem"), signing_key_pem());
+    test::seed_data_dir(tmpl);
     return tmpl;
 }
 

@@ -297,7 +297,6 @@ BOOST_FIXTURE_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_passwo
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\r\n";
     std::string const in = data.path + "/users.csv";
     write_file(in, csv);
-    std::string const out = data.path + "/out";
     std::string const rep = data.path + "/report.json";
 
     BOOST_TEST_REQUIRE(run({bin, "import", in, "--data-dir", dir, "--report", rep}, out) == 0, read_file(out + ".err"));
@@ -435,7 +434,6 @@ BOOST_FIXTURE_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing, imp
                                  {"created_at", "2021-01-02T03:04:05Z"}});
     std::string const in = data.path + "/users.json";
     write_file(in, json::serialize(users));
-    std::string const out = data.path + "/out";
 
     BOOST_TEST(run({bin, "import", in, "--dry-run", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
     auto dry = report_of(out);

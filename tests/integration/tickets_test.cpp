@@ -46,6 +46,15 @@ std::pair<http_result, std::string> signed_in_by_ticket(http_client& c, std::str
     return {std::move(r), std::move(sid)};
 }
 
+/// BAPI DELETE /v1/users/{user_id}/{what} (mfa, totp, backup_code) answers 200 naming the user; returns the user
+/// as BAPI GET shows it afterwards.
+http_result delete_second_factor(http_client& b, std::string const& user_id, std::string const& what) {
+    auto d = b.bapi(verb::delete_, "/v1/users/" + user_id + "/" + what);
+    BOOST_TEST_REQUIRE(d.status == 200u, d.body);
+    BOOST_TEST(str(d.json.at("user_id")) == user_id);
+    return b.bapi(verb::get, "/v1/users/" + user_id);
+}
+
 /// A sign-up by invitation `ticket` with the test password.
 http_result ticket_sign_up(http_client& c, std::string const& ticket) {
     return c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
@@ -445,10 +454,7 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
                  "resource_not_found");
 
     // Delete the TOTP: backup codes stay.
-    auto dt = b.bapi(verb::delete_, "/v1/users/" + uid + "/totp");
-    BOOST_TEST_REQUIRE(dt.status == 200u, dt.body);
-    BOOST_TEST(str(dt.json.at("user_id")) == uid);
-    auto u = b.bapi(verb::get, "/v1/users/" + uid);
+    auto u = delete_second_factor(b, uid, "totp");
     BOOST_TEST(u.json.at("totp_enabled") == false);
     BOOST_TEST(u.json.at("backup_code_enabled") == true);
     // Delete the backup codes.
@@ -468,10 +474,7 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
         server::api::domain::refresh_second_factor_flags(x);
     });
     BOOST_TEST(b.bapi(verb::get, "/v1/users/" + uid).json.at("two_factor_enabled") == true);
-    auto dm = b.bapi(verb::delete_, "/v1/users/" + uid + "/mfa");
-    BOOST_TEST_REQUIRE(dm.status == 200u, dm.body);
-    BOOST_TEST(str(dm.json.at("user_id")) == uid);
-    auto after = b.bapi(verb::get, "/v1/users/" + uid);
+    auto after = delete_second_factor(b, uid, "mfa");
     BOOST_TEST(after.json.at("two_factor_enabled") == false);
     BOOST_TEST(after.json.at("totp_enabled") == false);
     for (auto n : {"mfa", "totp", "backup_code"})

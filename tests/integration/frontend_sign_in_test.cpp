@@ -3,6 +3,7 @@
 // piggy-backed client must carry whenever created_session_id is set.
 #include "crypto/password.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "tests/common/expect.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -38,14 +39,7 @@ std::string expect_complete(http_result const& r, std::string const& user_id) {
     auto const& si = response(r);
     BOOST_TEST(str(si.at("status")) == "complete");
     auto sid = str(si.at("created_session_id"));
-    auto sess = client_session(r, sid);
-    BOOST_TEST_REQUIRE(sess.is_object(), "created_session_id missing from the piggy-backed client");
-    BOOST_TEST(str(sess.at("status")) == "active");
-    BOOST_TEST(str(sess.at("user").at("id")) == user_id);
-    auto jwt = str(sess.at("last_active_token").at("jwt"));
-    BOOST_TEST(str(jwt_payload(jwt).at("sub")) == user_id);
-    BOOST_TEST(str(jwt_payload(jwt).at("sid")) == sid);
-    BOOST_TEST(str(r.json.at("client").at("last_active_session_id")) == sid);
+    expect_new_session(r, sid, user_id);
     BOOST_TEST(r.json.at("client").at("sign_in").is_null());
     return sid;
 }

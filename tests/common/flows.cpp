@@ -16,11 +16,6 @@ person browser(test_server& s, std::string const& email) {
     return p;
 }
 
-http_result expect_ok(http_result r) {
-    if (r.status != 200u) throw std::runtime_error("expected 200, got " + std::to_string(r.status) + ": " + r.body);
-    return r;
-}
-
 std::string ticket_of(std::string const& link) {
     auto const at = link.find("__clerk_ticket=");
     if (at == std::string::npos) throw std::runtime_error("no __clerk_ticket in " + link);

@@ -35,9 +35,6 @@ person browser(test_server& s, std::string const& email);
 /// What `res` says, as http_client::request returns it (headers lower-cased, Set-Cookie apart, JSON parsed).
 http_result to_result(http::response<http::string_body> const& res);
 
-/// Expects status 200 (failing with the body otherwise); returns `r`.
-http_result expect_ok(http_result r);
-
 /// The `__clerk_ticket` query value of `link`.
 std::string ticket_of(std::string const& link);
 

@@ -4,8 +4,10 @@
 #include "conf/config.hpp"
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
+#include "server/api/frontend/identity.hpp"
 #include "server/instance.hpp"
 #include "store/lmdb/open.hpp"
+#include "tests/common/sample_records.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -82,14 +84,7 @@ inline store::user_record sample_user(std::int64_t now_ms, std::string_view emai
     u.public_metadata = R"({"plan":"pro","seats":3})";
     u.created_at = u.updated_at = u.last_active_at = u.last_sign_in_at = now_ms;
     u.password_last_updated_at = now_ms;
-    store::identification_record e;
-    e.id = crypto::new_id("idn");
-    e.kind = "email_address";
-    e.value = std::string(email);
-    e.verification.status = "verified";
-    e.verification.strategy = "email_code";
-    e.verification.verified_at = now_ms;
-    e.created_at = e.updated_at = now_ms;
+    auto e = test::verified_email(crypto::new_id("idn"), std::string(email), now_ms);
     u.primary_email_address_id = e.id;
     u.identifications.push_back(std::move(e));
     return u;
@@ -98,15 +93,35 @@ inline store::user_record sample_user(std::int64_t now_ms, std::string_view emai
 /// An active session of `user_id` on `client_id`, expiring in a week.
 inline store::session_record sample_session(std::int64_t now_ms, std::string const& user_id,
                                             std::string const& client_id) {
-    store::session_record s;
-    s.id = crypto::new_id("sess");
-    s.client_id = client_id;
-    s.user_id = user_id;
-    s.status = "active";
-    s.last_active_at = s.created_at = s.updated_at = s.first_factor_at = now_ms;
-    s.expire_at = now_ms + 7LL * 24 * 3600 * 1000;
-    s.abandon_at = now_ms + 30LL * 24 * 3600 * 1000;
-    return s;
+    return test::active_session(now_ms, user_id, client_id);
+}
+
+/// A browser signed in to a bench_app: ada@example.com (sample_user), its client and active session, and the
+/// client's cookie header value.
+struct signed_in_browser {
+    store::user_record user;
+    store::client_record client;
+    store::session_record session;
+    std::string cookie;  ///< "__client=..."
+};
+
+/// Seeds a signed_in_browser at `now_ms`, straight into `env`'s store.
+inline signed_in_browser seed_browser(bench_app& env, std::int64_t now_ms) {
+    signed_in_browser b;
+    b.user = sample_user(now_ms, "ada@example.com");
+    b.client.id = crypto::new_id("client");
+    b.client.created_at = b.client.updated_at = now_ms;
+    b.session = sample_session(now_ms, b.user.id, b.client.id);
+    b.client.session_ids.push_back(b.session.id);
+    b.client.last_active_session_id = b.session.id;
+    b.cookie = "__client=" + server::api::frontend::new_client_credential(b.client);
+    auto r = env.db().with_write([&](store::write_txn& w) -> store::result<void> {
+        if (auto x = w.users().put(b.user, nullptr); !x) return x;
+        if (auto x = w.sessions().put(b.session); !x) return x;
+        return w.clients().put(b.client);
+    });
+    if (!r) throw std::runtime_error("seed: " + r.error().message());
+    return b;
 }
 
 }  // namespace latchkey::bench

@@ -10,6 +10,7 @@
 // Usage: latchkey-import-bench [--users N] [--million] [--batch B] [--server BIN]
 #include "conf/config.hpp"
 #include "server/migrate/import_cli.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -23,7 +24,6 @@
 #include <vector>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,33 +71,13 @@ struct server_proc {
 /// `BIN serve` on 127.0.0.1 port 0 with `data_dir`; its first stdout line names the ports.
 std::optional<server_proc> start_server(std::string const& bin, std::string const& data_dir,
                                         std::string const& secret) {
-    int out[2];
-    if (::pipe(out) != 0) return std::nullopt;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
-                                  "127.0.0.1:0", "--data-dir", data_dir};
-    std::vector<std::string> env{"LATCHKEY_SECRET_KEY=" + secret, "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=1",
-                                 "LATCHKEY_MAP_SIZE=17179869184"};
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    auto child = latchkey::test::spawn_serve(bin, data_dir, {},
+                                             {"LATCHKEY_SECRET_KEY=" + secret, "LATCHKEY_ACCESS_LOG=false",
+                                              "LATCHKEY_THREADS=1", "LATCHKEY_MAP_SIZE=17179869184"});
+    if (child.pid < 0) return std::nullopt;
     server_proc s;
-    int const rc = posix_spawn(&s.pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(out[0]);
-        return std::nullopt;
-    }
-    std::string line;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    ::close(out[0]);
+    s.pid = child.pid;
+    auto const& line = child.line;
     auto const p = line.find("\"bapi\":\"");
     if (p == std::string::npos) return std::nullopt;
     auto const colon = line.find(':', p + 8);

@@ -19,6 +19,7 @@
 #include "server/api/frontend/identity.hpp"
 #include "server/instance.hpp"
 #include "store/lmdb/open.hpp"
+#include "tests/common/sample_records.hpp"
 
 #include <fstream>
 
@@ -169,14 +170,8 @@ int main(int argc, char** argv) {
         u.last_name = "User" + std::to_string(i);
         u.password_digest = *digest;
         u.password_last_updated_at = u.created_at = u.updated_at = ts;
-        store::identification_record e;
-        e.id = crypto::new_id("idn", static_cast<std::uint64_t>(ts));
-        e.kind = "email_address";
-        e.value = o.prefix + std::to_string(i) + "@example.com";
-        e.verification.status = "verified";
-        e.verification.strategy = "email_code";
-        e.verification.verified_at = ts;
-        e.created_at = e.updated_at = ts;
+        auto e = latchkey::test::verified_email(crypto::new_id("idn", static_cast<std::uint64_t>(ts)),
+                                                o.prefix + std::to_string(i) + "@example.com", ts);
         u.primary_email_address_id = e.id;
         u.identifications.push_back(std::move(e));
         user_ids.push_back(u.id);
@@ -189,13 +184,7 @@ int main(int argc, char** argv) {
     std::size_t const stride = std::max<std::size_t>(1, o.sessions / std::max<std::size_t>(1, o.identities));
     auto t_sessions = clock_type::now();
     ok = write_batches(o.sessions, [&](store::write_txn& w, std::size_t i) -> store::result<void> {
-        store::session_record s;
-        s.id = crypto::new_id("sess");
-        s.user_id = user_ids[i % user_ids.size()];
-        s.status = "active";
-        s.last_active_at = s.created_at = s.updated_at = s.first_factor_at = now;
-        s.expire_at = now + 7LL * 24 * 3600 * 1000;
-        s.abandon_at = now + 30LL * 24 * 3600 * 1000;
+        auto s = latchkey::test::active_session(now, user_ids[i % user_ids.size()], {});
         if (o.clients) {
             store::client_record c;
             c.id = crypto::new_id("client");

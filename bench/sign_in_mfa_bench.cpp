@@ -3,26 +3,18 @@
 // browser: POST /v1/client/sign_ins (identifier + password: argon2 on the hash pool), and for the TOTP user
 // POST .../attempt_second_factor with the current code. The clock moves one TOTP step per iteration (codes are
 // single use per step) — which also keeps the per-minute rate limits out of the way.
-#include "bench_app.hpp"
 #include "crypto/password.hpp"
 #include "crypto/totp.hpp"
-#include "server/api/dispatch.hpp"
+#include "frontend_harness.hpp"
 #include "server/api/domain/mfa.hpp"
 
-#include <benchmark/benchmark.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/json/parse.hpp>
 
 namespace {
 
 namespace api = latchkey::server::api;
 namespace store = latchkey::store;
-namespace net = boost::asio;
 namespace http = boost::beast::http;
-using latchkey::server::request;
 using latchkey::server::response;
 
 constexpr char const* password = "correct horse battery staple";
@@ -30,15 +22,11 @@ std::string const totp_secret = "12345678901234567890";
 
 struct fixture {
     fixture() { seed(); }
-    latchkey::bench::bench_app env{false, "production", [](latchkey::conf::config& c) {
-                                       c.second_factors = {"totp", "backup_code"};
-                                       c.protection.rate_per_ip_per_minute = 1'000'000;
-                                   }};
-    api::route_table routes = api::frontend_routes();
-    net::thread_pool pool{1};
-    api::api_service svc{env.app(), routes, api::api_kind::frontend, pool.get_executor()};
-    net::io_context ioc{1};
-    latchkey::server::connection_info ci{"127.0.0.1", false};
+    latchkey::bench::frontend_harness h{[](latchkey::conf::config& c) {
+        c.second_factors = {"totp", "backup_code"};
+        c.protection.rate_per_ip_per_minute = 1'000'000;
+    }};
+    latchkey::bench::bench_app& env = h.env;
 
     void seed() {
         auto& a = env.app();
@@ -55,20 +43,11 @@ struct fixture {
         });
         if (!r) throw std::runtime_error("seed: " + r.error().message());
     }
-    ~fixture() { pool.join(); }
 
     response post(std::string const& target, std::string const& form, std::string const& cookie) {
-        request req{http::verb::post, target, 11};
-        req.set(http::field::host, "127.0.0.1:8080");
-        req.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36");
-        req.set(http::field::content_type, "application/x-www-form-urlencoded");
-        if (!cookie.empty()) req.set(http::field::cookie, cookie);
-        req.body() = form;
-        req.prepare_payload();
+        auto req = latchkey::bench::browser_request(http::verb::post, target, cookie, form);
         response res;
-        net::co_spawn(ioc, svc.handle(req, res, ci), net::detached);
-        ioc.restart();
-        ioc.run();
+        h.run(req, res);
         return res;
     }
 };

@@ -23,55 +23,52 @@ std::int64_t now_ms() {
         .count();
 }
 
-void BM_user_json_frontend(benchmark::State& state) {
-    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+/// Renders once per iteration (`render` returns the text) and counts the bytes.
+template <class Render>
+void render_loop(benchmark::State& state, Render render) {
     std::size_t bytes = 0;
     for (auto _ : state) {
-        auto s = json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100)));
+        auto s = render();
         bytes += s.size();
         benchmark::DoNotOptimize(s.data());
     }
     state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
 }
+
+store::user_record sample_user() {
+    return latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+}
+
+void BM_user_json_frontend(benchmark::State& state) {
+    auto u = sample_user();
+    render_loop(state, [&] {
+        return json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100)));
+    });
+}
 BENCHMARK(BM_user_json_frontend);
 
 void BM_user_json_backend(benchmark::State& state) {
-    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
-    std::size_t bytes = 0;
-    for (auto _ : state) {
-        auto s = json::serialize(views::user(u, views::audience::backend, views::lockout_of(u, 0, 100)));
-        bytes += s.size();
-        benchmark::DoNotOptimize(s.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    auto u = sample_user();
+    render_loop(
+        state, [&] { return json::serialize(views::user(u, views::audience::backend, views::lockout_of(u, 0, 100))); });
 }
 BENCHMARK(BM_user_json_backend);
 
 /// The frontend user view built in a stack arena (what the fragment cache does on a miss).
 void BM_user_json_frontend_scratch(benchmark::State& state) {
-    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
-    std::size_t bytes = 0;
-    for (auto _ : state) {
+    auto u = sample_user();
+    render_loop(state, [&] {
         views::scratch arena;
-        auto s =
-            json::serialize(views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
-        bytes += s.size();
-        benchmark::DoNotOptimize(s.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+        return json::serialize(
+            views::user(u, views::audience::frontend, views::lockout_of(u, 0, 100), arena.storage()));
+    });
 }
 BENCHMARK(BM_user_json_frontend_scratch);
 
 /// A fragment-cache miss: "user" + "public_user_data" rendered from scratch.
 void BM_user_fragment_render(benchmark::State& state) {
-    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
-    std::size_t bytes = 0;
-    for (auto _ : state) {
-        auto s = api::frontend::render_user_fragment(u, views::lockout_of(u, 0, 100));
-        bytes += s.size();
-        benchmark::DoNotOptimize(s.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    auto u = sample_user();
+    render_loop(state, [&] { return api::frontend::render_user_fragment(u, views::lockout_of(u, 0, 100)); });
 }
 BENCHMARK(BM_user_fragment_render);
 
@@ -79,7 +76,7 @@ BENCHMARK(BM_user_fragment_render);
 void BM_user_fragment_hit(benchmark::State& state) {
     latchkey::bench::bench_app env;
     auto& a = env.app();
-    auto u = latchkey::bench::sample_user(now_ms(), "ada@example.com", "$argon2id$v=19$m=19456,t=2,p=1$x$y");
+    auto u = sample_user();
     api::frontend::user_fragment_for(a, u, 0);
     for (auto _ : state) {
         auto f = api::frontend::user_fragment_for(a, u, 0);
@@ -91,25 +88,8 @@ BENCHMARK(BM_user_fragment_hit);
 /// A signed-in client (one user, one active session) stored in a fresh app.
 struct signed_in {
     bench_app env{};
-    store::client_record client;
-    store::session_record session;
-    store::user_record user;
-    signed_in() {
-        auto now = now_ms();
-        user = latchkey::bench::sample_user(now, "ada@example.com");
-        client.id = latchkey::crypto::new_id("client");
-        client.created_at = client.updated_at = now;
-        session = latchkey::bench::sample_session(now, user.id, client.id);
-        client.session_ids.push_back(session.id);
-        client.last_active_session_id = session.id;
-        auto& db = env.db();
-        auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
-            if (auto x = w.users().put(user, nullptr); !x) return x;
-            if (auto x = w.sessions().put(session); !x) return x;
-            return w.clients().put(client);
-        });
-        if (!r) throw std::runtime_error("seed: " + r.error().message());
-    }
+    latchkey::bench::signed_in_browser b = latchkey::bench::seed_browser(env, now_ms());
+    store::client_record const& client = b.client;
 };
 
 void BM_client_json_signed_in(benchmark::State& state) {

@@ -340,6 +340,38 @@ IDLE_BUSY=$(awk -v b=$((q1 - q0)) -v hz="$HZ" -v n="$NCPU" 'BEGIN{printf "%.0f",
 TOP_OTHERS=$(ps -eo pcpu=,comm= --sort=-pcpu | awk 'NR<=5{printf "%s %s%%; ", $2, $1}')
 log "machine: $NCPU x $CPU_MODEL, ${MEM_GB} GiB; load $LOAD_BEFORE; busy before start ${IDLE_BUSY}%"
 
+# start_nginx DIR PORT HTTP SERVER: nginx (2 workers, access log on) with prefix DIR (its logs and temp dirs there)
+# on 127.0.0.1:PORT; HTTP is added to the http block, SERVER is the body of the server block. Sets NGINX_PID (and
+# adds it to PIDS).
+start_nginx() {
+  local dir=$1 port=$2 http=$3 server=$4
+  mkdir -p "$dir/logs" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 20000; }
+http {
+  access_log $dir/logs/access.log;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+$http
+  server {
+    listen 127.0.0.1:$port;
+$server
+  }
+}
+NGINX
+  nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+}
+
 # ---------------------------------------------------------------- SDK bundle vs nginx, same precompressed file
 
 BUNDLE_PATH=/npm/@clerk/clerk-js@6/dist/clerk.browser.js
@@ -362,40 +394,18 @@ run_bundle() {
   chmod o+x "$WORK" "$ngx"
   chmod -R o+rX "$www"
   port=$(free_port)
-  cat >"$ngx/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $ngx/nginx.pid;
-error_log $ngx/logs/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log $ngx/logs/access.log;
-  keepalive_requests 1000000;
-  sendfile on;
+  start_nginx "$ngx" "$port" '  sendfile on;
   tcp_nopush on;
-  client_body_temp_path $ngx/tmp/body;
-  proxy_temp_path $ngx/tmp/proxy;
-  fastcgi_temp_path $ngx/tmp/fastcgi;
-  uwsgi_temp_path $ngx/tmp/uwsgi;
-  scgi_temp_path $ngx/tmp/scgi;
   types { }
-  default_type "application/javascript; charset=utf-8";
-  server {
-    listen 127.0.0.1:$port;
-    root $www;
+  default_type "application/javascript; charset=utf-8";' "    root $www;
     location /npm/ {
       add_header Content-Encoding br;
       add_header Vary Accept-Encoding;
-      add_header Cache-Control "public, max-age=300";
+      add_header Cache-Control \"public, max-age=300\";
       add_header Access-Control-Allow-Origin *;
       add_header Cross-Origin-Resource-Policy cross-origin;
-    }
-  }
-}
-NGINX
-  nginx -p "$ngx" -c "$ngx/nginx.conf" >"$ngx/logs/stdout.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
+    }"
+  pid=$NGINX_PID
   for _ in $(seq 1 100); do [ "$(probe GET "http://127.0.0.1:$port$BUNDLE_PATH")" = 200 ] && break; sleep 0.1; done
   cmp -s "$WORK/probe.out" "$www$BUNDLE_PATH" || log "bundle: nginx does not serve the saved bytes"
   log "bundle: ${BUNDLE_BYTES} bytes (br); nginx (2 workers, sendfile) on 127.0.0.1:$port"
@@ -459,31 +469,9 @@ log "openssl rsa2048: $RSA_SIGN sign/s"
 # ---------------------------------------------------------------- nginx baseline
 
 NGX="$WORK/nginx"
-mkdir -p "$NGX/logs" "$NGX/tmp"
 NGX_PORT=$(free_port)
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log $NGX/logs/access.log;
-  keepalive_requests 1000000;
-  client_body_temp_path $NGX/tmp/body;
-  proxy_temp_path $NGX/tmp/proxy;
-  fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi;
-  scgi_temp_path $NGX/tmp/scgi;
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / { return 200 "ok"; }
-  }
-}
-EOF
-nginx -p "$NGX" -c "$NGX/nginx.conf" >"$NGX/logs/stdout.log" 2>&1 &
-NGX_PID=$!
-PIDS+=("$NGX_PID")
+start_nginx "$NGX" "$NGX_PORT" "" '    location / { return 200 "ok"; }'
+NGX_PID=$NGINX_PID
 for _ in $(seq 1 100); do [ "$(probe GET "http://127.0.0.1:$NGX_PORT/")" = 200 ] && break; sleep 0.1; done
 log "nginx (2 workers, access log on) on 127.0.0.1:$NGX_PORT"
 SAVE_PID=$SRV_PID

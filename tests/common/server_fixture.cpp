@@ -1,7 +1,12 @@
 #include "tests/common/server_fixture.hpp"
+#include "tests/common/flows.hpp"
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/clerk_js.hpp"
+#include "tests/common/data_dir.hpp"
+#include "tests/common/sample_records.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -66,41 +71,6 @@ conf::config test_config(std::string const& data_dir) {
     return c;
 }
 
-namespace {
-
-/// The RSA-2048 signing key of every fresh test_server in this process, generated once: a key generation costs
-/// 0.2-0.8 s, which every test case used to pay.
-std::string const& fixture_signing_key_pem() {
-    static std::string const pem = [] {
-        auto k = crypto::signing_key::generate_rsa(2048);
-        if (!k) throw std::runtime_error("fixture signing key: " + k.error().message());
-        return k->private_pem();
-    }();
-    return pem;
-}
-
-/// Writes a fresh instance id and the process's fixture signing key into an empty data dir, in the files and
-/// modes the first start (server/bootstrap.cpp) would create, so that the start only loads the key. The other
-/// data-dir files (code_key, the LMDB store) cost nothing to create and are left to the start.
-void seed_data_dir(std::string const& data_dir) {
-    namespace fs = std::filesystem;
-    auto write_0600 = [](fs::path const& p, std::string const& data) {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << data;
-        out.close();
-        if (!out) throw std::runtime_error("seed_data_dir: cannot write " + p.string());
-        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-    };
-    auto const id = crypto::new_id("ins");
-    write_0600(fs::path(data_dir) / "instance_id", id + "\n");
-    fs::path keys = fs::path(data_dir) / "keys";
-    fs::create_directories(keys);
-    fs::permissions(keys, fs::perms::owner_all);
-    write_0600(keys / ("0001-" + id + ".pem"), fixture_signing_key_pem());
-}
-
-}  // namespace
-
 test_server::test_server(std::function<void(conf::config&)> const& tweak) {
     auto c = test_config(dir_.path);
     if (tweak) tweak(c);
@@ -160,9 +130,7 @@ std::string http_result::param_name() const {
     return p && p->is_string() ? std::string(p->get_string()) : std::string{};
 }
 
-namespace {
-
-http_result to_result(http::response<http::string_body>& res) {
+http_result to_result(http::response<http::string_body> const& res) {
     http_result r;
     r.status = res.result_int();
     r.body = res.body();
@@ -179,8 +147,6 @@ http_result to_result(http::response<http::string_body>& res) {
     if (!ec) r.json = std::move(v);
     return r;
 }
-
-}  // namespace
 
 http_result raw_exchange(unsigned short port, std::string const& bytes, std::chrono::milliseconds timeout) {
     net::io_context ioc;
@@ -219,18 +185,7 @@ http_result http_client::request(http::verb method, std::string const& target, s
     http::response<http::string_body> res;
     http::read(stream, buf, res);
     auto r = to_result(res);
-    for (auto const& sc : r.set_cookies) {
-        auto eq = sc.find('=');
-        auto semi = sc.find(';');
-        if (eq == std::string::npos) continue;
-        std::string name = sc.substr(0, eq);
-        std::string value = sc.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
-        bool expired = sc.find("Max-Age=0") != std::string::npos;
-        if (expired || value.empty())
-            cookies.erase(name);
-        else
-            cookies[name] = value;
-    }
+    for (auto const& sc : r.set_cookies) clerk_js::keep_cookie(cookies, sc);
     // As clerk-js does: a Clerk-Db-Jwt response header replaces the dev-browser token (it rotates on sign-in).
     if (auto it = r.headers.find("clerk-db-jwt"); it != r.headers.end() && !dev_browser.empty())
         dev_browser = it->second;
@@ -238,38 +193,13 @@ http_result http_client::request(http::verb method, std::string const& target, s
 }
 
 std::string form_encode(std::vector<std::pair<std::string, std::string>> const& form) {
-    auto enc = [](std::string const& s) {
-        std::string o;
-        for (unsigned char c : s) {
-            if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-                o.push_back(static_cast<char>(c));
-            } else {
-                char b[4];
-                std::snprintf(b, sizeof b, "%%%02X", c);
-                o += b;
-            }
-        }
-        return o;
-    };
-    std::string out;
-    for (auto const& [k, v] : form) {
-        if (!out.empty()) out += '&';
-        out += enc(k) + "=" + enc(v);
-    }
-    return out;
+    return clerk_js::form_encode(form);
 }
 
 http_result http_client::fapi(std::string const& method, std::string const& path,
                               std::vector<std::pair<std::string, std::string>> const& form) {
-    std::string target = path;
-    target += path.find('?') == std::string::npos ? '?' : '&';
-    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
+    auto [verb, target] = clerk_js::fapi_call_for(method, path);
     if (!dev_browser.empty()) target += "&__clerk_db_jwt=" + dev_browser;
-    http::verb verb = http::verb::get;
-    if (method != "GET") {
-        verb = http::verb::post;
-        if (method != "POST") target += "&_method=" + method;
-    }
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     if (verb == http::verb::post) {
@@ -315,14 +245,7 @@ std::string seed_user(server::api::app& a, std::string const& email, std::string
 
 std::string seed_session(server::api::app& a, std::string const& client_id, std::string const& user_id) {
     auto now = a.now_ms();
-    store::session_record s;
-    s.id = crypto::new_id("sess");
-    s.client_id = client_id;
-    s.user_id = user_id;
-    s.status = "active";
-    s.last_active_at = s.first_factor_at = s.created_at = s.updated_at = now;
-    s.expire_at = now + 7LL * 24 * 3600 * 1000;
-    s.abandon_at = now + 30LL * 24 * 3600 * 1000;
+    auto const s = active_session(now, user_id, client_id);
     auto r = a.db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto c = w.clients().get(client_id);
         if (!c) return c.error();
@@ -459,35 +382,11 @@ namespace latchkey::test {
 
 spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
                             std::vector<std::string> const& extra_args, std::vector<std::string> const& env) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("spawn_server: pipe failed");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args{bin,           "serve",      "--listen", "127.0.0.1:0", "--backend-listen",
-                                  "127.0.0.1:0", "--data-dir", data_dir};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    std::vector<std::string> envs = env;
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : envs) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    auto child = spawn_serve(bin, data_dir, extra_args, env);
+    if (child.pid < 0) throw std::runtime_error("spawn_server: cannot start " + bin);
     spawned_server c;
-    pid_t pid = -1;
-    int const rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    if (rc != 0) {
-        ::close(out[0]);
-        throw std::runtime_error("spawn_server: cannot start " + bin);
-    }
-    c.pid = pid;
-    std::string line;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    ::close(out[0]);
+    c.pid = child.pid;
+    auto const& line = child.line;
     auto port_of = [&](std::string const& key) -> unsigned short {
         auto p = line.find("\"" + key + "\":\"");
         if (p == std::string::npos) return 0;

@@ -8,9 +8,9 @@
 // violations, page errors and "Missing dev browser"; first screens are kept in <build>/e2e-artifacts/components-dev-*.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, newPage } from './lib/browser.mjs';
+import { launchBrowser } from './lib/browser.mjs';
 import { kit, primary, randomUsPhone, row, rowMenu, typeCode, WAIT } from './lib/components.mjs';
-import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword } from './lib/server.mjs';
 
 const T = { timeout: 150000 };
 
@@ -26,7 +26,8 @@ function assertDevBrowser(p) {
 
 describe('Prebuilt components in the Account Portal (development instance, printed keys)', { skip: skipWithoutBinary, timeout: 900000 }, () => {
   const ctx = {};
-  const { shot, withPage, makeUser, waitForProfile, signIn, activeSessions } = kit(ctx, { prefix: 'components-dev', check: assertDevBrowser });
+  const { shot, withPage, makeUser, waitForProfile, signIn, activeSessions, openUserButton, addSwitchSignOut, twoUsersCardOpen, profile,
+    signInElsewhere, resetPassword, codeInstead } = kit(ctx, { prefix: 'components-dev', check: assertDevBrowser });
   let server;
   let fapi;
   let bapi;
@@ -128,12 +129,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
     await page.keyboard.type(phone.national, { delay: 20 });
     await primary(page).click();
     await page.locator('input[name="password"]').waitFor(WAIT);
-    await page.getByText('Use another method').click();
-    const before = server.outboxCount(phone.e164);
-    await page.getByRole('button', { name: /SMS code to/ }).click(WAIT);
-    const code = await server.waitForCode(phone.e164, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    await waitForProfile(page);
+    await codeInstead(page, phone.e164, /SMS code to/);
     await row(page, 'phoneNumbers', phone.national.slice(-4)).waitFor(WAIT);
     assert.equal((await activeSessions(user.id)).length, 1);
   }));
@@ -147,17 +143,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
     await page.keyboard.type(phone.national, { delay: 20 });
     await primary(page).click();
     await page.locator('input[name="password"]').waitFor(WAIT);
-    const before = server.outboxCount(phone.e164);
-    await page.getByText('Forgot password?').click();
-    const resetButton = page.getByRole('button', { name: /Reset your password/i });
-    if (await resetButton.isVisible().catch(() => false)) await resetButton.click();
-    const code = await server.waitForCode(phone.e164, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    const fresh = strongPassword();
-    await page.locator('input[name="password"]').fill(fresh, WAIT);
-    await page.locator('input[name="confirmPassword"]').fill(fresh);
-    await primary(page).click();
-    await waitForProfile(page);
+    const fresh = await resetPassword(page, phone.e164);
     assert.equal((await bapi.users.verifyPassword({ userId: user.id, password: fresh })).verified, true);
   }));
 
@@ -207,13 +193,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
   }));
 
   it('<UserButton/>: open; manage account (modal); add account; switch account; sign out of one; sign out of all', T, () => withPage('user-button', async page => {
-    const a = await makeUser('dua');
-    const b = await makeUser('dub');
-    await signIn(page, a);
-    const trigger = page.locator('.cl-userButtonTrigger');
-    await trigger.click();
-    const card = page.locator('.cl-userButtonPopoverCard');
-    await card.waitFor(WAIT);
+    const { a, b, card } = await twoUsersCardOpen(page, ['dua', 'dub']);
     assert.match(await card.textContent(), new RegExp(a.email));
     await shot(page, 'user-button');
 
@@ -224,94 +204,33 @@ describe('Prebuilt components in the Account Portal (development instance, print
     await page.keyboard.press('Escape');
     await modal.waitFor({ state: 'detached', timeout: 20000 });
 
-    await trigger.click();
-    await page.locator('.cl-userButtonPopoverActionButton__addAccount').click();
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    await page.locator('input[name="identifier"]').fill(b.email, WAIT);
-    await primary(page).click();
-    await page.locator('input[name="password"]').fill(b.password, WAIT);
-    await primary(page).click();
-    await waitForProfile(page);
-    await row(page, 'emailAddresses', b.email).waitFor(WAIT);
-
-    await trigger.click();
-    await page.getByRole('group', { name: 'Active sessions' }).getByRole('button', { name: new RegExp(a.email) }).click(WAIT);
-    await row(page, 'emailAddresses', a.email).waitFor(WAIT);
-    assert.equal((await activeSessions(a.id)).length, 1);
-    assert.equal((await activeSessions(b.id)).length, 1);
-
-    await trigger.click();
-    await page.locator('.cl-userButtonPopoverActionButton__signOut').click(WAIT);
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    assert.equal((await activeSessions(a.id)).length, 0);
-    assert.equal((await activeSessions(b.id)).length, 1);
-
-    await page.goto(`${fapi}/user`, { waitUntil: 'load', timeout: 20000 });
-    await row(page, 'emailAddresses', b.email).waitFor(WAIT);
-    await trigger.click();
-    await page.locator('.cl-userButtonPopoverActionButton__signOutAll, .cl-userButtonPopoverActionButton__signOut').first().click(WAIT);
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    await page.locator('input[name="identifier"]').waitFor(WAIT);
-    assert.equal((await activeSessions(b.id)).length, 0);
+    await openUserButton(page);
+    await addSwitchSignOut(page, a, b);
   }));
 
   it('<UserProfile/>: names, add / verify / make primary / remove email, password, sign out of another device', T, () => withPage('user-profile', async page => {
     const u = await makeUser('dprof');
-    const other = await newPage(ctx.browser);
-    try {
-      await signIn(other.page, u);
-    } finally {
-      await other.close();
-    }
+    await signInElsewhere(u);
     await signIn(page, u);
     await shot(page, 'user-profile');
 
-    await page.locator('.cl-profileSectionPrimaryButton__profile').click();
-    await page.locator('input[name="firstName"]').fill('Grace', WAIT);
-    await page.locator('input[name="lastName"]').fill('Hopper');
-    await primary(page).click();
-    await page.locator('.cl-profileSectionItem__profile').filter({ hasText: 'Grace Hopper' }).waitFor(WAIT);
+    await profile.setNames(page, 'Grace', 'Hopper');
 
-    const second = `${uniq('dsecond')}@example.com`;
-    await page.locator('.cl-profileSectionPrimaryButton__emailAddresses').click();
-    await page.locator('input[name="emailAddress"]').fill(second, WAIT);
-    const before = server.outboxCount(second);
-    await primary(page).click();
-    const code = await server.waitForCode(second, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    await row(page, 'emailAddresses', second).waitFor(WAIT);
-    await rowMenu(page, 'emailAddresses', second, 'Set as primary');
-    await row(page, 'emailAddresses', second).filter({ hasText: 'Primary' }).waitFor(WAIT);
-    await rowMenu(page, 'emailAddresses', u.email, /Remove/);
-    await primary(page).click(WAIT);
-    await row(page, 'emailAddresses', u.email).waitFor({ state: 'detached', timeout: 20000 });
+    const second = await profile.replacePrimaryEmail(page, u.email, 'dsecond');
     const user = await bapi.users.getUser(u.id);
     assert.equal(user.firstName, 'Grace');
     assert.equal(user.lastName, 'Hopper');
     assert.deepEqual(user.emailAddresses.map(e => e.emailAddress), [second]);
     assert.equal(user.primaryEmailAddress?.emailAddress, second);
 
-    await page.locator('.cl-navbarButton__security').click();
-    await page.locator('.cl-profileSectionPrimaryButton__password').click(WAIT);
-    const fresh = strongPassword();
-    await page.locator('input[name="newPassword"]').waitFor(WAIT);
-    const current = page.locator('input[name="currentPassword"]');
-    if (await current.isVisible()) await current.fill(u.password);
-    await page.locator('input[name="newPassword"]').fill(fresh);
-    await page.locator('input[name="confirmPassword"]').fill(fresh);
-    await primary(page).click();
-    await page.locator('.cl-profileSectionPrimaryButton__password').waitFor(WAIT);
+    const fresh = await profile.changePassword(page, u.password);
     assert.equal((await bapi.users.verifyPassword({ userId: u.id, password: fresh })).verified, true);
 
     // Active devices: the other browser's session, signed out from here.
     const devices = page.locator('.cl-activeDeviceListItem');
     await devices.nth(1).waitFor(WAIT);
     assert.equal(await devices.count(), 2);
-    const otherDevice = page.locator('.cl-activeDeviceListItem:not(.cl-activeDeviceListItem__current)');
-    await otherDevice.locator('.cl-menuButton').click(WAIT);
-    const revoked = page.waitForResponse(r => /\/v1\/me\/sessions\/[^/]+\/revoke/.test(r.url()), WAIT);
-    await page.getByRole('menuitem', { name: /Sign out of device/i }).click(WAIT);
-    assert.equal((await revoked).status(), 200);
+    assert.equal((await profile.signOutOtherDevice(page)).status(), 200);
     assert.equal((await activeSessions(u.id)).length, 1);
   }));
 });

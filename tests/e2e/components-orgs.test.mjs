@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { verifyToken } from '@clerk/backend';
 import otplib from 'otplib';
 import { launchBrowser, newPage } from './lib/browser.mjs';
-import { freePort, kit, primary, typeCode, WAIT } from './lib/components.mjs';
-import { skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { kit, primary, startOnOwnPort, typeCode, WAIT } from './lib/components.mjs';
+import { skipWithoutBinary, strongPassword, uniq } from './lib/server.mjs';
 
 const T = { timeout: 90000 };
 const { authenticator } = otplib;
@@ -30,22 +30,11 @@ describe('Prebuilt organization components and MFA set-up (production instance)'
   let bapi;
 
   before(async () => {
-    let lastError;
-    for (let attempt = 0; attempt < 3 && !server; ++attempt) {
-      const port = await freePort();
-      fapi = `http://127.0.0.1:${port}`;
-      try {
-        server = await startLatchkey({
-          instance: 'production', frontendApi: fapi, listen: `127.0.0.1:${port}`,
-          config: {
-            application_name: 'Acme Orgs',
-            organizations: { enabled: true, domains_enabled: true },
-            second_factors: ['totp', 'backup_code'],
-          },
-        });
-      } catch (e) { lastError = e; }
-    }
-    if (!server) throw lastError;
+    ({ server, fapi } = await startOnOwnPort({
+      application_name: 'Acme Orgs',
+      organizations: { enabled: true, domains_enabled: true },
+      second_factors: ['totp', 'backup_code'],
+    }));
     bapi = server.backendClient();
     Object.assign(ctx, { server, fapi, bapi, browser: await launchBrowser() });
   });

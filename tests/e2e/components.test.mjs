@@ -8,39 +8,29 @@
 // component is kept in <build>/e2e-artifacts/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, newPage } from './lib/browser.mjs';
-import { checkBox, freePort, kit, primary, row, rowMenu, typeCode, WAIT } from './lib/components.mjs';
-import { skipWithoutBinary, startLatchkey, strongPassword, uniq } from './lib/server.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { checkBox, kit, primary, row, startOnOwnPort, typeCode, WAIT } from './lib/components.mjs';
+import { skipWithoutBinary, strongPassword, uniq } from './lib/server.mjs';
 
 const T = { timeout: 150000 };
 const BRAND = { application_name: 'Acme Portal', primary_color: '#0a7d3b' };
 
 describe('Prebuilt components in the Account Portal (production instance)', { skip: skipWithoutBinary, timeout: 900000 }, () => {
   const ctx = {};
-  const { shot, withPage, makeUser, waitForProfile, signIn, activeSessions } = kit(ctx);
+  const { shot, withPage, makeUser, waitForProfile, signIn, activeSessions, passwordStep, addSwitchSignOut, twoUsersCardOpen, profile,
+    signInElsewhere, resetPassword, codeInstead, toPasswordStep } = kit(ctx);
   let server;
   let fapi;
   let bapi;
 
   before(async () => {
-    let lastError;
-    for (let attempt = 0; attempt < 3 && !server; ++attempt) {
-      const port = await freePort();
-      fapi = `http://127.0.0.1:${port}`;
-      try {
-        server = await startLatchkey({
-          instance: 'production', frontendApi: fapi, listen: `127.0.0.1:${port}`,
-          config: {
-            application_name: BRAND.application_name,
-            single_session_mode: false,
-            username: { enabled: true, required: true, used_for_first_factor: true },
-            legal_consent: { enabled: true, terms_url: 'https://example.com/terms', privacy_policy_url: 'https://example.com/privacy' },
-            branding: { primary_color: BRAND.primary_color },
-          },
-        });
-      } catch (e) { lastError = e; }
-    }
-    if (!server) throw lastError;
+    ({ server, fapi } = await startOnOwnPort({
+      application_name: BRAND.application_name,
+      single_session_mode: false,
+      username: { enabled: true, required: true, used_for_first_factor: true },
+      legal_consent: { enabled: true, terms_url: 'https://example.com/terms', privacy_policy_url: 'https://example.com/privacy' },
+      branding: { primary_color: BRAND.primary_color },
+    }));
     assert.match(server.publishableKey, /^pk_live_/);
     bapi = server.backendClient();
     Object.assign(ctx, { server, fapi, bapi, browser: await launchBrowser() });
@@ -102,9 +92,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await pwError.waitFor(WAIT);
     assert.match(await pwError.textContent(), /password is incorrect/i);
 
-    await page.locator('input[name="password"]').fill(u.password);
-    await primary(page).click();
-    await waitForProfile(page);
+    await passwordStep(page, u.password);
     assert.ok(await page.getByText(u.email).first().isVisible());
     await shot(page, 'user-profile');
   }));
@@ -119,44 +107,20 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     assert.ok(!decodeURIComponent(page.url()).includes('evil.example'), page.url());
     await page.locator('input[name="identifier"]').fill(u.email);
     await primary(page).click();
-    await page.locator('input[name="password"]').fill(u.password, WAIT);
-    await primary(page).click();
-    await waitForProfile(page);
+    await passwordStep(page, u.password);
     assert.ok(!p.diag.blocked.some(b => b.includes('evil.example')), 'the browser never went to the other host');
   }));
 
   it('<SignIn/>: "Use another method" → email code from the outbox', T, () => withPage('sign-in-code', async page => {
     const u = await makeUser('code');
-    await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
-    await page.locator('input[name="identifier"]').fill(u.email, WAIT);
-    await primary(page).click();
-    await page.locator('input[name="password"]').waitFor(WAIT);
-    await page.getByText('Use another method').click();
-    const before = server.outboxCount(u.email);
-    await page.getByRole('button', { name: /Email code to/ }).click(WAIT);
-    const code = await server.waitForCode(u.email, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    await waitForProfile(page);
+    await toPasswordStep(page, u.email);
+    await codeInstead(page, u.email, /Email code to/);
   }));
 
   it('<SignIn/>: forgot password → code → new password → signed in; the new password works', T, () => withPage('reset', async page => {
     const u = await makeUser('reset');
-    await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
-    await page.locator('input[name="identifier"]').fill(u.email, WAIT);
-    await primary(page).click();
-    await page.locator('input[name="password"]').waitFor(WAIT);
-    const before = server.outboxCount(u.email);
-    await page.getByText('Forgot password?').click();
-    // The component may offer the reset on its own screen first.
-    const resetButton = page.getByRole('button', { name: /Reset your password/i });
-    if (await resetButton.isVisible().catch(() => false)) await resetButton.click();
-    const code = await server.waitForCode(u.email, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    const fresh = strongPassword();
-    await page.locator('input[name="password"]').fill(fresh, WAIT);
-    await page.locator('input[name="confirmPassword"]').fill(fresh);
-    await primary(page).click();
-    await waitForProfile(page);
+    await toPasswordStep(page, u.email);
+    const fresh = await resetPassword(page, u.email);
     const verified = await bapi.users.verifyPassword({ userId: u.id, password: fresh });
     assert.equal(verified.verified, true);
   }));
@@ -182,49 +146,12 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
   }));
 
   it('<UserButton/>: open; add account; switch account; sign out of one; sign out of all', T, () => withPage('user-button', async page => {
-    const a = await makeUser('ua');
-    const b = await makeUser('ub');
-    await signIn(page, a);
-    const trigger = page.locator('.cl-userButtonTrigger');
-    await trigger.click();
-    const card = page.locator('.cl-userButtonPopoverCard');
-    await card.waitFor(WAIT);
+    const { a, b, card } = await twoUsersCardOpen(page, ['ua', 'ub']);
     assert.match(await card.textContent(), new RegExp(a.email));
     await shot(page, 'user-button');
 
-    // Add account: the portal's sign-in, then back on the profile as the second user.
-    await page.locator('.cl-userButtonPopoverActionButton__addAccount').click();
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    await page.locator('input[name="identifier"]').fill(b.email, WAIT);
-    await primary(page).click();
-    await page.locator('input[name="password"]').fill(b.password, WAIT);
-    await primary(page).click();
-    await waitForProfile(page);
-    await row(page, 'emailAddresses', b.email).waitFor(WAIT);
-
-    // Switch back to the first account from the list of signed-in accounts.
-    await trigger.click();
-    await page.getByRole('group', { name: 'Active sessions' }).getByRole('button', { name: new RegExp(a.email) }).click(WAIT);
-    await row(page, 'emailAddresses', a.email).waitFor(WAIT);
-    assert.equal((await activeSessions(a.id)).length, 1);
-    assert.equal((await activeSessions(b.id)).length, 1);
-
-    // Sign out of the current account only: the other stays signed in.
-    await trigger.click();
-    await page.locator('.cl-userButtonPopoverActionButton__signOut').click(WAIT);
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    assert.equal((await activeSessions(a.id)).length, 0);
-    assert.equal((await activeSessions(b.id)).length, 1);
-
-    // Back on the profile as the remaining account, then sign out of all.
-    await page.goto(`${fapi}/user`, { waitUntil: 'load', timeout: 20000 });
-    await row(page, 'emailAddresses', b.email).waitFor(WAIT);
-    await trigger.click();
-    const signOutAll = page.locator('.cl-userButtonPopoverActionButton__signOutAll, .cl-userButtonPopoverActionButton__signOut').first();
-    await signOutAll.click(WAIT);
-    await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
-    await page.locator('input[name="identifier"]').waitFor(WAIT);
-    assert.equal((await activeSessions(b.id)).length, 0);
+    // Add account: the portal's sign-in, then back on the profile as the second user; switch; sign out.
+    await addSwitchSignOut(page, a, b);
   }));
 
   it('<UserProfile/>: names, username, add / verify / make primary / remove email, password', T, () => withPage('user-profile', async page => {
@@ -232,11 +159,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await signIn(page, u);
 
     // Names.
-    await page.locator('.cl-profileSectionPrimaryButton__profile').click();
-    await page.locator('input[name="firstName"]').fill('Ada', WAIT);
-    await page.locator('input[name="lastName"]').fill('Lovelace');
-    await primary(page).click();
-    await page.locator('.cl-profileSectionItem__profile').filter({ hasText: 'Ada Lovelace' }).waitFor(WAIT);
+    await profile.setNames(page, 'Ada', 'Lovelace');
 
     // Username.
     const username = uniq('ada').slice(0, 20);
@@ -245,22 +168,8 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await primary(page).click();
     await row(page, 'username', username).waitFor(WAIT);
 
-    // Add an email, verify it with the emailed code.
-    const second = `${uniq('second')}@example.com`;
-    await page.locator('.cl-profileSectionPrimaryButton__emailAddresses').click();
-    await page.locator('input[name="emailAddress"]').fill(second, WAIT);
-    const before = server.outboxCount(second);
-    await primary(page).click();
-    const code = await server.waitForCode(second, { after: before, timeoutMs: 10000 });
-    await typeCode(page, code);
-    await row(page, 'emailAddresses', second).waitFor(WAIT);
-
-    // Make it primary, then remove the old one.
-    await rowMenu(page, 'emailAddresses', second, 'Set as primary');
-    await row(page, 'emailAddresses', second).filter({ hasText: 'Primary' }).waitFor(WAIT);
-    await rowMenu(page, 'emailAddresses', u.email, /Remove/);
-    await primary(page).click(WAIT);
-    await row(page, 'emailAddresses', u.email).waitFor({ state: 'detached', timeout: 20000 });
+    // Add an email, verify it with the emailed code; make it primary, then remove the old one.
+    const second = await profile.replacePrimaryEmail(page, u.email, 'second');
 
     const user = await bapi.users.getUser(u.id);
     assert.equal(user.firstName, 'Ada');
@@ -270,28 +179,14 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     assert.deepEqual(user.emailAddresses.map(e => e.emailAddress), [second]);
 
     // Password.
-    await page.locator('.cl-navbarButton__security').click();
-    await page.locator('.cl-profileSectionPrimaryButton__password').click(WAIT);
-    const fresh = strongPassword();
-    const current = page.locator('input[name="currentPassword"]');
-    await page.locator('input[name="newPassword"]').waitFor(WAIT);
-    if (await current.isVisible()) await current.fill(u.password);
-    await page.locator('input[name="newPassword"]').fill(fresh);
-    await page.locator('input[name="confirmPassword"]').fill(fresh);
-    await primary(page).click();
-    await page.locator('.cl-profileSectionPrimaryButton__password').waitFor(WAIT);
+    const fresh = await profile.changePassword(page, u.password);
     assert.equal((await bapi.users.verifyPassword({ userId: u.id, password: fresh })).verified, true);
   }));
 
   it('<UserProfile/>: active devices with sign-out-of-device; delete account', T, () => withPage('devices', async (page, p) => {
     const u = await makeUser('dev');
     // A second device: another browser context signed in as the same user.
-    const other = await newPage(ctx.browser);
-    try {
-      await signIn(other.page, u);
-    } finally {
-      await other.close();
-    }
+    await signInElsewhere(u);
     await signIn(page, u);
     assert.equal((await activeSessions(u.id)).length, 2);
     await page.locator('.cl-navbarButton__security').click();
@@ -299,11 +194,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     await devices.nth(1).waitFor(WAIT);
     assert.equal(await devices.count(), 2);
     await shot(page, 'active-devices');
-    const otherDevice = page.locator('.cl-activeDeviceListItem:not(.cl-activeDeviceListItem__current)');
-    await otherDevice.locator('.cl-menuButton').click(WAIT);
-    const revoked = page.waitForResponse(r => /\/v1\/me\/sessions\/[^/]+\/revoke/.test(r.url()), WAIT);
-    await page.getByRole('menuitem', { name: /Sign out of device/i }).click(WAIT);
-    const reply = await revoked;
+    const reply = await profile.signOutOtherDevice(page);
     assert.equal(reply.status(), 200);
     assert.equal((await reply.json()).response.status, 'revoked');
     assert.equal((await activeSessions(u.id)).length, 1);
@@ -312,7 +203,7 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     // before the session resource takes the revoke reply. Going back to the page shows one device.
     await page.locator('.cl-navbarButton__account').click();
     await page.locator('.cl-navbarButton__security').click();
-    await otherDevice.waitFor({ state: 'detached', timeout: 20000 });
+    await page.locator('.cl-activeDeviceListItem:not(.cl-activeDeviceListItem__current)').waitFor({ state: 'detached', timeout: 20000 });
     assert.equal(await devices.count(), 1);
 
     // Delete the account: confirm by typing, as the component asks.

@@ -24,11 +24,7 @@ describe('organizations: clerk-js and @clerk/backend', { skip: skipWithoutBinary
   });
   after(async () => { await s?.stop(); });
 
-  const ticketFor = email => {
-    const sent = s.server.outbox().filter(m => m.to === email && m.kind === 'organization_invitation');
-    assert.ok(sent.length > 0, `no invitation for ${email}: ${JSON.stringify(s.server.outbox())}`);
-    return new URL(sent.at(-1).code).searchParams.get('__clerk_ticket');
-  };
+  const ticketFor = email => s.server.ticketFor(email, 'organization_invitation');
 
   const tokenClaims = page => evalClerk(page, async clerk => clerk.session.getToken({ skipCache: true }));
 

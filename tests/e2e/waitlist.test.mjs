@@ -19,11 +19,7 @@ describe('waitlist: clerk-js joinWaitlist and @clerk/backend waitlistEntries', {
   });
   after(async () => { await s?.stop(); });
 
-  const ticketFor = email => {
-    const sent = s.server.outbox().filter(m => m.to === email && m.kind === 'waitlist_invitation');
-    assert.ok(sent.length > 0, `no invitation for ${email}: ${JSON.stringify(s.server.outbox())}`);
-    return new URL(sent.at(-1).code).searchParams.get('__clerk_ticket');
-  };
+  const ticketFor = email => s.server.ticketFor(email, 'waitlist_invitation');
 
   it('joinWaitlist() in the browser, a plain sign-up refused, the entry listed by @clerk/backend', T, () => s.withPage(async p => {
     await openAndLoad(p.page, s.app.sameOriginUrl());

@@ -26,24 +26,25 @@ std::vector<std::string> fuzz_seeds() {
 }
 
 namespace {
-latchkey::conf::oauth_provider github_style() {
+/// A provider `strategy` whose userinfo names the user by `user_id_field` and the email by "email".
+latchkey::conf::oauth_provider provider(char const* strategy, char const* name, char const* user_id_field) {
     latchkey::conf::oauth_provider p;
-    p.strategy = "oauth_github";
-    p.name = "GitHub";
-    p.emails_endpoint = "https://api.github.com/user/emails";
-    p.map_user_id = "id";
+    p.strategy = strategy;
+    p.name = name;
+    p.map_user_id = user_id_field;
     p.map_email_address = "email";
+    return p;
+}
+latchkey::conf::oauth_provider github_style() {
+    auto p = provider("oauth_github", "GitHub", "id");
+    p.emails_endpoint = "https://api.github.com/user/emails";
     p.map_name = "name";
     p.map_username = "login";
     p.map_image_url = "avatar_url";
     return p;
 }
 latchkey::conf::oauth_provider oidc_style() {
-    latchkey::conf::oauth_provider p;
-    p.strategy = "oauth_custom_idp";
-    p.name = "IdP";
-    p.map_user_id = "sub";
-    p.map_email_address = "email";
+    auto p = provider("oauth_custom_idp", "IdP", "sub");
     p.map_email_verified = "email_verified";
     p.map_first_name = "given_name";
     p.map_last_name = "family_name";

@@ -2,6 +2,8 @@
 
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/clerk_js.hpp"
+#include "tests/common/data_dir.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/http/field.hpp>
@@ -41,34 +43,11 @@ std::string first_error(json::value const& j, char const* field) {
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
 }
 
-/// The RSA-2048 signing key of every env in this process, generated once (a generation costs 0.2-0.8 s).
-std::string const& signing_key_pem() {
-    static std::string const pem = [] {
-        auto k = crypto::signing_key::generate_rsa(2048);
-        if (!k) throw std::runtime_error("signing key: " + k.error().message());
-        return k->private_pem();
-    }();
-    return pem;
-}
-
-/// A fresh data dir holding an instance id and the process's signing key, as the first start would write them.
 std::string make_data_dir() {
     std::string tmpl = (fs::temp_directory_path() / "latchkey-handler-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    auto write_0600 = [](fs::path const& p, std::string const& data) {
-        std::ofstream out(p, std::ios::binary | std::ios::trunc);
-        out << data;
-        out.close();
-        if (!out) throw std::runtime_error("cannot write " + p.string());
-        fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
-    };
     fs::permissions(tmpl, fs::perms::owner_all);
-    auto const id = crypto::new_id("ins");
-    write_0600(fs::path(tmpl) / "instance_id", id + "\n");
-    fs::path keys = fs::path(tmpl) / "keys";
-    fs::create_directories(keys);
-    fs::permissions(keys, fs::perms::owner_all);
-    write_0600(keys / ("0001-" + id + ".pem"), signing_key_pem());
+    test::seed_data_dir(tmpl);
     return tmpl;
 }
 
@@ -148,31 +127,13 @@ answer handler_env::run(api::api_service& svc, server::request& req) {
     boost::system::error_code ec;
     a.json = json::parse(a.body, ec);
     if (ec) a.json = nullptr;
-    for (auto const& c : a.set_cookies) {  // name=value; attributes...
-        auto const eq = c.find('=');
-        auto const semi = c.find(';');
-        if (eq == std::string::npos || eq > semi) continue;
-        std::string name = c.substr(0, eq);
-        std::string value = c.substr(eq + 1, semi == std::string::npos ? std::string::npos : semi - eq - 1);
-        bool const expired = c.find("Max-Age=0") != std::string::npos;
-        if (expired || value.empty())
-            cookies_.erase(name);
-        else
-            cookies_[name] = value;
-    }
+    for (auto const& c : a.set_cookies) test::clerk_js::keep_cookie(cookies_, c);
     return a;
 }
 
 answer handler_env::fapi(std::string const& method, std::string const& path,
                          std::vector<std::pair<std::string, std::string>> const& form) {
-    std::string target = path;
-    target += path.find('?') == std::string::npos ? '?' : '&';
-    target += "__clerk_api_version=2025-11-10&_clerk_js_version=6.40.0";
-    http::verb verb = http::verb::get;
-    if (method != "GET") {
-        verb = http::verb::post;
-        if (method != "POST") target += "&_method=" + method;
-    }
+    auto const [verb, target] = test::clerk_js::fapi_call_for(method, path);
     server::request req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1:8080");
     req.set(http::field::user_agent, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36");
@@ -180,20 +141,7 @@ answer handler_env::fapi(std::string const& method, std::string const& path,
     for (auto const& [k, v] : cookies_) cookie += (cookie.empty() ? "" : "; ") + k + "=" + v;
     if (!cookie.empty()) req.set(http::field::cookie, cookie);
     if (verb == http::verb::post) {
-        std::string body;
-        for (auto const& [k, v] : form) {
-            if (!body.empty()) body += '&';
-            body += k + "=";
-            for (unsigned char ch : v) {
-                if (std::isalnum(ch) != 0 || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-                    body += static_cast<char>(ch);
-                } else {
-                    char hex[4];
-                    std::snprintf(hex, sizeof hex, "%%%02X", ch);
-                    body += hex;
-                }
-            }
-        }
+        std::string body = test::clerk_js::form_encode(form);
         req.set(http::field::content_type, "application/x-www-form-urlencoded");
         req.body() = std::move(body);
         req.prepare_payload();
@@ -232,6 +180,38 @@ store::result<void> counting_db::run_write(store::function_ref<store::result<voi
         log_ += 'w';
     }
     return inner_.with_write([&](store::write_txn& w) { return body(w); });
+}
+
+std::string create_password_user(handler_env& env, std::string const& email) {
+    auto u = env.bapi(http::verb::post, "/v1/users",
+                      json::object{{"email_address", json::array{json::string(email)}}, {"password", test_password}});
+    if (u.status != 200u) throw std::runtime_error("POST /v1/users: " + u.body);
+    return str(u.json.at("id"));
+}
+
+answer password_sign_in(handler_env& env, std::string const& identifier, std::string const& pw) {
+    return env.fapi("POST", "/v1/client/sign_ins",
+                    {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
+}
+
+namespace {
+template <class Rec, class Get>
+Rec stored(handler_env& env, Get get, std::string const& what) {
+    auto r = env.read(get);
+    if (!r) throw std::runtime_error("reading " + what + ": " + r.error().message());
+    if (!*r) throw std::runtime_error("no stored " + what);
+    return **r;
+}
+}  // namespace
+
+store::user_record stored_user(handler_env& env, std::string const& id) {
+    return stored<store::user_record>(
+        env, [&](store::read_txn& t) { return t.users().get(id); }, "user " + id);
+}
+
+store::session_record stored_session(handler_env& env, std::string const& id) {
+    return stored<store::session_record>(
+        env, [&](store::read_txn& t) { return t.sessions().get(id); }, "session " + id);
 }
 
 }  // namespace latchkey::handler_test

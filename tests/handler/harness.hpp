@@ -120,4 +120,17 @@ private:
 /// The string value of a JSON string.
 std::string str(json::value const& v);
 
+/// The password the helpers below give and use.
+inline constexpr char const* test_password = "correct horse battery staple";
+
+/// A user with `email` and test_password created through BAPI POST /v1/users (it must succeed); returns its id.
+std::string create_password_user(handler_env& env, std::string const& email);
+
+/// A one-step password sign-in by `identifier` in the env's browser.
+answer password_sign_in(handler_env& env, std::string const& identifier, std::string const& pw = test_password);
+
+/// The stored user / session `id` (it must exist).
+store::user_record stored_user(handler_env& env, std::string const& id);
+store::session_record stored_session(handler_env& env, std::string const& id);
+
 }  // namespace latchkey::handler_test

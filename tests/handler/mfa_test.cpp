@@ -13,23 +13,8 @@ namespace domain = latchkey::server::api::domain;
 
 namespace {
 
-constexpr char const* password = "correct horse battery staple";
 // "12345678901234567890" in base32 (the RFC 6238 seed).
 constexpr char const* rfc_secret_b32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-
-std::string create_user(handler_env& env, std::string const& email) {
-    auto u = env.bapi(http::verb::post, "/v1/users",
-                      json::object{{"email_address", json::array{json::string(email)}}, {"password", password}});
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    return str(u.json.as_object().at("id"));
-}
-
-store::user_record stored_user(handler_env& env, std::string const& id) {
-    auto u = env.read([&](store::read_txn& t) { return t.users().get(id); });
-    BOOST_TEST_REQUIRE(u.has_value());
-    BOOST_TEST_REQUIRE(u->has_value());
-    return **u;
-}
 
 api::api_result<void> enroll(handler_env& env, std::string const& id, std::string_view b32) {
     api::api_result<void> out;
@@ -48,7 +33,7 @@ BOOST_AUTO_TEST_SUITE(handler_mfa)
 
 BOOST_AUTO_TEST_CASE(enroll_totp_seals_the_secret_and_gates_sign_in) {
     handler_env env([](conf::config& c) { c.second_factors = {"totp"}; });
-    auto const id = create_user(env, "totp@example.com");
+    auto const id = create_password_user(env, "totp@example.com");
     BOOST_TEST_REQUIRE(enroll(env, id, rfc_secret_b32).has_value());
     auto u = stored_user(env, id);
     BOOST_TEST(u.totp_enabled);
@@ -62,14 +47,14 @@ BOOST_AUTO_TEST_CASE(enroll_totp_seals_the_secret_and_gates_sign_in) {
     BOOST_TEST(!domain::totp_secret(other, *env.app().inst.seal_key).has_value());
     // A password alone no longer completes the sign-in.
     auto r = env.fapi("POST", "/v1/client/sign_ins",
-                      {{"identifier", "totp@example.com"}, {"strategy", "password"}, {"password", password}});
+                      {{"identifier", "totp@example.com"}, {"strategy", "password"}, {"password", test_password}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(str(r.response().at("status")) == "needs_second_factor");
 }
 
 BOOST_AUTO_TEST_CASE(enroll_totp_refuses_bad_secrets_and_unknown_users) {
     handler_env env;
-    auto const id = create_user(env, "bad@example.com");
+    auto const id = create_password_user(env, "bad@example.com");
     auto r = enroll(env, id, "not base32!");
     BOOST_TEST_REQUIRE(!r.has_value());
     BOOST_TEST((r.error().code == latchkey::server::api::code::form_param_format_invalid));
@@ -83,7 +68,7 @@ BOOST_AUTO_TEST_CASE(enroll_totp_refuses_bad_secrets_and_unknown_users) {
 
 BOOST_AUTO_TEST_CASE(totp_codes_are_single_use) {
     handler_env env;
-    auto const id = create_user(env, "once@example.com");
+    auto const id = create_password_user(env, "once@example.com");
     BOOST_TEST_REQUIRE(enroll(env, id, rfc_secret_b32).has_value());
     auto u = stored_user(env, id);
     auto const& key = *env.app().inst.seal_key;
@@ -99,7 +84,7 @@ BOOST_AUTO_TEST_CASE(totp_codes_are_single_use) {
 
 BOOST_AUTO_TEST_CASE(backup_codes_are_hashed_and_single_use) {
     handler_env env;
-    auto const id = create_user(env, "backup@example.com");
+    auto const id = create_password_user(env, "backup@example.com");
     auto u = stored_user(env, id);
     auto const& ck = env.app().inst.code_key;
     auto codes = domain::create_backup_codes(u, ck, 1);

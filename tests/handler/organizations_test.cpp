@@ -1,6 +1,7 @@
 // The organization permission rules on the memory store, without sockets: which role holds which of Clerk's
 // system permissions, and that every FAPI organization endpoint checks the caller's role for its permission
 // (403 not_allowed_access), hides others' organizations (404), and keeps an admin.
+#include "tests/common/org_roles.hpp"
 #include "tests/handler/harness.hpp"
 
 #include "server/api/organizations/orgs.hpp"
@@ -12,31 +13,15 @@ using namespace latchkey::handler_test;
 
 namespace {
 
-constexpr char const* password = "correct horse battery staple";
-
 void orgs_on(conf::config& c) {
-    c.organizations.enabled = true;
+    test::orgs_with_billing(c, 10, {"org:invoices:read"});
     c.organizations.domains_enabled = true;
-    c.organizations.max_allowed_memberships = 10;
-    conf::org_role billing;
-    billing.key = "org:billing";
-    billing.name = "Billing";
-    billing.permissions = {"org:invoices:read"};
-    c.organizations.roles.push_back(billing);
-}
-
-std::string new_user(handler_env& env, std::string const& email) {
-    auto u = env.bapi(http::verb::post, "/v1/users",
-                      json::object{{"email_address", json::array{json::string(email)}}, {"password", password}});
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    return str(u.json.at("id"));
 }
 
 /// The browser (the env's one cookie jar) signs in as `email`, leaving any earlier identity behind.
 void become(handler_env& env, std::string const& email) {
     env.cookies().clear();
-    auto r = env.fapi("POST", "/v1/client/sign_ins",
-                      {{"identifier", email}, {"strategy", "password"}, {"password", password}});
+    auto r = password_sign_in(env, email);
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
 }
 
@@ -64,10 +49,10 @@ BOOST_AUTO_TEST_CASE(system_roles_hold_clerks_system_permissions) {
 
 BOOST_AUTO_TEST_CASE(every_write_checks_the_callers_role) {
     handler_env env(orgs_on);
-    auto const admin_id = new_user(env, "admin@acme.test");
-    auto const member = new_user(env, "member@acme.test");
-    auto const biller = new_user(env, "biller@acme.test");
-    new_user(env, "stranger@other.test");
+    auto const admin_id = create_password_user(env, "admin@acme.test");
+    auto const member = create_password_user(env, "member@acme.test");
+    auto const biller = create_password_user(env, "biller@acme.test");
+    create_password_user(env, "stranger@other.test");
 
     become(env, "admin@acme.test");
     auto made = env.fapi("POST", "/v1/organizations", {{"name", "Acme"}});

@@ -9,24 +9,12 @@ using namespace latchkey::handler_test;
 
 namespace {
 
-constexpr char const* password = "correct horse battery staple";
-
 /// A user and a browser signed in as them; returns the session id.
 std::string signed_in(handler_env& env, std::string const& email) {
-    auto u = env.bapi(http::verb::post, "/v1/users",
-                      json::object{{"email_address", json::array{json::string(email)}}, {"password", password}});
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto r = env.fapi("POST", "/v1/client/sign_ins",
-                      {{"identifier", email}, {"strategy", "password"}, {"password", password}});
+    create_password_user(env, email);
+    auto r = password_sign_in(env, email);
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     return str(r.response().at("created_session_id"));
-}
-
-store::session_record stored_session(handler_env& env, std::string const& id) {
-    auto s = env.read([&](store::read_txn& t) { return t.sessions().get(id); });
-    BOOST_TEST_REQUIRE(s.has_value());
-    BOOST_TEST_REQUIRE(s->has_value());
-    return **s;
 }
 
 }  // namespace

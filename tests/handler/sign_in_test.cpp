@@ -12,28 +12,6 @@ using namespace latchkey::handler_test;
 
 namespace {
 
-constexpr char const* password = "correct horse battery staple";
-
-/// A user created through BAPI POST /v1/users; returns its id.
-std::string create_user(handler_env& env, std::string const& email) {
-    auto r = env.bapi(http::verb::post, "/v1/users",
-                      json::object{{"email_address", json::array{json::string(email)}}, {"password", password}});
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    return str(r.json.at("id"));
-}
-
-answer sign_in_password(handler_env& env, std::string const& identifier, std::string const& pw = password) {
-    return env.fapi("POST", "/v1/client/sign_ins",
-                    {{"identifier", identifier}, {"strategy", "password"}, {"password", pw}});
-}
-
-store::user_record stored_user(handler_env& env, std::string const& id) {
-    auto u = env.read([&](store::read_txn& t) { return t.users().get(id); });
-    BOOST_TEST_REQUIRE(u.has_value());
-    BOOST_TEST_REQUIRE(u->has_value());
-    return **u;
-}
-
 /// A completed sign-in: its session is in the piggy-backed client and in the store; returns the session id.
 std::string expect_complete(handler_env& env, answer const& r, std::string const& user_id) {
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -54,14 +32,14 @@ BOOST_AUTO_TEST_SUITE(handler_sign_in)
 
 BOOST_AUTO_TEST_CASE(password_one_step_and_a_wrong_password_that_counts) {
     handler_env env;
-    auto const uid = create_user(env, "alice@example.com");
-    auto wrong = sign_in_password(env, "alice@example.com", "not the password");
+    auto const uid = create_password_user(env, "alice@example.com");
+    auto wrong = password_sign_in(env, "alice@example.com", "not the password");
     BOOST_TEST(wrong.status == 422u, wrong.body);
     BOOST_TEST(wrong.error_code() == "form_password_incorrect");
     BOOST_TEST(wrong.param_name() == "password");
     BOOST_TEST(stored_user(env, uid).failed_attempts == 1);  // the 4xx committed its counter
 
-    auto ok = sign_in_password(env, "Alice@Example.com");
+    auto ok = password_sign_in(env, "Alice@Example.com");
     expect_complete(env, ok, uid);
     BOOST_TEST(stored_user(env, uid).failed_attempts == 0);
     BOOST_TEST(env.cookies().count("__client") == 1u);
@@ -86,7 +64,7 @@ BOOST_AUTO_TEST_CASE(sign_in_reply_reads_nothing_after_its_write) {
 
 BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {
     handler_env env;
-    auto r = sign_in_password(env, "nobody@example.com");
+    auto r = password_sign_in(env, "nobody@example.com");
     BOOST_TEST(r.status == 422u, r.body);
     BOOST_TEST(r.error_code() == "form_identifier_not_found");
     BOOST_TEST(r.param_name() == "identifier");
@@ -94,7 +72,7 @@ BOOST_AUTO_TEST_CASE(unknown_identifier_is_form_identifier_not_found) {
 
 BOOST_AUTO_TEST_CASE(email_code_sent_after_commit_and_attempted) {
     handler_env env;
-    auto const uid = create_user(env, "carol@example.com");
+    auto const uid = create_password_user(env, "carol@example.com");
     auto created = env.fapi("POST", "/v1/client/sign_ins", {{"identifier", "carol@example.com"}});
     BOOST_TEST_REQUIRE(created.status == 200u, created.body);
     BOOST_TEST(str(created.response().at("status")) == "needs_first_factor");
@@ -127,18 +105,18 @@ BOOST_AUTO_TEST_CASE(lockout_after_max_attempts_refuses_even_the_right_password)
         c.protection.max_attempts = 3;
         c.protection.lockout = std::chrono::seconds(600);
     });
-    auto const uid = create_user(env, "mallory@example.com");
+    auto const uid = create_password_user(env, "mallory@example.com");
     for (int i = 0; i < 3; ++i) {
-        auto r = sign_in_password(env, "mallory@example.com", "wrong password " + std::to_string(i));
+        auto r = password_sign_in(env, "mallory@example.com", "wrong password " + std::to_string(i));
         BOOST_TEST(r.error_code() == "form_password_incorrect", r.body);
     }
     BOOST_TEST(stored_user(env, uid).lockout_expires_at > env.app().now_ms());
-    auto locked = sign_in_password(env, "mallory@example.com");
+    auto locked = password_sign_in(env, "mallory@example.com");
     BOOST_TEST(locked.status == 403u, locked.body);
     BOOST_TEST(locked.error_code() == "user_locked");
     // When the lockout has run out, the right password signs in and the counters reset.
     env.app().clock_offset_ms += 601'000;
-    expect_complete(env, sign_in_password(env, "mallory@example.com"), uid);
+    expect_complete(env, password_sign_in(env, "mallory@example.com"), uid);
     auto const u = stored_user(env, uid);
     BOOST_TEST(u.failed_attempts == 0);
     BOOST_TEST(u.lockout_expires_at == 0);

@@ -4,6 +4,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/identity.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -36,10 +37,7 @@ BOOST_AUTO_TEST_SUITE(backend_misc)
 // ----------------------------------------------------------------------------------------------
 // clients
 
-BOOST_AUTO_TEST_CASE(clients_list_and_get) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(clients_list_and_get, bapi_env) {
     std::string user = seed_user(a, "client@example.com");
     std::string c1 = seed_client(s.app());
     s.advance(std::chrono::milliseconds(5));
@@ -86,17 +84,12 @@ BOOST_AUTO_TEST_CASE(clients_list_and_get) {
     expect_error(b.bapi(verb::get, "/v1/clients/client_missing"), 404, "resource_not_found");
 }
 
-BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(clients_verify_checks_the_session_token, bapi_env) {
     // The foreign key of the forgery below, generated before the token is minted: a key generation takes up to a
     // second on a loaded machine, which would eat into the 2 s the leeway check below leaves to real time.
     auto foreign = crypto::signing_key::generate_rsa(2048);
     BOOST_TEST_REQUIRE(foreign.has_value());
-    std::string user = seed_user(a, "verifyclient@example.com");
-    std::string client = seed_client(s.app());
-    std::string sid = seed_session(a, client, user);
+    auto const [client, user, sid] = seed_signed_in(s, "verifyclient@example.com");
     std::string jwt = mint(b, sid);
 
     auto ok = b.bapi(verb::post, "/v1/clients/verify", json::object{{"token", jwt}});
@@ -161,10 +154,7 @@ BOOST_AUTO_TEST_CASE(clients_verify_checks_the_session_token) {
                  "form_param_value_invalid", "token");
 }
 
-BOOST_AUTO_TEST_CASE(handshake_payload_by_nonce) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(handshake_payload_by_nonce, bapi_env) {
     auto put = [&](std::string const& nonce, std::int64_t exp) {
         json::object doc{{"exp", exp}, {"directives", json::array{"__session=abc; Path=/", "__client_uat=1; Path=/"}}};
         auto w = a.db.with_write(

@@ -3,6 +3,7 @@
 // sessions).
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -53,10 +54,7 @@ json::object verified_payload(test_server& s, std::string const& jwt) {
 
 BOOST_AUTO_TEST_SUITE(backend_sessions)
 
-BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(list_filters_pages_and_honours_paginated, bapi_env) {
     std::string ann = seed_user(a, "ann@example.com");
     std::string bob = seed_user(a, "bob@example.com");
     std::string c1 = seed_client(s.app()), c2 = seed_client(s.app());
@@ -118,13 +116,8 @@ BOOST_AUTO_TEST_CASE(list_filters_pages_and_honours_paginated) {
     expect_error(anon.request(verb::get, "/v1/sessions"), 401, "authorization_header_missing");
 }
 
-BOOST_AUTO_TEST_CASE(get_and_revoke) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
-    std::string user = seed_user(a, "revoke@example.com");
-    std::string client = seed_client(s.app());
-    std::string sid = seed_session(a, client, user);
+BOOST_FIXTURE_TEST_CASE(get_and_revoke, bapi_env) {
+    auto const [client, user, sid] = seed_signed_in(s, "revoke@example.com");
 
     expect_error(b.bapi(verb::get, "/v1/sessions/sess_missing"), 404, "resource_not_found");
     expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/revoke"), 404, "resource_not_found");
@@ -175,10 +168,7 @@ BOOST_AUTO_TEST_CASE(revoked_session_cannot_mint_from_the_frontend) {
         if (sess.at("id") == json::value(sid)) BOOST_TEST(sess.at("status") != "active");
 }
 
-BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds, bapi_env) {
     std::string user = seed_user(a, "token@example.com");
     std::string sid = seed_session(a, seed_client(s.app()), user);
 
@@ -214,10 +204,7 @@ BOOST_AUTO_TEST_CASE(tokens_are_bare_signed_and_honour_expires_in_seconds) {
     expect_error(b.bapi(verb::post, "/v1/sessions/sess_missing/tokens/no_such_template"), 404, "resource_not_found");
 }
 
-BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(non_live_sessions_get_no_tokens, bapi_env) {
     std::string user = seed_user(a, "gone@example.com");
     std::string ended = seed_session(a, seed_client(s.app()), user);
     std::string expiring = seed_session(a, seed_client(s.app()), user);
@@ -250,10 +237,7 @@ BOOST_AUTO_TEST_CASE(non_live_sessions_get_no_tokens) {
     BOOST_TEST(rv.json.at("status") == "expired");
 }
 
-BOOST_AUTO_TEST_CASE(legacy_verify) {
-    test_server s;
-    auto b = bapi_client(s);
-    auto& a = s.app();
+BOOST_FIXTURE_TEST_CASE(legacy_verify, bapi_env) {
     std::string user = seed_user(a, "verify@example.com");
     std::string sid = seed_session(a, seed_client(s.app()), user);
     std::string other = seed_session(a, seed_client(s.app()), user);

@@ -5,6 +5,7 @@
 #include "bundles/bundles.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -70,14 +71,7 @@ http_result head(unsigned short port, std::string const& target, std::string con
     parser.skip(true);
     http::read(stream, buf, parser);
     auto const& res = parser.get();
-    http_result out;
-    out.status = res.result_int();
-    out.body = res.body();
-    for (auto const& f : res) {
-        std::string name(f.name_string());
-        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        out.headers[name] = std::string(f.value());
-    }
+    http_result out = to_result(res);
     // Nothing may follow the header: the next response on this connection must start right away.
     req.target("/v1/health");
     req.method(http::verb::get);

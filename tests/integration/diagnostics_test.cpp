@@ -107,6 +107,16 @@ std::string bin() {
     return b;
 }
 
+/// A start that failed (exit code 2) and logged a JSON line of level error for `name` on stdout; returns that line.
+json::object failed_start_event(outcome const& o, std::string_view name) {
+    BOOST_TEST(o.exit_code == 2);
+    auto const objs = parsed(o);
+    auto const* e = event(objs, name);
+    BOOST_TEST_REQUIRE(e != nullptr, "no " << name << " line on stdout; stderr: " << o.err);
+    BOOST_TEST(e->at("level") == "error");
+    return *e;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(diagnostics)
@@ -120,12 +130,8 @@ BOOST_AUTO_TEST_CASE(a_crypto_failure_at_start_is_a_json_line_of_the_log) {
         k << "-----BEGIN PRIVATE KEY-----\n\"not\" a key\n-----END PRIVATE KEY-----\n";
     }
     auto const o = serve(bin(), data, t.path);
-    BOOST_TEST(o.exit_code == 2);
-    auto const objs = parsed(o);
-    auto const* c = event(objs, "crypto");
-    BOOST_TEST_REQUIRE(c != nullptr, "no crypto line on stdout; stderr: " << o.err);
-    BOOST_TEST(c->at("level") == "error");
-    BOOST_TEST(c->at("detail").as_string().find("PEM_read_bio_PrivateKey") != json::string::npos);
+    auto const c = failed_start_event(o, "crypto");
+    BOOST_TEST(c.at("detail").as_string().find("PEM_read_bio_PrivateKey") != json::string::npos);
     // stderr keeps only the one-line reason for the exit; the diagnostic is not repeated there as free text.
     BOOST_TEST(o.err.find("latchkey.crypto") == std::string::npos, o.err);
     BOOST_TEST(o.err.find("cannot load signing key") != std::string::npos, o.err);
@@ -138,12 +144,8 @@ BOOST_AUTO_TEST_CASE(a_store_failure_at_start_is_a_json_line_of_the_log) {
     fs::create_directories(data);
     std::ofstream(data + "/db") << "not a directory";
     auto const o = serve(bin(), data, t.path);
-    BOOST_TEST(o.exit_code == 2);
-    auto const objs = parsed(o);
-    auto const* s = event(objs, "lmdb");
-    BOOST_TEST_REQUIRE(s != nullptr, "no lmdb line on stdout; stderr: " << o.err);
-    BOOST_TEST(s->at("level") == "error");
-    BOOST_TEST(!s->at("op").as_string().empty());
+    auto const s = failed_start_event(o, "lmdb");
+    BOOST_TEST(!s.at("op").as_string().empty());
     BOOST_TEST(o.err.find("\"event\":\"lmdb\"") == std::string::npos, o.err);
 }
 

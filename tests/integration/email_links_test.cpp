@@ -3,6 +3,7 @@
 // GET /v1/verify; it redirects to the checked redirect_url with __clerk_status as clerk-js reads it, and the
 // original browser's polling sees the attempt verified and completed. Refusals: a foreign redirect_url, the
 // strategy off, a wrong, reused, superseded, expired or foreign-attempt token, a malformed token.
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -236,8 +237,7 @@ BOOST_AUTO_TEST_CASE(sign_up_by_link) {
 
 BOOST_AUTO_TEST_CASE(email_address_verification_by_link) {
     test_server s(links_on);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "owner@example.com");
+    auto [c, who] = browser(s, "owner@example.com");
     auto added = c.fapi("POST", "/v1/me/email_addresses", {{"email_address", "second@example.com"}});
     BOOST_TEST_REQUIRE(added.status == 200u, added.body);
     std::string const email_id = str(response(added).at("id"));

@@ -210,6 +210,13 @@ std::optional<std::chrono::milliseconds> wait_closed(tcp::socket& sock, std::chr
     return std::nullopt;
 }
 
+/// A TCP connection to 127.0.0.1:`port`.
+tcp::socket connected(net::io_context& ioc, unsigned short port) {
+    tcp::socket sock(ioc);
+    sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    return sock;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(foundation)
@@ -647,8 +654,7 @@ BOOST_AUTO_TEST_CASE(oversized_body_is_refused_without_reading_it) {
     test_server s;
     auto const& cfg = s.app().cfg;
     net::io_context ioc;
-    tcp::socket sock(ioc);
-    sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.fapi_port()));
+    auto sock = connected(ioc, s.fapi_port());
     std::string head = request_head("POST", "/v1/environment?_method=PATCH",
                                     {"Content-Type: application/x-www-form-urlencoded",
                                      "Content-Length: " + std::to_string(cfg.max_body_bytes * 4)}) +
@@ -678,8 +684,7 @@ BOOST_AUTO_TEST_CASE(slow_header_is_cut_off_after_header_timeout) {
     net::io_context ioc;
 
     // Half a header, then silence.
-    tcp::socket half(ioc);
-    half.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.fapi_port()));
+    auto half = connected(ioc, s.fapi_port());
     net::write(half, net::buffer(std::string("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")));
     auto closed = wait_closed(half, 5s);
     BOOST_TEST_REQUIRE(closed.has_value(), "the server kept a stalled half header open");
@@ -687,8 +692,7 @@ BOOST_AUTO_TEST_CASE(slow_header_is_cut_off_after_header_timeout) {
     BOOST_TEST(closed->count() < 2500);
 
     // Trickling a byte at a time does not extend the deadline (it counts from the first byte).
-    tcp::socket drip(ioc);
-    drip.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.fapi_port()));
+    auto drip = connected(ioc, s.fapi_port());
     std::string text = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + std::string(200, 'a');
     auto t0 = steady::now();
     bool cut = false;
@@ -709,8 +713,7 @@ BOOST_AUTO_TEST_CASE(slow_header_is_cut_off_after_header_timeout) {
 BOOST_AUTO_TEST_CASE(idle_keep_alive_is_closed_after_idle_timeout) {
     test_server s([](conf::config& c) { c.idle_timeout = 400ms; });
     net::io_context ioc;
-    tcp::socket sock(ioc);
-    sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), s.fapi_port()));
+    auto sock = connected(ioc, s.fapi_port());
     std::string const req = "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     auto read_response = [&] {
         std::string got;

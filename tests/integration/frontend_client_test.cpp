@@ -2,6 +2,7 @@
 // last_active_token caching and the handshake.
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -51,9 +52,7 @@ json::value find_session(json::array const& sessions, std::string const& id) {
 
 BOOST_AUTO_TEST_SUITE(frontend_client)
 
-BOOST_AUTO_TEST_CASE(no_client_is_null_null) {
-    test_server s;
-    http_client c(s.fapi_port());
+BOOST_FIXTURE_TEST_CASE(no_client_is_null_null, fapi_env) {
     auto r = c.fapi("GET", "/v1/client");
     BOOST_TEST(r.status == 200u);
     BOOST_TEST(r.json.at("response").is_null());
@@ -153,8 +152,7 @@ BOOST_AUTO_TEST_CASE(client_json_carries_sessions_with_valid_tokens) {
 
 BOOST_AUTO_TEST_CASE(token_endpoint_mints_bare_fresh_tokens) {
     test_server s([](conf::config& c) { c.token_lifetime = std::chrono::seconds(120); });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "grace@example.com");
+    auto [c, si] = browser(s, "grace@example.com");
     auto r = c.fapi("POST", "/v1/client/sessions/" + si.session_id + "/tokens", {{"organization_id", ""}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(r.json.at("object").as_string() == "token");
@@ -172,8 +170,7 @@ BOOST_AUTO_TEST_CASE(token_endpoint_mints_bare_fresh_tokens) {
 
 BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "linus@example.com");
+    auto [c, si] = browser(s, "linus@example.com");
     std::string path = "/v1/client/sessions/" + si.session_id;
     BOOST_TEST(c.fapi("POST", path + "/tokens").status == 200u);
     // Revoked (e.g. by the Backend API): no more tokens.
@@ -197,8 +194,7 @@ BOOST_AUTO_TEST_CASE(ended_expired_and_revoked_sessions_never_mint) {
 
 BOOST_AUTO_TEST_CASE(touch_end_remove_and_sign_out_all) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "one@example.com");
+    auto [c, si] = browser(s, "one@example.com");
     auto user2 = seed_user(s.app(), "two@example.com", "another good passphrase");
     auto sess2 = seed_session(s.app(), si.client_id, user2);
     auto before = c.fapi("GET", "/v1/client").json.at("response");
@@ -234,8 +230,7 @@ BOOST_AUTO_TEST_CASE(touch_end_remove_and_sign_out_all) {
 
 BOOST_AUTO_TEST_CASE(delete_client_signs_out_and_clears_cookies) {
     test_server s([](conf::config& c) { c.instance_type = "production"; });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "del@example.com");
+    auto [c, si] = browser(s, "del@example.com");
     auto d = c.fapi("DELETE", "/v1/client");
     BOOST_TEST_REQUIRE(d.status == 200u);
     BOOST_TEST(d.json.at("response").at("deleted").as_bool());
@@ -245,8 +240,7 @@ BOOST_AUTO_TEST_CASE(delete_client_signs_out_and_clears_cookies) {
 
 BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "hs@example.com");
+    auto [c, si] = browser(s, "hs@example.com");
     auto r = c.fapi(
         "GET",
         "/v1/client/"
@@ -289,8 +283,7 @@ BOOST_AUTO_TEST_CASE(handshake_redirects_with_signed_directives) {
 
 BOOST_AUTO_TEST_CASE(handshake_nonce_resolves_once_through_the_backend_api) {
     test_server s([](conf::config& c) { c.allowed_origins = {"http://localhost:3000"}; });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "nonce@example.com");
+    auto [c, si] = browser(s, "nonce@example.com");
     auto r = c.fapi("GET", "/v1/client/handshake?redirect_url=http%3A%2F%2Flocalhost%3A3000%2F&format=nonce");
     BOOST_TEST_REQUIRE(r.status == 307u);
     std::string loc = r.headers["location"];
@@ -360,8 +353,7 @@ BOOST_AUTO_TEST_CASE(cookie_authenticated_writes_from_foreign_origins_are_refuse
 
 BOOST_AUTO_TEST_CASE(cached_user_json_follows_every_change_of_the_user) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "cache@example.com");
+    auto [c, si] = browser(s, "cache@example.com");
     auto b = bapi_client(s);
     auto user_of = [&] { return find_session(client_sessions(c), si.session_id).at("user"); };
     auto pud_of = [&] { return find_session(client_sessions(c), si.session_id).at("public_user_data"); };
@@ -410,8 +402,7 @@ BOOST_AUTO_TEST_CASE(cached_user_json_follows_every_change_of_the_user) {
 
 BOOST_AUTO_TEST_CASE(ended_revoked_and_expired_sessions_leave_the_cached_client) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "leave@example.com");
+    auto [c, si] = browser(s, "leave@example.com");
     auto second = seed_session(s.app(), si.client_id, si.user_id);
     auto third = seed_session(s.app(), si.client_id, si.user_id);
     BOOST_TEST(client_sessions(c).size() == 3u);
@@ -477,8 +468,7 @@ BOOST_AUTO_TEST_CASE(token_in_the_client_is_never_older_than_client_uat) {
 
 BOOST_AUTO_TEST_CASE(multi_session_clients_keep_each_users_own_json) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "first@example.com");
+    auto [c, si] = browser(s, "first@example.com");
     auto second_user = seed_user(s.app(), "second@example.com");
     auto second = seed_session(s.app(), si.client_id, second_user);
     // The first user is also signed in on another browser: both browsers share the user's cached JSON.
@@ -583,8 +573,7 @@ BOOST_AUTO_TEST_CASE(rendered_client_is_reused_only_while_nothing_it_shows_chang
 
 BOOST_AUTO_TEST_CASE(envelopes_carry_the_same_client_as_get) {
     test_server s([](conf::config& c) { c.instance_type = "production"; });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "env@example.com");
+    auto [c, si] = browser(s, "env@example.com");
     auto got = c.fapi("GET", "/v1/client");
     BOOST_TEST_REQUIRE(got.status == 200u);
     BOOST_TEST(got.json.at("client").is_null());

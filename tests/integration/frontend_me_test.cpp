@@ -2,6 +2,7 @@
 // and phone numbers, over HTTP against the real server.
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -46,9 +47,7 @@ std::string add_verified_email(test_server& s, http_client& c, std::string const
 
 BOOST_AUTO_TEST_SUITE(frontend_me)
 
-BOOST_AUTO_TEST_CASE(requires_a_live_session) {
-    test_server s;
-    http_client c(s.fapi_port());
+BOOST_FIXTURE_TEST_CASE(requires_a_live_session, fapi_env) {
     // No client at all.
     for (auto const& [m, p] :
          std::vector<std::pair<std::string, std::string>>{{"GET", "/v1/me"},
@@ -68,8 +67,7 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
     BOOST_TEST(c.fapi("GET", "/v1/me").status == 401u);
 
     // A signed-in client whose session was ended.
-    http_client d(s.fapi_port());
-    auto who = sign_in_browser(s, d, "ended@example.com");
+    auto [d, who] = browser(s, "ended@example.com");
     BOOST_TEST(d.fapi("GET", "/v1/me").status == 200u);
     BOOST_TEST_REQUIRE(d.fapi("POST", "/v1/client/sessions/" + who.session_id + "/end").status == 200u);
     auto r = d.fapi("GET", "/v1/me");
@@ -78,8 +76,7 @@ BOOST_AUTO_TEST_CASE(requires_a_live_session) {
 
 BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "Ann@Example.com");
+    auto [c, who] = browser(s, "Ann@Example.com");
     auto r = c.fapi("GET", "/v1/me");
     BOOST_TEST_REQUIRE(r.status == 200u);
     auto const& u = r.json.at("response");
@@ -93,8 +90,7 @@ BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
     // Explicit _clerk_session_id: this client's live session works; someone else's or a dead one is 401 and is
     // not silently replaced by the last active session.
     BOOST_TEST(c.fapi("GET", "/v1/me?_clerk_session_id=" + who.session_id).status == 200u);
-    http_client other(s.fapi_port());
-    auto bob = sign_in_browser(s, other, "bob@example.com");
+    auto [other, bob] = browser(s, "bob@example.com");
     auto foreign = c.fapi("GET", "/v1/me?_clerk_session_id=" + bob.session_id);
     expect_error(foreign, 401, "authentication_invalid");
     BOOST_TEST(c.fapi("GET", "/v1/me?_clerk_session_id=sess_nope").status == 401u);
@@ -110,8 +106,7 @@ BOOST_AUTO_TEST_CASE(get_me_and_session_selection) {
 
 BOOST_AUTO_TEST_CASE(update_me_profile_and_metadata) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "dana@example.com");
+    auto [c, who] = browser(s, "dana@example.com");
     auto r = c.fapi("PATCH", "/v1/me",
                     {{"first_name", "Dana"}, {"last_name", "Scully"}, {"unsafe_metadata", R"({"theme":"dark"})"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
@@ -146,8 +141,7 @@ BOOST_AUTO_TEST_CASE(update_me_profile_and_metadata) {
 
 BOOST_AUTO_TEST_CASE(update_me_username_rules) {
     test_server s([](conf::config& c) { c.username = {true, false, true, false}; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "erin@example.com");
+    auto [c, who] = browser(s, "erin@example.com");
     auto r = c.fapi("PATCH", "/v1/me", {{"username", "abc"}});
     expect_error(r, 422, "form_username_invalid_length", "username");
     r = c.fapi("PATCH", "/v1/me", {{"username", std::string(65, 'a')}});
@@ -178,8 +172,7 @@ BOOST_AUTO_TEST_CASE(update_me_username_rules) {
 
 BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "hal@example.com");
+    auto [c, who] = browser(s, "hal@example.com");
     auto r = c.fapi("PATCH", "/v1/me", {{"unsafe_metadata", R"({"a":1,"b":{"c":2},"keep":true})"}});
     BOOST_TEST_REQUIRE(r.status == 200u);
     r = c.fapi("PATCH", "/v1/me/metadata", {{"unsafe_metadata", R"({"a":null,"b":{"d":3},"e":"x"})"}});
@@ -206,8 +199,7 @@ BOOST_AUTO_TEST_CASE(metadata_patch_deep_merges) {
 
 BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "ivy@example.com");
+    auto [c, who] = browser(s, "ivy@example.com");
     http_client phone(s.fapi_port());
     auto second = sign_in_browser_as(s, phone, who.user_id);
 
@@ -234,8 +226,7 @@ BOOST_AUTO_TEST_CASE(delete_me_removes_user_and_sessions) {
 
 BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "jack@example.com");
+    auto [c, who] = browser(s, "jack@example.com");
     auto r = c.fapi("POST", "/v1/me/tokens");
     expect_error(r, 422, "form_param_missing", "service");
     r = c.fapi("POST", "/v1/me/tokens", {{"service", "firebase"}});
@@ -262,8 +253,7 @@ BOOST_AUTO_TEST_CASE(me_tokens_need_a_known_service) {
 
 BOOST_AUTO_TEST_CASE(change_password) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "kate@example.com");
+    auto [c, who] = browser(s, "kate@example.com");
     http_client laptop(s.fapi_port());
     auto other = sign_in_browser_as(s, laptop, who.user_id);
 
@@ -339,8 +329,7 @@ BOOST_AUTO_TEST_CASE(remove_password) {
         expect_error(r, 422, "cannot_remove_last_identification");
     }
     test_server s([](conf::config& c) { c.password.required = false; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "ned@example.com");
+    auto [c, who] = browser(s, "ned@example.com");
     auto r = c.fapi("POST", "/v1/me/remove_password");
     BOOST_TEST(r.status == 422u);
     BOOST_TEST(r.param_name() == "current_password");
@@ -369,12 +358,10 @@ BOOST_AUTO_TEST_CASE(remove_password) {
 
 BOOST_AUTO_TEST_CASE(sessions_list_active_and_revoke) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "pam@example.com");
+    auto [c, who] = browser(s, "pam@example.com");
     http_client tablet(s.fapi_port());
     auto other = sign_in_browser_as(s, tablet, who.user_id);
-    http_client stranger(s.fapi_port());
-    auto quinn = sign_in_browser(s, stranger, "quinn@example.com");
+    auto [stranger, quinn] = browser(s, "quinn@example.com");
 
     auto r = c.fapi("GET", "/v1/me/sessions");
     BOOST_TEST_REQUIRE(r.status == 200u);
@@ -429,8 +416,7 @@ BOOST_AUTO_TEST_CASE(sessions_list_active_and_revoke) {
 
 BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "rita@example.com");
+    auto [c, who] = browser(s, "rita@example.com");
     http_client stranger(s.fapi_port());
     sign_in_browser(s, stranger, "sam@example.com");
     auto const first_id = load_user(s, who.user_id)->primary_email_address_id;
@@ -539,8 +525,7 @@ BOOST_AUTO_TEST_CASE(email_addresses_lifecycle) {
 
 BOOST_AUTO_TEST_CASE(attempt_makes_first_verified_email_primary) {
     test_server s([](conf::config& c) { c.email_address.required = false; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "uma@example.com");
+    auto [c, who] = browser(s, "uma@example.com");
     edit_user(s, who.user_id, [](store::user_record& u) {
         u.identifications.clear();
         u.primary_email_address_id.clear();
@@ -555,8 +540,7 @@ BOOST_AUTO_TEST_CASE(phone_numbers_lifecycle) {
         c.phone_number = {true, false, true, false};
         c.first_factors.push_back("phone_code");
     });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "vic@example.com");
+    auto [c, who] = browser(s, "vic@example.com");
     http_client stranger(s.fapi_port());
     sign_in_browser(s, stranger, "wes@example.com");
 
@@ -679,8 +663,7 @@ BOOST_AUTO_TEST_CASE(create_paths_with_trailing_slash) {
     // clerk-js creates identifications on the collection path with a trailing slash
     // (`new EmailAddress(..., '/me/email_addresses/').create()`).
     test_server s([](conf::config& c) { c.phone_number = {true, false, true, false}; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "zoe@example.com");
+    auto [c, who] = browser(s, "zoe@example.com");
     auto r = c.fapi("POST", "/v1/me/email_addresses/", {{"email_address", "zoe.two@example.com"}});
     BOOST_TEST(r.status == 200u);
     BOOST_TEST(r.json.at("response").at("email_address") == "zoe.two@example.com");

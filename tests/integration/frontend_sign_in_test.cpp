@@ -3,6 +3,7 @@
 // piggy-backed client must carry whenever created_session_id is set.
 #include "crypto/password.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "tests/common/expect.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -38,14 +39,7 @@ std::string expect_complete(http_result const& r, std::string const& user_id) {
     auto const& si = response(r);
     BOOST_TEST(str(si.at("status")) == "complete");
     auto sid = str(si.at("created_session_id"));
-    auto sess = client_session(r, sid);
-    BOOST_TEST_REQUIRE(sess.is_object(), "created_session_id missing from the piggy-backed client");
-    BOOST_TEST(str(sess.at("status")) == "active");
-    BOOST_TEST(str(sess.at("user").at("id")) == user_id);
-    auto jwt = str(sess.at("last_active_token").at("jwt"));
-    BOOST_TEST(str(jwt_payload(jwt).at("sub")) == user_id);
-    BOOST_TEST(str(jwt_payload(jwt).at("sid")) == sid);
-    BOOST_TEST(str(r.json.at("client").at("last_active_session_id")) == sid);
+    expect_new_session(r, sid, user_id);
     BOOST_TEST(r.json.at("client").at("sign_in").is_null());
     return sid;
 }
@@ -55,6 +49,25 @@ std::string factor_email_id(json::object const& si, std::string const& strategy)
     for (auto const& f : si.at("supported_first_factors").as_array())
         if (str(f.at("strategy")) == strategy) return str(f.at("email_address_id"));
     return {};
+}
+
+/// A user seeded with the password, signed in by password on another browser.
+struct elsewhere_session {
+    std::string user_id;
+    http_client browser;
+    std::string session_id;
+};
+elsewhere_session signed_in_elsewhere(test_server& s, std::string const& email) {
+    elsewhere_session e{seed_user(s.app(), email, password), http_client(s.fapi_port()), {}};
+    e.session_id = expect_complete(sign_in_password(e.browser, email), e.user_id);
+    return e;
+}
+
+/// POST /v1/client/sign_ins with only the identifier: the reply and the sign-in's id.
+std::pair<http_result, std::string> start_sign_in(http_client& c, std::string const& identifier) {
+    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", identifier}});
+    auto id = str(response(created).at("id"));
+    return {std::move(created), std::move(id)};
 }
 
 std::string wrong_code(std::string const& code) { return code == "000000" ? "111111" : "000000"; }
@@ -200,8 +213,7 @@ BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
 
     // Phone code sign-in on another browser.
     http_client d(s.fapi_port());
-    auto created = d.fapi("POST", "/v1/client/sign_ins", {{"identifier", "+14155552671"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(d, "+14155552671");
     auto prep = d.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "phone_code"}});
     BOOST_TEST_REQUIRE(prep.status == 200u, prep.body);
     auto code = s.last_code("+14155552671");
@@ -214,8 +226,7 @@ BOOST_AUTO_TEST_CASE(email_code_sign_in) {
     test_server s;
     auto uid = seed_user(s.app(), "carol@example.com", password);
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "carol@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "carol@example.com");
     auto email_id = factor_email_id(response(created), "email_code");
     BOOST_TEST_REQUIRE(!email_id.empty());
 
@@ -259,8 +270,7 @@ BOOST_AUTO_TEST_CASE(prepare_without_an_id_uses_the_identifier_and_refuses_forei
     auto other = seed_user(s.app(), "eve@example.com", password);
     auto eve_email = load_user(s, other)->primary_email_address_id;
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "dave@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "dave@example.com");
     auto foreign = c.fapi("POST", sign_in_path(id, "/prepare_first_factor"),
                           {{"strategy", "email_code"}, {"email_address_id", eve_email}});
     BOOST_TEST(foreign.status == 422u);
@@ -280,8 +290,7 @@ BOOST_AUTO_TEST_CASE(test_mode_email_code_is_424242) {
     test_server s;
     auto uid = seed_user(s.app(), "tester+clerk_test@example.com", password);
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "tester+clerk_test@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "tester+clerk_test@example.com");
     BOOST_TEST(c.fapi("POST", sign_in_path(id, "/prepare_first_factor"), {{"strategy", "email_code"}}).status == 200u);
     BOOST_TEST(s.outbox().empty());
     expect_complete(
@@ -293,8 +302,7 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
     test_server s;
     auto uid = seed_user(s.app(), "frank@example.com", password);
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "frank@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "frank@example.com");
     auto attempt = [&](std::string const& code) {
         return c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "email_code"}, {"code", code}});
     };
@@ -322,14 +330,11 @@ BOOST_AUTO_TEST_CASE(expired_and_burned_codes) {
 
 BOOST_AUTO_TEST_CASE(password_reset_flow) {
     test_server s;
-    auto uid = seed_user(s.app(), "grace@example.com", password);
-    // Grace is signed in elsewhere too.
-    http_client elsewhere(s.fapi_port());
-    auto other_session = expect_complete(sign_in_password(elsewhere, "grace@example.com"), uid);
+    // Grace, signed in elsewhere too.
+    auto [uid, elsewhere, other_session] = signed_in_elsewhere(s, "grace@example.com");
 
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "grace@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "grace@example.com");
     auto reset_id = factor_email_id(response(created), "reset_password_email_code");
     BOOST_TEST_REQUIRE(!reset_id.empty());
     bool has_safe_identifier = false;
@@ -374,9 +379,7 @@ BOOST_AUTO_TEST_CASE(password_reset_flow) {
 
 BOOST_AUTO_TEST_CASE(reset_keeps_other_sessions_unless_asked) {
     test_server s;
-    auto uid = seed_user(s.app(), "heidi@example.com", password);
-    http_client elsewhere(s.fapi_port());
-    auto other_session = expect_complete(sign_in_password(elsewhere, "heidi@example.com"), uid);
+    auto [uid, elsewhere, other_session] = signed_in_elsewhere(s, "heidi@example.com");
     http_client c(s.fapi_port());
     // create with the reset strategy sends the code right away; the code and the new password may come in
     // one attempt.
@@ -459,8 +462,7 @@ BOOST_AUTO_TEST_CASE(lockout_counts_two_step_failures) {
     test_server s([](conf::config& c) { c.protection.max_attempts = 2; });
     auto uid = seed_user(s.app(), "niaj@example.com", password);
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "niaj@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "niaj@example.com");
     auto attempt = [&](std::string const& pw) {
         return c.fapi("POST", sign_in_path(id, "/attempt_first_factor"), {{"strategy", "password"}, {"password", pw}});
     };
@@ -505,8 +507,7 @@ BOOST_AUTO_TEST_CASE(per_ip_rate_limit) {
     test_server s([](conf::config& c) { c.protection.rate_per_ip_per_minute = 2; });
     http_client c(s.fapi_port());
     seed_user(s.app(), "rupert@example.com", password);
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "rupert@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "rupert@example.com");
     for (int i = 0; i < 2; ++i)
         BOOST_TEST(c.fapi("POST", sign_in_path(id, "/attempt_first_factor"),
                           {{"strategy", "password"}, {"password", "wrong " + std::to_string(i)}})
@@ -567,8 +568,7 @@ BOOST_AUTO_TEST_CASE(get_is_scoped_to_the_browser) {
     test_server s;
     seed_user(s.app(), "victor@example.com", password);
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "victor@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "victor@example.com");
     auto got = c.fapi("GET", sign_in_path(id));
     BOOST_TEST(got.status == 200u);
     BOOST_TEST(str(response(got).at("id")) == id);
@@ -600,8 +600,7 @@ BOOST_AUTO_TEST_CASE(bad_params_name_the_param) {
     BOOST_TEST(str(response(bare).at("status")) == "needs_identifier");
     BOOST_TEST(response(bare).at("supported_first_factors").is_null());
 
-    auto created = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "wendy@example.com"}});
-    auto id = str(response(created).at("id"));
+    auto [created, id] = start_sign_in(c, "wendy@example.com");
 
     struct row {
         std::string path;

@@ -2,6 +2,7 @@
 // read from the outbox, test-mode 424242), completion into a user and a session that the piggy-backed client
 // carries, and every error code the flow answers with.
 #include "crypto/password.hpp"
+#include "tests/common/expect.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -56,6 +57,19 @@ started start_email_code(test_server& s, http_client& c, std::string const& emai
 http_result sign_up_with_email_code(test_server& s, http_client& c, std::string const& email) {
     auto [id, code] = start_email_code(s, c, email);
     return c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", code}});
+}
+
+/// A sign-up with `form` whose identifier (a test-mode address or number) is verified by `strategy` with the
+/// test code 424242: nothing goes to the outbox. Returns the attempt's reply.
+http_result verified_by_test_code(test_server& s, http_client& c,
+                                  std::vector<std::pair<std::string, std::string>> const& form,
+                                  std::string const& strategy) {
+    auto created = c.fapi("POST", "/v1/client/sign_ups", form);
+    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
+    auto id = str(response(created).at("id"));
+    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", strategy}}).status == 200u);
+    BOOST_TEST(s.outbox().empty());
+    return c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", strategy}, {"code", "424242"}});
 }
 
 }  // namespace
@@ -146,14 +160,7 @@ BOOST_AUTO_TEST_CASE(email_password_and_code_complete_with_a_session_in_the_clie
     BOOST_TEST(session_id.starts_with("sess_"));
     BOOST_TEST(user_id.starts_with("user_"));
     // The same reply's client carries the new session, active, with a token for it.
-    auto sess = client_session(done, session_id);
-    BOOST_TEST_REQUIRE(sess.is_object());
-    BOOST_TEST(str(sess.at("status")) == "active");
-    BOOST_TEST(str(sess.at("user").at("id")) == user_id);
-    auto jwt = str(sess.at("last_active_token").at("jwt"));
-    BOOST_TEST(str(jwt_payload(jwt).at("sub")) == user_id);
-    BOOST_TEST(str(jwt_payload(jwt).at("sid")) == session_id);
-    BOOST_TEST(str(done.json.at("client").at("last_active_session_id")) == session_id);
+    expect_new_session(done, session_id, user_id);
     BOOST_TEST(done.json.at("client").at("sign_up").is_null());
 
     // The user: verified primary email, the password, the names.
@@ -179,14 +186,8 @@ BOOST_AUTO_TEST_CASE(test_mode_email_takes_424242_and_sends_nothing) {
     auto db = c.fapi("POST", "/v1/dev_browser");
     BOOST_TEST_REQUIRE(db.status == 200u);
     c.dev_browser = str(db.json.at("id"));
-    auto created = c.fapi("POST", "/v1/client/sign_ups",
-                          {{"email_address", "dev+clerk_test@example.com"}, {"password", password}});
-    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
-    auto id = str(response(created).at("id"));
-    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "email_code"}}).status == 200u);
-    BOOST_TEST(s.outbox().empty());
-    auto done =
-        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "email_code"}, {"code", "424242"}});
+    auto done = verified_by_test_code(s, c, {{"email_address", "dev+clerk_test@example.com"}, {"password", password}},
+                                      "email_code");
     BOOST_TEST_REQUIRE(done.status == 200u, done.body);
     BOOST_TEST(str(response(done).at("status")) == "complete");
     BOOST_TEST(client_session(done, str(response(done).at("created_session_id"))).is_object());
@@ -262,13 +263,7 @@ BOOST_AUTO_TEST_CASE(test_mode_phone_takes_424242) {
         c.phone_number = {true, true, true, true};
     });
     http_client c(s.fapi_port());
-    auto created = c.fapi("POST", "/v1/client/sign_ups", {{"phone_number", "+12015550123"}, {"password", password}});
-    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
-    auto id = str(response(created).at("id"));
-    BOOST_TEST(c.fapi("POST", sign_up_path(id, "/prepare_verification"), {{"strategy", "phone_code"}}).status == 200u);
-    BOOST_TEST(s.outbox().empty());
-    auto done =
-        c.fapi("POST", sign_up_path(id, "/attempt_verification"), {{"strategy", "phone_code"}, {"code", "424242"}});
+    auto done = verified_by_test_code(s, c, {{"phone_number", "+12015550123"}, {"password", password}}, "phone_code");
     BOOST_TEST(str(response(done).at("status")) == "complete");
 }
 

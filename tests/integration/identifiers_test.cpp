@@ -9,6 +9,7 @@
 // Lockout (issue 20 item 5): the automatic lockout after too many failed sign-ins shows in the BAPI and FAPI
 // user objects (locked, a lockout_expires_in_seconds that counts down, verification_attempts_remaining), and
 // the BAPI unlock ends it.
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -104,6 +105,26 @@ std::string error_shape(http_result const& r) {
     return std::to_string(r.status) + " " + json::serialize(r.json.at("errors"));
 }
 
+/// The real owner of `value` signs up with it on a fresh browser and proves it: the sign-up completes and the
+/// new user holds it verified. Returns the user's id.
+std::string owner_signs_up(test_server& s, std::string const& kind, std::string const& value) {
+    http_client owner(s.fapi_port());
+    auto done = sign_up_verified(s, owner, kind, value);
+    BOOST_TEST_REQUIRE(done.status == 200u, done.body);
+    BOOST_TEST(str(response(done).at("status")) == "complete");
+    auto owner_id = str(response(done).at("created_user_id"));
+    BOOST_TEST(ident_of(s, owner_id, value).verification.status == "verified");
+    return owner_id;
+}
+
+/// The user whose session a password sign-in by `identifier` on a fresh browser creates (it must succeed).
+std::string user_signed_in_by(test_server& s, std::string const& identifier) {
+    http_client again(s.fapi_port());
+    auto in = sign_in_password(again, identifier);
+    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
+    return load_session(s, str(response(in).at("created_session_id")))->user_id;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(identifiers)
@@ -117,21 +138,12 @@ BOOST_AUTO_TEST_CASE(unverified_email_does_not_block_sign_up) {
     auto squatter_id = squat(s, squatter, "squatter@example.com", "email_address", victim_email);
 
     // The real owner signs up with the address, proves it, and gets it.
-    http_client owner(s.fapi_port());
-    auto done = sign_up_verified(s, owner, "email_address", victim_email);
-    BOOST_TEST_REQUIRE(done.status == 200u, done.body);
-    BOOST_TEST(str(response(done).at("status")) == "complete");
-    auto owner_id = str(response(done).at("created_user_id"));
-    BOOST_TEST(ident_of(s, owner_id, victim_email).verification.status == "verified");
+    auto owner_id = owner_signs_up(s, "email_address", victim_email);
     // The stale unverified claim is gone from the squatter's account (which keeps everything else).
     BOOST_TEST(!holds(s, squatter_id, victim_email));
     BOOST_TEST(holds(s, squatter_id, "squatter@example.com"));
     // And the address now signs the owner in.
-    http_client again(s.fapi_port());
-    auto in = sign_in_password(again, victim_email);
-    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
-    auto sid = str(response(in).at("created_session_id"));
-    BOOST_TEST(load_session(s, sid)->user_id == owner_id);
+    BOOST_TEST(user_signed_in_by(s, victim_email) == owner_id);
 }
 
 BOOST_AUTO_TEST_CASE(unverified_email_does_not_block_bapi_create) {
@@ -237,17 +249,9 @@ BOOST_AUTO_TEST_CASE(unverified_phone_does_not_block_sign_up) {
     http_client squatter(s.fapi_port());
     auto squatter_id = squat(s, squatter, "squatter@example.com", "phone_number", victim_phone);
 
-    http_client owner(s.fapi_port());
-    auto done = sign_up_verified(s, owner, "phone_number", victim_phone);
-    BOOST_TEST_REQUIRE(done.status == 200u, done.body);
-    BOOST_TEST(str(response(done).at("status")) == "complete");
-    auto owner_id = str(response(done).at("created_user_id"));
-    BOOST_TEST(ident_of(s, owner_id, victim_phone).verification.status == "verified");
+    auto owner_id = owner_signs_up(s, "phone_number", victim_phone);
     BOOST_TEST(!holds(s, squatter_id, victim_phone));
-    http_client again(s.fapi_port());
-    auto in = sign_in_password(again, victim_phone);
-    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
-    BOOST_TEST(load_session(s, str(response(in).at("created_session_id")))->user_id == owner_id);
+    BOOST_TEST(user_signed_in_by(s, victim_phone) == owner_id);
 }
 
 BOOST_AUTO_TEST_CASE(unverified_phone_does_not_block_bapi_create) {
@@ -432,8 +436,7 @@ BOOST_AUTO_TEST_CASE(automatic_lockout_visible_in_bapi_user) {
 
 BOOST_AUTO_TEST_CASE(automatic_lockout_visible_in_fapi_user) {
     test_server s(lockout_of_three);
-    http_client me(s.fapi_port());
-    auto who = sign_in_browser(s, me, "locked@example.com");
+    auto [me, who] = browser(s, "locked@example.com");
     auto user_of = [&](std::string const& path) {
         auto r = me.fapi("GET", path);
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);

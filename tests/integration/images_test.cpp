@@ -2,6 +2,7 @@
 // (multipart/form-data `file`; a raw application/octet-stream body), the image served back from its URL with
 // its caching and safety headers, replacement and deletion, and every refusal (wrong magic bytes, too large,
 // empty, not multipart, no `file` part, broken framing, no permission) leaving nothing stored.
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -95,8 +96,7 @@ BOOST_AUTO_TEST_SUITE(images)
 
 BOOST_AUTO_TEST_CASE(profile_image_upload_serve_replace_delete) {
     test_server s(small_images);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "pic@example.com");
+    auto [c, who] = browser(s, "pic@example.com");
     auto const bytes = png(300);
 
     auto r = fapi_upload(c, "POST", "/v1/me/profile_image", multipart({{"file", bytes}}));
@@ -171,8 +171,7 @@ BOOST_AUTO_TEST_CASE(profile_image_upload_serve_replace_delete) {
 
 BOOST_AUTO_TEST_CASE(profile_image_refusals_store_nothing) {
     test_server s(small_images);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "bad@example.com");
+    auto [c, who] = browser(s, "bad@example.com");
     auto const path = "/v1/me/profile_image";
 
     expect_error(fapi_upload(c, "POST", path, multipart({{"file", "<html><script>alert(1)</script></html>"}})), 422,
@@ -253,8 +252,7 @@ BOOST_AUTO_TEST_CASE(bapi_user_profile_image_and_user_deletion) {
     expect_error(anon.request(verb::get, path_of(url2)), 404, "resource_not_found");
 
     // And a user deleting their own account (FAPI) takes the image along.
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "selfdelete@example.com");
+    auto [c, who] = browser(s, "selfdelete@example.com");
     auto up = fapi_upload(c, "POST", "/v1/me/profile_image", multipart({{"file", png()}}));
     BOOST_TEST_REQUIRE(up.status == 200u, up.body);
     std::string const url3 = str(response(up).at("public_url"));
@@ -266,8 +264,7 @@ BOOST_AUTO_TEST_CASE(bapi_user_profile_image_and_user_deletion) {
 BOOST_AUTO_TEST_CASE(organization_logo_fapi_and_bapi) {
     test_server s(orgs_and_small_images);
     auto b = bapi_client(s);
-    http_client alice(s.fapi_port());
-    auto a = sign_in_browser(s, alice, "alice-logo@example.com");
+    auto [alice, a] = browser(s, "alice-logo@example.com");
     http_client bob(s.fapi_port());
     auto bb = sign_in_browser(s, bob, "bob-logo@example.com");
     auto created = alice.fapi("POST", "/v1/organizations", {{"name", "Logo Co"}});

@@ -6,7 +6,9 @@
 #include "server/api/domain/mfa.hpp"
 #include "server/instance.hpp"
 #include "store/lmdb/open.hpp"
+#include "tests/common/password_vectors.hpp"
 #include "tests/common/server_fixture.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -69,20 +71,8 @@ std::string read_file(std::string const& path) {
 
 /// Starts the binary with `args` (stdout/stderr to files in `dir`); returns its pid.
 pid_t start(std::vector<std::string> args, std::string const& out_path) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    char* envp[] = {nullptr};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, (out_path + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    pid_t pid = -1;
-    int const rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
-    posix_spawn_file_actions_destroy(&fa);
-    BOOST_TEST_REQUIRE(rc == 0);
+    pid_t const pid = spawn_binary(std::move(args), {}, out_path, out_path + ".err");
+    BOOST_TEST_REQUIRE(pid > 0);
     return pid;
 }
 
@@ -139,62 +129,8 @@ struct server_proc {
     }
 };
 
-struct hashed {
-    char const* hasher;
-    char const* password;
-    char const* digest;
-};
-
-// Digests made by real implementations of each hasher, each with how it was made.
-constexpr hashed digests[] = {
-    // python3 -c 'import hashlib; print(hashlib.md5(b"correct horse").hexdigest())'
-    {"md5", "correct horse", "3cb4e732631f47e6eb961f34554b7cde"},
-    // Openwall phpass 0.3 test.php, HashPassword("test12345") with portable hashes (WordPress "$P$").
-    {"phpass", "test12345", "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
-    // The same portable hash as phpBB3 writes it ("$H$").
-    {"md5_phpass", "test12345", "$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
-    // python3 hashlib.pbkdf2_hmac("sha512", b"correct horse", b"NaCl", 1000).hex()
-    {"pbkdf2_sha512", "correct horse",
-     "pbkdf2_sha512$1000$NaCl$cc5d115d3ce48c34058b84416af0f7afc22402968e17446bd88016b0d551bca43c9eda0423c04b6266512f1d"
-     "1bcb97ed396210a047412a3e64411323e73b507c"},
-    // The same with the salt bytes 00112233445566778899aabbccddeeff, hex-encoded.
-    {"pbkdf2_sha512_hex", "correct horse",
-     "pbkdf2_sha512_hex$1000$00112233445566778899aabbccddeeff$06a400b959401730879119b8d50a15ffa38c8b9d746a1f413e795a28"
-     "8d6f91f39a9ec0bd5403cfab99b3ad439f2df0ac4aa7d0817219c49389729c38bd359c8d"},
-    // Werkzeug 3: generate_password_hash("correct horse", method="scrypt:1024:8:1", salt_length=8)
-    {"scrypt_werkzeug", "correct horse",
-     "scrypt:1024:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d88969f"
-     "d6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
-    // Symfony MessageDigestPasswordEncoder('sha512', true, 5000) with salt "pepper", via python3 hashlib.
-    {"sha512_symfony", "correct horse",
-     "sha512_symfony$5000$pepper$/"
-     "ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3OalHkT3sQ=="},
-    // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + b"ab\x01\xfe").digest() + b"ab\x01\xfe")
-    {"ldap_ssha", "correct horse", "{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5hhYgH+"},
-    // FIPS 180 SHA-256("password").
-    {"sha256", "password", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
-    // Openwall crypt_blowfish wrapper.c.
-    {"bcrypt", "U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
-    // Django BCryptSHA256PasswordHasher layout (bcrypt over hex(sha256(password))).
-    {"bcrypt_sha256_django", "correct horse",
-     "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
-    // Django's own test vector (tests/auth_tests/test_hashers.py).
-    {"pbkdf2_sha256_django", "l\xc3\xa8tmein",
-     "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-    // RFC 7914 §11 PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1) in Clerk's base64-salt layout.
-    {"pbkdf2_sha256", "passwd",
-     "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/"
-     "sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
-    // RFC 6070 PBKDF2-HMAC-SHA1.
-    {"pbkdf2_sha1", "password", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
-    // firebase/scrypt README sample in Clerk's layout.
-    {"scrypt_firebase", "user1password",
-     "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==$"
-     "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==$Bw==$8$14"},
-    // phc-winner-argon2 src/test.c vectors (password "password", salt "somesalt").
-    {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8"},
-    {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
-};
+/// One digest per hasher, each imported as a user of its own.
+constexpr auto const& digests = published_digests;
 
 std::string csv_quote(std::string const& v) {
     if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
@@ -287,15 +223,19 @@ std::string http_answer(std::string const& status, std::string const& body, std:
            "\r\nConnection: close\r\n" + extra + "\r\n" + body;
 }
 
+/// The binary and a temporary directory: `dir` for a data dir and `out` for a command's output, both in it.
+struct import_env {
+    std::string const bin = binary();
+    tmp_dir data;
+    std::string const dir = data.path + "/d";
+    std::string const out = data.path + "/out";
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(import)
 
-BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
-    auto const bin = binary();
-    tmp_dir data;
-    std::string const dir = data.path + "/d";
-    std::string const out = data.path + "/out";
+BOOST_FIXTURE_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage, import_env) {
     std::string const page =
         R"([{"id":"user_2Src1","email_addresses":[{"id":"idn_2Src1","email_address":"s1@example.com",)"
         R"("verification":{"status":"verified"}}],"primary_email_address_id":"idn_2Src1"},)"
@@ -339,17 +279,14 @@ BOOST_AUTO_TEST_CASE(a_source_api_that_rate_limits_fails_or_answers_garbage) {
     BOOST_TEST(user_count(srv) == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_and_keeps_ids) {
-    auto const bin = binary();
-    tmp_dir data;
-    std::string const dir = data.path + "/d";
+BOOST_FIXTURE_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_and_keeps_ids, import_env) {
     server_proc srv(dir);
     std::string csv = "\xEF\xBB\xBF" + std::string(header) + "\r\n";  // as Excel saves it: BOM and CRLF
     for (std::size_t i = 0; i < std::size(digests); ++i) {
         std::string const email = std::string(digests[i].hasher) + "@example.com";
         csv += user_id(i) + ",First" + std::to_string(i) + ",\"Last, " + std::to_string(i) + "\",," + email + ",," +
                email + "|alias" + std::to_string(i) + "@example.com,old" + std::to_string(i) + "@example.com,,,," +
-               csv_quote(digests[i].digest) + "," + digests[i].hasher + "\r\n";
+               csv_quote(std::string(digests[i].digest)) + "," + std::string(digests[i].hasher) + "\r\n";
     }
     // A user with phones (primary among the verified) and no password.
     csv += "user_2ImpPhones,Pat,,pat,,+15555550101,,,+15555550100|+15555550101,+15555550199,,,\r\n";
@@ -360,7 +297,6 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
         "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW,bcrypt\r\n";
     std::string const in = data.path + "/users.csv";
     write_file(in, csv);
-    std::string const out = data.path + "/out";
     std::string const rep = data.path + "/report.json";
 
     BOOST_TEST_REQUIRE(run({bin, "import", in, "--data-dir", dir, "--report", rep}, out) == 0, read_file(out + ".err"));
@@ -420,8 +356,8 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
             std::string const email = std::string(digests[i].hasher) + "@example.com";
             // The running server sees the import at once; the original password works, another does not.
             BOOST_TEST(!srv.sign_in(email, std::string(digests[i].password) + "x"));
-            BOOST_TEST(srv.sign_in(email, digests[i].password));
-            BOOST_TEST(srv.sign_in("alias" + std::to_string(i) + "@example.com", digests[i].password));
+            BOOST_TEST(srv.sign_in(email, std::string(digests[i].password)));
+            BOOST_TEST(srv.sign_in("alias" + std::to_string(i) + "@example.com", std::string(digests[i].password)));
             auto u = get_user(srv, user_id(i));
             BOOST_TEST_REQUIRE(u.is_object());
             BOOST_TEST(u.at("id") == json::value(user_id(i)));
@@ -435,7 +371,7 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
                     BOOST_TEST(u.at("primary_email_address_id") == e.at("id"));
             }
             // An unverified address is no sign-in identifier.
-            BOOST_TEST(!srv.sign_in("old" + std::to_string(i) + "@example.com", digests[i].password));
+            BOOST_TEST(!srv.sign_in("old" + std::to_string(i) + "@example.com", std::string(digests[i].password)));
         }
     }
     auto pat = get_user(srv, "user_2ImpPhones");
@@ -471,10 +407,7 @@ BOOST_AUTO_TEST_CASE(clerk_csv_every_hasher_signs_in_with_the_original_password_
     BOOST_TEST(read_file(out).find("$argon2") == std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
-    auto const bin = binary();
-    tmp_dir data;
-    std::string const dir = data.path + "/d";
+BOOST_FIXTURE_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing, import_env) {
     server_proc srv(dir);
     json::array users;
     users.push_back(json::object{
@@ -501,7 +434,6 @@ BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
                                  {"created_at", "2021-01-02T03:04:05Z"}});
     std::string const in = data.path + "/users.json";
     write_file(in, json::serialize(users));
-    std::string const out = data.path + "/out";
 
     BOOST_TEST(run({bin, "import", in, "--dry-run", "--data-dir", dir}, out) == 0, read_file(out + ".err"));
     auto dry = report_of(out);
@@ -537,12 +469,8 @@ BOOST_AUTO_TEST_CASE(clerk_json_fields_and_a_dry_run_that_writes_nothing) {
     BOOST_TEST(report_of(out).at("imported") == 2);
 }
 
-BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in) {
-    auto const bin = binary();
-    tmp_dir data;
-    std::string const dir = data.path + "/d";
+BOOST_FIXTURE_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in, import_env) {
     server_proc srv(dir);
-    std::string const out = data.path + "/out";
     std::string const in = data.path + "/bad.csv";
     // Someone already here with the address a row brings under another id.
     write_file(in, std::string(header) + "\nuser_2Existing,,,,taken@example.com,,taken@example.com,,,,,,\n");
@@ -625,11 +553,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_reported_by_line_and_the_good_rows_still_go_in
     BOOST_TEST(user_count(srv) == 4u);
 }
 
-BOOST_AUTO_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes) {
-    auto const bin = binary();
-    tmp_dir data;
-    std::string const dir = data.path + "/d";
-    std::string const out = data.path + "/out";
+BOOST_FIXTURE_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes, import_env) {
     std::string const in = data.path + "/many.csv";
     constexpr std::size_t n = 20000;
     std::string csv = std::string(header) + "\n";
@@ -673,12 +597,9 @@ BOOST_AUTO_TEST_CASE(kill_9_in_the_middle_then_the_same_import_resumes) {
     BOOST_TEST(get_user(srv, user_id(0)).at("id") == json::value(user_id(0)));
 }
 
-BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
-    auto const bin = binary();
-    tmp_dir data;
+BOOST_FIXTURE_TEST_CASE(bapi_to_bapi_between_two_running_instances, import_env) {
     std::string const dir_a = data.path + "/a";
     std::string const dir_b = data.path + "/b";
-    std::string const out = data.path + "/out";
     server_proc a(dir_a);
     auto ba = a.bapi();
     for (int i = 0; i < 130; ++i) {  // more than one page of 100
@@ -759,12 +680,9 @@ BOOST_AUTO_TEST_CASE(bapi_to_bapi_between_two_running_instances) {
     BOOST_TEST(read_file(out + ".err").find("secret key was refused") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pending_invitations) {
-    auto const bin = binary();
-    tmp_dir data;
+BOOST_FIXTURE_TEST_CASE(bapi_import_brings_organizations_memberships_roles_and_pending_invitations, import_env) {
     std::string const dir_a = data.path + "/a";
     std::string const dir_b = data.path + "/b";
-    std::string const out = data.path + "/out";
     std::string const cfg_a = data.path + "/a.json";
     std::string const cfg_b = data.path + "/b.json";
     // Both instances know the custom role org:billing; B lacks org:auditor (the import warns and keeps it).

@@ -3,6 +3,7 @@
 // totp, backup_code and phone_code, including single use, wrong codes and the lockout they count towards.
 #include "server/api/domain/mfa.hpp"
 #include "crypto/totp.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -56,8 +57,7 @@ BOOST_AUTO_TEST_SUITE(frontend_mfa)
 
 BOOST_AUTO_TEST_CASE(totp_enrolment) {
     test_server s(totp_instance);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "ada@example.com");
+    auto [c, who] = browser(s, "ada@example.com");
 
     auto r = c.fapi("POST", "/v1/me/totp");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
@@ -130,8 +130,7 @@ BOOST_AUTO_TEST_CASE(totp_needs_the_instance_and_a_session) {
 
 BOOST_AUTO_TEST_CASE(sign_in_with_totp_single_use) {
     test_server s(totp_instance);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "cy@example.com");
+    auto [c, who] = browser(s, "cy@example.com");
     auto [secret, codes] = enrol(s, c);
 
     http_client b(s.fapi_port());
@@ -211,8 +210,7 @@ BOOST_AUTO_TEST_CASE(wrong_second_factors_lock_the_account) {
         totp_instance(c);
         c.protection.max_attempts = 3;
     });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "ed@example.com");
+    auto [c, who] = browser(s, "ed@example.com");
     auto [secret, codes] = enrol(s, c);
     http_client b(s.fapi_port());
     auto id = str(response(password_sign_in(b, "ed@example.com")).at("id"));
@@ -233,8 +231,7 @@ BOOST_AUTO_TEST_CASE(sign_in_with_an_sms_second_factor) {
         c.phone_number = {true, false, false, false};
         c.second_factors = {"phone_code"};
     });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "flo@example.com");
+    auto [c, who] = browser(s, "flo@example.com");
     auto r = c.fapi("POST", "/v1/me/phone_numbers", {{"phone_number", "+14155552671"}});
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     auto const phone_id = str(response(r).at("id"));

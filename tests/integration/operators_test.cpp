@@ -4,6 +4,7 @@
 // one kept).
 #include "server/metrics.hpp"
 #include "tests/common/server_fixture.hpp"
+#include "tests/common/spawn.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -70,20 +71,8 @@ void write_file(std::string const& path, std::string const& text) {
 /// Runs the binary to completion with `stdin_path` as its input (or /dev/null); its stdout goes to `stdout_path`
 /// when given. Returns the exit code.
 int run_binary(std::vector<std::string> args, std::string const& stdout_path = {}, std::string const& stdin_path = {}) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    char* envp[] = {nullptr};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY,
-                                     0);
-    if (!stdout_path.empty())
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = -1;
-    int const rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return -1;
+    int const pid = spawn_binary(std::move(args), stdin_path, stdout_path);
+    if (pid < 0) return -1;
     int st = 0;
     ::waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -194,14 +183,7 @@ BOOST_AUTO_TEST_CASE(sighup_reloads_config_and_keys_keeps_connections) {
     auto srv = spawn_server(
         bin, data.path + "/d", {"--config", cfg},
         {"LATCHKEY_SECRET_KEY=sk_test_reloadreloadreload00001", "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"});
-    struct reaper {
-        int pid;
-        ~reaper() {
-            if (pid <= 0) return;  // never kill(-1)
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    } reap{srv.pid};
+    child_reaper reap{srv.pid};
 
     keep_alive conn(srv.fapi);
     auto env = conn.get("/v1/environment");
@@ -253,14 +235,7 @@ BOOST_AUTO_TEST_CASE(users_command_beside_a_running_server) {
     auto srv = spawn_server(
         bin, dir, {},
         {"LATCHKEY_SECRET_KEY=sk_test_usersusersusers0000001", "LATCHKEY_ACCESS_LOG=false", "LATCHKEY_THREADS=2"});
-    struct reaper {
-        int pid;
-        ~reaper() {
-            if (pid <= 0) return;  // never kill(-1)
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    } reap{srv.pid};
+    child_reaper reap{srv.pid};
     std::string const out = data.path + "/out.jsonl";
 
     // create: a user with a password, signed in through the running server's FAPI at once.

@@ -1,6 +1,8 @@
 // Organization domains, suggestions, membership requests, and the BAPI's memberships across organizations, roles
 // and permissions (issue 13), over HTTP against the real server. Every endpoint has a positive and a negative
 // case: unknown ids 404, a role without the permission 403, bad input 422 with its param_name.
+#include "tests/common/flows.hpp"
+#include "tests/common/org_roles.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -16,25 +18,8 @@ namespace {
 using verb = http::verb;
 
 void domains_on(conf::config& c) {
-    c.organizations.enabled = true;
+    orgs_with_billing(c, 10, {"org:invoices:read", "org:invoices:manage"});
     c.organizations.domains_enabled = true;
-    c.organizations.max_allowed_memberships = 10;
-    conf::org_role billing;
-    billing.key = "org:billing";
-    billing.name = "Billing";
-    billing.permissions = {"org:invoices:read", "org:invoices:manage"};
-    c.organizations.roles.push_back(billing);
-}
-
-struct person {
-    http_client c;
-    signed_in who;
-};
-
-person browser(test_server& s, std::string const& email) {
-    person p{http_client(s.fapi_port()), {}};
-    p.who = sign_in_browser(s, p.c, email);
-    return p;
 }
 
 std::string create_org(person& p, std::string const& name) {
@@ -436,8 +421,7 @@ BOOST_AUTO_TEST_CASE(backend_domains_as_clerk_backend_calls_them) {
     expect_error(b.bapi(verb::get, "/v1/organizations/org_missing/domains"), 404, "resource_not_found");
 
     // A user on the domain gets the suggestion right away.
-    http_client c(s.fapi_port());
-    auto bob = sign_in_browser(s, c, "bob@acme.test");
+    auto [c, bob] = browser(s, "bob@acme.test");
     (void)bob;
     BOOST_TEST(response(c.fapi("GET", "/v1/me/organization_suggestions")).at("total_count") == 1);
 

@@ -2,6 +2,8 @@
 // the session token's v2 org claims after a touch with active_organization_id, invitations with their emailed
 // ticket joining through a sign-up, the user's side (/v1/me/organization_*), and the BAPI as @clerk/backend
 // calls it. Every endpoint and every permission rule has a positive and a negative case here.
+#include "tests/common/flows.hpp"
+#include "tests/common/org_roles.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -19,25 +21,7 @@ namespace {
 using verb = http::verb;
 
 void orgs_on(conf::config& c) {
-    c.organizations.enabled = true;
-    c.organizations.max_allowed_memberships = 3;
-    conf::org_role billing;
-    billing.key = "org:billing";
-    billing.name = "Billing";
-    billing.permissions = {"org:invoices:read", "org:invoices:manage", "org:reports:read"};
-    c.organizations.roles.push_back(billing);
-}
-
-/// A signed-in browser of a new user.
-struct person {
-    http_client c;
-    signed_in who;
-};
-
-person browser(test_server& s, std::string const& email) {
-    person p{http_client(s.fapi_port()), {}};
-    p.who = sign_in_browser(s, p.c, email);
-    return p;
+    orgs_with_billing(c, 3, {"org:invoices:read", "org:invoices:manage", "org:reports:read"});
 }
 
 json::object create_org(person& p, std::string const& name, std::string const& slug = {}) {
@@ -65,17 +49,6 @@ void add_member(http_client& b, std::string const& org, std::string const& user,
     json::object body{{"user_id", user}, {"role", role}};
     auto r = b.bapi(verb::post, "/v1/organizations/" + org + "/memberships", body);
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-}
-
-std::string ticket_sent_to(test_server& s, std::string const& to) {
-    std::string link;
-    for (auto const& m : s.outbox())
-        if (str(m.at("to")) == to && str(m.at("kind")) == "organization_invitation") link = str(m.at("code"));
-    BOOST_TEST_REQUIRE(!link.empty());
-    auto const at = link.find("__clerk_ticket=");
-    BOOST_TEST_REQUIRE(at != std::string::npos, link);
-    auto const end = link.find('&', at);
-    return link.substr(at + 15, end - at - 15);
 }
 
 }  // namespace
@@ -355,7 +328,7 @@ BOOST_AUTO_TEST_CASE(invitations_email_a_ticket_that_signs_up_into_the_organizat
     expect_error(alice.c.fapi("POST", base + "/orginv_missing/revoke"), 404, "resource_not_found");
 
     // The email's ticket signs bob up, verified, straight into the organization.
-    auto ticket = ticket_sent_to(s, "bob@example.com");
+    auto ticket = ticket_sent_to(s, "bob@example.com", "organization_invitation");
     http_client bob(s.fapi_port());
     auto su = bob.fapi("POST", "/v1/client/sign_ups",
                        {{"strategy", "ticket"}, {"ticket", ticket}, {"password", "correct horse battery staple"}});
@@ -374,7 +347,7 @@ BOOST_AUTO_TEST_CASE(invitations_email_a_ticket_that_signs_up_into_the_organizat
     auto got = b.bapi(verb::get, "/v1/organizations/" + id + "/invitations/" + str(response(inv).at("id")));
     BOOST_TEST(got.json.at("status") == "accepted");
     // A revoked invitation's ticket is refused.
-    auto revoked_ticket = ticket_sent_to(s, "d1@example.com");
+    auto revoked_ticket = ticket_sent_to(s, "d1@example.com", "organization_invitation");
     expect_error(again.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", revoked_ticket}}), 422,
                  "form_param_value_invalid", "ticket");
 }

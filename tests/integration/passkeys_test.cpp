@@ -130,6 +130,16 @@ std::string be32(std::uint32_t v) {
             static_cast<char>(v & 0xff)};
 }
 
+/// The PublicKeyCredential JSON of `a` around `response` (what the browser posts).
+std::string credential_json(authenticator const& a, json::object response) {
+    json::object o{{"id", crypto::base64url_encode(a.credential_id)},
+                   {"rawId", crypto::base64url_encode(a.credential_id)},
+                   {"type", "public-key"},
+                   {"authenticatorAttachment", "platform"},
+                   {"response", std::move(response)}};
+    return json::serialize(o);
+}
+
 /// navigator.credentials.create() answering `options` (PublicKeyCredentialCreationOptionsJSON text).
 std::string attestation_json(authenticator& a, std::string const& options, ceremony const& c = {}) {
     auto const cd =
@@ -155,12 +165,7 @@ std::string attestation_json(authenticator& a, std::string const& options, cerem
     json::object r{{"clientDataJSON", crypto::base64url_encode(cd)},
                    {"attestationObject", crypto::base64url_encode(att)},
                    {"transports", json::array{"internal"}}};
-    json::object o{{"id", crypto::base64url_encode(a.credential_id)},
-                   {"rawId", crypto::base64url_encode(a.credential_id)},
-                   {"type", "public-key"},
-                   {"authenticatorAttachment", "platform"},
-                   {"response", std::move(r)}};
-    return json::serialize(o);
+    return credential_json(a, std::move(r));
 }
 
 /// navigator.credentials.get() answering `options` (PublicKeyCredentialRequestOptionsJSON text); the counter
@@ -178,12 +183,7 @@ std::string assertion_json(authenticator& a, std::string const& options, ceremon
                    {"authenticatorData", crypto::base64url_encode(auth)},
                    {"signature", crypto::base64url_encode(sig)}};
     r["userHandle"] = c.user_handle ? json::value(crypto::base64url_encode(*c.user_handle)) : json::value(nullptr);
-    json::object o{{"id", crypto::base64url_encode(a.credential_id)},
-                   {"rawId", crypto::base64url_encode(a.credential_id)},
-                   {"type", "public-key"},
-                   {"authenticatorAttachment", "platform"},
-                   {"response", std::move(r)}};
-    return json::serialize(o);
+    return credential_json(a, std::move(r));
 }
 
 http_client browser(test_server& s) {

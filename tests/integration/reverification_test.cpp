@@ -3,6 +3,7 @@
 // changing the password when reverification_minutes is configured.
 #include "crypto/totp.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -32,8 +33,7 @@ BOOST_AUTO_TEST_SUITE(frontend_reverification)
 
 BOOST_AUTO_TEST_CASE(first_factor_with_a_password_refreshes_fva) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "rita@example.com");
+    auto [c, who] = browser(s, "rita@example.com");
     s.advance(std::chrono::minutes(30));
     BOOST_TEST(fva(c, who.session_id) == "[30,-1]");
 
@@ -78,8 +78,7 @@ BOOST_AUTO_TEST_CASE(first_factor_with_a_password_refreshes_fva) {
 
 BOOST_AUTO_TEST_CASE(second_factor_with_totp_and_backup_code) {
     test_server s([](conf::config& c) { c.second_factors = {"totp", "backup_code"}; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "sam@example.com");
+    auto [c, who] = browser(s, "sam@example.com");
     std::vector<std::string> codes;
     edit_user(s, who.user_id, [&](store::user_record& u) {
         server::api::domain::set_totp_secret(u, *s.inst().seal_key, seed, true, 1);
@@ -120,8 +119,7 @@ BOOST_AUTO_TEST_CASE(second_factor_with_totp_and_backup_code) {
 
 BOOST_AUTO_TEST_CASE(first_factor_with_an_email_code) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "una@example.com");
+    auto [c, who] = browser(s, "una@example.com");
     s.advance(std::chrono::minutes(3));
     BOOST_TEST_REQUIRE(c.fapi("POST", verify_path(who.session_id), {{"level", "first_factor"}}).status == 200u);
     expect_error(c.fapi("POST", verify_path(who.session_id, "/attempt_first_factor"),
@@ -141,8 +139,7 @@ BOOST_AUTO_TEST_CASE(first_factor_with_an_email_code) {
 
 BOOST_AUTO_TEST_CASE(sensitive_actions_need_recent_verification_when_configured) {
     test_server s([](conf::config& c) { c.reverification_minutes = 10; });
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "vera@example.com");
+    auto [c, who] = browser(s, "vera@example.com");
     s.advance(std::chrono::minutes(11));
     auto r = c.fapi("POST", "/v1/me/change_password",
                     {{"current_password", password}, {"new_password", "another fine passphrase"}});
@@ -165,8 +162,7 @@ BOOST_AUTO_TEST_CASE(sensitive_actions_need_recent_verification_when_configured)
 
 BOOST_AUTO_TEST_CASE(not_configured_means_no_step_up) {
     test_server s;
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "will@example.com");
+    auto [c, who] = browser(s, "will@example.com");
     s.advance(std::chrono::hours(48));
     BOOST_TEST(c.fapi("DELETE", "/v1/me").status == 200u);
     (void)who;

@@ -4,6 +4,7 @@
 // writer below and read by libmaxminddb —; hostile User-Agents stored bounded and rendered as valid JSON; and
 // a bad geoip_database stopping the binary at start with exit code 2.
 #include "server/geoip.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -319,8 +320,7 @@ BOOST_AUTO_TEST_CASE(sessions_without_activity) {
     // A session recorded before activity existed (or made without a request): the FAPI still sends the object
     // clerk-js expects, with nulls; the BAPI sends null, as its schema allows.
     test_server s;
-    http_client c(s.fapi_port());
-    auto in = sign_in_browser(s, c, "old@example.com");
+    auto [c, in] = browser(s, "old@example.com");
     auto fa = fapi_activity(c, in.session_id);
     expect_activity(fa, "", "", "", false, "", "", "");
     BOOST_TEST(bapi_activity(s, in.session_id).is_null());

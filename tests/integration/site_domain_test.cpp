@@ -5,6 +5,7 @@
 #include "server/api/dispatch.hpp"
 #include "server/api/site.hpp"
 #include "server/instance.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -200,8 +201,7 @@ BOOST_AUTO_TEST_CASE(client_uat_is_set_on_the_site_and_client_stays_on_the_fapi_
 
 BOOST_AUTO_TEST_CASE(handshake_serves_an_app_server_without_a_session_cookie) {
     test_server s([](conf::config& c) { production_on(c, "https://clerk.example.test"); });
-    http_client c(s.fapi_port());
-    auto si = sign_in_browser(s, c, "hs-site@example.test");
+    auto [c, si] = browser(s, "hs-site@example.test");
     // The app server (app.example.test) saw __client_uat but no __session: @clerk/backend sends the browser here
     // with only the __client cookie of the FAPI host.
     auto r = c.request(http::verb::get,

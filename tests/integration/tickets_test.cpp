@@ -5,6 +5,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/totp.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -34,21 +35,29 @@ http_result ticket_sign_in(http_client& c, std::string const& ticket) {
     return c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "ticket"}, {"ticket", ticket}});
 }
 
-/// The `__clerk_ticket` of a link.
-std::string ticket_of(std::string const& link) {
-    auto const at = link.find("__clerk_ticket=");
-    BOOST_TEST_REQUIRE(at != std::string::npos, link);
-    auto const end = link.find('&', at);
-    return link.substr(at + 15, end == std::string::npos ? std::string::npos : end - at - 15);
+/// A ticket sign-in on `c` that completes with a session of `user_id`: the reply and the session's id.
+std::pair<http_result, std::string> signed_in_by_ticket(http_client& c, std::string const& ticket,
+                                                        std::string const& user_id) {
+    auto r = ticket_sign_in(c, ticket);
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    BOOST_TEST(response(r).at("status") == "complete");
+    auto sid = str(response(r).at("created_session_id"));
+    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == user_id);
+    return {std::move(r), std::move(sid)};
 }
 
-/// The link last sent to `to` for a message of `kind`.
-std::string link_sent_to(test_server& s, std::string const& to, std::string const& kind) {
-    std::string link;
-    for (auto const& m : s.outbox())
-        if (str(m.at("to")) == to && str(m.at("kind")) == kind) link = str(m.at("code"));
-    BOOST_TEST_REQUIRE(!link.empty());
-    return link;
+/// BAPI DELETE /v1/users/{user_id}/{what} (mfa, totp, backup_code) answers 200 naming the user; returns the user
+/// as BAPI GET shows it afterwards.
+http_result delete_second_factor(http_client& b, std::string const& user_id, std::string const& what) {
+    auto d = b.bapi(verb::delete_, "/v1/users/" + user_id + "/" + what);
+    BOOST_TEST_REQUIRE(d.status == 200u, d.body);
+    BOOST_TEST(str(d.json.at("user_id")) == user_id);
+    return b.bapi(verb::get, "/v1/users/" + user_id);
+}
+
+/// A sign-up by invitation `ticket` with the test password.
+http_result ticket_sign_up(http_client& c, std::string const& ticket) {
+    return c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
 }
 
 /// Gives the user a verified TOTP secret (raw bytes "12345678901234567890", RFC 6238's) and returns it.
@@ -82,11 +91,7 @@ BOOST_AUTO_TEST_CASE(sign_in_token_signs_in_once) {
     BOOST_TEST(str(t.at("url")).starts_with(s.inst().frontend_api + "/v1/tickets/accept?ticket="));
 
     http_client c(s.fapi_port());
-    auto r = ticket_sign_in(c, token);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    BOOST_TEST(response(r).at("status") == "complete");
-    auto const sid = str(response(r).at("created_session_id"));
-    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == uid);
+    auto const [r, sid] = signed_in_by_ticket(c, token, uid);
     BOOST_TEST(response(r).at("first_factor_verification").at("strategy") == "ticket");
     BOOST_TEST(client_session(r, sid).at("actor").is_null());
 
@@ -342,8 +347,7 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  403, "sign_up_mode_restricted");
     // An invitation is no sign-in ticket.
     expect_error(ticket_sign_in(c, ticket), 400, "invitation_can_be_used_only_in_sign_up");
-    auto su =
-        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}});
+    auto su = ticket_sign_up(c, ticket);
     BOOST_TEST_REQUIRE(su.status == 200u, su.body);
     BOOST_TEST(response(su).at("status") == "complete");
     BOOST_TEST(response(su).at("email_address") == "new@example.com");
@@ -358,9 +362,7 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
                  "invitation_already_accepted");
     // Used once.
     http_client other(s.fapi_port());
-    expect_error(
-        other.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-        400, "invitation_already_accepted");
+    expect_error(ticket_sign_up(other, ticket), 400, "invitation_already_accepted");
 }
 
 BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
@@ -370,9 +372,7 @@ BOOST_AUTO_TEST_CASE(revoked_invitation_cannot_sign_up) {
     auto const ticket = ticket_of(link_sent_to(s, "new@example.com", "invitation"));
     BOOST_TEST(b.bapi(verb::post, "/v1/invitations/" + str(r.json.at("id")) + "/revoke").status == 200u);
     http_client c(s.fapi_port());
-    expect_error(
-        c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "ticket"}, {"ticket", ticket}, {"password", password}}),
-        400, "invitation_already_revoked");
+    expect_error(ticket_sign_up(c, ticket), 400, "invitation_already_revoked");
 }
 
 BOOST_AUTO_TEST_CASE(tickets_accept_redirects_by_kind) {
@@ -416,11 +416,7 @@ BOOST_AUTO_TEST_CASE(organization_invitation_ticket_signs_in_and_joins) {
     BOOST_TEST_REQUIRE(inv.status == 200u, inv.body);
     auto const ticket = ticket_of(link_sent_to(s, "bob@example.com", "organization_invitation"));
     http_client c(s.fapi_port());
-    auto r = ticket_sign_in(c, ticket);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    BOOST_TEST(response(r).at("status") == "complete");
-    auto const sid = str(response(r).at("created_session_id"));
-    BOOST_TEST(str(client_session(r, sid).at("user").at("id")) == bob);
+    signed_in_by_ticket(c, ticket, bob);
     auto members = b.bapi(verb::get, "/v1/organizations/" + oid + "/memberships");
     BOOST_TEST_REQUIRE(members.status == 200u, members.body);
     BOOST_TEST(members.body.find(bob) != std::string::npos);
@@ -458,10 +454,7 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
                  "resource_not_found");
 
     // Delete the TOTP: backup codes stay.
-    auto dt = b.bapi(verb::delete_, "/v1/users/" + uid + "/totp");
-    BOOST_TEST_REQUIRE(dt.status == 200u, dt.body);
-    BOOST_TEST(str(dt.json.at("user_id")) == uid);
-    auto u = b.bapi(verb::get, "/v1/users/" + uid);
+    auto u = delete_second_factor(b, uid, "totp");
     BOOST_TEST(u.json.at("totp_enabled") == false);
     BOOST_TEST(u.json.at("backup_code_enabled") == true);
     // Delete the backup codes.
@@ -481,10 +474,7 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
         server::api::domain::refresh_second_factor_flags(x);
     });
     BOOST_TEST(b.bapi(verb::get, "/v1/users/" + uid).json.at("two_factor_enabled") == true);
-    auto dm = b.bapi(verb::delete_, "/v1/users/" + uid + "/mfa");
-    BOOST_TEST_REQUIRE(dm.status == 200u, dm.body);
-    BOOST_TEST(str(dm.json.at("user_id")) == uid);
-    auto after = b.bapi(verb::get, "/v1/users/" + uid);
+    auto after = delete_second_factor(b, uid, "mfa");
     BOOST_TEST(after.json.at("two_factor_enabled") == false);
     BOOST_TEST(after.json.at("totp_enabled") == false);
     for (auto n : {"mfa", "totp", "backup_code"})

@@ -2,6 +2,7 @@
 // waitlist sign-up mode (environment, the portal's /waitlist page, sign-ups refused unless invited), BAPI
 // /v1/waitlist_entries (list with filters and paging, create, bulk, invite, reject, delete) and the invitation's
 // ticket signing the invited person up.
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -28,18 +29,6 @@ json::object entry(http_client& b, std::string const& email) {
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST_REQUIRE(r.json.at("data").as_array().size() == 1u, r.body);
     return r.json.at("data").as_array()[0].as_object();
-}
-
-/// The invitation link last sent to `to`, and the ticket in it.
-std::string ticket_sent_to(test_server& s, std::string const& to) {
-    std::string link;
-    for (auto const& m : s.outbox())
-        if (str(m.at("to")) == to && str(m.at("kind")) == "waitlist_invitation") link = str(m.at("code"));
-    BOOST_TEST_REQUIRE(!link.empty());
-    auto const at = link.find("__clerk_ticket=");
-    BOOST_TEST_REQUIRE(at != std::string::npos, link);
-    auto const end = link.find('&', at);
-    return link.substr(at + 15, end - at - 15);
 }
 
 }  // namespace
@@ -149,7 +138,7 @@ BOOST_AUTO_TEST_CASE(invitation_ticket_signs_up_once) {
     auto b = bapi_client(s);
     auto id = join(c, "ticket@example.com");
     BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/waitlist_entries/" + id + "/invite").status == 200u);
-    auto ticket = ticket_sent_to(s, "ticket@example.com");
+    auto ticket = ticket_sent_to(s, "ticket@example.com", "waitlist_invitation");
     BOOST_TEST(ticket.starts_with(id + "."));
     // The stored entry keeps only a digest: the ticket appears in no BAPI reply.
     auto shown = b.bapi(verb::get, "/v1/waitlist_entries");
@@ -241,7 +230,7 @@ BOOST_AUTO_TEST_CASE(bapi_create_notifies_bulk_reject_delete) {
     // Reject an invited entry: its ticket dies.
     auto id = str(one.json.at("id"));
     BOOST_TEST_REQUIRE(b.bapi(verb::post, "/v1/waitlist_entries/" + id + "/invite").status == 200u);
-    auto ticket = ticket_sent_to(s, "note@example.com");
+    auto ticket = ticket_sent_to(s, "note@example.com", "waitlist_invitation");
     auto rej = b.bapi(verb::post, "/v1/waitlist_entries/" + id + "/reject");
     BOOST_TEST_REQUIRE(rej.status == 200u, rej.body);
     BOOST_TEST(rej.json.at("status") == "rejected");

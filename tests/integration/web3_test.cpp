@@ -4,6 +4,7 @@
 // malformed signature or address, a wallet someone else owns, a deleted wallet.
 #include "crypto/encoding.hpp"
 #include "crypto/eth.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <secp256k1.h>
@@ -81,8 +82,7 @@ BOOST_AUTO_TEST_SUITE(frontend_web3)
 
 BOOST_AUTO_TEST_CASE(add_prove_sign_in_delete) {
     test_server s(web3_instance);
-    http_client c(s.fapi_port());
-    auto who = sign_in_browser(s, c, "wei@example.com");
+    auto [c, who] = browser(s, "wei@example.com");
     wallet const w("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318");
     wallet const other("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     BOOST_TEST(w.address() == "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23");

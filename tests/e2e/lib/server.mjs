@@ -2,6 +2,7 @@
 //   $LATCHKEY_BIN serve --listen 127.0.0.1:0 --backend-listen 127.0.0.1:0 --data-dir <tmp> [--config <file>]
 // with LATCHKEY_SECRET_KEY / LATCHKEY_FRONTEND_API / LATCHKEY_INSTANCE / LATCHKEY_TEST_MODE in the environment,
 // and reads the first `"event":"listening"` JSON log line for the bound ports and the publishable key.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -163,6 +164,14 @@ export async function startLatchkey(opts = {}) {
     /** Count of messages to `to` so far (pass as `after` to waitForCode). */
     outboxCount(to, kind) {
       return server.outbox().filter(m => m.to === to && (!kind || m.kind === kind)).length;
+    },
+
+    /** The `__clerk_ticket` of the last invitation of `kind` (organization_invitation, waitlist_invitation, ...)
+     *  mailed to `email`; fails when there is none. */
+    ticketFor(email, kind) {
+      const sent = server.outbox().filter(m => m.to === email && m.kind === kind);
+      assert.ok(sent.length > 0, `no invitation for ${email}: ${JSON.stringify(server.outbox())}`);
+      return new URL(sent.at(-1).code).searchParams.get('__clerk_ticket');
     },
 
     /** Raw BAPI call: JSON in, { status, headers, body } out. */

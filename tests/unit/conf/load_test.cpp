@@ -74,6 +74,12 @@ config json_ok(std::string const& text) {
 std::string const good_key = "sk_test_0123456789abcdef";
 std::string const good_key2 = "sk_live_ABCDEFGHIJKLMNOP-_xy";
 
+/// A config document and the setting its problem must name.
+struct json_setting {
+    char const* json;
+    char const* setting;
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(conf_load)
@@ -335,11 +341,7 @@ BOOST_AUTO_TEST_CASE(unknown_json_keys_are_named) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_json_types_are_named) {
-    struct row {
-        char const* json;
-        char const* setting;
-    };
-    row const rows[] = {
+    json_setting const rows[] = {
         {R"({"single_session_mode":"yes"})", "single_session_mode"},
         {R"({"application_name":42})", "application_name"},
         {R"({"first_factors":"password"})", "first_factors"},
@@ -576,11 +578,7 @@ BOOST_AUTO_TEST_CASE(waitlist_mode_and_url) {
 }
 
 BOOST_AUTO_TEST_CASE(cross_field_validation) {
-    struct row {
-        char const* json;
-        char const* setting;
-    };
-    row const rows[] = {
+    json_setting const rows[] = {
         {R"({"preferred_sign_in_strategy":"magic"})", "preferred_sign_in_strategy"},
         {R"({"sign_up_mode":"sometimes"})", "sign_up_mode"},
         {R"({"waitlist_url":"ftp://app.example.com/join"})", "waitlist_url"},

@@ -2,6 +2,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/ossl.hpp"
+#include "tests/common/password_vectors.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -18,24 +19,17 @@ namespace {
 
 boost::system::error_code code(errc e) { return crypto::make_error_code(e); }
 
-struct vector {
-    std::string_view hasher;
-    std::string_view password;
-    std::string_view digest;
-};
+using latchkey::test::password_vector;
 
-// Published vectors, each with its source.
-constexpr vector vectors[] = {
+// Published vectors beyond one per hasher (tests/common/password_vectors.hpp), each with its source.
+constexpr password_vector more_vectors[] = {
     // phc-winner-argon2 src/test.c (libargon2's own test vectors), password "password", salt
     // "somesalt".
-    {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=1$c29tZXNhbHQ$iekCn0Y3spW+sCcFanM2xBT63UP2sghkUoHLIUpWRS8"},
     {"argon2i", "password", "$argon2i$v=19$m=256,t=2,p=2$c29tZXNhbHQ$T/XOJ2mh1/TIpJHfCdQan76Q5esCFVoT5MAeIM1Oq2E"},
     {"argon2i", "password", "$argon2i$m=256,t=2,p=1$c29tZXNhbHQ$/U3YPXYsSb3q9XxHvc0MLxur+GP960kN9j7emXX8zwY"},  // v=16
-    {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"},
     {"argon2id", "password", "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc"},
     {"argon2id", "password", "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"},
     // Openwall crypt_blowfish wrapper.c test vectors.
-    {"bcrypt", "U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
     {"bcrypt", "U*U*", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"},
     {"bcrypt", "U*U*U", "$2a$05$XXXXXXXXXXXXXXXXXXXXXOAcXxm9kjPGEMsLznoKqmqw7tc8WCx4a"},
     {"bcrypt", "", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.7uG0VCzI2bS7j6ymqJi9CdcdxiRTWNy"},
@@ -46,56 +40,8 @@ constexpr vector vectors[] = {
     // The same computation under the $2b$ and $2y$ prefixes (identical for ASCII passwords).
     {"bcrypt", "U*U", "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
     {"bcrypt", "U*U", "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"},
-    // Django BCryptSHA256PasswordHasher layout: bcrypt over hex(sha256(password)); generated for
-    // this test.
-    {"bcrypt_sha256_django", "correct horse",
-     "bcrypt_sha256$$2b$04$abcdefghijklmnopqrstuuIvyWZlBcE3WoQXKqRnwrLYJ6nenE0Bq"},
-    // Django's own test vector (tests/auth_tests/test_hashers.py, 10000 iterations).
-    {"pbkdf2_sha256_django", "l\xc3\xa8tmein",
-     "pbkdf2_sha256$10000$seasalt$CWWFdHOWwPnki7HvkcqN9iA2T3KLW1cf2uZ5kvArtVY="},
-    // RFC 7914 §11 PBKDF2-HMAC-SHA256 (P="passwd", S="salt", c=1, 64 bytes) in Clerk's base64-salt
-    // layout.
-    {"pbkdf2_sha256", "passwd",
-     "pbkdf2_sha256$1$c2FsdA==$VawEblbjCJ/"
-     "sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw=="},
-    // RFC 6070 PBKDF2-HMAC-SHA1 (P="password", S="salt", c=4096, 20 bytes).
-    {"pbkdf2_sha1", "password", "pbkdf2_sha1$4096$salt$4b007901b765489abead49d926f721d065a429c1"},
-    // firebase/scrypt README sample (also used by the firebase-scrypt ports), reordered into
-    // Clerk's layout.
-    {"scrypt_firebase", "user1password",
-     "lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/"
-     "qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ==$42xEC+ixf3L2lw==$"
-     "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==$Bw=="
-     "$8$14"},
-    // FIPS 180 SHA-256("password").
-    {"sha256", "password", "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"},
     // RFC 1321 MD5("abc") (the RFC's own test suite).
     {"md5", "abc", "900150983cd24fb0d6963f7d28e17f72"},
-    // python3 -c 'import hashlib; print(hashlib.md5(b"correct horse").hexdigest())'
-    {"md5", "correct horse", "3cb4e732631f47e6eb961f34554b7cde"},
-    // Openwall phpass 0.3 test.php: HashPassword("test12345") with the portable hashes.
-    {"phpass", "test12345", "$P$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
-    // phpBB3 writes the same portable hash under "$H$".
-    {"md5_phpass", "test12345", "$H$9IQRaTwmfeRo7ud9Fh4E2PdI0S3r.L0"},
-    // python3 -c 'import hashlib; print(hashlib.pbkdf2_hmac("sha512", b"correct horse", b"NaCl", 1000).hex())'
-    {"pbkdf2_sha512", "correct horse",
-     "pbkdf2_sha512$1000$NaCl$cc5d115d3ce48c34058b84416af0f7afc22402968e17446bd88016b0d551bca43c9eda0423c04b6266"
-     "512f1d1bcb97ed396210a047412a3e64411323e73b507c"},
-    // The same with the salt bytes 00112233445566778899aabbccddeeff given in hex.
-    {"pbkdf2_sha512_hex", "correct horse",
-     "pbkdf2_sha512_hex$1000$00112233445566778899aabbccddeeff$06a400b959401730879119b8d50a15ffa38c8b9d746a1f413e"
-     "795a288d6f91f39a9ec0bd5403cfab99b3ad439f2df0ac4aa7d0817219c49389729c38bd359c8d"},
-    // Werkzeug 3: generate_password_hash("correct horse", method="scrypt:1024:8:1", salt_length=8).
-    {"scrypt_werkzeug", "correct horse",
-     "scrypt:1024:8:1$mqHuH7hj$fa5718bc553944d1b824d3638f468cd7b238292d48c57cf5404d4ee5281bd21d89f37c97071d94a5d8"
-     "8969fd6f6101bbdadd3b9376039d385ce607e7fa789bb8"},
-    // Symfony MessageDigestPasswordEncoder('sha512', true, 5000), salt "pepper": python3 hashlib.sha512 over
-    // "correct horse{pepper}", then 4999 times over digest || salted, base64.
-    {"sha512_symfony", "correct horse",
-     "sha512_symfony$5000$pepper$/ZgiblsqN0o1L3iDuN7IB8VoDGcLqX8G7lRwQ5DsIav36Mds6hOZGKOyZRgVtxsgx5i0FNwLi7QL3Oal"
-     "HkT3sQ=="},
-    // OpenLDAP {SSHA}: python3 base64(hashlib.sha1(b"correct horse" + salt).digest() + salt), salt 6162 01fe.
-    {"ldap_ssha", "correct horse", "{SSHA}zjP2mHzNno+xwS5bj3xw1RB/Z5hhYgH+"},
 };
 
 // Silences the log sink for tests that provoke failures on purpose.
@@ -111,6 +57,14 @@ struct quiet_log {
 
     ~quiet_log() { crypto::set_log_sink(nullptr); }
 };
+
+/// Every published vector: one digest per hasher and the others.
+std::vector<password_vector> all_vectors() {
+    std::vector<password_vector> v(std::begin(latchkey::test::published_digests),
+                                   std::end(latchkey::test::published_digests));
+    v.insert(v.end(), std::begin(more_vectors), std::end(more_vectors));
+    return v;
+}
 
 }  // namespace
 
@@ -189,7 +143,7 @@ BOOST_AUTO_TEST_CASE(hashing_from_several_threads) {
 }
 
 BOOST_AUTO_TEST_CASE(published_vectors_verify) {
-    for (auto const& v : vectors) {
+    for (auto const& v : all_vectors()) {
         BOOST_TEST_CONTEXT(v.hasher << " " << v.digest) {
             BOOST_TEST(crypto::digest_matches_hasher(v.digest, v.hasher));
             auto ok = crypto::verify_password(v.password, v.digest, v.hasher);
@@ -206,7 +160,7 @@ BOOST_AUTO_TEST_CASE(published_vectors_verify) {
 }
 
 BOOST_AUTO_TEST_CASE(detection_finds_the_hasher) {
-    for (auto const& v : vectors) {
+    for (auto const& v : all_vectors()) {
         // Clerk's base64-salt pbkdf2_sha256 shares Django's prefix: detection picks Django's
         // layout.
         std::string_view const expected = v.hasher == "pbkdf2_sha256" ? "pbkdf2_sha256_django" : v.hasher;

@@ -227,22 +227,21 @@ boost::test_tools::predicate_result records_equal(T const& a, T const& b) {
 
 /// A verified (owning, so uniquely indexed) email identification; `status` "" or "unverified" makes a pending
 /// claim (store/store.hpp, users_repo::put).
-inline identification_record email(std::string id, std::string value, std::string status = "verified") {
+inline identification_record identification(std::string kind, std::string id, std::string value, std::string status) {
     identification_record i;
     i.id = std::move(id);
-    i.kind = "email_address";
+    i.kind = std::move(kind);
     i.value = std::move(value);
     i.verification.status = std::move(status);
     return i;
 }
 
+inline identification_record email(std::string id, std::string value, std::string status = "verified") {
+    return identification("email_address", std::move(id), std::move(value), std::move(status));
+}
+
 inline identification_record phone(std::string id, std::string value, std::string status = "verified") {
-    identification_record i;
-    i.id = std::move(id);
-    i.kind = "phone_number";
-    i.value = std::move(value);
-    i.verification.status = std::move(status);
-    return i;
+    return identification("phone_number", std::move(id), std::move(value), std::move(status));
 }
 
 /// A user with one email identification (idn_<id>_e) as primary, and optionally a username.

@@ -183,6 +183,10 @@ struct oauth_provider {
     /// preferred_username, picture otherwise). A number is read as its decimal text.
     std::string map_user_id, map_email_address, map_email_verified, map_first_name, map_last_name, map_name,
         map_username, map_image_url;
+    // ---- issue 15, appended ----
+    /// RFC 7009 token revocation endpoint ("" = the discovery document's revocation_endpoint, if any): the
+    /// provider's tokens are revoked there when an account is unlinked or its tokens dropped.
+    std::string revocation_endpoint;
 };
 
 /// An Android app allowed to handle this instance's links and credentials (/.well-known/assetlinks.json).
@@ -212,8 +216,8 @@ struct saml_connection {
     bool sign_authn_requests = false;  ///< sign AuthnRequests (needs saml_sp_key/saml_sp_certificate)
     bool active = true;
     // ---- issue 15, appended ----
-    /// The IdP's metadata URL. Reserved: fetching metadata by URL is not implemented yet, so the loader does not
-    /// accept the key.
+    /// The IdP's metadata URL (https): fetched at start, every `saml_metadata_refresh` and on BAPI update; the
+    /// entity id, SSO URL and signing certificate not given are read from the last good copy.
     std::string idp_metadata_url;
 };
 
@@ -330,6 +334,11 @@ struct config {
     std::string postgres_url;
     /// Apply pending PostgreSQL schema migrations at start (`serve --migrate`); otherwise `latchkey migrate`.
     bool postgres_migrate = false;
+    // ---- SAML IdP metadata by URL (issue 15) ----
+    std::string saml_metadata_ca_file;  ///< PEM CA bundle for fetching IdP metadata ("" = the system's)
+    std::chrono::milliseconds saml_metadata_timeout{10'000};  ///< one fetch, whole transfer
+    /// Refetch period (a failed refetch keeps the last good copy).
+    std::chrono::milliseconds saml_metadata_refresh{3 * 3600 * 1000};
 };
 
 }  // namespace latchkey::conf

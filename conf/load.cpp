@@ -405,10 +405,10 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
         oauth_provider p;
         if (!e.is_object()) {
             sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(),
-                                 {"strategy", "name", "logo_url", "client_id", "client_secret", "issuer",
-                                  "authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint", "scopes",
-                                  "ca_file", "allow_http", "timeout_ms", "emails_endpoint", "userinfo_mapping"})) {
+        } else if (sub.only_keys(e.get_object(), {"strategy", "name", "logo_url", "client_id", "client_secret",
+                                                  "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
+                                                  "userinfo_endpoint", "scopes", "ca_file", "allow_http", "timeout_ms",
+                                                  "emails_endpoint", "userinfo_mapping", "revocation_endpoint"})) {
             auto const& po = e.get_object();
             sub.string(po, "strategy", p.strategy);
             sub.string(po, "name", p.name);
@@ -425,6 +425,7 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
             sub.boolean(po, "allow_http", p.allow_http);
             sub.millis(po, "timeout_ms", p.timeout);
             sub.string(po, "emails_endpoint", p.emails_endpoint);
+            sub.string(po, "revocation_endpoint", p.revocation_endpoint);
             if (auto const* m = po.if_contains("userinfo_mapping"); m != nullptr && !sub.err) {
                 if (!m->is_object()) {
                     sub.fail("userinfo_mapping", "expected an object");
@@ -472,8 +473,9 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
 }
 
 /// "saml_connections": [{id, name, provider, domains, idp_entity_id, idp_sso_url, idp_certificate, idp_metadata,
-/// attribute_mapping: {user_id, email_address, first_name, last_name}, allow_idp_initiated, sign_authn_requests,
-/// active}] (issue 15). The IdP is given by entity id + SSO URL + certificate, or by its metadata XML.
+/// idp_metadata_url, attribute_mapping: {user_id, email_address, first_name, last_name}, allow_idp_initiated,
+/// sign_authn_requests, active}] (issue 15). The IdP is given by entity id + SSO URL + certificate, or by its
+/// metadata XML, or by the https URL of its metadata.
 void read_saml_connections(json_reader& r, json::object const& o, config& c) {
     auto const* v = o.if_contains("saml_connections");
     if (v == nullptr) return;
@@ -485,9 +487,10 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
         saml_connection s;
         if (!e.is_object()) {
             sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(), {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
-                                                  "idp_certificate", "idp_metadata", "attribute_mapping",
-                                                  "allow_idp_initiated", "sign_authn_requests", "active"})) {
+        } else if (sub.only_keys(e.get_object(),
+                                 {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
+                                  "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
+                                  "sign_authn_requests", "active", "idp_metadata_url"})) {
             auto const& so = e.get_object();
             sub.string(so, "id", s.id);
             sub.string(so, "name", s.name);
@@ -497,6 +500,10 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             sub.string(so, "idp_sso_url", s.idp_sso_url);
             sub.string(so, "idp_certificate", s.idp_certificate);
             sub.string(so, "idp_metadata", s.idp_metadata);
+            sub.string(so, "idp_metadata_url", s.idp_metadata_url);
+            if (!sub.err && !s.idp_metadata_url.empty() &&
+                (!s.idp_metadata_url.starts_with("https://") || s.idp_metadata_url.size() > 2048))
+                sub.fail("idp_metadata_url", "expected an https:// URL");
             sub.boolean(so, "allow_idp_initiated", s.allow_idp_initiated);
             sub.boolean(so, "sign_authn_requests", s.sign_authn_requests);
             sub.boolean(so, "active", s.active);
@@ -518,9 +525,10 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
                      std::string::npos))
                 sub.fail("id", "expected samlc_<letters and digits>");
             if (!sub.err && s.domains.empty()) sub.fail("domains", "at least one email domain");
-            if (!sub.err && s.idp_metadata.empty() &&
+            if (!sub.err && s.idp_metadata.empty() && s.idp_metadata_url.empty() &&
                 (s.idp_entity_id.empty() || s.idp_sso_url.empty() || s.idp_certificate.empty()))
-                sub.fail("idp_metadata", "the IdP metadata XML, or idp_entity_id, idp_sso_url and idp_certificate");
+                sub.fail("idp_metadata",
+                         "the IdP metadata XML or URL, or idp_entity_id, idp_sso_url and idp_certificate");
             for (auto const& prev : c.saml_connections)
                 if (!sub.err && prev.id == s.id) sub.fail("id", "configured twice");
             if (!sub.err && s.name.empty()) s.name = s.id;
@@ -663,7 +671,10 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
                                                              "android_apps",
                                                              "ios_app_ids",
                                                              "oauth_dynamic_client_registration",
-                                                             "store"};
+                                                             "store",
+                                                             "saml_metadata_ca_file",
+                                                             "saml_metadata_timeout_ms",
+                                                             "saml_metadata_refresh_ms"};
         bool known = false;
         for (auto k : instance_keys) known = known || k == key;
         if (!known) r.fail(key, "unknown setting");
@@ -792,6 +803,16 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.boolean(o, "oauth_dynamic_client_registration", c.oauth_dynamic_client_registration);
     r.string(o, "saml_sp_key", c.saml_sp_key);
     r.string(o, "saml_sp_certificate", c.saml_sp_certificate);
+    r.string(o, "saml_metadata_ca_file", c.saml_metadata_ca_file);
+    r.millis(o, "saml_metadata_timeout_ms", c.saml_metadata_timeout);
+    {
+        auto ms = static_cast<std::uint64_t>(c.saml_metadata_refresh.count());
+        r.integer(o, "saml_metadata_refresh_ms", ms, 7ull * 24 * 3600 * 1000);  // up to a week
+        c.saml_metadata_refresh = std::chrono::milliseconds(static_cast<long long>(ms));
+    }
+    if (!r.err && (c.saml_metadata_timeout.count() < 1 || c.saml_metadata_timeout.count() > 120'000))
+        r.fail("saml_metadata_timeout_ms", "expected 1 to 120000");
+    if (!r.err && c.saml_metadata_refresh.count() < 1000) r.fail("saml_metadata_refresh_ms", "at least 1000");
     // Read once here, so no request reads a file: the settings then hold the PEM text itself.
     for (auto [key, f] :
          {std::pair{"saml_sp_key", &c.saml_sp_key}, std::pair{"saml_sp_certificate", &c.saml_sp_certificate}}) {

@@ -9,6 +9,7 @@
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/api/saml/saml.hpp"
 #include "server/console/cli.hpp"
 #include "server/delivery/worker.hpp"
 #include "server/geoip.hpp"
@@ -23,6 +24,7 @@
 #include "store/pg/open.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/serialize.hpp>
@@ -118,6 +120,7 @@ struct running_server::impl {
     std::mutex discovery_mu;
     std::condition_variable discovery_cv;
     bool discovery_stop = false;
+    std::thread metadata_refresh;  ///< SAML IdP metadata by URL, refetched every saml_metadata_refresh (issue 15)
     void stop_discovery() {
         {
             std::lock_guard lk(discovery_mu);
@@ -125,6 +128,7 @@ struct running_server::impl {
         }
         discovery_cv.notify_all();
         if (discovery.joinable()) discovery.join();
+        if (metadata_refresh.joinable()) metadata_refresh.join();
     }
 };
 
@@ -238,7 +242,18 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.bapi->offload_writes(!c.postgres_url.empty());
     m.fapi_fwd.target = m.fapi.get();
     m.bapi_fwd.target = m.bapi.get();
+    // SAML connections configured by metadata URL: fetched once before serving, then every saml_metadata_refresh
+    // on the pool (a reload parks the pool's threads between tasks, so the refresh never reads settings mid-swap).
+    api::saml_sso::refresh_metadata(*m.app);
     m.server->start();
+    m.metadata_refresh = std::thread([&m, every = c.saml_metadata_refresh] {
+        for (;;) {
+            std::unique_lock lk(m.discovery_mu);
+            if (m.discovery_cv.wait_for(lk, every, [&] { return m.discovery_stop; })) return;
+            lk.unlock();
+            net::post(m.hash_pool->get_executor(), [&m] { api::saml_sso::refresh_metadata(*m.app); });
+        }
+    });
     if (!m.discovery_failure.empty()) {
         // Its own copy of the providers: a reload may replace m.cfg meanwhile (it keeps the providers).
         m.discovery = std::thread([&m, providers = m.cfg] {

@@ -284,9 +284,9 @@ route_table backend_routes() {
     r.add(get,     "/v1/organization_permissions/{permission_id}",            {o::bapi_get_permission,            sk, io});
     // enterprise SSO, SAML (issue 15)
     r.add(get,     "/v1/saml_connections",                            {saml_sso::list_connections,        sk, io});
-    r.add(post,    "/v1/saml_connections",                            {saml_sso::create_connection,       sk, io});
+    r.add(post,    "/v1/saml_connections",                            {saml_sso::create_connection,       sk, pool});  // fetches metadata
     r.add(get,     "/v1/saml_connections/{saml_connection_id}",       {saml_sso::get_connection,          sk, io});
-    r.add(patch,   "/v1/saml_connections/{saml_connection_id}",       {saml_sso::update_connection,       sk, io});
+    r.add(patch,   "/v1/saml_connections/{saml_connection_id}",       {saml_sso::update_connection,       sk, pool});  // fetches metadata
     r.add(delete_, "/v1/saml_connections/{saml_connection_id}",       {saml_sso::delete_connection,       sk, io});
     // profile images and organization logos (issue 14)
     r.add(post,    "/v1/users/{user_id}/profile_image",               {b::set_user_profile_image,         sk, io});

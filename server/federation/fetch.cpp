@@ -55,7 +55,8 @@ api::federation::fetch_reply curl_fetcher::fetch(conf::oauth_provider const& p,
     if (!p.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, p.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    std::unique_ptr<curl_slist, slist_deleter> headers(curl_slist_append(nullptr, "Accept: application/json"));
+    std::string const accept = "Accept: " + r.accept;
+    std::unique_ptr<curl_slist, slist_deleter> headers(curl_slist_append(nullptr, accept.c_str()));
     // GitHub's API refuses requests without a User-Agent.
     // (Appending to a non-empty list returns that list, or null leaving it unchanged.)
     if (headers) curl_slist_append(headers.get(), "User-Agent: latchkey");

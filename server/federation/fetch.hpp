@@ -8,6 +8,7 @@ namespace latchkey::server::federation {
 
 class curl_fetcher final : public api::federation::fetcher {
 public:
+    ~curl_fetcher() override { stop_revocations(); }
     api::federation::fetch_reply fetch(conf::oauth_provider const& p, api::federation::fetch_request const& r) override;
 };
 

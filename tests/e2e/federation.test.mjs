@@ -1,20 +1,24 @@
 // Social sign-in in the browser (issue 15): an upstream OpenID provider (`oidc-provider` from npm, its own login and
-// consent pages, RS256 ID tokens from its own JWKS) on http://127.0.0.1:<port>, configured in latchkey as
-// `oauth_custom_idp` by its issuer (discovery) with allow_http. The app page (another port) loads the unmodified
+// consent pages, RS256 ID tokens from its own JWKS) on https://idp.localhost:<port> with a certificate from a test CA
+// this file makes (lib/tls.mjs), configured in latchkey as `oauth_custom_idp` by its issuer (discovery) with that
+// CA as its `ca_file` (no allow_http: libcurl verifies the chain and the host name). The app page (another port) loads the unmodified
 // clerk-js from latchkey's /npm/ and calls signUp/signIn.authenticateWithRedirect(); Chromium goes to the provider,
 // the test completes its login and consent by posting its forms, the provider redirects to latchkey's
 // /v1/oauth_callback, which exchanges the code (PKCE, client_secret_basic) and redirects to the app's
 // /sso-callback, where clerk-js's handleRedirectCallback() finishes (sign-up, sign-in, or the sign-in → sign-up
 // transfer for an identity latchkey does not know yet). @clerk/backend then sees the user and its external account.
 //
-// Plain http on 127.0.0.1 with `allow_http` rather than --host-resolver-rules and a test CA: every party (app,
-// latchkey, provider) is a loopback listener on its own port, the outbound client's TLS path (certificate
-// verification, ca_file) is the same code for http and https in libcurl, and the file stays small and fast.
+// The provider's host name: `idp.localhost`. Chromium maps it to 127.0.0.1 with --host-resolver-rules and trusts
+// just the provider's certificate (--ignore-certificate-errors-spki-list); libcurl resolves every *.localhost name
+// to the loopback itself (RFC 6761), so latchkey needs no test-only resolver override. The app and latchkey stay
+// on plain loopback http (they are not what this file is about).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { launchBrowser, newPage } from './lib/browser.mjs';
 import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
+import { makeTestCa } from './lib/tls.mjs';
 
 const T = { timeout: 60000 };
 const WAIT = { timeout: 15000 };
@@ -25,9 +29,10 @@ const CLIENT_SECRET = 'e2e-provider-secret-0123456789';
 // file serves beside the provider for the access tokens it issued.
 const GH_CLIENT_ID = 'latchkey-e2e-gh';
 const GH_CLIENT_SECRET = 'e2e-github-secret-0123456789';
+const IDP_HOST = 'idp.localhost';
 
-async function listen(handler) {
-  const s = createServer(handler);
+async function listen(handler, tls) {
+  const s = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   await new Promise((ok, fail) => { s.once('error', fail); s.listen(0, '127.0.0.1', ok); });
   return s;
 }
@@ -55,12 +60,14 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
   let appOrigin;
   let browser;
   let bapi;
+  let ca;
   const tokenRequests = [];
   const appRequests = [];
 
   before(async () => {
     const fapiPort = await freePort();
     const fapi = `http://127.0.0.1:${fapiPort}`;
+    ca = makeTestCa([IDP_HOST]);
 
     // The upstream provider, with its development login and consent pages.
     const { default: Provider } = await import('oidc-provider');
@@ -82,8 +89,8 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
       if (req.url.startsWith('/token')) tokenRequests.push({ method: req.method, auth: req.headers.authorization ?? '' });
       if (req.url === '/user' || req.url === '/user/emails') return void github(req, res).catch(() => res.writeHead(500).end());
       handler(req, res);
-    });
-    issuer = `http://127.0.0.1:${idp.address().port}`;
+    }, ca);
+    issuer = `https://${IDP_HOST}:${idp.address().port}`;
     provider = new Provider(issuer, {
       clients: [{
         client_id: CLIENT_ID,
@@ -151,19 +158,21 @@ window.addEventListener('load', function () {
         allowed_redirect_origins: [appOrigin],
         oauth_providers: [{
           strategy: 'oauth_custom_idp', name: 'E2E IdP', client_id: CLIENT_ID, client_secret: CLIENT_SECRET,
-          issuer, allow_http: true, timeout_ms: 5000,
+          issuer, ca_file: ca.caFile, timeout_ms: 5000,
         }, {
-          // GitHub's endpoints pointed at the provider on 127.0.0.1 (a plain OAuth 2.0 provider: no issuer).
+          // GitHub's endpoints pointed at the provider (a plain OAuth 2.0 provider: no issuer).
           strategy: 'oauth_github', client_id: GH_CLIENT_ID, client_secret: GH_CLIENT_SECRET,
           authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`,
           userinfo_endpoint: `${issuer}/user`, emails_endpoint: `${issuer}/user/emails`,
-          scopes: ['read:user', 'user:email'], allow_http: true, timeout_ms: 5000,
+          scopes: ['read:user', 'user:email'], ca_file: ca.caFile, timeout_ms: 5000,
         }],
       },
     });
     assert.equal(server.frontendApi, fapi);
     bapi = server.backendClient();
-    browser = await launchBrowser();
+    browser = await launchBrowser({
+      extraArgs: [`--host-resolver-rules=MAP ${IDP_HOST} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${ca.spki}`],
+    });
   });
 
   after(async () => {
@@ -171,10 +180,11 @@ window.addEventListener('load', function () {
     await close(app);
     await close(idp);
     await server?.stop();
+    ca?.remove();
   });
 
   async function withPage(fn) {
-    const p = await newPage(browser);
+    const p = await newPage(browser, { allowHosts: [IDP_HOST] });
     const navs = [];
     p.page.on('framenavigated', f => { if (f === p.page.mainFrame()) navs.push(f.url()); });
     try {

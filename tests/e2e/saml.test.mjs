@@ -1,6 +1,7 @@
 // Enterprise SSO with SAML 2.0 (issue 15): the unmodified clerk-js 6.40.0 in Chromium signs in through a real
 // SAML identity provider, samlify in the IdP role on 127.0.0.1 (its own RSA key and certificate, made with the
-// openssl CLI), configured into latchkey by its metadata XML. clerk-js's
+// openssl CLI), configured into latchkey by the URL of its metadata, which this file serves over HTTPS with a
+// certificate from a test CA (lib/tls.mjs) that latchkey trusts through `saml_metadata_ca_file`. clerk-js's
 // `signIn.authenticateWithRedirect({ strategy: 'enterprise_sso', identifier })` goes to the IdP with latchkey's
 // AuthnRequest; samlify parses it (against latchkey's SP metadata) and answers with a signed assertion posted to
 // latchkey's ACS through the browser; latchkey sends the browser back signed in. The FAPI's public URL is the
@@ -10,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as samlify from 'samlify';
@@ -18,6 +20,7 @@ import { launchBrowser, newPage } from './lib/browser.mjs';
 import { evalClerk, openAndLoad } from './lib/flows.mjs';
 import { PROXY_PATH, startApp } from './lib/page.mjs';
 import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
+import { makeTestCa } from './lib/tls.mjs';
 
 const T = { timeout: 60000 };
 const CONNECTION = 'samlc_e2ecorp';
@@ -36,8 +39,11 @@ function idpKeys() {
   }
 }
 
-/** samlify as the IdP on 127.0.0.1:0: GET /sso (HTTP-Redirect) answers with an auto-posting form to the ACS. */
-async function startIdp() {
+/**
+ * samlify as the IdP on 127.0.0.1:0: GET /sso (HTTP-Redirect) answers with an auto-posting form to the ACS; its
+ * metadata is served at `metadataUrl` over HTTPS (certificate from the test CA `ca`), counting the fetches.
+ */
+async function startIdp(ca) {
   const keys = idpKeys();
   let idp;
   let sp;
@@ -63,6 +69,13 @@ async function startIdp() {
   });
   await new Promise((resolve, reject) => { http.once('error', reject); http.listen(0, '127.0.0.1', resolve); });
   const base = `http://127.0.0.1:${http.address().port}`;
+  let metadataFetches = 0;
+  const tls = createHttpsServer({ cert: ca.cert, key: ca.key }, (req, res) => {
+    if (req.url !== '/metadata.xml') return void res.writeHead(404).end();
+    metadataFetches++;
+    res.writeHead(200, { 'Content-Type': 'application/samlmetadata+xml' }).end(idp.getMetadata());
+  });
+  await new Promise((resolve, reject) => { tls.once('error', reject); tls.listen(0, '127.0.0.1', resolve); });
   idp = samlify.IdentityProvider({
     entityID: `${base}/metadata`,
     signingCert: keys.cert,
@@ -73,28 +86,33 @@ async function startIdp() {
   });
   return {
     metadata: idp.getMetadata(),
+    metadataUrl: `https://127.0.0.1:${tls.address().port}/metadata.xml`,
+    metadataFetches: () => metadataFetches,
     ssoUrl: `${base}/sso`,
     seen,
     setSp(xml) { sp = samlify.ServiceProvider({ metadata: xml }); },
     signInAs(email) { http.nextEmail = email; },
-    close: () => new Promise(resolve => { http.closeAllConnections?.(); http.close(() => resolve()); }),
+    close: () => Promise.all([http, tls].map(s => new Promise(resolve => { s.closeAllConnections?.(); s.close(() => resolve()); }))),
   };
 }
 
 describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip: skipWithoutBinary, timeout: 300000 }, () => {
-  let app, server, browser, idp;
+  let app, server, browser, idp, ca;
 
   before(async () => {
-    idp = await startIdp();
+    ca = makeTestCa(['localhost']);
+    idp = await startIdp(ca);
     app = await startApp({ host: '127.0.0.1' });  // a FAPI host must have a dot: the proxy is the public FAPI
     server = await startLatchkey({
       instance: 'production',
       frontendApi: `${app.origin}${PROXY_PATH}`,
       config: {
         allowed_origins: [app.origin],
-        saml_connections: [{ id: CONNECTION, name: 'Corp', domains: ['corp.test'], idp_metadata: idp.metadata }],
+        saml_connections: [{ id: CONNECTION, name: 'Corp', domains: ['corp.test'], idp_metadata_url: idp.metadataUrl }],
+        saml_metadata_ca_file: ca.caFile,
       },
     });
+    assert.equal(idp.metadataFetches(), 1, 'the metadata is fetched before latchkey serves');
     app.attach(server);
     const meta = await fetch(`${server.fapiUrl}/v1/saml/metadata/${CONNECTION}.xml`);
     assert.equal(meta.status, 200);
@@ -106,6 +124,7 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
     await app?.close().catch(() => {});
     await idp?.close().catch(() => {});
     await server?.stop();
+    ca?.remove();
   });
 
   /** authenticateWithRedirect from the app page, through the IdP, back to the app; returns what clerk-js shows. */
@@ -191,6 +210,20 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
     assert.equal((await bapi.samlConnections.getSamlConnection(made.id)).name, 'Other Co');
     await bapi.samlConnections.deleteSamlConnection(made.id);
     await assert.rejects(bapi.samlConnections.getSamlConnection(made.id), e => e.status === 404);
+    // By metadata URL: fetched on create (and again on update); answered as given.
+    const fetches = idp.metadataFetches();
+    const byUrl = await bapi.samlConnections.createSamlConnection({
+      name: 'By URL', provider: 'saml_custom', domains: ['byurl.test'], idpMetadataUrl: idp.metadataUrl,
+    });
+    assert.equal(byUrl.idpMetadataUrl, idp.metadataUrl);
+    assert.equal(byUrl.idpSsoUrl, idp.ssoUrl);
+    assert.equal(idp.metadataFetches(), fetches + 1);
+    await bapi.samlConnections.updateSamlConnection(byUrl.id, { name: 'By URL 2' });
+    assert.equal(idp.metadataFetches(), fetches + 2);
+    await assert.rejects(bapi.samlConnections.createSamlConnection({
+      name: 'Broken', provider: 'saml_custom', domains: ['broken.test'], idpMetadataUrl: `${idp.metadataUrl}.missing`,
+    }), e => e.status === 422 && e.errors?.[0]?.meta?.paramName === 'idp_metadata_url');
+    await bapi.samlConnections.deleteSamlConnection(byUrl.id);
   });
 
   it('a new person is signed up by clerk-js handleRedirectCallback (the transfer to sign-up)', T, async () => {

@@ -3,6 +3,7 @@
 // refreshed) through BAPI; linking accounts to the signed-in user (POST /v1/me/external_accounts, reauthorize,
 // DELETE tokens); RFC 7591 dynamic client registration. The provider is a small GitHub look-alike on a socket.
 #include "conf/load.hpp"
+#include "server/api/federation/federation.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -50,7 +51,8 @@ public:
         std::lock_guard lk(mu_);
         who_ = std::move(who);
     }
-    /// "" normal; "userinfo_500": /user fails; "refresh_400": the refresh grant is refused.
+    /// "" normal; "userinfo_500": /user fails; "refresh_400": the refresh grant is refused; "no_scope": token
+    /// answers name no scope; "revoke_hang": /revoke answers after 2 s.
     void mode(std::string m) {
         std::lock_guard lk(mu_);
         mode_ = std::move(m);
@@ -64,6 +66,11 @@ public:
         return form_;
     }
     int refreshes() const { return refreshes_.load(); }
+    /// The RFC 7009 revocation requests received: form body and Authorization header.
+    std::vector<std::pair<std::string, std::string>> revocations() {
+        std::lock_guard lk(mu_);
+        return revocations_;
+    }
     int issued() const { return issued_.load(); }
     std::string base;
 
@@ -96,6 +103,7 @@ private:
                     tokens_[access] = who_;
                     json::object o{
                         {"access_token", access}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
+                    if (mode_ == "no_scope") o.erase("scope");
                     if (!refresh) o["refresh_token"] = "gh-refresh-" + std::to_string(n);  // kept across refreshes
                     if (expires_in_ > 0) o["expires_in"] = expires_in_;
                     res.body() = json::serialize(o);
@@ -120,6 +128,10 @@ private:
                             {"email", "noreply-" + w.login + "@users.example"}, {"verified", true}, {"primary", false}},
                         json::object{{"email", w.email}, {"verified", w.email_verified}, {"primary", true}}});
                 }
+            } else if (target == "/revoke") {
+                revocations_.emplace_back(req.body(), auth);
+                if (mode_ == "revoke_hang") std::this_thread::sleep_for(std::chrono::seconds(2));
+                res.body() = "{}";
             } else {
                 res.result(bhttp::status::not_found);
             }
@@ -137,6 +149,7 @@ private:
     std::string mode_, form_;
     int expires_in_ = 0;
     std::map<std::string, account> tokens_;
+    std::vector<std::pair<std::string, std::string>> revocations_;
     std::atomic<int> refreshes_{0}, issued_{0};
 };
 
@@ -483,6 +496,102 @@ BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of
     auto r3 = c2.fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}, {"redirect_url", done}});
     auto const url3 = str(response(r3).at("verification").at("external_verification_redirect_url"));
     expect_error(f.callback(c, url3), 400, "oauth_callback_invalid", "state");
+}
+
+BOOST_AUTO_TEST_CASE(additional_scopes_are_asked_for_and_approved_and_the_provider_revokes_dropped_tokens) {
+    github_server f([](conf::config& c) {
+        auto& p = c.oauth_providers.back();
+        p.revocation_endpoint = p.token_endpoint.substr(0, p.token_endpoint.rfind('/')) + "/revoke";
+    });
+    http_client c(f.s.fapi_port());
+    auto me = sign_in_browser(f.s, c, "ada@example.com");
+    auto const done = f.s.inst().frontend_api + "/done";
+    f.gh.mode("no_scope");  // the token answer names no scope: what was asked for is what was approved
+
+    // clerk-js's createExternalAccount({additionalScopes: ['repo', 'gist']}): additional_scope repeated.
+    auto r = c.fapi("POST", "/v1/me/external_accounts",
+                    {{"strategy", "oauth_github"},
+                     {"redirect_url", done},
+                     {"additional_scope", "repo"},
+                     {"additional_scope", "gist"}});
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const url = str(response(r).at("verification").at("external_verification_redirect_url"));
+    auto const account_id = str(response(r).at("id"));
+    BOOST_TEST(query_param(url, "scope") == "read%3Auser%20user%3Aemail%20repo%20gist", url);
+    f.gh.expect({5151, "ada-gh", "Ada L", "ada-gh@example.com", true});
+    BOOST_TEST_REQUIRE(f.callback(c, url).status == 303u);
+    BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.at(0).approved_scopes == "read:user user:email repo gist");
+    auto shown = c.fapi("GET", "/v1/me");
+    BOOST_TEST(shown.json.at("response").at("external_accounts").at(0).at("approved_scopes") ==
+               "read:user user:email repo gist");
+
+    // reauthorize({additionalScopes}) asks for more; a scope token with a quote or a space inside is refused.
+    expect_error(c.fapi("PATCH", "/v1/me/external_accounts/" + account_id + "/reauthorize",
+                        {{"redirect_url", done}, {"additional_scope", "a\"b"}}),
+                 422, "form_param_value_invalid", "additional_scope");
+    auto re = c.fapi("PATCH", "/v1/me/external_accounts/" + account_id + "/reauthorize",
+                     {{"redirect_url", done}, {"additional_scope", "admin:org"}});
+    BOOST_TEST_REQUIRE(re.status == 200u, re.body);
+    auto const url2 = str(response(re).at("verification").at("external_verification_redirect_url"));
+    BOOST_TEST(query_param(url2, "scope") == "read%3Auser%20user%3Aemail%20admin%3Aorg", url2);
+    BOOST_TEST_REQUIRE(f.callback(c, url2).status == 303u);
+    BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.at(0).approved_scopes == "read:user user:email admin:org");
+    // The provider names the scope it granted: that is what is kept.
+    f.gh.mode("");
+    auto re2 = c.fapi("PATCH", "/v1/me/external_accounts/" + account_id + "/reauthorize", {{"redirect_url", done}});
+    BOOST_TEST_REQUIRE(
+        f.callback(c, str(response(re2).at("verification").at("external_verification_redirect_url"))).status == 303u);
+    BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.at(0).approved_scopes == "read:user,user:email");
+
+    auto wait_for_revocations = [&](std::size_t n) {
+        auto const until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (f.gh.revocations().size() < n && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return f.gh.revocations();
+    };
+    // DELETE .../tokens: the provider is told (RFC 7009: the refresh token, HTTP Basic client authentication).
+    BOOST_TEST(f.gh.revocations().empty());
+    BOOST_TEST_REQUIRE(c.fapi("DELETE", "/v1/me/external_accounts/" + account_id + "/tokens").status == 200u);
+    auto revs = wait_for_revocations(1);
+    BOOST_TEST_REQUIRE(revs.size() == 1u);
+    BOOST_TEST(revs[0].first.find("token=gh-refresh-3") != std::string::npos, revs[0].first);
+    BOOST_TEST(revs[0].first.find("token_type_hint=refresh_token") != std::string::npos);
+    BOOST_TEST(revs[0].second.starts_with("Basic "));
+    // No tokens left: dropping them again tells the provider nothing.
+    BOOST_TEST_REQUIRE(c.fapi("DELETE", "/v1/me/external_accounts/" + account_id + "/tokens").status == 200u);
+
+    // destroy() of a linked account with tokens: the answer does not wait for a provider that hangs.
+    auto re3 = c.fapi("PATCH", "/v1/me/external_accounts/" + account_id + "/reauthorize", {{"redirect_url", done}});
+    BOOST_TEST_REQUIRE(
+        f.callback(c, str(response(re3).at("verification").at("external_verification_redirect_url"))).status == 303u);
+    f.gh.mode("revoke_hang");
+    auto const t0 = std::chrono::steady_clock::now();
+    auto gone = c.fapi("DELETE", "/v1/me/external_accounts/" + account_id);
+    BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
+    BOOST_TEST(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+    revs = wait_for_revocations(2);
+    BOOST_TEST_REQUIRE(revs.size() == 2u);
+    BOOST_TEST(revs[1].first.find("token=gh-refresh-") != std::string::npos, revs[1].first);
+    BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_flow_error_reads_its_words_from_the_error_table) {
+    namespace api = server::api;
+    // One reading for the OAuth and the SAML flows' stored error codes: any code of the table gets the table's
+    // message and long message. (Before the fold each flow knew its own short list, and any other code, such as
+    // oauth_provider_unavailable or a SAML code in an OAuth flow, was answered with its bare name as the message.)
+    for (auto c : {api::code::oauth_provider_unavailable, api::code::saml_email_address_domain_mismatch,
+                   api::code::external_account_not_found, api::code::oauth_access_denied}) {
+        auto const e = api::make_error(c);
+        auto const j = api::federation::error_json(api::code_name(c));
+        BOOST_TEST_REQUIRE(j.is_object());
+        BOOST_TEST(j.at("code").as_string() == api::code_name(c));
+        BOOST_TEST(j.at("message").as_string() == e.message);
+        BOOST_TEST(j.at("long_message").as_string() == e.long_message);
+        BOOST_TEST(j.at("message").as_string() != api::code_name(c));
+    }
+    BOOST_TEST(api::federation::error_json("not_a_code_of_ours").at("message") == "not_a_code_of_ours");
+    BOOST_TEST(api::federation::error_json("").is_null());
 }
 
 BOOST_AUTO_TEST_CASE(dynamic_client_registration_is_off_by_default) {

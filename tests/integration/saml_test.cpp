@@ -4,9 +4,18 @@
 // signature-wrapped, another audience, expired, replayed, not answering our request, with a DTD) without
 // creating a user.
 #include "server/saml/saml.hpp"
+#include "conf/load.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
+#include "server/api/saml/saml.hpp"
 #include "tests/common/server_fixture.hpp"
+
+#include <openssl/x509v3.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -23,8 +32,14 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 using namespace latchkey;
 using namespace latchkey::test;
@@ -736,6 +751,359 @@ BOOST_AUTO_TEST_CASE(bapi_saml_connections_crud) {
     BOOST_TEST_REQUIRE(del.status == 200u, del.body);
     BOOST_TEST(del.json.at("deleted") == true);
     expect_error(b.bapi(http::verb::get, "/v1/saml_connections/" + id), 404, "resource_not_found");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- IdP metadata by URL: fetched over HTTPS from a loopback server whose certificate a test CA issued ----
+
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using asio::ip::tcp;
+
+/// A CA (key + self-signed certificate with CA:TRUE) and a server certificate it issued for 127.0.0.1.
+struct test_ca {
+    std::string ca_pem, leaf_cert_pem, leaf_key_pem;
+    std::string ca_file;  ///< the CA certificate written to a file (saml_metadata_ca_file)
+    test_ca() {
+        EVP_PKEY* ck = EVP_RSA_gen(2048);
+        X509* ca = make_cert(ck, ck, nullptr, "latchkey test CA", "critical,CA:TRUE", "critical,keyCertSign,cRLSign",
+                             nullptr, 1);
+        EVP_PKEY* lk = EVP_RSA_gen(2048);
+        X509* leaf = make_cert(lk, ck, ca, "127.0.0.1", "critical,CA:FALSE",
+                               "critical,digitalSignature,keyEncipherment", "IP:127.0.0.1,DNS:localhost", 2);
+        ca_pem = pem_of(ca);
+        leaf_cert_pem = pem_of(leaf);
+        BIO* kb = BIO_new(BIO_s_mem());
+        PEM_write_bio_PrivateKey(kb, lk, nullptr, nullptr, 0, nullptr, nullptr);
+        leaf_key_pem = bio_string(kb);
+        BIO_free(kb);
+        X509_free(ca);
+        X509_free(leaf);
+        EVP_PKEY_free(ck);
+        EVP_PKEY_free(lk);
+        ca_file =
+            (std::filesystem::temp_directory_path() / ("latchkey-test-ca-" + crypto::new_id("t") + ".pem")).string();
+        std::ofstream(ca_file) << ca_pem;
+    }
+    ~test_ca() {
+        std::error_code ec;
+        std::filesystem::remove(ca_file, ec);
+    }
+    test_ca(test_ca const&) = delete;
+    test_ca& operator=(test_ca const&) = delete;
+
+private:
+    static std::string pem_of(X509* c) {
+        BIO* b = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509(b, c);
+        auto out = bio_string(b);
+        BIO_free(b);
+        return out;
+    }
+    static X509* make_cert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, char const* cn, char const* basic,
+                           char const* usage, char const* san, long serial) {
+        X509* c = X509_new();
+        X509_set_version(c, 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
+        X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+        X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24);
+        X509_set_pubkey(c, key);
+        X509_NAME* n = X509_get_subject_name(c);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>(cn), -1, -1, 0);
+        X509_set_issuer_name(c, issuer != nullptr ? X509_get_subject_name(issuer) : n);
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, issuer != nullptr ? issuer : c, c, nullptr, nullptr, 0);
+        for (auto [nid, value] : {std::pair{NID_basic_constraints, basic}, std::pair{NID_key_usage, usage},
+                                  std::pair{NID_subject_alt_name, san}}) {
+            if (value == nullptr) continue;
+            X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+            X509_add_ext(c, e, -1);
+            X509_EXTENSION_free(e);
+        }
+        X509_sign(c, signer, EVP_sha256());
+        return c;
+    }
+};
+
+test_ca const& metadata_ca() {
+    static test_ca const ca;
+    return ca;
+}
+
+/// The base64 DER of a PEM certificate (an X509Certificate element's text).
+std::string cert_b64(std::string const& pem) {
+    auto body = pem.substr(pem.find('\n') + 1);
+    body = body.substr(0, body.find("-----END"));
+    std::string out;
+    for (char ch : body)
+        if (ch != '\n') out.push_back(ch);
+    return out;
+}
+
+std::string idp_metadata_xml(std::string const& entity, std::string const& sso, std::string const& cert_pem) {
+    return "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"" + entity +
+           "\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">"
+           "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
+           "<ds:X509Data><ds:X509Certificate>" +
+           cert_b64(cert_pem) +
+           "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+           "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"" +
+           sso + "\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+}
+
+/// The IdP's metadata over HTTPS on 127.0.0.1 (the test CA's certificate), one connection at a time. Modes: "ok"
+/// (the metadata), "404", "huge" (a 300 KiB body), "dtd" (metadata with a DOCTYPE), "hang" (no answer for 2 s).
+class metadata_server {
+public:
+    explicit metadata_server(test_ca const& ca = metadata_ca())
+        : ssl_(ssl::context::tls_server), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+        ssl_.use_certificate_chain(asio::buffer(ca.leaf_cert_pem));
+        ssl_.use_private_key(asio::buffer(ca.leaf_key_pem), ssl::context::pem);
+        body_ = idp_metadata_xml(idp_entity, idp_sso, idp_keys().cert_pem);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~metadata_server() {
+        {
+            std::lock_guard lk(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        boost::system::error_code ec;
+        tcp::socket s(io_);
+        s.connect(acceptor_.local_endpoint(), ec);
+        thread_.join();
+    }
+    std::string url() const {
+        return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/idp/metadata.xml";
+    }
+    void serve(std::string mode, std::string body = {}) {
+        std::lock_guard lk(mu_);
+        mode_ = std::move(mode);
+        if (!body.empty()) body_ = std::move(body);
+    }
+    int fetches() const { return fetches_.load(); }
+
+private:
+    void run() {
+        for (;;) {
+            tcp::socket sock(io_);
+            boost::system::error_code ec;
+            acceptor_.accept(sock, ec);
+            {
+                std::lock_guard lk(mu_);
+                if (stop_) return;
+            }
+            if (ec) continue;
+            ssl::stream<tcp::socket> st(std::move(sock), ssl_);
+            st.handshake(ssl::stream_base::server, ec);
+            if (ec) continue;  // a client that does not trust the certificate
+            boost::beast::flat_buffer buf;
+            bhttp::request<bhttp::string_body> req;
+            bhttp::read(st, buf, req, ec);
+            if (ec) continue;
+            ++fetches_;
+            std::string mode, body;
+            {
+                std::lock_guard lk(mu_);
+                mode = mode_, body = body_;
+            }
+            if (mode == "hang") {
+                std::unique_lock lk(mu_);
+                cv_.wait_for(lk, std::chrono::seconds(2), [&] { return stop_; });
+                continue;
+            }
+            bhttp::response<bhttp::string_body> res{mode == "404" ? bhttp::status::not_found : bhttp::status::ok, 11};
+            res.set(bhttp::field::content_type, "application/samlmetadata+xml");
+            if (mode == "huge") body = std::string(300 * 1024, ' ') + body;
+            if (mode == "dtd") body = "<!DOCTYPE md:EntityDescriptor [<!ENTITY x \"y\">]>" + body;
+            res.body() = body;
+            res.prepare_payload();
+            bhttp::write(st, res, ec);
+            st.shutdown(ec);
+        }
+    }
+    asio::io_context io_;
+    ssl::context ssl_;
+    tcp::acceptor acceptor_;
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::string mode_ = "ok", body_;
+    std::atomic<int> fetches_{0};
+};
+
+/// The corp connection given by its metadata URL alone.
+conf::saml_connection corp_connection_by_url(std::string const& url) {
+    conf::saml_connection c;
+    c.id = conn_id;
+    c.name = "Corp";
+    c.domains = {"corp.test"};
+    c.idp_metadata_url = url;
+    return c;
+}
+
+/// A test_server with the corp connection given by `idp`'s metadata URL, trusting the test CA.
+struct sso_by_url {
+    explicit sso_by_url(metadata_server& idp, std::function<void(conf::config&)> more = {})
+        : f([&](conf::config& c) {
+              c.saml_connections = {corp_connection_by_url(idp.url())};
+              c.saml_metadata_ca_file = metadata_ca().ca_file;
+              c.saml_metadata_timeout = std::chrono::milliseconds(1500);
+              if (more) more(c);
+          }) {}
+    sso f;
+};
+
+std::string started_sso_url(sso& f, http_client& c) {
+    auto r = c.fapi("POST", "/v1/client/sign_ins",
+                    {{"strategy", "enterprise_sso"}, {"identifier", "ada@corp.test"}, {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const url = str(response(r).at("first_factor_verification").at("external_verification_redirect_url"));
+    return url.substr(0, url.find('?'));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(saml_metadata)
+
+BOOST_AUTO_TEST_CASE(a_connection_configured_by_metadata_url_signs_in) {
+    metadata_server idp;
+    sso_by_url by(idp);
+    auto& f = by.f;
+    BOOST_TEST(idp.fetches() == 1);  // fetched before serving
+    auto b = bapi_client(f.s);
+    auto got = b.bapi(http::verb::get, std::string("/v1/saml_connections/") + conn_id);
+    BOOST_TEST_REQUIRE(got.status == 200u, got.body);
+    BOOST_TEST(got.json.at("idp_metadata_url") == idp.url());  // as given
+    BOOST_TEST(got.json.at("idp_metadata").is_null());
+    BOOST_TEST(got.json.at("idp_entity_id") == idp_entity);  // from the fetched metadata
+    BOOST_TEST(got.json.at("idp_sso_url") == idp_sso);
+    BOOST_TEST(got.json.at("idp_certificate_expires_at").is_int64());
+
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto r = post_acs(f, c, build_response(spec_for(f, st)), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    BOOST_TEST(r.headers["location"] == f.redirect());
+    BOOST_TEST(user_count(f) == 0u);  // a sign-in of an unknown person transfers to sign-up
+    // A response signed by another key than the metadata's certificate is refused.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    auto spec = spec_for(f, st2);
+    spec.key = &other_keys();
+    expect_refused(f, c2, post_acs(f, c2, build_response(spec), st2.attempt_id));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_refresh_keeps_the_last_good_copy_and_a_good_one_replaces_it) {
+    metadata_server idp;
+    sso_by_url by(idp);
+    auto& f = by.f;
+    http_client c(f.s.fapi_port());
+    BOOST_TEST(started_sso_url(f, c) == idp_sso);
+    for (auto mode : {"404", "dtd", "huge"}) {
+        idp.serve(mode);
+        BOOST_TEST(server::api::saml_sso::refresh_metadata(f.s.app()) == 1u, mode);
+        http_client again(f.s.fapi_port());
+        BOOST_TEST(started_sso_url(f, again) == idp_sso, mode);  // the last good copy
+    }
+    idp.serve("ok", idp_metadata_xml(idp_entity, "https://idp.corp.test/sso2", idp_keys().cert_pem));
+    BOOST_TEST(server::api::saml_sso::refresh_metadata(f.s.app()) == 0u);
+    http_client later(f.s.fapi_port());
+    BOOST_TEST(started_sso_url(f, later) == "https://idp.corp.test/sso2");
+}
+
+BOOST_AUTO_TEST_CASE(metadata_is_refetched_on_schedule) {
+    metadata_server idp;
+    sso_by_url by(idp, [](conf::config& c) { c.saml_metadata_refresh = std::chrono::milliseconds(1000); });
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (idp.fetches() < 3 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    BOOST_TEST(idp.fetches() >= 3);
+}
+
+BOOST_AUTO_TEST_CASE(bapi_creates_and_updates_connections_by_metadata_url) {
+    metadata_server idp;
+    sso f([](conf::config& c) {
+        c.saml_metadata_ca_file = metadata_ca().ca_file;
+        c.saml_metadata_timeout = std::chrono::milliseconds(700);
+    });
+    auto b = bapi_client(f.s);
+    std::string const acme =
+        idp_metadata_xml("https://idp.acme.test", "https://idp.acme.test/sso", idp_keys().cert_pem);
+    idp.serve("ok", acme);
+    auto create = [&](std::string const& url) {
+        return b.bapi(http::verb::post, "/v1/saml_connections",
+                      json::object{{"name", "Acme"}, {"domains", json::array{"acme.test"}}, {"idp_metadata_url", url}});
+    };
+    auto created = create(idp.url());
+    BOOST_TEST_REQUIRE(created.status == 200u, created.body);
+    auto const id = str(created.json.at("id"));
+    BOOST_TEST(created.json.at("idp_metadata_url") == idp.url());
+    BOOST_TEST(created.json.at("idp_entity_id") == "https://idp.acme.test");
+    BOOST_TEST(created.json.at("idp_sso_url") == "https://idp.acme.test/sso");
+    http_client c(f.s.fapi_port());
+    auto ok = c.fapi("POST", "/v1/client/sign_ins",
+                     {{"strategy", "enterprise_sso"}, {"identifier", "x@acme.test"}, {"redirect_url", f.redirect()}});
+    BOOST_TEST_REQUIRE(ok.status == 200u, ok.body);
+    BOOST_TEST(str(response(ok).at("first_factor_verification").at("external_verification_redirect_url"))
+                   .starts_with("https://idp.acme.test/sso?SAMLRequest="));
+
+    // An update refetches: the IdP moved its SSO URL.
+    idp.serve("ok", idp_metadata_xml("https://idp.acme.test", "https://idp.acme.test/sso-v2", idp_keys().cert_pem));
+    auto upd = b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"name", "Acme Inc"}});
+    BOOST_TEST_REQUIRE(upd.status == 200u, upd.body);
+    BOOST_TEST(upd.json.at("idp_sso_url") == "https://idp.acme.test/sso-v2");
+    BOOST_TEST(upd.json.at("name") == "Acme Inc");
+
+    // A fetch that fails answers 422 naming idp_metadata_url and changes nothing.
+    auto const before = b.bapi(http::verb::get, "/v1/saml_connections").json.at("total_count");
+    for (auto mode : {"404", "dtd", "huge", "hang"}) {
+        idp.serve(mode);
+        auto const t0 = std::chrono::steady_clock::now();
+        auto bad = create(idp.url());
+        BOOST_TEST(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5), mode);
+        expect_error(bad, 422, "form_param_value_invalid", "idp_metadata_url");
+        expect_error(b.bapi(http::verb::patch, "/v1/saml_connections/" + id, json::object{{"name", "Renamed"}}), 422,
+                     "form_param_value_invalid", "idp_metadata_url");
+    }
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/saml_connections").json.at("total_count") == before);
+    BOOST_TEST(b.bapi(http::verb::get, "/v1/saml_connections/" + id).json.at("name") == "Acme Inc");
+    idp.serve("ok", acme);
+    // A server whose certificate the configured CA did not issue is refused (verification is on).
+    test_ca stranger;
+    metadata_server untrusted(stranger);
+    untrusted.serve("ok", acme);
+    expect_error(create(untrusted.url()), 422, "form_param_value_invalid", "idp_metadata_url");
+    expect_error(create("http://127.0.0.1:1/metadata.xml"), 422, "form_param_format_invalid", "idp_metadata_url");
+
+    // Dropping the URL for inline metadata.
+    auto inline_md = b.bapi(http::verb::patch, "/v1/saml_connections/" + id,
+                            json::object{{"idp_metadata_url", nullptr}, {"idp_metadata", acme}});
+    BOOST_TEST_REQUIRE(inline_md.status == 200u, inline_md.body);
+    BOOST_TEST(inline_md.json.at("idp_metadata_url").is_null());
+    BOOST_TEST(inline_md.json.at("idp_sso_url") == "https://idp.acme.test/sso");
+}
+
+BOOST_AUTO_TEST_CASE(the_config_loader_reads_idp_metadata_url) {
+    auto load = [](std::string const& text) -> std::string {
+        conf::config c;
+        if (auto e = conf::apply_json(c, text)) return e->what();
+        if (auto e = conf::validate(c)) return e->what();
+        return "";
+    };
+    BOOST_TEST(load(R"({"saml_connections":[{"id":"samlc_a1","domains":["a.test"],
+        "idp_metadata_url":"https://idp.a.test/metadata"}],"saml_metadata_ca_file":"/x/ca.pem",
+        "saml_metadata_timeout_ms":2000,"saml_metadata_refresh_ms":60000})") == "");
+    BOOST_TEST(load(R"({"saml_connections":[{"id":"samlc_a1","domains":["a.test"],
+        "idp_metadata_url":"http://idp.a.test/metadata"}]})")
+                   .find("idp_metadata_url") != std::string::npos);
+    BOOST_TEST(load(R"({"saml_metadata_refresh_ms":10})").find("saml_metadata_refresh_ms") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -550,6 +550,7 @@ api_result<reply> delete_user_external_account(app& a, request_ctx& ctx) {
                             auto it = std::find_if(accounts.begin(), accounts.end(),
                                                    [&](auto const& e) { return e.id == id; });
                             if (it == accounts.end()) return api_result<void>(make_error(code::resource_not_found));
+                            federation::revoke_after_commit(a, tx, *it);  // issue 15
                             accounts.erase(it);
                             u->updated_at = ctx.now;
                             if (auto r = tx.users().put(*u, &before); !r) return r.error();

@@ -13,3 +13,10 @@ api_result<reply> delete_external_account(app& a, request_ctx& ctx);
 namespace latchkey::server::api::backend {
 api_result<reply> delete_user_external_account(app& a, request_ctx& ctx);
 }
+
+namespace latchkey::server::api::federation {
+/// When `ea`'s provider has a revocation endpoint (configured or discovered): queues the provider-side revocation
+/// (RFC 7009) of the tokens sealed in `ea` (refresh token, else access token) to run after `w` commits. Best
+/// effort: a provider that fails or hangs never fails or delays the change (revocation.cpp).
+void revoke_after_commit(app& a, store::write_txn& w, store::external_account_record const& ea);
+}  // namespace latchkey::server::api::federation

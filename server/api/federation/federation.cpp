@@ -35,25 +35,12 @@ void add_param(std::string& q, std::string_view k, std::string_view v) { add_for
 std::string callback_url(app const& a) { return a.inst.frontend_api + "/v1/oauth_callback"; }
 
 /// Clerk's error object for the verification, from the code name kept in the flow.
-json::value error_json(std::string_view name) {
-    if (name.empty()) return nullptr;
-    static constexpr code known[] = {code::oauth_access_denied,
-                                     code::oauth_token_exchange_error,
-                                     code::oauth_fetch_user_error,
-                                     code::external_account_not_found,
-                                     code::external_account_exists,
-                                     code::user_locked,
-                                     code::user_banned,
-                                     code::form_identifier_exists,
-                                     code::not_allowed_to_sign_up,
-                                     code::sign_up_mode_restricted,
-                                     code::sign_up_restricted_waitlist};
-    for (auto c : known) {
-        if (code_name(c) != name) continue;
-        return error_object(make_error(c));
-    }
-    return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
-}
+/// Every code of the error table, for reading a stored error code back (error_json).
+constexpr code every_code[] = {
+#define LATCHKEY_X(name, st, msg, long_msg) code::name,
+    LATCHKEY_API_ERRORS(LATCHKEY_X)
+#undef LATCHKEY_X
+};
 
 std::optional<std::string> str_of(json::object const& o, std::string_view k) {
     if (auto const* v = o.if_contains(k); v != nullptr && v->is_string()) return std::string(v->get_string());
@@ -237,25 +224,12 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
     return out;
 }
 
-namespace {
-
-reply redirect_to(std::string const& url) {
-    reply r;
-    r.status = http::status::see_other;
-    r.location = url;
-    return r;
-}
-
-/// The client the callback's browser presents, if any (the __client cookie): a state must not finish another
-/// browser's attempt.
 bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std::string const& client_id) {
     auto const* cookie = frontend::find_cookie(a, ctx, "__client");
     if (cookie == nullptr || cookie->empty()) return true;
     auto id = frontend::verify_client_token(a, t, *cookie);
     return !id || *id == client_id;
 }
-
-}  // namespace
 
 json::object social_settings(app const& a) {
     json::object out;
@@ -306,13 +280,14 @@ std::string fetch_discovery(conf::oauth_provider const& p, fetcher& f, provider_
     fill(out.token_endpoint, "token_endpoint");
     fill(out.jwks_uri, "jwks_uri");
     fill(out.userinfo_endpoint, "userinfo_endpoint");
+    fill(out.revocation_endpoint, "revocation_endpoint");
     if (out.authorization_endpoint.empty() || out.token_endpoint.empty() || out.jwks_uri.empty())
         return p.strategy + ": the discovery document lacks an endpoint";
     return {};
 }
 
 provider_endpoints configured(conf::oauth_provider const& p) {
-    return {p.authorization_endpoint, p.token_endpoint, p.jwks_uri, p.userinfo_endpoint};
+    return {p.authorization_endpoint, p.token_endpoint, p.jwks_uri, p.userinfo_endpoint, p.revocation_endpoint};
 }
 
 bool needs_discovery(conf::oauth_provider const& p) {
@@ -334,6 +309,7 @@ std::string discover(conf::config& c, fetcher& f) {
         p.token_endpoint = ep.token_endpoint;
         p.jwks_uri = ep.jwks_uri;
         p.userinfo_endpoint = ep.userinfo_endpoint;
+        p.revocation_endpoint = ep.revocation_endpoint;
     }
     return failures;
 }
@@ -412,8 +388,17 @@ std::string identity_key(std::string_view provider, std::string_view subject) {
     return "idn_oauth_" + crypto::hex_encode(crypto::sha256(in)).substr(0, 40);
 }
 
+std::string scope_string(conf::oauth_provider const& p, std::vector<std::string> const& extra) {
+    std::vector<std::string> all = p.scopes;
+    for (auto const& s : extra)
+        if (std::find(all.begin(), all.end(), s) == all.end()) all.push_back(s);
+    std::string scope;
+    for (auto const& s : all) scope += (scope.empty() ? "" : " ") + s;
+    return scope;
+}
+
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string const& attempt_id,
-                       store::oauth_flow_record& flow) {
+                       store::oauth_flow_record& flow, std::vector<std::string> const& extra_scopes) {
     auto const* p = find_provider(a, strategy);
     if (p == nullptr) return param_error(code::strategy_for_user_invalid, "strategy");
     auto const ep = endpoints_of(a, *p);
@@ -440,9 +425,7 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     add_param(q, "response_type", "code");
     add_param(q, "client_id", p->client_id);
     add_param(q, "redirect_uri", callback_url(a));
-    std::string scope;
-    for (auto const& s : p->scopes) scope += (scope.empty() ? "" : " ") + s;
-    add_param(q, "scope", scope);
+    add_param(q, "scope", scope_string(*p, extra_scopes));
     add_param(q, "state", flow.state);
     if (!p->issuer.empty()) add_param(q, "nonce", flow.nonce);
     add_param(q, "code_challenge", crypto::base64url_encode(crypto::sha256(flow.code_verifier)));
@@ -458,10 +441,21 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     return {};
 }
 
+json::value error_json(std::string_view name) {
+    if (name.empty()) return nullptr;
+    for (auto c : every_code) {
+        if (code_name(c) != name) continue;
+        return error_object(make_error(c));
+    }
+    // Not a code of the table (a flow stored by another version): the name stands for itself.
+    return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
+}
+
 json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
     if (v.status.empty()) return nullptr;
     json::object o;
-    o["object"] = "verification_oauth";
+    o["object"] =
+        flow.strategy == "enterprise_sso" || flow.strategy == "saml" ? "verification_saml" : "verification_oauth";
     o["status"] = v.status;
     o["strategy"] = flow.strategy;
     o["external_verification_redirect_url"] =
@@ -594,132 +588,55 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
 
     // 3. The outcome, in one write: the state is spent whatever happens (a replayed callback finds nothing).
     std::string location = (*flow)->redirect_url;
-    auto w = txn::write<void>(
-        a, "oauth_callback", txn::on_client_error::commit,
-        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            store::sign_in_record si;
-            store::sign_up_record su;
-            store::oauth_flow_record* f = nullptr;
-            if (is_sign_in) {
-                auto s = tx.sign_ins().get(attempt_id);
-                if (!s) return s.error();
-                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-                si = std::move(**s);
-                f = &si.oauth;
-                if (si.first_factor.status != "unverified")
-                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            } else {
-                auto s = tx.sign_ups().get(attempt_id);
-                if (!s) return s.error();
-                if (!*s) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-                su = std::move(**s);
-                f = &su.oauth;
-                if (f->verification.status != "unverified")
-                    return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
+    round_trip_outcome rt;
+    rt.error = out.who ? std::string{}
+                       : (out.error.empty() ? std::string(code_name(code::oauth_token_exchange_error)) : out.error);
+    rt.prove = [&](store::oauth_flow_record& f) {
+        f.identity = out.who->identity;
+        f.identity.approved_scopes = out.scopes;
+        f.email_verified = out.who->email_verified;
+    };
+    rt.owner = [](store::write_txn& tx, store::oauth_flow_record const& f,
+                  bool sign_in) -> store::result<std::optional<std::string>> {
+        auto uid = tx.users().id_by_identification(identity_key(f.identity.provider, f.identity.provider_user_id));
+        // A verified provider email links to the account that owns the address (sign-in only).
+        if (uid && !*uid && sign_in && f.email_verified && !f.identity.email_address.empty())
+            uid = tx.users().id_by_email(f.identity.email_address);
+        return uid;
+    };
+    rt.link = [&](store::user_record& u, store::oauth_flow_record const& f) {
+        bool linked = false;
+        for (auto& ea : u.external_accounts) {
+            if (ea.provider != f.identity.provider || ea.provider_user_id != f.identity.provider_user_id) continue;
+            linked = true;
+            // The provider's latest tokens replace the kept ones (a refresh token not re-sent stays).
+            if (!f.identity.access_token_sealed.empty()) {
+                ea.access_token_sealed = f.identity.access_token_sealed;
+                if (!f.identity.refresh_token_sealed.empty()) ea.refresh_token_sealed = f.identity.refresh_token_sealed;
+                ea.token_expires_at = f.identity.token_expires_at;
+                ea.approved_scopes = f.identity.approved_scopes;
+                ea.updated_at = ctx.now;
             }
-            if (!crypto::equal_ct(f->state, state))
-                return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            f->state.clear();
-            f->code_verifier.clear();
-            auto& v = is_sign_in ? si.first_factor : f->verification;
-            std::optional<store::user_record> user;
-            if (out.who) {
-                f->identity = out.who->identity;
-                f->identity.approved_scopes = out.scopes;
-                f->email_verified = out.who->email_verified;
-                auto key = identity_key(f->identity.provider, f->identity.provider_user_id);
-                auto uid = tx.users().id_by_identification(key);
-                if (!uid) return uid.error();
-                // A verified provider email links to the account that owns the address (sign-in only).
-                if (!*uid && is_sign_in && f->email_verified && !f->identity.email_address.empty()) {
-                    uid = tx.users().id_by_email(f->identity.email_address);
-                    if (!uid) return uid.error();
-                }
-                if (*uid) {
-                    auto u = tx.users().get(**uid);
-                    if (!u) return u.error();
-                    if (*u) user = std::move(**u);
-                }
-            }
-            auto client = tx.clients().get(is_sign_in ? si.client_id : su.client_id);
-            if (!client) return client.error();
-            if (!*client) return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            ctx.client_id = (*client)->id;
-            if (!out.who) {
-                v.status = "failed";
-                f->error = out.error;
-            } else if (is_sign_in && !user) {
-                // No identifier yet (Clerk's shape): clerk-js then transfers to a sign-up instead of factor one.
-                si.status = "needs_identifier";
-                v.status = "transferable";
-                f->error = std::string(code_name(code::external_account_not_found));
-            } else if (is_sign_in && (user->banned || user->locked)) {
-                v.status = "failed";
-                f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
-            } else if (is_sign_in) {
-                bool linked = false;
-                for (auto& ea : user->external_accounts) {
-                    if (ea.provider != f->identity.provider || ea.provider_user_id != f->identity.provider_user_id)
-                        continue;
-                    linked = true;
-                    // The provider's latest tokens replace the kept ones (a refresh token not re-sent stays).
-                    if (!f->identity.access_token_sealed.empty()) {
-                        ea.access_token_sealed = f->identity.access_token_sealed;
-                        if (!f->identity.refresh_token_sealed.empty())
-                            ea.refresh_token_sealed = f->identity.refresh_token_sealed;
-                        ea.token_expires_at = f->identity.token_expires_at;
-                        ea.approved_scopes = f->identity.approved_scopes;
-                        ea.updated_at = ctx.now;
-                    }
-                }
-                if (!linked) {
-                    auto ea = f->identity;
-                    ea.id = crypto::new_id("eac");
-                    ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
-                    ea.created_at = ea.updated_at = ctx.now;
-                    user->external_accounts.push_back(std::move(ea));
-                }
-                v.status = "verified";
-                v.verified_at = ctx.now;
-                si.user_id = user->id;
-                if (user->two_factor_enabled && !domain::supported_second_factors(a, *user).empty()) {
-                    // The provider proved the first factor only: a user with a second factor still owes it.
-                    si.status = "needs_second_factor";
-                } else {
-                    auto sess = frontend::start_session(a, ctx, tx, **client, *user);
-                    if (!sess) return api_result<void>(sess.error());
-                    si.status = "complete";
-                    si.created_session_id = sess->id;
-                }
-            } else if (user) {
-                v.status = "transferable";
-                f->error = std::string(code_name(code::external_account_exists));
-            } else {
-                v.status = "verified";
-                v.verified_at = ctx.now;
-                store::sign_in_record as_sign_in;
-                as_sign_in.oauth = *f;
-                as_sign_in.first_factor.status = "transferable";
-                store::sign_up_record filled = su;
-                transfer_to_sign_up(as_sign_in, filled, ctx.now);
-                su = std::move(filled);
-                auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
-                if (!done) {
-                    su.oauth.error = std::string(code_name(done.error().code));
-                    su.oauth.verification.status = "failed";
-                }
-            }
-            if (is_sign_in) {
-                si.updated_at = ctx.now;
-                if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            } else {
-                su.updated_at = ctx.now;
-                if (auto r = tx.sign_ups().put(su); !r) return r.error();
-            }
-            return api_result<void>();
-        });
+        }
+        if (!linked) {
+            auto ea = f.identity;
+            ea.id = crypto::new_id("eac");
+            ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
+            ea.created_at = ea.updated_at = ctx.now;
+            u.external_accounts.push_back(std::move(ea));
+        }
+    };
+    rt.fill_sign_up = [&](store::sign_up_record& su) {
+        store::sign_in_record as_sign_in;
+        as_sign_in.oauth = su.oauth;
+        as_sign_in.first_factor.status = "transferable";
+        transfer_to_sign_up(as_sign_in, su, ctx.now);
+    };
+    auto w = txn::write<void>(a, "oauth_callback", txn::on_client_error::commit, [&](store::write_txn& tx) {
+        return settle(a, ctx, tx, attempt_id, state, code::oauth_callback_invalid, "state", rt);
+    });
     if (!w) return w.error();
-    return redirect_to(location);
+    return redirect_see_other(location);
 }
 
 }  // namespace latchkey::server::api::federation

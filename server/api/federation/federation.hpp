@@ -11,12 +11,16 @@
 
 #include <boost/json/object.hpp>
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace latchkey::server::api::federation {
 
@@ -26,7 +30,8 @@ struct fetch_request {
     std::string url;
     std::string form;
     std::string basic_user, basic_password;
-    std::string bearer;  ///< Authorization: Bearer (a userinfo request); "" = none
+    std::string bearer;                       ///< Authorization: Bearer (a userinfo request); "" = none
+    std::string accept = "application/json";  ///< the Accept header
 };
 
 struct fetch_reply {
@@ -70,6 +75,7 @@ private:
 /// A provider's endpoints, from its configuration or its discovery document.
 struct provider_endpoints {
     std::string authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint;
+    std::string revocation_endpoint;  ///< RFC 7009 ("" = none)
 };
 
 /// Endpoints discovered after the server started (a provider that was down at start), by strategy. Thread-safe.
@@ -84,13 +90,38 @@ private:
 };
 
 /// Blocking HTTP client for a provider's endpoints. Called off the I/O threads only. Owns what it learned from
-/// the providers (their key sets).
+/// the providers (their key sets) and the provider-side revocations waiting to be sent.
 class fetcher {
 public:
-    virtual ~fetcher() = default;
+    virtual ~fetcher();
     virtual fetch_reply fetch(conf::oauth_provider const& p, fetch_request const& r) = 0;
+
+    /// Queues an RFC 7009 revocation (POST `endpoint` token=&token_type_hint=, HTTP Basic with p's client) for one
+    /// background thread: best effort, nobody waits for it; at most max_queued_revocations wait (more are dropped,
+    /// logged).
+    void revoke_later(conf::oauth_provider const& p, std::string endpoint, std::string token, std::string hint);
+    /// Stops the revocation thread; revocations not yet sent are dropped. The owner calls it before it goes (a
+    /// derived fetcher in its destructor).
+    void stop_revocations();
+    /// How many revocations were answered 2xx (for tests and the log).
+    std::size_t revocations_sent() const;
+    static constexpr std::size_t max_queued_revocations = 1024;
+
     jwks_cache jwks;
     endpoint_book endpoints;
+
+private:
+    struct revocation {
+        conf::oauth_provider p;
+        fetch_request r;
+    };
+    void run_revocations();
+    mutable std::mutex rq_mu_;
+    std::condition_variable rq_cv_;
+    std::deque<revocation> rq_;
+    std::thread rq_thread_;
+    bool rq_stop_ = false;
+    std::size_t rq_sent_ = 0;
 };
 
 /// The environment's `user_settings.social`: one entry per configured provider, keyed by strategy.
@@ -115,12 +146,21 @@ provider_endpoints endpoints_of(app const& a, conf::oauth_provider const& p);
 std::string identity_key(std::string_view provider, std::string_view subject);
 
 /// Starts a flow for `strategy` on an attempt: fills `flow` (state, PKCE, nonce, authorize URL) from the request's
-/// redirect_url / action_complete_redirect_url. `attempt_id` goes into the state.
+/// redirect_url / action_complete_redirect_url. `attempt_id` goes into the state. `extra_scopes` are asked for
+/// beside the provider's configured scopes (clerk-js's additionalScopes).
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string const& attempt_id,
-                       store::oauth_flow_record& flow);
+                       store::oauth_flow_record& flow, std::vector<std::string> const& extra_scopes = {});
 
-/// Clerk's verification JSON of a flow (first_factor_verification / verifications.external_account).
+/// The provider's configured scopes and `extra` (without repeats), space-separated.
+std::string scope_string(conf::oauth_provider const& p, std::vector<std::string> const& extra);
+
+/// Clerk's verification JSON of a flow (first_factor_verification / verifications.external_account): an OAuth
+/// flow's `verification_oauth`, an enterprise SSO (SAML) flow's `verification_saml`.
 boost::json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v);
+
+/// Clerk's error JSON {code, message, long_message, meta} of a stored error code: the error table's messages for
+/// any code in it; null for "".
+boost::json::value error_json(std::string_view name);
 
 /// Clerk's ExternalAccount JSON.
 boost::json::object external_account_json(store::external_account_record const& e);

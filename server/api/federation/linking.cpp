@@ -5,6 +5,7 @@
 // The pending round trip of a user lives under the meta key "oauth_link:<user id>" (one per user: a new one
 // replaces the last), as JSON: the client that started it, the account it links (a new eac_ id or the
 // reauthorized one), the strategy, state, PKCE verifier, nonce and where the browser goes back to.
+#include "server/api/federation/accounts.hpp"
 #include "server/api/federation/links.hpp"
 #include "server/api/federation/oauth2.hpp"
 
@@ -34,6 +35,7 @@ std::string link_key(std::string_view user_id) { return "oauth_link:" + std::str
 struct pending_link {
     std::string client_id, account_id, strategy, state, code_verifier, nonce, redirect_url;
     std::int64_t expire_at = 0;
+    std::string scopes{};  ///< what the authorization request asked for (space-separated)
 };
 
 std::string to_json(pending_link const& l) {
@@ -44,7 +46,8 @@ std::string to_json(pending_link const& l) {
                                         {"code_verifier", l.code_verifier},
                                         {"nonce", l.nonce},
                                         {"redirect_url", l.redirect_url},
-                                        {"expire_at", l.expire_at}});
+                                        {"expire_at", l.expire_at},
+                                        {"scopes", l.scopes}});
 }
 
 std::optional<pending_link> from_json(std::string_view text) {
@@ -59,6 +62,7 @@ std::optional<pending_link> from_json(std::string_view text) {
     pending_link l{s("client_id"),     s("account_id"), s("strategy"),    s("state"),
                    s("code_verifier"), s("nonce"),      s("redirect_url")};
     if (auto const* e = o.if_contains("expire_at"); e != nullptr && e->is_int64()) l.expire_at = e->get_int64();
+    l.scopes = s("scopes");
     return l;
 }
 
@@ -67,6 +71,29 @@ json::object pending_json(store::external_account_record const& ea, store::oauth
     auto o = external_account_json(ea);
     o["verification"] = verification_json(flow, flow.verification);
     return o;
+}
+
+/// clerk-js's additionalScopes: `additional_scope` repeated (or comma/space-separated). Scope tokens are RFC 6749
+/// NQCHAR runs; at most 20 of 128 characters each.
+api_result<std::vector<std::string>> additional_scopes(request_ctx const& ctx) {
+    std::vector<std::string> out;
+    for (auto const& v : ctx.form.all("additional_scope", true)) {
+        std::string_view rest = v;
+        while (!rest.empty()) {
+            auto const sp = rest.find(' ');
+            auto const word = rest.substr(0, sp);
+            if (!word.empty()) {
+                bool ok = word.size() <= 128 && std::all_of(word.begin(), word.end(), [](char c) {
+                              return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+                          });
+                if (!ok || out.size() >= 20) return param_error(code::form_param_value_invalid, "additional_scope");
+                out.emplace_back(word);
+            }
+            if (sp == std::string_view::npos) break;
+            rest.remove_prefix(sp + 1);
+        }
+    }
+    return out;
 }
 
 /// Starts the round trip for the signed-in user: `account_id` "" links a new account for `strategy`, else
@@ -89,22 +116,24 @@ api_result<reply> begin(app& a, request_ctx& ctx, std::string strategy, std::str
         ea.provider = strategy;
         ea.created_at = ea.updated_at = ctx.now;
     }
+    auto extra = additional_scopes(ctx);
+    if (!extra) return extra.error();
     store::oauth_flow_record flow;
-    if (auto r = start(a, ctx, strategy, me->user.id, flow); !r) return r.error();
-    pending_link l{me->client.id,      ea.id,      strategy,          flow.state,
-                   flow.code_verifier, flow.nonce, flow.redirect_url, flow.verification.expire_at};
+    if (auto r = start(a, ctx, strategy, me->user.id, flow, *extra); !r) return r.error();
+    auto const* p = find_provider(a, strategy);
+    pending_link l{me->client.id,
+                   ea.id,
+                   strategy,
+                   flow.state,
+                   flow.code_verifier,
+                   flow.nonce,
+                   flow.redirect_url,
+                   flow.verification.expire_at,
+                   p != nullptr ? scope_string(*p, *extra) : std::string{}};
     auto w = txn::write(a, "external_account_begin", txn::on_client_error::abort,
                         [&](store::write_txn& tx) { return tx.meta().put(link_key(me->user.id), to_json(l)); });
     if (!w) return w.error();
     return frontend::envelope(a, ctx, pending_json(ea, flow));
-}
-
-/// The client the callback's browser presents, if any: a state must not finish another browser's round trip.
-bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std::string const& client_id) {
-    auto const* cookie = frontend::find_cookie(a, ctx, "__client");
-    if (cookie == nullptr || cookie->empty()) return true;
-    auto id = frontend::verify_client_token(a, t, *cookie);
-    return !id || *id == client_id;
 }
 
 }  // namespace
@@ -130,6 +159,7 @@ api_result<reply> revoke_external_account_tokens(app& a, request_ctx& ctx) {
                             auto it = std::find_if(accounts.begin(), accounts.end(),
                                                    [&](auto const& e) { return e.id == id; });
                             if (it == accounts.end()) return api_result<void>(make_error(code::resource_not_found));
+                            revoke_after_commit(a, tx, *it);
                             forget_tokens(*it);
                             it->updated_at = me->user.updated_at = ctx.now;
                             if (auto r = tx.users().put(me->user, &before); !r) return r.error();
@@ -185,26 +215,32 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
             if (!now_pending || !crypto::equal_ct(now_pending->state, state))
                 return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
             if (auto r = tx.meta().remove(link_key(user_id)); !r) return r.error();
-            if (!out.who) {
-                log::info("oauth_link_failed", {{"user_id", user_id}, {"error", out.error}});
-                return api_result<void>();
-            }
             auto u = tx.users().get(user_id);
             if (!u) return u.error();
             if (!*u) return api_result<void>();
             store::user_record user = std::move(**u);
             store::user_record const before = user;
-            auto const& who = out.who->identity;
-            auto const key = identity_key(who.provider, who.provider_user_id);
-            auto owner = tx.users().id_by_identification(key);
-            if (!owner) return owner.error();
-            if (*owner && **owner != user_id) {
+            auto& accounts = user.external_accounts;
+            auto save = [&]() -> store::result<api_result<void>> {
+                user.updated_at = ctx.now;
+                if (auto r = tx.users().put(user, &before); !r) return r.error();
+                if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e) return e.error();
+                return api_result<void>();
+            };
+            std::string failure = out.who ? std::string{} : out.error;
+            std::string key;
+            if (out.who) {
+                key = identity_key(out.who->identity.provider, out.who->identity.provider_user_id);
+                auto owner = tx.users().id_by_identification(key);
+                if (!owner) return owner.error();
                 // Another user signs in with this identity: it is not moved.
-                log::info("oauth_link_failed",
-                          {{"user_id", user_id}, {"error", code_name(code::external_account_exists)}});
+                if (*owner && **owner != user_id) failure = std::string(code_name(code::external_account_exists));
+            }
+            if (!failure.empty()) {
+                log::info("oauth_link_failed", {{"user_id", user_id}, {"error", failure}});
                 return api_result<void>();
             }
-            auto& accounts = user.external_accounts;
+            auto const& who = out.who->identity;
             auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) {
                 return e.provider == who.provider && e.provider_user_id == who.provider_user_id;
             });
@@ -215,7 +251,10 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
                         ? crypto::new_id("eac")  // a reauthorization that proved another identity: a new account
                         : l.account_id;
                 ea.identification_id = key;
-                ea.approved_scopes = out.scopes.empty() ? who.approved_scopes : out.scopes;
+                // The token answer's scope; else what was asked for (RFC 6749 5.1: omitted = as requested).
+                ea.approved_scopes = !out.scopes.empty() ? out.scopes
+                                     : !l.scopes.empty() ? l.scopes
+                                                         : who.approved_scopes;
                 ea.created_at = ea.updated_at = ctx.now;
                 accounts.push_back(std::move(ea));
             } else {
@@ -229,12 +268,10 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
                 it->created_at = created;
                 it->updated_at = ctx.now;
                 if (it->refresh_token_sealed.empty()) it->refresh_token_sealed = refresh;
-                if (!out.scopes.empty()) it->approved_scopes = out.scopes;
+                if (!out.scopes.empty() || !l.scopes.empty())
+                    it->approved_scopes = !out.scopes.empty() ? out.scopes : l.scopes;
             }
-            user.updated_at = ctx.now;
-            if (auto r = tx.users().put(user, &before); !r) return r.error();
-            if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e) return e.error();
-            return api_result<void>();
+            return save();
         });
     if (!w) return w.error();
     return redirect_see_other(l.redirect_url);

@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -78,6 +79,35 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
 /// POST /v1/me/external_accounts or .../reauthorize (linking.cpp).
 api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& user_id, std::string const& state,
                                 std::string const& code_param, std::string const& error_param);
+
+/// What a provider round trip (OAuth callback, SAML ACS) proved, for `settle`.
+struct round_trip_outcome {
+    std::string error;  ///< the Clerk error code when nothing was proven ("" = proven)
+    /// Records the proven identity in the attempt's flow (identity, email_verified).
+    std::function<void(store::oauth_flow_record&)> prove;
+    /// The id of the user the proven identity belongs to, if any.
+    std::function<store::result<std::optional<std::string>>(store::write_txn&, store::oauth_flow_record const&,
+                                                            bool is_sign_in)>
+        owner;
+    /// Adds (or refreshes) the proven account on the user it signs in.
+    std::function<void(store::user_record&, store::oauth_flow_record const&)> link;
+    /// Copies the proven identity into the sign-up that creates the user.
+    std::function<void(store::sign_up_record&)> fill_sign_up;
+};
+
+/// Settles attempt `attempt_id` (sia_/sua_) in `tx`: it must still wait for the round trip `state` names, else
+/// `invalid` on `param`. The state is spent whatever happens; then, as clerk-js's handleRedirectCallback reads it:
+/// failed with the outcome's error; a sign-in of nobody known needs_identifier + transferable
+/// (external_account_not_found); a banned or locked user failed; a sign-in of a known user verified and complete
+/// (or needs_second_factor); a sign-up of somebody known transferable (external_account_exists); else the sign-up
+/// completes.
+store::result<api_result<void>> settle(app& a, request_ctx& ctx, store::write_txn& tx, std::string const& attempt_id,
+                                       std::string_view state, code invalid, std::string_view param,
+                                       round_trip_outcome const& out);
+
+/// Whether the callback's browser may finish a round trip started by client `client_id`: the client its
+/// __client cookie names must be that one (a browser without the cookie is not refused: the state decides).
+bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std::string const& client_id);
 
 /// Redirects the browser to `url` (303).
 reply redirect_see_other(std::string const& url);

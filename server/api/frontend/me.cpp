@@ -867,10 +867,11 @@ api_result<reply> attempt_phone_verification(app& a, request_ctx& ctx) { return 
 
 api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("external_account_id"));
-    auto u = edit_me(a, ctx, "delete_external_account", [&](me& m, store::write_txn&) -> api_result<void> {
+    auto u = edit_me(a, ctx, "delete_external_account", [&](me& m, store::write_txn& w) -> api_result<void> {
         auto& accounts = m.user.external_accounts;
         auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
         if (it == accounts.end()) return make_error(code::resource_not_found);
+        federation::revoke_after_commit(a, w, *it);  // issue 15: the provider is told, after the commit
         accounts.erase(it);
         // The last way in stays: another provider identity, or a factor can_sign_in counts.
         if (accounts.empty() && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);

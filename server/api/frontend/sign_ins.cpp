@@ -468,9 +468,7 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
     o["supported_first_factors"] = std::move(factors);
     o["supported_second_factors"] = std::move(second_factors);
     o["first_factor_verification"] = s.oauth.strategy.empty() ? factor_verification(s.first_factor)
-                                     : saml_sso::is_strategy(s.oauth.strategy)
-                                         ? saml_sso::verification_json(s.oauth, s.first_factor)
-                                         : federation::verification_json(s.oauth, s.first_factor);
+                                                              : federation::verification_json(s.oauth, s.first_factor);
     o["second_factor_verification"] = factor_verification(s.second_factor);
     o["user_data"] = std::move(user_data);
     o["created_session_id"] = s.created_session_id.empty() ? json::value(nullptr) : json::value(s.created_session_id);

@@ -392,9 +392,7 @@ json::object sign_up_json(app& a, store::sign_up_record const& s) {
     v["email_address"] = sign_up_verification(s.email_verification, "email_code", !s.email_address.empty());
     v["phone_number"] = sign_up_verification(s.phone_verification, "phone_code", !s.phone_number.empty());
     v["web3_wallet"] = nullptr;
-    v["external_account"] = saml_sso::is_strategy(s.oauth.strategy)
-                                ? saml_sso::verification_json(s.oauth, s.oauth.verification)
-                                : federation::verification_json(s.oauth, s.oauth.verification);
+    v["external_account"] = federation::verification_json(s.oauth, s.oauth.verification);
     o["verifications"] = std::move(v);
     auto str = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
     o["username"] = str(s.username);

@@ -7,6 +7,7 @@
 #include "server/api/backend/common.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "server/api/federation/oauth2.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 #include "server/log.hpp"
@@ -50,6 +51,7 @@ json::object stored_json(connection const& k) {
                         {"idp_sso_url", c.idp_sso_url},
                         {"idp_certificate", c.idp_certificate},
                         {"idp_metadata", c.idp_metadata},
+                        {"idp_metadata_url", c.idp_metadata_url},
                         {"attr_user_id", c.attr_user_id},
                         {"attr_email_address", c.attr_email_address},
                         {"attr_first_name", c.attr_first_name},
@@ -74,6 +76,7 @@ connection from_stored(json::object const& o) {
     c.idp_sso_url = str_of(o, "idp_sso_url").value_or("");
     c.idp_certificate = str_of(o, "idp_certificate").value_or("");
     c.idp_metadata = str_of(o, "idp_metadata").value_or("");
+    c.idp_metadata_url = str_of(o, "idp_metadata_url").value_or("");
     c.attr_user_id = str_of(o, "attr_user_id").value_or("");
     c.attr_email_address = str_of(o, "attr_email_address").value_or("");
     c.attr_first_name = str_of(o, "attr_first_name").value_or("");
@@ -130,31 +133,6 @@ bool owns_domain(conf::saml_connection const& c, std::string_view domain) {
     return std::any_of(c.domains.begin(), c.domains.end(), [&](auto const& d) { return d == domain; });
 }
 
-reply redirect_to(std::string const& url) {
-    reply r;
-    r.status = http::status::see_other;
-    r.location = url;
-    return r;
-}
-
-json::value error_json(std::string_view name) {
-    if (name.empty()) return nullptr;
-    static constexpr code known[] = {code::saml_response_invalid,
-                                     code::saml_user_attribute_missing,
-                                     code::saml_email_address_domain_mismatch,
-                                     code::external_account_not_found,
-                                     code::external_account_exists,
-                                     code::user_locked,
-                                     code::user_banned,
-                                     code::form_identifier_exists,
-                                     code::not_allowed_to_sign_up};
-    for (auto c : known) {
-        if (code_name(c) != name) continue;
-        return error_object(make_error(c));
-    }
-    return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
-}
-
 /// Replay cache: the ids of accepted assertions, bucketed by the hour their validity ends in (meta
 /// "saml_replay:<hour>", a JSON array); buckets of past hours are dropped as writes go by.
 enum class replay { fresh, seen };
@@ -198,13 +176,17 @@ store::result<std::vector<connection>> all(app const& a, store::read_txn const& 
     auto s = stored(t);
     if (!s) return s.error();
     for (auto& k : *s) out.push_back(std::move(k));
+    for (auto& k : out)
+        if (auto r = load_fetched_metadata(t, k); !r) return r.error();
     return out;
 }
 
-conf::saml_connection resolved(conf::saml_connection c) {
-    if (c.idp_metadata.empty()) return c;
+conf::saml_connection resolved(connection const& k) {
+    auto c = k.c;
+    auto const& xml = !c.idp_metadata.empty() ? c.idp_metadata : k.fetched_metadata;
+    if (xml.empty()) return c;
     std::string why;
-    if (auto m = saml::parse_idp_metadata(c.idp_metadata, why)) {
+    if (auto m = saml::parse_idp_metadata(xml, why)) {
         if (c.idp_entity_id.empty()) c.idp_entity_id = m->entity_id;
         if (c.idp_sso_url.empty()) c.idp_sso_url = m->sso_url;
         if (c.idp_certificate.empty()) c.idp_certificate = m->certificate;
@@ -225,7 +207,7 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     for (auto const& k : *conns)
         if (k.c.active && owns_domain(k.c, domain)) found = found == nullptr ? &k : found;
     if (found == nullptr) return param_error(code::saml_connection_not_found, param);
-    auto const c = resolved(found->c);
+    auto const c = resolved(*found);
     if (c.idp_sso_url.empty() || c.idp_entity_id.empty() || c.idp_certificate.empty())
         return param_error(code::saml_connection_not_found, param);
 
@@ -266,20 +248,6 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     flow.verification.strategy = flow.strategy;
     flow.verification.expire_at = ctx.now + flow_lifetime_ms;
     return {};
-}
-
-json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["object"] = "verification_saml";
-    o["status"] = v.status;
-    o["strategy"] = flow.strategy;
-    o["external_verification_redirect_url"] =
-        v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
-    o["error"] = error_json(flow.error);
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    o["attempts"] = nullptr;
-    return o;
 }
 
 namespace {
@@ -413,7 +381,7 @@ api_result<reply> acs_unsolicited(app& a, request_ctx& ctx, std::string const& c
     });
     if (!found) return found.error();
     if (!*found || !(*found)->c.allow_idp_initiated) return param_error(code::saml_response_invalid, "RelayState");
-    auto const conn = resolved((*found)->c);
+    auto const conn = resolved(**found);
     auto xml = saml::decode_post_binding(b64);
     if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
     saml::expectations e;
@@ -518,7 +486,7 @@ api_result<reply> acs_unsolicited(app& a, request_ctx& ctx, std::string const& c
             return api_result<void>();
         });
     if (!w) return w.error();
-    return redirect_to(target);
+    return federation::redirect_see_other(target);
 }
 
 }  // namespace
@@ -567,7 +535,7 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     });
     if (!p) return p.error();
     if (!*p) return param_error(code::saml_response_invalid, "RelayState");
-    auto const conn = resolved((*p)->conn.c);
+    auto const conn = resolved((*p)->conn);
     auto const& flow = (*p)->flow;
 
     // 2. The validation, outside any txn (this route runs on the pool).
@@ -593,6 +561,27 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
 
     // 3. The outcome, in one write: the request id is spent whatever happens.
+    federation::round_trip_outcome rt;
+    rt.error = error;
+    rt.prove = [&](store::oauth_flow_record& f) {
+        f.identity = identity;
+        f.email_verified = true;  // the connection owns the domain: its IdP vouches for the address
+    };
+    rt.owner = [&](store::write_txn& tx, store::oauth_flow_record const&, bool) {
+        return tx.users().id_by_email(identity.email_address);
+    };
+    rt.link = [&](store::user_record& u, store::oauth_flow_record const& f) { link(u, account_of(f, ctx.now)); };
+    rt.fill_sign_up = [&](store::sign_up_record& su) {
+        if (su.email_address.empty()) su.email_address = identity.email_address;
+        if (su.email_address == identity.email_address) {
+            su.email_verification = {};
+            su.email_verification.status = "verified";
+            su.email_verification.strategy = su.oauth.strategy;
+            su.email_verification.verified_at = ctx.now;
+        }
+        if (su.first_name.empty()) su.first_name = identity.first_name;
+        if (su.last_name.empty()) su.last_name = identity.last_name;
+    };
     auto w = txn::write<void>(
         a, "saml_acs", txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<api_result<void>> {
             auto replayed = seen_before(tx, assertion_key, as.not_on_or_after, ctx.now / 1000);
@@ -601,106 +590,11 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
                 log::warn("saml_response", {{"connection", conn.id}, {"reason", "assertion replayed"}});
                 return api_result<void>(param_error(code::saml_response_invalid, "SAMLResponse"));
             }
-            store::sign_in_record si;
-            store::sign_up_record su;
-            store::oauth_flow_record* f = nullptr;
-            if (is_sign_in) {
-                auto s = tx.sign_ins().get(attempt_id);
-                if (!s) return s.error();
-                if (!*s) return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-                si = std::move(**s);
-                f = &si.oauth;
-                if (si.first_factor.status != "unverified")
-                    return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-            } else {
-                auto s = tx.sign_ups().get(attempt_id);
-                if (!s) return s.error();
-                if (!*s) return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-                su = std::move(**s);
-                f = &su.oauth;
-                if (f->verification.status != "unverified")
-                    return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-            }
-            if (!crypto::equal_ct(f->state, flow.state))
-                return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-            f->state.clear();
-            auto& ver = is_sign_in ? si.first_factor : f->verification;
-            std::optional<store::user_record> user;
-            if (error.empty()) {
-                f->identity = identity;
-                f->email_verified = true;  // the connection owns the domain: its IdP vouches for the address
-                auto uid = tx.users().id_by_email(identity.email_address);
-                if (!uid) return uid.error();
-                if (*uid) {
-                    auto u = tx.users().get(**uid);
-                    if (!u) return u.error();
-                    if (*u) user = std::move(**u);
-                }
-            }
-            auto client = tx.clients().get(is_sign_in ? si.client_id : su.client_id);
-            if (!client) return client.error();
-            if (!*client) return api_result<void>(param_error(code::saml_response_invalid, "RelayState"));
-            ctx.client_id = (*client)->id;
-            if (!error.empty()) {
-                ver.status = "failed";
-                f->error = error;
-            } else if (is_sign_in && !user) {
-                // As Clerk answers: the sign-in needs an identifier again, its identity can go to a sign-up (clerk-js's
-                // handleRedirectCallback transfers only then).
-                si.status = "needs_identifier";
-                ver.status = "transferable";
-                f->error = std::string(code_name(code::external_account_not_found));
-            } else if (is_sign_in && (user->banned || user->locked)) {
-                ver.status = "failed";
-                f->error = std::string(code_name(user->banned ? code::user_banned : code::user_locked));
-            } else if (is_sign_in) {
-                link(*user, account_of(*f, ctx.now));
-                ver.status = "verified";
-                ver.verified_at = ctx.now;
-                si.user_id = user->id;
-                if (user->two_factor_enabled && !domain::supported_second_factors(a, *user).empty()) {
-                    si.status = "needs_second_factor";
-                    auto prev = tx.users().get(user->id);
-                    if (!prev) return prev.error();
-                    if (auto r = tx.users().put(*user, prev->has_value() ? &**prev : nullptr); !r) return r.error();
-                } else {
-                    auto sess = frontend::start_session(a, ctx, tx, **client, *user);
-                    if (!sess) return api_result<void>(sess.error());
-                    si.status = "complete";
-                    si.created_session_id = sess->id;
-                }
-            } else if (user) {
-                ver.status = "transferable";
-                f->error = std::string(code_name(code::external_account_exists));
-            } else {
-                ver.status = "verified";
-                ver.verified_at = ctx.now;
-                if (su.email_address.empty()) su.email_address = identity.email_address;
-                if (su.email_address == identity.email_address) {
-                    su.email_verification = {};
-                    su.email_verification.status = "verified";
-                    su.email_verification.strategy = f->strategy;
-                    su.email_verification.verified_at = ctx.now;
-                }
-                if (su.first_name.empty()) su.first_name = identity.first_name;
-                if (su.last_name.empty()) su.last_name = identity.last_name;
-                auto done = frontend::complete_sign_up(a, ctx, tx, su, **client);
-                if (!done) {
-                    su.oauth.error = std::string(code_name(done.error().code));
-                    su.oauth.verification.status = "failed";
-                }
-            }
-            if (is_sign_in) {
-                si.updated_at = ctx.now;
-                if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            } else {
-                su.updated_at = ctx.now;
-                if (auto r = tx.sign_ups().put(su); !r) return r.error();
-            }
-            return api_result<void>();
+            return federation::settle(a, ctx, tx, attempt_id, flow.state, code::saml_response_invalid, "RelayState",
+                                      rt);
         });
     if (!w) return w.error();
-    return redirect_to(flow.redirect_url);
+    return federation::redirect_see_other(flow.redirect_url);
 }
 
 api_result<reply> sp_metadata(app& a, request_ctx& ctx) {
@@ -724,7 +618,7 @@ api_result<reply> sp_metadata(app& a, request_ctx& ctx) {
 namespace {
 
 json::object connection_json(app const& a, connection const& k) {
-    auto const c = resolved(k.c);
+    auto const c = resolved(k);
     auto str_or_null = [](std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); };
     json::array domains;
     for (auto const& d : c.domains) domains.emplace_back(d);
@@ -740,7 +634,7 @@ json::object connection_json(app const& a, connection const& k) {
     auto validity = saml::certificate_validity(c.idp_certificate);
     o["idp_certificate_issued_at"] = validity ? json::value(validity->first) : json::value(nullptr);
     o["idp_certificate_expires_at"] = validity ? json::value(validity->second) : json::value(nullptr);
-    o["idp_metadata_url"] = nullptr;
+    o["idp_metadata_url"] = str_or_null(k.c.idp_metadata_url);
     o["idp_metadata"] = str_or_null(k.c.idp_metadata);
     o["acs_url"] = acs_url(a, c.id);
     o["sp_entity_id"] = sp_entity_id(a, c.id);
@@ -808,7 +702,8 @@ std::optional<api_error> apply(request_ctx const& ctx, connection& k, bool creat
     for (auto [key, dst, max] : {std::tuple{"idp_entity_id", &c.idp_entity_id, std::size_t{1024}},
                                  std::tuple{"idp_sso_url", &c.idp_sso_url, std::size_t{2048}},
                                  std::tuple{"idp_certificate", &c.idp_certificate, std::size_t{16384}},
-                                 std::tuple{"idp_metadata", &c.idp_metadata, std::size_t{65536}}}) {
+                                 std::tuple{"idp_metadata", &c.idp_metadata, std::size_t{65536}},
+                                 std::tuple{"idp_metadata_url", &c.idp_metadata_url, std::size_t{2048}}}) {
         auto const* v = ctx.body.is_object() ? ctx.body.get_object().if_contains(key) : nullptr;
         if (v != nullptr && v->is_null()) {
             dst->clear();
@@ -818,10 +713,8 @@ std::optional<api_error> apply(request_ctx const& ctx, connection& k, bool creat
         if (!s) return s.error();
         if (*s) *dst = **s;
     }
-    if (auto const* v = ctx.body.is_object() ? ctx.body.get_object().if_contains("idp_metadata_url") : nullptr;
-        v != nullptr && !v->is_null() && !(v->is_string() && v->get_string().empty()))
-        return param_error(code::form_param_value_invalid, "idp_metadata_url",
-                           "Fetching IdP metadata by URL is not supported; pass the metadata XML as idp_metadata.");
+    if (!c.idp_metadata_url.empty() && !c.idp_metadata_url.starts_with("https://"))
+        return param_error(code::form_param_format_invalid, "idp_metadata_url");
     if (!c.idp_sso_url.empty() && !c.idp_sso_url.starts_with("https://") && !c.idp_sso_url.starts_with("http://"))
         return param_error(code::form_param_format_invalid, "idp_sso_url");
     if (!c.idp_certificate.empty() && !saml::certificate_validity(c.idp_certificate))
@@ -851,6 +744,36 @@ std::optional<api_error> apply(request_ctx const& ctx, connection& k, bool creat
         if (*b) *dst = **b;
     }
     return std::nullopt;
+}
+
+/// The metadata at `url` fetched for a BAPI create/update (outside any txn), or the Clerk-shaped error naming
+/// idp_metadata_url.
+api_result<std::string> fetch_for_bapi(app& a, std::string const& url) {
+    std::string why;
+    auto xml = fetch_metadata(a, url, why);
+    if (!xml) {
+        log::warn("saml_metadata_fetch", {{"url", url}, {"error", why}});
+        return param_error(code::form_param_value_invalid, "idp_metadata_url",
+                           "The IdP metadata could not be read from this URL: " + why);
+    }
+    return std::move(*xml);
+}
+
+/// The idp_metadata_url an update will leave on connection `id`: the body's, else the stored one.
+api_result<std::string> url_after_update(app& a, request_ctx const& ctx, std::string const& id) {
+    auto s = backend::body_string(ctx, "idp_metadata_url", 2048);
+    if (!s) return s.error();
+    if (*s) return std::string(**s);
+    if (auto const* v = ctx.body.is_object() ? ctx.body.get_object().if_contains("idp_metadata_url") : nullptr;
+        v != nullptr && v->is_null())
+        return std::string{};
+    return txn::read(a, "saml_connections", [&](store::read_txn& t) -> store::result<std::string> {
+        auto conns = stored(t);
+        if (!conns) return conns.error();
+        for (auto const& k : *conns)
+            if (k.c.id == id) return k.c.idp_metadata_url;
+        return std::string{};
+    });
 }
 
 /// A domain held by another connection.
@@ -892,18 +815,26 @@ api_result<reply> create_connection(app& a, request_ctx& ctx) {
     k.c.id = crypto::new_id("samlc");
     k.created_at = k.updated_at = ctx.now;
     if (auto bad = apply(ctx, k, true)) return *bad;
-    auto w = txn::write<void>(a, "create_saml_connection", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto conns = all(a, tx);
-                                  if (!conns) return conns.error();
-                                  if (conns->size() >= max_connections)
-                                      return api_result<void>(make_error(code::form_param_value_invalid));
-                                  if (domain_taken(*conns, k))
-                                      return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-                                  conns->push_back(k);
-                                  if (auto r = save(tx, *conns); !r) return r.error();
-                                  return api_result<void>();
-                              });
+    if (!k.c.idp_metadata_url.empty()) {
+        auto xml = fetch_for_bapi(a, k.c.idp_metadata_url);
+        if (!xml) return xml.error();
+        k.fetched_metadata = std::move(*xml);
+        k.metadata_fetched_at = ctx.now;
+    }
+    auto w = txn::write<void>(
+        a, "create_saml_connection", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto conns = all(a, tx);
+            if (!conns) return conns.error();
+            if (conns->size() >= max_connections) return api_result<void>(make_error(code::form_param_value_invalid));
+            if (domain_taken(*conns, k)) return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+            conns->push_back(k);
+            if (auto r = save(tx, *conns); !r) return r.error();
+            if (!k.fetched_metadata.empty())
+                if (auto r = save_fetched_metadata(tx, k.c.id, k.c.idp_metadata_url, k.fetched_metadata, ctx.now); !r)
+                    return r.error();
+            return api_result<void>();
+        });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, k));
 }
@@ -919,6 +850,16 @@ api_result<reply> get_connection(app& a, request_ctx& ctx) {
 
 api_result<reply> update_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
+    // An update refetches the metadata of a connection configured by URL (the body's URL, else the stored one),
+    // before its txn.
+    auto url = url_after_update(a, ctx, id);
+    if (!url) return url.error();
+    std::optional<std::string> fetched;
+    if (!url->empty() && url->starts_with("https://")) {
+        auto xml = fetch_for_bapi(a, *url);
+        if (!xml) return xml.error();
+        fetched = std::move(*xml);
+    }
     connection out;
     auto w = txn::write<void>(
         a, "update_saml_connection", txn::on_client_error::abort,
@@ -934,6 +875,11 @@ api_result<reply> update_connection(app& a, request_ctx& ctx) {
             it->updated_at = ctx.now;
             if (domain_taken(*conns, *it))
                 return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+            if (fetched && it->c.idp_metadata_url == *url) {
+                if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r) return r.error();
+                it->fetched_metadata = *fetched;
+                it->metadata_fetched_at = ctx.now;
+            }
             out = *it;
             if (auto r = save(tx, *conns); !r) return r.error();
             return api_result<void>();
@@ -956,6 +902,7 @@ api_result<reply> delete_connection(app& a, request_ctx& ctx) {
                                                     "This connection comes from the configuration file."));
             conns->erase(it);
             if (auto r = save(tx, *conns); !r) return r.error();
+            if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
             return api_result<void>();
         });
     if (!w) return w.error();

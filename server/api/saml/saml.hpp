@@ -30,6 +30,9 @@ struct connection {
     std::int64_t created_at = 0;
     std::int64_t updated_at = 0;
     bool from_config = false;
+    /// The IdP metadata last fetched from c.idp_metadata_url ("" = none yet) and when (ms).
+    std::string fetched_metadata{};
+    std::int64_t metadata_fetched_at = 0;
 };
 
 /// `enterprise_sso` or the legacy `saml`.
@@ -42,16 +45,30 @@ std::string acs_url(app const& a, std::string_view connection_id);
 /// Every connection (config first, then the stored ones, oldest first).
 store::result<std::vector<connection>> all(app const& a, store::read_txn const& t);
 
-/// The IdP's entity id, SSO URL and certificate, completed from its metadata XML when given.
-conf::saml_connection resolved(conf::saml_connection c);
+/// The IdP's entity id, SSO URL and certificate, completed from its metadata XML when given, else from the copy
+/// fetched from its metadata URL.
+conf::saml_connection resolved(connection const& k);
+
+/// Fetches and checks the IdP metadata at `url` (https, the configured CA file and timeout, bounded size, no DTD).
+/// Blocking: off the I/O threads, outside any txn. @returns the XML, or nullopt with `why`.
+std::optional<std::string> fetch_metadata(app& a, std::string const& url, std::string& why);
+
+/// Refetches the metadata of every connection configured by URL and stores each good copy (a failure keeps the
+/// last good one and is logged). Blocking (the composition root runs it at start and every
+/// saml_metadata_refresh). @returns how many fetches failed.
+std::size_t refresh_metadata(app& a);
+
+/// The stored copy of a connection's fetched metadata (meta "saml_metadata:<id>"), onto `k` when it was fetched
+/// from k's current URL.
+store::result<void> load_fetched_metadata(store::read_txn const& t, connection& k);
+/// Stores `xml` as the copy fetched from `url` for connection `id` at `now`.
+store::result<void> save_fetched_metadata(store::write_txn& w, std::string_view id, std::string_view url,
+                                          std::string_view xml, std::int64_t now);
 
 /// Starts the IdP round trip of an attempt for `email`: fills `flow` (state = AuthnRequest ID, nonce = connection
 /// id, authorize_url = the IdP redirect) from the request's redirect_url / action_complete_redirect_url.
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string_view email,
                        std::string const& attempt_id, store::oauth_flow_record& flow);
-
-/// Clerk's verification JSON of an enterprise SSO flow.
-boost::json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v);
 
 /// Adds (or refreshes) the enterprise account a sign-up's SAML flow proved on the user it creates.
 void attach_to_user(store::sign_up_record const& su, store::user_record& u, std::int64_t now);

@@ -37,7 +37,7 @@ export async function startPostgres() {
   }
   const run = (cmd, args) => {
     const argv = [...as, join(bin, cmd), ...args];
-    execFileSync(argv[0], argv.slice(1), { stdio: 'ignore', timeout: 30000 });
+    execFileSync(argv[0], argv.slice(1), { stdio: 'ignore', timeout: 90000 }); // initdb is slow on a busy machine
   };
   const port = await freePort();
   run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'latchkey', '--no-sync', '-E', 'UTF8']);

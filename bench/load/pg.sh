@@ -44,6 +44,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 for t in wrk curl python3; do command -v "$t" >/dev/null || die "missing tool: $t"; done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-pgbench-XXXXXX")
+chmod 711 "$WORK"  # PostgreSQL runs as another user below it
 PIDS=()
 AS=()
 cleanup() {
@@ -89,13 +90,9 @@ start_node() {
       "$LATCHKEY" serve --listen 127.0.0.1:0 --backend-listen 127.0.0.1:0 --data-dir "$dir" >"$logf" 2>&1 &
   PID=$!
   PIDS+=("$PID")
-  for _ in $(seq 1 12000); do
-    line=$(grep -m1 '"event":"listening"' "$logf" 2>/dev/null || true)
-    [ -n "$line" ] && break
-    kill -0 "$PID" 2>/dev/null || { tail -5 "$logf" >&2; die "latchkey $name exited during start"; }
-    sleep 0.01
-  done
-  [ -n "$line" ] || die "latchkey $name did not start within 120 s"
+  # The first "listening" line; tail ends with the process, timeout bounds a hang.
+  line=$(timeout 120 tail -n +1 --pid="$PID" -f "$logf" 2>/dev/null | grep -m1 '"event":"listening"' || true)
+  [ -n "$line" ] || { tail -5 "$logf" >&2; die "latchkey $name did not start (exited, or not within 120 s)"; }
   ts=$(sed -n 's/.*"ts":\([0-9]*\).*/\1/p' <<<"$line")
   START_MS=$((ts - t0))
   FAPI="http://$(sed -n 's/.*"fapi":"\([^"]*\)".*/\1/p' <<<"$line")"

@@ -118,6 +118,11 @@ BOOST_AUTO_TEST_CASE(a_notify_wakes_the_other_node_long_before_its_poll,
     tmp_dir d3;
     slow.listen = false;
     auto c = pg_backend::node(d3, slow);
+    // C's follower has made its first round (its report in latchkey_nodes): from now on only its poll moves it.
+    auto const c_started = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (pg_backend::scalar("SELECT count(*) FROM latchkey_nodes") < 3 &&
+           std::chrono::steady_clock::now() < c_started)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     BOOST_TEST_REQUIRE(put(*a, "polled"));
     BOOST_TEST(sees_within(*b, "polled", 2000));
     BOOST_TEST(!sees_within(*c, "polled", 300));

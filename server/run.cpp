@@ -170,6 +170,7 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
         po.url = c.postgres_url;
         po.local = so;
         po.migrate = c.postgres_migrate;
+        po.start_offline = true;  // a replica that has applied commits serves reads and mints while PostgreSQL is down
         std::string why;
         auto pdb = store::pg::open(po, &why);
         if (!pdb) throw std::runtime_error("postgres: cannot open the store: " + why);

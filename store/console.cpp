@@ -15,6 +15,7 @@
 namespace latchkey::store {
 
 using kv_family::get_rec;
+using kv_family::get_via;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
@@ -43,14 +44,7 @@ result<std::optional<operator_record>> console_view::operator_by_id(std::string_
 }
 
 result<std::optional<operator_record>> console_view::operator_by_name(std::string_view name) const noexcept {
-    return guarded([&]() -> result<std::optional<operator_record>> {
-        auto const k = key('n', name);
-        if (!storable(k)) return std::optional<operator_record>{};
-        auto id = kv_->get(k);
-        if (!id) return id.error();
-        if (!*id) return std::optional<operator_record>{};
-        return get_rec<operator_record>(*kv_, key('o', **id));
-    });
+    return guarded([&] { return get_via<operator_record>(*kv_, key('n', name), 'o'); });
 }
 
 result<std::vector<operator_record>> console_view::operators() const noexcept {

@@ -49,6 +49,17 @@ result<std::optional<T>> get_rec(org_kv const& kv, std::string const& k) {
     return std::optional<T>{std::move(*r)};
 }
 
+/// The record stored at key(tag, id), `id` being what the index entry `index_key` holds; none when either is
+/// absent or `index_key` cannot be a key.
+template <class T>
+result<std::optional<T>> get_via(org_kv const& kv, std::string const& index_key, char tag) {
+    if (!storable(index_key)) return std::optional<T>{};
+    auto id = kv.get(index_key);
+    if (!id) return id.error();
+    if (!*id) return std::optional<T>{};
+    return get_rec<T>(kv, key(tag, **id));
+}
+
 /// The last part of each index key under `prefix`.
 inline result<std::vector<std::string>> tails(org_kv const& kv, std::string const& prefix) {
     std::vector<std::string> out;

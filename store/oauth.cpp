@@ -11,6 +11,7 @@
 namespace latchkey::store {
 
 using kv_family::get_rec;
+using kv_family::get_via;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
@@ -23,14 +24,7 @@ result<std::optional<oauth_app_record>> oauth_view::app(std::string_view id) con
 }
 
 result<std::optional<oauth_app_record>> oauth_view::app_by_client_id(std::string_view client_id) const noexcept {
-    return guarded([&]() -> result<std::optional<oauth_app_record>> {
-        auto const k = key('c', client_id);
-        if (!storable(k)) return std::optional<oauth_app_record>{};
-        auto id = kv_->get(k);
-        if (!id) return id.error();
-        if (!*id) return std::optional<oauth_app_record>{};
-        return get_rec<oauth_app_record>(*kv_, key('a', **id));
-    });
+    return guarded([&] { return get_via<oauth_app_record>(*kv_, key('c', client_id), 'a'); });
 }
 
 result<std::vector<oauth_app_record>> oauth_view::apps() const noexcept {

@@ -20,6 +20,7 @@
 namespace latchkey::store {
 
 using kv_family::get_rec;
+using kv_family::get_via;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::key2;
@@ -53,14 +54,7 @@ result<std::optional<organization_record>> organizations_view::get(std::string_v
 }
 
 result<std::optional<organization_record>> organizations_view::by_slug(std::string_view slug) const noexcept {
-    return guarded([&]() -> result<std::optional<organization_record>> {
-        auto const k = key('s', slug);
-        if (!storable(k)) return std::optional<organization_record>{};
-        auto id = kv_->get(k);
-        if (!id) return id.error();
-        if (!*id) return std::optional<organization_record>{};
-        return get_rec<organization_record>(*kv_, key('o', **id));
-    });
+    return guarded([&] { return get_via<organization_record>(*kv_, key('s', slug), 'o'); });
 }
 
 result<std::vector<organization_record>> organizations_view::list() const noexcept {
@@ -133,14 +127,8 @@ result<std::vector<org_invitation_record>> organizations_view::invitations_to(st
 
 result<std::optional<org_invitation_record>> organizations_view::invitation_by_ticket(
     std::string_view digest) const noexcept {
-    return guarded([&]() -> result<std::optional<org_invitation_record>> {
-        auto const k = key('t', digest);
-        if (!storable(k) || digest.empty()) return std::optional<org_invitation_record>{};
-        auto id = kv_->get(k);
-        if (!id) return id.error();
-        if (!*id) return std::optional<org_invitation_record>{};
-        return get_rec<org_invitation_record>(*kv_, key('i', **id));
-    });
+    if (digest.empty()) return std::optional<org_invitation_record>{};
+    return guarded([&] { return get_via<org_invitation_record>(*kv_, key('t', digest), 'i'); });
 }
 
 // ---- writes ----

@@ -14,6 +14,9 @@
 #include "store/log.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -40,11 +44,16 @@ constexpr std::string_view migrations[] = {
     "CREATE TABLE latchkey_kv (tbl TEXT NOT NULL, k BYTEA NOT NULL, v BYTEA NOT NULL, seq BIGINT NOT NULL, "
     "PRIMARY KEY (tbl, k));"
     "CREATE TABLE latchkey_changes (seq BIGINT PRIMARY KEY, body BYTEA NOT NULL);",
+    // 2: every node's applied seq, so the change log can be trimmed below what every live node has applied.
+    "CREATE TABLE latchkey_nodes (node TEXT PRIMARY KEY, seq BIGINT NOT NULL, "
+    "seen_at TIMESTAMPTZ NOT NULL DEFAULT now());",
 };
 
 constexpr std::string_view replica_table = "pg_replica";  // LMDB: the replica's last applied seq (not replicated)
 constexpr std::string_view seq_key = "seq";
-constexpr std::string_view reset_body = "R";  // a changes row whose body says "reload everything from latchkey_kv"
+constexpr std::string_view node_key = "node";  // this replica's name in latchkey_nodes
+constexpr std::int64_t batch_rows = 10000;     // rows per SQL page / LMDB txn when loading or copying
+constexpr std::string_view reset_body = "R";   // a changes row whose body says "reload everything from latchkey_kv"
 
 // ---- libpq ----
 
@@ -83,6 +92,9 @@ errc classify(PGconn* c, PGresult* r) {
     if (broken(c)) return errc::unavailable;
     char const* state = r != nullptr ? ::PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     if (state != nullptr && std::string_view(state) == "23505") return errc::conflict;  // unique_violation
+    // serialization_failure: what CockroachDB answers for a commit that must restart; nothing landed, so it is
+    // retried like a lost race (PostgreSQL's own commits here never raise it).
+    if (state != nullptr && std::string_view(state) == "40001") return errc::conflict;
     if (state != nullptr && (std::string_view(state).starts_with("08") || std::string_view(state).starts_with("57P")))
         return errc::unavailable;  // connection exceptions, admin shutdown
     return errc::unavailable;
@@ -244,7 +256,7 @@ private:
 };
 
 /// The SQL of one commit: the changes row (the compare-and-set) and the kv rows, as one implicit transaction.
-std::string commit_sql(std::int64_t seq, change_set const& cs, std::string_view body) {
+std::string commit_sql(std::int64_t seq, change_set const& cs, std::string_view body, bool notify = false) {
     std::string sql;
     sql.reserve(256 + body.size() * 4);
     sql += "INSERT INTO latchkey_changes (seq, body) VALUES (";
@@ -277,6 +289,7 @@ std::string commit_sql(std::int64_t seq, change_set const& cs, std::string_view 
         sql += puts;
         sql += " ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v, seq = excluded.seq;";
     }
+    if (notify) sql += "NOTIFY latchkey_changes;";  // delivered at commit: wakes every node's follower
     return sql;
 }
 
@@ -341,20 +354,36 @@ public:
         }
     }
     ~db() override {
-        {
-            std::lock_guard lk(stop_mu_);
-            stop_ = true;
+        if (stop_fd_ >= 0) {
+            std::uint64_t one = 1;
+            (void)!::write(stop_fd_, &one, sizeof one);
         }
-        stop_cv_.notify_all();
         if (follower_.joinable()) follower_.join();
+        if (stop_fd_ >= 0) ::close(stop_fd_);
     }
 
-    /// Connects the writer and brings the replica up to date with PostgreSQL (see open()).
+    /// Connects the writer and brings the replica up to date with PostgreSQL (see open()). With o_.start_offline
+    /// and PostgreSQL unreachable, a replica that has applied commits starts as it is (writes 503 until the writer
+    /// reconnects; the follower catches up then).
     result<void> start(std::string* why) {
-        writer_ = connect(o_.url, why);
-        if (!writer_) return make_error_code(errc::unavailable);
+        stop_fd_ = ::eventfd(0, EFD_CLOEXEC);
+        if (stop_fd_ < 0) return make_error_code(errc::lmdb);
         auto local_seq = local_seq_now();
         if (!local_seq) return local_seq.error();
+        if (auto n = node_name(); !n)
+            return n.error();
+        else
+            node_ = std::move(*n);
+        writer_ = connect(o_.url, why);
+        if (!writer_) {
+            if (!o_.start_offline || *local_seq == 0) return make_error_code(errc::unavailable);
+            store::log("warn", "postgres_unreachable_at_start",
+                       {{"error", *why}, {"replica_seq", std::to_string(*local_seq)}});
+            last_reconnect_ = std::chrono::steady_clock::now();
+            follower_ = std::thread([this] { follow(); });
+            return {};
+        }
+        notify_ = o_.listen && ok(exec(writer_.get(), "NOTIFY latchkey_changes").get());
         auto head = head_seq(writer_.get());
         if (!head) {
             *why = "cannot read latchkey_changes (run `latchkey migrate`?)";
@@ -368,14 +397,14 @@ public:
         if (*local_seq == 0 && *head == 0) {
             // An empty PostgreSQL store: this replica's contents become the first commit. If another node won
             // the race, load its state instead.
-            auto r = push_everything(writer_.get(), *local_, why);
+            auto r = push_everything(writer_.get(), *local_, why, false);
             if (!r && r.error() != make_error_code(errc::conflict)) return r;
             if (r) {
                 auto w = set_seq(1);
                 if (!w) return w;
             }
         }
-        if (auto r = catch_up(writer_.get()); !r) {
+        if (auto r = catch_up(writer_.get(), true); !r) {
             *why = "cannot catch up with PostgreSQL";
             return r;
         }
@@ -408,7 +437,7 @@ protected:
                 std::lock_guard lk(writer_mu_);
                 if (!writer_ready()) return make_error_code(errc::unavailable);
                 std::string const encoded = encode(rec.changes());
-                auto res = exec(writer_.get(), commit_sql(seq, rec.changes(), encoded));
+                auto res = exec(writer_.get(), commit_sql(seq, rec.changes(), encoded, notify_));
                 if (!ok(res.get())) {
                     errc const e = classify(writer_.get(), res.get());
                     if (e == errc::conflict) {
@@ -434,7 +463,7 @@ protected:
             std::lock_guard lk(catchup_mu_);
             if (broken(catchup_.get())) catchup_ = connect(o_.url, nullptr);
             if (broken(catchup_.get())) return make_error_code(errc::unavailable);
-            if (auto c = catch_up(catchup_.get()); !c) return c;
+            if (auto c = catch_up(catchup_.get(), false); !c) return c;
         }
         return make_error_code(errc::conflict);
     }
@@ -446,12 +475,50 @@ private:
         auto const now = std::chrono::steady_clock::now();
         if (now - last_reconnect_ < 200ms) return false;
         last_reconnect_ = now;
-        std::string why;
-        auto c = connect(o_.url, &why);
+        auto c = reconnect("writer");
         if (!c) return false;
         writer_ = std::move(c);
+        notify_ = o_.listen && ok(exec(writer_.get(), "NOTIFY latchkey_changes").get());
         store::log("info", "postgres_reconnected", {{"connection", "writer"}});
         return true;
+    }
+
+    /// A new connection, refused (logged, once per `which` and outage) when the schema is not this build's or the
+    /// replica is ahead of PostgreSQL's log (a node that started offline learns both only now).
+    conn_ptr reconnect(char const* which) {
+        std::string why;
+        auto c = connect(o_.url, &why);
+        if (!c) return nullptr;
+        auto have = current_schema(c.get());
+        auto head = head_seq(c.get());
+        auto local = local_seq_now();
+        if (!have || *have != schema_version()) {
+            why = "the PostgreSQL schema is not this build's (run `latchkey migrate`)";
+        } else if (!head || !local) {
+            why = "cannot read the change log";
+        } else if (*local > *head) {
+            why = "the LMDB replica is ahead of PostgreSQL: it belongs to another store";
+        } else {
+            return c;
+        }
+        store::log("error", "postgres_refused", {{"connection", which}, {"error", why}});
+        return nullptr;
+    }
+
+    /// This replica's name in latchkey_nodes: made once, kept in the replica's own table.
+    result<std::string> node_name() {
+        auto w = lmdb::write_txn::begin(local_->environment());
+        if (!w) return w.error();
+        auto v = w->get(replica_, node_key);
+        if (!v) return v.error();
+        if (*v) return std::string(**v);
+        std::random_device rd;
+        std::string name = "node_";
+        static constexpr char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 16; ++i) name += digits[rd() & 15];
+        if (auto r = w->put(replica_, node_key, name); !r) return r.error();
+        if (auto r = std::move(*w).commit(); !r) return r.error();
+        return name;
     }
 
     result<std::int64_t> local_seq_now() const {
@@ -469,7 +536,9 @@ private:
 
     /// Applies every commit after the replica's seq (in batches), or reloads from latchkey_kv when the replica is
     /// empty or a commit says so.
-    result<void> catch_up(PGconn* c) {
+    /// `batched`: a snapshot load commits every batch_rows rows (at start, before anything reads the replica); a
+    /// reload while serving is one LMDB txn, so no reader sees half of it.
+    result<void> catch_up(PGconn* c, bool batched) {
         for (;;) {
             auto last = local_seq_now();
             if (!last) return last.error();
@@ -477,7 +546,7 @@ private:
                 auto head = head_seq(c);
                 if (!head) return head.error();
                 if (*head == 0) return {};
-                if (auto r = load_snapshot(c); !r) return r;
+                if (auto r = load_into(c, *local_, replica_, batched); !r) return r;
                 continue;
             }
             auto rows = fetch_changes(c, *last, 256);
@@ -486,13 +555,16 @@ private:
             bool reset = false;
             if (auto r = apply(*rows, reset); !r) return r;
             if (reset) {
-                if (auto r = load_snapshot(c); !r) return r;
+                store::log("info", "postgres_reload", {{"replica_seq", std::to_string(*last)}});
+                if (auto r = load_into(c, *local_, replica_, batched); !r) return r;
             }
             if (rows->size() < 256 && !reset) return {};
         }
     }
 
-    /// Applies rows (oldest first) in one LMDB txn: those after the replica's seq, stopping at a gap or a reset.
+    /// Applies rows (oldest first) in one LMDB txn: those after the replica's seq, up to a reset marker or a gap.
+    /// The log is gapless (a commit inserts last_applied + 1), so a first row past seq + 1 means the commits this
+    /// replica needs were trimmed: it reloads a snapshot (reset).
     result<void> apply(std::vector<change_row> const& rows, bool& reset) {
         auto w = lmdb::write_txn::begin(local_->environment());
         if (!w) return w.error();
@@ -501,8 +573,7 @@ private:
         std::int64_t seq = *last;
         for (auto const& row : rows) {
             if (row.seq <= seq) continue;
-            if (row.seq != seq + 1) break;  // a gap: fetched before a commit we applied meanwhile; fetch again
-            if (row.body == reset_body) {
+            if (row.seq != seq + 1 || row.body == reset_body) {
                 reset = true;
                 break;
             }
@@ -524,11 +595,11 @@ private:
         return std::move(*w).commit();
     }
 
-    /// Replaces every table of the replica with latchkey_kv as of one snapshot, and its seq with that snapshot's.
-    result<void> load_snapshot(PGconn* c) { return load_into(c, *local_, replica_); }
-
 public:
-    static result<void> load_into(PGconn* c, lmdb::db& local, MDB_dbi replica) {
+    /// Replaces every table of `local` with latchkey_kv as of one repeatable-read snapshot, read in pages of
+    /// batch_rows (never one result set), and its seq with that snapshot's. `batched`: an LMDB commit per page, the
+    /// seq at 0 until the last one (a load cut short starts over), else one LMDB txn.
+    static result<void> load_into(PGconn* c, lmdb::db& local, MDB_dbi replica, bool batched) {
         std::unordered_map<std::string, MDB_dbi> dbis;
         for (auto const& [name, dbi] : local.tables_by_name()) dbis.emplace(name, dbi);
         if (!ok(exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ").get())) return make_error_code(classify(c, nullptr));
@@ -538,17 +609,23 @@ public:
         };
         auto head = head_seq(c);
         if (!head) return end(head.error());
-        auto w = lmdb::write_txn::begin(local.environment());
-        if (!w) return end(w.error());
+        std::optional<lmdb::write_txn> w;  // one per page when batched
+        if (auto b = lmdb::write_txn::begin(local.environment()); !b)
+            return end(b.error());
+        else
+            w.emplace(std::move(*b));
         for (auto const& [name, dbi] : local.tables_by_name())
             if (auto r = w->clear(dbi); !r) return end(r);
+        if (batched) {
+            if (auto r = write_seq(*w, replica, 0); !r) return end(r);
+        }
         std::string after_t;
         std::string after_k;
         for (;;) {
             auto r = query(c,
                            "SELECT tbl, k, v FROM latchkey_kv WHERE (tbl, k) > ($1::text, $2::bytea) "
-                           "ORDER BY tbl, k LIMIT 10000",
-                           {after_t, after_k});
+                           "ORDER BY tbl, k LIMIT $3::bigint",
+                           {after_t, after_k, int8_param(batch_rows)});
             if (!ok(r.get())) {
                 log_failure("load_snapshot", c);
                 return end(make_error_code(classify(c, r.get())));
@@ -559,9 +636,17 @@ public:
                 if (it == dbis.end()) continue;
                 if (auto p = w->put(it->second, field(r.get(), i, 1), field(r.get(), i, 2)); !p) return end(p);
             }
-            if (n < 10000) break;
+            if (n < batch_rows) break;
             after_t = std::string(field(r.get(), n - 1, 0));
             after_k = std::string(field(r.get(), n - 1, 1));
+            if (batched) {
+                auto cr = std::move(*w).commit();
+                w.reset();
+                if (!cr) return end(cr);
+                auto b = lmdb::write_txn::begin(local.environment());
+                if (!b) return end(b.error());
+                w.emplace(std::move(*b));
+            }
         }
         if (auto r = write_seq(*w, replica, *head); !r) return end(r);
         if (auto r = std::move(*w).commit(); !r) return end(r);
@@ -569,20 +654,36 @@ public:
     }
 
     /// Writes every entry of `local` to an EMPTY PostgreSQL store as commit 1 (a reset: whoever follows reloads).
-    /// errc::conflict when the store is not empty.
-    static result<void> push_everything(PGconn* c, lmdb::db& local, std::string* why) {
-        if (!ok(exec(c, "BEGIN").get())) return make_error_code(classify(c, nullptr));
-        auto fail = [&](errc e) -> result<void> {
-            exec(c, "ROLLBACK");
-            return make_error_code(e);
-        };
+    /// errc::conflict when the store is not empty. Not `batched` (a node's start): one transaction that claims
+    /// commit 1 first, so two nodes starting on an empty store never mix. `batched` (`store copy`, an operator on
+    /// a store no node uses yet): a transaction per batch of kv rows and commit 1 last, so a million-row store is
+    /// neither one transaction nor one statement.
+    static result<void> push_everything(PGconn* c, lmdb::db& local, std::string* why, bool batched) {
         std::string first = "INSERT INTO latchkey_changes (seq, body) VALUES (1, ";
         hex(first, reset_body);
         first += ")";
-        if (auto r = exec(c, first); !ok(r.get())) {
+        auto claim = [&]() -> errc {
+            auto r = exec(c, first);
+            if (ok(r.get())) return errc{};
             errc const e = classify(c, r.get());
             if (e != errc::conflict && why != nullptr) *why = ::PQerrorMessage(c);
-            return fail(e);
+            return e;
+        };
+        if (batched) {
+            auto r = exec(c,
+                          "SELECT (SELECT count(*) FROM (SELECT 1 FROM latchkey_kv LIMIT 1) kv) + "
+                          "(SELECT count(*) FROM (SELECT 1 FROM latchkey_changes LIMIT 1) ch)");
+            if (!ok(r.get()) || ::PQntuples(r.get()) != 1) return make_error_code(classify(c, r.get()));
+            if (std::string_view(::PQgetvalue(r.get(), 0, 0)) != "0") return make_error_code(errc::conflict);
+        } else if (!ok(exec(c, "BEGIN").get())) {
+            return make_error_code(classify(c, nullptr));
+        }
+        auto fail = [&](errc e) -> result<void> {
+            if (!batched) exec(c, "ROLLBACK");
+            return make_error_code(e);
+        };
+        if (!batched) {
+            if (errc const e = claim(); e != errc{}) return fail(e);
         }
         auto t = lmdb::read_txn::begin(local.environment());
         if (!t) return fail(errc::lmdb);
@@ -606,33 +707,87 @@ public:
             }
         }
         if (!flush()) return fail(classify(c, nullptr));
+        if (batched) {
+            if (errc const e = claim(); e != errc{}) return make_error_code(e);
+            return {};
+        }
         if (!ok(exec(c, "COMMIT").get())) return make_error_code(classify(c, nullptr));
         return {};
     }
 
 private:
-    /// The follower: applies other nodes' commits every o_.poll, reconnecting when PostgreSQL went away.
+    /// The follower: applies other nodes' commits, woken by a NOTIFY from any node's commit when PostgreSQL has
+    /// LISTEN (else, and as the fallback, every o_.poll); reconnects when PostgreSQL went away; every
+    /// o_.report_every records this node's seq and trims the log below what every live node applied.
     void follow() {
         conn_ptr c;
         bool reported = false;
-        for (;;) {
-            {
-                std::unique_lock lk(stop_mu_);
-                if (stop_cv_.wait_for(lk, o_.poll, [&] { return stop_; })) return;
-            }
+        bool listening = false;
+        auto next_report = std::chrono::steady_clock::now();
+        for (bool first = true;; first = false) {
+            if (!first && !wait(c.get(), listening)) return;
             if (broken(c.get())) {
-                std::string why;
-                c = connect(o_.url, &why);
+                listening = false;
+                c = reconnect("follower");
                 if (!c) {
-                    if (!reported)
-                        store::log("warn", "postgres_unreachable", {{"connection", "follower"}, {"error", why}});
+                    if (!reported) store::log("warn", "postgres_unreachable", {{"connection", "follower"}});
                     reported = true;
                     continue;
                 }
                 if (reported) store::log("info", "postgres_reconnected", {{"connection", "follower"}});
                 reported = false;
+                listening = o_.listen && ok(exec(c.get(), "LISTEN latchkey_changes").get());
             }
-            (void)catch_up(c.get());
+            (void)catch_up(c.get(), false);
+            if (auto const now = std::chrono::steady_clock::now(); now >= next_report) {
+                next_report = now + o_.report_every;
+                report_and_trim(c.get());
+            }
+        }
+    }
+
+    /// Waits for a NOTIFY (when listening), the poll interval or the stop signal; false on stop.
+    bool wait(PGconn* c, bool listening) {
+        auto drain = [&] {
+            bool any = false;
+            ::PQconsumeInput(c);
+            while (PGnotify* n = ::PQnotifies(c)) {
+                ::PQfreemem(n);
+                any = true;
+            }
+            return any;
+        };
+        listening = listening && !broken(c);
+        if (listening && drain()) return true;  // arrived while the last catch-up ran its queries
+        pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {listening ? ::PQsocket(c) : -1, POLLIN, 0}};
+        auto const timeout = listening ? o_.poll_listening : o_.poll;
+        int const n = ::poll(fds, listening ? 2 : 1, static_cast<int>(timeout.count()));
+        if (n > 0 && (fds[0].revents & POLLIN) != 0) return false;
+        if (listening && (fds[1].revents & POLLIN) != 0) drain();
+        return true;
+    }
+
+    /// Records the seq this node applied and deletes the commits below what every node seen within o_.node_ttl
+    /// applied, keeping the newest o_.keep_changes (at least one: head_seq reads the newest). In pages of
+    /// batch_rows. Failures are left for the next round.
+    void report_and_trim(PGconn* c) {
+        auto seq = local_seq_now();
+        if (!seq) return;
+        auto r = query(c,
+                       "INSERT INTO latchkey_nodes (node, seq, seen_at) VALUES ($1::text, $2::bigint, now()) "
+                       "ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, seen_at = excluded.seen_at",
+                       {node_, int8_param(*seq)});
+        if (!ok(r.get())) return;
+        std::int64_t const keep = std::max<std::int64_t>(o_.keep_changes, 1);
+        for (int page = 0; page < 100; ++page) {
+            auto d = query(c,
+                           "DELETE FROM latchkey_changes WHERE seq IN (SELECT seq FROM latchkey_changes WHERE "
+                           "seq <= (SELECT coalesce(max(seq), 0) FROM latchkey_changes) - $1::bigint AND "
+                           "seq <= (SELECT coalesce(min(seq), 0) FROM latchkey_nodes WHERE "
+                           "seen_at > now() - $2::bigint * interval '1 second') ORDER BY seq LIMIT $3::bigint)",
+                           {int8_param(keep), int8_param(o_.node_ttl.count()), int8_param(batch_rows)});
+            if (!ok(d.get())) return;
+            if (std::atoll(::PQcmdTuples(d.get())) < batch_rows) return;
         }
     }
 
@@ -646,9 +801,9 @@ private:
     std::chrono::steady_clock::time_point last_reconnect_{};
     std::mutex catchup_mu_;  ///< the catch-up connection (never taken inside an LMDB write txn)
     conn_ptr catchup_;
-    std::mutex stop_mu_;
-    std::condition_variable stop_cv_;
-    bool stop_ = false;
+    int stop_fd_ = -1;  ///< an eventfd: written once to stop the follower
+    std::string node_;
+    std::atomic<bool> notify_{false};  ///< commits carry a NOTIFY (PostgreSQL has it; CockroachDB does not)
     std::thread follower_;
 };
 
@@ -710,8 +865,8 @@ result<std::unique_ptr<store::database>> open(options const& o, std::string* why
         if (!m) return m.error();
     } else {
         auto c = connect(o.url, why);
-        if (!c) return make_error_code(errc::unavailable);
-        auto have = current_schema(c.get());
+        if (!c && !o.start_offline) return make_error_code(errc::unavailable);
+        auto have = c ? current_schema(c.get()) : result<int>(schema_version());  // offline: checked on reconnect
         if (!have || *have != schema_version()) {
             *why = "the PostgreSQL schema is at version " + (have ? std::to_string(*have) : std::string("0")) +
                    ", this build needs " + std::to_string(schema_version()) +
@@ -785,7 +940,7 @@ int copy_main(std::vector<std::string> const& args, std::ostream& out, std::ostr
         return 1;
     }
     if (from_lmdb) {
-        auto r = db::push_everything(c.get(), *local->first, &why);
+        auto r = db::push_everything(c.get(), *local->first, &why, true);
         if (r.has_error() && r.error() == make_error_code(errc::conflict)) {
             err << "latchkey store copy: the PostgreSQL store is not empty\n";
             return 1;
@@ -798,7 +953,7 @@ int copy_main(std::vector<std::string> const& args, std::ostream& out, std::ostr
         auto w = lmdb::write_txn::begin(local->first->environment());
         if (w && write_seq(*w, local->second, 1)) (void)std::move(*w).commit();
     } else {
-        if (auto r = db::load_into(c.get(), *local->first, local->second); !r) {
+        if (auto r = db::load_into(c.get(), *local->first, local->second, true); !r) {
             err << "latchkey store copy: " << r.error().message() << "\n";
             return 1;
         }

@@ -7,6 +7,7 @@
 #include "store/store.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -19,6 +20,19 @@ struct options {
     lmdb::options local;                 ///< the node's LMDB replica
     bool migrate = false;                ///< apply pending schema migrations first (else a behind schema is an error)
     std::chrono::milliseconds poll{50};  ///< how often the follower asks PostgreSQL for other nodes' changes
+    /// With LISTEN/NOTIFY (PostgreSQL; not CockroachDB) a commit wakes every follower at once and the poll is only
+    /// the fallback, every `poll_listening`. `listen = false` keeps the plain poll.
+    bool listen = true;
+    std::chrono::milliseconds poll_listening{1000};
+    /// Change-log trimming: every `report_every` the follower records the seq this node applied (latchkey_nodes)
+    /// and deletes the commits every node seen within `node_ttl` has applied, keeping at least the newest
+    /// `keep_changes`. A node that comes back behind the trimmed point reloads a snapshot.
+    std::int64_t keep_changes = 100000;
+    std::chrono::seconds node_ttl{3600};
+    std::chrono::milliseconds report_every{1000};
+    /// PostgreSQL unreachable at start: with a replica that has applied at least one commit, start anyway (reads
+    /// and mints from the replica, writes 503 until it is back; the follower catches up then). Else fail.
+    bool start_offline = false;
 };
 
 /// The newest schema version this build knows.

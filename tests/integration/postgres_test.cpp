@@ -3,8 +3,9 @@
 // keys, each with its own LMDB replica. A user created on A signs in on B; a session revoked on B stops minting on A
 // within 1 s; PostgreSQL stopped: writes answer a Clerk-shaped 503 while mint for live sessions keeps working, and
 // writes succeed again once it is back; kill -9 of a node in a write storm loses no acknowledged write; the LMDB
-// replica copies to an empty PostgreSQL store and back (`latchkey store copy`). Skipped, saying so, without the
-// PostgreSQL binaries.
+// replica copies to an empty PostgreSQL store and back (`latchkey store copy`); a node started while PostgreSQL is
+// down serves mints from its replica, answers writes 503 and catches up once PostgreSQL is back. Skipped, saying so,
+// without the PostgreSQL binaries.
 #include "tests/common/pg_fixture.hpp"
 #include "tests/common/server_fixture.hpp"
 
@@ -111,6 +112,27 @@ unsigned mint(http_client& c, std::string const& sid) {
     return c.fapi("POST", "/v1/client/sessions/" + sid + "/tokens").status;
 }
 
+json::object user_body(std::string const& email) { return {{"email_address", json::array{json::value(email)}}}; }
+
+/// A user creation over BAPI `c` answers the Clerk-shaped 503 of a store cut from PostgreSQL.
+void expect_store_unavailable(http_client& c, std::string const& email) {
+    auto w = c.bapi(verb::post, "/v1/users", user_body(email));
+    BOOST_TEST(w.status == 503u, w.body);
+    BOOST_TEST(w.error_code() == "store_unavailable");
+    BOOST_TEST(w.json.at("errors").at(0).as_object().contains("long_message"));
+}
+
+/// Retries a user creation over BAPI `c` until it is 200 (writes come back once PostgreSQL is), at most 5 s.
+void create_user_once_back(http_client& c, std::string const& email) {
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        auto r = c.bapi(verb::post, "/v1/users", user_body(email));
+        if (r.status == 200u) return;
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "writes did not come back: " << r.body);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(postgres_cluster,
@@ -195,20 +217,40 @@ BOOST_AUTO_TEST_CASE(postgres_down_writes_503_mint_works_then_recovers) {
     BOOST_TEST(a.fapi("GET", "/v1/client").status == 200u);
     // A write fails, Clerk-shaped.
     auto bc = cluster::bapi(cl.b);
-    json::object body{{"email_address", json::array{json::value("during@example.com")}}};
-    auto w = bc.bapi(verb::post, "/v1/users", body);
-    BOOST_TEST(w.status == 503u, w.body);
-    BOOST_TEST(w.error_code() == "store_unavailable");
-    BOOST_TEST(w.json.at("errors").at(0).as_object().contains("long_message"));
+    expect_store_unavailable(bc, "during@example.com");
     cl.pg.start();
     // Back: the next writes succeed (the writer reconnects within ~200 ms).
+    create_user_once_back(bc, "during@example.com");
+    BOOST_TEST(mint(a, sid) == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_started_while_postgres_is_down_serves_mint_and_catches_up) {
+    auto& cl = the_cluster();
+    create_user(cl.a, "offline@example.com");
+    http_client first(cl.a.s.fapi);
+    std::string const sid = sign_in(first, "offline@example.com");
+    cl.a.kill();
+    cl.pg.stop();
+    // A starts from its replica: PostgreSQL is unreachable.
+    cl.start(cl.a);
+    http_client a(cl.a.s.fapi);
+    a.cookies = first.cookies;
+    BOOST_TEST(mint(a, sid) == 200u);
+    BOOST_TEST(a.fapi("GET", "/v1/client").status == 200u);
+    auto ab = cluster::bapi(cl.a);
+    expect_store_unavailable(ab, "offline-new@example.com");
+    // PostgreSQL returns: B writes, A's follower reconnects and applies it, and A's writes land again.
+    cl.pg.start();
+    auto bb = cluster::bapi(cl.b);
+    create_user_once_back(bb, "offline-b@example.com");
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (;;) {
-        auto r = bc.bapi(verb::post, "/v1/users", body);
-        if (r.status == 200u) break;
-        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "writes did not come back: " << r.body);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        auto r = ab.bapi(verb::get, "/v1/users?email_address=offline-b@example.com");
+        if (r.status == 200u && r.json.as_array().size() == 1u) break;
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < deadline), "A never caught up: " << r.body);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    create_user_once_back(ab, "offline-new@example.com");
     BOOST_TEST(mint(a, sid) == 200u);
 }
 

@@ -5,6 +5,7 @@
 #include "store/records.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -93,13 +94,13 @@ inline user_keys keys_of(user_record const& u) {
     return k;
 }
 
-/// The search index (issue 23: the console's and BAPI `query` search, answered from an index): every lowercased
-/// term a user is found by a prefix of — the id, the external id, the username, each email address and its
-/// domain, each phone number with and without its '+', each web3 wallet, the first and the last name and the
-/// full name. Key: term (at most search_term_max bytes), NUL, user id. Both backends keep it in put/remove.
+/// The search (issue 23: the console's and BAPI `query` search, user_filter::search): every lowercased term a user
+/// is found by a prefix of — the id, the external id, the username, each email address and its domain, each phone
+/// number with and without its '+', each web3 wallet, the first and the last name and the full name (each at most
+/// search_term_max bytes; terms holding a NUL are left out).
 inline constexpr std::size_t search_term_max = 128;
 
-inline std::vector<std::string> search_keys(user_record const& u) {
+inline std::vector<std::string> search_terms(user_record const& u) {
     std::vector<std::string> terms;
     auto add = [&](std::string_view t) {
         std::string k = lower(t.substr(0, search_term_max));
@@ -125,9 +126,14 @@ inline std::vector<std::string> search_keys(user_record const& u) {
     add(u.first_name);
     add(u.last_name);
     if (!u.first_name.empty() && !u.last_name.empty()) add(u.first_name + " " + u.last_name);
-    std::vector<std::string> keys;
-    keys.reserve(terms.size());
-    for (auto& t : terms) keys.push_back(t + '\0' + u.id);
+    return terms;
+}
+
+/// The index keys of a user's terms: term, NUL, user id. Within one term the keys are in id order, which is
+/// creation order (Clerk's ids are time-ordered).
+inline std::vector<std::string> search_keys(user_record const& u) {
+    auto keys = search_terms(u);
+    for (auto& k : keys) (k += '\0') += u.id;
     return keys;
 }
 
@@ -135,6 +141,39 @@ inline std::vector<std::string> search_keys(user_record const& u) {
 inline std::string_view search_key_user(std::string_view key) noexcept {
     auto nul = key.rfind('\0');
     return nul == std::string_view::npos ? std::string_view{} : key.substr(nul + 1);
+}
+
+/// A search as the terms are kept: lowercased and cut to search_term_max. Empty when it can match nothing that
+/// way (a NUL); the caller tells an empty search (no search) from this by the input.
+inline std::string search_prefix(std::string_view s) {
+    std::string p = lower(s.substr(0, search_term_max));
+    if (p.find('\0') != std::string::npos) p.clear();
+    return p;
+}
+
+/// Whether one of u's terms starts with `prefix` (as search_prefix made it).
+inline bool search_matches(user_record const& u, std::string_view prefix) {
+    if (prefix.empty()) return false;
+    for (auto const& t : search_terms(u))
+        if (t.starts_with(prefix)) return true;
+    return false;
+}
+
+/// A part of `prefix` that every matching user's stored record holds as is (ASCII case aside): all of it up to
+/// its first space (only the full name is not a field of its own, and its first name comes before the space).
+/// The walk of a broad search skips records without it before decoding them.
+inline std::string_view search_needle(std::string_view prefix) noexcept { return prefix.substr(0, prefix.find(' ')); }
+
+/// How many index entries a backend reads for a search before it calls the prefix broad: the index answers a
+/// search with at most this many entries exactly (sorted ids, any order, exact counts); a broader one is answered
+/// in creation order by walking the users newest (or oldest) first and testing each, which finds a page of
+/// `wanted` (offset + limit) after about wanted * users / matches records. Balancing the two costs gives
+/// sqrt(users * wanted): 4,500 entries for a page of 20 over a million users, so either way a page reads a few
+/// thousand entries. Bounded below so a few dozen matches always come from the index, and above.
+inline std::size_t search_budget(std::size_t users, std::size_t wanted) noexcept {
+    auto const x = static_cast<double>(users) * static_cast<double>(std::max<std::size_t>(wanted, 1));
+    auto b = static_cast<std::size_t>(std::sqrt(x));
+    return std::clamp<std::size_t>(b, 32, 200'000);
 }
 
 enum class order_field {

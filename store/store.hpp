@@ -66,6 +66,16 @@ struct user_filter {
     std::string order_by = "-created_at";
     std::size_t limit = 10;
     std::size_t offset = 0;
+    // ---- the search (issue 23) ----
+    /// A prefix search over the search terms (rules.hpp search_terms: ids, external ids, usernames, emails and
+    /// their domains, phones with and without '+', wallets, first, last and full names), ASCII case-insensitive:
+    /// a user matches when one of its terms starts with it (empty = no search). BAPI `query` is this. Backends
+    /// answer it from an index; in creation order (the default) a page costs about what the page holds whatever
+    /// the number of matches (rules.hpp search_budget), other orders sort every match.
+    std::string search;
+    /// count() of a `search` with more matches than this answers this number ("at least"; Elasticsearch's
+    /// track_total_hits default): counting a broad prefix exactly would read every match.
+    std::size_t search_count_cap = 10'000;
 };
 
 // ---- repositories: a read half (const, on every txn) and a write half (on write txns) per family ----
@@ -84,11 +94,8 @@ public:
     virtual result<std::optional<std::string>> id_by_identification(std::string_view idn) const noexcept = 0;
     /// Users matching f, ordered per f.order_by, then f.offset skipped and at most f.limit returned.
     virtual result<std::vector<user_record>> list(user_filter const& f) const noexcept = 0;
-    /// How many users match f (limit, offset and order_by ignored).
+    /// How many users match f (limit, offset and order_by ignored; a `search` counts up to f.search_count_cap).
     virtual result<std::size_t> count(user_filter const& f) const noexcept = 0;
-    /// The ids of the users with a search term (rules.hpp, search_keys) starting with `prefix` (lowercased here),
-    /// from the search index: at most `limit` distinct ids, in term order. An empty prefix finds nothing.
-    virtual result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept = 0;
 
 protected:
     ~users_view() = default;

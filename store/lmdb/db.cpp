@@ -127,11 +127,13 @@ std::string user_session_key(std::string_view user_id, std::string_view session_
 
 // ---- user listing ----
 
-/// Decodes an encoded user; an empty optional when it does not match the (lowercased) query.
-result<std::optional<user_record>> decode_if_matches(std::string_view raw, std::string_view q) {
+/// Decodes an encoded user; an empty optional when it does not match the (lowercased) query or, when `search` is
+/// not empty, has no term starting with it.
+result<std::optional<user_record>> decode_if_matches(std::string_view raw, std::string_view q,
+                                                     std::string_view search) {
     auto u = decode<user_record>(raw);
     if (!u) return u.error();
-    if (!matches_query(*u, q)) return std::optional<user_record>{};
+    if (!matches_query(*u, q) || (!search.empty() && !search_matches(*u, search))) return std::optional<user_record>{};
     return std::optional<user_record>{std::move(*u)};
 }
 
@@ -185,17 +187,18 @@ result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_f
 /// check. f: (std::string_view encoded) -> result<step>.
 template <class F>
 result<void> visit_users(txn const& t, MDB_dbi users, std::optional<std::vector<std::string>> const& ids,
-                         std::string_view q, bool desc, F&& f) {
+                         std::string_view q, std::string_view needle, bool desc, F&& f) {
+    auto may_match = [&](std::string_view raw) { return icontains(raw, q) && icontains(raw, needle); };
     if (!ids) {
         return scan(t, users, {}, desc, [&](cursor::entry const& e) -> result<step> {
-            if (!icontains(e.second, q)) return step::next;
+            if (!may_match(e.second)) return step::next;
             return f(e.second);
         });
     }
     auto visit = [&](std::string const& id) -> result<step> {
         auto raw = t.get(users, id);
         if (!raw) return raw.error();
-        if (!*raw || !icontains(**raw, q)) return step::next;
+        if (!*raw || !may_match(**raw)) return step::next;
         return f(**raw);
     };
     auto each = [&](auto first, auto last) -> result<void> {
@@ -220,6 +223,50 @@ struct pager {
     bool wants() const noexcept { return seen >= offset && out.size() < limit; }
     bool full() const noexcept { return out.size() >= limit; }
 };
+
+/// The users a filter leaves to visit: `ids` as resolve_ids (plus the search, see below), `q` the lowercased
+/// query, `search` the prefix each visited user must still be tested against (empty: none), `needle` the part of
+/// it a matching record holds verbatim (visit_users' byte check). `none` when nothing can match.
+struct candidates {
+    std::optional<std::vector<std::string>> ids;
+    std::string q, search;
+    std::string_view needle() const noexcept { return search_needle(search); }
+    bool none = false;
+};
+
+/// A search (user_filter::search) is answered from users_by_term: a range of "<term>\0<user id>" keys. With other
+/// id filters their ids are tested one by one. Otherwise when the range holds at most `budget` keys its users
+/// become the id filter (exact); a broader one is left to the walk (every user in order, tested).
+result<candidates> resolve_candidates(txn const& t, user_filter const& f, MDB_dbi by_term, std::size_t budget,
+                                      std::optional<std::vector<std::string>> ids) {
+    candidates c{std::move(ids), lower(f.query), {}};
+    if (f.search.empty()) return c;
+    auto const prefix = search_prefix(f.search);
+    if (prefix.empty()) {
+        c.none = true;
+        return c;
+    }
+    if (c.ids) {
+        c.search = prefix;
+        return c;
+    }
+    std::vector<std::string> found;
+    std::size_t keys = 0;
+    auto r = scan(t, by_term, prefix, false, [&](cursor::entry const& e) -> result<step> {
+        if (++keys > budget) return step::stop;
+        found.emplace_back(search_key_user(e.first));
+        return step::next;
+    });
+    if (!r) return r.error();
+    if (keys > budget) {
+        c.search = prefix;
+        return c;
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    c.ids = std::move(found);
+    return c;
+}
 
 }  // namespace
 
@@ -521,34 +568,46 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
     return guarded([&]() -> result<std::vector<user_record>> {
         if (f.limit == 0) return std::vector<user_record>{};
         auto const order = parse_order(f.order_by);
-        std::string const q = lower(f.query);
-        auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
-                               t_.users_by_external_id, t_.users_by_pending_claim);
-        if (!ids) return ids.error();
+        // Creation order walks users in key order and stops at the page; other orders need every match.
+        bool const streams = order.field == order_field::created_at;
+        std::size_t budget = SIZE_MAX;
+        if (streams && !f.search.empty()) {
+            auto n = t.count(t_.users);
+            if (!n) return n.error();
+            budget = search_budget(*n, f.offset + f.limit);
+        }
+        auto ids_ = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
+                                t_.users_by_external_id, t_.users_by_pending_claim);
+        if (!ids_) return ids_.error();
+        auto c = resolve_candidates(t, f, t_.users_by_term, budget, std::move(*ids_));
+        if (!c) return c.error();
+        if (c->none) return std::vector<user_record>{};
+        auto const& [ids, q, search] = std::tie(c->ids, c->q, c->search);
 
-        if (order.field == order_field::created_at) {
+        if (streams) {
             // Creation order is key order: stream, decoding only what may land on the page.
             pager<user_record> p{f.offset, f.limit};
-            auto r = visit_users(t, t_.users, *ids, q, order.desc, [&](std::string_view raw) -> result<step> {
-                if (q.empty() && !p.wants()) {  // no query: every candidate matches, skip without decoding
+            auto r =
+                visit_users(t, t_.users, ids, q, c->needle(), order.desc, [&](std::string_view raw) -> result<step> {
+                    if (q.empty() && search.empty() && !p.wants()) {  // every candidate matches: skip without decoding
+                        ++p.seen;
+                        return step::next;
+                    }
+                    auto u = decode_if_matches(raw, q, search);
+                    if (!u) return u.error();
+                    if (!*u) return step::next;
+                    if (p.wants()) p.out.push_back(std::move(**u));
                     ++p.seen;
-                    return step::next;
-                }
-                auto u = decode_if_matches(raw, q);
-                if (!u) return u.error();
-                if (!*u) return step::next;
-                if (p.wants()) p.out.push_back(std::move(**u));
-                ++p.seen;
-                return more_if(!p.full());
-            });
+                    return more_if(!p.full());
+                });
             if (!r) return r.error();
             return std::move(p.out);
         }
 
         // Other orders: sort (key, id) pairs of every match, then load the page.
         std::vector<sort_entry> keys;
-        auto r = visit_users(t, t_.users, *ids, q, false, [&](std::string_view raw) -> result<step> {
-            auto u = decode_if_matches(raw, q);
+        auto r = visit_users(t, t_.users, ids, q, c->needle(), false, [&](std::string_view raw) -> result<step> {
+            auto u = decode_if_matches(raw, q, search);
             if (!u) return u.error();
             if (*u) keys.push_back(sort_key(**u, order.field));
             return step::next;
@@ -569,43 +628,41 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
     });
 }
 
-result<std::vector<std::string>> db::search_users(txn const& t, std::string_view prefix,
-                                                  std::size_t limit) const noexcept {
-    return guarded([&]() -> result<std::vector<std::string>> {
-        std::vector<std::string> ids;
-        std::string const p = lower(prefix.substr(0, search_term_max));
-        if (p.empty() || limit == 0 || p.find('\0') != std::string::npos) return ids;
-        std::unordered_set<std::string_view> seen;
-        auto r = scan(t, t_.users_by_term, p, false, [&](cursor::entry const& e) -> result<step> {
-            auto const id = search_key_user(e.first);
-            if (seen.insert(id).second) ids.emplace_back(id);
-            return ids.size() >= limit ? step::stop : step::next;
-        });
-        if (!r) return r.error();
-        return ids;
-    });
-}
-
 result<std::size_t> db::count_users(txn const& t, user_filter const& f) const noexcept {
     return guarded([&]() -> result<std::size_t> {
-        std::string const q = lower(f.query);
-        auto ids = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
-                               t_.users_by_external_id, t_.users_by_pending_claim);
-        if (!ids) return ids.error();
-        if (!*ids && q.empty()) return t.count(t_.users);
+        std::size_t const cap = f.search.empty() ? SIZE_MAX : f.search_count_cap;
+        auto ids_ = resolve_ids(t, f, t_.users_by_email, t_.users_by_phone, t_.users_by_username,
+                                t_.users_by_external_id, t_.users_by_pending_claim);
+        if (!ids_) return ids_.error();
+        // Without a query, a search alone counts the distinct users of its index range up to the cap (budget 0:
+        // never as an id list, which would be read back record by record).
+        auto c = resolve_candidates(t, f, t_.users_by_term, f.query.empty() ? 0 : SIZE_MAX, std::move(*ids_));
+        if (!c) return c.error();
+        if (c->none) return std::size_t{0};
+        auto const& [ids, q, search] = std::tie(c->ids, c->q, c->search);
+        if (!ids && q.empty() && search.empty()) return t.count(t_.users);
+        if (!ids && q.empty()) {
+            std::unordered_set<std::string_view> seen;
+            auto r = scan(t, t_.users_by_term, search, false, [&](cursor::entry const& e) -> result<step> {
+                seen.insert(search_key_user(e.first));
+                return more_if(seen.size() < cap);
+            });
+            if (!r) return r.error();
+            return std::min(seen.size(), cap);
+        }
         std::size_t n = 0;
-        auto r = visit_users(t, t_.users, *ids, q, false, [&](std::string_view raw) -> result<step> {
-            if (q.empty()) {
+        auto r = visit_users(t, t_.users, ids, q, c->needle(), false, [&](std::string_view raw) -> result<step> {
+            if (q.empty() && search.empty()) {
                 ++n;
                 return step::next;
             }
-            auto u = decode_if_matches(raw, q);
+            auto u = decode_if_matches(raw, q, search);
             if (!u) return u.error();
             if (*u) ++n;
-            return step::next;
+            return more_if(n < cap);
         });
         if (!r) return r.error();
-        return n;
+        return std::min(n, cap);
     });
 }
 
@@ -899,9 +956,6 @@ public:
         return b_.d->list_users(*b_.t, f);
     }
     result<std::size_t> count(user_filter const& f) const noexcept override { return b_.d->count_users(*b_.t, f); }
-    result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept override {
-        return b_.d->search_users(*b_.t, prefix, limit);
-    }
     result<void> put(user_record const& u, user_record const* previous, unique_field* conflict) noexcept override {
         return b_.d->put_user(*b_.w, u, previous, conflict);
     }

@@ -88,11 +88,9 @@ public:
     /// Users matching f, ordered per f.order_by, then f.offset skipped and at most f.limit returned. Without id
     /// filters or query and with created_at order only the returned records are decoded.
     result<std::vector<user_record>> list_users(txn const& t, user_filter const& f) const noexcept;
-    /// How many users match f (limit, offset and order_by ignored). O(1) without filters.
+    /// How many users match f (limit, offset and order_by ignored). O(1) without filters. A search (issue 23) is
+    /// answered from users_by_term (see resolve_candidates in db.cpp), counted up to f.search_count_cap.
     result<std::size_t> count_users(txn const& t, user_filter const& f) const noexcept;
-    /// users_view::search over users_by_term (issue 23).
-    result<std::vector<std::string>> search_users(txn const& t, std::string_view prefix,
-                                                  std::size_t limit) const noexcept;
 
     // ---- sessions (index user_id -> session ids) ----
     /// Stores a session and its sessions_by_user entry (none for an empty user_id). A session's user_id never

@@ -133,25 +133,9 @@ public:
         });
     }
     result<std::size_t> count(user_filter const& f) const noexcept override {
-        return guarded([&]() -> result<std::size_t> { return matching(f).size(); });
-    }
-    /// The search index is derived, as this backend's other indexes are: the matching keys in key order.
-    result<std::vector<std::string>> search(std::string_view prefix, std::size_t limit) const noexcept override {
-        return guarded([&]() -> result<std::vector<std::string>> {
-            std::vector<std::string> ids;
-            std::string const p = lower(prefix.substr(0, search_term_max));
-            if (p.empty() || limit == 0 || p.find('\0') != std::string::npos) return ids;
-            std::vector<std::string> keys;
-            for (auto const& [id, u] : b_.s->users)
-                for (auto& k : search_keys(u))
-                    if (k.starts_with(p)) keys.push_back(std::move(k));
-            std::sort(keys.begin(), keys.end());
-            for (auto const& k : keys) {
-                std::string id(search_key_user(k));
-                if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
-                if (ids.size() >= limit) break;
-            }
-            return ids;
+        return guarded([&]() -> result<std::size_t> {
+            auto const n = matching(f).size();
+            return f.search.empty() ? n : std::min(n, f.search_count_cap);
         });
     }
 
@@ -261,9 +245,10 @@ private:
         if (!f.user_ids.empty()) intersect(f.user_ids);
 
         std::string const q = lower(f.query);
+        std::string const search = search_prefix(f.search);  // no index here: every term is tested
         std::vector<user_record> out;
         auto offer = [&](user_record const& u) {
-            if (matches_query(u, q)) out.push_back(u);
+            if (matches_query(u, q) && (f.search.empty() || search_matches(u, search))) out.push_back(u);
         };
         if (ids) {
             for (auto const& id : *ids)

@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <sys/wait.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -486,6 +487,46 @@ BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
     auto r = c.http.request(verb::get, "/v1/users?query=ada.lo");
     BOOST_TEST_REQUIRE(r.status == 200u);
     BOOST_TEST(str(r.json.at(0).at("id")) == ada_id);
+}
+
+// 45 users, 30 of them "Ada": "ada" has 90 index entries (name, email, full name), more than a page's budget, so
+// its pages come from walking the users newest (or oldest) first; "ada.lovelace1" (8 matches) from the index.
+// Either way the pages are Clerk's order and paging, and the count is the number of matches.
+BOOST_AUTO_TEST_CASE(broad_query_pages_in_creation_order) {
+    test_server s;
+    auto b = bapi_client(s);
+    std::vector<std::string> adas;
+    for (int i = 0; i < 45; ++i) {
+        bool const ada = i % 3 != 0;
+        auto u = create_user(b, {{"email_address", json::array{(ada ? "ada.lovelace" : "alan.turing") +
+                                                               std::to_string(i) + "@example.com"}},
+                                 {"first_name", ada ? "Ada" : "Alan"},
+                                 {"last_name", ada ? "Lovelace" : "Turing"},
+                                 {"skip_password_requirement", true}});
+        if (ada) adas.push_back(str(u.at("id")));
+    }
+    std::sort(adas.begin(), adas.end());  // creation order is id order (two in one millisecond: by the random part)
+    auto ids = [&](std::string const& query) {
+        auto r = b.bapi(verb::get, "/v1/users?" + query);
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        std::vector<std::string> out;
+        for (auto const& u : r.json.as_array()) out.push_back(str(u.at("id")));
+        return out;
+    };
+    auto newest = [&](std::size_t from, std::size_t n) {
+        return std::vector<std::string>(adas.rbegin() + from, adas.rbegin() + std::min(from + n, adas.size()));
+    };
+    BOOST_TEST(ids("query=ada&limit=5") == newest(0, 5));  // -created_at is the default
+    BOOST_TEST(ids("query=ADA&limit=5&offset=5&order_by=-created_at") == newest(5, 5));
+    BOOST_TEST(ids("query=ada%20l&limit=10&offset=25") == newest(25, 10));
+    BOOST_TEST(ids("query=ada&limit=3&order_by=%2Bcreated_at") ==
+               std::vector<std::string>(adas.begin(), adas.begin() + 3));
+    BOOST_TEST(ids("query=a&limit=100").size() == 45u);  // every user: Ada, Alan
+    auto const narrow = ids("query=ada.lovelace1&limit=100");
+    BOOST_TEST(narrow.size() == 8u);  // 1, 10..19 minus the Alans (12, 15, 18)
+    BOOST_TEST(std::is_sorted(narrow.rbegin(), narrow.rend()));
+    BOOST_TEST(b.bapi(verb::get, "/v1/users/count?query=ada").json.at("total_count") == 30);
+    BOOST_TEST(b.bapi(verb::get, "/v1/users/count?query=ada.lovelace1").json.at("total_count") == 8);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

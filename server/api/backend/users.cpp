@@ -49,7 +49,8 @@ api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_pag
     f.usernames = ctx.query.all("username", true);
     f.user_ids = ctx.query.all("user_id", true);
     f.external_ids = ctx.query.all("external_id", true);
-    if (auto const* q = ctx.query.find("query")) f.query = *q;
+    // `query`: a prefix of any identifier or name (store::user_filter::search, issue 23): answered from the index.
+    if (auto const* q = ctx.query.find("query")) f.search = *q;
     if (auto const* o = ctx.query.find("order_by"); o != nullptr && !o->empty()) {
         std::string_view field = *o;
         // No sign means '+' (Clerk's docs); an unencoded '+' arrives as a space
@@ -334,39 +335,10 @@ api_result<reply> write_metadata(app& a, request_ctx& ctx, bool merge_patch) {
 
 }  // namespace
 
-namespace {
-
-/// `query` answered from the search index (issue 23): the users with a term starting with it (store::users_view::
-/// search) become an id filter, so a search never scans the users. A query matching more than
-/// search_candidates users (one or two letters over a large instance) keeps the substring scan.
-constexpr std::size_t search_candidates = 50'000;
-
-/// Narrows `f` by the index; false when the query matches nobody.
-store::result<bool> narrow_by_search(store::read_txn const& t, store::user_filter& f) {
-    if (f.query.empty()) return true;
-    auto ids = t.users().search(f.query, search_candidates);
-    if (!ids) return store::result<bool>(boost::system::in_place_error, ids.error());
-    if (ids->size() >= search_candidates) return true;
-    if (!f.user_ids.empty()) {
-        std::erase_if(*ids, [&](std::string const& id) {
-            return std::find(f.user_ids.begin(), f.user_ids.end(), id) == f.user_ids.end();
-        });
-    }
-    if (ids->empty()) return false;
-    f.user_ids = std::move(*ids);
-    f.query.clear();
-    return true;
-}
-
-}  // namespace
-
 api_result<reply> list_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, true);
     if (!f) return f.error();
     auto users = txn::read(a, "list_users", [&](store::read_txn& t) -> store::result<std::vector<store::user_record>> {
-        auto any = narrow_by_search(t, *f);
-        if (!any) return any.error();
-        if (!*any) return std::vector<store::user_record>{};
         return t.users().list(*f);
     });
     if (!users) return users.error();
@@ -378,12 +350,8 @@ api_result<reply> list_users(app& a, request_ctx& ctx) {
 api_result<reply> count_users(app& a, request_ctx& ctx) {
     auto f = read_filter(ctx, false);
     if (!f) return f.error();
-    auto n = txn::read(a, "count_users", [&](store::read_txn& t) -> store::result<std::size_t> {
-        auto any = narrow_by_search(t, *f);
-        if (!any) return any.error();
-        if (!*any) return std::size_t{0};
-        return t.users().count(*f);
-    });
+    auto n = txn::read(a, "count_users",
+                       [&](store::read_txn& t) -> store::result<std::size_t> { return t.users().count(*f); });
     if (!n) return n.error();
     return json_reply(json::object{{"object", "total_count"}, {"total_count", *n}});
 }

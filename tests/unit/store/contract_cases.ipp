@@ -1484,15 +1484,31 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(store_db_console)
 
-BOOST_FIXTURE_TEST_CASE(user_search_index_finds_by_prefix, users_fixture) {
-    auto search = [&](std::string_view q, std::size_t limit = 10) {
-        auto r = read([&](read_txn& t) { return t.users().search(q, limit); });
+/// A prefix search (user_filter::search) through list and count.
+struct search_fixture : users_fixture {
+    ids search(std::string_view q, std::size_t limit = 10, std::size_t offset = 0, std::string order = "-created_at") {
+        user_filter f;
+        f.search = std::string(q);
+        f.limit = limit;
+        f.offset = offset;
+        f.order_by = std::move(order);
+        auto r = list(f);
         BOOST_TEST_REQUIRE(r.has_value());
-        auto v = *r;
-        std::sort(v.begin(), v.end());
+        ids v;
+        for (auto const& u : *r) v.push_back(u.id);
         return v;
-    };
-    using ids = std::vector<std::string>;
+    }
+    std::size_t count(std::string_view q, std::size_t cap = 10'000) {
+        user_filter f;
+        f.search = std::string(q);
+        f.search_count_cap = cap;
+        auto r = read([&](read_txn& t) { return t.users().count(f); });
+        BOOST_TEST_REQUIRE(r.has_value());
+        return *r;
+    }
+};
+
+BOOST_FIXTURE_TEST_CASE(user_search_finds_by_prefix_of_every_identifier, search_fixture) {
     BOOST_TEST_REQUIRE(insert(alice()).has_value());
     user_record b = make_user("user_bob", "bob@other.example", "Bob");
     b.first_name = "Bob";
@@ -1505,21 +1521,104 @@ BOOST_FIXTURE_TEST_CASE(user_search_index_finds_by_prefix, users_fixture) {
     BOOST_TEST(search("bob b") == ids{"user_bob"});                  // full name
     BOOST_TEST(search("builder") == ids{"user_bob"});                // last name
     BOOST_TEST(search("ext-9") == ids{"user_bob"});                  // external id
-    BOOST_TEST(search("user_") == (ids{"user_alice", "user_bob"}));  // ids
-    BOOST_TEST(search("user_", 1).size() == 1u);                     // limit: distinct users
+    BOOST_TEST(search("user_") == (ids{"user_bob", "user_alice"}));  // ids; newest (greatest id) first
+    BOOST_TEST(search("u") == (ids{"user_bob", "user_alice"}));      // one character
+    BOOST_TEST(search("user_", 1) == ids{"user_bob"});               // limit: distinct users
     BOOST_TEST(search("+1555") == ids{"user_alice"});                // phone, with and without '+'
     BOOST_TEST(search("1555") == ids{"user_alice"});
-    BOOST_TEST(search("lice").empty());  // a prefix, not a substring
-    BOOST_TEST(search("").empty());
-    // Updates move the keys; removal drops them.
+    BOOST_TEST(search("+").size() == 1u);
+    BOOST_TEST(search("lice").empty());                   // a prefix, not a substring
+    BOOST_TEST(search(std::string("al\0i", 4)).empty());  // a NUL matches nothing
+    BOOST_TEST(search("").size() == 2u);                  // no search: every user
+    BOOST_TEST(count("user_") == 2u);
+    BOOST_TEST(count("bob") == 1u);
+    BOOST_TEST(count("zzz") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(user_search_follows_updates_and_removals, search_fixture) {
+    user_record b = make_user("user_bob", "bob@other.example", "Bob");
+    b.first_name = "Bob";
+    b.last_name = "Builder";
+    BOOST_TEST_REQUIRE(insert(b).has_value());
     user_record const before = b;
     b.first_name = "Robert";
+    b.identifications.at(0).value = "rob@new.example";  // the email changed: its old terms go
     BOOST_TEST_REQUIRE(update(b, before).has_value());
     BOOST_TEST(search("bob b").empty());
+    BOOST_TEST(search("bob@").empty());
+    BOOST_TEST(search("other.example").empty());
     BOOST_TEST(search("robert") == ids{"user_bob"});
+    BOOST_TEST(search("rob@new") == ids{"user_bob"});
+    BOOST_TEST(search("new.ex") == ids{"user_bob"});
+    BOOST_TEST(count("rob") == 1u);
     BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.users().remove(b); }).has_value());
     BOOST_TEST(search("robert").empty());
-    BOOST_TEST(search("user_") == ids{"user_alice"});
+    BOOST_TEST(search("user_").empty());
+    BOOST_TEST(count("rob") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(user_search_compares_bytes_beyond_ascii, search_fixture) {
+    user_record z = make_user("user_zoe", "zoe@example.com");
+    z.first_name = "Zoë";
+    z.last_name = "Ñúñez";
+    BOOST_TEST_REQUIRE(insert(z).has_value());
+    BOOST_TEST(search("zoë") == ids{"user_zoe"});    // ASCII letters fold, the rest is compared as bytes
+    BOOST_TEST(search("ZOë Ñ") == ids{"user_zoe"});  // full name
+    BOOST_TEST(search("Ñú") == ids{"user_zoe"});
+    BOOST_TEST(search("ñú").empty());                   // no Unicode case folding
+    BOOST_TEST(search("zo\xc3") == ids{"user_zoe"});    // a byte prefix inside a character still matches
+    BOOST_TEST(search(std::string(200, 'z')).empty());  // longer than a term: cut to search_term_max, no match
+}
+
+// 150 users; every third is "Ada Lovelace<i>", so "ada" has 50 matches and 150 index entries (first name, email,
+// full name): more than a page's budget (rules.hpp search_budget: at least 32), so a page walks the users, while a
+// narrower prefix comes from the index. Both must give the same pages as the plain list filtered by hand.
+BOOST_FIXTURE_TEST_CASE(user_search_pages_broad_and_narrow_prefixes_in_creation_order, search_fixture) {
+    ids all_ada;  // oldest first
+    for (int i = 0; i < 150; ++i) {
+        bool const ada = i % 3 == 0;
+        std::string const id = padded("user_", i, 4);
+        user_record u = make_user(id, (ada ? "ada." : "grace.") + std::to_string(i) + "@example.com");
+        u.first_name = ada ? "Ada" : "Grace";
+        u.last_name = ada ? "Lovelace" : "Hopper";
+        u.created_at = u.updated_at = 1000 + i;
+        BOOST_TEST_REQUIRE(insert(u).has_value());
+        if (ada) all_ada.push_back(id);
+    }
+    ids newest(all_ada.rbegin(), all_ada.rend());
+    auto slice = [](ids const& v, std::size_t off, std::size_t lim) {
+        ids out;
+        for (std::size_t i = off; i < v.size() && out.size() < lim; ++i) out.push_back(v[i]);
+        return out;
+    };
+    BOOST_TEST(search("ada", 3) == slice(newest, 0, 3));
+    BOOST_TEST(search("ADA", 5, 10) == slice(newest, 10, 5));
+    BOOST_TEST(search("ada l", 4, 47) == slice(newest, 47, 4));  // the last page, short
+    BOOST_TEST(search("ada", 10, 50).empty());                   // past the end
+    BOOST_TEST(search("ada", 3, 0, "+created_at") == slice(all_ada, 0, 3));
+    BOOST_TEST(search("ada", 3, 48, "+created_at") == slice(all_ada, 48, 3));
+    BOOST_TEST(search("a", 100) == newest);  // one character
+    BOOST_TEST(search("ada.3", 10) == (ids{"user_0039", "user_0036", "user_0033", "user_0030", "user_0003"}));
+    BOOST_TEST(search("example.com", 2) == (ids{"user_0149", "user_0148"}));  // every user, one term
+    BOOST_TEST(search("user_0", 200).size() == 150u);
+    // Other orders sort every match (first_name ties keep creation order in the requested direction).
+    BOOST_TEST(search("lovelace", 2, 0, "-first_name") == slice(newest, 0, 2));
+    BOOST_TEST(search("a", 1, 0, "+first_name") == ids{"user_0000"});
+    // Counts: exact below the cap, the cap above it.
+    BOOST_TEST(count("ada") == 50u);
+    BOOST_TEST(count("a") == 50u);
+    BOOST_TEST(count("ada.3") == 5u);
+    BOOST_TEST(count("user_") == 150u);
+    BOOST_TEST(count("ada", 20) == 20u);
+    BOOST_TEST(count("ada.3", 20) == 5u);
+    // With an id filter the ids are tested one by one.
+    user_filter f;
+    f.search = "ada";
+    f.user_ids = {"user_0000", "user_0001", "user_0003"};
+    auto r = list(f);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->size() == 2u);
+    BOOST_TEST(read([&](read_txn& t) { return t.users().count(f); }).value() == 2u);
 }
 
 BOOST_FIXTURE_TEST_CASE(console_operators_links_sessions_audit_and_counters, store_fixture) {

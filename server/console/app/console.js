@@ -105,8 +105,8 @@ const fullName = u => [u.first_name, u.last_name].filter(Boolean).join(' ');
 function renderUsers(query = '') {
   const input = h('input', { type: 'search', id: 'user-search', value: query, placeholder: 'email, phone, username, name, id or external id', autocomplete: 'off' });
   const body = h('tbody');
-  const table = h('table', { 'aria-label': 'Users' },
-    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Email' }), h('th', { text: 'Username' }), h('th', { text: 'Created' }))), body);
+  const table = h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Users' },
+    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Email' }), h('th', { text: 'Username' }), h('th', { text: 'Created' }))), body));
   const count = h('p', { class: 'muted', 'aria-live': 'polite' });
   let seq = 0;
   async function search() {
@@ -296,11 +296,9 @@ async function renderUser(id) {
       button('Reset second factors', 'write', () => api('DELETE', `${path}/mfa`)),
       impersonate, impersonateOut,
       h('div', {}, h('label', { for: 'delete-confirm', text: `To delete, type the user id (${user.id})` }), confirmInput, del)),
-    h('section', { 'aria-label': 'Identifiers' }, h('h2', { text: 'Identifiers' }), idents),
+    h('section', { 'aria-label': 'Identifiers' }, h('h2', { text: 'Identifiers' }), h('div', { class: 'scroll' }, idents)),
     h('section', { 'aria-label': 'Sessions' }, h('h2', { text: `Sessions (${active.length} active)` }),
-      h('table', { 'aria-label': 'Sessions' },
-        h('thead', {}, h('tr', {}, ...['Session', 'Status', 'Device', 'Browser', 'IP', 'Place', 'Last active', ''].map(t => h('th', { text: t })))),
-        h('tbody', {}, sessionRows))),
+      grid('Sessions', ['Session', 'Status', 'Device', 'Browser', 'IP', 'Place', 'Last active', ''], sessionRows)),
     h('section', { 'aria-label': 'Organizations' }, h('h2', { text: 'Organizations' }), orgItems.length ? h('ul', {}, orgItems) : h('p', { class: 'muted', text: 'None' })),
     h('section', { 'aria-label': 'External accounts' }, h('h2', { text: 'External accounts' }), externals.length ? h('ul', {}, externals) : h('p', { class: 'muted', text: 'None' })),
     h('section', { 'aria-label': 'Metadata' }, h('h2', { text: 'Metadata' }),
@@ -313,11 +311,10 @@ async function renderUser(id) {
 async function renderAudit() {
   try {
     const log = await api('GET', '/console/api/audit?limit=100');
-    show(h('h1', { text: 'Audit log' }), h('section', {}, h('table', { 'aria-label': 'Audit log' },
-      h('thead', {}, h('tr', {}, ...['When', 'Operator', 'Action', 'Target', 'From', 'Status'].map(t => h('th', { text: t })))),
-      h('tbody', {}, log.data.map(e => h('tr', {},
+    show(h('h1', { text: 'Audit log' }), h('section', {}, grid('Audit log', ['When', 'Operator', 'Action', 'Target', 'From', 'Status'],
+      log.data.map(e => h('tr', {},
         h('td', { text: when(e.at) }), h('td', { text: e.operator_name || '—' }), h('td', { text: e.action }),
-        h('td', { text: e.target }), h('td', { text: e.ip }), h('td', { text: String(e.status) })))))));
+        h('td', { text: e.target }), h('td', { text: e.ip }), h('td', { text: String(e.status) }))))));
   } catch (e) {
     say(e.message, true);
   }

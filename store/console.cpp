@@ -167,14 +167,4 @@ result<void> console_repo::bump(std::string_view name, std::int64_t bucket, std:
     });
 }
 
-result<void> console_repo::del_operator(std::string_view id) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const o = get_rec<operator_record>(*w_, key('o', id));
-        if (!o) return o.error();
-        if (!*o) return {};
-        if (auto r = w_->del(key('n', (*o)->name)); !r) return r;
-        return w_->del(key('o', id));
-    });
-}
-
 }  // namespace latchkey::store

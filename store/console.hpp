@@ -111,9 +111,6 @@ public:
     /// Adds `delta` to the counter `name` in the bucket starting at `bucket` (a few bytes per bucket: what the
     /// console's charts read instead of scanning).
     result<void> bump(std::string_view name, std::int64_t bucket, std::int64_t delta = 1) noexcept;
-    /// Removes the operator `id` and its name (a removed operator's sessions and links no longer authorise:
-    /// they name an operator that is gone). An unknown id is not an error.
-    result<void> del_operator(std::string_view id) noexcept;
 
     console_repo(org_kv const* r, org_kv* w) noexcept : console_view(r), w_(w) {}
 

@@ -622,12 +622,18 @@ BOOST_AUTO_TEST_CASE(operators_are_managed_by_admins_with_an_audit_trail) {
                  "operator_credentials_invalid");
     BOOST_TEST(password_sign_in(n2, "nina", op_password, crypto::totp(*fresh, s.app().now_ms() / 1000)).status == 200u);
 
-    // Remove: her sessions stop working at once; the name is free again.
+    // Remove: her sessions stop working at once, and she signs in no more (the name stays taken: the audit log
+    // names her).
     auto gone = admin.call(verb::delete_, "/console/api/operators/" + nina_id);
     BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
     BOOST_TEST(gone.json.at("deleted") == true);
     expect_error(n2.http.request(verb::get, "/console/api/session"), 401, "console_session_invalid");
     expect_error(admin.call(verb::delete_, "/console/api/operators/" + nina_id), 404, "resource_not_found");
+    console_client n3(s);
+    expect_error(password_sign_in(n3, "nina", op_password, crypto::totp(*fresh, s.app().now_ms() / 1000)), 401,
+                 "operator_credentials_invalid");
+    BOOST_TEST(!console::create_link(s.app().db, "nina", s.app().now_ms()).has_value());
+    BOOST_TEST(admin.http.request(verb::get, "/console/api/operators").json.at("total_count") == 1);
 
     // Every step is in the audit log, with the operator acted on.
     BOOST_TEST(audited(s, "POST /console/api/operators", "", 200));

@@ -23,6 +23,9 @@ inline constexpr std::int64_t absolute_timeout_ms = 12 * 3600 * 1000;  ///< and 
 inline constexpr std::int64_t touch_interval_ms = 60 * 1000;           ///< last_active_at is written at most this often
 inline constexpr std::int32_t max_failed_sign_ins = 5;                 ///< failed password/TOTP tries before a lockout
 inline constexpr std::int64_t lockout_ms = 15 * 60 * 1000;
+/// The role of a removed operator: kept as a tombstone (the audit log names them; the name is not reused), it
+/// signs in by no means and its sessions no longer authorise.
+inline constexpr std::string_view removed_role = "removed";
 
 /// The right a request needs: "read" for GET/HEAD, "impersonate" for actor tokens, "operators" for the operator
 /// pages, "export" for the users download (admins only), else "write".

@@ -83,7 +83,7 @@ api_result<void> authorize(app& a, request_ctx& ctx, std::string_view pattern) {
         if (!*s) return api_result<found>(make_error(code::console_session_invalid));
         auto o = t.console().operator_by_id((*s)->operator_id);
         if (!o) return o.error();
-        if (!*o) return api_result<found>(make_error(code::console_session_invalid));
+        if (!*o || (*o)->role == removed_role) return api_result<found>(make_error(code::console_session_invalid));
         return api_result<found>(found{std::move(**s), std::move(**o)});
     });
     if (!f) return f.error();
@@ -192,6 +192,7 @@ store::result<std::string> create_link(store::database& db, std::string_view nam
     auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto o = w.console().operator_by_name(name);
         if (!o) return o.error();
+        if (*o && (*o)->role == removed_role) return store::make_error_code(store::errc::not_found);
         if (!*o) {
             if (name != "owner") return store::make_error_code(store::errc::not_found);
             store::operator_record owner;

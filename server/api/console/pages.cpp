@@ -146,7 +146,7 @@ store::result<api_result<store::operator_record>> target_operator(store::write_t
     auto const id = ctx.params.get("operator_id");
     auto o = w.console().operator_by_id(id);
     if (!o) return o.error();
-    if (!*o) return api_result<store::operator_record>(not_found());
+    if (!*o || (*o)->role == removed_role) return api_result<store::operator_record>(not_found());
     if ((*o)->id == ctx.console_operator_id)
         return api_result<store::operator_record>(param_error(code::form_param_value_invalid, "operator_id",
                                                               "An operator cannot change or remove themself."));
@@ -201,8 +201,10 @@ api_result<reply> list_operators(app& a, request_ctx& ctx) {
     auto all = txn::read(a, "operators", [](store::read_txn& t) { return t.console().operators(); });
     if (!all) return all.error();
     json::array data;
-    for (auto const& o : *all) data.push_back(operator_json(o));
-    return json_reply(json::object{{"data", std::move(data)}, {"total_count", all->size()}});
+    for (auto const& o : *all)
+        if (o.role != removed_role) data.push_back(operator_json(o));
+    auto const n = data.size();
+    return json_reply(json::object{{"data", std::move(data)}, {"total_count", n}});
 }
 
 api_result<reply> create_operator(app& a, request_ctx& ctx) {
@@ -298,8 +300,15 @@ api_result<reply> delete_operator(app& a, request_ctx& ctx) {
                                return api_result<store::operator_record>(param_error(
                                    code::form_param_value_invalid, "operator_id", "The last admin cannot be removed."));
                        }
-                       // Its sessions and links name an operator that is gone: they no longer authorise.
-                       if (auto d = w.console().del_operator((*o)->id); !d) return d.error();
+                       // A tombstone: the audit log keeps naming them; their sessions and links no longer
+                       // authorise (authorize, open_link and sign_in refuse a removed operator); no credential
+                       // is kept.
+                       auto& op = **o;
+                       op.role = removed_role;
+                       op.password_digest.clear();
+                       op.totp_secret.clear();
+                       op.updated_at = ctx.now;
+                       if (auto p = w.console().put_operator(op, false); !p) return p.error();
                        return o;
                    });
     if (!r) return r.error();

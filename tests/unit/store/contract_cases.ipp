@@ -1579,20 +1579,6 @@ BOOST_FIXTURE_TEST_CASE(console_operators_links_sessions_audit_and_counters, sto
     BOOST_TEST(read([](read_txn& t) { return t.console().counters("sign_ins", 0, 1000); })->size() == 2u);
 }
 
-BOOST_FIXTURE_TEST_CASE(console_operator_removal_frees_the_name, store_fixture) {
-    operator_record o;
-    o.id = "op_1";
-    o.name = "alice";
-    BOOST_TEST_REQUIRE(write([&](write_txn& w) { return w.console().put_operator(o, true); }).has_value());
-    BOOST_TEST_REQUIRE(write([](write_txn& w) { return w.console().del_operator("op_1"); }).has_value());
-    BOOST_TEST(!read([](read_txn& t) { return t.console().operator_by_id("op_1"); })->has_value());
-    BOOST_TEST(!read([](read_txn& t) { return t.console().operator_by_name("alice"); })->has_value());
-    BOOST_TEST(read([](read_txn& t) { return t.console().operators(); })->empty());
-    BOOST_TEST(write([](write_txn& w) { return w.console().del_operator("op_1"); }).has_value());  // unknown: ok
-    o.id = "op_2";  // the name can be taken again
-    BOOST_TEST(write([&](write_txn& w) { return w.console().put_operator(o, true); }).has_value());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE_END()  // LATCHKEY_STORE_SUITE

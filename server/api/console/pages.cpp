@@ -10,7 +10,7 @@
 #include "server/api/console/handlers.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
-#include "server/migrate/clerk.hpp"
+#include "server/migrate/import_cli.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -53,41 +53,40 @@ json::object attribute_json(conf::attribute const& a) {
 /// (a whitelist): secrets (secret keys, TLS and SAML keys, webhook and provider secrets, SMTP and Twilio
 /// credentials, a database password) are never part of it.
 json::object settings_json(conf::config const& c) {
-    json::object s;
-    s["instance_type"] = c.instance_type;
-    s["application_name"] = c.application_name;
-    s["listen"] = c.listen;
-    s["backend_listen"] = c.backend_listen;
-    s["frontend_api"] = c.frontend_api;
-    s["app_domain"] = c.app_domain;
-    s["tls"] = !c.tls_cert.empty();
-    s["durable"] = c.durable;
-    s["store"] = c.postgres_url.empty() ? std::string("lmdb") : "postgresql " + without_credentials(c.postgres_url);
-    s["geoip"] = !c.geoip_database.empty();
-    s["sign_up_mode"] = c.sign_up_mode;
-    s["first_factors"] = strings(c.first_factors);
-    s["second_factors"] = strings(c.second_factors);
-    s["second_factor_required"] = c.second_factor_required;
-    s["reverification_minutes"] = c.reverification_minutes;
-    s["email_address"] = attribute_json(c.email_address);
-    s["phone_number"] = attribute_json(c.phone_number);
-    s["username"] = attribute_json(c.username);
-    s["password"] = attribute_json(c.password);
-    s["single_session_mode"] = c.single_session_mode;
-    s["session_lifetime_s"] = c.session_lifetime.count();
-    s["inactivity_timeout_s"] = c.inactivity_timeout.count();
-    s["token_lifetime_s"] = c.token_lifetime.count();
-    s["allowed_redirect_origins"] = strings(c.allowed_redirect_origins);
-    s["organizations"] = c.organizations.enabled;
-    s["email_delivery"] = c.delivery.email.mode;
-    s["sms_delivery"] = c.delivery.sms.mode;
-    json::array providers;
+    json::array providers, saml;
     for (auto const& p : c.oauth_providers) providers.emplace_back(p.strategy);
-    s["oauth_providers"] = std::move(providers);
-    json::array saml;
     for (auto const& p : c.saml_connections) saml.emplace_back(p.name);
-    s["saml_connections"] = std::move(saml);
-    return s;
+    std::string const store =
+        c.postgres_url.empty() ? std::string("lmdb") : "postgresql " + without_credentials(c.postgres_url);
+    return {{"instance_type", c.instance_type},
+            {"application_name", c.application_name},
+            {"listen", c.listen},
+            {"backend_listen", c.backend_listen},
+            {"frontend_api", c.frontend_api},
+            {"app_domain", c.app_domain},
+            {"tls", !c.tls_cert.empty()},
+            {"durable", c.durable},
+            {"store", store},
+            {"geoip", !c.geoip_database.empty()},
+            {"sign_up_mode", c.sign_up_mode},
+            {"first_factors", strings(c.first_factors)},
+            {"second_factors", strings(c.second_factors)},
+            {"second_factor_required", c.second_factor_required},
+            {"reverification_minutes", c.reverification_minutes},
+            {"email_address", attribute_json(c.email_address)},
+            {"phone_number", attribute_json(c.phone_number)},
+            {"username", attribute_json(c.username)},
+            {"password", attribute_json(c.password)},
+            {"single_session_mode", c.single_session_mode},
+            {"session_lifetime_s", c.session_lifetime.count()},
+            {"inactivity_timeout_s", c.inactivity_timeout.count()},
+            {"token_lifetime_s", c.token_lifetime.count()},
+            {"allowed_redirect_origins", strings(c.allowed_redirect_origins)},
+            {"organizations", c.organizations.enabled},
+            {"email_delivery", c.delivery.email.mode},
+            {"sms_delivery", c.delivery.sms.mode},
+            {"oauth_providers", std::move(providers)},
+            {"saml_connections", std::move(saml)}};
 }
 
 /// The webhook payload's fields a person reads; the envelope itself (user data) is not shown.
@@ -400,27 +399,11 @@ api_result<reply> export_users(app& a, request_ctx& ctx) {
     if (format != "clerk-csv" && format != "clerk-json")
         return param_error(code::form_param_value_invalid, "format", "format must be clerk-csv or clerk-json.");
     bool const csv = format == "clerk-csv";
-    // `latchkey export`'s formats, read a page of 1,000 users per read txn. Never with password digests or TOTP
-    // secrets: those stay with `latchkey export --include-secrets` on the server's own machine.
-    std::string out = csv ? migrate::csv_header_line() : std::string("[");
-    store::user_filter f;
-    f.order_by = "+created_at";
-    std::size_t written = 0;
-    while (true) {
-        f.offset = written;
-        f.limit = 1000;
-        auto page = txn::read(a, "export users", [&](store::read_txn const& t) { return t.users().list(f); });
-        if (!page) return page.error();
-        for (auto const& u : *page) {
-            if (csv)
-                out += migrate::csv_line(u, false);
-            else
-                out += (written > 0 ? ",\n" : "\n") + json::serialize(migrate::json_user(u));
-            ++written;
-        }
-        if (page->size() < f.limit) break;
-    }
-    if (!csv) out += "\n]\n";
+    // `latchkey export`'s formats. Never with password digests or TOTP secrets: those stay with
+    // `latchkey export --include-secrets` on the server's own machine.
+    std::string out;
+    auto written = migrate::write_users(a.db, csv, false, [&](std::string_view text) { out.append(text); });
+    if (!written) return store_error(written.error(), "export users");
     ctx.headers.emplace_back("Content-Disposition",
                              csv ? "attachment; filename=\"users.csv\"" : "attachment; filename=\"users.json\"");
     ctx.headers.emplace_back("Cache-Control", "no-store");

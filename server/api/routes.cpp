@@ -337,7 +337,7 @@ route_table backend_routes() {
     r.add(get,     "/v1/jwt_templates/{template_id}/preview",         {console::preview_jwt_template,     sk, io});
     r.add(get,     "/v1/webhook_deliveries",                          {console::list_webhook_deliveries,  sk, io});
     r.add(post,    "/v1/webhook_deliveries/{delivery_id}/retry",      {console::retry_webhook_delivery,   sk, io});
-    r.add(get,     "/v1/exports/users",                               {console::export_users,             sk, io});
+    r.add(get,     "/v1/exports/users",  /* off the I/O threads */    {console::export_users,             sk, pool});
     // clang-format on
     return r;
 }

@@ -24,6 +24,7 @@ api_result<reply> reset_operator_totp(app& a, request_ctx& ctx);  ///< POST .../
 api_result<reply> preview_jwt_template(app& a, request_ctx& ctx);
 api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx);  ///< GET /v1/webhook_deliveries
 api_result<reply> retry_webhook_delivery(app& a, request_ctx& ctx);   ///< POST /v1/webhook_deliveries/{id}/retry
-api_result<reply> export_users(app& a, request_ctx& ctx);  ///< GET /v1/exports/users?format=clerk-csv|clerk-json
+/// GET /v1/exports/users?format=clerk-csv|clerk-json (on the pool: the whole file is built in memory).
+api_result<reply> export_users(app& a, request_ctx& ctx);
 
 }  // namespace latchkey::server::api::console

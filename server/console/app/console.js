@@ -601,6 +601,7 @@ async function renderOperators() {
 // ---- routing -----------------------------------------------------------------------------------------------
 function route() {
   if (!session) return;
+  say(''); // a message belongs to the page it was said on
   const hash = location.hash || '#/users';
   const [path, qs] = hash.slice(1).split('?');
   const params = new URLSearchParams(qs || '');

@@ -326,6 +326,18 @@ route_table backend_routes() {
     r.add(get,     "/console/api/session",                            {console::current_session,          none, io});
     r.add(get,     "/console/api/audit",                              {console::list_audit,               none, io});
     r.add(get,     "/console/api/stats",                              {console::get_stats,                none, io});
+    // the remaining pages (issue 23; server/api/console/pages.cpp): the console's own, then latchkey BAPI
+    // endpoints for what Clerk's Backend API lacks (secret key, or a console session in its place)
+    r.add(get,     "/console/api/instance",                           {console::get_instance_page,        none, io});
+    r.add(get,     "/console/api/operators",                          {console::list_operators,           none, io});
+    r.add(post,    "/console/api/operators",                          {console::create_operator,          none, pool});
+    r.add(patch,   "/console/api/operators/{operator_id}",            {console::update_operator,          none, io});
+    r.add(delete_, "/console/api/operators/{operator_id}",            {console::delete_operator,          none, io});
+    r.add(post,    "/console/api/operators/{operator_id}/reset_totp", {console::reset_operator_totp,      none, io});
+    r.add(get,     "/v1/jwt_templates/{template_id}/preview",         {console::preview_jwt_template,     sk, io});
+    r.add(get,     "/v1/webhook_deliveries",                          {console::list_webhook_deliveries,  sk, io});
+    r.add(post,    "/v1/webhook_deliveries/{delivery_id}/retry",      {console::retry_webhook_delivery,   sk, io});
+    r.add(get,     "/v1/exports/users",  /* off the I/O threads */    {console::export_users,             sk, pool});
     // clang-format on
     return r;
 }

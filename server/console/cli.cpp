@@ -1,8 +1,6 @@
 #include "server/console/cli.hpp"
 
 #include "conf/load.hpp"
-#include "crypto/random.hpp"
-#include "crypto/totp.hpp"
 #include "server/api/console/console.hpp"
 #include "store/lmdb/open.hpp"
 
@@ -106,12 +104,7 @@ int main(conf::config const& cfg, std::string const& cmd, std::string const& sub
             err << "latchkey: operators add: the password needs 12 characters or more\n";
             return 2;
         }
-        std::string secret;
-        if (has(o, "--totp")) {
-            std::string raw(crypto::totp_secret_bytes, '\0');
-            crypto::random_bytes({reinterpret_cast<unsigned char*>(raw.data()), raw.size()});
-            secret = crypto::base32_encode(raw);
-        }
+        std::string const secret = has(o, "--totp") ? api::console::new_totp_secret() : std::string{};
         auto r = api::console::add_operator(db, name, role, password, secret, now_ms());
         if (!r) {
             err << "latchkey: operators add: "
@@ -120,13 +113,7 @@ int main(conf::config const& cfg, std::string const& cmd, std::string const& sub
                 << "\n";
             return 1;
         }
-        json::object line = api::console::operator_json(*r);
-        if (!secret.empty()) {
-            // Shown once, for the operator's authenticator app; the store keeps it for verification only.
-            line["totp_secret"] = secret;
-            line["otpauth_uri"] = crypto::totp_uri("latchkey console", r->name, secret);
-        }
-        out << json::serialize(line) << "\n";
+        out << json::serialize(api::console::operator_with_secret(*r, secret)) << "\n";
         return 0;
     }
     if (cmd == "operators" && sub == "list") {

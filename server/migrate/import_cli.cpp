@@ -586,6 +586,30 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     return t.failed == 0 && t.conflicts == 0 && orgs_clean && fatal.empty() ? 0 : 1;
 }
 
+store::result<std::size_t> write_users(store::database& db, bool csv, bool secrets,
+                                       std::function<void(std::string_view)> const& sink) {
+    sink(csv ? csv_header_line() : std::string("["));
+    store::user_filter f;
+    f.order_by = "+created_at";
+    std::size_t written = 0;
+    while (true) {
+        f.offset = written;
+        f.limit = 1000;
+        auto page = db.with_read([&](store::read_txn const& t) { return t.users().list(f); });
+        if (!page) return page.error();
+        for (auto const& u : *page) {
+            if (csv)
+                sink(csv_line(u, secrets));
+            else
+                sink((written > 0 ? ",\n" : "\n") + json::serialize(json_user(u)));
+            ++written;
+        }
+        if (page->size() < f.limit) break;
+    }
+    if (!csv) sink("\n]\n");
+    return written;
+}
+
 int export_main(conf::config const& cfg, options const& o, std::ostream& out, std::ostream& err) {
     std::string const format = opt(o, "--format").value_or("clerk-csv");
     bool const secrets = opt(o, "--include-secrets").has_value();
@@ -626,33 +650,13 @@ int export_main(conf::config const& cfg, options const& o, std::ostream& out, st
         }
         dst = &file;
     }
-    if (format == "clerk-csv")
-        *dst << csv_header_line();
-    else
-        *dst << "[";
-    store::user_filter f;
-    f.order_by = "+created_at";
-    std::size_t written = 0;
-    while (true) {
-        f.offset = written;
-        f.limit = 1000;
-        auto page = db.with_read([&](store::read_txn const& t) { return t.users().list(f); });
-        if (!page) {
-            err << "latchkey: export: " << page.error().message() << "\n";
-            return 1;
-        }
-        for (auto const& u : *page) {
-            if (format == "clerk-csv")
-                *dst << csv_line(u, secrets);
-            else
-                *dst << (written > 0 ? ",\n" : "\n") << json::serialize(json_user(u));
-            ++written;
-        }
-        if (page->size() < f.limit) break;
+    auto written = write_users(db, format == "clerk-csv", secrets, [&](std::string_view text) { *dst << text; });
+    if (!written) {
+        err << "latchkey: export: " << written.error().message() << "\n";
+        return 1;
     }
-    if (format == "clerk-json") *dst << "\n]\n";
     dst->flush();
-    err << "exported " << written << " users\n";
+    err << "exported " << *written << " users\n";
     return *dst ? 0 : 1;
 }
 

@@ -2,7 +2,9 @@
 // `latchkey import SOURCE` and `latchkey export`: moving users in from Clerk (Dashboard CSV, CLI JSON, a
 // Clerk-compatible Backend API) and back out in the same formats. Both run beside a server on the same data dir.
 #include "conf/config.hpp"
+#include "store/store.hpp"
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -21,6 +23,13 @@ bool is_switch_option(std::string const& flag);
 /// usage or an unreadable source.
 int import_main(conf::config const& cfg, std::string const& source, options const& o, std::ostream& out,
                 std::ostream& err);
+
+/// Every user of `db`, oldest first, in an import format — `csv`: Clerk's Dashboard CSV (header line first; password
+/// digests and TOTP secrets only with `secrets`), else Clerk's CLI JSON (an array) — handed to `sink` piece by
+/// piece, a page of 1,000 users per read txn. Returns how many users were written. For `latchkey export` and the
+/// console's download (GET /v1/exports/users).
+store::result<std::size_t> write_users(store::database& db, bool csv, bool secrets,
+                                       std::function<void(std::string_view)> const& sink);
 
 /// Runs `latchkey export --format clerk-csv|clerk-json [--include-secrets] [--out FILE]`.
 int export_main(conf::config const& cfg, options const& o, std::ostream& out, std::ostream& err);

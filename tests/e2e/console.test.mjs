@@ -1,11 +1,16 @@
-// The admin console (issue 23) driven like a person in Chromium: sign in through the link `latchkey console-link`
-// prints, search a user by an email prefix, ban them (their next FAPI sign-in in clerk-js answers Clerk's banned
-// error), edit public metadata in the JSON editor (invalid JSON refused; the value then in @clerk/backend's
-// getUser and in a JWT template's claim), impersonate (a second browser context redeems the actor token in
-// clerk-js and gets a session token with `act`), read the charts and the audit log; an XSS payload in a first
-// name shows as text. Every page is checked for CSP violations and page errors; a screenshot of each is saved.
+// The admin console (issue 23) driven like a person in Chromium, over 10,000 users imported with `latchkey import`
+// before the browser starts: sign in through the link `latchkey console-link` prints, search one user among them
+// by an email prefix and open them, end a session (the browser that held it is signed out on its next refresh),
+// ban them (their next FAPI sign-in in clerk-js answers Clerk's banned error), edit public metadata in the JSON
+// editor (invalid JSON refused; the value then in @clerk/backend's getUser and in a JWT template's claim),
+// impersonate (a second browser context redeems the actor token in clerk-js and gets a session token with `act`),
+// read the charts and the audit log; the organizations pages (an organization named with an XSS payload, a member's
+// role, an invitation, a domain), the instance page (origins, signing keys, a template's claims previewed for a
+// user, a webhook delivery retried, the waitlist, the users export), operator management, and the phone layout.
+// XSS payloads in a first name, an organization name and a User-Agent show as text. Every page is checked for CSP
+// violations and page errors; a screenshot of each is saved.
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +25,10 @@ import { LATCHKEY_BIN, strongPassword, uniq } from './lib/server.mjs';
 const T = { timeout: 90000 };
 const run = promisify(execFile);
 const XSS = '<img src=x onerror="window.__xss=1">Eve';
+const ORG_XSS = '<img src=x onerror="window.__xss=3">Acme';
+const UA_XSS = 'Mozilla/5.0 <img src=x onerror="window.__xss=2"> Chrome/120.0.0.0';
+const SEEDED = 9994; // imported, plus the users the test creates: 10,000 in all
+const PHONE = { width: 390, height: 844 };
 
 describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, () => {
   let s;
@@ -27,19 +36,42 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
   let con; // the operator's browser context
   const eve = { email: `${uniq('eve')}@example.com`, password: strongPassword() };
   before(async () => {
-    s = await startBrowserSuite({ instance: 'production' });
+    s = await startBrowserSuite({
+      instance: 'production',
+      config: {
+        delivery: { backoff_base_ms: 600000, backoff_max_ms: 600000 },
+        // Nothing listens on port 1: the organization.created delivery waits in the queue for the retry button.
+        webhooks: [{ url: 'http://127.0.0.1:1/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', events: ['organization.created'] }],
+        organizations: { enabled: true },
+      },
+    });
     bapi = s.server.backendClient();
+    // 9,994 users through the importer, beside the running server, before the browser starts.
+    const csv = join(s.server.dataDir, 'seed.csv');
+    const rows = ['id,first_name,last_name,primary_email_address'];
+    for (let i = 0; i < SEEDED; i++) rows.push(`user_seed${String(i).padStart(5, '0')},Seed,Person${i},seed${i}@bulk.example.com`);
+    writeFileSync(csv, rows.join('\n') + '\n');
+    await run(LATCHKEY_BIN, ['import', csv, '--format', 'clerk-csv', '--data-dir', join(s.server.dataDir, 'data')], { timeout: 60000 });
     await bapi.jwtTemplates.create({ name: 'plan', claims: { plan: '{{user.public_metadata.plan}}' }, lifetime: 120 });
     const u = await bapi.users.createUser({ emailAddress: [eve.email], password: eve.password, firstName: XSS, lastName: 'Tester', skipPasswordChecks: true });
     eve.id = u.id;
     for (let i = 0; i < 5; i++)
       await bapi.users.createUser({ emailAddress: [`${uniq('other')}@example.com`], firstName: `Other${i}`, skipPasswordRequirement: true });
+    eve.org = (await bapi.organizations.createOrganization({ name: ORG_XSS })).id;
+    await bapi.organizations.createOrganizationMembership({ organizationId: eve.org, userId: eve.id, role: 'org:member' });
+    await s.server.bapi('/waitlist_entries', { method: 'POST', body: { email_address: `${uniq('wait')}@example.com` } });
+    assert.equal((await s.server.bapi('/users/count')).body.total_count, SEEDED + 6);
     mkdirSync(ARTIFACTS, { recursive: true });
     con = await newPage(s.browser);
+    await con.page.setViewportSize({ width: 1280, height: 800 });
   });
   after(async () => { await con?.close(); await s?.stop(); });
 
   const shot = name => con.page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+  const noXss = async () => {
+    assert.equal(await con.page.locator('main img').count(), 0);
+    assert.equal(await con.page.evaluate(() => window.__xss), undefined);
+  };
   const noViolations = () => {
     assert.deepEqual(con.diag.pageErrors, []);
     assert.equal(con.diag.console.filter(c => /Content.Security.Policy|Refused to/i.test(c)).length, 0, con.diag.console.join('\n'));
@@ -70,7 +102,7 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     await search.fill(eve.email.slice(0, 8));
     const row = con.page.getByRole('link', { name: `${XSS} Tester` });
     await row.waitFor(WAIT);
-    await con.page.getByText('1 shown').waitFor(WAIT); // the prefix's answer, not the first (unfiltered) page
+    await con.page.getByText('1 shown').waitFor(WAIT); // the prefix's answer among 10,000, not the first page
     assert.equal(await con.page.getByRole('table', { name: 'Users' }).getByRole('row').count(), 2); // header + eve
     assert.equal(await con.page.locator('main img').count(), 0);
     assert.equal(await con.page.evaluate(() => window.__xss), undefined);
@@ -80,6 +112,27 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     assert.equal(await con.page.locator('main img').count(), 0);
     assert.equal(await con.page.evaluate(() => window.__xss), undefined);
     await shot('user');
+    noViolations();
+  });
+
+  it('ends a session: the browser that held it is signed out on its next refresh (its User-Agent shown as text)', T, async () => {
+    const p = await newPage(s.browser);
+    try {
+      await p.context.setExtraHTTPHeaders({ 'User-Agent': UA_XSS });
+      const si = await signInEve(p);
+      assert.equal(si.status, 'complete');
+      await setActive(p.page, si.createdSessionId);
+      await con.page.reload({ waitUntil: 'load' });
+      const end = con.page.getByRole('button', { name: `End session ${si.createdSessionId}` });
+      await end.waitFor(WAIT);
+      await noXss();
+      await end.click();
+      await con.page.getByRole('heading', { name: 'Sessions (0 active)' }).waitFor(WAIT);
+      // The next refresh of the page that held it: clerk-js loads signed out.
+      await openAndLoad(p.page, s.app.sameOriginUrl());
+      assert.equal(await p.page.evaluate(() => window.Clerk.user?.id ?? null), null);
+      assert.equal(await p.page.evaluate(() => window.Clerk.session?.id ?? null), null);
+    } finally { await p.close(); }
     noViolations();
   });
 
@@ -157,6 +210,115 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     await log.getByRole('cell', { name: 'POST /v1/users/{user_id}/ban', exact: true }).waitFor(WAIT);
     await log.getByRole('cell', { name: 'POST /v1/actor_tokens', exact: true }).waitFor(WAIT);
     await shot('audit');
+    noViolations();
+  });
+
+  it('organizations: search, an XSS name as text, a member role, an invitation, a domain', T, async () => {
+    await con.page.getByRole('link', { name: 'Organizations' }).click();
+    await con.page.getByRole('searchbox', { name: 'Search organizations' }).fill('acme');
+    const link = con.page.getByRole('link', { name: ORG_XSS });
+    await link.waitFor(WAIT);
+    await noXss();
+    await shot('orgs');
+    await link.click();
+    await con.page.getByRole('heading', { name: ORG_XSS }).waitFor(WAIT);
+    await noXss();
+    const role = con.page.getByRole('combobox', { name: `Role of ${XSS} Tester` });
+    await role.selectOption('org:admin');
+    await con.page.getByText(`Change role of ${XSS} Tester: done`).waitFor(WAIT);
+    const m = await bapi.organizations.getOrganizationMembershipList({ organizationId: eve.org });
+    assert.equal(m.data[0].role, 'org:admin');
+    await con.page.getByRole('textbox', { name: 'Email address' }).fill('invitee@example.com');
+    await con.page.getByRole('button', { name: 'Send invitation' }).click();
+    const revoke = con.page.getByRole('button', { name: 'Revoke invitation invitee@example.com' });
+    await revoke.click();
+    await con.page.getByRole('cell', { name: 'revoked' }).waitFor(WAIT);
+    await con.page.getByRole('textbox', { name: 'Domain' }).fill('acme-e2e.test');
+    await con.page.getByRole('button', { name: 'Add domain' }).click();
+    await con.page.getByRole('button', { name: 'Delete domain acme-e2e.test' }).waitFor(WAIT);
+    await shot('org');
+    noViolations();
+  });
+
+  it('instance: origins, signing keys, a template previewed for a user, a delivery retried, the waitlist, the export', T, async () => {
+    await con.page.getByRole('link', { name: 'Instance' }).click();
+    await con.page.getByRole('heading', { name: 'Settings in force' }).waitFor(WAIT);
+    await con.page.getByText(s.app.origin, { exact: true }).waitFor(WAIT);
+    const keys = con.page.getByRole('table', { name: 'Signing keys' });
+    assert.equal(await keys.getByRole('cell', { name: 'signing', exact: true }).count(), 1);
+    assert.equal((await con.page.content()).includes(s.server.secretKey), false);
+    // The template's claims rendered on the server for eve (the metadata saved earlier).
+    await con.page.getByRole('combobox', { name: 'Template' }).selectOption({ label: 'plan' });
+    await con.page.getByRole('textbox', { name: 'Preview for user id' }).fill(eve.id);
+    await con.page.getByRole('button', { name: 'Preview claims' }).click();
+    await con.page.getByLabel('Template claims').getByText('"plan": "gold"').waitFor(WAIT);
+    // The organization.created delivery failed its first attempt (nothing listens); retry it now.
+    const deliveries = con.page.getByRole('table', { name: 'Webhook deliveries' });
+    await deliveries.getByRole('cell', { name: 'organization.created' }).waitFor(WAIT);
+    const before = (await s.server.bapi('/webhook_deliveries')).body.data[0];
+    await deliveries.getByRole('button', { name: `Retry ${before.id}` }).click();
+    await con.page.getByText('Retry delivery: done').waitFor(WAIT);
+    for (let i = 0; i < 100 && (await s.server.bapi('/webhook_deliveries')).body.data[0].attempts <= before.attempts; i++)
+      await new Promise(r => setTimeout(r, 50));
+    assert.ok((await s.server.bapi('/webhook_deliveries')).body.data[0].attempts > before.attempts, 'the retry made another attempt');
+    // The waitlist: invite the waiting person.
+    const invite = con.page.getByRole('button', { name: /^Invite wait/ });
+    await invite.click();
+    await con.page.getByRole('table', { name: 'Waitlist' }).getByRole('cell', { name: 'invited' }).waitFor(WAIT);
+    // The export: every user, in the import format.
+    const [download] = await Promise.all([con.page.waitForEvent('download'), con.page.getByRole('link', { name: 'Download users (CSV)' }).click()]);
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(await download.path(), 'utf8');
+    assert.equal(text.trim().split('\n').length, 1 + SEEDED + 6);
+    assert.ok(text.includes(eve.email));
+    await shot('instance');
+    noViolations();
+  });
+
+  it('operators: an admin adds one with a role, changes the role, resets the authenticator, removes them', T, async () => {
+    await con.page.getByRole('link', { name: 'Operators' }).click();
+    await con.page.getByRole('textbox', { name: 'Operator name' }).fill('sue');
+    await con.page.getByRole('combobox', { name: 'Operator role' }).selectOption('support');
+    await con.page.getByRole('button', { name: 'Add operator' }).click();
+    await con.page.locator('#totp-secret').waitFor(WAIT);
+    const role = con.page.getByRole('combobox', { name: 'Role of sue' });
+    await role.waitFor(WAIT);
+    assert.equal(await role.inputValue(), 'support');
+    await role.selectOption('viewer');
+    await con.page.getByText('Change role of sue: done').waitFor(WAIT);
+    await con.page.getByRole('button', { name: 'Reset authenticator of sue' }).click();
+    await con.page.getByText('Authenticator secret for sue (shown once):').waitFor(WAIT);
+    await shot('operators');
+    await con.page.getByRole('button', { name: 'Remove sue' }).click();
+    await con.page.getByText('Remove sue: done').waitFor(WAIT);
+    assert.equal(await con.page.getByRole('combobox', { name: 'Role of sue' }).count(), 0);
+    await con.page.getByRole('link', { name: 'Audit log' }).click();
+    const log = con.page.getByRole('table', { name: 'Audit log' });
+    for (const action of ['POST /console/api/operators', 'PATCH /console/api/operators/{operator_id}',
+      'POST /console/api/operators/{operator_id}/reset_totp', 'DELETE /console/api/operators/{operator_id}'])
+      await log.getByRole('cell', { name: action, exact: true }).first().waitFor(WAIT);
+    noViolations();
+  });
+
+  it('on a phone (390×844): no sideways scroll, the navigation reachable on every page', T, async () => {
+    await con.page.setViewportSize(PHONE);
+    try {
+      for (const [name, heading] of [['Users', 'Users'], ['Organizations', 'Organizations'], ['Instance', 'Instance'], ['Charts', 'Charts'], ['Operators', 'Operators']]) {
+        const nav = con.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+        await nav.click(); // visible and hit-testable at this width
+        await con.page.getByRole('heading', { name: heading, exact: true, level: 1 }).waitFor(WAIT);
+        const [sw, cw] = await con.page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+        assert.ok(sw <= cw, `${name}: the page is ${sw}px wide in a ${cw}px window`);
+        await shot(`phone-${name.toLowerCase()}`);
+      }
+      await con.page.goto(`${s.server.bapiUrl}/console/#/users/${eve.id}`);
+      await con.page.getByRole('heading', { name: `${XSS} Tester` }).waitFor(WAIT);
+      const [sw, cw] = await con.page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      assert.ok(sw <= cw, `user page: ${sw}px in ${cw}px`);
+      await shot('phone-user');
+    } finally {
+      await con.page.setViewportSize({ width: 1280, height: 800 });
+    }
     noViolations();
   });
 });

@@ -7,6 +7,7 @@
 #include "crypto/totp.hpp"
 #include "tests/common/server_fixture.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <set>
+#include <thread>
 
 using namespace latchkey;
 using namespace latchkey::test;
@@ -527,6 +529,301 @@ BOOST_AUTO_TEST_CASE(broad_query_pages_in_creation_order) {
     BOOST_TEST(std::is_sorted(narrow.rbegin(), narrow.rend()));
     BOOST_TEST(b.bapi(verb::get, "/v1/users/count?query=ada").json.at("total_count") == 30);
     BOOST_TEST(b.bapi(verb::get, "/v1/users/count?query=ada.lovelace1").json.at("total_count") == 8);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// Waits (bounded) until `pred` holds; true when it did.
+template <class F>
+bool eventually(F const& pred, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    auto const deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
+json::object find_by(json::value const& list, std::string const& key, std::string const& value) {
+    for (auto const& v : list.at("data").as_array())
+        if (v.at(key) == value.c_str()) return v.as_object();
+    return {};
+}
+
+}  // namespace
+
+// The console's remaining pages (issue 23): the instance page, operator management, and the latchkey BAPI
+// endpoints the console adds (template preview, webhook deliveries and retry, the users export), plus the
+// organization pages' BAPI calls through a console session.
+BOOST_AUTO_TEST_SUITE(console_pages)
+
+BOOST_AUTO_TEST_CASE(instance_page_shows_settings_keys_and_hooks_never_a_secret) {
+    test_server s([](conf::config& c) {
+        c.allowed_origins = {"https://app.example.com"};
+        c.webhooks.push_back(
+            {"http://127.0.0.1:1/hooks", {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+        c.delivery.email.password = "smtp secret 123";
+    });
+    add_operator(s, "vera", "viewer");
+    console_client viewer(s);
+    BOOST_TEST_REQUIRE(password_sign_in(viewer, "vera", op_password).status == 200u);
+    auto r = viewer.http.request(verb::get, "/console/api/instance");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    BOOST_TEST(r.json.at("allowed_origins").as_array().size() == 1u);
+    BOOST_TEST(r.json.at("allowed_origins").at(0) == "https://app.example.com");
+    auto const& keys = r.json.at("signing_keys").as_array();
+    BOOST_TEST_REQUIRE(keys.size() >= 1u);
+    BOOST_TEST(keys[0].at("active") == true);
+    BOOST_TEST(keys[0].at("kid") == s.app().keys.active().kid().c_str());
+    BOOST_TEST(r.json.at("webhook_endpoints").at(0).at("url") == "http://127.0.0.1:1/hooks");
+    BOOST_TEST(r.json.at("settings").at("sign_up_mode") == "public");
+    BOOST_TEST(r.json.at("settings").at("email_address").at("enabled") == true);
+    // No secret anywhere in it: the secret key, the webhook secret, the SMTP password.
+    BOOST_TEST(r.body.find(s.app().inst.secret_keys.at(0)) == std::string::npos);
+    BOOST_TEST(r.body.find("whsec_") == std::string::npos);
+    BOOST_TEST(r.body.find("smtp secret") == std::string::npos);
+    // Without a console session: refused.
+    http_client anon(s.bapi_port());
+    expect_error(anon.request(verb::get, "/console/api/instance"), 401, "console_session_invalid");
+}
+
+BOOST_AUTO_TEST_CASE(operators_are_managed_by_admins_with_an_audit_trail) {
+    test_server s;
+    console_client admin(s);
+    BOOST_TEST_REQUIRE(admin.open_link().status == 303u);
+    auto list = admin.http.request(verb::get, "/console/api/operators");
+    BOOST_TEST_REQUIRE(list.status == 200u, list.body);
+    BOOST_TEST(list.json.at("total_count") == 1);
+    auto const owner_id = str(list.json.at("data").at(0).at("id"));
+
+    // Add: a support operator with a password and an authenticator (its secret shown once).
+    auto nina =
+        admin.call(verb::post, "/console/api/operators",
+                   json::object{{"name", "Nina"}, {"role", "support"}, {"password", op_password}, {"totp", true}});
+    BOOST_TEST_REQUIRE(nina.status == 200u, nina.body);
+    BOOST_TEST(nina.json.at("name") == "nina");
+    BOOST_TEST(nina.json.at("totp_enabled") == true);
+    auto const nina_id = str(nina.json.at("id"));
+    auto const secret = crypto::base32_decode(str(nina.json.at("totp_secret")));
+    BOOST_TEST_REQUIRE(secret.has_value());
+    BOOST_TEST(str(nina.json.at("otpauth_uri")).starts_with("otpauth://totp/"));
+    BOOST_TEST(admin.http.request(verb::get, "/console/api/operators").body.find("totp_secret") == std::string::npos);
+    // Bad input.
+    expect_error(admin.call(verb::post, "/console/api/operators", json::object{{"name", "nina"}, {"role", "viewer"}}),
+                 422, "form_identifier_exists", "name");
+    expect_error(admin.call(verb::post, "/console/api/operators", json::object{{"name", "x"}, {"role", "root"}}), 422,
+                 "form_param_value_invalid", "role");
+    expect_error(
+        admin.call(verb::post, "/console/api/operators", json::object{{"name", "<b>x</b>"}, {"role", "viewer"}}), 422,
+        "form_param_format_invalid", "name");
+    expect_error(admin.call(verb::post, "/console/api/operators",
+                            json::object{{"name", "y"}, {"role", "viewer"}, {"password", "short"}}),
+                 422, "form_password_length_too_short", "password");
+    expect_error(admin.call(verb::post, "/console/api/operators", json::object{{"role", "viewer"}}), 422,
+                 "form_param_missing", "name");
+
+    // Nina signs in with her password and authenticator; support may not manage operators.
+    console_client n(s);
+    BOOST_TEST_REQUIRE(
+        password_sign_in(n, "nina", op_password, crypto::totp(*secret, s.app().now_ms() / 1000)).status == 200u);
+    expect_error(n.http.request(verb::get, "/console/api/operators"), 403, "operator_right_missing");
+    expect_error(n.call(verb::post, "/console/api/operators", json::object{{"name", "z"}, {"role", "admin"}}), 403,
+                 "operator_right_missing");
+    expect_error(n.call(verb::patch, "/console/api/operators/" + owner_id, json::object{{"role", "viewer"}}), 403,
+                 "operator_right_missing");
+
+    // Change role: nina becomes a viewer, and her next write is refused.
+    auto uid = seed_user(s.app(), "pages@example.com");
+    BOOST_TEST(n.call(verb::post, "/v1/users/" + uid + "/lock").status == 200u);
+    auto demoted = admin.call(verb::patch, "/console/api/operators/" + nina_id, json::object{{"role", "viewer"}});
+    BOOST_TEST_REQUIRE(demoted.status == 200u, demoted.body);
+    BOOST_TEST(demoted.json.at("role") == "viewer");
+    expect_error(n.call(verb::post, "/v1/users/" + uid + "/unlock"), 403, "operator_right_missing");
+    expect_error(admin.call(verb::patch, "/console/api/operators/" + nina_id, json::object{{"role", "god"}}), 422,
+                 "form_param_value_invalid", "role");
+    // An admin never changes or removes themself (the instance keeps an admin).
+    expect_error(admin.call(verb::patch, "/console/api/operators/" + owner_id, json::object{{"role", "viewer"}}), 422,
+                 "form_param_value_invalid", "operator_id");
+    expect_error(admin.call(verb::delete_, "/console/api/operators/" + owner_id), 422, "form_param_value_invalid",
+                 "operator_id");
+    expect_error(admin.call(verb::patch, "/console/api/operators/op_unknown", json::object{{"role", "viewer"}}), 404,
+                 "resource_not_found");
+
+    // Reset the authenticator: a new secret, the old one's codes refused.
+    auto reset = admin.call(verb::post, "/console/api/operators/" + nina_id + "/reset_totp");
+    BOOST_TEST_REQUIRE(reset.status == 200u, reset.body);
+    auto const fresh = crypto::base32_decode(str(reset.json.at("totp_secret")));
+    BOOST_TEST_REQUIRE(fresh.has_value());
+    BOOST_TEST(*fresh != *secret);
+    s.advance(std::chrono::seconds(31));
+    console_client n2(s);
+    expect_error(password_sign_in(n2, "nina", op_password, crypto::totp(*secret, s.app().now_ms() / 1000)), 401,
+                 "operator_credentials_invalid");
+    BOOST_TEST(password_sign_in(n2, "nina", op_password, crypto::totp(*fresh, s.app().now_ms() / 1000)).status == 200u);
+
+    // Remove: her sessions stop working at once, and she signs in no more (the name stays taken: the audit log
+    // names her).
+    auto gone = admin.call(verb::delete_, "/console/api/operators/" + nina_id);
+    BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
+    BOOST_TEST(gone.json.at("deleted") == true);
+    expect_error(n2.http.request(verb::get, "/console/api/session"), 401, "console_session_invalid");
+    expect_error(admin.call(verb::delete_, "/console/api/operators/" + nina_id), 404, "resource_not_found");
+    console_client n3(s);
+    expect_error(password_sign_in(n3, "nina", op_password, crypto::totp(*fresh, s.app().now_ms() / 1000)), 401,
+                 "operator_credentials_invalid");
+    BOOST_TEST(!console::create_link(s.app().db, "nina", s.app().now_ms()).has_value());
+    BOOST_TEST(admin.http.request(verb::get, "/console/api/operators").json.at("total_count") == 1);
+
+    // Every step is in the audit log, with the operator acted on.
+    BOOST_TEST(audited(s, "POST /console/api/operators", "", 200));
+    BOOST_TEST(audited(s, "PATCH /console/api/operators/{operator_id}", nina_id, 200));
+    BOOST_TEST(audited(s, "POST /console/api/operators/{operator_id}/reset_totp", nina_id, 200));
+    BOOST_TEST(audited(s, "DELETE /console/api/operators/{operator_id}", nina_id, 200));
+    BOOST_TEST(audited(s, "PATCH /console/api/operators/{operator_id}", owner_id, 403));
+}
+
+BOOST_AUTO_TEST_CASE(template_preview_renders_the_claims_for_a_chosen_user) {
+    test_server s;
+    auto b = bapi_client(s);
+    auto tpl = b.bapi(
+        verb::post, "/v1/jwt_templates",
+        json::object{{"name", "plan"},
+                     {"claims", json::object{{"plan", "{{user.public_metadata.plan}}"}, {"who", "user {{user.id}}"}}}});
+    BOOST_TEST_REQUIRE(tpl.status == 200u, tpl.body);
+    auto const tid = str(tpl.json.at("id"));
+    auto uid = seed_user(s.app(), "preview@example.com");
+    BOOST_TEST_REQUIRE(
+        b.bapi(verb::patch, "/v1/users/" + uid, json::object{{"public_metadata", json::object{{"plan", "gold"}}}})
+            .status == 200u);
+    auto p = b.bapi(verb::get, "/v1/jwt_templates/" + tid + "/preview?user_id=" + uid);
+    BOOST_TEST_REQUIRE(p.status == 200u, p.body);
+    BOOST_TEST(p.json.at("claims").at("plan") == "gold");
+    BOOST_TEST(p.json.at("claims").at("who") == ("user " + uid).c_str());
+    BOOST_TEST(p.json.at("session_id").is_null());
+    // A user with a live session: its session is the one rendered.
+    http_client browser(s.fapi_port());
+    auto si = sign_in_browser_as(s, browser, uid);
+    p = b.bapi(verb::get, "/v1/jwt_templates/" + tid + "/preview?user_id=" + uid);
+    BOOST_TEST(p.json.at("session_id") == si.session_id.c_str());
+    // Through a viewer's console session (a read).
+    add_operator(s, "vera", "viewer");
+    console_client viewer(s);
+    BOOST_TEST_REQUIRE(password_sign_in(viewer, "vera", op_password).status == 200u);
+    BOOST_TEST(viewer.http.request(verb::get, "/v1/jwt_templates/" + tid + "/preview?user_id=" + uid).status == 200u);
+    // Bad input.
+    expect_error(b.bapi(verb::get, "/v1/jwt_templates/" + tid + "/preview"), 422, "form_param_missing", "user_id");
+    expect_error(b.bapi(verb::get, "/v1/jwt_templates/" + tid + "/preview?user_id=user_nobody"), 404,
+                 "resource_not_found", "user_id");
+    expect_error(b.bapi(verb::get, "/v1/jwt_templates/jtmp_nope/preview?user_id=" + uid), 404, "resource_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(webhook_deliveries_are_listed_and_retried) {
+    test_server s([](conf::config& c) {
+        c.delivery.backoff_base = std::chrono::minutes(10);
+        c.delivery.backoff_max = std::chrono::minutes(10);
+        c.webhooks.push_back(
+            {"http://127.0.0.1:1/hooks", {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+    });
+    auto b = bapi_client(s);
+    create_user(b,
+                json::object{{"email_address", json::array{"hook@example.com"}}, {"skip_password_requirement", true}});
+    json::object d;
+    // The first attempt fails (nothing listens on port 1): the delivery waits ten minutes for its next.
+    BOOST_TEST_REQUIRE(eventually([&] {
+        auto r = b.bapi(verb::get, "/v1/webhook_deliveries");
+        if (r.status != 200 || r.json.at("data").as_array().empty()) return false;
+        d = r.json.at("data").at(0).as_object();
+        return d.at("status") == "retrying";
+    }));
+    BOOST_TEST(d.at("event_type") == "user.created");
+    BOOST_TEST(d.at("url") == "http://127.0.0.1:1/hooks");
+    BOOST_TEST(d.at("attempts") == 1);
+    BOOST_TEST(!str(d.at("last_error")).empty());
+    auto const id = str(d.at("id"));
+
+    // A viewer may look but not retry; support retries: the worker tries again now, not in ten minutes.
+    add_operator(s, "vera", "viewer");
+    console_client viewer(s);
+    BOOST_TEST_REQUIRE(password_sign_in(viewer, "vera", op_password).status == 200u);
+    BOOST_TEST(viewer.http.request(verb::get, "/v1/webhook_deliveries").status == 200u);
+    expect_error(viewer.call(verb::post, "/v1/webhook_deliveries/" + id + "/retry"), 403, "operator_right_missing");
+    add_operator(s, "sam", "support");
+    console_client support(s);
+    BOOST_TEST_REQUIRE(password_sign_in(support, "sam", op_password).status == 200u);
+    auto r = support.call(verb::post, "/v1/webhook_deliveries/" + id + "/retry");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    BOOST_TEST(eventually([&] {
+        auto l = b.bapi(verb::get, "/v1/webhook_deliveries");
+        return l.status == 200 && find_by(l.json, "id", id).contains("attempts") &&
+               find_by(l.json, "id", id).at("attempts") == 2;
+    }));
+    BOOST_TEST(audited(s, "POST /v1/webhook_deliveries/{delivery_id}/retry", id, 200));
+    expect_error(b.bapi(verb::post, "/v1/webhook_deliveries/job_nope/retry"), 404, "resource_not_found");
+    expect_error(b.bapi(verb::get, "/v1/webhook_deliveries?limit=0"), 422, "form_param_value_invalid", "limit");
+}
+
+BOOST_AUTO_TEST_CASE(export_downloads_the_users_in_the_import_formats_without_secrets) {
+    test_server s;
+    auto b = bapi_client(s);
+    for (int i = 0; i < 3; ++i)
+        create_user(b, json::object{{"email_address", json::array{"exp" + std::to_string(i) + "@example.com"}},
+                                    {"password", "correct horse battery staple"}});
+    auto csv = b.bapi(verb::get, "/v1/exports/users");
+    BOOST_TEST_REQUIRE(csv.status == 200u, csv.body);
+    BOOST_TEST(csv.headers["content-type"].starts_with("text/csv"));
+    BOOST_TEST(csv.headers["content-disposition"].find("users.csv") != std::string::npos);
+    BOOST_TEST(csv.body.starts_with("id,"));
+    BOOST_TEST(std::count(csv.body.begin(), csv.body.end(), '\n') == 4);  // header + 3 users
+    BOOST_TEST(csv.body.find("exp2@example.com") != std::string::npos);
+    BOOST_TEST(csv.body.find("$argon2") == std::string::npos);  // never a digest
+    auto js = b.bapi(verb::get, "/v1/exports/users?format=clerk-json");
+    BOOST_TEST_REQUIRE(js.status == 200u, js.body);
+    auto arr = json::parse(js.body).as_array();
+    BOOST_TEST(arr.size() == 3u);
+    expect_error(b.bapi(verb::get, "/v1/exports/users?format=xml"), 422, "form_param_value_invalid", "format");
+    // Through the console: admins only.
+    add_operator(s, "sam", "support");
+    console_client support(s);
+    BOOST_TEST_REQUIRE(password_sign_in(support, "sam", op_password).status == 200u);
+    expect_error(support.http.request(verb::get, "/v1/exports/users"), 403, "operator_right_missing");
+    console_client admin(s);
+    BOOST_TEST_REQUIRE(admin.open_link().status == 303u);
+    BOOST_TEST(admin.http.request(verb::get, "/v1/exports/users").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(organization_pages_work_through_a_console_session) {
+    test_server s([](conf::config& c) { c.organizations.enabled = true; });
+    auto uid = seed_user(s.app(), "member@example.com");
+    add_operator(s, "sam", "support");
+    console_client c(s);
+    BOOST_TEST_REQUIRE(password_sign_in(c, "sam", op_password).status == 200u);
+    auto org = c.call(verb::post, "/v1/organizations", json::object{{"name", "<script>alert(1)</script> Acme"}});
+    BOOST_TEST_REQUIRE(org.status == 200u, org.body);
+    auto const oid = str(org.json.at("id"));
+    auto const base = "/v1/organizations/" + oid;
+    auto found = c.http.request(verb::get, "/v1/organizations?query=acme");
+    BOOST_TEST_REQUIRE(found.status == 200u, found.body);
+    BOOST_TEST(found.json.at("total_count") == 1);
+    BOOST_TEST(
+        c.call(verb::post, base + "/memberships", json::object{{"user_id", uid}, {"role", "org:member"}}).status ==
+        200u);
+    auto role = c.call(verb::patch, base + "/memberships/" + uid, json::object{{"role", "org:admin"}});
+    BOOST_TEST_REQUIRE(role.status == 200u, role.body);
+    BOOST_TEST(role.json.at("role") == "org:admin");
+    auto inv = c.call(verb::post, base + "/invitations",
+                      json::object{{"email_address", "new@example.com"}, {"role", "org:member"}});
+    BOOST_TEST_REQUIRE(inv.status == 200u, inv.body);
+    auto revoked = c.call(verb::post, base + "/invitations/" + str(inv.json.at("id")) + "/revoke", json::object{});
+    BOOST_TEST_REQUIRE(revoked.status == 200u, revoked.body);
+    BOOST_TEST(revoked.json.at("status") == "revoked");
+    auto dom = c.call(verb::post, base + "/domains", json::object{{"name", "acme.test"}, {"verified", true}});
+    BOOST_TEST_REQUIRE(dom.status == 200u, dom.body);
+    BOOST_TEST(c.call(verb::delete_, base + "/domains/" + str(dom.json.at("id"))).status == 200u);
+    BOOST_TEST(c.call(verb::delete_, base + "/memberships/" + uid).status == 200u);
+    BOOST_TEST(audited(s, "PATCH /v1/organizations/{organization_id}/memberships/{user_id}", uid, 200));
+    BOOST_TEST(audited(s, "DELETE /v1/organizations/{organization_id}/domains/{domain_id}", oid, 200));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

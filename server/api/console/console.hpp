@@ -23,9 +23,12 @@ inline constexpr std::int64_t absolute_timeout_ms = 12 * 3600 * 1000;  ///< and 
 inline constexpr std::int64_t touch_interval_ms = 60 * 1000;           ///< last_active_at is written at most this often
 inline constexpr std::int32_t max_failed_sign_ins = 5;                 ///< failed password/TOTP tries before a lockout
 inline constexpr std::int64_t lockout_ms = 15 * 60 * 1000;
+/// The role of a removed operator: kept as a tombstone (the audit log names them; the name is not reused), it
+/// signs in by no means and its sessions no longer authorise.
+inline constexpr std::string_view removed_role = "removed";
 
 /// The right a request needs: "read" for GET/HEAD, "impersonate" for actor tokens, "operators" for the operator
-/// list, else "write".
+/// pages, "export" for the users download (admins only), else "write".
 std::string_view required_right(http::verb method, std::string_view pattern);
 /// Whether `role` ("admin", "support", "viewer") grants `right`.
 bool role_allows(std::string_view role, std::string_view right);
@@ -67,5 +70,10 @@ store::result<std::string> create_link(store::database& db, std::string_view nam
 boost::json::object operator_json(store::operator_record const& o);
 /// An audit entry as JSON.
 boost::json::object audit_json(store::audit_record const& r);
+
+/// A new TOTP secret (base32), for `latchkey operators add --totp` and the console's operator page.
+std::string new_totp_secret();
+/// operator_json plus, when `secret` is not empty, the TOTP secret and its otpauth URI (shown once).
+boost::json::object operator_with_secret(store::operator_record const& o, std::string const& secret);
 
 }  // namespace latchkey::server::api::console

@@ -50,6 +50,7 @@ std::string_view required_right(http::verb method, std::string_view pattern) {
         pattern == "/console/api/stats")
         return "read";
     if (pattern.starts_with("/console/api/operators")) return "operators";
+    if (pattern.starts_with("/v1/exports")) return "export";
     if (method == http::verb::get || method == http::verb::head) return "read";
     return "write";
 }
@@ -82,7 +83,7 @@ api_result<void> authorize(app& a, request_ctx& ctx, std::string_view pattern) {
         if (!*s) return api_result<found>(make_error(code::console_session_invalid));
         auto o = t.console().operator_by_id((*s)->operator_id);
         if (!o) return o.error();
-        if (!*o) return api_result<found>(make_error(code::console_session_invalid));
+        if (!*o || (*o)->role == removed_role) return api_result<found>(make_error(code::console_session_invalid));
         return api_result<found>(found{std::move(**s), std::move(**o)});
     });
     if (!f) return f.error();
@@ -135,8 +136,9 @@ void audit(app& a, std::string_view operator_id, std::string_view operator_name,
 void audit_request(app& a, request_ctx const& ctx, std::string_view pattern, unsigned status) {
     if (ctx.console_operator_id.empty() || ctx.method == http::verb::get || ctx.method == http::verb::head) return;
     std::string target;
-    for (std::string_view p : {"user_id", "session_id", "organization_id", "email_address_id", "phone_number_id",
-                               "template_id", "actor_token_id", "waitlist_entry_id", "invitation_id"}) {
+    for (std::string_view p :
+         {"user_id", "session_id", "organization_id", "email_address_id", "phone_number_id", "template_id",
+          "actor_token_id", "waitlist_entry_id", "invitation_id", "operator_id", "delivery_id", "domain_id"}) {
         if (auto v = ctx.params.get(p); !v.empty()) {
             target = v;
             break;
@@ -190,6 +192,7 @@ store::result<std::string> create_link(store::database& db, std::string_view nam
     auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {
         auto o = w.console().operator_by_name(name);
         if (!o) return o.error();
+        if (*o && (*o)->role == removed_role) return store::make_error_code(store::errc::not_found);
         if (!*o) {
             if (name != "owner") return store::make_error_code(store::errc::not_found);
             store::operator_record owner;

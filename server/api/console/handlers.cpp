@@ -65,7 +65,7 @@ json::object session_json(store::operator_record const& op, std::string_view csr
     o["operator"] = operator_json(op);
     o["csrf_token"] = csrf;
     json::array rights;
-    for (std::string_view r : {"read", "write", "impersonate", "operators"})
+    for (std::string_view r : {"read", "write", "impersonate", "operators", "export"})
         if (role_allows(op.role, r)) rights.emplace_back(r);
     o["rights"] = std::move(rights);
     return o;
@@ -110,7 +110,8 @@ api_result<reply> open_link(app& a, request_ctx& ctx) {
                                 return api_result<void>(param_error(code::console_link_invalid, "token"));
                             auto o = w.console().operator_by_id((*l)->operator_id);
                             if (!o) return o.error();
-                            if (!*o) return api_result<void>(param_error(code::console_link_invalid, "token"));
+                            if (!*o || (*o)->role == removed_role)
+                                return api_result<void>(param_error(code::console_link_invalid, "token"));
                             (*l)->used_at = ctx.now;  // single use: the link is spent in the txn that signs in
                             if (auto p = w.console().put_link(**l); !p) return p.error();
                             (*o)->last_sign_in_at = ctx.now;
@@ -153,7 +154,7 @@ api_result<reply> sign_in(app& a, request_ctx& ctx) {
 
     auto op = txn::read(a, "console sign-in", [&](store::read_txn& t) { return t.console().operator_by_name(name); });
     if (!op) return op.error();
-    if (!*op) {
+    if (!*op || (*op)->role == removed_role) {
         (void)crypto::verify_password(password, decoy_digest());
         audit(a, "", name, "console.sign_in", "", ctx.remote_ip, 401, "unknown operator");
         return make_error(code::operator_credentials_invalid);

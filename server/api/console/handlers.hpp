@@ -13,4 +13,18 @@ api_result<reply> get_stats(app& a, request_ctx& ctx);        ///< GET /console/
 api_result<reply> get_page(app& a, request_ctx& ctx);         ///< GET /console, /console/ (the app's document)
 api_result<reply> get_asset(app& a, request_ctx& ctx);        ///< GET /console/assets/{file}
 
+// ---- the remaining pages (server/api/console/pages.cpp) ----
+api_result<reply> get_instance_page(app& a, request_ctx& ctx);    ///< GET /console/api/instance
+api_result<reply> list_operators(app& a, request_ctx& ctx);       ///< GET /console/api/operators (admins)
+api_result<reply> create_operator(app& a, request_ctx& ctx);      ///< POST /console/api/operators (hash pool)
+api_result<reply> update_operator(app& a, request_ctx& ctx);      ///< PATCH /console/api/operators/{operator_id}
+api_result<reply> delete_operator(app& a, request_ctx& ctx);      ///< DELETE /console/api/operators/{operator_id}
+api_result<reply> reset_operator_totp(app& a, request_ctx& ctx);  ///< POST .../{operator_id}/reset_totp
+/// GET /v1/jwt_templates/{template_id}/preview?user_id= : the template's claims rendered for the user.
+api_result<reply> preview_jwt_template(app& a, request_ctx& ctx);
+api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx);  ///< GET /v1/webhook_deliveries
+api_result<reply> retry_webhook_delivery(app& a, request_ctx& ctx);   ///< POST /v1/webhook_deliveries/{id}/retry
+/// GET /v1/exports/users?format=clerk-csv|clerk-json (on the pool: the whole file is built in memory).
+api_result<reply> export_users(app& a, request_ctx& ctx);
+
 }  // namespace latchkey::server::api::console

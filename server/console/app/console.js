@@ -105,8 +105,8 @@ const fullName = u => [u.first_name, u.last_name].filter(Boolean).join(' ');
 function renderUsers(query = '') {
   const input = h('input', { type: 'search', id: 'user-search', value: query, placeholder: 'email, phone, username, name, id or external id', autocomplete: 'off' });
   const body = h('tbody');
-  const table = h('table', { 'aria-label': 'Users' },
-    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Email' }), h('th', { text: 'Username' }), h('th', { text: 'Created' }))), body);
+  const table = h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Users' },
+    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { text: 'Email' }), h('th', { text: 'Username' }), h('th', { text: 'Created' }))), body));
   const count = h('p', { class: 'muted', 'aria-live': 'polite' });
   let seq = 0;
   async function search() {
@@ -162,6 +162,30 @@ function renderCreateUser() {
 
 function kv(pairs) {
   return h('div', { class: 'kv' }, pairs.flatMap(([k, v]) => [h('span', { class: 'muted', text: k }), v instanceof Node ? v : h('span', { text: v ?? '' })]));
+}
+
+/// A table that scrolls inside its own box on a narrow screen (the page itself never scrolls sideways).
+function grid(label, headers, rows) {
+  return h('div', { class: 'scroll' }, h('table', { 'aria-label': label },
+    h('thead', {}, h('tr', {}, ...headers.map(t => h('th', { text: t })))), h('tbody', {}, rows)));
+}
+const none = text => h('p', { class: 'muted', text });
+/// A labelled form of text inputs and selects; `onsubmit(values, form)` runs with the values by name.
+function smallForm(label, fields, submitLabel, onsubmit, right = 'write') {
+  const form = h('form', { 'aria-label': label, class: 'inline' },
+    ...fields.flatMap(f => {
+      const id = `f-${label}-${f.name}`.replace(/\W+/g, '-');
+      const input = f.options
+        ? h('select', { id, name: f.name }, f.options.map(o => h('option', { value: o, text: o })))
+        : h('input', { id, name: f.name, type: f.type || 'text', required: f.required, autocomplete: 'off' });
+      return [h('label', { for: id, text: f.label }), input];
+    }),
+    h('button', { type: 'submit', disabled: !can(right), text: submitLabel }));
+  form.addEventListener('submit', ev => {
+    ev.preventDefault();
+    onsubmit(Object.fromEntries(new FormData(form)), form);
+  });
+  return form;
 }
 
 function metadataEditor(user, field, label) {
@@ -272,11 +296,9 @@ async function renderUser(id) {
       button('Reset second factors', 'write', () => api('DELETE', `${path}/mfa`)),
       impersonate, impersonateOut,
       h('div', {}, h('label', { for: 'delete-confirm', text: `To delete, type the user id (${user.id})` }), confirmInput, del)),
-    h('section', { 'aria-label': 'Identifiers' }, h('h2', { text: 'Identifiers' }), idents),
+    h('section', { 'aria-label': 'Identifiers' }, h('h2', { text: 'Identifiers' }), h('div', { class: 'scroll' }, idents)),
     h('section', { 'aria-label': 'Sessions' }, h('h2', { text: `Sessions (${active.length} active)` }),
-      h('table', { 'aria-label': 'Sessions' },
-        h('thead', {}, h('tr', {}, ...['Session', 'Status', 'Device', 'Browser', 'IP', 'Place', 'Last active', ''].map(t => h('th', { text: t })))),
-        h('tbody', {}, sessionRows))),
+      grid('Sessions', ['Session', 'Status', 'Device', 'Browser', 'IP', 'Place', 'Last active', ''], sessionRows)),
     h('section', { 'aria-label': 'Organizations' }, h('h2', { text: 'Organizations' }), orgItems.length ? h('ul', {}, orgItems) : h('p', { class: 'muted', text: 'None' })),
     h('section', { 'aria-label': 'External accounts' }, h('h2', { text: 'External accounts' }), externals.length ? h('ul', {}, externals) : h('p', { class: 'muted', text: 'None' })),
     h('section', { 'aria-label': 'Metadata' }, h('h2', { text: 'Metadata' }),
@@ -289,11 +311,10 @@ async function renderUser(id) {
 async function renderAudit() {
   try {
     const log = await api('GET', '/console/api/audit?limit=100');
-    show(h('h1', { text: 'Audit log' }), h('section', {}, h('table', { 'aria-label': 'Audit log' },
-      h('thead', {}, h('tr', {}, ...['When', 'Operator', 'Action', 'Target', 'From', 'Status'].map(t => h('th', { text: t })))),
-      h('tbody', {}, log.data.map(e => h('tr', {},
+    show(h('h1', { text: 'Audit log' }), h('section', {}, grid('Audit log', ['When', 'Operator', 'Action', 'Target', 'From', 'Status'],
+      log.data.map(e => h('tr', {},
         h('td', { text: when(e.at) }), h('td', { text: e.operator_name || '—' }), h('td', { text: e.action }),
-        h('td', { text: e.target }), h('td', { text: e.ip }), h('td', { text: String(e.status) })))))));
+        h('td', { text: e.target }), h('td', { text: e.ip }), h('td', { text: String(e.status) }))))));
   } catch (e) {
     say(e.message, true);
   }
@@ -343,14 +364,254 @@ async function renderCharts(range = 'day') {
   }
 }
 
+// ---- organizations -----------------------------------------------------------------------------------------
+function renderOrgs(query = '') {
+  const input = h('input', { type: 'search', id: 'org-search', value: query, placeholder: 'name or slug', autocomplete: 'off' });
+  const body = h('tbody');
+  const count = h('p', { class: 'muted', 'aria-live': 'polite' });
+  let seq = 0;
+  async function search() {
+    const q = input.value.trim();
+    const mine = ++seq;
+    const params = new URLSearchParams({ limit: '50', order_by: '-created_at', include_members_count: 'true' });
+    if (q) params.set('query', q);
+    try {
+      const r = await api('GET', `/v1/organizations?${params}`);
+      if (mine !== seq) return;
+      body.replaceChildren(...r.data.map(o => h('tr', {},
+        h('td', {}, h('a', { href: `#/orgs/${encodeURIComponent(o.id)}`, text: o.name })),
+        h('td', { text: o.slug || '' }), h('td', { text: String(o.members_count ?? '') }), h('td', { text: when(o.created_at) }))));
+      count.textContent = r.data.length === 0 ? 'No organizations found.' : `${r.data.length} of ${r.total_count} shown`;
+      history.replaceState(null, '', q ? `#/orgs?q=${encodeURIComponent(q)}` : '#/orgs');
+    } catch (e) {
+      say(e.message, true);
+    }
+  }
+  let timer = 0;
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  const table = h('div', { class: 'scroll' }, h('table', { 'aria-label': 'Organizations' },
+    h('thead', {}, h('tr', {}, ...['Name', 'Slug', 'Members', 'Created'].map(t => h('th', { text: t })))), body));
+  const create = smallForm('Create organization', [{ name: 'name', label: 'Organization name', required: true }], 'Create organization',
+    v => act('Create organization', async () => {
+      const o = await api('POST', '/v1/organizations', { name: v.name });
+      location.hash = `#/orgs/${encodeURIComponent(o.id)}`;
+    }).catch(() => {}));
+  show(h('h1', { text: 'Organizations' }),
+    h('section', {}, h('label', { for: 'org-search', text: 'Search organizations' }), input, count, table),
+    h('section', {}, h('h2', { text: 'Create an organization' }), create));
+  search();
+}
+
+async function renderOrg(id) {
+  const base = `/v1/organizations/${encodeURIComponent(id)}`;
+  let org, members, invitations, domains, roles;
+  try {
+    [org, members, invitations, domains, roles] = await Promise.all([
+      api('GET', base),
+      api('GET', `${base}/memberships?limit=100`),
+      api('GET', `${base}/invitations?limit=100`),
+      api('GET', `${base}/domains?limit=100`),
+      api('GET', '/v1/organization_roles?limit=100').catch(() => ({ data: [] })),
+    ]);
+  } catch (e) {
+    show(h('h1', { text: 'Organization' }), h('p', { class: 'error', text: e.message }));
+    return;
+  }
+  const reload = () => renderOrg(id);
+  const roleKeys = (roles.data || []).map(r => r.key);
+  for (const m of members.data) if (!roleKeys.includes(m.role)) roleKeys.push(m.role);
+  if (!roleKeys.length) roleKeys.push('org:admin', 'org:member');
+  const memberName = m => {
+    const u = m.public_user_data || {};
+    return [u.first_name, u.last_name].filter(Boolean).join(' ') || u.identifier || u.user_id;
+  };
+  const memberRows = members.data.map(m => {
+    const uid = m.public_user_data?.user_id;
+    const name = memberName(m);
+    const select = h('select', { 'aria-label': `Role of ${name}`, disabled: !can('write') },
+      roleKeys.map(k => h('option', { value: k, text: k, selected: k === m.role })));
+    select.addEventListener('change', () => act(`Change role of ${name}`,
+      () => api('PATCH', `${base}/memberships/${encodeURIComponent(uid)}`, { role: select.value })).then(reload, () => {}));
+    return h('tr', {},
+      h('td', {}, h('a', { href: `#/users/${encodeURIComponent(uid)}`, text: name })),
+      h('td', { text: m.public_user_data?.identifier || '' }), h('td', {}, select),
+      h('td', {}, h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Remove ${name}`,
+        onclick: () => act(`Remove ${name}`, () => api('DELETE', `${base}/memberships/${encodeURIComponent(uid)}`)).then(reload, () => {}) })));
+  });
+  const addMember = smallForm('Add member', [
+    { name: 'user_id', label: 'User id', required: true }, { name: 'role', label: 'Role', options: roleKeys }], 'Add member',
+  v => act('Add member', () => api('POST', `${base}/memberships`, v)).then(reload, () => {}));
+  const inviteRows = invitations.data.map(i => h('tr', {},
+    h('td', { text: i.email_address }), h('td', { text: i.role }), h('td', { text: i.status }),
+    h('td', {}, i.status === 'pending' ? h('button', { type: 'button', disabled: !can('write'), text: `Revoke invitation ${i.email_address}`,
+      onclick: () => act('Revoke invitation', () => api('POST', `${base}/invitations/${encodeURIComponent(i.id)}/revoke`, {})).then(reload, () => {}) }) : '')));
+  const invite = smallForm('Invite', [
+    { name: 'email_address', label: 'Email address', type: 'email', required: true }, { name: 'role', label: 'Invitation role', options: roleKeys }], 'Send invitation',
+  v => act('Send invitation', () => api('POST', `${base}/invitations`, v)).then(reload, () => {}));
+  const domainRows = domains.data.map(d => h('tr', {},
+    h('td', { text: d.name }), h('td', { text: d.enrollment_mode }), h('td', { text: d.verification?.status || 'unverified' }),
+    h('td', {}, h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Delete domain ${d.name}`,
+      onclick: () => act('Delete domain', () => api('DELETE', `${base}/domains/${encodeURIComponent(d.id)}`)).then(reload, () => {}) }))));
+  const addDomain = smallForm('Add domain', [
+    { name: 'name', label: 'Domain', required: true },
+    { name: 'enrollment_mode', label: 'Enrollment', options: ['manual_invitation', 'automatic_invitation', 'automatic_suggestion'] }], 'Add domain',
+  v => act('Add domain', () => api('POST', `${base}/domains`, { ...v, verified: true })).then(reload, () => {}));
+  show(
+    h('p', {}, h('a', { href: '#/orgs', text: '← Organizations' })),
+    h('h1', {}, h('span', { id: 'org-name', text: org.name })),
+    h('section', { 'aria-label': 'Overview' }, kv([
+      ['Organization id', org.id], ['Slug', org.slug || '—'], ['Members', String(org.members_count ?? members.total_count)],
+      ['Created', when(org.created_at)], ['Public metadata', JSON.stringify(org.public_metadata || {})]])),
+    h('section', { 'aria-label': 'Members' }, h('h2', { text: `Members (${members.total_count})` }),
+      memberRows.length ? grid('Members', ['Member', 'Identifier', 'Role', ''], memberRows) : none('No members'), addMember),
+    h('section', { 'aria-label': 'Invitations' }, h('h2', { text: 'Invitations' }),
+      inviteRows.length ? grid('Invitations', ['Email', 'Role', 'Status', ''], inviteRows) : none('No invitations'), invite),
+    h('section', { 'aria-label': 'Domains' }, h('h2', { text: 'Domains' }),
+      domainRows.length ? grid('Domains', ['Domain', 'Enrollment', 'Verification', ''], domainRows) : none('No domains'), addDomain));
+}
+
+// ---- instance ----------------------------------------------------------------------------------------------
+async function renderInstance() {
+  let inst, templates, deliveries, waitlist;
+  try {
+    [inst, templates, deliveries, waitlist] = await Promise.all([
+      api('GET', '/console/api/instance'),
+      api('GET', '/v1/jwt_templates'),
+      api('GET', '/v1/webhook_deliveries?limit=50'),
+      api('GET', '/v1/waitlist_entries?limit=100'),
+    ]);
+  } catch (e) {
+    show(h('h1', { text: 'Instance' }), h('p', { class: 'error', text: e.message }));
+    return;
+  }
+  const reload = () => renderInstance();
+  const settingRows = Object.entries(inst.settings).map(([k, v]) =>
+    h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: typeof v === 'string' ? v : JSON.stringify(v) })));
+  const keyRows = inst.signing_keys.map(k => h('tr', {}, h('td', { text: k.kid }), h('td', { text: `${k.alg} ${k.bits}` }), h('td', { text: k.active ? 'signing' : 'published (verifies older tokens)' })));
+
+  // JWT templates: the claims rendered on the server for a chosen user.
+  const tplSelect = h('select', { id: 'tpl-select' }, templates.map(t => h('option', { value: t.id, text: t.name })));
+  const tplUser = h('input', { id: 'tpl-user', autocomplete: 'off', placeholder: 'user_...' });
+  const tplOut = h('pre', { id: 'tpl-claims', class: 'code', 'aria-label': 'Template claims', 'aria-live': 'polite' });
+  const tplForm = h('form', { 'aria-label': 'Template preview', class: 'inline' },
+    h('label', { for: 'tpl-select', text: 'Template' }), tplSelect,
+    h('label', { for: 'tpl-user', text: 'Preview for user id' }), tplUser,
+    h('button', { type: 'submit', text: 'Preview claims', disabled: !templates.length }));
+  tplForm.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    try {
+      const p = await api('GET', `/v1/jwt_templates/${encodeURIComponent(tplSelect.value)}/preview?user_id=${encodeURIComponent(tplUser.value.trim())}`);
+      tplOut.textContent = JSON.stringify(p.claims, null, 2);
+    } catch (e) {
+      tplOut.textContent = '';
+      say(`Preview: ${e.message}`, true);
+    }
+  });
+
+  const hookRows = inst.webhook_endpoints.map(w => h('tr', {}, h('td', { text: w.url }), h('td', { text: w.events.length ? w.events.join(', ') : 'all events' })));
+  const deliveryRows = deliveries.data.map(d => h('tr', {},
+    h('td', { text: d.event_type }), h('td', { text: d.url }), h('td', { text: d.status }), h('td', { text: String(d.attempts) }),
+    h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
+    h('td', {}, h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
+      onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {})).then(reload, () => {}) }))));
+
+  const waitRows = waitlist.data.map(w => h('tr', {},
+    h('td', { text: w.email_address }), h('td', { text: w.status }), h('td', { text: when(w.created_at) }),
+    h('td', {}, w.status === 'pending' ? [
+      h('button', { type: 'button', disabled: !can('write'), text: `Invite ${w.email_address}`,
+        onclick: () => act('Invite', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/invite`, {})).then(reload, () => {}) }),
+      h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Reject ${w.email_address}`,
+        onclick: () => act('Reject', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/reject`, {})).then(reload, () => {}) })] : '')));
+
+  const exports = can('export')
+    ? h('p', {}, h('a', { href: '/v1/exports/users?format=clerk-csv', download: 'users.csv', class: 'button', text: 'Download users (CSV)' }), ' ',
+        h('a', { href: '/v1/exports/users?format=clerk-json', download: 'users.json', class: 'button', text: 'Download users (JSON)' }))
+    : none('Exports are for admins.');
+
+  show(h('h1', { text: 'Instance' }),
+    h('section', { 'aria-label': 'Overview' }, kv([
+      ['Instance id', inst.id], ['Environment', inst.environment_type], ['Frontend API', inst.frontend_api],
+      ['Publishable key', inst.publishable_key], ['Token issuer', inst.issuer]])),
+    h('section', { 'aria-label': 'Allowed origins' }, h('h2', { text: 'Allowed origins' }),
+      inst.allowed_origins.length ? h('ul', {}, inst.allowed_origins.map(o => h('li', { text: o }))) : none('Only the instance\'s own site')),
+    h('section', { 'aria-label': 'Settings' }, h('h2', { text: 'Settings in force' }), grid('Settings', ['Setting', 'Value'], settingRows)),
+    h('section', { 'aria-label': 'Signing keys' }, h('h2', { text: 'Signing keys' }), grid('Signing keys', ['Key id', 'Algorithm', 'Use'], keyRows),
+      h('p', { class: 'muted', text: 'Rotate with `latchkey keys --rotate` and restart: the new key signs, the old one stays in the JWKS until `latchkey keys --retire KID`.' })),
+    h('section', { 'aria-label': 'JWT templates' }, h('h2', { text: 'JWT templates' }),
+      templates.length ? grid('JWT templates', ['Name', 'Lifetime', 'Claims'], templates.map(t => h('tr', {},
+        h('td', { text: t.name }), h('td', { text: `${t.lifetime} s` }), h('td', {}, h('code', { text: JSON.stringify(t.claims) }))))) : none('No templates'),
+      tplForm, tplOut),
+    h('section', { 'aria-label': 'Webhooks' }, h('h2', { text: 'Webhooks' }),
+      hookRows.length ? grid('Webhook endpoints', ['URL', 'Events'], hookRows) : none('No webhook endpoints configured'),
+      h('h3', { text: 'Deliveries in the queue' }),
+      deliveryRows.length ? grid('Webhook deliveries', ['Event', 'URL', 'Status', 'Attempts', 'Last error', 'Created', ''], deliveryRows) : none('Nothing waiting: every delivery went through.')),
+    h('section', { 'aria-label': 'Waitlist' }, h('h2', { text: 'Waitlist' }),
+      waitRows.length ? grid('Waitlist', ['Email', 'Status', 'Joined', ''], waitRows) : none('Nobody is waiting')),
+    h('section', { 'aria-label': 'Exports' }, h('h2', { text: 'Export users' }), exports));
+}
+
+// ---- operators (admins) ------------------------------------------------------------------------------------
+async function renderOperators() {
+  let ops;
+  try {
+    ops = await api('GET', '/console/api/operators');
+  } catch (e) {
+    show(h('h1', { text: 'Operators' }), h('p', { class: 'error', text: e.message }));
+    return;
+  }
+  const reload = () => renderOperators();
+  const secretOut = h('div', { 'aria-live': 'polite' });
+  const showSecret = o => {
+    if (!o.totp_secret) return;
+    secretOut.replaceChildren(h('p', { text: `Authenticator secret for ${o.name} (shown once): ` }, h('code', { id: 'totp-secret', text: o.totp_secret })),
+      h('p', { class: 'muted', text: o.otpauth_uri }));
+  };
+  const rows = ops.data.map(o => {
+    const self = o.id === session.operator.id;
+    const select = h('select', { 'aria-label': `Role of ${o.name}`, disabled: self },
+      ['admin', 'support', 'viewer'].map(r => h('option', { value: r, text: r, selected: r === o.role })));
+    select.addEventListener('change', () => act(`Change role of ${o.name}`,
+      () => api('PATCH', `/console/api/operators/${encodeURIComponent(o.id)}`, { role: select.value })).then(reload, reload));
+    return h('tr', {},
+      h('td', { text: o.name }), h('td', {}, select), h('td', { text: o.totp_enabled ? 'on' : 'off' }), h('td', { text: when(o.last_sign_in_at) }),
+      h('td', {}, self ? h('span', { class: 'muted', text: 'you' }) : [
+        h('button', { type: 'button', text: `Reset authenticator of ${o.name}`,
+          onclick: () => act('Reset authenticator', async () => { showSecret(await api('POST', `/console/api/operators/${encodeURIComponent(o.id)}/reset_totp`, {})); }).catch(() => {}) }),
+        h('button', { type: 'button', class: 'danger', text: `Remove ${o.name}`,
+          onclick: () => act(`Remove ${o.name}`, () => api('DELETE', `/console/api/operators/${encodeURIComponent(o.id)}`)).then(reload, () => {}) })]));
+  });
+  const add = smallForm('Add operator', [
+    { name: 'name', label: 'Operator name', required: true },
+    { name: 'role', label: 'Operator role', options: ['viewer', 'support', 'admin'] },
+    { name: 'password', label: 'Initial password (12+ characters, optional)', type: 'password' }], 'Add operator',
+  v => act('Add operator', async () => {
+    const body = { name: v.name, role: v.role, totp: true };
+    if (v.password) body.password = v.password;
+    const o = await api('POST', '/console/api/operators', body);
+    await renderOperators();
+    const again = document.querySelector('#main [aria-live]');
+    if (again) again.replaceChildren(h('p', { text: `Authenticator secret for ${o.name} (shown once): ` }, h('code', { id: 'totp-secret', text: o.totp_secret })));
+  }).catch(() => {}), 'operators');
+  show(h('h1', { text: 'Operators' }),
+    h('section', {}, grid('Operators', ['Name', 'Role', 'Authenticator', 'Last sign-in', ''], rows), secretOut),
+    h('section', {}, h('h2', { text: 'Add an operator' }), add,
+      h('p', { class: 'muted', text: 'Or give them a sign-in link: `latchkey console-link --name NAME`.' })));
+}
+
 // ---- routing -----------------------------------------------------------------------------------------------
 function route() {
   if (!session) return;
+  say(''); // a message belongs to the page it was said on
   const hash = location.hash || '#/users';
   const [path, qs] = hash.slice(1).split('?');
   const params = new URLSearchParams(qs || '');
   const m = path.match(/^\/users\/([^/]+)$/);
+  let mo;
   if (m) renderUser(decodeURIComponent(m[1]));
+  else if ((mo = path.match(/^\/orgs\/([^/]+)$/))) renderOrg(decodeURIComponent(mo[1]));
+  else if (path === '/orgs') renderOrgs(params.get('q') || '');
+  else if (path === '/instance') renderInstance();
+  else if (path === '/operators' && can('operators')) renderOperators();
   else if (path === '/audit') renderAudit();
   else if (path === '/charts') renderCharts(params.get('range') || 'day');
   else renderUsers(params.get('q') || '');
@@ -366,6 +627,7 @@ async function start() {
     return;
   }
   document.getElementById('nav').hidden = false;
+  document.getElementById('nav-operators').hidden = !can('operators');
   const out = h('button', { type: 'button', text: 'Sign out' });
   out.addEventListener('click', async () => {
     try { await api('POST', '/console/api/sign_out'); } catch { /* ended anyway */ }

@@ -484,9 +484,13 @@ spawned_server spawn_server(std::string const& bin, std::string const& data_dir,
         throw std::runtime_error("spawn_server: cannot start " + bin);
     }
     c.pid = pid;
+    // The first "listening" line (a warning may come before it, e.g. a shared store unreachable at start).
     std::string line;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
+    for (bool more = true; more && line.find("\"event\":\"listening\"") == std::string::npos;) {
+        line.clear();
+        char ch = 0;
+        while ((more = ::read(out[0], &ch, 1) == 1) && ch != '\n') line.push_back(ch);
+    }
     ::close(out[0]);
     auto port_of = [&](std::string const& key) -> unsigned short {
         auto p = line.find("\"" + key + "\":\"");

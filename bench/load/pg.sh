@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PostgreSQL shared store (issue 16, docs/postgres.md) against LMDB alone, same run, all on 127.0.0.1.
 #
-#   bench/load/pg.sh [--duration S] [--scale-users N] [--no-scale] [--out FILE|-]
+#   bench/load/pg.sh [--duration S] [--scale-users N] [--no-scale | --only-scale] [--out FILE|-]
 #
 #   1. a throwaway PostgreSQL (initdb + pg_ctl on a free loopback port, as `postgres` when run as root), migrated;
 #   2. latchkey on LMDB alone, then nodes A and B on the PostgreSQL store (B: A's keys, its own replica): GET
@@ -23,12 +23,13 @@ elif [ -x "$ROOT/build/release/server/latchkey" ]; then BUILD=$ROOT/build/releas
 else BUILD=$ROOT/build/asan; fi
 LATCHKEY="$BUILD/server/latchkey"
 SEED="$BUILD/bench/latchkey-seed"
-DURATION=10 SCALE_USERS=1000000 DO_SCALE=1 OUT=-
+DURATION=10 SCALE_USERS=1000000 DO_SCALE=1 ONLY_SCALE=0 OUT=-
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift ;;
     --scale-users) SCALE_USERS=$2; shift ;;
     --no-scale) DO_SCALE=0 ;;
+    --only-scale) ONLY_SCALE=1 ;;
     --out) OUT=$2; shift ;;
     *) echo "pg.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -153,6 +154,8 @@ scenarios() {  # scenarios TAG FAPI IDS USERS
 }
 
 N=16
+PGB="" REVOKE=""
+if [ "$ONLY_SCALE" = 0 ]; then
 # ---- LMDB alone
 start_node lmdb "$WORK/lmdb"
 users "$BAPI" l "$N" "$WORK/users-l.lua"
@@ -178,7 +181,6 @@ log "revocation visibility (ms): $REVOKE"
 RSS_A=$(rss_mb "$PID_A") RSS_B=$(rss_mb "$PID_B")
 
 # ---- the rejected design: a PostgreSQL read per request
-PGB=""
 if [ -x "$PGBIN/pgbench" ]; then
   "$PGBIN/psql" -q -X "$PGURL" -c "CREATE TABLE bench_keys AS SELECT row_number() OVER () AS i, tbl, k FROM latchkey_kv;
                                     CREATE UNIQUE INDEX ON bench_keys (i);" >/dev/null
@@ -192,6 +194,7 @@ EOF
   log "pgbench point reads: $PGB (tps, avg latency ms)"
 fi
 stop_node "$PID_A"; stop_node "$PID_B"
+fi
 
 # ---- scale
 SCALE=""
@@ -234,9 +237,9 @@ col() { awk -v n="$2" '{print $n}' <<<"$1"; }
   echo "$(basename "$BUILD") build; $(nproc) cores shared with the rest of the machine (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end);"
   echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') durable (fsync, synchronous_commit on) on the same machine; wrk -t2, ${DURATION} s (sign-in 2×)."
   echo
-  echo "| scenario | conns | LMDB alone req/s | node A req/s (p99 ms) | node B req/s (p99 ms) | A ÷ LMDB | B ÷ LMDB | goal |"
-  echo "|---|---|---|---|---|---|---|---|"
-  for s in client:64:"GET /v1/client (signed in)":0.8 mint:16:"POST …/sessions/{id}/tokens":0.9 signin:8:"POST /v1/client/sign_ins (password)":0.9; do
+  [ "$ONLY_SCALE" = 0 ] && echo "| scenario | conns | LMDB alone req/s | node A req/s (p99 ms) | node B req/s (p99 ms) | A ÷ LMDB | B ÷ LMDB | goal |"
+  [ "$ONLY_SCALE" = 0 ] && echo "|---|---|---|---|---|---|---|---|"
+  [ "$ONLY_SCALE" = 0 ] && for s in client:64:"GET /v1/client (signed in)":0.8 mint:16:"POST …/sessions/{id}/tokens":0.9 signin:8:"POST /v1/client/sign_ins (password)":0.9; do
     IFS=: read -r k c label goal <<<"$s"
     l=$(col "${R[lmdb.$k]}" 1); a=$(col "${R[pgA.$k]}" 1); b=$(col "${R[pgB.$k]}" 1)
     echo "| $label | $c | $l (p99 $(col "${R[lmdb.$k]}" 3)) | $a ($(col "${R[pgA.$k]}" 3)) | $b ($(col "${R[pgB.$k]}" 3)) | $(ratio "$a" "$l") | $(ratio "$b" "$l") | ≥ $goal× |"
@@ -244,8 +247,8 @@ col() { awk -v n="$2" '{print $n}' <<<"$1"; }
   echo
   echo "| measure | value |"
   echo "|---|---|"
-  echo "| revocation on B → first refused mint on A, 200 rounds (p50 / p99 / max ms) | $REVOKE |"
-  echo "| RSS of node A / B after the runs | $RSS_A / $RSS_B MB |"
+  [ -n "$REVOKE" ] && echo "| revocation on B → first refused mint on A, 200 rounds (p50 / p99 / max ms) | $REVOKE |"
+  [ -n "$REVOKE" ] && echo "| RSS of node A / B after the runs | $RSS_A / $RSS_B MB |"
   [ -n "$PGB" ] && echo "| rejected design: a PostgreSQL point read per request (pgbench, 64 clients, a random latchkey_kv row; tps, avg ms) | $(col "$PGB" 1) reads/s, $(col "$PGB" 2) ms |"
   [ -n "$PGB" ] && echo "| the same request on the LMDB replica: GET /v1/client on node A (reads the client, its sessions and their users) | $(col "${R[pgA.client]}" 1) req/s |"
   if [ -n "$SCALE" ]; then

@@ -112,6 +112,12 @@ unsigned mint(http_client& c, std::string const& sid) {
     return c.fapi("POST", "/v1/client/sessions/" + sid + "/tokens").status;
 }
 
+/// Reads and mint for a live session work from `c`'s node's replica (PostgreSQL may be down).
+void expect_replica_serves(http_client& c, std::string const& sid) {
+    BOOST_TEST(mint(c, sid) == 200u);
+    BOOST_TEST(c.fapi("GET", "/v1/client").status == 200u);
+}
+
 json::object user_body(std::string const& email) { return {{"email_address", json::array{json::value(email)}}}; }
 
 /// A user creation over BAPI `c` answers the Clerk-shaped 503 of a store cut from PostgreSQL.
@@ -208,13 +214,11 @@ BOOST_AUTO_TEST_CASE(session_revoked_on_b_stops_minting_on_a_within_1s) {
 
 BOOST_AUTO_TEST_CASE(postgres_down_writes_503_mint_works_then_recovers) {
     auto& cl = the_cluster();
-    create_user(cl.a, "outage@example.com");
     http_client a(cl.a.s.fapi);
+    create_user(cl.a, "outage@example.com");
     std::string const sid = sign_in(a, "outage@example.com");
     cl.pg.stop();
-    // Reads and mint for the live session keep working on the local replica.
-    BOOST_TEST(mint(a, sid) == 200u);
-    BOOST_TEST(a.fapi("GET", "/v1/client").status == 200u);
+    expect_replica_serves(a, sid);
     // A write fails, Clerk-shaped.
     auto bc = cluster::bapi(cl.b);
     expect_store_unavailable(bc, "during@example.com");
@@ -235,8 +239,7 @@ BOOST_AUTO_TEST_CASE(a_node_started_while_postgres_is_down_serves_mint_and_catch
     cl.start(cl.a);
     http_client a(cl.a.s.fapi);
     a.cookies = first.cookies;
-    BOOST_TEST(mint(a, sid) == 200u);
-    BOOST_TEST(a.fapi("GET", "/v1/client").status == 200u);
+    expect_replica_serves(a, sid);
     auto ab = cluster::bapi(cl.a);
     expect_store_unavailable(ab, "offline-new@example.com");
     // PostgreSQL returns: B writes, A's follower reconnects and applies it, and A's writes land again.

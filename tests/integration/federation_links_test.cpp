@@ -568,7 +568,7 @@ BOOST_AUTO_TEST_CASE(additional_scopes_are_asked_for_and_approved_and_the_provid
     auto const t0 = std::chrono::steady_clock::now();
     auto gone = c.fapi("DELETE", "/v1/me/external_accounts/" + account_id);
     BOOST_TEST_REQUIRE(gone.status == 200u, gone.body);
-    BOOST_TEST(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500)));
     revs = wait_for_revocations(2);
     BOOST_TEST_REQUIRE(revs.size() == 2u);
     BOOST_TEST(revs[1].first.find("token=gh-refresh-") != std::string::npos, revs[1].first);

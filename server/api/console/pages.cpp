@@ -13,7 +13,6 @@
 #include "server/migrate/import_cli.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cctype>

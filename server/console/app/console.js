@@ -62,9 +62,11 @@ async function api(method, path, body) {
   }
   return json;
 }
-async function act(label, fn) {
+/// Runs an action; `after` (a re-render) runs before "done" is said, so what the page shows then is the outcome.
+async function act(label, fn, after) {
   try {
     await fn();
+    if (after) await after();
     say(`${label}: done`);
   } catch (e) {
     say(`${label}: ${e.message}`, true);
@@ -225,7 +227,7 @@ async function renderUser(id) {
     return;
   }
   const reload = () => renderUser(id);
-  const button = (label, right, fn, cls) => h('button', { type: 'button', class: cls, disabled: !can(right), onclick: () => act(label, fn).then(reload, () => {}) , text: label });
+  const button = (label, right, fn, cls) => h('button', { type: 'button', class: cls, disabled: !can(right), onclick: () => act(label, fn, reload).catch(() => {}) , text: label });
 
   const flags = [];
   if (user.banned) flags.push(h('span', { class: 'badge bad', text: 'banned' }));
@@ -431,31 +433,31 @@ async function renderOrg(id) {
     const select = h('select', { 'aria-label': `Role of ${name}`, disabled: !can('write') },
       roleKeys.map(k => h('option', { value: k, text: k, selected: k === m.role })));
     select.addEventListener('change', () => act(`Change role of ${name}`,
-      () => api('PATCH', `${base}/memberships/${encodeURIComponent(uid)}`, { role: select.value })).then(reload, () => {}));
+      () => api('PATCH', `${base}/memberships/${encodeURIComponent(uid)}`, { role: select.value }), reload).catch(() => {}));
     return h('tr', {},
       h('td', {}, h('a', { href: `#/users/${encodeURIComponent(uid)}`, text: name })),
       h('td', { text: m.public_user_data?.identifier || '' }), h('td', {}, select),
       h('td', {}, h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Remove ${name}`,
-        onclick: () => act(`Remove ${name}`, () => api('DELETE', `${base}/memberships/${encodeURIComponent(uid)}`)).then(reload, () => {}) })));
+        onclick: () => act(`Remove ${name}`, () => api('DELETE', `${base}/memberships/${encodeURIComponent(uid)}`), reload).catch(() => {}) })));
   });
   const addMember = smallForm('Add member', [
     { name: 'user_id', label: 'User id', required: true }, { name: 'role', label: 'Role', options: roleKeys }], 'Add member',
-  v => act('Add member', () => api('POST', `${base}/memberships`, v)).then(reload, () => {}));
+  v => act('Add member', () => api('POST', `${base}/memberships`, v), reload).catch(() => {}));
   const inviteRows = invitations.data.map(i => h('tr', {},
     h('td', { text: i.email_address }), h('td', { text: i.role }), h('td', { text: i.status }),
     h('td', {}, i.status === 'pending' ? h('button', { type: 'button', disabled: !can('write'), text: `Revoke invitation ${i.email_address}`,
-      onclick: () => act('Revoke invitation', () => api('POST', `${base}/invitations/${encodeURIComponent(i.id)}/revoke`, {})).then(reload, () => {}) }) : '')));
+      onclick: () => act('Revoke invitation', () => api('POST', `${base}/invitations/${encodeURIComponent(i.id)}/revoke`, {}), reload).catch(() => {}) }) : '')));
   const invite = smallForm('Invite', [
     { name: 'email_address', label: 'Email address', type: 'email', required: true }, { name: 'role', label: 'Invitation role', options: roleKeys }], 'Send invitation',
-  v => act('Send invitation', () => api('POST', `${base}/invitations`, v)).then(reload, () => {}));
+  v => act('Send invitation', () => api('POST', `${base}/invitations`, v), reload).catch(() => {}));
   const domainRows = domains.data.map(d => h('tr', {},
     h('td', { text: d.name }), h('td', { text: d.enrollment_mode }), h('td', { text: d.verification?.status || 'unverified' }),
     h('td', {}, h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Delete domain ${d.name}`,
-      onclick: () => act('Delete domain', () => api('DELETE', `${base}/domains/${encodeURIComponent(d.id)}`)).then(reload, () => {}) }))));
+      onclick: () => act('Delete domain', () => api('DELETE', `${base}/domains/${encodeURIComponent(d.id)}`), reload).catch(() => {}) }))));
   const addDomain = smallForm('Add domain', [
     { name: 'name', label: 'Domain', required: true },
     { name: 'enrollment_mode', label: 'Enrollment', options: ['manual_invitation', 'automatic_invitation', 'automatic_suggestion'] }], 'Add domain',
-  v => act('Add domain', () => api('POST', `${base}/domains`, { ...v, verified: true })).then(reload, () => {}));
+  v => act('Add domain', () => api('POST', `${base}/domains`, { ...v, verified: true }), reload).catch(() => {}));
   show(
     h('p', {}, h('a', { href: '#/orgs', text: '← Organizations' })),
     h('h1', {}, h('span', { id: 'org-name', text: org.name })),
@@ -513,15 +515,15 @@ async function renderInstance() {
     h('td', { text: d.event_type }), h('td', { text: d.url }), h('td', { text: d.status }), h('td', { text: String(d.attempts) }),
     h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
     h('td', {}, h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
-      onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {})).then(reload, () => {}) }))));
+      onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {}), reload).catch(() => {}) }))));
 
   const waitRows = waitlist.data.map(w => h('tr', {},
     h('td', { text: w.email_address }), h('td', { text: w.status }), h('td', { text: when(w.created_at) }),
     h('td', {}, w.status === 'pending' ? [
       h('button', { type: 'button', disabled: !can('write'), text: `Invite ${w.email_address}`,
-        onclick: () => act('Invite', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/invite`, {})).then(reload, () => {}) }),
+        onclick: () => act('Invite', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/invite`, {}), reload).catch(() => {}) }),
       h('button', { type: 'button', class: 'danger', disabled: !can('write'), text: `Reject ${w.email_address}`,
-        onclick: () => act('Reject', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/reject`, {})).then(reload, () => {}) })] : '')));
+        onclick: () => act('Reject', () => api('POST', `/v1/waitlist_entries/${encodeURIComponent(w.id)}/reject`, {}), reload).catch(() => {}) })] : '')));
 
   const exports = can('export')
     ? h('p', {}, h('a', { href: '/v1/exports/users?format=clerk-csv', download: 'users.csv', class: 'button', text: 'Download users (CSV)' }), ' ',
@@ -571,14 +573,14 @@ async function renderOperators() {
     const select = h('select', { 'aria-label': `Role of ${o.name}`, disabled: self },
       ['admin', 'support', 'viewer'].map(r => h('option', { value: r, text: r, selected: r === o.role })));
     select.addEventListener('change', () => act(`Change role of ${o.name}`,
-      () => api('PATCH', `/console/api/operators/${encodeURIComponent(o.id)}`, { role: select.value })).then(reload, reload));
+      () => api('PATCH', `/console/api/operators/${encodeURIComponent(o.id)}`, { role: select.value }), reload).catch(reload));
     return h('tr', {},
       h('td', { text: o.name }), h('td', {}, select), h('td', { text: o.totp_enabled ? 'on' : 'off' }), h('td', { text: when(o.last_sign_in_at) }),
       h('td', {}, self ? h('span', { class: 'muted', text: 'you' }) : [
         h('button', { type: 'button', text: `Reset authenticator of ${o.name}`,
           onclick: () => act('Reset authenticator', async () => { showSecret(await api('POST', `/console/api/operators/${encodeURIComponent(o.id)}/reset_totp`, {})); }).catch(() => {}) }),
         h('button', { type: 'button', class: 'danger', text: `Remove ${o.name}`,
-          onclick: () => act(`Remove ${o.name}`, () => api('DELETE', `/console/api/operators/${encodeURIComponent(o.id)}`)).then(reload, () => {}) })]));
+          onclick: () => act(`Remove ${o.name}`, () => api('DELETE', `/console/api/operators/${encodeURIComponent(o.id)}`), reload).catch(() => {}) })]));
   });
   const add = smallForm('Add operator', [
     { name: 'name', label: 'Operator name', required: true },

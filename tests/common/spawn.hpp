@@ -1,6 +1,6 @@
 #pragma once
 // The latchkey binary as a child process: a command run with its standard streams on files (the operator commands'
-// tests), and `serve` on 127.0.0.1 port 0 read up to its first stdout line (the JSON "listening" line that names
+// tests), and `serve` on 127.0.0.1 port 0 read up to its JSON "listening" line (which names
 // the ports; the integration fixture's spawn_server and bench/import_bench.cpp). Header-only (POSIX spawn), so
 // bench/ takes it without the test fixture library.
 #include <string>
@@ -80,8 +80,12 @@ inline serve_child spawn_serve(std::string const& bin, std::string const& data_d
         return c;
     }
     c.pid = pid;
-    char ch = 0;
-    while (::read(out[0], &ch, 1) == 1 && ch != '\n') c.line.push_back(ch);
+    // Up to the "listening" line: a warning may come before it (e.g. a shared store unreachable at start).
+    for (bool more = true; more && c.line.find("\"event\":\"listening\"") == std::string::npos;) {
+        c.line.clear();
+        char ch = 0;
+        while ((more = ::read(out[0], &ch, 1) == 1) && ch != '\n') c.line.push_back(ch);
+    }
     ::close(out[0]);
     return c;
 }

@@ -250,11 +250,11 @@ result<candidates> resolve_candidates(txn const& t, user_filter const& f, MDB_db
         c.search = prefix;
         return c;
     }
-    std::vector<std::string> found;
+    std::vector<std::string_view> found;  // views into the txn's pages: copied only when the index answers
     std::size_t keys = 0;
     auto r = scan(t, by_term, prefix, false, [&](cursor::entry const& e) -> result<step> {
         if (++keys > budget) return step::stop;
-        found.emplace_back(search_key_user(e.first));
+        found.push_back(search_key_user(e.first));
         return step::next;
     });
     if (!r) return r.error();
@@ -264,7 +264,7 @@ result<candidates> resolve_candidates(txn const& t, user_filter const& f, MDB_db
     }
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
-    c.ids = std::move(found);
+    c.ids.emplace(found.begin(), found.end());
     return c;
 }
 

@@ -426,6 +426,19 @@ BOOST_AUTO_TEST_CASE(secret_key_requests_are_unchanged) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+namespace {
+
+/// The ids BAPI GET /v1/users?<query> lists, in its order.
+std::vector<std::string> listed_ids(http_client& b, std::string const& query) {
+    auto r = b.bapi(verb::get, "/v1/users?" + query);
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    std::vector<std::string> out;
+    for (auto const& u : r.json.as_array()) out.push_back(str(u.at("id")));
+    return out;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(console_search)
 
 BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
@@ -444,11 +457,8 @@ BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
                                 {"skip_password_requirement", true}});
     auto const ada_id = str(ada.at("id")), alan_id = str(alan.at("id"));
     auto ids = [&](std::string const& q) {
-        auto r = b.bapi(verb::get, "/v1/users?query=" + q);
-        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-        std::set<std::string> out;
-        for (auto const& u : r.json.as_array()) out.insert(str(u.at("id")));
-        return out;
+        auto v = listed_ids(b, "query=" + q);
+        return std::set<std::string>(v.begin(), v.end());
     };
     using set = std::set<std::string>;
     BOOST_TEST(ids("ada.lo") == set{ada_id});           // email prefix
@@ -508,13 +518,7 @@ BOOST_AUTO_TEST_CASE(broad_query_pages_in_creation_order) {
         if (ada) adas.push_back(str(u.at("id")));
     }
     std::sort(adas.begin(), adas.end());  // creation order is id order (two in one millisecond: by the random part)
-    auto ids = [&](std::string const& query) {
-        auto r = b.bapi(verb::get, "/v1/users?" + query);
-        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-        std::vector<std::string> out;
-        for (auto const& u : r.json.as_array()) out.push_back(str(u.at("id")));
-        return out;
-    };
+    auto ids = [&](std::string const& query) { return listed_ids(b, query); };
     auto newest = [&](std::size_t from, std::size_t n) {
         return std::vector<std::string>(adas.rbegin() + from, adas.rbegin() + std::min(from + n, adas.size()));
     };

@@ -49,10 +49,10 @@ BOOST_AUTO_TEST_CASE(sign_in_reply_reads_nothing_after_its_write) {
     // issue 17: the identifier and the password digest in one read, the state change in one write, and the reply
     // (the sign-in and the piggy-backed client with its new session) assembled from what that write read.
     handler_env env;
-    auto const uid = create_user(env, "frank@example.com");
+    auto const uid = create_password_user(env, "frank@example.com");
     (void)env.fapi("GET", "/v1/client");
     (void)env.txn_log();
-    auto ok = sign_in_password(env, "frank@example.com");
+    auto ok = password_sign_in(env, "frank@example.com");
     auto const log = env.txn_log();
     // resolve_identity may read the client credential; then the identifier and digest; then the one write.
     BOOST_TEST(std::count(log.begin(), log.end(), 'w') == 1, log);

@@ -81,6 +81,8 @@ public:
                                              std::int64_t not_before_s, std::int64_t min_remaining_s) const;
     std::shared_ptr<cached_token const> put(std::string_view session_id, cached_token t);
     void erase(std::string_view session_id);
+    /// Drops every cached token (after a signing-key rotation or retirement: the next mint uses the new key).
+    void clear();
     /// True while `t` is still the token cached for `session_id` (not replaced by a newer mint, not erased).
     bool holds(std::string_view session_id, cached_token const* t) const;
 
@@ -223,7 +225,9 @@ struct app {
     conf::config const& cfg;
     instance const& inst;
     store::database& db;
-    crypto::keyring const& keys;
+    /// The signing keys in force (crypto/live_keyring.hpp): read with one atomic load per mint; replaced by a
+    /// rotation or retirement (server/api/console/keys.cpp).
+    crypto::live_keyring& keys;
     message_sink& sink;
     token_cache tokens{};
     fragment_cache fragments{};

@@ -4,6 +4,8 @@
 // the BAPI reached through a console session, the audit log (API and `latchkey audit`), the static app (CSP,
 // precompression, ETags), and the FAPI listener never serving any of it.
 #include "server/api/console/console.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
 #include "tests/common/server_fixture.hpp"
 
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -824,6 +827,109 @@ BOOST_AUTO_TEST_CASE(organization_pages_work_through_a_console_session) {
     BOOST_TEST(c.call(verb::delete_, base + "/memberships/" + uid).status == 200u);
     BOOST_TEST(audited(s, "PATCH /v1/organizations/{organization_id}/memberships/{user_id}", uid, 200));
     BOOST_TEST(audited(s, "DELETE /v1/organizations/{organization_id}/domains/{domain_id}", oid, 200));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- signing-key rotation while serving (server/api/console/keys.cpp) ----
+
+namespace {
+
+/// Whether `jwt` verifies against the key with its kid in the JWKS the BAPI serves now.
+bool verifies_against_jwks(http_client& b, std::string const& jwt) {
+    auto jwks = b.bapi(verb::get, "/v1/jwks");
+    BOOST_TEST_REQUIRE(jwks.status == 200u, jwks.body);
+    auto const kid = str(jwt_header(jwt).at("kid"));
+    auto parts = crypto::parse_jws(jwt);
+    BOOST_TEST_REQUIRE(parts.has_value());
+    for (auto const& k : jwks.json.at("keys").as_array()) {
+        if (str(k.at("kid")) != kid) continue;
+        auto pub = crypto::public_key::from_jwk(str(k.at("n")), str(k.at("e")));
+        BOOST_TEST_REQUIRE(pub.has_value());
+        return crypto::verify_rs256(pub->get(), *parts).has_value();
+    }
+    return false;
+}
+
+std::set<std::string> jwks_kids(http_client& b) {
+    std::set<std::string> kids;
+    for (auto const& k : b.bapi(verb::get, "/v1/jwks").json.at("keys").as_array()) kids.insert(str(k.at("kid")));
+    return kids;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(console_keys)
+
+BOOST_AUTO_TEST_CASE(rotation_publishes_a_new_key_and_retirement_removes_the_old) {
+    test_server s;
+    auto b = bapi_client(s);
+    std::string const user = seed_user(s.app(), "keys@example.com");
+    std::string const sid = seed_session(s.app(), seed_client(s.app()), user);
+    auto mint = [&] {
+        auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens");
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        return str(r.json.at("jwt"));
+    };
+    std::string const old_kid = s.app().keys.active().kid();
+    std::string const old_token = mint();
+    BOOST_TEST(str(jwt_header(old_token).at("kid")) == old_kid);
+
+    // Rotate from the console (admin): a new key on disk, in the JWKS beside the old, signing new tokens.
+    console_client admin(s);
+    BOOST_TEST_REQUIRE(admin.open_link().status == 303u);
+    auto rotated = admin.call(verb::post, "/v1/signing_keys", json::object{});
+    BOOST_TEST_REQUIRE(rotated.status == 200u, rotated.body);
+    std::string const new_kid = str(rotated.json.at("kid"));
+    BOOST_TEST(new_kid != old_kid);
+    BOOST_TEST(rotated.json.at("active") == true);
+    BOOST_TEST(rotated.json.at("bits") == 2048);
+    BOOST_TEST((jwks_kids(b) == std::set<std::string>{old_kid, new_kid}));
+    bool on_disk = false;
+    for (auto const& e : std::filesystem::directory_iterator(std::filesystem::path(s.data_dir()) / "keys"))
+        on_disk = on_disk || e.path().filename().string() == "0002-" + new_kid + ".pem";
+    BOOST_TEST(on_disk);  // as `latchkey keys --rotate` writes it: the next start loads it as the active key
+    std::string const new_token = mint();
+    BOOST_TEST(str(jwt_header(new_token).at("kid")) == new_kid);
+    BOOST_TEST(verifies_against_jwks(b, new_token));
+    BOOST_TEST(verifies_against_jwks(b, old_token));  // minted before the rotation: still verifies
+    auto listed = b.bapi(verb::get, "/v1/signing_keys");
+    BOOST_TEST_REQUIRE(listed.status == 200u, listed.body);
+    BOOST_TEST(listed.json.at("total_count") == 2);
+    BOOST_TEST(listed.json.at("data").at(0).at("kid") == json::value(new_kid));
+    BOOST_TEST(listed.json.at("data").at(0).at("active") == true);
+    BOOST_TEST(listed.json.at("data").at(1).at("active") == false);
+
+    // The active key cannot be retired; an unknown kid is not found; viewer and support are refused.
+    expect_error(admin.call(verb::delete_, "/v1/signing_keys/" + new_kid), 422, "form_param_value_invalid", "kid");
+    expect_error(admin.call(verb::delete_, "/v1/signing_keys/ins_nosuchkey"), 404, "resource_not_found");
+    add_operator(s, "vera", "viewer");
+    add_operator(s, "sam", "support");
+    for (std::string name : {"vera", "sam"}) {
+        console_client c(s);
+        BOOST_TEST_REQUIRE(password_sign_in(c, name, op_password).status == 200u);
+        BOOST_TEST(c.http.request(verb::get, "/v1/signing_keys").status == 200u);
+        expect_error(c.call(verb::post, "/v1/signing_keys", json::object{}), 403, "operator_right_missing");
+        expect_error(c.call(verb::delete_, "/v1/signing_keys/" + old_kid), 403, "operator_right_missing");
+    }
+    BOOST_TEST(jwks_kids(b).size() == 2u);
+
+    // Retire the old key: gone from the JWKS, its tokens no longer verify; the new key keeps signing.
+    auto retired = admin.call(verb::delete_, "/v1/signing_keys/" + old_kid);
+    BOOST_TEST_REQUIRE(retired.status == 200u, retired.body);
+    BOOST_TEST(retired.json.at("deleted") == true);
+    BOOST_TEST((jwks_kids(b) == std::set<std::string>{new_kid}));
+    BOOST_TEST(!verifies_against_jwks(b, old_token));
+    BOOST_TEST(verifies_against_jwks(b, mint()));
+    BOOST_TEST(audited(s, "DELETE /v1/signing_keys/{kid}", old_kid, 200));
+    BOOST_TEST(audited(s, "DELETE /v1/signing_keys/{kid}", new_kid, 422));
+    BOOST_TEST(audited(s, "POST /v1/signing_keys", "", 200));
+    BOOST_TEST(audited(s, "POST /v1/signing_keys", "", 403));
+
+    // The secret key may rotate too (code can do what the console does).
+    auto again = b.bapi(verb::post, "/v1/signing_keys");
+    BOOST_TEST_REQUIRE(again.status == 200u, again.body);
+    BOOST_TEST(jwks_kids(b).size() == 2u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -181,13 +181,7 @@ api_result<reply> get_instance_page(app& a, request_ctx& ctx) {
     o["issuer"] = a.inst.issuer;
     o["allowed_origins"] = strings(a.cfg.allowed_origins);
     o["settings"] = settings_json(a.cfg);
-    json::array keys;
-    bool first = true;  // published() lists the active key first
-    for (auto const* k : a.keys.published()) {
-        keys.push_back(json::object{{"kid", k->kid()}, {"alg", "RS256"}, {"bits", k->bits()}, {"active", first}});
-        first = false;
-    }
-    o["signing_keys"] = std::move(keys);
+    o["signing_keys"] = signing_keys_json(a.keys.current());
     json::array hooks;
     for (auto const& h : a.cfg.webhooks)
         hooks.push_back(json::object{{"url", h.url}, {"events", strings(h.events)}, {"secrets", h.secrets.size()}});

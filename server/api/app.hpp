@@ -24,6 +24,10 @@ class geoip;
 class metrics;
 }  // namespace latchkey::server
 
+namespace latchkey::server::delivery {
+class history;
+}
+
 namespace latchkey::server::api {
 namespace federation {
 class fetcher;
@@ -245,6 +249,8 @@ struct app {
     server::metrics* metrics = nullptr;
     /// Outbound HTTP to OAuth providers (server/federation/fetch.hpp), or null (then an OAuth callback fails).
     federation::fetcher* oauth_fetcher = nullptr;
+    /// The recent webhook deliveries that left the queue (delivered or failed for good), or null (no history).
+    delivery::history const* webhook_history = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

@@ -10,6 +10,7 @@
 #include "server/api/console/handlers.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
+#include "server/delivery/history.hpp"
 #include "server/migrate/import_cli.hpp"
 
 #include <boost/json/parse.hpp>
@@ -96,7 +97,9 @@ json::object delivery_json(store::job_record const& j, std::int64_t now) {
                    {"attempts", j.attempts},
                    {"last_error", j.last_error},
                    {"next_attempt_at", j.next_attempt_at},
-                   {"created_at", j.created_at}};
+                   {"response_code", nullptr},
+                   {"created_at", j.created_at},
+                   {"delivered_at", nullptr}};
     boost::system::error_code ec;
     auto p = json::parse(j.payload, ec);
     auto field = [&](std::string_view k) -> std::string {
@@ -352,14 +355,43 @@ api_result<reply> preview_jwt_template(app& a, request_ctx& ctx) {
 api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx) {
     auto limit = limit_param(ctx, 50, 500);
     if (!limit) return param_error(code::form_param_value_invalid, "limit", "limit must be between 1 and 500.");
+    std::string_view status, url;
+    if (auto const* st = ctx.query.find("status")) status = *st;
+    if (auto const* u = ctx.query.find("url")) url = *u;
+    if (!status.empty() && status != "queued" && status != "retrying" && status != "sending" && status != "failed" &&
+        status != "delivered")
+        return param_error(code::form_param_value_invalid, "status",
+                           "status must be queued, retrying, sending, failed or delivered.");
     json::array data;
-    if (a.jobs != nullptr) {
+    auto wanted = [&](json::object const& d) {
+        return (status.empty() || d.at("status").as_string() == status) &&
+               (url.empty() || d.at("url").as_string() == url);
+    };
+    if (a.jobs != nullptr && status != "delivered") {
         auto all = txn::read(a, "webhook deliveries", [&](store::read_txn& t) { return a.jobs->list(t, 100000); });
         if (!all) return all.error();
         // Newest first (the queue lists oldest first).
-        for (auto it = all->rbegin(); it != all->rend() && data.size() < *limit; ++it)
-            if (it->kind == "webhook") data.push_back(delivery_json(*it, ctx.now));
+        for (auto it = all->rbegin(); it != all->rend() && data.size() < *limit; ++it) {
+            if (it->kind != "webhook") continue;
+            auto d = delivery_json(*it, ctx.now);
+            if (wanted(d)) data.push_back(std::move(d));
+        }
     }
+    // Then the recent successes, which left the queue (server/delivery/history.hpp), newest first.
+    if (a.webhook_history != nullptr && (status.empty() || status == "delivered") && data.size() < *limit)
+        for (auto const& e : a.webhook_history->list(url, {}, *limit - data.size()))
+            data.push_back(json::object{{"object", "webhook_delivery"},
+                                        {"id", e.id},
+                                        {"url", e.url},
+                                        {"event_type", e.event_type},
+                                        {"msg_id", e.msg_id},
+                                        {"status", e.status},
+                                        {"attempts", e.attempts},
+                                        {"response_code", e.response_code},
+                                        {"last_error", e.last_error},
+                                        {"next_attempt_at", nullptr},
+                                        {"created_at", e.created_at},
+                                        {"delivered_at", e.finished_at}});
     auto const n = data.size();
     return json_reply(json::object{{"data", std::move(data)}, {"total_count", n}});
 }

@@ -523,9 +523,10 @@ async function renderInstance() {
   const hookRows = inst.webhook_endpoints.map(w => h('tr', {}, h('td', { text: w.url }), h('td', { text: w.events.length ? w.events.join(', ') : 'all events' })));
   const deliveryRows = deliveries.data.map(d => h('tr', {},
     h('td', { text: d.event_type }), h('td', { text: d.url }), h('td', { text: d.status }), h('td', { text: String(d.attempts) }),
-    h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
-    h('td', {}, h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
-      onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {})).then(reload, () => {}) }))));
+    h('td', { text: d.response_code ? String(d.response_code) : '' }), h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
+    h('td', {}, d.status === 'delivered' ? h('span', { class: 'muted', text: `delivered ${when(d.delivered_at)}` })
+      : h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
+        onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {})).then(reload, () => {}) }))));
 
   const waitRows = waitlist.data.map(w => h('tr', {},
     h('td', { text: w.email_address }), h('td', { text: w.status }), h('td', { text: when(w.created_at) }),
@@ -554,8 +555,8 @@ async function renderInstance() {
       tplForm, tplOut),
     h('section', { 'aria-label': 'Webhooks' }, h('h2', { text: 'Webhooks' }),
       hookRows.length ? grid('Webhook endpoints', ['URL', 'Events'], hookRows) : none('No webhook endpoints configured'),
-      h('h3', { text: 'Deliveries in the queue' }),
-      deliveryRows.length ? grid('Webhook deliveries', ['Event', 'URL', 'Status', 'Attempts', 'Last error', 'Created', ''], deliveryRows) : none('Nothing waiting: every delivery went through.')),
+      h('h3', { text: 'Recent deliveries' }),
+      deliveryRows.length ? grid('Webhook deliveries', ['Event', 'URL', 'Status', 'Attempts', 'Response', 'Last error', 'Created', ''], deliveryRows) : none('No deliveries yet.')),
     h('section', { 'aria-label': 'Waitlist' }, h('h2', { text: 'Waitlist' }),
       waitRows.length ? grid('Waitlist', ['Email', 'Status', 'Joined', ''], waitRows) : none('Nobody is waiting')),
     h('section', { 'aria-label': 'Exports' }, h('h2', { text: 'Export users' }), exports));

@@ -7,6 +7,8 @@
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
+#include "server/delivery/history.hpp"
+#include "tests/common/scripted_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -930,6 +932,88 @@ BOOST_AUTO_TEST_CASE(rotation_publishes_a_new_key_and_retirement_removes_the_old
     auto again = b.bapi(verb::post, "/v1/signing_keys");
     BOOST_TEST_REQUIRE(again.status == 200u, again.body);
     BOOST_TEST(jwks_kids(b).size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(console_deliveries)
+
+BOOST_AUTO_TEST_CASE(successful_deliveries_stay_listed_with_their_response_code) {
+    scripted_source receiver({http_answer("204 No Content", "")});
+    std::string const url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hooks";
+    auto config = [&](conf::config& c) {
+        c.webhooks.push_back({url, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+        c.webhooks.push_back(
+            {"http://127.0.0.1:1/down", {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+        c.delivery.backoff_base = std::chrono::minutes(10);
+        c.delivery.backoff_max = std::chrono::minutes(10);
+    };
+    test_server s(config);
+    auto b = bapi_client(s);
+    {
+        for (int i = 0; i < 3; ++i)
+            create_user(b, json::object{{"email_address", json::array{"hist" + std::to_string(i) + "@example.com"}},
+                                        {"skip_password_requirement", true}});
+        // Three successes leave the queue but stay listed; the unreachable endpoint's three wait in the queue.
+        BOOST_TEST_REQUIRE(eventually([&] {
+            auto r = b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered");
+            return r.status == 200 && r.json.at("total_count") == 3;
+        }));
+        auto d = b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered");
+        auto const& first = d.json.at("data").at(0).as_object();
+        BOOST_TEST(first.at("url") == json::value(url));
+        BOOST_TEST(first.at("event_type") == "user.created");
+        BOOST_TEST(first.at("status") == "delivered");
+        BOOST_TEST(first.at("attempts") == 1);
+        BOOST_TEST(first.at("response_code") == 204);
+        BOOST_TEST(first.at("delivered_at").as_int64() >= first.at("created_at").as_int64());
+        BOOST_TEST(str(first.at("msg_id")).starts_with("msg_"));
+        BOOST_TEST(receiver.requests().size() == 3u);
+        BOOST_TEST_REQUIRE(eventually([&] {
+            auto r = b.bapi(verb::get, "/v1/webhook_deliveries?status=retrying");
+            return r.status == 200 && r.json.at("total_count") == 3;
+        }));
+        // Filters: by endpoint, by status, both; everything together; a bad status is refused.
+        auto all = b.bapi(verb::get, "/v1/webhook_deliveries");
+        BOOST_TEST(all.json.at("total_count") == 6);
+        auto by_url = b.bapi(verb::get, "/v1/webhook_deliveries?url=http%3A%2F%2F127.0.0.1%3A1%2Fdown");
+        BOOST_TEST(by_url.json.at("total_count") == 3);
+        for (auto const& x : by_url.json.at("data").as_array()) BOOST_TEST(x.at("status") == "retrying");
+        BOOST_TEST(b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered&url=http%3A%2F%2F127.0.0.1%3A1%2Fdown")
+                       .json.at("total_count") == 0);
+        BOOST_TEST(b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered&limit=2").json.at("total_count") == 2);
+        expect_error(b.bapi(verb::get, "/v1/webhook_deliveries?status=sent"), 422, "form_param_value_invalid",
+                     "status");
+        // The console reads the same list through an operator's session.
+        console_client c(s);
+        BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+        BOOST_TEST(c.http.request(verb::get, "/v1/webhook_deliveries?status=delivered").json.at("total_count") == 3);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_history_is_bounded_per_endpoint_and_read_back_from_its_file) {
+    tmp_dir dir;
+    std::string const file = dir.path + "/webhook_history.jsonl";
+    {
+        server::delivery::history h(file, 2);
+        for (int i = 0; i < 3; ++i)
+            h.record({"job_" + std::to_string(i), "http://a/h", "user.created", "msg_" + std::to_string(i), "delivered",
+                      1, 200, "", 10, 100 + i});
+        h.record({"job_b", "http://b/h", "user.deleted", "msg_b", "delivered", 2, 202, "", 10, 50});
+        h.save();
+        auto l = h.list({}, {}, 10);
+        BOOST_TEST_REQUIRE(l.size() == 3u);  // job_0 dropped: two per endpoint
+        BOOST_TEST(l[0].id == "job_2");
+        BOOST_TEST(l[1].id == "job_1");
+        BOOST_TEST(l[2].id == "job_b");
+    }
+    server::delivery::history again(file, 2);
+    auto l = again.list("http://b/h", "delivered", 10);
+    BOOST_TEST_REQUIRE(l.size() == 1u);
+    BOOST_TEST(l[0].response_code == 202);
+    BOOST_TEST(l[0].attempts == 2);
+    BOOST_TEST(again.list({}, {}, 10).size() == 3u);
+    BOOST_TEST(again.list({}, {}, 1).size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,7 @@
 #include "server/log.hpp"
 
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace latchkey::server::api::console {

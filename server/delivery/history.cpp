@@ -18,19 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object to_json(history_entry const& e) {
-    return {{"id", e.id},
-            {"url", e.url},
-            {"event_type", e.event_type},
-            {"msg_id", e.msg_id},
-            {"status", e.status},
-            {"attempts", e.attempts},
-            {"response_code", e.response_code},
-            {"last_error", e.last_error},
-            {"created_at", e.created_at},
-            {"finished_at", e.finished_at}};
-}
-
 std::string text(json::object const& o, std::string_view k) {
     auto const* v = o.if_contains(k);
     return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
@@ -42,6 +29,21 @@ std::int64_t number(json::object const& o, std::string_view k) {
 }
 
 }  // namespace
+
+json::object entry_json(history_entry const& e) {
+    return {{"object", "webhook_delivery"},
+            {"id", e.id},
+            {"url", e.url},
+            {"event_type", e.event_type},
+            {"msg_id", e.msg_id},
+            {"status", e.status},
+            {"attempts", e.attempts},
+            {"response_code", e.response_code},
+            {"last_error", e.last_error},
+            {"next_attempt_at", nullptr},
+            {"created_at", e.created_at},
+            {"delivered_at", e.delivered_at}};
+}
 
 history::history(std::string file, std::size_t per_endpoint) : file_(std::move(file)), per_endpoint_(per_endpoint) {
     if (file_.empty()) return;
@@ -61,7 +63,7 @@ history::history(std::string file, std::size_t per_endpoint) : file_(std::move(f
                         static_cast<std::int32_t>(number(o, "response_code")),
                         text(o, "last_error"),
                         number(o, "created_at"),
-                        number(o, "finished_at")};
+                        number(o, "delivered_at")};
         if (e.id.empty() || e.url.empty()) continue;
         auto& q = by_url_[e.url];
         q.push_back(std::move(e));
@@ -86,7 +88,7 @@ void history::save() {
         dirty_ = false;
         for (auto const& [url, q] : by_url_)
             for (auto const& e : q) {
-                out += json::serialize(to_json(e));
+                out += json::serialize(entry_json(e));
                 out += '\n';
             }
     }
@@ -117,7 +119,7 @@ std::vector<history_entry> history::list(std::string_view url, std::string_view 
         }
     }
     std::sort(out.begin(), out.end(), [](history_entry const& a, history_entry const& b) {
-        return a.finished_at != b.finished_at ? a.finished_at > b.finished_at : a.id > b.id;
+        return a.delivered_at != b.delivered_at ? a.delivered_at > b.delivered_at : a.id > b.id;
     });
     if (out.size() > limit) out.resize(limit);
     return out;

@@ -8,6 +8,8 @@
 // Persisted in <data_dir>/webhook_history.jsonl (mode 0600, rewritten atomically by the delivery worker after each
 // batch, read at start), never in a handler: handlers read the copy in memory. No payload body is kept, only
 // what identifies a delivery (event type, svix msg_id, URL).
+#include <boost/json/object.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -29,8 +31,13 @@ struct history_entry {
     std::int32_t response_code = 0;  ///< the receiver's last HTTP status (0: no answer)
     std::string last_error;          ///< why the last attempt failed ("" when delivered)
     std::int64_t created_at = 0;     ///< when the event was queued (unix ms)
-    std::int64_t finished_at = 0;    ///< when it left the queue (unix ms)
+    std::int64_t delivered_at = 0;   ///< when it left the queue (unix ms)
 };
+
+/// The entry as GET /v1/webhook_deliveries shows it and the history file keeps it (one JSON line each):
+/// {object, id, url, event_type, msg_id, status, attempts, response_code, last_error, next_attempt_at (null),
+/// created_at, delivered_at}.
+boost::json::object entry_json(history_entry const& e);
 
 class history {
 public:

@@ -865,9 +865,8 @@ BOOST_AUTO_TEST_SUITE(console_keys)
 
 BOOST_AUTO_TEST_CASE(rotation_publishes_a_new_key_and_retirement_removes_the_old) {
     test_server s;
+    std::string const sid = seed_session(s.app(), seed_client(s.app()), seed_user(s.app(), "keys@example.com"));
     auto b = bapi_client(s);
-    std::string const user = seed_user(s.app(), "keys@example.com");
-    std::string const sid = seed_session(s.app(), seed_client(s.app()), user);
     auto mint = [&] {
         auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens");
         BOOST_TEST_REQUIRE(r.status == 200u, r.body);

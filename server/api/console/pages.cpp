@@ -380,18 +380,7 @@ api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx) {
     // Then the recent successes, which left the queue (server/delivery/history.hpp), newest first.
     if (a.webhook_history != nullptr && (status.empty() || status == "delivered") && data.size() < *limit)
         for (auto const& e : a.webhook_history->list(url, {}, *limit - data.size()))
-            data.push_back(json::object{{"object", "webhook_delivery"},
-                                        {"id", e.id},
-                                        {"url", e.url},
-                                        {"event_type", e.event_type},
-                                        {"msg_id", e.msg_id},
-                                        {"status", e.status},
-                                        {"attempts", e.attempts},
-                                        {"response_code", e.response_code},
-                                        {"last_error", e.last_error},
-                                        {"next_attempt_at", nullptr},
-                                        {"created_at", e.created_at},
-                                        {"delivered_at", e.finished_at}});
+            data.push_back(delivery::entry_json(e));
     auto const n = data.size();
     return json_reply(json::object{{"data", std::move(data)}, {"total_count", n}});
 }

@@ -855,7 +855,8 @@ bool verifies_against_jwks(http_client& b, std::string const& jwt) {
 
 std::set<std::string> jwks_kids(http_client& b) {
     std::set<std::string> kids;
-    for (auto const& k : b.bapi(verb::get, "/v1/jwks").json.at("keys").as_array()) kids.insert(str(k.at("kid")));
+    auto const jwks = b.bapi(verb::get, "/v1/jwks");
+    for (auto const& k : jwks.json.at("keys").as_array()) kids.insert(str(k.at("kid")));
     return kids;
 }
 

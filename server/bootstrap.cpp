@@ -184,7 +184,7 @@ bootstrap_result bootstrap(conf::config const& cfg, std::string_view fapi_bound)
     in.publishable_key = make_publishable_key(in.production, in.key_host);
     in.cookie_suffix = cookie_suffix_for(in.publishable_key);
 
-    r.keys = load_keys(data / "keys", in.id);
+    r.keys = crypto::live_keyring(load_keys(data / "keys", in.id));
     return r;
 }
 
@@ -225,6 +225,10 @@ std::string rotate_signing_key(std::string const& data_dir) {
     std::snprintf(prefix, sizeof prefix, "%04u-", next);
     write_secret(dir / (std::string(prefix) + kid + ".pem"), k->private_pem());
     return kid;
+}
+
+crypto::keyring load_signing_keys(std::string const& data_dir, std::string const& instance_id) {
+    return load_keys(fs::path(data_dir) / "keys", instance_id);
 }
 
 void retire_signing_key(std::string const& data_dir, std::string const& kid) {

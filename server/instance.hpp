@@ -2,6 +2,7 @@
 // What the process derives from its config and data dir at start: the instance identity, keys and URLs.
 #include "conf/config.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/live_keyring.hpp"
 #include "crypto/seal.hpp"
 
 #include <cstdint>
@@ -53,7 +54,8 @@ std::string cookie_suffix_for(std::string_view publishable_key);
 /// Everything bootstrap produces. Owned by main (or a test fixture) for the life of the server.
 struct bootstrap_result {
     instance inst;
-    crypto::keyring keys;
+    /// The signing keys; replaced while serving by a rotation or retirement (server/api/console/keys.cpp).
+    crypto::live_keyring keys;
 };
 
 /// Prepares the data dir: creates it (0700), loads or generates the RSA signing key(s), the secret key,
@@ -74,5 +76,9 @@ std::string rotate_signing_key(std::string const& data_dir);
 /// `latchkey keys --retire KID`: removes a non-active key from the JWKS (from the next start). Throws if the
 /// kid is unknown or is the active (newest) key.
 void retire_signing_key(std::string const& data_dir, std::string const& kid);
+
+/// The signing keys in <data_dir>/keys as a start loads them (name order = age; the newest is active), generating
+/// the first (kid `instance_id`) when there is none. Throws std::runtime_error naming the problem.
+crypto::keyring load_signing_keys(std::string const& data_dir, std::string const& instance_id);
 
 }  // namespace latchkey::server

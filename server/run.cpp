@@ -105,7 +105,8 @@ struct running_server::impl {
     federation::curl_fetcher oauth_fetcher;  ///< outbound HTTP to OAuth providers (issue 15)
     std::unique_ptr<api::app> app;
     std::optional<store::job_queue> jobs;
-    std::unique_ptr<delivery::worker> delivery;  ///< stopped before the store closes (declared after it)
+    std::unique_ptr<delivery::history> webhook_history;  ///< recent webhook outcomes (outlives the worker)
+    std::unique_ptr<delivery::worker> delivery;          ///< stopped before the store closes (declared after it)
     std::unique_ptr<net::thread_pool> hash_pool;
     unsigned hash_pool_threads = 0;
     std::mutex reload_mu;  ///< one reload at a time
@@ -187,7 +188,9 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     auto jobs = store::job_queue::open(*m.db);
     if (!jobs) throw std::runtime_error("data_dir: cannot open the delivery queue: " + jobs.error().message());
     m.jobs.emplace(*jobs);
-    m.delivery = std::make_unique<delivery::worker>(m.cfg, *m.jobs);
+    m.webhook_history = std::make_unique<delivery::history>(c.data_dir + "/webhook_history.jsonl");
+    m.app->webhook_history = m.webhook_history.get();
+    m.delivery = std::make_unique<delivery::worker>(m.cfg, *m.jobs, m.webhook_history.get());
     m.app->jobs = &*m.jobs;
     m.app->wake_delivery = [w = m.delivery.get()] { w->wake(); };
 

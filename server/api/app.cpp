@@ -145,6 +145,13 @@ void token_cache::erase(std::string_view session_id) {
     if (auto it = s.map.find(session_id); it != s.map.end()) s.map.erase(it);
 }
 
+void token_cache::clear() {
+    for (auto& s : shards_) {
+        std::lock_guard lk(s.mu);
+        s.map.clear();
+    }
+}
+
 namespace {
 
 /// Field-by-field equality of described records (recursing into described members and vectors of them):

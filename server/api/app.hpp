@@ -24,6 +24,10 @@ class geoip;
 class metrics;
 }  // namespace latchkey::server
 
+namespace latchkey::server::delivery {
+class history;
+}
+
 namespace latchkey::server::api {
 namespace federation {
 class fetcher;
@@ -81,6 +85,8 @@ public:
                                              std::int64_t not_before_s, std::int64_t min_remaining_s) const;
     std::shared_ptr<cached_token const> put(std::string_view session_id, cached_token t);
     void erase(std::string_view session_id);
+    /// Drops every cached token (after a signing-key rotation or retirement: the next mint uses the new key).
+    void clear();
     /// True while `t` is still the token cached for `session_id` (not replaced by a newer mint, not erased).
     bool holds(std::string_view session_id, cached_token const* t) const;
 
@@ -223,7 +229,9 @@ struct app {
     conf::config const& cfg;
     instance const& inst;
     store::database& db;
-    crypto::keyring const& keys;
+    /// The signing keys in force (crypto/live_keyring.hpp): read with one atomic load per mint; replaced by a
+    /// rotation or retirement (server/api/console/keys.cpp).
+    crypto::live_keyring& keys;
     message_sink& sink;
     token_cache tokens{};
     fragment_cache fragments{};
@@ -241,6 +249,8 @@ struct app {
     server::metrics* metrics = nullptr;
     /// Outbound HTTP to OAuth providers (server/federation/fetch.hpp), or null (then an OAuth callback fails).
     federation::fetcher* oauth_fetcher = nullptr;
+    /// The recent webhook deliveries that left the queue (delivered or failed for good), or null (no history).
+    delivery::history const* webhook_history = nullptr;
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

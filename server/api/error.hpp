@@ -184,7 +184,11 @@ namespace latchkey::server::api {
     X(operator_locked, forbidden, "Operator locked", "Too many failed sign-ins: this operator is locked for a while.") \
     /* ---- shared store (issue 16, store/pg) ---- */                                                                  \
     X(store_unavailable, service_unavailable, "Service unavailable",                                                   \
-      "The data store cannot accept changes right now. Try again in a moment.")
+      "The data store cannot accept changes right now. Try again in a moment.")                                        \
+    /* ---- signing keys (issue 23, server/api/console/keys.cpp) ---- */                                               \
+    X(signing_key_rotation_unsupported, conflict, "Key rotation unavailable",                                          \
+      "Signing keys cannot be rotated while serving with a shared PostgreSQL store: every node has its own copy of "   \
+      "keys/. Run `latchkey keys --rotate` once, copy keys/ to every node and restart them.")
 
 enum class code {
 #define LATCHKEY_X(name, st, msg, long_msg) name,

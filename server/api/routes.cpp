@@ -338,6 +338,10 @@ route_table backend_routes() {
     r.add(get,     "/v1/webhook_deliveries",                          {console::list_webhook_deliveries,  sk, io});
     r.add(post,    "/v1/webhook_deliveries/{delivery_id}/retry",      {console::retry_webhook_delivery,   sk, io});
     r.add(get,     "/v1/exports/users",  /* off the I/O threads */    {console::export_users,             sk, pool});
+    // signing-key rotation while serving (server/api/console/keys.cpp; admins only from the console)
+    r.add(get,     "/v1/signing_keys",                                {console::list_signing_keys,        sk, io});
+    r.add(post,    "/v1/signing_keys",   /* RSA key generation */     {console::rotate_signing_key,       sk, pool});
+    r.add(delete_, "/v1/signing_keys/{kid}",                          {console::retire_signing_key,       sk, io});
     // clang-format on
     return r;
 }

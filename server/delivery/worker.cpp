@@ -155,8 +155,8 @@ outcome post(CURL* h, std::atomic<bool> const* stop, std::string const& url, std
     if (rc != CURLE_OK) return curl_outcome(rc, errbuf, "http");
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status < 200 || status >= 300) return {false, "http: status " + std::to_string(status)};
-    return {true, {}};
+    if (status < 200 || status >= 300) return {false, "http: status " + std::to_string(status), status};
+    return {true, {}, status};
 }
 
 /// application/x-www-form-urlencoded value.
@@ -204,6 +204,19 @@ outcome deliver_with(CURL* h, std::atomic<bool> const* stop, conf::config const&
     return {false, "unknown job kind"};
 }
 
+/// Records a webhook job that leaves the queue in the recent history.
+/// (Only successes: a job out of attempts stays in the queue as dead, listed from there, and can still be retried.)
+void remember(history* recent, store::job_record const& job, outcome const& o, bool delivered) {
+    if (recent == nullptr || job.kind != "webhook") return;
+    boost::system::error_code ec;
+    auto v = json::parse(job.payload, ec);
+    json::object const empty;
+    auto const& p = !ec && v.is_object() ? v.get_object() : empty;
+    recent->record(history_entry{job.id, str(p, "url"), str(p, "type"), str(p, "msg_id"),
+                                 delivered ? "delivered" : "failed", job.attempts,
+                                 static_cast<std::int32_t>(o.http_status), o.error, job.created_at, wall_ms()});
+}
+
 double unit_random() {
     std::array<unsigned char, 4> b{};
     crypto::random_bytes(b);
@@ -219,7 +232,8 @@ std::int64_t lease_ms(conf::config const& cfg) noexcept {
     return std::max<std::int64_t>({email, sms, 25'000}) + 30'000;
 }
 
-worker::worker(conf::config const& cfg, store::job_queue& queue) : cfg_(cfg), queue_(queue) {
+worker::worker(conf::config const& cfg, store::job_queue& queue, history* recent)
+    : cfg_(cfg), queue_(queue), recent_(recent) {
     static std::once_flag curl_init;
     std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     if (auto r = queue_.resume(wall_ms()); r && *r > 0) log::info("delivery_resumed", {{"jobs", std::to_string(*r)}});
@@ -309,6 +323,7 @@ void worker::run() {
             if (o.ok) {
                 delivered_.fetch_add(1, std::memory_order_relaxed);
                 done.push_back(job.id);
+                remember(recent_, job, o, true);
                 log::info("delivered",
                           {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}});
                 continue;
@@ -325,6 +340,7 @@ void worker::run() {
         if (!done.empty())
             if (auto r = queue_.complete(done); !r)
                 log::error("delivery_complete_failed", {{"jobs", done.size()}, {"error", r.error().message()}});
+        if (recent_ != nullptr) recent_->save();
     }
 }
 

@@ -15,6 +15,7 @@
 // variable until woken (wake(), after an enqueue) or until the next job is due — no polling. On start it resumes
 // what the queue holds: jobs that were in flight when the process died are due at once.
 #include "conf/config.hpp"
+#include "server/delivery/history.hpp"
 #include "store/queue.hpp"
 
 #include <atomic>
@@ -39,13 +40,16 @@ struct stats {
 /// How one delivery went.
 struct outcome {
     bool ok = false;
-    std::string error;  ///< why not (for the job's last_error and the log; never a secret or a body)
+    std::string error;     ///< why not (for the job's last_error and the log; never a secret or a body)
+    long http_status = 0;  ///< the receiver's HTTP status (webhooks, SMS), 0 when none came back
 };
 
 class worker {
 public:
     /// `cfg` and `queue` must outlive the worker. Starts cfg.delivery.workers threads.
-    worker(conf::config const& cfg, store::job_queue& queue);
+    /// With `recent`, each webhook delivery that leaves the queue (delivered, or dead) is recorded there (and
+    /// saved after each batch); it must outlive the worker.
+    worker(conf::config const& cfg, store::job_queue& queue, history* recent = nullptr);
     ~worker();
     worker(worker const&) = delete;
     worker& operator=(worker const&) = delete;
@@ -67,6 +71,7 @@ private:
     void run();
     conf::config const& cfg_;
     store::job_queue& queue_;
+    history* recent_ = nullptr;
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> delivered_{0};
     std::atomic<std::uint64_t> failed_{0};

@@ -5,8 +5,9 @@
 // editor (invalid JSON refused; the value then in @clerk/backend's getUser and in a JWT template's claim),
 // impersonate (a second browser context redeems the actor token in clerk-js and gets a session token with `act`),
 // read the charts and the audit log; the organizations pages (an organization named with an XSS payload, a member's
-// role, an invitation, a domain), the instance page (origins, signing keys, a template's claims previewed for a
-// user, a webhook delivery retried, the waitlist, the users export), operator management, and the phone layout.
+// role, an invitation, a domain), the instance page (origins, signing keys rotated and retired with its buttons, a
+// template's claims previewed for a user, a webhook delivery retried, the waitlist, the users export), operator
+// management, and the phone layout.
 // XSS payloads in a first name, an organization name and a User-Agent show as text. Every page is checked for CSP
 // violations and page errors; a screenshot of each is saved.
 import { execFile } from 'node:child_process';
@@ -240,7 +241,7 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     noViolations();
   });
 
-  it('instance: origins, signing keys, a template previewed for a user, a delivery retried, the waitlist, the export', T, async () => {
+  it('instance: origins, signing keys rotated and retired, a template previewed for a user, a delivery retried, the waitlist, the export', T, async () => {
     await con.page.getByRole('link', { name: 'Instance' }).click();
     await con.page.getByRole('heading', { name: 'Settings in force' }).waitFor(WAIT);
     await con.page.getByText(s.app.origin, { exact: true }).waitFor(WAIT);
@@ -271,6 +272,17 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     const text = await readFile(await download.path(), 'utf8');
     assert.equal(text.trim().split('\n').length, 1 + SEEDED + 6);
     assert.ok(text.includes(eve.email));
+    // Rotate the signing key (after a confirmation), then retire the old one: the JWKS follows each press.
+    const oldKid = (await s.server.bapi('/jwks')).body.keys[0].kid;
+    await con.page.getByRole('button', { name: 'Rotate signing key' }).click();
+    await con.page.getByRole('button', { name: 'Confirm rotation' }).click();
+    await con.page.getByText('Rotate key: done').waitFor(WAIT);
+    const kids = (await s.server.bapi('/jwks')).body.keys.map(k => k.kid);
+    assert.equal(kids.length, 2);
+    assert.equal(kids[1], oldKid);
+    await keys.getByRole('button', { name: `Retire ${oldKid}` }).click();
+    await con.page.getByText('Retire key: done').waitFor(WAIT);
+    assert.deepEqual((await s.server.bapi('/jwks')).body.keys.map(k => k.kid), [kids[0]]);
     await shot('instance');
     noViolations();
   });

@@ -4,7 +4,11 @@
 // the BAPI reached through a console session, the audit log (API and `latchkey audit`), the static app (CSP,
 // precompression, ETags), and the FAPI listener never serving any of it.
 #include "server/api/console/console.hpp"
+#include "crypto/jws.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
+#include "server/delivery/history.hpp"
+#include "tests/common/scripted_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/parse.hpp>
@@ -15,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -828,6 +833,191 @@ BOOST_AUTO_TEST_CASE(organization_pages_work_through_a_console_session) {
     BOOST_TEST(c.call(verb::delete_, base + "/memberships/" + uid).status == 200u);
     BOOST_TEST(audited(s, "PATCH /v1/organizations/{organization_id}/memberships/{user_id}", uid, 200));
     BOOST_TEST(audited(s, "DELETE /v1/organizations/{organization_id}/domains/{domain_id}", oid, 200));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- signing-key rotation while serving (server/api/console/keys.cpp) ----
+
+namespace {
+
+/// Whether `jwt` verifies against the key with its kid in the JWKS the BAPI serves now.
+bool verifies_against_jwks(http_client& b, std::string const& jwt) {
+    auto jwks = b.bapi(verb::get, "/v1/jwks");
+    BOOST_TEST_REQUIRE(jwks.status == 200u, jwks.body);
+    auto const kid = str(jwt_header(jwt).at("kid"));
+    auto parts = crypto::parse_jws(jwt);
+    BOOST_TEST_REQUIRE(parts.has_value());
+    for (auto const& k : jwks.json.at("keys").as_array()) {
+        if (str(k.at("kid")) != kid) continue;
+        auto pub = crypto::public_key::from_jwk(str(k.at("n")), str(k.at("e")));
+        BOOST_TEST_REQUIRE(pub.has_value());
+        return crypto::verify_rs256(pub->get(), *parts).has_value();
+    }
+    return false;
+}
+
+std::set<std::string> jwks_kids(http_client& b) {
+    std::set<std::string> kids;
+    auto const jwks = b.bapi(verb::get, "/v1/jwks");
+    for (auto const& k : jwks.json.at("keys").as_array()) kids.insert(str(k.at("kid")));
+    return kids;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(console_keys)
+
+BOOST_AUTO_TEST_CASE(rotation_publishes_a_new_key_and_retirement_removes_the_old) {
+    test_server s;
+    std::string const sid = seed_session(s.app(), seed_client(s.app()), seed_user(s.app(), "keys@example.com"));
+    auto b = bapi_client(s);
+    auto mint = [&] {
+        auto r = b.bapi(verb::post, "/v1/sessions/" + sid + "/tokens");
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        return str(r.json.at("jwt"));
+    };
+    std::string const old_kid = s.app().keys.active().kid();
+    std::string const old_token = mint();
+    BOOST_TEST(str(jwt_header(old_token).at("kid")) == old_kid);
+
+    // Rotate from the console (admin): a new key on disk, in the JWKS beside the old, signing new tokens.
+    console_client admin(s);
+    BOOST_TEST_REQUIRE(admin.open_link().status == 303u);
+    auto rotated = admin.call(verb::post, "/v1/signing_keys", json::object{});
+    BOOST_TEST_REQUIRE(rotated.status == 200u, rotated.body);
+    std::string const new_kid = str(rotated.json.at("kid"));
+    BOOST_TEST(new_kid != old_kid);
+    BOOST_TEST(rotated.json.at("active") == true);
+    BOOST_TEST(rotated.json.at("bits") == 2048);
+    BOOST_TEST((jwks_kids(b) == std::set<std::string>{old_kid, new_kid}));
+    bool on_disk = false;
+    for (auto const& e : std::filesystem::directory_iterator(std::filesystem::path(s.data_dir()) / "keys"))
+        on_disk = on_disk || e.path().filename().string() == "0002-" + new_kid + ".pem";
+    BOOST_TEST(on_disk);  // as `latchkey keys --rotate` writes it: the next start loads it as the active key
+    std::string const new_token = mint();
+    BOOST_TEST(str(jwt_header(new_token).at("kid")) == new_kid);
+    BOOST_TEST(verifies_against_jwks(b, new_token));
+    BOOST_TEST(verifies_against_jwks(b, old_token));  // minted before the rotation: still verifies
+    auto listed = b.bapi(verb::get, "/v1/signing_keys");
+    BOOST_TEST_REQUIRE(listed.status == 200u, listed.body);
+    BOOST_TEST(listed.json.at("total_count") == 2);
+    BOOST_TEST(listed.json.at("data").at(0).at("kid") == json::value(new_kid));
+    BOOST_TEST(listed.json.at("data").at(0).at("active") == true);
+    BOOST_TEST(listed.json.at("data").at(1).at("active") == false);
+
+    // The active key cannot be retired; an unknown kid is not found; viewer and support are refused.
+    expect_error(admin.call(verb::delete_, "/v1/signing_keys/" + new_kid), 422, "form_param_value_invalid", "kid");
+    expect_error(admin.call(verb::delete_, "/v1/signing_keys/ins_nosuchkey"), 404, "resource_not_found");
+    add_operator(s, "vera", "viewer");
+    add_operator(s, "sam", "support");
+    for (std::string name : {"vera", "sam"}) {
+        console_client c(s);
+        BOOST_TEST_REQUIRE(password_sign_in(c, name, op_password).status == 200u);
+        BOOST_TEST(c.http.request(verb::get, "/v1/signing_keys").status == 200u);
+        expect_error(c.call(verb::post, "/v1/signing_keys", json::object{}), 403, "operator_right_missing");
+        expect_error(c.call(verb::delete_, "/v1/signing_keys/" + old_kid), 403, "operator_right_missing");
+    }
+    BOOST_TEST(jwks_kids(b).size() == 2u);
+
+    // Retire the old key: gone from the JWKS, its tokens no longer verify; the new key keeps signing.
+    auto retired = admin.call(verb::delete_, "/v1/signing_keys/" + old_kid);
+    BOOST_TEST_REQUIRE(retired.status == 200u, retired.body);
+    BOOST_TEST(retired.json.at("deleted") == true);
+    BOOST_TEST((jwks_kids(b) == std::set<std::string>{new_kid}));
+    BOOST_TEST(!verifies_against_jwks(b, old_token));
+    BOOST_TEST(verifies_against_jwks(b, mint()));
+    BOOST_TEST(audited(s, "DELETE /v1/signing_keys/{kid}", old_kid, 200));
+    BOOST_TEST(audited(s, "DELETE /v1/signing_keys/{kid}", new_kid, 422));
+    BOOST_TEST(audited(s, "POST /v1/signing_keys", "", 200));
+    BOOST_TEST(audited(s, "POST /v1/signing_keys", "", 403));
+
+    // The secret key may rotate too (code can do what the console does).
+    auto again = b.bapi(verb::post, "/v1/signing_keys");
+    BOOST_TEST_REQUIRE(again.status == 200u, again.body);
+    BOOST_TEST(jwks_kids(b).size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(console_deliveries)
+
+BOOST_AUTO_TEST_CASE(successful_deliveries_stay_listed_with_their_response_code) {
+    scripted_source receiver({http_answer("204 No Content", "")});
+    std::string const url = "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hooks";
+    auto config = [&](conf::config& c) {
+        c.webhooks.push_back({url, {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+        c.webhooks.push_back(
+            {"http://127.0.0.1:1/down", {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, {"user.created"}, {}});
+        c.delivery.backoff_base = std::chrono::minutes(10);
+        c.delivery.backoff_max = std::chrono::minutes(10);
+    };
+    test_server s(config);
+    auto b = bapi_client(s);
+    {
+        for (int i = 0; i < 3; ++i)
+            create_user(b, json::object{{"email_address", json::array{"hist" + std::to_string(i) + "@example.com"}},
+                                        {"skip_password_requirement", true}});
+        // Three successes leave the queue but stay listed; the unreachable endpoint's three wait in the queue.
+        BOOST_TEST_REQUIRE(eventually([&] {
+            auto r = b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered");
+            return r.status == 200 && r.json.at("total_count") == 3;
+        }));
+        auto d = b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered");
+        auto const& first = d.json.at("data").at(0).as_object();
+        BOOST_TEST(first.at("url") == json::value(url));
+        BOOST_TEST(first.at("event_type") == "user.created");
+        BOOST_TEST(first.at("status") == "delivered");
+        BOOST_TEST(first.at("attempts") == 1);
+        BOOST_TEST(first.at("response_code") == 204);
+        BOOST_TEST(first.at("delivered_at").as_int64() >= first.at("created_at").as_int64());
+        BOOST_TEST(str(first.at("msg_id")).starts_with("msg_"));
+        BOOST_TEST(receiver.requests().size() == 3u);
+        BOOST_TEST_REQUIRE(eventually([&] {
+            auto r = b.bapi(verb::get, "/v1/webhook_deliveries?status=retrying");
+            return r.status == 200 && r.json.at("total_count") == 3;
+        }));
+        // Filters: by endpoint, by status, both; everything together; a bad status is refused.
+        auto all = b.bapi(verb::get, "/v1/webhook_deliveries");
+        BOOST_TEST(all.json.at("total_count") == 6);
+        auto by_url = b.bapi(verb::get, "/v1/webhook_deliveries?url=http%3A%2F%2F127.0.0.1%3A1%2Fdown");
+        BOOST_TEST(by_url.json.at("total_count") == 3);
+        for (auto const& x : by_url.json.at("data").as_array()) BOOST_TEST(x.at("status") == "retrying");
+        BOOST_TEST(b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered&url=http%3A%2F%2F127.0.0.1%3A1%2Fdown")
+                       .json.at("total_count") == 0);
+        BOOST_TEST(b.bapi(verb::get, "/v1/webhook_deliveries?status=delivered&limit=2").json.at("total_count") == 2);
+        expect_error(b.bapi(verb::get, "/v1/webhook_deliveries?status=sent"), 422, "form_param_value_invalid",
+                     "status");
+        // The console reads the same list through an operator's session.
+        console_client c(s);
+        BOOST_TEST_REQUIRE(c.open_link().status == 303u);
+        BOOST_TEST(c.http.request(verb::get, "/v1/webhook_deliveries?status=delivered").json.at("total_count") == 3);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_history_is_bounded_per_endpoint_and_read_back_from_its_file) {
+    tmp_dir dir;
+    std::string const file = dir.path + "/webhook_history.jsonl";
+    {
+        server::delivery::history h(file, 2);
+        for (int i = 0; i < 3; ++i)
+            h.record({"job_" + std::to_string(i), "http://a/h", "user.created", "msg_" + std::to_string(i), "delivered",
+                      1, 200, "", 10, 100 + i});
+        h.record({"job_b", "http://b/h", "user.deleted", "msg_b", "delivered", 2, 202, "", 10, 50});
+        h.save();
+        auto l = h.list({}, {}, 10);
+        BOOST_TEST_REQUIRE(l.size() == 3u);  // job_0 dropped: two per endpoint
+        BOOST_TEST(l[0].id == "job_2");
+        BOOST_TEST(l[1].id == "job_1");
+        BOOST_TEST(l[2].id == "job_b");
+    }
+    server::delivery::history again(file, 2);
+    auto l = again.list("http://b/h", "delivered", 10);
+    BOOST_TEST_REQUIRE(l.size() == 1u);
+    BOOST_TEST(l[0].response_code == 202);
+    BOOST_TEST(l[0].attempts == 2);
+    BOOST_TEST(again.list({}, {}, 10).size() == 3u);
+    BOOST_TEST(again.list({}, {}, 1).size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,6 +7,7 @@
 #include "server/instance.hpp"
 #include "store/lmdb/open.hpp"
 #include "tests/common/password_vectors.hpp"
+#include "tests/common/scripted_http.hpp"
 #include "tests/common/server_fixture.hpp"
 #include "tests/common/spawn.hpp"
 
@@ -153,74 +154,6 @@ std::size_t user_count(server_proc const& p) {
     auto r = p.bapi().bapi(verb::get, "/v1/users/count");
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     return static_cast<std::size_t>(r.json.at("total_count").as_int64());
-}
-
-/// A source Backend API that misbehaves on purpose (what Clerk's API does under load or in an outage): it answers
-/// each request with the next scripted response on 127.0.0.1:0 and records the request lines.
-class scripted_source {
-public:
-    explicit scripted_source(std::vector<std::string> responses) : responses_(std::move(responses)) {
-        acceptor_.open(boost::asio::ip::tcp::v4());
-        acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
-        acceptor_.listen();
-        port_ = acceptor_.local_endpoint().port();
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~scripted_source() {
-        // A blocked accept() is not woken by closing the socket: stop, then connect once to wake it.
-        stop_ = true;
-        boost::system::error_code ec;
-        boost::asio::io_context ioc;
-        boost::asio::ip::tcp::socket wake(ioc);
-        wake.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
-        thread_.join();
-    }
-    scripted_source(scripted_source const&) = delete;
-    scripted_source& operator=(scripted_source const&) = delete;
-    unsigned short port() const { return port_; }
-    std::vector<std::string> requests() {
-        std::lock_guard lk(mu_);
-        return requests_;
-    }
-
-private:
-    void serve() {
-        for (std::size_t i = 0;; ++i) {
-            boost::system::error_code ec;
-            boost::asio::ip::tcp::socket sock(ioc_);
-            acceptor_.accept(sock, ec);
-            if (ec || stop_) return;
-            std::string req;
-            char buf[4096];
-            while (req.find("\r\n\r\n") == std::string::npos) {
-                auto n = sock.read_some(boost::asio::buffer(buf), ec);
-                if (ec) break;
-                req.append(buf, n);
-            }
-            {
-                std::lock_guard lk(mu_);
-                requests_.push_back(req.substr(0, req.find("\r\n")));
-            }
-            std::string const& body = responses_[std::min(i, responses_.size() - 1)];
-            boost::asio::write(sock, boost::asio::buffer(body), ec);
-            sock.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-        }
-    }
-
-    std::vector<std::string> responses_;
-    boost::asio::io_context ioc_;
-    boost::asio::ip::tcp::acceptor acceptor_{ioc_};
-    unsigned short port_ = 0;
-    std::mutex mu_;
-    std::vector<std::string> requests_;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
-};
-
-std::string http_answer(std::string const& status, std::string const& body, std::string const& extra = {}) {
-    return "HTTP/1.1 " + status +
-           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n" + extra + "\r\n" + body;
 }
 
 /// The binary and a temporary directory: `dir` for a data dir and `out` for a command's output, both in it.

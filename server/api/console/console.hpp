@@ -28,7 +28,7 @@ inline constexpr std::int64_t lockout_ms = 15 * 60 * 1000;
 inline constexpr std::string_view removed_role = "removed";
 
 /// The right a request needs: "read" for GET/HEAD, "impersonate" for actor tokens, "operators" for the operator
-/// pages, "export" for the users download (admins only), else "write".
+/// pages, "export" for the users download and "keys" for rotating/retiring signing keys (admins only), else "write".
 std::string_view required_right(http::verb method, std::string_view pattern);
 /// Whether `role` ("admin", "support", "viewer") grants `right`.
 bool role_allows(std::string_view role, std::string_view right);

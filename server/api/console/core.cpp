@@ -51,6 +51,7 @@ std::string_view required_right(http::verb method, std::string_view pattern) {
         return "read";
     if (pattern.starts_with("/console/api/operators")) return "operators";
     if (pattern.starts_with("/v1/exports")) return "export";
+    if (pattern.starts_with("/v1/signing_keys") && method != http::verb::get) return "keys";
     if (method == http::verb::get || method == http::verb::head) return "read";
     return "write";
 }
@@ -138,7 +139,7 @@ void audit_request(app& a, request_ctx const& ctx, std::string_view pattern, uns
     std::string target;
     for (std::string_view p :
          {"user_id", "session_id", "organization_id", "email_address_id", "phone_number_id", "template_id",
-          "actor_token_id", "waitlist_entry_id", "invitation_id", "operator_id", "delivery_id", "domain_id"}) {
+          "actor_token_id", "waitlist_entry_id", "invitation_id", "operator_id", "delivery_id", "domain_id", "kid"}) {
         if (auto v = ctx.params.get(p); !v.empty()) {
             target = v;
             break;

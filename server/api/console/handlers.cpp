@@ -65,7 +65,7 @@ json::object session_json(store::operator_record const& op, std::string_view csr
     o["operator"] = operator_json(op);
     o["csrf_token"] = csrf;
     json::array rights;
-    for (std::string_view r : {"read", "write", "impersonate", "operators", "export"})
+    for (std::string_view r : {"read", "write", "impersonate", "operators", "export", "keys"})
         if (role_allows(op.role, r)) rights.emplace_back(r);
     o["rights"] = std::move(rights);
     return o;

@@ -2,6 +2,12 @@
 // The console's own routes on the backend listener (issue 23). See server/api/console/console.hpp.
 #include "server/api/context.hpp"
 
+#include <boost/json/array.hpp>
+
+namespace latchkey::crypto {
+class keyring;
+}
+
 namespace latchkey::server::api::console {
 
 api_result<reply> open_link(app& a, request_ctx& ctx);        ///< GET /console/link?token=
@@ -26,5 +32,12 @@ api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx);  ///< GET /
 api_result<reply> retry_webhook_delivery(app& a, request_ctx& ctx);   ///< POST /v1/webhook_deliveries/{id}/retry
 /// GET /v1/exports/users?format=clerk-csv|clerk-json (on the pool: the whole file is built in memory).
 api_result<reply> export_users(app& a, request_ctx& ctx);
+
+// ---- signing keys (server/api/console/keys.cpp) ----
+api_result<reply> list_signing_keys(app& a, request_ctx& ctx);   ///< GET /v1/signing_keys
+api_result<reply> rotate_signing_key(app& a, request_ctx& ctx);  ///< POST /v1/signing_keys (pool: RSA keygen)
+api_result<reply> retire_signing_key(app& a, request_ctx& ctx);  ///< DELETE /v1/signing_keys/{kid}
+/// The keys of `ring` as the console shows them, the active key first.
+boost::json::array signing_keys_json(crypto::keyring const& ring);
 
 }  // namespace latchkey::server::api::console

@@ -10,6 +10,7 @@
 #include "server/api/console/handlers.hpp"
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
+#include "server/delivery/history.hpp"
 #include "server/migrate/import_cli.hpp"
 
 #include <boost/json/parse.hpp>
@@ -95,7 +96,9 @@ json::object delivery_json(store::job_record const& j, std::int64_t now) {
                    {"attempts", j.attempts},
                    {"last_error", j.last_error},
                    {"next_attempt_at", j.next_attempt_at},
-                   {"created_at", j.created_at}};
+                   {"response_code", nullptr},
+                   {"created_at", j.created_at},
+                   {"delivered_at", nullptr}};
     boost::system::error_code ec;
     auto p = json::parse(j.payload, ec);
     auto field = [&](std::string_view k) -> std::string {
@@ -180,13 +183,7 @@ api_result<reply> get_instance_page(app& a, request_ctx& ctx) {
     o["issuer"] = a.inst.issuer;
     o["allowed_origins"] = strings(a.cfg.allowed_origins);
     o["settings"] = settings_json(a.cfg);
-    json::array keys;
-    bool first = true;  // published() lists the active key first
-    for (auto const* k : a.keys.published()) {
-        keys.push_back(json::object{{"kid", k->kid()}, {"alg", "RS256"}, {"bits", k->bits()}, {"active", first}});
-        first = false;
-    }
-    o["signing_keys"] = std::move(keys);
+    o["signing_keys"] = signing_keys_json(a.keys.current());
     json::array hooks;
     for (auto const& h : a.cfg.webhooks)
         hooks.push_back(json::object{{"url", h.url}, {"events", strings(h.events)}, {"secrets", h.secrets.size()}});
@@ -357,14 +354,32 @@ api_result<reply> preview_jwt_template(app& a, request_ctx& ctx) {
 api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx) {
     auto limit = limit_param(ctx, 50, 500);
     if (!limit) return param_error(code::form_param_value_invalid, "limit", "limit must be between 1 and 500.");
+    std::string_view status, url;
+    if (auto const* st = ctx.query.find("status")) status = *st;
+    if (auto const* u = ctx.query.find("url")) url = *u;
+    if (!status.empty() && status != "queued" && status != "retrying" && status != "sending" && status != "failed" &&
+        status != "delivered")
+        return param_error(code::form_param_value_invalid, "status",
+                           "status must be queued, retrying, sending, failed or delivered.");
     json::array data;
-    if (a.jobs != nullptr) {
+    auto wanted = [&](json::object const& d) {
+        return (status.empty() || d.at("status").as_string() == status) &&
+               (url.empty() || d.at("url").as_string() == url);
+    };
+    if (a.jobs != nullptr && status != "delivered") {
         auto all = txn::read(a, "webhook deliveries", [&](store::read_txn& t) { return a.jobs->list(t, 100000); });
         if (!all) return all.error();
         // Newest first (the queue lists oldest first).
-        for (auto it = all->rbegin(); it != all->rend() && data.size() < *limit; ++it)
-            if (it->kind == "webhook") data.push_back(delivery_json(*it, ctx.now));
+        for (auto it = all->rbegin(); it != all->rend() && data.size() < *limit; ++it) {
+            if (it->kind != "webhook") continue;
+            auto d = delivery_json(*it, ctx.now);
+            if (wanted(d)) data.push_back(std::move(d));
+        }
     }
+    // Then the recent successes, which left the queue (server/delivery/history.hpp), newest first.
+    if (a.webhook_history != nullptr && (status.empty() || status == "delivered") && data.size() < *limit)
+        for (auto const& e : a.webhook_history->list(url, {}, *limit - data.size()))
+            data.push_back(delivery::entry_json(e));
     auto const n = data.size();
     return json_reply(json::object{{"data", std::move(data)}, {"total_count", n}});
 }

@@ -489,7 +489,19 @@ async function renderInstance() {
   const reload = () => renderInstance();
   const settingRows = Object.entries(inst.settings).map(([k, v]) =>
     h('tr', {}, h('th', { scope: 'row', text: k }), h('td', { text: typeof v === 'string' ? v : JSON.stringify(v) })));
-  const keyRows = inst.signing_keys.map(k => h('tr', {}, h('td', { text: k.kid }), h('td', { text: `${k.alg} ${k.bits}` }), h('td', { text: k.active ? 'signing' : 'published (verifies older tokens)' })));
+  // Signing keys: rotate (after a confirmation) and retire; admins only (the "keys" right).
+  const keyRows = inst.signing_keys.map(k => h('tr', {}, h('td', { text: k.kid }), h('td', { text: `${k.alg} ${k.bits}` }),
+    h('td', { text: k.active ? 'signing' : 'published (verifies older tokens)' }),
+    h('td', {}, k.active ? '' : h('button', { type: 'button', class: 'danger', disabled: !can('keys'), text: `Retire ${k.kid}`,
+      onclick: () => act('Retire key', () => api('DELETE', `/v1/signing_keys/${encodeURIComponent(k.kid)}`), reload).catch(() => {}) }))));
+  const rotateConfirm = h('p', { hidden: true, role: 'group', 'aria-label': 'Confirm rotation' },
+    'New tokens will be signed by a new key; the current key stays in the JWKS until you retire it. ',
+    h('button', { type: 'button', text: 'Confirm rotation',
+      onclick: () => act('Rotate key', () => api('POST', '/v1/signing_keys', {}), reload).catch(() => {}) }), ' ',
+    h('button', { type: 'button', text: 'Cancel', onclick: () => { rotateConfirm.hidden = true; } }));
+  const rotate = can('keys')
+    ? h('div', {}, h('button', { type: 'button', text: 'Rotate signing key', onclick: () => { rotateConfirm.hidden = false; } }), rotateConfirm)
+    : none('Key rotation is for admins.');
 
   // JWT templates: the claims rendered on the server for a chosen user.
   const tplSelect = h('select', { id: 'tpl-select' }, templates.map(t => h('option', { value: t.id, text: t.name })));
@@ -513,9 +525,10 @@ async function renderInstance() {
   const hookRows = inst.webhook_endpoints.map(w => h('tr', {}, h('td', { text: w.url }), h('td', { text: w.events.length ? w.events.join(', ') : 'all events' })));
   const deliveryRows = deliveries.data.map(d => h('tr', {},
     h('td', { text: d.event_type }), h('td', { text: d.url }), h('td', { text: d.status }), h('td', { text: String(d.attempts) }),
-    h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
-    h('td', {}, h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
-      onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {}), reload).catch(() => {}) }))));
+    h('td', { text: d.response_code ? String(d.response_code) : '' }), h('td', { text: d.last_error || '' }), h('td', { text: when(d.created_at) }),
+    h('td', {}, d.status === 'delivered' ? h('span', { class: 'muted', text: `delivered ${when(d.delivered_at)}` })
+      : h('button', { type: 'button', disabled: !can('write') || d.status === 'sending', text: `Retry ${d.id}`,
+        onclick: () => act('Retry delivery', () => api('POST', `/v1/webhook_deliveries/${encodeURIComponent(d.id)}/retry`, {}), reload).catch(() => {}) }))));
 
   const waitRows = waitlist.data.map(w => h('tr', {},
     h('td', { text: w.email_address }), h('td', { text: w.status }), h('td', { text: when(w.created_at) }),
@@ -537,16 +550,15 @@ async function renderInstance() {
     h('section', { 'aria-label': 'Allowed origins' }, h('h2', { text: 'Allowed origins' }),
       inst.allowed_origins.length ? h('ul', {}, inst.allowed_origins.map(o => h('li', { text: o }))) : none('Only the instance\'s own site')),
     h('section', { 'aria-label': 'Settings' }, h('h2', { text: 'Settings in force' }), grid('Settings', ['Setting', 'Value'], settingRows)),
-    h('section', { 'aria-label': 'Signing keys' }, h('h2', { text: 'Signing keys' }), grid('Signing keys', ['Key id', 'Algorithm', 'Use'], keyRows),
-      h('p', { class: 'muted', text: 'Rotate with `latchkey keys --rotate` and restart: the new key signs, the old one stays in the JWKS until `latchkey keys --retire KID`.' })),
+    h('section', { 'aria-label': 'Signing keys' }, h('h2', { text: 'Signing keys' }), grid('Signing keys', ['Key id', 'Algorithm', 'Use', ''], keyRows), rotate),
     h('section', { 'aria-label': 'JWT templates' }, h('h2', { text: 'JWT templates' }),
       templates.length ? grid('JWT templates', ['Name', 'Lifetime', 'Claims'], templates.map(t => h('tr', {},
         h('td', { text: t.name }), h('td', { text: `${t.lifetime} s` }), h('td', {}, h('code', { text: JSON.stringify(t.claims) }))))) : none('No templates'),
       tplForm, tplOut),
     h('section', { 'aria-label': 'Webhooks' }, h('h2', { text: 'Webhooks' }),
       hookRows.length ? grid('Webhook endpoints', ['URL', 'Events'], hookRows) : none('No webhook endpoints configured'),
-      h('h3', { text: 'Deliveries in the queue' }),
-      deliveryRows.length ? grid('Webhook deliveries', ['Event', 'URL', 'Status', 'Attempts', 'Last error', 'Created', ''], deliveryRows) : none('Nothing waiting: every delivery went through.')),
+      h('h3', { text: 'Recent deliveries' }),
+      deliveryRows.length ? grid('Webhook deliveries', ['Event', 'URL', 'Status', 'Attempts', 'Response', 'Last error', 'Created', ''], deliveryRows) : none('No deliveries yet.')),
     h('section', { 'aria-label': 'Waitlist' }, h('h2', { text: 'Waitlist' }),
       waitRows.length ? grid('Waitlist', ['Email', 'Status', 'Joined', ''], waitRows) : none('Nobody is waiting')),
     h('section', { 'aria-label': 'Exports' }, h('h2', { text: 'Export users' }), exports));

@@ -2,6 +2,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/jws.hpp"
+#include "crypto/live_keyring.hpp"
 #include "tests/unit/crypto/test_keys.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -224,6 +225,34 @@ BOOST_AUTO_TEST_CASE(jwks_json_escapes_the_kid) {
     a->set_kid("a\"b\\c\nd");
     ring.add(std::move(*a), true);
     BOOST_TEST(crypto::jwks_json(ring).find(R"("kid":"a\"b\\c\u000ad")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(live_keyring_swaps_snapshots_and_keeps_the_old_ones_readable) {
+    auto with = [](std::initializer_list<std::pair<crypto::signing_key const*, char const*>> keys) {
+        crypto::keyring ring;
+        for (auto const& [k, kid] : keys) {
+            auto c = k->clone();
+            BOOST_TEST_REQUIRE(c.has_value());
+            c->set_kid(kid);
+            ring.add(std::move(*c), true);  // the last one added is active
+        }
+        return ring;
+    };
+    crypto::live_keyring live(with({{&test::rfc_key(), "ins_old"}}));
+    crypto::signing_key const& before = live.active();  // what a mint in flight holds
+    crypto::keyring const& snapshot = live.current();
+    live.publish(with({{&test::rfc_key(), "ins_old"}, {&test::generated_key(), "ins_new"}}));
+    BOOST_TEST(live.active().kid() == "ins_new");
+    BOOST_TEST(live.find("ins_old") != nullptr);
+    BOOST_TEST(live.published().size() == 2U);
+    BOOST_TEST(crypto::jwks_json(live).find(R"("kid":"ins_new")") < crypto::jwks_json(live).find(R"("kid":"ins_old")"));
+    live.publish(with({{&test::generated_key(), "ins_new"}}));
+    BOOST_TEST(live.find("ins_old") == nullptr);
+    BOOST_TEST(live.generation() == 3U);
+    // The replaced snapshots stay valid (ASan would report a use after free otherwise).
+    BOOST_TEST(before.kid() == "ins_old");
+    BOOST_TEST(snapshot.size() == 1U);
+    BOOST_TEST(&snapshot.active() == &before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -52,6 +52,24 @@ describe('Prebuilt components in the Account Portal (production instance)', { sk
     assert.equal(list.data[0].status, 'pending');
   }));
 
+  it('impersonation: an actor token\'s link signs in on the portal and @clerk/ui shows its impersonation badge', T, () => withPage('impersonation', async page => {
+    // Clerk's prebuilt UI shows a floating "Signed in as" badge while the session has an actor (issue 23): the
+    // console's Impersonate makes the same BAPI actor token.
+    const u = await makeUser('imp');
+    await bapi.users.updateUser(u.id, { firstName: 'Imogen' });
+    const token = await bapi.actorTokens.create({ userId: u.id, actor: { sub: 'operator:support' }, expiresInSeconds: 300 });
+    await page.goto(token.url, { waitUntil: 'load', timeout: 20000 });
+    await waitForProfile(page);
+    const fab = page.locator('.cl-impersonationFab');
+    await fab.waitFor(WAIT);
+    await fab.hover();
+    await page.getByText('Signed in as Imogen').waitFor(WAIT);
+    await shot(page, 'impersonation');
+    const sessions = await activeSessions(u.id);
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0].actor?.sub, 'operator:support');
+  }));
+
   it('first screens: <SignIn/>, <SignUp/>, <UserProfile/> behind sign-in, branded, no CSP violation', T, () => withPage('first-screens', async page => {
     await page.goto(`${fapi}/sign-in`, { waitUntil: 'load', timeout: 20000 });
     await page.locator('input[name="identifier"]').waitFor(WAIT);

@@ -106,7 +106,11 @@ describe('two nodes on one PostgreSQL: clerk-js through a load balancer, @clerk/
       route = 'b';
       const bFrom = b.logs.length;
       const token = await evalClerk(p.page, clerk => clerk.session.getToken({ skipCache: true }));
-      const minted = served(b, 'POST', new RegExp(`^/v1/client/sessions/${sid}/tokens`), bFrom);
+      // The access-log line is written once the answer is sent: wait for it rather than race it.
+      const minted = await until('B logs the mint', 2000, async () => {
+        const m = served(b, 'POST', new RegExp(`^/v1/client/sessions/${sid}/tokens`), bFrom);
+        return m.length ? m : null;
+      }).catch(() => []);
       assert.equal(minted.length, 1, 'B minted the token');
       assert.equal(minted[0].status, 200);
       const claims = await verifyToken(token, { secretKey: a.secretKey, apiUrl: a.bapiUrl, authorizedParties: [app.origin] });
@@ -134,7 +138,10 @@ describe('two nodes on one PostgreSQL: clerk-js through a load balancer, @clerk/
         assert.ok(Date.now() - t0 < 1000, 'A still mints 1 s after the revoke on B');
         await sleep(5);
       }
-      const mints = served(a, 'POST', new RegExp(`^/v1/client/sessions/${sid}/tokens`), aFrom);
+      const mints = await until('A logs the refused mint', 2000, async () => {
+        const m = served(a, 'POST', new RegExp(`^/v1/client/sessions/${sid}/tokens`), aFrom);
+        return m.length && m.at(-1).status === 401 ? m : null;
+      }).catch(() => served(a, 'POST', new RegExp(`^/v1/client/sessions/${sid}/tokens`), aFrom));
       assert.ok(mints.length >= 1, 'clerk-js asked A for a token after the revoke');
       assert.equal(mints[mints.length - 1].status, 401, `A refused: ${JSON.stringify(mints.at(-1))}`);
       assert.ok(lag < 1000, `refused after ${lag} ms`);

@@ -3,7 +3,7 @@
 // by an email prefix and open them, end a session (the browser that held it is signed out on its next refresh),
 // ban them (their next FAPI sign-in in clerk-js answers Clerk's banned error), edit public metadata in the JSON
 // editor (invalid JSON refused; the value then in @clerk/backend's getUser and in a JWT template's claim),
-// impersonate (a second browser context redeems the actor token in clerk-js and gets a session token with `act`),
+// keyboard-only navigation, impersonate (a second browser context redeems the actor token in clerk-js and gets a session token with `act`),
 // read the charts and the audit log; the organizations pages (an organization named with an XSS payload, a member's
 // role, an invitation, a domain), the instance page (origins, signing keys rotated and retired with its buttons, a
 // template's claims previewed for a user, a webhook delivery retried, the waitlist, the users export), operator
@@ -309,6 +309,31 @@ describe('admin console', { skip: !LATCHKEY_BIN && 'LATCHKEY_BIN is not set' }, 
     for (const action of ['POST /console/api/operators', 'PATCH /console/api/operators/{operator_id}',
       'POST /console/api/operators/{operator_id}/reset_totp', 'DELETE /console/api/operators/{operator_id}'])
       await log.getByRole('cell', { name: action, exact: true }).first().waitFor(WAIT);
+    noViolations();
+  });
+
+  /** Presses Tab until `locator` has the focus (keyboard only; no clicks). */
+  async function tabTo(locator, max = 80) {
+    for (let i = 0; i < max; ++i) {
+      await con.page.keyboard.press('Tab');
+      if (await locator.evaluate(e => e === document.activeElement).catch(() => false)) return;
+    }
+    throw new Error(`Tab never reached ${locator}`);
+  }
+
+  it('keyboard only: Tab reaches the search box, typing searches, Enter opens the user, Tab reaches the actions', T, async () => {
+    await con.page.goto(`${s.server.bapiUrl}/console/#/users`);
+    const search = con.page.getByRole('searchbox', { name: 'Search users' });
+    await search.waitFor(WAIT);
+    await tabTo(search);
+    await con.page.keyboard.type(eve.email.slice(0, 8));
+    const row = con.page.getByRole('link', { name: `${XSS} Tester` });
+    await row.waitFor(WAIT);
+    await tabTo(row);
+    await con.page.keyboard.press('Enter');
+    await con.page.getByRole('heading', { name: `${XSS} Tester` }).waitFor(WAIT);
+    assert.ok(con.page.url().endsWith(`#/users/${eve.id}`), con.page.url());
+    await tabTo(con.page.getByRole('button', { name: 'Impersonate' }));
     noViolations();
   });
 

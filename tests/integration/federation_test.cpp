@@ -640,6 +640,17 @@ BOOST_AUTO_TEST_CASE(oauth_token_links_a_verified_email_to_its_owner_and_never_m
                        {"token", f.idp.mint("latchkey-test", "acme-native-1", "other@example.com")}});
     expect_error(su, 422, "external_account_exists", "token");
     BOOST_TEST(user_count(f) == 1u);
+
+    // A banned owner: the attempt fails with user_banned and starts no session.
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/users/" + owner + "/ban").status == 200u);
+    http_client c3(f.s.fapi_port());
+    auto banned =
+        c3.fapi("POST", "/v1/client/sign_ins",
+                {{"strategy", "oauth_token_custom_acme"}, {"token", f.idp.mint("latchkey-test", "acme-native-1", "")}});
+    BOOST_TEST_REQUIRE(banned.status == 200u, banned.body);
+    BOOST_TEST(response(banned).at("first_factor_verification").at("status") == "failed", banned.body);
+    BOOST_TEST(response(banned).at("first_factor_verification").at("error").at("code") == "user_banned");
+    BOOST_TEST(c3.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().empty());
 }
 
 BOOST_AUTO_TEST_CASE(bad_posted_tokens_are_refused_on_token_and_create_nothing) {

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { generateKeyPairSync, sign as signWith } from 'node:crypto';
 import { launchBrowser, newPage } from './lib/browser.mjs';
 import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
 import { makeTestCa } from './lib/tls.mjs';
@@ -30,6 +31,20 @@ const CLIENT_SECRET = 'e2e-provider-secret-0123456789';
 const GH_CLIENT_ID = 'latchkey-e2e-gh';
 const GH_CLIENT_SECRET = 'e2e-github-secret-0123456789';
 const IDP_HOST = 'idp.localhost';
+// Google One Tap (issue 15): latchkey's `oauth_google` is configured with the same provider as issuer (its JWKS,
+// discovered) and this client id; the test mints the ID tokens Google's One Tap would hand the page, signed with the
+// provider's own key (given to oidc-provider as its JWKS).
+const ONE_TAP_CLIENT_ID = 'one-tap-e2e.apps.example';
+const idpKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const idpJwk = { ...idpKey.privateKey.export({ format: 'jwk' }), kid: 'e2e-rs256', alg: 'RS256', use: 'sig' };
+const b64u = x => Buffer.from(x).toString('base64url');
+function mintIdToken(iss, sub) {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64u(JSON.stringify({ alg: 'RS256', kid: idpJwk.kid, typ: 'JWT' }))}.${b64u(JSON.stringify({
+    iss, aud: ONE_TAP_CLIENT_ID, sub, iat: now, exp: now + 300, email: `${sub}@example.com`, email_verified: true,
+    given_name: 'Tap' }))}`;
+  return `${input}.${signWith('sha256', Buffer.from(input), idpKey.privateKey).toString('base64url')}`;
+}
 
 async function listen(handler, tls) {
   const s = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
@@ -116,6 +131,7 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
         claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true, given_name: 'Ida', family_name: id }),
       }),
       cookies: { keys: ['e2e-provider-cookie-key'] },
+      jwks: { keys: [idpJwk] },
       pkce: { required: () => true },
     });
     provider.on('server_error', (ctx, err) => process.stderr.write(`[oidc-provider] ${err?.stack ?? err}\n`));
@@ -165,6 +181,9 @@ window.addEventListener('load', function () {
           authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`,
           userinfo_endpoint: `${issuer}/user`, emails_endpoint: `${issuer}/user/emails`,
           scopes: ['read:user', 'user:email'], ca_file: ca.caFile, timeout_ms: 5000,
+        }, {
+          strategy: 'oauth_google', name: 'Google', client_id: ONE_TAP_CLIENT_ID, client_secret: 'unused-e2e-secret',
+          issuer, ca_file: ca.caFile, timeout_ms: 5000,
         }],
       },
     });
@@ -289,6 +308,29 @@ window.addEventListener('load', function () {
     const user = await bapi.users.getUser(userId);
     assert.equal(user.externalAccounts[0]?.providerUserId, login);
     assert.equal(user.primaryEmailAddress?.emailAddress, `${login}@example.com`);
+  }));
+
+  it('Google One Tap: authenticateWithGoogleOneTap signs a new identity up (sign-in refused, then the sign-up with the same token), and signs it in the next time', T, () => withPage(async page => {
+    const sub = uniq('tap');
+    const oneTap = async () => {
+      await page.goto(`${appOrigin}/`, { waitUntil: 'load', timeout: 20000 });
+      await page.waitForFunction(() => window.__ready || window.__error, null, WAIT);
+      return page.evaluate(async token => {
+        const res = await window.Clerk.authenticateWithGoogleOneTap({ token });
+        await window.Clerk.setActive({ session: res.createdSessionId });
+        return { signUp: 'createdUserId' in res, status: res.status, user: window.Clerk.user?.id ?? null };
+      }, mintIdToken(issuer, sub));
+    };
+    const first = await oneTap();
+    assert.deepEqual([first.signUp, first.status], [true, 'complete']);
+    assert.match(first.user ?? '', /^user_/);
+    const user = await bapi.users.getUser(first.user);
+    assert.equal(user.externalAccounts[0]?.provider, 'oauth_google');
+    assert.equal(user.externalAccounts[0]?.providerUserId, sub);
+    assert.equal(user.primaryEmailAddress?.emailAddress, `${sub}@example.com`);
+    await signOut(page);
+    const again = await oneTap();
+    assert.deepEqual([again.signUp, again.status, again.user], [false, 'complete', first.user]);
   }));
 
   it('a GitHub-style OAuth 2.0 provider (no openid scope, no ID token): identity from /user and /user/emails; @clerk/backend reads the provider token; createExternalAccount links a second provider through the browser', T, () => withPage(async page => {

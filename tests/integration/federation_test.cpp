@@ -79,6 +79,29 @@ public:
         token_mode_ = std::move(mode);
     }
     int jwks_requests() const { return jwks_requests_.load(); }
+    /// An ID token as an app would post it (One Tap, a native SDK): no nonce; `claims` override the defaults
+    /// (iss: this provider, aud, exp: in 5 minutes, email verified); `stray` signs with a key not in the JWKS.
+    std::string mint(std::string const& aud, std::string const& sub, std::string const& email,
+                     json::object const& claims = {}, bool stray = false) {
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        json::object c{{"iss", issuer},
+                       {"aud", aud},
+                       {"sub", sub},
+                       {"iat", now},
+                       {"exp", now + 300},
+                       {"email", email},
+                       {"email_verified", true},
+                       {"given_name", "Tap"}};
+        for (auto const& kv : claims) c[kv.key()] = kv.value();
+        std::lock_guard lk(mu_);
+        json::object header{{"alg", "RS256"}, {"kid", key_.kid()}, {"typ", "JWT"}};
+        if (stray) {
+            auto other = *crypto::signing_key::generate_rsa(2048);
+            return *crypto::sign_rs256(other, json::serialize(header), json::serialize(c));
+        }
+        return *crypto::sign_rs256(key_, json::serialize(header), json::serialize(c));
+    }
     std::string issuer;
     std::atomic<bool> down;  ///< discovery answers 503 (the provider is down)
 
@@ -501,6 +524,171 @@ BOOST_AUTO_TEST_CASE(a_hanging_or_oversized_token_answer_fails_the_attempt_and_c
         BOOST_TEST(client.json.at("response").at("sessions").as_array().empty());
     }
     BOOST_TEST(b.bapi(http::verb::get, "/v1/users/count").json.at("total_count") == 0);
+}
+
+// ---- posted ID tokens (issue 15): `google_one_tap` and `oauth_token_<provider>` ----
+
+namespace {
+
+/// The Acme provider plus `oauth_google` (same test IdP as issuer, client id "google-client") and a plain OAuth 2.0
+/// provider without an issuer.
+void with_google(federated* f, conf::config& c) {
+    conf::oauth_provider g;
+    g.strategy = "oauth_google";
+    g.name = "Google";
+    g.client_id = "google-client";
+    g.client_secret = "g-secret";
+    g.issuer = f->idp.issuer;
+    g.allow_http = true;
+    g.timeout = std::chrono::seconds(5);
+    c.oauth_providers.push_back(g);
+    conf::oauth_provider plain;
+    plain.strategy = "oauth_github";
+    plain.name = "GitHub";
+    plain.client_id = "gh";
+    plain.client_secret = "gh-secret";
+    plain.authorization_endpoint = f->idp.issuer + "/authorize";
+    plain.token_endpoint = f->idp.issuer + "/token";
+    plain.userinfo_endpoint = f->idp.issuer + "/user";
+    plain.allow_http = true;
+    c.oauth_providers.push_back(plain);
+}
+
+struct token_federated {
+    federated f{[this](conf::config& c) { with_google(&f, c); }};
+};
+
+std::size_t user_count(federated& f) {
+    auto b = bapi_client(f.s);
+    auto r = b.bapi(http::verb::get, "/v1/users/count");
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    return r.json.at("total_count").to_number<std::size_t>();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(google_one_tap_signs_up_a_new_identity_then_signs_it_in) {
+    token_federated t;
+    auto& f = t.f;
+    http_client c(f.s.fapi_port());
+    auto const token = f.idp.mint("google-client", "g-user-1", "tap@example.com");
+    // clerk-js's authenticateWithGoogleOneTap: sign in first; an unknown identity is external_account_not_found,
+    // then a sign-up with the same token.
+    auto si = c.fapi("POST", "/v1/client/sign_ins", {{"strategy", "google_one_tap"}, {"token", token}});
+    expect_error(si, 422, "external_account_not_found", "token");
+    BOOST_TEST(user_count(f) == 0u);
+    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"strategy", "google_one_tap"}, {"token", token}});
+    BOOST_TEST_REQUIRE(su.status == 200u, su.body);
+    BOOST_TEST(response(su).at("status") == "complete", su.body);
+    auto const user_id = str(response(su).at("created_user_id"));
+    auto b = bapi_client(f.s);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
+    auto const& eas = u.json.at("external_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    BOOST_TEST(eas[0].at("provider") == "oauth_google");
+    BOOST_TEST(eas[0].at("provider_user_id") == "g-user-1");
+    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("email_address") == "tap@example.com");
+    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
+
+    // The same identity signs up again: it is not moved nor duplicated.
+    http_client c2(f.s.fapi_port());
+    auto again = c2.fapi("POST", "/v1/client/sign_ups", {{"strategy", "google_one_tap"}, {"token", token}});
+    expect_error(again, 422, "external_account_exists", "token");
+
+    // Another browser signs in with a fresh token of the same identity: complete, same user.
+    auto in = c2.fapi("POST", "/v1/client/sign_ins",
+                      {{"strategy", "google_one_tap"}, {"token", f.idp.mint("google-client", "g-user-1", "")}});
+    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
+    BOOST_TEST(response(in).at("status") == "complete", in.body);
+    BOOST_TEST(response(in).at("first_factor_verification").at("strategy") == "google_one_tap", in.body);
+    auto client = c2.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(client.json.at("response").at("sessions").as_array().size() == 1u, client.body);
+    BOOST_TEST(str(client.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);
+    BOOST_TEST(user_count(f) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(oauth_token_links_a_verified_email_to_its_owner_and_never_moves_an_owned_identity) {
+    token_federated t;
+    auto& f = t.f;
+    auto b = bapi_client(f.s);
+    auto made =
+        b.bapi(http::verb::post, "/v1/users",
+               json::object{{"email_address", json::array{"native@example.com"}}, {"password", "Tr0ub4dor&3x!"}});
+    BOOST_TEST_REQUIRE(made.status == 200u, made.body);
+    auto const owner = str(made.json.at("id"));
+    http_client c(f.s.fapi_port());
+    // A native app's provider SDK token for Acme: the verified email links the identity to the address's owner.
+    auto in = c.fapi("POST", "/v1/client/sign_ins",
+                     {{"strategy", "oauth_token_custom_acme"},
+                      {"token", f.idp.mint("latchkey-test", "acme-native-1", "native@example.com")}});
+    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
+    BOOST_TEST(response(in).at("status") == "complete", in.body);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + owner);
+    BOOST_TEST_REQUIRE(u.json.at("external_accounts").as_array().size() == 1u, u.body);
+    BOOST_TEST(u.json.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-native-1");
+
+    // An unverified email does not link: nobody owns that identity, so nothing signs in and nothing is created.
+    http_client c2(f.s.fapi_port());
+    auto unverified = c2.fapi("POST", "/v1/client/sign_ins",
+                              {{"strategy", "oauth_token_custom_acme"},
+                               {"token", f.idp.mint("latchkey-test", "acme-native-2", "native@example.com",
+                                                    json::object{{"email_verified", false}})}});
+    expect_error(unverified, 422, "external_account_not_found", "token");
+    // Its sign-up is refused too: the address belongs to the first user.
+    auto su = c2.fapi("POST", "/v1/client/sign_ups",
+                      {{"strategy", "oauth_token_custom_acme"},
+                       {"token", f.idp.mint("latchkey-test", "acme-native-1", "other@example.com")}});
+    expect_error(su, 422, "external_account_exists", "token");
+    BOOST_TEST(user_count(f) == 1u);
+
+    // A banned owner: the attempt fails with user_banned and starts no session.
+    BOOST_TEST_REQUIRE(b.bapi(http::verb::post, "/v1/users/" + owner + "/ban").status == 200u);
+    http_client c3(f.s.fapi_port());
+    auto banned =
+        c3.fapi("POST", "/v1/client/sign_ins",
+                {{"strategy", "oauth_token_custom_acme"}, {"token", f.idp.mint("latchkey-test", "acme-native-1", "")}});
+    BOOST_TEST_REQUIRE(banned.status == 200u, banned.body);
+    BOOST_TEST(response(banned).at("first_factor_verification").at("status") == "failed", banned.body);
+    BOOST_TEST(response(banned).at("first_factor_verification").at("error").at("code") == "user_banned");
+    BOOST_TEST(c3.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_posted_tokens_are_refused_on_token_and_create_nothing) {
+    token_federated t;
+    auto& f = t.f;
+    http_client c(f.s.fapi_port());
+    auto post = [&](std::string const& path, std::string const& strategy, std::string const& token) {
+        std::vector<std::pair<std::string, std::string>> form{{"strategy", strategy}};
+        if (!token.empty()) form.emplace_back("token", token);
+        return c.fapi("POST", path, form);
+    };
+    for (auto const* path : {"/v1/client/sign_ins", "/v1/client/sign_ups"}) {
+        BOOST_TEST_CONTEXT(path) {
+            expect_error(post(path, "google_one_tap", ""), 422, "form_param_missing", "token");
+            expect_error(post(path, "google_one_tap", "not.a.jwt"), 422, "form_param_value_invalid", "token");
+            auto const now =
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+            expect_error(post(path, "google_one_tap",
+                              f.idp.mint("google-client", "g-bad", "", json::object{{"exp", now - 3600}})),
+                         422, "form_param_value_invalid", "token");
+            // Acme's audience is not Google's client.
+            expect_error(post(path, "google_one_tap", f.idp.mint("latchkey-test", "g-bad", "")), 422,
+                         "form_param_value_invalid", "token");
+            expect_error(
+                post(path, "google_one_tap",
+                     f.idp.mint("google-client", "g-bad", "", json::object{{"iss", "https://accounts.google.com"}})),
+                422, "form_param_value_invalid", "token");
+            expect_error(post(path, "google_one_tap", f.idp.mint("google-client", "g-bad", "", {}, true)), 422,
+                         "form_param_value_invalid", "token");
+            // No such provider; a provider without an issuer has no ID tokens to check.
+            expect_error(post(path, "oauth_token_apple", f.idp.mint("apple", "a", "")), 422,
+                         "strategy_for_user_invalid", "strategy");
+            expect_error(post(path, "oauth_token_github", f.idp.mint("gh", "a", "")), 422, "strategy_for_user_invalid",
+                         "strategy");
+        }
+    }
+    BOOST_TEST(user_count(f) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -85,8 +85,8 @@ key_check check_signature(crypto::jws_parts const& parts, std::string_view alg, 
 /// `jwks(refresh)`: the provider's key set (cached; refetched when `refresh`), or null when it cannot be had.
 std::optional<proven> verify_id_token(
     conf::oauth_provider const& p, std::string_view id_token,
-    std::function<std::optional<std::string>(bool refresh, std::string const& kid)> const& jwks, std::string_view nonce,
-    std::int64_t now_s, std::string& why) {
+    std::function<std::optional<std::string>(bool refresh, std::string const& kid)> const& jwks,
+    std::optional<std::string_view> nonce, std::int64_t now_s, std::string& why) {
     auto parts = crypto::parse_jws(id_token);
     if (!parts) return why = "id_token malformed", std::nullopt;
     boost::system::error_code ec;
@@ -119,7 +119,9 @@ std::optional<proven> verify_id_token(
     auto const* exp = c.if_contains("exp");
     if (exp == nullptr || !exp->is_number() || exp->to_number<double>() + 60 < static_cast<double>(now_s))
         return why = "id_token expired", std::nullopt;
-    if (!crypto::equal_ct(str_of(c, "nonce").value_or(""), nonce)) return why = "id_token nonce", std::nullopt;
+    // A posted token (One Tap, native apps) answers no nonce of ours: nullopt skips the check.
+    if (nonce && !crypto::equal_ct(str_of(c, "nonce").value_or(""), *nonce))
+        return why = "id_token nonce", std::nullopt;
     auto sub = str_of(c, "sub").value_or("");
     if (sub.empty() || sub.size() > 255) return why = "id_token sub", std::nullopt;
     proven out;
@@ -141,7 +143,44 @@ std::optional<proven> verify_id_token(
     return out;
 }
 
+/// An ID token of `p` checked against the key set at `jwks_uri` (cached in the fetcher; refetched once for a kid
+/// the cached set lacks). `why` says what failed, for the log.
+std::optional<proven> verify_with_jwks(app& a, conf::oauth_provider const& p, std::string const& jwks_uri,
+                                       std::string_view id_token, std::optional<std::string_view> nonce,
+                                       std::int64_t now_s, std::string& why) {
+    auto& cache = a.oauth_fetcher->jwks;
+    std::string fetch_failure;
+    auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
+        auto const now_ms = now_s * 1000;
+        if (!refresh) {
+            if (auto hit = cache.get(jwks_uri, now_ms)) return hit;
+        } else if (!cache.may_refetch_for(jwks_uri, kid, now_ms)) {
+            return std::nullopt;
+        }
+        fetch_request kr;
+        kr.url = jwks_uri;
+        auto keys = a.oauth_fetcher->fetch(p, kr);
+        if (keys.status != 200) {
+            fetch_failure = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
+            return std::nullopt;
+        }
+        cache.put(jwks_uri, keys.body, now_ms);
+        return std::move(keys.body);
+    };
+    auto out = verify_id_token(p, id_token, jwks, nonce, now_s, why);
+    if (!fetch_failure.empty()) why += " (" + fetch_failure + ")";
+    return out;
+}
+
 }  // namespace
+
+std::optional<userinfo_identity> verify_posted_id_token(app& a, conf::oauth_provider const& p, std::string_view token,
+                                                        std::int64_t now_s, std::string& why) {
+    auto const ep = endpoints_of(a, p);
+    if (a.oauth_fetcher == nullptr || p.issuer.empty() || ep.jwks_uri.empty())
+        return why = "provider has no key set", std::nullopt;
+    return verify_with_jwks(a, p, ep.jwks_uri, token, std::nullopt, now_s, why);
+}
 
 exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
                           store::oauth_flow_record const& flow, std::int64_t now_s) {
@@ -193,28 +232,9 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         seal_tokens(a, out.who->identity, tokens);
         return out;
     }
-    auto& cache = a.oauth_fetcher->jwks;
-    std::string fetch_failure;
-    auto jwks = [&](bool refresh, std::string const& kid) -> std::optional<std::string> {
-        auto const now_ms = now_s * 1000;
-        if (!refresh) {
-            if (auto hit = cache.get(ep.jwks_uri, now_ms)) return hit;
-        } else if (!cache.may_refetch_for(ep.jwks_uri, kid, now_ms)) {
-            return std::nullopt;
-        }
-        fetch_request kr;
-        kr.url = ep.jwks_uri;
-        auto keys = a.oauth_fetcher->fetch(p, kr);
-        if (keys.status != 200) {
-            fetch_failure = "jwks fetch: " + std::to_string(keys.status) + " " + keys.error;
-            return std::nullopt;
-        }
-        cache.put(ep.jwks_uri, keys.body, now_ms);
-        return std::move(keys.body);
-    };
     std::string why;
-    out.who = verify_id_token(p, *str_of(body.get_object(), "id_token"), jwks, flow.nonce, now_s, why);
-    if (!fetch_failure.empty()) why += " (" + fetch_failure + ")";
+    out.who = verify_with_jwks(a, p, ep.jwks_uri, *str_of(body.get_object(), "id_token"), std::string_view(flow.nonce),
+                               now_s, why);
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
@@ -533,6 +553,53 @@ void attach_to_user(store::sign_up_record const& su, store::user_record& u, std:
     u.external_accounts.push_back(std::move(ea));
 }
 
+round_trip_outcome proven_outcome(request_ctx& ctx, std::optional<userinfo_identity> const& who,
+                                  std::string const& scopes) {
+    round_trip_outcome rt;
+    rt.prove = [who, scopes](store::oauth_flow_record& f) {
+        f.identity = who->identity;
+        f.identity.approved_scopes = scopes;
+        f.email_verified = who->email_verified;
+    };
+    rt.owner = [](store::write_txn& tx, store::oauth_flow_record const& f,
+                  bool sign_in) -> store::result<std::optional<std::string>> {
+        auto uid = tx.users().id_by_identification(identity_key(f.identity.provider, f.identity.provider_user_id));
+        // A verified provider email links to the account that owns the address (sign-in only).
+        if (uid && !*uid && sign_in && f.email_verified && !f.identity.email_address.empty())
+            uid = tx.users().id_by_email(f.identity.email_address);
+        return uid;
+    };
+    rt.link = [&](store::user_record& u, store::oauth_flow_record const& f) {
+        bool linked = false;
+        for (auto& ea : u.external_accounts) {
+            if (ea.provider != f.identity.provider || ea.provider_user_id != f.identity.provider_user_id) continue;
+            linked = true;
+            // The provider's latest tokens replace the kept ones (a refresh token not re-sent stays).
+            if (!f.identity.access_token_sealed.empty()) {
+                ea.access_token_sealed = f.identity.access_token_sealed;
+                if (!f.identity.refresh_token_sealed.empty()) ea.refresh_token_sealed = f.identity.refresh_token_sealed;
+                ea.token_expires_at = f.identity.token_expires_at;
+                ea.approved_scopes = f.identity.approved_scopes;
+                ea.updated_at = ctx.now;
+            }
+        }
+        if (!linked) {
+            auto ea = f.identity;
+            ea.id = crypto::new_id("eac");
+            ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
+            ea.created_at = ea.updated_at = ctx.now;
+            u.external_accounts.push_back(std::move(ea));
+        }
+    };
+    rt.fill_sign_up = [&](store::sign_up_record& su) {
+        store::sign_in_record as_sign_in;
+        as_sign_in.oauth = su.oauth;
+        as_sign_in.first_factor.status = "transferable";
+        transfer_to_sign_up(as_sign_in, su, ctx.now);
+    };
+    return rt;
+}
+
 api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
     auto param = [&](std::string_view k) -> std::string {
         if (auto const* v = ctx.query.find(k)) return *v;
@@ -588,50 +655,8 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
 
     // 3. The outcome, in one write: the state is spent whatever happens (a replayed callback finds nothing).
     std::string location = (*flow)->redirect_url;
-    round_trip_outcome rt;
-    rt.error = out.who ? std::string{}
-                       : (out.error.empty() ? std::string(code_name(code::oauth_token_exchange_error)) : out.error);
-    rt.prove = [&](store::oauth_flow_record& f) {
-        f.identity = out.who->identity;
-        f.identity.approved_scopes = out.scopes;
-        f.email_verified = out.who->email_verified;
-    };
-    rt.owner = [](store::write_txn& tx, store::oauth_flow_record const& f,
-                  bool sign_in) -> store::result<std::optional<std::string>> {
-        auto uid = tx.users().id_by_identification(identity_key(f.identity.provider, f.identity.provider_user_id));
-        // A verified provider email links to the account that owns the address (sign-in only).
-        if (uid && !*uid && sign_in && f.email_verified && !f.identity.email_address.empty())
-            uid = tx.users().id_by_email(f.identity.email_address);
-        return uid;
-    };
-    rt.link = [&](store::user_record& u, store::oauth_flow_record const& f) {
-        bool linked = false;
-        for (auto& ea : u.external_accounts) {
-            if (ea.provider != f.identity.provider || ea.provider_user_id != f.identity.provider_user_id) continue;
-            linked = true;
-            // The provider's latest tokens replace the kept ones (a refresh token not re-sent stays).
-            if (!f.identity.access_token_sealed.empty()) {
-                ea.access_token_sealed = f.identity.access_token_sealed;
-                if (!f.identity.refresh_token_sealed.empty()) ea.refresh_token_sealed = f.identity.refresh_token_sealed;
-                ea.token_expires_at = f.identity.token_expires_at;
-                ea.approved_scopes = f.identity.approved_scopes;
-                ea.updated_at = ctx.now;
-            }
-        }
-        if (!linked) {
-            auto ea = f.identity;
-            ea.id = crypto::new_id("eac");
-            ea.identification_id = identity_key(ea.provider, ea.provider_user_id);
-            ea.created_at = ea.updated_at = ctx.now;
-            u.external_accounts.push_back(std::move(ea));
-        }
-    };
-    rt.fill_sign_up = [&](store::sign_up_record& su) {
-        store::sign_in_record as_sign_in;
-        as_sign_in.oauth = su.oauth;
-        as_sign_in.first_factor.status = "transferable";
-        transfer_to_sign_up(as_sign_in, su, ctx.now);
-    };
+    auto rt = proven_outcome(ctx, out.who, out.scopes);
+    if (!out.who) rt.error = out.error.empty() ? std::string(code_name(code::oauth_token_exchange_error)) : out.error;
     auto w = txn::write<void>(a, "oauth_callback", txn::on_client_error::commit, [&](store::write_txn& tx) {
         return settle(a, ctx, tx, attempt_id, state, code::oauth_callback_invalid, "state", rt);
     });

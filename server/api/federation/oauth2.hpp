@@ -105,6 +105,17 @@ store::result<api_result<void>> settle(app& a, request_ctx& ctx, store::write_tx
                                        std::string_view state, code invalid, std::string_view param,
                                        round_trip_outcome const& out);
 
+/// The outcome of a proven provider identity (`who` empty: error left for the caller): its owner is the user the
+/// identity is linked to, else (sign-in, verified email) the user owning the address; a sign-in links it, a sign-up
+/// takes its profile. Shared by the OAuth callback and the posted ID tokens (id_tokens.cpp).
+round_trip_outcome proven_outcome(request_ctx& ctx, std::optional<userinfo_identity> const& who,
+                                  std::string const& scopes);
+
+/// An ID token an app posted (One Tap, a native app's provider SDK), checked against `p`'s key set, issuer,
+/// audience (its client id) and expiry; no nonce (none of ours was asked for). nullopt with `why` for the log.
+std::optional<userinfo_identity> verify_posted_id_token(app& a, conf::oauth_provider const& p, std::string_view token,
+                                                        std::int64_t now_s, std::string& why);
+
 /// Whether the callback's browser may finish a round trip started by client `client_id`: the client its
 /// __client cookie names must be that one (a browser without the cookie is not refused: the state decides).
 bool same_browser(app& a, request_ctx const& ctx, store::read_txn const& t, std::string const& client_id);

@@ -16,6 +16,7 @@
 #include "server/api/domain/web3.hpp"
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/federation/id_tokens.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
@@ -29,6 +30,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -478,9 +480,13 @@ json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_recor
 
 /// Stores a new sign-in `si` as the client's current attempt (creating the client when there is none) and replies
 /// with it, from what the write read.
-static api_result<reply> start_attempt(app& a, request_ctx& ctx, store::sign_in_record& si) {
+/// `then` (issue 15: a posted ID token settles the attempt in the same txn) runs after the puts; its refusal
+/// aborts the whole write.
+static api_result<reply> start_attempt(
+    app& a, request_ctx& ctx, store::sign_in_record& si,
+    std::function<store::result<api_result<void>>(store::write_txn&)> const& then = {}) {
     std::optional<staged_reply> staged;
-    auto w = txn::write<void>(a, "create_sign_in", txn::on_client_error::commit,
+    auto w = txn::write<void>(a, "create_sign_in", then ? txn::on_client_error::abort : txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
                                   auto c = ensure_client(a, ctx, tx);
                                   if (!c) return api_result<void>(c.error());
@@ -489,6 +495,10 @@ static api_result<reply> start_attempt(app& a, request_ctx& ctx, store::sign_in_
                                   c->updated_at = ctx.now;
                                   if (auto r = tx.clients().put(*c); !r) return r.error();
                                   if (auto r = tx.sign_ins().put(si); !r) return r.error();
+                                  if (then) {
+                                      auto r = then(tx);
+                                      if (!r || !*r) return r;
+                                  }
                                   if (auto r = stage_reply(a, ctx, tx, si, staged); !r) return r.error();
                                   return api_result<void>();
                               });
@@ -512,6 +522,21 @@ static api_result<reply> create_oauth_sign_in(app& a, request_ctx& ctx, std::str
     }
     si.first_factor = si.oauth.verification;
     return start_attempt(a, ctx, si);
+}
+
+/// `strategy: google_one_tap | oauth_token_<provider>` (issue 15): the posted ID token is the first factor,
+/// verified before the write and settled in it (federation/id_tokens.cpp).
+static api_result<reply> create_token_sign_in(app& a, request_ctx& ctx, std::string const& strategy) {
+    store::sign_in_record si;
+    auto who = federation::verify_posted_token(a, ctx, strategy, si.oauth);
+    if (!who) return who.error();
+    si.id = crypto::new_id("sia");
+    si.status = "needs_first_factor";
+    si.created_at = si.updated_at = ctx.now;
+    si.abandon_at = ctx.now + attempt_lifetime_ms;
+    si.first_factor = si.oauth.verification;
+    return start_attempt(a, ctx, si,
+                         [&](store::write_txn& tx) { return federation::settle_token_sign_in(a, ctx, tx, si, *who); });
 }
 
 // ---- passkeys (issue 14): the `passkey` first factor, including the discoverable flow ----
@@ -764,6 +789,8 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     auto const password = field(ctx, "password").value_or("");
     if (auto limited = limit_ip(a, ctx, "create")) return *limited;
     if (identifier.size() > 320) return param_error(code::form_param_max_length_exceeded, "identifier");
+    if (federation::is_token_strategy(strategy))  // issue 15: a posted ID token (One Tap, native apps)
+        return create_token_sign_in(a, ctx, strategy);
     if (strategy.starts_with("oauth_") || saml_sso::is_strategy(strategy))  // issue 15: the provider round trip
         return create_oauth_sign_in(a, ctx, strategy);
     if (strategy == "passkey" && identifier.empty())  // issue 14: the discoverable flow

@@ -12,6 +12,7 @@
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
 #include "server/api/federation/federation.hpp"
+#include "server/api/federation/id_tokens.hpp"
 #include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/organizations/orgs.hpp"
@@ -490,7 +491,13 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // Federation (issue 15): `strategy: oauth_*` starts the provider round trip; `transfer=true` takes over the
     // identity a sign-in proved for an unknown account (below, with the client).
     bool const transfer = field(ctx, "transfer").value_or("") == "true";
-    if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_")) {
+    bool const by_token = federation::is_token_strategy(field(ctx, "strategy").value_or(""));
+    if (by_token) {  // issue 15: a posted ID token (One Tap, native apps) proves the identity now
+        store::oauth_flow_record flow;
+        auto who = federation::verify_posted_token(a, ctx, field(ctx, "strategy").value_or(""), flow);
+        if (!who) return who.error();
+        federation::fill_sign_up_from_token(s, std::move(flow), *who, ctx.now);
+    } else if (auto st = field(ctx, "strategy").value_or(""); st.starts_with("oauth_")) {
         if (auto started = federation::start(a, ctx, st, s.id, s.oauth); !started) return started.error();
     } else if (saml_sso::is_strategy(st)) {  // enterprise SSO (issue 15): the IdP of the address's domain
         if (auto started = saml_sso::start(a, ctx, st, s.email_address, s.id, s.oauth); !started)
@@ -507,6 +514,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
                                  if (!live) return live.error();
                                  if (!live->empty()) return api_result<void>(make_error(code::session_exists));
                              }
+                             if (by_token)
+                                 if (auto r = federation::refuse_owned_identity(tx, s); !r || !*r) return r;
                              if (auto taken = check_taken(a, tx, s); !taken) return taken;
                              if (auto sent = send_pending_codes(a, ctx, tx, s); !sent) return sent;
                              if (transfer) {

@@ -601,6 +601,14 @@ BOOST_AUTO_TEST_CASE(google_one_tap_signs_up_a_new_identity_then_signs_it_in) {
     BOOST_TEST_REQUIRE(in.status == 200u, in.body);
     BOOST_TEST(response(in).at("status") == "complete", in.body);
     BOOST_TEST(response(in).at("first_factor_verification").at("strategy") == "google_one_tap", in.body);
+    // The spec's verification_google_one_tap (no redirect URL: nothing to visit).
+    BOOST_TEST(response(in).at("first_factor_verification").at("object") == "verification_google_one_tap", in.body);
+    BOOST_TEST(
+        !response(in).at("first_factor_verification").as_object().contains("external_verification_redirect_url"));
+    // The environment names the Google client id One Tap mints its tokens for (clerk-js's <GoogleOneTap/>).
+    auto env = c2.fapi("GET", "/v1/environment");
+    BOOST_TEST_REQUIRE(env.status == 200u, env.body);
+    BOOST_TEST(env.json.at("display_config").at("google_one_tap_client_id") == "google-client", env.body);
     auto client = c2.fapi("GET", "/v1/client");
     BOOST_TEST_REQUIRE(client.json.at("response").at("sessions").as_array().size() == 1u, client.body);
     BOOST_TEST(str(client.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);

@@ -474,12 +474,15 @@ json::value error_json(std::string_view name) {
 json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
     if (v.status.empty()) return nullptr;
     json::object o;
-    o["object"] =
-        flow.strategy == "enterprise_sso" || flow.strategy == "saml" ? "verification_saml" : "verification_oauth";
+    bool const one_tap = flow.strategy == "google_one_tap";  // the spec's verification_google_one_tap: no redirect
+    o["object"] = one_tap                                                        ? "verification_google_one_tap"
+                  : flow.strategy == "enterprise_sso" || flow.strategy == "saml" ? "verification_saml"
+                                                                                 : "verification_oauth";
     o["status"] = v.status;
     o["strategy"] = flow.strategy;
-    o["external_verification_redirect_url"] =
-        v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
+    if (!one_tap)
+        o["external_verification_redirect_url"] =
+            v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
     o["error"] = error_json(flow.error);
     o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
     o["attempts"] = nullptr;

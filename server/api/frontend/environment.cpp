@@ -178,7 +178,12 @@ json::object display_config(app const& a) {
     o["experimental_force_oauth_first"] = false;
     o["clerk_js_version"] = nullptr;
     o["show_devmode_warning"] = !a.inst.production;
-    o["google_one_tap_client_id"] = nullptr;
+    // Google One Tap (clerk-js <GoogleOneTap/>, authenticateWithGoogleOneTap) needs the Google client id the ID
+    // token is minted for: the configured oauth_google provider's (its tokens are verified against it).
+    if (auto const* g = federation::find_provider(a, "oauth_google"); g != nullptr && !g->client_id.empty())
+        o["google_one_tap_client_id"] = g->client_id;
+    else
+        o["google_one_tap_client_id"] = nullptr;
     o["help_url"] = nullptr;
     o["privacy_policy_url"] = url_or_null(c.legal_consent.privacy_policy_url);
     o["terms_url"] = url_or_null(c.legal_consent.terms_url);

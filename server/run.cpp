@@ -193,6 +193,9 @@ running_server::running_server(conf::config cfg) : impl_(std::make_unique<impl>(
     m.delivery = std::make_unique<delivery::worker>(m.cfg, *m.jobs, m.webhook_history.get());
     m.app->jobs = &*m.jobs;
     m.app->wake_delivery = [w = m.delivery.get()] { w->wake(); };
+    m.app->export_users = [db = m.db.get()](bool csv, std::function<void(std::string_view)> const& sink) {
+        return migrate::write_users(*db, csv, false, sink);
+    };
 
     m.app->metrics = &m.stats;
     store::database* const dbp = m.db.get();

@@ -251,6 +251,12 @@ struct app {
     federation::fetcher* oauth_fetcher = nullptr;
     /// The recent webhook deliveries that left the queue (delivered or failed for good), or null (no history).
     delivery::history const* webhook_history = nullptr;
+    /// Writes every user of the store in an import format (`csv`: Clerk's Dashboard CSV, else Clerk's CLI JSON), never
+    /// with password digests or TOTP secrets, to `sink` piece by piece; returns how many. Handed in by the
+    /// composition root (server/migrate's writer, which `latchkey export` uses too), so the API layer never includes
+    /// the operator commands. Empty: the console's export answers an internal error.
+    std::function<store::result<std::size_t>(bool csv, std::function<void(std::string_view)> const& sink)>
+        export_users{};
     /// Test hook: added to the wall clock (integration tests move time forward to expire codes/tokens).
     std::atomic<std::int64_t> clock_offset_ms{0};
 

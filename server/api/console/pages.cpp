@@ -11,7 +11,6 @@
 #include "server/api/templates.hpp"
 #include "server/api/txn.hpp"
 #include "server/delivery/history.hpp"
-#include "server/migrate/import_cli.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -416,7 +415,8 @@ api_result<reply> export_users(app& a, request_ctx& ctx) {
     // `latchkey export`'s formats. Never with password digests or TOTP secrets: those stay with
     // `latchkey export --include-secrets` on the server's own machine.
     std::string out;
-    auto written = migrate::write_users(a.db, csv, false, [&](std::string_view text) { out.append(text); });
+    if (!a.export_users) return make_error(code::internal_clerk_error);
+    auto written = a.export_users(csv, [&](std::string_view text) { out.append(text); });
     if (!written) return store_error(written.error(), "export users");
     ctx.headers.emplace_back("Content-Disposition",
                              csv ? "attachment; filename=\"users.csv\"" : "attachment; filename=\"users.json\"");

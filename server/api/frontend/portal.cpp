@@ -88,31 +88,6 @@ std::string_view page_title(page p) {
     return {};
 }
 
-/// Text for HTML element content and double- or single-quoted attribute values.
-void append_html_escaped(std::string& out, std::string_view text) {
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-}
-
 /// JSON for a <script type="application/json"> block: the serializer's output with '<', '>' and '&' written
 /// as \u escapes (they can only occur inside strings), so no "</script>" or "<!--" can end or alter the block,
 /// and U+2028/U+2029 escaped too.
@@ -441,6 +416,31 @@ constexpr std::string_view portal_js = R"js((function () {
 constexpr auto portal_js_etag = etag_of(portal_js);
 
 }  // namespace
+
+/// Text for HTML element content and double- or single-quoted attribute values.
+void append_html_escaped(std::string& out, std::string_view text) {
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+}
 
 account_urls account_urls_of(app const& a) {
     auto const& c = a.cfg;

@@ -4,6 +4,7 @@
 #include "server/api/app.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace latchkey::server::api::frontend {
 
@@ -27,5 +28,8 @@ struct account_urls {
 };
 
 account_urls account_urls_of(app const& a);
+
+/// Appends `text` escaped for HTML element content and double- or single-quoted attribute values (& < > " ').
+void append_html_escaped(std::string& out, std::string_view text);
 
 }  // namespace latchkey::server::api::frontend

@@ -77,27 +77,7 @@ std::string pct(std::string_view s) {
 
 std::string html_escape(std::string_view s) {
     std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out.push_back(c);
-        }
-    }
+    frontend::append_html_escaped(out, s);
     return out;
 }
 

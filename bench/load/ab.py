@@ -10,7 +10,8 @@ bench/load/run.sh uses (fsync per commit, access log on). Each gets the same num
 many signed-in browsers over FAPI. Then, for every round and scenario, wrk (2 threads, the same Lua scripts as
 run.sh) runs against A and B back to back, the order alternating per round so drift in the machine's load falls
 on both; an idle server uses no CPU while the other is measured. The table keeps the median of the rounds, the
-spread (min–max) beside it, and B ÷ A. Prints markdown (and appends it to --out when given).
+spread (min–max) beside it, the server's own CPU time per request (user + system from /proc, all its threads:
+far less sensitive to other load on the machine than req/s) and B ÷ A of both. Prints markdown (and appends it to --out when given).
 """
 import argparse
 import http.client
@@ -106,18 +107,25 @@ class Server:
         with open(self.identities, "w") as f:
             f.write("return {\n" + "".join(f'  {{ cookie = "{c}", sid = "{s}" }},\n' for c, s in identities) + "}\n")
 
+    def cpu_seconds(self):
+        """User + system CPU of the server process so far (its threads included), from /proc."""
+        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def wrk(self, conns, script, path, duration):
         env = dict(os.environ, LK_LOAD_DIR=LOAD_DIR, LK_PASSWORD=PASSWORD, LK_SECRET_KEY=self.secret_key,
                    LK_IDENTITIES=self.identities, LK_USERS=self.users)
+        cpu0 = self.cpu_seconds()
         out = subprocess.run(["timeout", str(duration + 30), "wrk", "-t2", f"-c{conns}", f"-d{duration}s",
                               "--timeout", "15s", "--latency", "-s", os.path.join(LOAD_DIR, script),
                               f"http://{self.fapi}{path}"], env=env, capture_output=True, text=True).stdout
+        cpu = self.cpu_seconds() - cpu0
         m = re.search(r"^LK_RESULT (.*)$", out, re.M)
         if not m:
             return None
         r = {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
         return {"rps": r["requests"] / (r["duration_us"] / 1e6), "p99": r["p99_us"] / 1000,
-                "errors": int(r["status_errors"] + r["socket_errors"])}
+                "cpu_us": cpu / max(r["requests"], 1) * 1e6, "errors": int(r["status_errors"] + r["socket_errors"])}
 
     def stop(self):
         self.proc.terminate()
@@ -163,24 +171,27 @@ def main():
     def cell(label, key):
         runs = results[(label, key)]
         if not runs:
-            return None, "n/a"
+            return (None, None), "n/a"
         rps = [r["rps"] for r in runs]
         med = statistics.median(rps)
         p99 = statistics.median(r["p99"] for r in runs)
+        cpu = statistics.median(r["cpu_us"] for r in runs)
         errors = sum(r["errors"] for r in runs)
-        text = f"{med:,.0f} ({min(rps):,.0f}–{max(rps):,.0f}) p99 {p99:.2f} ms"
-        return med, text + (f", {errors} errors" if errors else "")
+        text = f"{med:,.0f} ({min(rps):,.0f}–{max(rps):,.0f}) p99 {p99:.2f} ms, {cpu:,.1f} µs CPU/req"
+        return (med, cpu), text + (f", {errors} errors" if errors else "")
 
     la, lb = args.label_a, args.label_b
     lines = [f"A/B, same run ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
              f"load {' '.join(load_before)} → {' '.join(load_after)}; {args.rounds} rounds × {args.duration} s "
              f"(sign-in 2×), order alternating; median req/s (min–max), median p99):",
-             "", f"| scenario | conns | {la} | {lb} | {lb} ÷ {la} |", "|---|---|---|---|---|"]
+             "", f"| scenario | conns | {la} | {lb} | {lb} ÷ {la} req/s | {lb} ÷ {la} CPU/req |",
+             "|---|---|---|---|---|---|"]
     for key, label, conns, *_ in scenarios:
-        ma, ta = cell(la, key)
-        mb, tb = cell(lb, key)
+        (ma, ca), ta = cell(la, key)
+        (mb, cb), tb = cell(lb, key)
         ratio = f"{mb / ma:.2f}" if ma and mb else "n/a"
-        lines.append(f"| {label} | {conns} | {ta} | {tb} | {ratio} |")
+        cratio = f"{cb / ca:.2f}" if ca and cb else "n/a"
+        lines.append(f"| {label} | {conns} | {ta} | {tb} | {ratio} | {cratio} |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

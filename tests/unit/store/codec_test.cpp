@@ -230,6 +230,30 @@ BOOST_AUTO_TEST_CASE(nested_records_missing_trailing_members_decode_with_default
     BOOST_TEST(d->identifier == full.identifier);
 }
 
+BOOST_AUTO_TEST_CASE(oauth_flow_with_an_older_external_account_decodes_with_defaults) {
+    // Issue 15: a flow (and a user) written before external_account_record grew its verification members (15 then).
+    oauth_flow_record const full = filled<oauth_flow_record>();
+    std::string old(1, codec_version);
+    codec_detail::put_varint(old, codec_detail::member_count<oauth_flow_record>);
+    boost::mp11::mp_for_each<members<oauth_flow_record>>([&](auto d) {
+        auto const& m = full.*d.pointer;
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, external_account_record>)
+            old += encode_first_members(m, 15).substr(1);
+        else
+            codec_detail::enc(old, m);
+    });
+    auto d = decode<oauth_flow_record>(old);
+    BOOST_TEST_REQUIRE(d.has_value());
+    BOOST_TEST(d->identity.provider_user_id == full.identity.provider_user_id);
+    BOOST_TEST(d->identity.token_expires_at == full.identity.token_expires_at);
+    BOOST_TEST(d->identity.verification_status.empty());
+    BOOST_TEST(d->identity.verification_error.empty());
+    BOOST_TEST(d->identity.verification_expire_at == 0);
+    BOOST_TEST(d->email_verified == full.email_verified);
+    BOOST_TEST(d->verification.status == full.verification.status);
+    check_first_members(d->identity, full.identity, 15);
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(garbage_and_bit_flips_never_misbehave, T, all_records) {
     // Runs under ASan/UBSan in CI: any out-of-bounds read or overflow fails there. Whatever does decode must
     // re-encode to something that decodes to the same record.

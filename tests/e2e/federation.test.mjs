@@ -371,6 +371,26 @@ window.addEventListener('load', function () {
     assert.deepEqual(providers, ['custom_idp', 'github']);  // clerk-js drops the oauth_ prefix
     const linked = (await bapi.users.getUser(userId)).externalAccounts.find(e => e.provider === 'oauth_custom_idp');
     assert.equal(linked?.providerUserId, login);
+
+    // A link the provider refuses (error=access_denied at the callback): back on the redirect URL, and clerk-js reads
+    // the started account's verification.error.
+    const refusedUrl = await page.evaluate(async origin => {
+      const ea = await window.Clerk.user.createExternalAccount({ strategy: 'oauth_custom_idp', redirectUrl: `${origin}/done?link=refused` });
+      return ea.verification.externalVerificationRedirectURL.href;
+    }, appOrigin);
+    const state = new URL(refusedUrl).searchParams.get('state');
+    await page.goto(`${server.frontendApi}/v1/oauth_callback?error=access_denied&state=${encodeURIComponent(state)}`,
+      { waitUntil: 'load', timeout: 20000 });
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done?link=refused`), WAIT);
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    const failed = await page.evaluate(async () => {
+      await window.Clerk.user.reload();
+      const ea = window.Clerk.user.externalAccounts.find(e => e.verification?.status === 'failed');
+      return ea && { provider: ea.provider, code: ea.verification.error?.code, long: ea.verification.error?.longMessage };
+    });
+    assert.equal(failed?.provider, 'custom_idp');
+    assert.equal(failed?.code, 'oauth_access_denied');
+    assert.ok(failed?.long, 'the long message clerk-js shows');
   }));
 
   it('latchkey as the OpenID provider: openid-client discovers it, runs code + PKCE through the signed-in browser and consent, then refresh, userinfo, introspection, revocation', T, () => withPage(async page => {

@@ -194,32 +194,23 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
-    fetch_request tr;
-    tr.post = true;
-    tr.url = ep.token_endpoint;
-    add_param(tr.form, "grant_type", "authorization_code");
-    add_param(tr.form, "code", code);
-    add_param(tr.form, "redirect_uri", callback_url(a));
-    add_param(tr.form, "code_verifier", flow.code_verifier);
-    if (p.client_secret.empty()) {
-        add_param(tr.form, "client_id", p.client_id);
-    } else {
-        tr.basic_user = p.client_id;
-        tr.basic_password = p.client_secret;
+    std::string form;
+    add_param(form, "grant_type", "authorization_code");
+    add_param(form, "code", code);
+    // A redirect flow's code was issued for our callback with our PKCE challenge; a code an app posts
+    // (oauth_token_<provider>) was issued to the app, without either.
+    if (!flow.code_verifier.empty()) {
+        add_param(form, "redirect_uri", callback_url(a));
+        add_param(form, "code_verifier", flow.code_verifier);
     }
-    auto tok = a.oauth_fetcher->fetch(p, tr);
-    boost::system::error_code ec;
-    json::value body;
-    if (tok.status == 200) body = json::parse(tok.body, ec);
-    if (tok.status != 200 || ec || !body.is_object() ||
-        !str_of(body.get_object(), oidc ? "id_token" : "access_token")) {
-        log::warn("oauth_token_exchange",
-                  {{"provider", p.strategy}, {"status", std::to_string(tok.status)}, {"error", tok.error}});
+    auto const answer = token_request(a, p, ep.token_endpoint, std::move(form), oidc ? "id_token" : "access_token",
+                                      "oauth_token_exchange");
+    if (!answer) {
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
-    out.scopes = str_of(body.get_object(), "scope").value_or("");
-    auto const tokens = tokens_from_answer(body.get_object(), now_s * 1000);
+    out.scopes = str_of(*answer, "scope").value_or("");
+    auto const tokens = tokens_from_answer(*answer, now_s * 1000);
     if (!oidc) {
         std::string why;
         auto info = identity_from_userinfo(a, p, tokens.access, why);
@@ -233,8 +224,9 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         return out;
     }
     std::string why;
-    out.who = verify_with_jwks(a, p, ep.jwks_uri, *str_of(body.get_object(), "id_token"), std::string_view(flow.nonce),
-                               now_s, why);
+    // A posted code's ID token answers no nonce of ours (none was asked for).
+    auto const nonce = flow.nonce.empty() ? std::nullopt : std::optional<std::string_view>(flow.nonce);
+    out.who = verify_with_jwks(a, p, ep.jwks_uri, *str_of(*answer, "id_token"), nonce, now_s, why);
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
@@ -509,13 +501,15 @@ json::object external_account_json(store::external_account_record const& e) {
     o["label"] = nullptr;
     o["created_at"] = e.created_at;
     o["updated_at"] = e.updated_at;
-    o["verification"] = json::object{{"object", "verification_oauth"},
-                                     {"status", "verified"},
-                                     {"strategy", e.provider},
-                                     {"external_verification_redirect_url", nullptr},
-                                     {"error", nullptr},
-                                     {"expire_at", nullptr},
-                                     {"attempts", nullptr}};
+    // A linking round trip that is pending or failed shows on the account (linking.cpp); "" is a proven one.
+    o["verification"] = json::object{
+        {"object", "verification_oauth"},
+        {"status", e.verification_status.empty() ? std::string_view("verified") : e.verification_status},
+        {"strategy", e.provider},
+        {"external_verification_redirect_url", nullptr},
+        {"error", error_json(e.verification_error)},
+        {"expire_at", e.verification_expire_at == 0 ? json::value(nullptr) : json::value(e.verification_expire_at)},
+        {"attempts", nullptr}};
     return o;
 }
 
@@ -613,13 +607,14 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
     auto const code_param = param("code");
     auto const error_param = param("error");
     auto const dot = state.find('.');
-    if (state.empty() || state.size() > 200 || dot == std::string::npos)
-        return param_error(code::oauth_callback_invalid, "state");
-    std::string const attempt_id = state.substr(0, dot);
+    if (state.size() > 200) return param_error(code::oauth_callback_invalid, "state");
+    std::string const attempt_id = dot == std::string::npos ? std::string{} : state.substr(0, dot);
     // A signed-in user linking an account (linking.cpp).
     if (attempt_id.starts_with("user_")) return link_callback(a, ctx, attempt_id, state, code_param, error_param);
     bool const is_sign_in = attempt_id.starts_with("sia_");
-    if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::oauth_callback_invalid, "state");
+    // No attempt named (a missing or garbled state): only the round trip this browser's user started can end here.
+    if (!is_sign_in && !attempt_id.starts_with("sua_"))
+        return link_callback(a, ctx, {}, state, code_param, error_param);
 
     // 1. The pending flow the state names (read only; nothing is held across the exchange).
     auto flow =

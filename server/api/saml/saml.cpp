@@ -194,6 +194,14 @@ conf::saml_connection resolved(connection const& k) {
     return c;
 }
 
+std::vector<std::string> signing_certificates(connection const& k) {
+    if (!k.c.idp_certificate.empty()) return {k.c.idp_certificate};
+    auto const& xml = !k.c.idp_metadata.empty() ? k.c.idp_metadata : k.fetched_metadata;
+    std::string why;
+    if (auto m = saml::parse_idp_metadata(xml, why)) return std::move(m->certificates);
+    return {};
+}
+
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string_view email,
                        std::string const& attempt_id, store::oauth_flow_record& flow) {
     auto const param = attempt_id.starts_with("sia_") ? "identifier" : "email_address";
@@ -366,6 +374,40 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
 
 namespace {
 
+/// What a posted response proved: the assertion, the identity it maps to (`error`: why it maps to none), and the
+/// replay cache's key (the IdP and the assertion id).
+struct validated {
+    saml::assertion as;
+    store::external_account_record identity;
+    std::string error;
+    std::string assertion_key;
+};
+
+/// Decodes and validates a posted SAMLResponse for connection `k` (`conn`: resolved) answering `in_response_to`
+/// ("" = an unsolicited response); outside any txn.
+api_result<validated> validate_posted(app& a, request_ctx const& ctx, connection const& k,
+                                      conf::saml_connection const& conn, std::string_view b64,
+                                      std::string const& in_response_to) {
+    auto xml = saml::decode_post_binding(b64);
+    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
+    saml::expectations e;
+    e.idp_entity_id = conn.idp_entity_id;
+    e.idp_certificates = signing_certificates(k);
+    e.sp_entity_id = sp_entity_id(a, conn.id);
+    e.acs_url = acs_url(a, conn.id);
+    e.in_response_to = in_response_to;
+    e.now_s = ctx.now / 1000;
+    auto v = saml::validate_response(*xml, e);
+    if (!v.ok) {
+        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
+        return param_error(code::saml_response_invalid, "SAMLResponse");
+    }
+    validated out{std::move(*v.ok), {}, {}, {}};
+    map_identity(conn, out.as, out.identity, out.error);
+    out.assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + out.as.id)).substr(0, 32);
+    return out;
+}
+
 /// An IdP-initiated (unsolicited) response, for a connection that allows them: no request to answer, so the replay
 /// cache is what keeps an assertion single-use. The person is signed in on a new client (its credential set on this
 /// answer), signed up when unknown; the browser goes to RelayState when it is an allowed redirect, else home_url,
@@ -382,31 +424,18 @@ api_result<reply> acs_unsolicited(app& a, request_ctx& ctx, std::string const& c
     if (!found) return found.error();
     if (!*found || !(*found)->c.allow_idp_initiated) return param_error(code::saml_response_invalid, "RelayState");
     auto const conn = resolved(**found);
-    auto xml = saml::decode_post_binding(b64);
-    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
-    saml::expectations e;
-    e.idp_entity_id = conn.idp_entity_id;
-    e.idp_certificate = conn.idp_certificate;
-    e.sp_entity_id = sp_entity_id(a, conn.id);
-    e.acs_url = acs_url(a, conn.id);
-    e.in_response_to = "";  // unsolicited only
-    e.now_s = ctx.now / 1000;
-    auto v = saml::validate_response(*xml, e);
-    if (!v.ok) {
-        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
-        return param_error(code::saml_response_invalid, "SAMLResponse");
-    }
-    auto const& as = *v.ok;
-    std::string error;
-    store::external_account_record identity;
-    map_identity(conn, as, identity, error);
+    auto v = validate_posted(a, ctx, **found, conn, b64, "");  // unsolicited only
+    if (!v) return v.error();
+    auto const& as = v->as;
+    auto const& identity = v->identity;
+    auto const& error = v->error;
+    auto const& assertion_key = v->assertion_key;
     if (!error.empty()) {
         for (auto c : {code::saml_user_attribute_missing, code::saml_email_address_domain_mismatch})
             if (code_name(c) == error) return make_error(c);
     }
     std::string target = relay.empty() ? std::string{} : allowed_redirect(a, relay).value_or("");
     if (target.empty()) target = !a.cfg.home_url.empty() ? a.cfg.home_url : a.inst.frontend_api + "/";
-    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
     store::oauth_flow_record flow;
     flow.strategy = "enterprise_sso";
     flow.nonce = conn.id;
@@ -539,26 +568,12 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     auto const& flow = (*p)->flow;
 
     // 2. The validation, outside any txn (this route runs on the pool).
-    auto xml = saml::decode_post_binding(*b64);
-    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
-    saml::expectations e;
-    e.idp_entity_id = conn.idp_entity_id;
-    e.idp_certificate = conn.idp_certificate;
-    e.sp_entity_id = sp_entity_id(a, conn.id);
-    e.acs_url = acs_url(a, conn.id);
-    e.in_response_to = flow.state;
-    e.now_s = ctx.now / 1000;
-    auto v = saml::validate_response(*xml, e);
-    if (!v.ok) {
-        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
-        return param_error(code::saml_response_invalid, "SAMLResponse");
-    }
-    auto const& as = *v.ok;
-    std::string error;
-    store::external_account_record identity;
-    map_identity(conn, as, identity, error);
-    // The replay cache keys on the IdP and the assertion id.
-    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
+    auto v = validate_posted(a, ctx, (*p)->conn, conn, *b64, flow.state);
+    if (!v) return v.error();
+    auto const& as = v->as;
+    auto const& identity = v->identity;
+    auto const& error = v->error;
+    auto const& assertion_key = v->assertion_key;
 
     // 3. The outcome, in one write: the request id is spent whatever happens.
     federation::round_trip_outcome rt;

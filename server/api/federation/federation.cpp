@@ -416,23 +416,11 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     auto const ep = endpoints_of(a, *p);
     // A provider that was down at start (and is not discovered yet) has no authorization endpoint.
     if (ep.authorization_endpoint.empty()) return param_error(code::oauth_provider_unavailable, "strategy");
-    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
-    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
-    auto redirect = allowed_redirect(a, raw_redirect);
-    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
-    std::string complete;
-    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
-        auto ok = allowed_redirect(a, *raw);
-        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
-        complete = *ok;
-    }
-    flow = {};
-    flow.strategy = std::string(strategy);
-    flow.state = attempt_id + "." + crypto::random_token(24);
+    auto back = return_urls_of(a, ctx);
+    if (!back) return back.error();
+    open_flow(flow, strategy, attempt_id + "." + crypto::random_token(24), *back, ctx.now);
     flow.code_verifier = crypto::random_token(32);
     flow.nonce = crypto::random_token(16);
-    flow.redirect_url = *redirect;
-    flow.action_complete_redirect_url = complete;
     std::string q;
     add_param(q, "response_type", "code");
     add_param(q, "client_id", p->client_id);
@@ -446,11 +434,33 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
     flow.authorize_url =
         ep.authorization_endpoint + (ep.authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
-    flow.verification = {};
+    return {};
+}
+
+api_result<return_urls> return_urls_of(app const& a, request_ctx const& ctx) {
+    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
+    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
+    auto redirect = allowed_redirect(a, raw_redirect);
+    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
+    return_urls out{*redirect, {}};
+    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
+        auto ok = allowed_redirect(a, *raw);
+        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
+        out.complete = *ok;
+    }
+    return out;
+}
+
+void open_flow(store::oauth_flow_record& flow, std::string_view strategy, std::string state, return_urls const& back,
+               std::int64_t now) {
+    flow = {};
+    flow.strategy = std::string(strategy);
+    flow.state = std::move(state);
+    flow.redirect_url = back.redirect;
+    flow.action_complete_redirect_url = back.complete;
     flow.verification.status = "unverified";
     flow.verification.strategy = flow.strategy;
-    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
-    return {};
+    flow.verification.expire_at = now + flow_lifetime_ms;
 }
 
 json::value error_json(std::string_view name) {
@@ -463,29 +473,30 @@ json::value error_json(std::string_view name) {
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
 
-json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    bool const one_tap = flow.strategy == "google_one_tap";  // the spec's verification_google_one_tap: no redirect
-    o["object"] = one_tap                                                        ? "verification_google_one_tap"
-                  : flow.strategy == "enterprise_sso" || flow.strategy == "saml" ? "verification_saml"
-                                                                                 : "verification_oauth";
-    o["status"] = v.status;
-    o["strategy"] = flow.strategy;
-    if (!one_tap)
-        o["external_verification_redirect_url"] =
-            v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
-    o["error"] = error_json(flow.error);
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+json::object verification_object(std::string_view object, std::string_view status, std::string_view strategy,
+                                 std::optional<json::value> redirect_url, json::value error, std::int64_t expire_at) {
+    json::object o{{"object", object}, {"status", status}, {"strategy", strategy}};
+    if (redirect_url) o["external_verification_redirect_url"] = std::move(*redirect_url);
+    o["error"] = std::move(error);
+    o["expire_at"] = expire_at == 0 ? json::value(nullptr) : json::value(expire_at);
     o["attempts"] = nullptr;
     return o;
 }
 
+json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
+    if (v.status.empty()) return nullptr;
+    if (flow.strategy == "google_one_tap")  // the spec's verification_google_one_tap: no redirect
+        return verification_object("verification_google_one_tap", v.status, flow.strategy, std::nullopt,
+                                   error_json(flow.error), v.expire_at);
+    bool const saml = flow.strategy == "enterprise_sso" || flow.strategy == "saml";
+    return verification_object(saml ? "verification_saml" : "verification_oauth", v.status, flow.strategy,
+                               v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr),
+                               error_json(flow.error), v.expire_at);
+}
+
 json::object external_account_json(store::external_account_record const& e) {
     auto str = [](std::string const& x) { return json::value(x); };
-    json::object o;
-    o["object"] = "external_account";
-    o["id"] = e.id;
+    json::object o{{"object", "external_account"}, {"id", e.id}};
     o["identification_id"] = e.identification_id;
     o["provider"] = e.provider;
     o["provider_user_id"] = e.provider_user_id;
@@ -502,14 +513,9 @@ json::object external_account_json(store::external_account_record const& e) {
     o["created_at"] = e.created_at;
     o["updated_at"] = e.updated_at;
     // A linking round trip that is pending or failed shows on the account (linking.cpp); "" is a proven one.
-    o["verification"] = json::object{
-        {"object", "verification_oauth"},
-        {"status", e.verification_status.empty() ? std::string_view("verified") : e.verification_status},
-        {"strategy", e.provider},
-        {"external_verification_redirect_url", nullptr},
-        {"error", error_json(e.verification_error)},
-        {"expire_at", e.verification_expire_at == 0 ? json::value(nullptr) : json::value(e.verification_expire_at)},
-        {"attempts", nullptr}};
+    o["verification"] = verification_object(
+        "verification_oauth", e.verification_status.empty() ? std::string_view("verified") : e.verification_status,
+        e.provider, json::value(nullptr), error_json(e.verification_error), e.verification_expire_at);
     return o;
 }
 

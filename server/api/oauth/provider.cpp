@@ -701,9 +701,7 @@ api_result<reply> get_consent(app& a, request_ctx& ctx) {
         domain = domain.substr(p + 3);
         domain = domain.substr(0, domain.find_first_of("/?#"));
     }
-    json::object o;
-    o["object"] = "oauth_consent_info";
-    o["oauth_application_name"] = app_rec.name;
+    json::object o{{"object", "oauth_consent_info"}, {"oauth_application_name", app_rec.name}};
     o["oauth_application_logo_url"] = app_rec.client_image_url;
     o["oauth_application_url"] = app_rec.client_uri;
     o["client_id"] = app_rec.client_id;

@@ -219,16 +219,8 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (c.idp_sso_url.empty() || c.idp_entity_id.empty() || c.idp_certificate.empty())
         return param_error(code::saml_connection_not_found, param);
 
-    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
-    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
-    auto redirect = allowed_redirect(a, raw_redirect);
-    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
-    std::string complete;
-    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
-        auto ok = allowed_redirect(a, *raw);
-        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
-        complete = *ok;
-    }
+    auto back = federation::return_urls_of(a, ctx);
+    if (!back) return back.error();
     saml::authn_request req;
     req.id = saml::new_request_id();
     req.sp_entity_id = sp_entity_id(a, c.id);
@@ -244,17 +236,9 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
         log::warn("saml_authn_request", {{"connection", c.id}, {"reason", why}});
         return make_error(code::internal_clerk_error);
     }
-    flow = {};
-    flow.strategy = std::string(strategy);
-    flow.state = req.id;
+    federation::open_flow(flow, strategy, req.id, *back, ctx.now);
     flow.nonce = c.id;
-    flow.redirect_url = *redirect;
-    flow.action_complete_redirect_url = complete;
     flow.authorize_url = std::move(*url);
-    flow.verification = {};
-    flow.verification.status = "unverified";
-    flow.verification.strategy = flow.strategy;
-    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
     return {};
 }
 
@@ -335,9 +319,7 @@ void attach_to_user(store::sign_up_record const& su, store::user_record& u, std:
 
 json::object enterprise_account_json(store::enterprise_account_record const& e) {
     auto str_or_null = [](std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); };
-    json::object o;
-    o["object"] = "enterprise_account";
-    o["id"] = e.id;
+    json::object o{{"object", "enterprise_account"}, {"id", e.id}};
     o["protocol"] = e.protocol;
     o["provider"] = e.provider;
     o["active"] = e.active;
@@ -347,13 +329,8 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
     o["provider_user_id"] = str_or_null(e.provider_user_id);
     o["enterprise_connection_id"] = e.connection_id;
     o["public_metadata"] = json::object{};
-    o["verification"] = json::object{{"object", "verification_saml"},
-                                     {"status", "verified"},
-                                     {"strategy", "enterprise_sso"},
-                                     {"external_verification_redirect_url", nullptr},
-                                     {"error", nullptr},
-                                     {"expire_at", nullptr},
-                                     {"attempts", nullptr}};
+    o["verification"] = federation::verification_object("verification_saml", "verified", "enterprise_sso",
+                                                        json::value(nullptr), nullptr, 0);
     o["enterprise_connection"] = json::object{{"id", e.connection_id},
                                               {"protocol", e.protocol},
                                               {"provider", e.provider},
@@ -863,6 +840,21 @@ api_result<reply> get_connection(app& a, request_ctx& ctx) {
     return backend::not_found();
 }
 
+namespace {
+
+/// The stored (BAPI-made) connection `id` among `conns`: 404 when there is none, 422 on `saml_connection_id` for
+/// one from the configuration file (read-only).
+api_result<std::vector<connection>::iterator> stored_connection(std::vector<connection>& conns, std::string const& id) {
+    auto it = std::find_if(conns.begin(), conns.end(), [&](auto const& k) { return k.c.id == id; });
+    if (it == conns.end()) return backend::not_found();
+    if (it->from_config)
+        return param_error(code::form_param_value_invalid, "saml_connection_id",
+                           "This connection comes from the configuration file.");
+    return it;
+}
+
+}  // namespace
+
 api_result<reply> update_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
     // An update refetches the metadata of a connection configured by URL (the body's URL, else the stored one),
@@ -876,50 +868,43 @@ api_result<reply> update_connection(app& a, request_ctx& ctx) {
         fetched = std::move(*xml);
     }
     connection out;
-    auto w = txn::write<void>(
-        a, "update_saml_connection", txn::on_client_error::abort,
-        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto conns = all(a, tx);
-            if (!conns) return conns.error();
-            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-            if (it == conns->end()) return api_result<void>(backend::not_found());
-            if (it->from_config)
-                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                    "This connection comes from the configuration file."));
-            if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
-            it->updated_at = ctx.now;
-            if (domain_taken(*conns, *it))
-                return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-            if (fetched && it->c.idp_metadata_url == *url) {
-                if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r) return r.error();
-                it->fetched_metadata = *fetched;
-                it->metadata_fetched_at = ctx.now;
-            }
-            out = *it;
-            if (auto r = save(tx, *conns); !r) return r.error();
-            return api_result<void>();
-        });
+    auto w = txn::write<void>(a, "update_saml_connection", txn::on_client_error::abort,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                                  auto conns = all(a, tx);
+                                  if (!conns) return conns.error();
+                                  auto it = stored_connection(*conns, id);
+                                  if (!it) return api_result<void>(it.error());
+                                  if (auto bad = apply(ctx, **it, false)) return api_result<void>(*bad);
+                                  (*it)->updated_at = ctx.now;
+                                  if (domain_taken(*conns, **it))
+                                      return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+                                  if (fetched && (*it)->c.idp_metadata_url == *url) {
+                                      if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r)
+                                          return r.error();
+                                      (*it)->fetched_metadata = *fetched;
+                                      (*it)->metadata_fetched_at = ctx.now;
+                                  }
+                                  out = **it;
+                                  if (auto r = save(tx, *conns); !r) return r.error();
+                                  return api_result<void>();
+                              });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, out));
 }
 
 api_result<reply> delete_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
-    auto w = txn::write<void>(
-        a, "delete_saml_connection", txn::on_client_error::abort,
-        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto conns = all(a, tx);
-            if (!conns) return conns.error();
-            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-            if (it == conns->end()) return api_result<void>(backend::not_found());
-            if (it->from_config)
-                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                    "This connection comes from the configuration file."));
-            conns->erase(it);
-            if (auto r = save(tx, *conns); !r) return r.error();
-            if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
-            return api_result<void>();
-        });
+    auto w = txn::write<void>(a, "delete_saml_connection", txn::on_client_error::abort,
+                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                                  auto conns = all(a, tx);
+                                  if (!conns) return conns.error();
+                                  auto it = stored_connection(*conns, id);
+                                  if (!it) return api_result<void>(it.error());
+                                  conns->erase(*it);
+                                  if (auto r = save(tx, *conns); !r) return r.error();
+                                  if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
+                                  return api_result<void>();
+                              });
     if (!w) return w.error();
     return backend::deleted_reply("saml_connection", id);
 }

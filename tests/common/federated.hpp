@@ -25,12 +25,24 @@ inline std::string transfer_to_sign_up(http_client& c) {
     return str(response(su).at("created_user_id"));
 }
 
-/// The browser's client holds exactly one session, of `user_id`.
-inline void expect_session_of(http_client& c, std::string const& user_id) {
+/// The user of the one session the browser's client holds (it must hold exactly one).
+inline json::object session_user(http_client& c) {
     auto client = c.fapi("GET", "/v1/client");
     auto const& sessions = client.json.at("response").at("sessions").as_array();
     BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
-    BOOST_TEST(str(sessions[0].at("user").at("id")) == user_id);
+    return sessions[0].at("user").as_object();
+}
+
+/// The browser's client holds exactly one session, of `user_id`.
+inline void expect_session_of(http_client& c, std::string const& user_id) {
+    BOOST_TEST(str(session_user(c).at("id")) == user_id);
+}
+
+/// The BAPI's user `user_id` (GET /v1/users/{id}, which must answer 200).
+inline json::object bapi_user(test_server& s, std::string const& user_id) {
+    auto u = bapi_client(s).bapi(http::verb::get, "/v1/users/" + user_id);
+    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
+    return u.json.as_object();
 }
 
 }  // namespace latchkey::test

@@ -242,14 +242,12 @@ BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
     // No such account: the sign-in is transferable (external_account_not_found); clerk-js signs up by transfer.
     auto const user_id = transfer_to_sign_up(c);
 
-    auto b = bapi_client(f.s);
-    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto const& eas = u.json.at("external_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    auto const u = bapi_user(f.s, user_id);
+    auto const& eas = u.at("external_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u);
     BOOST_TEST(eas[0].at("provider") == "oauth_custom_acme");
     BOOST_TEST(eas[0].at("provider_user_id") == "acme-user-1");
-    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("email_address") == "ada@example.com");
+    BOOST_TEST(u.at("email_addresses").as_array()[0].at("email_address") == "ada@example.com");
 
     // Another browser signs in with the same provider identity: complete, same user.
     http_client c2(f.s.fapi_port());
@@ -263,13 +261,12 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     http_client c(f.s.fapi_port());
     auto url = start(f, c, "/v1/client/sign_ups");
     BOOST_TEST_REQUIRE(callback(f, c, url, "acme-user-2", "grace@example.com").status == 303u);
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& sessions = client.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
-    auto const& user = sessions[0].at("user");
+    auto const user = session_user(c);
     // The completed sign-up stays on the client for handleRedirectCallback's setActive.
+    auto client = c.fapi("GET", "/v1/client");
     BOOST_TEST(client.json.at("response").at("sign_up").at("status") == "complete", client.body);
-    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") == sessions[0].at("id"));
+    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") ==
+               client.json.at("response").at("sessions").at(0).at("id"));
     BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
     BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
     BOOST_TEST(user.at("first_name") == "Ada");
@@ -352,10 +349,7 @@ BOOST_AUTO_TEST_CASE(es256_id_tokens_are_verified_against_the_providers_ec_key) 
     http_client c(f.s.fapi_port());
     auto url = start(f, c, "/v1/client/sign_ups");
     BOOST_TEST_REQUIRE(callback(f, c, url, "acme-ec-1", "ec@example.com").status == 303u);
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& sessions = client.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
-    BOOST_TEST(sessions[0].at("user").at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
+    BOOST_TEST(session_user(c).at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
 
     // A token whose ES256 signature was made by another P-256 key fails the attempt: no user.
     f.idp.sign_with_stray_ec_key();

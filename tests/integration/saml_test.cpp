@@ -197,11 +197,9 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     // No account yet: transferable, as an OAuth sign-in would be.
     auto const user_id = transfer_to_sign_up(c);
 
-    auto b = bapi_client(f.s);
-    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto const& eas = u.json.at("enterprise_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    auto const u = bapi_user(f.s, user_id);
+    auto const& eas = u.at("enterprise_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u);
     BOOST_TEST(eas[0].at("object") == "enterprise_account");
     BOOST_TEST(eas[0].at("protocol") == "saml");
     BOOST_TEST(eas[0].at("provider") == "saml_custom");
@@ -209,10 +207,10 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     BOOST_TEST(eas[0].at("provider_user_id") == "ada@corp.test");
     BOOST_TEST(eas[0].at("enterprise_connection_id") == conn_id);
     BOOST_TEST(eas[0].at("enterprise_connection").at("name") == "Corp");
-    BOOST_TEST(u.json.at("external_accounts").as_array().empty());
-    BOOST_TEST(u.json.at("first_name") == "Ada");
-    BOOST_TEST(u.json.at("last_name") == "Lovelace");
-    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
+    BOOST_TEST(u.at("external_accounts").as_array().empty());
+    BOOST_TEST(u.at("first_name") == "Ada");
+    BOOST_TEST(u.at("last_name") == "Lovelace");
+    BOOST_TEST(u.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
 
     // Another browser: the same person signs in, complete at once.
     http_client c2(f.s.fapi_port());
@@ -220,11 +218,9 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     auto spec = spec_for(f, st2);
     spec.where = response_spec::sign_where::response;  // a signed Response (assertion unsigned) is fine too
     BOOST_TEST_REQUIRE(post_acs(f, c2, build_response(spec), st2.attempt_id).status == 303u);
-    auto client2 = c2.fapi("GET", "/v1/client");
-    auto const& sessions = client2.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client2.body);
-    BOOST_TEST(str(sessions[0].at("user").at("id")) == user_id);
-    BOOST_TEST(sessions[0].at("user").at("enterprise_accounts").as_array().size() == 1u);
+    auto const signed_in = session_user(c2);
+    BOOST_TEST(str(signed_in.at("id")) == user_id);
+    BOOST_TEST(signed_in.at("enterprise_accounts").as_array().size() == 1u);
     BOOST_TEST(user_count(f) == 1u);
 }
 

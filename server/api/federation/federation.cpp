@@ -495,28 +495,29 @@ json::value verification_json(store::oauth_flow_record const& flow, store::verif
 }
 
 json::object external_account_json(store::external_account_record const& e) {
-    auto str = [](std::string const& x) { return json::value(x); };
-    json::object o{{"object", "external_account"}, {"id", e.id}};
-    o["identification_id"] = e.identification_id;
-    o["provider"] = e.provider;
-    o["provider_user_id"] = e.provider_user_id;
-    o["approved_scopes"] = e.approved_scopes;
-    o["email_address"] = str(e.email_address);
-    o["first_name"] = str(e.first_name);
-    o["last_name"] = str(e.last_name);
-    o["avatar_url"] = str(e.image_url);
-    o["image_url"] = str(e.image_url);
-    o["username"] = e.username.empty() ? json::value(nullptr) : json::value(e.username);
-    o["phone_number"] = nullptr;
-    o["public_metadata"] = json::object{};
-    o["label"] = nullptr;
-    o["created_at"] = e.created_at;
-    o["updated_at"] = e.updated_at;
+    auto const null_if_empty = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
     // A linking round trip that is pending or failed shows on the account (linking.cpp); "" is a proven one.
-    o["verification"] = verification_object(
-        "verification_oauth", e.verification_status.empty() ? std::string_view("verified") : e.verification_status,
-        e.provider, json::value(nullptr), error_json(e.verification_error), e.verification_expire_at);
-    return o;
+    auto const status = e.verification_status.empty() ? std::string_view("verified") : e.verification_status;
+    return json::object{
+        {"object", "external_account"},
+        {"id", e.id},
+        {"identification_id", e.identification_id},
+        {"provider", e.provider},
+        {"provider_user_id", e.provider_user_id},
+        {"approved_scopes", e.approved_scopes},
+        {"email_address", e.email_address},
+        {"first_name", e.first_name},
+        {"last_name", e.last_name},
+        {"avatar_url", e.image_url},
+        {"image_url", e.image_url},
+        {"username", null_if_empty(e.username)},
+        {"phone_number", nullptr},
+        {"public_metadata", json::object{}},
+        {"label", nullptr},
+        {"created_at", e.created_at},
+        {"updated_at", e.updated_at},
+        {"verification", verification_object("verification_oauth", status, e.provider, json::value(nullptr),
+                                             error_json(e.verification_error), e.verification_expire_at)}};
 }
 
 bool transfer_to_sign_up(store::sign_in_record const& si, store::sign_up_record& su, std::int64_t now) {

@@ -842,15 +842,25 @@ api_result<reply> get_connection(app& a, request_ctx& ctx) {
 
 namespace {
 
-/// The stored (BAPI-made) connection `id` among `conns`: 404 when there is none, 422 on `saml_connection_id` for
-/// one from the configuration file (read-only).
-api_result<std::vector<connection>::iterator> stored_connection(std::vector<connection>& conns, std::string const& id) {
-    auto it = std::find_if(conns.begin(), conns.end(), [&](auto const& k) { return k.c.id == id; });
-    if (it == conns.end()) return backend::not_found();
-    if (it->from_config)
-        return param_error(code::form_param_value_invalid, "saml_connection_id",
-                           "This connection comes from the configuration file.");
-    return it;
+/// Changes the stored (BAPI-made) connection `id` in one write txn: `change(tx, conns, it)` gets every connection and
+/// the one to change, then the list is saved. 404 when there is none; 422 on `saml_connection_id` for one from the
+/// configuration file (read-only).
+template <class Change>
+api_result<void> edit_stored(app& a, std::string const& id, char const* what, Change change) {
+    return txn::write<void>(
+        a, what, txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto conns = all(a, tx);
+            if (!conns) return conns.error();
+            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
+            if (it == conns->end()) return api_result<void>(backend::not_found());
+            if (it->from_config)
+                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
+                                                    "This connection comes from the configuration file."));
+            auto changed = change(tx, *conns, it);
+            if (!changed || !*changed) return changed;
+            if (auto r = save(tx, *conns); !r) return r.error();
+            return api_result<void>();
+        });
 }
 
 }  // namespace
@@ -868,43 +878,35 @@ api_result<reply> update_connection(app& a, request_ctx& ctx) {
         fetched = std::move(*xml);
     }
     connection out;
-    auto w = txn::write<void>(a, "update_saml_connection", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto conns = all(a, tx);
-                                  if (!conns) return conns.error();
-                                  auto it = stored_connection(*conns, id);
-                                  if (!it) return api_result<void>(it.error());
-                                  if (auto bad = apply(ctx, **it, false)) return api_result<void>(*bad);
-                                  (*it)->updated_at = ctx.now;
-                                  if (domain_taken(*conns, **it))
-                                      return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-                                  if (fetched && (*it)->c.idp_metadata_url == *url) {
-                                      if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r)
-                                          return r.error();
-                                      (*it)->fetched_metadata = *fetched;
-                                      (*it)->metadata_fetched_at = ctx.now;
-                                  }
-                                  out = **it;
-                                  if (auto r = save(tx, *conns); !r) return r.error();
-                                  return api_result<void>();
-                              });
+    auto w = edit_stored(a, id, "update_saml_connection",
+                         [&](store::write_txn& tx, std::vector<connection>& conns,
+                             std::vector<connection>::iterator it) -> store::result<api_result<void>> {
+                             if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
+                             it->updated_at = ctx.now;
+                             if (domain_taken(conns, *it))
+                                 return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+                             if (fetched && it->c.idp_metadata_url == *url) {
+                                 if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r)
+                                     return r.error();
+                                 it->fetched_metadata = *fetched;
+                                 it->metadata_fetched_at = ctx.now;
+                             }
+                             out = *it;
+                             return api_result<void>();
+                         });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, out));
 }
 
 api_result<reply> delete_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
-    auto w = txn::write<void>(a, "delete_saml_connection", txn::on_client_error::abort,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto conns = all(a, tx);
-                                  if (!conns) return conns.error();
-                                  auto it = stored_connection(*conns, id);
-                                  if (!it) return api_result<void>(it.error());
-                                  conns->erase(*it);
-                                  if (auto r = save(tx, *conns); !r) return r.error();
-                                  if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
-                                  return api_result<void>();
-                              });
+    auto w = edit_stored(a, id, "delete_saml_connection",
+                         [&](store::write_txn& tx, std::vector<connection>& conns,
+                             std::vector<connection>::iterator it) -> store::result<api_result<void>> {
+                             conns.erase(it);
+                             if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
+                             return api_result<void>();
+                         });
     if (!w) return w.error();
     return backend::deleted_reply("saml_connection", id);
 }

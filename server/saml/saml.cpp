@@ -205,6 +205,19 @@ std::optional<std::int64_t> parse_time(std::string_view s) {
     return static_cast<std::int64_t>(timegm(&tm)) - offset;
 }
 
+}  // namespace
+
+std::string format_time(std::int64_t s) {
+    std::time_t t = static_cast<std::time_t>(s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+namespace {
+
 /// The DER bytes of a PEM certificate or of bare base64.
 std::optional<std::string> cert_der(std::string_view cert) {
     std::string b64;
@@ -272,15 +285,6 @@ std::vector<xmlNode*> signatures(xmlNode* n) { return children(n, ns_dsig, "Sign
 bool init() {
     init_once();
     return init_ok;
-}
-
-std::string format_time(std::int64_t s) {
-    std::time_t t = static_cast<std::time_t>(s);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::string assertion::first(std::initializer_list<std::string_view> names) const {

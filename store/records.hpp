@@ -78,11 +78,16 @@ struct external_account_record {
     std::string access_token_sealed;
     std::string refresh_token_sealed;
     std::int64_t token_expires_at = 0;  ///< ms; 0 = unknown / does not expire
+    // ---- the last linking round trip's outcome (issue 15, appended; server/api/federation/linking.cpp) ----
+    std::string verification_status;          ///< "" = verified; "unverified" (round trip pending) or "failed"
+    std::string verification_error;           ///< Clerk error code of a failed round trip ("" = none)
+    std::int64_t verification_expire_at = 0;  ///< ms; when a pending round trip lapses (0 = none)
 };
 BOOST_DESCRIBE_STRUCT(external_account_record, (),
                       (id, identification_id, provider, provider_user_id, email_address, first_name, last_name,
                        image_url, username, approved_scopes, created_at, updated_at, access_token_sealed,
-                       refresh_token_sealed, token_expires_at))
+                       refresh_token_sealed, token_expires_at, verification_status, verification_error,
+                       verification_expire_at))
 
 /// An OAuth round trip started by a sign-in or sign-up (`strategy: oauth_*`): what the callback needs to finish
 /// it, and the identity it proved (kept for the sign-in → sign-up transfer).

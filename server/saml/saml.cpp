@@ -205,6 +205,8 @@ std::optional<std::int64_t> parse_time(std::string_view s) {
     return static_cast<std::int64_t>(timegm(&tm)) - offset;
 }
 
+}  // namespace
+
 std::string format_time(std::int64_t s) {
     std::time_t t = static_cast<std::time_t>(s);
     std::tm tm{};
@@ -213,6 +215,8 @@ std::string format_time(std::int64_t s) {
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
+
+namespace {
 
 /// The DER bytes of a PEM certificate or of bare base64.
 std::optional<std::string> cert_der(std::string_view cert) {
@@ -264,6 +268,13 @@ bool verify_enveloped(xmlNode* signed_node, xmlNode* sig, std::string const& der
     xmlAttr* found = xmlGetID(signed_node->doc, x(id->c_str()));
     if (found == nullptr || found->parent != signed_node) return why = "signature reference target", false;
     return true;
+}
+
+/// verify_enveloped with each certificate in turn: true when one verifies (`why` is the last refusal otherwise).
+bool verify_with_any(xmlNode* signed_node, xmlNode* sig, std::vector<std::string> const& ders, std::string& why) {
+    for (auto const& der : ders)
+        if (verify_enveloped(signed_node, sig, der, why)) return true;
+    return false;
 }
 
 /// The Signature directly under `n`, if any (more than one is refused by the caller).
@@ -326,8 +337,10 @@ outcome validate_response(std::string_view xml, expectations const& e) {
     if (attr(status_code, "Value").value_or("") != status_success) return fail("status is not Success");
 
     // Signature: on the Response or on the Assertion (or both); each one present must verify.
-    auto der = cert_der(e.idp_certificate);
-    if (!der) return fail("no IdP certificate");
+    std::vector<std::string> ders;
+    for (auto const& c : e.idp_certificates)
+        if (auto der = cert_der(c)) ders.push_back(std::move(*der));
+    if (ders.empty()) return fail("no IdP certificate");
     auto const resp_sigs = signatures(resp);
     auto const as_sigs = signatures(as);
     if (resp_sigs.size() > 1 || as_sigs.size() > 1) return fail("more than one signature");
@@ -335,8 +348,8 @@ outcome validate_response(std::string_view xml, expectations const& e) {
     int dsig_total = 0;
     count_elements(resp, ns_dsig, "Signature", dsig_total);
     if (dsig_total != static_cast<int>(resp_sigs.size() + as_sigs.size())) return fail("stray signature");
-    if (!resp_sigs.empty() && !verify_enveloped(resp, resp_sigs.front(), *der, out.reason)) return out;
-    if (!as_sigs.empty() && !verify_enveloped(as, as_sigs.front(), *der, out.reason)) return out;
+    if (!resp_sigs.empty() && !verify_with_any(resp, resp_sigs.front(), ders, out.reason)) return out;
+    if (!as_sigs.empty() && !verify_with_any(as, as_sigs.front(), ders, out.reason)) return out;
 
     auto const now = e.now_s;
     auto const skew = e.skew_s;
@@ -448,10 +461,14 @@ std::optional<idp_metadata> parse_idp_metadata(std::string_view xml, std::string
         auto const use = attr(kd, "use").value_or("signing");
         if (use != "signing") continue;
         xmlNode* cert = child(child(child(kd, ns_dsig, "KeyInfo"), ns_dsig, "X509Data"), ns_dsig, "X509Certificate");
-        if (cert != nullptr && m.certificate.empty()) {
-            for (char c : text(cert))
-                if (!std::isspace(static_cast<unsigned char>(c))) m.certificate.push_back(c);
-        }
+        if (cert == nullptr) continue;
+        std::string b64;
+        for (char c : text(cert))
+            if (!std::isspace(static_cast<unsigned char>(c))) b64.push_back(c);
+        if (b64.empty() || std::find(m.certificates.begin(), m.certificates.end(), b64) != m.certificates.end())
+            continue;
+        if (m.certificate.empty()) m.certificate = b64;
+        m.certificates.push_back(std::move(b64));
     }
     if (m.entity_id.empty() || m.sso_url.empty() || m.certificate.empty())
         return why = "the metadata lacks the entity id, a redirect SSO URL or a signing certificate", std::nullopt;

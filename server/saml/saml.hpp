@@ -26,11 +26,13 @@ bool init();
 
 /// What a Response must match.
 struct expectations {
-    std::string idp_entity_id;    ///< the Issuer
-    std::string idp_certificate;  ///< PEM (or bare base64 DER) of the IdP's signing certificate
-    std::string sp_entity_id;     ///< an Audience
-    std::string acs_url;          ///< Recipient (and Destination when present)
-    std::string in_response_to;   ///< the AuthnRequest's ID; "" = unsolicited (IdP-initiated) responses only
+    std::string idp_entity_id;  ///< the Issuer
+    /// PEM (or bare base64 DER) of each of the IdP's signing certificates (several during a key rollover): a
+    /// signature verifies when one of them verifies it.
+    std::vector<std::string> idp_certificates;
+    std::string sp_entity_id;    ///< an Audience
+    std::string acs_url;         ///< Recipient (and Destination when present)
+    std::string in_response_to;  ///< the AuthnRequest's ID; "" = unsolicited (IdP-initiated) responses only
     std::int64_t now_s = 0;
     std::int64_t skew_s = 120;  ///< tolerance on NotBefore / NotOnOrAfter
 };
@@ -66,12 +68,18 @@ std::optional<std::string> decode_post_binding(std::string_view b64);
 struct idp_metadata {
     std::string entity_id;
     std::string sso_url;      ///< the HTTP-Redirect SingleSignOnService
-    std::string certificate;  ///< base64 DER of the signing certificate
+    std::string certificate;  ///< base64 DER of the first signing certificate
+    /// base64 DER of every signing certificate, in document order: each KeyDescriptor use="signing" or without a
+    /// `use` (a key for both); never one that is use="encryption" only.
+    std::vector<std::string> certificates;
 };
 std::optional<idp_metadata> parse_idp_metadata(std::string_view xml, std::string& why);
 
 /// The NotBefore/NotAfter (ms) of a PEM or base64 DER certificate; nullopt when it is not one.
 std::optional<std::pair<std::int64_t, std::int64_t>> certificate_validity(std::string_view cert);
+
+/// The xs:dateTime (UTC, "2026-01-01T00:00:00Z") of `s` seconds since the epoch, as SAML writes its instants.
+std::string format_time(std::int64_t s);
 
 /// A new AuthnRequest ID (an NCName).
 std::string new_request_id();

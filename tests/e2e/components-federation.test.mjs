@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import { verifyToken } from '@clerk/backend';
 import { launchBrowser } from './lib/browser.mjs';
 import { freePort, kit, primary, row, rowMenu, WAIT } from './lib/components.mjs';
+import { oidcProvider, throughProvider } from './lib/oidc.mjs';
 import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
 
 const T = { timeout: 60000 };
@@ -47,7 +48,6 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   before(async () => {
     const port = await freePort();
     fapi = `http://${HOST}:${port}`;
-    const { default: Provider } = await import('oidc-provider');
     let handler = (req, res) => res.writeHead(503).end();
     idp = createServer((req, res) => {
       if (req.url === '/logo.svg') {
@@ -57,21 +57,11 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
     });
     await new Promise((ok, fail) => { idp.once('error', fail); idp.listen(0, '127.0.0.1', ok); });
     issuer = `http://127.0.0.1:${idp.address().port}`;
-    const provider = new Provider(issuer, {
-      clients: [CLIENT_ID, PARTNER_ID].map(client_id => ({
-        client_id, client_secret: CLIENT_SECRET, redirect_uris: [`${fapi}/v1/oauth_callback`],
-        grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic',
-      })),
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
-      conformIdTokenClaims: false,
-      findAccount: async (_, id) => ({
-        accountId: id,
-        claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true, given_name: 'Ida', family_name: id }),
-      }),
-      cookies: { keys: ['components-provider-cookie-key'] },
-      pkce: { required: () => true },
+    const provider = await oidcProvider(issuer, {
+      clients: [[CLIENT_ID, CLIENT_SECRET], [PARTNER_ID, CLIENT_SECRET]],
+      callback: `${fapi}/v1/oauth_callback`,
+      cookieKey: 'components-provider-cookie-key',
     });
-    provider.on('server_error', (_, err) => process.stderr.write(`[oidc-provider] ${err?.stack ?? err}\n`));
     handler = provider.callback();
 
     server = await startLatchkey({
@@ -101,19 +91,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   /** The provider's login and consent pages, as often as it asks (a remembered session and grant skip them),
    *  then back through latchkey's /v1/oauth_callback to the portal's profile page. */
   async function providerLogin(page, login) {
-    for (let i = 0; i < 4; i++) {
-      await page.waitForURL(u => String(u).startsWith(issuer) || new URL(u).pathname === '/user', WAIT);
-      if (!page.url().startsWith(issuer)) break;
-      await page.waitForLoadState('load');
-      const loginBox = page.locator('input[name="login"]');
-      if (await loginBox.count()) {
-        await loginBox.fill(login);
-        await page.locator('input[name="password"]').fill('any');
-      }
-      const url = page.url();
-      await page.locator('button[type="submit"]').click();
-      await page.waitForURL(u => String(u) !== url, WAIT);
-    }
+    await throughProvider(page, issuer, login, u => u.pathname === '/user', WAIT);
     await waitForProfile(page);
   }
 

@@ -19,6 +19,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { generateKeyPairSync, sign as signWith } from 'node:crypto';
 import { launchBrowser, newPage } from './lib/browser.mjs';
 import { skipWithoutBinary, startLatchkey, uniq } from './lib/server.mjs';
+import { oidcProvider, throughProvider } from './lib/oidc.mjs';
 import { makeTestCa } from './lib/tls.mjs';
 
 const T = { timeout: 60000 };
@@ -85,7 +86,6 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
     ca = makeTestCa([IDP_HOST]);
 
     // The upstream provider, with its development login and consent pages.
-    const { default: Provider } = await import('oidc-provider');
     let handler = (req, res) => res.writeHead(503).end();
     // GitHub's API shape for a bearer token the provider issued: /user (numeric id, login, name; no public
     // email) and /user/emails (the verified primary address).
@@ -106,35 +106,14 @@ describe('Social sign-in through an OpenID provider (oidc-provider, clerk-js red
       handler(req, res);
     }, ca);
     issuer = `https://${IDP_HOST}:${idp.address().port}`;
-    provider = new Provider(issuer, {
-      clients: [{
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${fapi}/v1/oauth_callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      }, {
-        client_id: GH_CLIENT_ID,
-        client_secret: GH_CLIENT_SECRET,
-        redirect_uris: [`${fapi}/v1/oauth_callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      }],
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['given_name', 'family_name', 'name'] },
+    provider = await oidcProvider(issuer, {
+      clients: [[CLIENT_ID, CLIENT_SECRET], [GH_CLIENT_ID, GH_CLIENT_SECRET]],
+      callback: `${fapi}/v1/oauth_callback`,
+      cookieKey: 'e2e-provider-cookie-key',
       // GitHub's scopes, so the provider grants them (a scope it does not know is never granted).
       scopes: ['openid', 'offline_access', 'read:user', 'user:email'],
-      conformIdTokenClaims: false, // the claims of the scopes in the ID token (latchkey reads them there)
-      findAccount: async (ctx, id) => ({
-        accountId: id,
-        claims: async () => ({ sub: id, email: `${id}@example.com`, email_verified: true, given_name: 'Ida', family_name: id }),
-      }),
-      cookies: { keys: ['e2e-provider-cookie-key'] },
       jwks: { keys: [idpJwk] },
-      pkce: { required: () => true },
     });
-    provider.on('server_error', (ctx, err) => process.stderr.write(`[oidc-provider] ${err?.stack ?? err}\n`));
     handler = provider.callback();
 
     // The app: a page that loads clerk-js from latchkey's /npm/ (as @clerk/react would), and /sso-callback.
@@ -236,28 +215,11 @@ window.addEventListener('load', function () {
         strategy: strat, redirectUrl: `${origin}/sso-callback`, redirectUrlComplete: `${origin}/done`,
       }).catch(e => { window.__error = String(e && e.message || e); });
     }, [kind, appOrigin, strategy]);
-    await throughProvider(page, login);
+    await throughProvider(page, issuer, login, u => u.href.startsWith(`${appOrigin}/done`), WAIT);
     await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
     await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
     assert.equal(await page.evaluate(() => window.__error ?? null), null);
     return page.evaluate(() => window.__user);
-  }
-
-  /** The provider's pages, as often as it asks (a remembered session and grant skip them), until /done. */
-  async function throughProvider(page, login) {
-    for (let i = 0; i < 4; i++) {
-      await page.waitForURL(u => String(u).startsWith(issuer) || String(u).startsWith(`${appOrigin}/done`), WAIT);
-      if (!page.url().startsWith(issuer)) break;
-      await page.waitForLoadState('load');
-      const loginBox = page.locator('input[name="login"]');
-      if (await loginBox.count()) {
-        await loginBox.fill(login);
-        await page.locator('input[name="password"]').fill('any');
-      }
-      const url = page.url();
-      await page.locator('button[type="submit"]').click();
-      await page.waitForURL(u => String(u) !== url, WAIT);
-    }
   }
 
   async function signOut(page) {
@@ -363,7 +325,7 @@ window.addEventListener('load', function () {
     }, appOrigin);
     assert.ok(url.startsWith(`${issuer}/auth?`), url);
     await page.goto(url, { waitUntil: 'load', timeout: 20000 });
-    await throughProvider(page, login);
+    await throughProvider(page, issuer, login, u => u.href.startsWith(`${appOrigin}/done`), WAIT);
     await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done`), WAIT);
     await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
     assert.equal(await page.evaluate(() => window.__user), userId);
@@ -371,6 +333,26 @@ window.addEventListener('load', function () {
     assert.deepEqual(providers, ['custom_idp', 'github']);  // clerk-js drops the oauth_ prefix
     const linked = (await bapi.users.getUser(userId)).externalAccounts.find(e => e.provider === 'oauth_custom_idp');
     assert.equal(linked?.providerUserId, login);
+
+    // A link the provider refuses (error=access_denied at the callback): back on the redirect URL, and clerk-js reads
+    // the started account's verification.error.
+    const refusedUrl = await page.evaluate(async origin => {
+      const ea = await window.Clerk.user.createExternalAccount({ strategy: 'oauth_custom_idp', redirectUrl: `${origin}/done?link=refused` });
+      return ea.verification.externalVerificationRedirectURL.href;
+    }, appOrigin);
+    const state = new URL(refusedUrl).searchParams.get('state');
+    await page.goto(`${server.frontendApi}/v1/oauth_callback?error=access_denied&state=${encodeURIComponent(state)}`,
+      { waitUntil: 'load', timeout: 20000 });
+    await page.waitForURL(u => String(u).startsWith(`${appOrigin}/done?link=refused`), WAIT);
+    await page.waitForFunction(() => window.__user !== undefined || window.__error, null, WAIT);
+    const failed = await page.evaluate(async () => {
+      await window.Clerk.user.reload();
+      const ea = window.Clerk.user.externalAccounts.find(e => e.verification?.status === 'failed');
+      return ea && { provider: ea.provider, code: ea.verification.error?.code, long: ea.verification.error?.longMessage };
+    });
+    assert.equal(failed?.provider, 'custom_idp');
+    assert.equal(failed?.code, 'oauth_access_denied');
+    assert.ok(failed?.long, 'the long message clerk-js shows');
   }));
 
   it('latchkey as the OpenID provider: openid-client discovers it, runs code + PKCE through the signed-in browser and consent, then refresh, userinfo, introspection, revocation', T, () => withPage(async page => {

@@ -7,7 +7,9 @@
 #include <boost/json/parse.hpp>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fed = latchkey::server::api::federation;
@@ -26,28 +28,14 @@ std::vector<std::string> fuzz_seeds() {
 }
 
 namespace {
-/// A provider `strategy` whose userinfo names the user by `user_id_field` and the email by "email".
-latchkey::conf::oauth_provider provider(char const* strategy, char const* name, char const* user_id_field) {
-    latchkey::conf::oauth_provider p;
+using provider_t = latchkey::conf::oauth_provider;
+/// A provider `strategy` whose userinfo fields are read as `fields` say (member, userinfo key or URL).
+provider_t provider(char const* strategy,
+                    std::initializer_list<std::pair<std::string provider_t::*, char const*>> fields) {
+    provider_t p;
     p.strategy = strategy;
-    p.name = name;
-    p.map_user_id = user_id_field;
     p.map_email_address = "email";
-    return p;
-}
-latchkey::conf::oauth_provider github_style() {
-    auto p = provider("oauth_github", "GitHub", "id");
-    p.emails_endpoint = "https://api.github.com/user/emails";
-    p.map_name = "name";
-    p.map_username = "login";
-    p.map_image_url = "avatar_url";
-    return p;
-}
-latchkey::conf::oauth_provider oidc_style() {
-    auto p = provider("oauth_custom_idp", "IdP", "sub");
-    p.map_email_verified = "email_verified";
-    p.map_first_name = "given_name";
-    p.map_last_name = "family_name";
+    for (auto const& [member, value] : fields) p.*member = value;
     return p;
 }
 }  // namespace
@@ -67,8 +55,16 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     }
     auto const& o = doc.get_object();
     (void)fed::tokens_from_answer(o, 1'796'000'000'000);
-    static auto const gh = github_style();
-    static auto const oidc = oidc_style();
+    static auto const gh =
+        provider("oauth_github", {{&provider_t::map_user_id, "id"},
+                                  {&provider_t::emails_endpoint, "https://api.github.com/user/emails"},
+                                  {&provider_t::map_name, "name"},
+                                  {&provider_t::map_username, "login"},
+                                  {&provider_t::map_image_url, "avatar_url"}});
+    static auto const oidc = provider("oauth_custom_idp", {{&provider_t::map_user_id, "sub"},
+                                                           {&provider_t::map_email_verified, "email_verified"},
+                                                           {&provider_t::map_first_name, "given_name"},
+                                                           {&provider_t::map_last_name, "family_name"}});
     (void)fed::map_userinfo(gh, o, emails.is_null() ? nullptr : &emails);
     (void)fed::map_userinfo(oidc, o, nullptr);
     return 0;

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     std::string_view const in(reinterpret_cast<char const*>(data), size);
     saml::expectations e;
     e.idp_entity_id = "https://idp.test";
-    e.idp_certificate = cert_pem();
+    e.idp_certificates = {cert_pem()};
     e.sp_entity_id = "https://sp.test/meta";
     e.acs_url = "https://sp.test/acs";
     e.in_response_to = "_req";

@@ -4,9 +4,9 @@
 // DELETE tokens); RFC 7591 dynamic client registration. The provider is a small GitHub look-alike on a socket.
 #include "conf/load.hpp"
 #include "server/api/federation/federation.hpp"
+#include "tests/common/loopback_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
@@ -22,25 +22,13 @@ using namespace latchkey::test;
 
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using asio::ip::tcp;
 
 /// A GitHub-style OAuth 2.0 provider: /token (authorization_code and refresh_token grants, no ID token),
 /// /user and /user/emails for a bearer token it issued.
 class tiny_github {
 public:
-    tiny_github() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-        base = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-        thread_ = std::thread([this] { run(); });
-    }
-    ~tiny_github() {
-        stop_ = true;
-        boost::system::error_code ec;
-        tcp::socket s(io_);
-        s.connect(acceptor_.local_endpoint(), ec);
-        thread_.join();
-    }
+    tiny_github() { base = http_.base; }
     struct account {
         json::value id = 4242;  ///< GitHub's ids are numbers
         std::string login = "octo", name = "Mona Octocat", email;
@@ -75,75 +63,56 @@ public:
     std::string base;
 
 private:
-    void run() {
-        while (!stop_) {
-            tcp::socket sock(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(sock, ec);
-            if (ec || stop_) continue;
-            boost::beast::flat_buffer buf;
-            bhttp::request<bhttp::string_body> req;
-            bhttp::read(sock, buf, req, ec);
-            if (ec) continue;
-            bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
-            res.set(bhttp::field::content_type, "application/json");
-            std::string const target(req.target());
-            std::string const auth(req[bhttp::field::authorization]);
-            std::lock_guard lk(mu_);
-            if (target == "/token") {
-                form_ = req.body();
-                bool const refresh = form_.find("grant_type=refresh_token") != std::string::npos;
-                if (refresh && mode_ == "refresh_400") {
-                    res.result(bhttp::status::bad_request);
-                    res.body() = R"({"error":"invalid_grant"})";
-                } else {
-                    if (refresh) ++refreshes_;
-                    auto const n = ++issued_;
-                    std::string const access = "gh-access-" + std::to_string(n);
-                    tokens_[access] = who_;
-                    json::object o{
-                        {"access_token", access}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
-                    if (mode_ == "no_scope") o.erase("scope");
-                    if (!refresh) o["refresh_token"] = "gh-refresh-" + std::to_string(n);  // kept across refreshes
-                    if (expires_in_ > 0) o["expires_in"] = expires_in_;
-                    res.body() = json::serialize(o);
-                }
-            } else if (target == "/user" || target == "/user/emails") {
-                auto it = auth.starts_with("Bearer ") ? tokens_.find(auth.substr(7)) : tokens_.end();
-                if (it == tokens_.end()) {
-                    res.result(bhttp::status::unauthorized);
-                } else if (target == "/user" && mode_ == "userinfo_500") {
-                    res.result(bhttp::status::internal_server_error);
-                } else if (target == "/user") {
-                    auto const& w = it->second;
-                    res.body() = json::serialize(json::object{{"id", w.id},
-                                                              {"login", w.login},
-                                                              {"name", w.name},
-                                                              {"email", nullptr},
-                                                              {"avatar_url", "https://avatars.example/u/1"}});
-                } else {
-                    auto const& w = it->second;
-                    res.body() = json::serialize(json::array{
-                        json::object{
-                            {"email", "noreply-" + w.login + "@users.example"}, {"verified", true}, {"primary", false}},
-                        json::object{{"email", w.email}, {"verified", w.email_verified}, {"primary", true}}});
-                }
-            } else if (target == "/revoke") {
-                revocations_.emplace_back(req.body(), auth);
-                if (mode_ == "revoke_hang") std::this_thread::sleep_for(std::chrono::seconds(2));
-                res.body() = "{}";
+    void answer(loopback_http::request const& req, loopback_http::response& res) {
+        std::string const target(req.target());
+        std::string const auth(req[bhttp::field::authorization]);
+        std::lock_guard lk(mu_);
+        if (target == "/token") {
+            form_ = req.body();
+            bool const refresh = form_.find("grant_type=refresh_token") != std::string::npos;
+            if (refresh && mode_ == "refresh_400") {
+                res.result(bhttp::status::bad_request);
+                res.body() = R"({"error":"invalid_grant"})";
             } else {
-                res.result(bhttp::status::not_found);
+                if (refresh) ++refreshes_;
+                auto const n = ++issued_;
+                std::string const access = "gh-access-" + std::to_string(n);
+                tokens_[access] = who_;
+                json::object o{{"access_token", access}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
+                if (mode_ == "no_scope") o.erase("scope");
+                if (!refresh) o["refresh_token"] = "gh-refresh-" + std::to_string(n);  // kept across refreshes
+                if (expires_in_ > 0) o["expires_in"] = expires_in_;
+                res.body() = json::serialize(o);
             }
-            res.prepare_payload();
-            bhttp::write(sock, res, ec);
+        } else if (target == "/user" || target == "/user/emails") {
+            auto it = auth.starts_with("Bearer ") ? tokens_.find(auth.substr(7)) : tokens_.end();
+            if (it == tokens_.end()) {
+                res.result(bhttp::status::unauthorized);
+            } else if (target == "/user" && mode_ == "userinfo_500") {
+                res.result(bhttp::status::internal_server_error);
+            } else if (target == "/user") {
+                auto const& w = it->second;
+                res.body() = json::serialize(json::object{{"id", w.id},
+                                                          {"login", w.login},
+                                                          {"name", w.name},
+                                                          {"email", nullptr},
+                                                          {"avatar_url", "https://avatars.example/u/1"}});
+            } else {
+                auto const& w = it->second;
+                res.body() = json::serialize(json::array{
+                    json::object{
+                        {"email", "noreply-" + w.login + "@users.example"}, {"verified", true}, {"primary", false}},
+                    json::object{{"email", w.email}, {"verified", w.email_verified}, {"primary", true}}});
+            }
+        } else if (target == "/revoke") {
+            revocations_.emplace_back(req.body(), auth);
+            if (mode_ == "revoke_hang") std::this_thread::sleep_for(std::chrono::seconds(2));
+            res.body() = "{}";
+        } else {
+            res.result(bhttp::status::not_found);
         }
     }
 
-    asio::io_context io_;
-    tcp::acceptor acceptor_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
     std::mutex mu_;
     account who_;
     std::string mode_, form_;
@@ -151,16 +120,8 @@ private:
     std::map<std::string, account> tokens_;
     std::vector<std::pair<std::string, std::string>> revocations_;
     std::atomic<int> refreshes_{0}, issued_{0};
+    loopback_http http_{[this](auto const& req, auto& res) { answer(req, res); }};  // last: it stops first
 };
-
-std::string query_param(std::string const& url, std::string const& name) {
-    auto at = url.find("?" + name + "=");
-    if (at == std::string::npos) at = url.find("&" + name + "=");
-    if (at == std::string::npos) return {};
-    at += name.size() + 2;
-    auto const end = url.find('&', at);
-    return url.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
 
 struct github_server {
     explicit github_server(std::function<void(conf::config&)> more = {}) : more_config(std::move(more)) {}
@@ -490,12 +451,123 @@ BOOST_AUTO_TEST_CASE(a_signed_in_user_links_reauthorizes_and_drops_the_tokens_of
     BOOST_TEST_REQUIRE(r2.status == 200u, r2.body);
     BOOST_TEST_REQUIRE(
         f.callback(c2, str(response(r2).at("verification").at("external_verification_redirect_url"))).status == 303u);
-    BOOST_TEST(load_user(f.s, other.user_id)->external_accounts.empty());
+    auto const refused = load_user(f.s, other.user_id)->external_accounts;
+    BOOST_TEST_REQUIRE(refused.size() == 1u);  // the account the round trip started, failed
+    BOOST_TEST(refused[0].provider_user_id.empty());
+    BOOST_TEST(refused[0].verification_status == "failed");
+    BOOST_TEST(refused[0].verification_error == "external_account_exists");
     BOOST_TEST(load_user(f.s, me.user_id)->external_accounts.size() == 1u);
     // A state started by one browser is not finished by another signed-in browser.
     auto r3 = c2.fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}, {"redirect_url", done}});
     auto const url3 = str(response(r3).at("verification").at("external_verification_redirect_url"));
     expect_error(f.callback(c, url3), 400, "oauth_callback_invalid", "state");
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_link_shows_as_the_accounts_verification_error_and_returns_to_the_redirect_url) {
+    github_server f;
+    http_client c(f.s.fapi_port());
+    auto me = sign_in_browser(f.s, c, "ada@example.com");
+    auto const done = f.s.inst().frontend_api + "/done";
+    auto b = bapi_client(f.s);
+    auto link = [&] {
+        auto r = c.fapi("POST", "/v1/me/external_accounts", {{"strategy", "oauth_github"}, {"redirect_url", done}});
+        BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+        return std::pair{str(response(r).at("id")),
+                         str(response(r).at("verification").at("external_verification_redirect_url"))};
+    };
+    // The one account the user has, as GET /v1/me and the BAPI user show it.
+    auto fapi_account = [&] {
+        auto r = c.fapi("GET", "/v1/me");
+        auto const& all = response(r).at("external_accounts").as_array();
+        BOOST_TEST_REQUIRE(all.size() == 1u, r.body);
+        return all[0].as_object();
+    };
+    auto bapi_account = [&] {
+        auto r = b.bapi(http::verb::get, "/v1/users/" + me.user_id);
+        auto const& all = r.json.at("external_accounts").as_array();
+        BOOST_TEST_REQUIRE(all.size() == 1u, r.body);
+        return all[0].as_object();
+    };
+    auto expect_failed = [&](json::object const& ea, std::string const& id, std::string const& code) {
+        BOOST_TEST(str(ea.at("id")) == id);
+        auto const& v = ea.at("verification");
+        BOOST_TEST(v.at("status") == "failed");
+        BOOST_TEST(str(v.at("error").at("code")) == code);
+        BOOST_TEST(v.at("error").at("message").is_string());
+        BOOST_TEST(v.at("error").at("long_message").is_string());
+        BOOST_TEST(v.at("error").at("meta").is_object());
+    };
+
+    // Pending: the started account shows unverified, with when it lapses.
+    auto [id1, url1] = link();
+    auto pending = fapi_account();
+    BOOST_TEST(str(pending.at("id")) == id1);
+    BOOST_TEST(pending.at("verification").at("status") == "unverified");
+    BOOST_TEST(pending.at("verification").at("error").is_null());
+    BOOST_TEST(pending.at("verification").at("expire_at").is_int64());
+
+    // The provider says access_denied: back to the redirect URL, the account failed with Clerk's error.
+    auto denied =
+        c.request(http::verb::get, "/v1/oauth_callback?error=access_denied&state=" + query_param(url1, "state"));
+    BOOST_TEST_REQUIRE(denied.status == 303u, denied.body);
+    BOOST_TEST(denied.headers["location"] == done);
+    expect_failed(fapi_account(), id1, "oauth_access_denied");
+    expect_failed(bapi_account(), id1, "oauth_access_denied");
+
+    // A new round trip replaces the failed one; a wrong state from the browser that started it fails it.
+    auto [id2, url2] = link();
+    BOOST_TEST(id2 != id1);
+    auto wrong = c.request(http::verb::get, "/v1/oauth_callback?code=gh-code&state=" + me.user_id + ".not-the-state");
+    BOOST_TEST_REQUIRE(wrong.status == 303u, wrong.body);
+    BOOST_TEST(wrong.headers["location"] == done);
+    expect_failed(fapi_account(), id2, "oauth_callback_invalid");
+
+    // A missing state: the browser's signed-in user's round trip fails the same way.
+    auto [id3, url3] = link();
+    auto missing = c.request(http::verb::get, "/v1/oauth_callback?code=gh-code");
+    BOOST_TEST_REQUIRE(missing.status == 303u, missing.body);
+    BOOST_TEST(missing.headers["location"] == done);
+    expect_failed(fapi_account(), id3, "oauth_callback_invalid");
+    BOOST_TEST(f.gh.issued() == 0);  // no code was exchanged for a bad state
+
+    // Another browser cannot fail (or finish) someone's round trip: a raw error, the round trip stays.
+    auto [id4, url4] = link();
+    http_client stranger(f.s.fapi_port());
+    expect_error(
+        stranger.request(http::verb::get, "/v1/oauth_callback?code=gh-code&state=" + me.user_id + ".not-the-state"),
+        400, "oauth_callback_invalid", "state");
+    expect_error(stranger.request(http::verb::get, "/v1/oauth_callback?code=gh-code"), 400, "oauth_callback_invalid",
+                 "state");
+    BOOST_TEST(fapi_account().at("verification").at("status") == "unverified");
+
+    // Then the right callback proves the identity: the same account, verified, no error.
+    f.gh.expect({5150, "ada-gh", "Ada L", "ada-gh@example.com", true});
+    BOOST_TEST_REQUIRE(f.callback(c, url4).status == 303u);
+    auto linked = fapi_account();
+    BOOST_TEST(str(linked.at("id")) == id4);
+    BOOST_TEST(linked.at("provider_user_id") == "5150");
+    BOOST_TEST(linked.at("verification").at("status") == "verified");
+    BOOST_TEST(linked.at("verification").at("error").is_null());
+    BOOST_TEST(bapi_account().at("verification").at("status") == "verified");
+
+    // A reauthorization the provider refuses: the account keeps its identity and tokens, and shows the error;
+    // the next one that succeeds clears it.
+    auto re = c.fapi("PATCH", "/v1/me/external_accounts/" + id4 + "/reauthorize", {{"redirect_url", done}});
+    BOOST_TEST_REQUIRE(re.status == 200u, re.body);
+    auto const url5 = str(response(re).at("verification").at("external_verification_redirect_url"));
+    BOOST_TEST(fapi_account().at("verification").at("status") == "verified");  // until the round trip ends
+    BOOST_TEST_REQUIRE(
+        c.request(http::verb::get, "/v1/oauth_callback?error=access_denied&state=" + query_param(url5, "state"))
+            .status == 303u);
+    auto refused = fapi_account();
+    expect_failed(refused, id4, "oauth_access_denied");
+    BOOST_TEST(refused.at("provider_user_id") == "5150");
+    BOOST_TEST(!load_user(f.s, me.user_id)->external_accounts[0].access_token_sealed.empty());
+    re = c.fapi("PATCH", "/v1/me/external_accounts/" + id4 + "/reauthorize", {{"redirect_url", done}});
+    BOOST_TEST_REQUIRE(
+        f.callback(c, str(response(re).at("verification").at("external_verification_redirect_url"))).status == 303u);
+    BOOST_TEST(fapi_account().at("verification").at("status") == "verified");
+    BOOST_TEST(fapi_account().at("verification").at("error").is_null());
 }
 
 BOOST_AUTO_TEST_CASE(additional_scopes_are_asked_for_and_approved_and_the_provider_revokes_dropped_tokens) {

@@ -5,9 +5,10 @@
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
+#include "tests/common/federated.hpp"
+#include "tests/common/loopback_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
@@ -16,6 +17,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace latchkey;
@@ -23,25 +25,14 @@ using namespace latchkey::test;
 
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using asio::ip::tcp;
 
 /// The upstream OpenID provider: answers discovery, its JWKS and the token endpoint (one code at a time).
 class tiny_idp {
 public:
     explicit tiny_idp(bool down_at_start = false)
-        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)),
-          acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-        issuer = "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-        thread_ = std::thread([this] { run(); });
-    }
-    ~tiny_idp() {
-        stop_ = true;
-        boost::system::error_code ec;
-        tcp::socket s(io_);
-        s.connect(acceptor_.local_endpoint(), ec);
-        thread_.join();
+        : down(down_at_start), key_(*crypto::signing_key::generate_rsa(2048)) {
+        issuer = http_.base;
     }
     /// What the next token answer's ID token says.
     void expect(std::string nonce, std::string sub, std::string email) {
@@ -106,78 +97,74 @@ public:
     std::atomic<bool> down;  ///< discovery answers 503 (the provider is down)
 
 private:
-    void run() {
-        while (!stop_) {
-            tcp::socket sock(io_);
-            boost::system::error_code ec;
-            acceptor_.accept(sock, ec);
-            if (ec || stop_) continue;
-            boost::beast::flat_buffer buf;
-            bhttp::request<bhttp::string_body> req;
-            bhttp::read(sock, buf, req, ec);
-            if (ec) continue;
-            bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
-            res.set(bhttp::field::content_type, "application/json");
-            std::string const target(req.target());
-            if (target == "/.well-known/openid-configuration" && down) {
-                res.result(bhttp::status::service_unavailable);
-            } else if (target == "/.well-known/openid-configuration") {
-                res.body() = json::serialize(json::object{{"issuer", issuer},
-                                                          {"authorization_endpoint", issuer + "/authorize"},
-                                                          {"token_endpoint", issuer + "/token"},
-                                                          {"jwks_uri", issuer + "/jwks"}});
-            } else if (target == "/jwks") {
-                ++jwks_requests_;
-                std::lock_guard lk(mu_);
-                auto set = json::parse(crypto::jwks_json([&] {
-                    crypto::keyring r;
-                    r.add(*key_.clone(), true);
-                    return r;
-                }()));
-                auto pt = *crypto::p256_jwk(ec_.get());
-                set.at("keys").as_array().push_back(json::object{
-                    {"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec-1"}, {"use", "sig"}, {"x", pt.x}, {"y", pt.y}});
-                res.body() = json::serialize(set);
-            } else if (target == "/token" && mode() == "hang") {
-                std::this_thread::sleep_for(std::chrono::seconds(2));
-                res.body() = "{}";
-            } else if (target == "/token" && mode() == "huge") {
-                res.body() = "{\"access_token\":\"" + std::string(300 * 1024, 'a') + "\"}";
-            } else if (target == "/token") {
-                std::lock_guard lk(mu_);
-                form_ = req.body();
-                auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
-                json::object claims{
-                    {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
-                    {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
-                    {"given_name", "Ada"}, {"family_name", "Lovelace"}};
-                json::object header{{"alg", es256_ ? "ES256" : "RS256"},
-                                    {"kid", !forced_kid_.empty() ? forced_kid_
-                                            : es256_             ? "ec-1"
-                                                                 : key_.kid()},
-                                    {"typ", "JWT"}};
-                auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header),
-                                                       json::serialize(claims))
-                                  : crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
-                res.body() = json::serialize(json::object{{"access_token", "at-1"},
-                                                          {"token_type", "Bearer"},
-                                                          {"id_token", *jwt},
-                                                          {"scope", "openid email profile"}});
-            } else {
-                res.result(bhttp::status::not_found);
-            }
-            res.prepare_payload();
-            bhttp::write(sock, res, ec);
+    void answer(loopback_http::request const& req, loopback_http::response& res) {
+        std::string const target(req.target());
+        if (target == "/.well-known/openid-configuration" && down) {
+            res.result(bhttp::status::service_unavailable);
+        } else if (target == "/.well-known/openid-configuration") {
+            res.body() = json::serialize(json::object{{"issuer", issuer},
+                                                      {"authorization_endpoint", issuer + "/authorize"},
+                                                      {"token_endpoint", issuer + "/token"},
+                                                      {"jwks_uri", issuer + "/jwks"}});
+        } else if (target == "/jwks") {
+            ++jwks_requests_;
+            std::lock_guard lk(mu_);
+            auto set = json::parse(crypto::jwks_json([&] {
+                crypto::keyring r;
+                r.add(*key_.clone(), true);
+                return r;
+            }()));
+            auto pt = *crypto::p256_jwk(ec_.get());
+            set.at("keys").as_array().push_back(json::object{
+                {"kty", "EC"}, {"crv", "P-256"}, {"kid", "ec-1"}, {"use", "sig"}, {"x", pt.x}, {"y", pt.y}});
+            res.body() = json::serialize(set);
+        } else if (target == "/token" && mode() == "hang") {
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+            res.body() = "{}";
+        } else if (target == "/token" && mode() == "huge") {
+            res.body() = "{\"access_token\":\"" + std::string(300 * 1024, 'a') + "\"}";
+        } else if (target == "/token" && refuses_code(req.body())) {
+            res.result(bhttp::status::bad_request);
+            res.body() = R"({"error":"invalid_grant"})";
+        } else if (target == "/token") {
+            std::lock_guard lk(mu_);
+            form_ = req.body();
+            auto now =
+                std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+            json::object claims{
+                {"iss", issuer},       {"aud", "latchkey-test"},   {"sub", sub_},     {"nonce", nonce_},
+                {"iat", now},          {"exp", now + 300},         {"email", email_}, {"email_verified", true},
+                {"given_name", "Ada"}, {"family_name", "Lovelace"}};
+            json::object header{{"alg", es256_ ? "ES256" : "RS256"},
+                                {"kid", !forced_kid_.empty() ? forced_kid_
+                                        : es256_             ? "ec-1"
+                                                             : key_.kid()},
+                                {"typ", "JWT"}};
+            auto jwt = es256_ ? crypto::sign_es256(stray_ ? stray_.get() : ec_.get(), json::serialize(header),
+                                                   json::serialize(claims))
+                              : crypto::sign_rs256(key_, json::serialize(header), json::serialize(claims));
+            res.body() = json::serialize(json::object{{"access_token", "at-1"},
+                                                      {"token_type", "Bearer"},
+                                                      {"id_token", *jwt},
+                                                      {"scope", "openid email profile"}});
+        } else {
+            res.result(bhttp::status::not_found);
         }
     }
 
+    /// Codes "native-*" are single-use (a replay is refused, as a provider does); "refused-*" never exchange.
+    bool refuses_code(std::string const& form) {
+        auto at = form.find("code=");
+        if (at == std::string::npos) return false;
+        auto const end = form.find('&', at);
+        auto const code = form.substr(at + 5, end == std::string::npos ? std::string::npos : end - at - 5);
+        std::lock_guard lk(mu_);
+        if (code.starts_with("refused-")) return true;
+        return code.starts_with("native-") && !spent_codes_.insert(code).second;
+    }
+    std::set<std::string> spent_codes_;
     crypto::signing_key key_;
-    asio::io_context io_;
-    tcp::acceptor acceptor_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
     std::mutex mu_;
     std::string nonce_, sub_, email_, form_;
     crypto::evp_pkey_ptr ec_ = *crypto::generate_p256();
@@ -190,16 +177,8 @@ private:
     bool es256_ = false;
     std::string forced_kid_;
     std::atomic<int> jwks_requests_{0};
+    loopback_http http_{[this](auto const& req, auto& res) { answer(req, res); }};  // last: it stops first
 };
-
-std::string query_param(std::string const& url, std::string const& name) {
-    auto at = url.find("?" + name + "=");
-    if (at == std::string::npos) at = url.find("&" + name + "=");
-    if (at == std::string::npos) return {};
-    at += name.size() + 2;
-    auto const end = url.find('&', at);
-    return url.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
 
 struct federated {
     explicit federated(std::function<void(conf::config&)> more = {}, bool idp_down_at_start = false)
@@ -257,41 +236,24 @@ BOOST_AUTO_TEST_CASE(sign_in_transfers_to_sign_up_then_signs_in_by_provider) {
     BOOST_TEST(f.idp.last_token_form().find("code_verifier=") != std::string::npos);
     BOOST_TEST(f.idp.last_token_form().find("code=the-code") != std::string::npos);
 
-    // No such account: the sign-in is transferable with external_account_not_found.
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& si = client.json.at("response").at("sign_in").at("first_factor_verification");
-    BOOST_TEST(si.at("status") == "transferable", client.body);
-    BOOST_TEST(si.at("error").at("code") == "external_account_not_found");
-    // No identifier: clerk-js's handleRedirectCallback transfers a needs_identifier sign-in (needs_first_factor
-    // would send the browser to factor one).
-    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier", client.body);
-
     // A replayed callback finds no pending flow.
     auto replay = c.request(http::verb::get, "/v1/oauth_callback?code=the-code&state=" + query_param(url, "state"));
     expect_error(replay, 400, "oauth_callback_invalid", "state");
+    // No such account: the sign-in is transferable (external_account_not_found); clerk-js signs up by transfer.
+    auto const user_id = transfer_to_sign_up(c);
 
-    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
-    BOOST_TEST_REQUIRE(su.status == 200u, su.body);
-    BOOST_TEST(response(su).at("status") == "complete", su.body);
-    auto const user_id = str(response(su).at("created_user_id"));
-
-    auto b = bapi_client(f.s);
-    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto const& eas = u.json.at("external_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    auto const u = bapi_user(f.s, user_id);
+    auto const& eas = u.at("external_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u);
     BOOST_TEST(eas[0].at("provider") == "oauth_custom_acme");
     BOOST_TEST(eas[0].at("provider_user_id") == "acme-user-1");
-    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("email_address") == "ada@example.com");
+    BOOST_TEST(u.at("email_addresses").as_array()[0].at("email_address") == "ada@example.com");
 
     // Another browser signs in with the same provider identity: complete, same user.
     http_client c2(f.s.fapi_port());
     auto url2 = start(f, c2, "/v1/client/sign_ins");
     BOOST_TEST_REQUIRE(callback(f, c2, url2, "acme-user-1", "ada@example.com").status == 303u);
-    auto client2 = c2.fapi("GET", "/v1/client");
-    // Complete: the attempt left the client and its session is the one signed in.
-    BOOST_TEST_REQUIRE(client2.json.at("response").at("sessions").as_array().size() == 1u, client2.body);
-    BOOST_TEST(str(client2.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);
+    expect_session_of(c2, user_id);  // complete: the attempt left the client and its session is the one signed in
 }
 
 BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
@@ -299,13 +261,12 @@ BOOST_AUTO_TEST_CASE(sign_up_by_provider_creates_the_user) {
     http_client c(f.s.fapi_port());
     auto url = start(f, c, "/v1/client/sign_ups");
     BOOST_TEST_REQUIRE(callback(f, c, url, "acme-user-2", "grace@example.com").status == 303u);
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& sessions = client.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
-    auto const& user = sessions[0].at("user");
+    auto const user = session_user(c);
     // The completed sign-up stays on the client for handleRedirectCallback's setActive.
+    auto client = c.fapi("GET", "/v1/client");
     BOOST_TEST(client.json.at("response").at("sign_up").at("status") == "complete", client.body);
-    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") == sessions[0].at("id"));
+    BOOST_TEST(client.json.at("response").at("sign_up").at("created_session_id") ==
+               client.json.at("response").at("sessions").at(0).at("id"));
     BOOST_TEST(user.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-user-2");
     BOOST_TEST(user.at("email_addresses").as_array()[0].at("email_address") == "grace@example.com");
     BOOST_TEST(user.at("first_name") == "Ada");
@@ -388,10 +349,7 @@ BOOST_AUTO_TEST_CASE(es256_id_tokens_are_verified_against_the_providers_ec_key) 
     http_client c(f.s.fapi_port());
     auto url = start(f, c, "/v1/client/sign_ups");
     BOOST_TEST_REQUIRE(callback(f, c, url, "acme-ec-1", "ec@example.com").status == 303u);
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& sessions = client.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client.body);
-    BOOST_TEST(sessions[0].at("user").at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
+    BOOST_TEST(session_user(c).at("external_accounts").as_array()[0].at("provider_user_id") == "acme-ec-1");
 
     // A token whose ES256 signature was made by another P-256 key fails the attempt: no user.
     f.idp.sign_with_stray_ec_key();
@@ -609,9 +567,7 @@ BOOST_AUTO_TEST_CASE(google_one_tap_signs_up_a_new_identity_then_signs_it_in) {
     auto env = c2.fapi("GET", "/v1/environment");
     BOOST_TEST_REQUIRE(env.status == 200u, env.body);
     BOOST_TEST(env.json.at("display_config").at("google_one_tap_client_id") == "google-client", env.body);
-    auto client = c2.fapi("GET", "/v1/client");
-    BOOST_TEST_REQUIRE(client.json.at("response").at("sessions").as_array().size() == 1u, client.body);
-    BOOST_TEST(str(client.json.at("response").at("sessions").as_array()[0].at("user").at("id")) == user_id);
+    expect_session_of(c2, user_id);
     BOOST_TEST(user_count(f) == 1u);
 }
 
@@ -659,6 +615,59 @@ BOOST_AUTO_TEST_CASE(oauth_token_links_a_verified_email_to_its_owner_and_never_m
     BOOST_TEST(response(banned).at("first_factor_verification").at("status") == "failed", banned.body);
     BOOST_TEST(response(banned).at("first_factor_verification").at("error").at("code") == "user_banned");
     BOOST_TEST(c3.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE(oauth_token_with_a_code_exchanges_it_and_a_bad_or_replayed_code_creates_nothing) {
+    token_federated t;
+    auto& f = t.f;
+    http_client c(f.s.fapi_port());
+    auto code_sign_in = [&](http_client& h, std::string const& code, std::string const& token = {}) {
+        std::vector<std::pair<std::string, std::string>> form{{"strategy", "oauth_token_custom_acme"}, {"code", code}};
+        if (!token.empty()) form.emplace_back("token", token);
+        return h.fapi("POST", "/v1/client/sign_ins", form);
+    };
+    // A native app posts the provider's authorization code: exchanged with the client secret, no PKCE, no
+    // redirect_uri. An identity nobody has: the code is spent, so the sign-in stays transferable.
+    f.idp.expect("", "acme-code-1", "coder@example.com");
+    auto si = code_sign_in(c, "native-1");
+    BOOST_TEST_REQUIRE(si.status == 200u, si.body);
+    auto const form = f.idp.last_token_form();
+    BOOST_TEST(form.find("grant_type=authorization_code") != std::string::npos, form);
+    BOOST_TEST(form.find("code=native-1") != std::string::npos, form);
+    BOOST_TEST(form.find("code_verifier") == std::string::npos, form);
+    BOOST_TEST(form.find("redirect_uri") == std::string::npos, form);
+    BOOST_TEST(user_count(f) == 0u);
+    // clerk-js's transfer: the user is created with the account and the provider's tokens.
+    auto const user_id = transfer_to_sign_up(c);
+    auto b = bapi_client(f.s);
+    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
+    BOOST_TEST_REQUIRE(u.json.at("external_accounts").as_array().size() == 1u, u.body);
+    BOOST_TEST(u.json.at("external_accounts").as_array()[0].at("provider_user_id") == "acme-code-1");
+    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("email_address") == "coder@example.com");
+    auto toks = b.bapi(http::verb::get, "/v1/users/" + user_id + "/oauth_access_tokens/oauth_custom_acme");
+    BOOST_TEST_REQUIRE(toks.json.as_array().size() == 1u, toks.body);
+    BOOST_TEST(toks.json.as_array()[0].at("token") == "at-1");
+
+    // A replayed code and a code the provider refuses: Clerk's oauth error on `code`, nothing signed in or created.
+    http_client c2(f.s.fapi_port());
+    expect_error(code_sign_in(c2, "native-1"), 422, "oauth_token_exchange_error", "code");
+    expect_error(code_sign_in(c2, "refused-1"), 422, "oauth_token_exchange_error", "code");
+    expect_error(
+        c2.fapi("POST", "/v1/client/sign_ups", {{"strategy", "oauth_token_custom_acme"}, {"code", "native-1"}}), 422,
+        "oauth_token_exchange_error", "code");
+    expect_error(code_sign_in(c2, std::string(3000, 'x')), 422, "form_param_value_invalid", "code");
+    // Code and token together must name the same identity.
+    expect_error(code_sign_in(c2, "native-2", f.idp.mint("latchkey-test", "someone-else", "")), 422,
+                 "form_param_value_invalid", "token");
+    BOOST_TEST(c2.fapi("GET", "/v1/client").json.at("response").at("sessions").as_array().empty());
+    BOOST_TEST(user_count(f) == 1u);
+
+    // A fresh code (with the matching token) of the known identity signs it in.
+    auto in = code_sign_in(c2, "native-3", f.idp.mint("latchkey-test", "acme-code-1", ""));
+    BOOST_TEST_REQUIRE(in.status == 200u, in.body);
+    BOOST_TEST(response(in).at("status") == "complete", in.body);
+    expect_session_of(c2, user_id);
+    BOOST_TEST(user_count(f) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_posted_tokens_are_refused_on_token_and_create_nothing) {

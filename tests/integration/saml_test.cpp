@@ -8,6 +8,9 @@
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
 #include "server/api/saml/saml.hpp"
+#include "tests/common/federated.hpp"
+#include "tests/common/loopback_http.hpp"
+#include "tests/common/saml_idp.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <openssl/x509v3.h>
@@ -46,176 +49,27 @@ using namespace latchkey::test;
 
 namespace {
 
-constexpr char const* idp_entity = "https://idp.corp.test/entity";
+using saml_idp::bio_string;
+using saml_idp::build_response;
+using saml_idp::idp_keys;
+using saml_idp::keypair;
+using saml_idp::response_spec;
+using saml_idp::unsigned_xml;
+constexpr char const* idp_entity = saml_idp::entity;
 constexpr char const* idp_sso = "https://idp.corp.test/sso";
 constexpr char const* conn_id = "samlc_corp1";
 
-std::string bio_string(BIO* b) {
-    char* data = nullptr;
-    long const n = BIO_get_mem_data(b, &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
-
-/// An RSA key and its self-signed certificate, both PEM.
-struct keypair {
-    std::string key_pem, cert_pem;
-    keypair() {
-        EVP_PKEY* k = EVP_RSA_gen(2048);
-        X509* c = X509_new();
-        X509_set_version(c, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
-        X509_gmtime_adj(X509_getm_notBefore(c), -3600);
-        X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24 * 365);
-        X509_set_pubkey(c, k);
-        X509_NAME* n = X509_get_subject_name(c);
-        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, reinterpret_cast<unsigned char const*>("test idp"), -1, -1,
-                                   0);
-        X509_set_issuer_name(c, n);
-        X509_sign(c, k, EVP_sha256());
-        BIO* kb = BIO_new(BIO_s_mem());
-        PEM_write_bio_PrivateKey(kb, k, nullptr, nullptr, 0, nullptr, nullptr);
-        key_pem = bio_string(kb);
-        BIO_free(kb);
-        BIO* cb = BIO_new(BIO_s_mem());
-        PEM_write_bio_X509(cb, c);
-        cert_pem = bio_string(cb);
-        BIO_free(cb);
-        X509_free(c);
-        EVP_PKEY_free(k);
-    }
-};
-
-keypair const& idp_keys() {
-    static keypair const k;
-    return k;
-}
 keypair const& other_keys() {
     static keypair const k;
     return k;
 }
-
-std::string iso(std::int64_t s) {
-    std::time_t t = static_cast<std::time_t>(s);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+keypair const& rollover_keys() {  // the IdP's next signing key (issue 15: several signing certificates)
+    static keypair const k;
+    return k;
 }
-
-/// What the test IdP puts in a response.
-struct response_spec {
-    std::string in_response_to;
-    std::string email = "ada@corp.test";
-    std::string audience;
-    std::string recipient;
-    std::string issuer = idp_entity;
-    std::string assertion_id = "_a" + crypto::random_token(8);
-    std::int64_t now_s = 0;
-    std::int64_t lifetime_s = 300;
-    enum class sign_where { assertion, response, none } where = sign_where::assertion;
-    keypair const* key = &idp_keys();
-};
-
-/// Signs the element `node` (its ID `id`) with an enveloped signature placed after its Issuer.
-void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair const& k) {
-    xmlAttr* id_attr = xmlHasProp(node, BAD_CAST "ID");
-    BOOST_TEST_REQUIRE(id_attr != nullptr);
-    xmlAddID(nullptr, doc, BAD_CAST id.c_str(), id_attr);
-    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr);
-    xmlNode* issuer = nullptr;
-    for (xmlNode* c = node->children; c != nullptr; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Issuer") issuer = c;
-    BOOST_TEST_REQUIRE(issuer != nullptr);
-    xmlAddNextSibling(issuer, sig);
-    std::string const uri = "#" + id;
-    xmlNode* ref =
-        xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, BAD_CAST uri.c_str(), nullptr);
-    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
-    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId);
-    xmlNode* ki = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
-    xmlSecTmplKeyInfoAddX509Data(ki);
-    xmlSecDSigCtx* ctx = xmlSecDSigCtxCreate(nullptr);
-    ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(k.key_pem.data()),
-                                                static_cast<xmlSecSize>(k.key_pem.size()), xmlSecKeyDataFormatPem,
-                                                nullptr, nullptr, nullptr);
-    BOOST_TEST_REQUIRE(ctx->signKey != nullptr);
-    BOOST_TEST_REQUIRE(
-        xmlSecCryptoAppKeyCertLoadMemory(ctx->signKey, reinterpret_cast<xmlSecByte const*>(k.cert_pem.data()),
-                                         static_cast<xmlSecSize>(k.cert_pem.size()), xmlSecKeyDataFormatPem) >= 0);
-    BOOST_TEST_REQUIRE(xmlSecDSigCtxSign(ctx, sig) >= 0);
-    xmlSecDSigCtxDestroy(ctx);
-}
-
-std::string unsigned_xml(response_spec const& r) {
-    auto const now = r.now_s;
-    std::string irt = r.in_response_to.empty() ? "" : " InResponseTo=\"" + r.in_response_to + "\"";
-    return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-           "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r" +
-           crypto::random_token(8) + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) + "\" Destination=\"" +
-           r.recipient + "\"" + irt +
-           ">"
-           "<saml:Issuer>" +
-           r.issuer +
-           "</saml:Issuer>"
-           "<samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>"
-           "<saml:Assertion ID=\"" +
-           r.assertion_id + "\" Version=\"2.0\" IssueInstant=\"" + iso(now) +
-           "\">"
-           "<saml:Issuer>" +
-           r.issuer +
-           "</saml:Issuer>"
-           "<saml:Subject><saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
-           r.email +
-           "</saml:NameID><saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
-           "<saml:SubjectConfirmationData NotOnOrAfter=\"" +
-           iso(now + r.lifetime_s) + "\" Recipient=\"" + r.recipient + "\"" + irt +
-           "/></saml:SubjectConfirmation></saml:Subject>"
-           "<saml:Conditions NotBefore=\"" +
-           iso(now - 5) + "\" NotOnOrAfter=\"" + iso(now + r.lifetime_s) +
-           "\">"
-           "<saml:AudienceRestriction><saml:Audience>" +
-           r.audience +
-           "</saml:Audience></saml:AudienceRestriction>"
-           "</saml:Conditions>"
-           "<saml:AuthnStatement AuthnInstant=\"" +
-           iso(now) +
-           "\"><saml:AuthnContext><saml:AuthnContextClassRef>"
-           "urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef></saml:AuthnContext>"
-           "</saml:AuthnStatement>"
-           "<saml:AttributeStatement>"
-           "<saml:Attribute Name=\"firstName\"><saml:AttributeValue>Ada</saml:AttributeValue></saml:Attribute>"
-           "<saml:Attribute Name=\"lastName\"><saml:AttributeValue>Lovelace</saml:AttributeValue></saml:Attribute>"
-           "</saml:AttributeStatement>"
-           "</saml:Assertion></samlp:Response>";
-}
-
-/// The response XML, signed as `r` says.
-std::string build_response(response_spec const& r) {
-    BOOST_TEST_REQUIRE(server::saml::init());
-    auto const xml = unsigned_xml(r);
-    if (r.where == response_spec::sign_where::none) return xml;
-    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
-    BOOST_TEST_REQUIRE(doc != nullptr);
-    xmlNode* resp = xmlDocGetRootElement(doc.get());
-    xmlNode* as = nullptr;
-    for (xmlNode* c = resp->children; c != nullptr; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
-    if (r.where == response_spec::sign_where::assertion) {
-        sign_node(doc.get(), as, r.assertion_id, *r.key);
-    } else {
-        xmlChar* rid = xmlGetProp(resp, BAD_CAST "ID");
-        std::string const id = reinterpret_cast<char const*>(rid);
-        xmlFree(rid);
-        sign_node(doc.get(), resp, id, *r.key);
-    }
-    xmlChar* out = nullptr;
-    int len = 0;
-    xmlDocDumpMemory(doc.get(), &out, &len);
-    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
-    xmlFree(out);
-    return s;
+keypair const& encryption_keys() {  // a key the IdP publishes for encryption only
+    static keypair const k;
+    return k;
 }
 
 std::string pct_decode(std::string const& s) {
@@ -231,13 +85,9 @@ std::string pct_decode(std::string const& s) {
     return out;
 }
 
-std::string query_param(std::string const& url, std::string const& name) {
-    auto at = url.find("?" + name + "=");
-    if (at == std::string::npos) at = url.find("&" + name + "=");
-    if (at == std::string::npos) return {};
-    at += name.size() + 2;
-    auto const end = url.find('&', at);
-    return pct_decode(url.substr(at, end == std::string::npos ? std::string::npos : end - at));
+/// A query parameter of `url`, percent-decoded.
+std::string decoded_param(std::string const& url, std::string const& name) {
+    return pct_decode(query_param(url, name));
 }
 
 conf::saml_connection corp_connection() {
@@ -285,8 +135,8 @@ started start(sso& f, http_client& c, std::string const& path = "/v1/client/sign
     out.attempt_id = str(resp.at("id"));
     out.url = str(v.at("external_verification_redirect_url"));
     BOOST_TEST_REQUIRE(out.url.starts_with(std::string(idp_sso) + "?SAMLRequest="), out.url);
-    BOOST_TEST(query_param(out.url, "RelayState") == out.attempt_id);
-    auto deflated = crypto::base64_decode(query_param(out.url, "SAMLRequest"));
+    BOOST_TEST(decoded_param(out.url, "RelayState") == out.attempt_id);
+    auto deflated = crypto::base64_decode(decoded_param(out.url, "SAMLRequest"));
     BOOST_TEST_REQUIRE(deflated.has_value());
     auto xml = server::saml::inflate_raw(*deflated, 64 * 1024);
     BOOST_TEST_REQUIRE(xml.has_value());
@@ -345,21 +195,11 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     BOOST_TEST(r.headers["location"] == f.redirect());
 
     // No account yet: transferable, as an OAuth sign-in would be.
-    auto client = c.fapi("GET", "/v1/client");
-    auto const& v = client.json.at("response").at("sign_in").at("first_factor_verification");
-    BOOST_TEST(v.at("status") == "transferable", client.body);
-    BOOST_TEST(v.at("error").at("code") == "external_account_not_found");
-    BOOST_TEST(client.json.at("response").at("sign_in").at("status") == "needs_identifier");
-    auto su = c.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
-    BOOST_TEST_REQUIRE(su.status == 200u, su.body);
-    BOOST_TEST(response(su).at("status") == "complete", su.body);
-    auto const user_id = str(response(su).at("created_user_id"));
+    auto const user_id = transfer_to_sign_up(c);
 
-    auto b = bapi_client(f.s);
-    auto u = b.bapi(http::verb::get, "/v1/users/" + user_id);
-    BOOST_TEST_REQUIRE(u.status == 200u, u.body);
-    auto const& eas = u.json.at("enterprise_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u, u.body);
+    auto const u = bapi_user(f.s, user_id);
+    auto const& eas = u.at("enterprise_accounts").as_array();
+    BOOST_TEST_REQUIRE(eas.size() == 1u);
     BOOST_TEST(eas[0].at("object") == "enterprise_account");
     BOOST_TEST(eas[0].at("protocol") == "saml");
     BOOST_TEST(eas[0].at("provider") == "saml_custom");
@@ -367,10 +207,10 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     BOOST_TEST(eas[0].at("provider_user_id") == "ada@corp.test");
     BOOST_TEST(eas[0].at("enterprise_connection_id") == conn_id);
     BOOST_TEST(eas[0].at("enterprise_connection").at("name") == "Corp");
-    BOOST_TEST(u.json.at("external_accounts").as_array().empty());
-    BOOST_TEST(u.json.at("first_name") == "Ada");
-    BOOST_TEST(u.json.at("last_name") == "Lovelace");
-    BOOST_TEST(u.json.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
+    BOOST_TEST(u.at("external_accounts").as_array().empty());
+    BOOST_TEST(u.at("first_name") == "Ada");
+    BOOST_TEST(u.at("last_name") == "Lovelace");
+    BOOST_TEST(u.at("email_addresses").as_array()[0].at("verification").at("status") == "verified");
 
     // Another browser: the same person signs in, complete at once.
     http_client c2(f.s.fapi_port());
@@ -378,11 +218,9 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     auto spec = spec_for(f, st2);
     spec.where = response_spec::sign_where::response;  // a signed Response (assertion unsigned) is fine too
     BOOST_TEST_REQUIRE(post_acs(f, c2, build_response(spec), st2.attempt_id).status == 303u);
-    auto client2 = c2.fapi("GET", "/v1/client");
-    auto const& sessions = client2.json.at("response").at("sessions").as_array();
-    BOOST_TEST_REQUIRE(sessions.size() == 1u, client2.body);
-    BOOST_TEST(str(sessions[0].at("user").at("id")) == user_id);
-    BOOST_TEST(sessions[0].at("user").at("enterprise_accounts").as_array().size() == 1u);
+    auto const signed_in = session_user(c2);
+    BOOST_TEST(str(signed_in.at("id")) == user_id);
+    BOOST_TEST(signed_in.at("enterprise_accounts").as_array().size() == 1u);
     BOOST_TEST(user_count(f) == 1u);
 }
 
@@ -637,9 +475,9 @@ BOOST_AUTO_TEST_CASE(signed_authn_requests_verify_with_the_sp_certificate) {
     auto const q = st.url.substr(st.url.find('?') + 1);
     auto const sig_at = q.find("&Signature=");
     BOOST_TEST_REQUIRE(sig_at != std::string::npos, st.url);
-    BOOST_TEST(query_param(st.url, "SigAlg") == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
+    BOOST_TEST(decoded_param(st.url, "SigAlg") == "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256");
     auto const signed_part = q.substr(0, sig_at);
-    auto sig = crypto::base64_decode(query_param(st.url, "Signature"));
+    auto sig = crypto::base64_decode(decoded_param(st.url, "Signature"));
     BOOST_TEST_REQUIRE(sig.has_value());
     BIO* b = BIO_new_mem_buf(sp.cert_pem.data(), static_cast<int>(sp.cert_pem.size()));
     X509* cert = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
@@ -998,6 +836,58 @@ BOOST_AUTO_TEST_CASE(a_connection_configured_by_metadata_url_signs_in) {
     auto spec = spec_for(f, st2);
     spec.key = &other_keys();
     expect_refused(f, c2, post_acs(f, c2, build_response(spec), st2.attempt_id));
+}
+
+BOOST_AUTO_TEST_CASE(any_signing_certificate_of_the_metadata_verifies_but_an_encryption_one_does_not) {
+    // A key rollover: the metadata names the current and the next signing certificate, one KeyDescriptor without
+    // `use` (for both) and one for encryption only.
+    auto descriptor = [](std::string const& use, keypair const& k) {
+        return "<md:KeyDescriptor" + (use.empty() ? std::string() : " use=\"" + use + "\"") +
+               "><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>" +
+               cert_b64(k.cert_pem) + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>";
+    };
+    std::string const metadata =
+        std::string("<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"") + idp_entity +
+        "\"><md:IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">" +
+        descriptor("signing", other_keys()) + descriptor("signing", rollover_keys()) + descriptor("", idp_keys()) +
+        descriptor("encryption", encryption_keys()) +
+        "<md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"" + idp_sso +
+        "\"/></md:IDPSSODescriptor></md:EntityDescriptor>";
+    std::string why;
+    auto parsed = server::saml::parse_idp_metadata(metadata, why);
+    BOOST_TEST_REQUIRE(parsed.has_value(), why);
+    BOOST_TEST(parsed->certificates.size() == 3u);
+    BOOST_TEST(parsed->certificate == cert_b64(other_keys().cert_pem));
+
+    sso f([&](conf::config& c) {
+        auto& k = c.saml_connections.at(0);
+        k.idp_certificate.clear();
+        k.idp_entity_id.clear();
+        k.idp_sso_url.clear();
+        k.idp_metadata = metadata;
+    });
+    // Signed with the second signing certificate: signs in (transferable: nobody has the identity yet).
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto spec = spec_for(f, st);
+    spec.key = &rollover_keys();
+    auto r = post_acs(f, c, build_response(spec), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    auto const client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+    // Signed with the certificate of the KeyDescriptor without `use`.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    auto spec2 = spec_for(f, st2);
+    spec2.where = response_spec::sign_where::response;
+    BOOST_TEST_REQUIRE(post_acs(f, c2, build_response(spec2), st2.attempt_id).status == 303u);
+    // Signed with the encryption-only certificate: refused, the attempt still waits, nobody is created.
+    http_client c3(f.s.fapi_port());
+    auto st3 = start(f, c3);
+    auto spec3 = spec_for(f, st3);
+    spec3.key = &encryption_keys();
+    expect_refused(f, c3, post_acs(f, c3, build_response(spec3), st3.attempt_id));
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_refresh_keeps_the_last_good_copy_and_a_good_one_replaces_it) {

@@ -194,32 +194,23 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
-    fetch_request tr;
-    tr.post = true;
-    tr.url = ep.token_endpoint;
-    add_param(tr.form, "grant_type", "authorization_code");
-    add_param(tr.form, "code", code);
-    add_param(tr.form, "redirect_uri", callback_url(a));
-    add_param(tr.form, "code_verifier", flow.code_verifier);
-    if (p.client_secret.empty()) {
-        add_param(tr.form, "client_id", p.client_id);
-    } else {
-        tr.basic_user = p.client_id;
-        tr.basic_password = p.client_secret;
+    std::string form;
+    add_param(form, "grant_type", "authorization_code");
+    add_param(form, "code", code);
+    // A redirect flow's code was issued for our callback with our PKCE challenge; a code an app posts
+    // (oauth_token_<provider>) was issued to the app, without either.
+    if (!flow.code_verifier.empty()) {
+        add_param(form, "redirect_uri", callback_url(a));
+        add_param(form, "code_verifier", flow.code_verifier);
     }
-    auto tok = a.oauth_fetcher->fetch(p, tr);
-    boost::system::error_code ec;
-    json::value body;
-    if (tok.status == 200) body = json::parse(tok.body, ec);
-    if (tok.status != 200 || ec || !body.is_object() ||
-        !str_of(body.get_object(), oidc ? "id_token" : "access_token")) {
-        log::warn("oauth_token_exchange",
-                  {{"provider", p.strategy}, {"status", std::to_string(tok.status)}, {"error", tok.error}});
+    auto const answer = token_request(a, p, ep.token_endpoint, std::move(form), oidc ? "id_token" : "access_token",
+                                      "oauth_token_exchange");
+    if (!answer) {
         out.error = std::string(code_name(code::oauth_token_exchange_error));
         return out;
     }
-    out.scopes = str_of(body.get_object(), "scope").value_or("");
-    auto const tokens = tokens_from_answer(body.get_object(), now_s * 1000);
+    out.scopes = str_of(*answer, "scope").value_or("");
+    auto const tokens = tokens_from_answer(*answer, now_s * 1000);
     if (!oidc) {
         std::string why;
         auto info = identity_from_userinfo(a, p, tokens.access, why);
@@ -233,8 +224,9 @@ exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_vie
         return out;
     }
     std::string why;
-    out.who = verify_with_jwks(a, p, ep.jwks_uri, *str_of(body.get_object(), "id_token"), std::string_view(flow.nonce),
-                               now_s, why);
+    // A posted code's ID token answers no nonce of ours (none was asked for).
+    auto const nonce = flow.nonce.empty() ? std::nullopt : std::optional<std::string_view>(flow.nonce);
+    out.who = verify_with_jwks(a, p, ep.jwks_uri, *str_of(*answer, "id_token"), nonce, now_s, why);
     if (!out.who) {
         log::warn("oauth_id_token", {{"provider", p.strategy}, {"reason", why}});
         out.error = std::string(code_name(code::oauth_fetch_user_error));
@@ -424,23 +416,11 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     auto const ep = endpoints_of(a, *p);
     // A provider that was down at start (and is not discovered yet) has no authorization endpoint.
     if (ep.authorization_endpoint.empty()) return param_error(code::oauth_provider_unavailable, "strategy");
-    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
-    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
-    auto redirect = allowed_redirect(a, raw_redirect);
-    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
-    std::string complete;
-    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
-        auto ok = allowed_redirect(a, *raw);
-        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
-        complete = *ok;
-    }
-    flow = {};
-    flow.strategy = std::string(strategy);
-    flow.state = attempt_id + "." + crypto::random_token(24);
+    auto back = return_urls_of(a, ctx);
+    if (!back) return back.error();
+    open_flow(flow, strategy, attempt_id + "." + crypto::random_token(24), *back, ctx.now);
     flow.code_verifier = crypto::random_token(32);
     flow.nonce = crypto::random_token(16);
-    flow.redirect_url = *redirect;
-    flow.action_complete_redirect_url = complete;
     std::string q;
     add_param(q, "response_type", "code");
     add_param(q, "client_id", p->client_id);
@@ -454,11 +434,33 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (auto prompt = frontend::field(ctx, "oidc_prompt"); prompt && !prompt->empty()) add_param(q, "prompt", *prompt);
     flow.authorize_url =
         ep.authorization_endpoint + (ep.authorization_endpoint.find('?') == std::string::npos ? "?" : "&") + q;
-    flow.verification = {};
+    return {};
+}
+
+api_result<return_urls> return_urls_of(app const& a, request_ctx const& ctx) {
+    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
+    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
+    auto redirect = allowed_redirect(a, raw_redirect);
+    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
+    return_urls out{*redirect, {}};
+    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
+        auto ok = allowed_redirect(a, *raw);
+        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
+        out.complete = *ok;
+    }
+    return out;
+}
+
+void open_flow(store::oauth_flow_record& flow, std::string_view strategy, std::string state, return_urls const& back,
+               std::int64_t now) {
+    flow = {};
+    flow.strategy = std::string(strategy);
+    flow.state = std::move(state);
+    flow.redirect_url = back.redirect;
+    flow.action_complete_redirect_url = back.complete;
     flow.verification.status = "unverified";
     flow.verification.strategy = flow.strategy;
-    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
-    return {};
+    flow.verification.expire_at = now + flow_lifetime_ms;
 }
 
 json::value error_json(std::string_view name) {
@@ -471,52 +473,51 @@ json::value error_json(std::string_view name) {
     return json::object{{"code", name}, {"message", name}, {"long_message", name}, {"meta", json::object{}}};
 }
 
-json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    bool const one_tap = flow.strategy == "google_one_tap";  // the spec's verification_google_one_tap: no redirect
-    o["object"] = one_tap                                                        ? "verification_google_one_tap"
-                  : flow.strategy == "enterprise_sso" || flow.strategy == "saml" ? "verification_saml"
-                                                                                 : "verification_oauth";
-    o["status"] = v.status;
-    o["strategy"] = flow.strategy;
-    if (!one_tap)
-        o["external_verification_redirect_url"] =
-            v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr);
-    o["error"] = error_json(flow.error);
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+json::object verification_object(std::string_view object, std::string_view status, std::string_view strategy,
+                                 std::optional<json::value> redirect_url, json::value error, std::int64_t expire_at) {
+    json::object o{{"object", object}, {"status", status}, {"strategy", strategy}};
+    if (redirect_url) o["external_verification_redirect_url"] = std::move(*redirect_url);
+    o["error"] = std::move(error);
+    o["expire_at"] = expire_at == 0 ? json::value(nullptr) : json::value(expire_at);
     o["attempts"] = nullptr;
     return o;
 }
 
+json::value verification_json(store::oauth_flow_record const& flow, store::verification_record const& v) {
+    if (v.status.empty()) return nullptr;
+    if (flow.strategy == "google_one_tap")  // the spec's verification_google_one_tap: no redirect
+        return verification_object("verification_google_one_tap", v.status, flow.strategy, std::nullopt,
+                                   error_json(flow.error), v.expire_at);
+    bool const saml = flow.strategy == "enterprise_sso" || flow.strategy == "saml";
+    return verification_object(saml ? "verification_saml" : "verification_oauth", v.status, flow.strategy,
+                               v.status == "unverified" ? json::value(flow.authorize_url) : json::value(nullptr),
+                               error_json(flow.error), v.expire_at);
+}
+
 json::object external_account_json(store::external_account_record const& e) {
-    auto str = [](std::string const& x) { return json::value(x); };
-    json::object o;
-    o["object"] = "external_account";
-    o["id"] = e.id;
-    o["identification_id"] = e.identification_id;
-    o["provider"] = e.provider;
-    o["provider_user_id"] = e.provider_user_id;
-    o["approved_scopes"] = e.approved_scopes;
-    o["email_address"] = str(e.email_address);
-    o["first_name"] = str(e.first_name);
-    o["last_name"] = str(e.last_name);
-    o["avatar_url"] = str(e.image_url);
-    o["image_url"] = str(e.image_url);
-    o["username"] = e.username.empty() ? json::value(nullptr) : json::value(e.username);
-    o["phone_number"] = nullptr;
-    o["public_metadata"] = json::object{};
-    o["label"] = nullptr;
-    o["created_at"] = e.created_at;
-    o["updated_at"] = e.updated_at;
-    o["verification"] = json::object{{"object", "verification_oauth"},
-                                     {"status", "verified"},
-                                     {"strategy", e.provider},
-                                     {"external_verification_redirect_url", nullptr},
-                                     {"error", nullptr},
-                                     {"expire_at", nullptr},
-                                     {"attempts", nullptr}};
-    return o;
+    auto const null_if_empty = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
+    // A linking round trip that is pending or failed shows on the account (linking.cpp); "" is a proven one.
+    auto const status = e.verification_status.empty() ? std::string_view("verified") : e.verification_status;
+    return json::object{
+        {"object", "external_account"},
+        {"id", e.id},
+        {"identification_id", e.identification_id},
+        {"provider", e.provider},
+        {"provider_user_id", e.provider_user_id},
+        {"approved_scopes", e.approved_scopes},
+        {"email_address", e.email_address},
+        {"first_name", e.first_name},
+        {"last_name", e.last_name},
+        {"avatar_url", e.image_url},
+        {"image_url", e.image_url},
+        {"username", null_if_empty(e.username)},
+        {"phone_number", nullptr},
+        {"public_metadata", json::object{}},
+        {"label", nullptr},
+        {"created_at", e.created_at},
+        {"updated_at", e.updated_at},
+        {"verification", verification_object("verification_oauth", status, e.provider, json::value(nullptr),
+                                             error_json(e.verification_error), e.verification_expire_at)}};
 }
 
 bool transfer_to_sign_up(store::sign_in_record const& si, store::sign_up_record& su, std::int64_t now) {
@@ -613,13 +614,14 @@ api_result<reply> oauth_callback(app& a, request_ctx& ctx) {
     auto const code_param = param("code");
     auto const error_param = param("error");
     auto const dot = state.find('.');
-    if (state.empty() || state.size() > 200 || dot == std::string::npos)
-        return param_error(code::oauth_callback_invalid, "state");
-    std::string const attempt_id = state.substr(0, dot);
+    if (state.size() > 200) return param_error(code::oauth_callback_invalid, "state");
+    std::string const attempt_id = dot == std::string::npos ? std::string{} : state.substr(0, dot);
     // A signed-in user linking an account (linking.cpp).
     if (attempt_id.starts_with("user_")) return link_callback(a, ctx, attempt_id, state, code_param, error_param);
     bool const is_sign_in = attempt_id.starts_with("sia_");
-    if (!is_sign_in && !attempt_id.starts_with("sua_")) return param_error(code::oauth_callback_invalid, "state");
+    // No attempt named (a missing or garbled state): only the round trip this browser's user started can end here.
+    if (!is_sign_in && !attempt_id.starts_with("sua_"))
+        return link_callback(a, ctx, {}, state, code_param, error_param);
 
     // 1. The pending flow the state names (read only; nothing is held across the exchange).
     auto flow =

@@ -151,8 +151,28 @@ std::string identity_key(std::string_view provider, std::string_view subject);
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string const& attempt_id,
                        store::oauth_flow_record& flow, std::vector<std::string> const& extra_scopes = {});
 
+/// Where a round trip sends the browser back: the request's `redirect_url` (required) and
+/// `action_complete_redirect_url` (optional), each an allowed redirect (form_param_missing / form_param_value_invalid
+/// on the one that is not).
+struct return_urls {
+    std::string redirect, complete;
+};
+api_result<return_urls> return_urls_of(app const& a, request_ctx const& ctx);
+
+/// Resets `flow` to a round trip of `strategy` waiting for the provider: its `state`, where the browser goes back, an
+/// unverified verification that lapses in 10 minutes.
+void open_flow(store::oauth_flow_record& flow, std::string_view strategy, std::string state, return_urls const& back,
+               std::int64_t now);
+
 /// The provider's configured scopes and `extra` (without repeats), space-separated.
 std::string scope_string(conf::oauth_provider const& p, std::vector<std::string> const& extra);
+
+/// Clerk's verification object of a provider round trip: `object` (verification_oauth, verification_saml, ...),
+/// status, strategy, external_verification_redirect_url (left out when nullopt), error, expire_at (ms; 0 = null),
+/// attempts (null).
+boost::json::object verification_object(std::string_view object, std::string_view status, std::string_view strategy,
+                                        std::optional<boost::json::value> redirect_url, boost::json::value error,
+                                        std::int64_t expire_at);
 
 /// Clerk's verification JSON of a flow (first_factor_verification / verifications.external_account): an OAuth
 /// flow's `verification_oauth`, an enterprise SSO (SAML) flow's `verification_saml`.

@@ -66,6 +66,40 @@ std::optional<pending_link> from_json(std::string_view text) {
     return l;
 }
 
+/// An account a linking round trip started and has not proven (no provider identity yet).
+bool unproven(store::external_account_record const& e) { return e.provider_user_id.empty(); }
+
+/// The client of this browser: its __client cookie, or (development instances) its dev browser's client.
+store::result<std::optional<std::string>> browser_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
+    if (auto const* cookie = frontend::find_cookie(a, ctx, "__client"); cookie != nullptr && !cookie->empty())
+        return frontend::verify_client_token(a, t, *cookie);
+    auto const* db = frontend::find_cookie(a, ctx, "__clerk_db_jwt");
+    if (a.inst.production || db == nullptr || db->empty()) return std::optional<std::string>{};
+    auto rec = t.dev_browsers().get(*db);
+    if (!rec) return rec.error();
+    if (!*rec) return std::optional<std::string>{};
+    return std::optional<std::string>((*rec)->client_id);
+}
+
+/// The user signed in on client `client_id` (its last active session, live), or "".
+store::result<std::string> signed_in_user(store::read_txn const& t, std::string const& client_id, std::int64_t now) {
+    auto c = t.clients().get(client_id);
+    if (!c) return c.error();
+    if (!*c || (*c)->last_active_session_id.empty()) return std::string{};
+    auto s = t.sessions().get((*c)->last_active_session_id);
+    if (!s) return s.error();
+    if (!*s || (*s)->client_id != client_id || !views::session_live(**s, now)) return std::string{};
+    return (*s)->user_id;
+}
+
+/// A pending round trip as the callback found it: `valid` when the state matches, it has not lapsed and the
+/// browser may finish it; else the browser that started it came back with a wrong or missing state.
+struct found_link {
+    pending_link l;
+    std::string user_id;
+    bool valid = false;
+};
+
 /// The account JSON while its round trip is pending: Clerk's verification says unverified and where to go.
 json::object pending_json(store::external_account_record const& ea, store::oauth_flow_record const& flow) {
     auto o = external_account_json(ea);
@@ -130,8 +164,29 @@ api_result<reply> begin(app& a, request_ctx& ctx, std::string strategy, std::str
                    flow.redirect_url,
                    flow.verification.expire_at,
                    p != nullptr ? scope_string(*p, *extra) : std::string{}};
+    if (account_id.empty()) {
+        // A new link shows on the user as an unverified account until its round trip ends (Clerk's shape).
+        ea.identification_id = crypto::new_id("idn");
+        ea.verification_status = "unverified";
+        ea.verification_expire_at = flow.verification.expire_at;
+    }
     auto w = txn::write(a, "external_account_begin", txn::on_client_error::abort,
-                        [&](store::write_txn& tx) { return tx.meta().put(link_key(me->user.id), to_json(l)); });
+                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                            if (auto r = tx.meta().put(link_key(me->user.id), to_json(l)); !r) return r.error();
+                            if (!account_id.empty()) return api_result<void>();
+                            auto u = tx.users().get(me->user.id);
+                            if (!u) return u.error();
+                            if (!*u) return api_result<void>(make_error(code::authentication_invalid));
+                            store::user_record user = std::move(**u);
+                            store::user_record const before = user;
+                            // One unproven account per provider: a new round trip replaces the last one's.
+                            std::erase_if(user.external_accounts,
+                                          [&](auto const& e) { return e.provider == strategy && unproven(e); });
+                            user.external_accounts.push_back(ea);
+                            user.updated_at = ctx.now;
+                            if (auto r = tx.users().put(user, &before); !r) return r.error();
+                            return api_result<void>();
+                        });
     if (!w) return w.error();
     return frontend::envelope(a, ctx, pending_json(ea, flow));
 }
@@ -173,26 +228,40 @@ api_result<reply> revoke_external_account_tokens(app& a, request_ctx& ctx) {
 
 api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& user_id, std::string const& state,
                                 std::string const& code_param, std::string const& error_param) {
-    // 1. The pending round trip (read only; nothing is held across the exchange).
-    auto pending = txn::read(a, "oauth_link", [&](store::read_txn& t) -> store::result<std::optional<pending_link>> {
-        auto v = t.meta().get(link_key(user_id));
+    // 1. The pending round trip (read only; nothing is held across the exchange): the user the state names, else
+    //    (no usable state) the one signed in on this browser.
+    auto pending = txn::read(a, "oauth_link", [&](store::read_txn& t) -> store::result<std::optional<found_link>> {
+        auto browser = browser_client(a, ctx, t);
+        if (!browser) return browser.error();
+        std::string uid = user_id;
+        if (uid.empty() && *browser) {
+            auto signed_in = signed_in_user(t, **browser, ctx.now);
+            if (!signed_in) return signed_in.error();
+            uid = std::move(*signed_in);
+        }
+        if (uid.empty()) return std::optional<found_link>{};
+        auto v = t.meta().get(link_key(uid));
         if (!v) return v.error();
-        if (!*v) return std::optional<pending_link>{};
-        auto l = from_json(**v);
-        if (!l || l->state.empty() || !crypto::equal_ct(l->state, state) || l->expire_at < ctx.now ||
-            !same_browser(a, ctx, t, l->client_id))
-            return std::optional<pending_link>{};
-        return l;
+        auto l = *v ? from_json(**v) : std::nullopt;
+        if (!l || l->state.empty()) return std::optional<found_link>{};
+        found_link f{*l, uid};
+        f.valid = !state.empty() && crypto::equal_ct(l->state, state) && l->expire_at >= ctx.now &&
+                  (!*browser || **browser == l->client_id);
+        // A wrong, missing or lapsed state fails the round trip only for the browser that started it.
+        if (!f.valid && !(*browser && crypto::equal_ct(**browser, l->client_id))) return std::optional<found_link>{};
+        return f;
     });
     if (!pending) return pending.error();
     if (!*pending) return param_error(code::oauth_callback_invalid, "state");
-    auto const& l = **pending;
+    auto const& l = (*pending)->l;
+    auto const& uid = (*pending)->user_id;
     auto const* p = find_provider(a, l.strategy);
-    if (p == nullptr) return param_error(code::oauth_callback_invalid, "state");
 
     // 2. The exchange, outside any txn (the callback runs on the pool).
     exchange_outcome out;
-    if (!error_param.empty()) {
+    if (!(*pending)->valid || p == nullptr) {
+        out.error = std::string(code_name(code::oauth_callback_invalid));
+    } else if (!error_param.empty()) {
         out.error = std::string(code_name(code::oauth_access_denied));
     } else if (code_param.empty() || code_param.size() > 2048) {
         return param_error(code::form_param_missing, "code");
@@ -205,17 +274,17 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
     }
 
     // 3. One write: the round trip is spent whatever happens; a proven identity joins the user unless another
-    //    user already has it.
+    //    user already has it; a failure shows on the account the round trip started (its verification.error).
     auto w = txn::write(
         a, "oauth_link_callback", txn::on_client_error::commit,
         [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto v = tx.meta().get(link_key(user_id));
+            auto v = tx.meta().get(link_key(uid));
             if (!v) return v.error();
             auto now_pending = *v ? from_json(**v) : std::nullopt;
-            if (!now_pending || !crypto::equal_ct(now_pending->state, state))
+            if (!now_pending || !crypto::equal_ct(now_pending->state, l.state))
                 return api_result<void>(param_error(code::oauth_callback_invalid, "state"));
-            if (auto r = tx.meta().remove(link_key(user_id)); !r) return r.error();
-            auto u = tx.users().get(user_id);
+            if (auto r = tx.meta().remove(link_key(uid)); !r) return r.error();
+            auto u = tx.users().get(uid);
             if (!u) return u.error();
             if (!*u) return api_result<void>();
             store::user_record user = std::move(**u);
@@ -227,6 +296,9 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
                 if (auto e = events::user_changed(a, tx, "user.updated", user, &ctx); !e) return e.error();
                 return api_result<void>();
             };
+            auto by_id = [&](std::string const& id) {
+                return std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
+            };
             std::string failure = out.who ? std::string{} : out.error;
             std::string key;
             if (out.who) {
@@ -234,29 +306,39 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
                 auto owner = tx.users().id_by_identification(key);
                 if (!owner) return owner.error();
                 // Another user signs in with this identity: it is not moved.
-                if (*owner && **owner != user_id) failure = std::string(code_name(code::external_account_exists));
+                if (*owner && **owner != uid) failure = std::string(code_name(code::external_account_exists));
             }
             if (!failure.empty()) {
-                log::info("oauth_link_failed", {{"user_id", user_id}, {"error", failure}});
-                return api_result<void>();
+                log::info("oauth_link_failed", {{"user_id", uid}, {"error", failure}});
+                auto started = by_id(l.account_id);
+                if (started == accounts.end()) return api_result<void>();
+                started->verification_status = "failed";
+                started->verification_error = failure;
+                started->verification_expire_at = 0;
+                started->updated_at = ctx.now;
+                return save();
             }
             auto const& who = out.who->identity;
+            // The token answer's scope; else what was asked for (RFC 6749 5.1: omitted = as requested).
+            auto const scopes = !out.scopes.empty() ? out.scopes : l.scopes;
             auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) {
                 return e.provider == who.provider && e.provider_user_id == who.provider_user_id;
             });
+            auto started = by_id(l.account_id);
             if (it == accounts.end()) {
-                auto ea = who;
-                ea.id =
-                    std::any_of(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == l.account_id; })
-                        ? crypto::new_id("eac")  // a reauthorization that proved another identity: a new account
-                        : l.account_id;
+                store::external_account_record ea = who;
+                // The account the round trip started (unproven until now) becomes the proven one; a
+                // reauthorization that proved another identity makes a new account.
+                bool const reuse = started == accounts.end() || unproven(*started);
+                ea.id = reuse ? l.account_id : crypto::new_id("eac");
                 ea.identification_id = key;
-                // The token answer's scope; else what was asked for (RFC 6749 5.1: omitted = as requested).
-                ea.approved_scopes = !out.scopes.empty() ? out.scopes
-                                     : !l.scopes.empty() ? l.scopes
-                                                         : who.approved_scopes;
-                ea.created_at = ea.updated_at = ctx.now;
-                accounts.push_back(std::move(ea));
+                ea.approved_scopes = !scopes.empty() ? scopes : who.approved_scopes;
+                ea.created_at = reuse && started != accounts.end() ? started->created_at : ctx.now;
+                ea.updated_at = ctx.now;
+                if (reuse && started != accounts.end())
+                    *started = std::move(ea);
+                else
+                    accounts.push_back(std::move(ea));
             } else {
                 // Reauthorized (or linked again): the profile and the tokens are the provider's latest.
                 auto const id = it->id;
@@ -268,8 +350,9 @@ api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& use
                 it->created_at = created;
                 it->updated_at = ctx.now;
                 if (it->refresh_token_sealed.empty()) it->refresh_token_sealed = refresh;
-                if (!out.scopes.empty() || !l.scopes.empty())
-                    it->approved_scopes = !out.scopes.empty() ? out.scopes : l.scopes;
+                if (!scopes.empty()) it->approved_scopes = scopes;
+                // The identity was linked already: the account this round trip started is not needed.
+                std::erase_if(accounts, [&](auto const& e) { return e.id == l.account_id && unproven(e); });
             }
             return save();
         });

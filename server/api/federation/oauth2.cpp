@@ -122,15 +122,12 @@ std::optional<std::string> open_refresh_token(app const& a, store::external_acco
     return open(a, ea, ea.refresh_token_sealed, "refresh");
 }
 
-std::optional<provider_tokens> refresh_tokens(app& a, conf::oauth_provider const& p, std::string const& refresh_token,
-                                              std::int64_t now_ms) {
-    auto const ep = endpoints_of(a, p);
-    if (a.oauth_fetcher == nullptr || ep.token_endpoint.empty()) return std::nullopt;
+std::optional<json::object> token_request(app& a, conf::oauth_provider const& p, std::string const& endpoint,
+                                          std::string form, std::string_view required, std::string_view event) {
     fetch_request r;
     r.post = true;
-    r.url = ep.token_endpoint;
-    add_form_param(r.form, "grant_type", "refresh_token");
-    add_form_param(r.form, "refresh_token", refresh_token);
+    r.url = endpoint;
+    r.form = std::move(form);
     if (p.client_secret.empty()) {
         add_form_param(r.form, "client_id", p.client_id);
     } else {
@@ -141,12 +138,23 @@ std::optional<provider_tokens> refresh_tokens(app& a, conf::oauth_provider const
     boost::system::error_code ec;
     json::value body;
     if (res.status == 200) body = json::parse(res.body, ec);
-    if (res.status != 200 || ec || !body.is_object() || str_or(body.get_object(), "access_token").empty()) {
-        log::warn("oauth_token_refresh",
-                  {{"provider", p.strategy}, {"status", std::to_string(res.status)}, {"error", res.error}});
+    if (res.status != 200 || ec || !body.is_object() || str_or(body.get_object(), required).empty()) {
+        log::warn(event, {{"provider", p.strategy}, {"status", std::to_string(res.status)}, {"error", res.error}});
         return std::nullopt;
     }
-    auto t = tokens_from_answer(body.get_object(), now_ms);
+    return std::move(body.get_object());
+}
+
+std::optional<provider_tokens> refresh_tokens(app& a, conf::oauth_provider const& p, std::string const& refresh_token,
+                                              std::int64_t now_ms) {
+    auto const ep = endpoints_of(a, p);
+    if (a.oauth_fetcher == nullptr || ep.token_endpoint.empty()) return std::nullopt;
+    std::string form;
+    add_form_param(form, "grant_type", "refresh_token");
+    add_form_param(form, "refresh_token", refresh_token);
+    auto answer = token_request(a, p, ep.token_endpoint, std::move(form), "access_token", "oauth_token_refresh");
+    if (!answer) return std::nullopt;
+    auto t = tokens_from_answer(*answer, now_ms);
     if (t.access.empty()) return std::nullopt;
     if (t.refresh.empty()) t.refresh = refresh_token;
     return t;

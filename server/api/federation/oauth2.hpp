@@ -42,6 +42,12 @@ void forget_tokens(store::external_account_record& ea);
 std::optional<std::string> open_access_token(app const& a, store::external_account_record const& ea);
 std::optional<std::string> open_refresh_token(app const& a, store::external_account_record const& ea);
 
+/// POSTs a grant's `form` to `endpoint` (p's token endpoint), the client authenticated by its secret (HTTP Basic),
+/// else by client_id in the form. @returns the answer's JSON object, or nullopt (logged as `event`) when the provider
+/// fails, refuses, or answers without a `required` string member.
+std::optional<boost::json::object> token_request(app& a, conf::oauth_provider const& p, std::string const& endpoint,
+                                                 std::string form, std::string_view required, std::string_view event);
+
 /// The refresh_token grant at `p`'s token endpoint. @returns the new tokens (the refresh token kept when the
 /// answer names none), or nullopt (logged) when the provider refuses or cannot be reached.
 std::optional<provider_tokens> refresh_tokens(app& a, conf::oauth_provider const& p, std::string const& refresh_token,
@@ -72,11 +78,15 @@ struct exchange_outcome {
 
 /// Exchanges an authorization `code` of `flow` (PKCE verifier, nonce) at `p`'s token endpoint and proves the
 /// identity: an OpenID provider's ID token (JWKS, iss, aud, exp, nonce), a plain OAuth 2.0 provider's userinfo.
+/// A flow without a verifier is a code an app posted (oauth_token_<provider>): no redirect_uri, no code_verifier,
+/// and (no nonce) no nonce check; the client secret authenticates the exchange either way.
 exchange_outcome exchange(app& a, conf::oauth_provider const& p, std::string_view code,
                           store::oauth_flow_record const& flow, std::int64_t now_s);
 
-/// /v1/oauth_callback for a state naming a user (`user_...`): finishes a round trip started by
-/// POST /v1/me/external_accounts or .../reauthorize (linking.cpp).
+/// /v1/oauth_callback for a state naming a user (`user_...`; `user_id` "" = a missing or garbled state, the user
+/// signed in on this browser): finishes a round trip started by POST /v1/me/external_accounts or .../reauthorize
+/// (linking.cpp). A provider error, a wrong or lapsed state from the browser that started it, or an identity another
+/// user has ends on the account as verification "failed" with its error, and the browser goes back to redirect_url.
 api_result<reply> link_callback(app& a, request_ctx& ctx, std::string const& user_id, std::string const& state,
                                 std::string const& code_param, std::string const& error_param);
 

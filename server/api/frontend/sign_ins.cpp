@@ -925,6 +925,7 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
     store::oauth_flow_record flow;
     if (auto started = saml_sso::start(a, ctx, strategy, r->sign_in.identifier, id, flow); !started)
         return started.error();
+    std::optional<staged_reply> staged;  // issue 17: the reply is read in the write, nothing after it
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::abort,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
                                   auto l = load(a, ctx, tx);
@@ -935,10 +936,11 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
                                   l->sign_in.status = "needs_first_factor";
                                   l->sign_in.updated_at = ctx.now;
                                   if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
+                                  if (auto st = stage_reply(a, ctx, tx, l->sign_in, staged); !st) return st.error();
                                   return api_result<void>();
                               });
     if (!w) return w.error();
-    return respond(a, ctx, id);
+    return respond(a, ctx, staged, id);
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {

@@ -61,6 +61,28 @@ bool known_scope(std::string_view s) {
     return std::find(std::begin(all), std::end(all), s) != std::end(all);
 }
 
+/// A space-separated scope list: the known scopes in order, repeats dropped; or the first unknown one.
+struct scope_list {
+    std::string scopes;
+    std::optional<std::string> unknown;
+};
+
+scope_list normalize_scopes(std::string_view rest) {
+    scope_list out;
+    std::set<std::string, std::less<>> seen;
+    while (!rest.empty()) {
+        auto const sp = rest.find(' ');
+        auto const s = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        if (s.empty()) continue;
+        if (!known_scope(s)) return out.unknown = std::string(s), out;
+        if (!seen.insert(std::string(s)).second) continue;
+        if (!out.scopes.empty()) out.scopes += ' ';
+        out.scopes += s;
+    }
+    return out;
+}
+
 /// A redirect URI: absolute, with a scheme, no fragment, at most 1024 bytes. Any scheme (myapp://) is allowed.
 bool valid_redirect_uri(std::string_view u) {
     if (u.empty() || u.size() > 1024 || u.find('#') != std::string_view::npos) return false;
@@ -105,24 +127,13 @@ std::optional<api_error> apply(request_ctx const& ctx, store::oauth_app_record& 
     auto scopes = body_string(ctx, "scopes", 1024);
     if (!scopes) return scopes.error();
     if (*scopes) {
-        std::string norm;
-        std::set<std::string> seen;
-        std::string_view rest = **scopes;
-        while (!rest.empty()) {
-            auto const sp = rest.find(' ');
-            auto const s = rest.substr(0, sp);
-            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-            if (s.empty()) continue;
-            if (!known_scope(s))
-                return param_error(code::form_param_value_invalid, "scopes",
-                                   "Unknown scope '" + std::string(s) +
-                                       "'; scopes are openid, profile, email, public_metadata, private_metadata "
-                                       "and offline_access.");
-            if (!seen.insert(std::string(s)).second) continue;
-            if (!norm.empty()) norm += ' ';
-            norm += s;
-        }
-        o.scopes = norm;
+        auto norm = normalize_scopes(**scopes);
+        if (norm.unknown)
+            return param_error(code::form_param_value_invalid, "scopes",
+                               "Unknown scope '" + *norm.unknown +
+                                   "'; scopes are openid, profile, email, public_metadata, private_metadata "
+                                   "and offline_access.");
+        o.scopes = std::move(norm.scopes);
     }
     for (auto [key, member] : {std::pair{"consent_screen_enabled", &store::oauth_app_record::consent_screen_enabled},
                                std::pair{"pkce_required", &store::oauth_app_record::pkce_required}}) {
@@ -318,19 +329,10 @@ api_result<reply> register_client(app& a, request_ctx& ctx) {
     if (client_uri) o.client_uri = *client_uri;
     if (logo_uri) o.client_image_url = *logo_uri;
     if (scope) {
-        std::string norm;
-        std::set<std::string> seen;
-        std::string_view rest = *scope;
-        while (!rest.empty()) {
-            auto const sp = rest.find(' ');
-            auto const s = rest.substr(0, sp);
-            rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
-            if (s.empty()) continue;
-            if (!known_scope(s))
-                return registration_error("invalid_client_metadata", "Unknown scope '" + std::string(s) + "'.");
-            if (seen.insert(std::string(s)).second) norm += (norm.empty() ? "" : " ") + std::string(s);
-        }
-        if (!norm.empty()) o.scopes = norm;
+        auto norm = normalize_scopes(*scope);
+        if (norm.unknown)
+            return registration_error("invalid_client_metadata", "Unknown scope '" + *norm.unknown + "'.");
+        if (!norm.scopes.empty()) o.scopes = std::move(norm.scopes);
     }
     if (auto const* g = body.if_contains("grant_types"); g != nullptr && g->is_array())
         for (auto const& x : g->get_array())

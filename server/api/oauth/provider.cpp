@@ -701,9 +701,7 @@ api_result<reply> get_consent(app& a, request_ctx& ctx) {
         domain = domain.substr(p + 3);
         domain = domain.substr(0, domain.find_first_of("/?#"));
     }
-    json::object o;
-    o["object"] = "oauth_consent_info";
-    o["oauth_application_name"] = app_rec.name;
+    json::object o{{"object", "oauth_consent_info"}, {"oauth_application_name", app_rec.name}};
     o["oauth_application_logo_url"] = app_rec.client_image_url;
     o["oauth_application_url"] = app_rec.client_uri;
     o["client_id"] = app_rec.client_id;
@@ -781,11 +779,29 @@ api_result<reply> userinfo(app& a, request_ctx& ctx) {
     return reply{http::status::ok, json::serialize(o), {}};
 }
 
+namespace {
+
+/// An introspection or revocation request (RFC 7662, RFC 7009): the confidential client it authenticates and the
+/// `token` it names; `error` is the answer when either is missing.
+struct token_of_client {
+    client_auth client;
+    std::string value;
+};
+
+token_of_client named_token(app& a, request_ctx& ctx) {
+    token_of_client out{authenticate_client(a, ctx, false), param_or(ctx, "token")};
+    if (!out.client.error && out.value.empty())
+        out.client.error = oauth_error(http::status::bad_request, "invalid_request", "token is required.");
+    return out;
+}
+
+}  // namespace
+
 api_result<reply> token_info(app& a, request_ctx& ctx) {
-    auto client = authenticate_client(a, ctx, false);
-    if (client.error) return std::move(*client.error);
-    auto const value = param_or(ctx, "token");
-    if (value.empty()) return oauth_error(http::status::bad_request, "invalid_request", "token is required.");
+    auto named = named_token(a, ctx);
+    if (named.client.error) return std::move(*named.client.error);
+    auto const& client = named.client;
+    auto const& value = named.value;
     auto tok = live_token(a, value, ctx.now);
     json::object o;
     if (!tok || tok->client_id != client.app->client_id) {
@@ -804,10 +820,10 @@ api_result<reply> token_info(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> revoke(app& a, request_ctx& ctx) {
-    auto client = authenticate_client(a, ctx, false);
-    if (client.error) return std::move(*client.error);
-    auto const value = param_or(ctx, "token");
-    if (value.empty()) return oauth_error(http::status::bad_request, "invalid_request", "token is required.");
+    auto named = named_token(a, ctx);
+    if (named.client.error) return std::move(*named.client.error);
+    auto const& client = named.client;
+    auto const& value = named.value;
     if (value.size() <= 512) {
         auto w = a.db.with_write([&](store::write_txn& t) -> store::result<void> {
             auto tok = t.oauth().token(digest_hex(value));

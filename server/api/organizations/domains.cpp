@@ -224,9 +224,7 @@ json::object request_json(store::org_membership_request_record const& q, store::
 
 json::object domain_json(store::read_txn const& t, store::org_domain_record const& d,
                          store::organization_record const* o) {
-    json::object j;
-    j["object"] = "organization_domain";
-    j["id"] = d.id;
+    json::object j{{"object", "organization_domain"}, {"id", d.id}};
     j["organization_id"] = d.organization_id;
     j["name"] = d.name;
     j["enrollment_mode"] = d.enrollment_mode;

@@ -194,6 +194,14 @@ conf::saml_connection resolved(connection const& k) {
     return c;
 }
 
+std::vector<std::string> signing_certificates(connection const& k) {
+    if (!k.c.idp_certificate.empty()) return {k.c.idp_certificate};
+    auto const& xml = !k.c.idp_metadata.empty() ? k.c.idp_metadata : k.fetched_metadata;
+    std::string why;
+    if (auto m = saml::parse_idp_metadata(xml, why)) return std::move(m->certificates);
+    return {};
+}
+
 api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy, std::string_view email,
                        std::string const& attempt_id, store::oauth_flow_record& flow) {
     auto const param = attempt_id.starts_with("sia_") ? "identifier" : "email_address";
@@ -211,16 +219,8 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
     if (c.idp_sso_url.empty() || c.idp_entity_id.empty() || c.idp_certificate.empty())
         return param_error(code::saml_connection_not_found, param);
 
-    auto raw_redirect = frontend::field(ctx, "redirect_url").value_or("");
-    if (raw_redirect.empty()) return param_error(code::form_param_missing, "redirect_url");
-    auto redirect = allowed_redirect(a, raw_redirect);
-    if (!redirect) return param_error(code::form_param_value_invalid, "redirect_url");
-    std::string complete;
-    if (auto raw = frontend::field(ctx, "action_complete_redirect_url"); raw && !raw->empty()) {
-        auto ok = allowed_redirect(a, *raw);
-        if (!ok) return param_error(code::form_param_value_invalid, "action_complete_redirect_url");
-        complete = *ok;
-    }
+    auto back = federation::return_urls_of(a, ctx);
+    if (!back) return back.error();
     saml::authn_request req;
     req.id = saml::new_request_id();
     req.sp_entity_id = sp_entity_id(a, c.id);
@@ -236,17 +236,9 @@ api_result<void> start(app& a, request_ctx const& ctx, std::string_view strategy
         log::warn("saml_authn_request", {{"connection", c.id}, {"reason", why}});
         return make_error(code::internal_clerk_error);
     }
-    flow = {};
-    flow.strategy = std::string(strategy);
-    flow.state = req.id;
+    federation::open_flow(flow, strategy, req.id, *back, ctx.now);
     flow.nonce = c.id;
-    flow.redirect_url = *redirect;
-    flow.action_complete_redirect_url = complete;
     flow.authorize_url = std::move(*url);
-    flow.verification = {};
-    flow.verification.status = "unverified";
-    flow.verification.strategy = flow.strategy;
-    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
     return {};
 }
 
@@ -327,9 +319,7 @@ void attach_to_user(store::sign_up_record const& su, store::user_record& u, std:
 
 json::object enterprise_account_json(store::enterprise_account_record const& e) {
     auto str_or_null = [](std::string const& s) { return s.empty() ? json::value(nullptr) : json::value(s); };
-    json::object o;
-    o["object"] = "enterprise_account";
-    o["id"] = e.id;
+    json::object o{{"object", "enterprise_account"}, {"id", e.id}};
     o["protocol"] = e.protocol;
     o["provider"] = e.provider;
     o["active"] = e.active;
@@ -339,13 +329,8 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
     o["provider_user_id"] = str_or_null(e.provider_user_id);
     o["enterprise_connection_id"] = e.connection_id;
     o["public_metadata"] = json::object{};
-    o["verification"] = json::object{{"object", "verification_saml"},
-                                     {"status", "verified"},
-                                     {"strategy", "enterprise_sso"},
-                                     {"external_verification_redirect_url", nullptr},
-                                     {"error", nullptr},
-                                     {"expire_at", nullptr},
-                                     {"attempts", nullptr}};
+    o["verification"] = federation::verification_object("verification_saml", "verified", "enterprise_sso",
+                                                        json::value(nullptr), nullptr, 0);
     o["enterprise_connection"] = json::object{{"id", e.connection_id},
                                               {"protocol", e.protocol},
                                               {"provider", e.provider},
@@ -366,6 +351,40 @@ json::object enterprise_account_json(store::enterprise_account_record const& e) 
 
 namespace {
 
+/// What a posted response proved: the assertion, the identity it maps to (`error`: why it maps to none), and the
+/// replay cache's key (the IdP and the assertion id).
+struct validated {
+    saml::assertion as;
+    store::external_account_record identity;
+    std::string error;
+    std::string assertion_key;
+};
+
+/// Decodes and validates a posted SAMLResponse for connection `k` (`conn`: resolved) answering `in_response_to`
+/// ("" = an unsolicited response); outside any txn.
+api_result<validated> validate_posted(app& a, request_ctx const& ctx, connection const& k,
+                                      conf::saml_connection const& conn, std::string_view b64,
+                                      std::string const& in_response_to) {
+    auto xml = saml::decode_post_binding(b64);
+    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
+    saml::expectations e;
+    e.idp_entity_id = conn.idp_entity_id;
+    e.idp_certificates = signing_certificates(k);
+    e.sp_entity_id = sp_entity_id(a, conn.id);
+    e.acs_url = acs_url(a, conn.id);
+    e.in_response_to = in_response_to;
+    e.now_s = ctx.now / 1000;
+    auto v = saml::validate_response(*xml, e);
+    if (!v.ok) {
+        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
+        return param_error(code::saml_response_invalid, "SAMLResponse");
+    }
+    validated out{std::move(*v.ok), {}, {}, {}};
+    map_identity(conn, out.as, out.identity, out.error);
+    out.assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + out.as.id)).substr(0, 32);
+    return out;
+}
+
 /// An IdP-initiated (unsolicited) response, for a connection that allows them: no request to answer, so the replay
 /// cache is what keeps an assertion single-use. The person is signed in on a new client (its credential set on this
 /// answer), signed up when unknown; the browser goes to RelayState when it is an allowed redirect, else home_url,
@@ -382,31 +401,18 @@ api_result<reply> acs_unsolicited(app& a, request_ctx& ctx, std::string const& c
     if (!found) return found.error();
     if (!*found || !(*found)->c.allow_idp_initiated) return param_error(code::saml_response_invalid, "RelayState");
     auto const conn = resolved(**found);
-    auto xml = saml::decode_post_binding(b64);
-    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
-    saml::expectations e;
-    e.idp_entity_id = conn.idp_entity_id;
-    e.idp_certificate = conn.idp_certificate;
-    e.sp_entity_id = sp_entity_id(a, conn.id);
-    e.acs_url = acs_url(a, conn.id);
-    e.in_response_to = "";  // unsolicited only
-    e.now_s = ctx.now / 1000;
-    auto v = saml::validate_response(*xml, e);
-    if (!v.ok) {
-        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
-        return param_error(code::saml_response_invalid, "SAMLResponse");
-    }
-    auto const& as = *v.ok;
-    std::string error;
-    store::external_account_record identity;
-    map_identity(conn, as, identity, error);
+    auto v = validate_posted(a, ctx, **found, conn, b64, "");  // unsolicited only
+    if (!v) return v.error();
+    auto const& as = v->as;
+    auto const& identity = v->identity;
+    auto const& error = v->error;
+    auto const& assertion_key = v->assertion_key;
     if (!error.empty()) {
         for (auto c : {code::saml_user_attribute_missing, code::saml_email_address_domain_mismatch})
             if (code_name(c) == error) return make_error(c);
     }
     std::string target = relay.empty() ? std::string{} : allowed_redirect(a, relay).value_or("");
     if (target.empty()) target = !a.cfg.home_url.empty() ? a.cfg.home_url : a.inst.frontend_api + "/";
-    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
     store::oauth_flow_record flow;
     flow.strategy = "enterprise_sso";
     flow.nonce = conn.id;
@@ -539,26 +545,12 @@ api_result<reply> acs(app& a, request_ctx& ctx) {
     auto const& flow = (*p)->flow;
 
     // 2. The validation, outside any txn (this route runs on the pool).
-    auto xml = saml::decode_post_binding(*b64);
-    if (!xml) return param_error(code::saml_response_invalid, "SAMLResponse");
-    saml::expectations e;
-    e.idp_entity_id = conn.idp_entity_id;
-    e.idp_certificate = conn.idp_certificate;
-    e.sp_entity_id = sp_entity_id(a, conn.id);
-    e.acs_url = acs_url(a, conn.id);
-    e.in_response_to = flow.state;
-    e.now_s = ctx.now / 1000;
-    auto v = saml::validate_response(*xml, e);
-    if (!v.ok) {
-        log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
-        return param_error(code::saml_response_invalid, "SAMLResponse");
-    }
-    auto const& as = *v.ok;
-    std::string error;
-    store::external_account_record identity;
-    map_identity(conn, as, identity, error);
-    // The replay cache keys on the IdP and the assertion id.
-    auto const assertion_key = crypto::hex_encode(crypto::sha256(conn.idp_entity_id + "\n" + as.id)).substr(0, 32);
+    auto v = validate_posted(a, ctx, (*p)->conn, conn, *b64, flow.state);
+    if (!v) return v.error();
+    auto const& as = v->as;
+    auto const& identity = v->identity;
+    auto const& error = v->error;
+    auto const& assertion_key = v->assertion_key;
 
     // 3. The outcome, in one write: the request id is spent whatever happens.
     federation::round_trip_outcome rt;
@@ -848,6 +840,31 @@ api_result<reply> get_connection(app& a, request_ctx& ctx) {
     return backend::not_found();
 }
 
+namespace {
+
+/// Changes the stored (BAPI-made) connection `id` in one write txn: `change(tx, conns, it)` gets every connection and
+/// the one to change, then the list is saved. 404 when there is none; 422 on `saml_connection_id` for one from the
+/// configuration file (read-only).
+template <class Change>
+api_result<void> edit_stored(app& a, std::string const& id, char const* what, Change change) {
+    return txn::write<void>(
+        a, what, txn::on_client_error::abort, [&](store::write_txn& tx) -> store::result<api_result<void>> {
+            auto conns = all(a, tx);
+            if (!conns) return conns.error();
+            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
+            if (it == conns->end()) return api_result<void>(backend::not_found());
+            if (it->from_config)
+                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
+                                                    "This connection comes from the configuration file."));
+            auto changed = change(tx, *conns, it);
+            if (!changed || !*changed) return changed;
+            if (auto r = save(tx, *conns); !r) return r.error();
+            return api_result<void>();
+        });
+}
+
+}  // namespace
+
 api_result<reply> update_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
     // An update refetches the metadata of a connection configured by URL (the body's URL, else the stored one),
@@ -861,50 +878,35 @@ api_result<reply> update_connection(app& a, request_ctx& ctx) {
         fetched = std::move(*xml);
     }
     connection out;
-    auto w = txn::write<void>(
-        a, "update_saml_connection", txn::on_client_error::abort,
-        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto conns = all(a, tx);
-            if (!conns) return conns.error();
-            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-            if (it == conns->end()) return api_result<void>(backend::not_found());
-            if (it->from_config)
-                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                    "This connection comes from the configuration file."));
-            if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
-            it->updated_at = ctx.now;
-            if (domain_taken(*conns, *it))
-                return api_result<void>(param_error(code::form_identifier_exists, "domains"));
-            if (fetched && it->c.idp_metadata_url == *url) {
-                if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r) return r.error();
-                it->fetched_metadata = *fetched;
-                it->metadata_fetched_at = ctx.now;
-            }
-            out = *it;
-            if (auto r = save(tx, *conns); !r) return r.error();
-            return api_result<void>();
-        });
+    auto w = edit_stored(a, id, "update_saml_connection",
+                         [&](store::write_txn& tx, std::vector<connection>& conns,
+                             std::vector<connection>::iterator it) -> store::result<api_result<void>> {
+                             if (auto bad = apply(ctx, *it, false)) return api_result<void>(*bad);
+                             it->updated_at = ctx.now;
+                             if (domain_taken(conns, *it))
+                                 return api_result<void>(param_error(code::form_identifier_exists, "domains"));
+                             if (fetched && it->c.idp_metadata_url == *url) {
+                                 if (auto r = save_fetched_metadata(tx, id, *url, *fetched, ctx.now); !r)
+                                     return r.error();
+                                 it->fetched_metadata = *fetched;
+                                 it->metadata_fetched_at = ctx.now;
+                             }
+                             out = *it;
+                             return api_result<void>();
+                         });
     if (!w) return w.error();
     return backend::json_reply(connection_json(a, out));
 }
 
 api_result<reply> delete_connection(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("saml_connection_id"));
-    auto w = txn::write<void>(
-        a, "delete_saml_connection", txn::on_client_error::abort,
-        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-            auto conns = all(a, tx);
-            if (!conns) return conns.error();
-            auto it = std::find_if(conns->begin(), conns->end(), [&](auto const& k) { return k.c.id == id; });
-            if (it == conns->end()) return api_result<void>(backend::not_found());
-            if (it->from_config)
-                return api_result<void>(param_error(code::form_param_value_invalid, "saml_connection_id",
-                                                    "This connection comes from the configuration file."));
-            conns->erase(it);
-            if (auto r = save(tx, *conns); !r) return r.error();
-            if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
-            return api_result<void>();
-        });
+    auto w = edit_stored(a, id, "delete_saml_connection",
+                         [&](store::write_txn& tx, std::vector<connection>& conns,
+                             std::vector<connection>::iterator it) -> store::result<api_result<void>> {
+                             conns.erase(it);
+                             if (auto r = tx.meta().remove("saml_metadata:" + id); !r) return r.error();
+                             return api_result<void>();
+                         });
     if (!w) return w.error();
     return backend::deleted_reply("saml_connection", id);
 }

@@ -49,6 +49,10 @@ store::result<std::vector<connection>> all(app const& a, store::read_txn const& 
 /// fetched from its metadata URL.
 conf::saml_connection resolved(connection const& k);
 
+/// The IdP's signing certificates a response may be signed with: the configured one, else every signing
+/// certificate of its metadata (KeyDescriptor use="signing" or without `use`; several during a key rollover).
+std::vector<std::string> signing_certificates(connection const& k);
+
 /// Fetches and checks the IdP metadata at `url` (https, the configured CA file and timeout, bounded size, no DTD).
 /// Blocking: off the I/O threads, outside any txn. @returns the XML, or nullopt with `why`.
 std::optional<std::string> fetch_metadata(app& a, std::string const& url, std::string& why);

@@ -33,6 +33,22 @@ std::string encode_first_members(T const& v, std::size_t k) {
     return out;
 }
 
+/// An encoding of `full` as an older writer would have produced when the nested record type N (every member of T
+/// of that type) knew only its first `k` members.
+template <class T, class N>
+std::string encode_with_older_nested(T const& full, std::size_t k) {
+    std::string old(1, codec_version);
+    codec_detail::put_varint(old, codec_detail::member_count<T>);
+    boost::mp11::mp_for_each<members<T>>([&](auto d) {
+        auto const& m = full.*d.pointer;
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, N>)
+            old += encode_first_members(m, k).substr(1);
+        else
+            codec_detail::enc(old, m);
+    });
+    return old;
+}
+
 /// Checks that the first `k` members of `got` equal `full`'s and the rest are T's defaults.
 template <class T>
 void check_first_members(T const& got, T const& full, std::size_t k) {
@@ -212,22 +228,28 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(records_missing_trailing_members_decode_with_defau
 BOOST_AUTO_TEST_CASE(nested_records_missing_trailing_members_decode_with_defaults) {
     // A sign-in written when verification_record had only status, strategy and code_digest.
     sign_in_record const full = filled<sign_in_record>();
-    std::string old(1, codec_version);
-    codec_detail::put_varint(old, codec_detail::member_count<sign_in_record>);
-    boost::mp11::mp_for_each<members<sign_in_record>>([&](auto d) {
-        auto const& m = full.*d.pointer;
-        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, verification_record>)
-            old += encode_first_members(m, 3).substr(1);
-        else
-            codec_detail::enc(old, m);
-    });
-    auto d = decode<sign_in_record>(old);
+    auto d = decode<sign_in_record>(encode_with_older_nested<sign_in_record, verification_record>(full, 3));
     BOOST_TEST_REQUIRE(d.has_value());
     BOOST_TEST(d->first_factor.code_digest == full.first_factor.code_digest);
     BOOST_TEST(d->first_factor.target_id.empty());
     BOOST_TEST(d->second_factor.attempts == 0);
     BOOST_TEST(d->updated_at == full.updated_at);
     BOOST_TEST(d->identifier == full.identifier);
+}
+
+BOOST_AUTO_TEST_CASE(oauth_flow_with_an_older_external_account_decodes_with_defaults) {
+    // Issue 15: a flow (and a user) written before external_account_record grew its verification members (15 then).
+    oauth_flow_record const full = filled<oauth_flow_record>();
+    auto d = decode<oauth_flow_record>(encode_with_older_nested<oauth_flow_record, external_account_record>(full, 15));
+    BOOST_TEST_REQUIRE(d.has_value());
+    BOOST_TEST(d->identity.provider_user_id == full.identity.provider_user_id);
+    BOOST_TEST(d->identity.token_expires_at == full.identity.token_expires_at);
+    BOOST_TEST(d->identity.verification_status.empty());
+    BOOST_TEST(d->identity.verification_error.empty());
+    BOOST_TEST(d->identity.verification_expire_at == 0);
+    BOOST_TEST(d->email_verified == full.email_verified);
+    BOOST_TEST(d->verification.status == full.verification.status);
+    check_first_members(d->identity, full.identity, 15);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(garbage_and_bit_flips_never_misbehave, T, all_records) {

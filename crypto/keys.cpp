@@ -226,37 +226,9 @@ result<public_key> public_key::from_jwk(std::string_view n_b64url, std::string_v
         n->size() > static_cast<std::size_t>(max_rsa_bits / 8)) {
         return errc::invalid_key;
     }
-    bignum_ptr const bn_n(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(n->data()), static_cast<int>(n->size()), nullptr));
-    bignum_ptr const bn_e(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(e->data()), static_cast<int>(e->size()), nullptr));
-    if (!bn_n || !bn_e) {
-        log_openssl_failure("BN_bin2bn");
-        return errc::openssl;
-    }
-    if (::BN_is_one(bn_e.get()) == 1) return errc::invalid_key;
-    ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
-    if (!bld || ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-        ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
-        log_openssl_failure("OSSL_PARAM_BLD");
-        return errc::openssl;
-    }
-    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld.get()));
-    if (!params) {
-        log_openssl_failure("OSSL_PARAM_BLD_to_param");
-        return errc::openssl;
-    }
-    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-    if (!ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-        log_openssl_failure("EVP_PKEY_fromdata_init(RSA)");
-        return errc::openssl;
-    }
-    EVP_PKEY* raw = nullptr;
-    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-        ::ERR_clear_error();  // the parameters were rejected: bad input
-        return errc::invalid_key;
-    }
-    return adopt(evp_pkey_ptr(raw));
+    auto pkey = rsa_public_key(*n, *e);
+    if (!pkey) return pkey.error();
+    return adopt(std::move(*pkey));
 }
 
 result<public_key> public_key::from_signing_key(signing_key const& k) {

@@ -675,6 +675,8 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
         case hasher_kind::pbkdf2_sha256:
         case hasher_kind::pbkdf2_sha256_django:
         case hasher_kind::pbkdf2_sha1:
+        case hasher_kind::pbkdf2_sha512:
+        case hasher_kind::pbkdf2_sha512_hex:
             return parse_pbkdf2(digest, kind).has_value();
         case hasher_kind::scrypt_firebase:
             return parse_scrypt_firebase(digest).has_value();
@@ -685,9 +687,6 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
         case hasher_kind::md5_phpass:
         case hasher_kind::phpass:
             return valid_phpass(digest);
-        case hasher_kind::pbkdf2_sha512:
-        case hasher_kind::pbkdf2_sha512_hex:
-            return parse_pbkdf2(digest, kind).has_value();
         case hasher_kind::scrypt_werkzeug:
             return parse_scrypt_werkzeug(digest).has_value();
         case hasher_kind::sha512_symfony:

@@ -20,6 +20,8 @@ using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
 using kv_family::prefix2;
+using kv_family::put_at;
+using kv_family::put_uniquely_named;
 using kv_family::records_under;
 using kv_family::storable;
 
@@ -109,35 +111,15 @@ result<std::vector<std::pair<std::int64_t, std::int64_t>>> console_view::counter
 }
 
 result<void> console_repo::put_operator(operator_record const& o, bool insert) noexcept {
-    return guarded([&]() -> result<void> {
-        if (!part_ok(o.id) || !part_ok(o.name)) return invalid();
-        auto const ok = key('o', o.id), nk = key('n', o.name);
-        if (!storable(ok) || !storable(nk)) return invalid();
-        if (insert) {
-            if (auto r = w_->put(nk, o.id, true); !r) return r;
-        } else {
-            auto held = w_->get(nk);
-            if (!held) return held.error();
-            if (!*held || **held != o.id) return invalid();  // the name never changes
-        }
-        return w_->put(ok, encode(o), insert);
-    });
+    return guarded([&] { return put_uniquely_named(*w_, 'o', o.id, 'n', o.name, o, insert); });
 }
 
 result<void> console_repo::put_link(console_link_record const& l) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const k = key('l', l.digest);
-        if (!part_ok(l.digest) || !storable(k)) return invalid();
-        return w_->put(k, encode(l), false);
-    });
+    return guarded([&] { return put_at(*w_, 'l', l.digest, l); });
 }
 
 result<void> console_repo::put_session(console_session_record const& s) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const k = key('s', s.digest);
-        if (!part_ok(s.digest) || !storable(k)) return invalid();
-        return w_->put(k, encode(s), false);
-    });
+    return guarded([&] { return put_at(*w_, 's', s.digest, s); });
 }
 
 result<void> console_repo::put_audit(audit_record const& a) noexcept {

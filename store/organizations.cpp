@@ -21,12 +21,15 @@ namespace latchkey::store {
 
 using kv_family::get_rec;
 using kv_family::get_via;
+using kv_family::index_parts;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::key2;
 using kv_family::part_ok;
 using kv_family::prefix2;
+using kv_family::put_indexed;
 using kv_family::records_under;
+using kv_family::remove_indexed;
 using kv_family::storable;
 using kv_family::tails;
 
@@ -42,6 +45,12 @@ result<std::vector<T>> by_index(org_kv const& kv, std::string const& prefix, cha
         if (*x) out.push_back(std::move(**x));
     }
     return out;
+}
+/// A domain's index entries: by organization (g) and by name (n).
+index_parts<2> domain_indexes(org_domain_record const& d) { return {{{'g', d.organization_id}, {'n', d.name}}}; }
+/// A membership request's index entries: by organization (q) and by user (w).
+index_parts<2> request_indexes(org_membership_request_record const& q) {
+    return {{{'q', q.organization_id}, {'w', q.user_id}}};
 }
 /// The invitations whose ids are the last part of the index keys under `prefix`.
 result<std::vector<org_invitation_record>> invitations_by(org_kv const& kv, std::string const& prefix) {
@@ -291,59 +300,19 @@ result<std::vector<org_membership_request_record>> organizations_view::membershi
 }
 
 result<void> organizations_repo::put_domain(org_domain_record const& d) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const dk = key('d', d.id);
-        auto const gk = key2('g', d.organization_id, d.id);
-        auto const nk = key2('n', d.name, d.id);
-        if (!part_ok(d.id) || !part_ok(d.organization_id) || !part_ok(d.name) || !storable(dk) || !storable(gk) ||
-            !storable(nk))
-            return invalid();
-        auto old = get_rec<org_domain_record>(*kv_, dk);
-        if (!old) return old.error();
-        if (*old && ((*old)->name != d.name || (*old)->organization_id != d.organization_id)) return invalid();
-        if (auto r = w_->put(gk, "", false); !r) return r;
-        if (auto r = w_->put(nk, "", false); !r) return r;
-        return w_->put(dk, encode(d), false);
-    });
+    return guarded([&] { return put_indexed(*w_, 'd', d, domain_indexes); });
 }
 
 result<void> organizations_repo::remove_domain(std::string_view id) noexcept {
-    return guarded([&]() -> result<void> {
-        auto old = get_rec<org_domain_record>(*kv_, key('d', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        if (auto r = w_->del(key2('g', (*old)->organization_id, (*old)->id)); !r) return r;
-        if (auto r = w_->del(key2('n', (*old)->name, (*old)->id)); !r) return r;
-        return w_->del(key('d', id));
-    });
+    return guarded([&] { return remove_indexed<org_domain_record>(*w_, 'd', id, domain_indexes); });
 }
 
 result<void> organizations_repo::put_membership_request(org_membership_request_record const& q) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const rk = key('r', q.id);
-        auto const ok = key2('q', q.organization_id, q.id);
-        auto const uk = key2('w', q.user_id, q.id);
-        if (!part_ok(q.id) || !part_ok(q.organization_id) || !part_ok(q.user_id) || !storable(rk) || !storable(ok) ||
-            !storable(uk))
-            return invalid();
-        auto old = get_rec<org_membership_request_record>(*kv_, rk);
-        if (!old) return old.error();
-        if (*old && ((*old)->user_id != q.user_id || (*old)->organization_id != q.organization_id)) return invalid();
-        if (auto r = w_->put(ok, "", false); !r) return r;
-        if (auto r = w_->put(uk, "", false); !r) return r;
-        return w_->put(rk, encode(q), false);
-    });
+    return guarded([&] { return put_indexed(*w_, 'r', q, request_indexes); });
 }
 
 result<void> organizations_repo::remove_membership_request(std::string_view id) noexcept {
-    return guarded([&]() -> result<void> {
-        auto old = get_rec<org_membership_request_record>(*kv_, key('r', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        if (auto r = w_->del(key2('q', (*old)->organization_id, (*old)->id)); !r) return r;
-        if (auto r = w_->del(key2('w', (*old)->user_id, (*old)->id)); !r) return r;
-        return w_->del(key('r', id));
-    });
+    return guarded([&] { return remove_indexed<org_membership_request_record>(*w_, 'r', id, request_indexes); });
 }
 
 }  // namespace latchkey::store

@@ -2,11 +2,13 @@
 #include "store/waitlist.hpp"
 
 #include "store/codec.hpp"
+#include "store/repositories.hpp"
 #include "store/rules.hpp"
 
 #include <algorithm>
 #include <iterator>
 #include <new>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 
@@ -929,6 +931,7 @@ struct bound {
     db const* d;
     txn const* t;
     write_txn* w;  ///< null in a read txn (whose repositories are only ever handed out as views)
+    db::tables const* dbis;
 };
 
 class users_impl final : public users_repo {
@@ -1002,11 +1005,20 @@ private:
     bound const& b_;
 };
 
+/// The table of a family found by id only.
+template <class Record>
+MDB_dbi records_of(db::tables const& t) noexcept {
+    if constexpr (std::is_same_v<Record, sign_in_record>) return t.sign_ins;
+    if constexpr (std::is_same_v<Record, sign_up_record>) return t.sign_ups;
+    if constexpr (std::is_same_v<Record, dev_browser_record>) return t.dev_browsers;
+    if constexpr (std::is_same_v<Record, image_record>) return t.images;
+}
+
 /// A family found by id only: one table of encoded records.
 template <class Record>
 class by_id_impl final : public by_id_repo<Record> {
 public:
-    by_id_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    explicit by_id_impl(bound const& b) noexcept : b_(b), dbi_(records_of<Record>(*b.dbis)) {}
     result<std::optional<Record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<Record>(*b_.t, dbi_, id); });
     }
@@ -1073,7 +1085,7 @@ std::int64_t due_time(std::string_view key) noexcept {
 
 class jobs_impl final : public jobs_repo {
 public:
-    jobs_impl(bound const& b, MDB_dbi jobs, MDB_dbi due) noexcept : b_(b), jobs_(jobs), due_(due) {}
+    explicit jobs_impl(bound const& b) noexcept : b_(b), jobs_(b.dbis->jobs), due_(b.dbis->jobs_due) {}
     result<std::optional<job_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<job_record>(*b_.t, jobs_, id); });
     }
@@ -1160,8 +1172,8 @@ namespace {
 /// Waitlist: `waitlist_entries` (wle_ id -> record) and `waitlist_by_email` (lowercased address -> id, unique).
 class waitlist_impl final : public waitlist_repo {
 public:
-    waitlist_impl(bound const& b, MDB_dbi entries, MDB_dbi by_email) noexcept
-        : b_(b), entries_(entries), by_email_(by_email) {}
+    explicit waitlist_impl(bound const& b) noexcept
+        : b_(b), entries_(b.dbis->waitlist_entries), by_email_(b.dbis->waitlist_by_email) {}
     result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<waitlist_entry_record>(*b_.t, entries_, id); });
     }
@@ -1222,10 +1234,25 @@ private:
     MDB_dbi entries_, by_email_;
 };
 
-/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+/// The table of a key-value family.
+MDB_dbi kv_of(db::tables const& t, kv_table which) noexcept {
+    switch (which) {
+        case kv_table::organizations:
+            return t.organizations;
+        case kv_table::tickets:
+            return t.tickets;
+        case kv_table::oauth:
+            return t.oauth;
+        case kv_table::console:
+            return t.console;
+    }
+    return t.organizations;
+}
+
+/// A key-value family's table (the family's own header keeps the keys and rules).
 class org_kv_impl final : public org_kv {
 public:
-    org_kv_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    org_kv_impl(bound const& b, kv_table which) noexcept : b_(b), dbi_(kv_of(*b.dbis, which)) {}
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
         return guarded([&] { return get_string(*b_.t, dbi_, key); });
     }
@@ -1246,52 +1273,28 @@ private:
     MDB_dbi dbi_;
 };
 
-/// Every repository of one LMDB txn, bound to it.
-struct repositories {
-    repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
-                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi,
-                 MDB_dbi orgs_dbi, MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi,
-                 MDB_dbi console_dbi) noexcept
-        : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
-          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi),
-          waitlist(b, wl_dbi, wl_email_dbi), org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv),
-          images(b, images_dbi), tickets_kv(b, tickets_dbi), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi),
-          oauth(&oauth_kv, &oauth_kv), console_kv(b, console_dbi), console(&console_kv, &console_kv) {}
-    repositories(repositories const&) = delete;
-    repositories& operator=(repositories const&) = delete;
-
-    bound b;
-    users_impl users;
-    sessions_impl sessions;
-    clients_impl clients;
-    by_id_impl<sign_in_record> sign_ins;
-    by_id_impl<sign_up_record> sign_ups;
-    by_id_impl<dev_browser_record> dev_browsers;
-    jwt_templates_impl jwt_templates;
-    meta_impl meta;
-    jobs_impl jobs;
-    waitlist_impl waitlist;
-    org_kv_impl org_kv;
-    organizations_impl organizations;
-    by_id_impl<image_record> images;
-    org_kv_impl tickets_kv;
-    tickets_impl tickets;
-    org_kv_impl oauth_kv;
-    oauth_impl oauth;
-    org_kv_impl console_kv;
-    console_impl console;
+/// This backend's implementations of the families (store/repositories.hpp).
+struct lmdb_backend {
+    using bound = lmdb::bound;
+    using users = users_impl;
+    using sessions = sessions_impl;
+    using clients = clients_impl;
+    template <class Record>
+    using by_id = by_id_impl<Record>;
+    using jwt_templates = jwt_templates_impl;
+    using meta = meta_impl;
+    using jobs = jobs_impl;
+    using waitlist = waitlist_impl;
+    using kv = org_kv_impl;
 };
 
 }  // namespace
 
 /// One LMDB txn seen through the seam. Lives on run_read's / run_write's stack (no allocation); a read txn is
 /// handed out as store::read_txn only.
-class db::txn_view final : public store::txn_of<repositories> {
+class db::txn_view final : public store::txn_of<store::repositories<lmdb_backend>> {
 public:
-    txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
-        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due,
-                 d.t_.waitlist_entries, d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets,
-                 d.t_.oauth, d.t_.console) {}
+    txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept : txn_of(&d, &t, w, &d.t_) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

@@ -1,5 +1,6 @@
 #include "store/memory/db.hpp"
 
+#include "store/repositories.hpp"
 #include "store/rules.hpp"
 #include "store/waitlist.hpp"
 
@@ -9,6 +10,7 @@
 #include <new>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -400,11 +402,20 @@ private:
     bound const& b_;
 };
 
+/// The state's table of a family found by id only.
+template <class Record>
+constexpr table<Record> state::*records_of() noexcept {
+    if constexpr (std::is_same_v<Record, sign_in_record>) return &state::sign_ins;
+    if constexpr (std::is_same_v<Record, sign_up_record>) return &state::sign_ups;
+    if constexpr (std::is_same_v<Record, dev_browser_record>) return &state::dev_browsers;
+    if constexpr (std::is_same_v<Record, image_record>) return &state::images;
+}
+
 /// A family found by id only: one table of records.
 template <class Record>
 class by_id_impl final : public by_id_repo<Record> {
 public:
-    by_id_impl(bound const& b, table<Record> state::*t) noexcept : b_(b), t_(t) {}
+    explicit by_id_impl(bound const& b) noexcept : b_(b), t_(records_of<Record>()) {}
 
     result<std::optional<Record>> get(std::string_view id) const noexcept override {
         return guarded([&]() -> result<std::optional<Record>> { return find(b_.s->*t_, id); });
@@ -611,10 +622,25 @@ private:
     bound const& b_;
 };
 
-/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+/// The state's table of a key-value family.
+table<std::string> state::*kv_of(kv_table which) noexcept {
+    switch (which) {
+        case kv_table::organizations:
+            return &state::organizations;
+        case kv_table::tickets:
+            return &state::tickets;
+        case kv_table::oauth:
+            return &state::oauth;
+        case kv_table::console:
+            return &state::console;
+    }
+    return &state::organizations;
+}
+
+/// A key-value family's table (the family's own header keeps the keys and rules).
 class org_kv_impl final : public org_kv {
 public:
-    org_kv_impl(bound const& b, table<std::string> state::*t) noexcept : b_(b), t_(t) {}
+    org_kv_impl(bound const& b, kv_table which) noexcept : b_(b), t_(kv_of(which)) {}
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
         return guarded([&]() -> result<std::optional<std::string>> { return find((b_.s->*t_), key); });
     }
@@ -649,41 +675,23 @@ private:
     table<std::string> state::*t_;
 };
 
-/// Every repository of one txn, over its state.
-struct repositories {
-    repositories(state const* s, state* w) noexcept
-        : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
-          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
-          org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), images(b, &state::images),
-          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth),
-          oauth(&oauth_kv, &oauth_kv), console_kv(b, &state::console), console(&console_kv, &console_kv) {}
-    repositories(repositories const&) = delete;
-    repositories& operator=(repositories const&) = delete;
-
-    bound b;
-    users_impl users;
-    sessions_impl sessions;
-    clients_impl clients;
-    by_id_impl<sign_in_record> sign_ins;
-    by_id_impl<sign_up_record> sign_ups;
-    by_id_impl<dev_browser_record> dev_browsers;
-    jwt_templates_impl jwt_templates;
-    meta_impl meta;
-    jobs_impl jobs;
-    waitlist_impl waitlist;
-    org_kv_impl org_kv;
-    organizations_impl organizations;
-    by_id_impl<image_record> images;
-    org_kv_impl tickets_kv;
-    tickets_impl tickets;
-    org_kv_impl oauth_kv;
-    oauth_impl oauth;
-    org_kv_impl console_kv;
-    console_impl console;
+/// This backend's implementations of the families (store/repositories.hpp).
+struct memory_backend {
+    using bound = memory::bound;
+    using users = users_impl;
+    using sessions = sessions_impl;
+    using clients = clients_impl;
+    template <class Record>
+    using by_id = by_id_impl<Record>;
+    using jwt_templates = jwt_templates_impl;
+    using meta = meta_impl;
+    using jobs = jobs_impl;
+    using waitlist = waitlist_impl;
+    using kv = org_kv_impl;
 };
 
 /// One snapshot (or a write txn's own state) seen through the seam.
-class txn_view final : public store::txn_of<repositories> {
+class txn_view final : public store::txn_of<store::repositories<memory_backend>> {
 public:
     txn_view(state const* s, state* w, std::uint64_t version) noexcept : txn_of(s, w), version_(version) {}
 

@@ -1,12 +1,12 @@
 #pragma once
 // What a backend's txn holds (included only by backends: store/lmdb/db.cpp, store/memory/db.cpp): one repository
 // per family, bound to what one txn sees. The list of families and how each is built is written here once; a
-// backend names its implementations in a traits struct B:
-//   B::bound            what its repositories share: the txn's state (an aggregate, built from the txn's arguments)
-//   B::users, B::sessions, B::clients, B::jwt_templates, B::meta, B::jobs, B::waitlist
-//                       the families with their own rules, each built from (bound const&)
-//   B::by_id<Record>    a family found by id only (its table follows from Record), built from (bound const&)
-//   B::kv               the ordered table of a key-value family, built from (bound const&, kv_table)
+// backend hands its implementations to `repositories` as template arguments:
+//   Bound               what its repositories share: the txn's state (an aggregate, built from the txn's arguments)
+//   Users, Sessions, Clients, JwtTemplates, Meta, Jobs, Waitlist
+//                       the families with rules of their own, each built from (Bound const&) (bound_repo)
+//   ById<Record>        a family found by id only (its table follows from Record), built from (Bound const&)
+//   Kv                  the ordered table of a key-value family, built from (Bound const&, kv_table)
 // Adding a family: a member here (and its accessors in store.hpp's txn_of), and its implementation in each backend.
 #include "store/kv_table.hpp"
 #include "store/store.hpp"
@@ -34,8 +34,20 @@ public:
         : kv_holder<Kv>{Kv(b, which)}, Repo(&this->table, &this->table) {}
 };
 
-/// Every repository of one txn of backend B, bound to it (txn_of<repositories<B>> hands them out).
-template <class B>
+/// A backend's repository of a family, bound to what one txn sees.
+template <class Repo, class Bound>
+class bound_repo : public Repo {
+public:
+    explicit bound_repo(Bound const& b) noexcept : b_(b) {}
+
+protected:
+    ~bound_repo() = default;
+    Bound const& b_;
+};
+
+/// Every repository of one txn of a backend, bound to it (txn_of<repositories<...>> hands them out).
+template <class Bound, class Users, class Sessions, class Clients, template <class> class ById, class JwtTemplates,
+          class Meta, class Jobs, class Waitlist, class Kv>
 struct repositories {
     template <class... A>
     explicit repositories(A&&... a) noexcept
@@ -45,22 +57,22 @@ struct repositories {
     repositories(repositories const&) = delete;
     repositories& operator=(repositories const&) = delete;
 
-    typename B::bound b;
-    typename B::users users;
-    typename B::sessions sessions;
-    typename B::clients clients;
-    typename B::template by_id<sign_in_record> sign_ins;
-    typename B::template by_id<sign_up_record> sign_ups;
-    typename B::template by_id<dev_browser_record> dev_browsers;
-    typename B::jwt_templates jwt_templates;
-    typename B::meta meta;
-    typename B::jobs jobs;
-    typename B::waitlist waitlist;
-    kv_backed<organizations_repo, typename B::kv> organizations;
-    typename B::template by_id<image_record> images;
-    kv_backed<tickets_repo, typename B::kv> tickets;
-    kv_backed<oauth_repo, typename B::kv> oauth;
-    kv_backed<console_repo, typename B::kv> console;
+    Bound b;
+    Users users;
+    Sessions sessions;
+    Clients clients;
+    ById<sign_in_record> sign_ins;
+    ById<sign_up_record> sign_ups;
+    ById<dev_browser_record> dev_browsers;
+    JwtTemplates jwt_templates;
+    Meta meta;
+    Jobs jobs;
+    Waitlist waitlist;
+    kv_backed<organizations_repo, Kv> organizations;
+    ById<image_record> images;
+    kv_backed<tickets_repo, Kv> tickets;
+    kv_backed<oauth_repo, Kv> oauth;
+    kv_backed<console_repo, Kv> console;
 };
 
 }  // namespace latchkey::store

@@ -144,17 +144,7 @@ result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_f
                                                             MDB_dbi by_phone, MDB_dbi by_username,
                                                             MDB_dbi by_external_id, MDB_dbi by_pending_claim) {
     std::optional<std::vector<std::string>> ids;
-    auto intersect = [&](std::vector<std::string> s) {
-        std::sort(s.begin(), s.end());
-        s.erase(std::unique(s.begin(), s.end()), s.end());
-        if (!ids) {
-            ids = std::move(s);
-            return;
-        }
-        std::vector<std::string> both;
-        std::set_intersection(ids->begin(), ids->end(), s.begin(), s.end(), std::back_inserter(both));
-        ids = std::move(both);
-    };
+    auto intersect = [&](std::vector<std::string> s) { intersect_ids(ids, std::move(s)); };
     // tag: also the pending claims on the address ('\0' = a plain unique index).
     auto resolve = [&](std::vector<std::string> const& values, MDB_dbi dbi, bool lowercase, char tag) -> result<void> {
         if (values.empty()) return {};
@@ -482,22 +472,7 @@ result<void> db::release_pending_claims(write_txn& w, char tag, std::string cons
         }
         user_record const before = **stored;
         user_record other = before;
-        std::vector<std::string> dropped;
-        std::erase_if(other.identifications, [&](identification_record const& i) {
-            bool const stale = i.kind == kind && !owns_address(i) && address_key(i) == address;
-            if (stale) dropped.push_back(i.id);
-            return stale;
-        });
-        std::string& primary = tag == email_tag ? other.primary_email_address_id : other.primary_phone_number_id;
-        if (contains(dropped, primary)) {
-            primary.clear();
-            for (auto const& i : other.identifications)
-                if (i.kind == kind && owns_address(i)) {
-                    primary = i.id;
-                    break;
-                }
-        }
-        other.updated_at = std::max(other.updated_at, owner.updated_at);
+        drop_pending_claims(other, kind, address, owner.updated_at);
         // Only keys leave `other`, so this cannot conflict; nor release anything (no pending claim sits on an
         // address someone owns).
         if (auto x = put_user(w, other, &before); !x) return x;
@@ -934,9 +909,9 @@ struct bound {
     db::tables const* dbis;
 };
 
-class users_impl final : public users_repo {
+class users_impl final : public bound_repo<users_repo, bound> {
 public:
-    explicit users_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<user_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_user(*b_.t, id);
     }
@@ -963,14 +938,11 @@ public:
         return b_.d->put_user(*b_.w, u, previous, conflict);
     }
     result<void> remove(user_record const& u) noexcept override { return b_.d->delete_user(*b_.w, u); }
-
-private:
-    bound const& b_;
 };
 
-class sessions_impl final : public sessions_repo {
+class sessions_impl final : public bound_repo<sessions_repo, bound> {
 public:
-    explicit sessions_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<session_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_session(*b_.t, id);
     }
@@ -983,14 +955,11 @@ public:
         return b_.d->list_sessions(*b_.t, user_id, client_id, status, limit, offset, total);
     }
     result<void> put(session_record const& s) noexcept override { return b_.d->put_session(*b_.w, s); }
-
-private:
-    bound const& b_;
 };
 
-class clients_impl final : public clients_repo {
+class clients_impl final : public bound_repo<clients_repo, bound> {
 public:
-    explicit clients_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<client_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_client(*b_.t, id);
     }
@@ -1000,9 +969,6 @@ public:
     }
     result<void> put(client_record const& c) noexcept override { return b_.d->put_client(*b_.w, c); }
     result<void> remove(std::string_view id) noexcept override { return b_.d->delete_client(*b_.w, id); }
-
-private:
-    bound const& b_;
 };
 
 /// The table of a family found by id only.
@@ -1032,9 +998,9 @@ private:
     MDB_dbi dbi_;
 };
 
-class jwt_templates_impl final : public jwt_templates_repo {
+class jwt_templates_impl final : public bound_repo<jwt_templates_repo, bound> {
 public:
-    explicit jwt_templates_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<jwt_template_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_jwt_template(*b_.t, id);
     }
@@ -1047,14 +1013,11 @@ public:
         return b_.d->put_jwt_template(*b_.w, j, previous, conflict);
     }
     result<void> remove(jwt_template_record const& j) noexcept override { return b_.d->delete_jwt_template(*b_.w, j); }
-
-private:
-    bound const& b_;
 };
 
-class meta_impl final : public meta_repo {
+class meta_impl final : public bound_repo<meta_repo, bound> {
 public:
-    explicit meta_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
         return b_.d->get_meta(*b_.t, key);
     }
@@ -1062,9 +1025,6 @@ public:
         return b_.d->put_meta(*b_.w, key, value);
     }
     result<void> remove(std::string_view key) noexcept override { return b_.d->delete_meta(*b_.w, key); }
-
-private:
-    bound const& b_;
 };
 
 /// Jobs: `jobs` (id -> record) and `jobs_due` (<next_attempt_at: 8 bytes big-endian unix ms><id> -> "", pending
@@ -1083,9 +1043,9 @@ std::int64_t due_time(std::string_view key) noexcept {
     return static_cast<std::int64_t>(t);
 }
 
-class jobs_impl final : public jobs_repo {
+class jobs_impl final : public bound_repo<jobs_repo, bound> {
 public:
-    explicit jobs_impl(bound const& b) noexcept : b_(b), jobs_(b.dbis->jobs), due_(b.dbis->jobs_due) {}
+    explicit jobs_impl(bound const& b) noexcept : bound_repo(b), jobs_(b.dbis->jobs), due_(b.dbis->jobs_due) {}
     result<std::optional<job_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<job_record>(*b_.t, jobs_, id); });
     }
@@ -1161,7 +1121,6 @@ public:
     }
 
 private:
-    bound const& b_;
     MDB_dbi jobs_, due_;
 };
 
@@ -1170,10 +1129,10 @@ private:
 namespace {
 
 /// Waitlist: `waitlist_entries` (wle_ id -> record) and `waitlist_by_email` (lowercased address -> id, unique).
-class waitlist_impl final : public waitlist_repo {
+class waitlist_impl final : public bound_repo<waitlist_repo, bound> {
 public:
     explicit waitlist_impl(bound const& b) noexcept
-        : b_(b), entries_(b.dbis->waitlist_entries), by_email_(b.dbis->waitlist_by_email) {}
+        : bound_repo(b), entries_(b.dbis->waitlist_entries), by_email_(b.dbis->waitlist_by_email) {}
     result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<waitlist_entry_record>(*b_.t, entries_, id); });
     }
@@ -1230,7 +1189,6 @@ public:
     }
 
 private:
-    bound const& b_;
     MDB_dbi entries_, by_email_;
 };
 
@@ -1273,26 +1231,15 @@ private:
     MDB_dbi dbi_;
 };
 
-/// This backend's implementations of the families (store/repositories.hpp).
-struct lmdb_backend {
-    using bound = lmdb::bound;
-    using users = users_impl;
-    using sessions = sessions_impl;
-    using clients = clients_impl;
-    template <class Record>
-    using by_id = by_id_impl<Record>;
-    using jwt_templates = jwt_templates_impl;
-    using meta = meta_impl;
-    using jobs = jobs_impl;
-    using waitlist = waitlist_impl;
-    using kv = org_kv_impl;
-};
+/// Every repository of one txn (store/repositories.hpp).
+using repositories = store::repositories<bound, users_impl, sessions_impl, clients_impl, by_id_impl, jwt_templates_impl,
+                                         meta_impl, jobs_impl, waitlist_impl, org_kv_impl>;
 
 }  // namespace
 
 /// One LMDB txn seen through the seam. Lives on run_read's / run_write's stack (no allocation); a read txn is
 /// handed out as store::read_txn only.
-class db::txn_view final : public store::txn_of<store::repositories<lmdb_backend>> {
+class db::txn_view final : public store::txn_of<repositories> {
 public:
     txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept : txn_of(&d, &t, w, &d.t_) {}
 

@@ -22,6 +22,20 @@ void throw_exception_from_error(load_error const& e, boost::source_location cons
     boost::throw_exception(std::runtime_error(e.what()), loc);
 }
 
+std::vector<std::string> split_list(std::string_view s, std::string_view separators) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto const sep = s.find_first_of(separators);
+        auto part = s.substr(0, sep);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (!part.empty()) out.emplace_back(part);
+        if (sep == std::string_view::npos) break;
+        s.remove_prefix(sep + 1);
+    }
+    return out;
+}
+
 env_lookup process_env() {
     return [](std::string_view name) -> std::optional<std::string> {
         std::string n(name);
@@ -55,20 +69,6 @@ error_opt parse_uint(std::string_view s, Int& out, Int max) {
     if (v > static_cast<unsigned long long>(max)) return "value too large";
     out = static_cast<Int>(v);
     return {};
-}
-
-std::vector<std::string> split_list(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto comma = s.find(',');
-        auto part = s.substr(0, comma);
-        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-        if (!part.empty()) out.emplace_back(part);
-        if (comma == std::string_view::npos) break;
-        s.remove_prefix(comma + 1);
-    }
-    return out;
 }
 
 /// A process setting reachable from a flag, an env var and a top-level JSON key.

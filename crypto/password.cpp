@@ -184,12 +184,12 @@ private:
         std::size_t const span = size + huge_page;
         void* const raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (raw == MAP_FAILED) return false;
-        auto const base = reinterpret_cast<std::uintptr_t>(raw);
-        auto const start = (base + huge_page - 1) / huge_page * huge_page;
-        if (start > base) ::munmap(raw, start - base);
-        if (std::size_t const tail = base + span - (start + size); tail > 0)
-            ::munmap(reinterpret_cast<void*>(start + size), tail);
-        block_ = reinterpret_cast<std::uint8_t*>(start);
+        auto* const base = static_cast<std::uint8_t*>(raw);
+        auto const address = reinterpret_cast<std::uintptr_t>(raw);
+        std::size_t const lead = (huge_page - address % huge_page) % huge_page;  // to the next 2 MiB boundary
+        if (lead > 0) ::munmap(raw, lead);
+        if (std::size_t const tail = span - (lead + size); tail > 0) ::munmap(base + lead + size, tail);
+        block_ = base + lead;
         size_ = size;
         (void)::madvise(block_, size_, MADV_HUGEPAGE);
         return true;

@@ -14,6 +14,7 @@
 
 namespace latchkey::store {
 
+using kv_family::each_record;
 using kv_family::get_rec;
 using kv_family::get_via;
 using kv_family::invalid;
@@ -64,24 +65,17 @@ result<std::optional<console_session_record>> console_view::session(std::string_
 result<std::vector<audit_record>> console_view::audit(std::size_t limit, std::string_view before_id) const noexcept {
     return guarded([&]() -> result<std::vector<audit_record>> {
         std::vector<audit_record> out;
-        boost::system::error_code bad;
+        if (limit == 0) return out;
         bool skipping = !before_id.empty();
-        auto r = kv_->scan(key('a', {}), [&](std::string_view, std::string_view v) {
-            if (out.size() >= limit) return false;
-            auto d = decode<audit_record>(v);
-            if (!d) {
-                bad = d.error();
-                return false;
-            }
+        auto r = each_record<audit_record>(*kv_, key('a', {}), [&](audit_record&& a) {
             if (skipping) {
-                if (d->id == before_id) skipping = false;
+                if (a.id == before_id) skipping = false;
                 return true;
             }
-            out.push_back(std::move(*d));
-            return true;
+            out.push_back(std::move(a));
+            return out.size() < limit;
         });
         if (!r) return r.error();
-        if (bad) return bad;
         return out;
     });
 }

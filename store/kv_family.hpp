@@ -72,10 +72,10 @@ inline result<std::vector<std::string>> tails(org_kv const& kv, std::string cons
     return out;
 }
 
-/// Every record stored under `prefix`, in key order; the first that does not decode fails the read.
-template <class T>
-result<std::vector<T>> records_under(org_kv const& kv, std::string const& prefix) {
-    std::vector<T> out;
+/// Calls f(record) for each record stored under `prefix`, in key order, while f returns true; the first record
+/// that does not decode fails the read.
+template <class T, class F>
+result<void> each_record(org_kv const& kv, std::string const& prefix, F&& f) {
     boost::system::error_code bad;
     auto r = kv.scan(prefix, [&](std::string_view, std::string_view v) {
         auto d = decode<T>(v);
@@ -83,11 +83,22 @@ result<std::vector<T>> records_under(org_kv const& kv, std::string const& prefix
             bad = d.error();
             return false;
         }
-        out.push_back(std::move(*d));
+        return f(std::move(*d));
+    });
+    if (!r) return r;
+    if (bad) return bad;
+    return {};
+}
+
+/// Every record stored under `prefix`, in key order; the first that does not decode fails the read.
+template <class T>
+result<std::vector<T>> records_under(org_kv const& kv, std::string const& prefix) {
+    std::vector<T> out;
+    auto r = each_record<T>(kv, prefix, [&](T&& rec) {
+        out.push_back(std::move(rec));
         return true;
     });
     if (!r) return r.error();
-    if (bad) return bad;
     return out;
 }
 

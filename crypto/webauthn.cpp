@@ -109,23 +109,21 @@ std::optional<std::int64_t> int_of(cbor_item_t const* it) {
     return std::nullopt;
 }
 
-/// The value of a definite map under the integer key `key` (first match), or null.
-cbor_item_t* map_int(cbor_item_t* map, std::int64_t key) {
+/// The value of a definite map under the key `key` (first match; `read` reads a key item), or null.
+template <class Read, class Key>
+cbor_item_t* map_value(cbor_item_t* map, Read read, Key const& key) {
     std::size_t const n = ::cbor_map_size(map);
     cbor_pair* pairs = ::cbor_map_handle(map);
     for (std::size_t i = 0; i < n; ++i)
-        if (auto k = int_of(pairs[i].key); k && *k == key) return pairs[i].value;
+        if (auto k = read(pairs[i].key); k && *k == key) return pairs[i].value;
     return nullptr;
 }
 
+/// The value of a definite map under the integer key `key` (first match), or null.
+cbor_item_t* map_int(cbor_item_t* map, std::int64_t key) { return map_value(map, int_of, key); }
+
 /// The value of a definite map under the text key `key` (first match), or null.
-cbor_item_t* map_text(cbor_item_t* map, std::string_view key) {
-    std::size_t const n = ::cbor_map_size(map);
-    cbor_pair* pairs = ::cbor_map_handle(map);
-    for (std::size_t i = 0; i < n; ++i)
-        if (auto k = text_of(pairs[i].key); k && *k == key) return pairs[i].value;
-    return nullptr;
-}
+cbor_item_t* map_text(cbor_item_t* map, std::string_view key) { return map_value(map, text_of, key); }
 
 bool is_map(cbor_item_t const* it) { return it != nullptr && ::cbor_isa_map(it) && ::cbor_map_is_definite(it); }
 

@@ -35,6 +35,25 @@ bio_ptr read_bio(std::string_view text) {
     return bio_ptr(::BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
+/// The key `read` (PEM_read_bio_PrivateKey or PEM_read_bio_PUBKEY) finds in `pem`: errc::invalid_key when there is
+/// none (the OpenSSL errors logged under `failure` when given, else dropped: malformed input is not our failure).
+template <class Read>
+result<evp_pkey_ptr> pem_key(std::string_view pem, Read read, char const* failure) {
+    if (pem.empty() || pem.size() > max_pem_bytes) return errc::invalid_key;
+    bio_ptr const bio = read_bio(pem);
+    if (!bio) {
+        log_openssl_failure("BIO_new_mem_buf");
+        return errc::openssl;
+    }
+    evp_pkey_ptr pkey(read(bio.get(), nullptr, &no_passphrase, nullptr));
+    if (pkey) return pkey;
+    if (failure != nullptr)
+        log_openssl_failure(failure);
+    else
+        ::ERR_clear_error();
+    return errc::invalid_key;
+}
+
 // The big-endian bytes of one BIGNUM parameter of `pkey`, as unpadded base64url.
 result<std::string> bn_param_b64url(EVP_PKEY* pkey, char const* name) {
     BIGNUM* raw = nullptr;
@@ -134,17 +153,10 @@ result<signing_key> signing_key::generate_rsa(int bits) {
 }
 
 result<signing_key> signing_key::from_pem(std::string_view private_pem) {
-    if (private_pem.empty() || private_pem.size() > max_pem_bytes) return errc::invalid_key;
-    bio_ptr const bio = read_bio(private_pem);
-    if (!bio) {
-        log_openssl_failure("BIO_new_mem_buf");
-        return errc::openssl;
-    }
-    evp_pkey_ptr pkey(::PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
-    if (!pkey) {
-        log_openssl_failure("PEM_read_bio_PrivateKey: not an unencrypted private key PEM");
-        return errc::invalid_key;
-    }
+    auto read =
+        pem_key(private_pem, &::PEM_read_bio_PrivateKey, "PEM_read_bio_PrivateKey: not an unencrypted private key PEM");
+    if (!read) return read.error();
+    evp_pkey_ptr pkey = std::move(*read);
     if (auto bits = check_rsa(pkey.get()); !bits) return bits.error();
     evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!ctx) {
@@ -202,18 +214,9 @@ result<public_key> public_key::adopt(evp_pkey_ptr pkey) {
 }
 
 result<public_key> public_key::from_pem(std::string_view spki_pem) {
-    if (spki_pem.empty() || spki_pem.size() > max_pem_bytes) return errc::invalid_key;
-    bio_ptr const bio = read_bio(spki_pem);
-    if (!bio) {
-        log_openssl_failure("BIO_new_mem_buf");
-        return errc::openssl;
-    }
-    evp_pkey_ptr pkey(::PEM_read_bio_PUBKEY(bio.get(), nullptr, &no_passphrase, nullptr));
-    if (!pkey) {
-        ::ERR_clear_error();  // malformed input, not a failure of ours
-        return errc::invalid_key;
-    }
-    return adopt(std::move(pkey));
+    auto pkey = pem_key(spki_pem, &::PEM_read_bio_PUBKEY, nullptr);
+    if (!pkey) return pkey.error();
+    return adopt(std::move(*pkey));
 }
 
 result<public_key> public_key::from_jwk(std::string_view n_b64url, std::string_view e_b64url) {

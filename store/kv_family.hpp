@@ -150,15 +150,33 @@ result<void> put_indexed(org_kv& w, char tag, T const& rec, Indexes indexes) {
     return w.put(rk, encode(rec), false);
 }
 
+/// Calls f(record) with the record stored at `k` when there is one (a missing record is not an error): how a
+/// removal reads what it removes.
+template <class T, class F>
+result<void> if_stored(org_kv const& kv, std::string const& k, F&& f) {
+    auto stored = get_rec<T>(kv, k);
+    if (!stored) return stored.error();
+    if (!*stored) return {};
+    return f(**stored);
+}
+
+/// Calls f(item) for each item a lookup returned, stopping at the first failure (the lookup's own included).
+template <class T, class F>
+result<void> for_each_of(result<std::vector<T>> const& items, F&& f) {
+    if (!items) return items.error();
+    for (auto const& item : *items)
+        if (auto r = f(item); !r) return r;
+    return {};
+}
+
 /// Removes the record at key(tag, id) and the index entries `indexes(record)`; a missing record is not an error.
 template <class T, class Indexes>
 result<void> remove_indexed(org_kv& w, char tag, std::string_view id, Indexes indexes) {
-    auto old = get_rec<T>(w, key(tag, id));
-    if (!old) return old.error();
-    if (!*old) return {};
-    for (auto const& [t, part] : indexes(**old))
-        if (auto r = w.del(key2(t, part, (*old)->id)); !r) return r;
-    return w.del(key(tag, id));
+    return if_stored<T>(w, key(tag, id), [&](T const& old) -> result<void> {
+        for (auto const& [t, part] : indexes(old))
+            if (auto r = w.del(key2(t, part, old.id)); !r) return r;
+        return w.del(key(tag, id));
+    });
 }
 
 }  // namespace latchkey::store::kv_family

@@ -12,6 +12,7 @@ namespace latchkey::store {
 
 using kv_family::get_rec;
 using kv_family::get_via;
+using kv_family::if_stored;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
@@ -48,11 +49,10 @@ result<void> oauth_repo::put_app(oauth_app_record const& a, bool insert) noexcep
 result<void> oauth_repo::remove_app(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
         if (!part_ok(id)) return {};
-        auto a = get_rec<oauth_app_record>(*w_, key('a', id));
-        if (!a) return a.error();
-        if (!*a) return {};
-        if (auto r = w_->del(key('c', (*a)->client_id)); !r) return r;
-        return w_->del(key('a', id));
+        return if_stored<oauth_app_record>(*w_, key('a', id), [&](oauth_app_record const& a) -> result<void> {
+            if (auto r = w_->del(key('c', a.client_id)); !r) return r;
+            return w_->del(key('a', id));
+        });
     });
 }
 

@@ -19,8 +19,10 @@
 
 namespace latchkey::store {
 
+using kv_family::for_each_of;
 using kv_family::get_rec;
 using kv_family::get_via;
+using kv_family::if_stored;
 using kv_family::index_parts;
 using kv_family::invalid;
 using kv_family::key;
@@ -161,27 +163,23 @@ result<void> organizations_repo::put(organization_record const& o, bool insert) 
 
 result<void> organizations_repo::remove(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
-        auto old = get_rec<organization_record>(*kv_, key('o', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        auto ms = memberships_of_org(id);
-        if (!ms) return ms.error();
-        for (auto const& m : *ms)
-            if (auto r = remove_membership(m.organization_id, m.user_id); !r) return r;
-        auto invs = invitations_of_org(id);
-        if (!invs) return invs.error();
-        for (auto const& i : *invs)
-            if (auto r = remove_invitation(i.id); !r) return r;
-        auto ds = domains_of_org(id);
-        if (!ds) return ds.error();
-        for (auto const& d : *ds)
-            if (auto r = remove_domain(d.id); !r) return r;
-        auto rs = membership_requests_of_org(id);
-        if (!rs) return rs.error();
-        for (auto const& q : *rs)
-            if (auto r = remove_membership_request(q.id); !r) return r;
-        if (auto r = w_->del(key('s', (*old)->slug)); !r) return r;
-        return w_->del(key('o', id));
+        return if_stored<organization_record>(*kv_, key('o', id), [&](organization_record const& o) -> result<void> {
+            if (auto r = for_each_of(memberships_of_org(id),
+                                     [&](auto const& m) { return remove_membership(m.organization_id, m.user_id); });
+                !r)
+                return r;
+            if (auto r = for_each_of(invitations_of_org(id), [&](auto const& i) { return remove_invitation(i.id); });
+                !r)
+                return r;
+            if (auto r = for_each_of(domains_of_org(id), [&](auto const& d) { return remove_domain(d.id); }); !r)
+                return r;
+            if (auto r = for_each_of(membership_requests_of_org(id),
+                                     [&](auto const& q) { return remove_membership_request(q.id); });
+                !r)
+                return r;
+            if (auto r = w_->del(key('s', o.slug)); !r) return r;
+            return w_->del(key('o', id));
+        });
     });
 }
 
@@ -213,11 +211,8 @@ result<void> organizations_repo::remove_user_memberships(std::string_view user_i
         if (!orgs) return orgs.error();
         for (auto const& o : *orgs)
             if (auto r = remove_membership(o, user_id); !r) return r;
-        auto rs = membership_requests_of_user(user_id);
-        if (!rs) return rs.error();
-        for (auto const& q : *rs)
-            if (auto r = remove_membership_request(q.id); !r) return r;
-        return {};
+        return for_each_of(membership_requests_of_user(user_id),
+                           [&](auto const& q) { return remove_membership_request(q.id); });
     });
 }
 
@@ -246,15 +241,16 @@ result<void> organizations_repo::put_invitation(org_invitation_record const& i) 
 
 result<void> organizations_repo::remove_invitation(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
-        auto old = get_rec<org_invitation_record>(*kv_, key('i', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        auto const& i = **old;
-        if (!i.ticket_digest.empty())
-            if (auto r = w_->del(key('t', i.ticket_digest)); !r) return r;
-        if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r) return r;
-        if (auto r = w_->del(key2('e', i.email_address, i.id)); !r) return r;
-        return w_->del(key('i', id));
+        return if_stored<org_invitation_record>(*kv_, key('i', id),
+                                                [&](org_invitation_record const& i) -> result<void> {
+                                                    if (!i.ticket_digest.empty())
+                                                        if (auto r = w_->del(key('t', i.ticket_digest)); !r) return r;
+                                                    if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r)
+                                                        return r;
+                                                    if (auto r = w_->del(key2('e', i.email_address, i.id)); !r)
+                                                        return r;
+                                                    return w_->del(key('i', id));
+                                                });
     });
 }
 

@@ -9,8 +9,10 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
+#include <variant>
 
 namespace latchkey::conf {
 
@@ -18,6 +20,20 @@ namespace json = boost::json;
 
 void throw_exception_from_error(load_error const& e, boost::source_location const& loc) {
     boost::throw_exception(std::runtime_error(e.what()), loc);
+}
+
+std::vector<std::string> split_list(std::string_view s, std::string_view separators) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        auto const sep = s.find_first_of(separators);
+        auto part = s.substr(0, sep);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (!part.empty()) out.emplace_back(part);
+        if (sep == std::string_view::npos) break;
+        s.remove_prefix(sep + 1);
+    }
+    return out;
 }
 
 env_lookup process_env() {
@@ -53,20 +69,6 @@ error_opt parse_uint(std::string_view s, Int& out, Int max) {
     if (v > static_cast<unsigned long long>(max)) return "value too large";
     out = static_cast<Int>(v);
     return {};
-}
-
-std::vector<std::string> split_list(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        auto comma = s.find(',');
-        auto part = s.substr(0, comma);
-        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-        if (!part.empty()) out.emplace_back(part);
-        if (comma == std::string_view::npos) break;
-        s.remove_prefix(comma + 1);
-    }
-    return out;
 }
 
 /// A process setting reachable from a flag, an env var and a top-level JSON key.
@@ -141,6 +143,20 @@ std::string flag_name(std::string_view key) {
 
 // ---- JSON reading ----
 
+/// One key of a JSON section and the member of S it sets (an integer's upper bound in `max`): a section's table
+/// of fields is both its reader and its list of known keys.
+template <class S>
+struct field {
+    std::string_view key;
+    std::variant<std::string S::*, bool S::*, std::vector<std::string> S::*, std::uint32_t S::*,
+                 std::chrono::seconds S::*, std::chrono::milliseconds S::*>
+        member;
+    std::uint64_t max = 0;
+};
+
+template <class S>
+using fields_of = std::initializer_list<field<S>>;
+
 struct json_reader {
     std::string path;  // "passwords.min_length"
     std::optional<load_error> err;
@@ -196,11 +212,40 @@ struct json_reader {
         }
         out = std::move(r);
     }
+    /// Reads every field of the table present in `o` into `s`, in the table's order.
+    template <class S>
+    void fields(json::object const& o, S& s, fields_of<S> table) {
+        for (auto const& f : table) std::visit([&](auto m) { set(o, f.key, s.*m, f.max); }, f.member);
+    }
+    void set(json::object const& o, std::string_view key, std::string& out, std::uint64_t) { string(o, key, out); }
+    void set(json::object const& o, std::string_view key, bool& out, std::uint64_t) { boolean(o, key, out); }
+    void set(json::object const& o, std::string_view key, std::vector<std::string>& out, std::uint64_t) {
+        strings(o, key, out);
+    }
+    void set(json::object const& o, std::string_view key, std::uint32_t& out, std::uint64_t max) {
+        integer(o, key, out, max);
+    }
+    void set(json::object const& o, std::string_view key, std::chrono::seconds& out, std::uint64_t) {
+        seconds(o, key, out);
+    }
+    void set(json::object const& o, std::string_view key, std::chrono::milliseconds& out, std::uint64_t) {
+        millis(o, key, out);
+    }
     bool only_keys(json::object const& o, std::initializer_list<std::string_view> keys) {
+        return only_keys_where(
+            o, [&](std::string_view key) { return std::find(keys.begin(), keys.end(), key) != keys.end(); });
+    }
+    template <class S>
+    bool only_keys(json::object const& o, fields_of<S> table) {
+        return only_keys_where(o, [&](std::string_view key) {
+            return std::find_if(table.begin(), table.end(), [&](field<S> const& f) { return f.key == key; }) !=
+                   table.end();
+        });
+    }
+    /// Whether every key of `o` is `known`; the first that is not fails as an unknown setting.
+    bool only_keys_where(json::object const& o, std::function<bool(std::string_view)> const& known) {
         for (auto const& kv : o) {
-            bool known = false;
-            for (auto k : keys) known = known || kv.key() == k;
-            if (!known) {
+            if (!known(kv.key())) {
                 fail(kv.key(), "unknown setting");
                 return false;
             }
@@ -223,6 +268,45 @@ void nested(json_reader& r, json::object const& root, std::string_view key,
     if (sub.err && !r.err) r.err = sub.err;
 }
 
+/// Reads the nested object `key` of `root`, when present, into `s` by its table of fields (which also names the
+/// keys it may hold).
+template <class S>
+void section(json_reader& r, json::object const& root, std::string_view key, S& s, fields_of<S> table) {
+    auto const* v = root.if_contains(key);
+    if (v == nullptr) return;
+    if (!v->is_object()) return r.fail(key, "expected an object");
+    json_reader sub{r.path.empty() ? std::string(key) : r.path + "." + std::string(key), {}};
+    auto const& o = v->get_object();
+    if (sub.only_keys(o, table)) sub.fields(o, s, table);
+    if (sub.err && !r.err) r.err = sub.err;
+}
+
+/// Reads the array `key` of `root`, when present, into `out` (replacing what it held): each element an object
+/// with only `keys`, read by read(sub, object, element) where sub names it "key[i]"; the first element with an
+/// error stops the read and gives r its error. `what` names the elements in the error for a non-array.
+template <class T, class Read>
+void objects(json_reader& r, json::object const& root, std::string_view key, std::string_view what,
+             std::initializer_list<std::string_view> keys, std::vector<T>& out, Read&& read) {
+    auto const* v = root.if_contains(key);
+    if (v == nullptr) return;
+    if (!v->is_array()) return r.fail(key, "expected an array of " + std::string(what));
+    out.clear();
+    std::size_t i = 0;
+    for (auto const& e : v->get_array()) {
+        json_reader sub{std::string(key) + "[" + std::to_string(i++) + "]", {}};
+        T element;
+        if (!e.is_object())
+            sub.fail("", "expected an object");
+        else if (sub.only_keys(e.get_object(), keys))
+            read(sub, e.get_object(), element);
+        if (sub.err) {
+            if (!r.err) r.err = sub.err;
+            return;
+        }
+        out.push_back(std::move(element));
+    }
+}
+
 /// "organizations": {enabled, max_allowed_memberships, creator_role, default_role, admin_delete,
 /// force_organization_selection, slug_disabled, roles: [{key, name, description, permissions}], domains_enabled,
 /// domain_enrollment_modes}.
@@ -231,14 +315,15 @@ void read_organizations(json_reader& r, json::object const& root, organization_s
            {"enabled", "max_allowed_memberships", "creator_role", "default_role", "admin_delete",
             "force_organization_selection", "slug_disabled", "roles", "domains_enabled", "domain_enrollment_modes"},
            [&](json_reader& sub, json::object const& o) {
-               sub.boolean(o, "enabled", s.enabled);
-               sub.integer(o, "max_allowed_memberships", s.max_allowed_memberships, 100000);
-               sub.string(o, "creator_role", s.creator_role);
-               sub.string(o, "default_role", s.default_role);
-               sub.boolean(o, "admin_delete", s.admin_delete);
-               sub.boolean(o, "force_organization_selection", s.force_organization_selection);
-               sub.boolean(o, "slug_disabled", s.slug_disabled);
-               sub.boolean(o, "domains_enabled", s.domains_enabled);
+               sub.fields(o, s,
+                          {{"enabled", &organization_settings::enabled},
+                           {"max_allowed_memberships", &organization_settings::max_allowed_memberships, 100000},
+                           {"creator_role", &organization_settings::creator_role},
+                           {"default_role", &organization_settings::default_role},
+                           {"admin_delete", &organization_settings::admin_delete},
+                           {"force_organization_selection", &organization_settings::force_organization_selection},
+                           {"slug_disabled", &organization_settings::slug_disabled},
+                           {"domains_enabled", &organization_settings::domains_enabled}});
                if (o.contains("domain_enrollment_modes")) {
                    sub.strings(o, "domain_enrollment_modes", s.domain_enrollment_modes);
                    for (auto const& m : s.domain_enrollment_modes)
@@ -295,20 +380,15 @@ void read_organizations(json_reader& r, json::object const& root, organization_s
 }
 
 void read_attribute(json_reader& r, json::object const& root, std::string_view key, attribute& a) {
-    nested(r, root, key, {"enabled", "required", "used_for_first_factor", "verify_at_sign_up"},
-           [&](json_reader& sub, json::object const& o) {
-               sub.boolean(o, "enabled", a.enabled);
-               sub.boolean(o, "required", a.required);
-               sub.boolean(o, "used_for_first_factor", a.used_for_first_factor);
-               sub.boolean(o, "verify_at_sign_up", a.verify_at_sign_up);
-           });
+    section(r, root, key, a,
+            {{"enabled", &attribute::enabled},
+             {"required", &attribute::required},
+             {"used_for_first_factor", &attribute::used_for_first_factor},
+             {"verify_at_sign_up", &attribute::verify_at_sign_up}});
 }
 
 void read_template(json_reader& r, json::object const& o, std::string_view key, message_template& t) {
-    nested(r, o, key, {"subject", "text"}, [&](json_reader& sub, json::object const& m) {
-        sub.string(m, "subject", t.subject);
-        sub.string(m, "text", t.text);
-    });
+    section(r, o, key, t, {{"subject", &message_template::subject}, {"text", &message_template::text}});
 }
 
 /// "delivery": {email, sms, templates, max_attempts, backoff_base_ms, backoff_max_ms, workers} and "webhooks".
@@ -317,37 +397,29 @@ void read_delivery(json_reader& r, json::object const& o, config& c) {
     nested(r, o, "delivery",
            {"email", "sms", "templates", "max_attempts", "backoff_base_ms", "backoff_max_ms", "workers"},
            [&](json_reader& sub, json::object const& dv) {
-               nested(sub, dv, "email",
-                      {"mode", "host", "port", "tls", "user", "password", "password_env", "password_file", "from",
-                       "ca_file", "connect_timeout_ms", "timeout_ms"},
-                      [&](json_reader& e, json::object const& eo) {
-                          e.string(eo, "mode", d.email.mode);
-                          e.string(eo, "host", d.email.host);
-                          e.integer(eo, "port", d.email.port, 65535);
-                          e.string(eo, "tls", d.email.tls);
-                          e.string(eo, "user", d.email.user);
-                          e.string(eo, "password", d.email.password);
-                          e.string(eo, "password_env", d.email.password_env);
-                          e.string(eo, "password_file", d.email.password_file);
-                          e.string(eo, "from", d.email.from);
-                          e.string(eo, "ca_file", d.email.ca_file);
-                          e.millis(eo, "connect_timeout_ms", d.email.connect_timeout);
-                          e.millis(eo, "timeout_ms", d.email.timeout);
-                      });
-               nested(sub, dv, "sms",
-                      {"mode", "base_url", "account_sid", "auth_token", "auth_token_env", "auth_token_file", "from",
-                       "ca_file", "timeout_ms"},
-                      [&](json_reader& s, json::object const& so) {
-                          s.string(so, "mode", d.sms.mode);
-                          s.string(so, "base_url", d.sms.base_url);
-                          s.string(so, "account_sid", d.sms.account_sid);
-                          s.string(so, "auth_token", d.sms.auth_token);
-                          s.string(so, "auth_token_env", d.sms.auth_token_env);
-                          s.string(so, "auth_token_file", d.sms.auth_token_file);
-                          s.string(so, "from", d.sms.from);
-                          s.string(so, "ca_file", d.sms.ca_file);
-                          s.millis(so, "timeout_ms", d.sms.timeout);
-                      });
+               section(sub, dv, "email", d.email,
+                       {{"mode", &email_delivery::mode},
+                        {"host", &email_delivery::host},
+                        {"port", &email_delivery::port, 65535},
+                        {"tls", &email_delivery::tls},
+                        {"user", &email_delivery::user},
+                        {"password", &email_delivery::password},
+                        {"password_env", &email_delivery::password_env},
+                        {"password_file", &email_delivery::password_file},
+                        {"from", &email_delivery::from},
+                        {"ca_file", &email_delivery::ca_file},
+                        {"connect_timeout_ms", &email_delivery::connect_timeout},
+                        {"timeout_ms", &email_delivery::timeout}});
+               section(sub, dv, "sms", d.sms,
+                       {{"mode", &sms_delivery::mode},
+                        {"base_url", &sms_delivery::base_url},
+                        {"account_sid", &sms_delivery::account_sid},
+                        {"auth_token", &sms_delivery::auth_token},
+                        {"auth_token_env", &sms_delivery::auth_token_env},
+                        {"auth_token_file", &sms_delivery::auth_token_file},
+                        {"from", &sms_delivery::from},
+                        {"ca_file", &sms_delivery::ca_file},
+                        {"timeout_ms", &sms_delivery::timeout}});
                nested(sub, dv, "templates",
                       {"verification_code", "password_reset", "email_link", "invitation", "sms_code"},
                       [&](json_reader& t, json::object const& to) {
@@ -362,84 +434,61 @@ void read_delivery(json_reader& r, json::object const& o, config& c) {
                sub.millis(dv, "backoff_max_ms", d.backoff_max);
                sub.integer(dv, "workers", d.workers, 64);
            });
-    auto const* w = o.if_contains("webhooks");
-    if (w == nullptr) return;
-    if (!w->is_array()) return r.fail("webhooks", "expected an array of endpoints");
-    c.webhooks.clear();
-    std::size_t i = 0;
-    for (auto const& e : w->get_array()) {
-        json_reader sub{"webhooks[" + std::to_string(i++) + "]", {}};
-        webhook_endpoint ep;
-        if (!e.is_object()) {
-            sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(), {"url", "secret", "events", "ca_file"})) {
-            auto const& eo = e.get_object();
-            sub.string(eo, "url", ep.url);
-            sub.string(eo, "ca_file", ep.ca_file);
-            sub.strings(eo, "events", ep.events);
-            if (auto const* s = eo.if_contains("secret")) {
-                if (s->is_string())
-                    ep.secrets.emplace_back(s->get_string());
-                else
-                    sub.strings(eo, "secret", ep.secrets);
-            }
-        }
-        if (sub.err) {
-            if (!r.err) r.err = sub.err;
-            return;
-        }
-        c.webhooks.push_back(std::move(ep));
-    }
+    objects(r, o, "webhooks", "endpoints", {"url", "secret", "events", "ca_file"}, c.webhooks,
+            [](json_reader& sub, json::object const& eo, webhook_endpoint& ep) {
+                sub.string(eo, "url", ep.url);
+                sub.string(eo, "ca_file", ep.ca_file);
+                sub.strings(eo, "events", ep.events);
+                if (auto const* s = eo.if_contains("secret")) {
+                    if (s->is_string())
+                        ep.secrets.emplace_back(s->get_string());
+                    else
+                        sub.strings(eo, "secret", ep.secrets);
+                }
+            });
 }
 
 /// "oauth_providers": [{strategy, name, logo_url, client_id, client_secret, issuer, authorization_endpoint,
 /// token_endpoint, jwks_uri, userinfo_endpoint, scopes, ca_file, allow_http, timeout_ms}].
 void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
-    auto const* v = o.if_contains("oauth_providers");
-    if (v == nullptr) return;
-    if (!v->is_array()) return r.fail("oauth_providers", "expected an array of providers");
-    c.oauth_providers.clear();
-    std::size_t i = 0;
-    for (auto const& e : v->get_array()) {
-        json_reader sub{"oauth_providers[" + std::to_string(i++) + "]", {}};
-        oauth_provider p;
-        if (!e.is_object()) {
-            sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(), {"strategy", "name", "logo_url", "client_id", "client_secret",
-                                                  "issuer", "authorization_endpoint", "token_endpoint", "jwks_uri",
-                                                  "userinfo_endpoint", "scopes", "ca_file", "allow_http", "timeout_ms",
-                                                  "emails_endpoint", "userinfo_mapping", "revocation_endpoint"})) {
-            auto const& po = e.get_object();
-            sub.string(po, "strategy", p.strategy);
-            sub.string(po, "name", p.name);
-            sub.string(po, "logo_url", p.logo_url);
-            sub.string(po, "client_id", p.client_id);
-            sub.string(po, "client_secret", p.client_secret);
-            sub.string(po, "issuer", p.issuer);
-            sub.string(po, "authorization_endpoint", p.authorization_endpoint);
-            sub.string(po, "token_endpoint", p.token_endpoint);
-            sub.string(po, "jwks_uri", p.jwks_uri);
-            sub.string(po, "userinfo_endpoint", p.userinfo_endpoint);
-            sub.strings(po, "scopes", p.scopes);
-            sub.string(po, "ca_file", p.ca_file);
-            sub.boolean(po, "allow_http", p.allow_http);
-            sub.millis(po, "timeout_ms", p.timeout);
-            sub.string(po, "emails_endpoint", p.emails_endpoint);
-            sub.string(po, "revocation_endpoint", p.revocation_endpoint);
+    objects(
+        r, o, "oauth_providers", "providers",
+        {"strategy", "name", "logo_url", "client_id", "client_secret", "issuer", "authorization_endpoint",
+         "token_endpoint", "jwks_uri", "userinfo_endpoint", "scopes", "ca_file", "allow_http", "timeout_ms",
+         "emails_endpoint", "userinfo_mapping", "revocation_endpoint"},
+        c.oauth_providers, [&](json_reader& sub, json::object const& po, oauth_provider& p) {
+            sub.fields(po, p,
+                       {{"strategy", &oauth_provider::strategy},
+                        {"name", &oauth_provider::name},
+                        {"logo_url", &oauth_provider::logo_url},
+                        {"client_id", &oauth_provider::client_id},
+                        {"client_secret", &oauth_provider::client_secret},
+                        {"issuer", &oauth_provider::issuer},
+                        {"authorization_endpoint", &oauth_provider::authorization_endpoint},
+                        {"token_endpoint", &oauth_provider::token_endpoint},
+                        {"jwks_uri", &oauth_provider::jwks_uri},
+                        {"userinfo_endpoint", &oauth_provider::userinfo_endpoint},
+                        {"scopes", &oauth_provider::scopes},
+                        {"ca_file", &oauth_provider::ca_file},
+                        {"allow_http", &oauth_provider::allow_http},
+                        {"timeout_ms", &oauth_provider::timeout},
+                        {"emails_endpoint", &oauth_provider::emails_endpoint},
+                        {"revocation_endpoint", &oauth_provider::revocation_endpoint}});
             if (auto const* m = po.if_contains("userinfo_mapping"); m != nullptr && !sub.err) {
                 if (!m->is_object()) {
                     sub.fail("userinfo_mapping", "expected an object");
                 } else if (sub.only_keys(m->get_object(), {"user_id", "email_address", "email_verified", "first_name",
                                                            "last_name", "name", "username", "image_url"})) {
                     auto const& mo = m->get_object();
-                    sub.string(mo, "user_id", p.map_user_id);
-                    sub.string(mo, "email_address", p.map_email_address);
-                    sub.string(mo, "email_verified", p.map_email_verified);
-                    sub.string(mo, "first_name", p.map_first_name);
-                    sub.string(mo, "last_name", p.map_last_name);
-                    sub.string(mo, "name", p.map_name);
-                    sub.string(mo, "username", p.map_username);
-                    sub.string(mo, "image_url", p.map_image_url);
+                    sub.fields(mo, p,
+                               {{"user_id", &oauth_provider::map_user_id},
+                                {"email_address", &oauth_provider::map_email_address},
+                                {"email_verified", &oauth_provider::map_email_verified},
+                                {"first_name", &oauth_provider::map_first_name},
+                                {"last_name", &oauth_provider::map_last_name},
+                                {"name", &oauth_provider::map_name},
+                                {"username", &oauth_provider::map_username},
+                                {"image_url", &oauth_provider::map_image_url}});
                 }
             }
             // GitHub (a plain OAuth 2.0 provider): its endpoints and scopes unless configured (tests point them
@@ -463,13 +512,7 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
             for (auto const& prev : c.oauth_providers)
                 if (!sub.err && prev.strategy == p.strategy) sub.fail("strategy", "configured twice");
             if (!sub.err && p.name.empty()) p.name = p.strategy.substr(6);
-        }
-        if (sub.err) {
-            if (!r.err) r.err = sub.err;
-            return;
-        }
-        c.oauth_providers.push_back(std::move(p));
-    }
+        });
 }
 
 /// "saml_connections": [{id, name, provider, domains, idp_entity_id, idp_sso_url, idp_certificate, idp_metadata,
@@ -477,44 +520,37 @@ void read_oauth_providers(json_reader& r, json::object const& o, config& c) {
 /// sign_authn_requests, active}] (issue 15). The IdP is given by entity id + SSO URL + certificate, or by its
 /// metadata XML, or by the https URL of its metadata.
 void read_saml_connections(json_reader& r, json::object const& o, config& c) {
-    auto const* v = o.if_contains("saml_connections");
-    if (v == nullptr) return;
-    if (!v->is_array()) return r.fail("saml_connections", "expected an array of connections");
-    c.saml_connections.clear();
-    std::size_t i = 0;
-    for (auto const& e : v->get_array()) {
-        json_reader sub{"saml_connections[" + std::to_string(i++) + "]", {}};
-        saml_connection s;
-        if (!e.is_object()) {
-            sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(),
-                                 {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url",
-                                  "idp_certificate", "idp_metadata", "attribute_mapping", "allow_idp_initiated",
-                                  "sign_authn_requests", "active", "idp_metadata_url"})) {
-            auto const& so = e.get_object();
-            sub.string(so, "id", s.id);
-            sub.string(so, "name", s.name);
-            sub.string(so, "provider", s.provider);
-            sub.strings(so, "domains", s.domains);
-            sub.string(so, "idp_entity_id", s.idp_entity_id);
-            sub.string(so, "idp_sso_url", s.idp_sso_url);
-            sub.string(so, "idp_certificate", s.idp_certificate);
-            sub.string(so, "idp_metadata", s.idp_metadata);
-            sub.string(so, "idp_metadata_url", s.idp_metadata_url);
+    objects(
+        r, o, "saml_connections", "connections",
+        {"id", "name", "provider", "domains", "idp_entity_id", "idp_sso_url", "idp_certificate", "idp_metadata",
+         "attribute_mapping", "allow_idp_initiated", "sign_authn_requests", "active", "idp_metadata_url"},
+        c.saml_connections, [&](json_reader& sub, json::object const& so, saml_connection& s) {
+            sub.fields(so, s,
+                       {{"id", &saml_connection::id},
+                        {"name", &saml_connection::name},
+                        {"provider", &saml_connection::provider},
+                        {"domains", &saml_connection::domains},
+                        {"idp_entity_id", &saml_connection::idp_entity_id},
+                        {"idp_sso_url", &saml_connection::idp_sso_url},
+                        {"idp_certificate", &saml_connection::idp_certificate},
+                        {"idp_metadata", &saml_connection::idp_metadata},
+                        {"idp_metadata_url", &saml_connection::idp_metadata_url}});
             if (!sub.err && !s.idp_metadata_url.empty() &&
                 (!s.idp_metadata_url.starts_with("https://") || s.idp_metadata_url.size() > 2048))
                 sub.fail("idp_metadata_url", "expected an https:// URL");
-            sub.boolean(so, "allow_idp_initiated", s.allow_idp_initiated);
-            sub.boolean(so, "sign_authn_requests", s.sign_authn_requests);
-            sub.boolean(so, "active", s.active);
+            sub.fields(so, s,
+                       {{"allow_idp_initiated", &saml_connection::allow_idp_initiated},
+                        {"sign_authn_requests", &saml_connection::sign_authn_requests},
+                        {"active", &saml_connection::active}});
             if (auto const* m = so.if_contains("attribute_mapping"); m != nullptr && !sub.err) {
                 if (!m->is_object()) {
                     sub.fail("attribute_mapping", "expected an object");
                 } else if (sub.only_keys(m->get_object(), {"user_id", "email_address", "first_name", "last_name"})) {
-                    sub.string(m->get_object(), "user_id", s.attr_user_id);
-                    sub.string(m->get_object(), "email_address", s.attr_email_address);
-                    sub.string(m->get_object(), "first_name", s.attr_first_name);
-                    sub.string(m->get_object(), "last_name", s.attr_last_name);
+                    sub.fields(m->get_object(), s,
+                               {{"user_id", &saml_connection::attr_user_id},
+                                {"email_address", &saml_connection::attr_email_address},
+                                {"first_name", &saml_connection::attr_first_name},
+                                {"last_name", &saml_connection::attr_last_name}});
                 }
             }
             for (auto& d : s.domains)
@@ -532,13 +568,7 @@ void read_saml_connections(json_reader& r, json::object const& o, config& c) {
             for (auto const& prev : c.saml_connections)
                 if (!sub.err && prev.id == s.id) sub.fail("id", "configured twice");
             if (!sub.err && s.name.empty()) s.name = s.id;
-        }
-        if (sub.err) {
-            if (!r.err) r.err = sub.err;
-            return;
-        }
-        c.saml_connections.push_back(std::move(s));
-    }
+        });
 }
 
 /// "android_apps": [{package_name, sha256_cert_fingerprints, relations}], "ios_app_ids": ["TEAMID.bundle"]
@@ -551,45 +581,31 @@ void read_app_links(json_reader& r, json::object const& o, config& c) {
                        id.find_first_of("\"<> /\\") != std::string::npos))
             r.fail("ios_app_ids", "expected <TEAMID>.<bundle id>");
     }
-    auto const* v = o.if_contains("android_apps");
-    if (v == nullptr) return;
-    if (!v->is_array()) return r.fail("android_apps", "expected an array of apps");
-    c.android_apps.clear();
-    std::size_t i = 0;
-    for (auto const& e : v->get_array()) {
-        json_reader sub{"android_apps[" + std::to_string(i++) + "]", {}};
-        android_app app;
-        if (!e.is_object()) {
-            sub.fail("", "expected an object");
-        } else if (sub.only_keys(e.get_object(), {"package_name", "sha256_cert_fingerprints", "relations"})) {
-            auto const& ao = e.get_object();
-            sub.string(ao, "package_name", app.package_name);
-            sub.strings(ao, "sha256_cert_fingerprints", app.sha256_cert_fingerprints);
-            sub.strings(ao, "relations", app.relations);
-            if (!sub.err &&
-                (app.package_name.empty() || app.package_name.size() > 255 ||
-                 app.package_name.find_first_not_of(
-                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") != std::string::npos))
-                sub.fail("package_name", "expected an Android package name");
-            if (!sub.err && app.sha256_cert_fingerprints.empty()) sub.fail("sha256_cert_fingerprints", "at least one");
-            for (auto& fp : app.sha256_cert_fingerprints) {
-                for (auto& ch : fp) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-                bool ok = fp.size() == 95;
-                for (std::size_t k = 0; ok && k < fp.size(); ++k)
-                    ok = k % 3 == 2 ? fp[k] == ':' : std::isxdigit(static_cast<unsigned char>(fp[k])) != 0;
-                if (!sub.err && !ok) sub.fail("sha256_cert_fingerprints", "expected 32 colon-separated hex bytes");
-            }
-            for (auto const& rel : app.relations)
-                if (!sub.err && rel != "delegate_permission/common.handle_all_urls" &&
-                    rel != "delegate_permission/common.get_login_creds")
-                    sub.fail("relations", "expected delegate_permission/common.handle_all_urls or .get_login_creds");
-        }
-        if (sub.err) {
-            if (!r.err) r.err = sub.err;
-            return;
-        }
-        c.android_apps.push_back(std::move(app));
-    }
+    objects(r, o, "android_apps", "apps", {"package_name", "sha256_cert_fingerprints", "relations"}, c.android_apps,
+            [&](json_reader& sub, json::object const& ao, android_app& app) {
+                sub.string(ao, "package_name", app.package_name);
+                sub.strings(ao, "sha256_cert_fingerprints", app.sha256_cert_fingerprints);
+                sub.strings(ao, "relations", app.relations);
+                if (!sub.err &&
+                    (app.package_name.empty() || app.package_name.size() > 255 ||
+                     app.package_name.find_first_not_of(
+                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") != std::string::npos))
+                    sub.fail("package_name", "expected an Android package name");
+                if (!sub.err && app.sha256_cert_fingerprints.empty())
+                    sub.fail("sha256_cert_fingerprints", "at least one");
+                for (auto& fp : app.sha256_cert_fingerprints) {
+                    for (auto& ch : fp) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                    bool ok = fp.size() == 95;
+                    for (std::size_t k = 0; ok && k < fp.size(); ++k)
+                        ok = k % 3 == 2 ? fp[k] == ':' : std::isxdigit(static_cast<unsigned char>(fp[k])) != 0;
+                    if (!sub.err && !ok) sub.fail("sha256_cert_fingerprints", "expected 32 colon-separated hex bytes");
+                }
+                for (auto const& rel : app.relations)
+                    if (!sub.err && rel != "delegate_permission/common.handle_all_urls" &&
+                        rel != "delegate_permission/common.get_login_creds")
+                        sub.fail("relations",
+                                 "expected delegate_permission/common.handle_all_urls or .get_login_creds");
+            });
 }
 
 }  // namespace
@@ -694,18 +710,14 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.boolean(o, "second_factor_required", c.second_factor_required);
     nested(r, o, "store", {"postgres_url"},
            [&](json_reader& sub, json::object const& p) { sub.string(p, "postgres_url", c.postgres_url); });
-    nested(r, o, "password_policy",
-           {"min_length", "max_length", "require_lowercase", "require_uppercase", "require_numbers",
-            "require_special_char", "reject_common"},
-           [&](json_reader& sub, json::object const& p) {
-               sub.integer(p, "min_length", c.passwords.min_length, 72);
-               sub.integer(p, "max_length", c.passwords.max_length, 256);
-               sub.boolean(p, "require_lowercase", c.passwords.require_lowercase);
-               sub.boolean(p, "require_uppercase", c.passwords.require_uppercase);
-               sub.boolean(p, "require_numbers", c.passwords.require_numbers);
-               sub.boolean(p, "require_special_char", c.passwords.require_special_char);
-               sub.boolean(p, "reject_common", c.passwords.reject_common);
-           });
+    section(r, o, "password_policy", c.passwords,
+            {{"min_length", &password_policy::min_length, 72},
+             {"max_length", &password_policy::max_length, 256},
+             {"require_lowercase", &password_policy::require_lowercase},
+             {"require_uppercase", &password_policy::require_uppercase},
+             {"require_numbers", &password_policy::require_numbers},
+             {"require_special_char", &password_policy::require_special_char},
+             {"reject_common", &password_policy::reject_common}});
     r.boolean(o, "single_session_mode", c.single_session_mode);
     r.seconds(o, "session_lifetime", c.session_lifetime);
     r.seconds(o, "inactivity_timeout", c.inactivity_timeout);
@@ -751,43 +763,32 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     r.string(o, "sign_up_url", c.sign_up_url);
     r.string(o, "user_profile_url", c.user_profile_url);
     r.string(o, "waitlist_url", c.waitlist_url);
-    nested(r, o, "branding", {"logo_url", "favicon_url", "primary_color", "background_color", "text_color"},
-           [&](json_reader& sub, json::object const& b) {
-               sub.string(b, "logo_url", c.branding.logo_url);
-               sub.string(b, "favicon_url", c.branding.favicon_url);
-               sub.string(b, "primary_color", c.branding.primary_color);
-               sub.string(b, "background_color", c.branding.background_color);
-               sub.string(b, "text_color", c.branding.text_color);
-           });
-    nested(r, o, "legal_consent", {"enabled", "terms_url", "privacy_policy_url"},
-           [&](json_reader& sub, json::object const& l) {
-               sub.boolean(l, "enabled", c.legal_consent.enabled);
-               sub.string(l, "terms_url", c.legal_consent.terms_url);
-               sub.string(l, "privacy_policy_url", c.legal_consent.privacy_policy_url);
-           });
+    section(r, o, "branding", c.branding,
+            {{"logo_url", &branding_settings::logo_url},
+             {"favicon_url", &branding_settings::favicon_url},
+             {"primary_color", &branding_settings::primary_color},
+             {"background_color", &branding_settings::background_color},
+             {"text_color", &branding_settings::text_color}});
+    section(r, o, "legal_consent", c.legal_consent,
+            {{"enabled", &legal_consent_settings::enabled},
+             {"terms_url", &legal_consent_settings::terms_url},
+             {"privacy_policy_url", &legal_consent_settings::privacy_policy_url}});
     r.string(o, "preferred_sign_in_strategy", c.preferred_sign_in_strategy);
     r.string(o, "sign_up_mode", c.sign_up_mode);
-    nested(r, o, "attack_protection",
-           {"max_attempts", "lockout_seconds", "code_max_attempts", "code_ttl_seconds", "rate_per_ip_per_minute",
-            "rate_per_identifier_per_minute"},
-           [&](json_reader& sub, json::object const& p) {
-               sub.integer(p, "max_attempts", c.protection.max_attempts, 1000000);
-               sub.seconds(p, "lockout_seconds", c.protection.lockout);
-               sub.integer(p, "code_max_attempts", c.protection.code_max_attempts, 100);
-               sub.seconds(p, "code_ttl_seconds", c.protection.code_ttl);
-               sub.integer(p, "rate_per_ip_per_minute", c.protection.rate_per_ip_per_minute, 1000000);
-               sub.integer(p, "rate_per_identifier_per_minute", c.protection.rate_per_identifier_per_minute, 1000000);
-           });
+    section(r, o, "attack_protection", c.protection,
+            {{"max_attempts", &attack_protection::max_attempts, 1000000},
+             {"lockout_seconds", &attack_protection::lockout},
+             {"code_max_attempts", &attack_protection::code_max_attempts, 100},
+             {"code_ttl_seconds", &attack_protection::code_ttl},
+             {"rate_per_ip_per_minute", &attack_protection::rate_per_ip_per_minute, 1000000},
+             {"rate_per_identifier_per_minute", &attack_protection::rate_per_identifier_per_minute, 1000000}});
     read_organizations(r, o, c.organizations);
-    nested(r, o, "passkeys",
-           {"allow_autofill", "show_sign_in_button", "satisfies_second_factor", "rp_id", "timeout_ms"},
-           [&](json_reader& sub, json::object const& p) {
-               sub.boolean(p, "allow_autofill", c.passkeys.allow_autofill);
-               sub.boolean(p, "show_sign_in_button", c.passkeys.show_sign_in_button);
-               sub.boolean(p, "satisfies_second_factor", c.passkeys.satisfies_second_factor);
-               sub.string(p, "rp_id", c.passkeys.rp_id);
-               sub.integer(p, "timeout_ms", c.passkeys.timeout_ms, 3'600'000u);
-           });
+    section(r, o, "passkeys", c.passkeys,
+            {{"allow_autofill", &passkey_settings::allow_autofill},
+             {"show_sign_in_button", &passkey_settings::show_sign_in_button},
+             {"satisfies_second_factor", &passkey_settings::satisfies_second_factor},
+             {"rp_id", &passkey_settings::rp_id},
+             {"timeout_ms", &passkey_settings::timeout_ms, 3'600'000u}});
     r.integer(o, "max_header_bytes", c.max_header_bytes, 1u << 20);
     r.integer(o, "max_body_bytes", c.max_body_bytes, 64u << 20);
     r.integer(o, "max_field_bytes", c.max_field_bytes, 1u << 20);

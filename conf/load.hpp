@@ -44,6 +44,9 @@ std::optional<load_error> validate(config const& c);
 /// Splits "host:port"; port may be 0. Brackets allowed for IPv6 ("[::1]:8080").
 std::optional<std::pair<std::string, unsigned short>> split_host_port(std::string_view s);
 
+/// The non-empty items of a list setting or cell, split on any of `separators`, each trimmed of spaces.
+std::vector<std::string> split_list(std::string_view s, std::string_view separators = ",");
+
 /// Help text for `latchkey serve --help` (flags and env vars).
 std::string usage();
 

@@ -56,24 +56,10 @@ result<evp_pkey_ptr> p256_from_point(std::string_view x, std::string_view y) {
         log_openssl_failure("OSSL_PARAM_BLD(EC)");
         return errc::openssl;
     }
-    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld.get()));
-    if (!params) {
-        log_openssl_failure("OSSL_PARAM_BLD_to_param(EC)");
-        return errc::openssl;
-    }
-    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    if (!ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-        log_openssl_failure("EVP_PKEY_fromdata_init(EC)");
-        return errc::openssl;
-    }
-    EVP_PKEY* raw = nullptr;
-    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 || raw == nullptr) {
-        ::ERR_clear_error();  // a point off the curve is bad input, not an OpenSSL failure
-        return errc::invalid_key;
-    }
-    evp_pkey_ptr key(raw);
+    auto key = public_key_from_params("EC", bld.get());
+    if (!key) return key.error();  // a point off the curve is bad input
     // fromdata does not always check the point: a public-key check does.
-    evp_pkey_ctx_ptr const check(::EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+    evp_pkey_ctx_ptr const check(::EVP_PKEY_CTX_new_from_pkey(nullptr, key->get(), nullptr));
     if (!check || ::EVP_PKEY_public_check(check.get()) != 1) {
         ::ERR_clear_error();
         return errc::invalid_key;

@@ -35,6 +35,25 @@ bio_ptr read_bio(std::string_view text) {
     return bio_ptr(::BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
 }
 
+/// The key `read` (PEM_read_bio_PrivateKey or PEM_read_bio_PUBKEY) finds in `pem`: errc::invalid_key when there is
+/// none (the OpenSSL errors logged under `failure` when given, else dropped: malformed input is not our failure).
+template <class Read>
+result<evp_pkey_ptr> pem_key(std::string_view pem, Read read, char const* failure) {
+    if (pem.empty() || pem.size() > max_pem_bytes) return errc::invalid_key;
+    bio_ptr const bio = read_bio(pem);
+    if (!bio) {
+        log_openssl_failure("BIO_new_mem_buf");
+        return errc::openssl;
+    }
+    evp_pkey_ptr pkey(read(bio.get(), nullptr, &no_passphrase, nullptr));
+    if (pkey) return pkey;
+    if (failure != nullptr)
+        log_openssl_failure(failure);
+    else
+        ::ERR_clear_error();
+    return errc::invalid_key;
+}
+
 // The big-endian bytes of one BIGNUM parameter of `pkey`, as unpadded base64url.
 result<std::string> bn_param_b64url(EVP_PKEY* pkey, char const* name) {
     BIGNUM* raw = nullptr;
@@ -134,17 +153,10 @@ result<signing_key> signing_key::generate_rsa(int bits) {
 }
 
 result<signing_key> signing_key::from_pem(std::string_view private_pem) {
-    if (private_pem.empty() || private_pem.size() > max_pem_bytes) return errc::invalid_key;
-    bio_ptr const bio = read_bio(private_pem);
-    if (!bio) {
-        log_openssl_failure("BIO_new_mem_buf");
-        return errc::openssl;
-    }
-    evp_pkey_ptr pkey(::PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
-    if (!pkey) {
-        log_openssl_failure("PEM_read_bio_PrivateKey: not an unencrypted private key PEM");
-        return errc::invalid_key;
-    }
+    auto read =
+        pem_key(private_pem, &::PEM_read_bio_PrivateKey, "PEM_read_bio_PrivateKey: not an unencrypted private key PEM");
+    if (!read) return read.error();
+    evp_pkey_ptr pkey = std::move(*read);
     if (auto bits = check_rsa(pkey.get()); !bits) return bits.error();
     evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
     if (!ctx) {
@@ -202,18 +214,9 @@ result<public_key> public_key::adopt(evp_pkey_ptr pkey) {
 }
 
 result<public_key> public_key::from_pem(std::string_view spki_pem) {
-    if (spki_pem.empty() || spki_pem.size() > max_pem_bytes) return errc::invalid_key;
-    bio_ptr const bio = read_bio(spki_pem);
-    if (!bio) {
-        log_openssl_failure("BIO_new_mem_buf");
-        return errc::openssl;
-    }
-    evp_pkey_ptr pkey(::PEM_read_bio_PUBKEY(bio.get(), nullptr, &no_passphrase, nullptr));
-    if (!pkey) {
-        ::ERR_clear_error();  // malformed input, not a failure of ours
-        return errc::invalid_key;
-    }
-    return adopt(std::move(pkey));
+    auto pkey = pem_key(spki_pem, &::PEM_read_bio_PUBKEY, nullptr);
+    if (!pkey) return pkey.error();
+    return adopt(std::move(*pkey));
 }
 
 result<public_key> public_key::from_jwk(std::string_view n_b64url, std::string_view e_b64url) {
@@ -226,37 +229,9 @@ result<public_key> public_key::from_jwk(std::string_view n_b64url, std::string_v
         n->size() > static_cast<std::size_t>(max_rsa_bits / 8)) {
         return errc::invalid_key;
     }
-    bignum_ptr const bn_n(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(n->data()), static_cast<int>(n->size()), nullptr));
-    bignum_ptr const bn_e(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(e->data()), static_cast<int>(e->size()), nullptr));
-    if (!bn_n || !bn_e) {
-        log_openssl_failure("BN_bin2bn");
-        return errc::openssl;
-    }
-    if (::BN_is_one(bn_e.get()) == 1) return errc::invalid_key;
-    ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
-    if (!bld || ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-        ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
-        log_openssl_failure("OSSL_PARAM_BLD");
-        return errc::openssl;
-    }
-    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld.get()));
-    if (!params) {
-        log_openssl_failure("OSSL_PARAM_BLD_to_param");
-        return errc::openssl;
-    }
-    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-    if (!ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-        log_openssl_failure("EVP_PKEY_fromdata_init(RSA)");
-        return errc::openssl;
-    }
-    EVP_PKEY* raw = nullptr;
-    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-        ::ERR_clear_error();  // the parameters were rejected: bad input
-        return errc::invalid_key;
-    }
-    return adopt(evp_pkey_ptr(raw));
+    auto pkey = rsa_public_key(*n, *e);
+    if (!pkey) return pkey.error();
+    return adopt(std::move(*pkey));
 }
 
 result<public_key> public_key::from_signing_key(signing_key const& k) {

@@ -1,5 +1,6 @@
 #include "crypto/ossl.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 
 #include <array>
@@ -56,6 +57,41 @@ void log_openssl_failure(std::string_view what) noexcept {
         ::ERR_clear_error();
         log_line(what);
     }
+}
+
+result<evp_pkey_ptr> public_key_from_params(char const* type, OSSL_PARAM_BLD* bld) {
+    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld));
+    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+    if (!params || !ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
+        log_openssl_failure(std::string("EVP_PKEY_fromdata_init(") + type + ")");
+        return errc::openssl;
+    }
+    EVP_PKEY* raw = nullptr;
+    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 || raw == nullptr) {
+        ::ERR_clear_error();  // the parameters were rejected: bad input, not an OpenSSL failure
+        return errc::invalid_key;
+    }
+    return evp_pkey_ptr(raw);
+}
+
+result<evp_pkey_ptr> rsa_public_key(std::string_view n, std::string_view e) {
+    auto bignum = [](std::string_view b) {
+        return bignum_ptr(
+            ::BN_bin2bn(reinterpret_cast<unsigned char const*>(b.data()), static_cast<int>(b.size()), nullptr));
+    };
+    bignum_ptr const bn_n = bignum(n), bn_e = bignum(e);
+    if (!bn_n || !bn_e) {
+        log_openssl_failure("BN_bin2bn");
+        return errc::openssl;
+    }
+    if (::BN_is_odd(bn_e.get()) != 1 || ::BN_is_one(bn_e.get()) == 1) return errc::invalid_key;
+    ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
+    if (!bld || ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+        ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+        log_openssl_failure("OSSL_PARAM_BLD(RSA)");
+        return errc::openssl;
+    }
+    return public_key_from_params("RSA", bld.get());
 }
 
 }  // namespace latchkey::crypto

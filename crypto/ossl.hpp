@@ -1,5 +1,7 @@
 #pragma once
 
+#include "crypto/error.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -49,6 +51,14 @@ void log_line(std::string_view line) noexcept;
 
 /// Drains this thread's OpenSSL error queue into the log sink, prefixed by `what`.
 void log_openssl_failure(std::string_view what) noexcept;
+
+/// A public key of `type` ("RSA", "EC") from the parameters in `bld`: errc::invalid_key when OpenSSL rejects them
+/// (bad input: the error queue is cleared, nothing logged), errc::openssl when it fails.
+result<evp_pkey_ptr> public_key_from_params(char const* type, OSSL_PARAM_BLD* bld);
+
+/// An RSA public key from its big-endian modulus and public exponent (the caller bounds their sizes):
+/// errc::invalid_key when the exponent is even or 1 or OpenSSL rejects them, errc::openssl when it fails.
+result<evp_pkey_ptr> rsa_public_key(std::string_view n, std::string_view e);
 
 /// Compares two byte strings in time that depends only on their lengths (CRYPTO_memcmp).
 /// Use it for MACs, token digests and password hashes; the lengths themselves are not secret.

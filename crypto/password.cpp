@@ -184,12 +184,12 @@ private:
         std::size_t const span = size + huge_page;
         void* const raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (raw == MAP_FAILED) return false;
-        auto const base = reinterpret_cast<std::uintptr_t>(raw);
-        auto const start = (base + huge_page - 1) / huge_page * huge_page;
-        if (start > base) ::munmap(raw, start - base);
-        if (std::size_t const tail = base + span - (start + size); tail > 0)
-            ::munmap(reinterpret_cast<void*>(start + size), tail);
-        block_ = reinterpret_cast<std::uint8_t*>(start);
+        auto* const base = static_cast<std::uint8_t*>(raw);
+        auto const address = reinterpret_cast<std::uintptr_t>(raw);
+        std::size_t const lead = (huge_page - address % huge_page) % huge_page;  // to the next 2 MiB boundary
+        if (lead > 0) ::munmap(raw, lead);
+        if (std::size_t const tail = span - (lead + size); tail > 0) ::munmap(base + lead + size, tail);
+        block_ = base + lead;
         size_ = size;
         (void)::madvise(block_, size_, MADV_HUGEPAGE);
         return true;
@@ -675,6 +675,8 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
         case hasher_kind::pbkdf2_sha256:
         case hasher_kind::pbkdf2_sha256_django:
         case hasher_kind::pbkdf2_sha1:
+        case hasher_kind::pbkdf2_sha512:
+        case hasher_kind::pbkdf2_sha512_hex:
             return parse_pbkdf2(digest, kind).has_value();
         case hasher_kind::scrypt_firebase:
             return parse_scrypt_firebase(digest).has_value();
@@ -685,9 +687,6 @@ bool well_formed(std::string_view digest, hasher_kind kind) {
         case hasher_kind::md5_phpass:
         case hasher_kind::phpass:
             return valid_phpass(digest);
-        case hasher_kind::pbkdf2_sha512:
-        case hasher_kind::pbkdf2_sha512_hex:
-            return parse_pbkdf2(digest, kind).has_value();
         case hasher_kind::scrypt_werkzeug:
             return parse_scrypt_werkzeug(digest).has_value();
         case hasher_kind::sha512_symfony:

@@ -52,6 +52,25 @@ std::string random_digits(std::size_t n) {
     return out;
 }
 
+namespace {
+
+/// `<prefix>_` and the base62 of 20 bytes: the 48-bit millisecond stamp (big-endian), then `after_stamp`, then
+/// random bytes.
+std::string stamped_id(std::string_view prefix, std::uint64_t stamp, std::span<unsigned char const> after_stamp) {
+    std::array<unsigned char, 20> payload{};
+    for (std::size_t i = 0; i < 6; ++i) payload[i] = static_cast<unsigned char>((stamp >> (8 * (5 - i))) & 0xff);
+    std::copy(after_stamp.begin(), after_stamp.end(), payload.begin() + 6);
+    random_bytes(std::span(payload).subspan(6 + after_stamp.size()));
+    std::string out;
+    out.reserve(prefix.size() + 1 + id_body_length);
+    out += prefix;
+    out += '_';
+    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
+    return out;
+}
+
+}  // namespace
+
 std::string new_id(std::string_view prefix) {
     auto const now = std::chrono::system_clock::now().time_since_epoch();
     auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
@@ -75,29 +94,11 @@ std::string new_id(std::string_view prefix) {
         stamp = last_ms;
         n = seq;
     }
-    std::array<unsigned char, 20> payload{};
-    for (std::size_t i = 0; i < 6; ++i) payload[i] = static_cast<unsigned char>((stamp >> (8 * (5 - i))) & 0xff);
-    payload[6] = static_cast<unsigned char>(n >> 8);
-    payload[7] = static_cast<unsigned char>(n & 0xff);
-    random_bytes(std::span(payload).subspan(8));
-    std::string out;
-    out.reserve(prefix.size() + 1 + id_body_length);
-    out += prefix;
-    out += '_';
-    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
-    return out;
+    std::array<unsigned char, 2> const sequence{static_cast<unsigned char>(n >> 8),
+                                                static_cast<unsigned char>(n & 0xff)};
+    return stamped_id(prefix, stamp, sequence);
 }
 
-std::string new_id(std::string_view prefix, std::uint64_t unix_ms) {
-    std::array<unsigned char, 20> payload{};
-    for (std::size_t i = 0; i < 6; ++i) payload[i] = static_cast<unsigned char>((unix_ms >> (8 * (5 - i))) & 0xff);
-    random_bytes(std::span(payload).subspan(6));
-    std::string out;
-    out.reserve(prefix.size() + 1 + id_body_length);
-    out += prefix;
-    out += '_';
-    out += base62_encode({reinterpret_cast<char const*>(payload.data()), payload.size()}, id_body_length);
-    return out;
-}
+std::string new_id(std::string_view prefix, std::uint64_t unix_ms) { return stamped_id(prefix, unix_ms, {}); }
 
 }  // namespace latchkey::crypto

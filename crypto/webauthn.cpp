@@ -72,22 +72,25 @@ item_ptr load(std::string_view bytes, std::size_t& consumed) {
     return it;
 }
 
-/// A definite byte string's contents, or nothing.
-std::optional<std::string_view> bytes_of(cbor_item_t const* it) {
-    if (it == nullptr || !::cbor_isa_bytestring(it) || !::cbor_bytestring_is_definite(it)) return std::nullopt;
-    auto const* p = ::cbor_bytestring_handle(it);
-    std::size_t const n = ::cbor_bytestring_length(it);
+/// A definite string item's contents (libcbor's byte and text strings share the shape), or nothing.
+template <auto Isa, auto IsDefinite, auto Handle, auto Length>
+std::optional<std::string_view> string_of(cbor_item_t const* it) {
+    if (it == nullptr || !Isa(it) || !IsDefinite(it)) return std::nullopt;
+    auto const* p = Handle(it);
+    std::size_t const n = Length(it);
     if (p == nullptr && n != 0) return std::nullopt;
     return std::string_view(reinterpret_cast<char const*>(p), n);
 }
 
+/// A definite byte string's contents, or nothing.
+std::optional<std::string_view> bytes_of(cbor_item_t const* it) {
+    return string_of<&::cbor_isa_bytestring, &::cbor_bytestring_is_definite, &::cbor_bytestring_handle,
+                     &::cbor_bytestring_length>(it);
+}
+
 /// A definite text string's contents, or nothing.
 std::optional<std::string_view> text_of(cbor_item_t const* it) {
-    if (it == nullptr || !::cbor_isa_string(it) || !::cbor_string_is_definite(it)) return std::nullopt;
-    auto const* p = ::cbor_string_handle(it);
-    std::size_t const n = ::cbor_string_length(it);
-    if (p == nullptr && n != 0) return std::nullopt;
-    return std::string_view(reinterpret_cast<char const*>(p), n);
+    return string_of<&::cbor_isa_string, &::cbor_string_is_definite, &::cbor_string_handle, &::cbor_string_length>(it);
 }
 
 /// An integer in [-2^31, 2^31), or nothing.
@@ -106,23 +109,21 @@ std::optional<std::int64_t> int_of(cbor_item_t const* it) {
     return std::nullopt;
 }
 
-/// The value of a definite map under the integer key `key` (first match), or null.
-cbor_item_t* map_int(cbor_item_t* map, std::int64_t key) {
+/// The value of a definite map under the key `key` (first match; `read` reads a key item), or null.
+template <class Read, class Key>
+cbor_item_t* map_value(cbor_item_t* map, Read read, Key const& key) {
     std::size_t const n = ::cbor_map_size(map);
     cbor_pair* pairs = ::cbor_map_handle(map);
     for (std::size_t i = 0; i < n; ++i)
-        if (auto k = int_of(pairs[i].key); k && *k == key) return pairs[i].value;
+        if (auto k = read(pairs[i].key); k && *k == key) return pairs[i].value;
     return nullptr;
 }
 
+/// The value of a definite map under the integer key `key` (first match), or null.
+cbor_item_t* map_int(cbor_item_t* map, std::int64_t key) { return map_value(map, int_of, key); }
+
 /// The value of a definite map under the text key `key` (first match), or null.
-cbor_item_t* map_text(cbor_item_t* map, std::string_view key) {
-    std::size_t const n = ::cbor_map_size(map);
-    cbor_pair* pairs = ::cbor_map_handle(map);
-    for (std::size_t i = 0; i < n; ++i)
-        if (auto k = text_of(pairs[i].key); k && *k == key) return pairs[i].value;
-    return nullptr;
-}
+cbor_item_t* map_text(cbor_item_t* map, std::string_view key) { return map_value(map, text_of, key); }
 
 bool is_map(cbor_item_t const* it) { return it != nullptr && ::cbor_isa_map(it) && ::cbor_map_is_definite(it); }
 
@@ -138,33 +139,8 @@ result<evp_pkey_ptr> rsa_key(std::string_view n, std::string_view e) {
     while (!n.empty() && n.front() == '\0') n.remove_prefix(1);
     while (!e.empty() && e.front() == '\0') e.remove_prefix(1);
     if (n.size() < 256 || n.size() > 1024 || e.empty() || e.size() > 8) return errc::invalid_key;
-    bignum_ptr const bn_n(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(n.data()), static_cast<int>(n.size()), nullptr));
-    bignum_ptr const bn_e(
-        ::BN_bin2bn(reinterpret_cast<unsigned char const*>(e.data()), static_cast<int>(e.size()), nullptr));
-    if (!bn_n || !bn_e) {
-        log_openssl_failure("BN_bin2bn");
-        return errc::openssl;
-    }
-    if (!::BN_is_odd(bn_e.get()) || ::BN_is_one(bn_e.get()) || !::BN_is_odd(bn_n.get())) return errc::invalid_key;
-    ossl_param_bld_ptr const bld(::OSSL_PARAM_BLD_new());
-    if (!bld || ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
-        ::OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
-        log_openssl_failure("OSSL_PARAM_BLD(RSA)");
-        return errc::openssl;
-    }
-    ossl_param_ptr const params(::OSSL_PARAM_BLD_to_param(bld.get()));
-    evp_pkey_ctx_ptr const ctx(::EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-    if (!params || !ctx || ::EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-        log_openssl_failure("EVP_PKEY_fromdata_init(RSA)");
-        return errc::openssl;
-    }
-    EVP_PKEY* raw = nullptr;
-    if (::EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-        ::ERR_clear_error();
-        return errc::invalid_key;
-    }
-    return evp_pkey_ptr(raw);
+    if ((static_cast<unsigned char>(n.back()) & 1U) == 0) return errc::invalid_key;  // an RSA modulus is odd
+    return rsa_public_key(n, e);
 }
 
 }  // namespace

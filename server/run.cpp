@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -470,6 +471,42 @@ int keys(conf::config const& cfg, std::string const& rotate_or_retire, std::stri
     }
 }
 
+/// An operator command's arguments from `rest[from]` on: its own options (a value option takes the next argument;
+/// a switch stands alone, its value ""), then what `claim` takes (import's SOURCE), the rest config flags.
+struct command_args {
+    std::vector<std::pair<std::string, std::string>> opts;
+    std::vector<std::string> conf_args;
+};
+
+command_args split_command_args(std::vector<std::string> const& rest, std::size_t from,
+                                bool (*is_value)(std::string const&), bool (*is_switch)(std::string const&),
+                                std::function<bool(std::string const&)> const& claim = {}) {
+    command_args a;
+    for (std::size_t i = from; i < rest.size(); ++i) {
+        if (is_value(rest[i]) && i + 1 < rest.size()) {
+            a.opts.emplace_back(rest[i], rest[i + 1]);
+            ++i;
+        } else if (is_switch(rest[i])) {
+            a.opts.emplace_back(rest[i], "");
+        } else if (!claim || !claim(rest[i])) {
+            a.conf_args.push_back(rest[i]);
+        }
+    }
+    return a;
+}
+
+bool no_switches(std::string const&) { return false; }
+
+/// The configuration from the config flags `args` and the environment; none (the problem printed) when invalid.
+std::optional<conf::config> load_config(std::vector<std::string> const& args) {
+    auto c = conf::load(args, conf::process_env());
+    if (!c) {
+        std::fprintf(stderr, "latchkey: %s\n", c.error().what().c_str());
+        return std::nullopt;
+    }
+    return std::move(*c);
+}
+
 }  // namespace
 
 /// `latchkey migrate [config flags]` and `latchkey store copy --from SRC --to DST` (issue 16, store/pg).
@@ -483,11 +520,8 @@ static int store_main(std::string const& cmd, std::vector<std::string> rest) {
         rest.erase(rest.begin());
         return store::pg::copy_main(rest, std::cout, std::cerr);
     }
-    auto cfg = conf::load(rest, conf::process_env());
-    if (!cfg) {
-        std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
-        return 2;
-    }
+    auto cfg = load_config(rest);
+    if (!cfg) return 2;
     if (cfg->postgres_url.empty()) {
         std::fputs(
             "latchkey: migrate: no PostgreSQL store configured (store.postgres_url, --postgres-url or "
@@ -531,22 +565,10 @@ int run_main(std::vector<std::string> const& args) {
             return 2;
         }
         std::string const sub = rest.front();
-        std::vector<std::pair<std::string, std::string>> opts;
-        std::vector<std::string> conf_args;
-        for (std::size_t i = 1; i < rest.size(); ++i) {
-            if (is_users_option(rest[i]) && i + 1 < rest.size()) {
-                opts.emplace_back(rest[i], rest[i + 1]);
-                ++i;
-            } else {
-                conf_args.push_back(rest[i]);
-            }
-        }
-        auto ucfg = conf::load(conf_args, conf::process_env());
-        if (!ucfg) {
-            std::fprintf(stderr, "latchkey: %s\n", ucfg.error().what().c_str());
-            return 2;
-        }
-        return users_main(*ucfg, sub, opts, std::cin, std::cout, std::cerr);
+        auto const a = split_command_args(rest, 1, &is_users_option, &no_switches);
+        auto ucfg = load_config(a.conf_args);
+        if (!ucfg) return 2;
+        return users_main(*ucfg, sub, a.opts, std::cin, std::cout, std::cerr);
     }
     if (cmd == "console-link" || cmd == "operators" || cmd == "audit") {
         // The admin console (issue 23): latchkey console-link | operators add|list | audit [options] [config flags]
@@ -560,53 +582,29 @@ int run_main(std::vector<std::string> const& args) {
             sub = rest.front();
             i = 1;
         }
-        std::vector<std::pair<std::string, std::string>> opts;
-        std::vector<std::string> conf_args;
-        for (; i < rest.size(); ++i) {
-            if (console_cli::is_value_option(rest[i]) && i + 1 < rest.size()) {
-                opts.emplace_back(rest[i], rest[i + 1]);
-                ++i;
-            } else if (console_cli::is_switch_option(rest[i])) {
-                opts.emplace_back(rest[i], "");
-            } else {
-                conf_args.push_back(rest[i]);
-            }
-        }
-        auto ccfg = conf::load(conf_args, conf::process_env());
-        if (!ccfg) {
-            std::fprintf(stderr, "latchkey: %s\n", ccfg.error().what().c_str());
-            return 2;
-        }
-        return console_cli::main(*ccfg, cmd, sub, opts, std::cout, std::cerr);
+        auto const a = split_command_args(rest, i, &console_cli::is_value_option, &console_cli::is_switch_option);
+        auto ccfg = load_config(a.conf_args);
+        if (!ccfg) return 2;
+        return console_cli::main(*ccfg, cmd, sub, a.opts, std::cout, std::cerr);
     }
     if (cmd == "import" || cmd == "export") {
         // latchkey import SOURCE [options] [config flags] | latchkey export [options] [config flags]
         std::string source;
-        migrate::options opts;
-        std::vector<std::string> conf_args;
-        for (std::size_t i = 0; i < rest.size(); ++i) {
-            if (migrate::is_value_option(rest[i]) && i + 1 < rest.size()) {
-                opts.emplace_back(rest[i], rest[i + 1]);
-                ++i;
-            } else if (migrate::is_switch_option(rest[i])) {
-                opts.emplace_back(rest[i], "");
-            } else if (cmd == "import" && source.empty() && !rest[i].starts_with("--")) {
-                source = rest[i];
-            } else {
-                conf_args.push_back(rest[i]);
-            }
-        }
+        auto const a = split_command_args(rest, 0, &migrate::is_value_option, &migrate::is_switch_option,
+                                          [&](std::string const& arg) {
+                                              if (cmd != "import" || !source.empty() || arg.starts_with("--"))
+                                                  return false;
+                                              source = arg;
+                                              return true;
+                                          });
         if (cmd == "import" && source.empty()) {
             std::fputs("latchkey: import: expected SOURCE (a file or a Backend API URL)\n", stderr);
             return 2;
         }
-        auto mcfg = conf::load(conf_args, conf::process_env());
-        if (!mcfg) {
-            std::fprintf(stderr, "latchkey: %s\n", mcfg.error().what().c_str());
-            return 2;
-        }
-        return cmd == "import" ? migrate::import_main(*mcfg, source, opts, std::cout, std::cerr)
-                               : migrate::export_main(*mcfg, opts, std::cout, std::cerr);
+        auto mcfg = load_config(a.conf_args);
+        if (!mcfg) return 2;
+        return cmd == "import" ? migrate::import_main(*mcfg, source, a.opts, std::cout, std::cerr)
+                               : migrate::export_main(*mcfg, a.opts, std::cout, std::cerr);
     }
     if (cmd == "store" || cmd == "migrate") return store_main(cmd, rest);  // issue 16 (store/pg)
     if (cmd != "serve" && cmd != "keys") {
@@ -634,11 +632,8 @@ int run_main(std::vector<std::string> const& args) {
         rest.erase(it);
         migrate_first = true;
     }
-    auto cfg = conf::load(rest, conf::process_env());
-    if (!cfg) {
-        std::fprintf(stderr, "latchkey: %s\n", cfg.error().what().c_str());
-        return 2;
-    }
+    auto cfg = load_config(rest);
+    if (!cfg) return 2;
     cfg->postgres_migrate = cfg->postgres_migrate || migrate_first;
     return cmd == "serve" ? serve(*cfg, rest) : keys(*cfg, action, kid);
 }

@@ -3,6 +3,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/migrate/clerk.hpp"
 #include "store/lmdb/open.hpp"
 #include "store/pg/open.hpp"
 
@@ -98,20 +99,6 @@ json::object user_line(store::user_record const& u, bool with_secrets) {
     return o;
 }
 
-store::identification_record identification(std::string kind, std::string value, bool verified, std::int64_t now) {
-    store::identification_record i;
-    i.id = crypto::new_id("idn");
-    i.kind = std::move(kind);
-    i.value = std::move(value);
-    if (verified) {
-        i.verification.status = "verified";
-        i.verification.strategy = "admin";
-        i.verification.verified_at = now;
-    }
-    i.created_at = i.updated_at = now;
-    return i;
-}
-
 /// A user record from an import line (or the create command's options, in the same shape). Throws
 /// std::runtime_error naming the problem.
 store::user_record user_from(json::object const& o, std::int64_t now) {
@@ -125,12 +112,12 @@ store::user_record user_from(json::object const& o, std::int64_t now) {
     auto add_email = [&](std::string const& raw, bool verified) {
         auto e = api::frontend::normalize_email(raw);
         if (!e) throw std::runtime_error("invalid email address '" + raw + "'");
-        u.identifications.push_back(identification("email_address", *e, verified, now));
+        u.identifications.push_back(migrate::identification({}, "email_address", *e, verified, now));
     };
     auto add_phone = [&](std::string const& raw, bool verified) {
         auto p = api::frontend::normalize_phone(raw);
         if (!p) throw std::runtime_error("invalid phone number '" + raw + "'");
-        u.identifications.push_back(identification("phone_number", *p, verified, now));
+        u.identifications.push_back(migrate::identification({}, "phone_number", *p, verified, now));
     };
     // Imported addresses count as verified unless the line says otherwise (the source system verified them).
     if (auto e = json_text_or_empty(o, "email_address"); !e.empty()) add_email(e, true);
@@ -224,6 +211,21 @@ std::string put_error(boost::system::error_code ec, store::unique_field f) {
 
 }  // namespace
 
+std::unique_ptr<store::database> open_command_store(conf::config const& cfg, std::string_view command,
+                                                    std::ostream& err) {
+    store::lmdb::options so;
+    so.dir = cfg.data_dir + "/db";
+    so.map_size = cfg.map_size;
+    so.durable = true;
+    std::string why;  // issue 16: through PostgreSQL when the node uses it
+    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
+    if (!opened) {
+        err << "latchkey: " << command << ": cannot open the store in " << cfg.data_dir << ": " << why << "\n";
+        return nullptr;
+    }
+    return std::move(*opened);
+}
+
 bool is_users_option(std::string const& flag) {
     for (auto o : options)
         if (o == flag) return true;
@@ -237,17 +239,8 @@ int users_main(conf::config const& cfg, std::string const& sub,
         err << "latchkey: users: expected create, list, export or import\n";
         return 2;
     }
-    store::lmdb::options so;
-    so.dir = cfg.data_dir + "/db";
-    so.map_size = cfg.map_size;
-    so.durable = true;
-    std::string why;  // issue 16: through PostgreSQL when the node uses it
-    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
-    if (!opened) {
-        err << "latchkey: users: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
-        return 2;
-    }
-    auto& db = *opened;
+    auto db = open_command_store(cfg, "users", err);
+    if (!db) return 2;
     auto insert = [&](store::user_record const& u) -> std::string {
         store::unique_field conflict = store::unique_field::none;
         auto r = db->with_write([&](store::write_txn& w) { return w.users().put(u, nullptr, &conflict); });

@@ -14,12 +14,15 @@
 
 namespace latchkey::store {
 
+using kv_family::each_record;
 using kv_family::get_rec;
 using kv_family::get_via;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
 using kv_family::prefix2;
+using kv_family::put_at;
+using kv_family::put_uniquely_named;
 using kv_family::records_under;
 using kv_family::storable;
 
@@ -62,24 +65,17 @@ result<std::optional<console_session_record>> console_view::session(std::string_
 result<std::vector<audit_record>> console_view::audit(std::size_t limit, std::string_view before_id) const noexcept {
     return guarded([&]() -> result<std::vector<audit_record>> {
         std::vector<audit_record> out;
-        boost::system::error_code bad;
+        if (limit == 0) return out;
         bool skipping = !before_id.empty();
-        auto r = kv_->scan(key('a', {}), [&](std::string_view, std::string_view v) {
-            if (out.size() >= limit) return false;
-            auto d = decode<audit_record>(v);
-            if (!d) {
-                bad = d.error();
-                return false;
-            }
+        auto r = each_record<audit_record>(*kv_, key('a', {}), [&](audit_record&& a) {
             if (skipping) {
-                if (d->id == before_id) skipping = false;
+                if (a.id == before_id) skipping = false;
                 return true;
             }
-            out.push_back(std::move(*d));
-            return true;
+            out.push_back(std::move(a));
+            return out.size() < limit;
         });
         if (!r) return r.error();
-        if (bad) return bad;
         return out;
     });
 }
@@ -109,35 +105,15 @@ result<std::vector<std::pair<std::int64_t, std::int64_t>>> console_view::counter
 }
 
 result<void> console_repo::put_operator(operator_record const& o, bool insert) noexcept {
-    return guarded([&]() -> result<void> {
-        if (!part_ok(o.id) || !part_ok(o.name)) return invalid();
-        auto const ok = key('o', o.id), nk = key('n', o.name);
-        if (!storable(ok) || !storable(nk)) return invalid();
-        if (insert) {
-            if (auto r = w_->put(nk, o.id, true); !r) return r;
-        } else {
-            auto held = w_->get(nk);
-            if (!held) return held.error();
-            if (!*held || **held != o.id) return invalid();  // the name never changes
-        }
-        return w_->put(ok, encode(o), insert);
-    });
+    return guarded([&] { return put_uniquely_named(*w_, 'o', o.id, 'n', o.name, o, insert); });
 }
 
 result<void> console_repo::put_link(console_link_record const& l) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const k = key('l', l.digest);
-        if (!part_ok(l.digest) || !storable(k)) return invalid();
-        return w_->put(k, encode(l), false);
-    });
+    return guarded([&] { return put_at(*w_, 'l', l.digest, l); });
 }
 
 result<void> console_repo::put_session(console_session_record const& s) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const k = key('s', s.digest);
-        if (!part_ok(s.digest) || !storable(k)) return invalid();
-        return w_->put(k, encode(s), false);
-    });
+    return guarded([&] { return put_at(*w_, 's', s.digest, s); });
 }
 
 result<void> console_repo::put_audit(audit_record const& a) noexcept {

@@ -6,7 +6,7 @@
 // browser holds). Like the tickets and OAuth families, the repository is written once, backend-neutral, over an
 // ordered key-value table each backend lends it (the `org_kv` seam; LMDB: the `console` dbi; memory: a map).
 #include "store/error.hpp"
-#include "store/organizations.hpp"
+#include "store/kv_table.hpp"
 
 #include <boost/describe/class.hpp>
 
@@ -77,8 +77,10 @@ struct audit_record {
 };
 BOOST_DESCRIBE_STRUCT(audit_record, (), (id, at, operator_id, operator_name, action, target, ip, status, detail))
 
-class console_view {
+class console_view : public kv_reader {
 public:
+    using kv_reader::kv_reader;
+
     result<std::optional<operator_record>> operator_by_id(std::string_view id) const noexcept;
     result<std::optional<operator_record>> operator_by_name(std::string_view name) const noexcept;
     /// Every operator, in id (creation) order.
@@ -93,15 +95,14 @@ public:
     result<std::vector<std::pair<std::int64_t, std::int64_t>>> counters(std::string_view name, std::int64_t from,
                                                                         std::int64_t to) const noexcept;
 
-    explicit console_view(org_kv const* kv) noexcept : kv_(kv) {}
-
 protected:
     ~console_view() = default;
-    org_kv const* kv_;
 };
 
-class console_repo : public console_view {
+class console_repo : public kv_writer<console_view> {
 public:
+    using kv_writer::kv_writer;
+
     /// Inserts (`insert`: errc::key_exists when the id or the name is taken) or updates an operator (its name
     /// never changes).
     result<void> put_operator(operator_record const& o, bool insert) noexcept;
@@ -112,19 +113,8 @@ public:
     /// console's charts read instead of scanning).
     result<void> bump(std::string_view name, std::int64_t bucket, std::int64_t delta = 1) noexcept;
 
-    console_repo(org_kv const* r, org_kv* w) noexcept : console_view(r), w_(w) {}
-
 protected:
     ~console_repo() = default;
-
-private:
-    org_kv* w_;
-};
-
-/// The concrete repository the backends hold.
-class console_impl final : public console_repo {
-public:
-    using console_repo::console_repo;
 };
 
 }  // namespace latchkey::store

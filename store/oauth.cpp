@@ -12,10 +12,13 @@ namespace latchkey::store {
 
 using kv_family::get_rec;
 using kv_family::get_via;
+using kv_family::if_stored;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::part_ok;
 using kv_family::prefix2;
+using kv_family::put_at;
+using kv_family::put_uniquely_named;
 using kv_family::records_under;
 using kv_family::storable;
 
@@ -40,38 +43,21 @@ result<std::optional<oauth_token_record>> oauth_view::token(std::string_view dig
 }
 
 result<void> oauth_repo::put_app(oauth_app_record const& a, bool insert) noexcept {
-    return guarded([&]() -> result<void> {
-        if (!part_ok(a.id) || !part_ok(a.client_id)) return invalid();
-        auto const ak = key('a', a.id), ck = key('c', a.client_id);
-        if (!storable(ak) || !storable(ck)) return invalid();
-        if (insert) {
-            if (auto r = w_->put(ck, a.id, true); !r) return r;
-        } else {
-            auto held = w_->get(ck);
-            if (!held) return held.error();
-            if (!*held || **held != a.id) return make_error_code(errc::invalid_key);  // client_id never changes
-        }
-        return w_->put(ak, encode(a), insert);
-    });
+    return guarded([&] { return put_uniquely_named(*w_, 'a', a.id, 'c', a.client_id, a, insert); });
 }
 
 result<void> oauth_repo::remove_app(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
         if (!part_ok(id)) return {};
-        auto a = get_rec<oauth_app_record>(*w_, key('a', id));
-        if (!a) return a.error();
-        if (!*a) return {};
-        if (auto r = w_->del(key('c', (*a)->client_id)); !r) return r;
-        return w_->del(key('a', id));
+        return if_stored<oauth_app_record>(*w_, key('a', id), [&](oauth_app_record const& a) -> result<void> {
+            if (auto r = w_->del(key('c', a.client_id)); !r) return r;
+            return w_->del(key('a', id));
+        });
     });
 }
 
 result<void> oauth_repo::put_code(oauth_code_record const& c) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const k = key('g', c.digest);
-        if (!part_ok(c.digest) || !storable(k)) return invalid();
-        return w_->put(k, encode(c), false);
-    });
+    return guarded([&] { return put_at(*w_, 'g', c.digest, c); });
 }
 
 result<void> oauth_repo::put_token(oauth_token_record const& t) noexcept {

@@ -8,7 +8,7 @@
 // Refresh tokens belong to a family (one per authorization): revoke_family revokes every token of it (reuse
 // detection, RFC 6819 5.2.2.3).
 #include "store/error.hpp"
-#include "store/organizations.hpp"
+#include "store/kv_table.hpp"
 
 #include <boost/describe/class.hpp>
 
@@ -78,8 +78,10 @@ BOOST_DESCRIBE_STRUCT(oauth_token_record, (),
                       (digest, id, kind, client_id, user_id, scopes, family_id, created_at, expires_at, revoked,
                        revocation_reason, rotated))
 
-class oauth_view {
+class oauth_view : public kv_reader {
 public:
+    using kv_reader::kv_reader;
+
     result<std::optional<oauth_app_record>> app(std::string_view id) const noexcept;
     result<std::optional<oauth_app_record>> app_by_client_id(std::string_view client_id) const noexcept;
     /// Every application, oldest first.
@@ -87,15 +89,14 @@ public:
     result<std::optional<oauth_code_record>> code(std::string_view digest) const noexcept;
     result<std::optional<oauth_token_record>> token(std::string_view digest) const noexcept;
 
-    explicit oauth_view(org_kv const* kv) noexcept : kv_(kv) {}
-
 protected:
     ~oauth_view() = default;
-    org_kv const* kv_;
 };
 
-class oauth_repo : public oauth_view {
+class oauth_repo : public kv_writer<oauth_view> {
 public:
+    using kv_writer::kv_writer;
+
     /// Inserts (`insert`: errc::key_exists when the id or client_id is taken) or updates an application (its
     /// client_id never changes).
     result<void> put_app(oauth_app_record const& a, bool insert) noexcept;
@@ -106,19 +107,8 @@ public:
     /// Revokes every token of a family; returns how many were live.
     result<std::size_t> revoke_family(std::string_view family_id, std::string_view reason) noexcept;
 
-    oauth_repo(org_kv const* r, org_kv* w) noexcept : oauth_view(r), w_(w) {}
-
 protected:
     ~oauth_repo() = default;
-
-private:
-    org_kv* w_;
-};
-
-/// The concrete repository the backends hold.
-class oauth_impl final : public oauth_repo {
-public:
-    using oauth_repo::oauth_repo;
 };
 
 }  // namespace latchkey::store

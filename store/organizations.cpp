@@ -19,14 +19,19 @@
 
 namespace latchkey::store {
 
+using kv_family::for_each_of;
 using kv_family::get_rec;
 using kv_family::get_via;
+using kv_family::if_stored;
+using kv_family::index_parts;
 using kv_family::invalid;
 using kv_family::key;
 using kv_family::key2;
 using kv_family::part_ok;
 using kv_family::prefix2;
+using kv_family::put_indexed;
 using kv_family::records_under;
+using kv_family::remove_indexed;
 using kv_family::storable;
 using kv_family::tails;
 
@@ -42,6 +47,12 @@ result<std::vector<T>> by_index(org_kv const& kv, std::string const& prefix, cha
         if (*x) out.push_back(std::move(**x));
     }
     return out;
+}
+/// A domain's index entries: by organization (g) and by name (n).
+index_parts<2> domain_indexes(org_domain_record const& d) { return {{{'g', d.organization_id}, {'n', d.name}}}; }
+/// A membership request's index entries: by organization (q) and by user (w).
+index_parts<2> request_indexes(org_membership_request_record const& q) {
+    return {{{'q', q.organization_id}, {'w', q.user_id}}};
 }
 /// The invitations whose ids are the last part of the index keys under `prefix`.
 result<std::vector<org_invitation_record>> invitations_by(org_kv const& kv, std::string const& prefix) {
@@ -152,27 +163,23 @@ result<void> organizations_repo::put(organization_record const& o, bool insert) 
 
 result<void> organizations_repo::remove(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
-        auto old = get_rec<organization_record>(*kv_, key('o', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        auto ms = memberships_of_org(id);
-        if (!ms) return ms.error();
-        for (auto const& m : *ms)
-            if (auto r = remove_membership(m.organization_id, m.user_id); !r) return r;
-        auto invs = invitations_of_org(id);
-        if (!invs) return invs.error();
-        for (auto const& i : *invs)
-            if (auto r = remove_invitation(i.id); !r) return r;
-        auto ds = domains_of_org(id);
-        if (!ds) return ds.error();
-        for (auto const& d : *ds)
-            if (auto r = remove_domain(d.id); !r) return r;
-        auto rs = membership_requests_of_org(id);
-        if (!rs) return rs.error();
-        for (auto const& q : *rs)
-            if (auto r = remove_membership_request(q.id); !r) return r;
-        if (auto r = w_->del(key('s', (*old)->slug)); !r) return r;
-        return w_->del(key('o', id));
+        return if_stored<organization_record>(*kv_, key('o', id), [&](organization_record const& o) -> result<void> {
+            if (auto r = for_each_of(memberships_of_org(id),
+                                     [&](auto const& m) { return remove_membership(m.organization_id, m.user_id); });
+                !r)
+                return r;
+            if (auto r = for_each_of(invitations_of_org(id), [&](auto const& i) { return remove_invitation(i.id); });
+                !r)
+                return r;
+            if (auto r = for_each_of(domains_of_org(id), [&](auto const& d) { return remove_domain(d.id); }); !r)
+                return r;
+            if (auto r = for_each_of(membership_requests_of_org(id),
+                                     [&](auto const& q) { return remove_membership_request(q.id); });
+                !r)
+                return r;
+            if (auto r = w_->del(key('s', o.slug)); !r) return r;
+            return w_->del(key('o', id));
+        });
     });
 }
 
@@ -204,11 +211,8 @@ result<void> organizations_repo::remove_user_memberships(std::string_view user_i
         if (!orgs) return orgs.error();
         for (auto const& o : *orgs)
             if (auto r = remove_membership(o, user_id); !r) return r;
-        auto rs = membership_requests_of_user(user_id);
-        if (!rs) return rs.error();
-        for (auto const& q : *rs)
-            if (auto r = remove_membership_request(q.id); !r) return r;
-        return {};
+        return for_each_of(membership_requests_of_user(user_id),
+                           [&](auto const& q) { return remove_membership_request(q.id); });
     });
 }
 
@@ -237,15 +241,16 @@ result<void> organizations_repo::put_invitation(org_invitation_record const& i) 
 
 result<void> organizations_repo::remove_invitation(std::string_view id) noexcept {
     return guarded([&]() -> result<void> {
-        auto old = get_rec<org_invitation_record>(*kv_, key('i', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        auto const& i = **old;
-        if (!i.ticket_digest.empty())
-            if (auto r = w_->del(key('t', i.ticket_digest)); !r) return r;
-        if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r) return r;
-        if (auto r = w_->del(key2('e', i.email_address, i.id)); !r) return r;
-        return w_->del(key('i', id));
+        return if_stored<org_invitation_record>(*kv_, key('i', id),
+                                                [&](org_invitation_record const& i) -> result<void> {
+                                                    if (!i.ticket_digest.empty())
+                                                        if (auto r = w_->del(key('t', i.ticket_digest)); !r) return r;
+                                                    if (auto r = w_->del(key2('j', i.organization_id, i.id)); !r)
+                                                        return r;
+                                                    if (auto r = w_->del(key2('e', i.email_address, i.id)); !r)
+                                                        return r;
+                                                    return w_->del(key('i', id));
+                                                });
     });
 }
 
@@ -291,59 +296,19 @@ result<std::vector<org_membership_request_record>> organizations_view::membershi
 }
 
 result<void> organizations_repo::put_domain(org_domain_record const& d) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const dk = key('d', d.id);
-        auto const gk = key2('g', d.organization_id, d.id);
-        auto const nk = key2('n', d.name, d.id);
-        if (!part_ok(d.id) || !part_ok(d.organization_id) || !part_ok(d.name) || !storable(dk) || !storable(gk) ||
-            !storable(nk))
-            return invalid();
-        auto old = get_rec<org_domain_record>(*kv_, dk);
-        if (!old) return old.error();
-        if (*old && ((*old)->name != d.name || (*old)->organization_id != d.organization_id)) return invalid();
-        if (auto r = w_->put(gk, "", false); !r) return r;
-        if (auto r = w_->put(nk, "", false); !r) return r;
-        return w_->put(dk, encode(d), false);
-    });
+    return guarded([&] { return put_indexed(*w_, 'd', d, domain_indexes); });
 }
 
 result<void> organizations_repo::remove_domain(std::string_view id) noexcept {
-    return guarded([&]() -> result<void> {
-        auto old = get_rec<org_domain_record>(*kv_, key('d', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        if (auto r = w_->del(key2('g', (*old)->organization_id, (*old)->id)); !r) return r;
-        if (auto r = w_->del(key2('n', (*old)->name, (*old)->id)); !r) return r;
-        return w_->del(key('d', id));
-    });
+    return guarded([&] { return remove_indexed<org_domain_record>(*w_, 'd', id, domain_indexes); });
 }
 
 result<void> organizations_repo::put_membership_request(org_membership_request_record const& q) noexcept {
-    return guarded([&]() -> result<void> {
-        auto const rk = key('r', q.id);
-        auto const ok = key2('q', q.organization_id, q.id);
-        auto const uk = key2('w', q.user_id, q.id);
-        if (!part_ok(q.id) || !part_ok(q.organization_id) || !part_ok(q.user_id) || !storable(rk) || !storable(ok) ||
-            !storable(uk))
-            return invalid();
-        auto old = get_rec<org_membership_request_record>(*kv_, rk);
-        if (!old) return old.error();
-        if (*old && ((*old)->user_id != q.user_id || (*old)->organization_id != q.organization_id)) return invalid();
-        if (auto r = w_->put(ok, "", false); !r) return r;
-        if (auto r = w_->put(uk, "", false); !r) return r;
-        return w_->put(rk, encode(q), false);
-    });
+    return guarded([&] { return put_indexed(*w_, 'r', q, request_indexes); });
 }
 
 result<void> organizations_repo::remove_membership_request(std::string_view id) noexcept {
-    return guarded([&]() -> result<void> {
-        auto old = get_rec<org_membership_request_record>(*kv_, key('r', id));
-        if (!old) return old.error();
-        if (!*old) return {};
-        if (auto r = w_->del(key2('q', (*old)->organization_id, (*old)->id)); !r) return r;
-        if (auto r = w_->del(key2('w', (*old)->user_id, (*old)->id)); !r) return r;
-        return w_->del(key('r', id));
-    });
+    return guarded([&] { return remove_indexed<org_membership_request_record>(*w_, 'r', id, request_indexes); });
 }
 
 }  // namespace latchkey::store

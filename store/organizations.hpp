@@ -7,12 +7,12 @@
 // both backends keep the same keys and the same rules by construction. Removing an organization removes its
 // memberships and invitations in the same txn; remove_user_memberships does the same for a deleted user.
 #include "store/error.hpp"
+#include "store/kv_table.hpp"
 
 #include <boost/describe/class.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,24 +106,10 @@ struct org_membership_request_record {
 BOOST_DESCRIBE_STRUCT(org_membership_request_record, (),
                       (id, organization_id, user_id, status, domain_id, created_at, updated_at))
 
-/// The ordered table a backend lends the organizations repository. Keys are 1..511 bytes.
-class org_kv {
+class organizations_view : public kv_reader {
 public:
-    virtual result<std::optional<std::string>> get(std::string_view key) const noexcept = 0;
-    /// Calls f(key, value) for each entry whose key starts with `prefix`, in key order, until f returns false.
-    virtual result<void> scan(std::string_view prefix,
-                              std::function<bool(std::string_view, std::string_view)> const& f) const noexcept = 0;
-    /// `unique`: errc::key_exists when the key is present.
-    virtual result<void> put(std::string_view key, std::string_view value, bool unique) noexcept = 0;
-    /// Deleting a missing key is not an error.
-    virtual result<void> del(std::string_view key) noexcept = 0;
+    using kv_reader::kv_reader;
 
-protected:
-    ~org_kv() = default;
-};
-
-class organizations_view {
-public:
     result<std::optional<organization_record>> get(std::string_view id) const noexcept;
     result<std::optional<organization_record>> by_slug(std::string_view slug) const noexcept;
     /// Every organization, oldest first.
@@ -158,15 +144,14 @@ public:
     result<std::vector<org_membership_request_record>> membership_requests_of_user(
         std::string_view user_id) const noexcept;
 
-    explicit organizations_view(org_kv const* kv) noexcept : kv_(kv) {}
-
 protected:
     ~organizations_view() = default;
-    org_kv const* kv_;
 };
 
-class organizations_repo : public organizations_view {
+class organizations_repo : public kv_writer<organizations_view> {
 public:
+    using kv_writer::kv_writer;
+
     /// Inserts (`insert`: errc::key_exists when the id or the slug is taken) or updates an organization; a
     /// changed slug moves its index entry (errc::key_exists when the new one is taken).
     result<void> put(organization_record const& o, bool insert) noexcept;
@@ -188,19 +173,8 @@ public:
     result<void> put_membership_request(org_membership_request_record const& r) noexcept;
     result<void> remove_membership_request(std::string_view id) noexcept;
 
-    organizations_repo(org_kv const* r, org_kv* w) noexcept : organizations_view(r), w_(w) {}
-
 protected:
     ~organizations_repo() = default;
-
-private:
-    org_kv* w_;
-};
-
-/// The concrete repository the backends hold.
-class organizations_impl final : public organizations_repo {
-public:
-    using organizations_repo::organizations_repo;
 };
 
 }  // namespace latchkey::store

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -291,6 +293,44 @@ inline bool sorts_before(sort_entry const& a, sort_entry const& b, user_order co
     bool const num = numeric(order.field);
     if (num ? x.num != y.num : x.str != y.str) return num ? x.num < y.num : x.str < y.str;
     return x.id < y.id;
+}
+
+/// Narrows `ids` (sorted, unique; an empty optional until the first list) to those also in `v`: how a filter's
+/// lists AND together.
+inline void intersect_ids(std::optional<std::vector<std::string>>& ids, std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    if (!ids) {
+        ids = std::move(v);
+        return;
+    }
+    std::vector<std::string> both;
+    std::set_intersection(ids->begin(), ids->end(), v.begin(), v.end(), std::back_inserter(both));
+    ids = std::move(both);
+}
+
+/// Removes `other`'s pending claims of `kind` on `address` (as address_key gives it), which another user now owns
+/// (users_repo::put): a primary that pointed at one moves to another owning claim of the kind or is cleared, and
+/// other.updated_at becomes at least `at`. Whether any claim was removed (else `other` is unchanged).
+inline bool drop_pending_claims(user_record& other, std::string_view kind, std::string_view address, std::int64_t at) {
+    std::vector<std::string> dropped;
+    std::erase_if(other.identifications, [&](identification_record const& i) {
+        bool const stale = i.kind == kind && !owns_address(i) && address_key(i) == address;
+        if (stale) dropped.push_back(i.id);
+        return stale;
+    });
+    if (dropped.empty()) return false;
+    std::string& primary = kind == "email_address" ? other.primary_email_address_id : other.primary_phone_number_id;
+    if (contains(dropped, primary)) {
+        primary.clear();
+        for (auto const& i : other.identifications)
+            if (i.kind == kind && owns_address(i)) {
+                primary = i.id;
+                break;
+            }
+    }
+    other.updated_at = std::max(other.updated_at, at);
+    return true;
 }
 
 }  // namespace latchkey::store::rules

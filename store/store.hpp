@@ -461,9 +461,9 @@ class function_ref;
 template <class R, class... Args>
 class function_ref<R(Args...)> {
 public:
-    template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, function_ref>) function_ref(F&& f)
-    noexcept  // NOLINT(google-explicit-constructor)
+    /// Refers to `f`, which outlives the call it is passed to. Implicit: a parameter takes any callable.
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::remove_cvref_t<F>, function_ref>>>
+    function_ref(F&& f) noexcept  // NOLINT(google-explicit-constructor)
         : obj_(const_cast<void*>(static_cast<void const*>(std::addressof(f)))), call_([](void* o, Args... a) -> R {
               return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(a)...);
           }) {}

@@ -9,7 +9,7 @@
 //   k\0<kind>\0<id>            -> "" (by kind, oldest first: ids are time-ordered)
 //   e\0<email>\0<id>           -> "" (invitations by address)
 #include "store/error.hpp"
-#include "store/organizations.hpp"
+#include "store/kv_table.hpp"
 
 #include <boost/describe/class.hpp>
 
@@ -41,41 +41,31 @@ BOOST_DESCRIBE_STRUCT(ticket_record, (),
                       (id, kind, status, digest, user_id, email_address, actor, public_metadata, redirect_url,
                        organization_id, expires_at, session_max_duration_s, created_at, updated_at))
 
-class tickets_view {
+class tickets_view : public kv_reader {
 public:
+    using kv_reader::kv_reader;
+
     result<std::optional<ticket_record>> get(std::string_view id) const noexcept;
     /// Every ticket of `kind`, oldest first.
     result<std::vector<ticket_record>> list(std::string_view kind) const noexcept;
     /// Every invitation to `email` (lowercased), oldest first.
     result<std::vector<ticket_record>> invitations_to(std::string_view email) const noexcept;
 
-    explicit tickets_view(org_kv const* kv) noexcept : kv_(kv) {}
-
 protected:
     ~tickets_view() = default;
-    org_kv const* kv_;
 };
 
-class tickets_repo : public tickets_view {
+class tickets_repo : public kv_writer<tickets_view> {
 public:
+    using kv_writer::kv_writer;
+
     /// Inserts or replaces a ticket (its kind and address never change).
     result<void> put(ticket_record const& t) noexcept;
     /// Removes a ticket and its index entries (a deleted user's tokens).
     result<void> remove(std::string_view id) noexcept;
 
-    tickets_repo(org_kv const* r, org_kv* w) noexcept : tickets_view(r), w_(w) {}
-
 protected:
     ~tickets_repo() = default;
-
-private:
-    org_kv* w_;
-};
-
-/// The concrete repository the backends hold.
-class tickets_impl final : public tickets_repo {
-public:
-    using tickets_repo::tickets_repo;
 };
 
 }  // namespace latchkey::store

@@ -178,49 +178,66 @@ stop_server() {
   SRV_PID=""
 }
 
-# Users over BAPI: writes LK_USERS (Lua) with id + email. create_users COUNT PREFIX FILE
-create_users() {
-  local n=$1 prefix=$2 file=$3 i email body id ok=0 fails=0
+# lua_rows FILE ROW_FN ITEM...: writes FILE as a Lua list of the rows ROW_FN prints for each ITEM (on a failure
+# ROW_FN logs why and prints nothing; three failures stop the list); prints how many rows it wrote.
+lua_rows() {
+  local file=$1 row_fn=$2 item row ok=0 fails=0
+  shift 2
   echo "return {" >"$file"
-  for ((i = 0; i < n; i++)); do
-    email="$prefix$i@example.com"
-    body=$(curl -s -m 30 -X POST "$BAPI/v1/users" -H "Authorization: Bearer $SK" \
-           -H 'Content-Type: application/json' \
-           -d "{\"email_address\":[\"$email\"],\"password\":\"$PASSWORD\",\"skip_password_checks\":true}" || true)
-    id=$(grep -m1 -o '"id":"user_[A-Za-z0-9]*"' <<<"$body" | cut -d'"' -f4 | sed -n 1p || true)
-    if [ -z "$id" ]; then
-      log "BAPI POST /v1/users failed: $(head -c 300 <<<"$body")"
+  for item in "$@"; do
+    row=$("$row_fn" "$item")
+    if [ -z "$row" ]; then
       fails=$((fails + 1)); [ "$fails" -ge 3 ] && break
       continue
     fi
-    echo "  { id = \"$id\", email = \"$email\" }," >>"$file"
+    echo "  $row," >>"$file"
     ok=$((ok + 1))
   done
   echo "}" >>"$file"
   echo "$ok"
 }
 
+# A user over BAPI, as a Lua row with id + email. user_row EMAIL
+user_row() {
+  local email=$1 body id
+  body=$(curl -s -m 30 -X POST "$BAPI/v1/users" -H "Authorization: Bearer $SK" \
+         -H 'Content-Type: application/json' \
+         -d "{\"email_address\":[\"$email\"],\"password\":\"$PASSWORD\",\"skip_password_checks\":true}" || true)
+  id=$(grep -m1 -o '"id":"user_[A-Za-z0-9]*"' <<<"$body" | cut -d'"' -f4 | sed -n 1p || true)
+  if [ -z "$id" ]; then
+    log "BAPI POST /v1/users failed: $(head -c 300 <<<"$body")"
+    return 0
+  fi
+  echo "{ id = \"$id\", email = \"$email\" }"
+}
+
+# Users over BAPI: writes LK_USERS (Lua) with id + email. create_users COUNT PREFIX FILE
+create_users() {
+  local n=$1 prefix=$2 file=$3 i emails=()
+  for ((i = 0; i < n; i++)); do emails+=("$prefix$i@example.com"); done
+  lua_rows "$file" user_row "${emails[@]}"
+}
+
+# A signed-in browser over FAPI, as a Lua row with the __client cookie and session id. identity_row EMAIL
+identity_row() {
+  local email=$1 hdr cookie sid
+  hdr=$(curl -s -m 30 -D - -o "$WORK/sign_in.json" -X POST "$FAPI/v1/client/sign_ins" \
+        --data-urlencode "identifier=$email" --data-urlencode "password=$PASSWORD" -d strategy=password || true)
+  cookie=$(tr -d '\r' <<<"$hdr" | sed -n 's/^[Ss]et-[Cc]ookie: __client=\([^;]*\).*/\1/p' | sed -n 1p)
+  sid=$(grep -m1 -o '"created_session_id":"sess_[A-Za-z0-9]*"' "$WORK/sign_in.json" 2>/dev/null | cut -d'"' -f4 | sed -n 1p || true)
+  if [ -z "$cookie" ] || [ -z "$sid" ]; then
+    log "FAPI sign-in of $email failed: $(sed -n 1p <<<"$hdr" | tr -d '\r') $(head -c 300 "$WORK/sign_in.json" 2>/dev/null || true)"
+    return 0
+  fi
+  echo "{ cookie = \"$cookie\", sid = \"$sid\" }"
+}
+
 # Signed-in browsers over FAPI: writes LK_IDENTITIES (Lua) with the __client cookie and session id.
 # sign_in_users FILE EMAIL...
 sign_in_users() {
-  local file=$1 email hdr cookie sid ok=0 fails=0
+  local file=$1
   shift
-  echo "return {" >"$file"
-  for email in "$@"; do
-    hdr=$(curl -s -m 30 -D - -o "$WORK/sign_in.json" -X POST "$FAPI/v1/client/sign_ins" \
-          --data-urlencode "identifier=$email" --data-urlencode "password=$PASSWORD" -d strategy=password || true)
-    cookie=$(tr -d '\r' <<<"$hdr" | sed -n 's/^[Ss]et-[Cc]ookie: __client=\([^;]*\).*/\1/p' | sed -n 1p)
-    sid=$(grep -m1 -o '"created_session_id":"sess_[A-Za-z0-9]*"' "$WORK/sign_in.json" 2>/dev/null | cut -d'"' -f4 | sed -n 1p || true)
-    if [ -z "$cookie" ] || [ -z "$sid" ]; then
-      log "FAPI sign-in of $email failed: $(sed -n 1p <<<"$hdr" | tr -d '\r') $(head -c 300 "$WORK/sign_in.json" 2>/dev/null || true)"
-      fails=$((fails + 1)); [ "$fails" -ge 3 ] && break
-      continue
-    fi
-    echo "  { cookie = \"$cookie\", sid = \"$sid\" }," >>"$file"
-    ok=$((ok + 1))
-  done
-  echo "}" >>"$file"
-  echo "$ok"
+  lua_rows "$file" identity_row "$@"
 }
 
 # Result of the last run_wrk: R_RPS R_P50 R_P99 (ms) R_ERR R_RSS (MB) R_SRV R_WRK R_OTHER (% of machine)

@@ -1,10 +1,12 @@
 #include "server/migrate/clerk.hpp"
 
+#include "conf/load.hpp"
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "crypto/totp.hpp"
 #include "server/api/frontend/common.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -14,6 +16,21 @@
 namespace latchkey::server::migrate {
 
 namespace json = boost::json;
+
+store::identification_record identification(std::string id, std::string kind, std::string value, bool verified,
+                                            std::int64_t now) {
+    store::identification_record i;
+    i.id = id.empty() ? crypto::new_id("idn") : std::move(id);
+    i.kind = std::move(kind);
+    i.value = std::move(value);
+    if (verified) {
+        i.verification.status = "verified";
+        i.verification.strategy = "admin";
+        i.verification.verified_at = now;
+    }
+    i.created_at = i.updated_at = now;
+    return i;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // CSV
@@ -104,34 +121,8 @@ std::optional<csv_record> csv_reader::next() {
 
 namespace {
 
-std::vector<std::string> split_list(std::string_view cell) {
-    std::vector<std::string> out;
-    while (!cell.empty()) {
-        auto const sep = cell.find_first_of("|,");
-        std::string_view item = cell.substr(0, sep);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) out.emplace_back(item);
-        if (sep == std::string_view::npos) break;
-        cell.remove_prefix(sep + 1);
-    }
-    return out;
-}
-
-store::identification_record identification(std::string id, std::string kind, std::string value, bool verified,
-                                            std::int64_t now) {
-    store::identification_record i;
-    i.id = id.empty() ? crypto::new_id("idn") : std::move(id);
-    i.kind = std::move(kind);
-    i.value = std::move(value);
-    if (verified) {
-        i.verification.status = "verified";
-        i.verification.strategy = "admin";
-        i.verification.verified_at = now;
-    }
-    i.created_at = i.updated_at = now;
-    return i;
-}
+/// A list cell: Clerk's migration tooling splits these on '|' or ','.
+std::vector<std::string> split_list(std::string_view cell) { return conf::split_list(cell, "|,"); }
 
 struct row_error : std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -82,6 +82,11 @@ user_row user_from_csv(csv_record const& rec, std::vector<std::string> const& he
 /// {email_address, verified}). Metadata must be objects; created_at / legal_accepted_at are ms or RFC 3339.
 user_row user_from_json(boost::json::value const& v, std::size_t position, std::int64_t now);
 
+/// An identification of `kind` ("email_address", "phone_number") created at `now` (a new id when `id` is empty),
+/// verified by an administrator when `verified`.
+store::identification_record identification(std::string id, std::string kind, std::string value, bool verified,
+                                            std::int64_t now);
+
 /// Whether `id` is a Clerk user id: "user_" and 1..64 letters and digits.
 bool valid_user_id(std::string_view id) noexcept;
 

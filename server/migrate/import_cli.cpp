@@ -6,8 +6,7 @@
 #include "server/migrate/bapi_source.hpp"
 #include "server/migrate/clerk.hpp"
 #include "server/migrate/org_import.hpp"
-#include "store/lmdb/open.hpp"
-#include "store/pg/open.hpp"
+#include "server/users_cli.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -380,17 +379,9 @@ int import_main(conf::config const& cfg, std::string const& source, options cons
     }
     // A data dir the import creates is the owner's only, as the server's bootstrap makes it.
     (void)::mkdir(cfg.data_dir.c_str(), 0700);
-    store::lmdb::options so;
-    so.dir = cfg.data_dir + "/db";
-    so.map_size = cfg.map_size;
-    so.durable = true;
-    std::string why;  // issue 16: through PostgreSQL when the node uses it
-    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
-    if (!opened) {
-        err << "latchkey: import: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
-        return 2;
-    }
-    auto& db = **opened;
+    auto opened = open_command_store(cfg, "import", err);
+    if (!opened) return 2;
+    auto& db = *opened;
     tally t;
     importer imp(db, dry_run, batch, t, cfg.data_dir);
     progress bar(err, ::isatty(STDERR_FILENO) == 1);
@@ -621,17 +612,9 @@ int export_main(conf::config const& cfg, options const& o, std::ostream& out, st
         err << "latchkey: export: --include-secrets is for clerk-csv (Clerk's JSON carries no digests)\n";
         return 2;
     }
-    store::lmdb::options so;
-    so.dir = cfg.data_dir + "/db";
-    so.map_size = cfg.map_size;
-    so.durable = true;
-    std::string why;  // issue 16: through PostgreSQL when the node uses it
-    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
-    if (!opened) {
-        err << "latchkey: export: cannot open the store in " << cfg.data_dir << ": " << why << "\n";
-        return 2;
-    }
-    auto& db = **opened;
+    auto opened = open_command_store(cfg, "export", err);
+    if (!opened) return 2;
+    auto& db = *opened;
     std::ofstream file;
     std::ostream* dst = &out;
     if (auto path = opt(o, "--out")) {

@@ -16,6 +16,12 @@ namespace json = boost::json;
 
 namespace {
 
+/// Records `reason` in `why` and rejects the record.
+std::nullopt_t rejected(std::string& why, std::string reason) {
+    why = std::move(reason);
+    return std::nullopt;
+}
+
 json::object const* as_object(json::value const& v) { return v.is_object() ? &v.get_object() : nullptr; }
 
 std::string str(json::object const& o, std::string_view k) {
@@ -50,31 +56,33 @@ bool id_with_prefix(std::string const& id, std::string_view prefix) {
     return true;
 }
 
+/// The object `v` is, with `rec.id` read from it; null, with `why`, when `v` is not an object or the id lacks
+/// `prefix` (`what` names the record in the reason).
+template <class Record>
+json::object const* identified(json::value const& v, std::string_view prefix, std::string_view what, Record& rec,
+                               std::string& why) {
+    auto const* o = as_object(v);
+    if (o == nullptr) {
+        why = "not a JSON object";
+        return nullptr;
+    }
+    rec.id = str(*o, "id");
+    if (id_with_prefix(rec.id, prefix)) return o;
+    why = "invalid " + std::string(what) + " id";
+    return nullptr;
+}
+
 }  // namespace
 
 std::optional<store::organization_record> organization_from_json(json::value const& v, std::string& why) {
-    auto const* o = as_object(v);
-    if (!o) {
-        why = "not a JSON object";
-        return std::nullopt;
-    }
     store::organization_record r;
-    r.id = str(*o, "id");
-    if (!id_with_prefix(r.id, "org_")) {
-        why = "invalid organization id";
-        return std::nullopt;
-    }
+    auto const* o = identified(v, "org_", "organization", r, why);
+    if (!o) return std::nullopt;
     r.name = str(*o, "name");
-    if (r.name.empty() || r.name.size() > 256) {
-        why = "the name is missing or longer than 256 bytes";
-        return std::nullopt;
-    }
+    if (r.name.empty() || r.name.size() > 256) return rejected(why, "the name is missing or longer than 256 bytes");
     r.slug = str(*o, "slug");
     if (r.slug.empty()) r.slug = api::orgs::slugify(r.name);
-    if (!api::orgs::valid_slug(r.slug)) {
-        why = "invalid slug \"" + r.slug.substr(0, 80) + "\"";
-        return std::nullopt;
-    }
+    if (!api::orgs::valid_slug(r.slug)) return rejected(why, "invalid slug \"" + r.slug.substr(0, 80) + "\"");
     // Only a logo of the organization's own; the source's placeholder image is not one.
     if (auto const* h = o->if_contains("has_image"); h && h->is_bool() && h->get_bool())
         r.image_url = str(*o, "image_url");
@@ -93,29 +101,16 @@ std::optional<store::organization_record> organization_from_json(json::value con
 
 std::optional<store::org_membership_record> membership_from_json(json::value const& v, std::string const& org_id,
                                                                  std::string& why) {
-    auto const* o = as_object(v);
-    if (!o) {
-        why = "not a JSON object";
-        return std::nullopt;
-    }
     store::org_membership_record m;
-    m.id = str(*o, "id");
-    if (!id_with_prefix(m.id, "orgmem_")) {
-        why = "invalid membership id";
-        return std::nullopt;
-    }
+    auto const* o = identified(v, "orgmem_", "membership", m, why);
+    if (!o) return std::nullopt;
     m.organization_id = org_id;
     if (auto const* pud = o->if_contains("public_user_data"); pud && pud->is_object())
         m.user_id = str(pud->get_object(), "user_id");
-    if (!id_with_prefix(m.user_id, "user_")) {
-        why = "the membership names no valid public_user_data.user_id";
-        return std::nullopt;
-    }
+    if (!id_with_prefix(m.user_id, "user_"))
+        return rejected(why, "the membership names no valid public_user_data.user_id");
     m.role = str(*o, "role");
-    if (m.role.empty() || m.role.size() > 128) {
-        why = "the membership has no role";
-        return std::nullopt;
-    }
+    if (m.role.empty() || m.role.size() > 128) return rejected(why, "the membership has no role");
     m.public_metadata = metadata(*o, "public_metadata", why);
     m.private_metadata = metadata(*o, "private_metadata", why);
     if (!why.empty()) return std::nullopt;
@@ -126,30 +121,17 @@ std::optional<store::org_membership_record> membership_from_json(json::value con
 
 std::optional<store::org_invitation_record> invitation_from_json(json::value const& v, std::string const& org_id,
                                                                  std::int64_t now_ms, std::string& why) {
-    auto const* o = as_object(v);
-    if (!o) {
-        why = "not a JSON object";
-        return std::nullopt;
-    }
     store::org_invitation_record i;
-    i.id = str(*o, "id");
-    if (!id_with_prefix(i.id, "orginv_")) {
-        why = "invalid invitation id";
-        return std::nullopt;
-    }
+    auto const* o = identified(v, "orginv_", "invitation", i, why);
+    if (!o) return std::nullopt;
     i.organization_id = org_id;
     i.email_address = str(*o, "email_address");
     for (auto& c : i.email_address) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto const at = i.email_address.find('@');
-    if (at == std::string::npos || at == 0 || at + 1 == i.email_address.size() || i.email_address.size() > 320) {
-        why = "invalid email_address";
-        return std::nullopt;
-    }
+    if (at == std::string::npos || at == 0 || at + 1 == i.email_address.size() || i.email_address.size() > 320)
+        return rejected(why, "invalid email_address");
     i.role = str(*o, "role");
-    if (i.role.empty() || i.role.size() > 128) {
-        why = "the invitation has no role";
-        return std::nullopt;
-    }
+    if (i.role.empty() || i.role.size() > 128) return rejected(why, "the invitation has no role");
     i.status = str(*o, "status");
     if (i.status.empty()) i.status = "pending";
     i.public_metadata = metadata(*o, "public_metadata", why);
@@ -250,6 +232,11 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
                     if (auto p = w->organizations().put(*org, true); !p) return p.error();
                 ++n_org;
             }
+            // A record the store holds already is left as it is, counted as the same.
+            auto held = [&](auto const& stored) {
+                if (stored) ++n_same;
+                return stored.has_value();
+            };
             std::vector<std::string> touched;
             for (auto const& m : members) {
                 auto u = r.users().get(m.user_id);
@@ -261,10 +248,7 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
                 }
                 auto had = r.organizations().membership(m.organization_id, m.user_id);
                 if (!had) return had.error();
-                if (*had) {
-                    ++n_same;
-                    continue;
-                }
+                if (held(*had)) continue;
                 if (w)
                     if (auto p = w->organizations().put_membership(m); !p) return p.error();
                 touched.push_back(m.user_id);
@@ -273,10 +257,7 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
             for (auto const& i : invitations) {
                 auto had = r.organizations().invitation(i.id);
                 if (!had) return had.error();
-                if (*had) {
-                    ++n_same;
-                    continue;
-                }
+                if (held(*had)) continue;
                 if (w)
                     if (auto p = w->organizations().put_invitation(i); !p) return p.error();
                 ++n_inv;

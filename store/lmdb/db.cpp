@@ -2,11 +2,13 @@
 #include "store/waitlist.hpp"
 
 #include "store/codec.hpp"
+#include "store/repositories.hpp"
 #include "store/rules.hpp"
 
 #include <algorithm>
 #include <iterator>
 #include <new>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 
@@ -142,17 +144,7 @@ result<std::optional<std::vector<std::string>>> resolve_ids(txn const& t, user_f
                                                             MDB_dbi by_phone, MDB_dbi by_username,
                                                             MDB_dbi by_external_id, MDB_dbi by_pending_claim) {
     std::optional<std::vector<std::string>> ids;
-    auto intersect = [&](std::vector<std::string> s) {
-        std::sort(s.begin(), s.end());
-        s.erase(std::unique(s.begin(), s.end()), s.end());
-        if (!ids) {
-            ids = std::move(s);
-            return;
-        }
-        std::vector<std::string> both;
-        std::set_intersection(ids->begin(), ids->end(), s.begin(), s.end(), std::back_inserter(both));
-        ids = std::move(both);
-    };
+    auto intersect = [&](std::vector<std::string> s) { intersect_ids(ids, std::move(s)); };
     // tag: also the pending claims on the address ('\0' = a plain unique index).
     auto resolve = [&](std::vector<std::string> const& values, MDB_dbi dbi, bool lowercase, char tag) -> result<void> {
         if (values.empty()) return {};
@@ -480,22 +472,7 @@ result<void> db::release_pending_claims(write_txn& w, char tag, std::string cons
         }
         user_record const before = **stored;
         user_record other = before;
-        std::vector<std::string> dropped;
-        std::erase_if(other.identifications, [&](identification_record const& i) {
-            bool const stale = i.kind == kind && !owns_address(i) && address_key(i) == address;
-            if (stale) dropped.push_back(i.id);
-            return stale;
-        });
-        std::string& primary = tag == email_tag ? other.primary_email_address_id : other.primary_phone_number_id;
-        if (contains(dropped, primary)) {
-            primary.clear();
-            for (auto const& i : other.identifications)
-                if (i.kind == kind && owns_address(i)) {
-                    primary = i.id;
-                    break;
-                }
-        }
-        other.updated_at = std::max(other.updated_at, owner.updated_at);
+        drop_pending_claims(other, kind, address, owner.updated_at);
         // Only keys leave `other`, so this cannot conflict; nor release anything (no pending claim sits on an
         // address someone owns).
         if (auto x = put_user(w, other, &before); !x) return x;
@@ -929,11 +906,12 @@ struct bound {
     db const* d;
     txn const* t;
     write_txn* w;  ///< null in a read txn (whose repositories are only ever handed out as views)
+    db::tables const* dbis;
 };
 
-class users_impl final : public users_repo {
+class users_impl final : public bound_repo<users_repo, bound> {
 public:
-    explicit users_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<user_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_user(*b_.t, id);
     }
@@ -960,14 +938,11 @@ public:
         return b_.d->put_user(*b_.w, u, previous, conflict);
     }
     result<void> remove(user_record const& u) noexcept override { return b_.d->delete_user(*b_.w, u); }
-
-private:
-    bound const& b_;
 };
 
-class sessions_impl final : public sessions_repo {
+class sessions_impl final : public bound_repo<sessions_repo, bound> {
 public:
-    explicit sessions_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<session_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_session(*b_.t, id);
     }
@@ -980,14 +955,11 @@ public:
         return b_.d->list_sessions(*b_.t, user_id, client_id, status, limit, offset, total);
     }
     result<void> put(session_record const& s) noexcept override { return b_.d->put_session(*b_.w, s); }
-
-private:
-    bound const& b_;
 };
 
-class clients_impl final : public clients_repo {
+class clients_impl final : public bound_repo<clients_repo, bound> {
 public:
-    explicit clients_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<client_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_client(*b_.t, id);
     }
@@ -997,16 +969,22 @@ public:
     }
     result<void> put(client_record const& c) noexcept override { return b_.d->put_client(*b_.w, c); }
     result<void> remove(std::string_view id) noexcept override { return b_.d->delete_client(*b_.w, id); }
-
-private:
-    bound const& b_;
 };
+
+/// The table of a family found by id only.
+template <class Record>
+MDB_dbi records_of(db::tables const& t) noexcept {
+    if constexpr (std::is_same_v<Record, sign_in_record>) return t.sign_ins;
+    if constexpr (std::is_same_v<Record, sign_up_record>) return t.sign_ups;
+    if constexpr (std::is_same_v<Record, dev_browser_record>) return t.dev_browsers;
+    if constexpr (std::is_same_v<Record, image_record>) return t.images;
+}
 
 /// A family found by id only: one table of encoded records.
 template <class Record>
 class by_id_impl final : public by_id_repo<Record> {
 public:
-    by_id_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    explicit by_id_impl(bound const& b) noexcept : b_(b), dbi_(records_of<Record>(*b.dbis)) {}
     result<std::optional<Record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<Record>(*b_.t, dbi_, id); });
     }
@@ -1020,9 +998,9 @@ private:
     MDB_dbi dbi_;
 };
 
-class jwt_templates_impl final : public jwt_templates_repo {
+class jwt_templates_impl final : public bound_repo<jwt_templates_repo, bound> {
 public:
-    explicit jwt_templates_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<jwt_template_record>> get(std::string_view id) const noexcept override {
         return b_.d->get_jwt_template(*b_.t, id);
     }
@@ -1035,14 +1013,11 @@ public:
         return b_.d->put_jwt_template(*b_.w, j, previous, conflict);
     }
     result<void> remove(jwt_template_record const& j) noexcept override { return b_.d->delete_jwt_template(*b_.w, j); }
-
-private:
-    bound const& b_;
 };
 
-class meta_impl final : public meta_repo {
+class meta_impl final : public bound_repo<meta_repo, bound> {
 public:
-    explicit meta_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
         return b_.d->get_meta(*b_.t, key);
     }
@@ -1050,9 +1025,6 @@ public:
         return b_.d->put_meta(*b_.w, key, value);
     }
     result<void> remove(std::string_view key) noexcept override { return b_.d->delete_meta(*b_.w, key); }
-
-private:
-    bound const& b_;
 };
 
 /// Jobs: `jobs` (id -> record) and `jobs_due` (<next_attempt_at: 8 bytes big-endian unix ms><id> -> "", pending
@@ -1071,9 +1043,9 @@ std::int64_t due_time(std::string_view key) noexcept {
     return static_cast<std::int64_t>(t);
 }
 
-class jobs_impl final : public jobs_repo {
+class jobs_impl final : public bound_repo<jobs_repo, bound> {
 public:
-    jobs_impl(bound const& b, MDB_dbi jobs, MDB_dbi due) noexcept : b_(b), jobs_(jobs), due_(due) {}
+    explicit jobs_impl(bound const& b) noexcept : bound_repo(b), jobs_(b.dbis->jobs), due_(b.dbis->jobs_due) {}
     result<std::optional<job_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<job_record>(*b_.t, jobs_, id); });
     }
@@ -1149,7 +1121,6 @@ public:
     }
 
 private:
-    bound const& b_;
     MDB_dbi jobs_, due_;
 };
 
@@ -1158,10 +1129,10 @@ private:
 namespace {
 
 /// Waitlist: `waitlist_entries` (wle_ id -> record) and `waitlist_by_email` (lowercased address -> id, unique).
-class waitlist_impl final : public waitlist_repo {
+class waitlist_impl final : public bound_repo<waitlist_repo, bound> {
 public:
-    waitlist_impl(bound const& b, MDB_dbi entries, MDB_dbi by_email) noexcept
-        : b_(b), entries_(entries), by_email_(by_email) {}
+    explicit waitlist_impl(bound const& b) noexcept
+        : bound_repo(b), entries_(b.dbis->waitlist_entries), by_email_(b.dbis->waitlist_by_email) {}
     result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
         return guarded([&] { return get_record<waitlist_entry_record>(*b_.t, entries_, id); });
     }
@@ -1218,14 +1189,28 @@ public:
     }
 
 private:
-    bound const& b_;
     MDB_dbi entries_, by_email_;
 };
 
-/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+/// The table of a key-value family.
+MDB_dbi kv_of(db::tables const& t, kv_table which) noexcept {
+    switch (which) {
+        case kv_table::organizations:
+            return t.organizations;
+        case kv_table::tickets:
+            return t.tickets;
+        case kv_table::oauth:
+            return t.oauth;
+        case kv_table::console:
+            return t.console;
+    }
+    return t.organizations;
+}
+
+/// A key-value family's table (the family's own header keeps the keys and rules).
 class org_kv_impl final : public org_kv {
 public:
-    org_kv_impl(bound const& b, MDB_dbi dbi) noexcept : b_(b), dbi_(dbi) {}
+    org_kv_impl(bound const& b, kv_table which) noexcept : b_(b), dbi_(kv_of(*b.dbis, which)) {}
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
         return guarded([&] { return get_string(*b_.t, dbi_, key); });
     }
@@ -1246,41 +1231,9 @@ private:
     MDB_dbi dbi_;
 };
 
-/// Every repository of one LMDB txn, bound to it.
-struct repositories {
-    repositories(db const& d, txn const& t, write_txn* w, MDB_dbi sign_ins_dbi, MDB_dbi sign_ups_dbi,
-                 MDB_dbi dev_browsers_dbi, MDB_dbi jobs_dbi, MDB_dbi jobs_due_dbi, MDB_dbi wl_dbi, MDB_dbi wl_email_dbi,
-                 MDB_dbi orgs_dbi, MDB_dbi images_dbi, MDB_dbi tickets_dbi, MDB_dbi oauth_dbi,
-                 MDB_dbi console_dbi) noexcept
-        : b{&d, &t, w}, users(b), sessions(b), clients(b), sign_ins(b, sign_ins_dbi), sign_ups(b, sign_ups_dbi),
-          dev_browsers(b, dev_browsers_dbi), jwt_templates(b), meta(b), jobs(b, jobs_dbi, jobs_due_dbi),
-          waitlist(b, wl_dbi, wl_email_dbi), org_kv(b, orgs_dbi), organizations(&org_kv, &org_kv),
-          images(b, images_dbi), tickets_kv(b, tickets_dbi), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, oauth_dbi),
-          oauth(&oauth_kv, &oauth_kv), console_kv(b, console_dbi), console(&console_kv, &console_kv) {}
-    repositories(repositories const&) = delete;
-    repositories& operator=(repositories const&) = delete;
-
-    bound b;
-    users_impl users;
-    sessions_impl sessions;
-    clients_impl clients;
-    by_id_impl<sign_in_record> sign_ins;
-    by_id_impl<sign_up_record> sign_ups;
-    by_id_impl<dev_browser_record> dev_browsers;
-    jwt_templates_impl jwt_templates;
-    meta_impl meta;
-    jobs_impl jobs;
-    waitlist_impl waitlist;
-    org_kv_impl org_kv;
-    organizations_impl organizations;
-    by_id_impl<image_record> images;
-    org_kv_impl tickets_kv;
-    tickets_impl tickets;
-    org_kv_impl oauth_kv;
-    oauth_impl oauth;
-    org_kv_impl console_kv;
-    console_impl console;
-};
+/// Every repository of one txn (store/repositories.hpp).
+using repositories = store::repositories<bound, users_impl, sessions_impl, clients_impl, by_id_impl, jwt_templates_impl,
+                                         meta_impl, jobs_impl, waitlist_impl, org_kv_impl>;
 
 }  // namespace
 
@@ -1288,10 +1241,7 @@ struct repositories {
 /// handed out as store::read_txn only.
 class db::txn_view final : public store::txn_of<repositories> {
 public:
-    txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept
-        : txn_of(d, t, w, d.t_.sign_ins, d.t_.sign_ups, d.t_.dev_browsers, d.t_.jobs, d.t_.jobs_due,
-                 d.t_.waitlist_entries, d.t_.waitlist_by_email, d.t_.organizations, d.t_.images, d.t_.tickets,
-                 d.t_.oauth, d.t_.console) {}
+    txn_view(db const& d, lmdb::txn const& t, lmdb::write_txn* w) noexcept : txn_of(&d, &t, w, &d.t_) {}
 
     std::uint64_t version() const noexcept override { return r_.b.t->snapshot_id(); }
 };

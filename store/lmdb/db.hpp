@@ -152,6 +152,20 @@ public:
 
     db() = default;
 
+    /// The handles of the store's tables (what the repositories of one txn read).
+    struct tables {
+        MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0, jwt_templates = 0,
+                meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0, users_by_external_id = 0,
+                users_by_identification = 0, sessions_by_user = 0, jwt_templates_by_name = 0,
+                users_by_pending_claim = 0, jobs = 0, jobs_due = 0, waitlist_entries = 0, waitlist_by_email = 0;
+        MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
+        MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
+        MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
+        MDB_dbi oauth = 0;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
+        MDB_dbi console = 0;        ///< the admin console family's ordered table (store/console.hpp)
+        MDB_dbi users_by_term = 0;  ///< the users' search index: "<term>\0<user id>" -> "" (rules.hpp search_keys)
+    };
+
     // ---- replication (store/pg, issue 16): the tables by name and a write whose changes a sink sees ----
     /// Every table of the store as (name, handle), in a fixed order.
     std::vector<std::pair<std::string, MDB_dbi>> const& tables_by_name() const noexcept { return names_; }
@@ -175,18 +189,7 @@ private:
                                         user_record const& owner) const;
 
     env env_;
-    struct tables {
-        MDB_dbi users = 0, sessions = 0, clients = 0, sign_ins = 0, sign_ups = 0, dev_browsers = 0, jwt_templates = 0,
-                meta = 0, users_by_email = 0, users_by_phone = 0, users_by_username = 0, users_by_external_id = 0,
-                users_by_identification = 0, sessions_by_user = 0, jwt_templates_by_name = 0,
-                users_by_pending_claim = 0, jobs = 0, jobs_due = 0, waitlist_entries = 0, waitlist_by_email = 0;
-        MDB_dbi organizations = 0;  ///< the organizations family's ordered table (store/organizations.hpp)
-        MDB_dbi images = 0;         ///< uploaded images by id (issue 14)
-        MDB_dbi tickets = 0;        ///< the tickets family's ordered table (store/tickets.hpp)
-        MDB_dbi oauth = 0;          ///< the OAuth provider family's ordered table (store/oauth.hpp)
-        MDB_dbi console = 0;        ///< the admin console family's ordered table (store/console.hpp)
-        MDB_dbi users_by_term = 0;  ///< the users' search index: "<term>\0<user id>" -> "" (rules.hpp search_keys)
-    } t_;
+    tables t_;
     std::vector<std::pair<std::string, MDB_dbi>> names_;  ///< every table of t_ by name (tables_by_name)
 };
 

@@ -1,5 +1,6 @@
 #include "store/memory/db.hpp"
 
+#include "store/repositories.hpp"
 #include "store/rules.hpp"
 #include "store/waitlist.hpp"
 
@@ -9,6 +10,7 @@
 #include <new>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -55,6 +57,35 @@ std::optional<T> find(table<T> const& t, std::string_view id) {
     return it->second;
 }
 
+/// What `t` holds at `id`, as a repository's lookup returns it.
+template <class T>
+result<std::optional<T>> lookup(table<T> const& t, std::string_view id) {
+    return find(t, id);
+}
+
+/// The first record of `t` whose `field` is `value` (a scan: this backend keeps no secondary index).
+template <class T>
+result<std::optional<T>> first_with(table<T> const& t, std::string T::*field, std::string_view value) {
+    for (auto const& [id, r] : t)
+        if (r.*field == value) return r;
+    return std::nullopt;
+}
+
+/// Stores `v` at `key` in `t`: errc::invalid_key when the key cannot be stored.
+template <class T>
+result<void> put_at(table<T>& t, std::string_view key, T const& v) {
+    if (!storable(key)) return invalid_key();
+    t.insert_or_assign(std::string(key), v);
+    return {};
+}
+
+/// Removes `key` from `t`; a missing key is not an error.
+template <class T>
+result<void> erase_at(table<T>& t, std::string_view key) {
+    if (auto it = t.find(key); it != t.end()) t.erase(it);
+    return {};
+}
+
 /// The id of the first user (other than `except`) whose keys satisfy `holds`.
 template <class Pred>
 std::optional<std::string> holder(state const& s, Pred holds, std::string_view except = {}) {
@@ -78,12 +109,12 @@ struct bound {
     state* w;  ///< null in a read txn
 };
 
-class users_impl final : public users_repo {
+class users_impl final : public bound_repo<users_repo, bound> {
 public:
-    explicit users_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<user_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<user_record>> { return find(b_.s->users, id); });
+        return guarded([&] { return lookup(b_.s->users, id); });
     }
     result<std::optional<std::string>> id_by_email(std::string_view v) const noexcept override {
         return guarded([&]() -> result<std::optional<std::string>> {
@@ -212,17 +243,7 @@ private:
     std::vector<user_record> matching(user_filter const& f) const {
         state const& s = *b_.s;
         std::optional<std::vector<std::string>> ids;  // sorted, unique
-        auto intersect = [&](std::vector<std::string> v) {
-            std::sort(v.begin(), v.end());
-            v.erase(std::unique(v.begin(), v.end()), v.end());
-            if (!ids) {
-                ids = std::move(v);
-                return;
-            }
-            std::vector<std::string> both;
-            std::set_intersection(ids->begin(), ids->end(), v.begin(), v.end(), std::back_inserter(both));
-            ids = std::move(both);
-        };
+        auto intersect = [&](std::vector<std::string> v) { intersect_ids(ids, std::move(v)); };
         auto resolve = [&](std::vector<std::string> const& values, auto holds) {
             if (values.empty()) return;
             std::vector<std::string> v;
@@ -263,39 +284,18 @@ private:
     static void release(state& s, std::string_view kind, std::vector<std::string> const& owned,
                         user_record const& owner) {
         for (auto const& address : owned) {
-            for (auto& [id, other] : s.users) {
-                if (id == owner.id) continue;
-                std::vector<std::string> dropped;
-                std::erase_if(other.identifications, [&](identification_record const& i) {
-                    bool const stale = i.kind == kind && !owns_address(i) && address_key(i) == address;
-                    if (stale) dropped.push_back(i.id);
-                    return stale;
-                });
-                if (dropped.empty()) continue;
-                std::string& primary =
-                    kind == "email_address" ? other.primary_email_address_id : other.primary_phone_number_id;
-                if (contains(dropped, primary)) {
-                    primary.clear();
-                    for (auto const& i : other.identifications)
-                        if (i.kind == kind && owns_address(i)) {
-                            primary = i.id;
-                            break;
-                        }
-                }
-                other.updated_at = std::max(other.updated_at, owner.updated_at);
-            }
+            for (auto& [id, other] : s.users)
+                if (id != owner.id) drop_pending_claims(other, kind, address, owner.updated_at);
         }
     }
-
-    bound const& b_;
 };
 
-class sessions_impl final : public sessions_repo {
+class sessions_impl final : public bound_repo<sessions_repo, bound> {
 public:
-    explicit sessions_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<session_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<session_record>> { return find(b_.s->sessions, id); });
+        return guarded([&] { return lookup(b_.s->sessions, id); });
     }
     result<std::vector<session_record>> of_user(std::string_view user_id) const noexcept override {
         return guarded([&]() -> result<std::vector<session_record>> {
@@ -358,16 +358,14 @@ private:
         std::reverse(ids.begin(), ids.end());
         return ids;
     }
-
-    bound const& b_;
 };
 
-class clients_impl final : public clients_repo {
+class clients_impl final : public bound_repo<clients_repo, bound> {
 public:
-    explicit clients_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<client_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<client_record>> { return find(b_.s->clients, id); });
+        return guarded([&] { return lookup(b_.s->clients, id); });
     }
     result<std::vector<client_record>> list(std::size_t limit, std::size_t offset,
                                             std::size_t* total) const noexcept override {
@@ -383,45 +381,36 @@ public:
         });
     }
     result<void> put(client_record const& c) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (!storable(c.id)) return invalid_key();
-            b_.w->clients.insert_or_assign(c.id, c);
-            return {};
-        });
+        return guarded([&] { return put_at(b_.w->clients, c.id, c); });
     }
     result<void> remove(std::string_view id) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (auto it = b_.w->clients.find(id); it != b_.w->clients.end()) b_.w->clients.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at(b_.w->clients, id); });
     }
-
-private:
-    bound const& b_;
 };
+
+/// The state's table of a family found by id only.
+template <class Record>
+constexpr table<Record> state::*records_of() noexcept {
+    if constexpr (std::is_same_v<Record, sign_in_record>) return &state::sign_ins;
+    if constexpr (std::is_same_v<Record, sign_up_record>) return &state::sign_ups;
+    if constexpr (std::is_same_v<Record, dev_browser_record>) return &state::dev_browsers;
+    if constexpr (std::is_same_v<Record, image_record>) return &state::images;
+}
 
 /// A family found by id only: one table of records.
 template <class Record>
 class by_id_impl final : public by_id_repo<Record> {
 public:
-    by_id_impl(bound const& b, table<Record> state::*t) noexcept : b_(b), t_(t) {}
+    explicit by_id_impl(bound const& b) noexcept : b_(b), t_(records_of<Record>()) {}
 
     result<std::optional<Record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<Record>> { return find(b_.s->*t_, id); });
+        return guarded([&] { return lookup(b_.s->*t_, id); });
     }
     result<void> put(Record const& r) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (!storable(r.id)) return invalid_key();
-            (b_.w->*t_).insert_or_assign(r.id, r);
-            return {};
-        });
+        return guarded([&] { return put_at(b_.w->*t_, r.id, r); });
     }
     result<void> remove(std::string_view id) noexcept override {
-        return guarded([&]() -> result<void> {
-            auto& t = b_.w->*t_;
-            if (auto it = t.find(id); it != t.end()) t.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at(b_.w->*t_, id); });
     }
 
 private:
@@ -429,19 +418,15 @@ private:
     table<Record> state::*t_;
 };
 
-class jwt_templates_impl final : public jwt_templates_repo {
+class jwt_templates_impl final : public bound_repo<jwt_templates_repo, bound> {
 public:
-    explicit jwt_templates_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<jwt_template_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<jwt_template_record>> { return find(b_.s->jwt_templates, id); });
+        return guarded([&] { return lookup(b_.s->jwt_templates, id); });
     }
     result<std::optional<jwt_template_record>> by_name(std::string_view name) const noexcept override {
-        return guarded([&]() -> result<std::optional<jwt_template_record>> {
-            for (auto const& [id, j] : b_.s->jwt_templates)
-                if (j.name == name) return j;
-            return std::nullopt;
-        });
+        return guarded([&] { return first_with(b_.s->jwt_templates, &jwt_template_record::name, name); });
     }
     result<std::vector<jwt_template_record>> list() const noexcept override {
         return guarded([&]() -> result<std::vector<jwt_template_record>> {
@@ -472,42 +457,29 @@ public:
             return {};
         });
     }
-
-private:
-    bound const& b_;
 };
 
-class meta_impl final : public meta_repo {
+class meta_impl final : public bound_repo<meta_repo, bound> {
 public:
-    explicit meta_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
-        return guarded([&]() -> result<std::optional<std::string>> { return find(b_.s->meta, key); });
+        return guarded([&] { return lookup(b_.s->meta, key); });
     }
     result<void> put(std::string_view key, std::string_view value) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (!storable(key)) return invalid_key();
-            b_.w->meta.insert_or_assign(std::string(key), std::string(value));
-            return {};
-        });
+        return guarded([&] { return put_at(b_.w->meta, key, std::string(value)); });
     }
     result<void> remove(std::string_view key) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (auto it = b_.w->meta.find(key); it != b_.w->meta.end()) b_.w->meta.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at(b_.w->meta, key); });
     }
-
-private:
-    bound const& b_;
 };
 
-class jobs_impl final : public jobs_repo {
+class jobs_impl final : public bound_repo<jobs_repo, bound> {
 public:
-    explicit jobs_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<job_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<job_record>> { return find(b_.s->jobs, id); });
+        return guarded([&] { return lookup(b_.s->jobs, id); });
     }
     result<std::vector<job_record>> due(std::int64_t now_ms, std::size_t max) const noexcept override {
         return guarded([&]() -> result<std::vector<job_record>> {
@@ -554,29 +526,19 @@ public:
         });
     }
     result<void> remove(std::string_view id) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (auto it = b_.w->jobs.find(id); it != b_.w->jobs.end()) b_.w->jobs.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at(b_.w->jobs, id); });
     }
-
-private:
-    bound const& b_;
 };
 
-class waitlist_impl final : public waitlist_repo {
+class waitlist_impl final : public bound_repo<waitlist_repo, bound> {
 public:
-    explicit waitlist_impl(bound const& b) noexcept : b_(b) {}
+    using bound_repo::bound_repo;
 
     result<std::optional<waitlist_entry_record>> get(std::string_view id) const noexcept override {
-        return guarded([&]() -> result<std::optional<waitlist_entry_record>> { return find(b_.s->waitlist, id); });
+        return guarded([&] { return lookup(b_.s->waitlist, id); });
     }
     result<std::optional<waitlist_entry_record>> by_email(std::string_view email) const noexcept override {
-        return guarded([&]() -> result<std::optional<waitlist_entry_record>> {
-            for (auto const& [id, r] : b_.s->waitlist)
-                if (r.email_address == email) return r;
-            return std::nullopt;
-        });
+        return guarded([&] { return first_with(b_.s->waitlist, &waitlist_entry_record::email_address, email); });
     }
     result<std::vector<waitlist_entry_record>> list(waitlist_filter const& f,
                                                     std::size_t* total) const noexcept override {
@@ -601,22 +563,31 @@ public:
         });
     }
     result<void> remove(waitlist_entry_record const& r) noexcept override {
-        return guarded([&]() -> result<void> {
-            if (auto it = b_.w->waitlist.find(r.id); it != b_.w->waitlist.end()) b_.w->waitlist.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at(b_.w->waitlist, r.id); });
     }
-
-private:
-    bound const& b_;
 };
 
-/// The organizations family's table (store/organizations.hpp keeps the keys and rules).
+/// The state's table of a key-value family.
+table<std::string> state::*kv_of(kv_table which) noexcept {
+    switch (which) {
+        case kv_table::organizations:
+            return &state::organizations;
+        case kv_table::tickets:
+            return &state::tickets;
+        case kv_table::oauth:
+            return &state::oauth;
+        case kv_table::console:
+            return &state::console;
+    }
+    return &state::organizations;
+}
+
+/// A key-value family's table (the family's own header keeps the keys and rules).
 class org_kv_impl final : public org_kv {
 public:
-    org_kv_impl(bound const& b, table<std::string> state::*t) noexcept : b_(b), t_(t) {}
+    org_kv_impl(bound const& b, kv_table which) noexcept : b_(b), t_(kv_of(which)) {}
     result<std::optional<std::string>> get(std::string_view key) const noexcept override {
-        return guarded([&]() -> result<std::optional<std::string>> { return find((b_.s->*t_), key); });
+        return guarded([&] { return lookup((b_.s->*t_), key); });
     }
     result<void> scan(std::string_view prefix,
                       std::function<bool(std::string_view, std::string_view)> const& f) const noexcept override {
@@ -637,11 +608,7 @@ public:
         });
     }
     result<void> del(std::string_view key) noexcept override {
-        return guarded([&]() -> result<void> {
-            auto& t = (b_.w->*t_);
-            if (auto it = t.find(key); it != t.end()) t.erase(it);
-            return {};
-        });
+        return guarded([&] { return erase_at((b_.w->*t_), key); });
     }
 
 private:
@@ -649,38 +616,9 @@ private:
     table<std::string> state::*t_;
 };
 
-/// Every repository of one txn, over its state.
-struct repositories {
-    repositories(state const* s, state* w) noexcept
-        : b{s, w}, users(b), sessions(b), clients(b), sign_ins(b, &state::sign_ins), sign_ups(b, &state::sign_ups),
-          dev_browsers(b, &state::dev_browsers), jwt_templates(b), meta(b), jobs(b), waitlist(b),
-          org_kv(b, &state::organizations), organizations(&org_kv, &org_kv), images(b, &state::images),
-          tickets_kv(b, &state::tickets), tickets(&tickets_kv, &tickets_kv), oauth_kv(b, &state::oauth),
-          oauth(&oauth_kv, &oauth_kv), console_kv(b, &state::console), console(&console_kv, &console_kv) {}
-    repositories(repositories const&) = delete;
-    repositories& operator=(repositories const&) = delete;
-
-    bound b;
-    users_impl users;
-    sessions_impl sessions;
-    clients_impl clients;
-    by_id_impl<sign_in_record> sign_ins;
-    by_id_impl<sign_up_record> sign_ups;
-    by_id_impl<dev_browser_record> dev_browsers;
-    jwt_templates_impl jwt_templates;
-    meta_impl meta;
-    jobs_impl jobs;
-    waitlist_impl waitlist;
-    org_kv_impl org_kv;
-    organizations_impl organizations;
-    by_id_impl<image_record> images;
-    org_kv_impl tickets_kv;
-    tickets_impl tickets;
-    org_kv_impl oauth_kv;
-    oauth_impl oauth;
-    org_kv_impl console_kv;
-    console_impl console;
-};
+/// Every repository of one txn (store/repositories.hpp).
+using repositories = store::repositories<bound, users_impl, sessions_impl, clients_impl, by_id_impl, jwt_templates_impl,
+                                         meta_impl, jobs_impl, waitlist_impl, org_kv_impl>;
 
 /// One snapshot (or a write txn's own state) seen through the seam.
 class txn_view final : public store::txn_of<repositories> {

@@ -1,4 +1,5 @@
 // Fuzz: the store's record codec must reject garbage without undefined behaviour.
+#include "harness.hpp"
 #include "store/codec.hpp"
 #include "store/records.hpp"
 
@@ -16,13 +17,11 @@ std::vector<std::string> fuzz_seeds() {
     return {encode(u), encode(s), encode(client_record{}), std::string("\x01\xff\xff\xff\xff", 5)};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+void fuzz_one(std::string_view in) {
     using namespace latchkey::store;
-    std::string_view in(reinterpret_cast<char const*>(data), size);
     (void)decode<user_record>(in);
     (void)decode<session_record>(in);
     (void)decode<client_record>(in);
     (void)decode<sign_in_record>(in);
     (void)decode<sign_up_record>(in);
-    return 0;
 }

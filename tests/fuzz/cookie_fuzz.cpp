@@ -1,4 +1,5 @@
 // Fuzz: the Cookie header parser.
+#include "harness.hpp"
 #include "server/http/params.hpp"
 
 #include <cstdint>
@@ -10,10 +11,9 @@ std::vector<std::string> fuzz_seeds() {
             "__session=eyJ.x.y;__session_ab12cd34=z"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+void fuzz_one(std::string_view in) {
     latchkey::server::params p;
-    latchkey::server::parse_cookies(std::string_view(reinterpret_cast<char const*>(data), size), p);
+    latchkey::server::parse_cookies(in, p);
     for (auto const& [k, v] : p.items())
         if (k.empty() || k.size() > 256 || v.size() > 8192) __builtin_trap();
-    return 0;
 }

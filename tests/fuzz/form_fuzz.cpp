@@ -1,4 +1,5 @@
 // Fuzz: the urlencoded form/query decoder and UTF-8 validation.
+#include "harness.hpp"
 #include "server/http/params.hpp"
 
 #include <cstdint>
@@ -14,8 +15,7 @@ std::vector<std::string> fuzz_seeds() {
             "strategy=email_code&code=424242"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view in(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     latchkey::server::params p;
     auto st = latchkey::server::parse_urlencoded(in, p, 1024, 64);
     if (st == latchkey::server::parse_status::ok) {
@@ -25,5 +25,4 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                 __builtin_trap();  // the decoder promised valid, bounded fields
         (void)p.all("a", true);
     }
-    return 0;
 }

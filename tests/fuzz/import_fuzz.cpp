@@ -1,5 +1,6 @@
 // The import readers on arbitrary bytes: the CSV reader (records, then each as a Clerk user under the full
 // header) and the JSON user reader. Nothing may crash, hang or leak; every record is either fields or an error.
+#include "harness.hpp"
 #include "server/migrate/clerk.hpp"
 
 #include <boost/json/parse.hpp>
@@ -20,19 +21,17 @@ std::vector<std::string> fuzz_seeds() {
         "a\"b,\"c\"d\n,,,,\r\n"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view const text(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     namespace migrate = latchkey::server::migrate;
     std::vector<std::string> const header(std::begin(migrate::csv_columns), std::end(migrate::csv_columns));
-    migrate::csv_reader r(text);
+    migrate::csv_reader r(in);
     std::size_t n = 0;
     while (auto rec = r.next()) {
         if (rec->error.empty() == rec->fields.empty()) __builtin_trap();
         (void)migrate::user_from_csv(*rec, header, 1);
-        if (++n > size + 1) __builtin_trap();  // every record consumes input
+        if (++n > in.size() + 1) __builtin_trap();  // every record consumes input
     }
     boost::system::error_code ec;
-    auto v = boost::json::parse(text, ec);
+    auto v = boost::json::parse(in, ec);
     if (!ec) (void)migrate::user_from_json(v, 1, 1);
-    return 0;
 }

@@ -1,6 +1,7 @@
 // Fuzz: every request reader behind the real dispatch: raw bytes become a BAPI JSON body and a FAPI form body
 // handed to the real handlers through api_service::handle (no sockets), so the JSON/form field readers of
 // each handler see hostile input. The invariant: a response always comes back, with a valid status (never 500).
+#include "harness.hpp"
 #include "server/api/dispatch.hpp"
 #include "server/run.hpp"
 #include "tests/common/server_fixture.hpp"
@@ -70,19 +71,18 @@ request make(std::string_view target, std::string const& body, std::string_view 
 }
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+void fuzz_one(std::string_view in) {
     static char const* const bapi_paths[] = {"/v1/users", "/v1/jwt_templates", "/v1/clients/verify",
                                              "/v1/email_addresses", "/v1/phone_numbers"};
     static char const* const fapi_paths[] = {"/v1/client/sign_ins", "/v1/client/sign_ups", "/v1/client"};
     auto& hh = h();
-    std::string body(reinterpret_cast<char const*>(data), size);
-    auto breq = make(bapi_paths[size % (sizeof bapi_paths / sizeof *bapi_paths)], body, "application/json");
+    std::string body(in);
+    auto breq = make(bapi_paths[in.size() % (sizeof bapi_paths / sizeof *bapi_paths)], body, "application/json");
     breq.set(latchkey::server::http::field::authorization, "Bearer " + hh.srv.secret_key());
     auto st = hh.run(hh.bapi, breq);
     if (st < 200 || st >= 600 || st == 500) __builtin_trap();
-    auto freq =
-        make(fapi_paths[size % (sizeof fapi_paths / sizeof *fapi_paths)], body, "application/x-www-form-urlencoded");
+    auto freq = make(fapi_paths[in.size() % (sizeof fapi_paths / sizeof *fapi_paths)], body,
+                     "application/x-www-form-urlencoded");
     auto st2 = hh.run(hh.fapi, freq);
     if (st2 < 200 || st2 >= 600 || st2 == 500) __builtin_trap();
-    return 0;
 }

@@ -1,6 +1,7 @@
 // Fuzz: compact JWS parsing and RS256 verification against a real key.
 #include "crypto/jws.hpp"
 #include "crypto/keys.hpp"
+#include "harness.hpp"
 
 #include <cstdint>
 #include <string>
@@ -18,8 +19,7 @@ std::vector<std::string> fuzz_seeds() {
     return {jwt ? *jwt : std::string{}, "a.b.c", "eyJ.eyJ.", "...", "e30.e30.AAAA"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    auto parts = latchkey::crypto::parse_jws(std::string_view(reinterpret_cast<char const*>(data), size));
+void fuzz_one(std::string_view in) {
+    auto parts = latchkey::crypto::parse_jws(in);
     if (parts) (void)latchkey::crypto::verify_rs256(key().get(), *parts);
-    return 0;
 }

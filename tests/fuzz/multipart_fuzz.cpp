@@ -1,5 +1,6 @@
 // Fuzz: the multipart/form-data parser. The first input line is the Content-Type, the rest the body; every part
 // it returns must lie inside the body and respect the limits.
+#include "harness.hpp"
 #include "server/http/multipart.hpp"
 
 #include <cstdint>
@@ -20,10 +21,9 @@ std::vector<std::string> fuzz_seeds() {
         "text/plain\nx"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view in(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     auto nl = in.find('\n');
-    if (nl == std::string_view::npos) return 0;
+    if (nl == std::string_view::npos) return;
     std::string_view const ct = in.substr(0, nl);
     std::string_view const body = in.substr(nl + 1);
     std::vector<latchkey::server::multipart_part> parts;
@@ -37,5 +37,4 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     for (auto const& p : parts)
         if (!inside(p.name) || !inside(p.filename) || !inside(p.content_type) || !inside(p.data))
             __builtin_trap();  // views must point into the body
-    return 0;
 }

@@ -2,6 +2,7 @@
 // holds CR, LF or NUL: parse_redirect's output is header-safe, starts with its origin and is a fixed point;
 // with_query_param keeps it so; and serialize_head writes only whole, safe lines even when a field value is
 // the raw input.
+#include "harness.hpp"
 #include "server/http/guard.hpp"
 
 #include <cstdint>
@@ -27,8 +28,7 @@ namespace {
 bool no_crlf_nul(std::string_view v) { return s::header_safe(v); }
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view in(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     if (auto t = s::parse_redirect(in)) {
         if (!no_crlf_nul(t->url) || !no_crlf_nul(t->origin)) __builtin_trap();
         if (t->url.find('\\') != std::string::npos || t->url.find('@') < t->origin.size()) __builtin_trap();
@@ -61,5 +61,4 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     std::size_t const expect = 1 + 1 + (s::header_safe(in) ? 2 : 0) + 1;  // status, content-type, in x2, blank
     if (lines != expect) __builtin_trap();
     if (s::head_safe(res) != s::header_safe(in)) __builtin_trap();
-    return 0;
 }

@@ -2,6 +2,7 @@
 // redirect target reach. Whatever the input: an accepted origin is a plain DNS name (or IPv4) with a port, and
 // re-serialising it parses to the same; a registrable domain holds the host on a label boundary and is never a
 // public suffix; `within` never matches across a label boundary.
+#include "harness.hpp"
 #include "server/api/site.hpp"
 
 #include <cstdint>
@@ -25,8 +26,7 @@ std::vector<std::string> fuzz_seeds() {
             "https://-a.example.com"};
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view in(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     if (auto o = site::parse_origin(in)) {
         if (o->host.empty() || o->host.size() > 253 || o->port == 0) __builtin_trap();
         if (o->host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos) __builtin_trap();
@@ -49,5 +49,4 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             (host.size() <= domain.size() || host[host.size() - domain.size() - 1] != '.'))
             __builtin_trap();
     }
-    return 0;
 }

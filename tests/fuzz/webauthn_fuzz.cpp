@@ -3,6 +3,7 @@
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/webauthn.hpp"
+#include "harness.hpp"
 
 #include <cstdint>
 #include <string>
@@ -38,13 +39,11 @@ std::vector<std::string> fuzz_seeds() {
     };
 }
 
-extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
-    std::string_view const in(reinterpret_cast<char const*>(data), size);
+void fuzz_one(std::string_view in) {
     static std::string const hash = latchkey::crypto::sha256("clientDataJSON");
     if (auto a = wa::parse_attestation(in, hash)) (void)wa::parse_cose_key(a->auth_data.cose_key);
     if (auto d = wa::parse_authenticator_data(in); d && !d->cose_key.empty()) {
         if (auto k = wa::parse_cose_key(d->cose_key)) (void)wa::verify_signature(*k, in, hash, in.substr(0, 72));
     }
     (void)wa::parse_cose_key(in);
-    return 0;
 }

@@ -186,10 +186,7 @@ BOOST_AUTO_TEST_CASE(keyring_tracks_the_active_key_and_publishes_all) {
     BOOST_TEST(pub[2]->kid() == "ins_b");
 
     // Same kid: replaced in place, not duplicated.
-    auto again = test::other_generated_key().clone();
-    BOOST_TEST_REQUIRE(again.has_value());
-    again->set_kid("ins_b");
-    ring.add(std::move(*again), false);
+    test::add_clone(ring, test::other_generated_key(), "ins_b", false);
     BOOST_TEST(ring.size() == 3U);
     BOOST_TEST(ring.find("ins_b")->get() == test::other_generated_key().get());
     BOOST_TEST(ring.active().kid() == "ins_c");
@@ -197,18 +194,12 @@ BOOST_AUTO_TEST_CASE(keyring_tracks_the_active_key_and_publishes_all) {
 
 BOOST_AUTO_TEST_CASE(jwks_json_is_the_clerk_shape) {
     crypto::keyring ring;
-    auto a = test::rfc_key().clone();
-    BOOST_TEST_REQUIRE(a.has_value());
-    a->set_kid("ins_2abc");
-    ring.add(std::move(*a), true);
+    test::add_clone(ring, test::rfc_key(), "ins_2abc", true);
     BOOST_TEST(crypto::jwks_json(ring) ==
                std::string(R"({"keys":[{"use":"sig","kty":"RSA","kid":"ins_2abc","alg":"RS256","n":")") +
                    std::string(test::rfc7515_a2_n) + R"(","e":"AQAB"}]})");
 
-    auto b = test::generated_key().clone();
-    BOOST_TEST_REQUIRE(b.has_value());
-    b->set_kid("ins_new");
-    ring.add(std::move(*b), true);
+    test::add_clone(ring, test::generated_key(), "ins_new", true);
     std::string const json = crypto::jwks_json(ring);
     auto const first = json.find(R"("kid":"ins_new")");
     auto const second = json.find(R"("kid":"ins_2abc")");
@@ -220,22 +211,14 @@ BOOST_AUTO_TEST_CASE(jwks_json_is_the_clerk_shape) {
 
 BOOST_AUTO_TEST_CASE(jwks_json_escapes_the_kid) {
     crypto::keyring ring;
-    auto a = test::rfc_key().clone();
-    BOOST_TEST_REQUIRE(a.has_value());
-    a->set_kid("a\"b\\c\nd");
-    ring.add(std::move(*a), true);
+    test::add_clone(ring, test::rfc_key(), "a\"b\\c\nd", true);
     BOOST_TEST(crypto::jwks_json(ring).find(R"("kid":"a\"b\\c\u000ad")") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(live_keyring_swaps_snapshots_and_keeps_the_old_ones_readable) {
     auto with = [](std::initializer_list<std::pair<crypto::signing_key const*, char const*>> keys) {
         crypto::keyring ring;
-        for (auto const& [k, kid] : keys) {
-            auto c = k->clone();
-            BOOST_TEST_REQUIRE(c.has_value());
-            c->set_kid(kid);
-            ring.add(std::move(*c), true);  // the last one added is active
-        }
+        for (auto const& [k, kid] : keys) test::add_clone(ring, *k, kid, true);  // the last one added is active
         return ring;
     };
     crypto::live_keyring live(with({{&test::rfc_key(), "ins_old"}}));

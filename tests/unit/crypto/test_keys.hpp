@@ -147,34 +147,36 @@ Ff0ckmsp2f/WTmAe8ag+gcCUc6barJIUmF9TtHIPrbM8/7JH1HIIlPE3
 -----END PRIVATE KEY-----
 )";
 
+/// The key `r` holds (the test stops when it holds an error).
+inline signing_key required_key(result<signing_key> r) {
+    BOOST_TEST_REQUIRE(r.has_value());
+    return std::move(*r);
+}
+
 /// The RFC 7515 A.2 key, loaded once.
 inline signing_key const& rfc_key() {
-    static signing_key const k = [] {
-        auto r = signing_key::from_pem(rfc7515_a2_pem);
-        BOOST_TEST_REQUIRE(r.has_value());
-        return std::move(*r);
-    }();
+    static signing_key const k = required_key(signing_key::from_pem(rfc7515_a2_pem));
     return k;
 }
 
 /// A freshly generated RSA-2048 key, generated once per test run.
 inline signing_key const& generated_key() {
-    static signing_key const k = [] {
-        auto r = signing_key::generate_rsa(2048);
-        BOOST_TEST_REQUIRE(r.has_value());
-        return std::move(*r);
-    }();
+    static signing_key const k = required_key(signing_key::generate_rsa(2048));
     return k;
 }
 
 /// A second generated key, distinct from `generated_key()`.
 inline signing_key const& other_generated_key() {
-    static signing_key const k = [] {
-        auto r = signing_key::generate_rsa(2048);
-        BOOST_TEST_REQUIRE(r.has_value());
-        return std::move(*r);
-    }();
+    static signing_key const k = required_key(signing_key::generate_rsa(2048));
     return k;
+}
+
+/// Adds a clone of `k` named `kid` to `ring` (the active key when `active`).
+inline void add_clone(keyring& ring, signing_key const& k, std::string_view kid, bool active) {
+    auto c = k.clone();
+    BOOST_TEST_REQUIRE(c.has_value());
+    c->set_kid(std::string(kid));
+    ring.add(std::move(*c), active);
 }
 
 }  // namespace latchkey::crypto::test

@@ -1,6 +1,7 @@
 #pragma once
 // A SAML identity provider for tests (issue 15): its RSA key and self-signed certificate (made with OpenSSL here),
-// and the Responses it builds and signs with libxmlsec1 (enveloped XML-DSig on the Assertion or the Response), as
+// and the Responses it builds and signs with libxmlsec1 (enveloped XML-DSig on the Assertion or the Response) and
+// may encrypt to the SP (XML Encryption, also libxmlsec1), as
 // the integration tests (tests/integration/saml_test.cpp) and the handler tests post them to the ACS.
 #include "crypto/random.hpp"
 #include "server/saml/saml.hpp"
@@ -13,8 +14,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <xmlsec/crypto.h>
+#include <xmlsec/keysmngr.h>
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <boost/test/unit_test.hpp>
 
@@ -175,6 +178,49 @@ inline std::string build_response(response_spec const& r) {
         xmlFree(rid);
         sign_node(doc.get(), resp, id, *r.key);
     }
+    xmlChar* out = nullptr;
+    int len = 0;
+    xmlDocDumpMemory(doc.get(), &out, &len);
+    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
+    xmlFree(out);
+    return s;
+}
+
+/// `xml` (a Response) with its Assertion encrypted for the SP's certificate into a saml:EncryptedAssertion:
+/// AES-256-CBC, the session key in an EncryptedKey inside the EncryptedData's KeyInfo by `transport` (RSA-OAEP; RSA
+/// PKCS#1 v1.5 for a test that it is refused).
+inline std::string encrypt_assertion(std::string const& xml, std::string const& sp_cert_pem,
+                                     xmlSecTransformId transport = xmlSecTransformRsaOaepId) {
+    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
+    BOOST_TEST_REQUIRE(doc != nullptr);
+    xmlNode* as = nullptr;
+    for (xmlNode* c = xmlDocGetRootElement(doc.get())->children; c != nullptr; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    BOOST_TEST_REQUIRE(as != nullptr);
+    xmlNode* holder = xmlNewDocNode(doc.get(), as->ns, BAD_CAST "EncryptedAssertion", nullptr);
+    xmlAddPrevSibling(as, holder);
+    xmlUnlinkNode(as);
+    xmlAddChild(holder, as);
+    xmlNode* tmpl =
+        xmlSecTmplEncDataCreate(doc.get(), xmlSecTransformAes256CbcId, nullptr, xmlSecTypeEncElement, nullptr, nullptr);
+    BOOST_TEST_REQUIRE(xmlSecTmplEncDataEnsureCipherValue(tmpl) != nullptr);
+    xmlNode* ek = xmlSecTmplKeyInfoAddEncryptedKey(xmlSecTmplEncDataEnsureKeyInfo(tmpl, nullptr), transport, nullptr,
+                                                   nullptr, nullptr);
+    BOOST_TEST_REQUIRE(xmlSecTmplEncDataEnsureCipherValue(ek) != nullptr);
+    xmlSecKeysMngr* mngr = xmlSecKeysMngrCreate();
+    BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrInit(mngr) >= 0);
+    xmlSecKey* sp_key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(sp_cert_pem.data()),
+                                                     static_cast<xmlSecSize>(sp_cert_pem.size()),
+                                                     xmlSecKeyDataFormatCertPem, nullptr, nullptr, nullptr);
+    BOOST_TEST_REQUIRE(sp_key != nullptr);
+    BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, sp_key) >= 0);
+    xmlSecEncCtx* ctx = xmlSecEncCtxCreate(mngr);
+    ctx->encKey = xmlSecKeyGenerate(xmlSecKeyDataAesId, 256, xmlSecKeyDataTypeSession);
+    int const encrypted = xmlSecEncCtxXmlEncrypt(ctx, tmpl, as);  // `as` is replaced by the EncryptedData
+    xmlSecEncCtxDestroy(ctx);
+    xmlSecKeysMngrDestroy(mngr);
+    BOOST_TEST_REQUIRE(encrypted >= 0);
     xmlChar* out = nullptr;
     int len = 0;
     xmlDocDumpMemory(doc.get(), &out, &len);

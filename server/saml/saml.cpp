@@ -255,7 +255,8 @@ bool verify_enveloped(xmlNode* signed_node, xmlNode* sig, std::string const& der
         if (xmlSecDSigCtxEnableReferenceTransform(ctx.get(), t) < 0) return why = "dsig transforms", false;
     for (auto t : {xmlSecTransformExclC14NId, xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NId,
                    xmlSecTransformInclC14NWithCommentsId, xmlSecTransformRsaSha1Id, xmlSecTransformRsaSha256Id,
-                   xmlSecTransformRsaSha384Id, xmlSecTransformRsaSha512Id, xmlSecTransformSha1Id,
+                   xmlSecTransformRsaSha384Id, xmlSecTransformRsaSha512Id, xmlSecTransformEcdsaSha256Id,
+                   xmlSecTransformEcdsaSha384Id, xmlSecTransformEcdsaSha512Id, xmlSecTransformSha1Id,
                    xmlSecTransformSha256Id, xmlSecTransformSha384Id, xmlSecTransformSha512Id})
         if (xmlSecDSigCtxEnableSignatureTransform(ctx.get(), t) < 0) return why = "dsig transforms", false;
     if (xmlSecDSigCtxVerify(ctx.get(), sig) < 0) return why = "signature could not be processed", false;

@@ -39,8 +39,9 @@ inline std::string bio_string(BIO* b) {
 /// An RSA key and its self-signed certificate, both PEM.
 struct keypair {
     std::string key_pem, cert_pem;
-    keypair() {
-        EVP_PKEY* k = EVP_RSA_gen(2048);
+    bool ec = false;  ///< a P-256 key (ECDSA signatures) instead of RSA-2048
+    explicit keypair(bool p256 = false) : ec(p256) {
+        EVP_PKEY* k = ec ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
         X509* c = X509_new();
         X509_set_version(c, 2);
         ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
@@ -90,7 +91,8 @@ inline void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair
     xmlAttr* id_attr = xmlHasProp(node, BAD_CAST "ID");
     BOOST_TEST_REQUIRE(id_attr != nullptr);
     xmlAddID(nullptr, doc, BAD_CAST id.c_str(), id_attr);
-    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr);
+    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId,
+                                             k.ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id, nullptr);
     xmlNode* issuer = nullptr;
     for (xmlNode* c = node->children; c != nullptr; c = c->next)
         if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Issuer") issuer = c;

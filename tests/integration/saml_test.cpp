@@ -463,6 +463,24 @@ BOOST_AUTO_TEST_CASE(sp_metadata_names_the_acs_and_entity) {
     expect_error(c.request(http::verb::get, "/v1/saml/metadata/samlc_missing.xml"), 404, "resource_not_found");
 }
 
+BOOST_AUTO_TEST_CASE(an_idp_with_an_ec_key_signs_with_ecdsa) {
+    keypair const ec(true);
+    sso f([&](conf::config& c) { c.saml_connections.back().idp_certificate = ec.cert_pem; });
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto spec = spec_for(f, st);
+    spec.key = &ec;  // ECDSA-SHA256 over P-256
+    auto r = post_acs(f, c, build_response(spec), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    auto const client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+    // An RSA signature where the connection's certificate is the EC one: refused.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    expect_refused(f, c2, post_acs(f, c2, build_response(spec_for(f, st2)), st2.attempt_id));
+}
+
 BOOST_AUTO_TEST_CASE(an_assertion_encrypted_to_the_sp_key_is_decrypted_then_checked_like_a_plain_one) {
     keypair const sp;
     sso f([&](conf::config& c) {

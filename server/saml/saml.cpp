@@ -12,7 +12,9 @@
 #include <openssl/x509.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
+#include <xmlsec/keys.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 #include <zlib.h>
@@ -254,7 +256,8 @@ bool verify_enveloped(xmlNode* signed_node, xmlNode* sig, std::string const& der
         if (xmlSecDSigCtxEnableReferenceTransform(ctx.get(), t) < 0) return why = "dsig transforms", false;
     for (auto t : {xmlSecTransformExclC14NId, xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NId,
                    xmlSecTransformInclC14NWithCommentsId, xmlSecTransformRsaSha1Id, xmlSecTransformRsaSha256Id,
-                   xmlSecTransformRsaSha384Id, xmlSecTransformRsaSha512Id, xmlSecTransformSha1Id,
+                   xmlSecTransformRsaSha384Id, xmlSecTransformRsaSha512Id, xmlSecTransformEcdsaSha256Id,
+                   xmlSecTransformEcdsaSha384Id, xmlSecTransformEcdsaSha512Id, xmlSecTransformSha1Id,
                    xmlSecTransformSha256Id, xmlSecTransformSha384Id, xmlSecTransformSha512Id})
         if (xmlSecDSigCtxEnableSignatureTransform(ctx.get(), t) < 0) return why = "dsig transforms", false;
     if (xmlSecDSigCtxVerify(ctx.get(), sig) < 0) return why = "signature could not be processed", false;
@@ -276,6 +279,62 @@ bool verify_with_any(xmlNode* signed_node, xmlNode* sig, std::vector<std::string
     for (auto const& der : ders)
         if (verify_enveloped(signed_node, sig, der, why)) return true;
     return false;
+}
+
+constexpr char const* ns_xenc = "http://www.w3.org/2001/04/xmlenc#";
+
+/// The ciphers an encrypted assertion may use (XML Encryption 1.0 CBC, 1.1 GCM).
+bool allowed_cipher(std::string_view a) {
+    for (std::string_view ok :
+         {"http://www.w3.org/2001/04/xmlenc#aes128-cbc", "http://www.w3.org/2001/04/xmlenc#aes192-cbc",
+          "http://www.w3.org/2001/04/xmlenc#aes256-cbc", "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+          "http://www.w3.org/2009/xmlenc11#aes192-gcm", "http://www.w3.org/2009/xmlenc11#aes256-gcm"})
+        if (a == ok) return true;
+    return false;
+}
+
+/// The key transports it may use: RSA-OAEP only (RSA PKCS#1 v1.5 is open to padding-oracle attacks).
+bool allowed_key_transport(std::string_view a) {
+    return a == "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p" || a == "http://www.w3.org/2009/xmlenc11#rsa-oaep";
+}
+
+struct enc_free {
+    void operator()(xmlSecEncCtx* c) const noexcept { xmlSecEncCtxDestroy(c); }
+};
+struct key_free {
+    void operator()(xmlSecKey* k) const noexcept { xmlSecKeyDestroy(k); }
+};
+
+/// Decrypts the EncryptedAssertion `ea` in place with the SP's private key (PEM): its EncryptedData becomes the
+/// Assertion it holds. The session key is the EncryptedKey in the EncryptedData's KeyInfo (or beside it, as some
+/// IdPs put it); both are decrypted with keys given here only, nothing named by KeyInfo is looked up.
+bool decrypt_assertion(xmlNode* ea, std::string const& sp_key_pem, std::string& why) {
+    auto const datas = children(ea, ns_xenc, "EncryptedData");
+    if (datas.size() != 1) return why = "the encrypted assertion must hold one EncryptedData", false;
+    xmlNode* data = datas.front();
+    if (!allowed_cipher(attr(child(data, ns_xenc, "EncryptionMethod"), "Algorithm").value_or("")))
+        return why = "encrypted assertion: cipher not allowed", false;
+    xmlNode* ek = child(child(data, ns_dsig, "KeyInfo"), ns_xenc, "EncryptedKey");
+    if (ek == nullptr) ek = child(ea, ns_xenc, "EncryptedKey");
+    if (ek == nullptr) return why = "encrypted assertion without its EncryptedKey", false;
+    if (!allowed_key_transport(attr(child(ek, ns_xenc, "EncryptionMethod"), "Algorithm").value_or("")))
+        return why = "encrypted assertion: key transport not allowed", false;
+    std::unique_ptr<xmlSecEncCtx, enc_free> key_ctx(xmlSecEncCtxCreate(nullptr));
+    if (!key_ctx) return why = "enc context", false;
+    key_ctx->encKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(sp_key_pem.data()),
+                                                   static_cast<xmlSecSize>(sp_key_pem.size()), xmlSecKeyDataFormatPem,
+                                                   nullptr, nullptr, nullptr);
+    if (key_ctx->encKey == nullptr) return why = "SP key unusable", false;
+    key_ctx->mode = xmlEncCtxModeEncryptedKey;
+    xmlSecBuffer* raw = xmlSecEncCtxDecryptToBuffer(key_ctx.get(), ek);  // owned by key_ctx
+    if (raw == nullptr) return why = "the session key does not decrypt", false;
+    std::unique_ptr<xmlSecEncCtx, enc_free> data_ctx(xmlSecEncCtxCreate(nullptr));
+    if (!data_ctx) return why = "enc context", false;
+    data_ctx->encKey = xmlSecKeyReadBuffer(xmlSecKeyDataAesId, raw);
+    if (data_ctx->encKey == nullptr) return why = "the session key is not an AES key", false;
+    if (xmlSecEncCtxDecrypt(data_ctx.get(), data) < 0 || data_ctx->resultReplaced == 0)
+        return why = "the assertion does not decrypt to XML", false;
+    return true;
 }
 
 /// The Signature directly under `n`, if any (more than one is refused by the caller).
@@ -323,33 +382,53 @@ outcome validate_response(std::string_view xml, expectations const& e) {
     if (attr(resp, "Version").value_or("") != "2.0") return fail("version");
     if (!register_ids(doc.get(), resp)) return fail("duplicate or empty ID");
 
-    // Exactly one assertion in the whole document, a direct child of the Response; no encrypted ones.
+    // Exactly one assertion in the whole document, a direct child of the Response, or exactly one encrypted one
+    // there (and no plain one anywhere).
     int total = 0;
     count_elements(resp, ns_assertion, "Assertion", total);
     int encrypted = 0;
     count_elements(resp, ns_assertion, "EncryptedAssertion", encrypted);
-    if (encrypted != 0) return fail("encrypted assertions are not supported");
-    if (total != 1) return fail("the response must hold exactly one assertion");
-    xmlNode* as = child(resp, ns_assertion, "Assertion");
-    if (as == nullptr) return fail("the assertion is not a child of the response");
+    xmlNode* holder = resp;  // the assertion's parent: the Response, or the EncryptedAssertion once decrypted
+    if (encrypted != 0) {
+        if (e.sp_key_pem.empty()) return fail("an encrypted assertion, and no SP key to decrypt it");
+        if (encrypted != 1 || total != 0) return fail("the response must hold exactly one assertion");
+        holder = child(resp, ns_assertion, "EncryptedAssertion");
+        if (holder == nullptr) return fail("the encrypted assertion is not a child of the response");
+    } else {
+        if (total != 1) return fail("the response must hold exactly one assertion");
+        if (child(resp, ns_assertion, "Assertion") == nullptr)
+            return fail("the assertion is not a child of the response");
+    }
 
     // Status.
     xmlNode* status_code = child(child(resp, ns_protocol, "Status"), ns_protocol, "StatusCode");
     if (attr(status_code, "Value").value_or("") != status_success) return fail("status is not Success");
 
-    // Signature: on the Response or on the Assertion (or both); each one present must verify.
+    // Signature: on the Response or on the Assertion (or both); each one present must verify. The Response's covers
+    // an encrypted assertion as it came, so it is checked before the decryption.
     std::vector<std::string> ders;
     for (auto const& c : e.idp_certificates)
         if (auto der = cert_der(c)) ders.push_back(std::move(*der));
     if (ders.empty()) return fail("no IdP certificate");
     auto const resp_sigs = signatures(resp);
+    if (resp_sigs.size() > 1) return fail("more than one signature");
+    if (!resp_sigs.empty() && !verify_with_any(resp, resp_sigs.front(), ders, out.reason)) return out;
+    if (holder != resp) {
+        if (!decrypt_assertion(holder, e.sp_key_pem, out.reason)) return out;
+        // The decrypted assertion: alone (no second one inside it), its IDs unique in the document.
+        total = 0;
+        count_elements(resp, ns_assertion, "Assertion", total);
+        if (total != 1) return fail("the response must hold exactly one assertion");
+        if (!register_ids(doc.get(), holder->children)) return fail("duplicate or empty ID");
+    }
+    xmlNode* as = child(holder, ns_assertion, "Assertion");
+    if (as == nullptr) return fail("the assertion is not a child of the response");
     auto const as_sigs = signatures(as);
-    if (resp_sigs.size() > 1 || as_sigs.size() > 1) return fail("more than one signature");
+    if (as_sigs.size() > 1) return fail("more than one signature");
     if (resp_sigs.empty() && as_sigs.empty()) return fail("unsigned");
     int dsig_total = 0;
     count_elements(resp, ns_dsig, "Signature", dsig_total);
     if (dsig_total != static_cast<int>(resp_sigs.size() + as_sigs.size())) return fail("stray signature");
-    if (!resp_sigs.empty() && !verify_with_any(resp, resp_sigs.front(), ders, out.reason)) return out;
     if (!as_sigs.empty() && !verify_with_any(as, as_sigs.front(), ders, out.reason)) return out;
 
     auto const now = e.now_s;
@@ -594,7 +673,7 @@ std::optional<std::string> inflate_raw(std::string_view data, std::size_t limit)
 }
 
 std::string sp_metadata_xml(std::string_view sp_entity_id, std::string_view acs_url, std::string_view sp_cert_pem,
-                            bool want_assertions_signed) {
+                            bool want_assertions_signed, std::string_view encryption_cert_pem) {
     std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     x += "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"" +
          xml_escape(sp_entity_id) + "\">";
@@ -603,13 +682,20 @@ std::string sp_metadata_xml(std::string_view sp_entity_id, std::string_view acs_
     x += "\" WantAssertionsSigned=\"";
     x += want_assertions_signed ? "true" : "false";
     x += "\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">";
-    if (!sp_cert_pem.empty()) {
-        if (auto der = cert_der(sp_cert_pem)) {
-            x += "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">"
-                 "<ds:X509Data><ds:X509Certificate>" +
-                 crypto::base64_encode(*der) + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>";
-        }
-    }
+    auto key_descriptor = [&](std::string_view use, std::string_view pem, std::string_view methods) {
+        if (auto der = cert_der(pem))
+            x += "<md:KeyDescriptor use=\"" + std::string(use) +
+                 "\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:X509Data><ds:X509Certificate>" +
+                 crypto::base64_encode(*der) + "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>" +
+                 std::string(methods) + "</md:KeyDescriptor>";
+    };
+    if (!sp_cert_pem.empty()) key_descriptor("signing", sp_cert_pem, "");
+    // What the SP decrypts: AES-GCM or AES-CBC content, its key by RSA-OAEP.
+    if (!encryption_cert_pem.empty())
+        key_descriptor("encryption", encryption_cert_pem,
+                       "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes256-gcm\"/>"
+                       "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes256-cbc\"/>"
+                       "<md:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>");
     x += "<md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>";
     x += "<md:AssertionConsumerService Binding=\"";
     x += binding_post;

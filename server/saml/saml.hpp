@@ -10,7 +10,9 @@
 // refused, the parser never loads a DTD or touches the network (XML_PARSE_NONET, no DTDLOAD/NOENT), and every
 // element's ID must be unique. The assertion used is the node the verified signature's single reference points
 // at (or the single assertion of the signed Response), and the document must hold exactly one assertion: a
-// signature-wrapping attack (a second, unsigned assertion beside or inside a signed one) is refused.
+// signature-wrapping attack (a second, unsigned assertion beside or inside a signed one) is refused. An
+// EncryptedAssertion (XML Encryption: AES-CBC/GCM, the session key by RSA-OAEP only) is decrypted with the SP's key by
+// libxmlsec1 after the Response's signature (which covers it encrypted) is checked, then checked like a plain one.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,6 +37,8 @@ struct expectations {
     std::string in_response_to;  ///< the AuthnRequest's ID; "" = unsolicited (IdP-initiated) responses only
     std::int64_t now_s = 0;
     std::int64_t skew_s = 120;  ///< tolerance on NotBefore / NotOnOrAfter
+    /// The SP's private key (PEM) that decrypts an EncryptedAssertion; "" = encrypted assertions are refused.
+    std::string sp_key_pem;
 };
 
 /// A validated assertion.
@@ -101,9 +105,10 @@ std::optional<std::string> redirect_url(authn_request const& r, std::string& why
 /// The AuthnRequest XML itself (for tests and the fuzz target's seeds).
 std::string authn_request_xml(authn_request const& r);
 
-/// The SP's metadata (EntityDescriptor with one SPSSODescriptor).
+/// The SP's metadata (EntityDescriptor with one SPSSODescriptor): `sp_cert_pem` as its signing key (signed
+/// AuthnRequests), `encryption_cert_pem` as its encryption key (the IdP may encrypt assertions to it); "" = none.
 std::string sp_metadata_xml(std::string_view sp_entity_id, std::string_view acs_url, std::string_view sp_cert_pem,
-                            bool want_assertions_signed);
+                            bool want_assertions_signed, std::string_view encryption_cert_pem = {});
 
 /// Inflates a raw-DEFLATE SAMLRequest (for tests); nullopt when malformed or over `limit`.
 std::optional<std::string> inflate_raw(std::string_view data, std::size_t limit);

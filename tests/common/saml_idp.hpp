@@ -1,6 +1,7 @@
 #pragma once
 // A SAML identity provider for tests (issue 15): its RSA key and self-signed certificate (made with OpenSSL here),
-// and the Responses it builds and signs with libxmlsec1 (enveloped XML-DSig on the Assertion or the Response), as
+// and the Responses it builds and signs with libxmlsec1 (enveloped XML-DSig on the Assertion or the Response) and
+// may encrypt to the SP (XML Encryption, also libxmlsec1), as
 // the integration tests (tests/integration/saml_test.cpp) and the handler tests post them to the ACS.
 #include "crypto/random.hpp"
 #include "server/saml/saml.hpp"
@@ -13,8 +14,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <xmlsec/crypto.h>
+#include <xmlsec/keysmngr.h>
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
 #include <xmlsec/xmlsec.h>
 #include <boost/test/unit_test.hpp>
 
@@ -36,8 +39,9 @@ inline std::string bio_string(BIO* b) {
 /// An RSA key and its self-signed certificate, both PEM.
 struct keypair {
     std::string key_pem, cert_pem;
-    keypair() {
-        EVP_PKEY* k = EVP_RSA_gen(2048);
+    bool ec = false;  ///< a P-256 key (ECDSA signatures) instead of RSA-2048
+    explicit keypair(bool p256 = false) : ec(p256) {
+        EVP_PKEY* k = ec ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
         X509* c = X509_new();
         X509_set_version(c, 2);
         ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
@@ -87,7 +91,8 @@ inline void sign_node(xmlDoc* doc, xmlNode* node, std::string const& id, keypair
     xmlAttr* id_attr = xmlHasProp(node, BAD_CAST "ID");
     BOOST_TEST_REQUIRE(id_attr != nullptr);
     xmlAddID(nullptr, doc, BAD_CAST id.c_str(), id_attr);
-    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, xmlSecTransformRsaSha256Id, nullptr);
+    xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId,
+                                             k.ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id, nullptr);
     xmlNode* issuer = nullptr;
     for (xmlNode* c = node->children; c != nullptr; c = c->next)
         if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Issuer") issuer = c;
@@ -175,6 +180,49 @@ inline std::string build_response(response_spec const& r) {
         xmlFree(rid);
         sign_node(doc.get(), resp, id, *r.key);
     }
+    xmlChar* out = nullptr;
+    int len = 0;
+    xmlDocDumpMemory(doc.get(), &out, &len);
+    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
+    xmlFree(out);
+    return s;
+}
+
+/// `xml` (a Response) with its Assertion encrypted for the SP's certificate into a saml:EncryptedAssertion:
+/// AES-256-CBC, the session key in an EncryptedKey inside the EncryptedData's KeyInfo by `transport` (RSA-OAEP; RSA
+/// PKCS#1 v1.5 for a test that it is refused).
+inline std::string encrypt_assertion(std::string const& xml, std::string const& sp_cert_pem,
+                                     xmlSecTransformId transport = xmlSecTransformRsaOaepId) {
+    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
+    BOOST_TEST_REQUIRE(doc != nullptr);
+    xmlNode* as = nullptr;
+    for (xmlNode* c = xmlDocGetRootElement(doc.get())->children; c != nullptr; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    BOOST_TEST_REQUIRE(as != nullptr);
+    xmlNode* holder = xmlNewDocNode(doc.get(), as->ns, BAD_CAST "EncryptedAssertion", nullptr);
+    xmlAddPrevSibling(as, holder);
+    xmlUnlinkNode(as);
+    xmlAddChild(holder, as);
+    xmlNode* tmpl =
+        xmlSecTmplEncDataCreate(doc.get(), xmlSecTransformAes256CbcId, nullptr, xmlSecTypeEncElement, nullptr, nullptr);
+    BOOST_TEST_REQUIRE(xmlSecTmplEncDataEnsureCipherValue(tmpl) != nullptr);
+    xmlNode* ek = xmlSecTmplKeyInfoAddEncryptedKey(xmlSecTmplEncDataEnsureKeyInfo(tmpl, nullptr), transport, nullptr,
+                                                   nullptr, nullptr);
+    BOOST_TEST_REQUIRE(xmlSecTmplEncDataEnsureCipherValue(ek) != nullptr);
+    xmlSecKeysMngr* mngr = xmlSecKeysMngrCreate();
+    BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrInit(mngr) >= 0);
+    xmlSecKey* sp_key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(sp_cert_pem.data()),
+                                                     static_cast<xmlSecSize>(sp_cert_pem.size()),
+                                                     xmlSecKeyDataFormatCertPem, nullptr, nullptr, nullptr);
+    BOOST_TEST_REQUIRE(sp_key != nullptr);
+    BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, sp_key) >= 0);
+    xmlSecEncCtx* ctx = xmlSecEncCtxCreate(mngr);
+    ctx->encKey = xmlSecKeyGenerate(xmlSecKeyDataAesId, 256, xmlSecKeyDataTypeSession);
+    int const encrypted = xmlSecEncCtxXmlEncrypt(ctx, tmpl, as);  // `as` is replaced by the EncryptedData
+    xmlSecEncCtxDestroy(ctx);
+    xmlSecKeysMngrDestroy(mngr);
+    BOOST_TEST_REQUIRE(encrypted >= 0);
     xmlChar* out = nullptr;
     int len = 0;
     xmlDocDumpMemory(doc.get(), &out, &len);

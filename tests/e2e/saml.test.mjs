@@ -3,8 +3,9 @@
 // openssl CLI), configured into latchkey by the URL of its metadata, which this file serves over HTTPS with a
 // certificate from a test CA (lib/tls.mjs) that latchkey trusts through `saml_metadata_ca_file`. clerk-js's
 // `signIn.authenticateWithRedirect({ strategy: 'enterprise_sso', identifier })` goes to the IdP with latchkey's
-// AuthnRequest; samlify parses it (against latchkey's SP metadata) and answers with a signed assertion posted to
-// latchkey's ACS through the browser; latchkey sends the browser back signed in. The FAPI's public URL is the
+// AuthnRequest; samlify parses it (against latchkey's SP metadata) and answers with a signed assertion, encrypted
+// to the SP's encryption key from that metadata, posted to latchkey's ACS through the browser; latchkey decrypts it
+// and sends the browser back signed in. The FAPI's public URL is the
 // app's same-origin proxy, so the ACS is reachable from the browser. One browser and one latchkey for the file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,7 +81,7 @@ async function startIdp(ca) {
     entityID: `${base}/metadata`,
     signingCert: keys.cert,
     privateKey: keys.key,
-    isAssertionEncrypted: false,
+    isAssertionEncrypted: true,  // to the encryption key latchkey's SP metadata publishes (AES-256-CBC, RSA-OAEP)
     wantAuthnRequestsSigned: false,
     singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${base}/sso` }],
   });
@@ -101,6 +102,7 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
 
   before(async () => {
     ca = makeTestCa(['localhost']);
+    const spKeys = idpKeys();  // the same openssl recipe, for latchkey's SP
     idp = await startIdp(ca);
     app = await startApp({ host: '127.0.0.1' });  // a FAPI host must have a dot: the proxy is the public FAPI
     server = await startLatchkey({
@@ -110,6 +112,10 @@ describe('enterprise SSO: SAML sign-in with clerk-js and a samlify IdP', { skip:
         allowed_origins: [app.origin],
         saml_connections: [{ id: CONNECTION, name: 'Corp', domains: ['corp.test'], idp_metadata_url: idp.metadataUrl }],
         saml_metadata_ca_file: ca.caFile,
+        // The SP's key pair: its certificate is published in the SP metadata for encryption, so samlify encrypts
+        // every assertion to it and latchkey decrypts them.
+        saml_sp_key: spKeys.key,
+        saml_sp_certificate: spKeys.cert,
       },
     });
     assert.equal(idp.metadataFetches(), 1, 'the metadata is fetched before latchkey serves');

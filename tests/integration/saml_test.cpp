@@ -463,6 +463,72 @@ BOOST_AUTO_TEST_CASE(sp_metadata_names_the_acs_and_entity) {
     expect_error(c.request(http::verb::get, "/v1/saml/metadata/samlc_missing.xml"), 404, "resource_not_found");
 }
 
+BOOST_AUTO_TEST_CASE(an_idp_with_an_ec_key_signs_with_ecdsa) {
+    keypair const ec(true);
+    sso f([&](conf::config& c) { c.saml_connections.back().idp_certificate = ec.cert_pem; });
+    http_client c(f.s.fapi_port());
+    auto st = start(f, c);
+    auto spec = spec_for(f, st);
+    spec.key = &ec;  // ECDSA-SHA256 over P-256
+    auto r = post_acs(f, c, build_response(spec), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    auto const client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+    // An RSA signature where the connection's certificate is the EC one: refused.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    expect_refused(f, c2, post_acs(f, c2, build_response(spec_for(f, st2)), st2.attempt_id));
+}
+
+BOOST_AUTO_TEST_CASE(an_assertion_encrypted_to_the_sp_key_is_decrypted_then_checked_like_a_plain_one) {
+    keypair const sp;
+    sso f([&](conf::config& c) {
+        c.saml_sp_key = sp.key_pem;
+        c.saml_sp_certificate = sp.cert_pem;
+    });
+    // The SP metadata offers its certificate for encryption, with the algorithms it takes.
+    http_client c(f.s.fapi_port());
+    auto meta = c.request(http::verb::get, std::string("/v1/saml/metadata/") + conn_id + ".xml");
+    BOOST_TEST(meta.body.find("<md:KeyDescriptor use=\"encryption\">") != std::string::npos, meta.body);
+    BOOST_TEST(meta.body.find("xmlenc#rsa-oaep-mgf1p") != std::string::npos, meta.body);
+    BOOST_TEST(meta.body.find("use=\"signing\"") == std::string::npos);  // AuthnRequests are not signed here
+
+    // A signed assertion encrypted to the SP (AES-256-CBC, the key by RSA-OAEP): decrypted, then accepted.
+    auto st = start(f, c);
+    auto r = post_acs(f, c, saml_idp::encrypt_assertion(build_response(spec_for(f, st)), sp.cert_pem), st.attempt_id);
+    BOOST_TEST_REQUIRE(r.status == 303u, r.body);
+    auto const client = c.fapi("GET", "/v1/client");
+    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
+               client.body);
+
+    // Refused, the attempt still waiting: the key by RSA PKCS#1 v1.5 (padding oracles), encrypted to another key,
+    // an encrypted assertion whose content is unsigned.
+    http_client c2(f.s.fapi_port());
+    auto st2 = start(f, c2);
+    expect_refused(
+        f, c2,
+        post_acs(f, c2,
+                 saml_idp::encrypt_assertion(build_response(spec_for(f, st2)), sp.cert_pem, xmlSecTransformRsaPkcs1Id),
+                 st2.attempt_id));
+    expect_refused(f, c2,
+                   post_acs(f, c2, saml_idp::encrypt_assertion(build_response(spec_for(f, st2)), other_keys().cert_pem),
+                            st2.attempt_id));
+    auto unsigned_spec = spec_for(f, st2);
+    unsigned_spec.where = response_spec::sign_where::none;
+    expect_refused(
+        f, c2,
+        post_acs(f, c2, saml_idp::encrypt_assertion(build_response(unsigned_spec), sp.cert_pem), st2.attempt_id));
+
+    // A server without an SP key refuses an encrypted assertion.
+    sso plain;
+    http_client c3(plain.s.fapi_port());
+    auto st3 = start(plain, c3);
+    expect_refused(plain, c3,
+                   post_acs(plain, c3, saml_idp::encrypt_assertion(build_response(spec_for(plain, st3)), sp.cert_pem),
+                            st3.attempt_id));
+}
+
 BOOST_AUTO_TEST_CASE(signed_authn_requests_verify_with_the_sp_certificate) {
     keypair const sp;
     sso f([&](conf::config& c) {

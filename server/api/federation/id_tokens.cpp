@@ -13,7 +13,6 @@ constexpr std::string_view one_tap = "google_one_tap";
 constexpr std::string_view token_prefix = "oauth_token_";
 constexpr std::size_t max_token_bytes = 16 * 1024;
 constexpr std::size_t max_code_bytes = 2048;
-constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
 
 /// The provider strategy a token strategy names: google_one_tap is oauth_google's.
 std::string provider_of(std::string_view strategy) {
@@ -21,9 +20,13 @@ std::string provider_of(std::string_view strategy) {
     return "oauth_" + std::string(strategy.substr(token_prefix.size()));
 }
 
+}  // namespace
+
 bool is_token_strategy(std::string_view strategy) {
     return strategy == one_tap || (strategy.starts_with(token_prefix) && strategy.size() > token_prefix.size());
 }
+
+namespace {
 
 /// The identity an authorization `code` the app posted proves: exchanged at the provider's token endpoint with the
 /// client secret (no PKCE, no redirect_uri: the code was issued to the app), then the ID token (or a plain OAuth 2.0
@@ -76,12 +79,7 @@ api_result<userinfo_identity> verify_posted_token(app& a, request_ctx const& ctx
         }
         if (!who) who = std::move(posted);
     }
-    flow = {};
-    flow.strategy = std::string(strategy);
-    flow.state = crypto::random_token(24);
-    flow.verification.status = "unverified";
-    flow.verification.strategy = flow.strategy;
-    flow.verification.expire_at = ctx.now + flow_lifetime_ms;
+    open_flow(flow, strategy, crypto::random_token(24), {}, ctx.now);  // nothing to visit, nowhere to return to
     return std::move(*who);
 }
 

@@ -374,6 +374,7 @@ api_result<validated> validate_posted(app& a, request_ctx const& ctx, connection
     e.acs_url = acs_url(a, conn.id);
     e.in_response_to = in_response_to;
     e.now_s = ctx.now / 1000;
+    e.sp_key_pem = sp(a).key_pem;  // decrypts an encrypted assertion (none configured: refused)
     auto v = saml::validate_response(*xml, e);
     if (!v.ok) {
         log::warn("saml_response", {{"connection", conn.id}, {"reason", v.reason}});
@@ -598,8 +599,11 @@ api_result<reply> sp_metadata(app& a, request_ctx& ctx) {
         if (k.c.id != id) continue;
         reply r;
         r.content_type = "application/samlmetadata+xml";
+        // The SP's key pair, when configured, is also its encryption key: the IdP may encrypt assertions to it.
+        auto const& keys = sp(a);
         r.body = saml::sp_metadata_xml(sp_entity_id(a, id), acs_url(a, id),
-                                       k.c.sign_authn_requests ? sp(a).cert_pem : std::string{}, true);
+                                       k.c.sign_authn_requests ? keys.cert_pem : std::string{}, true,
+                                       keys.key_pem.empty() ? std::string{} : keys.cert_pem);
         return r;
     }
     return make_error(code::resource_not_found);

@@ -706,7 +706,7 @@ std::optional<load_error> apply_json(config& c, std::string_view text) {
     read_attribute(r, o, "password", c.password);
     r.strings(o, "first_factors", c.first_factors);
     r.strings(o, "second_factors", c.second_factors);
-    r.integer(o, "reverification_minutes", c.reverification_minutes, 10u * 365 * 24 * 60);
+    r.integer(o, "reverification_minutes", c.reverification_minutes, 10ull * 365 * 24 * 60);
     r.boolean(o, "second_factor_required", c.second_factor_required);
     nested(r, o, "store", {"postgres_url"},
            [&](json_reader& sub, json::object const& p) { sub.string(p, "postgres_url", c.postgres_url); });

@@ -525,7 +525,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
     int const doy = (153 * (*mo + (*mo > 2 ? -3 : 9)) + 2) / 5 + *d - 1;
     int const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     std::int64_t const days = std::int64_t{era} * 146097 + doe - 719468;
-    std::int64_t const secs = days * 86400 + *h * 3600 + *mi * 60 + *se - std::int64_t{offset_min} * 60;
+    std::int64_t const secs =
+        days * 86400 + std::int64_t{*h} * 3600 + std::int64_t{*mi} * 60 + *se - std::int64_t{offset_min} * 60;
     return secs * 1000 + frac_ms;
 }
 

@@ -155,9 +155,9 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
     };
     // The whole list first: the per-organization lists are paged while no txn is open.
     std::vector<json::value> sources;
-    auto const listed = fetch_list(
+    auto listed = fetch_list(
         base, "/v1/organizations?order_by=%2Bcreated_at", secret_key,
-        [&](json::value v, std::size_t) { sources.push_back(std::move(v)); }, err);
+        [&](json::value const& v, std::size_t) { sources.push_back(std::move(v)); }, err);
     if (listed == not_found) {
         err << "the source has no organizations (404): none imported\n";
         return {};
@@ -175,7 +175,7 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
         std::vector<store::org_invitation_record> invitations;
         std::string stopped = fetch_list(
             base, "/v1/organizations/" + org->id + "/memberships", secret_key,
-            [&](json::value v, std::size_t) {
+            [&](json::value const& v, std::size_t) {
                 std::string w;
                 if (auto m = membership_from_json(v, org->id, w)) {
                     members.push_back(std::move(*m));

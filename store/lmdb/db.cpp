@@ -559,7 +559,10 @@ result<std::vector<user_record>> db::list_users(txn const& t, user_filter const&
         auto c = resolve_candidates(t, f, t_.users_by_term, budget, std::move(*ids_));
         if (!c) return c.error();
         if (c->none) return std::vector<user_record>{};
-        auto const& [ids, q, search] = std::tie(c->ids, c->q, c->search);
+        // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
+        auto const& ids = c->ids;
+        auto const& q = c->q;
+        auto const& search = c->search;
 
         if (streams) {
             // Creation order is key order: stream, decoding only what may land on the page.
@@ -616,7 +619,10 @@ result<std::size_t> db::count_users(txn const& t, user_filter const& f) const no
         auto c = resolve_candidates(t, f, t_.users_by_term, f.query.empty() ? 0 : SIZE_MAX, std::move(*ids_));
         if (!c) return c.error();
         if (c->none) return std::size_t{0};
-        auto const& [ids, q, search] = std::tie(c->ids, c->q, c->search);
+        // Named references, not a structured binding: the lambdas below capture them (clang 14 cannot).
+        auto const& ids = c->ids;
+        auto const& q = c->q;
+        auto const& search = c->search;
         if (!ids && q.empty() && search.empty()) return t.count(t_.users);
         if (!ids && q.empty()) {
             std::unordered_set<std::string_view> seen;

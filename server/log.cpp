@@ -62,36 +62,6 @@ void append(std::string_view line) {
     if (wake) s.cv.notify_one();
 }
 
-void json_escape(std::string& out, std::string_view in) {
-    for (char c : in) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-}
-
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -197,11 +167,11 @@ void access(std::string_view listener, std::string_view request_id, std::string_
     line += listener;
     line += "\",\"request_id\":\"";
     line += request_id;
-    line += "\",\"method\":\"";
-    json_escape(line, method);
-    line += "\",\"path\":\"";
-    json_escape(line, path.substr(0, 256));
-    line += "\",\"status\":";
+    line += "\",\"method\":";
+    store::append_json_string(line, method);
+    line += ",\"path\":";
+    store::append_json_string(line, path.substr(0, 256));
+    line += ",\"status\":";
     line += std::to_string(status);
     if (!code.empty()) {
         line += ",\"code\":\"";
@@ -212,9 +182,9 @@ void access(std::string_view listener, std::string_view request_id, std::string_
     line += std::to_string(micros);
     line += ",\"bytes\":";
     line += std::to_string(bytes);
-    line += ",\"ip\":\"";
-    json_escape(line, ip);
-    line += "\"}";
+    line += ",\"ip\":";
+    store::append_json_string(line, ip);
+    line += '}';
     append(line);
 }
 

@@ -25,8 +25,14 @@ void set_log_sink(log_sink sink) noexcept;
 /// Sends one event to the installed sink.
 void log(std::string_view level, std::string_view event, std::initializer_list<log_field> fields) noexcept;
 
-/// The default sink's line: `{"level":level,"event":event,<name>:<value>...}` with every string JSON-escaped
-/// (quotes, backslashes, control characters), no trailing newline.
+/// Appends `text` as a JSON string literal, quotes included, escaped as Boost.JSON's serializer does: `"` and `\`,
+/// the short escapes \b \t \n \f \r, every other control character as \u00xx (lowercase hex); everything else
+/// (DEL, UTF-8 bytes) verbatim. The one JSON escaper of the program: these log lines, the server's log
+/// (server/log.cpp) and the API's hand-written responses (server/api/json_write.hpp) all write strings with it.
+void append_json_string(std::string& out, std::string_view text);
+
+/// The default sink's line: `{"level":level,"event":event,<name>:<value>...}` with every string written by
+/// append_json_string, no trailing newline.
 std::string json_line(std::string_view level, std::string_view event, std::span<log_field const> fields);
 
 }  // namespace latchkey::store

@@ -6,85 +6,18 @@
 #include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 
+#include "store/log.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace latchkey::server::api::json_write {
 
-namespace detail {
-
-/// True when one of the 8 bytes of `w` needs an escape (< 0x20, '"' or '\\'): the classic SWAR zero-byte
-/// tests, so plain text (ids, tokens, names) is scanned a word at a time.
-constexpr bool word_needs_escape(std::uint64_t w) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ull;
-    constexpr std::uint64_t highs = 0x8080808080808080ull;
-    auto has_zero = [](std::uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
-    bool const control = ((w - ones * 0x20) & ~w & highs) != 0;  // some byte < 0x20 (bytes >= 0x80 excluded)
-    return control || has_zero(w ^ (ones * '"')) || has_zero(w ^ (ones * '\\'));
-}
-
-constexpr bool byte_needs_escape(char c) noexcept {
-    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
-}
-
-}  // namespace detail
-
-/// A JSON string literal, escaped as Boost.JSON's serializer does: `"` and `\`, the short escapes \b \t \n \f
-/// \r, every other control character as \u00xx (lowercase hex); everything else (including DEL and UTF-8
-/// bytes) verbatim.
-inline void string(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    out.push_back('"');
-    char const* p = s.data();
-    char const* const end = p + s.size();
-    while (p != end) {
-        // The common case is a run of plain characters: find its end a word at a time, copy it in one append.
-        char const* q = p;
-        while (end - q >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, q, 8);
-            if (detail::word_needs_escape(w)) break;
-            q += 8;
-        }
-        while (q != end && !detail::byte_needs_escape(*q)) ++q;
-        out.append(p, q);
-        if (q == end) break;
-        auto const c = static_cast<unsigned char>(*q);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            default: {
-                char const u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-                out.append(u, sizeof u);
-            }
-        }
-        p = q + 1;
-    }
-    out.push_back('"');
-}
+/// A JSON string literal, escaped as Boost.JSON's serializer does (the one JSON escaper: store/log.hpp).
+inline void string(std::string& out, std::string_view s) { store::append_json_string(out, s); }
 
 /// A string, or null when empty (the views' convention for optional text fields).
 inline void string_or_null(std::string& out, std::string_view s) {

@@ -2,6 +2,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
+#include "server/escape.hpp"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -474,32 +475,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> certificate_validity(std::s
     return out;
 }
 
-std::string xml_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                out.push_back(c);
-        }
-    }
-    return out;
-}
+std::string xml_escape(std::string_view s) { return markup_escaped(s); }
 
 std::string new_request_id() { return "_" + crypto::random_token(20); }
 
@@ -524,20 +500,7 @@ std::string authn_request_xml(authn_request const& r) {
 
 namespace {
 
-std::string pct(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
+std::string pct(std::string_view s) { return percent_encoded(s); }
 
 std::optional<std::string> deflate_raw(std::string_view in) {
     z_stream z{};

@@ -19,6 +19,7 @@
 #include "server/api/dispatch.hpp"
 #include "server/api/frontend/handlers.hpp"
 #include "server/api/frontend/static_file.hpp"
+#include "server/escape.hpp"
 #include "server/http/guard.hpp"
 
 #include <boost/json/array.hpp>
@@ -220,13 +221,13 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
     html +=
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
-    append_html_escaped(html, page_title(p));
+    append_markup_escaped(html, page_title(p));
     html += " \xC2\xB7 ";  // a middle dot
-    append_html_escaped(html, name);
+    append_markup_escaped(html, name);
     html += "</title>\n";
     if (auto icon = parse_redirect(brand.favicon_url)) {
         html += "<link rel=\"icon\" href=\"";
-        append_html_escaped(html, icon->url);
+        append_markup_escaped(html, icon->url);
         html += "\">\n";
     }
     html += "<style nonce=\"";
@@ -246,20 +247,20 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
         "<script type=\"application/json\" id=\"latchkey-portal-settings\">";
     html += json_for_script_block(settings);
     html += "</script>\n<script src=\"";
-    append_html_escaped(html, script_url(a, "@clerk/clerk-js", "clerk.browser.js"));
+    append_markup_escaped(html, script_url(a, "@clerk/clerk-js", "clerk.browser.js"));
     html += "\" data-clerk-publishable-key=\"";
-    append_html_escaped(html, a.inst.publishable_key);
+    append_markup_escaped(html, a.inst.publishable_key);
     html += "\" data-clerk-proxy-url=\"";
-    append_html_escaped(html, without_trailing_slash(a.inst.frontend_api));
+    append_markup_escaped(html, without_trailing_slash(a.inst.frontend_api));
     html += "\" crossorigin=\"anonymous\" defer></script>\n<script src=\"";
-    append_html_escaped(html, script_url(a, "@clerk/ui", "ui.browser.js"));
+    append_markup_escaped(html, script_url(a, "@clerk/ui", "ui.browser.js"));
     html += "\" crossorigin=\"anonymous\" defer></script>\n<script src=\"";
-    append_html_escaped(html, a.inst.fapi_path_prefix);
+    append_markup_escaped(html, a.inst.fapi_path_prefix);
     html +=
         "/portal/portal.js\" defer></script>\n"
         "</head>\n<body>\n";
     html += "<noscript>";
-    append_html_escaped(html, page_title(p));
+    append_markup_escaped(html, page_title(p));
     html += " needs JavaScript.</noscript>\n";
     if (p == page::user || p == page::organization || p == page::create_organization)
         html += "<div id=\"latchkey-portal-bar\"></div>\n";
@@ -416,31 +417,6 @@ constexpr std::string_view portal_js = R"js((function () {
 constexpr auto portal_js_etag = etag_of(portal_js);
 
 }  // namespace
-
-/// Text for HTML element content and double- or single-quoted attribute values.
-void append_html_escaped(std::string& out, std::string_view text) {
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-}
 
 account_urls account_urls_of(app const& a) {
     auto const& c = a.cfg;

@@ -29,7 +29,4 @@ struct account_urls {
 
 account_urls account_urls_of(app const& a);
 
-/// Appends `text` escaped for HTML element content and double- or single-quoted attribute values (& < > " ').
-void append_html_escaped(std::string& out, std::string_view text);
-
 }  // namespace latchkey::server::api::frontend

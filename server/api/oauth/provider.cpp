@@ -28,6 +28,7 @@
 #include "server/api/oauth/handlers.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
+#include "server/escape.hpp"
 #include "server/http/router.hpp"
 #include "server/log.hpp"
 
@@ -60,26 +61,9 @@ reply oauth_error(http::status st, std::string_view error, std::string_view desc
 
 std::string const& issuer_of(app const& a) { return a.inst.frontend_api; }
 
-std::string pct(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back('%');
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-        }
-    }
-    return out;
-}
+std::string pct(std::string_view s) { return percent_encoded(s); }
 
-std::string html_escape(std::string_view s) {
-    std::string out;
-    frontend::append_html_escaped(out, s);
-    return out;
-}
+std::string html_escape(std::string_view s) { return markup_escaped(s); }
 
 /// `uri` with the parameters appended to its query (before any fragment; registered URIs have none).
 std::string with_params(std::string uri, std::vector<std::pair<std::string, std::string>> const& ps) {

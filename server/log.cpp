@@ -167,11 +167,11 @@ void access(std::string_view listener, std::string_view request_id, std::string_
     line += listener;
     line += "\",\"request_id\":\"";
     line += request_id;
-    line += "\",\"method\":\"";
-    json_escape(line, method);
-    line += "\",\"path\":\"";
-    json_escape(line, path.substr(0, 256));
-    line += "\",\"status\":";
+    line += "\",\"method\":";
+    store::append_json_string(line, method);
+    line += ",\"path\":";
+    store::append_json_string(line, path.substr(0, 256));
+    line += ",\"status\":";
     line += std::to_string(status);
     if (!code.empty()) {
         line += ",\"code\":\"";

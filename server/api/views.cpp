@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace latchkey::server::api::views {
 
@@ -75,15 +76,29 @@ json::value verification(store::verification_record const& v, json::storage_ptr 
     return json::value(std::move(o));
 }
 
-json::object email_address(store::user_record const&, store::identification_record const& e, json::storage_ptr sp) {
+namespace {
+
+/// An identification's view up to its verification: {id, object: kind, <kind>: value, <flags...>, reserved,
+/// verification, linked_to}, `flags` being the kind's own booleans before `reserved`.
+json::object identification(store::identification_record const& i, std::string_view kind,
+                            std::initializer_list<std::pair<std::string_view, bool>> flags, std::size_t fields,
+                            json::storage_ptr sp) {
     json::object o(std::move(sp));
-    o.reserve(9);
-    o.emplace("id", json::string_view(e.id));
-    o.emplace("object", "email_address");
-    o.emplace("email_address", json::string_view(e.value));
-    o.emplace("reserved", e.reserved);
-    o.emplace("verification", verification(e.verification, o.storage()));
+    o.reserve(fields);
+    o.emplace("id", json::string_view(i.id));
+    o.emplace("object", kind);
+    o.emplace(kind, json::string_view(i.value));
+    for (auto const& [name, on] : flags) o.emplace(name, on);
+    o.emplace("reserved", i.reserved);
+    o.emplace("verification", verification(i.verification, o.storage()));
     o.emplace("linked_to", json::array_kind);
+    return o;
+}
+
+}  // namespace
+
+json::object email_address(store::user_record const&, store::identification_record const& e, json::storage_ptr sp) {
+    auto o = identification(e, "email_address", {}, 9, std::move(sp));
     o.emplace("matches_sso_connection", false);
     o.emplace("created_at", e.created_at);
     o.emplace("updated_at", e.updated_at);
@@ -91,16 +106,10 @@ json::object email_address(store::user_record const&, store::identification_reco
 }
 
 json::object phone_number(store::user_record const&, store::identification_record const& p, json::storage_ptr sp) {
-    json::object o(std::move(sp));
-    o.reserve(11);
-    o.emplace("id", json::string_view(p.id));
-    o.emplace("object", "phone_number");
-    o.emplace("phone_number", json::string_view(p.value));
-    o.emplace("reserved_for_second_factor", p.reserved_for_second_factor);
-    o.emplace("default_second_factor", p.default_second_factor);
-    o.emplace("reserved", p.reserved);
-    o.emplace("verification", verification(p.verification, o.storage()));
-    o.emplace("linked_to", json::array_kind);
+    auto o = identification(p, "phone_number",
+                            {{"reserved_for_second_factor", p.reserved_for_second_factor},
+                             {"default_second_factor", p.default_second_factor}},
+                            11, std::move(sp));
     o.emplace("backup_codes", nullptr);
     o.emplace("created_at", p.created_at);
     o.emplace("updated_at", p.updated_at);
@@ -282,6 +291,10 @@ json::object backend_client(store::client_record const& c, std::vector<store::se
 bool session_live(store::session_record const& s, std::int64_t now_ms) {
     return (s.status == "active" || s.status == "pending") && (s.expire_at == 0 || s.expire_at > now_ms) &&
            (s.abandon_at == 0 || s.abandon_at > now_ms);
+}
+
+json::object deleted_object(std::string_view object, std::string_view id) {
+    return {{"object", object}, {"id", id}, {"deleted", true}};
 }
 
 }  // namespace latchkey::server::api::views

@@ -95,4 +95,7 @@ boost::json::object backend_client(store::client_record const& c, std::vector<st
 /// True when the session counts as signed in (active or pending) and is not past expiry.
 bool session_live(store::session_record const& s, std::int64_t now_ms);
 
+/// Clerk's DeletedObject, FAPI and BAPI alike: {"object":<object>,"id":<id>,"deleted":true}.
+boost::json::object deleted_object(std::string_view object, std::string_view id);
+
 }  // namespace latchkey::server::api::views

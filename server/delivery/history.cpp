@@ -30,7 +30,8 @@ std::int64_t number(json::object const& o, std::string_view k) {
 
 }  // namespace
 
-json::object entry_json(history_entry const& e) {
+json::object entry_json(history_entry const& e, std::int64_t next_attempt_at) {
+    auto or_null = [](std::int64_t v) { return v == 0 ? json::value(nullptr) : json::value(v); };
     return {{"object", "webhook_delivery"},
             {"id", e.id},
             {"url", e.url},
@@ -38,11 +39,28 @@ json::object entry_json(history_entry const& e) {
             {"msg_id", e.msg_id},
             {"status", e.status},
             {"attempts", e.attempts},
-            {"response_code", e.response_code},
+            {"response_code", or_null(e.response_code)},
             {"last_error", e.last_error},
-            {"next_attempt_at", nullptr},
+            {"next_attempt_at", or_null(next_attempt_at)},
             {"created_at", e.created_at},
-            {"delivered_at", e.delivered_at}};
+            {"delivered_at", or_null(e.delivered_at)}};
+}
+
+history_entry webhook_entry(store::job_record const& job, std::string status) {
+    boost::system::error_code ec;
+    auto const p = json::parse(job.payload, ec);
+    json::object const none;
+    auto const& o = !ec && p.is_object() ? p.get_object() : none;
+    history_entry e;
+    e.id = job.id;
+    e.url = text(o, "url");
+    e.event_type = text(o, "type");
+    e.msg_id = text(o, "msg_id");
+    e.status = std::move(status);
+    e.attempts = job.attempts;
+    e.last_error = job.last_error;
+    e.created_at = job.created_at;
+    return e;
 }
 
 history::history(std::string file, std::size_t per_endpoint) : file_(std::move(file)), per_endpoint_(per_endpoint) {

@@ -8,6 +8,8 @@
 // Persisted in <data_dir>/webhook_history.jsonl (mode 0600, rewritten atomically by the delivery worker after each
 // batch, read at start), never in a handler: handlers read the copy in memory. No payload body is kept, only
 // what identifies a delivery (event type, svix msg_id, URL).
+#include "store/records.hpp"
+
 #include <boost/json/object.hpp>
 
 #include <cstddef>
@@ -34,10 +36,15 @@ struct history_entry {
     std::int64_t delivered_at = 0;   ///< when it left the queue (unix ms)
 };
 
-/// The entry as GET /v1/webhook_deliveries shows it and the history file keeps it (one JSON line each):
-/// {object, id, url, event_type, msg_id, status, attempts, response_code, last_error, next_attempt_at (null),
-/// created_at, delivered_at}.
-boost::json::object entry_json(history_entry const& e);
+/// A webhook delivery as GET /v1/webhook_deliveries and the console show it (delivered, from this history, or still
+/// in the queue), and as the history file keeps it (one JSON line each): {object, id, url, event_type, msg_id,
+/// status, attempts, response_code, last_error, next_attempt_at, created_at, delivered_at}, response_code,
+/// next_attempt_at (when a delivery still queued is tried next) and delivered_at null when 0.
+boost::json::object entry_json(history_entry const& e, std::int64_t next_attempt_at = 0);
+
+/// The entry of a webhook job with `status`: its id, attempts, last error and creation time, and the url, event type
+/// and svix msg_id its payload names (never the payload's body); no response or times beyond creation yet.
+history_entry webhook_entry(store::job_record const& job, std::string status);
 
 class history {
 public:

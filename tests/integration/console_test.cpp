@@ -8,6 +8,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/totp.hpp"
 #include "server/delivery/history.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/scripted_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
@@ -414,9 +415,7 @@ BOOST_AUTO_TEST_CASE(charts_read_bucketed_counters) {
     expect_error(c.http.request(verb::get, "/console/api/stats?range=year"), 422, "form_param_value_invalid", "range");
 }
 
-BOOST_AUTO_TEST_CASE(secret_key_requests_are_unchanged) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(secret_key_requests_are_unchanged, bapi_env) {
     // A console cookie next to an Authorization header: the secret key decides (and a bad one is refused).
     console_client c(s);
     BOOST_TEST_REQUIRE(c.open_link().status == 303u);
@@ -446,9 +445,7 @@ std::vector<std::string> listed_ids(http_client& b, std::string const& query) {
 
 BOOST_AUTO_TEST_SUITE(console_search)
 
-BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier, bapi_env) {
     auto ada = create_user(b, {{"email_address", json::array{"ada.lovelace@engine.example"}},
                                {"phone_number", json::array{"+15555550111"}},
                                {"username", "countess"},
@@ -509,9 +506,7 @@ BOOST_AUTO_TEST_CASE(bapi_query_is_a_prefix_search_over_every_identifier) {
 // 45 users, 30 of them "Ada": "ada" has 90 index entries (name, email, full name), more than a page's budget, so
 // its pages come from walking the users newest (or oldest) first; "ada.lovelace1" (8 matches) from the index.
 // Either way the pages are Clerk's order and paging, and the count is the number of matches.
-BOOST_AUTO_TEST_CASE(broad_query_pages_in_creation_order) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(broad_query_pages_in_creation_order, bapi_env) {
     std::vector<std::string> adas;
     for (int i = 0; i < 45; ++i) {
         bool const ada = i % 3 != 0;
@@ -693,9 +688,7 @@ BOOST_AUTO_TEST_CASE(operators_are_managed_by_admins_with_an_audit_trail) {
     BOOST_TEST(audited(s, "PATCH /console/api/operators/{operator_id}", owner_id, 403));
 }
 
-BOOST_AUTO_TEST_CASE(template_preview_renders_the_claims_for_a_chosen_user) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(template_preview_renders_the_claims_for_a_chosen_user, bapi_env) {
     auto tpl = b.bapi(
         verb::post, "/v1/jwt_templates",
         json::object{{"name", "plan"},
@@ -773,9 +766,7 @@ BOOST_AUTO_TEST_CASE(webhook_deliveries_are_listed_and_retried) {
     expect_error(b.bapi(verb::get, "/v1/webhook_deliveries?limit=0"), 422, "form_param_value_invalid", "limit");
 }
 
-BOOST_AUTO_TEST_CASE(export_downloads_the_users_in_the_import_formats_without_secrets) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(export_downloads_the_users_in_the_import_formats_without_secrets, bapi_env) {
     for (int i = 0; i < 3; ++i)
         create_user(b, json::object{{"email_address", json::array{"exp" + std::to_string(i) + "@example.com"}},
                                     {"password", "correct horse battery staple"}});

@@ -3,6 +3,7 @@
 // real binary (config and keys reloaded on a connection that stays open; a broken config is refused and the old
 // one kept).
 #include "server/metrics.hpp"
+#include "tests/common/flows.hpp"
 #include "tests/common/server_fixture.hpp"
 #include "tests/common/spawn.hpp"
 
@@ -98,9 +99,7 @@ json::object const* line_with_email(std::vector<json::object> const& lines, std:
 
 BOOST_AUTO_TEST_SUITE(operators)
 
-BOOST_AUTO_TEST_CASE(metrics_by_route_pattern_status_and_latency) {
-    test_server s;
-    auto b = bapi_client(s);
+BOOST_FIXTURE_TEST_CASE(metrics_by_route_pattern_status_and_latency, bapi_env) {
     http_client anon(s.bapi_port());
     expect_error(anon.request(verb::get, "/metrics"), 401, "authorization_header_missing");
 

@@ -53,6 +53,13 @@ std::string verified_domain(test_server& s, person& p, std::string const& org, s
     return id;
 }
 
+/// An instance with organization domains on, and Alice (alice@example.com) the admin of her organization Acme.
+struct acme {
+    test_server s{domains_on};
+    person alice = browser(s, "alice@example.com");
+    std::string org = create_org(alice, "Acme");
+};
+
 std::size_t memberships_in(http_result const& r, std::string const& sid) {
     auto s = client_session(r, sid);
     BOOST_TEST_REQUIRE(s.is_object(), r.body);
@@ -98,12 +105,9 @@ BOOST_AUTO_TEST_CASE(environment_shows_domains_and_forced_selection_from_the_con
                  422, "form_param_value_invalid", "enrollment_mode");
 }
 
-BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permissions) {
-    test_server s(domains_on);
-    auto alice = browser(s, "alice@example.com");
+BOOST_FIXTURE_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permissions, acme) {
     auto bob = browser(s, "bob@acme.test");
     auto eve = browser(s, "eve@other.test");
-    auto org = create_org(alice, "Acme");
     add_member(s, org, bob.who.user_id, "org:member");
     auto const base = "/v1/organizations/" + org + "/domains";
 
@@ -219,10 +223,7 @@ BOOST_AUTO_TEST_CASE(domains_are_created_verified_by_code_and_managed_with_permi
     expect_error(alice.c.fapi("GET", base + "/" + id), 404, "resource_not_found");
 }
 
-BOOST_AUTO_TEST_CASE(too_many_wrong_codes_fail_the_affiliation) {
-    test_server s(domains_on);
-    auto alice = browser(s, "alice@example.com");
-    auto org = create_org(alice, "Acme");
+BOOST_FIXTURE_TEST_CASE(too_many_wrong_codes_fail_the_affiliation, acme) {
     auto const base = "/v1/organizations/" + org + "/domains";
     auto id = str(response(alice.c.fapi("POST", base, {{"name", "acme.test"}})).at("id"));
     BOOST_TEST_REQUIRE(alice.c
@@ -242,10 +243,7 @@ BOOST_AUTO_TEST_CASE(too_many_wrong_codes_fail_the_affiliation) {
     BOOST_TEST(response(alice.c.fapi("GET", base + "/" + id)).at("affiliation_verification").at("status") == "failed");
 }
 
-BOOST_AUTO_TEST_CASE(a_suggestion_becomes_a_membership_request_the_admin_accepts) {
-    test_server s(domains_on);
-    auto alice = browser(s, "alice@example.com");
-    auto org = create_org(alice, "Acme");
+BOOST_FIXTURE_TEST_CASE(a_suggestion_becomes_a_membership_request_the_admin_accepts, acme) {
     verified_domain(s, alice, org, "acme.test", "automatic_suggestion");
     auto bob = browser(s, "bob@acme.test");
     auto carol = browser(s, "carol@acme.test");
@@ -314,10 +312,7 @@ BOOST_AUTO_TEST_CASE(a_suggestion_becomes_a_membership_request_the_admin_accepts
     BOOST_TEST(response(alice.c.fapi("GET", reqs + "?status=rejected")).at("total_count") == 1);
 }
 
-BOOST_AUTO_TEST_CASE(an_automatic_invitation_domain_invites_matching_users) {
-    test_server s(domains_on);
-    auto alice = browser(s, "alice@example.com");
-    auto org = create_org(alice, "Acme");
+BOOST_FIXTURE_TEST_CASE(an_automatic_invitation_domain_invites_matching_users, acme) {
     auto dom = verified_domain(s, alice, org, "acme.test", "automatic_invitation");
     auto bob = browser(s, "bob@acme.test");
     auto eve = browser(s, "eve@other.test");
@@ -347,10 +342,7 @@ BOOST_AUTO_TEST_CASE(an_automatic_invitation_domain_invites_matching_users) {
     BOOST_TEST(response(carol.c.fapi("GET", "/v1/me/organization_invitations")).at("total_count") == 0);
 }
 
-BOOST_AUTO_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests) {
-    test_server s(domains_on);
-    auto alice = browser(s, "alice@example.com");
-    auto org = create_org(alice, "Acme");
+BOOST_FIXTURE_TEST_CASE(deleting_an_organization_takes_its_domains_and_requests, acme) {
     auto dom = verified_domain(s, alice, org, "acme.test", "automatic_suggestion");
     auto bob = browser(s, "bob@acme.test");
     auto sid = str(response(bob.c.fapi("GET", "/v1/me/organization_suggestions")).at("data").at(0).at("id"));

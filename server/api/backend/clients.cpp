@@ -80,14 +80,13 @@ api_result<reply> verify_client(app& a, request_ctx& ctx) {
     // The token is either the browser's client credential (the `__client` cookie value, which is
     // what
     // @clerk/backend's clients.verifyClient() is usually given) or a session JWT from `__session`.
-    auto token = body_string(ctx, "token", crypto::max_jws_bytes);
+    auto token = required_body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
-    if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
     // A client credential is "client_<id>.<secret>"; anything else must be a session JWT.
-    auto const credential = domain::split_client_credential(**token);
+    auto const credential = domain::split_client_credential(*token);
     std::string sid;
     if (!credential) {
-        auto claims = domain::verify_session_token(a, **token, ctx.now);
+        auto claims = domain::verify_session_token(a, *token, ctx.now);
         if (!claims) return claims.error();
         sid = std::string(claims->at("sid").get_string());
     }

@@ -1,5 +1,6 @@
 #include "server/api/backend/common.hpp"
 
+#include "server/api/domain/identifiers.hpp"
 #include "server/api/views.hpp"
 #include "server/log.hpp"
 
@@ -106,11 +107,32 @@ api_result<std::pair<std::size_t, std::size_t>> paging(request_ctx const& ctx) {
 reply json_reply(json::value const& v) { return reply{http::status::ok, json::serialize(v), {}}; }
 
 reply deleted_reply(std::string_view object, std::string_view id) {
-    json::object o;
-    o["object"] = object;
-    o["id"] = id;
-    o["deleted"] = true;
-    return json_reply(o);
+    return json_reply(views::deleted_object(object, id));
+}
+
+api_result<std::string> required_body_string(request_ctx const& ctx, std::string_view key, std::size_t max) {
+    auto v = body_string(ctx, key, max);
+    if (!v) return v.error();
+    if (!*v || (*v)->empty()) return param_error(code::form_param_missing, key);
+    return std::move(**v);
+}
+
+api_result<std::optional<std::int64_t>> body_int_in(request_ctx const& ctx, std::string_view key, std::int64_t min,
+                                                    std::int64_t max, std::string_view long_message) {
+    auto v = body_int(ctx, key);
+    if (v && *v && (**v < min || **v > max)) return param_error(code::form_param_value_invalid, key, long_message);
+    return v;
+}
+
+api_result<std::string> email_address_of(json::value const* v) {
+    if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty()))
+        return param_error(code::form_param_missing, "email_address");
+    if (!v->is_string()) return param_error(code::form_param_type_invalid, "email_address");
+    auto e = domain::normalize_email(v->get_string());
+    if (!e)
+        return param_error(code::form_param_format_invalid, "email_address",
+                           "email_address must be a valid email address.");
+    return std::move(*e);
 }
 
 api_error not_found() { return make_error(code::resource_not_found); }

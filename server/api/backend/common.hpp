@@ -2,6 +2,7 @@
 // Backend API helpers: typed reads of the JSON body and query with Clerk-shaped 422s, and reply
 // builders.
 #include "server/api/context.hpp"
+#include "server/api/txn.hpp"
 #include "store/records.hpp"
 
 #include <boost/json/object.hpp>
@@ -43,6 +44,43 @@ std::string_view effective_status(store::session_record const& s, std::int64_t n
 
 /// views::backend_session with the effective status.
 boost::json::object session_view(store::session_record const& s, std::int64_t now_ms);
+
+/// A body string that must be there and not be empty: 422 form_param_missing (param_name `key`) otherwise.
+api_result<std::string> required_body_string(request_ctx const& ctx, std::string_view key, std::size_t max = 1024);
+/// A body integer that, when given, lies in [min, max]: 422 form_param_value_invalid with `long_message` otherwise.
+api_result<std::optional<std::int64_t>> body_int_in(request_ctx const& ctx, std::string_view key, std::int64_t min,
+                                                    std::int64_t max, std::string_view long_message);
+/// An email address from a JSON value (a body field or a bulk item; nullptr when absent), normalised: missing or
+/// empty -> form_param_missing, not a string -> form_param_type_invalid, no address -> form_param_format_invalid,
+/// all with param_name "email_address".
+api_result<std::string> email_address_of(boost::json::value const* v);
+
+/// The record a store lookup found: a store failure maps through store_error (`what`), no record is a 404.
+template <class R>
+api_result<R> found(store::result<std::optional<R>> r, std::string_view what) {
+    if (!r) return store_error(r.error(), what);
+    if (!*r) return not_found();
+    return std::move(**r);
+}
+
+/// `f(write_txn&) -> api_result<json::value>` in one write txn (a 4xx aborts it), answered 200 with that JSON.
+template <class F>
+api_result<reply> write_json(app& a, char const* what, F&& f) {
+    auto r =
+        txn::write<boost::json::value>(a, what, txn::on_client_error::abort,
+                                       [&](store::write_txn& w) -> api_result<boost::json::value> { return f(w); });
+    if (!r) return r.error();
+    return json_reply(*r);
+}
+
+/// `f(read_txn&) -> api_result<json::value>` in one read txn, answered 200 with that JSON.
+template <class F>
+api_result<reply> read_json(app& a, char const* what, F&& f) {
+    auto r = txn::read<boost::json::value>(a, what,
+                                           [&](store::read_txn& t) -> api_result<boost::json::value> { return f(t); });
+    if (!r) return r.error();
+    return json_reply(*r);
+}
 
 // Store errors map through api::store_error (server/api/error.hpp), shared with the FAPI.
 

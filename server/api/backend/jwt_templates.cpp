@@ -56,22 +56,12 @@ std::optional<api_error> apply(request_ctx const& ctx, store::jwt_template_recor
     } else if (create) {
         return param_error(code::form_param_missing, "claims");
     }
-    auto lifetime = body_int(ctx, "lifetime");
+    auto lifetime = body_int_in(ctx, "lifetime", 30, 315360000, "lifetime must be between 30 and 315360000 seconds.");
     if (!lifetime) return lifetime.error();
-    if (*lifetime) {
-        if (**lifetime < 30 || **lifetime > 315360000)
-            return param_error(code::form_param_value_invalid, "lifetime",
-                               "lifetime must be between 30 and 315360000 seconds.");
-        t.lifetime = static_cast<std::int32_t>(**lifetime);
-    }
-    auto skew = body_int(ctx, "allowed_clock_skew");
+    if (*lifetime) t.lifetime = static_cast<std::int32_t>(**lifetime);
+    auto skew = body_int_in(ctx, "allowed_clock_skew", 0, 300, "allowed_clock_skew must be between 0 and 300 seconds.");
     if (!skew) return skew.error();
-    if (*skew) {
-        if (**skew < 0 || **skew > 300)
-            return param_error(code::form_param_value_invalid, "allowed_clock_skew",
-                               "allowed_clock_skew must be between 0 and 300 seconds.");
-        t.allowed_clock_skew = static_cast<std::int32_t>(**skew);
-    }
+    if (*skew) t.allowed_clock_skew = static_cast<std::int32_t>(**skew);
     auto custom = body_bool(ctx, "custom_signing_key");
     if (!custom) return custom.error();
     if (custom->value_or(false))

@@ -22,10 +22,7 @@ namespace json = boost::json;
 namespace {
 
 api_result<store::session_record> load_session(app& /*a*/, store::read_txn const& t, std::string_view id) {
-    auto s = t.sessions().get(id);
-    if (!s) return store_error(s.error(), "get_session");
-    if (!*s) return not_found();
-    return std::move(**s);
+    return found(t.sessions().get(id), "get_session");
 }
 
 /// The session named by the `session_id` path parameter, read in its own txn (404 if unknown).
@@ -152,10 +149,9 @@ api_result<reply> revoke_session(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> verify_session(app& a, request_ctx& ctx) {
-    auto token = body_string(ctx, "token", crypto::max_jws_bytes);
+    auto token = required_body_string(ctx, "token", crypto::max_jws_bytes);
     if (!token) return token.error();
-    if (!*token || (*token)->empty()) return param_error(code::form_param_missing, "token");
-    auto claims = domain::verify_session_token(a, **token, ctx.now);
+    auto claims = domain::verify_session_token(a, *token, ctx.now);
     if (!claims) return claims.error();
     if (claims->at("sid").get_string() != ctx.params.get("session_id"))
         return param_error(code::form_param_value_invalid, "token", "The token belongs to another session.");

@@ -234,10 +234,7 @@ json::object user_json(app const& a, store::user_record const& u, std::int64_t n
 }
 
 api_result<store::user_record> load_user(app& /*a*/, store::read_txn const& t, std::string_view id) {
-    auto u = t.users().get(id);
-    if (!u) return store_error(u.error(), "get_user");
-    if (!*u) return not_found();
-    return std::move(**u);
+    return found(t.users().get(id), "get_user");
 }
 
 /// The user named by the `user_id` path parameter, read in its own txn (404 if unknown).
@@ -489,14 +486,13 @@ api_result<reply> update_user_metadata(app& a, request_ctx& ctx) { return write_
 api_result<reply> replace_user_metadata(app& a, request_ctx& ctx) { return write_metadata(a, ctx, false); }
 
 api_result<reply> verify_password(app& a, request_ctx& ctx) {
-    auto pw = body_string(ctx, "password", 256);
+    auto pw = required_body_string(ctx, "password", 256);
     if (!pw) return pw.error();
-    if (!*pw || (*pw)->empty()) return param_error(code::form_param_missing, "password");
     auto u = read_user(a, ctx);
     if (!u) return u.error();
     auto const& digest = u->password_digest;
     if (digest.empty()) return param_error(code::password_not_set, "password");
-    auto ok = crypto::verify_password(**pw, digest);
+    auto ok = crypto::verify_password(*pw, digest);
     if (!ok || !*ok) return param_error(code::form_password_incorrect, "password");
     return json_reply(json::object{{"verified", true}});
 }

@@ -15,18 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-/// A validated address from a JSON value (the body or a bulk item).
-api_result<std::string> email_of(json::value const* v) {
-    if (v == nullptr || v->is_null() || (v->is_string() && v->get_string().empty()))
-        return param_error(code::form_param_missing, "email_address");
-    if (!v->is_string()) return param_error(code::form_param_type_invalid, "email_address");
-    auto e = domain::normalize_email(v->get_string());
-    if (!e)
-        return param_error(code::form_param_format_invalid, "email_address",
-                           "email_address must be a valid email address.");
-    return std::move(*e);
-}
-
 api_result<bool> notify_of(json::value const* v) {
     if (v == nullptr || v->is_null()) return true;
     if (!v->is_bool()) return param_error(code::form_param_type_invalid, "notify");
@@ -106,7 +94,7 @@ api_result<reply> list_waitlist_entries(app& a, request_ctx& ctx) {
 api_result<reply> create_waitlist_entry(app& a, request_ctx& ctx) {
     json::object const empty;
     auto const& body = ctx.body.is_object() ? ctx.body.get_object() : empty;
-    auto email = email_of(body.if_contains("email_address"));
+    auto email = email_address_of(body.if_contains("email_address"));
     if (!email) return email.error();
     auto notify = notify_of(body.if_contains("notify"));
     if (!notify) return notify.error();
@@ -124,7 +112,7 @@ api_result<reply> create_waitlist_entries(app& a, request_ctx& ctx) {
     std::set<std::string> seen;
     for (auto const& v : ctx.body.get_array()) {
         if (!v.is_object()) return param_error(code::form_param_type_invalid, "body", "Each item must be an object.");
-        auto email = email_of(v.get_object().if_contains("email_address"));
+        auto email = email_address_of(v.get_object().if_contains("email_address"));
         if (!email) return email.error();
         auto notify = notify_of(v.get_object().if_contains("notify"));
         if (!notify) return notify.error();

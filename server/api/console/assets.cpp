@@ -18,55 +18,24 @@ constexpr std::string_view csp =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// True when Accept-Encoding lists `coding` with a q-value above zero.
-bool accepts(std::string_view accept_encoding, std::string_view coding) {
-    while (!accept_encoding.empty()) {
-        auto comma = accept_encoding.find(',');
-        std::string_view item = accept_encoding.substr(0, comma);
-        accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
-        auto semi = item.find(';');
-        std::string_view token = trim_ows(item.substr(0, semi));
-        if (token != coding) continue;
-        if (semi == std::string_view::npos) return true;
-        std::string_view params = trim_ows(item.substr(semi + 1));
-        if (!params.starts_with("q=")) return true;
-        params.remove_prefix(2);
-        // q=0, q=0.0, q=0.00, q=0.000 refuse; anything else accepts.
-        return params.find_first_not_of("0.") != std::string_view::npos;
-    }
-    return false;
-}
-
 api_result<reply> serve(request_ctx& ctx, console_assets::file const& f, std::string_view cache_control) {
     std::string_view ae;
     if (auto it = ctx.req.find(http::field::accept_encoding); it != ctx.req.end()) ae = it->value();
     console_assets::representation const* rep = &f.identity;
     std::string_view encoding;
-    if (!f.br.body.empty() && accepts(ae, "br")) {
+    if (!f.br.body.empty() && frontend::accepted_q(ae, "br") > 0) {
         rep = &f.br;
         encoding = "br";
-    } else if (!f.gzip.body.empty() && accepts(ae, "gzip")) {
+    } else if (!f.gzip.body.empty() && frontend::accepted_q(ae, "gzip") > 0) {
         rep = &f.gzip;
         encoding = "gzip";
     }
     ctx.headers.emplace_back("ETag", std::string(rep->etag));
     ctx.headers.emplace_back("Cache-Control", std::string(cache_control));
     ctx.headers.emplace_back("Vary", "Accept-Encoding");
-    ctx.headers.emplace_back("Content-Security-Policy", std::string(csp));
-    ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    ctx.headers.emplace_back("X-Frame-Options", "DENY");
-    ctx.headers.emplace_back("Referrer-Policy", "no-referrer");
-    ctx.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+    frontend::page_security_headers(ctx, std::string(csp), "no-referrer");
     ctx.headers.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
-    reply out;
-    out.content_type = f.content_type;
-    if (frontend::none_match(ctx, rep->etag)) {
-        out.status = http::status::not_modified;
-        return out;
-    }
-    if (!encoding.empty()) ctx.headers.emplace_back("Content-Encoding", std::string(encoding));
-    out.static_body = rep->body;
-    return out;
+    return frontend::embedded_file(ctx, f.content_type, rep->etag, rep->body, encoding);
 }
 
 }  // namespace

@@ -76,4 +76,16 @@ std::string new_totp_secret();
 /// operator_json plus, when `secret` is not empty, the TOTP secret and its otpauth URI (shown once).
 boost::json::object operator_with_secret(store::operator_record const& o, std::string const& secret);
 
+/// A console session and its operator.
+struct login {
+    store::console_session_record session;
+    store::operator_record op;
+};
+/// The session the cookie's token names and its operator: 401 console_session_invalid when there is none or the
+/// operator was removed. Whether the session is still live is authorize's question.
+api_result<login> find_login(app& a, std::string_view token);
+
+/// The query's `limit`: `fallback` when absent, else a whole number in 1..max (422 form_param_value_invalid).
+api_result<std::size_t> limit_param(request_ctx const& ctx, std::size_t fallback, std::size_t max);
+
 }  // namespace latchkey::server::api::console

@@ -7,6 +7,7 @@
 #include "crypto/ossl.hpp"
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/client_credentials.hpp"
 #include "server/api/txn.hpp"
 #include "server/log.hpp"
 
@@ -17,14 +18,13 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 
 namespace latchkey::server::api::console {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
 /// "scheme://host[:port]" the browser would send as Origin for this listener, for both schemes (the listener's
 /// scheme is fixed by the config: TLS when a certificate is configured).
@@ -69,24 +69,35 @@ bool is_console_request(request_ctx const& ctx) {
     return ctx.cookies.has(cookie_name) && ctx.req.find(http::field::authorization) == ctx.req.end();
 }
 
+api_result<login> find_login(app& a, std::string_view token) {
+    auto const digest = domain::secret_digest_hex(token);
+    return txn::read(a, "console session", [&](store::read_txn& t) -> store::result<api_result<login>> {
+        auto s = t.console().session(digest);
+        if (!s) return s.error();
+        if (!*s) return api_result<login>(make_error(code::console_session_invalid));
+        auto o = t.console().operator_by_id((*s)->operator_id);
+        if (!o) return o.error();
+        if (!*o || (*o)->role == removed_role) return api_result<login>(make_error(code::console_session_invalid));
+        return api_result<login>(login{std::move(**s), std::move(**o)});
+    });
+}
+
+api_result<std::size_t> limit_param(request_ctx const& ctx, std::size_t fallback, std::size_t max) {
+    auto const* l = ctx.query.find("limit");
+    if (l == nullptr) return fallback;
+    std::size_t n = 0;
+    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc{} || p != l->data() + l->size() || n == 0 || n > max)
+        return param_error(code::form_param_value_invalid, "limit",
+                           "limit must be between 1 and " + std::to_string(max) + ".");
+    return n;
+}
+
 api_result<void> authorize(app& a, request_ctx& ctx, std::string_view pattern) {
     auto const* token = ctx.cookies.find(cookie_name);
     if (token == nullptr || token->empty() || token->size() > 256) return make_error(code::console_session_invalid);
-    auto const digest = digest_hex(*token);
     auto const now = ctx.now;
-    struct found {
-        store::console_session_record session;
-        store::operator_record op;
-    };
-    auto f = txn::read(a, "console session", [&](store::read_txn& t) -> store::result<api_result<found>> {
-        auto s = t.console().session(digest);
-        if (!s) return s.error();
-        if (!*s) return api_result<found>(make_error(code::console_session_invalid));
-        auto o = t.console().operator_by_id((*s)->operator_id);
-        if (!o) return o.error();
-        if (!*o || (*o)->role == removed_role) return api_result<found>(make_error(code::console_session_invalid));
-        return api_result<found>(found{std::move(**s), std::move(**o)});
-    });
+    auto f = find_login(a, *token);
     if (!f) return f.error();
     auto& s = f->session;
     auto const& op = f->op;
@@ -187,7 +198,7 @@ store::result<std::string> create_link(store::database& db, std::string_view nam
                                        std::int64_t ttl_ms) {
     std::string token = crypto::random_token(32);
     store::console_link_record l;
-    l.digest = digest_hex(token);
+    l.digest = domain::secret_digest_hex(token);
     l.created_at = now_ms;
     l.expires_at = now_ms + ttl_ms;
     auto r = db.with_write([&](store::write_txn& w) -> store::result<void> {

@@ -12,6 +12,7 @@
 #include "crypto/totp.hpp"
 #include "server/api/console/console.hpp"
 #include "server/api/console/counters.hpp"
+#include "server/api/domain/client_credentials.hpp"
 #include "server/api/txn.hpp"
 
 #include <boost/json/array.hpp>
@@ -25,8 +26,6 @@ namespace latchkey::server::api::console {
 namespace json = boost::json;
 
 namespace {
-
-std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
 std::string_view user_agent(request_ctx const& ctx) {
     auto it = ctx.req.find(http::field::user_agent);
@@ -46,7 +45,7 @@ store::result<store::console_session_record> start_session(request_ctx& ctx, sto
                                                            std::string_view operator_id, std::string& token) {
     token = crypto::random_token(32);
     store::console_session_record s;
-    s.digest = digest_hex(token);
+    s.digest = domain::secret_digest_hex(token);
     s.id = crypto::new_id("cs", static_cast<std::uint64_t>(ctx.now));
     s.operator_id = operator_id;
     s.csrf = crypto::random_token(24);
@@ -99,7 +98,7 @@ api_result<reply> open_link(app& a, request_ctx& ctx) {
     auto const* token = ctx.query.find("token");
     if (token == nullptr || token->empty() || token->size() > 256)
         return param_error(code::console_link_invalid, "token");
-    auto const digest = digest_hex(*token);
+    auto const digest = domain::secret_digest_hex(*token);
     std::string session_token;
     std::string op_id, op_name;
     auto r = txn::write(a, "console link", txn::on_client_error::abort,
@@ -220,7 +219,7 @@ api_result<reply> sign_in(app& a, request_ctx& ctx) {
 
 api_result<reply> sign_out(app& a, request_ctx& ctx) {
     if (auto r = authorize(a, ctx, "/console/api/sign_out"); !r) return r.error();
-    auto const digest = digest_hex(*ctx.cookies.find(cookie_name));
+    auto const digest = domain::secret_digest_hex(*ctx.cookies.find(cookie_name));
     auto r =
         txn::write(a, "console sign-out", txn::on_client_error::abort, [&](store::write_txn& w) -> store::result<void> {
             auto s = w.console().session(digest);
@@ -236,36 +235,18 @@ api_result<reply> sign_out(app& a, request_ctx& ctx) {
 
 api_result<reply> current_session(app& a, request_ctx& ctx) {
     if (auto r = authorize(a, ctx, "/console/api/session"); !r) return r.error();
-    auto const digest = digest_hex(*ctx.cookies.find(cookie_name));
-    struct both {
-        store::operator_record op;
-        store::console_session_record s;
-    };
-    auto r = txn::read(a, "console session", [&](store::read_txn& t) -> store::result<api_result<both>> {
-        auto s = t.console().session(digest);
-        if (!s) return s.error();
-        auto o = t.console().operator_by_id(ctx.console_operator_id);
-        if (!o) return o.error();
-        if (!*s || !*o) return api_result<both>(make_error(code::console_session_invalid));
-        return api_result<both>(both{std::move(**o), std::move(**s)});
-    });
+    auto r = find_login(a, *ctx.cookies.find(cookie_name));
     if (!r) return r.error();
-    return json_reply(session_json(r->op, r->s.csrf, r->s.id));
+    return json_reply(session_json(r->op, r->session.csrf, r->session.id));
 }
 
 api_result<reply> list_audit(app& a, request_ctx& ctx) {
     if (auto r = authorize(a, ctx, "/console/api/audit"); !r) return r.error();
-    std::size_t limit = 50;
-    if (auto const* l = ctx.query.find("limit")) {
-        std::size_t n = 0;
-        auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
-        if (ec != std::errc{} || p != l->data() + l->size() || n == 0 || n > 500)
-            return param_error(code::form_param_value_invalid, "limit", "limit must be between 1 and 500.");
-        limit = n;
-    }
+    auto limit = limit_param(ctx, 50, 500);
+    if (!limit) return limit.error();
     std::string before;
     if (auto const* b = ctx.query.find("before")) before = *b;
-    auto r = txn::read(a, "audit", [&](store::read_txn& t) { return t.console().audit(limit, before); });
+    auto r = txn::read(a, "audit", [&](store::read_txn& t) { return t.console().audit(*limit, before); });
     if (!r) return r.error();
     json::array data;
     for (auto const& e : *r) data.push_back(audit_json(e));

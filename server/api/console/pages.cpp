@@ -88,41 +88,15 @@ json::object settings_json(conf::config const& c) {
             {"saml_connections", std::move(saml)}};
 }
 
-/// The webhook payload's fields a person reads; the envelope itself (user data) is not shown.
+/// A queued webhook delivery as the history shows a delivered one: the payload's fields a person reads, never the
+/// envelope itself (user data).
 json::object delivery_json(store::job_record const& j, std::int64_t now) {
-    json::object o{{"object", "webhook_delivery"},
-                   {"id", j.id},
-                   {"attempts", j.attempts},
-                   {"last_error", j.last_error},
-                   {"next_attempt_at", j.next_attempt_at},
-                   {"response_code", nullptr},
-                   {"created_at", j.created_at},
-                   {"delivered_at", nullptr}};
-    boost::system::error_code ec;
-    auto p = json::parse(j.payload, ec);
-    auto field = [&](std::string_view k) -> std::string {
-        if (ec || !p.is_object()) return {};
-        auto const* v = p.get_object().if_contains(k);
-        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
-    };
-    o["url"] = field("url");
-    o["event_type"] = field("type");
-    o["msg_id"] = field("msg_id");
-    o["status"] = j.state == "dead"          ? "failed"
-                  : j.leased                 ? "sending"
-                  : j.attempts == 0          ? "queued"
-                  : j.next_attempt_at <= now ? "queued"
-                                             : "retrying";
-    return o;
-}
-
-std::optional<std::size_t> limit_param(request_ctx const& ctx, std::size_t fallback, std::size_t max) {
-    auto const* l = ctx.query.find("limit");
-    if (l == nullptr) return fallback;
-    std::size_t n = 0;
-    auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
-    if (ec != std::errc{} || p != l->data() + l->size() || n == 0 || n > max) return std::nullopt;
-    return n;
+    auto e = delivery::webhook_entry(j, j.state == "dead"          ? "failed"
+                                        : j.leased                 ? "sending"
+                                        : j.attempts == 0          ? "queued"
+                                        : j.next_attempt_at <= now ? "queued"
+                                                                   : "retrying");
+    return delivery::entry_json(e, j.next_attempt_at);
 }
 
 bool valid_operator_name(std::string_view n) {
@@ -352,7 +326,7 @@ api_result<reply> preview_jwt_template(app& a, request_ctx& ctx) {
 
 api_result<reply> list_webhook_deliveries(app& a, request_ctx& ctx) {
     auto limit = limit_param(ctx, 50, 500);
-    if (!limit) return param_error(code::form_param_value_invalid, "limit", "limit must be between 1 and 500.");
+    if (!limit) return limit.error();
     std::string_view status, url;
     if (auto const* st = ctx.query.find("status")) status = *st;
     if (auto const* u = ctx.query.find("url")) url = *u;

@@ -45,4 +45,16 @@ std::string new_client_credential(store::client_record& c) {
     return t;
 }
 
+std::string secret_digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
+
+std::optional<ticket_parts> split_ticket(std::string_view ticket) {
+    auto const dot = ticket.find('.');
+    if (dot == std::string_view::npos || dot == 0 || ticket.size() > 256) return std::nullopt;
+    return ticket_parts{ticket.substr(0, dot), secret_digest_hex(ticket.substr(dot + 1))};
+}
+
+api_error invalid_ticket() {
+    return param_error(code::form_param_value_invalid, "ticket", "The invitation ticket is invalid or used.");
+}
+
 }  // namespace latchkey::server::api::domain

@@ -3,6 +3,7 @@
 // its shape and its check, shared by the FAPI (resolving a browser's client) and the BAPI (verifying a client's
 // token back to its client).
 #include "server/api/app.hpp"
+#include "server/api/error.hpp"
 #include "store/records.hpp"
 
 #include <optional>
@@ -20,5 +21,21 @@ std::optional<std::pair<std::string_view, std::string_view>> split_client_creden
 
 /// True when `secret` is `c`'s current credential secret (constant-time comparison).
 bool credential_matches(app const& a, store::client_record const& c, std::string_view secret);
+
+// ---- secrets handed out once as "<record id>.<secret>" (invitation tickets); the store keeps their digest ----
+
+/// Hex SHA-256 of a secret handed out once: what the store keeps in its place.
+std::string secret_digest_hex(std::string_view secret);
+
+/// A ticket "<record id>.<secret>" taken apart: the record's id and the digest of the secret (secret_digest_hex).
+struct ticket_parts {
+    std::string_view id;
+    std::string digest;
+};
+/// nullopt when `ticket` is not shaped as one (no '.', an empty id, longer than 256 bytes).
+std::optional<ticket_parts> split_ticket(std::string_view ticket);
+
+/// 422 form_param_value_invalid (param_name "ticket"): the invitation ticket is invalid or used.
+api_error invalid_ticket();
 
 }  // namespace latchkey::server::api::domain

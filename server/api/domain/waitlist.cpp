@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/client_credentials.hpp"
 #include "server/api/events.hpp"
 #include "server/api/txn.hpp"
 
@@ -13,12 +14,6 @@
 namespace latchkey::server::api::domain {
 
 namespace json = boost::json;
-
-namespace {
-
-std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
-
-}  // namespace
 
 std::string ticket_url(app const& a, std::string_view ticket, std::string_view redirect_url) {
     std::string base(redirect_url);
@@ -111,7 +106,7 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
             entry.status = "invited";
             entry.invitation_id = crypto::new_id("inv", static_cast<std::uint64_t>(now));
             entry.invitation_status = "pending";
-            entry.ticket_digest = digest_hex(secret);
+            entry.ticket_digest = secret_digest_hex(secret);
             entry.invited_at = entry.updated_at = now;
             if (auto x = w.waitlist().put(entry, false); !x) return x.error();
             if (auto ev = events::emit(a, w, "waitlistEntry.updated", waitlist_entry_json(a, entry)); !ev)
@@ -129,17 +124,13 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
 }
 
 api_result<store::waitlist_entry_record> entry_for_ticket(app& a, store::read_txn const& t, std::string_view ticket) {
-    auto invalid = [] {
-        return param_error(code::form_param_value_invalid, "ticket", "The invitation ticket is invalid or used.");
-    };
-    auto const dot = ticket.find('.');
-    if (dot == std::string_view::npos || dot == 0 || ticket.size() > 256) return invalid();
-    auto e = t.waitlist().get(ticket.substr(0, dot));
+    auto p = split_ticket(ticket);
+    if (!p) return invalid_ticket();
+    auto e = t.waitlist().get(p->id);
     if (!e) return store_error(e.error(), "waitlist_ticket");
-    std::string const digest = digest_hex(ticket.substr(dot + 1));
     if (!*e || (*e)->status != "invited" || (*e)->invitation_status != "pending" ||
-        !crypto::equal_ct(digest, (*e)->ticket_digest))
-        return invalid();
+        !crypto::equal_ct(p->digest, (*e)->ticket_digest))
+        return invalid_ticket();
     return std::move(**e);
 }
 

@@ -72,45 +72,6 @@ api_error not_shipped(std::string_view what) {
     return e;
 }
 
-/// The q-value `accept_encoding` gives `coding` ("br", "gzip"); 0 when absent or refused. A "*" counts for
-/// codings not listed.
-double accepted_q(std::string_view accept_encoding, std::string_view coding) {
-    double star = 0;
-    bool star_seen = false;
-    while (!accept_encoding.empty()) {
-        auto comma = accept_encoding.find(',');
-        std::string_view item = accept_encoding.substr(0, comma);
-        accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
-        auto semi = item.find(';');
-        std::string_view token = trim_ows(item.substr(0, semi));
-        double q = 1;
-        if (semi != std::string_view::npos) {
-            std::string_view params = item.substr(semi + 1);
-            auto qpos = params.find("q=");
-            if (qpos != std::string_view::npos) {
-                // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-                std::string_view v = params.substr(qpos + 2);
-                q = 0;
-                if (!v.empty() && v.front() == '1') {
-                    q = 1;
-                } else if (v.size() >= 3 && v[0] == '0' && v[1] == '.') {
-                    double scale = 0.1;
-                    for (std::size_t i = 2; i < v.size() && i < 5 && v[i] >= '0' && v[i] <= '9'; ++i, scale /= 10)
-                        q += (v[i] - '0') * scale;
-                }
-            }
-        }
-        if (token.size() == coding.size() && std::equal(token.begin(), token.end(), coding.begin(),
-                                                        [](char x, char y) { return (x | 0x20) == (y | 0x20); }))
-            return q;
-        if (token == "*") {
-            star = q;
-            star_seen = true;
-        }
-    }
-    return star_seen ? star : 0;
-}
-
 /// The headers every static file carries: cross-origin <script>/<img> loads need CORS (the SDK sets
 /// crossorigin="anonymous") and CORP (pages with COEP); Timing-Allow-Origin lets the SDK's loader read the
 /// Resource Timing entry it uses to tell a failed script request from a slow one.
@@ -127,15 +88,7 @@ api_result<reply> serve(request_ctx& ctx, std::string_view content_type, bundles
                         std::string_view encoding, std::string_view cache_control, bool varies) {
     static_headers(ctx, r.etag, cache_control);
     if (varies) ctx.headers.emplace_back("Vary", "Accept-Encoding");
-    reply out;
-    out.content_type = content_type;
-    if (none_match(ctx, r.etag)) {
-        out.status = http::status::not_modified;
-        return out;
-    }
-    if (!encoding.empty()) ctx.headers.emplace_back("Content-Encoding", std::string(encoding));
-    out.static_body = r.body;
-    return out;
+    return embedded_file(ctx, content_type, r.etag, r.body, encoding);
 }
 
 // A plain silhouette on a neutral disc (what Clerk shows for a user without a picture), 128x128.
@@ -191,12 +144,64 @@ api_result<reply> get_default_avatar(app&, request_ctx& ctx) {
     static_headers(ctx, etag, "public, max-age=86400");
     // An SVG on the FAPI's origin: no script, no external loads, whatever a future edit of it puts inside.
     ctx.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    return embedded_file(ctx, "image/svg+xml", etag, default_avatar_svg);
+}
+
+double accepted_q(std::string_view accept_encoding, std::string_view coding) {
+    double star = 0;
+    bool star_seen = false;
+    while (!accept_encoding.empty()) {
+        auto comma = accept_encoding.find(',');
+        std::string_view item = accept_encoding.substr(0, comma);
+        accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
+        auto semi = item.find(';');
+        std::string_view token = trim_ows(item.substr(0, semi));
+        double q = 1;
+        if (semi != std::string_view::npos) {
+            std::string_view params = item.substr(semi + 1);
+            auto qpos = params.find("q=");
+            if (qpos != std::string_view::npos) {
+                // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+                std::string_view v = params.substr(qpos + 2);
+                q = 0;
+                if (!v.empty() && v.front() == '1') {
+                    q = 1;
+                } else if (v.size() >= 3 && v[0] == '0' && v[1] == '.') {
+                    double scale = 0.1;
+                    for (std::size_t i = 2; i < v.size() && i < 5 && v[i] >= '0' && v[i] <= '9'; ++i, scale /= 10)
+                        q += (v[i] - '0') * scale;
+                }
+            }
+        }
+        if (token.size() == coding.size() && std::equal(token.begin(), token.end(), coding.begin(),
+                                                        [](char x, char y) { return (x | 0x20) == (y | 0x20); }))
+            return q;
+        if (token == "*") {
+            star = q;
+            star_seen = true;
+        }
+    }
+    return star_seen ? star : 0;
+}
+
+void page_security_headers(request_ctx& ctx, std::string csp, std::string_view referrer_policy) {
+    ctx.headers.emplace_back("Content-Security-Policy", std::move(csp));
+    ctx.headers.emplace_back("X-Frame-Options", "DENY");
+    ctx.headers.emplace_back("Referrer-Policy", std::string(referrer_policy));
+    ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    ctx.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+}
+
+reply embedded_file(request_ctx& ctx, std::string_view content_type, std::string_view etag, std::string_view body,
+                    std::string_view encoding) {
     reply out;
-    out.content_type = "image/svg+xml";
-    if (none_match(ctx, etag))
+    out.content_type = content_type;
+    if (none_match(ctx, etag)) {
         out.status = http::status::not_modified;
-    else
-        out.static_body = default_avatar_svg;
+        return out;
+    }
+    if (!encoding.empty()) ctx.headers.emplace_back("Content-Encoding", std::string(encoding));
+    out.static_body = body;
     return out;
 }
 

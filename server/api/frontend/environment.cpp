@@ -376,35 +376,23 @@ json::object organization_settings(app const& a) {
     return o;
 }
 
+// The parts of the environment latchkey has no feature behind: constant, written as the literals they are.
+
 json::object fraud_settings() {
-    json::object native;
-    native["device_attestation_mode"] = "disabled";
-    json::object o;
-    o["object"] = "fraud_settings";
-    o["native"] = std::move(native);
-    return o;
+    return {{"object", "fraud_settings"}, {"native", {{"device_attestation_mode", "disabled"}}}};
 }
 
 json::object commerce_settings() {
-    json::object off;
-    off["enabled"] = false;
-    off["has_paid_plans"] = false;
-    json::object billing;
-    billing["stripe_publishable_key"] = nullptr;
-    billing["free_trial_requires_payment_method"] = false;
-    billing["user"] = off;
-    billing["organization"] = off;
-    json::object o;
-    o["billing"] = std::move(billing);
-    return o;
+    json::object const off{{"enabled", false}, {"has_paid_plans", false}};
+    return {{"billing",
+             {{"stripe_publishable_key", nullptr},
+              {"free_trial_requires_payment_method", false},
+              {"user", off},
+              {"organization", off}}}};
 }
 
 json::object api_keys_settings() {
-    json::object o;
-    o["enabled"] = false;
-    o["user_api_keys_enabled"] = false;
-    o["orgs_api_keys_enabled"] = false;
-    return o;
+    return {{"enabled", false}, {"user_api_keys_enabled", false}, {"orgs_api_keys_enabled", false}};
 }
 
 std::string render_environment(app const& a) {
@@ -416,9 +404,7 @@ std::string render_environment(app const& a) {
     env["fraud_settings"] = fraud_settings();
     env["commerce_settings"] = commerce_settings();
     env["api_keys_settings"] = api_keys_settings();
-    json::object protect;
-    protect["loaders"] = json::array{};
-    env["protect_config"] = std::move(protect);
+    env["protect_config"] = json::object{{"loaders", json::array{}}};
     env["client_debug_mode"] = false;
     env["partitioned_cookies"] = false;
     env["maintenance_mode"] = false;

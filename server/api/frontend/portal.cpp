@@ -53,41 +53,23 @@ std::string origin_of(std::string_view url) {
 
 enum class page { sign_in, sign_up, user, waitlist, organization, create_organization };
 
-std::string_view page_name(page p) {
-    switch (p) {
-        case page::sign_in:
-            return "sign-in";
-        case page::sign_up:
-            return "sign-up";
-        case page::user:
-            return "user";
-        case page::waitlist:
-            return "waitlist";
-        case page::organization:
-            return "organization";
-        case page::create_organization:
-            return "create-organization";
-    }
-    return {};
-}
+/// What the bootstrap script and the document call each page, in the enum's order.
+struct page_words {
+    std::string_view name;   ///< the script's page key
+    std::string_view title;  ///< the document's <title> and heading
+};
+constexpr page_words pages[] = {
+    {"sign-in", "Sign in"},
+    {"sign-up", "Sign up"},
+    {"user", "Account"},
+    {"waitlist", "Join the waitlist"},
+    {"organization", "Organization"},
+    {"create-organization", "Create organization"},
+};
+static_assert(std::size(pages) == static_cast<std::size_t>(page::create_organization) + 1);
 
-std::string_view page_title(page p) {
-    switch (p) {
-        case page::sign_in:
-            return "Sign in";
-        case page::sign_up:
-            return "Sign up";
-        case page::user:
-            return "Account";
-        case page::waitlist:
-            return "Join the waitlist";
-        case page::organization:
-            return "Organization";
-        case page::create_organization:
-            return "Create organization";
-    }
-    return {};
-}
+std::string_view page_name(page p) { return pages[static_cast<std::size_t>(p)].name; }
+std::string_view page_title(page p) { return pages[static_cast<std::size_t>(p)].title; }
 
 /// JSON for a <script type="application/json"> block: the serializer's output with '<', '>' and '&' written
 /// as \u escapes (they can only occur inside strings), so no "</script>" or "<!--" can end or alter the block,
@@ -293,11 +275,7 @@ api_result<reply> serve_page(app& a, request_ctx& ctx, page p) {
         "; font-src 'self' data:; worker-src 'self' blob:; manifest-src 'self'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'";
 
-    ctx.headers.emplace_back("Content-Security-Policy", std::move(csp));
-    ctx.headers.emplace_back("X-Frame-Options", "DENY");
-    ctx.headers.emplace_back("Referrer-Policy", "same-origin");
-    ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    ctx.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+    page_security_headers(ctx, std::move(csp), "same-origin");
     ctx.headers.emplace_back("Cache-Control", "no-store");
     reply out;
     out.content_type = "text/html; charset=utf-8";
@@ -459,13 +437,7 @@ api_result<reply> get_portal_script(app&, request_ctx& ctx) {
     ctx.headers.emplace_back("ETag", std::string(etag));
     ctx.headers.emplace_back("Cache-Control", "no-cache");
     ctx.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    reply out;
-    out.content_type = "application/javascript; charset=utf-8";
-    if (none_match(ctx, etag))
-        out.status = http::status::not_modified;
-    else
-        out.static_body = portal_js;
-    return out;
+    return embedded_file(ctx, "application/javascript; charset=utf-8", etag, portal_js);
 }
 
 }  // namespace latchkey::server::api::frontend

@@ -21,53 +21,23 @@ namespace latchkey::server::api::orgs {
 
 namespace json = boost::json;
 using backend::body_bool;
-using backend::body_int;
 using backend::body_object;
 using backend::body_string;
 using backend::json_reply;
 using backend::paging;
+using backend::read_json;
+using backend::required_body_string;
+using backend::write_json;
 
 namespace {
-
-/// The organization of the path: an id, or a slug (getOrganization({slug})).
-api_result<store::organization_record> load_org(store::read_txn const& t, std::string_view id_or_slug) {
-    auto o = t.organizations().get(id_or_slug);
-    if (!o) return store_error(o.error(), "get_organization");
-    if (!*o) {
-        o = t.organizations().by_slug(id_or_slug);
-        if (!o) return store_error(o.error(), "get_organization");
-    }
-    if (!*o) return not_found();
-    return std::move(**o);
-}
-
-api_result<store::organization_record> path_org(store::read_txn const& t, request_ctx const& ctx) {
-    return load_org(t, ctx.params.get("organization_id"));
-}
 
 std::string text_of(json::object const& o) { return json::serialize(o); }
 
 api_result<std::int32_t> max_members_of(request_ctx const& ctx) {
-    auto v = body_int(ctx, "max_allowed_memberships");
+    auto v = backend::body_int_in(ctx, "max_allowed_memberships", 0, 100000,
+                                  "max_allowed_memberships must be between 0 and 100000.");
     if (!v) return v.error();
-    if (!*v) return -1;
-    if (**v < 0 || **v > 100000)
-        return param_error(code::form_param_value_invalid, "max_allowed_memberships",
-                           "max_allowed_memberships must be between 0 and 100000.");
-    return static_cast<std::int32_t>(**v);
-}
-
-api_result<reply> write_json(app& a, char const* what, auto&& f) {
-    auto r = txn::write<json::value>(a, what, txn::on_client_error::abort,
-                                     [&](store::write_txn& w) -> api_result<json::value> { return f(w); });
-    if (!r) return r.error();
-    return json_reply(*r);
-}
-
-api_result<reply> read_json(app& a, char const* what, auto&& f) {
-    auto r = txn::read<json::value>(a, what, [&](store::read_txn& t) -> api_result<json::value> { return f(t); });
-    if (!r) return r.error();
-    return json_reply(*r);
+    return *v ? static_cast<std::int32_t>(**v) : -1;
 }
 
 api_result<json::value> org_view(store::read_txn const& t, store::organization_record const& o) {
@@ -128,14 +98,13 @@ api_result<reply> bapi_list_organizations(app& a, request_ctx& ctx) {
         });
         json::array out;
         for (auto const& r : rows) out.push_back(organization_json(r.o, audience::backend, r.members));
-        return json::value(page(std::move(out), p->first, p->second));
+        return json::value(page(std::move(out), *p));
     });
 }
 
 api_result<reply> bapi_create_organization(app& a, request_ctx& ctx) {
-    auto name = body_string(ctx, "name", 256);
+    auto name = required_body_string(ctx, "name", 256);
     if (!name) return name.error();
-    if (!*name || (*name)->empty()) return param_error(code::form_param_missing, "name");
     auto slug = body_string(ctx, "slug", 64);
     if (!slug) return slug.error();
     if (*slug && !(*slug)->empty() && !valid_slug(**slug))
@@ -151,7 +120,7 @@ api_result<reply> bapi_create_organization(app& a, request_ctx& ctx) {
     if (!priv) return priv.error();
     return write_json(a, "create_organization", [&](store::write_txn& w) -> api_result<json::value> {
         store::organization_record o;
-        o.name = **name;
+        o.name = *name;
         if (*slug && !(*slug)->empty()) {
             o.slug = **slug;
         } else {
@@ -183,7 +152,7 @@ api_result<reply> bapi_create_organization(app& a, request_ctx& ctx) {
 
 api_result<reply> bapi_get_organization(app& a, request_ctx& ctx) {
     return read_json(a, "get_organization", [&](store::read_txn& t) -> api_result<json::value> {
-        auto o = path_org(t, ctx);
+        auto o = path_organization(t, ctx);
         if (!o) return o.error();
         return org_view(t, *o);
     });
@@ -206,7 +175,7 @@ api_result<reply> bapi_update_organization(app& a, request_ctx& ctx) {
     auto priv = body_object(ctx, "private_metadata");
     if (!priv) return priv.error();
     return write_json(a, "update_organization", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         if (*name && !(*name)->empty()) o->name = **name;
         if (*slug) o->slug = **slug;
@@ -230,13 +199,10 @@ api_result<reply> bapi_update_organization(app& a, request_ctx& ctx) {
 
 api_result<reply> bapi_delete_organization(app& a, request_ctx& ctx) {
     return write_json(a, "delete_organization", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         if (auto r = remove(a, w, o->id, ctx.now); !r) return r.error();
-        json::object d;
-        d["object"] = "organization";
-        d["id"] = o->id;
-        d["deleted"] = true;
+        auto d = views::deleted_object("organization", o->id);
         return json::value(std::move(d));
     });
 }
@@ -249,7 +215,7 @@ api_result<reply> write_org_metadata(app& a, request_ctx& ctx, bool merge_patch)
     auto priv = body_object(ctx, "private_metadata");
     if (!priv) return priv.error();
     return write_json(a, "organization_metadata", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         auto apply = [&](std::optional<json::object> const& given, std::string& stored) {
             if (!given) return;
@@ -289,7 +255,7 @@ api_result<reply> bapi_list_memberships(app& a, request_ctx& ctx) {
     auto roles_wanted = ctx.query.all("role", true);
     auto users_wanted = ctx.query.all("user_id", true);
     return read_json(a, "list_memberships", [&](store::read_txn& t) -> api_result<json::value> {
-        auto o = path_org(t, ctx);
+        auto o = path_organization(t, ctx);
         if (!o) return o.error();
         auto ms = t.organizations().memberships_of_org(o->id);
         if (!ms) return store_error(ms.error(), "list_memberships");
@@ -306,23 +272,21 @@ api_result<reply> bapi_list_memberships(app& a, request_ctx& ctx) {
             if (!u) return store_error(u.error(), "list_memberships");
             out.push_back(membership_json(a, m, *o, *u ? &**u : nullptr, audience::backend));
         }
-        return json::value(page(std::move(out), p->first, p->second));
+        return json::value(page(std::move(out), *p));
     });
 }
 
 api_result<reply> bapi_create_membership(app& a, request_ctx& ctx) {
-    auto user_id = body_string(ctx, "user_id", 128);
+    auto user_id = required_body_string(ctx, "user_id", 128);
     if (!user_id) return user_id.error();
-    if (!*user_id || (*user_id)->empty()) return param_error(code::form_param_missing, "user_id");
-    auto role = body_string(ctx, "role", 128);
+    auto role = required_body_string(ctx, "role", 128);
     if (!role) return role.error();
-    if (!*role || (*role)->empty()) return param_error(code::form_param_missing, "role");
     return write_json(a, "create_membership", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
-        auto m = add_member(a, w, *o, **user_id, **role, ctx.now);
+        auto m = add_member(a, w, *o, *user_id, *role, ctx.now);
         if (!m) return m.error();
-        auto u = w.users().get(**user_id);
+        auto u = w.users().get(*user_id);
         if (!u) return store_error(u.error(), "create_membership");
         return json::value(membership_json(a, *m, *o, *u ? &**u : nullptr, audience::backend));
     });
@@ -337,7 +301,7 @@ api_result<reply> change_membership(app& a, request_ctx& ctx, bool remove_it) {
     if (!role) return role.error();
     if (!remove_it && (!*role || (*role)->empty())) return param_error(code::form_param_missing, "role");
     return write_json(a, "change_membership", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         std::string_view user_id = ctx.params.get("user_id");
         auto m = w.organizations().membership(o->id, user_id);
@@ -379,7 +343,7 @@ api_result<reply> bapi_list_invitations(app& a, request_ctx& ctx) {
     if (!p) return p.error();
     auto statuses = ctx.query.all("status", true);
     return read_json(a, "list_invitations", [&](store::read_txn& t) -> api_result<json::value> {
-        auto o = path_org(t, ctx);
+        auto o = path_organization(t, ctx);
         if (!o) return o.error();
         auto invs = t.organizations().invitations_of_org(o->id);
         if (!invs) return store_error(invs.error(), "list_invitations");
@@ -390,7 +354,7 @@ api_result<reply> bapi_list_invitations(app& a, request_ctx& ctx) {
             if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), i.status) == statuses.end()) continue;
             out.push_back(invitation_json(a, i, &*o, audience::backend));
         }
-        return json::value(page(std::move(out), p->first, p->second));
+        return json::value(page(std::move(out), *p));
     });
 }
 
@@ -437,7 +401,7 @@ api_result<invite_input> invite_input_of(app const& a, json::object const& body)
 
 api_result<json::value> create_invitations(app& a, request_ctx const& ctx, store::write_txn& w,
                                            std::vector<invite_input> const& ins) {
-    auto o = path_org(w, ctx);
+    auto o = path_organization(w, ctx);
     if (!o) return o.error();
     json::array out;
     for (auto const& in : ins) {
@@ -492,7 +456,7 @@ api_result<reply> bapi_create_invitations_bulk(app& a, request_ctx& ctx) {
 
 api_result<reply> bapi_get_invitation(app& a, request_ctx& ctx) {
     return read_json(a, "get_invitation", [&](store::read_txn& t) -> api_result<json::value> {
-        auto o = path_org(t, ctx);
+        auto o = path_organization(t, ctx);
         if (!o) return o.error();
         auto i = t.organizations().invitation(ctx.params.get("invitation_id"));
         if (!i) return store_error(i.error(), "get_invitation");
@@ -505,7 +469,7 @@ api_result<reply> bapi_get_invitation(app& a, request_ctx& ctx) {
 
 api_result<reply> bapi_revoke_invitation(app& a, request_ctx& ctx) {
     return write_json(a, "revoke_invitation", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         auto i = w.organizations().invitation(ctx.params.get("invitation_id"));
         if (!i) return store_error(i.error(), "revoke_invitation");
@@ -531,7 +495,7 @@ namespace {
 template <class Change>
 api_result<reply> change_logo(app& a, request_ctx& ctx, char const* what, Change change) {
     return write_json(a, what, [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = path_org(w, ctx);
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         if (auto r = change(w, *o); !r) return r.error();
         o->updated_at = std::max(ctx.now, o->updated_at + 1);

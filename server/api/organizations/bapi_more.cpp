@@ -34,13 +34,6 @@ std::string merged(std::string const& text, json::object const& patch) {
     return json::serialize(base);
 }
 
-template <class F>
-api_result<reply> read_json(app& a, char const* what, F&& f) {
-    auto r = txn::read<json::value>(a, what, [&](store::read_txn& t) -> api_result<json::value> { return f(t); });
-    if (!r) return r.error();
-    return backend::json_reply(*r);
-}
-
 /// Memberships as the BAPI lists them, newest first unless order_by says otherwise.
 api_result<json::value> membership_page(app const& a, store::read_txn const& t,
                                         std::vector<store::org_membership_record> ms, request_ctx const& ctx,
@@ -62,7 +55,7 @@ api_result<json::value> membership_page(app const& a, store::read_txn const& t,
         if (!u) return store_error(u.error(), "list_memberships");
         all.push_back(membership_json(a, m, **o, *u ? &**u : nullptr, audience::backend));
     }
-    return json::value(page(std::move(all), p.first, p.second));
+    return json::value(page(std::move(all), p));
 }
 
 std::optional<role_def> role_by_id(app const& a, std::string_view id) {
@@ -142,7 +135,7 @@ api_result<reply> bapi_merge_membership_metadata(app& a, request_ctx& ctx) {
 api_result<reply> bapi_list_all_memberships(app& a, request_ctx& ctx) {
     auto p = backend::paging(ctx);
     if (!p) return p.error();
-    return read_json(a, "list_all_memberships", [&](store::read_txn& t) -> api_result<json::value> {
+    return backend::read_json(a, "list_all_memberships", [&](store::read_txn& t) -> api_result<json::value> {
         auto orgs = t.organizations().list();
         if (!orgs) return store_error(orgs.error(), "list_all_memberships");
         std::vector<store::org_membership_record> ms;
@@ -158,7 +151,7 @@ api_result<reply> bapi_list_all_memberships(app& a, request_ctx& ctx) {
 api_result<reply> bapi_user_memberships(app& a, request_ctx& ctx) {
     auto p = backend::paging(ctx);
     if (!p) return p.error();
-    return read_json(a, "user_memberships", [&](store::read_txn& t) -> api_result<json::value> {
+    return backend::read_json(a, "user_memberships", [&](store::read_txn& t) -> api_result<json::value> {
         auto const id = ctx.params.get("user_id");
         auto u = t.users().get(id);
         if (!u) return store_error(u.error(), "user_memberships");
@@ -178,7 +171,7 @@ api_result<reply> bapi_list_roles(app& a, request_ctx& ctx) {
         auto j = role_json(r);
         if (matches(j, q)) all.push_back(std::move(j));
     }
-    return backend::json_reply(json::value(page(std::move(all), p->first, p->second)));
+    return backend::json_reply(json::value(page(std::move(all), *p)));
 }
 
 api_result<reply> bapi_get_role(app& a, request_ctx& ctx) {
@@ -202,7 +195,7 @@ api_result<reply> bapi_list_permissions(app& a, request_ctx& ctx) {
     json::array all;
     for (auto& j : all_permissions(a))
         if (matches(j.as_object(), q)) all.push_back(std::move(j));
-    return backend::json_reply(json::value(page(std::move(all), p->first, p->second)));
+    return backend::json_reply(json::value(page(std::move(all), *p)));
 }
 
 api_result<reply> bapi_get_permission(app& a, request_ctx& ctx) {

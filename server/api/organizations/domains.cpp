@@ -102,12 +102,32 @@ api_result<store::org_domain_record> domain_in(store::read_txn const& t, std::st
     return std::move(**d);
 }
 
-json::object deleted(std::string_view object, std::string_view id) {
-    json::object d;
-    d["object"] = object;
-    d["id"] = id;
-    d["deleted"] = true;
+/// A new domain of the organization (its id, timestamps and enrollment mode set), refused with 422
+/// form_identifier_exists when the organization has that domain already.
+api_result<store::org_domain_record> new_domain(store::read_txn const& t, std::string const& org_id,
+                                                std::string const& name, std::string const& mode, std::int64_t now) {
+    auto ds = t.organizations().domains_of_org(org_id);
+    if (!ds) return store_error(ds.error(), "create_domain");
+    for (auto const& d : *ds)
+        if (d.name == name)
+            return param_error(code::form_identifier_exists, "name",
+                               "This domain is already added to the organization.");
+    store::org_domain_record d;
+    d.id = crypto::new_id("orgdmn", static_cast<std::uint64_t>(now));
+    d.organization_id = org_id;
+    d.name = name;
+    d.enrollment_mode = mode;
+    d.created_at = d.updated_at = now;
     return d;
+}
+
+/// Stores the new domain and announces it (organizationDomain.created); its view is the answer.
+api_result<json::value> add_domain(app& a, store::write_txn& w, store::org_domain_record const& d,
+                                   store::organization_record const* org) {
+    if (auto r = w.organizations().put_domain(d); !r) return store_error(r.error(), "create_domain");
+    auto j = domain_json(w, d, org);
+    if (auto e = events::emit(a, w, "organizationDomain.created", j); !e) return store_error(e.error(), "webhook");
+    return json::value(std::move(j));
 }
 
 /// Revokes the organization's pending invitations to addresses on the domain and rejects the membership requests
@@ -325,8 +345,7 @@ api_result<reply> fapi_list_domains(app& a, request_ctx& ctx) {
             if (verified && d.verified != *verified) continue;
             all.push_back(domain_json(t, d, &s->org));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -343,18 +362,9 @@ api_result<reply> fapi_create_domain(app& a, request_ctx& ctx) {
     return write_and_reply(a, ctx, "create_domain", [&](store::write_txn& w) -> api_result<json::value> {
         auto s = load_scoped(a, ctx, w, "org:sys_domains:manage");
         if (!s) return s.error();
-        auto ds = w.organizations().domains_of_org(s->org.id);
-        if (!ds) return store_error(ds.error(), "create_domain");
-        for (auto const& d : *ds)
-            if (d.name == *name)
-                return param_error(code::form_identifier_exists, "name",
-                                   "This domain is already added to the organization.");
-        store::org_domain_record d;
-        d.id = crypto::new_id("orgdmn", static_cast<std::uint64_t>(ctx.now));
-        d.organization_id = s->org.id;
-        d.name = *name;
-        d.enrollment_mode = *mode;
-        d.created_at = d.updated_at = ctx.now;
+        auto made = new_domain(w, s->org.id, *name, *mode, ctx.now);
+        if (!made) return made.error();
+        auto& d = *made;
         // As Clerk: an admin who already holds a verified address on the domain has proven the affiliation.
         for (auto const& e : verified_emails(s->who.user))
             if (domain_of_email(e) == d.name && !d.verified) {
@@ -364,10 +374,7 @@ api_result<reply> fapi_create_domain(app& a, request_ctx& ctx) {
                 d.affiliation_strategy = "email_code";
                 d.affiliation_verified_at = ctx.now;
             }
-        if (auto r = w.organizations().put_domain(d); !r) return store_error(r.error(), "create_domain");
-        auto j = domain_json(w, d, &s->org);
-        if (auto e = events::emit(a, w, "organizationDomain.created", j); !e) return store_error(e.error(), "webhook");
-        return json::value(std::move(j));
+        return add_domain(a, w, d, &s->org);
     });
 }
 
@@ -388,7 +395,7 @@ api_result<reply> fapi_delete_domain(app& a, request_ctx& ctx) {
         auto d = domain_in(w, s->org.id, ctx.params.get("domain_id"));
         if (!d) return d.error();
         if (auto r = w.organizations().remove_domain(d->id); !r) return store_error(r.error(), "delete_domain");
-        auto j = deleted("organization_domain", d->id);
+        auto j = views::deleted_object("organization_domain", d->id);
         if (auto e = events::emit(a, w, "organizationDomain.deleted", j); !e) return store_error(e.error(), "webhook");
         return json::value(std::move(j));
     });
@@ -500,8 +507,7 @@ api_result<reply> fapi_list_membership_requests(app& a, request_ctx& ctx) {
             if (!u) return store_error(u.error(), "list_membership_requests");
             all.push_back(request_json(*it, *u ? &**u : nullptr));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -559,8 +565,7 @@ api_result<reply> fapi_my_suggestions(app& a, request_ctx& ctx) {
                 continue;
             all.push_back(std::move(j));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -597,18 +602,6 @@ api_result<reply> fapi_accept_my_suggestion(app& a, request_ctx& ctx) {
 
 namespace {
 
-api_result<store::organization_record> bapi_org(store::read_txn const& t, request_ctx const& ctx) {
-    auto const id = ctx.params.get("organization_id");
-    auto o = t.organizations().get(id);
-    if (!o) return store_error(o.error(), "get_organization");
-    if (!*o) {
-        o = t.organizations().by_slug(id);
-        if (!o) return store_error(o.error(), "get_organization");
-    }
-    if (!*o) return not_found();
-    return std::move(**o);
-}
-
 void mark_verified(store::org_domain_record& d, bool verified, std::int64_t now) {
     d.verified = verified;
     if (verified) {
@@ -622,21 +615,13 @@ void mark_verified(store::org_domain_record& d, bool verified, std::int64_t now)
     }
 }
 
-template <class F>
-api_result<reply> bapi_write(app& a, char const* what, F&& f) {
-    auto r = txn::write<json::value>(a, what, txn::on_client_error::abort,
-                                     [&](store::write_txn& w) -> api_result<json::value> { return f(w); });
-    if (!r) return r.error();
-    return backend::json_reply(*r);
-}
-
 }  // namespace
 
 api_result<reply> bapi_list_domains(app& a, request_ctx& ctx) {
     auto p = backend::paging(ctx);
     if (!p) return p.error();
     auto r = txn::read<json::value>(a, "list_domains", [&](store::read_txn& t) -> api_result<json::value> {
-        auto o = bapi_org(t, ctx);
+        auto o = path_organization(t, ctx);
         if (!o) return o.error();
         auto ds = t.organizations().domains_of_org(o->id);
         if (!ds) return store_error(ds.error(), "list_domains");
@@ -660,17 +645,16 @@ api_result<reply> bapi_list_domains(app& a, request_ctx& ctx) {
             if (!keep || (any_include && !included)) continue;
             all.push_back(domain_json(t, d, nullptr));
         }
-        return json::value(page(std::move(all), p->first, p->second));
+        return json::value(page(std::move(all), *p));
     });
     if (!r) return r.error();
     return backend::json_reply(*r);
 }
 
 api_result<reply> bapi_create_domain(app& a, request_ctx& ctx) {
-    auto raw = backend::body_string(ctx, "name", 253);
+    auto raw = backend::required_body_string(ctx, "name", 253);
     if (!raw) return raw.error();
-    if (!*raw || (*raw)->empty()) return param_error(code::form_param_missing, "name");
-    auto name = normalize_domain(**raw);
+    auto name = normalize_domain(*raw);
     if (!name)
         return param_error(code::form_param_format_invalid, "name", "name must be a domain such as example.com.");
     auto m = backend::body_string(ctx, "enrollment_mode", 64);
@@ -679,26 +663,14 @@ api_result<reply> bapi_create_domain(app& a, request_ctx& ctx) {
     if (!mode) return mode.error();
     auto verified = backend::body_bool(ctx, "verified");
     if (!verified) return verified.error();
-    return bapi_write(a, "create_domain", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = bapi_org(w, ctx);
+    return backend::write_json(a, "create_domain", [&](store::write_txn& w) -> api_result<json::value> {
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
-        auto ds = w.organizations().domains_of_org(o->id);
-        if (!ds) return store_error(ds.error(), "create_domain");
-        for (auto const& d : *ds)
-            if (d.name == *name)
-                return param_error(code::form_identifier_exists, "name",
-                                   "This domain is already added to the organization.");
-        store::org_domain_record d;
-        d.id = crypto::new_id("orgdmn", static_cast<std::uint64_t>(ctx.now));
-        d.organization_id = o->id;
-        d.name = *name;
-        d.enrollment_mode = *mode;
-        d.created_at = d.updated_at = ctx.now;
+        auto made = new_domain(w, o->id, *name, *mode, ctx.now);
+        if (!made) return made.error();
+        auto& d = *made;
         mark_verified(d, verified->value_or(true), ctx.now);
-        if (auto r = w.organizations().put_domain(d); !r) return store_error(r.error(), "create_domain");
-        auto j = domain_json(w, d, nullptr);
-        if (auto e = events::emit(a, w, "organizationDomain.created", j); !e) return store_error(e.error(), "webhook");
-        return json::value(std::move(j));
+        return add_domain(a, w, d, nullptr);
     });
 }
 
@@ -713,8 +685,8 @@ api_result<reply> bapi_update_domain(app& a, request_ctx& ctx) {
     }
     auto verified = backend::body_bool(ctx, "verified");
     if (!verified) return verified.error();
-    return bapi_write(a, "update_domain", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = bapi_org(w, ctx);
+    return backend::write_json(a, "update_domain", [&](store::write_txn& w) -> api_result<json::value> {
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         auto d = domain_in(w, o->id, ctx.params.get("domain_id"));
         if (!d) return d.error();
@@ -729,13 +701,13 @@ api_result<reply> bapi_update_domain(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> bapi_delete_domain(app& a, request_ctx& ctx) {
-    return bapi_write(a, "delete_domain", [&](store::write_txn& w) -> api_result<json::value> {
-        auto o = bapi_org(w, ctx);
+    return backend::write_json(a, "delete_domain", [&](store::write_txn& w) -> api_result<json::value> {
+        auto o = path_organization(w, ctx);
         if (!o) return o.error();
         auto d = domain_in(w, o->id, ctx.params.get("domain_id"));
         if (!d) return d.error();
         if (auto r = w.organizations().remove_domain(d->id); !r) return store_error(r.error(), "delete_domain");
-        auto j = deleted("organization_domain", d->id);
+        auto j = views::deleted_object("organization_domain", d->id);
         if (auto e = events::emit(a, w, "organizationDomain.deleted", j); !e) return store_error(e.error(), "webhook");
         return json::value(std::move(j));
     });

@@ -53,7 +53,7 @@ api_result<scoped> load_scoped(app& a, request_ctx const& ctx, store::read_txn c
     return scoped{std::move(*who), std::move(**o), std::move(**m)};
 }
 
-std::pair<std::size_t, std::size_t> paging_of(request_ctx const& ctx) {
+json::object page_of(request_ctx const& ctx, json::array all) {
     std::size_t limit = 10;
     std::size_t offset = 0;
     auto num = [](std::string const* s, std::size_t dflt, std::size_t max) {
@@ -68,7 +68,7 @@ std::pair<std::size_t, std::size_t> paging_of(request_ctx const& ctx) {
     limit = num(ctx.query.find("limit"), 10, 500);
     if (limit == 0) limit = 10;
     offset = num(ctx.query.find("offset"), 0, 1000000);
-    return {limit, offset};
+    return page(std::move(all), {limit, offset});
 }
 
 std::vector<std::string> verified_emails(store::user_record const& u) {
@@ -117,9 +117,8 @@ json::object my_membership_page(app& a, request_ctx const& ctx, store::user_reco
     boost::system::error_code ec;
     json::value v = json::parse(u.organization_memberships, ec);
     json::array all = (!ec && v.is_array()) ? std::move(v.get_array()) : json::array{};
-    auto [limit, offset] = paging_of(ctx);
     (void)a;
-    return page(std::move(all), limit, offset);
+    return page_of(ctx, std::move(all));
 }
 
 std::vector<std::string> emails_of(request_ctx const& ctx) {
@@ -202,10 +201,7 @@ api_result<reply> fapi_delete_organization(app& a, request_ctx& ctx) {
         if (!a.cfg.organizations.admin_delete || !s->org.admin_delete_enabled)
             return make_error(code::organization_admin_delete_not_enabled);
         if (auto r = remove(a, w, s->org.id, ctx.now); !r) return r.error();
-        json::object d;
-        d["object"] = "organization";
-        d["id"] = s->org.id;
-        d["deleted"] = true;
+        auto d = views::deleted_object("organization", s->org.id);
         return json::value(std::move(d));
     });
 }
@@ -238,8 +234,7 @@ api_result<reply> fapi_list_memberships(app& a, request_ctx& ctx) {
             }
             all.push_back(std::move(j));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -334,8 +329,7 @@ api_result<reply> list_invitations(app& a, request_ctx& ctx, bool pending_only) 
             if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), i.status) == statuses.end()) continue;
             all.push_back(invitation_json(a, i, &s->org, audience::frontend));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -417,8 +411,7 @@ api_result<reply> fapi_list_roles(app& a, request_ctx& ctx) {
         if (!s) return s.error();
         json::array all;
         for (auto const& r : roles(a)) all.push_back(role_json(r));
-        auto [limit, offset] = paging_of(ctx);
-        auto p = page(std::move(all), limit, offset);
+        auto p = page_of(ctx, std::move(all));
         p["has_role_set_migration"] = false;
         return json::value(std::move(p));
     });
@@ -440,10 +433,7 @@ api_result<reply> fapi_leave_organization(app& a, request_ctx& ctx) {
         if (!s) return s.error();
         auto j = change_member(a, ctx, w, *s, s->who.user.id, std::nullopt);
         if (!j) return j.error();
-        json::object d;
-        d["object"] = "organization_membership";
-        d["id"] = s->membership.id;
-        d["deleted"] = true;
+        auto d = views::deleted_object("organization_membership", s->membership.id);
         return json::value(std::move(d));
     });
 }
@@ -473,8 +463,7 @@ api_result<reply> fapi_my_invitations(app& a, request_ctx& ctx) {
             if (!more) return more.error();
             for (auto& j : *more) all.push_back(std::move(j));
         }
-        auto [limit, offset] = paging_of(ctx);
-        return json::value(page(std::move(all), limit, offset));
+        return json::value(page_of(ctx, std::move(all)));
     });
 }
 
@@ -542,10 +531,7 @@ api_result<reply> fapi_delete_organization_logo(app& a, request_ctx& ctx) {
         if (auto r = refresh_members(a, w, o.id, ctx.now); !r) return r.error();
         if (auto e = events::emit(a, w, "organization.updated", organization_json(o, audience::backend)); !e)
             return store_error(e.error(), "webhook");
-        json::object d;
-        d["object"] = "image";
-        d["id"] = id;
-        d["deleted"] = true;
+        auto d = views::deleted_object("image", id);
         return json::value(std::move(d));
     });
 }

@@ -39,8 +39,8 @@ struct scoped {
 api_result<scoped> load_scoped(app& a, request_ctx const& ctx, store::read_txn const& t,
                                std::string_view permission = {});
 
-/// limit (default 10, at most 500) and offset from the query.
-std::pair<std::size_t, std::size_t> paging_of(request_ctx const& ctx);
+/// {"data": [...], "total_count": n} of `all` after the query's limit (default 10, at most 500) and offset.
+boost::json::object page_of(request_ctx const& ctx, boost::json::array all);
 
 /// The user's verified email addresses.
 std::vector<std::string> verified_emails(store::user_record const& u);

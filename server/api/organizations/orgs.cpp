@@ -4,6 +4,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/client_credentials.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
@@ -35,8 +36,6 @@ constexpr sys_perm system_permissions[] = {
 };
 
 constexpr std::int64_t invitation_ttl_ms = 30LL * 24 * 3600 * 1000;
-
-std::string digest_hex(std::string_view secret) { return crypto::hex_encode(crypto::sha256(secret)); }
 
 std::string json_of(std::string_view text) { return text.empty() ? "{}" : std::string(text); }
 
@@ -253,7 +252,8 @@ json::object role_json(role_def const& r) {
     return j;
 }
 
-json::object page(json::array all, std::size_t limit, std::size_t offset) {
+json::object page(json::array all, std::pair<std::size_t, std::size_t> limit_offset) {
+    auto const [limit, offset] = limit_offset;
     json::object o;
     std::size_t const total = all.size();
     json::array data;
@@ -424,10 +424,7 @@ api_result<void> remove(app& a, store::write_txn& w, std::string_view org_id, st
     if (auto r = images::detach(w, (*o)->image_url, (*o)->id); !r) return r;  // issue 14: the logo, same txn
     for (auto const& m : *ms)
         if (auto r = refresh_user(a, w, m.user_id, now); !r) return r;
-    json::object d;
-    d["object"] = "organization";
-    d["id"] = std::string(org_id);
-    d["deleted"] = true;
+    auto d = views::deleted_object("organization", org_id);
     if (auto e = events::emit(a, w, "organization.deleted", d); !e) return store_error(e.error(), "webhook");
     return {};
 }
@@ -472,7 +469,7 @@ api_result<store::org_invitation_record> invite(app& a, store::write_txn& w, sto
     inv.email_address = email;
     inv.role = std::string(role);
     inv.status = "pending";
-    inv.ticket_digest = digest_hex(secret);
+    inv.ticket_digest = domain::secret_digest_hex(secret);
     inv.inviter_user_id = std::string(inviter);
     inv.redirect_url = std::string(redirect_url);
     inv.expires_at = now + invitation_ttl_ms;
@@ -557,17 +554,26 @@ bool is_org_ticket(std::string_view ticket) { return ticket.starts_with("orginv_
 
 api_result<store::org_invitation_record> invitation_for_ticket(store::read_txn const& t, std::string_view ticket,
                                                                std::int64_t now) {
-    auto invalid = [] {
-        return param_error(code::form_param_value_invalid, "ticket", "The invitation ticket is invalid or used.");
-    };
-    auto const dot = ticket.find('.');
-    if (dot == std::string_view::npos || dot == 0 || ticket.size() > 256) return invalid();
-    auto i = t.organizations().invitation(ticket.substr(0, dot));
+    auto p = domain::split_ticket(ticket);
+    if (!p) return domain::invalid_ticket();
+    auto i = t.organizations().invitation(p->id);
     if (!i) return store_error(i.error(), "org_ticket");
-    std::string const digest = digest_hex(ticket.substr(dot + 1));
-    if (!*i || (*i)->status != "pending" || (*i)->expires_at <= now || !crypto::equal_ct(digest, (*i)->ticket_digest))
-        return invalid();
+    if (!*i || (*i)->status != "pending" || (*i)->expires_at <= now ||
+        !crypto::equal_ct(p->digest, (*i)->ticket_digest))
+        return domain::invalid_ticket();
     return std::move(**i);
+}
+
+api_result<store::organization_record> path_organization(store::read_txn const& t, request_ctx const& ctx) {
+    auto const id_or_slug = ctx.params.get("organization_id");
+    auto o = t.organizations().get(id_or_slug);
+    if (!o) return store_error(o.error(), "get_organization");
+    if (!*o) {
+        o = t.organizations().by_slug(id_or_slug);
+        if (!o) return store_error(o.error(), "get_organization");
+    }
+    if (!*o) return make_error(code::resource_not_found);
+    return std::move(**o);
 }
 
 }  // namespace latchkey::server::api::orgs

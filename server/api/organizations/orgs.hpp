@@ -57,8 +57,8 @@ boost::json::object membership_json(app const& a, store::org_membership_record c
 boost::json::object invitation_json(app const& a, store::org_invitation_record const& i,
                                     store::organization_record const* o, audience who);
 boost::json::object role_json(role_def const& r);
-/// {"data": [...], "total_count": n} after limit/offset.
-boost::json::object page(boost::json::array all, std::size_t limit, std::size_t offset);
+/// {"data": [...], "total_count": n} after limit/offset (as backend::paging reads them from the query).
+boost::json::object page(boost::json::array all, std::pair<std::size_t, std::size_t> limit_offset);
 
 /// Recomputes the user's organization_memberships JSON (bumping updated_at when it changes) and the org claims
 /// of the user's live sessions (dropping their cached tokens after the commit). A missing user is no error.
@@ -123,5 +123,9 @@ api_result<std::string> claims_in(app const& a, store::read_txn const& t, std::s
 
 /// Unknown-resource error for this folder (404 resource_not_found).
 api_error not_found();
+
+/// The organization a BAPI path names in {organization_id}: an id, or a slug (getOrganization({slug})); 404 when
+/// there is none.
+api_result<store::organization_record> path_organization(store::read_txn const& t, request_ctx const& ctx);
 
 }  // namespace latchkey::server::api::orgs

@@ -17,10 +17,6 @@
 namespace latchkey::server::api::tickets {
 
 namespace json = boost::json;
-using backend::body_bool;
-using backend::body_int;
-using backend::body_object;
-using backend::body_string;
 using backend::json_reply;
 using backend::not_found;
 
@@ -31,7 +27,7 @@ constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
 /// A duration field in seconds: absent -> `fallback`; below `min` or above `max` -> 422 on the field.
 api_result<std::int64_t> seconds_field(request_ctx const& ctx, std::string_view key, std::int64_t fallback,
                                        std::int64_t min, std::int64_t max) {
-    auto v = body_int(ctx, key);
+    auto v = backend::body_int(ctx, key);
     if (!v) return v.error();
     if (!*v) return fallback;
     if (**v < min || **v > max)
@@ -43,37 +39,31 @@ api_result<std::int64_t> seconds_field(request_ctx const& ctx, std::string_view 
 
 /// The required user_id of the body, naming an existing user (404 resource_not_found otherwise).
 api_result<std::string> existing_user(app& a, request_ctx const& ctx) {
-    auto id = body_string(ctx, "user_id", 128);
+    auto id = backend::required_body_string(ctx, "user_id", 128);
     if (!id) return id.error();
-    if (!*id || (*id)->empty()) return param_error(code::form_param_missing, "user_id");
-    auto u = txn::read(a, "ticket_user", [&](store::read_txn& t) { return t.users().get(**id); });
+    auto u = txn::read(a, "ticket_user", [&](store::read_txn& t) { return t.users().get(*id); });
     if (!u) return u.error();
     if (!*u) return not_found();
-    return std::move(**id);
+    return std::move(*id);
 }
 
 /// Revokes the pending record `id` of `kind` (404 for another kind or none) and renders it with `render`.
 template <class Render>
 api_result<reply> revoke(app& a, std::string_view id, std::string_view kind, code not_pending, std::int64_t now,
                          Render render) {
-    auto r =
-        txn::write<store::ticket_record>(a, "revoke_ticket", txn::on_client_error::abort,
-                                         [&](store::write_txn& w) -> store::result<api_result<store::ticket_record>> {
-                                             using out = api_result<store::ticket_record>;
-                                             auto t = w.tickets().get(id);
-                                             if (!t) return t.error();
-                                             if (!*t || (*t)->kind != kind) return out(not_found());
-                                             if ((*t)->status != "pending") {
-                                                 auto e = make_error(not_pending);
-                                                 if ((*t)->status == "accepted" && kind == "invitation")
-                                                     e = make_error(code::invitation_already_accepted);
-                                                 return out(std::move(e));
-                                             }
-                                             (*t)->status = "revoked";
-                                             (*t)->updated_at = now;
-                                             if (auto x = w.tickets().put(**t); !x) return x.error();
-                                             return out(std::move(**t));
-                                         });
+    auto r = txn::write<store::ticket_record>(
+        a, "revoke_ticket", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<store::ticket_record> {
+            auto t = backend::found(w.tickets().get(id), "revoke_ticket");
+            if (!t) return t.error();
+            if (t->kind != kind) return not_found();
+            if (t->status != "pending")
+                return make_error(t->status == "accepted" && kind == "invitation" ? code::invitation_already_accepted
+                                                                                  : not_pending);
+            t->status = "revoked";
+            t->updated_at = now;
+            if (auto x = w.tickets().put(*t); !x) return store_error(x.error(), "revoke_ticket");
+            return t;
+        });
     if (!r) return r.error();
     return json_reply(render(*r));
 }
@@ -90,14 +80,8 @@ struct invitation_request {
 
 api_result<invitation_request> read_invitation(json::object const& o) {
     invitation_request r;
-    auto const* e = o.if_contains("email_address");
-    if (e == nullptr || e->is_null() || (e->is_string() && e->get_string().empty()))
-        return param_error(code::form_param_missing, "email_address");
-    if (!e->is_string()) return param_error(code::form_param_type_invalid, "email_address");
-    auto email = domain::normalize_email(e->get_string());
-    if (!email)
-        return param_error(code::form_param_format_invalid, "email_address",
-                           "email_address must be a valid email address.");
+    auto email = backend::email_address_of(o.if_contains("email_address"));
+    if (!email) return email.error();
     r.email = std::move(*email);
     if (auto const* m = o.if_contains("public_metadata"); m && !m->is_null()) {
         if (!m->is_object()) return param_error(code::form_param_type_invalid, "public_metadata");
@@ -206,7 +190,7 @@ api_result<reply> create_sign_in_token(app& a, request_ctx& ctx) {
     if (!user) return user.error();
     auto life = seconds_field(ctx, "expires_in_seconds", 30LL * 24 * 3600, 1, 10LL * 365 * 24 * 3600);
     if (!life) return life.error();
-    auto org = body_string(ctx, "org_id", 128);
+    auto org = backend::body_string(ctx, "org_id", 128);
     if (!org) return org.error();
     store::ticket_record r;
     std::string const ticket = domain::new_ticket(r, "sign_in_token", ctx.now, ctx.now + *life * 1000);
@@ -239,7 +223,7 @@ api_result<reply> revoke_sign_in_token(app& a, request_ctx& ctx) {
 api_result<reply> create_actor_token(app& a, request_ctx& ctx) {
     auto user = existing_user(a, ctx);
     if (!user) return user.error();
-    auto actor = body_object(ctx, "actor");
+    auto actor = backend::body_object(ctx, "actor");
     if (!actor) return actor.error();
     if (!*actor) return param_error(code::form_param_missing, "actor");
     auto const* sub = (*actor)->if_contains("sub");
@@ -409,34 +393,31 @@ api_result<reply> delete_user_backup_codes(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> verify_user_totp(app& a, request_ctx& ctx) {
-    auto c = body_string(ctx, "code", 64);
+    auto c = backend::required_body_string(ctx, "code", 64);
     if (!c) return c.error();
-    if (!*c || (*c)->empty()) return param_error(code::form_param_missing, "code");
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     std::string const id(ctx.params.get("user_id"));
     // The accepted step (TOTP) or the spent backup code is written even though the reply is the check's answer.
-    auto r =
-        txn::write<json::object>(a, "verify_user_totp", txn::on_client_error::abort,
-                                 [&](store::write_txn& w) -> store::result<api_result<json::object>> {
-                                     using out = api_result<json::object>;
-                                     auto u = w.users().get(id);
-                                     if (!u) return u.error();
-                                     if (!*u) return out(not_found());
-                                     if (!(*u)->totp_enabled && (*u)->backup_code_digests.empty())
-                                         return out(param_error(code::strategy_for_user_invalid, "code",
-                                                                "The user has no authenticator app or backup codes."));
-                                     store::user_record const before = **u;
-                                     std::string type;
-                                     if ((*u)->totp_enabled && domain::check_totp(**u, *a.inst.seal_key, **c, ctx.now))
-                                         type = "totp";
-                                     else if (domain::use_backup_code(**u, a.inst.code_key, **c, ctx.now))
-                                         type = "backup_code";
-                                     else
-                                         return out(param_error(code::form_code_incorrect, "code"));
-                                     domain::refresh_second_factor_flags(**u);
-                                     if (auto x = w.users().put(**u, &before); !x) return x.error();
-                                     return out(json::object{{"verified", true}, {"code_type", type}});
-                                 });
+    auto r = txn::write<json::object>(a, "verify_user_totp", txn::on_client_error::abort,
+                                      [&](store::write_txn& w) -> api_result<json::object> {
+                                          auto u = backend::found(w.users().get(id), "verify_user_totp");
+                                          if (!u) return u.error();
+                                          if (!u->totp_enabled && u->backup_code_digests.empty())
+                                              return param_error(code::strategy_for_user_invalid, "code",
+                                                                 "The user has no authenticator app or backup codes.");
+                                          store::user_record const before = *u;
+                                          std::string type;
+                                          if (u->totp_enabled && domain::check_totp(*u, *a.inst.seal_key, *c, ctx.now))
+                                              type = "totp";
+                                          else if (domain::use_backup_code(*u, a.inst.code_key, *c, ctx.now))
+                                              type = "backup_code";
+                                          else
+                                              return param_error(code::form_code_incorrect, "code");
+                                          domain::refresh_second_factor_flags(*u);
+                                          if (auto x = w.users().put(*u, &before); !x)
+                                              return store_error(x.error(), "verify_user_totp");
+                                          return json::object{{"verified", true}, {"code_type", type}};
+                                      });
     if (!r) return r.error();
     return json_reply(*r);
 }

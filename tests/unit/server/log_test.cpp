@@ -78,4 +78,22 @@ BOOST_AUTO_TEST_CASE(store_and_crypto_diagnostics_become_escaped_json_lines_of_t
     BOOST_TEST(after.empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_access_line_escapes_the_method_path_and_address_it_is_given) {
+    // The request line is the client's: quotes, backslashes and control characters stay inside their strings.
+    std::string const path = "/v1/\"quoted\"\\back\nslash\x01\x1f?q=\t";
+    std::string const method = "GE\"T";
+    std::string const ip = "::1\r";
+    auto const lines = stdout_lines([&] { slog::access("fapi", "req_1", method, path, 404, "", 12, 34, ip); });
+    BOOST_TEST_REQUIRE(lines.size() == 1u);
+    json::error_code ec;
+    auto v = json::parse(lines[0], ec);
+    BOOST_TEST_REQUIRE(!ec, lines[0]);
+    auto const& o = v.as_object();
+    BOOST_TEST(o.at("event").as_string() == "request");
+    BOOST_TEST(o.at("method").as_string() == method);
+    BOOST_TEST(o.at("path").as_string() == path);
+    BOOST_TEST(o.at("ip").as_string() == ip);
+    BOOST_TEST(o.at("status") == 404);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

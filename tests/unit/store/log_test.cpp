@@ -7,6 +7,7 @@
 #include "store/store.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
@@ -98,6 +99,24 @@ BOOST_AUTO_TEST_CASE(the_installed_sink_receives_lmdb_failures_and_nullptr_resto
     BOOST_TEST(!store::lmdb::open(broken).has_value());  // back on the default (stderr) sink
     BOOST_TEST(seen.empty());
     fs::remove_all(root);
+}
+
+BOOST_AUTO_TEST_CASE(append_json_string_writes_exactly_what_boost_json_serializes) {
+    // The one JSON escaper (the logs and the API's hand-written responses use it): byte for byte Boost.JSON's
+    // output, for every single byte below 0x80 alone and inside plain text long enough for the word-at-a-time scan.
+    for (int c = 0; c < 0x80; ++c) {
+        std::string const one(1, static_cast<char>(c));
+        for (std::string const& text :
+             {one, "plain text " + one + " and more plain text", std::string(17, 'x') + one}) {
+            std::string out = "[";
+            store::append_json_string(out, text);
+            BOOST_TEST_CONTEXT("byte " << c) { BOOST_TEST(out == "[" + json::serialize(json::value(text))); }
+        }
+    }
+    std::string const utf8 = "caf\xc3\xa9 \xe2\x80\xa8 \x7f";  // UTF-8, a line separator and DEL: verbatim
+    std::string out;
+    store::append_json_string(out, utf8);
+    BOOST_TEST(out == json::serialize(json::value(utf8)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

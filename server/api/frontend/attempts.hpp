@@ -2,6 +2,9 @@
 // Shared by the sign-in and sign-up flows: finding the attempt a request names.
 #include "server/api/frontend/common.hpp"
 
+#include <boost/json/object.hpp>
+
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -21,5 +24,12 @@ auto load_owned_attempt(app& a, request_ctx const& ctx, store::read_txn const& t
     if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
     return std::pair{std::move(*c), std::move(**s)};
 }
+
+/// An identification's value as a factor shows it: "j***@x.com", "+1*******99".
+std::string safe_identifier(std::string_view kind, std::string_view value);
+
+/// A one-time-code factor offered on `i` (sign-in and reverification's supported_first_factors / second factors):
+/// {strategy, safe_identifier, email_address_id | phone_number_id, primary}.
+boost::json::object code_factor(std::string_view strategy, store::identification_record const& i, bool primary);
 
 }  // namespace latchkey::server::api::frontend

@@ -38,10 +38,40 @@ api_result<client_session> find_client_session(app& a, request_ctx const& ctx, s
     return client_session{std::move(*c), std::move(**s)};
 }
 
+/// A session's reply staged in the write that changed it: the session, its user (none when it is gone) and the
+/// client the envelope shows, all read in that txn after its writes.
+struct staged_session {
+    store::session_record session;
+    std::optional<store::user_record> user;
+    client_snapshot client;
+};
+
+store::result<api_result<void>> stage_session(app& a, request_ctx const& ctx, store::read_txn const& t,
+                                              store::session_record const& s, std::optional<staged_session>& out) {
+    auto u = t.users().get(s.user_id);
+    if (!u) return u.error();
+    auto c = stage_client(a, ctx, t);
+    if (!c) return api_result<void>(c.error());
+    out.emplace(staged_session{s, std::move(*u), std::move(*c)});
+    return api_result<void>();
+}
+
+/// The session's JSON (null when its user is gone) and the client, as the write staged them: no txn. The session
+/// shows the token of the client's last change, `client_updated_at` (the request's time for a closed session).
+api_result<reply> respond(app& a, request_ctx& ctx, staged_session const& st, std::int64_t client_updated_at) {
+    json::value response = nullptr;
+    if (st.user) {
+        auto sj = session_json(a, ctx, st.session, *st.user, client_updated_at);
+        if (!sj) return sj.error();
+        response = std::move(*sj);
+    }
+    return envelope(a, ctx, std::move(response), st.client);
+}
+
 /// Moves one session to `status` (ended/removed); the client forgets it as last active. Replies with the
 /// session and the piggy-backed client.
 api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view status) {
-    store::session_record closed;
+    std::optional<staged_session> staged;
     auto w = txn::write(a, "close_session", txn::on_client_error::commit,
                         [&](store::write_txn& tx) -> store::result<api_result<void>> {
                             auto cs = find_client_session(a, ctx, tx);
@@ -60,18 +90,10 @@ api_result<reply> close_session(app& a, request_ctx& ctx, std::string_view statu
                                 return api_result<void>(r.error());
                             if (auto r = tx.clients().put(client); !r) return r.error();
                             domain::drop_tokens_after_commit(a, tx, {s.id});
-                            closed = s;
-                            return api_result<void>();
+                            return stage_session(a, ctx, tx, s, staged);
                         });
     if (!w) return w.error();
-    auto u = txn::read(a, "close_session", [&](store::read_txn& t) { return t.users().get(closed.user_id); });
-    json::value response = nullptr;
-    if (u && *u) {
-        auto sj = session_json(a, ctx, closed, **u, ctx.now);
-        if (!sj) return sj.error();
-        response = std::move(*sj);
-    }
-    return envelope(a, ctx, std::move(response));
+    return respond(a, ctx, *staged, ctx.now);
 }
 
 /// Mints a token for one of the client's live sessions (401 otherwise: clerk-js then re-fetches the client).
@@ -123,19 +145,19 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
 
 api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
     auto w = txn::write(a, "end_all_sessions", txn::on_client_error::commit,
-                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                        [&](store::write_txn& tx) -> store::result<api_result<client_snapshot>> {
                             auto c = current_client(a, ctx, tx);
-                            if (!c) return api_result<void>();
+                            if (!c) return api_result<client_snapshot>(client_snapshot{});
                             if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
                             c->last_active_session_id.clear();
                             c->updated_at = ctx.now;
                             if (auto r = rotate_client_credential(a, ctx, tx, *c); !r)
-                                return api_result<void>(r.error());
+                                return api_result<client_snapshot>(r.error());
                             if (auto r = tx.clients().put(*c); !r) return r.error();
-                            return api_result<void>();
+                            return stage_client(a, ctx, tx);
                         });
     if (!w) return w.error();
-    return client_envelope(a, ctx);
+    return client_envelope(a, ctx, *w);
 }
 
 api_result<reply> get_session(app& a, request_ctx& ctx) {
@@ -155,6 +177,7 @@ api_result<reply> get_session(app& a, request_ctx& ctx) {
 
 api_result<reply> touch_session(app& a, request_ctx& ctx) {
     auto org = field(ctx, "active_organization_id");
+    std::optional<staged_session> staged;
     auto w = txn::write(a, "touch_session", txn::on_client_error::commit,
                         [&](store::write_txn& tx) -> store::result<api_result<void>> {
                             auto cs = find_client_session(a, ctx, tx);
@@ -185,7 +208,7 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
                                 client.updated_at = ctx.now;
                                 if (auto r = tx.clients().put(client); !r) return r.error();
                             }
-                            return api_result<void>();
+                            return stage_session(a, ctx, tx, s, staged);
                         });
     if (!w) {
         // clerk-js treats a 401 from touch as "re-fetch the client" (clerk-wire §7).
@@ -193,7 +216,8 @@ api_result<reply> touch_session(app& a, request_ctx& ctx) {
             return make_error(code::authentication_invalid);
         return w.error();
     }
-    return get_session(a, ctx);
+    if (!staged->user) return make_error(code::resource_not_found);
+    return respond(a, ctx, *staged, staged->client.client->updated_at);
 }
 
 api_result<reply> end_session(app& a, request_ctx& ctx) { return close_session(a, ctx, "ended"); }

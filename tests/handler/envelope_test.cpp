@@ -40,6 +40,20 @@ answer within_budget(handler_env& env, std::size_t max_reads, std::function<answ
     return r;
 }
 
+/// Runs `call` (a FAPI read that must succeed): no write, at most `max_reads` reads, and the client it shows is what
+/// a fresh read renders.
+answer read_within(handler_env& env, std::size_t max_reads, std::function<answer()> const& call) {
+    (void)env.txn_log();
+    answer r = call();
+    auto const log = env.txn_log();
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    BOOST_TEST(std::count(log.begin(), log.end(), 'w') == 0, log);
+    BOOST_TEST(static_cast<std::size_t>(std::count(log.begin(), log.end(), 'r')) <= max_reads, log);
+    auto fresh = env.fapi("GET", "/v1/client");
+    BOOST_TEST(json::serialize(r.json.at("client")) == json::serialize(fresh.json.at("response")));
+    return r;
+}
+
 /// A user with a password signed in in the env's browser; returns the session id.
 std::string signed_in(handler_env& env, std::string const& email) {
     create_password_user(env, email);
@@ -147,6 +161,12 @@ BOOST_AUTO_TEST_CASE(me_writes_reply_from_their_write) {
                         {{"current_password", test_password}, {"new_password", "another horse battery staple"}});
     });
     BOOST_TEST(changed.response().at("password_enabled") == true);
+
+    // The account's reads: the user and the client in one read (after the client credential's).
+    auto me = read_within(env, 2, [&] { return env.fapi("GET", "/v1/me"); });
+    BOOST_TEST(str(me.response().at("first_name")) == "Ada");
+    auto const primary = str(me.response().at("primary_email_address_id"));
+    read_within(env, 2, [&] { return env.fapi("GET", "/v1/me/email_addresses/" + primary); });
 
     auto gone = within_budget(env, 2, [&] { return env.fapi("DELETE", "/v1/me"); });
     BOOST_TEST(gone.response().at("deleted") == true);

@@ -3,6 +3,7 @@
 #include "server/api/frontend/common.hpp"
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ auto load_owned_attempt(app& a, request_ctx const& ctx, store::read_txn const& t
     if (!*s || (*s)->client_id != c->id) return make_error(code::resource_not_found);
     return std::pair{std::move(*c), std::move(**s)};
 }
+
+/// A factor's Verification (Stubs.Verification.Password / .OTP / passkey / web3), or null when it was never started.
+/// A password not yet tried shows attempts null when `unattempted_password_null` (sign-in), else 0 (reverification).
+boost::json::value factor_verification(store::verification_record const& v, bool unattempted_password_null = true);
 
 /// An identification's value as a factor shows it: "j***@x.com", "+1*******99".
 std::string safe_identifier(std::string_view kind, std::string_view value);

@@ -321,15 +321,11 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 
 api_result<reply> get_ident(app& a, request_ctx& ctx, ident_kind const& k) {
     std::string_view id = ctx.params.get(k.fapi_param);
-    auto o = txn::read<json::object>(a, "get_identification", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_me(a, ctx, t);
-        if (!m) return m.error();
-        auto* i = find_ident(m->user, id, k.kind);
+    return view_current_user(a, ctx, "get_identification", [&](me& m) -> api_result<json::value> {
+        auto* i = find_ident(m.user, id, k.kind);
         if (i == nullptr) return make_error(code::resource_not_found);
-        return ident_json(k, m->user, *i);
+        return ident_json(k, m.user, *i);
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
 }
 
 api_result<reply> delete_ident(app& a, request_ctx& ctx, ident_kind const& k) {
@@ -418,9 +414,8 @@ api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 // /v1/me
 
 api_result<reply> get_me(app& a, request_ctx& ctx) {
-    auto m = txn::read<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
-    if (!m) return m.error();
-    return envelope(a, ctx, user_view(a, ctx, m->user));
+    return view_current_user(a, ctx, "get_me",
+                             [&](me& m) -> api_result<json::value> { return user_view(a, ctx, m.user); });
 }
 
 api_result<reply> update_me(app& a, request_ctx& ctx) {

@@ -80,15 +80,11 @@ api_result<reply> attempt_passkey_verification(app& a, request_ctx& ctx) {
 
 api_result<reply> get_passkey(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    auto o = txn::read(a, "get_passkey", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_current_user(a, ctx, t);
-        if (!m) return m.error();
-        auto* p = find(m->user, id);
+    return view_current_user(a, ctx, "get_passkey", [&](current_user& m) -> api_result<json::value> {
+        auto* p = find(m.user, id);
         if (p == nullptr) return make_error(code::resource_not_found);
         return pk::passkey_json(*p);
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
 }
 
 api_result<reply> update_passkey(app& a, request_ctx& ctx) {

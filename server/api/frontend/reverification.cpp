@@ -51,16 +51,6 @@ json::array first_factors(app const& a, store::user_record const& u) {
     return out;
 }
 
-json::value verification_json(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["status"] = v.status;
-    o["strategy"] = v.strategy;
-    o["attempts"] = v.attempts;
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    return o;
-}
-
 bool has_second_factor(app const& a, store::user_record const& u) {
     return u.two_factor_enabled && !domain::supported_second_factors(a, u).empty();
 }
@@ -108,8 +98,8 @@ api_result<reply> respond(app& a, request_ctx& ctx, staged_target const& st) {
     o["status"] = s.verification_status;
     o["supported_first_factors"] = first_factors(a, st.tg.user);
     o["supported_second_factors"] = domain::supported_second_factors(a, st.tg.user);
-    o["first_factor_verification"] = verification_json(s.verification_first);
-    o["second_factor_verification"] = verification_json(s.verification_second);
+    o["first_factor_verification"] = factor_verification(s.verification_first, false);
+    o["second_factor_verification"] = factor_verification(s.verification_second, false);
     auto sj = session_json(a, ctx, s, st.tg.user, st.tg.client.updated_at);
     if (!sj) return sj.error();
     o["session"] = std::move(*sj);

@@ -115,23 +115,6 @@ json::array supported_identifiers(app const& a) {
     return out;
 }
 
-/// Stubs.Verification.Password / Stubs.Verification.OTP, or null when no factor was started.
-json::value factor_verification(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["status"] = v.status;
-    o["strategy"] = v.strategy;
-    bool const password = v.strategy == "password";
-    o["attempts"] = password && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
-        o["verified_at_client"] =
-            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
-    // issue 14: passkeys answer the WebAuthn request options in `nonce`, web3 wallets sign the `message`
-    if (!v.nonce.empty()) o[domain::web3::is_strategy(v.strategy) ? "message" : "nonce"] = v.nonce;
-    return o;
-}
-
 /// The identifier normalized the way the user indexes keep it (email lowercase, phone E.164), and the user
 /// it names, if any.
 struct resolved {
@@ -352,6 +335,16 @@ store::result<void> stage_sign_in(app& a, request_ctx const& ctx, store::read_tx
     return {};
 }
 
+/// Writes the step's sign-in and, when the step succeeded, stages its reply; answers the step's outcome.
+store::result<api_result<void>> put_and_stage(app& a, request_ctx const& ctx, store::write_txn& tx,
+                                              store::sign_in_record const& si, api_result<void> outcome,
+                                              std::optional<staged_reply>& staged) {
+    if (auto r = tx.sign_ins().put(si); !r) return r.error();
+    if (outcome)
+        if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
+    return outcome;
+}
+
 /// The envelope of a staged reply (no txn). Every step that succeeds stages one.
 api_result<reply> respond(app& a, request_ctx& ctx, std::optional<staged_reply> const& staged) {
     if (!staged) return make_error(code::internal_clerk_error);
@@ -375,10 +368,7 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
                                   if (l->sign_in.status != "complete")
                                       if (auto r = tx.users().put(*l->user, &before); !r) return r.error();
                                   l->sign_in.updated_at = ctx.now;
-                                  if (auto r = tx.sign_ins().put(l->sign_in); !r) return r.error();
-                                  if (outcome)
-                                      if (auto r = stage_sign_in(a, ctx, tx, l->sign_in, staged); !r) return r.error();
-                                  return outcome;
+                                  return put_and_stage(a, ctx, tx, l->sign_in, std::move(outcome), staged);
                               });
     if (!w) return w.error();
     return respond(a, ctx, staged);
@@ -401,6 +391,23 @@ api_result<std::string> new_password_digest(app const& a, std::string_view passw
 }
 
 }  // namespace
+
+json::value factor_verification(store::verification_record const& v, bool unattempted_password_null) {
+    if (v.status.empty()) return nullptr;
+    json::object o;
+    o["status"] = v.status;
+    o["strategy"] = v.strategy;
+    bool const password = v.strategy == "password";
+    o["attempts"] =
+        password && unattempted_password_null && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
+    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
+        o["verified_at_client"] =
+            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
+    // issue 14: passkeys answer the WebAuthn request options in `nonce`, web3 wallets sign the `message`
+    if (!v.nonce.empty()) o[domain::web3::is_strategy(v.strategy) ? "message" : "nonce"] = v.nonce;
+    return o;
+}
 
 std::string safe_identifier(std::string_view kind, std::string_view value) {
     if (kind == "email_address") {  // "j***@x.com"
@@ -614,10 +621,7 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
                     if (auto r = tx.users().put(u, &before); !r) return r.error();
             }
             si.updated_at = ctx.now;
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            if (outcome)
-                if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
     return respond(a, ctx, staged);
@@ -758,9 +762,7 @@ static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
                 if (auto r = tx.users().put(user, &before); !r) return r.error();
                 if (auto r = tx.clients().put(*c); !r) return r.error();
             }
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
     return respond(a, ctx, staged);
@@ -877,10 +879,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
                     if (auto r = tx.users().put(*user, &before); !r) return r.error();
                 if (auto r = tx.clients().put(*c); !r) return r.error();
             }
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            if (outcome)
-                if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
     return respond(a, ctx, staged);
@@ -918,9 +917,7 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
                                   l->sign_in.first_factor = flow.verification;
                                   l->sign_in.status = "needs_first_factor";
                                   l->sign_in.updated_at = ctx.now;
-                                  if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
-                                  if (auto st = stage_sign_in(a, ctx, tx, l->sign_in, staged); !st) return st.error();
-                                  return api_result<void>();
+                                  return put_and_stage(a, ctx, tx, l->sign_in, {}, staged);
                               });
     if (!w) return w.error();
     return respond(a, ctx, staged);

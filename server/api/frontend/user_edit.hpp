@@ -53,4 +53,19 @@ api_result<reply> edit_current_user(app& a, request_ctx& ctx, std::string_view w
     return envelope(a, ctx, *done->staged);
 }
 
+/// Replies with `view(current_user&) -> api_result<boost::json::value>` (the response) of the current user and the
+/// client, both read in one read txn.
+template <class View>
+api_result<reply> view_current_user(app& a, request_ctx& ctx, std::string_view what, View&& view) {
+    auto staged = txn::read<staged_reply>(a, what, [&](store::read_txn& t) -> api_result<staged_reply> {
+        auto m = load_current_user(a, ctx, t);
+        if (!m) return m.error();
+        api_result<boost::json::value> r = view(*m);
+        if (!r) return r.error();
+        return stage_reply(a, ctx, t, std::move(*r));
+    });
+    if (!staged) return staged.error();
+    return envelope(a, ctx, *staged);
+}
+
 }  // namespace latchkey::server::api::frontend

@@ -75,26 +75,17 @@ api_result<reply> create_web3_wallet(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> list_web3_wallets(app& a, request_ctx& ctx) {
-    auto o = txn::read(a, "list_web3_wallets", [&](store::read_txn& t) -> api_result<json::array> {
-        auto m = load_current_user(a, ctx, t);
-        if (!m) return m.error();
-        return w3::wallets_json(m->user);
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return view_current_user(a, ctx, "list_web3_wallets",
+                             [](current_user& m) -> api_result<json::value> { return w3::wallets_json(m.user); });
 }
 
 api_result<reply> get_web3_wallet(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    auto o = txn::read(a, "get_web3_wallet", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_current_user(a, ctx, t);
-        if (!m) return m.error();
-        auto* i = find(m->user, id);
+    return view_current_user(a, ctx, "get_web3_wallet", [&](current_user& m) -> api_result<json::value> {
+        auto* i = find(m.user, id);
         if (i == nullptr) return make_error(code::resource_not_found);
         return w3::wallet_json(*i);
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
 }
 
 api_result<reply> prepare_web3_wallet_verification(app& a, request_ctx& ctx) {

@@ -23,6 +23,13 @@ namespace {
 /// The test-mode address whose code is always 424242 (and to which nothing is sent).
 constexpr char const* test_code = "424242";
 
+/// The client `r` piggy-backs is, byte for byte, what a fresh GET /v1/client renders right after.
+void expect_fresh_client(handler_env& env, answer const& r) {
+    auto fresh = env.fapi("GET", "/v1/client");
+    BOOST_TEST_REQUIRE(fresh.status == 200u, fresh.body);
+    BOOST_TEST(json::serialize(r.json.at("client")) == json::serialize(fresh.json.at("response")));
+}
+
 /// Runs `call` (a FAPI write that must succeed) and holds it to the envelope's budget: one write, the last txn,
 /// after at most `max_reads` reads; the piggy-backed client is byte for byte what a fresh read renders.
 answer within_budget(handler_env& env, std::size_t max_reads, std::function<answer()> const& call) {
@@ -34,9 +41,7 @@ answer within_budget(handler_env& env, std::size_t max_reads, std::function<answ
     BOOST_TEST(!log.empty());
     if (!log.empty()) BOOST_TEST(log.back() == 'w', "a txn after the write: " << log);
     BOOST_TEST(static_cast<std::size_t>(std::count(log.begin(), log.end(), 'r')) <= max_reads, log);
-    auto fresh = env.fapi("GET", "/v1/client");
-    BOOST_TEST_REQUIRE(fresh.status == 200u, fresh.body);
-    BOOST_TEST(json::serialize(r.json.at("client")) == json::serialize(fresh.json.at("response")));
+    expect_fresh_client(env, r);
     return r;
 }
 
@@ -49,8 +54,7 @@ answer read_within(handler_env& env, std::size_t max_reads, std::function<answer
     BOOST_TEST_REQUIRE(r.status == 200u, r.body);
     BOOST_TEST(std::count(log.begin(), log.end(), 'w') == 0, log);
     BOOST_TEST(static_cast<std::size_t>(std::count(log.begin(), log.end(), 'r')) <= max_reads, log);
-    auto fresh = env.fapi("GET", "/v1/client");
-    BOOST_TEST(json::serialize(r.json.at("client")) == json::serialize(fresh.json.at("response")));
+    expect_fresh_client(env, r);
     return r;
 }
 

@@ -26,6 +26,9 @@ auto load_owned_attempt(app& a, request_ctx const& ctx, store::read_txn const& t
     return std::pair{std::move(*c), std::move(**s)};
 }
 
+/// Registers a failed factor (sign-in, reverification): at max_attempts the user is locked for the configured time.
+void count_failure(app const& a, request_ctx const& ctx, store::user_record& u);
+
 /// A factor's Verification (Stubs.Verification.Password / .OTP / passkey / web3), or null when it was never started.
 /// A password not yet tried shows attempts null when `unattempted_password_null` (sign-in), else 0 (reverification).
 boost::json::value factor_verification(store::verification_record const& v, bool unattempted_password_null = true);

@@ -135,16 +135,6 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
     return respond(a, ctx, *w);
 }
 
-/// A wrong factor counts towards the user's lockout, as in sign-in.
-void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
-    ++u.failed_attempts;
-    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
-        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-        u.failed_attempts = 0;
-    }
-    u.updated_at = ctx.now;
-}
-
 api_error wrong(app const& a, request_ctx const& ctx, store::user_record& u, store::verification_record& v,
                 std::string_view param) {
     ++v.attempts;

@@ -181,16 +181,6 @@ password_check check_password(std::string_view password, std::string const& dige
     return c;
 }
 
-/// Registers a failed first-factor attempt; locks the user for the configured time at max_attempts.
-void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
-    ++u.failed_attempts;
-    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
-        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-        u.failed_attempts = 0;
-    }
-    u.updated_at = ctx.now;
-}
-
 /// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end). The lock is
 /// the one the user views show (views::lockout_of).
 std::optional<api_error> user_blocked(app const& a, store::user_record const& u, std::int64_t now) {
@@ -391,6 +381,15 @@ api_result<std::string> new_password_digest(app const& a, std::string_view passw
 }
 
 }  // namespace
+
+void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
+    ++u.failed_attempts;
+    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
+        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+        u.failed_attempts = 0;
+    }
+    u.updated_at = ctx.now;
+}
 
 json::value factor_verification(store::verification_record const& v, bool unattempted_password_null) {
     if (v.status.empty()) return nullptr;

@@ -22,4 +22,17 @@ inline void expect_new_session(http_result const& r, std::string const& sid, std
     BOOST_TEST(str(r.json.at("client").at("last_active_session_id")) == sid);
 }
 
+/// The reply's response is a new attempt: 200, an id starting with `prefix`, the `object` and `status` given.
+/// Returns the attempt's id.
+inline std::string expect_attempt(http_result const& r, std::string const& prefix, std::string const& object,
+                                  std::string const& status) {
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const& a = response(r);
+    std::string id = str(a.at("id"));
+    BOOST_TEST(id.starts_with(prefix));
+    BOOST_TEST(str(a.at("object")) == object);
+    BOOST_TEST(str(a.at("status")) == status);
+    return id;
+}
+
 }  // namespace latchkey::test

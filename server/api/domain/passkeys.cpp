@@ -6,6 +6,7 @@
 #include "crypto/random.hpp"
 #include "crypto/webauthn.hpp"
 #include "server/api/dispatch.hpp"
+#include "server/api/domain/identifications.hpp"
 #include "server/api/site.hpp"
 
 #include <boost/json/array.hpp>
@@ -329,12 +330,7 @@ json::object passkey_json(store::passkey_record const& pk) {
     o["id"] = pk.id;
     o["name"] = pk.name;
     o["last_used_at"] = pk.last_used_at == 0 ? json::value(nullptr) : json::value(pk.last_used_at);
-    json::object v;
-    v["object"] = "verification";
-    v["status"] = pk.verification.status;
-    v["strategy"] = "passkey";
-    v["attempts"] = pk.verification.attempts == 0 ? json::value(nullptr) : json::value(pk.verification.attempts);
-    v["expire_at"] = pk.verification.expire_at == 0 ? json::value(nullptr) : json::value(pk.verification.expire_at);
+    json::object v = challenge_verification(pk.verification, "passkey");
     if (!pk.verification.nonce.empty()) v["nonce"] = pk.verification.nonce;
     v["error"] = nullptr;
     o["verification"] = std::move(v);

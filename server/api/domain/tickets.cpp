@@ -151,16 +151,23 @@ std::string ticket_redirect(app const& a, found_ticket const& f, std::string_vie
     return with_ticket(std::move(base), ticket, "sign_in");
 }
 
-json::object sign_in_token_json(app const& a, store::ticket_record const& r, std::string_view ticket) {
+namespace {
+
+/// What a sign-in token and an actor token show: `object`, id, status, user_id, what `between` adds, then the token
+/// and its accept URL when it is shown (else, with `null_url`, "url": null), created_at, updated_at.
+template <class Between>
+json::object token_json(app const& a, std::string_view object, store::ticket_record const& r, std::string_view ticket,
+                        bool null_url, Between between) {
     json::object o;
-    o["object"] = "sign_in_token";
+    o["object"] = object;
     o["id"] = r.id;
     o["status"] = r.status;
     o["user_id"] = r.user_id;
+    between(o);
     if (!ticket.empty()) {
         o["token"] = ticket;
         o["url"] = accept_url(a, ticket);
-    } else {
+    } else if (null_url) {
         o["url"] = nullptr;
     }
     o["created_at"] = r.created_at;
@@ -168,20 +175,16 @@ json::object sign_in_token_json(app const& a, store::ticket_record const& r, std
     return o;
 }
 
+}  // namespace
+
+json::object sign_in_token_json(app const& a, store::ticket_record const& r, std::string_view ticket) {
+    return token_json(a, "sign_in_token", r, ticket, true, [](json::object&) {});
+}
+
 json::object actor_token_json(app const& a, store::ticket_record const& r, std::string_view ticket) {
-    json::object o;
-    o["object"] = "actor_token";
-    o["id"] = r.id;
-    o["status"] = r.status;
-    o["user_id"] = r.user_id;
-    o["actor"] = r.actor.empty() ? json::value(json::object{}) : views::json_text(r.actor);
-    if (!ticket.empty()) {
-        o["token"] = ticket;
-        o["url"] = accept_url(a, ticket);
-    }
-    o["created_at"] = r.created_at;
-    o["updated_at"] = r.updated_at;
-    return o;
+    return token_json(a, "actor_token", r, ticket, false, [&](json::object& o) {
+        o["actor"] = r.actor.empty() ? json::value(json::object{}) : views::json_text(r.actor);
+    });
 }
 
 json::object invitation_json(app const& a, store::ticket_record const& r, std::string_view ticket, std::int64_t now) {

@@ -4,6 +4,7 @@
 #include "crypto/eth.hpp"
 #include "crypto/ossl.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/identifications.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -92,12 +93,7 @@ json::object wallet_json(store::identification_record const& w) {
     if (v.status.empty()) {
         o["verification"] = nullptr;
     } else {
-        json::object j;
-        j["object"] = "verification";
-        j["status"] = v.status;
-        j["strategy"] = v.strategy;
-        j["attempts"] = v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
-        j["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+        json::object j = challenge_verification(v, v.strategy);
         j["nonce"] = v.nonce.empty() ? json::value(nullptr) : json::value(v.nonce);
         j["message"] = v.nonce.empty() ? json::value(nullptr) : json::value(v.nonce);
         j["error"] = nullptr;

@@ -32,13 +32,13 @@ api_result<reply> get_client(app& a, request_ctx& ctx) {
 
 api_result<reply> create_client(app& a, request_ctx& ctx) {
     auto w = txn::write(a, "create_client", txn::on_client_error::commit,
-                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
+                        [&](store::write_txn& tx) -> store::result<api_result<client_snapshot>> {
                             auto c = ensure_client(a, ctx, tx);
-                            if (!c) return api_result<void>(c.error());
-                            return api_result<void>();
+                            if (!c) return api_result<client_snapshot>(c.error());
+                            return stage_client(a, ctx, tx);
                         });
     if (!w) return w.error();
-    return client_envelope(a, ctx);
+    return client_envelope(a, ctx, *w);
 }
 
 api_result<reply> delete_client(app& a, request_ctx& ctx) {

@@ -1,5 +1,6 @@
 #include "server/api/frontend/common.hpp"
 #include "server/api/console/counters.hpp"
+#include "server/api/frontend/user_edit.hpp"
 #include "server/api/txn.hpp"
 
 #include "server/metrics.hpp"
@@ -9,6 +10,7 @@
 #include "crypto/jws.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
+#include "server/api/domain/identifications.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
 #include "server/api/domain/tokens.hpp"
@@ -449,32 +451,35 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
     return r;
 }
 
-api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
+namespace {
+
+/// {"response": response, "client": <what append_client appends>}.
+template <class AppendClient>
+api_result<reply> enveloped(json::value const& response, AppendClient&& append_client) {
     std::string body;
     body.reserve(client_json_reserve);
     body += R"({"response":)";
     json_write::value(body, response);
     body += R"(,"client":)";
-    if (auto r = append_loaded_client(a, ctx, body); !r) return r.error();
+    if (auto r = append_client(body); !r) return r.error();
     body += '}';
     return reply{http::status::ok, std::move(body), {}};
+}
+
+}  // namespace
+
+api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
+    return enveloped(response, [&](std::string& body) { return append_loaded_client(a, ctx, body); });
 }
 
 api_result<reply> envelope(app& a, request_ctx& ctx, json::value response, client_snapshot const& client) {
-    std::string body;
-    body.reserve(client_json_reserve);
-    body += R"({"response":)";
-    json_write::value(body, response);
-    body += R"(,"client":)";
-    if (auto r = append_client_json(a, ctx, client, body); !r) return r.error();
-    body += '}';
-    return reply{http::status::ok, std::move(body), {}};
+    return enveloped(response, [&](std::string& body) { return append_client_json(a, ctx, client, body); });
 }
 
-api_result<reply> client_envelope(app& a, request_ctx& ctx) {
-    std::string client;
-    client.reserve(client_json_reserve);
-    if (auto r = append_loaded_client(a, ctx, client); !r) return r.error();
+namespace {
+
+/// {"response": client, "client": client} around one rendering of the client.
+reply client_twice(std::string const& client) {
     std::string body;
     body.reserve(2 * client.size() + 32);
     body += R"({"response":)";
@@ -483,6 +488,59 @@ api_result<reply> client_envelope(app& a, request_ctx& ctx) {
     body += client;
     body += '}';
     return reply{http::status::ok, std::move(body), {}};
+}
+
+}  // namespace
+
+api_result<reply> client_envelope(app& a, request_ctx& ctx) {
+    std::string client;
+    client.reserve(client_json_reserve);
+    if (auto r = append_loaded_client(a, ctx, client); !r) return r.error();
+    return client_twice(client);
+}
+
+api_result<reply> client_envelope(app& a, request_ctx& ctx, client_snapshot const& snap) {
+    std::string client;
+    client.reserve(client_json_reserve);
+    if (auto r = append_client_json(a, ctx, snap, client); !r) return r.error();
+    return client_twice(client);
+}
+
+api_result<client_snapshot> stage_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
+    auto c = snapshot_current_client(a, ctx, t);
+    if (!c) return store_failure(c.error(), "client_snapshot");
+    return std::move(*c);
+}
+
+api_result<staged_reply> stage_reply(app& a, request_ctx const& ctx, store::read_txn const& t, json::value response) {
+    auto c = stage_client(a, ctx, t);
+    if (!c) return c.error();
+    return staged_reply{std::move(response), std::move(*c)};
+}
+
+api_result<reply> envelope(app& a, request_ctx& ctx, staged_reply const& staged) {
+    return envelope(a, ctx, staged.response, staged.client);
+}
+
+std::optional<api_error> require_current_user(app& a, request_ctx const& ctx) {
+    auto r = txn::read(a, "require_current_user", [&](store::read_txn& t) -> api_result<void> {
+        if (auto m = load_current_user(a, ctx, t); !m) return m.error();
+        return {};
+    });
+    if (!r) return r.error();
+    return std::nullopt;
+}
+
+api_result<void> save_current_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
+                                   store::user_record const& previous, bool announce, std::string_view taken_param) {
+    u.updated_at = ctx.now;
+    if (auto r = domain::put_user(w, u, previous, "put_user", taken_param); !r) return r;
+    if (domain::owes_mfa_setup(a, previous) && u.two_factor_enabled)  // issue 14: the setup-mfa task done
+        if (auto act = domain::activate_mfa_sessions(a, w, u.id, ctx.now); !act) return act.error();
+    if (announce)
+        if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e)
+            return store_failure(e.error(), "webhook");
+    return {};
 }
 
 std::string new_code() { return crypto::random_digits(6); }

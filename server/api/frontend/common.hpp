@@ -135,6 +135,28 @@ api_result<void> complete_sign_up(app& a, request_ctx& ctx, store::write_txn& w,
                                   store::client_record& client);
 /// {"response": <client>, "client": <client>}: for endpoints whose resource is the client itself.
 api_result<reply> client_envelope(app& a, request_ctx& ctx);
+/// The same from what the handler's write read (stage_client): no txn.
+api_result<reply> client_envelope(app& a, request_ctx& ctx, client_snapshot const& client);
+
+/// THE way a write stages its envelope: snapshot_current_client in the handler's own write txn, after its writes,
+/// a store error mapped (store_failure). The reply then renders from it after the commit without another txn.
+api_result<client_snapshot> stage_client(app& a, request_ctx const& ctx, store::read_txn const& t);
+
+/// A write's reply as the write itself saw it: the response object and the client the envelope shows.
+struct staged_reply {
+    boost::json::value response;
+    client_snapshot client;
+};
+/// stage_client around `response`.
+api_result<staged_reply> stage_reply(app& a, request_ctx const& ctx, store::read_txn const& t,
+                                     boost::json::value response);
+/// The envelope of a staged reply (no txn).
+api_result<reply> envelope(app& a, request_ctx& ctx, staged_reply const& staged);
+
+/// 401 authentication_invalid unless the request has a current user (load_current_user), in one read: signed-in
+/// handlers that validate their input before their write call it first, so a signed-out browser gets the 401 (and
+/// re-fetches its client) rather than a form error.
+std::optional<api_error> require_current_user(app& a, request_ctx const& ctx);
 
 /// Sign-in / sign-up JSON (Client.SignIn / Client.SignUp). Defined in sign_ins.cpp / sign_ups.cpp by the
 /// owner of those flows; append_client_json() calls them for the client's current attempts.

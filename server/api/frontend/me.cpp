@@ -8,6 +8,7 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/activity.hpp"
+#include "server/api/domain/identifications.hpp"
 #include "server/api/domain/metadata.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
@@ -15,6 +16,7 @@
 #include "server/api/email_links/email_links.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/frontend/user_edit.hpp"
 #include "server/api/images/images.hpp"
 #include "server/api/organizations/orgs.hpp"
 #include "server/api/templates.hpp"
@@ -51,62 +53,6 @@ using me = current_user;
 /// The current user (frontend::load_current_user, the rule shared by every signed-in FAPI path).
 api_result<me> load_me(app& a, request_ctx const& ctx, store::read_txn const& t) {
     return load_current_user(a, ctx, t);
-}
-
-/// 401 unless the request has a current user. Handlers that validate their input before opening a txn call
-/// it first, so a signed-out browser gets the 401 (and re-fetches its client) rather than a form error.
-std::optional<api_error> require_me(app& a, request_ctx const& ctx) {
-    auto r = txn::read(a, "require_me", [&](store::read_txn& t) -> api_result<void> {
-        if (auto m = load_me(a, ctx, t); !m) return m.error();
-        return {};
-    });
-    if (!r) return r.error();
-    return std::nullopt;
-}
-
-/// Writes the user; a taken unique field becomes 422 form_identifier_exists naming that field.
-api_result<void> save_user(app& a, request_ctx const& ctx, store::write_txn& w, store::user_record& u,
-                           store::user_record const& previous) {
-    u.updated_at = ctx.now;
-    store::unique_field conflict = store::unique_field::none;
-    auto r = w.users().put(u, &previous, &conflict);
-    if (r) {
-        if (auto e = events::user_changed(a, w, "user.updated", u, &ctx); !e)
-            return store_failure(e.error(), "webhook");
-        return {};
-    }
-    if (r.error() == store::make_error_code(store::errc::key_exists)) {
-        switch (conflict) {
-            case store::unique_field::email_address:
-                return param_error(code::form_identifier_exists, "email_address",
-                                   "That email address is taken. Please try another.");
-            case store::unique_field::phone_number:
-                return param_error(code::form_identifier_exists, "phone_number",
-                                   "That phone number is taken. Please try another.");
-            case store::unique_field::username:
-                return param_error(code::form_identifier_exists, "username",
-                                   "That username is taken. Please try another.");
-            default:
-                return make_error(code::form_identifier_exists);
-        }
-    }
-    return store_failure(r.error(), "put_user");
-}
-
-/// Loads the current user in a write txn, applies `edit(me&, write_txn&) -> api_result<void>` and saves
-/// the user. Returns the saved user.
-template <class F>
-api_result<store::user_record> edit_me(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
-    return txn::write<store::user_record>(a, what, txn::on_client_error::abort,
-                                          [&](store::write_txn& w) -> api_result<store::user_record> {
-                                              auto m = load_me(a, ctx, w);
-                                              if (!m) return m.error();
-                                              store::user_record const previous = m->user;
-                                              if (auto r = edit(*m, w); !r) return r.error();
-                                              if (auto r = save_user(a, ctx, w, m->user, previous); !r)
-                                                  return r.error();
-                                              return std::move(m->user);
-                                          });
 }
 
 /// Ends (status `status`) every live session of `user_id` except `keep_session_id`, and drops their cached
@@ -295,31 +241,18 @@ reply array_reply(json::array const& arr) { return reply{http::status::ok, json:
 // ---------------------------------------------------------------------------------------------------------
 // Email addresses and phone numbers share one implementation.
 
-struct ident_kind {
-    std::string_view kind;        ///< identification kind and form field ("email_address" | "phone_number")
-    std::string_view path_param;  ///< route capture with the id
-    std::string_view strategy;    ///< verification strategy
-    std::string_view channel;     ///< message channel
-    std::string_view noun;        ///< for messages
-    std::string_view plural;
-};
-
-constexpr ident_kind email_kind{"email_address", "email_id", "email_code", "email", "email address", "email addresses"};
-constexpr ident_kind phone_kind{"phone_number", "phone_number_id", "phone_code",
-                                "sms",          "phone number",    "phone numbers"};
-
-bool is_email(ident_kind const& k) { return k.kind == email_kind.kind; }
+using domain::email_kind;
+using domain::ident_kind;
+using domain::is_email;
+using domain::phone_kind;
+using domain::primary_of;
 
 conf::attribute const& attribute_of(app const& a, ident_kind const& k) {
     return is_email(k) ? a.cfg.email_address : a.cfg.phone_number;
 }
 
-std::string& primary_of(store::user_record& u, ident_kind const& k) {
-    return is_email(k) ? u.primary_email_address_id : u.primary_phone_number_id;
-}
-
 json::object ident_json(ident_kind const& k, store::user_record const& u, store::identification_record const& i) {
-    return is_email(k) ? views::email_address(u, i) : views::phone_number(u, i);
+    return domain::identification_json(k, u, i);
 }
 
 store::identification_record* find_ident(store::user_record& u, std::string_view id, std::string_view kind) {
@@ -352,13 +285,13 @@ api_result<reply> list_idents(app& a, request_ctx& ctx, ident_kind const& k) {
 }
 
 api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto raw = field(ctx, k.kind);
     if (!raw || raw->empty()) return param_error(code::form_param_missing, k.kind);
     if (!attribute_of(a, k).enabled)
         return param_error(code::form_param_unknown, k.kind,
                            "This instance does not use " + std::string(k.plural) + ".");
-    auto value = is_email(k) ? normalize_email(*raw) : normalize_phone(*raw);
+    auto value = domain::normalize_identification(k, *raw);
     if (!value)
         return param_error(code::form_param_format_invalid, k.kind, "Enter a valid " + std::string(k.noun) + ".");
     if (!is_email(k)) {
@@ -369,17 +302,10 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
             return param_error(code::form_param_value_invalid, "reserved_for_second_factor",
                                "Verify this phone number first.");
     }
-    struct created {
-        store::user_record user;
-        store::identification_record ident;
-    };
-    auto r = txn::write<created>(
-        a, "create_identification", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<created> {
-            auto m = load_me(a, ctx, w);
-            if (!m) return m.error();
-            store::user_record const previous = m->user;
+    return edit_current_user(
+        a, ctx, "create_identification", [&](me& m, store::write_txn&, bool&) -> api_result<json::value> {
             std::size_t count = 0;
-            for (auto const& i : m->user.identifications) {
+            for (auto const& i : m.user.identifications) {
                 if (i.kind != k.kind) continue;
                 if (i.value == *value)
                     return param_error(code::form_identifier_exists, k.kind,
@@ -389,69 +315,46 @@ api_result<reply> create_ident(app& a, request_ctx& ctx, ident_kind const& k) {
             if (count >= max_identifications_per_kind)
                 return param_error(code::form_param_value_invalid, k.kind,
                                    "This account has too many " + std::string(k.plural) + ".");
-            store::identification_record i;
-            i.id = crypto::new_id("idn");
-            i.kind = std::string(k.kind);
-            i.value = *value;
-            i.created_at = i.updated_at = ctx.now;
-            m->user.identifications.push_back(i);
-            if (auto s = save_user(a, ctx, w, m->user, previous); !s) return s.error();
-            return created{std::move(m->user), std::move(i)};
+            return ident_json(k, m.user, domain::add_identification(m.user, k, *value, ctx.now));
         });
-    if (!r) return r.error();
-    return envelope(a, ctx, ident_json(k, r->user, r->ident));
 }
 
 api_result<reply> get_ident(app& a, request_ctx& ctx, ident_kind const& k) {
-    std::string_view id = ctx.params.get(k.path_param);
-    auto o = txn::read<json::object>(a, "get_identification", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_me(a, ctx, t);
-        if (!m) return m.error();
-        auto* i = find_ident(m->user, id, k.kind);
+    std::string_view id = ctx.params.get(k.fapi_param);
+    return view_current_user(a, ctx, "get_identification", [&](me& m) -> api_result<json::value> {
+        auto* i = find_ident(m.user, id, k.kind);
         if (i == nullptr) return make_error(code::resource_not_found);
-        return ident_json(k, m->user, *i);
+        return ident_json(k, m.user, *i);
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
 }
 
 api_result<reply> delete_ident(app& a, request_ctx& ctx, ident_kind const& k) {
-    std::string const id(ctx.params.get(k.path_param));
-    auto u = edit_me(a, ctx, "delete_identification", [&](me& m, store::write_txn&) -> api_result<void> {
-        auto& user = m.user;
-        auto it = std::find_if(user.identifications.begin(), user.identifications.end(),
-                               [&](auto const& i) { return i.id == id && i.kind == k.kind; });
-        if (it == user.identifications.end()) return make_error(code::resource_not_found);
-        bool const could_sign_in = can_sign_in(a, user);
-        bool const was_verified = it->verification.status == "verified";
-        user.identifications.erase(it);
-
-        // A verified one of the same kind takes over as primary (or none is left).
-        std::string& primary = primary_of(user, k);
-        if (primary == id) {
-            primary.clear();
-            for (auto const& i : user.identifications)
-                if (i.kind == k.kind && i.verification.status == "verified") {
-                    primary = i.id;
-                    break;
-                }
-        }
-        if (was_verified && attribute_of(a, k).required && primary.empty()) {
-            auto e = make_error(code::cannot_remove_last_identification);
-            e.long_message = "This instance requires a verified " + std::string(k.noun) + " on every account.";
-            return e;
-        }
-        if (could_sign_in && !can_sign_in(a, user)) return make_error(code::cannot_remove_last_identification);
-        domain::refresh_second_factor_flags(user);  // a number reserved for second factors may have gone
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, deleted_object(k.kind, id));
+    std::string const id(ctx.params.get(k.fapi_param));
+    return edit_current_user(
+        a, ctx, "delete_identification", [&](me& m, store::write_txn&, bool&) -> api_result<json::value> {
+            auto& user = m.user;
+            auto const* found = find_ident(user, id, k.kind);
+            if (found == nullptr) return make_error(code::resource_not_found);
+            bool const could_sign_in = can_sign_in(a, user);
+            bool const was_verified = found->verification.status == "verified";
+            // A verified one of the same kind takes over as primary (or none is left).
+            domain::remove_identification(user, k, id,
+                                          [](auto const& i) { return i.verification.status == "verified"; });
+            std::string const& primary = primary_of(user, k);
+            if (was_verified && attribute_of(a, k).required && primary.empty()) {
+                auto e = make_error(code::cannot_remove_last_identification);
+                e.long_message = "This instance requires a verified " + std::string(k.noun) + " on every account.";
+                return e;
+            }
+            if (could_sign_in && !can_sign_in(a, user)) return make_error(code::cannot_remove_last_identification);
+            domain::refresh_second_factor_flags(user);  // a number reserved for second factors may have gone
+            return deleted_object(k.kind, id);
+        });
 }
 
 api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
-    if (auto e = require_me(a, ctx)) return *e;
-    std::string const id(ctx.params.get(k.path_param));
+    if (auto e = require_current_user(a, ctx)) return *e;
+    std::string const id(ctx.params.get(k.fapi_param));
     auto strategy = field(ctx, "strategy");
     if (!strategy || strategy->empty()) return param_error(code::form_param_missing, "strategy");
     bool const link = *strategy == email_links::strategy && k.kind == std::string_view("email_address");  // issue 14
@@ -465,52 +368,44 @@ api_result<reply> prepare_ident(app& a, request_ctx& ctx, ident_kind const& k) {
         redirect = std::move(*r);
     }
     if (auto e = throttle(a, ctx, "me_prepare:" + id)) return *e;
-    store::identification_record out;
-    auto u = edit_me(a, ctx, "prepare_verification", [&](me& m, store::write_txn& w) -> api_result<void> {
-        auto* i = find_ident(m.user, id, k.kind);
-        if (i == nullptr) return make_error(code::resource_not_found);
-        if (i->verification.status == "verified") return make_error(code::verification_already_verified);
-        if (link) {
-            if (auto sent = email_links::prepare(a, ctx, w, i->verification, m.user.id, i->id, i->value,
-                                                 std::move(redirect), m.user.id);
-                !sent)
-                return sent;
-        } else if (auto sent =
-                       prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
-                   !sent)
-            return sent;
-        i->updated_at = ctx.now;
-        out = *i;
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, ident_json(k, *u, out));
+    return edit_current_user(
+        a, ctx, "prepare_verification", [&](me& m, store::write_txn& w, bool&) -> api_result<json::value> {
+            auto* i = find_ident(m.user, id, k.kind);
+            if (i == nullptr) return make_error(code::resource_not_found);
+            if (i->verification.status == "verified") return make_error(code::verification_already_verified);
+            if (link) {
+                if (auto sent = email_links::prepare(a, ctx, w, i->verification, m.user.id, i->id, i->value,
+                                                     std::move(redirect), m.user.id);
+                    !sent)
+                    return sent.error();
+            } else if (auto sent =
+                           prepare_code(a, ctx, w, i->verification, k.strategy, k.channel, i->value, i->id, m.user.id);
+                       !sent)
+                return sent.error();
+            i->updated_at = ctx.now;
+            return ident_json(k, m.user, *i);
+        });
 }
 
 api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
-    if (auto e = require_me(a, ctx)) return *e;
-    std::string const id(ctx.params.get(k.path_param));
+    if (auto e = require_current_user(a, ctx)) return *e;
+    std::string const id(ctx.params.get(k.fapi_param));
     auto code_value = field(ctx, "code");
     if (!code_value || code_value->empty()) return param_error(code::form_param_missing, "code");
     // The attempt's outcome (attempt count, failed/expired state) is stored even when it is an error.
-    std::optional<api_error> attempt_error;
-    store::identification_record out;
-    auto u = edit_me(a, ctx, "attempt_verification", [&](me& m, store::write_txn&) -> api_result<void> {
-        auto* i = find_ident(m.user, id, k.kind);
-        if (i == nullptr) return make_error(code::resource_not_found);
-        if (auto r = attempt_code(a, ctx, i->verification, *code_value); !r) {
-            attempt_error = r.error();
-        } else {
-            std::string& primary = primary_of(m.user, k);
-            if (primary.empty()) primary = i->id;
-        }
-        i->updated_at = ctx.now;
-        out = *i;
-        return {};
-    });
-    if (!u) return u.error();
-    if (attempt_error) return std::move(*attempt_error);
-    return envelope(a, ctx, ident_json(k, *u, out));
+    return edit_current_user(a, ctx, "attempt_verification",
+                             [&](me& m, store::write_txn&, bool& spent) -> api_result<json::value> {
+                                 auto* i = find_ident(m.user, id, k.kind);
+                                 if (i == nullptr) return make_error(code::resource_not_found);
+                                 i->updated_at = ctx.now;
+                                 if (auto r = attempt_code(a, ctx, i->verification, *code_value); !r) {
+                                     spent = true;
+                                     return r.error();
+                                 }
+                                 std::string& primary = primary_of(m.user, k);
+                                 if (primary.empty()) primary = i->id;
+                                 return ident_json(k, m.user, *i);
+                             });
 }
 
 }  // namespace
@@ -519,13 +414,12 @@ api_result<reply> attempt_ident(app& a, request_ctx& ctx, ident_kind const& k) {
 // /v1/me
 
 api_result<reply> get_me(app& a, request_ctx& ctx) {
-    auto m = txn::read<me>(a, "get_me", [&](store::read_txn& t) { return load_me(a, ctx, t); });
-    if (!m) return m.error();
-    return envelope(a, ctx, user_view(a, ctx, m->user));
+    return view_current_user(a, ctx, "get_me",
+                             [&](me& m) -> api_result<json::value> { return user_view(a, ctx, m.user); });
 }
 
 api_result<reply> update_me(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto first_name = field(ctx, "first_name");
     auto last_name = field(ctx, "last_name");
     if (auto e = check_name(first_name, "first_name")) return *e;
@@ -572,23 +466,21 @@ api_result<reply> update_me(app& a, request_ctx& ctx) {
         return {};
     };
 
-    auto u = edit_me(a, ctx, "update_me", [&](me& m, store::write_txn&) -> api_result<void> {
+    return edit_current_user(a, ctx, "update_me", [&](me& m, store::write_txn&, bool&) -> api_result<json::value> {
         auto& user = m.user;
         if (first_name) user.first_name = *first_name;
         if (last_name) user.last_name = *last_name;
         if (username) user.username = *username;
         if (unsafe) user.unsafe_metadata = *unsafe;
-        if (auto r = set_primary(user, primary_email, email_kind, "primary_email_address_id"); !r) return r;
-        if (auto r = set_primary(user, primary_phone, phone_kind, "primary_phone_number_id"); !r) return r;
-        return {};
+        if (auto r = set_primary(user, primary_email, email_kind, "primary_email_address_id"); !r) return r.error();
+        if (auto r = set_primary(user, primary_phone, phone_kind, "primary_phone_number_id"); !r) return r.error();
+        return user_view(a, ctx, user);
     });
-    if (!u) return u.error();
-    return envelope(a, ctx, user_view(a, ctx, *u));
 }
 
 api_result<reply> delete_me(app& a, request_ctx& ctx) {
-    auto id = txn::write<std::string>(
-        a, "delete_me", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<std::string> {
+    auto staged = txn::write<staged_reply>(
+        a, "delete_me", txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<staged_reply> {
             auto m = load_me(a, ctx, w);
             if (!m) return m.error();
             if (!m->user.delete_self_enabled) return make_error(code::delete_self_disabled);
@@ -599,32 +491,31 @@ api_result<reply> delete_me(app& a, request_ctx& ctx) {
             if (auto r = images::detach(w, m->user.image_url, m->user.id); !r) return r.error();  // issue 14
             if (auto r = w.users().remove(m->user); !r) return store_failure(r.error(), "delete_user");
             if (auto e = events::user_deleted(a, w, m->user, &ctx); !e) return store_failure(e.error(), "webhook");
-            return m->user.id;
+            return stage_reply(a, ctx, w, deleted_object("user", m->user.id));
         });
-    if (!id) return id.error();
-    return envelope(a, ctx, deleted_object("user", *id));
+    if (!staged) return staged.error();
+    return envelope(a, ctx, *staged);
 }
 
 api_result<reply> update_me_metadata(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto raw = field(ctx, "unsafe_metadata");
     if (!raw) return param_error(code::form_param_missing, "unsafe_metadata");
     auto patch = parse_metadata(*raw, "unsafe_metadata");
     if (!patch) return patch.error();
-    auto u = edit_me(a, ctx, "update_me_metadata", [&](me& m, store::write_txn&) -> api_result<void> {
-        json::value current = views::json_text(m.user.unsafe_metadata);
-        domain::merge_metadata(current.as_object(), *patch);
-        auto text = metadata_text(current.as_object(), "unsafe_metadata");
-        if (!text) return text.error();
-        m.user.unsafe_metadata = std::move(*text);
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, user_view(a, ctx, *u));
+    return edit_current_user(a, ctx, "update_me_metadata",
+                             [&](me& m, store::write_txn&, bool&) -> api_result<json::value> {
+                                 json::value current = views::json_text(m.user.unsafe_metadata);
+                                 domain::merge_metadata(current.as_object(), *patch);
+                                 auto text = metadata_text(current.as_object(), "unsafe_metadata");
+                                 if (!text) return text.error();
+                                 m.user.unsafe_metadata = std::move(*text);
+                                 return user_view(a, ctx, m.user);
+                             });
 }
 
 api_result<reply> create_me_token(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     // A token for an integration ("service"). We have no third-party integrations; a service that names a JWT
     // template gets that template's token for the current session.
     auto service = field(ctx, "service");
@@ -649,7 +540,7 @@ api_result<reply> create_me_token(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> change_password(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto current = field(ctx, "current_password");
     auto next = field(ctx, "new_password");
     if (!next || next->empty()) return param_error(code::form_param_missing, "new_password");
@@ -676,17 +567,17 @@ api_result<reply> change_password(app& a, request_ctx& ctx) {
         return make_error(code::internal_clerk_error);
     }
 
-    auto u = edit_me(a, ctx, "change_password", [&](me& cur, store::write_txn& w) -> api_result<void> {
-        if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
-            return param_error(code::form_password_incorrect, "current_password");
-        cur.user.password_digest = *digest;
-        cur.user.password_last_updated_at = ctx.now;
-        if (sign_out_others->value_or(false))
-            return end_user_sessions(a, ctx, w, cur.user.id, cur.session.id, "revoked", cur.client);
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, user_view(a, ctx, *u));
+    return edit_current_user(
+        a, ctx, "change_password", [&](me& cur, store::write_txn& w, bool&) -> api_result<json::value> {
+            if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
+                return param_error(code::form_password_incorrect, "current_password");
+            cur.user.password_digest = *digest;
+            cur.user.password_last_updated_at = ctx.now;
+            if (sign_out_others->value_or(false))
+                if (auto r = end_user_sessions(a, ctx, w, cur.user.id, cur.session.id, "revoked", cur.client); !r)
+                    return r.error();
+            return user_view(a, ctx, cur.user);
+        });
 }
 
 api_result<reply> remove_password(app& a, request_ctx& ctx) {
@@ -704,55 +595,59 @@ api_result<reply> remove_password(app& a, request_ctx& ctx) {
     if (auto e = throttle(a, ctx, "me_password:" + m->user.id)) return *e;
     if (auto e = check_current_password(*current, old_digest)) return *e;
 
-    auto u = edit_me(a, ctx, "remove_password", [&](me& cur, store::write_txn&) -> api_result<void> {
-        if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
-            return param_error(code::form_password_incorrect, "current_password");
-        cur.user.password_digest.clear();
-        cur.user.password_last_updated_at = 0;
-        if (!can_sign_in(a, cur.user)) {
-            auto e = make_error(code::cannot_remove_last_identification);
-            e.long_message = "Without a password this account would have no way to sign in.";
-            return e;
-        }
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, user_view(a, ctx, *u));
+    return edit_current_user(a, ctx, "remove_password",
+                             [&](me& cur, store::write_txn&, bool&) -> api_result<json::value> {
+                                 if (cur.user.id != m->user.id || cur.user.password_digest != old_digest)
+                                     return param_error(code::form_password_incorrect, "current_password");
+                                 cur.user.password_digest.clear();
+                                 cur.user.password_last_updated_at = 0;
+                                 if (!can_sign_in(a, cur.user)) {
+                                     auto e = make_error(code::cannot_remove_last_identification);
+                                     e.long_message = "Without a password this account would have no way to sign in.";
+                                     return e;
+                                 }
+                                 return user_view(a, ctx, cur.user);
+                             });
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // /v1/me/sessions
 
-api_result<reply> me_sessions(app& a, request_ctx& ctx) {
-    auto arr = txn::read<json::array>(a, "me_sessions", [&](store::read_txn& t) -> api_result<json::array> {
+namespace {
+
+/// The current user's sessions as a bare JSON array (the spec's list shapes; clerk-js maps the payload itself), each
+/// through `add(out, session, user)`.
+template <class Add>
+api_result<reply> my_sessions(app& a, request_ctx& ctx, std::string_view what, Add add) {
+    auto arr = txn::read<json::array>(a, what, [&](store::read_txn& t) -> api_result<json::array> {
         auto m = load_me(a, ctx, t);
         if (!m) return m.error();
         auto sessions = t.sessions().of_user(m->user.id);
         if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
-        json::object const user = user_view(a, ctx, m->user);
-        json::object const pud = views::public_user_data(m->user);
         json::array out;
-        for (auto const& s : *sessions) out.push_back(listed_session(s, user, pud, ctx.now));
+        for (auto const& s : *sessions) add(out, s, m->user);
         return out;
     });
     if (!arr) return arr.error();
     return array_reply(*arr);
 }
 
+}  // namespace
+
+api_result<reply> me_sessions(app& a, request_ctx& ctx) {
+    std::optional<std::pair<json::object, json::object>> shown;  // the user and its public data, rendered once
+    return my_sessions(a, ctx, "me_sessions",
+                       [&](json::array& out, store::session_record const& s, store::user_record const& u) {
+                           if (!shown) shown.emplace(user_view(a, ctx, u), views::public_user_data(u));
+                           out.push_back(listed_session(s, shown->first, shown->second, ctx.now));
+                       });
+}
+
 api_result<reply> me_active_sessions(app& a, request_ctx& ctx) {
-    auto arr = txn::read<json::array>(a, "me_active_sessions", [&](store::read_txn& t) -> api_result<json::array> {
-        auto m = load_me(a, ctx, t);
-        if (!m) return m.error();
-        auto sessions = t.sessions().of_user(m->user.id);
-        if (!sessions) return store_failure(sessions.error(), "sessions_of_user");
-        json::array out;
-        for (auto const& s : *sessions)
-            if (views::session_live(s, ctx.now)) out.push_back(active_session(s, ctx.now));
-        return out;
-    });
-    if (!arr) return arr.error();
-    // Bare array: clerk-js's SessionWithActivities.retrieve() maps the payload itself.
-    return array_reply(*arr);
+    return my_sessions(a, ctx, "me_active_sessions",
+                       [&](json::array& out, store::session_record const& s, store::user_record const&) {
+                           if (views::session_live(s, ctx.now)) out.push_back(active_session(s, ctx.now));
+                       });
 }
 
 api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
@@ -760,6 +655,7 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
     struct revoked {
         store::session_record session;
         store::user_record user;
+        client_snapshot client;
     };
     auto r = txn::write<revoked>(a, "me_revoke_session", txn::on_client_error::abort,
                                  [&](store::write_txn& w) -> api_result<revoked> {
@@ -786,12 +682,14 @@ api_result<reply> me_revoke_session(app& a, request_ctx& ctx) {
                                                  return store_failure(p.error(), "put_client");
                                          }
                                      }
-                                     return revoked{std::move(rec), std::move(m->user)};
+                                     auto c = stage_client(a, ctx, w);
+                                     if (!c) return c.error();
+                                     return revoked{std::move(rec), std::move(m->user), std::move(*c)};
                                  });
     if (!r) return r.error();
     auto sj = session_json(a, ctx, r->session, r->user, ctx.now);
     if (!sj) return sj.error();
-    return envelope(a, ctx, std::move(*sj));
+    return envelope(a, ctx, std::move(*sj), r->client);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -812,51 +710,49 @@ api_result<reply> create_phone_number(app& a, request_ctx& ctx) { return create_
 api_result<reply> get_phone_number(app& a, request_ctx& ctx) { return get_ident(a, ctx, phone_kind); }
 
 api_result<reply> update_phone_number(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto reserved = bool_field(ctx, "reserved_for_second_factor");
     if (!reserved) return reserved.error();
     auto default_sf = bool_field(ctx, "default_second_factor");
     if (!default_sf) return default_sf.error();
-    std::string const id(ctx.params.get(phone_kind.path_param));
+    std::string const id(ctx.params.get(phone_kind.fapi_param));
     if (auto e = check_second_factor_flag(a, *reserved, "reserved_for_second_factor")) return *e;
     if (auto e = check_second_factor_flag(a, *default_sf, "default_second_factor")) return *e;
     // Second factors (issue 14): the flags are stored; the first SMS second factor comes with backup codes.
-    std::vector<std::string> codes;
-    json::object o;
-    auto u = edit_me(a, ctx, "update_phone_number", [&](me& m, store::write_txn&) -> api_result<void> {
-        auto* i = find_ident(m.user, id, phone_kind.kind);
-        if (i == nullptr) return make_error(code::resource_not_found);
-        if (((reserved->value_or(false)) || (default_sf->value_or(false))) && i->verification.status != "verified")
-            return param_error(code::form_param_value_invalid,
-                               reserved->value_or(false) ? "reserved_for_second_factor" : "default_second_factor",
-                               "Verify this phone number first.");
-        if (reserved->has_value()) {
-            i->reserved_for_second_factor = **reserved;
-            if (!**reserved) i->default_second_factor = false;
-        }
-        if (default_sf->value_or(false)) {
-            if (!i->reserved_for_second_factor)
-                return param_error(code::form_param_value_invalid, "default_second_factor",
-                                   "Reserve this phone number for second factors first.");
-            for (auto& other : m.user.identifications) other.default_second_factor = false;
-            i->default_second_factor = true;
-        }
-        i->updated_at = ctx.now;
-        bool const had = m.user.two_factor_enabled;
-        domain::refresh_second_factor_flags(m.user);
-        if (!had && m.user.two_factor_enabled && has_factor(a.cfg.second_factors, "backup_code") &&
-            m.user.backup_code_digests.empty())
-            codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
-        o = ident_json(phone_kind, m.user, *i);
-        return {};
-    });
-    if (!u) return u.error();
-    if (!codes.empty()) {
-        json::array arr;
-        for (auto const& c : codes) arr.push_back(json::string(c));
-        o["backup_codes"] = std::move(arr);
-    }
-    return envelope(a, ctx, std::move(o));
+    return edit_current_user(
+        a, ctx, "update_phone_number", [&](me& m, store::write_txn&, bool&) -> api_result<json::value> {
+            auto* i = find_ident(m.user, id, phone_kind.kind);
+            if (i == nullptr) return make_error(code::resource_not_found);
+            if (((reserved->value_or(false)) || (default_sf->value_or(false))) && i->verification.status != "verified")
+                return param_error(code::form_param_value_invalid,
+                                   reserved->value_or(false) ? "reserved_for_second_factor" : "default_second_factor",
+                                   "Verify this phone number first.");
+            if (reserved->has_value()) {
+                i->reserved_for_second_factor = **reserved;
+                if (!**reserved) i->default_second_factor = false;
+            }
+            if (default_sf->value_or(false)) {
+                if (!i->reserved_for_second_factor)
+                    return param_error(code::form_param_value_invalid, "default_second_factor",
+                                       "Reserve this phone number for second factors first.");
+                for (auto& other : m.user.identifications) other.default_second_factor = false;
+                i->default_second_factor = true;
+            }
+            i->updated_at = ctx.now;
+            bool const had = m.user.two_factor_enabled;
+            domain::refresh_second_factor_flags(m.user);
+            std::vector<std::string> codes;
+            if (!had && m.user.two_factor_enabled && has_factor(a.cfg.second_factors, "backup_code") &&
+                m.user.backup_code_digests.empty())
+                codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
+            json::object o = ident_json(phone_kind, m.user, *i);
+            if (!codes.empty()) {
+                json::array arr;
+                for (auto const& c : codes) arr.push_back(json::string(c));
+                o["backup_codes"] = std::move(arr);
+            }
+            return o;
+        });
 }
 
 api_result<reply> delete_phone_number(app& a, request_ctx& ctx) { return delete_ident(a, ctx, phone_kind); }
@@ -867,18 +763,17 @@ api_result<reply> attempt_phone_verification(app& a, request_ctx& ctx) { return 
 
 api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
     std::string const id(ctx.params.get("external_account_id"));
-    auto u = edit_me(a, ctx, "delete_external_account", [&](me& m, store::write_txn& w) -> api_result<void> {
-        auto& accounts = m.user.external_accounts;
-        auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
-        if (it == accounts.end()) return make_error(code::resource_not_found);
-        federation::revoke_after_commit(a, w, *it);  // issue 15: the provider is told, after the commit
-        accounts.erase(it);
-        // The last way in stays: another provider identity, or a factor can_sign_in counts.
-        if (accounts.empty() && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, deleted_object("external_account", id));
+    return edit_current_user(
+        a, ctx, "delete_external_account", [&](me& m, store::write_txn& w, bool&) -> api_result<json::value> {
+            auto& accounts = m.user.external_accounts;
+            auto it = std::find_if(accounts.begin(), accounts.end(), [&](auto const& e) { return e.id == id; });
+            if (it == accounts.end()) return make_error(code::resource_not_found);
+            federation::revoke_after_commit(a, w, *it);  // issue 15: the provider is told, after the commit
+            accounts.erase(it);
+            // The last way in stays: another provider identity, or a factor can_sign_in counts.
+            if (accounts.empty() && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
+            return deleted_object("external_account", id);
+        });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -886,30 +781,26 @@ api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
 // Image object and the piggy-backed client carries the user's new image_url/has_image.
 
 api_result<reply> set_profile_image(app& a, request_ctx& ctx) {
-    if (auto e = require_me(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     auto up = images::read_upload(a, ctx);
     if (!up) return up.error();
-    store::image_record img;
-    auto u = edit_me(a, ctx, "set_profile_image", [&](me& m, store::write_txn& w) -> api_result<void> {
-        auto r = images::attach(a, ctx, w, m.user.image_url, m.user.id, std::move(*up));
-        if (!r) return r.error();
-        img = std::move(*r);
-        return {};
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, images::image_json(a, img));
+    return edit_current_user(a, ctx, "set_profile_image",
+                             [&](me& m, store::write_txn& w, bool&) -> api_result<json::value> {
+                                 auto r = images::attach(a, ctx, w, m.user.image_url, m.user.id, std::move(*up));
+                                 if (!r) return r.error();
+                                 return images::image_json(a, *r);
+                             });
 }
 
 api_result<reply> delete_profile_image(app& a, request_ctx& ctx) {
-    std::string id;
-    auto u = edit_me(a, ctx, "delete_profile_image", [&](me& m, store::write_txn& w) -> api_result<void> {
-        if (m.user.image_url.empty()) return make_error(code::resource_not_found);
-        id = images::id_in(m.user.image_url);
-        if (id.empty()) id = m.user.id;  // an imported image URL
-        return images::detach(w, m.user.image_url, m.user.id);
-    });
-    if (!u) return u.error();
-    return envelope(a, ctx, deleted_object("image", id));
+    return edit_current_user(a, ctx, "delete_profile_image",
+                             [&](me& m, store::write_txn& w, bool&) -> api_result<json::value> {
+                                 if (m.user.image_url.empty()) return make_error(code::resource_not_found);
+                                 std::string id(images::id_in(m.user.image_url));
+                                 if (id.empty()) id = m.user.id;  // an imported image URL
+                                 if (auto r = images::detach(w, m.user.image_url, m.user.id); !r) return r.error();
+                                 return deleted_object("image", id);
+                             });
 }
 
 }  // namespace latchkey::server::api::frontend

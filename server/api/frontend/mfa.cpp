@@ -10,6 +10,7 @@
 #include "server/api/domain/mfa.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/frontend/user_edit.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -24,34 +25,6 @@ namespace latchkey::server::api::frontend {
 namespace json = boost::json;
 
 namespace {
-
-/// The request's live session (`_clerk_session_id`, else the client's last active one) and its user; 401
-/// authentication_invalid otherwise (clerk-js then re-fetches its client). The rule of /v1/me (me.cpp).
-using current = current_user;
-
-api_result<current> load_current(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    return load_current_user(a, ctx, t);
-}
-
-/// Loads the current user in one write txn, applies `edit(current&) -> api_result<T>`, and writes the user with
-/// a newer updated_at and its user.updated event. A client error writes nothing.
-template <class T, class F>
-api_result<T> edit_user(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
-    return txn::write<T>(a, what, txn::on_client_error::abort, [&](store::write_txn& w) -> api_result<T> {
-        auto m = load_current(a, ctx, w);
-        if (!m) return m.error();
-        store::user_record const previous = m->user;
-        auto r = edit(*m);
-        if (!r) return r.error();
-        m->user.updated_at = ctx.now;
-        if (auto p = w.users().put(m->user, &previous); !p) return store_failure(p.error(), "put_user");
-        if (domain::owes_mfa_setup(a, previous) && m->user.two_factor_enabled)  // issue 14: the setup-mfa task done
-            if (auto act = domain::activate_mfa_sessions(a, w, m->user.id, ctx.now); !act) return act.error();
-        if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
-            return store_failure(e.error(), "webhook");
-        return r;
-    });
-}
 
 std::optional<api_error> need_factor(app const& a, std::string_view strategy) {
     if (domain::second_factor_enabled(a, strategy)) return std::nullopt;
@@ -74,36 +47,22 @@ json::object backup_codes_json(store::user_record const& u, std::vector<std::str
 
 }  // namespace
 
-namespace {
-
-/// 401 unless the request has a current user: a signed-out browser re-fetches its client rather than reading a
-/// settings error.
-std::optional<api_error> require_current(app& a, request_ctx const& ctx) {
-    auto r = txn::read(a, "require_current", [&](store::read_txn& t) -> api_result<void> {
-        if (auto m = load_current(a, ctx, t); !m) return m.error();
-        return {};
-    });
-    if (!r) return r.error();
-    return std::nullopt;
-}
-
-}  // namespace
-
 api_result<reply> create_totp(app& a, request_ctx& ctx) {
-    if (auto e = require_current(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     if (auto e = need_factor(a, "totp")) return *e;
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     std::string secret(crypto::totp_secret_bytes, '\0');
     crypto::random_bytes({reinterpret_cast<unsigned char*>(secret.data()), secret.size()});
-    auto o = edit_user<json::object>(a, ctx, "create_totp", [&](current& m) -> api_result<json::object> {
-        // A verified TOTP stays until it is deleted; an unverified one is replaced by the new secret.
-        if (m.user.totp_enabled) return make_error(code::totp_already_enabled);
-        domain::set_totp_secret(m.user, *a.inst.seal_key, secret, false, ctx.now);
-        return domain::totp_json(a, m.user, secret, nullptr);
-    });
+    auto o = edit_current_user(a, ctx, "create_totp",
+                               [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+                                   // A verified TOTP stays until it is deleted; an unverified one is replaced by the
+                                   // new secret.
+                                   if (m.user.totp_enabled) return make_error(code::totp_already_enabled);
+                                   domain::set_totp_secret(m.user, *a.inst.seal_key, secret, false, ctx.now);
+                                   return domain::totp_json(a, m.user, secret, nullptr);
+                               });
     ::OPENSSL_cleanse(secret.data(), secret.size());
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return o;
 }
 
 api_result<reply> attempt_totp_verification(app& a, request_ctx& ctx) {
@@ -111,58 +70,55 @@ api_result<reply> attempt_totp_verification(app& a, request_ctx& ctx) {
     if (code_value.empty()) return param_error(code::form_param_missing, "code");
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     if (auto limited = rate_limit_ip(a, ctx, "me_totp", "attempt")) return *limited;
-    auto o = edit_user<json::object>(a, ctx, "verify_totp", [&](current& m) -> api_result<json::object> {
-        auto& u = m.user;
-        if (u.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
-        if (u.totp_enabled) return make_error(code::verification_already_verified);
-        if (!domain::check_totp(u, *a.inst.seal_key, code_value, ctx.now))
-            return param_error(code::form_code_incorrect, "code");
-        u.totp_enabled = true;
-        u.totp_updated_at = ctx.now;
-        domain::refresh_second_factor_flags(u);
-        // The first second factor comes with a set of backup codes when the instance offers them.
-        std::vector<std::string> codes;
-        bool const issue = domain::second_factor_enabled(a, "backup_code") && u.backup_code_digests.empty();
-        if (issue) codes = domain::create_backup_codes(u, a.inst.code_key, ctx.now);
-        return domain::totp_json(a, u, {}, issue ? &codes : nullptr);
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(
+        a, ctx, "verify_totp", [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+            auto& u = m.user;
+            if (u.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
+            if (u.totp_enabled) return make_error(code::verification_already_verified);
+            if (!domain::check_totp(u, *a.inst.seal_key, code_value, ctx.now))
+                return param_error(code::form_code_incorrect, "code");
+            u.totp_enabled = true;
+            u.totp_updated_at = ctx.now;
+            domain::refresh_second_factor_flags(u);
+            // The first second factor comes with a set of backup codes when the instance offers them.
+            std::vector<std::string> codes;
+            bool const issue = domain::second_factor_enabled(a, "backup_code") && u.backup_code_digests.empty();
+            if (issue) codes = domain::create_backup_codes(u, a.inst.code_key, ctx.now);
+            return domain::totp_json(a, u, {}, issue ? &codes : nullptr);
+        });
 }
 
 api_result<reply> delete_totp(app& a, request_ctx& ctx) {
-    auto o = edit_user<json::object>(a, ctx, "delete_totp", [&](current& m) -> api_result<json::object> {
-        if (m.user.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
-        json::object d;
-        d["object"] = "totp";
-        d["id"] = m.user.totp_id;
-        d["deleted"] = true;
-        domain::remove_totp(m.user, ctx.now);
-        // Backup codes only back up another factor: without one they go too.
-        if (!m.user.two_factor_enabled) {
-            m.user.backup_code_digests.clear();
-            domain::refresh_second_factor_flags(m.user);
-        }
-        return d;
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(a, ctx, "delete_totp",
+                             [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+                                 if (m.user.totp_secret_sealed.empty()) return make_error(code::resource_not_found);
+                                 json::object d;
+                                 d["object"] = "totp";
+                                 d["id"] = m.user.totp_id;
+                                 d["deleted"] = true;
+                                 domain::remove_totp(m.user, ctx.now);
+                                 // Backup codes only back up another factor: without one they go too.
+                                 if (!m.user.two_factor_enabled) {
+                                     m.user.backup_code_digests.clear();
+                                     domain::refresh_second_factor_flags(m.user);
+                                 }
+                                 return d;
+                             });
 }
 
 api_result<reply> create_backup_codes(app& a, request_ctx& ctx) {
-    if (auto e = require_current(a, ctx)) return *e;
+    if (auto e = require_current_user(a, ctx)) return *e;
     if (auto e = need_factor(a, "backup_code")) return *e;
-    auto o = edit_user<json::object>(a, ctx, "create_backup_codes", [&](current& m) -> api_result<json::object> {
-        if (!m.user.two_factor_enabled) {
-            auto e = make_error(code::strategy_for_user_invalid);
-            e.long_message = "Backup codes need another second factor (an authenticator app or SMS) first.";
-            return e;
-        }
-        auto codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
-        return backup_codes_json(m.user, codes);
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(
+        a, ctx, "create_backup_codes", [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+            if (!m.user.two_factor_enabled) {
+                auto e = make_error(code::strategy_for_user_invalid);
+                e.long_message = "Backup codes need another second factor (an authenticator app or SMS) first.";
+                return e;
+            }
+            auto codes = domain::create_backup_codes(m.user, a.inst.code_key, ctx.now);
+            return backup_codes_json(m.user, codes);
+        });
 }
 
 }  // namespace latchkey::server::api::frontend

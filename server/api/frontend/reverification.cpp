@@ -11,6 +11,7 @@
 #include "crypto/password.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "server/api/domain/sessions.hpp"
+#include "server/api/frontend/attempts.hpp"
 #include "server/api/frontend/common.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
@@ -18,6 +19,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
+#include <array>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,17 +30,6 @@ namespace latchkey::server::api::frontend {
 namespace json = boost::json;
 
 namespace {
-
-/// "j***@x.com" / "+1*******99", as the sign-in factors show them.
-std::string mask(std::string_view kind, std::string_view v) {
-    if (kind == "email_address") {
-        auto at = v.find('@');
-        if (at == std::string_view::npos || at == 0) return "***";
-        return std::string(1, v.front()) + "***" + std::string(v.substr(at));
-    }
-    if (v.size() <= 4) return "***";
-    return std::string(v.substr(0, 2)) + std::string(v.size() - 4, '*') + std::string(v.substr(v.size() - 2));
-}
 
 bool first_factor_enabled(app const& a, std::string_view f) {
     for (auto const& x : a.cfg.first_factors)
@@ -52,24 +45,10 @@ json::array first_factors(app const& a, store::user_record const& u) {
         bool const email = i.kind == "email_address";
         std::string_view const strategy = email ? "email_code" : "phone_code";
         if (!first_factor_enabled(a, strategy)) continue;
-        json::object f;
-        f["strategy"] = strategy;
-        f["safe_identifier"] = mask(i.kind, i.value);
-        f[email ? "email_address_id" : "phone_number_id"] = i.id;
-        f["primary"] = i.id == (email ? u.primary_email_address_id : u.primary_phone_number_id);
-        out.push_back(std::move(f));
+        out.push_back(
+            code_factor(strategy, i, i.id == (email ? u.primary_email_address_id : u.primary_phone_number_id)));
     }
     return out;
-}
-
-json::value verification_json(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["status"] = v.status;
-    o["strategy"] = v.strategy;
-    o["attempts"] = v.attempts;
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    return o;
 }
 
 bool has_second_factor(app const& a, store::user_record const& u) {
@@ -96,64 +75,64 @@ api_result<target> load_target(app& a, request_ctx const& ctx, store::read_txn c
     return target{std::move(*c), std::move(**s), std::move(**u)};
 }
 
-/// The session_reverification object for the stored session, read after the write.
-api_result<reply> respond(app& a, request_ctx& ctx) {
-    auto o = txn::read<json::object>(a, "reverification", [&](store::read_txn& t) -> api_result<json::object> {
-        auto tg = load_target(a, ctx, t);
-        if (!tg) return tg.error();
-        auto const& s = tg->session;
-        json::object o;
-        o["object"] = "session_reverification";
-        o["level"] = s.verification_level;
-        o["status"] = s.verification_status;
-        o["supported_first_factors"] = first_factors(a, tg->user);
-        o["supported_second_factors"] = domain::supported_second_factors(a, tg->user);
-        o["first_factor_verification"] = verification_json(s.verification_first);
-        o["second_factor_verification"] = verification_json(s.verification_second);
-        auto sj = session_json(a, ctx, s, tg->user, tg->client.updated_at);
-        if (!sj) return sj.error();
-        o["session"] = std::move(*sj);
-        return o;
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+/// The reverification as its write left it: the target (session and user) and the client the envelope shows,
+/// read in that txn after its writes.
+struct staged_target {
+    target tg;
+    client_snapshot client;
+};
+
+api_result<staged_target> stage(app& a, request_ctx const& ctx, store::read_txn const& t, target tg) {
+    auto c = stage_client(a, ctx, t);
+    if (!c) return c.error();
+    return staged_target{std::move(tg), std::move(*c)};
+}
+
+/// The session_reverification object and the envelope, from what the write staged: no txn (the session's token
+/// is minted here, outside it).
+api_result<reply> respond(app& a, request_ctx& ctx, staged_target const& st) {
+    auto const& s = st.tg.session;
+    json::object o;
+    o["object"] = "session_reverification";
+    o["level"] = s.verification_level;
+    o["status"] = s.verification_status;
+    o["supported_first_factors"] = first_factors(a, st.tg.user);
+    o["supported_second_factors"] = domain::supported_second_factors(a, st.tg.user);
+    o["first_factor_verification"] = factor_verification(s.verification_first, false);
+    o["second_factor_verification"] = factor_verification(s.verification_second, false);
+    auto sj = session_json(a, ctx, s, st.tg.user, st.tg.client.updated_at);
+    if (!sj) return sj.error();
+    o["session"] = std::move(*sj);
+    return envelope(a, ctx, std::move(o), st.client);
 }
 
 /// Runs `step(write_txn&, target&)` on the session's reverification at `status` and writes session and user
 /// (attempt counters and lockouts land with a wrong code). Replies with the reverification.
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
-    auto w = txn::write<void>(a, "reverification", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> api_result<void> {
-                                  auto tg = load_target(a, ctx, tx);
-                                  if (!tg) return tg.error();
-                                  if (tg->session.verification_status != status)
-                                      return make_error(code::verification_not_sent);
-                                  if (auto lock = lockout_now(a, tg->user, ctx.now); lock.locked)
-                                      return make_error(code::user_locked);
-                                  store::user_record const before = tg->user;
-                                  auto outcome = step(tx, *tg);
-                                  tg->session.updated_at = ctx.now;
-                                  if (auto r = tx.sessions().put(tg->session); !r)
-                                      return store_failure(r.error(), "put_session");
-                                  if (auto r = tx.users().put(tg->user, &before); !r)
-                                      return store_failure(r.error(), "put_user");
-                                  // The session's cached token carries the old fva: the next touch mints a new one.
-                                  domain::drop_tokens_after_commit(a, tx, {tg->session.id});
-                                  return outcome;
-                              });
+    auto w = txn::write<staged_target>(a, "reverification", txn::on_client_error::commit,
+                                       [&](store::write_txn& tx) -> api_result<staged_target> {
+                                           auto tg = load_target(a, ctx, tx);
+                                           if (!tg) return tg.error();
+                                           if (tg->session.verification_status != status)
+                                               return make_error(code::verification_not_sent);
+                                           if (auto lock = lockout_now(a, tg->user, ctx.now); lock.locked)
+                                               return make_error(code::user_locked);
+                                           store::user_record const before = tg->user;
+                                           auto outcome = step(tx, *tg);
+                                           tg->session.updated_at = ctx.now;
+                                           if (auto r = tx.sessions().put(tg->session); !r)
+                                               return store_failure(r.error(), "put_session");
+                                           if (auto r = tx.users().put(tg->user, &before); !r)
+                                               return store_failure(r.error(), "put_user");
+                                           // The session's cached token carries the old fva: the next touch mints a new
+                                           // one.
+                                           domain::drop_tokens_after_commit(a, tx, {tg->session.id});
+                                           if (!outcome) return outcome.error();
+                                           return stage(a, ctx, tx, std::move(*tg));
+                                       });
     if (!w) return w.error();
-    return respond(a, ctx);
-}
-
-/// A wrong factor counts towards the user's lockout, as in sign-in.
-void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
-    ++u.failed_attempts;
-    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
-        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-        u.failed_attempts = 0;
-    }
-    u.updated_at = ctx.now;
+    return respond(a, ctx, *w);
 }
 
 api_error wrong(app const& a, request_ctx const& ctx, store::user_record& u, store::verification_record& v,
@@ -174,6 +153,23 @@ void first_passed(app const& a, request_ctx const& ctx, target& tg) {
         s.verification_level == "multi_factor" && has_second_factor(a, tg.user) ? "needs_second_factor" : "complete";
 }
 
+/// The form's `strategy`, one of `allowed` for this step, with the field `required` (when named) given, within the
+/// per-IP limit of `action` (prepare, attempt).
+api_result<std::string> checked_strategy(app& a, request_ctx const& ctx, std::span<std::string_view const> allowed,
+                                         std::string_view action, std::string_view required = {}) {
+    auto strategy = field(ctx, "strategy").value_or("");
+    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
+    if (std::find(allowed.begin(), allowed.end(), strategy) == allowed.end())
+        return param_error(code::form_param_value_invalid, "strategy");
+    if (!required.empty() && field(ctx, required).value_or("").empty())
+        return param_error(code::form_param_missing, required);
+    if (auto limited = rate_limit_ip(a, ctx, "reverify", action)) return *limited;
+    return strategy;
+}
+
+constexpr std::array<std::string_view, 3> first_factor_strategies{"email_code", "phone_code", "password"};
+constexpr std::array<std::string_view, 3> second_factor_strategies{"phone_code", "totp", "backup_code"};
+
 }  // namespace
 
 api_result<reply> start_session_verification(app& a, request_ctx& ctx) {
@@ -182,8 +178,8 @@ api_result<reply> start_session_verification(app& a, request_ctx& ctx) {
     if (level != "first_factor" && level != "second_factor" && level != "multi_factor")
         return param_error(code::form_param_value_invalid, "level",
                            "level must be first_factor, second_factor or multi_factor.");
-    auto w = txn::write<void>(
-        a, "start_reverification", txn::on_client_error::abort, [&](store::write_txn& tx) -> api_result<void> {
+    auto w = txn::write<staged_target>(
+        a, "start_reverification", txn::on_client_error::abort, [&](store::write_txn& tx) -> api_result<staged_target> {
             auto tg = load_target(a, ctx, tx);
             if (!tg) return tg.error();
             auto& s = tg->session;
@@ -195,18 +191,16 @@ api_result<reply> start_session_verification(app& a, request_ctx& ctx) {
             s.verification_second = {};
             s.updated_at = ctx.now;
             if (auto r = tx.sessions().put(s); !r) return store_failure(r.error(), "put_session");
-            return {};
+            return stage(a, ctx, tx, std::move(*tg));
         });
     if (!w) return w.error();
-    return respond(a, ctx);
+    return respond(a, ctx, *w);
 }
 
 api_result<reply> prepare_session_verification_first_factor(app& a, request_ctx& ctx) {
-    auto const strategy = field(ctx, "strategy").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    if (strategy != "email_code" && strategy != "phone_code" && strategy != "password")
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (auto limited = rate_limit_ip(a, ctx, "reverify", "prepare")) return *limited;
+    auto const checked = checked_strategy(a, ctx, first_factor_strategies, "prepare");
+    if (!checked) return checked.error();
+    auto const& strategy = *checked;
     bool const email = strategy == "email_code";
     auto const target_id = field(ctx, email ? "email_address_id" : "phone_number_id").value_or("");
     return mutate(a, ctx, "needs_first_factor", [&](store::write_txn& tx, target& tg) -> api_result<void> {
@@ -234,11 +228,9 @@ api_result<reply> prepare_session_verification_first_factor(app& a, request_ctx&
 }
 
 api_result<reply> attempt_session_verification_first_factor(app& a, request_ctx& ctx) {
-    auto const strategy = field(ctx, "strategy").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    if (strategy != "email_code" && strategy != "phone_code" && strategy != "password")
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (auto limited = rate_limit_ip(a, ctx, "reverify", "attempt")) return *limited;
+    auto const checked = checked_strategy(a, ctx, first_factor_strategies, "attempt");
+    if (!checked) return checked.error();
+    auto const& strategy = *checked;
     auto const secret = field(ctx, strategy == "password" ? "password" : "code").value_or("");
     if (secret.empty()) return param_error(code::form_param_missing, strategy == "password" ? "password" : "code");
 
@@ -278,11 +270,9 @@ api_result<reply> attempt_session_verification_first_factor(app& a, request_ctx&
 }
 
 api_result<reply> prepare_session_verification_second_factor(app& a, request_ctx& ctx) {
-    auto const strategy = field(ctx, "strategy").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    if (strategy != "phone_code" && strategy != "totp" && strategy != "backup_code")
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (auto limited = rate_limit_ip(a, ctx, "reverify", "prepare")) return *limited;
+    auto const checked = checked_strategy(a, ctx, second_factor_strategies, "prepare");
+    if (!checked) return checked.error();
+    auto const& strategy = *checked;
     auto const phone_id = field(ctx, "phone_number_id").value_or("");
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, target& tg) -> api_result<void> {
         auto& v = tg.session.verification_second;
@@ -301,13 +291,10 @@ api_result<reply> prepare_session_verification_second_factor(app& a, request_ctx
 }
 
 api_result<reply> attempt_session_verification_second_factor(app& a, request_ctx& ctx) {
-    auto const strategy = field(ctx, "strategy").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (strategy.empty()) return param_error(code::form_param_missing, "strategy");
-    if (strategy != "phone_code" && strategy != "totp" && strategy != "backup_code")
-        return param_error(code::form_param_value_invalid, "strategy");
-    if (code_value.empty()) return param_error(code::form_param_missing, "code");
-    if (auto limited = rate_limit_ip(a, ctx, "reverify", "attempt")) return *limited;
+    auto const checked = checked_strategy(a, ctx, second_factor_strategies, "attempt", "code");
+    if (!checked) return checked.error();
+    auto const& strategy = *checked;
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn&, target& tg) -> api_result<void> {
         bool offered = false;

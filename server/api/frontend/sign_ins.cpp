@@ -76,22 +76,6 @@ std::optional<api_error> limit_identifier(app& a, request_ctx const& ctx, std::s
     return rate_limit(a, ctx, key, a.cfg.protection.rate_per_identifier_per_minute);
 }
 
-/// "j***@x.com"
-std::string mask_email(std::string_view e) {
-    auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0) return "***";
-    std::string out(1, e.front());
-    out += "***";
-    out += e.substr(at);
-    return out;
-}
-
-/// "+1*******99": country prefix and the last two digits.
-std::string mask_phone(std::string_view p) {
-    if (p.size() <= 4) return "***";
-    return std::string(p.substr(0, 2)) + std::string(p.size() - 4, '*') + std::string(p.substr(p.size() - 2));
-}
-
 char const* kind_of(std::string_view strategy) {
     return is_email_strategy(strategy) ? "email_address" : "phone_number";
 }
@@ -107,12 +91,7 @@ json::array supported_first_factors(app const& a, store::user_record const& u) {
         std::string const& primary = email ? u.primary_email_address_id : u.primary_phone_number_id;
         for (auto const& i : u.identifications) {
             if (i.kind != kind_of(kind) || i.verification.status != "verified") continue;
-            json::object f;
-            f["strategy"] = kind;
-            f["safe_identifier"] = email ? mask_email(i.value) : mask_phone(i.value);
-            f[email ? "email_address_id" : "phone_number_id"] = i.id;
-            f["primary"] = i.id == primary;
-            out.push_back(std::move(f));
+            out.push_back(code_factor(kind, i, i.id == primary));
         }
     }
     if (domain::passkeys::enabled(a) && !domain::passkeys::passkeys_json(u).empty())  // issue 14
@@ -134,23 +113,6 @@ json::array supported_identifiers(app const& a) {
     if (a.cfg.phone_number.enabled && a.cfg.phone_number.used_for_first_factor) out.push_back("phone_number");
     if (a.cfg.username.enabled) out.push_back("username");
     return out;
-}
-
-/// Stubs.Verification.Password / Stubs.Verification.OTP, or null when no factor was started.
-json::value factor_verification(store::verification_record const& v) {
-    if (v.status.empty()) return nullptr;
-    json::object o;
-    o["status"] = v.status;
-    o["strategy"] = v.strategy;
-    bool const password = v.strategy == "password";
-    o["attempts"] = password && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
-    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
-    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
-        o["verified_at_client"] =
-            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
-    // issue 14: passkeys answer the WebAuthn request options in `nonce`, web3 wallets sign the `message`
-    if (!v.nonce.empty()) o[domain::web3::is_strategy(v.strategy) ? "message" : "nonce"] = v.nonce;
-    return o;
 }
 
 /// The identifier normalized the way the user indexes keep it (email lowercase, phone E.164), and the user
@@ -217,16 +179,6 @@ password_check check_password(std::string_view password, std::string const& dige
     if (c.ok && crypto::needs_rehash(digest))
         if (auto h = crypto::hash_password(password)) c.rehashed = std::move(*h);
     return c;
-}
-
-/// Registers a failed first-factor attempt; locks the user for the configured time at max_attempts.
-void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
-    ++u.failed_attempts;
-    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
-        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
-        u.failed_attempts = 0;
-    }
-    u.updated_at = ctx.now;
 }
 
 /// user_banned / user_locked (meta.lockout_expires_in_seconds; null for an admin lock without end). The lock is
@@ -363,38 +315,30 @@ std::optional<api_error> check_first_factor_strategy(app const& a, std::string_v
     return std::nullopt;
 }
 
-/// Renders the stored sign-in through the envelope (the piggy-backed client is read after the write).
-api_result<reply> respond(app& a, request_ctx& ctx, std::string const& id) {
-    auto body = txn::read(a, "sign_in_json", [&](store::read_txn& t) -> store::result<std::optional<json::object>> {
-        auto s = t.sign_ins().get(id);
-        if (!s) return s.error();
-        if (!*s) return std::optional<json::object>{};
-        return std::optional<json::object>{sign_in_json(a, t, **s)};
-    });
-    if (!body) return body.error();
-    if (!*body) return make_error(code::resource_not_found);
-    return envelope(a, ctx, std::move(**body));
-}
-
-/// A step's reply read in the step's own write txn after its writes (the sign-in and the client the envelope
+/// A step's reply staged in the step's own write txn after its writes (the sign-in and the client the envelope
 /// shows), so nothing is read again once the txn commits.
-struct staged_reply {
-    json::object sign_in;
-    client_snapshot client;
-};
-
-store::result<void> stage_reply(app& a, request_ctx const& ctx, store::read_txn const& t,
-                                store::sign_in_record const& si, std::optional<staged_reply>& out) {
+store::result<void> stage_sign_in(app& a, request_ctx const& ctx, store::read_txn const& t,
+                                  store::sign_in_record const& si, std::optional<staged_reply>& out) {
     auto c = snapshot_current_client(a, ctx, t);
     if (!c) return c.error();
     out.emplace(staged_reply{sign_in_json(a, t, si), std::move(*c)});
     return {};
 }
 
-/// The envelope of a staged reply (no txn); `id`'s fresh read when the step staged none.
-api_result<reply> respond(app& a, request_ctx& ctx, std::optional<staged_reply>& staged, std::string const& id) {
-    if (!staged) return respond(a, ctx, id);
-    return envelope(a, ctx, std::move(staged->sign_in), staged->client);
+/// Writes the step's sign-in and, when the step succeeded, stages its reply; answers the step's outcome.
+store::result<api_result<void>> put_and_stage(app& a, request_ctx const& ctx, store::write_txn& tx,
+                                              store::sign_in_record const& si, api_result<void> outcome,
+                                              std::optional<staged_reply>& staged) {
+    if (auto r = tx.sign_ins().put(si); !r) return r.error();
+    if (outcome)
+        if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
+    return outcome;
+}
+
+/// The envelope of a staged reply (no txn). Every step that succeeds stages one.
+api_result<reply> respond(app& a, request_ctx& ctx, std::optional<staged_reply> const& staged) {
+    if (!staged) return make_error(code::internal_clerk_error);
+    return envelope(a, ctx, *staged);
 }
 
 /// Runs `step` on the stored sign-in (at `status`) and its user in one write txn. Sign-in and user are
@@ -402,7 +346,6 @@ api_result<reply> respond(app& a, request_ctx& ctx, std::optional<staged_reply>&
 /// aborts the txn. Replies through the envelope.
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
-    std::string id;
     std::optional<staged_reply> staged;
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::commit,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
@@ -415,14 +358,10 @@ api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step
                                   if (l->sign_in.status != "complete")
                                       if (auto r = tx.users().put(*l->user, &before); !r) return r.error();
                                   l->sign_in.updated_at = ctx.now;
-                                  if (auto r = tx.sign_ins().put(l->sign_in); !r) return r.error();
-                                  id = l->sign_in.id;
-                                  if (outcome)
-                                      if (auto r = stage_reply(a, ctx, tx, l->sign_in, staged); !r) return r.error();
-                                  return outcome;
+                                  return put_and_stage(a, ctx, tx, l->sign_in, std::move(outcome), staged);
                               });
     if (!w) return w.error();
-    return respond(a, ctx, staged, id);
+    return respond(a, ctx, staged);
 }
 
 /// Revokes every live session of the user (password reset with sign_out_of_other_sessions).
@@ -442,6 +381,53 @@ api_result<std::string> new_password_digest(app const& a, std::string_view passw
 }
 
 }  // namespace
+
+void count_failure(app const& a, request_ctx const& ctx, store::user_record& u) {
+    ++u.failed_attempts;
+    if (u.failed_attempts >= static_cast<std::int32_t>(a.cfg.protection.max_attempts)) {
+        u.lockout_expires_at = ctx.now + a.cfg.protection.lockout.count() * 1000;
+        u.failed_attempts = 0;
+    }
+    u.updated_at = ctx.now;
+}
+
+json::value factor_verification(store::verification_record const& v, bool unattempted_password_null) {
+    if (v.status.empty()) return nullptr;
+    json::object o;
+    o["status"] = v.status;
+    o["strategy"] = v.strategy;
+    bool const password = v.strategy == "password";
+    o["attempts"] =
+        password && unattempted_password_null && v.attempts == 0 ? json::value(nullptr) : json::value(v.attempts);
+    o["expire_at"] = v.expire_at == 0 ? json::value(nullptr) : json::value(v.expire_at);
+    if (v.strategy == "email_link")  // issue 14: the client that opened the link (clerk-js compares it with its own)
+        o["verified_at_client"] =
+            v.verified_at_client.empty() ? json::value(nullptr) : json::value(v.verified_at_client);
+    // issue 14: passkeys answer the WebAuthn request options in `nonce`, web3 wallets sign the `message`
+    if (!v.nonce.empty()) o[domain::web3::is_strategy(v.strategy) ? "message" : "nonce"] = v.nonce;
+    return o;
+}
+
+std::string safe_identifier(std::string_view kind, std::string_view value) {
+    if (kind == "email_address") {  // "j***@x.com"
+        auto at = value.find('@');
+        if (at == std::string_view::npos || at == 0) return "***";
+        return std::string(1, value.front()) + "***" + std::string(value.substr(at));
+    }
+    // "+1*******99": country prefix and the last two digits.
+    if (value.size() <= 4) return "***";
+    return std::string(value.substr(0, 2)) + std::string(value.size() - 4, '*') +
+           std::string(value.substr(value.size() - 2));
+}
+
+json::object code_factor(std::string_view strategy, store::identification_record const& i, bool primary) {
+    json::object f;
+    f["strategy"] = strategy;
+    f["safe_identifier"] = safe_identifier(i.kind, i.value);
+    f[i.kind == "email_address" ? "email_address_id" : "phone_number_id"] = i.id;
+    f["primary"] = primary;
+    return f;
+}
 
 json::object sign_in_json(app& a, store::read_txn const& t, store::sign_in_record const& s) {
     json::object o;
@@ -499,11 +485,11 @@ static api_result<reply> start_attempt(
                                       auto r = then(tx);
                                       if (!r || !*r) return r;
                                   }
-                                  if (auto r = stage_reply(a, ctx, tx, si, staged); !r) return r.error();
+                                  if (auto r = stage_sign_in(a, ctx, tx, si, staged); !r) return r.error();
                                   return api_result<void>();
                               });
     if (!w) return w.error();
-    return respond(a, ctx, staged, si.id);
+    return respond(a, ctx, staged);
 }
 
 /// `strategy: oauth_*`: a sign-in waiting for the provider (first factor unverified with the provider's URL).
@@ -589,7 +575,7 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
     auto const named = domain::passkeys::assertion_user(credential);  // a malformed credential stops here
     if (!named) return named.error();
     std::string const handle = *named;
-    std::string id;
+    std::optional<staged_reply> staged;
     auto w = txn::write<void>(
         a, "sign_in", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {
             auto l = load(a, ctx, tx);
@@ -599,7 +585,6 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
                 return api_result<void>(make_error(code::sign_in_not_ready));
             if (si.first_factor.strategy != "passkey" || si.first_factor.nonce.empty())
                 return api_result<void>(make_error(code::verification_not_sent));
-            id = si.id;
             auto refuse = [&](api_error e) -> store::result<api_result<void>> {
                 si.first_factor.nonce.clear();  // the challenge is spent
                 si.first_factor.status = "failed";
@@ -635,11 +620,10 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
                     if (auto r = tx.users().put(u, &before); !r) return r.error();
             }
             si.updated_at = ctx.now;
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
-    return respond(a, ctx, id);
+    return respond(a, ctx, staged);
 }
 
 // ---- web3 wallets (issue 14): `web3_*_signature` first factors over a proven wallet ----
@@ -702,6 +686,7 @@ static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
     si.first_factor.strategy = "ticket";
     si.first_factor.status = "verified";
     si.first_factor.verified_at = ctx.now;
+    std::optional<staged_reply> staged;
     auto w = txn::write<void>(
         a, "create_sign_in_ticket", txn::on_client_error::abort,
         [&](store::write_txn& tx) -> store::result<api_result<void>> {
@@ -776,11 +761,10 @@ static api_result<reply> create_ticket_sign_in(app& a, request_ctx& ctx) {
                 if (auto r = tx.users().put(user, &before); !r) return r.error();
                 if (auto r = tx.clients().put(*c); !r) return r.error();
             }
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
-    return respond(a, ctx, si.id);
+    return respond(a, ctx, staged);
 }
 
 api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
@@ -894,13 +878,10 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
                     if (auto r = tx.users().put(*user, &before); !r) return r.error();
                 if (auto r = tx.clients().put(*c); !r) return r.error();
             }
-            if (auto r = tx.sign_ins().put(si); !r) return r.error();
-            if (outcome)
-                if (auto r = stage_reply(a, ctx, tx, si, staged); !r) return r.error();
-            return outcome;
+            return put_and_stage(a, ctx, tx, si, std::move(outcome), staged);
         });
     if (!w) return w.error();
-    return respond(a, ctx, staged, si.id);
+    return respond(a, ctx, staged);
 }
 
 api_result<reply> get_sign_in(app& a, request_ctx& ctx) {
@@ -925,7 +906,7 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
     store::oauth_flow_record flow;
     if (auto started = saml_sso::start(a, ctx, strategy, r->sign_in.identifier, id, flow); !started)
         return started.error();
-    std::optional<staged_reply> staged;  // issue 17: the reply is read in the write, nothing after it
+    std::optional<staged_reply> staged;
     auto w = txn::write<void>(a, "sign_in", txn::on_client_error::abort,
                               [&](store::write_txn& tx) -> store::result<api_result<void>> {
                                   auto l = load(a, ctx, tx);
@@ -935,12 +916,10 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
                                   l->sign_in.first_factor = flow.verification;
                                   l->sign_in.status = "needs_first_factor";
                                   l->sign_in.updated_at = ctx.now;
-                                  if (auto p = tx.sign_ins().put(l->sign_in); !p) return p.error();
-                                  if (auto st = stage_reply(a, ctx, tx, l->sign_in, staged); !st) return st.error();
-                                  return api_result<void>();
+                                  return put_and_stage(a, ctx, tx, l->sign_in, {}, staged);
                               });
     if (!w) return w.error();
-    return respond(a, ctx, staged, id);
+    return respond(a, ctx, staged);
 }
 
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
@@ -1086,16 +1065,25 @@ api_error wrong_second_factor(app const& a, request_ctx const& ctx, loaded& l, s
     return param_error(code::form_code_incorrect, "code");
 }
 
+/// The gates of a second-factor step (`action`: prepare, attempt), in Clerk's order: the per-IP limit, the sign-in at
+/// needs_second_factor offering `strategy`, the field `required` when named, the per-account limit.
+std::optional<api_error> second_factor_gates(app& a, request_ctx const& ctx, std::string_view action,
+                                             std::string_view strategy, std::string_view required = {}) {
+    if (auto limited = limit_ip(a, ctx, action)) return limited;
+    auto seen = peek(a, ctx, "needs_second_factor");
+    if (!seen) return seen.error();
+    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy)) return bad;
+    if (!required.empty() && field(ctx, required).value_or("").empty())
+        return param_error(code::form_param_missing, required);
+    return limit_identifier(a, ctx, seen->sign_in.user_id);
+}
+
 }  // namespace
 
 api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const phone_id = field(ctx, "phone_number_id").value_or("");
-    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
-    auto seen = peek(a, ctx, "needs_second_factor");
-    if (!seen) return seen.error();
-    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy)) return *bad;
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    if (auto refused = second_factor_gates(a, ctx, "prepare", strategy)) return *refused;
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;
         if (strategy != "phone_code") {
@@ -1117,12 +1105,7 @@ api_result<reply> prepare_second_factor(app& a, request_ctx& ctx) {
 api_result<reply> attempt_second_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
-    auto seen = peek(a, ctx, "needs_second_factor");
-    if (!seen) return seen.error();
-    if (auto bad = check_second_factor_strategy(a, *seen->user, strategy)) return *bad;
-    if (code_value.empty()) return param_error(code::form_param_missing, "code");
-    if (auto limited = limit_identifier(a, ctx, seen->sign_in.user_id)) return *limited;
+    if (auto refused = second_factor_gates(a, ctx, "attempt", strategy, "code")) return *refused;
     if (!a.inst.seal_key) return make_error(code::internal_clerk_error);
     return mutate(a, ctx, "needs_second_factor", [&](store::write_txn& tx, loaded& l) -> api_result<void> {
         auto& si = l.sign_in;

@@ -8,6 +8,7 @@
 
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
+#include "server/api/domain/identifications.hpp"
 #include "server/api/domain/tickets.hpp"
 #include "server/api/domain/waitlist.hpp"
 #include "server/api/events.hpp"
@@ -144,22 +145,22 @@ api_result<field_patch> read_fields(app const& a, request_ctx const& ctx) {
             phone = either;
         }
     }
-    if (email) {
-        if (!a.cfg.email_address.enabled) return param_error(code::form_param_unknown, "email_address");
-        auto e = normalize_email(*email);
-        if (!e)
-            return param_error(code::form_param_format_invalid, "email_address",
-                               "email_address must be a valid email address.");
-        p.email_address = std::move(*e);
-    }
-    if (phone) {
-        if (!a.cfg.phone_number.enabled) return param_error(code::form_param_unknown, "phone_number");
-        auto n = normalize_phone(*phone);
-        if (!n)
-            return param_error(code::form_param_format_invalid, "phone_number",
-                               "phone_number must be a valid phone number in E.164 format.");
-        p.phone_number = std::move(*n);
-    }
+    // The identifiers given, normalised; refused when the instance does not use that kind.
+    auto identifier = [&](domain::ident_kind const& k, std::optional<std::string> const& raw,
+                          std::optional<std::string>& to, char const* invalid) -> std::optional<api_error> {
+        if (!raw) return std::nullopt;
+        bool const used = domain::is_email(k) ? a.cfg.email_address.enabled : a.cfg.phone_number.enabled;
+        if (!used) return param_error(code::form_param_unknown, k.kind);
+        to = domain::normalize_identification(k, *raw);
+        if (!to) return param_error(code::form_param_format_invalid, k.kind, invalid);
+        return std::nullopt;
+    };
+    if (auto bad =
+            identifier(domain::email_kind, email, p.email_address, "email_address must be a valid email address."))
+        return *bad;
+    if (auto bad = identifier(domain::phone_kind, phone, p.phone_number,
+                              "phone_number must be a valid phone number in E.164 format."))
+        return *bad;
     if (auto v = given(ctx, "username")) {
         if (!a.cfg.username.enabled) return param_error(code::form_param_unknown, "username");
         if (v->size() < 4 || v->size() > 64) return param_error(code::form_username_invalid_length, "username");
@@ -335,30 +336,27 @@ std::optional<api_error> open(request_ctx const& ctx, store::sign_up_record cons
 
 /// Runs `step` on the stored sign-up in one write txn and re-evaluates completion. The sign-up is persisted
 /// when the step succeeds, and also when it fails with `keep_on_error` (code attempt counters); a server
-/// error aborts the txn. Replies through the envelope.
+/// error aborts the txn. Replies through the envelope staged in that txn (no read after it).
 template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step) {
-    std::string id;
-    auto w = txn::write<void>(a, "sign_up", txn::on_client_error::commit,
-                              [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                                  auto s = load_sign_up(a, ctx, tx);
-                                  if (!s) return api_result<void>(s.error());
-                                  if (auto closed = open(ctx, *s)) return api_result<void>(*closed);
-                                  auto c = current_client(a, ctx, tx);
-                                  if (!c) return api_result<void>(make_error(code::resource_not_found));
-                                  api_result<void> outcome = step(tx, *s);
-                                  if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
-                                  if (!outcome && !keep_on_error) return outcome;
-                                  s->updated_at = ctx.now;
-                                  if (auto r = tx.sign_ups().put(*s); !r) return r.error();
-                                  id = s->id;
-                                  return outcome;
-                              });
+    using out = api_result<staged_reply>;
+    auto w = txn::write<staged_reply>(a, "sign_up", txn::on_client_error::commit,
+                                      [&](store::write_txn& tx) -> store::result<out> {
+                                          auto s = load_sign_up(a, ctx, tx);
+                                          if (!s) return out(s.error());
+                                          if (auto closed = open(ctx, *s)) return out(*closed);
+                                          auto c = current_client(a, ctx, tx);
+                                          if (!c) return out(make_error(code::resource_not_found));
+                                          api_result<void> outcome = step(tx, *s);
+                                          if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
+                                          if (!outcome && !keep_on_error) return out(outcome.error());
+                                          s->updated_at = ctx.now;
+                                          if (auto r = tx.sign_ups().put(*s); !r) return r.error();
+                                          if (!outcome) return out(outcome.error());
+                                          return stage_reply(a, ctx, tx, sign_up_json(a, *s));
+                                      });
     if (!w) return w.error();
-    auto s = txn::read(a, "get_sign_up", [&](store::read_txn& t) { return t.sign_ups().get(id); });
-    if (!s) return s.error();
-    if (!*s) return make_error(code::resource_not_found);
-    return envelope(a, ctx, sign_up_json(a, **s));
+    return envelope(a, ctx, *w);
 }
 
 /// Single-session mode allows no sign-up while the client has a signed-in session: its id, or "".
@@ -504,39 +502,43 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
             return started.error();
     }
 
-    auto w =
-        txn::write<void>(a, "create_sign_up", txn::on_client_error::commit,
-                         [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                             auto c = ensure_client(a, ctx, tx);
-                             if (!c) return api_result<void>(c.error());
-                             if (a.cfg.single_session_mode) {
-                                 auto live = live_session(a, tx, *c, ctx.now);
-                                 if (!live) return live.error();
-                                 if (!live->empty()) return api_result<void>(make_error(code::session_exists));
-                             }
-                             if (by_token)
-                                 if (auto r = federation::refuse_owned_identity(tx, s); !r || !*r) return r;
-                             if (auto taken = check_taken(a, tx, s); !taken) return taken;
-                             if (auto sent = send_pending_codes(a, ctx, tx, s); !sent) return sent;
-                             if (transfer) {
-                                 auto si = tx.sign_ins().get(c->sign_in_id);
-                                 if (!si) return si.error();
-                                 if (!*si || !federation::transfer_to_sign_up(**si, s, ctx.now))
-                                     return api_result<void>(param_error(code::form_param_value_invalid, "transfer"));
-                             }
-                             s.client_id = c->id;
-                             c->sign_up_id = s.id;
-                             c->updated_at = ctx.now;
-                             auto done = maybe_complete(a, ctx, tx, s, *c);
-                             if (!done) return done;
-                             // A completed sign-up wrote the client through start_session already.
-                             if (s.status != "complete")
-                                 if (auto r = tx.clients().put(*c); !r) return r.error();
-                             if (auto r = tx.sign_ups().put(s); !r) return r.error();
-                             return api_result<void>();
-                         });
+    auto w = txn::write<staged_reply>(a, "create_sign_up", txn::on_client_error::commit,
+                                      [&](store::write_txn& tx) -> store::result<api_result<staged_reply>> {
+                                          using out = api_result<staged_reply>;
+                                          auto c = ensure_client(a, ctx, tx);
+                                          if (!c) return out(c.error());
+                                          if (a.cfg.single_session_mode) {
+                                              auto live = live_session(a, tx, *c, ctx.now);
+                                              if (!live) return live.error();
+                                              if (!live->empty()) return out(make_error(code::session_exists));
+                                          }
+                                          if (by_token) {
+                                              auto r = federation::refuse_owned_identity(tx, s);
+                                              if (!r) return r.error();
+                                              if (!*r) return out(r->error());
+                                          }
+                                          if (auto taken = check_taken(a, tx, s); !taken) return out(taken.error());
+                                          if (auto sent = send_pending_codes(a, ctx, tx, s); !sent)
+                                              return out(sent.error());
+                                          if (transfer) {
+                                              auto si = tx.sign_ins().get(c->sign_in_id);
+                                              if (!si) return si.error();
+                                              if (!*si || !federation::transfer_to_sign_up(**si, s, ctx.now))
+                                                  return out(param_error(code::form_param_value_invalid, "transfer"));
+                                          }
+                                          s.client_id = c->id;
+                                          c->sign_up_id = s.id;
+                                          c->updated_at = ctx.now;
+                                          if (auto done = maybe_complete(a, ctx, tx, s, *c); !done)
+                                              return out(done.error());
+                                          // A completed sign-up wrote the client through start_session already.
+                                          if (s.status != "complete")
+                                              if (auto r = tx.clients().put(*c); !r) return r.error();
+                                          if (auto r = tx.sign_ups().put(s); !r) return r.error();
+                                          return stage_reply(a, ctx, tx, sign_up_json(a, s));
+                                      });
     if (!w) return w.error();
-    return envelope(a, ctx, sign_up_json(a, s));
+    return envelope(a, ctx, *w);
 }
 
 api_result<void> complete_sign_up(app& a, request_ctx& ctx, store::write_txn& w, store::sign_up_record& s,

@@ -8,6 +8,7 @@
 #include "server/api/domain/web3.hpp"
 #include "server/api/events.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/api/frontend/user_edit.hpp"
 #include "server/api/txn.hpp"
 #include "server/api/views.hpp"
 
@@ -23,13 +24,6 @@ namespace json = boost::json;
 namespace w3 = domain::web3;
 
 namespace {
-
-using current = current_user;
-
-/// The request's live session's user (the rule of /v1/me: 401 authentication_invalid otherwise).
-api_result<current> load_current(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    return load_current_user(a, ctx, t);
-}
 
 std::optional<api_error> need_web3(app const& a) {
     if (!w3::enabled_strategies(a).empty()) return std::nullopt;
@@ -49,29 +43,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-/// Loads the current user in one write txn and applies `edit(user, w, spent)`; a success writes the user (newer
-/// updated_at, user.updated event). A client error writes nothing unless the edit set `spent` (a checked
-/// signature spends its message).
-template <class F>
-api_result<json::object> edit_user(app& a, request_ctx const& ctx, std::string_view what, F&& edit) {
-    return txn::write<json::object>(a, what, txn::on_client_error::commit,
-                                    [&](store::write_txn& w) -> api_result<json::object> {
-                                        auto m = load_current(a, ctx, w);
-                                        if (!m) return m.error();
-                                        store::user_record const previous = m->user;
-                                        bool spent = false;
-                                        auto r = edit(m->user, w, spent);
-                                        if (!r && !spent) return r.error();
-                                        m->user.updated_at = ctx.now;
-                                        if (auto p = w.users().put(m->user, &previous); !p)
-                                            return store_error(p.error(), "put_user", "web3_wallet");
-                                        if (r)
-                                            if (auto e = events::user_changed(a, w, "user.updated", m->user, &ctx); !e)
-                                                return store_failure(e.error(), "webhook");
-                                        return r;
-                                    });
-}
-
 std::string path_id(request_ctx const& ctx) { return std::string(ctx.params.get("web3_wallet_id")); }
 
 }  // namespace
@@ -82,47 +53,39 @@ api_result<reply> create_web3_wallet(app& a, request_ctx& ctx) {
     if (text.empty()) return param_error(code::form_param_missing, "web3_wallet");
     auto const address = w3::normalize_address(text);
     if (!address) return param_error(code::form_param_format_invalid, "web3_wallet");
-    auto o = edit_user(a, ctx, "create_web3_wallet",
-                       [&](store::user_record& u, store::write_txn& w, bool&) -> api_result<json::object> {
-                           for (auto const& i : u.identifications)
-                               if (i.kind == "web3_wallet" && i.value == *address)
-                                   return param_error(code::form_identifier_exists, "web3_wallet");
-                           auto owner = w.users().id_by_phone(lower(*address));
-                           if (!owner) return store_failure(owner.error(), "id_by_wallet");
-                           if (*owner) return param_error(code::form_identifier_exists, "web3_wallet");
-                           store::identification_record i;
-                           i.id = crypto::new_id("idn");
-                           i.kind = "web3_wallet";
-                           i.value = *address;
-                           i.created_at = i.updated_at = ctx.now;
-                           u.identifications.push_back(i);
-                           return w3::wallet_json(i);
-                       });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(
+        a, ctx, "create_web3_wallet",
+        [&](current_user& m, store::write_txn& w, bool&) -> api_result<json::value> {
+            auto& u = m.user;
+            for (auto const& i : u.identifications)
+                if (i.kind == "web3_wallet" && i.value == *address)
+                    return param_error(code::form_identifier_exists, "web3_wallet");
+            auto owner = w.users().id_by_phone(lower(*address));
+            if (!owner) return store_failure(owner.error(), "id_by_wallet");
+            if (*owner) return param_error(code::form_identifier_exists, "web3_wallet");
+            store::identification_record i;
+            i.id = crypto::new_id("idn");
+            i.kind = "web3_wallet";
+            i.value = *address;
+            i.created_at = i.updated_at = ctx.now;
+            u.identifications.push_back(i);
+            return w3::wallet_json(i);
+        },
+        "web3_wallet");
 }
 
 api_result<reply> list_web3_wallets(app& a, request_ctx& ctx) {
-    auto o = txn::read(a, "list_web3_wallets", [&](store::read_txn& t) -> api_result<json::array> {
-        auto m = load_current(a, ctx, t);
-        if (!m) return m.error();
-        return w3::wallets_json(m->user);
-    });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return view_current_user(a, ctx, "list_web3_wallets",
+                             [](current_user& m) -> api_result<json::value> { return w3::wallets_json(m.user); });
 }
 
 api_result<reply> get_web3_wallet(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    auto o = txn::read(a, "get_web3_wallet", [&](store::read_txn& t) -> api_result<json::object> {
-        auto m = load_current(a, ctx, t);
-        if (!m) return m.error();
-        auto* i = find(m->user, id);
+    return view_current_user(a, ctx, "get_web3_wallet", [&](current_user& m) -> api_result<json::value> {
+        auto* i = find(m.user, id);
         if (i == nullptr) return make_error(code::resource_not_found);
         return w3::wallet_json(*i);
     });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
 }
 
 api_result<reply> prepare_web3_wallet_verification(app& a, request_ctx& ctx) {
@@ -132,18 +95,18 @@ api_result<reply> prepare_web3_wallet_verification(app& a, request_ctx& ctx) {
     if (std::find(enabled.begin(), enabled.end(), strategy) == enabled.end())
         return param_error(code::form_param_value_invalid, "strategy");
     auto const id = path_id(ctx);
-    auto o = edit_user(a, ctx, "prepare_web3_wallet",
-                       [&](store::user_record& u, store::write_txn&, bool&) -> api_result<json::object> {
-                           auto* i = find(u, id);
-                           if (i == nullptr) return make_error(code::resource_not_found);
-                           if (i->verification.status == "verified")
-                               return make_error(code::verification_already_verified);
-                           w3::prepare(a, i->verification, strategy, i->value, ctx.now);
-                           i->updated_at = ctx.now;
-                           return w3::wallet_json(*i);
-                       });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(
+        a, ctx, "prepare_web3_wallet",
+        [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+            auto& u = m.user;
+            auto* i = find(u, id);
+            if (i == nullptr) return make_error(code::resource_not_found);
+            if (i->verification.status == "verified") return make_error(code::verification_already_verified);
+            w3::prepare(a, i->verification, strategy, i->value, ctx.now);
+            i->updated_at = ctx.now;
+            return w3::wallet_json(*i);
+        },
+        "web3_wallet");
 }
 
 api_result<reply> attempt_web3_wallet_verification(app& a, request_ctx& ctx) {
@@ -151,28 +114,31 @@ api_result<reply> attempt_web3_wallet_verification(app& a, request_ctx& ctx) {
     if (signature.empty()) return param_error(code::form_param_missing, "signature");
     if (auto limited = rate_limit_ip(a, ctx, "me_web3", "attempt")) return *limited;
     auto const id = path_id(ctx);
-    auto o = edit_user(a, ctx, "verify_web3_wallet",
-                       [&](store::user_record& u, store::write_txn&, bool& spent) -> api_result<json::object> {
-                           auto* i = find(u, id);
-                           if (i == nullptr) return make_error(code::resource_not_found);
-                           auto const before = i->verification.status;
-                           auto r = w3::check(i->verification, i->value, signature, ctx.now);
-                           i->updated_at = ctx.now;
-                           if (!r) {
-                               spent = i->verification.status != before;
-                               return r.error();
-                           }
-                           if (u.primary_web3_wallet_id.empty()) u.primary_web3_wallet_id = i->id;
-                           return w3::wallet_json(*i);
-                       });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+    return edit_current_user(
+        a, ctx, "verify_web3_wallet",
+        [&](current_user& m, store::write_txn&, bool& spent) -> api_result<json::value> {
+            auto& u = m.user;
+            auto* i = find(u, id);
+            if (i == nullptr) return make_error(code::resource_not_found);
+            auto const before = i->verification.status;
+            auto r = w3::check(i->verification, i->value, signature, ctx.now);
+            i->updated_at = ctx.now;
+            if (!r) {
+                spent = i->verification.status != before;
+                return r.error();
+            }
+            if (u.primary_web3_wallet_id.empty()) u.primary_web3_wallet_id = i->id;
+            return w3::wallet_json(*i);
+        },
+        "web3_wallet");
 }
 
 api_result<reply> delete_web3_wallet(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    auto o = edit_user(
-        a, ctx, "delete_web3_wallet", [&](store::user_record& u, store::write_txn&, bool&) -> api_result<json::object> {
+    return edit_current_user(
+        a, ctx, "delete_web3_wallet",
+        [&](current_user& m, store::write_txn&, bool&) -> api_result<json::value> {
+            auto& u = m.user;
             if (find(u, id) == nullptr) return make_error(code::resource_not_found);
             std::erase_if(u.identifications, [&](auto const& i) { return i.kind == "web3_wallet" && i.id == id; });
             if (u.primary_web3_wallet_id == id) {
@@ -188,9 +154,8 @@ api_result<reply> delete_web3_wallet(app& a, request_ctx& ctx) {
             d["id"] = id;
             d["deleted"] = true;
             return d;
-        });
-    if (!o) return o.error();
-    return envelope(a, ctx, std::move(*o));
+        },
+        "web3_wallet");
 }
 
 }  // namespace latchkey::server::api::frontend

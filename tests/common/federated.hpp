@@ -9,6 +9,14 @@
 
 namespace latchkey::test {
 
+/// The browser's sign-in proved an identity nobody has: its first factor is transferable.
+inline void expect_transferable(http_client& c) {
+    auto const client = c.fapi("GET", "/v1/client");
+    auto const& si = client.json.at("response").at("sign_in");
+    BOOST_TEST_REQUIRE(si.is_object(), client.body);
+    BOOST_TEST(si.at("first_factor_verification").at("status") == "transferable", client.body);
+}
+
 /// The browser's sign-in proved an identity nobody has (transferable, external_account_not_found, needs_identifier):
 /// clerk-js's POST /v1/client/sign_ups transfer=true completes; returns the created user's id.
 inline std::string transfer_to_sign_up(http_client& c) {

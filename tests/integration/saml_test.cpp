@@ -472,9 +472,7 @@ BOOST_AUTO_TEST_CASE(an_idp_with_an_ec_key_signs_with_ecdsa) {
     spec.key = &ec;  // ECDSA-SHA256 over P-256
     auto r = post_acs(f, c, build_response(spec), st.attempt_id);
     BOOST_TEST_REQUIRE(r.status == 303u, r.body);
-    auto const client = c.fapi("GET", "/v1/client");
-    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
-               client.body);
+    expect_transferable(c);
     // An RSA signature where the connection's certificate is the EC one: refused.
     http_client c2(f.s.fapi_port());
     auto st2 = start(f, c2);
@@ -498,9 +496,7 @@ BOOST_AUTO_TEST_CASE(an_assertion_encrypted_to_the_sp_key_is_decrypted_then_chec
     auto st = start(f, c);
     auto r = post_acs(f, c, saml_idp::encrypt_assertion(build_response(spec_for(f, st)), sp.cert_pem), st.attempt_id);
     BOOST_TEST_REQUIRE(r.status == 303u, r.body);
-    auto const client = c.fapi("GET", "/v1/client");
-    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
-               client.body);
+    expect_transferable(c);
 
     // Refused, the attempt still waiting: the key by RSA PKCS#1 v1.5 (padding oracles), encrypted to another key,
     // an encrypted assertion whose content is unsigned.
@@ -939,9 +935,7 @@ BOOST_AUTO_TEST_CASE(any_signing_certificate_of_the_metadata_verifies_but_an_enc
     spec.key = &rollover_keys();
     auto r = post_acs(f, c, build_response(spec), st.attempt_id);
     BOOST_TEST_REQUIRE(r.status == 303u, r.body);
-    auto const client = c.fapi("GET", "/v1/client");
-    BOOST_TEST(client.json.at("response").at("sign_in").at("first_factor_verification").at("status") == "transferable",
-               client.body);
+    expect_transferable(c);
     // Signed with the certificate of the KeyDescriptor without `use`.
     http_client c2(f.s.fapi_port());
     auto st2 = start(f, c2);

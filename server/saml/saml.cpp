@@ -238,6 +238,12 @@ std::optional<std::string> cert_der(std::string_view cert) {
     return std::move(*der);
 }
 
+/// A key (or certificate) of `bytes` in `format`, no password; null when it is not one.
+xmlSecKey* load_key(std::string_view bytes, xmlSecKeyDataFormat format) {
+    return xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(bytes.data()),
+                                        static_cast<xmlSecSize>(bytes.size()), format, nullptr, nullptr, nullptr);
+}
+
 /// Verifies the ds:Signature that is a direct child of `signed_node` with the IdP's key only (KeyInfo ignored),
 /// and that its one reference covers exactly `signed_node`.
 bool verify_enveloped(xmlNode* signed_node, xmlNode* sig, std::string const& der, std::string& why) {
@@ -245,9 +251,7 @@ bool verify_enveloped(xmlNode* signed_node, xmlNode* sig, std::string const& der
     if (!id || id->empty()) return why = "signed element without ID", false;
     std::unique_ptr<xmlSecDSigCtx, dsig_free> ctx(xmlSecDSigCtxCreate(nullptr));
     if (!ctx) return why = "dsig context", false;
-    ctx->signKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(der.data()),
-                                                static_cast<xmlSecSize>(der.size()), xmlSecKeyDataFormatCertDer,
-                                                nullptr, nullptr, nullptr);
+    ctx->signKey = load_key(der, xmlSecKeyDataFormatCertDer);
     if (ctx->signKey == nullptr) return why = "IdP certificate unusable", false;
     ctx->enabledReferenceUris = xmlSecTransformUriTypeSameDocument;
     for (auto t : {xmlSecTransformEnvelopedId, xmlSecTransformExclC14NId, xmlSecTransformExclC14NWithCommentsId,
@@ -321,9 +325,7 @@ bool decrypt_assertion(xmlNode* ea, std::string const& sp_key_pem, std::string& 
         return why = "encrypted assertion: key transport not allowed", false;
     std::unique_ptr<xmlSecEncCtx, enc_free> key_ctx(xmlSecEncCtxCreate(nullptr));
     if (!key_ctx) return why = "enc context", false;
-    key_ctx->encKey = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(sp_key_pem.data()),
-                                                   static_cast<xmlSecSize>(sp_key_pem.size()), xmlSecKeyDataFormatPem,
-                                                   nullptr, nullptr, nullptr);
+    key_ctx->encKey = load_key(sp_key_pem, xmlSecKeyDataFormatPem);
     if (key_ctx->encKey == nullptr) return why = "SP key unusable", false;
     key_ctx->mode = xmlEncCtxModeEncryptedKey;
     xmlSecBuffer* raw = xmlSecEncCtxDecryptToBuffer(key_ctx.get(), ek);  // owned by key_ctx

@@ -5,9 +5,32 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
 #include <string>
 
 namespace latchkey::test {
+
+/// A provider the way the federation fixtures configure theirs: `strategy`, its display name, client id and secret,
+/// plain http allowed (the test upstreams listen on 127.0.0.1) and a 5 s timeout.
+inline conf::oauth_provider test_provider(std::string strategy, std::string name, std::string client_id,
+                                          std::string client_secret) {
+    conf::oauth_provider p;
+    p.strategy = std::move(strategy);
+    p.name = std::move(name);
+    p.client_id = std::move(client_id);
+    p.client_secret = std::move(client_secret);
+    p.allow_http = true;
+    p.timeout = std::chrono::seconds(5);
+    return p;
+}
+
+/// The browser's sign-in proved an identity nobody has: its first factor is transferable.
+inline void expect_transferable(http_client& c) {
+    auto const client = c.fapi("GET", "/v1/client");
+    auto const& si = client.json.at("response").at("sign_in");
+    BOOST_TEST_REQUIRE(si.is_object(), client.body);
+    BOOST_TEST(si.at("first_factor_verification").at("status") == "transferable", client.body);
+}
 
 /// The browser's sign-in proved an identity nobody has (transferable, external_account_not_found, needs_identifier):
 /// clerk-js's POST /v1/client/sign_ups transfer=true completes; returns the created user's id.

@@ -160,18 +160,41 @@ inline std::string unsigned_xml(response_spec const& r) {
            "</saml:Assertion></samlp:Response>";
 }
 
+using doc_ptr = std::unique_ptr<xmlDoc, void (*)(xmlDoc*)>;
+
+/// `xml` parsed (no network); the test stops when it is not XML.
+inline doc_ptr parse_response(std::string const& xml) {
+    doc_ptr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
+    BOOST_TEST_REQUIRE(doc != nullptr);
+    return doc;
+}
+
+/// The Assertion child of `resp`, or null.
+inline xmlNode* assertion_of(xmlNode* resp) {
+    xmlNode* as = nullptr;
+    for (xmlNode* c = resp->children; c != nullptr; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    return as;
+}
+
+/// The document as text.
+inline std::string to_string(xmlDoc* doc) {
+    xmlChar* out = nullptr;
+    int len = 0;
+    xmlDocDumpMemory(doc, &out, &len);
+    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
+    xmlFree(out);
+    return s;
+}
+
 /// The response XML, signed as `r` says.
 inline std::string build_response(response_spec const& r) {
     BOOST_TEST_REQUIRE(server::saml::init());
     auto const xml = unsigned_xml(r);
     if (r.where == response_spec::sign_where::none) return xml;
-    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
-    BOOST_TEST_REQUIRE(doc != nullptr);
+    auto doc = parse_response(xml);
     xmlNode* resp = xmlDocGetRootElement(doc.get());
-    xmlNode* as = nullptr;
-    for (xmlNode* c = resp->children; c != nullptr; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    xmlNode* as = assertion_of(resp);
     if (r.where == response_spec::sign_where::assertion) {
         sign_node(doc.get(), as, r.assertion_id, *r.key);
     } else {
@@ -180,12 +203,7 @@ inline std::string build_response(response_spec const& r) {
         xmlFree(rid);
         sign_node(doc.get(), resp, id, *r.key);
     }
-    xmlChar* out = nullptr;
-    int len = 0;
-    xmlDocDumpMemory(doc.get(), &out, &len);
-    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
-    xmlFree(out);
-    return s;
+    return to_string(doc.get());
 }
 
 /// `xml` (a Response) with its Assertion encrypted for the SP's certificate into a saml:EncryptedAssertion:
@@ -193,12 +211,8 @@ inline std::string build_response(response_spec const& r) {
 /// PKCS#1 v1.5 for a test that it is refused).
 inline std::string encrypt_assertion(std::string const& xml, std::string const& sp_cert_pem,
                                      xmlSecTransformId transport = xmlSecTransformRsaOaepId) {
-    std::unique_ptr<xmlDoc, void (*)(xmlDoc*)> doc(
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "r.xml", nullptr, XML_PARSE_NONET), xmlFreeDoc);
-    BOOST_TEST_REQUIRE(doc != nullptr);
-    xmlNode* as = nullptr;
-    for (xmlNode* c = xmlDocGetRootElement(doc.get())->children; c != nullptr; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && std::string(reinterpret_cast<char const*>(c->name)) == "Assertion") as = c;
+    auto doc = parse_response(xml);
+    xmlNode* as = assertion_of(xmlDocGetRootElement(doc.get()));
     BOOST_TEST_REQUIRE(as != nullptr);
     xmlNode* holder = xmlNewDocNode(doc.get(), as->ns, BAD_CAST "EncryptedAssertion", nullptr);
     xmlAddPrevSibling(as, holder);
@@ -214,7 +228,7 @@ inline std::string encrypt_assertion(std::string const& xml, std::string const& 
     BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrInit(mngr) >= 0);
     xmlSecKey* sp_key = xmlSecCryptoAppKeyLoadMemory(reinterpret_cast<xmlSecByte const*>(sp_cert_pem.data()),
                                                      static_cast<xmlSecSize>(sp_cert_pem.size()),
-                                                     xmlSecKeyDataFormatCertPem, nullptr, nullptr, nullptr);
+                                                     xmlSecKeyDataFormatCertPem, nullptr, nullptr, nullptr);  // public
     BOOST_TEST_REQUIRE(sp_key != nullptr);
     BOOST_TEST_REQUIRE(xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, sp_key) >= 0);
     xmlSecEncCtx* ctx = xmlSecEncCtxCreate(mngr);
@@ -223,12 +237,7 @@ inline std::string encrypt_assertion(std::string const& xml, std::string const& 
     xmlSecEncCtxDestroy(ctx);
     xmlSecKeysMngrDestroy(mngr);
     BOOST_TEST_REQUIRE(encrypted >= 0);
-    xmlChar* out = nullptr;
-    int len = 0;
-    xmlDocDumpMemory(doc.get(), &out, &len);
-    std::string s(reinterpret_cast<char const*>(out), static_cast<std::size_t>(len));
-    xmlFree(out);
-    return s;
+    return to_string(doc.get());
 }
 
 }  // namespace latchkey::test::saml_idp

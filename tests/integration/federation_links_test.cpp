@@ -4,6 +4,7 @@
 // DELETE tokens); RFC 7591 dynamic client registration. The provider is a small GitHub look-alike on a socket.
 #include "conf/load.hpp"
 #include "server/api/federation/federation.hpp"
+#include "tests/common/federated.hpp"
 #include "tests/common/loopback_http.hpp"
 #include "tests/common/server_fixture.hpp"
 
@@ -128,18 +129,12 @@ struct github_server {
     tiny_github gh;
     std::function<void(conf::config&)> more_config;
     test_server s{[this](conf::config& c) {
-        conf::oauth_provider p;
-        p.strategy = "oauth_github";
-        p.name = "GitHub";
-        p.client_id = "gh-client";
-        p.client_secret = "gh-secret";
+        auto p = test_provider("oauth_github", "GitHub", "gh-client", "gh-secret");
         p.authorization_endpoint = gh.base + "/authorize";
         p.token_endpoint = gh.base + "/token";
         p.userinfo_endpoint = gh.base + "/user";
         p.emails_endpoint = gh.base + "/user/emails";
         p.scopes = {"read:user", "user:email"};
-        p.allow_http = true;
-        p.timeout = std::chrono::seconds(5);
         c.oauth_providers.push_back(p);
         if (more_config) more_config(c);
     }};

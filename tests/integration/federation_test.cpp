@@ -186,14 +186,8 @@ struct federated {
     tiny_idp idp;
     std::function<void(conf::config&)> more_config;
     test_server s{[this](conf::config& c) {
-        conf::oauth_provider p;
-        p.strategy = "oauth_custom_acme";
-        p.name = "Acme";
-        p.client_id = "latchkey-test";
-        p.client_secret = "idp-secret";
+        auto p = test_provider("oauth_custom_acme", "Acme", "latchkey-test", "idp-secret");
         p.issuer = idp.issuer;
-        p.allow_http = true;
-        p.timeout = std::chrono::seconds(5);
         c.oauth_providers.push_back(p);
         if (more_config) more_config(c);
     }};
@@ -491,24 +485,13 @@ namespace {
 /// The Acme provider plus `oauth_google` (same test IdP as issuer, client id "google-client") and a plain OAuth 2.0
 /// provider without an issuer.
 void with_google(federated* f, conf::config& c) {
-    conf::oauth_provider g;
-    g.strategy = "oauth_google";
-    g.name = "Google";
-    g.client_id = "google-client";
-    g.client_secret = "g-secret";
+    auto g = test_provider("oauth_google", "Google", "google-client", "g-secret");
     g.issuer = f->idp.issuer;
-    g.allow_http = true;
-    g.timeout = std::chrono::seconds(5);
     c.oauth_providers.push_back(g);
-    conf::oauth_provider plain;
-    plain.strategy = "oauth_github";
-    plain.name = "GitHub";
-    plain.client_id = "gh";
-    plain.client_secret = "gh-secret";
+    auto plain = test_provider("oauth_github", "GitHub", "gh", "gh-secret");  // no issuer: no ID tokens to post
     plain.authorization_endpoint = f->idp.issuer + "/authorize";
     plain.token_endpoint = f->idp.issuer + "/token";
     plain.userinfo_endpoint = f->idp.issuer + "/user";
-    plain.allow_http = true;
     c.oauth_providers.push_back(plain);
 }
 

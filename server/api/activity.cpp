@@ -52,7 +52,7 @@ json::value str_or_null(std::string_view v, json::storage_ptr const& sp) {
 
 }  // namespace
 
-json::object activity_json(store::session_record const& s, json::storage_ptr sp) {
+json::object activity_json(store::session_record const& s, json::storage_ptr const& sp) {
     auto const& act = s.activity;
     auto const ua = parse_user_agent(act.user_agent);
     json::object o(sp);

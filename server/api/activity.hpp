@@ -31,7 +31,7 @@ bool record_activity(app const& a, request_ctx const& ctx, store::session_record
 /// "browser_version","ip_address","city","country"}, unknown values null. A session with nothing recorded
 /// gets an id derived from its own and nulls (the FAPI always sends the object; the BAPI sends null instead,
 /// see has_activity).
-boost::json::object activity_json(store::session_record const& s, boost::json::storage_ptr sp = {});
+boost::json::object activity_json(store::session_record const& s, boost::json::storage_ptr const& sp = {});
 
 /// True when something was recorded for `s`.
 inline bool has_activity(store::session_record const& s) noexcept { return !s.activity.id.empty(); }

@@ -204,17 +204,16 @@ outcome deliver_with(CURL* h, std::atomic<bool> const* stop, conf::config const&
     return {false, "unknown job kind"};
 }
 
-/// Records a webhook job that leaves the queue in the recent history.
-/// (Only successes: a job out of attempts stays in the queue as dead, listed from there, and can still be retried.)
-void remember(history* recent, store::job_record const& job, outcome const& o, bool delivered) {
+/// Records a delivered webhook job in the recent history: the queue's entry for it with the receiver's answer and the
+/// time it left the queue. (Only successes: a job out of attempts stays in the queue as dead, listed from there, and
+/// can still be retried.)
+void remember(history* recent, store::job_record const& job, outcome const& o) {
     if (recent == nullptr || job.kind != "webhook") return;
-    boost::system::error_code ec;
-    auto v = json::parse(job.payload, ec);
-    json::object const empty;
-    auto const& p = !ec && v.is_object() ? v.get_object() : empty;
-    recent->record(history_entry{job.id, str(p, "url"), str(p, "type"), str(p, "msg_id"),
-                                 delivered ? "delivered" : "failed", job.attempts,
-                                 static_cast<std::int32_t>(o.http_status), o.error, job.created_at, wall_ms()});
+    auto e = webhook_entry(job, "delivered");
+    e.response_code = static_cast<std::int32_t>(o.http_status);
+    e.last_error = o.error;
+    e.delivered_at = wall_ms();
+    recent->record(std::move(e));
 }
 
 double unit_random() {
@@ -323,7 +322,7 @@ void worker::run() {
             if (o.ok) {
                 delivered_.fetch_add(1, std::memory_order_relaxed);
                 done.push_back(job.id);
-                remember(recent_, job, o, true);
+                remember(recent_, job, o);
                 log::info("delivered",
                           {{"job", job.id}, {"kind", job.kind}, {"attempt", std::to_string(job.attempts)}});
                 continue;

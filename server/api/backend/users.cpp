@@ -167,15 +167,16 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
     } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
         auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
         if (!oh || !om || t.size() < pos + 6 || t[pos + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
-        offset_s = (t[pos] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
+        std::int64_t const offset = std::int64_t{*oh} * 3600 + std::int64_t{*om} * 60;
+        offset_s = t[pos] == '+' ? offset : -offset;
         pos += 6;
     } else {
         return std::nullopt;
     }
     if (pos != t.size()) return std::nullopt;
     std::int64_t const secs =
-        days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 + *hour * 3600 +
-        *minute * 60 + std::min(*second, 59) - offset_s;
+        days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day)) * 86400 +
+        std::int64_t{*hour} * 3600 + std::int64_t{*minute} * 60 + std::min(*second, 59) - offset_s;
     return secs * 1000 + ms;
 }
 

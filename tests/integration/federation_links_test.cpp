@@ -565,6 +565,29 @@ BOOST_AUTO_TEST_CASE(a_failed_link_shows_as_the_accounts_verification_error_and_
     BOOST_TEST(fapi_account().at("verification").at("error").is_null());
 }
 
+BOOST_AUTO_TEST_CASE(a_pending_or_failed_link_is_no_way_in_so_the_last_proven_account_stays) {
+    // Email is no first factor here: the GitHub identity is the user's only way in.
+    github_server f{[](conf::config& c) { c.email_address.used_for_first_factor = false; }};
+    http_client c(f.s.fapi_port());
+    f.sign_up(c, {5150, "ada-gh", "Ada L", "ada-gh@example.com", true});
+    auto const proven = str(response(c.fapi("GET", "/v1/me")).at("external_accounts").at(0).at("id"));
+    // A second round trip the provider refuses leaves a failed account beside the proven one.
+    auto r = c.fapi("POST", "/v1/me/external_accounts",
+                    {{"strategy", "oauth_github"}, {"redirect_url", f.s.inst().frontend_api + "/done"}});
+    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
+    auto const url = str(response(r).at("verification").at("external_verification_redirect_url"));
+    BOOST_TEST_REQUIRE(
+        c.request(http::verb::get, "/v1/oauth_callback?error=access_denied&state=" + query_param(url, "state"))
+            .status == 303u);
+    BOOST_TEST_REQUIRE(response(c.fapi("GET", "/v1/me")).at("external_accounts").as_array().size() == 2u);
+    // The failed account is no way in: removing the proven one is refused, and it stays.
+    expect_error(c.fapi("DELETE", "/v1/me/external_accounts/" + proven), 422, "cannot_remove_last_identification");
+    auto const after = c.fapi("GET", "/v1/me");
+    auto const& left = response(after).at("external_accounts").as_array();
+    BOOST_TEST(left.size() == 2u);
+    BOOST_TEST(std::any_of(left.begin(), left.end(), [&](auto const& e) { return str(e.at("id")) == proven; }));
+}
+
 BOOST_AUTO_TEST_CASE(additional_scopes_are_asked_for_and_approved_and_the_provider_revokes_dropped_tokens) {
     github_server f([](conf::config& c) {
         auto& p = c.oauth_providers.back();

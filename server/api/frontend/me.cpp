@@ -770,8 +770,11 @@ api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
             if (it == accounts.end()) return make_error(code::resource_not_found);
             federation::revoke_after_commit(a, w, *it);  // issue 15: the provider is told, after the commit
             accounts.erase(it);
-            // The last way in stays: another provider identity, or a factor can_sign_in counts.
-            if (accounts.empty() && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
+            // The last way in stays: another PROVEN provider identity (a link still pending or one that failed is
+            // no way in), or a factor can_sign_in counts.
+            bool const proven_left = std::any_of(accounts.begin(), accounts.end(),
+                                                 [](auto const& e) { return e.verification_status.empty(); });
+            if (!proven_left && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
             return deleted_object("external_account", id);
         });
 }

@@ -1,7 +1,7 @@
 // issue 17: every FAPI write replies with the envelope its own write txn read. For each family of steps — the
 // sign-up steps, /v1/me and its identifications, second factors, passkeys and web3 wallets, the client's sessions,
-// ticket sign-in and sign-up, reverification — the store sees exactly one write, nothing after it and a bounded
-// number of reads before it (counting_db's txn log), and the client the reply piggy-backs is the one a fresh
+// ticket sign-in and sign-up, reverification, organizations — the store sees exactly one write, nothing after it and a
+// bounded number of reads before it (counting_db's txn log), and the client the reply piggy-backs is the one a fresh
 // GET /v1/client renders right after (the same bytes: the staged rendering is the old path's).
 #include "tests/handler/harness.hpp"
 
@@ -285,6 +285,42 @@ BOOST_AUTO_TEST_CASE(reverification_steps_reply_from_their_write) {
     BOOST_TEST(str(done.response().at("status")) == "complete");
     BOOST_TEST(str(done.response().at("session").at("id")) == sid);
     BOOST_TEST(done.response().at("session").at("factor_verification_age").at(0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(organization_writes_reply_from_their_write) {
+    handler_env env([](conf::config& c) {
+        c.organizations.enabled = true;
+        c.organizations.domains_enabled = true;
+    });
+    auto const member = create_password_user(env, "member@acme.test");
+    auto const sid = signed_in(env, "admin@acme.test");
+    auto made = within_budget(env, 1, 1, [&] { return env.fapi("POST", "/v1/organizations", {{"name", "Acme"}}); });
+    auto const org = str(made.response().at("id"));
+    auto const base = "/v1/organizations/" + org;
+    auto const memberships =
+        made.json.at("client").at("sessions").at(0).at("user").at("organization_memberships").as_array();
+    BOOST_TEST_REQUIRE(memberships.size() == 1u);
+    BOOST_TEST(str(memberships.at(0).at("organization").at("id")) == org);
+    within_budget(env, 1, 1, [&] { return env.fapi("PATCH", base, {{"name", "Acme Inc"}}); });
+    within_budget(env, 1, 1, [&] {
+        return env.fapi("POST", base + "/memberships", {{"user_id", member}, {"role", "org:member"}});
+    });
+    within_budget(env, 1, 1, [&] {
+        return env.fapi("PATCH", base + "/memberships/" + member, {{"role", "org:admin"}});
+    });
+    within_budget(env, 1, 1, [&] { return env.fapi("DELETE", base + "/memberships/" + member); });
+    auto invited = within_budget(env, 1, 1, [&] {
+        return env.fapi("POST", base + "/invitations", {{"email_address", "new@acme.test"}, {"role", "org:member"}});
+    });
+    within_budget(env, 1, 1, [&] {
+        return env.fapi("POST", base + "/invitations/" + str(invited.response().at("id")) + "/revoke");
+    });
+    within_budget(env, 1, 1, [&] { return env.fapi("POST", base + "/domains", {{"name", "acme.test"}}); });
+    within_budget(env, 0, 2, [&] { return env.fapi("GET", base + "/memberships"); });
+    auto active = within_budget(env, 1, 1, [&] {
+        return env.fapi("POST", "/v1/client/sessions/" + sid + "/touch", {{"active_organization_id", org}});
+    });
+    BOOST_TEST(str(active.response().at("last_active_organization_id")) == org);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

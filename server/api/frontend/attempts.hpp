@@ -18,7 +18,7 @@ template <class Getter>
 auto load_owned_attempt(app& a, request_ctx const& ctx, store::read_txn const& t, std::string_view param, Getter get,
                         char const* what)
     -> api_result<std::pair<store::client_record, typename std::decay_t<decltype(*get(t, param))>::value_type>> {
-    auto c = current_client(a, ctx, t);
+    auto c = current_client(ctx, t);
     if (!c) return make_error(code::resource_not_found);
     auto s = get(t, ctx.params.get(param));
     if (!s) return store_failure(s.error(), what);

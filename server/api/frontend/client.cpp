@@ -108,7 +108,7 @@ api_result<reply> handshake(app& a, request_ctx& ctx) {
     std::string jwt;
     std::int64_t uat = 0;
     auto r = txn::read(a, "handshake", [&](store::read_txn& t) -> store::result<api_result<void>> {
-        auto c = current_client(a, ctx, t);
+        auto c = current_client(ctx, t);
         if (!c || c->last_active_session_id.empty()) return api_result<void>();
         auto s = t.sessions().get(c->last_active_session_id);
         if (!s) return s.error();

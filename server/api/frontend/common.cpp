@@ -31,7 +31,7 @@ namespace latchkey::server::api::frontend {
 
 namespace json = boost::json;
 
-std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
+std::optional<store::client_record> current_client(request_ctx const& ctx, store::read_txn const& t) {
     if (ctx.client_id.empty()) return std::nullopt;
     auto c = t.clients().get(ctx.client_id);
     if (!c || !*c) return std::nullopt;
@@ -39,7 +39,7 @@ std::optional<store::client_record> current_client(app& a, request_ctx const& ct
 }
 
 api_result<current_user> load_current_user(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
+    auto c = current_client(ctx, t);
     if (!c) return make_error(code::authentication_invalid);
     std::string sid = c->last_active_session_id;
     if (auto const* q = ctx.query.find("_clerk_session_id"); q != nullptr && !q->empty()) sid = *q;
@@ -85,7 +85,7 @@ std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_
 }
 
 api_result<store::client_record> ensure_client(app& a, request_ctx& ctx, store::write_txn& w) {
-    if (auto c = current_client(a, ctx, w)) return std::move(*c);
+    if (auto c = current_client(ctx, w)) return std::move(*c);
     store::client_record c;
     c.id = crypto::new_id("client");
     c.created_at = c.updated_at = ctx.now;
@@ -344,7 +344,7 @@ store::result<client_snapshot> snapshot_client(app& a, store::read_txn const& t,
 }
 
 store::result<client_snapshot> snapshot_current_client(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
+    auto c = current_client(ctx, t);
     if (!c) return client_snapshot{};
     return snapshot_client(a, t, std::move(*c), ctx.now);
 }
@@ -431,7 +431,7 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
                 return api_result<void>();
             }
         }
-        auto c = current_client(a, ctx, t);
+        auto c = current_client(ctx, t);
         if (!c) {
             out += "null";
             return api_result<void>();

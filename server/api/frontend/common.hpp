@@ -31,7 +31,7 @@ std::string_view cookie_domain(app const& a, request_ctx const& ctx);
 std::string cookie_attrs(app const& a, request_ctx const& ctx, std::int64_t max_age, bool http_only, bool with_domain);
 
 /// The request's client, if it has one that still exists.
-std::optional<store::client_record> current_client(app& a, request_ctx const& ctx, store::read_txn const& t);
+std::optional<store::client_record> current_client(request_ctx const& ctx, store::read_txn const& t);
 
 /// The request's client, its selected session and that session's user.
 struct current_user {

@@ -62,8 +62,8 @@ struct target {
     store::user_record user;
 };
 
-api_result<target> load_target(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
+api_result<target> load_target(request_ctx const& ctx, store::read_txn const& t) {
+    auto c = current_client(ctx, t);
     if (!c) return make_error(code::authentication_invalid);
     auto s = t.sessions().get(ctx.params.get("session_id"));
     if (!s) return store_failure(s.error(), "get_session");
@@ -112,7 +112,7 @@ template <class Step>
 api_result<reply> mutate(app& a, request_ctx& ctx, std::string_view status, Step step) {
     auto w = txn::write<staged_target>(a, "reverification", txn::on_client_error::commit,
                                        [&](store::write_txn& tx) -> api_result<staged_target> {
-                                           auto tg = load_target(a, ctx, tx);
+                                           auto tg = load_target(ctx, tx);
                                            if (!tg) return tg.error();
                                            if (tg->session.verification_status != status)
                                                return make_error(code::verification_not_sent);
@@ -180,7 +180,7 @@ api_result<reply> start_session_verification(app& a, request_ctx& ctx) {
                            "level must be first_factor, second_factor or multi_factor.");
     auto w = txn::write<staged_target>(
         a, "start_reverification", txn::on_client_error::abort, [&](store::write_txn& tx) -> api_result<staged_target> {
-            auto tg = load_target(a, ctx, tx);
+            auto tg = load_target(ctx, tx);
             if (!tg) return tg.error();
             auto& s = tg->session;
             bool const second = has_second_factor(a, tg->user);
@@ -238,7 +238,7 @@ api_result<reply> attempt_session_verification_first_factor(app& a, request_ctx&
     std::string checked_digest;
     bool password_ok = false;
     if (strategy == "password") {
-        auto tg = txn::read<target>(a, "reverify_password", [&](store::read_txn& t) { return load_target(a, ctx, t); });
+        auto tg = txn::read<target>(a, "reverify_password", [&](store::read_txn& t) { return load_target(ctx, t); });
         if (!tg) return tg.error();
         if (tg->user.password_digest.empty()) return param_error(code::strategy_for_user_invalid, "strategy");
         checked_digest = tg->user.password_digest;

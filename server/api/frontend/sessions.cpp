@@ -29,7 +29,7 @@ struct client_session {
 };
 
 api_result<client_session> find_client_session(app& a, request_ctx const& ctx, store::read_txn const& t) {
-    auto c = current_client(a, ctx, t);
+    auto c = current_client(ctx, t);
     if (!c) return make_error(code::resource_not_found);
     std::string_view sid = ctx.params.get("session_id");
     auto s = t.sessions().get(sid);
@@ -163,7 +163,7 @@ api_result<reply> mint_for(app& a, request_ctx& ctx, std::string_view template_n
 api_result<reply> end_all_sessions(app& a, request_ctx& ctx) {
     auto w = txn::write(a, "end_all_sessions", txn::on_client_error::commit,
                         [&](store::write_txn& tx) -> store::result<api_result<client_snapshot>> {
-                            auto c = current_client(a, ctx, tx);
+                            auto c = current_client(ctx, tx);
                             if (!c) return api_result<client_snapshot>(client_snapshot{});
                             if (auto e = domain::end_client_sessions(a, tx, *c, ctx.now, "ended"); !e) return e.error();
                             c->last_active_session_id.clear();

@@ -122,7 +122,7 @@ struct resolved {
     std::optional<std::string> user_id;
 };
 
-store::result<resolved> resolve(app& a, store::read_txn const& t, std::string_view identifier) {
+store::result<resolved> resolve(store::read_txn const& t, std::string_view identifier) {
     resolved out;
     out.normalized = std::string(identifier);
     if (identifier.find('@') != std::string_view::npos) {
@@ -796,7 +796,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
     std::string digest;  // one-step password: the digest to check, read with the identifier (one txn)
     if (!identifier.empty()) {
         auto r = txn::read(a, "resolve_identifier", [&](store::read_txn& t) -> store::result<resolved> {
-            auto found = resolve(a, t, identifier);
+            auto found = resolve(t, identifier);
             if (!found || !one_step || !found->user_id) return found;
             auto u = t.users().get(*found->user_id);
             if (u && *u && !user_blocked(a, **u, ctx.now)) digest = (*u)->password_digest;
@@ -839,7 +839,7 @@ api_result<reply> create_sign_in(app& a, request_ctx& ctx) {
             std::optional<store::user_record> user;
             if (!identifier.empty()) {
                 // Resolved again inside the write: the account may have changed since the look above.
-                auto again = resolve(a, tx, identifier);
+                auto again = resolve(tx, identifier);
                 if (!again) return again.error();
                 if (!again->user_id)
                     return api_result<void>(param_error(code::form_identifier_not_found, "identifier"));

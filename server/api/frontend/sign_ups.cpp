@@ -225,7 +225,7 @@ void apply(field_patch const& p, store::sign_up_record& s) {
 }
 
 /// The identifiers the sign-up wants must not belong to a user already (form_identifier_exists).
-api_result<void> check_taken(app& a, store::read_txn const& t, store::sign_up_record const& s) {
+api_result<void> check_taken(store::read_txn const& t, store::sign_up_record const& s) {
     struct probe {
         std::string const& value;
         char const* param;
@@ -270,7 +270,7 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
         s.status = "missing_requirements";
         return {};
     }
-    if (auto taken = check_taken(a, w, s); !taken) return taken;
+    if (auto taken = check_taken(w, s); !taken) return taken;
     // Waitlist mode admits invited addresses only; an invited entry is completed with the user's creation.
     if (auto admitted = domain::admit_sign_up(a, w, s.email_address, ctx.now); !admitted) return admitted;
     store::user_record u;
@@ -345,7 +345,7 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
                                           auto s = load_sign_up(a, ctx, tx);
                                           if (!s) return out(s.error());
                                           if (auto closed = open(ctx, *s)) return out(*closed);
-                                          auto c = current_client(a, ctx, tx);
+                                          auto c = current_client(ctx, tx);
                                           if (!c) return out(make_error(code::resource_not_found));
                                           api_result<void> outcome = step(tx, *s);
                                           if (outcome) outcome = maybe_complete(a, ctx, tx, *s, *c);
@@ -360,8 +360,7 @@ api_result<reply> mutate(app& a, request_ctx& ctx, bool keep_on_error, Step step
 }
 
 /// Single-session mode allows no sign-up while the client has a signed-in session: its id, or "".
-store::result<std::string> live_session(app& a, store::read_txn const& t, store::client_record const& c,
-                                        std::int64_t now) {
+store::result<std::string> live_session(store::read_txn const& t, store::client_record const& c, std::int64_t now) {
     for (auto const& id : c.session_ids) {
         auto s = t.sessions().get(id);
         if (!s) return s.error();
@@ -456,8 +455,8 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
     // Cheap refusals first (no hash spent): signed in already in single-session mode.
     if (a.cfg.single_session_mode && !ctx.client_id.empty()) {
         auto live = txn::read(a, "live_session", [&](store::read_txn& t) -> store::result<std::string> {
-            auto c = current_client(a, ctx, t);
-            return c ? live_session(a, t, *c, ctx.now) : store::result<std::string>(std::string{});
+            auto c = current_client(ctx, t);
+            return c ? live_session(t, *c, ctx.now) : store::result<std::string>(std::string{});
         });
         if (!live) return live.error();
         if (!live->empty()) return make_error(code::session_exists);
@@ -508,7 +507,7 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
                                           auto c = ensure_client(a, ctx, tx);
                                           if (!c) return out(c.error());
                                           if (a.cfg.single_session_mode) {
-                                              auto live = live_session(a, tx, *c, ctx.now);
+                                              auto live = live_session(tx, *c, ctx.now);
                                               if (!live) return live.error();
                                               if (!live->empty()) return out(make_error(code::session_exists));
                                           }
@@ -517,7 +516,7 @@ api_result<reply> create_sign_up(app& a, request_ctx& ctx) {
                                               if (!r) return r.error();
                                               if (!*r) return out(r->error());
                                           }
-                                          if (auto taken = check_taken(a, tx, s); !taken) return out(taken.error());
+                                          if (auto taken = check_taken(tx, s); !taken) return out(taken.error());
                                           if (auto sent = send_pending_codes(a, ctx, tx, s); !sent)
                                               return out(sent.error());
                                           if (transfer) {
@@ -564,7 +563,7 @@ api_result<reply> update_sign_up(app& a, request_ctx& ctx) {
     if (!patch) return patch.error();
     return mutate(a, ctx, false, [&](store::write_txn& tx, store::sign_up_record& s) -> api_result<void> {
         apply(*patch, s);
-        auto taken = check_taken(a, tx, s);
+        auto taken = check_taken(tx, s);
         if (taken) taken = send_pending_codes(a, ctx, tx, s);
         return taken;
     });

@@ -458,36 +458,37 @@ api_result<reply> fapi_attempt_affiliation_verification(app& a, request_ctx& ctx
     if (!code_in || code_in->empty()) return param_error(code::form_param_missing, "code");
     if (auto e = enabled(a)) return *e;
     // A wrong code's attempt counter lands with its error (on_client_error::commit); permission errors write nothing.
-    auto r = txn::write<json::value>(a, "attempt_affiliation", txn::on_client_error::commit,
-                                     [&](store::write_txn& w) -> api_result<json::value> {
-                                         auto s = load_scoped(a, ctx, w, "org:sys_domains:manage");
-                                         if (!s) return s.error();
-                                         auto d = domain_in(w, s->org.id, ctx.params.get("domain_id"));
-                                         if (!d) return d.error();
-                                         store::verification_record v;
-                                         v.status = d->affiliation_status;
-                                         v.strategy = d->affiliation_strategy;
-                                         v.code_digest = d->affiliation_code_digest;
-                                         v.expire_at = d->affiliation_expire_at;
-                                         v.attempts = d->affiliation_attempts;
-                                         v.verified_at = d->affiliation_verified_at;
-                                         auto checked = frontend::attempt_code(a, ctx, v, *code_in);
-                                         d->affiliation_status = v.status;
-                                         d->affiliation_code_digest = v.code_digest;
-                                         d->affiliation_attempts = v.attempts;
-                                         d->affiliation_verified_at = v.verified_at;
-                                         if (checked) d->verified = true;
-                                         d->updated_at = std::max(ctx.now, d->updated_at + 1);
-                                         if (auto p = w.organizations().put_domain(*d); !p)
-                                             return store_error(p.error(), "attempt_affiliation");
-                                         if (!checked) return checked.error();
-                                         auto j = domain_json(w, *d, &s->org);
-                                         if (auto e = events::emit(a, w, "organizationDomain.updated", j); !e)
-                                             return store_error(e.error(), "webhook");
-                                         return json::value(std::move(j));
-                                     });
+    auto r =
+        txn::write<frontend::staged_reply>(a, "attempt_affiliation", txn::on_client_error::commit,
+                                           [&](store::write_txn& w) -> api_result<frontend::staged_reply> {
+                                               auto s = load_scoped(a, ctx, w, "org:sys_domains:manage");
+                                               if (!s) return s.error();
+                                               auto d = domain_in(w, s->org.id, ctx.params.get("domain_id"));
+                                               if (!d) return d.error();
+                                               store::verification_record v;
+                                               v.status = d->affiliation_status;
+                                               v.strategy = d->affiliation_strategy;
+                                               v.code_digest = d->affiliation_code_digest;
+                                               v.expire_at = d->affiliation_expire_at;
+                                               v.attempts = d->affiliation_attempts;
+                                               v.verified_at = d->affiliation_verified_at;
+                                               auto checked = frontend::attempt_code(a, ctx, v, *code_in);
+                                               d->affiliation_status = v.status;
+                                               d->affiliation_code_digest = v.code_digest;
+                                               d->affiliation_attempts = v.attempts;
+                                               d->affiliation_verified_at = v.verified_at;
+                                               if (checked) d->verified = true;
+                                               d->updated_at = std::max(ctx.now, d->updated_at + 1);
+                                               if (auto p = w.organizations().put_domain(*d); !p)
+                                                   return store_error(p.error(), "attempt_affiliation");
+                                               if (!checked) return checked.error();
+                                               auto j = domain_json(w, *d, &s->org);
+                                               if (auto e = events::emit(a, w, "organizationDomain.updated", j); !e)
+                                                   return store_error(e.error(), "webhook");
+                                               return frontend::stage_reply(a, ctx, w, json::value(std::move(j)));
+                                           });
     if (!r) return r.error();
-    return frontend::envelope(a, ctx, std::move(*r));
+    return frontend::envelope(a, ctx, *r);
 }
 
 // ---- FAPI: membership requests ----

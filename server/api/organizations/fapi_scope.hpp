@@ -45,24 +45,32 @@ boost::json::object page_of(request_ctx const& ctx, boost::json::array all);
 /// The user's verified email addresses.
 std::vector<std::string> verified_emails(store::user_record const& u);
 
-/// Writes one FAPI org change in one txn and replies with its response and the full client.
+/// Writes one FAPI org change in one txn and replies with its response and the full client, both staged in the
+/// write txn after its writes (frontend::stage_reply) and rendered after the commit without another txn.
 template <class F>
 api_result<reply> write_and_reply(app& a, request_ctx& ctx, char const* what, F&& f) {
     if (auto e = enabled(a)) return *e;
-    auto r =
-        txn::write<boost::json::value>(a, what, txn::on_client_error::abort,
-                                       [&](store::write_txn& w) -> api_result<boost::json::value> { return f(w); });
+    auto r = txn::write<frontend::staged_reply>(a, what, txn::on_client_error::abort,
+                                                [&](store::write_txn& w) -> api_result<frontend::staged_reply> {
+                                                    auto j = f(w);
+                                                    if (!j) return j.error();
+                                                    return frontend::stage_reply(a, ctx, w, std::move(*j));
+                                                });
     if (!r) return r.error();
-    return frontend::envelope(a, ctx, std::move(*r));
+    return frontend::envelope(a, ctx, *r);
 }
 
+/// The same for a read: the response and the client from one read txn.
 template <class F>
 api_result<reply> read_and_reply(app& a, request_ctx& ctx, char const* what, F&& f) {
     if (auto e = enabled(a)) return *e;
-    auto r = txn::read<boost::json::value>(a, what,
-                                           [&](store::read_txn& t) -> api_result<boost::json::value> { return f(t); });
+    auto r = txn::read<frontend::staged_reply>(a, what, [&](store::read_txn& t) -> api_result<frontend::staged_reply> {
+        auto j = f(t);
+        if (!j) return j.error();
+        return frontend::stage_reply(a, ctx, t, std::move(*j));
+    });
     if (!r) return r.error();
-    return frontend::envelope(a, ctx, std::move(*r));
+    return frontend::envelope(a, ctx, *r);
 }
 
 }  // namespace latchkey::server::api::orgs

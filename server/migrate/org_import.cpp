@@ -157,7 +157,7 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
     std::vector<json::value> sources;
     auto listed = fetch_list(
         base, "/v1/organizations?order_by=%2Bcreated_at", secret_key,
-        [&](json::value const& v, std::size_t) { sources.push_back(std::move(v)); }, err);
+        [&](json::value v, std::size_t) { sources.push_back(std::move(v)); }, err);
     if (listed == not_found) {
         err << "the source has no organizations (404): none imported\n";
         return {};
@@ -188,7 +188,7 @@ std::string import_organizations(api::app& a, std::string const& base, std::stri
         if (stopped.empty())
             stopped = fetch_list(
                 base, "/v1/organizations/" + org->id + "/invitations?status=pending", secret_key,
-                [&](json::value v, std::size_t) {
+                [&](json::value const& v, std::size_t) {
                     std::string w;
                     if (auto i = invitation_from_json(v, org->id, a.now_ms(), w)) {
                         if (i->status == "pending") invitations.push_back(std::move(*i));

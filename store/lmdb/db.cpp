@@ -18,8 +18,6 @@ namespace {
 
 using namespace store::rules;  // NOLINT(google-build-using-namespace): the backend-neutral index rules
 
-using boost::system::error_code;
-
 template <class T>
 result<std::optional<T>> get_record(txn const& t, MDB_dbi dbi, std::string_view key) {
     auto v = t.get(dbi, key);

@@ -11,8 +11,8 @@ namespace {
 
 constexpr std::string_view one_tap = "google_one_tap";
 constexpr std::string_view token_prefix = "oauth_token_";
-constexpr std::size_t max_token_bytes = 16 * 1024;
-constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
+constexpr std::size_t max_token_bytes = std::size_t{16} * 1024;
+constexpr std::int64_t flow_lifetime_ms = std::int64_t{10} * 60 * 1000;
 
 /// The provider strategy a token strategy names: google_one_tap is oauth_google's.
 std::string provider_of(std::string_view strategy) {

@@ -64,7 +64,7 @@ void metrics::add_gauge(std::string name, std::string help, std::function<double
 
 std::string metrics::render() const {
     std::string out;
-    out.reserve(16 * 1024);
+    out.reserve(std::size_t{16} * 1024);
     out += "# HELP latchkey_http_requests_total Requests answered, by API, route pattern and status class.\n";
     out += "# TYPE latchkey_http_requests_total counter\n";
     for (auto const& s : slots_)

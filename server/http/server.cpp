@@ -148,7 +148,7 @@ struct http_server::impl {
 
 namespace {
 
-void log_exception(std::exception_ptr e) {
+void log_exception(std::exception_ptr const& e) {
     if (!e) return;
     try {
         std::rethrow_exception(e);
@@ -352,7 +352,7 @@ net::awaitable<void> http_server::impl::run_session(Stream& stream, connection_s
         res.prepare_payload();
         if (static_body.data() != nullptr) {
             res.content_length(static_body.size());
-            if (req.method() == http::verb::head) static_body = std::string_view("", 0);
+            if (req.method() == http::verb::head) static_body = static_body.substr(0, 0);  // empty, still a static body
         }
         arm(limits.write_timeout);
         auto wec = co_await write_response(stream, res, head, static_body);
@@ -459,6 +459,8 @@ http_server::http_server(unsigned threads, transport_limits limits) : impl_(std:
     for (unsigned i = 0; i < threads; ++i) impl_->workers.push_back(std::make_unique<worker>());
 }
 
+// A worker that cannot be stopped or joined cannot be recovered from: std::terminate is the right end.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 http_server::~http_server() {
     if (!impl_->stopping) stop(std::chrono::milliseconds(0));
     join();
@@ -480,7 +482,7 @@ tcp::endpoint http_server::listen(std::string const& host, unsigned short port, 
     acc->listen(net::socket_base::max_listen_connections);
     bound = acc->local_endpoint();
     first.acceptors.push_back(acc);
-    net::co_spawn(first.ioc, impl_->run_listener(acc, first, svc, tls), log_exception);
+    net::co_spawn(first.ioc, impl_->run_listener(acc, first, svc, std::move(tls)), log_exception);
     return bound;
 }
 

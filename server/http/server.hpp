@@ -66,7 +66,7 @@ class tls_context;  // server/http/tls.hpp
 class http_server {
 public:
     http_server(unsigned threads, transport_limits limits);
-    ~http_server();
+    ~http_server();  // NOLINT(bugprone-exception-escape): see the definition
     http_server(http_server const&) = delete;
     http_server& operator=(http_server const&) = delete;
 

@@ -123,7 +123,8 @@ api_result<store::waitlist_entry_record> invite_waitlist_entry(app& a, std::stri
     return r;
 }
 
-api_result<store::waitlist_entry_record> entry_for_ticket(app& a, store::read_txn const& t, std::string_view ticket) {
+api_result<store::waitlist_entry_record> entry_for_ticket(app& /*a*/, store::read_txn const& t,
+                                                          std::string_view ticket) {
     auto p = split_ticket(ticket);
     if (!p) return invalid_ticket();
     auto e = t.waitlist().get(p->id);

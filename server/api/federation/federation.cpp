@@ -28,7 +28,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
+constexpr std::int64_t flow_lifetime_ms = std::int64_t{10} * 60 * 1000;
 
 void add_param(std::string& q, std::string_view k, std::string_view v) { add_form_param(q, k, v); }
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::string_view one_tap = "google_one_tap";
 constexpr std::string_view token_prefix = "oauth_token_";
-constexpr std::size_t max_token_bytes = 16 * 1024;
+constexpr std::size_t max_token_bytes = std::size_t{16} * 1024;
 constexpr std::size_t max_code_bytes = 2048;
 
 /// The provider strategy a token strategy names: google_one_tap is oauth_google's.

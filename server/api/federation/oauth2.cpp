@@ -35,7 +35,7 @@ void add_form_param(std::string& q, std::string_view k, std::string_view v) {
 
 namespace {
 
-constexpr std::size_t max_token_bytes = 8 * 1024;
+constexpr std::size_t max_token_bytes = std::size_t{8} * 1024;
 
 std::string str_or(json::object const& o, std::string_view k) {
     if (auto const* v = o.if_contains(k); v != nullptr && v->is_string()) return std::string(v->get_string());

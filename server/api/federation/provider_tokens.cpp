@@ -20,7 +20,7 @@ namespace json = boost::json;
 namespace {
 
 /// A token expiring within this margin is refreshed before it is handed out.
-constexpr std::int64_t refresh_margin_ms = 30 * 1000;
+constexpr std::int64_t refresh_margin_ms = std::int64_t{30} * 1000;
 
 json::object token_json(store::external_account_record const& ea, std::string const& token) {
     json::array scopes;

@@ -194,7 +194,7 @@ std::optional<std::int64_t> parse_time(std::string_view s) {
     } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
         int oh = 0, om = 0;
         if (!num(i + 1, 2, oh) || !num(i + 4, 2, om) || oh > 14 || om > 59) return std::nullopt;
-        offset = (s[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+        offset = (s[i] == '+' ? 1 : -1) * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60);
         i += 6;
     }
     if (i != s.size()) return std::nullopt;

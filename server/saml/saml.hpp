@@ -60,7 +60,7 @@ struct outcome {
 };
 
 /// Largest SAMLResponse (decoded XML) accepted.
-inline constexpr std::size_t max_response_bytes = 256 * 1024;
+inline constexpr std::size_t max_response_bytes = std::size_t{256} * 1024;
 
 /// Validates `xml` (the decoded SAMLResponse). Thread-safe.
 outcome validate_response(std::string_view xml, expectations const& e);

@@ -99,7 +99,8 @@ public:
     /// Queues an RFC 7009 revocation (POST `endpoint` token=&token_type_hint=, HTTP Basic with p's client) for one
     /// background thread: best effort, nobody waits for it; at most max_queued_revocations wait (more are dropped,
     /// logged).
-    void revoke_later(conf::oauth_provider const& p, std::string endpoint, std::string token, std::string hint);
+    void revoke_later(conf::oauth_provider const& p, std::string endpoint, std::string_view token,
+                      std::string_view hint);
     /// Stops the revocation thread; revocations not yet sent are dropped. The owner calls it before it goes (a
     /// derived fetcher in its destructor).
     void stop_revocations();

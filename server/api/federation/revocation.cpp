@@ -11,7 +11,8 @@ namespace latchkey::server::api::federation {
 
 fetcher::~fetcher() { stop_revocations(); }
 
-void fetcher::revoke_later(conf::oauth_provider const& p, std::string endpoint, std::string token, std::string hint) {
+void fetcher::revoke_later(conf::oauth_provider const& p, std::string endpoint, std::string_view token,
+                           std::string_view hint) {
     fetch_request r;
     r.post = true;
     r.url = std::move(endpoint);
@@ -79,9 +80,7 @@ void revoke_after_commit(app& a, store::write_txn& w, store::external_account_re
     if (!token) hint = "access_token", token = open_access_token(a, ea);
     if (!token) return;
     w.after_commit([f = a.oauth_fetcher, provider = *p, endpoint = std::move(endpoint), token = std::move(*token),
-                    hint = std::move(hint)]() mutable {
-        f->revoke_later(provider, std::move(endpoint), std::move(token), std::move(hint));
-    });
+                    hint = std::move(hint)]() mutable { f->revoke_later(provider, std::move(endpoint), token, hint); });
 }
 
 }  // namespace latchkey::server::api::federation

@@ -24,7 +24,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::int64_t flow_lifetime_ms = 10 * 60 * 1000;
+constexpr std::int64_t flow_lifetime_ms = std::int64_t{10} * 60 * 1000;
 constexpr std::string_view connections_key = "saml_connections";
 constexpr std::size_t max_connections = 200;
 

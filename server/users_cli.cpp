@@ -3,9 +3,8 @@
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/command_store.hpp"
 #include "server/migrate/clerk.hpp"
-#include "store/lmdb/open.hpp"
-#include "store/pg/open.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -210,21 +209,6 @@ std::string put_error(boost::system::error_code ec, store::unique_field f) {
 }
 
 }  // namespace
-
-std::unique_ptr<store::database> open_command_store(conf::config const& cfg, std::string_view command,
-                                                    std::ostream& err) {
-    store::lmdb::options so;
-    so.dir = cfg.data_dir + "/db";
-    so.map_size = cfg.map_size;
-    so.durable = true;
-    std::string why;  // issue 16: through PostgreSQL when the node uses it
-    auto opened = store::pg::open_store(so, cfg.postgres_url, &why);
-    if (!opened) {
-        err << "latchkey: " << command << ": cannot open the store in " << cfg.data_dir << ": " << why << "\n";
-        return nullptr;
-    }
-    return std::move(*opened);
-}
 
 bool is_users_option(std::string const& flag) {
     for (auto o : options)

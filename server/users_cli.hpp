@@ -21,9 +21,6 @@ int users_main(conf::config const& cfg, std::string const& sub,
 /// The node's store as an operator command opens it: the data dir's LMDB (durable commits), through PostgreSQL when
 /// the node uses one. On failure writes "latchkey: <command>: cannot open the store in <dir>: <why>" to `err` and
 /// returns null.
-std::unique_ptr<store::database> open_command_store(conf::config const& cfg, std::string_view command,
-                                                    std::ostream& err);
-
 /// The option names `users_main` takes (each with a value), for the argument split in run_main.
 bool is_users_option(std::string const& flag);
 

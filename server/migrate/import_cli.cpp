@@ -2,11 +2,11 @@
 
 #include "crypto/password.hpp"
 #include "server/api/domain/mfa.hpp"
+#include "server/command_store.hpp"
 #include "server/instance.hpp"
 #include "server/migrate/bapi_source.hpp"
 #include "server/migrate/clerk.hpp"
 #include "server/migrate/org_import.hpp"
-#include "server/users_cli.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -9,8 +9,6 @@
 
 namespace latchkey::server::api::backend {
 
-namespace json = boost::json;
-
 namespace {
 
 using domain::email_kind;

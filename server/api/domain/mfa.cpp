@@ -60,6 +60,7 @@ bool check_totp(store::user_record& u, crypto::seal_key const& key, std::string_
     auto secret = totp_secret(u, key);
     if (!secret) return false;
     auto step = crypto::totp_verify(*secret, code, now_ms / 1000, u.totp_last_step);
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.InnerPointer): nothing reallocates the string before the cleanse
     ::OPENSSL_cleanse(secret->data(), secret->size());
     if (!step) return false;
     u.totp_last_step = *step;

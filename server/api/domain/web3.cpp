@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::array<std::string_view, 4> strategies{"web3_metamask_signature", "web3_coinbase_wallet_signature",
                                                      "web3_okx_wallet_signature", "web3_base_signature"};
-constexpr std::int64_t message_lifetime_ms = 10 * 60 * 1000;
+constexpr std::int64_t message_lifetime_ms = std::int64_t{10} * 60 * 1000;
 
 }  // namespace
 

@@ -38,7 +38,7 @@ std::optional<store::client_record> current_client(request_ctx const& ctx, store
     return std::move(**c);
 }
 
-api_result<current_user> load_current_user(app& a, request_ctx const& ctx, store::read_txn const& t) {
+api_result<current_user> load_current_user(app& /*a*/, request_ctx const& ctx, store::read_txn const& t) {
     auto c = current_client(ctx, t);
     if (!c) return make_error(code::authentication_invalid);
     std::string sid = c->last_active_session_id;
@@ -128,7 +128,8 @@ api_result<store::session_record> start_session(app& a, request_ctx& ctx, store:
     s.expire_at = ctx.now + a.cfg.session_lifetime.count() * 1000;
     if (a.cfg.inactivity_timeout.count() > 0)
         s.expire_at = std::min(s.expire_at, ctx.now + a.cfg.inactivity_timeout.count() * 1000);
-    s.abandon_at = ctx.now + std::max<std::int64_t>(a.cfg.session_lifetime.count(), 30 * 24 * 3600) * 1000;
+    s.abandon_at =
+        ctx.now + std::max<std::int64_t>(a.cfg.session_lifetime.count(), std::int64_t{30} * 24 * 3600) * 1000;
     s.first_factor_at = ctx.now;
     s.second_factor_at = second_factor_at;
     s.created_at = s.updated_at = ctx.now;

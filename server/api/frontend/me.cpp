@@ -41,7 +41,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t max_name_bytes = 256;
-constexpr std::size_t max_metadata_bytes = 8 * 1024;
+constexpr std::size_t max_metadata_bytes = std::size_t{8} * 1024;
 constexpr std::size_t max_identifications_per_kind = 50;
 
 // ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ struct client_session {
     store::session_record session;
 };
 
-api_result<client_session> find_client_session(app& a, request_ctx const& ctx, store::read_txn const& t) {
+api_result<client_session> find_client_session(app& /*a*/, request_ctx const& ctx, store::read_txn const& t) {
     auto c = current_client(ctx, t);
     if (!c) return make_error(code::resource_not_found);
     std::string_view sid = ctx.params.get("session_id");

@@ -574,7 +574,7 @@ static api_result<reply> attempt_passkey_first_factor(app& a, request_ctx& ctx) 
     if (credential.empty()) return param_error(code::form_param_missing, "public_key_credential");
     auto const named = domain::passkeys::assertion_user(credential);  // a malformed credential stops here
     if (!named) return named.error();
-    std::string const handle = *named;
+    std::string const& handle = *named;
     std::optional<staged_reply> staged;
     auto w = txn::write<void>(
         a, "sign_in", txn::on_client_error::commit, [&](store::write_txn& tx) -> store::result<api_result<void>> {

@@ -469,11 +469,11 @@ api_result<reply> enveloped(json::value const& response, AppendClient&& append_c
 
 }  // namespace
 
-api_result<reply> envelope(app& a, request_ctx& ctx, json::value response) {
+api_result<reply> envelope(app& a, request_ctx& ctx, json::value const& response) {
     return enveloped(response, [&](std::string& body) { return append_loaded_client(a, ctx, body); });
 }
 
-api_result<reply> envelope(app& a, request_ctx& ctx, json::value response, client_snapshot const& client) {
+api_result<reply> envelope(app& a, request_ctx& ctx, json::value const& response, client_snapshot const& client) {
     return enveloped(response, [&](std::string& body) { return append_client_json(a, ctx, client, body); });
 }
 

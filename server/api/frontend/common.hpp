@@ -125,9 +125,9 @@ api_result<void> append_loaded_client(app& a, request_ctx& ctx, std::string& out
                                       rendering mode = rendering::fresh);
 
 /// {"response": response, "client": <full client or null>} read in a fresh txn after the handler's write.
-api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response);
+api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value const& response);
 /// The same envelope from what the handler already read (snapshot_current_client in its own txn): no txn.
-api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value response, client_snapshot const& client);
+api_result<reply> envelope(app& a, request_ctx& ctx, boost::json::value const& response, client_snapshot const& client);
 
 /// sign_ups.cpp: completes `s` when nothing is missing (the user, its session), else leaves it
 /// missing_requirements; the caller writes `s` (the OAuth callback finishing a sign-up, issue 15).

@@ -13,7 +13,8 @@ std::int64_t backoff_ms(retry_policy const& p, std::int32_t attempts, double uni
     for (std::int32_t i = 1; i < attempts && d < p.max_ms; ++i) d *= 2;
     d = std::min(d, std::max<std::int64_t>(1, p.max_ms));
     unit = std::clamp(unit, 0.0, 1.0);
-    return d / 2 + static_cast<std::int64_t>(std::floor(unit * static_cast<double>(d - d / 2)));
+    std::int64_t const half = d / 2;  // whole milliseconds: the jitter spreads over [half, d)
+    return half + static_cast<std::int64_t>(std::floor(unit * static_cast<double>(d - half)));
 }
 
 result<job_queue> job_queue::open(database& d) noexcept {

@@ -3,7 +3,7 @@
 // ticket sign-in and sign-up, reverification, organizations — the store sees exactly one write, nothing after it and a
 // bounded number of reads before it (counting_db's txn log), and the client the reply piggy-backs is the one a fresh
 // GET /v1/client renders right after (the same bytes: the staged rendering is the old path's).
-#include "tests/handler/harness.hpp"
+#include "tests/handler/budget.hpp"
 
 #include "crypto/totp.hpp"
 #include "tests/common/webauthn.hpp"
@@ -22,36 +22,6 @@ namespace {
 
 /// The test-mode address whose code is always 424242 (and to which nothing is sent).
 constexpr char const* test_code = "424242";
-
-/// The client `r` piggy-backs is, byte for byte, what a fresh GET /v1/client renders right after.
-void expect_fresh_client(handler_env& env, answer const& r) {
-    auto fresh = env.fapi("GET", "/v1/client");
-    BOOST_TEST_REQUIRE(fresh.status == 200u, fresh.body);
-    BOOST_TEST(json::serialize(r.json.at("client")) == json::serialize(fresh.json.at("response")));
-}
-
-/// Runs `call` (a FAPI call that must succeed) and holds it to the envelope's budget: `writes` writes (0 or 1), the
-/// write the last txn, after at most `max_reads` reads; the piggy-backed client is byte for byte what a fresh read
-/// renders.
-answer within_budget(handler_env& env, std::size_t writes, std::size_t max_reads, std::function<answer()> const& call) {
-    (void)env.txn_log();
-    answer r = call();
-    auto const log = env.txn_log();
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    BOOST_TEST(static_cast<std::size_t>(std::count(log.begin(), log.end(), 'w')) == writes, log);
-    if (writes > 0 && !log.empty()) BOOST_TEST(log.back() == 'w', "a txn after the write: " << log);
-    BOOST_TEST(static_cast<std::size_t>(std::count(log.begin(), log.end(), 'r')) <= max_reads, log);
-    expect_fresh_client(env, r);
-    return r;
-}
-
-/// A user with a password signed in in the env's browser; returns the session id.
-std::string signed_in(handler_env& env, std::string const& email) {
-    create_password_user(env, email);
-    auto r = password_sign_in(env, email);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    return str(r.response().at("created_session_id"));
-}
 
 std::string after(std::string const& text, std::string const& marker) {
     auto const at = text.find(marker);

@@ -1,6 +1,7 @@
-// Federation's sign-in paths on the memory store (issue 15 / issue 17): the replies of an OAuth or enterprise SSO
-// (SAML) sign-in are read inside their write, so nothing is read after it.
-#include "tests/handler/harness.hpp"
+// Federation's paths on the memory store (issue 15 / issue 17): the replies of an OAuth or enterprise SSO (SAML)
+// sign-in, of the sign-up that a transferable one turns into, and of linking an account to the signed-in user are
+// read inside their write, so nothing is read after it.
+#include "tests/handler/budget.hpp"
 
 #include "conf/load.hpp"
 #include "crypto/encoding.hpp"
@@ -78,7 +79,7 @@ BOOST_AUTO_TEST_CASE(enterprise_sso_and_oauth_sign_in_replies_read_nothing_after
     BOOST_TEST(str(oauth.json.at("client").at("sign_in").at("id")) == str(oauth.response().at("id")));
 }
 
-BOOST_AUTO_TEST_CASE(the_saml_acs_answers_from_its_write_and_reads_nothing_after_it) {
+BOOST_AUTO_TEST_CASE(the_saml_acs_and_the_transfer_after_it_answer_from_their_write) {
     handler_env env(federated);
     auto const fapi = env.app().inst.frontend_api;
     auto created = env.fapi(
@@ -103,6 +104,39 @@ BOOST_AUTO_TEST_CASE(the_saml_acs_answers_from_its_write_and_reads_nothing_after
     BOOST_TEST(
         str(client.json.at("response").at("sign_in").at("first_factor_verification").at("status")) == "transferable",
         client.body);
+
+    // No user has that identity: clerk-js transfers the sign-in to a sign-up, which creates the user and its session
+    // in one write and replies (the sign-up and the client with the new session) from it.
+    auto transfer = within_budget(env, 1, 2, [&] {
+        return env.fapi("POST", "/v1/client/sign_ups", {{"transfer", "true"}});
+    });
+    BOOST_TEST(str(transfer.response().at("status")) == "complete", transfer.body);
+    auto const sid = str(transfer.response().at("created_session_id"));
+    auto const& sessions = transfer.json.at("client").at("sessions").as_array();
+    BOOST_TEST_REQUIRE(sessions.size() == 1u);
+    BOOST_TEST(str(sessions[0].at("id")) == sid);
+    BOOST_TEST(str(sessions[0].at("user").at("email_addresses").at(0).at("email_address")) == "ada@corp.test");
+}
+
+BOOST_AUTO_TEST_CASE(linking_an_account_replies_from_its_write) {
+    handler_env env(federated);
+    (void)signed_in(env, "link@example.com");
+    auto const back = env.app().inst.frontend_api + "/user-profile";
+    // user.createExternalAccount: the account shows on the user as unverified, in the reply and in its client.
+    auto linked = within_budget(env, 1, 2, [&] {
+        return env.fapi("POST", "/v1/me/external_accounts",
+                        {{"strategy", "oauth_custom_acme"}, {"redirect_url", back}});
+    });
+    auto const id = str(linked.response().at("id"));
+    BOOST_TEST(str(linked.response().at("verification").at("status")) == "unverified");
+    auto const& accounts = linked.json.at("client").at("sessions").at(0).at("user").at("external_accounts").as_array();
+    BOOST_TEST_REQUIRE(accounts.size() == 1u);
+    BOOST_TEST(str(accounts[0].at("id")) == id);
+    // Reauthorizing it starts a new round trip from the same write-then-reply.
+    auto again = within_budget(env, 1, 2, [&] {
+        return env.fapi("PATCH", "/v1/me/external_accounts/" + id + "/reauthorize", {{"redirect_url", back}});
+    });
+    BOOST_TEST(str(again.response().at("id")) == id);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

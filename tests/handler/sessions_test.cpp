@@ -1,23 +1,11 @@
 // Session touch and end on the memory store: the stored session moves, and ending one drops its cached token
 // after the commit (no token for it is shown or minted afterwards).
-#include "tests/handler/harness.hpp"
+#include "tests/handler/budget.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace latchkey;
 using namespace latchkey::handler_test;
-
-namespace {
-
-/// A user and a browser signed in as them; returns the session id.
-std::string signed_in(handler_env& env, std::string const& email) {
-    create_password_user(env, email);
-    auto r = password_sign_in(env, email);
-    BOOST_TEST_REQUIRE(r.status == 200u, r.body);
-    return str(r.response().at("created_session_id"));
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(handler_sessions)
 

@@ -170,25 +170,28 @@ api_result<reply> begin(app& a, request_ctx& ctx, std::string strategy, std::str
         ea.verification_status = "unverified";
         ea.verification_expire_at = flow.verification.expire_at;
     }
-    auto w = txn::write(a, "external_account_begin", txn::on_client_error::abort,
-                        [&](store::write_txn& tx) -> store::result<api_result<void>> {
-                            if (auto r = tx.meta().put(link_key(me->user.id), to_json(l)); !r) return r.error();
-                            if (!account_id.empty()) return api_result<void>();
-                            auto u = tx.users().get(me->user.id);
-                            if (!u) return u.error();
-                            if (!*u) return api_result<void>(make_error(code::authentication_invalid));
-                            store::user_record user = std::move(**u);
-                            store::user_record const before = user;
-                            // One unproven account per provider: a new round trip replaces the last one's.
-                            std::erase_if(user.external_accounts,
-                                          [&](auto const& e) { return e.provider == strategy && unproven(e); });
-                            user.external_accounts.push_back(ea);
-                            user.updated_at = ctx.now;
-                            if (auto r = tx.users().put(user, &before); !r) return r.error();
-                            return api_result<void>();
-                        });
-    if (!w) return w.error();
-    return frontend::envelope(a, ctx, pending_json(ea, flow));
+    // The reply (the pending account and the client showing the user with it) is staged in the write.
+    auto staged = txn::write<frontend::staged_reply>(
+        a, "external_account_begin", txn::on_client_error::abort,
+        [&](store::write_txn& tx) -> store::result<api_result<frontend::staged_reply>> {
+            if (auto r = tx.meta().put(link_key(me->user.id), to_json(l)); !r) return r.error();
+            if (account_id.empty()) {
+                auto u = tx.users().get(me->user.id);
+                if (!u) return u.error();
+                if (!*u) return api_result<frontend::staged_reply>(make_error(code::authentication_invalid));
+                store::user_record user = std::move(**u);
+                store::user_record const before = user;
+                // One unproven account per provider: a new round trip replaces the last one's.
+                std::erase_if(user.external_accounts,
+                              [&](auto const& e) { return e.provider == strategy && unproven(e); });
+                user.external_accounts.push_back(ea);
+                user.updated_at = ctx.now;
+                if (auto r = tx.users().put(user, &before); !r) return r.error();
+            }
+            return frontend::stage_reply(a, ctx, tx, pending_json(ea, flow));
+        });
+    if (!staged) return staged.error();
+    return frontend::envelope(a, ctx, *staged);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 // Prints {"event":"holding","open":N,"ok":N,"failed":N,"connect_s":..} once every connection has its
 // response, then {"event":"done",...} after the hold (or on SIGTERM/SIGINT) and exits.
 // Only 127.0.0.0/8 addresses are accepted.
+#include "bench/cli.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,14 +40,6 @@ struct conn {
     std::string in;
 };
 
-[[noreturn]] void usage(char const* why) {
-    std::fprintf(stderr,
-                 "latchkey-idle: %s\nusage: latchkey-idle --port P [--host 127.0.0.1] [--conns N] "
-                 "[--hold-seconds S] [--path /v1/health]\n",
-                 why);
-    std::exit(2);
-}
-
 /// True once `in` holds a complete response (headers + Content-Length body).
 bool complete(std::string const& in) {
     auto end = in.find("\r\n\r\n");
@@ -66,27 +60,26 @@ int main(int argc, char** argv) {
     std::size_t want = 10000;
     int hold_s = 30;
     std::string path = "/v1/health";
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        if (i + 1 >= argc) usage("missing value");
-        char const* v = argv[++i];
+    latchkey::bench::cli c(
+        "latchkey-idle", "--port P [--host 127.0.0.1] [--conns N] [--hold-seconds S] [--path /v1/health]", argc, argv);
+    for (auto a = c.flag(); !a.empty(); a = c.flag()) {
         if (a == "--host")
-            host = v;
+            host = c.value();
         else if (a == "--port")
-            port = std::atoi(v);
+            port = static_cast<int>(c.number());
         else if (a == "--conns")
-            want = std::strtoull(v, nullptr, 10);
+            want = c.number();
         else if (a == "--hold-seconds")
-            hold_s = std::atoi(v);
+            hold_s = static_cast<int>(c.number());
         else if (a == "--path")
-            path = v;
+            path = c.value();
         else
-            usage("unknown argument");
+            c.usage("unknown argument");
     }
-    if (port <= 0 || port > 65535) usage("--port is required");
+    if (port <= 0 || port > 65535) c.usage("--port is required");
     in_addr addr{};
     if (inet_pton(AF_INET, host.c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127)
-        usage("--host must be a 127.0.0.0/8 address");
+        c.usage("--host must be a 127.0.0.0/8 address");
 
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);

@@ -13,6 +13,7 @@
 // of { cookie, sid, id, email }: the `__client` credential the server would have set for that session's
 // client (made by the server's own code, its digest stored in the client record), the session id, and the user
 // id and email.
+#include "bench/cli.hpp"
 #include "crypto/password.hpp"
 #include "crypto/random.hpp"
 #include "server/api/app.hpp"
@@ -52,56 +53,39 @@ struct identity {
     std::string credential, session_id, user_id, email;
 };
 
-[[noreturn]] void usage(char const* why) {
-    std::fprintf(stderr,
-                 "latchkey-seed: %s\nusage: latchkey-seed --data-dir DIR [--users N] [--sessions N] [--batch N] "
-                 "[--password PW] [--no-clients] [--prefix P] [--identities-out FILE [--identities N]]\n",
-                 why);
-    std::exit(2);
-}
-
-std::size_t number(std::string_view s) {
-    char* end = nullptr;
-    std::string t(s);
-    auto v = std::strtoull(t.c_str(), &end, 10);
-    if (end == t.c_str() || *end != '\0') usage("not a number");
-    return static_cast<std::size_t>(v);
-}
-
 options parse(int argc, char** argv) {
+    latchkey::bench::cli c("latchkey-seed",
+                           "--data-dir DIR [--users N] [--sessions N] [--batch N] [--password PW] [--no-clients] "
+                           "[--prefix P] [--identities-out FILE [--identities N]]",
+                           argc, argv);
     options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view a = argv[i];
-        auto next = [&]() -> std::string_view {
-            if (i + 1 >= argc) usage("missing value");
-            return argv[++i];
-        };
+    for (auto a = c.flag(); !a.empty(); a = c.flag()) {
         if (a == "--data-dir")
-            o.data_dir = next();
+            o.data_dir = c.value();
         else if (a == "--users")
-            o.users = number(next());
+            o.users = c.number();
         else if (a == "--sessions")
-            o.sessions = number(next());
+            o.sessions = c.number();
         else if (a == "--batch")
-            o.batch = number(next());
+            o.batch = c.number();
         else if (a == "--password")
-            o.password = next();
+            o.password = c.value();
         else if (a == "--no-clients")
             o.clients = false;
         else if (a == "--identities-out")
-            o.identities_out = next();
+            o.identities_out = c.value();
         else if (a == "--prefix")
-            o.prefix = next();
+            o.prefix = c.value();
         else if (a == "--identities")
-            o.identities = number(next());
+            o.identities = c.number();
         else
-            usage("unknown argument");
+            c.usage("unknown argument");
     }
-    if (o.data_dir.empty()) usage("--data-dir is required");
-    if (o.batch == 0) usage("--batch must be > 0");
-    if (o.sessions > 0 && o.users == 0) usage("sessions need users");
+    if (o.data_dir.empty()) c.usage("--data-dir is required");
+    if (o.batch == 0) c.usage("--batch must be > 0");
+    if (o.sessions > 0 && o.users == 0) c.usage("sessions need users");
     if (!o.identities_out.empty() && (!o.clients || o.sessions == 0))
-        usage("--identities-out needs sessions with clients");
+        c.usage("--identities-out needs sessions with clients");
     return o;
 }
 

@@ -64,16 +64,25 @@ populated& shared_store() {
     return p;
 }
 
-void BM_lmdb_read_session(benchmark::State& state) {
+/// One read txn per iteration: `read(t, key(i))` for a random i below `n` (the key made outside the txn).
+template <class Key, class Read>
+void read_random(benchmark::State& state, std::size_t n, unsigned seed, Key key, Read read) {
     auto& p = shared_store();
-    std::mt19937 rng(7);
-    std::uniform_int_distribution<std::size_t> pick(0, p.session_ids.size() - 1);
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<std::size_t> pick(0, n - 1);
     for (auto _ : state) {
-        auto const& id = p.session_ids[pick(rng)];
-        auto r = p.db->with_read([&](store::read_txn& t) { return t.sessions().get(id); });
+        decltype(auto) k = key(pick(rng));
+        auto r = p.db->with_read([&](store::read_txn& t) { return read(t, k); });
         benchmark::DoNotOptimize(r);
     }
     state.SetItemsProcessed(state.iterations());
+}
+
+void BM_lmdb_read_session(benchmark::State& state) {
+    auto& p = shared_store();
+    read_random(
+        state, p.session_ids.size(), 7, [&](std::size_t i) -> std::string const& { return p.session_ids[i]; },
+        [](store::read_txn& t, std::string const& id) { return t.sessions().get(id); });
 }
 BENCHMARK(BM_lmdb_read_session);
 BENCHMARK(BM_lmdb_read_session)->Threads(2)->UseRealTime();
@@ -81,11 +90,9 @@ BENCHMARK(BM_lmdb_read_session)->Threads(2)->UseRealTime();
 /// What GET /v1/client reads for a signed-in browser: client, its session, the session's user.
 void BM_lmdb_read_client_session_user(benchmark::State& state) {
     auto& p = shared_store();
-    std::mt19937 rng(11);
-    std::uniform_int_distribution<std::size_t> pick(0, p.client_ids.size() - 1);
-    for (auto _ : state) {
-        auto const& id = p.client_ids[pick(rng)];
-        auto r = p.db->with_read([&](store::read_txn& t) -> store::result<std::size_t> {
+    read_random(
+        state, p.client_ids.size(), 11, [&](std::size_t i) -> std::string const& { return p.client_ids[i]; },
+        [](store::read_txn& t, std::string const& id) -> store::result<std::size_t> {
             auto c = t.clients().get(id);
             if (!c) return c.error();
             if (!*c) return std::size_t{0};
@@ -100,19 +107,14 @@ void BM_lmdb_read_client_session_user(benchmark::State& state) {
             }
             return n;
         });
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_lmdb_read_client_session_user);
 
 void BM_lmdb_read_user_by_email(benchmark::State& state) {
     auto& p = shared_store();
-    std::mt19937 rng(13);
-    std::uniform_int_distribution<std::size_t> pick(0, p.user_ids.size() - 1);
-    for (auto _ : state) {
-        auto email = "u" + std::to_string(pick(rng)) + "@example.com";
-        auto r = p.db->with_read([&](store::read_txn& t) -> store::result<int> {
+    read_random(
+        state, p.user_ids.size(), 13, [](std::size_t i) { return "u" + std::to_string(i) + "@example.com"; },
+        [](store::read_txn& t, std::string const& email) -> store::result<int> {
             auto id = t.users().id_by_email(email);
             if (!id) return id.error();
             if (!*id) return 0;
@@ -120,9 +122,6 @@ void BM_lmdb_read_user_by_email(benchmark::State& state) {
             if (!u) return u.error();
             return u->has_value() ? 1 : 0;
         });
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_lmdb_read_user_by_email);
 

@@ -192,18 +192,8 @@ store::user_record user_from(json::object const& o, std::int64_t now) {
 
 std::string put_error(boost::system::error_code ec, store::unique_field f) {
     if (ec == store::make_error_code(store::errc::key_exists)) {
-        switch (f) {
-            case store::unique_field::email_address:
-                return "the email address belongs to another user";
-            case store::unique_field::phone_number:
-                return "the phone number belongs to another user";
-            case store::unique_field::username:
-                return "the username is taken";
-            case store::unique_field::external_id:
-                return "the external_id is taken";
-            default:
-                return "the id is taken";
-        }
+        auto const name = store::param_name(f);
+        return name.empty() ? "the id is taken" : "the " + std::string(name) + " is taken by another user";
     }
     return ec.message();
 }

@@ -89,6 +89,10 @@ BOOST_DESCRIBE_STRUCT(external_account_record, (),
                        refresh_token_sealed, token_expires_at, verification_status, verification_error,
                        verification_expire_at))
 
+/// Whether the account's last linking round trip ended well ("" status): shown as "verified", and a way in that
+/// counts as the user's last one. A pending or failed link shows on the user as its round trip left it.
+inline bool proven(external_account_record const& e) noexcept { return e.verification_status.empty(); }
+
 /// An OAuth round trip started by a sign-in or sign-up (`strategy: oauth_*`): what the callback needs to finish
 /// it, and the identity it proved (kept for the sign-in → sign-up transfer).
 struct oauth_flow_record {

@@ -51,6 +51,25 @@ inline constexpr std::size_t max_key_size = 511;
 /// Which unique index a key_exists came from (for meta.param_name).
 enum class unique_field { none, email_address, phone_number, username, external_id, jwt_template_name };
 
+/// The field's name as the API's meta.param_name spells it ("" for none; a template's name is "name").
+constexpr std::string_view param_name(unique_field f) noexcept {
+    switch (f) {
+        case unique_field::email_address:
+            return "email_address";
+        case unique_field::phone_number:
+            return "phone_number";
+        case unique_field::username:
+            return "username";
+        case unique_field::external_id:
+            return "external_id";
+        case unique_field::jwt_template_name:
+            return "name";
+        case unique_field::none:
+            break;
+    }
+    return {};
+}
+
 /// Users filter for list/count (BAPI GET /v1/users). All given filters AND together; within one vector, OR.
 struct user_filter {
     std::vector<std::string> email_addresses;  ///< matched case-insensitively, owning and pending claims alike

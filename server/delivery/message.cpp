@@ -2,8 +2,7 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
-
-#include <ctime>
+#include "server/utc_time.hpp"
 
 namespace latchkey::server::delivery {
 
@@ -76,14 +75,7 @@ std::string encode_subject(std::string_view s) {
     return out;
 }
 
-std::string rfc5322_date(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
-}
+std::string rfc5322_date(std::int64_t t) { return format_utc(t, "%a, %d %b %Y %H:%M:%S +0000"); }
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include "crypto/random.hpp"
 #include "crypto/totp.hpp"
 #include "server/api/frontend/common.hpp"
+#include "server/utc_time.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -468,13 +469,9 @@ json::object json_user(store::user_record const& u) {
 }
 
 std::string rfc3339(std::int64_t ms) {
-    std::time_t const secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-    return buf;
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
+    return format_utc(ms / 1000, "%Y-%m-%dT%H:%M:%S") + millis;
 }
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view s) {

@@ -3,6 +3,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
 #include "server/escape.hpp"
+#include "server/utc_time.hpp"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -210,14 +211,7 @@ std::optional<std::int64_t> parse_time(std::string_view s) {
 
 }  // namespace
 
-std::string format_time(std::int64_t s) {
-    std::time_t t = static_cast<std::time_t>(s);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string format_time(std::int64_t s) { return format_utc(s, "%Y-%m-%dT%H:%M:%SZ"); }
 
 namespace {
 

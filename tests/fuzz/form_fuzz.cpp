@@ -4,16 +4,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
-
-std::vector<std::string> fuzz_seeds() {
-    return {"email_address=a%40b.c&password=hunter2",
-            "a=1&a=2&b=%E2%82%AC&c=+x+",
-            "unsafe_metadata=%7B%22k%22%3A1%7D",
-            "%zz=1",
-            "=&&==",
-            "strategy=email_code&code=424242"};
-}
 
 void fuzz_one(std::string_view in) {
     latchkey::server::params p;

@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
-/// The target's starting inputs (smoke_main.cpp mutates them; `--dump-seeds DIR` starts a libFuzzer corpus).
+/// Starting inputs computed in code (encoded records, a signed token, generated XML); optional. Written ones are
+/// files in corpus/<target>/, the seed corpus libFuzzer takes as its directory argument and smoke_main.cpp reads
+/// with `--corpus DIR`; `--dump-seeds DIR` writes these computed ones beside them for a libFuzzer run.
 std::vector<std::string> fuzz_seeds();
 /// The target's check of one input: __builtin_trap() when an invariant breaks.
 void fuzz_one(std::string_view in);

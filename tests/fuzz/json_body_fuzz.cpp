@@ -13,18 +13,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
-
-std::vector<std::string> fuzz_seeds() {
-    return {R"({"email_address":["a@b.c"],"password":"correct horse battery"})",
-            R"({"limit":-1,"offset":"x"})",
-            R"({"public_metadata":{"a":[1,2,{"b":null}]}})",
-            R"({"token":"a.b.c"})",
-            "[]",
-            "{",
-            "\"x\"",
-            R"({"name":"t","claims":{"x":"{{user.id}}"},"lifetime":60})"};
-}
 
 namespace {
 namespace net = boost::asio;

@@ -7,20 +7,6 @@
 #include <string>
 #include <vector>
 
-std::vector<std::string> fuzz_seeds() {
-    std::string const b = "multipart/form-data; boundary=XyZ\n";
-    return {
-        b + "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: "
-            "image/png\r\n\r\n"
-            "\x89PNG\r\n\x1a\n\r\n--XyZ\r\nContent-Disposition: form-data; "
-            "name=\"uploader_user_id\"\r\n\r\nuser_1\r\n--XyZ--\r\n",
-        b + "pre\r\n--XyZ  \r\ncontent-disposition: form-data; name=a\r\n\r\n\r\n--XyZ--",
-        "multipart/form-data; boundary=\"a b\"\n--a b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nx\r\n--a b--",
-        b + "--XyZ\r\n\r\n\r\n--XyZ--",
-        b + "--XyZ--",
-        "text/plain\nx"};
-}
-
 void fuzz_one(std::string_view in) {
     auto nl = in.find('\n');
     if (nl == std::string_view::npos) return;

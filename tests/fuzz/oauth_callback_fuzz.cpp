@@ -10,22 +10,9 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
-#include <vector>
 
 namespace fed = latchkey::server::api::federation;
 namespace json = boost::json;
-
-std::vector<std::string> fuzz_seeds() {
-    using namespace std::string_literals;
-    return {
-        R"({"access_token":"gho_abc","token_type":"bearer","scope":"read:user,user:email","expires_in":28800,"refresh_token":"ghr_x"})",
-        R"({"id":583231,"login":"octocat","name":"The Octocat","email":null,"avatar_url":"https://example.com/a.png"})"s +
-            '\0' + R"([{"email":"octocat@example.com","primary":true,"verified":true,"visibility":"public"}])",
-        R"({"sub":"248289761001","email":"jane@example.com","email_verified":"true","given_name":"Jane","family_name":"Doe"})",
-        R"({"id":{"nested":[1,2,3]},"email":["a"],"expires_in":-1e308,"login":""})"s + '\0' + R"({"not":"an array"})",
-        R"({"expires_in":"9999999999999999999999","access_token":7})",
-    };
-}
 
 namespace {
 using provider_t = latchkey::conf::oauth_provider;

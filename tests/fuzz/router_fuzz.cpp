@@ -4,17 +4,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
-
-std::vector<std::string> fuzz_seeds() {
-    return {"/v1/client",
-            "/v1/client/sessions/sess_1/tokens/tpl",
-            "/v1/users/user_%41%42/ban",
-            "/v1/me/sessions/active",
-            "//",
-            "/v1/users/%zz",
-            "/.well-known/jwks.json"};
-}
 
 void fuzz_one(std::string_view in) {
     using namespace latchkey::server;

@@ -24,18 +24,8 @@ namespace json = boost::json;
 namespace {
 
 std::string_view unique_param(store::unique_field f) {
-    switch (f) {
-        case store::unique_field::email_address:
-            return "email_address";
-        case store::unique_field::phone_number:
-            return "phone_number";
-        case store::unique_field::username:
-            return "username";
-        case store::unique_field::external_id:
-            return "external_id";
-        default:
-            return "identifier";
-    }
+    auto const name = store::param_name(f);
+    return name.empty() ? std::string_view("identifier") : name;
 }
 
 api_result<store::user_filter> read_filter(request_ctx const& ctx, bool with_paging) {

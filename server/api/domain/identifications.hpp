@@ -97,18 +97,13 @@ inline api_result<void> put_user(store::write_txn& w, store::user_record const& 
     if (r) return {};
     if (r.error() != store::make_error_code(store::errc::key_exists) || !param.empty())
         return store_error(r.error(), what, param);
-    switch (conflict) {
-        case store::unique_field::email_address:
-            return param_error(code::form_identifier_exists, "email_address",
-                               "That email address is taken. Please try another.");
-        case store::unique_field::phone_number:
-            return param_error(code::form_identifier_exists, "phone_number",
-                               "That phone number is taken. Please try another.");
-        case store::unique_field::username:
-            return param_error(code::form_identifier_exists, "username", "That username is taken. Please try another.");
-        default:
-            return make_error(code::form_identifier_exists);
-    }
+    if (conflict != store::unique_field::email_address && conflict != store::unique_field::phone_number &&
+        conflict != store::unique_field::username)
+        return make_error(code::form_identifier_exists);
+    auto const name = store::param_name(conflict);
+    std::string field(name);
+    std::replace(field.begin(), field.end(), '_', ' ');  // "email address", "phone number", "username"
+    return param_error(code::form_identifier_exists, name, "That " + field + " is taken. Please try another.");
 }
 
 /// The Verification object of a signed challenge (a passkey's WebAuthn ceremony, a web3 wallet's message) up to its

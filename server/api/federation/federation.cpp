@@ -497,7 +497,7 @@ json::value verification_json(store::oauth_flow_record const& flow, store::verif
 json::object external_account_json(store::external_account_record const& e) {
     auto const null_if_empty = [](std::string const& x) { return x.empty() ? json::value(nullptr) : json::value(x); };
     // A linking round trip that is pending or failed shows on the account (linking.cpp); "" is a proven one.
-    auto const status = e.verification_status.empty() ? std::string_view("verified") : e.verification_status;
+    auto const status = store::proven(e) ? std::string_view("verified") : std::string_view(e.verification_status);
     return json::object{
         {"object", "external_account"},
         {"id", e.id},

@@ -772,8 +772,8 @@ api_result<reply> delete_external_account(app& a, request_ctx& ctx) {
             accounts.erase(it);
             // The last way in stays: another PROVEN provider identity (a link still pending or one that failed is
             // no way in), or a factor can_sign_in counts.
-            bool const proven_left = std::any_of(accounts.begin(), accounts.end(),
-                                                 [](auto const& e) { return e.verification_status.empty(); });
+            bool const proven_left =
+                std::any_of(accounts.begin(), accounts.end(), [](auto const& e) { return store::proven(e); });
             if (!proven_left && !can_sign_in(a, m.user)) return make_error(code::cannot_remove_last_identification);
             return deleted_object("external_account", id);
         });

@@ -301,10 +301,9 @@ api_result<void> maybe_complete(app& a, request_ctx& ctx, store::write_txn& w, s
     store::unique_field conflict = store::unique_field::none;
     if (auto r = w.users().put(u, nullptr, &conflict); !r) {
         if (r.error() == store::make_error_code(store::errc::key_exists))
-            return param_error(code::form_identifier_exists,
-                               conflict == store::unique_field::phone_number ? "phone_number"
-                               : conflict == store::unique_field::username   ? "username"
-                                                                             : "email_address");
+            return param_error(code::form_identifier_exists, conflict == store::unique_field::none
+                                                                 ? std::string_view("email_address")
+                                                                 : store::param_name(conflict));
         return store_failure(r.error(), "put_user");
     }
     if (auto e = events::user_changed(a, w, "user.created", u, &ctx); !e) return store_failure(e.error(), "webhook");

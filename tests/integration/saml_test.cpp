@@ -207,15 +207,14 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     auto const user_id = transfer_to_sign_up(c);
 
     auto const u = bapi_user(f.s, user_id);
-    auto const& eas = u.at("enterprise_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u);
-    BOOST_TEST(eas[0].at("object") == "enterprise_account");
-    BOOST_TEST(eas[0].at("protocol") == "saml");
-    BOOST_TEST(eas[0].at("provider") == "saml_custom");
-    BOOST_TEST(eas[0].at("email_address") == "ada@corp.test");
-    BOOST_TEST(eas[0].at("provider_user_id") == "ada@corp.test");
-    BOOST_TEST(eas[0].at("enterprise_connection_id") == conn_id);
-    BOOST_TEST(eas[0].at("enterprise_connection").at("name") == "Corp");
+    auto const& ea = sole_account(u, "enterprise_accounts");
+    BOOST_TEST(ea.at("object") == "enterprise_account");
+    BOOST_TEST(ea.at("protocol") == "saml");
+    BOOST_TEST(ea.at("provider") == "saml_custom");
+    BOOST_TEST(ea.at("email_address") == "ada@corp.test");
+    BOOST_TEST(ea.at("provider_user_id") == "ada@corp.test");
+    BOOST_TEST(ea.at("enterprise_connection_id") == conn_id);
+    BOOST_TEST(ea.at("enterprise_connection").at("name") == "Corp");
     BOOST_TEST(u.at("external_accounts").as_array().empty());
     BOOST_TEST(u.at("first_name") == "Ada");
     BOOST_TEST(u.at("last_name") == "Lovelace");

@@ -1,12 +1,15 @@
 #pragma once
 // What the federation tests (social sign-in, posted ID tokens and codes, enterprise SSO) check the same way after a
-// provider round trip: clerk-js's sign-in → sign-up transfer, and whose session a browser holds.
+// provider round trip: clerk-js's sign-in → sign-up transfer, whose session a browser holds, and the one account the
+// user got.
 #include "tests/common/server_fixture.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace latchkey::test {
 
@@ -66,6 +69,14 @@ inline json::object bapi_user(test_server& s, std::string const& user_id) {
     auto u = bapi_client(s).bapi(http::verb::get, "/v1/users/" + user_id);
     BOOST_TEST_REQUIRE(u.status == 200u, u.body);
     return u.json.as_object();
+}
+
+/// The one account in the list `list` ("external_accounts", "enterprise_accounts") of the user object `u` (BAPI or
+/// FAPI): the list must hold exactly one.
+inline json::object const& sole_account(json::object const& u, std::string_view list) {
+    auto const& accounts = u.at(list).as_array();
+    BOOST_TEST_REQUIRE(accounts.size() == 1u, json::serialize(u));
+    return accounts[0].as_object();
 }
 
 }  // namespace latchkey::test

@@ -1,6 +1,7 @@
 #pragma once
-// Store records as a sign-in leaves them, built in memory: what the integration fixture seeds and the benchmarks
-// (bench/) fill their stores with. Header-only, so both take it without linking each other.
+// Store records as a sign-in leaves them, built in memory: what the integration fixture seeds, the benchmarks
+// (bench/) fill their stores with and the unit tests build their users from. Header-only, so each takes it without
+// linking the others.
 #include "crypto/random.hpp"
 #include "store/records.hpp"
 
@@ -24,13 +25,21 @@ inline store::session_record active_session(std::int64_t now_ms, std::string use
     return s;
 }
 
+/// An identification of `kind` ("email_address", "phone_number", ...) whose verification is `status` ("verified",
+/// "unverified", or "" for none yet).
+inline store::identification_record identification(std::string kind, std::string id, std::string value,
+                                                   std::string status) {
+    store::identification_record i;
+    i.id = std::move(id);
+    i.kind = std::move(kind);
+    i.value = std::move(value);
+    i.verification.status = std::move(status);
+    return i;
+}
+
 /// An email address `id` verified by email code at `now_ms`.
 inline store::identification_record verified_email(std::string id, std::string address, std::int64_t now_ms) {
-    store::identification_record e;
-    e.id = std::move(id);
-    e.kind = "email_address";
-    e.value = std::move(address);
-    e.verification.status = "verified";
+    auto e = identification("email_address", std::move(id), std::move(address), "verified");
     e.verification.strategy = "email_code";
     e.verification.verified_at = now_ms;
     e.created_at = e.updated_at = now_ms;

@@ -227,11 +227,7 @@ std::string seed_user(server::api::app& a, std::string const& email, std::string
     store::user_record u;
     u.id = crypto::new_id("user");
     auto now = a.now_ms();
-    store::identification_record e;
-    e.id = crypto::new_id("idn");
-    e.kind = "email_address";
-    e.value = email;
-    e.verification.status = "verified";
+    auto e = identification("email_address", crypto::new_id("idn"), email, "verified");
     e.verification.strategy = "admin";
     e.created_at = e.updated_at = now;
     u.identifications.push_back(e);

@@ -126,6 +126,14 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
     return claims.sub;
   }
 
+  /** The provider's button on the portal's `path` ('/sign-up' or '/sign-in', its first screen saved under that name),
+   *  then the provider's login and consent as `login`: the id of the user clerk-js is then signed in as. */
+  async function continueWithProvider(page, path, login) {
+    await (await socialButton(page, path, path.slice(1))).click();
+    await providerLogin(page, login);
+    return signedInUser(page);
+  }
+
   async function signOut(page) {
     await page.evaluate(() => window.Clerk.signOut());
     await page.waitForURL(u => new URL(u).pathname === '/sign-in', WAIT);
@@ -134,19 +142,14 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   it('<SignUp/> "Continue with" the provider → its login and consent → signed up; then <SignIn/> with it → the same user', T,
     () => withPage('sign-up-social', async page => {
       const login = uniq('ida');
-      const button = await socialButton(page, '/sign-up', 'sign-up');
-      await button.click();
-      await providerLogin(page, login);
-      const userId = await signedInUser(page);
+      const userId = await continueWithProvider(page, '/sign-up', login);
       const [account] = await externalAccounts(userId);
       assert.equal(account?.provider, 'oauth_custom_idp');
       assert.equal(account?.providerUserId, login);
       assert.equal(account?.emailAddress, `${login}@example.com`);
 
       await signOut(page);
-      await (await socialButton(page, '/sign-in', 'sign-in')).click();
-      await providerLogin(page, login);
-      assert.equal(await signedInUser(page), userId);
+      assert.equal(await continueWithProvider(page, '/sign-in', login), userId);
       const list = await bapi.users.getUserList({ emailAddress: [`${login}@example.com`] });
       assert.equal(list.data.length, 1, 'no second user');
     }));
@@ -154,9 +157,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   it('<SignIn/> "Continue with" the provider for an identity latchkey does not know → transferred to a sign-up', T,
     () => withPage('sign-in-transfer', async page => {
       const login = uniq('ada');
-      await (await socialButton(page, '/sign-in', 'sign-in')).click();
-      await providerLogin(page, login);
-      const userId = await signedInUser(page);
+      const userId = await continueWithProvider(page, '/sign-in', login);
       assert.equal((await externalAccounts(userId))[0]?.providerUserId, login);
       assert.equal((await bapi.users.getUser(userId)).primaryEmailAddress?.emailAddress, `${login}@example.com`);
     }));
@@ -164,9 +165,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   it('<UserProfile/> "Connected accounts" lists the provider\'s account; "Remove" disconnects it', T,
     () => withPage('connected-accounts', async page => {
       const login = uniq('cal');
-      await (await socialButton(page, '/sign-up', 'sign-up')).click();
-      await providerLogin(page, login);
-      const userId = await signedInUser(page);
+      const userId = await continueWithProvider(page, '/sign-up', login);
       const item = row(page, 'connectedAccounts', PROVIDER);
       await item.waitFor(WAIT);
       assert.match(await item.textContent(), new RegExp(`${login}@example.com`));
@@ -180,9 +179,7 @@ describe('Prebuilt components: social buttons and passkeys (production instance)
   it('<UserProfile/> "Connect account" links a second provider through its login and consent', T,
     () => withPage('connect-account', async page => {
       const login = uniq('con');
-      await (await socialButton(page, '/sign-up', 'sign-up')).click();
-      await providerLogin(page, login);
-      const userId = await signedInUser(page);
+      const userId = await continueWithProvider(page, '/sign-up', login);
       await row(page, 'connectedAccounts', PROVIDER).waitFor(WAIT);
       // user.createExternalAccount({ strategy, redirectUrl: the profile page }) → the provider → /v1/oauth_callback
       // → back on the profile page, where the new account is listed.

@@ -30,6 +30,19 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   })));
   after(async () => { await s?.stop(); });
 
+  /** alice and bob exist; the page loaded clerk-js through the app's proxy, signed out. */
+  const openWithUsers = async p => {
+    await ensureUsers();
+    await openAndLoad(p.page, s.app.sameOriginUrl());
+  };
+  /** The sign-in `si` clerk-js made on the page completed, and its session, made active, is `user`'s. */
+  const activateCompleted = async (p, si, user) => {
+    assert.equal(si.status, 'complete');
+    const active = await setActive(p.page, si.createdSessionId);
+    assert.equal(active.user, user.id);
+    return active;
+  };
+
   const verify = (token, extra = {}) =>
     verifyToken(token, { secretKey: s.server.secretKey, apiUrl: s.server.bapiUrl, authorizedParties: [s.app.origin], ...extra });
 
@@ -131,14 +144,11 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in: password in one step, then setActive', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const si = await signInPassword(p.page, alice.email, alice.password);
-    assert.equal(si.status, 'complete');
     assert.ok(si.createdSessionId);
     assert.ok(si.clientHasSession, 'piggy-backed client contains created_session_id');
-    const active = await setActive(p.page, si.createdSessionId);
-    assert.equal(active.user, alice.id);
+    const active = await activateCompleted(p, si, alice);
     assert.equal(active.email, alice.email);
     const claims = await verify(await getToken(p.page));
     assert.equal(claims.sub, alice.id);
@@ -146,33 +156,26 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-in: identifier first, then attemptFirstFactor with the password', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const si = await signInPasswordTwoStep(p.page, alice.email, alice.password);
     assert.equal(si.step1.status, 'needs_first_factor');
     assert.equal(si.step1.identifier, alice.email);
     assert.ok(si.step1.factors.includes('password'), `factors: ${si.step1.factors}`);
     assert.ok(si.step1.factors.includes('email_code'), `factors: ${si.step1.factors}`);
-    assert.equal(si.status, 'complete');
-    const active = await setActive(p.page, si.createdSessionId);
-    assert.equal(active.user, alice.id);
+    await activateCompleted(p, si, alice);
   }));
 
   it('sign-in: email code (prepareFirstFactor + attemptFirstFactor), code from the outbox', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const si = await signInEmailCode(p.page, s.server, alice.email, { useOutbox: true });
     assert.equal(si.step1.verification.status, 'unverified');
     assert.equal(si.step1.verification.strategy, 'email_code');
     assert.ok(si.step1.emailAddressId);
-    assert.equal(si.status, 'complete');
-    const active = await setActive(p.page, si.createdSessionId);
-    assert.equal(active.user, alice.id);
+    await activateCompleted(p, si, alice);
   }));
 
   it('sign-in errors: wrong password is form_password_incorrect, unknown identifier is form_identifier_not_found', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const attempt = (fn, ...a) => evalClerk(p.page, fn, ...a).then(() => assert.fail('expected an error'), e => e);
 
     let e = await attempt((clerk, id) => clerk.client.signIn.create({ identifier: id, password: 'definitely-Wrong-9', strategy: 'password' }), alice.email);
@@ -195,8 +198,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('sign-out: clerk.signOut() ends the session, clears __session, __client_uat=0', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const si = await signInPassword(p.page, alice.email, alice.password);
     await setActive(p.page, si.createdSessionId);
     assert.ok((await cookieMap(p.context)).get('__session')?.value);
@@ -219,8 +221,7 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('reload: the session survives page.reload() + load()', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const si = await signInPassword(p.page, bob.email, bob.password);
     await setActive(p.page, si.createdSessionId);
     await p.page.reload();
@@ -232,15 +233,12 @@ describe('FAPI, development instance, clerk-js in Chromium', { skip: skipWithout
   }));
 
   it('multi-session: two users on one client, setActive switches, signOut({sessionId}) and signOut() all', T, () => s.withPage(async p => {
-    await ensureUsers();
-    await openAndLoad(p.page, s.app.sameOriginUrl());
+    await openWithUsers(p);
     const a = await signInPassword(p.page, alice.email, alice.password);
     await setActive(p.page, a.createdSessionId);
     const b = await signInPassword(p.page, bob.email, bob.password);
-    assert.equal(b.status, 'complete');
-    let st = await setActive(p.page, b.createdSessionId);
+    let st = await activateCompleted(p, b, bob);
     assert.equal(st.session, b.createdSessionId);
-    assert.equal(st.user, bob.id);
     assert.deepEqual([...st.signedIn].sort(), [a.createdSessionId, b.createdSessionId].sort());
 
     st = await setActive(p.page, a.createdSessionId);

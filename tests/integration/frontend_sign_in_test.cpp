@@ -4,6 +4,7 @@
 #include "crypto/password.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "tests/common/expect.hpp"
+#include "tests/common/sample_records.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -182,13 +183,8 @@ BOOST_AUTO_TEST_CASE(identifier_can_be_a_username_or_phone) {
     auto uid = seed_user(s.app(), "multi@example.com", password);
     edit_user(s, uid, [](store::user_record& u) {
         u.username = "MultiUser";
-        store::identification_record p;
-        p.id = "idn_phone_multi";
-        p.kind = "phone_number";
-        p.value = "+14155552671";
-        p.verification.status = "verified";
-        u.identifications.push_back(p);
-        u.primary_phone_number_id = p.id;
+        u.identifications.push_back(identification("phone_number", "idn_phone_multi", "+14155552671", "verified"));
+        u.primary_phone_number_id = "idn_phone_multi";
     });
     http_client c(s.fapi_port());
     auto by_name = c.fapi("POST", "/v1/client/sign_ins", {{"identifier", "multiuser"}});

@@ -165,6 +165,14 @@ http_result post_acs([[maybe_unused]] sso& f, http_client& c, std::string const&
                      {{"Content-Type", "application/x-www-form-urlencoded"}});
 }
 
+/// Starts an SSO sign-in in browser `c` and posts the IdP's response to it, signed with `key`.
+http_result answer_signed_by(sso& f, http_client& c, keypair const& key) {
+    auto st = start(f, c);
+    auto spec = spec_for(f, st);
+    spec.key = &key;
+    return post_acs(f, c, build_response(spec), st.attempt_id);
+}
+
 std::size_t user_count(sso& f) {
     auto b = bapi_client(f.s);
     auto r = b.bapi(http::verb::get, "/v1/users/count");
@@ -199,15 +207,14 @@ BOOST_AUTO_TEST_CASE(sign_in_by_email_domain_transfers_to_sign_up_then_signs_in)
     auto const user_id = transfer_to_sign_up(c);
 
     auto const u = bapi_user(f.s, user_id);
-    auto const& eas = u.at("enterprise_accounts").as_array();
-    BOOST_TEST_REQUIRE(eas.size() == 1u);
-    BOOST_TEST(eas[0].at("object") == "enterprise_account");
-    BOOST_TEST(eas[0].at("protocol") == "saml");
-    BOOST_TEST(eas[0].at("provider") == "saml_custom");
-    BOOST_TEST(eas[0].at("email_address") == "ada@corp.test");
-    BOOST_TEST(eas[0].at("provider_user_id") == "ada@corp.test");
-    BOOST_TEST(eas[0].at("enterprise_connection_id") == conn_id);
-    BOOST_TEST(eas[0].at("enterprise_connection").at("name") == "Corp");
+    auto const& ea = sole_account(u, "enterprise_accounts");
+    BOOST_TEST(ea.at("object") == "enterprise_account");
+    BOOST_TEST(ea.at("protocol") == "saml");
+    BOOST_TEST(ea.at("provider") == "saml_custom");
+    BOOST_TEST(ea.at("email_address") == "ada@corp.test");
+    BOOST_TEST(ea.at("provider_user_id") == "ada@corp.test");
+    BOOST_TEST(ea.at("enterprise_connection_id") == conn_id);
+    BOOST_TEST(ea.at("enterprise_connection").at("name") == "Corp");
     BOOST_TEST(u.at("external_accounts").as_array().empty());
     BOOST_TEST(u.at("first_name") == "Ada");
     BOOST_TEST(u.at("last_name") == "Lovelace");
@@ -450,16 +457,12 @@ BOOST_AUTO_TEST_CASE(an_idp_with_an_ec_key_signs_with_ecdsa) {
     keypair const ec(true);
     sso f([&](conf::config& c) { c.saml_connections.back().idp_certificate = ec.cert_pem; });
     http_client c(f.s.fapi_port());
-    auto st = start(f, c);
-    auto spec = spec_for(f, st);
-    spec.key = &ec;  // ECDSA-SHA256 over P-256
-    auto r = post_acs(f, c, build_response(spec), st.attempt_id);
+    auto r = answer_signed_by(f, c, ec);  // ECDSA-SHA256 over P-256
     BOOST_TEST_REQUIRE(r.status == 303u, r.body);
     expect_transferable(c);
     // An RSA signature where the connection's certificate is the EC one: refused.
     http_client c2(f.s.fapi_port());
-    auto st2 = start(f, c2);
-    expect_refused(f, c2, post_acs(f, c2, build_response(spec_for(f, st2)), st2.attempt_id));
+    expect_refused(f, c2, answer_signed_by(f, c2, idp_keys()));
 }
 
 BOOST_AUTO_TEST_CASE(an_assertion_encrypted_to_the_sp_key_is_decrypted_then_checked_like_a_plain_one) {
@@ -877,10 +880,7 @@ BOOST_AUTO_TEST_CASE(a_connection_configured_by_metadata_url_signs_in) {
     BOOST_TEST(user_count(f) == 0u);  // a sign-in of an unknown person transfers to sign-up
     // A response signed by another key than the metadata's certificate is refused.
     http_client c2(f.s.fapi_port());
-    auto st2 = start(f, c2);
-    auto spec = spec_for(f, st2);
-    spec.key = &other_keys();
-    expect_refused(f, c2, post_acs(f, c2, build_response(spec), st2.attempt_id));
+    expect_refused(f, c2, answer_signed_by(f, c2, other_keys()));
 }
 
 BOOST_AUTO_TEST_CASE(any_signing_certificate_of_the_metadata_verifies_but_an_encryption_one_does_not) {
@@ -913,10 +913,7 @@ BOOST_AUTO_TEST_CASE(any_signing_certificate_of_the_metadata_verifies_but_an_enc
     });
     // Signed with the second signing certificate: signs in (transferable: nobody has the identity yet).
     http_client c(f.s.fapi_port());
-    auto st = start(f, c);
-    auto spec = spec_for(f, st);
-    spec.key = &rollover_keys();
-    auto r = post_acs(f, c, build_response(spec), st.attempt_id);
+    auto r = answer_signed_by(f, c, rollover_keys());
     BOOST_TEST_REQUIRE(r.status == 303u, r.body);
     expect_transferable(c);
     // Signed with the certificate of the KeyDescriptor without `use`.
@@ -927,10 +924,7 @@ BOOST_AUTO_TEST_CASE(any_signing_certificate_of_the_metadata_verifies_but_an_enc
     BOOST_TEST_REQUIRE(post_acs(f, c2, build_response(spec2), st2.attempt_id).status == 303u);
     // Signed with the encryption-only certificate: refused, the attempt still waits, nobody is created.
     http_client c3(f.s.fapi_port());
-    auto st3 = start(f, c3);
-    auto spec3 = spec_for(f, st3);
-    spec3.key = &encryption_keys();
-    expect_refused(f, c3, post_acs(f, c3, build_response(spec3), st3.attempt_id));
+    expect_refused(f, c3, answer_signed_by(f, c3, encryption_keys()));
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_refresh_keeps_the_last_good_copy_and_a_good_one_replaces_it) {

@@ -6,6 +6,7 @@
 #include "crypto/totp.hpp"
 #include "server/api/domain/mfa.hpp"
 #include "tests/common/flows.hpp"
+#include "tests/common/sample_records.hpp"
 #include "tests/common/server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -463,11 +464,7 @@ BOOST_AUTO_TEST_CASE(bapi_second_factor_endpoints) {
     // Disable everything at once (TOTP again, a phone reserved for SMS).
     give_totp(s, uid);
     edit_user(s, uid, [&](store::user_record& x) {
-        store::identification_record p;
-        p.id = "idn_phone1";
-        p.kind = "phone_number";
-        p.value = "+15555550100";
-        p.verification.status = "verified";
+        auto p = identification("phone_number", "idn_phone1", "+15555550100", "verified");
         p.reserved_for_second_factor = true;
         p.default_second_factor = true;
         x.identifications.push_back(p);

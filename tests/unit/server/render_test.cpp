@@ -4,6 +4,7 @@
 #include "server/api/app.hpp"
 #include "server/api/json_write.hpp"
 #include "server/api/views.hpp"
+#include "tests/common/sample_records.hpp"
 
 #include <boost/describe/members.hpp>
 #include <boost/json/parse.hpp>
@@ -41,11 +42,7 @@ store::user_record sample_user(std::string id) {
     u.public_metadata = R"({"plan":"pro"})";
     u.private_metadata = R"({"secret":1})";
     u.created_at = u.updated_at = 1'700'000'000'000;
-    store::identification_record e;
-    e.id = "idn_1";
-    e.kind = "email_address";
-    e.value = "ada@example.com";
-    e.verification.status = "verified";
+    auto e = latchkey::test::identification("email_address", "idn_1", "ada@example.com", "verified");
     e.verification.strategy = "email_code";
     u.primary_email_address_id = e.id;
     u.identifications.push_back(e);
@@ -162,12 +159,7 @@ BOOST_AUTO_TEST_CASE(views_render_the_same_in_an_arena_and_on_the_heap) {
     auto u = sample_user("user_1");
     u.unsafe_metadata = R"({ "b" : [1, 2.5, true, null], "a": {"n": -3}})";
     u.public_metadata = "not json";
-    store::identification_record p;
-    p.id = "idn_p";
-    p.kind = "phone_number";
-    p.value = "+15555550100";
-    p.verification.status = "unverified";
-    u.identifications.push_back(p);
+    u.identifications.push_back(latchkey::test::identification("phone_number", "idn_p", "+15555550100", "unverified"));
     for (auto who : {views::audience::frontend, views::audience::backend}) {
         views::scratch arena;
         views::lockout const lock = views::lockout_of(u, 0, 100);

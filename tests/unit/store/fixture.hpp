@@ -6,6 +6,7 @@
 #include "store/memory/db.hpp"
 #include "store/records.hpp"
 #include "store/store.hpp"
+#include "tests/common/sample_records.hpp"
 
 #include <boost/describe/members.hpp>
 #include <boost/mp11/algorithm.hpp>
@@ -225,17 +226,11 @@ boost::test_tools::predicate_result records_equal(T const& a, T const& b) {
 
 // ---- record builders ----
 
-/// A verified (owning, so uniquely indexed) email identification; `status` "" or "unverified" makes a pending
-/// claim (store/store.hpp, users_repo::put).
-inline identification_record identification(std::string kind, std::string id, std::string value, std::string status) {
-    identification_record i;
-    i.id = std::move(id);
-    i.kind = std::move(kind);
-    i.value = std::move(value);
-    i.verification.status = std::move(status);
-    return i;
-}
+/// An identification of `kind` (tests/common/sample_records.hpp): "verified" owns its value (uniquely indexed);
+/// "" or "unverified" makes a pending claim (store/store.hpp, users_repo::put).
+using latchkey::test::identification;
 
+/// A verified (owning, so uniquely indexed) email identification, or a pending claim by `status`.
 inline identification_record email(std::string id, std::string value, std::string status = "verified") {
     return identification("email_address", std::move(id), std::move(value), std::move(status));
 }

@@ -80,11 +80,9 @@ api_result<reply> attempt_passkey_verification(app& a, request_ctx& ctx) {
 
 api_result<reply> get_passkey(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    return view_current_user(a, ctx, "get_passkey", [&](current_user& m) -> api_result<json::value> {
-        auto* p = find(m.user, id);
-        if (p == nullptr) return make_error(code::resource_not_found);
-        return pk::passkey_json(*p);
-    });
+    return view_user_item(
+        a, ctx, "get_passkey", [&](store::user_record& u) { return find(u, id); },
+        [](store::passkey_record const& p) { return pk::passkey_json(p); });
 }
 
 api_result<reply> update_passkey(app& a, request_ctx& ctx) {

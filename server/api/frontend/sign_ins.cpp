@@ -922,15 +922,30 @@ static api_result<reply> prepare_saml_first_factor(app& a, request_ctx& ctx, std
     return respond(a, ctx, staged);
 }
 
+namespace {
+
+/// The start both first-factor steps share: the per-IP limit of `step` ("prepare"/"attempt"), a passkey or a web3
+/// wallet to its own step (`passkey()`, `web3()`; issue 14), any other strategy checked against the instance. An
+/// answer ends the step; nullopt: the code, link and password strategies go on in the caller.
+template <class Passkey, class Web3>
+std::optional<api_result<reply>> start_first_factor(app& a, request_ctx& ctx, std::string_view step,
+                                                    std::string const& strategy, Passkey&& passkey, Web3&& web3) {
+    if (auto limited = limit_ip(a, ctx, step)) return api_result<reply>(std::move(*limited));
+    if (strategy == "passkey") return passkey();
+    if (domain::web3::is_strategy(strategy)) return web3();
+    if (auto bad = check_first_factor_strategy(a, strategy)) return api_result<reply>(std::move(*bad));
+    return std::nullopt;
+}
+
+}  // namespace
+
 api_result<reply> prepare_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     if (saml_sso::is_strategy(strategy)) return prepare_saml_first_factor(a, ctx, strategy);
-    if (auto limited = limit_ip(a, ctx, "prepare")) return *limited;
-    if (strategy == "passkey")  // issue 14
-        return prepare_passkey_first_factor(a, ctx);
-    if (domain::web3::is_strategy(strategy))  // issue 14
-        return prepare_web3_first_factor(a, ctx, strategy);
-    if (auto bad = check_first_factor_strategy(a, strategy)) return *bad;
+    if (auto answered = start_first_factor(
+            a, ctx, "prepare", strategy, [&] { return prepare_passkey_first_factor(a, ctx); },
+            [&] { return prepare_web3_first_factor(a, ctx, strategy); }))
+        return std::move(*answered);
     auto const target = field(ctx, is_email_strategy(strategy) ? "email_address_id" : "phone_number_id").value_or("");
     // Each prepare sends a message: the per-account limit keeps it from being used to flood an inbox.
     auto seen = peek_first_factor(a, ctx);
@@ -951,12 +966,10 @@ api_result<reply> attempt_first_factor(app& a, request_ctx& ctx) {
     auto const strategy = field(ctx, "strategy").value_or("");
     auto const password = field(ctx, "password").value_or("");
     auto const code_value = field(ctx, "code").value_or("");
-    if (auto limited = limit_ip(a, ctx, "attempt")) return *limited;
-    if (strategy == "passkey")  // issue 14
-        return attempt_passkey_first_factor(a, ctx);
-    if (domain::web3::is_strategy(strategy))  // issue 14
-        return attempt_web3_first_factor(a, ctx, strategy);
-    if (auto bad = check_first_factor_strategy(a, strategy)) return *bad;
+    if (auto answered = start_first_factor(
+            a, ctx, "attempt", strategy, [&] { return attempt_passkey_first_factor(a, ctx); },
+            [&] { return attempt_web3_first_factor(a, ctx, strategy); }))
+        return std::move(*answered);
     if (strategy == email_links::strategy)
         return param_error(code::form_param_value_invalid, "strategy", "An email link is verified by opening it.");
     if (strategy == "password" && password.empty()) return param_error(code::form_param_missing, "password");

@@ -68,4 +68,15 @@ api_result<reply> view_current_user(app& a, request_ctx& ctx, std::string_view w
     return envelope(a, ctx, *staged);
 }
 
+/// Replies with `render(item)` (the response) of the current user's item `find(user_record&)` points at (404
+/// resource_not_found when it finds none) and the client, both read in one read txn.
+template <class Find, class Render>
+api_result<reply> view_user_item(app& a, request_ctx& ctx, std::string_view what, Find&& find, Render&& render) {
+    return view_current_user(a, ctx, what, [&](current_user& m) -> api_result<boost::json::value> {
+        auto const* item = find(m.user);
+        if (item == nullptr) return make_error(code::resource_not_found);
+        return boost::json::value(render(*item));
+    });
+}
+
 }  // namespace latchkey::server::api::frontend

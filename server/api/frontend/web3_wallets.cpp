@@ -81,11 +81,9 @@ api_result<reply> list_web3_wallets(app& a, request_ctx& ctx) {
 
 api_result<reply> get_web3_wallet(app& a, request_ctx& ctx) {
     auto const id = path_id(ctx);
-    return view_current_user(a, ctx, "get_web3_wallet", [&](current_user& m) -> api_result<json::value> {
-        auto* i = find(m.user, id);
-        if (i == nullptr) return make_error(code::resource_not_found);
-        return w3::wallet_json(*i);
-    });
+    return view_user_item(
+        a, ctx, "get_web3_wallet", [&](store::user_record& u) { return find(u, id); },
+        [](store::identification_record const& w) { return w3::wallet_json(w); });
 }
 
 api_result<reply> prepare_web3_wallet_verification(app& a, request_ctx& ctx) {

@@ -80,23 +80,27 @@ std::vector<std::string> verified_emails(store::user_record const& u) {
 
 namespace {
 
-api_result<std::string> name_field(request_ctx const& ctx, bool required) {
-    auto n = frontend::field(ctx, "name");
-    if (!n || n->empty()) {
-        if (required) return param_error(code::form_param_missing, "name");
-        return std::string{};
-    }
-    if (n->size() > max_name_bytes) return param_error(code::form_param_format_invalid, "name", "name is too long.");
-    return *n;
-}
+/// An organization's profile as a create or an update posts it ("" where not given).
+struct profile_fields {
+    std::string name;
+    std::string slug;
+};
 
-api_result<std::string> slug_field(request_ctx const& ctx) {
-    auto s = frontend::field(ctx, "slug");
-    if (!s || s->empty()) return std::string{};
-    if (!valid_slug(*s))
-        return param_error(code::form_param_format_invalid, "slug",
-                           "slug may contain only lowercase letters, digits, '-' and '_'.");
-    return *s;
+/// Reads and checks `name` (required on create, at most max_name_bytes) and `slug` (valid_slug when given).
+api_result<profile_fields> read_profile(request_ctx const& ctx, bool name_required) {
+    profile_fields p;
+    auto n = frontend::field(ctx, "name");
+    if (n && n->size() > max_name_bytes)
+        return param_error(code::form_param_format_invalid, "name", "name is too long.");
+    if (n) p.name = *n;
+    if (name_required && p.name.empty()) return param_error(code::form_param_missing, "name");
+    if (auto s = frontend::field(ctx, "slug"); s && !s->empty()) {
+        if (!valid_slug(*s))
+            return param_error(code::form_param_format_invalid, "slug",
+                               "slug may contain only lowercase letters, digits, '-' and '_'.");
+        p.slug = *s;
+    }
+    return p;
 }
 
 /// A free slug for `base` (base, base-2, base-3, ...).
@@ -134,20 +138,18 @@ std::vector<std::string> emails_of(request_ctx const& ctx) {
 // ---- organizations ----
 
 api_result<reply> fapi_create_organization(app& a, request_ctx& ctx) {
-    auto name = name_field(ctx, true);
-    if (!name) return name.error();
-    auto slug = slug_field(ctx);
-    if (!slug) return slug.error();
+    auto fields = read_profile(ctx, true);
+    if (!fields) return fields.error();
     return write_and_reply(a, ctx, "create_organization", [&](store::write_txn& w) -> api_result<json::value> {
         auto who = load_actor(a, ctx, w);
         if (!who) return who.error();
         if (!who->user.create_organization_enabled) return make_error(code::not_allowed_access);
         store::organization_record o;
-        o.name = *name;
-        if (!slug->empty() && !a.cfg.organizations.slug_disabled) {
-            o.slug = *slug;
+        o.name = fields->name;
+        if (!fields->slug.empty() && !a.cfg.organizations.slug_disabled) {
+            o.slug = fields->slug;
         } else {
-            auto s = free_slug(w, slugify(*name));
+            auto s = free_slug(w, slugify(fields->name));
             if (!s) return store_error(s.error(), "create_organization");
             o.slug = *s;
         }
@@ -172,16 +174,14 @@ api_result<reply> fapi_get_organization(app& a, request_ctx& ctx) {
 }
 
 api_result<reply> fapi_update_organization(app& a, request_ctx& ctx) {
-    auto name = name_field(ctx, false);
-    if (!name) return name.error();
-    auto slug = slug_field(ctx);
-    if (!slug) return slug.error();
+    auto fields = read_profile(ctx, false);
+    if (!fields) return fields.error();
     return write_and_reply(a, ctx, "update_organization", [&](store::write_txn& w) -> api_result<json::value> {
         auto s = load_scoped(a, ctx, w, "org:sys_profile:manage");
         if (!s) return s.error();
         auto o = s->org;
-        if (!name->empty()) o.name = *name;
-        if (!slug->empty()) o.slug = *slug;
+        if (!fields->name.empty()) o.name = fields->name;
+        if (!fields->slug.empty()) o.slug = fields->slug;
         o.updated_at = std::max(ctx.now, o.updated_at + 1);
         if (auto r = w.organizations().put(o, false); !r) {
             if (r.error() == store::make_error_code(store::errc::key_exists))

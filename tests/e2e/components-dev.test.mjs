@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser } from './lib/browser.mjs';
-import { kit, primary, randomUsPhone, row, rowMenu, typeCode, WAIT } from './lib/components.mjs';
+import { kit, primary, randomUsPhone, retypeCode, row, rowMenu, typeCode, WAIT } from './lib/components.mjs';
 import { hostFromPublishableKey, skipWithoutBinary, startLatchkey, strongPassword } from './lib/server.mjs';
 
 const T = { timeout: 150000 };
@@ -105,8 +105,7 @@ describe('Prebuilt components in the Account Portal (development instance, print
     const codeError = page.locator('.cl-otpCodeFieldErrorText');
     await codeError.waitFor(WAIT);
     assert.match(await codeError.textContent(), /incorrect/i);
-    await page.locator('input[autocomplete="one-time-code"]').fill('');
-    await typeCode(page, code);
+    await retypeCode(page, code);
     await waitForProfile(page);
     await row(page, 'phoneNumbers', phone.national.slice(-4)).waitFor(WAIT);
 

@@ -35,6 +35,20 @@ export async function typeCode(page, code) {
   await page.keyboard.type(code, { delay: 30 });
 }
 
+/** Types `code` again after the component refused one: clears the field and types until it holds the whole code
+ *  (it then submits by itself). Keystrokes that land while the component is still showing its error can be dropped
+ *  on a loaded machine; a person types again. A field that is gone has submitted and moved on. */
+export async function retypeCode(page, code) {
+  const input = page.locator('input[autocomplete="one-time-code"]');
+  for (let i = 0; i < 3; ++i) {
+    await input.fill('');
+    await typeCode(page, code);
+    const held = await input.inputValue({ timeout: 1000 }).catch(() => code);
+    if (held === code) return;
+    await page.waitForTimeout(300);
+  }
+}
+
 /** Ticks a checkbox of a controlled React form. A click that lands while the form is still re-rendering
  *  (clerk-js settling its state) can be swallowed; ticking again until the box reads checked is what a person
  *  does. */

@@ -313,9 +313,15 @@ export function kit(ctx, { prefix = 'components', check = () => {}, allowHosts =
     const code = await ctx.server.waitForCode(to, { after: before, timeoutMs: 10000 });
     await typeCode(page, code);
     const fresh = strongPassword();
-    await page.locator('input[name="password"]').fill(fresh, WAIT);
+    const password = page.locator('input[name="password"]');
+    await password.fill(fresh, WAIT);
     await page.locator('input[name="confirmPassword"]').fill(fresh);
-    await primary(page).click();
+    // A click that lands while the form is still re-rendering can be swallowed on a loaded machine (the request is
+    // never made); a person clicks again while the form is still there.
+    for (let i = 0; i < 3; ++i) {
+      await primary(page).click();
+      if (await password.waitFor({ state: 'hidden', timeout: 4000 }).then(() => true, () => false)) break;
+    }
     await waitForProfile(page);
     return fresh;
   }

@@ -107,9 +107,7 @@ api_result<reply> bapi_create_organization(app& a, request_ctx& ctx) {
     if (!name) return name.error();
     auto slug = body_string(ctx, "slug", 64);
     if (!slug) return slug.error();
-    if (*slug && !(*slug)->empty() && !valid_slug(**slug))
-        return param_error(code::form_param_format_invalid, "slug",
-                           "slug may contain only lowercase letters, digits, '-' and '_'.");
+    if (*slug && !(*slug)->empty() && !valid_slug(**slug)) return invalid_slug();
     auto created_by = body_string(ctx, "created_by", 128);
     if (!created_by) return created_by.error();
     auto max = max_members_of(ctx);
@@ -163,9 +161,7 @@ api_result<reply> bapi_update_organization(app& a, request_ctx& ctx) {
     if (!name) return name.error();
     auto slug = body_string(ctx, "slug", 64);
     if (!slug) return slug.error();
-    if (*slug && !valid_slug(**slug))
-        return param_error(code::form_param_format_invalid, "slug",
-                           "slug may contain only lowercase letters, digits, '-' and '_'.");
+    if (*slug && !valid_slug(**slug)) return invalid_slug();
     auto admin_delete = body_bool(ctx, "admin_delete_enabled");
     if (!admin_delete) return admin_delete.error();
     auto max = max_members_of(ctx);

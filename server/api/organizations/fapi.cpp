@@ -95,9 +95,7 @@ api_result<profile_fields> read_profile(request_ctx const& ctx, bool name_requir
     if (n) p.name = *n;
     if (name_required && p.name.empty()) return param_error(code::form_param_missing, "name");
     if (auto s = frontend::field(ctx, "slug"); s && !s->empty()) {
-        if (!valid_slug(*s))
-            return param_error(code::form_param_format_invalid, "slug",
-                               "slug may contain only lowercase letters, digits, '-' and '_'.");
+        if (!valid_slug(*s)) return invalid_slug();
         p.slug = *s;
     }
     return p;

@@ -350,6 +350,11 @@ bool valid_slug(std::string_view slug) {
     });
 }
 
+api_error invalid_slug() {
+    return param_error(code::form_param_format_invalid, "slug",
+                       "slug may contain only lowercase letters, digits, '-' and '_'.");
+}
+
 api_result<store::organization_record> create(app& a, store::write_txn& w, store::organization_record o,
                                               std::string_view creator, std::int64_t now) {
     o.id = crypto::new_id("org", static_cast<std::uint64_t>(now));

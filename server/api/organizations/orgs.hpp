@@ -70,6 +70,8 @@ api_result<void> refresh_members(app& a, store::write_txn& w, std::string_view o
 std::string slugify(std::string_view name);
 /// Whether `slug` is a valid slug (1..64 of a-z 0-9 - _).
 bool valid_slug(std::string_view slug);
+/// The 422 form_param_format_invalid on `slug` for a slug valid_slug refuses (FAPI and BAPI alike).
+api_error invalid_slug();
 
 /// Creates an organization with `creator` (may be "") as its first member with the configured creator role,
 /// checking the slug. Runs inside the caller's write txn.
